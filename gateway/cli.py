@@ -1,0 +1,103 @@
+"""The `imql` command: serve, usersig, schema (CONTRACT §1)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+
+from gateway.config import ConfigError, Settings, load_settings
+from gateway.usersig import DEFAULT_EXPIRE_SECONDS, mint
+
+log = logging.getLogger("imql")
+
+
+def _serve(settings: Settings) -> int:
+    import uvicorn
+
+    from gateway.web.app import create_app
+
+    if settings.backend != "embedded":
+        print(f"imql: IMQL_BACKEND={settings.backend} is not available in this build; use embedded", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    shown_host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host  # noqa: S104
+    url = f"http://{shown_host}:{settings.port}/graphql"
+    print(f"imql: SDKAppID {settings.sdkappid}, backend {settings.backend}", flush=True)
+    if settings.is_development_app:
+        print(f"imql: development app: secret key {settings.secret_key!r} (set IMQL_SECRET_KEY in production)")
+    hint = "" if settings.is_development_app else "   (with the same IMQL_SDKAPPID and IMQL_SECRET_KEY)"
+    print(f"imql: mint a UserSig with:  imql usersig <userID>{hint}")
+    print(f"imql: playground at {url}", flush=True)
+    if not settings.persistent:
+        log.warning(
+            "IMQL_REDIS_URL is not set: using the embedded in-process store; nothing is persisted "
+            "and only one process can serve"
+        )
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        ws_ping_interval=settings.ws_ping_interval_seconds,
+        ws_ping_timeout=settings.ws_ping_interval_seconds,
+        lifespan="on",
+        proxy_headers=True,
+        server_header=False,
+    )
+    uvicorn.Server(config).run()
+    return 0
+
+
+def _usersig(settings: Settings, user_id: str, expire: int) -> int:
+    from gateway.errors import IMError
+    from gateway.ids import check_user_id
+
+    try:
+        check_user_id(user_id)
+    except IMError as exc:
+        print(f"imql: {exc.desc}", file=sys.stderr)
+        return 2
+    if expire <= 0:
+        print("imql: --expire must be a positive number of seconds", file=sys.stderr)
+        return 2
+    print(mint(settings.sdkappid, settings.secret_key, user_id, now=int(time.time()), expire=expire))
+    return 0
+
+
+def _schema() -> int:
+    from schema.sdl import export_sdl
+
+    sys.stdout.write(export_sdl())
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="imql", description="A GraphQL gateway for Tencent Cloud Chat (IM).")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the gateway")
+    serve.add_argument("--host", help="listen address (IMQL_HOST; default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="listen port (IMQL_PORT; default 8000)")
+    sig = commands.add_parser("usersig", help="print a UserSig for the configured app")
+    sig.add_argument("user_id", metavar="USERID")
+    sig.add_argument(
+        "--expire", type=int, default=DEFAULT_EXPIRE_SECONDS, help="lifetime in seconds (default 180 days)"
+    )
+    commands.add_parser("schema", help="print the GraphQL schema (SDL)")
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"imql: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "serve":
+        return _serve(settings.with_overrides(host=args.host, port=args.port))
+    if args.command == "usersig":
+        return _usersig(settings, args.user_id, args.expire)
+    return _schema()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""Configuration from the environment (CONTRACT §2); CLI flags override single fields.
+
+Every limit and TTL the gateway enforces is a named field here or a named constant beside the code
+that uses it, each with the reason for its value.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+# The development app: used when IMQL_SDKAPPID / IMQL_SECRET_KEY are unset. Anyone can read this
+# key, so `imql serve` prints it with a warning; never run a public gateway on it.
+DEV_SDKAPPID = 1400000000
+DEV_SECRET_KEY = "imql-development-secret-key-do-not-use-in-production"  # noqa: S105
+
+BACKENDS = ("embedded", "tencent")
+
+
+class ConfigError(ValueError):
+    """A configuration value that cannot be used; the CLI prints it and exits."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    sdkappid: int = DEV_SDKAPPID
+    secret_key: str = DEV_SECRET_KEY
+    redis_url: str | None = None
+    backend: str = "embedded"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path("./.imql")
+    # Browser origins allowed to open WebSockets cross-origin (same-origin is always allowed).
+    allowed_origins: tuple[str, ...] = ()
+    # Per-user request budget on each replica: a token bucket refilled at `rate_limit_per_second`,
+    # holding at most `rate_limit_burst`, so a page load's burst of queries passes and a loop is cut.
+    rate_limit_per_second: float = 50.0
+    rate_limit_burst: int = 200
+    # A browser tab rarely needs more than one subscription per listener (6 listeners).
+    max_subscriptions_per_connection: int = 32
+    # Clients that open a socket and never say connection_init are dropped after this long.
+    ws_init_timeout_seconds: float = 10.0
+    # Dead peers (pulled cables, sleeping phones) are found by WebSocket pings this often.
+    ws_ping_interval_seconds: float = 20.0
+    log_level: str = "info"
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def is_development_app(self) -> bool:
+        return self.secret_key == DEV_SECRET_KEY
+
+    @property
+    def persistent(self) -> bool:
+        return self.redis_url is not None
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})  # type: ignore[arg-type]
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    backend = env.get("IMQL_BACKEND", "embedded").strip().lower() or "embedded"
+    if backend not in BACKENDS:
+        raise ConfigError(f"IMQL_BACKEND must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    sdkappid = _int(env, "IMQL_SDKAPPID", DEV_SDKAPPID)
+    if sdkappid <= 0:
+        raise ConfigError("IMQL_SDKAPPID must be a positive integer")
+    secret = env.get("IMQL_SECRET_KEY") or DEV_SECRET_KEY
+    redis_url = env.get("IMQL_REDIS_URL") or None
+    if redis_url is not None and not redis_url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError("IMQL_REDIS_URL must start with redis://, rediss:// or unix://")
+    port = _int(env, "IMQL_PORT", 8000)
+    if not 0 <= port <= 65535:
+        raise ConfigError("IMQL_PORT must be 0..65535")
+    origins = tuple(o.strip() for o in env.get("IMQL_ALLOWED_ORIGINS", "").split(",") if o.strip())
+    return Settings(
+        sdkappid=sdkappid,
+        secret_key=secret,
+        redis_url=redis_url,
+        backend=backend,
+        host=env.get("IMQL_HOST", "127.0.0.1") or "127.0.0.1",
+        port=port,
+        data_dir=Path(env.get("IMQL_DATA_DIR", "./.imql") or "./.imql"),
+        allowed_origins=origins,
+        rate_limit_per_second=_float(env, "IMQL_RATE_LIMIT", 50.0),
+        rate_limit_burst=_int(env, "IMQL_RATE_BURST", 200),
+        max_subscriptions_per_connection=_int(env, "IMQL_MAX_SUBSCRIPTIONS_PER_CONNECTION", 32),
+        ws_init_timeout_seconds=_float(env, "IMQL_WS_INIT_TIMEOUT", 10.0),
+        log_level=env.get("IMQL_LOG_LEVEL", "info").lower(),
+    )

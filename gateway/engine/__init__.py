@@ -1,0 +1,1 @@
+"""The embedded IM engine: every IM semantic implemented on Redis (the default backend)."""

@@ -1,0 +1,48 @@
+"""The one error type of imql.
+
+Everything below the schema raises `IMError(code, desc)`; `schema.errors` turns it into a GraphQL
+error whose extensions carry `code` and `desc`, in exactly one place. Codes are the IM error codes a
+Tencent Cloud Chat app already handles (../shared/api/ERRORS.md).
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class Code(IntEnum):
+    """IM error codes imql returns, named as in V2TIMErrorCode.h where it names them."""
+
+    # SDK / session
+    ERR_SDK_NOT_INITIALIZED = 6013
+    ERR_SDK_NOT_LOGGED_IN = 6014
+    ERR_INVALID_PARAMETERS = 6017
+    ERR_INVALID_CONVERSATION = 6004
+    ERR_USER_SIG_EXPIRED = 6206
+    ERR_LOGIN_KICKED_OFF_BY_OTHER = 6208
+    ERR_INVALID_USERID = 7003
+    ERR_SDK_COMM_API_CALL_FREQUENCY_LIMIT = 7008
+    ERR_SDK_INTERNAL_ERROR = 7012
+    ERR_SDK_INTERFACE_NOT_SUPPORT = 7013
+    # Login (UserSig)
+    ERR_USERSIG_EXPIRED = 70001
+    ERR_USERSIG_INVALID = 70003
+    ERR_USERSIG_OTHER_USER = 70013
+    ERR_USERSIG_OTHER_APP = 70014
+    ERR_LOGIN_THROTTLED = 70050
+    # Profile
+    ERR_PROFILE_FIELD_TOO_LONG = 40601
+
+
+class IMError(Exception):
+    """A failure with an IM error code and a readable reason naming the offending argument."""
+
+    def __init__(self, code: int, desc: str) -> None:
+        super().__init__(f"{desc} (code {int(code)})")
+        self.code = int(code)
+        self.desc = desc
+
+
+def invalid(desc: str) -> IMError:
+    """The common case: a malformed or out-of-range argument (6017)."""
+    return IMError(Code.ERR_INVALID_PARAMETERS, desc)

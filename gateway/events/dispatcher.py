@@ -1,0 +1,285 @@
+"""The read side of the event bus: one dispatcher per process.
+
+It holds ONE pub/sub connection, subscribed to the poke channel of every stream that at least one
+local subscriber follows, plus the app's session-ended channel. A poke marks the stream dirty; a
+single reader task reads every dirty stream from the last position it delivered (one pipelined
+round trip per batch of streams) and hands the entries to each local subscriber's mailbox. So the
+Redis connections in use do not grow with the number of subscriptions: one pub/sub connection and
+the shared pool's few.
+
+Pokes are hints: after a pub/sub reconnect every stream is re-read from its position, and a slow
+sweep re-reads all of them now and then, so a lost poke delays an event but never loses it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from redis.exceptions import RedisError
+
+from gateway.events import positions
+from gateway.events.mailbox import LogEntry, Mailbox
+from gateway.im.events import IMEvent, OnConnectFailed, OnConnecting, OnConnectSuccess
+from gateway.keys import Keys
+from gateway.metrics import Metrics
+
+log = logging.getLogger("imql.events")
+
+READ_BATCH = 500  # entries per stream per read; a busier stream is read again at once
+STREAMS_PER_ROUND_TRIP = 256  # XRANGEs pipelined together
+SWEEP_SECONDS = 30.0  # the belt-and-braces re-read of every followed stream
+RECONNECT_BACKOFF = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0)  # seconds between pub/sub reconnect attempts
+
+
+@dataclass(eq=False)
+class _Feed:
+    stream: str
+    last_id: str = positions.ORIGIN
+    readers: set[Mailbox] = field(default_factory=set)
+
+
+class Dispatcher:
+    def __init__(self, redis: Any, keys: Keys, metrics: Metrics) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._metrics = metrics
+        self._feeds: dict[str, _Feed] = {}
+        self._dirty: set[str] = set()
+        self._dirty_signal = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._acks: dict[str, asyncio.Future[None]] = {}
+        self._pubsub: Any = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._session_ended_handlers: list[Callable[[str], None]] = []
+        self._by_session: dict[str, set[Mailbox]] = {}
+        self._link_up = True
+        self._link_listeners: set[Mailbox] = set()
+
+    # ---- life cycle --------------------------------------------------------------------------
+    async def start(self) -> None:
+        self._pubsub = self._redis.pubsub()
+        await self._pubsub.subscribe(self._keys.sessions_ended_channel())
+        self._tasks = [
+            asyncio.create_task(self._listen(), name="imql-dispatcher-listen"),
+            asyncio.create_task(self._read_loop(), name="imql-dispatcher-read"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, RedisError, OSError):
+                await task
+        self._tasks = []
+        if self._pubsub is not None:
+            with contextlib.suppress(RedisError, OSError):
+                await self._pubsub.aclose()
+        for mailbox in [m for feed in self._feeds.values() for m in feed.readers]:
+            mailbox.end("gateway shutting down")
+
+    @property
+    def link_up(self) -> bool:
+        return self._link_up
+
+    @property
+    def subscriber_count(self) -> int:
+        return sum(len(m) for m in self._by_session.values())
+
+    def on_session_ended(self, handler: Callable[[str], None]) -> None:
+        self._session_ended_handlers.append(handler)
+
+    # ---- subscribers -------------------------------------------------------------------------
+    def register(self, mailbox: Mailbox) -> None:
+        self._by_session.setdefault(mailbox.session_id, set()).add(mailbox)
+        if mailbox.wants_link_events:
+            self._link_listeners.add(mailbox)
+        self._metrics.live_subscriptions.inc()
+
+    def unregister(self, mailbox: Mailbox) -> None:
+        group = self._by_session.get(mailbox.session_id)
+        if group is not None and mailbox in group:
+            group.discard(mailbox)
+            if not group:
+                del self._by_session[mailbox.session_id]
+            self._metrics.live_subscriptions.dec()
+        self._link_listeners.discard(mailbox)
+        for stream in list(mailbox.followed):
+            self.unfollow(mailbox, stream)
+
+    async def follow(self, mailbox: Mailbox, stream: str) -> str:
+        """Deliver `stream`'s new entries to `mailbox`; returns the stream's end at this moment.
+
+        Every entry after the returned position reaches the mailbox (it is subscribed to the poke
+        channel before the end is read), so replaying up to it and then draining the mailbox leaves
+        no gap; entries seen twice are dropped by position.
+        """
+        async with self._lock:
+            feed = self._feeds.get(stream)
+            if feed is None:
+                feed = _Feed(stream)
+                channel = Keys.poke_channel(stream)
+                ack = asyncio.get_running_loop().create_future()
+                self._acks[channel] = ack
+                await self._pubsub.subscribe(channel)
+                try:
+                    await asyncio.wait_for(ack, timeout=5.0)
+                finally:
+                    self._acks.pop(channel, None)
+                last = await self._redis.xrevrange(stream, "+", "-", count=1)
+                feed.last_id = str(last[0][0]) if last else positions.ORIGIN
+                self._feeds[stream] = feed
+            feed.readers.add(mailbox)
+            mailbox.followed.add(stream)
+            return feed.last_id
+
+    def unfollow(self, mailbox: Mailbox, stream: str) -> None:
+        mailbox.followed.discard(stream)
+        feed = self._feeds.get(stream)
+        if feed is None:
+            return
+        feed.readers.discard(mailbox)
+        if not feed.readers:
+            asyncio.get_running_loop().create_task(self._drop_feed_if_unused(stream))
+
+    async def _drop_feed_if_unused(self, stream: str) -> None:
+        async with self._lock:
+            feed = self._feeds.get(stream)
+            if feed is None or feed.readers:
+                return
+            del self._feeds[stream]
+            self._dirty.discard(stream)
+            with contextlib.suppress(RedisError, OSError):
+                await self._pubsub.unsubscribe(Keys.poke_channel(stream))
+
+    def end_session(self, session_id: str, reason: str) -> None:
+        for mailbox in list(self._by_session.get(session_id, ())):
+            mailbox.end(reason)
+
+    # ---- background tasks --------------------------------------------------------------------
+    def _mark_dirty(self, stream: str) -> None:
+        if stream in self._feeds:
+            self._dirty.add(stream)
+            self._dirty_signal.set()
+
+    def _mark_all_dirty(self) -> None:
+        self._dirty.update(self._feeds)
+        if self._dirty:
+            self._dirty_signal.set()
+
+    def _set_link(self, up: bool, error: str = "") -> None:
+        if up == self._link_up:
+            return
+        self._link_up = up
+        event: IMEvent = OnConnectSuccess() if up else OnConnectFailed(code=7012, err=error or "lost the link to Redis")
+        for mailbox in list(self._link_listeners):
+            if not up:
+                mailbox.offer_local(OnConnecting())
+            mailbox.offer_local(event)
+
+    async def _listen(self) -> None:
+        attempt = 0
+        while True:
+            try:
+                message = await self._pubsub.get_message(ignore_subscribe_messages=False, timeout=SWEEP_SECONDS)
+                attempt = 0
+                self._set_link(True)
+                if message is None:
+                    self._mark_all_dirty()
+                    continue
+                self._handle(message)
+            except asyncio.CancelledError:
+                raise
+            except (RedisError, OSError) as exc:
+                self._metrics.redis_failures.inc()
+                self._set_link(False, str(exc) or type(exc).__name__)
+                log.warning("event bus lost its pub/sub link (%s); reconnecting", exc)
+                await asyncio.sleep(RECONNECT_BACKOFF[min(attempt, len(RECONNECT_BACKOFF) - 1)])
+                attempt += 1
+                await self._resubscribe()
+
+    async def _resubscribe(self) -> None:
+        with contextlib.suppress(RedisError, OSError):
+            await self._pubsub.aclose()
+        self._pubsub = self._redis.pubsub()
+        channels = [self._keys.sessions_ended_channel(), *(Keys.poke_channel(s) for s in self._feeds)]
+        try:
+            await self._pubsub.subscribe(*channels)
+        except (RedisError, OSError):
+            return  # the listen loop sees the failure again and backs off
+        # Sessions may have ended while we were away: cached copies cannot be trusted.
+        for handler in self._session_ended_handlers:
+            handler("*")
+        self._mark_all_dirty()
+
+    def _handle(self, message: dict[str, Any]) -> None:
+        channel = message.get("channel")
+        kind = message.get("type")
+        if not isinstance(channel, str):
+            return
+        if kind == "subscribe":
+            ack = self._acks.get(channel)
+            if ack is not None and not ack.done():
+                ack.set_result(None)
+        elif kind == "message":
+            if channel == self._keys.sessions_ended_channel():
+                session_id = str(message.get("data") or "")
+                for handler in self._session_ended_handlers:
+                    handler(session_id)
+            elif channel.endswith(":poke"):
+                self._mark_dirty(channel[: -len(":poke")])
+
+    async def _read_loop(self) -> None:
+        while True:
+            await self._dirty_signal.wait()
+            self._dirty_signal.clear()
+            streams = list(self._dirty)
+            self._dirty.clear()
+            for start in range(0, len(streams), STREAMS_PER_ROUND_TRIP):
+                batch = streams[start : start + STREAMS_PER_ROUND_TRIP]
+                try:
+                    await self._read(batch)
+                except asyncio.CancelledError:
+                    raise
+                except (RedisError, OSError) as exc:
+                    self._metrics.redis_failures.inc()
+                    log.warning("event bus read failed (%s); will retry", exc)
+                    self._dirty.update(batch)
+                    await asyncio.sleep(RECONNECT_BACKOFF[2])
+                    self._dirty_signal.set()
+
+    async def _read(self, streams: list[str]) -> None:
+        feeds = [self._feeds[s] for s in streams if s in self._feeds]
+        if not feeds:
+            return
+        pipe = self._redis.pipeline(transaction=False)
+        for feed in feeds:
+            pipe.xrange(feed.stream, min=f"({feed.last_id}", max="+", count=READ_BATCH)
+        results = await pipe.execute()
+        # Each mailbox gets one list per round trip, in log order across the streams it follows.
+        # The common case (one stream per mailbox, e.g. a large group's 10,000 members) shares one
+        # list among all its readers instead of copying it.
+        outbox: dict[Mailbox, list[LogEntry]] = {}
+        merged: set[Mailbox] = set()
+        for feed, rows in zip(feeds, results, strict=True):
+            if not rows or self._feeds.get(feed.stream) is not feed:
+                continue
+            entries = [LogEntry(feed.stream, str(entry_id), fields) for entry_id, fields in rows]
+            feed.last_id = entries[-1].entry_id
+            for mailbox in feed.readers:
+                already = outbox.get(mailbox)
+                if already is None:
+                    outbox[mailbox] = entries
+                else:
+                    outbox[mailbox] = [*already, *entries]
+                    merged.add(mailbox)
+            if len(rows) == READ_BATCH:
+                self._mark_dirty(feed.stream)
+        for mailbox, entries in outbox.items():
+            if mailbox in merged:
+                entries.sort(key=lambda e: positions.parse(e.entry_id))
+            mailbox.offer(entries)

@@ -1,0 +1,24 @@
+"""Redis Stream entry IDs (`<ms>-<seq>`) as comparable positions."""
+
+from __future__ import annotations
+
+ORIGIN = "0-0"  # before the first entry of any stream
+
+
+def parse(entry_id: str) -> tuple[int, int]:
+    ms, _, seq = entry_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
+def is_valid(entry_id: str) -> bool:
+    ms, sep, seq = entry_id.partition("-")
+    return bool(sep) and ms.isdigit() and seq.isdigit() and len(ms) <= 20 and len(seq) <= 20
+
+
+def after(a: str, b: str) -> bool:
+    """True when position `a` comes strictly after `b`."""
+    return parse(a) > parse(b)
+
+
+def millis(entry_id: str) -> int:
+    return parse(entry_id)[0]

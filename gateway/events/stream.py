@@ -1,0 +1,212 @@
+"""One subscription's ordered view of the log: replay from a cursor, then live, with no seam.
+
+Opening: follow every stream the user reads (its own, plus each large group's) through the
+dispatcher FIRST, then replay from the cursor; live entries that arrive meanwhile wait in the
+mailbox and are dropped by position if the replay already gave them. Each event handed out carries
+the cursor that resumes right after it.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from gateway.errors import Code, IMError
+from gateway.events import positions
+from gateway.events.bus import (
+    CONTROL_LISTENER,
+    EVENT_STREAM_TTL_SECONDS,
+    F_EVENT,
+    F_LISTENER,
+    F_SESSION,
+    control_decoder,
+)
+from gateway.events.cursor import Cursor
+from gateway.events.dispatcher import Dispatcher
+from gateway.events.mailbox import LocalEvent, LogEntry, Mailbox
+from gateway.im.events import IMEvent, OnKickedOffline, OnUserSigExpired, decode_event
+from gateway.keys import Keys
+
+log = logging.getLogger("imql.events")
+
+REPLAY_PAGE = 500  # entries read per stream per round trip while replaying
+# Events that end every subscription of the session they are addressed to, once delivered.
+TERMINAL_EVENTS: tuple[type[IMEvent], ...] = (OnKickedOffline, OnUserSigExpired)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    event: IMEvent
+    cursor: str
+
+
+class StreamClosed(Exception):
+    """The subscription ended normally (session ended); the GraphQL stream completes."""
+
+
+class EventStream:
+    def __init__(
+        self,
+        *,
+        redis: Any,
+        keys: Keys,
+        dispatcher: Dispatcher,
+        user_id: str,
+        session_id: str,
+        listener: str,
+        now: Callable[[], float],
+    ) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._dispatcher = dispatcher
+        self._user_id = user_id
+        self._session_id = session_id
+        self._listener = listener
+        self._now = now
+        self._user_stream = keys.user_events(user_id)
+        self._group_of: dict[str, str] = {}  # group stream key → group ID
+        self._positions: dict[str, str] = {}
+        self.mailbox = Mailbox(user_id=user_id, session_id=session_id, wants_link_events=listener == "sdkListener")
+
+    # ---- cursor ------------------------------------------------------------------------------
+    def cursor(self) -> str:
+        groups = {gid: self._positions[key] for key, gid in self._group_of.items() if key in self._positions}
+        return Cursor(user=self._positions.get(self._user_stream, positions.ORIGIN), groups=groups).encode()
+
+    # ---- opening -----------------------------------------------------------------------------
+    async def open(self, since: Cursor | None) -> list[LogEntry]:
+        """Start following; returns the entries to replay (empty without `since`)."""
+        self._dispatcher.register(self.mailbox)
+        joined = await self._redis.hgetall(self._keys.user_large_groups(self._user_id))
+        tails = {self._user_stream: await self._dispatcher.follow(self.mailbox, self._user_stream)}
+        for group_id in joined:
+            key = self._keys.group_events(group_id)
+            self._group_of[key] = group_id
+            tails[key] = await self._dispatcher.follow(self.mailbox, key)
+        if since is None:
+            self._positions = dict(tails)
+            return []
+        self._positions = {self._user_stream: since.user}
+        for key, group_id in self._group_of.items():
+            self._positions[key] = since.groups.get(group_id) or str(joined[group_id])
+        await self._check_retained()
+        return await self._replay()
+
+    async def _check_retained(self) -> None:
+        """Refuse a cursor whose next events were trimmed away: the client must re-fetch state."""
+        pipe = self._redis.pipeline(transaction=False)
+        keys = list(self._positions)
+        for key in keys:
+            pos = self._positions[key]
+            pipe.xrange(key, min=pos, max=pos, count=1)
+            pipe.xrange(key, min="-", max="+", count=1)
+        results = await pipe.execute()
+        for i, key in enumerate(keys):
+            pos = self._positions[key]
+            if pos == positions.ORIGIN or results[2 * i]:
+                continue  # the cursor's own entry is still there, so everything after it is too
+            first = results[2 * i + 1]
+            too_old = (self._now() * 1000 - positions.millis(pos)) > EVENT_STREAM_TTL_SECONDS * 1000
+            if first or too_old:
+                raise IMError(
+                    Code.ERR_INVALID_PARAMETERS,
+                    "since: events after this cursor are no longer retained (or it is not one of this user's "
+                    "cursors); re-fetch state with the queries, then subscribe without since",
+                )
+
+    async def _replay(self) -> list[LogEntry]:
+        """Every retained entry after the positions, merged across streams in log order."""
+        runs: list[list[LogEntry]] = []
+        for key, pos in self._positions.items():
+            run: list[LogEntry] = []
+            start = pos
+            while True:
+                rows = await self._redis.xrange(key, min=f"({start}", max="+", count=REPLAY_PAGE)
+                run.extend(LogEntry(key, str(i), f) for i, f in rows)
+                if len(rows) < REPLAY_PAGE:
+                    break
+                start = str(rows[-1][0])
+            runs.append(run)
+        return list(heapq.merge(*runs, key=lambda e: positions.parse(e.entry_id)))
+
+    # ---- reading -----------------------------------------------------------------------------
+    async def _consume(self, entry: LogEntry) -> IMEvent | None:
+        """Advance past `entry`; return the event if this subscription should see it."""
+        last = self._positions.get(entry.stream)
+        if last is None or not positions.after(entry.entry_id, last):
+            return None  # already replayed, or a stream we stopped following
+        self._positions[entry.stream] = entry.entry_id
+        fields = entry.fields
+        listener = fields.get(F_LISTENER)
+        if listener == CONTROL_LISTENER:
+            await self._apply_control(fields.get(F_EVENT, ""))
+            return None
+        target = fields.get(F_SESSION)
+        if target is not None and target != self._session_id:
+            return None
+        try:
+            event = decode_event(fields.get(F_EVENT, ""))
+        except msgspec.DecodeError:
+            log.error("skipping undecodable event %s in %s", entry.entry_id, entry.stream)
+            return None
+        if isinstance(event, TERMINAL_EVENTS) and target == self._session_id:
+            self.mailbox.end(event.__class__.__name__)
+            return event if listener == self._listener else None
+        return event if listener == self._listener else None
+
+    async def _apply_control(self, raw: str) -> None:
+        try:
+            op = control_decoder.decode(raw)
+        except msgspec.DecodeError:
+            return
+        key = self._keys.group_events(op.group)
+        if op.op == "join" and key not in self._group_of:
+            self._group_of[key] = op.group
+            self._positions[key] = op.position or positions.ORIGIN
+            await self._dispatcher.follow(self.mailbox, key)
+            # entries between the join position and now were not offered to us: replay them
+            for entry in await self._replay_one(key):
+                self.mailbox.items.appendleft(entry)
+        elif op.op == "leave" and key in self._group_of:
+            del self._group_of[key]
+            self._positions.pop(key, None)
+            self._dispatcher.unfollow(self.mailbox, key)
+
+    async def _replay_one(self, key: str) -> list[LogEntry]:
+        rows = await self._redis.xrange(key, min=f"({self._positions[key]}", max="+", count=REPLAY_PAGE)
+        return [LogEntry(key, str(i), f) for i, f in reversed(rows)]
+
+    def close(self) -> None:
+        """Stop following; safe to call more than once, and after a failed `open`."""
+        self._dispatcher.unregister(self.mailbox)
+
+    async def events(self, replay: list[LogEntry]) -> AsyncIterator[Delivery]:
+        for entry in replay:
+            event = await self._consume(entry)
+            if event is not None:
+                yield Delivery(event, self.cursor())
+        while True:
+            if self.mailbox.overflowed:
+                raise IMError(
+                    Code.ERR_SDK_COMM_API_CALL_FREQUENCY_LIMIT,
+                    "subscription fell too far behind and was closed; subscribe again with "
+                    f"since: {self.cursor()!r} to receive the rest",
+                )
+            if not self.mailbox.items:
+                if self.mailbox.ended:
+                    return
+                self.mailbox.wake.clear()
+                await self.mailbox.wake.wait()
+                continue
+            item = self.mailbox.items.popleft()
+            if isinstance(item, LocalEvent):
+                yield Delivery(item.event, self.cursor())
+                continue
+            event = await self._consume(item)
+            if event is not None:
+                yield Delivery(event, self.cursor())

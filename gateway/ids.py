@@ -1,0 +1,33 @@
+"""Validation of the identifiers every API takes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from gateway.errors import Code, IMError, invalid
+
+USER_ID_MAX_BYTES = 32  # Tencent's account limit (ERRORS.md 7003)
+USER_ID_LIST_MAX = 100  # per call, as Tencent's portrait and state APIs allow
+
+
+def check_user_id(user_id: str, arg: str = "userID") -> str:
+    """A userID is 1..32 bytes of printable ASCII (0x20-0x7e), else 7003."""
+    if not user_id:
+        raise IMError(Code.ERR_INVALID_USERID, f"{arg} is empty")
+    if len(user_id.encode("utf-8")) > USER_ID_MAX_BYTES:
+        raise IMError(Code.ERR_INVALID_USERID, f"{arg} is over {USER_ID_MAX_BYTES} bytes")
+    if not all(0x20 <= ord(ch) <= 0x7E for ch in user_id):
+        raise IMError(Code.ERR_INVALID_USERID, f"{arg} must be printable ASCII")
+    return user_id
+
+
+def check_user_id_list(user_ids: Sequence[str], arg: str = "userIDList", *, allow_empty: bool = False) -> list[str]:
+    """Validate every ID and drop repeats, keeping the caller's order."""
+    if not user_ids and not allow_empty:
+        raise invalid(f"{arg} is empty")
+    if len(user_ids) > USER_ID_LIST_MAX:
+        raise invalid(f"{arg} has {len(user_ids)} entries; at most {USER_ID_LIST_MAX} per call")
+    seen: dict[str, None] = {}
+    for i, uid in enumerate(user_ids):
+        seen[check_user_id(uid, f"{arg}[{i}]")] = None
+    return list(seen)

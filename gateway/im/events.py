@@ -1,0 +1,79 @@
+"""Listener events: one typed class per SDK callback, tagged with the callback's name.
+
+Events are encoded with msgspec into the durable log and decoded back into these classes; the
+`type` field carries the callback name, exactly as the SDK's `{type, data}` envelope does.
+Each class names the listener (GraphQL subscription) that streams it.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Union, cast
+
+import msgspec
+
+from gateway.im.model import UserFullInfo, UserStatus
+
+SDK_LISTENER = "sdkListener"
+
+
+class IMEvent(msgspec.Struct, tag_field="type", kw_only=True):
+    LISTENER: ClassVar[str]
+
+
+# ---- sdkListener (V2TIMSDKListener) -----------------------------------------------------------
+class SDKEvent(IMEvent):
+    LISTENER: ClassVar[str] = SDK_LISTENER
+
+
+class OnConnecting(SDKEvent, tag="onConnecting"):
+    """The gateway is (re)connecting to its IM backend."""
+
+
+class OnConnectSuccess(SDKEvent, tag="onConnectSuccess"):
+    """The gateway's link to its IM backend is up."""
+
+
+class OnConnectFailed(SDKEvent, tag="onConnectFailed"):
+    code: int
+    err: str
+
+
+class OnKickedOffline(SDKEvent, tag="onKickedOffline"):
+    """A newer login of the same user on the same platform ended this session."""
+
+
+class OnUserSigExpired(SDKEvent, tag="onUserSigExpired"):
+    """This session's UserSig expired; log in again with a fresh one."""
+
+
+class OnSelfInfoUpdated(SDKEvent, tag="onSelfInfoUpdated"):
+    info: UserFullInfo
+
+
+class OnUserStatusChanged(SDKEvent, tag="onUserStatusChanged"):
+    statusList: list[UserStatus]
+
+
+SDK_EVENTS: tuple[type[IMEvent], ...] = (
+    OnConnecting,
+    OnConnectSuccess,
+    OnConnectFailed,
+    OnKickedOffline,
+    OnUserSigExpired,
+    OnSelfInfoUpdated,
+    OnUserStatusChanged,
+)
+
+ALL_EVENTS: tuple[type[IMEvent], ...] = SDK_EVENTS
+
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder(Union[ALL_EVENTS])  # noqa: UP007
+
+
+def encode_event(event: IMEvent) -> bytes:
+    return _encoder.encode(event)
+
+
+def decode_event(raw: bytes | str) -> IMEvent:
+    """Decode a logged event; raises msgspec.DecodeError for an unknown or malformed one."""
+    return cast(IMEvent, _decoder.decode(raw))

@@ -1,0 +1,93 @@
+"""Every Redis key and channel name imql uses, built in one place.
+
+Layout (Redis Cluster ready: keys that one operation touches share a hash tag):
+- `imql:{<app>:u:<user>}:<family>`: one user's data (session, devices, profile, status, events...)
+- `imql:{<app>:g:<group>}:<family>`: one group's data
+- `imql:{<app>}:<family>`: app-wide indexes (few, small)
+
+The SDKAppID leads every key, so several apps (and test runs) share one Redis safely. IDs are
+escaped so that a userID containing `{`, `}` or `:` can neither move a key to another hash slot nor
+collide with another user's key.
+"""
+
+from __future__ import annotations
+
+_ESCAPES = str.maketrans({"%": "%25", "{": "%7B", "}": "%7D", ":": "%3A"})
+
+
+def escape_id(raw: str) -> str:
+    return raw.translate(_ESCAPES)
+
+
+class Keys:
+    def __init__(self, sdkappid: int) -> None:
+        self.app = str(sdkappid)
+        self._app_prefix = f"imql:{{{self.app}}}"
+
+    # ---- one user -------------------------------------------------------------------------
+    def _user(self, user_id: str) -> str:
+        return f"imql:{{{self.app}:u:{escape_id(user_id)}}}"
+
+    def session(self, user_id: str, session_id: str) -> str:
+        """Hash: the session's user, platform, sig expiry and state."""
+        return f"{self._user(user_id)}:session:{session_id}"
+
+    def devices(self, user_id: str) -> str:
+        """Hash: platform → the session ID logged in on it (one per platform)."""
+        return f"{self._user(user_id)}:devices"
+
+    def profile(self, user_id: str) -> str:
+        """Hash: the user's profile; its existence is the account's existence."""
+        return f"{self._user(user_id)}:profile"
+
+    def custom_status(self, user_id: str) -> str:
+        return f"{self._user(user_id)}:custom-status"
+
+    def presence(self, user_id: str) -> str:
+        """Hash: live subscription instance → lease expiry (unix s)."""
+        return f"{self._user(user_id)}:presence"
+
+    def status_watchers(self, user_id: str) -> str:
+        """Set: users who subscribed to this user's status."""
+        return f"{self._user(user_id)}:status-watchers"
+
+    def status_watching(self, user_id: str) -> str:
+        """Set: users whose status this user subscribed to."""
+        return f"{self._user(user_id)}:status-watching"
+
+    def login_failures(self, user_id: str) -> str:
+        return f"{self._user(user_id)}:login-failures"
+
+    def user_events(self, user_id: str) -> str:
+        """Stream: the durable event log of one user."""
+        return f"{self._user(user_id)}:events"
+
+    def user_large_groups(self, user_id: str) -> str:
+        """Hash: large group → position in its event stream when the user joined."""
+        return f"{self._user(user_id)}:large-groups"
+
+    # ---- one group ------------------------------------------------------------------------
+    def _group(self, group_id: str) -> str:
+        return f"imql:{{{self.app}:g:{escape_id(group_id)}}}"
+
+    def group_events(self, group_id: str) -> str:
+        """Stream: events of a group above the write-diffusion threshold, stored once."""
+        return f"{self._group(group_id)}:events"
+
+    # ---- app-wide -------------------------------------------------------------------------
+    def presence_index(self) -> str:
+        """Sorted set: user → latest presence lease expiry; the reaper's to-do list."""
+        return f"{self._app_prefix}:presence-index"
+
+    def sessions_ended_channel(self) -> str:
+        """Pub/sub: session IDs that ended (logout, kick, expiry), to drop cached copies."""
+        return f"{self._app_prefix}:sessions-ended"
+
+    @staticmethod
+    def poke_channel(stream_key: str) -> str:
+        """Pub/sub: a poke after each append to `stream_key` (never the data itself)."""
+        return f"{stream_key}:poke"
+
+    def scan_patterns(self) -> tuple[str, ...]:
+        """Glob patterns matching every key of this app (for test clean-up and `imql` admin tools)."""
+        return (f"imql:{{{self.app}:*", f"{self._app_prefix}*")

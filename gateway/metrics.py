@@ -1,0 +1,56 @@
+"""Prometheus metrics, one registry per app instance (no module-level state)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+# Latency buckets from 0.5 ms (a cached query) to 10 s (something is wrong).
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
+# Operation names are client-chosen: past this many distinct ones, the rest count as "other", so a
+# client cannot grow the metrics without bound.
+MAX_OPERATION_LABELS = 500
+
+
+class Metrics:
+    content_type = CONTENT_TYPE_LATEST
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "imql_graphql_requests", "GraphQL operations executed", ["operation", "kind"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "imql_graphql_request_seconds",
+            "Time to execute a GraphQL operation",
+            ["operation", "kind"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.errors = Counter(
+            "imql_graphql_errors", "GraphQL errors by IM error code", ["code"], registry=self.registry
+        )
+        self.live_subscriptions = Gauge(
+            "imql_live_subscriptions", "Subscriptions currently streaming on this process", registry=self.registry
+        )
+        self.redis_failures = Counter(
+            "imql_redis_failures", "Redis commands or links that failed", registry=self.registry
+        )
+        self.logins = Counter("imql_logins", "Login attempts by result", ["result"], registry=self.registry)
+        self.events_delivered = Counter(
+            "imql_events_delivered", "Listener events sent to subscribers", ["listener"], registry=self.registry
+        )
+        self._operation_names: set[str] = set()
+
+    def operation_label(self, name: str | None) -> str:
+        if not name:
+            return "anonymous"
+        if name in self._operation_names:
+            return name
+        if len(self._operation_names) >= MAX_OPERATION_LABELS:
+            return "other"
+        self._operation_names.add(name)
+        return name
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

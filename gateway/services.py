@@ -1,0 +1,126 @@
+"""The composition root: every long-lived part of one gateway process, built and closed once.
+
+Created in the app's lifespan and handed down explicitly (the GraphQL context carries it); there
+are no module-level globals holding state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from redis.exceptions import RedisError
+
+from gateway.backend import IMBackend
+from gateway.clock import Clock, SystemClock
+from gateway.config import Settings
+from gateway.engine.backend import EmbeddedBackend
+from gateway.errors import Code, IMError
+from gateway.events.bus import EventBus
+from gateway.events.dispatcher import Dispatcher
+from gateway.keys import Keys
+from gateway.metrics import Metrics
+from gateway.ratelimit import RateLimiter
+from gateway.session.im_session import IMSession
+from gateway.session.pool import SessionPool
+from gateway.session.presence import Presence
+from gateway.session.status import StatusService
+from gateway.store import open_redis
+
+log = logging.getLogger("imql")
+
+
+@dataclass
+class Gateway:
+    settings: Settings
+    clock: Clock
+    redis: Any
+    keys: Keys
+    metrics: Metrics
+    bus: EventBus
+    dispatcher: Dispatcher
+    backend: IMBackend
+    sessions: SessionPool
+    presence: Presence
+    status: StatusService
+    rate_limiter: RateLimiter
+    instance_id: str
+
+    @classmethod
+    def build(cls, settings: Settings, *, clock: Clock | None = None, redis: Any = None) -> Gateway:
+        clock = clock or SystemClock()
+        redis = redis if redis is not None else open_redis(settings.redis_url)
+        keys = Keys(settings.sdkappid)
+        metrics = Metrics()
+        bus = EventBus(redis, keys)
+        dispatcher = Dispatcher(redis, keys, metrics)
+        if settings.backend != "embedded":
+            raise IMError(
+                Code.ERR_SDK_INTERFACE_NOT_SUPPORT,
+                f"IMQL_BACKEND={settings.backend!r} is not available in this build; use 'embedded'",
+            )
+        embedded = EmbeddedBackend(redis=redis, keys=keys, bus=bus, clock=clock)
+        backend: IMBackend = embedded
+        presence = Presence(redis, keys, clock, metrics)
+        sessions = SessionPool(
+            redis=redis,
+            keys=keys,
+            clock=clock,
+            bus=bus,
+            dispatcher=dispatcher,
+            backend=backend,
+            metrics=metrics,
+            sdkappid=settings.sdkappid,
+            secret_key=settings.secret_key,
+        )
+        status = StatusService(
+            redis=redis,
+            keys=keys,
+            bus=bus,
+            presence=presence,
+            logged_in=sessions.is_logged_in,
+            exists=embedded.profiles.exists,
+        )
+        return cls(
+            settings=settings,
+            clock=clock,
+            redis=redis,
+            keys=keys,
+            metrics=metrics,
+            bus=bus,
+            dispatcher=dispatcher,
+            backend=backend,
+            sessions=sessions,
+            presence=presence,
+            status=status,
+            rate_limiter=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
+            instance_id=secrets.token_hex(6),
+        )
+
+    async def start(self) -> None:
+        await self.dispatcher.start()
+        self.presence.start()
+
+    async def close(self) -> None:
+        await self.presence.stop()
+        await self.dispatcher.stop()
+        await self.backend.close()
+        with contextlib.suppress(RedisError, OSError):
+            await self.redis.aclose()
+            # a pool we built ourselves is not closed by aclose(); its sockets must not outlive us
+            await self.redis.connection_pool.disconnect()
+
+    async def ready(self) -> bool:
+        try:
+            return bool(await self.redis.ping())
+        except (RedisError, OSError):
+            self.metrics.redis_failures.inc()
+            return False
+
+    async def session_for(self, token: str | None) -> IMSession:
+        session = await self.sessions.resolve(token)
+        self.rate_limiter.check(session.user_id)
+        return IMSession(self, session)

@@ -1,0 +1,1 @@
+"""Sessions: login, tokens, multi-device rules, presence and user status."""

@@ -1,0 +1,65 @@
+"""The ASGI application: routes, lifespan (which owns every long-lived client) and probes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+
+from gateway.clock import Clock
+from gateway.config import Settings, load_settings
+from gateway.services import Gateway
+from gateway.web.view import GraphQLView
+from schema import build_schema
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    gateway: Gateway = request.app.state.gateway
+    if await gateway.ready():
+        return JSONResponse({"status": "ready", "backend": gateway.backend.name})
+    return JSONResponse({"status": "unavailable", "reason": "Redis does not answer"}, status_code=503)
+
+
+async def metrics(request: Request) -> Response:
+    gateway: Gateway = request.app.state.gateway
+    return PlainTextResponse(gateway.metrics.render(), media_type=gateway.metrics.content_type)
+
+
+async def root(request: Request) -> Response:
+    return RedirectResponse("/graphql")
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None, redis: Any = None) -> Starlette:
+    settings = settings or load_settings()
+    view = GraphQLView(build_schema(), settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        gateway = Gateway.build(settings, clock=clock, redis=redis)
+        await gateway.start()
+        app.state.gateway = gateway
+        try:
+            yield
+        finally:
+            await gateway.close()
+
+    routes = [
+        Route("/", root),
+        Route("/graphql", view, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", view),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/metrics", metrics),
+        Mount("/playground", StaticFiles(packages=[("gateway", "playground")]), name="playground"),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)

@@ -1,0 +1,87 @@
+"""The GraphQL endpoint: Strawberry's ASGI view with imql's context, limits and error shape."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from importlib import resources
+from typing import Any
+
+import orjson
+from cross_web import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+
+from gateway.config import Settings
+from gateway.errors import Code
+from schema.context import IMContext
+
+MAX_REQUEST_BYTES = 1 * 1024 * 1024  # a GraphQL document plus variables; uploads get their own limit
+
+
+def error_response(status: int, desc: str, code: int = Code.ERR_INVALID_PARAMETERS) -> Response:
+    """A transport-level failure, still in GraphQL's error shape so clients handle one format."""
+    body = {"data": None, "errors": [{"message": desc, "extensions": {"code": int(code), "desc": desc}}]}
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
+class GraphQLView(GraphQL[IMContext, None]):
+    def __init__(self, schema: Any, settings: Settings) -> None:
+        super().__init__(
+            schema,
+            graphql_ide="graphiql",
+            keep_alive=True,
+            keep_alive_interval=15,
+            connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout_seconds),
+            max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
+            allowed_origins=settings.allowed_origins,
+        )
+        self._playground = resources.files("gateway").joinpath("playground/index.html").read_text("utf-8")
+
+    async def get_context(self, request: Request | WebSocket, response: Any) -> IMContext:
+        return IMContext(gateway=request.app.state.gateway, request=request, response=response)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return HTMLResponse(self._playground)
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > MAX_REQUEST_BYTES):
+            await error_response(413, f"request body over {MAX_REQUEST_BYTES} bytes")(scope, receive, send)
+            return
+        request = Request(scope, receive=_limited(receive))
+        try:
+            response = await self.run(request)
+        except HTTPException as exc:
+            response = error_response(exc.status_code, exc.reason)
+        except _TooLarge:
+            response = error_response(413, f"request body over {MAX_REQUEST_BYTES} bytes")
+        await response(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _limited(receive: Receive) -> Receive:
+    """Cut off bodies without Content-Length (chunked) past the limit too."""
+    seen = 0
+
+    async def wrapped() -> Any:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > MAX_REQUEST_BYTES:
+                raise _TooLarge
+        return message
+
+    return wrapped

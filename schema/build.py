@@ -1,0 +1,49 @@
+"""Assembling the schema: root types merged from one part per manager, limits on by default."""
+
+from __future__ import annotations
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter, ValidationCache
+from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
+
+from schema.caching import SafeParserCache
+from schema.enums import ALL_ENUMS
+from schema.errors import IMErrors
+from schema.listeners.sdk import SDKSubscription
+from schema.manager import ManagerMutation, ManagerQuery
+from schema.observability import OperationMetrics
+
+# Limits that keep one document from costing the server more than a real frontend ever needs.
+MAX_DEPTH = 12  # the deepest real query (conversation → lastMessage → sender → ...) is ~8
+MAX_TOKENS = 4_000  # a large codegen'd query is ~1,500 tokens
+MAX_ALIASES = 30  # batching 30 lookups in one document is plenty; more is an amplification attack
+CACHE_SIZE = 1_000  # distinct documents whose validation result is kept (LRU)
+
+Query = merge_types("Query", (ManagerQuery,))
+Mutation = merge_types("Mutation", (ManagerMutation,))
+Subscription = merge_types("Subscription", (SDKSubscription,))
+
+
+class IMSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        """Client mistakes are answered, not logged; schema.errors logs the unexpected ones."""
+
+
+def build_schema() -> strawberry.Schema:
+    return IMSchema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        types=ALL_ENUMS,
+        extensions=[
+            IMErrors,
+            OperationMetrics,
+            lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+            SafeParserCache,
+            lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+            lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+            lambda: ValidationCache(maxsize=CACHE_SIZE),
+        ],
+    )

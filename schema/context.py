@@ -1,0 +1,59 @@
+"""The GraphQL context: the gateway's services plus what this request brings (token, platform)."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+from starlette.websockets import WebSocket
+
+from gateway.services import Gateway
+from gateway.session.im_session import IMSession
+from gateway.session.pool import DEFAULT_PLATFORM
+
+PLATFORM_HEADER = "x-im-platform"
+
+
+def _bearer(value: object) -> str | None:
+    if not isinstance(value, str):
+        return None
+    scheme, _, token = value.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+@dataclass
+class IMContext:
+    gateway: Gateway
+    request: Request | WebSocket
+    response: Any = None
+    # set by Strawberry from the WebSocket connection_init payload
+    connection_params: dict[str, Any] | None = None
+    request_id: str = field(default_factory=lambda: secrets.token_hex(8))
+    _session: IMSession | None = None
+
+    @property
+    def is_websocket(self) -> bool:
+        return isinstance(self.request, WebSocket)
+
+    def token(self) -> str | None:
+        if self.is_websocket:
+            params = self.connection_params or {}
+            return _bearer(params.get("authorization", params.get("Authorization")))
+        return _bearer(self.request.headers.get("authorization"))
+
+    def platform(self, argument: str | None) -> str:
+        return argument or self.request.headers.get(PLATFORM_HEADER) or DEFAULT_PLATFORM
+
+    async def session(self) -> IMSession:
+        """The caller's session (6014/6206/6208 otherwise). Cached per HTTP request only: one
+        WebSocket connection lives long, so each subscription checks the session afresh."""
+        if self._session is not None and not self.is_websocket:
+            return self._session
+        session = await self.gateway.session_for(self.token())
+        if not self.is_websocket:
+            self._session = session
+        return session

@@ -1,0 +1,24 @@
+"""The SDK's enums as GraphQL enums named as the seed names them (V2TIM_Gender, ...).
+
+The Python enums of `gateway.im.enums` are wrapped in place, so resolvers pass domain values
+straight through; every enum is registered with the schema even before an API uses it, so
+frontends can generate all of them.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import strawberry
+
+from gateway.im import enums as im
+
+ALL_ENUMS: list[type[Enum]] = []
+for _cls, _name in im.SEED_ENUM_NAMES.items():
+    ALL_ENUMS.append(strawberry.enum(_cls, name=_name))
+
+LogLevel = im.LogLevel
+Gender = im.Gender
+AllowType = im.AllowType
+UserStatusType = im.UserStatusType
+LoginStatus = im.LoginStatus

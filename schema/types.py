@@ -1,0 +1,61 @@
+"""Object types of the SDK's classes (V2TIM prefix dropped), resolved straight off domain objects."""
+
+from __future__ import annotations
+
+from typing import TypeVar, cast
+
+import strawberry
+
+from gateway.im import model as im
+from schema.enums import AllowType, Gender, UserStatusType
+
+T = TypeVar("T")
+
+
+def gql(value: object, _type: type[T]) -> T:
+    """Hand a domain object to Strawberry as the GraphQL type whose fields it carries."""
+    return cast(T, value)
+
+
+@strawberry.type(description="A key/value pair (maps such as customInfo travel as lists of these).")
+class KeyValue:
+    key: str
+    value: str
+
+
+@strawberry.input(description="A key/value pair.")
+class KeyValueInput:
+    key: str
+    value: str
+
+
+def _custom_info(root: strawberry.Parent[im.UserFullInfo]) -> list[KeyValue]:
+    return [KeyValue(key=k, value=v) for k, v in sorted(root.customInfo.items())]
+
+
+@strawberry.type(description="V2TIMUserFullInfo: a user's profile.")
+class UserFullInfo:
+    userID: str
+    nickName: str
+    faceUrl: str
+    selfSignature: str
+    gender: Gender
+    allowType: AllowType = strawberry.field(description="Friend verification method")
+    role: int
+    level: int
+    birthday: int = strawberry.field(description="YYYYMMDD, e.g. 19700101; 0 when unset")
+    customInfo: list[KeyValue] = strawberry.field(resolver=_custom_info, description="Custom profile fields")
+
+
+@strawberry.type(description="V2TIMUserStatus: whether a user is online, and their custom status.")
+class UserStatus:
+    userID: str
+    statusType: UserStatusType
+    customStatus: str
+
+
+@strawberry.type(description="A session: send `Authorization: Bearer <token>` with every later request.")
+class LoginResult:
+    token: str
+    userID: str
+    expireTime: int = strawberry.field(description="When the UserSig, and so the session, expires (unix s)")

@@ -1,0 +1,1 @@
+"""Test helpers: real servers, real HTTP and WebSocket clients."""

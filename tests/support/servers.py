@@ -1,0 +1,128 @@
+"""Real gateways for tests: in-process uvicorn (injectable clock) or `imql serve` subprocesses."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import uvicorn
+
+from gateway.clock import Clock
+from gateway.config import Settings
+from gateway.services import Gateway
+from gateway.web.app import create_app
+
+
+@dataclass
+class InProcessGateway:
+    server: uvicorn.Server
+    task: asyncio.Task[None]
+    app: Any
+    settings: Settings
+    port: int
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/graphql"
+
+    @property
+    def gateway(self) -> Gateway:
+        gw: Gateway = self.app.state.gateway
+        return gw
+
+    async def stop(self) -> None:
+        self.server.should_exit = True
+        await asyncio.wait_for(self.task, 15)
+
+
+async def start_in_process(settings: Settings, clock: Clock | None = None, redis: Any = None) -> InProcessGateway:
+    app = create_app(settings, clock=clock, redis=redis)
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", ws_ping_interval=5, ws_ping_timeout=5
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if task.done():
+            task.result()
+        if time.monotonic() > deadline:
+            raise TimeoutError("in-process gateway did not start")
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    return InProcessGateway(server=server, task=task, app=app, settings=settings, port=port)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class GatewayProcess:
+    port: int
+    proc: subprocess.Popen[str]
+    output: list[str] = field(default_factory=list)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/graphql"
+
+    def kill(self) -> None:
+        """SIGKILL: no clean shutdown, as when a machine dies."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def terminate(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+async def spawn_gateway(env: dict[str, str], port: int | None = None) -> GatewayProcess:
+    """`imql serve` as a real process; returns once /healthz answers."""
+    port = port or free_port()
+    full_env = {**os.environ, **env, "IMQL_PORT": str(port), "IMQL_LOG_LEVEL": "warning"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gateway", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=full_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    running = GatewayProcess(port=port, proc=proc)
+    deadline = time.monotonic() + 30
+    async with httpx.AsyncClient() as http:
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"imql serve exited: {proc.stdout.read() if proc.stdout else ''}")
+            try:
+                if (await http.get(f"{running.base_url}/healthz", timeout=1)).status_code == 200:
+                    return running
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                running.kill()
+                raise TimeoutError("imql serve did not become healthy")
+            await asyncio.sleep(0.1)

@@ -1,0 +1,257 @@
+"""The event bus on real Redis: exact resume, the replay/live seam, large groups, slow consumers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from gateway.clock import ManualClock
+from gateway.config import Settings
+from gateway.errors import Code, IMError
+from gateway.events import bus as bus_module
+from gateway.events import mailbox as mailbox_module
+from gateway.events.stream import Delivery
+from gateway.im.enums import UserStatusType
+from gateway.im.events import SDK_LISTENER, OnKickedOffline, OnUserStatusChanged
+from gateway.im.model import UserStatus
+from gateway.services import Gateway
+from gateway.session.im_session import IMSession
+from gateway.session.pool import Session
+
+
+@pytest.fixture
+async def gw(settings: Settings, clock: ManualClock) -> AsyncIterator[Gateway]:
+    gateway = Gateway.build(settings, clock=clock)
+    await gateway.start()
+    yield gateway
+    await gateway.close()
+
+
+def marker(n: int, user: str = "bob") -> OnUserStatusChanged:
+    """A distinguishable event: the number rides in customStatus."""
+    return OnUserStatusChanged(
+        statusList=[UserStatus(userID=user, statusType=UserStatusType.V2TIM_USER_STATUS_ONLINE, customStatus=str(n))]
+    )
+
+
+def number(delivery: Delivery) -> int:
+    event = delivery.event
+    assert isinstance(event, OnUserStatusChanged)
+    return int(event.statusList[0].customStatus)
+
+
+def session_of(gw: Gateway, user: str, sid: str = "s1") -> IMSession:
+    return IMSession(gw, Session(user_id=user, session_id=sid, platform="web", expires_at=2**40, token="t"))
+
+
+class Listener:
+    """Runs one subscription in a task and collects what it yields."""
+
+    def __init__(self, session: IMSession, since: str | None = None) -> None:
+        self.items: list[Delivery] = []
+        self.error: BaseException | None = None
+        self.arrived = asyncio.Event()
+        self.connected = asyncio.Event()
+        self._gen = session.listen(SDK_LISTENER, since)
+        self.task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        try:
+            async for delivery in self._gen:
+                if not isinstance(delivery.event, OnUserStatusChanged):
+                    self.connected.set()  # onConnecting / onConnectSuccess come once it follows its streams
+                    continue
+                self.items.append(delivery)
+                self.arrived.set()
+        except Exception as exc:  # the test inspects it
+            self.error = exc
+
+    async def wait_for(self, count: int, timeout: float = 10.0) -> list[int]:
+        async def reached() -> None:
+            while len(self.items) < count and self.error is None and not self.task.done():
+                self.arrived.clear()
+                await self.arrived.wait()
+
+        await asyncio.wait_for(reached(), timeout)
+        return [number(d) for d in self.items]
+
+    async def ready(self, gw: Gateway) -> None:
+        """Wait until the subscription follows its streams."""
+        await asyncio.wait_for(self.connected.wait(), 10)
+
+    async def stop(self) -> None:
+        self.task.cancel()
+        await asyncio.gather(self.task, return_exceptions=True)
+
+
+async def test_live_events_arrive_in_order(gw: Gateway) -> None:
+    listener = Listener(session_of(gw, "alice"))
+    await listener.ready(gw)
+    for n in range(20):
+        await gw.bus.publish(["alice"], marker(n))
+    assert await listener.wait_for(20) == list(range(20))
+    await listener.stop()
+
+
+async def test_resume_replays_exactly_the_missed_events_then_goes_live(gw: Gateway) -> None:
+    first = Listener(session_of(gw, "alice"))
+    await first.ready(gw)
+    for n in range(5):
+        await gw.bus.publish(["alice"], marker(n))
+    await first.wait_for(5)
+    cursor = first.items[2].cursor  # the client saw events 0..2 only
+    await first.stop()
+    for n in range(5, 8):
+        await gw.bus.publish(["alice"], marker(n))
+    second = Listener(session_of(gw, "alice"), since=cursor)
+    assert await second.wait_for(5) == [3, 4, 5, 6, 7]
+    await gw.bus.publish(["alice"], marker(8))
+    assert await second.wait_for(6) == [3, 4, 5, 6, 7, 8]
+    await second.stop()
+
+
+async def test_no_gap_and_no_duplicate_at_the_seam_under_concurrent_publishing(gw: Gateway) -> None:
+    for n in range(50):
+        await gw.bus.publish(["alice"], marker(n))
+    seed = Listener(session_of(gw, "alice"))
+    await seed.ready(gw)
+    await gw.bus.publish(["alice"], marker(50))
+    await seed.wait_for(1)
+    cursor = seed.items[0].cursor
+    await seed.stop()
+
+    async def publisher() -> None:
+        for n in range(51, 251):
+            await gw.bus.publish(["alice"], marker(n))
+            if n % 10 == 0:
+                await asyncio.sleep(0)
+
+    producing = asyncio.create_task(publisher())
+    resumed = Listener(session_of(gw, "alice"), since=cursor)  # opens while events are being written
+    await producing
+    assert await resumed.wait_for(200) == list(range(51, 251))
+    await asyncio.sleep(0.2)
+    assert len(resumed.items) == 200
+    await resumed.stop()
+
+
+async def test_events_addressed_to_another_session_are_not_delivered(gw: Gateway) -> None:
+    mine = Listener(session_of(gw, "alice", "mine"))
+    await mine.ready(gw)
+    await gw.bus.publish(["alice"], OnKickedOffline(), session_id="other")
+    await gw.bus.publish(["alice"], marker(1))
+    assert await mine.wait_for(1) == [1]
+    await mine.stop()
+
+
+async def test_large_group_event_is_stored_once_and_resumes_exactly(
+    gw: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bus_module, "GROUP_WRITE_DIFFUSION_MAX_MEMBERS", 2)
+    members = ["alice", "bob", "carol"]
+    await gw.bus.join_large_group(members, "big")
+    listener = Listener(session_of(gw, "alice"))
+    await listener.ready(gw)
+    await gw.bus.publish_to_group("big", members, marker(1))
+    await gw.bus.publish(["alice"], marker(2))
+    await gw.bus.publish_to_group("big", members, marker(3))
+    received = await listener.wait_for(3)
+    # order is exact within each stream; across a user's and a group's stream it follows arrival
+    assert sorted(received) == [1, 2, 3]
+    assert received.index(1) < received.index(3)
+    await listener.stop()
+    # stored once in the group's stream, not copied into members' streams
+    assert await gw.redis.xlen(gw.keys.group_events("big")) == 2
+    assert await gw.redis.xlen(gw.keys.user_events("bob")) == 1  # bob's only entry: the join control
+    await gw.bus.publish_to_group("big", members, marker(4))
+    resumed = Listener(session_of(gw, "alice"), since=listener.items[received.index(1)].cursor)
+    assert sorted(await resumed.wait_for(3)) == [2, 3, 4]
+    await resumed.stop()
+
+
+async def test_joining_a_large_group_while_subscribed_starts_following_it(
+    gw: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bus_module, "GROUP_WRITE_DIFFUSION_MAX_MEMBERS", 1)
+    listener = Listener(session_of(gw, "alice"))
+    await listener.ready(gw)
+    await gw.bus.join_large_group(["alice", "bob"], "big")
+    await gw.bus.publish_to_group("big", ["alice", "bob"], marker(7))
+    assert await listener.wait_for(1) == [7]
+    await gw.bus.leave_large_group(["alice"], "big")
+    await gw.bus.publish_to_group("big", ["bob", "carol"], marker(8))
+    await gw.bus.publish(["alice"], marker(9))
+    assert await listener.wait_for(2) == [7, 9]
+    await listener.stop()
+
+
+async def test_small_group_event_is_copied_to_each_member(gw: Gateway) -> None:
+    await gw.bus.publish_to_group("small", ["alice", "bob"], marker(1))
+    assert await gw.redis.xlen(gw.keys.user_events("alice")) == 1
+    assert await gw.redis.xlen(gw.keys.user_events("bob")) == 1
+    assert not await gw.redis.exists(gw.keys.group_events("small"))
+
+
+async def test_slow_subscriber_is_closed_and_can_resume_without_loss(
+    gw: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(mailbox_module, "MAILBOX_CAPACITY", 10)
+    session = session_of(gw, "alice")
+    events = session.listen(SDK_LISTENER, None)
+    assert (await anext(events)).event.__class__.__name__ == "OnConnecting"
+    assert (await anext(events)).event.__class__.__name__ == "OnConnectSuccess"
+    await gw.bus.publish(["alice"], marker(0))
+    first = await anext(events)
+    assert number(first) == 0
+    for n in range(1, 40):  # the consumer is not reading: its mailbox overflows
+        await gw.bus.publish(["alice"], marker(n))
+    await asyncio.sleep(0.3)
+    with pytest.raises(IMError) as closed:
+        await anext(events)
+    assert closed.value.code == Code.ERR_SDK_COMM_API_CALL_FREQUENCY_LIMIT
+    assert "since" in closed.value.desc
+    await events.aclose()
+    resumed = Listener(session, since=first.cursor)
+    assert await resumed.wait_for(39) == list(range(1, 40))
+    await resumed.stop()
+
+
+async def test_cursor_past_retention_is_refused_with_6017(gw: Gateway) -> None:
+    listener = Listener(session_of(gw, "alice"))
+    await listener.ready(gw)
+    await gw.bus.publish(["alice"], marker(0))
+    await listener.wait_for(1)
+    cursor = listener.items[0].cursor
+    await listener.stop()
+    for n in range(1, 5):
+        await gw.bus.publish(["alice"], marker(n))
+    stream = gw.keys.user_events("alice")
+    await gw.redis.xtrim(stream, maxlen=2, approximate=False)  # what MAXLEN does to a busy user's old events
+    with pytest.raises(IMError) as refused:
+        await anext(session_of(gw, "alice").listen(SDK_LISTENER, cursor))
+    assert refused.value.code == Code.ERR_INVALID_PARAMETERS
+    assert "re-fetch" in refused.value.desc
+
+
+async def test_garbage_cursor_is_refused_with_6017(gw: Gateway) -> None:
+    for bad in ["", "nope", "eyJ2IjoxfQ", "x" * 100_000]:
+        with pytest.raises(IMError) as refused:
+            await anext(session_of(gw, "alice").listen(SDK_LISTENER, bad or "="))
+        assert refused.value.code == Code.ERR_INVALID_PARAMETERS
+
+
+async def test_redis_connections_do_not_grow_with_subscriptions(gw: Gateway) -> None:
+    listeners = [Listener(session_of(gw, f"user{i}", f"s{i}")) for i in range(300)]
+    for listener in listeners:
+        await listener.ready(gw)
+    assert gw.dispatcher.subscriber_count == 300
+    await gw.bus.publish([f"user{i}" for i in range(300)], marker(1))
+    for listener in listeners:
+        assert await listener.wait_for(1) == [1]
+    pool = gw.redis.connection_pool
+    in_use = len(pool._in_use_connections) + len(pool._available_connections)
+    assert in_use <= 32  # the bounded pool, plus one pub/sub connection, whatever the subscriptions
+    for listener in listeners:
+        await listener.stop()
