@@ -59,11 +59,18 @@ class Dispatcher:
         self._by_session: dict[str, set[Mailbox]] = {}
         self._link_up = True
         self._link_listeners: set[Mailbox] = set()
+        self._subscribed = False  # whether the pub/sub connection holds our subscriptions
 
     # ---- life cycle --------------------------------------------------------------------------
     async def start(self) -> None:
+        """Start even when Redis is down (the process then reports not ready and keeps trying)."""
         self._pubsub = self._redis.pubsub()
-        await self._pubsub.subscribe(self._keys.sessions_ended_channel())
+        try:
+            await self._pubsub.subscribe(self._keys.sessions_ended_channel())
+            self._subscribed = True
+        except (RedisError, OSError) as exc:
+            self._metrics.redis_failures.inc()
+            self._set_link(False, str(exc))
         self._tasks = [
             asyncio.create_task(self._listen(), name="imql-dispatcher-listen"),
             asyncio.create_task(self._read_loop(), name="imql-dispatcher-read"),
@@ -185,6 +192,10 @@ class Dispatcher:
         attempt = 0
         while True:
             try:
+                if not self._subscribed:
+                    await self._resubscribe()
+                    if not self._subscribed:
+                        raise ConnectionError("cannot subscribe to the event bus channels")
                 message = await self._pubsub.get_message(ignore_subscribe_messages=False, timeout=SWEEP_SECONDS)
                 attempt = 0
                 self._set_link(True)
@@ -200,7 +211,7 @@ class Dispatcher:
                 log.warning("event bus lost its pub/sub link (%s); reconnecting", exc)
                 await asyncio.sleep(RECONNECT_BACKOFF[min(attempt, len(RECONNECT_BACKOFF) - 1)])
                 attempt += 1
-                await self._resubscribe()
+                self._subscribed = False
 
     async def _resubscribe(self) -> None:
         with contextlib.suppress(RedisError, OSError):
@@ -211,6 +222,7 @@ class Dispatcher:
             await self._pubsub.subscribe(*channels)
         except (RedisError, OSError):
             return  # the listen loop sees the failure again and backs off
+        self._subscribed = True
         # Sessions may have ended while we were away: cached copies cannot be trusted.
         for handler in self._session_ended_handlers:
             handler("*")

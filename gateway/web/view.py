@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from datetime import timedelta
 from importlib import resources
 from typing import Any
@@ -12,10 +13,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
+from strawberry.http.exceptions import NonJsonMessageReceived
 
 from gateway.config import Settings
 from gateway.errors import Code
+from gateway.web.ws_protocols import LegacyWSHandler, TransportWSHandler
 from schema.context import IMContext
 
 MAX_REQUEST_BYTES = 1 * 1024 * 1024  # a GraphQL document plus variables; uploads get their own limit
@@ -27,7 +30,22 @@ def error_response(status: int, desc: str, code: int = Code.ERR_INVALID_PARAMETE
     return Response(orjson.dumps(body), status_code=status, media_type="application/json")
 
 
+class ObjectMessagesOnly(ASGIWebSocketAdapter):
+    """Protocol messages are JSON objects; anything else (an array, a number) is refused with 4400
+    like invalid JSON, instead of reaching the protocol handler, which would fail on it."""
+
+    async def iter_json(self, *, ignore_parsing_errors: bool = False) -> AsyncGenerator[object, None]:
+        async for message in super().iter_json(ignore_parsing_errors=ignore_parsing_errors):
+            if not isinstance(message, dict):
+                raise NonJsonMessageReceived
+            yield message
+
+
 class GraphQLView(GraphQL[IMContext, None]):
+    websocket_adapter_class = ObjectMessagesOnly
+    graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_ws_handler_class = LegacyWSHandler
+
     def __init__(self, schema: Any, settings: Settings) -> None:
         super().__init__(
             schema,

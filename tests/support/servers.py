@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -75,7 +75,7 @@ def free_port() -> int:
 class GatewayProcess:
     port: int
     proc: subprocess.Popen[str]
-    output: list[str] = field(default_factory=list)
+    output: str = ""
 
     @property
     def base_url(self) -> str:
@@ -85,11 +85,17 @@ class GatewayProcess:
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/graphql"
 
+    def _collect(self) -> None:
+        if self.proc.stdout is not None and not self.proc.stdout.closed:
+            self.output += self.proc.stdout.read()
+            self.proc.stdout.close()
+
     def kill(self) -> None:
         """SIGKILL: no clean shutdown, as when a machine dies."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(10)
+        self._collect()
 
     def terminate(self) -> None:
         if self.proc.poll() is None:
@@ -97,7 +103,9 @@ class GatewayProcess:
             try:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
-                self.kill()
+                self.proc.kill()
+                self.proc.wait(10)
+        self._collect()
 
 
 async def spawn_gateway(env: dict[str, str], port: int | None = None) -> GatewayProcess:
@@ -116,7 +124,8 @@ async def spawn_gateway(env: dict[str, str], port: int | None = None) -> Gateway
     async with httpx.AsyncClient() as http:
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"imql serve exited: {proc.stdout.read() if proc.stdout else ''}")
+                running.terminate()
+                raise RuntimeError(f"imql serve exited: {running.output}")
             try:
                 if (await http.get(f"{running.base_url}/healthz", timeout=1)).status_code == 200:
                     return running

@@ -1,0 +1,211 @@
+"""The HTTP and WebSocket surface: bad input of every kind, both subprotocols, probes, playground."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+
+import httpx
+import pytest
+import websockets
+
+from gateway.errors import Code
+from tests.support.clients import SDK_EVENTS, HTTPClient, WSClient, subscribe_sdk
+from tests.support.servers import InProcessGateway
+
+
+async def test_malformed_requests_get_a_graphql_error_with_a_code(client: HTTPClient) -> None:
+    cases = [
+        (b"not json", "application/json", 400),
+        (b'{"query": 42}', "application/json", 400),
+        (b'{"query": "{ getVersion }", "variables": [1]}', "application/json", 400),
+        (b"query=x", "text/plain", 400),
+    ]
+    for body, content_type, status in cases:
+        response = await client.http.post("/graphql", content=body, headers={"content-type": content_type})
+        assert response.status_code == status
+        assert response.json()["errors"][0]["extensions"]["code"] == Code.ERR_INVALID_PARAMETERS
+
+
+async def test_huge_bodies_are_refused_before_parsing(client: HTTPClient) -> None:
+    big = json.dumps({"query": "{ getVersion }", "variables": {"x": "a" * 2_000_000}})
+    response = await client.http.post("/graphql", content=big, headers={"content-type": "application/json"})
+    assert response.status_code == 413
+    assert response.json()["errors"][0]["extensions"]["code"] == Code.ERR_INVALID_PARAMETERS
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        "{ getVersion",  # syntax
+        "{ noSuchField }",  # validation
+        "{ " + " ".join(f"a{i}: getVersion" for i in range(40)) + " }",  # too many aliases
+        "{ getVersion " + "__typename " * 5000 + "}",  # too many tokens
+        "mutation { setSelfInfo(gender: V2TIM_GENDER_ROBOT) { userID } }",  # unknown enum value
+        'mutation { login(userID: 5, userSig: "x") { token } }',  # wrong type
+        "query { __schema { types { fields { type { fields { type { fields { type { fields { type { fields { name "
+        "} } } } } } } } } } } }",  # too deep
+    ],
+    ids=["syntax", "validation", "aliases", "tokens", "enum", "type", "depth"],
+)
+async def test_invalid_documents_give_6017(client: HTTPClient, document: str) -> None:
+    reply = await client.gql(document)
+    assert reply.status == 200
+    assert reply.codes
+    assert set(reply.codes) == {Code.ERR_INVALID_PARAMETERS}
+    assert all(e["extensions"]["requestId"] for e in reply.errors)
+
+
+async def test_unexpected_faults_are_masked_with_a_request_id(
+    client: HTTPClient, server: InProcessGateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    token = await client.login("alice")
+
+    async def broken(user_ids: object) -> object:
+        raise RuntimeError("secret internals")
+
+    server.gateway.backend.get_users_info = broken  # type: ignore[method-assign]
+    reply = await client.gql('{ getUsersInfo(userIDList: ["alice"]) { userID } }', token=token)
+    assert reply.codes == [Code.ERR_SDK_INTERNAL_ERROR]
+    error = reply.errors[0]
+    assert "secret" not in json.dumps(reply.body)
+    assert error["extensions"]["requestId"] in error["message"]
+    assert any(error["extensions"]["requestId"] in r.getMessage() for r in caplog.records)
+
+
+async def test_get_queries_and_the_offline_playground(client: HTTPClient) -> None:
+    response = await client.http.get("/graphql", params={"query": "{ getVersion }"})
+    assert response.json()["data"]["getVersion"].startswith("imql")
+    page = await client.http.get("/graphql", headers={"accept": "text/html"})
+    assert page.status_code == 200
+    assert "GraphiQL" in page.text
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert sources
+    assert all(s.startswith("/playground/") or s.startswith("data:") for s in sources)
+    for source in sources:
+        if source.startswith("/playground/"):
+            asset = await client.http.get(source)
+            assert asset.status_code == 200 and len(asset.content) > 1000, source
+    assert "unpkg" not in page.text
+    assert "cdn" not in page.text.lower()
+
+
+async def test_probes_and_metrics(client: HTTPClient) -> None:
+    assert (await client.http.get("/healthz")).json() == {"status": "ok"}
+    assert (await client.http.get("/readyz")).status_code == 200
+    await client.gql("query Who { getLoginUser }")
+    await client.gql("query Version { getVersion }")
+    text = (await client.http.get("/metrics")).text
+    assert 'imql_graphql_requests_total{kind="query",operation="Who"} 1.0' in text
+    assert 'imql_graphql_request_seconds_count{kind="query",operation="Version"} 1.0' in text
+    assert 'imql_graphql_errors_total{code="6014"}' in text
+    assert "imql_live_subscriptions" in text
+    assert "imql_redis_failures_total" in text
+
+
+async def test_readyz_is_503_without_redis() -> None:
+    from gateway.config import Settings
+    from tests.support.servers import start_in_process
+
+    running = await start_in_process(Settings(sdkappid=1_400_000_099, redis_url="redis://127.0.0.1:1/0"))
+    try:
+        async with httpx.AsyncClient(base_url=running.base_url) as http:
+            assert (await http.get("/healthz")).status_code == 200
+            response = await http.get("/readyz")
+            assert response.status_code == 503
+    finally:
+        running.server.should_exit = True
+        await asyncio.wait_for(running.task, 15)
+
+
+@pytest.mark.parametrize("protocol", ["graphql-transport-ws", "graphql-ws"])
+async def test_both_websocket_subprotocols_stream_events(
+    client: HTTPClient, server: InProcessGateway, protocol: str
+) -> None:
+    token = await client.login("alice")
+    ws = await WSClient.connect(server.ws_url, token, protocol=protocol)
+    op = await subscribe_sdk(ws)
+    await client.gql('mutation { setSelfInfo(nickName: "Ws") { userID } }', token=token)
+    event = await ws.next_event(op)
+    assert event["__typename"] == "SelfInfoUpdatedEvent"
+    assert event["info"]["nickName"] == "Ws"
+    assert event["cursor"]
+    await ws.close()
+
+
+async def test_subscription_without_a_session_gets_6014(server: InProcessGateway) -> None:
+    ws = await WSClient.connect(server.ws_url, "bogus")
+    op = await ws.subscribe(SDK_EVENTS)
+    message = await ws.next(op)
+    errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
+    assert errors[0]["extensions"]["code"] == Code.ERR_SDK_NOT_LOGGED_IN
+    await ws.close()
+
+
+async def test_bad_cursor_on_a_subscription_gets_6017(client: HTTPClient, server: InProcessGateway) -> None:
+    token = await client.login("alice")
+    ws = await WSClient.connect(server.ws_url, token)
+    op = await ws.subscribe(SDK_EVENTS, {"since": "definitely-not-a-cursor"})
+    message = await ws.next(op)
+    errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
+    assert errors[0]["extensions"]["code"] == Code.ERR_INVALID_PARAMETERS
+    await ws.close()
+
+
+async def test_garbage_websocket_frames_close_the_connection_cleanly(server: InProcessGateway) -> None:
+    for frame in ["not json", json.dumps({"type": "nonsense"}), json.dumps([1, 2])]:
+        async with websockets.connect(server.ws_url, subprotocols=["graphql-transport-ws"]) as conn:  # type: ignore[list-item]
+            await conn.send(frame)
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await asyncio.wait_for(conn.recv(), 5)
+            assert closed.value.rcvd is not None
+            assert closed.value.rcvd.code == 4400
+    # the server is still fine
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        assert (await http.get("/healthz")).status_code == 200
+
+
+async def test_unknown_subprotocol_is_refused(server: InProcessGateway) -> None:
+    async with websockets.connect(server.ws_url, subprotocols=["chat"]) as conn:  # type: ignore[list-item]
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(conn.recv(), 5)
+        assert closed.value.rcvd is not None
+        assert closed.value.rcvd.code == 4406
+
+
+async def test_clients_that_never_init_are_dropped(settings: object, clock: object) -> None:
+    from dataclasses import replace
+
+    from tests.support.servers import start_in_process
+
+    running = await start_in_process(replace(settings, ws_init_timeout_seconds=0.3), clock)  # type: ignore[type-var]
+    try:
+        async with websockets.connect(running.ws_url, subprotocols=["graphql-transport-ws"]) as conn:  # type: ignore[list-item]
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await asyncio.wait_for(conn.recv(), 5)
+            assert closed.value.rcvd is not None
+            assert closed.value.rcvd.code == 4408
+    finally:
+        await running.stop()
+
+
+async def test_subscriptions_per_connection_are_capped(client: HTTPClient, server: InProcessGateway) -> None:
+    token = await client.login("alice")
+    ws = await WSClient.connect(server.ws_url, token)
+    cap = server.settings.max_subscriptions_per_connection
+    for _ in range(cap):
+        await subscribe_sdk(ws)
+    refused = await ws.next(await ws.subscribe(SDK_EVENTS))
+    assert refused["type"] == "error"
+    assert refused["payload"][0]["extensions"]["code"] == Code.ERR_SDK_COMM_API_CALL_FREQUENCY_LIMIT
+    await ws.close()
+
+
+async def test_cross_origin_browsers_need_an_allowed_origin(server: InProcessGateway) -> None:
+    with pytest.raises(websockets.InvalidStatus):
+        await websockets.connect(
+            server.ws_url,
+            subprotocols=["graphql-transport-ws"],
+            origin="https://evil.example",  # type: ignore[list-item,arg-type]
+        )
