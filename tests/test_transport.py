@@ -86,7 +86,8 @@ async def test_get_queries_and_the_offline_playground(client: HTTPClient) -> Non
     for source in sources:
         if source.startswith("/playground/"):
             asset = await client.http.get(source)
-            assert asset.status_code == 200 and len(asset.content) > 1000, source
+            assert asset.status_code == 200, source
+            assert len(asset.content) > 1000, source
     assert "unpkg" not in page.text
     assert "cdn" not in page.text.lower()
 
