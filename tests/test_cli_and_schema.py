@@ -14,6 +14,7 @@ import pytest
 from gateway.config import DEV_SDKAPPID, DEV_SECRET_KEY
 from gateway.usersig import verify
 from schema.sdl import SDL_PATH, export_sdl
+from tests.support.clients import HTTPClient, WSClient, subscribe_sdk
 from tests.support.servers import spawn_gateway
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,6 +55,15 @@ def test_imql_usersig_mints_a_sig_for_the_configured_app() -> None:
 async def test_imql_serve_with_no_configuration_says_how_to_start() -> None:
     env = dict.fromkeys(("IMQL_REDIS_URL", "IMQL_SDKAPPID", "IMQL_SECRET_KEY"), "")
     proc = await spawn_gateway(env)
+    # the embedded store works: a whole login and a profile round trip, events included
+    client = HTTPClient(proc.base_url, DEV_SDKAPPID, DEV_SECRET_KEY)
+    token = await client.login("alice")
+    ws = await WSClient.connect(proc.ws_url, token)
+    op = await subscribe_sdk(ws)
+    await client.gql('mutation { setSelfInfo(nickName: "embedded") { userID } }', token=token)
+    assert (await ws.next_event(op))["info"]["nickName"] == "embedded"
+    await ws.close()
+    await client.aclose()
     proc.terminate()
     output = proc.output
     assert f"SDKAppID {DEV_SDKAPPID}" in output

@@ -143,3 +143,26 @@ async def test_concurrent_logins_on_one_platform_leave_exactly_one_session(clien
     tokens = await asyncio.gather(*(client.login("racer", platform="ios") for _ in range(8)))
     alive = [t for t in tokens if not (await client.gql("{ getLoginUser }", token=t)).codes]
     assert len(alive) == 1
+
+
+async def test_abrupt_tcp_drop_cleans_up_the_subscription(client: HTTPClient, server: InProcessGateway) -> None:
+    token = await client.login("dropper")
+    watcher = await client.login("watcher")
+    ws = await WSClient.connect(server.ws_url, token)
+    await subscribe_sdk(ws)
+    gw = server.gateway
+    assert gw.dispatcher.subscriber_count == 1
+    status = '{ getUserStatus(userIDList: ["dropper"]) { statusType } }'
+    assert (await client.gql(status, token=watcher)).ok()["getUserStatus"][0]["statusType"] == (
+        "V2TIM_USER_STATUS_ONLINE"
+    )
+    ws.conn.transport.abort()  # no close frame: the cable is pulled
+    for _ in range(200):
+        if gw.dispatcher.subscriber_count == 0:
+            break
+        await asyncio.sleep(0.05)
+    assert gw.dispatcher.subscriber_count == 0
+    assert (await client.gql(status, token=watcher)).ok()["getUserStatus"][0]["statusType"] == (
+        "V2TIM_USER_STATUS_OFFLINE"
+    )
+    await ws.close()
