@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 # The development app: used when IMQL_SDKAPPID / IMQL_SECRET_KEY are unset. Anyone can read this
@@ -45,7 +45,6 @@ class Settings:
     # Dead peers (pulled cables, sleeping phones) are found by WebSocket pings this often.
     ws_ping_interval_seconds: float = 20.0
     log_level: str = "info"
-    extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def is_development_app(self) -> bool:
