@@ -155,8 +155,7 @@ class EventStream:
             log.error("skipping undecodable event %s in %s", entry.entry_id, entry.stream)
             return None
         if isinstance(event, TERMINAL_EVENTS) and target == self._session_id:
-            self.mailbox.end(event.__class__.__name__)
-            return event if listener == self._listener else None
+            self.mailbox.end(event.__class__.__name__)  # delivered, then every listener of the session ends
         return event if listener == self._listener else None
 
     async def _apply_control(self, raw: str) -> None:
