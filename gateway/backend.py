@@ -13,7 +13,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from gateway.im.model import ProfileChanges, UserFullInfo
+from gateway.im.enums import FriendAccept, FriendAddType
+from gateway.im.model import (
+    FriendApplicationResult,
+    FriendChanges,
+    FriendCheckResult,
+    FriendGroup,
+    FriendInfo,
+    FriendInfoResult,
+    FriendOperationResult,
+    FriendSearchParam,
+    ProfileChanges,
+    UserFullInfo,
+)
 
 
 class AccountManager(Protocol):
@@ -28,12 +40,90 @@ class AccountManager(Protocol):
         ...
 
     async def set_self_info(self, user_id: str, changes: ProfileChanges) -> UserFullInfo:
-        """Apply a profile change and tell the user's devices (onSelfInfoUpdated)."""
+        """Apply a profile change; tell the user's devices (onSelfInfoUpdated) and those who have
+        them as a friend (onFriendInfoChanged)."""
         ...
 
 
-class IMBackend(AccountManager, Protocol):
-    name: str
+class FriendshipManager(Protocol):
+    """V2TIMFriendshipManager."""
+
+    async def get_friend_list(self, user_id: str) -> list[FriendInfo]: ...
+
+    async def get_friends_info(self, user_id: str, user_ids: Sequence[str]) -> list[FriendInfoResult]: ...
+
+    async def set_friend_info(self, user_id: str, friend_id: str, changes: FriendChanges) -> None: ...
+
+    async def search_friends(self, user_id: str, param: FriendSearchParam) -> list[FriendInfoResult]: ...
+
+    async def add_friend(
+        self,
+        user_id: str,
+        target: str,
+        add_type: FriendAddType,
+        *,
+        remark: str = "",
+        add_wording: str = "",
+        add_source: str = "",
+        friend_group: str = "",
+    ) -> FriendOperationResult: ...
+
+    async def delete_from_friend_list(
+        self, user_id: str, user_ids: Sequence[str], delete_type: FriendAddType
+    ) -> list[FriendOperationResult]: ...
+
+    async def check_friend(
+        self, user_id: str, user_ids: Sequence[str], check_type: FriendAddType
+    ) -> list[FriendCheckResult]: ...
+
+    async def get_friend_application_list(self, user_id: str) -> FriendApplicationResult: ...
+
+    async def accept_friend_application(
+        self, user_id: str, applicant: str, response: FriendAccept
+    ) -> FriendOperationResult: ...
+
+    async def refuse_friend_application(self, user_id: str, applicant: str) -> FriendOperationResult: ...
+
+    async def delete_friend_application(self, user_id: str, other: str) -> None: ...
+
+    async def set_friend_application_read(self, user_id: str) -> None: ...
+
+    async def add_to_black_list(self, user_id: str, user_ids: Sequence[str]) -> list[FriendOperationResult]: ...
+
+    async def delete_from_black_list(self, user_id: str, user_ids: Sequence[str]) -> list[FriendOperationResult]: ...
+
+    async def get_black_list(self, user_id: str) -> list[FriendInfo]: ...
+
+    async def create_friend_group(
+        self, user_id: str, name: str, user_ids: Sequence[str]
+    ) -> list[FriendOperationResult]: ...
+
+    async def get_friend_groups(self, user_id: str, names: Sequence[str] | None) -> list[FriendGroup]: ...
+
+    async def delete_friend_group(self, user_id: str, names: Sequence[str]) -> None: ...
+
+    async def rename_friend_group(self, user_id: str, old: str, new: str) -> None: ...
+
+    async def add_friends_to_friend_group(
+        self, user_id: str, name: str, user_ids: Sequence[str]
+    ) -> list[FriendOperationResult]: ...
+
+    async def delete_friends_from_friend_group(
+        self, user_id: str, name: str, user_ids: Sequence[str]
+    ) -> list[FriendOperationResult]: ...
+
+
+class IMBackend(Protocol):
+    """A whole backend: one part per manager."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def accounts(self) -> AccountManager: ...
+
+    @property
+    def friendship(self) -> FriendshipManager: ...
 
     async def ping(self) -> None:
         """Raise IMError when the backend cannot be reached (reported as onConnectFailed)."""

@@ -58,6 +58,30 @@ class Keys:
     def login_failures(self, user_id: str) -> str:
         return f"{self._user(user_id)}:login-failures"
 
+    def friends(self, user_id: str) -> str:
+        """Hash: friend → FriendRecord (remark, friend groups, custom fields, when and how added)."""
+        return f"{self._user(user_id)}:friends"
+
+    def friended_by(self, user_id: str) -> str:
+        """Set: users who have this user in their friend list (for profile-change fan-out)."""
+        return f"{self._user(user_id)}:friended-by"
+
+    def friend_applications(self, user_id: str) -> str:
+        """Hash: other user → ApplicationRecord, received (COME_IN) or sent (SEND_OUT)."""
+        return f"{self._user(user_id)}:friend-applications"
+
+    def friend_applications_read_at(self, user_id: str) -> str:
+        """String: when the user last marked their friend applications read (unix s)."""
+        return f"{self._user(user_id)}:friend-applications-read-at"
+
+    def blacklist(self, user_id: str) -> str:
+        """Hash: blocked user → when they were blocked (unix s)."""
+        return f"{self._user(user_id)}:blacklist"
+
+    def friend_groups(self, user_id: str) -> str:
+        """Hash: friend group name → when it was created; membership lives in the friend records."""
+        return f"{self._user(user_id)}:friend-groups"
+
     def user_events(self, user_id: str) -> str:
         """Stream: the durable event log of one user."""
         return f"{self._user(user_id)}:events"

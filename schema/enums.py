@@ -22,3 +22,7 @@ Gender = im.Gender
 AllowType = im.AllowType
 UserStatusType = im.UserStatusType
 LoginStatus = im.LoginStatus
+FriendAccept = im.FriendAccept
+FriendAddType = im.FriendAddType
+FriendApplicationType = im.FriendApplicationType
+FriendRelationType = im.FriendRelationType

@@ -10,7 +10,7 @@ from gateway.errors import Code, IMError, invalid
 from gateway.im.model import ProfileChanges
 from schema.context import IMContext
 from schema.enums import AllowType, Gender, LoginStatus, LogLevel
-from schema.types import KeyValueInput, LoginResult, UserFullInfo, UserStatus, gql
+from schema.types import KeyValueInput, LoginResult, UserFullInfo, UserStatus, gql, pairs_to_dict
 
 Ctx = Info[IMContext, None]
 
@@ -42,17 +42,6 @@ class ManagerQuery:
     async def getUserStatus(self, info: Ctx, userIDList: list[str]) -> list[UserStatus]:
         statuses = await (await info.context.session()).get_user_status(userIDList)
         return gql(statuses, list[UserStatus])
-
-
-def _custom_info(pairs: list[KeyValueInput] | None) -> dict[str, str] | None:
-    if pairs is None:
-        return None
-    result: dict[str, str] = {}
-    for pair in pairs:
-        if pair.key in result:
-            raise invalid(f"customInfo has the key {pair.key!r} twice")
-        result[pair.key] = pair.value
-    return result
 
 
 @strawberry.type
@@ -119,7 +108,7 @@ class ManagerMutation:
             role=role,
             level=level,
             birthday=birthday,
-            customInfo=_custom_info(customInfo),
+            customInfo=pairs_to_dict(customInfo, "customInfo"),
         )
         users = await (await info.context.session()).set_self_info(changes)
         return gql(users, list[UserFullInfo])

@@ -6,6 +6,7 @@ from typing import TypeVar, cast
 
 import strawberry
 
+from gateway.errors import invalid
 from gateway.im import model as im
 from schema.enums import AllowType, Gender, UserStatusType
 
@@ -59,3 +60,15 @@ class LoginResult:
     token: str
     userID: str
     expireTime: int = strawberry.field(description="When the UserSig, and so the session, expires (unix s)")
+
+
+def pairs_to_dict(pairs: list[KeyValueInput] | None, arg: str) -> dict[str, str] | None:
+    """Key/value pairs as a map; a key given twice is refused (6017) rather than silently dropped."""
+    if pairs is None:
+        return None
+    result: dict[str, str] = {}
+    for pair in pairs:
+        if pair.key in result:
+            raise invalid(f"{arg} has the key {pair.key!r} twice")
+        result[pair.key] = pair.value
+    return result

@@ -65,7 +65,7 @@ async def test_unexpected_faults_are_masked_with_a_request_id(
     async def broken(user_ids: object) -> object:
         raise RuntimeError("secret internals")
 
-    server.gateway.backend.get_users_info = broken  # type: ignore[method-assign]
+    server.gateway.backend.accounts.get_users_info = broken  # type: ignore[method-assign]
     reply = await client.gql('{ getUsersInfo(userIDList: ["alice"]) { userID } }', token=token)
     assert reply.codes == [Code.ERR_SDK_INTERNAL_ERROR]
     error = reply.errors[0]

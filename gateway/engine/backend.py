@@ -8,6 +8,7 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from gateway.clock import Clock
+from gateway.engine.friendship import Friendship
 from gateway.engine.profiles import Profiles
 from gateway.errors import Code, IMError
 from gateway.events.bus import EventBus
@@ -15,13 +16,35 @@ from gateway.im.model import ProfileChanges, UserFullInfo
 from gateway.keys import Keys
 
 
+class EmbeddedAccounts:
+    """V2TIMManager's accounts: profiles, plus the friends who must hear of a profile change."""
+
+    def __init__(self, profiles: Profiles, friendship: Friendship, clock: Clock) -> None:
+        self._profiles = profiles
+        self._friendship = friendship
+        self._clock = clock
+
+    async def ensure_account(self, user_id: str) -> None:
+        await self._profiles.ensure_account(user_id, int(self._clock.now()))
+
+    async def get_users_info(self, user_ids: Sequence[str]) -> list[UserFullInfo]:
+        return await self._profiles.get(user_ids)
+
+    async def set_self_info(self, user_id: str, changes: ProfileChanges) -> UserFullInfo:
+        info = await self._profiles.update(user_id, changes)
+        if not changes.is_empty():
+            await self._friendship.profile_changed(user_id)
+        return info
+
+
 class EmbeddedBackend:
     name = "embedded"
 
     def __init__(self, *, redis: Any, keys: Keys, bus: EventBus, clock: Clock) -> None:
         self._redis = redis
-        self._clock = clock
         self.profiles = Profiles(redis, keys, bus)
+        self.friendship = Friendship(redis, keys, bus, self.profiles, clock)
+        self.accounts = EmbeddedAccounts(self.profiles, self.friendship, clock)
 
     async def ping(self) -> None:
         try:
@@ -31,13 +54,3 @@ class EmbeddedBackend:
 
     async def close(self) -> None:
         return None
-
-    # ---- V2TIMManager: accounts and profiles -------------------------------------------------
-    async def ensure_account(self, user_id: str) -> None:
-        await self.profiles.ensure_account(user_id, int(self._clock.now()))
-
-    async def get_users_info(self, user_ids: Sequence[str]) -> list[UserFullInfo]:
-        return await self.profiles.get(user_ids)
-
-    async def set_self_info(self, user_id: str, changes: ProfileChanges) -> UserFullInfo:
-        return await self.profiles.update(user_id, changes)

@@ -51,12 +51,19 @@ def validate_changes(changes: ProfileChanges) -> None:
             raise invalid(f"{name} must be between 0 and {UINT32_MAX}")
     if changes.birthday is not None:
         _check_birthday(changes.birthday)
-    for key, value in (changes.customInfo or {}).items():
+    validate_custom_info(changes.customInfo or {}, "customInfo")
+
+
+def validate_custom_info(custom: dict[str, str], arg: str) -> None:
+    """Custom fields (profile or friend): short ASCII keys, values within the profile limit."""
+    if len(custom) > CUSTOM_KEYS_MAX:
+        raise invalid(f"{arg} may hold at most {CUSTOM_KEYS_MAX} keys")
+    for key, value in custom.items():
         if not key or len(key.encode("utf-8")) > CUSTOM_KEY_MAX_BYTES:
-            raise invalid(f"customInfo key {key!r} must be 1-{CUSTOM_KEY_MAX_BYTES} bytes")
+            raise invalid(f"{arg} key {key!r} must be 1-{CUSTOM_KEY_MAX_BYTES} bytes")
         if not all(c.isascii() and (c.isalnum() or c == "_") for c in key):
-            raise invalid(f"customInfo key {key!r} may hold only ASCII letters, digits and '_'")
-        _check_bytes(value, f"customInfo[{key!r}]")
+            raise invalid(f"{arg} key {key!r} may hold only ASCII letters, digits and '_'")
+        _check_bytes(value, f"{arg}[{key!r}]")
 
 
 def _from_hash(user_id: str, row: dict[str, str]) -> UserFullInfo:

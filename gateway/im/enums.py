@@ -252,7 +252,7 @@ class ConversationMarkType(IntEnum):
     V2TIM_CONVERSATION_MARK_TYPE_HIDE = 8  # conversation hidden
 
 
-class FriendApplication(IntEnum):
+class FriendApplicationType(IntEnum):
     """V2TIM_FriendApplication: Friend application type (V2TIMFriendApplication.type)."""
 
     V2TIM_FRIEND_APPLICATION_COME_IN = 1  # friend requests others sent me
@@ -311,7 +311,7 @@ SEED_ENUM_NAMES: dict[type[Enum], str] = {
     SignalingActionType: "V2TIM_SignalingActionType",
     ConversationType: "V2TIM_ConversationType",
     ConversationMarkType: "V2TIM_ConversationMarkType",
-    FriendApplication: "V2TIM_FriendApplication",
+    FriendApplicationType: "V2TIM_FriendApplication",
     FriendRelationType: "V2TIM_FriendRelationType",
     FriendAddType: "V2TIM_FriendAddType",
     FriendAccept: "V2TIM_FriendAccept",

@@ -11,9 +11,10 @@ from typing import ClassVar, Union, cast
 
 import msgspec
 
-from gateway.im.model import UserFullInfo, UserStatus
+from gateway.im.model import FriendApplication, FriendInfo, UserFullInfo, UserStatus
 
 SDK_LISTENER = "sdkListener"
+FRIENDSHIP_LISTENER = "friendshipListener"
 
 
 class IMEvent(msgspec.Struct, tag_field="type", kw_only=True):
@@ -54,6 +55,56 @@ class OnUserStatusChanged(SDKEvent, tag="onUserStatusChanged"):
     statusList: list[UserStatus]
 
 
+# ---- friendshipListener (V2TIMFriendshipListener) -----------------------------------------------
+class FriendshipEvent(IMEvent):
+    LISTENER: ClassVar[str] = FRIENDSHIP_LISTENER
+
+
+class OnFriendApplicationListAdded(FriendshipEvent, tag="onFriendApplicationListAdded"):
+    """A friend request was sent by me, or to me."""
+
+    applicationList: list[FriendApplication]
+
+
+class OnFriendApplicationListDeleted(FriendshipEvent, tag="onFriendApplicationListDeleted"):
+    userIDList: list[str]
+
+
+class OnFriendApplicationListRead(FriendshipEvent, tag="onFriendApplicationListRead"):
+    """Friend requests were marked read (on one of my devices)."""
+
+
+class OnFriendListAdded(FriendshipEvent, tag="onFriendListAdded"):
+    infoList: list[FriendInfo]
+
+
+class OnFriendListDeleted(FriendshipEvent, tag="onFriendListDeleted"):
+    userIDList: list[str]
+
+
+class OnBlackListAdd(FriendshipEvent, tag="onBlackListAdd"):
+    infoList: list[FriendInfo]
+
+
+class OnBlackListDeleted(FriendshipEvent, tag="onBlackListDeleted"):
+    userIDList: list[str]
+
+
+class OnFriendInfoChanged(FriendshipEvent, tag="onFriendInfoChanged"):
+    infoList: list[FriendInfo]
+
+
+FRIENDSHIP_EVENTS: tuple[type[IMEvent], ...] = (
+    OnFriendApplicationListAdded,
+    OnFriendApplicationListDeleted,
+    OnFriendApplicationListRead,
+    OnFriendListAdded,
+    OnFriendListDeleted,
+    OnBlackListAdd,
+    OnBlackListDeleted,
+    OnFriendInfoChanged,
+)
+
 SDK_EVENTS: tuple[type[IMEvent], ...] = (
     OnConnecting,
     OnConnectSuccess,
@@ -64,7 +115,7 @@ SDK_EVENTS: tuple[type[IMEvent], ...] = (
     OnUserStatusChanged,
 )
 
-ALL_EVENTS: tuple[type[IMEvent], ...] = SDK_EVENTS
+ALL_EVENTS: tuple[type[IMEvent], ...] = (*SDK_EVENTS, *FRIENDSHIP_EVENTS)
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(Union[ALL_EVENTS])  # noqa: UP007

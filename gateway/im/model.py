@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import msgspec
 
-from gateway.im.enums import AllowType, Gender, UserStatusType
+from gateway.im.enums import AllowType, FriendApplicationType, FriendRelationType, Gender, UserStatusType
 
 
 class UserFullInfo(msgspec.Struct, kw_only=True):
@@ -56,3 +56,73 @@ class LoginResult(msgspec.Struct, kw_only=True):
     token: str
     userID: str
     expireTime: int
+
+
+# ---- friendship ---------------------------------------------------------------------------------
+class FriendInfo(msgspec.Struct, kw_only=True):
+    """V2TIMFriendInfo: a friend as the user who has them sees them."""
+
+    userID: str
+    friendRemark: str = ""
+    friendGroup: list[str] = []
+    userProfile: UserFullInfo | None = None
+    friendCustomInfo: dict[str, str] = {}
+
+
+class FriendApplication(msgspec.Struct, kw_only=True):
+    """V2TIMFriendApplication: a friend request, received (COME_IN) or sent (SEND_OUT)."""
+
+    userID: str
+    nickName: str = ""
+    faceUrl: str = ""
+    addTime: int = 0
+    addSource: str = ""
+    addWording: str = ""
+    type: FriendApplicationType
+
+
+class FriendApplicationResult(msgspec.Struct, kw_only=True):
+    unreadCount: int
+    friendApplicationList: list[FriendApplication]
+
+
+class FriendOperationResult(msgspec.Struct, kw_only=True):
+    """V2TIMFriendOperationResult: what one user's part of a friendship call came to."""
+
+    userID: str
+    resultCode: int = 0
+    resultInfo: str = ""
+
+
+class FriendInfoResult(msgspec.Struct, kw_only=True):
+    resultCode: int = 0
+    resultInfo: str = ""
+    relation: FriendRelationType
+    friendInfo: FriendInfo
+
+
+class FriendCheckResult(msgspec.Struct, kw_only=True):
+    userID: str
+    resultCode: int = 0
+    resultInfo: str = ""
+    resultType: FriendRelationType
+
+
+class FriendGroup(msgspec.Struct, kw_only=True):
+    name: str
+    friendCount: int
+    friendIDList: list[str]
+
+
+class FriendSearchParam(msgspec.Struct, kw_only=True):
+    keywordList: list[str]
+    isSearchNickName: bool = True
+    isSearchUserID: bool = True
+    isSearchRemark: bool = True
+
+
+class FriendChanges(msgspec.Struct, kw_only=True):
+    """What setFriendInfo changes; None leaves a field as it is. friendCustomInfo merges by key."""
+
+    friendRemark: str | None = None
+    friendCustomInfo: dict[str, str] | None = None

@@ -21,20 +21,19 @@ from gateway.ids import check_user_id_list
 from gateway.im.enums import LoginStatus
 from gateway.im.events import SDK_LISTENER, OnConnectFailed, OnConnecting, OnConnectSuccess
 from gateway.im.model import ProfileChanges, UserFullInfo, UserStatus
+from gateway.session.friendship import FriendshipSession
 from gateway.session.pool import Session
 
 if TYPE_CHECKING:
     from gateway.services import Gateway
 
 
-class IMSession:
+class IMSession(FriendshipSession):
     def __init__(self, gateway: Gateway, session: Session) -> None:
         self._gw = gateway
         self.session = session
-
-    @property
-    def user_id(self) -> str:
-        return self.session.user_id
+        self.user_id = session.user_id
+        self._friends = gateway.backend.friendship
 
     # ---- V2TIMManager ------------------------------------------------------------------------
     async def logout(self) -> None:
@@ -48,10 +47,10 @@ class IMSession:
         return LoginStatus.V2TIM_STATUS_LOGINED
 
     async def get_users_info(self, user_ids: list[str]) -> list[UserFullInfo]:
-        return await self._gw.backend.get_users_info(check_user_id_list(user_ids))
+        return await self._gw.backend.accounts.get_users_info(check_user_id_list(user_ids))
 
     async def set_self_info(self, changes: ProfileChanges) -> list[UserFullInfo]:
-        return [await self._gw.backend.set_self_info(self.user_id, changes)]
+        return [await self._gw.backend.accounts.set_self_info(self.user_id, changes)]
 
     async def get_user_status(self, user_ids: list[str]) -> list[UserStatus]:
         return await self._gw.status.get(check_user_id_list(user_ids))

@@ -110,7 +110,7 @@ class SessionPool:
             await pipe.execute()
             self._metrics.logins.labels("refused").inc()
             raise
-        await self._backend.ensure_account(user_id)
+        await self._backend.accounts.ensure_account(user_id)
         session_id = new_session_id()
         session = Session(
             user_id=user_id,

@@ -8,13 +8,11 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from gateway.events.stream import Delivery
 from gateway.im import events as ev
 from gateway.im.events import SDK_LISTENER
 from schema.context import IMContext
-from schema.types import UserFullInfo, UserStatus, gql
-
-EVENT_DOC = "`cursor` resumes the stream right after this event (pass it as `since`)."
+from schema.listeners.common import EVENT_DOC, EventTypes, stream_events
+from schema.types import UserFullInfo, UserStatus
 
 
 @strawberry.type(description=f"onConnecting: the gateway is connecting to its IM backend. {EVENT_DOC}")
@@ -75,26 +73,17 @@ SDKListenerEvent = Annotated[
 ]
 
 
-def to_graphql(delivery: Delivery) -> SDKListenerEvent:
-    event, cursor = delivery.event, delivery.cursor
-    name = event.__struct_config__.tag
-    assert isinstance(name, str)
-    match event:
-        case ev.OnConnectFailed():
-            return ConnectFailedEvent(type=name, cursor=cursor, code=event.code, err=event.err)
-        case ev.OnSelfInfoUpdated():
-            return SelfInfoUpdatedEvent(type=name, cursor=cursor, info=gql(event.info, UserFullInfo))
-        case ev.OnUserStatusChanged():
-            return UserStatusChangedEvent(type=name, cursor=cursor, statusList=gql(event.statusList, list[UserStatus]))
-        case ev.OnConnecting():
-            return ConnectingEvent(type=name, cursor=cursor)
-        case ev.OnConnectSuccess():
-            return ConnectSuccessEvent(type=name, cursor=cursor)
-        case ev.OnKickedOffline():
-            return KickedOfflineEvent(type=name, cursor=cursor)
-        case ev.OnUserSigExpired():
-            return UserSigExpiredEvent(type=name, cursor=cursor)
-    raise TypeError(f"{name} is not an sdkListener event")
+SDK_TYPES = EventTypes(
+    {
+        ev.OnConnecting: ConnectingEvent,
+        ev.OnConnectSuccess: ConnectSuccessEvent,
+        ev.OnConnectFailed: ConnectFailedEvent,
+        ev.OnKickedOffline: KickedOfflineEvent,
+        ev.OnUserSigExpired: UserSigExpiredEvent,
+        ev.OnSelfInfoUpdated: SelfInfoUpdatedEvent,
+        ev.OnUserStatusChanged: UserStatusChangedEvent,
+    }
+)
 
 
 @strawberry.type
@@ -106,6 +95,5 @@ class SDKSubscription:
     async def sdkListener(
         self, info: Info[IMContext, None], since: str | None = None
     ) -> AsyncGenerator[SDKListenerEvent, None]:
-        session = await info.context.session()
-        async for delivery in session.listen(SDK_LISTENER, since):
-            yield to_graphql(delivery)
+        async for event in stream_events(info, SDK_LISTENER, since, SDK_TYPES):
+            yield event

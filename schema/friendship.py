@@ -1,0 +1,259 @@
+"""V2TIMFriendshipManager: friends, friend requests, the blacklist and friend groups.
+
+Per the contract, arguments the SDK document does not mark required are nullable here; a missing
+one that the API cannot do without is refused with 6017 naming it.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+import strawberry
+from strawberry.types import Info
+
+from gateway.errors import invalid
+from gateway.im import model as im
+from schema.context import IMContext
+from schema.enums import FriendAccept, FriendAddType, FriendApplicationType, FriendRelationType
+from schema.types import KeyValue, KeyValueInput, UserFullInfo, gql, pairs_to_dict
+
+Ctx = Info[IMContext, None]
+T = TypeVar("T")
+
+
+def need(value: T | None, arg: str) -> T:
+    if value is None:
+        raise invalid(f"{arg} is required")
+    return value
+
+
+def _friend_custom_info(root: strawberry.Parent[im.FriendInfo]) -> list[KeyValue]:
+    return [KeyValue(key=k, value=v) for k, v in sorted(root.friendCustomInfo.items())]
+
+
+@strawberry.type(description="V2TIMFriendInfo: a friend as you see them.")
+class FriendInfo:
+    userID: str
+    friendRemark: str
+    friendGroup: list[str] = strawberry.field(description="The friend groups this friend is in")
+    userProfile: UserFullInfo | None
+    friendCustomInfo: list[KeyValue] = strawberry.field(resolver=_friend_custom_info)
+
+
+@strawberry.type(description="V2TIMFriendApplication: a friend request you received or sent.")
+class FriendApplication:
+    userID: str
+    nickName: str
+    faceUrl: str
+    addTime: int
+    addSource: str
+    addWording: str
+    type: FriendApplicationType
+
+
+@strawberry.type(description="The friend requests, newest first (at most 100), and how many received are unread.")
+class FriendApplicationResult:
+    unreadCount: int
+    friendApplicationList: list[FriendApplication]
+
+
+@strawberry.type(description="V2TIMFriendOperationResult: one user's outcome; resultCode 0 is success.")
+class FriendOperationResult:
+    userID: str
+    resultCode: int
+    resultInfo: str
+
+
+@strawberry.type(description="V2TIMFriendInfoResult: a user's relation to you and, for friends, their info.")
+class FriendInfoResult:
+    resultCode: int
+    resultInfo: str
+    relation: FriendRelationType
+    friendInfo: FriendInfo
+
+
+@strawberry.type(description="V2TIMFriendCheckResult")
+class FriendCheckResult:
+    userID: str
+    resultCode: int
+    resultInfo: str
+    resultType: FriendRelationType
+
+
+@strawberry.type(description="V2TIMFriendGroup")
+class FriendGroup:
+    name: str
+    friendCount: int
+    friendIDList: list[str]
+
+
+@strawberry.input(description="Keywords (1-5) matched case-insensitively, any of them, in the chosen fields.")
+class FriendSearchParam:
+    keywordList: list[str]
+    isSearchNickName: bool = True
+    isSearchUserID: bool = True
+    isSearchRemark: bool = True
+
+
+@strawberry.type
+class FriendshipQuery:
+    @strawberry.field(description="Your friends, by userID.")
+    async def getFriendList(self, info: Ctx) -> list[FriendInfo]:
+        return gql(await (await info.context.session()).get_friend_list(), list[FriendInfo])
+
+    @strawberry.field(description="Your relation to each user and, for friends, their info.")
+    async def getFriendsInfo(self, info: Ctx, userIDList: list[str] | None = None) -> list[FriendInfoResult]:
+        results = await (await info.context.session()).get_friends_info(need(userIDList, "userIDList"))
+        return gql(results, list[FriendInfoResult])
+
+    @strawberry.field(description="Search your friends by userID, nickname and remark.")
+    async def searchFriends(self, info: Ctx, searchParam: FriendSearchParam | None = None) -> list[FriendInfoResult]:
+        param = need(searchParam, "searchParam")
+        results = await (await info.context.session()).search_friends(
+            im.FriendSearchParam(
+                keywordList=param.keywordList,
+                isSearchNickName=param.isSearchNickName,
+                isSearchUserID=param.isSearchUserID,
+                isSearchRemark=param.isSearchRemark,
+            )
+        )
+        return gql(results, list[FriendInfoResult])
+
+    @strawberry.field(description="SINGLE: is each user in your list; BOTH: the relation both ways.")
+    async def checkFriend(
+        self,
+        info: Ctx,
+        userIDList: list[str] | None = None,
+        checkType: FriendAddType = FriendAddType.V2TIM_FRIEND_TYPE_BOTH,
+    ) -> list[FriendCheckResult]:
+        results = await (await info.context.session()).check_friend(need(userIDList, "userIDList"), checkType)
+        return gql(results, list[FriendCheckResult])
+
+    @strawberry.field(description="Friend requests received and sent.")
+    async def getFriendApplicationList(self, info: Ctx) -> FriendApplicationResult:
+        result = await (await info.context.session()).get_friend_application_list()
+        return gql(result, FriendApplicationResult)
+
+    @strawberry.field(description="Users you blocked, oldest first.")
+    async def getBlackList(self, info: Ctx) -> list[FriendInfo]:
+        return gql(await (await info.context.session()).get_black_list(), list[FriendInfo])
+
+    @strawberry.field(description="Your friend groups (all when groupNameList is empty).")
+    async def getFriendGroups(self, info: Ctx, groupNameList: list[str] | None = None) -> list[FriendGroup]:
+        return gql(await (await info.context.session()).get_friend_groups(groupNameList), list[FriendGroup])
+
+
+@strawberry.type
+class FriendshipMutation:
+    @strawberry.mutation(description="Set a friend's remark and custom fields (merged by key).")
+    async def setFriendInfo(
+        self,
+        info: Ctx,
+        userID: str | None = None,
+        friendRemark: str | None = None,
+        friendCustomInfo: list[KeyValueInput] | None = None,
+    ) -> bool:
+        changes = im.FriendChanges(
+            friendRemark=friendRemark, friendCustomInfo=pairs_to_dict(friendCustomInfo, "friendCustomInfo")
+        )
+        await (await info.context.session()).set_friend_info(need(userID, "userID"), changes)
+        return True
+
+    @strawberry.mutation(
+        description="Add a friend, as the user's allowType permits: at once (ALLOW_ANY), as a request "
+        "(NEED_CONFIRM: resultCode 30539), or refused (DENY_ANY: error 30516)."
+    )
+    async def addFriend(
+        self,
+        info: Ctx,
+        userID: str | None = None,
+        addType: FriendAddType = FriendAddType.V2TIM_FRIEND_TYPE_BOTH,
+        remark: str | None = None,
+        addWording: str | None = None,
+        addSource: str | None = None,
+        friendGroup: str | None = None,
+    ) -> FriendOperationResult:
+        result = await (await info.context.session()).add_friend(
+            need(userID, "userID"), addType, remark or "", addWording or "", addSource or "", friendGroup or ""
+        )
+        return gql(result, FriendOperationResult)
+
+    @strawberry.mutation(description="Remove friends from your list (SINGLE) or from both lists (BOTH).")
+    async def deleteFromFriendList(
+        self,
+        info: Ctx,
+        userIDList: list[str] | None = None,
+        deleteType: FriendAddType = FriendAddType.V2TIM_FRIEND_TYPE_BOTH,
+    ) -> list[FriendOperationResult]:
+        results = await (await info.context.session()).delete_from_friend_list(
+            need(userIDList, "userIDList"), deleteType
+        )
+        return gql(results, list[FriendOperationResult])
+
+    @strawberry.mutation(description="Accept a friend request: AGREE (they have you) or AGREE_AND_ADD (both ways).")
+    async def acceptFriendApplication(
+        self,
+        info: Ctx,
+        userID: str | None = None,
+        responseType: FriendAccept = FriendAccept.V2TIM_FRIEND_ACCEPT_AGREE_AND_ADD,
+    ) -> FriendOperationResult:
+        result = await (await info.context.session()).accept_friend_application(need(userID, "userID"), responseType)
+        return gql(result, FriendOperationResult)
+
+    @strawberry.mutation(description="Refuse a friend request.")
+    async def refuseFriendApplication(self, info: Ctx, userID: str | None = None) -> FriendOperationResult:
+        result = await (await info.context.session()).refuse_friend_application(need(userID, "userID"))
+        return gql(result, FriendOperationResult)
+
+    @strawberry.mutation(description="Remove a friend request from your list.")
+    async def deleteFriendApplication(self, info: Ctx, userID: str | None = None) -> bool:
+        await (await info.context.session()).delete_friend_application(need(userID, "userID"))
+        return True
+
+    @strawberry.mutation(description="Mark received friend requests read (on all your devices).")
+    async def setFriendApplicationRead(self, info: Ctx) -> bool:
+        await (await info.context.session()).set_friend_application_read()
+        return True
+
+    @strawberry.mutation(description="Block users: ends friendships and requests both ways; they cannot message you.")
+    async def addToBlackList(self, info: Ctx, userIDList: list[str] | None = None) -> list[FriendOperationResult]:
+        results = await (await info.context.session()).add_to_black_list(need(userIDList, "userIDList"))
+        return gql(results, list[FriendOperationResult])
+
+    @strawberry.mutation(description="Unblock users.")
+    async def deleteFromBlackList(self, info: Ctx, userIDList: list[str] | None = None) -> list[FriendOperationResult]:
+        results = await (await info.context.session()).delete_from_black_list(need(userIDList, "userIDList"))
+        return gql(results, list[FriendOperationResult])
+
+    @strawberry.mutation(description="Create a friend group (≤30, names ≤30 bytes) holding these friends.")
+    async def createFriendGroup(
+        self, info: Ctx, groupName: str | None = None, userIDList: list[str] | None = None
+    ) -> list[FriendOperationResult]:
+        results = await (await info.context.session()).create_friend_group(
+            need(groupName, "groupName"), userIDList or []
+        )
+        return gql(results, list[FriendOperationResult])
+
+    @strawberry.mutation(description="Delete friend groups (the friends stay friends).")
+    async def deleteFriendGroup(self, info: Ctx, groupNameList: list[str] | None = None) -> bool:
+        await (await info.context.session()).delete_friend_group(need(groupNameList, "groupNameList"))
+        return True
+
+    @strawberry.mutation(description="Rename a friend group.")
+    async def renameFriendGroup(self, info: Ctx, oldName: str, newName: str) -> bool:
+        await (await info.context.session()).rename_friend_group(oldName, newName)
+        return True
+
+    @strawberry.mutation(description="Put friends into a friend group.")
+    async def addFriendsToFriendGroup(
+        self, info: Ctx, groupName: str, userIDList: list[str]
+    ) -> list[FriendOperationResult]:
+        results = await (await info.context.session()).add_friends_to_friend_group(groupName, userIDList)
+        return gql(results, list[FriendOperationResult])
+
+    @strawberry.mutation(description="Take friends out of a friend group.")
+    async def deleteFriendsFromFriendGroup(
+        self, info: Ctx, groupName: str, userIDList: list[str]
+    ) -> list[FriendOperationResult]:
+        results = await (await info.context.session()).delete_friends_from_friend_group(groupName, userIDList)
+        return gql(results, list[FriendOperationResult])

@@ -1,0 +1,38 @@
+"""What every listener subscription shares: event → GraphQL object, and the subscription loop."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from typing import Any
+
+from strawberry.types import Info
+
+from gateway.events.stream import Delivery
+from gateway.im.events import IMEvent
+from schema.context import IMContext
+
+EVENT_DOC = "`cursor` resumes the stream right after this event (pass it as `since`)."
+
+
+class EventTypes:
+    """Pairs each domain event class with its GraphQL type. The GraphQL type has `type`, `cursor`
+    and the event's payload fields under the same names, so payload objects pass straight through."""
+
+    def __init__(self, pairs: dict[type[IMEvent], type[Any]]) -> None:
+        self._pairs = pairs
+
+    def to_graphql(self, delivery: Delivery) -> Any:
+        event = delivery.event
+        gql_type = self._pairs.get(type(event))
+        if gql_type is None:
+            raise TypeError(f"{type(event).__name__} has no GraphQL type in this listener")
+        payload = {name: getattr(event, name) for name in event.__struct_fields__}
+        return gql_type(type=event.__struct_config__.tag, cursor=delivery.cursor, **payload)
+
+
+async def stream_events(
+    info: Info[IMContext, None], listener: str, since: str | None, types: EventTypes
+) -> AsyncGenerator[Any, None]:
+    session = await info.context.session()
+    async for delivery in session.listen(listener, since):
+        yield types.to_graphql(delivery)
