@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from gateway.im.enums import FriendAccept, FriendAddType
+from gateway.im.enums import ElemType, FriendAccept, FriendAddType, GetType, MessageOpt
+from gateway.im.messages import Content, CreatedMessage, Message, ReceiveOpt, SendOptions, StoredMessage
 from gateway.im.model import (
     FriendApplicationResult,
     FriendChanges,
@@ -113,6 +114,55 @@ class FriendshipManager(Protocol):
     ) -> list[FriendOperationResult]: ...
 
 
+class MessageManager(Protocol):
+    """V2TIMMessageManager (C2C so far; group messages arrive with groups)."""
+
+    async def create(
+        self, user_id: str, content: Content, *, at_users: Sequence[str] = (), targets: Sequence[str] = ()
+    ) -> CreatedMessage: ...
+
+    async def send_c2c(
+        self, user_id: str, session_id: str, created_id: str, receiver: str, options: SendOptions
+    ) -> Message: ...
+
+    async def load_visible(self, user_id: str, msg_id: str, arg: str = "msgID") -> StoredMessage: ...
+
+    async def find_messages(self, user_id: str, msg_ids: Sequence[str]) -> list[Message]: ...
+
+    async def c2c_history(
+        self,
+        user_id: str,
+        peer: str,
+        count: int,
+        *,
+        get_type: GetType = GetType.V2TIM_GET_CLOUD_OLDER_MSG,
+        last_msg_id: str | None = None,
+        message_types: Sequence[ElemType] = (),
+        time_begin: int = 0,
+        time_period: int = 0,
+    ) -> list[Message]: ...
+
+    async def revoke(self, user_id: str, session_id: str, msg_id: str) -> None: ...
+
+    async def modify(
+        self, user_id: str, session_id: str, msg_id: str, content: Content | None, cloud_custom_data: str | None
+    ) -> Message: ...
+
+    async def mark_c2c_read(self, user_id: str, peer: str) -> None: ...
+
+    async def delete_for_me(self, user_id: str, msg_id: str) -> None: ...
+
+    async def clear_c2c_history(self, user_id: str, peer: str) -> None: ...
+
+    async def insert_c2c_local(self, user_id: str, peer: str, sender: str, content: Content) -> Message: ...
+
+    async def set_c2c_receive_opt(self, user_id: str, user_ids: Sequence[str], opt: MessageOpt) -> None: ...
+
+    async def get_c2c_receive_opt(self, user_id: str, user_ids: Sequence[str]) -> list[ReceiveOpt]: ...
+
+    async def group_exists(self, group_id: str) -> bool: ...
+
+
 class IMBackend(Protocol):
     """A whole backend: one part per manager."""
 
@@ -124,6 +174,9 @@ class IMBackend(Protocol):
 
     @property
     def friendship(self) -> FriendshipManager: ...
+
+    @property
+    def messages(self) -> MessageManager: ...
 
     async def ping(self) -> None:
         """Raise IMError when the backend cannot be reached (reported as onConnectFailed)."""

@@ -45,6 +45,9 @@ class Settings:
     # Dead peers (pulled cables, sleeping phones) are found by WebSocket pings this often.
     ws_ping_interval_seconds: float = 20.0
     log_level: str = "info"
+    # The app-level relation-chain check: when on, C2C messages need the receiver in the sender's
+    # friend list (20009 otherwise), as Tencent's "check friendship before sending" console switch.
+    friends_only: bool = False
 
     @property
     def is_development_app(self) -> bool:
@@ -108,4 +111,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_subscriptions_per_connection=_int(env, "IMQL_MAX_SUBSCRIPTIONS_PER_CONNECTION", 32),
         ws_init_timeout_seconds=_float(env, "IMQL_WS_INIT_TIMEOUT", 10.0),
         log_level=env.get("IMQL_LOG_LEVEL", "info").lower(),
+        friends_only=env.get("IMQL_FRIENDS_ONLY", "").strip().lower() in ("1", "true", "yes", "on"),
     )

@@ -12,7 +12,7 @@ collide with another user's key.
 
 from __future__ import annotations
 
-_ESCAPES = str.maketrans({"%": "%25", "{": "%7B", "}": "%7D", ":": "%3A"})
+_ESCAPES = str.maketrans({"%": "%25", "{": "%7B", "}": "%7D", ":": "%3A", "|": "%7C"})
 
 
 def escape_id(raw: str) -> str:
@@ -90,9 +90,68 @@ class Keys:
         """Hash: large group → position in its event stream when the user joined."""
         return f"{self._user(user_id)}:large-groups"
 
+    def created_message(self, user_id: str, created_id: str) -> str:
+        """Hash: a create*Message result waiting to be sent (draft, and the msgID once sent)."""
+        return f"{self._user(user_id)}:created:{created_id}"
+
+    def local_message_data(self, user_id: str) -> str:
+        """Hash: msgID → this user's localCustomData / localCustomInt for it."""
+        return f"{self._user(user_id)}:local-message-data"
+
+    def hidden_messages(self, user_id: str, conversation_id: str) -> str:
+        """Set: seqs of messages this user deleted for themselves in one conversation."""
+        return f"{self._user(user_id)}:hidden:{escape_id(conversation_id)}"
+
+    def cleared_before(self, user_id: str) -> str:
+        """Hash: conversation → seq up to which this user cleared its history."""
+        return f"{self._user(user_id)}:cleared"
+
+    def read_times(self, user_id: str) -> str:
+        """Hash: conversation → when this user last marked it read (unix s)."""
+        return f"{self._user(user_id)}:read-times"
+
+    def unread_counts(self, user_id: str) -> str:
+        """Hash: C2C conversation → messages received since it was last read."""
+        return f"{self._user(user_id)}:unread"
+
+    def receive_options(self, user_id: str) -> str:
+        """Hash: "c2c:<user>" / "group:<group>" → V2TIM_MessageOpt."""
+        return f"{self._user(user_id)}:receive-options"
+
+    def conversations(self, user_id: str) -> str:
+        """Sorted set: conversation → time of its latest message (ms), the conversation list's order."""
+        return f"{self._user(user_id)}:conversations"
+
+    # ---- one C2C timeline (both users' messages, stored once) ------------------------------
+    def c2c_timeline(self, a: str, b: str) -> str:
+        low, high = sorted((a, b))
+        return f"imql:{{{self.app}:c:{escape_id(low)}|{escape_id(high)}}}"
+
+    @staticmethod
+    def timeline_seq(timeline: str) -> str:
+        """String: the timeline's last seq (INCR)."""
+        return f"{timeline}:seq"
+
+    @staticmethod
+    def timeline_messages(timeline: str) -> str:
+        """Hash: seq → StoredMessage; history pages are HMGETs of seq ranges."""
+        return f"{timeline}:messages"
+
+    @staticmethod
+    def message_version(timeline: str, seq: int) -> str:
+        """String: bumped by each modification of one message (what modifyMessage races on)."""
+        return f"{timeline}:version:{seq}"
+
     # ---- one group ------------------------------------------------------------------------
     def _group(self, group_id: str) -> str:
         return f"imql:{{{self.app}:g:{escape_id(group_id)}}}"
+
+    def group_info(self, group_id: str) -> str:
+        """Hash: a group's profile (V2TIMGroupInfo); its existence is the group's existence."""
+        return f"{self._group(group_id)}:info"
+
+    def group_timeline(self, group_id: str) -> str:
+        return self._group(group_id)
 
     def group_events(self, group_id: str) -> str:
         """Stream: events of a group above the write-diffusion threshold, stored once."""

@@ -62,7 +62,7 @@ class Gateway:
                 Code.ERR_SDK_INTERFACE_NOT_SUPPORT,
                 f"IMQL_BACKEND={settings.backend!r} is not available in this build; use 'embedded'",
             )
-        embedded = EmbeddedBackend(redis=redis, keys=keys, bus=bus, clock=clock)
+        embedded = EmbeddedBackend(redis=redis, keys=keys, bus=bus, clock=clock, friends_only=settings.friends_only)
         backend: IMBackend = embedded
         presence = Presence(redis, keys, clock, metrics)
         sessions = SessionPool(

@@ -13,8 +13,10 @@ from schema.enums import ALL_ENUMS
 from schema.errors import IMErrors
 from schema.friendship import FriendshipMutation, FriendshipQuery
 from schema.listeners.friendship import FriendshipSubscription
+from schema.listeners.messages import MessageSubscription
 from schema.listeners.sdk import SDKSubscription
 from schema.manager import ManagerMutation, ManagerQuery
+from schema.messages import MessageMutation, MessageQuery
 from schema.observability import OperationMetrics
 
 # Limits that keep one document from costing the server more than a real frontend ever needs.
@@ -23,9 +25,9 @@ MAX_TOKENS = 4_000  # a large codegen'd query is ~1,500 tokens
 MAX_ALIASES = 30  # batching 30 lookups in one document is plenty; more is an amplification attack
 CACHE_SIZE = 1_000  # distinct documents whose validation result is kept (LRU)
 
-Query = merge_types("Query", (ManagerQuery, FriendshipQuery))
-Mutation = merge_types("Mutation", (ManagerMutation, FriendshipMutation))
-Subscription = merge_types("Subscription", (SDKSubscription, FriendshipSubscription))
+Query = merge_types("Query", (ManagerQuery, MessageQuery, FriendshipQuery))
+Mutation = merge_types("Mutation", (ManagerMutation, MessageMutation, FriendshipMutation))
+Subscription = merge_types("Subscription", (SDKSubscription, MessageSubscription, FriendshipSubscription))
 
 
 class IMSchema(strawberry.Schema):

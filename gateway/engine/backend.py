@@ -9,6 +9,7 @@ from redis.exceptions import RedisError
 
 from gateway.clock import Clock
 from gateway.engine.friendship import Friendship
+from gateway.engine.messages import Messages
 from gateway.engine.profiles import Profiles
 from gateway.errors import Code, IMError
 from gateway.events.bus import EventBus
@@ -40,10 +41,11 @@ class EmbeddedAccounts:
 class EmbeddedBackend:
     name = "embedded"
 
-    def __init__(self, *, redis: Any, keys: Keys, bus: EventBus, clock: Clock) -> None:
+    def __init__(self, *, redis: Any, keys: Keys, bus: EventBus, clock: Clock, friends_only: bool = False) -> None:
         self._redis = redis
         self.profiles = Profiles(redis, keys, bus)
         self.friendship = Friendship(redis, keys, bus, self.profiles, clock)
+        self.messages = Messages(redis, keys, bus, clock, self.profiles, self.friendship, friends_only=friends_only)
         self.accounts = EmbeddedAccounts(self.profiles, self.friendship, clock)
 
     async def ping(self) -> None:

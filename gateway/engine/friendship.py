@@ -90,6 +90,10 @@ _friend_dec = msgspec.json.Decoder(FriendRecord)
 _app_dec = msgspec.json.Decoder(ApplicationRecord)
 
 
+def decode_friend_record(raw: bytes | str) -> FriendRecord:
+    return _friend_dec.decode(raw)
+
+
 def _bad(desc: str) -> IMError:
     return IMError(Code.ERR_FRIENDSHIP_INVALID_PARAMETERS, desc)
 

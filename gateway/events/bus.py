@@ -33,6 +33,7 @@ GROUP_WRITE_DIFFUSION_MAX_MEMBERS = 500
 F_LISTENER = "l"
 F_EVENT = "e"
 F_SESSION = "s"
+F_EXCEPT_SESSION = "x"
 # Entries of this pseudo-listener steer subscriptions (large-group joins and leaves); never shown.
 CONTROL_LISTENER = "_bus"
 
@@ -57,11 +58,21 @@ class EventBus:
         pipe.expire(stream, EVENT_STREAM_TTL_SECONDS)
         pipe.publish(Keys.poke_channel(stream), b"")
 
-    async def publish(self, user_ids: Iterable[str], event: IMEvent, *, session_id: str | None = None) -> None:
-        """Append `event` to each user's log; `session_id` limits it to that one session."""
+    async def publish(
+        self,
+        user_ids: Iterable[str],
+        event: IMEvent,
+        *,
+        session_id: str | None = None,
+        except_session: str | None = None,
+    ) -> None:
+        """Append `event` to each user's log; `session_id` limits it to that one session, and
+        `except_session` spares the session that caused it (the SDK's "other devices")."""
         fields: dict[str, bytes | str] = {F_LISTENER: event.LISTENER, F_EVENT: encode_event(event)}
         if session_id is not None:
             fields[F_SESSION] = session_id
+        if except_session is not None:
+            fields[F_EXCEPT_SESSION] = except_session
         pipe = self._redis.pipeline(transaction=False)
         count = 0
         for user_id in dict.fromkeys(user_ids):

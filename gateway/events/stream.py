@@ -22,6 +22,7 @@ from gateway.events.bus import (
     CONTROL_LISTENER,
     EVENT_STREAM_TTL_SECONDS,
     F_EVENT,
+    F_EXCEPT_SESSION,
     F_LISTENER,
     F_SESSION,
     control_decoder,
@@ -148,6 +149,8 @@ class EventStream:
             return None
         target = fields.get(F_SESSION)
         if target is not None and target != self._session_id:
+            return None
+        if fields.get(F_EXCEPT_SESSION) == self._session_id:
             return None
         try:
             event = decode_event(fields.get(F_EVENT, ""))

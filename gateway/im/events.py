@@ -11,10 +11,12 @@ from typing import ClassVar, Union, cast
 
 import msgspec
 
+from gateway.im.messages import Message, MessageExtension, MessageReceipt
 from gateway.im.model import FriendApplication, FriendInfo, UserFullInfo, UserStatus
 
 SDK_LISTENER = "sdkListener"
 FRIENDSHIP_LISTENER = "friendshipListener"
+MESSAGE_LISTENER = "advancedMsgListener"
 
 
 class IMEvent(msgspec.Struct, tag_field="type", kw_only=True):
@@ -105,6 +107,52 @@ FRIENDSHIP_EVENTS: tuple[type[IMEvent], ...] = (
     OnFriendInfoChanged,
 )
 
+
+# ---- advancedMsgListener (V2TIMAdvancedMsgListener) ----------------------------------------------
+class MessageEvent(IMEvent):
+    LISTENER: ClassVar[str] = MESSAGE_LISTENER
+
+
+class OnRecvNewMessage(MessageEvent, tag="onRecvNewMessage"):
+    message: Message
+
+
+class OnRecvMessageReadReceipts(MessageEvent, tag="onRecvMessageReadReceipts"):
+    receiptList: list[MessageReceipt]
+
+
+class OnRecvC2CReadReceipt(MessageEvent, tag="onRecvC2CReadReceipt"):
+    receiptList: list[MessageReceipt]
+
+
+class OnRecvMessageRevoked(MessageEvent, tag="onRecvMessageRevoked"):
+    msgID: str
+
+
+class OnRecvMessageModified(MessageEvent, tag="onRecvMessageModified"):
+    message: Message
+
+
+class OnRecvMessageExtensionsChanged(MessageEvent, tag="onRecvMessageExtensionsChanged"):
+    msgID: str
+    extensions: list[MessageExtension]
+
+
+class OnRecvMessageExtensionsDeleted(MessageEvent, tag="onRecvMessageExtensionsDeleted"):
+    msgID: str
+    extensionKeys: list[str]
+
+
+MESSAGE_EVENTS: tuple[type[IMEvent], ...] = (
+    OnRecvNewMessage,
+    OnRecvMessageReadReceipts,
+    OnRecvC2CReadReceipt,
+    OnRecvMessageRevoked,
+    OnRecvMessageModified,
+    OnRecvMessageExtensionsChanged,
+    OnRecvMessageExtensionsDeleted,
+)
+
 SDK_EVENTS: tuple[type[IMEvent], ...] = (
     OnConnecting,
     OnConnectSuccess,
@@ -115,7 +163,7 @@ SDK_EVENTS: tuple[type[IMEvent], ...] = (
     OnUserStatusChanged,
 )
 
-ALL_EVENTS: tuple[type[IMEvent], ...] = (*SDK_EVENTS, *FRIENDSHIP_EVENTS)
+ALL_EVENTS: tuple[type[IMEvent], ...] = (*SDK_EVENTS, *FRIENDSHIP_EVENTS, *MESSAGE_EVENTS)
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(Union[ALL_EVENTS])  # noqa: UP007

@@ -22,18 +22,21 @@ from gateway.im.enums import LoginStatus
 from gateway.im.events import SDK_LISTENER, OnConnectFailed, OnConnecting, OnConnectSuccess
 from gateway.im.model import ProfileChanges, UserFullInfo, UserStatus
 from gateway.session.friendship import FriendshipSession
+from gateway.session.messages import MessageSession
 from gateway.session.pool import Session
 
 if TYPE_CHECKING:
     from gateway.services import Gateway
 
 
-class IMSession(FriendshipSession):
+class IMSession(FriendshipSession, MessageSession):
     def __init__(self, gateway: Gateway, session: Session) -> None:
         self._gw = gateway
         self.session = session
         self.user_id = session.user_id
+        self.session_id = session.session_id
         self._friends = gateway.backend.friendship
+        self._messages = gateway.backend.messages
 
     # ---- V2TIMManager ------------------------------------------------------------------------
     async def logout(self) -> None:

@@ -1,0 +1,188 @@
+"""The message part of IMSession: V2TIMMessageManager for the logged-in user."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from urllib.parse import urlparse
+
+from gateway.errors import Code, IMError, invalid
+from gateway.ids import check_user_id, check_user_id_list
+from gateway.im.enums import ElemType, GetType, ImageType, MessageOpt
+from gateway.im.messages import (
+    Content,
+    CreatedMessage,
+    CustomElem,
+    FaceElem,
+    FileElem,
+    Image,
+    ImageElem,
+    LocationElem,
+    Message,
+    ReceiveOpt,
+    SendOptions,
+    SoundElem,
+    TextElem,
+    VideoElem,
+)
+
+if TYPE_CHECKING:
+    from gateway.backend import MessageManager
+
+URL_MAX_LENGTH = 2048
+
+
+def media_url(value: str, arg: str) -> str:
+    """Media given by path must be a URL the receivers can fetch (the gateway reads no local files)."""
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc or len(value) > URL_MAX_LENGTH:
+        raise invalid(f"{arg} must be an http(s) URL of at most {URL_MAX_LENGTH} characters")
+    return value
+
+
+class MessageSession:
+    """Mixed into IMSession, which sets these attributes."""
+
+    user_id: str
+    session_id: str
+    _messages: MessageManager
+
+    async def _create(self, content: Content) -> CreatedMessage:
+        return await self._messages.create(self.user_id, content)
+
+    # ---- create*Message ----------------------------------------------------------------------------
+    async def create_text_message(self, text: str) -> CreatedMessage:
+        return await self._create(Content(elemType=ElemType.V2TIM_ELEM_TYPE_TEXT, textElem=TextElem(text=text)))
+
+    async def create_custom_message(self, data: str, desc: str, extension: str) -> CreatedMessage:
+        elem = CustomElem(data=data, desc=desc, extension=extension)
+        return await self._create(Content(elemType=ElemType.V2TIM_ELEM_TYPE_CUSTOM, customElem=elem))
+
+    async def create_location_message(self, desc: str, longitude: float, latitude: float) -> CreatedMessage:
+        if not (-180.0 <= longitude <= 180.0 and -90.0 <= latitude <= 90.0):
+            raise invalid("longitude must be -180..180 and latitude -90..90")
+        elem = LocationElem(desc=desc, longitude=longitude, latitude=latitude)
+        return await self._create(Content(elemType=ElemType.V2TIM_ELEM_TYPE_LOCATION, locationElem=elem))
+
+    async def create_face_message(self, index: int, data: str) -> CreatedMessage:
+        return await self._create(
+            Content(elemType=ElemType.V2TIM_ELEM_TYPE_FACE, faceElem=FaceElem(index=index, data=data))
+        )
+
+    async def create_image_message(self, image_path: str) -> CreatedMessage:
+        url = media_url(image_path, "imagePath")
+        elem = ImageElem(path=url, imageList=[Image(type=ImageType.V2TIM_IMAGE_TYPE_ORIGIN, url=url)])
+        return await self._create(Content(elemType=ElemType.V2TIM_ELEM_TYPE_IMAGE, imageElem=elem))
+
+    async def create_sound_message(self, sound_path: str, duration: int) -> CreatedMessage:
+        if duration < 0:
+            raise invalid("duration must be 0 or more seconds")
+        url = media_url(sound_path, "soundPath")
+        elem = SoundElem(path=url, url=url, duration=duration)
+        return await self._create(Content(elemType=ElemType.V2TIM_ELEM_TYPE_SOUND, soundElem=elem))
+
+    async def create_video_message(
+        self, video_path: str, video_type: str, duration: int, snapshot_path: str | None
+    ) -> CreatedMessage:
+        if duration < 0:
+            raise invalid("duration must be 0 or more seconds")
+        url = media_url(video_path, "videoFilePath")
+        snapshot = media_url(snapshot_path, "snapshotPath") if snapshot_path else ""
+        elem = VideoElem(
+            videoPath=url,
+            videoUrl=url,
+            videoType=video_type,
+            duration=duration,
+            snapshotPath=snapshot,
+            snapshotUrl=snapshot,
+        )
+        return await self._create(Content(elemType=ElemType.V2TIM_ELEM_TYPE_VIDEO, videoElem=elem))
+
+    async def create_file_message(self, file_path: str, file_name: str) -> CreatedMessage:
+        url = media_url(file_path, "filePath")
+        name = file_name or urlparse(url).path.rsplit("/", 1)[-1] or "file"
+        elem = FileElem(path=url, url=url, fileName=name)
+        return await self._create(Content(elemType=ElemType.V2TIM_ELEM_TYPE_FILE, fileElem=elem))
+
+    async def create_forward_message(self, msg_id: str) -> CreatedMessage:
+        original = await self._messages.load_visible(self.user_id, msg_id)
+        return await self._create(original.content)
+
+    # ---- sending -----------------------------------------------------------------------------------
+    async def send_message(
+        self, created_id: str, receiver: str | None, group_id: str | None, options: SendOptions
+    ) -> Message:
+        if not created_id:
+            raise invalid("id is required: pass the id a create*Message call returned")
+        if group_id:
+            if not await self._messages.group_exists(group_id):
+                raise IMError(Code.ERR_GROUP_NOT_FOUND, f"groupID: no group {group_id!r}")
+            raise IMError(Code.ERR_SDK_INTERFACE_NOT_SUPPORT, "group messages are not available in this build")
+        if not receiver:
+            raise invalid("receiver or groupID is required")
+        return await self._messages.send_c2c(
+            self.user_id, self.session_id, created_id, check_user_id(receiver, "receiver"), options
+        )
+
+    # ---- history and lookups -------------------------------------------------------------------------
+    async def get_c2c_history_message_list(self, peer: str, count: int, last_msg_id: str | None) -> list[Message]:
+        return await self._messages.c2c_history(self.user_id, check_user_id(peer), count, last_msg_id=last_msg_id)
+
+    async def get_history_message_list(
+        self,
+        *,
+        peer: str | None,
+        group_id: str | None,
+        count: int,
+        get_type: GetType,
+        last_msg_id: str | None,
+        message_types: list[ElemType],
+        time_begin: int,
+        time_period: int,
+    ) -> list[Message]:
+        if bool(peer) == bool(group_id):
+            raise invalid("give exactly one of userID (C2C) and groupID (group)")
+        if group_id:
+            if not await self._messages.group_exists(group_id):
+                raise IMError(Code.ERR_GROUP_NOT_FOUND, f"groupID: no group {group_id!r}")
+            raise IMError(Code.ERR_SDK_INTERFACE_NOT_SUPPORT, "group history is not available in this build")
+        return await self._messages.c2c_history(
+            self.user_id,
+            check_user_id(peer or ""),
+            count,
+            get_type=get_type,
+            last_msg_id=last_msg_id,
+            message_types=message_types,
+            time_begin=time_begin,
+            time_period=time_period,
+        )
+
+    async def find_messages(self, msg_ids: list[str]) -> list[Message]:
+        return await self._messages.find_messages(self.user_id, msg_ids)
+
+    # ---- changes -----------------------------------------------------------------------------------
+    async def revoke_message(self, msg_id: str) -> None:
+        await self._messages.revoke(self.user_id, self.session_id, msg_id)
+
+    async def modify_message(self, msg_id: str, content: Content | None, cloud_custom_data: str | None) -> Message:
+        return await self._messages.modify(self.user_id, self.session_id, msg_id, content, cloud_custom_data)
+
+    async def mark_c2c_message_as_read(self, peer: str) -> None:
+        await self._messages.mark_c2c_read(self.user_id, check_user_id(peer))
+
+    async def delete_message_from_local_storage(self, msg_id: str) -> None:
+        await self._messages.delete_for_me(self.user_id, msg_id)
+
+    async def clear_c2c_history_message(self, peer: str) -> None:
+        await self._messages.clear_c2c_history(self.user_id, check_user_id(peer))
+
+    async def insert_c2c_message_to_local_storage(self, peer: str, sender: str, data: str) -> Message:
+        content = Content(elemType=ElemType.V2TIM_ELEM_TYPE_CUSTOM, customElem=CustomElem(data=data))
+        return await self._messages.insert_c2c_local(
+            self.user_id, check_user_id(peer), check_user_id(sender, "sender"), content
+        )
+
+    async def set_c2c_receive_message_opt(self, user_ids: list[str], opt: MessageOpt) -> None:
+        await self._messages.set_c2c_receive_opt(self.user_id, check_user_id_list(user_ids), opt)
+
+    async def get_c2c_receive_message_opt(self, user_ids: list[str]) -> list[ReceiveOpt]:
+        return await self._messages.get_c2c_receive_opt(self.user_id, check_user_id_list(user_ids))

@@ -1,0 +1,219 @@
+"""Object and input types of messages: V2TIMMessage, its elements, receipts, push info."""
+
+from __future__ import annotations
+
+import strawberry
+
+from gateway.im import messages as im
+from schema.enums import ElemType, ImageType, MsgStatus, Priority
+
+
+@strawberry.type(description="V2TIMTextElem")
+class TextElem:
+    text: str
+
+
+@strawberry.type(description="V2TIMCustomElem")
+class CustomElem:
+    data: str
+    desc: str
+    extension: str
+
+
+@strawberry.type(description="One rendition of an image (ORIGIN, THUMB or LARGE).")
+class Image:
+    type: ImageType
+    url: str
+    UUID: str
+    size: int
+    width: int
+    height: int
+    localUrl: str
+
+
+@strawberry.type(description="V2TIMImageElem")
+class ImageElem:
+    path: str
+    imageList: list[Image]
+
+
+@strawberry.type(description="V2TIMSoundElem")
+class SoundElem:
+    path: str
+    UUID: str
+    dataSize: int
+    duration: int
+    url: str
+
+
+@strawberry.type(description="V2TIMVideoElem")
+class VideoElem:
+    videoPath: str
+    UUID: str
+    videoSize: int
+    duration: int
+    videoUrl: str
+    videoType: str
+    snapshotPath: str
+    snapshotUUID: str
+    snapshotSize: int
+    snapshotWidth: int
+    snapshotHeight: int
+    snapshotUrl: str
+
+
+@strawberry.type(description="V2TIMFileElem")
+class FileElem:
+    path: str
+    UUID: str
+    fileName: str
+    fileSize: int
+    url: str
+    localUrl: str
+
+
+@strawberry.type(description="V2TIMLocationElem")
+class LocationElem:
+    desc: str
+    longitude: float
+    latitude: float
+
+
+@strawberry.type(description="V2TIMFaceElem")
+class FaceElem:
+    index: int
+    data: str
+
+
+@strawberry.type(description="V2TIMMergerElem")
+class MergerElem:
+    title: str
+    abstractList: list[str]
+    isLayersOverLimit: bool
+    compatibleText: str
+
+
+@strawberry.type(description="V2TIMOfflinePushInfo")
+class OfflinePushInfo:
+    title: str
+    desc: str
+    disablePush: bool
+    ext: str
+    ignoreIOSBadge: bool
+    IOSSound: str
+    AndroidSound: str
+    AndroidOPPOChannelID: str
+    IOSPushType: int
+    AndroidFCMChannelID: str
+    AndroidXiaoMiChannelID: str
+    AndroidVIVOCategory: str
+    AndroidHuaWeiCategory: str
+
+
+@strawberry.input(description="V2TIMOfflinePushInfo: what an offline push of this message shows.")
+class OfflinePushInfoInput:
+    title: str = ""
+    desc: str = ""
+    disablePush: bool = False
+    ext: str = ""
+    ignoreIOSBadge: bool = False
+    IOSSound: str = ""
+    AndroidSound: str = ""
+    AndroidOPPOChannelID: str = ""
+    IOSPushType: int = 0
+    AndroidFCMChannelID: str = ""
+    AndroidXiaoMiChannelID: str = ""
+    AndroidVIVOCategory: str = ""
+    AndroidHuaWeiCategory: str = ""
+
+    def to_domain(self) -> im.OfflinePushInfo:
+        return im.OfflinePushInfo(**{name: getattr(self, name) for name in im.OfflinePushInfo.__struct_fields__})
+
+
+@strawberry.type(description="V2TIMMessage, as the caller sees it.")
+class Message:
+    msgID: str
+    id: str = strawberry.field(description="The create*Message id it was sent from (the sender's view)")
+    sender: str
+    nickName: str
+    friendRemark: str
+    nameCard: str
+    faceUrl: str
+    groupID: str
+    userID: str = strawberry.field(description="C2C: the conversation's other user")
+    status: MsgStatus
+    isSelf: bool
+    isRead: bool
+    isPeerRead: bool
+    needReadReceipt: bool
+    groupAtUserList: list[str]
+    elemType: ElemType
+    textElem: TextElem | None
+    customElem: CustomElem | None
+    imageElem: ImageElem | None
+    soundElem: SoundElem | None
+    videoElem: VideoElem | None
+    fileElem: FileElem | None
+    locationElem: LocationElem | None
+    faceElem: FaceElem | None
+    mergerElem: MergerElem | None
+    localCustomData: str
+    localCustomInt: int
+    cloudCustomData: str
+    seq: int
+    random: int
+    timestamp: int
+    priority: Priority
+    isExcludedFromUnreadCount: bool
+    isExcludedFromLastMessage: bool
+    isSupportMessageExtension: bool
+    offlinePushInfo: OfflinePushInfo | None
+
+
+@strawberry.type(description="A created message: pass `id` to sendMessage within 24 hours.")
+class CreateMessageResult:
+    id: str
+    messageInfo: Message
+
+
+@strawberry.type(description="V2TIMMessageReceipt")
+class MessageReceipt:
+    msgID: str
+    userID: str
+    groupID: str
+    timestamp: int
+    readCount: int
+    unreadCount: int
+    isPeerRead: bool
+
+
+@strawberry.type(description="A user's C2C receive option.")
+class C2CReceiveMessageOpt:
+    userID: str
+    c2CReceiveMessageOpt: int = strawberry.field(description="V2TIM_MessageOpt's value (0 receive, 1 not, 2 no push)")
+
+
+@strawberry.type(description="A message extension (key/value).")
+class MessageExtension:
+    extensionKey: str
+    extensionValue: str
+
+
+@strawberry.input(description="A text element's new content (modifyMessage).")
+class TextElemInput:
+    text: str
+
+
+@strawberry.input(description="A custom element's new content (modifyMessage).")
+class CustomElemInput:
+    data: str = ""
+    desc: str = ""
+    extension: str = ""
+
+
+@strawberry.input(description="modifyMessage's message: its msgID and what changes (only the sender may).")
+class MessageInput:
+    msgID: str
+    textElem: TextElemInput | None = None
+    customElem: CustomElemInput | None = None
+    cloudCustomData: str | None = None

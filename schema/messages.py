@@ -1,0 +1,248 @@
+"""V2TIMMessageManager: create, send, history, revoke, modify, read, local-only changes.
+
+Per the contract, arguments the SDK document does not mark required are nullable; a missing one
+the API cannot do without is refused with 6017 naming it.
+"""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from gateway.errors import invalid
+from gateway.im import messages as im
+from gateway.im.enums import ElemType as DomainElemType
+from schema.context import IMContext
+from schema.enums import ElemType, GetType, MessageOpt, Priority
+from schema.friendship import need
+from schema.message_types import (
+    C2CReceiveMessageOpt,
+    CreateMessageResult,
+    Message,
+    MessageInput,
+    OfflinePushInfoInput,
+)
+from schema.types import gql
+
+Ctx = Info[IMContext, None]
+
+
+def _created(result: im.CreatedMessage) -> CreateMessageResult:
+    return gql(result, CreateMessageResult)
+
+
+@strawberry.type
+class MessageQuery:
+    @strawberry.field(description="A page of a C2C conversation, newest first, before lastMsgID if given.")
+    async def getC2CHistoryMessageList(
+        self, info: Ctx, userID: str | None = None, count: int | None = None, lastMsgID: str | None = None
+    ) -> list[Message]:
+        session = await info.context.session()
+        page = await session.get_c2c_history_message_list(need(userID, "userID"), need(count, "count"), lastMsgID)
+        return gql(page, list[Message])
+
+    @strawberry.field(
+        description="A page of history: OLDER pages newest first, NEWER pages oldest first, after lastMsgID or "
+        "from the newest (older) / oldest (newer) message; messageTypeList and the time range filter it."
+    )
+    async def getHistoryMessageList(
+        self,
+        info: Ctx,
+        count: int,
+        getType: GetType = GetType.V2TIM_GET_CLOUD_OLDER_MSG,
+        lastMsgID: str | None = None,
+        userID: str | None = None,
+        groupID: str | None = None,
+        lastMsgSeq: int | None = None,
+        messageTypeList: list[ElemType] | None = None,
+        messageSeqList: list[int] | None = None,
+        timeBegin: int = 0,
+        timePeriod: int = 0,
+    ) -> list[Message]:
+        if userID and (lastMsgSeq or messageSeqList):
+            raise invalid("lastMsgSeq and messageSeqList are for group history only")
+        session = await info.context.session()
+        page = await session.get_history_message_list(
+            peer=userID,
+            group_id=groupID,
+            count=count,
+            get_type=getType,
+            last_msg_id=lastMsgID,
+            message_types=[DomainElemType(t) for t in messageTypeList or []],
+            time_begin=timeBegin,
+            time_period=timePeriod,
+        )
+        return gql(page, list[Message])
+
+    @strawberry.field(description="Messages by ID (those of your conversations you can see).")
+    async def findMessages(self, info: Ctx, messageIDList: list[str] | None = None) -> list[Message]:
+        found = await (await info.context.session()).find_messages(need(messageIDList, "messageIDList"))
+        return gql(found, list[Message])
+
+    @strawberry.field(description="Your C2C receive option for each user.")
+    async def getC2CReceiveMessageOpt(
+        self, info: Ctx, userIDList: list[str] | None = None
+    ) -> list[C2CReceiveMessageOpt]:
+        opts = await (await info.context.session()).get_c2c_receive_message_opt(need(userIDList, "userIDList"))
+        return gql(opts, list[C2CReceiveMessageOpt])
+
+
+@strawberry.type
+class MessageMutation:
+    @strawberry.mutation(description="Create a text message; send it with sendMessage(id).")
+    async def createTextMessage(self, info: Ctx, text: str | None = None) -> CreateMessageResult:
+        return _created(await (await info.context.session()).create_text_message(need(text, "text")))
+
+    @strawberry.mutation(description="Create a custom message (data, desc, extension).")
+    async def createCustomMessage(
+        self, info: Ctx, data: str | None = None, desc: str | None = None, extension: str | None = None
+    ) -> CreateMessageResult:
+        session = await info.context.session()
+        return _created(await session.create_custom_message(data or "", desc or "", extension or ""))
+
+    @strawberry.mutation(description="Create an image message from an http(s) URL.")
+    async def createImageMessage(self, info: Ctx, imagePath: str) -> CreateMessageResult:
+        return _created(await (await info.context.session()).create_image_message(imagePath))
+
+    @strawberry.mutation(description="Create a voice message from an http(s) URL.")
+    async def createSoundMessage(
+        self, info: Ctx, soundPath: str | None = None, duration: int | None = None
+    ) -> CreateMessageResult:
+        session = await info.context.session()
+        return _created(await session.create_sound_message(need(soundPath, "soundPath"), duration or 0))
+
+    @strawberry.mutation(description="Create a video message from http(s) URLs of the video and its snapshot.")
+    async def createVideoMessage(
+        self,
+        info: Ctx,
+        videoFilePath: str | None = None,
+        type: str | None = None,
+        duration: int | None = None,
+        snapshotPath: str | None = None,
+    ) -> CreateMessageResult:
+        session = await info.context.session()
+        created = await session.create_video_message(
+            need(videoFilePath, "videoFilePath"), type or "", duration or 0, snapshotPath
+        )
+        return _created(created)
+
+    @strawberry.mutation(description="Create a file message from an http(s) URL.")
+    async def createFileMessage(
+        self, info: Ctx, filePath: str | None = None, fileName: str | None = None
+    ) -> CreateMessageResult:
+        session = await info.context.session()
+        return _created(await session.create_file_message(need(filePath, "filePath"), fileName or ""))
+
+    @strawberry.mutation(description="Create a location message.")
+    async def createLocationMessage(
+        self, info: Ctx, desc: str | None = None, longitude: float | None = None, latitude: float | None = None
+    ) -> CreateMessageResult:
+        session = await info.context.session()
+        created = await session.create_location_message(
+            desc or "", need(longitude, "longitude"), need(latitude, "latitude")
+        )
+        return _created(created)
+
+    @strawberry.mutation(description="Create a face (emoji/sticker) message.")
+    async def createFaceMessage(
+        self, info: Ctx, index: int | None = None, data: str | None = None
+    ) -> CreateMessageResult:
+        return _created(await (await info.context.session()).create_face_message(index or 0, data or ""))
+
+    @strawberry.mutation(description="Create a copy of a message you can see, to send elsewhere.")
+    async def createForwardMessage(self, info: Ctx, msgID: str | None = None) -> CreateMessageResult:
+        return _created(await (await info.context.session()).create_forward_message(need(msgID, "msgID")))
+
+    @strawberry.mutation(
+        description="Send a created message to a user (receiver). Repeating a send with the same id returns "
+        "the first result and stores nothing twice."
+    )
+    async def sendMessage(
+        self,
+        info: Ctx,
+        id: str | None = None,
+        receiver: str | None = None,
+        groupID: str | None = None,
+        priority: Priority = Priority.V2TIM_PRIORITY_DEFAULT,
+        onlineUserOnly: bool = False,
+        cloudCustomData: str | None = None,
+        localCustomData: str | None = None,
+        isExcludedFromUnreadCount: bool = False,
+        isExcludedFromLastMessage: bool = False,
+        isSupportMessageExtension: bool = False,
+        needReadReceipt: bool = False,
+        offlinePushInfo: OfflinePushInfoInput | None = None,
+    ) -> Message:
+        options = im.SendOptions(
+            priority=priority,
+            onlineUserOnly=onlineUserOnly,
+            cloudCustomData=cloudCustomData,
+            localCustomData=localCustomData or "",
+            isExcludedFromUnreadCount=isExcludedFromUnreadCount,
+            isExcludedFromLastMessage=isExcludedFromLastMessage,
+            isSupportMessageExtension=isSupportMessageExtension,
+            needReadReceipt=needReadReceipt,
+            offlinePushInfo=offlinePushInfo.to_domain() if offlinePushInfo else None,
+        )
+        sent = await (await info.context.session()).send_message(need(id, "id"), receiver, groupID, options)
+        return gql(sent, Message)
+
+    @strawberry.mutation(description="Revoke your message within 2 minutes of sending it (20016 after).")
+    async def revokeMessage(self, info: Ctx, lastMsgID: str) -> bool:
+        await (await info.context.session()).revoke_message(lastMsgID)
+        return True
+
+    @strawberry.mutation(
+        description="Change your message's text or custom element, or its cloudCustomData; the loser of two "
+        "concurrent modifications gets 8006."
+    )
+    async def modifyMessage(self, info: Ctx, message: MessageInput | None = None) -> Message:
+        given = need(message, "message")
+        content = None
+        if given.textElem is not None and given.customElem is not None:
+            raise invalid("message: change the textElem or the customElem, not both")
+        if given.textElem is not None:
+            content = im.Content(
+                elemType=DomainElemType.V2TIM_ELEM_TYPE_TEXT, textElem=im.TextElem(text=given.textElem.text)
+            )
+        elif given.customElem is not None:
+            elem = im.CustomElem(
+                data=given.customElem.data, desc=given.customElem.desc, extension=given.customElem.extension
+            )
+            content = im.Content(elemType=DomainElemType.V2TIM_ELEM_TYPE_CUSTOM, customElem=elem)
+        modified = await (await info.context.session()).modify_message(given.msgID, content, given.cloudCustomData)
+        return gql(modified, Message)
+
+    @strawberry.mutation(description="Mark a C2C conversation read; the peer gets onRecvC2CReadReceipt.")
+    async def markC2CMessageAsRead(self, info: Ctx, userID: str | None = None) -> bool:
+        await (await info.context.session()).mark_c2c_message_as_read(need(userID, "userID"))
+        return True
+
+    @strawberry.mutation(description="Delete a message for yourself only.")
+    async def deleteMessageFromLocalStorage(self, info: Ctx, msgID: str | None = None) -> bool:
+        await (await info.context.session()).delete_message_from_local_storage(need(msgID, "msgID"))
+        return True
+
+    @strawberry.mutation(description="Clear a C2C conversation's history for yourself (the conversation stays).")
+    async def clearC2CHistoryMessage(self, info: Ctx, userID: str | None = None) -> bool:
+        await (await info.context.session()).clear_c2c_history_message(need(userID, "userID"))
+        return True
+
+    @strawberry.mutation(description="Add a message (custom, data) to your own view of a C2C conversation.")
+    async def insertC2CMessageToLocalStorage(
+        self, info: Ctx, data: str | None = None, userID: str | None = None, sender: str | None = None
+    ) -> Message:
+        session = await info.context.session()
+        inserted = await session.insert_c2c_message_to_local_storage(
+            need(userID, "userID"), need(sender, "sender"), data or ""
+        )
+        return gql(inserted, Message)
+
+    @strawberry.mutation(description="Receive, not receive, or receive without push, messages from ≤30 users.")
+    async def setC2CReceiveMessageOpt(
+        self, info: Ctx, userIDList: list[str] | None = None, opt: MessageOpt | None = None
+    ) -> bool:
+        await (await info.context.session()).set_c2c_receive_message_opt(
+            need(userIDList, "userIDList"), need(opt, "opt")
+        )
+        return True

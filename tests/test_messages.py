@@ -1,0 +1,313 @@
+"""C2C messages and advancedMsgListener, end to end over real HTTP and WebSocket on real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from gateway.clock import ManualClock
+from gateway.config import Settings
+from gateway.errors import Code
+from tests.support.clients import HTTPClient, WSClient
+from tests.support.servers import InProcessGateway, start_in_process
+
+MSG = """msgID id sender userID nickName friendRemark status isSelf isRead isPeerRead elemType seq timestamp
+  textElem { text } customElem { data desc extension } cloudCustomData localCustomData priority
+  isExcludedFromUnreadCount isExcludedFromLastMessage needReadReceipt isSupportMessageExtension
+  imageElem { path imageList { type url } } locationElem { desc longitude latitude } faceElem { index data }
+  offlinePushInfo { title desc }"""
+EVENTS = f"""subscription($since: String) {{ advancedMsgListener(since: $since) {{
+  __typename
+  ... on RecvNewMessageEvent {{ type cursor message {{ {MSG} }} }}
+  ... on RecvC2CReadReceiptEvent {{ type cursor receiptList {{ userID timestamp isPeerRead }} }}
+  ... on RecvMessageRevokedEvent {{ type cursor msgID }}
+  ... on RecvMessageModifiedEvent {{ type cursor message {{ {MSG} }} }}
+}} }}"""
+CREATE_TEXT = (
+    "mutation($t: String) { createTextMessage(text: $t) { id messageInfo { status elemType textElem { text } } } }"
+)
+SEND = f"""mutation($id: String, $to: String, $g: String, $o: Boolean!, $c: String, $l: String, $x: Boolean!) {{
+  sendMessage(id: $id, receiver: $to, groupID: $g, onlineUserOnly: $o, cloudCustomData: $c, localCustomData: $l,
+              isExcludedFromUnreadCount: $x, offlinePushInfo: {{title: "t", desc: "d"}}) {{ {MSG} }} }}"""
+HISTORY = f"""query($u: String, $n: Int, $last: String) {{
+  getC2CHistoryMessageList(userID: $u, count: $n, lastMsgID: $last) {{ {MSG} }} }}"""
+
+
+class Device:
+    def __init__(self, client: HTTPClient, token: str, ws: WSClient, op: str) -> None:
+        self.client, self.token, self.ws, self.op = client, token, ws, op
+
+    async def call(self, document: str, variables: dict[str, Any] | None = None) -> Any:
+        return await self.client.gql(document, variables, token=self.token)
+
+    async def q(self, document: str, variables: dict[str, Any] | None = None) -> Any:
+        return (await self.call(document, variables)).ok()
+
+    async def event(self) -> dict[str, Any]:
+        return await self.ws.next_event(self.op)
+
+    async def quiet(self) -> None:
+        await self.ws.nothing_for(self.op, 0.3)
+
+    async def send_text(self, to: str, text: str, **options: Any) -> dict[str, Any]:
+        reply = await self.send(await self.create_text(text), to, **options)
+        return dict(reply.ok()["sendMessage"])
+
+    async def create_text(self, text: str) -> str:
+        return str((await self.q(CREATE_TEXT, {"t": text}))["createTextMessage"]["id"])
+
+    async def send(self, created: str, to: str | None, **options: Any) -> Any:
+        variables = {"id": created, "to": to, "g": None, "o": False, "c": None, "l": None, "x": False}
+        variables.update(options)
+        return await self.call(SEND, variables)
+
+
+async def device(client: HTTPClient, server: InProcessGateway, user: str, platform: str = "web") -> Device:
+    token = await client.login(user, platform=platform)
+    ws = await WSClient.connect(server.ws_url, token)
+    op = await ws.subscribe(EVENTS)
+    dev = Device(client, token, ws, op)
+    await asyncio.sleep(0.05)  # let the subscription follow its stream
+    return dev
+
+
+@pytest.fixture
+async def chat(client: HTTPClient, server: InProcessGateway) -> tuple[Device, Device, Device]:
+    """alice on two devices, bob on one."""
+    return (
+        await device(client, server, "alice", "web"),
+        await device(client, server, "alice", "ios"),
+        await device(client, server, "bob"),
+    )
+
+
+async def test_send_reaches_the_receiver_and_the_senders_other_devices(chat: tuple[Device, Device, Device]) -> None:
+    alice, alice_phone, bob = chat
+    created = await alice.create_text("hello bob")
+    reply = await alice.send(created, "bob", c="cloud", l="only mine")
+    sent = reply.ok()["sendMessage"]
+    assert sent["id"] == created
+    assert sent["status"] == "V2TIM_MSG_STATUS_SEND_SUCC"
+    assert sent["isSelf"] is True
+    assert sent["userID"] == "bob"
+    assert sent["localCustomData"] == "only mine"
+    received = (await bob.event())["message"]
+    assert received["msgID"] == sent["msgID"]
+    assert received["isSelf"] is False
+    assert received["userID"] == "alice"
+    assert received["textElem"] == {"text": "hello bob"}
+    assert received["cloudCustomData"] == "cloud"
+    assert received["localCustomData"] == ""  # the sender's own copy only
+    assert received["offlinePushInfo"] == {"title": "t", "desc": "d"}
+    synced = (await alice_phone.event())["message"]
+    assert synced["msgID"] == sent["msgID"]
+    assert synced["isSelf"] is True
+    await alice.quiet()  # the sending device is not told about its own send
+    # convergence: the message received live is the one history returns
+    history = (await bob.q(HISTORY, {"u": "alice", "n": 10}))["getC2CHistoryMessageList"]
+    assert history == [received]
+    mine = (await alice.q(HISTORY, {"u": "bob", "n": 10}))["getC2CHistoryMessageList"]
+    assert mine[0]["msgID"] == sent["msgID"]
+    assert mine[0]["localCustomData"] == "only mine"
+
+
+async def test_a_repeated_send_returns_the_first_result(chat: tuple[Device, Device, Device]) -> None:
+    alice, _, bob = chat
+    created = await alice.create_text("once")
+    first = (await alice.send(created, "bob")).ok()["sendMessage"]
+    again = await asyncio.gather(*(alice.send(created, "bob") for _ in range(5)))
+    assert {r.ok()["sendMessage"]["msgID"] for r in again} == {first["msgID"]}
+    assert len((await bob.q(HISTORY, {"u": "alice", "n": 10}))["getC2CHistoryMessageList"]) == 1
+    await bob.event()
+    await bob.quiet()
+
+
+async def test_refusals(chat: tuple[Device, Device, Device]) -> None:
+    alice, _, bob = chat
+    assert (await alice.send(await alice.create_text("x"), "ghost")).codes == [Code.ERR_RECEIVER_NOT_FOUND]
+    assert (await alice.send("created-unknown", "bob")).codes == [Code.ERR_INVALID_PARAMETERS]
+    assert (await alice.send(await alice.create_text("x"), None)).codes == [Code.ERR_INVALID_PARAMETERS]
+    assert (await alice.send(await alice.create_text("x"), "bad\nid")).codes == [Code.ERR_INVALID_USERID]
+    assert (await alice.send(await alice.create_text("x"), None, g="nogroup")).codes == [Code.ERR_GROUP_NOT_FOUND]
+    big = await alice.create_text("x" * (12 * 1024 + 1))
+    assert (await alice.send(big, "bob")).codes == [Code.ERR_MSG_BODY_TOO_LARGE]
+    # bob blocks alice: her messages are refused with 20007
+    await bob.q('mutation { addToBlackList(userIDList: ["alice"]) { resultCode } }')
+    assert (await alice.send(await alice.create_text("x"), "bob")).codes == [Code.ERR_SENDER_BLOCKED]
+    # ... and his to her still go through
+    assert (await bob.send(await bob.create_text("you can't answer"), "alice")).codes == []
+    assert (await alice.q(HISTORY, {"u": "bob", "n": 10}))["getC2CHistoryMessageList"][0]["sender"] == "bob"
+    await bob.quiet()  # nothing was stored or delivered for the refused sends
+
+
+async def test_friends_only_app_refuses_non_friends(settings: Settings, clock: ManualClock) -> None:
+    running = await start_in_process(replace(settings, friends_only=True), clock)
+    client = HTTPClient(running.base_url, settings.sdkappid, settings.secret_key, now=clock.now)
+    try:
+        alice = await device(client, running, "alice")
+        bob = await device(client, running, "bob")
+        assert (await alice.send(await alice.create_text("hi"), "bob")).codes == [Code.ERR_NOT_FRIENDS]
+        await bob.q("mutation { setSelfInfo(allowType: V2TIM_FRIEND_ALLOW_ANY) { userID } }")
+        await alice.q('mutation { addFriend(userID: "bob", addType: V2TIM_FRIEND_TYPE_BOTH) { resultCode } }')
+        assert (await alice.send(await alice.create_text("hi friend"), "bob")).codes == []
+        assert (await bob.event())["message"]["textElem"]["text"] == "hi friend"
+    finally:
+        await client.aclose()
+        await running.stop()
+
+
+async def test_online_only_messages_are_delivered_but_not_stored(
+    chat: tuple[Device, Device, Device], server: InProcessGateway
+) -> None:
+    alice, _, bob = chat
+    typing = (await alice.send(await alice.create_text("typing..."), "bob", o=True)).ok()["sendMessage"]
+    assert typing["isExcludedFromUnreadCount"] is True
+    assert (await bob.event())["message"]["textElem"]["text"] == "typing..."
+    assert (await bob.q(HISTORY, {"u": "alice", "n": 10}))["getC2CHistoryMessageList"] == []
+    assert await server.gateway.backend.messages.unread_c2c("bob", "alice") == 0  # type: ignore[attr-defined]
+
+
+async def test_receive_options(chat: tuple[Device, Device, Device], server: InProcessGateway) -> None:
+    alice, _, bob = chat
+    set_opt = "mutation($l: [String!], $o: V2TIM_MessageOpt) { setC2CReceiveMessageOpt(userIDList: $l, opt: $o) }"
+    get_opt = '{ getC2CReceiveMessageOpt(userIDList: ["alice", "carol"]) { userID c2CReceiveMessageOpt } }'
+    assert (await bob.q(get_opt))["getC2CReceiveMessageOpt"] == [
+        {"userID": "alice", "c2CReceiveMessageOpt": 0},
+        {"userID": "carol", "c2CReceiveMessageOpt": 0},
+    ]
+    assert await bob.q(set_opt, {"l": ["alice"], "o": "V2TIM_NOT_RECEIVE_MESSAGE"})
+    assert (await bob.q(get_opt))["getC2CReceiveMessageOpt"][0]["c2CReceiveMessageOpt"] == 1
+    await alice.send_text("bob", "muted")
+    await bob.quiet()  # NOT_RECEIVE: no delivery ...
+    engine = server.gateway.backend.messages
+    assert await engine.unread_c2c("bob", "alice") == 0  # type: ignore[attr-defined]  # ... and no unread
+    assert await bob.q(set_opt, {"l": ["alice"], "o": "V2TIM_RECEIVE_NOT_NOTIFY_MESSAGE"})
+    await alice.send_text("bob", "quiet but delivered")
+    assert (await bob.event())["message"]["textElem"]["text"] == "quiet but delivered"
+    assert await engine.unread_c2c("bob", "alice") == 1  # type: ignore[attr-defined]
+    too_many = [f"u{i}" for i in range(31)]
+    assert (await bob.call(set_opt, {"l": too_many, "o": "V2TIM_RECEIVE_MESSAGE"})).codes == [6017]
+
+
+async def test_revoke(chat: tuple[Device, Device, Device], clock: ManualClock) -> None:
+    alice, alice_phone, bob = chat
+    sent = await alice.send_text("bob", "oops")
+    await bob.event()
+    await alice_phone.event()
+    revoke = "mutation($m: String!) { revokeMessage(lastMsgID: $m) }"
+    assert (await bob.call(revoke, {"m": sent["msgID"]})).codes == [Code.ERR_NO_PERMISSION]
+    assert await alice.q(revoke, {"m": sent["msgID"]})
+    for dev in (bob, alice_phone):
+        event = await dev.event()
+        assert (event["type"], event["msgID"]) == ("onRecvMessageRevoked", sent["msgID"])
+    history = (await bob.q(HISTORY, {"u": "alice", "n": 1}))["getC2CHistoryMessageList"]
+    assert history[0]["status"] == "V2TIM_MSG_STATUS_LOCAL_REVOKED"
+    late = await alice.send_text("bob", "too late")
+    await clock.advance(121)
+    assert (await alice.call(revoke, {"m": late["msgID"]})).codes == [Code.ERR_REVOKE_TIME_LIMIT]
+
+
+MODIFY = """mutation($m: String!, $t: String!, $c: String) {
+  modifyMessage(message: {msgID: $m, textElem: {text: $t}, cloudCustomData: $c}) {
+    msgID textElem { text } cloudCustomData } }"""
+
+
+async def test_modify(chat: tuple[Device, Device, Device]) -> None:
+    alice, _, bob = chat
+    sent = await alice.send_text("bob", "helo")
+    await bob.event()
+    changed = (await alice.q(MODIFY, {"m": sent["msgID"], "t": "hello", "c": "edited"}))["modifyMessage"]
+    assert changed == {"msgID": sent["msgID"], "textElem": {"text": "hello"}, "cloudCustomData": "edited"}
+    event = await bob.event()
+    assert event["type"] == "onRecvMessageModified"
+    assert event["message"]["textElem"] == {"text": "hello"}
+    history = (await bob.q(HISTORY, {"u": "alice", "n": 1}))["getC2CHistoryMessageList"][0]
+    assert history == event["message"]  # convergence
+    assert (await bob.call(MODIFY, {"m": sent["msgID"], "t": "hijack"})).codes == [Code.ERR_NO_PERMISSION]
+    # concurrent modifications: each either wins or is told 8006; the stored text is a winner's
+    replies = await asyncio.gather(*(alice.call(MODIFY, {"m": sent["msgID"], "t": f"v{i}"}) for i in range(8)))
+    winners = [r.data["modifyMessage"]["textElem"]["text"] for r in replies if not r.errors]
+    assert winners
+    assert all(r.codes in ([], [Code.ERR_MSG_MODIFY_CONFLICT]) for r in replies)
+    final = (await alice.q(HISTORY, {"u": "bob", "n": 1}))["getC2CHistoryMessageList"][0]["textElem"]["text"]
+    assert final in winners
+
+
+async def test_read_receipts_and_read_flags(chat: tuple[Device, Device, Device], clock: ManualClock) -> None:
+    alice, _, bob = chat
+    sent = await alice.send_text("bob", "read me")
+    received = (await bob.event())["message"]
+    assert received["isRead"] is False
+    assert sent["isPeerRead"] is False
+    await clock.advance(1)
+    assert await bob.q('mutation { markC2CMessageAsRead(userID: "alice") }')
+    receipt = await alice.event()
+    assert receipt["type"] == "onRecvC2CReadReceipt"
+    assert receipt["receiptList"] == [{"userID": "bob", "timestamp": int(clock.now()), "isPeerRead": True}]
+    assert (await bob.q(HISTORY, {"u": "alice", "n": 1}))["getC2CHistoryMessageList"][0]["isRead"] is True
+    assert (await alice.q(HISTORY, {"u": "bob", "n": 1}))["getC2CHistoryMessageList"][0]["isPeerRead"] is True
+
+
+async def test_delete_clear_insert_find_and_forward(chat: tuple[Device, Device, Device]) -> None:
+    alice, _, bob = chat
+    first = await alice.send_text("bob", "one")
+    second = await alice.send_text("bob", "two")
+    assert await bob.q("mutation($m: String) { deleteMessageFromLocalStorage(msgID: $m) }", {"m": first["msgID"]})
+    texts = [m["textElem"]["text"] for m in (await bob.q(HISTORY, {"u": "alice", "n": 10}))["getC2CHistoryMessageList"]]
+    assert texts == ["two"]
+    assert len((await alice.q(HISTORY, {"u": "bob", "n": 10}))["getC2CHistoryMessageList"]) == 2  # hers stay
+    inserted = (
+        await bob.q(
+            'mutation { insertC2CMessageToLocalStorage(data: "note", userID: "alice", sender: "bob") '
+            "{ msgID status customElem { data } } }"
+        )
+    )["insertC2CMessageToLocalStorage"]
+    assert inserted["status"] == "V2TIM_MSG_STATUS_LOCAL_IMPORTED"
+    assert len((await alice.q(HISTORY, {"u": "bob", "n": 10}))["getC2CHistoryMessageList"]) == 2  # not hers
+    find = "query($l: [String!]) { findMessages(messageIDList: $l) { msgID } }"
+    found = await bob.q(find, {"l": [first["msgID"], second["msgID"], inserted["msgID"]]})
+    assert [m["msgID"] for m in found["findMessages"]] == [second["msgID"], inserted["msgID"]]
+    forward = "mutation($m: String) { createForwardMessage(msgID: $m) { id messageInfo { textElem { text } } } }"
+    copy = (await bob.q(forward, {"m": second["msgID"]}))["createForwardMessage"]
+    assert copy["messageInfo"]["textElem"] == {"text": "two"}
+    assert await bob.q('mutation { clearC2CHistoryMessage(userID: "alice") }')
+    assert (await bob.q(HISTORY, {"u": "alice", "n": 10}))["getC2CHistoryMessageList"] == []
+    assert len((await alice.q(HISTORY, {"u": "bob", "n": 10}))["getC2CHistoryMessageList"]) == 2
+    # a stranger cannot read the conversation
+    carol_token = await alice.client.login("carol")
+    reply = await alice.client.gql(find, {"l": [second["msgID"]]}, token=carol_token)
+    assert reply.ok()["findMessages"] == []
+    reply = await alice.client.gql(forward, {"m": second["msgID"]}, token=carol_token)
+    assert reply.codes == [Code.ERR_INVALID_CONVERSATION]
+
+
+async def test_other_message_kinds(chat: tuple[Device, Device, Device]) -> None:
+    alice, _, bob = chat
+    kinds = {
+        'createCustomMessage(data: "{\\"k\\":1}", desc: "d", extension: "e")': "V2TIM_ELEM_TYPE_CUSTOM",
+        'createImageMessage(imagePath: "https://cdn.example.com/a.png")': "V2TIM_ELEM_TYPE_IMAGE",
+        'createSoundMessage(soundPath: "https://cdn.example.com/a.mp3", duration: 3)': "V2TIM_ELEM_TYPE_SOUND",
+        'createVideoMessage(videoFilePath: "https://cdn.example.com/a.mp4", type: "mp4", duration: 9, '
+        'snapshotPath: "https://cdn.example.com/a.jpg")': "V2TIM_ELEM_TYPE_VIDEO",
+        'createFileMessage(filePath: "https://cdn.example.com/report.pdf", fileName: "")': "V2TIM_ELEM_TYPE_FILE",
+        'createLocationMessage(desc: "office", longitude: 113.9, latitude: 22.5)': "V2TIM_ELEM_TYPE_LOCATION",
+        'createFaceMessage(index: 4, data: "smile")': "V2TIM_ELEM_TYPE_FACE",
+    }
+    for call, elem_type in kinds.items():
+        name = call.split("(")[0]
+        created = (await alice.q(f"mutation {{ {name}: {call} {{ id messageInfo {{ elemType }} }} }}"))[name]
+        assert created["messageInfo"]["elemType"] == elem_type
+        assert (await alice.send(created["id"], "bob")).codes == []
+        assert (await bob.event())["message"]["elemType"] == elem_type
+    image = (await bob.q(HISTORY, {"u": "alice", "n": 10}))["getC2CHistoryMessageList"]
+    assert {m["elemType"] for m in image} == set(kinds.values())
+    bad = [
+        'createImageMessage(imagePath: "/etc/passwd")',
+        'createLocationMessage(desc: "x", longitude: 500, latitude: 0)',
+        'createSoundMessage(soundPath: "ftp://x/y", duration: 1)',
+    ]
+    for call in bad:
+        assert (await alice.call(f"mutation {{ {call} {{ id }} }}")).codes == [6017], call
