@@ -150,6 +150,59 @@ class Keys:
         """Hash: a group's profile (V2TIMGroupInfo); its existence is the group's existence."""
         return f"{self._group(group_id)}:info"
 
+    def group_members(self, group_id: str) -> str:
+        """Hash: member → MemberRecord (role, join time and order, name card, custom fields, mute)."""
+        return f"{self._group(group_id)}:members"
+
+    def group_roster(self, group_id: str) -> str:
+        """Sorted set: member → join order; member list pages are score ranges (nextSeq)."""
+        return f"{self._group(group_id)}:roster"
+
+    def group_admins(self, group_id: str) -> str:
+        """Set: the group's admins (the owner is in the info hash)."""
+        return f"{self._group(group_id)}:admins"
+
+    def group_join_counter(self, group_id: str) -> str:
+        return f"{self._group(group_id)}:join-counter"
+
+    def group_attributes(self, group_id: str) -> str:
+        return f"{self._group(group_id)}:attributes"
+
+    def group_counters(self, group_id: str) -> str:
+        return f"{self._group(group_id)}:counters"
+
+    def group_applications(self, group_id: str) -> str:
+        """Hash: "join:<user>" / "invite:<user>" → a pending application."""
+        return f"{self._group(group_id)}:applications"
+
+    def group_topics(self, group_id: str) -> str:
+        """Hash: topicID → TopicInfo."""
+        return f"{self._group(group_id)}:topics"
+
+    def group_online(self, group_id: str) -> str:
+        """Set: members with a live subscription now (getGroupOnlineMemberCount)."""
+        return f"{self._group(group_id)}:online"
+
+    def user_groups(self, user_id: str) -> str:
+        """Hash: group → when this user joined it (the joined-group list)."""
+        return f"{self._user(user_id)}:groups"
+
+    def user_group_invitations(self, user_id: str) -> str:
+        """Set: groups with an invitation waiting for this user's answer."""
+        return f"{self._user(user_id)}:group-invitations"
+
+    def group_applications_read_at(self, user_id: str) -> str:
+        return f"{self._user(user_id)}:group-applications-read-at"
+
+    def group_read_seqs(self, user_id: str) -> str:
+        """Hash: group conversation → the seq this user has read up to."""
+        return f"{self._user(user_id)}:group-read"
+
+    @staticmethod
+    def timeline_countable(timeline: str) -> str:
+        """Sorted set: seqs of messages that count as unread (read-diffusion unread = ZCOUNT)."""
+        return f"{timeline}:countable"
+
     def group_timeline(self, group_id: str) -> str:
         return self._group(group_id)
 

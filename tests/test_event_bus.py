@@ -10,7 +10,6 @@ import pytest
 from gateway.clock import ManualClock
 from gateway.config import Settings
 from gateway.errors import Code, IMError
-from gateway.events import bus as bus_module
 from gateway.events import mailbox as mailbox_module
 from gateway.events.stream import Delivery
 from gateway.im.enums import UserStatusType
@@ -146,17 +145,14 @@ async def test_events_addressed_to_another_session_are_not_delivered(gw: Gateway
     await mine.stop()
 
 
-async def test_large_group_event_is_stored_once_and_resumes_exactly(
-    gw: Gateway, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(bus_module, "GROUP_WRITE_DIFFUSION_MAX_MEMBERS", 2)
+async def test_large_group_event_is_stored_once_and_resumes_exactly(gw: Gateway) -> None:
     members = ["alice", "bob", "carol"]
     await gw.bus.join_large_group(members, "big")
     listener = Listener(session_of(gw, "alice"))
     await listener.ready(gw)
-    await gw.bus.publish_to_group("big", members, marker(1))
+    await gw.bus.publish_to_group("big", marker(1), members=None)
     await gw.bus.publish(["alice"], marker(2))
-    await gw.bus.publish_to_group("big", members, marker(3))
+    await gw.bus.publish_to_group("big", marker(3), members=None)
     received = await listener.wait_for(3)
     # order is exact within each stream; across a user's and a group's stream it follows arrival
     assert sorted(received) == [1, 2, 3]
@@ -165,30 +161,27 @@ async def test_large_group_event_is_stored_once_and_resumes_exactly(
     # stored once in the group's stream, not copied into members' streams
     assert await gw.redis.xlen(gw.keys.group_events("big")) == 2
     assert await gw.redis.xlen(gw.keys.user_events("bob")) == 1  # bob's only entry: the join control
-    await gw.bus.publish_to_group("big", members, marker(4))
+    await gw.bus.publish_to_group("big", marker(4), members=None)
     resumed = Listener(session_of(gw, "alice"), since=listener.items[received.index(1)].cursor)
     assert sorted(await resumed.wait_for(3)) == [2, 3, 4]
     await resumed.stop()
 
 
-async def test_joining_a_large_group_while_subscribed_starts_following_it(
-    gw: Gateway, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(bus_module, "GROUP_WRITE_DIFFUSION_MAX_MEMBERS", 1)
+async def test_joining_a_large_group_while_subscribed_starts_following_it(gw: Gateway) -> None:
     listener = Listener(session_of(gw, "alice"))
     await listener.ready(gw)
     await gw.bus.join_large_group(["alice", "bob"], "big")
-    await gw.bus.publish_to_group("big", ["alice", "bob"], marker(7))
+    await gw.bus.publish_to_group("big", marker(7), members=None)
     assert await listener.wait_for(1) == [7]
     await gw.bus.leave_large_group(["alice"], "big")
-    await gw.bus.publish_to_group("big", ["bob", "carol"], marker(8))
+    await gw.bus.publish_to_group("big", marker(8), members=None)
     await gw.bus.publish(["alice"], marker(9))
     assert await listener.wait_for(2) == [7, 9]
     await listener.stop()
 
 
 async def test_small_group_event_is_copied_to_each_member(gw: Gateway) -> None:
-    await gw.bus.publish_to_group("small", ["alice", "bob"], marker(1))
+    await gw.bus.publish_to_group("small", marker(1), members=["alice", "bob"])
     assert await gw.redis.xlen(gw.keys.user_events("alice")) == 1
     assert await gw.redis.xlen(gw.keys.user_events("bob")) == 1
     assert not await gw.redis.exists(gw.keys.group_events("small"))

@@ -394,3 +394,21 @@ async def test_bad_input(pair: tuple[User, User]) -> None:
     assert (await alice.call(ADD, {"u": "bob", "t": "V2TIM_FRIEND_TYPE_BOTH", "w": "w" * 300})).codes == [30001]
     assert (await alice.call("{ getFriendsInfo { resultCode } }")).codes == [6017]
     await alice.converged()
+
+
+async def test_full_friend_list_refuses_with_30010(pair: tuple[User, User], monkeypatch: pytest.MonkeyPatch) -> None:
+    alice, bob = pair
+    monkeypatch.setattr(friendship_module, "FRIENDS_MAX", 0)
+    await bob.q(SET_ALLOW, {"a": "V2TIM_FRIEND_ALLOW_ANY"})
+    assert (await alice.call(ADD, {"u": "bob", "t": "V2TIM_FRIEND_TYPE_SINGLE"})).codes == [Code.ERR_FRIEND_LIST_FULL]
+    assert (await settle(alice, bob)) == {"alice": [], "bob": []}
+
+
+async def test_friend_remark_shows_on_messages(pair: tuple[User, User]) -> None:
+    alice, bob = pair
+    await bob.q(SET_ALLOW, {"a": "V2TIM_FRIEND_ALLOW_ANY"})
+    await alice.q(ADD, {"u": "bob", "t": "V2TIM_FRIEND_TYPE_SINGLE", "r": "Bobby"})
+    created = (await bob.q('mutation { createTextMessage(text: "hi") { id } }'))["createTextMessage"]["id"]
+    await bob.q(f'mutation {{ sendMessage(id: "{created}", receiver: "alice") {{ msgID }} }}')
+    history = await alice.q('{ getC2CHistoryMessageList(userID: "bob", count: 1) { sender friendRemark } }')
+    assert history["getC2CHistoryMessageList"] == [{"sender": "bob", "friendRemark": "Bobby"}]

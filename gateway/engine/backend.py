@@ -9,6 +9,7 @@ from redis.exceptions import RedisError
 
 from gateway.clock import Clock
 from gateway.engine.friendship import Friendship
+from gateway.engine.groups.manager import EmbeddedGroups
 from gateway.engine.messages import Messages
 from gateway.engine.profiles import Profiles
 from gateway.errors import Code, IMError
@@ -45,7 +46,10 @@ class EmbeddedBackend:
         self._redis = redis
         self.profiles = Profiles(redis, keys, bus)
         self.friendship = Friendship(redis, keys, bus, self.profiles, clock)
-        self.messages = Messages(redis, keys, bus, clock, self.profiles, self.friendship, friends_only=friends_only)
+        self.groups = EmbeddedGroups(redis, keys, bus, clock, self.profiles, self.friendship)
+        self.messages = Messages(
+            redis, keys, bus, clock, self.profiles, self.friendship, self.groups.s, friends_only=friends_only
+        )
         self.accounts = EmbeddedAccounts(self.profiles, self.friendship, clock)
 
     async def ping(self) -> None:

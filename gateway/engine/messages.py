@@ -1,141 +1,31 @@
-"""Messages on Redis: creating, sending, history, revoking, modifying, reading, local-only data.
+"""C2C messages: sending, history, reads, clearing, local imports and receive options.
 
-Storage (DESIGN "Data on Redis"): each conversation has ONE timeline, stored once for both users
-of a C2C chat: a seq counter (INCR) and a hash seq → message. A msgID encodes its timeline and seq,
-so a message is found with one HGET, and a history page of n messages is an HMGET of n seqs
-whatever the conversation's length. What a user does only for themselves (delete for me, clear
-history, local custom data, local imports) is per-user state applied when reading.
-
-Unread (C2C): a per-user counter per conversation, raised by each countable message received and
-reset when the conversation is marked read or cleared.
+Built on MessageCore (storage and views) and GroupMessaging (group conversations).
 """
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from typing import Any
 
-import msgspec
-from redis.exceptions import WatchError
-
-from gateway.clock import Clock
-from gateway.engine.friendship import Friendship, decode_friend_record
-from gateway.engine.message_ids import MessageRef, c2c_msg_id, parse_msg_id
-from gateway.engine.profiles import Profiles
-from gateway.errors import Code, IMError, invalid
-from gateway.events.bus import EventBus
-from gateway.im.enums import ElemType, GetType, MessageOpt, MsgStatus
-from gateway.im.events import OnRecvC2CReadReceipt, OnRecvMessageModified, OnRecvMessageRevoked, OnRecvNewMessage
-from gateway.im.messages import (
-    Content,
-    CreatedMessage,
-    Message,
-    MessageReceipt,
-    ReceiveOpt,
-    SendOptions,
-    StoredMessage,
+from gateway.engine.group_messages import GroupMessaging
+from gateway.engine.message_core import (
+    MESSAGE_BODY_MAX_BYTES,
+    RECEIVE_OPT_USERS_MAX,
+    SENT_RECORD_TTL_SECONDS,
+    LocalData,
+    _stored_enc,
+    body_size,
+    c2c_conversation,
 )
-from gateway.keys import Keys
-
-MESSAGE_BODY_MAX_BYTES = 12 * 1024  # Tencent's limit for one message (8001 beyond)
-CREATED_MESSAGE_TTL_SECONDS = 24 * 3600  # created messages wait this long to be sent (CONTRACT §5)
-SENT_RECORD_TTL_SECONDS = 24 * 3600  # a repeated send of the same id returns the first result this long
-REVOKE_WINDOW_SECONDS = 120  # senders may revoke for 2 minutes (20016 after)
-HISTORY_COUNT_MAX = 100  # messages per history page
-RECEIVE_OPT_USERS_MAX = 30  # setC2CReceiveMessageOpt per call
-FIND_MESSAGES_MAX = 100
-SCAN_BATCH_FACTOR = 2  # fetch this many seqs per wanted message while skipping hidden ones
-
-_stored_enc = msgspec.json.Encoder()
-_stored_dec = msgspec.json.Decoder(StoredMessage)
-_content_dec = msgspec.json.Decoder(Content)
+from gateway.engine.message_ids import c2c_msg_id, parse_msg_id
+from gateway.errors import Code, IMError, invalid
+from gateway.im.enums import ElemType, GetType, MessageOpt, MsgStatus
+from gateway.im.events import OnRecvC2CReadReceipt, OnRecvNewMessage
+from gateway.im.messages import Content, Message, MessageReceipt, ReceiveOpt, SendOptions, StoredMessage
 
 
-class LocalData(msgspec.Struct, kw_only=True):
-    data: str = ""
-    number: int = 0
-
-
-_local_dec = msgspec.json.Decoder(LocalData)
-
-
-class Draft(msgspec.Struct, kw_only=True):
-    """A created message waiting for sendMessage."""
-
-    content: Content
-    groupAtUserList: list[str] = []
-    targets: list[str] = []
-    createdAt: int = 0
-
-
-_draft_dec = msgspec.json.Decoder(Draft)
-
-
-def c2c_conversation(peer: str) -> str:
-    return f"c2c_{peer}"
-
-
-def body_size(content: Content, cloud_custom_data: str) -> int:
-    return len(_stored_enc.encode(content)) + len(cloud_custom_data.encode("utf-8"))
-
-
-class Messages:
-    def __init__(
-        self,
-        redis: Any,
-        keys: Keys,
-        bus: EventBus,
-        clock: Clock,
-        profiles: Profiles,
-        friendship: Friendship,
-        *,
-        friends_only: bool = False,
-    ) -> None:
-        self._redis = redis
-        self._keys = keys
-        self._bus = bus
-        self._clock = clock
-        self._profiles = profiles
-        self._friendship = friendship
-        self._friends_only = friends_only
-
-    def _now(self) -> int:
-        return int(self._clock.now())
-
-    # ---- creating ----------------------------------------------------------------------------------
-    async def create(
-        self, user_id: str, content: Content, *, at_users: Sequence[str] = (), targets: Sequence[str] = ()
-    ) -> CreatedMessage:
-        created_id = f"created-{secrets.token_urlsafe(12)}"
-        draft = Draft(content=content, groupAtUserList=list(at_users), targets=list(targets), createdAt=self._now())
-        key = self._keys.created_message(user_id, created_id)
-        pipe = self._redis.pipeline(transaction=True)
-        pipe.hset(key, "draft", _stored_enc.encode(draft))
-        pipe.expire(key, CREATED_MESSAGE_TTL_SECONDS)
-        await pipe.execute()
-        return CreatedMessage(id=created_id, messageInfo=self._draft_view(user_id, created_id, draft))
-
-    async def draft(self, user_id: str, created_id: str, arg: str = "id") -> Draft:
-        raw = await self._redis.hget(self._keys.created_message(user_id, created_id), "draft")
-        if raw is None:
-            raise invalid(f"{arg}: no created message {created_id!r} (create*Message results last 24 hours)")
-        return _draft_dec.decode(raw)
-
-    def _draft_view(self, user_id: str, created_id: str, draft: Draft) -> Message:
-        return Message(
-            msgID="",
-            id=created_id,
-            sender=user_id,
-            status=MsgStatus.V2TIM_MSG_STATUS_SENDING,
-            isSelf=True,
-            isRead=True,
-            groupAtUserList=draft.groupAtUserList,
-            timestamp=draft.createdAt,
-            **_content_fields(draft.content),
-        )
-
-    # ---- sending -----------------------------------------------------------------------------------
+class Messages(GroupMessaging):
     async def check_c2c_allowed(self, sender: str, receiver: str) -> None:
         """The relation-chain rules for a C2C message (20003, 20007, 20009)."""
         if not (await self._profiles.exists([receiver]))[0]:
@@ -214,137 +104,6 @@ class Messages:
             await self._bus.publish([receiver], OnRecvNewMessage(message=theirs))
         return mine
 
-    async def _sent_result(self, user_id: str, created_id: str, msg_id: str) -> Message:
-        """The first result of a send repeated with the same created id."""
-        ref = parse_msg_id(msg_id)
-        stored = await self._load(ref)
-        if stored is None:
-            raise IMError(Code.ERR_SDK_INTERNAL_ERROR, "the first send of this id did not complete; create it again")
-        return (await self._views(user_id, [stored], created_ids={msg_id: created_id}))[0]
-
-    # ---- reading -------------------------------------------------------------------------------------
-    def _timeline_of(self, ref: MessageRef) -> str:
-        if ref.is_group:
-            return self._keys.group_timeline(ref.first)
-        return self._keys.c2c_timeline(ref.first, ref.second)
-
-    async def _load(self, ref: MessageRef) -> StoredMessage | None:
-        raw = await self._redis.hget(self._keys.timeline_messages(self._timeline_of(ref)), str(ref.seq))
-        if raw is None:
-            return None
-        stored = _stored_dec.decode(raw)
-        return stored if stored.msgID and stored.random == ref.random else None
-
-    async def load_visible(self, user_id: str, msg_id: str, arg: str = "msgID") -> StoredMessage:
-        """A message this user may see, or 6017 (unknown) / 6004 (another conversation's)."""
-        ref = parse_msg_id(msg_id, arg)
-        if not ref.is_group and user_id not in (ref.first, ref.second):
-            raise IMError(Code.ERR_INVALID_CONVERSATION, f"{arg}: not a message of your conversations")
-        stored = await self._load(ref)
-        if stored is None or not await self._visible_to(user_id, [stored]):
-            raise invalid(f"{arg}: no such message")
-        return stored
-
-    async def _visible_to(self, user_id: str, messages: list[StoredMessage]) -> list[StoredMessage]:
-        """Drop what this user deleted or cleared for themselves, and others' local imports."""
-        if not messages:
-            return []
-        convs = {self._conversation_for(user_id, m) for m in messages}
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.hmget(self._keys.cleared_before(user_id), sorted(convs))
-        for conv in sorted(convs):
-            pipe.smembers(self._keys.hidden_messages(user_id, conv))
-        results = await pipe.execute()
-        cleared = dict(zip(sorted(convs), (int(v or 0) for v in results[0]), strict=True))
-        hidden = {conv: {int(s) for s in members} for conv, members in zip(sorted(convs), results[1:], strict=True)}
-        visible = []
-        for m in messages:
-            conv = self._conversation_for(user_id, m)
-            if m.seq <= cleared[conv] or m.seq in hidden[conv]:
-                continue
-            if m.visibleTo and m.visibleTo != user_id:
-                continue
-            if m.targets and user_id not in m.targets and m.sender != user_id:
-                continue
-            visible.append(m)
-        return visible
-
-    @staticmethod
-    def _conversation_for(user_id: str, m: StoredMessage) -> str:
-        if m.groupID:
-            return f"group_{m.groupID}"
-        return c2c_conversation(m.receiver if m.sender == user_id else m.sender)
-
-    async def _views(
-        self, user_id: str, messages: list[StoredMessage], created_ids: dict[str, str] | None = None
-    ) -> list[Message]:
-        """Messages as `user_id` sees them: one pipelined round trip for the per-viewer parts."""
-        if not messages:
-            return []
-        senders = sorted({m.sender for m in messages})
-        peers = sorted({self._conversation_for(user_id, m) for m in messages if not m.groupID})
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.hmget(self._keys.local_message_data(user_id), [m.msgID for m in messages])
-        pipe.hmget(self._keys.friends(user_id), senders)
-        pipe.hgetall(self._keys.read_times(user_id))
-        for conv in peers:
-            pipe.hget(self._keys.read_times(conv.removeprefix("c2c_")), c2c_conversation(user_id))
-        local_raw, remarks_raw, my_reads, *peer_reads = await pipe.execute()
-        remarks = {s: decode_friend_record(r).remark for s, r in zip(senders, remarks_raw, strict=True) if r}
-        peer_read = {conv: int(v or 0) for conv, v in zip(peers, peer_reads, strict=True)}
-        views = []
-        for m, local in zip(messages, local_raw, strict=True):
-            conv = self._conversation_for(user_id, m)
-            is_self = m.sender == user_id
-            extra = _local_dec.decode(local) if local else LocalData()
-            status = m.status
-            if m.visibleTo:
-                status = MsgStatus.V2TIM_MSG_STATUS_LOCAL_IMPORTED
-            views.append(
-                Message(
-                    msgID=m.msgID,
-                    id=(created_ids or {}).get(m.msgID, ""),
-                    sender=m.sender,
-                    nickName=m.nickName,
-                    friendRemark=remarks.get(m.sender, ""),
-                    faceUrl=m.faceUrl,
-                    groupID=m.groupID,
-                    userID="" if m.groupID else conv.removeprefix("c2c_"),
-                    status=status,
-                    isSelf=is_self,
-                    isRead=is_self or m.timestamp <= int(my_reads.get(conv, 0)),
-                    isPeerRead=is_self and not m.groupID and m.timestamp <= peer_read.get(conv, 0),
-                    needReadReceipt=m.needReadReceipt,
-                    groupAtUserList=m.groupAtUserList,
-                    localCustomData=extra.data,
-                    localCustomInt=extra.number,
-                    cloudCustomData=m.cloudCustomData,
-                    seq=m.seq,
-                    random=m.random,
-                    timestamp=m.timestamp,
-                    priority=m.priority,
-                    isExcludedFromUnreadCount=m.isExcludedFromUnreadCount,
-                    isExcludedFromLastMessage=m.isExcludedFromLastMessage,
-                    isSupportMessageExtension=m.isSupportMessageExtension,
-                    offlinePushInfo=m.offlinePushInfo,
-                    **_content_fields(m.content),
-                )
-            )
-        return views
-
-    async def find_messages(self, user_id: str, msg_ids: Sequence[str]) -> list[Message]:
-        if len(msg_ids) > FIND_MESSAGES_MAX:
-            raise invalid(f"messageIDList: at most {FIND_MESSAGES_MAX} IDs")
-        found = []
-        for i, msg_id in enumerate(msg_ids):
-            ref = parse_msg_id(msg_id, f"messageIDList[{i}]")
-            if not ref.is_group and user_id not in (ref.first, ref.second):
-                continue
-            stored = await self._load(ref)
-            if stored is not None:
-                found.append(stored)
-        return await self._views(user_id, await self._visible_to(user_id, found))
-
     async def c2c_history(
         self,
         user_id: str,
@@ -359,103 +118,14 @@ class Messages:
     ) -> list[Message]:
         """A page of a C2C conversation in the documented order: older pages newest first, newer
         pages oldest first; starting after `last_msg_id`, or at the conversation's newest message."""
-        if not 1 <= count <= HISTORY_COUNT_MAX:
-            raise invalid(f"count must be 1-{HISTORY_COUNT_MAX}")
         timeline = self._keys.c2c_timeline(user_id, peer)
-        older = get_type in (GetType.V2TIM_GET_CLOUD_OLDER_MSG, GetType.V2TIM_GET_LOCAL_OLDER_MSG)
-        last_seq = int(await self._redis.get(self._keys.timeline_seq(timeline)) or 0)
+        start_seq = None
         if last_msg_id:
             ref = parse_msg_id(last_msg_id, "lastMsgID")
             if ref.is_group or sorted((ref.first, ref.second)) != sorted((user_id, peer)):
                 raise invalid("lastMsgID is not a message of this conversation")
-            start = ref.seq - 1 if older else ref.seq + 1
-        else:
-            start = last_seq if older else 1
-        wanted_types = set(message_types)
-        page: list[StoredMessage] = []
-        cursor = start
-        while len(page) < count and 1 <= cursor <= last_seq:
-            batch = max(count - len(page), 1) * SCAN_BATCH_FACTOR
-            seqs = (
-                list(range(cursor, max(cursor - batch, 0), -1))
-                if older
-                else list(range(cursor, min(cursor + batch, last_seq + 1)))
-            )
-            cursor = seqs[-1] - 1 if older else seqs[-1] + 1
-            raws = await self._redis.hmget(self._keys.timeline_messages(timeline), [str(s) for s in seqs])
-            candidates = [_stored_dec.decode(r) for r in raws if r]
-            for m in await self._visible_to(user_id, candidates):
-                if wanted_types and m.content.elemType not in wanted_types:
-                    continue
-                if time_begin and not _in_period(m.timestamp, time_begin, time_period):
-                    continue
-                page.append(m)
-                if len(page) == count:
-                    break
-        return await self._views(user_id, page)
-
-    # ---- changing ------------------------------------------------------------------------------------
-    async def revoke(self, user_id: str, session_id: str, msg_id: str) -> None:
-        stored = await self.load_visible(user_id, msg_id, "lastMsgID")
-        if stored.sender != user_id:
-            raise IMError(Code.ERR_NO_PERMISSION, "only the sender may revoke this message")
-        if self._now() - stored.timestamp > REVOKE_WINDOW_SECONDS:
-            raise IMError(Code.ERR_REVOKE_TIME_LIMIT, f"messages can be revoked for {REVOKE_WINDOW_SECONDS} s")
-        if stored.status == MsgStatus.V2TIM_MSG_STATUS_LOCAL_REVOKED:
-            return
-        stored.status = MsgStatus.V2TIM_MSG_STATUS_LOCAL_REVOKED
-        stored.revokedBy = user_id
-        ref = parse_msg_id(msg_id)
-        await self._redis.hset(
-            self._keys.timeline_messages(self._timeline_of(ref)), str(stored.seq), _stored_enc.encode(stored)
-        )
-        event = OnRecvMessageRevoked(msgID=msg_id)
-        await self._bus.publish([user_id], event, except_session=session_id)
-        if stored.receiver and stored.receiver != user_id:
-            await self._bus.publish([stored.receiver], event)
-
-    async def modify(
-        self, user_id: str, session_id: str, msg_id: str, content: Content | None, cloud_custom_data: str | None
-    ) -> Message:
-        stored = await self.load_visible(user_id, msg_id, "message.msgID")
-        if stored.sender != user_id:
-            raise IMError(Code.ERR_NO_PERMISSION, "only the sender may modify this message")
-        if stored.status == MsgStatus.V2TIM_MSG_STATUS_LOCAL_REVOKED:
-            raise invalid("message: a revoked message cannot be modified")
-        if content is not None and content.elemType != stored.content.elemType:
-            raise invalid("message: a modification keeps the message's elemType")
-        ref = parse_msg_id(msg_id)
-        timeline = self._timeline_of(ref)
-        version_key = self._keys.message_version(timeline, stored.seq)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            await pipe.watch(version_key)
-            version = int(await pipe.get(version_key) or 0)
-            raw = await pipe.hget(self._keys.timeline_messages(timeline), str(stored.seq))
-            current = _stored_dec.decode(raw)
-            if current.version != version:
-                raise IMError(Code.ERR_MSG_MODIFY_CONFLICT, "the message was modified meanwhile; fetch it and retry")
-            if content is not None:
-                current.content = content
-            if cloud_custom_data is not None:
-                current.cloudCustomData = cloud_custom_data
-            if body_size(current.content, current.cloudCustomData) > MESSAGE_BODY_MAX_BYTES:
-                raise IMError(Code.ERR_MSG_BODY_TOO_LARGE, f"message body over {MESSAGE_BODY_MAX_BYTES} bytes")
-            current.version = version + 1
-            pipe.multi()
-            pipe.set(version_key, current.version)
-            pipe.hset(self._keys.timeline_messages(timeline), str(stored.seq), _stored_enc.encode(current))
-            try:
-                await pipe.execute()
-            except WatchError as exc:
-                raise IMError(
-                    Code.ERR_MSG_MODIFY_CONFLICT, "another modification of this message won; fetch it and retry"
-                ) from exc
-        mine = (await self._views(user_id, [current]))[0]
-        await self._bus.publish([user_id], OnRecvMessageModified(message=mine), except_session=session_id)
-        if current.receiver and current.receiver != user_id:
-            theirs = (await self._views(current.receiver, [current]))[0]
-            await self._bus.publish([current.receiver], OnRecvMessageModified(message=theirs))
-        return mine
+            start_seq = ref.seq
+        return await self._page(user_id, timeline, count, get_type, start_seq, message_types, time_begin, time_period)
 
     async def mark_c2c_read(self, user_id: str, peer: str) -> None:
         now = self._now()
@@ -467,11 +137,6 @@ class Messages:
         if peer != user_id:
             receipt = MessageReceipt(userID=user_id, timestamp=now, isPeerRead=True)
             await self._bus.publish([peer], OnRecvC2CReadReceipt(receiptList=[receipt]))
-
-    async def delete_for_me(self, user_id: str, msg_id: str) -> None:
-        stored = await self.load_visible(user_id, msg_id)
-        conv = self._conversation_for(user_id, stored)
-        await self._redis.sadd(self._keys.hidden_messages(user_id, conv), stored.seq)
 
     async def clear_c2c_history(self, user_id: str, peer: str) -> None:
         timeline = self._keys.c2c_timeline(user_id, peer)
@@ -509,14 +174,6 @@ class Messages:
         await self._redis.hset(self._keys.timeline_messages(timeline), str(seq), _stored_enc.encode(stored))
         return (await self._views(user_id, [stored]))[0]
 
-    async def group_exists(self, group_id: str) -> bool:
-        return bool(await self._redis.exists(self._keys.group_info(group_id)))
-
-    # ---- receive options ------------------------------------------------------------------------------
-    async def _receive_opt(self, user_id: str, field: str) -> MessageOpt:
-        raw = await self._redis.hget(self._keys.receive_options(user_id), field)
-        return MessageOpt(int(raw)) if raw is not None else MessageOpt.V2TIM_RECEIVE_MESSAGE
-
     async def set_c2c_receive_opt(self, user_id: str, user_ids: Sequence[str], opt: MessageOpt) -> None:
         if len(user_ids) > RECEIVE_OPT_USERS_MAX:
             raise invalid(f"userIDList: at most {RECEIVE_OPT_USERS_MAX} users per call")
@@ -539,10 +196,9 @@ class Messages:
     async def unread_c2c(self, user_id: str, peer: str) -> int:
         return int(await self._redis.hget(self._keys.unread_counts(user_id), c2c_conversation(peer)) or 0)
 
-
-def _in_period(timestamp: int, begin: int, period: int) -> bool:
-    return timestamp >= begin and (period <= 0 or timestamp <= begin + period)
-
-
-def _content_fields(content: Content) -> dict[str, Any]:
-    return {name: getattr(content, name) for name in content.__struct_fields__}
+    async def mark_all_read(self, user_id: str) -> None:
+        peers = [c.removeprefix("c2c_") for c in await self._redis.hkeys(self._keys.unread_counts(user_id))]
+        for peer in peers:
+            await self.mark_c2c_read(user_id, peer)
+        for gid in await self._redis.hkeys(self._keys.user_groups(user_id)):
+            await self.mark_group_read(user_id, gid)

@@ -34,6 +34,7 @@ F_LISTENER = "l"
 F_EVENT = "e"
 F_SESSION = "s"
 F_EXCEPT_SESSION = "x"
+F_EXCEPT_USER = "xu"
 # Entries of this pseudo-listener steer subscriptions (large-group joins and leaves); never shown.
 CONTROL_LISTENER = "_bus"
 
@@ -81,12 +82,24 @@ class EventBus:
         if count:
             await pipe.execute()
 
-    async def publish_to_group(self, group_id: str, member_ids: Sequence[str], event: IMEvent) -> None:
-        """An event for every member of a group, stored per member or once, by group size."""
-        if len(member_ids) <= GROUP_WRITE_DIFFUSION_MAX_MEMBERS:
-            await self.publish(member_ids, event)
+    @staticmethod
+    def is_large(member_count: int) -> bool:
+        """Whether a group of this size stores its events once (members follow its stream)."""
+        return member_count > GROUP_WRITE_DIFFUSION_MAX_MEMBERS
+
+    async def publish_to_group(
+        self, group_id: str, event: IMEvent, *, members: Sequence[str] | None, except_user: str | None = None
+    ) -> None:
+        """An event for every member of a group but `except_user`.
+
+        `members`: a small group's member list, and the event is copied to each; None for a large
+        group, and the event is stored once in the group's stream, which its members follow."""
+        if members is not None:
+            await self.publish([m for m in members if m != except_user], event)
             return
         fields: dict[str, bytes | str] = {F_LISTENER: event.LISTENER, F_EVENT: encode_event(event)}
+        if except_user is not None:
+            fields[F_EXCEPT_USER] = except_user
         pipe = self._redis.pipeline(transaction=False)
         self._append(pipe, self._keys.group_events(group_id), fields)
         await pipe.execute()

@@ -23,6 +23,7 @@ from gateway.events.bus import (
     EVENT_STREAM_TTL_SECONDS,
     F_EVENT,
     F_EXCEPT_SESSION,
+    F_EXCEPT_USER,
     F_LISTENER,
     F_SESSION,
     control_decoder,
@@ -150,7 +151,7 @@ class EventStream:
         target = fields.get(F_SESSION)
         if target is not None and target != self._session_id:
             return None
-        if fields.get(F_EXCEPT_SESSION) == self._session_id:
+        if fields.get(F_EXCEPT_SESSION) == self._session_id or fields.get(F_EXCEPT_USER) == self._user_id:
             return None
         try:
             event = decode_event(fields.get(F_EVENT, ""))

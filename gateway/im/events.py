@@ -11,12 +11,14 @@ from typing import ClassVar, Union, cast
 
 import msgspec
 
+from gateway.im.groups import GroupChangeInfo, GroupMemberChangeInfo, GroupMemberInfo, TopicInfo
 from gateway.im.messages import Message, MessageExtension, MessageReceipt
 from gateway.im.model import FriendApplication, FriendInfo, UserFullInfo, UserStatus
 
 SDK_LISTENER = "sdkListener"
 FRIENDSHIP_LISTENER = "friendshipListener"
 MESSAGE_LISTENER = "advancedMsgListener"
+GROUP_LISTENER = "groupListener"
 
 
 class IMEvent(msgspec.Struct, tag_field="type", kw_only=True):
@@ -153,6 +155,125 @@ MESSAGE_EVENTS: tuple[type[IMEvent], ...] = (
     OnRecvMessageExtensionsDeleted,
 )
 
+
+# ---- groupListener (V2TIMGroupListener) -----------------------------------------------------------
+class GroupEvent(IMEvent):
+    LISTENER: ClassVar[str] = GROUP_LISTENER
+
+    groupID: str
+
+
+class OnMemberEnter(GroupEvent, tag="onMemberEnter"):
+    memberList: list[GroupMemberInfo]
+
+
+class OnMemberLeave(GroupEvent, tag="onMemberLeave"):
+    member: GroupMemberInfo
+
+
+class OnMemberInvited(GroupEvent, tag="onMemberInvited"):
+    opUser: GroupMemberInfo
+    memberList: list[GroupMemberInfo]
+
+
+class OnMemberKicked(GroupEvent, tag="onMemberKicked"):
+    opUser: GroupMemberInfo
+    memberList: list[GroupMemberInfo]
+
+
+class OnMemberInfoChanged(GroupEvent, tag="onMemberInfoChanged"):
+    groupMemberChangeInfoList: list[GroupMemberChangeInfo]
+
+
+class OnGroupCreated(GroupEvent, tag="onGroupCreated"):
+    """A group you created (sent to your other devices too)."""
+
+
+class OnGroupDismissed(GroupEvent, tag="onGroupDismissed"):
+    opUser: GroupMemberInfo
+
+
+class OnGroupRecycled(GroupEvent, tag="onGroupRecycled"):
+    opUser: GroupMemberInfo
+
+
+class OnGroupInfoChanged(GroupEvent, tag="onGroupInfoChanged"):
+    groupChangeInfoList: list[GroupChangeInfo]
+
+
+class OnReceiveJoinApplication(GroupEvent, tag="onReceiveJoinApplication"):
+    member: GroupMemberInfo
+    opReason: str
+
+
+class OnApplicationProcessed(GroupEvent, tag="onApplicationProcessed"):
+    opUser: GroupMemberInfo
+    opReason: str
+    isAgreeJoin: bool
+
+
+class OnGrantAdministrator(GroupEvent, tag="onGrantAdministrator"):
+    opUser: GroupMemberInfo
+    memberList: list[GroupMemberInfo]
+
+
+class OnRevokeAdministrator(GroupEvent, tag="onRevokeAdministrator"):
+    opUser: GroupMemberInfo
+    memberList: list[GroupMemberInfo]
+
+
+class OnQuitFromGroup(GroupEvent, tag="onQuitFromGroup"):
+    """You quit a group (sent to your other devices too)."""
+
+
+class OnReceiveRESTCustomData(GroupEvent, tag="onReceiveRESTCustomData"):
+    customData: str
+
+
+class OnGroupAttributeChanged(GroupEvent, tag="onGroupAttributeChanged"):
+    groupAttributeMap: dict[str, str]
+
+
+class OnTopicCreated(GroupEvent, tag="onTopicCreated"):
+    topicID: str
+
+
+class OnTopicDeleted(GroupEvent, tag="onTopicDeleted"):
+    topicIDList: list[str]
+
+
+class OnTopicInfoChanged(GroupEvent, tag="onTopicInfoChanged"):
+    topicInfo: TopicInfo
+
+
+class OnGroupCounterChanged(GroupEvent, tag="onGroupCounterChanged"):
+    key: str
+    newValue: int
+
+
+GROUP_EVENTS: tuple[type[IMEvent], ...] = (
+    OnMemberEnter,
+    OnMemberLeave,
+    OnMemberInvited,
+    OnMemberKicked,
+    OnMemberInfoChanged,
+    OnGroupCreated,
+    OnGroupDismissed,
+    OnGroupRecycled,
+    OnGroupInfoChanged,
+    OnReceiveJoinApplication,
+    OnApplicationProcessed,
+    OnGrantAdministrator,
+    OnRevokeAdministrator,
+    OnQuitFromGroup,
+    OnReceiveRESTCustomData,
+    OnGroupAttributeChanged,
+    OnTopicCreated,
+    OnTopicDeleted,
+    OnTopicInfoChanged,
+    OnGroupCounterChanged,
+)
+
 SDK_EVENTS: tuple[type[IMEvent], ...] = (
     OnConnecting,
     OnConnectSuccess,
@@ -163,7 +284,7 @@ SDK_EVENTS: tuple[type[IMEvent], ...] = (
     OnUserStatusChanged,
 )
 
-ALL_EVENTS: tuple[type[IMEvent], ...] = (*SDK_EVENTS, *FRIENDSHIP_EVENTS, *MESSAGE_EVENTS)
+ALL_EVENTS: tuple[type[IMEvent], ...] = (*SDK_EVENTS, *FRIENDSHIP_EVENTS, *MESSAGE_EVENTS, *GROUP_EVENTS)
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(Union[ALL_EVENTS])  # noqa: UP007

@@ -10,6 +10,7 @@ from __future__ import annotations
 import msgspec
 
 from gateway.im.enums import ElemType, ImageType, MsgStatus, Priority
+from gateway.im.groups import GroupTipsElem
 
 
 class TextElem(msgspec.Struct, kw_only=True):
@@ -121,6 +122,7 @@ class Content(msgspec.Struct, kw_only=True, omit_defaults=True):
     locationElem: LocationElem | None = None
     faceElem: FaceElem | None = None
     mergerElem: MergerElem | None = None
+    groupTipsElem: GroupTipsElem | None = None
 
 
 class StoredMessage(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -181,6 +183,7 @@ class Message(msgspec.Struct, kw_only=True):
     locationElem: LocationElem | None = None
     faceElem: FaceElem | None = None
     mergerElem: MergerElem | None = None
+    groupTipsElem: GroupTipsElem | None = None
     localCustomData: str = ""
     localCustomInt: int = 0
     cloudCustomData: str = ""

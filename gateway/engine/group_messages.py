@@ -1,0 +1,253 @@
+"""Group messages: sending to groups, topics and chosen members; group history, reads, options.
+
+Read diffusion (DESIGN "Data on Redis"): a group message is stored once in the group's timeline;
+a member's unread count is the number of countable seqs after their read seq (one ZCOUNT), so a
+send to a 100,000-member community costs the same Redis writes as a send to a 3-member group.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+
+from gateway.engine.groups.extras import topic_parent
+from gateway.engine.groups.store import AVCHATROOM, MEMBER, neutral_view
+from gateway.engine.message_core import (
+    HISTORY_COUNT_MAX,
+    MESSAGE_BODY_MAX_BYTES,
+    SENT_RECORD_TTL_SECONDS,
+    LocalData,
+    MessageCore,
+    _stored_dec,
+    _stored_enc,
+    body_size,
+)
+from gateway.engine.message_ids import group_msg_id, parse_msg_id
+from gateway.errors import Code, IMError, invalid
+from gateway.im.enums import ElemType, GetType, MessageOpt, MsgStatus
+from gateway.im.events import OnRecvNewMessage
+from gateway.im.messages import Content, CreatedMessage, Message, SendOptions, StoredMessage
+
+AT_ALL = "__kImSDK_MesssageAtALL__"  # the SDK's kImSDK_MesssageAtALL: @ everyone
+AT_USERS_MAX = 30  # @ marks per message, @ALL included
+
+
+class GroupMessaging(MessageCore):
+    # ---- group messages ---------------------------------------------------------------------------
+    async def derive(
+        self,
+        user_id: str,
+        created_id: str,
+        *,
+        at_users: Sequence[str] | None = None,
+        targets: Sequence[str] | None = None,
+    ) -> CreatedMessage:
+        """createAtSignedGroupMessage / createTargetedGroupMessage: a new created message from one."""
+        draft = await self.draft(user_id, created_id, "msgID")
+        if at_users is not None:
+            if len(at_users) > AT_USERS_MAX:
+                raise invalid(f"atUserList: at most {AT_USERS_MAX} users, @ALL included")
+            draft.groupAtUserList = list(dict.fromkeys(at_users))
+        if targets is not None:
+            if not targets:
+                raise invalid("receiverList is empty")
+            draft.targets = list(dict.fromkeys(targets))
+        return await self.create(user_id, draft.content, at_users=draft.groupAtUserList, targets=draft.targets)
+
+    async def _conversation_group(self, group_id: str) -> tuple[str, str]:
+        """(the group whose members may take part, the timeline's group or topic ID)."""
+        parent = topic_parent(group_id)
+        if parent is not None:
+            raw = await self._redis.hexists(self._keys.group_topics(parent), group_id)
+            if not raw:
+                raise IMError(Code.ERR_GROUP_NOT_FOUND, f"groupID: no topic {group_id!r}")
+            return parent, group_id
+        return group_id, group_id
+
+    async def send_group(
+        self,
+        user_id: str,
+        session_id: str,
+        created_id: str,
+        group_id: str,
+        options: SendOptions,
+        receiver: str | None = None,
+    ) -> Message:
+        key = self._keys.created_message(user_id, created_id)
+        draft = await self.draft(user_id, created_id)
+        already = await self._redis.hget(key, "msgID")
+        if already:
+            return await self._sent_result(user_id, created_id, already)
+        owner_group, conversation_group = await self._conversation_group(group_id)
+        group = await self._groups.info(owner_group)
+        member = await self._groups.member(owner_group, user_id)
+        if member is None:
+            raise IMError(Code.ERR_NO_PERMISSION, f"you are not a member of {owner_group!r}")
+        now = self._now()
+        if member.muteUntil > now:
+            raise IMError(
+                Code.ERR_GROUP_MEMBER_MUTED, f"you are muted in {owner_group!r} for {member.muteUntil - now} s"
+            )
+        if group.isAllMuted and member.role == int(MEMBER):
+            raise IMError(Code.ERR_GROUP_MEMBER_MUTED, f"{owner_group!r} is muted for ordinary members")
+        if draft.groupAtUserList and group.groupType == AVCHATROOM:
+            raise invalid("atUserList: AVChatRoom groups have no @ messages")
+        targets = list(draft.targets) or ([receiver] if receiver else [])
+        cloud = options.cloudCustomData or ""
+        if body_size(draft.content, cloud) > MESSAGE_BODY_MAX_BYTES:
+            raise IMError(Code.ERR_MSG_BODY_TOO_LARGE, f"message body over {MESSAGE_BODY_MAX_BYTES} bytes")
+        timeline = self._keys.group_timeline(conversation_group)
+        seq = int(await self._redis.incr(self._keys.timeline_seq(timeline)))
+        random = secrets.randbelow(2**31)
+        msg_id = group_msg_id(conversation_group, seq, random)
+        if not await self._redis.hsetnx(key, "msgID", msg_id):
+            return await self._sent_result(user_id, created_id, str(await self._redis.hget(key, "msgID")))
+        profiles = await self._profiles.get([user_id])
+        stored = StoredMessage(
+            msgID=msg_id,
+            sender=user_id,
+            groupID=conversation_group,
+            seq=seq,
+            random=random,
+            timestamp=now,
+            content=draft.content,
+            nickName=profiles[0].nickName if profiles else "",
+            faceUrl=profiles[0].faceUrl if profiles else "",
+            priority=options.priority,
+            cloudCustomData=cloud,
+            needReadReceipt=options.needReadReceipt,
+            isExcludedFromUnreadCount=options.isExcludedFromUnreadCount or options.onlineUserOnly,
+            isExcludedFromLastMessage=options.isExcludedFromLastMessage or options.onlineUserOnly,
+            isSupportMessageExtension=options.isSupportMessageExtension,
+            offlinePushInfo=options.offlinePushInfo,
+            groupAtUserList=list(draft.groupAtUserList),
+            targets=targets,
+        )
+        conversation = f"group_{conversation_group}"
+        pipe = self._redis.pipeline(transaction=False)
+        if not options.onlineUserOnly and group.groupType != AVCHATROOM:
+            pipe.hset(self._keys.timeline_messages(timeline), str(seq), _stored_enc.encode(stored))
+            if not stored.isExcludedFromUnreadCount and not targets:
+                pipe.zadd(self._keys.timeline_countable(timeline), {str(seq): seq})
+        # sending reads the conversation for the sender: their own messages never count as unread
+        pipe.hset(self._keys.group_read_seqs(user_id), conversation, seq)
+        if options.localCustomData:
+            pipe.hset(
+                self._keys.local_message_data(user_id),
+                msg_id,
+                _stored_enc.encode(LocalData(data=options.localCustomData)),
+            )
+        pipe.expire(key, SENT_RECORD_TTL_SECONDS)
+        await pipe.execute()
+        mine = (await self._views(user_id, [stored], created_ids={msg_id: created_id}))[0]
+        await self._bus.publish([user_id], OnRecvNewMessage(message=mine), except_session=session_id)
+        event = OnRecvNewMessage(message=neutral_view(stored))
+        if targets:
+            await self._bus.publish([t for t in targets if t != user_id], event)
+        else:
+            members = await self._groups.audience(group)
+            if members is not None:
+                members = await self._receiving(members, conversation)
+            await self._bus.publish_to_group(owner_group, event, members=members, except_user=user_id)
+        return mine
+
+    async def _receiving(self, members: list[str], conversation: str) -> list[str]:
+        """Members whose receive option lets this conversation's messages through."""
+        pipe = self._redis.pipeline(transaction=False)
+        for m in members:
+            pipe.hget(self._keys.receive_options(m), conversation.replace("group_", "group:", 1))
+        opts = await pipe.execute()
+        return [
+            m for m, o in zip(members, opts, strict=True) if o is None or int(o) != MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE
+        ]
+
+    async def group_history(
+        self,
+        user_id: str,
+        group_id: str,
+        count: int,
+        *,
+        get_type: GetType = GetType.V2TIM_GET_CLOUD_OLDER_MSG,
+        last_msg_id: str | None = None,
+        last_seq: int | None = None,
+        seq_list: Sequence[int] = (),
+        message_types: Sequence[ElemType] = (),
+        time_begin: int = 0,
+        time_period: int = 0,
+    ) -> list[Message]:
+        owner_group, conversation_group = await self._conversation_group(group_id)
+        group = await self._groups.info(owner_group)
+        await self._groups.require_member(group, user_id)
+        timeline = self._keys.group_timeline(conversation_group)
+        if seq_list:
+            if len(seq_list) > HISTORY_COUNT_MAX:
+                raise invalid(f"messageSeqList: at most {HISTORY_COUNT_MAX} seqs")
+            raws = await self._redis.hmget(self._keys.timeline_messages(timeline), [str(q) for q in seq_list])
+            found = [_stored_dec.decode(r) for r in raws if r]
+            return await self._views(user_id, await self._visible_to(user_id, found))
+        start_seq = None
+        if last_msg_id:
+            ref = parse_msg_id(last_msg_id, "lastMsgID")
+            if not ref.is_group or ref.first != conversation_group:
+                raise invalid("lastMsgID is not a message of this group")
+            start_seq = ref.seq
+        elif last_seq:
+            start_seq = last_seq
+        return await self._page(user_id, timeline, count, get_type, start_seq, message_types, time_begin, time_period)
+
+    async def mark_group_read(self, user_id: str, group_id: str) -> None:
+        owner_group, conversation_group = await self._conversation_group(group_id)
+        await self._groups.require_member(await self._groups.info(owner_group), user_id)
+        timeline = self._keys.group_timeline(conversation_group)
+        last = int(await self._redis.get(self._keys.timeline_seq(timeline)) or 0)
+        await self._redis.hset(self._keys.group_read_seqs(user_id), f"group_{conversation_group}", last)
+
+    async def group_unread(self, user_id: str, group_id: str) -> int:
+        """Countable messages after the user's read seq (read diffusion: one ZCOUNT)."""
+        timeline = self._keys.group_timeline(group_id)
+        read = int(await self._redis.hget(self._keys.group_read_seqs(user_id), f"group_{group_id}") or 0)
+        return int(await self._redis.zcount(self._keys.timeline_countable(timeline), f"({read}", "+inf"))
+
+    async def set_group_receive_opt(self, user_id: str, group_id: str, opt: MessageOpt) -> None:
+        owner_group, conversation_group = await self._conversation_group(group_id)
+        await self._groups.require_member(await self._groups.info(owner_group), user_id)
+        await self._redis.hset(self._keys.receive_options(user_id), f"group:{conversation_group}", int(opt))
+
+    async def clear_group_history(self, user_id: str, group_id: str) -> None:
+        owner_group, conversation_group = await self._conversation_group(group_id)
+        await self._groups.require_member(await self._groups.info(owner_group), user_id)
+        timeline = self._keys.group_timeline(conversation_group)
+        last = int(await self._redis.get(self._keys.timeline_seq(timeline)) or 0)
+        conversation = f"group_{conversation_group}"
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.hset(self._keys.cleared_before(user_id), conversation, last)
+        pipe.hset(self._keys.group_read_seqs(user_id), conversation, last)
+        pipe.delete(self._keys.hidden_messages(user_id, conversation))
+        await pipe.execute()
+
+    async def insert_group_local(self, user_id: str, group_id: str, sender: str, content: Content) -> Message:
+        owner_group, conversation_group = await self._conversation_group(group_id)
+        group = await self._groups.info(owner_group)
+        await self._groups.require_member(group, user_id)
+        if body_size(content, "") > MESSAGE_BODY_MAX_BYTES:
+            raise IMError(Code.ERR_MSG_BODY_TOO_LARGE, f"message body over {MESSAGE_BODY_MAX_BYTES} bytes")
+        timeline = self._keys.group_timeline(conversation_group)
+        seq = int(await self._redis.incr(self._keys.timeline_seq(timeline)))
+        random = secrets.randbelow(2**31)
+        stored = StoredMessage(
+            msgID=group_msg_id(conversation_group, seq, random),
+            sender=sender,
+            groupID=conversation_group,
+            seq=seq,
+            random=random,
+            timestamp=self._now(),
+            content=content,
+            visibleTo=user_id,
+            status=MsgStatus.V2TIM_MSG_STATUS_LOCAL_IMPORTED,
+            isExcludedFromUnreadCount=True,
+        )
+        await self._redis.hset(self._keys.timeline_messages(timeline), str(seq), _stored_enc.encode(stored))
+        return (await self._views(user_id, [stored]))[0]
+
+    async def group_exists(self, group_id: str) -> bool:
+        return bool(await self._redis.exists(self._keys.group_info(topic_parent(group_id) or group_id)))

@@ -1,0 +1,377 @@
+"""Group life: create, join, quit, dismiss; profiles (get, search, set); joined lists."""
+
+from __future__ import annotations
+
+import secrets
+import string
+from collections.abc import Sequence
+
+from gateway.engine.groups.permissions import Op, require
+from gateway.engine.groups.store import (
+    ADMIN,
+    AVCHATROOM,
+    COMMUNITY,
+    FACE_URL_MAX_BYTES,
+    GROUP_ID_PREFIX,
+    GROUP_NAME_MAX_BYTES,
+    INTRODUCTION_MAX_BYTES,
+    MEMBER,
+    MEMBER_CAPS,
+    NOTIFICATION_MAX_BYTES,
+    OWNER,
+    PUBLIC,
+    WORK,
+    ApplicationRecord,
+    GroupStore,
+    bad,
+    check_bytes,
+    check_custom_group_id,
+    member_enc,
+)
+from gateway.errors import Code, IMError
+from gateway.im.enums import GroupAdd, GroupInfoChangeType, GroupTipsType, GroupType
+from gateway.im.events import (
+    OnGroupCreated,
+    OnGroupDismissed,
+    OnGroupInfoChanged,
+    OnMemberEnter,
+    OnMemberInvited,
+    OnMemberLeave,
+    OnQuitFromGroup,
+    OnReceiveJoinApplication,
+)
+from gateway.im.groups import (
+    CreateGroupMember,
+    GroupChangeInfo,
+    GroupInfo,
+    GroupInfoChanges,
+    GroupInfoResult,
+    GroupTipsElem,
+)
+
+SEARCH_KEYWORDS_MAX = 5
+_ID_ALPHABET = string.ascii_uppercase + string.digits
+
+# addOpt as each type works: only Public groups choose (default: admin approval)
+FIXED_ADD_OPT = {
+    WORK: GroupAdd.V2TIM_GROUP_ADD_FORBID,
+    GroupType.V2TIM_GROUP_TYPE_MEETING: GroupAdd.V2TIM_GROUP_ADD_ANY,
+    COMMUNITY: GroupAdd.V2TIM_GROUP_ADD_ANY,
+    AVCHATROOM: GroupAdd.V2TIM_GROUP_ADD_ANY,
+}
+NO_INVITATIONS = (COMMUNITY, AVCHATROOM)  # approveOpt is fixed at FORBID for these
+
+
+def check_profile_fields(
+    name: str | None, notification: str | None, introduction: str | None, face_url: str | None
+) -> None:
+    if name is not None:
+        check_bytes(name, GROUP_NAME_MAX_BYTES, Code.ERR_GROUP_NAME_TOO_LONG, "groupName")
+    if notification is not None:
+        check_bytes(notification, NOTIFICATION_MAX_BYTES, Code.ERR_GROUP_NOTIFICATION_TOO_LONG, "notification")
+    if introduction is not None:
+        check_bytes(introduction, INTRODUCTION_MAX_BYTES, Code.ERR_GROUP_INTRODUCTION_TOO_LONG, "introduction")
+    if face_url is not None:
+        check_bytes(face_url, FACE_URL_MAX_BYTES, Code.ERR_GROUP_FACE_URL_TOO_LONG, "faceURL")
+
+
+class GroupLifecycle:
+    def __init__(self, store: GroupStore) -> None:
+        self.s = store
+
+    async def create_group(
+        self,
+        user_id: str,
+        group_type: GroupType,
+        group_id: str | None,
+        group_name: str,
+        *,
+        notification: str = "",
+        introduction: str = "",
+        face_url: str = "",
+        add_opt: GroupAdd | None = None,
+        approve_opt: GroupAdd | None = None,
+        is_all_muted: bool = False,
+        is_support_topic: bool = False,
+        members: Sequence[CreateGroupMember] = (),
+    ) -> str:
+        s = self.s
+        check_profile_fields(group_name, notification, introduction, face_url)
+        if not group_name:
+            raise bad("groupName must not be empty")
+        if group_id:
+            check_custom_group_id(group_id)
+        if is_support_topic and group_type != COMMUNITY:
+            raise bad("isSupportTopic: only Community groups have topics")
+        if group_type in NO_INVITATIONS and approve_opt not in (None, GroupAdd.V2TIM_GROUP_ADD_FORBID):
+            raise bad(f"approveOpt: {group_type.value} groups take no invitations")
+        initial = list({m.userID: m for m in members if m.userID != user_id}.values())
+        for m in initial:
+            if m.role == OWNER or (m.role == ADMIN and group_type == WORK):
+                raise bad(f"memberListMap: {m.userID!r} cannot start as {m.role.name} in a {group_type.value} group")
+        if initial and group_type == AVCHATROOM:
+            raise bad("memberListMap: AVChatRoom groups start with no members")
+        cap = MEMBER_CAPS[group_type]
+        if cap is not None and len(initial) + 1 > cap:
+            raise IMError(Code.ERR_GROUP_MEMBER_COUNT_LIMIT, f"memberListMap: a {group_type.value} group holds {cap}")
+        if not await s.check_user_group_cap(user_id):
+            raise IMError(Code.ERR_GROUP_CAP_REACHED, "you have created or joined as many groups as allowed")
+        known = await s.profiles.exists([m.userID for m in initial]) if initial else []
+        for m, exists in zip(initial, known, strict=True):
+            if not exists:
+                raise bad(f"memberListMap: no user {m.userID!r}")
+        now = s.now()
+        fields = {
+            "groupType": group_type.value,
+            "groupName": group_name,
+            "notification": notification,
+            "introduction": introduction,
+            "faceUrl": face_url,
+            "addOpt": int(
+                FIXED_ADD_OPT.get(group_type, add_opt if add_opt is not None else GroupAdd.V2TIM_GROUP_ADD_AUTH)
+            ),
+            "approveOpt": int(
+                approve_opt
+                if approve_opt is not None
+                else (GroupAdd.V2TIM_GROUP_ADD_ANY if group_type == WORK else GroupAdd.V2TIM_GROUP_ADD_FORBID)
+            ),
+            "isAllMuted": "1" if is_all_muted else "0",
+            "isSupportTopic": "1" if is_support_topic else "0",
+            "owner": user_id,
+            "createTime": now,
+            "lastInfoTime": now,
+        }
+        gid = group_id or await self._new_group_id()
+        if not await s.redis.hsetnx(s.keys.group_info(gid), "groupType", group_type.value):
+            raise IMError(Code.ERR_GROUP_ID_TAKEN, f"groupID {gid!r} is taken")
+        await s.redis.hset(s.keys.group_info(gid), mapping=fields)
+        group = await s.info(gid)
+        await s.add_members(group, [(user_id, OWNER)])
+        group = await s.info(gid)
+        await s.join_large_group_if_needed(group, [user_id])
+        await s.bus.publish([user_id], OnGroupCreated(groupID=gid))
+        if initial:
+            joinable = [(m.userID, m.role) for m in initial if await s.check_user_group_cap(m.userID)]
+            added = await s.add_members(group, joinable)
+            group = await s.info(gid)
+            await s.join_large_group_if_needed(group, added)
+            if added:
+                await self._announce_invited(group, user_id, added)
+        return gid
+
+    async def _new_group_id(self) -> str:
+        for _ in range(10):
+            candidate = GROUP_ID_PREFIX + "".join(secrets.choice(_ID_ALPHABET) for _ in range(10))
+            if not await self.s.redis.exists(self.s.keys.group_info(candidate)):
+                return candidate
+        raise IMError(Code.ERR_SDK_INTERNAL_ERROR, "could not pick a free groupID")
+
+    async def _announce_invited(self, group: GroupInfo, op_user: str, added: Sequence[str]) -> None:
+        s = self.s
+        (op,) = await s.member_infos(group.groupID, [op_user])
+        joined = await s.member_infos(group.groupID, added)
+        if group.groupType != AVCHATROOM:
+            elem = GroupTipsElem(
+                groupID=group.groupID,
+                type=GroupTipsType.V2TIM_GROUP_TIPS_TYPE_INVITE,
+                opMember=op,
+                memberList=joined,
+                memberCount=group.memberCount,
+            )
+            await s.tips(group, elem)
+        await s.emit(group, OnMemberInvited(groupID=group.groupID, opUser=op, memberList=joined))
+
+    async def announce_entered(self, group: GroupInfo, user_id: str) -> None:
+        s = self.s
+        joined = await s.member_infos(group.groupID, [user_id])
+        if group.groupType != AVCHATROOM:
+            elem = GroupTipsElem(
+                groupID=group.groupID,
+                type=GroupTipsType.V2TIM_GROUP_TIPS_TYPE_JOIN,
+                opMember=joined[0],
+                memberList=joined,
+                memberCount=group.memberCount,
+            )
+            await s.tips(group, elem)
+        await s.emit(group, OnMemberEnter(groupID=group.groupID, memberList=joined))
+
+    async def join_group(self, user_id: str, group_id: str, message: str) -> None:
+        s = self.s
+        group = await s.info(group_id)
+        if await s.member(group_id, user_id) is not None:
+            raise IMError(Code.ERR_ALREADY_GROUP_MEMBER, f"you are already in {group_id!r}")
+        if group.groupType == WORK:
+            raise IMError(Code.ERR_NO_PERMISSION, "Work groups are joined by invitation only")
+        if group.groupType == PUBLIC and group.addOpt == GroupAdd.V2TIM_GROUP_ADD_FORBID:
+            raise IMError(Code.ERR_NO_PERMISSION, f"group {group_id!r} takes no join requests")
+        await s.check_cap(group, 1)
+        if not await s.check_user_group_cap(user_id):
+            raise IMError(Code.ERR_GROUP_CAP_REACHED, "you have created or joined as many groups as allowed")
+        if group.groupType == PUBLIC and group.addOpt == GroupAdd.V2TIM_GROUP_ADD_AUTH:
+            await self._apply(group, user_id, message)
+            return
+        await s.add_members(group, [(user_id, MEMBER)])
+        group = await s.info(group_id)
+        await s.join_large_group_if_needed(group, [user_id])
+        await self.announce_entered(group, user_id)
+
+    async def _apply(self, group: GroupInfo, user_id: str, message: str) -> None:
+        s = self.s
+        record = ApplicationRecord(fromUser=user_id, requestMsg=message, addTime=int(s.clock.now() * 1000))
+        await s.redis.hset(s.keys.group_applications(group.groupID), f"join:{user_id}", member_enc.encode(record))
+        managers = [group.owner, *await s.redis.smembers(s.keys.group_admins(group.groupID))]
+        (applicant,) = await s.member_infos(group.groupID, [user_id])
+        event = OnReceiveJoinApplication(groupID=group.groupID, member=applicant, opReason=message)
+        await s.bus.publish(sorted(set(managers)), event)
+
+    async def quit_group(self, user_id: str, group_id: str) -> None:
+        s = self.s
+        group = await s.info(group_id)
+        record = await s.require_member(group, user_id)
+        if record.role == OWNER:
+            raise IMError(Code.ERR_GROUP_OWNER_CANNOT_QUIT, "the owner cannot quit; transfer or dismiss first")
+        (leaving,) = await s.member_infos(group_id, [user_id])
+        await s.remove_members(group, [user_id])
+        group = await s.info(group_id)
+        if group.groupType != AVCHATROOM:
+            elem = GroupTipsElem(
+                groupID=group_id,
+                type=GroupTipsType.V2TIM_GROUP_TIPS_TYPE_QUIT,
+                opMember=leaving,
+                memberList=[leaving],
+                memberCount=group.memberCount,
+            )
+            await s.tips(group, elem)
+        await s.emit(group, OnMemberLeave(groupID=group_id, member=leaving))
+        await s.bus.publish([user_id], OnQuitFromGroup(groupID=group_id))
+
+    async def dismiss_group(self, user_id: str, group_id: str) -> None:
+        s = self.s
+        group = await s.info(group_id)
+        require(Op.DISMISS, await s.role_of(group, user_id), group.groupType)
+        (op,) = await s.member_infos(group_id, [user_id])
+        members = await s.member_ids(group_id)
+        await s.emit(group, OnGroupDismissed(groupID=group_id, opUser=op))
+        if s.bus.is_large(group.memberCount):
+            await s.bus.leave_large_group(members, group_id)
+        timeline = s.keys.group_timeline(group_id)
+        doomed = [
+            s.keys.group_info(group_id),
+            s.keys.group_members(group_id),
+            s.keys.group_roster(group_id),
+            s.keys.group_admins(group_id),
+            s.keys.group_join_counter(group_id),
+            s.keys.group_attributes(group_id),
+            s.keys.group_counters(group_id),
+            s.keys.group_applications(group_id),
+            s.keys.group_topics(group_id),
+            s.keys.group_online(group_id),
+            s.keys.timeline_seq(timeline),
+            s.keys.timeline_messages(timeline),
+            s.keys.timeline_countable(timeline),
+        ]
+        await s.redis.delete(*doomed)
+        pipe = s.redis.pipeline(transaction=False)
+        for member in members:
+            pipe.hdel(s.keys.user_groups(member), group_id)
+            pipe.zrem(s.keys.conversations(member), f"group_{group_id}")
+        await pipe.execute()
+
+    # ---- profiles -------------------------------------------------------------------------------
+    async def get_joined_group_list(self, user_id: str) -> list[GroupInfo]:
+        joined = await self.s.redis.hgetall(self.s.keys.user_groups(user_id))
+        ordered = sorted(joined, key=lambda g: (int(joined[g]), g))
+        return [g for g in await self.s.infos(ordered) if g is not None]
+
+    async def get_joined_community_list(self, user_id: str) -> list[GroupInfo]:
+        return [g for g in await self.get_joined_group_list(user_id) if g.groupType == COMMUNITY and g.isSupportTopic]
+
+    async def get_groups_info(self, group_ids: Sequence[str]) -> list[GroupInfoResult]:
+        results = []
+        for gid, info in zip(group_ids, await self.s.infos(group_ids), strict=True):
+            if info is None:
+                results.append(GroupInfoResult(resultCode=Code.ERR_GROUP_NOT_FOUND, resultMessage=f"no group {gid!r}"))
+            else:
+                results.append(GroupInfoResult(groupInfo=info))
+        return results
+
+    async def search_groups(self, user_id: str, keywords: Sequence[str], by_id: bool, by_name: bool) -> list[GroupInfo]:
+        words = [k.casefold() for k in keywords]
+        if not words or len(words) > SEARCH_KEYWORDS_MAX or not all(words):
+            raise bad(f"searchParam.keywordList needs 1-{SEARCH_KEYWORDS_MAX} non-empty keywords")
+        if not (by_id or by_name):
+            raise bad("searchParam: search the group ID, the name, or both")
+        found = []
+        for group in await self.get_joined_group_list(user_id):
+            fields = [f.casefold() for f, on in ((group.groupID, by_id), (group.groupName, by_name)) if on]
+            if any(w in f for w in words for f in fields):
+                found.append(group)
+        return found
+
+    async def set_group_info(self, user_id: str, group_id: str, changes: GroupInfoChanges) -> None:
+        s = self.s
+        group = await s.info(group_id)
+        role = await s.role_of(group, user_id)
+        check_profile_fields(changes.groupName, changes.notification, changes.introduction, changes.faceUrl)
+        if changes.groupName == "":
+            raise bad("groupName must not be empty")
+        profile = [changes.groupName, changes.notification, changes.introduction, changes.faceUrl]
+        if any(v is not None for v in profile):
+            require(Op.SET_INFO, role, group.groupType)
+        if changes.isAllMuted is not None or changes.addOpt is not None or changes.approveOpt is not None:
+            require(Op.MUTE_ALL, role, group.groupType)
+        if changes.approveOpt is not None and group.groupType in NO_INVITATIONS:
+            raise bad(f"approveOpt: {group.groupType.value} groups take no invitations")
+        if changes.addOpt is not None and group.groupType != PUBLIC:
+            raise bad(f"addOpt: {group.groupType.value} groups' join rule is fixed")
+        fields: dict[str, str | int] = {}
+        infos: list[GroupChangeInfo] = []
+        text_changes = (
+            ("groupName", changes.groupName, GroupInfoChangeType.V2TIM_GROUP_INFO_CHANGE_TYPE_NAME),
+            ("notification", changes.notification, GroupInfoChangeType.V2TIM_GROUP_INFO_CHANGE_TYPE_NOTIFICATION),
+            ("introduction", changes.introduction, GroupInfoChangeType.V2TIM_GROUP_INFO_CHANGE_TYPE_INTRODUCTION),
+            ("faceUrl", changes.faceUrl, GroupInfoChangeType.V2TIM_GROUP_INFO_CHANGE_TYPE_FACE_URL),
+        )
+        for field, value, kind in text_changes:
+            if value is not None and value != getattr(group, field):
+                fields[field] = value
+                infos.append(GroupChangeInfo(type=kind, value=value))
+        if changes.isAllMuted is not None and changes.isAllMuted != group.isAllMuted:
+            fields["isAllMuted"] = "1" if changes.isAllMuted else "0"
+            infos.append(
+                GroupChangeInfo(
+                    type=GroupInfoChangeType.V2TIM_GROUP_INFO_CHANGE_TYPE_SHUT_UP_ALL,
+                    value="1" if changes.isAllMuted else "0",
+                    boolValue=changes.isAllMuted,
+                )
+            )
+        if changes.addOpt is not None and changes.addOpt != group.addOpt:
+            fields["addOpt"] = int(changes.addOpt)
+            infos.append(
+                GroupChangeInfo(
+                    type=GroupInfoChangeType.V2TIM_GROUP_INFO_CHANGE_TYPE_GROUP_ADD_OPT,
+                    value=str(int(changes.addOpt)),
+                    intValue=int(changes.addOpt),
+                )
+            )
+        if changes.approveOpt is not None and changes.approveOpt != group.approveOpt:
+            fields["approveOpt"] = int(changes.approveOpt)
+        if not fields:
+            return
+        fields["lastInfoTime"] = s.now()
+        await s.redis.hset(s.keys.group_info(group_id), mapping=fields)
+        if infos:
+            await self.announce_info_change(await s.info(group_id), user_id, infos)
+
+    async def announce_info_change(self, group: GroupInfo, op_user: str, infos: list[GroupChangeInfo]) -> None:
+        s = self.s
+        (op,) = await s.member_infos(group.groupID, [op_user])
+        if group.groupType != AVCHATROOM:
+            elem = GroupTipsElem(
+                groupID=group.groupID,
+                type=GroupTipsType.V2TIM_GROUP_TIPS_TYPE_GROUP_INFO_CHANGE,
+                opMember=op,
+                groupChangeInfoList=infos,
+            )
+            await s.tips(group, elem)
+        await s.emit(group, OnGroupInfoChanged(groupID=group.groupID, groupChangeInfoList=infos))

@@ -1,0 +1,352 @@
+"""Group members: listing and searching, profiles in the group, mute, invite, kick, roles, owner."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from gateway.engine.groups.lifecycle import GroupLifecycle
+from gateway.engine.groups.permissions import Op, outranks, require
+from gateway.engine.groups.store import (
+    ADMIN,
+    AVCHATROOM,
+    MEMBER,
+    NAME_CARD_MAX_BYTES,
+    OWNER,
+    WORK,
+    ApplicationRecord,
+    GroupStore,
+    bad,
+    check_bytes,
+    member_enc,
+)
+from gateway.engine.profiles import validate_custom_info
+from gateway.errors import Code, IMError
+from gateway.im.enums import (
+    GroupAdd,
+    GroupInfoChangeType,
+    GroupMemberFilter,
+    GroupMemberOperationResult,
+    GroupMemberRole,
+    GroupTipsType,
+)
+from gateway.im.events import OnGrantAdministrator, OnMemberInfoChanged, OnMemberKicked, OnRevokeAdministrator
+from gateway.im.groups import (
+    GroupChangeInfo,
+    GroupMemberChangeInfo,
+    GroupMemberFullInfo,
+    GroupMemberPage,
+    GroupOperationResult,
+    GroupTipsElem,
+)
+
+MEMBER_PAGE_SIZE = 100
+AVCHATROOM_LISTED_MAX = 1_000  # AVChatRoom lists its newest members only, as the SDK does
+MUTE_SECONDS_MAX = 30 * 86400
+MEMBER_SEARCH_KEYWORDS_MAX = 5
+INVITE_PER_CALL_MAX = 100
+OK = GroupMemberOperationResult.OPERATION_RESULT_SUCC
+FAIL = GroupMemberOperationResult.OPERATION_RESULT_FAIL
+INVALID = GroupMemberOperationResult.OPERATION_RESULT_INVALID
+PENDING = GroupMemberOperationResult.OPERATION_RESULT_PENDING
+OVERLIMIT = GroupMemberOperationResult.OPERATION_RESULT_OVERLIMIT
+
+
+class GroupMembers:
+    def __init__(self, store: GroupStore, lifecycle: GroupLifecycle) -> None:
+        self.s = store
+        self.life = lifecycle
+
+    async def get_group_member_list(
+        self, user_id: str, group_id: str, member_filter: GroupMemberFilter, next_seq: int
+    ) -> GroupMemberPage:
+        s = self.s
+        group = await s.info(group_id)
+        await s.require_member(group, user_id)
+        roster = s.keys.group_roster(group_id)
+        if group.groupType == AVCHATROOM:
+            newest = await s.redis.zrevrange(
+                roster, next_seq, min(next_seq, AVCHATROOM_LISTED_MAX) + MEMBER_PAGE_SIZE - 1
+            )
+            newest = newest[: max(0, AVCHATROOM_LISTED_MAX - next_seq)]
+            done = len(newest) < MEMBER_PAGE_SIZE or next_seq + len(newest) >= AVCHATROOM_LISTED_MAX
+            infos = await s.full_infos(user_id, group_id, newest)
+            return GroupMemberPage(nextSeq=0 if done else next_seq + len(newest), memberInfoList=infos)
+        if member_filter == GroupMemberFilter.V2TIM_GROUP_MEMBER_FILTER_OWNER:
+            return GroupMemberPage(nextSeq=0, memberInfoList=await s.full_infos(user_id, group_id, [group.owner]))
+        if member_filter == GroupMemberFilter.V2TIM_GROUP_MEMBER_FILTER_ADMIN:
+            admins = sorted(await s.redis.smembers(s.keys.group_admins(group_id)))
+            return GroupMemberPage(nextSeq=0, memberInfoList=await s.full_infos(user_id, group_id, admins))
+        common_only = member_filter == GroupMemberFilter.V2TIM_GROUP_MEMBER_FILTER_COMMON
+        managers = {group.owner, *await s.redis.smembers(s.keys.group_admins(group_id))} if common_only else set()
+        picked: list[str] = []
+        cursor = next_seq
+        while len(picked) < MEMBER_PAGE_SIZE:
+            rows = await s.redis.zrangebyscore(
+                roster, f"({cursor}", "+inf", start=0, num=MEMBER_PAGE_SIZE, withscores=True
+            )
+            if not rows:
+                cursor = 0
+                break
+            for uid, score in rows:
+                cursor = int(score)
+                if uid not in managers:
+                    picked.append(uid)
+                if len(picked) == MEMBER_PAGE_SIZE:
+                    break
+            if len(rows) < MEMBER_PAGE_SIZE and len(picked) < MEMBER_PAGE_SIZE:
+                cursor = 0
+                break
+        if cursor and not await s.redis.zrangebyscore(roster, f"({cursor}", "+inf", start=0, num=1):
+            cursor = 0
+        return GroupMemberPage(nextSeq=cursor, memberInfoList=await s.full_infos(user_id, group_id, picked))
+
+    async def get_group_members_info(
+        self, user_id: str, group_id: str, member_ids: Sequence[str]
+    ) -> list[GroupMemberFullInfo]:
+        group = await self.s.info(group_id)
+        await self.s.require_member(group, user_id)
+        return await self.s.full_infos(user_id, group_id, list(dict.fromkeys(member_ids)))
+
+    async def search_group_members(
+        self,
+        user_id: str,
+        keywords: Sequence[str],
+        group_ids: Sequence[str] | None,
+        *,
+        by_user_id: bool,
+        by_nick_name: bool,
+        by_remark: bool,
+        by_name_card: bool,
+    ) -> list[GroupMemberFullInfo]:
+        words = [k.casefold() for k in keywords]
+        if not words or len(words) > MEMBER_SEARCH_KEYWORDS_MAX or not all(words):
+            raise bad(f"param.keywordList needs 1-{MEMBER_SEARCH_KEYWORDS_MAX} non-empty keywords")
+        s = self.s
+        joined = set(await s.redis.hkeys(s.keys.user_groups(user_id)))
+        targets = [g for g in group_ids if g in joined] if group_ids else sorted(joined)
+        found: list[GroupMemberFullInfo] = []
+        for gid in targets:
+            for info in await s.full_infos(user_id, gid, await s.member_ids(gid)):
+                fields = [
+                    value
+                    for value, on in (
+                        (info.userID, by_user_id),
+                        (info.nickName, by_nick_name),
+                        (info.friendRemark, by_remark),
+                        (info.nameCard, by_name_card),
+                    )
+                    if on and value
+                ]
+                if any(w in f.casefold() for w in words for f in fields):
+                    found.append(info)
+        return found
+
+    async def set_group_member_info(
+        self, user_id: str, group_id: str, target: str, name_card: str | None, custom_info: dict[str, str] | None
+    ) -> None:
+        s = self.s
+        group = await s.info(group_id)
+        actor = await s.role_of(group, user_id)
+        if actor is None:
+            raise IMError(Code.ERR_NO_PERMISSION, f"you are not a member of {group_id!r}")
+        record = await s.member(group_id, target)
+        if record is None:
+            raise bad(f"userID: {target!r} is not a member")
+        if target != user_id:
+            require(Op.SET_OTHERS_INFO, actor, group.groupType)
+            if not outranks(actor, GroupMemberRole(record.role)):
+                raise IMError(Code.ERR_NO_PERMISSION, "an admin may change ordinary members' info only")
+        if name_card is not None:
+            check_bytes(name_card, NAME_CARD_MAX_BYTES, Code.ERR_GROUP_NAME_CARD_TOO_LONG, "nameCard")
+            record.nameCard = name_card
+        if custom_info is not None:
+            validate_custom_info(custom_info, "customInfo")
+            record.customInfo = {**record.customInfo, **custom_info}
+        await s.redis.hset(s.keys.group_members(group_id), target, member_enc.encode(record))
+
+    async def mute_group_member(self, user_id: str, group_id: str, target: str, seconds: int) -> None:
+        s = self.s
+        if not 0 <= seconds <= MUTE_SECONDS_MAX:
+            raise bad(f"seconds must be 0 (unmute) to {MUTE_SECONDS_MAX}")
+        group = await s.info(group_id)
+        actor = require(Op.MUTE, await s.role_of(group, user_id), group.groupType)
+        record = await s.member(group_id, target)
+        if record is None:
+            raise bad(f"userID: {target!r} is not a member")
+        if not outranks(actor, GroupMemberRole(record.role)):
+            raise IMError(Code.ERR_NO_PERMISSION, "an admin may mute ordinary members only")
+        record.muteUntil = s.now() + seconds if seconds else 0
+        await s.redis.hset(s.keys.group_members(group_id), target, member_enc.encode(record))
+        (op,) = await s.member_infos(group_id, [user_id])
+        changes = [GroupMemberChangeInfo(userID=target, muteTime=seconds)]
+        if group.groupType != AVCHATROOM:
+            elem = GroupTipsElem(
+                groupID=group_id,
+                type=GroupTipsType.V2TIM_GROUP_TIPS_TYPE_MEMBER_INFO_CHANGE,
+                opMember=op,
+                memberList=await s.member_infos(group_id, [target]),
+                memberChangeInfoList=changes,
+            )
+            await s.tips(group, elem)
+        await s.emit(group, OnMemberInfoChanged(groupID=group_id, groupMemberChangeInfoList=changes))
+
+    async def invite_user_to_group(
+        self, user_id: str, group_id: str, user_ids: Sequence[str]
+    ) -> list[GroupOperationResult]:
+        s = self.s
+        if len(user_ids) > INVITE_PER_CALL_MAX:
+            raise bad(f"userList: at most {INVITE_PER_CALL_MAX} users per call")
+        group = await s.info(group_id)
+        require(Op.INVITE, await s.role_of(group, user_id), group.groupType)
+        if group.approveOpt == GroupAdd.V2TIM_GROUP_ADD_FORBID:
+            raise IMError(Code.ERR_NO_PERMISSION, f"group {group_id!r} takes no invitations (approveOpt FORBID)")
+        exists = await s.profiles.exists(user_ids)
+        results: list[GroupOperationResult] = []
+        joining: list[str] = []
+        for uid, known in zip(user_ids, exists, strict=True):
+            if not known:
+                results.append(GroupOperationResult(memberID=uid, result=FAIL))
+            elif await s.member(group_id, uid) is not None or uid in joining:
+                results.append(GroupOperationResult(memberID=uid, result=INVALID))
+            elif not await s.check_user_group_cap(uid):
+                results.append(GroupOperationResult(memberID=uid, result=OVERLIMIT))
+            elif group.approveOpt == GroupAdd.V2TIM_GROUP_ADD_AUTH:
+                record = ApplicationRecord(fromUser=user_id, toUser=uid, addTime=int(s.clock.now() * 1000))
+                await s.redis.hset(s.keys.group_applications(group_id), f"invite:{uid}", member_enc.encode(record))
+                await s.redis.sadd(s.keys.user_group_invitations(uid), group_id)
+                results.append(GroupOperationResult(memberID=uid, result=PENDING))
+            else:
+                joining.append(uid)
+                results.append(GroupOperationResult(memberID=uid, result=OK))
+        if joining:
+            await s.check_cap(group, len(joining))
+            added = await s.add_members(group, [(uid, MEMBER) for uid in joining])
+            group = await s.info(group_id)
+            await s.join_large_group_if_needed(group, added)
+            await self.life._announce_invited(group, user_id, added)
+        return results
+
+    async def kick_group_member(
+        self, user_id: str, group_id: str, member_ids: Sequence[str], reason: str
+    ) -> list[GroupOperationResult]:
+        s = self.s
+        group = await s.info(group_id)
+        actor = require(Op.KICK, await s.role_of(group, user_id), group.groupType)
+        results: list[GroupOperationResult] = []
+        kicking: list[str] = []
+        for uid in dict.fromkeys(member_ids):
+            record = await s.member(group_id, uid)
+            if record is None:
+                results.append(GroupOperationResult(memberID=uid, result=INVALID))
+            elif uid == user_id or not outranks(actor, GroupMemberRole(record.role)):
+                results.append(GroupOperationResult(memberID=uid, result=FAIL))
+            else:
+                kicking.append(uid)
+                results.append(GroupOperationResult(memberID=uid, result=OK))
+        if kicking:
+            (op,) = await s.member_infos(group_id, [user_id])
+            kicked = await s.member_infos(group_id, kicking)
+            await s.remove_members(group, kicking)
+            group = await s.info(group_id)
+            if group.groupType != AVCHATROOM:
+                elem = GroupTipsElem(
+                    groupID=group_id,
+                    type=GroupTipsType.V2TIM_GROUP_TIPS_TYPE_KICKED,
+                    opMember=op,
+                    memberList=kicked,
+                    memberCount=group.memberCount,
+                )
+                await s.tips(group, elem, also=kicking)
+            event = OnMemberKicked(groupID=group_id, opUser=op, memberList=kicked)
+            await s.emit(group, event, also=kicking)
+        return results
+
+    async def set_group_member_role(self, user_id: str, group_id: str, target: str, role: GroupMemberRole) -> None:
+        s = self.s
+        group = await s.info(group_id)
+        require(Op.SET_ROLE, await s.role_of(group, user_id), group.groupType)
+        if role == OWNER:
+            raise bad("role: make someone owner with transferGroupOwner")
+        if role == ADMIN and group.groupType == WORK:
+            raise bad("role: Work groups have no admins")
+        record = await s.member(group_id, target)
+        if record is None:
+            raise bad(f"userID: {target!r} is not a member")
+        if GroupMemberRole(record.role) == OWNER:
+            raise bad("userID: the owner's role changes only by transferGroupOwner")
+        if record.role == int(role):
+            return
+        record.role = int(role)
+        pipe = s.redis.pipeline(transaction=True)
+        pipe.hset(s.keys.group_members(group_id), target, member_enc.encode(record))
+        if role == ADMIN:
+            pipe.sadd(s.keys.group_admins(group_id), target)
+        else:
+            pipe.srem(s.keys.group_admins(group_id), target)
+        await pipe.execute()
+        (op,) = await s.member_infos(group_id, [user_id])
+        changed = await s.member_infos(group_id, [target])
+        granted = role == ADMIN
+        tips_type = (
+            GroupTipsType.V2TIM_GROUP_TIPS_TYPE_SET_ADMIN
+            if granted
+            else GroupTipsType.V2TIM_GROUP_TIPS_TYPE_CANCEL_ADMIN
+        )
+        if group.groupType != AVCHATROOM:
+            await s.tips(group, GroupTipsElem(groupID=group_id, type=tips_type, opMember=op, memberList=changed))
+        event_type = OnGrantAdministrator if granted else OnRevokeAdministrator
+        await s.emit(group, event_type(groupID=group_id, opUser=op, memberList=changed))
+
+    async def mark_group_member_list(
+        self, user_id: str, group_id: str, member_ids: Sequence[str], mark_type: int, enable: bool
+    ) -> None:
+        s = self.s
+        group = await s.info(group_id)
+        require(Op.MARK, await s.role_of(group, user_id), group.groupType)
+        if mark_type <= 0:
+            raise bad("markType must be a positive number")
+        for uid in member_ids:
+            record = await s.member(group_id, uid)
+            if record is None:
+                raise bad(f"memberIDList: {uid!r} is not a member")
+            marks = set(record.marks)
+            marks = marks | {mark_type} if enable else marks - {mark_type}
+            record.marks = sorted(marks)
+            await s.redis.hset(s.keys.group_members(group_id), uid, member_enc.encode(record))
+
+    async def transfer_group_owner(self, user_id: str, group_id: str, target: str) -> None:
+        s = self.s
+        group = await s.info(group_id)
+        require(Op.TRANSFER, await s.role_of(group, user_id), group.groupType)
+        new_owner = await s.member(group_id, target)
+        if new_owner is None or target == user_id:
+            raise bad(f"userID: {target!r} is not another member of the group")
+        old_owner = await s.member(group_id, user_id)
+        assert old_owner is not None
+        new_owner.role, old_owner.role = int(OWNER), int(MEMBER)
+        pipe = s.redis.pipeline(transaction=True)
+        pipe.hset(s.keys.group_members(group_id), target, member_enc.encode(new_owner))
+        pipe.hset(s.keys.group_members(group_id), user_id, member_enc.encode(old_owner))
+        pipe.srem(s.keys.group_admins(group_id), target)
+        pipe.hset(s.keys.group_info(group_id), mapping={"owner": target, "lastInfoTime": s.now()})
+        await pipe.execute()
+        change = GroupChangeInfo(type=GroupInfoChangeType.V2TIM_GROUP_INFO_CHANGE_TYPE_OWNER, value=target)
+        await self.life.announce_info_change(await s.info(group_id), user_id, [change])
+
+    async def get_group_online_member_count(self, user_id: str, group_id: str) -> int:
+        s = self.s
+        group = await s.info(group_id)
+        await s.require_member(group, user_id)
+        return int(await s.redis.scard(s.keys.group_online(group_id)))
+
+    async def presence_changed(self, user_id: str, online: bool) -> None:
+        """Keep each joined group's online set right when the user comes or goes."""
+        s = self.s
+        groups = await s.redis.hkeys(s.keys.user_groups(user_id))
+        pipe = s.redis.pipeline(transaction=False)
+        for gid in groups:
+            if online:
+                pipe.sadd(s.keys.group_online(gid), user_id)
+            else:
+                pipe.srem(s.keys.group_online(gid), user_id)
+        await pipe.execute()

@@ -1,0 +1,369 @@
+"""The group store: records, limits, permissions, and how a change is told (tips + events).
+
+Everything of one group lives under its hash tag `{app:g:<group>}`: info hash, members hash, roster
+(join order, for paging), admins, applications, attributes, counters, topics, online set, and the
+timeline (seq, messages, countable seqs). A member's side (joined groups, read seq) lives under the
+member's tag.
+
+Every change of membership or profile writes a group tips message into the group's history and
+emits the matching groupListener callback to the members (copied to each member's log for groups
+of at most 500, stored once in the group's stream above that).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+
+from gateway.clock import Clock
+from gateway.engine.friendship import Friendship, decode_friend_record
+from gateway.engine.message_ids import group_msg_id
+from gateway.engine.profiles import Profiles
+from gateway.errors import Code, IMError
+from gateway.events.bus import EventBus
+from gateway.im.enums import ElemType, GroupAdd, GroupMemberRole, GroupType
+from gateway.im.events import GroupEvent, OnRecvNewMessage
+from gateway.im.groups import GroupInfo, GroupMemberFullInfo, GroupMemberInfo, GroupTipsElem
+from gateway.im.messages import Content, Message, StoredMessage
+from gateway.keys import Keys
+
+GROUP_ID_MAX_BYTES = 48
+GROUP_ID_PREFIX = "@TGS#"  # generated IDs start with it; custom ones may not
+GROUP_NAME_MAX_BYTES = 30
+INTRODUCTION_MAX_BYTES = 240
+NOTIFICATION_MAX_BYTES = 300
+FACE_URL_MAX_BYTES = 100
+NAME_CARD_MAX_BYTES = 50
+GROUPS_PER_USER_MAX = 500  # created + joined (10037 beyond)
+MEMBER_CAPS: dict[GroupType, int | None] = {
+    GroupType.V2TIM_GROUP_TYPE_WORK: 200,
+    GroupType.V2TIM_GROUP_TYPE_PUBLIC: 2_000,
+    GroupType.V2TIM_GROUP_TYPE_MEETING: 6_000,
+    GroupType.V2TIM_GROUP_TYPE_COMMUNITY: 100_000,
+    GroupType.V2TIM_GROUP_TYPE_AVCHATROOM: None,  # no cap
+}
+OWNER = GroupMemberRole.V2TIM_GROUP_MEMBER_ROLE_OWNER
+ADMIN = GroupMemberRole.V2TIM_GROUP_MEMBER_ROLE_ADMIN
+MEMBER = GroupMemberRole.V2TIM_GROUP_MEMBER_ROLE_MEMBER
+WORK = GroupType.V2TIM_GROUP_TYPE_WORK
+PUBLIC = GroupType.V2TIM_GROUP_TYPE_PUBLIC
+MEETING = GroupType.V2TIM_GROUP_TYPE_MEETING
+COMMUNITY = GroupType.V2TIM_GROUP_TYPE_COMMUNITY
+AVCHATROOM = GroupType.V2TIM_GROUP_TYPE_AVCHATROOM
+
+
+class MemberRecord(msgspec.Struct, kw_only=True):
+    role: int = int(MEMBER)
+    joinTime: int = 0
+    nameCard: str = ""
+    customInfo: dict[str, str] = {}
+    muteUntil: int = 0
+    marks: list[int] = []
+
+
+class ApplicationRecord(msgspec.Struct, kw_only=True):
+    """A join request ("join:<user>") or an invitation awaiting the invitee ("invite:<user>")."""
+
+    fromUser: str
+    toUser: str = ""
+    requestMsg: str = ""
+    handledMsg: str = ""
+    addTime: int = 0  # ms
+    handledBy: str = ""
+    agreed: bool = False
+
+
+member_enc = msgspec.json.Encoder()
+member_dec = msgspec.json.Decoder(MemberRecord)
+app_dec = msgspec.json.Decoder(ApplicationRecord)
+_stored_enc = msgspec.json.Encoder()
+
+
+def group_error(code: int, desc: str) -> IMError:
+    return IMError(code, desc)
+
+
+def bad(desc: str) -> IMError:
+    return IMError(Code.ERR_GROUP_INVALID_PARAMETERS, desc)
+
+
+def check_bytes(value: str, limit: int, code: int, arg: str) -> None:
+    if len(value.encode("utf-8")) > limit:
+        raise IMError(code, f"{arg} is over {limit} bytes")
+
+
+def check_custom_group_id(group_id: str) -> None:
+    check_bytes(group_id, GROUP_ID_MAX_BYTES, Code.ERR_GROUP_ID_TOO_LONG, "groupID")
+    if not group_id or not all(0x20 <= ord(c) <= 0x7E for c in group_id):
+        raise IMError(Code.ERR_GROUP_ID_INVALID, "groupID must be printable ASCII")
+    if group_id.startswith("@TGS"):
+        raise IMError(Code.ERR_GROUP_ID_INVALID, "groupID: custom IDs may not start with @TGS")
+
+
+def _info_from_hash(group_id: str, row: dict[str, str], member_count: int) -> GroupInfo:
+    return GroupInfo(
+        groupID=group_id,
+        groupType=GroupType(row["groupType"]),
+        groupName=row.get("groupName", ""),
+        notification=row.get("notification", ""),
+        introduction=row.get("introduction", ""),
+        faceUrl=row.get("faceUrl", ""),
+        addOpt=GroupAdd(int(row.get("addOpt", GroupAdd.V2TIM_GROUP_ADD_ANY))),
+        approveOpt=GroupAdd(int(row.get("approveOpt", GroupAdd.V2TIM_GROUP_ADD_FORBID))),
+        isAllMuted=row.get("isAllMuted") == "1",
+        isSupportTopic=row.get("isSupportTopic") == "1",
+        owner=row.get("owner", ""),
+        memberCount=member_count,
+        createTime=int(row.get("createTime", 0)),
+        lastInfoTime=int(row.get("lastInfoTime", 0)),
+    )
+
+
+class GroupStore:
+    """Shared by the group managers: reading, checking, and telling."""
+
+    def __init__(
+        self, redis: Any, keys: Keys, bus: EventBus, clock: Clock, profiles: Profiles, friendship: Friendship
+    ) -> None:
+        self.redis = redis
+        self.keys = keys
+        self.bus = bus
+        self.clock = clock
+        self.profiles = profiles
+        self.friendship = friendship
+
+    def now(self) -> int:
+        return int(self.clock.now())
+
+    # ---- reading -------------------------------------------------------------------------------
+    async def info(self, group_id: str) -> GroupInfo:
+        """The group, or 10010 when it does not exist (or was dismissed)."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hgetall(self.keys.group_info(group_id))
+        pipe.hlen(self.keys.group_members(group_id))
+        row, count = await pipe.execute()
+        if not row:
+            raise IMError(Code.ERR_GROUP_NOT_FOUND, f"groupID: no group {group_id!r}")
+        return _info_from_hash(group_id, row, int(count))
+
+    async def infos(self, group_ids: Sequence[str]) -> list[GroupInfo | None]:
+        pipe = self.redis.pipeline(transaction=False)
+        for gid in group_ids:
+            pipe.hgetall(self.keys.group_info(gid))
+            pipe.hlen(self.keys.group_members(gid))
+        raw = await pipe.execute()
+        return [
+            _info_from_hash(gid, raw[2 * i], int(raw[2 * i + 1])) if raw[2 * i] else None
+            for i, gid in enumerate(group_ids)
+        ]
+
+    async def member(self, group_id: str, user_id: str) -> MemberRecord | None:
+        raw = await self.redis.hget(self.keys.group_members(group_id), user_id)
+        return member_dec.decode(raw) if raw else None
+
+    async def role_of(self, group: GroupInfo, user_id: str) -> GroupMemberRole | None:
+        record = await self.member(group.groupID, user_id)
+        return GroupMemberRole(record.role) if record else None
+
+    async def require_member(self, group: GroupInfo, user_id: str) -> MemberRecord:
+        record = await self.member(group.groupID, user_id)
+        if record is None:
+            raise IMError(Code.ERR_NO_PERMISSION, f"you are not a member of {group.groupID!r}")
+        return record
+
+    async def member_ids(self, group_id: str) -> list[str]:
+        return list(await self.redis.hkeys(self.keys.group_members(group_id)))
+
+    async def member_infos(self, group_id: str, user_ids: Sequence[str]) -> list[GroupMemberInfo]:
+        """Short member info (V2TIMGroupMemberInfo) for tips and events."""
+        if not user_ids:
+            return []
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hmget(self.keys.group_members(group_id), list(user_ids))
+        cards = (await pipe.execute())[0]
+        profiles = {p.userID: p for p in await self.profiles.get(list(user_ids))}
+        infos = []
+        for uid, raw in zip(user_ids, cards, strict=True):
+            profile = profiles.get(uid)
+            infos.append(
+                GroupMemberInfo(
+                    userID=uid,
+                    nickName=profile.nickName if profile else "",
+                    faceUrl=profile.faceUrl if profile else "",
+                    nameCard=member_dec.decode(raw).nameCard if raw else "",
+                )
+            )
+        return infos
+
+    async def full_infos(self, viewer: str, group_id: str, user_ids: Sequence[str]) -> list[GroupMemberFullInfo]:
+        if not user_ids:
+            return []
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hmget(self.keys.group_members(group_id), list(user_ids))
+        pipe.hmget(self.keys.friends(viewer), list(user_ids))
+        records, friends = await pipe.execute()
+        profiles = {p.userID: p for p in await self.profiles.get(list(user_ids))}
+        result = []
+        for uid, raw, friend in zip(user_ids, records, friends, strict=True):
+            if raw is None:
+                continue
+            record = member_dec.decode(raw)
+            profile = profiles.get(uid)
+            result.append(
+                GroupMemberFullInfo(
+                    userID=uid,
+                    role=GroupMemberRole(record.role),
+                    muteUntil=record.muteUntil,
+                    nameCard=record.nameCard,
+                    customInfo=dict(record.customInfo),
+                    joinTime=record.joinTime,
+                    nickName=profile.nickName if profile else "",
+                    faceUrl=profile.faceUrl if profile else "",
+                    friendRemark=decode_friend_record(friend).remark if friend else "",
+                    markList=list(record.marks),
+                )
+            )
+        return result
+
+    # ---- membership writes ---------------------------------------------------------------------
+    async def check_cap(self, group: GroupInfo, adding: int) -> None:
+        cap = MEMBER_CAPS[group.groupType]
+        if cap is not None and group.memberCount + adding > cap:
+            raise IMError(Code.ERR_GROUP_FULL, f"group {group.groupID!r} is full ({cap} members)")
+
+    async def check_user_group_cap(self, user_id: str) -> bool:
+        return int(await self.redis.hlen(self.keys.user_groups(user_id))) < GROUPS_PER_USER_MAX
+
+    async def add_members(self, group: GroupInfo, members: Sequence[tuple[str, GroupMemberRole]]) -> list[str]:
+        """Add members (skipping current ones); returns who was added. Keeps large-group following
+        and the online set right."""
+        added = []
+        now = self.now()
+        for user_id, role in members:
+            order = int(await self.redis.incr(self.keys.group_join_counter(group.groupID)))
+            record = MemberRecord(role=int(role), joinTime=now)
+            pipe = self.redis.pipeline(transaction=True)
+            pipe.hsetnx(self.keys.group_members(group.groupID), user_id, member_enc.encode(record))
+            pipe.zadd(self.keys.group_roster(group.groupID), {user_id: order}, nx=True)
+            if role == ADMIN:
+                pipe.sadd(self.keys.group_admins(group.groupID), user_id)
+            fresh, *_ = await pipe.execute()
+            if not fresh:
+                continue
+            added.append(user_id)
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.hset(self.keys.user_groups(user_id), group.groupID, now)
+            pipe.hlen(self.keys.presence(user_id))
+            _, live = await pipe.execute()
+            if live:
+                await self.redis.sadd(self.keys.group_online(group.groupID), user_id)
+        if added:
+            await self._follow_on_growth(group, len(added))
+        return added
+
+    async def remove_members(self, group: GroupInfo, user_ids: Sequence[str]) -> list[str]:
+        removed = []
+        for user_id in user_ids:
+            pipe = self.redis.pipeline(transaction=True)
+            pipe.hdel(self.keys.group_members(group.groupID), user_id)
+            pipe.zrem(self.keys.group_roster(group.groupID), user_id)
+            pipe.srem(self.keys.group_admins(group.groupID), user_id)
+            pipe.srem(self.keys.group_online(group.groupID), user_id)
+            gone, *_ = await pipe.execute()
+            if gone:
+                removed.append(user_id)
+                await self.redis.hdel(self.keys.user_groups(user_id), group.groupID)
+        if removed and self.bus.is_large(group.memberCount):
+            await self.bus.leave_large_group(removed, group.groupID)
+        if removed and self.bus.is_large(group.memberCount) and not self.bus.is_large(group.memberCount - len(removed)):
+            # shrank to a small group: from now on events are copied to each member again
+            await self.bus.leave_large_group(await self.member_ids(group.groupID), group.groupID)
+        return removed
+
+    async def _follow_on_growth(self, group: GroupInfo, added: int) -> None:
+        before, after = group.memberCount, group.memberCount + added
+        if self.bus.is_large(after):
+            # crossing the threshold makes every member follow the group's stream; later joins just the new
+            joiners = await self.member_ids(group.groupID) if not self.bus.is_large(before) else None
+            if joiners is not None:
+                await self.bus.join_large_group(joiners, group.groupID)
+
+    async def join_large_group_if_needed(self, group: GroupInfo, user_ids: Sequence[str]) -> None:
+        if self.bus.is_large(group.memberCount) and user_ids:
+            await self.bus.join_large_group(user_ids, group.groupID)
+
+    # ---- telling -------------------------------------------------------------------------------
+    async def audience(self, group: GroupInfo) -> list[str] | None:
+        """Who an event of this group goes to: its member list (small group) or None (large)."""
+        if self.bus.is_large(group.memberCount):
+            return None
+        return await self.member_ids(group.groupID)
+
+    async def emit(self, group: GroupInfo, event: GroupEvent, *, also: Sequence[str] = ()) -> None:
+        """A groupListener event to every member, plus `also` (e.g. members who just left)."""
+        members = await self.audience(group)
+        if members is None:
+            await self.bus.publish_to_group(group.groupID, event, members=None)
+            if also:
+                await self.bus.publish(also, event)
+        else:
+            await self.bus.publish_to_group(group.groupID, event, members=[*members, *also])
+
+    async def tips(self, group: GroupInfo, elem: GroupTipsElem, *, also: Sequence[str] = ()) -> StoredMessage:
+        """Write a group tips message into the group's history and deliver it as a new message."""
+        timeline = self.keys.group_timeline(group.groupID)
+        seq = int(await self.redis.incr(self.keys.timeline_seq(timeline)))
+        random = secrets.randbelow(2**31)
+        stored = StoredMessage(
+            msgID=group_msg_id(group.groupID, seq, random),
+            sender=elem.opMember.userID,
+            groupID=group.groupID,
+            seq=seq,
+            random=random,
+            timestamp=self.now(),
+            content=Content(elemType=ElemType.V2TIM_ELEM_TYPE_GROUP_TIPS, groupTipsElem=elem),
+            nickName=elem.opMember.nickName,
+            faceUrl=elem.opMember.faceUrl,
+            isExcludedFromUnreadCount=True,
+        )
+        await self.redis.hset(self.keys.timeline_messages(timeline), str(seq), _stored_enc.encode(stored))
+        message = neutral_view(stored)
+        members = await self.audience(group)
+        event = OnRecvNewMessage(message=message)
+        if members is None:
+            await self.bus.publish_to_group(group.groupID, event, members=None)
+            if also:
+                await self.bus.publish(also, event)
+        else:
+            await self.bus.publish_to_group(group.groupID, event, members=[*members, *also])
+        return stored
+
+
+def neutral_view(stored: StoredMessage) -> Message:
+    """A group message as anyone but its sender sees it, for events stored once for all members."""
+    content = stored.content
+    return Message(
+        msgID=stored.msgID,
+        sender=stored.sender,
+        nickName=stored.nickName,
+        faceUrl=stored.faceUrl,
+        groupID=stored.groupID,
+        status=stored.status,
+        isSelf=False,
+        isRead=False,
+        needReadReceipt=stored.needReadReceipt,
+        groupAtUserList=stored.groupAtUserList,
+        cloudCustomData=stored.cloudCustomData,
+        seq=stored.seq,
+        random=stored.random,
+        timestamp=stored.timestamp,
+        priority=stored.priority,
+        isExcludedFromUnreadCount=stored.isExcludedFromUnreadCount,
+        isExcludedFromLastMessage=stored.isExcludedFromLastMessage,
+        isSupportMessageExtension=stored.isSupportMessageExtension,
+        offlinePushInfo=stored.offlinePushInfo,
+        **{name: getattr(content, name) for name in content.__struct_fields__},
+    )

@@ -1,0 +1,433 @@
+"""The message core: storage, per-viewer views, history pages, revoke/modify, local-only state.
+
+Storage (DESIGN "Data on Redis"): each conversation has ONE timeline, stored once for both users
+of a C2C chat: a seq counter (INCR) and a hash seq → message. A msgID encodes its timeline and seq,
+so a message is found with one HGET, and a history page of n messages is an HMGET of n seqs
+whatever the conversation's length. What a user does only for themselves (delete for me, clear
+history, local custom data, local imports) is per-user state applied when reading.
+
+Unread (C2C): a per-user counter per conversation, raised by each countable message received and
+reset when the conversation is marked read or cleared.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+from redis.exceptions import WatchError
+
+from gateway.clock import Clock
+from gateway.engine.friendship import Friendship, decode_friend_record
+from gateway.engine.groups.extras import topic_parent
+from gateway.engine.groups.store import ADMIN, OWNER, GroupStore, member_dec, neutral_view
+from gateway.engine.message_ids import MessageRef, parse_msg_id
+from gateway.engine.profiles import Profiles
+from gateway.errors import Code, IMError, invalid
+from gateway.events.bus import EventBus
+from gateway.im.enums import ElemType, GetType, MessageOpt, MsgStatus
+from gateway.im.events import (
+    IMEvent,
+    OnRecvMessageModified,
+    OnRecvMessageRevoked,
+)
+from gateway.im.messages import (
+    Content,
+    CreatedMessage,
+    Message,
+    StoredMessage,
+)
+from gateway.keys import Keys
+
+AT_ALL = "__kImSDK_MesssageAtALL__"  # the SDK's kImSDK_MesssageAtALL: @ everyone
+AT_USERS_MAX = 30  # @ marks per message, @ALL included
+MESSAGE_BODY_MAX_BYTES = 12 * 1024  # Tencent's limit for one message (8001 beyond)
+CREATED_MESSAGE_TTL_SECONDS = 24 * 3600  # created messages wait this long to be sent (CONTRACT §5)
+SENT_RECORD_TTL_SECONDS = 24 * 3600  # a repeated send of the same id returns the first result this long
+REVOKE_WINDOW_SECONDS = 120  # senders may revoke for 2 minutes (20016 after)
+HISTORY_COUNT_MAX = 100  # messages per history page
+RECEIVE_OPT_USERS_MAX = 30  # setC2CReceiveMessageOpt per call
+FIND_MESSAGES_MAX = 100
+SCAN_BATCH_FACTOR = 2  # fetch this many seqs per wanted message while skipping hidden ones
+
+_stored_enc = msgspec.json.Encoder()
+_stored_dec = msgspec.json.Decoder(StoredMessage)
+_content_dec = msgspec.json.Decoder(Content)
+
+
+class LocalData(msgspec.Struct, kw_only=True):
+    data: str = ""
+    number: int = 0
+
+
+_local_dec = msgspec.json.Decoder(LocalData)
+
+
+class Draft(msgspec.Struct, kw_only=True):
+    """A created message waiting for sendMessage."""
+
+    content: Content
+    groupAtUserList: list[str] = []
+    targets: list[str] = []
+    createdAt: int = 0
+
+
+_draft_dec = msgspec.json.Decoder(Draft)
+
+
+def c2c_conversation(peer: str) -> str:
+    return f"c2c_{peer}"
+
+
+def body_size(content: Content, cloud_custom_data: str) -> int:
+    return len(_stored_enc.encode(content)) + len(cloud_custom_data.encode("utf-8"))
+
+
+class MessageCore:
+    def __init__(
+        self,
+        redis: Any,
+        keys: Keys,
+        bus: EventBus,
+        clock: Clock,
+        profiles: Profiles,
+        friendship: Friendship,
+        groups: GroupStore,
+        *,
+        friends_only: bool = False,
+    ) -> None:
+        self._groups = groups
+        self._redis = redis
+        self._keys = keys
+        self._bus = bus
+        self._clock = clock
+        self._profiles = profiles
+        self._friendship = friendship
+        self._friends_only = friends_only
+
+    def _now(self) -> int:
+        return int(self._clock.now())
+
+    async def create(
+        self, user_id: str, content: Content, *, at_users: Sequence[str] = (), targets: Sequence[str] = ()
+    ) -> CreatedMessage:
+        created_id = f"created-{secrets.token_urlsafe(12)}"
+        draft = Draft(content=content, groupAtUserList=list(at_users), targets=list(targets), createdAt=self._now())
+        key = self._keys.created_message(user_id, created_id)
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.hset(key, "draft", _stored_enc.encode(draft))
+        pipe.expire(key, CREATED_MESSAGE_TTL_SECONDS)
+        await pipe.execute()
+        return CreatedMessage(id=created_id, messageInfo=self._draft_view(user_id, created_id, draft))
+
+    async def draft(self, user_id: str, created_id: str, arg: str = "id") -> Draft:
+        raw = await self._redis.hget(self._keys.created_message(user_id, created_id), "draft")
+        if raw is None:
+            raise invalid(f"{arg}: no created message {created_id!r} (create*Message results last 24 hours)")
+        return _draft_dec.decode(raw)
+
+    def _draft_view(self, user_id: str, created_id: str, draft: Draft) -> Message:
+        return Message(
+            msgID="",
+            id=created_id,
+            sender=user_id,
+            status=MsgStatus.V2TIM_MSG_STATUS_SENDING,
+            isSelf=True,
+            isRead=True,
+            groupAtUserList=draft.groupAtUserList,
+            timestamp=draft.createdAt,
+            **_content_fields(draft.content),
+        )
+
+    async def _sent_result(self, user_id: str, created_id: str, msg_id: str) -> Message:
+        """The first result of a send repeated with the same created id."""
+        ref = parse_msg_id(msg_id)
+        stored = await self._load(ref)
+        if stored is None:
+            raise IMError(Code.ERR_SDK_INTERNAL_ERROR, "the first send of this id did not complete; create it again")
+        return (await self._views(user_id, [stored], created_ids={msg_id: created_id}))[0]
+
+    def _timeline_of(self, ref: MessageRef) -> str:
+        if ref.is_group:
+            return self._keys.group_timeline(ref.first)
+        return self._keys.c2c_timeline(ref.first, ref.second)
+
+    async def _load(self, ref: MessageRef) -> StoredMessage | None:
+        raw = await self._redis.hget(self._keys.timeline_messages(self._timeline_of(ref)), str(ref.seq))
+        if raw is None:
+            return None
+        stored = _stored_dec.decode(raw)
+        return stored if stored.msgID and stored.random == ref.random else None
+
+    async def load_visible(self, user_id: str, msg_id: str, arg: str = "msgID") -> StoredMessage:
+        """A message this user may see, or 6017 (unknown) / 6004 (another conversation's)."""
+        ref = parse_msg_id(msg_id, arg)
+        if not ref.is_group and user_id not in (ref.first, ref.second):
+            raise IMError(Code.ERR_INVALID_CONVERSATION, f"{arg}: not a message of your conversations")
+        stored = await self._load(ref)
+        if stored is None or not await self._visible_to(user_id, [stored]):
+            raise invalid(f"{arg}: no such message")
+        return stored
+
+    async def _visible_to(self, user_id: str, messages: list[StoredMessage]) -> list[StoredMessage]:
+        """Drop what this user deleted or cleared for themselves, and others' local imports."""
+        if not messages:
+            return []
+        convs = {self._conversation_for(user_id, m) for m in messages}
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.hmget(self._keys.cleared_before(user_id), sorted(convs))
+        for conv in sorted(convs):
+            pipe.smembers(self._keys.hidden_messages(user_id, conv))
+        results = await pipe.execute()
+        cleared = dict(zip(sorted(convs), (int(v or 0) for v in results[0]), strict=True))
+        hidden = {conv: {int(s) for s in members} for conv, members in zip(sorted(convs), results[1:], strict=True)}
+        visible = []
+        for m in messages:
+            conv = self._conversation_for(user_id, m)
+            if m.seq <= cleared[conv] or m.seq in hidden[conv]:
+                continue
+            if m.visibleTo and m.visibleTo != user_id:
+                continue
+            if m.targets and user_id not in m.targets and m.sender != user_id:
+                continue
+            visible.append(m)
+        return visible
+
+    @staticmethod
+    def _conversation_for(user_id: str, m: StoredMessage) -> str:
+        if m.groupID:
+            return f"group_{m.groupID}"
+        return c2c_conversation(m.receiver if m.sender == user_id else m.sender)
+
+    async def _views(
+        self, user_id: str, messages: list[StoredMessage], created_ids: dict[str, str] | None = None
+    ) -> list[Message]:
+        """Messages as `user_id` sees them: one pipelined round trip for the per-viewer parts."""
+        if not messages:
+            return []
+        senders = sorted({m.sender for m in messages})
+        peers = sorted({self._conversation_for(user_id, m) for m in messages if not m.groupID})
+        groups = sorted({m.groupID for m in messages if m.groupID})
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.hmget(self._keys.local_message_data(user_id), [m.msgID for m in messages])
+        pipe.hmget(self._keys.friends(user_id), senders)
+        pipe.hgetall(self._keys.read_times(user_id))
+        pipe.hgetall(self._keys.group_read_seqs(user_id))
+        for conv in peers:
+            pipe.hget(self._keys.read_times(conv.removeprefix("c2c_")), c2c_conversation(user_id))
+        for gid in groups:
+            pipe.hmget(self._keys.group_members(topic_parent(gid) or gid), senders)
+        local_raw, remarks_raw, my_reads, group_reads, *rest = await pipe.execute()
+        peer_reads, cards_raw = rest[: len(peers)], rest[len(peers) :]
+        remarks = {s: decode_friend_record(r).remark for s, r in zip(senders, remarks_raw, strict=True) if r}
+        peer_read = {conv: int(v or 0) for conv, v in zip(peers, peer_reads, strict=True)}
+        name_cards = {
+            (gid, sender): member_dec.decode(raw).nameCard
+            for gid, raws in zip(groups, cards_raw, strict=True)
+            for sender, raw in zip(senders, raws, strict=True)
+            if raw
+        }
+        views = []
+        for m, local in zip(messages, local_raw, strict=True):
+            conv = self._conversation_for(user_id, m)
+            is_self = m.sender == user_id
+            extra = _local_dec.decode(local) if local else LocalData()
+            status = m.status
+            if m.visibleTo:
+                status = MsgStatus.V2TIM_MSG_STATUS_LOCAL_IMPORTED
+            views.append(
+                Message(
+                    msgID=m.msgID,
+                    id=(created_ids or {}).get(m.msgID, ""),
+                    sender=m.sender,
+                    nickName=m.nickName,
+                    friendRemark=remarks.get(m.sender, ""),
+                    nameCard=name_cards.get((m.groupID, m.sender), ""),
+                    faceUrl=m.faceUrl,
+                    groupID=m.groupID,
+                    userID="" if m.groupID else conv.removeprefix("c2c_"),
+                    status=status,
+                    isSelf=is_self,
+                    isRead=is_self
+                    or (
+                        m.seq <= int(group_reads.get(conv, 0))
+                        if m.groupID
+                        else m.timestamp <= int(my_reads.get(conv, 0))
+                    ),
+                    isPeerRead=is_self and not m.groupID and m.timestamp <= peer_read.get(conv, 0),
+                    needReadReceipt=m.needReadReceipt,
+                    groupAtUserList=m.groupAtUserList,
+                    localCustomData=extra.data,
+                    localCustomInt=extra.number,
+                    cloudCustomData=m.cloudCustomData,
+                    seq=m.seq,
+                    random=m.random,
+                    timestamp=m.timestamp,
+                    priority=m.priority,
+                    isExcludedFromUnreadCount=m.isExcludedFromUnreadCount,
+                    isExcludedFromLastMessage=m.isExcludedFromLastMessage,
+                    isSupportMessageExtension=m.isSupportMessageExtension,
+                    offlinePushInfo=m.offlinePushInfo,
+                    **_content_fields(m.content),
+                )
+            )
+        return views
+
+    async def find_messages(self, user_id: str, msg_ids: Sequence[str]) -> list[Message]:
+        if len(msg_ids) > FIND_MESSAGES_MAX:
+            raise invalid(f"messageIDList: at most {FIND_MESSAGES_MAX} IDs")
+        found = []
+        for i, msg_id in enumerate(msg_ids):
+            ref = parse_msg_id(msg_id, f"messageIDList[{i}]")
+            if not ref.is_group and user_id not in (ref.first, ref.second):
+                continue
+            stored = await self._load(ref)
+            if stored is not None:
+                found.append(stored)
+        return await self._views(user_id, await self._visible_to(user_id, found))
+
+    async def _page(
+        self,
+        user_id: str,
+        timeline: str,
+        count: int,
+        get_type: GetType,
+        start_seq: int | None,
+        message_types: Sequence[ElemType],
+        time_begin: int,
+        time_period: int,
+    ) -> list[Message]:
+        """One page of a timeline: HMGETs of seq ranges, skipping what this user cannot see."""
+        if not 1 <= count <= HISTORY_COUNT_MAX:
+            raise invalid(f"count must be 1-{HISTORY_COUNT_MAX}")
+        older = get_type in (GetType.V2TIM_GET_CLOUD_OLDER_MSG, GetType.V2TIM_GET_LOCAL_OLDER_MSG)
+        last_seq = int(await self._redis.get(self._keys.timeline_seq(timeline)) or 0)
+        if start_seq is not None:
+            start = start_seq - 1 if older else start_seq + 1
+        else:
+            start = last_seq if older else 1
+        wanted_types = set(message_types)
+        page: list[StoredMessage] = []
+        cursor = start
+        while len(page) < count and 1 <= cursor <= last_seq:
+            batch = max(count - len(page), 1) * SCAN_BATCH_FACTOR
+            if older:
+                seqs = list(range(cursor, max(cursor - batch, 0), -1))
+                cursor = seqs[-1] - 1
+            else:
+                seqs = list(range(cursor, min(cursor + batch, last_seq + 1)))
+                cursor = seqs[-1] + 1
+            raws = await self._redis.hmget(self._keys.timeline_messages(timeline), [str(q) for q in seqs])
+            candidates = [_stored_dec.decode(r) for r in raws if r]
+            for m in await self._visible_to(user_id, candidates):
+                if wanted_types and m.content.elemType not in wanted_types:
+                    continue
+                if time_begin and not _in_period(m.timestamp, time_begin, time_period):
+                    continue
+                page.append(m)
+                if len(page) == count:
+                    break
+        return await self._views(user_id, page)
+
+    async def revoke(self, user_id: str, session_id: str, msg_id: str) -> None:
+        stored = await self.load_visible(user_id, msg_id, "lastMsgID")
+        manager = False
+        if stored.groupID:
+            owner_group = topic_parent(stored.groupID) or stored.groupID
+            member = await self._groups.member(owner_group, user_id)
+            manager = member is not None and member.role in (int(OWNER), int(ADMIN))
+        if stored.sender != user_id and not manager:
+            raise IMError(
+                Code.ERR_NO_PERMISSION, "only the sender (or a group's owner or admins) may revoke this message"
+            )
+        if not manager and self._now() - stored.timestamp > REVOKE_WINDOW_SECONDS:
+            raise IMError(Code.ERR_REVOKE_TIME_LIMIT, f"messages can be revoked for {REVOKE_WINDOW_SECONDS} s")
+        if stored.status == MsgStatus.V2TIM_MSG_STATUS_LOCAL_REVOKED:
+            return
+        stored.status = MsgStatus.V2TIM_MSG_STATUS_LOCAL_REVOKED
+        stored.revokedBy = user_id
+        ref = parse_msg_id(msg_id)
+        await self._redis.hset(
+            self._keys.timeline_messages(self._timeline_of(ref)), str(stored.seq), _stored_enc.encode(stored)
+        )
+        event = OnRecvMessageRevoked(msgID=msg_id)
+        await self._bus.publish([user_id], event, except_session=session_id)
+        await self._tell_conversation(user_id, stored, event)
+
+    async def modify(
+        self, user_id: str, session_id: str, msg_id: str, content: Content | None, cloud_custom_data: str | None
+    ) -> Message:
+        stored = await self.load_visible(user_id, msg_id, "message.msgID")
+        if stored.sender != user_id:
+            raise IMError(Code.ERR_NO_PERMISSION, "only the sender may modify this message")
+        if stored.status == MsgStatus.V2TIM_MSG_STATUS_LOCAL_REVOKED:
+            raise invalid("message: a revoked message cannot be modified")
+        if content is not None and content.elemType != stored.content.elemType:
+            raise invalid("message: a modification keeps the message's elemType")
+        ref = parse_msg_id(msg_id)
+        timeline = self._timeline_of(ref)
+        version_key = self._keys.message_version(timeline, stored.seq)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            await pipe.watch(version_key)
+            version = int(await pipe.get(version_key) or 0)
+            raw = await pipe.hget(self._keys.timeline_messages(timeline), str(stored.seq))
+            current = _stored_dec.decode(raw)
+            if current.version != version:
+                raise IMError(Code.ERR_MSG_MODIFY_CONFLICT, "the message was modified meanwhile; fetch it and retry")
+            if content is not None:
+                current.content = content
+            if cloud_custom_data is not None:
+                current.cloudCustomData = cloud_custom_data
+            if body_size(current.content, current.cloudCustomData) > MESSAGE_BODY_MAX_BYTES:
+                raise IMError(Code.ERR_MSG_BODY_TOO_LARGE, f"message body over {MESSAGE_BODY_MAX_BYTES} bytes")
+            current.version = version + 1
+            pipe.multi()
+            pipe.set(version_key, current.version)
+            pipe.hset(self._keys.timeline_messages(timeline), str(stored.seq), _stored_enc.encode(current))
+            try:
+                await pipe.execute()
+            except WatchError as exc:
+                raise IMError(
+                    Code.ERR_MSG_MODIFY_CONFLICT, "another modification of this message won; fetch it and retry"
+                ) from exc
+        mine = (await self._views(user_id, [current]))[0]
+        await self._bus.publish([user_id], OnRecvMessageModified(message=mine), except_session=session_id)
+        if current.groupID:
+            await self._tell_conversation(user_id, current, OnRecvMessageModified(message=neutral_view(current)))
+        elif current.receiver and current.receiver != user_id:
+            theirs = (await self._views(current.receiver, [current]))[0]
+            await self._bus.publish([current.receiver], OnRecvMessageModified(message=theirs))
+        return mine
+
+    async def _tell_conversation(self, user_id: str, stored: StoredMessage, event: IMEvent) -> None:
+        """An event about a message to the conversation's other party (C2C) or other members."""
+        if not stored.groupID:
+            if stored.receiver and stored.receiver != user_id:
+                await self._bus.publish([stored.receiver if stored.sender == user_id else stored.sender], event)
+            return
+        if stored.targets:
+            await self._bus.publish([t for t in [*stored.targets, stored.sender] if t != user_id], event)
+            return
+        owner_group = topic_parent(stored.groupID) or stored.groupID
+        group = await self._groups.info(owner_group)
+        members = await self._groups.audience(group)
+        await self._bus.publish_to_group(owner_group, event, members=members, except_user=user_id)
+
+    async def delete_for_me(self, user_id: str, msg_id: str) -> None:
+        stored = await self.load_visible(user_id, msg_id)
+        conv = self._conversation_for(user_id, stored)
+        await self._redis.sadd(self._keys.hidden_messages(user_id, conv), stored.seq)
+
+    async def _receive_opt(self, user_id: str, field: str) -> MessageOpt:
+        raw = await self._redis.hget(self._keys.receive_options(user_id), field)
+        return MessageOpt(int(raw)) if raw is not None else MessageOpt.V2TIM_RECEIVE_MESSAGE
+
+
+def _in_period(timestamp: int, begin: int, period: int) -> bool:
+    return timestamp >= begin and (period <= 0 or timestamp <= begin + period)
+
+
+def _content_fields(content: Content) -> dict[str, Any]:
+    return {name: getattr(content, name) for name in content.__struct_fields__}
