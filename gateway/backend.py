@@ -13,7 +13,31 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from gateway.im.enums import ElemType, FriendAccept, FriendAddType, GetType, MessageOpt
+from gateway.im.enums import (
+    ElemType,
+    FriendAccept,
+    FriendAddType,
+    GetType,
+    GroupAdd,
+    GroupMemberFilter,
+    GroupMemberRole,
+    GroupType,
+    MessageOpt,
+)
+from gateway.im.groups import (
+    CreateGroupMember,
+    GroupApplicationResult,
+    GroupCounter,
+    GroupInfo,
+    GroupInfoChanges,
+    GroupInfoResult,
+    GroupMemberFullInfo,
+    GroupMemberPage,
+    GroupOperationResult,
+    TopicInfo,
+    TopicInfoResult,
+    TopicOperationResult,
+)
 from gateway.im.messages import Content, CreatedMessage, Message, ReceiveOpt, SendOptions, StoredMessage
 from gateway.im.model import (
     FriendApplicationResult,
@@ -162,6 +186,177 @@ class MessageManager(Protocol):
 
     async def group_exists(self, group_id: str) -> bool: ...
 
+    async def derive(
+        self,
+        user_id: str,
+        created_id: str,
+        *,
+        at_users: Sequence[str] | None = None,
+        targets: Sequence[str] | None = None,
+    ) -> CreatedMessage: ...
+
+    async def send_group(
+        self,
+        user_id: str,
+        session_id: str,
+        created_id: str,
+        group_id: str,
+        options: SendOptions,
+        receiver: str | None = None,
+    ) -> Message: ...
+
+    async def group_history(
+        self,
+        user_id: str,
+        group_id: str,
+        count: int,
+        *,
+        get_type: GetType = GetType.V2TIM_GET_CLOUD_OLDER_MSG,
+        last_msg_id: str | None = None,
+        last_seq: int | None = None,
+        seq_list: Sequence[int] = (),
+        message_types: Sequence[ElemType] = (),
+        time_begin: int = 0,
+        time_period: int = 0,
+    ) -> list[Message]: ...
+
+    async def mark_group_read(self, user_id: str, group_id: str) -> None: ...
+
+    async def group_unread(self, user_id: str, group_id: str) -> int: ...
+
+    async def mark_all_read(self, user_id: str) -> None: ...
+
+    async def set_group_receive_opt(self, user_id: str, group_id: str, opt: MessageOpt) -> None: ...
+
+    async def clear_group_history(self, user_id: str, group_id: str) -> None: ...
+
+    async def insert_group_local(self, user_id: str, group_id: str, sender: str, content: Content) -> Message: ...
+
+
+class GroupManager(Protocol):
+    """V2TIMGroupManager plus V2TIMManager's createGroup, joinGroup, quitGroup and dismissGroup."""
+
+    async def create_group(
+        self,
+        user_id: str,
+        group_type: GroupType,
+        group_id: str | None,
+        group_name: str,
+        *,
+        notification: str = "",
+        introduction: str = "",
+        face_url: str = "",
+        add_opt: GroupAdd | None = None,
+        approve_opt: GroupAdd | None = None,
+        is_all_muted: bool = False,
+        is_support_topic: bool = False,
+        members: Sequence[CreateGroupMember] = (),
+    ) -> str: ...
+
+    async def join_group(self, user_id: str, group_id: str, message: str) -> None: ...
+
+    async def quit_group(self, user_id: str, group_id: str) -> None: ...
+
+    async def dismiss_group(self, user_id: str, group_id: str) -> None: ...
+
+    async def get_joined_group_list(self, user_id: str) -> list[GroupInfo]: ...
+
+    async def get_joined_community_list(self, user_id: str) -> list[GroupInfo]: ...
+
+    async def get_groups_info(self, group_ids: Sequence[str]) -> list[GroupInfoResult]: ...
+
+    async def search_groups(
+        self, user_id: str, keywords: Sequence[str], by_id: bool, by_name: bool
+    ) -> list[GroupInfo]: ...
+
+    async def set_group_info(self, user_id: str, group_id: str, changes: GroupInfoChanges) -> None: ...
+
+    async def get_group_member_list(
+        self, user_id: str, group_id: str, member_filter: GroupMemberFilter, next_seq: int
+    ) -> GroupMemberPage: ...
+
+    async def get_group_members_info(
+        self, user_id: str, group_id: str, member_ids: Sequence[str]
+    ) -> list[GroupMemberFullInfo]: ...
+
+    async def search_group_members(
+        self,
+        user_id: str,
+        keywords: Sequence[str],
+        group_ids: Sequence[str] | None,
+        *,
+        by_user_id: bool,
+        by_nick_name: bool,
+        by_remark: bool,
+        by_name_card: bool,
+    ) -> list[GroupMemberFullInfo]: ...
+
+    async def set_group_member_info(
+        self, user_id: str, group_id: str, target: str, name_card: str | None, custom_info: dict[str, str] | None
+    ) -> None: ...
+
+    async def mute_group_member(self, user_id: str, group_id: str, target: str, seconds: int) -> None: ...
+
+    async def invite_user_to_group(
+        self, user_id: str, group_id: str, user_ids: Sequence[str]
+    ) -> list[GroupOperationResult]: ...
+
+    async def kick_group_member(
+        self, user_id: str, group_id: str, member_ids: Sequence[str], reason: str
+    ) -> list[GroupOperationResult]: ...
+
+    async def set_group_member_role(self, user_id: str, group_id: str, target: str, role: GroupMemberRole) -> None: ...
+
+    async def mark_group_member_list(
+        self, user_id: str, group_id: str, member_ids: Sequence[str], mark_type: int, enable: bool
+    ) -> None: ...
+
+    async def transfer_group_owner(self, user_id: str, group_id: str, target: str) -> None: ...
+
+    async def get_group_online_member_count(self, user_id: str, group_id: str) -> int: ...
+
+    async def presence_changed(self, user_id: str, online: bool) -> None: ...
+
+    async def get_group_application_list(self, user_id: str) -> GroupApplicationResult: ...
+
+    async def accept_group_application(
+        self, user_id: str, group_id: str, from_user: str, to_user: str, reason: str
+    ) -> None: ...
+
+    async def refuse_group_application(
+        self, user_id: str, group_id: str, from_user: str, to_user: str, reason: str
+    ) -> None: ...
+
+    async def set_group_application_read(self, user_id: str) -> None: ...
+
+    async def init_group_attributes(self, user_id: str, group_id: str, attributes: dict[str, str]) -> None: ...
+
+    async def set_group_attributes(self, user_id: str, group_id: str, attributes: dict[str, str]) -> None: ...
+
+    async def delete_group_attributes(self, user_id: str, group_id: str, keys: Sequence[str] | None) -> None: ...
+
+    async def get_group_attributes(self, user_id: str, group_id: str, keys: Sequence[str] | None) -> dict[str, str]: ...
+
+    async def set_group_counters(self, user_id: str, group_id: str, counters: dict[str, int]) -> list[GroupCounter]: ...
+
+    async def get_group_counters(
+        self, user_id: str, group_id: str, keys: Sequence[str] | None
+    ) -> list[GroupCounter]: ...
+
+    async def change_group_counter(self, user_id: str, group_id: str, name: str, delta: int) -> list[GroupCounter]: ...
+
+    async def create_topic(self, user_id: str, group_id: str, info: TopicInfo) -> str: ...
+
+    async def delete_topics(
+        self, user_id: str, group_id: str, topic_ids: Sequence[str]
+    ) -> list[TopicOperationResult]: ...
+
+    async def set_topic_info(self, user_id: str, group_id: str, info: TopicInfo) -> None: ...
+
+    async def get_topic_info_list(
+        self, user_id: str, group_id: str, topic_ids: Sequence[str] | None
+    ) -> list[TopicInfoResult]: ...
+
 
 class IMBackend(Protocol):
     """A whole backend: one part per manager."""
@@ -177,6 +372,9 @@ class IMBackend(Protocol):
 
     @property
     def messages(self) -> MessageManager: ...
+
+    @property
+    def groups(self) -> GroupManager: ...
 
     async def ping(self) -> None:
         """Raise IMError when the backend cannot be reached (reported as onConnectFailed)."""

@@ -31,3 +31,21 @@ def check_user_id_list(user_ids: Sequence[str], arg: str = "userIDList", *, allo
     for i, uid in enumerate(user_ids):
         seen[check_user_id(uid, f"{arg}[{i}]")] = None
     return list(seen)
+
+
+GROUP_ID_ARG_MAX_BYTES = 128  # a topic ID is a community ID (≤48 bytes) plus "@TOPIC#_" and a suffix
+
+
+def check_group_id(group_id: str, arg: str = "groupID") -> str:
+    """A group (or topic) ID argument: printable ASCII, non-empty, bounded; 10015 otherwise."""
+    if not group_id or len(group_id.encode("utf-8")) > GROUP_ID_ARG_MAX_BYTES:
+        raise IMError(Code.ERR_GROUP_ID_INVALID, f"{arg} must be 1-{GROUP_ID_ARG_MAX_BYTES} bytes")
+    if not all(0x20 <= ord(ch) <= 0x7E for ch in group_id):
+        raise IMError(Code.ERR_GROUP_ID_INVALID, f"{arg} must be printable ASCII")
+    return group_id
+
+
+def check_group_id_list(group_ids: Sequence[str], arg: str = "groupIDList") -> list[str]:
+    if len(group_ids) > USER_ID_LIST_MAX:
+        raise invalid(f"{arg} has {len(group_ids)} entries; at most {USER_ID_LIST_MAX} per call")
+    return list(dict.fromkeys(check_group_id(g, f"{arg}[{i}]") for i, g in enumerate(group_ids)))

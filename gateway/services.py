@@ -84,6 +84,12 @@ class Gateway:
             logged_in=sessions.is_logged_in,
             exists=embedded.profiles.exists,
         )
+
+        async def groups_follow_presence(user_id: str) -> None:
+            (online,) = await presence.online([user_id])
+            await backend.groups.presence_changed(user_id, online)
+
+        presence.on_change(groups_follow_presence)
         return cls(
             settings=settings,
             clock=clock,

@@ -12,7 +12,9 @@ from schema.caching import SafeParserCache
 from schema.enums import ALL_ENUMS
 from schema.errors import IMErrors
 from schema.friendship import FriendshipMutation, FriendshipQuery
+from schema.groups import GroupMutation, GroupQuery
 from schema.listeners.friendship import FriendshipSubscription
+from schema.listeners.groups import GroupSubscription
 from schema.listeners.messages import MessageSubscription
 from schema.listeners.sdk import SDKSubscription
 from schema.manager import ManagerMutation, ManagerQuery
@@ -25,9 +27,11 @@ MAX_TOKENS = 4_000  # a large codegen'd query is ~1,500 tokens
 MAX_ALIASES = 30  # batching 30 lookups in one document is plenty; more is an amplification attack
 CACHE_SIZE = 1_000  # distinct documents whose validation result is kept (LRU)
 
-Query = merge_types("Query", (ManagerQuery, MessageQuery, FriendshipQuery))
-Mutation = merge_types("Mutation", (ManagerMutation, MessageMutation, FriendshipMutation))
-Subscription = merge_types("Subscription", (SDKSubscription, MessageSubscription, FriendshipSubscription))
+Query = merge_types("Query", (ManagerQuery, MessageQuery, GroupQuery, FriendshipQuery))
+Mutation = merge_types("Mutation", (ManagerMutation, MessageMutation, GroupMutation, FriendshipMutation))
+Subscription = merge_types(
+    "Subscription", (SDKSubscription, MessageSubscription, GroupSubscription, FriendshipSubscription)
+)
 
 
 class IMSchema(strawberry.Schema):

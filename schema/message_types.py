@@ -6,6 +6,7 @@ import strawberry
 
 from gateway.im import messages as im
 from schema.enums import ElemType, ImageType, MsgStatus, Priority
+from schema.group_types import GroupTipsElem
 
 
 @strawberry.type(description="V2TIMTextElem")
@@ -157,6 +158,7 @@ class Message:
     locationElem: LocationElem | None
     faceElem: FaceElem | None
     mergerElem: MergerElem | None
+    groupTipsElem: GroupTipsElem | None
     localCustomData: str
     localCustomInt: int
     cloudCustomData: str

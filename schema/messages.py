@@ -71,7 +71,17 @@ class MessageQuery:
             message_types=[DomainElemType(t) for t in messageTypeList or []],
             time_begin=timeBegin,
             time_period=timePeriod,
+            last_seq=lastMsgSeq,
+            seq_list=messageSeqList,
         )
+        return gql(page, list[Message])
+
+    @strawberry.field(description="A page of a group's history, newest first, before msgID if given.")
+    async def getGroupHistoryMessageList(
+        self, info: Ctx, groupID: str | None = None, count: int | None = None, msgID: str | None = None
+    ) -> list[Message]:
+        session = await info.context.session()
+        page = await session.get_group_history_message_list(need(groupID, "groupID"), need(count, "count"), msgID)
         return gql(page, list[Message])
 
     @strawberry.field(description="Messages by ID (those of your conversations you can see).")
@@ -235,6 +245,59 @@ class MessageMutation:
         session = await info.context.session()
         inserted = await session.insert_c2c_message_to_local_storage(
             need(userID, "userID"), need(sender, "sender"), data or ""
+        )
+        return gql(inserted, Message)
+
+    @strawberry.mutation(description="Create a text message that @-mentions users (for a group; ≤30, @ALL included).")
+    async def createTextAtMessage(self, info: Ctx, text: str, atUserList: list[str]) -> CreateMessageResult:
+        return _created(await (await info.context.session()).create_text_at_message(text, atUserList))
+
+    @strawberry.mutation(description="A created message with @ marks (msgID: a create*Message id).")
+    async def createAtSignedGroupMessage(
+        self, info: Ctx, msgID: str | None = None, atUserList: list[str] | None = None
+    ) -> CreateMessageResult:
+        session = await info.context.session()
+        return _created(
+            await session.create_at_signed_group_message(need(msgID, "msgID"), need(atUserList, "atUserList"))
+        )
+
+    @strawberry.mutation(description="A created message for some members of a group only (msgID: a create*Message id).")
+    async def createTargetedGroupMessage(
+        self, info: Ctx, msgID: str | None = None, receiverList: list[str] | None = None
+    ) -> CreateMessageResult:
+        session = await info.context.session()
+        created = await session.create_targeted_group_message(need(msgID, "msgID"), need(receiverList, "receiverList"))
+        return _created(created)
+
+    @strawberry.mutation(description="Mark a group (or topic) conversation read.")
+    async def markGroupMessageAsRead(self, info: Ctx, groupID: str | None = None) -> bool:
+        await (await info.context.session()).mark_group_message_as_read(need(groupID, "groupID"))
+        return True
+
+    @strawberry.mutation(description="Mark every conversation read.")
+    async def markAllMessageAsRead(self, info: Ctx) -> bool:
+        await (await info.context.session()).mark_all_message_as_read()
+        return True
+
+    @strawberry.mutation(description="Receive, not receive, or receive without push, a group's messages.")
+    async def setGroupReceiveMessageOpt(
+        self, info: Ctx, groupID: str | None = None, opt: MessageOpt | None = None
+    ) -> bool:
+        await (await info.context.session()).set_group_receive_message_opt(need(groupID, "groupID"), need(opt, "opt"))
+        return True
+
+    @strawberry.mutation(description="Clear a group conversation's history for yourself.")
+    async def clearGroupHistoryMessage(self, info: Ctx, groupID: str | None = None) -> bool:
+        await (await info.context.session()).clear_group_history_message(need(groupID, "groupID"))
+        return True
+
+    @strawberry.mutation(description="Add a message (custom, data) to your own view of a group conversation.")
+    async def insertGroupMessageToLocalStorage(
+        self, info: Ctx, data: str | None = None, groupID: str | None = None, sender: str | None = None
+    ) -> Message:
+        session = await info.context.session()
+        inserted = await session.insert_group_message_to_local_storage(
+            need(groupID, "groupID"), need(sender, "sender"), data or ""
         )
         return gql(inserted, Message)
 

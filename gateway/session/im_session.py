@@ -22,6 +22,7 @@ from gateway.im.enums import LoginStatus
 from gateway.im.events import SDK_LISTENER, OnConnectFailed, OnConnecting, OnConnectSuccess
 from gateway.im.model import ProfileChanges, UserFullInfo, UserStatus
 from gateway.session.friendship import FriendshipSession
+from gateway.session.groups import GroupSession
 from gateway.session.messages import MessageSession
 from gateway.session.pool import Session
 
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from gateway.services import Gateway
 
 
-class IMSession(FriendshipSession, MessageSession):
+class IMSession(FriendshipSession, MessageSession, GroupSession):
     def __init__(self, gateway: Gateway, session: Session) -> None:
         self._gw = gateway
         self.session = session
@@ -37,6 +38,7 @@ class IMSession(FriendshipSession, MessageSession):
         self.session_id = session.session_id
         self._friends = gateway.backend.friendship
         self._messages = gateway.backend.messages
+        self._groups = gateway.backend.groups
 
     # ---- V2TIMManager ------------------------------------------------------------------------
     async def logout(self) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
-from gateway.errors import Code, IMError, invalid
-from gateway.ids import check_user_id, check_user_id_list
+from gateway.errors import invalid
+from gateway.ids import check_group_id, check_user_id, check_user_id_list
 from gateway.im.enums import ElemType, GetType, ImageType, MessageOpt
 from gateway.im.messages import (
     Content,
@@ -114,9 +114,10 @@ class MessageSession:
         if not created_id:
             raise invalid("id is required: pass the id a create*Message call returned")
         if group_id:
-            if not await self._messages.group_exists(group_id):
-                raise IMError(Code.ERR_GROUP_NOT_FOUND, f"groupID: no group {group_id!r}")
-            raise IMError(Code.ERR_SDK_INTERFACE_NOT_SUPPORT, "group messages are not available in this build")
+            target = check_user_id(receiver, "receiver") if receiver else None
+            return await self._messages.send_group(
+                self.user_id, self.session_id, created_id, check_group_id(group_id), options, target
+            )
         if not receiver:
             raise invalid("receiver or groupID is required")
         return await self._messages.send_c2c(
@@ -138,13 +139,25 @@ class MessageSession:
         message_types: list[ElemType],
         time_begin: int,
         time_period: int,
+        last_seq: int | None = None,
+        seq_list: list[int] | None = None,
     ) -> list[Message]:
+        seq_list = seq_list or []
         if bool(peer) == bool(group_id):
             raise invalid("give exactly one of userID (C2C) and groupID (group)")
         if group_id:
-            if not await self._messages.group_exists(group_id):
-                raise IMError(Code.ERR_GROUP_NOT_FOUND, f"groupID: no group {group_id!r}")
-            raise IMError(Code.ERR_SDK_INTERFACE_NOT_SUPPORT, "group history is not available in this build")
+            return await self._messages.group_history(
+                self.user_id,
+                check_group_id(group_id),
+                count,
+                get_type=get_type,
+                last_msg_id=last_msg_id,
+                last_seq=last_seq,
+                seq_list=seq_list,
+                message_types=message_types,
+                time_begin=time_begin,
+                time_period=time_period,
+            )
         return await self._messages.c2c_history(
             self.user_id,
             check_user_id(peer or ""),
@@ -179,6 +192,40 @@ class MessageSession:
         content = Content(elemType=ElemType.V2TIM_ELEM_TYPE_CUSTOM, customElem=CustomElem(data=data))
         return await self._messages.insert_c2c_local(
             self.user_id, check_user_id(peer), check_user_id(sender, "sender"), content
+        )
+
+    # ---- group messages ------------------------------------------------------------------------------
+    async def create_text_at_message(self, text: str, at_users: list[str]) -> CreatedMessage:
+        created = await self.create_text_message(text)
+        return await self._messages.derive(self.user_id, created.id, at_users=at_users)
+
+    async def create_at_signed_group_message(self, created_id: str, at_users: list[str]) -> CreatedMessage:
+        return await self._messages.derive(self.user_id, created_id, at_users=at_users)
+
+    async def create_targeted_group_message(self, created_id: str, receivers: list[str]) -> CreatedMessage:
+        return await self._messages.derive(
+            self.user_id, created_id, targets=check_user_id_list(receivers, "receiverList")
+        )
+
+    async def get_group_history_message_list(self, group_id: str, count: int, msg_id: str | None) -> list[Message]:
+        return await self._messages.group_history(self.user_id, check_group_id(group_id), count, last_msg_id=msg_id)
+
+    async def mark_group_message_as_read(self, group_id: str) -> None:
+        await self._messages.mark_group_read(self.user_id, check_group_id(group_id))
+
+    async def mark_all_message_as_read(self) -> None:
+        await self._messages.mark_all_read(self.user_id)
+
+    async def set_group_receive_message_opt(self, group_id: str, opt: MessageOpt) -> None:
+        await self._messages.set_group_receive_opt(self.user_id, check_group_id(group_id), opt)
+
+    async def clear_group_history_message(self, group_id: str) -> None:
+        await self._messages.clear_group_history(self.user_id, check_group_id(group_id))
+
+    async def insert_group_message_to_local_storage(self, group_id: str, sender: str, data: str) -> Message:
+        content = Content(elemType=ElemType.V2TIM_ELEM_TYPE_CUSTOM, customElem=CustomElem(data=data))
+        return await self._messages.insert_group_local(
+            self.user_id, check_group_id(group_id), check_user_id(sender, "sender"), content
         )
 
     async def set_c2c_receive_message_opt(self, user_ids: list[str], opt: MessageOpt) -> None:

@@ -10,6 +10,7 @@ from strawberry.types import Info
 from gateway.events.stream import Delivery
 from gateway.im.events import IMEvent
 from schema.context import IMContext
+from schema.types import KeyValue
 
 EVENT_DOC = "`cursor` resumes the stream right after this event (pass it as `since`)."
 
@@ -26,7 +27,7 @@ class EventTypes:
         gql_type = self._pairs.get(type(event))
         if gql_type is None:
             raise TypeError(f"{type(event).__name__} has no GraphQL type in this listener")
-        payload = {name: getattr(event, name) for name in event.__struct_fields__}
+        payload = {name: _graphql_value(getattr(event, name)) for name in event.__struct_fields__}
         return gql_type(type=event.__struct_config__.tag, cursor=delivery.cursor, **payload)
 
 
@@ -36,3 +37,10 @@ async def stream_events(
     session = await info.context.session()
     async for delivery in session.listen(listener, since):
         yield types.to_graphql(delivery)
+
+
+def _graphql_value(value: object) -> object:
+    """Maps travel as key/value lists in GraphQL (as customInfo does); everything else as it is."""
+    if isinstance(value, dict):
+        return [KeyValue(key=str(k), value=str(v)) for k, v in sorted(value.items())]
+    return value
