@@ -12,7 +12,7 @@ from schema.caching import SafeParserCache
 from schema.enums import ALL_ENUMS
 from schema.errors import IMErrors
 from schema.friendship import FriendshipMutation, FriendshipQuery
-from schema.groups import GroupMutation, GroupQuery
+from schema.groups import SET_GROUP_INFO_ARG, GroupMutation, GroupQuery, resolve_set_group_info
 from schema.listeners.friendship import FriendshipSubscription
 from schema.listeners.groups import GroupSubscription
 from schema.listeners.messages import MessageSubscription
@@ -40,6 +40,18 @@ class IMSchema(strawberry.Schema):
 
 
 def build_schema() -> strawberry.Schema:
+    schema = _build()
+    # setGroupInfo's argument is named `info` (the SDK's name), which Strawberry cannot pass to a
+    # resolver: graphql-core hands it over under another name to a resolver of our own.
+    mutation = schema._schema.mutation_type
+    assert mutation is not None
+    field = mutation.fields["setGroupInfo"]
+    field.args["info"].out_name = SET_GROUP_INFO_ARG
+    field.resolve = resolve_set_group_info
+    return schema
+
+
+def _build() -> strawberry.Schema:
     return IMSchema(
         query=Query,
         mutation=Mutation,

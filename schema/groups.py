@@ -6,7 +6,10 @@ the API cannot do without is refused with 6017 naming it.
 
 from __future__ import annotations
 
+from typing import Annotated, Any
+
 import strawberry
+from graphql import GraphQLResolveInfo
 from strawberry.types import Info
 
 from gateway.errors import invalid
@@ -184,19 +187,12 @@ class GroupMutation:
     @strawberry.mutation(
         description="Change a group's profile; each changed field is reported as a V2TIMGroupChangeInfo."
     )
-    async def setGroupInfo(self, ctx: Ctx, info: GroupInfoInput | None = None) -> bool:
-        given = need(info, "info")
-        changes = im.GroupInfoChanges(
-            groupName=given.groupName,
-            notification=given.notification,
-            introduction=given.introduction,
-            faceUrl=given.faceUrl,
-            addOpt=given.addOpt,
-            approveOpt=given.approveOpt,
-            isAllMuted=given.isAllMuted,
-        )
-        await (await ctx.context.session()).set_group_info(given.groupID, changes)
-        return True
+    async def setGroupInfo(
+        self, ctx: Ctx, info_: Annotated[GroupInfoInput | None, strawberry.argument(name="info")] = None
+    ) -> bool:
+        # Strawberry cannot hand a resolver an argument named `info` (its own parameter has that
+        # name), so build.py routes this field to resolve_set_group_info, which shares this code.
+        return await _set_group_info(ctx.context, need(info_, "info"))
 
     @strawberry.mutation(description="Replace all of a group's attributes (≤16 keys, 16 KB).")
     async def initGroupAttributes(
@@ -376,3 +372,28 @@ class GroupMutation:
             need(groupID, "groupID"), need(key, "key"), -need(value, "value")
         )
         return gql(result, list[GroupCounter])
+
+
+SET_GROUP_INFO_ARG = "group_info"  # the name graphql-core passes setGroupInfo's `info` argument under
+
+
+async def _set_group_info(context: IMContext, given: GroupInfoInput) -> bool:
+    changes = im.GroupInfoChanges(
+        groupName=given.groupName,
+        notification=given.notification,
+        introduction=given.introduction,
+        faceUrl=given.faceUrl,
+        addOpt=given.addOpt,
+        approveOpt=given.approveOpt,
+        isAllMuted=given.isAllMuted,
+    )
+    await (await context.session()).set_group_info(given.groupID, changes)
+    return True
+
+
+async def resolve_set_group_info(
+    _source: object, info: GraphQLResolveInfo[IMContext], group_info: dict[str, Any] | None = None
+) -> bool:
+    """setGroupInfo as graphql-core calls it (the input arrives as a dict of coerced values)."""
+    given = need(group_info, "info")
+    return await _set_group_info(info.context, GroupInfoInput(**given))

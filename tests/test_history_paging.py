@@ -94,8 +94,8 @@ async def test_a_page_costs_the_same_round_trips_for_a_million_messages(
     big = gw.keys.c2c_timeline("carol", "bob")
     bodies = await gw.redis.hgetall(gw.keys.timeline_messages(small))
     await gw.redis.set(gw.keys.timeline_seq(big), 1_000_000)
-    from gateway.engine.message_ids import c2c_msg_id
     from gateway.engine.message_core import _stored_dec, _stored_enc
+    from gateway.engine.message_ids import c2c_msg_id
 
     for seq_text, raw in bodies.items():
         stored = _stored_dec.decode(raw)

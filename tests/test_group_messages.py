@@ -1,0 +1,210 @@
+"""Group messages: delivery, targeted and @ messages, receive options, unread by read diffusion,
+revocation by managers, and a send's Redis cost that does not grow with the group."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import redis.asyncio.client as redis_client
+
+from gateway.clock import ManualClock
+from gateway.config import Settings
+from gateway.engine.groups.store import MemberRecord, member_enc
+from gateway.errors import Code
+from gateway.im.enums import ElemType, GroupType
+from gateway.im.messages import Content, SendOptions, TextElem
+from gateway.services import Gateway
+from tests.support.clients import HTTPClient, WSClient
+from tests.support.servers import InProcessGateway
+
+EVENTS = """subscription { advancedMsgListener { __typename
+  ... on RecvNewMessageEvent { type message { msgID sender groupID isSelf groupAtUserList elemType textElem { text } } }
+  ... on RecvMessageRevokedEvent { type msgID } } }"""
+
+
+class Person:
+    def __init__(self, client: HTTPClient, token: str, ws: WSClient, op: str) -> None:
+        self.client, self.token, self.ws, self.op = client, token, ws, op
+
+    async def call(self, doc: str) -> Any:
+        return await self.client.gql(doc, token=self.token)
+
+    async def q(self, doc: str) -> Any:
+        return (await self.call(doc)).ok()
+
+    async def events(self) -> list[dict[str, Any]]:
+        seen = []
+        while True:
+            try:
+                message = await self.ws.next(self.op, timeout=0.25)
+            except TimeoutError:
+                return seen
+            seen.append(message["payload"]["data"]["advancedMsgListener"])
+
+    async def send(self, gid: str, text: str, *, receiver: str | None = None, at: list[str] | None = None) -> Any:
+        if at is None:
+            created = (await self.q(f'mutation {{ createTextMessage(text: "{text}") {{ id }} }}'))["createTextMessage"][
+                "id"
+            ]
+        else:
+            users = ", ".join(f'"{u}"' for u in at)
+            created = (
+                await self.q(f'mutation {{ createTextAtMessage(text: "{text}", atUserList: [{users}]) {{ id }} }}')
+            )["createTextAtMessage"]["id"]
+        to = f', receiver: "{receiver}"' if receiver else ""
+        return await self.call(f'mutation {{ sendMessage(id: "{created}", groupID: "{gid}"{to}) {{ msgID isSelf }} }}')
+
+
+async def person(client: HTTPClient, server: InProcessGateway, name: str, platform: str = "web") -> Person:
+    token = await client.login(name, platform=platform)
+    ws = await WSClient.connect(server.ws_url, token)
+    op = await ws.subscribe(EVENTS)
+    await asyncio.sleep(0.05)
+    return Person(client, token, ws, op)
+
+
+@pytest.fixture
+async def room(client: HTTPClient, server: InProcessGateway) -> tuple[str, Person, Person, Person, Person]:
+    """A Meeting group of olive (owner, two devices), mike and nora."""
+    olive = await person(client, server, "olive", "web")
+    olive_phone = await person(client, server, "olive", "ios")
+    mike = await person(client, server, "mike")
+    nora = await person(client, server, "nora")
+    gid = (await olive.q('mutation { createGroup(groupType: V2TIM_GROUP_TYPE_MEETING, groupName: "room") }'))[
+        "createGroup"
+    ]
+    for p in (mike, nora):
+        await p.q(f'mutation {{ joinGroup(groupID: "{gid}") }}')
+    for p in (olive, olive_phone, mike, nora):
+        await p.events()  # the join tips
+    return gid, olive, olive_phone, mike, nora
+
+
+async def test_group_message_reaches_members_and_the_senders_other_devices(
+    room: tuple[str, Person, Person, Person, Person], server: InProcessGateway
+) -> None:
+    gid, olive, olive_phone, mike, nora = room
+    sent = (await olive.send(gid, "hello room")).ok()["sendMessage"]
+    assert sent["isSelf"] is True
+    for p in (mike, nora):
+        (event,) = await p.events()
+        assert (event["message"]["msgID"], event["message"]["isSelf"]) == (sent["msgID"], False)
+    (synced,) = await olive_phone.events()
+    assert synced["message"]["isSelf"] is True
+    assert await olive.events() == []
+    history = await mike.q(f'{{ getGroupHistoryMessageList(groupID: "{gid}", count: 5) {{ msgID elemType }} }}')
+    assert history["getGroupHistoryMessageList"][0]["msgID"] == sent["msgID"]
+    engine = server.gateway.backend.messages
+    assert await engine.group_unread("mike", gid) == 1
+    assert await engine.group_unread("olive", gid) == 0  # sending reads the conversation
+    assert await mike.q(f'mutation {{ markGroupMessageAsRead(groupID: "{gid}") }}')
+    assert await engine.group_unread("mike", gid) == 0
+
+
+async def test_targeted_and_at_messages(room: tuple[str, Person, Person, Person, Person]) -> None:
+    gid, olive, olive_phone, mike, nora = room
+    assert (await olive.send(gid, "just mike", receiver="mike")).codes == []
+    assert [e["message"]["textElem"]["text"] for e in await mike.events()] == ["just mike"]
+    assert await nora.events() == []
+    nora_history = await nora.q(
+        f'{{ getGroupHistoryMessageList(groupID: "{gid}", count: 5) {{ textElem {{ text }} }} }}'
+    )
+    assert {"textElem": {"text": "just mike"}} not in nora_history["getGroupHistoryMessageList"]
+    await olive_phone.events()
+    at = (await olive.send(gid, "@nora look", at=["nora", "__kImSDK_MesssageAtALL__"])).ok()
+    assert at["sendMessage"]["msgID"]
+    (event,) = await nora.events()
+    assert event["message"]["groupAtUserList"] == ["nora", "__kImSDK_MesssageAtALL__"]
+    many = [f"u{i}" for i in range(31)]
+    assert (
+        await olive.call(
+            'mutation { createTextAtMessage(text: "x", atUserList: [%s]) { id } }' % ", ".join(f'"{u}"' for u in many)
+        )
+    ).codes == [6017]
+
+
+async def test_non_members_receive_options_and_revoking(
+    room: tuple[str, Person, Person, Person, Person], client: HTTPClient, server: InProcessGateway, clock: ManualClock
+) -> None:
+    gid, olive, _olive_phone, mike, nora = room
+    stranger = await person(client, server, "stranger")
+    assert (await stranger.send(gid, "let me in")).codes == [Code.ERR_NO_PERMISSION]
+    assert await nora.q(f'mutation {{ setGroupReceiveMessageOpt(groupID: "{gid}", opt: V2TIM_NOT_RECEIVE_MESSAGE) }}')
+    sent = (await mike.send(gid, "quiet please")).ok()["sendMessage"]
+    assert await nora.events() == []
+    assert len(await olive.events()) == 1
+    await clock.advance(600)  # long past the sender's 2 minutes: the owner may still revoke
+    assert (await nora.call(f'mutation {{ revokeMessage(lastMsgID: "{sent["msgID"]}") }}')).codes == [
+        Code.ERR_NO_PERMISSION
+    ]
+    assert (await mike.call(f'mutation {{ revokeMessage(lastMsgID: "{sent["msgID"]}") }}')).codes == [
+        Code.ERR_REVOKE_TIME_LIMIT
+    ]
+    assert await olive.q(f'mutation {{ revokeMessage(lastMsgID: "{sent["msgID"]}") }}')
+    assert [e["type"] for e in await mike.events()] == ["onRecvMessageRevoked"]
+    assert await mike.q(f'mutation {{ clearGroupHistoryMessage(groupID: "{gid}") }}')
+    assert (await mike.q(f'{{ getGroupHistoryMessageList(groupID: "{gid}", count: 5) {{ msgID }} }}'))[
+        "getGroupHistoryMessageList"
+    ] == []
+    inserted = await mike.q(
+        f'mutation {{ insertGroupMessageToLocalStorage(data: "note", groupID: "{gid}", sender: "mike") {{ status }} }}'
+    )
+    assert inserted["insertGroupMessageToLocalStorage"]["status"] == "V2TIM_MSG_STATUS_LOCAL_IMPORTED"
+    assert await mike.q("mutation { markAllMessageAsRead }")
+
+
+@pytest.fixture
+async def gw(settings: Settings) -> AsyncIterator[Gateway]:
+    gateway = Gateway.build(settings, clock=ManualClock())
+    await gateway.start()
+    yield gateway
+    await gateway.close()
+
+
+async def _bulk_group(gw: Gateway, size: int) -> str:
+    """A Community with `size` members, written straight into Redis (what joins would leave)."""
+    await gw.backend.accounts.ensure_account("owner")
+    gid = await gw.backend.groups.create_group("owner", GroupType.V2TIM_GROUP_TYPE_COMMUNITY, None, "big")
+    pipe = gw.redis.pipeline(transaction=False)
+    for i in range(size - 1):
+        uid = f"m{i}"
+        pipe.hset(gw.keys.group_members(gid), uid, member_enc.encode(MemberRecord(joinTime=1)))
+        pipe.zadd(gw.keys.group_roster(gid), {uid: i + 2})
+        pipe.hset(gw.keys.user_groups(uid), gid, 1)
+    await pipe.execute()
+    return gid
+
+
+async def test_a_sends_redis_commands_do_not_grow_from_1000_to_10000_members(
+    gw: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    counts = {}
+    original_execute = redis_client.Pipeline.execute
+    original_command = type(gw.redis).execute_command
+    commands = 0
+
+    async def counted_execute(self: Any, *args: Any, **kwargs: Any) -> Any:
+        nonlocal commands
+        commands += len(self.command_stack)
+        return await original_execute(self, *args, **kwargs)
+
+    async def counted_command(self: Any, *args: Any, **kwargs: Any) -> Any:
+        nonlocal commands
+        commands += 1
+        return await original_command(self, *args, **kwargs)
+
+    for size in (1_000, 10_000):
+        gid = await _bulk_group(gw, size)
+        created = await gw.backend.messages.create(
+            "owner", Content(elemType=ElemType.V2TIM_ELEM_TYPE_TEXT, textElem=TextElem(text="hi all"))
+        )
+        monkeypatch.setattr(redis_client.Pipeline, "execute", counted_execute)
+        monkeypatch.setattr(type(gw.redis), "execute_command", counted_command)
+        commands = 0
+        await gw.backend.messages.send_group("owner", "s", created.id, gid, SendOptions())
+        counts[size] = commands
+        monkeypatch.undo()
+    assert counts[1_000] == counts[10_000]

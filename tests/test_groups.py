@@ -1,0 +1,490 @@
+"""Groups end to end over real HTTP and WebSocket: lifecycle, members, applications, attributes,
+counters, topics, tips in history, and the groupListener callbacks."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from gateway.engine.groups import store as group_store
+from gateway.errors import Code
+from tests.support.clients import HTTPClient, WSClient
+from tests.support.servers import InProcessGateway
+
+MEMBER = "userID nickName nameCard"
+GROUP_EVENTS = f"""subscription {{ groupListener {{
+  __typename
+  ... on MemberEnterEvent {{ type groupID memberList {{ {MEMBER} }} }}
+  ... on MemberLeaveEvent {{ type groupID member {{ {MEMBER} }} }}
+  ... on MemberInvitedEvent {{ type groupID opUser {{ userID }} memberList {{ {MEMBER} }} }}
+  ... on MemberKickedEvent {{ type groupID opUser {{ userID }} memberList {{ {MEMBER} }} }}
+  ... on MemberInfoChangedEvent {{ type groupID groupMemberChangeInfoList {{ userID muteTime }} }}
+  ... on GroupCreatedEvent {{ type groupID }}
+  ... on GroupDismissedEvent {{ type groupID opUser {{ userID }} }}
+  ... on GroupInfoChangedEvent {{ type groupID groupChangeInfoList {{ type value boolValue intValue }} }}
+  ... on ReceiveJoinApplicationEvent {{ type groupID member {{ userID }} opReason }}
+  ... on ApplicationProcessedEvent {{ type groupID opUser {{ userID }} opReason isAgreeJoin }}
+  ... on GrantAdministratorEvent {{ type groupID opUser {{ userID }} memberList {{ userID }} }}
+  ... on RevokeAdministratorEvent {{ type groupID opUser {{ userID }} memberList {{ userID }} }}
+  ... on QuitFromGroupEvent {{ type groupID }}
+  ... on GroupAttributeChangedEvent {{ type groupID groupAttributeMap {{ key value }} }}
+  ... on TopicCreatedEvent {{ type groupID topicID }}
+  ... on TopicDeletedEvent {{ type groupID topicIDList }}
+  ... on TopicInfoChangedEvent {{ type groupID topicInfo {{ topicID topicName }} }}
+  ... on GroupCounterChangedEvent {{ type groupID key newValue }}
+}} }}"""
+MSG_EVENTS = """subscription { advancedMsgListener { __typename
+  ... on RecvNewMessage { type message { msgID sender groupID elemType seq isSelf groupAtUserList textElem { text }
+      groupTipsElem { groupID type opMember { userID } memberList { userID } memberCount
+        groupChangeInfoList { type value } memberChangeInfoList { userID muteTime } } } }
+  ... on RecvMessageRevokedEvent { type msgID } } }""".replace("RecvNewMessage {", "RecvNewMessageEvent {")
+INFO = "groupID groupType groupName notification introduction faceUrl addOpt approveOpt isAllMuted isSupportTopic owner memberCount"
+CREATE = """mutation($t: V2TIM_GroupType, $id: String, $n: String!, $m: [CreateGroupMemberInfoInput!], $a: V2TIM_GroupAdd,
+                     $ap: V2TIM_GroupAdd, $topics: Boolean) {
+  createGroup(groupType: $t, groupID: $id, groupName: $n, memberListMap: $m, addOpt: $a, approveOpt: $ap, isSupportTopic: $topics) }"""
+
+
+class Member:
+    def __init__(self, name: str, token: str, ws: WSClient, groups_op: str, msgs_op: str, client: HTTPClient) -> None:
+        self.name, self.token, self.ws, self.groups_op, self.msgs_op, self.client = (
+            name,
+            token,
+            ws,
+            groups_op,
+            msgs_op,
+            client,
+        )
+
+    async def call(self, document: str, variables: dict[str, Any] | None = None) -> Any:
+        return await self.client.gql(document, variables, token=self.token)
+
+    async def q(self, document: str, variables: dict[str, Any] | None = None) -> Any:
+        return (await self.call(document, variables)).ok()
+
+    async def events(self, op: str, quiet: float = 0.25) -> list[dict[str, Any]]:
+        seen = []
+        while True:
+            try:
+                message = await self.ws.next(op, timeout=quiet)
+            except TimeoutError:
+                return seen
+            assert message["type"] == "next", message
+            seen.append(next(iter(message["payload"]["data"].values())))
+
+    async def group_events(self) -> list[dict[str, Any]]:
+        return await self.events(self.groups_op)
+
+    async def messages(self) -> list[dict[str, Any]]:
+        return [e["message"] for e in await self.events(self.msgs_op) if e["type"] == "onRecvNewMessage"]
+
+    async def create(self, group_type: str, name: str = "g", **extra: Any) -> str:
+        variables = {"t": f"V2TIM_GROUP_TYPE_{group_type.upper()}", "n": name, **extra}
+        return str((await self.q(CREATE, variables))["createGroup"])
+
+    async def send(self, group_id: str, text: str, **options: Any) -> Any:
+        created = (await self.q(f'mutation {{ createTextMessage(text: "{text}") {{ id }} }}'))["createTextMessage"][
+            "id"
+        ]
+        args = "".join(f", {k}: {v}" for k, v in options.items())
+        return await self.call(
+            f'mutation {{ sendMessage(id: "{created}", groupID: "{group_id}"{args}) {{ msgID seq isSelf groupID }} }}'
+        )
+
+
+async def member(client: HTTPClient, server: InProcessGateway, name: str) -> Member:
+    token = await client.login(name)
+    ws = await WSClient.connect(server.ws_url, token)
+    groups_op = await ws.subscribe(GROUP_EVENTS)
+    msgs_op = await ws.subscribe(MSG_EVENTS)
+    await asyncio.sleep(0.05)
+    return Member(name, token, ws, groups_op, msgs_op, client)
+
+
+@pytest.fixture
+async def trio(client: HTTPClient, server: InProcessGateway) -> tuple[Member, Member, Member]:
+    return (
+        await member(client, server, "olive"),
+        await member(client, server, "mike"),
+        await member(client, server, "nora"),
+    )
+
+
+async def info(m: Member, gid: str) -> dict[str, Any]:
+    reply = await m.q(f'{{ getGroupsInfo(groupIDList: ["{gid}"]) {{ resultCode groupInfo {{ {INFO} }} }} }}')
+    return dict(reply["getGroupsInfo"][0])
+
+
+async def test_create_each_type_with_generated_and_custom_ids(trio: tuple[Member, Member, Member]) -> None:
+    olive, _, _ = trio
+    for kind in ("Work", "Public", "Meeting", "Community", "AVChatRoom"):
+        gid = await olive.create(kind, f"{kind} room")
+        assert gid.startswith("@TGS#")
+        group = (await info(olive, gid))["groupInfo"]
+        assert (group["groupType"], group["owner"], group["memberCount"]) == (
+            f"V2TIM_GROUP_TYPE_{kind.upper()}",
+            "olive",
+            1,
+        )
+        assert [e["type"] for e in await olive.group_events()] == ["onGroupCreated"]
+    custom = await olive.create("Public", "custom", id="team-42")
+    assert custom == "team-42"
+    assert (await olive.call(CREATE, {"t": "V2TIM_GROUP_TYPE_PUBLIC", "n": "dup", "id": "team-42"})).codes == [
+        Code.ERR_GROUP_ID_TAKEN
+    ]
+    joined = (await olive.q("{ getJoinedGroupList { groupID } }"))["getJoinedGroupList"]
+    assert len(joined) == 6
+    assert (await info(olive, "nope"))["resultCode"] == Code.ERR_GROUP_NOT_FOUND
+
+
+@pytest.mark.parametrize(
+    ("variables", "code"),
+    [
+        ({"id": "@TGS#mine"}, Code.ERR_GROUP_ID_INVALID),
+        ({"id": "x" * 49}, Code.ERR_GROUP_ID_TOO_LONG),
+        ({"id": "tab\tid"}, Code.ERR_GROUP_ID_INVALID),
+        ({"n": "n" * 31}, Code.ERR_GROUP_NAME_TOO_LONG),
+        ({"n": ""}, Code.ERR_GROUP_INVALID_PARAMETERS),
+        ({"topics": True}, Code.ERR_GROUP_INVALID_PARAMETERS),
+        ({"t": "Party"}, Code.ERR_INVALID_PARAMETERS),
+        ({"m": [{"userID": "ghost"}]}, Code.ERR_GROUP_INVALID_PARAMETERS),
+        ({"m": [{"userID": "mike", "role": "V2TIM_GROUP_MEMBER_ROLE_OWNER"}]}, Code.ERR_GROUP_INVALID_PARAMETERS),
+    ],
+)
+async def test_create_refusals(trio: tuple[Member, Member, Member], variables: dict[str, Any], code: int) -> None:
+    olive, _, _ = trio
+    reply = await olive.call(CREATE, {"t": "V2TIM_GROUP_TYPE_PUBLIC", "n": "g", **variables})
+    assert reply.codes == [code]
+    assert (await olive.q("{ getJoinedGroupList { groupID } }"))["getJoinedGroupList"] == []
+
+
+async def test_profile_field_limits(trio: tuple[Member, Member, Member]) -> None:
+    olive, _, _ = trio
+    gid = await olive.create("Public")
+    set_info = "mutation($i: GroupInfoInput) { setGroupInfo(info: $i) }"
+    for field, size, code in [
+        ("introduction", 241, Code.ERR_GROUP_INTRODUCTION_TOO_LONG),
+        ("notification", 301, Code.ERR_GROUP_NOTIFICATION_TOO_LONG),
+        ("faceUrl", 101, Code.ERR_GROUP_FACE_URL_TOO_LONG),
+        ("groupName", 31, Code.ERR_GROUP_NAME_TOO_LONG),
+    ]:
+        assert (await olive.call(set_info, {"i": {"groupID": gid, field: "x" * size}})).codes == [code]
+
+
+async def test_member_cap_at_creation_and_on_join(
+    trio: tuple[Member, Member, Member], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    olive, mike, nora = trio
+    from gateway.im.enums import GroupType
+
+    monkeypatch.setitem(group_store.MEMBER_CAPS, GroupType.V2TIM_GROUP_TYPE_MEETING, 2)
+    reply = await olive.call(
+        CREATE, {"t": "V2TIM_GROUP_TYPE_MEETING", "n": "g", "m": [{"userID": "mike"}, {"userID": "nora"}]}
+    )
+    assert reply.codes == [Code.ERR_GROUP_MEMBER_COUNT_LIMIT]
+    gid = await olive.create("Meeting")
+    assert await mike.q(f'mutation {{ joinGroup(groupID: "{gid}") }}')
+    assert (await nora.call(f'mutation {{ joinGroup(groupID: "{gid}") }}')).codes == [Code.ERR_GROUP_FULL]
+    monkeypatch.setattr(group_store, "GROUPS_PER_USER_MAX", 1)
+    assert (await nora.call(CREATE, {"t": "V2TIM_GROUP_TYPE_MEETING", "n": "a"})).codes == []
+    assert (await nora.call(CREATE, {"t": "V2TIM_GROUP_TYPE_MEETING", "n": "b"})).codes == [Code.ERR_GROUP_CAP_REACHED]
+
+
+async def test_join_rules_by_type(trio: tuple[Member, Member, Member]) -> None:
+    olive, mike, _ = trio
+    join = 'mutation($g: String!) { joinGroup(groupID: $g, message: "hi") }'
+    work = await olive.create("Work")
+    assert (await mike.call(join, {"g": work})).codes == [Code.ERR_NO_PERMISSION]
+    forbid = await olive.create("Public", a="V2TIM_GROUP_ADD_FORBID")
+    assert (await mike.call(join, {"g": forbid})).codes == [Code.ERR_NO_PERMISSION]
+    for kind in ("Meeting", "Community", "AVChatRoom"):
+        gid = await olive.create(kind)
+        assert await mike.q(join, {"g": gid})
+        assert (await mike.call(join, {"g": gid})).codes == [Code.ERR_ALREADY_GROUP_MEMBER]
+    open_public = await olive.create("Public", a="V2TIM_GROUP_ADD_ANY")
+    await olive.group_events()
+    await olive.messages()
+    assert await mike.q(join, {"g": open_public})
+    entered = [e for e in await olive.group_events() if e["groupID"] == open_public]
+    assert [(e["type"], e["memberList"]) for e in entered] == [
+        ("onMemberEnter", [{"userID": "mike", "nickName": "", "nameCard": ""}])
+    ]
+    tips = [m for m in await olive.messages() if m["groupID"] == open_public]
+    assert tips[0]["groupTipsElem"]["type"] == "V2TIM_GROUP_TIPS_TYPE_JOIN"
+    assert tips[0]["groupTipsElem"]["memberCount"] == 2
+    assert (await mike.call(join, {"g": "@TGS#nothing"})).codes == [Code.ERR_GROUP_NOT_FOUND]
+
+
+async def test_join_requests_are_accepted_or_refused_once(trio: tuple[Member, Member, Member]) -> None:
+    olive, mike, nora = trio
+    gid = await olive.create("Public")  # Public: admin approval by default
+    await olive.group_events()
+    assert await mike.q(f'mutation {{ joinGroup(groupID: "{gid}", message: "let me in") }}')
+    assert await nora.q(f'mutation {{ joinGroup(groupID: "{gid}", message: "me too") }}')
+    requests = [e for e in await olive.group_events() if e["type"] == "onReceiveJoinApplication"]
+    assert [(e["member"]["userID"], e["opReason"]) for e in requests] == [("mike", "let me in"), ("nora", "me too")]
+    listing = await olive.q(
+        "{ getGroupApplicationList { unreadCount groupApplicationList { fromUser requestMsg type handleStatus } } }"
+    )
+    assert listing["getGroupApplicationList"]["unreadCount"] == 2
+    assert await olive.q("mutation { setGroupApplicationRead }")
+    assert (await olive.q("{ getGroupApplicationList { unreadCount } }"))["getGroupApplicationList"]["unreadCount"] == 0
+    accept = 'mutation($g: String, $u: String) { acceptGroupApplication(groupID: $g, fromUser: $u, reason: "ok") }'
+    refuse = 'mutation($g: String, $u: String) { refuseGroupApplication(groupID: $g, fromUser: $u, reason: "no") }'
+    assert (await mike.call(accept, {"g": gid, "u": "nora"})).codes == [Code.ERR_NO_PERMISSION]
+    assert await olive.q(accept, {"g": gid, "u": "mike"})
+    assert await olive.q(refuse, {"g": gid, "u": "nora"})
+    assert (await olive.call(accept, {"g": gid, "u": "mike"})).codes == [Code.ERR_GROUP_APPLICATION_HANDLED]
+    processed = [e for e in await mike.group_events() if e["type"] == "onApplicationProcessed"]
+    assert [(e["opUser"], e["opReason"], e["isAgreeJoin"]) for e in processed] == [({"userID": "olive"}, "ok", True)]
+    refused = [e for e in await nora.group_events() if e["type"] == "onApplicationProcessed"]
+    assert refused[0]["isAgreeJoin"] is False
+    assert (await info(olive, gid))["groupInfo"]["memberCount"] == 2
+
+
+async def test_invitations_direct_and_approved(trio: tuple[Member, Member, Member]) -> None:
+    olive, mike, nora = trio
+    work = await olive.create("Work")
+    invite = "mutation($g: String, $u: [String!]) { inviteUserToGroup(groupID: $g, userList: $u) { memberID result } }"
+    results = (await olive.q(invite, {"g": work, "u": ["mike", "ghost", "olive"]}))["inviteUserToGroup"]
+    assert [r["result"] for r in results] == [
+        "OPERATION_RESULT_SUCC",
+        "OPERATION_RESULT_FAIL",
+        "OPERATION_RESULT_INVALID",
+    ]
+    invited = [e for e in await mike.group_events() if e["type"] == "onMemberInvited"]
+    assert invited[0]["memberList"][0]["userID"] == "mike"
+    # an approval-invitation group: the invitee answers
+    guarded = await olive.create("Public", ap="V2TIM_GROUP_ADD_AUTH")
+    results = (await olive.q(invite, {"g": guarded, "u": ["nora"]}))["inviteUserToGroup"]
+    assert results[0]["result"] == "OPERATION_RESULT_PENDING"
+    pending = await nora.q("{ getGroupApplicationList { groupApplicationList { groupID fromUser toUser type } } }")
+    assert pending["getGroupApplicationList"]["groupApplicationList"] == [
+        {"groupID": guarded, "fromUser": "olive", "toUser": "nora", "type": "V2TIM_GROUP_APPLICATION_GET_TYPE_INVITE"}
+    ]
+    accept = f'mutation {{ acceptGroupApplication(groupID: "{guarded}", fromUser: "olive", toUser: "nora") }}'
+    assert await nora.q(accept)
+    assert (await info(olive, guarded))["groupInfo"]["memberCount"] == 2
+    community = await olive.create("Community")
+    assert (await olive.call(invite, {"g": community, "u": ["mike"]})).codes == [Code.ERR_NO_PERMISSION]
+
+
+async def test_quit_dismiss_and_their_events(trio: tuple[Member, Member, Member]) -> None:
+    olive, mike, nora = trio
+    gid = await olive.create("Meeting")
+    for m in (mike, nora):
+        await m.q(f'mutation {{ joinGroup(groupID: "{gid}") }}')
+    for m in trio:
+        await m.group_events()
+        await m.messages()
+    assert (await olive.call(f'mutation {{ quitGroup(groupID: "{gid}") }}')).codes == [Code.ERR_GROUP_OWNER_CANNOT_QUIT]
+    assert await mike.q(f'mutation {{ quitGroup(groupID: "{gid}") }}')
+    assert [e["type"] for e in await mike.group_events()] == ["onQuitFromGroup"]
+    left = await nora.group_events()
+    assert [(e["type"], e["member"]["userID"]) for e in left] == [("onMemberLeave", "mike")]
+    assert (await nora.messages())[0]["groupTipsElem"]["type"] == "V2TIM_GROUP_TIPS_TYPE_QUIT"
+    assert [e["type"] for e in await olive.group_events()] == ["onMemberLeave"]
+    assert (await nora.call(f'mutation {{ dismissGroup(groupID: "{gid}") }}')).codes == [Code.ERR_NO_PERMISSION]
+    assert await olive.q(f'mutation {{ dismissGroup(groupID: "{gid}") }}')
+    for m in (olive, nora):
+        assert [e["type"] for e in await m.group_events()] == ["onGroupDismissed"]
+    assert (await info(olive, gid))["resultCode"] == Code.ERR_GROUP_NOT_FOUND
+    assert (await nora.q("{ getJoinedGroupList { groupID } }"))["getJoinedGroupList"] == []
+    assert (await nora.send(gid, "anyone?")).codes == [Code.ERR_GROUP_NOT_FOUND]
+
+
+async def test_set_group_info_reports_each_change(trio: tuple[Member, Member, Member]) -> None:
+    olive, mike, _ = trio
+    gid = await olive.create("Meeting")
+    await mike.q(f'mutation {{ joinGroup(groupID: "{gid}") }}')
+    await mike.group_events()
+    await mike.messages()
+    before = (await info(mike, gid))["groupInfo"]
+    change = {"groupID": gid, "groupName": "renamed", "notification": "read me", "isAllMuted": True}
+    assert await olive.q("mutation($i: GroupInfoInput) { setGroupInfo(info: $i) }", {"i": change})
+    (event,) = await mike.group_events()
+    assert event["type"] == "onGroupInfoChanged"
+    kinds = {c["type"]: c for c in event["groupChangeInfoList"]}
+    assert kinds["V2TIM_GROUP_INFO_CHANGE_TYPE_NAME"]["value"] == "renamed"
+    assert kinds["V2TIM_GROUP_INFO_CHANGE_TYPE_SHUT_UP_ALL"]["boolValue"] is True
+    after = (await info(mike, gid))["groupInfo"]
+    # convergence: the profile before with the reported changes is the profile after
+    applied = {**before, "groupName": "renamed", "notification": "read me", "isAllMuted": True}
+    assert after == applied
+    (tips,) = await mike.messages()
+    assert tips["groupTipsElem"]["type"] == "V2TIM_GROUP_TIPS_TYPE_GROUP_INFO_CHANGE"
+    assert (await mike.send(gid, "hello")).codes == [Code.ERR_GROUP_MEMBER_MUTED]  # all muted
+    assert (await olive.send(gid, "owners may")).codes == []
+
+
+async def test_members_roles_mute_kick_transfer(trio: tuple[Member, Member, Member]) -> None:
+    olive, mike, nora = trio
+    gid = await olive.create("Meeting")
+    for m in (mike, nora):
+        await m.q(f'mutation {{ joinGroup(groupID: "{gid}") }}')
+    for m in trio:
+        await m.group_events()
+        await m.messages()
+    role = (
+        'mutation($u: String, $r: V2TIM_GroupMemberRole) { setGroupMemberRole(groupID: "%s", userID: $u, role: $r) }'
+        % gid
+    )
+    assert await olive.q(role, {"u": "mike", "r": "V2TIM_GROUP_MEMBER_ROLE_ADMIN"})
+    (granted,) = await nora.group_events()
+    assert (granted["type"], granted["memberList"]) == ("onGrantAdministrator", [{"userID": "mike"}])
+    for m in (olive, mike):
+        assert [e["type"] for e in await m.group_events()] == ["onGrantAdministrator"]
+    listing = '{ getGroupMemberList(groupID: "%s", filter: %s) { nextSeq memberInfoList { userID role } } }'
+    admins = (await nora.q(listing % (gid, "V2TIM_GROUP_MEMBER_FILTER_ADMIN")))["getGroupMemberList"]
+    assert admins["memberInfoList"] == [{"userID": "mike", "role": "V2TIM_GROUP_MEMBER_ROLE_ADMIN"}]
+    common = (await nora.q(listing % (gid, "V2TIM_GROUP_MEMBER_FILTER_COMMON")))["getGroupMemberList"]
+    assert [m["userID"] for m in common["memberInfoList"]] == ["nora"]
+    everyone = (await nora.q(listing % (gid, "V2TIM_GROUP_MEMBER_FILTER_ALL")))["getGroupMemberList"]
+    assert [m["userID"] for m in everyone["memberInfoList"]] == ["olive", "mike", "nora"]
+    assert everyone["nextSeq"] == 0
+    # mute: the admin mutes nora for a minute; she cannot send; unmuting lets her
+    mute = 'mutation($s: Int) { muteGroupMember(groupID: "%s", userID: "nora", seconds: $s) }' % gid
+    assert await mike.q(mute, {"s": 60})
+    (changed,) = await olive.group_events()
+    assert changed["groupMemberChangeInfoList"] == [{"userID": "nora", "muteTime": 60}]
+    assert (await nora.send(gid, "let me talk")).codes == [Code.ERR_GROUP_MEMBER_MUTED]
+    assert await mike.q(mute, {"s": 0})
+    assert (await nora.send(gid, "thanks")).codes == []
+    # name card, custom info, search
+    card = (
+        'mutation { setGroupMemberInfo(groupID: "%s", userID: "nora", nameCard: "N.", customInfo: [{key: "team", value: "red"}]) }'
+        % gid
+    )
+    assert await nora.q(card)
+    assert (await nora.call(card.replace('"N."', '"%s"' % ("c" * 51)))).codes == [Code.ERR_GROUP_NAME_CARD_TOO_LONG]
+    profile = await olive.q(
+        '{ getGroupMembersInfo(groupID: "%s", memberList: ["nora"]) { nameCard customInfo { key value } } }' % gid
+    )
+    assert profile["getGroupMembersInfo"] == [{"nameCard": "N.", "customInfo": [{"key": "team", "value": "red"}]}]
+    found = await olive.q('{ searchGroupMembers(param: {keywordList: ["n."]}) { userID } }')
+    assert found["searchGroupMembers"] == [{"userID": "nora"}]
+    # kick: the kicked member is told too
+    for m in trio:
+        await m.group_events()
+    kick = 'mutation { kickGroupMember(groupID: "%s", memberList: ["nora"], reason: "bye") { memberID result } }' % gid
+    assert (await mike.q(kick))["kickGroupMember"] == [{"memberID": "nora", "result": "OPERATION_RESULT_SUCC"}]
+    assert [e["type"] for e in await nora.group_events()] == ["onMemberKicked"]
+    assert [e["type"] for e in await olive.group_events()] == ["onMemberKicked"]
+    # transfer: mike becomes owner, olive an ordinary member
+    assert await olive.q('mutation { transferGroupOwner(groupID: "%s", userID: "mike") }' % gid)
+    assert (await info(olive, gid))["groupInfo"]["owner"] == "mike"
+    events = await olive.group_events()
+    assert events[0]["groupChangeInfoList"] == [
+        {"type": "V2TIM_GROUP_INFO_CHANGE_TYPE_OWNER", "value": "mike", "boolValue": False, "intValue": 0}
+    ]
+    assert await mike.q(role, {"u": "olive", "r": "V2TIM_GROUP_MEMBER_ROLE_ADMIN"})
+    assert await mike.q(role, {"u": "olive", "r": "V2TIM_GROUP_MEMBER_ROLE_MEMBER"})
+    assert [e["type"] for e in await olive.group_events()] == ["onGrantAdministrator", "onRevokeAdministrator"]
+    mark = (
+        'mutation { markGroupMemberList(groupID: "%s", memberIDList: ["olive"], markType: 7, enableMark: true) }' % gid
+    )
+    assert await mike.q(mark)
+    marks = await mike.q('{ getGroupMembersInfo(groupID: "%s", memberList: ["olive"]) { markList } }' % gid)
+    assert marks["getGroupMembersInfo"] == [{"markList": [7]}]
+
+
+async def test_member_list_pages(trio: tuple[Member, Member, Member], server: InProcessGateway) -> None:
+    olive, _, _ = trio
+    gid = await olive.create("Meeting")
+    gw = server.gateway
+    users = [f"u{i:03d}" for i in range(230)]
+    for u in users:
+        await gw.backend.accounts.ensure_account(u)
+        await gw.backend.groups.join_group(u, gid, "")
+    seen: list[str] = []
+    next_seq = 0
+    for _ in range(10):
+        page = (
+            await olive.q(
+                '{ getGroupMemberList(groupID: "%s", nextSeq: %d) { nextSeq memberInfoList { userID } } }'
+                % (gid, next_seq)
+            )
+        )["getGroupMemberList"]
+        seen += [m["userID"] for m in page["memberInfoList"]]
+        next_seq = page["nextSeq"]
+        if not next_seq:
+            break
+    assert seen == ["olive", *users]
+    assert (await olive.q('{ getGroupOnlineMemberCount(groupID: "%s") }' % gid))["getGroupOnlineMemberCount"] == 1
+
+
+async def test_attributes_and_counters(trio: tuple[Member, Member, Member]) -> None:
+    olive, mike, _ = trio
+    gid = await olive.create("Meeting")
+    await mike.q(f'mutation {{ joinGroup(groupID: "{gid}") }}')
+    await mike.group_events()
+    assert await olive.q(
+        'mutation { initGroupAttributes(groupID: "%s", attributes: [{key: "a", value: "1"}, {key: "b", value: "2"}]) }'
+        % gid
+    )
+    assert await mike.q('mutation { setGroupAttributes(groupID: "%s", attributes: [{key: "b", value: "3"}]) }' % gid)
+    assert await olive.q('mutation { deleteGroupAttributes(groupID: "%s", keys: ["a"]) }' % gid)
+    events = await mike.group_events()
+    assert [e["groupAttributeMap"] for e in events] == [
+        [{"key": "a", "value": "1"}, {"key": "b", "value": "2"}],
+        [{"key": "a", "value": "1"}, {"key": "b", "value": "3"}],
+        [{"key": "b", "value": "3"}],
+    ]
+    assert (await mike.q('{ getGroupAttributes(groupID: "%s") { key value } }' % gid))["getGroupAttributes"] == events[
+        -1
+    ]["groupAttributeMap"]
+    too_many = ", ".join(f'{{key: "k{i}", value: "v"}}' for i in range(17))
+    assert (
+        await olive.call('mutation { initGroupAttributes(groupID: "%s", attributes: [%s]) }' % (gid, too_many))
+    ).codes == [Code.ERR_GROUP_INVALID_PARAMETERS]
+    assert (
+        await olive.q(
+            'mutation { setGroupCounters(groupID: "%s", counters: [{key: "likes", value: 5}]) { key value } }' % gid
+        )
+    )["setGroupCounters"] == [{"key": "likes", "value": 5}]
+    inc = 'mutation { increaseGroupCounter(groupID: "%s", key: "likes", value: 1) { value } }' % gid
+    await asyncio.gather(*(m.q(inc) for m in [olive, mike] * 10))  # atomic under concurrent use
+    dec = await mike.q('mutation { decreaseGroupCounter(groupID: "%s", key: "likes", value: 3) { key value } }' % gid)
+    assert dec["decreaseGroupCounter"] == [{"key": "likes", "value": 22}]
+    counters = await mike.q('{ getGroupCounters(groupID: "%s", keys: []) { key value } }' % gid)
+    assert counters["getGroupCounters"] == [{"key": "likes", "value": 22}]
+    changes = [e for e in await olive.group_events() if e["type"] == "onGroupCounterChanged"]
+    assert len(changes) == 22
+    assert changes[-1]["newValue"] == 22
+
+
+async def test_topics(trio: tuple[Member, Member, Member]) -> None:
+    olive, mike, _ = trio
+    gid = await olive.create("Community", topics=True)
+    await mike.q(f'mutation {{ joinGroup(groupID: "{gid}") }}')
+    await mike.group_events()
+    topic = (
+        await olive.q('mutation { createTopicInCommunity(groupID: "%s", topicInfo: {topicName: "general"}) }' % gid)
+    )["createTopicInCommunity"]
+    assert topic.startswith(f"{gid}@TOPIC#_")
+    assert (
+        await mike.call('mutation { createTopicInCommunity(groupID: "%s", topicInfo: {topicName: "x"}) }' % gid)
+    ).codes == [Code.ERR_NO_PERMISSION]
+    assert await olive.q(
+        'mutation { setTopicInfo(groupID: "%s", topicInfo: {topicID: "%s", topicName: "news"}) }' % (gid, topic)
+    )
+    listed = await mike.q(
+        '{ getTopicInfoList(groupID: "%s", topicIDList: []) { errorCode topicInfo { topicID topicName } } }' % gid
+    )
+    assert listed["getTopicInfoList"] == [{"errorCode": 0, "topicInfo": {"topicID": topic, "topicName": "news"}}]
+    communities = (await mike.q("{ getJoinedCommunityList { groupID } }"))["getJoinedCommunityList"]
+    assert communities == [{"groupID": gid}]
+    # messages go to the topic's own conversation
+    await mike.messages()
+    assert (await olive.send(topic, "in the topic")).codes == []
+    (received,) = await mike.messages()
+    assert received["groupID"] == topic
+    history = await mike.q('{ getGroupHistoryMessageList(groupID: "%s", count: 10) { textElem { text } } }' % topic)
+    assert history["getGroupHistoryMessageList"] == [{"textElem": {"text": "in the topic"}}]
+    deleted = await olive.q(
+        'mutation { deleteTopicFromCommunity(groupID: "%s", topicIDList: ["%s", "nope"]) { topicID errorCode } }'
+        % (gid, topic)
+    )
+    assert [d["errorCode"] for d in deleted["deleteTopicFromCommunity"]] == [0, Code.ERR_GROUP_NOT_FOUND]
+    assert [e["type"] for e in await mike.group_events()] == ["onTopicCreated", "onTopicInfoChanged", "onTopicDeleted"]
