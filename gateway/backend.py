@@ -357,6 +357,13 @@ class GroupManager(Protocol):
         self, user_id: str, group_id: str, topic_ids: Sequence[str] | None
     ) -> list[TopicInfoResult]: ...
 
+    # ---- operator actions (REST API / housekeeping), not SDK calls ----
+    async def send_group_system_notification(
+        self, group_id: str, content: str, to_members: Sequence[str] | None = None
+    ) -> None: ...
+
+    async def recycle_idle_groups(self, idle_seconds: int) -> list[str]: ...
+
 
 class IMBackend(Protocol):
     """A whole backend: one part per manager."""

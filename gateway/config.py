@@ -48,6 +48,10 @@ class Settings:
     # The app-level relation-chain check: when on, C2C messages need the receiver in the sender's
     # friend list (20009 otherwise), as Tencent's "check friendship before sending" console switch.
     friends_only: bool = False
+    # The operator identity of the REST API (/v4/...), as Tencent's "App admin" account.
+    admin_identifier: str = "administrator"
+    # Groups idle this many days are recycled (onGroupRecycled); 0 keeps groups forever.
+    group_recycle_days: int = 0
 
     @property
     def is_development_app(self) -> bool:
@@ -112,4 +116,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ws_init_timeout_seconds=_float(env, "IMQL_WS_INIT_TIMEOUT", 10.0),
         log_level=env.get("IMQL_LOG_LEVEL", "info").lower(),
         friends_only=env.get("IMQL_FRIENDS_ONLY", "").strip().lower() in ("1", "true", "yes", "on"),
+        admin_identifier=env.get("IMQL_ADMIN_IDENTIFIER", "administrator") or "administrator",
+        group_recycle_days=_int(env, "IMQL_GROUP_RECYCLE_DAYS", 0),
     )

@@ -215,6 +215,10 @@ class Keys:
         """Sorted set: user → latest presence lease expiry; the reaper's to-do list."""
         return f"{self._app_prefix}:presence-index"
 
+    def group_activity(self) -> str:
+        """Sorted set: group → its latest activity (unix s); the idle-group recycler's list."""
+        return f"{self._app_prefix}:group-activity"
+
     def sessions_ended_channel(self) -> str:
         """Pub/sub: session IDs that ended (logout, kick, expiry), to drop cached copies."""
         return f"{self._app_prefix}:sessions-ended"

@@ -21,6 +21,7 @@ from gateway.engine.backend import EmbeddedBackend
 from gateway.errors import Code, IMError
 from gateway.events.bus import EventBus
 from gateway.events.dispatcher import Dispatcher
+from gateway.housekeeping import GroupRecycler
 from gateway.keys import Keys
 from gateway.metrics import Metrics
 from gateway.ratelimit import RateLimiter
@@ -48,6 +49,7 @@ class Gateway:
     status: StatusService
     rate_limiter: RateLimiter
     instance_id: str
+    recycler: GroupRecycler
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Clock | None = None, redis: Any = None) -> Gateway:
@@ -104,13 +106,16 @@ class Gateway:
             status=status,
             rate_limiter=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
             instance_id=secrets.token_hex(6),
+            recycler=GroupRecycler(backend.groups, clock, settings.group_recycle_days),
         )
 
     async def start(self) -> None:
         await self.dispatcher.start()
         self.presence.start()
+        self.recycler.start()
 
     async def close(self) -> None:
+        await self.recycler.stop()
         await self.presence.stop()
         await self.dispatcher.stop()
         await self.backend.close()

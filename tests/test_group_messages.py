@@ -208,3 +208,23 @@ async def test_a_sends_redis_commands_do_not_grow_from_1000_to_10000_members(
         counts[size] = commands
         monkeypatch.undo()
     assert counts[1_000] == counts[10_000]
+
+
+async def test_the_recycler_runs_on_its_own_when_configured(settings: Settings) -> None:
+    from dataclasses import replace
+
+    clock = ManualClock()
+    gateway = Gateway.build(replace(settings, group_recycle_days=1), clock=clock)
+    await gateway.start()
+    try:
+        await gateway.backend.accounts.ensure_account("owner")
+        gid = await gateway.backend.groups.create_group("owner", GroupType.V2TIM_GROUP_TYPE_MEETING, None, "sleepy")
+        for _ in range(30):  # two days of hourly passes
+            await clock.advance(3600)
+        for _ in range(50):
+            if not await gateway.redis.exists(gateway.keys.group_info(gid)):
+                break
+            await asyncio.sleep(0.02)
+        assert not await gateway.redis.exists(gateway.keys.group_info(gid))
+    finally:
+        await gateway.close()

@@ -23,6 +23,8 @@ GROUP_EVENTS = f"""subscription {{ groupListener {{
   ... on MemberInfoChangedEvent {{ type groupID groupMemberChangeInfoList {{ userID muteTime }} }}
   ... on GroupCreatedEvent {{ type groupID }}
   ... on GroupDismissedEvent {{ type groupID opUser {{ userID }} }}
+  ... on GroupRecycledEvent {{ type groupID opUser {{ userID }} }}
+  ... on ReceiveRESTCustomDataEvent {{ type groupID customData }}
   ... on GroupInfoChangedEvent {{ type groupID groupChangeInfoList {{ type value boolValue intValue }} }}
   ... on ReceiveJoinApplicationEvent {{ type groupID member {{ userID }} opReason }}
   ... on ApplicationProcessedEvent {{ type groupID opUser {{ userID }} opReason isAgreeJoin }}
@@ -488,3 +490,67 @@ async def test_topics(trio: tuple[Member, Member, Member]) -> None:
     )
     assert [d["errorCode"] for d in deleted["deleteTopicFromCommunity"]] == [0, Code.ERR_GROUP_NOT_FOUND]
     assert [e["type"] for e in await mike.group_events()] == ["onTopicCreated", "onTopicInfoChanged", "onTopicDeleted"]
+
+
+REST = "/v4/group_open_http_svc/send_group_system_notification"
+
+
+async def test_rest_system_notification_reaches_members(
+    trio: tuple[Member, Member, Member], client: HTTPClient, clock: Any
+) -> None:
+    olive, mike, nora = trio
+    gid = await olive.create("Meeting")
+    for m in (mike, nora):
+        await m.q(f'mutation {{ joinGroup(groupID: "{gid}") }}')
+    for m in trio:
+        await m.group_events()
+    admin_sig = client.sig("administrator")
+    query = {"sdkappid": str(client.sdkappid), "identifier": "administrator", "usersig": admin_sig, "random": "1"}
+    response = await client.http.post(REST, params=query, json={"GroupId": gid, "Content": "maintenance at 3am"})
+    assert response.json() == {"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": ""}
+    for m in trio:
+        events = await m.group_events()
+        assert [(e["type"], e["groupID"], e["customData"]) for e in events] == [
+            ("onReceiveRESTCustomData", gid, "maintenance at 3am")
+        ]
+    only_mike = await client.http.post(
+        REST, params=query, json={"GroupId": gid, "ToMembers_Account": ["mike"], "Content": "psst"}
+    )
+    assert only_mike.json()["ErrorCode"] == 0
+    assert len(await mike.group_events()) == 1
+    assert await nora.group_events() == []
+    # refusals in Tencent's shape: wrong identity, bad sig, no such group, bad body
+    member_sig = dict(query, identifier="mike", usersig=client.sig("mike"))
+    assert (await client.http.post(REST, params=member_sig, json={"GroupId": gid, "Content": "x"})).json()[
+        "ErrorCode"
+    ] == Code.ERR_NO_PERMISSION
+    forged = dict(query, usersig="forged")
+    assert (await client.http.post(REST, params=forged, json={"GroupId": gid, "Content": "x"})).json()[
+        "ErrorCode"
+    ] == Code.ERR_USERSIG_INVALID
+    missing = await client.http.post(REST, params=query, json={"GroupId": "@TGS#none", "Content": "x"})
+    assert missing.json() == {
+        "ActionStatus": "FAIL",
+        "ErrorCode": Code.ERR_GROUP_NOT_FOUND,
+        "ErrorInfo": "groupID: no group '@TGS#none'",
+    }
+    garbage = await client.http.post(REST, params=query, content=b"[1]")
+    assert garbage.json()["ErrorCode"] == Code.ERR_INVALID_PARAMETERS
+
+
+async def test_idle_groups_are_recycled(
+    trio: tuple[Member, Member, Member], server: InProcessGateway, clock: Any
+) -> None:
+    olive, mike, _ = trio
+    idle = await olive.create("Meeting", "idle")
+    busy = await olive.create("Meeting", "busy")
+    await mike.q(f'mutation {{ joinGroup(groupID: "{idle}") }}')
+    await mike.group_events()
+    await clock.advance(7200)
+    assert (await olive.send(busy, "still here")).codes == []
+    recycled = await server.gateway.backend.groups.recycle_idle_groups(3600)
+    assert recycled == [idle]
+    events = [e for e in await mike.group_events() if e["groupID"] == idle]
+    assert [e["type"] for e in events] == ["onGroupRecycled"]
+    assert (await info(olive, idle))["resultCode"] == Code.ERR_GROUP_NOT_FOUND
+    assert (await info(olive, busy))["resultCode"] == 0

@@ -139,6 +139,7 @@ class GroupMessaging(MessageCore):
             )
         pipe.expire(key, SENT_RECORD_TTL_SECONDS)
         await pipe.execute()
+        await self._groups.touch(owner_group)
         mine = (await self._views(user_id, [stored], created_ids={msg_id: created_id}))[0]
         await self._bus.publish([user_id], OnRecvNewMessage(message=mine), except_session=session_id)
         event = OnRecvNewMessage(message=neutral_view(stored))

@@ -15,6 +15,7 @@ from starlette.staticfiles import StaticFiles
 from gateway.clock import Clock
 from gateway.config import Settings, load_settings
 from gateway.services import Gateway
+from gateway.web import rest
 from gateway.web.view import GraphQLView
 from schema import build_schema
 
@@ -60,6 +61,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics),
+        Route(
+            "/v4/group_open_http_svc/send_group_system_notification",
+            rest.send_group_system_notification,
+            methods=["POST"],
+        ),
         Mount("/playground", StaticFiles(packages=[("gateway", "playground")]), name="playground"),
     ]
     return Starlette(routes=routes, lifespan=lifespan)

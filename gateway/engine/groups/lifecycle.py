@@ -31,14 +31,17 @@ from gateway.engine.groups.store import (
 from gateway.errors import Code, IMError
 from gateway.im.enums import GroupAdd, GroupInfoChangeType, GroupTipsType, GroupType
 from gateway.im.events import (
+    GroupEvent,
     OnGroupCreated,
     OnGroupDismissed,
     OnGroupInfoChanged,
+    OnGroupRecycled,
     OnMemberEnter,
     OnMemberInvited,
     OnMemberLeave,
     OnQuitFromGroup,
     OnReceiveJoinApplication,
+    OnReceiveRESTCustomData,
 )
 from gateway.im.groups import (
     CreateGroupMember,
@@ -46,10 +49,14 @@ from gateway.im.groups import (
     GroupInfo,
     GroupInfoChanges,
     GroupInfoResult,
+    GroupMemberInfo,
     GroupTipsElem,
 )
 
 SEARCH_KEYWORDS_MAX = 5
+SYSTEM_NOTIFICATION_MAX_BYTES = 12 * 1024  # the message body limit
+RECYCLE_BATCH = 100  # idle groups recycled per pass
+SYSTEM_USER = "@TIM#SYSTEM"  # the operator named in system actions, as Tencent names it
 _ID_ALPHABET = string.ascii_uppercase + string.digits
 
 # addOpt as each type works: only Public groups choose (default: admin approval)
@@ -150,6 +157,7 @@ class GroupLifecycle:
         group = await s.info(gid)
         await s.join_large_group_if_needed(group, [user_id])
         await s.bus.publish([user_id], OnGroupCreated(groupID=gid))
+        await s.touch(gid)
         if initial:
             joinable = [(m.userID, m.role) for m in initial if await s.check_user_group_cap(m.userID)]
             added = await s.add_members(group, joinable)
@@ -250,11 +258,50 @@ class GroupLifecycle:
         group = await s.info(group_id)
         require(Op.DISMISS, await s.role_of(group, user_id), group.groupType)
         (op,) = await s.member_infos(group_id, [user_id])
+        await self.destroy(group, OnGroupDismissed(groupID=group_id, opUser=op))
+
+    async def send_group_system_notification(
+        self, group_id: str, content: str, to_members: Sequence[str] | None = None
+    ) -> None:
+        """A custom system notice (Tencent REST send_group_system_notification): onReceiveRESTCustomData
+        to the chosen members, or to all of them."""
+        s = self.s
+        group = await s.info(group_id)
+        if len(content.encode("utf-8")) > SYSTEM_NOTIFICATION_MAX_BYTES:
+            raise bad(f"Content is over {SYSTEM_NOTIFICATION_MAX_BYTES} bytes")
+        event = OnReceiveRESTCustomData(groupID=group_id, customData=content)
+        if to_members:
+            members = set(await s.member_ids(group_id))
+            await s.bus.publish([m for m in to_members if m in members], event)
+        else:
+            await s.emit(group, event)
+
+    async def recycle_idle_groups(self, idle_seconds: int) -> list[str]:
+        """Recycle groups with no activity (messages, membership or profile changes) for
+        `idle_seconds`, as Tencent recycles idle groups; members get onGroupRecycled."""
+        s = self.s
+        cutoff = s.now() - idle_seconds
+        idle = await s.redis.zrangebyscore(s.keys.group_activity(), "-inf", cutoff, start=0, num=RECYCLE_BATCH)
+        recycled = []
+        for group_id in idle:
+            try:
+                group = await s.info(group_id)
+            except IMError:
+                await s.redis.zrem(s.keys.group_activity(), group_id)
+                continue
+            system = GroupMemberInfo(userID=SYSTEM_USER)
+            await self.destroy(group, OnGroupRecycled(groupID=group_id, opUser=system))
+            recycled.append(group_id)
+        return recycled
+
+    async def destroy(self, group: GroupInfo, farewell: GroupEvent) -> None:
+        """Tell the members, then remove the group and everything in it."""
+        s = self.s
+        group_id = group.groupID
         members = await s.member_ids(group_id)
-        await s.emit(group, OnGroupDismissed(groupID=group_id, opUser=op))
+        await s.emit(group, farewell)
         if s.bus.is_large(group.memberCount):
             await s.bus.leave_large_group(members, group_id)
-        timeline = s.keys.group_timeline(group_id)
         doomed = [
             s.keys.group_info(group_id),
             s.keys.group_members(group_id),
@@ -266,15 +313,19 @@ class GroupLifecycle:
             s.keys.group_applications(group_id),
             s.keys.group_topics(group_id),
             s.keys.group_online(group_id),
-            s.keys.timeline_seq(timeline),
-            s.keys.timeline_messages(timeline),
-            s.keys.timeline_countable(timeline),
         ]
+        conversations = [group_id, *await s.redis.hkeys(s.keys.group_topics(group_id))]
         await s.redis.delete(*doomed)
+        for conversation in conversations:  # the group's timeline and each topic's live apart
+            timeline = s.keys.group_timeline(conversation)
+            await s.redis.delete(
+                s.keys.timeline_seq(timeline), s.keys.timeline_messages(timeline), s.keys.timeline_countable(timeline)
+            )
+        await s.redis.zrem(s.keys.group_activity(), group_id)
         pipe = s.redis.pipeline(transaction=False)
         for member in members:
             pipe.hdel(s.keys.user_groups(member), group_id)
-            pipe.zrem(s.keys.conversations(member), f"group_{group_id}")
+            pipe.zrem(s.keys.conversations(member), *(f"group_{c}" for c in conversations))
         await pipe.execute()
 
     # ---- profiles -------------------------------------------------------------------------------

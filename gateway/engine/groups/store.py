@@ -302,8 +302,13 @@ class GroupStore:
             return None
         return await self.member_ids(group.groupID)
 
+    async def touch(self, group_id: str) -> None:
+        """Note activity in the group (the idle-group recycler skips active groups)."""
+        await self.redis.zadd(self.keys.group_activity(), {group_id: self.now()})
+
     async def emit(self, group: GroupInfo, event: GroupEvent, *, also: Sequence[str] = ()) -> None:
         """A groupListener event to every member, plus `also` (e.g. members who just left)."""
+        await self.touch(group.groupID)
         members = await self.audience(group)
         if members is None:
             await self.bus.publish_to_group(group.groupID, event, members=None)
