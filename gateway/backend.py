@@ -13,6 +13,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from gateway.im.conversations import (
+    Conversation,
+    ConversationFilter,
+    ConversationOperationResult,
+    ConversationPage,
+)
 from gateway.im.enums import (
     ElemType,
     FriendAccept,
@@ -365,6 +371,68 @@ class GroupManager(Protocol):
     async def recycle_idle_groups(self, idle_seconds: int) -> list[str]: ...
 
 
+class ConversationManager(Protocol):
+    """V2TIMConversationManager."""
+
+    async def get_conversation_list(self, user_id: str, next_seq: str, count: int) -> ConversationPage: ...
+
+    async def get_conversation_list_by_filter(
+        self, user_id: str, conversation_filter: ConversationFilter, next_seq: str, count: int
+    ) -> ConversationPage: ...
+
+    async def get_conversation_list_by_ids(self, user_id: str, conversation_ids: Sequence[str]) -> ConversationPage: ...
+
+    async def get_conversation(self, user_id: str, conversation_id: str) -> Conversation: ...
+
+    async def unread_total(self, user_id: str, conversation_filter: ConversationFilter | None = None) -> int: ...
+
+    async def views(self, user_id: str, convs: Sequence[str]) -> list[Conversation]: ...
+
+    async def delete_conversations(
+        self, user_id: str, conversation_ids: Sequence[str], clear_messages: bool
+    ) -> None: ...
+
+    async def set_draft(self, user_id: str, conversation_id: str, draft_text: str) -> None: ...
+
+    async def set_custom_data(
+        self, user_id: str, conversation_ids: Sequence[str], custom_data: str
+    ) -> list[ConversationOperationResult]: ...
+
+    async def pin(self, user_id: str, conversation_id: str, pinned: bool) -> None: ...
+
+    async def mark(
+        self, user_id: str, conversation_ids: Sequence[str], enable: bool, mark_type: int
+    ) -> list[ConversationOperationResult]: ...
+
+    async def clean_unread(
+        self, user_id: str, conversation_id: str, clean_timestamp: int, clean_sequence: int
+    ) -> None: ...
+
+    async def create_group(
+        self, user_id: str, name: str, conversation_ids: Sequence[str]
+    ) -> list[ConversationOperationResult]: ...
+
+    async def group_names(self, user_id: str) -> list[str]: ...
+
+    async def delete_group(self, user_id: str, name: str) -> None: ...
+
+    async def rename_group(self, user_id: str, old: str, new: str) -> None: ...
+
+    async def add_to_group(
+        self, user_id: str, name: str, conversation_ids: Sequence[str]
+    ) -> list[ConversationOperationResult]: ...
+
+    async def delete_from_group(
+        self, user_id: str, name: str, conversation_ids: Sequence[str]
+    ) -> list[ConversationOperationResult]: ...
+
+    async def subscribe_filter(self, user_id: str, f: ConversationFilter) -> None: ...
+
+    async def unsubscribe_filter(self, user_id: str, f: ConversationFilter) -> None: ...
+
+    async def subscribed_filters(self, user_id: str) -> list[ConversationFilter]: ...
+
+
 class IMBackend(Protocol):
     """A whole backend: one part per manager."""
 
@@ -382,6 +450,9 @@ class IMBackend(Protocol):
 
     @property
     def groups(self) -> GroupManager: ...
+
+    @property
+    def conversations(self) -> ConversationManager: ...
 
     async def ping(self) -> None:
         """Raise IMError when the backend cannot be reached (reported as onConnectFailed)."""

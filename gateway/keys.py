@@ -110,10 +110,6 @@ class Keys:
         """Hash: conversation → when this user last marked it read (unix s)."""
         return f"{self._user(user_id)}:read-times"
 
-    def unread_counts(self, user_id: str) -> str:
-        """Hash: C2C conversation → messages received since it was last read."""
-        return f"{self._user(user_id)}:unread"
-
     def receive_options(self, user_id: str) -> str:
         """Hash: "c2c:<user>" / "group:<group>" → V2TIM_MessageOpt."""
         return f"{self._user(user_id)}:receive-options"
@@ -121,6 +117,19 @@ class Keys:
     def conversations(self, user_id: str) -> str:
         """Sorted set: conversation → time of its latest message (ms), the conversation list's order."""
         return f"{self._user(user_id)}:conversations"
+
+    def conversation_state(self, user_id: str, family: str) -> str:
+        """Hash: conversation → one of the user's per-conversation settings. Families: "draft",
+        "custom-data", "pinned", "marks", "deleted" (the orderKey it was deleted at), "c2c-read-ms"."""
+        return f"{self._user(user_id)}:conversation-{family}"
+
+    def conversation_groups(self, user_id: str) -> str:
+        """Hash: conversation group name → its conversation IDs (JSON list)."""
+        return f"{self._user(user_id)}:conversation-groups"
+
+    def unread_filters(self, user_id: str) -> str:
+        """Hash: canonical filter JSON → 1, the filters the user subscribed unread counts for."""
+        return f"{self._user(user_id)}:unread-filters"
 
     # ---- one C2C timeline (both users' messages, stored once) ------------------------------
     def c2c_timeline(self, a: str, b: str) -> str:
@@ -136,6 +145,16 @@ class Keys:
     def timeline_messages(timeline: str) -> str:
         """Hash: seq → StoredMessage; history pages are HMGETs of seq ranges."""
         return f"{timeline}:messages"
+
+    @staticmethod
+    def timeline_countable_for(timeline: str, user_id: str) -> str:
+        """Sorted set (C2C): seqs that count as unread for `user_id`, scored by arrival (ms)."""
+        return f"{timeline}:countable:{escape_id(user_id)}"
+
+    @staticmethod
+    def timeline_at(timeline: str, who: str) -> str:
+        """Sorted set (group): seqs of messages that @ `who` ("*" for @ALL), scored by seq."""
+        return f"{timeline}:at:{escape_id(who)}"
 
     @staticmethod
     def message_version(timeline: str, seq: int) -> str:

@@ -5,14 +5,18 @@ from __future__ import annotations
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter, ValidationCache
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from schema.caching import SafeParserCache
+from schema.conversation_types import LONG_SCALAR, Long
+from schema.conversations import ConversationMutation, ConversationQuery
 from schema.enums import ALL_ENUMS
 from schema.errors import IMErrors
 from schema.friendship import FriendshipMutation, FriendshipQuery
 from schema.groups import SET_GROUP_INFO_ARG, GroupMutation, GroupQuery, resolve_set_group_info
+from schema.listeners.conversations import ConversationSubscription
 from schema.listeners.friendship import FriendshipSubscription
 from schema.listeners.groups import GroupSubscription
 from schema.listeners.messages import MessageSubscription
@@ -27,10 +31,13 @@ MAX_TOKENS = 4_000  # a large codegen'd query is ~1,500 tokens
 MAX_ALIASES = 30  # batching 30 lookups in one document is plenty; more is an amplification attack
 CACHE_SIZE = 1_000  # distinct documents whose validation result is kept (LRU)
 
-Query = merge_types("Query", (ManagerQuery, MessageQuery, GroupQuery, FriendshipQuery))
-Mutation = merge_types("Mutation", (ManagerMutation, MessageMutation, GroupMutation, FriendshipMutation))
+Query = merge_types("Query", (ManagerQuery, MessageQuery, GroupQuery, ConversationQuery, FriendshipQuery))
+Mutation = merge_types(
+    "Mutation", (ManagerMutation, MessageMutation, GroupMutation, ConversationMutation, FriendshipMutation)
+)
 Subscription = merge_types(
-    "Subscription", (SDKSubscription, MessageSubscription, GroupSubscription, FriendshipSubscription)
+    "Subscription",
+    (SDKSubscription, MessageSubscription, GroupSubscription, ConversationSubscription, FriendshipSubscription),
 )
 
 
@@ -57,6 +64,7 @@ def _build() -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         types=ALL_ENUMS,
+        config=StrawberryConfig(scalar_map={Long: LONG_SCALAR}),
         extensions=[
             IMErrors,
             OperationMetrics,

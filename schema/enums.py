@@ -42,3 +42,5 @@ GroupMemberOperationResult = im.GroupMemberOperationResult
 GroupMemberRole = im.GroupMemberRole
 GroupTipsType = im.GroupTipsType
 GroupType = im.GroupType
+AtType = im.AtType
+ConversationType = im.ConversationType

@@ -8,6 +8,7 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from gateway.clock import Clock
+from gateway.engine.conversations import Conversations
 from gateway.engine.friendship import Friendship
 from gateway.engine.groups.manager import EmbeddedGroups
 from gateway.engine.messages import Messages
@@ -50,6 +51,9 @@ class EmbeddedBackend:
         self.messages = Messages(
             redis, keys, bus, clock, self.profiles, self.friendship, self.groups.s, friends_only=friends_only
         )
+        self.conversations = Conversations(redis, keys, bus, clock, self.messages, self.groups.s)
+        self.messages.conversation_notifier = self.conversations.announce
+        self.groups.s.new_conversations = self.conversations.announce_new
         self.accounts = EmbeddedAccounts(self.profiles, self.friendship, clock)
 
     async def ping(self) -> None:

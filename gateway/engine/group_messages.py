@@ -129,6 +129,8 @@ class GroupMessaging(MessageCore):
             pipe.hset(self._keys.timeline_messages(timeline), str(seq), _stored_enc.encode(stored))
             if not stored.isExcludedFromUnreadCount and not targets:
                 pipe.zadd(self._keys.timeline_countable(timeline), {str(seq): seq})
+            for who in dict.fromkeys(stored.groupAtUserList):
+                pipe.zadd(self._keys.timeline_at(timeline, "*" if who == AT_ALL else who), {str(seq): seq})
         # sending reads the conversation for the sender: their own messages never count as unread
         pipe.hset(self._keys.group_read_seqs(user_id), conversation, seq)
         if options.localCustomData:
@@ -144,12 +146,22 @@ class GroupMessaging(MessageCore):
         await self._bus.publish([user_id], OnRecvNewMessage(message=mine), except_session=session_id)
         event = OnRecvNewMessage(message=neutral_view(stored))
         if targets:
-            await self._bus.publish([t for t in targets if t != user_id], event)
-        else:
-            members = await self._groups.audience(group)
-            if members is not None:
-                members = await self._receiving(members, conversation)
-            await self._bus.publish_to_group(owner_group, event, members=members, except_user=user_id)
+            receivers = [t for t in targets if t != user_id]
+            await self._bus.publish(receivers, event)
+            await self.conversations_changed({u: [conversation] for u in [user_id, *receivers]})
+            return mine
+        members = await self._groups.audience(group)
+        if members is not None:
+            members = await self._receiving(members, conversation)
+            if not options.onlineUserOnly and not stored.isExcludedFromLastMessage:
+                millis = int(self._clock.now() * 1000)
+                pipe = self._redis.pipeline(transaction=False)
+                for member_id in members:  # small groups only: large ones are ordered by group activity
+                    pipe.zadd(self._keys.conversations(member_id), {conversation: millis})
+                await pipe.execute()
+        await self._bus.publish_to_group(owner_group, event, members=members, except_user=user_id)
+        # large groups: members' conversation notices are derived by their subscriptions
+        await self.conversations_changed({u: [conversation] for u in (members or [user_id])})
         return mine
 
     async def _receiving(self, members: list[str], conversation: str) -> list[str]:
@@ -202,6 +214,7 @@ class GroupMessaging(MessageCore):
         timeline = self._keys.group_timeline(conversation_group)
         last = int(await self._redis.get(self._keys.timeline_seq(timeline)) or 0)
         await self._redis.hset(self._keys.group_read_seqs(user_id), f"group_{conversation_group}", last)
+        await self.conversations_changed({user_id: [f"group_{conversation_group}"]})
 
     async def group_unread(self, user_id: str, group_id: str) -> int:
         """Countable messages after the user's read seq (read diffusion: one ZCOUNT)."""
@@ -212,7 +225,13 @@ class GroupMessaging(MessageCore):
     async def set_group_receive_opt(self, user_id: str, group_id: str, opt: MessageOpt) -> None:
         owner_group, conversation_group = await self._conversation_group(group_id)
         await self._groups.require_member(await self._groups.info(owner_group), user_id)
-        await self._redis.hset(self._keys.receive_options(user_id), f"group:{conversation_group}", int(opt))
+        field = f"group:{conversation_group}"
+        previous = await self._redis.hget(self._keys.receive_options(user_id), field)
+        await self._redis.hset(self._keys.receive_options(user_id), field, int(opt))
+        if previous is not None and int(previous) == MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE != opt:
+            # messages sent while the user received none never count as unread
+            await self.mark_group_read(user_id, group_id)
+        await self.conversations_changed({user_id: [f"group_{conversation_group}"]})
 
     async def clear_group_history(self, user_id: str, group_id: str) -> None:
         owner_group, conversation_group = await self._conversation_group(group_id)
@@ -225,6 +244,7 @@ class GroupMessaging(MessageCore):
         pipe.hset(self._keys.group_read_seqs(user_id), conversation, last)
         pipe.delete(self._keys.hidden_messages(user_id, conversation))
         await pipe.execute()
+        await self.conversations_changed({user_id: [conversation]})
 
     async def insert_group_local(self, user_id: str, group_id: str, sender: str, content: Content) -> Message:
         owner_group, conversation_group = await self._conversation_group(group_id)

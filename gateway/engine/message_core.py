@@ -13,7 +13,7 @@ reset when the conversation is marked read or cleared.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import msgspec
@@ -86,6 +86,14 @@ def body_size(content: Content, cloud_custom_data: str) -> int:
 
 
 class MessageCore:
+    # Set by the backend once the conversation part exists: it tells users their conversations
+    # changed (onNewConversation / onConversationChanged). Messages only say which ones.
+    conversation_notifier: Callable[[dict[str, list[str]]], Awaitable[None]] | None = None
+
+    async def conversations_changed(self, changed: dict[str, list[str]]) -> None:
+        if self.conversation_notifier is not None:
+            await self.conversation_notifier(changed)
+
     def __init__(
         self,
         redis: Any,
@@ -402,10 +410,15 @@ class MessageCore:
         return mine
 
     async def _tell_conversation(self, user_id: str, stored: StoredMessage, event: IMEvent) -> None:
-        """An event about a message to the conversation's other party (C2C) or other members."""
+        """An event about a message to the conversation's other party (C2C) or other members, and
+        the conversation-changed notice (its lastMessage may have changed)."""
         if not stored.groupID:
-            if stored.receiver and stored.receiver != user_id:
-                await self._bus.publish([stored.receiver if stored.sender == user_id else stored.sender], event)
+            other = stored.receiver if stored.sender == user_id else stored.sender
+            if other and other != user_id:
+                await self._bus.publish([other], event)
+            await self.conversations_changed(
+                {user_id: [f"c2c_{other}"], **({other: [f"c2c_{user_id}"]} if other != user_id else {})}
+            )
             return
         if stored.targets:
             await self._bus.publish([t for t in [*stored.targets, stored.sender] if t != user_id], event)
@@ -414,11 +427,19 @@ class MessageCore:
         group = await self._groups.info(owner_group)
         members = await self._groups.audience(group)
         await self._bus.publish_to_group(owner_group, event, members=members, except_user=user_id)
+        conversation = f"group_{stored.groupID}"
+        await self.conversations_changed({m: [conversation] for m in (members or [user_id])})
 
     async def delete_for_me(self, user_id: str, msg_id: str) -> None:
         stored = await self.load_visible(user_id, msg_id)
         conv = self._conversation_for(user_id, stored)
-        await self._redis.sadd(self._keys.hidden_messages(user_id, conv), stored.seq)
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.sadd(self._keys.hidden_messages(user_id, conv), stored.seq)
+        if not stored.groupID:  # a C2C unread message deleted unread no longer counts
+            timeline = self._keys.c2c_timeline(stored.sender, stored.receiver)
+            pipe.zrem(self._keys.timeline_countable_for(timeline, user_id), str(stored.seq))
+        await pipe.execute()
+        await self.conversations_changed({user_id: [conv]})
 
     async def _receive_opt(self, user_id: str, field: str) -> MessageOpt:
         raw = await self._redis.hget(self._keys.receive_options(user_id), field)

@@ -88,7 +88,7 @@ class Messages(GroupMessaging):
                 pipe.zadd(self._keys.conversations(user_id), {c2c_conversation(receiver): millis})
                 pipe.zadd(self._keys.conversations(receiver), {c2c_conversation(user_id): millis})
             if delivered and not stored.isExcludedFromUnreadCount and receiver != user_id:
-                pipe.hincrby(self._keys.unread_counts(receiver), c2c_conversation(user_id), 1)
+                pipe.zadd(self._keys.timeline_countable_for(timeline, receiver), {str(seq): millis})
         if options.localCustomData:
             pipe.hset(
                 self._keys.local_message_data(user_id),
@@ -102,6 +102,10 @@ class Messages(GroupMessaging):
         if delivered and receiver != user_id:
             theirs = (await self._views(receiver, [stored]))[0]
             await self._bus.publish([receiver], OnRecvNewMessage(message=theirs))
+        if not options.onlineUserOnly:
+            await self.conversations_changed(
+                {user_id: [c2c_conversation(receiver)], receiver: [c2c_conversation(user_id)]}
+            )
         return mine
 
     async def c2c_history(
@@ -132,8 +136,9 @@ class Messages(GroupMessaging):
         conv = c2c_conversation(peer)
         pipe = self._redis.pipeline(transaction=False)
         pipe.hset(self._keys.read_times(user_id), conv, now)
-        pipe.hdel(self._keys.unread_counts(user_id), conv)
+        pipe.hset(self._keys.conversation_state(user_id, "c2c-read-ms"), conv, int(self._clock.now() * 1000))
         await pipe.execute()
+        await self.conversations_changed({user_id: [conv]})
         if peer != user_id:
             receipt = MessageReceipt(userID=user_id, timestamp=now, isPeerRead=True)
             await self._bus.publish([peer], OnRecvC2CReadReceipt(receiptList=[receipt]))
@@ -144,9 +149,10 @@ class Messages(GroupMessaging):
         conv = c2c_conversation(peer)
         pipe = self._redis.pipeline(transaction=False)
         pipe.hset(self._keys.cleared_before(user_id), conv, last_seq)
-        pipe.hdel(self._keys.unread_counts(user_id), conv)
+        pipe.hset(self._keys.conversation_state(user_id, "c2c-read-ms"), conv, int(self._clock.now() * 1000))
         pipe.delete(self._keys.hidden_messages(user_id, conv))
         await pipe.execute()
+        await self.conversations_changed({user_id: [conv]})
 
     async def insert_c2c_local(self, user_id: str, peer: str, sender: str, content: Content) -> Message:
         """A message in my view of the conversation only (status LOCAL_IMPORTED), e.g. a hint."""
@@ -194,10 +200,18 @@ class Messages(GroupMessaging):
         ]
 
     async def unread_c2c(self, user_id: str, peer: str) -> int:
-        return int(await self._redis.hget(self._keys.unread_counts(user_id), c2c_conversation(peer)) or 0)
+        """Countable messages from `peer` that arrived after the user last read the conversation."""
+        timeline = self._keys.c2c_timeline(user_id, peer)
+        read_ms = await self._redis.hget(self._keys.conversation_state(user_id, "c2c-read-ms"), c2c_conversation(peer))
+        return int(
+            await self._redis.zcount(
+                self._keys.timeline_countable_for(timeline, user_id), f"({int(read_ms or 0)}", "+inf"
+            )
+        )
 
     async def mark_all_read(self, user_id: str) -> None:
-        peers = [c.removeprefix("c2c_") for c in await self._redis.hkeys(self._keys.unread_counts(user_id))]
+        convs = await self._redis.zrange(self._keys.conversations(user_id), 0, -1)
+        peers = [c.removeprefix("c2c_") for c in convs if c.startswith("c2c_")]
         for peer in peers:
             await self.mark_c2c_read(user_id, peer)
         for gid in await self._redis.hkeys(self._keys.user_groups(user_id)):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import heapq
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +35,11 @@ from gateway.im.events import IMEvent, OnKickedOffline, OnUserSigExpired, decode
 from gateway.keys import Keys
 
 log = logging.getLogger("imql.events")
+
+# Derives this listener's events from another listener's (e.g. conversation changes from the
+# messages of a large group, whose events are stored once for all); the flag says the event came
+# from a group's stream rather than the user's own.
+Observer = Callable[[IMEvent, bool], Awaitable[list[IMEvent]]]
 
 REPLAY_PAGE = 500  # entries read per stream per round trip while replaying
 # Events that end every subscription of the session they are addressed to, once delivered.
@@ -62,7 +67,9 @@ class EventStream:
         session_id: str,
         listener: str,
         now: Callable[[], float],
+        observe: Observer | None = None,
     ) -> None:
+        self._observe = observe
         self._redis = redis
         self._keys = keys
         self._dispatcher = dispatcher
@@ -137,30 +144,38 @@ class EventStream:
         return list(heapq.merge(*runs, key=lambda e: positions.parse(e.entry_id)))
 
     # ---- reading -----------------------------------------------------------------------------
-    async def _consume(self, entry: LogEntry) -> IMEvent | None:
-        """Advance past `entry`; return the event if this subscription should see it."""
+    async def _consume(self, entry: LogEntry) -> list[IMEvent]:
+        """Advance past `entry`; return what this subscription should see of it: its event if it is
+        this listener's, or whatever the observer derives from another listener's event."""
         last = self._positions.get(entry.stream)
         if last is None or not positions.after(entry.entry_id, last):
-            return None  # already replayed, or a stream we stopped following
+            return []  # already replayed, or a stream we stopped following
         self._positions[entry.stream] = entry.entry_id
         fields = entry.fields
         listener = fields.get(F_LISTENER)
         if listener == CONTROL_LISTENER:
             await self._apply_control(fields.get(F_EVENT, ""))
-            return None
+            return []
         target = fields.get(F_SESSION)
         if target is not None and target != self._session_id:
-            return None
+            return []
         if fields.get(F_EXCEPT_SESSION) == self._session_id or fields.get(F_EXCEPT_USER) == self._user_id:
-            return None
+            return []
+        mine = listener == self._listener
+        if not mine and target is None and self._observe is None:
+            return []  # not ours, not a session notice, nobody derives from it: skip decoding
         try:
             event = decode_event(fields.get(F_EVENT, ""))
         except msgspec.DecodeError:
             log.error("skipping undecodable event %s in %s", entry.entry_id, entry.stream)
-            return None
+            return []
         if isinstance(event, TERMINAL_EVENTS) and target == self._session_id:
             self.mailbox.end(event.__class__.__name__)  # delivered, then every listener of the session ends
-        return event if listener == self._listener else None
+        if mine:
+            return [event]
+        if self._observe is not None:
+            return await self._observe(event, entry.stream != self._user_stream)
+        return []
 
     async def _apply_control(self, raw: str) -> None:
         try:
@@ -190,8 +205,7 @@ class EventStream:
 
     async def events(self, replay: list[LogEntry]) -> AsyncIterator[Delivery]:
         for entry in replay:
-            event = await self._consume(entry)
-            if event is not None:
+            for event in await self._consume(entry):
                 yield Delivery(event, self.cursor())
         while True:
             if self.mailbox.overflowed:
@@ -210,6 +224,5 @@ class EventStream:
             if isinstance(item, LocalEvent):
                 yield Delivery(item.event, self.cursor())
                 continue
-            event = await self._consume(item)
-            if event is not None:
+            for event in await self._consume(item):
                 yield Delivery(event, self.cursor())

@@ -11,6 +11,7 @@ from typing import ClassVar, Union, cast
 
 import msgspec
 
+from gateway.im.conversations import Conversation, ConversationFilter
 from gateway.im.groups import GroupChangeInfo, GroupMemberChangeInfo, GroupMemberInfo, TopicInfo
 from gateway.im.messages import Message, MessageExtension, MessageReceipt
 from gateway.im.model import FriendApplication, FriendInfo, UserFullInfo, UserStatus
@@ -19,6 +20,7 @@ SDK_LISTENER = "sdkListener"
 FRIENDSHIP_LISTENER = "friendshipListener"
 MESSAGE_LISTENER = "advancedMsgListener"
 GROUP_LISTENER = "groupListener"
+CONVERSATION_LISTENER = "conversationListener"
 
 
 class IMEvent(msgspec.Struct, tag_field="type", kw_only=True):
@@ -274,6 +276,85 @@ GROUP_EVENTS: tuple[type[IMEvent], ...] = (
     OnGroupCounterChanged,
 )
 
+
+# ---- conversationListener (V2TIMConversationListener) ----------------------------------------------
+class ConversationEvent(IMEvent):
+    LISTENER: ClassVar[str] = CONVERSATION_LISTENER
+
+
+class OnSyncServerStart(ConversationEvent, tag="onSyncServerStart"):
+    """The subscription is reading the conversation state."""
+
+
+class OnSyncServerFinish(ConversationEvent, tag="onSyncServerFinish"):
+    """The conversation state is read; later changes come as events."""
+
+
+class OnSyncServerFailed(ConversationEvent, tag="onSyncServerFailed"):
+    """The conversation state could not be read (the backend is unreachable)."""
+
+
+class OnNewConversation(ConversationEvent, tag="onNewConversation"):
+    conversationList: list[Conversation]
+
+
+class OnConversationChanged(ConversationEvent, tag="onConversationChanged"):
+    conversationList: list[Conversation]
+
+
+class OnTotalUnreadMessageCountChanged(ConversationEvent, tag="onTotalUnreadMessageCountChanged"):
+    totalUnreadCount: int
+
+
+class OnUnreadMessageCountChangedByFilter(ConversationEvent, tag="onUnreadMessageCountChangedByFilter"):
+    filter: ConversationFilter
+    totalUnreadCount: int
+
+
+class OnConversationGroupCreated(ConversationEvent, tag="onConversationGroupCreated"):
+    groupName: str
+    conversationList: list[Conversation]
+
+
+class OnConversationGroupDeleted(ConversationEvent, tag="onConversationGroupDeleted"):
+    groupName: str
+
+
+class OnConversationGroupNameChanged(ConversationEvent, tag="onConversationGroupNameChanged"):
+    oldName: str
+    newName: str
+
+
+class OnConversationsAddedToGroup(ConversationEvent, tag="onConversationsAddedToGroup"):
+    groupName: str
+    conversationList: list[Conversation]
+
+
+class OnConversationsDeletedFromGroup(ConversationEvent, tag="onConversationsDeletedFromGroup"):
+    groupName: str
+    conversationList: list[Conversation]
+
+
+class OnConversationDeleted(ConversationEvent, tag="onConversationDeleted"):
+    conversationIDList: list[str]
+
+
+CONVERSATION_EVENTS: tuple[type[IMEvent], ...] = (
+    OnSyncServerStart,
+    OnSyncServerFinish,
+    OnSyncServerFailed,
+    OnNewConversation,
+    OnConversationChanged,
+    OnTotalUnreadMessageCountChanged,
+    OnUnreadMessageCountChangedByFilter,
+    OnConversationGroupCreated,
+    OnConversationGroupDeleted,
+    OnConversationGroupNameChanged,
+    OnConversationsAddedToGroup,
+    OnConversationsDeletedFromGroup,
+    OnConversationDeleted,
+)
+
 SDK_EVENTS: tuple[type[IMEvent], ...] = (
     OnConnecting,
     OnConnectSuccess,
@@ -284,7 +365,13 @@ SDK_EVENTS: tuple[type[IMEvent], ...] = (
     OnUserStatusChanged,
 )
 
-ALL_EVENTS: tuple[type[IMEvent], ...] = (*SDK_EVENTS, *FRIENDSHIP_EVENTS, *MESSAGE_EVENTS, *GROUP_EVENTS)
+ALL_EVENTS: tuple[type[IMEvent], ...] = (
+    *SDK_EVENTS,
+    *FRIENDSHIP_EVENTS,
+    *MESSAGE_EVENTS,
+    *GROUP_EVENTS,
+    *CONVERSATION_EVENTS,
+)
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(Union[ALL_EVENTS])  # noqa: UP007

@@ -19,8 +19,18 @@ from gateway.events.cursor import Cursor
 from gateway.events.stream import Delivery, EventStream
 from gateway.ids import check_user_id_list
 from gateway.im.enums import LoginStatus
-from gateway.im.events import SDK_LISTENER, OnConnectFailed, OnConnecting, OnConnectSuccess
+from gateway.im.events import (
+    CONVERSATION_LISTENER,
+    SDK_LISTENER,
+    OnConnectFailed,
+    OnConnecting,
+    OnConnectSuccess,
+    OnSyncServerFailed,
+    OnSyncServerFinish,
+    OnSyncServerStart,
+)
 from gateway.im.model import ProfileChanges, UserFullInfo, UserStatus
+from gateway.session.conversations import ConversationSession, UnreadWatch, changes_unread
 from gateway.session.friendship import FriendshipSession
 from gateway.session.groups import GroupSession
 from gateway.session.messages import MessageSession
@@ -30,7 +40,7 @@ if TYPE_CHECKING:
     from gateway.services import Gateway
 
 
-class IMSession(FriendshipSession, MessageSession, GroupSession):
+class IMSession(FriendshipSession, MessageSession, GroupSession, ConversationSession):
     def __init__(self, gateway: Gateway, session: Session) -> None:
         self._gw = gateway
         self.session = session
@@ -39,6 +49,7 @@ class IMSession(FriendshipSession, MessageSession, GroupSession):
         self._friends = gateway.backend.friendship
         self._messages = gateway.backend.messages
         self._groups = gateway.backend.groups
+        self._conversations = gateway.backend.conversations
 
     # ---- V2TIMManager ------------------------------------------------------------------------
     async def logout(self) -> None:
@@ -79,6 +90,7 @@ class IMSession(FriendshipSession, MessageSession, GroupSession):
         """
         cursor = Cursor.decode(since) if since else None
         gw = self._gw
+        watch = UnreadWatch(self._conversations, self.user_id) if listener == CONVERSATION_LISTENER else None
         stream = EventStream(
             redis=gw.redis,
             keys=gw.keys,
@@ -87,6 +99,7 @@ class IMSession(FriendshipSession, MessageSession, GroupSession):
             session_id=self.session.session_id,
             listener=listener,
             now=gw.clock.now,
+            observe=watch.derive if watch is not None else None,
         )
         instance = f"{gw.instance_id}:{secrets.token_hex(6)}"
         expiry_watch = asyncio.create_task(gw.sessions.watch_expiry(self.session))
@@ -101,9 +114,19 @@ class IMSession(FriendshipSession, MessageSession, GroupSession):
                     yield Delivery(OnConnectSuccess(), stream.cursor())
                 except IMError as exc:
                     yield Delivery(OnConnectFailed(code=exc.code, err=exc.desc), stream.cursor())
+            if watch is not None:
+                yield Delivery(OnSyncServerStart(), stream.cursor())
+                try:
+                    await watch.start()
+                    yield Delivery(OnSyncServerFinish(), stream.cursor())
+                except (IMError, RedisError, OSError):
+                    yield Delivery(OnSyncServerFailed(), stream.cursor())
             async for delivery in stream.events(replay):
                 gw.metrics.events_delivered.labels(listener).inc()
                 yield delivery
+                if watch is not None and changes_unread(delivery.event):
+                    for change in await watch.changes():
+                        yield Delivery(change, delivery.cursor)
         finally:
             expiry_watch.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -13,7 +13,7 @@ of at most 500, stored once in the group's stream above that).
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import msgspec
@@ -237,6 +237,9 @@ class GroupStore:
     async def check_user_group_cap(self, user_id: str) -> bool:
         return int(await self.redis.hlen(self.keys.user_groups(user_id))) < GROUPS_PER_USER_MAX
 
+    # Set by the backend once conversations exist: tells users a (group) conversation appeared.
+    new_conversations: Callable[[dict[str, list[str]]], Awaitable[None]] | None = None
+
     async def add_members(self, group: GroupInfo, members: Sequence[tuple[str, GroupMemberRole]]) -> list[str]:
         """Add members (skipping current ones); returns who was added. Keeps large-group following
         and the online set right."""
@@ -254,15 +257,25 @@ class GroupStore:
             if not fresh:
                 continue
             added.append(user_id)
+            conversation = f"group_{group.groupID}"
             pipe = self.redis.pipeline(transaction=False)
             pipe.hset(self.keys.user_groups(user_id), group.groupID, now)
+            pipe.zadd(self.keys.conversations(user_id), {conversation: int(self.clock.now() * 1000)})
+            pipe.hdel(self.keys.conversation_state(user_id, "left"), conversation)
+            pipe.hdel(self.keys.conversation_state(user_id, "deleted"), conversation)
+            pipe.hset(self.keys.group_read_seqs(user_id), conversation, await self._last_seq(group.groupID))
             pipe.hlen(self.keys.presence(user_id))
-            _, live = await pipe.execute()
+            *_, live = await pipe.execute()
             if live:
                 await self.redis.sadd(self.keys.group_online(group.groupID), user_id)
         if added:
             await self._follow_on_growth(group, len(added))
+            if self.new_conversations is not None:
+                await self.new_conversations({u: [f"group_{group.groupID}"] for u in added})
         return added
+
+    async def _last_seq(self, group_id: str) -> int:
+        return int(await self.redis.get(self.keys.timeline_seq(self.keys.group_timeline(group_id))) or 0)
 
     async def remove_members(self, group: GroupInfo, user_ids: Sequence[str]) -> list[str]:
         removed = []
@@ -275,7 +288,15 @@ class GroupStore:
             gone, *_ = await pipe.execute()
             if gone:
                 removed.append(user_id)
-                await self.redis.hdel(self.keys.user_groups(user_id), group.groupID)
+                pipe = self.redis.pipeline(transaction=False)
+                pipe.hdel(self.keys.user_groups(user_id), group.groupID)
+                # the conversation stays, but nothing sent after leaving counts as unread
+                pipe.hset(
+                    self.keys.conversation_state(user_id, "left"),
+                    f"group_{group.groupID}",
+                    await self._last_seq(group.groupID),
+                )
+                await pipe.execute()
         if removed and self.bus.is_large(group.memberCount):
             await self.bus.leave_large_group(removed, group.groupID)
         if removed and self.bus.is_large(group.memberCount) and not self.bus.is_large(group.memberCount - len(removed)):

@@ -1,0 +1,656 @@
+"""Conversations (V2TIMConversationManager) on Redis, computed from the messages themselves.
+
+Nothing here keeps a second copy of a count: a conversation's unread count is counted from its
+timeline (C2C: countable messages for this user after the time they last read it; group: countable
+seqs after their read seq, read diffusion), so the list, the total and every filter always agree
+with the messages, on every device and replica. Per-user settings (drafts, pins, marks, custom
+data, conversation groups) are small hashes under the user's hash tag.
+
+A page of conversations costs a fixed number of pipelined round trips (not one per conversation):
+user state, per-conversation state, last-message candidates, and the per-viewer message view.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import msgspec
+
+from gateway.clock import Clock
+from gateway.engine.friendship import decode_friend_record
+from gateway.engine.groups.store import GroupStore
+from gateway.engine.message_core import _stored_dec
+from gateway.engine.messages import Messages
+from gateway.errors import Code, IMError, invalid
+from gateway.events.bus import EventBus
+from gateway.ids import check_group_id, check_user_id
+from gateway.im.conversations import (
+    Conversation,
+    ConversationFilter,
+    ConversationOperationResult,
+    ConversationPage,
+    GroupAtInfo,
+)
+from gateway.im.enums import AtType, ConversationType, MessageOpt
+from gateway.im.events import (
+    OnConversationChanged,
+    OnConversationDeleted,
+    OnConversationGroupCreated,
+    OnConversationGroupDeleted,
+    OnConversationGroupNameChanged,
+    OnConversationsAddedToGroup,
+    OnConversationsDeletedFromGroup,
+    OnNewConversation,
+)
+from gateway.im.messages import StoredMessage
+from gateway.keys import Keys
+
+PAGE_MAX = 100  # conversations per page
+PER_CALL_MAX = 100  # conversation IDs per call (51006 beyond, for marks)
+MARKED_MAX = 1_000  # marked conversations in all (51008 beyond)
+CONVERSATION_GROUPS_MAX = 20  # (51010 beyond)
+CONVERSATION_GROUP_NAME_MAX_BYTES = 32  # (51011 beyond)
+DRAFT_MAX_BYTES = 10 * 1024
+CUSTOM_DATA_MAX_BYTES = 1024
+LAST_MESSAGE_LOOKBACK = 10  # newest seqs tried for a conversation's last visible message
+
+_list_enc = msgspec.json.Encoder()
+_list_dec = msgspec.json.Decoder(list[str])
+_filter_enc = msgspec.json.Encoder()
+_filter_dec = msgspec.json.Decoder(ConversationFilter)
+
+
+def parse_conversation_id(conversation_id: str) -> tuple[ConversationType, str]:
+    """`c2c_<userID>` or `group_<groupID>`; 6004 for anything else."""
+    try:
+        if conversation_id.startswith("c2c_"):
+            return ConversationType.V2TIM_C2C, check_user_id(conversation_id[4:], "conversationID")
+        if conversation_id.startswith("group_"):
+            return ConversationType.V2TIM_GROUP, check_group_id(conversation_id[6:], "conversationID")
+    except IMError as exc:
+        raise IMError(Code.ERR_INVALID_CONVERSATION, f"conversationID {conversation_id!r} is malformed") from exc
+    raise IMError(Code.ERR_INVALID_CONVERSATION, "conversationID must be c2c_<userID> or group_<groupID>")
+
+
+class _UserState(msgspec.Struct):
+    order: dict[str, float]
+    deleted: dict[str, str]
+    drafts: dict[str, str]
+    custom: dict[str, str]
+    pinned: dict[str, str]
+    marks: dict[str, str]
+    groups: dict[str, str]
+    options: dict[str, str]
+    group_reads: dict[str, str]
+    c2c_reads: dict[str, str]
+    cleared: dict[str, str]
+    left: dict[str, str]
+
+
+class Conversations:
+    def __init__(
+        self, redis: Any, keys: Keys, bus: EventBus, clock: Clock, messages: Messages, groups: GroupStore
+    ) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._bus = bus
+        self._clock = clock
+        self._messages = messages
+        self._groups = groups
+
+    def _ms(self) -> int:
+        return int(self._clock.now() * 1000)
+
+    def _state(self, user_id: str, family: str) -> str:
+        return self._keys.conversation_state(user_id, family)
+
+    # ---- reading ---------------------------------------------------------------------------------
+    async def _user_state(self, user_id: str) -> _UserState:
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.zrange(self._keys.conversations(user_id), 0, -1, withscores=True)
+        for family in ("deleted", "draft", "custom-data", "pinned", "marks"):
+            pipe.hgetall(self._state(user_id, family))
+        pipe.hgetall(self._keys.conversation_groups(user_id))
+        pipe.hgetall(self._keys.receive_options(user_id))
+        pipe.hgetall(self._keys.group_read_seqs(user_id))
+        pipe.hgetall(self._state(user_id, "c2c-read-ms"))
+        pipe.hgetall(self._keys.cleared_before(user_id))
+        pipe.hgetall(self._state(user_id, "left"))
+        raw = await pipe.execute()
+        order, deleted, drafts, custom, pinned, marks, groups, options, group_reads, c2c_reads, cleared, left = raw
+        return _UserState(
+            order=dict(order), deleted=deleted, drafts=drafts, custom=custom, pinned=pinned, marks=marks,
+            groups=groups, options=options, group_reads=group_reads, c2c_reads=c2c_reads, cleared=cleared,
+            left=left,
+        )  # fmt: skip
+
+    async def _ordered(self, user_id: str, state: _UserState) -> list[tuple[bool, int, str]]:
+        """Every live conversation as (pinned, orderKey, ID); a group's order is also moved by the
+        group's own activity (large groups are ordered that way only)."""
+        convs = list(state.order)
+        group_ids = [c[6:] for c in convs if c.startswith("group_")]
+        activity = await self._redis.zmscore(self._keys.group_activity(), group_ids) if group_ids else []
+        active = {f"group_{g}": int((a or 0) * 1000) for g, a in zip(group_ids, activity, strict=True)}
+        ordered = []
+        for conv in convs:
+            key = max(int(state.order[conv]), active.get(conv, 0))
+            if conv in state.deleted and key <= int(state.deleted[conv]):
+                continue  # deleted, and nothing new since
+            ordered.append((conv in state.pinned, key, conv))
+        ordered.sort(reverse=True)
+        return ordered
+
+    async def _unread(self, user_id: str, state: _UserState, convs: Sequence[str]) -> dict[str, int]:
+        """Unread counts recounted from the timelines (two pipelined round trips)."""
+        pipe = self._redis.pipeline(transaction=False)
+        for conv in convs:
+            kind, target = parse_conversation_id(conv)
+            if kind == ConversationType.V2TIM_C2C:
+                timeline = self._keys.c2c_timeline(user_id, target)
+                read = int(state.c2c_reads.get(conv, 0))
+                pipe.zcount(self._keys.timeline_countable_for(timeline, user_id), f"({read}", "+inf")
+                pipe.smembers(self._keys.hidden_messages(user_id, conv))  # already removed from the set
+            else:
+                timeline = self._keys.group_timeline(target)
+                read = int(state.group_reads.get(conv, 0))
+                left = state.left.get(conv)  # a member who left counts nothing sent after
+                pipe.zcount(self._keys.timeline_countable(timeline), f"({read}", left or "+inf")
+                pipe.smembers(self._keys.hidden_messages(user_id, conv))
+        raw = await pipe.execute()
+        counts: dict[str, int] = {}
+        pipe = self._redis.pipeline(transaction=False)
+        pending: list[tuple[str, list[str]]] = []
+        for i, conv in enumerate(convs):
+            count, hidden = int(raw[2 * i]), raw[2 * i + 1]
+            kind, target = parse_conversation_id(conv)
+            if kind == ConversationType.V2TIM_GROUP:
+                read = int(state.group_reads.get(conv, 0))
+                if state.options.get(f"group:{target}") == str(int(MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE)):
+                    count = 0
+                later_hidden = [h for h in hidden if int(h) > read]
+                if later_hidden and count:
+                    pipe.zmscore(self._keys.timeline_countable(self._keys.group_timeline(target)), later_hidden)
+                    pending.append((conv, later_hidden))
+            counts[conv] = count
+        if pending:
+            for (conv, _), scores in zip(pending, await pipe.execute(), strict=True):
+                counts[conv] -= sum(1 for s in scores if s is not None)
+        return counts
+
+    async def views(self, user_id: str, convs: Sequence[str], state: _UserState | None = None) -> list[Conversation]:
+        if not convs:
+            return []
+        state = state or await self._user_state(user_id)
+        unread = await self._unread(user_id, state, convs)
+        peers = [c[4:] for c in convs if c.startswith("c2c_")]
+        group_ids = [c[6:] for c in convs if c.startswith("group_")]
+        pipe = self._redis.pipeline(transaction=False)
+        for peer in peers:
+            pipe.hgetall(self._keys.profile(peer))
+        pipe.hmget(self._keys.friends(user_id), peers or ["-"])
+        for gid in group_ids:
+            pipe.hgetall(self._keys.group_info(gid))
+            timeline = self._keys.group_timeline(gid)
+            read = int(state.group_reads.get(f"group_{gid}", 0))
+            pipe.zrangebyscore(self._keys.timeline_at(timeline, user_id), f"({read}", "+inf")
+            pipe.zrangebyscore(self._keys.timeline_at(timeline, "*"), f"({read}", "+inf")
+        timelines = [self._timeline(user_id, c) for c in convs]
+        for timeline in timelines:
+            pipe.get(self._keys.timeline_seq(timeline))
+        if group_ids:
+            pipe.zmscore(self._keys.group_activity(), group_ids)
+        raw = list(await pipe.execute())
+        profiles = {p: raw.pop(0) for p in peers}
+        remarks = raw.pop(0)
+        remark_of = {p: decode_friend_record(r).remark for p, r in zip(peers, remarks, strict=False) if r}
+        group_rows = {}
+        for gid in group_ids:
+            group_rows[gid] = (raw.pop(0), raw.pop(0), raw.pop(0))
+        last_seqs = [int(raw.pop(0) or 0) for _ in timelines]
+        activity = dict(zip(group_ids, raw.pop(0), strict=True)) if group_ids else {}
+        last_messages = await self._last_messages(user_id, convs, timelines, last_seqs)
+        result = []
+        for conv in convs:
+            kind, target = parse_conversation_id(conv)
+            order = int(state.order.get(conv, 0))
+            draft = state.drafts.get(conv)
+            draft_text, draft_time = ("", 0)
+            if draft:
+                draft_time_text, _, draft_text = draft.partition(":")
+                draft_time = int(draft_time_text)
+            marks_value = int(state.marks.get(conv, 0))
+            view = Conversation(
+                conversationID=conv,
+                type=kind,
+                unreadCount=max(0, unread.get(conv, 0)),
+                draftText=draft_text,
+                draftTimestamp=draft_time,
+                isPinned=conv in state.pinned,
+                markList=[bit for bit in (1, 2, 4, 8) if marks_value & bit],
+                customData=state.custom.get(conv, ""),
+                conversationGroupList=sorted(n for n, ids in state.groups.items() if conv in _list_dec.decode(ids)),
+                lastMessage=last_messages.get(conv),
+            )
+            if kind == ConversationType.V2TIM_C2C:
+                profile = profiles[target] or {}
+                view.userID = target
+                view.showName = remark_of.get(target) or profile.get("nickName") or target
+                view.faceUrl = profile.get("faceUrl", "")
+                view.recvOpt = int(state.options.get(f"c2c:{target}", 0))
+                view.orderKey = order
+            else:
+                info, at_me, at_all = group_rows[target]
+                view.groupID = target
+                view.showName = info.get("groupName") or target
+                view.faceUrl = info.get("faceUrl", "")
+                view.groupType = info.get("groupType", "")
+                view.recvOpt = int(state.options.get(f"group:{target}", 0))
+                view.orderKey = max(order, int((activity.get(target) or 0) * 1000))
+                view.groupAtInfoList = _at_infos(at_me, at_all)
+            result.append(view)
+        return result
+
+    def _timeline(self, user_id: str, conv: str) -> str:
+        kind, target = parse_conversation_id(conv)
+        if kind == ConversationType.V2TIM_C2C:
+            return self._keys.c2c_timeline(user_id, target)
+        return self._keys.group_timeline(target)
+
+    async def _last_messages(
+        self, user_id: str, convs: Sequence[str], timelines: Sequence[str], last_seqs: Sequence[int]
+    ) -> dict[str, Any]:
+        pipe = self._redis.pipeline(transaction=False)
+        for timeline, last in zip(timelines, last_seqs, strict=True):
+            seqs = [str(q) for q in range(last, max(last - LAST_MESSAGE_LOOKBACK, 0), -1)] or ["0"]
+            pipe.hmget(self._keys.timeline_messages(timeline), seqs)
+        candidates: list[StoredMessage] = []
+        owners: list[str] = []
+        for conv, rows in zip(convs, await pipe.execute(), strict=True):
+            for raw in rows:
+                if raw:
+                    candidates.append(_stored_dec.decode(raw))
+                    owners.append(conv)
+        visible = {id(m) for m in await self._messages._visible_to(user_id, candidates)}
+        best: dict[str, StoredMessage] = {}
+        for conv, m in zip(owners, candidates, strict=True):
+            if id(m) in visible and not m.isExcludedFromLastMessage and conv not in best:
+                best[conv] = m
+        chosen = list(best.values())
+        views = await self._messages._views(user_id, chosen)
+        return dict(zip(best, views, strict=True))
+
+    async def _known(self, user_id: str, conversation_id: str, state: _UserState) -> None:
+        parse_conversation_id(conversation_id)
+        if conversation_id not in state.order:
+            raise IMError(Code.ERR_INVALID_CONVERSATION, f"{conversation_id!r} is not one of your conversations")
+
+    # ---- queries -----------------------------------------------------------------------------------
+    async def get_conversation_list(self, user_id: str, next_seq: str, count: int) -> ConversationPage:
+        return await self.get_conversation_list_by_filter(user_id, ConversationFilter(), next_seq, count)
+
+    async def get_conversation_list_by_filter(
+        self, user_id: str, conversation_filter: ConversationFilter, next_seq: str, count: int
+    ) -> ConversationPage:
+        if not 1 <= count <= PAGE_MAX:
+            raise invalid(f"count must be 1-{PAGE_MAX}")
+        state = await self._user_state(user_id)
+        ordered = await self._ordered(user_id, state)
+        cursor = _parse_cursor(next_seq)
+        if cursor is not None:
+            ordered = [o for o in ordered if (o[0], o[1], o[2]) < cursor]
+        ordered = self._prefilter(ordered, state, conversation_filter)
+        page: list[Conversation] = []
+        taken = 0
+        # filters on unread or @ need the counts: take candidates in slices until the page fills
+        while ordered and len(page) < count:
+            batch, ordered = ordered[: count * 2], ordered[count * 2 :]
+            views = await self.views(user_id, [o[2] for o in batch], state)
+            for o, view in zip(batch, views, strict=True):
+                taken += 1
+                if _matches_counts(view, conversation_filter):
+                    page.append(view)
+                    last = o
+                    if len(page) == count:
+                        ordered = batch[batch.index(o) + 1 :] + ordered
+                        break
+        finished = not ordered
+        next_cursor = "" if finished or not page else _cursor(last)
+        return ConversationPage(nextSeq=next_cursor, isFinished=finished, conversationList=page)
+
+    def _prefilter(
+        self, ordered: list[tuple[bool, int, str]], state: _UserState, f: ConversationFilter
+    ) -> list[tuple[bool, int, str]]:
+        if f.groupName and f.groupName not in state.groups:
+            raise IMError(Code.ERR_CONVERSATION_GROUP_NOT_FOUND, f"no conversation group {f.groupName!r}")
+        members = set(_list_dec.decode(state.groups[f.groupName])) if f.groupName else None
+        kept = []
+        for o in ordered:
+            conv = o[2]
+            if f.conversationType and int(parse_conversation_id(conv)[0]) != f.conversationType:
+                continue
+            if f.markType and not int(state.marks.get(conv, 0)) & f.markType:
+                continue
+            if members is not None and conv not in members:
+                continue
+            kept.append(o)
+        return kept
+
+    async def get_conversation_list_by_ids(self, user_id: str, conversation_ids: Sequence[str]) -> ConversationPage:
+        if len(conversation_ids) > PAGE_MAX:
+            raise invalid(f"conversationIDList: at most {PAGE_MAX} IDs")
+        state = await self._user_state(user_id)
+        wanted = [c for c in dict.fromkeys(conversation_ids) if parse_conversation_id(c) and c in state.order]
+        return ConversationPage(nextSeq="", isFinished=True, conversationList=await self.views(user_id, wanted, state))
+
+    async def get_conversation(self, user_id: str, conversation_id: str) -> Conversation:
+        state = await self._user_state(user_id)
+        await self._known(user_id, conversation_id, state)
+        return (await self.views(user_id, [conversation_id], state))[0]
+
+    async def unread_total(self, user_id: str, conversation_filter: ConversationFilter | None = None) -> int:
+        """The total unread count (of a filter), leaving out conversations not set to RECEIVE."""
+        f = conversation_filter or ConversationFilter()
+        state = await self._user_state(user_id)
+        convs = [o[2] for o in self._prefilter(await self._ordered(user_id, state), state, f)]
+        counted = [c for c in convs if _receive_opt(state, c) == MessageOpt.V2TIM_RECEIVE_MESSAGE]
+        unread = await self._unread(user_id, state, counted)
+        if f.hasGroupAtInfo:
+            views = await self.views(user_id, counted, state)
+            counted = [v.conversationID for v in views if v.groupAtInfoList]
+        return sum(max(0, unread[c]) for c in counted)
+
+    # ---- changes -----------------------------------------------------------------------------------
+    async def announce(self, changed: dict[str, list[str]]) -> None:
+        """onConversationChanged, one batched event per user, with each conversation as they see it."""
+        for user_id, convs in changed.items():
+            state = await self._user_state(user_id)
+            live = [c for c in dict.fromkeys(convs) if c in state.order]
+            if live:
+                await self._bus.publish(
+                    [user_id], OnConversationChanged(conversationList=await self.views(user_id, live, state))
+                )
+
+    async def announce_new(self, appeared: dict[str, list[str]]) -> None:
+        """onNewConversation: conversations that just appeared in users' lists (e.g. a joined group)."""
+        for user_id, convs in appeared.items():
+            views = await self.views(user_id, list(dict.fromkeys(convs)))
+            if views:
+                await self._bus.publish([user_id], OnNewConversation(conversationList=views))
+
+    async def delete_conversations(self, user_id: str, conversation_ids: Sequence[str], clear_messages: bool) -> None:
+        if len(conversation_ids) > PER_CALL_MAX:
+            raise invalid(f"conversationIDList: at most {PER_CALL_MAX} per call")
+        state = await self._user_state(user_id)
+        ordered = {o[2]: o[1] for o in await self._ordered(user_id, state)}
+        doomed = []
+        for conv in dict.fromkeys(conversation_ids):
+            parse_conversation_id(conv)
+            if conv in ordered:
+                doomed.append(conv)
+        if not doomed:
+            return
+        pipe = self._redis.pipeline(transaction=False)
+        for conv in doomed:
+            pipe.hset(self._state(user_id, "deleted"), conv, ordered[conv])
+            pipe.hdel(self._state(user_id, "draft"), conv)
+        await pipe.execute()
+        for conv in doomed:  # a deleted conversation's messages are no longer unread
+            kind, target = parse_conversation_id(conv)
+            if kind == ConversationType.V2TIM_C2C:
+                if clear_messages:
+                    await self._messages.clear_c2c_history(user_id, target)
+                await self._redis.hset(self._state(user_id, "c2c-read-ms"), conv, self._ms())
+            else:
+                last = int(await self._redis.get(self._keys.timeline_seq(self._keys.group_timeline(target))) or 0)
+                if clear_messages:
+                    await self._redis.hset(self._keys.cleared_before(user_id), conv, last)
+                await self._redis.hset(self._keys.group_read_seqs(user_id), conv, last)
+        await self._bus.publish([user_id], OnConversationDeleted(conversationIDList=doomed))
+
+    async def set_draft(self, user_id: str, conversation_id: str, draft_text: str) -> None:
+        state = await self._user_state(user_id)
+        await self._known(user_id, conversation_id, state)
+        if len(draft_text.encode("utf-8")) > DRAFT_MAX_BYTES:
+            raise invalid(f"draftText is over {DRAFT_MAX_BYTES} bytes")
+        if draft_text:
+            await self._redis.hset(
+                self._state(user_id, "draft"), conversation_id, f"{int(self._clock.now())}:{draft_text}"
+            )
+        else:
+            await self._redis.hdel(self._state(user_id, "draft"), conversation_id)
+        await self.announce({user_id: [conversation_id]})
+
+    async def set_custom_data(
+        self, user_id: str, conversation_ids: Sequence[str], custom_data: str
+    ) -> list[ConversationOperationResult]:
+        if len(custom_data.encode("utf-8")) > CUSTOM_DATA_MAX_BYTES:
+            raise invalid(f"customData is over {CUSTOM_DATA_MAX_BYTES} bytes")
+        return await self._per_conversation(user_id, conversation_ids, "custom-data", lambda _old: custom_data)
+
+    async def _per_conversation(
+        self, user_id: str, conversation_ids: Sequence[str], family: str, value: Any
+    ) -> list[ConversationOperationResult]:
+        if len(conversation_ids) > PER_CALL_MAX:
+            raise IMError(Code.ERR_CONVERSATION_MARK_PER_CALL, f"conversationIDList: at most {PER_CALL_MAX} per call")
+        state = await self._user_state(user_id)
+        results, changed = [], []
+        current = {"custom-data": state.custom, "marks": state.marks}[family]
+        for conv in dict.fromkeys(conversation_ids):
+            try:
+                await self._known(user_id, conv, state)
+            except IMError as exc:
+                results.append(
+                    ConversationOperationResult(conversationID=conv, resultCode=exc.code, resultInfo=exc.desc)
+                )
+                continue
+            new = value(current.get(conv))
+            if new in ("", 0):
+                await self._redis.hdel(self._state(user_id, family), conv)
+            else:
+                await self._redis.hset(self._state(user_id, family), conv, new)
+            changed.append(conv)
+            results.append(ConversationOperationResult(conversationID=conv))
+        await self.announce({user_id: changed})
+        return results
+
+    async def pin(self, user_id: str, conversation_id: str, pinned: bool) -> None:
+        state = await self._user_state(user_id)
+        await self._known(user_id, conversation_id, state)
+        if pinned:
+            await self._redis.hset(self._state(user_id, "pinned"), conversation_id, self._ms())
+        else:
+            await self._redis.hdel(self._state(user_id, "pinned"), conversation_id)
+        await self.announce({user_id: [conversation_id]})
+
+    async def mark(
+        self, user_id: str, conversation_ids: Sequence[str], enable: bool, mark_type: int
+    ) -> list[ConversationOperationResult]:
+        if mark_type <= 0:
+            raise invalid("markType must be a V2TIM_ConversationMarkType bit (or a custom bit)")
+        state = await self._user_state(user_id)
+        if enable and len(set(state.marks) | set(conversation_ids)) > MARKED_MAX:
+            raise IMError(Code.ERR_CONVERSATION_MARK_TOTAL, f"at most {MARKED_MAX} marked conversations")
+        return await self._per_conversation(
+            user_id,
+            conversation_ids,
+            "marks",
+            lambda old: (int(old or 0) | mark_type) if enable else (int(old or 0) & ~mark_type),
+        )
+
+    async def clean_unread(self, user_id: str, conversation_id: str, clean_timestamp: int, clean_sequence: int) -> None:
+        """cleanConversationUnreadMessageCount: one conversation, "c2c", "group", or "" for all."""
+        state = await self._user_state(user_id)
+        if conversation_id in ("", "c2c", "group"):
+            targets = [c for c in state.order if not conversation_id or c.startswith(conversation_id + "_")]
+        else:
+            await self._known(user_id, conversation_id, state)
+            targets = [conversation_id]
+        pipe = self._redis.pipeline(transaction=False)
+        for conv in targets:
+            kind, target = parse_conversation_id(conv)
+            if kind == ConversationType.V2TIM_C2C:
+                until = clean_timestamp * 1000 if clean_timestamp else self._ms()
+                pipe.hset(self._state(user_id, "c2c-read-ms"), conv, max(until, int(state.c2c_reads.get(conv, 0))))
+            else:
+                last = int(await self._redis.get(self._keys.timeline_seq(self._keys.group_timeline(target))) or 0)
+                until_seq = min(clean_sequence, last) if clean_sequence else last
+                pipe.hset(
+                    self._keys.group_read_seqs(user_id), conv, max(until_seq, int(state.group_reads.get(conv, 0)))
+                )
+        await pipe.execute()
+        await self.announce({user_id: targets})
+
+    # ---- conversation groups ------------------------------------------------------------------------
+    def _check_group_name(self, name: str, arg: str = "groupName") -> str:
+        if not name or len(name.encode("utf-8")) > CONVERSATION_GROUP_NAME_MAX_BYTES:
+            raise IMError(
+                Code.ERR_CONVERSATION_GROUP_NAME, f"{arg} must be 1-{CONVERSATION_GROUP_NAME_MAX_BYTES} bytes"
+            )
+        return name
+
+    async def create_group(
+        self, user_id: str, name: str, conversation_ids: Sequence[str]
+    ) -> list[ConversationOperationResult]:
+        self._check_group_name(name)
+        state = await self._user_state(user_id)
+        if name in state.groups:
+            raise IMError(Code.ERR_CONVERSATION_GROUP_EXISTS, f"a conversation group {name!r} exists already")
+        if len(state.groups) >= CONVERSATION_GROUPS_MAX:
+            raise IMError(Code.ERR_CONVERSATION_GROUPS_FULL, f"at most {CONVERSATION_GROUPS_MAX} conversation groups")
+        members, results = await self._valid(user_id, conversation_ids, state)
+        await self._redis.hset(self._keys.conversation_groups(user_id), name, _list_enc.encode(members))
+        views = await self.views(user_id, members)
+        await self._bus.publish([user_id], OnConversationGroupCreated(groupName=name, conversationList=views))
+        await self.announce({user_id: members})
+        return results
+
+    async def _valid(
+        self, user_id: str, conversation_ids: Sequence[str], state: _UserState
+    ) -> tuple[list[str], list[ConversationOperationResult]]:
+        if len(conversation_ids) > PER_CALL_MAX:
+            raise IMError(Code.ERR_CONVERSATION_MARK_PER_CALL, f"conversationIDList: at most {PER_CALL_MAX} per call")
+        members, results = [], []
+        for conv in dict.fromkeys(conversation_ids):
+            try:
+                await self._known(user_id, conv, state)
+            except IMError as exc:
+                results.append(
+                    ConversationOperationResult(conversationID=conv, resultCode=exc.code, resultInfo=exc.desc)
+                )
+                continue
+            members.append(conv)
+            results.append(ConversationOperationResult(conversationID=conv))
+        return members, results
+
+    async def group_names(self, user_id: str) -> list[str]:
+        return sorted(await self._redis.hkeys(self._keys.conversation_groups(user_id)))
+
+    async def _group(self, user_id: str, name: str) -> list[str]:
+        raw = await self._redis.hget(self._keys.conversation_groups(user_id), name)
+        if raw is None:
+            raise IMError(Code.ERR_CONVERSATION_GROUP_NOT_FOUND, f"no conversation group {name!r}")
+        return _list_dec.decode(raw)
+
+    async def delete_group(self, user_id: str, name: str) -> None:
+        members = await self._group(user_id, name)
+        await self._redis.hdel(self._keys.conversation_groups(user_id), name)
+        await self._bus.publish([user_id], OnConversationGroupDeleted(groupName=name))
+        await self.announce({user_id: members})
+
+    async def rename_group(self, user_id: str, old: str, new: str) -> None:
+        members = await self._group(user_id, old)
+        self._check_group_name(new, "newName")
+        if old == new:
+            return
+        if not await self._redis.hsetnx(self._keys.conversation_groups(user_id), new, _list_enc.encode(members)):
+            raise IMError(Code.ERR_CONVERSATION_GROUP_EXISTS, f"a conversation group {new!r} exists already")
+        await self._redis.hdel(self._keys.conversation_groups(user_id), old)
+        await self._bus.publish([user_id], OnConversationGroupNameChanged(oldName=old, newName=new))
+        await self.announce({user_id: members})
+
+    async def add_to_group(
+        self, user_id: str, name: str, conversation_ids: Sequence[str]
+    ) -> list[ConversationOperationResult]:
+        members = await self._group(user_id, name)
+        added, results = await self._valid(user_id, conversation_ids, await self._user_state(user_id))
+        fresh = [c for c in added if c not in members]
+        await self._redis.hset(self._keys.conversation_groups(user_id), name, _list_enc.encode([*members, *fresh]))
+        if fresh:
+            views = await self.views(user_id, fresh)
+            await self._bus.publish([user_id], OnConversationsAddedToGroup(groupName=name, conversationList=views))
+            await self.announce({user_id: fresh})
+        return results
+
+    async def delete_from_group(
+        self, user_id: str, name: str, conversation_ids: Sequence[str]
+    ) -> list[ConversationOperationResult]:
+        members = await self._group(user_id, name)
+        gone = [c for c in dict.fromkeys(conversation_ids) if c in members]
+        results = [
+            ConversationOperationResult(conversationID=c)
+            if c in gone
+            else ConversationOperationResult(
+                conversationID=c, resultCode=Code.ERR_INVALID_CONVERSATION, resultInfo="not in this conversation group"
+            )
+            for c in dict.fromkeys(conversation_ids)
+        ]
+        await self._redis.hset(
+            self._keys.conversation_groups(user_id), name, _list_enc.encode([c for c in members if c not in gone])
+        )
+        if gone:
+            views = await self.views(user_id, gone)
+            await self._bus.publish([user_id], OnConversationsDeletedFromGroup(groupName=name, conversationList=views))
+            await self.announce({user_id: gone})
+        return results
+
+    # ---- unread-count filters ----------------------------------------------------------------------
+    async def subscribe_filter(self, user_id: str, f: ConversationFilter) -> None:
+        await self._redis.hset(self._keys.unread_filters(user_id), _filter_enc.encode(f), 1)
+
+    async def unsubscribe_filter(self, user_id: str, f: ConversationFilter) -> None:
+        await self._redis.hdel(self._keys.unread_filters(user_id), _filter_enc.encode(f))
+
+    async def subscribed_filters(self, user_id: str) -> list[ConversationFilter]:
+        return [_filter_dec.decode(raw) for raw in await self._redis.hkeys(self._keys.unread_filters(user_id))]
+
+
+def _receive_opt(state: _UserState, conv: str) -> int:
+    kind, target = parse_conversation_id(conv)
+    field = f"c2c:{target}" if kind == ConversationType.V2TIM_C2C else f"group:{target}"
+    return int(state.options.get(field, 0))
+
+
+def _matches_counts(view: Conversation, f: ConversationFilter) -> bool:
+    if f.hasUnreadCount and view.unreadCount <= 0:
+        return False
+    return not (f.hasGroupAtInfo and not view.groupAtInfoList)
+
+
+def _at_infos(at_me: Iterable[str], at_all: Iterable[str]) -> list[GroupAtInfo]:
+    me, everyone = {int(s) for s in at_me}, {int(s) for s in at_all}
+    infos = []
+    for seq in sorted(me | everyone):
+        kind = (
+            AtType.TIM_AT_ALL_AT_ME
+            if seq in me and seq in everyone
+            else AtType.TIM_AT_ME
+            if seq in me
+            else AtType.TIM_AT_ALL
+        )
+        infos.append(GroupAtInfo(seq=seq, atType=kind))
+    return infos
+
+
+def _cursor(o: tuple[bool, int, str]) -> str:
+    return f"{int(o[0])}:{o[1]}:{o[2]}"
+
+
+def _parse_cursor(text: str) -> tuple[bool, int, str] | None:
+    if not text or text == "0":
+        return None
+    pinned, _, rest = text.partition(":")
+    order, _, conv = rest.partition(":")
+    if pinned not in ("0", "1") or not order.isdigit() or not conv:
+        raise invalid("nextSeq is not one a conversation page returned")
+    return (pinned == "1", int(order), conv)

@@ -1,0 +1,161 @@
+"""The conversation part of IMSession, and what a conversationListener subscription adds to its
+stream: sync notices at the start, changes derived from large groups' messages, and unread totals
+(overall and per subscribed filter) whenever a conversation event changes them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from gateway.engine.message_ids import parse_msg_id
+from gateway.errors import IMError, invalid
+from gateway.im.conversations import (
+    Conversation,
+    ConversationFilter,
+    ConversationOperationResult,
+    ConversationPage,
+)
+from gateway.im.events import (
+    ConversationEvent,
+    IMEvent,
+    OnConversationChanged,
+    OnRecvMessageModified,
+    OnRecvMessageRevoked,
+    OnRecvNewMessage,
+    OnTotalUnreadMessageCountChanged,
+    OnUnreadMessageCountChangedByFilter,
+)
+
+if TYPE_CHECKING:
+    from gateway.backend import ConversationManager
+
+
+class ConversationSession:
+    """Mixed into IMSession, which sets these attributes."""
+
+    user_id: str
+    _conversations: ConversationManager
+
+    async def get_conversation_list(self, next_seq: str, count: int) -> ConversationPage:
+        return await self._conversations.get_conversation_list(self.user_id, next_seq, count)
+
+    async def get_conversation_list_by_ids(self, ids: list[str]) -> ConversationPage:
+        return await self._conversations.get_conversation_list_by_ids(self.user_id, ids)
+
+    async def get_conversation(self, conversation_id: str) -> Conversation:
+        return await self._conversations.get_conversation(self.user_id, conversation_id)
+
+    async def get_conversation_list_by_filter(
+        self, conversation_filter: ConversationFilter, next_seq: str, count: int
+    ) -> ConversationPage:
+        return await self._conversations.get_conversation_list_by_filter(
+            self.user_id, conversation_filter, next_seq, count
+        )
+
+    async def delete_conversation_list(self, ids: list[str], clear_message: bool) -> None:
+        if not ids:
+            raise invalid("conversationIDList is empty")
+        await self._conversations.delete_conversations(self.user_id, ids, clear_message)
+
+    async def set_conversation_draft(self, conversation_id: str, draft_text: str) -> None:
+        await self._conversations.set_draft(self.user_id, conversation_id, draft_text)
+
+    async def set_conversation_custom_data(self, ids: list[str], data: str) -> list[ConversationOperationResult]:
+        return await self._conversations.set_custom_data(self.user_id, ids, data)
+
+    async def pin_conversation(self, conversation_id: str, pinned: bool) -> None:
+        await self._conversations.pin(self.user_id, conversation_id, pinned)
+
+    async def mark_conversation(
+        self, ids: list[str], enable: bool, mark_type: int
+    ) -> list[ConversationOperationResult]:
+        return await self._conversations.mark(self.user_id, ids, enable, mark_type)
+
+    async def get_total_unread_message_count(self) -> int:
+        return await self._conversations.unread_total(self.user_id)
+
+    async def get_unread_message_count_by_filter(self, conversation_filter: ConversationFilter) -> int:
+        return await self._conversations.unread_total(self.user_id, conversation_filter)
+
+    async def subscribe_unread_message_count_by_filter(self, conversation_filter: ConversationFilter) -> None:
+        await self._conversations.subscribe_filter(self.user_id, conversation_filter)
+
+    async def unsubscribe_unread_message_count_by_filter(self, conversation_filter: ConversationFilter) -> None:
+        await self._conversations.unsubscribe_filter(self.user_id, conversation_filter)
+
+    async def clean_conversation_unread_message_count(
+        self, conversation_id: str, clean_timestamp: int, clean_sequence: int
+    ) -> None:
+        if clean_timestamp < 0 or clean_sequence < 0:
+            raise invalid("cleanTimestamp and cleanSequence must be 0 or more")
+        await self._conversations.clean_unread(self.user_id, conversation_id, clean_timestamp, clean_sequence)
+
+    async def create_conversation_group(self, name: str, ids: list[str]) -> list[ConversationOperationResult]:
+        return await self._conversations.create_group(self.user_id, name, ids)
+
+    async def get_conversation_group_list(self) -> list[str]:
+        return await self._conversations.group_names(self.user_id)
+
+    async def delete_conversation_group(self, name: str) -> None:
+        await self._conversations.delete_group(self.user_id, name)
+
+    async def rename_conversation_group(self, old: str, new: str) -> None:
+        await self._conversations.rename_group(self.user_id, old, new)
+
+    async def add_conversations_to_group(self, name: str, ids: list[str]) -> list[ConversationOperationResult]:
+        return await self._conversations.add_to_group(self.user_id, name, ids)
+
+    async def delete_conversations_from_group(self, name: str, ids: list[str]) -> list[ConversationOperationResult]:
+        return await self._conversations.delete_from_group(self.user_id, name, ids)
+
+
+class UnreadWatch:
+    """What one conversationListener subscription last told its client about unread totals."""
+
+    def __init__(self, conversations: ConversationManager, user_id: str) -> None:
+        self._conversations = conversations
+        self._user_id = user_id
+        self._total: int | None = None
+        self._by_filter: dict[ConversationFilter, int] = {}
+
+    async def start(self) -> None:
+        await self.changes()
+
+    async def changes(self) -> list[IMEvent]:
+        """Totals that changed since last told (the first call only sets the baseline)."""
+        first = self._total is None
+        found: list[IMEvent] = []
+        total = await self._conversations.unread_total(self._user_id)
+        if not first and total != self._total:
+            found.append(OnTotalUnreadMessageCountChanged(totalUnreadCount=total))
+        self._total = total
+        for f in await self._conversations.subscribed_filters(self._user_id):
+            value = await self._conversations.unread_total(self._user_id, f)
+            if f in self._by_filter and value != self._by_filter[f]:
+                found.append(OnUnreadMessageCountChangedByFilter(filter=f, totalUnreadCount=value))
+            self._by_filter[f] = value
+        return found
+
+    async def derive(self, event: IMEvent, from_group_stream: bool) -> list[IMEvent]:
+        """Conversation changes from a large group's message events (stored once for all members)."""
+        if not from_group_stream:
+            return []
+        group_id = ""
+        if isinstance(event, OnRecvNewMessage | OnRecvMessageModified):
+            group_id = event.message.groupID
+        elif isinstance(event, OnRecvMessageRevoked):
+            try:
+                ref = parse_msg_id(event.msgID)
+            except IMError:
+                return []
+            group_id = ref.first if ref.is_group else ""
+        if not group_id:
+            return []
+        views = await self._conversations.views(self._user_id, [f"group_{group_id}"])
+        return [OnConversationChanged(conversationList=views)] if views else []
+
+
+def changes_unread(event: IMEvent) -> bool:
+    """Conversation events after which the totals are worth recomputing."""
+    return isinstance(event, ConversationEvent) and not isinstance(
+        event, OnTotalUnreadMessageCountChanged | OnUnreadMessageCountChangedByFilter
+    )

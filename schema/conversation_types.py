@@ -1,0 +1,115 @@
+"""Object and input types of conversations."""
+
+from __future__ import annotations
+
+from typing import NewType
+
+import strawberry
+
+from gateway.im import conversations as im
+from schema.enums import AtType, ConversationType
+from schema.message_types import Message
+
+
+def _parse_long(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError("a Long is an integer")
+    return int(value)
+
+
+Long = NewType("Long", int)
+LONG_SCALAR = strawberry.scalar(
+    name="Long",
+    serialize=int,
+    parse_value=_parse_long,
+    description="A 64-bit integer (times in milliseconds, order keys), sent as a JSON number.",
+)
+
+
+@strawberry.type(description="V2TIMGroupAtInfo: an unread message that @ you or @ everyone.")
+class GroupAtInfo:
+    seq: int
+    atType: AtType
+
+
+@strawberry.type(description="V2TIMConversation, as you see it.")
+class Conversation:
+    conversationID: str
+    type: ConversationType
+    userID: str
+    groupID: str
+    showName: str = strawberry.field(description="C2C: friend remark, nickname, or userID; group: name or ID")
+    faceUrl: str
+    recvOpt: int = strawberry.field(description="V2TIM_MessageOpt's value")
+    groupType: str
+    unreadCount: int
+    draftText: str
+    draftTimestamp: int
+    isPinned: bool
+    orderKey: Long = strawberry.field(description="Larger = more recent activity; lists sort on it")
+    markList: list[int]
+    customData: str
+    conversationGroupList: list[str]
+    lastMessage: Message | None
+    groupAtInfoList: list[GroupAtInfo]
+
+
+@strawberry.type(description="A page of conversations; pass nextSeq back for the next (isFinished: no more).")
+class ConversationResult:
+    nextSeq: str
+    isFinished: bool
+    conversationList: list[Conversation]
+
+
+@strawberry.type(description="One conversation's outcome (resultCode 0 on success).")
+class ConversationOperationResult:
+    conversationID: str
+    resultCode: int
+    resultInfo: str
+
+
+@strawberry.type(description="An unread-count filter, as subscribed.")
+class ConversationFilter:
+    conversationType: int
+    markType: int
+    groupName: str
+    hasUnreadCount: bool
+    hasGroupAtInfo: bool
+
+
+@strawberry.input(description="Which conversations: each criterion left at its default matches all.")
+class ConversationListFilterInput:
+    conversationType: ConversationType = ConversationType.CONVERSATION_TYPE_INVALID
+    markType: int = 0
+    groupName: str | None = None
+    hasUnreadCount: bool = False
+    hasGroupAtInfo: bool = False
+    nextSeq: str = ""
+    count: int = 100
+
+    def to_domain(self) -> im.ConversationFilter:
+        return im.ConversationFilter(
+            conversationType=int(self.conversationType),
+            markType=self.markType,
+            groupName=self.groupName or "",
+            hasUnreadCount=self.hasUnreadCount,
+            hasGroupAtInfo=self.hasGroupAtInfo,
+        )
+
+
+@strawberry.input(description="An unread-count filter: each criterion left at its default matches all.")
+class UnreadCountFilterInput:
+    conversationType: ConversationType = ConversationType.CONVERSATION_TYPE_INVALID
+    markType: int = 0
+    groupName: str | None = None
+    hasUnreadCount: bool = False
+    hasGroupAtInfo: bool = False
+
+    def to_domain(self) -> im.ConversationFilter:
+        return im.ConversationFilter(
+            conversationType=int(self.conversationType),
+            markType=self.markType,
+            groupName=self.groupName or "",
+            hasUnreadCount=self.hasUnreadCount,
+            hasGroupAtInfo=self.hasGroupAtInfo,
+        )
