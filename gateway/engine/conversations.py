@@ -282,7 +282,9 @@ class Conversations:
 
     async def _known(self, user_id: str, conversation_id: str, state: _UserState) -> None:
         parse_conversation_id(conversation_id)
-        if conversation_id not in state.order:
+        deleted_at = state.deleted.get(conversation_id)
+        gone = deleted_at is not None and int(state.order.get(conversation_id, 0)) <= int(deleted_at)
+        if conversation_id not in state.order or gone:
             raise IMError(Code.ERR_INVALID_CONVERSATION, f"{conversation_id!r} is not one of your conversations")
 
     # ---- queries -----------------------------------------------------------------------------------
@@ -362,21 +364,28 @@ class Conversations:
 
     # ---- changes -----------------------------------------------------------------------------------
     async def announce(self, changed: dict[str, list[str]]) -> None:
-        """onConversationChanged, one batched event per user, with each conversation as they see it."""
+        """Tell each user, as they see them, of conversations that changed (one batched
+        onConversationChanged) or that appeared or came back after a deletion (onNewConversation)."""
         for user_id, convs in changed.items():
             state = await self._user_state(user_id)
-            live = [c for c in dict.fromkeys(convs) if c in state.order]
-            if live:
-                await self._bus.publish(
-                    [user_id], OnConversationChanged(conversationList=await self.views(user_id, live, state))
-                )
+            live = {o[2] for o in await self._ordered(user_id, state)}
+            wanted = [c for c in dict.fromkeys(convs) if c in live]
+            seen = set(await self._redis.hkeys(self._state(user_id, "announced")))
+            fresh = [c for c in wanted if c not in seen]
+            if fresh:
+                await self._redis.hset(self._state(user_id, "announced"), mapping=dict.fromkeys(fresh, 1))
+                views = await self.views(user_id, fresh, state)
+                await self._bus.publish([user_id], OnNewConversation(conversationList=views))
+            rest = [c for c in wanted if c not in fresh]
+            if rest:
+                views = await self.views(user_id, rest, state)
+                await self._bus.publish([user_id], OnConversationChanged(conversationList=views))
 
     async def announce_new(self, appeared: dict[str, list[str]]) -> None:
-        """onNewConversation: conversations that just appeared in users' lists (e.g. a joined group)."""
+        """onNewConversation: conversations that (re)appeared in users' lists, e.g. a joined group."""
         for user_id, convs in appeared.items():
-            views = await self.views(user_id, list(dict.fromkeys(convs)))
-            if views:
-                await self._bus.publish([user_id], OnNewConversation(conversationList=views))
+            await self._redis.hdel(self._state(user_id, "announced"), *convs)
+        await self.announce(appeared)
 
     async def delete_conversations(self, user_id: str, conversation_ids: Sequence[str], clear_messages: bool) -> None:
         if len(conversation_ids) > PER_CALL_MAX:
@@ -394,6 +403,7 @@ class Conversations:
         for conv in doomed:
             pipe.hset(self._state(user_id, "deleted"), conv, ordered[conv])
             pipe.hdel(self._state(user_id, "draft"), conv)
+            pipe.hdel(self._state(user_id, "announced"), conv)  # if it comes back, it is new again
         await pipe.execute()
         for conv in doomed:  # a deleted conversation's messages are no longer unread
             kind, target = parse_conversation_id(conv)

@@ -158,6 +158,7 @@ class GroupMessaging(MessageCore):
                 pipe = self._redis.pipeline(transaction=False)
                 for member_id in members:  # small groups only: large ones are ordered by group activity
                     pipe.zadd(self._keys.conversations(member_id), {conversation: millis})
+                    pipe.hdel(self._keys.conversation_state(member_id, "deleted"), conversation)
                 await pipe.execute()
         await self._bus.publish_to_group(owner_group, event, members=members, except_user=user_id)
         # large groups: members' conversation notices are derived by their subscriptions

@@ -85,8 +85,9 @@ class Messages(GroupMessaging):
             millis = int(self._clock.now() * 1000)
             pipe.hset(self._keys.timeline_messages(timeline), str(seq), _stored_enc.encode(stored))
             if not stored.isExcludedFromLastMessage:
-                pipe.zadd(self._keys.conversations(user_id), {c2c_conversation(receiver): millis})
-                pipe.zadd(self._keys.conversations(receiver), {c2c_conversation(user_id): millis})
+                for owner, conv in ((user_id, c2c_conversation(receiver)), (receiver, c2c_conversation(user_id))):
+                    pipe.zadd(self._keys.conversations(owner), {conv: millis})
+                    pipe.hdel(self._keys.conversation_state(owner, "deleted"), conv)  # a message brings it back
             if delivered and not stored.isExcludedFromUnreadCount and receiver != user_id:
                 pipe.zadd(self._keys.timeline_countable_for(timeline, receiver), {str(seq): millis})
         if options.localCustomData:

@@ -1,0 +1,298 @@
+"""Conversations end to end: the list and its fields, paging, settings, groups of conversations,
+unread counts and totals, and the conversationListener callbacks."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from gateway.errors import Code
+from tests.support.clients import HTTPClient, WSClient
+from tests.support.servers import InProcessGateway
+
+CONV = """conversationID type userID groupID showName faceUrl recvOpt groupType unreadCount draftText isPinned
+  orderKey markList customData conversationGroupList lastMessage { msgID textElem { text } } groupAtInfoList { seq atType }"""
+EVENTS = f"""subscription {{ conversationListener {{ __typename
+  ... on SyncServerStartEvent {{ type }}
+  ... on SyncServerFinishEvent {{ type }}
+  ... on NewConversationEvent {{ type conversationList {{ {CONV} }} }}
+  ... on ConversationChangedEvent {{ type conversationList {{ {CONV} }} }}
+  ... on TotalUnreadMessageCountChangedEvent {{ type totalUnreadCount }}
+  ... on UnreadMessageCountChangedByFilterEvent {{ type totalUnreadCount filter {{ conversationType markType }} }}
+  ... on ConversationGroupCreatedEvent {{ type groupName conversationList {{ conversationID }} }}
+  ... on ConversationGroupDeletedEvent {{ type groupName }}
+  ... on ConversationGroupNameChangedEvent {{ type oldName newName }}
+  ... on ConversationsAddedToGroupEvent {{ type groupName conversationList {{ conversationID }} }}
+  ... on ConversationsDeletedFromGroupEvent {{ type groupName conversationList {{ conversationID }} }}
+  ... on ConversationDeletedEvent {{ type conversationIDList }}
+}} }}"""
+LIST = f"query($n: String, $c: Int) {{ getConversationList(nextSeq: $n, count: $c) {{ nextSeq isFinished conversationList {{ {CONV} }} }} }}"
+
+
+class User:
+    def __init__(self, name: str, client: HTTPClient, token: str, ws: WSClient, op: str) -> None:
+        self.name, self.client, self.token, self.ws, self.op = name, client, token, ws, op
+        self.mirror: dict[str, dict[str, Any]] = {}
+        self.total: int | None = None
+
+    async def call(self, doc: str, variables: dict[str, Any] | None = None) -> Any:
+        return await self.client.gql(doc, variables, token=self.token)
+
+    async def q(self, doc: str, variables: dict[str, Any] | None = None) -> Any:
+        return (await self.call(doc, variables)).ok()
+
+    async def events(self) -> list[dict[str, Any]]:
+        seen = []
+        while True:
+            try:
+                message = await self.ws.next(self.op, timeout=0.25)
+            except TimeoutError:
+                return seen
+            event = message["payload"]["data"]["conversationListener"]
+            kind = event["type"]
+            if kind in ("onNewConversation", "onConversationChanged"):
+                for c in event["conversationList"]:
+                    self.mirror[c["conversationID"]] = c
+            elif kind == "onConversationDeleted":
+                for cid in event["conversationIDList"]:
+                    self.mirror.pop(cid, None)
+            elif kind == "onTotalUnreadMessageCountChanged":
+                self.total = event["totalUnreadCount"]
+            seen.append(event)
+
+    async def converged(self) -> None:
+        """Everything the events said equals what the queries say now."""
+        listing = (await self.q(LIST, {"n": None, "c": 100}))["getConversationList"]["conversationList"]
+        assert {c["conversationID"]: c for c in listing} == self.mirror
+        total = (await self.q("{ getTotalUnreadMessageCount }"))["getTotalUnreadMessageCount"]
+        if self.total is not None:
+            assert total == self.total
+
+    async def send(self, to: str, text: str, group: bool = False, at: str = "") -> Any:
+        if at:
+            created = (await self.q(f'mutation {{ createTextAtMessage(text: "{text}", atUserList: ["{at}"]) {{ id }} }}'))["createTextAtMessage"]["id"]
+        else:
+            created = (await self.q(f'mutation {{ createTextMessage(text: "{text}") {{ id }} }}'))["createTextMessage"]["id"]
+        where = f'groupID: "{to}"' if group else f'receiver: "{to}"'
+        return (await self.q(f'mutation {{ sendMessage(id: "{created}", {where}) {{ msgID }} }}'))["sendMessage"]
+
+
+async def user(client: HTTPClient, server: InProcessGateway, name: str) -> User:
+    token = await client.login(name)
+    ws = await WSClient.connect(server.ws_url, token)
+    op = await ws.subscribe(EVENTS)
+    u = User(name, client, token, ws, op)
+    start = await u.events()
+    assert [e["type"] for e in start][:2] == ["onSyncServerStart", "onSyncServerFinish"]
+    return u
+
+
+@pytest.fixture
+async def pair(client: HTTPClient, server: InProcessGateway) -> tuple[User, User]:
+    return await user(client, server, "ann"), await user(client, server, "ben")
+
+
+async def test_conversations_appear_with_their_fields_and_unread(pair: tuple[User, User]) -> None:
+    ann, ben = pair
+    await ben.q('mutation { setSelfInfo(nickName: "Benjamin", faceURL: "https://x/b.png") { userID } }')
+    sent = await ann.send("ben", "hi ben")
+    ann_events, ben_events = await ann.events(), await ben.events()
+    assert [e["type"] for e in ben_events] == ["onNewConversation", "onTotalUnreadMessageCountChanged"]
+    assert [e["type"] for e in ann_events] == ["onNewConversation"]
+    conv = ben.mirror["c2c_ann"]
+    assert (conv["type"], conv["userID"], conv["showName"], conv["unreadCount"]) == ("V2TIM_C2C", "ann", "ann", 1)
+    assert conv["lastMessage"]["msgID"] == sent["msgID"]
+    assert ann.mirror["c2c_ben"]["showName"] == "Benjamin"
+    assert ann.mirror["c2c_ben"]["faceUrl"] == "https://x/b.png"
+    assert ann.mirror["c2c_ben"]["unreadCount"] == 0
+    assert ben.total == 1
+    await ben.converged()
+    await ann.converged()
+    await ann.send("ben", "second")
+    await ben.events()
+    assert ben.mirror["c2c_ann"]["unreadCount"] == 2
+    assert ben.total == 2
+    # reading clears it, on every device, and the totals follow
+    assert await ben.q('mutation { markC2CMessageAsRead(userID: "ann") }')
+    await ben.events()
+    assert ben.mirror["c2c_ann"]["unreadCount"] == 0
+    assert ben.total == 0
+    await ben.converged()
+    # a friend remark becomes the showName
+    await ann.q('mutation { setSelfInfo(allowType: V2TIM_FRIEND_ALLOW_ANY) { userID } }')
+    await ben.q('mutation { addFriend(userID: "ann", addType: V2TIM_FRIEND_TYPE_SINGLE, remark: "Annie") { resultCode } }')
+    got = await ben.q('{ getConversation(conversationID: "c2c_ann") { showName } }')
+    assert got["getConversation"]["showName"] == "Annie"
+
+
+async def test_paging_is_stable_while_messages_arrive(client: HTTPClient, server: InProcessGateway) -> None:
+    ann = await user(client, server, "ann")
+    gw = server.gateway
+    peers = [f"p{i:02d}" for i in range(25)]
+    for i, peer in enumerate(peers):
+        await gw.backend.accounts.ensure_account(peer)
+        await ann.send(peer, f"to {peer}")
+        await server.gateway.clock.advance(1)  # type: ignore[attr-defined]
+    first = (await ann.q(LIST, {"n": "", "c": 10}))["getConversationList"]
+    assert [c["userID"] for c in first["conversationList"]] == list(reversed(peers))[:10]
+    await ann.send("p00", "bump")  # the oldest jumps to the top while paging
+    rest: list[str] = []
+    cursor = first["nextSeq"]
+    while cursor:
+        page = (await ann.q(LIST, {"n": cursor, "c": 10}))["getConversationList"]
+        rest += [c["userID"] for c in page["conversationList"]]
+        cursor = page["nextSeq"]
+    assert rest == list(reversed(peers))[10:24]  # no repeats, no gaps (p00 moved above the cursor)
+    assert (await ann.call(LIST, {"n": "garbage", "c": 10})).codes == [Code.ERR_INVALID_PARAMETERS]
+    assert (await ann.call(LIST, {"n": "", "c": 101})).codes == [Code.ERR_INVALID_PARAMETERS]
+
+
+async def test_settings_draft_pin_mark_custom_and_delete(pair: tuple[User, User], clock: Any) -> None:
+    ann, ben = pair
+    await ann.send("ben", "hello")
+    await ann.events()
+    await ann.q('mutation { setConversationDraft(conversationID: "c2c_ben", draftText: "unsent") }')
+    await ann.q('mutation { pinConversation(conversationID: "c2c_ben", isPinned: true) }')
+    marks = await ann.q('mutation { markConversation(conversationIDList: ["c2c_ben", "c2c_nobody"], enableMark: true, markType: 1) { conversationID resultCode } }')
+    assert [m["resultCode"] for m in marks["markConversation"]] == [0, Code.ERR_INVALID_CONVERSATION]
+    await ann.q('mutation { setConversationCustomData(conversationIDList: ["c2c_ben"], customData: "x") { resultCode } }')
+    events = await ann.events()
+    assert [e["type"] for e in events] == ["onConversationChanged"] * 4
+    conv = ann.mirror["c2c_ben"]
+    assert (conv["draftText"], conv["isPinned"], conv["markList"], conv["customData"]) == ("unsent", True, [1], "x")
+    await ann.converged()
+    starred = await ann.q('{ getConversationListByFilter(filter: {markType: 1}) { conversationList { conversationID } } }')
+    assert starred["getConversationListByFilter"]["conversationList"] == [{"conversationID": "c2c_ben"}]
+    too_many = ", ".join(f'"c2c_u{i}"' for i in range(101))
+    assert (await ann.call(f"mutation {{ markConversation(conversationIDList: [{too_many}], enableMark: true, markType: 1) {{ resultCode }} }}")).codes == [Code.ERR_CONVERSATION_MARK_PER_CALL]
+    assert await ann.q('mutation { deleteConversation(conversationID: "c2c_ben") }')
+    assert [e["type"] for e in await ann.events()] == ["onConversationDeleted"]
+    await ann.converged()
+    assert (await ann.call('{ getConversation(conversationID: "c2c_ben") { conversationID } }')).codes == [Code.ERR_INVALID_CONVERSATION]
+    await clock.advance(1)
+    await ben.send("ann", "are you there?")  # a new message brings it back, as new
+    assert [e["type"] for e in await ann.events()] == ["onNewConversation", "onTotalUnreadMessageCountChanged"]
+    await ann.converged()
+    for bad in ("ben", "c2c_", "group_", "c2c_bad\\nid"):
+        assert (await ann.call(f'{{ getConversation(conversationID: "{bad}") {{ conversationID }} }}')).codes == [Code.ERR_INVALID_CONVERSATION]
+
+
+async def test_conversation_groups(pair: tuple[User, User], client: HTTPClient, server: InProcessGateway) -> None:
+    ann, ben = pair
+    await server.gateway.backend.accounts.ensure_account("cal")
+    await ann.send("ben", "1")
+    await ann.send("cal", "2")
+    await ann.events()
+    create = await ann.q('mutation { createConversationGroup(groupName: "work", conversationIDList: ["c2c_ben"]) { conversationID resultCode } }')
+    assert create["createConversationGroup"] == [{"conversationID": "c2c_ben", "resultCode": 0}]
+    assert (await ann.call('mutation { createConversationGroup(groupName: "work", conversationIDList: []) { resultCode } }')).codes == [Code.ERR_CONVERSATION_GROUP_EXISTS]
+    long_name = "n" * 33
+    assert (await ann.call(f'mutation {{ createConversationGroup(groupName: "{long_name}", conversationIDList: []) {{ resultCode }} }}')).codes == [Code.ERR_CONVERSATION_GROUP_NAME]
+    assert await ann.q('mutation { addConversationsToGroup(groupName: "work", conversationIDList: ["c2c_cal"]) { resultCode } }')
+    assert await ann.q('mutation { renameConversationGroup(oldName: "work", newName: "job") }')
+    assert await ann.q('mutation { deleteConversationsFromGroup(groupName: "job", conversationIDList: ["c2c_ben"]) { resultCode } }')
+    assert (await ann.q("{ getConversationGroupList }"))["getConversationGroupList"] == ["job"]
+    in_group = await ann.q('{ getConversationListByFilter(filter: {groupName: "job"}) { conversationList { conversationID conversationGroupList } } }')
+    assert in_group["getConversationListByFilter"]["conversationList"] == [{"conversationID": "c2c_cal", "conversationGroupList": ["job"]}]
+    assert await ann.q('mutation { deleteConversationGroup(groupName: "job") }')
+    assert (await ann.call('mutation { deleteConversationGroup(groupName: "job") }')).codes == [Code.ERR_CONVERSATION_GROUP_NOT_FOUND]
+    kinds = [e["type"] for e in await ann.events() if "Group" in e["type"] or "Added" in e["type"] or "Deleted" in e["type"]]
+    assert kinds == [
+        "onConversationGroupCreated",
+        "onConversationsAddedToGroup",
+        "onConversationGroupNameChanged",
+        "onConversationsDeletedFromGroup",
+        "onConversationGroupDeleted",
+    ]
+    await ann.converged()
+
+
+async def test_group_conversations_at_info_receive_options_and_totals(pair: tuple[User, User]) -> None:
+    ann, ben = pair
+    gid = (await ann.q('mutation { createGroup(groupType: V2TIM_GROUP_TYPE_MEETING, groupName: "club") }'))["createGroup"]
+    await ben.q(f'mutation {{ joinGroup(groupID: "{gid}") }}')
+    assert "onNewConversation" in [e["type"] for e in await ben.events()]
+    await ann.events()
+    conv = f"group_{gid}"
+    assert ben.mirror[conv]["showName"] == "club"
+    await ann.send(gid, "@ben hi", group=True, at="ben")
+    await ann.send(gid, "plain", group=True)
+    await ben.events()
+    assert ben.mirror[conv]["unreadCount"] == 2
+    assert [a["atType"] for a in ben.mirror[conv]["groupAtInfoList"]] == ["TIM_AT_ME"]
+    assert ben.total == 2
+    at_filter = await ben.q("{ getUnreadMessageCountByFilter(filter: {hasGroupAtInfo: true}) }")
+    assert at_filter["getUnreadMessageCountByFilter"] == 2
+    # do-not-disturb: still counted per conversation, left out of the total
+    await ben.q(f'mutation {{ setGroupReceiveMessageOpt(groupID: "{gid}", opt: V2TIM_RECEIVE_NOT_NOTIFY_MESSAGE) }}')
+    await ben.events()
+    assert ben.mirror[conv]["unreadCount"] == 2
+    assert ben.total == 0
+    await ben.q(f'mutation {{ setGroupReceiveMessageOpt(groupID: "{gid}", opt: V2TIM_RECEIVE_MESSAGE) }}')
+    await ben.q(f'mutation {{ cleanConversationUnreadMessageCount(conversationID: "{conv}", cleanTimestamp: 0, cleanSequence: 0) }}')
+    await ben.events()
+    assert ben.mirror[conv]["unreadCount"] == 0
+    assert ben.mirror[conv]["groupAtInfoList"] == []
+    await ben.converged()
+
+
+async def test_filter_subscriptions_report_their_totals(pair: tuple[User, User]) -> None:
+    ann, ben = pair
+    flt = "{conversationType: V2TIM_C2C}"
+    assert await ben.q(f"mutation {{ subscribeUnreadMessageCountByFilter(filter: {flt}) }}")
+    await ann.send("ben", "one")
+    await ann.send("ben", "two")
+    by_filter = [e for e in await ben.events() if e["type"] == "onUnreadMessageCountChangedByFilter"]
+    assert by_filter[-1]["totalUnreadCount"] == 2
+    assert by_filter[-1]["filter"]["conversationType"] == 1
+    assert await ben.q(f"mutation {{ unsubscribeUnreadMessageCountByFilter(filter: {flt}) }}")
+    await ann.send("ben", "three")
+    assert [e for e in await ben.events() if e["type"] == "onUnreadMessageCountChangedByFilter"] == []
+
+
+async def test_first_page_of_100_costs_a_fixed_number_of_round_trips(
+    server: InProcessGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import redis.asyncio.client as redis_client
+
+    gw = server.gateway
+    engine = gw.backend.messages
+    from gateway.im.enums import ElemType
+    from gateway.im.messages import Content, SendOptions, TextElem
+
+    async def fill(user: str, count: int) -> None:
+        await gw.backend.accounts.ensure_account(user)
+        for i in range(count):
+            peer = f"{user}-peer{i}"
+            await gw.backend.accounts.ensure_account(peer)
+            created = await engine.create(peer, Content(elemType=ElemType.V2TIM_ELEM_TYPE_TEXT, textElem=TextElem(text="hi")))
+            await engine.send_c2c(peer, "s", created.id, user, SendOptions())
+
+    trips = 0
+    original_execute = redis_client.Pipeline.execute
+    original_command = type(gw.redis).execute_command
+
+    async def counted_execute(self: Any, *args: Any, **kwargs: Any) -> Any:
+        nonlocal trips
+        trips += 1
+        return await original_execute(self, *args, **kwargs)
+
+    async def counted_command(self: Any, *args: Any, **kwargs: Any) -> Any:
+        nonlocal trips
+        trips += 1
+        return await original_command(self, *args, **kwargs)
+
+    costs = {}
+    for user_id, size in (("small", 120), ("big", 1000)):
+        await fill(user_id, size)
+        monkeypatch.setattr(redis_client.Pipeline, "execute", counted_execute)
+        monkeypatch.setattr(type(gw.redis), "execute_command", counted_command)
+        trips = 0
+        page = await gw.backend.conversations.get_conversation_list(user_id, "", 100)
+        costs[size] = trips
+        monkeypatch.undo()
+        assert len(page.conversationList) == 100
+    assert costs[120] == costs[1000]
+    assert costs[1000] <= 8
