@@ -3,7 +3,6 @@ unread counts and totals, and the conversationListener callbacks."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -72,9 +71,13 @@ class User:
 
     async def send(self, to: str, text: str, group: bool = False, at: str = "") -> Any:
         if at:
-            created = (await self.q(f'mutation {{ createTextAtMessage(text: "{text}", atUserList: ["{at}"]) {{ id }} }}'))["createTextAtMessage"]["id"]
+            created = (
+                await self.q(f'mutation {{ createTextAtMessage(text: "{text}", atUserList: ["{at}"]) {{ id }} }}')
+            )["createTextAtMessage"]["id"]
         else:
-            created = (await self.q(f'mutation {{ createTextMessage(text: "{text}") {{ id }} }}'))["createTextMessage"]["id"]
+            created = (await self.q(f'mutation {{ createTextMessage(text: "{text}") {{ id }} }}'))["createTextMessage"][
+                "id"
+            ]
         where = f'groupID: "{to}"' if group else f'receiver: "{to}"'
         return (await self.q(f'mutation {{ sendMessage(id: "{created}", {where}) {{ msgID }} }}'))["sendMessage"]
 
@@ -121,8 +124,10 @@ async def test_conversations_appear_with_their_fields_and_unread(pair: tuple[Use
     assert ben.total == 0
     await ben.converged()
     # a friend remark becomes the showName
-    await ann.q('mutation { setSelfInfo(allowType: V2TIM_FRIEND_ALLOW_ANY) { userID } }')
-    await ben.q('mutation { addFriend(userID: "ann", addType: V2TIM_FRIEND_TYPE_SINGLE, remark: "Annie") { resultCode } }')
+    await ann.q("mutation { setSelfInfo(allowType: V2TIM_FRIEND_ALLOW_ANY) { userID } }")
+    await ben.q(
+        'mutation { addFriend(userID: "ann", addType: V2TIM_FRIEND_TYPE_SINGLE, remark: "Annie") { resultCode } }'
+    )
     got = await ben.q('{ getConversation(conversationID: "c2c_ann") { showName } }')
     assert got["getConversation"]["showName"] == "Annie"
 
@@ -131,7 +136,7 @@ async def test_paging_is_stable_while_messages_arrive(client: HTTPClient, server
     ann = await user(client, server, "ann")
     gw = server.gateway
     peers = [f"p{i:02d}" for i in range(25)]
-    for i, peer in enumerate(peers):
+    for _i, peer in enumerate(peers):
         await gw.backend.accounts.ensure_account(peer)
         await ann.send(peer, f"to {peer}")
         await server.gateway.clock.advance(1)  # type: ignore[attr-defined]
@@ -155,50 +160,84 @@ async def test_settings_draft_pin_mark_custom_and_delete(pair: tuple[User, User]
     await ann.events()
     await ann.q('mutation { setConversationDraft(conversationID: "c2c_ben", draftText: "unsent") }')
     await ann.q('mutation { pinConversation(conversationID: "c2c_ben", isPinned: true) }')
-    marks = await ann.q('mutation { markConversation(conversationIDList: ["c2c_ben", "c2c_nobody"], enableMark: true, markType: 1) { conversationID resultCode } }')
+    marks = await ann.q(
+        'mutation { markConversation(conversationIDList: ["c2c_ben", "c2c_nobody"], enableMark: true, markType: 1) { conversationID resultCode } }'
+    )
     assert [m["resultCode"] for m in marks["markConversation"]] == [0, Code.ERR_INVALID_CONVERSATION]
-    await ann.q('mutation { setConversationCustomData(conversationIDList: ["c2c_ben"], customData: "x") { resultCode } }')
+    await ann.q(
+        'mutation { setConversationCustomData(conversationIDList: ["c2c_ben"], customData: "x") { resultCode } }'
+    )
     events = await ann.events()
     assert [e["type"] for e in events] == ["onConversationChanged"] * 4
     conv = ann.mirror["c2c_ben"]
     assert (conv["draftText"], conv["isPinned"], conv["markList"], conv["customData"]) == ("unsent", True, [1], "x")
     await ann.converged()
-    starred = await ann.q('{ getConversationListByFilter(filter: {markType: 1}) { conversationList { conversationID } } }')
+    starred = await ann.q(
+        "{ getConversationListByFilter(filter: {markType: 1}) { conversationList { conversationID } } }"
+    )
     assert starred["getConversationListByFilter"]["conversationList"] == [{"conversationID": "c2c_ben"}]
     too_many = ", ".join(f'"c2c_u{i}"' for i in range(101))
-    assert (await ann.call(f"mutation {{ markConversation(conversationIDList: [{too_many}], enableMark: true, markType: 1) {{ resultCode }} }}")).codes == [Code.ERR_CONVERSATION_MARK_PER_CALL]
+    assert (
+        await ann.call(
+            f"mutation {{ markConversation(conversationIDList: [{too_many}], enableMark: true, markType: 1) {{ resultCode }} }}"
+        )
+    ).codes == [Code.ERR_CONVERSATION_MARK_PER_CALL]
     assert await ann.q('mutation { deleteConversation(conversationID: "c2c_ben") }')
     assert [e["type"] for e in await ann.events()] == ["onConversationDeleted"]
     await ann.converged()
-    assert (await ann.call('{ getConversation(conversationID: "c2c_ben") { conversationID } }')).codes == [Code.ERR_INVALID_CONVERSATION]
+    assert (await ann.call('{ getConversation(conversationID: "c2c_ben") { conversationID } }')).codes == [
+        Code.ERR_INVALID_CONVERSATION
+    ]
     await clock.advance(1)
     await ben.send("ann", "are you there?")  # a new message brings it back, as new
     assert [e["type"] for e in await ann.events()] == ["onNewConversation", "onTotalUnreadMessageCountChanged"]
     await ann.converged()
     for bad in ("ben", "c2c_", "group_", "c2c_bad\\nid"):
-        assert (await ann.call(f'{{ getConversation(conversationID: "{bad}") {{ conversationID }} }}')).codes == [Code.ERR_INVALID_CONVERSATION]
+        assert (await ann.call(f'{{ getConversation(conversationID: "{bad}") {{ conversationID }} }}')).codes == [
+            Code.ERR_INVALID_CONVERSATION
+        ]
 
 
 async def test_conversation_groups(pair: tuple[User, User], client: HTTPClient, server: InProcessGateway) -> None:
-    ann, ben = pair
+    ann, _ben = pair
     await server.gateway.backend.accounts.ensure_account("cal")
     await ann.send("ben", "1")
     await ann.send("cal", "2")
     await ann.events()
-    create = await ann.q('mutation { createConversationGroup(groupName: "work", conversationIDList: ["c2c_ben"]) { conversationID resultCode } }')
+    create = await ann.q(
+        'mutation { createConversationGroup(groupName: "work", conversationIDList: ["c2c_ben"]) { conversationID resultCode } }'
+    )
     assert create["createConversationGroup"] == [{"conversationID": "c2c_ben", "resultCode": 0}]
-    assert (await ann.call('mutation { createConversationGroup(groupName: "work", conversationIDList: []) { resultCode } }')).codes == [Code.ERR_CONVERSATION_GROUP_EXISTS]
+    assert (
+        await ann.call('mutation { createConversationGroup(groupName: "work", conversationIDList: []) { resultCode } }')
+    ).codes == [Code.ERR_CONVERSATION_GROUP_EXISTS]
     long_name = "n" * 33
-    assert (await ann.call(f'mutation {{ createConversationGroup(groupName: "{long_name}", conversationIDList: []) {{ resultCode }} }}')).codes == [Code.ERR_CONVERSATION_GROUP_NAME]
-    assert await ann.q('mutation { addConversationsToGroup(groupName: "work", conversationIDList: ["c2c_cal"]) { resultCode } }')
+    assert (
+        await ann.call(
+            f'mutation {{ createConversationGroup(groupName: "{long_name}", conversationIDList: []) {{ resultCode }} }}'
+        )
+    ).codes == [Code.ERR_CONVERSATION_GROUP_NAME]
+    assert await ann.q(
+        'mutation { addConversationsToGroup(groupName: "work", conversationIDList: ["c2c_cal"]) { resultCode } }'
+    )
     assert await ann.q('mutation { renameConversationGroup(oldName: "work", newName: "job") }')
-    assert await ann.q('mutation { deleteConversationsFromGroup(groupName: "job", conversationIDList: ["c2c_ben"]) { resultCode } }')
+    assert await ann.q(
+        'mutation { deleteConversationsFromGroup(groupName: "job", conversationIDList: ["c2c_ben"]) { resultCode } }'
+    )
     assert (await ann.q("{ getConversationGroupList }"))["getConversationGroupList"] == ["job"]
-    in_group = await ann.q('{ getConversationListByFilter(filter: {groupName: "job"}) { conversationList { conversationID conversationGroupList } } }')
-    assert in_group["getConversationListByFilter"]["conversationList"] == [{"conversationID": "c2c_cal", "conversationGroupList": ["job"]}]
+    in_group = await ann.q(
+        '{ getConversationListByFilter(filter: {groupName: "job"}) { conversationList { conversationID conversationGroupList } } }'
+    )
+    assert in_group["getConversationListByFilter"]["conversationList"] == [
+        {"conversationID": "c2c_cal", "conversationGroupList": ["job"]}
+    ]
     assert await ann.q('mutation { deleteConversationGroup(groupName: "job") }')
-    assert (await ann.call('mutation { deleteConversationGroup(groupName: "job") }')).codes == [Code.ERR_CONVERSATION_GROUP_NOT_FOUND]
-    kinds = [e["type"] for e in await ann.events() if "Group" in e["type"] or "Added" in e["type"] or "Deleted" in e["type"]]
+    assert (await ann.call('mutation { deleteConversationGroup(groupName: "job") }')).codes == [
+        Code.ERR_CONVERSATION_GROUP_NOT_FOUND
+    ]
+    kinds = [
+        e["type"] for e in await ann.events() if "Group" in e["type"] or "Added" in e["type"] or "Deleted" in e["type"]
+    ]
     assert kinds == [
         "onConversationGroupCreated",
         "onConversationsAddedToGroup",
@@ -211,7 +250,9 @@ async def test_conversation_groups(pair: tuple[User, User], client: HTTPClient, 
 
 async def test_group_conversations_at_info_receive_options_and_totals(pair: tuple[User, User]) -> None:
     ann, ben = pair
-    gid = (await ann.q('mutation { createGroup(groupType: V2TIM_GROUP_TYPE_MEETING, groupName: "club") }'))["createGroup"]
+    gid = (await ann.q('mutation { createGroup(groupType: V2TIM_GROUP_TYPE_MEETING, groupName: "club") }'))[
+        "createGroup"
+    ]
     await ben.q(f'mutation {{ joinGroup(groupID: "{gid}") }}')
     assert "onNewConversation" in [e["type"] for e in await ben.events()]
     await ann.events()
@@ -231,7 +272,9 @@ async def test_group_conversations_at_info_receive_options_and_totals(pair: tupl
     assert ben.mirror[conv]["unreadCount"] == 2
     assert ben.total == 0
     await ben.q(f'mutation {{ setGroupReceiveMessageOpt(groupID: "{gid}", opt: V2TIM_RECEIVE_MESSAGE) }}')
-    await ben.q(f'mutation {{ cleanConversationUnreadMessageCount(conversationID: "{conv}", cleanTimestamp: 0, cleanSequence: 0) }}')
+    await ben.q(
+        f'mutation {{ cleanConversationUnreadMessageCount(conversationID: "{conv}", cleanTimestamp: 0, cleanSequence: 0) }}'
+    )
     await ben.events()
     assert ben.mirror[conv]["unreadCount"] == 0
     assert ben.mirror[conv]["groupAtInfoList"] == []
@@ -267,7 +310,9 @@ async def test_first_page_of_100_costs_a_fixed_number_of_round_trips(
         for i in range(count):
             peer = f"{user}-peer{i}"
             await gw.backend.accounts.ensure_account(peer)
-            created = await engine.create(peer, Content(elemType=ElemType.V2TIM_ELEM_TYPE_TEXT, textElem=TextElem(text="hi")))
+            created = await engine.create(
+                peer, Content(elemType=ElemType.V2TIM_ELEM_TYPE_TEXT, textElem=TextElem(text="hi"))
+            )
             await engine.send_c2c(peer, "s", created.id, user, SendOptions())
 
     trips = 0

@@ -11,7 +11,6 @@ import asyncio
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import redis
 from hypothesis import HealthCheck, given, settings
@@ -100,7 +99,9 @@ ACTIONS = st.lists(
 async def test_unread_figures_always_equal_a_recount(actions: Sequence[tuple[str, str, str, int]], seed: int) -> None:
     app = random.randint(2_000_000_000, 2_100_000_000)
     clock = ManualClock()
-    gw = Gateway.build(Settings(sdkappid=app, secret_key=SECRET, redis_url=REDIS_URL, rate_limit_per_second=0), clock=clock)
+    gw = Gateway.build(
+        Settings(sdkappid=app, secret_key=SECRET, redis_url=REDIS_URL, rate_limit_per_second=0), clock=clock
+    )
     await gw.start()
     devices: dict[str, list[Device]] = {}
     try:
@@ -110,7 +111,10 @@ async def test_unread_figures_always_equal_a_recount(actions: Sequence[tuple[str
         model.group = await gw.backend.groups.create_group("ann", GroupType.V2TIM_GROUP_TYPE_MEETING, None, "g")
         await gw.backend.groups.join_group("ben", model.group, "")
         sessions = {
-            u: [IMSession(gw, Session(user_id=u, session_id=f"{u}{i}", platform=f"p{i}", expires_at=2**40, token="t")) for i in range(3)]
+            u: [
+                IMSession(gw, Session(user_id=u, session_id=f"{u}{i}", platform=f"p{i}", expires_at=2**40, token="t"))
+                for i in range(3)
+            ]
             for u in USERS
         }
         devices = {u: [Device(s) for s in sessions[u]] for u in USERS}
@@ -134,12 +138,16 @@ async def test_unread_figures_always_equal_a_recount(actions: Sequence[tuple[str
         client.close()
 
 
-async def apply(gw: Gateway, model: Model, session: IMSession, action: str, user: str, kind: str, opt: int, rng: random.Random) -> None:
+async def apply(
+    gw: Gateway, model: Model, session: IMSession, action: str, user: str, kind: str, opt: int, rng: random.Random
+) -> None:
     conv = model.conv(user, kind)
     peer = other(user)
     engine = gw.backend.messages
     if action == "send":
-        created = await engine.create(user, Content(elemType=ElemType.V2TIM_ELEM_TYPE_TEXT, textElem=TextElem(text="m")))
+        created = await engine.create(
+            user, Content(elemType=ElemType.V2TIM_ELEM_TYPE_TEXT, textElem=TextElem(text="m"))
+        )
         if kind == "c2c":
             sent = await engine.send_c2c(user, session.session_id, created.id, peer, SendOptions())
             their_conv = f"c2c_{user}"
