@@ -188,6 +188,8 @@ class Messages(GroupMessaging):
             await self._redis.hset(
                 self._keys.receive_options(user_id), mapping={f"c2c:{u}": int(opt) for u in user_ids}
             )
+            # recvOpt shows on the conversations, and decides whether they count in the totals
+            await self.conversations_changed({user_id: [c2c_conversation(u) for u in user_ids]})
 
     async def get_c2c_receive_opt(self, user_id: str, user_ids: Sequence[str]) -> list[ReceiveOpt]:
         if not user_ids:
