@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from starlette.requests import Request
 from starlette.websockets import WebSocket
@@ -14,6 +15,7 @@ from gateway.session.im_session import IMSession
 from gateway.session.pool import DEFAULT_PLATFORM
 
 PLATFORM_HEADER = "x-im-platform"
+T = TypeVar("T")
 
 
 def _bearer(value: object) -> str | None:
@@ -34,6 +36,17 @@ class IMContext:
     connection_params: dict[str, Any] | None = None
     request_id: str = field(default_factory=lambda: secrets.token_hex(8))
     _session: IMSession | None = None
+    _loaders: dict[str, Any] = field(default_factory=dict)
+
+    def loader(self, name: str, make: Callable[[], T]) -> T:
+        """A DataLoader for this request. HTTP requests share one per name, so a page's graph
+        edges batch into one backend call; on a WebSocket the context outlives every event, so
+        each use gets a fresh one (no answer is cached from one event to the next)."""
+        if self.is_websocket:
+            return make()
+        if name not in self._loaders:
+            self._loaders[name] = make()
+        return cast(T, self._loaders[name])
 
     @property
     def is_websocket(self) -> bool:

@@ -5,10 +5,14 @@ from __future__ import annotations
 from typing import NewType
 
 import strawberry
+from strawberry.types import Info
 
 from gateway.im import conversations as im
+from schema.context import IMContext
+from schema.edges import conversation_messages
 from schema.enums import AtType, ConversationType
 from schema.message_types import Message
+from schema.types import gql
 
 
 def _parse_long(value: object) -> int:
@@ -52,6 +56,19 @@ class Conversation:
     conversationGroupList: list[str]
     lastMessage: Message | None
     groupAtInfoList: list[GroupAtInfo]
+
+    @strawberry.field(
+        description="The conversation's messages, newest first (count ≤100); give lastMsgID for older ones. "
+        "Batched: a page of conversations asking for them costs a fixed number of Redis round trips."
+    )
+    async def messages(
+        self,
+        root: strawberry.Parent[im.Conversation],
+        info: Info[IMContext, None],
+        count: int = 20,
+        lastMsgID: str | None = None,
+    ) -> list[Message]:
+        return gql(await conversation_messages(info, root, count, lastMsgID), list[Message])
 
 
 @strawberry.type(description="A page of conversations; pass nextSeq back for the next (isFinished: no more).")

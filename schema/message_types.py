@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import strawberry
+from strawberry.types import Info
 
 from gateway.im import messages as im
+from schema.context import IMContext
+from schema.edges import sender_profile
 from schema.enums import ElemType, ImageType, MsgStatus, Priority
 from schema.group_types import GroupTipsElem
+from schema.types import UserFullInfo, gql
 
 
 @strawberry.type(description="V2TIMTextElem")
@@ -170,6 +174,12 @@ class Message:
     isExcludedFromLastMessage: bool
     isSupportMessageExtension: bool
     offlinePushInfo: OfflinePushInfo | None
+
+    @strawberry.field(description="The sender's profile now (batched across a page of messages).")
+    async def senderProfile(
+        self, root: strawberry.Parent[im.Message], info: Info[IMContext, None]
+    ) -> UserFullInfo | None:
+        return gql(await sender_profile(info, root), UserFullInfo)
 
 
 @strawberry.type(description="A created message: pass `id` to sendMessage within 24 hours.")

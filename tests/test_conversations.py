@@ -341,3 +341,68 @@ async def test_first_page_of_100_costs_a_fixed_number_of_round_trips(
         assert len(page.conversationList) == 100
     assert costs[120] == costs[1000]
     assert costs[1000] <= 8
+
+
+EDGES = """{ getConversationList(count: 100) { conversationList { conversationID
+  lastMessage { sender senderProfile { nickName } }
+  messages(count: 3) { textElem { text } senderProfile { userID nickName } } } } }"""
+
+
+async def test_graph_edges_are_batched(
+    client: HTTPClient, server: InProcessGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import redis.asyncio.client as redis_client
+
+    gw = server.gateway
+    ann = await user(client, server, "ann")
+    from gateway.im.enums import ElemType
+    from gateway.im.messages import Content, SendOptions, TextElem
+    from gateway.im.model import ProfileChanges
+
+    async def talk(peers: list[str]) -> None:
+        for peer in peers:
+            await gw.backend.accounts.ensure_account(peer)
+            await gw.backend.accounts.set_self_info(peer, ProfileChanges(nickName=peer.upper()))
+            for text in ("a", "b", "c", "d"):
+                created = await gw.backend.messages.create(
+                    peer, Content(elemType=ElemType.V2TIM_ELEM_TYPE_TEXT, textElem=TextElem(text=text))
+                )
+                await gw.backend.messages.send_c2c(peer, "s", created.id, "ann", SendOptions())
+
+    trips = 0
+    original_execute = redis_client.Pipeline.execute
+    original_command = type(gw.redis).execute_command
+
+    async def counted_execute(self: Any, *args: Any, **kwargs: Any) -> Any:
+        nonlocal trips
+        trips += 1
+        return await original_execute(self, *args, **kwargs)
+
+    async def counted_command(self: Any, *args: Any, **kwargs: Any) -> Any:
+        nonlocal trips
+        trips += 1
+        return await original_command(self, *args, **kwargs)
+
+    costs = []
+    for batch in (["p1", "p2"], [f"q{i}" for i in range(20)]):
+        await talk(batch)
+        monkeypatch.setattr(redis_client.Pipeline, "execute", counted_execute)
+        monkeypatch.setattr(type(gw.redis), "execute_command", counted_command)
+        trips = 0
+        data = await ann.q(EDGES)
+        costs.append(trips)
+        monkeypatch.undo()
+    convs = data["getConversationList"]["conversationList"]
+    assert len(convs) == 22
+    first = convs[0]
+    assert [m["textElem"]["text"] for m in first["messages"]] == ["d", "c", "b"]
+    assert first["messages"][0]["senderProfile"]["nickName"] == first["conversationID"][4:].upper()
+    assert first["lastMessage"]["senderProfile"]["nickName"] == first["conversationID"][4:].upper()
+    assert costs[0] == costs[1]  # 2 or 22 conversations, with their messages and profiles: same cost
+    older = await ann.q('{ getConversation(conversationID: "c2c_p1") { messages(count: 2) { msgID } } }')
+    last_id = older["getConversation"]["messages"][-1]["msgID"]
+    page2 = await ann.q(
+        '{ getConversation(conversationID: "c2c_p1") { messages(count: 5, lastMsgID: "%s") { textElem { text } } } }'
+        % last_id
+    )
+    assert [m["textElem"]["text"] for m in page2["getConversation"]["messages"]] == ["b", "a"]

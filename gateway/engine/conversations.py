@@ -280,6 +280,36 @@ class Conversations:
         views = await self._messages._views(user_id, chosen)
         return dict(zip(best, views, strict=True))
 
+    async def recent_messages(self, user_id: str, convs: Sequence[str], count: int) -> dict[str, list[Any]]:
+        """The newest `count` visible messages of each conversation, newest first: the
+        Conversation.messages edge for a whole page at once, in a fixed number of round trips."""
+        if not 1 <= count <= PAGE_MAX:
+            raise invalid(f"count must be 1-{PAGE_MAX}")
+        timelines = [self._timeline(user_id, c) for c in convs]
+        pipe = self._redis.pipeline(transaction=False)
+        for timeline in timelines:
+            pipe.get(self._keys.timeline_seq(timeline))
+        last_seqs = [int(v or 0) for v in await pipe.execute()]
+        pipe = self._redis.pipeline(transaction=False)
+        for timeline, last in zip(timelines, last_seqs, strict=True):
+            seqs = [str(q) for q in range(last, max(last - 2 * count, 0), -1)] or ["0"]
+            pipe.hmget(self._keys.timeline_messages(timeline), seqs)
+        candidates: list[StoredMessage] = []
+        owners: list[str] = []
+        for conv, rows in zip(convs, await pipe.execute(), strict=True):
+            for raw in rows:
+                if raw:
+                    candidates.append(_stored_dec.decode(raw))
+                    owners.append(conv)
+        visible = {id(m) for m in await self._messages._visible_to(user_id, candidates)}
+        picked: dict[str, list[StoredMessage]] = {c: [] for c in convs}
+        for conv, m in zip(owners, candidates, strict=True):
+            if id(m) in visible and len(picked[conv]) < count:
+                picked[conv].append(m)
+        flat = [m for conv in convs for m in picked[conv]]
+        views = iter(await self._messages._views(user_id, flat))
+        return {conv: [next(views) for _ in picked[conv]] for conv in convs}
+
     async def _known(self, user_id: str, conversation_id: str, state: _UserState) -> None:
         parse_conversation_id(conversation_id)
         deleted_at = state.deleted.get(conversation_id)

@@ -24,6 +24,7 @@ from gateway.im.events import (
     OnTotalUnreadMessageCountChanged,
     OnUnreadMessageCountChangedByFilter,
 )
+from gateway.im.messages import Message
 
 if TYPE_CHECKING:
     from gateway.backend import ConversationManager
@@ -50,6 +51,9 @@ class ConversationSession:
         return await self._conversations.get_conversation_list_by_filter(
             self.user_id, conversation_filter, next_seq, count
         )
+
+    async def recent_messages(self, conversation_ids: list[str], count: int) -> dict[str, list[Message]]:
+        return await self._conversations.recent_messages(self.user_id, conversation_ids, count)
 
     async def delete_conversation_list(self, ids: list[str], clear_message: bool) -> None:
         if not ids:
