@@ -554,3 +554,124 @@ async def test_idle_groups_are_recycled(
     assert [e["type"] for e in events] == ["onGroupRecycled"]
     assert (await info(olive, idle))["resultCode"] == Code.ERR_GROUP_NOT_FOUND
     assert (await info(olive, busy))["resultCode"] == 0
+
+
+class GroupMirror:
+    """A group as one member rebuilds it from groupListener events alone."""
+
+    FIELD = {
+        "V2TIM_GROUP_INFO_CHANGE_TYPE_NAME": "groupName",
+        "V2TIM_GROUP_INFO_CHANGE_TYPE_NOTIFICATION": "notification",
+        "V2TIM_GROUP_INFO_CHANGE_TYPE_INTRODUCTION": "introduction",
+        "V2TIM_GROUP_INFO_CHANGE_TYPE_FACE_URL": "faceUrl",
+        "V2TIM_GROUP_INFO_CHANGE_TYPE_OWNER": "owner",
+    }
+
+    def __init__(self, info: dict[str, Any], members: dict[str, str]) -> None:
+        self.info = dict(info)
+        self.members = dict(members)  # userID → role
+        self.attributes: dict[str, str] = {}
+        self.counters: dict[str, int] = {}
+
+    def apply(self, e: dict[str, Any]) -> None:
+        kind = e["type"]
+        if kind in ("onMemberEnter", "onMemberInvited"):
+            for m in e["memberList"]:
+                self.members[m["userID"]] = "V2TIM_GROUP_MEMBER_ROLE_MEMBER"
+        elif kind == "onMemberLeave":
+            self.members.pop(e["member"]["userID"], None)
+        elif kind == "onMemberKicked":
+            for m in e["memberList"]:
+                self.members.pop(m["userID"], None)
+        elif kind in ("onGrantAdministrator", "onRevokeAdministrator"):
+            role = (
+                "V2TIM_GROUP_MEMBER_ROLE_ADMIN" if kind == "onGrantAdministrator" else "V2TIM_GROUP_MEMBER_ROLE_MEMBER"
+            )
+            for m in e["memberList"]:
+                self.members[m["userID"]] = role
+        elif kind == "onGroupInfoChanged":
+            for change in e["groupChangeInfoList"]:
+                if change["type"] == "V2TIM_GROUP_INFO_CHANGE_TYPE_SHUT_UP_ALL":
+                    self.info["isAllMuted"] = change["boolValue"]
+                elif change["type"] == "V2TIM_GROUP_INFO_CHANGE_TYPE_OWNER":
+                    old = self.info["owner"]
+                    self.info["owner"] = change["value"]
+                    self.members[old] = "V2TIM_GROUP_MEMBER_ROLE_MEMBER"
+                    self.members[change["value"]] = "V2TIM_GROUP_MEMBER_ROLE_OWNER"
+                elif change["type"] in self.FIELD:
+                    self.info[self.FIELD[change["type"]]] = change["value"]
+        elif kind == "onGroupAttributeChanged":
+            self.attributes = {kv["key"]: kv["value"] for kv in e["groupAttributeMap"]}
+        elif kind == "onGroupCounterChanged":
+            self.counters[e["key"]] = e["newValue"]
+
+
+async def test_every_group_mutation_converges(trio: tuple[Member, Member, Member]) -> None:
+    """Before + the events each mutation emits == the state read after, for every mutation."""
+    olive, mike, nora = trio
+    gid = await olive.create("Meeting", "conv")
+    await olive.group_events()
+    members_q = '{ getGroupMemberList(groupID: "%s") { memberInfoList { userID role } } }' % gid
+    counters_q = '{ getGroupCounters(groupID: "%s") { key value } }' % gid
+    attributes_q = '{ getGroupAttributes(groupID: "%s") { key value } }' % gid
+
+    async def read() -> tuple[dict[str, Any], dict[str, str], dict[str, str], dict[str, int]]:
+        group = (await info(olive, gid))["groupInfo"]
+        members = {m["userID"]: m["role"] for m in (await olive.q(members_q))["getGroupMemberList"]["memberInfoList"]}
+        attributes = {kv["key"]: kv["value"] for kv in (await olive.q(attributes_q))["getGroupAttributes"]}
+        counters = {c["key"]: c["value"] for c in (await olive.q(counters_q))["getGroupCounters"]}
+        return group, members, attributes, counters
+
+    group, members, _, _ = await read()
+    mirror = GroupMirror(group, members)
+    steps = [
+        (mike, f'mutation {{ joinGroup(groupID: "{gid}") }}'),
+        (nora, f'mutation {{ joinGroup(groupID: "{gid}") }}'),
+        (
+            olive,
+            'mutation { setGroupMemberRole(groupID: "%s", userID: "mike", role: V2TIM_GROUP_MEMBER_ROLE_ADMIN) }' % gid,
+        ),
+        (mike, 'mutation { setGroupInfo(info: {groupID: "%s", groupName: "renamed", introduction: "about"}) }' % gid),
+        (olive, 'mutation { setGroupInfo(info: {groupID: "%s", isAllMuted: true, faceUrl: "https://x/f.png"}) }' % gid),
+        (mike, 'mutation { muteGroupMember(groupID: "%s", userID: "nora", seconds: 30) }' % gid),
+        (nora, 'mutation { setGroupAttributes(groupID: "%s", attributes: [{key: "k", value: "v"}]) }' % gid),
+        (mike, 'mutation { increaseGroupCounter(groupID: "%s", key: "c", value: 5) { value } }' % gid),
+        (olive, 'mutation { transferGroupOwner(groupID: "%s", userID: "mike") }' % gid),
+        (mike, 'mutation { kickGroupMember(groupID: "%s", memberList: ["nora"]) { result } }' % gid),
+        (
+            mike,
+            'mutation { setGroupMemberRole(groupID: "%s", userID: "olive", role: V2TIM_GROUP_MEMBER_ROLE_ADMIN) }'
+            % gid,
+        ),
+        (olive, f'mutation {{ quitGroup(groupID: "{gid}") }}'),
+    ]
+    for actor, document in steps:
+        await actor.q(document)
+        for e in await mike.group_events():  # mike stays in the group throughout
+            mirror.apply(e)
+        await olive.group_events()
+        await nora.group_events()
+        if actor is olive and "quitGroup" in document:
+            members = {
+                m["userID"]: m["role"] for m in (await mike.q(members_q))["getGroupMemberList"]["memberInfoList"]
+            }
+            assert mirror.members == members
+            history = await mike.q(
+                '{ getGroupHistoryMessageList(groupID: "%s", count: 50) { groupTipsElem { type } } }' % gid
+            )
+            tips = {m["groupTipsElem"]["type"] for m in history["getGroupHistoryMessageList"] if m["groupTipsElem"]}
+            assert tips >= {
+                "V2TIM_GROUP_TIPS_TYPE_JOIN",
+                "V2TIM_GROUP_TIPS_TYPE_SET_ADMIN",
+                "V2TIM_GROUP_TIPS_TYPE_GROUP_INFO_CHANGE",
+                "V2TIM_GROUP_TIPS_TYPE_MEMBER_INFO_CHANGE",
+                "V2TIM_GROUP_TIPS_TYPE_KICKED",
+                "V2TIM_GROUP_TIPS_TYPE_QUIT",
+            }
+            break
+        group, members, attributes, counters = await read()
+        for field in ("groupName", "introduction", "faceUrl", "isAllMuted", "owner"):
+            assert mirror.info[field] == group[field], (document, field)
+        assert mirror.members == members, document
+        assert mirror.attributes == attributes, document
+        assert mirror.counters == counters, document
