@@ -4,7 +4,7 @@ counters, topics, tips in history, and the groupListener callbacks."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -559,7 +559,7 @@ async def test_idle_groups_are_recycled(
 class GroupMirror:
     """A group as one member rebuilds it from groupListener events alone."""
 
-    FIELD = {
+    FIELD: ClassVar[dict[str, str]] = {
         "V2TIM_GROUP_INFO_CHANGE_TYPE_NAME": "groupName",
         "V2TIM_GROUP_INFO_CHANGE_TYPE_NOTIFICATION": "notification",
         "V2TIM_GROUP_INFO_CHANGE_TYPE_INTRODUCTION": "introduction",
