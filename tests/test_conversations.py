@@ -281,6 +281,24 @@ async def test_group_conversations_at_info_receive_options_and_totals(pair: tupl
     await ben.converged()
 
 
+async def test_mark_all_read_clears_every_conversation(pair: tuple[User, User]) -> None:
+    ann, ben = pair
+    gid = (await ann.q('mutation { createGroup(groupType: V2TIM_GROUP_TYPE_WORK, groupName: "desk") }'))["createGroup"]
+    await ann.q(f'mutation {{ inviteUserToGroup(groupID: "{gid}", userList: ["ben"]) {{ result }} }}')
+    await ann.send("ben", "one")
+    await ann.send("ben", "two")
+    await ann.send(gid, "three", group=True)
+    await ben.events()
+    assert (ben.mirror["c2c_ann"]["unreadCount"], ben.mirror[f"group_{gid}"]["unreadCount"], ben.total) == (2, 1, 3)
+    assert await ben.q("mutation { markAllMessageAsRead }")
+    await ben.events()
+    assert (ben.mirror["c2c_ann"]["unreadCount"], ben.mirror[f"group_{gid}"]["unreadCount"], ben.total) == (0, 0, 0)
+    await ben.converged()
+    # the C2C read reached the sender: ann's copies now show as read by ben
+    history = await ann.q('{ getC2CHistoryMessageList(userID: "ben", count: 5) { isPeerRead } }')
+    assert [m["isPeerRead"] for m in history["getC2CHistoryMessageList"]] == [True, True]
+
+
 async def test_filter_subscriptions_report_their_totals(pair: tuple[User, User]) -> None:
     ann, ben = pair
     flt = "{conversationType: V2TIM_C2C}"
