@@ -9,7 +9,7 @@ import pytest
 from gateway.clock import ManualClock
 from gateway.errors import Code
 from gateway.session.presence import LEASE_SECONDS, REAP_SECONDS
-from tests.support.clients import HTTPClient, WSClient, subscribe_sdk
+from tests.support.clients import HTTPClient, listen_sdk
 from tests.support.servers import InProcessGateway
 
 PROFILE = "userID nickName faceUrl selfSignature gender allowType role level birthday customInfo { key value }"
@@ -43,9 +43,10 @@ async def test_set_self_info_changes_the_profile_and_notifies_every_device(
 ) -> None:
     phone = await client.login("alice", platform="ios")
     laptop = await client.login("alice", platform="web")
-    ws_phone = await WSClient.connect(server.ws_url, phone)
-    ws_laptop = await WSClient.connect(server.ws_url, laptop)
-    op_phone, op_laptop = await subscribe_sdk(ws_phone), await subscribe_sdk(ws_laptop)
+    (ws_phone, op_phone), (ws_laptop, op_laptop) = (
+        await listen_sdk(server.ws_url, phone),
+        await listen_sdk(server.ws_url, laptop),
+    )
     before = await profile(client, laptop, "alice")
     variables = {
         "nick": "Alice",
@@ -124,8 +125,7 @@ async def test_user_status_follows_sessions_and_subscriptions(
     client: HTTPClient, server: InProcessGateway, clock: ManualClock
 ) -> None:
     watcher = await client.login("watcher")
-    ws_watcher = await WSClient.connect(server.ws_url, watcher)
-    op_watcher = await subscribe_sdk(ws_watcher)
+    ws_watcher, op_watcher = await listen_sdk(server.ws_url, watcher)
     await client.login("idle")  # logged in, never subscribes
     reply = await client.gql(STATUS % '["bob", "idle", "nobody"]', token=watcher)
     assert [s["statusType"] for s in reply.ok()["getUserStatus"]] == [
@@ -138,8 +138,7 @@ async def test_user_status_follows_sessions_and_subscriptions(
     assert (await client.gql(STATUS % '["bob"]', token=watcher)).ok()["getUserStatus"][0]["statusType"] == (
         "V2TIM_USER_STATUS_OFFLINE"
     )
-    ws_bob = await WSClient.connect(server.ws_url, bob)
-    op_bob = await subscribe_sdk(ws_bob)
+    ws_bob, op_bob = await listen_sdk(server.ws_url, bob)
     online = await ws_watcher.next_event(op_watcher)
     assert online["type"] == "onUserStatusChanged"
     assert online["statusList"] == [{"userID": "bob", "statusType": "V2TIM_USER_STATUS_ONLINE", "customStatus": ""}]
@@ -160,8 +159,7 @@ async def test_user_status_follows_sessions_and_subscriptions(
     # unsubscribing stops the notifications
     assert (await client.gql("mutation { unsubscribeUserStatus }", token=watcher)).ok()
     bob = await client.login("bob")
-    ws_bob2 = await WSClient.connect(server.ws_url, bob)
-    await subscribe_sdk(ws_bob2)
+    ws_bob2, _ = await listen_sdk(server.ws_url, bob)
     await ws_watcher.nothing_for(op_watcher, 0.5)
     for ws in (ws_watcher, ws_bob, ws_bob2):
         await ws.close()
@@ -171,8 +169,7 @@ async def test_crashed_replica_leases_lapse_and_the_user_goes_offline(
     client: HTTPClient, server: InProcessGateway, clock: ManualClock
 ) -> None:
     watcher = await client.login("watcher")
-    ws = await WSClient.connect(server.ws_url, watcher)
-    op = await subscribe_sdk(ws)
+    ws, op = await listen_sdk(server.ws_url, watcher)
     await client.gql('mutation { subscribeUserStatus(userIDList: ["ghost"]) }', token=watcher)
     await client.login("ghost")
     gw = server.gateway

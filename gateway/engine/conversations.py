@@ -12,6 +12,7 @@ user state, per-conversation state, last-message candidates, and the per-viewer 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -53,6 +54,7 @@ CONVERSATION_GROUPS_MAX = 20  # (51010 beyond)
 CONVERSATION_GROUP_NAME_MAX_BYTES = 32  # (51011 beyond)
 DRAFT_MAX_BYTES = 10 * 1024
 CUSTOM_DATA_MAX_BYTES = 1024
+ANNOUNCE_CONCURRENCY = 8  # users told of their changed conversations at once (the pool holds 32)
 LAST_MESSAGE_LOOKBACK = 10  # newest seqs tried for a conversation's last visible message
 
 _list_enc = msgspec.json.Encoder()
@@ -257,27 +259,32 @@ class Conversations:
             return self._keys.c2c_timeline(user_id, target)
         return self._keys.group_timeline(target)
 
+    async def _newest_visible(
+        self, user_id: str, convs: Sequence[str], timelines: Sequence[str], last_seqs: Sequence[int], window: int
+    ) -> list[tuple[str, StoredMessage]]:
+        """The messages among the newest `window` seqs of each timeline that the user may see, as
+        (conversation, message) pairs, each conversation's newest first: one round trip for all."""
+        pipe = self._redis.pipeline(transaction=False)
+        for timeline, last in zip(timelines, last_seqs, strict=True):
+            seqs = [str(q) for q in range(last, max(last - window, 0), -1)] or ["0"]
+            pipe.hmget(self._keys.timeline_messages(timeline), seqs)
+        found = [
+            (conv, _stored_dec.decode(raw))
+            for conv, rows in zip(convs, await pipe.execute(), strict=True)
+            for raw in rows
+            if raw
+        ]
+        visible = {id(m) for m in await self._messages._visible_to(user_id, [m for _, m in found])}
+        return [(conv, m) for conv, m in found if id(m) in visible]
+
     async def _last_messages(
         self, user_id: str, convs: Sequence[str], timelines: Sequence[str], last_seqs: Sequence[int]
     ) -> dict[str, Any]:
-        pipe = self._redis.pipeline(transaction=False)
-        for timeline, last in zip(timelines, last_seqs, strict=True):
-            seqs = [str(q) for q in range(last, max(last - LAST_MESSAGE_LOOKBACK, 0), -1)] or ["0"]
-            pipe.hmget(self._keys.timeline_messages(timeline), seqs)
-        candidates: list[StoredMessage] = []
-        owners: list[str] = []
-        for conv, rows in zip(convs, await pipe.execute(), strict=True):
-            for raw in rows:
-                if raw:
-                    candidates.append(_stored_dec.decode(raw))
-                    owners.append(conv)
-        visible = {id(m) for m in await self._messages._visible_to(user_id, candidates)}
         best: dict[str, StoredMessage] = {}
-        for conv, m in zip(owners, candidates, strict=True):
-            if id(m) in visible and not m.isExcludedFromLastMessage and conv not in best:
+        for conv, m in await self._newest_visible(user_id, convs, timelines, last_seqs, LAST_MESSAGE_LOOKBACK):
+            if not m.isExcludedFromLastMessage and conv not in best:
                 best[conv] = m
-        chosen = list(best.values())
-        views = await self._messages._views(user_id, chosen)
+        views = await self._messages._views(user_id, list(best.values()))
         return dict(zip(best, views, strict=True))
 
     async def recent_messages(self, user_id: str, convs: Sequence[str], count: int) -> dict[str, list[Any]]:
@@ -290,21 +297,9 @@ class Conversations:
         for timeline in timelines:
             pipe.get(self._keys.timeline_seq(timeline))
         last_seqs = [int(v or 0) for v in await pipe.execute()]
-        pipe = self._redis.pipeline(transaction=False)
-        for timeline, last in zip(timelines, last_seqs, strict=True):
-            seqs = [str(q) for q in range(last, max(last - 2 * count, 0), -1)] or ["0"]
-            pipe.hmget(self._keys.timeline_messages(timeline), seqs)
-        candidates: list[StoredMessage] = []
-        owners: list[str] = []
-        for conv, rows in zip(convs, await pipe.execute(), strict=True):
-            for raw in rows:
-                if raw:
-                    candidates.append(_stored_dec.decode(raw))
-                    owners.append(conv)
-        visible = {id(m) for m in await self._messages._visible_to(user_id, candidates)}
         picked: dict[str, list[StoredMessage]] = {c: [] for c in convs}
-        for conv, m in zip(owners, candidates, strict=True):
-            if id(m) in visible and len(picked[conv]) < count:
+        for conv, m in await self._newest_visible(user_id, convs, timelines, last_seqs, 2 * count):
+            if len(picked[conv]) < count:
                 picked[conv].append(m)
         flat = [m for conv in convs for m in picked[conv]]
         views = iter(await self._messages._views(user_id, flat))
@@ -382,34 +377,59 @@ class Conversations:
 
     async def unread_total(self, user_id: str, conversation_filter: ConversationFilter | None = None) -> int:
         """The total unread count (of a filter), leaving out conversations not set to RECEIVE."""
-        f = conversation_filter or ConversationFilter()
+        return (await self.unread_totals(user_id, [conversation_filter or ConversationFilter()]))[0]
+
+    async def unread_totals(self, user_id: str, filters: Sequence[ConversationFilter]) -> list[int]:
+        """unread_total for several filters from one read of the user's state and one recount: a
+        conversationListener recomputes the overall total and every subscribed filter's after each
+        conversation event, so this runs once per event per listening device."""
         state = await self._user_state(user_id)
-        convs = [o[2] for o in self._prefilter(await self._ordered(user_id, state), state, f)]
-        counted = [c for c in convs if _receive_opt(state, c) == MessageOpt.V2TIM_RECEIVE_MESSAGE]
-        unread = await self._unread(user_id, state, counted)
-        if f.hasGroupAtInfo:
-            views = await self.views(user_id, counted, state)
-            counted = [v.conversationID for v in views if v.groupAtInfoList]
-        return sum(max(0, unread[c]) for c in counted)
+        ordered = await self._ordered(user_id, state)
+        counted_by = [
+            [
+                o[2]
+                for o in self._prefilter(ordered, state, f)
+                if _receive_opt(state, o[2]) == MessageOpt.V2TIM_RECEIVE_MESSAGE
+            ]
+            for f in filters
+        ]
+        unread = await self._unread(user_id, state, list(dict.fromkeys(c for counted in counted_by for c in counted)))
+        totals = []
+        for f, counted in zip(filters, counted_by, strict=True):
+            if f.hasGroupAtInfo:
+                views = await self.views(user_id, counted, state)
+                counted = [v.conversationID for v in views if v.groupAtInfoList]
+            totals.append(sum(max(0, unread[c]) for c in counted))
+        return totals
 
     # ---- changes -----------------------------------------------------------------------------------
     async def announce(self, changed: dict[str, list[str]]) -> None:
         """Tell each user, as they see them, of conversations that changed (one batched
-        onConversationChanged) or that appeared or came back after a deletion (onNewConversation)."""
-        for user_id, convs in changed.items():
-            state = await self._user_state(user_id)
-            live = {o[2] for o in await self._ordered(user_id, state)}
-            wanted = [c for c in dict.fromkeys(convs) if c in live]
-            seen = set(await self._redis.hkeys(self._state(user_id, "announced")))
-            fresh = [c for c in wanted if c not in seen]
-            if fresh:
-                await self._redis.hset(self._state(user_id, "announced"), mapping=dict.fromkeys(fresh, 1))
-                views = await self.views(user_id, fresh, state)
-                await self._bus.publish([user_id], OnNewConversation(conversationList=views))
-            rest = [c for c in wanted if c not in fresh]
-            if rest:
-                views = await self.views(user_id, rest, state)
-                await self._bus.publish([user_id], OnConversationChanged(conversationList=views))
+        onConversationChanged) or that appeared or came back after a deletion (onNewConversation).
+        A small group's message changes every member's list: users are told a few at a time
+        rather than one after another, as each needs several round trips of its own."""
+        gate = asyncio.Semaphore(ANNOUNCE_CONCURRENCY)
+
+        async def tell(user_id: str, convs: list[str]) -> None:
+            async with gate:
+                await self._announce_to(user_id, convs)
+
+        await asyncio.gather(*(tell(user_id, convs) for user_id, convs in changed.items()))
+
+    async def _announce_to(self, user_id: str, convs: list[str]) -> None:
+        state = await self._user_state(user_id)
+        live = {o[2] for o in await self._ordered(user_id, state)}
+        wanted = [c for c in dict.fromkeys(convs) if c in live]
+        seen = set(await self._redis.hkeys(self._state(user_id, "announced")))
+        fresh = [c for c in wanted if c not in seen]
+        if fresh:
+            await self._redis.hset(self._state(user_id, "announced"), mapping=dict.fromkeys(fresh, 1))
+            views = await self.views(user_id, fresh, state)
+            await self._bus.publish([user_id], OnNewConversation(conversationList=views))
+        rest = [c for c in wanted if c not in fresh]
+        if rest:
+            views = await self.views(user_id, rest, state)
+            await self._bus.publish([user_id], OnConversationChanged(conversationList=views))
 
     async def announce_new(self, appeared: dict[str, list[str]]) -> None:
         """onNewConversation: conversations that (re)appeared in users' lists, e.g. a joined group."""

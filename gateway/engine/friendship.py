@@ -395,14 +395,7 @@ class Friendship:
             remark=remark,
             group=friend_group,
         )
-        received = ApplicationRecord(
-            type=FriendApplicationType.V2TIM_FRIEND_APPLICATION_COME_IN,
-            addTime=now,
-            addSource=add_source,
-            addWording=add_wording,
-            remark=remark,
-            group=friend_group,
-        )
+        received = msgspec.structs.replace(sent, type=FriendApplicationType.V2TIM_FRIEND_APPLICATION_COME_IN)
         pipe = self._redis.pipeline(transaction=False)
         pipe.hset(self._keys.friend_applications(user_id), target, _enc.encode(sent))
         pipe.hset(self._keys.friend_applications(target), user_id, _enc.encode(received))

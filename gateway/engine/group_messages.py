@@ -14,17 +14,14 @@ from gateway.engine.groups.extras import topic_parent
 from gateway.engine.groups.store import AVCHATROOM, MEMBER, neutral_view
 from gateway.engine.message_core import (
     HISTORY_COUNT_MAX,
-    MESSAGE_BODY_MAX_BYTES,
-    SENT_RECORD_TTL_SECONDS,
-    LocalData,
     MessageCore,
     _stored_dec,
     _stored_enc,
-    body_size,
+    require_body_fits,
 )
 from gateway.engine.message_ids import group_msg_id, parse_msg_id
 from gateway.errors import Code, IMError, invalid
-from gateway.im.enums import ElemType, GetType, MessageOpt, MsgStatus
+from gateway.im.enums import ElemType, GetType, MessageOpt
 from gateway.im.events import OnRecvNewMessage
 from gateway.im.messages import Content, CreatedMessage, Message, SendOptions, StoredMessage
 
@@ -93,9 +90,7 @@ class GroupMessaging(MessageCore):
         if draft.groupAtUserList and group.groupType == AVCHATROOM:
             raise invalid("atUserList: AVChatRoom groups have no @ messages")
         targets = list(draft.targets) or ([receiver] if receiver else [])
-        cloud = options.cloudCustomData or ""
-        if body_size(draft.content, cloud) > MESSAGE_BODY_MAX_BYTES:
-            raise IMError(Code.ERR_MSG_BODY_TOO_LARGE, f"message body over {MESSAGE_BODY_MAX_BYTES} bytes")
+        require_body_fits(draft.content, options.cloudCustomData or "")
         timeline = self._keys.group_timeline(conversation_group)
         seq = int(await self._redis.incr(self._keys.timeline_seq(timeline)))
         random = secrets.randbelow(2**31)
@@ -113,13 +108,7 @@ class GroupMessaging(MessageCore):
             content=draft.content,
             nickName=profiles[0].nickName if profiles else "",
             faceUrl=profiles[0].faceUrl if profiles else "",
-            priority=options.priority,
-            cloudCustomData=cloud,
-            needReadReceipt=options.needReadReceipt,
-            isExcludedFromUnreadCount=options.isExcludedFromUnreadCount or options.onlineUserOnly,
-            isExcludedFromLastMessage=options.isExcludedFromLastMessage or options.onlineUserOnly,
-            isSupportMessageExtension=options.isSupportMessageExtension,
-            offlinePushInfo=options.offlinePushInfo,
+            **self._option_fields(options),
             groupAtUserList=list(draft.groupAtUserList),
             targets=targets,
         )
@@ -133,13 +122,7 @@ class GroupMessaging(MessageCore):
                 pipe.zadd(self._keys.timeline_at(timeline, "*" if who == AT_ALL else who), {str(seq): seq})
         # sending reads the conversation for the sender: their own messages never count as unread
         pipe.hset(self._keys.group_read_seqs(user_id), conversation, seq)
-        if options.localCustomData:
-            pipe.hset(
-                self._keys.local_message_data(user_id),
-                msg_id,
-                _stored_enc.encode(LocalData(data=options.localCustomData)),
-            )
-        pipe.expire(key, SENT_RECORD_TTL_SECONDS)
+        self._queue_sent_record(pipe, user_id, key, msg_id, options)
         await pipe.execute()
         await self._groups.touch(owner_group)
         mine = (await self._views(user_id, [stored], created_ids={msg_id: created_id}))[0]
@@ -251,25 +234,14 @@ class GroupMessaging(MessageCore):
         owner_group, conversation_group = await self._conversation_group(group_id)
         group = await self._groups.info(owner_group)
         await self._groups.require_member(group, user_id)
-        if body_size(content, "") > MESSAGE_BODY_MAX_BYTES:
-            raise IMError(Code.ERR_MSG_BODY_TOO_LARGE, f"message body over {MESSAGE_BODY_MAX_BYTES} bytes")
-        timeline = self._keys.group_timeline(conversation_group)
-        seq = int(await self._redis.incr(self._keys.timeline_seq(timeline)))
-        random = secrets.randbelow(2**31)
-        stored = StoredMessage(
-            msgID=group_msg_id(conversation_group, seq, random),
+        return await self._insert_local(
+            user_id,
+            self._keys.group_timeline(conversation_group),
+            lambda seq, random: group_msg_id(conversation_group, seq, random),
+            content,
             sender=sender,
-            groupID=conversation_group,
-            seq=seq,
-            random=random,
-            timestamp=self._now(),
-            content=content,
-            visibleTo=user_id,
-            status=MsgStatus.V2TIM_MSG_STATUS_LOCAL_IMPORTED,
-            isExcludedFromUnreadCount=True,
+            group_id=conversation_group,
         )
-        await self._redis.hset(self._keys.timeline_messages(timeline), str(seq), _stored_enc.encode(stored))
-        return (await self._views(user_id, [stored]))[0]
 
     async def group_exists(self, group_id: str) -> bool:
         return bool(await self._redis.exists(self._keys.group_info(topic_parent(group_id) or group_id)))

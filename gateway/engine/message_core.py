@@ -37,6 +37,7 @@ from gateway.im.messages import (
     Content,
     CreatedMessage,
     Message,
+    SendOptions,
     StoredMessage,
 )
 from gateway.keys import Keys
@@ -81,8 +82,10 @@ def c2c_conversation(peer: str) -> str:
     return f"c2c_{peer}"
 
 
-def body_size(content: Content, cloud_custom_data: str) -> int:
-    return len(_stored_enc.encode(content)) + len(cloud_custom_data.encode("utf-8"))
+def require_body_fits(content: Content, cloud_custom_data: str) -> None:
+    """The SDK's limit on a message body (its elements plus cloudCustomData): 8001 past it."""
+    if len(_stored_enc.encode(content)) + len(cloud_custom_data.encode("utf-8")) > MESSAGE_BODY_MAX_BYTES:
+        raise IMError(Code.ERR_MSG_BODY_TOO_LARGE, f"message body over {MESSAGE_BODY_MAX_BYTES} bytes")
 
 
 class MessageCore:
@@ -129,6 +132,63 @@ class MessageCore:
         pipe.expire(key, CREATED_MESSAGE_TTL_SECONDS)
         await pipe.execute()
         return CreatedMessage(id=created_id, messageInfo=self._draft_view(user_id, created_id, draft))
+
+    @staticmethod
+    def _option_fields(options: SendOptions) -> dict[str, Any]:
+        """The StoredMessage fields a sendMessage call's options decide (C2C and group alike)."""
+        return {
+            "priority": options.priority,
+            "cloudCustomData": options.cloudCustomData or "",
+            "needReadReceipt": options.needReadReceipt,
+            # an online-only message is never unread and never a conversation's last message
+            "isExcludedFromUnreadCount": options.isExcludedFromUnreadCount or options.onlineUserOnly,
+            "isExcludedFromLastMessage": options.isExcludedFromLastMessage or options.onlineUserOnly,
+            "isSupportMessageExtension": options.isSupportMessageExtension,
+            "offlinePushInfo": options.offlinePushInfo,
+        }
+
+    def _queue_sent_record(self, pipe: Any, user_id: str, created_key: str, msg_id: str, options: SendOptions) -> None:
+        """Into a send's write pipeline: the sender's localCustomData, and how long the created id's
+        claim (created id -> msgID, what makes a retried send idempotent) is kept."""
+        if options.localCustomData:
+            pipe.hset(
+                self._keys.local_message_data(user_id),
+                msg_id,
+                _stored_enc.encode(LocalData(data=options.localCustomData)),
+            )
+        pipe.expire(created_key, SENT_RECORD_TTL_SECONDS)
+
+    async def _insert_local(
+        self,
+        user_id: str,
+        timeline: str,
+        msg_id_of: Callable[[int, int], str],
+        content: Content,
+        *,
+        sender: str,
+        receiver: str = "",
+        group_id: str = "",
+    ) -> Message:
+        """A message in this user's view of a timeline only (status LOCAL_IMPORTED), e.g. a hint: it
+        takes the timeline's next seq but stays out of everyone else's history and of unread counts."""
+        require_body_fits(content, "")
+        seq = int(await self._redis.incr(self._keys.timeline_seq(timeline)))
+        random = secrets.randbelow(2**31)
+        stored = StoredMessage(
+            msgID=msg_id_of(seq, random),
+            sender=sender,
+            receiver=receiver,
+            groupID=group_id,
+            seq=seq,
+            random=random,
+            timestamp=self._now(),
+            content=content,
+            visibleTo=user_id,
+            status=MsgStatus.V2TIM_MSG_STATUS_LOCAL_IMPORTED,
+            isExcludedFromUnreadCount=True,
+        )
+        await self._redis.hset(self._keys.timeline_messages(timeline), str(seq), _stored_enc.encode(stored))
+        return (await self._views(user_id, [stored]))[0]
 
     async def draft(self, user_id: str, created_id: str, arg: str = "id") -> Draft:
         raw = await self._redis.hget(self._keys.created_message(user_id, created_id), "draft")
@@ -388,8 +448,7 @@ class MessageCore:
                 current.content = content
             if cloud_custom_data is not None:
                 current.cloudCustomData = cloud_custom_data
-            if body_size(current.content, current.cloudCustomData) > MESSAGE_BODY_MAX_BYTES:
-                raise IMError(Code.ERR_MSG_BODY_TOO_LARGE, f"message body over {MESSAGE_BODY_MAX_BYTES} bytes")
+            require_body_fits(current.content, current.cloudCustomData)
             current.version = version + 1
             pipe.multi()
             pipe.set(version_key, current.version)

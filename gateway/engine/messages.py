@@ -10,17 +10,14 @@ from collections.abc import Sequence
 
 from gateway.engine.group_messages import GroupMessaging
 from gateway.engine.message_core import (
-    MESSAGE_BODY_MAX_BYTES,
     RECEIVE_OPT_USERS_MAX,
-    SENT_RECORD_TTL_SECONDS,
-    LocalData,
     _stored_enc,
-    body_size,
     c2c_conversation,
+    require_body_fits,
 )
 from gateway.engine.message_ids import c2c_msg_id, parse_msg_id
 from gateway.errors import Code, IMError, invalid
-from gateway.im.enums import ElemType, GetType, MessageOpt, MsgStatus
+from gateway.im.enums import ElemType, GetType, MessageOpt
 from gateway.im.events import OnRecvC2CReadReceipt, OnRecvNewMessage
 from gateway.im.messages import Content, Message, MessageReceipt, ReceiveOpt, SendOptions, StoredMessage
 
@@ -47,9 +44,7 @@ class Messages(GroupMessaging):
             return await self._sent_result(user_id, created_id, already)
         if draft.groupAtUserList or draft.targets:
             raise invalid("id: an @ or targeted message can only be sent to a group")
-        cloud = options.cloudCustomData or ""
-        if body_size(draft.content, cloud) > MESSAGE_BODY_MAX_BYTES:
-            raise IMError(Code.ERR_MSG_BODY_TOO_LARGE, f"message body over {MESSAGE_BODY_MAX_BYTES} bytes")
+        require_body_fits(draft.content, options.cloudCustomData or "")
         await self.check_c2c_allowed(user_id, receiver)
         timeline = self._keys.c2c_timeline(user_id, receiver)
         seq = int(await self._redis.incr(self._keys.timeline_seq(timeline)))
@@ -70,13 +65,7 @@ class Messages(GroupMessaging):
             content=draft.content,
             nickName=sender_profile.nickName if sender_profile else "",
             faceUrl=sender_profile.faceUrl if sender_profile else "",
-            priority=options.priority,
-            cloudCustomData=cloud,
-            needReadReceipt=options.needReadReceipt,
-            isExcludedFromUnreadCount=options.isExcludedFromUnreadCount or options.onlineUserOnly,
-            isExcludedFromLastMessage=options.isExcludedFromLastMessage or options.onlineUserOnly,
-            isSupportMessageExtension=options.isSupportMessageExtension,
-            offlinePushInfo=options.offlinePushInfo,
+            **self._option_fields(options),
         )
         opt = await self._receive_opt(receiver, f"c2c:{user_id}")
         delivered = opt != MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE
@@ -90,13 +79,7 @@ class Messages(GroupMessaging):
                     pipe.hdel(self._keys.conversation_state(owner, "deleted"), conv)  # a message brings it back
             if delivered and not stored.isExcludedFromUnreadCount and receiver != user_id:
                 pipe.zadd(self._keys.timeline_countable_for(timeline, receiver), {str(seq): millis})
-        if options.localCustomData:
-            pipe.hset(
-                self._keys.local_message_data(user_id),
-                msg_id,
-                _stored_enc.encode(LocalData(data=options.localCustomData)),
-            )
-        pipe.expire(key, SENT_RECORD_TTL_SECONDS)
+        self._queue_sent_record(pipe, user_id, key, msg_id, options)
         await pipe.execute()
         mine = (await self._views(user_id, [stored], created_ids={msg_id: created_id}))[0]
         await self._bus.publish([user_id], OnRecvNewMessage(message=mine), except_session=session_id)
@@ -161,25 +144,14 @@ class Messages(GroupMessaging):
             raise invalid("sender must be you or the conversation's other user")
         if not (await self._profiles.exists([peer]))[0]:
             raise IMError(Code.ERR_RECEIVER_NOT_FOUND, f"userID: no user {peer!r}")
-        if body_size(content, "") > MESSAGE_BODY_MAX_BYTES:
-            raise IMError(Code.ERR_MSG_BODY_TOO_LARGE, f"message body over {MESSAGE_BODY_MAX_BYTES} bytes")
-        timeline = self._keys.c2c_timeline(user_id, peer)
-        seq = int(await self._redis.incr(self._keys.timeline_seq(timeline)))
-        random = secrets.randbelow(2**31)
-        stored = StoredMessage(
-            msgID=c2c_msg_id(user_id, peer, seq, random),
+        return await self._insert_local(
+            user_id,
+            self._keys.c2c_timeline(user_id, peer),
+            lambda seq, random: c2c_msg_id(user_id, peer, seq, random),
+            content,
             sender=sender,
             receiver=peer if sender == user_id else user_id,
-            seq=seq,
-            random=random,
-            timestamp=self._now(),
-            content=content,
-            visibleTo=user_id,
-            status=MsgStatus.V2TIM_MSG_STATUS_LOCAL_IMPORTED,
-            isExcludedFromUnreadCount=True,
         )
-        await self._redis.hset(self._keys.timeline_messages(timeline), str(seq), _stored_enc.encode(stored))
-        return (await self._views(user_id, [stored]))[0]
 
     async def set_c2c_receive_opt(self, user_id: str, user_ids: Sequence[str], opt: MessageOpt) -> None:
         if len(user_ids) > RECEIVE_OPT_USERS_MAX:
@@ -213,9 +185,36 @@ class Messages(GroupMessaging):
         )
 
     async def mark_all_read(self, user_id: str) -> None:
-        convs = await self._redis.zrange(self._keys.conversations(user_id), 0, -1)
+        """Every C2C and group conversation read at once: two round trips to read, one to write,
+        one conversation notice and one receipt for all the peers (not a call per conversation)."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.zrange(self._keys.conversations(user_id), 0, -1)
+        pipe.hkeys(self._keys.user_groups(user_id))
+        convs, group_ids = await pipe.execute()
         peers = [c.removeprefix("c2c_") for c in convs if c.startswith("c2c_")]
-        for peer in peers:
-            await self.mark_c2c_read(user_id, peer)
-        for gid in await self._redis.hkeys(self._keys.user_groups(user_id)):
-            await self.mark_group_read(user_id, gid)
+        pipe = self._redis.pipeline(transaction=False)
+        for gid in group_ids:
+            pipe.get(self._keys.timeline_seq(self._keys.group_timeline(gid)))
+        last_seqs = await pipe.execute()
+        now = self._now()
+        pipe = self._redis.pipeline(transaction=False)
+        if peers:
+            pipe.hset(self._keys.read_times(user_id), mapping={c2c_conversation(p): now for p in peers})
+            millis = int(self._clock.now() * 1000)
+            pipe.hset(
+                self._keys.conversation_state(user_id, "c2c-read-ms"),
+                mapping={c2c_conversation(p): millis for p in peers},
+            )
+        if group_ids:
+            pipe.hset(
+                self._keys.group_read_seqs(user_id),
+                mapping={f"group_{g}": int(q or 0) for g, q in zip(group_ids, last_seqs, strict=True)},
+            )
+        await pipe.execute()
+        changed = [c2c_conversation(p) for p in peers] + [f"group_{g}" for g in group_ids]
+        if changed:
+            await self.conversations_changed({user_id: changed})
+        others = [p for p in peers if p != user_id]
+        if others:
+            receipt = MessageReceipt(userID=user_id, timestamp=now, isPeerRead=True)
+            await self._bus.publish(others, OnRecvC2CReadReceipt(receiptList=[receipt]))

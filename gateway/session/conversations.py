@@ -127,13 +127,13 @@ class UnreadWatch:
     async def changes(self) -> list[IMEvent]:
         """Totals that changed since last told (the first call only sets the baseline)."""
         first = self._total is None
+        filters = await self._conversations.subscribed_filters(self._user_id)
+        total, *by_filter = await self._conversations.unread_totals(self._user_id, [ConversationFilter(), *filters])
         found: list[IMEvent] = []
-        total = await self._conversations.unread_total(self._user_id)
         if not first and total != self._total:
             found.append(OnTotalUnreadMessageCountChanged(totalUnreadCount=total))
         self._total = total
-        for f in await self._conversations.subscribed_filters(self._user_id):
-            value = await self._conversations.unread_total(self._user_id, f)
+        for f, value in zip(filters, by_filter, strict=True):
             if f in self._by_filter and value != self._by_filter[f]:
                 found.append(OnUnreadMessageCountChangedByFilter(filter=f, totalUnreadCount=value))
             self._by_filter[f] = value

@@ -193,6 +193,12 @@ async def subscribe_sdk(ws: WSClient, since: str | None = None, *, skip_connect:
     return op
 
 
+async def listen_sdk(ws_url: str, token: str) -> tuple[WSClient, str]:
+    """A device online: a WebSocket for `token` with sdkListener started, past its connect events."""
+    ws = await WSClient.connect(ws_url, token)
+    return ws, await subscribe_sdk(ws)
+
+
 async def aiter_events(ws: WSClient, op: str) -> AsyncIterator[dict[str, Any]]:
     while True:
         yield await ws.next_event(op)

@@ -178,29 +178,27 @@ class GroupLifecycle:
         s = self.s
         (op,) = await s.member_infos(group.groupID, [op_user])
         joined = await s.member_infos(group.groupID, added)
-        if group.groupType != AVCHATROOM:
-            elem = GroupTipsElem(
-                groupID=group.groupID,
-                type=GroupTipsType.V2TIM_GROUP_TIPS_TYPE_INVITE,
-                opMember=op,
-                memberList=joined,
-                memberCount=group.memberCount,
-            )
-            await s.tips(group, elem)
+        elem = GroupTipsElem(
+            groupID=group.groupID,
+            type=GroupTipsType.V2TIM_GROUP_TIPS_TYPE_INVITE,
+            opMember=op,
+            memberList=joined,
+            memberCount=group.memberCount,
+        )
+        await s.tips(group, elem)
         await s.emit(group, OnMemberInvited(groupID=group.groupID, opUser=op, memberList=joined))
 
     async def announce_entered(self, group: GroupInfo, user_id: str) -> None:
         s = self.s
         joined = await s.member_infos(group.groupID, [user_id])
-        if group.groupType != AVCHATROOM:
-            elem = GroupTipsElem(
-                groupID=group.groupID,
-                type=GroupTipsType.V2TIM_GROUP_TIPS_TYPE_JOIN,
-                opMember=joined[0],
-                memberList=joined,
-                memberCount=group.memberCount,
-            )
-            await s.tips(group, elem)
+        elem = GroupTipsElem(
+            groupID=group.groupID,
+            type=GroupTipsType.V2TIM_GROUP_TIPS_TYPE_JOIN,
+            opMember=joined[0],
+            memberList=joined,
+            memberCount=group.memberCount,
+        )
+        await s.tips(group, elem)
         await s.emit(group, OnMemberEnter(groupID=group.groupID, memberList=joined))
 
     async def join_group(self, user_id: str, group_id: str, message: str) -> None:
@@ -241,15 +239,14 @@ class GroupLifecycle:
         (leaving,) = await s.member_infos(group_id, [user_id])
         await s.remove_members(group, [user_id])
         group = await s.info(group_id)
-        if group.groupType != AVCHATROOM:
-            elem = GroupTipsElem(
-                groupID=group_id,
-                type=GroupTipsType.V2TIM_GROUP_TIPS_TYPE_QUIT,
-                opMember=leaving,
-                memberList=[leaving],
-                memberCount=group.memberCount,
-            )
-            await s.tips(group, elem)
+        elem = GroupTipsElem(
+            groupID=group_id,
+            type=GroupTipsType.V2TIM_GROUP_TIPS_TYPE_QUIT,
+            opMember=leaving,
+            memberList=[leaving],
+            memberCount=group.memberCount,
+        )
+        await s.tips(group, elem)
         await s.emit(group, OnMemberLeave(groupID=group_id, member=leaving))
         await s.bus.publish([user_id], OnQuitFromGroup(groupID=group_id))
 
@@ -417,12 +414,11 @@ class GroupLifecycle:
     async def announce_info_change(self, group: GroupInfo, op_user: str, infos: list[GroupChangeInfo]) -> None:
         s = self.s
         (op,) = await s.member_infos(group.groupID, [op_user])
-        if group.groupType != AVCHATROOM:
-            elem = GroupTipsElem(
-                groupID=group.groupID,
-                type=GroupTipsType.V2TIM_GROUP_TIPS_TYPE_GROUP_INFO_CHANGE,
-                opMember=op,
-                groupChangeInfoList=infos,
-            )
-            await s.tips(group, elem)
+        elem = GroupTipsElem(
+            groupID=group.groupID,
+            type=GroupTipsType.V2TIM_GROUP_TIPS_TYPE_GROUP_INFO_CHANGE,
+            opMember=op,
+            groupChangeInfoList=infos,
+        )
+        await s.tips(group, elem)
         await s.emit(group, OnGroupInfoChanged(groupID=group.groupID, groupChangeInfoList=infos))

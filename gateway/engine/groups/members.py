@@ -179,15 +179,14 @@ class GroupMembers:
         await s.redis.hset(s.keys.group_members(group_id), target, member_enc.encode(record))
         (op,) = await s.member_infos(group_id, [user_id])
         changes = [GroupMemberChangeInfo(userID=target, muteTime=seconds)]
-        if group.groupType != AVCHATROOM:
-            elem = GroupTipsElem(
-                groupID=group_id,
-                type=GroupTipsType.V2TIM_GROUP_TIPS_TYPE_MEMBER_INFO_CHANGE,
-                opMember=op,
-                memberList=await s.member_infos(group_id, [target]),
-                memberChangeInfoList=changes,
-            )
-            await s.tips(group, elem)
+        elem = GroupTipsElem(
+            groupID=group_id,
+            type=GroupTipsType.V2TIM_GROUP_TIPS_TYPE_MEMBER_INFO_CHANGE,
+            opMember=op,
+            memberList=await s.member_infos(group_id, [target]),
+            memberChangeInfoList=changes,
+        )
+        await s.tips(group, elem)
         await s.emit(group, OnMemberInfoChanged(groupID=group_id, groupMemberChangeInfoList=changes))
 
     async def invite_user_to_group(
@@ -248,15 +247,14 @@ class GroupMembers:
             kicked = await s.member_infos(group_id, kicking)
             await s.remove_members(group, kicking)
             group = await s.info(group_id)
-            if group.groupType != AVCHATROOM:
-                elem = GroupTipsElem(
-                    groupID=group_id,
-                    type=GroupTipsType.V2TIM_GROUP_TIPS_TYPE_KICKED,
-                    opMember=op,
-                    memberList=kicked,
-                    memberCount=group.memberCount,
-                )
-                await s.tips(group, elem, also=kicking)
+            elem = GroupTipsElem(
+                groupID=group_id,
+                type=GroupTipsType.V2TIM_GROUP_TIPS_TYPE_KICKED,
+                opMember=op,
+                memberList=kicked,
+                memberCount=group.memberCount,
+            )
+            await s.tips(group, elem, also=kicking)
             event = OnMemberKicked(groupID=group_id, opUser=op, memberList=kicked)
             await s.emit(group, event, also=kicking)
         return results
@@ -292,8 +290,7 @@ class GroupMembers:
             if granted
             else GroupTipsType.V2TIM_GROUP_TIPS_TYPE_CANCEL_ADMIN
         )
-        if group.groupType != AVCHATROOM:
-            await s.tips(group, GroupTipsElem(groupID=group_id, type=tips_type, opMember=op, memberList=changed))
+        await s.tips(group, GroupTipsElem(groupID=group_id, type=tips_type, opMember=op, memberList=changed))
         event_type = OnGrantAdministrator if granted else OnRevokeAdministrator
         await s.emit(group, event_type(groupID=group_id, opUser=op, memberList=changed))
 

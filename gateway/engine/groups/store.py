@@ -25,7 +25,7 @@ from gateway.engine.profiles import Profiles
 from gateway.errors import Code, IMError
 from gateway.events.bus import EventBus
 from gateway.im.enums import ElemType, GroupAdd, GroupMemberRole, GroupType
-from gateway.im.events import GroupEvent, OnRecvNewMessage
+from gateway.im.events import GroupEvent, IMEvent, OnRecvNewMessage
 from gateway.im.groups import GroupInfo, GroupMemberFullInfo, GroupMemberInfo, GroupTipsElem
 from gateway.im.messages import Content, Message, StoredMessage
 from gateway.keys import Keys
@@ -330,16 +330,13 @@ class GroupStore:
     async def emit(self, group: GroupInfo, event: GroupEvent, *, also: Sequence[str] = ()) -> None:
         """A groupListener event to every member, plus `also` (e.g. members who just left)."""
         await self.touch(group.groupID)
-        members = await self.audience(group)
-        if members is None:
-            await self.bus.publish_to_group(group.groupID, event, members=None)
-            if also:
-                await self.bus.publish(also, event)
-        else:
-            await self.bus.publish_to_group(group.groupID, event, members=[*members, *also])
+        await self._deliver(group, event, also)
 
-    async def tips(self, group: GroupInfo, elem: GroupTipsElem, *, also: Sequence[str] = ()) -> StoredMessage:
-        """Write a group tips message into the group's history and deliver it as a new message."""
+    async def tips(self, group: GroupInfo, elem: GroupTipsElem, *, also: Sequence[str] = ()) -> None:
+        """Write a group tips message into the group's history and deliver it as a new message.
+        AVChatRoom groups keep no history, so they get no tips (their listener events still go out)."""
+        if group.groupType == AVCHATROOM:
+            return
         timeline = self.keys.group_timeline(group.groupID)
         seq = int(await self.redis.incr(self.keys.timeline_seq(timeline)))
         random = secrets.randbelow(2**31)
@@ -356,16 +353,17 @@ class GroupStore:
             isExcludedFromUnreadCount=True,
         )
         await self.redis.hset(self.keys.timeline_messages(timeline), str(seq), _stored_enc.encode(stored))
-        message = neutral_view(stored)
+        await self._deliver(group, OnRecvNewMessage(message=neutral_view(stored)), also)
+
+    async def _deliver(self, group: GroupInfo, event: IMEvent, also: Sequence[str]) -> None:
+        """To the members (one fan-out for a small group, the group stream for a large one) and `also`."""
         members = await self.audience(group)
-        event = OnRecvNewMessage(message=message)
         if members is None:
             await self.bus.publish_to_group(group.groupID, event, members=None)
             if also:
                 await self.bus.publish(also, event)
         else:
             await self.bus.publish_to_group(group.groupID, event, members=[*members, *also])
-        return stored
 
 
 def neutral_view(stored: StoredMessage) -> Message:
