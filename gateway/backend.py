@@ -44,7 +44,15 @@ from gateway.im.groups import (
     TopicInfoResult,
     TopicOperationResult,
 )
-from gateway.im.messages import Content, CreatedMessage, Message, ReceiveOpt, SendOptions, StoredMessage
+from gateway.im.messages import (
+    Content,
+    CreatedMessage,
+    Message,
+    OfflinePushInfo,
+    ReceiveOpt,
+    SendOptions,
+    StoredMessage,
+)
 from gateway.im.model import (
     FriendApplicationResult,
     FriendChanges,
@@ -57,6 +65,7 @@ from gateway.im.model import (
     ProfileChanges,
     UserFullInfo,
 )
+from gateway.im.signaling import SignalingInfo
 
 
 class AccountManager(Protocol):
@@ -437,6 +446,50 @@ class ConversationManager(Protocol):
     async def subscribed_filters(self, user_id: str) -> list[ConversationFilter]: ...
 
 
+class SignalingManager(Protocol):
+    """V2TIMSignalingManager: call invitations; the backend enforces their timeouts."""
+
+    async def invite(
+        self,
+        user_id: str,
+        session_id: str,
+        invitee: str,
+        data: str,
+        timeout_seconds: int,
+        *,
+        online_user_only: bool = False,
+        offline_push_info: OfflinePushInfo | None = None,
+    ) -> str: ...
+
+    async def invite_in_group(
+        self,
+        user_id: str,
+        session_id: str,
+        group_id: str,
+        invitees: Sequence[str],
+        data: str,
+        timeout_seconds: int,
+        *,
+        online_user_only: bool = False,
+    ) -> str: ...
+
+    async def accept(self, user_id: str, session_id: str, invite_id: str, data: str) -> None: ...
+
+    async def reject(self, user_id: str, session_id: str, invite_id: str, data: str) -> None: ...
+
+    async def cancel(self, user_id: str, session_id: str, invite_id: str, data: str) -> None: ...
+
+    async def modify(self, user_id: str, session_id: str, invite_id: str, data: str) -> None: ...
+
+    async def add_invited(self, user_id: str, invite_id: str) -> None: ...
+
+    async def signaling_info(self, user_id: str, msg_id: str) -> SignalingInfo: ...
+
+    async def expire_due(self) -> int:
+        """Time out the invitations whose deadline passed (every replica's timer calls this)."""
+        ...
+
+
 class IMBackend(Protocol):
     """A whole backend: one part per manager."""
 
@@ -457,6 +510,9 @@ class IMBackend(Protocol):
 
     @property
     def conversations(self) -> ConversationManager: ...
+
+    @property
+    def signaling(self) -> SignalingManager: ...
 
     async def ping(self) -> None:
         """Raise IMError when the backend cannot be reached (reported as onConnectFailed)."""

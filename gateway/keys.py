@@ -234,6 +234,14 @@ class Keys:
         """Sorted set: user → latest presence lease expiry; the reaper's to-do list."""
         return f"{self._app_prefix}:presence-index"
 
+    def signaling_invitation(self, invite_id: str) -> str:
+        """Hash: one call invitation's parties, state, answers and data (gateway.engine.signaling)."""
+        return f"{self._app_prefix}:signaling:{escape_id(invite_id)}"
+
+    def signaling_deadlines(self) -> str:
+        """Sorted set: open invitation → when it times out (unix s); every replica's timer reads it."""
+        return f"{self._app_prefix}:signaling-deadlines"
+
     def group_activity(self) -> str:
         """Sorted set: group → its latest activity (unix s); the idle-group recycler's list."""
         return f"{self._app_prefix}:group-activity"

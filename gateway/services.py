@@ -21,7 +21,7 @@ from gateway.engine.backend import EmbeddedBackend
 from gateway.errors import Code, IMError
 from gateway.events.bus import EventBus
 from gateway.events.dispatcher import Dispatcher
-from gateway.housekeeping import GroupRecycler
+from gateway.housekeeping import GroupRecycler, InvitationTimer
 from gateway.keys import Keys
 from gateway.metrics import Metrics
 from gateway.ratelimit import RateLimiter
@@ -50,6 +50,7 @@ class Gateway:
     rate_limiter: RateLimiter
     instance_id: str
     recycler: GroupRecycler
+    invitation_timer: InvitationTimer
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Clock | None = None, redis: Any = None) -> Gateway:
@@ -107,14 +108,17 @@ class Gateway:
             rate_limiter=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
             instance_id=secrets.token_hex(6),
             recycler=GroupRecycler(backend.groups, clock, settings.group_recycle_days),
+            invitation_timer=InvitationTimer(backend.signaling, clock),
         )
 
     async def start(self) -> None:
         await self.dispatcher.start()
         self.presence.start()
         self.recycler.start()
+        self.invitation_timer.start()
 
     async def close(self) -> None:
+        await self.invitation_timer.stop()
         await self.recycler.stop()
         await self.presence.stop()
         await self.dispatcher.stop()

@@ -15,15 +15,18 @@ from schema.conversations import ConversationMutation, ConversationQuery
 from schema.enums import ALL_ENUMS
 from schema.errors import IMErrors
 from schema.friendship import FriendshipMutation, FriendshipQuery
-from schema.groups import SET_GROUP_INFO_ARG, GroupMutation, GroupQuery, resolve_set_group_info
+from schema.groups import GroupMutation, GroupQuery, resolve_set_group_info
 from schema.listeners.conversations import ConversationSubscription
 from schema.listeners.friendship import FriendshipSubscription
 from schema.listeners.groups import GroupSubscription
 from schema.listeners.messages import MessageSubscription
 from schema.listeners.sdk import SDKSubscription
+from schema.listeners.signaling import SignalingSubscription
 from schema.manager import ManagerMutation, ManagerQuery
 from schema.messages import MessageMutation, MessageQuery
 from schema.observability import OperationMetrics
+from schema.signaling import SignalingMutation, SignalingQuery, resolve_add_invited_signaling
+from schema.types import INFO_ARGUMENT
 
 # Limits that keep one document from costing the server more than a real frontend ever needs.
 MAX_DEPTH = 12  # the deepest real query (conversation → lastMessage → sender → ...) is ~8
@@ -31,14 +34,30 @@ MAX_TOKENS = 4_000  # a large codegen'd query is ~1,500 tokens
 MAX_ALIASES = 30  # batching 30 lookups in one document is plenty; more is an amplification attack
 CACHE_SIZE = 1_000  # distinct documents whose validation result is kept (LRU)
 
-Query = merge_types("Query", (ManagerQuery, MessageQuery, GroupQuery, ConversationQuery, FriendshipQuery))
+Query = merge_types(
+    "Query", (ManagerQuery, MessageQuery, GroupQuery, ConversationQuery, FriendshipQuery, SignalingQuery)
+)
 Mutation = merge_types(
-    "Mutation", (ManagerMutation, MessageMutation, GroupMutation, ConversationMutation, FriendshipMutation)
+    "Mutation",
+    (ManagerMutation, MessageMutation, GroupMutation, ConversationMutation, FriendshipMutation, SignalingMutation),
 )
 Subscription = merge_types(
     "Subscription",
-    (SDKSubscription, MessageSubscription, GroupSubscription, ConversationSubscription, FriendshipSubscription),
+    (
+        SDKSubscription,
+        MessageSubscription,
+        GroupSubscription,
+        ConversationSubscription,
+        FriendshipSubscription,
+        SignalingSubscription,
+    ),
 )
+# Mutations whose argument is named `info` (the SDK's name), and the resolvers that take it
+# (schema.types.INFO_ARGUMENT).
+INFO_ARGUMENT_RESOLVERS = {
+    "setGroupInfo": resolve_set_group_info,
+    "addInvitedSignaling": resolve_add_invited_signaling,
+}
 
 
 class IMSchema(strawberry.Schema):
@@ -48,13 +67,12 @@ class IMSchema(strawberry.Schema):
 
 def build_schema() -> strawberry.Schema:
     schema = _build()
-    # setGroupInfo's argument is named `info` (the SDK's name), which Strawberry cannot pass to a
-    # resolver: graphql-core hands it over under another name to a resolver of our own.
     mutation = schema._schema.mutation_type
     assert mutation is not None
-    field = mutation.fields["setGroupInfo"]
-    field.args["info"].out_name = SET_GROUP_INFO_ARG
-    field.resolve = resolve_set_group_info
+    for name, resolver in INFO_ARGUMENT_RESOLVERS.items():
+        field = mutation.fields[name]
+        field.args["info"].out_name = INFO_ARGUMENT
+        field.resolve = resolver
     return schema
 
 

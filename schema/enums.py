@@ -44,3 +44,4 @@ GroupTipsType = im.GroupTipsType
 GroupType = im.GroupType
 AtType = im.AtType
 ConversationType = im.ConversationType
+SignalingActionType = im.SignalingActionType

@@ -190,8 +190,7 @@ class GroupMutation:
     async def setGroupInfo(
         self, ctx: Ctx, info_: Annotated[GroupInfoInput | None, strawberry.argument(name="info")] = None
     ) -> bool:
-        # Strawberry cannot hand a resolver an argument named `info` (its own parameter has that
-        # name), so build.py routes this field to resolve_set_group_info, which shares this code.
+        # never called: build.py routes this field to resolve_set_group_info (schema.types.INFO_ARGUMENT)
         return await _set_group_info(ctx.context, need(info_, "info"))
 
     @strawberry.mutation(description="Replace all of a group's attributes (≤16 keys, 16 KB).")
@@ -374,9 +373,6 @@ class GroupMutation:
         return gql(result, list[GroupCounter])
 
 
-SET_GROUP_INFO_ARG = "group_info"  # the name graphql-core passes setGroupInfo's `info` argument under
-
-
 async def _set_group_info(context: IMContext, given: GroupInfoInput) -> bool:
     changes = im.GroupInfoChanges(
         groupName=given.groupName,
@@ -392,8 +388,8 @@ async def _set_group_info(context: IMContext, given: GroupInfoInput) -> bool:
 
 
 async def resolve_set_group_info(
-    _source: object, info: GraphQLResolveInfo[IMContext], group_info: dict[str, Any] | None = None
+    _source: object, info: GraphQLResolveInfo[IMContext], info_argument: dict[str, Any] | None = None
 ) -> bool:
-    """setGroupInfo as graphql-core calls it (the input arrives as a dict of coerced values)."""
-    given = need(group_info, "info")
+    """setGroupInfo as graphql-core calls it (see schema.types.INFO_ARGUMENT)."""
+    given = need(info_argument, "info")
     return await _set_group_info(info.context, GroupInfoInput(**given))

@@ -18,6 +18,12 @@ def gql(value: object, _type: type[T]) -> T:
     return cast(T, value)
 
 
+# Strawberry cannot hand a resolver an argument named `info` (its own parameter has that name), yet
+# the SDK names two arguments so (setGroupInfo, addInvitedSignaling). build.py has graphql-core pass
+# such an argument under this name, as a dict of coerced values, to a resolver of our own.
+INFO_ARGUMENT = "info_argument"
+
+
 @strawberry.type(description="A key/value pair (maps such as customInfo travel as lists of these).")
 class KeyValue:
     key: str

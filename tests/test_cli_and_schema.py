@@ -79,7 +79,14 @@ def test_api_coverage_of_the_managers_built_so_far() -> None:
         [sys.executable, str(COVERAGE_TOOL), str(SDL_PATH), "--json"], capture_output=True, text=True, check=True
     )
     report = json.loads(done.stdout)
-    for name in ("V2TIMManager", "V2TIMGroupManager", "V2TIMFriendshipManager"):
+    complete = (
+        "V2TIMManager",
+        "V2TIMGroupManager",
+        "V2TIMConversationManager",
+        "V2TIMFriendshipManager",
+        "V2TIMSignalingManager",
+    )
+    for name in complete:
         manager = report["managers"][name]
         assert (manager["missing"], manager["wrong_kind"], manager["missing_args"]) == ([], [], {}), name
     listeners = report["listeners"]
@@ -87,4 +94,6 @@ def test_api_coverage_of_the_managers_built_so_far() -> None:
     assert listeners["advancedMsgListener"] == {"present": True, "callbacks": 7, "event_types": 7}
     assert listeners["groupListener"] == {"present": True, "callbacks": 20, "event_types": 20}
     assert listeners["friendshipListener"] == {"present": True, "callbacks": 8, "event_types": 8}
+    assert listeners["conversationListener"] == {"present": True, "callbacks": 13, "event_types": 13}
+    assert listeners["signalingListener"] == {"present": True, "callbacks": 6, "event_types": 6}
     assert report["enums_missing"] == []

@@ -13,6 +13,7 @@ from gateway.engine.friendship import Friendship
 from gateway.engine.groups.manager import EmbeddedGroups
 from gateway.engine.messages import Messages
 from gateway.engine.profiles import Profiles
+from gateway.engine.signaling import Signaling
 from gateway.errors import Code, IMError
 from gateway.events.bus import EventBus
 from gateway.im.model import ProfileChanges, UserFullInfo
@@ -55,6 +56,7 @@ class EmbeddedBackend:
         self.messages.conversation_notifier = self.conversations.announce
         self.groups.s.new_conversations = self.conversations.announce_new
         self.accounts = EmbeddedAccounts(self.profiles, self.friendship, clock)
+        self.signaling = Signaling(redis, keys, bus, clock, self.messages, self.groups.s)
 
     async def ping(self) -> None:
         try:

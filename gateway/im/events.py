@@ -21,6 +21,7 @@ FRIENDSHIP_LISTENER = "friendshipListener"
 MESSAGE_LISTENER = "advancedMsgListener"
 GROUP_LISTENER = "groupListener"
 CONVERSATION_LISTENER = "conversationListener"
+SIGNALING_LISTENER = "signalingListener"
 
 
 class IMEvent(msgspec.Struct, tag_field="type", kw_only=True):
@@ -365,12 +366,69 @@ SDK_EVENTS: tuple[type[IMEvent], ...] = (
     OnUserStatusChanged,
 )
 
+# ---- signalingListener (V2TIMSignalingListener) -------------------------------------------------
+
+
+class SignalingEvent(IMEvent):
+    LISTENER: ClassVar[str] = SIGNALING_LISTENER
+
+
+class OnReceiveNewInvitation(SignalingEvent, tag="onReceiveNewInvitation"):
+    """An invitation to me (to every device of each invitee)."""
+
+    inviteID: str
+    inviter: str
+    inviteeList: list[str]
+    groupID: str = ""
+    data: str = ""
+
+
+class OnInviteeAccepted(SignalingEvent, tag="onInviteeAccepted"):
+    inviteID: str
+    invitee: str
+    data: str = ""
+
+
+class OnInviteeRejected(SignalingEvent, tag="onInviteeRejected"):
+    inviteID: str
+    invitee: str
+    data: str = ""
+
+
+class OnInvitationCancelled(SignalingEvent, tag="onInvitationCancelled"):
+    inviteID: str
+    inviter: str
+    data: str = ""
+
+
+class OnInvitationTimeout(SignalingEvent, tag="onInvitationTimeout"):
+    """The invitation ran out of time; inviteeList names the invitees who had not answered."""
+
+    inviteID: str
+    inviteeList: list[str]
+
+
+class OnInvitationModified(SignalingEvent, tag="onInvitationModified"):
+    inviteID: str
+    data: str = ""
+
+
+SIGNALING_EVENTS: tuple[type[IMEvent], ...] = (
+    OnReceiveNewInvitation,
+    OnInviteeAccepted,
+    OnInviteeRejected,
+    OnInvitationCancelled,
+    OnInvitationTimeout,
+    OnInvitationModified,
+)
+
 ALL_EVENTS: tuple[type[IMEvent], ...] = (
     *SDK_EVENTS,
     *FRIENDSHIP_EVENTS,
     *MESSAGE_EVENTS,
     *GROUP_EVENTS,
     *CONVERSATION_EVENTS,
+    *SIGNALING_EVENTS,
 )
 
 _encoder = msgspec.json.Encoder()

@@ -35,12 +35,13 @@ from gateway.session.friendship import FriendshipSession
 from gateway.session.groups import GroupSession
 from gateway.session.messages import MessageSession
 from gateway.session.pool import Session
+from gateway.session.signaling import SignalingSession
 
 if TYPE_CHECKING:
     from gateway.services import Gateway
 
 
-class IMSession(FriendshipSession, MessageSession, GroupSession, ConversationSession):
+class IMSession(FriendshipSession, MessageSession, GroupSession, ConversationSession, SignalingSession):
     def __init__(self, gateway: Gateway, session: Session) -> None:
         self._gw = gateway
         self.session = session
@@ -50,6 +51,7 @@ class IMSession(FriendshipSession, MessageSession, GroupSession, ConversationSes
         self._messages = gateway.backend.messages
         self._groups = gateway.backend.groups
         self._conversations = gateway.backend.conversations
+        self._signaling = gateway.backend.signaling
 
     # ---- V2TIMManager ------------------------------------------------------------------------
     async def logout(self) -> None:
