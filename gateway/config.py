@@ -52,6 +52,10 @@ class Settings:
     admin_identifier: str = "administrator"
     # Groups idle this many days are recycled (onGroupRecycled); 0 keeps groups forever.
     group_recycle_days: int = 0
+    # Offline push: notifications for users with no app in the foreground are POSTed here as
+    # signed JSON (gateway.push.sink); unset, offline push is off (setOfflinePushConfig still works).
+    push_webhook_url: str | None = None
+    push_webhook_secret: str | None = None
 
     @property
     def is_development_app(self) -> bool:
@@ -101,6 +105,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if not 0 <= port <= 65535:
         raise ConfigError("IMQL_PORT must be 0..65535")
     origins = tuple(o.strip() for o in env.get("IMQL_ALLOWED_ORIGINS", "").split(",") if o.strip())
+    push_url = env.get("IMQL_PUSH_WEBHOOK_URL") or None
+    push_secret = env.get("IMQL_PUSH_WEBHOOK_SECRET") or None
+    if push_url is not None:
+        if not push_url.startswith(("http://", "https://")):
+            raise ConfigError("IMQL_PUSH_WEBHOOK_URL must start with http:// or https://")
+        if push_secret is None or len(push_secret) < 16:
+            raise ConfigError("IMQL_PUSH_WEBHOOK_URL needs IMQL_PUSH_WEBHOOK_SECRET (16+ characters) to sign pushes")
     return Settings(
         sdkappid=sdkappid,
         secret_key=secret,
@@ -118,4 +129,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         friends_only=env.get("IMQL_FRIENDS_ONLY", "").strip().lower() in ("1", "true", "yes", "on"),
         admin_identifier=env.get("IMQL_ADMIN_IDENTIFIER", "administrator") or "administrator",
         group_recycle_days=_int(env, "IMQL_GROUP_RECYCLE_DAYS", 0),
+        push_webhook_url=push_url,
+        push_webhook_secret=push_secret,
     )

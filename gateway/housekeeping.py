@@ -6,13 +6,12 @@ each invitation's timeout is claimed by exactly one replica (gateway.engine.sign
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 
 from redis.exceptions import RedisError
 
 from gateway.backend import GroupManager, SignalingManager
+from gateway.background import BackgroundLoop
 from gateway.clock import Clock
 from gateway.errors import IMError
 
@@ -22,22 +21,18 @@ RECYCLE_INTERVAL_SECONDS = 3600  # idle is measured in days: an hourly pass is p
 INVITATION_TIMER_SECONDS = 1.0  # how late an invitation's timeout may fire, at most
 
 
-class GroupRecycler:
+class GroupRecycler(BackgroundLoop):
+    task_name = "imql-group-recycler"
+
     def __init__(self, groups: GroupManager, clock: Clock, idle_days: int) -> None:
+        super().__init__()
         self._groups = groups
         self._clock = clock
         self._idle_seconds = idle_days * 86400
-        self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        if self._idle_seconds > 0:
-            self._task = asyncio.create_task(self._run(), name="imql-group-recycler")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        if self._idle_seconds > 0:  # 0: groups are kept forever
+            super().start()
 
     async def _run(self) -> None:
         while True:
@@ -50,22 +45,15 @@ class GroupRecycler:
                 log.warning("group recycling failed: %s", exc)
 
 
-class InvitationTimer:
+class InvitationTimer(BackgroundLoop):
     """Fires onInvitationTimeout for invitations whose deadline passed, about once a second."""
 
+    task_name = "imql-invitation-timer"
+
     def __init__(self, signaling: SignalingManager, clock: Clock) -> None:
+        super().__init__()
         self._signaling = signaling
         self._clock = clock
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="imql-invitation-timer")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
 
     async def _run(self) -> None:
         while True:

@@ -110,6 +110,14 @@ class Keys:
         """Hash: conversation → when this user last marked it read (unix s)."""
         return f"{self._user(user_id)}:read-times"
 
+    def push_devices(self, user_id: str) -> str:
+        """Hash: platform → that device's push config (setOfflinePushConfig) as JSON."""
+        return f"{self._user(user_id)}:push-devices"
+
+    def push_background(self, user_id: str) -> str:
+        """Set: sessions whose app is in the background (doBackground, until doForeground)."""
+        return f"{self._user(user_id)}:push-background"
+
     def receive_options(self, user_id: str) -> str:
         """Hash: "c2c:<user>" / "group:<group>" → V2TIM_MessageOpt."""
         return f"{self._user(user_id)}:receive-options"
@@ -241,6 +249,10 @@ class Keys:
     def signaling_deadlines(self) -> str:
         """Sorted set: open invitation → when it times out (unix s); every replica's timer reads it."""
         return f"{self._app_prefix}:signaling-deadlines"
+
+    def push_queue(self) -> str:
+        """Stream: messages that may need offline pushes, read by every replica's PushWorker group."""
+        return f"{self._app_prefix}:push-queue"
 
     def group_activity(self) -> str:
         """Sorted set: group → its latest activity (unix s); the idle-group recycler's list."""

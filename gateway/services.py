@@ -24,6 +24,9 @@ from gateway.events.dispatcher import Dispatcher
 from gateway.housekeeping import GroupRecycler, InvitationTimer
 from gateway.keys import Keys
 from gateway.metrics import Metrics
+from gateway.push.devices import PushDevices
+from gateway.push.sink import WebhookSink
+from gateway.push.worker import PushWorker
 from gateway.ratelimit import RateLimiter
 from gateway.session.im_session import IMSession
 from gateway.session.pool import SessionPool
@@ -51,6 +54,8 @@ class Gateway:
     instance_id: str
     recycler: GroupRecycler
     invitation_timer: InvitationTimer
+    push_devices: PushDevices
+    push_worker: PushWorker | None  # None while no push sink is configured
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Clock | None = None, redis: Any = None) -> Gateway:
@@ -65,7 +70,14 @@ class Gateway:
                 Code.ERR_SDK_INTERFACE_NOT_SUPPORT,
                 f"IMQL_BACKEND={settings.backend!r} is not available in this build; use 'embedded'",
             )
-        embedded = EmbeddedBackend(redis=redis, keys=keys, bus=bus, clock=clock, friends_only=settings.friends_only)
+        embedded = EmbeddedBackend(
+            redis=redis,
+            keys=keys,
+            bus=bus,
+            clock=clock,
+            friends_only=settings.friends_only,
+            offline_push=settings.push_webhook_url is not None,
+        )
         backend: IMBackend = embedded
         presence = Presence(redis, keys, clock, metrics)
         sessions = SessionPool(
@@ -93,6 +105,14 @@ class Gateway:
             await backend.groups.presence_changed(user_id, online)
 
         presence.on_change(groups_follow_presence)
+        instance_id = secrets.token_hex(6)
+        push_devices = PushDevices(redis, keys, clock)
+        push_worker = None
+        if settings.push_webhook_url is not None and settings.push_webhook_secret is not None:
+            sink = WebhookSink(settings.push_webhook_url, settings.push_webhook_secret, clock)
+            push_worker = PushWorker(
+                redis, keys, embedded.push_planner, push_devices, sink, sdkappid=settings.sdkappid, consumer=instance_id
+            )
         return cls(
             settings=settings,
             clock=clock,
@@ -106,9 +126,11 @@ class Gateway:
             presence=presence,
             status=status,
             rate_limiter=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
-            instance_id=secrets.token_hex(6),
+            instance_id=instance_id,
             recycler=GroupRecycler(backend.groups, clock, settings.group_recycle_days),
             invitation_timer=InvitationTimer(backend.signaling, clock),
+            push_devices=push_devices,
+            push_worker=push_worker,
         )
 
     async def start(self) -> None:
@@ -116,8 +138,12 @@ class Gateway:
         self.presence.start()
         self.recycler.start()
         self.invitation_timer.start()
+        if self.push_worker is not None:
+            self.push_worker.start()
 
     async def close(self) -> None:
+        if self.push_worker is not None:
+            await self.push_worker.stop()
         await self.invitation_timer.stop()
         await self.recycler.stop()
         await self.presence.stop()

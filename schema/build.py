@@ -25,6 +25,7 @@ from schema.listeners.signaling import SignalingSubscription
 from schema.manager import ManagerMutation, ManagerQuery
 from schema.messages import MessageMutation, MessageQuery
 from schema.observability import OperationMetrics
+from schema.push import PushMutation
 from schema.signaling import SignalingMutation, SignalingQuery, resolve_add_invited_signaling
 from schema.types import INFO_ARGUMENT
 
@@ -39,7 +40,15 @@ Query = merge_types(
 )
 Mutation = merge_types(
     "Mutation",
-    (ManagerMutation, MessageMutation, GroupMutation, ConversationMutation, FriendshipMutation, SignalingMutation),
+    (
+        ManagerMutation,
+        MessageMutation,
+        GroupMutation,
+        ConversationMutation,
+        FriendshipMutation,
+        SignalingMutation,
+        PushMutation,
+    ),
 )
 Subscription = merge_types(
     "Subscription",

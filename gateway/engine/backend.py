@@ -13,6 +13,7 @@ from gateway.engine.friendship import Friendship
 from gateway.engine.groups.manager import EmbeddedGroups
 from gateway.engine.messages import Messages
 from gateway.engine.profiles import Profiles
+from gateway.engine.push import PushPlanner, PushQueue
 from gateway.engine.signaling import Signaling
 from gateway.errors import Code, IMError
 from gateway.events.bus import EventBus
@@ -44,7 +45,16 @@ class EmbeddedAccounts:
 class EmbeddedBackend:
     name = "embedded"
 
-    def __init__(self, *, redis: Any, keys: Keys, bus: EventBus, clock: Clock, friends_only: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        redis: Any,
+        keys: Keys,
+        bus: EventBus,
+        clock: Clock,
+        friends_only: bool = False,
+        offline_push: bool = False,
+    ) -> None:
         self._redis = redis
         self.profiles = Profiles(redis, keys, bus)
         self.friendship = Friendship(redis, keys, bus, self.profiles, clock)
@@ -57,6 +67,10 @@ class EmbeddedBackend:
         self.groups.s.new_conversations = self.conversations.announce_new
         self.accounts = EmbeddedAccounts(self.profiles, self.friendship, clock)
         self.signaling = Signaling(redis, keys, bus, clock, self.messages, self.groups.s)
+        # offline push: the queue is fed by every send; the planner is read by gateway.push's worker
+        self.push_queue = PushQueue(redis, keys, enabled=offline_push)
+        self.messages.push_notifier = self.push_queue.message_sent
+        self.push_planner = PushPlanner(redis, keys, self.groups.s, self.profiles, self.conversations)
 
     async def ping(self) -> None:
         try:

@@ -131,6 +131,7 @@ class GroupMessaging(MessageCore):
         if targets:
             receivers = [t for t in targets if t != user_id]
             await self._bus.publish(receivers, event)
+            await self.offer_push(stored, receivers, options.onlineUserOnly)
             await self.conversations_changed({u: [conversation] for u in [user_id, *receivers]})
             return mine
         members = await self._groups.audience(group)
@@ -144,6 +145,8 @@ class GroupMessaging(MessageCore):
                     pipe.hdel(self._keys.conversation_state(member_id, "deleted"), conversation)
                 await pipe.execute()
         await self._bus.publish_to_group(owner_group, event, members=members, except_user=user_id)
+        if group.groupType != AVCHATROOM:  # live-stream rooms are never pushed, as in the SDK
+            await self.offer_push(stored, members, options.onlineUserOnly)
         # large groups: members' conversation notices are derived by their subscriptions
         await self.conversations_changed({u: [conversation] for u in (members or [user_id])})
         return mine

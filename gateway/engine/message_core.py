@@ -97,6 +97,14 @@ class MessageCore:
         if self.conversation_notifier is not None:
             await self.conversation_notifier(changed)
 
+    # Set by the backend when offline push is on: each sent message with the users it was sent to
+    # (None: all of a large group's members) and whether it was online-only (gateway.engine.push).
+    push_notifier: Callable[[StoredMessage, Sequence[str] | None, bool], Awaitable[None]] | None = None
+
+    async def offer_push(self, stored: StoredMessage, receivers: Sequence[str] | None, online_only: bool) -> None:
+        if self.push_notifier is not None:
+            await self.push_notifier(stored, receivers, online_only)
+
     def __init__(
         self,
         redis: Any,

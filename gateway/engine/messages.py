@@ -86,6 +86,7 @@ class Messages(GroupMessaging):
         if delivered and receiver != user_id:
             theirs = (await self._views(receiver, [stored]))[0]
             await self._bus.publish([receiver], OnRecvNewMessage(message=theirs))
+            await self.offer_push(stored, [receiver], options.onlineUserOnly)
         if not options.onlineUserOnly:
             await self.conversations_changed(
                 {user_id: [c2c_conversation(receiver)], receiver: [c2c_conversation(user_id)]}

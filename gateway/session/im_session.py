@@ -35,13 +35,14 @@ from gateway.session.friendship import FriendshipSession
 from gateway.session.groups import GroupSession
 from gateway.session.messages import MessageSession
 from gateway.session.pool import Session
+from gateway.session.push import PushSession
 from gateway.session.signaling import SignalingSession
 
 if TYPE_CHECKING:
     from gateway.services import Gateway
 
 
-class IMSession(FriendshipSession, MessageSession, GroupSession, ConversationSession, SignalingSession):
+class IMSession(FriendshipSession, MessageSession, GroupSession, ConversationSession, SignalingSession, PushSession):
     def __init__(self, gateway: Gateway, session: Session) -> None:
         self._gw = gateway
         self.session = session
@@ -52,6 +53,7 @@ class IMSession(FriendshipSession, MessageSession, GroupSession, ConversationSes
         self._groups = gateway.backend.groups
         self._conversations = gateway.backend.conversations
         self._signaling = gateway.backend.signaling
+        self._push_devices = gateway.push_devices
 
     # ---- V2TIMManager ------------------------------------------------------------------------
     async def logout(self) -> None:
@@ -103,7 +105,8 @@ class IMSession(FriendshipSession, MessageSession, GroupSession, ConversationSes
             now=gw.clock.now,
             observe=watch.derive if watch is not None else None,
         )
-        instance = f"{gw.instance_id}:{secrets.token_hex(6)}"
+        # the session ID last: offline push tells foreground sessions by it (gateway.push.devices)
+        instance = f"{gw.instance_id}:{secrets.token_hex(6)}:{self.session_id}"
         expiry_watch = asyncio.create_task(gw.sessions.watch_expiry(self.session))
         try:
             replay = await stream.open(cursor)

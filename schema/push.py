@@ -1,0 +1,37 @@
+"""V2TIMOfflinePushManager: a device's push token and whether its app is in the background."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from schema.context import IMContext
+from schema.conversation_types import Long
+from schema.friendship import need
+
+Ctx = Info[IMContext, None]
+
+
+@strawberry.type
+class PushMutation:
+    @strawberry.mutation(
+        description="Register this device's push token (businessID: the push certificate's ID in your IM "
+        "console). While no app of yours is in the foreground, messages you would be notified of are pushed."
+    )
+    async def setOfflinePushConfig(self, info: Ctx, businessID: Long | None = None, token: str | None = None) -> bool:
+        await (await info.context.session()).set_offline_push_config(
+            int(need(businessID, "businessID")), need(token, "token")
+        )
+        return True
+
+    @strawberry.mutation(
+        description="The app went to the background: this device no longer counts as in the foreground."
+    )
+    async def doBackground(self, info: Ctx, unreadCount: int | None = None) -> bool:
+        await (await info.context.session()).do_background(need(unreadCount, "unreadCount"))
+        return True
+
+    @strawberry.mutation(description="The app came back to the foreground: no pushes while it stays there.")
+    async def doForeground(self, info: Ctx, unreadCount: int = 0) -> bool:
+        await (await info.context.session()).do_foreground(unreadCount)
+        return True
