@@ -7,7 +7,7 @@ foreground state, the delivery) happens later in a PushWorker (gateway.push), ne
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import Any
 
 import msgspec
@@ -105,7 +105,11 @@ class PushPlanner:
         self._profiles = profiles
         self._conversations = conversations
 
-    async def plan(self, job: PushJob) -> list[PushContent]:
+    async def plan(
+        self, job: PushJob, reachable: Callable[[list[str]], Awaitable[Collection[str]]]
+    ) -> list[PushContent]:
+        """The notifications of one job, for the receivers `reachable` keeps (the gateway's say:
+        who has a push device and no app in the foreground), asked before any badge is counted."""
         m = job.message
         receivers = job.receivers
         if receivers is None:
@@ -124,6 +128,9 @@ class PushPlanner:
             for r, o in zip(receivers, options, strict=True)
             if o is None or int(o) == MessageOpt.V2TIM_RECEIVE_MESSAGE
         ]
+        if notified:
+            kept = await reachable(notified)
+            notified = [r for r in notified if r in kept]
         if not notified:
             return []
         title, desc = await self._title(m), _desc(m)

@@ -7,6 +7,7 @@ used only while its session lasts: logging out (or being replaced) stops its pus
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -55,22 +56,32 @@ class PushDevices:
         else:
             await self._redis.srem(key, session_id)
 
-    async def devices(self, user_id: str) -> list[PushDevice]:
-        """The user's push configs whose session still lasts."""
-        found = [_dec.decode(raw) for raw in (await self._redis.hgetall(self._keys.push_devices(user_id))).values()]
-        if not found:
-            return []
+    async def reachable(self, user_ids: Sequence[str]) -> dict[str, list[PushDevice]]:
+        """Of these users, those to push to now (no session in the foreground), with the devices
+        whose sessions still last: two round trips however many users (a group's members)."""
         pipe = self._redis.pipeline(transaction=False)
-        for d in found:
-            pipe.exists(self._keys.session(user_id, d.sessionID))
-        alive = await pipe.execute()
-        return [d for d, live in zip(found, alive, strict=True) if live]
-
-    async def in_foreground(self, user_id: str) -> bool:
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.hgetall(self._keys.presence(user_id))
-        pipe.smembers(self._keys.push_background(user_id))
-        leases, background = await pipe.execute()
+        for user_id in user_ids:
+            pipe.hgetall(self._keys.push_devices(user_id))
+            pipe.hgetall(self._keys.presence(user_id))
+            pipe.smembers(self._keys.push_background(user_id))
+        rows = await pipe.execute()
         now = self._clock.now()
-        live = {session_of_lease(instance) for instance, expiry in leases.items() if int(expiry) > now}
-        return bool(live - set(background))
+        candidates: list[tuple[str, PushDevice]] = []
+        for i, user_id in enumerate(user_ids):
+            configs, leases, background = rows[3 * i : 3 * i + 3]
+            if not configs:
+                continue
+            live = {session_of_lease(instance) for instance, expiry in leases.items() if int(expiry) > now}
+            if live - set(background):
+                continue  # in the foreground: the app shows the message itself
+            candidates.extend((user_id, _dec.decode(raw)) for raw in configs.values())
+        if not candidates:
+            return {}
+        pipe = self._redis.pipeline(transaction=False)
+        for user_id, device in candidates:
+            pipe.exists(self._keys.session(user_id, device.sessionID))
+        found: dict[str, list[PushDevice]] = {}
+        for (user_id, device), alive in zip(candidates, await pipe.execute(), strict=True):
+            if alive:
+                found.setdefault(user_id, []).append(device)
+        return found

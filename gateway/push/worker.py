@@ -17,7 +17,7 @@ from gateway.background import BackgroundLoop
 from gateway.engine.push import PushPlanner, decode_job
 from gateway.errors import IMError
 from gateway.keys import Keys
-from gateway.push.devices import PushDevices
+from gateway.push.devices import PushDevice, PushDevices
 from gateway.push.sink import PushNotification, PushRejected, PushSink, PushUnavailable
 
 log = logging.getLogger("imql.push")
@@ -90,23 +90,25 @@ class PushWorker(BackgroundLoop):
 
     async def _handle(self, fields: dict[Any, Any]) -> None:
         raw = fields.get("job") or fields.get(b"job")
+        devices: dict[str, list[PushDevice]] = {}
+
+        async def reachable(user_ids: list[str]) -> list[str]:
+            devices.update(await self._devices.reachable(user_ids))
+            return list(devices)
+
         try:
-            job = decode_job(raw or b"")
-            contents = await self._planner.plan(job)
+            contents = await self._planner.plan(decode_job(raw or b""), reachable)
         except (msgspec.DecodeError, IMError) as exc:
             log.warning("push job dropped: %s", exc)
             return
-        deliveries = []
-        for content in contents:
-            if await self._devices.in_foreground(content.userID):
-                continue
-            devices = await self._devices.devices(content.userID)
-            if devices:
-                notification = PushNotification(
-                    sdkAppID=self._sdkappid, toUserID=content.userID, devices=devices, content=content
+        await asyncio.gather(
+            *(
+                self._deliver(
+                    PushNotification(sdkAppID=self._sdkappid, toUserID=c.userID, devices=devices[c.userID], content=c)
                 )
-                deliveries.append(self._deliver(notification))
-        await asyncio.gather(*deliveries)
+                for c in contents
+            )
+        )
 
     async def _deliver(self, notification: PushNotification) -> None:
         for attempt, wait in enumerate((0.0, *RETRY_BACKOFF_SECONDS)):
