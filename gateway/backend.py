@@ -47,7 +47,9 @@ from gateway.im.groups import (
 from gateway.im.messages import (
     Content,
     CreatedMessage,
+    GroupMessageReadMembers,
     Message,
+    MessageReceipt,
     OfflinePushInfo,
     ReceiveOpt,
     SendOptions,
@@ -165,6 +167,14 @@ class MessageManager(Protocol):
     ) -> Message: ...
 
     async def load_visible(self, user_id: str, msg_id: str, arg: str = "msgID") -> StoredMessage: ...
+
+    async def send_read_receipts(self, user_id: str, msg_ids: Sequence[str]) -> None: ...
+
+    async def read_receipts(self, user_id: str, msg_ids: Sequence[str]) -> list[MessageReceipt]: ...
+
+    async def group_read_members(
+        self, user_id: str, msg_id: str, read_filter: int, next_seq: int, count: int
+    ) -> GroupMessageReadMembers: ...
 
     async def find_messages(self, user_id: str, msg_ids: Sequence[str]) -> list[Message]: ...
 

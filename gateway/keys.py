@@ -118,6 +118,10 @@ class Keys:
         """Set: sessions whose app is in the background (doBackground, until doForeground)."""
         return f"{self._user(user_id)}:push-background"
 
+    def message_readers(self, timeline: str, seq: int) -> str:
+        """Sorted set: who sent a read receipt for the message at `seq` of `timeline` → when (ms)."""
+        return f"{timeline}:readers:{seq}"
+
     def receive_options(self, user_id: str) -> str:
         """Hash: "c2c:<user>" / "group:<group>" → V2TIM_MessageOpt."""
         return f"{self._user(user_id)}:receive-options"

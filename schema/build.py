@@ -10,7 +10,6 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from schema.caching import SafeParserCache
-from schema.conversation_types import LONG_SCALAR, Long
 from schema.conversations import ConversationMutation, ConversationQuery
 from schema.enums import ALL_ENUMS
 from schema.errors import IMErrors
@@ -27,7 +26,7 @@ from schema.messages import MessageMutation, MessageQuery
 from schema.observability import OperationMetrics
 from schema.push import PushMutation
 from schema.signaling import SignalingMutation, SignalingQuery, resolve_add_invited_signaling
-from schema.types import INFO_ARGUMENT
+from schema.types import INFO_ARGUMENT, LONG_SCALAR, Long
 
 # Limits that keep one document from costing the server more than a real frontend ever needs.
 MAX_DEPTH = 12  # the deepest real query (conversation → lastMessage → sender → ...) is ~8

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import NewType
-
 import strawberry
 from strawberry.types import Info
 
@@ -12,22 +10,7 @@ from schema.context import IMContext
 from schema.edges import conversation_messages
 from schema.enums import AtType, ConversationType
 from schema.message_types import Message
-from schema.types import gql
-
-
-def _parse_long(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ValueError("a Long is an integer")
-    return int(value)
-
-
-Long = NewType("Long", int)
-LONG_SCALAR = strawberry.scalar(
-    name="Long",
-    serialize=int,
-    parse_value=_parse_long,
-    description="A 64-bit integer (times in milliseconds, order keys), sent as a JSON number.",
-)
+from schema.types import Long, gql
 
 
 @strawberry.type(description="V2TIMGroupAtInfo: an unread message that @ you or @ everyone.")

@@ -9,8 +9,8 @@ from gateway.im import messages as im
 from schema.context import IMContext
 from schema.edges import sender_profile
 from schema.enums import ElemType, ImageType, MsgStatus, Priority
-from schema.group_types import GroupTipsElem
-from schema.types import UserFullInfo, gql
+from schema.group_types import GroupMemberInfo, GroupTipsElem
+from schema.types import Long, UserFullInfo, gql
 
 
 @strawberry.type(description="V2TIMTextElem")
@@ -186,6 +186,13 @@ class Message:
 class CreateMessageResult:
     id: str
     messageInfo: Message
+
+
+@strawberry.type(description="getGroupMessageReadMemberList's page.")
+class GroupMessageReadMemberList:
+    nextSeq: Long
+    isFinished: bool
+    memberInfoList: list[GroupMemberInfo]
 
 
 @strawberry.type(description="V2TIMMessageReceipt")

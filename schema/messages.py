@@ -18,11 +18,13 @@ from schema.friendship import need
 from schema.message_types import (
     C2CReceiveMessageOpt,
     CreateMessageResult,
+    GroupMessageReadMemberList,
     Message,
     MessageInput,
+    MessageReceipt,
     OfflinePushInfoInput,
 )
-from schema.types import gql
+from schema.types import Long, gql
 
 Ctx = Info[IMContext, None]
 
@@ -88,6 +90,26 @@ class MessageQuery:
     async def findMessages(self, info: Ctx, messageIDList: list[str] | None = None) -> list[Message]:
         found = await (await info.context.session()).find_messages(need(messageIDList, "messageIDList"))
         return gql(found, list[Message])
+
+    @strawberry.field(
+        description="Read receipts of your own messages (all of one conversation): C2C isPeerRead and when; "
+        "group readCount and unreadCount."
+    )
+    async def getMessageReadReceipts(self, info: Ctx, msgIDList: list[str] | None = None) -> list[MessageReceipt]:
+        found = await (await info.context.session()).get_message_read_receipts(need(msgIDList, "msgIDList"))
+        return gql(found, list[MessageReceipt])
+
+    @strawberry.field(
+        description="Members who have read (filter 0) or not yet read (filter 1) your group message, paged: "
+        "nextSeq 0 first, then the nextSeq returned, until isFinished."
+    )
+    async def getGroupMessageReadMemberList(
+        self, info: Ctx, msgID: str | None = None, filter: int = 0, nextSeq: Long | None = None, count: int = 100
+    ) -> GroupMessageReadMemberList:
+        page = await (await info.context.session()).get_group_message_read_member_list(
+            need(msgID, "msgID"), filter, int(nextSeq or 0), count
+        )
+        return gql(page, GroupMessageReadMemberList)
 
     @strawberry.field(description="Your C2C receive option for each user.")
     async def getC2CReceiveMessageOpt(
@@ -196,6 +218,14 @@ class MessageMutation:
         )
         sent = await (await info.context.session()).send_message(need(id, "id"), receiver, groupID, options)
         return gql(sent, Message)
+
+    @strawberry.mutation(
+        description="Say you read these messages (all of one conversation; those sent with needReadReceipt): "
+        "their senders get onRecvMessageReadReceipts. Conversation unread counts do not change."
+    )
+    async def sendMessageReadReceipts(self, info: Ctx, msgIDList: list[str] | None = None) -> bool:
+        await (await info.context.session()).send_message_read_receipts(need(msgIDList, "msgIDList"))
+        return True
 
     @strawberry.mutation(description="Revoke your message within 2 minutes of sending it (20016 after).")
     async def revokeMessage(self, info: Ctx, lastMsgID: str) -> bool:

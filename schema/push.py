@@ -6,8 +6,8 @@ import strawberry
 from strawberry.types import Info
 
 from schema.context import IMContext
-from schema.conversation_types import Long
 from schema.friendship import need
+from schema.types import Long
 
 Ctx = Info[IMContext, None]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TypeVar, cast
+from typing import NewType, TypeVar, cast
 
 import strawberry
 
@@ -16,6 +16,21 @@ T = TypeVar("T")
 def gql(value: object, _type: type[T]) -> T:
     """Hand a domain object to Strawberry as the GraphQL type whose fields it carries."""
     return cast(T, value)
+
+
+def _parse_long(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError("a Long is an integer")
+    return int(value)
+
+
+Long = NewType("Long", int)
+LONG_SCALAR = strawberry.scalar(
+    name="Long",
+    serialize=int,
+    parse_value=_parse_long,
+    description="A 64-bit integer (times in milliseconds, order keys), sent as a JSON number.",
+)
 
 
 # Strawberry cannot hand a resolver an argument named `info` (its own parameter has that name), yet

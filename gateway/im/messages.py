@@ -10,7 +10,7 @@ from __future__ import annotations
 import msgspec
 
 from gateway.im.enums import ElemType, ImageType, MsgStatus, Priority
-from gateway.im.groups import GroupTipsElem
+from gateway.im.groups import GroupMemberInfo, GroupTipsElem
 
 
 class TextElem(msgspec.Struct, kw_only=True):
@@ -233,6 +233,14 @@ class MessageReceipt(msgspec.Struct, kw_only=True):
 class ReceiveOpt(msgspec.Struct, kw_only=True):
     userID: str
     c2CReceiveMessageOpt: int
+
+
+class GroupMessageReadMembers(msgspec.Struct, kw_only=True):
+    """getGroupMessageReadMemberList's page."""
+
+    nextSeq: int
+    isFinished: bool
+    memberInfoList: list[GroupMemberInfo]
 
 
 class MessageExtension(msgspec.Struct, kw_only=True):

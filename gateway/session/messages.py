@@ -14,10 +14,12 @@ from gateway.im.messages import (
     CustomElem,
     FaceElem,
     FileElem,
+    GroupMessageReadMembers,
     Image,
     ImageElem,
     LocationElem,
     Message,
+    MessageReceipt,
     ReceiveOpt,
     SendOptions,
     SoundElem,
@@ -171,6 +173,17 @@ class MessageSession:
 
     async def find_messages(self, msg_ids: list[str]) -> list[Message]:
         return await self._messages.find_messages(self.user_id, msg_ids)
+
+    async def send_message_read_receipts(self, msg_ids: list[str]) -> None:
+        await self._messages.send_read_receipts(self.user_id, msg_ids)
+
+    async def get_message_read_receipts(self, msg_ids: list[str]) -> list[MessageReceipt]:
+        return await self._messages.read_receipts(self.user_id, msg_ids)
+
+    async def get_group_message_read_member_list(
+        self, msg_id: str, read_filter: int, next_seq: int, count: int
+    ) -> GroupMessageReadMembers:
+        return await self._messages.group_read_members(self.user_id, msg_id, read_filter, next_seq, count)
 
     # ---- changes -----------------------------------------------------------------------------------
     async def revoke_message(self, msg_id: str) -> None:
