@@ -3,14 +3,13 @@ getGroupMessageReadMemberList (paged, read and unread) and onRecvMessageReadRece
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
 
 from gateway.engine import receipts as receipts_module
 from gateway.errors import Code
-from tests.support.clients import HTTPClient, WSClient
+from tests.support.clients import HTTPClient, Listening, listening
 from tests.support.servers import InProcessGateway
 
 EVENTS = """subscription { advancedMsgListener { __typename
@@ -19,19 +18,9 @@ EVENTS = """subscription { advancedMsgListener { __typename
 RECEIPTS = "query($m: [String!]) { getMessageReadReceipts(msgIDList: $m) { msgID userID groupID readCount unreadCount isPeerRead timestamp } }"
 MEMBERS = """query($m: String, $f: Int!, $n: Long, $c: Int!) {
   getGroupMessageReadMemberList(msgID: $m, filter: $f, nextSeq: $n, count: $c) { nextSeq isFinished memberInfoList { userID } } }"""
-QUIET = 0.3
 
 
-class User:
-    def __init__(self, client: HTTPClient, token: str, ws: WSClient, op: str) -> None:
-        self.client, self.token, self.ws, self.op = client, token, ws, op
-
-    async def call(self, doc: str, variables: dict[str, Any] | None = None) -> Any:
-        return await self.client.gql(doc, variables, token=self.token)
-
-    async def q(self, doc: str, variables: dict[str, Any] | None = None) -> Any:
-        return (await self.call(doc, variables)).ok()
-
+class User(Listening):
     async def send(self, text: str, *, to: str = "", group: str = "", receipt: bool = True) -> str:
         created = (await self.q("mutation($t: String) { createTextMessage(text: $t) { id } }", {"t": text}))[
             "createTextMessage"
@@ -54,9 +43,6 @@ class User:
             if event["__typename"] == "RecvMessageReadReceiptsEvent":
                 return list(event["receiptList"])
 
-    async def quiet(self) -> None:
-        await self.ws.nothing_for(self.op, QUIET)
-
     async def members(self, msg_id: str, read_filter: int, next_seq: int, count: int) -> dict[str, Any]:
         page = await self.q(MEMBERS, {"m": msg_id, "f": read_filter, "n": next_seq, "c": count})
         result = page["getGroupMessageReadMemberList"]
@@ -64,11 +50,8 @@ class User:
 
 
 async def user(client: HTTPClient, server: InProcessGateway, name: str) -> User:
-    token = await client.login(name)
-    ws = await WSClient.connect(server.ws_url, token)
-    op = await ws.subscribe(EVENTS)
-    await asyncio.sleep(0.05)  # let the subscription follow its stream
-    return User(client, token, ws, op)
+    d = await listening(client, server.ws_url, name, EVENTS)
+    return User(d.client, d.token, d.ws, d.op)
 
 
 async def test_c2c_receipts_reach_the_sender_once(client: HTTPClient, server: InProcessGateway) -> None:

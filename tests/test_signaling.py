@@ -12,7 +12,7 @@ import pytest
 from gateway.clock import ManualClock
 from gateway.config import Settings
 from gateway.errors import Code
-from tests.support.clients import HTTPClient, WSClient
+from tests.support.clients import HTTPClient, Listening, listening
 from tests.support.servers import InProcessGateway, start_in_process
 
 EVENTS = """subscription { signalingListener { __typename
@@ -25,36 +25,17 @@ EVENTS = """subscription { signalingListener { __typename
 } }"""
 INFO = "inviteID groupID inviter inviteeList data timeout actionType"
 HISTORY = '{ getC2CHistoryMessageList(userID: "%s", count: 20) { msgID elemType customElem { data } } }'
-QUIET = 0.3
 
 
-class Device:
-    def __init__(self, client: HTTPClient, token: str, ws: WSClient, op: str) -> None:
-        self.client, self.token, self.ws, self.op = client, token, ws, op
-
-    async def call(self, doc: str, variables: dict[str, Any] | None = None) -> Any:
-        return await self.client.gql(doc, variables, token=self.token)
-
-    async def q(self, doc: str, variables: dict[str, Any] | None = None) -> Any:
-        return (await self.call(doc, variables)).ok()
-
-    async def event(self) -> dict[str, Any]:
-        return await self.ws.next_event(self.op)
-
-    async def quiet(self) -> None:
-        await self.ws.nothing_for(self.op, QUIET)
-
+class Device(Listening):
     async def invite(self, invitee: str, **args: Any) -> str:
         extra = "".join(f", {k}: {json.dumps(v)}" for k, v in args.items())
         return str((await self.q(f'mutation {{ invite(invitee: "{invitee}"{extra}) }}'))["invite"])
 
 
 async def device(client: HTTPClient, ws_url: str, user: str, platform: str = "web") -> Device:
-    token = await client.login(user, platform=platform)
-    ws = await WSClient.connect(ws_url, token)
-    op = await ws.subscribe(EVENTS)
-    await asyncio.sleep(0.05)  # let the subscription follow its stream
-    return Device(client, token, ws, op)
+    d = await listening(client, ws_url, user, EVENTS, platform)
+    return Device(d.client, d.token, d.ws, d.op)
 
 
 @pytest.fixture
