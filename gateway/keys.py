@@ -258,6 +258,10 @@ class Keys:
         """Stream: messages that may need offline pushes, read by every replica's PushWorker group."""
         return f"{self._app_prefix}:push-queue"
 
+    def merger_bundle(self, bundle_id: str) -> str:
+        """String: the messages a merged message carries, copied when it was created (JSON)."""
+        return f"{self._app_prefix}:merger:{bundle_id}"
+
     def group_activity(self) -> str:
         """Sorted set: group → its latest activity (unix s); the idle-group recycler's list."""
         return f"{self._app_prefix}:group-activity"

@@ -86,6 +86,11 @@ class MessageQuery:
         page = await session.get_group_history_message_list(need(groupID, "groupID"), need(count, "count"), msgID)
         return gql(page, list[Message])
 
+    @strawberry.field(description="The messages a merged message carries, oldest first (8005 past 100 nested layers).")
+    async def downloadMergerMessage(self, info: Ctx, msgID: str | None = None) -> list[Message]:
+        found = await (await info.context.session()).download_merger_message(need(msgID, "msgID"))
+        return gql(found, list[Message])
+
     @strawberry.field(description="Messages by ID (those of your conversations you can see).")
     async def findMessages(self, info: Ctx, messageIDList: list[str] | None = None) -> list[Message]:
         found = await (await info.context.session()).find_messages(need(messageIDList, "messageIDList"))
@@ -186,6 +191,23 @@ class MessageMutation:
         return _created(await (await info.context.session()).create_forward_message(need(msgID, "msgID")))
 
     @strawberry.mutation(
+        description="A merged (chat record) message of up to 300 sent messages, copied as they are now; "
+        "abstractList: at most 5 lines of at most 100 characters; compatibleText: what old clients show."
+    )
+    async def createMergerMessage(
+        self,
+        info: Ctx,
+        msgIDList: list[str] | None = None,
+        title: str | None = None,
+        abstractList: list[str] | None = None,
+        compatibleText: str | None = None,
+    ) -> CreateMessageResult:
+        created = await (await info.context.session()).create_merger_message(
+            need(msgIDList, "msgIDList"), title or "", abstractList or [], need(compatibleText, "compatibleText")
+        )
+        return _created(created)
+
+    @strawberry.mutation(
         description="Send a created message to a user (receiver). Repeating a send with the same id returns "
         "the first result and stores nothing twice."
     )
@@ -205,18 +227,54 @@ class MessageMutation:
         needReadReceipt: bool = False,
         offlinePushInfo: OfflinePushInfoInput | None = None,
     ) -> Message:
-        options = im.SendOptions(
-            priority=priority,
-            onlineUserOnly=onlineUserOnly,
-            cloudCustomData=cloudCustomData,
-            localCustomData=localCustomData or "",
-            isExcludedFromUnreadCount=isExcludedFromUnreadCount,
-            isExcludedFromLastMessage=isExcludedFromLastMessage,
-            isSupportMessageExtension=isSupportMessageExtension,
-            needReadReceipt=needReadReceipt,
-            offlinePushInfo=offlinePushInfo.to_domain() if offlinePushInfo else None,
+        options = _send_options(
+            priority,
+            onlineUserOnly,
+            localCustomData,
+            isExcludedFromUnreadCount,
+            isExcludedFromLastMessage,
+            isSupportMessageExtension,
+            needReadReceipt,
+            offlinePushInfo,
         )
+        options.cloudCustomData = cloudCustomData
         sent = await (await info.context.session()).send_message(need(id, "id"), receiver, groupID, options)
+        return gql(sent, Message)
+
+    @strawberry.mutation(
+        description="Send a created message as a reply (quote) to replyMessage (its msgID; a message of the same "
+        "conversation): the reference is kept in the reply's cloudCustomData as {messageReply: {messageID, "
+        "messageAbstract, messageSender, messageType, version}}, as Tencent's chat UIs read it."
+    )
+    async def sendReplyMessage(
+        self,
+        info: Ctx,
+        id: str | None = None,
+        receiver: str | None = None,
+        groupID: str | None = None,
+        replyMessage: MessageInput | None = None,
+        priority: Priority = Priority.V2TIM_PRIORITY_DEFAULT,
+        onlineUserOnly: bool = False,
+        localCustomData: str | None = None,
+        isExcludedFromUnreadCount: bool = False,
+        isExcludedFromLastMessage: bool = False,
+        isSupportMessageExtension: bool = False,
+        needReadReceipt: bool = False,
+        offlinePushInfo: OfflinePushInfoInput | None = None,
+    ) -> Message:
+        options = _send_options(
+            priority,
+            onlineUserOnly,
+            localCustomData,
+            isExcludedFromUnreadCount,
+            isExcludedFromLastMessage,
+            isSupportMessageExtension,
+            needReadReceipt,
+            offlinePushInfo,
+        )
+        sent = await (await info.context.session()).send_reply_message(
+            need(id, "id"), receiver, groupID, need(replyMessage, "replyMessage").msgID, options
+        )
         return gql(sent, Message)
 
     @strawberry.mutation(
@@ -339,3 +397,26 @@ class MessageMutation:
             need(userIDList, "userIDList"), need(opt, "opt")
         )
         return True
+
+
+def _send_options(
+    priority: Priority,
+    online_user_only: bool,
+    local_custom_data: str | None,
+    excluded_from_unread: bool,
+    excluded_from_last: bool,
+    supports_extensions: bool,
+    need_read_receipt: bool,
+    offline_push_info: OfflinePushInfoInput | None,
+) -> im.SendOptions:
+    """The options sendMessage and sendReplyMessage share."""
+    return im.SendOptions(
+        priority=priority,
+        onlineUserOnly=online_user_only,
+        localCustomData=local_custom_data or "",
+        isExcludedFromUnreadCount=excluded_from_unread,
+        isExcludedFromLastMessage=excluded_from_last,
+        isSupportMessageExtension=supports_extensions,
+        needReadReceipt=need_read_receipt,
+        offlinePushInfo=offline_push_info.to_domain() if offline_push_info else None,
+    )

@@ -17,22 +17,11 @@ from gateway.engine.groups.extras import topic_parent
 from gateway.engine.groups.store import GroupStore
 from gateway.engine.profiles import Profiles
 from gateway.im.enums import ElemType, MessageOpt
-from gateway.im.messages import OfflinePushInfo, StoredMessage
+from gateway.im.messages import OfflinePushInfo, StoredMessage, content_abstract
 from gateway.keys import Keys
 
 QUEUE_MAX = 100_000  # entries kept if no worker reads (approximate trim): a backlog, not a leak
 DESC_MAX_CHARS = 100  # a notification shows a line or two of the text
-
-# What a notification says for a message with no text of its own (offlinePushInfo.desc wins).
-_PLACEHOLDERS = {
-    ElemType.V2TIM_ELEM_TYPE_IMAGE: "[Image]",
-    ElemType.V2TIM_ELEM_TYPE_SOUND: "[Voice]",
-    ElemType.V2TIM_ELEM_TYPE_VIDEO: "[Video]",
-    ElemType.V2TIM_ELEM_TYPE_FILE: "[File]",
-    ElemType.V2TIM_ELEM_TYPE_LOCATION: "[Location]",
-    ElemType.V2TIM_ELEM_TYPE_FACE: "[Sticker]",
-    ElemType.V2TIM_ELEM_TYPE_MERGER: "[Chat History]",
-}
 
 
 class PushJob(msgspec.Struct, kw_only=True):
@@ -162,12 +151,7 @@ class PushPlanner:
 
 
 def _desc(m: StoredMessage) -> str:
-    info, content = m.offlinePushInfo, m.content
+    info = m.offlinePushInfo
     if info is not None and info.desc:
         return info.desc
-    if content.textElem is not None:
-        text = content.textElem.text
-        return text if len(text) <= DESC_MAX_CHARS else text[: DESC_MAX_CHARS - 1] + "…"
-    if content.customElem is not None:
-        return content.customElem.desc
-    return _PLACEHOLDERS.get(content.elemType, "[Message]")
+    return content_abstract(m.content, DESC_MAX_CHARS)

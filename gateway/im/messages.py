@@ -91,6 +91,7 @@ class MergerElem(msgspec.Struct, kw_only=True):
     # the merged messages' IDs (their bodies are copied at creation; see downloadMergerMessage)
     msgIDList: list[str] = []
     layers: int = 1
+    bundle: str = ""  # the key suffix of that copy (gateway.engine.merger)
 
 
 class OfflinePushInfo(msgspec.Struct, kw_only=True):
@@ -246,3 +247,25 @@ class GroupMessageReadMembers(msgspec.Struct, kw_only=True):
 class MessageExtension(msgspec.Struct, kw_only=True):
     extensionKey: str
     extensionValue: str
+
+
+# What a one-line summary shows for a message with no text of its own (pushes, reply quotes).
+_PLACEHOLDERS = {
+    ElemType.V2TIM_ELEM_TYPE_IMAGE: "[Image]",
+    ElemType.V2TIM_ELEM_TYPE_SOUND: "[Voice]",
+    ElemType.V2TIM_ELEM_TYPE_VIDEO: "[Video]",
+    ElemType.V2TIM_ELEM_TYPE_FILE: "[File]",
+    ElemType.V2TIM_ELEM_TYPE_LOCATION: "[Location]",
+    ElemType.V2TIM_ELEM_TYPE_FACE: "[Sticker]",
+    ElemType.V2TIM_ELEM_TYPE_MERGER: "[Chat History]",
+}
+
+
+def content_abstract(content: Content, max_chars: int = 100) -> str:
+    """A message in one line: its text (cut to max_chars), a custom message's desc, or a placeholder."""
+    if content.textElem is not None:
+        text = content.textElem.text
+        return text if len(text) <= max_chars else text[: max_chars - 1] + "…"
+    if content.customElem is not None:
+        return content.customElem.desc
+    return _PLACEHOLDERS.get(content.elemType, "[Message]")

@@ -109,6 +109,14 @@ class MessageSession:
         original = await self._messages.load_visible(self.user_id, msg_id)
         return await self._create(original.content)
 
+    async def create_merger_message(
+        self, msg_ids: list[str], title: str, abstracts: list[str], compatible_text: str
+    ) -> CreatedMessage:
+        return await self._messages.create_merger(self.user_id, msg_ids, title, abstracts, compatible_text)
+
+    async def download_merger_message(self, msg_id: str) -> list[Message]:
+        return await self._messages.merged_messages(self.user_id, msg_id)
+
     # ---- sending -----------------------------------------------------------------------------------
     async def send_message(
         self, created_id: str, receiver: str | None, group_id: str | None, options: SendOptions
@@ -184,6 +192,12 @@ class MessageSession:
         self, msg_id: str, read_filter: int, next_seq: int, count: int
     ) -> GroupMessageReadMembers:
         return await self._messages.group_read_members(self.user_id, msg_id, read_filter, next_seq, count)
+
+    async def send_reply_message(
+        self, created_id: str, receiver: str | None, group_id: str | None, replied_id: str, options: SendOptions
+    ) -> Message:
+        options.cloudCustomData = await self._messages.reply_data(self.user_id, replied_id, receiver, group_id)
+        return await self.send_message(created_id, receiver, group_id, options)
 
     # ---- changes -----------------------------------------------------------------------------------
     async def revoke_message(self, msg_id: str) -> None:
