@@ -176,9 +176,9 @@ class Signaling:
             raise invalid(f"inviteeList: at most {INVITEES_MAX} invitees")
         group = await self._groups.info(group_id)
         await self._groups.require_member(group, user_id)
-        for uid in invitees:
-            if await self._groups.member(group_id, uid) is None:
-                raise invalid(f"inviteeList: {uid!r} is not a member of {group_id!r}")
+        outsiders = await self._groups.non_members(group_id, invitees)
+        if outsiders:
+            raise invalid(f"inviteeList: {', '.join(outsiders)} not members of {group_id!r}")
         return await self._open(user_id, session_id, group_id, invitees, data, timeout_seconds, online_user_only, None)
 
     async def _open(

@@ -174,6 +174,13 @@ class GroupStore:
             raise IMError(Code.ERR_NO_PERMISSION, f"you are not a member of {group.groupID!r}")
         return record
 
+    async def non_members(self, group_id: str, user_ids: Sequence[str]) -> list[str]:
+        """Those of `user_ids` not in the group (one round trip)."""
+        if not user_ids:
+            return []
+        found = await self.redis.hmget(self.keys.group_members(group_id), list(user_ids))
+        return [uid for uid, raw in zip(user_ids, found, strict=True) if raw is None]
+
     async def member_ids(self, group_id: str) -> list[str]:
         return list(await self.redis.hkeys(self.keys.group_members(group_id)))
 
