@@ -50,8 +50,10 @@ from gateway.im.messages import (
     GroupMessageReadMembers,
     Message,
     MessageReceipt,
+    MessageSearchResult,
     OfflinePushInfo,
     ReceiveOpt,
+    SearchParam,
     SendOptions,
     StoredMessage,
 )
@@ -173,6 +175,8 @@ class MessageManager(Protocol):
     ) -> CreatedMessage: ...
 
     async def merged_messages(self, user_id: str, msg_id: str) -> list[Message]: ...
+
+    async def search_messages(self, user_id: str, param: SearchParam) -> MessageSearchResult: ...
 
     async def reply_data(self, user_id: str, replied_id: str, receiver: str | None, group_id: str | None) -> str: ...
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from gateway.errors import Code, IMError, invalid
+from gateway.im.enums import ConversationType
 
 USER_ID_MAX_BYTES = 32  # Tencent's account limit (ERRORS.md 7003)
 USER_ID_LIST_MAX = 100  # per call, as Tencent's portrait and state APIs allow
@@ -49,3 +50,15 @@ def check_group_id_list(group_ids: Sequence[str], arg: str = "groupIDList") -> l
     if len(group_ids) > USER_ID_LIST_MAX:
         raise invalid(f"{arg} has {len(group_ids)} entries; at most {USER_ID_LIST_MAX} per call")
     return list(dict.fromkeys(check_group_id(g, f"{arg}[{i}]") for i, g in enumerate(group_ids)))
+
+
+def parse_conversation_id(conversation_id: str) -> tuple[ConversationType, str]:
+    """`c2c_<userID>` or `group_<groupID>`; 6004 for anything else."""
+    try:
+        if conversation_id.startswith("c2c_"):
+            return ConversationType.V2TIM_C2C, check_user_id(conversation_id[4:], "conversationID")
+        if conversation_id.startswith("group_"):
+            return ConversationType.V2TIM_GROUP, check_group_id(conversation_id[6:], "conversationID")
+    except IMError as exc:
+        raise IMError(Code.ERR_INVALID_CONVERSATION, f"conversationID {conversation_id!r} is malformed") from exc
+    raise IMError(Code.ERR_INVALID_CONVERSATION, "conversationID must be c2c_<userID> or group_<groupID>")

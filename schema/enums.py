@@ -45,3 +45,4 @@ GroupType = im.GroupType
 AtType = im.AtType
 ConversationType = im.ConversationType
 SignalingActionType = im.SignalingActionType
+KeywordListMatchType = im.KeywordListMatchType

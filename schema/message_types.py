@@ -8,7 +8,7 @@ from strawberry.types import Info
 from gateway.im import messages as im
 from schema.context import IMContext
 from schema.edges import sender_profile
-from schema.enums import ElemType, ImageType, MsgStatus, Priority
+from schema.enums import ElemType, ImageType, KeywordListMatchType, MsgStatus, Priority
 from schema.group_types import GroupMemberInfo, GroupTipsElem
 from schema.types import Long, UserFullInfo, gql
 
@@ -236,3 +236,44 @@ class MessageInput:
     textElem: TextElemInput | None = None
     customElem: CustomElemInput | None = None
     cloudCustomData: str | None = None
+
+
+@strawberry.input(description="V2TIMMessageSearchParam")
+class MessageSearchParam:
+    keywordList: list[str] | None = None
+    conversationID: str | None = None
+    messageTypeList: list[ElemType] | None = None
+    type: KeywordListMatchType = KeywordListMatchType.V2TIM_KEYWORD_LIST_MATCH_TYPE_OR
+    pageSize: int = 0
+    pageIndex: int = 0
+    searchTimePosition: int = 0
+    searchTimePeriod: int = 0
+    userIDList: list[str] | None = None
+
+    def to_domain(self) -> im.SearchParam:
+        return im.SearchParam(
+            keywordList=self.keywordList or [],
+            conversationID=self.conversationID,
+            messageTypeList=list(self.messageTypeList or []),
+            type=self.type,
+            pageSize=self.pageSize,
+            pageIndex=self.pageIndex,
+            searchTimePosition=self.searchTimePosition,
+            searchTimePeriod=self.searchTimePeriod,
+            userIDList=self.userIDList or [],
+        )
+
+
+@strawberry.type(description="V2TIMMessageSearchResultItem: one conversation's matches.")
+class MessageSearchResultItem:
+    conversationID: str
+    messageCount: int
+    messageList: list[Message]
+
+
+@strawberry.type(
+    description="A search's result: totalCount matches (one conversation) or matching conversations (all)."
+)
+class MessageSearchResult:
+    totalCount: int
+    messageSearchResultItems: list[MessageSearchResultItem]

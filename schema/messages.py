@@ -22,6 +22,8 @@ from schema.message_types import (
     Message,
     MessageInput,
     MessageReceipt,
+    MessageSearchParam,
+    MessageSearchResult,
     OfflinePushInfoInput,
 )
 from schema.types import Long, gql
@@ -90,6 +92,24 @@ class MessageQuery:
     async def downloadMergerMessage(self, info: Ctx, msgID: str | None = None) -> list[Message]:
         found = await (await info.context.session()).download_merger_message(need(msgID, "msgID"))
         return gql(found, list[Message])
+
+    @strawberry.field(
+        description="Search your messages: keywords (<=5, AND or OR), senders (<=5), types, a time range, one "
+        "conversation or all. One conversation: its matches, paged. All: one item per matching conversation "
+        "(messageList holds its match when there is exactly one), paged. Reads the newest 20,000 messages at most."
+    )
+    async def searchLocalMessages(
+        self, info: Ctx, searchParam: MessageSearchParam | None = None
+    ) -> MessageSearchResult:
+        found = await (await info.context.session()).search_messages(need(searchParam, "searchParam").to_domain())
+        return gql(found, MessageSearchResult)
+
+    @strawberry.field(description="searchLocalMessages over the server's copy (the same store here).")
+    async def searchCloudMessages(
+        self, info: Ctx, searchParam: MessageSearchParam | None = None
+    ) -> MessageSearchResult:
+        found = await (await info.context.session()).search_messages(need(searchParam, "searchParam").to_domain())
+        return gql(found, MessageSearchResult)
 
     @strawberry.field(description="Messages by ID (those of your conversations you can see).")
     async def findMessages(self, info: Ctx, messageIDList: list[str] | None = None) -> list[Message]:

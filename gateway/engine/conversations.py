@@ -25,7 +25,7 @@ from gateway.engine.message_core import _stored_dec
 from gateway.engine.messages import Messages
 from gateway.errors import Code, IMError, invalid
 from gateway.events.bus import EventBus
-from gateway.ids import check_group_id, check_user_id
+from gateway.ids import parse_conversation_id
 from gateway.im.conversations import (
     Conversation,
     ConversationFilter,
@@ -61,18 +61,6 @@ _list_enc = msgspec.json.Encoder()
 _list_dec = msgspec.json.Decoder(list[str])
 _filter_enc = msgspec.json.Encoder()
 _filter_dec = msgspec.json.Decoder(ConversationFilter)
-
-
-def parse_conversation_id(conversation_id: str) -> tuple[ConversationType, str]:
-    """`c2c_<userID>` or `group_<groupID>`; 6004 for anything else."""
-    try:
-        if conversation_id.startswith("c2c_"):
-            return ConversationType.V2TIM_C2C, check_user_id(conversation_id[4:], "conversationID")
-        if conversation_id.startswith("group_"):
-            return ConversationType.V2TIM_GROUP, check_group_id(conversation_id[6:], "conversationID")
-    except IMError as exc:
-        raise IMError(Code.ERR_INVALID_CONVERSATION, f"conversationID {conversation_id!r} is malformed") from exc
-    raise IMError(Code.ERR_INVALID_CONVERSATION, "conversationID must be c2c_<userID> or group_<groupID>")
 
 
 class _UserState(msgspec.Struct):

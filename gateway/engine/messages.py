@@ -19,13 +19,14 @@ from gateway.engine.message_core import (
 from gateway.engine.message_ids import c2c_msg_id, parse_msg_id
 from gateway.engine.receipts import ReadReceipts
 from gateway.engine.replies import Replies
+from gateway.engine.search import Searching
 from gateway.errors import Code, IMError, invalid
 from gateway.im.enums import ElemType, GetType, MessageOpt
 from gateway.im.events import OnRecvC2CReadReceipt, OnRecvNewMessage
 from gateway.im.messages import Content, Message, MessageReceipt, ReceiveOpt, SendOptions, StoredMessage
 
 
-class Messages(GroupMessaging, ReadReceipts, Merging, Replies):
+class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching):
     async def check_c2c_allowed(self, sender: str, receiver: str) -> None:
         """The relation-chain rules for a C2C message (20003, 20007, 20009)."""
         if not (await self._profiles.exists([receiver]))[0]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import msgspec
 
-from gateway.im.enums import ElemType, ImageType, MsgStatus, Priority
+from gateway.im.enums import ElemType, ImageType, KeywordListMatchType, MsgStatus, Priority
 from gateway.im.groups import GroupMemberInfo, GroupTipsElem
 
 
@@ -242,6 +242,33 @@ class GroupMessageReadMembers(msgspec.Struct, kw_only=True):
     nextSeq: int
     isFinished: bool
     memberInfoList: list[GroupMemberInfo]
+
+
+class SearchParam(msgspec.Struct, kw_only=True):
+    """V2TIMMessageSearchParam (searchLocalMessages / searchCloudMessages)."""
+
+    keywordList: list[str] = []
+    conversationID: str | None = None
+    messageTypeList: list[ElemType] = []
+    type: KeywordListMatchType = KeywordListMatchType.V2TIM_KEYWORD_LIST_MATCH_TYPE_OR
+    pageSize: int = 0
+    pageIndex: int = 0
+    searchTimePosition: int = 0
+    searchTimePeriod: int = 0
+    userIDList: list[str] = []
+
+
+class MessageSearchResultItem(msgspec.Struct, kw_only=True):
+    """V2TIMMessageSearchResultItem: one conversation's matches."""
+
+    conversationID: str
+    messageCount: int
+    messageList: list[Message]
+
+
+class MessageSearchResult(msgspec.Struct, kw_only=True):
+    totalCount: int
+    messageSearchResultItems: list[MessageSearchResultItem]
 
 
 class MessageExtension(msgspec.Struct, kw_only=True):

@@ -20,7 +20,9 @@ from gateway.im.messages import (
     LocationElem,
     Message,
     MessageReceipt,
+    MessageSearchResult,
     ReceiveOpt,
+    SearchParam,
     SendOptions,
     SoundElem,
     TextElem,
@@ -116,6 +118,9 @@ class MessageSession:
 
     async def download_merger_message(self, msg_id: str) -> list[Message]:
         return await self._messages.merged_messages(self.user_id, msg_id)
+
+    async def search_messages(self, param: SearchParam) -> MessageSearchResult:
+        return await self._messages.search_messages(self.user_id, param)
 
     # ---- sending -----------------------------------------------------------------------------------
     async def send_message(
