@@ -9,7 +9,7 @@ import pytest
 
 from gateway.engine import merger as merger_module
 from gateway.errors import Code
-from tests.support.clients import GraphQLReply, HTTPClient
+from tests.support.clients import Caller, HTTPClient
 from tests.support.servers import InProcessGateway
 
 MERGE = """mutation($m: [String!], $t: String, $a: [String!], $c: String) {
@@ -20,16 +20,7 @@ REPLY = """mutation($id: String, $to: String, $g: String, $r: MessageInput) {
   sendReplyMessage(id: $id, receiver: $to, groupID: $g, replyMessage: $r) { msgID cloudCustomData } }"""
 
 
-class Chatter:
-    def __init__(self, client: HTTPClient, token: str) -> None:
-        self.client, self.token = client, token
-
-    async def call(self, doc: str, variables: dict[str, Any] | None = None) -> GraphQLReply:
-        return await self.client.gql(doc, variables, token=self.token)
-
-    async def q(self, doc: str, variables: dict[str, Any] | None = None) -> Any:
-        return (await self.call(doc, variables)).ok()
-
+class Chatter(Caller):
     async def text(self, text: str) -> str:
         created = await self.q("mutation($t: String) { createTextMessage(text: $t) { id } }", {"t": text})
         return str(created["createTextMessage"]["id"])

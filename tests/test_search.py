@@ -9,23 +9,14 @@ import pytest
 
 from gateway.clock import ManualClock
 from gateway.errors import Code
-from tests.support.clients import GraphQLReply, HTTPClient
+from tests.support.clients import Caller, HTTPClient
 from tests.support.servers import InProcessGateway
 
 SEARCH = """query($p: MessageSearchParam) { searchLocalMessages(searchParam: $p) { totalCount
   messageSearchResultItems { conversationID messageCount messageList { sender textElem { text } customElem { desc } } } } }"""
 
 
-class Chatter:
-    def __init__(self, client: HTTPClient, token: str) -> None:
-        self.client, self.token = client, token
-
-    async def call(self, doc: str, variables: dict[str, Any] | None = None) -> GraphQLReply:
-        return await self.client.gql(doc, variables, token=self.token)
-
-    async def q(self, doc: str, variables: dict[str, Any] | None = None) -> Any:
-        return (await self.call(doc, variables)).ok()
-
+class Chatter(Caller):
     async def send(self, to: str, text: str = "", *, group: bool = False, custom_desc: str = "") -> None:
         if custom_desc:
             doc, variables = (

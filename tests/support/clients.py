@@ -182,17 +182,25 @@ subscription($since: String) {
 """
 
 
-class Listening:
-    """One device of a user: its token for queries and one listener subscription on its socket."""
+class Caller:
+    """A logged-in user's queries: `call` gives the reply, `q` its data (failing on errors)."""
 
-    def __init__(self, client: HTTPClient, token: str, ws: WSClient, op: str) -> None:
-        self.client, self.token, self.ws, self.op = client, token, ws, op
+    def __init__(self, client: HTTPClient, token: str) -> None:
+        self.client, self.token = client, token
 
     async def call(self, doc: str, variables: dict[str, Any] | None = None) -> GraphQLReply:
         return await self.client.gql(doc, variables, token=self.token)
 
     async def q(self, doc: str, variables: dict[str, Any] | None = None) -> Any:
         return (await self.call(doc, variables)).ok()
+
+
+class Listening(Caller):
+    """One device of a user: its token for queries and one listener subscription on its socket."""
+
+    def __init__(self, client: HTTPClient, token: str, ws: WSClient, op: str) -> None:
+        super().__init__(client, token)
+        self.ws, self.op = ws, op
 
     async def event(self) -> dict[str, Any]:
         return await self.ws.next_event(self.op)
