@@ -49,6 +49,8 @@ from gateway.im.messages import (
     CreatedMessage,
     GroupMessageReadMembers,
     Message,
+    MessageExtension,
+    MessageExtensionResult,
     MessageReceipt,
     MessageSearchResult,
     OfflinePushInfo,
@@ -175,6 +177,21 @@ class MessageManager(Protocol):
     ) -> CreatedMessage: ...
 
     async def merged_messages(self, user_id: str, msg_id: str) -> list[Message]: ...
+
+    async def get_extensions(self, user_id: str, msg_id: str) -> list[MessageExtension]: ...
+
+    async def set_extensions(
+        self,
+        user_id: str,
+        session_id: str,
+        msg_id: str,
+        extensions: Sequence[MessageExtension],
+        versioned: Sequence[bool],
+    ) -> list[MessageExtensionResult]: ...
+
+    async def delete_extensions(
+        self, user_id: str, session_id: str, msg_id: str, keys: Sequence[str]
+    ) -> list[MessageExtensionResult]: ...
 
     async def search_messages(self, user_id: str, param: SearchParam) -> MessageSearchResult: ...
 

@@ -122,6 +122,10 @@ class Keys:
         """Sorted set: who sent a read receipt for the message at `seq` of `timeline` → when (ms)."""
         return f"{timeline}:readers:{seq}"
 
+    def message_extensions(self, timeline: str, seq: int) -> str:
+        """Hash: a message's extension key → {"v": value, "n": version} (JSON)."""
+        return f"{timeline}:extensions:{seq}"
+
     def receive_options(self, user_id: str) -> str:
         """Hash: "c2c:<user>" / "group:<group>" → V2TIM_MessageOpt."""
         return f"{self._user(user_id)}:receive-options"

@@ -212,10 +212,28 @@ class C2CReceiveMessageOpt:
     c2CReceiveMessageOpt: int = strawberry.field(description="V2TIM_MessageOpt's value (0 receive, 1 not, 2 no push)")
 
 
-@strawberry.type(description="A message extension (key/value).")
+@strawberry.type(description="A message extension (key/value) and the version of its last change.")
 class MessageExtension:
     extensionKey: str
     extensionValue: str
+    extensionVersion: int
+
+
+@strawberry.input(
+    description="An extension to set. Give extensionVersion (as last read) to set it only if nobody changed it "
+    "since (23001 otherwise); leave it out to set it regardless."
+)
+class MessageExtensionInput:
+    extensionKey: str
+    extensionValue: str
+    extensionVersion: int | None = None
+
+
+@strawberry.type(description="V2TIMMessageExtensionResult: resultCode 0, or 23001 with the key's current extension.")
+class MessageExtensionResult:
+    resultCode: int
+    resultInfo: str
+    extension: MessageExtension
 
 
 @strawberry.input(description="A text element's new content (modifyMessage).")

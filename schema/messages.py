@@ -20,6 +20,9 @@ from schema.message_types import (
     CreateMessageResult,
     GroupMessageReadMemberList,
     Message,
+    MessageExtension,
+    MessageExtensionInput,
+    MessageExtensionResult,
     MessageInput,
     MessageReceipt,
     MessageSearchParam,
@@ -110,6 +113,11 @@ class MessageQuery:
     ) -> MessageSearchResult:
         found = await (await info.context.session()).search_messages(need(searchParam, "searchParam").to_domain())
         return gql(found, MessageSearchResult)
+
+    @strawberry.field(description="A message's extensions (messages sent with isSupportMessageExtension; 23004 else).")
+    async def getMessageExtensions(self, info: Ctx, msgID: str | None = None) -> list[MessageExtension]:
+        found = await (await info.context.session()).get_message_extensions(need(msgID, "msgID"))
+        return gql(found, list[MessageExtension])
 
     @strawberry.field(description="Messages by ID (those of your conversations you can see).")
     async def findMessages(self, info: Ctx, messageIDList: list[str] | None = None) -> list[Message]:
@@ -304,6 +312,33 @@ class MessageMutation:
     async def sendMessageReadReceipts(self, info: Ctx, msgIDList: list[str] | None = None) -> bool:
         await (await info.context.session()).send_message_read_receipts(need(msgIDList, "msgIDList"))
         return True
+
+    @strawberry.mutation(
+        description="Set extensions of a message (<=20 per call, <=300 per message; keys <=100 bytes, values "
+        "<=1 KB); a result per key; every party gets onRecvMessageExtensionsChanged."
+    )
+    async def setMessageExtensions(
+        self, info: Ctx, msgID: str | None = None, extensions: list[MessageExtensionInput] | None = None
+    ) -> list[MessageExtensionResult]:
+        given = need(extensions, "extensions")
+        domain = [
+            im.MessageExtension(
+                extensionKey=e.extensionKey, extensionValue=e.extensionValue, extensionVersion=e.extensionVersion or 0
+            )
+            for e in given
+        ]
+        versioned = [e.extensionVersion is not None for e in given]
+        results = await (await info.context.session()).set_message_extensions(need(msgID, "msgID"), domain, versioned)
+        return gql(results, list[MessageExtensionResult])
+
+    @strawberry.mutation(description="Delete extensions of a message; every party gets onRecvMessageExtensionsDeleted.")
+    async def deleteMessageExtensions(
+        self, info: Ctx, msgID: str | None = None, keys: list[str] | None = None
+    ) -> list[MessageExtensionResult]:
+        results = await (await info.context.session()).delete_message_extensions(
+            need(msgID, "msgID"), need(keys, "keys")
+        )
+        return gql(results, list[MessageExtensionResult])
 
     @strawberry.mutation(description="Revoke your message within 2 minutes of sending it (20016 after).")
     async def revokeMessage(self, info: Ctx, lastMsgID: str) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 
+from gateway.engine.extensions import Extensions
 from gateway.engine.group_messages import GroupMessaging
 from gateway.engine.merger import Merging
 from gateway.engine.message_core import (
@@ -26,7 +27,7 @@ from gateway.im.events import OnRecvC2CReadReceipt, OnRecvNewMessage
 from gateway.im.messages import Content, Message, MessageReceipt, ReceiveOpt, SendOptions, StoredMessage
 
 
-class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching):
+class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extensions):
     async def check_c2c_allowed(self, sender: str, receiver: str) -> None:
         """The relation-chain rules for a C2C message (20003, 20007, 20009)."""
         if not (await self._profiles.exists([receiver]))[0]:

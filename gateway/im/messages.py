@@ -274,6 +274,16 @@ class MessageSearchResult(msgspec.Struct, kw_only=True):
 class MessageExtension(msgspec.Struct, kw_only=True):
     extensionKey: str
     extensionValue: str
+    # bumped by each change of the key; give it back when setting to make the write conditional
+    extensionVersion: int = 0
+
+
+class MessageExtensionResult(msgspec.Struct, kw_only=True):
+    """V2TIMMessageExtensionResult: 0, or 23001 with the key's current extension (re-read, retry)."""
+
+    resultCode: int
+    resultInfo: str
+    extension: MessageExtension
 
 
 # What a one-line summary shows for a message with no text of its own (pushes, reply quotes).

@@ -19,6 +19,8 @@ from gateway.im.messages import (
     ImageElem,
     LocationElem,
     Message,
+    MessageExtension,
+    MessageExtensionResult,
     MessageReceipt,
     MessageSearchResult,
     ReceiveOpt,
@@ -121,6 +123,17 @@ class MessageSession:
 
     async def search_messages(self, param: SearchParam) -> MessageSearchResult:
         return await self._messages.search_messages(self.user_id, param)
+
+    async def get_message_extensions(self, msg_id: str) -> list[MessageExtension]:
+        return await self._messages.get_extensions(self.user_id, msg_id)
+
+    async def set_message_extensions(
+        self, msg_id: str, extensions: list[MessageExtension], versioned: list[bool]
+    ) -> list[MessageExtensionResult]:
+        return await self._messages.set_extensions(self.user_id, self.session_id, msg_id, extensions, versioned)
+
+    async def delete_message_extensions(self, msg_id: str, keys: list[str]) -> list[MessageExtensionResult]:
+        return await self._messages.delete_extensions(self.user_id, self.session_id, msg_id, keys)
 
     # ---- sending -----------------------------------------------------------------------------------
     async def send_message(
