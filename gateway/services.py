@@ -23,6 +23,8 @@ from gateway.events.bus import EventBus
 from gateway.events.dispatcher import Dispatcher
 from gateway.housekeeping import GroupRecycler, InvitationTimer
 from gateway.keys import Keys
+from gateway.media.signing import MediaSigner
+from gateway.media.store import FileMediaStore, MediaStore
 from gateway.metrics import Metrics
 from gateway.push.devices import PushDevices
 from gateway.push.sink import WebhookSink
@@ -56,6 +58,8 @@ class Gateway:
     invitation_timer: InvitationTimer
     push_devices: PushDevices
     push_worker: PushWorker | None  # None while no push sink is configured
+    media_store: MediaStore
+    media_signer: MediaSigner
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Clock | None = None, redis: Any = None) -> Gateway:
@@ -131,6 +135,8 @@ class Gateway:
             invitation_timer=InvitationTimer(backend.signaling, clock),
             push_devices=push_devices,
             push_worker=push_worker,
+            media_store=FileMediaStore(settings.data_dir / "media"),
+            media_signer=MediaSigner(settings.secret_key),
         )
 
     async def start(self) -> None:

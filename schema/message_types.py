@@ -295,3 +295,11 @@ class MessageSearchResultItem:
 class MessageSearchResult:
     totalCount: int
     messageSearchResultItems: list[MessageSearchResultItem]
+
+
+@strawberry.type(description="getMessageOnlineUrl: the message's media element, with URLs you can fetch.")
+class MessageOnlineUrl:
+    imageElem: ImageElem | None
+    soundElem: SoundElem | None
+    videoElem: VideoElem | None
+    fileElem: FileElem | None

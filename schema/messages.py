@@ -6,28 +6,37 @@ the API cannot do without is refused with 6017 naming it.
 
 from __future__ import annotations
 
+from typing import Any
+
+import msgspec
 import strawberry
+from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
 from gateway.errors import invalid
 from gateway.im import messages as im
 from gateway.im.enums import ElemType as DomainElemType
 from schema.context import IMContext
-from schema.enums import ElemType, GetType, MessageOpt, Priority
+from schema.enums import ElemType, GetType, ImageType, MessageOpt, Priority
 from schema.friendship import need
 from schema.message_types import (
     C2CReceiveMessageOpt,
     CreateMessageResult,
+    FileElem,
     GroupMessageReadMemberList,
+    ImageElem,
     Message,
     MessageExtension,
     MessageExtensionInput,
     MessageExtensionResult,
     MessageInput,
+    MessageOnlineUrl,
     MessageReceipt,
     MessageSearchParam,
     MessageSearchResult,
     OfflinePushInfoInput,
+    SoundElem,
+    VideoElem,
 )
 from schema.types import Long, gql
 
@@ -119,6 +128,22 @@ class MessageQuery:
         found = await (await info.context.session()).get_message_extensions(need(msgID, "msgID"))
         return gql(found, list[MessageExtension])
 
+    @strawberry.field(
+        description="The media element of an image, voice, video or file message with URLs you can fetch: "
+        "uploads get URLs signed for you, valid for an hour."
+    )
+    async def getMessageOnlineUrl(self, info: Ctx, msgID: str | None = None) -> MessageOnlineUrl:
+        content = await (await info.context.session()).get_message_online_url(need(msgID, "msgID"))
+        base = _base_url(info)
+        return MessageOnlineUrl(
+            imageElem=gql(_absolute_image(content.imageElem, base), ImageElem) if content.imageElem else None,
+            soundElem=gql(_absolute(content.soundElem, base, "url"), SoundElem) if content.soundElem else None,
+            videoElem=gql(_absolute(content.videoElem, base, "videoUrl", "snapshotUrl"), VideoElem)
+            if content.videoElem
+            else None,
+            fileElem=gql(_absolute(content.fileElem, base, "url"), FileElem) if content.fileElem else None,
+        )
+
     @strawberry.field(description="Messages by ID (those of your conversations you can see).")
     async def findMessages(self, info: Ctx, messageIDList: list[str] | None = None) -> list[Message]:
         found = await (await info.context.session()).find_messages(need(messageIDList, "messageIDList"))
@@ -165,18 +190,31 @@ class MessageMutation:
         session = await info.context.session()
         return _created(await session.create_custom_message(data or "", desc or "", extension or ""))
 
-    @strawberry.mutation(description="Create an image message from an http(s) URL.")
-    async def createImageMessage(self, info: Ctx, imagePath: str) -> CreateMessageResult:
-        return _created(await (await info.context.session()).create_image_message(imagePath))
-
-    @strawberry.mutation(description="Create a voice message from an http(s) URL.")
-    async def createSoundMessage(
-        self, info: Ctx, soundPath: str | None = None, duration: int | None = None
+    @strawberry.mutation(
+        description="Create an image message: upload the image as `file` (multipart request; <=28 MB; its size "
+        "and THUMB / LARGE renditions are made here) or give an http(s) URL as imagePath."
+    )
+    async def createImageMessage(
+        self, info: Ctx, imagePath: str | None = None, file: Upload | None = None
     ) -> CreateMessageResult:
         session = await info.context.session()
+        if _one_of(imagePath, file, "imagePath", "file"):
+            return _created(await session.create_image_upload(await _read(file)))
+        return _created(await session.create_image_message(need(imagePath, "imagePath")))
+
+    @strawberry.mutation(description="Create a voice message: upload it as `file` (<=28 MB) or give soundPath (a URL).")
+    async def createSoundMessage(
+        self, info: Ctx, soundPath: str | None = None, duration: int | None = None, file: Upload | None = None
+    ) -> CreateMessageResult:
+        session = await info.context.session()
+        if _one_of(soundPath, file, "soundPath", "file"):
+            return _created(await session.create_sound_upload(await _read(file), duration or 0))
         return _created(await session.create_sound_message(need(soundPath, "soundPath"), duration or 0))
 
-    @strawberry.mutation(description="Create a video message from http(s) URLs of the video and its snapshot.")
+    @strawberry.mutation(
+        description="Create a video message: upload the video as `file` (<=100 MB) with an optional `snapshot` "
+        "image, or give videoFilePath and snapshotPath (URLs)."
+    )
     async def createVideoMessage(
         self,
         info: Ctx,
@@ -184,18 +222,26 @@ class MessageMutation:
         type: str | None = None,
         duration: int | None = None,
         snapshotPath: str | None = None,
+        file: Upload | None = None,
+        snapshot: Upload | None = None,
     ) -> CreateMessageResult:
         session = await info.context.session()
+        if _one_of(videoFilePath, file, "videoFilePath", "file"):
+            shot = await _read(snapshot) if snapshot is not None else None
+            return _created(await session.create_video_upload(await _read(file), type or "", duration or 0, shot))
         created = await session.create_video_message(
             need(videoFilePath, "videoFilePath"), type or "", duration or 0, snapshotPath
         )
         return _created(created)
 
-    @strawberry.mutation(description="Create a file message from an http(s) URL.")
+    @strawberry.mutation(description="Create a file message: upload it as `file` (<=100 MB) or give filePath (a URL).")
     async def createFileMessage(
-        self, info: Ctx, filePath: str | None = None, fileName: str | None = None
+        self, info: Ctx, filePath: str | None = None, fileName: str | None = None, file: Upload | None = None
     ) -> CreateMessageResult:
         session = await info.context.session()
+        if _one_of(filePath, file, "filePath", "file"):
+            upload_name = getattr(file, "filename", "") or ""
+            return _created(await session.create_file_upload(await _read(file), fileName or upload_name))
         return _created(await session.create_file_message(need(filePath, "filePath"), fileName or ""))
 
     @strawberry.mutation(description="Create a location message.")
@@ -340,6 +386,20 @@ class MessageMutation:
         )
         return gql(results, list[MessageExtensionResult])
 
+    @strawberry.mutation(
+        description="A URL to download a message's media from (signed for you, valid for an hour): the image of "
+        "imageType, a video's snapshot (isSnapshot) or the video, the voice, the file."
+    )
+    async def downloadMessage(
+        self,
+        info: Ctx,
+        msgID: str | None = None,
+        imageType: ImageType = ImageType.V2TIM_IMAGE_TYPE_ORIGIN,
+        isSnapshot: bool = False,
+    ) -> str:
+        url = await (await info.context.session()).download_message(need(msgID, "msgID"), imageType, isSnapshot)
+        return _absolute_url(url, _base_url(info))
+
     @strawberry.mutation(description="Revoke your message within 2 minutes of sending it (20016 after).")
     async def revokeMessage(self, info: Ctx, lastMsgID: str) -> bool:
         await (await info.context.session()).revoke_message(lastMsgID)
@@ -475,3 +535,31 @@ def _send_options(
         needReadReceipt=need_read_receipt,
         offlinePushInfo=offline_push_info.to_domain() if offline_push_info else None,
     )
+
+
+def _one_of(path: str | None, upload: Upload | None, path_arg: str, upload_arg: str) -> bool:
+    """True for an upload, False for a URL; 6017 for both or neither."""
+    if (path is None) == (upload is None):
+        raise invalid(f"give {path_arg} (a URL) or {upload_arg} (an upload), one of them")
+    return upload is not None
+
+
+async def _read(upload: Upload | None) -> bytes:
+    data = await upload.read() if upload is not None else b""  # type: ignore[attr-defined]
+    return bytes(data)
+
+
+def _base_url(info: Ctx) -> str:
+    return str(info.context.request.base_url).rstrip("/")
+
+
+def _absolute_url(url: str, base: str) -> str:
+    return base + url if url.startswith("/media/") else url
+
+
+def _absolute(elem: Any, base: str, *fields: str) -> Any:
+    return msgspec.structs.replace(elem, **{f: _absolute_url(getattr(elem, f), base) for f in fields})
+
+
+def _absolute_image(elem: im.ImageElem, base: str) -> im.ImageElem:
+    return im.ImageElem(path=elem.path, imageList=[_absolute(i, base, "url") for i in elem.imageList])

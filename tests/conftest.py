@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import random
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 import redis
@@ -40,8 +41,11 @@ def sdkappid(redis_url: str) -> Iterator[int]:
 
 
 @pytest.fixture
-def settings(sdkappid: int, redis_url: str) -> Settings:
-    return Settings(sdkappid=sdkappid, secret_key=SECRET, redis_url=redis_url, rate_limit_per_second=0)
+def settings(sdkappid: int, redis_url: str, tmp_path: Path) -> Settings:
+    # uploads go under the test's own directory, never the checkout
+    return Settings(
+        sdkappid=sdkappid, secret_key=SECRET, redis_url=redis_url, rate_limit_per_second=0, data_dir=tmp_path
+    )
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -69,8 +70,9 @@ async def receiver() -> AsyncIterator[Receiver]:
 
 
 @pytest.fixture
-def settings(sdkappid: int, redis_url: str, receiver: Receiver) -> Settings:
+def settings(sdkappid: int, redis_url: str, receiver: Receiver, tmp_path: Path) -> Settings:
     return Settings(
+        data_dir=tmp_path,
         sdkappid=sdkappid,
         secret_key=SECRET,
         redis_url=redis_url,

@@ -33,6 +33,7 @@ from gateway.im.model import ProfileChanges, UserFullInfo, UserStatus
 from gateway.session.conversations import ConversationSession, UnreadWatch, changes_unread
 from gateway.session.friendship import FriendshipSession
 from gateway.session.groups import GroupSession
+from gateway.session.media import MediaSession
 from gateway.session.messages import MessageSession
 from gateway.session.pool import Session
 from gateway.session.push import PushSession
@@ -42,7 +43,9 @@ if TYPE_CHECKING:
     from gateway.services import Gateway
 
 
-class IMSession(FriendshipSession, MessageSession, GroupSession, ConversationSession, SignalingSession, PushSession):
+class IMSession(
+    FriendshipSession, MessageSession, MediaSession, GroupSession, ConversationSession, SignalingSession, PushSession
+):
     def __init__(self, gateway: Gateway, session: Session) -> None:
         self._gw = gateway
         self.session = session
@@ -54,6 +57,9 @@ class IMSession(FriendshipSession, MessageSession, GroupSession, ConversationSes
         self._conversations = gateway.backend.conversations
         self._signaling = gateway.backend.signaling
         self._push_devices = gateway.push_devices
+        self._media = gateway.media_store
+        self._signer = gateway.media_signer
+        self._clock = gateway.clock
 
     # ---- V2TIMManager ------------------------------------------------------------------------
     async def logout(self) -> None:

@@ -16,6 +16,7 @@ from gateway.clock import Clock
 from gateway.config import Settings, load_settings
 from gateway.services import Gateway
 from gateway.web import rest
+from gateway.web.media import serve_media
 from gateway.web.view import GraphQLView
 from schema import build_schema
 
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics),
+        Route("/media/{key}", serve_media),
         Route(
             "/v4/group_open_http_svc/send_group_system_notification",
             rest.send_group_system_notification,

@@ -22,6 +22,8 @@ from gateway.web.ws_protocols import LegacyWSHandler, TransportWSHandler
 from schema.context import IMContext
 
 MAX_REQUEST_BYTES = 1 * 1024 * 1024  # a GraphQL document plus variables; uploads get their own limit
+# a multipart upload: a 100 MB video with a 28 MB snapshot, plus the document
+MAX_UPLOAD_REQUEST_BYTES = 129 * 1024 * 1024
 
 
 def error_response(status: int, desc: str, code: int = Code.ERR_INVALID_PARAMETERS) -> Response:
@@ -55,6 +57,7 @@ class GraphQLView(GraphQL[IMContext, None]):
             connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout_seconds),
             max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
             allowed_origins=settings.allowed_origins,
+            multipart_uploads_enabled=True,
         )
         self._playground = resources.files("gateway").joinpath("playground/index.html").read_text("utf-8")
 
@@ -71,17 +74,28 @@ class GraphQLView(GraphQL[IMContext, None]):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > MAX_REQUEST_BYTES):
-            await error_response(413, f"request body over {MAX_REQUEST_BYTES} bytes")(scope, receive, send)
+        headers = dict(scope.get("headers") or [])
+        upload = headers.get(b"content-type", b"").startswith(b"multipart/form-data")
+        if upload and b"authorization" not in headers:
+            # CSRF: a cross-site form can post multipart but cannot set Authorization, and every
+            # upload needs a session anyway
+            desc = "uploads (multipart requests) need the Authorization header"
+            await error_response(400, desc)(scope, receive, send)
             return
-        request = Request(scope, receive=_limited(receive))
+        limit = MAX_UPLOAD_REQUEST_BYTES if upload else MAX_REQUEST_BYTES
+        declared = headers.get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await error_response(413, f"request body over {limit} bytes")(scope, receive, send)
+            return
+        request = Request(scope, receive=_limited(receive, limit))
         try:
             response = await self.run(request)
         except HTTPException as exc:
             response = error_response(exc.status_code, exc.reason)
         except _TooLarge:
-            response = error_response(413, f"request body over {MAX_REQUEST_BYTES} bytes")
+            response = error_response(413, f"request body over {limit} bytes")
+        finally:
+            await request.close()  # an upload's spooled files, read or not
         await response(scope, receive, send)
 
 
@@ -89,7 +103,7 @@ class _TooLarge(Exception):
     pass
 
 
-def _limited(receive: Receive) -> Receive:
+def _limited(receive: Receive, limit: int) -> Receive:
     """Cut off bodies without Content-Length (chunked) past the limit too."""
     seen = 0
 
@@ -98,7 +112,7 @@ def _limited(receive: Receive) -> Receive:
         message = await receive()
         if message["type"] == "http.request":
             seen += len(message.get("body", b""))
-            if seen > MAX_REQUEST_BYTES:
+            if seen > limit:
                 raise _TooLarge
         return message
 
