@@ -73,6 +73,7 @@ async def test_an_uploaded_image_gets_its_facts_renditions_and_signed_urls(
     assert urls["V2TIM_IMAGE_TYPE_ORIGIN"].startswith(server.base_url + "/media/")
     fetched = await client.http.get(urls["V2TIM_IMAGE_TYPE_ORIGIN"])
     assert (fetched.status_code, fetched.content) == (200, original)
+    assert (fetched.headers["content-type"], fetched.headers["x-content-type-options"]) == ("image/png", "nosniff")
     thumb = await client.http.get(urls["V2TIM_IMAGE_TYPE_THUMB"])
     assert Image.open(io.BytesIO(thumb.content)).size == (198, 99)
     # downloadMessage: one URL, for the rendition asked
@@ -130,7 +131,9 @@ async def test_sound_video_and_file_uploads(client: HTTPClient, server: InProces
     assert (await client.http.get(clip["snapshotUrl"])).status_code == 200
     file_elem = found[document]["fileElem"]
     assert (file_elem["fileName"], file_elem["fileSize"]) == ("notes.txt", 11)  # the upload's own name
-    assert (await client.http.get(file_elem["url"])).content == b"hello world"
+    served = await client.http.get(file_elem["url"])
+    assert (served.content, served.headers["content-type"]) == (b"hello world", "application/octet-stream")
+    assert "sandbox" in served.headers["content-security-policy"]
 
 
 async def test_media_given_by_url_keep_their_url(client: HTTPClient, server: InProcessGateway) -> None:

@@ -20,5 +20,13 @@ async def serve_media(request: Request) -> Response:
     path = gateway.media_store.path(key)
     if path is None:
         return error_response(404, "no such media")
-    # private: the URL is one user's; immutable: a key never names other bytes
-    return FileResponse(path, headers={"Cache-Control": "private, max-age=3600, immutable"})
+    # private: the URL is one user's; immutable: a key never names other bytes. Uploads are other
+    # users' bytes served from the API's origin: never sniffed, never run (nosniff, sandbox), and
+    # only images (stored with their checked format as suffix) get a type a browser shows inline.
+    headers = {
+        "Cache-Control": "private, max-age=3600, immutable",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+    }
+    media_type = None if "." in key else "application/octet-stream"
+    return FileResponse(path, headers=headers, media_type=media_type)
