@@ -14,6 +14,7 @@ from gateway.clock import ManualClock
 from gateway.config import Settings
 from gateway.engine.groups.store import MemberRecord, member_enc
 from gateway.errors import Code
+from gateway.events import bus as bus_module
 from gateway.im.enums import ElemType, GroupType
 from gateway.im.messages import Content, SendOptions, TextElem
 from gateway.services import Gateway
@@ -154,6 +155,35 @@ async def test_non_members_receive_options_and_revoking(
     )
     assert inserted["insertGroupMessageToLocalStorage"]["status"] == "V2TIM_MSG_STATUS_LOCAL_IMPORTED"
     assert await mike.q("mutation { markAllMessageAsRead }")
+
+
+@pytest.mark.parametrize("stored_once", [False, True], ids=["copied-to-members", "stored-once"])
+async def test_not_receive_holds_for_small_and_large_groups(
+    client: HTTPClient, server: InProcessGateway, monkeypatch: pytest.MonkeyPatch, stored_once: bool
+) -> None:
+    if stored_once:  # the group is "large" from its creation: its events are stored once
+        monkeypatch.setattr(bus_module, "GROUP_WRITE_DIFFUSION_MAX_MEMBERS", 1)
+    olive, mike, nora = [await person(client, server, n) for n in ("olive", "mike", "nora")]
+    gid = (
+        await olive.q(
+            'mutation { createGroup(groupType: V2TIM_GROUP_TYPE_WORK, groupName: "g",'
+            ' memberListMap: [{userID: "mike"}, {userID: "nora"}]) }'
+        )
+    )["createGroup"]
+    for p in (olive, mike, nora):
+        await p.events()
+    opt = 'mutation {{ setGroupReceiveMessageOpt(groupID: "%s", opt: {}) }}' % gid
+    assert await nora.q(opt.format("V2TIM_NOT_RECEIVE_MESSAGE"))
+    await olive.send(gid, "one")
+    assert [e["message"]["textElem"]["text"] for e in await mike.events()] == ["one"]
+    assert await nora.events() == []  # her live subscription
+    later = await person(client, server, "nora", "ios")  # a subscription opened after the option was set
+    await olive.send(gid, "two")
+    assert await later.events() == []
+    assert await nora.q(opt.format("V2TIM_RECEIVE_MESSAGE"))
+    await olive.send(gid, "three")
+    for device in (nora, later):
+        assert [e["message"]["textElem"]["text"] for e in await device.events()] == ["three"]
 
 
 @pytest.fixture

@@ -215,9 +215,14 @@ class GroupMessaging(MessageCore):
         field = f"group:{conversation_group}"
         previous = await self._redis.hget(self._keys.receive_options(user_id), field)
         await self._redis.hset(self._keys.receive_options(user_id), field, int(opt))
-        if previous is not None and int(previous) == MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE != opt:
+        was_silenced = previous is not None and int(previous) == MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE
+        if was_silenced and opt != MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE:
             # messages sent while the user received none never count as unread
             await self.mark_group_read(user_id, group_id)
+        if was_silenced != (opt == MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE):
+            # a large group's messages are stored once: the user's subscriptions do the filtering
+            receiving = opt != MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE
+            await self._bus.receive_option_changed(user_id, conversation_group, receiving)
         await self.conversations_changed({user_id: [f"group_{conversation_group}"]})
 
     async def clear_group_history(self, user_id: str, group_id: str) -> None:

@@ -40,7 +40,7 @@ CONTROL_LISTENER = "_bus"
 
 
 class ControlOp(msgspec.Struct, frozen=True):
-    op: str  # "join" | "leave"
+    op: str  # "join" | "leave" a large group's stream; "silence" | "receive" its messages
     group: str
     position: str = ""
 
@@ -117,6 +117,14 @@ class EventBus:
         for user_id in dict.fromkeys(user_ids):
             pipe.hset(self._keys.user_large_groups(user_id), group_id, position)
             self._append(pipe, self._keys.user_events(user_id), {F_LISTENER: CONTROL_LISTENER, F_EVENT: op})
+        await pipe.execute()
+
+    async def receive_option_changed(self, user_id: str, group_id: str, receiving: bool) -> None:
+        """The user's subscriptions drop (or pass again) the messages a large group stores once:
+        its receive option V2TIM_NOT_RECEIVE_MESSAGE, which small groups apply when copying."""
+        op = _control_encoder.encode(ControlOp(op="receive" if receiving else "silence", group=group_id))
+        pipe = self._redis.pipeline(transaction=False)
+        self._append(pipe, self._keys.user_events(user_id), {F_LISTENER: CONTROL_LISTENER, F_EVENT: op})
         await pipe.execute()
 
     async def leave_large_group(self, user_ids: Iterable[str], group_id: str) -> None:

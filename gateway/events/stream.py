@@ -31,7 +31,8 @@ from gateway.events.bus import (
 from gateway.events.cursor import Cursor
 from gateway.events.dispatcher import Dispatcher
 from gateway.events.mailbox import LocalEvent, LogEntry, Mailbox
-from gateway.im.events import IMEvent, OnKickedOffline, OnUserSigExpired, decode_event
+from gateway.im.enums import MessageOpt
+from gateway.im.events import IMEvent, OnKickedOffline, OnRecvNewMessage, OnUserSigExpired, decode_event
 from gateway.keys import Keys
 
 log = logging.getLogger("imql.events")
@@ -80,6 +81,7 @@ class EventStream:
         self._user_stream = keys.user_events(user_id)
         self._group_of: dict[str, str] = {}  # group stream key → group ID
         self._positions: dict[str, str] = {}
+        self._silenced: set[str] = set()  # groups (or topics) whose stored-once messages the user refuses
         self.mailbox = Mailbox(user_id=user_id, session_id=session_id, wants_link_events=listener == "sdkListener")
 
     # ---- cursor ------------------------------------------------------------------------------
@@ -92,6 +94,12 @@ class EventStream:
         """Start following; returns the entries to replay (empty without `since`)."""
         self._dispatcher.register(self.mailbox)
         joined = await self._redis.hgetall(self._keys.user_large_groups(self._user_id))
+        options = await self._redis.hgetall(self._keys.receive_options(self._user_id))
+        self._silenced = {
+            field.removeprefix("group:")
+            for field, value in options.items()
+            if field.startswith("group:") and int(value) == MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE
+        }
         tails = {self._user_stream: await self._dispatcher.follow(self.mailbox, self._user_stream)}
         for group_id in joined:
             key = self._keys.group_events(group_id)
@@ -169,6 +177,12 @@ class EventStream:
         except msgspec.DecodeError:
             log.error("skipping undecodable event %s in %s", entry.entry_id, entry.stream)
             return []
+        if (
+            isinstance(event, OnRecvNewMessage)
+            and entry.stream != self._user_stream
+            and event.message.groupID in self._silenced
+        ):
+            return []  # a large group's message to a member who set NOT_RECEIVE for it
         if isinstance(event, TERMINAL_EVENTS) and target == self._session_id:
             self.mailbox.end(event.__class__.__name__)  # delivered, then every listener of the session ends
         if mine:
@@ -181,6 +195,9 @@ class EventStream:
         try:
             op = control_decoder.decode(raw)
         except msgspec.DecodeError:
+            return
+        if op.op in ("silence", "receive"):
+            (self._silenced.add if op.op == "silence" else self._silenced.discard)(op.group)
             return
         key = self._keys.group_events(op.group)
         if op.op == "join" and key not in self._group_of:
