@@ -86,9 +86,13 @@ class Keys:
         """Stream: the durable event log of one user."""
         return f"{self._user(user_id)}:events"
 
-    def user_large_groups(self, user_id: str) -> str:
-        """Hash: large group → position in its event stream when the user joined."""
-        return f"{self._user(user_id)}:large-groups"
+    def resume_base(self, user_id: str, base_id: str) -> str:
+        """Hash: group → position a subscription started from (gateway.events.cursor "base")."""
+        return f"{self._user(user_id)}:resume-base:{base_id}"
+
+    def user_followed_groups(self, user_id: str) -> str:
+        """Hash: group → position in its event stream when the user joined (subscriptions follow it)."""
+        return f"{self._user(user_id)}:followed-groups"
 
     def created_message(self, user_id: str, created_id: str) -> str:
         """Hash: a create*Message result waiting to be sent (draft, and the msgID once sent)."""

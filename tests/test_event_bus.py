@@ -11,6 +11,8 @@ from gateway.clock import ManualClock
 from gateway.config import Settings
 from gateway.errors import Code, IMError
 from gateway.events import mailbox as mailbox_module
+from gateway.events import stream as stream_module
+from gateway.events.cursor import Cursor
 from gateway.events.stream import Delivery
 from gateway.im.enums import UserStatusType
 from gateway.im.events import SDK_LISTENER, OnKickedOffline, OnUserStatusChanged
@@ -145,14 +147,14 @@ async def test_events_addressed_to_another_session_are_not_delivered(gw: Gateway
     await mine.stop()
 
 
-async def test_large_group_event_is_stored_once_and_resumes_exactly(gw: Gateway) -> None:
+async def test_group_event_is_stored_once_and_resumes_exactly(gw: Gateway) -> None:
     members = ["alice", "bob", "carol"]
-    await gw.bus.join_large_group(members, "big")
+    await gw.bus.join_group_stream(members, "big")
     listener = Listener(session_of(gw, "alice"))
     await listener.ready(gw)
-    await gw.bus.publish_to_group("big", marker(1), members=None)
+    await gw.bus.publish_to_group("big", marker(1))
     await gw.bus.publish(["alice"], marker(2))
-    await gw.bus.publish_to_group("big", marker(3), members=None)
+    await gw.bus.publish_to_group("big", marker(3))
     received = await listener.wait_for(3)
     # order is exact within each stream; across a user's and a group's stream it follows arrival
     assert sorted(received) == [1, 2, 3]
@@ -161,30 +163,23 @@ async def test_large_group_event_is_stored_once_and_resumes_exactly(gw: Gateway)
     # stored once in the group's stream, not copied into members' streams
     assert await gw.redis.xlen(gw.keys.group_events("big")) == 2
     assert await gw.redis.xlen(gw.keys.user_events("bob")) == 1  # bob's only entry: the join control
-    await gw.bus.publish_to_group("big", marker(4), members=None)
+    await gw.bus.publish_to_group("big", marker(4))
     resumed = Listener(session_of(gw, "alice"), since=listener.items[received.index(1)].cursor)
     assert sorted(await resumed.wait_for(3)) == [2, 3, 4]
     await resumed.stop()
 
 
-async def test_joining_a_large_group_while_subscribed_starts_following_it(gw: Gateway) -> None:
+async def test_joining_a_group_while_subscribed_starts_following_it(gw: Gateway) -> None:
     listener = Listener(session_of(gw, "alice"))
     await listener.ready(gw)
-    await gw.bus.join_large_group(["alice", "bob"], "big")
-    await gw.bus.publish_to_group("big", marker(7), members=None)
+    await gw.bus.join_group_stream(["alice", "bob"], "big")
+    await gw.bus.publish_to_group("big", marker(7))
     assert await listener.wait_for(1) == [7]
-    await gw.bus.leave_large_group(["alice"], "big")
-    await gw.bus.publish_to_group("big", marker(8), members=None)
+    await gw.bus.leave_group_stream(["alice"], "big")
+    await gw.bus.publish_to_group("big", marker(8))
     await gw.bus.publish(["alice"], marker(9))
     assert await listener.wait_for(2) == [7, 9]
     await listener.stop()
-
-
-async def test_small_group_event_is_copied_to_each_member(gw: Gateway) -> None:
-    await gw.bus.publish_to_group("small", marker(1), members=["alice", "bob"])
-    assert await gw.redis.xlen(gw.keys.user_events("alice")) == 1
-    assert await gw.redis.xlen(gw.keys.user_events("bob")) == 1
-    assert not await gw.redis.exists(gw.keys.group_events("small"))
 
 
 async def test_slow_subscriber_is_closed_and_can_resume_without_loss(
@@ -226,6 +221,55 @@ async def test_cursor_past_retention_is_refused_with_6017(gw: Gateway) -> None:
         await anext(session_of(gw, "alice").listen(SDK_LISTENER, cursor))
     assert refused.value.code == Code.ERR_INVALID_PARAMETERS
     assert "re-fetch" in refused.value.desc
+
+
+async def test_a_cursor_lists_only_the_groups_that_moved_and_resumes_exactly(gw: Gateway, clock: ManualClock) -> None:
+    groups = [f"g{i}" for i in range(200)]
+    for gid in groups:
+        await gw.bus.join_group_stream(["alice"], gid)
+        await gw.bus.publish_to_group(gid, marker(-1))  # history before the subscription: never replayed
+    listener = Listener(session_of(gw, "alice"))
+    await listener.ready(gw)
+    await gw.bus.publish_to_group("g7", marker(1))
+    await gw.bus.publish_to_group("g42", marker(2))
+    assert await listener.wait_for(2) == [1, 2]
+    cursor = Cursor.decode(listener.items[-1].cursor)
+    assert set(cursor.groups) == {"g7", "g42"}  # not 200 positions in every event
+    assert cursor.base
+    assert len(listener.items[-1].cursor) < 400
+    await listener.stop()
+    for n, gid in enumerate(["g0", "g7", "g199"], start=3):
+        await gw.bus.publish_to_group(gid, marker(n))
+    resumed = Listener(session_of(gw, "alice"), since=listener.items[-1].cursor)
+    assert await resumed.wait_for(3) == [3, 4, 5]
+    await resumed.stop()
+    # a base outlives the 48 h streams it points into by nothing: expired, the cursor is refused
+    await gw.redis.delete(gw.keys.resume_base("alice", cursor.base))
+    with pytest.raises(IMError) as refused:
+        await anext(session_of(gw, "alice").listen(SDK_LISTENER, listener.items[-1].cursor))
+    assert refused.value.code == Code.ERR_INVALID_PARAMETERS
+    assert "re-fetch" in refused.value.desc
+
+
+async def test_a_long_lived_subscription_writes_a_fresh_base(gw: Gateway, clock: ManualClock) -> None:
+    await gw.bus.join_group_stream(["alice"], "g1")
+    listener = Listener(session_of(gw, "alice"))
+    await listener.ready(gw)
+    await gw.bus.publish_to_group("g1", marker(1))
+    await listener.wait_for(1)
+    first_base = Cursor.decode(listener.items[0].cursor).base
+    await clock.advance(stream_module.BASE_REFRESH_SECONDS + 1)
+    await gw.bus.publish_to_group("g1", marker(2))
+    await listener.wait_for(2)
+    later = Cursor.decode(listener.items[1].cursor)
+    assert later.base
+    assert later.base != first_base
+    assert await gw.redis.ttl(gw.keys.resume_base("alice", later.base)) > stream_module.BASE_REFRESH_SECONDS
+    await listener.stop()
+    await gw.bus.publish_to_group("g1", marker(3))
+    resumed = Listener(session_of(gw, "alice"), since=listener.items[1].cursor)
+    assert await resumed.wait_for(1) == [3]
+    await resumed.stop()
 
 
 async def test_garbage_cursor_is_refused_with_6017(gw: Gateway) -> None:

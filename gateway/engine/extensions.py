@@ -163,5 +163,4 @@ class Extensions(MessageCore):
             await self._bus.publish([t for t in {*stored.targets, stored.sender} if t != user_id], event)
             return
         group = await self._groups.info(topic_parent(stored.groupID) or stored.groupID)
-        members = await self._groups.audience(group)
-        await self._bus.publish_to_group(group.groupID, event, members=members, except_user=user_id)
+        await self._bus.publish_to_group(group.groupID, event, except_user=user_id)

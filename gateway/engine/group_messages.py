@@ -134,32 +134,13 @@ class GroupMessaging(MessageCore):
             await self.offer_push(stored, receivers, options.onlineUserOnly)
             await self.conversations_changed({u: [conversation] for u in [user_id, *receivers]})
             return mine
-        members = await self._groups.audience(group)
-        if members is not None:
-            members = await self._receiving(members, conversation)
-            if not options.onlineUserOnly and not stored.isExcludedFromLastMessage:
-                millis = int(self._clock.now() * 1000)
-                pipe = self._redis.pipeline(transaction=False)
-                for member_id in members:  # small groups only: large ones are ordered by group activity
-                    pipe.zadd(self._keys.conversations(member_id), {conversation: millis})
-                    pipe.hdel(self._keys.conversation_state(member_id, "deleted"), conversation)
-                await pipe.execute()
-        await self._bus.publish_to_group(owner_group, event, members=members, except_user=user_id)
+        # Stored once whatever the group's size (read diffusion): members' subscriptions follow the
+        # group's stream, and derive their conversation notices from it (docs/events.md).
+        await self._bus.publish_to_group(owner_group, event, except_user=user_id)
         if group.groupType != AVCHATROOM:  # live-stream rooms are never pushed, as in the SDK
-            await self.offer_push(stored, members, options.onlineUserOnly)
-        # large groups: members' conversation notices are derived by their subscriptions
-        await self.conversations_changed({u: [conversation] for u in (members or [user_id])})
+            await self.offer_push(stored, None, options.onlineUserOnly)
+        await self.conversations_changed({user_id: [conversation]})
         return mine
-
-    async def _receiving(self, members: list[str], conversation: str) -> list[str]:
-        """Members whose receive option lets this conversation's messages through."""
-        pipe = self._redis.pipeline(transaction=False)
-        for m in members:
-            pipe.hget(self._keys.receive_options(m), conversation.replace("group_", "group:", 1))
-        opts = await pipe.execute()
-        return [
-            m for m, o in zip(members, opts, strict=True) if o is None or int(o) != MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE
-        ]
 
     async def group_history(
         self,

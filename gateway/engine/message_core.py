@@ -490,12 +490,9 @@ class MessageCore:
         if stored.targets:
             await self._bus.publish([t for t in [*stored.targets, stored.sender] if t != user_id], event)
             return
-        owner_group = topic_parent(stored.groupID) or stored.groupID
-        group = await self._groups.info(owner_group)
-        members = await self._groups.audience(group)
-        await self._bus.publish_to_group(owner_group, event, members=members, except_user=user_id)
-        conversation = f"group_{stored.groupID}"
-        await self.conversations_changed({m: [conversation] for m in (members or [user_id])})
+        await self._bus.publish_to_group(topic_parent(stored.groupID) or stored.groupID, event, except_user=user_id)
+        # the other members' conversation notices are derived by their subscriptions
+        await self.conversations_changed({user_id: [f"group_{stored.groupID}"]})
 
     async def delete_for_me(self, user_id: str, msg_id: str) -> None:
         stored = await self.load_visible(user_id, msg_id)

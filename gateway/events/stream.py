@@ -1,6 +1,6 @@
 """One subscription's ordered view of the log: replay from a cursor, then live, with no seam.
 
-Opening: follow every stream the user reads (its own, plus each large group's) through the
+Opening: follow every stream the user reads (its own, plus each of its groups') through the
 dispatcher FIRST, then replay from the cursor; live entries that arrive meanwhile wait in the
 mailbox and are dropped by position if the replay already gave them. Each event handed out carries
 the cursor that resumes right after it.
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 import logging
+import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +29,7 @@ from gateway.events.bus import (
     F_SESSION,
     control_decoder,
 )
-from gateway.events.cursor import Cursor
+from gateway.events.cursor import BASE_ID_LENGTH, Cursor
 from gateway.events.dispatcher import Dispatcher
 from gateway.events.mailbox import LocalEvent, LogEntry, Mailbox
 from gateway.im.enums import MessageOpt
@@ -43,6 +44,10 @@ log = logging.getLogger("imql.events")
 Observer = Callable[[IMEvent, bool], Awaitable[list[IMEvent]]]
 
 REPLAY_PAGE = 500  # entries read per stream per round trip while replaying
+# A subscription's base (the group positions its cursors leave out) lives as long as the streams it
+# points into; a subscription open longer than half that writes a fresh one, so its cursors stay valid.
+BASE_TTL_SECONDS = EVENT_STREAM_TTL_SECONDS
+BASE_REFRESH_SECONDS = EVENT_STREAM_TTL_SECONDS / 2
 # Events that end every subscription of the session they are addressed to, once delivered.
 TERMINAL_EVENTS: tuple[type[IMEvent], ...] = (OnKickedOffline, OnUserSigExpired)
 
@@ -81,19 +86,56 @@ class EventStream:
         self._user_stream = keys.user_events(user_id)
         self._group_of: dict[str, str] = {}  # group stream key → group ID
         self._positions: dict[str, str] = {}
-        self._silenced: set[str] = set()  # groups (or topics) whose stored-once messages the user refuses
+        self._silenced: set[str] = set()  # groups (or topics) whose messages the user refuses
+        self._base_id = ""
+        self._base: dict[str, str] = {}  # group → position that cursors leave out
+        self._base_written = 0.0
         self.mailbox = Mailbox(user_id=user_id, session_id=session_id, wants_link_events=listener == "sdkListener")
 
     # ---- cursor ------------------------------------------------------------------------------
     def cursor(self) -> str:
-        groups = {gid: self._positions[key] for key, gid in self._group_of.items() if key in self._positions}
-        return Cursor(user=self._positions.get(self._user_stream, positions.ORIGIN), groups=groups).encode()
+        base = self._base
+        groups = {}
+        for key, gid in self._group_of.items():
+            pos = self._positions.get(key)
+            if pos is not None and base.get(gid) != pos:
+                groups[gid] = pos
+        user = self._positions.get(self._user_stream, positions.ORIGIN)
+        return Cursor(user=user, groups=groups, base=self._base_id).encode()
+
+    async def _write_base(self) -> None:
+        """Keep the current group positions in Redis, so cursors need to list only later moves."""
+        current = {gid: self._positions[key] for key, gid in self._group_of.items() if key in self._positions}
+        if not current:
+            self._base_id, self._base = "", {}
+            return
+        base_id = secrets.token_hex(BASE_ID_LENGTH // 2)
+        key = self._keys.resume_base(self._user_id, base_id)
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.hset(key, mapping=current)
+        pipe.expire(key, BASE_TTL_SECONDS)
+        await pipe.execute()
+        self._base_id, self._base, self._base_written = base_id, current, self._now()
+
+    async def _load_base(self, since: Cursor) -> dict[str, str]:
+        """The base a cursor names (refreshing its life), or 6017 when it has expired."""
+        if not since.base:
+            return {}
+        key = self._keys.resume_base(self._user_id, since.base)
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.hgetall(key)
+        pipe.expire(key, BASE_TTL_SECONDS)
+        base, _ = await pipe.execute()
+        if not base:
+            raise _not_retained()
+        self._base_id, self._base, self._base_written = since.base, dict(base), self._now()
+        return self._base
 
     # ---- opening -----------------------------------------------------------------------------
     async def open(self, since: Cursor | None) -> list[LogEntry]:
         """Start following; returns the entries to replay (empty without `since`)."""
         self._dispatcher.register(self.mailbox)
-        joined = await self._redis.hgetall(self._keys.user_large_groups(self._user_id))
+        joined = await self._redis.hgetall(self._keys.user_followed_groups(self._user_id))
         options = await self._redis.hgetall(self._keys.receive_options(self._user_id))
         self._silenced = {
             field.removeprefix("group:")
@@ -107,12 +149,18 @@ class EventStream:
             tails[key] = await self._dispatcher.follow(self.mailbox, key)
         if since is None:
             self._positions = dict(tails)
+            await self._write_base()
             return []
+        base = await self._load_base(since)
         self._positions = {self._user_stream: since.user}
         for key, group_id in self._group_of.items():
-            self._positions[key] = since.groups.get(group_id) or str(joined[group_id])
+            # a group joined after the cursor's base was written resumes from its join position
+            self._positions[key] = since.groups.get(group_id) or base.get(group_id) or str(joined[group_id])
         await self._check_retained()
-        return await self._replay()
+        replay = await self._replay()
+        if not self._base_id:
+            await self._write_base()
+        return replay
 
     async def _check_retained(self) -> None:
         """Refuse a cursor whose next events were trimmed away: the client must re-fetch state."""
@@ -130,11 +178,7 @@ class EventStream:
             first = results[2 * i + 1]
             too_old = (self._now() * 1000 - positions.millis(pos)) > EVENT_STREAM_TTL_SECONDS * 1000
             if first or too_old:
-                raise IMError(
-                    Code.ERR_INVALID_PARAMETERS,
-                    "since: events after this cursor are no longer retained (or it is not one of this user's "
-                    "cursors); re-fetch state with the queries, then subscribe without since",
-                )
+                raise _not_retained()
 
     async def _replay(self) -> list[LogEntry]:
         """Every retained entry after the positions, merged across streams in log order."""
@@ -221,6 +265,13 @@ class EventStream:
         self._dispatcher.unregister(self.mailbox)
 
     async def events(self, replay: list[LogEntry]) -> AsyncIterator[Delivery]:
+        async for delivery in self._deliveries(replay):
+            if self._base_id and self._now() - self._base_written > BASE_REFRESH_SECONDS:
+                await self._write_base()  # before the cursor is made, so it names a live base
+                delivery = Delivery(delivery.event, self.cursor())
+            yield delivery
+
+    async def _deliveries(self, replay: list[LogEntry]) -> AsyncIterator[Delivery]:
         for entry in replay:
             for event in await self._consume(entry):
                 yield Delivery(event, self.cursor())
@@ -243,3 +294,11 @@ class EventStream:
                 continue
             for event in await self._consume(item):
                 yield Delivery(event, self.cursor())
+
+
+def _not_retained() -> IMError:
+    return IMError(
+        Code.ERR_INVALID_PARAMETERS,
+        "since: events after this cursor are no longer retained (or it is not one of this user's "
+        "cursors); re-fetch state with the queries, then subscribe without since",
+    )

@@ -113,7 +113,6 @@ class GroupApplications:
         if agree and await s.member(group_id, joiner) is None:
             added = await s.add_members(group, [(joiner, MEMBER)])
             group = await s.info(group_id)
-            await s.join_large_group_if_needed(group, added)
             if invitation:
                 await self.life._announce_invited(group, record.fromUser, added)
             else:

@@ -155,14 +155,12 @@ class GroupLifecycle:
         group = await s.info(gid)
         await s.add_members(group, [(user_id, OWNER)])
         group = await s.info(gid)
-        await s.join_large_group_if_needed(group, [user_id])
         await s.bus.publish([user_id], OnGroupCreated(groupID=gid))
         await s.touch(gid)
         if initial:
             joinable = [(m.userID, m.role) for m in initial if await s.check_user_group_cap(m.userID)]
             added = await s.add_members(group, joinable)
             group = await s.info(gid)
-            await s.join_large_group_if_needed(group, added)
             if added:
                 await self._announce_invited(group, user_id, added)
         return gid
@@ -218,7 +216,6 @@ class GroupLifecycle:
             return
         await s.add_members(group, [(user_id, MEMBER)])
         group = await s.info(group_id)
-        await s.join_large_group_if_needed(group, [user_id])
         await self.announce_entered(group, user_id)
 
     async def _apply(self, group: GroupInfo, user_id: str, message: str) -> None:
@@ -297,8 +294,7 @@ class GroupLifecycle:
         group_id = group.groupID
         members = await s.member_ids(group_id)
         await s.emit(group, farewell)
-        if s.bus.is_large(group.memberCount):
-            await s.bus.leave_large_group(members, group_id)
+        await s.bus.leave_group_stream(members, group_id)
         doomed = [
             s.keys.group_info(group_id),
             s.keys.group_members(group_id),

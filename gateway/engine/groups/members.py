@@ -221,7 +221,6 @@ class GroupMembers:
             await s.check_cap(group, len(joining))
             added = await s.add_members(group, [(uid, MEMBER) for uid in joining])
             group = await s.info(group_id)
-            await s.join_large_group_if_needed(group, added)
             await self.life._announce_invited(group, user_id, added)
         return results
 

@@ -248,8 +248,8 @@ class GroupStore:
     new_conversations: Callable[[dict[str, list[str]]], Awaitable[None]] | None = None
 
     async def add_members(self, group: GroupInfo, members: Sequence[tuple[str, GroupMemberRole]]) -> list[str]:
-        """Add members (skipping current ones); returns who was added. Keeps large-group following
-        and the online set right."""
+        """Add members (skipping current ones); returns who was added. Their subscriptions follow
+        the group's stream from now on, and the online set stays right."""
         added = []
         now = self.now()
         for user_id, role in members:
@@ -276,7 +276,7 @@ class GroupStore:
             if live:
                 await self.redis.sadd(self.keys.group_online(group.groupID), user_id)
         if added:
-            await self._follow_on_growth(group, len(added))
+            await self.bus.join_group_stream(added, group.groupID)
             if self.new_conversations is not None:
                 await self.new_conversations({u: [f"group_{group.groupID}"] for u in added})
         return added
@@ -304,32 +304,11 @@ class GroupStore:
                     await self._last_seq(group.groupID),
                 )
                 await pipe.execute()
-        if removed and self.bus.is_large(group.memberCount):
-            await self.bus.leave_large_group(removed, group.groupID)
-        if removed and self.bus.is_large(group.memberCount) and not self.bus.is_large(group.memberCount - len(removed)):
-            # shrank to a small group: from now on events are copied to each member again
-            await self.bus.leave_large_group(await self.member_ids(group.groupID), group.groupID)
+        if removed:
+            await self.bus.leave_group_stream(removed, group.groupID)
         return removed
 
-    async def _follow_on_growth(self, group: GroupInfo, added: int) -> None:
-        before, after = group.memberCount, group.memberCount + added
-        if self.bus.is_large(after):
-            # crossing the threshold makes every member follow the group's stream; later joins just the new
-            joiners = await self.member_ids(group.groupID) if not self.bus.is_large(before) else None
-            if joiners is not None:
-                await self.bus.join_large_group(joiners, group.groupID)
-
-    async def join_large_group_if_needed(self, group: GroupInfo, user_ids: Sequence[str]) -> None:
-        if self.bus.is_large(group.memberCount) and user_ids:
-            await self.bus.join_large_group(user_ids, group.groupID)
-
     # ---- telling -------------------------------------------------------------------------------
-    async def audience(self, group: GroupInfo) -> list[str] | None:
-        """Who an event of this group goes to: its member list (small group) or None (large)."""
-        if self.bus.is_large(group.memberCount):
-            return None
-        return await self.member_ids(group.groupID)
-
     async def touch(self, group_id: str) -> None:
         """Note activity in the group (the idle-group recycler skips active groups)."""
         await self.redis.zadd(self.keys.group_activity(), {group_id: self.now()})
@@ -363,14 +342,10 @@ class GroupStore:
         await self._deliver(group, OnRecvNewMessage(message=neutral_view(stored)), also)
 
     async def _deliver(self, group: GroupInfo, event: IMEvent, also: Sequence[str]) -> None:
-        """To the members (one fan-out for a small group, the group stream for a large one) and `also`."""
-        members = await self.audience(group)
-        if members is None:
-            await self.bus.publish_to_group(group.groupID, event, members=None)
-            if also:
-                await self.bus.publish(also, event)
-        else:
-            await self.bus.publish_to_group(group.groupID, event, members=[*members, *also])
+        """To the members (the group's stream, which they follow) and `also` (their own streams)."""
+        await self.bus.publish_to_group(group.groupID, event)
+        if also:
+            await self.bus.publish(also, event)
 
 
 def neutral_view(stored: StoredMessage) -> Message:
