@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 import time
+from typing import Any
 
 from gateway.config import ConfigError, Settings, load_settings
 from gateway.usersig import DEFAULT_EXPIRE_SECONDS, mint
@@ -35,8 +36,15 @@ def _serve(settings: Settings) -> int:
             "IMQL_REDIS_URL is not set: using the embedded in-process store; nothing is persisted "
             "and only one process can serve"
         )
-    app = create_app(settings)
-    config = uvicorn.Config(
+    uvicorn.Server(server_config(create_app(settings), settings)).run()
+    return 0
+
+
+def server_config(app: Any, settings: Settings) -> Any:
+    """How `imql serve` runs an ASGI app (the benchmark's floors run theirs the same way)."""
+    import uvicorn
+
+    return uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
@@ -47,8 +55,6 @@ def _serve(settings: Settings) -> int:
         proxy_headers=True,
         server_header=False,
     )
-    uvicorn.Server(config).run()
-    return 0
 
 
 def _usersig(settings: Settings, user_id: str, expire: int) -> int:

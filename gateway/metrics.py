@@ -36,6 +36,11 @@ class Metrics:
         self.redis_failures = Counter(
             "imql_redis_failures", "Redis commands or links that failed", registry=self.registry
         )
+        self.redis_round_trips = Counter(
+            "imql_redis_round_trips",
+            "Round trips to Redis (a command, or a whole pipeline, sent and answered)",
+            registry=self.registry,
+        )
         self.logins = Counter("imql_logins", "Login attempts by result", ["result"], registry=self.registry)
         self.events_delivered = Counter(
             "imql_events_delivered", "Listener events sent to subscribers", ["listener"], registry=self.registry

@@ -64,9 +64,10 @@ class Gateway:
     @classmethod
     def build(cls, settings: Settings, *, clock: Clock | None = None, redis: Any = None) -> Gateway:
         clock = clock or SystemClock()
-        redis = redis if redis is not None else open_redis(settings.redis_url)
-        keys = Keys(settings.sdkappid)
         metrics = Metrics()
+        if redis is None:
+            redis = open_redis(settings.redis_url, on_round_trip=metrics.redis_round_trips.inc)
+        keys = Keys(settings.sdkappid)
         bus = EventBus(redis, keys)
         dispatcher = Dispatcher(redis, keys, metrics)
         if settings.backend != "embedded":

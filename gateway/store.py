@@ -7,6 +7,7 @@ reader; the dispatcher adds one pub/sub connection.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import fakeredis
@@ -19,7 +20,21 @@ POOL_WAIT_SECONDS = 5.0
 SOCKET_TIMEOUT_SECONDS = 10.0  # a Redis that stops answering fails the request instead of hanging it
 
 
-def open_redis(url: str | None) -> Any:
+class _RoundTripCounter:
+    """Mixed into the pool's connection class: calls `on_send` once per round trip (a command or a
+    whole pipeline goes out in one send), which /metrics reports as imql_redis_round_trips."""
+
+    def __init__(self, *args: Any, on_send: Callable[[], None] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._on_send = on_send
+
+    async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+        if self._on_send is not None:
+            self._on_send()
+        await super().send_packed_command(command, check_health)  # type: ignore[misc]
+
+
+def open_redis(url: str | None, *, on_round_trip: Callable[[], None] | None = None) -> Any:
     if url is None:
         return fakeredis.FakeAsyncRedis(server=fakeredis.FakeServer(), decode_responses=True)
     pool = aioredis.BlockingConnectionPool.from_url(
@@ -30,4 +45,9 @@ def open_redis(url: str | None) -> Any:
         socket_connect_timeout=SOCKET_TIMEOUT_SECONDS,
         health_check_interval=30,
     )
+    if on_round_trip is not None:
+        # by scheme, from_url picked a TCP, TLS or Unix-socket connection class: count on top of it
+        base = pool.connection_class
+        pool.connection_class = type(f"Counted{base.__name__}", (_RoundTripCounter, base), {})
+        pool.connection_kwargs["on_send"] = on_round_trip
     return aioredis.Redis(connection_pool=pool)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Mapping
 from datetime import timedelta
 from importlib import resources
 from typing import Any
@@ -12,14 +12,16 @@ from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketDisconnect
+from strawberry import Schema
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
-from strawberry.http.exceptions import NonJsonMessageReceived
+from strawberry.http.exceptions import NonJsonMessageReceived, WebSocketDisconnected
 
 from gateway.config import Settings
 from gateway.errors import Code
 from gateway.web.ws_protocols import LegacyWSHandler, TransportWSHandler
 from schema.context import IMContext
+from schema.fast_path import QueryPlans, execute_plan
 
 MAX_REQUEST_BYTES = 1 * 1024 * 1024  # a GraphQL document plus variables; uploads get their own limit
 # a multipart upload: a 100 MB video with a 28 MB snapshot, plus the document
@@ -42,6 +44,14 @@ class ObjectMessagesOnly(ASGIWebSocketAdapter):
                 raise NonJsonMessageReceived
             yield message
 
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        """Always a text frame. Strawberry sends bytes-encoded JSON as a binary frame, which a
+        browser hands to graphql-ws as a Blob that JSON.parse cannot read (the client closes 4400)."""
+        try:
+            await self.ws.send_text(orjson.dumps(message).decode())
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
+
 
 class GraphQLView(GraphQL[IMContext, None]):
     websocket_adapter_class = ObjectMessagesOnly
@@ -60,6 +70,8 @@ class GraphQLView(GraphQL[IMContext, None]):
             multipart_uploads_enabled=True,
         )
         self._playground = resources.files("gateway").joinpath("playground/index.html").read_text("utf-8")
+        self._plans = QueryPlans(schema)
+        self._fast_schema: Schema = schema
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> IMContext:
         return IMContext(gateway=request.app.state.gateway, request=request, response=response)
@@ -87,6 +99,17 @@ class GraphQLView(GraphQL[IMContext, None]):
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
             await error_response(413, f"request body over {limit} bytes")(scope, receive, send)
             return
+        if not upload and scope["method"] == "POST" and headers.get(b"content-type", b"").startswith(JSON_TYPE):
+            try:
+                body = await _read_body(receive, limit)
+            except _TooLarge:
+                await error_response(413, f"request body over {limit} bytes")(scope, receive, send)
+                return
+            fast = await self._fast(scope, body)
+            if fast is not None:
+                await fast(scope, receive, send)
+                return
+            receive = _replay(body)  # not a plain query or mutation: Strawberry reads it again
         request = Request(scope, receive=_limited(receive, limit))
         try:
             response = await self.run(request)
@@ -98,9 +121,66 @@ class GraphQLView(GraphQL[IMContext, None]):
             await request.close()  # an upload's spooled files, read or not
         await response(scope, receive, send)
 
+    async def _fast(self, scope: Scope, body: bytes) -> Response | None:
+        """A JSON POST of one valid query or mutation, executed without Strawberry's view and
+        extensions (schema.fast_path); None for anything else, which Strawberry then handles."""
+        try:
+            payload = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return None
+        if not isinstance(payload, dict):
+            return None
+        query, variables, operation = payload.get("query"), payload.get("variables"), payload.get("operationName")
+        if (
+            not isinstance(query, str)
+            or not isinstance(variables, dict | None)
+            or not isinstance(operation, str | None)
+        ):
+            return None
+        plan = self._plans.plan(query, operation)
+        if plan is None:
+            return None
+        context = await self.get_context(Request(scope), None)
+        answer = await execute_plan(self._fast_schema, plan, variables, context)
+        return Response(orjson.dumps(answer), media_type="application/json")
+
 
 class _TooLarge(Exception):
     pass
+
+
+JSON_TYPE = b"application/json"
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break  # the client went away; an empty body fails as a bad request
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replay(body: bytes) -> Receive:
+    """A receive that gives the already-read body once, as the server would have."""
+    sent = False
+
+    async def receive() -> Any:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
 
 
 def _limited(receive: Receive, limit: int) -> Receive:

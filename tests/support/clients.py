@@ -91,7 +91,9 @@ class WSClient:
         conn = await websockets.connect(ws_url, subprotocols=[protocol], **kwargs)  # type: ignore[list-item]
         await conn.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}))
         while True:
-            ack = json.loads(await asyncio.wait_for(conn.recv(), 10))
+            raw = await asyncio.wait_for(conn.recv(), 10)
+            assert isinstance(raw, str), f"a binary frame, which browsers' graphql-ws cannot read: {raw!r}"
+            ack = json.loads(raw)
             if ack["type"] == "connection_ack":
                 break
             assert ack["type"] in ("ka", "ping"), ack
@@ -101,6 +103,8 @@ class WSClient:
         try:
             async for raw in self.conn:
                 message = json.loads(raw)
+                if not isinstance(raw, str):  # browsers' graphql-ws cannot read binary frames: fail the reader
+                    message["type"] = f"binary frame ({message.get('type')})"
                 kind = message.get("type")
                 if kind == "ping":
                     await self.conn.send(json.dumps({"type": "pong"}))

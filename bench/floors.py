@@ -1,0 +1,108 @@
+"""The floors query-throughput is measured against, each served as `imql serve` serves imql.
+
+- `graphql-core`: the same schema (Strawberry's, as graphql-core sees it) executing the same
+  document with graphql-core directly, the parsed and validated document cached, behind a bare
+  Starlette endpoint that builds the same context: everything imql must do, minus Strawberry's
+  view and extensions and our HTTP handling. imql's req/s over this one is the ratio that counts.
+- `bare`: a Starlette endpoint answering a fixed JSON body: what the HTTP stack alone costs.
+
+Run as `python -m bench.floors <graphql-core|bare> --port P` (configuration from IMQL_* as for imql).
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import orjson
+import uvicorn
+from graphql import DocumentNode, ExecutionResult, execute, parse, validate
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from gateway.cli import server_config
+from gateway.config import Settings, load_settings
+from gateway.services import Gateway
+from schema import build_schema
+from schema.context import IMContext
+
+
+def graphql_core_app(settings: Settings) -> Starlette:
+    schema = build_schema()._schema
+    documents: dict[str, DocumentNode] = {}
+
+    def document(query: str) -> DocumentNode:
+        cached = documents.get(query)
+        if cached is None:
+            cached = parse(query)
+            errors = validate(schema, cached)
+            if errors:
+                raise ValueError(errors[0].message)
+            documents[query] = cached
+        return cached
+
+    async def graphql(request: Request) -> Response:
+        body = orjson.loads(await request.body())
+        context = IMContext(gateway=request.app.state.gateway, request=request, response=None)
+        result: Any = execute(
+            schema,
+            document(body["query"]),
+            context_value=context,
+            variable_values=body.get("variables"),
+            operation_name=body.get("operationName"),
+        )
+        if inspect.isawaitable(result):
+            result = await result
+        assert isinstance(result, ExecutionResult)
+        answer: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            answer["errors"] = [e.formatted for e in result.errors]
+        return Response(orjson.dumps(answer), media_type="application/json")
+
+    async def readyz(request: Request) -> Response:
+        return JSONResponse({"status": "ready"})
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        gateway = Gateway.build(settings)
+        await gateway.start()
+        app.state.gateway = gateway
+        try:
+            yield
+        finally:
+            await gateway.close()
+
+    return Starlette(routes=[Route("/graphql", graphql, methods=["POST"]), Route("/readyz", readyz)], lifespan=lifespan)
+
+
+BARE_BODY = orjson.dumps({"data": {"getLoginUser": "u0", "getUsersInfo": [{"userID": "u1"}]}})
+
+
+def bare_app() -> Starlette:
+    async def answer(request: Request) -> Response:
+        await request.body()
+        return Response(BARE_BODY, media_type="application/json")
+
+    async def readyz(request: Request) -> Response:
+        return JSONResponse({"status": "ready"})
+
+    return Starlette(routes=[Route("/graphql", answer, methods=["POST"]), Route("/readyz", readyz)])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.floors")
+    parser.add_argument("kind", choices=["graphql-core", "bare"])
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args()
+    settings = load_settings().with_overrides(port=args.port)
+    app = graphql_core_app(settings) if args.kind == "graphql-core" else bare_app()
+    uvicorn.Server(server_config(app, settings)).run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,246 @@
+"""What every scenario shares: the gateway under test, the engine for set-up, figures, clean-up.
+
+A run gets an SDKAppID of its own, so every key it writes is under `imql:{<that app>` and clean-up
+is one prefix scan, whatever Redis it shares with. The gateway runs as a child process exactly as
+a user starts it (`python -m gateway serve`), on `IMQL_REDIS_URL`; the benchmark process builds its
+own `Gateway` on the same Redis to write the scenario's data straight through the engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import random
+import resource
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from gateway.config import Settings
+from gateway.services import Gateway
+from gateway.session.pool import Session
+from gateway.usersig import mint
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+BENCH_SECRET = "imql-benchmark-secret-key-not-for-production-use"  # noqa: S105 (a throwaway app)
+# Benchmarks measure what a request costs, not the per-user budget that would cut a load test off.
+UNLIMITED_RATE = "1000000000"
+SERVER_START_SECONDS = 30.0
+FD_LIMIT_WANTED = 65_536  # 10,000 WebSockets hold a socket at each end
+
+
+def emit(scenario: str, figure: str, value: float | int | str, unit: str = "", **extra: Any) -> None:
+    """One figure, one JSON line on stdout: what `python -m bench` promises."""
+    line: dict[str, Any] = {"scenario": scenario, "figure": figure, "value": value}
+    if unit:
+        line["unit"] = unit
+    line.update(extra)
+    print(json.dumps(line), flush=True)
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0..100) by nearest rank; what load tools report."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
+    return ordered[rank]
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def raise_fd_limit() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = min(hard, FD_LIMIT_WANTED) if hard != resource.RLIM_INFINITY else FD_LIMIT_WANTED
+    if soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class ServerProcess:
+    """A child process serving HTTP on 127.0.0.1:port until stopped."""
+
+    proc: subprocess.Popen[bytes]
+    port: int
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def rss_bytes(self) -> int:
+        """Resident memory now (Linux /proc), for memory-per-subscription figures."""
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        raise RuntimeError("no VmRSS in /proc status")
+
+    async def wait_ready(self, path: str = "/readyz") -> None:
+        deadline = time.monotonic() + SERVER_START_SECONDS
+        async with httpx.AsyncClient() as http:
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(
+                        f"server exited with {self.proc.returncode}: {self.log_path.read_text()[-2000:]}"
+                    )
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await http.get(self.url + path, timeout=2)).status_code == 200:
+                        return
+                await asyncio.sleep(0.1)
+        raise RuntimeError(
+            f"server did not become ready in {SERVER_START_SECONDS}s: {self.log_path.read_text()[-2000:]}"
+        )
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+class Bench:
+    """One scenario's run: its app, its gateway process(es), its engine, its clean-up."""
+
+    def __init__(self, scenario: str, *, tiny: bool) -> None:
+        self.scenario = scenario
+        self.tiny = tiny
+        self.redis_url = os.environ.get("IMQL_REDIS_URL") or DEFAULT_REDIS_URL
+        # an app of its own: keys are isolated from any other data in this Redis, and easy to drop
+        self.sdkappid = 1_500_000_000 + random.randrange(100_000_000)  # tests use 1.6e9 and up
+        self.workdir = Path(tempfile.mkdtemp(prefix=f"imql-bench-{scenario}-"))
+        self.settings = Settings(
+            sdkappid=self.sdkappid,
+            secret_key=BENCH_SECRET,
+            redis_url=self.redis_url,
+            data_dir=self.workdir / "data",
+            rate_limit_per_second=float(UNLIMITED_RATE),
+            rate_limit_burst=int(UNLIMITED_RATE),
+        )
+        self.servers: list[ServerProcess] = []
+        self.gw: Gateway | None = None
+
+    @property
+    def engine(self) -> Gateway:
+        assert self.gw is not None, "use `async with bench.running()`"
+        return self.gw
+
+    def emit(self, figure: str, value: float | int | str, unit: str = "", **extra: Any) -> None:
+        emit(self.scenario, figure, value, unit, **extra)
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return {
+            **os.environ,
+            "IMQL_REDIS_URL": self.redis_url,
+            "IMQL_SDKAPPID": str(self.sdkappid),
+            "IMQL_SECRET_KEY": BENCH_SECRET,
+            "IMQL_RATE_LIMIT": UNLIMITED_RATE,
+            "IMQL_RATE_BURST": UNLIMITED_RATE,
+            "IMQL_DATA_DIR": str(self.workdir / "data"),
+            "IMQL_LOG_LEVEL": "warning",
+            "IMQL_MAX_SUBSCRIPTIONS_PER_CONNECTION": "32",
+            **extra,
+        }
+
+    async def start_process(self, argv: list[str], name: str, ready_path: str = "/readyz") -> ServerProcess:
+        port = free_port()
+        log_path = self.workdir / f"{name}-{port}.log"
+        with log_path.open("wb") as log:
+            proc = subprocess.Popen(  # noqa: ASYNC220 (starting a server takes no time to speak of)
+                [sys.executable, *argv, "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, env=self.env()
+            )
+        server = ServerProcess(proc, port, log_path)
+        self.servers.append(server)
+        await server.wait_ready(ready_path)
+        return server
+
+    async def start_gateway(self) -> ServerProcess:
+        """`imql serve`, as the README runs it, on this run's app and Redis."""
+        return await self.start_process(["-m", "gateway", "serve"], "imql")
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[Bench]:
+        raise_fd_limit()
+        self.gw = Gateway.build(self.settings)
+        try:
+            await self.gw.redis.ping()
+        except Exception as exc:
+            raise SystemExit(f"bench: no Redis answers at {self.redis_url} (set IMQL_REDIS_URL): {exc}") from exc
+        try:
+            yield self
+        finally:
+            for server in self.servers:
+                server.stop()
+            await self.cleanup()
+            await self.gw.close()
+
+    async def cleanup(self) -> None:
+        """Drop every key of this run's app."""
+        redis = self.engine.redis
+        for pattern in self.engine.keys.scan_patterns():
+            batch: list[str] = []
+            async for key in redis.scan_iter(match=pattern, count=5000):
+                batch.append(key)
+                if len(batch) >= 5000:
+                    await redis.unlink(*batch)
+                    batch.clear()
+            if batch:
+                await redis.unlink(*batch)
+
+    # ---- users -------------------------------------------------------------------------------
+    def user_sig(self, user_id: str) -> str:
+        return mint(self.sdkappid, BENCH_SECRET, user_id, now=int(time.time()), expire=86_400)
+
+    async def login(self, user_ids: Sequence[str], platform: str = "web") -> list[Session]:
+        """Sessions made by the engine (what the login mutation does), many at a time."""
+        sessions: list[Session] = []
+        step = 200
+        for i in range(0, len(user_ids), step):
+            chunk = user_ids[i : i + step]
+            sessions.extend(
+                await asyncio.gather(*(self.engine.sessions.login(u, self.user_sig(u), platform) for u in chunk))
+            )
+        return sessions
+
+
+def tcp_connections_to(pid: int, port: int) -> int:
+    """Established TCP connections of process `pid` to a local `port` (Linux /proc): how many
+    Redis connections a gateway process holds, whoever else shares the Redis."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                remote_port = int(fields[2].rsplit(":", 1)[1], 16)
+                established = fields[3] == "01"
+                if remote_port == port and established and fields[9] in inodes:
+                    count += 1
+    return count

@@ -1,0 +1,115 @@
+"""group-fanout: one message to a group whose members all hold live subscriptions on one gateway
+process (1,000, 5,000 and 10,000 subscribers): the time until the first, the median and the last
+subscriber has it, deliveries per second, and the Redis commands the send issued (INFO
+commandstats before and after the mutation) and issued in all until the last delivery.
+
+Users u0..u9999 are members of three Communities (the first 1,000, 5,000, all 10,000), added
+through the engine. Subscriptions open in steps (1,000, then 4,000 more, then 5,000 more), and at
+each step the group whose members are exactly the subscribed users gets the messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from bench.harness import Bench, median, percentile
+from bench.httpraw import Connection
+from bench.wsclient import Subscriber, subscribe
+from gateway.engine.groups.store import MEMBER
+from gateway.im.enums import ElemType, GroupType
+from gateway.im.messages import Content, TextElem
+
+SEND = "mutation Send($id: String!, $g: String!) { sendMessage(id: $id, groupID: $g) { msgID } }"
+LISTEN = (
+    "subscription { advancedMsgListener { __typename ... on RecvNewMessageEvent { message { textElem { text } } } } }"
+)
+OPEN_CONCURRENCY = 200  # subscriptions being opened at once
+
+
+async def commands_processed(bench: Bench) -> int:
+    stats = await bench.engine.redis.info("stats")
+    return int(stats["total_commands_processed"])
+
+
+async def run(bench: Bench) -> None:
+    sizes = [20, 50] if bench.tiny else [1_000, 5_000, 10_000]
+    sends = 2 if bench.tiny else 5
+    async with bench.running():
+        users = [f"u{i}" for i in range(sizes[-1])]
+        groups = bench.engine.backend.groups
+        started = time.perf_counter()
+        await bench.engine.backend.accounts.ensure_account("owner")
+        group_of: dict[int, str] = {}
+        for size in sizes:
+            gid = await groups.create_group("owner", GroupType.V2TIM_GROUP_TYPE_COMMUNITY, None, f"fanout {size}")
+            info = await groups.s.info(gid)
+            for i in range(0, size, 500):
+                await groups.s.add_members(info, [(u, MEMBER) for u in users[i : min(i + 500, size)]])
+            group_of[size] = gid
+        sessions = await bench.login(users)
+        bench.emit("setup_time", round(time.perf_counter() - started, 1), "s", users=len(users))
+        server = await bench.start_gateway()
+        conn = await Connection.open("127.0.0.1", server.port)
+        owner_token = (await bench.login(["owner"]))[0].token
+        arrivals: dict[str, list[float]] = {}
+
+        def arrived(payload: Any, at: float) -> None:
+            text = payload["data"]["advancedMsgListener"]["message"]["textElem"]["text"]
+            arrivals.setdefault(text, []).append(at)
+
+        subscribers: list[Subscriber] = []
+        for size in sizes:
+            opening = time.perf_counter()
+            todo = sessions[len(subscribers) : size]
+            for i in range(0, len(todo), OPEN_CONCURRENCY):
+                subscribers += await asyncio.gather(
+                    *(
+                        subscribe("127.0.0.1", server.port, s.token, LISTEN, arrived)
+                        for s in todo[i : i + OPEN_CONCURRENCY]
+                    )
+                )
+            await asyncio.sleep(1.0)  # acknowledged subscriptions finish following their streams
+            bench.emit("subscribe_time", round(time.perf_counter() - opening, 1), "s", opened=len(todo))
+            firsts, medians, lasts, rates, send_cmds, all_cmds = [], [], [], [], [], []
+            for n in range(sends):
+                text = f"{size}:{n}"
+                draft = await bench.engine.backend.messages.create(
+                    "owner", Content(elemType=ElemType.V2TIM_ELEM_TYPE_TEXT, textElem=TextElem(text=text))
+                )
+                before = await commands_processed(bench)
+                began = time.perf_counter()
+                status, body = await conn.post_json(
+                    "/graphql", {"query": SEND, "variables": {"id": draft.id, "g": group_of[size]}}, owner_token
+                )
+                after_send = await commands_processed(bench)
+                if status != 200 or "errors" in body:
+                    raise RuntimeError(f"send failed: {body}")
+                deadline = time.perf_counter() + 30
+                while len(arrivals.get(text, ())) < size and time.perf_counter() < deadline:
+                    await asyncio.sleep(0.01)
+                times = sorted(t - began for t in arrivals.get(text, ()))
+                if len(times) < size:
+                    raise RuntimeError(f"{size - len(times)} of {size} subscribers never got message {text}")
+                done = await commands_processed(bench)
+                firsts.append(times[0])
+                medians.append(median(times))
+                lasts.append(times[-1])
+                rates.append(size / times[-1])
+                # the figures' own INFO calls (2 before `done`) are not the gateway's
+                send_cmds.append(after_send - before - 1)
+                all_cmds.append(done - before - 2)
+                await asyncio.sleep(0.2)
+            extra = {"subscribers": size, "sends": sends}
+            bench.emit("first_ms", round(median(firsts) * 1000, 2), "ms", **extra)
+            bench.emit("median_ms", round(median(medians) * 1000, 2), "ms", **extra)
+            bench.emit("last_ms", round(median(lasts) * 1000, 2), "ms", worst=round(max(lasts) * 1000, 2), **extra)
+            bench.emit("deliveries_per_s", round(median(rates)), "deliveries/s", **extra)
+            bench.emit("send_redis_commands", int(median(send_cmds)), "commands", **extra)
+            bench.emit(
+                "redis_commands_until_last", int(median(all_cmds)), "commands", p99=percentile(all_cmds, 99), **extra
+            )
+        conn.close()
+        for s in subscribers:
+            s.close()

@@ -1,0 +1,57 @@
+"""subscriptions-idle: 10,000 idle WebSocket subscriptions (advancedMsgListener, one per user and
+connection) on one gateway process: resident memory per subscription (RSS with them minus RSS
+before them, over their number) and the Redis connections the process holds with all of them
+open (established TCP connections from its PID to Redis's port)."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import time
+from urllib.parse import urlparse
+
+from bench.harness import Bench, tcp_connections_to
+from bench.wsclient import Subscriber, subscribe
+
+LISTEN = "subscription { advancedMsgListener { __typename } }"
+OPEN_CONCURRENCY = 200
+SETTLE_SECONDS = 3.0  # allocations settle and the process's lazy caches fill before RSS is read
+
+
+async def run(bench: Bench) -> None:
+    count = 100 if bench.tiny else 10_000
+    async with bench.running():
+        users = [f"idle{i}" for i in range(count)]
+        sessions = await bench.login(users)
+        server = await bench.start_gateway()
+        redis_port = urlparse(bench.redis_url).port or 6379
+        # warm the process: one subscription opened and closed, so first-use costs are not counted
+        warm = await subscribe("127.0.0.1", server.port, sessions[0].token, LISTEN, lambda *_: None)
+        warm.close()
+        await asyncio.sleep(SETTLE_SECONDS)
+        rss_before = server.rss_bytes()
+        opening = time.perf_counter()
+        subscribers: list[Subscriber] = []
+        for i in range(0, count, OPEN_CONCURRENCY):
+            subscribers += await asyncio.gather(
+                *(
+                    subscribe("127.0.0.1", server.port, s.token, LISTEN, lambda *_: None)
+                    for s in sessions[i : i + OPEN_CONCURRENCY]
+                )
+            )
+        opened_in = time.perf_counter() - opening
+        gc.collect()
+        await asyncio.sleep(SETTLE_SECONDS)
+        rss_after = server.rss_bytes()
+        connections = tcp_connections_to(server.proc.pid, redis_port)
+        alive = sum(1 for s in subscribers if not s.closed.done())
+        if alive != count:
+            raise RuntimeError(f"only {alive} of {count} subscriptions stayed open")
+        per = (rss_after - rss_before) / count
+        bench.emit("subscribe_time", round(opened_in, 1), "s", subscriptions=count)
+        bench.emit("rss_before_mb", round(rss_before / 2**20, 1), "MB")
+        bench.emit("rss_after_mb", round(rss_after / 2**20, 1), "MB", subscriptions=count)
+        bench.emit("memory_per_subscription", round(per / 1024, 2), "KB", subscriptions=count)
+        bench.emit("redis_connections", connections, "connections", subscriptions=count)
+        for s in subscribers:
+            s.close()

@@ -1,0 +1,68 @@
+"""Every benchmark scenario runs end to end at a tiny size, so bench/ never rots.
+
+Nothing here is timed: the figures are only checked to be there and to be numbers. The real runs
+(`python -m bench all`) and their figures are in the README.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import redis
+
+from bench.__main__ import SCENARIOS
+from tests.conftest import REDIS_URL
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# the figures each scenario must print
+EXPECTED = {
+    "query-throughput": {"req_per_s", "p50", "p99", "ratio_to_graphql_core"},
+    "send-to-receive": {"latency_p50", "latency_p99", "max_rate_p99_under_50ms"},
+    "group-fanout": {"first_ms", "median_ms", "last_ms", "deliveries_per_s", "send_redis_commands"},
+    "subscriptions-idle": {"memory_per_subscription", "redis_connections"},
+    "history-paging": {"page_p50", "page_p99", "ratio_large_to_small"},
+    "conversation-list": {"latency_p50", "redis_round_trips"},
+}
+
+
+def test_every_scenario_is_smoke_tested() -> None:
+    assert set(EXPECTED) == set(SCENARIOS)
+
+
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("scenario", sorted(EXPECTED))
+def test_scenario_runs_tiny_and_prints_its_figures(scenario: str) -> None:
+    env = {**os.environ, "IMQL_REDIS_URL": REDIS_URL}
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", scenario, "--tiny"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=220,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    assert lines, done.stderr[-3000:]
+    assert all(line["scenario"] == scenario for line in lines)
+    figures = {line["figure"] for line in lines}
+    assert EXPECTED[scenario] <= figures
+    for line in lines:
+        value = line["value"]
+        assert isinstance(value, int | float)
+        assert math.isfinite(value)
+    if scenario == "query-throughput":
+        assert lines[-1]["figure"] == "ratio_to_graphql_core"
+    # it cleaned up after itself: no key of its app is left
+    app = re.search(r"SDKAppID (\d+)", done.stderr)
+    assert app is not None
+    assert not redis.Redis.from_url(REDIS_URL).keys(f"imql:{{{app.group(1)}*")
