@@ -54,6 +54,7 @@ def server_config(app: Any, settings: Settings) -> Any:
         lifespan="on",
         proxy_headers=True,
         server_header=False,
+        ws="websockets-sansio",
     )
 
 

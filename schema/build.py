@@ -31,6 +31,7 @@ from schema.manager import ManagerMutation, ManagerQuery
 from schema.messages import MessageMutation, MessageQuery
 from schema.observability import OperationMetrics
 from schema.push import PushMutation
+from schema.shared_events import SharedEventExecutor
 from schema.signaling import SignalingMutation, SignalingQuery, resolve_add_invited_signaling
 from schema.types import INFO_ARGUMENT, LONG_SCALAR, Long
 
@@ -102,6 +103,7 @@ def _build() -> strawberry.Schema:
         subscription=Subscription,
         types=ALL_ENUMS,
         config=StrawberryConfig(scalar_map={Long: LONG_SCALAR}),
+        execution_context_class=SharedEventExecutor,
         extensions=[
             IMErrors,
             OperationMetrics,

@@ -4,6 +4,7 @@ revocation by managers, and a send's Redis cost that does not grow with the grou
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -17,6 +18,7 @@ from gateway.errors import Code
 from gateway.im.enums import ElemType, GroupType
 from gateway.im.messages import Content, SendOptions, TextElem
 from gateway.services import Gateway
+from schema.shared_events import SharedEventExecutor
 from tests.support.clients import HTTPClient, WSClient
 from tests.support.servers import InProcessGateway
 
@@ -252,3 +254,51 @@ async def test_the_recycler_runs_on_its_own_when_configured(settings: Settings) 
         assert not await gateway.redis.exists(gateway.keys.group_info(gid))
     finally:
         await gateway.close()
+
+
+SHARED_DOC = """subscription { advancedMsgListener { __typename
+  ... on RecvNewMessageEvent { at: cursor type message { msgID textElem { text } senderProfile { userID } } } } }"""
+
+
+async def test_a_group_event_is_executed_once_for_subscribers_with_the_same_document(
+    client: HTTPClient, server: InProcessGateway
+) -> None:
+    owner = await person(client, server, "olive")
+    gid = (await owner.q('mutation { createGroup(groupType: V2TIM_GROUP_TYPE_MEETING, groupName: "shared") }'))[
+        "createGroup"
+    ]
+    members = []
+    for name in ("m1", "m2", "m3"):
+        token = await client.login(name)
+        await client.gql(f'mutation {{ joinGroup(groupID: "{gid}") }}', token=token)
+        ws = await WSClient.connect(server.ws_url, token)
+        members.append((name, token, ws, await ws.subscribe(SHARED_DOC)))
+    for _, _, ws, op in members:  # the join tips of those who joined later
+        with contextlib.suppress(TimeoutError):
+            while True:
+                await ws.next(op, timeout=0.3)
+    before = SharedEventExecutor.executions
+    sent = (await owner.send(gid, "to all of you")).ok()["sendMessage"]
+    got = {}
+    for name, _, ws, op in members:
+        event = await ws.next_event(op)
+        got[name] = event
+        assert event["message"] == {
+            "msgID": sent["msgID"],
+            "textElem": {"text": "to all of you"},
+            "senderProfile": {"userID": "olive"},
+        }
+    assert SharedEventExecutor.executions - before == 1  # one execution served all three
+    cursors = {name: event["at"] for name, event in got.items()}
+    assert len(set(cursors.values())) == 3  # each subscriber still gets its own cursor (aliased here)
+    # and each cursor is that subscriber's: resuming from it replays nothing of the others'
+    for name, token, ws, _ in members:
+        await ws.close()
+        again = await WSClient.connect(server.ws_url, token)
+        op = await again.subscribe(
+            "subscription($c: String) { advancedMsgListener(since: $c) { __typename } }", {"c": cursors[name]}
+        )
+        await owner.send(gid, f"after {name}")
+        event = await again.next_event(op)
+        assert event["__typename"] == "RecvNewMessageEvent"
+        await again.close()

@@ -23,6 +23,7 @@ from gateway.engine.friendship import decode_friend_record
 from gateway.engine.groups.store import GroupStore
 from gateway.engine.message_core import _stored_dec
 from gateway.engine.messages import Messages
+from gateway.engine.scripts import PipelinedScript, run_pipeline
 from gateway.errors import Code, IMError, invalid
 from gateway.events.bus import EventBus
 from gateway.ids import parse_conversation_id
@@ -54,8 +55,21 @@ CONVERSATION_GROUPS_MAX = 20  # (51010 beyond)
 CONVERSATION_GROUP_NAME_MAX_BYTES = 32  # (51011 beyond)
 DRAFT_MAX_BYTES = 10 * 1024
 CUSTOM_DATA_MAX_BYTES = 1024
-ANNOUNCE_CONCURRENCY = 8  # users told of their changed conversations at once (the pool holds 32)
+ANNOUNCE_CONCURRENCY = 8  # users told of their changed conversations at once (their pipelines queue for the pool)
 LAST_MESSAGE_LOOKBACK = 10  # newest seqs tried for a conversation's last visible message
+# A timeline's last seq and its newest ARGV[1] messages (newest first), in one call: the window
+# needs the seq, and a script saves the round trip between them.
+_NEWEST_MESSAGES = PipelinedScript(
+    """
+local last = tonumber(redis.call('GET', KEYS[1]) or '0')
+if last <= 0 then return {0} end
+local fields = {}
+for seq = last, math.max(last - tonumber(ARGV[1]) + 1, 1), -1 do fields[#fields + 1] = tostring(seq) end
+local rows = redis.call('HMGET', KEYS[2], unpack(fields))
+table.insert(rows, 1, last)
+return rows
+"""
+)
 
 _list_enc = msgspec.json.Encoder()
 _list_dec = msgspec.json.Decoder(list[str])
@@ -132,8 +146,14 @@ class Conversations:
         return ordered
 
     async def _unread(self, user_id: str, state: _UserState, convs: Sequence[str]) -> dict[str, int]:
-        """Unread counts recounted from the timelines (two pipelined round trips)."""
+        """Unread counts recounted from the timelines (one or two pipelined round trips)."""
         pipe = self._redis.pipeline(transaction=False)
+        self._queue_unread(pipe, user_id, state, convs)
+        return await self._finish_unread(state, convs, list(await pipe.execute()))
+
+    def _queue_unread(self, pipe: Any, user_id: str, state: _UserState, convs: Sequence[str]) -> None:
+        """Two commands per conversation: its countable messages after the read mark, and the
+        messages the user deleted for themselves (also what hides them from the last message)."""
         for conv in convs:
             kind, target = parse_conversation_id(conv)
             if kind == ConversationType.V2TIM_C2C:
@@ -147,7 +167,8 @@ class Conversations:
                 left = state.left.get(conv)  # a member who left counts nothing sent after
                 pipe.zcount(self._keys.timeline_countable(timeline), f"({read}", left or "+inf")
                 pipe.smembers(self._keys.hidden_messages(user_id, conv))
-        raw = await pipe.execute()
+
+    async def _finish_unread(self, state: _UserState, convs: Sequence[str], raw: list[Any]) -> dict[str, int]:
         counts: dict[str, int] = {}
         pipe = self._redis.pipeline(transaction=False)
         pending: list[tuple[str, list[str]]] = []
@@ -163,43 +184,52 @@ class Conversations:
                     pipe.zmscore(self._keys.timeline_countable(self._keys.group_timeline(target)), later_hidden)
                     pending.append((conv, later_hidden))
             counts[conv] = count
-        if pending:
+        if pending:  # a group message deleted for me, unread: one more round trip, only then
             for (conv, _), scores in zip(pending, await pipe.execute(), strict=True):
                 counts[conv] -= sum(1 for s in scores if s is not None)
         return counts
 
     async def views(self, user_id: str, convs: Sequence[str], state: _UserState | None = None) -> list[Conversation]:
+        """Conversations as the user sees them. Round trips: the user's state (unless given), one
+        pipeline with everything per conversation (unread, names, the newest messages through a
+        script), and the last messages' per-viewer parts: 3 for a page of 100."""
         if not convs:
             return []
         state = state or await self._user_state(user_id)
-        unread = await self._unread(user_id, state, convs)
         peers = [c[4:] for c in convs if c.startswith("c2c_")]
         group_ids = [c[6:] for c in convs if c.startswith("group_")]
-        pipe = self._redis.pipeline(transaction=False)
-        for peer in peers:
-            pipe.hgetall(self._keys.profile(peer))
-        pipe.hmget(self._keys.friends(user_id), peers or ["-"])
-        for gid in group_ids:
-            pipe.hgetall(self._keys.group_info(gid))
-            timeline = self._keys.group_timeline(gid)
-            read = int(state.group_reads.get(f"group_{gid}", 0))
-            pipe.zrangebyscore(self._keys.timeline_at(timeline, user_id), f"({read}", "+inf")
-            pipe.zrangebyscore(self._keys.timeline_at(timeline, "*"), f"({read}", "+inf")
         timelines = [self._timeline(user_id, c) for c in convs]
-        for timeline in timelines:
-            pipe.get(self._keys.timeline_seq(timeline))
-        if group_ids:
-            pipe.zmscore(self._keys.group_activity(), group_ids)
-        raw = list(await pipe.execute())
+
+        def build(pipe: Any) -> None:
+            self._queue_unread(pipe, user_id, state, convs)
+            for peer in peers:
+                pipe.hgetall(self._keys.profile(peer))
+            pipe.hmget(self._keys.friends(user_id), peers or ["-"])
+            for gid in group_ids:
+                pipe.hgetall(self._keys.group_info(gid))
+                timeline = self._keys.group_timeline(gid)
+                read = int(state.group_reads.get(f"group_{gid}", 0))
+                pipe.zrangebyscore(self._keys.timeline_at(timeline, user_id), f"({read}", "+inf")
+                pipe.zrangebyscore(self._keys.timeline_at(timeline, "*"), f"({read}", "+inf")
+            for timeline in timelines:
+                keys = [self._keys.timeline_seq(timeline), self._keys.timeline_messages(timeline)]
+                _NEWEST_MESSAGES.queue(pipe, keys, [LAST_MESSAGE_LOOKBACK])
+            if group_ids:
+                pipe.zmscore(self._keys.group_activity(), group_ids)
+
+        raw = await run_pipeline(self._redis, build, (_NEWEST_MESSAGES,))
+        unread_raw, raw = raw[: 2 * len(convs)], raw[2 * len(convs) :]
+        unread = await self._finish_unread(state, convs, unread_raw)
+        hidden = {conv: {int(h) for h in unread_raw[2 * i + 1]} for i, conv in enumerate(convs)}
         profiles = {p: raw.pop(0) for p in peers}
         remarks = raw.pop(0)
         remark_of = {p: decode_friend_record(r).remark for p, r in zip(peers, remarks, strict=False) if r}
         group_rows = {}
         for gid in group_ids:
             group_rows[gid] = (raw.pop(0), raw.pop(0), raw.pop(0))
-        last_seqs = [int(raw.pop(0) or 0) for _ in timelines]
+        newest = [raw.pop(0) for _ in timelines]
         activity = dict(zip(group_ids, raw.pop(0), strict=True)) if group_ids else {}
-        last_messages = await self._last_messages(user_id, convs, timelines, last_seqs)
+        last_messages = await self._last_messages(user_id, convs, newest, state, hidden)
         result = []
         for conv in convs:
             kind, target = parse_conversation_id(conv)
@@ -266,12 +296,23 @@ class Conversations:
         return [(conv, m) for conv, m in found if id(m) in visible]
 
     async def _last_messages(
-        self, user_id: str, convs: Sequence[str], timelines: Sequence[str], last_seqs: Sequence[int]
+        self,
+        user_id: str,
+        convs: Sequence[str],
+        newest: Sequence[list[Any]],
+        state: _UserState,
+        hidden: dict[str, set[int]],
     ) -> dict[str, Any]:
+        """Each conversation's last message the user may see, from the newest-messages window
+        read in the views pipeline (what was cleared or deleted for the user is skipped)."""
+        cleared = {conv: int(state.cleared.get(conv, 0)) for conv in convs}
         best: dict[str, StoredMessage] = {}
-        for conv, m in await self._newest_visible(user_id, convs, timelines, last_seqs, LAST_MESSAGE_LOOKBACK):
-            if not m.isExcludedFromLastMessage and conv not in best:
-                best[conv] = m
+        for conv, window in zip(convs, newest, strict=True):
+            found = [_stored_dec.decode(raw) for raw in window[1:] if raw]
+            for m in self._messages.visible_given(user_id, found, cleared, hidden):
+                if not m.isExcludedFromLastMessage:
+                    best[conv] = m
+                    break
         views = await self._messages._views(user_id, list(best.values()))
         return dict(zip(best, views, strict=True))
 
@@ -318,8 +359,10 @@ class Conversations:
         page: list[Conversation] = []
         taken = 0
         # filters on unread or @ need the counts: take candidates in slices until the page fills
+        # filters on counts may drop some: read ahead then; otherwise read exactly what is asked
+        step = count * 2 if conversation_filter.hasUnreadCount or conversation_filter.hasGroupAtInfo else count
         while ordered and len(page) < count:
-            batch, ordered = ordered[: count * 2], ordered[count * 2 :]
+            batch, ordered = ordered[:step], ordered[step:]
             views = await self.views(user_id, [o[2] for o in batch], state)
             for o, view in zip(batch, views, strict=True):
                 taken += 1

@@ -259,10 +259,21 @@ class MessageCore:
         results = await pipe.execute()
         cleared = dict(zip(sorted(convs), (int(v or 0) for v in results[0]), strict=True))
         hidden = {conv: {int(s) for s in members} for conv, members in zip(sorted(convs), results[1:], strict=True)}
+        return self.visible_given(user_id, messages, cleared, hidden)
+
+    def visible_given(
+        self,
+        user_id: str,
+        messages: list[StoredMessage],
+        cleared: dict[str, int],
+        hidden: dict[str, set[int]],
+    ) -> list[StoredMessage]:
+        """`messages` the user may see, given each conversation's cleared-before seq and the seqs
+        the user deleted for themselves (read by the caller)."""
         visible = []
         for m in messages:
             conv = self._conversation_for(user_id, m)
-            if m.seq <= cleared[conv] or m.seq in hidden[conv]:
+            if m.seq <= cleared.get(conv, 0) or m.seq in hidden.get(conv, ()):
                 continue
             if m.visibleTo and m.visibleTo != user_id:
                 continue

@@ -11,6 +11,7 @@ from __future__ import annotations
 import heapq
 import logging
 import secrets
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -56,6 +57,26 @@ TERMINAL_EVENTS: tuple[type[IMEvent], ...] = (OnKickedOffline, OnUserSigExpired)
 class Delivery:
     event: IMEvent
     cursor: str
+    # set for a group stream's own event, the same for every member: names it, so the GraphQL
+    # layer can execute it once for all subscribers with the same document (schema.shared_events)
+    shared: str = ""
+
+
+# Group entries decoded once for all of a process's followers of the group (10,000 members of one
+# group would otherwise decode the same entry 10,000 times); recent entries only.
+DECODED_KEPT = 1_024
+_decoded: OrderedDict[tuple[str, str], IMEvent] = OrderedDict()
+
+
+def _decode_group_entry(entry: LogEntry, raw: str) -> IMEvent:
+    key = (entry.stream, entry.entry_id)
+    event = _decoded.get(key)
+    if event is None:
+        event = decode_event(raw)
+        _decoded[key] = event
+        if len(_decoded) > DECODED_KEPT:
+            _decoded.popitem(last=False)
+    return event
 
 
 class StreamClosed(Exception):
@@ -90,6 +111,7 @@ class EventStream:
         self._base_id = ""
         self._base: dict[str, str] = {}  # group → position that cursors leave out
         self._base_written = 0.0
+        self._own_event: IMEvent | None = None  # the last entry's own event (not one derived from it)
         self.mailbox = Mailbox(user_id=user_id, session_id=session_id, wants_link_events=listener == "sdkListener")
 
     # ---- cursor ------------------------------------------------------------------------------
@@ -217,7 +239,8 @@ class EventStream:
         if not mine and target is None and self._observe is None:
             return []  # not ours, not a session notice, nobody derives from it: skip decoding
         try:
-            event = decode_event(fields.get(F_EVENT, ""))
+            raw = fields.get(F_EVENT, "")
+            event = decode_event(raw) if entry.stream == self._user_stream else _decode_group_entry(entry, raw)
         except msgspec.DecodeError:
             log.error("skipping undecodable event %s in %s", entry.entry_id, entry.stream)
             return []
@@ -230,6 +253,7 @@ class EventStream:
         if isinstance(event, TERMINAL_EVENTS) and target == self._session_id:
             self.mailbox.end(event.__class__.__name__)  # delivered, then every listener of the session ends
         if mine:
+            self._own_event = event
             return [event]
         if self._observe is not None:
             return await self._observe(event, entry.stream != self._user_stream)
@@ -260,6 +284,12 @@ class EventStream:
         rows = await self._redis.xrange(key, min=f"({self._positions[key]}", max="+", count=REPLAY_PAGE)
         return [LogEntry(key, str(i), f) for i, f in reversed(rows)]
 
+    def _share_key(self, entry: LogEntry, event: IMEvent) -> str:
+        """A group stream's own event is the same for every member: its entry names it."""
+        if entry.stream == self._user_stream or event is not self._own_event:
+            return ""
+        return f"{entry.stream}#{entry.entry_id}"
+
     def close(self) -> None:
         """Stop following; safe to call more than once, and after a failed `open`."""
         self._dispatcher.unregister(self.mailbox)
@@ -274,7 +304,7 @@ class EventStream:
     async def _deliveries(self, replay: list[LogEntry]) -> AsyncIterator[Delivery]:
         for entry in replay:
             for event in await self._consume(entry):
-                yield Delivery(event, self.cursor())
+                yield Delivery(event, self.cursor(), self._share_key(entry, event))
         while True:
             if self.mailbox.overflowed:
                 raise IMError(
@@ -293,7 +323,7 @@ class EventStream:
                 yield Delivery(item.event, self.cursor())
                 continue
             for event in await self._consume(item):
-                yield Delivery(event, self.cursor())
+                yield Delivery(event, self.cursor(), self._share_key(item, event))
 
 
 def _not_retained() -> IMError:

@@ -10,6 +10,7 @@ from strawberry.types import Info
 from gateway.events.stream import Delivery
 from gateway.im.events import IMEvent
 from schema.context import IMContext
+from schema.shared_events import SHARE_ATTRIBUTE
 from schema.types import KeyValue
 
 EVENT_DOC = "`cursor` resumes the stream right after this event (pass it as `since`)."
@@ -36,7 +37,10 @@ async def stream_events(
 ) -> AsyncGenerator[Any, None]:
     session = await info.context.session()
     async for delivery in session.listen(listener, since):
-        yield types.to_graphql(delivery)
+        event = types.to_graphql(delivery)
+        if delivery.shared:
+            setattr(event, SHARE_ATTRIBUTE, delivery.shared)
+        yield event
 
 
 def _graphql_value(value: object) -> object:

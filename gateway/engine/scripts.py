@@ -1,0 +1,41 @@
+"""Lua scripts queued inside pipelines without an extra round trip.
+
+redis-py's Script objects check `SCRIPT EXISTS` before every pipeline that holds one: a round trip
+each time. A PipelinedScript queues a bare EVALSHA instead, and only when Redis answers NOSCRIPT
+(a restart, a failover, SCRIPT FLUSH) loads the script and runs the whole pipeline again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+from redis.exceptions import NoScriptError
+
+
+class PipelinedScript:
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.sha = hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()
+
+    def queue(self, pipe: Any, keys: list[str], args: list[Any]) -> None:
+        pipe.evalsha(self.sha, len(keys), *keys, *args)
+
+
+async def run_pipeline(redis: Any, build: Callable[[Any], None], scripts: tuple[PipelinedScript, ...]) -> list[Any]:
+    """Build a pipeline with `build(pipe)` and run it; if a script was missing, load the scripts
+    and run it once more (writes in such a pipeline must be idempotent: these are reads)."""
+    for attempt in (1, 2):
+        pipe = redis.pipeline(transaction=False)
+        build(pipe)
+        results = list(await pipe.execute(raise_on_error=False))
+        if not any(isinstance(r, NoScriptError) for r in results):
+            for r in results:
+                if isinstance(r, Exception):
+                    raise r
+            return results
+        if attempt == 1:
+            for script in scripts:
+                await redis.script_load(script.source)
+    raise NoScriptError("scripts could not be loaded")

@@ -1,0 +1,150 @@
+"""One GraphQL execution per group event and subscription document, however many subscribers.
+
+A group's events are stored once and are the same for every member (viewer-neutral messages), so
+10,000 members subscribed with the same document would otherwise run the same execution 10,000
+times. Each listener event from a group stream carries a share key (its stream entry); the
+executor below keeps the result of the first execution per (share key, document, variables) and
+hands the others a copy with their own `cursor`, the one per-subscriber field of such an event.
+
+Sharing is skipped whenever it could be wrong: events from a user's own stream or derived for one
+user carry no key, results with errors are not kept, and documents whose cursor fields cannot be
+found plainly (fragment spreads in the event's selection) execute per subscriber as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import Awaitable
+from inspect import isawaitable
+from typing import Any
+
+import orjson
+from graphql import ExecutionResult, FieldNode, InlineFragmentNode, OperationDefinitionNode
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+SHARE_ATTRIBUTE = "_imql_share_key"
+CURSOR_ATTRIBUTE = "cursor"
+RESULTS_KEPT = 256  # recent (event, document) results: a burst of group events, not history
+
+
+class _Shape:
+    """Where the cursor sits in a subscription's result: data[listener][key] for each key."""
+
+    __slots__ = ("cursor_keys", "listener_key")
+
+    def __init__(self, listener_key: str, cursor_keys: tuple[str, ...]) -> None:
+        self.listener_key = listener_key
+        self.cursor_keys = cursor_keys
+
+
+def _shape(operation: OperationDefinitionNode) -> _Shape | None:
+    selections = operation.selection_set.selections
+    if len(selections) != 1 or not isinstance(selections[0], FieldNode):
+        return None
+    listener = selections[0]
+    if listener.selection_set is None:
+        return None
+    keys: list[str] = []
+    pending = list(listener.selection_set.selections)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, FieldNode):
+            if node.name.value == CURSOR_ATTRIBUTE:
+                keys.append(node.alias.value if node.alias else node.name.value)
+        elif isinstance(node, InlineFragmentNode):
+            pending.extend(node.selection_set.selections)
+        else:
+            return None  # a fragment spread: not worth resolving here
+    listener_key = listener.alias.value if listener.alias else listener.name.value
+    return _Shape(listener_key, tuple(dict.fromkeys(keys)))
+
+
+# per process, shared by every subscription on it; shapes keep their operation alive, so an id()
+# in that key cannot be reused while the entry lives
+_results: OrderedDict[tuple[str, str, str, bytes], dict[str, Any]] = OrderedDict()
+_shapes: dict[int, tuple[OperationDefinitionNode, _Shape | None]] = {}
+_running: dict[tuple[str, str, str, bytes], asyncio.Future[dict[str, Any] | None]] = {}
+
+
+class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
+    """Strawberry's executor, sharing per-event results of group events between subscribers."""
+
+    executions = 0  # full executions of shareable events (for tests and profiling)
+
+    def execute_operation(self, serially: bool | None = None) -> Any:
+        share = getattr(self.root_value, SHARE_ATTRIBUTE, "") if self.root_value is not None else ""
+        if not share:
+            return super().execute_operation(serially)
+        operation = self.operation
+        shape = self._shape_of(operation)
+        if shape is None:
+            return super().execute_operation(serially)
+        if operation.loc is None:
+            return super().execute_operation(serially)
+        # by the document's text: subscribers' documents are parsed separately, equal texts alike
+        coerced = getattr(self.variable_values, "coerced", None) or {}
+        variables = orjson.dumps(coerced, option=orjson.OPT_SORT_KEYS, default=repr)
+        name = operation.name.value if operation.name else ""
+        key = (share, operation.loc.source.body, name, variables)
+        kept = _results.get(key)
+        if kept is not None:
+            return ExecutionResult(data=self._with_my_cursor(kept, shape))
+        running = _running.get(key)
+        if running is not None:  # another subscriber is executing it right now: wait for that
+            return self._after(running, shape, serially)
+        SharedEventExecutor.executions += 1
+        result = super().execute_operation(serially)
+        if isawaitable(result):
+            done: asyncio.Future[dict[str, Any] | None] = asyncio.get_running_loop().create_future()
+            _running[key] = done
+            return self._keep_later(result, key, done)
+        self._keep(result, key)
+        return result
+
+    async def _after(self, running: asyncio.Future[dict[str, Any] | None], shape: _Shape, serially: bool | None) -> Any:
+        data = await asyncio.shield(running)
+        if data is None:  # it failed for that subscriber: execute for this one on its own
+            result = super().execute_operation(serially)
+            return await result if isawaitable(result) else result
+        return ExecutionResult(data=self._with_my_cursor(data, shape))
+
+    async def _keep_later(
+        self, pending: Awaitable[Any], key: tuple[str, str, str, bytes], done: asyncio.Future[dict[str, Any] | None]
+    ) -> Any:
+        try:
+            result = await pending
+            self._keep(result, key)
+            return result
+        finally:
+            _running.pop(key, None)
+            if not done.done():
+                done.set_result(_results.get(key))
+
+    def _keep(self, result: Any, key: tuple[str, str, str, bytes]) -> None:
+        if isinstance(result, ExecutionResult) and not result.errors and result.data is not None:
+            _results[key] = result.data
+            if len(_results) > RESULTS_KEPT:
+                _results.popitem(last=False)
+
+    def _with_my_cursor(self, data: dict[str, Any], shape: _Shape) -> dict[str, Any]:
+        event = data.get(shape.listener_key)
+        if not isinstance(event, dict):
+            return data
+        mine = dict(event)
+        cursor = getattr(self.root_value, CURSOR_ATTRIBUTE, None)
+        for name in shape.cursor_keys:
+            if name in mine:
+                mine[name] = cursor
+        return {**data, shape.listener_key: mine}
+
+    @classmethod
+    def _shape_of(cls, operation: OperationDefinitionNode) -> _Shape | None:
+        kept = _shapes.get(id(operation))
+        if kept is not None and kept[0] is operation:
+            return kept[1]
+        shape = _shape(operation)
+        if len(_shapes) > RESULTS_KEPT:
+            _shapes.clear()
+        _shapes[id(operation)] = (operation, shape)
+        return shape
