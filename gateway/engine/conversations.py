@@ -112,6 +112,11 @@ class Conversations:
     # ---- reading ---------------------------------------------------------------------------------
     async def _user_state(self, user_id: str) -> _UserState:
         pipe = self._redis.pipeline(transaction=False)
+        self._queue_state(pipe, user_id)
+        return self._state_from(list(await pipe.execute()))
+
+    def _queue_state(self, pipe: Any, user_id: str) -> None:
+        """The 12 reads of a user's conversation state (`_state_from` turns them into one)."""
         pipe.zrange(self._keys.conversations(user_id), 0, -1, withscores=True)
         for family in ("deleted", "draft", "custom-data", "pinned", "marks"):
             pipe.hgetall(self._state(user_id, family))
@@ -121,7 +126,9 @@ class Conversations:
         pipe.hgetall(self._state(user_id, "c2c-read-ms"))
         pipe.hgetall(self._keys.cleared_before(user_id))
         pipe.hgetall(self._state(user_id, "left"))
-        raw = await pipe.execute()
+
+    @staticmethod
+    def _state_from(raw: list[Any]) -> _UserState:
         order, deleted, drafts, custom, pinned, marks, groups, options, group_reads, c2c_reads, cleared, left = raw
         return _UserState(
             order=dict(order), deleted=deleted, drafts=drafts, custom=custom, pinned=pinned, marks=marks,
@@ -448,19 +455,42 @@ class Conversations:
         await asyncio.gather(*(tell(user_id, convs) for user_id, convs in changed.items()))
 
     async def _announce_to(self, user_id: str, convs: list[str]) -> None:
-        state = await self._user_state(user_id)
-        live = {o[2] for o in await self._ordered(user_id, state)}
-        wanted = [c for c in dict.fromkeys(convs) if c in live]
-        seen = set(await self._redis.hkeys(self._state(user_id, "announced")))
+        """Four round trips: the state (with what was announced and the groups' activity), the
+        views (two), then the events with the announced marks."""
+        convs = list(dict.fromkeys(convs))
+        group_ids = [c[6:] for c in convs if c.startswith("group_")]
+        pipe = self._redis.pipeline(transaction=False)
+        self._queue_state(pipe, user_id)
+        pipe.hkeys(self._state(user_id, "announced"))
+        if group_ids:
+            pipe.zmscore(self._keys.group_activity(), group_ids)
+        raw = list(await pipe.execute())
+        state = self._state_from(raw[:12])
+        seen = set(raw[12])
+        activity = (
+            {f"group_{g}": int((a or 0) * 1000) for g, a in zip(group_ids, raw[13], strict=True)} if group_ids else {}
+        )
+        wanted = [c for c in convs if self._is_live(c, state, activity.get(c, 0))]
+        if not wanted:
+            return
         fresh = [c for c in wanted if c not in seen]
+        views = dict(zip(wanted, await self.views(user_id, wanted, state), strict=True))
+        pipe = self._redis.pipeline(transaction=False)
         if fresh:
-            await self._redis.hset(self._state(user_id, "announced"), mapping=dict.fromkeys(fresh, 1))
-            views = await self.views(user_id, fresh, state)
-            await self._bus.publish([user_id], OnNewConversation(conversationList=views))
+            pipe.hset(self._state(user_id, "announced"), mapping=dict.fromkeys(fresh, 1))
+            self._bus.queue_publish(pipe, [user_id], OnNewConversation(conversationList=[views[c] for c in fresh]))
         rest = [c for c in wanted if c not in fresh]
         if rest:
-            views = await self.views(user_id, rest, state)
-            await self._bus.publish([user_id], OnConversationChanged(conversationList=views))
+            self._bus.queue_publish(pipe, [user_id], OnConversationChanged(conversationList=[views[c] for c in rest]))
+        await pipe.execute()
+
+    @staticmethod
+    def _is_live(conv: str, state: _UserState, activity_ms: int) -> bool:
+        """Whether the conversation is in the user's list (as `_ordered` decides, for one)."""
+        if conv not in state.order:
+            return False
+        key = max(int(state.order[conv]), activity_ms)
+        return not (conv in state.deleted and key <= int(state.deleted[conv]))
 
     async def announce_new(self, appeared: dict[str, list[str]]) -> None:
         """onNewConversation: conversations that (re)appeared in users' lists, e.g. a joined group."""

@@ -67,18 +67,31 @@ class EventBus:
     ) -> None:
         """Append `event` to each user's log; `session_id` limits it to that one session, and
         `except_session` spares the session that caused it (the SDK's "other devices")."""
+        pipe = self._redis.pipeline(transaction=False)
+        if self.queue_publish(pipe, user_ids, event, session_id=session_id, except_session=except_session):
+            await pipe.execute()
+
+    def queue_publish(
+        self,
+        pipe: Any,
+        user_ids: Iterable[str],
+        event: IMEvent,
+        *,
+        session_id: str | None = None,
+        except_session: str | None = None,
+    ) -> int:
+        """`publish` queued on the caller's pipeline (after the writes it reports, in the same round
+        trip); returns how many users it addresses."""
         fields: dict[str, bytes | str] = {F_LISTENER: event.LISTENER, F_EVENT: encode_event(event)}
         if session_id is not None:
             fields[F_SESSION] = session_id
         if except_session is not None:
             fields[F_EXCEPT_SESSION] = except_session
-        pipe = self._redis.pipeline(transaction=False)
         count = 0
         for user_id in dict.fromkeys(user_ids):
             self._append(pipe, self._keys.user_events(user_id), fields)
             count += 1
-        if count:
-            await pipe.execute()
+        return count
 
     async def publish_to_group(self, group_id: str, event: IMEvent, *, except_user: str | None = None) -> None:
         """An event for every member of a group but `except_user`: stored once in the group's
