@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -20,6 +21,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import cast
 
 
 @dataclass
@@ -64,8 +66,8 @@ class _Client(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports are not asyncio.Transport subclasses, but have the same methods
+        self.transport = cast(asyncio.Transport, transport)
         self._send()
 
     def _send(self) -> None:
@@ -199,8 +201,10 @@ def _wrk_load(spec: LoadSpec, wrk: str) -> LoadResult:
     )
 
 
-def run_load(spec: LoadSpec, *, engine: str = "auto") -> LoadResult:
-    """Drive the load from a separate process (or wrk), so the client has a core of its own."""
+def run_load(spec: LoadSpec, *, engine: str | None = None) -> LoadResult:
+    """Drive the load from a separate process (or wrk), so the client has a core of its own.
+    `engine`: "wrk", "python" or "auto" (wrk if installed); IMQL_BENCH_LOAD picks it by default."""
+    engine = engine or os.environ.get("IMQL_BENCH_LOAD", "auto")
     wrk = shutil.which("wrk")
     if engine == "wrk" or (engine == "auto" and wrk):
         if wrk is None:

@@ -16,7 +16,7 @@ import os
 import struct
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 OP_TEXT, OP_CLOSE, OP_PING, OP_PONG = 0x1, 0x8, 0x9, 0xA
 
@@ -49,8 +49,7 @@ class Subscriber(asyncio.Protocol):
         self.received = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's are not subclasses, yet alike
         key = base64.b64encode(os.urandom(16)).decode()
         transport.write(
             (
