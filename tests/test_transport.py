@@ -103,6 +103,17 @@ async def test_probes_and_metrics(client: HTTPClient) -> None:
     assert 'imql_graphql_errors_total{code="6014"}' in text
     assert "imql_live_subscriptions" in text
     assert "imql_redis_failures_total" in text
+    # every round trip to Redis is counted: a logged-in query adds at least one
+    before = _round_trips(text)
+    token = await client.login("metered")
+    await client.gql('{ getUsersInfo(userIDList: ["metered"]) { userID } }', token=token)
+    assert _round_trips((await client.http.get("/metrics")).text) > before
+
+
+def _round_trips(metrics_text: str) -> float:
+    match = re.search(r"^imql_redis_round_trips_total (\S+)$", metrics_text, re.MULTILINE)
+    assert match is not None, "imql_redis_round_trips is missing"
+    return float(match.group(1))
 
 
 async def test_readyz_is_503_without_redis() -> None:
