@@ -19,6 +19,10 @@ from gateway.im.messages import Content, StoredMessage, TextElem
 from gateway.services import Gateway
 
 BATCH = 5_000  # commands per pipeline: big enough to be fast, small enough not to stall Redis
+# The subscription the delivery scenarios hold: each new message's text, by which they match it.
+TEXT_LISTENER = (
+    "subscription { advancedMsgListener { __typename ... on RecvNewMessageEvent { message { textElem { text } } } } }"
+)
 _encoder = msgspec.json.Encoder()
 
 
@@ -33,6 +37,14 @@ def _text(sender: str, receiver: str, seq: int, now: int) -> StoredMessage:
         timestamp=now,
         content=Content(elemType=ElemType.V2TIM_ELEM_TYPE_TEXT, textElem=TextElem(text=f"message number {seq}")),
     )
+
+
+async def text_draft(gw: Gateway, sender: str, text: str) -> str:
+    """A created text message (what createTextMessage returns), ready for sendMessage."""
+    created = await gw.backend.messages.create(
+        sender, Content(elemType=ElemType.V2TIM_ELEM_TYPE_TEXT, textElem=TextElem(text=text))
+    )
+    return created.id
 
 
 async def c2c_conversation_of(gw: Gateway, a: str, b: str, messages: int) -> None:

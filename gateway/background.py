@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from abc import ABC, abstractmethod
 
 
-class BackgroundLoop:
+class BackgroundLoop(ABC):
     """Subclasses give `_run` (a loop that never returns) and a task name."""
 
     task_name = "imql-background"
@@ -24,5 +25,6 @@ class BackgroundLoop:
                 await self._task
             self._task = None
 
+    @abstractmethod
     async def _run(self) -> None:
-        raise NotImplementedError
+        """The loop itself; runs until cancelled."""

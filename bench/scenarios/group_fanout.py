@@ -14,17 +14,14 @@ import asyncio
 import time
 from typing import Any
 
+from bench.fixtures import TEXT_LISTENER, text_draft
 from bench.harness import Bench, median, percentile
 from bench.httpraw import Connection
 from bench.wsclient import Subscriber, subscribe
 from gateway.engine.groups.store import MEMBER
-from gateway.im.enums import ElemType, GroupType
-from gateway.im.messages import Content, TextElem
+from gateway.im.enums import GroupType
 
 SEND = "mutation Send($id: String!, $g: String!) { sendMessage(id: $id, groupID: $g) { msgID } }"
-LISTEN = (
-    "subscription { advancedMsgListener { __typename ... on RecvNewMessageEvent { message { textElem { text } } } } }"
-)
 OPEN_CONCURRENCY = 200  # subscriptions being opened at once
 
 
@@ -66,17 +63,20 @@ async def run(bench: Bench) -> None:
         subscribers: list[Subscriber] = []
         warmed: dict[int, int] = {}  # subscriber → messages it had before this step's warm-up
 
-        async def send(text: str, gid: str) -> None:
-            draft = await bench.engine.backend.messages.create(
-                "owner", Content(elemType=ElemType.V2TIM_ELEM_TYPE_TEXT, textElem=TextElem(text=text))
-            )
+        async def send(text: str, gid: str) -> tuple[float, int, int]:
+            """Send `text` to the group: when the mutation started, and Redis's command count
+            just before it and just after its answer."""
+            draft_id = await text_draft(bench.engine, "owner", text)
             conn = await Connection.open("127.0.0.1", server.port)  # idle keep-alives are closed after 5 s
-            status, body = await conn.post_json(
-                "/graphql", {"query": SEND, "variables": {"id": draft.id, "g": gid}}, owner_token
-            )
+            before = await commands_processed(bench)
+            began = time.perf_counter()
+            variables = {"id": draft_id, "g": gid}
+            status, body = await conn.post_json("/graphql", {"query": SEND, "variables": variables}, owner_token)
+            after = await commands_processed(bench)
             conn.close()
             if status != 200 or "errors" in body:
                 raise RuntimeError(f"send failed: {body}")
+            return began, before, after
 
         for size in sizes:
             opening = time.perf_counter()
@@ -84,7 +84,7 @@ async def run(bench: Bench) -> None:
             for i in range(0, len(todo), OPEN_CONCURRENCY):
                 subscribers += await asyncio.gather(
                     *(
-                        subscribe("127.0.0.1", server.port, s.token, LISTEN, arrived)
+                        subscribe("127.0.0.1", server.port, s.token, TEXT_LISTENER, arrived)
                         for s in todo[i : i + OPEN_CONCURRENCY]
                     )
                 )
@@ -103,19 +103,7 @@ async def run(bench: Bench) -> None:
             firsts, medians, lasts, rates, send_cmds, all_cmds = [], [], [], [], [], []
             for n in range(sends):
                 text = f"{size}:{n}"
-                draft = await bench.engine.backend.messages.create(
-                    "owner", Content(elemType=ElemType.V2TIM_ELEM_TYPE_TEXT, textElem=TextElem(text=text))
-                )
-                conn = await Connection.open("127.0.0.1", server.port)  # idle keep-alives are closed after 5 s
-                before = await commands_processed(bench)
-                began = time.perf_counter()
-                status, body = await conn.post_json(
-                    "/graphql", {"query": SEND, "variables": {"id": draft.id, "g": group_of[size]}}, owner_token
-                )
-                after_send = await commands_processed(bench)
-                conn.close()
-                if status != 200 or "errors" in body:
-                    raise RuntimeError(f"send failed: {body}")
+                began, before, after_send = await send(text, group_of[size])
                 deadline = time.perf_counter() + 30
                 while len(arrivals.get(text, ())) < size and time.perf_counter() < deadline:
                     await asyncio.sleep(0.01)

@@ -9,16 +9,12 @@ import asyncio
 import time
 from typing import Any
 
+from bench.fixtures import TEXT_LISTENER, text_draft
 from bench.harness import Bench, median, percentile
 from bench.httpraw import Connection
 from bench.wsclient import Subscriber, subscribe
-from gateway.im.enums import ElemType
-from gateway.im.messages import Content, TextElem
 
 SEND = "mutation Send($id: String!, $to: String!) { sendMessage(id: $id, receiver: $to) { msgID } }"
-LISTEN = (
-    "subscription { advancedMsgListener { __typename ... on RecvNewMessageEvent { message { textElem { text } } } } }"
-)
 P99_LIMIT_MS = 50.0
 CONNECTIONS = 16  # keep-alive connections the senders' requests are spread over
 
@@ -43,7 +39,7 @@ async def run(bench: Bench) -> None:
                 latencies.append(at - sent)
 
         subscribers: list[Subscriber] = [
-            await subscribe("127.0.0.1", server.port, token, LISTEN, arrived) for token in receiver_tokens
+            await subscribe("127.0.0.1", server.port, token, TEXT_LISTENER, arrived) for token in receiver_tokens
         ]
         await asyncio.sleep(0.5)  # subscriptions follow their streams once acknowledged; let them settle
         connections = [await Connection.open("127.0.0.1", server.port) for _ in range(CONNECTIONS)]
@@ -54,10 +50,7 @@ async def run(bench: Bench) -> None:
             for k in range(total):
                 sender = k % pairs
                 text = f"{rate}:{k}"
-                draft = await bench.engine.backend.messages.create(
-                    senders[sender], Content(elemType=ElemType.V2TIM_ELEM_TYPE_TEXT, textElem=TextElem(text=text))
-                )
-                created.append((sender, draft.id, text))
+                created.append((sender, await text_draft(bench.engine, senders[sender], text), text))
             latencies.clear()
             queues: list[asyncio.Queue[tuple[int, str, str] | None]] = [asyncio.Queue() for _ in connections]
 

@@ -143,12 +143,11 @@ class Conversations:
         group_ids = [c[6:] for c in convs if c.startswith("group_")]
         activity = await self._redis.zmscore(self._keys.group_activity(), group_ids) if group_ids else []
         active = {f"group_{g}": int((a or 0) * 1000) for g, a in zip(group_ids, activity, strict=True)}
-        ordered = []
-        for conv in convs:
-            key = max(int(state.order[conv]), active.get(conv, 0))
-            if conv in state.deleted and key <= int(state.deleted[conv]):
-                continue  # deleted, and nothing new since
-            ordered.append((conv in state.pinned, key, conv))
+        ordered = [
+            (conv in state.pinned, _order_key(conv, state, active.get(conv, 0)), conv)
+            for conv in convs
+            if self._is_live(conv, state, active.get(conv, 0))
+        ]
         ordered.sort(reverse=True)
         return ordered
 
@@ -273,7 +272,7 @@ class Conversations:
                 view.faceUrl = info.get("faceUrl", "")
                 view.groupType = info.get("groupType", "")
                 view.recvOpt = int(state.options.get(f"group:{target}", 0))
-                view.orderKey = max(order, int((activity.get(target) or 0) * 1000))
+                view.orderKey = _order_key(conv, state, int((activity.get(target) or 0) * 1000))
                 view.groupAtInfoList = _at_infos(at_me, at_all)
             result.append(view)
         return result
@@ -285,18 +284,21 @@ class Conversations:
         return self._keys.group_timeline(target)
 
     async def _newest_visible(
-        self, user_id: str, convs: Sequence[str], timelines: Sequence[str], last_seqs: Sequence[int], window: int
+        self, user_id: str, convs: Sequence[str], timelines: Sequence[str], window: int
     ) -> list[tuple[str, StoredMessage]]:
         """The messages among the newest `window` seqs of each timeline that the user may see, as
-        (conversation, message) pairs, each conversation's newest first: one round trip for all."""
-        pipe = self._redis.pipeline(transaction=False)
-        for timeline, last in zip(timelines, last_seqs, strict=True):
-            seqs = [str(q) for q in range(last, max(last - window, 0), -1)] or ["0"]
-            pipe.hmget(self._keys.timeline_messages(timeline), seqs)
+        (conversation, message) pairs, each conversation's newest first: two round trips for all."""
+
+        def build(pipe: Any) -> None:
+            for timeline in timelines:
+                keys = [self._keys.timeline_seq(timeline), self._keys.timeline_messages(timeline)]
+                _NEWEST_MESSAGES.queue(pipe, keys, [window])
+
+        windows = await run_pipeline(self._redis, build, (_NEWEST_MESSAGES,))
         found = [
             (conv, _stored_dec.decode(raw))
-            for conv, rows in zip(convs, await pipe.execute(), strict=True)
-            for raw in rows
+            for conv, rows in zip(convs, windows, strict=True)
+            for raw in rows[1:]
             if raw
         ]
         visible = {id(m) for m in await self._messages._visible_to(user_id, [m for _, m in found])}
@@ -329,12 +331,8 @@ class Conversations:
         if not 1 <= count <= PAGE_MAX:
             raise invalid(f"count must be 1-{PAGE_MAX}")
         timelines = [self._timeline(user_id, c) for c in convs]
-        pipe = self._redis.pipeline(transaction=False)
-        for timeline in timelines:
-            pipe.get(self._keys.timeline_seq(timeline))
-        last_seqs = [int(v or 0) for v in await pipe.execute()]
         picked: dict[str, list[StoredMessage]] = {c: [] for c in convs}
-        for conv, m in await self._newest_visible(user_id, convs, timelines, last_seqs, 2 * count):
+        for conv, m in await self._newest_visible(user_id, convs, timelines, 2 * count):
             if len(picked[conv]) < count:
                 picked[conv].append(m)
         flat = [m for conv in convs for m in picked[conv]]
@@ -486,11 +484,10 @@ class Conversations:
 
     @staticmethod
     def _is_live(conv: str, state: _UserState, activity_ms: int) -> bool:
-        """Whether the conversation is in the user's list (as `_ordered` decides, for one)."""
+        """Whether the conversation is in the user's list: not deleted, or active since."""
         if conv not in state.order:
             return False
-        key = max(int(state.order[conv]), activity_ms)
-        return not (conv in state.deleted and key <= int(state.deleted[conv]))
+        return not (conv in state.deleted and _order_key(conv, state, activity_ms) <= int(state.deleted[conv]))
 
     async def announce_new(self, appeared: dict[str, list[str]]) -> None:
         """onNewConversation: conversations that (re)appeared in users' lists, e.g. a joined group."""
@@ -740,6 +737,11 @@ def _receive_opt(state: _UserState, conv: str) -> int:
     kind, target = parse_conversation_id(conv)
     field = f"c2c:{target}" if kind == ConversationType.V2TIM_C2C else f"group:{target}"
     return int(state.options.get(field, 0))
+
+
+def _order_key(conv: str, state: _UserState, activity_ms: int) -> int:
+    """A conversation's orderKey: its own last activity, or its group's if that is later."""
+    return max(int(state.order.get(conv, 0)), activity_ms)
 
 
 def _matches_counts(view: Conversation, f: ConversationFilter) -> bool:

@@ -111,7 +111,6 @@ class EventStream:
         self._base_id = ""
         self._base: dict[str, str] = {}  # group → position that cursors leave out
         self._base_written = 0.0
-        self._own_event: IMEvent | None = None  # the last entry's own event (not one derived from it)
         self.mailbox = Mailbox(user_id=user_id, session_id=session_id, wants_link_events=listener == "sdkListener")
 
     # ---- cursor ------------------------------------------------------------------------------
@@ -218,7 +217,7 @@ class EventStream:
         return list(heapq.merge(*runs, key=lambda e: positions.parse(e.entry_id)))
 
     # ---- reading -----------------------------------------------------------------------------
-    async def _consume(self, entry: LogEntry) -> list[IMEvent]:
+    async def _consume(self, entry: LogEntry) -> list[tuple[IMEvent, bool]]:
         """Advance past `entry`; return what this subscription should see of it: its event if it is
         this listener's, or whatever the observer derives from another listener's event."""
         last = self._positions.get(entry.stream)
@@ -253,10 +252,9 @@ class EventStream:
         if isinstance(event, TERMINAL_EVENTS) and target == self._session_id:
             self.mailbox.end(event.__class__.__name__)  # delivered, then every listener of the session ends
         if mine:
-            self._own_event = event
-            return [event]
+            return [(event, True)]
         if self._observe is not None:
-            return await self._observe(event, entry.stream != self._user_stream)
+            return [(derived, False) for derived in await self._observe(event, entry.stream != self._user_stream)]
         return []
 
     async def _apply_control(self, raw: str) -> None:
@@ -284,11 +282,11 @@ class EventStream:
         rows = await self._redis.xrange(key, min=f"({self._positions[key]}", max="+", count=REPLAY_PAGE)
         return [LogEntry(key, str(i), f) for i, f in reversed(rows)]
 
-    def _share_key(self, entry: LogEntry, event: IMEvent) -> str:
-        """A group stream's own event is the same for every member: its entry names it."""
-        if entry.stream == self._user_stream or event is not self._own_event:
-            return ""
-        return f"{entry.stream}#{entry.entry_id}"
+    def _delivery(self, entry: LogEntry, event: IMEvent, own: bool) -> Delivery:
+        """A group stream's own event (not one derived from it) is the same for every member:
+        its entry names it, so it can be executed once for all (Delivery.shared)."""
+        shared = f"{entry.stream}#{entry.entry_id}" if own and entry.stream != self._user_stream else ""
+        return Delivery(event, self.cursor(), shared)
 
     def close(self) -> None:
         """Stop following; safe to call more than once, and after a failed `open`."""
@@ -298,13 +296,13 @@ class EventStream:
         async for delivery in self._deliveries(replay):
             if self._base_id and self._now() - self._base_written > BASE_REFRESH_SECONDS:
                 await self._write_base()  # before the cursor is made, so it names a live base
-                delivery = Delivery(delivery.event, self.cursor())
+                delivery = Delivery(delivery.event, self.cursor(), delivery.shared)
             yield delivery
 
     async def _deliveries(self, replay: list[LogEntry]) -> AsyncIterator[Delivery]:
         for entry in replay:
-            for event in await self._consume(entry):
-                yield Delivery(event, self.cursor(), self._share_key(entry, event))
+            for event, own in await self._consume(entry):
+                yield self._delivery(entry, event, own)
         while True:
             if self.mailbox.overflowed:
                 raise IMError(
@@ -322,8 +320,8 @@ class EventStream:
             if isinstance(item, LocalEvent):
                 yield Delivery(item.event, self.cursor())
                 continue
-            for event in await self._consume(item):
-                yield Delivery(event, self.cursor(), self._share_key(item, event))
+            for event, own in await self._consume(item):
+                yield self._delivery(item, event, own)
 
 
 def _not_retained() -> IMError:
