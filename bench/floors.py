@@ -5,8 +5,12 @@
   Starlette endpoint that builds the same context: everything imql must do, minus Strawberry's
   view and extensions and our HTTP handling. imql's req/s over this one is the ratio that counts.
 - `bare`: a Starlette endpoint answering a fixed JSON body: what the HTTP stack alone costs.
+- `bare-ws` (subscriptions-idle's floor): a Starlette WebSocket endpoint that speaks just enough
+  graphql-transport-ws to hold a subscription (ack the init, take the subscribe, then wait): what
+  one idle connection costs the server stack (uvicorn, its WebSocket implementation, Starlette)
+  before any GraphQL or IM state.
 
-Run as `python -m bench.floors <graphql-core|bare> --port P` (configuration from IMQL_* as for imql).
+Run as `python -m bench.floors <graphql-core|bare|bare-ws> --port P` (configuration from IMQL_*).
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ from graphql import DocumentNode, ExecutionResult, execute, parse, validate
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from gateway.cli import server_config
 from gateway.config import Settings, load_settings
@@ -94,13 +99,36 @@ def bare_app() -> Starlette:
     return Starlette(routes=[Route("/graphql", answer, methods=["POST"]), Route("/readyz", readyz)])
 
 
+async def _hold_subscription(websocket: WebSocket) -> None:
+    await websocket.accept(subprotocol="graphql-transport-ws")
+    try:
+        while True:
+            message = orjson.loads(await websocket.receive_text())
+            if message.get("type") == "connection_init":
+                await websocket.send_text('{"type":"connection_ack"}')
+            elif message.get("type") == "ping":
+                await websocket.send_text('{"type":"pong"}')
+    except WebSocketDisconnect:
+        return
+
+
+def bare_ws_app() -> Starlette:
+    async def readyz(request: Request) -> Response:
+        return JSONResponse({"status": "ready"})
+
+    return Starlette(routes=[WebSocketRoute("/graphql", _hold_subscription), Route("/readyz", readyz)])
+
+
+FLOORS = {"graphql-core": graphql_core_app, "bare": lambda _settings: bare_app(), "bare-ws": lambda _s: bare_ws_app()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.floors")
-    parser.add_argument("kind", choices=["graphql-core", "bare"])
+    parser.add_argument("kind", choices=sorted(FLOORS))
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
     settings = load_settings().with_overrides(port=args.port)
-    app = graphql_core_app(settings) if args.kind == "graphql-core" else bare_app()
+    app = FLOORS[args.kind](settings)
     uvicorn.Server(server_config(app, settings)).run()
 
 

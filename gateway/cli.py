@@ -12,6 +12,8 @@ from gateway.config import ConfigError, Settings, load_settings
 from gateway.usersig import DEFAULT_EXPIRE_SECONDS, mint
 
 log = logging.getLogger("imql")
+# uvicorn's WebSocket implementation: the sans-I/O one holds less per connection than the legacy one
+WS_IMPLEMENTATION = "websockets-sansio"
 
 
 def _serve(settings: Settings) -> int:
@@ -54,7 +56,7 @@ def server_config(app: Any, settings: Settings) -> Any:
         lifespan="on",
         proxy_headers=True,
         server_header=False,
-        ws="websockets-sansio",
+        ws=WS_IMPLEMENTATION,
     )
 
 

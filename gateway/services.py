@@ -30,6 +30,7 @@ from gateway.push.devices import PushDevices
 from gateway.push.sink import WebhookSink
 from gateway.push.worker import PushWorker
 from gateway.ratelimit import RateLimiter
+from gateway.session.expiry import ExpiryWatch
 from gateway.session.im_session import IMSession
 from gateway.session.pool import SessionPool
 from gateway.session.presence import Presence
@@ -58,6 +59,7 @@ class Gateway:
     invitation_timer: InvitationTimer
     push_devices: PushDevices
     push_worker: PushWorker | None  # None while no push sink is configured
+    expiry: ExpiryWatch  # every subscribed session's UserSig expiry, on one timer
     media_store: MediaStore
     media_signer: MediaSigner
 
@@ -136,6 +138,7 @@ class Gateway:
             invitation_timer=InvitationTimer(backend.signaling, clock),
             push_devices=push_devices,
             push_worker=push_worker,
+            expiry=ExpiryWatch(clock, sessions.notify_expired),
             media_store=FileMediaStore(settings.data_dir / "media"),
             media_signer=MediaSigner(settings.secret_key),
         )
@@ -145,6 +148,7 @@ class Gateway:
         self.presence.start()
         self.recycler.start()
         self.invitation_timer.start()
+        self.expiry.start()
         if self.push_worker is not None:
             self.push_worker.start()
 
@@ -152,6 +156,7 @@ class Gateway:
         if self.push_worker is not None:
             await self.push_worker.stop()
         await self.invitation_timer.stop()
+        await self.expiry.stop()
         await self.recycler.stop()
         await self.presence.stop()
         await self.dispatcher.stop()

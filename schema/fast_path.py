@@ -15,12 +15,22 @@ Only documents that parse, validate and name one query or mutation take this pat
 from __future__ import annotations
 
 import time
+from abc import ABC, abstractmethod
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeGuard, cast
+from typing import Any, Generic, TypeGuard, TypeVar, cast
 
-from graphql import DocumentNode, ExecutionResult, GraphQLError, OperationType, execute, parse, specified_rules
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    GraphQLError,
+    GraphQLFormattedError,
+    OperationType,
+    execute,
+    parse,
+    specified_rules,
+)
 from graphql.utilities import get_operation_ast
 from strawberry import Schema
 from strawberry.execution.is_awaitable import optimized_is_awaitable
@@ -31,6 +41,7 @@ from schema.context import IMContext
 from schema.errors import format_error
 
 RULES = (*specified_rules, DEPTH_RULE, ALIASES_RULE)
+P = TypeVar("P")
 # Strawberry's faster awaitable check, typed as graphql-core wants it
 _is_awaitable = cast("Callable[[Any], TypeGuard[Awaitable[Any]]]", optimized_is_awaitable)
 
@@ -42,15 +53,19 @@ class Plan:
     operation_name: str | None
 
 
-class QueryPlans:
-    """Document text (+ operation name) → a Plan, or None for "let Strawberry handle it"."""
+class PlanCache(ABC, Generic[P]):
+    """Document text (+ operation name) → what `_make` works out for it, or None for "let
+    Strawberry handle it"; the most recently used CACHE_SIZE texts are kept."""
 
     def __init__(self, schema: Schema, size: int = CACHE_SIZE) -> None:
         self._schema = schema
         self._size = size
-        self._plans: OrderedDict[tuple[str, str | None], Plan | None] = OrderedDict()
+        self._plans: OrderedDict[tuple[str, str | None], P | None] = OrderedDict()
 
-    def plan(self, query: str, operation_name: str | None) -> Plan | None:
+    @abstractmethod
+    def _make(self, query: str, operation_name: str | None) -> P | None: ...
+
+    def plan(self, query: str, operation_name: str | None) -> P | None:
         key = (query, operation_name)
         try:
             found = self._plans[key]
@@ -63,18 +78,40 @@ class QueryPlans:
         self._plans.move_to_end(key)
         return found
 
+
+class QueryPlans(PlanCache[Plan]):
+    """A query or mutation that parses and validates → its Plan."""
+
     def _make(self, query: str, operation_name: str | None) -> Plan | None:
-        try:
-            document = parse(query, max_tokens=MAX_TOKENS)
-        except GraphQLError:
-            return None
-        if validate_document(self._schema._schema, document, RULES):
+        document = checked_document(self._schema, query)
+        if document is None:
             return None
         operation = get_operation_ast(document, operation_name)
         if operation is None or operation.operation not in (OperationType.QUERY, OperationType.MUTATION):
             return None
         name = operation.name.value if operation.name else None
         return Plan(document=document, kind=operation.operation.value, operation_name=name)
+
+
+def checked_document(schema: Schema, query: str) -> DocumentNode | None:
+    """The parsed document if it parses within the limits and passes every validation rule
+    Strawberry would apply; None otherwise (the caller lets Strawberry report why)."""
+    try:
+        document = parse(query, max_tokens=MAX_TOKENS)
+    except GraphQLError:
+        return None
+    if validate_document(schema._schema, document, RULES):
+        return None
+    return document
+
+
+def formatted_errors(errors: list[GraphQLError], context: IMContext) -> list[GraphQLFormattedError]:
+    """Errors in imql's shape (schema.errors), counted by code as the IMErrors extension does."""
+    formatted = [format_error(e, context.request_id) for e in errors]
+    metrics = context.gateway.metrics
+    for error in formatted:
+        metrics.errors.labels(str((error.extensions or {}).get("code"))).inc()
+    return [e.formatted for e in formatted]
 
 
 async def execute_plan(
@@ -97,10 +134,7 @@ async def execute_plan(
     answer: dict[str, Any] = {"data": result.data}
     metrics = context.gateway.metrics
     if result.errors:
-        formatted = [format_error(e, context.request_id) for e in result.errors]
-        for error in formatted:
-            metrics.errors.labels(str((error.extensions or {}).get("code"))).inc()
-        answer["errors"] = [e.formatted for e in formatted]
+        answer["errors"] = formatted_errors(result.errors, context)
     name = metrics.operation_label(plan.operation_name)
     metrics.requests.labels(name, plan.kind).inc()
     metrics.latency.labels(name, plan.kind).observe(time.perf_counter() - started)

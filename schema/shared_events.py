@@ -28,7 +28,7 @@ CURSOR_ATTRIBUTE = "cursor"
 RESULTS_KEPT = 256  # recent (event, document) results: a burst of group events, not history
 
 
-class _Shape:
+class ResultShape:
     """Where the cursor sits in a subscription's result: data[listener][key] for each key."""
 
     __slots__ = ("cursor_keys", "listener_key")
@@ -38,7 +38,7 @@ class _Shape:
         self.cursor_keys = cursor_keys
 
 
-def _shape(operation: OperationDefinitionNode) -> _Shape | None:
+def result_shape(operation: OperationDefinitionNode) -> ResultShape | None:
     selections = operation.selection_set.selections
     if len(selections) != 1 or not isinstance(selections[0], FieldNode):
         return None
@@ -57,13 +57,13 @@ def _shape(operation: OperationDefinitionNode) -> _Shape | None:
         else:
             return None  # a fragment spread: not worth resolving here
     listener_key = listener.alias.value if listener.alias else listener.name.value
-    return _Shape(listener_key, tuple(dict.fromkeys(keys)))
+    return ResultShape(listener_key, tuple(dict.fromkeys(keys)))
 
 
 # per process, shared by every subscription on it; shapes keep their operation alive, so an id()
 # in that key cannot be reused while the entry lives
 _results: OrderedDict[tuple[str, str, str, bytes], dict[str, Any]] = OrderedDict()
-_shapes: dict[int, tuple[OperationDefinitionNode, _Shape | None]] = {}
+_shapes: dict[int, tuple[OperationDefinitionNode, ResultShape | None]] = {}
 _running: dict[tuple[str, str, str, bytes], asyncio.Future[dict[str, Any] | None]] = {}
 
 
@@ -102,7 +102,9 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
         self._keep(result, key)
         return result
 
-    async def _after(self, running: asyncio.Future[dict[str, Any] | None], shape: _Shape, serially: bool | None) -> Any:
+    async def _after(
+        self, running: asyncio.Future[dict[str, Any] | None], shape: ResultShape, serially: bool | None
+    ) -> Any:
         data = await asyncio.shield(running)
         if data is None:  # it failed for that subscriber: execute for this one on its own
             result = super().execute_operation(serially)
@@ -127,7 +129,7 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
             if len(_results) > RESULTS_KEPT:
                 _results.popitem(last=False)
 
-    def _with_my_cursor(self, data: dict[str, Any], shape: _Shape) -> dict[str, Any]:
+    def _with_my_cursor(self, data: dict[str, Any], shape: ResultShape) -> dict[str, Any]:
         event = data.get(shape.listener_key)
         if not isinstance(event, dict):
             return data
@@ -139,11 +141,11 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
         return {**data, shape.listener_key: mine}
 
     @classmethod
-    def _shape_of(cls, operation: OperationDefinitionNode) -> _Shape | None:
+    def _shape_of(cls, operation: OperationDefinitionNode) -> ResultShape | None:
         kept = _shapes.get(id(operation))
         if kept is not None and kept[0] is operation:
             return kept[1]
-        shape = _shape(operation)
+        shape = result_shape(operation)
         if len(_shapes) > RESULTS_KEPT:
             _shapes.clear()
         _shapes[id(operation)] = (operation, shape)

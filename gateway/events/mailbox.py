@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from gateway.im.events import IMEvent
@@ -32,17 +33,26 @@ class LocalEvent:
     event: IMEvent
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Mailbox:
+    """Holds no task and no event of its own until someone waits: an idle subscriber costs its few
+    fields. Whoever drains it either awaits `wait()` or sets `on_wake`, which is called (from the
+    dispatcher, synchronously) whenever there is something new to look at."""
+
     user_id: str
     session_id: str
     capacity: int = field(default_factory=lambda: MAILBOX_CAPACITY)
     overflowed: bool = False
     ended: str | None = None  # why the dispatcher ended this subscriber, if it did
     items: deque[LogEntry | LocalEvent] = field(default_factory=deque)
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
     wants_link_events: bool = False
     followed: set[str] = field(default_factory=set)  # streams the dispatcher feeds this mailbox
+    on_wake: Callable[[], None] | None = None
+    _wake: asyncio.Event | None = None
+
+    @property
+    def has_news(self) -> bool:
+        return bool(self.items) or self.overflowed or self.ended is not None
 
     def offer(self, entries: list[LogEntry]) -> None:
         if self.overflowed or self.ended:
@@ -52,14 +62,28 @@ class Mailbox:
             self.items.clear()
         else:
             self.items.extend(entries)
-        self.wake.set()
+        self._notify()
 
     def offer_local(self, event: IMEvent) -> None:
         if self.overflowed or self.ended:
             return
         self.items.append(LocalEvent(event))
-        self.wake.set()
+        self._notify()
 
     def end(self, reason: str) -> None:
         self.ended = reason
-        self.wake.set()
+        self._notify()
+
+    async def wait(self) -> None:
+        """Return once there is news (at once if there already is)."""
+        if self._wake is None:
+            self._wake = asyncio.Event()
+        while not self.has_news:
+            self._wake.clear()
+            await self._wake.wait()
+
+    def _notify(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
+        if self.on_wake is not None:
+            self.on_wake()

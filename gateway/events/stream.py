@@ -12,7 +12,7 @@ import heapq
 import logging
 import secrets
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -292,36 +292,46 @@ class EventStream:
         """Stop following; safe to call more than once, and after a failed `open`."""
         self._dispatcher.unregister(self.mailbox)
 
-    async def events(self, replay: list[LogEntry]) -> AsyncIterator[Delivery]:
-        async for delivery in self._deliveries(replay):
-            if self._base_id and self._now() - self._base_written > BASE_REFRESH_SECONDS:
-                await self._write_base()  # before the cursor is made, so it names a live base
-                delivery = Delivery(delivery.event, self.cursor(), delivery.shared)
-            yield delivery
-
-    async def _deliveries(self, replay: list[LogEntry]) -> AsyncIterator[Delivery]:
+    async def replayed(self, replay: list[LogEntry]) -> list[Delivery]:
+        """The deliveries of the entries `open` returned."""
+        out: list[Delivery] = []
         for entry in replay:
             for event, own in await self._consume(entry):
-                yield self._delivery(entry, event, own)
-        while True:
-            if self.mailbox.overflowed:
-                raise IMError(
-                    Code.ERR_SDK_COMM_API_CALL_FREQUENCY_LIMIT,
-                    "subscription fell too far behind and was closed; subscribe again with "
-                    f"since: {self.cursor()!r} to receive the rest",
-                )
-            if not self.mailbox.items:
-                if self.mailbox.ended:
-                    return
-                self.mailbox.wake.clear()
-                await self.mailbox.wake.wait()
-                continue
-            item = self.mailbox.items.popleft()
+                out.append(self._delivery(entry, event, own))
+        return out
+
+    @property
+    def finished(self) -> bool:
+        """Ended (session over, gateway stopping) with nothing left to hand out."""
+        return self.mailbox.ended is not None and not self.mailbox.items
+
+    async def drain(self) -> list[Delivery]:
+        """Everything that has arrived since the last drain, in log order ([] if nothing has).
+
+        Raises 6015-style IMError once the mailbox overflowed. That is checked before anything is
+        consumed, so the cursor in the error is the one after the last delivery handed out: a
+        drain whose mailbox overflows midway returns what it consumed, and the next one raises.
+        """
+        mailbox = self.mailbox
+        if mailbox.overflowed:
+            raise IMError(
+                Code.ERR_SDK_COMM_API_CALL_FREQUENCY_LIMIT,
+                "subscription fell too far behind and was closed; subscribe again with "
+                f"since: {self.cursor()!r} to receive the rest",
+            )
+        if not mailbox.items:
+            return []
+        if self._base_id and self._now() - self._base_written > BASE_REFRESH_SECONDS:
+            await self._write_base()  # before cursors are made, so they name a live base
+        out: list[Delivery] = []
+        while mailbox.items:
+            item = mailbox.items.popleft()
             if isinstance(item, LocalEvent):
-                yield Delivery(item.event, self.cursor())
+                out.append(Delivery(item.event, self.cursor()))
                 continue
             for event, own in await self._consume(item):
-                yield self._delivery(item, event, own)
+                out.append(self._delivery(item, event, own))
+        return out
 
 
 def _not_retained() -> IMError:

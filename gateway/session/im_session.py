@@ -6,33 +6,17 @@ limits) and hands the work to the backend or the gateway's own services.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import secrets
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
-from redis.exceptions import RedisError
-
-from gateway.errors import IMError
-from gateway.events.cursor import Cursor
-from gateway.events.stream import Delivery, EventStream
+from gateway.events.stream import Delivery
 from gateway.ids import check_user_id_list
 from gateway.im.enums import LoginStatus
-from gateway.im.events import (
-    CONVERSATION_LISTENER,
-    SDK_LISTENER,
-    OnConnectFailed,
-    OnConnecting,
-    OnConnectSuccess,
-    OnSyncServerFailed,
-    OnSyncServerFinish,
-    OnSyncServerStart,
-)
 from gateway.im.model import ProfileChanges, UserFullInfo, UserStatus
-from gateway.session.conversations import ConversationSession, UnreadWatch, changes_unread
+from gateway.session.conversations import ConversationSession
 from gateway.session.friendship import FriendshipSession
 from gateway.session.groups import GroupSession
+from gateway.session.listening import Listening
 from gateway.session.media import MediaSession
 from gateway.session.messages import MessageSession
 from gateway.session.pool import Session
@@ -92,56 +76,11 @@ class IMSession(
         await self._gw.status.unsubscribe(self.user_id, targets)
 
     # ---- listeners ---------------------------------------------------------------------------
-    async def listen(self, listener: str, since: str | None) -> AsyncIterator[Delivery]:
-        """A listener's events for this session: replay after `since`, then live.
+    def listening(self, listener: str, since: str | None) -> Listening:
+        """A listener's subscription for this session (replay after `since`, then live), to be
+        opened (6017 for a malformed `since`), drained and closed by whoever serves it."""
+        return Listening(self._gw, self.session, listener, since)
 
-        While it runs the user counts as online, and the session's sig expiry is watched so that
-        onUserSigExpired arrives on time.
-        """
-        cursor = Cursor.decode(since) if since else None
-        gw = self._gw
-        watch = UnreadWatch(self._conversations, self.user_id) if listener == CONVERSATION_LISTENER else None
-        stream = EventStream(
-            redis=gw.redis,
-            keys=gw.keys,
-            dispatcher=gw.dispatcher,
-            user_id=self.user_id,
-            session_id=self.session.session_id,
-            listener=listener,
-            now=gw.clock.now,
-            observe=watch.derive if watch is not None else None,
-        )
-        # the session ID last: offline push tells foreground sessions by it (gateway.push.devices)
-        instance = f"{gw.instance_id}:{secrets.token_hex(6)}:{self.session_id}"
-        expiry_watch = asyncio.create_task(gw.sessions.watch_expiry(self.session))
-        try:
-            replay = await stream.open(cursor)
-            await gw.presence.enter(self.user_id, instance)
-            if listener == SDK_LISTENER:
-                # the SDK reports its link to the cloud as it connects; we report ours to the backend
-                yield Delivery(OnConnecting(), stream.cursor())
-                try:
-                    await gw.backend.ping()
-                    yield Delivery(OnConnectSuccess(), stream.cursor())
-                except IMError as exc:
-                    yield Delivery(OnConnectFailed(code=exc.code, err=exc.desc), stream.cursor())
-            if watch is not None:
-                yield Delivery(OnSyncServerStart(), stream.cursor())
-                try:
-                    await watch.start()
-                    yield Delivery(OnSyncServerFinish(), stream.cursor())
-                except (IMError, RedisError, OSError):
-                    yield Delivery(OnSyncServerFailed(), stream.cursor())
-            async for delivery in stream.events(replay):
-                gw.metrics.events_delivered.labels(listener).inc()
-                yield delivery
-                if watch is not None and changes_unread(delivery.event):
-                    for change in await watch.changes():
-                        yield Delivery(change, delivery.cursor)
-        finally:
-            expiry_watch.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await expiry_watch
-            stream.close()
-            with contextlib.suppress(RedisError, OSError):
-                await asyncio.shield(gw.presence.leave(self.user_id, instance))
+    def listen(self, listener: str, since: str | None) -> AsyncIterator[Delivery]:
+        """The same, as an async iterator for consumers that await each event."""
+        return self.listening(listener, since).events()

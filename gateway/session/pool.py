@@ -222,11 +222,6 @@ class SessionPool:
             await self._bus.publish([session.user_id], OnUserSigExpired(), session_id=session.session_id)
             await self._redis.publish(self._keys.sessions_ended_channel(), EVICT + session.session_id)
 
-    async def watch_expiry(self, session: Session) -> None:
-        """Wait for the session's sig to expire, then notify (run as a task per subscription)."""
-        await self._clock.sleep_until(session.expires_at)
-        await self.notify_expired(session)
-
     async def is_logged_in(self, user_ids: list[str]) -> list[bool]:
         """Whether each user has at least one live session on any platform."""
         pipe = self._redis.pipeline(transaction=False)

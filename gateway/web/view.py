@@ -22,6 +22,7 @@ from gateway.errors import Code
 from gateway.web.ws_protocols import LegacyWSHandler, TransportWSHandler
 from schema.context import IMContext
 from schema.fast_path import QueryPlans, execute_plan
+from schema.listener_path import EventRenderer, ListenerPlans
 
 MAX_REQUEST_BYTES = 1 * 1024 * 1024  # a GraphQL document plus variables; uploads get their own limit
 # a multipart upload: a 100 MB video with a 28 MB snapshot, plus the document
@@ -52,6 +53,15 @@ class ObjectMessagesOnly(ASGIWebSocketAdapter):
         except WebSocketDisconnect as exc:
             raise WebSocketDisconnected from exc
 
+    async def send_text(self, text: str) -> None:
+        """An already serialized message. A connection that went away meanwhile surfaces as
+        Strawberry's WebSocketDisconnected whichever layer noticed (Starlette, or uvicorn's
+        ClientDisconnected, an OSError)."""
+        try:
+            await self.ws.send_text(text)
+        except (WebSocketDisconnect, OSError, RuntimeError) as exc:
+            raise WebSocketDisconnected from exc
+
 
 class GraphQLView(GraphQL[IMContext, None]):
     websocket_adapter_class = ObjectMessagesOnly
@@ -71,6 +81,8 @@ class GraphQLView(GraphQL[IMContext, None]):
         )
         self._playground = resources.files("gateway").joinpath("playground/index.html").read_text("utf-8")
         self._plans = QueryPlans(schema)
+        self.listener_plans = ListenerPlans(schema)
+        self.event_renderer = EventRenderer(schema)
         self._fast_schema: Schema = schema
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> IMContext:

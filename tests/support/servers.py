@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import uvicorn
 
+from gateway.cli import WS_IMPLEMENTATION
 from gateway.clock import Clock
 from gateway.config import Settings
 from gateway.services import Gateway
@@ -50,7 +51,14 @@ class InProcessGateway:
 async def start_in_process(settings: Settings, clock: Clock | None = None, redis: Any = None) -> InProcessGateway:
     app = create_app(settings, clock=clock, redis=redis)
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", ws_ping_interval=5, ws_ping_timeout=5
+        app,
+        host="127.0.0.1",
+        port=0,
+        log_level="warning",
+        lifespan="on",
+        ws_ping_interval=5,
+        ws_ping_timeout=5,
+        ws=WS_IMPLEMENTATION,  # as `imql serve` runs
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

@@ -1,0 +1,200 @@
+"""Listener subscriptions rendered without Strawberry's per-subscription stream machinery.
+
+Through Strawberry, every subscription is a task driving a chain of async generators (its
+stream and extension hooks, graphql-core's response map, the resolver, the session's listener),
+all suspended while the subscription is idle, and each event wakes the whole chain. Measured
+(bench/, subscriptions-idle and group-fanout) that chain was most of an idle subscription's memory
+and most of a delivery's time. A listener subscription's work is simple enough to do directly:
+
+- `ListenerPlans` works out once per document text whether it is one plain listener field
+  (`subscription { advancedMsgListener(since: ...) { ... } }`, optionally named, with variables);
+  anything else (errors, several fields, directives on the field) goes through Strawberry as before.
+- `ListenerRun` is one subscription's part: its plan, context, variables and `since`.
+- `EventRenderer` turns a delivery into the JSON of a `next` message's payload with graphql-core
+  on the same schema and executor class, formatting errors as the IMErrors extension does. A
+  group stream's own event is the same for every member, so its payload is rendered once per
+  (event, document, variables) and kept as a template with a hole where the cursor goes: each
+  further subscriber costs one join of bytes (cf. schema.shared_events for the Strawberry path).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeGuard, cast
+
+import orjson
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    FieldNode,
+    GraphQLError,
+    GraphQLField,
+    OperationDefinitionNode,
+    OperationType,
+)
+from graphql.execution.values import get_argument_values, get_variable_values
+from graphql.utilities import get_operation_ast
+from strawberry import Schema
+from strawberry.execution.is_awaitable import optimized_is_awaitable
+
+from gateway.events.stream import Delivery
+from schema.context import IMContext
+from schema.fast_path import PlanCache, checked_document, formatted_errors
+from schema.listeners.common import EventTypes
+from schema.listeners.fields import LISTENER_FIELDS
+from schema.shared_events import SHARE_ATTRIBUTE, ResultShape, SharedEventExecutor, result_shape
+
+_is_awaitable = cast("Callable[[Any], TypeGuard[Awaitable[Any]]]", optimized_is_awaitable)
+TEMPLATES_KEPT = 256  # recent (event, document) payloads: a burst of group events, not history
+# Marks where the cursor goes in a kept payload. Random per process, so no event's content (a
+# message text, say) can contain it; a template is also checked to hold exactly one per field.
+_HOLE = f"imql-cursor-{secrets.token_hex(16)}"
+_HOLE_JSON = orjson.dumps(_HOLE)
+
+
+@dataclass(frozen=True, slots=True)
+class ListenerPlan:
+    text: str
+    document: DocumentNode
+    operation: OperationDefinitionNode
+    operation_name: str | None
+    listener: str  # the field's name, which is also the listener's
+    types: EventTypes
+    field_node: FieldNode
+    field_def: GraphQLField
+    shape: ResultShape | None  # where the cursors sit; None: render per subscriber
+
+
+class ListenerPlans(PlanCache[ListenerPlan]):
+    """A subscription of exactly one listener field → its ListenerPlan."""
+
+    def _make(self, query: str, operation_name: str | None) -> ListenerPlan | None:
+        document = checked_document(self._schema, query)
+        if document is None:
+            return None
+        operation = get_operation_ast(document, operation_name)
+        if operation is None or operation.operation is not OperationType.SUBSCRIPTION:
+            return None
+        selections = operation.selection_set.selections
+        if len(selections) != 1 or not isinstance(selections[0], FieldNode):
+            return None
+        node = selections[0]
+        types = LISTENER_FIELDS.get(node.name.value)
+        subscription_type = self._schema._schema.subscription_type
+        if types is None or node.directives or subscription_type is None:
+            return None
+        return ListenerPlan(
+            text=query,
+            document=document,
+            operation=operation,
+            operation_name=operation.name.value if operation.name else None,
+            listener=node.name.value,
+            types=types,
+            field_node=node,
+            field_def=subscription_type.fields[node.name.value],
+            shape=result_shape(operation),
+        )
+
+
+class ListenerRun:
+    """One subscription's rendering state; `start` returns GraphQL errors for bad variables."""
+
+    __slots__ = ("_executor", "context", "plan", "since", "variables", "variables_key")
+
+    def __init__(self, plan: ListenerPlan, context: IMContext, variables: dict[str, Any] | None, since: str | None):
+        self.plan = plan
+        self.context = context
+        self.variables = variables
+        self.since = since
+        # decoded: orjson hands back its whole working buffer (~4 KB), too much to keep per subscription
+        self.variables_key = orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS).decode()
+        self._executor: Any = None  # built at the first event that needs executing
+
+    @classmethod
+    def start(
+        cls, schema: Schema, plan: ListenerPlan, variables: dict[str, Any] | None, context: IMContext
+    ) -> ListenerRun | list[GraphQLError]:
+        coerced = get_variable_values(schema._schema, plan.operation.variable_definitions or (), variables or {})
+        if isinstance(coerced, list):
+            return coerced
+        try:
+            arguments = get_argument_values(plan.field_def, plan.field_node, coerced)
+        except GraphQLError as error:
+            return [error]
+        since = arguments.get("since")
+        return cls(plan, context, variables, since if isinstance(since, str) else None)
+
+    async def execute(self, schema: Schema, root: object) -> ExecutionResult:
+        if self._executor is None:
+            built = SharedEventExecutor.build(
+                schema._schema,
+                self.plan.document,
+                context_value=self.context,
+                raw_variable_values=self.variables,
+                operation_name=self.plan.operation_name,
+                is_awaitable=_is_awaitable,
+            )
+            if isinstance(built, list):
+                return ExecutionResult(data=None, errors=built)
+            self._executor = built
+        result = self._executor.build_per_event_executor(root).execute_operation(False)
+        if _is_awaitable(result):
+            result = await result
+        return cast(ExecutionResult, result)
+
+
+class EventRenderer:
+    """Deliveries → `next` payloads (JSON bytes), group events rendered once per document."""
+
+    renders = 0  # full renders (executions) in this process, for tests and profiling
+
+    def __init__(self, schema: Schema) -> None:
+        self._schema = schema
+        self._templates: OrderedDict[tuple[str, str, str | None, str], list[bytes]] = OrderedDict()
+
+    async def payload(self, run: ListenerRun, delivery: Delivery) -> bytes:
+        plan = run.plan
+        key = None
+        if delivery.shared and plan.shape is not None:
+            key = (delivery.shared, plan.text, plan.operation_name, run.variables_key)
+            parts = self._templates.get(key)
+            if parts is not None:
+                return orjson.dumps(delivery.cursor).join(parts)
+        root = plan.types.to_graphql(delivery)
+        if delivery.shared:
+            setattr(root, SHARE_ATTRIBUTE, delivery.shared)
+        EventRenderer.renders += 1
+        result = await run.execute(self._schema, root)
+        answer: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            answer["errors"] = formatted_errors(result.errors, run.context)
+        elif key is not None and plan.shape is not None:
+            self._keep(key, answer, plan.shape)
+        return orjson.dumps(answer)
+
+    def _keep(self, key: tuple[str, str, str | None, str], answer: dict[str, Any], shape: ResultShape) -> None:
+        data = answer.get("data")
+        if not isinstance(data, dict):
+            return
+        event = data.get(shape.listener_key)
+        if not isinstance(event, dict):
+            return
+        holes = {name: _HOLE for name in shape.cursor_keys if name in event}
+        parts = orjson.dumps({"data": {**data, shape.listener_key: {**event, **holes}}}).split(_HOLE_JSON)
+        if len(parts) != len(holes) + 1:
+            return  # not where we expected it: render for each subscriber instead
+        self._templates[key] = parts
+        if len(self._templates) > TEMPLATES_KEPT:
+            self._templates.popitem(last=False)
+
+
+def error_payload(errors: list[GraphQLError], context: IMContext) -> bytes:
+    """A failed subscription's last `next` payload, as Strawberry sends one (data null)."""
+    return orjson.dumps({"data": None, "errors": formatted_errors(errors, context)})
+
+
+def as_graphql_error(exc: Exception) -> GraphQLError:
+    return exc if isinstance(exc, GraphQLError) else GraphQLError(str(exc), original_error=exc)

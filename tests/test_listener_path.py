@@ -1,0 +1,153 @@
+"""Listener subscriptions over graphql-transport-ws: no task while idle, released when done, and a
+group event rendered once for every subscriber with the same document, each with its own cursor."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from gateway.errors import Code
+from schema.listener_path import EventRenderer
+from tests.support.clients import HTTPClient, WSClient
+from tests.support.servers import InProcessGateway
+
+MESSAGES = "subscription { advancedMsgListener { __typename ... on RecvNewMessageEvent { message { msgID } } } }"
+LISTENERS = [
+    "subscription { sdkListener { __typename } }",
+    "subscription { friendshipListener { __typename } }",
+    "subscription { groupListener { __typename } }",
+    "subscription { conversationListener { __typename } }",
+    "subscription { signalingListener { __typename } }",
+]
+
+
+async def send_text(client: HTTPClient, token: str, text: str, *, to: str = "", group: str = "") -> dict[str, Any]:
+    created = (await client.gql(f'mutation {{ createTextMessage(text: "{text}") {{ id }} }}', token=token)).ok()
+    target = f'receiver: "{to}"' if to else f'groupID: "{group}"'
+    doc = f'mutation {{ sendMessage(id: "{created["createTextMessage"]["id"]}", {target}) {{ msgID }} }}'
+    return dict((await client.gql(doc, token=token)).ok()["sendMessage"])
+
+
+async def settle(predicate: Any, timeout: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        assert asyncio.get_running_loop().time() < deadline, "condition not reached"
+        await asyncio.sleep(0.02)
+
+
+async def drain(ws: WSClient, op: str, seconds: float = 0.3) -> None:
+    try:
+        while True:
+            await ws.next(op, timeout=seconds)
+    except TimeoutError:
+        return
+
+
+async def test_idle_listener_subscriptions_hold_no_task(client: HTTPClient, server: InProcessGateway) -> None:
+    alice, bob = await client.login("alice"), await client.login("bob")
+    ws = await WSClient.connect(server.ws_url, alice)
+    first = await ws.subscribe(MESSAGES)
+    await send_text(client, bob, "one", to="alice")
+    assert (await ws.next_event(first))["__typename"] == "RecvNewMessageEvent"
+    await asyncio.sleep(0.2)
+    tasks_with_one = len(asyncio.all_tasks())
+    ops = [await ws.subscribe(doc) for doc in LISTENERS]
+    await settle(lambda: server.gateway.dispatcher.subscriber_count == 1 + len(LISTENERS))
+    for op in ops:
+        await drain(ws, op)  # their opening events (connect, sync), then idle
+    await send_text(client, bob, "two", to="alice")
+    assert (await ws.next_event(first))["__typename"] == "RecvNewMessageEvent"
+    await asyncio.sleep(0.2)
+    # five more live subscriptions, and not one more task in the process
+    assert len(asyncio.all_tasks()) == tasks_with_one
+    await ws.close()
+
+
+async def test_a_completed_or_dropped_listener_subscription_is_released(
+    client: HTTPClient, server: InProcessGateway
+) -> None:
+    alice, bob = await client.login("alice"), await client.login("bob")
+    gw = server.gateway
+    ws = await WSClient.connect(server.ws_url, alice)
+    op = await ws.subscribe(MESSAGES)
+    await settle(lambda: gw.dispatcher.subscriber_count == 1)
+    assert gw.expiry.watched == 1
+    assert await gw.presence.online(["alice"]) == [True]
+    await ws.stop(op)
+    await settle(lambda: gw.dispatcher.subscriber_count == 0)
+    await settle(lambda: gw.expiry.watched == 0)
+    # a message sent now reaches nobody on this connection, and nothing fails
+    await send_text(client, bob, "unheard", to="alice")
+    await ws.nothing_for(op, 0.3)
+    # a connection that drops with live subscriptions releases them too
+    await ws.subscribe(MESSAGES)
+    await ws.subscribe(LISTENERS[0])
+    await settle(lambda: gw.dispatcher.subscriber_count == 2)
+    await ws.close()
+    await settle(lambda: gw.dispatcher.subscriber_count == 0)
+    await settle(lambda: gw.expiry.watched == 0)
+    assert await gw.presence.online(["alice"]) == [False]
+
+
+CURSORS_DOC = """subscription { advancedMsgListener { __typename
+  ... on RecvNewMessageEvent { a: cursor message { textElem { text } } b: cursor } } }"""
+
+
+async def test_a_group_event_is_rendered_once_and_every_cursor_field_is_the_subscribers(
+    client: HTTPClient, server: InProcessGateway
+) -> None:
+    owner = await client.login("olive")
+    created = await client.gql(
+        'mutation { createGroup(groupType: V2TIM_GROUP_TYPE_MEETING, groupName: "cursors") }', token=owner
+    )
+    gid = created.ok()["createGroup"]
+    members = []
+    for name in ("m1", "m2", "m3"):
+        token = await client.login(name)
+        await client.gql(f'mutation {{ joinGroup(groupID: "{gid}") }}', token=token)
+        ws = await WSClient.connect(server.ws_url, token)
+        members.append((token, ws, await ws.subscribe(CURSORS_DOC)))
+    for _, ws, op in members:
+        await drain(ws, op)  # the join tips of those who joined later
+    before = EventRenderer.renders
+    # text that looks like a cursor hole must come through as it is
+    await send_text(client, owner, "imql-cursor- {a} cursor", group=gid)
+    events = [await ws.next_event(op) for _, ws, op in members]
+    assert EventRenderer.renders - before == 1
+    assert [e["message"]["textElem"]["text"] for e in events] == ["imql-cursor- {a} cursor"] * 3
+    assert all(e["a"] == e["b"] and e["a"] for e in events)
+    assert len({e["a"] for e in events}) == 3
+    # each cursor is its subscriber's own: resuming from it gives exactly what came after
+    token, ws, _ = members[1]
+    await ws.close()
+    await send_text(client, owner, "later", group=gid)
+    again = await WSClient.connect(server.ws_url, token)
+    op = await again.subscribe(
+        "subscription($c: String) { advancedMsgListener(since: $c) { __typename "
+        "... on RecvNewMessageEvent { message { textElem { text } } } } }",
+        {"c": events[1]["a"]},
+    )
+    assert (await again.next_event(op))["message"]["textElem"]["text"] == "later"
+    await again.nothing_for(op, 0.3)
+    for _, other, _ in members:
+        await other.close()
+    await again.close()
+
+
+async def test_a_listener_subscription_that_fails_gets_its_error_then_complete(
+    client: HTTPClient, server: InProcessGateway
+) -> None:
+    ws = await WSClient.connect(server.ws_url, "not-a-token")
+    op = await ws.subscribe(MESSAGES)
+    failed = await ws.next(op)
+    assert failed["type"] == "next"
+    assert failed["payload"]["data"] is None
+    assert failed["payload"]["errors"][0]["extensions"]["code"] == Code.ERR_SDK_NOT_LOGGED_IN
+    assert (await ws.next(op))["type"] == "complete"
+    # the id is free again, and the connection still serves
+    token = await client.login("alice")
+    ws2 = await WSClient.connect(server.ws_url, token)
+    await ws2.subscribe(MESSAGES)
+    await settle(lambda: server.gateway.dispatcher.subscriber_count == 1)
+    await ws.close()
+    await ws2.close()
