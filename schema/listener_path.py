@@ -41,6 +41,7 @@ from strawberry import Schema
 from strawberry.execution.is_awaitable import optimized_is_awaitable
 
 from gateway.events.stream import Delivery
+from schema.build import CACHE_SIZE
 from schema.context import IMContext
 from schema.fast_path import PlanCache, checked_document, formatted_errors
 from schema.listeners.common import EventTypes
@@ -102,7 +103,7 @@ class ListenerPlans(PlanCache[ListenerPlan]):
 class ListenerRun:
     """One subscription's rendering state; `start` returns GraphQL errors for bad variables."""
 
-    __slots__ = ("_executor", "context", "plan", "since", "variables", "variables_key")
+    __slots__ = ("context", "plan", "since", "variables", "variables_key")
 
     def __init__(self, plan: ListenerPlan, context: IMContext, variables: dict[str, Any] | None, since: str | None):
         self.plan = plan
@@ -111,7 +112,6 @@ class ListenerRun:
         self.since = since
         # decoded: orjson hands back its whole working buffer (~4 KB), too much to keep per subscription
         self.variables_key = orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS).decode()
-        self._executor: Any = None  # built at the first event that needs executing
 
     @classmethod
     def start(
@@ -127,24 +127,6 @@ class ListenerRun:
         since = arguments.get("since")
         return cls(plan, context, variables, since if isinstance(since, str) else None)
 
-    async def execute(self, schema: Schema, root: object) -> ExecutionResult:
-        if self._executor is None:
-            built = SharedEventExecutor.build(
-                schema._schema,
-                self.plan.document,
-                context_value=self.context,
-                raw_variable_values=self.variables,
-                operation_name=self.plan.operation_name,
-                is_awaitable=_is_awaitable,
-            )
-            if isinstance(built, list):
-                return ExecutionResult(data=None, errors=built)
-            self._executor = built
-        result = self._executor.build_per_event_executor(root).execute_operation(False)
-        if _is_awaitable(result):
-            result = await result
-        return cast(ExecutionResult, result)
-
 
 class EventRenderer:
     """Deliveries → `next` payloads (JSON bytes), group events rendered once per document."""
@@ -154,6 +136,11 @@ class EventRenderer:
     def __init__(self, schema: Schema) -> None:
         self._schema = schema
         self._templates: OrderedDict[tuple[str, str, str | None, str], list[bytes]] = OrderedDict()
+        # One executor per (document, variables) for every subscription that runs it: each event
+        # executes on a copy with the subscriber's own context. Built per subscription, each new
+        # subscriber's first event paid for graphql-core's per-executor caches (field collection)
+        # again, and each idle subscription held an executor.
+        self._executors: OrderedDict[tuple[str, str | None, str], Any] = OrderedDict()
 
     async def payload(self, run: ListenerRun, delivery: Delivery) -> bytes:
         plan = run.plan
@@ -167,13 +154,39 @@ class EventRenderer:
         if delivery.shared:
             setattr(root, SHARE_ATTRIBUTE, delivery.shared)
         EventRenderer.renders += 1
-        result = await run.execute(self._schema, root)
+        result = await self._execute(run, root)
         answer: dict[str, Any] = {"data": result.data}
         if result.errors:
             answer["errors"] = formatted_errors(result.errors, run.context)
         elif key is not None and plan.shape is not None:
             self._keep(key, answer, plan.shape)
         return orjson.dumps(answer)
+
+    async def _execute(self, run: ListenerRun, root: object) -> ExecutionResult:
+        plan = run.plan
+        key = (plan.text, plan.operation_name, run.variables_key)
+        executor = self._executors.get(key)
+        if executor is None:
+            built = SharedEventExecutor.build(
+                self._schema._schema,
+                plan.document,
+                raw_variable_values=run.variables,
+                operation_name=plan.operation_name,
+                is_awaitable=_is_awaitable,
+            )
+            if isinstance(built, list):
+                return ExecutionResult(data=None, errors=built)
+            executor = self._executors[key] = built
+            if len(self._executors) > CACHE_SIZE:
+                self._executors.popitem(last=False)
+        else:
+            self._executors.move_to_end(key)
+        per_event = executor.build_per_event_executor(root)
+        per_event.context_value = run.context
+        result = per_event.execute_operation(False)
+        if _is_awaitable(result):
+            result = await result
+        return cast(ExecutionResult, result)
 
     def _keep(self, key: tuple[str, str, str | None, str], answer: dict[str, Any], shape: ResultShape) -> None:
         data = answer.get("data")

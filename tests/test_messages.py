@@ -311,3 +311,53 @@ async def test_other_message_kinds(chat: tuple[Device, Device, Device]) -> None:
     ]
     for call in bad:
         assert (await alice.call(f"mutation {{ {call} {{ id }} }}")).codes == [6017], call
+
+
+async def test_a_c2c_send_takes_five_round_trips_and_six_for_the_conversations(settings: Settings) -> None:
+    """Reads for every check in one round trip, then the seq, the claim, the write with both
+    views, and both events; telling the two conversation lists is counted apart (6 more)."""
+    from gateway.im.enums import ElemType
+    from gateway.im.messages import Content, SendOptions, TextElem
+    from gateway.services import Gateway
+    from gateway.store import open_redis
+
+    round_trips = 0
+
+    def count() -> None:
+        nonlocal round_trips
+        round_trips += 1
+
+    redis = open_redis(settings.redis_url, on_round_trip=count)
+    gw = Gateway.build(settings, clock=ManualClock(), redis=redis)
+    await gw.start()
+    try:
+        for user in ("ann", "ben"):
+            await gw.backend.accounts.ensure_account(user)
+        messages = gw.backend.messages
+        tell = messages.conversation_notifier
+        assert tell is not None
+        at_tell: list[int] = []
+
+        async def counted_tell(changed: dict[str, list[str]]) -> None:
+            at_tell.append(round_trips)
+            await tell(changed)
+
+        messages.conversation_notifier = counted_tell
+        for text in ("first", "second"):  # the first send of a conversation and a later one alike
+            text_elem = TextElem(text=text)
+            created = await messages.create("ann", Content(elemType=ElemType.V2TIM_ELEM_TYPE_TEXT, textElem=text_elem))
+            before = round_trips
+            sent = await messages.send_c2c("ann", "s1", created.id, "ben", SendOptions())
+            assert sent.textElem == text_elem
+            assert at_tell[-1] - before == 5
+            told = round_trips - at_tell[-1]
+        # telling both conversation lists: their state, their views (two), their events; the first
+        # send also loads the conversation script into Redis, so the later one is counted
+        assert told == 6
+        # and the messages are where they belong
+        history = await messages.c2c_history("ben", "ann", count=10)
+        assert [m.textElem.text for m in history if m.textElem] == ["second", "first"]
+    finally:
+        await gw.close()
+        await redis.aclose()
+        await redis.connection_pool.disconnect()

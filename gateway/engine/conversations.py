@@ -13,7 +13,7 @@ user state, per-conversation state, last-message candidates, and the per-viewer 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import msgspec
@@ -126,6 +126,40 @@ class Conversations:
         pipe.hgetall(self._state(user_id, "c2c-read-ms"))
         pipe.hgetall(self._keys.cleared_before(user_id))
         pipe.hgetall(self._state(user_id, "left"))
+
+    def _queue_state_of(self, pipe: Any, user_id: str, convs: list[str]) -> Callable[[list[Any]], _UserState]:
+        """The state of these conversations only, in 12 reads whose cost does not grow with the
+        user's other conversations (what announcing a change needs; `_queue_state` reads it all).
+        Returns what builds it from the pipeline's replies (it finds its own among them)."""
+        # receive options are kept by "group:<ID>" / "c2c:<userID>"
+        options = [f"group:{c[6:]}" if c.startswith("group_") else f"c2c:{c[4:]}" for c in convs]
+        first = len(pipe)
+        pipe.zmscore(self._keys.conversations(user_id), convs)
+        for family in ("deleted", "draft", "custom-data", "pinned", "marks"):
+            pipe.hmget(self._state(user_id, family), convs)
+        pipe.hgetall(self._keys.conversation_groups(user_id))  # a few named groups; each lists its members
+        pipe.hmget(self._keys.receive_options(user_id), options)
+        pipe.hmget(self._keys.group_read_seqs(user_id), convs)
+        pipe.hmget(self._state(user_id, "c2c-read-ms"), convs)
+        pipe.hmget(self._keys.cleared_before(user_id), convs)
+        pipe.hmget(self._state(user_id, "left"), convs)
+
+        def build(replies: list[Any]) -> _UserState:
+            order, deleted, drafts, custom, pinned, marks, groups, opts, group_reads, c2c_reads, cleared, left = (
+                replies[first : first + 12]
+            )
+
+            def present(keys: list[str], values: list[Any]) -> dict[str, Any]:
+                return {k: v for k, v in zip(keys, values, strict=True) if v is not None}
+
+            return _UserState(
+                order=present(convs, order), deleted=present(convs, deleted), drafts=present(convs, drafts),
+                custom=present(convs, custom), pinned=present(convs, pinned), marks=present(convs, marks),
+                groups=groups, options=present(options, opts), group_reads=present(convs, group_reads),
+                c2c_reads=present(convs, c2c_reads), cleared=present(convs, cleared), left=present(convs, left),
+            )  # fmt: skip
+
+        return build
 
     @staticmethod
     def _state_from(raw: list[Any]) -> _UserState:
@@ -442,44 +476,57 @@ class Conversations:
     async def announce(self, changed: dict[str, list[str]]) -> None:
         """Tell each user, as they see them, of conversations that changed (one batched
         onConversationChanged) or that appeared or came back after a deletion (onNewConversation).
-        A small group's message changes every member's list: users are told a few at a time
-        rather than one after another, as each needs several round trips of its own."""
-        gate = asyncio.Semaphore(ANNOUNCE_CONCURRENCY)
 
-        async def tell(user_id: str, convs: list[str]) -> None:
-            async with gate:
-                await self._announce_to(user_id, convs)
-
-        await asyncio.gather(*(tell(user_id, convs) for user_id, convs in changed.items()))
-
-    async def _announce_to(self, user_id: str, convs: list[str]) -> None:
-        """Four round trips: the state (with what was announced and the groups' activity), the
-        views (two), then the events with the announced marks."""
-        convs = list(dict.fromkeys(convs))
-        group_ids = [c[6:] for c in convs if c.startswith("group_")]
+        Every user's part of it is batched: one round trip reads the state of the changed
+        conversations (not the users' whole lists) and what each was already told, then each
+        user's views (two round trips, a few users at a time), then one round trip writes every
+        user's events and marks. A C2C send tells its two users in 6 round trips."""
+        wanted_of: dict[str, list[str]] = {}
+        states: dict[str, _UserState] = {}
+        seen_of: dict[str, set[str]] = {}
         pipe = self._redis.pipeline(transaction=False)
-        self._queue_state(pipe, user_id)
-        pipe.hkeys(self._state(user_id, "announced"))
+        pending = []
+        for user_id, convs in changed.items():
+            convs = list(dict.fromkeys(convs))
+            state_of = self._queue_state_of(pipe, user_id, convs)
+            pipe.hmget(self._state(user_id, "announced"), convs)
+            pending.append((user_id, convs, state_of, len(pipe) - 1))
+        group_ids = sorted({c[6:] for convs in changed.values() for c in convs if c.startswith("group_")})
         if group_ids:
             pipe.zmscore(self._keys.group_activity(), group_ids)
-        raw = list(await pipe.execute())
-        state = self._state_from(raw[:12])
-        seen = set(raw[12])
-        activity = (
-            {f"group_{g}": int((a or 0) * 1000) for g, a in zip(group_ids, raw[13], strict=True)} if group_ids else {}
-        )
-        wanted = [c for c in convs if self._is_live(c, state, activity.get(c, 0))]
-        if not wanted:
+        if not pending:
             return
-        fresh = [c for c in wanted if c not in seen]
-        views = dict(zip(wanted, await self.views(user_id, wanted, state), strict=True))
+        raw = list(await pipe.execute())
+        activity = (
+            {f"group_{g}": int((a or 0) * 1000) for g, a in zip(group_ids, raw[-1], strict=True)} if group_ids else {}
+        )
+        for user_id, convs, state_of, announced_at in pending:
+            state = states[user_id] = state_of(raw)
+            seen_of[user_id] = {c for c, mark in zip(convs, raw[announced_at], strict=True) if mark is not None}
+            wanted = [c for c in convs if self._is_live(c, state, activity.get(c, 0))]
+            if wanted:
+                wanted_of[user_id] = wanted
+        if not wanted_of:
+            return
+        gate = asyncio.Semaphore(ANNOUNCE_CONCURRENCY)
+
+        async def views_of(user_id: str) -> list[Conversation]:
+            async with gate:
+                return await self.views(user_id, wanted_of[user_id], states[user_id])
+
+        all_views = await asyncio.gather(*(views_of(user_id) for user_id in wanted_of))
         pipe = self._redis.pipeline(transaction=False)
-        if fresh:
-            pipe.hset(self._state(user_id, "announced"), mapping=dict.fromkeys(fresh, 1))
-            self._bus.queue_publish(pipe, [user_id], OnNewConversation(conversationList=[views[c] for c in fresh]))
-        rest = [c for c in wanted if c not in fresh]
-        if rest:
-            self._bus.queue_publish(pipe, [user_id], OnConversationChanged(conversationList=[views[c] for c in rest]))
+        for (user_id, wanted), views in zip(wanted_of.items(), all_views, strict=True):
+            by_conv = dict(zip(wanted, views, strict=True))
+            fresh = [c for c in wanted if c not in seen_of[user_id]]
+            if fresh:
+                pipe.hset(self._state(user_id, "announced"), mapping=dict.fromkeys(fresh, 1))
+                self._bus.queue_publish(
+                    pipe, [user_id], OnNewConversation(conversationList=[by_conv[c] for c in fresh])
+                )
+            rest = [by_conv[c] for c in wanted if c not in fresh]
+            if rest:
+                self._bus.queue_publish(pipe, [user_id], OnConversationChanged(conversationList=rest))
         await pipe.execute()
 
     @staticmethod

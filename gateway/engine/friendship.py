@@ -178,8 +178,15 @@ class Friendship:
         """Whether `other` has `user_id` on their blacklist."""
         return bool(await self._redis.hexists(self._keys.blacklist(other), user_id))
 
+    def queue_is_blocked_by(self, pipe: Any, user_id: str, other: str) -> None:
+        """`is_blocked_by` on the caller's pipeline (its reply is truthy when blocked)."""
+        pipe.hexists(self._keys.blacklist(other), user_id)
+
     async def has_friend(self, user_id: str, other: str) -> bool:
         return bool(await self._redis.hexists(self._keys.friends(user_id), other))
+
+    def queue_has_friend(self, pipe: Any, user_id: str, other: str) -> None:
+        pipe.hexists(self._keys.friends(user_id), other)
 
     # ---- writing helpers -----------------------------------------------------------------------
     async def _link(self, owner: str, friend: str, record: FriendRecord) -> bool:

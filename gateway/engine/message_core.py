@@ -204,6 +204,10 @@ class MessageCore:
             raise invalid(f"{arg}: no created message {created_id!r} (create*Message results last 24 hours)")
         return _draft_dec.decode(raw)
 
+    @staticmethod
+    def decode_draft(raw: str | bytes) -> Draft:
+        return _draft_dec.decode(raw)
+
     def _draft_view(self, user_id: str, created_id: str, draft: Draft) -> Message:
         return Message(
             msgID="",
@@ -294,73 +298,94 @@ class MessageCore:
         """Messages as `user_id` sees them: one pipelined round trip for the per-viewer parts."""
         if not messages:
             return []
+        pipe = self._redis.pipeline(transaction=False)
+        build = self._queue_views(pipe, user_id, messages, created_ids)
+        return build(await pipe.execute())
+
+    def _queue_views(
+        self, pipe: Any, user_id: str, messages: list[StoredMessage], created_ids: dict[str, str] | None = None
+    ) -> Callable[[list[Any]], list[Message]]:
+        """`_views` on the caller's pipeline: queues the per-viewer reads and returns what builds
+        the views from that pipeline's replies (it finds its own among them), so a send can read
+        its sender's and receiver's views in the round trip that stores the message."""
         senders = sorted({m.sender for m in messages})
         peers = sorted({self._conversation_for(user_id, m) for m in messages if not m.groupID})
         groups = sorted({m.groupID for m in messages if m.groupID})
-        pipe = self._redis.pipeline(transaction=False)
+        group_convs = sorted({self._conversation_for(user_id, m) for m in messages if m.groupID})
+        first = len(pipe)
         pipe.hmget(self._keys.local_message_data(user_id), [m.msgID for m in messages])
         pipe.hmget(self._keys.friends(user_id), senders)
-        pipe.hgetall(self._keys.read_times(user_id))
-        pipe.hgetall(self._keys.group_read_seqs(user_id))
+        # only the read marks of these messages' conversations, not the user's every conversation
+        if peers:
+            pipe.hmget(self._keys.read_times(user_id), peers)
+        if group_convs:
+            pipe.hmget(self._keys.group_read_seqs(user_id), group_convs)
         for conv in peers:
             pipe.hget(self._keys.read_times(conv.removeprefix("c2c_")), c2c_conversation(user_id))
         for gid in groups:
             pipe.hmget(self._keys.group_members(topic_parent(gid) or gid), senders)
-        local_raw, remarks_raw, my_reads, group_reads, *rest = await pipe.execute()
-        peer_reads, cards_raw = rest[: len(peers)], rest[len(peers) :]
-        remarks = {s: decode_friend_record(r).remark for s, r in zip(senders, remarks_raw, strict=True) if r}
-        peer_read = {conv: int(v or 0) for conv, v in zip(peers, peer_reads, strict=True)}
-        name_cards = {
-            (gid, sender): member_dec.decode(raw).nameCard
-            for gid, raws in zip(groups, cards_raw, strict=True)
-            for sender, raw in zip(senders, raws, strict=True)
-            if raw
-        }
-        views = []
-        for m, local in zip(messages, local_raw, strict=True):
-            conv = self._conversation_for(user_id, m)
-            is_self = m.sender == user_id
-            extra = _local_dec.decode(local) if local else LocalData()
-            status = m.status
-            if m.visibleTo:
-                status = MsgStatus.V2TIM_MSG_STATUS_LOCAL_IMPORTED
-            views.append(
-                Message(
-                    msgID=m.msgID,
-                    id=(created_ids or {}).get(m.msgID, ""),
-                    sender=m.sender,
-                    nickName=m.nickName,
-                    friendRemark=remarks.get(m.sender, ""),
-                    nameCard=name_cards.get((m.groupID, m.sender), ""),
-                    faceUrl=m.faceUrl,
-                    groupID=m.groupID,
-                    userID="" if m.groupID else conv.removeprefix("c2c_"),
-                    status=status,
-                    isSelf=is_self,
-                    isRead=is_self
-                    or (
-                        m.seq <= int(group_reads.get(conv, 0))
-                        if m.groupID
-                        else m.timestamp <= int(my_reads.get(conv, 0))
-                    ),
-                    isPeerRead=is_self and not m.groupID and m.timestamp <= peer_read.get(conv, 0),
-                    needReadReceipt=m.needReadReceipt,
-                    groupAtUserList=m.groupAtUserList,
-                    localCustomData=extra.data,
-                    localCustomInt=extra.number,
-                    cloudCustomData=m.cloudCustomData,
-                    seq=m.seq,
-                    random=m.random,
-                    timestamp=m.timestamp,
-                    priority=m.priority,
-                    isExcludedFromUnreadCount=m.isExcludedFromUnreadCount,
-                    isExcludedFromLastMessage=m.isExcludedFromLastMessage,
-                    isSupportMessageExtension=m.isSupportMessageExtension,
-                    offlinePushInfo=m.offlinePushInfo,
-                    **_content_fields(m.content),
+        count = len(pipe) - first
+
+        def build(replies: list[Any]) -> list[Message]:
+            local_raw, remarks_raw, *rest = replies[first : first + count]
+            my_reads = dict(zip(peers, rest.pop(0), strict=True)) if peers else {}
+            group_reads = dict(zip(group_convs, rest.pop(0), strict=True)) if group_convs else {}
+            peer_reads, cards_raw = rest[: len(peers)], rest[len(peers) :]
+            remarks = {s: decode_friend_record(r).remark for s, r in zip(senders, remarks_raw, strict=True) if r}
+            peer_read = {conv: int(v or 0) for conv, v in zip(peers, peer_reads, strict=True)}
+            name_cards = {
+                (gid, sender): member_dec.decode(raw).nameCard
+                for gid, raws in zip(groups, cards_raw, strict=True)
+                for sender, raw in zip(senders, raws, strict=True)
+                if raw
+            }
+            views = []
+            for m, local in zip(messages, local_raw, strict=True):
+                conv = self._conversation_for(user_id, m)
+                is_self = m.sender == user_id
+                extra = _local_dec.decode(local) if local else LocalData()
+                status = m.status
+                if m.visibleTo:
+                    status = MsgStatus.V2TIM_MSG_STATUS_LOCAL_IMPORTED
+                views.append(
+                    Message(
+                        msgID=m.msgID,
+                        id=(created_ids or {}).get(m.msgID, ""),
+                        sender=m.sender,
+                        nickName=m.nickName,
+                        friendRemark=remarks.get(m.sender, ""),
+                        nameCard=name_cards.get((m.groupID, m.sender), ""),
+                        faceUrl=m.faceUrl,
+                        groupID=m.groupID,
+                        userID="" if m.groupID else conv.removeprefix("c2c_"),
+                        status=status,
+                        isSelf=is_self,
+                        isRead=is_self
+                        or (
+                            m.seq <= int(group_reads.get(conv) or 0)
+                            if m.groupID
+                            else m.timestamp <= int(my_reads.get(conv) or 0)
+                        ),
+                        isPeerRead=is_self and not m.groupID and m.timestamp <= peer_read.get(conv, 0),
+                        needReadReceipt=m.needReadReceipt,
+                        groupAtUserList=m.groupAtUserList,
+                        localCustomData=extra.data,
+                        localCustomInt=extra.number,
+                        cloudCustomData=m.cloudCustomData,
+                        seq=m.seq,
+                        random=m.random,
+                        timestamp=m.timestamp,
+                        priority=m.priority,
+                        isExcludedFromUnreadCount=m.isExcludedFromUnreadCount,
+                        isExcludedFromLastMessage=m.isExcludedFromLastMessage,
+                        isSupportMessageExtension=m.isSupportMessageExtension,
+                        offlinePushInfo=m.offlinePushInfo,
+                        **_content_fields(m.content),
+                    )
                 )
-            )
-        return views
+            return views
+
+        return build
 
     async def find_messages(self, user_id: str, msg_ids: Sequence[str]) -> list[Message]:
         if len(msg_ids) > FIND_MESSAGES_MAX:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
+from typing import Any
 
 from gateway.engine.extensions import Extensions
 from gateway.engine.group_messages import GroupMessaging
@@ -29,28 +30,49 @@ from gateway.im.messages import Content, Message, MessageReceipt, ReceiveOpt, Se
 
 class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extensions):
     async def check_c2c_allowed(self, sender: str, receiver: str) -> None:
-        """The relation-chain rules for a C2C message (20003, 20007, 20009)."""
-        if not (await self._profiles.exists([receiver]))[0]:
+        """The relation-chain rules for a C2C message (20003, 20007, 20009), in one round trip."""
+        pipe = self._redis.pipeline(transaction=False)
+        self._queue_c2c_checks(pipe, sender, receiver)
+        self._check_c2c(sender, receiver, *await pipe.execute())
+
+    def _queue_c2c_checks(self, pipe: Any, sender: str, receiver: str) -> None:
+        """Three replies for `_check_c2c`: the receiver exists, has blocked the sender, is a friend."""
+        pipe.exists(self._keys.profile(receiver))
+        self._friendship.queue_is_blocked_by(pipe, sender, receiver)
+        self._friendship.queue_has_friend(pipe, sender, receiver)
+
+    def _check_c2c(self, sender: str, receiver: str, exists: Any, blocked: Any, friends: Any) -> None:
+        if not exists:
             raise IMError(Code.ERR_RECEIVER_NOT_FOUND, f"receiver: no user {receiver!r}")
         if receiver == sender:
             return
-        if await self._friendship.is_blocked_by(sender, receiver):
+        if blocked:
             raise IMError(Code.ERR_SENDER_BLOCKED, f"{receiver!r} has blocked you")
-        if self._friends_only and not await self._friendship.has_friend(sender, receiver):
+        if self._friends_only and not friends:
             raise IMError(Code.ERR_NOT_FRIENDS, f"this app lets only friends chat; {receiver!r} is not your friend")
 
     async def send_c2c(
         self, user_id: str, session_id: str, created_id: str, receiver: str, options: SendOptions
     ) -> Message:
+        """Five round trips: every read the checks need, the seq, the claim of the created id, the
+        write with both users' views of the message, and both events (then the conversations)."""
         key = self._keys.created_message(user_id, created_id)
-        draft = await self.draft(user_id, created_id)
-        already = await self._redis.hget(key, "msgID")
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.hget(key, "draft")
+        pipe.hget(key, "msgID")
+        self._queue_c2c_checks(pipe, user_id, receiver)
+        pipe.hget(self._keys.receive_options(receiver), f"c2c:{user_id}")
+        sender_profile_of = self._profiles.queue_get(pipe, user_id)
+        raw_draft, already, receiver_exists, blocked, friends, raw_opt, sender_row = await pipe.execute()
+        if raw_draft is None:
+            raise invalid(f"id: no created message {created_id!r} (create*Message results last 24 hours)")
         if already:
             return await self._sent_result(user_id, created_id, already)
+        draft = self.decode_draft(raw_draft)
         if draft.groupAtUserList or draft.targets:
             raise invalid("id: an @ or targeted message can only be sent to a group")
         require_body_fits(draft.content, options.cloudCustomData or "")
-        await self.check_c2c_allowed(user_id, receiver)
+        self._check_c2c(user_id, receiver, receiver_exists, blocked, friends)
         timeline = self._keys.c2c_timeline(user_id, receiver)
         seq = int(await self._redis.incr(self._keys.timeline_seq(timeline)))
         random = secrets.randbelow(2**31)
@@ -58,8 +80,7 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
         # claim the created id: a concurrent retry of the same send returns this message instead
         if not await self._redis.hsetnx(key, "msgID", msg_id):
             return await self._sent_result(user_id, created_id, str(await self._redis.hget(key, "msgID")))
-        profiles = await self._profiles.get([user_id])
-        sender_profile = profiles[0] if profiles else None
+        sender_profile = sender_profile_of(sender_row)
         stored = StoredMessage(
             msgID=msg_id,
             sender=user_id,
@@ -72,8 +93,9 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
             faceUrl=sender_profile.faceUrl if sender_profile else "",
             **self._option_fields(options),
         )
-        opt = await self._receive_opt(receiver, f"c2c:{user_id}")
+        opt = MessageOpt(int(raw_opt)) if raw_opt is not None else MessageOpt.V2TIM_RECEIVE_MESSAGE
         delivered = opt != MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE
+        to_receiver = delivered and receiver != user_id
         pipe = self._redis.pipeline(transaction=False)
         if not options.onlineUserOnly:
             millis = int(self._clock.now() * 1000)
@@ -85,12 +107,17 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
             if delivered and not stored.isExcludedFromUnreadCount and receiver != user_id:
                 pipe.zadd(self._keys.timeline_countable_for(timeline, receiver), {str(seq): millis})
         self._queue_sent_record(pipe, user_id, key, msg_id, options)
+        # the views are read after the writes they depend on (localCustomData), in the same round trip
+        my_view = self._queue_views(pipe, user_id, [stored], created_ids={msg_id: created_id})
+        their_view = self._queue_views(pipe, receiver, [stored]) if to_receiver else None
+        replies = await pipe.execute()
+        mine = my_view(replies)[0]
+        pipe = self._redis.pipeline(transaction=False)
+        self._bus.queue_publish(pipe, [user_id], OnRecvNewMessage(message=mine), except_session=session_id)
+        if their_view is not None:
+            self._bus.queue_publish(pipe, [receiver], OnRecvNewMessage(message=their_view(replies)[0]))
         await pipe.execute()
-        mine = (await self._views(user_id, [stored], created_ids={msg_id: created_id}))[0]
-        await self._bus.publish([user_id], OnRecvNewMessage(message=mine), except_session=session_id)
-        if delivered and receiver != user_id:
-            theirs = (await self._views(receiver, [stored]))[0]
-            await self._bus.publish([receiver], OnRecvNewMessage(message=theirs))
+        if to_receiver:
             await self.offer_push(stored, [receiver], options.onlineUserOnly)
         if not options.onlineUserOnly:
             await self.conversations_changed(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgspec
@@ -96,6 +96,12 @@ class Profiles:
         for user_id in user_ids:
             pipe.exists(self._keys.profile(user_id))
         return [bool(n) for n in await pipe.execute()]
+
+    def queue_get(self, pipe: Any, user_id: str) -> Callable[[Any], UserFullInfo | None]:
+        """`get` of one user, queued on the caller's pipeline; the returned function reads its
+        reply (None for no such user)."""
+        pipe.hgetall(self._keys.profile(user_id))
+        return lambda row: _from_hash(user_id, row) if row else None
 
     async def get(self, user_ids: Sequence[str]) -> list[UserFullInfo]:
         pipe = self._redis.pipeline(transaction=False)
