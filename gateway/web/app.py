@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -50,6 +51,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         gateway = Gateway.build(settings, clock=clock, redis=redis)
         await gateway.start()
         app.state.gateway = gateway
+        # Everything built so far (modules, the schema, the services) lives as long as the process.
+        # Frozen, the cyclic garbage collector stops scanning it: its full passes, which stopped
+        # the process for ~60 ms with ~130k such objects (bench send-to-receive), shrink to the
+        # objects made since. Garbage among frozen objects is still freed by reference counting.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
