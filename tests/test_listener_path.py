@@ -4,9 +4,16 @@ group event rendered once for every subscriber with the same document, each with
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
+import pytest
+
 from gateway.errors import Code
+from gateway.events import mailbox as mailbox_module
+from gateway.im.enums import UserStatusType
+from gateway.im.events import OnUserStatusChanged
+from gateway.im.model import UserStatus
 from schema.listener_path import EventRenderer
 from tests.support.clients import HTTPClient, WSClient
 from tests.support.servers import InProcessGateway
@@ -151,3 +158,44 @@ async def test_a_listener_subscription_that_fails_gets_its_error_then_complete(
     await settle(lambda: server.gateway.dispatcher.subscriber_count == 1)
     await ws.close()
     await ws2.close()
+
+
+STATUS_DOC = """subscription($since: String) { sdkListener(since: $since) { __typename
+  ... on UserStatusChangedEvent { cursor statusList { customStatus } } } }"""
+
+
+async def test_a_listener_subscription_that_falls_behind_ends_with_a_cursor_that_resumes_without_loss(
+    client: HTTPClient, server: InProcessGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(mailbox_module, "MAILBOX_CAPACITY", 10)
+    gw = server.gateway
+    token = await client.login("alice")
+    ws = await WSClient.connect(server.ws_url, token)
+    op = await ws.subscribe(STATUS_DOC)
+    await drain(ws, op)  # connecting, connected
+    # 40 events in one write: the dispatcher reads them in one go, more than the mailbox holds
+    pipe = gw.redis.pipeline(transaction=False)
+    for n in range(40):
+        gw.bus.queue_publish(pipe, ["alice"], status_marker(n))
+    await pipe.execute()
+    ended = await ws.next(op)
+    assert ended["type"] == "next"
+    (error,) = ended["payload"]["errors"]
+    assert error["extensions"]["code"] == Code.ERR_SDK_COMM_API_CALL_FREQUENCY_LIMIT
+    assert (await ws.next(op))["type"] == "complete"
+    found = re.search(r"since: '([^']+)'", error["message"])
+    assert found is not None, error["message"]
+    again = await ws.subscribe(STATUS_DOC, {"since": found.group(1)})
+    numbers = []
+    while len(numbers) < 40:
+        event = await ws.next_event(again)
+        if event["__typename"] == "UserStatusChangedEvent":
+            numbers.append(int(event["statusList"][0]["customStatus"]))
+    assert numbers == list(range(40))
+    await ws.close()
+
+
+def status_marker(n: int) -> OnUserStatusChanged:
+    return OnUserStatusChanged(
+        statusList=[UserStatus(userID="bob", statusType=UserStatusType.V2TIM_USER_STATUS_ONLINE, customStatus=str(n))]
+    )

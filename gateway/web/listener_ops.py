@@ -10,7 +10,6 @@ it (ids, limits, `complete`, errors) stays Strawberry's: this is one of its Oper
 from __future__ import annotations
 
 import asyncio
-import logging
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -23,8 +22,6 @@ from schema.listener_path import EventRenderer, ListenerRun, as_graphql_error, e
 
 if TYPE_CHECKING:
     from gateway.web.ws_protocols import TransportWSHandler
-
-log = logging.getLogger("imql.ws")
 
 
 class ListenerOperation(Operation[Any, Any]):
@@ -57,6 +54,8 @@ class ListenerOperation(Operation[Any, Any]):
             return
         finally:
             self.task = None
+        if self.closed:
+            return  # completed by the client while opening; stop() has released it
         listening.mailbox.on_wake = self._wake
         self._wake()  # anything that arrived while the first events were being sent
 
