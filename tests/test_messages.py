@@ -313,9 +313,9 @@ async def test_other_message_kinds(chat: tuple[Device, Device, Device]) -> None:
         assert (await alice.call(f"mutation {{ {call} {{ id }} }}")).codes == [6017], call
 
 
-async def test_a_c2c_send_takes_five_round_trips_and_six_for_the_conversations(settings: Settings) -> None:
+async def test_a_c2c_send_takes_five_round_trips_and_four_for_the_conversations(settings: Settings) -> None:
     """Reads for every check in one round trip, then the seq, the claim, the write with both
-    views, and both events; telling the two conversation lists is counted apart (6 more)."""
+    views, and both events; telling the two conversation lists is counted apart (4 more)."""
     from gateway.im.enums import ElemType
     from gateway.im.messages import Content, SendOptions, TextElem
     from gateway.services import Gateway
@@ -351,9 +351,9 @@ async def test_a_c2c_send_takes_five_round_trips_and_six_for_the_conversations(s
             assert sent.textElem == text_elem
             assert at_tell[-1] - before == 5
             told = round_trips - at_tell[-1]
-        # telling both conversation lists: their state, their views (two), their events; the first
+        # telling both conversation lists: their state, their views (two, for both), their events; the first
         # send also loads the conversation script into Redis, so the later one is counted
-        assert told == 6
+        assert told == 4
         # and the messages are where they belong
         history = await messages.c2c_history("ben", "ann", count=10)
         assert [m.textElem.text for m in history if m.textElem] == ["second", "first"]

@@ -12,7 +12,6 @@ user state, per-conversation state, last-message candidates, and the per-viewer 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -55,7 +54,7 @@ CONVERSATION_GROUPS_MAX = 20  # (51010 beyond)
 CONVERSATION_GROUP_NAME_MAX_BYTES = 32  # (51011 beyond)
 DRAFT_MAX_BYTES = 10 * 1024
 CUSTOM_DATA_MAX_BYTES = 1024
-ANNOUNCE_CONCURRENCY = 8  # users told of their changed conversations at once (their pipelines queue for the pool)
+ANNOUNCE_BATCH = 64  # users whose changed conversations' views are read in the same round trips
 LAST_MESSAGE_LOOKBACK = 10  # newest seqs tried for a conversation's last visible message
 # A timeline's last seq and its newest ARGV[1] messages (newest first), in one call: the window
 # needs the seq, and a script saves the round trip between them.
@@ -236,80 +235,23 @@ class Conversations:
         if not convs:
             return []
         state = state or await self._user_state(user_id)
-        peers = [c[4:] for c in convs if c.startswith("c2c_")]
-        group_ids = [c[6:] for c in convs if c.startswith("group_")]
-        timelines = [self._timeline(user_id, c) for c in convs]
+        return (await self.views_of_users([(user_id, convs, state)]))[0]
+
+    async def views_of_users(self, asks: Sequence[tuple[str, Sequence[str], _UserState]]) -> list[list[Conversation]]:
+        """`views` for several users (each with its state) in the same two round trips."""
+        parts = [_ViewRead(self, user_id, list(convs), state) for user_id, convs, state in asks]
 
         def build(pipe: Any) -> None:
-            self._queue_unread(pipe, user_id, state, convs)
-            for peer in peers:
-                pipe.hgetall(self._keys.profile(peer))
-            pipe.hmget(self._keys.friends(user_id), peers or ["-"])
-            for gid in group_ids:
-                pipe.hgetall(self._keys.group_info(gid))
-                timeline = self._keys.group_timeline(gid)
-                read = int(state.group_reads.get(f"group_{gid}", 0))
-                pipe.zrangebyscore(self._keys.timeline_at(timeline, user_id), f"({read}", "+inf")
-                pipe.zrangebyscore(self._keys.timeline_at(timeline, "*"), f"({read}", "+inf")
-            for timeline in timelines:
-                keys = [self._keys.timeline_seq(timeline), self._keys.timeline_messages(timeline)]
-                _NEWEST_MESSAGES.queue(pipe, keys, [LAST_MESSAGE_LOOKBACK])
-            if group_ids:
-                pipe.zmscore(self._keys.group_activity(), group_ids)
+            for part in parts:
+                part.queue(pipe)
 
         raw = await run_pipeline(self._redis, build, (_NEWEST_MESSAGES,))
-        unread_raw, raw = raw[: 2 * len(convs)], raw[2 * len(convs) :]
-        unread = await self._finish_unread(state, convs, unread_raw)
-        hidden = {conv: {int(h) for h in unread_raw[2 * i + 1]} for i, conv in enumerate(convs)}
-        profiles = {p: raw.pop(0) for p in peers}
-        remarks = raw.pop(0)
-        remark_of = {p: decode_friend_record(r).remark for p, r in zip(peers, remarks, strict=False) if r}
-        group_rows = {}
-        for gid in group_ids:
-            group_rows[gid] = (raw.pop(0), raw.pop(0), raw.pop(0))
-        newest = [raw.pop(0) for _ in timelines]
-        activity = dict(zip(group_ids, raw.pop(0), strict=True)) if group_ids else {}
-        last_messages = await self._last_messages(user_id, convs, newest, state, hidden)
-        result = []
-        for conv in convs:
-            kind, target = parse_conversation_id(conv)
-            order = int(state.order.get(conv, 0))
-            draft = state.drafts.get(conv)
-            draft_text, draft_time = ("", 0)
-            if draft:
-                draft_time_text, _, draft_text = draft.partition(":")
-                draft_time = int(draft_time_text)
-            marks_value = int(state.marks.get(conv, 0))
-            view = Conversation(
-                conversationID=conv,
-                type=kind,
-                unreadCount=max(0, unread.get(conv, 0)),
-                draftText=draft_text,
-                draftTimestamp=draft_time,
-                isPinned=conv in state.pinned,
-                markList=[bit for bit in (1, 2, 4, 8) if marks_value & bit],
-                customData=state.custom.get(conv, ""),
-                conversationGroupList=sorted(n for n, ids in state.groups.items() if conv in _list_dec.decode(ids)),
-                lastMessage=last_messages.get(conv),
-            )
-            if kind == ConversationType.V2TIM_C2C:
-                profile = profiles[target] or {}
-                view.userID = target
-                view.showName = remark_of.get(target) or profile.get("nickName") or target
-                view.faceUrl = profile.get("faceUrl", "")
-                view.recvOpt = int(state.options.get(f"c2c:{target}", 0))
-                view.orderKey = order
-            else:
-                info, at_me, at_all = group_rows[target]
-                view.groupID = target
-                view.showName = info.get("groupName") or target
-                view.faceUrl = info.get("faceUrl", "")
-                view.groupType = info.get("groupType", "")
-                view.recvOpt = int(state.options.get(f"group:{target}", 0))
-                view.orderKey = _order_key(conv, state, int((activity.get(target) or 0) * 1000))
-                view.groupAtInfoList = _at_infos(at_me, at_all)
-            result.append(view)
-        return result
+        for part in parts:
+            await part.take(raw)
+        pipe = self._redis.pipeline(transaction=False)
+        finishers = [part.queue_last_messages(pipe) for part in parts]
+        replies = await pipe.execute() if len(pipe) else []
+        return [finish(replies) for finish in finishers]
 
     def _timeline(self, user_id: str, conv: str) -> str:
         kind, target = parse_conversation_id(conv)
@@ -337,27 +279,6 @@ class Conversations:
         ]
         visible = {id(m) for m in await self._messages._visible_to(user_id, [m for _, m in found])}
         return [(conv, m) for conv, m in found if id(m) in visible]
-
-    async def _last_messages(
-        self,
-        user_id: str,
-        convs: Sequence[str],
-        newest: Sequence[list[Any]],
-        state: _UserState,
-        hidden: dict[str, set[int]],
-    ) -> dict[str, Any]:
-        """Each conversation's last message the user may see, from the newest-messages window
-        read in the views pipeline (what was cleared or deleted for the user is skipped)."""
-        cleared = {conv: int(state.cleared.get(conv, 0)) for conv in convs}
-        best: dict[str, StoredMessage] = {}
-        for conv, window in zip(convs, newest, strict=True):
-            found = [_stored_dec.decode(raw) for raw in window[1:] if raw]
-            for m in self._messages.visible_given(user_id, found, cleared, hidden):
-                if not m.isExcludedFromLastMessage:
-                    best[conv] = m
-                    break
-        views = await self._messages._views(user_id, list(best.values()))
-        return dict(zip(best, views, strict=True))
 
     async def recent_messages(self, user_id: str, convs: Sequence[str], count: int) -> dict[str, list[Any]]:
         """The newest `count` visible messages of each conversation, newest first: the
@@ -479,8 +400,8 @@ class Conversations:
 
         Every user's part of it is batched: one round trip reads the state of the changed
         conversations (not the users' whole lists) and what each was already told, then each
-        user's views (two round trips, a few users at a time), then one round trip writes every
-        user's events and marks. A C2C send tells its two users in 6 round trips."""
+        user's views (two round trips for up to ANNOUNCE_BATCH users), then one round trip writes
+        every user's events and marks. A C2C send tells its two users in 4 round trips."""
         wanted_of: dict[str, list[str]] = {}
         states: dict[str, _UserState] = {}
         seen_of: dict[str, set[str]] = {}
@@ -508,13 +429,11 @@ class Conversations:
                 wanted_of[user_id] = wanted
         if not wanted_of:
             return
-        gate = asyncio.Semaphore(ANNOUNCE_CONCURRENCY)
-
-        async def views_of(user_id: str) -> list[Conversation]:
-            async with gate:
-                return await self.views(user_id, wanted_of[user_id], states[user_id])
-
-        all_views = await asyncio.gather(*(views_of(user_id) for user_id in wanted_of))
+        all_views: list[list[Conversation]] = []
+        users = list(wanted_of)
+        for start in range(0, len(users), ANNOUNCE_BATCH):
+            batch = users[start : start + ANNOUNCE_BATCH]
+            all_views += await self.views_of_users([(u, wanted_of[u], states[u]) for u in batch])
         pipe = self._redis.pipeline(transaction=False)
         for (user_id, wanted), views in zip(wanted_of.items(), all_views, strict=True):
             by_conv = dict(zip(wanted, views, strict=True))
@@ -824,3 +743,119 @@ def _parse_cursor(text: str) -> tuple[bool, int, str] | None:
     if pinned not in ("0", "1") or not order.isdigit() or not conv:
         raise invalid("nextSeq is not one a conversation page returned")
     return (pinned == "1", int(order), conv)
+
+
+class _ViewRead:
+    """One user's part of `Conversations.views_of_users`: what it queues in the shared pipeline,
+    what it takes from the replies, and the views it builds once its last messages are read."""
+
+    def __init__(self, owner: Conversations, user_id: str, convs: list[str], state: _UserState) -> None:
+        self._owner = owner
+        self._user_id = user_id
+        self._convs = convs
+        self._state = state
+        self._peers = [c[4:] for c in convs if c.startswith("c2c_")]
+        self._group_ids = [c[6:] for c in convs if c.startswith("group_")]
+        self._timelines = [owner._timeline(user_id, c) for c in convs]
+        self._span = (0, 0)
+        self._unread: dict[str, int] = {}
+        self._profiles: dict[str, Any] = {}
+        self._remark_of: dict[str, str] = {}
+        self._group_rows: dict[str, tuple[Any, Any, Any]] = {}
+        self._activity: dict[str, Any] = {}
+        self._best: dict[str, StoredMessage] = {}
+
+    def queue(self, pipe: Any) -> None:
+        owner, keys, user_id, state = self._owner, self._owner._keys, self._user_id, self._state
+        first = len(pipe)
+        owner._queue_unread(pipe, user_id, state, self._convs)
+        for peer in self._peers:
+            pipe.hgetall(keys.profile(peer))
+        pipe.hmget(keys.friends(user_id), self._peers or ["-"])
+        for gid in self._group_ids:
+            pipe.hgetall(keys.group_info(gid))
+            timeline = keys.group_timeline(gid)
+            read = int(state.group_reads.get(f"group_{gid}", 0))
+            pipe.zrangebyscore(keys.timeline_at(timeline, user_id), f"({read}", "+inf")
+            pipe.zrangebyscore(keys.timeline_at(timeline, "*"), f"({read}", "+inf")
+        for timeline in self._timelines:
+            _NEWEST_MESSAGES.queue(
+                pipe, [keys.timeline_seq(timeline), keys.timeline_messages(timeline)], [LAST_MESSAGE_LOOKBACK]
+            )
+        if self._group_ids:
+            pipe.zmscore(keys.group_activity(), self._group_ids)
+        self._span = (first, len(pipe))
+
+    async def take(self, replies: list[Any]) -> None:
+        convs, state = self._convs, self._state
+        raw = replies[self._span[0] : self._span[1]]
+        unread_raw, raw = raw[: 2 * len(convs)], raw[2 * len(convs) :]
+        self._unread = await self._owner._finish_unread(state, convs, unread_raw)
+        hidden = {conv: {int(h) for h in unread_raw[2 * i + 1]} for i, conv in enumerate(convs)}
+        self._profiles = {p: raw.pop(0) for p in self._peers}
+        remarks = raw.pop(0)
+        self._remark_of = {p: decode_friend_record(r).remark for p, r in zip(self._peers, remarks, strict=False) if r}
+        for gid in self._group_ids:
+            self._group_rows[gid] = (raw.pop(0), raw.pop(0), raw.pop(0))
+        newest = [raw.pop(0) for _ in self._timelines]
+        self._activity = dict(zip(self._group_ids, raw.pop(0), strict=True)) if self._group_ids else {}
+        # each conversation's last message the user may see, from the newest-messages window
+        # (what was cleared or deleted for the user is skipped)
+        cleared = {conv: int(state.cleared.get(conv, 0)) for conv in convs}
+        for conv, window in zip(convs, newest, strict=True):
+            found = [_stored_dec.decode(r) for r in window[1:] if r]
+            for m in self._owner._messages.visible_given(self._user_id, found, cleared, hidden):
+                if not m.isExcludedFromLastMessage:
+                    self._best[conv] = m
+                    break
+
+    def queue_last_messages(self, pipe: Any) -> Callable[[list[Any]], list[Conversation]]:
+        """Queues the last messages' per-viewer reads; returns what builds the views from them."""
+        best = self._best
+        build_views = self._owner._messages._queue_views(pipe, self._user_id, list(best.values())) if best else None
+
+        def finish(replies: list[Any]) -> list[Conversation]:
+            last = dict(zip(best, build_views(replies), strict=True)) if build_views is not None else {}
+            return [self._view(conv, last.get(conv)) for conv in self._convs]
+
+        return finish
+
+    def _view(self, conv: str, last_message: Any) -> Conversation:
+        state = self._state
+        kind, target = parse_conversation_id(conv)
+        order = int(state.order.get(conv, 0))
+        draft = state.drafts.get(conv)
+        draft_text, draft_time = ("", 0)
+        if draft:
+            draft_time_text, _, draft_text = draft.partition(":")
+            draft_time = int(draft_time_text)
+        marks_value = int(state.marks.get(conv, 0))
+        view = Conversation(
+            conversationID=conv,
+            type=kind,
+            unreadCount=max(0, self._unread.get(conv, 0)),
+            draftText=draft_text,
+            draftTimestamp=draft_time,
+            isPinned=conv in state.pinned,
+            markList=[bit for bit in (1, 2, 4, 8) if marks_value & bit],
+            customData=state.custom.get(conv, ""),
+            conversationGroupList=sorted(n for n, ids in state.groups.items() if conv in _list_dec.decode(ids)),
+            lastMessage=last_message,
+        )
+        if kind == ConversationType.V2TIM_C2C:
+            profile = self._profiles[target] or {}
+            view.userID = target
+            view.showName = self._remark_of.get(target) or profile.get("nickName") or target
+            view.faceUrl = profile.get("faceUrl", "")
+            view.recvOpt = int(state.options.get(f"c2c:{target}", 0))
+            view.orderKey = order
+        else:
+            info, at_me, at_all = self._group_rows[target]
+            view.groupID = target
+            view.showName = info.get("groupName") or target
+            view.faceUrl = info.get("faceUrl", "")
+            view.groupType = info.get("groupType", "")
+            view.recvOpt = int(state.options.get(f"group:{target}", 0))
+            view.orderKey = _order_key(conv, state, int((self._activity.get(target) or 0) * 1000))
+            view.groupAtInfoList = _at_infos(at_me, at_all)
+        return view
