@@ -26,6 +26,7 @@ from graphql import (
     ExecutionResult,
     GraphQLError,
     GraphQLFormattedError,
+    OperationDefinitionNode,
     OperationType,
     execute,
     parse,
@@ -78,17 +79,27 @@ class PlanCache(ABC, Generic[P]):
         self._plans.move_to_end(key)
         return found
 
+    def _operation(
+        self, query: str, operation_name: str | None, kinds: tuple[OperationType, ...]
+    ) -> tuple[DocumentNode, OperationDefinitionNode] | None:
+        """The checked document and its chosen operation, if that is one of `kinds`."""
+        document = checked_document(self._schema, query)
+        if document is None:
+            return None
+        operation = get_operation_ast(document, operation_name)
+        if operation is None or operation.operation not in kinds:
+            return None
+        return document, operation
+
 
 class QueryPlans(PlanCache[Plan]):
     """A query or mutation that parses and validates → its Plan."""
 
     def _make(self, query: str, operation_name: str | None) -> Plan | None:
-        document = checked_document(self._schema, query)
-        if document is None:
+        found = self._operation(query, operation_name, (OperationType.QUERY, OperationType.MUTATION))
+        if found is None:
             return None
-        operation = get_operation_ast(document, operation_name)
-        if operation is None or operation.operation not in (OperationType.QUERY, OperationType.MUTATION):
-            return None
+        document, operation = found
         name = operation.name.value if operation.name else None
         return Plan(document=document, kind=operation.operation.value, operation_name=name)
 

@@ -36,14 +36,13 @@ from graphql import (
     OperationType,
 )
 from graphql.execution.values import get_argument_values, get_variable_values
-from graphql.utilities import get_operation_ast
 from strawberry import Schema
 from strawberry.execution.is_awaitable import optimized_is_awaitable
 
 from gateway.events.stream import Delivery
 from schema.build import CACHE_SIZE
 from schema.context import IMContext
-from schema.fast_path import PlanCache, checked_document, formatted_errors
+from schema.fast_path import PlanCache, formatted_errors
 from schema.listeners.common import EventTypes
 from schema.listeners.fields import LISTENER_FIELDS
 from schema.shared_events import SHARE_ATTRIBUTE, ResultShape, SharedEventExecutor, result_shape
@@ -73,12 +72,10 @@ class ListenerPlans(PlanCache[ListenerPlan]):
     """A subscription of exactly one listener field → its ListenerPlan."""
 
     def _make(self, query: str, operation_name: str | None) -> ListenerPlan | None:
-        document = checked_document(self._schema, query)
-        if document is None:
+        found = self._operation(query, operation_name, (OperationType.SUBSCRIPTION,))
+        if found is None:
             return None
-        operation = get_operation_ast(document, operation_name)
-        if operation is None or operation.operation is not OperationType.SUBSCRIPTION:
-            return None
+        document, operation = found
         selections = operation.selection_set.selections
         if len(selections) != 1 or not isinstance(selections[0], FieldNode):
             return None

@@ -55,6 +55,8 @@ CONVERSATION_GROUP_NAME_MAX_BYTES = 32  # (51011 beyond)
 DRAFT_MAX_BYTES = 10 * 1024
 CUSTOM_DATA_MAX_BYTES = 1024
 ANNOUNCE_BATCH = 64  # users whose changed conversations' views are read in the same round trips
+# where the named conversation groups and the receive options sit in `_state_hashes`
+_GROUPS_AT, _OPTIONS_AT = 5, 6
 LAST_MESSAGE_LOOKBACK = 10  # newest seqs tried for a conversation's last visible message
 # A timeline's last seq and its newest ARGV[1] messages (newest first), in one call: the window
 # needs the seq, and a script saves the round trip between them.
@@ -114,49 +116,50 @@ class Conversations:
         self._queue_state(pipe, user_id)
         return self._state_from(list(await pipe.execute()))
 
+    def _state_hashes(self, user_id: str) -> list[str]:
+        """The hashes of a user's conversation state, after the order zset and in _UserState's
+        field order. Each is keyed by conversation ID, but for the named conversation groups
+        (_GROUPS_AT, by name) and the receive options (_OPTIONS_AT, by `_receive_opt_field`)."""
+        return [
+            *(self._state(user_id, family) for family in ("deleted", "draft", "custom-data", "pinned", "marks")),
+            self._keys.conversation_groups(user_id),
+            self._keys.receive_options(user_id),
+            self._keys.group_read_seqs(user_id),
+            self._state(user_id, "c2c-read-ms"),
+            self._keys.cleared_before(user_id),
+            self._state(user_id, "left"),
+        ]
+
     def _queue_state(self, pipe: Any, user_id: str) -> None:
         """The 12 reads of a user's conversation state (`_state_from` turns them into one)."""
         pipe.zrange(self._keys.conversations(user_id), 0, -1, withscores=True)
-        for family in ("deleted", "draft", "custom-data", "pinned", "marks"):
-            pipe.hgetall(self._state(user_id, family))
-        pipe.hgetall(self._keys.conversation_groups(user_id))
-        pipe.hgetall(self._keys.receive_options(user_id))
-        pipe.hgetall(self._keys.group_read_seqs(user_id))
-        pipe.hgetall(self._state(user_id, "c2c-read-ms"))
-        pipe.hgetall(self._keys.cleared_before(user_id))
-        pipe.hgetall(self._state(user_id, "left"))
+        for key in self._state_hashes(user_id):
+            pipe.hgetall(key)
 
     def _queue_state_of(self, pipe: Any, user_id: str, convs: list[str]) -> Callable[[list[Any]], _UserState]:
         """The state of these conversations only, in 12 reads whose cost does not grow with the
         user's other conversations (what announcing a change needs; `_queue_state` reads it all).
         Returns what builds it from the pipeline's replies (it finds its own among them)."""
-        # receive options are kept by "group:<ID>" / "c2c:<userID>"
-        options = [f"group:{c[6:]}" if c.startswith("group_") else f"c2c:{c[4:]}" for c in convs]
+        options = [_receive_opt_field(c) for c in convs]
+
+        def fields_of(at: int) -> list[str]:
+            return options if at == _OPTIONS_AT else convs
+
         first = len(pipe)
         pipe.zmscore(self._keys.conversations(user_id), convs)
-        for family in ("deleted", "draft", "custom-data", "pinned", "marks"):
-            pipe.hmget(self._state(user_id, family), convs)
-        pipe.hgetall(self._keys.conversation_groups(user_id))  # a few named groups; each lists its members
-        pipe.hmget(self._keys.receive_options(user_id), options)
-        pipe.hmget(self._keys.group_read_seqs(user_id), convs)
-        pipe.hmget(self._state(user_id, "c2c-read-ms"), convs)
-        pipe.hmget(self._keys.cleared_before(user_id), convs)
-        pipe.hmget(self._state(user_id, "left"), convs)
+        for at, key in enumerate(self._state_hashes(user_id)):
+            if at == _GROUPS_AT:
+                pipe.hgetall(key)  # a few named groups, each listing its conversations
+            else:
+                pipe.hmget(key, fields_of(at))
+
+        def present(fields: list[str], values: list[Any]) -> dict[str, Any]:
+            return {k: v for k, v in zip(fields, values, strict=True) if v is not None}
 
         def build(replies: list[Any]) -> _UserState:
-            order, deleted, drafts, custom, pinned, marks, groups, opts, group_reads, c2c_reads, cleared, left = (
-                replies[first : first + 12]
-            )
-
-            def present(keys: list[str], values: list[Any]) -> dict[str, Any]:
-                return {k: v for k, v in zip(keys, values, strict=True) if v is not None}
-
-            return _UserState(
-                order=present(convs, order), deleted=present(convs, deleted), drafts=present(convs, drafts),
-                custom=present(convs, custom), pinned=present(convs, pinned), marks=present(convs, marks),
-                groups=groups, options=present(options, opts), group_reads=present(convs, group_reads),
-                c2c_reads=present(convs, c2c_reads), cleared=present(convs, cleared), left=present(convs, left),
-            )  # fmt: skip
+            order, *hashes = replies[first : first + 12]
+            found = [values if at == _GROUPS_AT else present(fields_of(at), values) for at, values in enumerate(hashes)]
+            return self._state_from([present(convs, order), *found])
 
         return build
 
@@ -216,7 +219,7 @@ class Conversations:
             kind, target = parse_conversation_id(conv)
             if kind == ConversationType.V2TIM_GROUP:
                 read = int(state.group_reads.get(conv, 0))
-                if state.options.get(f"group:{target}") == str(int(MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE)):
+                if _receive_opt(state, conv) == MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE:
                     count = 0
                 later_hidden = [h for h in hidden if int(h) > read]
                 if later_hidden and count:
@@ -318,8 +321,8 @@ class Conversations:
         ordered = self._prefilter(ordered, state, conversation_filter)
         page: list[Conversation] = []
         taken = 0
-        # filters on unread or @ need the counts: take candidates in slices until the page fills
-        # filters on counts may drop some: read ahead then; otherwise read exactly what is asked
+        # filters on unread or @ need the counts and may drop candidates: read ahead in slices
+        # until the page fills; otherwise read exactly what is asked
         step = count * 2 if conversation_filter.hasUnreadCount or conversation_filter.hasGroupAtInfo else count
         while ordered and len(page) < count:
             batch, ordered = ordered[:step], ordered[step:]
@@ -699,10 +702,13 @@ class Conversations:
         return [_filter_dec.decode(raw) for raw in await self._redis.hkeys(self._keys.unread_filters(user_id))]
 
 
+def _receive_opt_field(conv: str) -> str:
+    """Receive options are kept by "c2c:<userID>" / "group:<groupID>"."""
+    return f"group:{conv[6:]}" if conv.startswith("group_") else f"c2c:{conv[4:]}"
+
+
 def _receive_opt(state: _UserState, conv: str) -> int:
-    kind, target = parse_conversation_id(conv)
-    field = f"c2c:{target}" if kind == ConversationType.V2TIM_C2C else f"group:{target}"
-    return int(state.options.get(field, 0))
+    return int(state.options.get(_receive_opt_field(conv), 0))
 
 
 def _order_key(conv: str, state: _UserState, activity_ms: int) -> int:
@@ -847,7 +853,7 @@ class _ViewRead:
             view.userID = target
             view.showName = self._remark_of.get(target) or profile.get("nickName") or target
             view.faceUrl = profile.get("faceUrl", "")
-            view.recvOpt = int(state.options.get(f"c2c:{target}", 0))
+            view.recvOpt = _receive_opt(state, conv)
             view.orderKey = order
         else:
             info, at_me, at_all = self._group_rows[target]
@@ -855,7 +861,7 @@ class _ViewRead:
             view.showName = info.get("groupName") or target
             view.faceUrl = info.get("faceUrl", "")
             view.groupType = info.get("groupType", "")
-            view.recvOpt = int(state.options.get(f"group:{target}", 0))
+            view.recvOpt = _receive_opt(state, conv)
             view.orderKey = _order_key(conv, state, int((self._activity.get(target) or 0) * 1000))
             view.groupAtInfoList = _at_infos(at_me, at_all)
         return view

@@ -200,12 +200,13 @@ class MessageCore:
 
     async def draft(self, user_id: str, created_id: str, arg: str = "id") -> Draft:
         raw = await self._redis.hget(self._keys.created_message(user_id, created_id), "draft")
-        if raw is None:
-            raise invalid(f"{arg}: no created message {created_id!r} (create*Message results last 24 hours)")
-        return _draft_dec.decode(raw)
+        return self.draft_from(raw, created_id, arg)
 
     @staticmethod
-    def decode_draft(raw: str | bytes) -> Draft:
+    def draft_from(raw: str | bytes | None, created_id: str, arg: str = "id") -> Draft:
+        """A created message's draft from its stored field (read by the caller), 6017 if gone."""
+        if raw is None:
+            raise invalid(f"{arg}: no created message {created_id!r} (create*Message results last 24 hours)")
         return _draft_dec.decode(raw)
 
     def _draft_view(self, user_id: str, created_id: str, draft: Draft) -> Message:
@@ -541,8 +542,9 @@ class MessageCore:
         await pipe.execute()
         await self.conversations_changed({user_id: [conv]})
 
-    async def _receive_opt(self, user_id: str, field: str) -> MessageOpt:
-        raw = await self._redis.hget(self._keys.receive_options(user_id), field)
+    @staticmethod
+    def receive_opt_from(raw: str | None) -> MessageOpt:
+        """A stored receive option (read by the caller); receiving is the default."""
         return MessageOpt(int(raw)) if raw is not None else MessageOpt.V2TIM_RECEIVE_MESSAGE
 
 

@@ -29,12 +29,6 @@ from gateway.im.messages import Content, Message, MessageReceipt, ReceiveOpt, Se
 
 
 class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extensions):
-    async def check_c2c_allowed(self, sender: str, receiver: str) -> None:
-        """The relation-chain rules for a C2C message (20003, 20007, 20009), in one round trip."""
-        pipe = self._redis.pipeline(transaction=False)
-        self._queue_c2c_checks(pipe, sender, receiver)
-        self._check_c2c(sender, receiver, *await pipe.execute())
-
     def _queue_c2c_checks(self, pipe: Any, sender: str, receiver: str) -> None:
         """Three replies for `_check_c2c`: the receiver exists, has blocked the sender, is a friend."""
         pipe.exists(self._keys.profile(receiver))
@@ -42,6 +36,7 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
         self._friendship.queue_has_friend(pipe, sender, receiver)
 
     def _check_c2c(self, sender: str, receiver: str, exists: Any, blocked: Any, friends: Any) -> None:
+        """The relation-chain rules for a C2C message (20003, 20007, 20009)."""
         if not exists:
             raise IMError(Code.ERR_RECEIVER_NOT_FOUND, f"receiver: no user {receiver!r}")
         if receiver == sender:
@@ -64,11 +59,9 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
         pipe.hget(self._keys.receive_options(receiver), f"c2c:{user_id}")
         sender_profile_of = self._profiles.queue_get(pipe, user_id)
         raw_draft, already, receiver_exists, blocked, friends, raw_opt, sender_row = await pipe.execute()
-        if raw_draft is None:
-            raise invalid(f"id: no created message {created_id!r} (create*Message results last 24 hours)")
+        draft = self.draft_from(raw_draft, created_id)
         if already:
             return await self._sent_result(user_id, created_id, already)
-        draft = self.decode_draft(raw_draft)
         if draft.groupAtUserList or draft.targets:
             raise invalid("id: an @ or targeted message can only be sent to a group")
         require_body_fits(draft.content, options.cloudCustomData or "")
@@ -93,8 +86,7 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
             faceUrl=sender_profile.faceUrl if sender_profile else "",
             **self._option_fields(options),
         )
-        opt = MessageOpt(int(raw_opt)) if raw_opt is not None else MessageOpt.V2TIM_RECEIVE_MESSAGE
-        delivered = opt != MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE
+        delivered = self.receive_opt_from(raw_opt) != MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE
         to_receiver = delivered and receiver != user_id
         pipe = self._redis.pipeline(transaction=False)
         if not options.onlineUserOnly:
@@ -104,7 +96,7 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
                 for owner, conv in ((user_id, c2c_conversation(receiver)), (receiver, c2c_conversation(user_id))):
                     pipe.zadd(self._keys.conversations(owner), {conv: millis})
                     pipe.hdel(self._keys.conversation_state(owner, "deleted"), conv)  # a message brings it back
-            if delivered and not stored.isExcludedFromUnreadCount and receiver != user_id:
+            if to_receiver and not stored.isExcludedFromUnreadCount:
                 pipe.zadd(self._keys.timeline_countable_for(timeline, receiver), {str(seq): millis})
         self._queue_sent_record(pipe, user_id, key, msg_id, options)
         # the views are read after the writes they depend on (localCustomData), in the same round trip

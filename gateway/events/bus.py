@@ -82,7 +82,7 @@ class EventBus:
     ) -> int:
         """`publish` queued on the caller's pipeline (after the writes it reports, in the same round
         trip); returns how many users it addresses."""
-        fields: dict[str, bytes | str] = {F_LISTENER: event.LISTENER, F_EVENT: encode_event(event)}
+        fields = _event_fields(event)
         if session_id is not None:
             fields[F_SESSION] = session_id
         if except_session is not None:
@@ -96,7 +96,7 @@ class EventBus:
     async def publish_to_group(self, group_id: str, event: IMEvent, *, except_user: str | None = None) -> None:
         """An event for every member of a group but `except_user`: stored once in the group's
         stream, which its members' subscriptions follow."""
-        fields: dict[str, bytes | str] = {F_LISTENER: event.LISTENER, F_EVENT: encode_event(event)}
+        fields = _event_fields(event)
         if except_user is not None:
             fields[F_EXCEPT_USER] = except_user
         pipe = self._redis.pipeline(transaction=False)
@@ -133,3 +133,8 @@ class EventBus:
             pipe.hdel(self._keys.user_followed_groups(user_id), group_id)
             self._append(pipe, self._keys.user_events(user_id), {F_LISTENER: CONTROL_LISTENER, F_EVENT: op})
         await pipe.execute()
+
+
+def _event_fields(event: IMEvent) -> dict[str, bytes | str]:
+    """A stream entry's fields for an event; callers add who it is (not) for."""
+    return {F_LISTENER: event.LISTENER, F_EVENT: encode_event(event)}

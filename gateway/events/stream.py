@@ -79,10 +79,6 @@ def _decode_group_entry(entry: LogEntry, raw: str) -> IMEvent:
     return event
 
 
-class StreamClosed(Exception):
-    """The subscription ended normally (session ended); the GraphQL stream completes."""
-
-
 class EventStream:
     def __init__(
         self,
@@ -282,11 +278,12 @@ class EventStream:
         rows = await self._redis.xrange(key, min=f"({self._positions[key]}", max="+", count=REPLAY_PAGE)
         return [LogEntry(key, str(i), f) for i, f in reversed(rows)]
 
-    def _delivery(self, entry: LogEntry, event: IMEvent, own: bool) -> Delivery:
-        """A group stream's own event (not one derived from it) is the same for every member:
-        its entry names it, so it can be executed once for all (Delivery.shared)."""
-        shared = f"{entry.stream}#{entry.entry_id}" if own and entry.stream != self._user_stream else ""
-        return Delivery(event, self.cursor(), shared)
+    async def _deliveries_of(self, entry: LogEntry) -> list[Delivery]:
+        """What `entry` gives this subscription. A group stream's own event (not one derived from
+        it) is the same for every member: its entry names it, so it can be rendered once for all
+        (Delivery.shared)."""
+        group_entry = f"{entry.stream}#{entry.entry_id}" if entry.stream != self._user_stream else ""
+        return [Delivery(event, self.cursor(), group_entry if own else "") for event, own in await self._consume(entry)]
 
     def close(self) -> None:
         """Stop following; safe to call more than once, and after a failed `open`."""
@@ -296,8 +293,7 @@ class EventStream:
         """The deliveries of the entries `open` returned."""
         out: list[Delivery] = []
         for entry in replay:
-            for event, own in await self._consume(entry):
-                out.append(self._delivery(entry, event, own))
+            out += await self._deliveries_of(entry)
         return out
 
     @property
@@ -329,8 +325,7 @@ class EventStream:
             if isinstance(item, LocalEvent):
                 out.append(Delivery(item.event, self.cursor()))
                 continue
-            for event, own in await self._consume(item):
-                out.append(self._delivery(item, event, own))
+            out += await self._deliveries_of(item)
         return out
 
 

@@ -89,8 +89,11 @@ class ListenerOperation(Operation[Any, Any]):
         for delivery in deliveries:
             if self.closed or self.completed:
                 return
-            payload = await self._renderer.payload(self.run, delivery)
-            await handler.send_text((self._frame_head + payload + b"}").decode())
+            await handler.send_text(self._next(await self._renderer.payload(self.run, delivery)))
+
+    def _next(self, payload: bytes) -> str:
+        """This operation's `next` message around a rendered payload."""
+        return (self._frame_head + payload + b"}").decode()
 
     async def _fail(self, exc: Exception) -> None:
         """As Strawberry ends a subscription whose source raised: the error as a last `next`
@@ -100,7 +103,7 @@ class ListenerOperation(Operation[Any, Any]):
         payload = error_payload([as_graphql_error(exc)], self.run.context)
         handler: TransportWSHandler = self.handler  # type: ignore[assignment]
         try:
-            await handler.send_text((self._frame_head + payload + b"}").decode())
+            await handler.send_text(self._next(payload))
             await self._finish()
         except WebSocketDisconnected:
             self.stop()
