@@ -42,6 +42,9 @@ class Settings:
     max_subscriptions_per_connection: int = 32
     # Clients that open a socket and never say connection_init are dropped after this long.
     ws_init_timeout_seconds: float = 10.0
+    # An HTTP GraphQL request that has not finished after this long is answered 504 (code 7012).
+    # This is the bound on a stalled Redis: commands carry no timeout of their own (gateway.store).
+    request_timeout_seconds: float = 30.0
     # Dead peers (pulled cables, sleeping phones) are found by WebSocket pings this often.
     ws_ping_interval_seconds: float = 20.0
     log_level: str = "info"
@@ -105,6 +108,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if not 0 <= port <= 65535:
         raise ConfigError("IMQL_PORT must be 0..65535")
     origins = tuple(o.strip() for o in env.get("IMQL_ALLOWED_ORIGINS", "").split(",") if o.strip())
+    request_timeout = _float(env, "IMQL_REQUEST_TIMEOUT", 30.0)
+    if not request_timeout > 0:
+        raise ConfigError("IMQL_REQUEST_TIMEOUT must be a positive number of seconds")
     push_url = env.get("IMQL_PUSH_WEBHOOK_URL") or None
     push_secret = env.get("IMQL_PUSH_WEBHOOK_SECRET") or None
     if push_url is not None:
@@ -125,6 +131,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         rate_limit_burst=_int(env, "IMQL_RATE_BURST", 200),
         max_subscriptions_per_connection=_int(env, "IMQL_MAX_SUBSCRIPTIONS_PER_CONNECTION", 32),
         ws_init_timeout_seconds=_float(env, "IMQL_WS_INIT_TIMEOUT", 10.0),
+        request_timeout_seconds=request_timeout,
         log_level=env.get("IMQL_LOG_LEVEL", "info").lower(),
         friends_only=env.get("IMQL_FRIENDS_ONLY", "").strip().lower() in ("1", "true", "yes", "on"),
         admin_identifier=env.get("IMQL_ADMIN_IDENTIFIER", "administrator") or "administrator",

@@ -221,3 +221,74 @@ async def test_cross_origin_browsers_need_an_allowed_origin(server: InProcessGat
             subprotocols=["graphql-transport-ws"],
             origin="https://evil.example",  # type: ignore[list-item,arg-type]
         )
+
+
+async def test_a_stalled_redis_fails_requests_at_their_deadline_and_recovers(
+    settings: object, clock: object, tmp_path: object
+) -> None:
+    """Redis commands carry no timeout of their own (gateway.store): a Redis that stops answering
+    (here a private redis-server, stopped with SIGSTOP) fails each request at IMQL_REQUEST_TIMEOUT
+    with 504 / 7012, and once it answers again the next request succeeds on a fresh connection."""
+    import os
+    import shutil
+    import signal
+    import socket
+    import subprocess
+    import time
+    from dataclasses import replace
+
+    from tests.support.servers import start_in_process
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("needs the redis-server binary to stall a Redis of its own")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    redis_proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        cwd=str(tmp_path),
+    )
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+                break
+            except OSError:
+                await asyncio.sleep(0.05)
+        own = replace(settings, redis_url=f"redis://127.0.0.1:{port}/0", request_timeout_seconds=0.5)  # type: ignore[type-var]
+        running = await start_in_process(own, clock)  # type: ignore[arg-type]
+        client = HTTPClient(running.base_url, own.sdkappid, own.secret_key, now=clock.now)  # type: ignore[attr-defined]
+        try:
+            token = await client.login("stall1")
+            query = '{ getUsersInfo(userIDList: ["stall1"]) { userID } }'
+            assert (await client.gql(query, token=token)).ok()["getUsersInfo"][0]["userID"] == "stall1"
+            # the pool's connections fail a dead peer by themselves: keepalive and an unacknowledged-data limit
+            pool = running.gateway.redis.connection_pool
+            conn = await pool.get_connection()
+            try:
+                sock = conn._writer.transport.get_extra_info("socket")
+                assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
+                if hasattr(socket, "TCP_USER_TIMEOUT"):
+                    assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT) == 20_000
+            finally:
+                await pool.release(conn)
+            os.kill(redis_proc.pid, signal.SIGSTOP)
+            try:
+                began = time.monotonic()
+                stalled = await client.gql(query, token=token)
+                waited = time.monotonic() - began
+            finally:
+                os.kill(redis_proc.pid, signal.SIGCONT)
+            assert stalled.status == 504
+            assert stalled.body["errors"][0]["extensions"]["code"] == Code.ERR_SDK_INTERNAL_ERROR
+            assert "IMQL_REQUEST_TIMEOUT" in stalled.body["errors"][0]["extensions"]["desc"]
+            assert waited < 5
+            assert (await client.gql(query, token=token)).ok()["getUsersInfo"][0]["userID"] == "stall1"
+        finally:
+            await client.aclose()
+            await running.stop()
+    finally:
+        redis_proc.terminate()
+        redis_proc.wait(10)

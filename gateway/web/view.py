@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator, Mapping
 from datetime import timedelta
 from importlib import resources
@@ -84,6 +85,7 @@ class GraphQLView(GraphQL[IMContext, None]):
         self.listener_plans = ListenerPlans(schema)
         self.event_renderer = EventRenderer(schema)
         self._fast_schema: Schema = schema
+        self._deadline = settings.request_timeout_seconds
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> IMContext:
         return IMContext(gateway=request.app.state.gateway, request=request, response=response)
@@ -117,14 +119,22 @@ class GraphQLView(GraphQL[IMContext, None]):
             except _TooLarge:
                 await error_response(413, f"request body over {limit} bytes")(scope, receive, send)
                 return
-            fast = await self._fast(scope, body)
+            try:
+                async with asyncio.timeout(self._deadline):
+                    fast = await self._fast(scope, body)
+            except TimeoutError:
+                fast = self._overdue()
             if fast is not None:
                 await fast(scope, receive, send)
                 return
             receive = _replay(body)  # not a plain query or mutation: Strawberry reads it again
         request = Request(scope, receive=_limited(receive, limit))
         try:
-            response = await self.run(request)
+            # an upload's body arrives at the client's pace, so only other requests have a deadline
+            async with asyncio.timeout(None if upload else self._deadline):
+                response = await self.run(request)
+        except TimeoutError:
+            response = self._overdue()
         except HTTPException as exc:
             response = error_response(exc.status_code, exc.reason)
         except _TooLarge:
@@ -132,6 +142,13 @@ class GraphQLView(GraphQL[IMContext, None]):
         finally:
             await request.close()  # an upload's spooled files, read or not
         await response(scope, receive, send)
+
+    def _overdue(self) -> Response:
+        """A request past its deadline: what it was waiting for (usually Redis) is cancelled, and a
+        Redis connection cancelled mid-reply is dropped, not reused. A mutation may have taken
+        effect; sendMessage is safe to retry (a created message is sent once)."""
+        desc = f"the request did not finish within {self._deadline:g} s (IMQL_REQUEST_TIMEOUT); retry later"
+        return error_response(504, desc, Code.ERR_SDK_INTERNAL_ERROR)
 
     async def _fast(self, scope: Scope, body: bytes) -> Response | None:
         """A JSON POST of one valid query or mutation, executed without Strawberry's view and
