@@ -482,7 +482,9 @@ class ConversationManager(Protocol):
 
     async def unsubscribe_filter(self, user_id: str, f: ConversationFilter) -> None: ...
 
-    async def subscribed_filters(self, user_id: str) -> list[ConversationFilter]: ...
+    async def subscribed_filters(self, user_id: str) -> dict[ConversationFilter, int]:
+        """Each subscribed filter with its unread total when it was subscribed."""
+        ...
 
 
 class SignalingManager(Protocol):

@@ -313,10 +313,15 @@ async def test_other_message_kinds(chat: tuple[Device, Device, Device]) -> None:
         assert (await alice.call(f"mutation {{ {call} {{ id }} }}")).codes == [6017], call
 
 
-async def test_a_c2c_send_takes_five_round_trips_and_four_for_the_conversations(settings: Settings) -> None:
+async def test_a_c2c_send_takes_five_round_trips_and_leaves_the_conversation_notices_to_subscribers(
+    settings: Settings,
+) -> None:
     """Reads for every check in one round trip, then the seq, the claim, the write with both
-    views, and both events; telling the two conversation lists is counted apart (4 more)."""
-    from gateway.im.enums import ElemType
+    views, and both events. The events' entries say whether the conversation is new or changed for
+    each user (their conversationListener subscriptions derive the notice), so the send tells
+    nobody's conversation list itself; only a user who gets no event is told directly."""
+    from gateway.events.bus import F_CONVERSATION
+    from gateway.im.enums import ElemType, MessageOpt
     from gateway.im.messages import Content, SendOptions, TextElem
     from gateway.services import Gateway
     from gateway.store import open_redis
@@ -336,27 +341,40 @@ async def test_a_c2c_send_takes_five_round_trips_and_four_for_the_conversations(
         messages = gw.backend.messages
         tell = messages.conversation_notifier
         assert tell is not None
-        at_tell: list[int] = []
+        told: list[dict[str, list[str]]] = []
 
-        async def counted_tell(changed: dict[str, list[str]]) -> None:
-            at_tell.append(round_trips)
+        async def recorded_tell(changed: dict[str, list[str]]) -> None:
+            told.append(changed)
             await tell(changed)
 
-        messages.conversation_notifier = counted_tell
-        for text in ("first", "second"):  # the first send of a conversation and a later one alike
+        messages.conversation_notifier = recorded_tell
+
+        async def send(text: str) -> int:
             text_elem = TextElem(text=text)
             created = await messages.create("ann", Content(elemType=ElemType.V2TIM_ELEM_TYPE_TEXT, textElem=text_elem))
             before = round_trips
             sent = await messages.send_c2c("ann", "s1", created.id, "ben", SendOptions())
             assert sent.textElem == text_elem
-            assert at_tell[-1] - before == 5
-            told = round_trips - at_tell[-1]
-        # telling both conversation lists: their state, their views (two, for both), their events; the first
-        # send also loads the conversation script into Redis, so the later one is counted
-        assert told == 4
+            return round_trips - before
+
+        async def last_notice(user: str) -> str | None:
+            [(_, fields)] = await redis.xrevrange(gw.keys.user_events(user), count=1)
+            return fields.get(F_CONVERSATION)
+
+        assert await send("first") == 5  # the first send of a conversation and a later one alike
+        assert (await last_notice("ann"), await last_notice("ben")) == ("new", "new")
+        assert await send("second") == 5
+        assert (await last_notice("ann"), await last_notice("ben")) == ("changed", "changed")
+        assert told == []
+        # ben takes no messages from ann: no event for ben, so ben's list is told by the send
+        await messages.set_c2c_receive_opt("ben", ["ann"], MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE)
+        told.clear()
+        await send("third")
+        assert told == [{"ben": ["c2c_ann"]}]
+        assert await last_notice("ann") == "changed"
         # and the messages are where they belong
         history = await messages.c2c_history("ben", "ann", count=10)
-        assert [m.textElem.text for m in history if m.textElem] == ["second", "first"]
+        assert [m.textElem.text for m in history if m.textElem] == ["third", "second", "first"]
     finally:
         await gw.close()
         await redis.aclose()

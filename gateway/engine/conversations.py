@@ -693,13 +693,17 @@ class Conversations:
 
     # ---- unread-count filters ----------------------------------------------------------------------
     async def subscribe_filter(self, user_id: str, f: ConversationFilter) -> None:
-        await self._redis.hset(self._keys.unread_filters(user_id), _filter_enc.encode(f), 1)
+        """Kept with its total now: a subscription that first meets the filter at a later change
+        reports the change since this moment (not only changes after that one)."""
+        [total] = await self.unread_totals(user_id, [f])
+        await self._redis.hset(self._keys.unread_filters(user_id), _filter_enc.encode(f), total)
 
     async def unsubscribe_filter(self, user_id: str, f: ConversationFilter) -> None:
         await self._redis.hdel(self._keys.unread_filters(user_id), _filter_enc.encode(f))
 
-    async def subscribed_filters(self, user_id: str) -> list[ConversationFilter]:
-        return [_filter_dec.decode(raw) for raw in await self._redis.hkeys(self._keys.unread_filters(user_id))]
+    async def subscribed_filters(self, user_id: str) -> dict[ConversationFilter, int]:
+        rows = await self._redis.hgetall(self._keys.unread_filters(user_id))
+        return {_filter_dec.decode(raw): int(total) for raw, total in rows.items()}
 
 
 def _receive_opt_field(conv: str) -> str:

@@ -23,6 +23,7 @@ from gateway.engine.receipts import ReadReceipts
 from gateway.engine.replies import Replies
 from gateway.engine.search import Searching
 from gateway.errors import Code, IMError, invalid
+from gateway.events.bus import CONVERSATION_CHANGED, CONVERSATION_NEW
 from gateway.im.enums import ElemType, GetType, MessageOpt
 from gateway.im.events import OnRecvC2CReadReceipt, OnRecvNewMessage
 from gateway.im.messages import Content, Message, MessageReceipt, ReceiveOpt, SendOptions, StoredMessage
@@ -50,7 +51,8 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
         self, user_id: str, session_id: str, created_id: str, receiver: str, options: SendOptions
     ) -> Message:
         """Five round trips: every read the checks need, the seq, the claim of the created id, the
-        write with both users' views of the message, and both events (then the conversations)."""
+        write with both users' views of the message, and both events. The events carry the
+        conversation notice, derived by the users' conversationListener subscriptions."""
         key = self._keys.created_message(user_id, created_id)
         pipe = self._redis.pipeline(transaction=False)
         pipe.hget(key, "draft")
@@ -88,6 +90,14 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
         )
         delivered = self.receive_opt_from(raw_opt) != MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE
         to_receiver = delivered and receiver != user_id
+        # Whose conversation notice their subscriptions derive from the message's event (a mark on
+        # its stream entry, docs/events.md): every user the event goes to, unless the message
+        # leaves the conversation's order alone. The rest are told here, as other changes are.
+        derives: dict[str, str] = {}
+        if not options.onlineUserOnly and not stored.isExcludedFromLastMessage:
+            derives = {user_id: c2c_conversation(receiver)}
+            if to_receiver:
+                derives[receiver] = c2c_conversation(user_id)
         pipe = self._redis.pipeline(transaction=False)
         if not options.onlineUserOnly:
             millis = int(self._clock.now() * 1000)
@@ -98,23 +108,38 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
                     pipe.hdel(self._keys.conversation_state(owner, "deleted"), conv)  # a message brings it back
             if to_receiver and not stored.isExcludedFromUnreadCount:
                 pipe.zadd(self._keys.timeline_countable_for(timeline, receiver), {str(seq): millis})
+        # marked as announced now: the first message of a conversation (or the first after its
+        # deletion) is onNewConversation for that user, exactly once however many sends race
+        fresh_at = {}
+        for owner, conv in derives.items():
+            pipe.hsetnx(self._keys.conversation_state(owner, "announced"), conv, 1)
+            fresh_at[owner] = len(pipe) - 1
         self._queue_sent_record(pipe, user_id, key, msg_id, options)
         # the views are read after the writes they depend on (localCustomData), in the same round trip
         my_view = self._queue_views(pipe, user_id, [stored], created_ids={msg_id: created_id})
         their_view = self._queue_views(pipe, receiver, [stored]) if to_receiver else None
         replies = await pipe.execute()
+        notice = {owner: CONVERSATION_NEW if replies[at] else CONVERSATION_CHANGED for owner, at in fresh_at.items()}
         mine = my_view(replies)[0]
         pipe = self._redis.pipeline(transaction=False)
-        self._bus.queue_publish(pipe, [user_id], OnRecvNewMessage(message=mine), except_session=session_id)
+        self._bus.queue_publish(
+            pipe, [user_id], OnRecvNewMessage(message=mine), except_session=session_id, conversation=notice.get(user_id)
+        )
         if their_view is not None:
-            self._bus.queue_publish(pipe, [receiver], OnRecvNewMessage(message=their_view(replies)[0]))
+            self._bus.queue_publish(
+                pipe, [receiver], OnRecvNewMessage(message=their_view(replies)[0]), conversation=notice.get(receiver)
+            )
         await pipe.execute()
         if to_receiver:
             await self.offer_push(stored, [receiver], options.onlineUserOnly)
         if not options.onlineUserOnly:
-            await self.conversations_changed(
-                {user_id: [c2c_conversation(receiver)], receiver: [c2c_conversation(user_id)]}
-            )
+            told = {
+                owner: [conv]
+                for owner, conv in ((user_id, c2c_conversation(receiver)), (receiver, c2c_conversation(user_id)))
+                if owner not in derives
+            }
+            if told:
+                await self.conversations_changed(told)
         return mine
 
     async def c2c_history(

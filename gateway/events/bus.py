@@ -33,6 +33,12 @@ F_EVENT = "e"
 F_SESSION = "s"
 F_EXCEPT_SESSION = "x"
 F_EXCEPT_USER = "xu"
+# On a C2C message's entry: its conversation changed for the user whose stream it is in ("new" when
+# it appeared in their list with this message, else "changed"). conversationListener subscriptions
+# derive the notice from it, so a send does not compute conversation views nobody may be watching.
+F_CONVERSATION = "c"
+CONVERSATION_NEW = "new"
+CONVERSATION_CHANGED = "changed"
 # Entries of this pseudo-listener steer subscriptions (group joins and leaves); never shown.
 CONTROL_LISTENER = "_bus"
 
@@ -79,14 +85,19 @@ class EventBus:
         *,
         session_id: str | None = None,
         except_session: str | None = None,
+        conversation: str | None = None,
     ) -> int:
         """`publish` queued on the caller's pipeline (after the writes it reports, in the same round
-        trip); returns how many users it addresses."""
+        trip); returns how many users it addresses. `conversation` (CONVERSATION_NEW / _CHANGED)
+        marks a message event whose conversation notice the users' subscriptions derive; it reaches
+        them even in the session `except_session` spares, whose conversation list changed too."""
         fields = _event_fields(event)
         if session_id is not None:
             fields[F_SESSION] = session_id
         if except_session is not None:
             fields[F_EXCEPT_SESSION] = except_session
+        if conversation is not None:
+            fields[F_CONVERSATION] = conversation
         count = 0
         for user_id in dict.fromkeys(user_ids):
             self._append(pipe, self._keys.user_events(user_id), fields)

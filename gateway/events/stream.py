@@ -23,6 +23,7 @@ from gateway.events import positions
 from gateway.events.bus import (
     CONTROL_LISTENER,
     EVENT_STREAM_TTL_SECONDS,
+    F_CONVERSATION,
     F_EVENT,
     F_EXCEPT_SESSION,
     F_EXCEPT_USER,
@@ -39,10 +40,11 @@ from gateway.keys import Keys
 
 log = logging.getLogger("imql.events")
 
-# Derives this listener's events from another listener's (e.g. conversation changes from the
-# messages of a large group, whose events are stored once for all); the flag says the event came
-# from a group's stream rather than the user's own.
-Observer = Callable[[IMEvent, bool], Awaitable[list[IMEvent]]]
+# Derives this listener's events from another listener's (conversation changes from messages: a
+# large group's, whose events are stored once for all, and C2C ones whose entry carries a notice).
+# Called with the event, whether it came from a group's stream rather than the user's own, and the
+# entry's conversation notice (bus.CONVERSATION_NEW / _CHANGED, or "").
+Observer = Callable[[IMEvent, bool, str], Awaitable[list[IMEvent]]]
 
 REPLAY_PAGE = 500  # entries read per stream per round trip while replaying
 # A subscription's base (the group positions its cursors leave out) lives as long as the streams it
@@ -228,9 +230,12 @@ class EventStream:
         target = fields.get(F_SESSION)
         if target is not None and target != self._session_id:
             return []
-        if fields.get(F_EXCEPT_SESSION) == self._session_id or fields.get(F_EXCEPT_USER) == self._user_id:
-            return []
+        notice = fields.get(F_CONVERSATION, "")
         mine = listener == self._listener
+        if fields.get(F_EXCEPT_SESSION) == self._session_id or fields.get(F_EXCEPT_USER) == self._user_id:
+            if not notice or self._observe is None:
+                return []
+            mine = False  # not shown to this session, but its conversation list changed too
         if not mine and target is None and self._observe is None:
             return []  # not ours, not a session notice, nobody derives from it: skip decoding
         try:
@@ -250,7 +255,8 @@ class EventStream:
         if mine:
             return [(event, True)]
         if self._observe is not None:
-            return [(derived, False) for derived in await self._observe(event, entry.stream != self._user_stream)]
+            from_group = entry.stream != self._user_stream
+            return [(derived, False) for derived in await self._observe(event, from_group, notice)]
         return []
 
     async def _apply_control(self, raw: str) -> None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from gateway.engine.message_ids import parse_msg_id
 from gateway.errors import IMError, invalid
+from gateway.events.bus import CONVERSATION_NEW
 from gateway.im.conversations import (
     Conversation,
     ConversationFilter,
@@ -18,6 +19,7 @@ from gateway.im.events import (
     ConversationEvent,
     IMEvent,
     OnConversationChanged,
+    OnNewConversation,
     OnRecvMessageModified,
     OnRecvMessageRevoked,
     OnRecvNewMessage,
@@ -127,20 +129,36 @@ class UnreadWatch:
     async def changes(self) -> list[IMEvent]:
         """Totals that changed since last told (the first call only sets the baseline)."""
         first = self._total is None
-        filters = await self._conversations.subscribed_filters(self._user_id)
+        subscribed = await self._conversations.subscribed_filters(self._user_id)
+        filters = list(subscribed)
         total, *by_filter = await self._conversations.unread_totals(self._user_id, [ConversationFilter(), *filters])
         found: list[IMEvent] = []
         if not first and total != self._total:
             found.append(OnTotalUnreadMessageCountChanged(totalUnreadCount=total))
         self._total = total
+        by_filter_now = {}
         for f, value in zip(filters, by_filter, strict=True):
-            if f in self._by_filter and value != self._by_filter[f]:
+            # a filter subscribed while this subscription was open is compared with its total then
+            told = self._by_filter.get(f, value if first else subscribed[f])
+            if value != told:
                 found.append(OnUnreadMessageCountChangedByFilter(filter=f, totalUnreadCount=value))
-            self._by_filter[f] = value
+            by_filter_now[f] = value
+        self._by_filter = by_filter_now  # an unsubscribed filter is forgotten: subscribed again, it starts afresh
         return found
 
-    async def derive(self, event: IMEvent, from_group_stream: bool) -> list[IMEvent]:
-        """Conversation changes from a large group's message events (stored once for all members)."""
+    async def derive(self, event: IMEvent, from_group_stream: bool, notice: str) -> list[IMEvent]:
+        """Conversation notices from message events: a large group's (stored once for all members)
+        and a C2C message's whose entry carries its notice (the send computes no views)."""
+        if notice and isinstance(event, OnRecvNewMessage) and not event.message.groupID:
+            conv = f"c2c_{event.message.userID}"
+            views = await self._conversations.views(self._user_id, [conv])
+            if not views:
+                return []
+            return [
+                OnNewConversation(conversationList=views)
+                if notice == CONVERSATION_NEW
+                else OnConversationChanged(conversationList=views)
+            ]
         if not from_group_stream:
             return []
         group_id = ""
