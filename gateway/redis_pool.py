@@ -1,0 +1,85 @@
+"""The Redis connection pool and connection class imql runs on: redis-py's, with less Python per
+round trip.
+
+A process makes ~6 round trips per message sent, so their fixed cost matters. Measured on 2 shared
+cores (5-command pipelines, CPU per round trip): redis-py's BlockingConnectionPool 278 µs, with
+commands packed by hiredis 224 µs, and with this pool 170 µs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from typing import Any
+
+import hiredis
+import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import DataError, MaxConnectionsError
+
+
+class WaitingConnectionPool(aioredis.ConnectionPool):
+    """A bounded pool whose callers wait (up to `wait_seconds`) when every connection is busy, as
+    with BlockingConnectionPool, but whose common case (a connection is free) takes redis-py's
+    plain ConnectionPool path: no Condition, no timeout context. Only a caller that finds the pool
+    exhausted arms a timeout, then waits to be woken by a release."""
+
+    def __init__(self, *args: Any, wait_seconds: float = 30.0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._wait_seconds = wait_seconds
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    async def get_connection(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await super().get_connection()  # type: ignore[no-untyped-call]
+        except MaxConnectionsError:
+            pass
+        try:
+            async with asyncio.timeout(self._wait_seconds):
+                while True:
+                    waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+                    self._waiters.append(waiter)
+                    try:
+                        await waiter
+                    except BaseException:
+                        if waiter.cancelled():
+                            with contextlib.suppress(ValueError):
+                                self._waiters.remove(waiter)  # timed out or cancelled while queued
+                        else:
+                            self._wake_one()  # woken, but leaving: the freed connection goes to the next
+                        raise
+                    try:
+                        return await super().get_connection()  # type: ignore[no-untyped-call]
+                    except MaxConnectionsError:
+                        continue  # another caller took the freed connection first: wait again
+        except TimeoutError as exc:
+            raise RedisConnectionError(f"no Redis connection free within {self._wait_seconds:g} s") from exc
+
+    async def release(self, connection: Any) -> None:
+        await super().release(connection)
+        self._wake_one()
+
+    def _wake_one(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+
+class HiredisPacking:
+    """Mixed into the connection class: commands packed by hiredis's C packer, as redis-py's own
+    synchronous client does when hiredis is installed (its asyncio client packs in Python)."""
+
+    def pack_command(self, *args: Any) -> list[bytes]:
+        first = args[0]
+        if isinstance(first, str):  # "CLIENT KILL"-style names are several protocol arguments
+            args = (*first.encode().split(), *args[1:])
+        elif b" " in first:
+            args = (*first.split(), *args[1:])
+        args = tuple(bytes(a) if isinstance(a, bytearray | memoryview) else a for a in args)
+        try:
+            return [hiredis.pack_command(args)]
+        except TypeError as exc:  # e.g. None or a bool, which redis-py refuses too
+            raise DataError(str(exc)) from exc
