@@ -304,17 +304,28 @@ class MessageCore:
         return build(await pipe.execute())
 
     def _queue_views(
-        self, pipe: Any, user_id: str, messages: list[StoredMessage], created_ids: dict[str, str] | None = None
-    ) -> Callable[[list[Any]], list[Message]]:
+        self,
+        pipe: Any,
+        user_id: str,
+        messages: list[StoredMessage],
+        created_ids: dict[str, str] | None = None,
+        *,
+        local_data: Callable[[StoredMessage], LocalData] | None = None,
+    ) -> Callable[..., list[Message]]:
         """`_views` on the caller's pipeline: queues the per-viewer reads and returns what builds
-        the views from that pipeline's replies (it finds its own among them), so a send can read
-        its sender's and receiver's views in the round trip that stores the message."""
+        the views from that pipeline's replies (it finds its own among them).
+
+        A send queues them with its checks, before the message has its seq and ID: it gives each
+        message's local data (`local_data(message)`: only what the send itself writes, so nothing
+        to read) and calls `build(replies, completed)` with the completed messages (the same
+        senders and conversations)."""
         senders = sorted({m.sender for m in messages})
         peers = sorted({self._conversation_for(user_id, m) for m in messages if not m.groupID})
         groups = sorted({m.groupID for m in messages if m.groupID})
         group_convs = sorted({self._conversation_for(user_id, m) for m in messages if m.groupID})
         first = len(pipe)
-        pipe.hmget(self._keys.local_message_data(user_id), [m.msgID for m in messages])
+        if local_data is None:
+            pipe.hmget(self._keys.local_message_data(user_id), [m.msgID for m in messages])
         pipe.hmget(self._keys.friends(user_id), senders)
         # only the read marks of these messages' conversations, not the user's every conversation
         if peers:
@@ -327,8 +338,15 @@ class MessageCore:
             pipe.hmget(self._keys.group_members(topic_parent(gid) or gid), senders)
         count = len(pipe) - first
 
-        def build(replies: list[Any]) -> list[Message]:
-            local_raw, remarks_raw, *rest = replies[first : first + count]
+        def build(replies: list[Any], completed: list[StoredMessage] | None = None) -> list[Message]:
+            built = messages if completed is None else completed
+            mine = replies[first : first + count]
+            if local_data is None:
+                local_raw, remarks_raw, *rest = mine
+                locals_ = [_local_dec.decode(raw) if raw else LocalData() for raw in local_raw]
+            else:
+                remarks_raw, *rest = mine
+                locals_ = [local_data(m) for m in built]
             my_reads = dict(zip(peers, rest.pop(0), strict=True)) if peers else {}
             group_reads = dict(zip(group_convs, rest.pop(0), strict=True)) if group_convs else {}
             peer_reads, cards_raw = rest[: len(peers)], rest[len(peers) :]
@@ -341,10 +359,9 @@ class MessageCore:
                 if raw
             }
             views = []
-            for m, local in zip(messages, local_raw, strict=True):
+            for m, extra in zip(built, locals_, strict=True):
                 conv = self._conversation_for(user_id, m)
                 is_self = m.sender == user_id
-                extra = _local_dec.decode(local) if local else LocalData()
                 status = m.status
                 if m.visibleTo:
                     status = MsgStatus.V2TIM_MSG_STATUS_LOCAL_IMPORTED

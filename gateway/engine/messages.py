@@ -9,11 +9,14 @@ import secrets
 from collections.abc import Sequence
 from typing import Any
 
+import msgspec
+
 from gateway.engine.extensions import Extensions
 from gateway.engine.group_messages import GroupMessaging
 from gateway.engine.merger import Merging
 from gateway.engine.message_core import (
     RECEIVE_OPT_USERS_MAX,
+    LocalData,
     _stored_enc,
     c2c_conversation,
     require_body_fits,
@@ -27,6 +30,9 @@ from gateway.events.bus import CONVERSATION_CHANGED, CONVERSATION_NEW
 from gateway.im.enums import ElemType, GetType, MessageOpt
 from gateway.im.events import OnRecvC2CReadReceipt, OnRecvNewMessage
 from gateway.im.messages import Content, Message, MessageReceipt, ReceiveOpt, SendOptions, StoredMessage
+
+# the content of a message's outline, before its draft is read (nothing reads it)
+_NO_CONTENT = Content(elemType=ElemType.V2TIM_ELEM_TYPE_TEXT)
 
 
 class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extensions):
@@ -50,17 +56,36 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
     async def send_c2c(
         self, user_id: str, session_id: str, created_id: str, receiver: str, options: SendOptions
     ) -> Message:
-        """Five round trips: every read the checks need, the seq, the claim of the created id, the
-        write with both users' views of the message, and both events. The events carry the
-        conversation notice, derived by the users' conversationListener subscriptions."""
+        """Three round trips: every read the checks and both users' views need, with the
+        conversation's next seq; the claim of the created id; the write with both events. The
+        events carry the conversation notices, derived by the users' conversationListener
+        subscriptions (docs/events.md)."""
         key = self._keys.created_message(user_id, created_id)
+        timeline = self._keys.c2c_timeline(user_id, receiver)
+        convs = {user_id: c2c_conversation(receiver), receiver: c2c_conversation(user_id)}
+        # what the views' reads depend on (who sent it to whom); the rest is known after them
+        outline = StoredMessage(
+            msgID="", sender=user_id, receiver=receiver, seq=0, random=0, timestamp=0, content=_NO_CONTENT
+        )
         pipe = self._redis.pipeline(transaction=False)
         pipe.hget(key, "draft")
         pipe.hget(key, "msgID")
         self._queue_c2c_checks(pipe, user_id, receiver)
         pipe.hget(self._keys.receive_options(receiver), f"c2c:{user_id}")
         sender_profile_of = self._profiles.queue_get(pipe, user_id)
-        raw_draft, already, receiver_exists, blocked, friends, raw_opt, sender_row = await pipe.execute()
+        # taken before the checks pass: a refused send leaves a gap in the seqs, as an online-only
+        # message does (history skips gaps)
+        pipe.incr(self._keys.timeline_seq(timeline))
+        for owner, conv in convs.items():
+            pipe.hexists(self._keys.conversation_state(owner, "announced"), conv)
+        sent_local = LocalData(data=options.localCustomData or "")
+        my_view = self._queue_views(pipe, user_id, [outline], local_data=lambda _: sent_local)
+        their_view = None
+        if receiver != user_id:
+            their_view = self._queue_views(pipe, receiver, [outline], local_data=lambda _: LocalData())
+        replies = await pipe.execute()
+        raw_draft, already, receiver_exists, blocked, friends, raw_opt, sender_row, next_seq = replies[:8]
+        announced = dict(zip(convs, replies[8 : 8 + len(convs)], strict=True))
         draft = self.draft_from(raw_draft, created_id)
         if already:
             return await self._sent_result(user_id, created_id, already)
@@ -68,8 +93,7 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
             raise invalid("id: an @ or targeted message can only be sent to a group")
         require_body_fits(draft.content, options.cloudCustomData or "")
         self._check_c2c(user_id, receiver, receiver_exists, blocked, friends)
-        timeline = self._keys.c2c_timeline(user_id, receiver)
-        seq = int(await self._redis.incr(self._keys.timeline_seq(timeline)))
+        seq = int(next_seq)
         random = secrets.randbelow(2**31)
         msg_id = c2c_msg_id(user_id, receiver, seq, random)
         # claim the created id: a concurrent retry of the same send returns this message instead
@@ -88,56 +112,45 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
             faceUrl=sender_profile.faceUrl if sender_profile else "",
             **self._option_fields(options),
         )
+        mine = msgspec.structs.replace(my_view(replies, [stored])[0], id=created_id)
         delivered = self.receive_opt_from(raw_opt) != MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE
         to_receiver = delivered and receiver != user_id
         # Whose conversation notice their subscriptions derive from the message's event (a mark on
-        # its stream entry, docs/events.md): every user the event goes to, unless the message
-        # leaves the conversation's order alone. The rest are told here, as other changes are.
+        # its stream entry): every user the event goes to, unless the message leaves the
+        # conversation's order alone. The rest are told here, as other changes are. A
+        # conversation not announced to a user yet (or since its deletion) is new to them.
         derives: dict[str, str] = {}
         if not options.onlineUserOnly and not stored.isExcludedFromLastMessage:
-            derives = {user_id: c2c_conversation(receiver)}
+            derives = {user_id: CONVERSATION_NEW if not announced[user_id] else CONVERSATION_CHANGED}
             if to_receiver:
-                derives[receiver] = c2c_conversation(user_id)
+                derives[receiver] = CONVERSATION_NEW if not announced[receiver] else CONVERSATION_CHANGED
         pipe = self._redis.pipeline(transaction=False)
         if not options.onlineUserOnly:
             millis = int(self._clock.now() * 1000)
             pipe.hset(self._keys.timeline_messages(timeline), str(seq), _stored_enc.encode(stored))
             if not stored.isExcludedFromLastMessage:
-                for owner, conv in ((user_id, c2c_conversation(receiver)), (receiver, c2c_conversation(user_id))):
+                for owner, conv in convs.items():
                     pipe.zadd(self._keys.conversations(owner), {conv: millis})
                     pipe.hdel(self._keys.conversation_state(owner, "deleted"), conv)  # a message brings it back
             if to_receiver and not stored.isExcludedFromUnreadCount:
                 pipe.zadd(self._keys.timeline_countable_for(timeline, receiver), {str(seq): millis})
-        # marked as announced now: the first message of a conversation (or the first after its
-        # deletion) is onNewConversation for that user, exactly once however many sends race
-        fresh_at = {}
-        for owner, conv in derives.items():
-            pipe.hsetnx(self._keys.conversation_state(owner, "announced"), conv, 1)
-            fresh_at[owner] = len(pipe) - 1
+        for owner, notice in derives.items():
+            if notice == CONVERSATION_NEW:
+                pipe.hset(self._keys.conversation_state(owner, "announced"), convs[owner], 1)
         self._queue_sent_record(pipe, user_id, key, msg_id, options)
-        # the views are read after the writes they depend on (localCustomData), in the same round trip
-        my_view = self._queue_views(pipe, user_id, [stored], created_ids={msg_id: created_id})
-        their_view = self._queue_views(pipe, receiver, [stored]) if to_receiver else None
-        replies = await pipe.execute()
-        notice = {owner: CONVERSATION_NEW if replies[at] else CONVERSATION_CHANGED for owner, at in fresh_at.items()}
-        mine = my_view(replies)[0]
-        pipe = self._redis.pipeline(transaction=False)
+        # the events after the writes they report, in the same round trip
+        notice_of = derives.get
         self._bus.queue_publish(
-            pipe, [user_id], OnRecvNewMessage(message=mine), except_session=session_id, conversation=notice.get(user_id)
+            pipe, [user_id], OnRecvNewMessage(message=mine), except_session=session_id, conversation=notice_of(user_id)
         )
-        if their_view is not None:
-            self._bus.queue_publish(
-                pipe, [receiver], OnRecvNewMessage(message=their_view(replies)[0]), conversation=notice.get(receiver)
-            )
+        if to_receiver and their_view is not None:
+            their = their_view(replies, [stored])[0]
+            self._bus.queue_publish(pipe, [receiver], OnRecvNewMessage(message=their), conversation=notice_of(receiver))
         await pipe.execute()
         if to_receiver:
             await self.offer_push(stored, [receiver], options.onlineUserOnly)
         if not options.onlineUserOnly:
-            told = {
-                owner: [conv]
-                for owner, conv in ((user_id, c2c_conversation(receiver)), (receiver, c2c_conversation(user_id)))
-                if owner not in derives
-            }
+            told = {owner: [conv] for owner, conv in convs.items() if owner not in derives}
             if told:
                 await self.conversations_changed(told)
         return mine
