@@ -34,6 +34,13 @@ def test_hiredis_packing_matches_redis_py(args: tuple[object, ...]) -> None:
     assert b"".join(ours) == b"".join(bytes(chunk) for chunk in theirs)
 
 
+def test_a_pipeline_packs_as_redis_py_packs_it() -> None:
+    commands = [("SET", "a", "1"), ("HSET", "h", "f", b"x" * 7000, "g", 2.5), ("CLIENT SETNAME", "imql"), ("GET", "a")]
+    ours = _Packed().pack_commands(commands)
+    theirs = Connection().pack_commands(commands)
+    assert b"".join(ours) == b"".join(bytes(chunk) for chunk in theirs)
+
+
 @pytest.mark.parametrize("bad", [None, True, [1]])
 def test_hiredis_packing_refuses_what_redis_py_refuses(bad: object) -> None:
     with pytest.raises(DataError):
