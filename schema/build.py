@@ -29,6 +29,7 @@ from schema.listeners.sdk import SDKSubscription
 from schema.listeners.signaling import SignalingSubscription
 from schema.manager import ManagerMutation, ManagerQuery
 from schema.messages import MessageMutation, MessageQuery
+from schema.names import RememberingNameConverter
 from schema.observability import OperationMetrics
 from schema.push import PushMutation
 from schema.shared_events import SharedEventExecutor
@@ -102,7 +103,7 @@ def _build() -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         types=ALL_ENUMS,
-        config=StrawberryConfig(scalar_map={Long: LONG_SCALAR}),
+        config=StrawberryConfig(scalar_map={Long: LONG_SCALAR}, name_converter=RememberingNameConverter()),
         execution_context_class=SharedEventExecutor,
         extensions=[
             IMErrors,

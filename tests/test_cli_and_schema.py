@@ -99,3 +99,21 @@ def test_api_coverage_is_complete() -> None:
     assert listeners["conversationListener"] == {"present": True, "callbacks": 13, "event_types": 13}
     assert listeners["signalingListener"] == {"present": True, "callbacks": 6, "event_types": 6}
     assert report["enums_missing"] == []
+
+
+def test_argument_names_are_remembered_per_argument() -> None:
+    """The schema's name converter converts each argument once; distinct arguments keep their own names."""
+    from strawberry.annotation import StrawberryAnnotation
+    from strawberry.types.arguments import StrawberryArgument
+
+    from schema.names import RememberingNameConverter
+
+    converter = RememberingNameConverter()
+    text = StrawberryAnnotation(str)
+    online = StrawberryArgument(python_name="online_user_only", graphql_name=None, type_annotation=text)
+    named = StrawberryArgument(python_name="receiver", graphql_name="to", type_annotation=text)
+    assert converter.from_argument(online) == "onlineUserOnly"
+    assert converter.from_argument(named) == "to"
+    online.python_name = "changed"  # never happens after the schema is built: proves the name is kept
+    assert converter.from_argument(online) == "onlineUserOnly"
+    assert converter.from_argument(named) == "to"
