@@ -425,3 +425,48 @@ async def test_graph_edges_are_batched(
         % last_id
     )
     assert [m["textElem"]["text"] for m in page2["getConversation"]["messages"]] == ["b", "a"]
+
+
+RESUMED = """subscription($since: String) { conversationListener(since: $since) { __typename
+  ... on SyncServerStartEvent { cursor }
+  ... on SyncServerFinishEvent { cursor }
+  ... on TotalUnreadMessageCountChangedEvent { cursor }
+  ... on NewConversationEvent { cursor conversationList { conversationID unreadCount lastMessage { textElem { text } } } }
+  ... on ConversationChangedEvent { cursor conversationList { conversationID unreadCount lastMessage { textElem { text } } } }
+} }"""
+
+
+async def test_a_resume_over_many_messages_derives_each_conversation_once(
+    client: HTTPClient, server: InProcessGateway
+) -> None:
+    """C2C conversation notices are derived from the messages' events; read together (here a
+    resume), the messages of one conversation give one notice with its state then, new if the
+    conversation was new to the user in that span."""
+    ann_token = await client.login("ann")
+    ben = await user(client, server, "ben")
+    ws = await WSClient.connect(server.ws_url, ann_token)
+    op = await ws.subscribe(RESUMED)
+    since = (await ws.next_event(op))["cursor"]
+    await ws.close()
+    for i in range(12):
+        await ben.send("ann", f"m{i}")
+    ws = await WSClient.connect(server.ws_url, ann_token)
+    try:
+        op = await ws.subscribe(RESUMED, {"since": since})
+        notices = []
+        while True:
+            try:
+                event = await ws.next_event(op, timeout=0.5)
+            except TimeoutError:
+                break
+            if event["__typename"] in ("NewConversationEvent", "ConversationChangedEvent"):
+                notices.append(event)
+        assert [n["__typename"] for n in notices] == ["NewConversationEvent"]
+        [conv] = notices[0]["conversationList"]
+        assert (conv["conversationID"], conv["unreadCount"], conv["lastMessage"]["textElem"]["text"]) == (
+            "c2c_ben",
+            12,
+            "m11",
+        )
+    finally:
+        await ws.close()

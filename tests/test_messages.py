@@ -362,16 +362,16 @@ async def test_a_c2c_send_takes_three_round_trips_and_leaves_the_conversation_no
             return fields.get(F_CONVERSATION)
 
         assert await send("first") == 3  # the first send of a conversation and a later one alike
-        assert (await last_notice("ann"), await last_notice("ben")) == ("new", "new")
+        assert (await last_notice("ann"), await last_notice("ben")) == ("new:c2c_ben", "new:c2c_ann")
         assert await send("second") == 3
-        assert (await last_notice("ann"), await last_notice("ben")) == ("changed", "changed")
+        assert (await last_notice("ann"), await last_notice("ben")) == ("changed:c2c_ben", "changed:c2c_ann")
         assert told == []
         # ben takes no messages from ann: no event for ben, so ben's list is told by the send
         await messages.set_c2c_receive_opt("ben", ["ann"], MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE)
         told.clear()
         await send("third")
         assert told == [{"ben": ["c2c_ann"]}]
-        assert await last_notice("ann") == "changed"
+        assert await last_notice("ann") == "changed:c2c_ben"
         # and the messages are where they belong
         history = await messages.c2c_history("ben", "ann", count=10)
         assert [m.textElem.text for m in history if m.textElem] == ["third", "second", "first"]

@@ -139,13 +139,12 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
                 pipe.hset(self._keys.conversation_state(owner, "announced"), convs[owner], 1)
         self._queue_sent_record(pipe, user_id, key, msg_id, options)
         # the events after the writes they report, in the same round trip
-        notice_of = derives.get
-        self._bus.queue_publish(
-            pipe, [user_id], OnRecvNewMessage(message=mine), except_session=session_id, conversation=notice_of(user_id)
-        )
+        notices = {owner: (kind, convs[owner]) for owner, kind in derives.items()}
+        yours = OnRecvNewMessage(message=mine)
+        self._bus.queue_publish(pipe, [user_id], yours, except_session=session_id, conversation=notices.get(user_id))
         if to_receiver and their_view is not None:
-            their = their_view(replies, [stored])[0]
-            self._bus.queue_publish(pipe, [receiver], OnRecvNewMessage(message=their), conversation=notice_of(receiver))
+            their = OnRecvNewMessage(message=their_view(replies, [stored])[0])
+            self._bus.queue_publish(pipe, [receiver], their, conversation=notices.get(receiver))
         await pipe.execute()
         if to_receiver:
             await self.offer_push(stored, [receiver], options.onlineUserOnly)

@@ -33,9 +33,11 @@ F_EVENT = "e"
 F_SESSION = "s"
 F_EXCEPT_SESSION = "x"
 F_EXCEPT_USER = "xu"
-# On a C2C message's entry: its conversation changed for the user whose stream it is in ("new" when
-# it appeared in their list with this message, else "changed"). conversationListener subscriptions
-# derive the notice from it, so a send does not compute conversation views nobody may be watching.
+# On a C2C message's entry: its conversation changed for the user whose stream it is in, as
+# "<kind>:<conversationID>", kind "new" when it appeared in their list with this message, else
+# "changed". conversationListener subscriptions derive the notice from it, so a send does not
+# compute conversation views nobody may be watching, and a subscription reading several entries of
+# one conversation at once derives it once (notice_of).
 F_CONVERSATION = "c"
 CONVERSATION_NEW = "new"
 CONVERSATION_CHANGED = "changed"
@@ -85,19 +87,20 @@ class EventBus:
         *,
         session_id: str | None = None,
         except_session: str | None = None,
-        conversation: str | None = None,
+        conversation: tuple[str, str] | None = None,
     ) -> int:
         """`publish` queued on the caller's pipeline (after the writes it reports, in the same round
-        trip); returns how many users it addresses. `conversation` (CONVERSATION_NEW / _CHANGED)
-        marks a message event whose conversation notice the users' subscriptions derive; it reaches
-        them even in the session `except_session` spares, whose conversation list changed too."""
+        trip); returns how many users it addresses. `conversation` (CONVERSATION_NEW / _CHANGED, and
+        the conversation's ID) marks a message event whose conversation notice the users'
+        subscriptions derive; it reaches them even in the session `except_session` spares, whose
+        conversation list changed too."""
         fields = _event_fields(event)
         if session_id is not None:
             fields[F_SESSION] = session_id
         if except_session is not None:
             fields[F_EXCEPT_SESSION] = except_session
         if conversation is not None:
-            fields[F_CONVERSATION] = conversation
+            fields[F_CONVERSATION] = f"{conversation[0]}:{conversation[1]}"
         count = 0
         for user_id in dict.fromkeys(user_ids):
             self._append(pipe, self._keys.user_events(user_id), fields)
@@ -144,6 +147,12 @@ class EventBus:
             pipe.hdel(self._keys.user_followed_groups(user_id), group_id)
             self._append(pipe, self._keys.user_events(user_id), {F_LISTENER: CONTROL_LISTENER, F_EVENT: op})
         await pipe.execute()
+
+
+def notice_of(fields: dict[str, str]) -> tuple[str, str]:
+    """An entry's conversation notice: (kind, conversationID), or ("", "") when it has none."""
+    kind, _, conversation = fields.get(F_CONVERSATION, "").partition(":")
+    return kind, conversation
 
 
 def _event_fields(event: IMEvent) -> dict[str, bytes | str]:

@@ -12,7 +12,7 @@ import heapq
 import logging
 import secrets
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,14 +22,15 @@ from gateway.errors import Code, IMError
 from gateway.events import positions
 from gateway.events.bus import (
     CONTROL_LISTENER,
+    CONVERSATION_NEW,
     EVENT_STREAM_TTL_SECONDS,
-    F_CONVERSATION,
     F_EVENT,
     F_EXCEPT_SESSION,
     F_EXCEPT_USER,
     F_LISTENER,
     F_SESSION,
     control_decoder,
+    notice_of,
 )
 from gateway.events.cursor import BASE_ID_LENGTH, Cursor
 from gateway.events.dispatcher import Dispatcher
@@ -106,6 +107,8 @@ class EventStream:
         self._group_of: dict[str, str] = {}  # group stream key → group ID
         self._positions: dict[str, str] = {}
         self._silenced: set[str] = set()  # groups (or topics) whose messages the user refuses
+        # entries whose conversation notice a batch read changed (_coalesce_notices): "" = skip it
+        self._notices: dict[tuple[str, str], str] = {}
         self._base_id = ""
         self._base: dict[str, str] = {}  # group → position that cursors leave out
         self._base_written = 0.0
@@ -230,7 +233,9 @@ class EventStream:
         target = fields.get(F_SESSION)
         if target is not None and target != self._session_id:
             return []
-        notice = fields.get(F_CONVERSATION, "")
+        notice = self._notices.pop((entry.stream, entry.entry_id), None)
+        if notice is None:
+            notice = notice_of(fields)[0]
         mine = listener == self._listener
         if fields.get(F_EXCEPT_SESSION) == self._session_id or fields.get(F_EXCEPT_USER) == self._user_id:
             if not notice or self._observe is None:
@@ -295,8 +300,32 @@ class EventStream:
         """Stop following; safe to call more than once, and after a failed `open`."""
         self._dispatcher.unregister(self.mailbox)
 
+    def _coalesce_notices(self, entries: Iterable[LogEntry | LocalEvent]) -> None:
+        """Of several entries of one conversation about to be read together, only the last one's
+        notice is derived (new if any of them was): a derived notice reports the conversation's
+        state when it is derived, so one is as good as many, and a replay of a day of messages
+        costs one conversation read per conversation instead of one per message."""
+        if self._observe is None:
+            return
+        last: dict[str, tuple[str, str]] = {}
+        fresh: set[str] = set()
+        for entry in entries:
+            if not isinstance(entry, LogEntry) or entry.stream != self._user_stream:
+                continue
+            kind, conversation = notice_of(entry.fields)
+            if not kind:
+                continue
+            if conversation in last:
+                self._notices[last[conversation]] = ""  # superseded by this later entry
+            last[conversation] = (entry.stream, entry.entry_id)
+            if kind == CONVERSATION_NEW:
+                fresh.add(conversation)
+        for conversation in fresh:
+            self._notices[last[conversation]] = CONVERSATION_NEW
+
     async def replayed(self, replay: list[LogEntry]) -> list[Delivery]:
         """The deliveries of the entries `open` returned."""
+        self._coalesce_notices(replay)
         out: list[Delivery] = []
         for entry in replay:
             out += await self._deliveries_of(entry)
@@ -325,6 +354,7 @@ class EventStream:
             return []
         if self._base_id and self._now() - self._base_written > BASE_REFRESH_SECONDS:
             await self._write_base()  # before cursors are made, so they name a live base
+        self._coalesce_notices(mailbox.items)
         out: list[Delivery] = []
         while mailbox.items:
             item = mailbox.items.popleft()
