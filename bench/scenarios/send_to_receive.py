@@ -22,7 +22,7 @@ CONNECTIONS = 16  # keep-alive connections the senders' requests are spread over
 
 async def run(bench: Bench) -> None:
     pairs = 2 if bench.tiny else 50
-    rates = [50] if bench.tiny else [100, 150, 200, 250, 300, 400, 500, 750, 1000]
+    rates = [50] if bench.tiny else [100, 150, 200, 250, 300, 350, 400, 450, 500, 750, 1000]
     seconds = 1.0 if bench.tiny else 5.0
     async with bench.running():
         senders = [f"s{i}" for i in range(pairs)]
