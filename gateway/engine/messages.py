@@ -140,11 +140,13 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
         self._queue_sent_record(pipe, user_id, key, msg_id, options)
         # the events after the writes they report, in the same round trip
         notices = {owner: (kind, convs[owner]) for owner, kind in derives.items()}
-        yours = OnRecvNewMessage(message=mine)
-        self._bus.queue_publish(pipe, [user_id], yours, except_session=session_id, conversation=notices.get(user_id))
+        sender_event = OnRecvNewMessage(message=mine)
+        self._bus.queue_publish(
+            pipe, [user_id], sender_event, except_session=session_id, conversation=notices.get(user_id)
+        )
         if to_receiver and their_view is not None:
-            their = OnRecvNewMessage(message=their_view(replies, [stored])[0])
-            self._bus.queue_publish(pipe, [receiver], their, conversation=notices.get(receiver))
+            receiver_event = OnRecvNewMessage(message=their_view(replies, [stored])[0])
+            self._bus.queue_publish(pipe, [receiver], receiver_event, conversation=notices.get(receiver))
         await pipe.execute()
         if to_receiver:
             await self.offer_push(stored, [receiver], options.onlineUserOnly)
