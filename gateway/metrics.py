@@ -41,6 +41,11 @@ class Metrics:
             "Round trips to Redis (a command, or a whole pipeline, sent and answered)",
             registry=self.registry,
         )
+        self.request_timeouts = Counter(
+            "imql_request_timeouts",
+            "HTTP GraphQL requests answered 504 at IMQL_REQUEST_TIMEOUT (e.g. while Redis stalls)",
+            registry=self.registry,
+        )
         self.logins = Counter("imql_logins", "Login attempts by result", ["result"], registry=self.registry)
         self.events_delivered = Counter(
             "imql_events_delivered", "Listener events sent to subscribers", ["listener"], registry=self.registry

@@ -286,6 +286,8 @@ async def test_a_stalled_redis_fails_requests_at_their_deadline_and_recovers(
             assert "IMQL_REQUEST_TIMEOUT" in stalled.body["errors"][0]["extensions"]["desc"]
             assert waited < 5
             assert (await client.gql(query, token=token)).ok()["getUsersInfo"][0]["userID"] == "stall1"
+            metrics = (await client.http.get("/metrics")).text
+            assert "imql_request_timeouts_total 1.0" in metrics
         finally:
             await client.aclose()
             await running.stop()

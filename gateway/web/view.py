@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncGenerator, Mapping
 from datetime import timedelta
 from importlib import resources
@@ -24,6 +25,8 @@ from gateway.web.ws_protocols import LegacyWSHandler, TransportWSHandler
 from schema.context import IMContext
 from schema.fast_path import QueryPlans, execute_plan
 from schema.listener_path import EventRenderer, ListenerPlans
+
+log = logging.getLogger("imql.http")
 
 MAX_REQUEST_BYTES = 1 * 1024 * 1024  # a GraphQL document plus variables; uploads get their own limit
 # a multipart upload: a 100 MB video with a 28 MB snapshot, plus the document
@@ -123,7 +126,7 @@ class GraphQLView(GraphQL[IMContext, None]):
                 async with asyncio.timeout(self._deadline):
                     fast = await self._fast(scope, body)
             except TimeoutError:
-                fast = self._overdue()
+                fast = self._overdue(scope)
             if fast is not None:
                 await fast(scope, receive, send)
                 return
@@ -134,7 +137,7 @@ class GraphQLView(GraphQL[IMContext, None]):
             async with asyncio.timeout(None if upload else self._deadline):
                 response = await self.run(request)
         except TimeoutError:
-            response = self._overdue()
+            response = self._overdue(scope)
         except HTTPException as exc:
             response = error_response(exc.status_code, exc.reason)
         except _TooLarge:
@@ -143,10 +146,15 @@ class GraphQLView(GraphQL[IMContext, None]):
             await request.close()  # an upload's spooled files, read or not
         await response(scope, receive, send)
 
-    def _overdue(self) -> Response:
+    def _overdue(self, scope: Scope) -> Response:
         """A request past its deadline: what it was waiting for (usually Redis) is cancelled, and a
         Redis connection cancelled mid-reply is dropped, not reused. A mutation may have taken
-        effect; sendMessage is safe to retry (a created message is sent once)."""
+        effect; sendMessage is safe to retry (a created message is sent once). Logged and counted:
+        a run of these is how a stalled Redis shows."""
+        log.warning("request answered 504: not finished within IMQL_REQUEST_TIMEOUT (%g s)", self._deadline)
+        metrics = scope["app"].state.gateway.metrics
+        metrics.request_timeouts.inc()
+        metrics.errors.labels(str(int(Code.ERR_SDK_INTERNAL_ERROR))).inc()
         desc = f"the request did not finish within {self._deadline:g} s (IMQL_REQUEST_TIMEOUT); retry later"
         return error_response(504, desc, Code.ERR_SDK_INTERNAL_ERROR)
 
