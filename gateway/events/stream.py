@@ -221,6 +221,7 @@ class EventStream:
     async def _consume(self, entry: LogEntry) -> list[tuple[IMEvent, bool]]:
         """Advance past `entry`; return what this subscription should see of it: its event if it is
         this listener's, or whatever the observer derives from another listener's event."""
+        notice = self._notices.pop((entry.stream, entry.entry_id), None) if self._notices else None
         last = self._positions.get(entry.stream)
         if last is None or not positions.after(entry.entry_id, last):
             return []  # already replayed, or a stream we stopped following
@@ -233,8 +234,7 @@ class EventStream:
         target = fields.get(F_SESSION)
         if target is not None and target != self._session_id:
             return []
-        notice = self._notices.pop((entry.stream, entry.entry_id), None)
-        if notice is None:
+        if notice is None:  # no batch read changed it
             notice = notice_of(fields)[0]
         mine = listener == self._listener
         if fields.get(F_EXCEPT_SESSION) == self._session_id or fields.get(F_EXCEPT_USER) == self._user_id:
