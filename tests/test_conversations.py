@@ -262,6 +262,9 @@ async def test_group_conversations_at_info_receive_options_and_totals(pair: tupl
     await ann.send(gid, "plain", group=True)
     await ben.events()
     assert ben.mirror[conv]["unreadCount"] == 2
+    # the sender's own list follows too: derived from the group's entry by the sender's subscription
+    assert [e["type"] for e in await ann.events()].count("onConversationChanged") >= 1
+    assert (ann.mirror[conv]["lastMessage"]["textElem"]["text"], ann.mirror[conv]["unreadCount"]) == ("plain", 0)
     assert [a["atType"] for a in ben.mirror[conv]["groupAtInfoList"]] == ["TIM_AT_ME"]
     assert ben.total == 2
     at_filter = await ben.q("{ getUnreadMessageCountByFilter(filter: {hasGroupAtInfo: true}) }")
@@ -470,3 +473,26 @@ async def test_a_resume_over_many_messages_derives_each_conversation_once(
         )
     finally:
         await ws.close()
+
+
+async def test_a_group_sends_notice_is_its_senders_alone(pair: tuple[User, User]) -> None:
+    """A group message's entry carries its sender's conversation notice (here new: the sender had
+    deleted the conversation); the other members derive theirs from the message, as changed."""
+    ann, ben = pair
+    gid = (await ann.q('mutation { createGroup(groupType: V2TIM_GROUP_TYPE_MEETING, groupName: "den") }'))[
+        "createGroup"
+    ]
+    await ben.q(f'mutation {{ joinGroup(groupID: "{gid}") }}')
+    conv = f"group_{gid}"
+    await ann.events()
+    await ben.events()
+    assert await ann.q(f'mutation {{ deleteConversationList(conversationIDList: ["{conv}"], clearMessage: false) }}')
+    assert "onConversationDeleted" in [e["type"] for e in await ann.events()]
+    await ann.send(gid, "back", group=True)
+    ann_types = [e["type"] for e in await ann.events()]
+    ben_types = [e["type"] for e in await ben.events()]
+    assert "onNewConversation" in ann_types
+    assert ann.mirror[conv]["lastMessage"]["textElem"]["text"] == "back"
+    assert "onConversationChanged" in ben_types
+    assert "onNewConversation" not in ben_types
+    assert ben.mirror[conv]["lastMessage"]["textElem"]["text"] == "back"

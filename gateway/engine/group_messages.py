@@ -21,6 +21,7 @@ from gateway.engine.message_core import (
 )
 from gateway.engine.message_ids import group_msg_id, parse_msg_id
 from gateway.errors import Code, IMError, invalid
+from gateway.events.bus import CONVERSATION_CHANGED, CONVERSATION_NEW
 from gateway.im.enums import ElemType, GetType, MessageOpt
 from gateway.im.events import OnRecvNewMessage
 from gateway.im.messages import Content, CreatedMessage, Message, SendOptions, StoredMessage
@@ -113,7 +114,20 @@ class GroupMessaging(MessageCore):
             targets=targets,
         )
         conversation = f"group_{conversation_group}"
+        # The sender's subscriptions derive the sender's conversation notice from the group's entry
+        # (docs/events.md) when it goes to the whole group and changes the conversation's order;
+        # otherwise the sender is told here. New if it was not announced to them (or not since
+        # they deleted it).
+        derived = (
+            not targets
+            and not options.onlineUserOnly
+            and group.groupType != AVCHATROOM
+            and not stored.isExcludedFromLastMessage
+        )
         pipe = self._redis.pipeline(transaction=False)
+        if derived:
+            pipe.hexists(self._keys.conversation_state(user_id, "announced"), conversation)
+            pipe.hset(self._keys.conversation_state(user_id, "announced"), conversation, 1)
         if not options.onlineUserOnly and group.groupType != AVCHATROOM:
             pipe.hset(self._keys.timeline_messages(timeline), str(seq), _stored_enc.encode(stored))
             if not stored.isExcludedFromUnreadCount and not targets:
@@ -123,7 +137,8 @@ class GroupMessaging(MessageCore):
         # sending reads the conversation for the sender: their own messages never count as unread
         pipe.hset(self._keys.group_read_seqs(user_id), conversation, seq)
         self._queue_sent_record(pipe, user_id, key, msg_id, options)
-        await pipe.execute()
+        replies = await pipe.execute()
+        notice = (CONVERSATION_CHANGED if replies[0] else CONVERSATION_NEW, conversation) if derived else None
         await self._groups.touch(owner_group)
         mine = (await self._views(user_id, [stored], created_ids={msg_id: created_id}))[0]
         await self._bus.publish([user_id], OnRecvNewMessage(message=mine), except_session=session_id)
@@ -136,10 +151,11 @@ class GroupMessaging(MessageCore):
             return mine
         # Stored once whatever the group's size (read diffusion): members' subscriptions follow the
         # group's stream, and derive their conversation notices from it (docs/events.md).
-        await self._bus.publish_to_group(owner_group, event, except_user=user_id)
+        await self._bus.publish_to_group(owner_group, event, except_user=user_id, conversation=notice)
         if group.groupType != AVCHATROOM:  # live-stream rooms are never pushed, as in the SDK
             await self.offer_push(stored, None, options.onlineUserOnly)
-        await self.conversations_changed({user_id: [conversation]})
+        if notice is None:
+            await self.conversations_changed({user_id: [conversation]})
         return mine
 
     async def group_history(

@@ -107,12 +107,23 @@ class EventBus:
             count += 1
         return count
 
-    async def publish_to_group(self, group_id: str, event: IMEvent, *, except_user: str | None = None) -> None:
+    async def publish_to_group(
+        self,
+        group_id: str,
+        event: IMEvent,
+        *,
+        except_user: str | None = None,
+        conversation: tuple[str, str] | None = None,
+    ) -> None:
         """An event for every member of a group but `except_user`: stored once in the group's
-        stream, which its members' subscriptions follow."""
+        stream, which its members' subscriptions follow. `conversation` is the notice that
+        `except_user`'s own subscriptions derive from it (the sender's conversation changed too);
+        the other members derive theirs from the message itself."""
         fields = _event_fields(event)
         if except_user is not None:
             fields[F_EXCEPT_USER] = except_user
+        if conversation is not None:
+            fields[F_CONVERSATION] = f"{conversation[0]}:{conversation[1]}"
         pipe = self._redis.pipeline(transaction=False)
         self._append(pipe, self._keys.group_events(group_id), fields)
         await pipe.execute()

@@ -241,6 +241,8 @@ class EventStream:
             if not notice or self._observe is None:
                 return []
             mine = False  # not shown to this session, but its conversation list changed too
+        elif entry.stream != self._user_stream:
+            notice = ""  # a group entry's notice is its sender's; members derive theirs from the message
         if not mine and target is None and self._observe is None:
             return []  # not ours, not a session notice, nobody derives from it: skip decoding
         try:

@@ -147,10 +147,12 @@ class UnreadWatch:
         return found
 
     async def derive(self, event: IMEvent, from_group_stream: bool, notice: str) -> list[IMEvent]:
-        """Conversation notices from message events: a large group's (stored once for all members)
-        and a C2C message's whose entry carries its notice (the send computes no views)."""
-        if notice and isinstance(event, OnRecvNewMessage) and not event.message.groupID:
-            conv = f"c2c_{event.message.userID}"
+        """Conversation notices from message events: a group's (stored once for all members), and
+        a message whose entry carries its notice (a C2C message's for both users, a group message's
+        for its sender): the send computes no views."""
+        if notice and isinstance(event, OnRecvNewMessage):
+            message = event.message
+            conv = f"group_{message.groupID}" if message.groupID else f"c2c_{message.userID}"
             views = await self._conversations.views(self._user_id, [conv])
             if not views:
                 return []
