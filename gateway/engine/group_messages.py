@@ -21,7 +21,6 @@ from gateway.engine.message_core import (
 )
 from gateway.engine.message_ids import group_msg_id, parse_msg_id
 from gateway.errors import Code, IMError, invalid
-from gateway.events.bus import CONVERSATION_CHANGED, CONVERSATION_NEW
 from gateway.im.enums import ElemType, GetType, MessageOpt
 from gateway.im.events import OnRecvNewMessage
 from gateway.im.messages import Content, CreatedMessage, Message, SendOptions, StoredMessage
@@ -126,8 +125,8 @@ class GroupMessaging(MessageCore):
         )
         pipe = self._redis.pipeline(transaction=False)
         if derived:
-            pipe.hexists(self._keys.conversation_state(user_id, "announced"), conversation)
-            pipe.hset(self._keys.conversation_state(user_id, "announced"), conversation, 1)
+            pipe.hexists(self._announced(user_id), conversation)
+            pipe.hset(self._announced(user_id), conversation, 1)
         if not options.onlineUserOnly and group.groupType != AVCHATROOM:
             pipe.hset(self._keys.timeline_messages(timeline), str(seq), _stored_enc.encode(stored))
             if not stored.isExcludedFromUnreadCount and not targets:
@@ -138,7 +137,7 @@ class GroupMessaging(MessageCore):
         pipe.hset(self._keys.group_read_seqs(user_id), conversation, seq)
         self._queue_sent_record(pipe, user_id, key, msg_id, options)
         replies = await pipe.execute()
-        notice = (CONVERSATION_CHANGED if replies[0] else CONVERSATION_NEW, conversation) if derived else None
+        notice = self._notice(conversation, replies[0]) if derived else None
         await self._groups.touch(owner_group)
         mine = (await self._views(user_id, [stored], created_ids={msg_id: created_id}))[0]
         await self._bus.publish([user_id], OnRecvNewMessage(message=mine), except_session=session_id)

@@ -26,7 +26,7 @@ from gateway.engine.groups.store import ADMIN, OWNER, GroupStore, member_dec, ne
 from gateway.engine.message_ids import MessageRef, parse_msg_id
 from gateway.engine.profiles import Profiles
 from gateway.errors import Code, IMError, invalid
-from gateway.events.bus import EventBus
+from gateway.events.bus import CONVERSATION_CHANGED, CONVERSATION_NEW, EventBus
 from gateway.im.enums import ElemType, GetType, MessageOpt, MsgStatus
 from gateway.im.events import (
     IMEvent,
@@ -128,6 +128,16 @@ class MessageCore:
 
     def _now(self) -> int:
         return int(self._clock.now())
+
+    def _announced(self, owner: str) -> str:
+        """The conversations `owner` has been told of (Conversations.announce keeps it too)."""
+        return self._keys.conversation_state(owner, "announced")
+
+    @staticmethod
+    def _notice(conversation: str, was_announced: Any) -> tuple[str, str]:
+        """A message's conversation notice for one user, derived by their subscriptions: new when
+        they had not been told of the conversation (or not since deleting it), else changed."""
+        return (CONVERSATION_CHANGED if was_announced else CONVERSATION_NEW, conversation)
 
     async def create(
         self, user_id: str, content: Content, *, at_users: Sequence[str] = (), targets: Sequence[str] = ()

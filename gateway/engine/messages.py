@@ -26,7 +26,7 @@ from gateway.engine.receipts import ReadReceipts
 from gateway.engine.replies import Replies
 from gateway.engine.search import Searching
 from gateway.errors import Code, IMError, invalid
-from gateway.events.bus import CONVERSATION_CHANGED, CONVERSATION_NEW
+from gateway.events.bus import CONVERSATION_NEW
 from gateway.im.enums import ElemType, GetType, MessageOpt
 from gateway.im.events import OnRecvC2CReadReceipt, OnRecvNewMessage
 from gateway.im.messages import Content, Message, MessageReceipt, ReceiveOpt, SendOptions, StoredMessage
@@ -77,7 +77,7 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
         # message does (history skips gaps)
         pipe.incr(self._keys.timeline_seq(timeline))
         for owner, conv in convs.items():
-            pipe.hexists(self._keys.conversation_state(owner, "announced"), conv)
+            pipe.hexists(self._announced(owner), conv)
         sent_local = LocalData(data=options.localCustomData or "")
         my_view = self._queue_views(pipe, user_id, [outline], local_data=lambda _: sent_local)
         their_view = None
@@ -117,13 +117,11 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
         to_receiver = delivered and receiver != user_id
         # Whose conversation notice their subscriptions derive from the message's event (a mark on
         # its stream entry): every user the event goes to, unless the message leaves the
-        # conversation's order alone. The rest are told here, as other changes are. A
-        # conversation not announced to a user yet (or since its deletion) is new to them.
-        derives: dict[str, str] = {}
+        # conversation's order alone. The rest are told here, as other changes are.
+        notices: dict[str, tuple[str, str]] = {}
         if not options.onlineUserOnly and not stored.isExcludedFromLastMessage:
-            derives = {user_id: CONVERSATION_NEW if not announced[user_id] else CONVERSATION_CHANGED}
-            if to_receiver:
-                derives[receiver] = CONVERSATION_NEW if not announced[receiver] else CONVERSATION_CHANGED
+            for owner in (user_id, receiver) if to_receiver else (user_id,):
+                notices[owner] = self._notice(convs[owner], announced[owner])
         pipe = self._redis.pipeline(transaction=False)
         if not options.onlineUserOnly:
             millis = int(self._clock.now() * 1000)
@@ -134,12 +132,11 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
                     pipe.hdel(self._keys.conversation_state(owner, "deleted"), conv)  # a message brings it back
             if to_receiver and not stored.isExcludedFromUnreadCount:
                 pipe.zadd(self._keys.timeline_countable_for(timeline, receiver), {str(seq): millis})
-        for owner, notice in derives.items():
-            if notice == CONVERSATION_NEW:
-                pipe.hset(self._keys.conversation_state(owner, "announced"), convs[owner], 1)
+        for owner, (kind, conv) in notices.items():
+            if kind == CONVERSATION_NEW:  # marked once; a changed one already is
+                pipe.hset(self._announced(owner), conv, 1)
         self._queue_sent_record(pipe, user_id, key, msg_id, options)
         # the events after the writes they report, in the same round trip
-        notices = {owner: (kind, convs[owner]) for owner, kind in derives.items()}
         sender_event = OnRecvNewMessage(message=mine)
         self._bus.queue_publish(
             pipe, [user_id], sender_event, except_session=session_id, conversation=notices.get(user_id)
@@ -151,7 +148,7 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
         if to_receiver:
             await self.offer_push(stored, [receiver], options.onlineUserOnly)
         if not options.onlineUserOnly:
-            told = {owner: [conv] for owner, conv in convs.items() if owner not in derives}
+            told = {owner: [conv] for owner, conv in convs.items() if owner not in notices}
             if told:
                 await self.conversations_changed(told)
         return mine

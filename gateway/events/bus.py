@@ -94,13 +94,11 @@ class EventBus:
         the conversation's ID) marks a message event whose conversation notice the users'
         subscriptions derive; it reaches them even in the session `except_session` spares, whose
         conversation list changed too."""
-        fields = _event_fields(event)
+        fields = _event_fields(event, conversation)
         if session_id is not None:
             fields[F_SESSION] = session_id
         if except_session is not None:
             fields[F_EXCEPT_SESSION] = except_session
-        if conversation is not None:
-            fields[F_CONVERSATION] = f"{conversation[0]}:{conversation[1]}"
         count = 0
         for user_id in dict.fromkeys(user_ids):
             self._append(pipe, self._keys.user_events(user_id), fields)
@@ -119,11 +117,9 @@ class EventBus:
         stream, which its members' subscriptions follow. `conversation` is the notice that
         `except_user`'s own subscriptions derive from it (the sender's conversation changed too);
         the other members derive theirs from the message itself."""
-        fields = _event_fields(event)
+        fields = _event_fields(event, conversation)
         if except_user is not None:
             fields[F_EXCEPT_USER] = except_user
-        if conversation is not None:
-            fields[F_CONVERSATION] = f"{conversation[0]}:{conversation[1]}"
         pipe = self._redis.pipeline(transaction=False)
         self._append(pipe, self._keys.group_events(group_id), fields)
         await pipe.execute()
@@ -166,6 +162,10 @@ def notice_of(fields: dict[str, str]) -> tuple[str, str]:
     return kind, conversation
 
 
-def _event_fields(event: IMEvent) -> dict[str, bytes | str]:
-    """A stream entry's fields for an event; callers add who it is (not) for."""
-    return {F_LISTENER: event.LISTENER, F_EVENT: encode_event(event)}
+def _event_fields(event: IMEvent, conversation: tuple[str, str] | None = None) -> dict[str, bytes | str]:
+    """A stream entry's fields for an event and its conversation notice, if it carries one (read
+    back by `notice_of`); callers add who it is (not) for."""
+    fields: dict[str, bytes | str] = {F_LISTENER: event.LISTENER, F_EVENT: encode_event(event)}
+    if conversation is not None:
+        fields[F_CONVERSATION] = ":".join(conversation)
+    return fields

@@ -221,7 +221,9 @@ class EventStream:
     async def _consume(self, entry: LogEntry) -> list[tuple[IMEvent, bool]]:
         """Advance past `entry`; return what this subscription should see of it: its event if it is
         this listener's, or whatever the observer derives from another listener's event."""
-        notice = self._notices.pop((entry.stream, entry.entry_id), None) if self._notices else None
+        # a conversation notice matters only to a subscription that derives; taken before any
+        # early return, so no batch override is left behind
+        notice = self._notice_of(entry) if self._observe is not None else ""
         last = self._positions.get(entry.stream)
         if last is None or not positions.after(entry.entry_id, last):
             return []  # already replayed, or a stream we stopped following
@@ -234,11 +236,9 @@ class EventStream:
         target = fields.get(F_SESSION)
         if target is not None and target != self._session_id:
             return []
-        if notice is None:  # no batch read changed it
-            notice = notice_of(fields)[0]
         mine = listener == self._listener
         if fields.get(F_EXCEPT_SESSION) == self._session_id or fields.get(F_EXCEPT_USER) == self._user_id:
-            if not notice or self._observe is None:
+            if not notice:
                 return []
             mine = False  # not shown to this session, but its conversation list changed too
         elif entry.stream != self._user_stream:
@@ -301,6 +301,11 @@ class EventStream:
     def close(self) -> None:
         """Stop following; safe to call more than once, and after a failed `open`."""
         self._dispatcher.unregister(self.mailbox)
+
+    def _notice_of(self, entry: LogEntry) -> str:
+        """The entry's notice kind, as a batch read left it (_coalesce_notices) or as written."""
+        override = self._notices.pop((entry.stream, entry.entry_id), None) if self._notices else None
+        return override if override is not None else notice_of(entry.fields)[0]
 
     def _coalesce_notices(self, entries: Iterable[LogEntry | LocalEvent]) -> None:
         """Of several entries of one conversation about to be read together, only the last one's

@@ -150,32 +150,33 @@ class UnreadWatch:
         """Conversation notices from message events: a group's (stored once for all members), and
         a message whose entry carries its notice (a C2C message's for both users, a group message's
         for its sender): the send computes no views."""
-        if notice and isinstance(event, OnRecvNewMessage):
-            message = event.message
-            conv = f"group_{message.groupID}" if message.groupID else f"c2c_{message.userID}"
-            views = await self._conversations.views(self._user_id, [conv])
-            if not views:
-                return []
-            return [
-                OnNewConversation(conversationList=views)
-                if notice == CONVERSATION_NEW
-                else OnConversationChanged(conversationList=views)
-            ]
-        if not from_group_stream:
+        conv = _conversation_of(event, from_group_stream, notice)
+        if not conv:
             return []
-        group_id = ""
-        if isinstance(event, OnRecvNewMessage | OnRecvMessageModified):
-            group_id = event.message.groupID
-        elif isinstance(event, OnRecvMessageRevoked):
-            try:
-                ref = parse_msg_id(event.msgID)
-            except IMError:
-                return []
-            group_id = ref.first if ref.is_group else ""
-        if not group_id:
+        views = await self._conversations.views(self._user_id, [conv])
+        if not views:
             return []
-        views = await self._conversations.views(self._user_id, [f"group_{group_id}"])
-        return [OnConversationChanged(conversationList=views)] if views else []
+        if notice == CONVERSATION_NEW:
+            return [OnNewConversation(conversationList=views)]
+        return [OnConversationChanged(conversationList=views)]
+
+
+def _conversation_of(event: IMEvent, from_group_stream: bool, notice: str) -> str:
+    """The conversation a message event changed for this subscriber, "" if none to derive."""
+    if notice and isinstance(event, OnRecvNewMessage):
+        message = event.message
+        return f"group_{message.groupID}" if message.groupID else f"c2c_{message.userID}"
+    if not from_group_stream:
+        return ""
+    if isinstance(event, OnRecvNewMessage | OnRecvMessageModified):
+        return f"group_{event.message.groupID}" if event.message.groupID else ""
+    if isinstance(event, OnRecvMessageRevoked):
+        try:
+            ref = parse_msg_id(event.msgID)
+        except IMError:
+            return ""
+        return f"group_{ref.first}" if ref.is_group else ""
+    return ""
 
 
 def changes_unread(event: IMEvent) -> bool:
