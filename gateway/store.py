@@ -12,9 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 import fakeredis
-import redis.asyncio as aioredis
 
-from gateway.redis_pool import HiredisPacking, WaitingConnectionPool
+from gateway.redis_pool import HiredisPacking, LeanRedis, WaitingConnectionPool
 
 # Connections in the shared pool, the dispatcher's pub/sub connection included. Requests pipeline
 # their commands and a round trip takes ~0.1 ms, so 3 connections carry the ~1,200 req/s one process
@@ -83,4 +82,4 @@ def open_redis(url: str | None, *, on_round_trip: Callable[[], None] | None = No
         mixins = (_RoundTripCounter, *mixins)
         pool.connection_kwargs["on_send"] = on_round_trip
     pool.connection_class = type(f"Imql{base.__name__}", (*mixins, base), {})
-    return aioredis.Redis(connection_pool=pool)
+    return LeanRedis(connection_pool=pool)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
+from typing import Any
 
 import pytest
+import redis.asyncio as aioredis
 from redis.asyncio.connection import Connection
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import DataError
+from redis.exceptions import DataError, ResponseError
 
 from gateway.config import Settings
-from gateway.redis_pool import HiredisPacking, WaitingConnectionPool
+from gateway.redis_pool import HiredisPacking, LeanPipeline, LeanRedis, WaitingConnectionPool
 
 
 class _Packed(HiredisPacking, Connection):
@@ -87,3 +90,98 @@ async def test_a_caller_gives_up_after_the_wait_and_a_cancelled_one_leaves_the_q
         await pool.release(got)
     finally:
         await pool.disconnect()
+
+
+def _clients(url: str) -> tuple[aioredis.Redis, LeanRedis]:
+    plain = aioredis.Redis.from_url(url, decode_responses=True)
+    lean = LeanRedis(connection_pool=WaitingConnectionPool.from_url(url, decode_responses=True, max_connections=1))
+    return plain, lean
+
+
+async def _close(plain: aioredis.Redis, lean: LeanRedis) -> None:
+    await plain.aclose()
+    await lean.aclose()
+    await lean.connection_pool.disconnect()
+
+
+async def test_a_lean_pipeline_answers_as_redis_pys_does(settings: Settings) -> None:
+    assert settings.redis_url is not None
+    plain, lean = _clients(settings.redis_url)
+    key = f"imql-test:lean:{secrets.token_hex(4)}"
+    try:
+        await plain.xadd(f"{key}:s", {"e": "1"})
+
+        def queue(pipe: Any) -> None:
+            pipe.hset(f"{key}:h", mapping={"a": "1", "b": "2"})
+            pipe.hgetall(f"{key}:h")
+            pipe.incr(f"{key}:n")
+            pipe.hincrby(f"{key}:h", "a", 1)  # a reply callback turns it into an int
+            pipe.xrange(f"{key}:s", count=5)
+            pipe.zscore(f"{key}:z", "absent")
+            pipe.incr(f"{key}:h")  # WRONGTYPE: an error reply, in its place
+            pipe.exists(f"{key}:h", f"{key}:n")
+
+        theirs_pipe = plain.pipeline(transaction=False)
+        queue(theirs_pipe)
+        theirs = await theirs_pipe.execute(raise_on_error=False)
+        await plain.delete(f"{key}:h", f"{key}:n")
+        ours_pipe = lean.pipeline(transaction=False)
+        assert isinstance(ours_pipe, LeanPipeline)
+        queue(ours_pipe)
+        ours = await ours_pipe.execute(raise_on_error=False)
+        assert [type(r) for r in ours] == [type(r) for r in theirs]
+        assert [r for r in ours if not isinstance(r, Exception)] == [r for r in theirs if not isinstance(r, Exception)]
+        assert str(ours[6]) == str(theirs[6])
+        assert "WRONGTYPE" in str(ours[6])
+        # raising: the first error, annotated as redis-py annotates it
+        queue(pipe := lean.pipeline(transaction=False))
+        with pytest.raises(ResponseError, match=r"Command # 7 \(INCR"):
+            await pipe.execute()
+        # transactions keep redis-py's own path
+        async with lean.pipeline(transaction=True) as tx:
+            tx.incr(f"{key}:t")
+            tx.incr(f"{key}:t")
+            assert await tx.execute() == [1, 2]
+    finally:
+        await plain.delete(f"{key}:h", f"{key}:n", f"{key}:s", f"{key}:t")
+        await _close(plain, lean)
+
+
+async def test_a_lean_pipeline_interrupted_midway_never_hands_its_replies_to_the_next(settings: Settings) -> None:
+    assert settings.redis_url is not None
+    plain, lean = _clients(settings.redis_url)  # one connection: the next pipeline reuses it
+    key = f"imql-test:lean:{secrets.token_hex(4)}"
+    try:
+        slow = lean.pipeline(transaction=False)
+        slow.set(f"{key}:a", "first")
+        slow.blpop([f"{key}:never"], timeout=1)  # holds the reply back for a second
+        task = asyncio.create_task(slow.execute())
+        await asyncio.sleep(0.2)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        pipe = lean.pipeline(transaction=False)
+        pipe.set(f"{key}:b", "second")
+        pipe.get(f"{key}:a")
+        assert await pipe.execute() == [True, "first"]  # its own replies, not the BLPOP's
+    finally:
+        await plain.delete(f"{key}:a", f"{key}:b")
+        await _close(plain, lean)
+
+
+async def test_a_lean_pipeline_on_a_dropped_connection_retries_as_redis_py_does(settings: Settings) -> None:
+    assert settings.redis_url is not None
+    plain, lean = _clients(settings.redis_url)
+    key = f"imql-test:lean:{secrets.token_hex(4)}"
+    try:
+        await lean.client_setname(name := f"imql-lean-{secrets.token_hex(4)}")
+        killed = [c for c in await plain.client_list() if c.get("name") == name]
+        assert killed
+        await plain.execute_command("CLIENT", "KILL", "ID", killed[0]["id"])
+        pipe = lean.pipeline(transaction=False)
+        pipe.set(f"{key}:a", "1")
+        pipe.get(f"{key}:a")
+        assert await pipe.execute() == [True, "1"]
+    finally:
+        await plain.delete(f"{key}:a")
+        await _close(plain, lean)

@@ -1,12 +1,14 @@
 """send-to-receive: C2C sendMessage at a fixed rate from M senders to M receivers subscribed over
 WebSocket: the time from the mutation's start to the event's arrival, p50 / p99 per rate, and the
-highest rate whose p99 stays under 50 ms. Messages are created beforehand through the engine
-(createTextMessage's result), so each timed request is the send alone; one untimed message per
-pair warms up sessions, conversations and connections first."""
+highest rate whose p99 stays under 50 ms (IMQL_BENCH_RATES="400,400,400" runs chosen rates instead,
+e.g. to profile one). Messages are created beforehand through the engine (createTextMessage's
+result), so each timed request is the send alone; one untimed message per pair warms up sessions,
+conversations and connections first."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from typing import Any
 
@@ -17,12 +19,15 @@ from bench.wsclient import Subscriber, subscribe
 
 SEND = "mutation Send($id: String!, $to: String!) { sendMessage(id: $id, receiver: $to) { msgID } }"
 P99_LIMIT_MS = 50.0
+RATES = [100, 150, 200, 250, 300, 350, 400, 450, 500, 750, 1000]  # msg/s, until p99 passes 50 ms
 CONNECTIONS = 16  # keep-alive connections the senders' requests are spread over
 
 
 async def run(bench: Bench) -> None:
     pairs = 2 if bench.tiny else 50
-    rates = [50] if bench.tiny else [100, 150, 200, 250, 300, 350, 400, 450, 500, 750, 1000]
+    rates = [50] if bench.tiny else RATES
+    if os.environ.get("IMQL_BENCH_RATES"):  # e.g. "400,400,400" to profile one rate
+        rates = [int(r) for r in os.environ["IMQL_BENCH_RATES"].split(",")]
     seconds = 1.0 if bench.tiny else 5.0
     async with bench.running():
         senders = [f"s{i}" for i in range(pairs)]
