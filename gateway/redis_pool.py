@@ -1,10 +1,11 @@
-"""The Redis connection pool and connection class imql runs on: redis-py's, with less Python per
-round trip.
+"""The Redis connection pool, connection and pipeline classes imql runs on: redis-py's, with less
+Python per round trip.
 
 A process makes ~4 round trips per message sent, so their fixed cost matters. CPU per 5-command
-pipeline, medians of 7 interleaved rounds on 2 shared cores: redis-py's BlockingConnectionPool with
-its default 5 s socket timeouts 299-340 µs; this pool and connection class, without per-command
-timeouts (gateway.store says what bounds a stalled Redis instead), 170-202 µs (0.57-0.59 of it).
+pipeline, medians of 7 interleaved rounds on 2 shared cores, in five runs: redis-py's client from
+`Redis.from_url` 190-265 µs, with a BlockingConnectionPool and 5 s socket timeouts 217-319 µs; this
+module's pool, connection and pipeline classes, without per-command timeouts (gateway.store says
+what bounds a stalled Redis instead), 69-100 µs: 0.32-0.39 of redis-py's default client.
 """
 
 from __future__ import annotations
@@ -23,15 +24,11 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import DataError, MaxConnectionsError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-# ConnectionPool.get_connection, without the decorator that inspects every call's arguments for a
-# deprecated form (it cost as much as the rest of the acquire); the decorated one if that changes
-_plain_get_connection = getattr(aioredis.ConnectionPool.get_connection, "__wrapped__", None)
-
 
 class WaitingConnectionPool(aioredis.ConnectionPool):
     """A bounded pool whose callers wait (up to `wait_seconds`) when every connection is busy, as
     with BlockingConnectionPool, but whose common case (a connection is free) takes redis-py's
-    plain ConnectionPool path: no Condition, no timeout context. Only a caller that finds the pool
+    plain path: no Condition, no timeout context, no lock. Only a caller that finds the pool
     exhausted arms a timeout, then waits to be woken by a release."""
 
     def __init__(self, *args: Any, wait_seconds: float = 30.0, **kwargs: Any) -> None:
@@ -66,12 +63,35 @@ class WaitingConnectionPool(aioredis.ConnectionPool):
             raise RedisConnectionError(f"no Redis connection free within {self._wait_seconds:g} s") from exc
 
     async def _take(self) -> Any:
-        if _plain_get_connection is not None:
-            return await _plain_get_connection(self)
-        return await super().get_connection()  # type: ignore[no-untyped-call]
+        """A free connection (made if the pool is not full yet), connected and clean.
+
+        redis-py's acquire does the same under an asyncio.Lock and adds observability records and
+        a release event (five more awaits per acquire and release, for hooks imql does not use);
+        the pool's lists change here with no await in between, which is all the lock guarded."""
+        try:
+            connection = self._available_connections.pop()
+        except IndexError:
+            if len(self._in_use_connections) >= self.max_connections:
+                raise MaxConnectionsError("Too many connections") from None
+            connection = self.make_connection()  # type: ignore[no-untyped-call]
+        self._in_use_connections.add(connection)
+        try:
+            if connection.is_connected and await connection.can_read():
+                # unread replies (or EOF) on it: never hand them to the next caller. redis-py's own
+                # pool skips this check while maintenance notifications are on, its default.
+                await connection.disconnect()
+            if not connection.is_connected:
+                await connection.connect()  # type: ignore[no-untyped-call]
+        except BaseException:
+            await self.release(connection)
+            raise
+        return connection
 
     async def release(self, connection: Any) -> None:
-        await super().release(connection)
+        self._in_use_connections.remove(connection)
+        if connection.should_reconnect():
+            await connection.disconnect()
+        self._available_connections.append(connection)
         self._wake_one()
 
     def _wake_one(self) -> None:

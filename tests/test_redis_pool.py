@@ -185,3 +185,20 @@ async def test_a_lean_pipeline_on_a_dropped_connection_retries_as_redis_py_does(
     finally:
         await plain.delete(f"{key}:a")
         await _close(plain, lean)
+
+
+async def test_a_connection_released_with_unread_replies_is_made_clean_before_reuse(settings: Settings) -> None:
+    assert settings.redis_url is not None
+    pool = WaitingConnectionPool.from_url(settings.redis_url, decode_responses=True, max_connections=1)
+    try:
+        connection = await pool.get_connection()
+        await connection.send_command("ECHO", "stale")  # its reply is never read
+        await asyncio.sleep(0.05)
+        await pool.release(connection)
+        again = await pool.get_connection()
+        assert again is connection  # the pool's only connection, reconnected rather than reused dirty
+        await again.send_command("ECHO", "fresh")
+        assert await again.read_response() == "fresh"
+        await pool.release(again)
+    finally:
+        await pool.disconnect()
