@@ -12,8 +12,9 @@ from gateway.config import ConfigError, Settings, load_settings
 from gateway.usersig import DEFAULT_EXPIRE_SECONDS, mint
 
 log = logging.getLogger("imql")
-# uvicorn's WebSocket implementation: the sans-I/O one holds less per connection than the legacy one
-WS_IMPLEMENTATION = "websockets-sansio"
+# uvicorn's WebSocket implementation: its sans-I/O one (which holds less per connection than the
+# legacy one), with less kept per idle connection (gateway.web.ws_server)
+WS_IMPLEMENTATION = "gateway.web.ws_server:LeanWebSocketProtocol"
 
 
 def _serve(settings: Settings) -> int:

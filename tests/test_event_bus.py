@@ -13,6 +13,7 @@ from gateway.errors import Code, IMError
 from gateway.events import mailbox as mailbox_module
 from gateway.events import stream as stream_module
 from gateway.events.cursor import Cursor
+from gateway.events.mailbox import LogEntry, Mailbox
 from gateway.events.stream import Delivery
 from gateway.im.enums import UserStatusType
 from gateway.im.events import SDK_LISTENER, OnKickedOffline, OnUserStatusChanged
@@ -292,3 +293,19 @@ async def test_redis_connections_do_not_grow_with_subscriptions(gw: Gateway) -> 
     assert in_use <= 32  # the bounded pool, plus one pub/sub connection, whatever the subscriptions
     for listener in listeners:
         await listener.stop()
+
+
+def test_an_idle_mailbox_holds_no_queue() -> None:
+    box = Mailbox(user_id="u", session_id="s")
+    assert box._items is None
+    assert not box.has_news
+    box.offer([LogEntry("stream", "1-0", {})])
+    assert box.pending
+    assert box.has_news
+    box.items.popleft()
+    box.shrink()  # drained: the queue goes until something arrives again
+    assert box._items is None
+    box.offer([LogEntry("stream", "1-0", {})] * 3)
+    box.offer([LogEntry("stream", "2-0", {})] * box.capacity)  # over capacity: marked, emptied
+    assert box.overflowed
+    assert not box.pending

@@ -166,7 +166,7 @@ async def test_bad_cursor_on_a_subscription_gets_6017(client: HTTPClient, server
 
 
 async def test_garbage_websocket_frames_close_the_connection_cleanly(server: InProcessGateway) -> None:
-    for frame in ["not json", json.dumps({"type": "nonsense"}), json.dumps([1, 2])]:
+    for frame in ["not json", json.dumps({"type": "nonsense"}), json.dumps([1, 2]), b'{"type": "ping"}']:
         async with websockets.connect(server.ws_url, subprotocols=["graphql-transport-ws"]) as conn:  # type: ignore[list-item]
             await conn.send(frame)
             with pytest.raises(websockets.ConnectionClosed) as closed:

@@ -341,7 +341,7 @@ class EventStream:
     @property
     def finished(self) -> bool:
         """Ended (session over, gateway stopping) with nothing left to hand out."""
-        return self.mailbox.ended is not None and not self.mailbox.items
+        return self.mailbox.ended is not None and not self.mailbox.pending
 
     async def drain(self) -> list[Delivery]:
         """Everything that has arrived since the last drain, in log order ([] if nothing has).
@@ -357,7 +357,7 @@ class EventStream:
                 "subscription fell too far behind and was closed; subscribe again with "
                 f"since: {self.cursor()!r} to receive the rest",
             )
-        if not mailbox.items:
+        if not mailbox.pending:
             return []
         if self._base_id and self._now() - self._base_written > BASE_REFRESH_SECONDS:
             await self._write_base()  # before cursors are made, so they name a live base
@@ -369,6 +369,7 @@ class EventStream:
                 out.append(Delivery(item.event, self.cursor()))
                 continue
             out += await self._deliveries_of(item)
+        mailbox.shrink()
         return out
 
 

@@ -14,10 +14,10 @@ from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry import Schema
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
-from strawberry.http.exceptions import NonJsonMessageReceived, WebSocketDisconnected
+from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived, WebSocketDisconnected
 
 from gateway.config import Settings
 from gateway.errors import Code
@@ -44,10 +44,24 @@ class ObjectMessagesOnly(ASGIWebSocketAdapter):
     like invalid JSON, instead of reaching the protocol handler, which would fail on it."""
 
     async def iter_json(self, *, ignore_parsing_errors: bool = False) -> AsyncGenerator[object, None]:
-        async for message in super().iter_json(ignore_parsing_errors=ignore_parsing_errors):
-            if not isinstance(message, dict):
-                raise NonJsonMessageReceived
-            yield message
+        # Strawberry's loop, written out rather than wrapped: an idle connection sits suspended in
+        # this generator, and a wrapper was a second one per connection
+        try:
+            while self.ws.application_state != WebSocketState.DISCONNECTED:
+                try:
+                    message = orjson.loads(await self.ws.receive_text())
+                except orjson.JSONDecodeError as exc:
+                    if ignore_parsing_errors:
+                        continue
+                    raise NonJsonMessageReceived from exc
+                if not isinstance(message, dict):
+                    raise NonJsonMessageReceived
+                yield message
+                message = None  # not kept alive by this frame while the connection idles
+        except KeyError as exc:  # a binary frame: Starlette's receive_text finds no "text"
+            raise NonTextMessageReceived from exc
+        except WebSocketDisconnect:
+            pass
 
     async def send_json(self, message: Mapping[str, object]) -> None:
         """Always a text frame. Strawberry sends bytes-encoded JSON as a binary frame, which a

@@ -14,7 +14,7 @@ from typing import Any
 
 from graphql import GraphQLError
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage, SubscribeMessage
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 
 from gateway.errors import Code
@@ -41,6 +41,15 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
     async def send_text(self, text: str) -> None:
         """A message already serialized (a listener event's `next`)."""
         await self.websocket.send_text(text)  # type: ignore[attr-defined]
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        timer = self.connection_init_timeout_task
+        if timer is not None and not self.connection_timed_out:
+            # Strawberry cancels the init timer here but keeps the cancelled task (with its
+            # exception, traceback and frame) for the connection's life: ~1 KB per idle connection
+            timer.cancel()
+            self.connection_init_timeout_task = None
+        await super().handle_connection_init(message)
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         payload = message.get("payload")
