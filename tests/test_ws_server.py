@@ -11,10 +11,11 @@ import pytest
 import websockets
 from websockets.http11 import Request
 
+from gateway.config import Settings
 from gateway.web.ws_protocols import TransportWSHandler
-from gateway.web.ws_server import Inbox, LeanWebSocketProtocol
+from gateway.web.ws_server import Inbox, LeanWebSocketProtocol, PingWheel
 from tests.support.clients import HTTPClient, WSClient
-from tests.support.servers import InProcessGateway
+from tests.support.servers import InProcessGateway, start_in_process
 
 LISTEN = "subscription { advancedMsgListener { __typename ... on RecvNewMessageEvent { message { msgID } } } }"
 
@@ -82,3 +83,58 @@ async def test_a_cancelled_getter_leaves_its_item_to_the_next() -> None:
     assert await asyncio.wait_for(staying, 2) == "x"
     with pytest.raises(asyncio.CancelledError):
         await leaving
+
+
+class _Pinged:
+    def __init__(self) -> None:
+        self.ping_slot: int | None = None
+        self.pings = 0
+
+    def send_keepalive_ping(self) -> None:
+        self.pings += 1
+
+
+async def test_one_wheel_pings_each_connection_when_due_and_not_once_cancelled() -> None:
+    wheel = PingWheel(asyncio.get_running_loop())
+    soon, later, cancelled = _Pinged(), _Pinged(), _Pinged()
+    wheel.schedule(soon, 0.0)  # type: ignore[arg-type]
+    wheel.schedule(later, 2.5)  # type: ignore[arg-type]
+    wheel.schedule(cancelled, 0.0)  # type: ignore[arg-type]
+    wheel.cancel(cancelled)  # type: ignore[arg-type]
+    await asyncio.sleep(1.3)
+    assert (soon.pings, later.pings, cancelled.pings) == (1, 0, 0)
+    assert soon.ping_slot is None
+    assert later.ping_slot is not None
+    wheel.schedule(later, 0.0)  # rescheduled sooner: pinged once, at the new time
+    await asyncio.sleep(1.2)
+    assert (soon.pings, later.pings, cancelled.pings) == (1, 1, 0)
+
+
+async def test_a_client_that_never_answers_pings_is_closed(settings: Settings) -> None:
+    server = await start_in_process(settings, ws_ping_seconds=0.3)
+    try:
+        # a client that answers (websockets does, by itself) stays connected through many pings
+        answering = await websockets.connect(server.ws_url, subprotocols=["graphql-transport-ws"])  # type: ignore[list-item]
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(
+            b"GET /graphql HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+            b"Sec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n"
+        )
+        assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 101")
+        opcodes = []
+        async with asyncio.timeout(6):
+            while True:
+                head = await reader.readexactly(2)
+                payload = await reader.readexactly(head[1] & 0x7F)
+                opcodes.append(head[0] & 0x0F)
+                if opcodes[-1] == 0x8:  # close
+                    break
+        assert opcodes[0] == 0x9  # a ping first
+        assert int.from_bytes(payload[:2], "big") == 1011  # then closed: keepalive ping timeout
+        writer.close()
+        await answering.send('{"type": "connection_init"}')
+        assert '"connection_ack"' in str(await asyncio.wait_for(answering.recv(), 5))
+        await answering.close()
+    finally:
+        await server.stop()

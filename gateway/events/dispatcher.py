@@ -56,7 +56,7 @@ class Dispatcher:
         self._pubsub: Any = None
         self._tasks: list[asyncio.Task[None]] = []
         self._session_ended_handlers: list[Callable[[str], None]] = []
-        self._by_session: dict[str, set[Mailbox]] = {}
+        self._by_session: dict[str, list[Mailbox]] = {}  # lists: a session has a few subscribers
         self._link_up = True
         self._link_listeners: set[Mailbox] = set()
         self._subscribed = False  # whether the pub/sub connection holds our subscriptions
@@ -102,7 +102,7 @@ class Dispatcher:
 
     # ---- subscribers -------------------------------------------------------------------------
     def register(self, mailbox: Mailbox) -> None:
-        self._by_session.setdefault(mailbox.session_id, set()).add(mailbox)
+        self._by_session.setdefault(mailbox.session_id, []).append(mailbox)
         if mailbox.wants_link_events:
             self._link_listeners.add(mailbox)
         self._metrics.live_subscriptions.inc()
@@ -110,7 +110,7 @@ class Dispatcher:
     def unregister(self, mailbox: Mailbox) -> None:
         group = self._by_session.get(mailbox.session_id)
         if group is not None and mailbox in group:
-            group.discard(mailbox)
+            group.remove(mailbox)
             if not group:
                 del self._by_session[mailbox.session_id]
             self._metrics.live_subscriptions.dec()
@@ -141,11 +141,13 @@ class Dispatcher:
                 feed.last_id = str(last[0][0]) if last else positions.ORIGIN
                 self._feeds[stream] = feed
             feed.readers.add(mailbox)
-            mailbox.followed.add(stream)
+            if stream not in mailbox.followed:
+                mailbox.followed.append(stream)
             return feed.last_id
 
     def unfollow(self, mailbox: Mailbox, stream: str) -> None:
-        mailbox.followed.discard(stream)
+        if stream in mailbox.followed:
+            mailbox.followed.remove(stream)
         feed = self._feeds.get(stream)
         if feed is None:
             return

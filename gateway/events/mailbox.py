@@ -48,7 +48,8 @@ class Mailbox:
     # subscriptions are idle most of the time (bench subscriptions-idle)
     _items: deque[LogEntry | LocalEvent] | None = None
     wants_link_events: bool = False
-    followed: set[str] = field(default_factory=set)  # streams the dispatcher feeds this mailbox
+    # streams the dispatcher feeds this mailbox: a list, lighter than a set for the few there are
+    followed: list[str] = field(default_factory=list)
     on_wake: Callable[[], None] | None = None
     _wake: asyncio.Event | None = None
 

@@ -106,7 +106,8 @@ class EventStream:
         self._user_stream = keys.user_events(user_id)
         self._group_of: dict[str, str] = {}  # group stream key → group ID
         self._positions: dict[str, str] = {}
-        self._silenced: set[str] = set()  # groups (or topics) whose messages the user refuses
+        # groups (or topics) whose messages the user refuses; frozen, so the usual none costs nothing
+        self._silenced: frozenset[str] = frozenset()
         # entries whose conversation notice a batch read changed (_coalesce_notices): "" = skip it
         self._notices: dict[tuple[str, str], str] = {}
         self._base_id = ""
@@ -159,11 +160,11 @@ class EventStream:
         self._dispatcher.register(self.mailbox)
         joined = await self._redis.hgetall(self._keys.user_followed_groups(self._user_id))
         options = await self._redis.hgetall(self._keys.receive_options(self._user_id))
-        self._silenced = {
+        self._silenced = frozenset(
             field.removeprefix("group:")
             for field, value in options.items()
             if field.startswith("group:") and int(value) == MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE
-        }
+        )
         tails = {self._user_stream: await self._dispatcher.follow(self.mailbox, self._user_stream)}
         for group_id in joined:
             key = self._keys.group_events(group_id)
@@ -272,7 +273,10 @@ class EventStream:
         except msgspec.DecodeError:
             return
         if op.op in ("silence", "receive"):
-            (self._silenced.add if op.op == "silence" else self._silenced.discard)(op.group)
+            if op.op == "silence":
+                self._silenced = self._silenced | {op.group}
+            else:
+                self._silenced = self._silenced - {op.group}
             return
         key = self._keys.group_events(op.group)
         if op.op == "join" and key not in self._group_of:

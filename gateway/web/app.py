@@ -47,7 +47,8 @@ async def root(request: Request) -> Response:
 
 
 class WebSocketsFirst:
-    """The GraphQL WebSocket endpoint straight to its view; everything else through Starlette.
+    """The GraphQL WebSocket endpoint straight to Strawberry's WebSocket handling; everything else
+    through Starlette.
 
     An idle subscription's connection stays suspended inside every layer it came through. Through
     Starlette's two default middlewares, its router and route, that was ~5 KB of coroutine frames,
@@ -57,12 +58,14 @@ class WebSocketsFirst:
     def __init__(self, app: Starlette, view: GraphQLView) -> None:
         self.app = app
         self.state = app.state
-        self._view = view
+        # the view's own __call__ only passes WebSockets on to Strawberry's: go there directly
+        self._serve_websocket = super(GraphQLView, view).__call__
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # a coroutine function, so that servers (uvicorn) recognise an ASGI 3 application
         if scope["type"] == "websocket" and scope["path"] == GRAPHQL_PATH:
             scope["app"] = self.app  # as Starlette sets it: the view finds the gateway in app.state
-            await self._view(scope, receive, send)
+            await self._serve_websocket(scope, receive, send)
             return
         await self.app(scope, receive, send)
 

@@ -44,21 +44,40 @@ class ObjectMessagesOnly(ASGIWebSocketAdapter):
     like invalid JSON, instead of reaching the protocol handler, which would fail on it."""
 
     async def iter_json(self, *, ignore_parsing_errors: bool = False) -> AsyncGenerator[object, None]:
-        # Strawberry's loop, written out rather than wrapped: an idle connection sits suspended in
-        # this generator, and a wrapper was a second one per connection
+        # Strawberry's loop, written out rather than wrapped, and reading the ASGI channel itself
+        # while both sides are connected (Starlette's receive_text, with its checks, inline): an
+        # idle connection sits suspended in this generator, and a wrapper and Starlette's two
+        # receive methods were three more suspended frames per connection
+        ws = self.ws
         try:
-            while self.ws.application_state != WebSocketState.DISCONNECTED:
+            while ws.application_state != WebSocketState.DISCONNECTED:
+                if ws.application_state == WebSocketState.CONNECTED == ws.client_state:
+                    received = await ws._receive()
+                    kind = received["type"]
+                    if kind == "websocket.disconnect":
+                        ws.client_state = WebSocketState.DISCONNECTED
+                        raise WebSocketDisconnect(received["code"], received.get("reason"))
+                    if kind != "websocket.receive":
+                        raise RuntimeError(
+                            f"Expected ASGI message websocket.receive or websocket.disconnect, got {kind!r}"
+                        )
+                    text = received["text"]
+                    del received
+                else:
+                    text = await ws.receive_text()  # the handshake or the close: Starlette's own way
                 try:
-                    message = orjson.loads(await self.ws.receive_text())
+                    message = orjson.loads(text)
                 except orjson.JSONDecodeError as exc:
                     if ignore_parsing_errors:
                         continue
                     raise NonJsonMessageReceived from exc
+                finally:
+                    del text
                 if not isinstance(message, dict):
                     raise NonJsonMessageReceived
                 yield message
-                message = None  # not kept alive by this frame while the connection idles
-        except KeyError as exc:  # a binary frame: Starlette's receive_text finds no "text"
+                message = None  # nothing received is kept alive by this frame while the connection idles
+        except KeyError as exc:  # a binary frame: a message without "text"
             raise NonTextMessageReceived from exc
         except WebSocketDisconnect:
             pass

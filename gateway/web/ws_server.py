@@ -11,12 +11,17 @@ Two parts of uvicorn's protocol outlive their use:
   parser is swapped for websockets' own frame parser, started afresh: the same state, as both
   are waiting for a frame's first byte with nothing consumed.
 
+- a keepalive timer per connection (uvicorn schedules each connection's next ping with a timer
+  of its own, ~0.7 KB with the event loop's handle): one timer per process serves them all.
+
 `imql serve` runs this class (gateway.cli.WS_IMPLEMENTATION); everything else is uvicorn's.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
+import weakref
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
@@ -35,24 +40,32 @@ class Inbox:
 
     def put_nowait(self, item: Any) -> None:
         self._items.append(item)
-        while self._waiters:
-            waiter = self._waiters.pop(0)
-            if not waiter.done():
-                waiter.set_result(None)
-                return
+        self._wake_next()
 
     async def get(self) -> Any:
         while not self._items:
-            waiter = asyncio.get_running_loop().create_future()
-            self._waiters.append(waiter)
+            waiter = self.arrival()
             try:
                 await waiter
             except BaseException:
-                if waiter in self._waiters:
-                    self._waiters.remove(waiter)
-                elif self._items and waiter.done() and not waiter.cancelled():
-                    self._wake_next()  # woken but leaving: the item goes to the next waiter
+                self.leave(waiter)
                 raise
+        return self._items.pop(0)
+
+    def arrival(self) -> asyncio.Future[None]:
+        """A future done when an item may be there to take. Awaited directly, it adds no frame to
+        the waiting chain; a caller interrupted while waiting on it calls `leave`."""
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        return waiter
+
+    def leave(self, waiter: asyncio.Future[None]) -> None:
+        if waiter in self._waiters:
+            self._waiters.remove(waiter)
+        elif self._items and waiter.done() and not waiter.cancelled():
+            self._wake_next()  # woken, but leaving: the item goes to the next waiter
+
+    def take(self) -> Any:
         return self._items.pop(0)
 
     def empty(self) -> bool:
@@ -69,10 +82,97 @@ class Inbox:
                 return
 
 
+class PingWheel:
+    """One timer for every connection's next keepalive ping, instead of one per connection.
+
+    Connections wait in one-second slots; when the timer fires, the due slots' connections are
+    pinged (uvicorn's own send_keepalive_ping, pong deadline and all). Slots spread the pings as
+    the connections' own timers did, so 10,000 connections are not pinged in one burst."""
+
+    SLOT_SECONDS = 1.0
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._slots: dict[int, set[LeanWebSocketProtocol]] = {}
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_slot: int | None = None
+
+    def schedule(self, connection: LeanWebSocketProtocol, delay: float) -> None:
+        self.cancel(connection)
+        slot = math.ceil((self._loop.time() + delay) / self.SLOT_SECONDS)
+        self._slots.setdefault(slot, set()).add(connection)
+        connection.ping_slot = slot
+        if self._timer_slot is None or slot < self._timer_slot:
+            self._arm(slot)
+
+    def cancel(self, connection: LeanWebSocketProtocol) -> None:
+        slot = connection.ping_slot
+        if slot is None:
+            return
+        connection.ping_slot = None
+        waiting = self._slots.get(slot)
+        if waiting is not None:
+            waiting.discard(connection)
+            if not waiting:
+                del self._slots[slot]
+
+    def _arm(self, slot: int) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_slot = slot
+        self._timer = self._loop.call_at(slot * self.SLOT_SECONDS, self._fire)
+
+    def _fire(self) -> None:
+        self._timer = self._timer_slot = None
+        now = self._loop.time()
+        for slot in sorted(s for s in self._slots if s * self.SLOT_SECONDS <= now):
+            for connection in self._slots.pop(slot):
+                connection.ping_slot = None
+                connection.send_keepalive_ping()
+        if self._slots:
+            self._arm(min(self._slots))
+
+
+_wheels: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, PingWheel] = weakref.WeakKeyDictionary()
+
+
+def ping_wheel(loop: asyncio.AbstractEventLoop) -> PingWheel:
+    wheel = _wheels.get(loop)
+    if wheel is None:
+        wheel = _wheels[loop] = PingWheel(loop)
+    return wheel
+
+
 class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.queue = Inbox()  # type: ignore[assignment]
+        self.queue = self._inbox = Inbox()  # type: ignore[assignment]
+        self.ping_slot: int | None = None  # where this connection waits in the loop's PingWheel
+
+    def schedule_ping(self) -> None:
+        """uvicorn's: the next keepalive ping after the interval, less the last round trip."""
+        assert self.ping_interval is not None
+        ping_wheel(self.loop).schedule(self, max(0.0, self.ping_interval - self.last_ping_rtt))
+
+    def stop_keepalive(self) -> None:
+        ping_wheel(self.loop).cancel(self)
+        super().stop_keepalive()
+
+    async def receive(self) -> Any:
+        """uvicorn's, waiting on the inbox directly rather than in a coroutine of its own."""
+        inbox = self._inbox
+        while inbox.empty():
+            waiter = inbox.arrival()
+            try:
+                await waiter
+            except BaseException:
+                inbox.leave(waiter)
+                raise
+        message = inbox.take()
+        if self.read_paused and inbox.empty():
+            self.read_paused = False
+            self.transport.resume_reading()
+        return message
 
     async def send(self, message: Any) -> None:
         await super().send(message)

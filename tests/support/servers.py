@@ -48,7 +48,9 @@ class InProcessGateway:
         await asyncio.wait_for(self.task, 15)
 
 
-async def start_in_process(settings: Settings, clock: Clock | None = None, redis: Any = None) -> InProcessGateway:
+async def start_in_process(
+    settings: Settings, clock: Clock | None = None, redis: Any = None, *, ws_ping_seconds: float = 5
+) -> InProcessGateway:
     app = create_app(settings, clock=clock, redis=redis)
     config = uvicorn.Config(
         app,
@@ -56,8 +58,8 @@ async def start_in_process(settings: Settings, clock: Clock | None = None, redis
         port=0,
         log_level="warning",
         lifespan="on",
-        ws_ping_interval=5,
-        ws_ping_timeout=5,
+        ws_ping_interval=ws_ping_seconds,
+        ws_ping_timeout=ws_ping_seconds,
         ws=WS_IMPLEMENTATION,  # as `imql serve` runs
     )
     server = uvicorn.Server(config)
