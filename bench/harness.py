@@ -95,6 +95,15 @@ class ServerProcess:
                 return int(line.split()[1]) * 1024
         raise RuntimeError("no VmRSS in /proc status")
 
+    async def metric(self, name: str) -> float:
+        """A metric's value from the process's /metrics (0 when it is not there)."""
+        async with httpx.AsyncClient() as http:
+            text = (await http.get(self.url + "/metrics", timeout=10)).text
+        for line in text.splitlines():
+            if line.startswith(name + " ") or line.startswith(name + "{"):
+                return float(line.rsplit(" ", 1)[1])
+        return 0.0
+
     async def wait_ready(self, path: str = "/readyz") -> None:
         deadline = time.monotonic() + SERVER_START_SECONDS
         async with httpx.AsyncClient() as http:

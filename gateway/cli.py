@@ -58,6 +58,7 @@ def server_config(app: Any, settings: Settings) -> Any:
         proxy_headers=True,
         server_header=False,
         ws=WS_IMPLEMENTATION,
+        ws_per_message_deflate=settings.ws_compression,
     )
 
 

@@ -47,6 +47,10 @@ class Settings:
     request_timeout_seconds: float = 30.0
     # Dead peers (pulled cables, sleeping phones) are found by WebSocket pings this often.
     ws_ping_interval_seconds: float = 20.0
+    # permessage-deflate on WebSockets. Off by default: a connection that negotiates it (browsers
+    # always offer it) holds zlib state of ~40 KB for its whole life, twice what an idle
+    # subscription costs otherwise, to shrink event frames that are small JSON already.
+    ws_compression: bool = False
     log_level: str = "info"
     # The app-level relation-chain check: when on, C2C messages need the receiver in the sender's
     # friend list (20009 otherwise), as Tencent's "check friendship before sending" console switch.
@@ -92,6 +96,10 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
 
 
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    return env.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     backend = env.get("IMQL_BACKEND", "embedded").strip().lower() or "embedded"
@@ -133,7 +141,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ws_init_timeout_seconds=_float(env, "IMQL_WS_INIT_TIMEOUT", 10.0),
         request_timeout_seconds=request_timeout,
         log_level=env.get("IMQL_LOG_LEVEL", "info").lower(),
-        friends_only=env.get("IMQL_FRIENDS_ONLY", "").strip().lower() in ("1", "true", "yes", "on"),
+        friends_only=_flag(env, "IMQL_FRIENDS_ONLY"),
+        ws_compression=_flag(env, "IMQL_WS_COMPRESSION"),
         admin_identifier=env.get("IMQL_ADMIN_IDENTIFIER", "administrator") or "administrator",
         group_recycle_days=_int(env, "IMQL_GROUP_RECYCLE_DAYS", 0),
         push_webhook_url=push_url,

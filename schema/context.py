@@ -27,7 +27,7 @@ def _bearer(value: object) -> str | None:
     return token.strip()
 
 
-@dataclass
+@dataclass(slots=True)  # one per WebSocket connection for its whole life: no __dict__
 class IMContext:
     gateway: Gateway
     request: Request | WebSocket
@@ -36,7 +36,7 @@ class IMContext:
     connection_params: dict[str, Any] | None = None
     request_id: str = field(default_factory=lambda: secrets.token_hex(8))
     _session: IMSession | None = None
-    _loaders: dict[str, Any] = field(default_factory=dict)
+    _loaders: dict[str, Any] | None = None  # made on first use (HTTP requests only)
 
     def loader(self, name: str, make: Callable[[], T]) -> T:
         """A DataLoader for this request. HTTP requests share one per name, so a page's graph
@@ -44,6 +44,8 @@ class IMContext:
         each use gets a fresh one (no answer is cached from one event to the next)."""
         if self.is_websocket:
             return make()
+        if self._loaders is None:
+            self._loaders = {}
         if name not in self._loaders:
             self._loaders[name] = make()
         return cast(T, self._loaders[name])

@@ -5,13 +5,14 @@ protocol's inbox behaves as the asyncio.Queue it replaces."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gc
 
 import pytest
 import websockets
 from websockets.http11 import Request
 
-from gateway.config import Settings
+from gateway.config import Settings, load_settings
 from gateway.web.ws_protocols import TransportWSHandler
 from gateway.web.ws_server import Inbox, LeanWebSocketProtocol, PingWheel
 from tests.support.clients import HTTPClient, WSClient
@@ -138,3 +139,25 @@ async def test_a_client_that_never_answers_pings_is_closed(settings: Settings) -
         await answering.close()
     finally:
         await server.stop()
+
+
+@pytest.mark.parametrize("compression", [False, True])
+async def test_permessage_deflate_is_offered_only_when_configured(settings: Settings, compression: bool) -> None:
+    server = await start_in_process(dataclasses.replace(settings, ws_compression=compression))
+    try:
+        # websockets' client offers permessage-deflate, as browsers do
+        conn = await websockets.connect(server.ws_url, subprotocols=["graphql-transport-ws"])  # type: ignore[list-item]
+        assert conn.response is not None
+        extensions = conn.response.headers.get("Sec-WebSocket-Extensions") or ""
+        assert ("permessage-deflate" in extensions) is compression
+        await conn.send('{"type": "connection_init"}')
+        assert '"connection_ack"' in str(await asyncio.wait_for(conn.recv(), 5))
+        await conn.close()
+    finally:
+        await server.stop()
+
+
+def test_compression_is_read_from_the_environment() -> None:
+    base = {"IMQL_SECRET_KEY": "s" * 32}
+    assert load_settings(base).ws_compression is False
+    assert load_settings({**base, "IMQL_WS_COMPRESSION": "1"}).ws_compression is True

@@ -19,11 +19,16 @@ from bench.wsclient import Subscriber, subscribe
 
 LISTEN = "subscription { advancedMsgListener { __typename } }"
 OPEN_CONCURRENCY = 200
+OPEN_WAIT_SECONDS = 120.0
 SETTLE_SECONDS = 3.0  # allocations settle and the process's lazy caches fill before RSS is read
 
 
-async def _hold(server: ServerProcess, tokens: list[str]) -> tuple[list[Subscriber], float, int, int]:
-    """Open one subscription per token on `server`: (subscribers, seconds taken, RSS before, after)."""
+async def _hold(
+    server: ServerProcess, tokens: list[str], live_metric: str = ""
+) -> tuple[list[Subscriber], float, int, int]:
+    """Open one subscription per token on `server`: (subscribers, seconds until all are open, RSS
+    before, after). A subscription is open once the server counts it in `live_metric`, or, on a
+    server without one (the floor), once its subscribe message is acknowledged."""
     # warm the process: one subscription opened and closed, so first-use costs are not counted
     warm = await subscribe("127.0.0.1", server.port, tokens[0], LISTEN, lambda *_: None)
     warm.close()
@@ -35,6 +40,12 @@ async def _hold(server: ServerProcess, tokens: list[str]) -> tuple[list[Subscrib
         subscribers += await asyncio.gather(
             *(subscribe("127.0.0.1", server.port, t, LISTEN, lambda *_: None) for t in tokens[i : i + OPEN_CONCURRENCY])
         )
+    if live_metric:  # acknowledged is not yet open: wait until the process follows every stream
+        deadline = time.perf_counter() + OPEN_WAIT_SECONDS
+        while await server.metric(live_metric) < len(tokens):
+            if time.perf_counter() > deadline:
+                raise RuntimeError(f"only {await server.metric(live_metric)} of {len(tokens)} subscriptions opened")
+            await asyncio.sleep(0.2)
     opened_in = time.perf_counter() - opening
     gc.collect()
     await asyncio.sleep(SETTLE_SECONDS)
@@ -58,7 +69,7 @@ async def run(bench: Bench) -> None:
         floor.stop()
         server = await bench.start_gateway()
         redis_port = urlparse(bench.redis_url).port or 6379
-        subscribers, opened_in, rss_before, rss_after = await _hold(server, tokens)
+        subscribers, opened_in, rss_before, rss_after = await _hold(server, tokens, "imql_live_subscriptions")
         connections = tcp_connections_to(server.proc.pid, redis_port)
         per = (rss_after - rss_before) / count
         floor_per = (floor_after - floor_before) / count

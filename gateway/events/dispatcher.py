@@ -105,7 +105,12 @@ class Dispatcher:
         self._by_session.setdefault(mailbox.session_id, []).append(mailbox)
         if mailbox.wants_link_events:
             self._link_listeners.add(mailbox)
-        self._metrics.live_subscriptions.inc()
+
+    def streaming(self, mailbox: Mailbox) -> None:
+        """The subscriber follows all its streams now (counted as live until unregistered)."""
+        if not mailbox.streaming and mailbox.session_id in self._by_session:
+            mailbox.streaming = True
+            self._metrics.live_subscriptions.inc()
 
     def unregister(self, mailbox: Mailbox) -> None:
         group = self._by_session.get(mailbox.session_id)
@@ -113,7 +118,9 @@ class Dispatcher:
             group.remove(mailbox)
             if not group:
                 del self._by_session[mailbox.session_id]
-            self._metrics.live_subscriptions.dec()
+            if mailbox.streaming:
+                mailbox.streaming = False
+                self._metrics.live_subscriptions.dec()
         self._link_listeners.discard(mailbox)
         for stream in list(mailbox.followed):
             self.unfollow(mailbox, stream)

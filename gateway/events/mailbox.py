@@ -51,6 +51,7 @@ class Mailbox:
     # streams the dispatcher feeds this mailbox: a list, lighter than a set for the few there are
     followed: list[str] = field(default_factory=list)
     on_wake: Callable[[], None] | None = None
+    streaming: bool = False  # set by the dispatcher once the subscription follows all its streams
     _wake: asyncio.Event | None = None
 
     @property

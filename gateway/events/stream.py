@@ -173,6 +173,7 @@ class EventStream:
         if since is None:
             self._positions = dict(tails)
             await self._write_base()
+            self._dispatcher.streaming(self.mailbox)
             return []
         base = await self._load_base(since)
         self._positions = {self._user_stream: since.user}
@@ -183,6 +184,7 @@ class EventStream:
         replay = await self._replay()
         if not self._base_id:
             await self._write_base()
+        self._dispatcher.streaming(self.mailbox)
         return replay
 
     async def _check_retained(self) -> None:

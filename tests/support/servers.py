@@ -60,6 +60,7 @@ async def start_in_process(
         lifespan="on",
         ws_ping_interval=ws_ping_seconds,
         ws_ping_timeout=ws_ping_seconds,
+        ws_per_message_deflate=settings.ws_compression,
         ws=WS_IMPLEMENTATION,  # as `imql serve` runs
     )
     server = uvicorn.Server(config)
