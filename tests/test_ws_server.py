@@ -14,7 +14,7 @@ from websockets.http11 import Request
 
 from gateway.config import Settings, load_settings
 from gateway.web.ws_protocols import TransportWSHandler
-from gateway.web.ws_server import Inbox, LeanWebSocketProtocol, PingWheel
+from gateway.web.ws_server import Gate, Inbox, LeanWebSocketProtocol, PingWheel
 from tests.support.clients import HTTPClient, WSClient
 from tests.support.servers import InProcessGateway, start_in_process
 
@@ -161,3 +161,25 @@ def test_compression_is_read_from_the_environment() -> None:
     base = {"IMQL_SECRET_KEY": "s" * 32}
     assert load_settings(base).ws_compression is False
     assert load_settings({**base, "IMQL_WS_COMPRESSION": "1"}).ws_compression is True
+
+
+async def test_the_gate_holds_writers_while_cleared_and_lets_them_through_when_set() -> None:
+    gate = Gate()
+    assert not gate.is_set()
+    first, second = asyncio.create_task(gate.wait()), asyncio.create_task(gate.wait())
+    cancelled = asyncio.create_task(gate.wait())
+    await asyncio.sleep(0.01)
+    assert not first.done()
+    cancelled.cancel()
+    gate.set()
+    await asyncio.wait_for(asyncio.gather(first, second), 1)
+    assert gate.is_set()
+    await asyncio.wait_for(gate.wait(), 1)  # open: passes at once
+    gate.clear()
+    blocked = asyncio.create_task(gate.wait())
+    await asyncio.sleep(0.01)
+    assert not blocked.done()
+    gate.set()
+    await asyncio.wait_for(blocked, 1)
+    with pytest.raises(asyncio.CancelledError):
+        await cancelled

@@ -47,6 +47,7 @@ log = logging.getLogger("imql.events")
 # entry's conversation notice (bus.CONVERSATION_NEW / _CHANGED, or "").
 Observer = Callable[[IMEvent, bool, str], Awaitable[list[IMEvent]]]
 
+NONE_SILENCED: frozenset[str] = frozenset()  # shared by every subscription with nothing silenced
 REPLAY_PAGE = 500  # entries read per stream per round trip while replaying
 # A subscription's base (the group positions its cursors leave out) lives as long as the streams it
 # points into; a subscription open longer than half that writes a fresh one, so its cursors stay valid.
@@ -107,7 +108,7 @@ class EventStream:
         self._group_of: dict[str, str] = {}  # group stream key → group ID
         self._positions: dict[str, str] = {}
         # groups (or topics) whose messages the user refuses; frozen, so the usual none costs nothing
-        self._silenced: frozenset[str] = frozenset()
+        self._silenced: frozenset[str] = NONE_SILENCED
         # entries whose conversation notice a batch read changed (_coalesce_notices): "" = skip it
         self._notices: dict[tuple[str, str], str] = {}
         self._base_id = ""
@@ -160,18 +161,19 @@ class EventStream:
         self._dispatcher.register(self.mailbox)
         joined = await self._redis.hgetall(self._keys.user_followed_groups(self._user_id))
         options = await self._redis.hgetall(self._keys.receive_options(self._user_id))
-        self._silenced = frozenset(
+        silenced = {
             field.removeprefix("group:")
             for field, value in options.items()
             if field.startswith("group:") and int(value) == MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE
-        )
+        }
+        self._silenced = frozenset(silenced) if silenced else NONE_SILENCED
         tails = {self._user_stream: await self._dispatcher.follow(self.mailbox, self._user_stream)}
         for group_id in joined:
             key = self._keys.group_events(group_id)
             self._group_of[key] = group_id
             tails[key] = await self._dispatcher.follow(self.mailbox, key)
         if since is None:
-            self._positions = dict(tails)
+            self._positions = tails
             await self._write_base()
             self._dispatcher.streaming(self.mailbox)
             return []

@@ -11,6 +11,7 @@ Two parts of uvicorn's protocol outlive their use:
   parser is swapped for websockets' own frame parser, started afresh: the same state, as both
   are waiting for a frame's first byte with nothing consumed.
 
+- the flow-control flag (`writable`) is an asyncio.Event, whose deque is another ~0.6 KB;
 - a keepalive timer per connection (uvicorn schedules each connection's next ping with a timer
   of its own, ~0.7 KB with the event loop's handle): one timer per process serves them all.
 
@@ -82,6 +83,43 @@ class Inbox:
                 return
 
 
+class Gate:
+    """asyncio.Event's set, clear, is_set and wait, for uvicorn's flow control (`writable`),
+    without the deque an Event allocates up front (~0.6 KB per connection)."""
+
+    __slots__ = ("_open", "_waiters")
+
+    def __init__(self) -> None:
+        self._open = False
+        self._waiters: list[asyncio.Future[None]] | None = None
+
+    def is_set(self) -> bool:
+        return self._open
+
+    def set(self) -> None:
+        self._open = True
+        waiters, self._waiters = self._waiters, None
+        for waiter in waiters or ():
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def clear(self) -> None:
+        self._open = False
+
+    async def wait(self) -> None:
+        if self._open:
+            return
+        if self._waiters is None:
+            self._waiters = []
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        finally:
+            if self._waiters is not None and waiter in self._waiters:
+                self._waiters.remove(waiter)
+
+
 class PingWheel:
     """One timer for every connection's next keepalive ping, instead of one per connection.
 
@@ -147,6 +185,8 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.queue = self._inbox = Inbox()  # type: ignore[assignment]
+        self.writable = Gate()  # type: ignore[assignment]
+        self.writable.set()
         self.ping_slot: int | None = None  # where this connection waits in the loop's PingWheel
 
     def schedule_ping(self) -> None:
