@@ -214,13 +214,13 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
             self.transport.resume_reading()
         return message
 
-    async def send(self, message: Any) -> None:
-        await super().send(message)
-        if self.handshake_complete and getattr(self, "response", None) is not None:
-            # answered: the handshake's request and response are never read again
-            self.request = None  # type: ignore[assignment]
-            self.response = None  # type: ignore[assignment]
-            self._parse_frames_afresh()
+    def start_keepalive(self) -> None:
+        # uvicorn calls this once, right after it has written the handshake's answer: from here
+        # on, the handshake's request and response are never read again
+        self.request = None  # type: ignore[assignment]
+        self.response = None  # type: ignore[assignment]
+        self._parse_frames_afresh()
+        super().start_keepalive()
 
     def _parse_frames_afresh(self) -> None:
         conn = self.conn
