@@ -55,7 +55,7 @@ def server_config(app: Any, settings: Settings) -> Any:
         ws_ping_interval=settings.ws_ping_interval_seconds,
         ws_ping_timeout=settings.ws_ping_interval_seconds,
         lifespan="on",
-        proxy_headers=True,
+        proxy_headers=False,  # the app applies uvicorn's proxy-header middleware itself (gateway.web.app)
         server_header=False,
         ws=WS_IMPLEMENTATION,
         ws_per_message_deflate=settings.ws_compression,

@@ -183,3 +183,15 @@ async def test_the_gate_holds_writers_while_cleared_and_lets_them_through_when_s
     await asyncio.wait_for(blocked, 1)
     with pytest.raises(asyncio.CancelledError):
         await cancelled
+
+
+async def test_a_trusted_proxys_forwarded_client_is_the_websockets_client(
+    client: HTTPClient, server: InProcessGateway
+) -> None:
+    alice = await client.login("alice")
+    ws = await WSClient.connect(server.ws_url, alice, additional_headers={"X-Forwarded-For": "203.0.113.7"})
+    await ws.subscribe(LISTEN)
+    await asyncio.sleep(0.1)
+    [protocol] = _live(LeanWebSocketProtocol)
+    assert protocol.scope["client"] == ("203.0.113.7", 0)  # type: ignore[attr-defined]
+    await ws.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -13,6 +14,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from gateway.clock import Clock
 from gateway.config import Settings, load_settings
@@ -46,28 +48,37 @@ async def root(request: Request) -> Response:
     return RedirectResponse("/graphql")
 
 
+async def _proxied(scope: Scope, receive: Receive, send: Send) -> None:
+    """The app behind the proxy-header rewrite of a WebSocket scope: the rewrite is all we want."""
+
+
 class WebSocketsFirst:
     """The GraphQL WebSocket endpoint straight to Strawberry's WebSocket handling; everything else
-    through Starlette.
+    through Starlette. Both get uvicorn's proxy-header handling (X-Forwarded-For/-Proto from
+    FORWARDED_ALLOW_IPS, as `uvicorn --proxy-headers` does), applied here rather than by uvicorn.
 
     An idle subscription's connection stays suspended inside every layer it came through. Through
-    Starlette's two default middlewares, its router and route, that was ~5 KB of coroutine frames,
-    closures and scope copies per connection (bench subscriptions-idle), and none of them does
-    anything for a WebSocket the view serves by itself."""
+    uvicorn's proxy-header middleware, Starlette's two default middlewares, its router and route,
+    that was ~5 KB of coroutine frames, closures and scope copies per connection (bench
+    subscriptions-idle), and none of them does anything for a WebSocket once it is set up: the
+    WebSocket's scope is rewritten for proxies first, then nothing stays in between."""
 
     def __init__(self, app: Starlette, view: GraphQLView) -> None:
         self.app = app
         self.state = app.state
+        trusted = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")  # uvicorn's own default
+        self._http = ProxyHeadersMiddleware(app, trusted_hosts=trusted)  # type: ignore[arg-type]
+        self._rewrite_for_proxies = ProxyHeadersMiddleware(_proxied, trusted_hosts=trusted)  # type: ignore[arg-type]
         # the view's own __call__ only passes WebSockets on to Strawberry's: go there directly
         self._serve_websocket = super(GraphQLView, view).__call__
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # a coroutine function, so that servers (uvicorn) recognise an ASGI 3 application
         if scope["type"] == "websocket" and scope["path"] == GRAPHQL_PATH:
+            await self._rewrite_for_proxies(scope, receive, send)  # type: ignore[arg-type]
             scope["app"] = self.app  # as Starlette sets it: the view finds the gateway in app.state
             await self._serve_websocket(scope, receive, send)
             return
-        await self.app(scope, receive, send)
+        await self._http(scope, receive, send)  # type: ignore[arg-type]
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None, redis: Any = None) -> WebSocketsFirst:

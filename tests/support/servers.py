@@ -61,6 +61,7 @@ async def start_in_process(
         ws_ping_interval=ws_ping_seconds,
         ws_ping_timeout=ws_ping_seconds,
         ws_per_message_deflate=settings.ws_compression,
+        proxy_headers=False,  # as `imql serve` runs: the app applies them
         ws=WS_IMPLEMENTATION,  # as `imql serve` runs
     )
     server = uvicorn.Server(config)
