@@ -145,20 +145,20 @@ class LeanPipeline(aioredis.client.Pipeline):
             return await super().execute(raise_on_error)
         if not stack:
             return []
-        pool = self.connection_pool
-        connection = await pool.get_connection()  # type: ignore[no-untyped-call]
+        connection = await self.connection_pool.get_connection()  # type: ignore[no-untyped-call]
         try:
             replies = await self._round_trip(connection, stack)
         except (RedisConnectionError, RedisTimeoutError, OSError):
             await connection.disconnect()
-            await pool.release(connection)
-            return await super().execute(raise_on_error)  # redis-py's path, with its retries
+            replies = None  # redis-py's path below, with its retries, on the same stack
         except BaseException:
             await connection.disconnect(nowait=True)
-            await pool.release(connection)
             self.command_stack = []
             raise
-        await pool.release(connection)
+        finally:
+            await self.connection_pool.release(connection)
+        if replies is None:
+            return await super().execute(raise_on_error)
         self.command_stack = []
         if raise_on_error:
             self.raise_first_error(stack, replies)

@@ -108,7 +108,7 @@ class Dispatcher:
 
     def streaming(self, mailbox: Mailbox) -> None:
         """The subscriber follows all its streams now (counted as live until unregistered)."""
-        if not mailbox.streaming and mailbox.session_id in self._by_session:
+        if not mailbox.streaming and mailbox in self._by_session.get(mailbox.session_id, ()):
             mailbox.streaming = True
             self._metrics.live_subscriptions.inc()
 

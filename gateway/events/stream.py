@@ -172,18 +172,17 @@ class EventStream:
             key = self._keys.group_events(group_id)
             self._group_of[key] = group_id
             tails[key] = await self._dispatcher.follow(self.mailbox, key)
+        replay: list[LogEntry] = []
         if since is None:
             self._positions = tails
-            await self._write_base()
-            self._dispatcher.streaming(self.mailbox)
-            return []
-        base = await self._load_base(since)
-        self._positions = {self._user_stream: since.user}
-        for key, group_id in self._group_of.items():
-            # a group joined after the cursor's base was written resumes from its join position
-            self._positions[key] = since.groups.get(group_id) or base.get(group_id) or str(joined[group_id])
-        await self._check_retained()
-        replay = await self._replay()
+        else:
+            base = await self._load_base(since)
+            self._positions = {self._user_stream: since.user}
+            for key, group_id in self._group_of.items():
+                # a group joined after the cursor's base was written resumes from its join position
+                self._positions[key] = since.groups.get(group_id) or base.get(group_id) or str(joined[group_id])
+            await self._check_retained()
+            replay = await self._replay()
         if not self._base_id:
             await self._write_base()
         self._dispatcher.streaming(self.mailbox)

@@ -299,7 +299,7 @@ _PLACEHOLDERS = {
 
 
 def content_abstract(content: Content, max_chars: int = 100) -> str:
-    """A message in one line: its text (cut to max_chars), a custom message's desc, or a placeholder."""
+    """A message in one line: its text (cut to max_chars), a custom message's desc, or its kind ("[Image]")."""
     if content.textElem is not None:
         text = content.textElem.text
         return text if len(text) <= max_chars else text[: max_chars - 1] + "…"

@@ -1,19 +1,18 @@
 """uvicorn's WebSocket protocol (websockets-sansio), holding less per idle connection.
 
 An idle subscription's connection is mostly the server stack's state (bench subscriptions-idle).
-Two parts of uvicorn's protocol outlive their use:
+Four parts of uvicorn's protocol cost more than they need to:
 - the inbox between the socket and the application is an asyncio.Queue: three deques, an Event
   with a deque of its own, ~2 KB, for what is almost always zero or one waiting message;
+- the flow-control flag (`writable`) is an asyncio.Event, whose deque is another ~0.6 KB;
+- each connection's next keepalive ping has a timer of its own (~0.7 KB with the event loop's
+  handle): one timer per process (PingWheel) serves them all;
 - the opening handshake's request and response (their header objects, ~3 KB) stay referenced for
   the connection's life, though nothing reads them once the handshake is answered: by uvicorn's
   protocol, and by the suspended frame of websockets' request parser, which goes on to parse the
   connection's frames. Once the handshake is answered and no frame has begun to arrive, that
   parser is swapped for websockets' own frame parser, started afresh: the same state, as both
   are waiting for a frame's first byte with nothing consumed.
-
-- the flow-control flag (`writable`) is an asyncio.Event, whose deque is another ~0.6 KB;
-- a keepalive timer per connection (uvicorn schedules each connection's next ping with a timer
-  of its own, ~0.7 KB with the event loop's handle): one timer per process serves them all.
 
 `imql serve` runs this class (gateway.cli.WS_IMPLEMENTATION); everything else is uvicorn's.
 """
@@ -44,6 +43,8 @@ class Inbox:
         self._wake_next()
 
     async def get(self) -> Any:
+        # LeanWebSocketProtocol.receive waits the same way, inline, to keep a frame fewer per
+        # idle connection; this is the queue's own form
         while not self._items:
             waiter = self.arrival()
             try:
