@@ -41,7 +41,7 @@ def _text(sender: str, receiver: str, seq: int, now: int) -> StoredMessage:
 
 async def text_draft(gw: Gateway, sender: str, text: str) -> str:
     """A created text message (what createTextMessage returns), ready for sendMessage."""
-    created = await gw.backend.messages.create(
+    created = await gw.backend.messages.create_message(
         sender, Content(elemType=ElemType.V2TIM_ELEM_TYPE_TEXT, textElem=TextElem(text=text))
     )
     return created.id

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from redis.exceptions import RedisError
-
-from gateway.backend import GroupManager, SignalingManager
+from gateway.backend import Housekeeping
 from gateway.background import BackgroundLoop
 from gateway.clock import Clock
 from gateway.errors import IMError
@@ -24,9 +22,9 @@ INVITATION_TIMER_SECONDS = 1.0  # how late an invitation's timeout may fire, at 
 class GroupRecycler(BackgroundLoop):
     task_name = "imql-group-recycler"
 
-    def __init__(self, groups: GroupManager, clock: Clock, idle_days: int) -> None:
+    def __init__(self, housekeeping: Housekeeping, clock: Clock, idle_days: int) -> None:
         super().__init__()
-        self._groups = groups
+        self._housekeeping = housekeeping
         self._clock = clock
         self._idle_seconds = idle_days * 86400
 
@@ -38,10 +36,10 @@ class GroupRecycler(BackgroundLoop):
         while True:
             await self._clock.sleep_until(self._clock.now() + RECYCLE_INTERVAL_SECONDS)
             try:
-                recycled = await self._groups.recycle_idle_groups(self._idle_seconds)
+                recycled = await self._housekeeping.recycle_idle_groups(self._idle_seconds)
                 if recycled:
                     log.info("recycled %d idle groups", len(recycled))
-            except (RedisError, OSError, IMError) as exc:
+            except IMError as exc:
                 log.warning("group recycling failed: %s", exc)
 
 
@@ -50,16 +48,16 @@ class InvitationTimer(BackgroundLoop):
 
     task_name = "imql-invitation-timer"
 
-    def __init__(self, signaling: SignalingManager, clock: Clock) -> None:
+    def __init__(self, housekeeping: Housekeeping, clock: Clock) -> None:
         super().__init__()
-        self._signaling = signaling
+        self._housekeeping = housekeeping
         self._clock = clock
 
     async def _run(self) -> None:
         while True:
             await self._clock.sleep_until(self._clock.now() + INVITATION_TIMER_SECONDS)
             try:
-                while await self._signaling.expire_due():
+                while await self._housekeeping.expire_due():
                     pass  # a full batch may mean more are due
-            except (RedisError, OSError, IMError) as exc:
+            except IMError as exc:
                 log.warning("invitation timeouts failed: %s", exc)

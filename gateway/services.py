@@ -1,7 +1,8 @@
 """The composition root: every long-lived part of one gateway process, built and closed once.
 
-Created in the app's lifespan and handed down explicitly (the GraphQL context carries it); there
-are no module-level globals holding state.
+Created in the app's lifespan and handed down explicitly: the GraphQL context carries it, and the
+session layer gets the narrow `SessionServices` built from it. This and gateway.cli are the only
+modules above the engine that import gateway.engine (tests/test_layers.py holds them to it).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from gateway.backend import IMBackend
 from gateway.clock import Clock, SystemClock
 from gateway.config import Settings
 from gateway.engine.backend import EmbeddedBackend
+from gateway.engine.push.sink import WebhookSink
+from gateway.engine.push.worker import PushWorker
 from gateway.errors import Code, IMError
 from gateway.events.bus import EventBus
 from gateway.events.dispatcher import Dispatcher
@@ -27,13 +30,12 @@ from gateway.media.signing import MediaSigner
 from gateway.media.store import FileMediaStore, MediaStore
 from gateway.metrics import Metrics
 from gateway.push.devices import PushDevices
-from gateway.push.sink import WebhookSink
-from gateway.push.worker import PushWorker
 from gateway.ratelimit import RateLimiter
 from gateway.session.expiry import ExpiryWatch
 from gateway.session.im_session import IMSession
 from gateway.session.pool import SessionPool
 from gateway.session.presence import Presence
+from gateway.session.services import SessionServices
 from gateway.session.status import StatusService
 from gateway.store import open_redis
 
@@ -55,13 +57,14 @@ class Gateway:
     status: StatusService
     rate_limiter: RateLimiter
     instance_id: str
-    recycler: GroupRecycler
-    invitation_timer: InvitationTimer
+    recycler: GroupRecycler | None  # None for a backend without housekeeping
+    invitation_timer: InvitationTimer | None
     push_devices: PushDevices
     push_worker: PushWorker | None  # None while no push sink is configured
     expiry: ExpiryWatch  # every subscribed session's UserSig expiry, on one timer
     media_store: MediaStore
     media_signer: MediaSigner
+    session_services: SessionServices
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Clock | None = None, redis: Any = None) -> Gateway:
@@ -104,14 +107,16 @@ class Gateway:
             bus=bus,
             presence=presence,
             logged_in=sessions.is_logged_in,
-            exists=embedded.profiles.exists,
+            exists=backend.accounts.exists,
         )
+        housekeeping = backend.housekeeping
+        if housekeeping is not None:
 
-        async def groups_follow_presence(user_id: str) -> None:
-            (online,) = await presence.online([user_id])
-            await backend.groups.presence_changed(user_id, online)
+            async def groups_follow_presence(user_id: str) -> None:
+                (online,) = await presence.online([user_id])
+                await housekeeping.presence_changed(user_id, online)
 
-        presence.on_change(groups_follow_presence)
+            presence.on_change(groups_follow_presence)
         instance_id = secrets.token_hex(6)
         push_devices = PushDevices(redis, keys, clock)
         push_worker = None
@@ -120,6 +125,9 @@ class Gateway:
             push_worker = PushWorker(
                 redis, keys, embedded.push_planner, push_devices, sink, sdkappid=settings.sdkappid, consumer=instance_id
             )
+        expiry = ExpiryWatch(clock, sessions.notify_expired)
+        media_store = FileMediaStore(settings.data_dir / "media")
+        media_signer = MediaSigner(settings.secret_key)
         return cls(
             settings=settings,
             clock=clock,
@@ -134,20 +142,39 @@ class Gateway:
             status=status,
             rate_limiter=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
             instance_id=instance_id,
-            recycler=GroupRecycler(backend.groups, clock, settings.group_recycle_days),
-            invitation_timer=InvitationTimer(backend.signaling, clock),
+            recycler=GroupRecycler(housekeeping, clock, settings.group_recycle_days)
+            if housekeeping is not None
+            else None,
+            invitation_timer=InvitationTimer(housekeeping, clock) if housekeeping is not None else None,
             push_devices=push_devices,
             push_worker=push_worker,
-            expiry=ExpiryWatch(clock, sessions.notify_expired),
-            media_store=FileMediaStore(settings.data_dir / "media"),
-            media_signer=MediaSigner(settings.secret_key),
+            expiry=expiry,
+            media_store=media_store,
+            media_signer=media_signer,
+            session_services=SessionServices(
+                backend=backend,
+                sessions=sessions,
+                status=status,
+                presence=presence,
+                expiry=expiry,
+                push_devices=push_devices,
+                media_store=media_store,
+                media_signer=media_signer,
+                clock=clock,
+                metrics=metrics,
+                redis=redis,
+                keys=keys,
+                dispatcher=dispatcher,
+                instance_id=instance_id,
+            ),
         )
 
     async def start(self) -> None:
         await self.dispatcher.start()
         self.presence.start()
-        self.recycler.start()
-        self.invitation_timer.start()
+        for loop in (self.recycler, self.invitation_timer):
+            if loop is not None:
+                loop.start()
         self.expiry.start()
         if self.push_worker is not None:
             self.push_worker.start()
@@ -155,9 +182,11 @@ class Gateway:
     async def close(self) -> None:
         if self.push_worker is not None:
             await self.push_worker.stop()
-        await self.invitation_timer.stop()
+        if self.invitation_timer is not None:
+            await self.invitation_timer.stop()
         await self.expiry.stop()
-        await self.recycler.stop()
+        if self.recycler is not None:
+            await self.recycler.stop()
         await self.presence.stop()
         await self.dispatcher.stop()
         await self.backend.close()
@@ -176,4 +205,4 @@ class Gateway:
     async def session_for(self, token: str | None) -> IMSession:
         session = await self.sessions.resolve(token)
         self.rate_limiter.check(session.user_id)
-        return IMSession(self, session)
+        return IMSession(self.session_services, session)

@@ -331,10 +331,10 @@ async def test_first_page_of_100_costs_a_fixed_number_of_round_trips(
         for i in range(count):
             peer = f"{user}-peer{i}"
             await gw.backend.accounts.ensure_account(peer)
-            created = await engine.create(
+            created = await engine.create_message(
                 peer, Content(elemType=ElemType.V2TIM_ELEM_TYPE_TEXT, textElem=TextElem(text="hi"))
             )
-            await engine.send_c2c(peer, "s", created.id, user, SendOptions())
+            await engine.send_c2c_message(peer, "s", created.id, user, SendOptions())
 
     trips = 0
     original_execute = redis_client.Pipeline.execute
@@ -385,10 +385,10 @@ async def test_graph_edges_are_batched(
             await gw.backend.accounts.ensure_account(peer)
             await gw.backend.accounts.set_self_info(peer, ProfileChanges(nickName=peer.upper()))
             for text in ("a", "b", "c", "d"):
-                created = await gw.backend.messages.create(
+                created = await gw.backend.messages.create_message(
                     peer, Content(elemType=ElemType.V2TIM_ELEM_TYPE_TEXT, textElem=TextElem(text=text))
                 )
-                await gw.backend.messages.send_c2c(peer, "s", created.id, "ann", SendOptions())
+                await gw.backend.messages.send_c2c_message(peer, "s", created.id, "ann", SendOptions())
 
     trips = 0
     original_execute = redis_client.Pipeline.execute

@@ -45,7 +45,9 @@ def number(delivery: Delivery) -> int:
 
 
 def session_of(gw: Gateway, user: str, sid: str = "s1") -> IMSession:
-    return IMSession(gw, Session(user_id=user, session_id=sid, platform="web", expires_at=2**40, token="t"))
+    return IMSession(
+        gw.session_services, Session(user_id=user, session_id=sid, platform="web", expires_at=2**40, token="t")
+    )
 
 
 class Listener:

@@ -224,13 +224,13 @@ async def test_a_sends_redis_commands_are_the_same_for_10_and_10000_members(
 
     for size in (10, 10_000):
         gid = await _bulk_group(gw, size)
-        created = await gw.backend.messages.create(
+        created = await gw.backend.messages.create_message(
             "owner", Content(elemType=ElemType.V2TIM_ELEM_TYPE_TEXT, textElem=TextElem(text="hi all"))
         )
         monkeypatch.setattr(redis_client.Pipeline, "execute", counted_execute)
         monkeypatch.setattr(type(gw.redis), "execute_command", counted_command)
         commands = 0
-        await gw.backend.messages.send_group("owner", "s", created.id, gid, SendOptions())
+        await gw.backend.messages.send_group_message("owner", "s", created.id, gid, SendOptions())
         counts[size] = commands
         monkeypatch.undo()
     assert counts[10] == counts[10_000]

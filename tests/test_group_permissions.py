@@ -139,7 +139,7 @@ def operation(op: str) -> Callable[[Gateway, str, str], Awaitable[Any]]:
             case "increaseGroupCounter":
                 return await g.change_group_counter(actor, gid, "likes", 1)
             case "createTopicInCommunity":
-                return await g.create_topic(actor, gid, TopicInfo(topicID="", topicName="t"))
+                return await g.create_topic_in_community(actor, gid, TopicInfo(topicID="", topicName="t"))
             case "markGroupMemberList":
                 return await g.mark_group_member_list(actor, gid, ["target"], 1, True)
             case "setOthersMemberInfo":

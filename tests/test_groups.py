@@ -548,7 +548,7 @@ async def test_idle_groups_are_recycled(
     await mike.group_events()
     await clock.advance(7200)
     assert (await olive.send(busy, "still here")).codes == []
-    recycled = await server.gateway.backend.groups.recycle_idle_groups(3600)
+    recycled = await server.gateway.backend.housekeeping.recycle_idle_groups(3600)
     assert recycled == [idle]
     events = [e for e in await mike.group_events() if e["groupID"] == idle]
     assert [e["type"] for e in events] == ["onGroupRecycled"]

@@ -34,14 +34,14 @@ async def _conversation(gw: Gateway, size: int, deleted: set[int], seed: int) ->
     ids = []
     for n in range(size):
         sender, receiver = ("alice", "bob") if rng.random() < 0.5 else ("bob", "alice")
-        created = await engine.create(
+        created = await engine.create_message(
             sender, Content(elemType=ElemType.V2TIM_ELEM_TYPE_TEXT, textElem=TextElem(text=str(n)))
         )
-        sent = await engine.send_c2c(sender, "s", created.id, receiver, SendOptions())
+        sent = await engine.send_c2c_message(sender, "s", created.id, receiver, SendOptions())
         ids.append(sent.msgID)
     for n in deleted:
         if n < size:
-            await engine.delete_for_me("bob", ids[n])
+            await engine.delete_message_from_local_storage("bob", ids[n])
     return [msg_id for n, msg_id in enumerate(ids) if n not in deleted]
 
 
@@ -49,7 +49,9 @@ async def _walk(gw: Gateway, page: int, get_type: GetType) -> list[str]:
     seen: list[str] = []
     last: str | None = None
     for _ in range(1000):
-        batch = await gw.backend.messages.c2c_history("bob", "alice", page, get_type=get_type, last_msg_id=last)
+        batch = await gw.backend.messages.get_c2c_history_message_list(
+            "bob", "alice", page, get_type=get_type, last_msg_id=last
+        )
         seen.extend(m.msgID for m in batch)
         if len(batch) < page:
             return seen
@@ -83,10 +85,10 @@ async def test_a_page_costs_the_same_round_trips_for_a_million_messages(
 
     engine = gw.backend.messages
     for n in range(30):
-        created = await engine.create(
+        created = await engine.create_message(
             "alice", Content(elemType=ElemType.V2TIM_ELEM_TYPE_TEXT, textElem=TextElem(text=str(n)))
         )
-        await engine.send_c2c("alice", "s", created.id, "bob", SendOptions())
+        await engine.send_c2c_message("alice", "s", created.id, "bob", SendOptions())
     # a second conversation made to look a million messages long: its seq counter is at 1,000,000 and
     # the newest 30 messages are stored where a real million-message timeline keeps them
     await gw.backend.accounts.ensure_account("carol")
@@ -123,7 +125,7 @@ async def test_a_page_costs_the_same_round_trips_for_a_million_messages(
     costs = {}
     for peer in ("alice", "carol"):
         trips = 0
-        page = await engine.c2c_history("bob", peer, 20)
+        page = await engine.get_c2c_history_message_list("bob", peer, 20)
         assert len(page) == 20
         costs[peer] = trips
     assert costs["alice"] == costs["carol"]

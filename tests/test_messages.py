@@ -351,9 +351,11 @@ async def test_a_c2c_send_takes_three_round_trips_and_leaves_the_conversation_no
 
         async def send(text: str) -> int:
             text_elem = TextElem(text=text)
-            created = await messages.create("ann", Content(elemType=ElemType.V2TIM_ELEM_TYPE_TEXT, textElem=text_elem))
+            created = await messages.create_message(
+                "ann", Content(elemType=ElemType.V2TIM_ELEM_TYPE_TEXT, textElem=text_elem)
+            )
             before = round_trips
-            sent = await messages.send_c2c("ann", "s1", created.id, "ben", SendOptions())
+            sent = await messages.send_c2c_message("ann", "s1", created.id, "ben", SendOptions())
             assert sent.textElem == text_elem
             return round_trips - before
 
@@ -367,13 +369,13 @@ async def test_a_c2c_send_takes_three_round_trips_and_leaves_the_conversation_no
         assert (await last_notice("ann"), await last_notice("ben")) == ("changed:c2c_ben", "changed:c2c_ann")
         assert told == []
         # ben takes no messages from ann: no event for ben, so ben's list is told by the send
-        await messages.set_c2c_receive_opt("ben", ["ann"], MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE)
+        await messages.set_c2c_receive_message_opt("ben", ["ann"], MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE)
         told.clear()
         await send("third")
         assert told == [{"ben": ["c2c_ann"]}]
         assert await last_notice("ann") == "changed:c2c_ben"
         # and the messages are where they belong
-        history = await messages.c2c_history("ben", "ann", count=10)
+        history = await messages.get_c2c_history_message_list("ben", "ann", count=10)
         assert [m.textElem.text for m in history if m.textElem] == ["third", "second", "first"]
     finally:
         await gw.close()

@@ -22,8 +22,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from gateway.config import ConfigError, Settings, load_settings
+from gateway.engine.push import worker as push_worker
 from gateway.errors import Code
-from gateway.push import worker as push_worker
 from tests.conftest import SECRET
 from tests.support.clients import HTTPClient, WSClient
 from tests.support.servers import InProcessGateway

@@ -308,6 +308,6 @@ async def test_concurrent_timers_claim_each_timeout_once(
     await bob.event()
     await bob.event()
     await clock.advance(31)
-    assert sorted(await asyncio.gather(*(gw.backend.signaling.expire_due() for _ in range(3)))) == [0, 0, 1]
+    assert sorted(await asyncio.gather(*(gw.backend.housekeeping.expire_due() for _ in range(3)))) == [0, 0, 1]
     assert (await bob.event())["type"] == "onInvitationTimeout"
     await bob.quiet()

@@ -114,7 +114,10 @@ async def test_unread_figures_always_equal_a_recount(actions: Sequence[tuple[str
         await gw.backend.groups.join_group("ben", model.group, "")
         sessions = {
             u: [
-                IMSession(gw, Session(user_id=u, session_id=f"{u}{i}", platform=f"p{i}", expires_at=2**40, token="t"))
+                IMSession(
+                    gw.session_services,
+                    Session(user_id=u, session_id=f"{u}{i}", platform=f"p{i}", expires_at=2**40, token="t"),
+                )
                 for i in range(3)
             ]
             for u in USERS
@@ -146,51 +149,51 @@ async def apply(
     peer = other(user)
     engine = gw.backend.messages
     if action == "send":
-        created = await engine.create(
+        created = await engine.create_message(
             user, Content(elemType=ElemType.V2TIM_ELEM_TYPE_TEXT, textElem=TextElem(text="m"))
         )
         if kind == "c2c":
-            sent = await engine.send_c2c(user, session.session_id, created.id, peer, SendOptions())
+            sent = await engine.send_c2c_message(user, session.session_id, created.id, peer, SendOptions())
             their_conv = f"c2c_{user}"
             if model.opts.get((peer, their_conv), RECEIVE) != NOT_RECEIVE:
                 model.unread.setdefault((peer, their_conv), []).append(sent.msgID)
             model.deleted.discard((peer, their_conv))
             model.deleted.discard((user, conv))
         else:
-            sent = await engine.send_group(user, session.session_id, created.id, model.group, SendOptions())
+            sent = await engine.send_group_message(user, session.session_id, created.id, model.group, SendOptions())
             model.unread.setdefault((peer, conv), []).append(sent.msgID)
             model.unread[(user, conv)] = []  # sending reads the group for the sender
             model.deleted.discard((peer, conv))
             model.deleted.discard((user, conv))
     elif action == "read":
         if kind == "c2c":
-            await engine.mark_c2c_read(user, peer)
+            await engine.mark_c2c_message_as_read(user, peer)
         else:
-            await engine.mark_group_read(user, model.group)
+            await engine.mark_group_message_as_read(user, model.group)
         model.unread[(user, conv)] = []
     elif action == "clear":
         if kind == "c2c":
-            await engine.clear_c2c_history(user, peer)
+            await engine.clear_c2c_history_message(user, peer)
         else:
-            await engine.clear_group_history(user, model.group)
+            await engine.clear_group_history_message(user, model.group)
         model.unread[(user, conv)] = []
     elif action == "delete_conv":
-        await gw.backend.conversations.delete_conversations(user, [conv], False)
+        await gw.backend.conversations.delete_conversation_list(user, [conv], False)
         model.unread[(user, conv)] = []
         model.deleted.add((user, conv))
     elif action == "delete_msg":
         pending = model.unread.get((user, conv), [])
         if pending:
             victim = rng.choice(pending)
-            await engine.delete_for_me(user, victim)
+            await engine.delete_message_from_local_storage(user, victim)
             pending.remove(victim)
     elif action == "opt":
         opt_enum = MessageOpt(opt)
         if kind == "c2c":
-            await engine.set_c2c_receive_opt(user, [peer], opt_enum)
+            await engine.set_c2c_receive_message_opt(user, [peer], opt_enum)
         else:
             previous = model.opts.get((user, conv), RECEIVE)
-            await engine.set_group_receive_opt(user, model.group, opt_enum)
+            await engine.set_group_receive_message_opt(user, model.group, opt_enum)
             if previous == NOT_RECEIVE and opt != NOT_RECEIVE:
                 model.unread[(user, conv)] = []  # what arrived meanwhile was never received
         model.opts[(user, conv)] = opt

@@ -9,11 +9,12 @@ from redis.exceptions import RedisError
 
 from gateway.clock import Clock
 from gateway.engine.conversations import Conversations
+from gateway.engine.errors import maps_store_errors
 from gateway.engine.friendship import Friendship
 from gateway.engine.groups.manager import EmbeddedGroups
 from gateway.engine.messages import Messages
 from gateway.engine.profiles import Profiles
-from gateway.engine.push import PushPlanner, PushQueue
+from gateway.engine.push.planner import PushPlanner, PushQueue
 from gateway.engine.signaling import Signaling
 from gateway.errors import Code, IMError
 from gateway.events.bus import EventBus
@@ -21,6 +22,7 @@ from gateway.im.model import ProfileChanges, UserFullInfo
 from gateway.keys import Keys
 
 
+@maps_store_errors
 class EmbeddedAccounts:
     """V2TIMManager's accounts: profiles, plus the friends who must hear of a profile change."""
 
@@ -28,6 +30,9 @@ class EmbeddedAccounts:
         self._profiles = profiles
         self._friendship = friendship
         self._clock = clock
+
+    async def exists(self, user_ids: Sequence[str]) -> list[bool]:
+        return await self._profiles.exists(user_ids)
 
     async def ensure_account(self, user_id: str) -> None:
         await self._profiles.ensure_account(user_id, int(self._clock.now()))
@@ -40,6 +45,29 @@ class EmbeddedAccounts:
         if not changes.is_empty():
             await self._friendship.profile_changed(user_id)
         return info
+
+
+@maps_store_errors
+class EmbeddedHousekeeping:
+    """The engine's timers and operator actions (gateway.backend.Housekeeping)."""
+
+    def __init__(self, groups: EmbeddedGroups, signaling: Signaling) -> None:
+        self._groups = groups
+        self._signaling = signaling
+
+    async def recycle_idle_groups(self, idle_seconds: int) -> list[str]:
+        return await self._groups.recycle_idle_groups(idle_seconds)
+
+    async def send_group_system_notification(
+        self, group_id: str, content: str, to_members: Sequence[str] | None = None
+    ) -> None:
+        await self._groups.send_group_system_notification(group_id, content, to_members)
+
+    async def expire_due(self) -> int:
+        return await self._signaling.expire_due()
+
+    async def presence_changed(self, user_id: str, online: bool) -> None:
+        await self._groups.presence_changed(user_id, online)
 
 
 class EmbeddedBackend:
@@ -67,6 +95,7 @@ class EmbeddedBackend:
         self.groups.s.new_conversations = self.conversations.announce_new
         self.accounts = EmbeddedAccounts(self.profiles, self.friendship, clock)
         self.signaling = Signaling(redis, keys, bus, clock, self.messages, self.groups.s)
+        self.housekeeping = EmbeddedHousekeeping(self.groups, self.signaling)
         # offline push: the queue is fed by every send; the planner is read by gateway.push's worker
         self.push_queue = PushQueue(redis, keys, enabled=offline_push)
         self.messages.push_notifier = self.push_queue.message_sent

@@ -18,10 +18,12 @@ from typing import Any
 import msgspec
 
 from gateway.clock import Clock
+from gateway.engine.errors import maps_store_errors
 from gateway.engine.friendship import decode_friend_record
 from gateway.engine.groups.store import GroupStore
 from gateway.engine.message_core import _stored_dec
 from gateway.engine.messages import Messages
+from gateway.engine.notices import ConversationWatch
 from gateway.engine.scripts import PipelinedScript, run_pipeline
 from gateway.errors import Code, IMError, invalid
 from gateway.events.bus import EventBus
@@ -93,6 +95,7 @@ class _UserState(msgspec.Struct):
     left: dict[str, str]
 
 
+@maps_store_errors
 class Conversations:
     def __init__(
         self, redis: Any, keys: Keys, bus: EventBus, clock: Clock, messages: Messages, groups: GroupStore
@@ -369,6 +372,15 @@ class Conversations:
         await self._known(user_id, conversation_id, state)
         return (await self.views(user_id, [conversation_id], state))[0]
 
+    def observer(self, user_id: str) -> ConversationWatch:
+        return ConversationWatch(self, user_id)
+
+    async def get_total_unread_message_count(self, user_id: str) -> int:
+        return await self.unread_total(user_id)
+
+    async def get_unread_message_count_by_filter(self, user_id: str, conversation_filter: ConversationFilter) -> int:
+        return await self.unread_total(user_id, conversation_filter)
+
     async def unread_total(self, user_id: str, conversation_filter: ConversationFilter | None = None) -> int:
         """The total unread count (of a filter), leaving out conversations not set to RECEIVE."""
         return (await self.unread_totals(user_id, [conversation_filter or ConversationFilter()]))[0]
@@ -464,7 +476,9 @@ class Conversations:
             await self._redis.hdel(self._state(user_id, "announced"), *convs)
         await self.announce(appeared)
 
-    async def delete_conversations(self, user_id: str, conversation_ids: Sequence[str], clear_messages: bool) -> None:
+    async def delete_conversation_list(
+        self, user_id: str, conversation_ids: Sequence[str], clear_messages: bool
+    ) -> None:
         if len(conversation_ids) > PER_CALL_MAX:
             raise invalid(f"conversationIDList: at most {PER_CALL_MAX} per call")
         state = await self._user_state(user_id)
@@ -486,7 +500,7 @@ class Conversations:
             kind, target = parse_conversation_id(conv)
             if kind == ConversationType.V2TIM_C2C:
                 if clear_messages:
-                    await self._messages.clear_c2c_history(user_id, target)
+                    await self._messages.clear_c2c_history_message(user_id, target)
                 await self._redis.hset(self._state(user_id, "c2c-read-ms"), conv, self._ms())
             else:
                 last = int(await self._redis.get(self._keys.timeline_seq(self._keys.group_timeline(target))) or 0)
@@ -495,7 +509,7 @@ class Conversations:
                 await self._redis.hset(self._keys.group_read_seqs(user_id), conv, last)
         await self._bus.publish([user_id], OnConversationDeleted(conversationIDList=doomed))
 
-    async def set_draft(self, user_id: str, conversation_id: str, draft_text: str) -> None:
+    async def set_conversation_draft(self, user_id: str, conversation_id: str, draft_text: str) -> None:
         state = await self._user_state(user_id)
         await self._known(user_id, conversation_id, state)
         if len(draft_text.encode("utf-8")) > DRAFT_MAX_BYTES:
@@ -508,7 +522,7 @@ class Conversations:
             await self._redis.hdel(self._state(user_id, "draft"), conversation_id)
         await self.announce({user_id: [conversation_id]})
 
-    async def set_custom_data(
+    async def set_conversation_custom_data(
         self, user_id: str, conversation_ids: Sequence[str], custom_data: str
     ) -> list[ConversationOperationResult]:
         if len(custom_data.encode("utf-8")) > CUSTOM_DATA_MAX_BYTES:
@@ -541,7 +555,7 @@ class Conversations:
         await self.announce({user_id: changed})
         return results
 
-    async def pin(self, user_id: str, conversation_id: str, pinned: bool) -> None:
+    async def pin_conversation(self, user_id: str, conversation_id: str, pinned: bool) -> None:
         state = await self._user_state(user_id)
         await self._known(user_id, conversation_id, state)
         if pinned:
@@ -550,7 +564,7 @@ class Conversations:
             await self._redis.hdel(self._state(user_id, "pinned"), conversation_id)
         await self.announce({user_id: [conversation_id]})
 
-    async def mark(
+    async def mark_conversation(
         self, user_id: str, conversation_ids: Sequence[str], enable: bool, mark_type: int
     ) -> list[ConversationOperationResult]:
         if mark_type <= 0:
@@ -565,7 +579,9 @@ class Conversations:
             lambda old: (int(old or 0) | mark_type) if enable else (int(old or 0) & ~mark_type),
         )
 
-    async def clean_unread(self, user_id: str, conversation_id: str, clean_timestamp: int, clean_sequence: int) -> None:
+    async def clean_conversation_unread_message_count(
+        self, user_id: str, conversation_id: str, clean_timestamp: int, clean_sequence: int
+    ) -> None:
         """cleanConversationUnreadMessageCount: one conversation, "c2c", "group", or "" for all."""
         state = await self._user_state(user_id)
         if conversation_id in ("", "c2c", "group"):
@@ -596,7 +612,7 @@ class Conversations:
             )
         return name
 
-    async def create_group(
+    async def create_conversation_group(
         self, user_id: str, name: str, conversation_ids: Sequence[str]
     ) -> list[ConversationOperationResult]:
         self._check_group_name(name)
@@ -630,7 +646,7 @@ class Conversations:
             results.append(ConversationOperationResult(conversationID=conv))
         return members, results
 
-    async def group_names(self, user_id: str) -> list[str]:
+    async def get_conversation_group_list(self, user_id: str) -> list[str]:
         return sorted(await self._redis.hkeys(self._keys.conversation_groups(user_id)))
 
     async def _group(self, user_id: str, name: str) -> list[str]:
@@ -639,13 +655,13 @@ class Conversations:
             raise IMError(Code.ERR_CONVERSATION_GROUP_NOT_FOUND, f"no conversation group {name!r}")
         return _list_dec.decode(raw)
 
-    async def delete_group(self, user_id: str, name: str) -> None:
+    async def delete_conversation_group(self, user_id: str, name: str) -> None:
         members = await self._group(user_id, name)
         await self._redis.hdel(self._keys.conversation_groups(user_id), name)
         await self._bus.publish([user_id], OnConversationGroupDeleted(groupName=name))
         await self.announce({user_id: members})
 
-    async def rename_group(self, user_id: str, old: str, new: str) -> None:
+    async def rename_conversation_group(self, user_id: str, old: str, new: str) -> None:
         members = await self._group(user_id, old)
         self._check_group_name(new, "newName")
         if old == new:
@@ -656,7 +672,7 @@ class Conversations:
         await self._bus.publish([user_id], OnConversationGroupNameChanged(oldName=old, newName=new))
         await self.announce({user_id: members})
 
-    async def add_to_group(
+    async def add_conversations_to_group(
         self, user_id: str, name: str, conversation_ids: Sequence[str]
     ) -> list[ConversationOperationResult]:
         members = await self._group(user_id, name)
@@ -669,7 +685,7 @@ class Conversations:
             await self.announce({user_id: fresh})
         return results
 
-    async def delete_from_group(
+    async def delete_conversations_from_group(
         self, user_id: str, name: str, conversation_ids: Sequence[str]
     ) -> list[ConversationOperationResult]:
         members = await self._group(user_id, name)
@@ -692,13 +708,13 @@ class Conversations:
         return results
 
     # ---- unread-count filters ----------------------------------------------------------------------
-    async def subscribe_filter(self, user_id: str, f: ConversationFilter) -> None:
+    async def subscribe_unread_message_count_by_filter(self, user_id: str, f: ConversationFilter) -> None:
         """Kept with its total now: a subscription that first meets the filter at a later change
         reports the change since this moment (not only changes after that one)."""
         [total] = await self.unread_totals(user_id, [f])
         await self._redis.hset(self._keys.unread_filters(user_id), _filter_enc.encode(f), total)
 
-    async def unsubscribe_filter(self, user_id: str, f: ConversationFilter) -> None:
+    async def unsubscribe_unread_message_count_by_filter(self, user_id: str, f: ConversationFilter) -> None:
         await self._redis.hdel(self._keys.unread_filters(user_id), _filter_enc.encode(f))
 
     async def subscribed_filters(self, user_id: str) -> dict[ConversationFilter, int]:

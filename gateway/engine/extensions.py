@@ -80,13 +80,13 @@ class Extensions(MessageCore):
     def _extensions_key(self, stored: StoredMessage) -> str:
         return self._keys.message_extensions(self._timeline_of(parse_msg_id(stored.msgID)), stored.seq)
 
-    async def get_extensions(self, user_id: str, msg_id: str) -> list[MessageExtension]:
+    async def get_message_extensions(self, user_id: str, msg_id: str) -> list[MessageExtension]:
         stored = await self._extensible(user_id, msg_id)
         raw = await self._redis.hgetall(self._extensions_key(stored))
         found = [(k, _stored_ext_dec.decode(v)) for k, v in raw.items()]
         return [MessageExtension(extensionKey=k, extensionValue=e.v, extensionVersion=e.n) for k, e in sorted(found)]
 
-    async def set_extensions(
+    async def set_message_extensions(
         self,
         user_id: str,
         session_id: str,
@@ -115,7 +115,7 @@ class Extensions(MessageCore):
             await self._tell_parties(user_id, session_id, stored, event)
         return results
 
-    async def delete_extensions(
+    async def delete_message_extensions(
         self, user_id: str, session_id: str, msg_id: str, keys: Sequence[str]
     ) -> list[MessageExtensionResult]:
         if not keys or len(keys) > PER_CALL_MAX:

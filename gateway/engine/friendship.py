@@ -22,6 +22,7 @@ import msgspec
 from redis.exceptions import WatchError
 
 from gateway.clock import Clock
+from gateway.engine.errors import maps_store_errors
 from gateway.engine.profiles import Profiles, validate_custom_info
 from gateway.errors import Code, IMError
 from gateway.events.bus import EventBus
@@ -118,6 +119,7 @@ def _failed(user_id: str, code: int, info: str) -> FriendOperationResult:
     return FriendOperationResult(userID=user_id, resultCode=int(code), resultInfo=info)
 
 
+@maps_store_errors
 class Friendship:
     def __init__(self, redis: Any, keys: Keys, bus: EventBus, profiles: Profiles, clock: Clock) -> None:
         self._redis = redis

@@ -31,7 +31,7 @@ AT_USERS_MAX = 30  # @ marks per message, @ALL included
 
 class GroupMessaging(MessageCore):
     # ---- group messages ---------------------------------------------------------------------------
-    async def derive(
+    async def derive_created_message(
         self,
         user_id: str,
         created_id: str,
@@ -49,7 +49,7 @@ class GroupMessaging(MessageCore):
             if not targets:
                 raise invalid("receiverList is empty")
             draft.targets = list(dict.fromkeys(targets))
-        return await self.create(user_id, draft.content, at_users=draft.groupAtUserList, targets=draft.targets)
+        return await self.create_message(user_id, draft.content, at_users=draft.groupAtUserList, targets=draft.targets)
 
     async def _conversation_group(self, group_id: str) -> tuple[str, str]:
         """(the group whose members may take part, the timeline's group or topic ID)."""
@@ -61,7 +61,7 @@ class GroupMessaging(MessageCore):
             return parent, group_id
         return group_id, group_id
 
-    async def send_group(
+    async def send_group_message(
         self,
         user_id: str,
         session_id: str,
@@ -157,7 +157,7 @@ class GroupMessaging(MessageCore):
             await self.conversations_changed({user_id: [conversation]})
         return mine
 
-    async def group_history(
+    async def get_group_history_message_list(
         self,
         user_id: str,
         group_id: str,
@@ -191,7 +191,7 @@ class GroupMessaging(MessageCore):
             start_seq = last_seq
         return await self._page(user_id, timeline, count, get_type, start_seq, message_types, time_begin, time_period)
 
-    async def mark_group_read(self, user_id: str, group_id: str) -> None:
+    async def mark_group_message_as_read(self, user_id: str, group_id: str) -> None:
         owner_group, conversation_group = await self._conversation_group(group_id)
         await self._groups.require_member(await self._groups.info(owner_group), user_id)
         timeline = self._keys.group_timeline(conversation_group)
@@ -205,7 +205,7 @@ class GroupMessaging(MessageCore):
         read = int(await self._redis.hget(self._keys.group_read_seqs(user_id), f"group_{group_id}") or 0)
         return int(await self._redis.zcount(self._keys.timeline_countable(timeline), f"({read}", "+inf"))
 
-    async def set_group_receive_opt(self, user_id: str, group_id: str, opt: MessageOpt) -> None:
+    async def set_group_receive_message_opt(self, user_id: str, group_id: str, opt: MessageOpt) -> None:
         owner_group, conversation_group = await self._conversation_group(group_id)
         await self._groups.require_member(await self._groups.info(owner_group), user_id)
         field = f"group:{conversation_group}"
@@ -214,14 +214,14 @@ class GroupMessaging(MessageCore):
         was_silenced = previous is not None and int(previous) == MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE
         if was_silenced and opt != MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE:
             # messages sent while the user received none never count as unread
-            await self.mark_group_read(user_id, group_id)
+            await self.mark_group_message_as_read(user_id, group_id)
         if was_silenced != (opt == MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE):
             # a large group's messages are stored once: the user's subscriptions do the filtering
             receiving = opt != MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE
             await self._bus.receive_option_changed(user_id, conversation_group, receiving)
         await self.conversations_changed({user_id: [f"group_{conversation_group}"]})
 
-    async def clear_group_history(self, user_id: str, group_id: str) -> None:
+    async def clear_group_history_message(self, user_id: str, group_id: str) -> None:
         owner_group, conversation_group = await self._conversation_group(group_id)
         await self._groups.require_member(await self._groups.info(owner_group), user_id)
         timeline = self._keys.group_timeline(conversation_group)
@@ -234,7 +234,9 @@ class GroupMessaging(MessageCore):
         await pipe.execute()
         await self.conversations_changed({user_id: [conversation]})
 
-    async def insert_group_local(self, user_id: str, group_id: str, sender: str, content: Content) -> Message:
+    async def insert_group_message_to_local_storage(
+        self, user_id: str, group_id: str, sender: str, content: Content
+    ) -> Message:
         owner_group, conversation_group = await self._conversation_group(group_id)
         group = await self._groups.info(owner_group)
         await self._groups.require_member(group, user_id)
@@ -246,6 +248,3 @@ class GroupMessaging(MessageCore):
             sender=sender,
             group_id=conversation_group,
         )
-
-    async def group_exists(self, group_id: str) -> bool:
-        return bool(await self._redis.exists(self._keys.group_info(topic_parent(group_id) or group_id)))

@@ -28,7 +28,7 @@ _bundle_dec = msgspec.json.Decoder(list[StoredMessage])
 
 
 class Merging(MessageCore):
-    async def create_merger(
+    async def create_merger_message(
         self, user_id: str, msg_ids: Sequence[str], title: str, abstracts: Sequence[str], compatible_text: str
     ) -> CreatedMessage:
         if not msg_ids or len(msg_ids) > MERGED_MAX:
@@ -58,9 +58,9 @@ class Merging(MessageCore):
             layers=layers,
             bundle=bundle,
         )
-        return await self.create(user_id, Content(elemType=ElemType.V2TIM_ELEM_TYPE_MERGER, mergerElem=elem))
+        return await self.create_message(user_id, Content(elemType=ElemType.V2TIM_ELEM_TYPE_MERGER, mergerElem=elem))
 
-    async def merged_messages(self, user_id: str, msg_id: str) -> list[Message]:
+    async def download_merger_message(self, user_id: str, msg_id: str) -> list[Message]:
         """The messages a merged message carries, as they were when it was created."""
         stored = await self.load_visible(user_id, msg_id)
         elem = stored.content.mergerElem

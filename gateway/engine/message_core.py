@@ -139,7 +139,7 @@ class MessageCore:
         they had not been told of the conversation (or not since deleting it), else changed."""
         return (CONVERSATION_CHANGED if was_announced else CONVERSATION_NEW, conversation)
 
-    async def create(
+    async def create_message(
         self, user_id: str, content: Content, *, at_users: Sequence[str] = (), targets: Sequence[str] = ()
     ) -> CreatedMessage:
         created_id = f"created-{secrets.token_urlsafe(12)}"
@@ -471,7 +471,7 @@ class MessageCore:
                     break
         return await self._views(user_id, page)
 
-    async def revoke(self, user_id: str, session_id: str, msg_id: str) -> None:
+    async def revoke_message(self, user_id: str, session_id: str, msg_id: str) -> None:
         stored = await self.load_visible(user_id, msg_id, "lastMsgID")
         manager = False
         if stored.groupID:
@@ -496,7 +496,7 @@ class MessageCore:
         await self._bus.publish([user_id], event, except_session=session_id)
         await self._tell_conversation(user_id, stored, event)
 
-    async def modify(
+    async def modify_message(
         self, user_id: str, session_id: str, msg_id: str, content: Content | None, cloud_custom_data: str | None
     ) -> Message:
         stored = await self.load_visible(user_id, msg_id, "message.msgID")
@@ -558,7 +558,7 @@ class MessageCore:
         # the other members' conversation notices are derived by their subscriptions
         await self.conversations_changed({user_id: [f"group_{stored.groupID}"]})
 
-    async def delete_for_me(self, user_id: str, msg_id: str) -> None:
+    async def delete_message_from_local_storage(self, user_id: str, msg_id: str) -> None:
         stored = await self.load_visible(user_id, msg_id)
         conv = self._conversation_for(user_id, stored)
         pipe = self._redis.pipeline(transaction=False)

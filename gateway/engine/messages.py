@@ -11,6 +11,7 @@ from typing import Any
 
 import msgspec
 
+from gateway.engine.errors import maps_store_errors
 from gateway.engine.extensions import Extensions
 from gateway.engine.group_messages import GroupMessaging
 from gateway.engine.merger import Merging
@@ -35,6 +36,7 @@ from gateway.im.messages import Content, Message, MessageReceipt, ReceiveOpt, Se
 _NO_CONTENT = Content(elemType=ElemType.V2TIM_ELEM_TYPE_TEXT)
 
 
+@maps_store_errors
 class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extensions):
     def _queue_c2c_checks(self, pipe: Any, sender: str, receiver: str) -> None:
         """Three replies for `_check_c2c`: the receiver exists, has blocked the sender, is a friend."""
@@ -53,7 +55,7 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
         if self._friends_only and not friends:
             raise IMError(Code.ERR_NOT_FRIENDS, f"this app lets only friends chat; {receiver!r} is not your friend")
 
-    async def send_c2c(
+    async def send_c2c_message(
         self, user_id: str, session_id: str, created_id: str, receiver: str, options: SendOptions
     ) -> Message:
         """Three round trips: every read the checks and both users' views need, with the
@@ -153,7 +155,7 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
                 await self.conversations_changed(told)
         return mine
 
-    async def c2c_history(
+    async def get_c2c_history_message_list(
         self,
         user_id: str,
         peer: str,
@@ -176,7 +178,7 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
             start_seq = ref.seq
         return await self._page(user_id, timeline, count, get_type, start_seq, message_types, time_begin, time_period)
 
-    async def mark_c2c_read(self, user_id: str, peer: str) -> None:
+    async def mark_c2c_message_as_read(self, user_id: str, peer: str) -> None:
         now = self._now()
         conv = c2c_conversation(peer)
         pipe = self._redis.pipeline(transaction=False)
@@ -188,7 +190,7 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
             receipt = MessageReceipt(userID=user_id, timestamp=now, isPeerRead=True)
             await self._bus.publish([peer], OnRecvC2CReadReceipt(receiptList=[receipt]))
 
-    async def clear_c2c_history(self, user_id: str, peer: str) -> None:
+    async def clear_c2c_history_message(self, user_id: str, peer: str) -> None:
         timeline = self._keys.c2c_timeline(user_id, peer)
         last_seq = int(await self._redis.get(self._keys.timeline_seq(timeline)) or 0)
         conv = c2c_conversation(peer)
@@ -199,7 +201,9 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
         await pipe.execute()
         await self.conversations_changed({user_id: [conv]})
 
-    async def insert_c2c_local(self, user_id: str, peer: str, sender: str, content: Content) -> Message:
+    async def insert_c2c_message_to_local_storage(
+        self, user_id: str, peer: str, sender: str, content: Content
+    ) -> Message:
         """A message in my view of the conversation only (status LOCAL_IMPORTED), e.g. a hint."""
         if sender not in (user_id, peer):
             raise invalid("sender must be you or the conversation's other user")
@@ -214,7 +218,7 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
             receiver=peer if sender == user_id else user_id,
         )
 
-    async def set_c2c_receive_opt(self, user_id: str, user_ids: Sequence[str], opt: MessageOpt) -> None:
+    async def set_c2c_receive_message_opt(self, user_id: str, user_ids: Sequence[str], opt: MessageOpt) -> None:
         if len(user_ids) > RECEIVE_OPT_USERS_MAX:
             raise invalid(f"userIDList: at most {RECEIVE_OPT_USERS_MAX} users per call")
         if user_ids:
@@ -224,7 +228,7 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
             # recvOpt shows on the conversations, and decides whether they count in the totals
             await self.conversations_changed({user_id: [c2c_conversation(u) for u in user_ids]})
 
-    async def get_c2c_receive_opt(self, user_id: str, user_ids: Sequence[str]) -> list[ReceiveOpt]:
+    async def get_c2c_receive_message_opt(self, user_id: str, user_ids: Sequence[str]) -> list[ReceiveOpt]:
         if not user_ids:
             return []
         raws = await self._redis.hmget(self._keys.receive_options(user_id), [f"c2c:{u}" for u in user_ids])
@@ -245,7 +249,7 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
             )
         )
 
-    async def mark_all_read(self, user_id: str) -> None:
+    async def mark_all_message_as_read(self, user_id: str) -> None:
         """Every C2C and group conversation read at once: two round trips to read, one to write,
         one conversation notice and one receipt for all the peers (not a call per conversation)."""
         pipe = self._redis.pipeline(transaction=False)

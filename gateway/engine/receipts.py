@@ -40,7 +40,7 @@ class ReadReceipts(MessageCore):
             raise invalid("msgIDList: all messages must be of one conversation")
         return found
 
-    async def send_read_receipts(self, user_id: str, msg_ids: Sequence[str]) -> None:
+    async def send_message_read_receipts(self, user_id: str, msg_ids: Sequence[str]) -> None:
         """Record that the user read these messages; each sender hears of their messages' new
         receipts (onRecvMessageReadReceipts, on every device) once per reader."""
         messages = [
@@ -62,7 +62,7 @@ class ReadReceipts(MessageCore):
         for sender, receipts in by_sender.items():
             await self._bus.publish([sender], OnRecvMessageReadReceipts(receiptList=receipts))
 
-    async def read_receipts(self, user_id: str, msg_ids: Sequence[str]) -> list[MessageReceipt]:
+    async def get_message_read_receipts(self, user_id: str, msg_ids: Sequence[str]) -> list[MessageReceipt]:
         """The receipts of the user's own messages (C2C: read by the peer or not; group: counts)."""
         messages = await self._same_conversation(user_id, msg_ids)
         if any(m.sender != user_id for m in messages):
@@ -103,7 +103,7 @@ class ReadReceipts(MessageCore):
                 )
         return receipts
 
-    async def group_read_members(
+    async def get_group_message_read_member_list(
         self, user_id: str, msg_id: str, read_filter: int, next_seq: int, count: int
     ) -> GroupMessageReadMembers:
         """Members who have read (filter 0) or not yet read (filter 1) the user's group message,

@@ -22,6 +22,7 @@ from typing import Any
 import msgspec
 
 from gateway.clock import Clock
+from gateway.engine.errors import maps_store_errors
 from gateway.engine.groups.store import GroupStore
 from gateway.engine.messages import Messages
 from gateway.errors import Code, IMError, invalid
@@ -128,6 +129,7 @@ class _Invitation(msgspec.Struct, kw_only=True):
     onlineUserOnly: bool
 
 
+@maps_store_errors
 class Signaling:
     def __init__(
         self, redis: Any, keys: Keys, bus: EventBus, clock: Clock, messages: Messages, groups: GroupStore
@@ -239,10 +241,10 @@ class Signaling:
         return invitation.inviteID
 
     # ---- answering ------------------------------------------------------------------------------
-    async def accept(self, user_id: str, session_id: str, invite_id: str, data: str) -> None:
+    async def accept_invitation(self, user_id: str, session_id: str, invite_id: str, data: str) -> None:
         await self._answer(user_id, session_id, invite_id, data, "accept")
 
-    async def reject(self, user_id: str, session_id: str, invite_id: str, data: str) -> None:
+    async def reject_invitation(self, user_id: str, session_id: str, invite_id: str, data: str) -> None:
         await self._answer(user_id, session_id, invite_id, data, "reject")
 
     async def _answer(self, user_id: str, session_id: str, invite_id: str, data: str, op: str) -> None:
@@ -256,14 +258,14 @@ class Signaling:
         await self._bus.publish(_parties(invitation), event, except_session=session_id)
         await self._tell_quietly(invitation, user_id, session_id, _ACTIONS[op], [user_id], data)
 
-    async def cancel(self, user_id: str, session_id: str, invite_id: str, data: str) -> None:
+    async def cancel_invitation(self, user_id: str, session_id: str, invite_id: str, data: str) -> None:
         await self._transition("cancel", user_id, invite_id, data)
         invitation = await self._load(invite_id)
         event = OnInvitationCancelled(inviteID=invite_id, inviter=user_id, data=data)
         await self._bus.publish(_parties(invitation), event, except_session=session_id)
         await self._tell_quietly(invitation, user_id, session_id, _ACTIONS["cancel"], invitation.inviteeList, data)
 
-    async def modify(self, user_id: str, session_id: str, invite_id: str, data: str) -> None:
+    async def modify_invitation(self, user_id: str, session_id: str, invite_id: str, data: str) -> None:
         """onInvitationModified (the SDK's modifyInvitation): new data for an open invitation."""
         await self._transition("modify", user_id, invite_id, data)
         invitation = await self._load(invite_id)
@@ -271,7 +273,7 @@ class Signaling:
             _parties(invitation), OnInvitationModified(inviteID=invite_id, data=data), except_session=session_id
         )
 
-    async def add_invited(self, user_id: str, invite_id: str) -> None:
+    async def add_invited_signaling(self, user_id: str, invite_id: str) -> None:
         """addInvitedSignaling: an invitee who learned of an invitation elsewhere (an offline push)
         has it delivered to their devices as onReceiveNewInvitation; once per invitee (8012 after).
         The server's record is what is delivered, whatever else the client's info says."""
@@ -308,7 +310,7 @@ class Signaling:
         return expired
 
     # ---- reading messages back ------------------------------------------------------------------
-    async def signaling_info(self, user_id: str, msg_id: str) -> SignalingInfo:
+    async def get_signaling_info(self, user_id: str, msg_id: str) -> SignalingInfo:
         stored = await self._messages.load_visible(user_id, msg_id)
         elem = stored.content.customElem
         if stored.content.elemType != ElemType.V2TIM_ELEM_TYPE_CUSTOM or elem is None:
@@ -363,14 +365,14 @@ class Signaling:
         content = Content(
             elemType=ElemType.V2TIM_ELEM_TYPE_CUSTOM, customElem=CustomElem(data=_info_enc.encode(info).decode())
         )
-        created = await self._messages.create(sender, content)
+        created = await self._messages.create_message(sender, content)
         options = SendOptions(onlineUserOnly=invitation.onlineUserOnly, offlinePushInfo=offline_push_info)
         if invitation.groupID:
-            await self._messages.send_group(sender, session_id, created.id, invitation.groupID, options)
+            await self._messages.send_group_message(sender, session_id, created.id, invitation.groupID, options)
             return
         # C2C: between the inviter and the one invitee, whoever sends
         peer = invitation.inviteeList[0] if sender == invitation.inviter else invitation.inviter
-        await self._messages.send_c2c(sender, session_id, created.id, peer, options)
+        await self._messages.send_c2c_message(sender, session_id, created.id, peer, options)
 
     async def _tell_quietly(
         self,

@@ -1,2 +1,3 @@
-"""Offline push, the gateway part: devices' push configs and foreground state, the worker that
-turns queued messages into notifications, and the sinks that send them out."""
+"""Offline push, the part every backend shares: each device's push config and foreground state
+(devices.py), written by the session layer. The embedded engine's worker and sinks that turn
+queued messages into notifications live in gateway.engine.push."""

@@ -192,10 +192,10 @@ class GroupSession:
         return await self._groups.change_group_counter(self.user_id, check_group_id(group_id), key, delta)
 
     async def create_topic_in_community(self, group_id: str, info: TopicInfo) -> str:
-        return await self._groups.create_topic(self.user_id, check_group_id(group_id), info)
+        return await self._groups.create_topic_in_community(self.user_id, check_group_id(group_id), info)
 
     async def delete_topic_from_community(self, group_id: str, topic_ids: list[str]) -> list[TopicOperationResult]:
-        return await self._groups.delete_topics(self.user_id, check_group_id(group_id), topic_ids)
+        return await self._groups.delete_topic_from_community(self.user_id, check_group_id(group_id), topic_ids)
 
     async def set_topic_info(self, group_id: str, info: TopicInfo) -> None:
         await self._groups.set_topic_info(self.user_id, check_group_id(group_id), info)

@@ -7,7 +7,6 @@ limits) and hands the work to the backend or the gateway's own services.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
 
 from gateway.events.stream import Delivery
 from gateway.ids import check_user_id_list
@@ -21,33 +20,33 @@ from gateway.session.media import MediaSession
 from gateway.session.messages import MessageSession
 from gateway.session.pool import Session
 from gateway.session.push import PushSession
+from gateway.session.services import SessionServices
 from gateway.session.signaling import SignalingSession
-
-if TYPE_CHECKING:
-    from gateway.services import Gateway
 
 
 class IMSession(
     FriendshipSession, MessageSession, MediaSession, GroupSession, ConversationSession, SignalingSession, PushSession
 ):
-    def __init__(self, gateway: Gateway, session: Session) -> None:
-        self._gw = gateway
+    def __init__(self, services: SessionServices, session: Session) -> None:
+        self._services = services
         self.session = session
         self.user_id = session.user_id
         self.session_id = session.session_id
-        self._friends = gateway.backend.friendship
-        self._messages = gateway.backend.messages
-        self._groups = gateway.backend.groups
-        self._conversations = gateway.backend.conversations
-        self._signaling = gateway.backend.signaling
-        self._push_devices = gateway.push_devices
-        self._media = gateway.media_store
-        self._signer = gateway.media_signer
-        self._clock = gateway.clock
+        backend = services.backend
+        self._accounts = backend.accounts
+        self._friends = backend.friendship
+        self._messages = backend.messages
+        self._groups = backend.groups
+        self._conversations = backend.conversations
+        self._signaling = backend.signaling
+        self._push_devices = services.push_devices
+        self._media = services.media_store
+        self._signer = services.media_signer
+        self._clock = services.clock
 
     # ---- V2TIMManager ------------------------------------------------------------------------
     async def logout(self) -> None:
-        await self._gw.sessions.logout(self.session)
+        await self._services.sessions.logout(self.session)
 
     def get_login_user(self) -> str:
         return self.user_id
@@ -57,29 +56,29 @@ class IMSession(
         return LoginStatus.V2TIM_STATUS_LOGINED
 
     async def get_users_info(self, user_ids: list[str]) -> list[UserFullInfo]:
-        return await self._gw.backend.accounts.get_users_info(check_user_id_list(user_ids))
+        return await self._accounts.get_users_info(check_user_id_list(user_ids))
 
     async def set_self_info(self, changes: ProfileChanges) -> list[UserFullInfo]:
-        return [await self._gw.backend.accounts.set_self_info(self.user_id, changes)]
+        return [await self._accounts.set_self_info(self.user_id, changes)]
 
     async def get_user_status(self, user_ids: list[str]) -> list[UserStatus]:
-        return await self._gw.status.get(check_user_id_list(user_ids))
+        return await self._services.status.get(check_user_id_list(user_ids))
 
     async def set_self_status(self, status: str) -> None:
-        await self._gw.status.set_custom(self.user_id, status)
+        await self._services.status.set_custom(self.user_id, status)
 
     async def subscribe_user_status(self, user_ids: list[str]) -> None:
-        await self._gw.status.subscribe(self.user_id, check_user_id_list(user_ids))
+        await self._services.status.subscribe(self.user_id, check_user_id_list(user_ids))
 
     async def unsubscribe_user_status(self, user_ids: list[str] | None) -> None:
         targets = check_user_id_list(user_ids, allow_empty=True) if user_ids else None
-        await self._gw.status.unsubscribe(self.user_id, targets)
+        await self._services.status.unsubscribe(self.user_id, targets)
 
     # ---- listeners ---------------------------------------------------------------------------
     def listening(self, listener: str, since: str | None) -> Listening:
         """A listener's subscription for this session (replay after `since`, then live), to be
         opened (6017 for a malformed `since`), drained and closed by whoever serves it."""
-        return Listening(self._gw, self.session, listener, since)
+        return Listening(self._services, self.session, listener, since)
 
     def listen(self, listener: str, since: str | None) -> AsyncIterator[Delivery]:
         """The same, as an async iterator for consumers that await each event."""

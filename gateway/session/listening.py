@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import secrets
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
 
 from redis.exceptions import RedisError
 
@@ -29,36 +28,34 @@ from gateway.im.events import (
     OnSyncServerFinish,
     OnSyncServerStart,
 )
-from gateway.session.conversations import UnreadWatch, changes_unread
+from gateway.session.conversations import changes_unread
 from gateway.session.pool import Session
-
-if TYPE_CHECKING:
-    from gateway.services import Gateway
+from gateway.session.services import SessionServices
 
 
 class Listening:
-    def __init__(self, gateway: Gateway, session: Session, listener: str, since: str | None) -> None:
-        self._gw = gateway
+    def __init__(self, services: SessionServices, session: Session, listener: str, since: str | None) -> None:
+        self._services = services
         self._session = session
         self.listener = listener
         self._since_text = since
         self._watch = (
-            UnreadWatch(gateway.backend.conversations, session.user_id) if listener == CONVERSATION_LISTENER else None
+            services.backend.conversations.observer(session.user_id) if listener == CONVERSATION_LISTENER else None
         )
         self._stream = EventStream(
-            redis=gateway.redis,
-            keys=gateway.keys,
-            dispatcher=gateway.dispatcher,
+            redis=services.redis,
+            keys=services.keys,
+            dispatcher=services.dispatcher,
             user_id=session.user_id,
             session_id=session.session_id,
             listener=listener,
-            now=gateway.clock.now,
+            now=services.clock.now,
             observe=self._watch.derive if self._watch is not None else None,
         )
         # the session ID last: offline push tells foreground sessions by it (gateway.push.devices)
-        self._instance = f"{gateway.instance_id}:{secrets.token_hex(6)}:{session.session_id}"
+        self._instance = f"{services.instance_id}:{secrets.token_hex(6)}:{session.session_id}"
         self._state = "new"  # → open → closed
-        self._delivered = gateway.metrics.events_delivered.labels(listener)  # looked up once, not per event
+        self._delivered = services.metrics.events_delivered.labels(listener)  # looked up once, not per event
 
     @property
     def mailbox(self) -> Mailbox:
@@ -71,7 +68,7 @@ class Listening:
     async def open(self) -> list[Delivery]:
         """Start following; the first deliveries (replay after `since`, then the listener's
         opening events). While open, the user counts as online and the session's expiry is watched."""
-        gw, stream = self._gw, self._stream
+        gw, stream = self._services, self._stream
         since = Cursor.decode(self._since_text) if self._since_text else None  # 6017 when malformed
         self._state = "open"
         gw.expiry.watch(self._session)
@@ -91,7 +88,7 @@ class Listening:
             try:
                 await self._watch.start()
                 first.append(Delivery(OnSyncServerFinish(), stream.cursor()))
-            except (IMError, RedisError, OSError):
+            except IMError:
                 first.append(Delivery(OnSyncServerFailed(), stream.cursor()))
         return first + await self._counted(await stream.replayed(replay))
 
@@ -110,7 +107,7 @@ class Listening:
         for delivery in deliveries:
             out.append(delivery)
             if changes_unread(delivery.event):
-                out.extend(Delivery(change, delivery.cursor) for change in await self._watch.changes())
+                out.extend(Delivery(change, delivery.cursor) for change in await self._watch.unread_changes())
         return out
 
     async def close(self) -> None:
@@ -121,9 +118,9 @@ class Listening:
         self._state = "closed"
         self._stream.close()
         if was_open:
-            self._gw.expiry.unwatch(self._session)
+            self._services.expiry.unwatch(self._session)
             with contextlib.suppress(RedisError, OSError):
-                await asyncio.shield(self._gw.presence.leave(self._session.user_id, self._instance))
+                await asyncio.shield(self._services.presence.leave(self._session.user_id, self._instance))
 
     async def events(self) -> AsyncIterator[Delivery]:
         """Open, then every delivery until the stream ends; closes when the consumer stops."""

@@ -47,7 +47,7 @@ class MediaSession:
     _clock: Clock
 
     async def _create_media(self, content: Content) -> CreatedMessage:
-        return await self._messages.create(self.user_id, content)
+        return await self._messages.create_message(self.user_id, content)
 
     async def create_image_upload(self, data: bytes) -> CreatedMessage:
         _check_size(data, IMAGE_MAX_BYTES, "file")

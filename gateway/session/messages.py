@@ -53,7 +53,7 @@ class MessageSession:
     _messages: MessageManager
 
     async def _create(self, content: Content) -> CreatedMessage:
-        return await self._messages.create(self.user_id, content)
+        return await self._messages.create_message(self.user_id, content)
 
     # ---- create*Message ----------------------------------------------------------------------------
     async def create_text_message(self, text: str) -> CreatedMessage:
@@ -116,24 +116,24 @@ class MessageSession:
     async def create_merger_message(
         self, msg_ids: list[str], title: str, abstracts: list[str], compatible_text: str
     ) -> CreatedMessage:
-        return await self._messages.create_merger(self.user_id, msg_ids, title, abstracts, compatible_text)
+        return await self._messages.create_merger_message(self.user_id, msg_ids, title, abstracts, compatible_text)
 
     async def download_merger_message(self, msg_id: str) -> list[Message]:
-        return await self._messages.merged_messages(self.user_id, msg_id)
+        return await self._messages.download_merger_message(self.user_id, msg_id)
 
     async def search_messages(self, param: SearchParam) -> MessageSearchResult:
         return await self._messages.search_messages(self.user_id, param)
 
     async def get_message_extensions(self, msg_id: str) -> list[MessageExtension]:
-        return await self._messages.get_extensions(self.user_id, msg_id)
+        return await self._messages.get_message_extensions(self.user_id, msg_id)
 
     async def set_message_extensions(
         self, msg_id: str, extensions: list[MessageExtension], versioned: list[bool]
     ) -> list[MessageExtensionResult]:
-        return await self._messages.set_extensions(self.user_id, self.session_id, msg_id, extensions, versioned)
+        return await self._messages.set_message_extensions(self.user_id, self.session_id, msg_id, extensions, versioned)
 
     async def delete_message_extensions(self, msg_id: str, keys: list[str]) -> list[MessageExtensionResult]:
-        return await self._messages.delete_extensions(self.user_id, self.session_id, msg_id, keys)
+        return await self._messages.delete_message_extensions(self.user_id, self.session_id, msg_id, keys)
 
     # ---- sending -----------------------------------------------------------------------------------
     async def send_message(
@@ -143,18 +143,20 @@ class MessageSession:
             raise invalid("id is required: pass the id a create*Message call returned")
         if group_id:
             target = check_user_id(receiver, "receiver") if receiver else None
-            return await self._messages.send_group(
+            return await self._messages.send_group_message(
                 self.user_id, self.session_id, created_id, check_group_id(group_id), options, target
             )
         if not receiver:
             raise invalid("receiver or groupID is required")
-        return await self._messages.send_c2c(
+        return await self._messages.send_c2c_message(
             self.user_id, self.session_id, created_id, check_user_id(receiver, "receiver"), options
         )
 
     # ---- history and lookups -------------------------------------------------------------------------
     async def get_c2c_history_message_list(self, peer: str, count: int, last_msg_id: str | None) -> list[Message]:
-        return await self._messages.c2c_history(self.user_id, check_user_id(peer), count, last_msg_id=last_msg_id)
+        return await self._messages.get_c2c_history_message_list(
+            self.user_id, check_user_id(peer), count, last_msg_id=last_msg_id
+        )
 
     async def get_history_message_list(
         self,
@@ -174,7 +176,7 @@ class MessageSession:
         if bool(peer) == bool(group_id):
             raise invalid("give exactly one of userID (C2C) and groupID (group)")
         if group_id:
-            return await self._messages.group_history(
+            return await self._messages.get_group_history_message_list(
                 self.user_id,
                 check_group_id(group_id),
                 count,
@@ -186,7 +188,7 @@ class MessageSession:
                 time_begin=time_begin,
                 time_period=time_period,
             )
-        return await self._messages.c2c_history(
+        return await self._messages.get_c2c_history_message_list(
             self.user_id,
             check_user_id(peer or ""),
             count,
@@ -201,15 +203,17 @@ class MessageSession:
         return await self._messages.find_messages(self.user_id, msg_ids)
 
     async def send_message_read_receipts(self, msg_ids: list[str]) -> None:
-        await self._messages.send_read_receipts(self.user_id, msg_ids)
+        await self._messages.send_message_read_receipts(self.user_id, msg_ids)
 
     async def get_message_read_receipts(self, msg_ids: list[str]) -> list[MessageReceipt]:
-        return await self._messages.read_receipts(self.user_id, msg_ids)
+        return await self._messages.get_message_read_receipts(self.user_id, msg_ids)
 
     async def get_group_message_read_member_list(
         self, msg_id: str, read_filter: int, next_seq: int, count: int
     ) -> GroupMessageReadMembers:
-        return await self._messages.group_read_members(self.user_id, msg_id, read_filter, next_seq, count)
+        return await self._messages.get_group_message_read_member_list(
+            self.user_id, msg_id, read_filter, next_seq, count
+        )
 
     async def send_reply_message(
         self, created_id: str, receiver: str | None, group_id: str | None, replied_id: str, options: SendOptions
@@ -219,62 +223,64 @@ class MessageSession:
 
     # ---- changes -----------------------------------------------------------------------------------
     async def revoke_message(self, msg_id: str) -> None:
-        await self._messages.revoke(self.user_id, self.session_id, msg_id)
+        await self._messages.revoke_message(self.user_id, self.session_id, msg_id)
 
     async def modify_message(self, msg_id: str, content: Content | None, cloud_custom_data: str | None) -> Message:
-        return await self._messages.modify(self.user_id, self.session_id, msg_id, content, cloud_custom_data)
+        return await self._messages.modify_message(self.user_id, self.session_id, msg_id, content, cloud_custom_data)
 
     async def mark_c2c_message_as_read(self, peer: str) -> None:
-        await self._messages.mark_c2c_read(self.user_id, check_user_id(peer))
+        await self._messages.mark_c2c_message_as_read(self.user_id, check_user_id(peer))
 
     async def delete_message_from_local_storage(self, msg_id: str) -> None:
-        await self._messages.delete_for_me(self.user_id, msg_id)
+        await self._messages.delete_message_from_local_storage(self.user_id, msg_id)
 
     async def clear_c2c_history_message(self, peer: str) -> None:
-        await self._messages.clear_c2c_history(self.user_id, check_user_id(peer))
+        await self._messages.clear_c2c_history_message(self.user_id, check_user_id(peer))
 
     async def insert_c2c_message_to_local_storage(self, peer: str, sender: str, data: str) -> Message:
         content = Content(elemType=ElemType.V2TIM_ELEM_TYPE_CUSTOM, customElem=CustomElem(data=data))
-        return await self._messages.insert_c2c_local(
+        return await self._messages.insert_c2c_message_to_local_storage(
             self.user_id, check_user_id(peer), check_user_id(sender, "sender"), content
         )
 
     # ---- group messages ------------------------------------------------------------------------------
     async def create_text_at_message(self, text: str, at_users: list[str]) -> CreatedMessage:
         created = await self.create_text_message(text)
-        return await self._messages.derive(self.user_id, created.id, at_users=at_users)
+        return await self._messages.derive_created_message(self.user_id, created.id, at_users=at_users)
 
     async def create_at_signed_group_message(self, created_id: str, at_users: list[str]) -> CreatedMessage:
-        return await self._messages.derive(self.user_id, created_id, at_users=at_users)
+        return await self._messages.derive_created_message(self.user_id, created_id, at_users=at_users)
 
     async def create_targeted_group_message(self, created_id: str, receivers: list[str]) -> CreatedMessage:
-        return await self._messages.derive(
+        return await self._messages.derive_created_message(
             self.user_id, created_id, targets=check_user_id_list(receivers, "receiverList")
         )
 
     async def get_group_history_message_list(self, group_id: str, count: int, msg_id: str | None) -> list[Message]:
-        return await self._messages.group_history(self.user_id, check_group_id(group_id), count, last_msg_id=msg_id)
+        return await self._messages.get_group_history_message_list(
+            self.user_id, check_group_id(group_id), count, last_msg_id=msg_id
+        )
 
     async def mark_group_message_as_read(self, group_id: str) -> None:
-        await self._messages.mark_group_read(self.user_id, check_group_id(group_id))
+        await self._messages.mark_group_message_as_read(self.user_id, check_group_id(group_id))
 
     async def mark_all_message_as_read(self) -> None:
-        await self._messages.mark_all_read(self.user_id)
+        await self._messages.mark_all_message_as_read(self.user_id)
 
     async def set_group_receive_message_opt(self, group_id: str, opt: MessageOpt) -> None:
-        await self._messages.set_group_receive_opt(self.user_id, check_group_id(group_id), opt)
+        await self._messages.set_group_receive_message_opt(self.user_id, check_group_id(group_id), opt)
 
     async def clear_group_history_message(self, group_id: str) -> None:
-        await self._messages.clear_group_history(self.user_id, check_group_id(group_id))
+        await self._messages.clear_group_history_message(self.user_id, check_group_id(group_id))
 
     async def insert_group_message_to_local_storage(self, group_id: str, sender: str, data: str) -> Message:
         content = Content(elemType=ElemType.V2TIM_ELEM_TYPE_CUSTOM, customElem=CustomElem(data=data))
-        return await self._messages.insert_group_local(
+        return await self._messages.insert_group_message_to_local_storage(
             self.user_id, check_group_id(group_id), check_user_id(sender, "sender"), content
         )
 
     async def set_c2c_receive_message_opt(self, user_ids: list[str], opt: MessageOpt) -> None:
-        await self._messages.set_c2c_receive_opt(self.user_id, check_user_id_list(user_ids), opt)
+        await self._messages.set_c2c_receive_message_opt(self.user_id, check_user_id_list(user_ids), opt)
 
     async def get_c2c_receive_message_opt(self, user_ids: list[str]) -> list[ReceiveOpt]:
-        return await self._messages.get_c2c_receive_opt(self.user_id, check_user_id_list(user_ids))
+        return await self._messages.get_c2c_receive_message_opt(self.user_id, check_user_id_list(user_ids))

@@ -55,22 +55,22 @@ class SignalingSession:
         )
 
     async def cancel_invitation(self, invite_id: str, data: str) -> None:
-        await self._signaling.cancel(self.user_id, self.session_id, check_invite_id(invite_id), data)
+        await self._signaling.cancel_invitation(self.user_id, self.session_id, check_invite_id(invite_id), data)
 
     async def accept_invitation(self, invite_id: str, data: str) -> None:
-        await self._signaling.accept(self.user_id, self.session_id, check_invite_id(invite_id), data)
+        await self._signaling.accept_invitation(self.user_id, self.session_id, check_invite_id(invite_id), data)
 
     async def reject_invitation(self, invite_id: str, data: str) -> None:
-        await self._signaling.reject(self.user_id, self.session_id, check_invite_id(invite_id), data)
+        await self._signaling.reject_invitation(self.user_id, self.session_id, check_invite_id(invite_id), data)
 
     async def modify_invitation(self, invite_id: str, data: str) -> None:
-        await self._signaling.modify(self.user_id, self.session_id, check_invite_id(invite_id), data)
+        await self._signaling.modify_invitation(self.user_id, self.session_id, check_invite_id(invite_id), data)
 
     async def add_invited_signaling(self, invite_id: str) -> None:
-        await self._signaling.add_invited(self.user_id, check_invite_id(invite_id))
+        await self._signaling.add_invited_signaling(self.user_id, check_invite_id(invite_id))
 
     async def get_signaling_info(self, msg_id: str) -> SignalingInfo:
-        return await self._signaling.signaling_info(self.user_id, msg_id)
+        return await self._signaling.get_signaling_info(self.user_id, msg_id)
 
     async def invite_id_of(self, msg_id: str) -> str:
         """reject's documented argument is the invitation's message: its inviteID."""

@@ -68,7 +68,10 @@ async def send_group_system_notification(request: Request) -> Response:
             raise IMError(Code.ERR_GROUP_INVALID_PARAMETERS, "GroupId and Content are required strings")
         if members is not None and not (isinstance(members, list) and all(isinstance(m, str) for m in members)):
             raise IMError(Code.ERR_GROUP_INVALID_PARAMETERS, "ToMembers_Account must be a list of userIDs")
-        await gateway.backend.groups.send_group_system_notification(group_id, content, members or None)
+        housekeeping = gateway.backend.housekeeping
+        if housekeeping is None:
+            raise IMError(Code.ERR_SDK_INTERFACE_NOT_SUPPORT, f"not available on the {gateway.backend.name} backend")
+        await housekeeping.send_group_system_notification(group_id, content, members or None)
     except IMError as exc:
         return _answer(exc.code, exc.desc)
     return _answer()

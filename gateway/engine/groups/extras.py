@@ -151,7 +151,7 @@ class GroupExtras:
             raise IMError(Code.ERR_NO_PERMISSION, f"you are not a member of {group_id!r}")
         return self.s.keys.group_topics(group_id)
 
-    async def create_topic(self, user_id: str, group_id: str, info: TopicInfo) -> str:
+    async def create_topic_in_community(self, user_id: str, group_id: str, info: TopicInfo) -> str:
         key = await self._community(user_id, group_id, manage=True)
         if len(info.topicName.encode()) > TOPIC_NAME_MAX_BYTES or not info.topicName:
             raise bad(f"topicInfo.topicName must be 1-{TOPIC_NAME_MAX_BYTES} bytes")
@@ -166,7 +166,9 @@ class GroupExtras:
         await self.s.emit(await self.s.info(group_id), OnTopicCreated(groupID=group_id, topicID=topic_id))
         return topic_id
 
-    async def delete_topics(self, user_id: str, group_id: str, topic_ids: Sequence[str]) -> list[TopicOperationResult]:
+    async def delete_topic_from_community(
+        self, user_id: str, group_id: str, topic_ids: Sequence[str]
+    ) -> list[TopicOperationResult]:
         key = await self._community(user_id, group_id, manage=True)
         results, deleted = [], []
         for tid in topic_ids:

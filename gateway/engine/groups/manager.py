@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.clock import Clock
+from gateway.engine.errors import maps_store_errors
 from gateway.engine.friendship import Friendship
 from gateway.engine.groups.applications import GroupApplications
 from gateway.engine.groups.extras import GroupExtras
@@ -16,6 +17,7 @@ from gateway.events.bus import EventBus
 from gateway.keys import Keys
 
 
+@maps_store_errors
 class EmbeddedGroups(GroupLifecycle, GroupMembers, GroupApplications, GroupExtras):
     """Each part reads and tells through the one GroupStore `self.s`."""
 

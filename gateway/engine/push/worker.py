@@ -14,11 +14,11 @@ import msgspec
 from redis.exceptions import RedisError, ResponseError
 
 from gateway.background import BackgroundLoop
-from gateway.engine.push import PushPlanner, decode_job
+from gateway.engine.push.planner import PushPlanner, decode_job
+from gateway.engine.push.sink import PushNotification, PushRejected, PushSink, PushUnavailable
 from gateway.errors import IMError
 from gateway.keys import Keys
 from gateway.push.devices import PushDevice, PushDevices
-from gateway.push.sink import PushNotification, PushRejected, PushSink, PushUnavailable
 
 log = logging.getLogger("imql.push")
 

@@ -15,7 +15,7 @@ import httpx
 import msgspec
 
 from gateway.clock import Clock
-from gateway.engine.push import PushContent
+from gateway.engine.push.planner import PushContent
 from gateway.push.devices import PushDevice
 
 SIGNATURE_HEADER = "X-IMQL-Signature"  # "sha256=" + hex HMAC-SHA256 of "<timestamp>.<body>"

@@ -1,0 +1,96 @@
+"""What the embedded engine adds to a conversationListener subscription besides its own events.
+
+Group messages are stored once for all members (read diffusion, docs/events.md), so a member's
+conversation notices for a group are derived from the group's message events by each subscriber;
+a C2C message's entry (and a group message's for its sender) carries its notice instead, so the
+send computes no views. After each conversation change the unread totals are recounted and the
+ones that moved are reported.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from gateway.engine.message_ids import parse_msg_id
+from gateway.errors import IMError
+from gateway.events.bus import CONVERSATION_NEW
+from gateway.im.conversations import ConversationFilter
+from gateway.im.events import (
+    IMEvent,
+    OnConversationChanged,
+    OnNewConversation,
+    OnRecvMessageModified,
+    OnRecvMessageRevoked,
+    OnRecvNewMessage,
+    OnTotalUnreadMessageCountChanged,
+    OnUnreadMessageCountChangedByFilter,
+)
+
+if TYPE_CHECKING:
+    from gateway.engine.conversations import Conversations
+
+
+class ConversationWatch:
+    """One conversationListener subscription's observer (gateway.backend.ConversationObserver):
+    what it last told its client about unread totals, and the notices it derives."""
+
+    def __init__(self, conversations: Conversations, user_id: str) -> None:
+        self._conversations = conversations
+        self._user_id = user_id
+        self._total: int | None = None
+        self._by_filter: dict[ConversationFilter, int] = {}
+
+    async def start(self) -> None:
+        await self.unread_changes()
+
+    async def unread_changes(self) -> list[IMEvent]:
+        """Totals that changed since last told (the first call only sets the baseline)."""
+        first = self._total is None
+        subscribed = await self._conversations.subscribed_filters(self._user_id)
+        filters = list(subscribed)
+        total, *by_filter = await self._conversations.unread_totals(self._user_id, [ConversationFilter(), *filters])
+        found: list[IMEvent] = []
+        if not first and total != self._total:
+            found.append(OnTotalUnreadMessageCountChanged(totalUnreadCount=total))
+        self._total = total
+        by_filter_now = {}
+        for f, value in zip(filters, by_filter, strict=True):
+            # a filter subscribed while this subscription was open is compared with its total then
+            told = self._by_filter.get(f, value if first else subscribed[f])
+            if value != told:
+                found.append(OnUnreadMessageCountChangedByFilter(filter=f, totalUnreadCount=value))
+            by_filter_now[f] = value
+        self._by_filter = by_filter_now  # an unsubscribed filter is forgotten: subscribed again, it starts afresh
+        return found
+
+    async def derive(self, event: IMEvent, from_group_stream: bool, notice: str) -> list[IMEvent]:
+        """Conversation notices from message events: a group's (stored once for all members), and
+        a message whose entry carries its notice (a C2C message's for both users, a group message's
+        for its sender)."""
+        conv = conversation_of(event, from_group_stream, notice)
+        if not conv:
+            return []
+        views = await self._conversations.views(self._user_id, [conv])
+        if not views:
+            return []
+        if notice == CONVERSATION_NEW:
+            return [OnNewConversation(conversationList=views)]
+        return [OnConversationChanged(conversationList=views)]
+
+
+def conversation_of(event: IMEvent, from_group_stream: bool, notice: str) -> str:
+    """The conversation a message event changed for this subscriber, "" if none to derive."""
+    if notice and isinstance(event, OnRecvNewMessage):
+        message = event.message
+        return f"group_{message.groupID}" if message.groupID else f"c2c_{message.userID}"
+    if not from_group_stream:
+        return ""
+    if isinstance(event, OnRecvNewMessage | OnRecvMessageModified):
+        return f"group_{event.message.groupID}" if event.message.groupID else ""
+    if isinstance(event, OnRecvMessageRevoked):
+        try:
+            ref = parse_msg_id(event.msgID)
+        except IMError:
+            return ""
+        return f"group_{ref.first}" if ref.is_group else ""
+    return ""
