@@ -6,8 +6,8 @@ so a message is found with one HGET, and a history page of n messages is an HMGE
 whatever the conversation's length. What a user does only for themselves (delete for me, clear
 history, local custom data, local imports) is per-user state applied when reading.
 
-Unread (C2C): a per-user counter per conversation, raised by each countable message received and
-reset when the conversation is marked read or cleared.
+Unread (C2C): counted from the timeline's sorted set of the seqs that count as unread for each
+user (Keys.timeline_countable_for), past that user's read position.
 """
 
 from __future__ import annotations

@@ -353,7 +353,7 @@ class EventStream:
     async def drain(self) -> list[Delivery]:
         """Everything that has arrived since the last drain, in log order ([] if nothing has).
 
-        Raises 6015-style IMError once the mailbox overflowed. That is checked before anything is
+        Raises IMError 7008 once the mailbox overflowed. That is checked before anything is
         consumed, so the cursor in the error is the one after the last delivery handed out: a
         drain whose mailbox overflows midway returns what it consumed, and the next one raises.
         """

@@ -6,8 +6,8 @@ timeline (seq, messages, countable seqs). A member's side (joined groups, read s
 member's tag.
 
 Every change of membership or profile writes a group tips message into the group's history and
-emits the matching groupListener callback to the members (copied to each member's log for groups
-of at most 500, stored once in the group's stream above that).
+emits the matching groupListener callback to the members: stored once in the group's stream,
+whatever its size (gateway/events/bus.py says why).
 """
 
 from __future__ import annotations
