@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from gateway.backend import IMBackend
 from gateway.errors import Code
+from gateway.im.enums import GroupType
 from gateway.im.events import (
     OnConversationChanged,
     OnConversationDeleted,
@@ -13,7 +14,7 @@ from gateway.im.events import (
     OnNewConversation,
     OnTotalUnreadMessageCountChanged,
 )
-from tests.contract.conftest import Device, refused, send_text
+from tests.contract.conftest import Device, refused, send_group_text, send_text
 
 Listen = Callable[[str], Awaitable[Device]]
 STAR = 1  # V2TIM_CONVERSATION_MARK_TYPE_STAR
@@ -115,3 +116,22 @@ async def test_conversation_groups(backend: IMBackend, listen: Listen) -> None:
     assert await refused(backend.conversations.delete_conversation_group("bob", "play")) == (
         Code.ERR_CONVERSATION_GROUP_NOT_FOUND
     )
+
+
+async def test_a_group_message_changes_the_group_conversation_for_every_member(
+    backend: IMBackend, listen: Listen
+) -> None:
+    gid = await backend.groups.create_group("alice", GroupType.V2TIM_GROUP_TYPE_MEETING, None, "g")
+    await backend.groups.join_group("bob", gid, "")
+    bob = await listen("bob")
+    await send_group_text(backend, "alice", gid, "hello group")
+    conv = f"group_{gid}"
+    seen = await bob.wait_for(
+        OnNewConversation | OnConversationChanged,  # type: ignore[arg-type]  # either: a join may list it first
+        lambda e: any(c.conversationID == conv and c.unreadCount == 1 for c in e.conversationList),
+    )
+    assert seen is not None
+    assert (await backend.conversations.get_conversation("bob", conv)).unreadCount == 1
+    assert (await backend.conversations.get_conversation("alice", conv)).unreadCount == 0
+    await backend.messages.mark_group_message_as_read("bob", gid)
+    assert (await backend.conversations.get_conversation("bob", conv)).unreadCount == 0

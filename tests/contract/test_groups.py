@@ -6,16 +6,19 @@ from collections.abc import Awaitable, Callable
 
 from gateway.backend import IMBackend
 from gateway.errors import Code
-from gateway.im.enums import GroupMemberFilter, GroupMemberOperationResult, GroupMemberRole, GroupType
+from gateway.im.enums import GroupAdd, GroupMemberFilter, GroupMemberOperationResult, GroupMemberRole, GroupType
 from gateway.im.events import (
+    OnApplicationProcessed,
     OnGrantAdministrator,
     OnGroupCreated,
     OnGroupDismissed,
     OnMemberEnter,
+    OnMemberInfoChanged,
     OnMemberInvited,
     OnMemberKicked,
     OnMemberLeave,
     OnQuitFromGroup,
+    OnReceiveJoinApplication,
     OnRecvNewMessage,
 )
 from tests.contract.conftest import Device, refused, send_group_text, texts
@@ -127,3 +130,33 @@ async def test_dismiss_tells_every_member_and_the_group_is_gone(backend: IMBacke
     assert result.resultCode == Code.ERR_GROUP_NOT_FOUND
     assert await backend.groups.get_joined_group_list("bob") == []
     assert await refused(backend.groups.get_group_member_list("alice", gid, ALL, 0)) == Code.ERR_GROUP_NOT_FOUND
+
+
+async def test_a_muted_member_cannot_send(backend: IMBackend, listen: Listen) -> None:
+    gid = await backend.groups.create_group("alice", MEETING, None, "quiet please")
+    await backend.groups.join_group("bob", gid, "")
+    bob = await listen("bob")
+    assert await refused(backend.groups.mute_group_member("bob", gid, "alice", 60)) == Code.ERR_NO_PERMISSION
+    await backend.groups.mute_group_member("alice", gid, "bob", 60)
+    changed = await bob.wait_for(OnMemberInfoChanged)
+    assert [(c.userID, c.muteTime) for c in changed.groupMemberChangeInfoList] == [("bob", 60)]
+    assert await refused(send_group_text(backend, "bob", gid, "psst")) == Code.ERR_GROUP_MEMBER_MUTED
+    assert await refused(send_group_text(backend, "carol", gid, "hi")) == Code.ERR_NO_PERMISSION
+
+
+async def test_a_join_application_is_handled_by_the_owner(backend: IMBackend, listen: Listen) -> None:
+    gid = await backend.groups.create_group(
+        "alice", GroupType.V2TIM_GROUP_TYPE_PUBLIC, None, "by approval", add_opt=GroupAdd.V2TIM_GROUP_ADD_AUTH
+    )
+    alice, bob = await listen("alice"), await listen("bob")
+    await backend.groups.join_group("bob", gid, "let me in")
+    application = await alice.wait_for(OnReceiveJoinApplication)
+    assert (application.groupID, application.member.userID, application.opReason) == (gid, "bob", "let me in")
+    assert set(await members(backend, "alice", gid)) == {"alice"}
+    await backend.groups.accept_group_application("alice", gid, "bob", "alice", "welcome")
+    processed = await bob.wait_for(OnApplicationProcessed)
+    assert (processed.opUser.userID, processed.isAgreeJoin, processed.opReason) == ("alice", True, "welcome")
+    assert [m.userID for m in (await alice.wait_for(OnMemberEnter)).memberList] == ["bob"]
+    assert set(await members(backend, "alice", gid)) == {"alice", "bob"}
+    again = backend.groups.accept_group_application("alice", gid, "bob", "alice", "")
+    assert await refused(again) == Code.ERR_GROUP_APPLICATION_HANDLED

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from gateway.backend import IMBackend
 from gateway.errors import Code
 from gateway.im.enums import MsgStatus
-from gateway.im.events import OnRecvC2CReadReceipt, OnRecvMessageRevoked, OnRecvNewMessage
+from gateway.im.events import OnRecvC2CReadReceipt, OnRecvMessageModified, OnRecvMessageRevoked, OnRecvNewMessage
 from gateway.im.messages import SendOptions
 from tests.contract.conftest import Device, refused, send_text, text, texts
 
@@ -95,3 +95,16 @@ async def test_a_repeated_send_returns_the_first_message(backend: IMBackend) -> 
     again = await backend.messages.send_c2c_message("alice", "s", created.id, "bob", SendOptions())
     assert again.msgID == first.msgID
     assert len(await backend.messages.get_c2c_history_message_list("bob", "alice", 10)) == 1
+
+
+async def test_modify_tells_the_receiver_and_only_the_sender_may(backend: IMBackend, listen: Listen) -> None:
+    sent = await send_text(backend, "alice", "bob", "helo")
+    bob = await listen("bob")
+    changed = await backend.messages.modify_message("alice", "s-send", sent.msgID, text("hello"), "edited")
+    assert (texts([changed]), changed.cloudCustomData) == (["hello"], "edited")
+    modified = (await bob.wait_for(OnRecvMessageModified)).message
+    assert (modified.msgID, texts([modified])) == (sent.msgID, ["hello"])
+    hijack = backend.messages.modify_message("bob", "s-bob", sent.msgID, text("hijack"), None)
+    assert await refused(hijack) == Code.ERR_NO_PERMISSION
+    [stored] = await backend.messages.get_c2c_history_message_list("bob", "alice", 1)
+    assert texts([stored]) == ["hello"]
