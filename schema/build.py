@@ -19,6 +19,7 @@ from schema.caching import SafeParserCache
 from schema.conversations import ConversationMutation, ConversationQuery
 from schema.enums import ALL_ENUMS
 from schema.errors import IMErrors
+from schema.execution.executor import SharedEventExecutor
 from schema.friendship import FriendshipMutation, FriendshipQuery
 from schema.groups import GroupMutation, GroupQuery, resolve_set_group_info
 from schema.listeners.conversations import ConversationSubscription
@@ -32,7 +33,6 @@ from schema.messages import MessageMutation, MessageQuery
 from schema.names import RememberingNameConverter
 from schema.observability import OperationMetrics
 from schema.push import PushMutation
-from schema.shared_events import SharedEventExecutor
 from schema.signaling import SignalingMutation, SignalingQuery, resolve_add_invited_signaling
 from schema.types import INFO_ARGUMENT, LONG_SCALAR, Long
 

@@ -18,7 +18,7 @@ from gateway.errors import Code
 from gateway.im.enums import ElemType, GroupType
 from gateway.im.messages import Content, SendOptions, TextElem
 from gateway.services import Gateway
-from schema.shared_events import SharedEventExecutor
+from schema.execution.executor import SharedEventExecutor
 from tests.support.clients import HTTPClient, WSClient
 from tests.support.servers import InProcessGateway
 

@@ -14,7 +14,7 @@ from gateway.events import mailbox as mailbox_module
 from gateway.im.enums import UserStatusType
 from gateway.im.events import OnUserStatusChanged
 from gateway.im.model import UserStatus
-from schema.listener_path import EventRenderer
+from schema.execution.listeners import EventRenderer
 from tests.support.clients import HTTPClient, WSClient
 from tests.support.servers import InProcessGateway
 

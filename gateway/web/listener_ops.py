@@ -3,7 +3,7 @@
 Strawberry runs each subscription as a task that stays suspended while the subscription is idle.
 Here an idle subscription is only its Listening (the session's stream position and mailbox) and
 this object: the dispatcher's wake-up (Mailbox.on_wake) starts a short task that drains what
-arrived, renders it (schema.listener_path) and writes the frames, then ends. The protocol around
+arrived, renders it (schema.execution.listeners) and writes the frames, then ends. The protocol around
 it (ids, limits, `complete`, errors) stays Strawberry's: this is one of its Operations.
 """
 
@@ -18,7 +18,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import Ope
 
 from gateway.events.stream import Delivery
 from gateway.session.listening import Listening
-from schema.listener_path import EventRenderer, ListenerRun, as_graphql_error, error_payload
+from schema.execution.listeners import EventRenderer, ListenerRun, as_graphql_error, error_payload
 
 if TYPE_CHECKING:
     from gateway.web.ws_protocols import TransportWSHandler

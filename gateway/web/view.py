@@ -21,10 +21,11 @@ from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageRec
 
 from gateway.config import Settings
 from gateway.errors import Code
+from gateway.lean.starlette_ws import asgi_receive
 from gateway.web.ws_protocols import LegacyWSHandler, TransportWSHandler
 from schema.context import IMContext
-from schema.fast_path import QueryPlans, execute_plan
-from schema.listener_path import EventRenderer, ListenerPlans
+from schema.execution.http import QueryPlans, execute_plan
+from schema.execution.listeners import EventRenderer, ListenerPlans
 
 log = logging.getLogger("imql.http")
 
@@ -49,10 +50,11 @@ class ObjectMessagesOnly(ASGIWebSocketAdapter):
         # idle connection sits suspended in this generator, and a wrapper and Starlette's two
         # receive methods were three more suspended frames per connection
         ws = self.ws
+        receive = asgi_receive(ws)
         try:
             while ws.application_state != WebSocketState.DISCONNECTED:
                 if ws.application_state == WebSocketState.CONNECTED == ws.client_state:
-                    received = await ws._receive()
+                    received = await receive()
                     kind = received["type"]
                     if kind == "websocket.disconnect":
                         ws.client_state = WebSocketState.DISCONNECTED
@@ -193,7 +195,7 @@ class GraphQLView(GraphQL[IMContext, None]):
 
     async def _fast(self, scope: Scope, body: bytes) -> Response | None:
         """A JSON POST of one valid query or mutation, executed without Strawberry's view and
-        extensions (schema.fast_path); None for anything else, which Strawberry then handles."""
+        extensions (schema.execution.http); None for anything else, which Strawberry then handles."""
         try:
             payload = orjson.loads(body)
         except orjson.JSONDecodeError:

@@ -19,7 +19,7 @@ from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWS
 
 from gateway.errors import Code
 from gateway.web.listener_ops import ListenerOperation
-from schema.listener_path import ListenerRun
+from schema.execution.listeners import ListenerRun
 
 
 def _with_code(error: Any) -> Any:

@@ -14,7 +14,7 @@ and most of a delivery's time. A listener subscription's work is simple enough t
   on the same schema and executor class, formatting errors as the IMErrors extension does. A
   group stream's own event is the same for every member, so its payload is rendered once per
   (event, document, variables) and kept as a template with a hole where the cursor goes: each
-  further subscriber costs one join of bytes (cf. schema.shared_events for the Strawberry path).
+  further subscriber costs one join of bytes (cf. schema.execution.executor for the Strawberry path).
 """
 
 from __future__ import annotations
@@ -42,10 +42,10 @@ from strawberry.execution.is_awaitable import optimized_is_awaitable
 from gateway.events.stream import Delivery
 from schema.build import CACHE_SIZE
 from schema.context import IMContext
-from schema.fast_path import PlanCache, formatted_errors
+from schema.execution.executor import SHARE_ATTRIBUTE, ResultShape, SharedEventExecutor, result_shape
+from schema.execution.http import PlanCache, formatted_errors
 from schema.listeners.common import EventTypes
 from schema.listeners.fields import LISTENER_FIELDS
-from schema.shared_events import SHARE_ATTRIBUTE, ResultShape, SharedEventExecutor, result_shape
 
 _is_awaitable = cast("Callable[[Any], TypeGuard[Awaitable[Any]]]", optimized_is_awaitable)
 TEMPLATES_KEPT = 256  # recent (event, document) payloads: a burst of group events, not history
