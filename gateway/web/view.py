@@ -15,7 +15,6 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
-from strawberry import Schema
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived, WebSocketDisconnected
 
@@ -23,9 +22,9 @@ from gateway.config import Settings
 from gateway.errors import Code
 from gateway.lean.starlette_ws import asgi_receive
 from gateway.web.ws_protocols import LegacyWSHandler, TransportWSHandler
+from schema.build import IMSchema
 from schema.context import IMContext
-from schema.execution.http import QueryPlans, execute_plan
-from schema.execution.listeners import EventRenderer, ListenerPlans
+from schema.execution.http import execute_plan
 
 log = logging.getLogger("imql.http")
 
@@ -107,7 +106,7 @@ class GraphQLView(GraphQL[IMContext, None]):
     graphql_transport_ws_handler_class = TransportWSHandler
     graphql_ws_handler_class = LegacyWSHandler
 
-    def __init__(self, schema: Any, settings: Settings) -> None:
+    def __init__(self, schema: IMSchema, settings: Settings) -> None:
         super().__init__(
             schema,
             graphql_ide="graphiql",
@@ -119,10 +118,8 @@ class GraphQLView(GraphQL[IMContext, None]):
             multipart_uploads_enabled=True,
         )
         self._playground = resources.files("gateway").joinpath("playground/index.html").read_text("utf-8")
-        self._plans = QueryPlans(schema)
-        self.listener_plans = ListenerPlans(schema)
-        self.event_renderer = EventRenderer(schema)
-        self._fast_schema: Schema = schema
+        self._plans = schema.query_plans  # the schema's, held here for the hot path
+        self._fast_schema = schema
         self._deadline = settings.request_timeout_seconds
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> IMContext:

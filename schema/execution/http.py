@@ -38,10 +38,10 @@ from strawberry.execution.is_awaitable import optimized_is_awaitable
 from strawberry.extensions import AddValidationRules, MaxTokensLimiter, SchemaExtension, ValidationCache
 from strawberry.schema.schema import validate_document
 
-from schema.build import ALIASES_RULE, CACHE_SIZE, DEPTH_RULE, MAX_TOKENS
 from schema.caching import SafeParserCache
 from schema.context import IMContext
 from schema.errors import IMErrors, format_error
+from schema.limits import ALIASES_RULE, CACHE_SIZE, DEPTH_RULE, MAX_TOKENS
 from schema.observability import OperationMetrics
 
 RULES = (*specified_rules, DEPTH_RULE, ALIASES_RULE)

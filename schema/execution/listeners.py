@@ -40,10 +40,10 @@ from strawberry import Schema
 from strawberry.execution.is_awaitable import optimized_is_awaitable
 
 from gateway.events.stream import Delivery
-from schema.build import CACHE_SIZE
 from schema.context import IMContext
 from schema.execution.executor import SHARE_ATTRIBUTE, ResultShape, SharedEventExecutor, result_shape
 from schema.execution.http import PlanCache, formatted_errors
+from schema.limits import CACHE_SIZE
 from schema.listeners.common import EventTypes
 from schema.listeners.fields import LISTENER_FIELDS
 
