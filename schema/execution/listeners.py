@@ -128,10 +128,9 @@ class ListenerRun:
 class EventRenderer:
     """Deliveries → `next` payloads (JSON bytes), group events rendered once per document."""
 
-    renders = 0  # full renders (executions) in this process, for tests and profiling
-
     def __init__(self, schema: Schema) -> None:
         self._schema = schema
+        self.renders = 0  # full renders (executions) by this renderer, for tests and profiling
         self._templates: OrderedDict[tuple[str, str, str | None, str], list[bytes]] = OrderedDict()
         # One executor per (document, variables) for every subscription that runs it: each event
         # executes on a copy with the subscriber's own context. Built per subscription, each new
@@ -150,7 +149,7 @@ class EventRenderer:
         root = plan.types.to_graphql(delivery)
         if delivery.shared:
             setattr(root, SHARE_ATTRIBUTE, delivery.shared)
-        EventRenderer.renders += 1
+        self.renders += 1
         result = await self._execute(run, root)
         answer: dict[str, Any] = {"data": result.data}
         if result.errors:
