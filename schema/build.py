@@ -15,7 +15,7 @@ from schema.caching import SafeParserCache
 from schema.conversations import ConversationMutation, ConversationQuery
 from schema.enums import ALL_ENUMS
 from schema.errors import IMErrors
-from schema.execution.executor import SharedEventExecutor
+from schema.execution.executor import SharedEventExecutor, SharedResults
 from schema.execution.http import QueryPlans
 from schema.execution.listeners import EventRenderer, ListenerPlans
 from schema.friendship import FriendshipMutation, FriendshipQuery
@@ -74,6 +74,7 @@ class IMSchema(strawberry.Schema):
     (schema.execution): the view and the WebSocket handlers, which hold the schema, reach them here."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.shared_results = SharedResults()  # before Strawberry builds anything that executes
         super().__init__(*args, **kwargs)
         self.query_plans = QueryPlans(self)
         self.listener_plans = ListenerPlans(self)

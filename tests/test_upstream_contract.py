@@ -220,6 +220,8 @@ def test_strawberry() -> None:
     schema = build_schema()
     c.needs("schema.execution (http, listeners) and schema.build", schema, "Schema", "_schema")
     c.needs("schema.execution.http", schema, "Schema", "execution_context_class", "extensions")
+    if hasattr(schema, "_schema"):
+        c.needs("schema.execution.executor.shared_results_of", schema._schema, "Schema._schema", "_strawberry_schema")
     c.needs_module("schema.execution.http", "strawberry.schema.schema", "validate_document")
     c.needs_module(
         "schema.execution.executor.SharedEventExecutor",

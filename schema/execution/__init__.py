@@ -11,6 +11,7 @@ schema.build also patches the built schema (`build_schema`, the SDK's `info` arg
 Every private (or undocumented) name used, checked by tests/test_upstream_contract.py
 (test_strawberry, test_graphql_core):
 - strawberry: `Schema._schema` (the graphql-core GraphQLSchema; http, listeners, schema.build),
+  `GraphQLSchema._strawberry_schema` (Strawberry's link back; executor.shared_results_of),
   `Schema.execution_context_class`, `Schema.extensions` (the list QueryPlans mirrors),
   `strawberry.schema.schema.validate_document(schema, document, validation_rules)`,
   `strawberry.schema.schema.StrawberryGraphQLCoreExecutionContext` (the executor's base),
