@@ -13,8 +13,8 @@ from gateway.usersig import DEFAULT_EXPIRE_SECONDS, mint
 
 log = logging.getLogger("imql")
 # uvicorn's WebSocket implementation: its sans-I/O one (which holds less per connection than the
-# legacy one), with less kept per idle connection (gateway.web.ws_server)
-WS_IMPLEMENTATION = "gateway.web.ws_server:LeanWebSocketProtocol"
+# legacy one), with less kept per idle connection (gateway.lean.uvicorn_ws)
+WS_IMPLEMENTATION = "gateway.lean.uvicorn_ws:LeanWebSocketProtocol"
 
 
 def _serve(settings: Settings) -> int:

@@ -13,7 +13,7 @@ from typing import Any
 
 import fakeredis
 
-from gateway.redis_pool import HiredisPacking, LeanRedis, WaitingConnectionPool
+from gateway.lean.redis import LeanRedis, WaitingConnectionPool, lean_connections
 
 # Connections in the shared pool, the dispatcher's pub/sub connection included. Requests pipeline
 # their commands and a round trip takes ~0.1 ms, so 3 connections carry the ~1,200 req/s one process
@@ -47,20 +47,6 @@ def _keepalive_options() -> dict[int, int]:
     return {getattr(socket, name): value for name, value in wanted.items() if hasattr(socket, name)}
 
 
-class _RoundTripCounter:
-    """Mixed into the pool's connection class: calls `on_send` once per round trip (a command or a
-    whole pipeline goes out in one send), which /metrics reports as imql_redis_round_trips."""
-
-    def __init__(self, *args: Any, on_send: Callable[[], None] | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._on_send = on_send
-
-    async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
-        if self._on_send is not None:
-            self._on_send()
-        await super().send_packed_command(command, check_health)  # type: ignore[misc]
-
-
 def open_redis(url: str | None, *, on_round_trip: Callable[[], None] | None = None) -> Any:
     if url is None:
         return fakeredis.FakeAsyncRedis(server=fakeredis.FakeServer(), decode_responses=True)
@@ -75,11 +61,5 @@ def open_redis(url: str | None, *, on_round_trip: Callable[[], None] | None = No
     )
     if url.startswith(("redis://", "rediss://")):  # TCP: a Unix socket has no keepalive
         pool.connection_kwargs.update(socket_keepalive=True, socket_keepalive_options=_keepalive_options())
-    # by scheme, from_url picked a TCP, TLS or Unix-socket connection class: ours go on top of it
-    base = pool.connection_class
-    mixins: tuple[type, ...] = (HiredisPacking,)
-    if on_round_trip is not None:
-        mixins = (_RoundTripCounter, *mixins)
-        pool.connection_kwargs["on_send"] = on_round_trip
-    pool.connection_class = type(f"Imql{base.__name__}", (*mixins, base), {})
+    lean_connections(pool, on_round_trip)
     return LeanRedis(connection_pool=pool)

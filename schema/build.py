@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxTokensLimiter,
-    ValidationCache,
-    max_aliases,
-    query_depth_limiter,
-)
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
@@ -19,8 +15,12 @@ from schema.caching import SafeParserCache
 from schema.conversations import ConversationMutation, ConversationQuery
 from schema.enums import ALL_ENUMS
 from schema.errors import IMErrors
+from schema.execution.executor import SharedEventExecutor, SharedResults
+from schema.execution.http import QueryPlans
+from schema.execution.listeners import EventRenderer, ListenerPlans
 from schema.friendship import FriendshipMutation, FriendshipQuery
 from schema.groups import GroupMutation, GroupQuery, resolve_set_group_info
+from schema.limits import ALIASES_RULE, CACHE_SIZE, DEPTH_RULE, MAX_TOKENS
 from schema.listeners.conversations import ConversationSubscription
 from schema.listeners.friendship import FriendshipSubscription
 from schema.listeners.groups import GroupSubscription
@@ -32,20 +32,8 @@ from schema.messages import MessageMutation, MessageQuery
 from schema.names import RememberingNameConverter
 from schema.observability import OperationMetrics
 from schema.push import PushMutation
-from schema.shared_events import SharedEventExecutor
 from schema.signaling import SignalingMutation, SignalingQuery, resolve_add_invited_signaling
 from schema.types import INFO_ARGUMENT, LONG_SCALAR, Long
-
-# Limits that keep one document from costing the server more than a real frontend ever needs.
-MAX_DEPTH = 12  # the deepest real query (conversation → lastMessage → sender → ...) is ~8
-MAX_TOKENS = 4_000  # a large codegen'd query is ~1,500 tokens
-MAX_ALIASES = 30  # batching 30 lookups in one document is plenty; more is an amplification attack
-CACHE_SIZE = 1_000  # distinct documents whose validation result is kept (LRU)
-# The limit rules are made once: the validation cache is keyed by (document, rule classes), and
-# Strawberry's QueryDepthLimiter / MaxAliasesLimiter make new rule classes per request, so with them
-# every request missed the cache and paid a full validation (~65% of a small query's time).
-DEPTH_RULE = query_depth_limiter.create_validator(MAX_DEPTH, should_ignore=None)
-ALIASES_RULE = max_aliases.create_validator(MAX_ALIASES)
 
 Query = merge_types(
     "Query", (ManagerQuery, MessageQuery, GroupQuery, ConversationQuery, FriendshipQuery, SignalingQuery)
@@ -82,11 +70,21 @@ INFO_ARGUMENT_RESOLVERS = {
 
 
 class IMSchema(strawberry.Schema):
+    """Strawberry's schema, with the plans and renderer of imql's own execution paths
+    (schema.execution): the view and the WebSocket handlers, which hold the schema, reach them here."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.shared_results = SharedResults()  # before Strawberry builds anything that executes
+        super().__init__(*args, **kwargs)
+        self.query_plans = QueryPlans(self)
+        self.listener_plans = ListenerPlans(self)
+        self.event_renderer = EventRenderer(self)
+
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         """Client mistakes are answered, not logged; schema.errors logs the unexpected ones."""
 
 
-def build_schema() -> strawberry.Schema:
+def build_schema() -> IMSchema:
     schema = _build()
     mutation = schema._schema.mutation_type
     assert mutation is not None
@@ -97,7 +95,7 @@ def build_schema() -> strawberry.Schema:
     return schema
 
 
-def _build() -> strawberry.Schema:
+def _build() -> IMSchema:
     return IMSchema(
         query=Query,
         mutation=Mutation,

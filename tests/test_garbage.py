@@ -15,7 +15,7 @@ import pytest
 from graphql import build_schema, parse
 
 from schema.context import IMContext
-from schema.shared_events import SharedEventExecutor
+from schema.execution.executor import SharedEventExecutor
 from tests.support.clients import HTTPClient, WSClient
 from tests.support.servers import InProcessGateway
 

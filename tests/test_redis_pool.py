@@ -1,4 +1,4 @@
-"""The Redis pool and connection class under the gateway (gateway.redis_pool), on the real Redis."""
+"""The Redis pool and connection class under the gateway (gateway.lean.redis), on the real Redis."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import DataError, ResponseError
 
 from gateway.config import Settings
-from gateway.redis_pool import HiredisPacking, LeanPipeline, LeanRedis, WaitingConnectionPool
+from gateway.lean.redis import HiredisPacking, LeanPipeline, LeanRedis, WaitingConnectionPool
 
 
 class _Packed(HiredisPacking, Connection):

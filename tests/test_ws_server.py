@@ -1,4 +1,4 @@
-"""What an idle WebSocket connection keeps on the server (gateway.web.ws_server, the view's
+"""What an idle WebSocket connection keeps on the server (gateway.lean.uvicorn_ws, the view's
 WebSocket path): the handshake's state is let go, the connection reads frames as before, and the
 protocol's inbox behaves as the asyncio.Queue it replaces."""
 
@@ -13,8 +13,8 @@ import websockets
 from websockets.http11 import Request
 
 from gateway.config import Settings, load_settings
+from gateway.lean.uvicorn_ws import Gate, Inbox, LeanWebSocketProtocol, PingWheel
 from gateway.web.ws_protocols import TransportWSHandler
-from gateway.web.ws_server import Gate, Inbox, LeanWebSocketProtocol, PingWheel
 from tests.support.clients import HTTPClient, WSClient
 from tests.support.servers import InProcessGateway, start_in_process
 

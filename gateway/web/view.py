@@ -15,16 +15,16 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
-from strawberry import Schema
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived, WebSocketDisconnected
 
 from gateway.config import Settings
 from gateway.errors import Code
+from gateway.lean.starlette_ws import asgi_receive
 from gateway.web.ws_protocols import LegacyWSHandler, TransportWSHandler
+from schema.build import IMSchema
 from schema.context import IMContext
-from schema.fast_path import QueryPlans, execute_plan
-from schema.listener_path import EventRenderer, ListenerPlans
+from schema.execution.http import execute_plan
 
 log = logging.getLogger("imql.http")
 
@@ -49,10 +49,11 @@ class ObjectMessagesOnly(ASGIWebSocketAdapter):
         # idle connection sits suspended in this generator, and a wrapper and Starlette's two
         # receive methods were three more suspended frames per connection
         ws = self.ws
+        receive = asgi_receive(ws)
         try:
             while ws.application_state != WebSocketState.DISCONNECTED:
                 if ws.application_state == WebSocketState.CONNECTED == ws.client_state:
-                    received = await ws._receive()
+                    received = await receive()
                     kind = received["type"]
                     if kind == "websocket.disconnect":
                         ws.client_state = WebSocketState.DISCONNECTED
@@ -105,7 +106,7 @@ class GraphQLView(GraphQL[IMContext, None]):
     graphql_transport_ws_handler_class = TransportWSHandler
     graphql_ws_handler_class = LegacyWSHandler
 
-    def __init__(self, schema: Any, settings: Settings) -> None:
+    def __init__(self, schema: IMSchema, settings: Settings) -> None:
         super().__init__(
             schema,
             graphql_ide="graphiql",
@@ -117,10 +118,8 @@ class GraphQLView(GraphQL[IMContext, None]):
             multipart_uploads_enabled=True,
         )
         self._playground = resources.files("gateway").joinpath("playground/index.html").read_text("utf-8")
-        self._plans = QueryPlans(schema)
-        self.listener_plans = ListenerPlans(schema)
-        self.event_renderer = EventRenderer(schema)
-        self._fast_schema: Schema = schema
+        self._plans = schema.query_plans  # the schema's, held here for the hot path
+        self._fast_schema = schema
         self._deadline = settings.request_timeout_seconds
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> IMContext:
@@ -193,7 +192,7 @@ class GraphQLView(GraphQL[IMContext, None]):
 
     async def _fast(self, scope: Scope, body: bytes) -> Response | None:
         """A JSON POST of one valid query or mutation, executed without Strawberry's view and
-        extensions (schema.fast_path); None for anything else, which Strawberry then handles."""
+        extensions (schema.execution.http); None for anything else, which Strawberry then handles."""
         try:
             payload = orjson.loads(body)
         except orjson.JSONDecodeError:

@@ -1,8 +1,18 @@
 """WebSocket protocol handlers: imql's error shape on protocol refusals, and listener
-subscriptions served without a task each (gateway.web.listener_ops).
+subscriptions served without a task each (ListenerOperation), the handler and its operation in one
+file as Strawberry keeps them.
 
 Strawberry's handlers answer a few protocol-level refusals (e.g. the per-connection subscription
 cap) with a bare message; these subclasses add `extensions.code` so clients handle one shape.
+
+ListenerOperation: a listener subscription served over graphql-transport-ws without a task of
+its own.
+
+Strawberry runs each subscription as a task that stays suspended while the subscription is idle.
+Here an idle subscription is only its Listening (the session's stream position and mailbox) and
+this object: the dispatcher's wake-up (Mailbox.on_wake) starts a short task that drains what
+arrived, renders it (schema.execution.listeners) and writes the frames, then ends. The protocol around
+it (ids, limits, `complete`, errors) stays Strawberry's: this is one of its Operations.
 """
 
 from __future__ import annotations
@@ -10,16 +20,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Coroutine
-from typing import Any
+from typing import Any, cast
 
+import orjson
 from graphql import GraphQLError
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.http.exceptions import WebSocketDisconnected
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler, Operation
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage, SubscribeMessage
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 
 from gateway.errors import Code
-from gateway.web.listener_ops import ListenerOperation
-from schema.listener_path import ListenerRun
+from gateway.events.stream import Delivery
+from gateway.session.listening import Listening
+from schema.build import IMSchema
+from schema.execution.listeners import EventRenderer, ListenerRun, as_graphql_error, error_payload
 
 
 def _with_code(error: Any) -> Any:
@@ -31,6 +45,7 @@ def _with_code(error: Any) -> Any:
 
 
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
+    schema: IMSchema  # the view's (gateway.web.view), which holds the listener plans and renderer
     _closing: set[asyncio.Task[None]] | None = None
 
     async def send_message(self, message: Any) -> None:
@@ -57,7 +72,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
         if self.connection_acknowledged and isinstance(payload, dict) and isinstance(payload.get("query"), str):
             variables, name = payload.get("variables"), payload.get("operationName")
             if isinstance(variables, dict | None) and isinstance(name, str | None):
-                plan = self.view.listener_plans.plan(payload["query"], name)  # type: ignore[attr-defined]
+                plan = self.schema.listener_plans.plan(payload["query"], name)
         if plan is None:
             await super().handle_subscribe(message)  # not a plain listener subscription: Strawberry's way
             return
@@ -70,11 +85,11 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
             error = GraphQLError("Subscription limit reached")
             await self.send_message({"id": message["id"], "type": "error", "payload": [error.formatted]})
             return
-        run = ListenerRun.start(self.schema, plan, payload.get("variables"), self.context)  # type: ignore[arg-type]
+        run = ListenerRun.start(self.schema, plan, payload.get("variables"), self.context)
         if isinstance(run, list):
             await super().handle_subscribe(message)  # bad variables: Strawberry reports them as always
             return
-        operation = ListenerOperation(self, message["id"], run, self.view.event_renderer)  # type: ignore[attr-defined]
+        operation = ListenerOperation(self, message["id"], run, self.schema.event_renderer)
         self.operations[message["id"]] = operation
         self.context.gateway.metrics.requests.labels(
             self.context.gateway.metrics.operation_label(plan.operation_name), "subscription"
@@ -101,6 +116,111 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
         for task in list(self._closing or ()):
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await task
+
+
+class ListenerOperation(Operation[Any, Any]):
+    __slots__ = ("_frame_head", "_renderer", "closed", "listening", "run")
+
+    def __init__(self, handler: TransportWSHandler, op_id: str, run: ListenerRun, renderer: EventRenderer) -> None:
+        super().__init__(handler, op_id, run.plan.text, run.variables, run.plan.operation_name)
+        self.run = run
+        self._renderer = renderer
+        self.listening: Listening | None = None
+        self.closed = False
+        self._frame_head = b'{"id":' + orjson.dumps(op_id) + b',"type":"next","payload":'
+
+    def start(self) -> None:
+        self.task = asyncio.create_task(self._open())
+
+    async def _open(self) -> None:
+        try:
+            session = await self.run.context.session()
+            listening = self.listening = session.listening(self.run.plan.listener, self.run.since)
+            first = await listening.open()
+            await self._send_all(first)
+        except asyncio.CancelledError:
+            raise
+        except WebSocketDisconnected:
+            self.stop()
+            return
+        except Exception as exc:
+            await self._fail(exc)
+            return
+        finally:
+            self.task = None
+        if self.closed:
+            return  # completed by the client while opening; stop() has released it
+        listening.mailbox.on_wake = self._wake
+        self._wake()  # anything that arrived while the first events were being sent
+
+    def _wake(self) -> None:
+        if self.task is None and not self.closed and self.listening is not None:
+            self.task = asyncio.create_task(self._drain())
+
+    async def _drain(self) -> None:
+        listening = self.listening
+        assert listening is not None
+        try:
+            while not self.closed:
+                batch = await listening.drain()
+                if batch:
+                    await self._send_all(batch)
+                    continue
+                if listening.finished:
+                    await self._finish()
+                return
+        except asyncio.CancelledError:
+            raise
+        except WebSocketDisconnected:
+            self.stop()
+        except Exception as exc:
+            await self._fail(exc)
+        finally:
+            self.task = None
+
+    async def _send_all(self, deliveries: list[Delivery]) -> None:
+        handler = cast("TransportWSHandler", self.handler)
+        for delivery in deliveries:
+            if self.closed or self.completed:
+                return
+            await handler.send_text(self._next(await self._renderer.payload(self.run, delivery)))
+
+    def _next(self, payload: bytes) -> str:
+        """This operation's `next` message around a rendered payload."""
+        return (self._frame_head + payload + b"}").decode()
+
+    async def _fail(self, exc: Exception) -> None:
+        """As Strawberry ends a subscription whose source raised: the error as a last `next`
+        (data null), then `complete`."""
+        if self.closed or self.completed:
+            return
+        payload = error_payload([as_graphql_error(exc)], self.run.context)
+        handler = cast("TransportWSHandler", self.handler)
+        try:
+            await handler.send_text(self._next(payload))
+            await self._finish()
+        except WebSocketDisconnected:
+            self.stop()
+
+    async def _finish(self) -> None:
+        """The stream ended: `complete`, and the operation is forgotten and closed."""
+        if not self.completed:
+            await self.send_operation_message({"id": self.id, "type": "complete"})
+        self.stop()
+
+    def stop(self) -> None:
+        """The client completed it, the connection closed, or it ended: release it (once)."""
+        if self.closed:
+            return
+        self.closed = True
+        task = self.task
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+        handler = cast("TransportWSHandler", self.handler)
+        handler.operations.pop(self.id, None)
+        if self.listening is not None:
+            self.listening.mailbox.on_wake = None
+            handler.closing(self.listening.close())
 
 
 class LegacyWSHandler(BaseGraphQLWSHandler[Any, Any]):

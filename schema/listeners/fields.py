@@ -2,7 +2,7 @@
 
 A listener field is named after its SDK listener (`advancedMsgListener` serves MESSAGE_LISTENER),
 so one name serves both; the WebSocket transport uses this table to serve listener subscriptions
-without Strawberry's per-subscription machinery (schema.listener_path).
+without Strawberry's per-subscription machinery (schema.execution.listeners).
 """
 
 from __future__ import annotations

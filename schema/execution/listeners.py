@@ -14,7 +14,7 @@ and most of a delivery's time. A listener subscription's work is simple enough t
   on the same schema and executor class, formatting errors as the IMErrors extension does. A
   group stream's own event is the same for every member, so its payload is rendered once per
   (event, document, variables) and kept as a template with a hole where the cursor goes: each
-  further subscriber costs one join of bytes (cf. schema.shared_events for the Strawberry path).
+  further subscriber costs one join of bytes (cf. schema.execution.executor for the Strawberry path).
 """
 
 from __future__ import annotations
@@ -40,12 +40,12 @@ from strawberry import Schema
 from strawberry.execution.is_awaitable import optimized_is_awaitable
 
 from gateway.events.stream import Delivery
-from schema.build import CACHE_SIZE
 from schema.context import IMContext
-from schema.fast_path import PlanCache, formatted_errors
+from schema.execution.executor import SHARE_ATTRIBUTE, ResultShape, SharedEventExecutor, result_shape
+from schema.execution.http import PlanCache, formatted_errors
+from schema.limits import CACHE_SIZE
 from schema.listeners.common import EventTypes
 from schema.listeners.fields import LISTENER_FIELDS
-from schema.shared_events import SHARE_ATTRIBUTE, ResultShape, SharedEventExecutor, result_shape
 
 _is_awaitable = cast("Callable[[Any], TypeGuard[Awaitable[Any]]]", optimized_is_awaitable)
 TEMPLATES_KEPT = 256  # recent (event, document) payloads: a burst of group events, not history
@@ -128,10 +128,9 @@ class ListenerRun:
 class EventRenderer:
     """Deliveries → `next` payloads (JSON bytes), group events rendered once per document."""
 
-    renders = 0  # full renders (executions) in this process, for tests and profiling
-
     def __init__(self, schema: Schema) -> None:
         self._schema = schema
+        self.renders = 0  # full renders (executions) by this renderer, for tests and profiling
         self._templates: OrderedDict[tuple[str, str, str | None, str], list[bytes]] = OrderedDict()
         # One executor per (document, variables) for every subscription that runs it: each event
         # executes on a copy with the subscriber's own context. Built per subscription, each new
@@ -150,7 +149,7 @@ class EventRenderer:
         root = plan.types.to_graphql(delivery)
         if delivery.shared:
             setattr(root, SHARE_ATTRIBUTE, delivery.shared)
-        EventRenderer.renders += 1
+        self.renders += 1
         result = await self._execute(run, root)
         answer: dict[str, Any] = {"data": result.data}
         if result.errors:

@@ -35,11 +35,14 @@ from graphql import (
 from graphql.utilities import get_operation_ast
 from strawberry import Schema
 from strawberry.execution.is_awaitable import optimized_is_awaitable
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter, SchemaExtension, ValidationCache
 from strawberry.schema.schema import validate_document
 
-from schema.build import ALIASES_RULE, CACHE_SIZE, DEPTH_RULE, MAX_TOKENS
+from schema.caching import SafeParserCache
 from schema.context import IMContext
-from schema.errors import format_error
+from schema.errors import IMErrors, format_error
+from schema.limits import ALIASES_RULE, CACHE_SIZE, DEPTH_RULE, MAX_TOKENS
+from schema.observability import OperationMetrics
 
 RULES = (*specified_rules, DEPTH_RULE, ALIASES_RULE)
 P = TypeVar("P")
@@ -95,6 +98,10 @@ class PlanCache(ABC, Generic[P]):
 class QueryPlans(PlanCache[Plan]):
     """A query or mutation that parses and validates → its Plan."""
 
+    def __init__(self, schema: Schema, size: int = CACHE_SIZE) -> None:
+        check_mirrored_extensions(schema)
+        super().__init__(schema, size)
+
     def _make(self, query: str, operation_name: str | None) -> Plan | None:
         found = self._operation(query, operation_name, (OperationType.QUERY, OperationType.MUTATION))
         if found is None:
@@ -102,6 +109,40 @@ class QueryPlans(PlanCache[Plan]):
         document, operation = found
         name = operation.name.value if operation.name else None
         return Plan(document=document, kind=operation.operation.value, operation_name=name)
+
+
+# What this path does in place of the schema's extensions, in the schema's order: IMErrors →
+# formatted_errors, OperationMetrics → execute_plan's counts, MaxTokensLimiter and
+# AddValidationRules → checked_document (MAX_TOKENS, RULES), SafeParserCache and ValidationCache →
+# the plan cache. An extension added to schema.build would never run for the HTTP queries this
+# path takes, so QueryPlans refuses a schema whose list differs.
+MIRRORED_EXTENSIONS = (
+    IMErrors,
+    OperationMetrics,
+    MaxTokensLimiter,
+    SafeParserCache,
+    AddValidationRules,
+    ValidationCache,
+)
+
+
+def check_mirrored_extensions(schema: Schema) -> None:
+    made = [e if isinstance(e, SchemaExtension) else e() for e in schema.extensions]
+    kinds = tuple(type(e) for e in made)
+    if kinds != MIRRORED_EXTENSIONS:
+        raise RuntimeError(
+            f"schema.execution.http mirrors the extensions {[k.__name__ for k in MIRRORED_EXTENSIONS]}, "
+            f"but the schema has {[k.__name__ for k in kinds]}: make the fast path do what the new "
+            "extension does (and add it to MIRRORED_EXTENSIONS), or let Strawberry's path take every request"
+        )
+    for extension in made:
+        if isinstance(extension, MaxTokensLimiter) and extension.max_token_count != MAX_TOKENS:
+            raise RuntimeError(f"schema.execution.http parses with max_tokens={MAX_TOKENS}; the schema's differs")
+        if isinstance(extension, AddValidationRules) and tuple(extension.validation_rules) != (
+            DEPTH_RULE,
+            ALIASES_RULE,
+        ):
+            raise RuntimeError("schema.execution.http validates with RULES, the schema's added rules differ")
 
 
 def checked_document(schema: Schema, query: str) -> DocumentNode | None:

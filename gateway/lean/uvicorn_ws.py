@@ -15,6 +15,22 @@ Four parts of uvicorn's protocol cost more than they need to:
   are waiting for a frame's first byte with nothing consumed.
 
 `imql serve` runs this class (gateway.cli.WS_IMPLEMENTATION); everything else is uvicorn's.
+
+Every private (or undocumented) name this module relies on, checked by
+tests/test_upstream_contract.py (test_uvicorn, test_websockets):
+- uvicorn.protocols.websockets.websockets_sansio_impl.WebSocketsSansIOProtocol (uvicorn >= 0.44;
+  measured: 0.36-0.43 start fine but never call schedule_ping/start_keepalive, so no keepalive
+  ping is sent and the handshake is kept): the constructor `(config, server_state, app_state,
+  _loop)`, attributes `queue` (replaced by Inbox: put_nowait/get/empty), `writable` (replaced by
+  Gate: set/clear/wait/is_set), `read_paused`, `transport`, `loop`, `request`, `response`, `conn`,
+  `ping_interval`, `last_ping_rtt`; methods `schedule_ping()`, `stop_keepalive()`,
+  `start_keepalive()`, `send_keepalive_ping()`, `receive()` (overridden);
+- websockets.protocol.Protocol (websockets >= 13): `Protocol.parse(self)` (a generator, re-primed
+  with next()), instance attributes `state`, `reader.buffer`, `parser`, `parser_exc`;
+  websockets.protocol.State.OPEN.
+On upgrade: read uvicorn's websockets_sansio_impl.py for where it calls start_keepalive and
+schedule_ping and what reads queue/writable, and websockets' protocol.py for how `parser` is
+started; then run tests/test_upstream_contract.py and tests/test_ws_server.py.
 """
 
 from __future__ import annotations

@@ -6,6 +6,27 @@ pipeline, medians of 7 interleaved rounds on 2 shared cores, in five runs: redis
 `Redis.from_url` 190-265 µs, with a BlockingConnectionPool and 5 s socket timeouts 217-319 µs; this
 module's pool, connection and pipeline classes, without per-command timeouts (gateway.store says
 what bounds a stalled Redis instead), 69-100 µs: 0.32-0.39 of redis-py's default client.
+
+Every private (or undocumented) redis-py name this module relies on, checked by
+tests/test_upstream_contract.py::test_redis_py (measured: redis 5.x-6.x lack
+Connection.should_reconnect, 7.x lack Connection.can_read; 8.0-8.1 pass):
+- redis.client.EMPTY_RESPONSE, redis.client.NEVER_DECODE: the reply-option keys of execute_command;
+- redis.asyncio.ConnectionPool: `_available_connections` (list), `_in_use_connections` (set),
+  `max_connections`, `connection_class`, `connection_kwargs`, `make_connection()`,
+  `get_connection(...)` (overridden), `release(connection)` (overridden), `from_url(url, **kw)`;
+- redis.asyncio.Connection: `is_connected`, `can_read()`, `should_reconnect()`, `connect()`,
+  `disconnect(nowait=...)`, `send_packed_command(command, check_health)` (overridden by
+  _RoundTripCounter), `read_response()`, `pack_command(*args)` and `pack_commands(commands)`
+  (overridden by HiredisPacking);
+- redis.asyncio.client.Pipeline: the positional constructor `(connection_pool,
+  response_callbacks, transaction, shard_hint)`, `command_stack`, `is_transaction`,
+  `explicit_transaction`, `watching`, `scripts`, `connection`, `connection_pool`,
+  `response_callbacks`, `parse_response(connection, command_name, **options)`,
+  `raise_first_error(commands, response)`, `execute(raise_on_error)`;
+- redis.asyncio.Redis: `response_callbacks`, `connection_pool`, `pipeline(transaction, shard_hint)`.
+On upgrade: read redis-py's asyncio/connection.py (ConnectionPool.get_connection/release and what
+they guard) and asyncio/client.py (Pipeline.execute/_execute_pipeline) for changed behaviour, not
+only changed names; then run tests/test_upstream_contract.py and tests/test_redis_pool.py.
 """
 
 from __future__ import annotations
@@ -13,7 +34,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from inspect import isawaitable
 from typing import Any
 
@@ -195,3 +216,28 @@ class LeanRedis(aioredis.Redis):
 
     def pipeline(self, transaction: bool = True, shard_hint: str | None = None) -> LeanPipeline:
         return LeanPipeline(self.connection_pool, self.response_callbacks, transaction, shard_hint)
+
+
+class _RoundTripCounter:
+    """Mixed into the pool's connection class: calls `on_send` once per round trip (a command or a
+    whole pipeline goes out in one send), which /metrics reports as imql_redis_round_trips."""
+
+    def __init__(self, *args: Any, on_send: Callable[[], None] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._on_send = on_send
+
+    async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+        if self._on_send is not None:
+            self._on_send()
+        await super().send_packed_command(command, check_health)  # type: ignore[misc]
+
+
+def lean_connections(pool: WaitingConnectionPool, on_round_trip: Callable[[], None] | None = None) -> None:
+    """Puts HiredisPacking (and, given `on_round_trip`, the round-trip counter) on top of the
+    connection class `from_url` picked by scheme (TCP, TLS or Unix socket)."""
+    base = pool.connection_class
+    mixins: tuple[type, ...] = (HiredisPacking,)
+    if on_round_trip is not None:
+        mixins = (_RoundTripCounter, *mixins)
+        pool.connection_kwargs["on_send"] = on_round_trip
+    pool.connection_class = type(f"Imql{base.__name__}", (*mixins, base), {})

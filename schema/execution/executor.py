@@ -9,6 +9,11 @@ hands the others a copy with their own `cursor`, the one per-subscriber field of
 Sharing is skipped whenever it could be wrong: events from a user's own stream or derived for one
 user carry no key, results with errors are not kept, and documents whose cursor fields cannot be
 found plainly (fragment spreads in the event's selection) execute per subscriber as before.
+
+Two caches of a group event's rendering remain: this one (a result per document) serves the
+subscriptions Strawberry runs, which are the documents schema.execution.listeners does not plan,
+and that module's templates serve the rest. Keeping one (REVIEW change 2 item 5) was not done:
+it needs the group-fanout bench before and after, not yet run.
 """
 
 from __future__ import annotations
@@ -61,17 +66,33 @@ def result_shape(operation: OperationDefinitionNode) -> ResultShape | None:
     return ResultShape(listener_key, tuple(dict.fromkeys(keys)))
 
 
-# per process, shared by every subscription on it; shapes keep their operation alive, so an id()
-# in that key cannot be reused while the entry lives
-_results: OrderedDict[tuple[str, str, str, bytes], dict[str, Any]] = OrderedDict()
-_shapes: dict[int, tuple[OperationDefinitionNode, ResultShape | None]] = {}
-_running: dict[tuple[str, str, str, bytes], asyncio.Future[dict[str, Any] | None]] = {}
+ShareKey = tuple[str, str, str, bytes]  # (share key, document text, operation name, variables)
+
+
+class SharedResults:
+    """What the executors of one schema share (IMSchema owns it, schema.build): recent results of
+    group events, executions under way, and each operation's ResultShape. Shapes keep their
+    operation alive, so an id() in that key cannot be reused while the entry lives."""
+
+    __slots__ = ("executions", "results", "running", "shapes")
+
+    def __init__(self) -> None:
+        self.results: OrderedDict[ShareKey, dict[str, Any]] = OrderedDict()
+        self.shapes: dict[int, tuple[OperationDefinitionNode, ResultShape | None]] = {}
+        self.running: dict[ShareKey, asyncio.Future[dict[str, Any] | None]] = {}
+        self.executions = 0  # full executions of shareable events (for tests and profiling)
+
+
+def shared_results_of(schema: Any) -> SharedResults | None:
+    """The SharedResults of the Strawberry schema behind a graphql-core schema (Strawberry links
+    them as `GraphQLSchema._strawberry_schema`), or None: then nothing is shared."""
+    found = getattr(getattr(schema, "_strawberry_schema", None), "shared_results", None)
+    return found if isinstance(found, SharedResults) else None
 
 
 class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
-    """Strawberry's executor, sharing per-event results of group events between subscribers."""
-
-    executions = 0  # full executions of shareable events (for tests and profiling)
+    """Strawberry's executor, sharing per-event results of group events between subscribers
+    (in the schema's SharedResults)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -130,8 +151,11 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
         share = getattr(self.root_value, SHARE_ATTRIBUTE, "") if self.root_value is not None else ""
         if not share:
             return super().execute_operation(serially)
+        shared = shared_results_of(self.schema)
+        if shared is None:
+            return super().execute_operation(serially)
         operation = self.operation
-        shape = self._shape_of(operation)
+        shape = self._shape_of(operation, shared)
         if shape is None:
             return super().execute_operation(serially)
         if operation.loc is None:
@@ -141,19 +165,19 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
         variables = orjson.dumps(coerced, option=orjson.OPT_SORT_KEYS, default=repr)
         name = operation.name.value if operation.name else ""
         key = (share, operation.loc.source.body, name, variables)
-        kept = _results.get(key)
+        kept = shared.results.get(key)
         if kept is not None:
             return ExecutionResult(data=self._with_my_cursor(kept, shape))
-        running = _running.get(key)
+        running = shared.running.get(key)
         if running is not None:  # another subscriber is executing it right now: wait for that
             return self._after(running, shape, serially)
-        SharedEventExecutor.executions += 1
+        shared.executions += 1
         result = super().execute_operation(serially)
         if isawaitable(result):
             done: asyncio.Future[dict[str, Any] | None] = asyncio.get_running_loop().create_future()
-            _running[key] = done
-            return self._keep_later(result, key, done)
-        self._keep(result, key)
+            shared.running[key] = done
+            return self._keep_later(result, key, done, shared)
+        self._keep(result, key, shared)
         return result
 
     async def _after(
@@ -166,22 +190,26 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
         return ExecutionResult(data=self._with_my_cursor(data, shape))
 
     async def _keep_later(
-        self, pending: Awaitable[Any], key: tuple[str, str, str, bytes], done: asyncio.Future[dict[str, Any] | None]
+        self,
+        pending: Awaitable[Any],
+        key: ShareKey,
+        done: asyncio.Future[dict[str, Any] | None],
+        shared: SharedResults,
     ) -> Any:
         try:
             result = await pending
-            self._keep(result, key)
+            self._keep(result, key, shared)
             return result
         finally:
-            _running.pop(key, None)
+            shared.running.pop(key, None)
             if not done.done():
-                done.set_result(_results.get(key))
+                done.set_result(shared.results.get(key))
 
-    def _keep(self, result: Any, key: tuple[str, str, str, bytes]) -> None:
+    def _keep(self, result: Any, key: ShareKey, shared: SharedResults) -> None:
         if isinstance(result, ExecutionResult) and not result.errors and result.data is not None:
-            _results[key] = result.data
-            if len(_results) > RESULTS_KEPT:
-                _results.popitem(last=False)
+            shared.results[key] = result.data
+            if len(shared.results) > RESULTS_KEPT:
+                shared.results.popitem(last=False)
 
     def _with_my_cursor(self, data: dict[str, Any], shape: ResultShape) -> dict[str, Any]:
         event = data.get(shape.listener_key)
@@ -194,13 +222,14 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
                 mine[name] = cursor
         return {**data, shape.listener_key: mine}
 
-    @classmethod
-    def _shape_of(cls, operation: OperationDefinitionNode) -> ResultShape | None:
-        kept = _shapes.get(id(operation))
+    @staticmethod
+    def _shape_of(operation: OperationDefinitionNode, shared: SharedResults) -> ResultShape | None:
+        shapes = shared.shapes
+        kept = shapes.get(id(operation))
         if kept is not None and kept[0] is operation:
             return kept[1]
         shape = result_shape(operation)
-        if len(_shapes) > RESULTS_KEPT:
-            _shapes.clear()
-        _shapes[id(operation)] = (operation, shape)
+        if len(shapes) > RESULTS_KEPT:
+            shapes.clear()
+        shapes[id(operation)] = (operation, shape)
         return shape

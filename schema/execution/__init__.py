@@ -1,0 +1,43 @@
+"""GraphQL execution beside Strawberry's own: the schema layer's code that relies on private names
+of Strawberry and graphql-core, fenced in one package.
+
+- schema.execution.http: queries and mutations over HTTP without Strawberry's view (QueryPlans);
+- schema.execution.listeners: listener subscriptions without a task per subscription
+  (ListenerPlans, EventRenderer);
+- schema.execution.executor: the execution context class (SharedEventExecutor) both paths and
+  Strawberry's own run, sharing one execution per group event.
+schema.build also patches the built schema (`build_schema`, the SDK's `info` argument): listed below.
+
+Every private (or undocumented) name used, checked by tests/test_upstream_contract.py
+(test_strawberry, test_graphql_core):
+- strawberry: `Schema._schema` (the graphql-core GraphQLSchema; http, listeners, schema.build),
+  `GraphQLSchema._strawberry_schema` (Strawberry's link back; executor.shared_results_of),
+  `Schema.execution_context_class`, `Schema.extensions` (the list QueryPlans mirrors),
+  `strawberry.schema.schema.validate_document(schema, document, validation_rules)`,
+  `strawberry.schema.schema.StrawberryGraphQLCoreExecutionContext` (the executor's base),
+  `strawberry.execution.is_awaitable.optimized_is_awaitable`;
+- graphql-core 3.3 (incremental-delivery internals; the executor class, IncrementalExecutor over
+  Executor in 3.3.2, reached as StrawberryGraphQLCoreExecutionContext's base, "ExecutionContext"
+  below): `ExecutionContext.build(schema, document,
+  root_value, context_value, raw_variable_values, operation_name, ..., is_awaitable)`,
+  `ExecutionContext.build_per_event_executor(payload)`, `ExecutionContext.execute_operation(serially)`,
+  `ExecutionContext.execute_collected_root_fields(root_type, root_value, grouped_field_set,
+  serially, new_defer_usages)` (overridden), the instance attributes `async_helpers` (popped),
+  `root_value`, `context_value`, `operation`, `variable_values.coerced`;
+  `graphql.execution.collect_fields.DeferUsage` and `GroupedFieldSet`;
+  `graphql.execution.values.get_argument_values(def, node, variables)` and
+  `get_variable_values(schema, definitions, inputs)`;
+- in schema.build: `GraphQLSchema.mutation_type.fields[name].args["info"].out_name` and
+  `GraphQLField.resolve` (the SDK's `info` argument, see schema.types).
+The `_root_fields` and `async_helpers` fixes in executor work around graphql-core leaks: an
+upstream fix would leave them dead code, silently (tests/test_garbage.py measures them).
+
+On upgrade of Strawberry or graphql-core:
+1. bump the version (pyproject.toml's range and the lock file);
+2. run tests/test_upstream_contract.py (a fast static check naming library, version and part),
+   then tests/test_execution_parity.py, tests/test_listener_path.py, tests/test_garbage.py;
+3. read the upstream diff of graphql-core's execution/execute.py and Strawberry's schema.py and
+   extension list for changed behaviour the fast paths mirror (IMErrors, OperationMetrics,
+   MaxTokensLimiter, the validation rules);
+4. re-lock.
+"""

@@ -1,0 +1,114 @@
+"""The fast HTTP path (schema.execution.http) answers as Strawberry's own path does.
+
+The same documents go through both: a success, an IMError refusal, an unexpected fault, a
+validation error and a parse error. The JSON (data and errors, request IDs aside) and the metrics
+each adds must be the same; Strawberry's path is forced by a plan cache that plans nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from strawberry.extensions import MaskErrors
+
+from gateway.clock import ManualClock
+from gateway.web.view import GraphQLView
+from schema.build import build_schema
+from schema.execution.http import QueryPlans
+from tests.support.clients import HTTPClient
+from tests.support.servers import InProcessGateway
+
+
+class NoPlans(QueryPlans):
+    def plan(self, query: str, operation_name: str | None) -> None:
+        return None
+
+
+def _view(server: InProcessGateway) -> GraphQLView:
+    for route in server.app.app.routes:
+        if isinstance(getattr(route, "endpoint", None), GraphQLView):
+            return route.endpoint  # type: ignore[no-any-return]
+    raise AssertionError("no GraphQL route")
+
+
+def _counts(server: InProcessGateway) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every counter and histogram count (not latency sums or buckets, which are timings)."""
+    found: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
+    for family in server.gateway.metrics.registry.collect():
+        for sample in family.samples:
+            if sample.name.endswith(("_sum", "_bucket", "_created")) or "round_trips" in sample.name:
+                continue
+            found[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return found
+
+
+def _delta(before: dict[Any, float], after: dict[Any, float]) -> dict[Any, float]:
+    return {k: v - before.get(k, 0.0) for k, v in after.items() if v != before.get(k, 0.0)}
+
+
+def _without_request_ids(body: Any) -> Any:
+    ids: set[str] = set()
+
+    def collect(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("requestId"), str):
+                ids.add(node["requestId"])
+            for value in node.values():
+                collect(value)
+        elif isinstance(node, list):
+            for value in node:
+                collect(value)
+
+    def blank(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: blank(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [blank(v) for v in node]
+        if isinstance(node, str):
+            for request_id in ids:
+                node = node.replace(request_id, "<request id>")
+        return node
+
+    collect(body)
+    return blank(body)
+
+
+DOCUMENTS = {  # name: (document, the resolver faults, the fast path takes it)
+    "success": ("query Hello { getVersion getServerTime }", False, True),
+    "refusal": ("query Who { getLoginUser }", False, True),  # no session: an IMError
+    "fault": ("query When { getServerTime }", True, True),  # the resolver raises RuntimeError
+    "validation": ("query Bad { getVersion noSuchField }", False, False),
+    "parse": ("query { getVersion ", False, False),
+}
+
+
+@pytest.mark.parametrize("name", list(DOCUMENTS))
+async def test_the_fast_path_answers_as_strawberry_does(
+    name: str, client: HTTPClient, server: InProcessGateway, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    query, fault, planned = DOCUMENTS[name]
+    if fault:
+
+        def broken() -> float:
+            raise RuntimeError("the clock broke")
+
+        monkeypatch.setattr(clock, "now", broken)
+    view = _view(server)
+    assert (view._plans.plan(query, None) is not None) is planned
+    answers = []
+    for plans in (view._plans, NoPlans(view._fast_schema)):
+        monkeypatch.setattr(view, "_plans", plans)
+        before = _counts(server)
+        reply = await client.gql(query)
+        answers.append((reply.status, _without_request_ids(reply.body), _delta(before, _counts(server))))
+    fast, strawberry = answers
+    assert fast == strawberry
+
+
+def test_a_schema_with_an_extension_the_fast_path_does_not_mirror_is_refused() -> None:
+    schema = build_schema()
+    QueryPlans(schema)
+    schema.extensions = (*schema.extensions, MaskErrors)
+    with pytest.raises(RuntimeError, match="MaskErrors"):
+        QueryPlans(schema)
