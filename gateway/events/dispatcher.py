@@ -23,6 +23,7 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from gateway.events import positions
+from gateway.events.decoded import DecodedEntries
 from gateway.events.mailbox import LogEntry, Mailbox
 from gateway.im.events import IMEvent, OnConnectFailed, OnConnecting, OnConnectSuccess
 from gateway.keys import Keys
@@ -60,6 +61,7 @@ class Dispatcher:
         self._link_up = True
         self._link_listeners: set[Mailbox] = set()
         self._subscribed = False  # whether the pub/sub connection holds our subscriptions
+        self.decoded = DecodedEntries()  # group entries decoded once for all local followers
 
     # ---- life cycle --------------------------------------------------------------------------
     async def start(self) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import heapq
 import logging
 import secrets
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -62,25 +61,8 @@ class Delivery:
     event: IMEvent
     cursor: str
     # set for a group stream's own event, the same for every member: names it, so the GraphQL
-    # layer can execute it once for all subscribers with the same document (schema.shared_events)
+    # layer can execute it once for all subscribers with the same document (schema.execution.executor)
     shared: str = ""
-
-
-# Group entries decoded once for all of a process's followers of the group (10,000 members of one
-# group would otherwise decode the same entry 10,000 times); recent entries only.
-DECODED_KEPT = 1_024
-_decoded: OrderedDict[tuple[str, str], IMEvent] = OrderedDict()
-
-
-def _decode_group_entry(entry: LogEntry, raw: str) -> IMEvent:
-    key = (entry.stream, entry.entry_id)
-    event = _decoded.get(key)
-    if event is None:
-        event = decode_event(raw)
-        _decoded[key] = event
-        if len(_decoded) > DECODED_KEPT:
-            _decoded.popitem(last=False)
-    return event
 
 
 class EventStream:
@@ -251,7 +233,7 @@ class EventStream:
             return []  # not ours, not a session notice, nobody derives from it: skip decoding
         try:
             raw = fields.get(F_EVENT, "")
-            event = decode_event(raw) if entry.stream == self._user_stream else _decode_group_entry(entry, raw)
+            event = decode_event(raw) if entry.stream == self._user_stream else self._dispatcher.decoded.get(entry, raw)
         except msgspec.DecodeError:
             log.error("skipping undecodable event %s in %s", entry.entry_id, entry.stream)
             return []
