@@ -9,12 +9,13 @@ ones that moved are reported.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import Protocol
 
 from gateway.engine.message_ids import parse_msg_id
 from gateway.errors import IMError
 from gateway.events.bus import CONVERSATION_NEW
-from gateway.im.conversations import ConversationFilter
+from gateway.im.conversations import Conversation, ConversationFilter
 from gateway.im.events import (
     IMEvent,
     OnConversationChanged,
@@ -26,15 +27,22 @@ from gateway.im.events import (
     OnUnreadMessageCountChangedByFilter,
 )
 
-if TYPE_CHECKING:
-    from gateway.engine.conversations import Conversations
+
+class ConversationReads(Protocol):
+    """What a watch reads of the engine's conversations (gateway.engine.conversations)."""
+
+    async def views(self, user_id: str, convs: Sequence[str]) -> list[Conversation]: ...
+
+    async def subscribed_filters(self, user_id: str) -> dict[ConversationFilter, int]: ...
+
+    async def unread_totals(self, user_id: str, filters: Sequence[ConversationFilter]) -> list[int]: ...
 
 
 class ConversationWatch:
     """One conversationListener subscription's observer (gateway.backend.ConversationObserver):
     what it last told its client about unread totals, and the notices it derives."""
 
-    def __init__(self, conversations: Conversations, user_id: str) -> None:
+    def __init__(self, conversations: ConversationReads, user_id: str) -> None:
         self._conversations = conversations
         self._user_id = user_id
         self._total: int | None = None
