@@ -89,7 +89,11 @@ async def test_a_completed_or_dropped_listener_subscription_is_released(
     op = await ws.subscribe(MESSAGES)
     await settle(lambda: gw.dispatcher.subscriber_count == 1)
     assert gw.expiry.watched == 1
-    assert await gw.presence.online(["alice"]) == [True]
+    # presence is entered after the replay, a moment after the stream is followed: wait for it
+    deadline = asyncio.get_running_loop().time() + 5.0
+    while await gw.presence.online(["alice"]) != [True]:
+        assert asyncio.get_running_loop().time() < deadline, "alice never counted as online"
+        await asyncio.sleep(0.02)
     await ws.stop(op)
     await settle(lambda: gw.dispatcher.subscriber_count == 0)
     await settle(lambda: gw.expiry.watched == 0)
