@@ -18,10 +18,10 @@ from typing import Any
 import msgspec
 
 from gateway.clock import Clock
+from gateway.engine.codec import STORED_DEC
 from gateway.engine.errors import maps_store_errors
 from gateway.engine.friendship import decode_friend_record
 from gateway.engine.groups.store import GroupStore
-from gateway.engine.message_core import _stored_dec
 from gateway.engine.messages import Messages
 from gateway.engine.notices import ConversationWatch
 from gateway.engine.scripts import PipelinedScript, run_pipeline
@@ -278,10 +278,7 @@ class Conversations:
 
         windows = await run_pipeline(self._redis, build, (_NEWEST_MESSAGES,))
         found = [
-            (conv, _stored_dec.decode(raw))
-            for conv, rows in zip(convs, windows, strict=True)
-            for raw in rows[1:]
-            if raw
+            (conv, STORED_DEC.decode(raw)) for conv, rows in zip(convs, windows, strict=True) for raw in rows[1:] if raw
         ]
         visible = {id(m) for m in await self._messages._visible_to(user_id, [m for _, m in found])}
         return [(conv, m) for conv, m in found if id(m) in visible]
@@ -829,7 +826,7 @@ class _ViewRead:
         # (what was cleared or deleted for the user is skipped)
         cleared = {conv: int(state.cleared.get(conv, 0)) for conv in convs}
         for conv, window in zip(convs, newest, strict=True):
-            found = [_stored_dec.decode(r) for r in window[1:] if r]
+            found = [STORED_DEC.decode(r) for r in window[1:] if r]
             for m in self._owner._messages.visible_given(self._user_id, found, cleared, hidden):
                 if not m.isExcludedFromLastMessage:
                     self._best[conv] = m

@@ -10,13 +10,12 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 
+from gateway.engine.codec import STORED_DEC, STORED_ENC
 from gateway.engine.groups.extras import topic_parent
 from gateway.engine.groups.store import AVCHATROOM, MEMBER, neutral_view
 from gateway.engine.message_core import (
     HISTORY_COUNT_MAX,
     MessageCore,
-    _stored_dec,
-    _stored_enc,
     require_body_fits,
 )
 from gateway.engine.message_ids import group_msg_id, parse_msg_id
@@ -128,7 +127,7 @@ class GroupMessaging(MessageCore):
             pipe.hexists(self._announced(user_id), conversation)
             pipe.hset(self._announced(user_id), conversation, 1)
         if not options.onlineUserOnly and group.groupType != AVCHATROOM:
-            pipe.hset(self._keys.timeline_messages(timeline), str(seq), _stored_enc.encode(stored))
+            pipe.hset(self._keys.timeline_messages(timeline), str(seq), STORED_ENC.encode(stored))
             if not stored.isExcludedFromUnreadCount and not targets:
                 pipe.zadd(self._keys.timeline_countable(timeline), {str(seq): seq})
             for who in dict.fromkeys(stored.groupAtUserList):
@@ -179,7 +178,7 @@ class GroupMessaging(MessageCore):
             if len(seq_list) > HISTORY_COUNT_MAX:
                 raise invalid(f"messageSeqList: at most {HISTORY_COUNT_MAX} seqs")
             raws = await self._redis.hmget(self._keys.timeline_messages(timeline), [str(q) for q in seq_list])
-            found = [_stored_dec.decode(r) for r in raws if r]
+            found = [STORED_DEC.decode(r) for r in raws if r]
             return await self._views(user_id, await self._visible_to(user_id, found))
         start_seq = None
         if last_msg_id:

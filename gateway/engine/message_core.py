@@ -20,6 +20,7 @@ import msgspec
 from redis.exceptions import WatchError
 
 from gateway.clock import Clock
+from gateway.engine.codec import STORED_DEC, STORED_ENC
 from gateway.engine.friendship import Friendship, decode_friend_record
 from gateway.engine.groups.extras import topic_parent
 from gateway.engine.groups.store import ADMIN, OWNER, GroupStore, member_dec, neutral_view
@@ -53,8 +54,6 @@ RECEIVE_OPT_USERS_MAX = 30  # setC2CReceiveMessageOpt per call
 FIND_MESSAGES_MAX = 100
 SCAN_BATCH_FACTOR = 2  # fetch this many seqs per wanted message while skipping hidden ones
 
-_stored_enc = msgspec.json.Encoder()
-_stored_dec = msgspec.json.Decoder(StoredMessage)
 _content_dec = msgspec.json.Decoder(Content)
 
 
@@ -84,7 +83,7 @@ def c2c_conversation(peer: str) -> str:
 
 def require_body_fits(content: Content, cloud_custom_data: str) -> None:
     """The SDK's limit on a message body (its elements plus cloudCustomData): 8001 past it."""
-    if len(_stored_enc.encode(content)) + len(cloud_custom_data.encode("utf-8")) > MESSAGE_BODY_MAX_BYTES:
+    if len(STORED_ENC.encode(content)) + len(cloud_custom_data.encode("utf-8")) > MESSAGE_BODY_MAX_BYTES:
         raise IMError(Code.ERR_MSG_BODY_TOO_LARGE, f"message body over {MESSAGE_BODY_MAX_BYTES} bytes")
 
 
@@ -146,7 +145,7 @@ class MessageCore:
         draft = Draft(content=content, groupAtUserList=list(at_users), targets=list(targets), createdAt=self._now())
         key = self._keys.created_message(user_id, created_id)
         pipe = self._redis.pipeline(transaction=True)
-        pipe.hset(key, "draft", _stored_enc.encode(draft))
+        pipe.hset(key, "draft", STORED_ENC.encode(draft))
         pipe.expire(key, CREATED_MESSAGE_TTL_SECONDS)
         await pipe.execute()
         return CreatedMessage(id=created_id, messageInfo=self._draft_view(user_id, created_id, draft))
@@ -172,7 +171,7 @@ class MessageCore:
             pipe.hset(
                 self._keys.local_message_data(user_id),
                 msg_id,
-                _stored_enc.encode(LocalData(data=options.localCustomData)),
+                STORED_ENC.encode(LocalData(data=options.localCustomData)),
             )
         pipe.expire(created_key, SENT_RECORD_TTL_SECONDS)
 
@@ -205,7 +204,7 @@ class MessageCore:
             status=MsgStatus.V2TIM_MSG_STATUS_LOCAL_IMPORTED,
             isExcludedFromUnreadCount=True,
         )
-        await self._redis.hset(self._keys.timeline_messages(timeline), str(seq), _stored_enc.encode(stored))
+        await self._redis.hset(self._keys.timeline_messages(timeline), str(seq), STORED_ENC.encode(stored))
         return (await self._views(user_id, [stored]))[0]
 
     async def draft(self, user_id: str, created_id: str, arg: str = "id") -> Draft:
@@ -249,7 +248,7 @@ class MessageCore:
         raw = await self._redis.hget(self._keys.timeline_messages(self._timeline_of(ref)), str(ref.seq))
         if raw is None:
             return None
-        stored = _stored_dec.decode(raw)
+        stored = STORED_DEC.decode(raw)
         return stored if stored.msgID and stored.random == ref.random else None
 
     async def load_visible(self, user_id: str, msg_id: str, arg: str = "msgID") -> StoredMessage:
@@ -460,7 +459,7 @@ class MessageCore:
                 seqs = list(range(cursor, min(cursor + batch, last_seq + 1)))
                 cursor = seqs[-1] + 1
             raws = await self._redis.hmget(self._keys.timeline_messages(timeline), [str(q) for q in seqs])
-            candidates = [_stored_dec.decode(r) for r in raws if r]
+            candidates = [STORED_DEC.decode(r) for r in raws if r]
             for m in await self._visible_to(user_id, candidates):
                 if wanted_types and m.content.elemType not in wanted_types:
                     continue
@@ -490,7 +489,7 @@ class MessageCore:
         stored.revokedBy = user_id
         ref = parse_msg_id(msg_id)
         await self._redis.hset(
-            self._keys.timeline_messages(self._timeline_of(ref)), str(stored.seq), _stored_enc.encode(stored)
+            self._keys.timeline_messages(self._timeline_of(ref)), str(stored.seq), STORED_ENC.encode(stored)
         )
         event = OnRecvMessageRevoked(msgID=msg_id)
         await self._bus.publish([user_id], event, except_session=session_id)
@@ -513,7 +512,7 @@ class MessageCore:
             await pipe.watch(version_key)
             version = int(await pipe.get(version_key) or 0)
             raw = await pipe.hget(self._keys.timeline_messages(timeline), str(stored.seq))
-            current = _stored_dec.decode(raw)
+            current = STORED_DEC.decode(raw)
             if current.version != version:
                 raise IMError(Code.ERR_MSG_MODIFY_CONFLICT, "the message was modified meanwhile; fetch it and retry")
             if content is not None:
@@ -524,7 +523,7 @@ class MessageCore:
             current.version = version + 1
             pipe.multi()
             pipe.set(version_key, current.version)
-            pipe.hset(self._keys.timeline_messages(timeline), str(stored.seq), _stored_enc.encode(current))
+            pipe.hset(self._keys.timeline_messages(timeline), str(stored.seq), STORED_ENC.encode(current))
             try:
                 await pipe.execute()
             except WatchError as exc:

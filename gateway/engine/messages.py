@@ -11,6 +11,7 @@ from typing import Any
 
 import msgspec
 
+from gateway.engine.codec import STORED_ENC
 from gateway.engine.errors import maps_store_errors
 from gateway.engine.extensions import Extensions
 from gateway.engine.group_messages import GroupMessaging
@@ -18,7 +19,6 @@ from gateway.engine.merger import Merging
 from gateway.engine.message_core import (
     RECEIVE_OPT_USERS_MAX,
     LocalData,
-    _stored_enc,
     c2c_conversation,
     require_body_fits,
 )
@@ -127,7 +127,7 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
         pipe = self._redis.pipeline(transaction=False)
         if not options.onlineUserOnly:
             millis = int(self._clock.now() * 1000)
-            pipe.hset(self._keys.timeline_messages(timeline), str(seq), _stored_enc.encode(stored))
+            pipe.hset(self._keys.timeline_messages(timeline), str(seq), STORED_ENC.encode(stored))
             if not stored.isExcludedFromLastMessage:
                 for owner, conv in convs.items():
                     pipe.zadd(self._keys.conversations(owner), {conv: millis})

@@ -19,6 +19,7 @@ from typing import Any
 import msgspec
 
 from gateway.clock import Clock
+from gateway.engine.codec import STORED_ENC
 from gateway.engine.friendship import Friendship, decode_friend_record
 from gateway.engine.message_ids import group_msg_id
 from gateway.engine.profiles import Profiles
@@ -79,7 +80,6 @@ class ApplicationRecord(msgspec.Struct, kw_only=True):
 member_enc = msgspec.json.Encoder()
 member_dec = msgspec.json.Decoder(MemberRecord)
 app_dec = msgspec.json.Decoder(ApplicationRecord)
-_stored_enc = msgspec.json.Encoder()
 
 
 def group_error(code: int, desc: str) -> IMError:
@@ -338,7 +338,7 @@ class GroupStore:
             faceUrl=elem.opMember.faceUrl,
             isExcludedFromUnreadCount=True,
         )
-        await self.redis.hset(self.keys.timeline_messages(timeline), str(seq), _stored_enc.encode(stored))
+        await self.redis.hset(self.keys.timeline_messages(timeline), str(seq), STORED_ENC.encode(stored))
         await self._deliver(group, OnRecvNewMessage(message=neutral_view(stored)), also)
 
     async def _deliver(self, group: GroupInfo, event: IMEvent, also: Sequence[str]) -> None:
