@@ -28,6 +28,7 @@ from gateway.engine.message_ids import MessageRef, parse_msg_id
 from gateway.engine.profiles import Profiles
 from gateway.errors import Code, IMError, invalid
 from gateway.events.bus import CONVERSATION_CHANGED, CONVERSATION_NEW, EventBus
+from gateway.ids import c2c_conversation_id, conversation_peer_id, group_conversation_id, peer_ids_of
 from gateway.im.enums import ElemType, GetType, MessageOpt, MsgStatus
 from gateway.im.events import (
     IMEvent,
@@ -75,10 +76,6 @@ class Draft(msgspec.Struct, kw_only=True):
 
 
 _draft_dec = msgspec.json.Decoder(Draft)
-
-
-def c2c_conversation(peer: str) -> str:
-    return f"c2c_{peer}"
 
 
 def require_body_fits(content: Content, cloud_custom_data: str) -> None:
@@ -299,8 +296,8 @@ class MessageCore:
     @staticmethod
     def _conversation_for(user_id: str, m: StoredMessage) -> str:
         if m.groupID:
-            return f"group_{m.groupID}"
-        return c2c_conversation(m.receiver if m.sender == user_id else m.sender)
+            return group_conversation_id(m.groupID)
+        return c2c_conversation_id(m.receiver if m.sender == user_id else m.sender)
 
     async def _views(
         self, user_id: str, messages: list[StoredMessage], created_ids: dict[str, str] | None = None
@@ -341,8 +338,8 @@ class MessageCore:
             pipe.hmget(self._keys.read_times(user_id), peers)
         if group_convs:
             pipe.hmget(self._keys.group_read_seqs(user_id), group_convs)
-        for conv in peers:
-            pipe.hget(self._keys.read_times(conv.removeprefix("c2c_")), c2c_conversation(user_id))
+        for peer in peer_ids_of(peers):
+            pipe.hget(self._keys.read_times(peer), c2c_conversation_id(user_id))
         for gid in groups:
             pipe.hmget(self._keys.group_members(topic_parent(gid) or gid), senders)
         count = len(pipe) - first
@@ -384,7 +381,7 @@ class MessageCore:
                         nameCard=name_cards.get((m.groupID, m.sender), ""),
                         faceUrl=m.faceUrl,
                         groupID=m.groupID,
-                        userID="" if m.groupID else conv.removeprefix("c2c_"),
+                        userID="" if m.groupID else conversation_peer_id(conv) or "",
                         status=status,
                         isSelf=is_self,
                         isRead=is_self
@@ -547,7 +544,10 @@ class MessageCore:
             if other and other != user_id:
                 await self._bus.publish([other], event)
             await self.conversations_changed(
-                {user_id: [f"c2c_{other}"], **({other: [f"c2c_{user_id}"]} if other != user_id else {})}
+                {
+                    user_id: [c2c_conversation_id(other)],
+                    **({other: [c2c_conversation_id(user_id)]} if other != user_id else {}),
+                }
             )
             return
         if stored.targets:
@@ -555,7 +555,7 @@ class MessageCore:
             return
         await self._bus.publish_to_group(topic_parent(stored.groupID) or stored.groupID, event, except_user=user_id)
         # the other members' conversation notices are derived by their subscriptions
-        await self.conversations_changed({user_id: [f"group_{stored.groupID}"]})
+        await self.conversations_changed({user_id: [group_conversation_id(stored.groupID)]})
 
     async def delete_message_from_local_storage(self, user_id: str, msg_id: str) -> None:
         stored = await self.load_visible(user_id, msg_id)

@@ -25,6 +25,7 @@ from gateway.engine.message_ids import group_msg_id
 from gateway.engine.profiles import Profiles
 from gateway.errors import Code, IMError
 from gateway.events.bus import EventBus
+from gateway.ids import group_conversation_id
 from gateway.im.enums import ElemType, GroupAdd, GroupMemberRole, GroupType
 from gateway.im.events import GroupEvent, IMEvent, OnRecvNewMessage
 from gateway.im.groups import GroupInfo, GroupMemberFullInfo, GroupMemberInfo, GroupTipsElem
@@ -264,7 +265,7 @@ class GroupStore:
             if not fresh:
                 continue
             added.append(user_id)
-            conversation = f"group_{group.groupID}"
+            conversation = group_conversation_id(group.groupID)
             pipe = self.redis.pipeline(transaction=False)
             pipe.hset(self.keys.user_groups(user_id), group.groupID, now)
             pipe.zadd(self.keys.conversations(user_id), {conversation: int(self.clock.now() * 1000)})
@@ -278,7 +279,7 @@ class GroupStore:
         if added:
             await self.bus.join_group_stream(added, group.groupID)
             if self.new_conversations is not None:
-                await self.new_conversations({u: [f"group_{group.groupID}"] for u in added})
+                await self.new_conversations({u: [group_conversation_id(group.groupID)] for u in added})
         return added
 
     async def _last_seq(self, group_id: str) -> int:
@@ -300,7 +301,7 @@ class GroupStore:
                 # the conversation stays, but nothing sent after leaving counts as unread
                 pipe.hset(
                     self.keys.conversation_state(user_id, "left"),
-                    f"group_{group.groupID}",
+                    group_conversation_id(group.groupID),
                     await self._last_seq(group.groupID),
                 )
                 await pipe.execute()
