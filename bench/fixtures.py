@@ -12,8 +12,8 @@ import time
 
 import msgspec
 
-from gateway.engine.message_core import c2c_conversation
 from gateway.engine.message_ids import c2c_msg_id
+from gateway.ids import c2c_conversation_id
 from gateway.im.enums import ElemType
 from gateway.im.messages import Content, StoredMessage, TextElem
 from gateway.services import Gateway
@@ -62,8 +62,8 @@ async def c2c_conversation_of(gw: Gateway, a: str, b: str, messages: int) -> Non
             await pipe.execute()
     pipe.set(keys.timeline_seq(timeline), messages)
     millis = int(time.time() * 1000)
-    pipe.zadd(keys.conversations(a), {c2c_conversation(b): millis})
-    pipe.zadd(keys.conversations(b), {c2c_conversation(a): millis})
+    pipe.zadd(keys.conversations(a), {c2c_conversation_id(b): millis})
+    pipe.zadd(keys.conversations(b), {c2c_conversation_id(a): millis})
     await pipe.execute()
 
 
@@ -81,8 +81,8 @@ async def many_c2c_conversations(gw: Gateway, owner: str, peers: list[str], unre
             pipe.hset(keys.timeline_messages(timeline), str(seq), _encoder.encode(_text(peer, owner, seq, now)))
             pipe.zadd(keys.timeline_countable_for(timeline, owner), {str(seq): base_ms + i})
         pipe.set(keys.timeline_seq(timeline), unread_each)
-        pipe.zadd(keys.conversations(owner), {c2c_conversation(peer): base_ms + i})
-        pipe.zadd(keys.conversations(peer), {c2c_conversation(owner): base_ms + i})
+        pipe.zadd(keys.conversations(owner), {c2c_conversation_id(peer): base_ms + i})
+        pipe.zadd(keys.conversations(peer), {c2c_conversation_id(owner): base_ms + i})
         if len(pipe) >= BATCH:
             await pipe.execute()
     await pipe.execute()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from gateway.errors import Code, IMError, invalid
 from gateway.im.enums import ConversationType
@@ -55,10 +55,41 @@ def check_group_id_list(group_ids: Sequence[str], arg: str = "groupIDList") -> l
 def parse_conversation_id(conversation_id: str) -> tuple[ConversationType, str]:
     """`c2c_<userID>` or `group_<groupID>`; 6004 for anything else."""
     try:
-        if conversation_id.startswith("c2c_"):
-            return ConversationType.V2TIM_C2C, check_user_id(conversation_id[4:], "conversationID")
-        if conversation_id.startswith("group_"):
-            return ConversationType.V2TIM_GROUP, check_group_id(conversation_id[6:], "conversationID")
+        if (peer := conversation_peer_id(conversation_id)) is not None:
+            return ConversationType.V2TIM_C2C, check_user_id(peer, "conversationID")
+        if (group := conversation_group_id(conversation_id)) is not None:
+            return ConversationType.V2TIM_GROUP, check_group_id(group, "conversationID")
     except IMError as exc:
         raise IMError(Code.ERR_INVALID_CONVERSATION, f"conversationID {conversation_id!r} is malformed") from exc
     raise IMError(Code.ERR_INVALID_CONVERSATION, "conversationID must be c2c_<userID> or group_<groupID>")
+
+
+# ---- conversation IDs: the one place that spells them -----------------------------------------
+def c2c_conversation_id(user_id: str) -> str:
+    """The C2C conversation with `user_id`: `c2c_<userID>`."""
+    return f"c2c_{user_id}"
+
+
+def group_conversation_id(group_id: str) -> str:
+    """The conversation of group (or topic) `group_id`: `group_<groupID>`."""
+    return f"group_{group_id}"
+
+
+def conversation_group_id(conversation_id: str) -> str | None:
+    """The group of a `group_<groupID>` conversation ID (unchecked); None for any other."""
+    return conversation_id[6:] if conversation_id.startswith("group_") else None
+
+
+def conversation_peer_id(conversation_id: str) -> str | None:
+    """The peer of a `c2c_<userID>` conversation ID (unchecked); None for any other."""
+    return conversation_id[4:] if conversation_id.startswith("c2c_") else None
+
+
+def group_ids_of(conversation_ids: Iterable[str]) -> list[str]:
+    """The groups of the group conversations among `conversation_ids`, in their order."""
+    return [c[6:] for c in conversation_ids if c.startswith("group_")]
+
+
+def peer_ids_of(conversation_ids: Iterable[str]) -> list[str]:
+    """The peers of the C2C conversations among `conversation_ids`, in their order."""
+    return [c[4:] for c in conversation_ids if c.startswith("c2c_")]

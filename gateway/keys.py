@@ -12,6 +12,8 @@ collide with another user's key.
 
 from __future__ import annotations
 
+from gateway.ids import conversation_group_id
+
 _ESCAPES = str.maketrans({"%": "%25", "{": "%7B", "}": "%7D", ":": "%3A", "|": "%7C"})
 
 
@@ -131,8 +133,29 @@ class Keys:
         return f"{timeline}:extensions:{seq}"
 
     def receive_options(self, user_id: str) -> str:
-        """Hash: "c2c:<user>" / "group:<group>" → V2TIM_MessageOpt."""
+        """Hash: a receive-option field (`c2c_receive_option_field` / `group_receive_option_field`)
+        → V2TIM_MessageOpt."""
         return f"{self._user(user_id)}:receive-options"
+
+    # the fields of `receive_options`: "c2c:<user>" / "group:<group>"
+    @staticmethod
+    def c2c_receive_option_field(user_id: str) -> str:
+        return f"c2c:{user_id}"
+
+    @staticmethod
+    def group_receive_option_field(group_id: str) -> str:
+        return f"group:{group_id}"
+
+    @staticmethod
+    def receive_option_field(conversation_id: str) -> str:
+        """The field of a conversation ID (`c2c_<user>` / `group_<group>`)."""
+        group = conversation_group_id(conversation_id)
+        return f"group:{group}" if group is not None else f"c2c:{conversation_id[4:]}"
+
+    @staticmethod
+    def receive_option_group(field: str) -> str | None:
+        """The group of a "group:<group>" field; None for a C2C one."""
+        return field[6:] if field.startswith("group:") else None
 
     def conversations(self, user_id: str) -> str:
         """Sorted set: conversation → time of its latest message (ms), the conversation list's order."""

@@ -96,15 +96,15 @@ async def test_a_page_costs_the_same_round_trips_for_a_million_messages(
     big = gw.keys.c2c_timeline("carol", "bob")
     bodies = await gw.redis.hgetall(gw.keys.timeline_messages(small))
     await gw.redis.set(gw.keys.timeline_seq(big), 1_000_000)
-    from gateway.engine.message_core import _stored_dec, _stored_enc
+    from gateway.engine.codec import STORED_DEC, STORED_ENC
     from gateway.engine.message_ids import c2c_msg_id
 
     for seq_text, raw in bodies.items():
-        stored = _stored_dec.decode(raw)
+        stored = STORED_DEC.decode(raw)
         seq = 1_000_000 - 30 + int(seq_text)
         stored.seq, stored.sender, stored.receiver = seq, "carol", "bob"
         stored.msgID = c2c_msg_id("carol", "bob", seq, stored.random)
-        await gw.redis.hset(gw.keys.timeline_messages(big), str(seq), _stored_enc.encode(stored))
+        await gw.redis.hset(gw.keys.timeline_messages(big), str(seq), STORED_ENC.encode(stored))
 
     trips = 0
     original_execute = redis_client.Pipeline.execute

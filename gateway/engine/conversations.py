@@ -18,16 +18,16 @@ from typing import Any
 import msgspec
 
 from gateway.clock import Clock
+from gateway.engine.codec import STORED_DEC
 from gateway.engine.errors import maps_store_errors
 from gateway.engine.friendship import decode_friend_record
 from gateway.engine.groups.store import GroupStore
-from gateway.engine.message_core import _stored_dec
 from gateway.engine.messages import Messages
 from gateway.engine.notices import ConversationWatch
 from gateway.engine.scripts import PipelinedScript, run_pipeline
 from gateway.errors import Code, IMError, invalid
 from gateway.events.bus import EventBus
-from gateway.ids import parse_conversation_id
+from gateway.ids import group_conversation_id, group_ids_of, parse_conversation_id, peer_ids_of
 from gateway.im.conversations import (
     Conversation,
     ConversationFilter,
@@ -122,7 +122,7 @@ class Conversations:
     def _state_hashes(self, user_id: str) -> list[str]:
         """The hashes of a user's conversation state, after the order zset and in _UserState's
         field order. Each is keyed by conversation ID, but for the named conversation groups
-        (_GROUPS_AT, by name) and the receive options (_OPTIONS_AT, by `_receive_opt_field`)."""
+        (_GROUPS_AT, by name) and the receive options (_OPTIONS_AT, by `Keys.receive_option_field`)."""
         return [
             *(self._state(user_id, family) for family in ("deleted", "draft", "custom-data", "pinned", "marks")),
             self._keys.conversation_groups(user_id),
@@ -143,7 +143,7 @@ class Conversations:
         """The state of these conversations only, in 12 reads whose cost does not grow with the
         user's other conversations (what announcing a change needs; `_queue_state` reads it all).
         Returns what builds it from the pipeline's replies (it finds its own among them)."""
-        options = [_receive_opt_field(c) for c in convs]
+        options = [Keys.receive_option_field(c) for c in convs]
 
         def fields_of(at: int) -> list[str]:
             return options if at == _OPTIONS_AT else convs
@@ -179,9 +179,9 @@ class Conversations:
         """Every live conversation as (pinned, orderKey, ID); a group's order is also moved by the
         group's own activity (large groups are ordered that way only)."""
         convs = list(state.order)
-        group_ids = [c[6:] for c in convs if c.startswith("group_")]
+        group_ids = group_ids_of(convs)
         activity = await self._redis.zmscore(self._keys.group_activity(), group_ids) if group_ids else []
-        active = {f"group_{g}": int((a or 0) * 1000) for g, a in zip(group_ids, activity, strict=True)}
+        active = {group_conversation_id(g): int((a or 0) * 1000) for g, a in zip(group_ids, activity, strict=True)}
         ordered = [
             (conv in state.pinned, _order_key(conv, state, active.get(conv, 0)), conv)
             for conv in convs
@@ -278,10 +278,7 @@ class Conversations:
 
         windows = await run_pipeline(self._redis, build, (_NEWEST_MESSAGES,))
         found = [
-            (conv, _stored_dec.decode(raw))
-            for conv, rows in zip(convs, windows, strict=True)
-            for raw in rows[1:]
-            if raw
+            (conv, STORED_DEC.decode(raw)) for conv, rows in zip(convs, windows, strict=True) for raw in rows[1:] if raw
         ]
         visible = {id(m) for m in await self._messages._visible_to(user_id, [m for _, m in found])}
         return [(conv, m) for conv, m in found if id(m) in visible]
@@ -427,14 +424,16 @@ class Conversations:
             state_of = self._queue_state_of(pipe, user_id, convs)
             pipe.hmget(self._state(user_id, "announced"), convs)
             pending.append((user_id, convs, state_of, len(pipe) - 1))
-        group_ids = sorted({c[6:] for convs in changed.values() for c in convs if c.startswith("group_")})
+        group_ids = sorted({g for convs in changed.values() for g in group_ids_of(convs)})
         if group_ids:
             pipe.zmscore(self._keys.group_activity(), group_ids)
         if not pending:
             return
         raw = list(await pipe.execute())
         activity = (
-            {f"group_{g}": int((a or 0) * 1000) for g, a in zip(group_ids, raw[-1], strict=True)} if group_ids else {}
+            {group_conversation_id(g): int((a or 0) * 1000) for g, a in zip(group_ids, raw[-1], strict=True)}
+            if group_ids
+            else {}
         )
         for user_id, convs, state_of, announced_at in pending:
             state = states[user_id] = state_of(raw)
@@ -722,13 +721,8 @@ class Conversations:
         return {_filter_dec.decode(raw): int(total) for raw, total in rows.items()}
 
 
-def _receive_opt_field(conv: str) -> str:
-    """Receive options are kept by "c2c:<userID>" / "group:<groupID>"."""
-    return f"group:{conv[6:]}" if conv.startswith("group_") else f"c2c:{conv[4:]}"
-
-
 def _receive_opt(state: _UserState, conv: str) -> int:
-    return int(state.options.get(_receive_opt_field(conv), 0))
+    return int(state.options.get(Keys.receive_option_field(conv), 0))
 
 
 def _order_key(conv: str, state: _UserState, activity_ms: int) -> int:
@@ -780,8 +774,8 @@ class _ViewRead:
         self._user_id = user_id
         self._convs = convs
         self._state = state
-        self._peers = [c[4:] for c in convs if c.startswith("c2c_")]
-        self._group_ids = [c[6:] for c in convs if c.startswith("group_")]
+        self._peers = peer_ids_of(convs)
+        self._group_ids = group_ids_of(convs)
         self._timelines = [owner._timeline(user_id, c) for c in convs]
         self._span = (0, 0)
         self._unread: dict[str, int] = {}
@@ -801,7 +795,7 @@ class _ViewRead:
         for gid in self._group_ids:
             pipe.hgetall(keys.group_info(gid))
             timeline = keys.group_timeline(gid)
-            read = int(state.group_reads.get(f"group_{gid}", 0))
+            read = int(state.group_reads.get(group_conversation_id(gid), 0))
             pipe.zrangebyscore(keys.timeline_at(timeline, user_id), f"({read}", "+inf")
             pipe.zrangebyscore(keys.timeline_at(timeline, "*"), f"({read}", "+inf")
         for timeline in self._timelines:
@@ -829,7 +823,7 @@ class _ViewRead:
         # (what was cleared or deleted for the user is skipped)
         cleared = {conv: int(state.cleared.get(conv, 0)) for conv in convs}
         for conv, window in zip(convs, newest, strict=True):
-            found = [_stored_dec.decode(r) for r in window[1:] if r]
+            found = [STORED_DEC.decode(r) for r in window[1:] if r]
             for m in self._owner._messages.visible_given(self._user_id, found, cleared, hidden):
                 if not m.isExcludedFromLastMessage:
                     self._best[conv] = m

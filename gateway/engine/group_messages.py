@@ -10,20 +10,21 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 
+from gateway.engine.codec import STORED_DEC, STORED_ENC
 from gateway.engine.groups.extras import topic_parent
 from gateway.engine.groups.store import AVCHATROOM, MEMBER, neutral_view
 from gateway.engine.message_core import (
     HISTORY_COUNT_MAX,
     MessageCore,
-    _stored_dec,
-    _stored_enc,
     require_body_fits,
 )
 from gateway.engine.message_ids import group_msg_id, parse_msg_id
 from gateway.errors import Code, IMError, invalid
+from gateway.ids import group_conversation_id
 from gateway.im.enums import ElemType, GetType, MessageOpt
 from gateway.im.events import OnRecvNewMessage
 from gateway.im.messages import Content, CreatedMessage, Message, SendOptions, StoredMessage
+from gateway.keys import Keys
 
 AT_ALL = "__kImSDK_MesssageAtALL__"  # the SDK's kImSDK_MesssageAtALL: @ everyone
 AT_USERS_MAX = 30  # @ marks per message, @ALL included
@@ -112,7 +113,7 @@ class GroupMessaging(MessageCore):
             groupAtUserList=list(draft.groupAtUserList),
             targets=targets,
         )
-        conversation = f"group_{conversation_group}"
+        conversation = group_conversation_id(conversation_group)
         # The sender's subscriptions derive the sender's conversation notice from the group's entry
         # (docs/events.md) when it goes to the whole group and changes the conversation's order;
         # otherwise the sender is told here. New if it was not announced to them (or not since
@@ -128,7 +129,7 @@ class GroupMessaging(MessageCore):
             pipe.hexists(self._announced(user_id), conversation)
             pipe.hset(self._announced(user_id), conversation, 1)
         if not options.onlineUserOnly and group.groupType != AVCHATROOM:
-            pipe.hset(self._keys.timeline_messages(timeline), str(seq), _stored_enc.encode(stored))
+            pipe.hset(self._keys.timeline_messages(timeline), str(seq), STORED_ENC.encode(stored))
             if not stored.isExcludedFromUnreadCount and not targets:
                 pipe.zadd(self._keys.timeline_countable(timeline), {str(seq): seq})
             for who in dict.fromkeys(stored.groupAtUserList):
@@ -179,7 +180,7 @@ class GroupMessaging(MessageCore):
             if len(seq_list) > HISTORY_COUNT_MAX:
                 raise invalid(f"messageSeqList: at most {HISTORY_COUNT_MAX} seqs")
             raws = await self._redis.hmget(self._keys.timeline_messages(timeline), [str(q) for q in seq_list])
-            found = [_stored_dec.decode(r) for r in raws if r]
+            found = [STORED_DEC.decode(r) for r in raws if r]
             return await self._views(user_id, await self._visible_to(user_id, found))
         start_seq = None
         if last_msg_id:
@@ -196,19 +197,19 @@ class GroupMessaging(MessageCore):
         await self._groups.require_member(await self._groups.info(owner_group), user_id)
         timeline = self._keys.group_timeline(conversation_group)
         last = int(await self._redis.get(self._keys.timeline_seq(timeline)) or 0)
-        await self._redis.hset(self._keys.group_read_seqs(user_id), f"group_{conversation_group}", last)
-        await self.conversations_changed({user_id: [f"group_{conversation_group}"]})
+        await self._redis.hset(self._keys.group_read_seqs(user_id), group_conversation_id(conversation_group), last)
+        await self.conversations_changed({user_id: [group_conversation_id(conversation_group)]})
 
     async def group_unread(self, user_id: str, group_id: str) -> int:
         """Countable messages after the user's read seq (read diffusion: one ZCOUNT)."""
         timeline = self._keys.group_timeline(group_id)
-        read = int(await self._redis.hget(self._keys.group_read_seqs(user_id), f"group_{group_id}") or 0)
+        read = int(await self._redis.hget(self._keys.group_read_seqs(user_id), group_conversation_id(group_id)) or 0)
         return int(await self._redis.zcount(self._keys.timeline_countable(timeline), f"({read}", "+inf"))
 
     async def set_group_receive_message_opt(self, user_id: str, group_id: str, opt: MessageOpt) -> None:
         owner_group, conversation_group = await self._conversation_group(group_id)
         await self._groups.require_member(await self._groups.info(owner_group), user_id)
-        field = f"group:{conversation_group}"
+        field = Keys.group_receive_option_field(conversation_group)
         previous = await self._redis.hget(self._keys.receive_options(user_id), field)
         await self._redis.hset(self._keys.receive_options(user_id), field, int(opt))
         was_silenced = previous is not None and int(previous) == MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE
@@ -219,14 +220,14 @@ class GroupMessaging(MessageCore):
             # a large group's messages are stored once: the user's subscriptions do the filtering
             receiving = opt != MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE
             await self._bus.receive_option_changed(user_id, conversation_group, receiving)
-        await self.conversations_changed({user_id: [f"group_{conversation_group}"]})
+        await self.conversations_changed({user_id: [group_conversation_id(conversation_group)]})
 
     async def clear_group_history_message(self, user_id: str, group_id: str) -> None:
         owner_group, conversation_group = await self._conversation_group(group_id)
         await self._groups.require_member(await self._groups.info(owner_group), user_id)
         timeline = self._keys.group_timeline(conversation_group)
         last = int(await self._redis.get(self._keys.timeline_seq(timeline)) or 0)
-        conversation = f"group_{conversation_group}"
+        conversation = group_conversation_id(conversation_group)
         pipe = self._redis.pipeline(transaction=False)
         pipe.hset(self._keys.cleared_before(user_id), conversation, last)
         pipe.hset(self._keys.group_read_seqs(user_id), conversation, last)

@@ -20,6 +20,7 @@ import msgspec
 from redis.exceptions import WatchError
 
 from gateway.clock import Clock
+from gateway.engine.codec import STORED_DEC, STORED_ENC
 from gateway.engine.friendship import Friendship, decode_friend_record
 from gateway.engine.groups.extras import topic_parent
 from gateway.engine.groups.store import ADMIN, OWNER, GroupStore, member_dec, neutral_view
@@ -27,6 +28,7 @@ from gateway.engine.message_ids import MessageRef, parse_msg_id
 from gateway.engine.profiles import Profiles
 from gateway.errors import Code, IMError, invalid
 from gateway.events.bus import CONVERSATION_CHANGED, CONVERSATION_NEW, EventBus
+from gateway.ids import c2c_conversation_id, conversation_peer_id, group_conversation_id, peer_ids_of
 from gateway.im.enums import ElemType, GetType, MessageOpt, MsgStatus
 from gateway.im.events import (
     IMEvent,
@@ -53,8 +55,6 @@ RECEIVE_OPT_USERS_MAX = 30  # setC2CReceiveMessageOpt per call
 FIND_MESSAGES_MAX = 100
 SCAN_BATCH_FACTOR = 2  # fetch this many seqs per wanted message while skipping hidden ones
 
-_stored_enc = msgspec.json.Encoder()
-_stored_dec = msgspec.json.Decoder(StoredMessage)
 _content_dec = msgspec.json.Decoder(Content)
 
 
@@ -78,13 +78,9 @@ class Draft(msgspec.Struct, kw_only=True):
 _draft_dec = msgspec.json.Decoder(Draft)
 
 
-def c2c_conversation(peer: str) -> str:
-    return f"c2c_{peer}"
-
-
 def require_body_fits(content: Content, cloud_custom_data: str) -> None:
     """The SDK's limit on a message body (its elements plus cloudCustomData): 8001 past it."""
-    if len(_stored_enc.encode(content)) + len(cloud_custom_data.encode("utf-8")) > MESSAGE_BODY_MAX_BYTES:
+    if len(STORED_ENC.encode(content)) + len(cloud_custom_data.encode("utf-8")) > MESSAGE_BODY_MAX_BYTES:
         raise IMError(Code.ERR_MSG_BODY_TOO_LARGE, f"message body over {MESSAGE_BODY_MAX_BYTES} bytes")
 
 
@@ -146,7 +142,7 @@ class MessageCore:
         draft = Draft(content=content, groupAtUserList=list(at_users), targets=list(targets), createdAt=self._now())
         key = self._keys.created_message(user_id, created_id)
         pipe = self._redis.pipeline(transaction=True)
-        pipe.hset(key, "draft", _stored_enc.encode(draft))
+        pipe.hset(key, "draft", STORED_ENC.encode(draft))
         pipe.expire(key, CREATED_MESSAGE_TTL_SECONDS)
         await pipe.execute()
         return CreatedMessage(id=created_id, messageInfo=self._draft_view(user_id, created_id, draft))
@@ -172,7 +168,7 @@ class MessageCore:
             pipe.hset(
                 self._keys.local_message_data(user_id),
                 msg_id,
-                _stored_enc.encode(LocalData(data=options.localCustomData)),
+                STORED_ENC.encode(LocalData(data=options.localCustomData)),
             )
         pipe.expire(created_key, SENT_RECORD_TTL_SECONDS)
 
@@ -205,7 +201,7 @@ class MessageCore:
             status=MsgStatus.V2TIM_MSG_STATUS_LOCAL_IMPORTED,
             isExcludedFromUnreadCount=True,
         )
-        await self._redis.hset(self._keys.timeline_messages(timeline), str(seq), _stored_enc.encode(stored))
+        await self._redis.hset(self._keys.timeline_messages(timeline), str(seq), STORED_ENC.encode(stored))
         return (await self._views(user_id, [stored]))[0]
 
     async def draft(self, user_id: str, created_id: str, arg: str = "id") -> Draft:
@@ -249,7 +245,7 @@ class MessageCore:
         raw = await self._redis.hget(self._keys.timeline_messages(self._timeline_of(ref)), str(ref.seq))
         if raw is None:
             return None
-        stored = _stored_dec.decode(raw)
+        stored = STORED_DEC.decode(raw)
         return stored if stored.msgID and stored.random == ref.random else None
 
     async def load_visible(self, user_id: str, msg_id: str, arg: str = "msgID") -> StoredMessage:
@@ -300,8 +296,8 @@ class MessageCore:
     @staticmethod
     def _conversation_for(user_id: str, m: StoredMessage) -> str:
         if m.groupID:
-            return f"group_{m.groupID}"
-        return c2c_conversation(m.receiver if m.sender == user_id else m.sender)
+            return group_conversation_id(m.groupID)
+        return c2c_conversation_id(m.receiver if m.sender == user_id else m.sender)
 
     async def _views(
         self, user_id: str, messages: list[StoredMessage], created_ids: dict[str, str] | None = None
@@ -342,8 +338,8 @@ class MessageCore:
             pipe.hmget(self._keys.read_times(user_id), peers)
         if group_convs:
             pipe.hmget(self._keys.group_read_seqs(user_id), group_convs)
-        for conv in peers:
-            pipe.hget(self._keys.read_times(conv.removeprefix("c2c_")), c2c_conversation(user_id))
+        for peer in peer_ids_of(peers):
+            pipe.hget(self._keys.read_times(peer), c2c_conversation_id(user_id))
         for gid in groups:
             pipe.hmget(self._keys.group_members(topic_parent(gid) or gid), senders)
         count = len(pipe) - first
@@ -385,7 +381,7 @@ class MessageCore:
                         nameCard=name_cards.get((m.groupID, m.sender), ""),
                         faceUrl=m.faceUrl,
                         groupID=m.groupID,
-                        userID="" if m.groupID else conv.removeprefix("c2c_"),
+                        userID="" if m.groupID else conversation_peer_id(conv) or "",
                         status=status,
                         isSelf=is_self,
                         isRead=is_self
@@ -460,7 +456,7 @@ class MessageCore:
                 seqs = list(range(cursor, min(cursor + batch, last_seq + 1)))
                 cursor = seqs[-1] + 1
             raws = await self._redis.hmget(self._keys.timeline_messages(timeline), [str(q) for q in seqs])
-            candidates = [_stored_dec.decode(r) for r in raws if r]
+            candidates = [STORED_DEC.decode(r) for r in raws if r]
             for m in await self._visible_to(user_id, candidates):
                 if wanted_types and m.content.elemType not in wanted_types:
                     continue
@@ -490,7 +486,7 @@ class MessageCore:
         stored.revokedBy = user_id
         ref = parse_msg_id(msg_id)
         await self._redis.hset(
-            self._keys.timeline_messages(self._timeline_of(ref)), str(stored.seq), _stored_enc.encode(stored)
+            self._keys.timeline_messages(self._timeline_of(ref)), str(stored.seq), STORED_ENC.encode(stored)
         )
         event = OnRecvMessageRevoked(msgID=msg_id)
         await self._bus.publish([user_id], event, except_session=session_id)
@@ -513,7 +509,7 @@ class MessageCore:
             await pipe.watch(version_key)
             version = int(await pipe.get(version_key) or 0)
             raw = await pipe.hget(self._keys.timeline_messages(timeline), str(stored.seq))
-            current = _stored_dec.decode(raw)
+            current = STORED_DEC.decode(raw)
             if current.version != version:
                 raise IMError(Code.ERR_MSG_MODIFY_CONFLICT, "the message was modified meanwhile; fetch it and retry")
             if content is not None:
@@ -524,7 +520,7 @@ class MessageCore:
             current.version = version + 1
             pipe.multi()
             pipe.set(version_key, current.version)
-            pipe.hset(self._keys.timeline_messages(timeline), str(stored.seq), _stored_enc.encode(current))
+            pipe.hset(self._keys.timeline_messages(timeline), str(stored.seq), STORED_ENC.encode(current))
             try:
                 await pipe.execute()
             except WatchError as exc:
@@ -548,7 +544,10 @@ class MessageCore:
             if other and other != user_id:
                 await self._bus.publish([other], event)
             await self.conversations_changed(
-                {user_id: [f"c2c_{other}"], **({other: [f"c2c_{user_id}"]} if other != user_id else {})}
+                {
+                    user_id: [c2c_conversation_id(other)],
+                    **({other: [c2c_conversation_id(user_id)]} if other != user_id else {}),
+                }
             )
             return
         if stored.targets:
@@ -556,7 +555,7 @@ class MessageCore:
             return
         await self._bus.publish_to_group(topic_parent(stored.groupID) or stored.groupID, event, except_user=user_id)
         # the other members' conversation notices are derived by their subscriptions
-        await self.conversations_changed({user_id: [f"group_{stored.groupID}"]})
+        await self.conversations_changed({user_id: [group_conversation_id(stored.groupID)]})
 
     async def delete_message_from_local_storage(self, user_id: str, msg_id: str) -> None:
         stored = await self.load_visible(user_id, msg_id)

@@ -11,6 +11,7 @@ from typing import Any
 
 import msgspec
 
+from gateway.engine.codec import STORED_ENC
 from gateway.engine.errors import maps_store_errors
 from gateway.engine.extensions import Extensions
 from gateway.engine.group_messages import GroupMessaging
@@ -18,8 +19,6 @@ from gateway.engine.merger import Merging
 from gateway.engine.message_core import (
     RECEIVE_OPT_USERS_MAX,
     LocalData,
-    _stored_enc,
-    c2c_conversation,
     require_body_fits,
 )
 from gateway.engine.message_ids import c2c_msg_id, parse_msg_id
@@ -28,9 +27,11 @@ from gateway.engine.replies import Replies
 from gateway.engine.search import Searching
 from gateway.errors import Code, IMError, invalid
 from gateway.events.bus import CONVERSATION_NEW
+from gateway.ids import c2c_conversation_id, group_conversation_id, peer_ids_of
 from gateway.im.enums import ElemType, GetType, MessageOpt
 from gateway.im.events import OnRecvC2CReadReceipt, OnRecvNewMessage
 from gateway.im.messages import Content, Message, MessageReceipt, ReceiveOpt, SendOptions, StoredMessage
+from gateway.keys import Keys
 
 # the content of a message's outline, before its draft is read (nothing reads it)
 _NO_CONTENT = Content(elemType=ElemType.V2TIM_ELEM_TYPE_TEXT)
@@ -64,7 +65,7 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
         subscriptions (docs/events.md)."""
         key = self._keys.created_message(user_id, created_id)
         timeline = self._keys.c2c_timeline(user_id, receiver)
-        convs = {user_id: c2c_conversation(receiver), receiver: c2c_conversation(user_id)}
+        convs = {user_id: c2c_conversation_id(receiver), receiver: c2c_conversation_id(user_id)}
         # what the views' reads depend on (who sent it to whom); the rest is known after them
         outline = StoredMessage(
             msgID="", sender=user_id, receiver=receiver, seq=0, random=0, timestamp=0, content=_NO_CONTENT
@@ -73,7 +74,7 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
         pipe.hget(key, "draft")
         pipe.hget(key, "msgID")
         self._queue_c2c_checks(pipe, user_id, receiver)
-        pipe.hget(self._keys.receive_options(receiver), f"c2c:{user_id}")
+        pipe.hget(self._keys.receive_options(receiver), Keys.c2c_receive_option_field(user_id))
         sender_profile_of = self._profiles.queue_get(pipe, user_id)
         # taken before the checks pass: a refused send leaves a gap in the seqs, as an online-only
         # message does (history skips gaps)
@@ -127,7 +128,7 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
         pipe = self._redis.pipeline(transaction=False)
         if not options.onlineUserOnly:
             millis = int(self._clock.now() * 1000)
-            pipe.hset(self._keys.timeline_messages(timeline), str(seq), _stored_enc.encode(stored))
+            pipe.hset(self._keys.timeline_messages(timeline), str(seq), STORED_ENC.encode(stored))
             if not stored.isExcludedFromLastMessage:
                 for owner, conv in convs.items():
                     pipe.zadd(self._keys.conversations(owner), {conv: millis})
@@ -180,7 +181,7 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
 
     async def mark_c2c_message_as_read(self, user_id: str, peer: str) -> None:
         now = self._now()
-        conv = c2c_conversation(peer)
+        conv = c2c_conversation_id(peer)
         pipe = self._redis.pipeline(transaction=False)
         pipe.hset(self._keys.read_times(user_id), conv, now)
         pipe.hset(self._keys.conversation_state(user_id, "c2c-read-ms"), conv, int(self._clock.now() * 1000))
@@ -193,7 +194,7 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
     async def clear_c2c_history_message(self, user_id: str, peer: str) -> None:
         timeline = self._keys.c2c_timeline(user_id, peer)
         last_seq = int(await self._redis.get(self._keys.timeline_seq(timeline)) or 0)
-        conv = c2c_conversation(peer)
+        conv = c2c_conversation_id(peer)
         pipe = self._redis.pipeline(transaction=False)
         pipe.hset(self._keys.cleared_before(user_id), conv, last_seq)
         pipe.hset(self._keys.conversation_state(user_id, "c2c-read-ms"), conv, int(self._clock.now() * 1000))
@@ -223,15 +224,18 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
             raise invalid(f"userIDList: at most {RECEIVE_OPT_USERS_MAX} users per call")
         if user_ids:
             await self._redis.hset(
-                self._keys.receive_options(user_id), mapping={f"c2c:{u}": int(opt) for u in user_ids}
+                self._keys.receive_options(user_id),
+                mapping={Keys.c2c_receive_option_field(u): int(opt) for u in user_ids},
             )
             # recvOpt shows on the conversations, and decides whether they count in the totals
-            await self.conversations_changed({user_id: [c2c_conversation(u) for u in user_ids]})
+            await self.conversations_changed({user_id: [c2c_conversation_id(u) for u in user_ids]})
 
     async def get_c2c_receive_message_opt(self, user_id: str, user_ids: Sequence[str]) -> list[ReceiveOpt]:
         if not user_ids:
             return []
-        raws = await self._redis.hmget(self._keys.receive_options(user_id), [f"c2c:{u}" for u in user_ids])
+        raws = await self._redis.hmget(
+            self._keys.receive_options(user_id), [Keys.c2c_receive_option_field(u) for u in user_ids]
+        )
         return [
             ReceiveOpt(
                 userID=u, c2CReceiveMessageOpt=int(r) if r is not None else int(MessageOpt.V2TIM_RECEIVE_MESSAGE)
@@ -242,7 +246,9 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
     async def unread_c2c(self, user_id: str, peer: str) -> int:
         """Countable messages from `peer` that arrived after the user last read the conversation."""
         timeline = self._keys.c2c_timeline(user_id, peer)
-        read_ms = await self._redis.hget(self._keys.conversation_state(user_id, "c2c-read-ms"), c2c_conversation(peer))
+        read_ms = await self._redis.hget(
+            self._keys.conversation_state(user_id, "c2c-read-ms"), c2c_conversation_id(peer)
+        )
         return int(
             await self._redis.zcount(
                 self._keys.timeline_countable_for(timeline, user_id), f"({int(read_ms or 0)}", "+inf"
@@ -256,7 +262,7 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
         pipe.zrange(self._keys.conversations(user_id), 0, -1)
         pipe.hkeys(self._keys.user_groups(user_id))
         convs, group_ids = await pipe.execute()
-        peers = [c.removeprefix("c2c_") for c in convs if c.startswith("c2c_")]
+        peers = peer_ids_of(convs)
         pipe = self._redis.pipeline(transaction=False)
         for gid in group_ids:
             pipe.get(self._keys.timeline_seq(self._keys.group_timeline(gid)))
@@ -264,19 +270,19 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
         now = self._now()
         pipe = self._redis.pipeline(transaction=False)
         if peers:
-            pipe.hset(self._keys.read_times(user_id), mapping={c2c_conversation(p): now for p in peers})
+            pipe.hset(self._keys.read_times(user_id), mapping={c2c_conversation_id(p): now for p in peers})
             millis = int(self._clock.now() * 1000)
             pipe.hset(
                 self._keys.conversation_state(user_id, "c2c-read-ms"),
-                mapping={c2c_conversation(p): millis for p in peers},
+                mapping={c2c_conversation_id(p): millis for p in peers},
             )
         if group_ids:
             pipe.hset(
                 self._keys.group_read_seqs(user_id),
-                mapping={f"group_{g}": int(q or 0) for g, q in zip(group_ids, last_seqs, strict=True)},
+                mapping={group_conversation_id(g): int(q or 0) for g, q in zip(group_ids, last_seqs, strict=True)},
             )
         await pipe.execute()
-        changed = [c2c_conversation(p) for p in peers] + [f"group_{g}" for g in group_ids]
+        changed = [c2c_conversation_id(p) for p in peers] + [group_conversation_id(g) for g in group_ids]
         if changed:
             await self.conversations_changed({user_id: changed})
         others = [p for p in peers if p != user_id]

@@ -15,6 +15,7 @@ from typing import Protocol
 from gateway.engine.message_ids import parse_msg_id
 from gateway.errors import IMError
 from gateway.events.bus import CONVERSATION_NEW
+from gateway.ids import c2c_conversation_id, group_conversation_id
 from gateway.im.conversations import Conversation, ConversationFilter
 from gateway.im.events import (
     IMEvent,
@@ -90,15 +91,15 @@ def conversation_of(event: IMEvent, from_group_stream: bool, notice: str) -> str
     """The conversation a message event changed for this subscriber, "" if none to derive."""
     if notice and isinstance(event, OnRecvNewMessage):
         message = event.message
-        return f"group_{message.groupID}" if message.groupID else f"c2c_{message.userID}"
+        return group_conversation_id(message.groupID) if message.groupID else c2c_conversation_id(message.userID)
     if not from_group_stream:
         return ""
     if isinstance(event, OnRecvNewMessage | OnRecvMessageModified):
-        return f"group_{event.message.groupID}" if event.message.groupID else ""
+        return group_conversation_id(event.message.groupID) if event.message.groupID else ""
     if isinstance(event, OnRecvMessageRevoked):
         try:
             ref = parse_msg_id(event.msgID)
         except IMError:
             return ""
-        return f"group_{ref.first}" if ref.is_group else ""
+        return group_conversation_id(ref.first) if ref.is_group else ""
     return ""

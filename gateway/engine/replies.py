@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import msgspec
 
-from gateway.engine.message_core import MessageCore, c2c_conversation
+from gateway.engine.message_core import MessageCore
 from gateway.errors import invalid
+from gateway.ids import c2c_conversation_id, group_conversation_id
 from gateway.im.messages import content_abstract
 
 REPLY_VERSION = 1
@@ -32,7 +33,7 @@ class Replies(MessageCore):
         """The cloudCustomData of a reply to `replied_id` sent to `receiver` or `group_id`: the
         replied message must be one the user sees, in that same conversation."""
         replied = await self.load_visible(user_id, replied_id, "replyMessage.msgID")
-        target = f"group_{group_id}" if group_id else c2c_conversation(receiver or "")
+        target = group_conversation_id(group_id) if group_id else c2c_conversation_id(receiver or "")
         if self._conversation_for(user_id, replied) != target:
             raise invalid("replyMessage: a reply goes to the replied message's conversation")
         reply = MessageReply(

@@ -13,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TypeVar
 
+from gateway.engine.codec import STORED_DEC
 from gateway.engine.groups.extras import topic_parent
-from gateway.engine.message_core import MessageCore, _stored_dec
+from gateway.engine.message_core import MessageCore
 from gateway.errors import invalid
-from gateway.ids import check_user_id, parse_conversation_id
+from gateway.ids import check_user_id, group_conversation_id, parse_conversation_id
 from gateway.im.enums import ConversationType, ElemType, KeywordListMatchType
 from gateway.im.messages import MessageSearchResult, MessageSearchResultItem, SearchParam, StoredMessage
 
@@ -75,7 +76,7 @@ class Searching(MessageCore):
             pipe.zrevrange(self._keys.conversations(user_id), 0, -1)
             pipe.hkeys(self._keys.user_groups(user_id))
             ordered, groups = await pipe.execute()
-            convs = list(dict.fromkeys([*ordered, *(f"group_{g}" for g in groups)]))
+            convs = list(dict.fromkeys([*ordered, *(group_conversation_id(g) for g in groups)]))
         found = await self._matches(user_id, convs, p)
         if p.conversationID:
             matches = found.get(p.conversationID, [])
@@ -141,7 +142,7 @@ class Searching(MessageCore):
                     self._keys.timeline_messages(timeline), [str(q) for q in range(seq, low, -1)]
                 )
                 budget -= seq - low
-                batch = [_stored_dec.decode(r) for r in rows if r]
+                batch = [STORED_DEC.decode(r) for r in rows if r]
                 kept += [m for m in await self._visible_to(user_id, batch) if wanted(m)]
                 if batch and batch[-1].timestamp < oldest:
                     break  # older than the time range from here on

@@ -144,9 +144,10 @@ class EventStream:
         joined = await self._redis.hgetall(self._keys.user_followed_groups(self._user_id))
         options = await self._redis.hgetall(self._keys.receive_options(self._user_id))
         silenced = {
-            field.removeprefix("group:")
+            group
             for field, value in options.items()
-            if field.startswith("group:") and int(value) == MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE
+            if (group := Keys.receive_option_group(field)) is not None
+            and int(value) == MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE
         }
         self._silenced = frozenset(silenced) if silenced else NONE_SILENCED
         tails = {self._user_stream: await self._dispatcher.follow(self.mailbox, self._user_stream)}

@@ -29,6 +29,7 @@ from gateway.engine.groups.store import (
     member_enc,
 )
 from gateway.errors import Code, IMError
+from gateway.ids import group_conversation_id
 from gateway.im.enums import GroupAdd, GroupInfoChangeType, GroupTipsType, GroupType
 from gateway.im.events import (
     GroupEvent,
@@ -318,7 +319,7 @@ class GroupLifecycle:
         pipe = s.redis.pipeline(transaction=False)
         for member in members:
             pipe.hdel(s.keys.user_groups(member), group_id)
-            pipe.zrem(s.keys.conversations(member), *(f"group_{c}" for c in conversations))
+            pipe.zrem(s.keys.conversations(member), *(group_conversation_id(c) for c in conversations))
         await pipe.execute()
 
     # ---- profiles -------------------------------------------------------------------------------

@@ -19,11 +19,13 @@ from typing import Any
 import msgspec
 
 from gateway.clock import Clock
+from gateway.engine.codec import STORED_ENC
 from gateway.engine.friendship import Friendship, decode_friend_record
 from gateway.engine.message_ids import group_msg_id
 from gateway.engine.profiles import Profiles
 from gateway.errors import Code, IMError
 from gateway.events.bus import EventBus
+from gateway.ids import group_conversation_id
 from gateway.im.enums import ElemType, GroupAdd, GroupMemberRole, GroupType
 from gateway.im.events import GroupEvent, IMEvent, OnRecvNewMessage
 from gateway.im.groups import GroupInfo, GroupMemberFullInfo, GroupMemberInfo, GroupTipsElem
@@ -79,7 +81,6 @@ class ApplicationRecord(msgspec.Struct, kw_only=True):
 member_enc = msgspec.json.Encoder()
 member_dec = msgspec.json.Decoder(MemberRecord)
 app_dec = msgspec.json.Decoder(ApplicationRecord)
-_stored_enc = msgspec.json.Encoder()
 
 
 def group_error(code: int, desc: str) -> IMError:
@@ -264,7 +265,7 @@ class GroupStore:
             if not fresh:
                 continue
             added.append(user_id)
-            conversation = f"group_{group.groupID}"
+            conversation = group_conversation_id(group.groupID)
             pipe = self.redis.pipeline(transaction=False)
             pipe.hset(self.keys.user_groups(user_id), group.groupID, now)
             pipe.zadd(self.keys.conversations(user_id), {conversation: int(self.clock.now() * 1000)})
@@ -278,7 +279,7 @@ class GroupStore:
         if added:
             await self.bus.join_group_stream(added, group.groupID)
             if self.new_conversations is not None:
-                await self.new_conversations({u: [f"group_{group.groupID}"] for u in added})
+                await self.new_conversations({u: [group_conversation_id(group.groupID)] for u in added})
         return added
 
     async def _last_seq(self, group_id: str) -> int:
@@ -300,7 +301,7 @@ class GroupStore:
                 # the conversation stays, but nothing sent after leaving counts as unread
                 pipe.hset(
                     self.keys.conversation_state(user_id, "left"),
-                    f"group_{group.groupID}",
+                    group_conversation_id(group.groupID),
                     await self._last_seq(group.groupID),
                 )
                 await pipe.execute()
@@ -338,7 +339,7 @@ class GroupStore:
             faceUrl=elem.opMember.faceUrl,
             isExcludedFromUnreadCount=True,
         )
-        await self.redis.hset(self.keys.timeline_messages(timeline), str(seq), _stored_enc.encode(stored))
+        await self.redis.hset(self.keys.timeline_messages(timeline), str(seq), STORED_ENC.encode(stored))
         await self._deliver(group, OnRecvNewMessage(message=neutral_view(stored)), also)
 
     async def _deliver(self, group: GroupInfo, event: IMEvent, also: Sequence[str]) -> None:

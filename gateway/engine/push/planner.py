@@ -16,6 +16,7 @@ from gateway.engine.conversations import Conversations
 from gateway.engine.groups.extras import topic_parent
 from gateway.engine.groups.store import GroupStore
 from gateway.engine.profiles import Profiles
+from gateway.ids import c2c_conversation_id, group_conversation_id
 from gateway.im.enums import ElemType, MessageOpt
 from gateway.im.messages import OfflinePushInfo, StoredMessage, content_abstract
 from gateway.keys import Keys
@@ -107,7 +108,7 @@ class PushPlanner:
         if not receivers:
             return []
         # the receiver's option for this conversation: only RECEIVE is notified
-        field = f"group:{m.groupID}" if m.groupID else f"c2c:{m.sender}"
+        field = Keys.group_receive_option_field(m.groupID) if m.groupID else Keys.c2c_receive_option_field(m.sender)
         pipe = self._redis.pipeline(transaction=False)
         for r in receivers:
             pipe.hget(self._keys.receive_options(r), field)
@@ -124,7 +125,7 @@ class PushPlanner:
             return []
         title, desc = await self._title(m), _desc(m)
         info = m.offlinePushInfo
-        conversation = f"group_{m.groupID}" if m.groupID else f"c2c_{m.sender}"
+        conversation = group_conversation_id(m.groupID) if m.groupID else c2c_conversation_id(m.sender)
         result = []
         for r in notified:
             badge = await self._conversations.unread_total(r)
