@@ -414,6 +414,9 @@ class Conversations:
         conversations (not the users' whole lists) and what each was already told, then each
         user's views (two round trips for up to ANNOUNCE_BATCH users), then one round trip writes
         every user's events and marks. A C2C send tells its two users in 4 round trips."""
+        changed = {user_id: convs for user_id, convs in changed.items() if convs}
+        if not changed:
+            return  # nothing to tell (Redis refuses the empty reads below)
         wanted_of: dict[str, list[str]] = {}
         states: dict[str, _UserState] = {}
         seen_of: dict[str, set[str]] = {}
@@ -536,6 +539,8 @@ class Conversations:
         state = await self._user_state(user_id)
         results, changed = [], []
         current = {"custom-data": state.custom, "marks": state.marks}[family]
+        key = self._state(user_id, family)
+        pipe = self._redis.pipeline(transaction=False)  # every conversation's write in one round trip
         for conv in dict.fromkeys(conversation_ids):
             try:
                 await self._known(user_id, conv, state)
@@ -546,11 +551,13 @@ class Conversations:
                 continue
             new = value(current.get(conv))
             if new in ("", 0):
-                await self._redis.hdel(self._state(user_id, family), conv)
+                pipe.hdel(key, conv)
             else:
-                await self._redis.hset(self._state(user_id, family), conv, new)
+                pipe.hset(key, conv, new)
             changed.append(conv)
             results.append(ConversationOperationResult(conversationID=conv))
+        if changed:
+            await pipe.execute()
         await self.announce({user_id: changed})
         return results
 

@@ -85,6 +85,12 @@ async def test_unknown_conversations_are_refused(backend: IMBackend) -> None:
         ("c2c_alice", 0),
         ("c2c_nobody", Code.ERR_INVALID_CONVERSATION),
     ]
+    # only others' or unknown IDs: each refused in its result, nothing changed, no fault
+    marked = await conversations.mark_conversation("bob", ["c2c_nobody", "group_nothing"], True, STAR)
+    assert [r.resultCode for r in marked] == [Code.ERR_INVALID_CONVERSATION] * 2
+    customized = await conversations.set_conversation_custom_data("bob", ["c2c_nobody"], "x")
+    assert [r.resultCode for r in customized] == [Code.ERR_INVALID_CONVERSATION]
+    assert (await conversations.get_conversation("bob", "c2c_alice")).customData == ""
 
 
 async def test_delete_removes_it_for_that_user_only(backend: IMBackend, listen: Listen) -> None:
