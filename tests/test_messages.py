@@ -339,15 +339,15 @@ async def test_a_c2c_send_takes_three_round_trips_and_leaves_the_conversation_no
         for user in ("ann", "ben"):
             await gw.backend.accounts.ensure_account(user)
         messages = gw.backend.messages
-        tell = messages.conversation_notifier
-        assert tell is not None
+        announcer = gw.backend.announcer
+        tell = announcer.announce
         told: list[dict[str, list[str]]] = []
 
         async def recorded_tell(changed: dict[str, list[str]]) -> None:
             told.append(changed)
             await tell(changed)
 
-        messages.conversation_notifier = recorded_tell
+        announcer.announce = recorded_tell
 
         async def send(text: str) -> int:
             text_elem = TextElem(text=text)

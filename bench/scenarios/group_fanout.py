@@ -41,9 +41,9 @@ async def run(bench: Bench) -> None:
         group_of: dict[int, str] = {}
         for size in sizes:
             gid = await groups.create_group("owner", GroupType.V2TIM_GROUP_TYPE_COMMUNITY, None, f"fanout {size}")
-            info = await groups.s.info(gid)
+            info = await groups.store.info(gid)
             for i in range(0, size, 500):
-                await groups.s.add_members(info, [(u, MEMBER) for u in users[i : min(i + 500, size)]])
+                await groups.store.add_members(info, [(u, MEMBER) for u in users[i : min(i + 500, size)]])
             group_of[size] = gid
         sessions = await bench.login(users)
         bench.emit("setup_time", round(time.perf_counter() - started, 1), "s", users=len(users))

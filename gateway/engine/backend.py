@@ -8,6 +8,7 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from gateway.clock import Clock
+from gateway.engine.announcer import Announcer
 from gateway.engine.conversations import Conversations
 from gateway.engine.errors import maps_store_errors
 from gateway.engine.friendship import Friendship
@@ -86,20 +87,28 @@ class EmbeddedBackend:
         self._redis = redis
         self.profiles = Profiles(redis, keys, bus)
         self.friendship = Friendship(redis, keys, bus, self.profiles, clock)
-        self.groups = EmbeddedGroups(redis, keys, bus, clock, self.profiles, self.friendship)
-        self.messages = Messages(
-            redis, keys, bus, clock, self.profiles, self.friendship, self.groups.s, friends_only=friends_only
-        )
-        self.conversations = Conversations(redis, keys, bus, clock, self.messages, self.groups.s)
-        self.messages.conversation_notifier = self.conversations.announce
-        self.groups.s.new_conversations = self.conversations.announce_new
-        self.accounts = EmbeddedAccounts(self.profiles, self.friendship, clock)
-        self.signaling = Signaling(redis, keys, bus, clock, self.messages, self.groups.s)
-        self.housekeeping = EmbeddedHousekeeping(self.groups, self.signaling)
         # offline push: the queue is fed by every send; the planner is read by gateway.push's worker
         self.push_queue = PushQueue(redis, keys, enabled=offline_push)
-        self.messages.push_notifier = self.push_queue.message_sent
-        self.push_planner = PushPlanner(redis, keys, self.groups.s, self.profiles, self.conversations)
+        # messages and groups tell of conversations through it; Conversations serves it when built
+        self.announcer = announcer = Announcer()
+        self.groups = EmbeddedGroups(redis, keys, bus, clock, self.profiles, self.friendship, announcer)
+        self.messages = Messages(
+            redis,
+            keys,
+            bus,
+            clock,
+            self.profiles,
+            self.friendship,
+            self.groups.store,
+            announcer,
+            self.push_queue,
+            friends_only=friends_only,
+        )
+        self.conversations = Conversations(redis, keys, bus, clock, self.messages, self.groups.store, announcer)
+        self.accounts = EmbeddedAccounts(self.profiles, self.friendship, clock)
+        self.signaling = Signaling(redis, keys, bus, clock, self.messages, self.groups.store)
+        self.housekeeping = EmbeddedHousekeeping(self.groups, self.signaling)
+        self.push_planner = PushPlanner(redis, keys, self.groups.store, self.profiles, self.conversations)
 
     async def ping(self) -> None:
         try:

@@ -18,6 +18,7 @@ from typing import Any
 import msgspec
 
 from gateway.clock import Clock
+from gateway.engine.announcer import Announcer
 from gateway.engine.codec import STORED_DEC
 from gateway.engine.errors import maps_store_errors
 from gateway.engine.friendship import decode_friend_record
@@ -98,8 +99,16 @@ class _UserState(msgspec.Struct):
 @maps_store_errors
 class Conversations:
     def __init__(
-        self, redis: Any, keys: Keys, bus: EventBus, clock: Clock, messages: Messages, groups: GroupStore
+        self,
+        redis: Any,
+        keys: Keys,
+        bus: EventBus,
+        clock: Clock,
+        messages: Messages,
+        groups: GroupStore,
+        announcer: Announcer,
     ) -> None:
+        announcer.serve(self.announce, self.announce_new)
         self._redis = redis
         self._keys = keys
         self._bus = bus

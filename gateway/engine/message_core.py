@@ -13,13 +13,14 @@ user (Keys.timeline_countable_for), past that user's read position.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 import msgspec
 from redis.exceptions import WatchError
 
 from gateway.clock import Clock
+from gateway.engine.announcer import Announcer
 from gateway.engine.codec import STORED_DEC, STORED_ENC
 from gateway.engine.friendship import Friendship, decode_friend_record
 from gateway.engine.groups.extras import topic_parent
@@ -84,22 +85,22 @@ def require_body_fits(content: Content, cloud_custom_data: str) -> None:
         raise IMError(Code.ERR_MSG_BODY_TOO_LARGE, f"message body over {MESSAGE_BODY_MAX_BYTES} bytes")
 
 
+class PushFeed(Protocol):
+    """Where sent messages go for offline push (gateway.engine.push.planner.PushQueue)."""
+
+    async def message_sent(self, stored: StoredMessage, receivers: Sequence[str] | None, online_only: bool) -> None: ...
+
+
 class MessageCore:
-    # Set by the backend once the conversation part exists: it tells users their conversations
-    # changed (onNewConversation / onConversationChanged). Messages only say which ones.
-    conversation_notifier: Callable[[dict[str, list[str]]], Awaitable[None]] | None = None
-
     async def conversations_changed(self, changed: dict[str, list[str]]) -> None:
-        if self.conversation_notifier is not None:
-            await self.conversation_notifier(changed)
-
-    # Set by the backend when offline push is on: each sent message with the users it was sent to
-    # (None: all of a large group's members) and whether it was online-only (gateway.engine.push).
-    push_notifier: Callable[[StoredMessage, Sequence[str] | None, bool], Awaitable[None]] | None = None
+        """Tell users their conversations changed (onNewConversation / onConversationChanged);
+        Conversations does it through the Announcer. Messages only say which ones."""
+        await self._announcer.announce(changed)
 
     async def offer_push(self, stored: StoredMessage, receivers: Sequence[str] | None, online_only: bool) -> None:
-        if self.push_notifier is not None:
-            await self.push_notifier(stored, receivers, online_only)
+        """Each sent message with the users it was sent to (None: all of a large group's members)
+        and whether it was online-only, for offline push (gateway.engine.push; off: a no-op)."""
+        await self._push_queue.message_sent(stored, receivers, online_only)
 
     def __init__(
         self,
@@ -110,10 +111,14 @@ class MessageCore:
         profiles: Profiles,
         friendship: Friendship,
         groups: GroupStore,
+        announcer: Announcer,
+        push_queue: PushFeed,
         *,
         friends_only: bool = False,
     ) -> None:
         self._groups = groups
+        self._announcer = announcer
+        self._push_queue = push_queue
         self._redis = redis
         self._keys = keys
         self._bus = bus

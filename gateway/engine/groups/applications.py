@@ -19,11 +19,11 @@ APPLICATIONS_SHOWN = 100
 
 class GroupApplications:
     def __init__(self, store: GroupStore, lifecycle: GroupLifecycle) -> None:
-        self.s = store
-        self.life = lifecycle
+        self.store = store
+        self.lifecycle = lifecycle
 
     async def get_group_application_list(self, user_id: str) -> GroupApplicationResult:
-        s = self.s
+        s = self.store
         found: list[GroupApplication] = []
         managed = []
         joined = await s.redis.hkeys(s.keys.user_groups(user_id))
@@ -90,7 +90,7 @@ class GroupApplications:
     async def _handle(
         self, user_id: str, group_id: str, from_user: str, to_user: str, reason: str, agree: bool
     ) -> None:
-        s = self.s
+        s = self.store
         group = await s.info(group_id)
         apps = s.keys.group_applications(group_id)
         invitation = to_user == user_id and await s.redis.hexists(apps, f"invite:{user_id}")
@@ -114,9 +114,9 @@ class GroupApplications:
             added = await s.add_members(group, [(joiner, MEMBER)])
             group = await s.info(group_id)
             if invitation:
-                await self.life._announce_invited(group, record.fromUser, added)
+                await self.lifecycle._announce_invited(group, record.fromUser, added)
             else:
-                await self.life.announce_entered(group, joiner)
+                await self.lifecycle.announce_entered(group, joiner)
         if not invitation:
             (handler,) = await s.member_infos(group_id, [user_id])
             event = OnApplicationProcessed(groupID=group_id, opUser=handler, opReason=reason, isAgreeJoin=agree)
@@ -133,4 +133,6 @@ class GroupApplications:
         await self._handle(user_id, group_id, from_user, to_user, reason, False)
 
     async def set_group_application_read(self, user_id: str) -> None:
-        await self.s.redis.set(self.s.keys.group_applications_read_at(user_id), int(self.s.clock.now() * 1000))
+        await self.store.redis.set(
+            self.store.keys.group_applications_read_at(user_id), int(self.store.clock.now() * 1000)
+        )

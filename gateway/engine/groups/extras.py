@@ -45,13 +45,13 @@ def topic_parent(topic_id: str) -> str | None:
 
 class GroupExtras:
     def __init__(self, store: GroupStore) -> None:
-        self.s = store
+        self.store = store
 
     # ---- attributes -----------------------------------------------------------------------------
     async def _attributes_for(self, user_id: str, group_id: str) -> str:
-        group = await self.s.info(group_id)
-        require(Op.ATTRIBUTES, await self.s.role_of(group, user_id), group.groupType)
-        return self.s.keys.group_attributes(group_id)
+        group = await self.store.info(group_id)
+        require(Op.ATTRIBUTES, await self.store.role_of(group, user_id), group.groupType)
+        return self.store.keys.group_attributes(group_id)
 
     def _check(self, attributes: dict[str, str]) -> None:
         for key, value in attributes.items():
@@ -65,14 +65,14 @@ class GroupExtras:
             raise bad(f"attributes: at most {ATTRIBUTE_KEYS_MAX} keys per group")
         if _size(merged) > ATTRIBUTES_TOTAL_MAX_BYTES:
             raise bad(f"attributes: at most {ATTRIBUTES_TOTAL_MAX_BYTES} bytes in all")
-        pipe = self.s.redis.pipeline(transaction=True)
+        pipe = self.store.redis.pipeline(transaction=True)
         if replace:
             pipe.delete(key)
         if merged:
             pipe.hset(key, mapping=merged)
         await pipe.execute()
-        group = await self.s.info(group_id)
-        await self.s.emit(group, OnGroupAttributeChanged(groupID=group_id, groupAttributeMap=merged))
+        group = await self.store.info(group_id)
+        await self.store.emit(group, OnGroupAttributeChanged(groupID=group_id, groupAttributeMap=merged))
 
     async def init_group_attributes(self, user_id: str, group_id: str, attributes: dict[str, str]) -> None:
         key = await self._attributes_for(user_id, group_id)
@@ -82,38 +82,38 @@ class GroupExtras:
     async def set_group_attributes(self, user_id: str, group_id: str, attributes: dict[str, str]) -> None:
         key = await self._attributes_for(user_id, group_id)
         self._check(attributes)
-        merged = {**await self.s.redis.hgetall(key), **attributes}
+        merged = {**await self.store.redis.hgetall(key), **attributes}
         await self._write(group_id, key, merged, replace=True)
 
     async def delete_group_attributes(self, user_id: str, group_id: str, keys: Sequence[str] | None) -> None:
         key = await self._attributes_for(user_id, group_id)
-        current = await self.s.redis.hgetall(key)
+        current = await self.store.redis.hgetall(key)
         remaining = {} if keys is None else {k: v for k, v in current.items() if k not in set(keys)}
         await self._write(group_id, key, remaining, replace=True)
 
     async def get_group_attributes(self, user_id: str, group_id: str, keys: Sequence[str] | None) -> dict[str, str]:
         key = await self._attributes_for(user_id, group_id)
-        current: dict[str, str] = await self.s.redis.hgetall(key)
+        current: dict[str, str] = await self.store.redis.hgetall(key)
         return current if not keys else {k: current[k] for k in keys if k in current}
 
     # ---- counters -------------------------------------------------------------------------------
     async def _counters_for(self, user_id: str, group_id: str) -> str:
-        group = await self.s.info(group_id)
+        group = await self.store.info(group_id)
         if group.groupType == COMMUNITY:
             raise bad("Community groups have no counters")
-        require(Op.COUNTERS, await self.s.role_of(group, user_id), group.groupType)
-        return self.s.keys.group_counters(group_id)
+        require(Op.COUNTERS, await self.store.role_of(group, user_id), group.groupType)
+        return self.store.keys.group_counters(group_id)
 
     async def _announce_counters(self, group_id: str, changed: dict[str, int]) -> None:
-        group = await self.s.info(group_id)
+        group = await self.store.info(group_id)
         for key, value in changed.items():
-            await self.s.emit(group, OnGroupCounterChanged(groupID=group_id, key=key, newValue=value))
+            await self.store.emit(group, OnGroupCounterChanged(groupID=group_id, key=key, newValue=value))
 
     async def _check_counter_keys(self, key: str, names: Sequence[str]) -> None:
         for name in names:
             if not name or len(name.encode()) > COUNTER_KEY_MAX_BYTES:
                 raise bad(f"counters: key {name!r} must be 1-{COUNTER_KEY_MAX_BYTES} bytes")
-        existing = set(await self.s.redis.hkeys(key))
+        existing = set(await self.store.redis.hkeys(key))
         if len(existing | set(names)) > COUNTERS_MAX:
             raise bad(f"counters: at most {COUNTERS_MAX} per group")
 
@@ -121,13 +121,13 @@ class GroupExtras:
         key = await self._counters_for(user_id, group_id)
         await self._check_counter_keys(key, list(counters))
         if counters:
-            await self.s.redis.hset(key, mapping=counters)
+            await self.store.redis.hset(key, mapping=counters)
             await self._announce_counters(group_id, counters)
         return [GroupCounter(key=k, value=v) for k, v in counters.items()]
 
     async def get_group_counters(self, user_id: str, group_id: str, keys: Sequence[str] | None) -> list[GroupCounter]:
         key = await self._counters_for(user_id, group_id)
-        current = await self.s.redis.hgetall(key)
+        current = await self.store.redis.hgetall(key)
         names = list(keys) if keys else sorted(current)
         return [GroupCounter(key=k, value=int(current[k])) for k in names if k in current]
 
@@ -135,21 +135,21 @@ class GroupExtras:
         """increaseGroupCounter / decreaseGroupCounter: atomic (HINCRBY) under concurrent use."""
         key = await self._counters_for(user_id, group_id)
         await self._check_counter_keys(key, [name])
-        value = int(await self.s.redis.hincrby(key, name, delta))
+        value = int(await self.store.redis.hincrby(key, name, delta))
         await self._announce_counters(group_id, {name: value})
         return [GroupCounter(key=name, value=value)]
 
     # ---- topics ---------------------------------------------------------------------------------
     async def _community(self, user_id: str, group_id: str, *, manage: bool) -> str:
-        group = await self.s.info(group_id)
+        group = await self.store.info(group_id)
         if group.groupType != COMMUNITY or not group.isSupportTopic:
             raise bad(f"group {group_id!r} is not a community with topics")
-        role = await self.s.role_of(group, user_id)
+        role = await self.store.role_of(group, user_id)
         if manage:
             require(Op.TOPICS, role, group.groupType)
         elif role is None:
             raise IMError(Code.ERR_NO_PERMISSION, f"you are not a member of {group_id!r}")
-        return self.s.keys.group_topics(group_id)
+        return self.store.keys.group_topics(group_id)
 
     async def create_topic_in_community(self, user_id: str, group_id: str, info: TopicInfo) -> str:
         key = await self._community(user_id, group_id, manage=True)
@@ -158,12 +158,12 @@ class GroupExtras:
         topic_id = info.topicID or f"{group_id}{TOPIC_MARK}{secrets.token_hex(6)}"
         if topic_parent(topic_id) != group_id:
             raise bad(f"topicInfo.topicID must start with {group_id}{TOPIC_MARK}")
-        if await self.s.redis.hlen(key) >= TOPICS_MAX:
+        if await self.store.redis.hlen(key) >= TOPICS_MAX:
             raise bad(f"a community holds at most {TOPICS_MAX} topics")
         info.topicID = topic_id
-        if not await self.s.redis.hsetnx(key, topic_id, _topic_enc.encode(info)):
+        if not await self.store.redis.hsetnx(key, topic_id, _topic_enc.encode(info)):
             raise IMError(Code.ERR_GROUP_ID_TAKEN, f"topicID {topic_id!r} is taken")
-        await self.s.emit(await self.s.info(group_id), OnTopicCreated(groupID=group_id, topicID=topic_id))
+        await self.store.emit(await self.store.info(group_id), OnTopicCreated(groupID=group_id, topicID=topic_id))
         return topic_id
 
     async def delete_topic_from_community(
@@ -172,7 +172,7 @@ class GroupExtras:
         key = await self._community(user_id, group_id, manage=True)
         results, deleted = [], []
         for tid in topic_ids:
-            if await self.s.redis.hdel(key, tid):
+            if await self.store.redis.hdel(key, tid):
                 deleted.append(tid)
                 results.append(TopicOperationResult(topicID=tid))
             else:
@@ -180,23 +180,25 @@ class GroupExtras:
                     TopicOperationResult(topicID=tid, errorCode=Code.ERR_GROUP_NOT_FOUND, errorMessage="no such topic")
                 )
         if deleted:
-            await self.s.emit(await self.s.info(group_id), OnTopicDeleted(groupID=group_id, topicIDList=deleted))
+            await self.store.emit(
+                await self.store.info(group_id), OnTopicDeleted(groupID=group_id, topicIDList=deleted)
+            )
         return results
 
     async def set_topic_info(self, user_id: str, group_id: str, info: TopicInfo) -> None:
         key = await self._community(user_id, group_id, manage=True)
-        if not await self.s.redis.hexists(key, info.topicID):
+        if not await self.store.redis.hexists(key, info.topicID):
             raise IMError(Code.ERR_GROUP_NOT_FOUND, f"topicInfo.topicID: no topic {info.topicID!r}")
         if not info.topicName or len(info.topicName.encode()) > TOPIC_NAME_MAX_BYTES:
             raise bad(f"topicInfo.topicName must be 1-{TOPIC_NAME_MAX_BYTES} bytes")
-        await self.s.redis.hset(key, info.topicID, _topic_enc.encode(info))
-        await self.s.emit(await self.s.info(group_id), OnTopicInfoChanged(groupID=group_id, topicInfo=info))
+        await self.store.redis.hset(key, info.topicID, _topic_enc.encode(info))
+        await self.store.emit(await self.store.info(group_id), OnTopicInfoChanged(groupID=group_id, topicInfo=info))
 
     async def get_topic_info_list(
         self, user_id: str, group_id: str, topic_ids: Sequence[str] | None
     ) -> list[TopicInfoResult]:
         key = await self._community(user_id, group_id, manage=False)
-        stored = await self.s.redis.hgetall(key)
+        stored = await self.store.redis.hgetall(key)
         wanted = list(topic_ids) if topic_ids else sorted(stored)
         return [
             TopicInfoResult(topicInfo=_topic_dec.decode(stored[t]))

@@ -85,7 +85,7 @@ def check_profile_fields(
 
 class GroupLifecycle:
     def __init__(self, store: GroupStore) -> None:
-        self.s = store
+        self.store = store
 
     async def create_group(
         self,
@@ -103,7 +103,7 @@ class GroupLifecycle:
         is_support_topic: bool = False,
         members: Sequence[CreateGroupMember] = (),
     ) -> str:
-        s = self.s
+        s = self.store
         check_profile_fields(group_name, notification, introduction, face_url)
         if not group_name:
             raise bad("groupName must not be empty")
@@ -169,12 +169,12 @@ class GroupLifecycle:
     async def _new_group_id(self) -> str:
         for _ in range(10):
             candidate = GROUP_ID_PREFIX + "".join(secrets.choice(_ID_ALPHABET) for _ in range(10))
-            if not await self.s.redis.exists(self.s.keys.group_info(candidate)):
+            if not await self.store.redis.exists(self.store.keys.group_info(candidate)):
                 return candidate
         raise IMError(Code.ERR_SDK_INTERNAL_ERROR, "could not pick a free groupID")
 
     async def _announce_invited(self, group: GroupInfo, op_user: str, added: Sequence[str]) -> None:
-        s = self.s
+        s = self.store
         (op,) = await s.member_infos(group.groupID, [op_user])
         joined = await s.member_infos(group.groupID, added)
         elem = GroupTipsElem(
@@ -188,7 +188,7 @@ class GroupLifecycle:
         await s.emit(group, OnMemberInvited(groupID=group.groupID, opUser=op, memberList=joined))
 
     async def announce_entered(self, group: GroupInfo, user_id: str) -> None:
-        s = self.s
+        s = self.store
         joined = await s.member_infos(group.groupID, [user_id])
         elem = GroupTipsElem(
             groupID=group.groupID,
@@ -201,7 +201,7 @@ class GroupLifecycle:
         await s.emit(group, OnMemberEnter(groupID=group.groupID, memberList=joined))
 
     async def join_group(self, user_id: str, group_id: str, message: str) -> None:
-        s = self.s
+        s = self.store
         group = await s.info(group_id)
         if await s.member(group_id, user_id) is not None:
             raise IMError(Code.ERR_ALREADY_GROUP_MEMBER, f"you are already in {group_id!r}")
@@ -220,7 +220,7 @@ class GroupLifecycle:
         await self.announce_entered(group, user_id)
 
     async def _apply(self, group: GroupInfo, user_id: str, message: str) -> None:
-        s = self.s
+        s = self.store
         record = ApplicationRecord(fromUser=user_id, requestMsg=message, addTime=int(s.clock.now() * 1000))
         await s.redis.hset(s.keys.group_applications(group.groupID), f"join:{user_id}", member_enc.encode(record))
         managers = [group.owner, *await s.redis.smembers(s.keys.group_admins(group.groupID))]
@@ -229,7 +229,7 @@ class GroupLifecycle:
         await s.bus.publish(sorted(set(managers)), event)
 
     async def quit_group(self, user_id: str, group_id: str) -> None:
-        s = self.s
+        s = self.store
         group = await s.info(group_id)
         record = await s.require_member(group, user_id)
         if record.role == OWNER:
@@ -249,7 +249,7 @@ class GroupLifecycle:
         await s.bus.publish([user_id], OnQuitFromGroup(groupID=group_id))
 
     async def dismiss_group(self, user_id: str, group_id: str) -> None:
-        s = self.s
+        s = self.store
         group = await s.info(group_id)
         require(Op.DISMISS, await s.role_of(group, user_id), group.groupType)
         (op,) = await s.member_infos(group_id, [user_id])
@@ -260,7 +260,7 @@ class GroupLifecycle:
     ) -> None:
         """A custom system notice (Tencent REST send_group_system_notification): onReceiveRESTCustomData
         to the chosen members, or to all of them."""
-        s = self.s
+        s = self.store
         group = await s.info(group_id)
         if len(content.encode("utf-8")) > SYSTEM_NOTIFICATION_MAX_BYTES:
             raise bad(f"Content is over {SYSTEM_NOTIFICATION_MAX_BYTES} bytes")
@@ -274,7 +274,7 @@ class GroupLifecycle:
     async def recycle_idle_groups(self, idle_seconds: int) -> list[str]:
         """Recycle groups with no activity (messages, membership or profile changes) for
         `idle_seconds`, as Tencent recycles idle groups; members get onGroupRecycled."""
-        s = self.s
+        s = self.store
         cutoff = s.now() - idle_seconds
         idle = await s.redis.zrangebyscore(s.keys.group_activity(), "-inf", cutoff, start=0, num=RECYCLE_BATCH)
         recycled = []
@@ -291,7 +291,7 @@ class GroupLifecycle:
 
     async def destroy(self, group: GroupInfo, farewell: GroupEvent) -> None:
         """Tell the members, then remove the group and everything in it."""
-        s = self.s
+        s = self.store
         group_id = group.groupID
         members = await s.member_ids(group_id)
         await s.emit(group, farewell)
@@ -324,16 +324,16 @@ class GroupLifecycle:
 
     # ---- profiles -------------------------------------------------------------------------------
     async def get_joined_group_list(self, user_id: str) -> list[GroupInfo]:
-        joined = await self.s.redis.hgetall(self.s.keys.user_groups(user_id))
+        joined = await self.store.redis.hgetall(self.store.keys.user_groups(user_id))
         ordered = sorted(joined, key=lambda g: (int(joined[g]), g))
-        return [g for g in await self.s.infos(ordered) if g is not None]
+        return [g for g in await self.store.infos(ordered) if g is not None]
 
     async def get_joined_community_list(self, user_id: str) -> list[GroupInfo]:
         return [g for g in await self.get_joined_group_list(user_id) if g.groupType == COMMUNITY and g.isSupportTopic]
 
     async def get_groups_info(self, group_ids: Sequence[str]) -> list[GroupInfoResult]:
         results = []
-        for gid, info in zip(group_ids, await self.s.infos(group_ids), strict=True):
+        for gid, info in zip(group_ids, await self.store.infos(group_ids), strict=True):
             if info is None:
                 results.append(GroupInfoResult(resultCode=Code.ERR_GROUP_NOT_FOUND, resultMessage=f"no group {gid!r}"))
             else:
@@ -354,7 +354,7 @@ class GroupLifecycle:
         return found
 
     async def set_group_info(self, user_id: str, group_id: str, changes: GroupInfoChanges) -> None:
-        s = self.s
+        s = self.store
         group = await s.info(group_id)
         role = await s.role_of(group, user_id)
         check_profile_fields(changes.groupName, changes.notification, changes.introduction, changes.faceUrl)
@@ -409,7 +409,7 @@ class GroupLifecycle:
             await self.announce_info_change(await s.info(group_id), user_id, infos)
 
     async def announce_info_change(self, group: GroupInfo, op_user: str, infos: list[GroupChangeInfo]) -> None:
-        s = self.s
+        s = self.store
         (op,) = await s.member_infos(group.groupID, [op_user])
         elem = GroupTipsElem(
             groupID=group.groupID,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.clock import Clock
+from gateway.engine.announcer import Announcer
 from gateway.engine.errors import maps_store_errors
 from gateway.engine.friendship import Friendship
 from gateway.engine.groups.applications import GroupApplications
@@ -19,10 +20,17 @@ from gateway.keys import Keys
 
 @maps_store_errors
 class EmbeddedGroups(GroupLifecycle, GroupMembers, GroupApplications, GroupExtras):
-    """Each part reads and tells through the one GroupStore `self.s`."""
+    """Each part reads and tells through the one GroupStore `self.store`."""
 
     def __init__(
-        self, redis: Any, keys: Keys, bus: EventBus, clock: Clock, profiles: Profiles, friendship: Friendship
+        self,
+        redis: Any,
+        keys: Keys,
+        bus: EventBus,
+        clock: Clock,
+        profiles: Profiles,
+        friendship: Friendship,
+        announcer: Announcer,
     ) -> None:
-        self.s = GroupStore(redis, keys, bus, clock, profiles, friendship)
-        self.life = self
+        self.store = GroupStore(redis, keys, bus, clock, profiles, friendship, announcer)
+        self.lifecycle = self

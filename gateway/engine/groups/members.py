@@ -53,13 +53,13 @@ OVERLIMIT = GroupMemberOperationResult.OPERATION_RESULT_OVERLIMIT
 
 class GroupMembers:
     def __init__(self, store: GroupStore, lifecycle: GroupLifecycle) -> None:
-        self.s = store
-        self.life = lifecycle
+        self.store = store
+        self.lifecycle = lifecycle
 
     async def get_group_member_list(
         self, user_id: str, group_id: str, member_filter: GroupMemberFilter, next_seq: int
     ) -> GroupMemberPage:
-        s = self.s
+        s = self.store
         group = await s.info(group_id)
         await s.require_member(group, user_id)
         roster = s.keys.group_roster(group_id)
@@ -103,9 +103,9 @@ class GroupMembers:
     async def get_group_members_info(
         self, user_id: str, group_id: str, member_ids: Sequence[str]
     ) -> list[GroupMemberFullInfo]:
-        group = await self.s.info(group_id)
-        await self.s.require_member(group, user_id)
-        return await self.s.full_infos(user_id, group_id, list(dict.fromkeys(member_ids)))
+        group = await self.store.info(group_id)
+        await self.store.require_member(group, user_id)
+        return await self.store.full_infos(user_id, group_id, list(dict.fromkeys(member_ids)))
 
     async def search_group_members(
         self,
@@ -121,7 +121,7 @@ class GroupMembers:
         words = [k.casefold() for k in keywords]
         if not words or len(words) > MEMBER_SEARCH_KEYWORDS_MAX or not all(words):
             raise bad(f"param.keywordList needs 1-{MEMBER_SEARCH_KEYWORDS_MAX} non-empty keywords")
-        s = self.s
+        s = self.store
         joined = set(await s.redis.hkeys(s.keys.user_groups(user_id)))
         targets = [g for g in group_ids if g in joined] if group_ids else sorted(joined)
         found: list[GroupMemberFullInfo] = []
@@ -144,7 +144,7 @@ class GroupMembers:
     async def set_group_member_info(
         self, user_id: str, group_id: str, target: str, name_card: str | None, custom_info: dict[str, str] | None
     ) -> None:
-        s = self.s
+        s = self.store
         group = await s.info(group_id)
         actor = await s.role_of(group, user_id)
         if actor is None:
@@ -165,7 +165,7 @@ class GroupMembers:
         await s.redis.hset(s.keys.group_members(group_id), target, member_enc.encode(record))
 
     async def mute_group_member(self, user_id: str, group_id: str, target: str, seconds: int) -> None:
-        s = self.s
+        s = self.store
         if not 0 <= seconds <= MUTE_SECONDS_MAX:
             raise bad(f"seconds must be 0 (unmute) to {MUTE_SECONDS_MAX}")
         group = await s.info(group_id)
@@ -192,7 +192,7 @@ class GroupMembers:
     async def invite_user_to_group(
         self, user_id: str, group_id: str, user_ids: Sequence[str]
     ) -> list[GroupOperationResult]:
-        s = self.s
+        s = self.store
         if len(user_ids) > INVITE_PER_CALL_MAX:
             raise bad(f"userList: at most {INVITE_PER_CALL_MAX} users per call")
         group = await s.info(group_id)
@@ -221,13 +221,13 @@ class GroupMembers:
             await s.check_cap(group, len(joining))
             added = await s.add_members(group, [(uid, MEMBER) for uid in joining])
             group = await s.info(group_id)
-            await self.life._announce_invited(group, user_id, added)
+            await self.lifecycle._announce_invited(group, user_id, added)
         return results
 
     async def kick_group_member(
         self, user_id: str, group_id: str, member_ids: Sequence[str], reason: str
     ) -> list[GroupOperationResult]:
-        s = self.s
+        s = self.store
         group = await s.info(group_id)
         actor = require(Op.KICK, await s.role_of(group, user_id), group.groupType)
         results: list[GroupOperationResult] = []
@@ -259,7 +259,7 @@ class GroupMembers:
         return results
 
     async def set_group_member_role(self, user_id: str, group_id: str, target: str, role: GroupMemberRole) -> None:
-        s = self.s
+        s = self.store
         group = await s.info(group_id)
         require(Op.SET_ROLE, await s.role_of(group, user_id), group.groupType)
         if role == OWNER:
@@ -296,7 +296,7 @@ class GroupMembers:
     async def mark_group_member_list(
         self, user_id: str, group_id: str, member_ids: Sequence[str], mark_type: int, enable: bool
     ) -> None:
-        s = self.s
+        s = self.store
         group = await s.info(group_id)
         require(Op.MARK, await s.role_of(group, user_id), group.groupType)
         if mark_type <= 0:
@@ -311,7 +311,7 @@ class GroupMembers:
             await s.redis.hset(s.keys.group_members(group_id), uid, member_enc.encode(record))
 
     async def transfer_group_owner(self, user_id: str, group_id: str, target: str) -> None:
-        s = self.s
+        s = self.store
         group = await s.info(group_id)
         require(Op.TRANSFER, await s.role_of(group, user_id), group.groupType)
         new_owner = await s.member(group_id, target)
@@ -327,17 +327,17 @@ class GroupMembers:
         pipe.hset(s.keys.group_info(group_id), mapping={"owner": target, "lastInfoTime": s.now()})
         await pipe.execute()
         change = GroupChangeInfo(type=GroupInfoChangeType.V2TIM_GROUP_INFO_CHANGE_TYPE_OWNER, value=target)
-        await self.life.announce_info_change(await s.info(group_id), user_id, [change])
+        await self.lifecycle.announce_info_change(await s.info(group_id), user_id, [change])
 
     async def get_group_online_member_count(self, user_id: str, group_id: str) -> int:
-        s = self.s
+        s = self.store
         group = await s.info(group_id)
         await s.require_member(group, user_id)
         return int(await s.redis.scard(s.keys.group_online(group_id)))
 
     async def presence_changed(self, user_id: str, online: bool) -> None:
         """Keep each joined group's online set right when the user comes or goes."""
-        s = self.s
+        s = self.store
         groups = await s.redis.hkeys(s.keys.user_groups(user_id))
         pipe = s.redis.pipeline(transaction=False)
         for gid in groups:

@@ -13,12 +13,13 @@ whatever its size (gateway/events/bus.py says why).
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
 
 from gateway.clock import Clock
+from gateway.engine.announcer import Announcer
 from gateway.engine.codec import STORED_ENC
 from gateway.engine.friendship import Friendship, decode_friend_record
 from gateway.engine.message_ids import group_msg_id
@@ -127,9 +128,17 @@ class GroupStore:
     """Shared by the group managers: reading, checking, and telling."""
 
     def __init__(
-        self, redis: Any, keys: Keys, bus: EventBus, clock: Clock, profiles: Profiles, friendship: Friendship
+        self,
+        redis: Any,
+        keys: Keys,
+        bus: EventBus,
+        clock: Clock,
+        profiles: Profiles,
+        friendship: Friendship,
+        announcer: Announcer,
     ) -> None:
         self.redis = redis
+        self.announcer = announcer  # tells users a (group) conversation appeared
         self.keys = keys
         self.bus = bus
         self.clock = clock
@@ -245,9 +254,6 @@ class GroupStore:
     async def check_user_group_cap(self, user_id: str) -> bool:
         return int(await self.redis.hlen(self.keys.user_groups(user_id))) < GROUPS_PER_USER_MAX
 
-    # Set by the backend once conversations exist: tells users a (group) conversation appeared.
-    new_conversations: Callable[[dict[str, list[str]]], Awaitable[None]] | None = None
-
     async def add_members(self, group: GroupInfo, members: Sequence[tuple[str, GroupMemberRole]]) -> list[str]:
         """Add members (skipping current ones); returns who was added. Their subscriptions follow
         the group's stream from now on, and the online set stays right."""
@@ -278,8 +284,7 @@ class GroupStore:
                 await self.redis.sadd(self.keys.group_online(group.groupID), user_id)
         if added:
             await self.bus.join_group_stream(added, group.groupID)
-            if self.new_conversations is not None:
-                await self.new_conversations({u: [group_conversation_id(group.groupID)] for u in added})
+            await self.announcer.announce_new({u: [group_conversation_id(group.groupID)] for u in added})
         return added
 
     async def _last_seq(self, group_id: str) -> int:
