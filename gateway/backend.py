@@ -15,7 +15,7 @@ Methods take the acting user first: the backend trusts it (the session layer aut
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from gateway.im.conversations import (
     Conversation,
@@ -892,6 +892,40 @@ class Housekeeping(Protocol):
 
     async def presence_changed(self, user_id: str, online: bool) -> None:
         """The user came online or went offline (the group online counts follow it). No events."""
+        ...
+
+
+class SessionControl(Protocol):
+    """What the server API needs of the session layer (lent by the composition root): Tencent's
+    `kick` and `query_online_status` act on gateway sessions, which no backend owns."""
+
+    async def kick(self, user_id: str) -> None:
+        """End every session of the user on every replica (their subscriptions get onKickedOffline
+        and end, their tokens stop working). No session: nothing happens."""
+        ...
+
+    async def online_status(self, user_ids: Sequence[str]) -> list[tuple[str, list[str]]]:
+        """For each user, in the order asked: "Online" (a live subscription on some replica),
+        "PushOnline" (logged in, nothing live) or "Offline", and the platforms of their sessions."""
+        ...
+
+
+class ServerAPI(Protocol):
+    """Tencent's server REST API v4 (`/v4/<service>/<command>`), served by a backend that is its own
+    IM server (the embedded engine). The caller has authenticated the app admin already."""
+
+    def has(self, command: str) -> bool:
+        """Whether `<service>/<command>` is served."""
+        ...
+
+    def commands(self) -> list[str]:
+        """Every served `<service>/<command>`, sorted."""
+        ...
+
+    async def call(self, command: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Run a command; the whole answer body in Tencent's envelope (ActionStatus, ErrorCode,
+        ErrorInfo and the command's fields). Never raises for a refusal: refusals are answers.
+        Each write causes the listener events the equivalent SDK call causes."""
         ...
 
 

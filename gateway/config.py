@@ -65,6 +65,11 @@ class Settings:
     push_webhook_secret: str | None = None
 
     @property
+    def admin_identifiers(self) -> frozenset[str]:
+        """The app admin accounts (IMQL_ADMIN_IDENTIFIER is a comma-separated list)."""
+        return frozenset(a.strip() for a in self.admin_identifier.split(",") if a.strip())
+
+    @property
     def is_development_app(self) -> bool:
         return self.secret_key == DEV_SECRET_KEY
 

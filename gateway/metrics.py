@@ -50,6 +50,19 @@ class Metrics:
         self.events_delivered = Counter(
             "imql_events_delivered", "Listener events sent to subscribers", ["listener"], registry=self.registry
         )
+        self.rest_calls = Counter(
+            "imql_rest_calls",
+            "REST v4 calls (/v4/...) by command and answered ErrorCode (0: success)",
+            ["command", "code"],
+            registry=self.registry,
+        )
+        self.rest_latency = Histogram(
+            "imql_rest_call_seconds",
+            "Time to run a REST v4 command",
+            ["command"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
         self._operation_names: set[str] = set()
 
     def operation_label(self, name: str | None) -> str:

@@ -15,22 +15,25 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from gateway.backend import IMBackend
+from gateway.backend import IMBackend, ServerAPI
 from gateway.clock import Clock, SystemClock
 from gateway.config import Settings
 from gateway.engine.backend import EmbeddedBackend
 from gateway.engine.push.sink import WebhookSink
 from gateway.engine.push.worker import PushWorker
+from gateway.engine.rest import EmbeddedServerAPI
+from gateway.engine.rest.context import RestContext
 from gateway.errors import Code, IMError
 from gateway.events.bus import EventBus
 from gateway.events.dispatcher import Dispatcher
 from gateway.housekeeping import GroupRecycler, InvitationTimer
 from gateway.keys import Keys
 from gateway.media.signing import MediaSigner
-from gateway.media.store import FileMediaStore, MediaStore
+from gateway.media.store import FileMediaStore, MediaStore, is_media_key
 from gateway.metrics import Metrics
 from gateway.push.devices import PushDevices
 from gateway.ratelimit import RateLimiter
+from gateway.session.control import GatewaySessionControl
 from gateway.session.expiry import ExpiryWatch
 from gateway.session.im_session import IMSession
 from gateway.session.pool import SessionPool
@@ -65,6 +68,7 @@ class Gateway:
     media_store: MediaStore
     media_signer: MediaSigner
     session_services: SessionServices
+    server_api: ServerAPI | None  # Tencent's REST v4, on a backend that is its own IM server
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Clock | None = None, redis: Any = None) -> Gateway:
@@ -128,6 +132,22 @@ class Gateway:
         expiry = ExpiryWatch(clock, sessions.notify_expired)
         media_store = FileMediaStore(settings.data_dir / "media")
         media_signer = MediaSigner(settings.secret_key)
+        admins = settings.admin_identifiers
+        first_admin = min(admins) if admins else "administrator"
+
+        def media_url_for_admin(ref: str) -> str:
+            # an upload is named by its key in stored messages: the app's servers get a signed URL
+            return media_signer.url(ref, first_admin, clock.now()) if is_media_key(ref) else ref
+
+        server_api = EmbeddedServerAPI(
+            RestContext(
+                engine=embedded,
+                sessions=GatewaySessionControl(sessions, presence),
+                clock=clock,
+                admins=admins,
+                media_url=media_url_for_admin,
+            )
+        )
         return cls(
             settings=settings,
             clock=clock,
@@ -167,6 +187,7 @@ class Gateway:
                 dispatcher=dispatcher,
                 instance_id=instance_id,
             ),
+            server_api=server_api,
         )
 
     async def start(self) -> None:

@@ -222,6 +222,42 @@ class SessionPool:
             await self._bus.publish([session.user_id], OnUserSigExpired(), session_id=session.session_id)
             await self._redis.publish(self._keys.sessions_ended_channel(), EVICT + session.session_id)
 
+    async def kick_all(self, user_id: str) -> list[str]:
+        """End every session of the user (the server API's `kick`): each is marked kicked, so its
+        calls get 6208; its subscriptions get onKickedOffline and end; the platforms are freed.
+        Returns the platforms whose session was ended."""
+        devices = self._keys.devices(user_id)
+        by_platform: dict[str, str] = {str(p): str(s) for p, s in (await self._redis.hgetall(devices)).items()}
+        if not by_platform:
+            return []
+        pipe = self._redis.pipeline(transaction=False)
+        for sid in by_platform.values():
+            pipe.exists(self._keys.session(user_id, sid))
+        alive = await pipe.execute()
+        ended = {p: sid for (p, sid), live in zip(by_platform.items(), alive, strict=True) if live}
+        pipe = self._redis.pipeline(transaction=True)
+        for sid in ended.values():
+            pipe.hset(self._keys.session(user_id, sid), "state", STATE_KICKED)
+        pipe.hdel(devices, *by_platform)
+        await pipe.execute()
+        for sid in ended.values():
+            await self._bus.publish([user_id], OnKickedOffline(), session_id=sid)
+            await self._redis.publish(self._keys.sessions_ended_channel(), EVICT + sid)
+        return sorted(ended)
+
+    async def platforms(self, user_ids: list[str]) -> list[list[str]]:
+        """The platforms on which each user has a live session."""
+        pipe = self._redis.pipeline(transaction=False)
+        for user_id in user_ids:
+            pipe.hgetall(self._keys.devices(user_id))
+        device_maps = [{str(p): str(s) for p, s in d.items()} for d in await pipe.execute()]
+        pipe = self._redis.pipeline(transaction=False)
+        for user_id, devices in zip(user_ids, device_maps, strict=True):
+            for sid in devices.values():
+                pipe.exists(self._keys.session(user_id, sid))
+        found = iter(await pipe.execute() if any(device_maps) else [])
+        return [sorted(p for p in devices if next(found)) for devices in device_maps]
+
     async def is_logged_in(self, user_ids: list[str]) -> list[bool]:
         """Whether each user has at least one live session on any platform."""
         pipe = self._redis.pipeline(transaction=False)

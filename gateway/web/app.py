@@ -113,11 +113,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         Route("/readyz", readyz),
         Route("/metrics", metrics),
         Route("/media/{key}", serve_media),
-        Route(
-            "/v4/group_open_http_svc/send_group_system_notification",
-            rest.send_group_system_notification,
-            methods=["POST"],
-        ),
+        Route("/v4/{service}/{command}", rest.serve_rest, methods=["POST"]),
         Mount("/playground", StaticFiles(packages=[("gateway", "playground")]), name="playground"),
     ]
     return WebSocketsFirst(Starlette(routes=routes, lifespan=lifespan), view)

@@ -1,77 +1,104 @@
-"""The operator REST API, in Tencent Cloud IM REST v4's wire format.
+"""`POST /v4/<service>/<command>`: Tencent's server REST API v4, on the gateway's own port.
 
-A backend server that already calls Tencent's REST API can call the same paths here. Requests are
-authenticated as Tencent's are: `?sdkappid=&identifier=<admin>&usersig=<the admin's UserSig>`.
-Answers carry ActionStatus / ErrorCode / ErrorInfo, with HTTP 200, as Tencent's do.
+Requests are authenticated as Tencent authenticates them: `?sdkappid=&identifier=&usersig=&random=
+&contenttype=json`, where the identifier is one of the app's admin accounts (IMQL_ADMIN_IDENTIFIER)
+and the UserSig is that admin's. Every answer is HTTP 200 with Tencent's envelope (ActionStatus,
+ErrorCode, ErrorInfo), refusals included, with Tencent's codes: 60006 for another app, 60010 for
+an identifier that is not an admin, 70001/70003/70013/70014 for the sig, 60003 for a body that is
+not a JSON object, 60002 for one over `MAX_REST_BODY_BYTES`, 60009 for an unknown command. The
+command itself is run by the backend's `ServerAPI` (the embedded engine's `gateway.engine.rest`).
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import Any
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gateway.errors import Code, IMError
+from gateway.errors import IMError
 from gateway.services import Gateway
 from gateway.usersig import verify
+from gateway.v4 import envelope
 
-MAX_REST_BODY_BYTES = 64 * 1024
+log = logging.getLogger("imql.rest")
+
+# Tencent documents no body cap of its own beyond each command's batch limits; the largest
+# documented batch (500 recipients or imported messages) fits well under this.
+MAX_REST_BODY_BYTES = 1024 * 1024
 
 
-def _answer(code: int = 0, info: str = "") -> Response:
-    body = {"ActionStatus": "OK" if code == 0 else "FAIL", "ErrorCode": code, "ErrorInfo": info}
+def _answer(body: dict[str, Any]) -> Response:
     return Response(orjson.dumps(body), media_type="application/json")
 
 
-def _authorize(gateway: Gateway, request: Request) -> None:
+def _authorize(gateway: Gateway, request: Request) -> dict[str, Any] | None:
+    """None when the caller is an admin of this app with a valid sig, else the refusal to answer."""
     params = request.query_params
     settings = gateway.settings
     if params.get("sdkappid") != str(settings.sdkappid):
-        raise IMError(Code.ERR_USERSIG_OTHER_APP, "sdkappid is not this gateway's app")
+        return envelope.fail(envelope.SDKAPPID_INVALID, "sdkappid is missing or is not this app's SDKAppID")
     identifier = params.get("identifier", "")
-    if identifier != settings.admin_identifier:
-        raise IMError(Code.ERR_NO_PERMISSION, "identifier must be the app's admin account")
-    verify(
-        params.get("usersig", ""),
-        sdkappid=settings.sdkappid,
-        secret_key=settings.secret_key,
-        user_id=identifier,
-        now=gateway.clock.now(),
-    )
-
-
-async def _json_body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if len(raw) > MAX_REST_BODY_BYTES:
-        raise IMError(Code.ERR_INVALID_PARAMETERS, f"body over {MAX_REST_BODY_BYTES} bytes")
+    if not identifier or not params.get("usersig"):
+        return envelope.fail(envelope.ACCOUNT_OR_SIG_INVALID, "identifier and usersig are required")
+    if identifier not in settings.admin_identifiers:
+        return envelope.fail(envelope.ADMIN_REQUIRED, "identifier is not an app admin (IMQL_ADMIN_IDENTIFIER)")
     try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise IMError(Code.ERR_INVALID_PARAMETERS, "body is not JSON") from exc
-    if not isinstance(body, dict):
-        raise IMError(Code.ERR_INVALID_PARAMETERS, "body must be a JSON object")
-    return body
-
-
-async def send_group_system_notification(request: Request) -> Response:
-    """POST /v4/group_open_http_svc/send_group_system_notification
-    {"GroupId": "...", "ToMembers_Account": ["..."] (optional), "Content": "..."}"""
-    gateway: Gateway = request.app.state.gateway
-    try:
-        _authorize(gateway, request)
-        body = await _json_body(request)
-        group_id, content = body.get("GroupId"), body.get("Content")
-        members = body.get("ToMembers_Account")
-        if not isinstance(group_id, str) or not isinstance(content, str) or not group_id:
-            raise IMError(Code.ERR_GROUP_INVALID_PARAMETERS, "GroupId and Content are required strings")
-        if members is not None and not (isinstance(members, list) and all(isinstance(m, str) for m in members)):
-            raise IMError(Code.ERR_GROUP_INVALID_PARAMETERS, "ToMembers_Account must be a list of userIDs")
-        housekeeping = gateway.backend.housekeeping
-        if housekeeping is None:
-            raise IMError(Code.ERR_SDK_INTERFACE_NOT_SUPPORT, f"not available on the {gateway.backend.name} backend")
-        await housekeeping.send_group_system_notification(group_id, content, members or None)
+        verify(
+            params.get("usersig", ""),
+            sdkappid=settings.sdkappid,
+            secret_key=settings.secret_key,
+            user_id=identifier,
+            now=gateway.clock.now(),
+        )
     except IMError as exc:
-        return _answer(exc.code, exc.desc)
-    return _answer()
+        return envelope.fail(exc.code, exc.desc)
+    return None
+
+
+async def _json_body(request: Request) -> dict[str, Any] | str:
+    """The body as a JSON object, or why not."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_REST_BODY_BYTES:
+        return f"body over {MAX_REST_BODY_BYTES} bytes"
+    raw = b""
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_REST_BODY_BYTES:
+            return f"body over {MAX_REST_BODY_BYTES} bytes"
+    try:
+        body = orjson.loads(raw or b"{}")
+    except orjson.JSONDecodeError:
+        return "not JSON"
+    return body if isinstance(body, dict) else "not a JSON object"
+
+
+async def serve_rest(request: Request) -> Response:
+    gateway: Gateway = request.app.state.gateway
+    command = f"{request.path_params['service']}/{request.path_params['command']}"
+    refusal = _authorize(gateway, request)
+    if refusal is not None:
+        gateway.metrics.rest_calls.labels(command="(unauthorized)", code=str(refusal["ErrorCode"])).inc()
+        return _answer(refusal)
+    server = gateway.server_api
+    if server is None or not server.has(command):
+        answer = envelope.fail(envelope.URL_INVALID, f"no REST command {command!r} on this server")
+        gateway.metrics.rest_calls.labels(command="(unknown)", code=str(envelope.URL_INVALID)).inc()
+        return _answer(answer)
+    body = await _json_body(request)
+    if isinstance(body, str):
+        code = envelope.HTTP_PARSE_FAILED if body.startswith("body over") else envelope.JSON_PARSE_FAILED
+        gateway.metrics.rest_calls.labels(command=command, code=str(code)).inc()
+        return _answer(envelope.fail(code, f"the request body is {body}"))
+    started = time.perf_counter()
+    try:
+        answer = await server.call(command, body)
+    except Exception:  # a fault is answered in Tencent's shape and logged, never a 500
+        log.exception("REST %s failed", command)
+        answer = envelope.fail(envelope.SERVER_INTERNAL, "internal error; the gateway's log has the cause")
+    gateway.metrics.rest_latency.labels(command=command).observe(time.perf_counter() - started)
+    gateway.metrics.rest_calls.labels(command=command, code=str(answer["ErrorCode"])).inc()
+    return _answer(answer)
