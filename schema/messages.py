@@ -227,7 +227,7 @@ class MessageMutation:
     ) -> CreateMessageResult:
         session = await info.context.session()
         if _one_of(videoFilePath, file, "videoFilePath", "file"):
-            shot = await _read(snapshot) if snapshot is not None else None
+            shot = await _read(snapshot, "snapshot") if snapshot is not None else None
             return _created(await session.create_video_upload(await _read(file), type or "", duration or 0, shot))
         created = await session.create_video_message(
             need(videoFilePath, "videoFilePath"), type or "", duration or 0, snapshotPath
@@ -544,9 +544,18 @@ def _one_of(path: str | None, upload: Upload | None, path_arg: str, upload_arg: 
     return upload is not None
 
 
-async def _read(upload: Upload | None) -> bytes:
-    data = await upload.read() if upload is not None else b""  # type: ignore[attr-defined]
-    return bytes(data)
+async def _read(upload: Upload | None, arg: str = "file") -> bytes:
+    """An upload's bytes. The Upload scalar lets any value through (an inline string, a number), so
+    what is not a file part of a multipart request is refused here, with the argument's name."""
+    if upload is None:
+        return b""
+    read = getattr(upload, "read", None)
+    if read is None:
+        raise invalid(
+            f"{arg}: an Upload is a file part of a multipart request (the GraphQL multipart request spec), "
+            f"not an inline {type(upload).__name__}"
+        )
+    return bytes(await read())
 
 
 def _base_url(info: Ctx) -> str:

@@ -223,6 +223,10 @@ def test_strawberry() -> None:
     if hasattr(schema, "_schema"):
         c.needs("schema.execution.executor.shared_results_of", schema._schema, "Schema._schema", "_strawberry_schema")
     c.needs_module("schema.execution.http", "strawberry.schema.schema", "validate_document")
+    from strawberry.asgi import GraphQL
+
+    # gateway.web.view.GraphQLView overrides these to answer malformed requests 400 (not 500)
+    c.needs("gateway.web.view.GraphQLView", GraphQL, "GraphQL", "parse_http_body", "decode_json", "encode_json")
     c.needs_module(
         "schema.execution.executor.SharedEventExecutor",
         "strawberry.schema.schema",

@@ -131,6 +131,27 @@ class GraphQLView(GraphQL[IMContext, None]):
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
 
+    def decode_json(self, data: str | bytes) -> object:
+        # orjson refuses invalid UTF-8 and nesting past 1,024 levels with a JSONDecodeError (a
+        # json.JSONDecodeError, which Strawberry answers 400); the stdlib parser recursed until
+        # RecursionError, a 500
+        return orjson.loads(data)
+
+    async def parse_http_body(self, request: Any) -> Any:
+        """Strawberry's parse, with every malformed request answered 400 / 6017: it assumes the
+        body (and a multipart request's `operations` and `map`) are JSON objects, and a `null`,
+        a number or a `map` that is a list failed deep inside it as a 500."""
+        try:
+            return await super().parse_http_body(request)
+        except HTTPException:
+            raise
+        except (AttributeError, TypeError, KeyError, IndexError, ValueError, RecursionError) as exc:
+            raise HTTPException(
+                400,
+                "not a GraphQL request: the body must be a JSON object {query, variables, operationName}, or a "
+                "multipart request whose `operations` is such an object and whose `map` is {part: [paths]}",
+            ) from exc
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
