@@ -7,6 +7,7 @@ modules above the engine that import gateway.engine (tests/test_layers.py holds 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import secrets
@@ -43,6 +44,8 @@ from gateway.session.status import StatusService
 from gateway.store import open_redis
 
 log = logging.getLogger("imql")
+
+READY_TIMEOUT_SECONDS = 0.8  # /readyz answers within 1 s whatever state Redis is in
 
 
 @dataclass
@@ -217,9 +220,13 @@ class Gateway:
             await self.redis.connection_pool.disconnect()
 
     async def ready(self) -> bool:
+        """Whether Redis answers a PING within READY_TIMEOUT_SECONDS: a probe must answer in
+        bounded time even while Redis is stalled (a stalled Redis keeps the socket open, so
+        without a deadline the probe waited as long as the stall)."""
         try:
-            return bool(await self.redis.ping())
-        except (RedisError, OSError):
+            async with asyncio.timeout(READY_TIMEOUT_SECONDS):
+                return bool(await self.redis.ping())
+        except (RedisError, OSError, TimeoutError):
             self.metrics.redis_failures.inc()
             return False
 

@@ -36,7 +36,7 @@ async def readyz(request: Request) -> Response:
     gateway: Gateway = request.app.state.gateway
     if await gateway.ready():
         return JSONResponse({"status": "ready", "backend": gateway.backend.name})
-    return JSONResponse({"status": "unavailable", "reason": "Redis does not answer"}, status_code=503)
+    return JSONResponse({"status": "unavailable", "reason": "Redis does not answer in time"}, status_code=503)
 
 
 async def metrics(request: Request) -> Response:
