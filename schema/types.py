@@ -80,7 +80,8 @@ class UserStatus:
 class LoginResult:
     token: str
     userID: str
-    expireTime: int = strawberry.field(description="When the UserSig, and so the session, expires (unix s)")
+    # Long: a UserSig may be minted to expire past 2038 (the official libraries take any expiry)
+    expireTime: Long = strawberry.field(description="When the UserSig, and so the session, expires (unix s)")
 
 
 def pairs_to_dict(pairs: list[KeyValueInput] | None, arg: str) -> dict[str, str] | None:

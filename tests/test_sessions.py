@@ -166,3 +166,29 @@ async def test_abrupt_tcp_drop_cleans_up_the_subscription(client: HTTPClient, se
         "V2TIM_USER_STATUS_OFFLINE"
     )
     await ws.close()
+
+
+@pytest.mark.parametrize("years", [20, 300], ids=["past-2038", "far-future"])
+async def test_a_sig_that_expires_after_2038_logs_in(client: HTTPClient, clock: ManualClock, years: int) -> None:
+    """expireTime is a Long: a 32-bit Int refused such a sig (or faulted with 7012) after the
+    session had been created and the platform's previous session kicked."""
+    expire = years * 365 * 86400
+    reply = await client.gql(LOGIN, {"u": "longlived", "s": client.sig("longlived", expire=expire)})
+    login = reply.ok()["login"]
+    assert login["expireTime"] == int(clock.now()) + expire
+    assert login["expireTime"] > 2**31
+    me = await client.gql("{ getLoginUser }", token=login["token"])
+    assert me.ok()["getLoginUser"] == "longlived"
+
+
+async def test_a_refused_login_leaves_the_existing_session_alone(client: HTTPClient, clock: ManualClock) -> None:
+    token = await client.login("keeper")
+    refusals = [
+        client.sig("keeper", expire=-10),  # expired
+        client.sig("someone-else"),  # another user's
+        "forged",
+    ]
+    for sig in refusals:
+        assert (await client.gql(LOGIN, {"u": "keeper", "s": sig})).codes
+    me = await client.gql("{ getLoginUser }", token=token)
+    assert me.ok()["getLoginUser"] == "keeper"
