@@ -264,3 +264,29 @@ def test_the_webhook_needs_an_http_url_and_a_secret() -> None:
         {"IMQL_PUSH_WEBHOOK_URL": "https://push.example.com/hook", "IMQL_PUSH_WEBHOOK_SECRET": PUSH_SECRET}
     )
     assert (settings.push_webhook_url, settings.push_webhook_secret) == ("https://push.example.com/hook", PUSH_SECRET)
+
+
+async def test_a_device_replaced_by_a_newer_login_or_kicked_gets_no_more_pushes(
+    client: HTTPClient, server: InProcessGateway, receiver: Receiver
+) -> None:
+    from gateway.push.devices import SESSION_ACTIVE
+    from gateway.session.pool import STATE_ACTIVE
+
+    assert SESSION_ACTIVE == STATE_ACTIVE  # the push side reads the state the session side writes
+    alice = await user(client, "alice", token=None)
+    await user(client, "bob")  # bob's phone registers its token, then bob logs in on another phone
+    await client.login("bob", platform="ios")  # same platform: the first phone's session ends (6208)
+    await alice.send("bob", "to the replaced phone")
+    await user(client, "carol")
+    await alice.send("carol", "marker")
+    assert (await receiver.next_body())["content"]["desc"] == "marker"
+    # a device of a session ended by the REST kick stops too
+    dave = await user(client, "dave")
+    await alice.send("dave", "before the kick")
+    assert (await receiver.next_body())["toUserID"] == "dave"
+    await server.gateway.sessions.kick_all("dave")
+    await alice.send("dave", "after the kick")
+    await alice.send("carol", "marker 2")
+    assert (await receiver.next_body())["content"]["desc"] == "marker 2"
+    assert receiver.calls.empty()
+    assert dave.name == "dave"

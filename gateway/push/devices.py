@@ -16,6 +16,7 @@ from gateway.clock import Clock
 from gateway.errors import invalid
 from gateway.keys import Keys
 
+SESSION_ACTIVE = "active"  # gateway.session.pool.STATE_ACTIVE (tests/test_push.py holds them equal)
 TOKEN_MAX_BYTES = 1024  # APNs tokens are 64 hex characters, FCM's ~160; vendors' stay well below this
 
 
@@ -79,9 +80,11 @@ class PushDevices:
             return {}
         pipe = self._redis.pipeline(transaction=False)
         for user_id, device in candidates:
-            pipe.exists(self._keys.session(user_id, device.sessionID))
+            pipe.hget(self._keys.session(user_id, device.sessionID), "state")
         found: dict[str, list[PushDevice]] = {}
-        for (user_id, device), alive in zip(candidates, await pipe.execute(), strict=True):
-            if alive:
+        for (user_id, device), state in zip(candidates, await pipe.execute(), strict=True):
+            # a session replaced by a newer login on its platform (or kicked) is kept, marked, so
+            # its calls get 6208: it lasts, but its device is no longer the user's
+            if state == SESSION_ACTIVE:
                 found.setdefault(user_id, []).append(device)
         return found
