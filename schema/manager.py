@@ -10,7 +10,7 @@ from gateway.errors import Code, IMError, invalid
 from gateway.im.model import ProfileChanges
 from schema.context import IMContext
 from schema.enums import AllowType, Gender, LoginStatus, LogLevel
-from schema.types import KeyValueInput, LoginResult, UserFullInfo, UserStatus, gql, pairs_to_dict
+from schema.types import KeyValueInput, LoginResult, Long, UserFullInfo, UserStatus, gql, pairs_to_dict
 
 Ctx = Info[IMContext, None]
 
@@ -78,7 +78,7 @@ class ManagerMutation:
     async def login(self, info: Ctx, userID: str, userSig: str, platform: str | None = None) -> LoginResult:
         ctx = info.context
         session = await ctx.gateway.sessions.login(userID, userSig, ctx.platform(platform))
-        return LoginResult(token=session.token, userID=session.user_id, expireTime=session.expires_at)
+        return LoginResult(token=session.token, userID=session.user_id, expireTime=Long(session.expires_at))
 
     @strawberry.mutation(description="End this session on every replica at once.")
     async def logout(self, info: Ctx) -> bool:
