@@ -173,3 +173,28 @@ async def test_upload_refusals(client: HTTPClient, server: InProcessGateway, mon
     csrf = await upload(client, None, IMAGE, {"f": ("a.png", png(4, 4), "image/png")})
     assert (csrf.status, csrf.codes) == (400, [Code.ERR_INVALID_PARAMETERS])
     assert (await client.http.get("/media/../../etc/passwd?u=a&e=1&s=x")).status_code in (403, 404)
+
+
+def _huge_png_header(width: int, height: int) -> bytes:
+    """A PNG that claims width x height pixels (a real header with its CRC, one tiny IDAT): what a
+    decompression bomb looks like before it is decoded, without making one here."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)  # 1-bit greyscale
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0")) + chunk(b"IEND", b"")
+
+
+async def test_images_are_bounded_by_pixels_not_only_bytes(client: HTTPClient, server: InProcessGateway) -> None:
+    alice = await client.login("alice")
+    bomb = _huge_png_header(12_000, 12_000)  # 144 megapixels in under a hundred bytes
+    mid = _huge_png_header(8_000, 8_000)  # 64: past our limit, short of Pillow's own guard
+    assert len(bomb) < 100
+    for picture in (bomb, mid):
+        refused = await upload(client, alice, IMAGE, {"f": ("bomb.png", picture, "image/png")})
+        assert refused.codes == [Code.ERR_INVALID_PARAMETERS]
+        assert "over 50 megapixels" in refused.errors[0]["extensions"]["desc"]
+    assert list((server.settings.data_dir / "media").glob("*")) == []  # nothing was kept

@@ -12,7 +12,11 @@ from gateway.errors import invalid
 THUMB_MAX_SIDE = 198  # the SDK's thumbnail: longest side
 LARGE_MAX_SIDE = 720  # the SDK's large image: longest side
 _FORMATS = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp", "BMP": "bmp"}
-Image.MAX_IMAGE_PIXELS = 100_000_000  # refuse decompression bombs well before memory runs out
+# An image is refused past this many pixels, read from its header before anything is decoded: the
+# byte limit (28 MB) does not bound decoding cost, and a 144-megapixel PNG of a few KB took 1-3 s of
+# CPU to make renditions of. 50 MP keeps every phone camera's photo (48 MP sensors) acceptable.
+MAX_PIXELS = 50_000_000
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # and Pillow's own guard behind ours, for any other path
 
 
 @dataclass(frozen=True)
@@ -29,8 +33,14 @@ def inspect(data: bytes) -> Picture:
             suffix = _FORMATS.get(img.format or "")
             if suffix is None:
                 raise invalid(f"file: {img.format or 'this'} images are not supported (JPEG, PNG, GIF, WebP, BMP)")
+            if img.width * img.height > MAX_PIXELS:
+                raise invalid(
+                    f"file: a {img.width}x{img.height} image is over {MAX_PIXELS // 1_000_000} megapixels; scale it down"
+                )
             return Picture(data=data, width=img.width, height=img.height, suffix=suffix)
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError) as exc:
+    except Image.DecompressionBombError as exc:  # Pillow's own guard, past twice MAX_PIXELS
+        raise invalid(f"file: the image is over {MAX_PIXELS // 1_000_000} megapixels; scale it down") from exc
+    except (UnidentifiedImageError, OSError) as exc:
         raise invalid("file: not an image this gateway can read") from exc
 
 
