@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import warnings
 from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
@@ -29,16 +30,19 @@ class Picture:
 
 def inspect(data: bytes) -> Picture:
     try:
-        with Image.open(io.BytesIO(data)) as img:
+        # Pillow only warns between MAX_IMAGE_PIXELS and twice that: a refusal here, as past it
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            opened = Image.open(io.BytesIO(data))
+        with opened as img:
             suffix = _FORMATS.get(img.format or "")
             if suffix is None:
                 raise invalid(f"file: {img.format or 'this'} images are not supported (JPEG, PNG, GIF, WebP, BMP)")
             if img.width * img.height > MAX_PIXELS:
-                raise invalid(
-                    f"file: a {img.width}x{img.height} image is over {MAX_PIXELS // 1_000_000} megapixels; scale it down"
-                )
+                too_many = f"over {MAX_PIXELS // 1_000_000} megapixels"
+                raise invalid(f"file: a {img.width}x{img.height} image is {too_many}; scale it down")
             return Picture(data=data, width=img.width, height=img.height, suffix=suffix)
-    except Image.DecompressionBombError as exc:  # Pillow's own guard, past twice MAX_PIXELS
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:  # Pillow's own guard
         raise invalid(f"file: the image is over {MAX_PIXELS // 1_000_000} megapixels; scale it down") from exc
     except (UnidentifiedImageError, OSError) as exc:
         raise invalid("file: not an image this gateway can read") from exc
