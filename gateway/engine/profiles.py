@@ -24,6 +24,10 @@ _custom_encoder = msgspec.json.Encoder()
 _custom_decoder = msgspec.json.Decoder(dict[str, str])
 _STRING_FIELDS = ("nickName", "faceUrl", "selfSignature")
 _INT_FIELDS = ("role", "level", "birthday")
+# Tencent profile fields with no V2TIMUserFullInfo field (Location, Language, MsgSettings,
+# AdminForbidType): the server API stores and reads them; the SDK never sees them. Their hash
+# fields carry a prefix so they can never collide with a UserFullInfo field.
+SERVER_FIELD_PREFIX = "server:"
 
 
 def _check_bytes(value: str, arg: str) -> None:
@@ -90,6 +94,38 @@ class Profiles:
 
     async def ensure_account(self, user_id: str, now: int) -> None:
         await self._redis.hsetnx(self._keys.profile(user_id), "created", now)
+
+    async def delete_account(self, user_id: str) -> bool:
+        """Remove the account (its profile, whose existence is the account's existence); whether
+        it existed. No events: ending the user's sessions is the caller's part."""
+        return bool(await self._redis.delete(self._keys.profile(user_id)))
+
+    async def server_fields(self, user_ids: Sequence[str], names: Sequence[str]) -> list[dict[str, str]]:
+        """The named server-only fields of each user (absent ones left out)."""
+        if not names or not user_ids:
+            return [{} for _ in user_ids]
+        pipe = self._redis.pipeline(transaction=False)
+        for user_id in user_ids:
+            pipe.hmget(self._keys.profile(user_id), [SERVER_FIELD_PREFIX + n for n in names])
+        rows = await pipe.execute()
+        return [{n: v for n, v in zip(names, row, strict=True) if v is not None} for row in rows]
+
+    async def set_server_fields(self, user_id: str, fields: dict[str, str]) -> bool:
+        """Store server-only fields of an existing account; False (nothing written) if it does
+        not exist, so a write racing an account_delete cannot bring back half an account."""
+        key = self._keys.profile(user_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(key)
+                    if not await pipe.exists(key):
+                        return False
+                    pipe.multi()
+                    pipe.hset(key, mapping={SERVER_FIELD_PREFIX + n: v for n, v in fields.items()})
+                    await pipe.execute()
+                    return True
+                except WatchError:
+                    continue
 
     async def exists(self, user_ids: Sequence[str]) -> list[bool]:
         pipe = self._redis.pipeline(transaction=False)
