@@ -22,6 +22,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
+from gateway.errors import Code, IMError
 from gateway.events import positions
 from gateway.events.decoded import DecodedEntries
 from gateway.events.mailbox import LogEntry, Mailbox
@@ -35,6 +36,7 @@ READ_BATCH = 500  # entries per stream per read; a busier stream is read again a
 STREAMS_PER_ROUND_TRIP = 256  # XRANGEs pipelined together
 SWEEP_SECONDS = 30.0  # the belt-and-braces re-read of every followed stream
 RECONNECT_BACKOFF = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0)  # seconds between pub/sub reconnect attempts
+ACK_TIMEOUT_SECONDS = 5.0  # for Redis to confirm a subscription (or the link to come back)
 
 
 @dataclass(eq=False)
@@ -61,6 +63,8 @@ class Dispatcher:
         self._link_up = True
         self._link_listeners: set[Mailbox] = set()
         self._subscribed = False  # whether the pub/sub connection holds our subscriptions
+        self._linked = asyncio.Event()  # set while _subscribed
+        self._retry_now = asyncio.Event()  # cuts the listener's reconnect back-off short
         self.decoded = DecodedEntries()  # group entries decoded once for all local followers
 
     # ---- life cycle --------------------------------------------------------------------------
@@ -69,7 +73,7 @@ class Dispatcher:
         self._pubsub = self._redis.pubsub()
         try:
             await self._pubsub.subscribe(self._keys.sessions_ended_channel())
-            self._subscribed = True
+            self._mark_subscribed(True)
         except (RedisError, OSError) as exc:
             self._metrics.redis_failures.inc()
             self._set_link(False, str(exc))
@@ -134,6 +138,8 @@ class Dispatcher:
         channel before the end is read), so replaying up to it and then draining the mailbox leaves
         no gap; entries seen twice are dropped by position.
         """
+        if not self._subscribed:
+            await self._relink()
         async with self._lock:
             feed = self._feeds.get(stream)
             if feed is None:
@@ -143,7 +149,7 @@ class Dispatcher:
                 self._acks[channel] = ack
                 await self._pubsub.subscribe(channel)
                 try:
-                    await asyncio.wait_for(ack, timeout=5.0)
+                    await asyncio.wait_for(ack, timeout=ACK_TIMEOUT_SECONDS)
                 finally:
                     self._acks.pop(channel, None)
                 last = await self._redis.xrevrange(stream, "+", "-", count=1)
@@ -153,6 +159,23 @@ class Dispatcher:
             if stream not in mailbox.followed:
                 mailbox.followed.append(stream)
             return feed.last_id
+
+    async def _relink(self) -> None:
+        """A subscriber arrived while the pub/sub link is down (Redis restarting, or back but not
+        re-linked yet): re-link now instead of at the end of the listener's back-off, which grows
+        to 5 s, and wait for it (ACK_TIMEOUT_SECONDS) rather than subscribe on a dead connection."""
+        self._retry_now.set()
+        try:
+            await asyncio.wait_for(self._linked.wait(), timeout=ACK_TIMEOUT_SECONDS)
+        except TimeoutError:
+            raise IMError(Code.ERR_SDK_INTERNAL_ERROR, "the event bus cannot reach Redis; retry shortly") from None
+
+    def _mark_subscribed(self, subscribed: bool) -> None:
+        self._subscribed = subscribed
+        if subscribed:
+            self._linked.set()
+        else:
+            self._linked.clear()
 
     def unfollow(self, mailbox: Mailbox, stream: str) -> None:
         if stream in mailbox.followed:
@@ -220,9 +243,12 @@ class Dispatcher:
                 self._metrics.redis_failures.inc()
                 self._set_link(False, str(exc) or type(exc).__name__)
                 log.warning("event bus lost its pub/sub link (%s); reconnecting", exc)
-                await asyncio.sleep(RECONNECT_BACKOFF[min(attempt, len(RECONNECT_BACKOFF) - 1)])
+                self._mark_subscribed(False)
+                self._retry_now.clear()
+                backoff = RECONNECT_BACKOFF[min(attempt, len(RECONNECT_BACKOFF) - 1)]
+                with contextlib.suppress(TimeoutError):  # a new subscriber wakes it early
+                    await asyncio.wait_for(self._retry_now.wait(), timeout=backoff)
                 attempt += 1
-                self._subscribed = False
 
     async def _resubscribe(self) -> None:
         with contextlib.suppress(RedisError, OSError):
@@ -233,7 +259,7 @@ class Dispatcher:
             await self._pubsub.subscribe(*channels)
         except (RedisError, OSError):
             return  # the listen loop sees the failure again and backs off
-        self._subscribed = True
+        self._mark_subscribed(True)
         # Sessions may have ended while we were away: cached copies cannot be trusted.
         for handler in self._session_ended_handlers:
             handler("*")
