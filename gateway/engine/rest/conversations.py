@@ -214,7 +214,7 @@ def _session_item(s: _Session) -> dict[str, Any]:
 
 
 def _newest_first(sessions: list[_Session]) -> list[_Session]:
-    return sorted(sessions, key=lambda s: (-s.order_ms, s.conv))
+    return sorted(sessions, key=lambda s: (s.order_ms, s.conv), reverse=True)  # the engine's own order
 
 
 @recentcontact.command("get_list")
@@ -222,7 +222,7 @@ async def get_list(ctx: RestContext, body: Body) -> dict[str, Any]:
     """`{From_Account, TimeStamp, StartIndex, TopTimeStamp, TopStartIndex, AssistFlags}`: the user's
     conversation list, newest first, pinned ones first (bit 0) in pages of their own (bit 2), with
     or without empty conversations (bit 1). Without bit 2 every pinned conversation comes on the
-    first page."""
+    first page, on top of its page of others."""
     cursor = _Cursor(body.integer("TimeStamp", lo=0), body.integer("StartIndex", lo=0))
     top_cursor = _Cursor(body.integer("TopTimeStamp", lo=0), body.integer("TopStartIndex", lo=0))
     flags = body.integer("AssistFlags", lo=0, hi=7)
@@ -232,16 +232,17 @@ async def get_list(ctx: RestContext, body: Body) -> dict[str, Any]:
     pinned = _newest_first([s for s in sessions if pinned_first and s.pinned])
     normal = _newest_first([s for s in sessions if not (pinned_first and s.pinned)])
     page: list[_Session] = []
-    top_done = True
+    top_done, room = True, LIST_PAGE
     if flags & PINNED_PAGED:
         top = await _take(ctx, user, pinned, top_cursor, LIST_PAGE, with_empty)
         page, top_cursor, top_done = top.sessions, top.cursor, top.done
-    elif cursor == (0, 0):
+        room -= len(page)
+    elif cursor == (0, 0):  # outside the page size: the normal cursor must move on every page
         top = await _take(ctx, user, pinned, _Cursor(0, 0), len(pinned), with_empty)
         page, top_cursor = top.sessions, top.cursor
     done = False
     if top_done:
-        rest = await _take(ctx, user, normal, cursor, max(LIST_PAGE - len(page), 0), with_empty)
+        rest = await _take(ctx, user, normal, cursor, room, with_empty)
         page, cursor, done = page + rest.sessions, rest.cursor, rest.done
     return {
         "SessionItem": [_session_item(s) for s in page],
