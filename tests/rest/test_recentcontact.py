@@ -329,7 +329,7 @@ async def test_contact_group_golden(rest: RestClient, client: HTTPClient, server
         },
     )
     answer = await rest.ok(GET_GROUPS, {"From_Account": "user15", "StartIndex": 0})
-    sample = {
+    sample: dict[str, Any] = {
         "ContactItem": [
             {"Type": 1, "To_Account": "teacher4", "StandardMark": "111001", "ContactGroupId": [1, 2], "Timestamp": 1},
             {"Type": 2, "ToGroupId": "@TGS#1N3RSUYG2", "StandardMark": "111001", "CustomMark": "abcd", "Timestamp": 1},
