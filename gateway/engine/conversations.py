@@ -96,6 +96,17 @@ class _UserState(msgspec.Struct):
     left: dict[str, str]
 
 
+class ContactMarks(msgspec.Struct, kw_only=True):
+    """A user's marks, custom data and conversation groups, as Tencent's server API reads them
+    (`recentcontact/get_contact_group`): per conversation, and each group with a numeric ID."""
+
+    marks: dict[str, int]  # conversation -> its mark bits (V2TIM markType values OR-ed)
+    custom: dict[str, str]  # conversation -> its customData
+    groups: dict[str, list[str]]  # conversation group name -> its conversations
+    group_ids: dict[str, int]  # conversation group name -> its ID (stable across renames)
+    changed_at: dict[str, int]  # conversation -> when its marks, custom data or groups last changed (s)
+
+
 @maps_store_errors
 class Conversations:
     def __init__(
@@ -378,6 +389,50 @@ class Conversations:
         await self._known(user_id, conversation_id, state)
         return (await self.views(user_id, [conversation_id], state))[0]
 
+    async def recent_contacts(self, user_id: str) -> list[tuple[str, int, bool]]:
+        """Every conversation in the user's list as (ID, orderKey in ms, pinned), in the list's
+        order: what Tencent's server API pages through (`recentcontact/get_list`). No events."""
+        state = await self._user_state(user_id)
+        return [(conv, order, pinned) for pinned, order, conv in await self._ordered(user_id, state)]
+
+    async def contact_marks(self, user_id: str) -> ContactMarks:
+        """The user's marks, custom data and conversation groups with their IDs. No events."""
+        state = await self._user_state(user_id)
+        groups = {name: _list_dec.decode(raw) for name, raw in state.groups.items()}
+        changed_at = await self._redis.hgetall(self._state(user_id, "marked-at"))
+        return ContactMarks(
+            marks={conv: int(bits) for conv, bits in state.marks.items()},
+            custom=dict(state.custom),
+            groups=groups,
+            group_ids=await self.conversation_group_ids(user_id, sorted(groups)),
+            changed_at={conv: int(at) for conv, at in changed_at.items()},
+        )
+
+    async def conversation_group_ids(self, user_id: str, names: Sequence[str]) -> dict[str, int]:
+        """The numeric IDs Tencent's server API gives conversation groups (1, 2, ... per user),
+        given to each name the first time it is asked for; a rename keeps it, a deletion drops it."""
+        if not names:
+            return {}
+        key = self._state(user_id, "group-ids")
+        found = dict(zip(names, await self._redis.hmget(key, list(names)), strict=True))
+        for name, known in found.items():
+            if known is None:  # HSETNX: of two concurrent first reads, one ID wins
+                await self._redis.hsetnx(key, name, await self._redis.incr(self._state(user_id, "group-id-seq")))
+                found[name] = await self._redis.hget(key, name)
+        return {name: int(value) for name, value in found.items()}
+
+    def _queue_touch(self, pipe: Any, user_id: str, convs: Sequence[str]) -> None:
+        """Record when these conversations' marks, custom data or groups changed (the server API's
+        `Timestamp`)."""
+        if convs:
+            pipe.hset(self._state(user_id, "marked-at"), mapping=dict.fromkeys(convs, int(self._clock.now())))
+
+    async def _touch(self, user_id: str, convs: Sequence[str]) -> None:
+        pipe = self._redis.pipeline(transaction=False)
+        self._queue_touch(pipe, user_id, convs)
+        if len(pipe):
+            await pipe.execute()
+
     def observer(self, user_id: str) -> ConversationWatch:
         return ConversationWatch(self, user_id)
 
@@ -565,6 +620,7 @@ class Conversations:
                 pipe.hset(key, conv, new)
             changed.append(conv)
             results.append(ConversationOperationResult(conversationID=conv))
+        self._queue_touch(pipe, user_id, changed)
         if changed:
             await pipe.execute()
         await self.announce({user_id: changed})
@@ -638,6 +694,7 @@ class Conversations:
             raise IMError(Code.ERR_CONVERSATION_GROUPS_FULL, f"at most {CONVERSATION_GROUPS_MAX} conversation groups")
         members, results = await self._valid(user_id, conversation_ids, state)
         await self._redis.hset(self._keys.conversation_groups(user_id), name, _list_enc.encode(members))
+        await self._touch(user_id, members)
         views = await self.views(user_id, members)
         await self._bus.publish([user_id], OnConversationGroupCreated(groupName=name, conversationList=views))
         await self.announce({user_id: members})
@@ -673,6 +730,8 @@ class Conversations:
     async def delete_conversation_group(self, user_id: str, name: str) -> None:
         members = await self._group(user_id, name)
         await self._redis.hdel(self._keys.conversation_groups(user_id), name)
+        await self._redis.hdel(self._state(user_id, "group-ids"), name)
+        await self._touch(user_id, members)
         await self._bus.publish([user_id], OnConversationGroupDeleted(groupName=name))
         await self.announce({user_id: members})
 
@@ -684,6 +743,10 @@ class Conversations:
         if not await self._redis.hsetnx(self._keys.conversation_groups(user_id), new, _list_enc.encode(members)):
             raise IMError(Code.ERR_CONVERSATION_GROUP_EXISTS, f"a conversation group {new!r} exists already")
         await self._redis.hdel(self._keys.conversation_groups(user_id), old)
+        ids = self._state(user_id, "group-ids")
+        if (group_id := await self._redis.hget(ids, old)) is not None:  # the server API's ID stays
+            await self._redis.hset(ids, new, group_id)
+            await self._redis.hdel(ids, old)
         await self._bus.publish([user_id], OnConversationGroupNameChanged(oldName=old, newName=new))
         await self.announce({user_id: members})
 
@@ -695,6 +758,7 @@ class Conversations:
         fresh = [c for c in added if c not in members]
         await self._redis.hset(self._keys.conversation_groups(user_id), name, _list_enc.encode([*members, *fresh]))
         if fresh:
+            await self._touch(user_id, fresh)
             views = await self.views(user_id, fresh)
             await self._bus.publish([user_id], OnConversationsAddedToGroup(groupName=name, conversationList=views))
             await self.announce({user_id: fresh})
@@ -717,6 +781,7 @@ class Conversations:
             self._keys.conversation_groups(user_id), name, _list_enc.encode([c for c in members if c not in gone])
         )
         if gone:
+            await self._touch(user_id, gone)
             views = await self.views(user_id, gone)
             await self._bus.publish([user_id], OnConversationsDeletedFromGroup(groupName=name, conversationList=views))
             await self.announce({user_id: gone})
