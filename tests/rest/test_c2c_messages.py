@@ -139,7 +139,7 @@ async def test_sendmsg_refusals_change_nothing(rest: RestClient, client: HTTPCli
     await rest.fails(SEND, dict(body, SendMsgControl=["Nope"]), 90009)
     await rest.fails(SEND, dict(body, To_Account="ghost"), Code.ERR_RECEIVER_NOT_FOUND)
     await rest.fails(SEND, dict(body, From_Account="ghost"), Code.ERR_RECEIVER_NOT_FOUND)
-    await rest.fails(SEND, dict(body, MsgBody=text("x" * 13000)), Code.ERR_MSG_BODY_TOO_LARGE)
+    await rest.fails(SEND, dict(body, MsgBody=text("x" * 13000)), 93000)
     await bob.quiet()
     assert await history(bob, "alice") == []
 

@@ -60,6 +60,7 @@ FOREVER_UNTIL = 2**62  # how "for good" is stored (an until no clock reaches)
 NO_SUCH_MESSAGE = 20022  # admin_msgwithdraw / modify_c2c_msg: no message with that key
 ALREADY_RECALLED = 20023
 BAD_MSG_KEY = 90054
+BODY_TOO_LARGE = 93000  # sendmsg: the message is over 12 KB
 ACCOUNT_NOT_FOUND = 70107  # an account that was never imported (batch and config answers)
 REVOKED_FLAG = 8  # MsgFlagBits: the message was recalled
 
@@ -173,14 +174,19 @@ async def read_send(ctx: RestContext, body: Body) -> SendRequest:
 
 
 async def send_one(ctx: RestContext, request: SendRequest, receiver: str) -> Message:
-    return await ctx.engine.messages.send_c2c_message(
-        request.sender,
-        ctx.session_id,
-        request.created_id(receiver),
-        receiver,
-        request.options,
-        server=request.server,
-    )
+    try:
+        return await ctx.engine.messages.send_c2c_message(
+            request.sender,
+            ctx.session_id,
+            request.created_id(receiver),
+            receiver,
+            request.options,
+            server=request.server,
+        )
+    except IMError as exc:
+        if exc.code == Code.ERR_MSG_BODY_TOO_LARGE:  # the SDK's 8001 is REST's 93000
+            raise IMError(BODY_TOO_LARGE, exc.desc) from exc
+        raise
 
 
 def sent_answer(message: Message) -> dict[str, Any]:
