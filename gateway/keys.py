@@ -100,6 +100,11 @@ class Keys:
         """Hash: a create*Message result waiting to be sent (draft, and the msgID once sent)."""
         return f"{self._user(user_id)}:created:{created_id}"
 
+    def global_mute(self, user_id: str) -> str:
+        """Hash: "c2c" / "group" → until when (unix s) the app's admin muted the user everywhere
+        (REST `openconfigsvr/setnospeaking`); read by the send paths' first round trip."""
+        return f"{self._user(user_id)}:global-mute"
+
     def local_message_data(self, user_id: str) -> str:
         """Hash: msgID → this user's localCustomData / localCustomInt for it."""
         return f"{self._user(user_id)}:local-message-data"

@@ -73,7 +73,10 @@ class GroupMessaging(MessageCore):
     ) -> Message:
         key = self._keys.created_message(user_id, created_id)
         draft = await self.draft(user_id, created_id)
-        already = await self._redis.hget(key, "msgID")
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.hget(key, "msgID")
+        pipe.hget(self._keys.global_mute(user_id), "group")  # the admin's app-wide mute, in the same trip
+        already, muted_until = await pipe.execute()
         if already:
             return await self._sent_result(user_id, created_id, already)
         owner_group, conversation_group = await self._conversation_group(group_id)
@@ -86,6 +89,8 @@ class GroupMessaging(MessageCore):
             raise IMError(
                 Code.ERR_GROUP_MEMBER_MUTED, f"you are muted in {owner_group!r} for {member.muteUntil - now} s"
             )
+        if int(muted_until or 0) > now:
+            raise IMError(Code.ERR_GROUP_MEMBER_MUTED, "the app's admin has muted you for group messages")
         if group.isAllMuted and member.role == int(MEMBER):
             raise IMError(Code.ERR_GROUP_MEMBER_MUTED, f"{owner_group!r} is muted for ordinary members")
         if draft.groupAtUserList and group.groupType == AVCHATROOM:

@@ -472,7 +472,8 @@ class MessageCore:
                     break
         return await self._views(user_id, page)
 
-    async def revoke_message(self, user_id: str, session_id: str, msg_id: str) -> None:
+    async def revoke_message(self, user_id: str, session_id: str, msg_id: str, *, no_time_limit: bool = False) -> None:
+        """`no_time_limit`: the app's admin recalls for the sender (REST `admin_msgwithdraw`), at any age."""
         stored = await self.load_visible(user_id, msg_id, "lastMsgID")
         manager = False
         if stored.groupID:
@@ -483,7 +484,7 @@ class MessageCore:
             raise IMError(
                 Code.ERR_NO_PERMISSION, "only the sender (or a group's owner or admins) may revoke this message"
             )
-        if not manager and self._now() - stored.timestamp > REVOKE_WINDOW_SECONDS:
+        if not manager and not no_time_limit and self._now() - stored.timestamp > REVOKE_WINDOW_SECONDS:
             raise IMError(Code.ERR_REVOKE_TIME_LIMIT, f"messages can be revoked for {REVOKE_WINDOW_SECONDS} s")
         if stored.status == MsgStatus.V2TIM_MSG_STATUS_LOCAL_REVOKED:
             return

@@ -37,6 +37,16 @@ from gateway.keys import Keys
 _NO_CONTENT = Content(elemType=ElemType.V2TIM_ELEM_TYPE_TEXT)
 
 
+class ServerSend(msgspec.Struct, frozen=True, kw_only=True):
+    """How a send by the app's servers (REST v4) differs from an SDK user's."""
+
+    content: Content
+    random: int | None = None  # the request's MsgRandom (None: a random one)
+    timestamp: int | None = None  # importmsg: the message's original time (None: now)
+    to_sender: bool = True  # SyncOtherMachine 1: also in the sender's history, devices and conversation list
+    live: bool = True  # False (an imported history message): stored, nobody hears of it but their lists
+
+
 @maps_store_errors
 class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extensions):
     def _queue_c2c_checks(self, pipe: Any, sender: str, receiver: str) -> None:
@@ -57,12 +67,24 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
             raise IMError(Code.ERR_NOT_FRIENDS, f"this app lets only friends chat; {receiver!r} is not your friend")
 
     async def send_c2c_message(
-        self, user_id: str, session_id: str, created_id: str, receiver: str, options: SendOptions
+        self,
+        user_id: str,
+        session_id: str,
+        created_id: str,
+        receiver: str,
+        options: SendOptions,
+        *,
+        server: ServerSend | None = None,
     ) -> Message:
         """Three round trips: every read the checks and both users' views need, with the
         conversation's next seq; the claim of the created id; the write with both events. The
         events carry the conversation notices, derived by the users' conversationListener
-        subscriptions (docs/events.md)."""
+        subscriptions (docs/events.md).
+
+        `server`: a send by the app's servers (REST v4 `sendmsg`, `importmsg`): the content comes
+        with it (`created_id` is then only the claim that makes a retry return the first result),
+        and the relation-chain and global-mute checks are skipped, as Tencent skips them for the
+        admin; the receiver must still exist."""
         key = self._keys.created_message(user_id, created_id)
         timeline = self._keys.c2c_timeline(user_id, receiver)
         convs = {user_id: c2c_conversation_id(receiver), receiver: c2c_conversation_id(user_id)}
@@ -75,6 +97,7 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
         pipe.hget(key, "msgID")
         self._queue_c2c_checks(pipe, user_id, receiver)
         pipe.hget(self._keys.receive_options(receiver), Keys.c2c_receive_option_field(user_id))
+        pipe.hget(self._keys.global_mute(user_id), "c2c")
         sender_profile_of = self._profiles.queue_get(pipe, user_id)
         # taken before the checks pass: a refused send leaves a gap in the seqs, as an online-only
         # message does (history skips gaps)
@@ -87,17 +110,26 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
         if receiver != user_id:
             their_view = self._queue_views(pipe, receiver, [outline], local_data=lambda _: LocalData())
         replies = await pipe.execute()
-        raw_draft, already, receiver_exists, blocked, friends, raw_opt, sender_row, next_seq = replies[:8]
-        announced = dict(zip(convs, replies[8 : 8 + len(convs)], strict=True))
-        draft = self.draft_from(raw_draft, created_id)
+        raw_draft, already, receiver_exists, blocked, friends, raw_opt, muted_until, sender_row, next_seq = replies[:9]
+        announced = dict(zip(convs, replies[9 : 9 + len(convs)], strict=True))
         if already:
             return await self._sent_result(user_id, created_id, already)
-        if draft.groupAtUserList or draft.targets:
-            raise invalid("id: an @ or targeted message can only be sent to a group")
-        require_body_fits(draft.content, options.cloudCustomData or "")
-        self._check_c2c(user_id, receiver, receiver_exists, blocked, friends)
+        if server is None:
+            draft = self.draft_from(raw_draft, created_id)
+            if draft.groupAtUserList or draft.targets:
+                raise invalid("id: an @ or targeted message can only be sent to a group")
+            content = draft.content
+        else:
+            content = server.content
+        require_body_fits(content, options.cloudCustomData or "")
+        if server is None:
+            self._check_c2c(user_id, receiver, receiver_exists, blocked, friends)
+            if int(muted_until or 0) > self._now():
+                raise IMError(Code.ERR_SENDER_MUTED, "the app's admin has muted you for one-to-one messages")
+        elif not receiver_exists:
+            raise IMError(Code.ERR_RECEIVER_NOT_FOUND, f"receiver: no user {receiver!r}")
         seq = int(next_seq)
-        random = secrets.randbelow(2**31)
+        random = secrets.randbelow(2**31) if server is None or server.random is None else server.random
         msg_id = c2c_msg_id(user_id, receiver, seq, random)
         # claim the created id: a concurrent retry of the same send returns this message instead
         if not await self._redis.hsetnx(key, "msgID", msg_id):
@@ -109,8 +141,8 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
             receiver=receiver,
             seq=seq,
             random=random,
-            timestamp=self._now(),
-            content=draft.content,
+            timestamp=self._now() if server is None or server.timestamp is None else server.timestamp,
+            content=content,
             nickName=sender_profile.nickName if sender_profile else "",
             faceUrl=sender_profile.faceUrl if sender_profile else "",
             **self._option_fields(options),
@@ -118,21 +150,28 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
         mine = msgspec.structs.replace(my_view(replies, [stored])[0], id=created_id)
         delivered = self.receive_opt_from(raw_opt) != MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE
         to_receiver = delivered and receiver != user_id
+        # whose history and conversation list the message enters (SyncOtherMachine 2: not the sender's)
+        owners = list(convs) if server is None or server.to_sender or receiver == user_id else [receiver]
+        # who hears of it live (an imported history message: nobody)
+        live = server is None or server.live
         # Whose conversation notice their subscriptions derive from the message's event (a mark on
         # its stream entry): every user the event goes to, unless the message leaves the
         # conversation's order alone. The rest are told here, as other changes are.
         notices: dict[str, tuple[str, str]] = {}
-        if not options.onlineUserOnly and not stored.isExcludedFromLastMessage:
+        if live and not options.onlineUserOnly and not stored.isExcludedFromLastMessage:
             for owner in (user_id, receiver) if to_receiver else (user_id,):
-                notices[owner] = self._notice(convs[owner], announced[owner])
+                if owner in owners:
+                    notices[owner] = self._notice(convs[owner], announced[owner])
         pipe = self._redis.pipeline(transaction=False)
         if not options.onlineUserOnly:
             millis = int(self._clock.now() * 1000)
             pipe.hset(self._keys.timeline_messages(timeline), str(seq), STORED_ENC.encode(stored))
+            if user_id not in owners:  # stored once for both: kept out of the sender's view
+                pipe.sadd(self._keys.hidden_messages(user_id, convs[user_id]), seq)
             if not stored.isExcludedFromLastMessage:
-                for owner, conv in convs.items():
-                    pipe.zadd(self._keys.conversations(owner), {conv: millis})
-                    pipe.hdel(self._keys.conversation_state(owner, "deleted"), conv)  # a message brings it back
+                for owner in owners:
+                    pipe.zadd(self._keys.conversations(owner), {convs[owner]: millis})
+                    pipe.hdel(self._keys.conversation_state(owner, "deleted"), convs[owner])  # a message brings it back
             if to_receiver and not stored.isExcludedFromUnreadCount:
                 pipe.zadd(self._keys.timeline_countable_for(timeline, receiver), {str(seq): millis})
         for owner, (kind, conv) in notices.items():
@@ -140,18 +179,19 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
                 pipe.hset(self._announced(owner), conv, 1)
         self._queue_sent_record(pipe, user_id, key, msg_id, options)
         # the events after the writes they report, in the same round trip
-        sender_event = OnRecvNewMessage(message=mine)
-        self._bus.queue_publish(
-            pipe, [user_id], sender_event, except_session=session_id, conversation=notices.get(user_id)
-        )
-        if to_receiver and their_view is not None:
+        if live and user_id in owners:
+            sender_event = OnRecvNewMessage(message=mine)
+            self._bus.queue_publish(
+                pipe, [user_id], sender_event, except_session=session_id, conversation=notices.get(user_id)
+            )
+        if live and to_receiver and their_view is not None:
             receiver_event = OnRecvNewMessage(message=their_view(replies, [stored])[0])
             self._bus.queue_publish(pipe, [receiver], receiver_event, conversation=notices.get(receiver))
         await pipe.execute()
-        if to_receiver:
+        if live and to_receiver:
             await self.offer_push(stored, [receiver], options.onlineUserOnly)
         if not options.onlineUserOnly:
-            told = {owner: [conv] for owner, conv in convs.items() if owner not in notices}
+            told = {owner: [convs[owner]] for owner in owners if owner not in notices}
             if told:
                 await self.conversations_changed(told)
         return mine
@@ -179,12 +219,14 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
             start_seq = ref.seq
         return await self._page(user_id, timeline, count, get_type, start_seq, message_types, time_begin, time_period)
 
-    async def mark_c2c_message_as_read(self, user_id: str, peer: str) -> None:
-        now = self._now()
+    async def mark_c2c_message_as_read(self, user_id: str, peer: str, *, read_time: int | None = None) -> None:
+        """`read_time`: read up to that time (unix s) rather than now (REST `admin_set_msg_read` MsgReadTime)."""
+        now = self._now() if read_time is None else read_time
+        read_ms = int(self._clock.now() * 1000) if read_time is None else read_time * 1000 + 999
         conv = c2c_conversation_id(peer)
         pipe = self._redis.pipeline(transaction=False)
         pipe.hset(self._keys.read_times(user_id), conv, now)
-        pipe.hset(self._keys.conversation_state(user_id, "c2c-read-ms"), conv, int(self._clock.now() * 1000))
+        pipe.hset(self._keys.conversation_state(user_id, "c2c-read-ms"), conv, read_ms)
         await pipe.execute()
         await self.conversations_changed({user_id: [conv]})
         if peer != user_id:
@@ -289,3 +331,23 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
         if others:
             receipt = MessageReceipt(userID=user_id, timestamp=now, isPeerRead=True)
             await self._bus.publish(others, OnRecvC2CReadReceipt(receiptList=[receipt]))
+
+    async def set_global_mute(self, user_id: str, c2c_until: int | None, group_until: int | None) -> None:
+        """The app admin's mute of a user for all one-to-one and/or all group messages (until when,
+        unix s; 0 lifts it; None leaves it as it is). The send paths read it with their other reads."""
+        changes = {field: until for field, until in (("c2c", c2c_until), ("group", group_until)) if until is not None}
+        lifted = [field for field, until in changes.items() if until == 0]
+        kept = {field: until for field, until in changes.items() if until}
+        pipe = self._redis.pipeline(transaction=True)
+        if lifted:
+            pipe.hdel(self._keys.global_mute(user_id), *lifted)
+        if kept:
+            pipe.hset(self._keys.global_mute(user_id), mapping=kept)
+        await pipe.execute()
+
+    async def global_mute(self, user_id: str) -> tuple[int, int]:
+        """(one-to-one, group): until when the user is muted app-wide (unix s; 0: not muted)."""
+        c2c, group = await self._redis.hmget(self._keys.global_mute(user_id), ["c2c", "group"])
+        now = self._now()
+        c2c_until, group_until = int(c2c or 0), int(group or 0)
+        return (c2c_until if c2c_until > now else 0, group_until if group_until > now else 0)
