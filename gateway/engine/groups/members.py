@@ -168,7 +168,8 @@ class GroupMembers:
             check_bytes(name_card, NAME_CARD_MAX_BYTES, Code.ERR_GROUP_NAME_CARD_TOO_LONG, "nameCard")
             record.nameCard = name_card
         if custom_info is not None:
-            validate_custom_info(custom_info, "customInfo")
+            if not app_admin:  # the REST API checks Tencent's own limits for AppMemberDefinedData
+                validate_custom_info(custom_info, "customInfo")
             record.customInfo = {**record.customInfo, **custom_info}
         await s.redis.hset(s.keys.group_members(group_id), target, member_enc.encode(record))
 

@@ -70,8 +70,9 @@ BASE_FIELDS = (
     "ApplyJoinOption",
     "MuteAllMember",
 )
-# LastSendMsgTime is not listed: the engine does not record when each member last sent
 MEMBER_FIELDS = ("Role", "JoinTime", "MsgSeq", "MsgFlag", "MuteUntil", "NameCard")
+# accepted in filters but never shown: the engine does not record when each member last sent
+UNRECORDED_MEMBER_FIELDS = ("LastSendMsgTime",)
 
 # the engine's SDK-local refusals, as the REST API answers them
 _SDK_TO_REST: dict[int, int] = {

@@ -40,6 +40,7 @@ from gateway.engine.rest.group_views import (
     ROLE_NAMES,
     SETTABLE_ROLES,
     TYPE_NAMES,
+    UNRECORDED_MEMBER_FIELDS,
     GroupViews,
     key_values,
     rest_error,
@@ -179,7 +180,8 @@ async def create_group(ctx: RestContext, body: Body) -> dict[str, Any]:
     except IMError as exc:
         raise rest_error(exc) from exc
     for uid, data in member_data.items():
-        if data and uid != owner:
+        # a member at their own group cap was not added: nothing to set for them
+        if data and uid != owner and await store(ctx).member(gid, uid) is not None:
             await groups(ctx).set_group_member_info(operator(ctx), gid, uid, None, data, app_admin=True)
     answer: dict[str, Any] = {"GroupId": gid}
     if group_type == COMMUNITY:
@@ -204,7 +206,9 @@ async def get_group_info(ctx: RestContext, body: Body) -> dict[str, Any]:
     base = member_fields = group_keys = member_keys = None
     if response_filter is not None:
         base = filter_list(response_filter, "GroupBaseInfoFilter", BASE_FIELDS)
-        member_fields = filter_list(response_filter, "MemberInfoFilter", (*MEMBER_FIELDS, "AppMemberDefinedData"))
+        member_fields = filter_list(
+            response_filter, "MemberInfoFilter", (*MEMBER_FIELDS, *UNRECORDED_MEMBER_FIELDS, "AppMemberDefinedData")
+        )
         group_keys = response_filter.strings("AppDefinedDataFilter_Group", None, max_items=100, min_items=0)
         member_keys = response_filter.strings("AppDefinedDataFilter_GroupMember", None, max_items=100, min_items=0)
     views = GroupViews(store(ctx), ctx.now())
@@ -254,7 +258,7 @@ async def modify_group_base_info(ctx: RestContext, body: Body) -> dict[str, Any]
 
 # ---- members ------------------------------------------------------------------------------------
 def member_filters(body: Body) -> tuple[list[str] | None, list[str] | None]:
-    fields = filter_list(body, "MemberInfoFilter", (*MEMBER_FIELDS, "AppMemberDefinedData"))
+    fields = filter_list(body, "MemberInfoFilter", (*MEMBER_FIELDS, *UNRECORDED_MEMBER_FIELDS, "AppMemberDefinedData"))
     custom = body.strings("AppDefinedDataFilter_GroupMember", None, max_items=100, min_items=0)
     return fields, custom
 
