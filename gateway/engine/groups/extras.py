@@ -48,9 +48,9 @@ class GroupExtras:
         self.store = store
 
     # ---- attributes -----------------------------------------------------------------------------
-    async def _attributes_for(self, user_id: str, group_id: str) -> str:
+    async def _attributes_for(self, user_id: str, group_id: str, app_admin: bool) -> str:
         group = await self.store.info(group_id)
-        require(Op.ATTRIBUTES, await self.store.role_of(group, user_id), group.groupType)
+        await self.store.authorize(Op.ATTRIBUTES, group, user_id, app_admin)
         return self.store.keys.group_attributes(group_id)
 
     def _check(self, attributes: dict[str, str]) -> None:
@@ -74,34 +74,42 @@ class GroupExtras:
         group = await self.store.info(group_id)
         await self.store.emit(group, OnGroupAttributeChanged(groupID=group_id, groupAttributeMap=merged))
 
-    async def init_group_attributes(self, user_id: str, group_id: str, attributes: dict[str, str]) -> None:
-        key = await self._attributes_for(user_id, group_id)
+    async def init_group_attributes(
+        self, user_id: str, group_id: str, attributes: dict[str, str], *, app_admin: bool = False
+    ) -> None:
+        key = await self._attributes_for(user_id, group_id, app_admin)
         self._check(attributes)
         await self._write(group_id, key, dict(attributes), replace=True)
 
-    async def set_group_attributes(self, user_id: str, group_id: str, attributes: dict[str, str]) -> None:
-        key = await self._attributes_for(user_id, group_id)
+    async def set_group_attributes(
+        self, user_id: str, group_id: str, attributes: dict[str, str], *, app_admin: bool = False
+    ) -> None:
+        key = await self._attributes_for(user_id, group_id, app_admin)
         self._check(attributes)
         merged = {**await self.store.redis.hgetall(key), **attributes}
         await self._write(group_id, key, merged, replace=True)
 
-    async def delete_group_attributes(self, user_id: str, group_id: str, keys: Sequence[str] | None) -> None:
-        key = await self._attributes_for(user_id, group_id)
+    async def delete_group_attributes(
+        self, user_id: str, group_id: str, keys: Sequence[str] | None, *, app_admin: bool = False
+    ) -> None:
+        key = await self._attributes_for(user_id, group_id, app_admin)
         current = await self.store.redis.hgetall(key)
         remaining = {} if keys is None else {k: v for k, v in current.items() if k not in set(keys)}
         await self._write(group_id, key, remaining, replace=True)
 
-    async def get_group_attributes(self, user_id: str, group_id: str, keys: Sequence[str] | None) -> dict[str, str]:
-        key = await self._attributes_for(user_id, group_id)
+    async def get_group_attributes(
+        self, user_id: str, group_id: str, keys: Sequence[str] | None, *, app_admin: bool = False
+    ) -> dict[str, str]:
+        key = await self._attributes_for(user_id, group_id, app_admin)
         current: dict[str, str] = await self.store.redis.hgetall(key)
         return current if not keys else {k: current[k] for k in keys if k in current}
 
     # ---- counters -------------------------------------------------------------------------------
-    async def _counters_for(self, user_id: str, group_id: str) -> str:
+    async def _counters_for(self, user_id: str, group_id: str, app_admin: bool) -> str:
         group = await self.store.info(group_id)
         if group.groupType == COMMUNITY:
             raise bad("Community groups have no counters")
-        require(Op.COUNTERS, await self.store.role_of(group, user_id), group.groupType)
+        await self.store.authorize(Op.COUNTERS, group, user_id, app_admin)
         return self.store.keys.group_counters(group_id)
 
     async def _announce_counters(self, group_id: str, changed: dict[str, int]) -> None:
@@ -117,33 +125,54 @@ class GroupExtras:
         if len(existing | set(names)) > COUNTERS_MAX:
             raise bad(f"counters: at most {COUNTERS_MAX} per group")
 
-    async def set_group_counters(self, user_id: str, group_id: str, counters: dict[str, int]) -> list[GroupCounter]:
-        key = await self._counters_for(user_id, group_id)
+    async def set_group_counters(
+        self, user_id: str, group_id: str, counters: dict[str, int], *, app_admin: bool = False
+    ) -> list[GroupCounter]:
+        key = await self._counters_for(user_id, group_id, app_admin)
         await self._check_counter_keys(key, list(counters))
         if counters:
             await self.store.redis.hset(key, mapping=counters)
             await self._announce_counters(group_id, counters)
         return [GroupCounter(key=k, value=v) for k, v in counters.items()]
 
-    async def get_group_counters(self, user_id: str, group_id: str, keys: Sequence[str] | None) -> list[GroupCounter]:
-        key = await self._counters_for(user_id, group_id)
+    async def get_group_counters(
+        self, user_id: str, group_id: str, keys: Sequence[str] | None, *, app_admin: bool = False
+    ) -> list[GroupCounter]:
+        key = await self._counters_for(user_id, group_id, app_admin)
         current = await self.store.redis.hgetall(key)
         names = list(keys) if keys else sorted(current)
         return [GroupCounter(key=k, value=int(current[k])) for k in names if k in current]
 
-    async def change_group_counter(self, user_id: str, group_id: str, name: str, delta: int) -> list[GroupCounter]:
+    async def change_group_counter(
+        self, user_id: str, group_id: str, name: str, delta: int, *, app_admin: bool = False
+    ) -> list[GroupCounter]:
         """increaseGroupCounter / decreaseGroupCounter: atomic (HINCRBY) under concurrent use."""
-        key = await self._counters_for(user_id, group_id)
+        key = await self._counters_for(user_id, group_id, app_admin)
         await self._check_counter_keys(key, [name])
         value = int(await self.store.redis.hincrby(key, name, delta))
         await self._announce_counters(group_id, {name: value})
         return [GroupCounter(key=name, value=value)]
 
+    async def delete_group_counters(
+        self, user_id: str, group_id: str, keys: Sequence[str], *, app_admin: bool = False
+    ) -> list[str]:
+        """Server REST API only (the SDK has no delete): answers the keys that existed. Each is told
+        as onGroupCounterChanged with 0, the value a missing counter reads as when next changed."""
+        key = await self._counters_for(user_id, group_id, app_admin)
+        existing = set(await self.store.redis.hkeys(key))
+        gone = [k for k in dict.fromkeys(keys) if k in existing]
+        if gone:
+            await self.store.redis.hdel(key, *gone)
+            await self._announce_counters(group_id, dict.fromkeys(gone, 0))
+        return gone
+
     # ---- topics ---------------------------------------------------------------------------------
-    async def _community(self, user_id: str, group_id: str, *, manage: bool) -> str:
+    async def _community(self, user_id: str, group_id: str, *, manage: bool, app_admin: bool = False) -> str:
         group = await self.store.info(group_id)
         if group.groupType != COMMUNITY or not group.isSupportTopic:
             raise bad(f"group {group_id!r} is not a community with topics")
+        if app_admin:
+            return self.store.keys.group_topics(group_id)
         role = await self.store.role_of(group, user_id)
         if manage:
             require(Op.TOPICS, role, group.groupType)
@@ -151,8 +180,10 @@ class GroupExtras:
             raise IMError(Code.ERR_NO_PERMISSION, f"you are not a member of {group_id!r}")
         return self.store.keys.group_topics(group_id)
 
-    async def create_topic_in_community(self, user_id: str, group_id: str, info: TopicInfo) -> str:
-        key = await self._community(user_id, group_id, manage=True)
+    async def create_topic_in_community(
+        self, user_id: str, group_id: str, info: TopicInfo, *, app_admin: bool = False
+    ) -> str:
+        key = await self._community(user_id, group_id, manage=True, app_admin=app_admin)
         if len(info.topicName.encode()) > TOPIC_NAME_MAX_BYTES or not info.topicName:
             raise bad(f"topicInfo.topicName must be 1-{TOPIC_NAME_MAX_BYTES} bytes")
         topic_id = info.topicID or f"{group_id}{TOPIC_MARK}{secrets.token_hex(6)}"
@@ -167,9 +198,9 @@ class GroupExtras:
         return topic_id
 
     async def delete_topic_from_community(
-        self, user_id: str, group_id: str, topic_ids: Sequence[str]
+        self, user_id: str, group_id: str, topic_ids: Sequence[str], *, app_admin: bool = False
     ) -> list[TopicOperationResult]:
-        key = await self._community(user_id, group_id, manage=True)
+        key = await self._community(user_id, group_id, manage=True, app_admin=app_admin)
         results, deleted = [], []
         for tid in topic_ids:
             if await self.store.redis.hdel(key, tid):
@@ -185,8 +216,8 @@ class GroupExtras:
             )
         return results
 
-    async def set_topic_info(self, user_id: str, group_id: str, info: TopicInfo) -> None:
-        key = await self._community(user_id, group_id, manage=True)
+    async def set_topic_info(self, user_id: str, group_id: str, info: TopicInfo, *, app_admin: bool = False) -> None:
+        key = await self._community(user_id, group_id, manage=True, app_admin=app_admin)
         if not await self.store.redis.hexists(key, info.topicID):
             raise IMError(Code.ERR_GROUP_NOT_FOUND, f"topicInfo.topicID: no topic {info.topicID!r}")
         if not info.topicName or len(info.topicName.encode()) > TOPIC_NAME_MAX_BYTES:
@@ -195,9 +226,9 @@ class GroupExtras:
         await self.store.emit(await self.store.info(group_id), OnTopicInfoChanged(groupID=group_id, topicInfo=info))
 
     async def get_topic_info_list(
-        self, user_id: str, group_id: str, topic_ids: Sequence[str] | None
+        self, user_id: str, group_id: str, topic_ids: Sequence[str] | None, *, app_admin: bool = False
     ) -> list[TopicInfoResult]:
-        key = await self._community(user_id, group_id, manage=False)
+        key = await self._community(user_id, group_id, manage=False, app_admin=app_admin)
         stored = await self.store.redis.hgetall(key)
         wanted = list(topic_ids) if topic_ids else sorted(stored)
         return [

@@ -6,15 +6,17 @@ import secrets
 import string
 from collections.abc import Sequence
 
-from gateway.engine.groups.permissions import Op, require
+from gateway.engine.groups.permissions import Op
 from gateway.engine.groups.store import (
     ADMIN,
     AVCHATROOM,
     COMMUNITY,
+    CUSTOM_FIELD_PREFIX,
     FACE_URL_MAX_BYTES,
     GROUP_ID_PREFIX,
     GROUP_NAME_MAX_BYTES,
     INTRODUCTION_MAX_BYTES,
+    MAX_MEMBERS_FIELD,
     MEMBER,
     MEMBER_CAPS,
     NOTIFICATION_MAX_BYTES,
@@ -89,7 +91,7 @@ class GroupLifecycle:
 
     async def create_group(
         self,
-        user_id: str,
+        user_id: str | None,
         group_type: GroupType,
         group_id: str | None,
         group_name: str,
@@ -102,7 +104,13 @@ class GroupLifecycle:
         is_all_muted: bool = False,
         is_support_topic: bool = False,
         members: Sequence[CreateGroupMember] = (),
+        operator: str | None = None,
+        max_members: int | None = None,
+        custom_info: dict[str, str] | None = None,
     ) -> str:
+        """`user_id` becomes the owner. The server REST API may create a group with no owner
+        (`user_id` None, owner ""), name itself as `operator` of the invitation tips instead of the
+        owner, lower the type's member cap (`max_members`) and set the group's custom data."""
         s = self.store
         check_profile_fields(group_name, notification, introduction, face_url)
         if not group_name:
@@ -119,10 +127,11 @@ class GroupLifecycle:
                 raise bad(f"memberListMap: {m.userID!r} cannot start as {m.role.name} in a {group_type.value} group")
         if initial and group_type == AVCHATROOM:
             raise bad("memberListMap: AVChatRoom groups start with no members")
-        cap = MEMBER_CAPS[group_type]
-        if cap is not None and len(initial) + 1 > cap:
+        type_cap = MEMBER_CAPS[group_type]
+        cap = min(max_members, type_cap or max_members) if max_members else type_cap
+        if cap is not None and len(initial) + (1 if user_id else 0) > cap:
             raise IMError(Code.ERR_GROUP_MEMBER_COUNT_LIMIT, f"memberListMap: a {group_type.value} group holds {cap}")
-        if not await s.check_user_group_cap(user_id):
+        if user_id and not await s.check_user_group_cap(user_id):
             raise IMError(Code.ERR_GROUP_CAP_REACHED, "you have created or joined as many groups as allowed")
         known = await s.profiles.exists([m.userID for m in initial]) if initial else []
         for m, exists in zip(initial, known, strict=True):
@@ -145,25 +154,28 @@ class GroupLifecycle:
             ),
             "isAllMuted": "1" if is_all_muted else "0",
             "isSupportTopic": "1" if is_support_topic else "0",
-            "owner": user_id,
+            "owner": user_id or "",
             "createTime": now,
             "lastInfoTime": now,
+            **({MAX_MEMBERS_FIELD: max_members} if max_members else {}),
+            **{CUSTOM_FIELD_PREFIX + k: v for k, v in (custom_info or {}).items()},
         }
         gid = group_id or await self._new_group_id()
         if not await s.redis.hsetnx(s.keys.group_info(gid), "groupType", group_type.value):
             raise IMError(Code.ERR_GROUP_ID_TAKEN, f"groupID {gid!r} is taken")
         await s.redis.hset(s.keys.group_info(gid), mapping=fields)
         group = await s.info(gid)
-        await s.add_members(group, [(user_id, OWNER)])
-        group = await s.info(gid)
-        await s.bus.publish([user_id], OnGroupCreated(groupID=gid))
+        if user_id:
+            await s.add_members(group, [(user_id, OWNER)])
+            group = await s.info(gid)
+            await s.bus.publish([user_id], OnGroupCreated(groupID=gid))
         await s.touch(gid)
         if initial:
             joinable = [(m.userID, m.role) for m in initial if await s.check_user_group_cap(m.userID)]
             added = await s.add_members(group, joinable)
             group = await s.info(gid)
             if added:
-                await self._announce_invited(group, user_id, added)
+                await self._announce_invited(group, operator or user_id or "", added)
         return gid
 
     async def _new_group_id(self) -> str:
@@ -173,8 +185,14 @@ class GroupLifecycle:
                 return candidate
         raise IMError(Code.ERR_SDK_INTERNAL_ERROR, "could not pick a free groupID")
 
-    async def _announce_invited(self, group: GroupInfo, op_user: str, added: Sequence[str]) -> None:
+    async def _announce_invited(
+        self, group: GroupInfo, op_user: str, added: Sequence[str], *, silent: bool = False
+    ) -> None:
+        """Tips and onMemberInvited; none when `silent` (REST add_group_member's Silence: 1)."""
         s = self.store
+        if silent:
+            await s.touch(group.groupID)
+            return
         (op,) = await s.member_infos(group.groupID, [op_user])
         joined = await s.member_infos(group.groupID, added)
         elem = GroupTipsElem(
@@ -224,6 +242,7 @@ class GroupLifecycle:
         record = ApplicationRecord(fromUser=user_id, requestMsg=message, addTime=int(s.clock.now() * 1000))
         await s.redis.hset(s.keys.group_applications(group.groupID), f"join:{user_id}", member_enc.encode(record))
         managers = [group.owner, *await s.redis.smembers(s.keys.group_admins(group.groupID))]
+        managers = [m for m in managers if m]  # a group created over REST may have no owner
         (applicant,) = await s.member_infos(group.groupID, [user_id])
         event = OnReceiveJoinApplication(groupID=group.groupID, member=applicant, opReason=message)
         await s.bus.publish(sorted(set(managers)), event)
@@ -248,10 +267,10 @@ class GroupLifecycle:
         await s.emit(group, OnMemberLeave(groupID=group_id, member=leaving))
         await s.bus.publish([user_id], OnQuitFromGroup(groupID=group_id))
 
-    async def dismiss_group(self, user_id: str, group_id: str) -> None:
+    async def dismiss_group(self, user_id: str, group_id: str, *, app_admin: bool = False) -> None:
         s = self.store
         group = await s.info(group_id)
-        require(Op.DISMISS, await s.role_of(group, user_id), group.groupType)
+        await s.authorize(Op.DISMISS, group, user_id, app_admin)
         (op,) = await s.member_infos(group_id, [user_id])
         await self.destroy(group, OnGroupDismissed(groupID=group_id, opUser=op))
 
@@ -353,18 +372,26 @@ class GroupLifecycle:
                 found.append(group)
         return found
 
-    async def set_group_info(self, user_id: str, group_id: str, changes: GroupInfoChanges) -> None:
+    async def set_group_info(
+        self,
+        user_id: str,
+        group_id: str,
+        changes: GroupInfoChanges,
+        *,
+        app_admin: bool = False,
+        custom_info: dict[str, str] | None = None,
+    ) -> None:
+        """`custom_info` (server REST API only): the group's custom data; "" deletes a key."""
         s = self.store
         group = await s.info(group_id)
-        role = await s.role_of(group, user_id)
         check_profile_fields(changes.groupName, changes.notification, changes.introduction, changes.faceUrl)
         if changes.groupName == "":
             raise bad("groupName must not be empty")
         profile = [changes.groupName, changes.notification, changes.introduction, changes.faceUrl]
-        if any(v is not None for v in profile):
-            require(Op.SET_INFO, role, group.groupType)
+        if any(v is not None for v in profile) or custom_info:
+            await s.authorize(Op.SET_INFO, group, user_id, app_admin)
         if changes.isAllMuted is not None or changes.addOpt is not None or changes.approveOpt is not None:
-            require(Op.MUTE_ALL, role, group.groupType)
+            await s.authorize(Op.MUTE_ALL, group, user_id, app_admin)
         if changes.approveOpt is not None and group.groupType in NO_INVITATIONS:
             raise bad(f"approveOpt: {group.groupType.value} groups take no invitations")
         if changes.addOpt is not None and group.groupType != PUBLIC:
@@ -401,12 +428,38 @@ class GroupLifecycle:
             )
         if changes.approveOpt is not None and changes.approveOpt != group.approveOpt:
             fields["approveOpt"] = int(changes.approveOpt)
-        if not fields:
+        removed = await self._custom_changes(group_id, custom_info or {}, fields, infos)
+        if not fields and not removed:
             return
         fields["lastInfoTime"] = s.now()
-        await s.redis.hset(s.keys.group_info(group_id), mapping=fields)
+        pipe = s.redis.pipeline(transaction=True)
+        pipe.hset(s.keys.group_info(group_id), mapping=fields)
+        if removed:
+            pipe.hdel(s.keys.group_info(group_id), *removed)
+        await pipe.execute()
         if infos:
             await self.announce_info_change(await s.info(group_id), user_id, infos)
+
+    async def _custom_changes(
+        self, group_id: str, custom: dict[str, str], fields: dict[str, str | int], infos: list[GroupChangeInfo]
+    ) -> list[str]:
+        """Add the custom-data writes to `fields` and their change infos (type CUSTOM, with the key);
+        answers the info-hash fields to delete (keys set to "")."""
+        if not custom:
+            return []
+        current = await self.store.group_custom_info(group_id)
+        removed = []
+        for key, value in custom.items():
+            if current.get(key, "") == value:
+                continue
+            if value:
+                fields[CUSTOM_FIELD_PREFIX + key] = value
+            else:
+                removed.append(CUSTOM_FIELD_PREFIX + key)
+            infos.append(
+                GroupChangeInfo(type=GroupInfoChangeType.V2TIM_GROUP_INFO_CHANGE_TYPE_CUSTOM, key=key, value=value)
+            )
+        return removed
 
     async def announce_info_change(self, group: GroupInfo, op_user: str, infos: list[GroupChangeInfo]) -> None:
         s = self.store

@@ -44,6 +44,7 @@ AVCHATROOM_LISTED_MAX = 1_000  # AVChatRoom lists its newest members only, as th
 MUTE_SECONDS_MAX = 30 * 86400
 MEMBER_SEARCH_KEYWORDS_MAX = 5
 INVITE_PER_CALL_MAX = 100
+ADMIN_ADD_PER_CALL_MAX = 300  # REST add_group_member's batch cap
 OK = GroupMemberOperationResult.OPERATION_RESULT_SUCC
 FAIL = GroupMemberOperationResult.OPERATION_RESULT_FAIL
 INVALID = GroupMemberOperationResult.OPERATION_RESULT_INVALID
@@ -142,17 +143,24 @@ class GroupMembers:
         return found
 
     async def set_group_member_info(
-        self, user_id: str, group_id: str, target: str, name_card: str | None, custom_info: dict[str, str] | None
+        self,
+        user_id: str,
+        group_id: str,
+        target: str,
+        name_card: str | None,
+        custom_info: dict[str, str] | None,
+        *,
+        app_admin: bool = False,
     ) -> None:
         s = self.store
         group = await s.info(group_id)
-        actor = await s.role_of(group, user_id)
+        actor = OWNER if app_admin else await s.role_of(group, user_id)
         if actor is None:
             raise IMError(Code.ERR_NO_PERMISSION, f"you are not a member of {group_id!r}")
         record = await s.member(group_id, target)
         if record is None:
             raise bad(f"userID: {target!r} is not a member")
-        if target != user_id:
+        if target != user_id and not app_admin:
             require(Op.SET_OTHERS_INFO, actor, group.groupType)
             if not outranks(actor, GroupMemberRole(record.role)):
                 raise IMError(Code.ERR_NO_PERMISSION, "an admin may change ordinary members' info only")
@@ -160,16 +168,19 @@ class GroupMembers:
             check_bytes(name_card, NAME_CARD_MAX_BYTES, Code.ERR_GROUP_NAME_CARD_TOO_LONG, "nameCard")
             record.nameCard = name_card
         if custom_info is not None:
-            validate_custom_info(custom_info, "customInfo")
+            if not app_admin:  # the REST API checks Tencent's own limits for AppMemberDefinedData
+                validate_custom_info(custom_info, "customInfo")
             record.customInfo = {**record.customInfo, **custom_info}
         await s.redis.hset(s.keys.group_members(group_id), target, member_enc.encode(record))
 
-    async def mute_group_member(self, user_id: str, group_id: str, target: str, seconds: int) -> None:
+    async def mute_group_member(
+        self, user_id: str, group_id: str, target: str, seconds: int, *, app_admin: bool = False
+    ) -> None:
         s = self.store
         if not 0 <= seconds <= MUTE_SECONDS_MAX:
             raise bad(f"seconds must be 0 (unmute) to {MUTE_SECONDS_MAX}")
         group = await s.info(group_id)
-        actor = require(Op.MUTE, await s.role_of(group, user_id), group.groupType)
+        actor = await s.authorize(Op.MUTE, group, user_id, app_admin)
         record = await s.member(group_id, target)
         if record is None:
             raise bad(f"userID: {target!r} is not a member")
@@ -190,15 +201,22 @@ class GroupMembers:
         await s.emit(group, OnMemberInfoChanged(groupID=group_id, groupMemberChangeInfoList=changes))
 
     async def invite_user_to_group(
-        self, user_id: str, group_id: str, user_ids: Sequence[str]
+        self, user_id: str, group_id: str, user_ids: Sequence[str], *, app_admin: bool = False, silent: bool = False
     ) -> list[GroupOperationResult]:
+        """The app admin (REST add_group_member: up to 300, no role, approveOpt or pending
+        approval, any type but AVChatRoom) adds directly; `silent` adds without tips or events."""
         s = self.store
-        if len(user_ids) > INVITE_PER_CALL_MAX:
-            raise bad(f"userList: at most {INVITE_PER_CALL_MAX} users per call")
+        per_call = ADMIN_ADD_PER_CALL_MAX if app_admin else INVITE_PER_CALL_MAX
+        if len(user_ids) > per_call:
+            raise bad(f"userList: at most {per_call} users per call")
         group = await s.info(group_id)
-        require(Op.INVITE, await s.role_of(group, user_id), group.groupType)
-        if group.approveOpt == GroupAdd.V2TIM_GROUP_ADD_FORBID:
-            raise IMError(Code.ERR_NO_PERMISSION, f"group {group_id!r} takes no invitations (approveOpt FORBID)")
+        if app_admin:
+            if group.groupType == AVCHATROOM:
+                raise IMError(Code.ERR_NO_PERMISSION, "AVChatRoom groups take no added members")
+        else:
+            require(Op.INVITE, await s.role_of(group, user_id), group.groupType)
+            if group.approveOpt == GroupAdd.V2TIM_GROUP_ADD_FORBID:
+                raise IMError(Code.ERR_NO_PERMISSION, f"group {group_id!r} takes no invitations (approveOpt FORBID)")
         exists = await s.profiles.exists(user_ids)
         results: list[GroupOperationResult] = []
         joining: list[str] = []
@@ -209,7 +227,7 @@ class GroupMembers:
                 results.append(GroupOperationResult(memberID=uid, result=INVALID))
             elif not await s.check_user_group_cap(uid):
                 results.append(GroupOperationResult(memberID=uid, result=OVERLIMIT))
-            elif group.approveOpt == GroupAdd.V2TIM_GROUP_ADD_AUTH:
+            elif group.approveOpt == GroupAdd.V2TIM_GROUP_ADD_AUTH and not app_admin:
                 record = ApplicationRecord(fromUser=user_id, toUser=uid, addTime=int(s.clock.now() * 1000))
                 await s.redis.hset(s.keys.group_applications(group_id), f"invite:{uid}", member_enc.encode(record))
                 await s.redis.sadd(s.keys.user_group_invitations(uid), group_id)
@@ -221,15 +239,23 @@ class GroupMembers:
             await s.check_cap(group, len(joining))
             added = await s.add_members(group, [(uid, MEMBER) for uid in joining])
             group = await s.info(group_id)
-            await self.lifecycle._announce_invited(group, user_id, added)
+            await self.lifecycle._announce_invited(group, user_id, added, silent=silent)
         return results
 
     async def kick_group_member(
-        self, user_id: str, group_id: str, member_ids: Sequence[str], reason: str
+        self,
+        user_id: str,
+        group_id: str,
+        member_ids: Sequence[str],
+        reason: str,
+        *,
+        app_admin: bool = False,
+        silent: bool = False,
     ) -> list[GroupOperationResult]:
+        """`silent` (REST delete_group_member's Silence: 1): removed without tips or events."""
         s = self.store
         group = await s.info(group_id)
-        actor = require(Op.KICK, await s.role_of(group, user_id), group.groupType)
+        actor = await s.authorize(Op.KICK, group, user_id, app_admin)
         results: list[GroupOperationResult] = []
         kicking: list[str] = []
         for uid in dict.fromkeys(member_ids):
@@ -241,7 +267,9 @@ class GroupMembers:
             else:
                 kicking.append(uid)
                 results.append(GroupOperationResult(memberID=uid, result=OK))
-        if kicking:
+        if kicking and silent:
+            await s.remove_members(group, kicking)
+        elif kicking:
             (op,) = await s.member_infos(group_id, [user_id])
             kicked = await s.member_infos(group_id, kicking)
             await s.remove_members(group, kicking)
@@ -258,10 +286,12 @@ class GroupMembers:
             await s.emit(group, event, also=kicking)
         return results
 
-    async def set_group_member_role(self, user_id: str, group_id: str, target: str, role: GroupMemberRole) -> None:
+    async def set_group_member_role(
+        self, user_id: str, group_id: str, target: str, role: GroupMemberRole, *, app_admin: bool = False
+    ) -> None:
         s = self.store
         group = await s.info(group_id)
-        require(Op.SET_ROLE, await s.role_of(group, user_id), group.groupType)
+        await s.authorize(Op.SET_ROLE, group, user_id, app_admin)
         if role == OWNER:
             raise bad("role: make someone owner with transferGroupOwner")
         if role == ADMIN and group.groupType == WORK:
@@ -310,19 +340,22 @@ class GroupMembers:
             record.marks = sorted(marks)
             await s.redis.hset(s.keys.group_members(group_id), uid, member_enc.encode(record))
 
-    async def transfer_group_owner(self, user_id: str, group_id: str, target: str) -> None:
+    async def transfer_group_owner(self, user_id: str, group_id: str, target: str, *, app_admin: bool = False) -> None:
+        """The app admin hands over the group of whoever owns it (or of nobody: REST may create
+        ownerless groups); the operator in tips and events is the admin."""
         s = self.store
         group = await s.info(group_id)
-        require(Op.TRANSFER, await s.role_of(group, user_id), group.groupType)
+        await s.authorize(Op.TRANSFER, group, user_id, app_admin)
         new_owner = await s.member(group_id, target)
-        if new_owner is None or target == user_id:
+        if new_owner is None or target == group.owner:
             raise bad(f"userID: {target!r} is not another member of the group")
-        old_owner = await s.member(group_id, user_id)
-        assert old_owner is not None
-        new_owner.role, old_owner.role = int(OWNER), int(MEMBER)
+        old_owner = await s.member(group_id, group.owner) if group.owner else None
+        new_owner.role = int(OWNER)
         pipe = s.redis.pipeline(transaction=True)
         pipe.hset(s.keys.group_members(group_id), target, member_enc.encode(new_owner))
-        pipe.hset(s.keys.group_members(group_id), user_id, member_enc.encode(old_owner))
+        if old_owner is not None:
+            old_owner.role = int(MEMBER)
+            pipe.hset(s.keys.group_members(group_id), group.owner, member_enc.encode(old_owner))
         pipe.srem(s.keys.group_admins(group_id), target)
         pipe.hset(s.keys.group_info(group_id), mapping={"owner": target, "lastInfoTime": s.now()})
         await pipe.execute()

@@ -22,6 +22,7 @@ from gateway.clock import Clock
 from gateway.engine.announcer import Announcer
 from gateway.engine.codec import STORED_ENC
 from gateway.engine.friendship import Friendship, decode_friend_record
+from gateway.engine.groups.permissions import Op, require
 from gateway.engine.message_ids import group_msg_id
 from gateway.engine.profiles import Profiles
 from gateway.errors import Code, IMError
@@ -48,6 +49,8 @@ MEMBER_CAPS: dict[GroupType, int | None] = {
     GroupType.V2TIM_GROUP_TYPE_COMMUNITY: 100_000,
     GroupType.V2TIM_GROUP_TYPE_AVCHATROOM: None,  # no cap
 }
+MAX_MEMBERS_FIELD = "maxMemberNum"  # info-hash field: a cap set over REST (MaxMemberCount), below the type's
+CUSTOM_FIELD_PREFIX = "custom:"  # info-hash fields holding the group's custom data (REST AppDefinedData)
 OWNER = GroupMemberRole.V2TIM_GROUP_MEMBER_ROLE_OWNER
 ADMIN = GroupMemberRole.V2TIM_GROUP_MEMBER_ROLE_ADMIN
 MEMBER = GroupMemberRole.V2TIM_GROUP_MEMBER_ROLE_MEMBER
@@ -170,6 +173,11 @@ class GroupStore:
             for i, gid in enumerate(group_ids)
         ]
 
+    async def group_custom_info(self, group_id: str) -> dict[str, str]:
+        """The group's custom data (set over the server REST API as AppDefinedData)."""
+        row = await self.redis.hgetall(self.keys.group_info(group_id))
+        return {k[len(CUSTOM_FIELD_PREFIX) :]: v for k, v in row.items() if k.startswith(CUSTOM_FIELD_PREFIX)}
+
     async def member(self, group_id: str, user_id: str) -> MemberRecord | None:
         raw = await self.redis.hget(self.keys.group_members(group_id), user_id)
         return member_dec.decode(raw) if raw else None
@@ -177,6 +185,13 @@ class GroupStore:
     async def role_of(self, group: GroupInfo, user_id: str) -> GroupMemberRole | None:
         record = await self.member(group.groupID, user_id)
         return GroupMemberRole(record.role) if record else None
+
+    async def authorize(self, op: Op, group: GroupInfo, user_id: str, app_admin: bool = False) -> GroupMemberRole:
+        """The role `user_id` acts with for `op`, or 10007. The app admin (server REST API) is no
+        member and skips role checks, as on Tencent: it acts with the owner's rank."""
+        if app_admin:
+            return OWNER
+        return require(op, await self.role_of(group, user_id), group.groupType)
 
     async def require_member(self, group: GroupInfo, user_id: str) -> MemberRecord:
         record = await self.member(group.groupID, user_id)
@@ -246,8 +261,14 @@ class GroupStore:
         return result
 
     # ---- membership writes ---------------------------------------------------------------------
-    async def check_cap(self, group: GroupInfo, adding: int) -> None:
+    async def member_cap(self, group: GroupInfo) -> int | None:
+        """The type's cap, or the lower one the app set for this group (REST MaxMemberCount)."""
         cap = MEMBER_CAPS[group.groupType]
+        chosen = await self.redis.hget(self.keys.group_info(group.groupID), MAX_MEMBERS_FIELD)
+        return min(int(chosen), cap or int(chosen)) if chosen else cap
+
+    async def check_cap(self, group: GroupInfo, adding: int) -> None:
+        cap = await self.member_cap(group)
         if cap is not None and group.memberCount + adding > cap:
             raise IMError(Code.ERR_GROUP_FULL, f"group {group.groupID!r} is full ({cap} members)")
 

@@ -1,0 +1,207 @@
+"""Groups as Tencent's REST API spells them: type, role, join-option and message-flag names, and the
+group / member / topic objects of its answers (built from the engine's records, then trimmed by the
+request's filters)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from gateway.engine.codec import STORED_DEC
+from gateway.engine.groups.store import GroupStore, member_dec
+from gateway.errors import Code, IMError
+from gateway.ids import group_conversation_id
+from gateway.im.enums import GroupAdd, GroupMemberRole, GroupType, MessageOpt
+from gateway.im.groups import GroupInfo, TopicInfo
+from gateway.keys import Keys
+
+# REST names → the engine's (MAPPING.md section 3). "Work"/"Meeting" are Tencent's newer spellings.
+GROUP_TYPES = {
+    "Private": GroupType.V2TIM_GROUP_TYPE_WORK,
+    "Work": GroupType.V2TIM_GROUP_TYPE_WORK,
+    "Public": GroupType.V2TIM_GROUP_TYPE_PUBLIC,
+    "ChatRoom": GroupType.V2TIM_GROUP_TYPE_MEETING,
+    "Meeting": GroupType.V2TIM_GROUP_TYPE_MEETING,
+    "AVChatRoom": GroupType.V2TIM_GROUP_TYPE_AVCHATROOM,
+    "Community": GroupType.V2TIM_GROUP_TYPE_COMMUNITY,
+}
+TYPE_NAMES = {
+    GroupType.V2TIM_GROUP_TYPE_WORK: "Private",
+    GroupType.V2TIM_GROUP_TYPE_PUBLIC: "Public",
+    GroupType.V2TIM_GROUP_TYPE_MEETING: "ChatRoom",
+    GroupType.V2TIM_GROUP_TYPE_AVCHATROOM: "AVChatRoom",
+    GroupType.V2TIM_GROUP_TYPE_COMMUNITY: "Community",
+}
+ROLE_NAMES = {
+    GroupMemberRole.V2TIM_GROUP_MEMBER_ROLE_OWNER: "Owner",
+    GroupMemberRole.V2TIM_GROUP_MEMBER_ROLE_ADMIN: "Admin",
+    GroupMemberRole.V2TIM_GROUP_MEMBER_ROLE_MEMBER: "Member",
+}
+ROLES = {name: role for role, name in ROLE_NAMES.items()}
+SETTABLE_ROLES = {"Admin": ROLES["Admin"], "Member": ROLES["Member"]}  # the owner changes by change_group_owner
+JOIN_OPTIONS = {
+    "FreeAccess": GroupAdd.V2TIM_GROUP_ADD_ANY,
+    "NeedPermission": GroupAdd.V2TIM_GROUP_ADD_AUTH,
+    "DisableApply": GroupAdd.V2TIM_GROUP_ADD_FORBID,
+}
+JOIN_OPTION_NAMES = {opt: name for name, opt in JOIN_OPTIONS.items()}
+MSG_FLAGS = {
+    "AcceptAndNotify": MessageOpt.V2TIM_RECEIVE_MESSAGE,
+    "AcceptNotNotify": MessageOpt.V2TIM_RECEIVE_NOT_NOTIFY_MESSAGE,
+    "Discard": MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE,
+}
+MSG_FLAG_NAMES = {opt: name for name, opt in MSG_FLAGS.items()}
+ON_OFF = {"On": True, "Off": False}
+
+BASE_FIELDS = (
+    "Type",
+    "Name",
+    "Appid",
+    "Introduction",
+    "Notification",
+    "FaceUrl",
+    "Owner_Account",
+    "CreateTime",
+    "LastInfoTime",
+    "LastMsgTime",
+    "NextMsgSeq",
+    "MemberNum",
+    "MaxMemberNum",
+    "ApplyJoinOption",
+    "MuteAllMember",
+)
+MEMBER_FIELDS = ("Role", "JoinTime", "MsgSeq", "MsgFlag", "MuteUntil", "NameCard")
+# accepted in filters but never shown: the engine does not record when each member last sent
+UNRECORDED_MEMBER_FIELDS = ("LastSendMsgTime",)
+
+# the engine's SDK-local refusals, as the REST API answers them
+_SDK_TO_REST: dict[int, int] = {
+    Code.ERR_GROUP_MEMBER_COUNT_LIMIT: Code.ERR_GROUP_FULL,
+    Code.ERR_GROUP_ID_TOO_LONG: Code.ERR_GROUP_ID_INVALID,
+    Code.ERR_GROUP_NAME_TOO_LONG: Code.ERR_GROUP_INVALID_PARAMETERS,
+    Code.ERR_GROUP_INTRODUCTION_TOO_LONG: Code.ERR_GROUP_INVALID_PARAMETERS,
+    Code.ERR_GROUP_NOTIFICATION_TOO_LONG: Code.ERR_GROUP_INVALID_PARAMETERS,
+    Code.ERR_GROUP_FACE_URL_TOO_LONG: Code.ERR_GROUP_INVALID_PARAMETERS,
+    Code.ERR_GROUP_NAME_CARD_TOO_LONG: Code.ERR_GROUP_INVALID_PARAMETERS,
+}
+
+
+def rest_error(exc: IMError) -> IMError:
+    """An engine refusal with the code Tencent's REST API gives for it."""
+    code = _SDK_TO_REST.get(exc.code)
+    return IMError(code, exc.desc) if code is not None else exc
+
+
+def key_values(data: dict[str, str], wanted: Sequence[str] | None = None) -> list[dict[str, str]]:
+    """`[{Key, Value}]` (AppDefinedData / AppMemberDefinedData), limited to `wanted` keys if given."""
+    keys = sorted(data) if wanted is None else [k for k in wanted if k in data]
+    return [{"Key": k, "Value": data[k]} for k in keys]
+
+
+class GroupViews:
+    """Reads what a REST answer shows of groups and members, in Tencent's shape."""
+
+    def __init__(self, store: GroupStore, now: int) -> None:
+        self.store = store
+        self.keys: Keys = store.keys
+        self.now = now
+
+    async def last_message(self, conversation_group: str) -> tuple[int, int]:
+        """(the timeline's last seq, its time) for a group or topic."""
+        timeline = self.keys.group_timeline(conversation_group)
+        seq = int(await self.store.redis.get(self.keys.timeline_seq(timeline)) or 0)
+        if not seq:
+            return 0, 0
+        raw = await self.store.redis.hget(self.keys.timeline_messages(timeline), str(seq))
+        return seq, (STORED_DEC.decode(raw).timestamp if raw else 0)
+
+    async def group(self, group: GroupInfo, fields: Sequence[str] | None = None) -> dict[str, Any]:
+        """The base info of `group`, in B23's order; only `fields` if given."""
+        seq, last_time = await self.last_message(group.groupID)
+        cap = await self.store.member_cap(group)
+        full: dict[str, Any] = {
+            "Type": TYPE_NAMES[group.groupType],
+            "Name": group.groupName,
+            "Appid": int(self.keys.app),
+            "Introduction": group.introduction,
+            "Notification": group.notification,
+            "FaceUrl": group.faceUrl,
+            "Owner_Account": group.owner,
+            "CreateTime": group.createTime,
+            "LastInfoTime": group.lastInfoTime,
+            "LastMsgTime": last_time,
+            "NextMsgSeq": seq + 1,
+            "MemberNum": group.memberCount,
+            "MaxMemberNum": cap or 0,  # 0: no cap (AVChatRoom)
+            "ApplyJoinOption": JOIN_OPTION_NAMES[group.addOpt],
+            "MuteAllMember": "On" if group.isAllMuted else "Off",
+        }
+        view = {"GroupId": group.groupID}
+        view.update({k: v for k, v in full.items() if fields is None or k in fields})
+        return view
+
+    async def members(
+        self,
+        group_id: str,
+        user_ids: Sequence[str],
+        fields: Sequence[str] | None = None,
+        custom_keys: Sequence[str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Member objects (B25) of those of `user_ids` in the group, in that order. Custom data
+        (AppMemberDefinedData) is shown when asked for by `fields` or `custom_keys`, or with no filter."""
+        if not user_ids:
+            return []
+        redis, conversation = self.store.redis, group_conversation_id(group_id)
+        option_field = Keys.group_receive_option_field(group_id)
+        pipe = redis.pipeline(transaction=False)
+        pipe.hmget(self.keys.group_members(group_id), list(user_ids))
+        for uid in user_ids:
+            pipe.hget(self.keys.group_read_seqs(uid), conversation)
+            pipe.hget(self.keys.receive_options(uid), option_field)
+        records, *per_user = await pipe.execute()
+        rows = []
+        for i, (uid, raw) in enumerate(zip(user_ids, records, strict=True)):
+            if raw is None:
+                continue
+            record = member_dec.decode(raw)
+            read_seq, option = per_user[2 * i], per_user[2 * i + 1]
+            full: dict[str, Any] = {
+                "Role": ROLE_NAMES[GroupMemberRole(record.role)],
+                "JoinTime": record.joinTime,
+                "MsgSeq": int(read_seq or 0),
+                "MsgFlag": MSG_FLAG_NAMES[MessageOpt(int(option or 0))],
+                "MuteUntil": record.muteUntil if record.muteUntil > self.now else 0,
+                "NameCard": record.nameCard,
+            }
+            row: dict[str, Any] = {"Member_Account": uid}
+            row.update({k: v for k, v in full.items() if fields is None or k in fields})
+            wants_custom = fields is None or "AppMemberDefinedData" in fields or custom_keys
+            if wants_custom:
+                row["AppMemberDefinedData"] = key_values(record.customInfo, custom_keys or None)
+            rows.append(row)
+        return rows
+
+    async def topic(self, group_id: str, info: TopicInfo) -> dict[str, Any]:
+        """TopicInfo of get_topic (note `GroupID`). CreateTime is not listed: topics record none."""
+        seq, last_time = await self.last_message(info.topicID)
+        return {
+            "TopicId": info.topicID,
+            "TopicName": info.topicName,
+            "GroupID": group_id,
+            "FaceUrl": info.topicFaceUrl,
+            "Notification": info.notification,
+            "Introduction": info.introduction,
+            "LastMsgTime": last_time,
+            "NextMsgSeq": seq + 1,
+            "MuteAllMember": "On" if info.isAllMuted else "Off",
+            "CustomString": info.customString,
+        }
+
+    async def topic_self(self, group_id: str, topic_id: str, user_id: str) -> dict[str, Any]:
+        """SelfInfo of get_topic: the member's mute (seconds left), read seq and flag in the topic."""
+        redis = self.store.redis
+        record = await self.store.member(group_id, user_id)
+        muted = max(0, record.muteUntil - self.now) if record else 0
+        read = await redis.hget(self.keys.group_read_seqs(user_id), group_conversation_id(topic_id))
+        option = await redis.hget(self.keys.receive_options(user_id), Keys.group_receive_option_field(topic_id))
+        return {"ShutUpTime": muted, "MsgSeq": int(read or 0), "MsgFlag": MSG_FLAG_NAMES[MessageOpt(int(option or 0))]}
