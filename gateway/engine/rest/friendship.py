@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,7 +94,7 @@ ALLOW_TYPES = {
     AllowType.V2TIM_FRIEND_DENY_ANY: "AllowType_Type_DenyAny",
 }
 # Standard profile tags friend_get_list can show, read from the engine's profile.
-PROFILE_TAGS: dict[str, Any] = {
+PROFILE_TAGS: dict[str, Callable[[UserFullInfo], str | int]] = {
     "Tag_Profile_IM_Nick": lambda p: p.nickName,
     "Tag_Profile_IM_Image": lambda p: p.faceUrl,
     "Tag_Profile_IM_SelfSignature": lambda p: p.selfSignature,
@@ -149,11 +149,11 @@ class Outcome:
         return cls(result.userID, result.resultCode, result.resultInfo)
 
 
-def _results(outcomes: Iterable[Outcome], *, key: str = "ResultItem") -> dict[str, Any]:
+def _results(outcomes: Iterable[Outcome]) -> dict[str, Any]:
     """`ResultItem` and, when some item failed, `Fail_Account` (Tencent leaves it out otherwise)."""
     done = list(outcomes)
     fields: dict[str, Any] = {
-        key: [{"To_Account": o.account, "ResultCode": o.code, "ResultInfo": o.info} for o in done]
+        "ResultItem": [{"To_Account": o.account, "ResultCode": o.code, "ResultInfo": o.info} for o in done]
     }
     failed = [o.account for o in done if o.code]
     if failed:
@@ -599,6 +599,7 @@ async def group_add(ctx: RestContext, body: Body) -> dict[str, Any]:
     outcomes: list[Outcome] = []
     for name in names:
         results = await ctx.engine.friendship.create_friend_group(owner, name, members)
+        # every group gets the same friends, so each name's results are the same: keep the last
         outcomes = [
             Outcome(r.userID, GROUP_ADD_NOT_FRIEND, "not a friend") if r.resultCode else Outcome(r.userID)
             for r in results
