@@ -254,6 +254,11 @@ class Friendship:
         records = await self._records(user_id)
         return await self._infos(records, sorted(records))
 
+    async def friend_records(self, user_id: str) -> dict[str, FriendRecord]:
+        """The user's friends with their stored records (the REST reads show addTime, addSource and
+        addWording, which FriendInfo lacks). No events."""
+        return await self._records(user_id)
+
     async def get_friends_info(self, user_id: str, user_ids: Sequence[str]) -> list[FriendInfoResult]:
         records = await self._records(user_id)
         relations = await self._relations(user_id, user_ids)
@@ -274,13 +279,21 @@ class Friendship:
                 results.append(FriendInfoResult(relation=relation, friendInfo=info))
         return results
 
-    async def set_friend_info(self, user_id: str, friend_id: str, changes: FriendChanges) -> None:
+    async def set_friend_info(
+        self, user_id: str, friend_id: str, changes: FriendChanges, *, groups: Sequence[str] | None = None
+    ) -> None:
+        """`groups` (REST friend_update's Tag_SNS_IM_Group) replaces the friend's whole friend-group list
+        in the same change; groups not defined yet are created, up to FRIEND_GROUPS_MAX."""
         if changes.friendRemark is not None:
             _check_len(changes.friendRemark, REMARK_MAX_BYTES, "friendRemark")
         if changes.friendCustomInfo is not None:
             validate_custom_info(changes.friendCustomInfo, "friendCustomInfo")
+        for name in groups or ():
+            _check_group_name(name, "friendGroup")
         if not await self.has_friend(user_id, friend_id):
             raise IMError(Code.ERR_NOT_FRIEND, f"{friend_id!r} is not in your friend list")
+        if groups:
+            await self._define_groups(user_id, groups)
 
         def change(records: dict[str, FriendRecord]) -> list[str]:
             record = records.get(friend_id)
@@ -290,6 +303,8 @@ class Friendship:
                 record.remark = changes.friendRemark
             if changes.friendCustomInfo is not None:
                 record.custom = {**record.custom, **changes.friendCustomInfo}
+            if groups is not None:
+                record.groups = list(dict.fromkeys(groups))
             return [friend_id]
 
         records, changed = await self._rewrite(user_id, change)
@@ -349,7 +364,10 @@ class Friendship:
         add_wording: str = "",
         add_source: str = "",
         friend_group: str = "",
+        force: bool = False,
     ) -> FriendOperationResult:
+        """`force` is the app admin's ForceAddFlags (REST friend_add): neither the target's AllowType nor
+        either blacklist is consulted, so the friendship is made at once; every other rule holds."""
         if target == user_id:
             raise _bad("userID: you cannot add yourself as a friend")
         _check_len(remark, REMARK_MAX_BYTES, "remark")
@@ -368,9 +386,9 @@ class Friendship:
         created, allow, i_block, they_block, have_them, they_have_me, count = await pipe.execute()
         if created is None:
             raise _bad(f"userID: no user {target!r}")
-        if i_block:
+        if i_block and not force:
             raise IMError(Code.ERR_PEER_IN_SELF_BLACKLIST, f"{target!r} is on your blacklist; remove them first")
-        if they_block:
+        if they_block and not force:
             raise IMError(Code.ERR_IN_PEER_BLACKLIST, f"{target!r} has blocked you")
         both = add_type == FriendAddType.V2TIM_FRIEND_TYPE_BOTH
         if have_them and (they_have_me or not both):
@@ -378,6 +396,8 @@ class Friendship:
         if not have_them and count >= FRIENDS_MAX:
             raise IMError(Code.ERR_FRIEND_LIST_FULL, f"your friend list is full ({FRIENDS_MAX})")
         allow_type = AllowType(int(allow)) if allow is not None else AllowType.V2TIM_FRIEND_NEED_CONFIRM
+        if force:
+            allow_type = AllowType.V2TIM_FRIEND_ALLOW_ANY
         if allow_type == AllowType.V2TIM_FRIEND_DENY_ANY:
             raise IMError(Code.ERR_PEER_DENIES_ALL, f"{target!r} accepts no friend requests")
         now = self._now()
@@ -417,6 +437,37 @@ class Friendship:
             [target], OnFriendApplicationListAdded(applicationList=[_application(user_id, received, profiles)])
         )
         return _failed(target, Code.ERR_FRIEND_PENDING_CONFIRM, "request sent; waiting for the user to accept")
+
+    async def import_friend(self, user_id: str, target: str, record: FriendRecord) -> FriendOperationResult:
+        """The app admin's friend_import: put `target` in `user_id`'s list one way, with `record` as given
+        (its addTime included), whatever the target's AllowType and either blacklist: an import restores
+        relations made elsewhere. Already a friend: nothing changes (result 0). Refuses 30001 for a bad
+        field, an unknown target or too many friend groups, 30010 when the list is full.
+        onFriendListAdded to the user."""
+        if target == user_id:
+            raise _bad("userID: you cannot add yourself as a friend")
+        _check_len(record.remark, REMARK_MAX_BYTES, "remark")
+        _check_len(record.addWording, ADD_WORDING_MAX_BYTES, "addWording")
+        _check_len(record.addSource, ADD_SOURCE_MAX_BYTES, "addSource")
+        for name in record.groups:
+            _check_group_name(name, "friendGroup")
+        validate_custom_info(record.custom, "friendCustomInfo")
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.exists(self._keys.profile(target))
+        pipe.hexists(self._keys.friends(user_id), target)
+        pipe.hlen(self._keys.friends(user_id))
+        known, have_them, count = await pipe.execute()
+        if not known:
+            raise _bad(f"userID: no user {target!r}")
+        if have_them:
+            return _ok(target)
+        if count >= FRIENDS_MAX:
+            raise IMError(Code.ERR_FRIEND_LIST_FULL, f"the friend list is full ({FRIENDS_MAX})")
+        if record.groups:
+            await self._define_groups(user_id, record.groups)
+        if await self._link(user_id, target, record):
+            await self._announce_added(user_id, [target])
+        return _ok(target)
 
     async def delete_from_friend_list(
         self, user_id: str, user_ids: Sequence[str], delete_type: FriendAddType
@@ -545,7 +596,23 @@ class Friendship:
         ordered = sorted(blocked, key=lambda uid: (int(blocked[uid]), uid))
         return await self._infos({}, ordered)
 
+    async def black_list_entries(self, user_id: str) -> list[tuple[str, int]]:
+        """The blocked users with when each was blocked (unix s), oldest first. No events."""
+        blocked = await self._redis.hgetall(self._keys.blacklist(user_id))
+        return sorted(((uid, int(at)) for uid, at in blocked.items()), key=lambda entry: (entry[1], entry[0]))
+
     # ---- friend groups -------------------------------------------------------------------------------
+    async def _define_groups(self, user_id: str, names: Sequence[str]) -> None:
+        """Make sure these friend groups exist (friend records may only name defined groups)."""
+        key = self._keys.friend_groups(user_id)
+        existing = set(await self._redis.hkeys(key))
+        fresh = [name for name in dict.fromkeys(names) if name not in existing]
+        if len(existing) + len(fresh) > FRIEND_GROUPS_MAX:
+            raise _bad(f"friendGroup: at most {FRIEND_GROUPS_MAX} friend groups")
+        now = self._now()
+        for name in fresh:
+            await self._redis.hsetnx(key, name, now)
+
     async def create_friend_group(
         self, user_id: str, name: str, user_ids: Sequence[str]
     ) -> list[FriendOperationResult]:
