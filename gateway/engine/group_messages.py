@@ -15,6 +15,7 @@ from gateway.engine.groups.extras import topic_parent
 from gateway.engine.groups.store import AVCHATROOM, MEMBER, neutral_view
 from gateway.engine.message_core import (
     HISTORY_COUNT_MAX,
+    Draft,
     MessageCore,
     require_body_fits,
 )
@@ -70,9 +71,17 @@ class GroupMessaging(MessageCore):
         group_id: str,
         options: SendOptions,
         receiver: str | None = None,
+        *,
+        draft: Draft | None = None,
+        random: int | None = None,
+        as_admin: bool = False,
     ) -> Message:
+        """`draft`, `random` and `as_admin` are the REST server's (send_group_msg): the message given
+        directly (`created_id` then only names the send, so that a repeat returns the first result),
+        the caller's Random, and the app admin's privileges: no mute checks, and the sender may be
+        the admin account itself, which is no member (the caller checks any other sender)."""
         key = self._keys.created_message(user_id, created_id)
-        draft = await self.draft(user_id, created_id)
+        draft = draft or await self.draft(user_id, created_id)
         pipe = self._redis.pipeline(transaction=False)
         pipe.hget(key, "msgID")
         pipe.hget(self._keys.global_mute(user_id), "group")  # the admin's app-wide mute, in the same trip
@@ -82,24 +91,25 @@ class GroupMessaging(MessageCore):
         owner_group, conversation_group = await self._conversation_group(group_id)
         group = await self._groups.info(owner_group)
         member = await self._groups.member(owner_group, user_id)
-        if member is None:
+        if member is None and not as_admin:
             raise IMError(Code.ERR_NO_PERMISSION, f"you are not a member of {owner_group!r}")
         now = self._now()
-        if member.muteUntil > now:
-            raise IMError(
-                Code.ERR_GROUP_MEMBER_MUTED, f"you are muted in {owner_group!r} for {member.muteUntil - now} s"
-            )
-        if int(muted_until or 0) > now:
-            raise IMError(Code.ERR_GROUP_MEMBER_MUTED, "the app's admin has muted you for group messages")
-        if group.isAllMuted and member.role == int(MEMBER):
-            raise IMError(Code.ERR_GROUP_MEMBER_MUTED, f"{owner_group!r} is muted for ordinary members")
+        if member is not None and not as_admin:
+            if member.muteUntil > now:
+                raise IMError(
+                    Code.ERR_GROUP_MEMBER_MUTED, f"you are muted in {owner_group!r} for {member.muteUntil - now} s"
+                )
+            if int(muted_until or 0) > now:
+                raise IMError(Code.ERR_GROUP_MEMBER_MUTED, "the app's admin has muted you for group messages")
+            if group.isAllMuted and member.role == int(MEMBER):
+                raise IMError(Code.ERR_GROUP_MEMBER_MUTED, f"{owner_group!r} is muted for ordinary members")
         if draft.groupAtUserList and group.groupType == AVCHATROOM:
             raise invalid("atUserList: AVChatRoom groups have no @ messages")
         targets = list(draft.targets) or ([receiver] if receiver else [])
         require_body_fits(draft.content, options.cloudCustomData or "")
         timeline = self._keys.group_timeline(conversation_group)
         seq = int(await self._redis.incr(self._keys.timeline_seq(timeline)))
-        random = secrets.randbelow(2**31)
+        random = secrets.randbelow(2**31) if random is None else random
         msg_id = group_msg_id(conversation_group, seq, random)
         if not await self._redis.hsetnx(key, "msgID", msg_id):
             return await self._sent_result(user_id, created_id, str(await self._redis.hget(key, "msgID")))
@@ -123,8 +133,11 @@ class GroupMessaging(MessageCore):
         # (docs/events.md) when it goes to the whole group and changes the conversation's order;
         # otherwise the sender is told here. New if it was not announced to them (or not since
         # they deleted it).
+        # the admin account sending as itself is no member: it has no conversation to update
+        in_group = member is not None
         derived = (
-            not targets
+            in_group
+            and not targets
             and not options.onlineUserOnly
             and group.groupType != AVCHATROOM
             and not stored.isExcludedFromLastMessage
@@ -140,28 +153,46 @@ class GroupMessaging(MessageCore):
             for who in dict.fromkeys(stored.groupAtUserList):
                 pipe.zadd(self._keys.timeline_at(timeline, "*" if who == AT_ALL else who), {str(seq): seq})
         # sending reads the conversation for the sender: their own messages never count as unread
-        pipe.hset(self._keys.group_read_seqs(user_id), conversation, seq)
+        if in_group:
+            pipe.hset(self._keys.group_read_seqs(user_id), conversation, seq)
         self._queue_sent_record(pipe, user_id, key, msg_id, options)
         replies = await pipe.execute()
         notice = self._notice(conversation, replies[0]) if derived else None
         await self._groups.touch(owner_group)
         mine = (await self._views(user_id, [stored], created_ids={msg_id: created_id}))[0]
-        await self._bus.publish([user_id], OnRecvNewMessage(message=mine), except_session=session_id)
+        if in_group:
+            await self._bus.publish([user_id], OnRecvNewMessage(message=mine), except_session=session_id)
         event = OnRecvNewMessage(message=neutral_view(stored))
         if targets:
             receivers = [t for t in targets if t != user_id]
             await self._bus.publish(receivers, event)
             await self.offer_push(stored, receivers, options.onlineUserOnly)
-            await self.conversations_changed({u: [conversation] for u in [user_id, *receivers]})
+            told = [user_id, *receivers] if in_group else receivers
+            await self.conversations_changed({u: [conversation] for u in told})
             return mine
         # Stored once whatever the group's size (read diffusion): members' subscriptions follow the
         # group's stream, and derive their conversation notices from it (docs/events.md).
         await self._bus.publish_to_group(owner_group, event, except_user=user_id, conversation=notice)
         if group.groupType != AVCHATROOM:  # live-stream rooms are never pushed, as in the SDK
             await self.offer_push(stored, None, options.onlineUserOnly)
-        if notice is None:
+        if notice is None and in_group:
             await self.conversations_changed({user_id: [conversation]})
         return mine
+
+    async def stored_group_messages(self, group_id: str, seqs: Sequence[int]) -> tuple[int, dict[int, StoredMessage]]:
+        """The app admin's read of a group's (or topic's) timeline (REST history, recall, modify):
+        the timeline's last seq, and the messages stored at `seqs` (a seq with none was online-only,
+        a local import's, or never used). 10010 when the group or topic does not exist."""
+        owner_group, conversation_group = await self._conversation_group(group_id)
+        await self._groups.info(owner_group)
+        timeline = self._keys.group_timeline(conversation_group)
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.get(self._keys.timeline_seq(timeline))
+        if seqs:
+            pipe.hmget(self._keys.timeline_messages(timeline), [str(q) for q in seqs])
+        last, *raws = await pipe.execute()
+        found = [STORED_DEC.decode(r) for r in raws[0] if r] if seqs else []
+        return int(last or 0), {m.seq: m for m in found if not m.visibleTo}
 
     async def get_group_history_message_list(
         self,

@@ -472,11 +472,23 @@ class MessageCore:
                     break
         return await self._views(user_id, page)
 
-    async def revoke_message(self, user_id: str, session_id: str, msg_id: str, *, no_time_limit: bool = False) -> None:
-        """`no_time_limit`: the app's admin recalls for the sender (REST `admin_msgwithdraw`), at any age."""
-        stored = await self.load_visible(user_id, msg_id, "lastMsgID")
-        manager = False
-        if stored.groupID:
+    async def _load_any(self, msg_id: str, arg: str) -> StoredMessage:
+        """A message whoever may see it (the app admin's view), or 6017."""
+        stored = await self._load(parse_msg_id(msg_id, arg))
+        if stored is None:
+            raise invalid(f"{arg}: no such message")
+        return stored
+
+    async def revoke_message(self, user_id: str, session_id: str, msg_id: str, *, as_admin: bool = False) -> None:
+        """`as_admin`: the app admin recalls for `user_id` (REST admin_msgwithdraw, group_msg_recall),
+        with no role or time checks, as Tencent's admin recall has none; the events are those of
+        `user_id`'s recall."""
+        if as_admin:
+            stored = await self._load_any(msg_id, "msgID")
+        else:
+            stored = await self.load_visible(user_id, msg_id, "lastMsgID")
+        manager = as_admin
+        if stored.groupID and not as_admin:
             owner_group = topic_parent(stored.groupID) or stored.groupID
             member = await self._groups.member(owner_group, user_id)
             manager = member is not None and member.role in (int(OWNER), int(ADMIN))
@@ -484,7 +496,7 @@ class MessageCore:
             raise IMError(
                 Code.ERR_NO_PERMISSION, "only the sender (or a group's owner or admins) may revoke this message"
             )
-        if not manager and not no_time_limit and self._now() - stored.timestamp > REVOKE_WINDOW_SECONDS:
+        if not manager and self._now() - stored.timestamp > REVOKE_WINDOW_SECONDS:
             raise IMError(Code.ERR_REVOKE_TIME_LIMIT, f"messages can be revoked for {REVOKE_WINDOW_SECONDS} s")
         if stored.status == MsgStatus.V2TIM_MSG_STATUS_LOCAL_REVOKED:
             return
@@ -499,9 +511,21 @@ class MessageCore:
         await self._tell_conversation(user_id, stored, event)
 
     async def modify_message(
-        self, user_id: str, session_id: str, msg_id: str, content: Content | None, cloud_custom_data: str | None
+        self,
+        user_id: str,
+        session_id: str,
+        msg_id: str,
+        content: Content | None,
+        cloud_custom_data: str | None,
+        *,
+        as_admin: bool = False,
     ) -> Message:
-        stored = await self.load_visible(user_id, msg_id, "message.msgID")
+        """`as_admin`: the app admin modifies `user_id`'s message (REST modify_group_msg); the
+        events are those of the sender's modification."""
+        if as_admin:
+            stored = await self._load_any(msg_id, "message.msgID")
+        else:
+            stored = await self.load_visible(user_id, msg_id, "message.msgID")
         if stored.sender != user_id:
             raise IMError(Code.ERR_NO_PERMISSION, "only the sender may modify this message")
         if stored.status == MsgStatus.V2TIM_MSG_STATUS_LOCAL_REVOKED:

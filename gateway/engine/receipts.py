@@ -69,6 +69,10 @@ class ReadReceipts(MessageCore):
             raise invalid("msgIDList: read receipts are for your own messages")
         return await self._receipts(messages)
 
+    async def receipts_of(self, messages: list[StoredMessage]) -> list[MessageReceipt]:
+        """The receipts of stored messages, whoever asks (the app admin's view: REST get_group_msg_receipt)."""
+        return await self._receipts(messages) if messages else []
+
     async def _receipts(self, messages: list[StoredMessage], reader: str = "") -> list[MessageReceipt]:
         pipe = self._redis.pipeline(transaction=False)
         for m in messages:

@@ -330,7 +330,7 @@ async def admin_msgwithdraw(ctx: RestContext, body: Body) -> dict[str, Any]:
     message = await sent_by(ctx, sender, receiver, key)
     if message.status == MsgStatus.V2TIM_MSG_STATUS_LOCAL_REVOKED:
         raise IMError(ALREADY_RECALLED, f"the message {key} was already recalled")
-    await ctx.engine.messages.revoke_message(sender, ctx.session_id, message.msgID, no_time_limit=True)
+    await ctx.engine.messages.revoke_message(sender, ctx.session_id, message.msgID, as_admin=True)
     return {}
 
 
