@@ -10,6 +10,9 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TypedDict
+
+from gateway.v4.callbacks import SUPPORTED_COMMANDS
 
 # The development app: used when IMQL_SDKAPPID / IMQL_SECRET_KEY are unset. Anyone can read this
 # key, so `imql serve` prints it with a warning; never run a public gateway on it.
@@ -63,6 +66,17 @@ class Settings:
     # signed JSON (gateway.push.sink); unset, offline push is off (setOfflinePushConfig still works).
     push_webhook_url: str | None = None
     push_webhook_secret: str | None = None
+    # Tencent's third-party callbacks (gateway.engine.callbacks): POSTed to this URL, signed with
+    # the token when one is set; unset, no callback is sent and no hook costs anything.
+    callback_url: str | None = None
+    callback_token: str | None = None
+    # which callback commands are sent (IMQL_CALLBACK_COMMANDS, comma-separated); default all imql has
+    callback_commands: frozenset[str] = SUPPORTED_COMMANDS
+    # every callback request gets this long all told; Tencent's is 2 s for before-callbacks
+    callback_timeout_seconds: float = 2.0
+    # a before-callback that fails (timeout, error, bad answer) lets the action through ("open",
+    # Tencent's default) or refuses it ("closed")
+    callback_fail_closed: bool = False
 
     @property
     def admin_identifiers(self) -> frozenset[str]:
@@ -131,6 +145,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             raise ConfigError("IMQL_PUSH_WEBHOOK_URL must start with http:// or https://")
         if push_secret is None or len(push_secret) < 16:
             raise ConfigError("IMQL_PUSH_WEBHOOK_URL needs IMQL_PUSH_WEBHOOK_SECRET (16+ characters) to sign pushes")
+    callbacks = _callback_settings(env)
     return Settings(
         sdkappid=sdkappid,
         secret_key=secret,
@@ -152,4 +167,45 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         group_recycle_days=_int(env, "IMQL_GROUP_RECYCLE_DAYS", 0),
         push_webhook_url=push_url,
         push_webhook_secret=push_secret,
+        **callbacks,
+    )
+
+
+CALLBACK_TIMEOUT_MAX_SECONDS = 30.0  # a before-callback holds its action (a send) this long at worst
+CALLBACK_POLICIES = {"open": False, "closed": True}
+
+
+class _CallbackSettings(TypedDict):
+    callback_url: str | None
+    callback_token: str | None
+    callback_commands: frozenset[str]
+    callback_timeout_seconds: float
+    callback_fail_closed: bool
+
+
+def _callback_settings(env: Mapping[str, str]) -> _CallbackSettings:
+    """IMQL_CALLBACK_URL, _TOKEN, _COMMANDS, _TIMEOUT and _FAILURE_POLICY, checked."""
+    url = env.get("IMQL_CALLBACK_URL") or None
+    if url is not None and not url.startswith(("http://", "https://")):
+        raise ConfigError("IMQL_CALLBACK_URL must start with http:// or https://")
+    raw_commands = env.get("IMQL_CALLBACK_COMMANDS", "")
+    commands = frozenset(c.strip() for c in raw_commands.split(",") if c.strip()) or SUPPORTED_COMMANDS
+    unknown = sorted(commands - SUPPORTED_COMMANDS)
+    if unknown:
+        known = ", ".join(sorted(SUPPORTED_COMMANDS))
+        raise ConfigError(f"IMQL_CALLBACK_COMMANDS: imql sends no {', '.join(unknown)}; it sends {known}")
+    timeout = _float(env, "IMQL_CALLBACK_TIMEOUT", 2.0)
+    if not 0 < timeout <= CALLBACK_TIMEOUT_MAX_SECONDS:
+        raise ConfigError(f"IMQL_CALLBACK_TIMEOUT must be a number of seconds in (0, {CALLBACK_TIMEOUT_MAX_SECONDS:g}]")
+    policy = (env.get("IMQL_CALLBACK_FAILURE_POLICY") or "open").strip().lower()
+    if policy not in CALLBACK_POLICIES:
+        raise ConfigError(
+            "IMQL_CALLBACK_FAILURE_POLICY must be 'open' (let the action through) or 'closed' (refuse it)"
+        )
+    return _CallbackSettings(
+        callback_url=url,
+        callback_token=env.get("IMQL_CALLBACK_TOKEN") or None,
+        callback_commands=commands,
+        callback_timeout_seconds=timeout,
+        callback_fail_closed=CALLBACK_POLICIES[policy],
     )

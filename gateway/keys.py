@@ -294,6 +294,10 @@ class Keys:
         """Stream: messages that may need offline pushes, read by every replica's PushWorker group."""
         return f"{self._app_prefix}:push-queue"
 
+    def callback_queue(self) -> str:
+        """Stream: after-callbacks waiting for the app's endpoint, read by every replica's CallbackWorker group."""
+        return f"{self._app_prefix}:callback-queue"
+
     def merger_bundle(self, bundle_id: str) -> str:
         """String: the messages a merged message carries, copied when it was created (JSON)."""
         return f"{self._app_prefix}:merger:{bundle_id}"

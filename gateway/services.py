@@ -20,6 +20,9 @@ from gateway.backend import IMBackend, ServerAPI
 from gateway.clock import Clock, SystemClock
 from gateway.config import Settings
 from gateway.engine.backend import EmbeddedBackend
+from gateway.engine.callbacks.hooks import Callbacks
+from gateway.engine.callbacks.sender import CallbackSender
+from gateway.engine.callbacks.worker import CallbackWorker
 from gateway.engine.push.sink import WebhookSink
 from gateway.engine.push.worker import PushWorker
 from gateway.engine.rest import EmbeddedServerAPI
@@ -67,6 +70,7 @@ class Gateway:
     invitation_timer: InvitationTimer | None
     push_devices: PushDevices
     push_worker: PushWorker | None  # None while no push sink is configured
+    callback_worker: CallbackWorker | None  # after-callbacks; None while IMQL_CALLBACK_URL is unset
     expiry: ExpiryWatch  # every subscribed session's UserSig expiry, on one timer
     media_store: MediaStore
     media_signer: MediaSigner
@@ -87,6 +91,33 @@ class Gateway:
                 Code.ERR_SDK_INTERFACE_NOT_SUPPORT,
                 f"IMQL_BACKEND={settings.backend!r} is not available in this build; use 'embedded'",
             )
+        instance_id = secrets.token_hex(6)
+        media_signer = MediaSigner(settings.secret_key)
+        admins = settings.admin_identifiers
+        first_admin = min(admins) if admins else "administrator"
+
+        def media_url_for_admin(ref: str) -> str:
+            # an upload is named by its key in stored messages: the app's servers get a signed URL
+            return media_signer.url(ref, first_admin, clock.now()) if is_media_key(ref) else ref
+
+        callback_sender = None
+        if settings.callback_url is not None:
+            callback_sender = CallbackSender(
+                settings.callback_url,
+                settings.callback_token,
+                settings.sdkappid,
+                clock,
+                settings.callback_timeout_seconds,
+            )
+        callbacks = Callbacks(
+            redis,
+            keys,
+            clock,
+            callback_sender,
+            commands=settings.callback_commands,
+            fail_closed=settings.callback_fail_closed,
+            media_url=media_url_for_admin,
+        )
         embedded = EmbeddedBackend(
             redis=redis,
             keys=keys,
@@ -94,7 +125,13 @@ class Gateway:
             clock=clock,
             friends_only=settings.friends_only,
             offline_push=settings.push_webhook_url is not None,
+            callbacks=callbacks,
         )
+        callback_worker = None
+        if callback_sender is not None:
+            callback_worker = CallbackWorker(
+                redis, keys, callback_sender, embedded.messages.unread_c2c, consumer=instance_id
+            )
         backend: IMBackend = embedded
         presence = Presence(redis, keys, clock, metrics)
         sessions = SessionPool(
@@ -124,7 +161,13 @@ class Gateway:
                 await housekeeping.presence_changed(user_id, online)
 
             presence.on_change(groups_follow_presence)
-        instance_id = secrets.token_hex(6)
+        if callbacks.enabled:
+
+            async def state_callback(user_id: str) -> None:
+                (online,) = await presence.online([user_id])
+                await callbacks.state_changed(user_id, online)
+
+            presence.on_change(state_callback)
         push_devices = PushDevices(redis, keys, clock)
         push_worker = None
         if settings.push_webhook_url is not None and settings.push_webhook_secret is not None:
@@ -134,14 +177,6 @@ class Gateway:
             )
         expiry = ExpiryWatch(clock, sessions.notify_expired)
         media_store = FileMediaStore(settings.data_dir / "media")
-        media_signer = MediaSigner(settings.secret_key)
-        admins = settings.admin_identifiers
-        first_admin = min(admins) if admins else "administrator"
-
-        def media_url_for_admin(ref: str) -> str:
-            # an upload is named by its key in stored messages: the app's servers get a signed URL
-            return media_signer.url(ref, first_admin, clock.now()) if is_media_key(ref) else ref
-
         server_api = EmbeddedServerAPI(
             RestContext(
                 engine=embedded,
@@ -171,6 +206,7 @@ class Gateway:
             invitation_timer=InvitationTimer(housekeeping, clock) if housekeeping is not None else None,
             push_devices=push_devices,
             push_worker=push_worker,
+            callback_worker=callback_worker,
             expiry=expiry,
             media_store=media_store,
             media_signer=media_signer,
@@ -202,10 +238,14 @@ class Gateway:
         self.expiry.start()
         if self.push_worker is not None:
             self.push_worker.start()
+        if self.callback_worker is not None:
+            self.callback_worker.start()
 
     async def close(self) -> None:
         if self.push_worker is not None:
             await self.push_worker.stop()
+        if self.callback_worker is not None:
+            await self.callback_worker.stop()
         if self.invitation_timer is not None:
             await self.invitation_timer.stop()
         await self.expiry.stop()

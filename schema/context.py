@@ -10,9 +10,11 @@ from typing import Any, TypeVar, cast
 from starlette.requests import Request
 from starlette.websockets import WebSocket
 
+from gateway.origin import act_as
 from gateway.services import Gateway
 from gateway.session.im_session import IMSession
 from gateway.session.pool import DEFAULT_PLATFORM
+from gateway.v4.callbacks import opt_platform
 
 PLATFORM_HEADER = "x-im-platform"
 T = TypeVar("T")
@@ -66,9 +68,12 @@ class IMContext:
     async def session(self) -> IMSession:
         """The caller's session (6014/6206/6208 otherwise). Cached per HTTP request only: one
         WebSocket connection lives long, so each subscription checks the session afresh."""
-        if self._session is not None and not self.is_websocket:
-            return self._session
-        session = await self.gateway.session_for(self.token())
+        session = self._session
+        if session is None or self.is_websocket:
+            session = await self.gateway.session_for(self.token())
         if not self.is_websocket:
             self._session = session
+        # what the caller does, the app's callbacks hear of as from this user's platform and IP
+        client = self.request.client
+        act_as(opt_platform(session.session.platform), client.host if client else "", session.user_id)
         return session

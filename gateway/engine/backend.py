@@ -9,6 +9,7 @@ from redis.exceptions import RedisError
 
 from gateway.clock import Clock
 from gateway.engine.announcer import Announcer
+from gateway.engine.callbacks.hooks import Callbacks
 from gateway.engine.conversations import Conversations
 from gateway.engine.errors import maps_store_errors
 from gateway.engine.friendship import Friendship
@@ -83,15 +84,18 @@ class EmbeddedBackend:
         clock: Clock,
         friends_only: bool = False,
         offline_push: bool = False,
+        callbacks: Callbacks | None = None,
     ) -> None:
         self._redis = redis
-        self.profiles = Profiles(redis, keys, bus)
-        self.friendship = Friendship(redis, keys, bus, self.profiles, clock)
+        # the app's third-party callbacks, told by every part at its hook points (off: Callbacks())
+        self.callbacks = callbacks = callbacks or Callbacks()
+        self.profiles = Profiles(redis, keys, bus, callbacks)
+        self.friendship = Friendship(redis, keys, bus, self.profiles, clock, callbacks)
         # offline push: the queue is fed by every send; the planner is read by gateway.push's worker
         self.push_queue = PushQueue(redis, keys, enabled=offline_push)
         # messages and groups tell of conversations through it; Conversations serves it when built
         self.announcer = announcer = Announcer()
-        self.groups = EmbeddedGroups(redis, keys, bus, clock, self.profiles, self.friendship, announcer)
+        self.groups = EmbeddedGroups(redis, keys, bus, clock, self.profiles, self.friendship, announcer, callbacks)
         self.messages = Messages(
             redis,
             keys,
@@ -103,6 +107,7 @@ class EmbeddedBackend:
             announcer,
             self.push_queue,
             friends_only=friends_only,
+            callbacks=callbacks,
         )
         self.conversations = Conversations(redis, keys, bus, clock, self.messages, self.groups.store, announcer)
         self.accounts = EmbeddedAccounts(self.profiles, self.friendship, clock)

@@ -22,6 +22,8 @@ import msgspec
 from redis.exceptions import WatchError
 
 from gateway.clock import Clock
+from gateway.engine.callbacks.bodies import friend_item, friend_pairs
+from gateway.engine.callbacks.hooks import Callbacks
 from gateway.engine.errors import maps_store_errors
 from gateway.engine.profiles import Profiles, validate_custom_info
 from gateway.errors import Code, IMError
@@ -50,6 +52,7 @@ from gateway.im.model import (
     UserFullInfo,
 )
 from gateway.keys import Keys
+from gateway.v4.callbacks import BLACKLIST_ADD, BLACKLIST_DELETE, FRIEND_DELETE
 
 # Tencent's limits for the relation chain.
 FRIENDS_MAX = 3_000  # friends per user (30010 beyond)
@@ -121,7 +124,16 @@ def _failed(user_id: str, code: int, info: str) -> FriendOperationResult:
 
 @maps_store_errors
 class Friendship:
-    def __init__(self, redis: Any, keys: Keys, bus: EventBus, profiles: Profiles, clock: Clock) -> None:
+    def __init__(
+        self,
+        redis: Any,
+        keys: Keys,
+        bus: EventBus,
+        profiles: Profiles,
+        clock: Clock,
+        callbacks: Callbacks | None = None,
+    ) -> None:
+        self._callbacks = callbacks or Callbacks()
         self._redis = redis
         self._keys = keys
         self._bus = bus
@@ -400,6 +412,9 @@ class Friendship:
             allow_type = AllowType.V2TIM_FRIEND_ALLOW_ANY
         if allow_type == AllowType.V2TIM_FRIEND_DENY_ANY:
             raise IMError(Code.ERR_PEER_DENIES_ALL, f"{target!r} accepts no friend requests")
+        item = friend_item(target, remark, friend_group, add_source, add_wording)
+        if refused := (await self._callbacks.prev_friend_add(user_id, [item], add_type)).get(target):
+            return _failed(target, *refused)  # the app's Sns.CallbackPrevFriendAdd said no
         now = self._now()
         if allow_type == AllowType.V2TIM_FRIEND_ALLOW_ANY:
             mine = FriendRecord(
@@ -414,6 +429,7 @@ class Friendship:
             if both and await self._link(target, user_id, FriendRecord(addTime=now, addSource=add_source)):
                 await self._announce_added(target, [user_id])
             await self._drop_applications(user_id, target)
+            await self._callbacks.friends_added(friend_pairs(user_id, target, both), user_id, "friend_add")
             return _ok(target)
         # NEED_CONFIRM: a request on both sides, answered later by the target
         sent = ApplicationRecord(
@@ -484,6 +500,7 @@ class Friendship:
             results.append(_ok(other) if mine or theirs else _failed(other, Code.ERR_NOT_FRIEND, "not a friend"))
         if removed_mine:
             await self._bus.publish([user_id], OnFriendListDeleted(userIDList=removed_mine))
+        await self._callbacks.pairs_changed(FRIEND_DELETE, [(user_id, r.userID) for r in results if not r.resultCode])
         return results
 
     # ---- friend requests -------------------------------------------------------------------------
@@ -532,6 +549,8 @@ class Friendship:
             user_id, applicant, FriendRecord(addTime=now, addSource=request.addSource)
         ):
             await self._announce_added(user_id, [applicant])
+        both = response == FriendAccept.V2TIM_FRIEND_ACCEPT_AGREE_AND_ADD
+        await self._callbacks.friends_added(friend_pairs(applicant, user_id, both), applicant, "friend_response")
         return _ok(applicant)
 
     async def refuse_friend_application(self, user_id: str, applicant: str) -> FriendOperationResult:
@@ -577,6 +596,7 @@ class Friendship:
             await self._bus.publish([user_id], OnFriendListDeleted(userIDList=unfriended))
         if added:
             await self._bus.publish([user_id], OnBlackListAdd(infoList=await self._infos({}, added)))
+        await self._callbacks.pairs_changed(BLACKLIST_ADD, [(user_id, u) for u in added])
         return results
 
     async def delete_from_black_list(self, user_id: str, user_ids: Sequence[str]) -> list[FriendOperationResult]:
@@ -589,6 +609,7 @@ class Friendship:
                 results.append(_failed(other, Code.ERR_FRIENDSHIP_INVALID_PARAMETERS, "not on your blacklist"))
         if removed:
             await self._bus.publish([user_id], OnBlackListDeleted(userIDList=removed))
+        await self._callbacks.pairs_changed(BLACKLIST_DELETE, [(user_id, u) for u in removed])
         return results
 
     async def get_black_list(self, user_id: str) -> list[FriendInfo]:

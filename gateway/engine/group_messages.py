@@ -26,6 +26,7 @@ from gateway.im.enums import ElemType, GetType, MessageOpt
 from gateway.im.events import OnRecvNewMessage
 from gateway.im.messages import Content, CreatedMessage, Message, SendOptions, StoredMessage
 from gateway.keys import Keys
+from gateway.v4.callbacks import GROUP_BEFORE_SEND
 
 AT_ALL = "__kImSDK_MesssageAtALL__"  # the SDK's kImSDK_MesssageAtALL: @ everyone
 AT_USERS_MAX = 30  # @ marks per message, @ALL included
@@ -128,6 +129,10 @@ class GroupMessaging(MessageCore):
             groupAtUserList=list(draft.groupAtUserList),
             targets=targets,
         )
+        if self._callbacks.gates(GROUP_BEFORE_SEND):  # the app's moderation may refuse, drop or rewrite it
+            stored, dropped = await self._callbacks.before_group_send(stored, group, options.onlineUserOnly, key)
+            if dropped:
+                return (await self._views(user_id, [stored], created_ids={msg_id: created_id}))[0]
         conversation = group_conversation_id(conversation_group)
         # The sender's subscriptions derive the sender's conversation notice from the group's entry
         # (docs/events.md) when it goes to the whole group and changes the conversation's order;
@@ -156,6 +161,7 @@ class GroupMessaging(MessageCore):
         if in_group:
             pipe.hset(self._keys.group_read_seqs(user_id), conversation, seq)
         self._queue_sent_record(pipe, user_id, key, msg_id, options)
+        self._callbacks.queue_group_sent(pipe, stored, group, options.onlineUserOnly)
         replies = await pipe.execute()
         notice = self._notice(conversation, replies[0]) if derived else None
         await self._groups.touch(owner_group)

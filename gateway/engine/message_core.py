@@ -21,6 +21,7 @@ from redis.exceptions import WatchError
 
 from gateway.clock import Clock
 from gateway.engine.announcer import Announcer
+from gateway.engine.callbacks.hooks import Callbacks
 from gateway.engine.codec import STORED_DEC, STORED_ENC
 from gateway.engine.friendship import Friendship, decode_friend_record
 from gateway.engine.groups.extras import topic_parent
@@ -115,7 +116,9 @@ class MessageCore:
         push_queue: PushFeed,
         *,
         friends_only: bool = False,
+        callbacks: Callbacks | None = None,
     ) -> None:
+        self._callbacks = callbacks or Callbacks()  # the app's third-party callbacks (off: Callbacks())
         self._groups = groups
         self._announcer = announcer
         self._push_queue = push_queue
@@ -509,6 +512,7 @@ class MessageCore:
         event = OnRecvMessageRevoked(msgID=msg_id)
         await self._bus.publish([user_id], event, except_session=session_id)
         await self._tell_conversation(user_id, stored, event)
+        await self._callbacks.message_recalled(stored, user_id)
 
     async def modify_message(
         self,

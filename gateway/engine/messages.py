@@ -32,6 +32,7 @@ from gateway.im.enums import ElemType, GetType, MessageOpt
 from gateway.im.events import OnRecvC2CReadReceipt, OnRecvNewMessage
 from gateway.im.messages import Content, Message, MessageReceipt, ReceiveOpt, SendOptions, StoredMessage
 from gateway.keys import Keys
+from gateway.v4.callbacks import C2C_BEFORE_SEND
 
 # the content of a message's outline, before its draft is read (nothing reads it)
 _NO_CONTENT = Content(elemType=ElemType.V2TIM_ELEM_TYPE_TEXT)
@@ -147,6 +148,10 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
             faceUrl=sender_profile.faceUrl if sender_profile else "",
             **self._option_fields(options),
         )
+        if self._callbacks.gates(C2C_BEFORE_SEND):  # the app's moderation may refuse, drop or rewrite it
+            stored, dropped = await self._callbacks.before_c2c_send(stored, options.onlineUserOnly, key)
+            if dropped:
+                return msgspec.structs.replace(my_view(replies, [stored])[0], id=created_id)
         mine = msgspec.structs.replace(my_view(replies, [stored])[0], id=created_id)
         delivered = self.receive_opt_from(raw_opt) != MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE
         to_receiver = delivered and receiver != user_id
@@ -178,6 +183,7 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
             if kind == CONVERSATION_NEW:  # marked once; a changed one already is
                 pipe.hset(self._announced(owner), conv, 1)
         self._queue_sent_record(pipe, user_id, key, msg_id, options)
+        self._callbacks.queue_c2c_sent(pipe, stored, options.onlineUserOnly)
         # the events after the writes they report, in the same round trip
         if live and user_id in owners:
             sender_event = OnRecvNewMessage(message=mine)

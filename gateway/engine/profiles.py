@@ -8,6 +8,7 @@ from typing import Any
 import msgspec
 from redis.exceptions import WatchError
 
+from gateway.engine.callbacks.hooks import Callbacks
 from gateway.errors import Code, IMError, invalid
 from gateway.events.bus import EventBus
 from gateway.im.enums import AllowType, Gender
@@ -87,7 +88,8 @@ def _from_hash(user_id: str, row: dict[str, str]) -> UserFullInfo:
 
 
 class Profiles:
-    def __init__(self, redis: Any, keys: Keys, bus: EventBus) -> None:
+    def __init__(self, redis: Any, keys: Keys, bus: EventBus, callbacks: Callbacks | None = None) -> None:
+        self._callbacks = callbacks or Callbacks()
         self._redis = redis
         self._keys = keys
         self._bus = bus
@@ -180,4 +182,5 @@ class Profiles:
         info = _from_hash(user_id, result[-1])
         if fields:
             await self._bus.publish([user_id], OnSelfInfoUpdated(info=info))
+            await self._callbacks.portrait_set(user_id, changes)
         return info

@@ -20,9 +20,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.errors import IMError
+from gateway.origin import act_as
 from gateway.services import Gateway
 from gateway.usersig import verify
 from gateway.v4 import envelope
+from gateway.v4.callbacks import REST_API
 
 log = logging.getLogger("imql.rest")
 
@@ -94,6 +96,8 @@ async def serve_rest(request: Request) -> Response:
         gateway.metrics.rest_calls.labels(command=command, code=str(code)).inc()
         return _answer(envelope.fail(code, f"the request body is {body}"))
     started = time.perf_counter()
+    # what this call causes, the app's callbacks hear of as from RESTAPI, the admin and its IP
+    act_as(REST_API, request.client.host if request.client else "", request.query_params.get("identifier", ""))
     try:
         answer = await server.call(command, body)
     except Exception:  # a fault is answered in Tencent's shape and logged, never a 500

@@ -137,6 +137,7 @@ class GroupLifecycle:
         for m, exists in zip(initial, known, strict=True):
             if not exists:
                 raise bad(f"memberListMap: no user {m.userID!r}")
+        await s.callbacks.before_create_group(user_id or "", group_type, group_name, [m.userID for m in initial])
         now = s.now()
         fields = {
             "groupType": group_type.value,
@@ -176,6 +177,7 @@ class GroupLifecycle:
             group = await s.info(gid)
             if added:
                 await self._announce_invited(group, operator or user_id or "", added)
+        await s.callbacks.group_created(group, operator or user_id or "", [m.userID for m in initial])
         return gid
 
     async def _new_group_id(self) -> str:
@@ -204,6 +206,7 @@ class GroupLifecycle:
         )
         await s.tips(group, elem)
         await s.emit(group, OnMemberInvited(groupID=group.groupID, opUser=op, memberList=joined))
+        await s.callbacks.members_joined(group, op_user, added, "Invited")
 
     async def announce_entered(self, group: GroupInfo, user_id: str) -> None:
         s = self.store
@@ -217,6 +220,7 @@ class GroupLifecycle:
         )
         await s.tips(group, elem)
         await s.emit(group, OnMemberEnter(groupID=group.groupID, memberList=joined))
+        await s.callbacks.members_joined(group, user_id, [user_id], "Apply")
 
     async def join_group(self, user_id: str, group_id: str, message: str) -> None:
         s = self.store
@@ -230,6 +234,7 @@ class GroupLifecycle:
         await s.check_cap(group, 1)
         if not await s.check_user_group_cap(user_id):
             raise IMError(Code.ERR_GROUP_CAP_REACHED, "you have created or joined as many groups as allowed")
+        await s.callbacks.before_apply_join(group, user_id)
         if group.groupType == PUBLIC and group.addOpt == GroupAdd.V2TIM_GROUP_ADD_AUTH:
             await self._apply(group, user_id, message)
             return
@@ -266,6 +271,7 @@ class GroupLifecycle:
         await s.tips(group, elem)
         await s.emit(group, OnMemberLeave(groupID=group_id, member=leaving))
         await s.bus.publish([user_id], OnQuitFromGroup(groupID=group_id))
+        await s.callbacks.members_left(group, user_id, [user_id], "Quit")
 
     async def dismiss_group(self, user_id: str, group_id: str, *, app_admin: bool = False) -> None:
         s = self.store
@@ -313,6 +319,7 @@ class GroupLifecycle:
         s = self.store
         group_id = group.groupID
         members = await s.member_ids(group_id)
+        await s.callbacks.group_destroyed(group, members)
         await s.emit(group, farewell)
         await s.bus.leave_group_stream(members, group_id)
         doomed = [
@@ -472,3 +479,4 @@ class GroupLifecycle:
         )
         await s.tips(group, elem)
         await s.emit(group, OnGroupInfoChanged(groupID=group.groupID, groupChangeInfoList=infos))
+        await s.callbacks.group_info_changed(group, op_user, infos)

@@ -6,6 +6,7 @@ from typing import Any
 
 from gateway.clock import Clock
 from gateway.engine.announcer import Announcer
+from gateway.engine.callbacks.hooks import Callbacks
 from gateway.engine.errors import maps_store_errors
 from gateway.engine.friendship import Friendship
 from gateway.engine.groups.applications import GroupApplications
@@ -31,6 +32,7 @@ class EmbeddedGroups(GroupLifecycle, GroupMembers, GroupApplications, GroupExtra
         profiles: Profiles,
         friendship: Friendship,
         announcer: Announcer,
+        callbacks: Callbacks | None = None,
     ) -> None:
-        self.store = GroupStore(redis, keys, bus, clock, profiles, friendship, announcer)
+        self.store = GroupStore(redis, keys, bus, clock, profiles, friendship, announcer, callbacks)
         self.lifecycle = self

@@ -284,6 +284,7 @@ class GroupMembers:
             await s.tips(group, elem, also=kicking)
             event = OnMemberKicked(groupID=group_id, opUser=op, memberList=kicked)
             await s.emit(group, event, also=kicking)
+            await s.callbacks.members_left(group, user_id, kicking, "Kicked")
         return results
 
     async def set_group_member_role(

@@ -20,6 +20,7 @@ import msgspec
 
 from gateway.clock import Clock
 from gateway.engine.announcer import Announcer
+from gateway.engine.callbacks.hooks import Callbacks
 from gateway.engine.codec import STORED_ENC
 from gateway.engine.friendship import Friendship, decode_friend_record
 from gateway.engine.groups.permissions import Op, require
@@ -139,7 +140,9 @@ class GroupStore:
         profiles: Profiles,
         friendship: Friendship,
         announcer: Announcer,
+        callbacks: Callbacks | None = None,
     ) -> None:
+        self.callbacks = callbacks or Callbacks()  # the app's third-party callbacks (off: Callbacks())
         self.redis = redis
         self.announcer = announcer  # tells users a (group) conversation appeared
         self.keys = keys

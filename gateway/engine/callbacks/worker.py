@@ -1,0 +1,120 @@
+"""CallbackWorker: delivers queued after-callbacks. Every replica runs one, in a consumer group
+over the app's callback stream, so each callback is sent by one of them; entries a crashed replica
+had taken are claimed by another after CLAIM_IDLE_SECONDS.
+
+A batch is delivered concurrently. A callback whose endpoint is unavailable (network error,
+timeout, 5xx, 429) is retried with backoff, then dropped with a log line; one the endpoint answers
+otherwise is done (Tencent ignores the answers of after-callbacks). The queue is trimmed to
+hooks.QUEUE_MAX, so a dead endpoint costs a bounded backlog and never a send's time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import msgspec
+from redis.exceptions import RedisError, ResponseError
+
+from gateway.background import BackgroundLoop
+from gateway.engine.callbacks.hooks import CallbackJob, decode_job
+from gateway.engine.callbacks.sender import CallbackRejected, CallbackSender, CallbackUnavailable
+from gateway.keys import Keys
+
+log = logging.getLogger("imql.callbacks")
+
+GROUP = "callbackers"
+BATCH = 50  # queue entries taken per read, delivered concurrently
+BLOCK_MILLISECONDS = 1000  # how long a read waits for new entries
+CLAIM_IDLE_SECONDS = 600  # longer than a callback's every retry: an entry idle this long was a dead replica's
+RETRY_BACKOFF_SECONDS: tuple[float, ...] = (1.0, 5.0, 30.0, 120.0)  # waits between attempts
+ERROR_PAUSE_SECONDS = 1.0
+
+UnreadCount = Callable[[str, str], Awaitable[int]]  # (receiver, sender) -> the receiver's unread from sender
+
+
+class CallbackWorker(BackgroundLoop):
+    task_name = "imql-callback-worker"
+
+    def __init__(
+        self,
+        redis: Any,
+        keys: Keys,
+        sender: CallbackSender,
+        unread: UnreadCount,
+        *,
+        consumer: str,
+        backoff: Sequence[float] = RETRY_BACKOFF_SECONDS,
+    ) -> None:
+        super().__init__()
+        self._redis = redis
+        self._keys = keys
+        self._sender = sender
+        self._unread = unread
+        self._consumer = consumer
+        self._backoff = tuple(backoff)
+
+    async def stop(self) -> None:
+        await super().stop()
+        await self._sender.aclose()
+
+    async def _run(self) -> None:
+        queue = self._keys.callback_queue()
+        while True:
+            try:
+                await self._ensure_group(queue)
+                _, claimed, *_ = await self._redis.xautoclaim(
+                    queue, GROUP, self._consumer, int(CLAIM_IDLE_SECONDS * 1000), "0-0", count=BATCH
+                )
+                entries = list(claimed)
+                if not entries:
+                    reply = await self._redis.xreadgroup(
+                        GROUP, self._consumer, {queue: ">"}, count=BATCH, block=BLOCK_MILLISECONDS
+                    )
+                    entries = [e for _, stream_entries in reply or [] for e in stream_entries]
+                if not entries:
+                    continue
+                await asyncio.gather(*(self._handle(fields) for _, fields in entries))
+                ids = [entry_id for entry_id, _ in entries]
+                pipe = self._redis.pipeline(transaction=False)
+                pipe.xack(queue, GROUP, *ids)
+                pipe.xdel(queue, *ids)
+                await pipe.execute()
+            except (RedisError, OSError) as exc:
+                log.warning("callback queue unreadable: %s", exc)
+                await asyncio.sleep(ERROR_PAUSE_SECONDS)
+
+    async def _ensure_group(self, queue: str) -> None:
+        try:
+            await self._redis.xgroup_create(queue, GROUP, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def _handle(self, fields: dict[Any, Any]) -> None:
+        raw = fields.get("job") or fields.get(b"job")
+        try:
+            job = decode_job(raw or b"")
+        except msgspec.DecodeError as exc:
+            log.warning("callback job dropped: %s", exc)
+            return
+        if job.unreadOf:
+            receiver, sender = job.unreadOf
+            job.body["UnreadMsgNum"] = await self._unread(receiver, sender)
+        await self._deliver(job)
+
+    async def _deliver(self, job: CallbackJob) -> None:
+        for attempt, wait in enumerate((0.0, *self._backoff)):
+            if wait:
+                await asyncio.sleep(wait)
+            try:
+                await self._sender.post(job.command, job.body, job.platform, job.clientIP)
+                return
+            except CallbackRejected as exc:
+                log.warning("%s answered badly, not retried: %s", job.command, exc)
+                return
+            except CallbackUnavailable as exc:
+                log.info("%s failed (attempt %d): %s", job.command, attempt + 1, exc)
+        log.warning("%s dropped after %d attempts", job.command, len(self._backoff) + 1)

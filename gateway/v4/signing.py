@@ -1,0 +1,28 @@
+"""How Tencent signs a third-party callback (MAPPING.md section 5, FIXTURES.md A4).
+
+With a callback token configured, each callback's query string ends in
+`&Sign=<hex sha256(Token + RequestTime)>&RequestTime=<unix seconds>`: plain SHA-256 of the
+concatenation, no HMAC and no separator. Test vector: token `xxxxyyyy`, RequestTime `1669872112`
+-> `17773bc39a671d7b9aa835458704d2a6db81360a5940292b587d6d760d484061`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+# Tencent's Chat doc states no replay window; 60 s is the one its TRTC webhooks (same scheme) use.
+REPLAY_WINDOW_SECONDS = 60
+
+
+def callback_sign(token: str, request_time: int | str) -> str:
+    return hashlib.sha256(f"{token}{request_time}".encode()).hexdigest()
+
+
+def verify_callback_sign(
+    token: str, sign: str, request_time: str, now: float, window: int = REPLAY_WINDOW_SECONDS
+) -> bool:
+    """A receiver's check: the sign matches (constant-time) and RequestTime is recent."""
+    if not request_time.isdigit() or abs(now - int(request_time)) > window:
+        return False
+    return hmac.compare_digest(callback_sign(token, request_time), sign)
