@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -119,7 +119,11 @@ def bare_ws_app() -> Starlette:
     return Starlette(routes=[WebSocketRoute("/graphql", _hold_subscription), Route("/readyz", readyz)])
 
 
-FLOORS = {"graphql-core": graphql_core_app, "bare": lambda _settings: bare_app(), "bare-ws": lambda _s: bare_ws_app()}
+FLOORS: dict[str, Callable[[Settings], Starlette]] = {
+    "graphql-core": graphql_core_app,
+    "bare": lambda _settings: bare_app(),
+    "bare-ws": lambda _s: bare_ws_app(),
+}
 
 
 def main() -> None:

@@ -49,9 +49,9 @@ class Subscriber(asyncio.Protocol):
         self.received = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)  # uvloop's are not subclasses, yet alike
+        self.transport = writer = cast(asyncio.Transport, transport)  # uvloop's are not subclasses, yet alike
         key = base64.b64encode(os.urandom(16)).decode()
-        transport.write(
+        writer.write(
             (
                 f"GET /graphql HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nUpgrade: websocket\r\n"
                 f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"

@@ -43,7 +43,7 @@ class User:
         return (await self.call(doc, variables)).ok()
 
     async def events(self) -> list[dict[str, Any]]:
-        seen = []
+        seen: list[dict[str, Any]] = []
         while True:
             try:
                 message = await self.ws.next(self.op, timeout=0.25)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import cast
 
 import pytest
 
@@ -190,7 +191,8 @@ async def test_slow_subscriber_is_closed_and_can_resume_without_loss(
 ) -> None:
     monkeypatch.setattr(mailbox_module, "MAILBOX_CAPACITY", 10)
     session = session_of(gw, "alice")
-    events = session.listen(SDK_LISTENER, None)
+    # listen() is typed as an AsyncIterator; it is an async generator, which the test closes mid-stream
+    events = cast(AsyncGenerator[Delivery, None], session.listen(SDK_LISTENER, None))
     assert (await anext(events)).event.__class__.__name__ == "OnConnecting"
     assert (await anext(events)).event.__class__.__name__ == "OnConnectSuccess"
     await gw.bus.publish(["alice"], marker(0))

@@ -79,7 +79,7 @@ class User:
 
     async def drain(self) -> list[dict[str, Any]]:
         """Apply every event that arrives until the stream is quiet."""
-        seen = []
+        seen: list[dict[str, Any]] = []
         while True:
             try:
                 message = await self.ws.next(self.op, timeout=QUIET_SECONDS)

@@ -19,6 +19,7 @@ from gateway.im.enums import ElemType, GroupType
 from gateway.im.messages import Content, SendOptions, TextElem
 from gateway.services import Gateway
 from tests.support.clients import HTTPClient, WSClient
+from tests.support.engine import embedded
 from tests.support.servers import InProcessGateway
 
 EVENTS = """subscription { advancedMsgListener { __typename
@@ -37,7 +38,7 @@ class Person:
         return (await self.call(doc)).ok()
 
     async def events(self) -> list[dict[str, Any]]:
-        seen = []
+        seen: list[dict[str, Any]] = []
         while True:
             try:
                 message = await self.ws.next(self.op, timeout=0.25)
@@ -98,7 +99,7 @@ async def test_group_message_reaches_members_and_the_senders_other_devices(
     assert await olive.events() == []
     history = await mike.q(f'{{ getGroupHistoryMessageList(groupID: "{gid}", count: 5) {{ msgID elemType }} }}')
     assert history["getGroupHistoryMessageList"][0]["msgID"] == sent["msgID"]
-    engine = server.gateway.backend.messages
+    engine = embedded(server.gateway.backend).messages
     assert await engine.group_unread("mike", gid) == 1
     assert await engine.group_unread("olive", gid) == 0  # sending reads the conversation
     assert await mike.q(f'mutation {{ markGroupMessageAsRead(groupID: "{gid}") }}')

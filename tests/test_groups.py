@@ -66,7 +66,7 @@ class Member:
         return (await self.call(document, variables)).ok()
 
     async def events(self, op: str, quiet: float = 0.25) -> list[dict[str, Any]]:
-        seen = []
+        seen: list[dict[str, Any]] = []
         while True:
             try:
                 message = await self.ws.next(op, timeout=quiet)
@@ -548,7 +548,9 @@ async def test_idle_groups_are_recycled(
     await mike.group_events()
     await clock.advance(7200)
     assert (await olive.send(busy, "still here")).codes == []
-    recycled = await server.gateway.backend.housekeeping.recycle_idle_groups(3600)
+    housekeeping = server.gateway.backend.housekeeping
+    assert housekeeping is not None  # the embedded backend has housekeeping
+    recycled = await housekeeping.recycle_idle_groups(3600)
     assert recycled == [idle]
     events = [e for e in await mike.group_events() if e["groupID"] == idle]
     assert [e["type"] for e in events] == ["onGroupRecycled"]

@@ -118,7 +118,7 @@ async def test_a_page_costs_the_same_round_trips_for_a_million_messages(
     async def counted_command(self: object, *args: object, **kwargs: object) -> object:
         nonlocal trips
         trips += 1
-        return await original_command(self, *args, **kwargs)  # type: ignore[arg-type]
+        return await original_command(self, *args, **kwargs)
 
     monkeypatch.setattr(redis_client.Pipeline, "execute", counted_execute)
     monkeypatch.setattr(type(gw.redis), "execute_command", counted_command)

@@ -201,7 +201,7 @@ async def test_a_listener_subscription_that_falls_behind_ends_with_a_cursor_that
     found = re.search(r"since: '([^']+)'", error["message"])
     assert found is not None, error["message"]
     again = await ws.subscribe(STATUS_DOC, {"since": found.group(1)})
-    numbers = []
+    numbers: list[int] = []
     while len(numbers) < 40:
         event = await ws.next_event(again)
         if event["__typename"] == "UserStatusChangedEvent":

@@ -12,6 +12,7 @@ from gateway.clock import ManualClock
 from gateway.config import Settings
 from gateway.errors import Code
 from tests.support.clients import HTTPClient, WSClient
+from tests.support.engine import embedded
 from tests.support.servers import InProcessGateway, start_in_process
 
 MSG = """msgID id sender userID nickName friendRemark status isSelf isRead isPeerRead elemType seq timestamp
@@ -338,8 +339,9 @@ async def test_a_c2c_send_takes_three_round_trips_and_leaves_the_conversation_no
     try:
         for user in ("ann", "ben"):
             await gw.backend.accounts.ensure_account(user)
-        messages = gw.backend.messages
-        announcer = gw.backend.announcer
+        engine = embedded(gw.backend)
+        messages = engine.messages
+        announcer = engine.announcer
         tell = announcer.announce
         told: list[dict[str, list[str]]] = []
 
@@ -360,7 +362,8 @@ async def test_a_c2c_send_takes_three_round_trips_and_leaves_the_conversation_no
             return round_trips - before
 
         async def last_notice(user: str) -> str | None:
-            [(_, fields)] = await redis.xrevrange(gw.keys.user_events(user), count=1)
+            entries: list[tuple[str, dict[str, str]]] = await redis.xrevrange(gw.keys.user_events(user), count=1)
+            [(_, fields)] = entries
             return fields.get(F_CONVERSATION)
 
         assert await send("first") == 3  # the first send of a conversation and a later one alike

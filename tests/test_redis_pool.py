@@ -11,6 +11,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.connection import Connection
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import DataError, ResponseError
+from redis.typing import EncodableT
 
 from gateway.config import Settings
 from gateway.lean.redis import HiredisPacking, LeanPipeline, LeanRedis, WaitingConnectionPool
@@ -30,7 +31,7 @@ class _Packed(HiredisPacking, Connection):
         ("XADD", "s", "MAXLEN", "~", 10_000, "*", "e", bytearray(b"ab"), "m", memoryview(b"cd")),
     ],
 )
-def test_hiredis_packing_matches_redis_py(args: tuple[object, ...]) -> None:
+def test_hiredis_packing_matches_redis_py(args: tuple[EncodableT, ...]) -> None:
     """Byte for byte what redis-py's own packer sends, multi-word command names included."""
     ours = _Packed().pack_command(*args)
     theirs = Connection().pack_command(*args)
@@ -49,7 +50,7 @@ def test_hiredis_packing_refuses_what_redis_py_refuses(bad: object) -> None:
     with pytest.raises(DataError):
         _Packed().pack_command("SET", "key", bad)
     with pytest.raises(DataError):
-        Connection().pack_command("SET", "key", bad)
+        Connection().pack_command("SET", "key", bad)  # type: ignore[arg-type]  # a value it refuses, on purpose
 
 
 async def test_an_exhausted_pool_makes_callers_wait_for_a_release(settings: Settings) -> None:
@@ -177,7 +178,7 @@ async def test_a_lean_pipeline_on_a_dropped_connection_retries_as_redis_py_does(
         await lean.client_setname(name := f"imql-lean-{secrets.token_hex(4)}")
         killed = [c for c in await plain.client_list() if c.get("name") == name]
         assert killed
-        await plain.execute_command("CLIENT", "KILL", "ID", killed[0]["id"])
+        await plain.client_kill_filter(_id=killed[0]["id"])  # CLIENT KILL ID <id>
         pipe = lean.pipeline(transaction=False)
         pipe.set(f"{key}:a", "1")
         pipe.get(f"{key}:a")

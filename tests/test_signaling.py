@@ -302,12 +302,15 @@ async def test_concurrent_timers_claim_each_timeout_once(
 ) -> None:
     alice, bob, _ = call
     gw = server.gateway
-    await gw.invitation_timer.stop()  # the test plays the timers of three replicas at once
+    housekeeping, timer = gw.backend.housekeeping, gw.invitation_timer
+    assert housekeeping is not None  # the embedded backend has housekeeping, and so an invitation timer
+    assert timer is not None
+    await timer.stop()  # the test plays the timers of three replicas at once
     await alice.invite("bob", timeout=30)
     await alice.invite("bob", timeout=60)
     await bob.event()
     await bob.event()
     await clock.advance(31)
-    assert sorted(await asyncio.gather(*(gw.backend.housekeeping.expire_due() for _ in range(3)))) == [0, 0, 1]
+    assert sorted(await asyncio.gather(*(housekeeping.expire_due() for _ in range(3)))) == [0, 0, 1]
     assert (await bob.event())["type"] == "onInvitationTimeout"
     await bob.quiet()

@@ -5,12 +5,18 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from collections.abc import Sequence
+from pathlib import Path
 
 import httpx
 import pytest
 import websockets
+from websockets.typing import Origin, Subprotocol
 
+from gateway.clock import ManualClock
+from gateway.config import Settings
 from gateway.errors import Code
+from gateway.im.model import UserFullInfo
 from tests.support.clients import SDK_EVENTS, HTTPClient, WSClient, subscribe_sdk
 from tests.support.servers import InProcessGateway
 
@@ -62,9 +68,10 @@ async def test_unexpected_faults_are_masked_with_a_request_id(
 ) -> None:
     token = await client.login("alice")
 
-    async def broken(user_ids: object) -> object:
+    async def broken(user_ids: Sequence[str]) -> list[UserFullInfo]:
         raise RuntimeError("secret internals")
 
+    # a fault injected into the running backend: mypy forbids assigning to a method, which is the point
     server.gateway.backend.accounts.get_users_info = broken  # type: ignore[method-assign]
     reply = await client.gql('{ getUsersInfo(userIDList: ["alice"]) { userID } }', token=token)
     assert reply.codes == [Code.ERR_SDK_INTERNAL_ERROR]
@@ -166,8 +173,9 @@ async def test_bad_cursor_on_a_subscription_gets_6017(client: HTTPClient, server
 
 
 async def test_garbage_websocket_frames_close_the_connection_cleanly(server: InProcessGateway) -> None:
-    for frame in ["not json", json.dumps({"type": "nonsense"}), json.dumps([1, 2]), b'{"type": "ping"}']:
-        async with websockets.connect(server.ws_url, subprotocols=["graphql-transport-ws"]) as conn:  # type: ignore[list-item]
+    frames: list[str | bytes] = ["not json", json.dumps({"type": "nonsense"}), json.dumps([1, 2]), b'{"type": "ping"}']
+    for frame in frames:
+        async with websockets.connect(server.ws_url, subprotocols=[Subprotocol("graphql-transport-ws")]) as conn:
             await conn.send(frame)
             with pytest.raises(websockets.ConnectionClosed) as closed:
                 await asyncio.wait_for(conn.recv(), 5)
@@ -179,21 +187,21 @@ async def test_garbage_websocket_frames_close_the_connection_cleanly(server: InP
 
 
 async def test_unknown_subprotocol_is_refused(server: InProcessGateway) -> None:
-    async with websockets.connect(server.ws_url, subprotocols=["chat"]) as conn:  # type: ignore[list-item]
+    async with websockets.connect(server.ws_url, subprotocols=[Subprotocol("chat")]) as conn:
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await asyncio.wait_for(conn.recv(), 5)
         assert closed.value.rcvd is not None
         assert closed.value.rcvd.code == 4406
 
 
-async def test_clients_that_never_init_are_dropped(settings: object, clock: object) -> None:
+async def test_clients_that_never_init_are_dropped(settings: Settings, clock: ManualClock) -> None:
     from dataclasses import replace
 
     from tests.support.servers import start_in_process
 
-    running = await start_in_process(replace(settings, ws_init_timeout_seconds=0.3), clock)  # type: ignore[type-var]
+    running = await start_in_process(replace(settings, ws_init_timeout_seconds=0.3), clock)
     try:
-        async with websockets.connect(running.ws_url, subprotocols=["graphql-transport-ws"]) as conn:  # type: ignore[list-item]
+        async with websockets.connect(running.ws_url, subprotocols=[Subprotocol("graphql-transport-ws")]) as conn:
             with pytest.raises(websockets.ConnectionClosed) as closed:
                 await asyncio.wait_for(conn.recv(), 5)
             assert closed.value.rcvd is not None
@@ -218,13 +226,13 @@ async def test_cross_origin_browsers_need_an_allowed_origin(server: InProcessGat
     with pytest.raises(websockets.InvalidStatus):
         await websockets.connect(
             server.ws_url,
-            subprotocols=["graphql-transport-ws"],
-            origin="https://evil.example",  # type: ignore[list-item,arg-type]
+            subprotocols=[Subprotocol("graphql-transport-ws")],
+            origin=Origin("https://evil.example"),
         )
 
 
 async def test_a_stalled_redis_fails_requests_at_their_deadline_and_recovers(
-    settings: object, clock: object, tmp_path: object
+    settings: Settings, clock: ManualClock, tmp_path: Path
 ) -> None:
     """Redis commands carry no timeout of their own (gateway.store): a Redis that stops answering
     (here a private redis-server, stopped with SIGSTOP) fails each request at IMQL_REQUEST_TIMEOUT
@@ -257,9 +265,9 @@ async def test_a_stalled_redis_fails_requests_at_their_deadline_and_recovers(
                 break
             except OSError:
                 await asyncio.sleep(0.05)
-        own = replace(settings, redis_url=f"redis://127.0.0.1:{port}/0", request_timeout_seconds=0.5)  # type: ignore[type-var]
-        running = await start_in_process(own, clock)  # type: ignore[arg-type]
-        client = HTTPClient(running.base_url, own.sdkappid, own.secret_key, now=clock.now)  # type: ignore[attr-defined]
+        own = replace(settings, redis_url=f"redis://127.0.0.1:{port}/0", request_timeout_seconds=0.5)
+        running = await start_in_process(own, clock)
+        client = HTTPClient(running.base_url, own.sdkappid, own.secret_key, now=clock.now)
         try:
             token = await client.login("stall1")
             query = '{ getUsersInfo(userIDList: ["stall1"]) { userID } }'

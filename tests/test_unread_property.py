@@ -27,6 +27,7 @@ from gateway.services import Gateway
 from gateway.session.im_session import IMSession
 from gateway.session.pool import Session
 from tests.conftest import REDIS_URL, SECRET
+from tests.support.engine import embedded
 
 USERS = ("ann", "ben")
 RECEIVE, NOT_RECEIVE, NO_NOTIFY = 0, 1, 2
@@ -213,7 +214,7 @@ async def check(gw: Gateway, model: Model, devices: dict[str, list[Device]]) -> 
             elif conv in seen:
                 assert seen[conv].unreadCount == want, (user, conv, seen[conv].unreadCount, want)
                 expected_devices += [(d, conv, want) for d in devices[user]]
-        total = await gw.backend.conversations.unread_total(user)
+        total = await embedded(gw.backend).conversations.unread_total(user)
         assert total == model.total(user), (user, total, model.total(user))
         expected_totals += [(d, total) for d in devices[user]]
 

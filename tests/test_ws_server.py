@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import gc
+from typing import TypeVar, cast
 
 import pytest
 import websockets
@@ -18,10 +19,12 @@ from gateway.web.ws_protocols import TransportWSHandler
 from tests.support.clients import HTTPClient, WSClient
 from tests.support.servers import InProcessGateway, start_in_process
 
+T = TypeVar("T")
+
 LISTEN = "subscription { advancedMsgListener { __typename ... on RecvNewMessageEvent { message { msgID } } } }"
 
 
-def _live(kind: type) -> list[object]:
+def _live(kind: type[T]) -> list[T]:
     gc.collect()
     return [o for o in gc.get_objects() if isinstance(o, kind)]
 
@@ -36,11 +39,11 @@ async def test_an_open_connection_keeps_no_handshake_state(client: HTTPClient, s
     assert protocol.request is None
     assert protocol.response is None
     # the handshake parser (whose frame held the request) gave way to websockets' frame parser
-    assert protocol.conn.parser.gi_code.co_qualname == "Protocol.parse"  # type: ignore[attr-defined]
+    assert protocol.conn.parser.gi_code.co_qualname == "Protocol.parse"
     assert [r for r in _live(Request) if r is not ws.conn.request] == []  # the client's own is all there is
     # Strawberry's cancelled init timer is not kept either
     [handler] = _live(TransportWSHandler)
-    assert handler.connection_init_timeout_task is None  # type: ignore[attr-defined]
+    assert handler.connection_init_timeout_task is None
     # and the connection still reads frames: many, and one large enough to span several reads
     ops = [await ws.subscribe(LISTEN) for _ in range(10)]
     for extra in ops:
@@ -87,6 +90,8 @@ async def test_a_cancelled_getter_leaves_its_item_to_the_next() -> None:
 
 
 class _Pinged:
+    """Stands in for a LeanWebSocketProtocol: all PingWheel touches is `ping_slot` and `send_keepalive_ping`."""
+
     def __init__(self) -> None:
         self.ping_slot: int | None = None
         self.pings = 0
@@ -94,19 +99,23 @@ class _Pinged:
     def send_keepalive_ping(self) -> None:
         self.pings += 1
 
+    @property
+    def protocol(self) -> LeanWebSocketProtocol:
+        return cast(LeanWebSocketProtocol, self)
+
 
 async def test_one_wheel_pings_each_connection_when_due_and_not_once_cancelled() -> None:
     wheel = PingWheel(asyncio.get_running_loop())
     soon, later, cancelled = _Pinged(), _Pinged(), _Pinged()
-    wheel.schedule(soon, 0.0)  # type: ignore[arg-type]
-    wheel.schedule(later, 2.5)  # type: ignore[arg-type]
-    wheel.schedule(cancelled, 0.0)  # type: ignore[arg-type]
-    wheel.cancel(cancelled)  # type: ignore[arg-type]
+    wheel.schedule(soon.protocol, 0.0)
+    wheel.schedule(later.protocol, 2.5)
+    wheel.schedule(cancelled.protocol, 0.0)
+    wheel.cancel(cancelled.protocol)
     await asyncio.sleep(1.3)
     assert (soon.pings, later.pings, cancelled.pings) == (1, 0, 0)
     assert soon.ping_slot is None
     assert later.ping_slot is not None
-    wheel.schedule(later, 0.0)  # rescheduled sooner: pinged once, at the new time
+    wheel.schedule(later.protocol, 0.0)  # rescheduled sooner: pinged once, at the new time
     await asyncio.sleep(1.2)
     assert (soon.pings, later.pings, cancelled.pings) == (1, 1, 0)
 
@@ -193,5 +202,5 @@ async def test_a_trusted_proxys_forwarded_client_is_the_websockets_client(
     await ws.subscribe(LISTEN)
     await asyncio.sleep(0.1)
     [protocol] = _live(LeanWebSocketProtocol)
-    assert protocol.scope["client"] == ("203.0.113.7", 0)  # type: ignore[attr-defined]
+    assert protocol.scope["client"] == ("203.0.113.7", 0)
     await ws.close()

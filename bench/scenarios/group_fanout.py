@@ -18,6 +18,7 @@ from bench.fixtures import TEXT_LISTENER, text_draft
 from bench.harness import Bench, median, percentile
 from bench.httpraw import Connection
 from bench.wsclient import Subscriber, subscribe
+from gateway.engine.backend import EmbeddedBackend
 from gateway.engine.groups.store import MEMBER
 from gateway.im.enums import GroupType
 
@@ -35,7 +36,9 @@ async def run(bench: Bench) -> None:
     sends = 2 if bench.tiny else 5
     async with bench.running():
         users = [f"u{i}" for i in range(sizes[-1])]
-        groups = bench.engine.backend.groups
+        backend = bench.engine.backend
+        assert isinstance(backend, EmbeddedBackend)  # members are added straight through its GroupStore
+        groups = backend.groups
         started = time.perf_counter()
         await bench.engine.backend.accounts.ensure_account("owner")
         group_of: dict[int, str] = {}
