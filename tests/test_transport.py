@@ -289,11 +289,11 @@ async def test_a_stalled_redis_fails_requests_at_their_deadline_and_recovers(
                 waited = time.monotonic() - began
                 # the readiness probe answers within a second whatever Redis does
                 began = time.monotonic()
-                probe = await client.http.get("/readyz")
+                ready_probe = await client.http.get("/readyz")
                 probe_waited = time.monotonic() - began
             finally:
                 os.kill(redis_proc.pid, signal.SIGCONT)
-            assert probe.status_code == 503
+            assert ready_probe.status_code == 503
             assert probe_waited < 2.0  # bounded at 0.8 s; the margin is for a loaded machine, a hang is the failure
             assert (await client.http.get("/readyz")).status_code == 200
             assert stalled.status == 504

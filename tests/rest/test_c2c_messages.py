@@ -43,7 +43,7 @@ async def history(dev: Device, peer: str, n: int = 20) -> list[dict[str, Any]]:
 
 async def conversation_events(who: Listening) -> list[dict[str, Any]]:
     """The conversationListener events that arrived, until a quiet spell."""
-    seen = []
+    seen: list[dict[str, Any]] = []
     while True:
         try:
             message = await who.ws.next(who.op, timeout=0.3)

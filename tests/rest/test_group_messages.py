@@ -45,7 +45,7 @@ B3_MEMBER = {
         {"MsgType": "TIMFaceElem", "MsgContent": {"Index": 6, "Data": "abc\u0000\u0001"}},
     ],
 }
-B3_AT = {
+B3_AT: dict[str, Any] = {
     "GroupId": "@TGS#2C5SZEAEF",
     "Random": 8912345,
     "MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": "red @all @tommy @brennanli packet"}}],
