@@ -18,6 +18,7 @@ from gateway.engine.groups.extras import topic_parent
 from gateway.engine.groups.store import AVCHATROOM, COMMUNITY
 from gateway.engine.message_core import AT_USERS_MAX, Draft
 from gateway.engine.rest.context import RestContext
+from gateway.engine.rest.controls import apply_forbid_callback_control
 from gateway.engine.rest.registry import Commands
 from gateway.errors import Code, IMError
 from gateway.im.enums import ElemType, MsgStatus, Priority
@@ -62,7 +63,6 @@ _PRIORITIES = {
     "Low": Priority.V2TIM_PRIORITY_LOW,
 }
 _SEND_CONTROLS = {"NoLastMsg", "NoUnread"}
-_CALLBACK_CONTROLS = {"ForbidBeforeSendMsgCallback", "ForbidAfterSendMsgCallback"}
 
 
 # ---- shared readers -------------------------------------------------------------------------------
@@ -108,9 +108,7 @@ def _send_options(body: Body) -> SendOptions:
     online_only = body.flag("OnlineOnlyFlag")
     if online_only and controls:
         raise body.error("SendMsgControl cannot be used with OnlineOnlyFlag 1")
-    forbidden = body.strings("ForbidCallbackControl", [], max_items=len(_CALLBACK_CONTROLS), min_items=0)
-    if unknown := set(forbidden) - _CALLBACK_CONTROLS:
-        raise body.error(f"ForbidCallbackControl: unknown value(s) {sorted(unknown)}")
+    apply_forbid_callback_control(body)
     return SendOptions(
         priority=body.choice("MsgPriority", _PRIORITIES, Priority.V2TIM_PRIORITY_NORMAL),
         onlineUserOnly=online_only,

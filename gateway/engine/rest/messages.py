@@ -28,6 +28,7 @@ import orjson
 from gateway.engine.message_ids import c2c_msg_id
 from gateway.engine.messages import ServerSend
 from gateway.engine.rest.context import RestContext
+from gateway.engine.rest.controls import apply_forbid_callback_control
 from gateway.engine.rest.registry import Commands
 from gateway.errors import Code, IMError
 from gateway.im.conversations import ConversationFilter
@@ -100,11 +101,13 @@ async def find_by_key(ctx: RestContext, viewer: str, peer: str, key: MsgKey) -> 
 
 
 async def sent_by(ctx: RestContext, sender: str, receiver: str, key: MsgKey) -> Message:
-    """The message `sender` sent `receiver` under `key`, or 20022."""
-    found = await find_by_key(ctx, sender, receiver, key)
-    if found is None or found.sender != sender or found.userID != receiver:
-        raise IMError(NO_SUCH_MESSAGE, f"no message from {sender!r} to {receiver!r} with MsgKey {key}")
-    return found
+    """The message `sender` sent `receiver` under `key`, or 20022. Read from the receiver's side
+    when the sender's has none: a `SyncOtherMachine` 2 send is not in the sender's history."""
+    for viewer, peer in ((sender, receiver), (receiver, sender)):
+        found = await find_by_key(ctx, viewer, peer, key)
+        if found is not None and found.sender == sender:
+            return found
+    raise IMError(NO_SUCH_MESSAGE, f"no message from {sender!r} to {receiver!r} with MsgKey {key}")
 
 
 def content_of(message: Message) -> Content:
@@ -163,7 +166,7 @@ async def read_send(ctx: RestContext, body: Body) -> SendRequest:
         needReadReceipt=body.flag("IsNeedReadReceipt"),
         offlinePushInfo=offline_push_from_rest(body.raw.get("OfflinePushInfo")),
     )
-    body.strings("ForbidCallbackControl", [], max_items=8, min_items=0)  # read for its type only
+    apply_forbid_callback_control(body)
     if sender is None:
         sender = admin_account(ctx)
         await ctx.engine.accounts.ensure_account(sender)
@@ -344,7 +347,7 @@ async def modify_c2c_msg(ctx: RestContext, body: Body) -> dict[str, Any]:
     if content is None and cloud is None:
         raise body.error("give MsgBody and/or CloudCustomData")
     message = await sent_by(ctx, sender, receiver, key)
-    await ctx.engine.messages.modify_message(sender, ctx.session_id, message.msgID, content, cloud)
+    await ctx.engine.messages.modify_message(sender, ctx.session_id, message.msgID, content, cloud, as_admin=True)
     return {}
 
 
