@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from abc import ABC, abstractmethod
+from typing import Any
+
+from redis.exceptions import RedisError, ResponseError
+
+log = logging.getLogger("imql")
 
 
 class BackgroundLoop(ABC):
@@ -28,3 +34,72 @@ class BackgroundLoop(ABC):
     @abstractmethod
     async def _run(self) -> None:
         """The loop itself; runs until cancelled."""
+
+
+class StreamConsumer(BackgroundLoop):
+    """A worker on every replica over one Redis stream, in a consumer group shared by all of them:
+    each entry is handled by one replica, and entries a crashed replica had taken are claimed by
+    another once idle for `claim_idle_seconds`. Handled entries are acknowledged and deleted, so
+    the stream holds only what is still to do. Subclasses give the stream, the group and
+    `_handle` (one entry's fields); `concurrent` handles a batch's entries together."""
+
+    group = "workers"
+    batch = 20  # entries taken per read
+    block_milliseconds = 1000  # how long a read waits for new entries
+    claim_idle_seconds = 60.0
+    error_pause_seconds = 1.0
+    concurrent = False
+
+    def __init__(self, redis: Any, stream: str, consumer: str) -> None:
+        super().__init__()
+        self._redis = redis
+        self._stream = stream
+        self._consumer = consumer
+
+    @abstractmethod
+    async def _handle(self, fields: dict[Any, Any]) -> None:
+        """One entry; exceptions other than Redis's are the subclass's to catch."""
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self._ensure_group()
+                entries = await self._take()
+                if not entries:
+                    continue
+                if self.concurrent:
+                    await asyncio.gather(*(self._handle(fields) for _, fields in entries))
+                    await self._done([entry_id for entry_id, _ in entries])
+                else:
+                    for entry_id, fields in entries:
+                        await self._handle(fields)
+                        await self._done([entry_id])
+            except (RedisError, OSError) as exc:
+                log.warning("%s: stream %s unreadable: %s", self.task_name, self._stream, exc)
+                await asyncio.sleep(self.error_pause_seconds)
+
+    async def _take(self) -> list[tuple[Any, dict[Any, Any]]]:
+        """A dead replica's stale entries first, else new ones (waiting up to block_milliseconds)."""
+        _, claimed, *_ = await self._redis.xautoclaim(
+            self._stream, self.group, self._consumer, int(self.claim_idle_seconds * 1000), "0-0", count=self.batch
+        )
+        entries = list(claimed)
+        if not entries:
+            reply = await self._redis.xreadgroup(
+                self.group, self._consumer, {self._stream: ">"}, count=self.batch, block=self.block_milliseconds
+            )
+            entries = [e for _, stream_entries in reply or [] for e in stream_entries]
+        return entries
+
+    async def _done(self, ids: list[Any]) -> None:
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.xack(self._stream, self.group, *ids)
+        pipe.xdel(self._stream, *ids)
+        await pipe.execute()
+
+    async def _ensure_group(self) -> None:
+        try:
+            await self._redis.xgroup_create(self._stream, self.group, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise

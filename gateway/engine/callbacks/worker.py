@@ -16,9 +16,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import msgspec
-from redis.exceptions import RedisError, ResponseError
 
-from gateway.background import BackgroundLoop
+from gateway.background import StreamConsumer
 from gateway.engine.callbacks.hooks import CallbackJob, decode_job
 from gateway.engine.callbacks.sender import CallbackRejected, CallbackSender, CallbackUnavailable
 from gateway.keys import Keys
@@ -35,8 +34,14 @@ ERROR_PAUSE_SECONDS = 1.0
 UnreadCount = Callable[[str, str], Awaitable[int]]  # (receiver, sender) -> the receiver's unread from sender
 
 
-class CallbackWorker(BackgroundLoop):
+class CallbackWorker(StreamConsumer):
     task_name = "imql-callback-worker"
+    group = GROUP
+    batch = BATCH
+    block_milliseconds = BLOCK_MILLISECONDS
+    claim_idle_seconds = CLAIM_IDLE_SECONDS
+    error_pause_seconds = ERROR_PAUSE_SECONDS
+    concurrent = True  # a batch is delivered together: one slow endpoint call does not hold the rest
 
     def __init__(
         self,
@@ -48,50 +53,14 @@ class CallbackWorker(BackgroundLoop):
         consumer: str,
         backoff: Sequence[float] = RETRY_BACKOFF_SECONDS,
     ) -> None:
-        super().__init__()
-        self._redis = redis
-        self._keys = keys
+        super().__init__(redis, keys.callback_queue(), consumer)
         self._sender = sender
         self._unread = unread
-        self._consumer = consumer
         self._backoff = tuple(backoff)
 
     async def stop(self) -> None:
         await super().stop()
         await self._sender.aclose()
-
-    async def _run(self) -> None:
-        queue = self._keys.callback_queue()
-        while True:
-            try:
-                await self._ensure_group(queue)
-                _, claimed, *_ = await self._redis.xautoclaim(
-                    queue, GROUP, self._consumer, int(CLAIM_IDLE_SECONDS * 1000), "0-0", count=BATCH
-                )
-                entries = list(claimed)
-                if not entries:
-                    reply = await self._redis.xreadgroup(
-                        GROUP, self._consumer, {queue: ">"}, count=BATCH, block=BLOCK_MILLISECONDS
-                    )
-                    entries = [e for _, stream_entries in reply or [] for e in stream_entries]
-                if not entries:
-                    continue
-                await asyncio.gather(*(self._handle(fields) for _, fields in entries))
-                ids = [entry_id for entry_id, _ in entries]
-                pipe = self._redis.pipeline(transaction=False)
-                pipe.xack(queue, GROUP, *ids)
-                pipe.xdel(queue, *ids)
-                await pipe.execute()
-            except (RedisError, OSError) as exc:
-                log.warning("callback queue unreadable: %s", exc)
-                await asyncio.sleep(ERROR_PAUSE_SECONDS)
-
-    async def _ensure_group(self, queue: str) -> None:
-        try:
-            await self._redis.xgroup_create(queue, GROUP, id="0", mkstream=True)
-        except ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
 
     async def _handle(self, fields: dict[Any, Any]) -> None:
         raw = fields.get("job") or fields.get(b"job")

@@ -11,9 +11,8 @@ import logging
 from typing import Any
 
 import msgspec
-from redis.exceptions import RedisError, ResponseError
 
-from gateway.background import BackgroundLoop
+from gateway.background import StreamConsumer
 from gateway.engine.push.planner import PushPlanner, decode_job
 from gateway.engine.push.sink import PushNotification, PushRejected, PushSink, PushUnavailable
 from gateway.errors import IMError
@@ -30,8 +29,13 @@ RETRY_BACKOFF_SECONDS: tuple[float, ...] = (1.0, 5.0, 30.0, 120.0)  # waits betw
 ERROR_PAUSE_SECONDS = 1.0
 
 
-class PushWorker(BackgroundLoop):
+class PushWorker(StreamConsumer):
     task_name = "imql-push-worker"
+    group = GROUP
+    batch = BATCH
+    block_milliseconds = BLOCK_MILLISECONDS
+    claim_idle_seconds = CLAIM_IDLE_SECONDS
+    error_pause_seconds = ERROR_PAUSE_SECONDS
 
     def __init__(
         self,
@@ -44,49 +48,15 @@ class PushWorker(BackgroundLoop):
         sdkappid: int,
         consumer: str,
     ) -> None:
-        super().__init__()
-        self._redis = redis
-        self._keys = keys
+        super().__init__(redis, keys.push_queue(), consumer)
         self._planner = planner
         self._devices = devices
         self._sink = sink
         self._sdkappid = sdkappid
-        self._consumer = consumer
 
     async def stop(self) -> None:
         await super().stop()
         await self._sink.aclose()
-
-    async def _run(self) -> None:
-        queue = self._keys.push_queue()
-        while True:
-            try:
-                await self._ensure_group(queue)
-                _, claimed, *_ = await self._redis.xautoclaim(
-                    queue, GROUP, self._consumer, int(CLAIM_IDLE_SECONDS * 1000), "0-0", count=BATCH
-                )
-                entries = list(claimed)
-                if not entries:
-                    reply = await self._redis.xreadgroup(
-                        GROUP, self._consumer, {queue: ">"}, count=BATCH, block=BLOCK_MILLISECONDS
-                    )
-                    entries = [e for _, stream_entries in reply or [] for e in stream_entries]
-                for entry_id, fields in entries:
-                    await self._handle(fields)
-                    pipe = self._redis.pipeline(transaction=False)
-                    pipe.xack(queue, GROUP, entry_id)
-                    pipe.xdel(queue, entry_id)
-                    await pipe.execute()
-            except (RedisError, OSError) as exc:
-                log.warning("push queue unreadable: %s", exc)
-                await asyncio.sleep(ERROR_PAUSE_SECONDS)
-
-    async def _ensure_group(self, queue: str) -> None:
-        try:
-            await self._redis.xgroup_create(queue, GROUP, id="0", mkstream=True)
-        except ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
 
     async def _handle(self, fields: dict[Any, Any]) -> None:
         raw = fields.get("job") or fields.get(b"job")
