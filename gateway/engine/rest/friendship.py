@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,10 +29,11 @@ import msgspec
 from gateway.engine import friendship as rules
 from gateway.engine.friendship import FriendRecord
 from gateway.engine.profiles import CUSTOM_KEYS_MAX, validate_custom_info
+from gateway.engine.rest import profile_tags
 from gateway.engine.rest.context import RestContext
 from gateway.engine.rest.registry import Commands
 from gateway.errors import Code, IMError
-from gateway.im.enums import AllowType, FriendAddType, FriendRelationType, Gender
+from gateway.im.enums import FriendAddType, FriendRelationType
 from gateway.im.model import FriendChanges, FriendOperationResult, UserFullInfo
 from gateway.v4.fields import Body
 
@@ -81,39 +82,10 @@ TAG_ADD_SOURCE = "Tag_SNS_IM_AddSource"
 TAG_ADD_WORDING = "Tag_SNS_IM_AddWording"
 TAG_ADD_TIME = "Tag_SNS_IM_AddTime"
 SNS_CUSTOM = "Tag_SNS_Custom_"
-PROFILE_CUSTOM = "Tag_Profile_Custom_"
+PROFILE_CUSTOM = profile_tags.CUSTOM_PREFIX
 SNS_TAGS = (TAG_ADD_SOURCE, TAG_REMARK, TAG_GROUP, TAG_ADD_WORDING, TAG_ADD_TIME)
-GENDERS = {
-    Gender.V2TIM_GENDER_UNKNOWN: "Gender_Type_Unknown",
-    Gender.V2TIM_GENDER_FEMALE: "Gender_Type_Female",
-    Gender.V2TIM_GENDER_MALE: "Gender_Type_Male",
-}
-ALLOW_TYPES = {
-    AllowType.V2TIM_FRIEND_NEED_CONFIRM: "AllowType_Type_NeedConfirm",
-    AllowType.V2TIM_FRIEND_ALLOW_ANY: "AllowType_Type_AllowAny",
-    AllowType.V2TIM_FRIEND_DENY_ANY: "AllowType_Type_DenyAny",
-}
-# Standard profile tags friend_get_list can show, read from the engine's profile.
-PROFILE_TAGS: dict[str, Callable[[UserFullInfo], str | int]] = {
-    "Tag_Profile_IM_Nick": lambda p: p.nickName,
-    "Tag_Profile_IM_Image": lambda p: p.faceUrl,
-    "Tag_Profile_IM_SelfSignature": lambda p: p.selfSignature,
-    "Tag_Profile_IM_Gender": lambda p: GENDERS[p.gender],
-    "Tag_Profile_IM_AllowType": lambda p: ALLOW_TYPES[p.allowType],
-    "Tag_Profile_IM_BirthDay": lambda p: p.birthday,
-    "Tag_Profile_IM_Level": lambda p: p.level,
-    "Tag_Profile_IM_Role": lambda p: p.role,
-}
-# Standard profile tags the engine keeps no value for: accepted in a TagList, never shown (as Tencent
-# leaves out a field that was never set).
-UNKEPT_PROFILE_TAGS = frozenset(
-    {
-        "Tag_Profile_IM_Location",
-        "Tag_Profile_IM_Language",
-        "Tag_Profile_IM_MsgSettings",
-        "Tag_Profile_IM_AdminForbidType",
-    }
-)
+# friend_get_list shows profile tags as portrait_get does (profile_tags), except the server-only ones
+# (Location, Language, ...), which it leaves out, as Tencent leaves out a field never set.
 
 
 # ---- shared pieces ---------------------------------------------------------------------------------
@@ -440,13 +412,12 @@ async def friend_get(ctx: RestContext, body: Body) -> dict[str, Any]:
 
 
 def _check_tags(body: Body, tags: Sequence[str]) -> None:
-    known = (*SNS_TAGS, *PROFILE_TAGS, *UNKEPT_PROFILE_TAGS)
     for tag in tags:
         if tag.startswith(SNS_CUSTOM):
             _custom_key(tag, SNS_CUSTOM, body)
         elif tag.startswith(PROFILE_CUSTOM):
             _custom_key(tag, PROFILE_CUSTOM, body)
-        elif tag not in known:
+        elif tag not in SNS_TAGS and not profile_tags.is_known(tag):
             raise body.error(f"TagList: unknown tag {tag!r}")
 
 
@@ -457,8 +428,8 @@ def _tagged(tags: Sequence[str], record: FriendRecord, profile: UserFullInfo | N
     for tag in dict.fromkeys(tags):
         if tag in friend:
             items.append({"Tag": tag, "Value": friend[tag]})
-        elif profile is not None and tag in PROFILE_TAGS:
-            items.append({"Tag": tag, "Value": PROFILE_TAGS[tag](profile)})
+        elif profile is not None and profile_tags.is_sdk_field(tag):
+            items.append({"Tag": tag, "Value": profile_tags.tag_value(tag, profile, {})})
         elif (
             profile is not None and tag.startswith(PROFILE_CUSTOM) and tag[len(PROFILE_CUSTOM) :] in profile.customInfo
         ):

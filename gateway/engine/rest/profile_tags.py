@@ -59,6 +59,11 @@ SERVER_UINT_TAGS = ("Tag_Profile_IM_Language", "Tag_Profile_IM_MsgSettings")
 ENUM_TAGS = ("Tag_Profile_IM_Gender", "Tag_Profile_IM_AllowType")
 
 
+def is_sdk_field(tag: str) -> bool:
+    """A standard tag that is a V2TIMUserFullInfo field (not a server-only one, not custom)."""
+    return tag in SDK_STRING_TAGS or tag in SDK_UINT_TAGS or tag in ENUM_TAGS
+
+
 def is_known(tag: str) -> bool:
     return (
         tag in SDK_STRING_TAGS
