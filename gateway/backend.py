@@ -522,8 +522,9 @@ class GroupManager(Protocol):
         """The Community groups the user is a member of. No events."""
         ...
 
-    async def get_groups_info(self, group_ids: Sequence[str]) -> list[GroupInfoResult]:
-        """Each group's profile; one that does not exist gets resultCode 10010. No events."""
+    async def get_groups_info(self, group_ids: Sequence[str], viewer: str | None = None) -> list[GroupInfoResult]:
+        """Each group's profile; one that does not exist gets resultCode 10010, a Work group `viewer` is
+        not a member of 10007 (None: every profile, as the app admin sees them). No events."""
         ...
 
     async def search_groups(self, user_id: str, keywords: Sequence[str], by_id: bool, by_name: bool) -> list[GroupInfo]:
@@ -722,11 +723,12 @@ class ConversationManager(Protocol):
         ...
 
     async def delete_conversation_list(
-        self, user_id: str, conversation_ids: Sequence[str], clear_messages: bool
+        self, user_id: str, conversation_ids: Sequence[str], clear_messages: bool, *, strict: bool = False
     ) -> None:
         """Remove conversations from the user's list (`clear_messages`: their history too); their messages
-        no longer count as unread, and a new message brings one back as new; 6017 for too many.
-        onConversationDeleted to the user's devices."""
+        no longer count as unread, and a new message brings one back as new; 6017 for too many. Those not
+        in the user's list are skipped, or with `strict` (the user's own call) refused with 6004 and
+        nothing deleted. onConversationDeleted to the user's devices."""
         ...
 
     async def set_conversation_draft(self, user_id: str, conversation_id: str, draft_text: str) -> None:

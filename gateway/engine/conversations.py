@@ -543,7 +543,7 @@ class Conversations:
         await self.announce(appeared)
 
     async def delete_conversation_list(
-        self, user_id: str, conversation_ids: Sequence[str], clear_messages: bool
+        self, user_id: str, conversation_ids: Sequence[str], clear_messages: bool, *, strict: bool = False
     ) -> None:
         if len(conversation_ids) > PER_CALL_MAX:
             raise invalid(f"conversationIDList: at most {PER_CALL_MAX} per call")
@@ -554,6 +554,8 @@ class Conversations:
             parse_conversation_id(conv)
             if conv in ordered:
                 doomed.append(conv)
+            elif strict:  # another's, unknown or already deleted: refused, nothing deleted
+                raise IMError(Code.ERR_INVALID_CONVERSATION, f"{conv!r} is not one of your conversations")
         if not doomed:
             return
         pipe = self._redis.pipeline(transaction=False)

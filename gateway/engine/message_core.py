@@ -257,14 +257,32 @@ class MessageCore:
         return stored if stored.msgID and stored.random == ref.random else None
 
     async def load_visible(self, user_id: str, msg_id: str, arg: str = "msgID") -> StoredMessage:
-        """A message this user may see, or 6017 (unknown) / 6004 (another conversation's)."""
+        """A message this user may see, or 6017 (unknown) / 6004 (another conversation's: a C2C
+        conversation of others, or a group or topic the user is not a member of now, whether or not
+        the message exists)."""
         ref = parse_msg_id(msg_id, arg)
-        if not ref.is_group and user_id not in (ref.first, ref.second):
+        if not (await self._in_conversations(user_id, [ref]))[0]:
             raise IMError(Code.ERR_INVALID_CONVERSATION, f"{arg}: not a message of your conversations")
         stored = await self._load(ref)
         if stored is None or not await self._visible_to(user_id, [stored]):
             raise invalid(f"{arg}: no such message")
         return stored
+
+    async def _in_conversations(self, user_id: str, refs: Sequence[MessageRef]) -> list[bool]:
+        """Whether each message ID is of one of the user's conversations: a C2C conversation of
+        theirs, or a group (a topic: its community) they are a member of now. Group history is its
+        current members' (as getGroupHistoryMessageList), so membership is checked now, not at the
+        message's time; one round trip for all the groups."""
+        groups = sorted({topic_parent(r.first) or r.first for r in refs if r.is_group})
+        member: dict[str, bool] = {}
+        if groups:
+            pipe = self._redis.pipeline(transaction=False)
+            for gid in groups:
+                pipe.hexists(self._keys.group_members(gid), user_id)
+            member = dict(zip(groups, (bool(v) for v in await pipe.execute()), strict=True))
+        return [
+            member[topic_parent(r.first) or r.first] if r.is_group else user_id in (r.first, r.second) for r in refs
+        ]
 
     async def _visible_to(self, user_id: str, messages: list[StoredMessage]) -> list[StoredMessage]:
         """Drop what this user deleted or cleared for themselves, and others' local imports."""
@@ -422,10 +440,10 @@ class MessageCore:
     async def find_messages(self, user_id: str, msg_ids: Sequence[str]) -> list[Message]:
         if len(msg_ids) > FIND_MESSAGES_MAX:
             raise invalid(f"messageIDList: at most {FIND_MESSAGES_MAX} IDs")
+        refs = [parse_msg_id(msg_id, f"messageIDList[{i}]") for i, msg_id in enumerate(msg_ids)]
         found = []
-        for i, msg_id in enumerate(msg_ids):
-            ref = parse_msg_id(msg_id, f"messageIDList[{i}]")
-            if not ref.is_group and user_id not in (ref.first, ref.second):
+        for ref, mine in zip(refs, await self._in_conversations(user_id, refs), strict=True):
+            if not mine:  # another conversation's (or a group's the user is not in): not found
                 continue
             stored = await self._load(ref)
             if stored is not None:

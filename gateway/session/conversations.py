@@ -53,7 +53,7 @@ class ConversationSession:
     async def delete_conversation_list(self, ids: list[str], clear_message: bool) -> None:
         if not ids:
             raise invalid("conversationIDList is empty")
-        await self._conversations.delete_conversation_list(self.user_id, ids, clear_message)
+        await self._conversations.delete_conversation_list(self.user_id, ids, clear_message, strict=True)
 
     async def set_conversation_draft(self, conversation_id: str, draft_text: str) -> None:
         await self._conversations.set_conversation_draft(self.user_id, conversation_id, draft_text)

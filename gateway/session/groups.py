@@ -81,7 +81,7 @@ class GroupSession:
     async def get_groups_info(self, group_ids: list[str]) -> list[GroupInfoResult]:
         if not group_ids:
             raise invalid("groupIDList is empty")
-        return await self._groups.get_groups_info(check_group_id_list(group_ids))
+        return await self._groups.get_groups_info(check_group_id_list(group_ids), self.user_id)
 
     async def search_groups(self, keywords: list[str], by_id: bool, by_name: bool) -> list[GroupInfo]:
         return await self._groups.search_groups(self.user_id, keywords, by_id, by_name)

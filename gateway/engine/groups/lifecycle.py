@@ -357,11 +357,23 @@ class GroupLifecycle:
     async def get_joined_community_list(self, user_id: str) -> list[GroupInfo]:
         return [g for g in await self.get_joined_group_list(user_id) if g.groupType == COMMUNITY and g.isSupportTopic]
 
-    async def get_groups_info(self, group_ids: Sequence[str]) -> list[GroupInfoResult]:
+    async def get_groups_info(self, group_ids: Sequence[str], viewer: str | None = None) -> list[GroupInfoResult]:
+        """`viewer` (None: no one's view, as the app admin's): a Work group's profile is its members'
+        only (Tencent's Private/Work group: invitation-only, not searchable), 10007 to others."""
+        infos = await self.store.infos(group_ids)
+        private = [g.groupID for g in infos if g is not None and g.groupType == WORK]
+        outsider = set(await self.store.non_members_of(private, viewer)) if viewer is not None else set()
         results = []
-        for gid, info in zip(group_ids, await self.store.infos(group_ids), strict=True):
+        for gid, info in zip(group_ids, infos, strict=True):
             if info is None:
                 results.append(GroupInfoResult(resultCode=Code.ERR_GROUP_NOT_FOUND, resultMessage=f"no group {gid!r}"))
+            elif info.groupID in outsider:
+                results.append(
+                    GroupInfoResult(
+                        resultCode=Code.ERR_NO_PERMISSION,
+                        resultMessage=f"{gid!r}: a Work group's profile is its members'",
+                    )
+                )
             else:
                 results.append(GroupInfoResult(groupInfo=info))
         return results

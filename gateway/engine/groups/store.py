@@ -209,6 +209,15 @@ class GroupStore:
         found = await self.redis.hmget(self.keys.group_members(group_id), list(user_ids))
         return [uid for uid, raw in zip(user_ids, found, strict=True) if raw is None]
 
+    async def non_members_of(self, group_ids: Sequence[str], user_id: str) -> list[str]:
+        """Those of `group_ids` the user is not a member of (one round trip)."""
+        if not group_ids:
+            return []
+        pipe = self.redis.pipeline(transaction=False)
+        for gid in group_ids:
+            pipe.hexists(self.keys.group_members(gid), user_id)
+        return [gid for gid, member in zip(group_ids, await pipe.execute(), strict=True) if not member]
+
     async def member_ids(self, group_id: str) -> list[str]:
         return list(await self.redis.hkeys(self.keys.group_members(group_id)))
 
