@@ -16,7 +16,7 @@ from schema.enums import (
     GroupTipsType,
     GroupType,
 )
-from schema.types import KeyValue
+from schema.types import KeyValue, Long
 
 
 @strawberry.type(description="V2TIMGroupInfo")
@@ -116,7 +116,7 @@ class GroupApplication:
     fromUserNickName: str
     fromUserFaceUrl: str
     toUser: str
-    addTime: int
+    addTime: Long = strawberry.field(description="When it was made (unix ms, as the SDK has it)")
     requestMsg: str
     handledMsg: str
     type: GroupApplicationType

@@ -227,9 +227,11 @@ async def test_join_requests_are_accepted_or_refused_once(trio: tuple[Member, Me
     requests = [e for e in await olive.group_events() if e["type"] == "onReceiveJoinApplication"]
     assert [(e["member"]["userID"], e["opReason"]) for e in requests] == [("mike", "let me in"), ("nora", "me too")]
     listing = await olive.q(
-        "{ getGroupApplicationList { unreadCount groupApplicationList { fromUser requestMsg type handleStatus } } }"
+        "{ getGroupApplicationList { unreadCount groupApplicationList { fromUser requestMsg type handleStatus addTime } } }"
     )
     assert listing["getGroupApplicationList"]["unreadCount"] == 2
+    # unix milliseconds, as the SDK has it (a 32-bit Int refused every pending application's addTime)
+    assert all(a["addTime"] > 2**31 for a in listing["getGroupApplicationList"]["groupApplicationList"])
     assert await olive.q("mutation { setGroupApplicationRead }")
     assert (await olive.q("{ getGroupApplicationList { unreadCount } }"))["getGroupApplicationList"]["unreadCount"] == 0
     accept = 'mutation($g: String, $u: String) { acceptGroupApplication(groupID: $g, fromUser: $u, reason: "ok") }'
