@@ -71,8 +71,8 @@ class Metrics:
         )
         self.tencent_errors = Counter(
             "imql_tencent_errors",
-            "Failed Tencent REST v4 calls by endpoint and cause: Tencent's ErrorCode, or timeout / network / "
-            "http_<status> / bad_answer / rate_limited (refused by imql's own limiter)",
+            "Failed Tencent REST v4 requests (each attempt) by endpoint and cause: Tencent's ErrorCode, or "
+            "timeout / network / http_<status> / bad_answer / rate_limited (refused by imql's own limiter)",
             ["endpoint", "code"],
             registry=self.registry,
         )

@@ -231,7 +231,9 @@ class TencentRestClient:
             ),
             headers={"Content-Type": "application/json"},
             follow_redirects=False,
-            trust_env=False,  # proxies come from configuration, not from whatever the environment says
+            # HTTPS_PROXY / NO_PROXY are honoured: an app whose console allowlists source IPs
+            # (60021 otherwise) often sends its REST calls out through a fixed-address proxy
+            trust_env=True,
         )
 
     @classmethod
