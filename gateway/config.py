@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypedDict
+from urllib.parse import urlsplit
 
 from gateway.v4.callbacks import SUPPORTED_COMMANDS
 
@@ -77,6 +78,13 @@ class Settings:
     # a before-callback that fails (timeout, error, bad answer) lets the action through ("open",
     # Tencent's default) or refuses it ("closed")
     callback_fail_closed: bool = False
+    # The Tencent Cloud backend (IMQL_BACKEND=tencent, gateway.tencent): where REST v4 is called
+    # (`/v4/...` is appended to this scheme://host[:port]), the admin identifier it is called as,
+    # the callback token set in Tencent's console, and the path Tencent's webhooks are POSTed to.
+    tencent_api_url: str = "https://console.tim.qq.com"
+    tencent_admin: str = "administrator"
+    tencent_callback_token: str | None = None
+    tencent_callback_path: str = "/tencent/callback"
 
     @property
     def admin_identifiers(self) -> frozenset[str]:
@@ -146,6 +154,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         if push_secret is None or len(push_secret) < 16:
             raise ConfigError("IMQL_PUSH_WEBHOOK_URL needs IMQL_PUSH_WEBHOOK_SECRET (16+ characters) to sign pushes")
     callbacks = _callback_settings(env)
+    tencent = _tencent_settings(env)
     return Settings(
         sdkappid=sdkappid,
         secret_key=secret,
@@ -168,6 +177,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         push_webhook_url=push_url,
         push_webhook_secret=push_secret,
         **callbacks,
+        **tencent,
     )
 
 
@@ -208,4 +218,50 @@ def _callback_settings(env: Mapping[str, str]) -> _CallbackSettings:
         callback_commands=commands,
         callback_timeout_seconds=timeout,
         callback_fail_closed=CALLBACK_POLICIES[policy],
+    )
+
+
+TENCENT_DEFAULT_API_URL = "https://console.tim.qq.com"
+TENCENT_DEFAULT_ADMIN = "administrator"
+TENCENT_DEFAULT_CALLBACK_PATH = "/tencent/callback"
+_USER_ID_MAX_BYTES = 32  # a Tencent userID: printable ASCII, at most 32 bytes (the admin is one)
+
+
+class _TencentSettings(TypedDict):
+    tencent_api_url: str
+    tencent_admin: str
+    tencent_callback_token: str | None
+    tencent_callback_path: str
+
+
+def _tencent_settings(env: Mapping[str, str]) -> _TencentSettings:
+    """IMQL_TENCENT_API_URL, _ADMIN, _CALLBACK_TOKEN and _CALLBACK_PATH, checked (read whatever the
+    backend, so a typo is reported before IMQL_BACKEND=tencent is switched on)."""
+    url = (env.get("IMQL_TENCENT_API_URL") or TENCENT_DEFAULT_API_URL).strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            f"IMQL_TENCENT_API_URL must be http(s)://host[:port] (e.g. {TENCENT_DEFAULT_API_URL}), got {url!r}"
+        )
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ConfigError("IMQL_TENCENT_API_URL must be scheme, host and port only: /v4/... and the query are added")
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number in 0..65535
+    except ValueError as exc:
+        raise ConfigError(f"IMQL_TENCENT_API_URL has a bad port: {url!r}") from exc
+    admin = env.get("IMQL_TENCENT_ADMIN", TENCENT_DEFAULT_ADMIN).strip()  # set but empty is an error
+    if not admin:
+        raise ConfigError("IMQL_TENCENT_ADMIN must not be empty: it is the admin identifier REST v4 is called as")
+    if len(admin.encode()) > _USER_ID_MAX_BYTES or not all(0x21 <= ord(ch) <= 0x7E for ch in admin):
+        raise ConfigError("IMQL_TENCENT_ADMIN must be a userID: printable ASCII without spaces, at most 32 bytes")
+    path = (env.get("IMQL_TENCENT_CALLBACK_PATH") or TENCENT_DEFAULT_CALLBACK_PATH).strip()
+    if not path.startswith("/") or any(ch in path for ch in "?# ") or path.startswith("/v4/") or path == "/graphql":
+        raise ConfigError(
+            "IMQL_TENCENT_CALLBACK_PATH must be a path starting with / (no query), other than /graphql and /v4/..."
+        )
+    return _TencentSettings(
+        tencent_api_url=url,
+        tencent_admin=admin,
+        tencent_callback_token=env.get("IMQL_TENCENT_CALLBACK_TOKEN") or None,
+        tencent_callback_path=path,
     )

@@ -306,6 +306,11 @@ class Keys:
         """Sorted set: group → its latest activity (unix s); the idle-group recycler's list."""
         return f"{self._app_prefix}:group-activity"
 
+    def tencent_rate(self, endpoint: str) -> str:
+        """Hash: the token bucket of one Tencent REST v4 endpoint ("service/command"), shared by every
+        replica (gateway.tencent.limits): tokens left and when they were counted (unix ms)."""
+        return f"{self._app_prefix}:tencent-rate:{escape_id(endpoint)}"
+
     def sessions_ended_channel(self) -> str:
         """Pub/sub: session IDs that ended (logout, kick, expiry), to drop cached copies."""
         return f"{self._app_prefix}:sessions-ended"

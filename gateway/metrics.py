@@ -10,6 +10,8 @@ LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0
 # Operation names are client-chosen: past this many distinct ones, the rest count as "other", so a
 # client cannot grow the metrics without bound.
 MAX_OPERATION_LABELS = 500
+# Tencent's REST v4 has ~170 endpoints; imql calls a subset, named in its code.
+MAX_TENCENT_ENDPOINT_LABELS = 300
 
 
 class Metrics:
@@ -63,7 +65,41 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        # the Tencent Cloud backend's REST v4 client (gateway.tencent.client), per endpoint
+        self.tencent_calls = Counter(
+            "imql_tencent_calls", "Calls to Tencent's REST v4 API by endpoint", ["endpoint"], registry=self.registry
+        )
+        self.tencent_errors = Counter(
+            "imql_tencent_errors",
+            "Failed Tencent REST v4 requests (each attempt) by endpoint and cause: Tencent's ErrorCode, or "
+            "timeout / network / http_<status> / bad_answer / rate_limited (refused by imql's own limiter)",
+            ["endpoint", "code"],
+            registry=self.registry,
+        )
+        self.tencent_retries = Counter(
+            "imql_tencent_retries",
+            "Tencent REST v4 requests sent again (idempotent calls only)",
+            ["endpoint"],
+            registry=self.registry,
+        )
+        self.tencent_latency = Histogram(
+            "imql_tencent_call_seconds",
+            "Time for a Tencent REST v4 call, rate-limit waits and retries included",
+            ["endpoint"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
         self._operation_names: set[str] = set()
+        self._tencent_endpoints: set[str] = set()
+
+    def tencent_endpoint_label(self, endpoint: str) -> str:
+        """Endpoints are named by imql's code, a fixed set; the cap only guards against a bug."""
+        if endpoint in self._tencent_endpoints:
+            return endpoint
+        if len(self._tencent_endpoints) >= MAX_TENCENT_ENDPOINT_LABELS:
+            return "other"
+        self._tencent_endpoints.add(endpoint)
+        return endpoint
 
     def operation_label(self, name: str | None) -> str:
         if not name:

@@ -86,6 +86,11 @@ def test_only_the_engine_and_the_composition_root_import_the_engine() -> None:
     assert found == []
 
 
+def test_the_tencent_backend_imports_no_engine() -> None:
+    """gateway.tencent imports no gateway.engine: it stands in for the engine, it does not wrap it."""
+    assert _violations("gateway.tencent", ("gateway.engine",)) == []
+
+
 def test_the_engine_knows_no_graphql_or_web_framework() -> None:
     assert _violations("gateway.engine", ("schema", "strawberry", "starlette", "graphql", "uvicorn")) == []
 
