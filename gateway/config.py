@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypedDict
+from urllib.parse import urlsplit
 
 from gateway.v4.callbacks import SUPPORTED_COMMANDS
 
@@ -35,7 +36,8 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     data_dir: Path = Path("./.imql")
-    # Browser origins allowed to open WebSockets cross-origin (same-origin is always allowed).
+    # Browser origins (normalized scheme://host[:port], or "*") allowed cross-origin: CORS on HTTP
+    # and WebSocket handshakes alike (gateway.web.cors); the gateway's own origin always is.
     allowed_origins: tuple[str, ...] = ()
     # Per-user request budget on each replica: a token bucket refilled at `rate_limit_per_second`,
     # holding at most `rate_limit_burst`, so a page load's burst of queries passes and a loop is cut.
@@ -119,6 +121,47 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
     return env.get(name, "").strip().lower() in ("1", "true", "yes", "on")
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def normalize_origin(origin: str) -> str | None:
+    """`origin` as a browser sends it in `Origin` (scheme://host[:port], lowercase, no default
+    port), or None when it is not an origin (`null`, a path, garbage)."""
+    try:
+        parts = urlsplit(origin.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname:
+        return None
+    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username or parts.password:
+        return None
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    if port is not None and port != _DEFAULT_PORTS[scheme]:
+        host = f"{host}:{port}"
+    return f"{scheme}://{host}"
+
+
+def parse_allowed_origins(raw: str) -> tuple[str, ...]:
+    """IMQL_ALLOWED_ORIGINS (comma-separated) → normalized origins; ValueError names a bad one."""
+    found: list[str] = []
+    for item in (o.strip() for o in raw.split(",")):
+        if not item:
+            continue
+        if item == "*":
+            found.append(item)
+            continue
+        normalized = normalize_origin(item)
+        if normalized is None:
+            raise ValueError(
+                f"IMQL_ALLOWED_ORIGINS: {item!r} is not an origin; expected '*' or scheme://host[:port] "
+                "such as http://localhost:5173 (no path)"
+            )
+        found.append(normalized)
+    return tuple(dict.fromkeys(found))
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     backend = env.get("IMQL_BACKEND", "embedded").strip().lower() or "embedded"
@@ -134,7 +177,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     port = _int(env, "IMQL_PORT", 8000)
     if not 0 <= port <= 65535:
         raise ConfigError("IMQL_PORT must be 0..65535")
-    origins = tuple(o.strip() for o in env.get("IMQL_ALLOWED_ORIGINS", "").split(",") if o.strip())
+    try:
+        origins = parse_allowed_origins(env.get("IMQL_ALLOWED_ORIGINS", ""))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
     request_timeout = _float(env, "IMQL_REQUEST_TIMEOUT", 30.0)
     if not request_timeout > 0:
         raise ConfigError("IMQL_REQUEST_TIMEOUT must be a positive number of seconds")

@@ -24,6 +24,7 @@ from gateway.lean.starlette_ws import asgi_receive
 from gateway.web.ws_protocols import LegacyWSHandler, TransportWSHandler
 from schema.build import IMSchema
 from schema.context import IMContext
+from schema.errors import error_extensions
 from schema.execution.http import execute_plan
 
 log = logging.getLogger("imql.http")
@@ -35,7 +36,7 @@ MAX_UPLOAD_REQUEST_BYTES = 129 * 1024 * 1024
 
 def error_response(status: int, desc: str, code: int = Code.ERR_INVALID_PARAMETERS) -> Response:
     """A transport-level failure, still in GraphQL's error shape so clients handle one format."""
-    body = {"data": None, "errors": [{"message": desc, "extensions": {"code": int(code), "desc": desc}}]}
+    body = {"data": None, "errors": [{"message": desc, "extensions": error_extensions(int(code), desc)}]}
     return Response(orjson.dumps(body), status_code=status, media_type="application/json")
 
 

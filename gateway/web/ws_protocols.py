@@ -33,6 +33,7 @@ from gateway.errors import Code
 from gateway.events.stream import Delivery
 from gateway.session.listening import Listening
 from schema.build import IMSchema
+from schema.errors import error_extensions
 from schema.execution.listeners import EventRenderer, ListenerRun, as_graphql_error, error_payload
 
 
@@ -40,7 +41,7 @@ def _with_code(error: Any) -> Any:
     if isinstance(error, dict) and "code" not in (error.get("extensions") or {}):
         message = str(error.get("message", "refused"))
         code = Code.ERR_SDK_COMM_API_CALL_FREQUENCY_LIMIT if "limit" in message.lower() else Code.ERR_INVALID_PARAMETERS
-        return {**error, "extensions": {**(error.get("extensions") or {}), "code": int(code), "desc": message}}
+        return {**error, "extensions": {**(error.get("extensions") or {}), **error_extensions(int(code), message)}}
     return error
 
 
