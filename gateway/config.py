@@ -6,6 +6,7 @@ that uses it, each with the reason for its value.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -57,6 +58,9 @@ class Settings:
     # subscription costs otherwise, to shrink event frames that are small JSON already.
     ws_compression: bool = False
     log_level: str = "info"
+    # Trusted-documents mode (IMQL_TRUSTED_DOCUMENTS, a persisted-query manifest): only these
+    # (document ID, document) pairs run over HTTP; None runs any document (gateway.web.documents).
+    trusted_documents: tuple[tuple[str, str], ...] | None = None
     # The app-level relation-chain check: when on, C2C messages need the receiver in the sender's
     # friend list (20009 otherwise), as Tencent's "check friendship before sending" console switch.
     friends_only: bool = False
@@ -192,7 +196,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         if push_secret is None or len(push_secret) < 16:
             raise ConfigError("IMQL_PUSH_WEBHOOK_URL needs IMQL_PUSH_WEBHOOK_SECRET (16+ characters) to sign pushes")
     callbacks = _callback_settings(env)
+    trusted = env.get("IMQL_TRUSTED_DOCUMENTS") or None
     return Settings(
+        trusted_documents=None if trusted is None else load_trusted_documents(Path(trusted)),
         sdkappid=sdkappid,
         secret_key=secret,
         redis_url=redis_url,
@@ -215,6 +221,39 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         push_webhook_secret=push_secret,
         **callbacks,
     )
+
+
+APOLLO_MANIFEST_FORMAT = "apollo-persisted-query-manifest"
+
+
+def load_trusted_documents(path: Path) -> tuple[tuple[str, str], ...]:
+    """A persisted-query manifest → its (document ID, document) pairs. Two formats: Apollo's
+    (`{"format": "apollo-persisted-query-manifest", "version": 1, "operations": [{"id", "body",
+    "name", "type"}]}`, from @apollo/generate-persisted-query-manifest) and a plain `{id: document}`
+    map (graphql-codegen's client preset with `persistedDocuments`: persisted-documents.json)."""
+    name = f"IMQL_TRUSTED_DOCUMENTS ({path})"
+    try:
+        manifest = json.loads(path.read_text("utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{name} cannot be read: {exc.strerror or exc}") from exc
+    except ValueError as exc:
+        raise ConfigError(f"{name} is not JSON: {exc}") from exc
+    pairs: list[tuple[object, object]]
+    if isinstance(manifest, dict) and manifest.get("format") == APOLLO_MANIFEST_FORMAT:
+        operations = manifest.get("operations")
+        if not isinstance(operations, list) or not all(isinstance(o, dict) for o in operations):
+            raise ConfigError(f"{name}: an Apollo manifest's `operations` must be a list of {{id, body, ...}}")
+        pairs = [(o.get("id"), o.get("body")) for o in operations]
+    elif isinstance(manifest, dict) and "format" not in manifest:
+        pairs = list(manifest.items())
+    else:
+        raise ConfigError(f"{name}: expected Apollo's persisted query manifest or a {{document ID: document}} map")
+    bad = [str(i) for i, body in pairs if not isinstance(i, str) or not i or not isinstance(body, str) or not body]
+    if bad:
+        raise ConfigError(f"{name}: entries without a string ID and document: {', '.join(bad[:5])}")
+    if not pairs:
+        raise ConfigError(f"{name} lists no documents: nothing could run")
+    return tuple((str(i), str(body)) for i, body in pairs)
 
 
 CALLBACK_TIMEOUT_MAX_SECONDS = 30.0  # a before-callback holds its action (a send) this long at worst

@@ -306,6 +306,11 @@ class Keys:
         """Sorted set: group → its latest activity (unix s); the idle-group recycler's list."""
         return f"{self._app_prefix}:group-activity"
 
+    def persisted_query(self, sha256: str) -> str:
+        """String: an automatic persisted query's document, by its SHA-256 (lowercase hex), with a
+        TTL (gateway.web.documents). Its own hash tag, so a Redis Cluster spreads them."""
+        return f"imql:{{{self.app}:pq:{sha256}}}"
+
     def sessions_ended_channel(self) -> str:
         """Pub/sub: session IDs that ended (logout, kick, expiry), to drop cached copies."""
         return f"{self._app_prefix}:sessions-ended"

@@ -98,6 +98,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         gateway = Gateway.build(settings, clock=clock, redis=redis)
         await gateway.start()
         app.state.gateway = gateway
+        view.documents.attach(gateway.redis, gateway.keys)
         # Everything built so far (modules, the schema, the services) lives as long as the process.
         # Frozen, the cyclic garbage collector stops scanning it: its full passes, which stopped
         # the process for ~60 ms with ~130k such objects (bench send-to-receive), shrink to the
