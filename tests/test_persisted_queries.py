@@ -19,10 +19,12 @@ from gateway.config import ConfigError, Settings, load_settings, load_trusted_do
 from gateway.errors import Code
 from gateway.keys import Keys
 from gateway.web.documents import MAX_PERSISTED_QUERY_BYTES, PERSISTED_QUERY_TTL_SECONDS
+from tests.support.clients import SDK_EVENTS, HTTPClient, WSClient
 from tests.support.servers import InProcessGateway, start_in_process
 
 VERSION = "query Version { getVersion }"
 TIME = "query Time { getServerTime }"
+LOGIN = "mutation($u: String!, $s: String!, $p: String) { login(userID: $u, userSig: $s, platform: $p) { token } }"
 
 
 def sha(text: str) -> str:
@@ -162,20 +164,27 @@ def apollo_manifest(tmp_path: Path) -> Path:
     operations = [
         {"id": sha(VERSION), "body": VERSION, "name": "Version", "type": "query"},
         {"id": "custom-id-1", "body": TIME, "name": "Time", "type": "query"},
+        {"id": sha(LOGIN), "body": LOGIN, "name": None, "type": "mutation"},
+        {"id": sha(SDK_EVENTS), "body": SDK_EVENTS, "name": None, "type": "subscription"},
     ]
     path.write_text(json.dumps({"format": "apollo-persisted-query-manifest", "version": 1, "operations": operations}))
     return path
 
 
 @pytest.fixture
-async def trusted(settings: Settings, clock: ManualClock, apollo_manifest: Path) -> AsyncIterator[httpx.AsyncClient]:
+async def trusted_server(
+    settings: Settings, clock: ManualClock, apollo_manifest: Path
+) -> AsyncIterator[InProcessGateway]:
     documents = load_trusted_documents(apollo_manifest)
     running = await start_in_process(dataclasses.replace(settings, trusted_documents=documents), clock)
-    try:
-        async with httpx.AsyncClient(base_url=running.base_url) as client:
-            yield client
-    finally:
-        await running.stop()
+    yield running
+    await running.stop()
+
+
+@pytest.fixture
+async def trusted(trusted_server: InProcessGateway) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=trusted_server.base_url) as client:
+        yield client
 
 
 async def test_trusted_documents_run_by_id_or_by_exact_text(trusted: httpx.AsyncClient) -> None:
@@ -213,6 +222,31 @@ async def test_anything_else_is_refused_in_trusted_mode(trusted: httpx.AsyncClie
     # still nothing registered: the hash remains unknown
     again = await trusted.post("/graphql", json={"extensions": persisted(sha(other))})
     assert "IMQL_TRUSTED_DOCUMENTS" in _only_error(again)["extensions"]["desc"]
+
+
+@pytest.mark.parametrize("protocol", ["graphql-transport-ws", "graphql-ws"])
+async def test_websocket_subscriptions_are_held_to_the_trusted_documents(
+    trusted_server: InProcessGateway, clock: ManualClock, protocol: str
+) -> None:
+    settings = trusted_server.settings
+    client = HTTPClient(trusted_server.base_url, settings.sdkappid, settings.secret_key, now=clock.now)
+    try:
+        token = await client.login("trusting")  # LOGIN is listed: the test client's exact text
+    finally:
+        await client.aclose()
+    ws = await WSClient.connect(trusted_server.ws_url, token, protocol)
+    try:
+        listed = await ws.subscribe(SDK_EVENTS, {"since": None})
+        assert (await ws.next_event(listed))["type"] == "onConnecting"
+        unlisted = await ws.subscribe("subscription { sdkListener { __typename } }")
+        refused = await ws.next(unlisted)
+        assert refused["type"] == "error"
+        payload = refused["payload"]
+        error = payload[0] if isinstance(payload, list) else payload
+        assert error["extensions"]["code"] == Code.ERR_INVALID_PARAMETERS
+        assert "IMQL_TRUSTED_DOCUMENTS" in error["extensions"]["desc"]
+    finally:
+        await ws.close()
 
 
 def test_manifest_formats_and_their_errors(tmp_path: Path) -> None:

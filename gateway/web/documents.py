@@ -20,6 +20,10 @@ exact text; anything else is refused with 6017. Nothing is registered in this mo
 
 Requests without `extensions.persistedQuery` or `documentId` do no lookup at all, outside the
 trusted-documents mode: the fast path (gateway.web.view) pays one dictionary lookup.
+
+WebSocket subscriptions (gateway.web.ws_protocols) go through `resolve` too: in trusted-documents
+mode only listed subscriptions start, and a `subscribe` / `start` payload may name its document by
+hash or documentId as an HTTP request does; a refusal is that operation's `error` message.
 """
 
 from __future__ import annotations
@@ -61,7 +65,8 @@ class Refused(Exception):
     def __init__(self, status: int, desc: str, *, message: str | None = None, **extra: object) -> None:
         super().__init__(desc)
         extensions = {**error_extensions(int(Code.ERR_INVALID_PARAMETERS), desc), **extra}
-        body = {"data": None, "errors": [{"message": message or desc, "extensions": extensions}]}
+        self.error: dict[str, object] = {"message": message or desc, "extensions": extensions}
+        body = {"data": None, "errors": [self.error]}
         self.response = Response(orjson.dumps(body), status_code=status, media_type="application/json")
 
 
