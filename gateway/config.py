@@ -6,6 +6,7 @@ that uses it, each with the reason for its value.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -36,7 +37,8 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     data_dir: Path = Path("./.imql")
-    # Browser origins allowed to open WebSockets cross-origin (same-origin is always allowed).
+    # Browser origins (normalized scheme://host[:port], or "*") allowed cross-origin: CORS on HTTP
+    # and WebSocket handshakes alike (gateway.web.cors); the gateway's own origin always is.
     allowed_origins: tuple[str, ...] = ()
     # Per-user request budget on each replica: a token bucket refilled at `rate_limit_per_second`,
     # holding at most `rate_limit_burst`, so a page load's burst of queries passes and a loop is cut.
@@ -56,6 +58,9 @@ class Settings:
     # subscription costs otherwise, to shrink event frames that are small JSON already.
     ws_compression: bool = False
     log_level: str = "info"
+    # Trusted-documents mode (IMQL_TRUSTED_DOCUMENTS, a persisted-query manifest): only these
+    # (document ID, document) pairs run over HTTP; None runs any document (gateway.web.documents).
+    trusted_documents: tuple[tuple[str, str], ...] | None = None
     # The app-level relation-chain check: when on, C2C messages need the receiver in the sender's
     # friend list (20009 otherwise), as Tencent's "check friendship before sending" console switch.
     friends_only: bool = False
@@ -127,6 +132,47 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
     return env.get(name, "").strip().lower() in ("1", "true", "yes", "on")
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def normalize_origin(origin: str) -> str | None:
+    """`origin` as a browser sends it in `Origin` (scheme://host[:port], lowercase, no default
+    port), or None when it is not an origin (`null`, a path, garbage)."""
+    try:
+        parts = urlsplit(origin.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname:
+        return None
+    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username or parts.password:
+        return None
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    if port is not None and port != _DEFAULT_PORTS[scheme]:
+        host = f"{host}:{port}"
+    return f"{scheme}://{host}"
+
+
+def parse_allowed_origins(raw: str) -> tuple[str, ...]:
+    """IMQL_ALLOWED_ORIGINS (comma-separated) → normalized origins; ValueError names a bad one."""
+    found: list[str] = []
+    for item in (o.strip() for o in raw.split(",")):
+        if not item:
+            continue
+        if item == "*":
+            found.append(item)
+            continue
+        normalized = normalize_origin(item)
+        if normalized is None:
+            raise ValueError(
+                f"IMQL_ALLOWED_ORIGINS: {item!r} is not an origin; expected '*' or scheme://host[:port] "
+                "such as http://localhost:5173 (no path)"
+            )
+        found.append(normalized)
+    return tuple(dict.fromkeys(found))
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     backend = env.get("IMQL_BACKEND", "embedded").strip().lower() or "embedded"
@@ -142,7 +188,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     port = _int(env, "IMQL_PORT", 8000)
     if not 0 <= port <= 65535:
         raise ConfigError("IMQL_PORT must be 0..65535")
-    origins = tuple(o.strip() for o in env.get("IMQL_ALLOWED_ORIGINS", "").split(",") if o.strip())
+    try:
+        origins = parse_allowed_origins(env.get("IMQL_ALLOWED_ORIGINS", ""))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
     request_timeout = _float(env, "IMQL_REQUEST_TIMEOUT", 30.0)
     if not request_timeout > 0:
         raise ConfigError("IMQL_REQUEST_TIMEOUT must be a positive number of seconds")
@@ -155,7 +204,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             raise ConfigError("IMQL_PUSH_WEBHOOK_URL needs IMQL_PUSH_WEBHOOK_SECRET (16+ characters) to sign pushes")
     callbacks = _callback_settings(env)
     tencent = _tencent_settings(env)
+    trusted = env.get("IMQL_TRUSTED_DOCUMENTS") or None
     return Settings(
+        trusted_documents=None if trusted is None else load_trusted_documents(Path(trusted)),
         sdkappid=sdkappid,
         secret_key=secret,
         redis_url=redis_url,
@@ -179,6 +230,39 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         **callbacks,
         **tencent,
     )
+
+
+APOLLO_MANIFEST_FORMAT = "apollo-persisted-query-manifest"
+
+
+def load_trusted_documents(path: Path) -> tuple[tuple[str, str], ...]:
+    """A persisted-query manifest → its (document ID, document) pairs. Two formats: Apollo's
+    (`{"format": "apollo-persisted-query-manifest", "version": 1, "operations": [{"id", "body",
+    "name", "type"}]}`, from @apollo/generate-persisted-query-manifest) and a plain `{id: document}`
+    map (graphql-codegen's client preset with `persistedDocuments`: persisted-documents.json)."""
+    name = f"IMQL_TRUSTED_DOCUMENTS ({path})"
+    try:
+        manifest = json.loads(path.read_text("utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{name} cannot be read: {exc.strerror or exc}") from exc
+    except ValueError as exc:
+        raise ConfigError(f"{name} is not JSON: {exc}") from exc
+    pairs: list[tuple[object, object]]
+    if isinstance(manifest, dict) and manifest.get("format") == APOLLO_MANIFEST_FORMAT:
+        operations = manifest.get("operations")
+        if not isinstance(operations, list) or not all(isinstance(o, dict) for o in operations):
+            raise ConfigError(f"{name}: an Apollo manifest's `operations` must be a list of {{id, body, ...}}")
+        pairs = [(o.get("id"), o.get("body")) for o in operations]
+    elif isinstance(manifest, dict) and "format" not in manifest:
+        pairs = list(manifest.items())
+    else:
+        raise ConfigError(f"{name}: expected Apollo's persisted query manifest or a {{document ID: document}} map")
+    bad = [str(i) for i, body in pairs if not isinstance(i, str) or not i or not isinstance(body, str) or not body]
+    if bad:
+        raise ConfigError(f"{name}: entries without a string ID and document: {', '.join(bad[:5])}")
+    if not pairs:
+        raise ConfigError(f"{name} lists no documents: nothing could run")
+    return tuple((str(i), str(body)) for i, body in pairs)
 
 
 CALLBACK_TIMEOUT_MAX_SECONDS = 30.0  # a before-callback holds its action (a send) this long at worst

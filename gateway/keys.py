@@ -311,6 +311,11 @@ class Keys:
         replica (gateway.tencent.limits): tokens left and when they were counted (unix ms)."""
         return f"{self._app_prefix}:tencent-rate:{escape_id(endpoint)}"
 
+    def persisted_query(self, sha256: str) -> str:
+        """String: an automatic persisted query's document, by its SHA-256 (lowercase hex), with a
+        TTL (gateway.web.documents). Its own hash tag, so a Redis Cluster spreads them."""
+        return f"imql:{{{self.app}:pq:{sha256}}}"
+
     def sessions_ended_channel(self) -> str:
         """Pub/sub: session IDs that ended (logout, kick, expiry), to drop cached copies."""
         return f"{self._app_prefix}:sessions-ended"

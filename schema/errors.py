@@ -4,6 +4,12 @@
 - GraphQL's own errors (syntax, validation, limits, bad variables) → 6017, message kept.
 - Anything else → masked as 7012 with no internals; logged here with the request id that the
   error's `extensions.requestId` repeats.
+
+Besides the integer `code`, `extensions.codeName` carries the code's symbolic name as the SDK's
+error header (V2TIMErrorCode.h / TIMErrorCode) spells it (`ERR_SDK_NOT_LOGGED_IN`), so a client's
+error link can switch on a name: `error_extensions` builds every error's extensions, here and for
+the transport-level refusals of gateway.web. A code without a name in CODE_NAMES (a code a Tencent
+backend passes through that imql does not know) gets no `codeName` rather than a made-up one.
 """
 
 from __future__ import annotations
@@ -17,6 +23,76 @@ from strawberry.extensions import SchemaExtension
 from gateway.errors import Code, IMError
 
 log = logging.getLogger("imql.errors")
+
+
+# code → the SDK's name for it. Where imql's own name (gateway.errors.Code) differs from the SDK's
+# (the server codes, `ERR_SVR_...`), the SDK's wins: that is the name a ported app already uses.
+CODE_NAMES: dict[int, str] = {
+    **{int(c): c.name for c in Code},
+    # Login (UserSig): the server's account codes
+    70001: "ERR_SVR_ACCOUNT_USERSIG_EXPIRED",
+    70003: "ERR_SVR_ACCOUNT_USERSIG_CHECK_FAILED",
+    70013: "ERR_SVR_ACCOUNT_USERSIG_MISMATCH_ID",
+    70014: "ERR_SVR_ACCOUNT_USERSIG_MISMATCH_SDKAPPID",
+    70050: "ERR_SVR_ACCOUNT_FREQ_LIMIT",
+    7003: "ERR_SDK_COMM_INVALID_IDENTIFIER",
+    40601: "ERR_SVR_PROFILE_SIZE_LIMIT",
+    # Messages
+    8001: "ERR_SDK_MSG_BODY_SIZE_LIMIT",
+    8006: "ERR_SDK_MSG_MODIFY_CONFLICT",
+    20003: "ERR_SVR_MSG_INVALID_ID",
+    20007: "ERR_SVR_MSG_IN_PEER_BLACKLIST",
+    20009: "ERR_SVR_MSG_BOTH_NOT_FRIEND",
+    20012: "ERR_SVR_MSG_SHUTUP_DENY",
+    20016: "ERR_SVR_MSG_REVOKE_TIME_LIMIT",
+    # Groups
+    8501: "ERR_SDK_GROUP_INVALID_ID",
+    8502: "ERR_SDK_GROUP_INVALID_NAME",
+    8503: "ERR_SDK_GROUP_INVALID_INTRODUCTION",
+    8504: "ERR_SDK_GROUP_INVALID_NOTIFICATION",
+    8505: "ERR_SDK_GROUP_INVALID_FACE_URL",
+    8506: "ERR_SDK_GROUP_INVALID_NAME_CARD",
+    8507: "ERR_SDK_GROUP_MEMBER_COUNT_LIMIT",
+    10004: "ERR_SVR_GROUP_INVALID_PARAMETERS",
+    10007: "ERR_SVR_GROUP_PERMISSION_DENY",
+    10009: "ERR_SVR_GROUP_SUPER_NOT_ALLOW_QUIT",
+    10010: "ERR_SVR_GROUP_NOT_FOUND",
+    10013: "ERR_SVR_GROUP_ALLREADY_MEMBER",  # sic, as the SDK spells it
+    10014: "ERR_SVR_GROUP_FULL_MEMBER_COUNT",
+    10015: "ERR_SVR_GROUP_INVALID_GROUPID",
+    10017: "ERR_SVR_GROUP_SHUTUP_DENY",
+    10019: "ERR_SVR_GROUP_ACCOUNT_NOT_FOUND",
+    10021: "ERR_SVR_GROUP_GROUPID_IN_USED",
+    10024: "ERR_SVR_GROUP_REQ_ALLREADY_BEEN_PROCESSED",
+    10037: "ERR_SVR_GROUP_COUNT_LIMIT",
+    # Friendship
+    30001: "ERR_SVR_FRIENDSHIP_INVALID_PARAMETERS",
+    30010: "ERR_SVR_FRIENDSHIP_COUNT_LIMIT",
+    30515: "ERR_SVR_FRIENDSHIP_IN_SELF_BLACKLIST",
+    30516: "ERR_SVR_FRIENDSHIP_ALLOW_TYPE_DENY_ANY",
+    30525: "ERR_SVR_FRIENDSHIP_IN_PEER_BLACKLIST",
+    30539: "ERR_SVR_FRIENDSHIP_ALLOW_TYPE_NEED_CONFIRM",
+    30614: "ERR_SVR_FRIENDSHIP_PENDENCY_NOT_FOUND",
+    31704: "ERR_SVR_FRIENDSHIP_DEL_NONFRIEND",
+}
+
+
+def code_name(code: int) -> str | None:
+    """The SDK's symbolic name of an IM error code, or None for a code imql has no name for."""
+    return CODE_NAMES.get(code)
+
+
+def error_extensions(code: int, desc: str, request_id: str | None = None) -> dict[str, object]:
+    """Every imql error's extensions: `code`, `codeName` (when the code has one), `desc`, and the
+    `requestId` where the error came from a request the gateway logged under one."""
+    extensions: dict[str, object] = {"code": code}
+    name = CODE_NAMES.get(code)
+    if name is not None:
+        extensions["codeName"] = name
+    extensions["desc"] = desc
+    if request_id is not None:
+        extensions["requestId"] = request_id
+    return extensions
 
 
 def format_error(error: GraphQLError, request_id: str) -> GraphQLError:
@@ -38,7 +114,7 @@ def format_error(error: GraphQLError, request_id: str) -> GraphQLError:
         positions=error.positions,
         path=error.path,
         original_error=None,
-        extensions={"code": code, "desc": desc, "requestId": request_id},
+        extensions=error_extensions(code, desc, request_id),
     )
 
 

@@ -15,6 +15,7 @@ from strawberry.extensions import MaskErrors
 from gateway.clock import ManualClock
 from gateway.web.view import GraphQLView
 from schema.build import build_schema
+from schema.errors import CODE_NAMES
 from schema.execution.http import QueryPlans
 from tests.support.clients import HTTPClient
 from tests.support.servers import InProcessGateway
@@ -104,6 +105,12 @@ async def test_the_fast_path_answers_as_strawberry_does(
         answers.append((reply.status, _without_request_ids(reply.body), _delta(before, _counts(server))))
     fast, strawberry = answers
     assert fast == strawberry
+    # every error names its code as the SDK does (schema.errors), on both paths alike
+    for error in fast[1].get("errors") or []:
+        extensions = error["extensions"]
+        assert extensions["codeName"] == CODE_NAMES[extensions["code"]]
+    if name == "refusal":
+        assert fast[1]["errors"][0]["extensions"]["codeName"] == "ERR_SDK_NOT_LOGGED_IN"
 
 
 def test_a_schema_with_an_extension_the_fast_path_does_not_mirror_is_refused() -> None:

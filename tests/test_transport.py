@@ -309,3 +309,24 @@ async def test_a_stalled_redis_fails_requests_at_their_deadline_and_recovers(
     finally:
         redis_proc.terminate()
         redis_proc.wait(10)
+
+
+@pytest.mark.parametrize("method", ["POST", "GET"])
+async def test_a_subscription_over_plain_http_gets_6017_naming_the_transports(client: HTTPClient, method: str) -> None:
+    document = "subscription Events { sdkListener { __typename } }"
+    if method == "POST":
+        response = await client.http.post("/graphql", json={"query": document})
+    else:
+        response = await client.http.get("/graphql", params={"query": document})
+    assert response.status_code == 400
+    (error,) = response.json()["errors"]
+    assert error["extensions"]["code"] == Code.ERR_INVALID_PARAMETERS
+    assert error["extensions"]["codeName"] == "ERR_INVALID_PARAMETERS"
+    for transport in ("WebSocket", "graphql-transport-ws", "graphql-ws", "Server-Sent Events"):
+        assert transport in error["message"]
+    # a document with a query and a subscription: the chosen operation decides
+    both = "query Q { getVersion } subscription S { sdkListener { __typename } }"
+    chosen = await client.http.post("/graphql", json={"query": both, "operationName": "Q"})
+    assert chosen.json()["data"]["getVersion"].startswith("imql")
+    refused = await client.http.post("/graphql", json={"query": both, "operationName": "S"})
+    assert refused.json()["errors"][0]["extensions"]["code"] == Code.ERR_INVALID_PARAMETERS

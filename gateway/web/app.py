@@ -20,6 +20,7 @@ from gateway.clock import Clock
 from gateway.config import Settings, load_settings
 from gateway.services import Gateway
 from gateway.web import rest
+from gateway.web.cors import CORSMiddleware, OriginPolicy, refuse_websocket
 from gateway.web.media import serve_media
 from gateway.web.view import GraphQLView
 from schema import build_schema
@@ -56,6 +57,8 @@ class WebSocketsFirst:
     """The GraphQL WebSocket endpoint straight to Strawberry's WebSocket handling; everything else
     through Starlette. Both get uvicorn's proxy-header handling (X-Forwarded-For/-Proto from
     FORWARDED_ALLOW_IPS, as `uvicorn --proxy-headers` does), applied here rather than by uvicorn.
+    HTTP then goes through CORS (gateway.web.cors) when IMQL_ALLOWED_ORIGINS lists origins; a
+    WebSocket handshake gets that module's Origin check here, and no middleware.
 
     An idle subscription's connection stays suspended inside every layer it came through. Through
     uvicorn's proxy-header middleware, Starlette's two default middlewares, its router and route,
@@ -63,11 +66,13 @@ class WebSocketsFirst:
     subscriptions-idle), and none of them does anything for a WebSocket once it is set up: the
     WebSocket's scope is rewritten for proxies first, then nothing stays in between."""
 
-    def __init__(self, app: Starlette, view: GraphQLView) -> None:
+    def __init__(self, app: Starlette, view: GraphQLView, origins: OriginPolicy) -> None:
         self.app = app
         self.state = app.state
         trusted = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")  # uvicorn's own default
-        self._http = ProxyHeadersMiddleware(app, trusted_hosts=trusted)  # type: ignore[arg-type]
+        http: Any = CORSMiddleware(app, origins) if origins.any or origins.allowed else app
+        self._http = ProxyHeadersMiddleware(http, trusted_hosts=trusted)
+        self._origins = origins
         self._rewrite_for_proxies = ProxyHeadersMiddleware(_proxied, trusted_hosts=trusted)  # type: ignore[arg-type]
         # the view's own __call__ only passes WebSockets on to Strawberry's: go there directly
         self._serve_websocket = super(GraphQLView, view).__call__
@@ -75,6 +80,9 @@ class WebSocketsFirst:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket" and scope["path"] == GRAPHQL_PATH:
             await self._rewrite_for_proxies(scope, receive, send)  # type: ignore[arg-type]
+            if not self._origins.allows_websocket(scope):
+                await refuse_websocket(scope, receive, send)
+                return
             scope["app"] = self.app  # as Starlette sets it: the view finds the gateway in app.state
             await self._serve_websocket(scope, receive, send)
             return
@@ -90,6 +98,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         gateway = Gateway.build(settings, clock=clock, redis=redis)
         await gateway.start()
         app.state.gateway = gateway
+        view.documents.attach(gateway.redis, gateway.keys)
         # Everything built so far (modules, the schema, the services) lives as long as the process.
         # Frozen, the cyclic garbage collector stops scanning it: its full passes, which stopped
         # the process for ~60 ms with ~130k such objects (bench send-to-receive), shrink to the
@@ -116,4 +125,4 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         Route("/v4/{service}/{command}", rest.serve_rest, methods=["POST"]),
         Mount("/playground", StaticFiles(packages=[("gateway", "playground")]), name="playground"),
     ]
-    return WebSocketsFirst(Starlette(routes=routes, lifespan=lifespan), view)
+    return WebSocketsFirst(Starlette(routes=routes, lifespan=lifespan), view, OriginPolicy(settings.allowed_origins))

@@ -16,14 +16,17 @@ from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
+from strawberry.http import GraphQLRequestData
 from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived, WebSocketDisconnected
 
 from gateway.config import Settings
 from gateway.errors import Code
 from gateway.lean.starlette_ws import asgi_receive
+from gateway.web.documents import Documents, Refused, refuse_subscription
 from gateway.web.ws_protocols import LegacyWSHandler, TransportWSHandler
 from schema.build import IMSchema
 from schema.context import IMContext
+from schema.errors import error_extensions
 from schema.execution.http import execute_plan
 
 log = logging.getLogger("imql.http")
@@ -35,7 +38,7 @@ MAX_UPLOAD_REQUEST_BYTES = 129 * 1024 * 1024
 
 def error_response(status: int, desc: str, code: int = Code.ERR_INVALID_PARAMETERS) -> Response:
     """A transport-level failure, still in GraphQL's error shape so clients handle one format."""
-    body = {"data": None, "errors": [{"message": desc, "extensions": {"code": int(code), "desc": desc}}]}
+    body = {"data": None, "errors": [{"message": desc, "extensions": error_extensions(int(code), desc)}]}
     return Response(orjson.dumps(body), status_code=status, media_type="application/json")
 
 
@@ -121,9 +124,16 @@ class GraphQLView(GraphQL[IMContext, None]):
         self._plans = schema.query_plans  # the schema's, held here for the hot path
         self._fast_schema = schema
         self._deadline = settings.request_timeout_seconds
+        self.documents = Documents(settings.trusted_documents)  # attached to the store at startup (app)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> IMContext:
         return IMContext(gateway=request.app.state.gateway, request=request, response=response)
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        """Strawberry's rule (a GET without `query` that accepts HTML or anything), except for a GET
+        that names its document otherwise (a persisted query's hash, a documentId)."""
+        params = request.query_params
+        return super().should_render_graphql_ide(request) and "extensions" not in params and "documentId" not in params
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse(self._playground)
@@ -142,7 +152,7 @@ class GraphQLView(GraphQL[IMContext, None]):
         body (and a multipart request's `operations` and `map`) are JSON objects, and a `null`,
         a number or a `map` that is a list failed deep inside it as a 500."""
         try:
-            return await super().parse_http_body(request)
+            data = await super().parse_http_body(request)
         except HTTPException:
             raise
         except (AttributeError, TypeError, KeyError, IndexError, ValueError, RecursionError) as exc:
@@ -151,6 +161,15 @@ class GraphQLView(GraphQL[IMContext, None]):
                 "not a GraphQL request: the body must be a JSON object {query, variables, operationName}, or a "
                 "multipart request whose `operations` is such an object and whose `map` is {part: [paths]}",
             ) from exc
+        if isinstance(data, GraphQLRequestData):
+            # GET (its documentId is a parameter) and multipart requests, and JSON POSTs the fast
+            # path passed on (already resolved: they carry neither persistedQuery nor documentId)
+            document_id = request.query_params.get("documentId") if request.method == "GET" else None
+            if self.documents.concerns({"extensions": data.extensions, "documentId": document_id}):
+                data.query = await self.documents.resolve(data.query, data.extensions, document_id)
+            if data.protocol == "http":
+                refuse_subscription(data.query, data.operation_name)
+        return data
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -175,11 +194,18 @@ class GraphQLView(GraphQL[IMContext, None]):
             except _TooLarge:
                 await error_response(413, f"request body over {limit} bytes")(scope, receive, send)
                 return
+            payload = _json_object(body)
             try:
                 async with asyncio.timeout(self._deadline):
-                    fast = await self._fast(scope, body)
+                    if payload is not None and self.documents.concerns(payload):
+                        # APQ or trusted documents: only for requests that ask for it (or in that mode)
+                        payload = await self._resolved(payload)
+                        body = orjson.dumps(payload)
+                    fast = await self._fast(scope, payload)
             except TimeoutError:
                 fast = self._overdue(scope)
+            except Refused as refused:
+                fast = refused.response
             if fast is not None:
                 await fast(scope, receive, send)
                 return
@@ -193,6 +219,8 @@ class GraphQLView(GraphQL[IMContext, None]):
             response = self._overdue(scope)
         except HTTPException as exc:
             response = error_response(exc.status_code, exc.reason)
+        except Refused as refused:
+            response = refused.response
         except _TooLarge:
             response = error_response(413, f"request body over {limit} bytes")
         finally:
@@ -211,14 +239,21 @@ class GraphQLView(GraphQL[IMContext, None]):
         desc = f"the request did not finish within {self._deadline:g} s (IMQL_REQUEST_TIMEOUT); retry later"
         return error_response(504, desc, Code.ERR_SDK_INTERNAL_ERROR)
 
-    async def _fast(self, scope: Scope, body: bytes) -> Response | None:
+    async def _resolved(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """The request with the document it runs as `query` (gateway.web.documents), without the
+        persistedQuery / documentId that named it; raises Refused."""
+        extensions = payload.get("extensions")
+        query = await self.documents.resolve(payload.get("query"), extensions, payload.get("documentId"))
+        resolved = {k: v for k, v in payload.items() if k != "documentId"}
+        resolved["query"] = query
+        if isinstance(extensions, dict) and "persistedQuery" in extensions:
+            resolved["extensions"] = {k: v for k, v in extensions.items() if k != "persistedQuery"}
+        return resolved
+
+    async def _fast(self, scope: Scope, payload: dict[str, Any] | None) -> Response | None:
         """A JSON POST of one valid query or mutation, executed without Strawberry's view and
         extensions (schema.execution.http); None for anything else, which Strawberry then handles."""
-        try:
-            payload = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            return None
-        if not isinstance(payload, dict):
+        if payload is None:
             return None
         query, variables, operation = payload.get("query"), payload.get("variables"), payload.get("operationName")
         if (
@@ -237,6 +272,14 @@ class GraphQLView(GraphQL[IMContext, None]):
 
 class _TooLarge(Exception):
     pass
+
+
+def _json_object(body: bytes) -> dict[str, Any] | None:
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    return payload if isinstance(payload, dict) else None
 
 
 JSON_TYPE = b"application/json"

@@ -32,7 +32,9 @@ from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWS
 from gateway.errors import Code
 from gateway.events.stream import Delivery
 from gateway.session.listening import Listening
+from gateway.web.documents import Documents, Refused
 from schema.build import IMSchema
+from schema.errors import error_extensions
 from schema.execution.listeners import EventRenderer, ListenerRun, as_graphql_error, error_payload
 
 
@@ -40,8 +42,21 @@ def _with_code(error: Any) -> Any:
     if isinstance(error, dict) and "code" not in (error.get("extensions") or {}):
         message = str(error.get("message", "refused"))
         code = Code.ERR_SDK_COMM_API_CALL_FREQUENCY_LIMIT if "limit" in message.lower() else Code.ERR_INVALID_PARAMETERS
-        return {**error, "extensions": {**(error.get("extensions") or {}), "code": int(code), "desc": message}}
+        return {**error, "extensions": {**(error.get("extensions") or {}), **error_extensions(int(code), message)}}
     return error
+
+
+async def _resolved(view: object, payload: dict[str, Any]) -> dict[str, Any] | Refused:
+    """A subscribe payload with the document it runs (gateway.web.documents: trusted documents,
+    persisted queries), the same payload when there is nothing to resolve, or the refusal."""
+    documents = getattr(view, "documents", None)
+    if not isinstance(documents, Documents) or not documents.concerns(payload):
+        return payload
+    try:
+        query = await documents.resolve(payload.get("query"), payload.get("extensions"), payload.get("documentId"))
+    except Refused as refused:
+        return refused
+    return {**payload, "query": query}
 
 
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
@@ -68,6 +83,14 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         payload = message.get("payload")
+        if self.connection_acknowledged and isinstance(payload, dict):
+            resolved = await _resolved(self.view, cast("dict[str, Any]", payload))
+            if isinstance(resolved, Refused):
+                await self.send_message({"id": message["id"], "type": "error", "payload": [resolved.error]})
+                return
+            if resolved is not payload:
+                payload = cast("Any", resolved)
+                message = cast("SubscribeMessage", {**message, "payload": payload})
         plan = None
         if self.connection_acknowledged and isinstance(payload, dict) and isinstance(payload.get("query"), str):
             variables, name = payload.get("variables"), payload.get("operationName")
@@ -224,6 +247,16 @@ class ListenerOperation(Operation[Any, Any]):
 
 
 class LegacyWSHandler(BaseGraphQLWSHandler[Any, Any]):
+    async def handle_start(self, message: Any) -> None:
+        payload = message.get("payload")
+        if self.connection_acknowledged and isinstance(payload, dict):
+            resolved = await _resolved(self.view, payload)
+            if isinstance(resolved, Refused):
+                await self.send_message({"id": message.get("id"), "type": "error", "payload": resolved.error})
+                return
+            message = {**message, "payload": resolved}
+        await super().handle_start(message)
+
     async def send_message(self, message: Any) -> None:
         if message.get("type") == "error" and isinstance(message.get("payload"), dict):
             message = {**message, "payload": _with_code(message["payload"])}
