@@ -173,21 +173,27 @@ class Bench:
             **extra,
         }
 
-    async def start_process(self, argv: list[str], name: str, ready_path: str = "/readyz") -> ServerProcess:
+    async def start_process(
+        self, argv: list[str], name: str, ready_path: str = "/readyz", env: dict[str, str] | None = None
+    ) -> ServerProcess:
+        """`env`: settings of this process only (on top of the run's)."""
         port = free_port()
         log_path = self.workdir / f"{name}-{port}.log"
         with log_path.open("wb") as log:
             proc = subprocess.Popen(  # noqa: ASYNC220 (starting a server takes no time to speak of)
-                [sys.executable, *argv, "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, env=self.env()
+                [sys.executable, *argv, "--port", str(port)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self.env(**(env or {})),
             )
         server = ServerProcess(proc, port, log_path)
         self.servers.append(server)
         await server.wait_ready(ready_path)
         return server
 
-    async def start_gateway(self) -> ServerProcess:
-        """`imql serve`, as the README runs it, on this run's app and Redis."""
-        return await self.start_process(["-m", "gateway", "serve"], "imql")
+    async def start_gateway(self, **env: str) -> ServerProcess:
+        """`imql serve`, as the README runs it, on this run's app and Redis (`env`: more settings)."""
+        return await self.start_process(["-m", "gateway", "serve"], "imql", env=env)
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[Bench]:

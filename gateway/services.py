@@ -31,6 +31,8 @@ from gateway.errors import Code, IMError
 from gateway.events.bus import EventBus
 from gateway.events.dispatcher import Dispatcher
 from gateway.housekeeping import GroupRecycler, InvitationTimer
+from gateway.im.conversations import ConversationFilter
+from gateway.im.enums import ConversationType
 from gateway.keys import Keys
 from gateway.media.signing import MediaSigner
 from gateway.media.store import FileMediaStore, MediaStore, is_media_key
@@ -129,9 +131,12 @@ class Gateway:
         )
         callback_worker = None
         if callback_sender is not None:
-            callback_worker = CallbackWorker(
-                redis, keys, callback_sender, embedded.messages.unread_c2c, consumer=instance_id
-            )
+            c2c_only = ConversationFilter(conversationType=int(ConversationType.V2TIM_C2C))
+
+            async def c2c_unread_total(user_id: str) -> int:
+                return await embedded.conversations.get_unread_message_count_by_filter(user_id, c2c_only)
+
+            callback_worker = CallbackWorker(redis, keys, callback_sender, c2c_unread_total, consumer=instance_id)
         backend: IMBackend = embedded
         presence = Presence(redis, keys, clock, metrics)
         sessions = SessionPool(

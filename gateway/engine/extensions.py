@@ -20,6 +20,7 @@ from gateway.engine.message_ids import parse_msg_id
 from gateway.errors import Code, IMError, invalid
 from gateway.im.events import IMEvent, OnRecvMessageExtensionsChanged, OnRecvMessageExtensionsDeleted
 from gateway.im.messages import MessageExtension, MessageExtensionResult, StoredMessage
+from gateway.v4.callbacks import EXTENSION_CLEAR, EXTENSION_DELETE, EXTENSION_SET
 
 PER_CALL_MAX = 20
 PER_MESSAGE_MAX = 300
@@ -58,6 +59,11 @@ for i = 3, #ARGV, 3 do
 end
 return out
 """
+
+
+def _items(extensions: Sequence[MessageExtension]) -> list[tuple[str, str, int]]:
+    """(Key, Value, Seq) of each, as the extension callbacks list them."""
+    return [(e.extensionKey, e.extensionValue, e.extensionVersion) for e in extensions]
 
 
 class _Stored(msgspec.Struct):
@@ -113,11 +119,14 @@ class Extensions(MessageCore):
         if changed:
             event = OnRecvMessageExtensionsChanged(msgID=stored.msgID, extensions=changed)
             await self._tell_parties(user_id, session_id, stored, event)
+            await self._callbacks.extensions_changed(stored, EXTENSION_SET, _items(changed))
         return results
 
     async def delete_message_extensions(
-        self, user_id: str, session_id: str, msg_id: str, keys: Sequence[str]
+        self, user_id: str, session_id: str, msg_id: str, keys: Sequence[str], *, clearing: bool = False
     ) -> list[MessageExtensionResult]:
+        """`clearing`: these are all the message's keys (REST OperateType 3): the app's callback
+        says "cleared" rather than naming them."""
         if not keys or len(keys) > PER_CALL_MAX:
             raise invalid(f"keys: 1 to {PER_CALL_MAX} per call")
         stored = await self._extensible(user_id, msg_id)
@@ -129,6 +138,11 @@ class Extensions(MessageCore):
             msgID=stored.msgID, extensionKeys=[r.extension.extensionKey for r in results]
         )
         await self._tell_parties(user_id, session_id, stored, event)
+        deleted = [r.extension for r in results if r.resultCode == 0]
+        if clearing:
+            await self._callbacks.extensions_changed(stored, EXTENSION_CLEAR, [])
+        else:
+            await self._callbacks.extensions_changed(stored, EXTENSION_DELETE, _items(deleted))
         return results
 
     async def _write(self, stored: StoredMessage, args: list[str | int]) -> list[MessageExtensionResult]:

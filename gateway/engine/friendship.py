@@ -534,6 +534,10 @@ class Friendship:
             raise IMError(Code.ERR_NO_SUCH_FRIEND_APPLICATION, f"no friend request from {applicant!r}")
         if await self._redis.hlen(self._keys.friends(applicant)) >= FRIENDS_MAX:
             raise IMError(Code.ERR_FRIEND_LIST_FULL, f"{applicant!r}'s friend list is full")
+        both = response == FriendAccept.V2TIM_FRIEND_ACCEPT_AGREE_AND_ADD
+        action = "Response_Action_AgreeAndAdd" if both else "Response_Action_Agree"
+        if refused := await self._callbacks.prev_friend_response(user_id, applicant, action):
+            return _failed(applicant, *refused)  # the app's Sns.CallbackPrevFriendResponse said no
         now = self._now()
         await self._drop_applications(user_id, applicant)
         theirs = FriendRecord(
@@ -549,7 +553,6 @@ class Friendship:
             user_id, applicant, FriendRecord(addTime=now, addSource=request.addSource)
         ):
             await self._announce_added(user_id, [applicant])
-        both = response == FriendAccept.V2TIM_FRIEND_ACCEPT_AGREE_AND_ADD
         await self._callbacks.friends_added(friend_pairs(applicant, user_id, both), applicant, "friend_response")
         return _ok(applicant)
 
@@ -557,6 +560,8 @@ class Friendship:
         request = await self._application_of(user_id, applicant)
         if request is None or request.type != FriendApplicationType.V2TIM_FRIEND_APPLICATION_COME_IN:
             raise IMError(Code.ERR_NO_SUCH_FRIEND_APPLICATION, f"no friend request from {applicant!r}")
+        if refused := await self._callbacks.prev_friend_response(user_id, applicant, "Response_Action_Reject"):
+            return _failed(applicant, *refused)
         await self._drop_applications(user_id, applicant)
         return _ok(applicant)
 

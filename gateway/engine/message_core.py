@@ -573,6 +573,7 @@ class MessageCore:
             pipe.multi()
             pipe.set(version_key, current.version)
             pipe.hset(self._keys.timeline_messages(timeline), str(stored.seq), STORED_ENC.encode(current))
+            self._callbacks.queue_message_modified(pipe, current, user_id)
             try:
                 await pipe.execute()
             except WatchError as exc:

@@ -233,6 +233,7 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
         pipe = self._redis.pipeline(transaction=False)
         pipe.hset(self._keys.read_times(user_id), conv, now)
         pipe.hset(self._keys.conversation_state(user_id, "c2c-read-ms"), conv, read_ms)
+        self._callbacks.queue_c2c_read(pipe, user_id, peer, now)
         await pipe.execute()
         await self.conversations_changed({user_id: [conv]})
         if peer != user_id:

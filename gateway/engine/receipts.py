@@ -57,10 +57,14 @@ class ReadReceipts(MessageCore):
         if not fresh:
             return
         by_sender: dict[str, list[MessageReceipt]] = defaultdict(list)
-        for m, receipt in zip(fresh, await self._receipts(fresh, reader=user_id), strict=True):
+        counted = await self._receipts(fresh, reader=user_id)
+        for m, receipt in zip(fresh, counted, strict=True):
             by_sender[m.sender].append(receipt)
         for sender, receipts in by_sender.items():
             await self._bus.publish([sender], OnRecvMessageReadReceipts(receiptList=receipts))
+        if fresh[0].groupID:  # one conversation: all of one group (or topic)
+            read = [(m.seq, r.readCount, r.unreadCount) for m, r in zip(fresh, counted, strict=True)]
+            await self._callbacks.group_read_receipts(fresh[0].groupID, user_id, read)
 
     async def get_message_read_receipts(self, user_id: str, msg_ids: Sequence[str]) -> list[MessageReceipt]:
         """The receipts of the user's own messages (C2C: read by the peer or not; group: counts)."""

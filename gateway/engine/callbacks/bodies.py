@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from gateway.im.enums import AllowType, Gender, GroupType
+from gateway.im.enums import AllowType, Gender, GroupMemberRole, GroupType
 from gateway.im.groups import GroupInfo
 from gateway.im.messages import StoredMessage
 from gateway.im.model import ProfileChanges
@@ -33,6 +33,11 @@ GROUP_TYPE_NAMES = {
     GroupType.V2TIM_GROUP_TYPE_MEETING: "ChatRoom",
     GroupType.V2TIM_GROUP_TYPE_AVCHATROOM: "AVChatRoom",
     GroupType.V2TIM_GROUP_TYPE_COMMUNITY: "Community",
+}
+_ROLE_NAMES = {
+    GroupMemberRole.V2TIM_GROUP_MEMBER_ROLE_OWNER: "Owner",
+    GroupMemberRole.V2TIM_GROUP_MEMBER_ROLE_ADMIN: "Admin",
+    GroupMemberRole.V2TIM_GROUP_MEMBER_ROLE_MEMBER: "Member",
 }
 _GENDERS = {
     Gender.V2TIM_GENDER_UNKNOWN: "Gender_Type_Unknown",
@@ -58,6 +63,11 @@ SEND_SUCCEEDED = "send msg succeed"  # C2C.CallbackAfterSendMsg's ErrorInfo for 
 
 def group_type_name(group_type: GroupType) -> str:
     return GROUP_TYPE_NAMES.get(group_type, str(group_type))
+
+
+def role_name(role: GroupMemberRole) -> str:
+    """Tencent's name of a member role (REST and callbacks)."""
+    return _ROLE_NAMES.get(role, "Member")
 
 
 def _accounts(user_ids: Sequence[str]) -> list[dict[str, str]]:
@@ -100,7 +110,7 @@ def c2c_before_send(m: StoredMessage, online_only: bool, media_url: MediaUrl, ev
 
 def c2c_after_send(m: StoredMessage, online_only: bool, media_url: MediaUrl) -> Body:
     body = c2c_message(wire.C2C_AFTER_SEND, m, online_only, media_url)
-    # UnreadMsgNum is the receiver's, counted when the callback is delivered (CallbackWorker)
+    # UnreadMsgNum is the receiver's total one-to-one unread, counted at delivery (CallbackWorker)
     return {**body, "SendMsgResult": 0, "ErrorInfo": SEND_SUCCEEDED, "UnreadMsgNum": 0}
 
 
@@ -111,6 +121,58 @@ def c2c_withdrawn(m: StoredMessage) -> Body:
         "To_Account": m.receiver,
         "MsgKey": str(MsgKey(m.seq, m.random, m.timestamp)),
         "UnreadMsgNum": 0,
+    }
+
+
+def c2c_read(reader: str, peer: str, read_time: int) -> Body:
+    """C3; UnreadMsgNum is the reader's total one-to-one unread, counted at delivery (CallbackWorker)."""
+    return {
+        "CallbackCommand": wire.C2C_AFTER_READ,
+        "Report_Account": reader,
+        "Peer_Account": peer,
+        "LastReadTime": read_time,
+        "UnreadMsgNum": 0,
+    }
+
+
+def c2c_modified(m: StoredMessage, operator: str, media_url: MediaUrl, event_ms: int) -> Body:
+    """C5: the message as it is after the change."""
+    return {
+        "CloudCustomData": m.cloudCustomData,
+        "MsgBody": msgbody_from_content(m.content, media_url),
+        "CallbackCommand": wire.C2C_AFTER_MODIFY,
+        "Operator_Account": operator,
+        "From_Account": m.sender,
+        "To_Account": m.receiver,
+        "MsgRandom": m.random,
+        "MsgSeq": m.seq,
+        "MsgTime": m.timestamp,
+        "MsgKey": str(MsgKey(m.seq, m.random, m.timestamp)),
+        "EventTime": event_ms,
+    }
+
+
+Extension = tuple[str, str, int]  # (Key, Value, Seq) of one changed message extension
+
+
+def _extension_fields(operate: int, extensions: Sequence[Extension], event_ms: int) -> Body:
+    """What C6 and C21 share: the items changed, and the message's extension Seq (the newest of
+    theirs: imql versions each key, Tencent the whole message)."""
+    return {
+        "OperateType": operate,
+        "ExtensionList": [{"Key": k, "Value": v, "Seq": seq} for k, v, seq in extensions],
+        "Seq": max((seq for _, _, seq in extensions), default=0),
+        "EventTime": event_ms,
+    }
+
+
+def c2c_extension(m: StoredMessage, operate: int, extensions: Sequence[Extension], event_ms: int) -> Body:
+    return {
+        "CallbackCommand": wire.C2C_AFTER_EXTENSION,
+        "From_Account": m.sender,
+        "To_Account": m.receiver,
+        "MsgKey": str(MsgKey(m.seq, m.random, m.timestamp)),
+        **_extension_fields(operate, extensions, event_ms),
     }
 
 
@@ -165,6 +227,49 @@ def group_recalled(m: StoredMessage, group_type: GroupType, operator: str, event
         "Type": group_type_name(group_type),
         **_group_ids(m.groupID),
         "MsgSeqList": [{"MsgSeq": m.seq}],
+        "EventTime": str(event_ms),
+    }
+
+
+def group_modified(m: StoredMessage, operator: str, media_url: MediaUrl, event_ms: int) -> Body:
+    """C20: TopicId is always there ("" outside topics) and EventTime is a number, as in the sample."""
+    ids = _group_ids(m.groupID)
+    return {
+        "MsgBody": msgbody_from_content(m.content, media_url),
+        "CallbackCommand": wire.GROUP_AFTER_MODIFY,
+        "Operator_Account": operator,
+        "GroupId": ids["GroupId"],
+        "TopicId": ids.get("TopicId", ""),
+        "MsgSeq": m.seq,
+        "EventTime": event_ms,
+    }
+
+
+def group_extension(m: StoredMessage, operate: int, extensions: Sequence[Extension], event_ms: int) -> Body:
+    """C21 (TopicId added for a topic's message, as in the other group message callbacks)."""
+    return {
+        "CallbackCommand": wire.GROUP_AFTER_EXTENSION,
+        **_group_ids(m.groupID),
+        "MsgSeq": m.seq,
+        **_extension_fields(operate, extensions, event_ms),
+    }
+
+
+ReadReceipt = tuple[int, int, int]  # (MsgSeq, ReadNum, UnreadNum) of one message
+
+
+def group_read_receipts(
+    conversation_group: str, group_type: GroupType, reader: str, receipts: Sequence[ReadReceipt], event_ms: int
+) -> Body:
+    """C18: one reader's new receipts, each message with its counts after the read."""
+    return {
+        "CallbackCommand": wire.GROUP_AFTER_READ_RECEIPT,
+        **_group_ids(conversation_group),
+        "Type": group_type_name(group_type),
+        "GroupMsgReceiptList": [
+            {"MsgSeq": seq, "ReadNum": read, "UnreadNum": unread, "ReadReceiptMembers": _accounts([reader])}
+            for seq, read, unread in receipts
+        ],
         "EventTime": str(event_ms),
     }
 
@@ -257,6 +362,47 @@ def group_info_changed(group: GroupInfo, operator: str, changed: dict[str, str],
     }
 
 
+def member_field_changed(
+    group: GroupInfo, operator: str, member: str, role: str, name_card: str, event_ms: int
+) -> Body:
+    """C15: the member's role and name card after the change."""
+    return {
+        "CallbackCommand": wire.GROUP_AFTER_MEMBER_FIELD,
+        "GroupId": group.groupID,
+        "Type": group_type_name(group.groupType),
+        "Operator_Account": operator,
+        "Member_Account": member,
+        "Role": role,
+        "NameCard": name_card,
+        "EventTime": str(event_ms),
+    }
+
+
+def owner_changed(group: GroupInfo, operator: str, old_owner: str, new_owner: str, event_ms: int) -> Body:
+    return {
+        "CallbackCommand": wire.GROUP_AFTER_OWNER,
+        "GroupId": group.groupID,
+        "Type": group_type_name(group.groupType),
+        "Operator_Account": operator,
+        "OldOwner_Account": old_owner,
+        "NewOwner_Account": new_owner,
+        "EventTime": str(event_ms),
+    }
+
+
+def attributes_changed(group: GroupInfo, operator: str, option: str, attributes: dict[str, str], event_ms: int) -> Body:
+    """C17; `option` is "set" (all replaced), "modify", "delete" (values "") or "clear" (none)."""
+    return {
+        "CallbackCommand": wire.GROUP_AFTER_ATTR,
+        "GroupId": group.groupID,
+        "Type": group_type_name(group.groupType),
+        "Operator_Account": operator,
+        "OptionType": option,
+        "GroupAttr": [{"key": k, "value": v} for k, v in attributes.items()],
+        "EventTime": str(event_ms),
+    }
+
+
 # ---- relationships, profiles, state ----------------------------------------------------------------
 def prev_friend_add(requester: str, items: Sequence[dict[str, str]], both: bool, forced: bool, event_ms: int) -> Body:
     """`items`: one `{To_Account, Remark, GroupName, AddSource, AddWording}` per target."""
@@ -267,6 +413,17 @@ def prev_friend_add(requester: str, items: Sequence[dict[str, str]], both: bool,
         "FriendItem": list(items),
         "AddType": "Add_Type_Both" if both else "Add_Type_Single",
         "ForceAddFlags": 1 if forced else 0,
+        "EventTime": event_ms,
+    }
+
+
+def prev_friend_response(responder: str, items: Sequence[dict[str, str]], event_ms: int) -> Body:
+    """`items`: one `{To_Account, Remark, TagName, ResponseAction}` per request answered."""
+    return {
+        "CallbackCommand": wire.PREV_FRIEND_RESPONSE,
+        "Requester_Account": responder,
+        "From_Account": responder,
+        "ResponseFriendItem": list(items),
         "EventTime": event_ms,
     }
 

@@ -24,7 +24,7 @@ from gateway.clock import Clock
 from gateway.engine.callbacks import bodies
 from gateway.engine.callbacks.sender import CallbackRejected, CallbackSender, CallbackUnavailable
 from gateway.errors import IMError
-from gateway.im.enums import FriendAddType, GroupInfoChangeType, GroupType
+from gateway.im.enums import FriendAddType, GroupInfoChangeType, GroupMemberRole, GroupType
 from gateway.im.groups import GroupChangeInfo, GroupInfo
 from gateway.im.messages import StoredMessage
 from gateway.im.model import ProfileChanges
@@ -53,7 +53,7 @@ class CallbackJob(msgspec.Struct, kw_only=True):
     body: dict[str, Any]
     platform: str
     clientIP: str
-    # C2C callbacks carry the receiver's unread count: [receiver, sender], counted at delivery
+    # C2C callbacks carry a user's total one-to-one unread, counted at delivery: [that user, ...]
     unreadOf: list[str] = []
 
 
@@ -244,14 +244,29 @@ class Callbacks:
         if not self.gates(wire.PREV_FRIEND_ADD):
             return {}
         both = add_type == FriendAddType.V2TIM_FRIEND_TYPE_BOTH
-        answer = await self._ask(
-            wire.PREV_FRIEND_ADD, bodies.prev_friend_add(requester, items, both, forced, self._ms())
-        )
-        targets = [i["To_Account"] for i in items]
+        body = bodies.prev_friend_add(requester, items, both, forced, self._ms())
+        return await self._friend_verdicts(wire.PREV_FRIEND_ADD, body, [i["To_Account"] for i in items])
+
+    async def prev_friend_response(self, responder: str, applicant: str, action: str) -> tuple[int, str] | None:
+        """Sns.CallbackPrevFriendResponse before the user answers a friend request (`action`:
+        Response_Action_AgreeAndAdd, _Agree or _Reject): the app's refusal (ResultCode, ResultInfo),
+        or None to let the answer through."""
+        if not self.gates(wire.PREV_FRIEND_RESPONSE):
+            return None
+        item = {"To_Account": applicant, "Remark": "", "TagName": "", "ResponseAction": action}
+        body = bodies.prev_friend_response(responder, [item], self._ms())
+        return (await self._friend_verdicts(wire.PREV_FRIEND_RESPONSE, body, [applicant])).get(applicant)
+
+    async def _friend_verdicts(
+        self, command: str, body: dict[str, Any], targets: Sequence[str]
+    ) -> dict[str, tuple[int, str]]:
+        """The targets a friend before-callback refuses: its ResultItem entries with a code in
+        38000-39000; a failed callback refuses them all only fail-closed."""
+        answer = await self._ask(command, body)
         if answer is None or self._error_code(answer) != wire.ALLOW:
             if not self._fail_closed:
                 return {}
-            return dict.fromkeys(targets, (wire.FRIEND_REFUSED, "Sns.CallbackPrevFriendAdd failed; refused"))
+            return dict.fromkeys(targets, (wire.FRIEND_REFUSED, f"{command} failed; refused"))
         refused: dict[str, tuple[int, str]] = {}
         for item in answer.get("ResultItem") or []:
             if not isinstance(item, dict):
@@ -291,6 +306,70 @@ class Callbacks:
             body = bodies.group_after_send(stored, group, operator, online_only, self._media_url, self._ms())
             self._queue(pipe, self._job(wire.GROUP_AFTER_SEND, body))
 
+    def queue_c2c_read(self, pipe: Any, reader: str, peer: str, read_time: int) -> None:
+        """C2C.CallbackAfterMsgReport, queued in the read's write pipeline; UnreadMsgNum is the
+        reader's total one-to-one unread, counted at delivery."""
+        if self.gates(wire.C2C_AFTER_READ):
+            self._queue(pipe, self._job(wire.C2C_AFTER_READ, bodies.c2c_read(reader, peer, read_time), [reader]))
+
+    def queue_message_modified(self, pipe: Any, stored: StoredMessage, acting: str) -> None:
+        """C2C.CallbackAfterModifyMsg or Group.CallbackAfterModifyMsg, with the message as changed,
+        queued in the modification's transaction."""
+        command = wire.GROUP_AFTER_MODIFY if stored.groupID else wire.C2C_AFTER_MODIFY
+        if self.gates(command):
+            build = bodies.group_modified if stored.groupID else bodies.c2c_modified
+            body = build(stored, self._operator(acting), self._media_url, self._ms())
+            self._queue(pipe, self._job(command, body))
+
+    async def extensions_changed(
+        self, stored: StoredMessage, operate: int, extensions: Sequence[bodies.Extension]
+    ) -> None:
+        """C2C.CallbackAfterC2CMsgExtension or Group.CallbackAfterGroupMsgExtension: the keys a
+        write changed, (Key, Value, Seq) each (OperateType 3, clear: none)."""
+        command = wire.GROUP_AFTER_EXTENSION if stored.groupID else wire.C2C_AFTER_EXTENSION
+        if (extensions or operate == wire.EXTENSION_CLEAR) and self.gates(command):
+            build = bodies.group_extension if stored.groupID else bodies.c2c_extension
+            await self._enqueue(command, build(stored, operate, extensions, self._ms()))
+
+    async def group_read_receipts(
+        self, conversation_group: str, reader: str, receipts: Sequence[bodies.ReadReceipt]
+    ) -> None:
+        """Group.CallbackAfterReadReceipt: the messages of one group (or topic) a member has just read."""
+        if receipts and self.gates(wire.GROUP_AFTER_READ_RECEIPT):
+            group_type = await self._group_type(bodies.group_of(conversation_group))
+            body = bodies.group_read_receipts(conversation_group, group_type, reader, receipts, self._ms())
+            await self._enqueue(wire.GROUP_AFTER_READ_RECEIPT, body)
+
+    async def _group_type(self, group_id: str) -> GroupType:
+        assert self._keys is not None
+        raw = await self._redis.hget(self._keys.group_info(group_id), "groupType")
+        return GroupType(raw) if raw else GroupType.V2TIM_GROUP_TYPE_PUBLIC
+
+    def queue_member_field_changed(
+        self, pipe: Any, group: GroupInfo, acting: str, member: str, role: GroupMemberRole, name_card: str
+    ) -> None:
+        """Group.CallbackAfterMemberFieldChanged: the member's role and name card after a change of
+        either (Tencent's callback has no field for mutes or custom data)."""
+        if self.gates(wire.GROUP_AFTER_MEMBER_FIELD):
+            body = bodies.member_field_changed(
+                group, self._operator(acting), member, bodies.role_name(role), name_card, self._ms()
+            )
+            self._queue(pipe, self._job(wire.GROUP_AFTER_MEMBER_FIELD, body))
+
+    def queue_owner_changed(self, pipe: Any, group: GroupInfo, acting: str, new_owner: str) -> None:
+        """Group.CallbackAfterChangeGroupOwner; `group` as it was before (its owner the old one)."""
+        if self.gates(wire.GROUP_AFTER_OWNER):
+            body = bodies.owner_changed(group, self._operator(acting), group.owner, new_owner, self._ms())
+            self._queue(pipe, self._job(wire.GROUP_AFTER_OWNER, body))
+
+    def queue_attributes_changed(
+        self, pipe: Any, group: GroupInfo, acting: str, option: str, attributes: dict[str, str]
+    ) -> None:
+        """Group.CallbackAfterGroupAttrChanged, queued in the attributes' write transaction."""
+        if self.gates(wire.GROUP_AFTER_ATTR):
+            body = bodies.attributes_changed(group, self._operator(acting), option, attributes, self._ms())
+            self._queue(pipe, self._job(wire.GROUP_AFTER_ATTR, body))
+
     async def message_recalled(self, stored: StoredMessage, acting: str) -> None:
         """C2C.CallbackAfterMsgWithDraw or Group.CallbackAfterRecallMsg."""
         if not stored.groupID:
@@ -300,9 +379,7 @@ class Callbacks:
                 )
             return
         if self.gates(wire.GROUP_AFTER_RECALL):
-            assert self._keys is not None
-            raw = await self._redis.hget(self._keys.group_info(bodies.group_of(stored.groupID)), "groupType")
-            group_type = GroupType(raw) if raw else GroupType.V2TIM_GROUP_TYPE_PUBLIC
+            group_type = await self._group_type(bodies.group_of(stored.groupID))
             body = bodies.group_recalled(stored, group_type, self._operator(acting), self._ms())
             await self._enqueue(wire.GROUP_AFTER_RECALL, body)
 

@@ -31,7 +31,8 @@ CLAIM_IDLE_SECONDS = 600  # longer than a callback's every retry: an entry idle 
 RETRY_BACKOFF_SECONDS: tuple[float, ...] = (1.0, 5.0, 30.0, 120.0)  # waits between attempts
 ERROR_PAUSE_SECONDS = 1.0
 
-UnreadCount = Callable[[str, str], Awaitable[int]]  # (receiver, sender) -> the receiver's unread from sender
+# a user's total one-to-one unread (Tencent's UnreadMsgNum: "including all one-to-one conversations")
+UnreadCount = Callable[[str], Awaitable[int]]
 
 
 class CallbackWorker(StreamConsumer):
@@ -69,9 +70,8 @@ class CallbackWorker(StreamConsumer):
         except msgspec.DecodeError as exc:
             log.warning("callback job dropped: %s", exc)
             return
-        if job.unreadOf:
-            receiver, sender = job.unreadOf
-            job.body["UnreadMsgNum"] = await self._unread(receiver, sender)
+        if job.unreadOf:  # whose unread count the body carries (the receiver, or the reader)
+            job.body["UnreadMsgNum"] = await self._unread(job.unreadOf[0])
         await self._deliver(job)
 
     async def _deliver(self, job: CallbackJob) -> None:

@@ -60,18 +60,22 @@ class GroupExtras:
             if len(value.encode()) > ATTRIBUTE_VALUE_MAX_BYTES:
                 raise bad(f"attributes[{key!r}] is over {ATTRIBUTE_VALUE_MAX_BYTES} bytes")
 
-    async def _write(self, group_id: str, key: str, merged: dict[str, str], replace: bool) -> None:
+    async def _write(
+        self, user_id: str, group_id: str, key: str, merged: dict[str, str], change: tuple[str, dict[str, str]]
+    ) -> None:
+        """Replace the attributes with `merged`; `change` is what the app's callback is told:
+        (OptionType, the attributes it names)."""
         if len(merged) > ATTRIBUTE_KEYS_MAX:
             raise bad(f"attributes: at most {ATTRIBUTE_KEYS_MAX} keys per group")
         if _size(merged) > ATTRIBUTES_TOTAL_MAX_BYTES:
             raise bad(f"attributes: at most {ATTRIBUTES_TOTAL_MAX_BYTES} bytes in all")
+        group = await self.store.info(group_id)
         pipe = self.store.redis.pipeline(transaction=True)
-        if replace:
-            pipe.delete(key)
+        pipe.delete(key)
         if merged:
             pipe.hset(key, mapping=merged)
+        self.store.callbacks.queue_attributes_changed(pipe, group, user_id, *change)
         await pipe.execute()
-        group = await self.store.info(group_id)
         await self.store.emit(group, OnGroupAttributeChanged(groupID=group_id, groupAttributeMap=merged))
 
     async def init_group_attributes(
@@ -79,7 +83,7 @@ class GroupExtras:
     ) -> None:
         key = await self._attributes_for(user_id, group_id, app_admin)
         self._check(attributes)
-        await self._write(group_id, key, dict(attributes), replace=True)
+        await self._write(user_id, group_id, key, dict(attributes), ("set", dict(attributes)))
 
     async def set_group_attributes(
         self, user_id: str, group_id: str, attributes: dict[str, str], *, app_admin: bool = False
@@ -87,15 +91,19 @@ class GroupExtras:
         key = await self._attributes_for(user_id, group_id, app_admin)
         self._check(attributes)
         merged = {**await self.store.redis.hgetall(key), **attributes}
-        await self._write(group_id, key, merged, replace=True)
+        await self._write(user_id, group_id, key, merged, ("modify", dict(attributes)))
 
     async def delete_group_attributes(
         self, user_id: str, group_id: str, keys: Sequence[str] | None, *, app_admin: bool = False
     ) -> None:
         key = await self._attributes_for(user_id, group_id, app_admin)
         current = await self.store.redis.hgetall(key)
-        remaining = {} if keys is None else {k: v for k, v in current.items() if k not in set(keys)}
-        await self._write(group_id, key, remaining, replace=True)
+        if keys is None:
+            await self._write(user_id, group_id, key, {}, ("clear", {}))
+            return
+        remaining = {k: v for k, v in current.items() if k not in set(keys)}
+        deleted = {k: "" for k in dict.fromkeys(keys) if k in current}
+        await self._write(user_id, group_id, key, remaining, ("delete", deleted))
 
     async def get_group_attributes(
         self, user_id: str, group_id: str, keys: Sequence[str] | None, *, app_admin: bool = False

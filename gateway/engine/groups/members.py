@@ -171,7 +171,12 @@ class GroupMembers:
             if not app_admin:  # the REST API checks Tencent's own limits for AppMemberDefinedData
                 validate_custom_info(custom_info, "customInfo")
             record.customInfo = {**record.customInfo, **custom_info}
-        await s.redis.hset(s.keys.group_members(group_id), target, member_enc.encode(record))
+        pipe = s.redis.pipeline(transaction=False)
+        pipe.hset(s.keys.group_members(group_id), target, member_enc.encode(record))
+        if name_card is not None:
+            role = GroupMemberRole(record.role)
+            s.callbacks.queue_member_field_changed(pipe, group, user_id, target, role, record.nameCard)
+        await pipe.execute()
 
     async def mute_group_member(
         self, user_id: str, group_id: str, target: str, seconds: int, *, app_admin: bool = False
@@ -311,6 +316,7 @@ class GroupMembers:
             pipe.sadd(s.keys.group_admins(group_id), target)
         else:
             pipe.srem(s.keys.group_admins(group_id), target)
+        s.callbacks.queue_member_field_changed(pipe, group, user_id, target, role, record.nameCard)
         await pipe.execute()
         (op,) = await s.member_infos(group_id, [user_id])
         changed = await s.member_infos(group_id, [target])
@@ -359,6 +365,7 @@ class GroupMembers:
             pipe.hset(s.keys.group_members(group_id), group.owner, member_enc.encode(old_owner))
         pipe.srem(s.keys.group_admins(group_id), target)
         pipe.hset(s.keys.group_info(group_id), mapping={"owner": target, "lastInfoTime": s.now()})
+        s.callbacks.queue_owner_changed(pipe, group, user_id, target)
         await pipe.execute()
         change = GroupChangeInfo(type=GroupInfoChangeType.V2TIM_GROUP_INFO_CHANGE_TYPE_OWNER, value=target)
         await self.lifecycle.announce_info_change(await s.info(group_id), user_id, [change])

@@ -388,7 +388,9 @@ async def group_set_key_values(ctx: RestContext, body: Body) -> dict[str, Any]:
     results = []
     for start in range(0, len(keys), EXTENSIONS_PER_WRITE_MAX):
         chunk = keys[start : start + EXTENSIONS_PER_WRITE_MAX]
-        results += await messages.delete_message_extensions(message.sender, ctx.session_id, message.msgID, chunk)
+        results += await messages.delete_message_extensions(
+            message.sender, ctx.session_id, message.msgID, chunk, clearing=operation == CLEAR_KEYS
+        )
     return {"ExtensionList": _extension_results(results) if operation == DELETE_KEYS else []}
 
 

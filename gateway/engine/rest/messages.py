@@ -456,7 +456,9 @@ async def set_key_values(ctx: RestContext, body: Body) -> dict[str, Any]:
         results = []
         for start in range(0, len(keys), EXTENSIONS_PER_WRITE):
             chunk = keys[start : start + EXTENSIONS_PER_WRITE]
-            results += await engine.delete_message_extensions(user, ctx.session_id, message.msgID, chunk)
+            results += await engine.delete_message_extensions(
+                user, ctx.session_id, message.msgID, chunk, clearing=operate == _CLEAR
+            )
     return {
         "ExtensionList": [
             {
