@@ -26,7 +26,15 @@ ROOT = Path(__file__).resolve().parent.parent
 EXPECTED = {
     "query-throughput": {"req_per_s", "p50", "p99", "ratio_to_graphql_core"},
     "send-to-receive": {"latency_p50", "latency_p99", "max_rate_p99_under_50ms"},
-    "send-to-receive-callbacks": {"latency_p50", "latency_p99", "ratio_p50_dead_to_plain", "ratio_p99_dead_to_plain"},
+    "send-to-receive-callbacks": {
+        "latency_p50",
+        "latency_p99",
+        "ratio_p50_dead_to_live",
+        "ratio_p99_dead_to_live",
+        "ratio_p50_live_to_plain",
+        "ratio_p99_live_to_plain",
+        "callbacks_undelivered",
+    },
     "group-fanout": {"first_ms", "median_ms", "last_ms", "deliveries_per_s", "send_redis_commands"},
     "subscriptions-idle": {"memory_per_subscription", "floor_bare_ws_per_connection", "redis_connections"},
     "history-paging": {"page_p50", "page_p99", "ratio_large_to_small"},
