@@ -77,6 +77,11 @@ class Settings:
     # a before-callback that fails (timeout, error, bad answer) lets the action through ("open",
     # Tencent's default) or refuses it ("closed")
     callback_fail_closed: bool = False
+    # Tencent's webhooks (gateway.tencent.webhooks): `POST <tencent_callback_path>` is served only
+    # while a token is set (IMQL_TENCENT_CALLBACK_TOKEN, the console's "callback token"): every
+    # callback must carry Sign = sha256(token + RequestTime), so without one nothing is accepted.
+    tencent_callback_token: str | None = None
+    tencent_callback_path: str = "/tencent/callback"
 
     @property
     def admin_identifiers(self) -> frozenset[str]:
@@ -146,6 +151,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         if push_secret is None or len(push_secret) < 16:
             raise ConfigError("IMQL_PUSH_WEBHOOK_URL needs IMQL_PUSH_WEBHOOK_SECRET (16+ characters) to sign pushes")
     callbacks = _callback_settings(env)
+    tencent_callback_path = env.get("IMQL_TENCENT_CALLBACK_PATH") or "/tencent/callback"
+    if not tencent_callback_path.startswith("/") or "?" in tencent_callback_path:
+        raise ConfigError("IMQL_TENCENT_CALLBACK_PATH must be a path starting with / (no query string)")
     return Settings(
         sdkappid=sdkappid,
         secret_key=secret,
@@ -167,6 +175,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         group_recycle_days=_int(env, "IMQL_GROUP_RECYCLE_DAYS", 0),
         push_webhook_url=push_url,
         push_webhook_secret=push_secret,
+        tencent_callback_token=env.get("IMQL_TENCENT_CALLBACK_TOKEN") or None,
+        tencent_callback_path=tencent_callback_path,
         **callbacks,
     )
 
