@@ -185,15 +185,16 @@ class WebhookReceiver:
         return 200, OK_ANSWER
 
 
-async def _read_capped(request: Request) -> bytes:
+async def _read_capped(request: Request) -> bytes | None:
+    """The body, or None when it is over MAX_CALLBACK_BODY_BYTES (read no further than that)."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_CALLBACK_BODY_BYTES:
-        return b"x" * (MAX_CALLBACK_BODY_BYTES + 1)  # refused by the length check, unread
+        return None
     raw = b""
     async for chunk in request.stream():
         raw += chunk
-        if raw is None:
-            break
+        if len(raw) > MAX_CALLBACK_BODY_BYTES:
+            return None
     return raw
 
 
