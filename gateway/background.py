@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from redis.exceptions import RedisError, ResponseError
@@ -36,19 +37,22 @@ class BackgroundLoop(ABC):
         """The loop itself; runs until cancelled."""
 
 
+Handle = Callable[[dict[Any, Any]], Awaitable[None]]  # one stream entry's fields
+
+
 class StreamConsumer(BackgroundLoop):
     """A worker on every replica over one Redis stream, in a consumer group shared by all of them:
-    each entry is handled by one replica, and entries a crashed replica had taken are claimed by
-    another once idle for `claim_idle_seconds`. Handled entries are acknowledged and deleted, so
-    the stream holds only what is still to do. Subclasses give the stream, the group and
-    `_handle` (one entry's fields); `concurrent` handles a batch's entries together."""
+    each entry is handled by one replica, and entries a crashed replica had taken (or a handler
+    left pending) are claimed by another once idle for `claim_idle_seconds`. Handled entries are
+    acknowledged and deleted, so the stream holds only what is still to do. Subclasses give the
+    stream, the group and `_process` (a batch; the IDs it is done with), usually through
+    `_one_by_one` or `_together`."""
 
     group = "workers"
     batch = 20  # entries taken per read
     block_milliseconds = 1000  # how long a read waits for new entries
     claim_idle_seconds = 60.0
     error_pause_seconds = 1.0
-    concurrent = False
 
     def __init__(self, redis: Any, stream: str, consumer: str) -> None:
         super().__init__()
@@ -57,39 +61,46 @@ class StreamConsumer(BackgroundLoop):
         self._consumer = consumer
 
     @abstractmethod
-    async def _handle(self, fields: dict[Any, Any]) -> None:
-        """One entry; exceptions other than Redis's are the subclass's to catch."""
+    async def _process(self, entries: list[tuple[Any, dict[Any, Any]]], claimed: bool) -> list[Any]:
+        """Handle a batch (`claimed`: taken over from another consumer, or retried); returns the IDs
+        that are done with (acknowledged and deleted); the rest stay pending for a later claim."""
+
+    async def _one_by_one(self, entries: list[tuple[Any, dict[Any, Any]]], handle: Handle) -> list[Any]:
+        """In order, each acknowledged as soon as it is handled (a crash repeats at most one)."""
+        for entry_id, fields in entries:
+            await handle(fields)
+            await self._done([entry_id])
+        return []
+
+    async def _together(self, entries: list[tuple[Any, dict[Any, Any]]], handle: Handle) -> list[Any]:
+        """All at once: one slow entry does not hold the others back."""
+        await asyncio.gather(*(handle(fields) for _, fields in entries))
+        return [entry_id for entry_id, _ in entries]
 
     async def _run(self) -> None:
         while True:
             try:
                 await self._ensure_group()
-                entries = await self._take()
-                if not entries:
-                    continue
-                if self.concurrent:
-                    await asyncio.gather(*(self._handle(fields) for _, fields in entries))
-                    await self._done([entry_id for entry_id, _ in entries])
-                else:
-                    for entry_id, fields in entries:
-                        await self._handle(fields)
-                        await self._done([entry_id])
+                entries, claimed = await self._take()
+                if entries:
+                    done = await self._process(entries, claimed)
+                    if done:
+                        await self._done(done)
             except (RedisError, OSError) as exc:
                 log.warning("%s: stream %s unreadable: %s", self.task_name, self._stream, exc)
                 await asyncio.sleep(self.error_pause_seconds)
 
-    async def _take(self) -> list[tuple[Any, dict[Any, Any]]]:
-        """A dead replica's stale entries first, else new ones (waiting up to block_milliseconds)."""
+    async def _take(self) -> tuple[list[tuple[Any, dict[Any, Any]]], bool]:
+        """Idle pending entries first (claimed: True), else new ones (waiting up to block_milliseconds)."""
         _, claimed, *_ = await self._redis.xautoclaim(
             self._stream, self.group, self._consumer, int(self.claim_idle_seconds * 1000), "0-0", count=self.batch
         )
-        entries = list(claimed)
-        if not entries:
-            reply = await self._redis.xreadgroup(
-                self.group, self._consumer, {self._stream: ">"}, count=self.batch, block=self.block_milliseconds
-            )
-            entries = [e for _, stream_entries in reply or [] for e in stream_entries]
-        return entries
+        if claimed:
+            return list(claimed), True
+        reply = await self._redis.xreadgroup(
+            self.group, self._consumer, {self._stream: ">"}, count=self.batch, block=self.block_milliseconds
+        )
+        return [e for _, stream_entries in reply or [] for e in stream_entries], False
 
     async def _done(self, ids: list[Any]) -> None:
         pipe = self._redis.pipeline(transaction=False)

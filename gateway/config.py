@@ -86,6 +86,8 @@ class Settings:
     # The Tencent Cloud backend (IMQL_BACKEND=tencent, gateway.tencent): where REST v4 is called
     # (`/v4/...` is appended to this scheme://host[:port]), the admin identifier it is called as,
     # the callback token set in Tencent's console, and the path Tencent's webhooks are POSTed to.
+    # `POST <tencent_callback_path>` is served only while a token is set: every callback must carry
+    # Sign = sha256(token + RequestTime), so without one nothing could be accepted.
     tencent_api_url: str = "https://console.tim.qq.com"
     tencent_admin: str = "administrator"
     tencent_callback_token: str | None = None

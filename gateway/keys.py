@@ -298,6 +298,19 @@ class Keys:
         """Stream: after-callbacks waiting for the app's endpoint, read by every replica's CallbackWorker group."""
         return f"{self._app_prefix}:callback-queue"
 
+    def tencent_inbound_queue(self) -> str:
+        """Stream: Tencent webhooks accepted by gateway.tencent.webhooks, read by every replica's
+        InboundWorker group (gateway.tencent.inbound)."""
+        return f"{self._app_prefix}:tencent-inbound"
+
+    def tencent_inbound_seen(self, digest: str) -> str:
+        """String (with a TTL): a webhook delivery already queued, named by its dedupe identity's digest."""
+        return f"{self._app_prefix}:tencent-seen:{digest}"
+
+    def tencent_own_message(self, digest: str) -> str:
+        """String (with a TTL): a message the gateway itself made through REST; its webhook is an echo."""
+        return f"{self._app_prefix}:tencent-own:{digest}"
+
     def merger_bundle(self, bundle_id: str) -> str:
         """String: the messages a merged message carries, copied when it was created (JSON)."""
         return f"{self._app_prefix}:merger:{bundle_id}"

@@ -47,6 +47,8 @@ from gateway.session.presence import Presence
 from gateway.session.services import SessionServices
 from gateway.session.status import StatusService
 from gateway.store import open_redis
+from gateway.tencent.inbound import InboundHandler, InboundWorker, LoggingHandler, OwnMessages
+from gateway.tencent.webhooks import WebhookReceiver
 
 log = logging.getLogger("imql")
 
@@ -78,9 +80,22 @@ class Gateway:
     media_signer: MediaSigner
     session_services: SessionServices
     server_api: ServerAPI | None  # Tencent's REST v4, on a backend that is its own IM server
+    # Tencent's webhooks (gateway.tencent): the route's receiver and the queue's worker; None while
+    # IMQL_TENCENT_CALLBACK_TOKEN is unset
+    tencent_webhooks: WebhookReceiver | None = None
+    tencent_inbound: InboundWorker | None = None
 
     @classmethod
-    def build(cls, settings: Settings, *, clock: Clock | None = None, redis: Any = None) -> Gateway:
+    def build(
+        cls,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        redis: Any = None,
+        inbound_handler: InboundHandler | None = None,
+    ) -> Gateway:
+        """`inbound_handler` gets Tencent's webhooks as events (gateway.tencent.inbound); until the
+        Tencent backend is that handler, they are logged (LoggingHandler)."""
         clock = clock or SystemClock()
         metrics = Metrics()
         if redis is None:
@@ -191,6 +206,14 @@ class Gateway:
                 media_url=media_url_for_admin,
             )
         )
+        tencent_webhooks = tencent_inbound = None
+        if settings.tencent_callback_token:
+            tencent_webhooks = WebhookReceiver(
+                redis, keys, clock, sdkappid=settings.sdkappid, token=settings.tencent_callback_token
+            )
+            tencent_inbound = InboundWorker(
+                redis, keys, inbound_handler or LoggingHandler(), OwnMessages(redis, keys), consumer=instance_id
+            )
         return cls(
             settings=settings,
             clock=clock,
@@ -232,6 +255,8 @@ class Gateway:
                 instance_id=instance_id,
             ),
             server_api=server_api,
+            tencent_webhooks=tencent_webhooks,
+            tencent_inbound=tencent_inbound,
         )
 
     async def start(self) -> None:
@@ -245,12 +270,16 @@ class Gateway:
             self.push_worker.start()
         if self.callback_worker is not None:
             self.callback_worker.start()
+        if self.tencent_inbound is not None:
+            self.tencent_inbound.start()
 
     async def close(self) -> None:
         if self.push_worker is not None:
             await self.push_worker.stop()
         if self.callback_worker is not None:
             await self.callback_worker.stop()
+        if self.tencent_inbound is not None:
+            await self.tencent_inbound.stop()
         if self.invitation_timer is not None:
             await self.invitation_timer.stop()
         await self.expiry.stop()

@@ -19,6 +19,8 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from gateway.clock import Clock
 from gateway.config import Settings, load_settings
 from gateway.services import Gateway
+from gateway.tencent.inbound import InboundHandler
+from gateway.tencent.webhooks import serve_callback
 from gateway.web import rest
 from gateway.web.cors import CORSMiddleware, OriginPolicy, refuse_websocket
 from gateway.web.media import serve_media
@@ -89,13 +91,19 @@ class WebSocketsFirst:
         await self._http(scope, receive, send)  # type: ignore[arg-type]
 
 
-def create_app(settings: Settings | None = None, *, clock: Clock | None = None, redis: Any = None) -> WebSocketsFirst:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    redis: Any = None,
+    inbound_handler: InboundHandler | None = None,
+) -> WebSocketsFirst:
     settings = settings or load_settings()
     view = GraphQLView(build_schema(), settings)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        gateway = Gateway.build(settings, clock=clock, redis=redis)
+        gateway = Gateway.build(settings, clock=clock, redis=redis, inbound_handler=inbound_handler)
         await gateway.start()
         app.state.gateway = gateway
         view.documents.attach(gateway.redis, gateway.keys)
@@ -125,4 +133,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         Route("/v4/{service}/{command}", rest.serve_rest, methods=["POST"]),
         Mount("/playground", StaticFiles(packages=[("gateway", "playground")]), name="playground"),
     ]
+    if settings.tencent_callback_token:
+        # Tencent's webhooks, only with a token to check their Sign (gateway.tencent.webhooks)
+        routes.append(Route(settings.tencent_callback_path, serve_callback, methods=["POST"]))
     return WebSocketsFirst(Starlette(routes=routes, lifespan=lifespan), view, OriginPolicy(settings.allowed_origins))

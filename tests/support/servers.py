@@ -19,6 +19,7 @@ from gateway.cli import WS_IMPLEMENTATION
 from gateway.clock import Clock
 from gateway.config import Settings
 from gateway.services import Gateway
+from gateway.tencent.inbound import InboundHandler
 from gateway.web.app import create_app
 
 
@@ -49,9 +50,14 @@ class InProcessGateway:
 
 
 async def start_in_process(
-    settings: Settings, clock: Clock | None = None, redis: Any = None, *, ws_ping_seconds: float = 5
+    settings: Settings,
+    clock: Clock | None = None,
+    redis: Any = None,
+    *,
+    ws_ping_seconds: float = 5,
+    inbound_handler: InboundHandler | None = None,
 ) -> InProcessGateway:
-    app = create_app(settings, clock=clock, redis=redis)
+    app = create_app(settings, clock=clock, redis=redis, inbound_handler=inbound_handler)
     config = uvicorn.Config(
         app,
         host="127.0.0.1",

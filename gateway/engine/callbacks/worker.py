@@ -42,7 +42,6 @@ class CallbackWorker(StreamConsumer):
     block_milliseconds = BLOCK_MILLISECONDS
     claim_idle_seconds = CLAIM_IDLE_SECONDS
     error_pause_seconds = ERROR_PAUSE_SECONDS
-    concurrent = True  # a batch is delivered together: one slow endpoint call does not hold the rest
 
     def __init__(
         self,
@@ -62,6 +61,9 @@ class CallbackWorker(StreamConsumer):
     async def stop(self) -> None:
         await super().stop()
         await self._sender.aclose()
+
+    async def _process(self, entries: list[tuple[Any, dict[Any, Any]]], claimed: bool) -> list[Any]:
+        return await self._together(entries, self._handle)
 
     async def _handle(self, fields: dict[Any, Any]) -> None:
         raw = fields.get("job") or fields.get(b"job")

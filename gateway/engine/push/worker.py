@@ -58,6 +58,9 @@ class PushWorker(StreamConsumer):
         await super().stop()
         await self._sink.aclose()
 
+    async def _process(self, entries: list[tuple[Any, dict[Any, Any]]], claimed: bool) -> list[Any]:
+        return await self._one_by_one(entries, self._handle)
+
     async def _handle(self, fields: dict[Any, Any]) -> None:
         raw = fields.get("job") or fields.get(b"job")
         devices: dict[str, list[PushDevice]] = {}
