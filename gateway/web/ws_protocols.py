@@ -44,6 +44,20 @@ def _with_code(error: Any) -> Any:
     return error
 
 
+def _well_formed(message: Any) -> bool:
+    """A subscribe message as graphql-transport-ws defines it: a string id and a payload object
+    whose query is a string, variables an object (or absent), operationName a string (or absent)."""
+    payload = message.get("payload")
+    return (
+        isinstance(message.get("id"), str)
+        and isinstance(payload, dict)
+        and isinstance(payload.get("query"), str)
+        and isinstance(payload.get("variables"), dict | None)
+        and isinstance(payload.get("operationName"), str | None)
+        and isinstance(payload.get("extensions"), dict | None)
+    )
+
+
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
     schema: IMSchema  # the view's (gateway.web.view), which holds the listener plans and renderer
     _closing: set[asyncio.Task[None]] | None = None
@@ -68,6 +82,11 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         payload = message.get("payload")
+        if self.connection_acknowledged and not _well_formed(message):
+            # the protocol's answer to an invalid message; Strawberry indexed the payload and the
+            # connection died with a TypeError (logged as a crash, closed 1006)
+            await self.websocket.close(code=4400, reason="Invalid subscribe message")
+            return
         plan = None
         if self.connection_acknowledged and isinstance(payload, dict) and isinstance(payload.get("query"), str):
             variables, name = payload.get("variables"), payload.get("operationName")
@@ -224,6 +243,21 @@ class ListenerOperation(Operation[Any, Any]):
 
 
 class LegacyWSHandler(BaseGraphQLWSHandler[Any, Any]):
+    async def handle_connection_init(self, message: Any) -> None:
+        """A second connection_init is ignored: Strawberry acknowledged it again (with the new
+        payload's identity) and started a second keep-alive task over the first, which was never
+        awaited, so its WebSocketDisconnected was logged as an unretrieved task exception."""
+        if self.connection_acknowledged:
+            return
+        await super().handle_connection_init(message)
+
+    async def handle_message(self, message: Any) -> None:
+        """A message without a string `type` is ignored, as the protocol ignores unknown types
+        (Strawberry's handler indexed it and the connection died with a KeyError, logged as a crash)."""
+        if not isinstance(message.get("type"), str):
+            return
+        await super().handle_message(message)
+
     async def send_message(self, message: Any) -> None:
         if message.get("type") == "error" and isinstance(message.get("payload"), dict):
             message = {**message, "payload": _with_code(message["payload"])}
