@@ -16,19 +16,28 @@ import itertools
 import json
 import time
 from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
 import websockets
 
 from tests.support.clients import GraphQLReply, WSClient
+from tests.support.redis_server import PrivateRedis
+from tests.support.servers import GatewayProcess, spawn_gateway
+
+SECRET = "test-secret-key-0123456789"  # tests.conftest's
 
 CREATE = "mutation($t: String) { createTextMessage(text: $t) { id } }"
 SEND = "mutation($i: String, $r: String) { sendMessage(id: $i, receiver: $r) { msgID seq sender } }"
 MESSAGES = (
     "subscription($since: String) { advancedMsgListener(since: $since) { __typename"
-    " ... on RecvNewMessageEvent { type cursor message { msgID seq sender textElem { text } } } } }"
+    " ... on RecvNewMessageEvent { type cursor message { msgID seq sender textElem { text } } }"
+    " ... on RecvMessageReadReceiptsEvent { cursor } ... on RecvC2CReadReceiptEvent { cursor }"
+    " ... on RecvMessageRevokedEvent { cursor } ... on RecvMessageModifiedEvent { cursor }"
+    " ... on RecvMessageExtensionsChangedEvent { cursor } ... on RecvMessageExtensionsDeletedEvent { cursor } } }"
 )
 SDK_CONNECTING = "subscription { sdkListener { ... on ConnectingEvent { type cursor } } }"
 HISTORY = (
@@ -224,10 +233,15 @@ class Follower:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await self._task
+            except asyncio.CancelledError:
+                pass
+            except Exception as exc:  # a crash of the follower itself: the test fails on it, cleanly
+                self.errors.append({"type": "follower crashed", "error": repr(exc)})
         if self._ws is not None:
-            await self._ws.close()
+            with contextlib.suppress(Exception):
+                await self._ws.close()
 
 
 class ReadyProbe:
@@ -336,3 +350,131 @@ async def check_consistency(
             seqs = [m["seq"] for m in follower.received if m["sender"] == peer]
             assert seqs == sorted(seqs), f"{user}: {peer}'s messages out of order"
     return {"messages": checked, "conversations": len(by_pair)}
+
+
+# --- a rig: a private Redis, replicas, clients, a probe -------------------------------------
+
+REQUEST_TIMEOUT = 1.5  # IMQL_REQUEST_TIMEOUT of the replicas under test
+HANG_MARGIN = 5.0  # a request answered later than REQUEST_TIMEOUT + this would be a hang
+READY_BOUND = 3.0  # /readyz is bounded at 0.8 s inside; more than this would be a hang
+SDKAPPID = 1400000019
+
+
+@dataclass
+class Rig:
+    redis: PrivateRedis
+    replicas: list[GatewayProcess]
+    cluster: Cluster
+    recorder: Recorder
+    probe: ReadyProbe
+    senders: dict[str, Sender]
+    followers: dict[str, Follower]
+    tokens: dict[str, str]
+
+    async def add_user(self, user: str) -> None:
+        token = await self.cluster.login(user)
+        self.tokens[user] = token
+        self.senders[user] = Sender(self.cluster, user, token)
+        follower = Follower(self.cluster, user, token)
+        self.followers[user] = follower
+        follower.start()
+        await asyncio.wait_for(follower.ready.wait(), 20)
+
+    async def warm_up(self) -> None:
+        """Each follower is live: a message to it has arrived (so it also holds a cursor)."""
+        users = sorted(self.senders)
+        for n, user in enumerate(users):
+            receiver = users[(n + 1) % len(users)]
+            acked = await self.senders[user].send(receiver)
+            await self.followers[receiver].wait_for(acked.msg_id)
+
+    async def traffic(self, fault: Callable[[], Awaitable[None]], *, before: float = 1.0, after: float = 1.5) -> None:
+        """Everyone keeps sending round-robin while `fault` runs; then each sends once more and
+        waits until that last message has arrived, so every follower has caught up."""
+        stop = asyncio.Event()
+        users = sorted(self.senders)
+
+        async def keep_sending(n: int, user: str) -> None:
+            turn = 0
+            while not stop.is_set():
+                turn += 1
+                await self.senders[user].send(users[(n + 1 + turn % (len(users) - 1)) % len(users)])
+                await asyncio.sleep(0.02)
+
+        loops = [asyncio.create_task(keep_sending(n, u)) for n, u in enumerate(users)]
+        try:
+            await asyncio.sleep(before)
+            await fault()
+            await asyncio.sleep(after)
+        finally:
+            stop.set()
+            await asyncio.gather(*loops)
+        for n, user in enumerate(users):
+            receiver = users[(n + 1) % len(users)]
+            acked = await self.senders[user].send(receiver)
+            await self.followers[receiver].wait_for(acked.msg_id)
+
+    async def first_subscription_works(self, user: str) -> None:
+        """A user not followed before: a subscription opened now receives the next message."""
+        token = await self.cluster.login(user)
+        follower = Follower(self.cluster, user, token)
+        follower.start()
+        try:
+            await asyncio.wait_for(follower.ready.wait(), 10)
+            sender = sorted(self.senders)[0]
+            acked = await self.senders[sender].send(user)
+            await follower.wait_for(acked.msg_id, timeout=10)
+            self.followers[user], self.tokens[user] = follower, token
+        except BaseException:
+            await follower.stop()
+            raise
+
+    async def check(self) -> dict[str, int]:
+        figures = await check_consistency(self.cluster, self.senders, self.followers, self.tokens)
+        assert self.recorder.bad_bodies == [], self.recorder.bad_bodies
+        assert self.recorder.longest < REQUEST_TIMEOUT + HANG_MARGIN, self.recorder.longest
+        assert self.probe.longest < READY_BOUND, self.probe.longest
+        for follower in self.followers.values():
+            assert follower.errors == [], follower.errors
+        return figures
+
+
+@contextlib.asynccontextmanager
+async def rig(tmp_path: object, replicas: int = 1, fsync: str = "everysec") -> AsyncIterator[Rig]:
+    assert isinstance(tmp_path, Path)
+    redis = PrivateRedis(tmp_path, fsync=fsync)
+    redis.start()
+    env = {
+        "IMQL_REDIS_URL": redis.url,
+        "IMQL_SDKAPPID": str(SDKAPPID),
+        "IMQL_SECRET_KEY": SECRET,
+        "IMQL_REQUEST_TIMEOUT": str(REQUEST_TIMEOUT),
+        "IMQL_RATE_LIMIT": "0",
+        "IMQL_DATA_DIR": str(tmp_path / "data"),
+    }
+    started: list[GatewayProcess] = []
+    recorder = Recorder(REQUEST_TIMEOUT)
+    cluster: Cluster | None = None
+    probe: ReadyProbe | None = None
+    built: Rig | None = None
+    try:
+        for _ in range(replicas):
+            started.append(await spawn_gateway(env))
+        urls = [r.base_url for r in started]
+        cluster = Cluster(urls, SDKAPPID, SECRET, recorder)
+        probe = ReadyProbe(list(urls))
+        probe.start()
+        built = Rig(redis, started, cluster, recorder, probe, {}, {}, {})
+        yield built
+    finally:
+        # the processes first, whatever else fails: a test leaves nothing running
+        for process in started:
+            process.terminate()
+        redis.stop()
+        if built is not None:
+            for follower in built.followers.values():
+                await follower.stop()
+        if probe is not None:
+            await probe.stop()
+        if cluster is not None:
+            await cluster.aclose()
