@@ -14,6 +14,7 @@ from gateway.clock import ManualClock
 from gateway.config import Settings
 from gateway.keys import Keys
 from tests.support.clients import HTTPClient
+from tests.support.redis_server import PrivateRedis
 from tests.support.servers import InProcessGateway, start_in_process
 
 REDIS_URL = os.environ.get("IMQL_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -65,3 +66,12 @@ async def client(server: InProcessGateway, clock: ManualClock) -> AsyncIterator[
     http = HTTPClient(server.base_url, server.settings.sdkappid, server.settings.secret_key, now=clock.now)
     yield http
     await http.aclose()
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    """A redis-server of the test's own (free port, AOF on), stopped afterwards whatever its state."""
+    own = PrivateRedis(tmp_path)
+    own.start()
+    yield own
+    own.stop()

@@ -4,69 +4,16 @@ goes live at once, without waiting out the event channel's reconnect back-off.""
 from __future__ import annotations
 
 import asyncio
-import shutil
-import socket
-import subprocess
 import time
-from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
-
-import pytest
 
 from gateway.clock import ManualClock
 from gateway.config import Settings
 from tests.support.clients import HTTPClient, WSClient
-from tests.support.servers import free_port, start_in_process
+from tests.support.redis_server import PrivateRedis
+from tests.support.servers import start_in_process
 
 MESSAGES = "subscription { advancedMsgListener { ... on RecvNewMessageEvent { type message { textElem { text } } } } }"
-
-
-class PrivateRedis:
-    """A redis-server of the test's own on a free port, stopped and started at will (AOF on)."""
-
-    def __init__(self, workdir: Path) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            pytest.skip("needs the redis-server binary to restart a Redis of its own")
-        self.binary = binary
-        self.port = free_port()
-        self.workdir = workdir
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes"],
-            stdout=subprocess.DEVNULL,
-            cwd=str(self.workdir),
-        )
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.1).close()
-                return
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
-        self.proc = None
-
-
-@pytest.fixture
-def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
-    redis = PrivateRedis(tmp_path)
-    redis.start()
-    yield redis
-    redis.stop()
 
 
 async def test_the_first_subscription_after_a_redis_restart_is_live_at_once(

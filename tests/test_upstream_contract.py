@@ -226,7 +226,19 @@ def test_strawberry() -> None:
     from strawberry.asgi import GraphQL
 
     # gateway.web.view.GraphQLView overrides these to answer malformed requests 400 (not 500)
-    c.needs("gateway.web.view.GraphQLView", GraphQL, "GraphQL", "parse_http_body", "decode_json", "encode_json")
+    c.needs(
+        "gateway.web.view.GraphQLView",
+        GraphQL,
+        "GraphQL",
+        "parse_http_body",
+        "decode_json",
+        "encode_json",
+        "execute_single",
+    )
+    from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+
+    # gateway.web.ws_protocols.LegacyWSHandler ignores messages without a string type before it
+    c.needs("gateway.web.ws_protocols.LegacyWSHandler", BaseGraphQLWSHandler, "BaseGraphQLWSHandler", "handle_message")
     c.needs_module(
         "schema.execution.executor.SharedEventExecutor",
         "strawberry.schema.schema",

@@ -11,6 +11,8 @@ from typing import Any
 
 import orjson
 from cross_web import HTTPException
+from graphql import GraphQLError, OperationType, get_operation_ast, parse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -78,6 +80,8 @@ class ObjectMessagesOnly(ASGIWebSocketAdapter):
                 finally:
                     del text
                 if not isinstance(message, dict):
+                    if ignore_parsing_errors:  # the legacy graphql-ws protocol ignores what it cannot read
+                        continue
                     raise NonJsonMessageReceived
                 yield message
                 message = None  # nothing received is kept alive by this frame while the connection idles
@@ -155,6 +159,8 @@ class GraphQLView(GraphQL[IMContext, None]):
             data = await super().parse_http_body(request)
         except HTTPException:
             raise
+        except StarletteHTTPException as exc:  # Starlette's multipart parser: no boundary, a broken part
+            raise HTTPException(400, f"not a multipart request: {exc.detail}") from exc
         except (AttributeError, TypeError, KeyError, IndexError, ValueError, RecursionError) as exc:
             raise HTTPException(
                 400,
@@ -170,6 +176,25 @@ class GraphQLView(GraphQL[IMContext, None]):
             if data.protocol == "http":
                 refuse_subscription(data.query, data.operation_name)
         return data
+
+    async def execute_single(
+        self,
+        request: Any,
+        request_adapter: Any,
+        sub_response: Any,
+        context: Any,
+        root_value: Any,
+        request_data: Any,
+    ) -> Any:
+        """A subscription posted over HTTP is a 400 / 6017 telling where subscriptions are served:
+        Strawberry allows the operation type on POST (for its multipart streaming protocol, which
+        imql does not offer) and graphql-core then executed the listener field as a query, whose
+        async generator failed as a non-null field: a masked 7012."""
+        if _is_subscription(request_data.query, request_data.operation_name):
+            raise HTTPException(
+                400, "subscriptions are served over WebSocket (/graphql, graphql-transport-ws or graphql-ws)"
+            )
+        return await super().execute_single(request, request_adapter, sub_response, context, root_value, request_data)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -268,6 +293,16 @@ class GraphQLView(GraphQL[IMContext, None]):
         context = await self.get_context(Request(scope), None)
         answer = await execute_plan(self._fast_schema, plan, variables, context)
         return Response(orjson.dumps(answer), media_type="application/json")
+
+
+def _is_subscription(query: object, operation_name: object) -> bool:
+    if not isinstance(query, str) or not isinstance(operation_name, str | None):
+        return False  # Strawberry refuses these itself
+    try:
+        operation = get_operation_ast(parse(query), operation_name)
+    except GraphQLError:
+        return False  # the parse error is answered by Strawberry's own path
+    return operation is not None and operation.operation == OperationType.SUBSCRIPTION
 
 
 class _TooLarge(Exception):

@@ -59,6 +59,20 @@ async def _resolved(view: object, payload: dict[str, Any]) -> dict[str, Any] | R
     return {**payload, "query": query}
 
 
+def _well_formed(message: Any) -> bool:
+    """A subscribe message as graphql-transport-ws defines it: a string id and a payload object
+    whose query is a string, variables an object (or absent), operationName a string (or absent)."""
+    payload = message.get("payload")
+    return (
+        isinstance(message.get("id"), str)
+        and isinstance(payload, dict)
+        and isinstance(payload.get("query"), str)
+        and isinstance(payload.get("variables"), dict | None)
+        and isinstance(payload.get("operationName"), str | None)
+        and isinstance(payload.get("extensions"), dict | None)
+    )
+
+
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
     schema: IMSchema  # the view's (gateway.web.view), which holds the listener plans and renderer
     _closing: set[asyncio.Task[None]] | None = None
@@ -83,7 +97,13 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         payload = message.get("payload")
+        if self.connection_acknowledged and not (isinstance(message.get("id"), str) and isinstance(payload, dict)):
+            # the protocol's answer to an invalid message; Strawberry indexed the payload and the
+            # connection died with a TypeError (logged as a crash, closed 1006)
+            await self.websocket.close(code=4400, reason="Invalid subscribe message")
+            return
         if self.connection_acknowledged and isinstance(payload, dict):
+            # a persisted or trusted document is resolved first: its payload may carry no query
             resolved = await _resolved(self.view, cast("dict[str, Any]", payload))
             if isinstance(resolved, Refused):
                 await self.send_message({"id": message["id"], "type": "error", "payload": [resolved.error]})
@@ -91,6 +111,9 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
             if resolved is not payload:
                 payload = cast("Any", resolved)
                 message = cast("SubscribeMessage", {**message, "payload": payload})
+            if not _well_formed(message):
+                await self.websocket.close(code=4400, reason="Invalid subscribe message")
+                return
         plan = None
         if self.connection_acknowledged and isinstance(payload, dict) and isinstance(payload.get("query"), str):
             variables, name = payload.get("variables"), payload.get("operationName")
@@ -256,6 +279,21 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Any, Any]):
                 return
             message = {**message, "payload": resolved}
         await super().handle_start(message)
+
+    async def handle_connection_init(self, message: Any) -> None:
+        """A second connection_init is ignored: Strawberry acknowledged it again (with the new
+        payload's identity) and started a second keep-alive task over the first, which was never
+        awaited, so its WebSocketDisconnected was logged as an unretrieved task exception."""
+        if self.connection_acknowledged:
+            return
+        await super().handle_connection_init(message)
+
+    async def handle_message(self, message: Any) -> None:
+        """A message without a string `type` is ignored, as the protocol ignores unknown types
+        (Strawberry's handler indexed it and the connection died with a KeyError, logged as a crash)."""
+        if not isinstance(message.get("type"), str):
+            return
+        await super().handle_message(message)
 
     async def send_message(self, message: Any) -> None:
         if message.get("type") == "error" and isinstance(message.get("payload"), dict):
