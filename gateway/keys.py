@@ -205,6 +205,13 @@ class Keys:
         return f"{timeline}:at:{escape_id(who)}"
 
     @staticmethod
+    def timeline_cleared(timeline: str) -> str:
+        """Hash (group): seq → StoredMessage of a message the app admin cleared for everyone (REST
+        `clear_group_msg`), which only the admin's history read still finds; field "upto": the seq
+        cleared up to."""
+        return f"{timeline}:cleared"
+
+    @staticmethod
     def message_version(timeline: str, seq: int) -> str:
         """String: bumped by each modification of one message (what modifyMessage races on)."""
         return f"{timeline}:version:{seq}"
