@@ -5,20 +5,47 @@ that answers Tencent's code and changes nothing."""
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import time
+from pathlib import Path
+from typing import Any, cast
 
+import msgspec
 import pytest
 
 from gateway.clock import ManualClock
+from gateway.config import Settings
+from gateway.engine import all_member_push
+from gateway.engine.all_member_push import PushSpec, PushTask
+from gateway.engine.backend import EmbeddedBackend
+from gateway.engine.push.planner import decode_job
+from gateway.im.enums import ElemType
+from gateway.im.messages import Content
+from tests.conftest import SECRET
 from tests.rest.conftest import RestClient
 from tests.rest.test_group_messages import CHANGE_EVENTS, CONV_EVENTS, HISTORY, Room, last_seq, send, text
 from tests.support.clients import HTTPClient
 from tests.support.servers import InProcessGateway
-from tests.test_groups import member
+from tests.test_groups import Member, member
 
 IMPORT = "group_open_http_svc/import_group_msg"
+PUSH = "all_member_push/im_push"
 DELETE_BY_SENDER = "group_open_http_svc/delete_group_msg_by_sender"
 CLEAR = "group_open_http_svc/clear_group_msg"
+
+
+@pytest.fixture
+def settings(sdkappid: int, redis_url: str, tmp_path: Path) -> Settings:
+    """Offline pushes on with no worker to deliver them: what a send queues stays in the app's push
+    queue for the tests to read."""
+    return Settings(
+        sdkappid=sdkappid,
+        secret_key=SECRET,
+        redis_url=redis_url,
+        rate_limit_per_second=0,
+        data_dir=tmp_path,
+        push_webhook_url="http://127.0.0.1:9/never-called",
+    )
 
 
 @pytest.fixture
@@ -292,3 +319,195 @@ async def test_clear_bad_input_changes_nothing(rest: RestClient, room: Room, bod
     body = {k: names.get(v, v) if isinstance(v, str) else v for k, v in body.items()}
     await rest.fails(CLEAR, body, code)
     assert [h["seq"] for h in await sdk_history(room.nora, room.gid, 1)] == [sent["MsgSeq"]]
+
+
+# ---- all_member_push/im_push ----------------------------------------------------------------------
+# Tencent's sample (all_member_push/im_push): the admin pushes to everyone, kept offline 120 s
+PUSH_SAMPLE = {
+    "From_Account": "administrator",
+    "MsgRandom": 56512,
+    "MsgLifeTime": 120,
+    "MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": "hi, beauty"}}],
+}
+CONVERSATIONS = "{ getConversationList(count: 20) { conversationList { conversationID } } }"
+
+
+async def pushed(server: InProcessGateway, task_id: str) -> int:
+    """Wait for the task to finish (the workers run it); how many users heard it."""
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        _, sent, done = await cast(EmbeddedBackend, server.gateway.backend).all_member_push.progress(task_id)
+        if done:
+            return sent
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"push task {task_id} did not finish")
+
+
+async def queued_pushes(server: InProcessGateway) -> list[tuple[str, list[str]]]:
+    """(msgID, receivers) of each offline push queued (no worker takes them in these tests)."""
+    gw = server.gateway
+    entries = await gw.redis.xrange(gw.keys.push_queue())
+    jobs = [decode_job(fields.get("job") or fields.get(b"job")) for _, fields in entries]
+    return [(j.message.msgID, sorted(j.receivers or [])) for j in jobs]
+
+
+async def task_count(server: InProcessGateway) -> int:
+    gw = server.gateway
+    return int(await gw.redis.xlen(gw.keys.push_tasks()))
+
+
+class Watcher(Member):
+    """A user online, watching messages and (conv_op) conversations."""
+
+    conv_op = ""
+
+
+async def watcher(client: HTTPClient, server: InProcessGateway, name: str) -> Watcher:
+    m = await member(client, server, name)
+    w = Watcher(m.name, m.token, m.ws, m.groups_op, m.msgs_op, m.client)
+    w.conv_op = await w.ws.subscribe(CONV_EVENTS)
+    await w.events(w.msgs_op)
+    await w.events(w.conv_op)
+    return w
+
+
+async def test_im_push_golden_and_delivery(rest: RestClient, client: HTTPClient, server: InProcessGateway) -> None:
+    alice, bob = await watcher(client, server, "alice"), await watcher(client, server, "bob")
+    await client.login("carol")  # an account, not online
+    await rest.ok("im_open_login_svc/account_import", {"UserID": "dave"})
+    answer = await rest.ok(PUSH, PUSH_SAMPLE)
+    assert set(answer) == {"ActionStatus", "ErrorInfo", "ErrorCode", "TaskId"}
+    assert isinstance(answer["TaskId"], str)
+    assert answer["TaskId"]
+    assert await pushed(server, answer["TaskId"]) == 2
+    for m in (alice, bob):
+        got = await m.messages()
+        assert [(e["sender"], e["textElem"]["text"], e["isSelf"]) for e in got] == [
+            ("administrator", "hi, beauty", False)
+        ]
+        # not stored: no conversation, no history, no unread
+        assert await m.events(m.conv_op) == []
+        assert (await m.q(CONVERSATIONS))["getConversationList"]["conversationList"] == []
+        history = await m.q('{ getC2CHistoryMessageList(userID: "administrator", count: 10) { msgID } }')
+        assert history["getC2CHistoryMessageList"] == []
+    # the others get an offline push (MsgLifeTime > 0), the sender nothing
+    assert await queued_pushes(server) == [(answer["TaskId"], ["carol", "dave"])]
+
+
+async def test_im_push_online_only_by_default_and_from_a_user(
+    rest: RestClient, client: HTTPClient, server: InProcessGateway
+) -> None:
+    alice, bob = await watcher(client, server, "alice"), await watcher(client, server, "bob")
+    await client.login("carol")
+    body = {"From_Account": "alice", "MsgRandom": 1, "MsgBody": text("from alice")}
+    answer = await rest.ok(PUSH, body)
+    assert await pushed(server, answer["TaskId"]) == 1
+    assert [(e["sender"], e["textElem"]["text"]) for e in await bob.messages()] == [("alice", "from alice")]
+    assert await alice.messages() == []  # the sender is not pushed to
+    assert await queued_pushes(server) == []  # MsgLifeTime 0: online users only
+
+
+async def test_im_push_limits(
+    rest: RestClient, client: HTTPClient, server: InProcessGateway, clock: ManualClock
+) -> None:
+    bob = await watcher(client, server, "bob")
+    first = await rest.ok(PUSH, {"MsgRandom": 7, "MsgBody": text("one")})
+    await pushed(server, first["TaskId"])
+    assert len(await bob.messages()) == 1
+    # the same MsgRandom within 7 days is the same task: its TaskId, nothing sent, no limit taken
+    again = await rest.ok(PUSH, {"MsgRandom": 7, "MsgBody": text("one")})
+    assert again["TaskId"] == first["TaskId"]
+    # another push within 1 s is refused, and changes nothing
+    await rest.fails(PUSH, {"MsgRandom": 8, "MsgBody": text("two")}, 90024)
+    assert await task_count(server) == 0  # the first task is done and gone; nothing new
+    await clock.advance(1.5)
+    second = await rest.ok(PUSH, {"MsgRandom": 8, "MsgBody": text("two")})
+    await pushed(server, second["TaskId"])
+    assert [e["textElem"]["text"] for e in await bob.messages()] == ["two"]
+    # 100 a day
+    gw = server.gateway
+    day = time.strftime("%Y%m%d", time.gmtime(clock.now()))
+    await gw.redis.set(gw.keys.push_daily(day), 100)
+    await clock.advance(1.5)
+    await rest.fails(PUSH, {"MsgRandom": 9, "MsgBody": text("three")}, 90047)
+    assert await task_count(server) == 0
+    # refused, the MsgRandom may be used again once allowed (as on a new day's quota)
+    await gw.redis.delete(gw.keys.push_daily(day))
+    third = await rest.ok(PUSH, {"MsgRandom": 9, "MsgBody": text("three")})
+    await pushed(server, third["TaskId"])
+    assert [e["textElem"]["text"] for e in await bob.messages()] == ["three"]
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"MsgRandom": None}, 90005),
+        ({"MsgRandom": "x"}, 90005),
+        ({"MsgLifeTime": 604801}, 90026),
+        ({"MsgLifeTime": -1}, 90026),
+        ({"MsgBody": None}, 90001),
+        ({"MsgBody": [{"MsgType": "TIMNoSuchElem", "MsgContent": {}}]}, 90001),
+        ({"OfflinePushInfo": "x"}, 90001),
+        ({"From_Account": "nobody"}, 20003),
+        ({"Condition": {"TagsAnd": ["stock A", "stock B"]}}, 90045),
+        ({"Condition": {"AttrsOr": {"sex": "male"}}}, 90045),
+        ({"MsgBody": text("x" * 11000)}, 90056),
+    ],
+)
+async def test_im_push_bad_input_changes_nothing(
+    rest: RestClient, client: HTTPClient, server: InProcessGateway, change: dict[str, Any], code: int
+) -> None:
+    bob = await watcher(client, server, "bob")
+    body: dict[str, Any] = {"MsgRandom": 5, "MsgBody": text("x")}
+    for name, value in change.items():
+        if value is None:
+            body.pop(name)
+        else:
+            body[name] = value
+    await rest.fails(PUSH, body, code)
+    assert await task_count(server) == 0
+    assert await bob.messages() == []
+    # neither the pace nor the MsgRandom was taken
+    answer = await rest.ok(PUSH, {"MsgRandom": 5, "MsgBody": text("fine")})
+    await pushed(server, answer["TaskId"])
+    assert [e["textElem"]["text"] for e in await bob.messages()] == ["fine"]
+
+
+async def test_im_push_reaches_accounts_created_before_the_index(
+    rest: RestClient, client: HTTPClient, server: InProcessGateway
+) -> None:
+    bob = await watcher(client, server, "bob")
+    gw = server.gateway
+    await gw.redis.zrem(gw.keys.accounts(), "bob")  # as if created before the accounts were listed
+    answer = await rest.ok(PUSH, {"MsgRandom": 3, "MsgBody": text("found you")})
+    assert await pushed(server, answer["TaskId"]) == 1
+    assert [e["textElem"]["text"] for e in await bob.messages()] == ["found you"]
+    # and a deleted account is no longer listed
+    await rest.ok("im_open_login_svc/account_delete", {"DeleteItem": [{"UserID": "bob"}]})
+    assert await gw.redis.zscore(gw.keys.accounts(), "bob") is None
+
+
+async def test_im_push_task_resumes_where_a_dead_replica_stopped(
+    rest: RestClient, client: HTTPClient, server: InProcessGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(all_member_push, "CLAIM_IDLE_SECONDS", 0.2)
+    users = [await watcher(client, server, name) for name in ("alice", "bob", "carol")]
+    gw = server.gateway
+    # a task another replica took and delivered to alice before it died: its cursor is past alice
+    spec = PushSpec(
+        sender="alice", random=11, content=Content(elemType=ElemType.V2TIM_ELEM_TYPE_TEXT), offline_push=False
+    )
+    spec = msgspec.structs.replace(spec, content=msgspec.structs.replace(spec.content, textElem={"text": "resumed"}))
+    task = PushTask(task_id="t-resume", spec=spec, created=int(time.time()))
+    await gw.redis.hset(
+        gw.keys.push_task("t-resume"), mapping={"task": msgspec.json.encode(task), "cursor": "alice", "sent": 0}
+    )
+    stream = gw.keys.push_tasks()
+    pipe = gw.redis.pipeline(transaction=True)  # taken by the dead replica before a live one could
+    pipe.xadd(stream, {"task": "t-resume"})
+    pipe.xreadgroup(all_member_push.GROUP, "dead-replica", {stream: ">"}, count=1)
+    await pipe.execute()
+    assert await pushed(server, "t-resume") == 2
+    got = {m.name: [e["textElem"]["text"] for e in await m.messages()] for m in users}
+    assert got == {"alice": [], "bob": ["resumed"], "carol": ["resumed"]}
+    assert await task_count(server) == 0
