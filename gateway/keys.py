@@ -21,6 +21,17 @@ def escape_id(raw: str) -> str:
     return raw.translate(_ESCAPES)
 
 
+def unescape_id(escaped: str) -> str:
+    """`escape_id` undone (what a key found by SCAN names)."""
+    for raw, code in _ESCAPE_CODES:
+        escaped = escaped.replace(code, raw)
+    return escaped
+
+
+# undone in this order: "%25" last, so an escaped "%" never makes another code
+_ESCAPE_CODES = (("{", "%7B"), ("}", "%7D"), (":", "%3A"), ("|", "%7C"), ("%", "%25"))
+
+
 class Keys:
     def __init__(self, sdkappid: int) -> None:
         self.app = str(sdkappid)
@@ -205,6 +216,13 @@ class Keys:
         return f"{timeline}:at:{escape_id(who)}"
 
     @staticmethod
+    def timeline_cleared(timeline: str) -> str:
+        """Hash (group): seq → StoredMessage of a message the app admin cleared for everyone (REST
+        `clear_group_msg`), which only the admin's history read still finds; field "upto": the seq
+        cleared up to."""
+        return f"{timeline}:cleared"
+
+    @staticmethod
     def message_version(timeline: str, seq: int) -> str:
         """String: bumped by each modification of one message (what modifyMessage races on)."""
         return f"{timeline}:version:{seq}"
@@ -314,6 +332,47 @@ class Keys:
     def merger_bundle(self, bundle_id: str) -> str:
         """String: the messages a merged message carries, copied when it was created (JSON)."""
         return f"{self._app_prefix}:merger:{bundle_id}"
+
+    def accounts(self) -> str:
+        """Sorted set: every account of the app, all scored 0 so that it reads in userID order
+        (a lexicographic cursor that a long walk resumes from); kept by Profiles."""
+        return f"{self._app_prefix}:accounts"
+
+    def accounts_indexed(self) -> str:
+        """String: set once `accounts` holds the accounts created before it was kept (a SCAN)."""
+        return f"{self._app_prefix}:accounts-indexed"
+
+    def profile_pattern(self) -> str:
+        """The SCAN pattern of every account's profile key (`profile`)."""
+        return f"imql:{{{self.app}:u:*}}:profile"
+
+    def user_of_profile(self, key: str) -> str | None:
+        """The user whose `profile` key this is, None if it is none."""
+        head, tail = f"imql:{{{self.app}:u:", "}:profile"
+        if not (key.startswith(head) and key.endswith(tail)):
+            return None
+        escaped = key[len(head) : -len(tail)]
+        return None if "}" in escaped else unescape_id(escaped)
+
+    def push_tasks(self) -> str:
+        """Stream: all-member push tasks (REST `im_push`), run by every replica's worker group."""
+        return f"{self._app_prefix}:push-tasks"
+
+    def push_task(self, task_id: str) -> str:
+        """Hash: one all-member push task: what it sends, how far it got (its account cursor)."""
+        return f"{self._app_prefix}:push-task:{escape_id(task_id)}"
+
+    def push_random(self, random: int) -> str:
+        """String: the TaskId of the push sent with this MsgRandom (the same push for 7 days)."""
+        return f"{self._app_prefix}:push-random:{random}"
+
+    def push_pace(self) -> str:
+        """String: when (ms) the app's latest all-member push was accepted."""
+        return f"{self._app_prefix}:push-pace"
+
+    def push_daily(self, day: str) -> str:
+        """String: how many all-member pushes the app started that (UTC) day, YYYYMMDD."""
+        return f"{self._app_prefix}:push-daily:{day}"
 
     def group_activity(self) -> str:
         """Sorted set: group → its latest activity (unix s); the idle-group recycler's list."""

@@ -19,6 +19,7 @@ from redis.exceptions import RedisError
 from gateway.backend import IMBackend, ServerAPI
 from gateway.clock import Clock, SystemClock
 from gateway.config import Settings
+from gateway.engine.all_member_push import AllMemberPushWorker
 from gateway.engine.backend import EmbeddedBackend
 from gateway.engine.callbacks.hooks import Callbacks
 from gateway.engine.callbacks.sender import CallbackSender
@@ -75,6 +76,7 @@ class Gateway:
     push_devices: PushDevices
     push_worker: PushWorker | None  # None while no push sink is configured
     callback_worker: CallbackWorker | None  # after-callbacks; None while IMQL_CALLBACK_URL is unset
+    all_member_push_worker: AllMemberPushWorker  # runs REST im_push tasks
     expiry: ExpiryWatch  # every subscribed session's UserSig expiry, on one timer
     media_store: MediaStore
     media_signer: MediaSigner
@@ -196,6 +198,9 @@ class Gateway:
                 redis, keys, embedded.push_planner, push_devices, sink, sdkappid=settings.sdkappid, consumer=instance_id
             )
         expiry = ExpiryWatch(clock, sessions.notify_expired)
+        all_member_push_worker = AllMemberPushWorker(
+            redis, keys, embedded.all_member_push, presence.online, consumer=instance_id
+        )
         media_store = FileMediaStore(settings.data_dir / "media")
         server_api = EmbeddedServerAPI(
             RestContext(
@@ -235,6 +240,7 @@ class Gateway:
             push_devices=push_devices,
             push_worker=push_worker,
             callback_worker=callback_worker,
+            all_member_push_worker=all_member_push_worker,
             expiry=expiry,
             media_store=media_store,
             media_signer=media_signer,
@@ -272,8 +278,10 @@ class Gateway:
             self.callback_worker.start()
         if self.tencent_inbound is not None:
             self.tencent_inbound.start()
+        self.all_member_push_worker.start()
 
     async def close(self) -> None:
+        await self.all_member_push_worker.stop()
         if self.push_worker is not None:
             await self.push_worker.stop()
         if self.callback_worker is not None:

@@ -8,6 +8,7 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from gateway.clock import Clock
+from gateway.engine.all_member_push import AllMemberPush
 from gateway.engine.announcer import Announcer
 from gateway.engine.callbacks.hooks import Callbacks
 from gateway.engine.conversations import Conversations
@@ -114,6 +115,8 @@ class EmbeddedBackend:
         self.signaling = Signaling(redis, keys, bus, clock, self.messages, self.groups.store)
         self.housekeeping = EmbeddedHousekeeping(self.groups, self.signaling)
         self.push_planner = PushPlanner(redis, keys, self.groups.store, self.profiles, self.conversations)
+        # REST im_push: tasks to every account, run by each replica's AllMemberPushWorker
+        self.all_member_push = AllMemberPush(redis, keys, bus, clock, self.profiles, self.messages, self.push_queue)
 
     async def ping(self) -> None:
         try:

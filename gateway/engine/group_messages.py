@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
+from typing import Any
+
+import msgspec
 
 from gateway.engine.codec import STORED_DEC, STORED_ENC
 from gateway.engine.groups.extras import topic_parent
@@ -22,7 +25,7 @@ from gateway.engine.message_core import (
 from gateway.engine.message_ids import group_msg_id, parse_msg_id
 from gateway.errors import Code, IMError, invalid
 from gateway.ids import group_conversation_id
-from gateway.im.enums import ElemType, GetType, MessageOpt
+from gateway.im.enums import ElemType, GetType, MessageOpt, MsgStatus
 from gateway.im.events import OnRecvNewMessage
 from gateway.im.messages import Content, CreatedMessage, Message, SendOptions, StoredMessage
 from gateway.keys import Keys
@@ -30,6 +33,27 @@ from gateway.v4.callbacks import GROUP_BEFORE_SEND
 
 AT_ALL = "__kImSDK_MesssageAtALL__"  # the SDK's kImSDK_MesssageAtALL: @ everyone
 AT_USERS_MAX = 30  # @ marks per message, @ALL included
+NEWEST_LOOKBACK = 50  # newest seqs searched for a timeline's latest message (online-only ones leave gaps)
+SENDER_DELETE_WINDOW = 1000  # Tencent deletes a sender's messages among the newest 1,000
+CLEAR_BATCH = 500  # seqs moved per round trip when a history is cleared for everyone
+IMPORT_BAD_TIME = 10004  # Tencent's per-message result for a SendTime out of order or range
+IMPORT_TOO_LARGE = 80002  # ... and for a message over the size limit
+CLEARED_UPTO = "upto"  # the field of Keys.timeline_cleared holding the seq cleared up to
+
+
+class ImportedGroupMessage(msgspec.Struct, frozen=True, kw_only=True):
+    """One message of a REST history import (`import_group_msg`): sent by `sender` at `timestamp`."""
+
+    sender: str
+    timestamp: int
+    content: Content
+    random: int | None = None  # None: a random one
+
+
+class ImportResult(msgspec.Struct, frozen=True, kw_only=True):
+    seq: int  # 0 when not imported
+    timestamp: int
+    code: int  # 0, IMPORT_BAD_TIME or IMPORT_TOO_LARGE
 
 
 class GroupMessaging(MessageCore):
@@ -152,11 +176,7 @@ class GroupMessaging(MessageCore):
             pipe.hexists(self._announced(user_id), conversation)
             pipe.hset(self._announced(user_id), conversation, 1)
         if not options.onlineUserOnly and group.groupType != AVCHATROOM:
-            pipe.hset(self._keys.timeline_messages(timeline), str(seq), STORED_ENC.encode(stored))
-            if not stored.isExcludedFromUnreadCount and not targets:
-                pipe.zadd(self._keys.timeline_countable(timeline), {str(seq): seq})
-            for who in dict.fromkeys(stored.groupAtUserList):
-                pipe.zadd(self._keys.timeline_at(timeline, "*" if who == AT_ALL else who), {str(seq): seq})
+            self._queue_store(pipe, timeline, stored, countable=not stored.isExcludedFromUnreadCount and not targets)
         # sending reads the conversation for the sender: their own messages never count as unread
         if in_group:
             pipe.hset(self._keys.group_read_seqs(user_id), conversation, seq)
@@ -185,20 +205,185 @@ class GroupMessaging(MessageCore):
             await self.conversations_changed({user_id: [conversation]})
         return mine
 
-    async def stored_group_messages(self, group_id: str, seqs: Sequence[int]) -> tuple[int, dict[int, StoredMessage]]:
+    def _queue_store(self, pipe: Any, timeline: str, stored: StoredMessage, *, countable: bool) -> None:
+        """Into a write pipeline: the message at its seq in the group's timeline, its place among
+        the seqs that count as unread (`countable`), and its @ marks (what the send and the REST
+        history import store alike)."""
+        seq = stored.seq
+        pipe.hset(self._keys.timeline_messages(timeline), str(seq), STORED_ENC.encode(stored))
+        if countable:
+            pipe.zadd(self._keys.timeline_countable(timeline), {str(seq): seq})
+        for who in dict.fromkeys(stored.groupAtUserList):
+            pipe.zadd(self._keys.timeline_at(timeline, "*" if who == AT_ALL else who), {str(seq): seq})
+
+    def _queue_unstore_counts(self, pipe: Any, timeline: str, messages: Sequence[StoredMessage]) -> None:
+        """Into a write pipeline: these messages no longer count as unread nor as @ marks (the
+        counterpart of `_queue_store`'s counts, for messages removed for everyone)."""
+        if not messages:
+            return
+        pipe.zrem(self._keys.timeline_countable(timeline), *[str(m.seq) for m in messages])
+        for m in messages:
+            for who in dict.fromkeys(m.groupAtUserList):
+                pipe.zrem(self._keys.timeline_at(timeline, "*" if who == AT_ALL else who), str(m.seq))
+
+    async def stored_group_messages(
+        self, group_id: str, seqs: Sequence[int], *, with_cleared: bool = False
+    ) -> tuple[int, dict[int, StoredMessage]]:
         """The app admin's read of a group's (or topic's) timeline (REST history, recall, modify):
         the timeline's last seq, and the messages stored at `seqs` (a seq with none was online-only,
-        a local import's, or never used). 10010 when the group or topic does not exist."""
+        a local import's, or never used). `with_cleared`: also the messages cleared for everyone
+        (`clear_group_messages`), which Tencent's admin history still shows. 10010 when the group
+        or topic does not exist."""
         owner_group, conversation_group = await self._conversation_group(group_id)
         await self._groups.info(owner_group)
         timeline = self._keys.group_timeline(conversation_group)
+        fields = [str(q) for q in seqs]
         pipe = self._redis.pipeline(transaction=False)
         pipe.get(self._keys.timeline_seq(timeline))
-        if seqs:
-            pipe.hmget(self._keys.timeline_messages(timeline), [str(q) for q in seqs])
+        if fields:
+            pipe.hmget(self._keys.timeline_messages(timeline), fields)
+            if with_cleared:
+                pipe.hmget(self._keys.timeline_cleared(timeline), fields)
         last, *raws = await pipe.execute()
-        found = [STORED_DEC.decode(r) for r in raws[0] if r] if seqs else []
+        found = [STORED_DEC.decode(r) for rows in raws for r in rows if r]
         return int(last or 0), {m.seq: m for m in found if not m.visibleTo}
+
+    async def _newest_time(self, timeline: str) -> int:
+        """When the timeline's newest stored message was sent (0: none among the newest seqs)."""
+        last = int(await self._redis.get(self._keys.timeline_seq(timeline)) or 0)
+        seqs = [str(q) for q in range(last, max(last - NEWEST_LOOKBACK, 0), -1)]
+        raws = await self._redis.hmget(self._keys.timeline_messages(timeline), seqs) if seqs else []
+        return max((m.timestamp for m in (STORED_DEC.decode(r) for r in raws if r) if not m.visibleTo), default=0)
+
+    async def import_group_messages(
+        self, group_id: str, items: Sequence[ImportedGroupMessage], *, recent_contact: bool
+    ) -> list[ImportResult]:
+        """The app admin's history import (REST `import_group_msg`): each message stored in order,
+        with its own sender and time, through the send path's storage, but heard by nobody: no
+        listener event, callback or push, and it never counts as unread. Tencent's rule holds per
+        message: its time must come after the group's creation, after the group's newest message
+        and after the one before it in `items`, and before now (IMPORT_BAD_TIME otherwise).
+        `recent_contact` (RecentContactFlag 1): the messages may become the members' conversation's
+        last message and move it up the list; otherwise they stay out of the conversation
+        (isExcludedFromLastMessage), as on Tencent where the import then leaves conversations alone."""
+        owner_group, conversation_group = await self._conversation_group(group_id)
+        group = await self._groups.info(owner_group)
+        timeline = self._keys.group_timeline(conversation_group)
+        floor, now = max(group.createTime, await self._newest_time(timeline)), self._now()
+        accepted: list[ImportedGroupMessage] = []
+        verdicts: list[int] = []
+        for item in items:
+            code = 0
+            if not floor < item.timestamp < now:
+                code = IMPORT_BAD_TIME
+            else:
+                try:
+                    require_body_fits(item.content, "")
+                except IMError:
+                    code = IMPORT_TOO_LARGE
+            verdicts.append(code)
+            if code == 0:
+                accepted.append(item)
+                floor = item.timestamp
+        if not accepted:
+            return [ImportResult(seq=0, timestamp=i.timestamp, code=c) for i, c in zip(items, verdicts, strict=True)]
+        first = int(await self._redis.incrby(self._keys.timeline_seq(timeline), len(accepted))) - len(accepted) + 1
+        senders = await self._profiles.get(sorted({i.sender for i in accepted}))
+        profile_of = {p.userID: p for p in senders}
+        pipe = self._redis.pipeline(transaction=False)
+        seq_of: dict[int, int] = {}
+        for offset, item in enumerate(accepted):
+            seq = first + offset
+            random = secrets.randbelow(2**31) if item.random is None else item.random
+            profile = profile_of.get(item.sender)
+            stored = StoredMessage(
+                msgID=group_msg_id(conversation_group, seq, random),
+                sender=item.sender,
+                groupID=conversation_group,
+                seq=seq,
+                random=random,
+                timestamp=item.timestamp,
+                content=item.content,
+                nickName=profile.nickName if profile else "",
+                faceUrl=profile.faceUrl if profile else "",
+                isExcludedFromUnreadCount=True,
+                isExcludedFromLastMessage=not recent_contact,
+            )
+            self._queue_store(pipe, timeline, stored, countable=False)
+            seq_of[id(item)] = seq
+        if recent_contact:  # the conversation moves to the newest imported message's time, never back
+            pipe.zadd(self._keys.group_activity(), {owner_group: accepted[-1].timestamp}, gt=True)
+        await pipe.execute()
+        return [
+            ImportResult(seq=seq_of.get(id(i), 0), timestamp=i.timestamp, code=c)
+            for i, c in zip(items, verdicts, strict=True)
+        ]
+
+    async def delete_messages_by_sender(self, group_id: str, sender: str) -> int:
+        """The app admin's silent recall of one sender's messages among the group's (or topic's)
+        newest SENDER_DELETE_WINDOW (REST `delete_group_msg_by_sender`): each is marked recalled in
+        the timeline, as a recall marks it, and stops counting as unread or as an @ mark. As on
+        Tencent nobody is told: no listener event, no callback; members find the messages recalled
+        when they next read the history or their conversation list. Tips are not the sender's
+        messages and stay. Returns how many were recalled."""
+        owner_group, conversation_group = await self._conversation_group(group_id)
+        await self._groups.info(owner_group)
+        timeline = self._keys.group_timeline(conversation_group)
+        last = int(await self._redis.get(self._keys.timeline_seq(timeline)) or 0)
+        seqs = [str(q) for q in range(last, max(last - SENDER_DELETE_WINDOW, 0), -1)]
+        raws = await self._redis.hmget(self._keys.timeline_messages(timeline), seqs) if seqs else []
+        doomed = [
+            m
+            for m in (STORED_DEC.decode(r) for r in raws if r)
+            if m.sender == sender
+            and not m.visibleTo
+            and m.status != MsgStatus.V2TIM_MSG_STATUS_LOCAL_REVOKED
+            and m.content.elemType != ElemType.V2TIM_ELEM_TYPE_GROUP_TIPS
+        ]
+        if not doomed:
+            return 0
+        pipe = self._redis.pipeline(transaction=False)
+        for m in doomed:
+            m.status = MsgStatus.V2TIM_MSG_STATUS_LOCAL_REVOKED
+            m.revokedBy = sender
+            pipe.hset(self._keys.timeline_messages(timeline), str(m.seq), STORED_ENC.encode(m))
+        self._queue_unstore_counts(pipe, timeline, doomed)
+        await pipe.execute()
+        return len(doomed)
+
+    async def clear_group_messages(self, group_id: str, up_to_seq: int | None = None) -> int:
+        """The app admin's clear of a group's history for everyone (REST `clear_group_msg`): the
+        messages up to `up_to_seq` (None: all) leave the timeline every member reads (history,
+        conversation last message, unread counts, @ marks) and are kept aside, where only the
+        admin's history read (`stored_group_messages(with_cleared=True)`) finds them, as on
+        Tencent, which only marks them. Members' own local imports stay. Nobody is told (Tencent
+        documents no notification): members' lists show it when next read. Returns how many
+        messages were cleared."""
+        owner_group, conversation_group = await self._conversation_group(group_id)
+        await self._groups.info(owner_group)
+        timeline = self._keys.group_timeline(conversation_group)
+        cleared_key = self._keys.timeline_cleared(timeline)
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.get(self._keys.timeline_seq(timeline))
+        pipe.hget(cleared_key, CLEARED_UPTO)
+        last, done = await pipe.execute()
+        top = min(int(last or 0) if up_to_seq is None else up_to_seq, int(last or 0))
+        moved = 0
+        # seqs up to the last clear's were moved already: start after them
+        for start in range(int(done or 0) + 1, top + 1, CLEAR_BATCH):
+            fields = [str(q) for q in range(start, min(start + CLEAR_BATCH, top + 1))]
+            raws = await self._redis.hmget(self._keys.timeline_messages(timeline), fields)
+            found = [(f, r, STORED_DEC.decode(r)) for f, r in zip(fields, raws, strict=True) if r]
+            going = [(f, r, m) for f, r, m in found if not m.visibleTo]
+            pipe = self._redis.pipeline(transaction=True)
+            if going:
+                pipe.hset(cleared_key, mapping={f: r for f, r, _ in going})
+                pipe.hdel(self._keys.timeline_messages(timeline), *[f for f, _, _ in going])
+                self._queue_unstore_counts(pipe, timeline, [m for _, _, m in going])
+            pipe.hset(cleared_key, CLEARED_UPTO, fields[-1])
+            await pipe.execute()
+            moved += len(going)
+        return moved
 
     async def get_group_history_message_list(
         self,

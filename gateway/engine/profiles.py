@@ -95,12 +95,22 @@ class Profiles:
         self._bus = bus
 
     async def ensure_account(self, user_id: str, now: int) -> None:
-        await self._redis.hsetnx(self._keys.profile(user_id), "created", now)
+        """The account, created if new, and listed among the app's accounts (Keys.accounts, what
+        an all-member push walks; a separate key, so not in the same transaction)."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.hsetnx(self._keys.profile(user_id), "created", now)
+        pipe.zadd(self._keys.accounts(), {user_id: 0})
+        await pipe.execute()
 
     async def delete_account(self, user_id: str) -> bool:
-        """Remove the account (its profile, whose existence is the account's existence); whether
-        it existed. No events: ending the user's sessions is the caller's part."""
-        return bool(await self._redis.delete(self._keys.profile(user_id)))
+        """Remove the account (its profile, whose existence is the account's existence, and its
+        place among the app's accounts); whether it existed. No events: ending the user's sessions
+        is the caller's part."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.delete(self._keys.profile(user_id))
+        pipe.zrem(self._keys.accounts(), user_id)
+        existed, _ = await pipe.execute()
+        return bool(existed)
 
     async def server_fields(self, user_ids: Sequence[str], names: Sequence[str]) -> list[dict[str, str]]:
         """The named server-only fields of each user (absent ones left out)."""

@@ -339,7 +339,10 @@ class GroupLifecycle:
         for conversation in conversations:  # the group's timeline and each topic's live apart
             timeline = s.keys.group_timeline(conversation)
             await s.redis.delete(
-                s.keys.timeline_seq(timeline), s.keys.timeline_messages(timeline), s.keys.timeline_countable(timeline)
+                s.keys.timeline_seq(timeline),
+                s.keys.timeline_messages(timeline),
+                s.keys.timeline_countable(timeline),
+                s.keys.timeline_cleared(timeline),
             )
         await s.redis.zrem(s.keys.group_activity(), group_id)
         pipe = s.redis.pipeline(transaction=False)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from gateway.engine.rest import accounts, conversations, friendship, group_messages, groups, messages
+from gateway.engine.rest import accounts, conversations, friendship, group_messages, groups, messages, push
 from gateway.engine.rest.context import RestContext
 from gateway.engine.rest.registry import Command
 from gateway.errors import Code, IMError
@@ -25,7 +25,7 @@ from gateway.v4.fields import Body
 
 log = logging.getLogger("imql.rest")
 
-SERVICES = (accounts, messages, friendship, conversations, groups, group_messages)
+SERVICES = (accounts, messages, friendship, conversations, groups, group_messages, push)
 
 
 def all_commands() -> dict[str, Command]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.engine.group_messages import AT_ALL
+from gateway.engine.group_messages import AT_ALL, ImportedGroupMessage
 from gateway.engine.groups.extras import topic_parent
 from gateway.engine.groups.store import AVCHATROOM, COMMUNITY
 from gateway.engine.message_core import AT_USERS_MAX, Draft
@@ -33,6 +33,8 @@ group_ext = Commands("openim_msg_ext_http_svc", invalid_code=10004)
 REGISTRIES = (group_msg, group_ext)
 
 SYSTEM_NOTIFICATION_MEMBERS_MAX = 500
+IMPORT_PER_CALL_MAX = 7  # import_group_msg MsgList: "at most 7 messages per call"
+UINT32_MAX = 2**32 - 1
 TARGETED_RECEIVERS_MAX = 50  # To_Account of a targeted send
 SEND_DEDUP_SECONDS = 300  # Tencent: a second send with the same Random within 5 minutes is the same message
 HISTORY_PAGE_MAX = 20  # group_msg_get_simple answers at most this many seqs
@@ -220,13 +222,77 @@ async def group_msg_get_simple(ctx: RestContext, body: Body) -> dict[str, Any]:
     last, _ = await messages.stored_group_messages(conversation, [])
     top = min(newest or last, last)
     seqs = list(range(top, max(top - min(wanted, HISTORY_PAGE_MAX), 0), -1))
-    _, found = await messages.stored_group_messages(conversation, seqs)
+    # the admin still reads what clear_group_msg cleared for the members, as on Tencent
+    _, found = await messages.stored_group_messages(conversation, seqs, with_cleared=True)
     items = [
         _history_item(ctx, seq, found.get(seq))
         for seq in seqs
         if with_recalled or seq not in found or not _recalled(found[seq])
     ]
     return {"GroupId": group_id, "IsFinished": int(wanted <= HISTORY_PAGE_MAX), "RspMsgList": items}
+
+
+# ---- history import and deletion for everyone -----------------------------------------------------
+def _imported(item: Body) -> ImportedGroupMessage:
+    return ImportedGroupMessage(
+        sender=item.string("From_Account"),
+        timestamp=item.integer("SendTime", lo=0, hi=UINT32_MAX),
+        random=item.integer("Random", None, lo=0, hi=UINT32_MAX),
+        content=content_from_msgbody(item.raw.get("MsgBody"), item.invalid_code),
+    )
+
+
+@group_msg.command("import_group_msg")
+async def import_group_msg(ctx: RestContext, body: Body) -> dict[str, Any]:
+    """`{GroupId, RecentContactFlag?, MsgList: [≤7 {From_Account, SendTime, Random?, MsgBody}]}`:
+    a migration's history, stored in order with the given senders and times; nobody hears of it
+    (no listener event, callback or push) and it never counts as unread. One ImportMsgResult per
+    message: Result 0, 10004 (SendTime not after the group's creation, its newest message and the
+    message before it, or not before now) or 80002 (too large). AVChatRoom groups keep no history (10007)."""
+    group_id = body.string("GroupId")
+    recent_contact = body.flag("RecentContactFlag")
+    items = [_imported(item) for item in body.objects("MsgList", max_items=IMPORT_PER_CALL_MAX)]
+    group = await ctx.engine.groups.store.info(group_id)
+    if group.groupType == AVCHATROOM:
+        raise IMError(Code.ERR_NO_PERMISSION, "AVChatRoom groups keep no history to import into")
+    if recent_contact and group.groupType == COMMUNITY:
+        raise body.error("RecentContactFlag: Community groups do not take it")
+    senders = sorted({i.sender for i in items})
+    for sender, exists in zip(senders, await ctx.engine.accounts.exists(senders), strict=True):
+        if not exists:
+            raise body.error(f"From_Account: no account {sender!r}")
+    results = await ctx.engine.messages.import_group_messages(group_id, items, recent_contact=recent_contact)
+    return {"ImportMsgResult": [{"MsgSeq": r.seq, "MsgTime": r.timestamp, "Result": r.code} for r in results]}
+
+
+@group_msg.command("delete_group_msg_by_sender")
+async def delete_group_msg_by_sender(ctx: RestContext, body: Body) -> dict[str, Any]:
+    """`{GroupId, Sender_Account, TopicId?}`: Tencent's silent recall of the sender's messages among
+    the group's newest 1,000: recalled in everyone's history (shown as recalled, IsPlaceMsg 2 with
+    WithRecalledMsg), no longer unread; nobody is told, as on Tencent. AVChatRoom groups keep no
+    history: nothing changes and nothing is refused, as on Tencent."""
+    group_id = body.string("GroupId")
+    sender = body.string("Sender_Account")
+    conversation = _conversation(body, group_id)
+    group = await ctx.engine.groups.store.info(group_id)
+    if group.groupType != AVCHATROOM:
+        await ctx.engine.messages.delete_messages_by_sender(conversation, sender)
+    return {}
+
+
+@group_msg.command("clear_group_msg")
+async def clear_group_msg(ctx: RestContext, body: Body) -> dict[str, Any]:
+    """FIXTURES B32 `{GroupId, MsgSeq?}`: the group's history up to MsgSeq (all without it) cleared
+    for every member: gone from their history, conversation last message and unread counts, while
+    `group_msg_get_simple` (the admin) still reads it, as on Tencent. Nobody is told. Community
+    groups are refused (10007), as on Tencent."""
+    group_id = body.string("GroupId")
+    up_to = body.integer("MsgSeq", None, lo=1, hi=UINT32_MAX)
+    group = await ctx.engine.groups.store.info(group_id)
+    if group.groupType == COMMUNITY:
+        raise IMError(Code.ERR_NO_PERMISSION, "clear_group_msg does not apply to Community groups")
+    await ctx.engine.messages.clear_group_messages(group_id, up_to)
+    return {}
 
 
 # ---- recall and modify ----------------------------------------------------------------------------
