@@ -360,12 +360,13 @@ class MessageCore:
             pipe.hmget(self._keys.local_message_data(user_id), [m.msgID for m in messages])
         pipe.hmget(self._keys.friends(user_id), senders)
         # only the read marks of these messages' conversations, not the user's every conversation
+        # C2C read marks in ms, the ones unread counts use (a message is read when sent at or before it)
         if peers:
-            pipe.hmget(self._keys.read_times(user_id), peers)
+            pipe.hmget(self._keys.conversation_state(user_id, "c2c-read-ms"), peers)
         if group_convs:
             pipe.hmget(self._keys.group_read_seqs(user_id), group_convs)
         for peer in peer_ids_of(peers):
-            pipe.hget(self._keys.read_times(peer), c2c_conversation_id(user_id))
+            pipe.hget(self._keys.conversation_state(peer, "c2c-read-ms"), c2c_conversation_id(user_id))
         for gid in groups:
             pipe.hmget(self._keys.group_members(topic_parent(gid) or gid), senders)
         count = len(pipe) - first
@@ -414,9 +415,9 @@ class MessageCore:
                         or (
                             m.seq <= int(group_reads.get(conv) or 0)
                             if m.groupID
-                            else m.timestamp <= int(my_reads.get(conv) or 0)
+                            else m.timestamp * 1000 + m.ms <= int(my_reads.get(conv) or 0)
                         ),
-                        isPeerRead=is_self and not m.groupID and m.timestamp <= peer_read.get(conv, 0),
+                        isPeerRead=is_self and not m.groupID and m.timestamp * 1000 + m.ms <= peer_read.get(conv, 0),
                         needReadReceipt=m.needReadReceipt,
                         groupAtUserList=m.groupAtUserList,
                         localCustomData=extra.data,

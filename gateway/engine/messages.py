@@ -136,13 +136,15 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
         if not await self._redis.hsetnx(key, "msgID", msg_id):
             return await self._sent_result(user_id, created_id, str(await self._redis.hget(key, "msgID")))
         sender_profile = sender_profile_of(sender_row)
+        sent_ms = int(self._clock.now() * 1000)  # the one clock read: its time and its unread score
         stored = StoredMessage(
             msgID=msg_id,
             sender=user_id,
             receiver=receiver,
             seq=seq,
             random=random,
-            timestamp=self._now() if server is None or server.timestamp is None else server.timestamp,
+            timestamp=sent_ms // 1000 if server is None or server.timestamp is None else server.timestamp,
+            ms=sent_ms % 1000 if server is None or server.timestamp is None else 0,
             content=content,
             nickName=sender_profile.nickName if sender_profile else "",
             faceUrl=sender_profile.faceUrl if sender_profile else "",
@@ -169,7 +171,7 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
                     notices[owner] = self._notice(convs[owner], announced[owner])
         pipe = self._redis.pipeline(transaction=False)
         if not options.onlineUserOnly:
-            millis = int(self._clock.now() * 1000)
+            millis = sent_ms
             pipe.hset(self._keys.timeline_messages(timeline), str(seq), STORED_ENC.encode(stored))
             if user_id not in owners:  # stored once for both: kept out of the sender's view
                 pipe.sadd(self._keys.hidden_messages(user_id, convs[user_id]), seq)

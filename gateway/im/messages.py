@@ -137,6 +137,9 @@ class StoredMessage(msgspec.Struct, kw_only=True, omit_defaults=True):
     random: int
     timestamp: int
     content: Content
+    # the millisecond within `timestamp`'s second it was sent at: a C2C read mark is kept in ms (as
+    # unread counts are), so a message sent just after a read in the same second is still unread
+    ms: int = 0
     nickName: str = ""  # the sender's, when sent
     faceUrl: str = ""
     status: MsgStatus = MsgStatus.V2TIM_MSG_STATUS_SEND_SUCC
