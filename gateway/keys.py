@@ -111,6 +111,10 @@ class Keys:
         """Hash: a create*Message result waiting to be sent (draft, and the msgID once sent)."""
         return f"{self._user(user_id)}:created:{created_id}"
 
+    def created_message_finishing(self, user_id: str, created_id: str) -> str:
+        """String with a short TTL: one retry is finishing a send whose claim outlived its write."""
+        return f"{self._user(user_id)}:created:{created_id}:finishing"
+
     def global_mute(self, user_id: str) -> str:
         """Hash: "c2c" / "group" → until when (unix s) the app's admin muted the user everywhere
         (REST `openconfigsvr/setnospeaking`); read by the send paths' first round trip."""

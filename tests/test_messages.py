@@ -384,3 +384,27 @@ async def test_a_c2c_send_takes_three_round_trips_and_leaves_the_conversation_no
         await gw.close()
         await redis.aclose()
         await redis.connection_pool.disconnect()
+
+
+async def test_a_retry_finishes_a_send_whose_claim_outlived_its_write(
+    chat: tuple[Device, Device, Device], server: InProcessGateway
+) -> None:
+    """A request that claimed its created id and died before writing (its deadline passed while
+    Redis stalled) left every retry answering 7012; the retry now writes the claimed message."""
+    from gateway.engine.message_ids import c2c_msg_id
+
+    alice, _, bob = chat
+    gw = server.gateway
+    created = await alice.create_text("lost in the stall")
+    # what the dead request had done: taken the conversation's next seq and claimed the created id
+    seq = int(await gw.redis.incr(gw.keys.timeline_seq(gw.keys.c2c_timeline("alice", "bob"))))
+    claimed = c2c_msg_id("alice", "bob", seq, 12345)
+    await gw.redis.hset(gw.keys.created_message("alice", created), "msgID", claimed)
+    first = (await alice.send(created, "bob")).ok()["sendMessage"]
+    assert first["msgID"] == claimed
+    again = (await alice.send(created, "bob")).ok()["sendMessage"]
+    assert again["msgID"] == claimed  # and from now on an ordinary repeat
+    history = (await bob.q(HISTORY, {"u": "alice", "n": 10}))["getC2CHistoryMessageList"]
+    assert [(m["msgID"], m["textElem"]["text"]) for m in history] == [(claimed, "lost in the stall")]
+    assert (await bob.event())["message"]["msgID"] == claimed
+    await bob.quiet()

@@ -111,7 +111,8 @@ class GroupMessaging(MessageCore):
         pipe.hget(key, "msgID")
         pipe.hget(self._keys.global_mute(user_id), "group")  # the admin's app-wide mute, in the same trip
         already, muted_until = await pipe.execute()
-        if already:
+        lost = await self._lost_claim(user_id, created_id, already) if already else None
+        if already and lost is None:
             return await self._sent_result(user_id, created_id, already)
         owner_group, conversation_group = await self._conversation_group(group_id)
         group = await self._groups.info(owner_group)
@@ -133,11 +134,15 @@ class GroupMessaging(MessageCore):
         targets = list(draft.targets) or ([receiver] if receiver else [])
         require_body_fits(draft.content, options.cloudCustomData or "")
         timeline = self._keys.group_timeline(conversation_group)
-        seq = int(await self._redis.incr(self._keys.timeline_seq(timeline)))
-        random = secrets.randbelow(2**31) if random is None else random
-        msg_id = group_msg_id(conversation_group, seq, random)
-        if not await self._redis.hsetnx(key, "msgID", msg_id):
-            return await self._sent_result(user_id, created_id, str(await self._redis.hget(key, "msgID")))
+        if lost is not None and lost.first == conversation_group:  # finishing a send whose claim outlived its write
+            seq, random = lost.seq, lost.random
+            msg_id = group_msg_id(conversation_group, seq, random)
+        else:
+            seq = int(await self._redis.incr(self._keys.timeline_seq(timeline)))
+            random = secrets.randbelow(2**31) if random is None else random
+            msg_id = group_msg_id(conversation_group, seq, random)
+            if not await self._redis.hsetnx(key, "msgID", msg_id):
+                return await self._sent_result(user_id, created_id, str(await self._redis.hget(key, "msgID")))
         profiles = await self._profiles.get([user_id])
         stored = StoredMessage(
             msgID=msg_id,

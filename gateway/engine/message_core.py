@@ -236,6 +236,22 @@ class MessageCore:
             **_content_fields(draft.content),
         )
 
+    async def _lost_claim(self, user_id: str, created_id: str, msg_id: str) -> MessageRef | None:
+        """The claim of a send that never wrote its message, for this retry to finish it; None when
+        the message is there (an ordinary repeat: `_sent_result` answers it).
+
+        A send claims its created id (created id -> msgID) one round trip before it writes. A request
+        that dies in between (its deadline passed while Redis stalled) leaves a claim with no
+        message, and every retry used to answer 7012 for good. The retry now writes the message
+        under the claimed seq and random instead; a short lock lets one concurrent retry do it."""
+        ref = parse_msg_id(msg_id)
+        if await self._load(ref) is not None:
+            return None
+        lock = self._keys.created_message_finishing(user_id, created_id)
+        if not await self._redis.set(lock, 1, nx=True, ex=FINISHING_LOCK_SECONDS):
+            raise IMError(Code.ERR_SDK_INTERNAL_ERROR, "this message's send is being finished; retry shortly")
+        return ref
+
     async def _sent_result(self, user_id: str, created_id: str, msg_id: str) -> Message:
         """The first result of a send repeated with the same created id."""
         ref = parse_msg_id(msg_id)
@@ -626,6 +642,9 @@ class MessageCore:
     def receive_opt_from(raw: str | None) -> MessageOpt:
         """A stored receive option (read by the caller); receiving is the default."""
         return MessageOpt(int(raw)) if raw is not None else MessageOpt.V2TIM_RECEIVE_MESSAGE
+
+
+FINISHING_LOCK_SECONDS = 10  # longer than a send's own writes take, short enough to retry after
 
 
 def _in_period(timestamp: int, begin: int, period: int) -> bool:

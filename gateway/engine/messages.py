@@ -113,7 +113,10 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
         replies = await pipe.execute()
         raw_draft, already, receiver_exists, blocked, friends, raw_opt, muted_until, sender_row, next_seq = replies[:9]
         announced = dict(zip(convs, replies[9 : 9 + len(convs)], strict=True))
-        if already:
+        lost = await self._lost_claim(user_id, created_id, already) if already else None
+        if lost is not None and (lost.is_group or sorted((user_id, receiver)) != [lost.first, lost.second]):
+            lost = None  # claimed for another conversation: not this send's to finish
+        if already and lost is None:
             return await self._sent_result(user_id, created_id, already)
         if server is None:
             draft = self.draft_from(raw_draft, created_id)
@@ -129,12 +132,16 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
                 raise IMError(Code.ERR_SENDER_MUTED, "the app's admin has muted you for one-to-one messages")
         elif not receiver_exists:
             raise IMError(Code.ERR_RECEIVER_NOT_FOUND, f"receiver: no user {receiver!r}")
-        seq = int(next_seq)
-        random = secrets.randbelow(2**31) if server is None or server.random is None else server.random
-        msg_id = c2c_msg_id(user_id, receiver, seq, random)
-        # claim the created id: a concurrent retry of the same send returns this message instead
-        if not await self._redis.hsetnx(key, "msgID", msg_id):
-            return await self._sent_result(user_id, created_id, str(await self._redis.hget(key, "msgID")))
+        if lost is not None:  # finishing a send whose claim outlived its write
+            seq, random = lost.seq, lost.random
+            msg_id = c2c_msg_id(user_id, receiver, seq, random)
+        else:
+            seq = int(next_seq)
+            random = secrets.randbelow(2**31) if server is None or server.random is None else server.random
+            msg_id = c2c_msg_id(user_id, receiver, seq, random)
+            # claim the created id: a concurrent retry of the same send returns this message instead
+            if not await self._redis.hsetnx(key, "msgID", msg_id):
+                return await self._sent_result(user_id, created_id, str(await self._redis.hget(key, "msgID")))
         sender_profile = sender_profile_of(sender_row)
         sent_ms = int(self._clock.now() * 1000)  # the one clock read: its time and its unread score
         stored = StoredMessage(
