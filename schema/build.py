@@ -25,6 +25,7 @@ from schema.listeners.conversations import ConversationSubscription
 from schema.listeners.friendship import FriendshipSubscription
 from schema.listeners.groups import GroupSubscription
 from schema.listeners.messages import MessageSubscription
+from schema.listeners.position import ListenerQuery
 from schema.listeners.sdk import SDKSubscription
 from schema.listeners.signaling import SignalingSubscription
 from schema.manager import ManagerMutation, ManagerQuery
@@ -36,7 +37,8 @@ from schema.signaling import SignalingMutation, SignalingQuery, resolve_add_invi
 from schema.types import INFO_ARGUMENT, LONG_SCALAR, Long
 
 Query = merge_types(
-    "Query", (ManagerQuery, MessageQuery, GroupQuery, ConversationQuery, FriendshipQuery, SignalingQuery)
+    "Query",
+    (ManagerQuery, MessageQuery, GroupQuery, ConversationQuery, FriendshipQuery, SignalingQuery, ListenerQuery),
 )
 Mutation = merge_types(
     "Mutation",

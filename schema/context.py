@@ -38,6 +38,7 @@ class IMContext:
     connection_params: dict[str, Any] | None = None
     request_id: str = field(default_factory=lambda: secrets.token_hex(8))
     _session: IMSession | None = None
+    viewer: str = ""  # the caller's user ID once a session resolved (media URLs are signed for it)
     _loaders: dict[str, Any] | None = None  # made on first use (HTTP requests only)
 
     def loader(self, name: str, make: Callable[[], T]) -> T:
@@ -73,6 +74,7 @@ class IMContext:
             session = await self.gateway.session_for(self.token())
         if not self.is_websocket:
             self._session = session
+        self.viewer = session.user_id
         # what the caller does, the app's callbacks hear of as from this user's platform and IP
         client = self.request.client
         act_as(opt_platform(session.session.platform), client.host if client else "", session.user_id)

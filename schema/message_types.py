@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
 from strawberry.types import Info
 
@@ -10,7 +12,10 @@ from schema.context import IMContext
 from schema.edges import sender_profile
 from schema.enums import ElemType, ImageType, KeywordListMatchType, MsgStatus, Priority
 from schema.group_types import GroupMemberInfo, GroupTipsElem
+from schema.media_urls import media_url
 from schema.types import Long, UserFullInfo, gql
+
+URL_DOC = "For an upload, a URL signed for you (as getMessageOnlineUrl gives); for media sent by URL, that URL."
 
 
 @strawberry.type(description="V2TIMTextElem")
@@ -28,12 +33,15 @@ class CustomElem:
 @strawberry.type(description="One rendition of an image (ORIGIN, THUMB or LARGE).")
 class Image:
     type: ImageType
-    url: str
     UUID: str
     size: int
     width: int
     height: int
     localUrl: str
+
+    @strawberry.field(description=URL_DOC)
+    def url(self, root: strawberry.Parent[Any], info: Info[IMContext, None]) -> str:
+        return media_url(info, root.UUID, root.url)
 
 
 @strawberry.type(description="V2TIMImageElem")
@@ -48,7 +56,10 @@ class SoundElem:
     UUID: str
     dataSize: int
     duration: int
-    url: str
+
+    @strawberry.field(description=URL_DOC)
+    def url(self, root: strawberry.Parent[Any], info: Info[IMContext, None]) -> str:
+        return media_url(info, root.UUID, root.url)
 
 
 @strawberry.type(description="V2TIMVideoElem")
@@ -57,14 +68,20 @@ class VideoElem:
     UUID: str
     videoSize: int
     duration: int
-    videoUrl: str
     videoType: str
     snapshotPath: str
     snapshotUUID: str
     snapshotSize: int
     snapshotWidth: int
     snapshotHeight: int
-    snapshotUrl: str
+
+    @strawberry.field(description=URL_DOC)
+    def videoUrl(self, root: strawberry.Parent[Any], info: Info[IMContext, None]) -> str:
+        return media_url(info, root.UUID, root.videoUrl)
+
+    @strawberry.field(description=URL_DOC)
+    def snapshotUrl(self, root: strawberry.Parent[Any], info: Info[IMContext, None]) -> str:
+        return media_url(info, root.snapshotUUID, root.snapshotUrl)
 
 
 @strawberry.type(description="V2TIMFileElem")
@@ -73,8 +90,11 @@ class FileElem:
     UUID: str
     fileName: str
     fileSize: int
-    url: str
     localUrl: str
+
+    @strawberry.field(description=URL_DOC)
+    def url(self, root: strawberry.Parent[Any], info: Info[IMContext, None]) -> str:
+        return media_url(info, root.UUID, root.url)
 
 
 @strawberry.type(description="V2TIMLocationElem")

@@ -66,7 +66,8 @@ async def test_an_uploaded_image_gets_its_facts_renditions_and_signed_urls(
         ("V2TIM_IMAGE_TYPE_LARGE", 720, 360),
     ]
     assert images[0]["size"] == len(original)
-    assert all(i["UUID"] and i["url"] == "" for i in images)  # no URL is stored: they are issued per user
+    # no URL is stored: each reader gets one signed for them (here the sender, alice)
+    assert all(i["UUID"] and parse_qs(urlparse(i["url"]).query)["u"] == ["alice"] for i in images)
     msg = await send(client, alice, created["id"], "bob")
     online = (await client.gql(ONLINE, {"m": msg}, token=bob)).ok()["getMessageOnlineUrl"]
     urls = {i["type"]: i["url"] for i in online["imageElem"]["imageList"]}

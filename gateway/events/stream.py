@@ -363,6 +363,39 @@ class EventStream:
         return out
 
 
+async def current_cursor(redis: Any, keys: Keys, user_id: str) -> str:
+    """A cursor at the current end of every stream `user_id` reads (its own, each of its groups'):
+    `since` it replays every event appended after this moment. Read BEFORE loading state, then
+    passed to a subscription, it closes the gap between "load" and "subscribe" (docs/events.md).
+
+    Two round trips (the groups, then every stream's last entry in one pipeline), and a third for
+    a user in groups: the group positions are kept as a base (as a subscription's are), so the
+    cursor stays small however many groups the user is in."""
+    user_stream = keys.user_events(user_id)
+    joined = await redis.hgetall(keys.user_followed_groups(user_id))
+    group_ids = [str(g) for g in joined]
+    pipe = redis.pipeline(transaction=False)
+    pipe.xrevrange(user_stream, "+", "-", count=1)
+    for group_id in group_ids:
+        pipe.xrevrange(keys.group_events(group_id), "+", "-", count=1)
+    ends = await pipe.execute()
+    user = str(ends[0][0][0]) if ends[0] else positions.ORIGIN
+    # a group with no retained entry resumes from where the user joined it, as a subscription would
+    groups = {
+        group_id: str(end[0][0]) if end else str(joined[group_id]) or positions.ORIGIN
+        for group_id, end in zip(group_ids, ends[1:], strict=True)
+    }
+    if not groups:
+        return Cursor(user=user).encode()
+    base_id = secrets.token_hex(BASE_ID_LENGTH // 2)
+    key = keys.resume_base(user_id, base_id)
+    pipe = redis.pipeline(transaction=False)
+    pipe.hset(key, mapping=groups)
+    pipe.expire(key, BASE_TTL_SECONDS)
+    await pipe.execute()
+    return Cursor(user=user, base=base_id).encode()
+
+
 def _not_retained() -> IMError:
     return IMError(
         Code.ERR_INVALID_PARAMETERS,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from gateway.events.stream import Delivery
+from gateway.events.stream import Delivery, current_cursor
 from gateway.ids import check_user_id_list
 from gateway.im.enums import LoginStatus
 from gateway.im.model import ProfileChanges, UserFullInfo, UserStatus
@@ -79,6 +79,10 @@ class IMSession(
         """A listener's subscription for this session (replay after `since`, then live), to be
         opened (6017 for a malformed `since`), drained and closed by whoever serves it."""
         return Listening(self._services, self.session, listener, since)
+
+    async def event_cursor(self) -> str:
+        """The cursor of this moment in the user's event log (any listener's `since`)."""
+        return await current_cursor(self._services.redis, self._services.keys, self.user_id)
 
     def listen(self, listener: str, since: str | None) -> AsyncIterator[Delivery]:
         """The same, as an async iterator for consumers that await each event."""

@@ -20,10 +20,12 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.http import GraphQLRequestData
 from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived, WebSocketDisconnected
+from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
 from gateway.config import Settings
 from gateway.errors import Code
 from gateway.lean.starlette_ws import asgi_receive
+from gateway.web import sse
 from gateway.web.documents import Documents, Refused, refuse_subscription
 from gateway.web.ws_protocols import LegacyWSHandler, TransportWSHandler
 from schema.build import IMSchema
@@ -123,7 +125,12 @@ class GraphQLView(GraphQL[IMContext, None]):
             max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
             allowed_origins=settings.allowed_origins,
             multipart_uploads_enabled=True,
+            # SSE (distinct connections mode): plain listener subscriptions are served by
+            # gateway.web.sse, everything else asked for as text/event-stream by Strawberry
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL, GRAPHQL_SSE_PROTOCOL),
         )
+        self.sse_streams = sse.SSEStreams(settings.max_subscriptions_per_connection)
+        self.sse_keepalive = sse.KEEPALIVE_SECONDS
         self._playground = resources.files("gateway").joinpath("playground/index.html").read_text("utf-8")
         self._plans = schema.query_plans  # the schema's, held here for the hot path
         self._fast_schema = schema
@@ -213,7 +220,13 @@ class GraphQLView(GraphQL[IMContext, None]):
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
             await error_response(413, f"request body over {limit} bytes")(scope, receive, send)
             return
-        if not upload and scope["method"] == "POST" and headers.get(b"content-type", b"").startswith(JSON_TYPE):
+        if not upload and sse.wants_sse(headers):
+            scope = sse.with_query_token(scope, headers)
+            again = await self._sse(scope, receive, send, limit)
+            if again is None:
+                return
+            receive = again
+        elif not upload and scope["method"] == "POST" and headers.get(b"content-type", b"").startswith(JSON_TYPE):
             try:
                 body = await _read_body(receive, limit)
             except _TooLarge:
@@ -251,6 +264,63 @@ class GraphQLView(GraphQL[IMContext, None]):
         finally:
             await request.close()  # an upload's spooled files, read or not
         await response(scope, receive, send)
+
+    async def _sse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> Receive | None:
+        """An SSE request: a plain listener subscription served here (gateway.web.sse), and None;
+        anything else gets the receive that hands Strawberry the body again."""
+        body = b""
+        if scope["method"] == "POST":
+            try:
+                body = await _read_body(receive, limit)
+            except _TooLarge:
+                await error_response(413, f"request body over {limit} bytes")(scope, receive, send)
+                return None
+            payload = _json_object(body)
+            replay = _replay(body, receive)
+        else:
+            try:
+                payload = self.parse_query_params(Request(scope).query_params)
+            except (ValueError, HTTPException):
+                payload = None  # Strawberry answers it
+            replay = receive
+        if payload is None:
+            return replay
+        try:
+            if self.documents.concerns(payload):
+                async with asyncio.timeout(self._deadline):
+                    payload = await self._resolved(payload)
+                if scope["method"] == "POST":
+                    replay = _replay(orjson.dumps(payload), receive)
+        except Refused as refused:
+            await refused.response(scope, receive, send)
+            return None
+        except TimeoutError:
+            await self._overdue(scope)(scope, receive, send)
+            return None
+        query, variables, operation = payload.get("query"), payload.get("variables"), payload.get("operationName")
+        if not isinstance(query, str) or not isinstance(variables, dict | None):
+            return replay
+        if not isinstance(operation, str | None):
+            return replay
+        plan = self._fast_schema.listener_plans.plan(query, operation)
+        if plan is None:
+            return replay  # not a plain listener subscription: Strawberry's SSE transport
+        headers = dict(scope.get("headers") or [])
+        last_event_id = headers.get(b"last-event-id", b"").decode("latin-1").strip() or None
+        await sse.serve_listener(
+            schema=self._fast_schema,
+            plan=plan,
+            variables=variables,
+            context=await self.get_context(Request(scope), None),
+            last_event_id=last_event_id,
+            streams=self.sse_streams,
+            deadline=self._deadline,
+            keepalive=self.sse_keepalive,
+            scope=scope,
+            receive=receive,
+            send=send,
+        )
+        return None
 
     def _overdue(self, scope: Scope) -> Response:
         """A request past its deadline: what it was waiting for (usually Redis) is cancelled, and a
@@ -337,14 +407,15 @@ async def _read_body(receive: Receive, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _replay(body: bytes) -> Receive:
-    """A receive that gives the already-read body once, as the server would have."""
+def _replay(body: bytes, then: Receive | None = None) -> Receive:
+    """A receive that gives the already-read body once, as the server would have; after it,
+    `then` (the server's own receive: a streamed response waits on it for the disconnect)."""
     sent = False
 
     async def receive() -> Any:
         nonlocal sent
         if sent:
-            return {"type": "http.disconnect"}
+            return await then() if then is not None else {"type": "http.disconnect"}
         sent = True
         return {"type": "http.request", "body": body, "more_body": False}
 

@@ -29,7 +29,9 @@ from graphql import ExecutionResult, FieldNode, GraphQLObjectType, InlineFragmen
 from graphql.execution.collect_fields import DeferUsage, GroupedFieldSet
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-SHARE_ATTRIBUTE = "_imql_share_key"
+from schema.execution.share import SHARE_ATTRIBUTE
+from schema.media_urls import personalize_data
+
 CURSOR_ATTRIBUTE = "cursor"
 RESULTS_KEPT = 256  # recent (event, document) results: a burst of group events, not history
 
@@ -94,6 +96,10 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
     """Strawberry's executor, sharing per-event results of group events between subscribers
     (in the schema's SharedResults)."""
 
+    # a shared event's media URLs are placeholders in the kept data (schema.media_urls): filled in
+    # per subscriber here, unless the caller does it on the rendered bytes (EventRenderer)
+    sign_for_reader = True
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # The operation's root fields as first collected, shared with every per-event copy
@@ -127,7 +133,7 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
         if isawaitable(result):
             return self._released_after(result)
         self._release()
-        return result
+        return self._personal(result)
 
     def _release(self) -> None:
         """Break the executor's one reference cycle once its operation is done.
@@ -143,7 +149,7 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
 
     async def _released_after(self, pending: Awaitable[Any]) -> Any:
         try:
-            return await pending
+            return self._personal(await pending)
         finally:
             self._release()
 
@@ -210,6 +216,17 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
             shared.results[key] = result.data
             if len(shared.results) > RESULTS_KEPT:
                 shared.results.popitem(last=False)
+
+    def _personal(self, result: Any) -> Any:
+        """A shared event's own execution, with media URLs signed for this subscriber's reader
+        (the kept data holds placeholders for them: schema.media_urls)."""
+        if not self.sign_for_reader or not isinstance(result, ExecutionResult) or result.data is None:
+            return result
+        if self.root_value is None or not getattr(self.root_value, SHARE_ATTRIBUTE, ""):
+            return result  # rendered for this reader alone: its URLs are signed already
+        return ExecutionResult(
+            data=personalize_data(result.data, self.context_value), errors=result.errors, extensions=result.extensions
+        )
 
     def _with_my_cursor(self, data: dict[str, Any], shape: ResultShape) -> dict[str, Any]:
         event = data.get(shape.listener_key)

@@ -41,11 +41,13 @@ from strawberry.execution.is_awaitable import optimized_is_awaitable
 
 from gateway.events.stream import Delivery
 from schema.context import IMContext
-from schema.execution.executor import SHARE_ATTRIBUTE, ResultShape, SharedEventExecutor, result_shape
+from schema.execution.executor import ResultShape, SharedEventExecutor, result_shape
 from schema.execution.http import PlanCache, formatted_errors
+from schema.execution.share import SHARE_ATTRIBUTE
 from schema.limits import CACHE_SIZE
 from schema.listeners.common import EventTypes
 from schema.listeners.fields import LISTENER_FIELDS
+from schema.media_urls import personalize
 
 _is_awaitable = cast("Callable[[Any], TypeGuard[Awaitable[Any]]]", optimized_is_awaitable)
 TEMPLATES_KEPT = 256  # recent (event, document) payloads: a burst of group events, not history
@@ -145,7 +147,8 @@ class EventRenderer:
             key = (delivery.shared, plan.text, plan.operation_name, run.variables_key)
             parts = self._templates.get(key)
             if parts is not None:
-                return orjson.dumps(delivery.cursor).join(parts)
+                # media URLs are the one other per-subscriber part (signed per reader: schema.media_urls)
+                return personalize(orjson.dumps(delivery.cursor).join(parts), run.context)
         root = plan.types.to_graphql(delivery)
         if delivery.shared:
             setattr(root, SHARE_ATTRIBUTE, delivery.shared)
@@ -156,7 +159,8 @@ class EventRenderer:
             answer["errors"] = formatted_errors(result.errors, run.context)
         elif key is not None and plan.shape is not None:
             self._keep(key, answer, plan.shape)
-        return orjson.dumps(answer)
+        rendered = orjson.dumps(answer)
+        return personalize(rendered, run.context) if delivery.shared else rendered
 
     async def _execute(self, run: ListenerRun, root: object) -> ExecutionResult:
         plan = run.plan
@@ -179,6 +183,8 @@ class EventRenderer:
             self._executors.move_to_end(key)
         per_event = executor.build_per_event_executor(root)
         per_event.context_value = run.context
+        # payload() signs media URLs on the bytes, after keeping the template
+        per_event.sign_for_reader = False  # type: ignore[union-attr]
         result = per_event.execute_operation(False)
         if _is_awaitable(result):
             result = await result

@@ -10,7 +10,7 @@ from strawberry.types import Info
 from gateway.events.stream import Delivery
 from gateway.im.events import IMEvent
 from schema.context import IMContext
-from schema.execution.executor import SHARE_ATTRIBUTE
+from schema.execution.share import SHARE_ATTRIBUTE
 from schema.types import KeyValue
 
 EVENT_DOC = "`cursor` resumes the stream right after this event (pass it as `since`)."
