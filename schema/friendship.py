@@ -102,13 +102,13 @@ class FriendshipQuery:
         return gql(await (await info.context.session()).get_friend_list(), list[FriendInfo])
 
     @strawberry.field(description="Your relation to each user and, for friends, their info.")
-    async def getFriendsInfo(self, info: Ctx, userIDList: list[str] | None = None) -> list[FriendInfoResult]:
-        results = await (await info.context.session()).get_friends_info(need(userIDList, "userIDList"))
+    async def getFriendsInfo(self, info: Ctx, userIDList: list[str]) -> list[FriendInfoResult]:
+        results = await (await info.context.session()).get_friends_info(userIDList)
         return gql(results, list[FriendInfoResult])
 
     @strawberry.field(description="Search your friends by userID, nickname and remark.")
-    async def searchFriends(self, info: Ctx, searchParam: FriendSearchParam | None = None) -> list[FriendInfoResult]:
-        param = need(searchParam, "searchParam")
+    async def searchFriends(self, info: Ctx, searchParam: FriendSearchParam) -> list[FriendInfoResult]:
+        param = searchParam
         results = await (await info.context.session()).search_friends(
             im.FriendSearchParam(
                 keywordList=param.keywordList,
@@ -123,10 +123,10 @@ class FriendshipQuery:
     async def checkFriend(
         self,
         info: Ctx,
-        userIDList: list[str] | None = None,
+        userIDList: list[str],
         checkType: FriendAddType = FriendAddType.V2TIM_FRIEND_TYPE_BOTH,
     ) -> list[FriendCheckResult]:
-        results = await (await info.context.session()).check_friend(need(userIDList, "userIDList"), checkType)
+        results = await (await info.context.session()).check_friend(userIDList, checkType)
         return gql(results, list[FriendCheckResult])
 
     @strawberry.field(description="Friend requests received and sent.")
@@ -149,14 +149,14 @@ class FriendshipMutation:
     async def setFriendInfo(
         self,
         info: Ctx,
-        userID: str | None = None,
+        userID: str,
         friendRemark: str | None = None,
         friendCustomInfo: list[KeyValueInput] | None = None,
     ) -> bool:
         changes = im.FriendChanges(
             friendRemark=friendRemark, friendCustomInfo=pairs_to_dict(friendCustomInfo, "friendCustomInfo")
         )
-        await (await info.context.session()).set_friend_info(need(userID, "userID"), changes)
+        await (await info.context.session()).set_friend_info(userID, changes)
         return True
 
     @strawberry.mutation(
@@ -166,7 +166,7 @@ class FriendshipMutation:
     async def addFriend(
         self,
         info: Ctx,
-        userID: str | None = None,
+        userID: str,
         addType: FriendAddType = FriendAddType.V2TIM_FRIEND_TYPE_BOTH,
         remark: str | None = None,
         addWording: str | None = None,
@@ -174,7 +174,7 @@ class FriendshipMutation:
         friendGroup: str | None = None,
     ) -> FriendOperationResult:
         result = await (await info.context.session()).add_friend(
-            need(userID, "userID"), addType, remark or "", addWording or "", addSource or "", friendGroup or ""
+            userID, addType, remark or "", addWording or "", addSource or "", friendGroup or ""
         )
         return gql(result, FriendOperationResult)
 
@@ -182,32 +182,30 @@ class FriendshipMutation:
     async def deleteFromFriendList(
         self,
         info: Ctx,
-        userIDList: list[str] | None = None,
+        userIDList: list[str],
         deleteType: FriendAddType = FriendAddType.V2TIM_FRIEND_TYPE_BOTH,
     ) -> list[FriendOperationResult]:
-        results = await (await info.context.session()).delete_from_friend_list(
-            need(userIDList, "userIDList"), deleteType
-        )
+        results = await (await info.context.session()).delete_from_friend_list(userIDList, deleteType)
         return gql(results, list[FriendOperationResult])
 
     @strawberry.mutation(description="Accept a friend request: AGREE (they have you) or AGREE_AND_ADD (both ways).")
     async def acceptFriendApplication(
         self,
         info: Ctx,
-        userID: str | None = None,
+        userID: str,
         responseType: FriendAccept = FriendAccept.V2TIM_FRIEND_ACCEPT_AGREE_AND_ADD,
     ) -> FriendOperationResult:
-        result = await (await info.context.session()).accept_friend_application(need(userID, "userID"), responseType)
+        result = await (await info.context.session()).accept_friend_application(userID, responseType)
         return gql(result, FriendOperationResult)
 
     @strawberry.mutation(description="Refuse a friend request.")
-    async def refuseFriendApplication(self, info: Ctx, userID: str | None = None) -> FriendOperationResult:
-        result = await (await info.context.session()).refuse_friend_application(need(userID, "userID"))
+    async def refuseFriendApplication(self, info: Ctx, userID: str) -> FriendOperationResult:
+        result = await (await info.context.session()).refuse_friend_application(userID)
         return gql(result, FriendOperationResult)
 
     @strawberry.mutation(description="Remove a friend request from your list.")
-    async def deleteFriendApplication(self, info: Ctx, userID: str | None = None) -> bool:
-        await (await info.context.session()).delete_friend_application(need(userID, "userID"))
+    async def deleteFriendApplication(self, info: Ctx, userID: str) -> bool:
+        await (await info.context.session()).delete_friend_application(userID)
         return True
 
     @strawberry.mutation(description="Mark received friend requests read (on all your devices).")
@@ -216,27 +214,25 @@ class FriendshipMutation:
         return True
 
     @strawberry.mutation(description="Block users: ends friendships and requests both ways; they cannot message you.")
-    async def addToBlackList(self, info: Ctx, userIDList: list[str] | None = None) -> list[FriendOperationResult]:
-        results = await (await info.context.session()).add_to_black_list(need(userIDList, "userIDList"))
+    async def addToBlackList(self, info: Ctx, userIDList: list[str]) -> list[FriendOperationResult]:
+        results = await (await info.context.session()).add_to_black_list(userIDList)
         return gql(results, list[FriendOperationResult])
 
     @strawberry.mutation(description="Unblock users.")
-    async def deleteFromBlackList(self, info: Ctx, userIDList: list[str] | None = None) -> list[FriendOperationResult]:
-        results = await (await info.context.session()).delete_from_black_list(need(userIDList, "userIDList"))
+    async def deleteFromBlackList(self, info: Ctx, userIDList: list[str]) -> list[FriendOperationResult]:
+        results = await (await info.context.session()).delete_from_black_list(userIDList)
         return gql(results, list[FriendOperationResult])
 
     @strawberry.mutation(description="Create a friend group (≤30, names ≤30 bytes) holding these friends.")
     async def createFriendGroup(
-        self, info: Ctx, groupName: str | None = None, userIDList: list[str] | None = None
+        self, info: Ctx, groupName: str, userIDList: list[str] | None = None
     ) -> list[FriendOperationResult]:
-        results = await (await info.context.session()).create_friend_group(
-            need(groupName, "groupName"), userIDList or []
-        )
+        results = await (await info.context.session()).create_friend_group(groupName, userIDList or [])
         return gql(results, list[FriendOperationResult])
 
     @strawberry.mutation(description="Delete friend groups (the friends stay friends).")
-    async def deleteFriendGroup(self, info: Ctx, groupNameList: list[str] | None = None) -> bool:
-        await (await info.context.session()).delete_friend_group(need(groupNameList, "groupNameList"))
+    async def deleteFriendGroup(self, info: Ctx, groupNameList: list[str]) -> bool:
+        await (await info.context.session()).delete_friend_group(groupNameList)
         return True
 
     @strawberry.mutation(description="Rename a friend group.")

@@ -45,8 +45,8 @@ class SignalingInfoInput:
 @strawberry.type
 class SignalingQuery:
     @strawberry.field(description="The signaling info a signaling message carries (6017 for other messages).")
-    async def getSignalingInfo(self, info: Ctx, msgID: str | None = None) -> SignalingInfo:
-        found = await (await info.context.session()).get_signaling_info(need(msgID, "msgID"))
+    async def getSignalingInfo(self, info: Ctx, msgID: str) -> SignalingInfo:
+        found = await (await info.context.session()).get_signaling_info(msgID)
         return SignalingInfo(
             inviteID=found.inviteID,
             groupID=found.groupID,
@@ -67,14 +67,14 @@ class SignalingMutation:
     async def invite(
         self,
         info: Ctx,
-        invitee: str | None = None,
+        invitee: str,
         data: str | None = None,
         onlineUserOnly: bool = False,
         timeout: int = 30,  # noqa: ASYNC109 (the SDK names the argument `timeout`)
         offlinePushInfo: OfflinePushInfoInput | None = None,
     ) -> str:
         return await (await info.context.session()).invite(
-            need(invitee, "invitee"),
+            invitee,
             data or "",
             timeout,
             onlineUserOnly,
@@ -85,24 +85,25 @@ class SignalingMutation:
     async def inviteInGroup(
         self,
         info: Ctx,
-        groupID: str | None = None,
+        *,
+        groupID: str,
         data: str | None = None,
-        inviteeList: list[str] | None = None,
+        inviteeList: list[str],
         timeout: int = 30,  # noqa: ASYNC109 (the SDK names the argument `timeout`)
         onlineUserOnly: bool = False,
     ) -> str:
         return await (await info.context.session()).invite_in_group(
-            need(groupID, "groupID"), need(inviteeList, "inviteeList"), data or "", timeout, onlineUserOnly
+            groupID, inviteeList, data or "", timeout, onlineUserOnly
         )
 
     @strawberry.mutation(description="Cancel your invitation (the inviter only: 8011 otherwise).")
-    async def cancel(self, info: Ctx, inviteID: str | None = None, data: str | None = None) -> bool:
-        await (await info.context.session()).cancel_invitation(need(inviteID, "inviteID"), data or "")
+    async def cancel(self, info: Ctx, inviteID: str, data: str | None = None) -> bool:
+        await (await info.context.session()).cancel_invitation(inviteID, data or "")
         return True
 
     @strawberry.mutation(description="Accept an invitation to you (once: 8010 after an answer or its end).")
-    async def accept(self, info: Ctx, inviteID: str | None = None, data: str | None = None) -> bool:
-        await (await info.context.session()).accept_invitation(need(inviteID, "inviteID"), data or "")
+    async def accept(self, info: Ctx, inviteID: str, data: str | None = None) -> bool:
+        await (await info.context.session()).accept_invitation(inviteID, data or "")
         return True
 
     @strawberry.mutation(
@@ -122,8 +123,8 @@ class SignalingMutation:
     @strawberry.mutation(
         description="Change an open invitation's data (inviter or invitee); the others get onInvitationModified."
     )
-    async def modifyInvitation(self, info: Ctx, inviteID: str | None = None, data: str | None = None) -> bool:
-        await (await info.context.session()).modify_invitation(need(inviteID, "inviteID"), data or "")
+    async def modifyInvitation(self, info: Ctx, inviteID: str, data: str | None = None) -> bool:
+        await (await info.context.session()).modify_invitation(inviteID, data or "")
         return True
 
     @strawberry.mutation(
@@ -131,10 +132,10 @@ class SignalingMutation:
         "onReceiveNewInvitation; 8012 if already added, 8010 once answered or over."
     )
     async def addInvitedSignaling(
-        self, ctx: Ctx, info_: Annotated[SignalingInfoInput | None, strawberry.argument(name="info")] = None
+        self, ctx: Ctx, info_: Annotated[SignalingInfoInput, strawberry.argument(name="info")]
     ) -> bool:
         # never called: build.py routes this field to resolve_add_invited_signaling (schema.types.INFO_ARGUMENT)
-        return await _add_invited(ctx.context, need(info_, "info").inviteID)
+        return await _add_invited(ctx.context, info_.inviteID)
 
 
 async def _add_invited(context: IMContext, invite_id: str) -> bool:
