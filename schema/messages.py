@@ -1,7 +1,8 @@
 """V2TIMMessageManager: create, send, history, revoke, modify, read, local-only changes.
 
-Per the contract, arguments the SDK document does not mark required are nullable; a missing one
-the API cannot do without is refused with 6017 naming it.
+Per the contract, an argument the API cannot work without is non-null in the SDL (validation
+refuses a call without it, 6017); the others are nullable or carry the SDK's default. Arguments
+needed one-of-two (imagePath or file, receiver or groupID) stay nullable and are checked here.
 """
 
 from __future__ import annotations
