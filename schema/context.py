@@ -39,6 +39,9 @@ class IMContext:
     request_id: str = field(default_factory=lambda: secrets.token_hex(8))
     _session: IMSession | None = None
     _loaders: dict[str, Any] | None = None  # made on first use (HTTP requests only)
+    # the user of the last session() (a WebSocket connection's token, so its user, never changes):
+    # object ids relative to a viewer (schema.identity) read it without a round trip
+    viewer: str = ""
 
     def loader(self, name: str, make: Callable[[], T]) -> T:
         """A DataLoader for this request. HTTP requests share one per name, so a page's graph
@@ -73,6 +76,7 @@ class IMContext:
             session = await self.gateway.session_for(self.token())
         if not self.is_websocket:
             self._session = session
+        self.viewer = session.user_id
         # what the caller does, the app's callbacks hear of as from this user's platform and IP
         client = self.request.client
         act_as(opt_platform(session.session.platform), client.host if client else "", session.user_id)

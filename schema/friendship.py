@@ -7,15 +7,17 @@ needed one-of-two (imagePath or file, receiver or groupID) stay nullable and are
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import strawberry
+from graphql import GraphQLResolveInfo
 from strawberry.types import Info
 
 from gateway.errors import invalid
 from gateway.im import model as im
 from schema.context import IMContext
 from schema.enums import FriendAccept, FriendAddType, FriendApplicationType, FriendRelationType
+from schema.identity import Node, global_id, viewer
 from schema.types import KeyValue, KeyValueInput, UserFullInfo, gql, pairs_to_dict
 
 Ctx = Info[IMContext, None]
@@ -32,17 +34,47 @@ def _friend_custom_info(root: strawberry.Parent[im.FriendInfo]) -> list[KeyValue
     return [KeyValue(key=k, value=v) for k, v in sorted(root.friendCustomInfo.items())]
 
 
+def _friend_id(root: strawberry.Parent[im.FriendInfo], info: Ctx) -> strawberry.ID:
+    return global_id("FriendInfo", viewer(info), root.userID)  # your friend: your remark, your groups
+
+
+def application_parties(root: im.FriendApplication, user: str) -> tuple[str, str]:
+    """(from, to) of a friend request `user` sees: they sent it, or received it."""
+    if root.type == FriendApplicationType.V2TIM_FRIEND_APPLICATION_SEND_OUT:
+        return user, root.userID
+    return root.userID, user
+
+
+def _application_id(root: strawberry.Parent[im.FriendApplication], info: Ctx) -> strawberry.ID:
+    # the request from one user to another: its sender and its recipient name it alike
+    return global_id("FriendApplication", *application_parties(root, viewer(info)))
+
+
+def _friend_group_id(root: strawberry.Parent[im.FriendGroup], info: Ctx) -> strawberry.ID:
+    return global_id("FriendGroup", viewer(info), root.name)  # names are per user
+
+
 @strawberry.type(description="V2TIMFriendInfo: a friend as you see them.")
-class FriendInfo:
+class FriendInfo(Node):
+    id: strawberry.ID = strawberry.field(
+        resolver=_friend_id, description="Global id (Node): this friend of yours (another user's differs)"
+    )
     userID: str
     friendRemark: str
     friendGroup: list[str] = strawberry.field(description="The friend groups this friend is in")
     userProfile: UserFullInfo | None
     friendCustomInfo: list[KeyValue] = strawberry.field(resolver=_friend_custom_info)
 
+    @classmethod
+    def is_type_of(cls, obj: Any, _info: GraphQLResolveInfo[Any]) -> bool:
+        return isinstance(obj, (cls, im.FriendInfo))
+
 
 @strawberry.type(description="V2TIMFriendApplication: a friend request you received or sent.")
-class FriendApplication:
+class FriendApplication(Node):
+    id: strawberry.ID = strawberry.field(
+        resolver=_application_id, description="Global id (Node): the request from its sender to its recipient"
+    )
     userID: str
     nickName: str
     faceUrl: str
@@ -50,6 +82,10 @@ class FriendApplication:
     addSource: str
     addWording: str
     type: FriendApplicationType
+
+    @classmethod
+    def is_type_of(cls, obj: Any, _info: GraphQLResolveInfo[Any]) -> bool:
+        return isinstance(obj, (cls, im.FriendApplication))
 
 
 @strawberry.type(description="The friend requests, newest first (at most 100), and how many received are unread.")
@@ -82,10 +118,15 @@ class FriendCheckResult:
 
 
 @strawberry.type(description="V2TIMFriendGroup")
-class FriendGroup:
+class FriendGroup(Node):
+    id: strawberry.ID = strawberry.field(resolver=_friend_group_id, description="Global id (Node): your friend group")
     name: str
     friendCount: int
     friendIDList: list[str]
+
+    @classmethod
+    def is_type_of(cls, obj: Any, _info: GraphQLResolveInfo[Any]) -> bool:
+        return isinstance(obj, (cls, im.FriendGroup))
 
 
 @strawberry.input(description="Keywords (1-5) matched case-insensitively, any of them, in the chosen fields.")

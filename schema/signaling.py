@@ -10,9 +10,11 @@ from strawberry.types import Info
 
 from gateway.errors import invalid
 from gateway.im import enums as im_enums
+from gateway.im import signaling as im_signaling
 from schema.context import IMContext
 from schema.enums import SignalingActionType
 from schema.friendship import need
+from schema.identity import Node, global_id
 from schema.message_types import OfflinePushInfoInput
 
 Ctx = Info[IMContext, None]
@@ -21,7 +23,11 @@ TIMEOUT_DOC = "seconds until onInvitationTimeout if unanswered (0: never)"
 
 
 @strawberry.type(description="V2TIMSignalingInfo: what a signaling message carries.")
-class SignalingInfo:
+class SignalingInfo(Node):
+    id: strawberry.ID = strawberry.field(
+        description="Global id (Node): the signaling message it was read from (each step of an invitation, "
+        "invite, accept, cancel, ..., is a message of its own)"
+    )
     inviteID: str
     groupID: str
     inviter: str
@@ -29,6 +35,20 @@ class SignalingInfo:
     data: str
     timeout: int
     actionType: SignalingActionType
+
+
+def signaling_info(msg_id: str, found: im_signaling.SignalingInfo) -> SignalingInfo:
+    """The signaling info message `msg_id` carries, as its GraphQL type."""
+    return SignalingInfo(
+        id=global_id("SignalingInfo", msg_id),
+        inviteID=found.inviteID,
+        groupID=found.groupID,
+        inviter=found.inviter,
+        inviteeList=found.inviteeList,
+        data=found.data,
+        timeout=found.timeout,
+        actionType=im_enums.SignalingActionType(found.actionType),
+    )
 
 
 @strawberry.input(description="V2TIMSignalingInfo as addInvitedSignaling takes it: the inviteID is what counts.")
@@ -46,16 +66,7 @@ class SignalingInfoInput:
 class SignalingQuery:
     @strawberry.field(description="The signaling info a signaling message carries (6017 for other messages).")
     async def getSignalingInfo(self, info: Ctx, msgID: str) -> SignalingInfo:
-        found = await (await info.context.session()).get_signaling_info(msgID)
-        return SignalingInfo(
-            inviteID=found.inviteID,
-            groupID=found.groupID,
-            inviter=found.inviter,
-            inviteeList=found.inviteeList,
-            data=found.data,
-            timeout=found.timeout,
-            actionType=im_enums.SignalingActionType(found.actionType),
-        )
+        return signaling_info(msgID, await (await info.context.session()).get_signaling_info(msgID))
 
 
 @strawberry.type
