@@ -596,8 +596,8 @@ def rows() -> list[Call]:
         "friend request": lambda i: ("FriendApplication", "alice", "bob"),
         "signaling": lambda i: ("SignalingInfo", i["c2c_signal"]),
     }
-    for label, key in node_keys.items():
-        row(f"node[{label}]", "node", lambda i, k=key: {"id": global_id(*k(i))}, EMPTY)
+    for label, node_key in node_keys.items():
+        row(f"node[{label}]", "node", lambda i, k=node_key: {"id": global_id(*k(i))}, EMPTY)
     row("node[not an id]", "node", lambda i: {"id": "nonsense"}, 6017)
     return out
 
