@@ -15,7 +15,7 @@ from tests.support.clients import HTTPClient, WSClient
 from tests.support.engine import embedded
 from tests.support.servers import InProcessGateway, start_in_process
 
-MSG = """msgID id sender userID nickName friendRemark status isSelf isRead isPeerRead elemType seq timestamp
+MSG = """msgID id createdID sender userID nickName friendRemark status isSelf isRead isPeerRead elemType seq timestamp
   textElem { text } customElem { data desc extension } cloudCustomData localCustomData priority
   isExcludedFromUnreadCount isExcludedFromLastMessage needReadReceipt isSupportMessageExtension
   imageElem { path imageList { type url } } locationElem { desc longitude latitude } faceElem { index data }
@@ -90,7 +90,8 @@ async def test_send_reaches_the_receiver_and_the_senders_other_devices(chat: tup
     created = await alice.create_text("hello bob")
     reply = await alice.send(created, "bob", c="cloud", l="only mine")
     sent = reply.ok()["sendMessage"]
-    assert sent["id"] == created
+    assert sent["createdID"] == created
+    assert sent["id"]  # its global id (docs/identity.md), the same when read back:
     assert sent["status"] == "V2TIM_MSG_STATUS_SEND_SUCC"
     assert sent["isSelf"] is True
     assert sent["userID"] == "bob"
@@ -110,6 +111,7 @@ async def test_send_reaches_the_receiver_and_the_senders_other_devices(chat: tup
     # convergence: the message received live is the one history returns
     history = (await bob.q(HISTORY, {"u": "alice", "n": 10}))["getC2CHistoryMessageList"]
     assert history == [received]
+    assert received["id"] == sent["id"]
     mine = (await alice.q(HISTORY, {"u": "bob", "n": 10}))["getC2CHistoryMessageList"]
     assert mine[0]["msgID"] == sent["msgID"]
     assert mine[0]["localCustomData"] == "only mine"
