@@ -14,8 +14,8 @@ from typing import cast
 import strawberry
 from strawberry.types import Info
 
-from gateway.engine.groups.extras import topic_parent
 from gateway.errors import Code, IMError, invalid
+from gateway.ids import topic_parent
 from gateway.im.enums import FriendRelationType, GroupApplicationType
 from gateway.session.im_session import IMSession
 from schema.context import IMContext

@@ -11,7 +11,6 @@ import secrets
 from collections.abc import Sequence
 
 from gateway.engine.codec import STORED_DEC, STORED_ENC
-from gateway.engine.groups.extras import topic_parent
 from gateway.engine.groups.store import AVCHATROOM, MEMBER, neutral_view
 from gateway.engine.message_core import (
     HISTORY_COUNT_MAX,
@@ -21,7 +20,7 @@ from gateway.engine.message_core import (
 )
 from gateway.engine.message_ids import group_msg_id, parse_msg_id
 from gateway.errors import Code, IMError, invalid
-from gateway.ids import group_conversation_id
+from gateway.ids import group_conversation_id, topic_parent
 from gateway.im.enums import ElemType, GetType, MessageOpt
 from gateway.im.events import OnRecvNewMessage
 from gateway.im.messages import Content, CreatedMessage, Message, SendOptions, StoredMessage
