@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from gateway.errors import Code, IMError, invalid
 from gateway.im.enums import ConversationType
 
+TOPIC_MARK = "@TOPIC#_"
 USER_ID_MAX_BYTES = 32  # Tencent's account limit (ERRORS.md 7003)
 USER_ID_LIST_MAX = 100  # per call, as Tencent's portrait and state APIs allow
 
@@ -93,3 +94,9 @@ def group_ids_of(conversation_ids: Iterable[str]) -> list[str]:
 def peer_ids_of(conversation_ids: Iterable[str]) -> list[str]:
     """The peers of the C2C conversations among `conversation_ids`, in their order."""
     return [c[4:] for c in conversation_ids if c.startswith("c2c_")]
+
+
+def topic_parent(topic_id: str) -> str | None:
+    """The community a topic belongs to (topic IDs are `<groupID>@TOPIC#_<suffix>`)."""
+    head, mark, _ = topic_id.partition(TOPIC_MARK)
+    return head if mark and head else None

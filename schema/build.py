@@ -31,6 +31,7 @@ from schema.listeners.signaling import SignalingSubscription
 from schema.manager import ManagerMutation, ManagerQuery
 from schema.messages import MessageMutation, MessageQuery
 from schema.names import RememberingNameConverter
+from schema.node import NodeQuery
 from schema.observability import OperationMetrics
 from schema.push import PushMutation
 from schema.signaling import SignalingMutation, SignalingQuery, resolve_add_invited_signaling
@@ -38,7 +39,16 @@ from schema.types import INFO_ARGUMENT, LONG_SCALAR, Long
 
 Query = merge_types(
     "Query",
-    (ManagerQuery, MessageQuery, GroupQuery, ConversationQuery, FriendshipQuery, SignalingQuery, ListenerQuery),
+    (
+        ManagerQuery,
+        MessageQuery,
+        GroupQuery,
+        ConversationQuery,
+        FriendshipQuery,
+        SignalingQuery,
+        ListenerQuery,
+        NodeQuery,
+    ),
 )
 Mutation = merge_types(
     "Mutation",

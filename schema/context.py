@@ -38,8 +38,11 @@ class IMContext:
     connection_params: dict[str, Any] | None = None
     request_id: str = field(default_factory=lambda: secrets.token_hex(8))
     _session: IMSession | None = None
-    viewer: str = ""  # the caller's user ID once a session resolved (media URLs are signed for it)
     _loaders: dict[str, Any] | None = None  # made on first use (HTTP requests only)
+    # the user of the last session() (a WebSocket connection's token, so its user, never changes):
+    # object ids relative to a viewer (schema.identity) and media URLs signed for the reader
+    # (schema.media_urls) read it without a round trip
+    viewer: str = ""
 
     def loader(self, name: str, make: Callable[[], T]) -> T:
         """A DataLoader for this request. HTTP requests share one per name, so a page's graph

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
+from graphql import GraphQLResolveInfo
 from strawberry.types import Info
 
 from gateway.im import conversations as im
 from schema.context import IMContext
 from schema.edges import conversation_messages
 from schema.enums import AtType, ConversationType
+from schema.identity import Node, global_id, viewer
 from schema.message_types import Message
 from schema.types import Long, gql
 
@@ -19,8 +23,17 @@ class GroupAtInfo:
     atType: AtType
 
 
+def _conversation_id(root: strawberry.Parent[im.Conversation], info: Info[IMContext, None]) -> strawberry.ID:
+    # a conversation is its owner's (their unread count, pin, draft; c2c_bob is a different
+    # conversation for each user who has one with bob)
+    return global_id("Conversation", viewer(info), root.conversationID)
+
+
 @strawberry.type(description="V2TIMConversation, as you see it.")
-class Conversation:
+class Conversation(Node):
+    id: strawberry.ID = strawberry.field(
+        resolver=_conversation_id, description="Global id (Node): your conversation (another user's differs)"
+    )
     conversationID: str
     type: ConversationType
     userID: str
@@ -39,6 +52,10 @@ class Conversation:
     conversationGroupList: list[str]
     lastMessage: Message | None
     groupAtInfoList: list[GroupAtInfo]
+
+    @classmethod
+    def is_type_of(cls, obj: Any, _info: GraphQLResolveInfo[Any]) -> bool:
+        return isinstance(obj, (cls, im.Conversation))
 
     @strawberry.field(
         description="The conversation's messages, newest first (count ≤100); give lastMsgID for older ones. "

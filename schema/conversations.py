@@ -13,7 +13,6 @@ from schema.conversation_types import (
     ConversationResult,
     UnreadCountFilterInput,
 )
-from schema.friendship import need
 from schema.types import gql
 
 Ctx = Info[IMContext, None]
@@ -30,23 +29,19 @@ class ConversationQuery:
 
     @strawberry.field(description="Conversations by ID (those you have).")
     async def getConversationListByConversationIds(
-        self, info: Ctx, conversationIDList: list[str] | None = None
+        self, info: Ctx, conversationIDList: list[str]
     ) -> ConversationResult:
-        page = await (await info.context.session()).get_conversation_list_by_ids(
-            need(conversationIDList, "conversationIDList")
-        )
+        page = await (await info.context.session()).get_conversation_list_by_ids(conversationIDList)
         return gql(page, ConversationResult)
 
     @strawberry.field(description="One conversation (6004 if it is not one of yours).")
-    async def getConversation(self, info: Ctx, conversationID: str | None = None) -> Conversation:
-        conv = await (await info.context.session()).get_conversation(need(conversationID, "conversationID"))
+    async def getConversation(self, info: Ctx, conversationID: str) -> Conversation:
+        conv = await (await info.context.session()).get_conversation(conversationID)
         return gql(conv, Conversation)
 
     @strawberry.field(description="A page of the conversations matching a filter.")
-    async def getConversationListByFilter(
-        self, info: Ctx, filter: ConversationListFilterInput | None = None
-    ) -> ConversationResult:
-        f = need(filter, "filter")
+    async def getConversationListByFilter(self, info: Ctx, filter: ConversationListFilterInput) -> ConversationResult:
+        f = filter
         page = await (await info.context.session()).get_conversation_list_by_filter(f.to_domain(), f.nextSeq, f.count)
         return gql(page, ConversationResult)
 
@@ -61,119 +56,94 @@ class ConversationQuery:
         return await (await info.context.session()).get_conversation_group_list()
 
     @strawberry.field(description="Unread messages in the conversations matching a filter (do-not-disturb left out).")
-    async def getUnreadMessageCountByFilter(self, info: Ctx, filter: UnreadCountFilterInput | None = None) -> int:
-        return await (await info.context.session()).get_unread_message_count_by_filter(
-            need(filter, "filter").to_domain()
-        )
+    async def getUnreadMessageCountByFilter(self, info: Ctx, filter: UnreadCountFilterInput) -> int:
+        return await (await info.context.session()).get_unread_message_count_by_filter(filter.to_domain())
 
 
 @strawberry.type
 class ConversationMutation:
     @strawberry.mutation(description="Remove a conversation from your list (its messages stay).")
-    async def deleteConversation(self, info: Ctx, conversationID: str | None = None) -> bool:
-        await (await info.context.session()).delete_conversation_list([need(conversationID, "conversationID")], False)
+    async def deleteConversation(self, info: Ctx, conversationID: str) -> bool:
+        await (await info.context.session()).delete_conversation_list([conversationID], False)
         return True
 
     @strawberry.mutation(description="Remove conversations (≤100); clearMessage also clears their history for you.")
     async def deleteConversationList(
-        self, info: Ctx, conversationIDList: list[str] | None = None, clearMessage: bool | None = None
+        self, info: Ctx, conversationIDList: list[str], clearMessage: bool | None = None
     ) -> bool:
-        await (await info.context.session()).delete_conversation_list(
-            need(conversationIDList, "conversationIDList"), bool(clearMessage)
-        )
+        await (await info.context.session()).delete_conversation_list(conversationIDList, bool(clearMessage))
         return True
 
     @strawberry.mutation(description="Save (or, with empty text, drop) a conversation's draft; on all your devices.")
-    async def setConversationDraft(
-        self, info: Ctx, conversationID: str | None = None, draftText: str | None = None
-    ) -> bool:
-        await (await info.context.session()).set_conversation_draft(
-            need(conversationID, "conversationID"), draftText or ""
-        )
+    async def setConversationDraft(self, info: Ctx, conversationID: str, draftText: str | None = None) -> bool:
+        await (await info.context.session()).set_conversation_draft(conversationID, draftText or "")
         return True
 
     @strawberry.mutation(description="Set conversations' custom data.")
     async def setConversationCustomData(
-        self, info: Ctx, conversationIDList: list[str] | None = None, customData: str | None = None
+        self, info: Ctx, conversationIDList: list[str], customData: str | None = None
     ) -> list[ConversationOperationResult]:
         results = await (await info.context.session()).set_conversation_custom_data(
-            need(conversationIDList, "conversationIDList"), customData or ""
+            conversationIDList, customData or ""
         )
         return gql(results, list[ConversationOperationResult])
 
     @strawberry.mutation(description="Pin or unpin a conversation (pinned ones list first).")
-    async def pinConversation(self, info: Ctx, conversationID: str | None = None, isPinned: bool | None = None) -> bool:
-        await (await info.context.session()).pin_conversation(need(conversationID, "conversationID"), bool(isPinned))
+    async def pinConversation(self, info: Ctx, conversationID: str, isPinned: bool | None = None) -> bool:
+        await (await info.context.session()).pin_conversation(conversationID, bool(isPinned))
         return True
 
     @strawberry.mutation(description="Set or clear a mark bit on conversations (≤100 per call, 1,000 marked in all).")
     async def markConversation(
         self,
         info: Ctx,
-        conversationIDList: list[str] | None = None,
+        *,
+        conversationIDList: list[str],
         enableMark: bool | None = None,
-        markType: int | None = None,
+        markType: int,
     ) -> list[ConversationOperationResult]:
-        results = await (await info.context.session()).mark_conversation(
-            need(conversationIDList, "conversationIDList"), bool(enableMark), need(markType, "markType")
-        )
+        results = await (await info.context.session()).mark_conversation(conversationIDList, bool(enableMark), markType)
         return gql(results, list[ConversationOperationResult])
 
     @strawberry.mutation(description="Create a conversation group (≤20, names ≤32 bytes).")
     async def createConversationGroup(
-        self, info: Ctx, groupName: str | None = None, conversationIDList: list[str] | None = None
+        self, info: Ctx, groupName: str, conversationIDList: list[str] | None = None
     ) -> list[ConversationOperationResult]:
-        results = await (await info.context.session()).create_conversation_group(
-            need(groupName, "groupName"), conversationIDList or []
-        )
+        results = await (await info.context.session()).create_conversation_group(groupName, conversationIDList or [])
         return gql(results, list[ConversationOperationResult])
 
     @strawberry.mutation(description="Delete a conversation group (the conversations stay).")
-    async def deleteConversationGroup(self, info: Ctx, groupName: str | None = None) -> bool:
-        await (await info.context.session()).delete_conversation_group(need(groupName, "groupName"))
+    async def deleteConversationGroup(self, info: Ctx, groupName: str) -> bool:
+        await (await info.context.session()).delete_conversation_group(groupName)
         return True
 
     @strawberry.mutation(description="Rename a conversation group.")
-    async def renameConversationGroup(self, info: Ctx, oldName: str | None = None, newName: str | None = None) -> bool:
-        await (await info.context.session()).rename_conversation_group(
-            need(oldName, "oldName"), need(newName, "newName")
-        )
+    async def renameConversationGroup(self, info: Ctx, oldName: str, newName: str) -> bool:
+        await (await info.context.session()).rename_conversation_group(oldName, newName)
         return True
 
     @strawberry.mutation(description="Add conversations to a conversation group.")
     async def addConversationsToGroup(
-        self, info: Ctx, groupName: str | None = None, conversationIDList: list[str] | None = None
+        self, info: Ctx, groupName: str, conversationIDList: list[str]
     ) -> list[ConversationOperationResult]:
-        results = await (await info.context.session()).add_conversations_to_group(
-            need(groupName, "groupName"), need(conversationIDList, "conversationIDList")
-        )
+        results = await (await info.context.session()).add_conversations_to_group(groupName, conversationIDList)
         return gql(results, list[ConversationOperationResult])
 
     @strawberry.mutation(description="Remove conversations from a conversation group.")
     async def deleteConversationsFromGroup(
-        self, info: Ctx, groupName: str | None = None, conversationIDList: list[str] | None = None
+        self, info: Ctx, groupName: str, conversationIDList: list[str]
     ) -> list[ConversationOperationResult]:
-        results = await (await info.context.session()).delete_conversations_from_group(
-            need(groupName, "groupName"), need(conversationIDList, "conversationIDList")
-        )
+        results = await (await info.context.session()).delete_conversations_from_group(groupName, conversationIDList)
         return gql(results, list[ConversationOperationResult])
 
     @strawberry.mutation(description="Get onUnreadMessageCountChangedByFilter whenever this filter's total changes.")
-    async def subscribeUnreadMessageCountByFilter(
-        self, info: Ctx, filter: UnreadCountFilterInput | None = None
-    ) -> bool:
-        await (await info.context.session()).subscribe_unread_message_count_by_filter(
-            need(filter, "filter").to_domain()
-        )
+    async def subscribeUnreadMessageCountByFilter(self, info: Ctx, filter: UnreadCountFilterInput) -> bool:
+        await (await info.context.session()).subscribe_unread_message_count_by_filter(filter.to_domain())
         return True
 
     @strawberry.mutation(description="Stop onUnreadMessageCountChangedByFilter for this filter.")
-    async def unsubscribeUnreadMessageCountByFilter(
-        self, info: Ctx, filter: UnreadCountFilterInput | None = None
-    ) -> bool:
-        await (await info.context.session()).unsubscribe_unread_message_count_by_filter(
-            need(filter, "filter").to_domain()
-        )
+    async def unsubscribeUnreadMessageCountByFilter(self, info: Ctx, filter: UnreadCountFilterInput) -> bool:
+        await (await info.context.session()).unsubscribe_unread_message_count_by_filter(filter.to_domain())
         return True
 
     @strawberry.mutation(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
+from graphql import GraphQLResolveInfo
 
 from gateway.im import groups as im
 from schema.enums import (
@@ -16,11 +19,17 @@ from schema.enums import (
     GroupTipsType,
     GroupType,
 )
+from schema.identity import Node, global_id
 from schema.types import KeyValue, Long
 
 
+def _group_id(root: strawberry.Parent[im.GroupInfo]) -> strawberry.ID:
+    return global_id("GroupInfo", root.groupID)
+
+
 @strawberry.type(description="V2TIMGroupInfo")
-class GroupInfo:
+class GroupInfo(Node):
+    id: strawberry.ID = strawberry.field(resolver=_group_id, description="Global id (Node): the group")
     groupID: str
     groupType: GroupType
     groupName: str
@@ -35,6 +44,10 @@ class GroupInfo:
     memberCount: int
     createTime: int
     lastInfoTime: int
+
+    @classmethod
+    def is_type_of(cls, obj: Any, _info: GraphQLResolveInfo[Any]) -> bool:
+        return isinstance(obj, (cls, im.GroupInfo))
 
 
 @strawberry.type(description="One group's result in getGroupsInfo (resultCode 0, or 10010 for no such group).")
@@ -57,8 +70,15 @@ def _member_custom_info(root: strawberry.Parent[im.GroupMemberFullInfo]) -> list
     return [KeyValue(key=k, value=v) for k, v in sorted(root.customInfo.items())]
 
 
+def _member_id(root: strawberry.Parent[im.GroupMemberFullInfo]) -> strawberry.ID:
+    return global_id("GroupMemberFullInfo", root.groupID, root.userID)
+
+
 @strawberry.type(description="V2TIMGroupMemberFullInfo")
-class GroupMemberFullInfo:
+class GroupMemberFullInfo(Node):
+    id: strawberry.ID = strawberry.field(
+        resolver=_member_id, description="Global id (Node): this user's membership of this group"
+    )
     userID: str
     role: GroupMemberRole
     muteUntil: int
@@ -69,6 +89,10 @@ class GroupMemberFullInfo:
     faceUrl: str
     friendRemark: str
     markList: list[int]
+
+    @classmethod
+    def is_type_of(cls, obj: Any, _info: GraphQLResolveInfo[Any]) -> bool:
+        return isinstance(obj, (cls, im.GroupMemberFullInfo))
 
 
 @strawberry.type(description="A page of members; pass nextSeq back for the next one (0: no more).")
@@ -109,8 +133,15 @@ class GroupOperationResult:
     result: GroupMemberOperationResult
 
 
+def _application_id(root: strawberry.Parent[im.GroupApplication]) -> strawberry.ID:
+    return global_id("GroupApplication", root.groupID, str(int(root.type)), root.fromUser, root.toUser)
+
+
 @strawberry.type(description="A join request, or an invitation waiting for its invitee.")
-class GroupApplication:
+class GroupApplication(Node):
+    id: strawberry.ID = strawberry.field(
+        resolver=_application_id, description="Global id (Node): the request (group, kind, from, to)"
+    )
     groupID: str
     fromUser: str
     fromUserNickName: str
@@ -123,6 +154,10 @@ class GroupApplication:
     handleStatus: GroupApplicationHandleStatus
     handleResult: GroupApplicationHandleResult
 
+    @classmethod
+    def is_type_of(cls, obj: Any, _info: GraphQLResolveInfo[Any]) -> bool:
+        return isinstance(obj, (cls, im.GroupApplication))
+
 
 @strawberry.type(description="Group applications, newest first, and how many unhandled ones are unread.")
 class GroupApplicationResult:
@@ -130,8 +165,13 @@ class GroupApplicationResult:
     groupApplicationList: list[GroupApplication]
 
 
+def _topic_id(root: strawberry.Parent[im.TopicInfo]) -> strawberry.ID:
+    return global_id("TopicInfo", root.topicID)  # `<groupID>@TOPIC#_<suffix>`: unique in the app
+
+
 @strawberry.type(description="V2TIMTopicInfo")
-class TopicInfo:
+class TopicInfo(Node):
+    id: strawberry.ID = strawberry.field(resolver=_topic_id, description="Global id (Node): the topic")
     topicID: str
     topicName: str
     topicFaceUrl: str
@@ -140,6 +180,10 @@ class TopicInfo:
     isAllMuted: bool
     customString: str
     draftText: str
+
+    @classmethod
+    def is_type_of(cls, obj: Any, _info: GraphQLResolveInfo[Any]) -> bool:
+        return isinstance(obj, (cls, im.TopicInfo))
 
 
 @strawberry.type(description="One topic's outcome (errorCode 0 on success).")

@@ -1,7 +1,8 @@
 """V2TIMGroupManager, and V2TIMManager's createGroup / joinGroup / quitGroup / dismissGroup.
 
-Per the contract, arguments the SDK document does not mark required are nullable; a missing one
-the API cannot do without is refused with 6017 naming it.
+Per the contract, an argument the API cannot work without is non-null in the SDL (validation
+refuses a call without it, 6017); the others are nullable or carry the SDK's default. Arguments
+needed one-of-two (imagePath or file, receiver or groupID) stay nullable and are checked here.
 """
 
 from __future__ import annotations
@@ -39,9 +40,9 @@ from schema.types import KeyValue, KeyValueInput, gql, pairs_to_dict
 Ctx = Info[IMContext, None]
 
 
-def _counters(counters: list[GroupCounterInput] | None) -> dict[str, int]:
+def _counters(counters: list[GroupCounterInput]) -> dict[str, int]:
     result: dict[str, int] = {}
-    for c in need(counters, "counters"):
+    for c in counters:
         if c.key in result:
             raise invalid(f"counters has the key {c.key!r} twice")
         result[c.key] = c.value
@@ -55,54 +56,46 @@ class GroupQuery:
         return gql(await (await info.context.session()).get_joined_group_list(), list[GroupInfo])
 
     @strawberry.field(description="Group profiles, with a result code per group (10010: no such group).")
-    async def getGroupsInfo(self, info: Ctx, groupIDList: list[str] | None = None) -> list[GroupInfoResult]:
-        results = await (await info.context.session()).get_groups_info(need(groupIDList, "groupIDList"))
+    async def getGroupsInfo(self, info: Ctx, groupIDList: list[str]) -> list[GroupInfoResult]:
+        results = await (await info.context.session()).get_groups_info(groupIDList)
         return gql(results, list[GroupInfoResult])
 
     @strawberry.field(description="Search your groups by ID and name.")
-    async def searchGroups(self, info: Ctx, searchParam: GroupSearchParam | None = None) -> list[GroupInfo]:
-        p = need(searchParam, "searchParam")
+    async def searchGroups(self, info: Ctx, searchParam: GroupSearchParam) -> list[GroupInfo]:
+        p = searchParam
         found = await (await info.context.session()).search_groups(
             p.keywordList, p.isSearchGroupID, p.isSearchGroupName
         )
         return gql(found, list[GroupInfo])
 
     @strawberry.field(description="A group's attributes (all when keys is empty).")
-    async def getGroupAttributes(
-        self, info: Ctx, groupID: str | None = None, keys: list[str] | None = None
-    ) -> list[KeyValue]:
-        attrs = await (await info.context.session()).get_group_attributes(need(groupID, "groupID"), keys)
+    async def getGroupAttributes(self, info: Ctx, groupID: str, keys: list[str] | None = None) -> list[KeyValue]:
+        attrs = await (await info.context.session()).get_group_attributes(groupID, keys)
         return [KeyValue(key=k, value=v) for k, v in sorted(attrs.items())]
 
     @strawberry.field(description="Members with a live session subscribed now.")
-    async def getGroupOnlineMemberCount(self, info: Ctx, groupID: str | None = None) -> int:
-        return await (await info.context.session()).get_group_online_member_count(need(groupID, "groupID"))
+    async def getGroupOnlineMemberCount(self, info: Ctx, groupID: str) -> int:
+        return await (await info.context.session()).get_group_online_member_count(groupID)
 
     @strawberry.field(description="A page of members (100) by role; nextSeq 0 starts, and 0 in the result ends.")
     async def getGroupMemberList(
         self,
         info: Ctx,
-        groupID: str | None = None,
+        groupID: str,
         filter: GroupMemberFilter = GroupMemberFilter.V2TIM_GROUP_MEMBER_FILTER_ALL,
         nextSeq: int = 0,
     ) -> GroupMemberInfoResult:
-        page = await (await info.context.session()).get_group_member_list(need(groupID, "groupID"), filter, nextSeq)
+        page = await (await info.context.session()).get_group_member_list(groupID, filter, nextSeq)
         return gql(page, GroupMemberInfoResult)
 
     @strawberry.field(description="Profiles of some members of a group.")
-    async def getGroupMembersInfo(
-        self, info: Ctx, groupID: str | None = None, memberList: list[str] | None = None
-    ) -> list[GroupMemberFullInfo]:
-        found = await (await info.context.session()).get_group_members_info(
-            need(groupID, "groupID"), need(memberList, "memberList")
-        )
+    async def getGroupMembersInfo(self, info: Ctx, groupID: str, memberList: list[str]) -> list[GroupMemberFullInfo]:
+        found = await (await info.context.session()).get_group_members_info(groupID, memberList)
         return gql(found, list[GroupMemberFullInfo])
 
     @strawberry.field(description="Search members of your groups (or of groupIDList).")
-    async def searchGroupMembers(
-        self, info: Ctx, param: GroupMemberSearchParam | None = None
-    ) -> list[GroupMemberFullInfo]:
-        p = need(param, "param")
+    async def searchGroupMembers(self, info: Ctx, param: GroupMemberSearchParam) -> list[GroupMemberFullInfo]:
+        p = param
         found = await (await info.context.session()).search_group_members(
             p.keywordList,
             p.groupIDList,
@@ -123,16 +116,14 @@ class GroupQuery:
 
     @strawberry.field(description="Topics of a community (all when topicIDList is empty).")
     async def getTopicInfoList(
-        self, info: Ctx, groupID: str | None = None, topicIDList: list[str] | None = None
+        self, info: Ctx, groupID: str, topicIDList: list[str] | None = None
     ) -> list[TopicInfoResult]:
-        found = await (await info.context.session()).get_topic_info_list(need(groupID, "groupID"), topicIDList)
+        found = await (await info.context.session()).get_topic_info_list(groupID, topicIDList)
         return gql(found, list[TopicInfoResult])
 
     @strawberry.field(description="A group's counters (all when keys is empty).")
-    async def getGroupCounters(
-        self, info: Ctx, groupID: str | None = None, keys: list[str] | None = None
-    ) -> list[GroupCounter]:
-        found = await (await info.context.session()).get_group_counters(need(groupID, "groupID"), keys)
+    async def getGroupCounters(self, info: Ctx, groupID: str, keys: list[str] | None = None) -> list[GroupCounter]:
+        found = await (await info.context.session()).get_group_counters(groupID, keys)
         return gql(found, list[GroupCounter])
 
 
@@ -143,7 +134,7 @@ class GroupMutation:
         self,
         info: Ctx,
         groupName: str,
-        groupType: GroupType | None = None,
+        groupType: GroupType,
         groupID: str | None = None,
         notification: str | None = None,
         introduction: str | None = None,
@@ -156,7 +147,7 @@ class GroupMutation:
     ) -> str:
         members = [im.CreateGroupMember(userID=m.userID, role=m.role) for m in memberListMap or []]
         return await (await info.context.session()).create_group(
-            need(groupType, "groupType"),
+            groupType,
             groupID,
             groupName,
             notification=notification or "",
@@ -187,133 +178,107 @@ class GroupMutation:
     @strawberry.mutation(
         description="Change a group's profile; each changed field is reported as a V2TIMGroupChangeInfo."
     )
-    async def setGroupInfo(
-        self, ctx: Ctx, info_: Annotated[GroupInfoInput | None, strawberry.argument(name="info")] = None
-    ) -> bool:
+    async def setGroupInfo(self, ctx: Ctx, info_: Annotated[GroupInfoInput, strawberry.argument(name="info")]) -> bool:
         # never called: build.py routes this field to resolve_set_group_info (schema.types.INFO_ARGUMENT)
-        return await _set_group_info(ctx.context, need(info_, "info"))
+        return await _set_group_info(ctx.context, info_)
 
     @strawberry.mutation(description="Replace all of a group's attributes (≤16 keys, 16 KB).")
-    async def initGroupAttributes(
-        self, info: Ctx, groupID: str | None = None, attributes: list[KeyValueInput] | None = None
-    ) -> bool:
-        attrs = pairs_to_dict(need(attributes, "attributes"), "attributes") or {}
-        await (await info.context.session()).init_group_attributes(need(groupID, "groupID"), attrs)
+    async def initGroupAttributes(self, info: Ctx, groupID: str, attributes: list[KeyValueInput]) -> bool:
+        attrs = pairs_to_dict(attributes, "attributes") or {}
+        await (await info.context.session()).init_group_attributes(groupID, attrs)
         return True
 
     @strawberry.mutation(description="Add or update some of a group's attributes.")
-    async def setGroupAttributes(
-        self, info: Ctx, groupID: str | None = None, attributes: list[KeyValueInput] | None = None
-    ) -> bool:
-        attrs = pairs_to_dict(need(attributes, "attributes"), "attributes") or {}
-        await (await info.context.session()).set_group_attributes(need(groupID, "groupID"), attrs)
+    async def setGroupAttributes(self, info: Ctx, groupID: str, attributes: list[KeyValueInput]) -> bool:
+        attrs = pairs_to_dict(attributes, "attributes") or {}
+        await (await info.context.session()).set_group_attributes(groupID, attrs)
         return True
 
     @strawberry.mutation(description="Delete some of a group's attributes (all when keys is null).")
-    async def deleteGroupAttributes(self, info: Ctx, groupID: str | None = None, keys: list[str] | None = None) -> bool:
-        await (await info.context.session()).delete_group_attributes(need(groupID, "groupID"), keys)
+    async def deleteGroupAttributes(self, info: Ctx, groupID: str, keys: list[str] | None = None) -> bool:
+        await (await info.context.session()).delete_group_attributes(groupID, keys)
         return True
 
     @strawberry.mutation(description="Set a member's name card and custom fields (yours, or as owner/admin others').")
     async def setGroupMemberInfo(
         self,
         info: Ctx,
-        groupID: str | None = None,
-        userID: str | None = None,
+        groupID: str,
+        userID: str,
         nameCard: str | None = None,
         customInfo: list[KeyValueInput] | None = None,
     ) -> bool:
         await (await info.context.session()).set_group_member_info(
-            need(groupID, "groupID"), need(userID, "userID"), nameCard, pairs_to_dict(customInfo, "customInfo")
+            groupID, userID, nameCard, pairs_to_dict(customInfo, "customInfo")
         )
         return True
 
     @strawberry.mutation(description="Mute a member for `seconds` (0 unmutes); owner and admins only.")
-    async def muteGroupMember(
-        self, info: Ctx, groupID: str | None = None, userID: str | None = None, seconds: int | None = None
-    ) -> bool:
-        await (await info.context.session()).mute_group_member(
-            need(groupID, "groupID"), need(userID, "userID"), need(seconds, "seconds")
-        )
+    async def muteGroupMember(self, info: Ctx, groupID: str, userID: str, seconds: int) -> bool:
+        await (await info.context.session()).mute_group_member(groupID, userID, seconds)
         return True
 
     @strawberry.mutation(description="Invite users; each gets a result (PENDING when the group approves invitations).")
-    async def inviteUserToGroup(
-        self, info: Ctx, groupID: str | None = None, userList: list[str] | None = None
-    ) -> list[GroupOperationResult]:
-        results = await (await info.context.session()).invite_user_to_group(
-            need(groupID, "groupID"), need(userList, "userList")
-        )
+    async def inviteUserToGroup(self, info: Ctx, groupID: str, userList: list[str]) -> list[GroupOperationResult]:
+        results = await (await info.context.session()).invite_user_to_group(groupID, userList)
         return gql(results, list[GroupOperationResult])
 
     @strawberry.mutation(description="Remove members; each gets a result.")
     async def kickGroupMember(
         self,
         info: Ctx,
-        groupID: str | None = None,
-        memberList: list[str] | None = None,
+        groupID: str,
+        memberList: list[str],
         reason: str | None = None,
         duration: int | None = None,
     ) -> list[GroupOperationResult]:
-        results = await (await info.context.session()).kick_group_member(
-            need(groupID, "groupID"), need(memberList, "memberList"), reason or ""
-        )
+        results = await (await info.context.session()).kick_group_member(groupID, memberList, reason or "")
         return gql(results, list[GroupOperationResult])
 
     @strawberry.mutation(description="Make a member an admin or an ordinary member (the owner only).")
-    async def setGroupMemberRole(
-        self, info: Ctx, groupID: str | None = None, userID: str | None = None, role: GroupMemberRole | None = None
-    ) -> bool:
-        await (await info.context.session()).set_group_member_role(
-            need(groupID, "groupID"), need(userID, "userID"), need(role, "role")
-        )
+    async def setGroupMemberRole(self, info: Ctx, groupID: str, userID: str, role: GroupMemberRole) -> bool:
+        await (await info.context.session()).set_group_member_role(groupID, userID, role)
         return True
 
     @strawberry.mutation(description="Add or remove a numeric mark on members.")
     async def markGroupMemberList(
         self,
         info: Ctx,
-        groupID: str | None = None,
-        memberIDList: list[str] | None = None,
-        markType: int | None = None,
+        groupID: str,
+        memberIDList: list[str],
+        markType: int,
         enableMark: bool | None = None,
     ) -> bool:
-        await (await info.context.session()).mark_group_member_list(
-            need(groupID, "groupID"), need(memberIDList, "memberIDList"), need(markType, "markType"), bool(enableMark)
-        )
+        await (await info.context.session()).mark_group_member_list(groupID, memberIDList, markType, bool(enableMark))
         return True
 
     @strawberry.mutation(description="Make another member the owner (the owner only).")
-    async def transferGroupOwner(self, info: Ctx, groupID: str | None = None, userID: str | None = None) -> bool:
-        await (await info.context.session()).transfer_group_owner(need(groupID, "groupID"), need(userID, "userID"))
+    async def transferGroupOwner(self, info: Ctx, groupID: str, userID: str) -> bool:
+        await (await info.context.session()).transfer_group_owner(groupID, userID)
         return True
 
     @strawberry.mutation(description="Accept a join request (as owner/admin) or an invitation (as its invitee).")
     async def acceptGroupApplication(
         self,
         info: Ctx,
-        groupID: str | None = None,
-        fromUser: str | None = None,
+        groupID: str,
+        fromUser: str,
         toUser: str | None = None,
         reason: str | None = None,
     ) -> bool:
-        await (await info.context.session()).accept_group_application(
-            need(groupID, "groupID"), need(fromUser, "fromUser"), toUser or "", reason or ""
-        )
+        await (await info.context.session()).accept_group_application(groupID, fromUser, toUser or "", reason or "")
         return True
 
     @strawberry.mutation(description="Refuse a join request or an invitation.")
     async def refuseGroupApplication(
         self,
         info: Ctx,
-        groupID: str | None = None,
-        fromUser: str | None = None,
+        groupID: str,
+        fromUser: str,
         toUser: str | None = None,
         reason: str | None = None,
     ) -> bool:
-        await (await info.context.session()).refuse_group_application(
-            need(groupID, "groupID"), need(fromUser, "fromUser"), toUser or "", reason or ""
-        )
+        await (await info.context.session()).refuse_group_application(groupID, fromUser, toUser or "", reason or "")
         return True
 
     @strawberry.mutation(description="Mark group applications read.")
@@ -322,54 +287,34 @@ class GroupMutation:
         return True
 
     @strawberry.mutation(description="Create a topic in a community; returns its topicID (<groupID>@TOPIC#_...).")
-    async def createTopicInCommunity(
-        self, info: Ctx, groupID: str | None = None, topicInfo: TopicInfoInput | None = None
-    ) -> str:
-        return await (await info.context.session()).create_topic_in_community(
-            need(groupID, "groupID"), need(topicInfo, "topicInfo").to_domain()
-        )
+    async def createTopicInCommunity(self, info: Ctx, groupID: str, topicInfo: TopicInfoInput) -> str:
+        return await (await info.context.session()).create_topic_in_community(groupID, topicInfo.to_domain())
 
     @strawberry.mutation(description="Delete topics from a community.")
     async def deleteTopicFromCommunity(
-        self, info: Ctx, groupID: str | None = None, topicIDList: list[str] | None = None
+        self, info: Ctx, groupID: str, topicIDList: list[str]
     ) -> list[TopicOperationResult]:
-        results = await (await info.context.session()).delete_topic_from_community(
-            need(groupID, "groupID"), need(topicIDList, "topicIDList")
-        )
+        results = await (await info.context.session()).delete_topic_from_community(groupID, topicIDList)
         return gql(results, list[TopicOperationResult])
 
     @strawberry.mutation(description="Change a topic's info.")
-    async def setTopicInfo(
-        self, info: Ctx, groupID: str | None = None, topicInfo: TopicInfoInput | None = None
-    ) -> bool:
-        await (await info.context.session()).set_topic_info(
-            need(groupID, "groupID"), need(topicInfo, "topicInfo").to_domain()
-        )
+    async def setTopicInfo(self, info: Ctx, groupID: str, topicInfo: TopicInfoInput) -> bool:
+        await (await info.context.session()).set_topic_info(groupID, topicInfo.to_domain())
         return True
 
     @strawberry.mutation(description="Set group counters; returns them.")
-    async def setGroupCounters(
-        self, info: Ctx, groupID: str | None = None, counters: list[GroupCounterInput] | None = None
-    ) -> list[GroupCounter]:
-        result = await (await info.context.session()).set_group_counters(need(groupID, "groupID"), _counters(counters))
+    async def setGroupCounters(self, info: Ctx, groupID: str, counters: list[GroupCounterInput]) -> list[GroupCounter]:
+        result = await (await info.context.session()).set_group_counters(groupID, _counters(counters))
         return gql(result, list[GroupCounter])
 
     @strawberry.mutation(description="Add `value` to a counter (from 0 if new), atomically; returns the new value.")
-    async def increaseGroupCounter(
-        self, info: Ctx, groupID: str | None = None, key: str | None = None, value: int | None = None
-    ) -> list[GroupCounter]:
-        result = await (await info.context.session()).change_group_counter(
-            need(groupID, "groupID"), need(key, "key"), need(value, "value")
-        )
+    async def increaseGroupCounter(self, info: Ctx, groupID: str, key: str, value: int) -> list[GroupCounter]:
+        result = await (await info.context.session()).change_group_counter(groupID, key, value)
         return gql(result, list[GroupCounter])
 
     @strawberry.mutation(description="Subtract `value` from a counter, atomically; returns the new value.")
-    async def decreaseGroupCounter(
-        self, info: Ctx, groupID: str | None = None, key: str | None = None, value: int | None = None
-    ) -> list[GroupCounter]:
-        result = await (await info.context.session()).change_group_counter(
-            need(groupID, "groupID"), need(key, "key"), -need(value, "value")
-        )
+    async def decreaseGroupCounter(self, info: Ctx, groupID: str, key: str, value: int) -> list[GroupCounter]:
+        result = await (await info.context.session()).change_group_counter(groupID, key, -value)
         return gql(result, list[GroupCounter])
 
 

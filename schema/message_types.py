@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
+from graphql import GraphQLResolveInfo
 from strawberry.types import Info
 
 from gateway.im import messages as im
@@ -12,6 +13,7 @@ from schema.context import IMContext
 from schema.edges import sender_profile
 from schema.enums import ElemType, ImageType, KeywordListMatchType, MsgStatus, Priority
 from schema.group_types import GroupMemberInfo, GroupTipsElem
+from schema.identity import Node, global_id
 from schema.media_urls import media_url
 from schema.types import Long, UserFullInfo, gql
 
@@ -155,10 +157,35 @@ class OfflinePushInfoInput:
         return im.OfflinePushInfo(**{name: getattr(self, name) for name in im.OfflinePushInfo.__struct_fields__})
 
 
+def message_id(root: im.Message) -> strawberry.ID:
+    """A message's id: its msgID names it for everyone; a created message not sent yet (no msgID)
+    is its creator's, named by the created id."""
+    if root.msgID:
+        return global_id("Message", root.msgID)
+    return global_id("Message", root.sender, root.id)
+
+
+def _message_id(root: strawberry.Parent[im.Message]) -> strawberry.ID:
+    return message_id(root)
+
+
+def _created_id(root: strawberry.Parent[im.Message]) -> str:
+    return root.id
+
+
 @strawberry.type(description="V2TIMMessage, as the caller sees it.")
-class Message:
+class Message(Node):
     msgID: str
-    id: str = strawberry.field(description="The create*Message id it was sent from (the sender's view)")
+    id: strawberry.ID = strawberry.field(
+        resolver=_message_id,
+        description="The message's global id (Node): the same wherever it is read (history, events, lastMessage); "
+        "not its msgID, which APIs take",
+    )
+    createdID: str = strawberry.field(
+        resolver=_created_id,
+        description="The create*Message id it was created as: in sendMessage's answer and create*Message's "
+        "messageInfo (the sender's view); empty when read back",
+    )
     sender: str
     nickName: str
     friendRemark: str
@@ -194,6 +221,10 @@ class Message:
     isExcludedFromLastMessage: bool
     isSupportMessageExtension: bool
     offlinePushInfo: OfflinePushInfo | None
+
+    @classmethod
+    def is_type_of(cls, obj: Any, _info: GraphQLResolveInfo[Any]) -> bool:
+        return isinstance(obj, (cls, im.Message))
 
     @strawberry.field(description="The sender's profile now (batched across a page of messages).")
     async def senderProfile(

@@ -1,7 +1,8 @@
 """V2TIMMessageManager: create, send, history, revoke, modify, read, local-only changes.
 
-Per the contract, arguments the SDK document does not mark required are nullable; a missing one
-the API cannot do without is refused with 6017 naming it.
+Per the contract, an argument the API cannot work without is non-null in the SDL (validation
+refuses a call without it, 6017); the others are nullable or carry the SDK's default. Arguments
+needed one-of-two (imagePath or file, receiver or groupID) stay nullable and are checked here.
 """
 
 from __future__ import annotations
@@ -51,10 +52,10 @@ def _created(result: im.CreatedMessage) -> CreateMessageResult:
 class MessageQuery:
     @strawberry.field(description="A page of a C2C conversation, newest first, before lastMsgID if given.")
     async def getC2CHistoryMessageList(
-        self, info: Ctx, userID: str | None = None, count: int | None = None, lastMsgID: str | None = None
+        self, info: Ctx, userID: str, count: int, lastMsgID: str | None = None
     ) -> list[Message]:
         session = await info.context.session()
-        page = await session.get_c2c_history_message_list(need(userID, "userID"), need(count, "count"), lastMsgID)
+        page = await session.get_c2c_history_message_list(userID, count, lastMsgID)
         return gql(page, list[Message])
 
     @strawberry.field(
@@ -94,15 +95,15 @@ class MessageQuery:
 
     @strawberry.field(description="A page of a group's history, newest first, before msgID if given.")
     async def getGroupHistoryMessageList(
-        self, info: Ctx, groupID: str | None = None, count: int | None = None, msgID: str | None = None
+        self, info: Ctx, groupID: str, count: int, msgID: str | None = None
     ) -> list[Message]:
         session = await info.context.session()
-        page = await session.get_group_history_message_list(need(groupID, "groupID"), need(count, "count"), msgID)
+        page = await session.get_group_history_message_list(groupID, count, msgID)
         return gql(page, list[Message])
 
     @strawberry.field(description="The messages a merged message carries, oldest first (8005 past 100 nested layers).")
-    async def downloadMergerMessage(self, info: Ctx, msgID: str | None = None) -> list[Message]:
-        found = await (await info.context.session()).download_merger_message(need(msgID, "msgID"))
+    async def downloadMergerMessage(self, info: Ctx, msgID: str) -> list[Message]:
+        found = await (await info.context.session()).download_merger_message(msgID)
         return gql(found, list[Message])
 
     @strawberry.field(
@@ -110,30 +111,26 @@ class MessageQuery:
         "conversation or all. One conversation: its matches, paged. All: one item per matching conversation "
         "(messageList holds its match when there is exactly one), paged. Reads the newest 20,000 messages at most."
     )
-    async def searchLocalMessages(
-        self, info: Ctx, searchParam: MessageSearchParam | None = None
-    ) -> MessageSearchResult:
-        found = await (await info.context.session()).search_messages(need(searchParam, "searchParam").to_domain())
+    async def searchLocalMessages(self, info: Ctx, searchParam: MessageSearchParam) -> MessageSearchResult:
+        found = await (await info.context.session()).search_messages(searchParam.to_domain())
         return gql(found, MessageSearchResult)
 
     @strawberry.field(description="searchLocalMessages over the server's copy (the same store here).")
-    async def searchCloudMessages(
-        self, info: Ctx, searchParam: MessageSearchParam | None = None
-    ) -> MessageSearchResult:
-        found = await (await info.context.session()).search_messages(need(searchParam, "searchParam").to_domain())
+    async def searchCloudMessages(self, info: Ctx, searchParam: MessageSearchParam) -> MessageSearchResult:
+        found = await (await info.context.session()).search_messages(searchParam.to_domain())
         return gql(found, MessageSearchResult)
 
     @strawberry.field(description="A message's extensions (messages sent with isSupportMessageExtension; 23004 else).")
-    async def getMessageExtensions(self, info: Ctx, msgID: str | None = None) -> list[MessageExtension]:
-        found = await (await info.context.session()).get_message_extensions(need(msgID, "msgID"))
+    async def getMessageExtensions(self, info: Ctx, msgID: str) -> list[MessageExtension]:
+        found = await (await info.context.session()).get_message_extensions(msgID)
         return gql(found, list[MessageExtension])
 
     @strawberry.field(
         description="The media element of an image, voice, video or file message with URLs you can fetch: "
         "uploads get URLs signed for you, valid for an hour."
     )
-    async def getMessageOnlineUrl(self, info: Ctx, msgID: str | None = None) -> MessageOnlineUrl:
-        content = await (await info.context.session()).get_message_online_url(need(msgID, "msgID"))
+    async def getMessageOnlineUrl(self, info: Ctx, msgID: str) -> MessageOnlineUrl:
+        content = await (await info.context.session()).get_message_online_url(msgID)
         base = _base_url(info)
         return MessageOnlineUrl(
             imageElem=gql(_absolute_image(content.imageElem, base), ImageElem) if content.imageElem else None,
@@ -145,16 +142,16 @@ class MessageQuery:
         )
 
     @strawberry.field(description="Messages by ID (those of your conversations you can see).")
-    async def findMessages(self, info: Ctx, messageIDList: list[str] | None = None) -> list[Message]:
-        found = await (await info.context.session()).find_messages(need(messageIDList, "messageIDList"))
+    async def findMessages(self, info: Ctx, messageIDList: list[str]) -> list[Message]:
+        found = await (await info.context.session()).find_messages(messageIDList)
         return gql(found, list[Message])
 
     @strawberry.field(
         description="Read receipts of your own messages (all of one conversation): C2C isPeerRead and when; "
         "group readCount and unreadCount."
     )
-    async def getMessageReadReceipts(self, info: Ctx, msgIDList: list[str] | None = None) -> list[MessageReceipt]:
-        found = await (await info.context.session()).get_message_read_receipts(need(msgIDList, "msgIDList"))
+    async def getMessageReadReceipts(self, info: Ctx, msgIDList: list[str]) -> list[MessageReceipt]:
+        found = await (await info.context.session()).get_message_read_receipts(msgIDList)
         return gql(found, list[MessageReceipt])
 
     @strawberry.field(
@@ -162,26 +159,24 @@ class MessageQuery:
         "nextSeq 0 first, then the nextSeq returned, until isFinished."
     )
     async def getGroupMessageReadMemberList(
-        self, info: Ctx, msgID: str | None = None, filter: int = 0, nextSeq: Long | None = None, count: int = 100
+        self, info: Ctx, msgID: str, filter: int = 0, nextSeq: Long | None = None, count: int = 100
     ) -> GroupMessageReadMemberList:
         page = await (await info.context.session()).get_group_message_read_member_list(
-            need(msgID, "msgID"), filter, int(nextSeq or 0), count
+            msgID, filter, int(nextSeq or 0), count
         )
         return gql(page, GroupMessageReadMemberList)
 
     @strawberry.field(description="Your C2C receive option for each user.")
-    async def getC2CReceiveMessageOpt(
-        self, info: Ctx, userIDList: list[str] | None = None
-    ) -> list[C2CReceiveMessageOpt]:
-        opts = await (await info.context.session()).get_c2c_receive_message_opt(need(userIDList, "userIDList"))
+    async def getC2CReceiveMessageOpt(self, info: Ctx, userIDList: list[str]) -> list[C2CReceiveMessageOpt]:
+        opts = await (await info.context.session()).get_c2c_receive_message_opt(userIDList)
         return gql(opts, list[C2CReceiveMessageOpt])
 
 
 @strawberry.type
 class MessageMutation:
     @strawberry.mutation(description="Create a text message; send it with sendMessage(id).")
-    async def createTextMessage(self, info: Ctx, text: str | None = None) -> CreateMessageResult:
-        return _created(await (await info.context.session()).create_text_message(need(text, "text")))
+    async def createTextMessage(self, info: Ctx, text: str) -> CreateMessageResult:
+        return _created(await (await info.context.session()).create_text_message(text))
 
     @strawberry.mutation(description="Create a custom message (data, desc, extension).")
     async def createCustomMessage(
@@ -246,12 +241,10 @@ class MessageMutation:
 
     @strawberry.mutation(description="Create a location message.")
     async def createLocationMessage(
-        self, info: Ctx, desc: str | None = None, longitude: float | None = None, latitude: float | None = None
+        self, info: Ctx, *, desc: str | None = None, longitude: float, latitude: float
     ) -> CreateMessageResult:
         session = await info.context.session()
-        created = await session.create_location_message(
-            desc or "", need(longitude, "longitude"), need(latitude, "latitude")
-        )
+        created = await session.create_location_message(desc or "", longitude, latitude)
         return _created(created)
 
     @strawberry.mutation(description="Create a face (emoji/sticker) message.")
@@ -261,8 +254,8 @@ class MessageMutation:
         return _created(await (await info.context.session()).create_face_message(index or 0, data or ""))
 
     @strawberry.mutation(description="Create a copy of a message you can see, to send elsewhere.")
-    async def createForwardMessage(self, info: Ctx, msgID: str | None = None) -> CreateMessageResult:
-        return _created(await (await info.context.session()).create_forward_message(need(msgID, "msgID")))
+    async def createForwardMessage(self, info: Ctx, msgID: str) -> CreateMessageResult:
+        return _created(await (await info.context.session()).create_forward_message(msgID))
 
     @strawberry.mutation(
         description="A merged (chat record) message of up to 300 sent messages, copied as they are now; "
@@ -271,13 +264,14 @@ class MessageMutation:
     async def createMergerMessage(
         self,
         info: Ctx,
-        msgIDList: list[str] | None = None,
+        *,
+        msgIDList: list[str],
         title: str | None = None,
         abstractList: list[str] | None = None,
-        compatibleText: str | None = None,
+        compatibleText: str,
     ) -> CreateMessageResult:
         created = await (await info.context.session()).create_merger_message(
-            need(msgIDList, "msgIDList"), title or "", abstractList or [], need(compatibleText, "compatibleText")
+            msgIDList, title or "", abstractList or [], compatibleText
         )
         return _created(created)
 
@@ -288,7 +282,7 @@ class MessageMutation:
     async def sendMessage(
         self,
         info: Ctx,
-        id: str | None = None,
+        id: str,
         receiver: str | None = None,
         groupID: str | None = None,
         priority: Priority = Priority.V2TIM_PRIORITY_DEFAULT,
@@ -312,7 +306,7 @@ class MessageMutation:
             offlinePushInfo,
         )
         options.cloudCustomData = cloudCustomData
-        sent = await (await info.context.session()).send_message(need(id, "id"), receiver, groupID, options)
+        sent = await (await info.context.session()).send_message(id, receiver, groupID, options)
         return gql(sent, Message)
 
     @strawberry.mutation(
@@ -323,10 +317,11 @@ class MessageMutation:
     async def sendReplyMessage(
         self,
         info: Ctx,
-        id: str | None = None,
+        *,
+        id: str,
         receiver: str | None = None,
         groupID: str | None = None,
-        replyMessage: MessageInput | None = None,
+        replyMessage: MessageInput,
         priority: Priority = Priority.V2TIM_PRIORITY_DEFAULT,
         onlineUserOnly: bool = False,
         localCustomData: str | None = None,
@@ -347,7 +342,7 @@ class MessageMutation:
             offlinePushInfo,
         )
         sent = await (await info.context.session()).send_reply_message(
-            need(id, "id"), receiver, groupID, need(replyMessage, "replyMessage").msgID, options
+            id, receiver, groupID, replyMessage.msgID, options
         )
         return gql(sent, Message)
 
@@ -355,8 +350,8 @@ class MessageMutation:
         description="Say you read these messages (all of one conversation; those sent with needReadReceipt): "
         "their senders get onRecvMessageReadReceipts. Conversation unread counts do not change."
     )
-    async def sendMessageReadReceipts(self, info: Ctx, msgIDList: list[str] | None = None) -> bool:
-        await (await info.context.session()).send_message_read_receipts(need(msgIDList, "msgIDList"))
+    async def sendMessageReadReceipts(self, info: Ctx, msgIDList: list[str]) -> bool:
+        await (await info.context.session()).send_message_read_receipts(msgIDList)
         return True
 
     @strawberry.mutation(
@@ -364,9 +359,9 @@ class MessageMutation:
         "<=1 KB); a result per key; every party gets onRecvMessageExtensionsChanged."
     )
     async def setMessageExtensions(
-        self, info: Ctx, msgID: str | None = None, extensions: list[MessageExtensionInput] | None = None
+        self, info: Ctx, msgID: str, extensions: list[MessageExtensionInput]
     ) -> list[MessageExtensionResult]:
-        given = need(extensions, "extensions")
+        given = extensions
         domain = [
             im.MessageExtension(
                 extensionKey=e.extensionKey, extensionValue=e.extensionValue, extensionVersion=e.extensionVersion or 0
@@ -374,16 +369,12 @@ class MessageMutation:
             for e in given
         ]
         versioned = [e.extensionVersion is not None for e in given]
-        results = await (await info.context.session()).set_message_extensions(need(msgID, "msgID"), domain, versioned)
+        results = await (await info.context.session()).set_message_extensions(msgID, domain, versioned)
         return gql(results, list[MessageExtensionResult])
 
     @strawberry.mutation(description="Delete extensions of a message; every party gets onRecvMessageExtensionsDeleted.")
-    async def deleteMessageExtensions(
-        self, info: Ctx, msgID: str | None = None, keys: list[str] | None = None
-    ) -> list[MessageExtensionResult]:
-        results = await (await info.context.session()).delete_message_extensions(
-            need(msgID, "msgID"), need(keys, "keys")
-        )
+    async def deleteMessageExtensions(self, info: Ctx, msgID: str, keys: list[str]) -> list[MessageExtensionResult]:
+        results = await (await info.context.session()).delete_message_extensions(msgID, keys)
         return gql(results, list[MessageExtensionResult])
 
     @strawberry.mutation(
@@ -393,11 +384,11 @@ class MessageMutation:
     async def downloadMessage(
         self,
         info: Ctx,
-        msgID: str | None = None,
+        msgID: str,
         imageType: ImageType = ImageType.V2TIM_IMAGE_TYPE_ORIGIN,
         isSnapshot: bool = False,
     ) -> str:
-        url = await (await info.context.session()).download_message(need(msgID, "msgID"), imageType, isSnapshot)
+        url = await (await info.context.session()).download_message(msgID, imageType, isSnapshot)
         return _absolute_url(url, _base_url(info))
 
     @strawberry.mutation(description="Revoke your message within 2 minutes of sending it (20016 after).")
@@ -409,8 +400,8 @@ class MessageMutation:
         description="Change your message's text or custom element, or its cloudCustomData; the loser of two "
         "concurrent modifications gets 8006."
     )
-    async def modifyMessage(self, info: Ctx, message: MessageInput | None = None) -> Message:
-        given = need(message, "message")
+    async def modifyMessage(self, info: Ctx, message: MessageInput) -> Message:
+        given = message
         content = None
         if given.textElem is not None and given.customElem is not None:
             raise invalid("message: change the textElem or the customElem, not both")
@@ -427,28 +418,26 @@ class MessageMutation:
         return gql(modified, Message)
 
     @strawberry.mutation(description="Mark a C2C conversation read; the peer gets onRecvC2CReadReceipt.")
-    async def markC2CMessageAsRead(self, info: Ctx, userID: str | None = None) -> bool:
-        await (await info.context.session()).mark_c2c_message_as_read(need(userID, "userID"))
+    async def markC2CMessageAsRead(self, info: Ctx, userID: str) -> bool:
+        await (await info.context.session()).mark_c2c_message_as_read(userID)
         return True
 
     @strawberry.mutation(description="Delete a message for yourself only.")
-    async def deleteMessageFromLocalStorage(self, info: Ctx, msgID: str | None = None) -> bool:
-        await (await info.context.session()).delete_message_from_local_storage(need(msgID, "msgID"))
+    async def deleteMessageFromLocalStorage(self, info: Ctx, msgID: str) -> bool:
+        await (await info.context.session()).delete_message_from_local_storage(msgID)
         return True
 
     @strawberry.mutation(description="Clear a C2C conversation's history for yourself (the conversation stays).")
-    async def clearC2CHistoryMessage(self, info: Ctx, userID: str | None = None) -> bool:
-        await (await info.context.session()).clear_c2c_history_message(need(userID, "userID"))
+    async def clearC2CHistoryMessage(self, info: Ctx, userID: str) -> bool:
+        await (await info.context.session()).clear_c2c_history_message(userID)
         return True
 
     @strawberry.mutation(description="Add a message (custom, data) to your own view of a C2C conversation.")
     async def insertC2CMessageToLocalStorage(
-        self, info: Ctx, data: str | None = None, userID: str | None = None, sender: str | None = None
+        self, info: Ctx, *, data: str | None = None, userID: str, sender: str
     ) -> Message:
         session = await info.context.session()
-        inserted = await session.insert_c2c_message_to_local_storage(
-            need(userID, "userID"), need(sender, "sender"), data or ""
-        )
+        inserted = await session.insert_c2c_message_to_local_storage(userID, sender, data or "")
         return gql(inserted, Message)
 
     @strawberry.mutation(description="Create a text message that @-mentions users (for a group; ≤30, @ALL included).")
@@ -456,25 +445,19 @@ class MessageMutation:
         return _created(await (await info.context.session()).create_text_at_message(text, atUserList))
 
     @strawberry.mutation(description="A created message with @ marks (msgID: a create*Message id).")
-    async def createAtSignedGroupMessage(
-        self, info: Ctx, msgID: str | None = None, atUserList: list[str] | None = None
-    ) -> CreateMessageResult:
+    async def createAtSignedGroupMessage(self, info: Ctx, msgID: str, atUserList: list[str]) -> CreateMessageResult:
         session = await info.context.session()
-        return _created(
-            await session.create_at_signed_group_message(need(msgID, "msgID"), need(atUserList, "atUserList"))
-        )
+        return _created(await session.create_at_signed_group_message(msgID, atUserList))
 
     @strawberry.mutation(description="A created message for some members of a group only (msgID: a create*Message id).")
-    async def createTargetedGroupMessage(
-        self, info: Ctx, msgID: str | None = None, receiverList: list[str] | None = None
-    ) -> CreateMessageResult:
+    async def createTargetedGroupMessage(self, info: Ctx, msgID: str, receiverList: list[str]) -> CreateMessageResult:
         session = await info.context.session()
-        created = await session.create_targeted_group_message(need(msgID, "msgID"), need(receiverList, "receiverList"))
+        created = await session.create_targeted_group_message(msgID, receiverList)
         return _created(created)
 
     @strawberry.mutation(description="Mark a group (or topic) conversation read.")
-    async def markGroupMessageAsRead(self, info: Ctx, groupID: str | None = None) -> bool:
-        await (await info.context.session()).mark_group_message_as_read(need(groupID, "groupID"))
+    async def markGroupMessageAsRead(self, info: Ctx, groupID: str) -> bool:
+        await (await info.context.session()).mark_group_message_as_read(groupID)
         return True
 
     @strawberry.mutation(description="Mark every conversation read.")
@@ -483,34 +466,26 @@ class MessageMutation:
         return True
 
     @strawberry.mutation(description="Receive, not receive, or receive without push, a group's messages.")
-    async def setGroupReceiveMessageOpt(
-        self, info: Ctx, groupID: str | None = None, opt: MessageOpt | None = None
-    ) -> bool:
-        await (await info.context.session()).set_group_receive_message_opt(need(groupID, "groupID"), need(opt, "opt"))
+    async def setGroupReceiveMessageOpt(self, info: Ctx, groupID: str, opt: MessageOpt) -> bool:
+        await (await info.context.session()).set_group_receive_message_opt(groupID, opt)
         return True
 
     @strawberry.mutation(description="Clear a group conversation's history for yourself.")
-    async def clearGroupHistoryMessage(self, info: Ctx, groupID: str | None = None) -> bool:
-        await (await info.context.session()).clear_group_history_message(need(groupID, "groupID"))
+    async def clearGroupHistoryMessage(self, info: Ctx, groupID: str) -> bool:
+        await (await info.context.session()).clear_group_history_message(groupID)
         return True
 
     @strawberry.mutation(description="Add a message (custom, data) to your own view of a group conversation.")
     async def insertGroupMessageToLocalStorage(
-        self, info: Ctx, data: str | None = None, groupID: str | None = None, sender: str | None = None
+        self, info: Ctx, *, data: str | None = None, groupID: str, sender: str
     ) -> Message:
         session = await info.context.session()
-        inserted = await session.insert_group_message_to_local_storage(
-            need(groupID, "groupID"), need(sender, "sender"), data or ""
-        )
+        inserted = await session.insert_group_message_to_local_storage(groupID, sender, data or "")
         return gql(inserted, Message)
 
     @strawberry.mutation(description="Receive, not receive, or receive without push, messages from ≤30 users.")
-    async def setC2CReceiveMessageOpt(
-        self, info: Ctx, userIDList: list[str] | None = None, opt: MessageOpt | None = None
-    ) -> bool:
-        await (await info.context.session()).set_c2c_receive_message_opt(
-            need(userIDList, "userIDList"), need(opt, "opt")
-        )
+    async def setC2CReceiveMessageOpt(self, info: Ctx, userIDList: list[str], opt: MessageOpt) -> bool:
+        await (await info.context.session()).set_c2c_receive_message_opt(userIDList, opt)
         return True
 
 

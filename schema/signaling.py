@@ -10,9 +10,11 @@ from strawberry.types import Info
 
 from gateway.errors import invalid
 from gateway.im import enums as im_enums
+from gateway.im import signaling as im_signaling
 from schema.context import IMContext
 from schema.enums import SignalingActionType
 from schema.friendship import need
+from schema.identity import Node, global_id
 from schema.message_types import OfflinePushInfoInput
 
 Ctx = Info[IMContext, None]
@@ -21,7 +23,11 @@ TIMEOUT_DOC = "seconds until onInvitationTimeout if unanswered (0: never)"
 
 
 @strawberry.type(description="V2TIMSignalingInfo: what a signaling message carries.")
-class SignalingInfo:
+class SignalingInfo(Node):
+    id: strawberry.ID = strawberry.field(
+        description="Global id (Node): the signaling message it was read from (each step of an invitation, "
+        "invite, accept, cancel, ..., is a message of its own)"
+    )
     inviteID: str
     groupID: str
     inviter: str
@@ -29,6 +35,20 @@ class SignalingInfo:
     data: str
     timeout: int
     actionType: SignalingActionType
+
+
+def signaling_info(msg_id: str, found: im_signaling.SignalingInfo) -> SignalingInfo:
+    """The signaling info message `msg_id` carries, as its GraphQL type."""
+    return SignalingInfo(
+        id=global_id("SignalingInfo", msg_id),
+        inviteID=found.inviteID,
+        groupID=found.groupID,
+        inviter=found.inviter,
+        inviteeList=found.inviteeList,
+        data=found.data,
+        timeout=found.timeout,
+        actionType=im_enums.SignalingActionType(found.actionType),
+    )
 
 
 @strawberry.input(description="V2TIMSignalingInfo as addInvitedSignaling takes it: the inviteID is what counts.")
@@ -45,17 +65,8 @@ class SignalingInfoInput:
 @strawberry.type
 class SignalingQuery:
     @strawberry.field(description="The signaling info a signaling message carries (6017 for other messages).")
-    async def getSignalingInfo(self, info: Ctx, msgID: str | None = None) -> SignalingInfo:
-        found = await (await info.context.session()).get_signaling_info(need(msgID, "msgID"))
-        return SignalingInfo(
-            inviteID=found.inviteID,
-            groupID=found.groupID,
-            inviter=found.inviter,
-            inviteeList=found.inviteeList,
-            data=found.data,
-            timeout=found.timeout,
-            actionType=im_enums.SignalingActionType(found.actionType),
-        )
+    async def getSignalingInfo(self, info: Ctx, msgID: str) -> SignalingInfo:
+        return signaling_info(msgID, await (await info.context.session()).get_signaling_info(msgID))
 
 
 @strawberry.type
@@ -67,14 +78,14 @@ class SignalingMutation:
     async def invite(
         self,
         info: Ctx,
-        invitee: str | None = None,
+        invitee: str,
         data: str | None = None,
         onlineUserOnly: bool = False,
         timeout: int = 30,  # noqa: ASYNC109 (the SDK names the argument `timeout`)
         offlinePushInfo: OfflinePushInfoInput | None = None,
     ) -> str:
         return await (await info.context.session()).invite(
-            need(invitee, "invitee"),
+            invitee,
             data or "",
             timeout,
             onlineUserOnly,
@@ -85,24 +96,25 @@ class SignalingMutation:
     async def inviteInGroup(
         self,
         info: Ctx,
-        groupID: str | None = None,
+        *,
+        groupID: str,
         data: str | None = None,
-        inviteeList: list[str] | None = None,
+        inviteeList: list[str],
         timeout: int = 30,  # noqa: ASYNC109 (the SDK names the argument `timeout`)
         onlineUserOnly: bool = False,
     ) -> str:
         return await (await info.context.session()).invite_in_group(
-            need(groupID, "groupID"), need(inviteeList, "inviteeList"), data or "", timeout, onlineUserOnly
+            groupID, inviteeList, data or "", timeout, onlineUserOnly
         )
 
     @strawberry.mutation(description="Cancel your invitation (the inviter only: 8011 otherwise).")
-    async def cancel(self, info: Ctx, inviteID: str | None = None, data: str | None = None) -> bool:
-        await (await info.context.session()).cancel_invitation(need(inviteID, "inviteID"), data or "")
+    async def cancel(self, info: Ctx, inviteID: str, data: str | None = None) -> bool:
+        await (await info.context.session()).cancel_invitation(inviteID, data or "")
         return True
 
     @strawberry.mutation(description="Accept an invitation to you (once: 8010 after an answer or its end).")
-    async def accept(self, info: Ctx, inviteID: str | None = None, data: str | None = None) -> bool:
-        await (await info.context.session()).accept_invitation(need(inviteID, "inviteID"), data or "")
+    async def accept(self, info: Ctx, inviteID: str, data: str | None = None) -> bool:
+        await (await info.context.session()).accept_invitation(inviteID, data or "")
         return True
 
     @strawberry.mutation(
@@ -122,8 +134,8 @@ class SignalingMutation:
     @strawberry.mutation(
         description="Change an open invitation's data (inviter or invitee); the others get onInvitationModified."
     )
-    async def modifyInvitation(self, info: Ctx, inviteID: str | None = None, data: str | None = None) -> bool:
-        await (await info.context.session()).modify_invitation(need(inviteID, "inviteID"), data or "")
+    async def modifyInvitation(self, info: Ctx, inviteID: str, data: str | None = None) -> bool:
+        await (await info.context.session()).modify_invitation(inviteID, data or "")
         return True
 
     @strawberry.mutation(
@@ -131,10 +143,10 @@ class SignalingMutation:
         "onReceiveNewInvitation; 8012 if already added, 8010 once answered or over."
     )
     async def addInvitedSignaling(
-        self, ctx: Ctx, info_: Annotated[SignalingInfoInput | None, strawberry.argument(name="info")] = None
+        self, ctx: Ctx, info_: Annotated[SignalingInfoInput, strawberry.argument(name="info")]
     ) -> bool:
         # never called: build.py routes this field to resolve_add_invited_signaling (schema.types.INFO_ARGUMENT)
-        return await _add_invited(ctx.context, need(info_, "info").inviteID)
+        return await _add_invited(ctx.context, info_.inviteID)
 
 
 async def _add_invited(context: IMContext, invite_id: str) -> bool:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import NewType, TypeVar, cast
+from typing import Any, NewType, TypeVar, cast
 
 import strawberry
+from graphql import GraphQLResolveInfo
 
 from gateway.errors import invalid
 from gateway.im import model as im
 from schema.enums import AllowType, Gender, UserStatusType
+from schema.identity import Node, global_id
 
 T = TypeVar("T")
 
@@ -55,8 +57,17 @@ def _custom_info(root: strawberry.Parent[im.UserFullInfo]) -> list[KeyValue]:
     return [KeyValue(key=k, value=v) for k, v in sorted(root.customInfo.items())]
 
 
+def _user_id(root: strawberry.Parent[im.UserFullInfo]) -> strawberry.ID:
+    return global_id("UserFullInfo", root.userID)
+
+
+def _status_id(root: strawberry.Parent[im.UserStatus]) -> strawberry.ID:
+    return global_id("UserStatus", root.userID)
+
+
 @strawberry.type(description="V2TIMUserFullInfo: a user's profile.")
-class UserFullInfo:
+class UserFullInfo(Node):
+    id: strawberry.ID = strawberry.field(resolver=_user_id, description="Global id (Node): the user's profile")
     userID: str
     nickName: str
     faceUrl: str
@@ -68,12 +79,21 @@ class UserFullInfo:
     birthday: int = strawberry.field(description="YYYYMMDD, e.g. 19700101; 0 when unset")
     customInfo: list[KeyValue] = strawberry.field(resolver=_custom_info, description="Custom profile fields")
 
+    @classmethod
+    def is_type_of(cls, obj: Any, _info: GraphQLResolveInfo[Any]) -> bool:
+        return isinstance(obj, (cls, im.UserFullInfo))
+
 
 @strawberry.type(description="V2TIMUserStatus: whether a user is online, and their custom status.")
-class UserStatus:
+class UserStatus(Node):
+    id: strawberry.ID = strawberry.field(resolver=_status_id, description="Global id (Node): the user's status")
     userID: str
     statusType: UserStatusType
     customStatus: str
+
+    @classmethod
+    def is_type_of(cls, obj: Any, _info: GraphQLResolveInfo[Any]) -> bool:
+        return isinstance(obj, (cls, im.UserStatus))
 
 
 @strawberry.type(description="A session: send `Authorization: Bearer <token>` with every later request.")

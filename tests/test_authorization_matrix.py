@@ -39,6 +39,7 @@ from gateway.im.events import (
     OnRecvMessageRevoked,
 )
 from gateway.keys import Keys
+from schema.identity import global_id
 from tests.conftest import REDIS_URL, SECRET
 from tests.support.clients import GraphQLReply, HTTPClient, WSClient
 from tests.support.graphql_calls import argument_paths, combined_query, document, root_fields
@@ -46,6 +47,7 @@ from tests.support.servers import InProcessGateway, start_in_process
 
 # Argument names (also of input-object fields) that carry the ID of something someone owns.
 ID_ARGUMENTS = {
+    "id",
     "msgID",
     "msgIDList",
     "messageIDList",
@@ -574,6 +576,29 @@ def rows() -> list[Call]:
         lambda i: {"msgID": i["work_text"]}, 10007, "bob")  # fmt: skip
     row("getMessageReadReceipts<bob>[c2c_text]", "getMessageReadReceipts",
         lambda i: {"msgIDList": [i["c2c_text"]]}, 6017, "bob")  # fmt: skip
+    # node(id:): the owners' objects by their global ids (schema.identity) answer null to a stranger
+    node_keys: dict[str, Callable[[dict[str, str]], tuple[str, ...]]] = {
+        "c2c message": lambda i: ("Message", i["c2c_text"]),
+        "work message": lambda i: ("Message", i["work_text"]),
+        "public message": lambda i: ("Message", i["public_text"]),
+        "topic message": lambda i: ("Message", i["topic_text"]),
+        "unknown message": lambda i: ("Message", _ghost_c2c(i)),
+        "alice's created message": lambda i: ("Message", "alice", i["alice_created"]),
+        "alice's conversation": lambda i: ("Conversation", "alice", "c2c_bob"),
+        "alice's work conversation": lambda i: ("Conversation", "alice", f"group_{i['work']}"),
+        "work group": lambda i: ("GroupInfo", i["work"]),
+        "work member": lambda i: ("GroupMemberFullInfo", i["work"], "alice"),
+        "public member": lambda i: ("GroupMemberFullInfo", i["public"], "carol"),
+        "dave's application": lambda i: ("GroupApplication", i["public"], "0", "dave", ""),
+        "topic": lambda i: ("TopicInfo", i["topic"]),
+        "alice's friend": lambda i: ("FriendInfo", "alice", "bob"),
+        "alice's friend group": lambda i: ("FriendGroup", "alice", "alices"),
+        "friend request": lambda i: ("FriendApplication", "alice", "bob"),
+        "signaling": lambda i: ("SignalingInfo", i["c2c_signal"]),
+    }
+    for label, node_key in node_keys.items():
+        row(f"node[{label}]", "node", lambda i, k=node_key: {"id": global_id(*k(i))}, EMPTY)
+    row("node[not an id]", "node", lambda i: {"id": "nonsense"}, 6017)
     return out
 
 

@@ -555,7 +555,7 @@ async def test_group_lifecycle_callbacks(cb: tuple[InProcessGateway, HTTPClient]
         ("Apply", [{"Member_Account": "nora"}]),
     ]
     change = {"groupID": gid, "notification": "NewNotification"}
-    assert await olive.q("mutation($i: GroupInfoInput) { setGroupInfo(info: $i) }", {"i": change})
+    assert await olive.q("mutation($i: GroupInfoInput!) { setGroupInfo(info: $i) }", {"i": change})
     (changed,) = await receiver.wait_for(wire.GROUP_AFTER_INFO)
     assert_shape(changed.body, C13)
     assert await nora.q(f'mutation {{ quitGroup(groupID: "{gid}") }}')
@@ -641,7 +641,7 @@ async def test_group_message_moderation_and_callbacks(
 
 
 # ---- relationships, profiles, state ----------------------------------------------------------------
-ADD = """mutation($u: String, $t: V2TIM_FriendAddType!) {
+ADD = """mutation($u: String!, $t: V2TIM_FriendAddType!) {
   addFriend(userID: $u, addType: $t, remark: "r", addWording: "hi", addSource: "AddSource_Type_Web") {
     userID resultCode resultInfo } }"""
 

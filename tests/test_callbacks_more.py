@@ -122,14 +122,14 @@ PREV_RESPONSE = {
     "EventTime": 1631777344870,
 }
 
-SEND = """mutation($t: String, $to: String, $g: String, $x: Boolean, $r: Boolean) {
+SEND = """mutation($t: String!, $to: String, $g: String, $x: Boolean, $r: Boolean) {
   sendMessage(id: $t, receiver: $to, groupID: $g, isSupportMessageExtension: $x, needReadReceipt: $r) {
     msgID seq timestamp } }"""
 MODIFY = """mutation($m: String!, $t: String!, $c: String) {
   modifyMessage(message: {msgID: $m, textElem: {text: $t}, cloudCustomData: $c}) { msgID } }"""
-SET_EXT = """mutation($m: String, $e: [MessageExtensionInput!]) {
+SET_EXT = """mutation($m: String!, $e: [MessageExtensionInput!]!) {
   setMessageExtensions(msgID: $m, extensions: $e) { resultCode } }"""
-DELETE_EXT = "mutation($m: String, $k: [String!]) { deleteMessageExtensions(msgID: $m, keys: $k) { resultCode } }"
+DELETE_EXT = "mutation($m: String!, $k: [String!]!) { deleteMessageExtensions(msgID: $m, keys: $k) { resultCode } }"
 
 
 def text_body(text: str) -> list[dict[str, Any]]:
@@ -169,7 +169,7 @@ async def world(settings: Settings, clock: ManualClock) -> AsyncIterator[Setup]:
 
 
 async def send(user: Caller, text: str, *, to: str | None = None, group: str | None = None, **flags: bool) -> Any:
-    created = (await user.q("mutation($t: String) { createTextMessage(text: $t) { id } }", {"t": text}))[
+    created = (await user.q("mutation($t: String!) { createTextMessage(text: $t) { id } }", {"t": text}))[
         "createTextMessage"
     ]["id"]
     variables = {"t": created, "to": to, "g": group, "x": flags.get("ext", False), "r": flags.get("receipt", False)}
@@ -347,8 +347,8 @@ async def test_group_modifications_and_extensions_by_the_sdk_and_by_rest(world: 
     )
 
 
-ROLE = "mutation($g: String, $u: String, $r: V2TIM_GroupMemberRole) { setGroupMemberRole(groupID: $g, userID: $u, role: $r) }"
-CARD = "mutation($g: String, $u: String, $c: String) { setGroupMemberInfo(groupID: $g, userID: $u, nameCard: $c) }"
+ROLE = "mutation($g: String!, $u: String!, $r: V2TIM_GroupMemberRole!) { setGroupMemberRole(groupID: $g, userID: $u, role: $r) }"
+CARD = "mutation($g: String!, $u: String!, $c: String) { setGroupMemberInfo(groupID: $g, userID: $u, nameCard: $c) }"
 
 
 async def test_member_fields_and_owner_changes_by_the_sdk_and_by_rest(world: Setup) -> None:
@@ -388,7 +388,7 @@ async def test_member_fields_and_owner_changes_by_the_sdk_and_by_rest(world: Set
     assert len(world.receiver.of(wire.GROUP_AFTER_MEMBER_FIELD)) == 4  # an owner change is not a field change
 
 
-ATTRS = "mutation($g: String, $a: [KeyValueInput!]) { %s(groupID: $g, attributes: $a) }"
+ATTRS = "mutation($g: String!, $a: [KeyValueInput!]!) { %s(groupID: $g, attributes: $a) }"
 
 
 async def test_group_attribute_changes_by_the_sdk_and_by_rest(world: Setup) -> None:
@@ -426,7 +426,7 @@ async def test_group_read_receipts_by_the_sdk(world: Setup) -> None:
     gid = await make_group(olive, ["mike", "nora"])
     first = await send(olive, "one", group=gid, receipt=True)
     second = await send(olive, "two", group=gid, receipt=True)
-    read = "mutation($m: [String!]) { sendMessageReadReceipts(msgIDList: $m) }"
+    read = "mutation($m: [String!]!) { sendMessageReadReceipts(msgIDList: $m) }"
     assert await mike.q(read, {"m": [first["msgID"], second["msgID"]]})
     (got,) = await world.receiver.wait_for(wire.GROUP_AFTER_READ_RECEIPT)
     world.check(got, "Web")
@@ -444,9 +444,9 @@ async def test_group_read_receipts_by_the_sdk(world: Setup) -> None:
 
 
 # ---- friend responses ------------------------------------------------------------------------------------
-ADD = "mutation($u: String) { addFriend(userID: $u, addType: V2TIM_FRIEND_TYPE_BOTH) { resultCode } }"
-ACCEPT = "mutation($u: String) { acceptFriendApplication(userID: $u, responseType: V2TIM_FRIEND_ACCEPT_AGREE_AND_ADD) { resultCode resultInfo } }"
-REFUSE = "mutation($u: String) { refuseFriendApplication(userID: $u) { resultCode resultInfo } }"
+ADD = "mutation($u: String!) { addFriend(userID: $u, addType: V2TIM_FRIEND_TYPE_BOTH) { resultCode } }"
+ACCEPT = "mutation($u: String!) { acceptFriendApplication(userID: $u, responseType: V2TIM_FRIEND_ACCEPT_AGREE_AND_ADD) { resultCode resultInfo } }"
+REFUSE = "mutation($u: String!) { refuseFriendApplication(userID: $u) { resultCode resultInfo } }"
 FRIENDS = "{ getFriendList { userID } }"
 
 

@@ -18,11 +18,11 @@ MEMBER = "V2TIM_GROUP_MEMBER_ROLE_MEMBER"
 
 
 async def _send(user: Caller, group_id: str, text: str) -> str:
-    created = (await user.q("mutation($t: String) { createTextMessage(text: $t) { id } }", {"t": text}))[
+    created = (await user.q("mutation($t: String!) { createTextMessage(text: $t) { id } }", {"t": text}))[
         "createTextMessage"
     ]["id"]
     sent = await user.q(
-        "mutation($id: String, $g: String) { sendMessage(id: $id, groupID: $g) { msgID } }",
+        "mutation($id: String!, $g: String) { sendMessage(id: $id, groupID: $g) { msgID } }",
         {"id": created, "g": group_id},
     )
     return str(sent["sendMessage"]["msgID"])
@@ -30,13 +30,13 @@ async def _send(user: Caller, group_id: str, text: str) -> str:
 
 async def _find(user: Caller, msg_id: str) -> list[Any]:
     found = await user.q(
-        "query($m: [String!]) { findMessages(messageIDList: $m) { textElem { text } } }", {"m": [msg_id]}
+        "query($m: [String!]!) { findMessages(messageIDList: $m) { textElem { text } } }", {"m": [msg_id]}
     )
     return list(found["findMessages"])
 
 
 async def _forward_code(user: Caller, msg_id: str) -> list[int]:
-    reply = await user.call("mutation($m: String) { createForwardMessage(msgID: $m) { id } }", {"m": msg_id})
+    reply = await user.call("mutation($m: String!) { createForwardMessage(msgID: $m) { id } }", {"m": msg_id})
     return reply.codes
 
 
@@ -54,7 +54,7 @@ async def test_group_messages_by_id_follow_current_membership(client: HTTPClient
     # carol, not a member: nothing by ID, whatever the API
     assert await _find(carol, secret) == []
     assert await _forward_code(carol, secret) == [6004]
-    receipt = await carol.call("mutation($m: [String!]) { sendMessageReadReceipts(msgIDList: $m) }", {"m": [secret]})
+    receipt = await carol.call("mutation($m: [String!]!) { sendMessageReadReceipts(msgIDList: $m) }", {"m": [secret]})
     assert receipt.codes == [6004]
     # invited later, she sees the history from before she joined, as the group's history shows it
     await alice.q(f'mutation {{ inviteUserToGroup(groupID: "{gid}", userList: ["carol"]) {{ result }} }}')
@@ -70,13 +70,13 @@ async def test_group_messages_by_id_follow_current_membership(client: HTTPClient
 async def test_a_work_groups_profile_is_its_members(client: HTTPClient) -> None:
     alice, bob, mallory = [Caller(client, await client.login(u)) for u in ("alice", "bob", "mallory")]
     create = (
-        "mutation($t: V2TIM_GroupType, $m: [CreateGroupMemberInfoInput!]) {"
+        "mutation($t: V2TIM_GroupType!, $m: [CreateGroupMemberInfoInput!]) {"
         ' createGroup(groupType: $t, groupName: "g", memberListMap: $m) }'
     )
     members = [{"userID": "bob", "role": MEMBER}]
     work = (await alice.q(create, {"t": "V2TIM_GROUP_TYPE_WORK", "m": members}))["createGroup"]
     public = (await alice.q(create, {"t": "V2TIM_GROUP_TYPE_PUBLIC", "m": members}))["createGroup"]
-    query = "query($g: [String!]) { getGroupsInfo(groupIDList: $g) { resultCode groupInfo { groupID } } }"
+    query = "query($g: [String!]!) { getGroupsInfo(groupIDList: $g) { resultCode groupInfo { groupID } } }"
     ids = {"g": [work, public, "no-such-group"]}
     as_member = (await bob.q(query, ids))["getGroupsInfo"]
     assert [(r["resultCode"], (r["groupInfo"] or {}).get("groupID")) for r in as_member] == [
@@ -95,10 +95,10 @@ async def test_a_work_groups_profile_is_its_members(client: HTTPClient) -> None:
 async def test_deleting_a_conversation_that_is_not_yours_is_refused(client: HTTPClient) -> None:
     mallory = Caller(client, await client.login("mallory"))
     for conv in ("c2c_nobody", "group_no-such-group"):
-        reply = await mallory.call("mutation($c: String) { deleteConversation(conversationID: $c) }", {"c": conv})
+        reply = await mallory.call("mutation($c: String!) { deleteConversation(conversationID: $c) }", {"c": conv})
         assert reply.codes == [6004]
         listed = await mallory.call(
-            "mutation($c: [String!]) { deleteConversationList(conversationIDList: $c, clearMessage: true) }",
+            "mutation($c: [String!]!) { deleteConversationList(conversationIDList: $c, clearMessage: true) }",
             {"c": [conv]},
         )
         assert listed.codes == [6004]

@@ -17,10 +17,10 @@ EVENTS = """subscription { advancedMsgListener { __typename
   ... on RecvMessageExtensionsChangedEvent { type msgID extensions { extensionKey extensionValue extensionVersion } }
   ... on RecvMessageExtensionsDeletedEvent { type msgID extensionKeys }
 } }"""
-SET = """mutation($m: String, $e: [MessageExtensionInput!]) { setMessageExtensions(msgID: $m, extensions: $e) {
+SET = """mutation($m: String!, $e: [MessageExtensionInput!]!) { setMessageExtensions(msgID: $m, extensions: $e) {
   resultCode extension { extensionKey extensionValue extensionVersion } } }"""
-GET = "query($m: String) { getMessageExtensions(msgID: $m) { extensionKey extensionValue extensionVersion } }"
-DELETE = "mutation($m: String, $k: [String!]) { deleteMessageExtensions(msgID: $m, keys: $k) { resultCode } }"
+GET = "query($m: String!) { getMessageExtensions(msgID: $m) { extensionKey extensionValue extensionVersion } }"
+DELETE = "mutation($m: String!, $k: [String!]!) { deleteMessageExtensions(msgID: $m, keys: $k) { resultCode } }"
 
 
 class Party(Listening):

@@ -36,7 +36,7 @@ STATE = f"""{{
   getBlackList {{ userID }}
   getFriendApplicationList {{ unreadCount friendApplicationList {{ {APP} }} }}
 }}"""
-ADD = """mutation($u: String, $t: V2TIM_FriendAddType!, $r: String, $w: String, $s: String, $g: String) {
+ADD = """mutation($u: String!, $t: V2TIM_FriendAddType!, $r: String, $w: String, $s: String, $g: String) {
   addFriend(userID: $u, addType: $t, remark: $r, addWording: $w, addSource: $s, friendGroup: $g) {
     userID resultCode resultInfo } }"""
 # Events are in the log before a mutation returns and reach the socket within milliseconds; a
@@ -177,7 +177,7 @@ async def test_need_confirm_makes_a_request_that_can_be_accepted(
     listing = await bob.q("{ getFriendApplicationList { unreadCount } }")
     assert listing["getFriendApplicationList"]["unreadCount"] == 0
     accept = (
-        "mutation($u: String, $r: V2TIM_FriendAccept!) "
+        "mutation($u: String!, $r: V2TIM_FriendAccept!) "
         "{ acceptFriendApplication(userID: $u, responseType: $r) { resultCode } }"
     )
     assert (await bob.q(accept, {"u": "alice", "r": response}))["acceptFriendApplication"]["resultCode"] == 0
@@ -199,13 +199,13 @@ async def test_refuse_and_delete_requests(
     await alice.q(ADD, {"u": "bob", "t": "V2TIM_FRIEND_TYPE_BOTH"})
     await carol.q(ADD, {"u": "bob", "t": "V2TIM_FRIEND_TYPE_BOTH"})
     await settle(alice, bob, carol)
-    refuse = "mutation($u: String) { refuseFriendApplication(userID: $u) { userID resultCode } }"
+    refuse = "mutation($u: String!) { refuseFriendApplication(userID: $u) { userID resultCode } }"
     assert (await bob.q(refuse, {"u": "alice"}))["refuseFriendApplication"]["resultCode"] == 0
     seen = await settle(alice, bob, carol)
     assert seen["alice"] == ["onFriendApplicationListDeleted"]
     assert "alice" not in bob.requests
     assert "carol" in bob.requests
-    delete = "mutation($u: String) { deleteFriendApplication(userID: $u) }"
+    delete = "mutation($u: String!) { deleteFriendApplication(userID: $u) }"
     assert await bob.q(delete, {"u": "carol"})
     seen = await settle(alice, bob, carol)
     assert seen["bob"] == ["onFriendApplicationListDeleted"]
@@ -253,7 +253,7 @@ async def test_friend_info_remark_custom_fields_and_profile_changes(pair: tuple[
     await bob.q(SET_ALLOW, {"a": "V2TIM_FRIEND_ALLOW_ANY"})
     await alice.q(ADD, {"u": "bob", "t": "V2TIM_FRIEND_TYPE_SINGLE"})
     await settle(alice, bob)
-    set_info = """mutation($u: String, $r: String, $c: [KeyValueInput!]) {
+    set_info = """mutation($u: String!, $r: String, $c: [KeyValueInput!]) {
       setFriendInfo(userID: $u, friendRemark: $r, friendCustomInfo: $c) }"""
     assert await alice.q(set_info, {"u": "bob", "r": "Robert", "c": [{"key": "met", "value": "2020"}]})
     seen = await settle(alice, bob)
@@ -321,7 +321,7 @@ async def test_delete_from_friend_list_single_and_both(
     await alice.q(ADD, {"u": "bob", "t": "V2TIM_FRIEND_TYPE_BOTH"})
     await alice.q(ADD, {"u": "carol", "t": "V2TIM_FRIEND_TYPE_BOTH"})
     await settle(alice, bob, carol)
-    delete = """mutation($l: [String!], $t: V2TIM_FriendAddType!) {
+    delete = """mutation($l: [String!]!, $t: V2TIM_FriendAddType!) {
       deleteFromFriendList(userIDList: $l, deleteType: $t) { userID resultCode } }"""
     single = await alice.q(delete, {"l": ["bob", "nobody"], "t": "V2TIM_FRIEND_TYPE_SINGLE"})
     assert [r["resultCode"] for r in single["deleteFromFriendList"]] == [0, Code.ERR_NOT_FRIEND]

@@ -43,7 +43,7 @@ MSG_EVENTS = """subscription { advancedMsgListener { __typename
         groupChangeInfoList { type value } memberChangeInfoList { userID muteTime } } } }
   ... on RecvMessageRevokedEvent { type msgID } } }""".replace("RecvNewMessage {", "RecvNewMessageEvent {")
 INFO = "groupID groupType groupName notification introduction faceUrl addOpt approveOpt isAllMuted isSupportTopic owner memberCount"
-CREATE = """mutation($t: V2TIM_GroupType, $id: String, $n: String!, $m: [CreateGroupMemberInfoInput!], $a: V2TIM_GroupAdd,
+CREATE = """mutation($t: V2TIM_GroupType!, $id: String, $n: String!, $m: [CreateGroupMemberInfoInput!], $a: V2TIM_GroupAdd,
                      $ap: V2TIM_GroupAdd, $topics: Boolean) {
   createGroup(groupType: $t, groupID: $id, groupName: $n, memberListMap: $m, addOpt: $a, approveOpt: $ap, isSupportTopic: $topics) }"""
 
@@ -164,7 +164,7 @@ async def test_create_refusals(trio: tuple[Member, Member, Member], variables: d
 async def test_profile_field_limits(trio: tuple[Member, Member, Member]) -> None:
     olive, _, _ = trio
     gid = await olive.create("Public")
-    set_info = "mutation($i: GroupInfoInput) { setGroupInfo(info: $i) }"
+    set_info = "mutation($i: GroupInfoInput!) { setGroupInfo(info: $i) }"
     for field, size, code in [
         ("introduction", 241, Code.ERR_GROUP_INTRODUCTION_TOO_LONG),
         ("notification", 301, Code.ERR_GROUP_NOTIFICATION_TOO_LONG),
@@ -234,8 +234,8 @@ async def test_join_requests_are_accepted_or_refused_once(trio: tuple[Member, Me
     assert all(a["addTime"] > 2**31 for a in listing["getGroupApplicationList"]["groupApplicationList"])
     assert await olive.q("mutation { setGroupApplicationRead }")
     assert (await olive.q("{ getGroupApplicationList { unreadCount } }"))["getGroupApplicationList"]["unreadCount"] == 0
-    accept = 'mutation($g: String, $u: String) { acceptGroupApplication(groupID: $g, fromUser: $u, reason: "ok") }'
-    refuse = 'mutation($g: String, $u: String) { refuseGroupApplication(groupID: $g, fromUser: $u, reason: "no") }'
+    accept = 'mutation($g: String!, $u: String!) { acceptGroupApplication(groupID: $g, fromUser: $u, reason: "ok") }'
+    refuse = 'mutation($g: String!, $u: String!) { refuseGroupApplication(groupID: $g, fromUser: $u, reason: "no") }'
     assert (await mike.call(accept, {"g": gid, "u": "nora"})).codes == [Code.ERR_NO_PERMISSION]
     assert await olive.q(accept, {"g": gid, "u": "mike"})
     assert await olive.q(refuse, {"g": gid, "u": "nora"})
@@ -250,7 +250,9 @@ async def test_join_requests_are_accepted_or_refused_once(trio: tuple[Member, Me
 async def test_invitations_direct_and_approved(trio: tuple[Member, Member, Member]) -> None:
     olive, mike, nora = trio
     work = await olive.create("Work")
-    invite = "mutation($g: String, $u: [String!]) { inviteUserToGroup(groupID: $g, userList: $u) { memberID result } }"
+    invite = (
+        "mutation($g: String!, $u: [String!]!) { inviteUserToGroup(groupID: $g, userList: $u) { memberID result } }"
+    )
     results = (await olive.q(invite, {"g": work, "u": ["mike", "ghost", "olive"]}))["inviteUserToGroup"]
     assert [r["result"] for r in results] == [
         "OPERATION_RESULT_SUCC",
@@ -306,7 +308,7 @@ async def test_set_group_info_reports_each_change(trio: tuple[Member, Member, Me
     await mike.messages()
     before = (await info(mike, gid))["groupInfo"]
     change = {"groupID": gid, "groupName": "renamed", "notification": "read me", "isAllMuted": True}
-    assert await olive.q("mutation($i: GroupInfoInput) { setGroupInfo(info: $i) }", {"i": change})
+    assert await olive.q("mutation($i: GroupInfoInput!) { setGroupInfo(info: $i) }", {"i": change})
     (event,) = await mike.group_events()
     assert event["type"] == "onGroupInfoChanged"
     kinds = {c["type"]: c for c in event["groupChangeInfoList"]}
@@ -331,7 +333,7 @@ async def test_members_roles_mute_kick_transfer(trio: tuple[Member, Member, Memb
         await m.group_events()
         await m.messages()
     role = (
-        'mutation($u: String, $r: V2TIM_GroupMemberRole) { setGroupMemberRole(groupID: "%s", userID: $u, role: $r) }'
+        'mutation($u: String!, $r: V2TIM_GroupMemberRole!) { setGroupMemberRole(groupID: "%s", userID: $u, role: $r) }'
         % gid
     )
     assert await olive.q(role, {"u": "mike", "r": "V2TIM_GROUP_MEMBER_ROLE_ADMIN"})
@@ -348,7 +350,7 @@ async def test_members_roles_mute_kick_transfer(trio: tuple[Member, Member, Memb
     assert [m["userID"] for m in everyone["memberInfoList"]] == ["olive", "mike", "nora"]
     assert everyone["nextSeq"] == 0
     # mute: the admin mutes nora for a minute; she cannot send; unmuting lets her
-    mute = 'mutation($s: Int) { muteGroupMember(groupID: "%s", userID: "nora", seconds: $s) }' % gid
+    mute = 'mutation($s: Int!) { muteGroupMember(groupID: "%s", userID: "nora", seconds: $s) }' % gid
     assert await mike.q(mute, {"s": 60})
     (changed,) = await olive.group_events()
     assert changed["groupMemberChangeInfoList"] == [{"userID": "nora", "muteTime": 60}]

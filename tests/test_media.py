@@ -20,7 +20,7 @@ from tests.support.servers import InProcessGateway
 
 IMAGE = """mutation($f: Upload) { createImageMessage(file: $f) { id messageInfo { elemType
   imageElem { imageList { type UUID url width height size } } } } }"""
-ONLINE = """query($m: String) { getMessageOnlineUrl(msgID: $m) {
+ONLINE = """query($m: String!) { getMessageOnlineUrl(msgID: $m) {
   imageElem { imageList { type url width } } soundElem { url duration } videoElem { videoUrl snapshotUrl snapshotWidth }
   fileElem { url fileName fileSize } } }"""
 

@@ -12,17 +12,17 @@ from gateway.errors import Code
 from tests.support.clients import Caller, HTTPClient
 from tests.support.servers import InProcessGateway
 
-MERGE = """mutation($m: [String!], $t: String, $a: [String!], $c: String) {
+MERGE = """mutation($m: [String!]!, $t: String, $a: [String!], $c: String!) {
   createMergerMessage(msgIDList: $m, title: $t, abstractList: $a, compatibleText: $c) { id
     messageInfo { elemType mergerElem { title abstractList isLayersOverLimit compatibleText } } } }"""
-DOWNLOAD = "query($m: String) { downloadMergerMessage(msgID: $m) { msgID sender elemType textElem { text } } }"
-REPLY = """mutation($id: String, $to: String, $g: String, $r: MessageInput) {
+DOWNLOAD = "query($m: String!) { downloadMergerMessage(msgID: $m) { msgID sender elemType textElem { text } } }"
+REPLY = """mutation($id: String!, $to: String, $g: String, $r: MessageInput!) {
   sendReplyMessage(id: $id, receiver: $to, groupID: $g, replyMessage: $r) { msgID cloudCustomData } }"""
 
 
 class Chatter(Caller):
     async def text(self, text: str) -> str:
-        created = await self.q("mutation($t: String) { createTextMessage(text: $t) { id } }", {"t": text})
+        created = await self.q("mutation($t: String!) { createTextMessage(text: $t) { id } }", {"t": text})
         return str(created["createTextMessage"]["id"])
 
     async def send(self, created: str, to: str = "", group: str = "") -> dict[str, Any]:
@@ -74,7 +74,7 @@ async def test_merger_limits(trio: tuple[Chatter, Chatter, Chatter]) -> None:
     assert (await alice.merge([one] * 301)).codes == [Code.ERR_INVALID_PARAMETERS]
     assert (await alice.merge([one], abstracts=["a"] * 6)).codes == [Code.ERR_INVALID_PARAMETERS]
     assert (await alice.merge([one], abstracts=["x" * 101])).codes == [Code.ERR_INVALID_PARAMETERS]
-    no_text = await alice.call("mutation($m: [String!]) { createMergerMessage(msgIDList: $m) { id } }", {"m": [one]})
+    no_text = await alice.call("mutation($m: [String!]!) { createMergerMessage(msgIDList: $m) { id } }", {"m": [one]})
     assert no_text.codes == [Code.ERR_INVALID_PARAMETERS]  # compatibleText is required
     assert (await carol.merge([one])).codes == [Code.ERR_INVALID_CONVERSATION]  # not carol's to see
     gid = (

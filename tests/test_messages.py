@@ -15,7 +15,7 @@ from tests.support.clients import HTTPClient, WSClient
 from tests.support.engine import embedded
 from tests.support.servers import InProcessGateway, start_in_process
 
-MSG = """msgID id sender userID nickName friendRemark status isSelf isRead isPeerRead elemType seq timestamp
+MSG = """msgID id createdID sender userID nickName friendRemark status isSelf isRead isPeerRead elemType seq timestamp
   textElem { text } customElem { data desc extension } cloudCustomData localCustomData priority
   isExcludedFromUnreadCount isExcludedFromLastMessage needReadReceipt isSupportMessageExtension
   imageElem { path imageList { type url } } locationElem { desc longitude latitude } faceElem { index data }
@@ -28,12 +28,12 @@ EVENTS = f"""subscription($since: String) {{ advancedMsgListener(since: $since) 
   ... on RecvMessageModifiedEvent {{ type cursor message {{ {MSG} }} }}
 }} }}"""
 CREATE_TEXT = (
-    "mutation($t: String) { createTextMessage(text: $t) { id messageInfo { status elemType textElem { text } } } }"
+    "mutation($t: String!) { createTextMessage(text: $t) { id messageInfo { status elemType textElem { text } } } }"
 )
-SEND = f"""mutation($id: String, $to: String, $g: String, $o: Boolean!, $c: String, $l: String, $x: Boolean!) {{
+SEND = f"""mutation($id: String!, $to: String, $g: String, $o: Boolean!, $c: String, $l: String, $x: Boolean!) {{
   sendMessage(id: $id, receiver: $to, groupID: $g, onlineUserOnly: $o, cloudCustomData: $c, localCustomData: $l,
               isExcludedFromUnreadCount: $x, offlinePushInfo: {{title: "t", desc: "d"}}) {{ {MSG} }} }}"""
-HISTORY = f"""query($u: String, $n: Int, $last: String) {{
+HISTORY = f"""query($u: String!, $n: Int!, $last: String) {{
   getC2CHistoryMessageList(userID: $u, count: $n, lastMsgID: $last) {{ {MSG} }} }}"""
 
 
@@ -90,7 +90,8 @@ async def test_send_reaches_the_receiver_and_the_senders_other_devices(chat: tup
     created = await alice.create_text("hello bob")
     reply = await alice.send(created, "bob", c="cloud", l="only mine")
     sent = reply.ok()["sendMessage"]
-    assert sent["id"] == created
+    assert sent["createdID"] == created
+    assert sent["id"]  # its global id (docs/identity.md), the same when read back:
     assert sent["status"] == "V2TIM_MSG_STATUS_SEND_SUCC"
     assert sent["isSelf"] is True
     assert sent["userID"] == "bob"
@@ -110,6 +111,7 @@ async def test_send_reaches_the_receiver_and_the_senders_other_devices(chat: tup
     # convergence: the message received live is the one history returns
     history = (await bob.q(HISTORY, {"u": "alice", "n": 10}))["getC2CHistoryMessageList"]
     assert history == [received]
+    assert received["id"] == sent["id"]
     mine = (await alice.q(HISTORY, {"u": "bob", "n": 10}))["getC2CHistoryMessageList"]
     assert mine[0]["msgID"] == sent["msgID"]
     assert mine[0]["localCustomData"] == "only mine"
@@ -173,7 +175,7 @@ async def test_online_only_messages_are_delivered_but_not_stored(
 
 async def test_receive_options(chat: tuple[Device, Device, Device], server: InProcessGateway) -> None:
     alice, _, bob = chat
-    set_opt = "mutation($l: [String!], $o: V2TIM_MessageOpt) { setC2CReceiveMessageOpt(userIDList: $l, opt: $o) }"
+    set_opt = "mutation($l: [String!]!, $o: V2TIM_MessageOpt!) { setC2CReceiveMessageOpt(userIDList: $l, opt: $o) }"
     get_opt = '{ getC2CReceiveMessageOpt(userIDList: ["alice", "carol"]) { userID c2CReceiveMessageOpt } }'
     assert (await bob.q(get_opt))["getC2CReceiveMessageOpt"] == [
         {"userID": "alice", "c2CReceiveMessageOpt": 0},
@@ -256,7 +258,7 @@ async def test_delete_clear_insert_find_and_forward(chat: tuple[Device, Device, 
     alice, _, bob = chat
     first = await alice.send_text("bob", "one")
     second = await alice.send_text("bob", "two")
-    assert await bob.q("mutation($m: String) { deleteMessageFromLocalStorage(msgID: $m) }", {"m": first["msgID"]})
+    assert await bob.q("mutation($m: String!) { deleteMessageFromLocalStorage(msgID: $m) }", {"m": first["msgID"]})
     texts = [m["textElem"]["text"] for m in (await bob.q(HISTORY, {"u": "alice", "n": 10}))["getC2CHistoryMessageList"]]
     assert texts == ["two"]
     assert len((await alice.q(HISTORY, {"u": "bob", "n": 10}))["getC2CHistoryMessageList"]) == 2  # hers stay
@@ -268,10 +270,10 @@ async def test_delete_clear_insert_find_and_forward(chat: tuple[Device, Device, 
     )["insertC2CMessageToLocalStorage"]
     assert inserted["status"] == "V2TIM_MSG_STATUS_LOCAL_IMPORTED"
     assert len((await alice.q(HISTORY, {"u": "bob", "n": 10}))["getC2CHistoryMessageList"]) == 2  # not hers
-    find = "query($l: [String!]) { findMessages(messageIDList: $l) { msgID } }"
+    find = "query($l: [String!]!) { findMessages(messageIDList: $l) { msgID } }"
     found = await bob.q(find, {"l": [first["msgID"], second["msgID"], inserted["msgID"]]})
     assert [m["msgID"] for m in found["findMessages"]] == [second["msgID"], inserted["msgID"]]
-    forward = "mutation($m: String) { createForwardMessage(msgID: $m) { id messageInfo { textElem { text } } } }"
+    forward = "mutation($m: String!) { createForwardMessage(msgID: $m) { id messageInfo { textElem { text } } } }"
     copy = (await bob.q(forward, {"m": second["msgID"]}))["createForwardMessage"]
     assert copy["messageInfo"]["textElem"] == {"text": "two"}
     assert await bob.q('mutation { clearC2CHistoryMessage(userID: "alice") }')

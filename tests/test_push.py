@@ -95,7 +95,7 @@ class User:
         return (await self.client.gql(doc, variables, token=self.token)).ok()
 
     async def send(self, to: str, text: str = "hello", *, group: bool = False, **options: Any) -> None:
-        created = (await self.q("mutation($t: String) { createTextMessage(text: $t) { id } }", {"t": text}))[
+        created = (await self.q("mutation($t: String!) { createTextMessage(text: $t) { id } }", {"t": text}))[
             "createTextMessage"
         ]["id"]
         await self.send_created(created, to, group=group, **options)

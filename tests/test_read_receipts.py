@@ -15,14 +15,14 @@ from tests.support.servers import InProcessGateway
 EVENTS = """subscription { advancedMsgListener { __typename
   ... on RecvMessageReadReceiptsEvent { type receiptList { msgID userID groupID readCount unreadCount isPeerRead } }
 } }"""
-RECEIPTS = "query($m: [String!]) { getMessageReadReceipts(msgIDList: $m) { msgID userID groupID readCount unreadCount isPeerRead timestamp } }"
-MEMBERS = """query($m: String, $f: Int!, $n: Long, $c: Int!) {
+RECEIPTS = "query($m: [String!]!) { getMessageReadReceipts(msgIDList: $m) { msgID userID groupID readCount unreadCount isPeerRead timestamp } }"
+MEMBERS = """query($m: String!, $f: Int!, $n: Long, $c: Int!) {
   getGroupMessageReadMemberList(msgID: $m, filter: $f, nextSeq: $n, count: $c) { nextSeq isFinished memberInfoList { userID } } }"""
 
 
 class User(Listening):
     async def send(self, text: str, *, to: str = "", group: str = "", receipt: bool = True) -> str:
-        created = (await self.q("mutation($t: String) { createTextMessage(text: $t) { id } }", {"t": text}))[
+        created = (await self.q("mutation($t: String!) { createTextMessage(text: $t) { id } }", {"t": text}))[
             "createTextMessage"
         ]["id"]
         where = f'groupID: "{group}"' if group else f'receiver: "{to}"'
@@ -33,7 +33,7 @@ class User(Listening):
 
     async def read(self, *msg_ids: str) -> Any:
         return await self.call(
-            "mutation($m: [String!]) { sendMessageReadReceipts(msgIDList: $m) }", {"m": list(msg_ids)}
+            "mutation($m: [String!]!) { sendMessageReadReceipts(msgIDList: $m) }", {"m": list(msg_ids)}
         )
 
     async def receipts(self) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ from gateway.errors import Code
 from tests.support.clients import Caller, HTTPClient
 from tests.support.servers import InProcessGateway
 
-SEARCH = """query($p: MessageSearchParam) { searchLocalMessages(searchParam: $p) { totalCount
+SEARCH = """query($p: MessageSearchParam!) { searchLocalMessages(searchParam: $p) { totalCount
   messageSearchResultItems { conversationID messageCount messageList { sender textElem { text } customElem { desc } } } } }"""
 
 
@@ -24,7 +24,7 @@ class Chatter(Caller):
                 {"d": custom_desc},
             )
         else:
-            doc, variables = "mutation($t: String) { createTextMessage(text: $t) { id } }", {"t": text}
+            doc, variables = "mutation($t: String!) { createTextMessage(text: $t) { id } }", {"t": text}
         created = next(iter((await self.q(doc, variables)).values()))["id"]
         where = f'groupID: "{to}"' if group else f'receiver: "{to}"'
         await self.q(f'mutation {{ sendMessage(id: "{created}", {where}) {{ msgID }} }}')

@@ -189,7 +189,7 @@ async def test_group_invitation(
             ' memberListMap: [{userID: "bob"}, {userID: "carol"}]) }'
         )
     )["createGroup"]
-    invite = 'mutation($g: String, $l: [String!], $t: Int!) { inviteInGroup(groupID: $g, inviteeList: $l, timeout: $t, data: "meet") }'
+    invite = 'mutation($g: String!, $l: [String!]!, $t: Int!) { inviteInGroup(groupID: $g, inviteeList: $l, timeout: $t, data: "meet") }'
     assert (await alice.call(invite, {"g": gid, "l": ["bob", "dave"], "t": 30})).codes == [Code.ERR_INVALID_PARAMETERS]
     assert (await alice.call(invite, {"g": gid, "l": ["alice"], "t": 30})).codes == [Code.ERR_INVALID_PARAMETERS]
     invite_id = (await alice.q(invite, {"g": gid, "l": ["bob", "carol"], "t": 30}))["inviteInGroup"]
@@ -234,7 +234,7 @@ async def test_add_invited_signaling_and_modify(
     invite_id = await alice.invite("bob", data="v1")
     await bob.event()
     await bob_phone.event()
-    add = "mutation($i: SignalingInfoInput) { addInvitedSignaling(info: $i) }"
+    add = "mutation($i: SignalingInfoInput!) { addInvitedSignaling(info: $i) }"
     assert await bob.q(add, {"i": {"inviteID": invite_id, "data": "forged"}})
     for d in (bob, bob_phone):  # the server's record is delivered, not the caller's copy
         event = await d.event()

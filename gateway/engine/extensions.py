@@ -14,10 +14,10 @@ from collections.abc import Sequence
 
 import msgspec
 
-from gateway.engine.groups.extras import topic_parent
 from gateway.engine.message_core import MessageCore
 from gateway.engine.message_ids import parse_msg_id
 from gateway.errors import Code, IMError, invalid
+from gateway.ids import topic_parent
 from gateway.im.events import IMEvent, OnRecvMessageExtensionsChanged, OnRecvMessageExtensionsDeleted
 from gateway.im.messages import MessageExtension, MessageExtensionResult, StoredMessage
 from gateway.v4.callbacks import EXTENSION_CLEAR, EXTENSION_DELETE, EXTENSION_SET

@@ -14,7 +14,6 @@ from typing import Any
 import msgspec
 
 from gateway.engine.codec import STORED_DEC, STORED_ENC
-from gateway.engine.groups.extras import topic_parent
 from gateway.engine.groups.store import AVCHATROOM, MEMBER, neutral_view
 from gateway.engine.message_core import (
     HISTORY_COUNT_MAX,
@@ -24,7 +23,7 @@ from gateway.engine.message_core import (
 )
 from gateway.engine.message_ids import group_msg_id, parse_msg_id
 from gateway.errors import Code, IMError, invalid
-from gateway.ids import group_conversation_id
+from gateway.ids import group_conversation_id, topic_parent
 from gateway.im.enums import ElemType, GetType, MessageOpt, MsgStatus
 from gateway.im.events import OnRecvNewMessage
 from gateway.im.messages import Content, CreatedMessage, Message, SendOptions, StoredMessage

@@ -24,13 +24,12 @@ from gateway.engine.announcer import Announcer
 from gateway.engine.callbacks.hooks import Callbacks
 from gateway.engine.codec import STORED_DEC, STORED_ENC
 from gateway.engine.friendship import Friendship, decode_friend_record
-from gateway.engine.groups.extras import topic_parent
 from gateway.engine.groups.store import ADMIN, OWNER, GroupStore, member_dec, neutral_view
 from gateway.engine.message_ids import MessageRef, parse_msg_id
 from gateway.engine.profiles import Profiles
 from gateway.errors import Code, IMError, invalid
 from gateway.events.bus import CONVERSATION_CHANGED, CONVERSATION_NEW, EventBus
-from gateway.ids import c2c_conversation_id, conversation_peer_id, group_conversation_id, peer_ids_of
+from gateway.ids import c2c_conversation_id, conversation_peer_id, group_conversation_id, peer_ids_of, topic_parent
 from gateway.im.enums import ElemType, GetType, MessageOpt, MsgStatus
 from gateway.im.events import (
     IMEvent,

@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from gateway.engine.groups.extras import topic_parent
 from gateway.engine.message_core import MessageCore
 from gateway.engine.message_ids import parse_msg_id
 from gateway.errors import Code, IMError, invalid
+from gateway.ids import topic_parent
 from gateway.im.events import OnRecvMessageReadReceipts
 from gateway.im.groups import GroupMemberInfo
 from gateway.im.messages import GroupMessageReadMembers, MessageReceipt, StoredMessage

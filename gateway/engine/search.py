@@ -14,10 +14,9 @@ from collections.abc import Sequence
 from typing import TypeVar
 
 from gateway.engine.codec import STORED_DEC
-from gateway.engine.groups.extras import topic_parent
 from gateway.engine.message_core import MessageCore
 from gateway.errors import invalid
-from gateway.ids import check_user_id, group_conversation_id, parse_conversation_id
+from gateway.ids import check_user_id, group_conversation_id, parse_conversation_id, topic_parent
 from gateway.im.enums import ConversationType, ElemType, KeywordListMatchType
 from gateway.im.messages import MessageSearchResult, MessageSearchResultItem, SearchParam, StoredMessage
 

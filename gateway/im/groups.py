@@ -71,6 +71,7 @@ class GroupMemberFullInfo(msgspec.Struct, kw_only=True):
     faceUrl: str = ""
     friendRemark: str = ""
     markList: list[int] = []
+    groupID: str = ""  # the group it is a member of (not a field of the SDK's; its object id needs it)
 
 
 class GroupMemberPage(msgspec.Struct, kw_only=True):

@@ -108,7 +108,7 @@ async def test_global_mutes(rest: RestClient, client: HTTPClient, server: InProc
     gid = (await alice.q('mutation { createGroup(groupType: V2TIM_GROUP_TYPE_MEETING, groupName: "g") }'))[
         "createGroup"
     ]
-    group_send = f'mutation($id: String) {{ sendMessage(id: $id, groupID: "{gid}") {{ msgID }} }}'
+    group_send = f'mutation($id: String!) {{ sendMessage(id: $id, groupID: "{gid}") {{ msgID }} }}'
     assert (await alice.call(group_send, {"id": await alice.create_text("hi")})).errors == []
     await rest.ok("openconfigsvr/setnospeaking", {"Set_Account": "alice", "GroupmsgNospeakingTime": 4294967295})
     got = await rest.ok("openconfigsvr/getnospeaking", {"Get_Account": "alice"})

@@ -332,7 +332,7 @@ async def test_modify(rest: RestClient, room: Room) -> None:
 async def test_read_receipts(rest: RestClient, room: Room) -> None:
     asked = await send(rest, room.gid, "read me", 500, From_Account="olive", NeedReadReceipt=1)
     plain = await send(rest, room.gid, "no receipt", 501, From_Account="olive")
-    await room.mike.q("mutation($m: [String!]) { sendMessageReadReceipts(msgIDList: $m) }", {"m": [asked["MsgId"]]})
+    await room.mike.q("mutation($m: [String!]!) { sendMessageReadReceipts(msgIDList: $m) }", {"m": [asked["MsgId"]]})
     body = {"GroupId": room.gid, "MsgSeqList": [{"MsgSeq": asked["MsgSeq"]}, {"MsgSeq": plain["MsgSeq"]}]}
     answer = await rest.ok(RECEIPT, body)
     assert answer["GroupMsgReceiptList"] == [

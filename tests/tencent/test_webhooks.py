@@ -826,7 +826,7 @@ async def test_an_embedded_imql_as_tencent_delivers_a_c2c_message_to_the_handler
         ]["id"]
         sent = (
             await http.gql(
-                'mutation($id: String) { sendMessage(id: $id, receiver: "bob") { msgID seq random timestamp } }',
+                'mutation($id: String!) { sendMessage(id: $id, receiver: "bob") { msgID seq random timestamp } }',
                 {"id": created},
                 token=alice,
             )

@@ -10,6 +10,7 @@ import msgspec
 from gateway.engine.groups.permissions import Op, require
 from gateway.engine.groups.store import COMMUNITY, GroupStore, bad
 from gateway.errors import Code, IMError
+from gateway.ids import TOPIC_MARK, topic_parent
 from gateway.im.events import (
     OnGroupAttributeChanged,
     OnGroupCounterChanged,
@@ -25,7 +26,6 @@ ATTRIBUTE_VALUE_MAX_BYTES = 4 * 1024
 ATTRIBUTES_TOTAL_MAX_BYTES = 16 * 1024
 COUNTERS_MAX = 20
 COUNTER_KEY_MAX_BYTES = 128
-TOPIC_MARK = "@TOPIC#_"
 TOPIC_NAME_MAX_BYTES = 150
 TOPICS_MAX = 100
 
@@ -35,12 +35,6 @@ _topic_dec = msgspec.json.Decoder(TopicInfo)
 
 def _size(attributes: dict[str, str]) -> int:
     return sum(len(k.encode()) + len(v.encode()) for k, v in attributes.items())
-
-
-def topic_parent(topic_id: str) -> str | None:
-    """The community a topic belongs to (topic IDs are `<groupID>@TOPIC#_<suffix>`)."""
-    head, mark, _ = topic_id.partition(TOPIC_MARK)
-    return head if mark and head else None
 
 
 class GroupExtras:

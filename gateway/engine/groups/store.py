@@ -258,6 +258,7 @@ class GroupStore:
             profile = profiles.get(uid)
             result.append(
                 GroupMemberFullInfo(
+                    groupID=group_id,
                     userID=uid,
                     role=GroupMemberRole(record.role),
                     muteUntil=record.muteUntil,

@@ -13,10 +13,9 @@ from typing import Any
 import msgspec
 
 from gateway.engine.conversations import Conversations
-from gateway.engine.groups.extras import topic_parent
 from gateway.engine.groups.store import GroupStore
 from gateway.engine.profiles import Profiles
-from gateway.ids import c2c_conversation_id, group_conversation_id
+from gateway.ids import c2c_conversation_id, group_conversation_id, topic_parent
 from gateway.im.enums import ElemType, MessageOpt
 from gateway.im.messages import OfflinePushInfo, StoredMessage, content_abstract
 from gateway.keys import Keys

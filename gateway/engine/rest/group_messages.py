@@ -14,13 +14,13 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.engine.group_messages import AT_ALL, ImportedGroupMessage
-from gateway.engine.groups.extras import topic_parent
 from gateway.engine.groups.store import AVCHATROOM, COMMUNITY
 from gateway.engine.message_core import AT_USERS_MAX, Draft
 from gateway.engine.rest.context import RestContext
 from gateway.engine.rest.controls import apply_forbid_callback_control
 from gateway.engine.rest.registry import Commands
 from gateway.errors import Code, IMError
+from gateway.ids import topic_parent
 from gateway.im.enums import ElemType, MsgStatus, Priority
 from gateway.im.messages import MessageExtension, MessageExtensionResult, SendOptions, StoredMessage
 from gateway.v4.fields import Body
