@@ -25,7 +25,7 @@ SIZE = os.environ.get("IMQL_SOAK", "ci")
 assert SIZE in ("ci", "long"), f"IMQL_SOAK={SIZE}: ci or long"
 USERS = int(os.environ.get("IMQL_SOAK_USERS") or (6 if SIZE == "ci" else 30))
 SECONDS = float(os.environ.get("IMQL_SOAK_SECONDS") or (12 if SIZE == "ci" else 180))
-READ = "mutation($u: String) { markC2CMessageAsRead(userID: $u) }"
+READ = "mutation($u: String!) { markC2CMessageAsRead(userID: $u) }"
 
 
 @pytest.mark.timeout(0 if SIZE == "long" else 120)

@@ -30,8 +30,8 @@ from tests.support.servers import GatewayProcess, spawn_gateway
 
 SECRET = "test-secret-key-0123456789"  # tests.conftest's
 
-CREATE = "mutation($t: String) { createTextMessage(text: $t) { id } }"
-SEND = "mutation($i: String, $r: String) { sendMessage(id: $i, receiver: $r) { msgID seq sender } }"
+CREATE = "mutation($t: String!) { createTextMessage(text: $t) { id } }"
+SEND = "mutation($i: String!, $r: String) { sendMessage(id: $i, receiver: $r) { msgID seq sender } }"
 MESSAGES = (
     "subscription($since: String) { advancedMsgListener(since: $since) { __typename"
     " ... on RecvNewMessageEvent { type cursor message { msgID seq sender textElem { text } } }"
@@ -41,7 +41,7 @@ MESSAGES = (
 )
 SDK_CONNECTING = "subscription { sdkListener { ... on ConnectingEvent { type cursor } } }"
 HISTORY = (
-    "query($u: String, $l: String) { getC2CHistoryMessageList(userID: $u, count: 100, lastMsgID: $l)"
+    "query($u: String!, $l: String) { getC2CHistoryMessageList(userID: $u, count: 100, lastMsgID: $l)"
     " { msgID seq sender isSelf isRead textElem { text } } }"
 )
 
@@ -324,7 +324,7 @@ async def check_consistency(
             assert stored[ids.index(a.msg_id)]["textElem"]["text"] == a.text
         checked += len(sent)
     # unread: each conversation's count and the total against a recount from the messages
-    unread_doc = "query($c: String) { getConversation(conversationID: $c) { unreadCount } getTotalUnreadMessageCount }"
+    unread_doc = "query($c: String!) { getConversation(conversationID: $c) { unreadCount } getTotalUnreadMessageCount }"
     for user, token in tokens.items():
         peers = {a.sender for a in acked if a.receiver == user} | {a.receiver for a in acked if a.sender == user}
         total = 0
