@@ -36,25 +36,13 @@ from tests.support.callback_receiver import OK_ANSWER as OK
 from tests.support.callback_receiver import CallbackReceiver, Received, Reply
 from tests.support.clients import Caller, HTTPClient, WSClient
 from tests.support.servers import InProcessGateway, free_port, start_in_process
+from tests.tencent.fixtures import C1, C4, C7, C8, C9, C10, C13, C14, C19, MSG_BODY  # FIXTURES section C, kept once
 from tests.test_groups import CREATE, member
 from tests.test_messages import EVENTS, HISTORY, Device, device
 
 TOKEN = "xxxxyyyy"  # FIXTURES.md A4's token
 
 # ---- FIXTURES.md section C samples (keys and JSON types are what is compared) -------------------
-MSG_BODY = [{"MsgType": "TIMTextElem", "MsgContent": {"Text": "red packet"}}]
-C1 = {
-    "CallbackCommand": "C2C.CallbackBeforeSendMsg",
-    "From_Account": "jared",
-    "To_Account": "John",
-    "MsgSeq": 48374,
-    "MsgRandom": 2837546,
-    "MsgTime": 1557481126,
-    "MsgKey": "48374_2837546_1557481126",
-    "OnlineOnlyFlag": 1,
-    "MsgBody": MSG_BODY,
-    "CloudCustomData": "your cloud custom data",
-}
 C1_OPTIONAL = {"MsgId": "x", "EventTime": 1}  # "newer CN samples also show MsgId and a numeric EventTime"
 C2 = {
     **{k: v for k, v in C1.items() if k != "CallbackCommand"},
@@ -64,59 +52,6 @@ C2 = {
     "UnreadMsgNum": 7,
 }
 C2_OPTIONAL = {"MsgId": "x"}  # the CN field table
-C4 = {
-    "CallbackCommand": "C2C.CallbackAfterMsgWithDraw",
-    "From_Account": "jared",
-    "To_Account": "Jonh",
-    "MsgKey": "48374_2837546_1557481126",
-    "UnreadMsgNum": 7,
-}
-C7 = {
-    "CallbackCommand": "Group.CallbackAfterSendMsg",
-    "GroupId": "@TGS#2J4SZEAEL",
-    "Type": "Public",
-    "From_Account": "jared",
-    "Operator_Account": "admin",
-    "Random": 123456,
-    "MsgId": "144115233406643804-1727580296-4026038328",
-    "MsgSeq": 123,
-    "MsgTime": 1490686222,
-    "OnlineOnlyFlag": 1,
-    "MsgBody": MSG_BODY,
-    "CloudCustomData": "your cloud custom data",
-    "EventTime": "1670574414123",
-}
-C8 = {
-    "CallbackCommand": "Group.CallbackBeforeSendMsg",
-    "GroupId": "@TGS#2J4SZEAEL",
-    "Type": "Community",
-    "From_Account": "jared",
-    "Operator_Account": "admin",
-    "Random": 123456,
-    "OnlineOnlyFlag": 1,
-    "MsgBody": MSG_BODY,
-    "CloudCustomData": "your cloud custom data",
-    "TopicId": "@TGS#_@TGS#cQVLVHIM62CJ@TOPIC#_TestTopic",
-    "EventTime": "1670574414123",
-}
-C9 = {
-    "CallbackCommand": "Group.CallbackAfterNewMemberJoin",
-    "GroupId": "@TGS#2J4SZEAEL",
-    "Type": "Public",
-    "JoinType": "Apply",
-    "Operator_Account": "leckie",
-    "NewMemberList": [{"Member_Account": "jared"}, {"Member_Account": "tommy"}],
-    "EventTime": "1670574414123",
-}
-C10 = {
-    "CallbackCommand": "Group.CallbackAfterMemberExit",
-    "GroupId": "@TGS#2J4SZEAEL",
-    "Type": "Public",
-    "ExitType": "Kicked",
-    "Operator_Account": "leckie",
-    "ExitMemberList": [{"Member_Account": "jared"}, {"Member_Account": "tommy"}],
-    "EventTime": "1670574414123",
-}
 C11 = {
     "CallbackCommand": "Group.CallbackAfterCreateGroup",
     "GroupId": "@TGS#2J4SZEAEL",
@@ -135,30 +70,6 @@ C12 = {
     "Owner_Account": "leckie",
     "Name": "MyFirstGroup",
     "MemberList": [{"Member_Account": "leckie"}],
-    "EventTime": "1670574414123",
-}
-C13 = {
-    "CallbackCommand": "Group.CallbackAfterGroupInfoChanged",
-    "GroupId": "@TGS#2J4SZEAEL",
-    "Type": "Public",
-    "Operator_Account": "leckie",
-    "Notification": "NewNotification",
-    "EventTime": "1670574414123",
-}
-C14 = {
-    "CallbackCommand": "Group.CallbackAfterRecallMsg",
-    "Operator_Account": "admin",
-    "Type": "Community",
-    "GroupId": "1213456",
-    "MsgSeqList": [{"MsgSeq": 130}],
-    "TopicId": "@TGS#_@TGS#cQVLVHIM62CJ@TOPIC#_TestTopic",
-    "EventTime": "1670574414123",
-}
-C19 = {
-    "CallbackCommand": "Group.CallbackBeforeApplyJoinGroup",
-    "GroupId": "@TGS#2J4SZEAEL",
-    "Type": "Public",
-    "Requestor_Account": "jared",
     "EventTime": "1670574414123",
 }
 # Group.CallbackBeforeCreateGroup [D 34368] (not in FIXTURES.md; the doc's sample)

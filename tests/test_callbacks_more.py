@@ -22,30 +22,11 @@ from tests.support.callback_receiver import OK_ANSWER as OK
 from tests.support.callback_receiver import CallbackReceiver, Received, Reply
 from tests.support.clients import Caller, HTTPClient
 from tests.support.servers import InProcessGateway, start_in_process
+from tests.tencent.fixtures import C3, C5, C15, C16, C20  # FIXTURES section C, kept once
 from tests.test_callbacks import TOKEN, assert_shape, check_request_line
 from tests.test_groups import CREATE
 
 # ---- FIXTURES.md section C samples -----------------------------------------------------------------
-C3 = {
-    "CallbackCommand": "C2C.CallbackAfterMsgReport",
-    "Report_Account": "jared",
-    "Peer_Account": "Jonh",
-    "LastReadTime": 1614754606,
-    "UnreadMsgNum": 7,
-}
-C5 = {
-    "CloudCustomData": "1769772027",
-    "MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": "2026-01-30T11:20:26.548Z"}}],
-    "CallbackCommand": "C2C.CallbackAfterModifyMsg",
-    "Operator_Account": "jared",
-    "From_Account": "jared",
-    "To_Account": "Jonh",
-    "MsgRandom": 690,
-    "MsgSeq": 609,
-    "MsgTime": 1769771529,
-    "MsgKey": "609_690_1769771529",
-    "EventTime": 1769772027036,
-}
 C6 = {
     "CallbackCommand": "C2C.CallbackAfterC2CMsgExtension",
     "From_Account": "user1",
@@ -55,25 +36,6 @@ C6 = {
     "ExtensionList": [{"Key": "k1", "Value": "v1", "Seq": 1}],
     "Seq": 1,
     "EventTime": 1764688540182,
-}
-C15 = {
-    "CallbackCommand": "Group.CallbackAfterMemberFieldChanged",
-    "GroupId": "@TGS#xxxx",
-    "Type": "Community",
-    "Operator_Account": "admin",
-    "Member_Account": "123456",
-    "Role": "Admin",
-    "NameCard": "jacky",
-    "EventTime": "1670574414123",
-}
-C16 = {
-    "CallbackCommand": "Group.CallbackAfterChangeGroupOwner",
-    "GroupId": "@TGS#2TTV7VSII",
-    "Type": "Public",
-    "Operator_Account": "admin",
-    "OldOwner_Account": "user1",
-    "NewOwner_Account": "user2",
-    "EventTime": "1670574414123",
 }
 C17 = {
     "CallbackCommand": "Group.CallbackAfterGroupAttrChanged",
@@ -92,15 +54,6 @@ C18 = {
         {"MsgSeq": 1, "ReadNum": 1, "UnreadNum": 6, "ReadReceiptMembers": [{"Member_Account": "user0"}]}
     ],
     "EventTime": "1670574414123",
-}
-C20 = {
-    "MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": "2026-03-06T02:09:35.302Z"}}],
-    "CallbackCommand": "Group.CallbackAfterModifyMsg",
-    "Operator_Account": "oper-user",
-    "GroupId": "group-test-2",
-    "TopicId": "",
-    "MsgSeq": 53,
-    "EventTime": 1772762975589,
 }
 C21 = {
     "CallbackCommand": "Group.CallbackAfterGroupMsgExtension",
