@@ -14,6 +14,8 @@ import json
 import os
 import random
 import resource
+import secrets
+import shutil
 import signal
 import socket
 import statistics
@@ -28,6 +30,8 @@ from typing import Any
 
 import httpx
 
+from bench import peer as peers
+from bench.peer import PEER_NAME, Peer
 from gateway.config import Settings
 from gateway.services import Gateway
 from gateway.session.pool import Session
@@ -64,10 +68,44 @@ def median(values: Sequence[float]) -> float:
 
 
 def raise_fd_limit() -> None:
+    """Up to FD_LIMIT_WANTED open files for this process and the servers it starts (they inherit
+    it); the hard limit too when allowed (root), else as far as it goes."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft >= FD_LIMIT_WANTED:
+        return
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (FD_LIMIT_WANTED, max(hard, FD_LIMIT_WANTED)))
+        return
     wanted = min(hard, FD_LIMIT_WANTED) if hard != resource.RLIM_INFINITY else FD_LIMIT_WANTED
     if soft < wanted:
         resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, every thread) of process `pid` and its descendants so far, from
+    /proc/<pid>/stat: what a server spent, whatever else runs on the machine."""
+    total = 0.0
+    todo = [pid]
+    while todo:
+        current = todo.pop()
+        with contextlib.suppress(OSError):
+            stat = Path(f"/proc/{current}/stat").read_text()
+            # the command name (field 2) may hold spaces: count fields after its closing parenthesis
+            fields = stat[stat.rindex(")") + 2 :].split()
+            total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo += [int(child) for child in (task / "children").read_text().split()]
+    return total
+
+
+async def redis_commands(redis: Any) -> int:
+    """Commands Redis has executed so far, by INFO commandstats (commands inside MULTI and inside
+    scripts each count, as do MULTI and EXEC), the INFO calls that read it left out."""
+    stats = await redis.info("commandstats")
+    return sum(int(v["calls"]) for k, v in stats.items() if k != "cmdstat_info")
 
 
 def free_port() -> int:
@@ -78,15 +116,22 @@ def free_port() -> int:
 
 @dataclass
 class ServerProcess:
-    """A child process serving HTTP on 127.0.0.1:port until stopped."""
+    """A child process serving HTTP on 127.0.0.1:port until stopped (`argv` and `env` started it)."""
 
     proc: subprocess.Popen[bytes]
     port: int
     log_path: Path
+    argv: list[str]
+    env: dict[str, str]
+    ready_path: str = "/readyz"
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def cpu_seconds(self) -> float:
+        """CPU time the server (its process and any children) has used so far."""
+        return cpu_seconds(self.proc.pid)
 
     def rss_bytes(self) -> int:
         """Resident memory now (Linux /proc), for memory-per-subscription figures."""
@@ -104,7 +149,8 @@ class ServerProcess:
                 return float(line.rsplit(" ", 1)[1])
         return 0.0
 
-    async def wait_ready(self, path: str = "/readyz") -> None:
+    async def wait_ready(self) -> None:
+        path = self.ready_path
         deadline = time.monotonic() + SERVER_START_SECONDS
         async with httpx.AsyncClient() as http:
             while time.monotonic() < deadline:
@@ -150,6 +196,13 @@ class Bench:
         )
         self.servers: list[ServerProcess] = []
         self.gw: Gateway | None = None
+        self.redis_proc: subprocess.Popen[bytes] | None = None
+        # the peer (bench/peer.py): why it cannot run here (None: it can), its keys and its tokens' secret
+        self.peer_note = peers.unavailable()
+        self._peer_note_printed = False
+        self._peer_build: Path | None = None
+        self.peer_prefix = f"ycbench{self.sdkappid}:"
+        self.peer_secret = secrets.token_urlsafe(24)
 
     @property
     def engine(self) -> Gateway:
@@ -158,6 +211,27 @@ class Bench:
 
     def emit(self, figure: str, value: float | int | str, unit: str = "", **extra: Any) -> None:
         emit(self.scenario, figure, value, unit, **extra)
+
+    def emit_compared(
+        self,
+        figure: str,
+        value: float,
+        peer_value: float | None,
+        unit: str = "",
+        *,
+        peer_extra: dict[str, Any] | None = None,
+        **extra: Any,
+    ) -> None:
+        """imql's figure with the peer's measured in the same run: the peer's line first (with
+        `peer_extra` instead of `extra` when given), then imql's carrying `peer` and `ratio_to_peer`
+        (imql / peer: above 1 is more req/s, ms or KB than the peer). Without a peer figure (the
+        peer is not run here), imql's line alone."""
+        if peer_value is None:
+            self.emit(figure, value, unit, server="imql", **extra)
+            return
+        self.emit(figure, peer_value, unit, server=PEER_NAME, **(extra if peer_extra is None else peer_extra))
+        ratio = round(value / peer_value, 3) if peer_value else None
+        self.emit(figure, value, unit, server="imql", peer=peer_value, ratio_to_peer=ratio, **extra)
 
     def env(self, **extra: str) -> dict[str, str]:
         return {
@@ -176,24 +250,76 @@ class Bench:
     async def start_process(
         self, argv: list[str], name: str, ready_path: str = "/readyz", env: dict[str, str] | None = None
     ) -> ServerProcess:
-        """`env`: settings of this process only (on top of the run's)."""
+        """`python <argv> --port P` on a free port. `env`: settings of this process only (on top of the run's)."""
         port = free_port()
+        argv = [sys.executable, *argv, "--port", str(port)]
+        return await self.spawn(argv, name, port, self.env(**(env or {})), ready_path)
+
+    async def spawn(self, argv: list[str], name: str, port: int, env: dict[str, str], ready_path: str) -> ServerProcess:
+        """Start `argv` (which serves on `port`) with exactly `env`, and wait until `ready_path` answers 200."""
         log_path = self.workdir / f"{name}-{port}.log"
-        with log_path.open("wb") as log:
-            proc = subprocess.Popen(  # noqa: ASYNC220 (starting a server takes no time to speak of)
-                [sys.executable, *argv, "--port", str(port)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=self.env(**(env or {})),
-            )
-        server = ServerProcess(proc, port, log_path)
+        with log_path.open("ab") as log:
+            proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env)  # noqa: ASYNC220 (takes no time to speak of)
+        server = ServerProcess(proc, port, log_path, argv, env, ready_path)
         self.servers.append(server)
-        await server.wait_ready(ready_path)
+        await server.wait_ready()
         return server
+
+    async def restart(self, server: ServerProcess) -> ServerProcess:
+        """A new process of the same server on the same port (a deploy), once `server` has stopped."""
+        server.stop()
+        if server in self.servers:
+            self.servers.remove(server)
+        name = server.log_path.name.rsplit("-", 1)[0]
+        return await self.spawn(server.argv, name, server.port, server.env, server.ready_path)
 
     async def start_gateway(self, **env: str) -> ServerProcess:
         """`imql serve`, as the README runs it, on this run's app and Redis (`env`: more settings)."""
         return await self.start_process(["-m", "gateway", "serve"], "imql", env=env)
+
+    def use_private_redis(self) -> bool:
+        """Run on a redis-server of this run's own (in memory, on a free port) instead of
+        IMQL_REDIS_URL, so that INFO counts only this run's servers; call before `running()`.
+        False (and the shared Redis) when redis-server is not installed."""
+        binary = shutil.which("redis-server")
+        if binary is None:
+            return False
+        port = free_port()
+        argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        self.redis_proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, cwd=self.workdir)
+        deadline = time.monotonic() + 10
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2) as s:
+                s.sendall(b"PING\r\n")
+                if s.recv(64).startswith(b"+PONG"):
+                    break
+            if self.redis_proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"bench: a private redis-server on port {port} did not start")
+            time.sleep(0.05)
+        self.redis_url = f"redis://127.0.0.1:{port}/0"
+        self.settings = self.settings.with_overrides(redis_url=self.redis_url)
+        print(f"bench: {self.scenario} runs on a redis-server of its own at {self.redis_url}", file=sys.stderr)
+        return True
+
+    async def start_peer(self, port: int | None = None) -> Peer | None:
+        """yoga-chat on this run's Redis (on `port`, else a free one), or None when it cannot run
+        here (the reason printed on stderr once). Built on first use (bench/peer.py)."""
+        if self.peer_note is None and self._peer_build is None:
+            try:
+                self._peer_build = await asyncio.to_thread(peers.build)
+            except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
+                self.peer_note = f"its build failed: {exc}"
+        if self.peer_note is not None or self._peer_build is None:
+            if not self._peer_note_printed:
+                print(f"bench: {self.scenario}: no {PEER_NAME} column: {self.peer_note}", file=sys.stderr, flush=True)
+                self._peer_note_printed = True
+            return None
+        node = peers.node_binary()
+        assert node is not None
+        port = port or free_port()
+        env = peers.process_env(self.redis_url, port, self.peer_prefix, self.peer_secret)
+        argv = [node, str(self._peer_build / "dist" / "server.js")]
+        return Peer(await self.spawn(argv, PEER_NAME, port, env, "/health"), self.peer_prefix)
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[Bench]:
@@ -210,11 +336,17 @@ class Bench:
                 server.stop()
             await self.cleanup()
             await self.gw.close()
+            if self.redis_proc is not None:
+                self.redis_proc.terminate()
+                self.redis_proc.wait(10)
 
     async def cleanup(self) -> None:
-        """Drop every key of this run's app."""
+        """Drop every key of this run's app, and the peer's."""
         redis = self.engine.redis
-        for pattern in self.engine.keys.scan_patterns():
+        patterns = self.engine.keys.scan_patterns()
+        if self._peer_build is not None:
+            patterns = (*patterns, self.peer_prefix + "*")
+        for pattern in patterns:
             batch: list[str] = []
             async for key in redis.scan_iter(match=pattern, count=5000):
                 batch.append(key)

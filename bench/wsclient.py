@@ -38,8 +38,17 @@ def _frame(opcode: int, payload: bytes) -> bytes:
 class Subscriber(asyncio.Protocol):
     """One connection holding one subscription; `on_next(payload, arrived_at)` per event."""
 
-    def __init__(self, host: str, port: int, token: str, query: str, on_next: Callable[[Any, float], None]) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        token: str,
+        query: str,
+        on_next: Callable[[Any, float], None],
+        variables: dict[str, Any] | None = None,
+    ) -> None:
         self.host, self.port, self.token, self.query = host, port, token, query
+        self.variables = variables
         self.on_next = on_next
         self.transport: asyncio.Transport | None = None
         self.buffer = bytearray()
@@ -115,7 +124,10 @@ class Subscriber(asyncio.Protocol):
             self.received += 1
             self.on_next(message.get("payload"), time.perf_counter())
         elif kind == "connection_ack":
-            self.send_json({"id": "1", "type": "subscribe", "payload": {"query": self.query}})
+            request: dict[str, Any] = {"query": self.query}
+            if self.variables:
+                request["variables"] = self.variables
+            self.send_json({"id": "1", "type": "subscribe", "payload": request})
             if not self.acked.done():
                 self.acked.set_result(None)
         elif kind == "ping":
@@ -137,8 +149,37 @@ class Subscriber(asyncio.Protocol):
             self.transport.close()
 
 
-async def subscribe(host: str, port: int, token: str, query: str, on_next: Callable[[Any, float], None]) -> Subscriber:
+# One client address has ~28,000 ephemeral ports per destination (net.ipv4.ip_local_port_range),
+# and a restart leaves the old connections in TIME_WAIT: many clients spread their connections
+# over loopback source addresses 127.0.0.2 and up (all of 127/8 is loopback on Linux).
+CLIENTS_PER_SOURCE = 5_000
+ACK_SECONDS = 30.0
+
+
+def loopback_source(index: int) -> tuple[str, int]:
+    """The local address client number `index` connects from: CLIENTS_PER_SOURCE per address."""
+    return (f"127.0.0.{2 + index // CLIENTS_PER_SOURCE}", 0)
+
+
+async def subscribe(
+    host: str,
+    port: int,
+    token: str,
+    query: str,
+    on_next: Callable[[Any, float], None],
+    *,
+    variables: dict[str, Any] | None = None,
+    local_addr: tuple[str, int] | None = None,
+) -> Subscriber:
+    """A connection acknowledged by the server, its subscribe message sent (`local_addr`: the
+    source address to connect from, e.g. loopback_source(i))."""
     loop = asyncio.get_running_loop()
-    _, protocol = await loop.create_connection(lambda: Subscriber(host, port, token, query, on_next), host, port)
-    await asyncio.wait_for(protocol.acked, 30)
+    _, protocol = await loop.create_connection(
+        lambda: Subscriber(host, port, token, query, on_next, variables), host, port, local_addr=local_addr
+    )
+    try:
+        await asyncio.wait_for(protocol.acked, ACK_SECONDS)
+    except BaseException:
+        protocol.close()
+        raise
     return protocol

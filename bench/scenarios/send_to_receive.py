@@ -11,15 +11,17 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from bench.fixtures import TEXT_LISTENER, text_draft
 from bench.harness import Bench, ServerProcess, median, percentile
 from bench.httpraw import Connection
+from bench.peer import NEW_MESSAGES, PEER_NAME, SEND_C2C, Peer
 from bench.wsclient import Subscriber, subscribe
 
 SEND = "mutation Send($id: String!, $to: String!) { sendMessage(id: $id, receiver: $to) { msgID } }"
+CREATE = "mutation Create($text: String!) { createTextMessage(text: $text) { id } }"
 P99_LIMIT_MS = 50.0
 RATES = [100, 150, 200, 250, 300, 350, 400, 450, 500, 600, 750, 1000]  # msg/s, until p99 passes 50 ms
 SECONDS = 3.0  # one round at a rate
@@ -27,49 +29,76 @@ ROUNDS = 3  # rounds per rate; the median round's p50 and p99 are the rate's
 CONNECTIONS = 16  # keep-alive connections the senders' requests are spread over
 
 
-@dataclass
 class Pairs:
-    """`pairs` senders, each sending to its own receiver subscribed over WebSocket, on one gateway;
-    `one_round` times the sends of one round at a rate."""
+    """`pairs` senders, each sending to its own receiver subscribed over WebSocket, on one server;
+    `one_round` times the sends of one round at a rate. This one is imql's: each message created
+    beforehand through the engine (untimed), or, with `create_over_http`, created by the same
+    client over HTTP just before its send (both requests on the server, as an SDK client does);
+    PeerPairs is the peer's."""
 
-    bench: Bench
-    senders: list[str]
-    receivers: list[str]
-    sender_tokens: list[str]
-    subscribers: list[Subscriber]
-    connections: list[Connection]
-    started_at: dict[str, float] = field(default_factory=dict)
-    latencies: list[float] = field(default_factory=list)
+    send_query = SEND
+    listener = TEXT_LISTENER
+
+    def __init__(self, bench: Bench, server: ServerProcess, pairs: int, prefix: str) -> None:
+        self.bench, self.server = bench, server
+        self.senders = [f"{prefix}s{i}" for i in range(pairs)]
+        self.receivers = [f"{prefix}r{i}" for i in range(pairs)]
+        self.sender_tokens: list[str] = []
+        self.subscribers: list[Subscriber] = []
+        self.connections: list[Connection] = []
+        self.started_at: dict[str, float] = {}
+        self.latencies: list[float] = []
+        self.create_over_http = False
 
     @classmethod
     async def open(cls, bench: Bench, server: ServerProcess, pairs: int, prefix: str = "") -> Pairs:
         """Logs the users in, subscribes the receivers, and warms up (untimed) one message per pair,
         so each sender's session, each conversation and each connection has been used once
         (first-use costs are not the steady state measured). `prefix` names a set of users of its own."""
-        senders = [f"{prefix}s{i}" for i in range(pairs)]
-        receivers = [f"{prefix}r{i}" for i in range(pairs)]
-        sender_tokens = [s.token for s in await bench.login(senders)]
-        receiver_tokens = [s.token for s in await bench.login(receivers)]
-        load = cls(bench, senders, receivers, sender_tokens, [], [])
+        load = cls(bench, server, pairs, prefix)
+        load.sender_tokens, receiver_tokens = await load.login()
         load.subscribers = [
-            await subscribe("127.0.0.1", server.port, token, TEXT_LISTENER, load.arrived) for token in receiver_tokens
+            await subscribe("127.0.0.1", server.port, token, load.listener, load.arrived) for token in receiver_tokens
         ]
         await asyncio.sleep(0.5)  # subscriptions follow their streams once acknowledged; let them settle
         load.connections = [await Connection.open("127.0.0.1", server.port) for _ in range(CONNECTIONS)]
+        warm_up = await load.prepare([f"warm-up {k}" for k in range(pairs)])
         for k in range(pairs):
-            draft_id = await text_draft(bench.engine, senders[k], f"warm-up {k}")
-            conn = load.connections[k % len(load.connections)]
-            status, body = await conn.post_json(
-                "/graphql", {"query": SEND, "variables": {"id": draft_id, "to": receivers[k]}}, sender_tokens[k]
-            )
-            if status != 200 or "errors" in body:
-                raise RuntimeError(f"warm-up send failed: {body}")
+            await load.send(load.connections[k % len(load.connections)], k, warm_up[k])
         await asyncio.sleep(0.5)
         return load
 
+    async def login(self) -> tuple[list[str], list[str]]:
+        """The senders' and the receivers' tokens."""
+        senders = [s.token for s in await self.bench.login(self.senders)]
+        return senders, [s.token for s in await self.bench.login(self.receivers)]
+
+    async def prepare(self, texts: list[str]) -> list[dict[str, Any]]:
+        """The variables of each text's send (text k from sender k % pairs), made before timing."""
+        pairs = len(self.senders)
+        if self.create_over_http:
+            return [{"text": t, "to": self.receivers[k % pairs]} for k, t in enumerate(texts)]
+        drafts = await asyncio.gather(
+            *(text_draft(self.bench.engine, self.senders[k % pairs], t) for k, t in enumerate(texts))
+        )
+        return [{"id": d, "to": self.receivers[k % pairs]} for k, d in enumerate(drafts)]
+
+    async def send(self, conn: Connection, sender: int, variables: dict[str, Any]) -> None:
+        token = self.sender_tokens[sender]
+        if self.create_over_http:
+            status, body = await conn.post_json("/graphql", {"query": CREATE, "variables": variables}, token)
+            if status != 200 or "errors" in body:
+                raise RuntimeError(f"create failed: {body}")
+            variables = {"id": body["data"]["createTextMessage"]["id"], "to": variables["to"]}
+        status, body = await conn.post_json("/graphql", {"query": self.send_query, "variables": variables}, token)
+        if status != 200 or "errors" in body:
+            raise RuntimeError(f"send failed: {body}")
+
+    def text_of(self, payload: Any) -> str:
+        return str(payload["data"]["advancedMsgListener"]["message"]["textElem"]["text"])
+
     def arrived(self, payload: Any, at: float) -> None:
-        text = payload["data"]["advancedMsgListener"]["message"]["textElem"]["text"]
-        sent = self.started_at.pop(text, None)
+        sent = self.started_at.pop(self.text_of(payload), None)
         if sent is not None:
             self.latencies.append(at - sent)
 
@@ -78,24 +107,18 @@ class Pairs:
         pairs = len(self.senders)
         total = int(rate * seconds)
         texts = [f"{self.senders[0]}:{rate}:{round_no}:{k}" for k in range(total)]
-        drafts = await asyncio.gather(
-            *(text_draft(self.bench.engine, self.senders[k % pairs], t) for k, t in enumerate(texts))
-        )
-        created = [(k % pairs, draft, text) for k, (draft, text) in enumerate(zip(drafts, texts, strict=True))]
+        prepared = await self.prepare(texts)
+        created = [(k % pairs, prepared[k], text) for k, text in enumerate(texts)]
         self.latencies.clear()
-        queues: list[asyncio.Queue[tuple[int, str, str] | None]] = [asyncio.Queue() for _ in self.connections]
+        queues: list[asyncio.Queue[tuple[int, dict[str, Any], str] | None]] = [
+            asyncio.Queue() for _ in self.connections
+        ]
 
-        async def worker(conn: Connection, queue: asyncio.Queue[tuple[int, str, str] | None]) -> None:
+        async def worker(conn: Connection, queue: asyncio.Queue[tuple[int, dict[str, Any], str] | None]) -> None:
             while (item := await queue.get()) is not None:
-                sender, draft_id, text = item
+                sender, variables, text = item
                 self.started_at[text] = time.perf_counter()
-                status, body = await conn.post_json(
-                    "/graphql",
-                    {"query": SEND, "variables": {"id": draft_id, "to": self.receivers[sender]}},
-                    self.sender_tokens[sender],
-                )
-                if status != 200 or "errors" in body:
-                    raise RuntimeError(f"send failed: {body}")
+                await self.send(conn, sender, variables)
 
         workers = [asyncio.create_task(worker(c, q)) for c, q in zip(self.connections, queues, strict=True)]
         began = time.perf_counter()
@@ -121,6 +144,28 @@ class Pairs:
             s.close()
 
 
+class PeerPairs(Pairs):
+    """The same load on the peer: its users logged in through it, its one-request send (the text
+    in the mutation: it has no created messages), its `newMessages` subscription."""
+
+    send_query = SEND_C2C
+    listener = NEW_MESSAGES
+
+    def __init__(self, bench: Bench, server: ServerProcess, pairs: int, prefix: str) -> None:
+        super().__init__(bench, server, pairs, prefix)
+        self.peer = Peer(server, bench.peer_prefix)
+
+    async def login(self) -> tuple[list[str], list[str]]:
+        return await self.peer.login(self.senders), await self.peer.login(self.receivers)
+
+    async def prepare(self, texts: list[str]) -> list[dict[str, Any]]:
+        pairs = len(self.senders)
+        return [{"text": t, "to": self.receivers[k % pairs]} for k, t in enumerate(texts)]
+
+    def text_of(self, payload: Any) -> str:
+        return str(payload["data"]["newMessages"]["text"])
+
+
 async def run(bench: Bench) -> None:
     pairs = 2 if bench.tiny else 50
     rates = [50] if bench.tiny else RATES
@@ -130,26 +175,68 @@ async def run(bench: Bench) -> None:
     rounds = 1 if bench.tiny else ROUNDS
     async with bench.running():
         server = await bench.start_gateway()
-        load = await Pairs.open(bench, server, pairs)
-        best = 0
+        loads: dict[str, Pairs] = {"imql": await Pairs.open(bench, server, pairs)}
+        peer = await bench.start_peer()
+        if peer is not None:
+            loads[PEER_NAME] = await PeerPairs.open(bench, peer.server, pairs)
+        best = dict.fromkeys(loads, 0)
+        going = list(loads)  # the servers whose p99 has stayed under the limit so far
         for rate in rates:
             # several short rounds per rate, their median quoted: one hiccup of a shared machine
-            # (tens of ms) would otherwise decide a rate's p99 alone; every round's figure is shown
-            results = [await load.one_round(rate, r, seconds) for r in range(rounds)]
-            p50s, p99s = [r[0] for r in results], [r[1] for r in results]
-            achieved, lost = median([r[2] for r in results]), sum(r[3] for r in results)
-            extra = {
-                "rate": rate,
-                "achieved_rate": round(achieved, 1),
-                "pairs": pairs,
-                "messages": int(rate * seconds) * rounds,
-                "rounds": rounds,
-                "lost": lost,
-            }
-            bench.emit("latency_p50", round(median(p50s), 3), "ms", each=[round(v, 1) for v in p50s], **extra)
-            bench.emit("latency_p99", round(median(p99s), 3), "ms", each=[round(v, 1) for v in p99s], **extra)
-            if lost or median(p99s) > P99_LIMIT_MS or achieved < 0.9 * rate:
+            # (tens of ms) would otherwise decide a rate's p99 alone; every round's figure is shown.
+            # The servers take turns round by round (imql, peer, imql, ...): noise falls on both.
+            results: dict[str, list[tuple[float, float, float, int]]] = {name: [] for name in going}
+            for r in range(rounds):
+                for name in going:
+                    results[name].append(await loads[name].one_round(rate, r, seconds))
+            figures: dict[str, RateFigures] = {}
+            for name, runs in results.items():
+                p50s, p99s = [x[0] for x in runs], [x[1] for x in runs]
+                achieved, lost = median([x[2] for x in runs]), sum(x[3] for x in runs)
+                extra = {
+                    "rate": rate,
+                    "achieved_rate": round(achieved, 1),
+                    "pairs": pairs,
+                    "messages": int(rate * seconds) * rounds,
+                    "rounds": rounds,
+                    "lost": lost,
+                }
+                figures[name] = RateFigures(p50s, p99s, extra)
+                if lost or median(p99s) > P99_LIMIT_MS or achieved < 0.9 * rate:
+                    going.remove(name)
+                else:
+                    best[name] = rate
+            emit_rate(bench, figures)
+            if not going:
                 break
-            best = rate
-        bench.emit("max_rate_p99_under_50ms", best, "msg/s", tried=rates)
-        load.close()
+        bench.emit_compared("max_rate_p99_under_50ms", best["imql"], best.get(PEER_NAME), "msg/s", tried=rates)
+        for load in loads.values():
+            load.close()
+
+
+@dataclass
+class RateFigures:
+    """One server's rounds at one rate: each round's p50 and p99 (ms), and what the lines say beside."""
+
+    p50s: list[float]
+    p99s: list[float]
+    extra: dict[str, Any]
+
+    def line(self, figure: str) -> tuple[float, dict[str, Any]]:
+        """The figure's value (the median round's) and its line's extras (every round's value in `each`)."""
+        values = self.p50s if figure == "latency_p50" else self.p99s
+        return round(median(values), 3), {"each": [round(v, 1) for v in values], **self.extra}
+
+
+def emit_rate(bench: Bench, figures: dict[str, RateFigures]) -> None:
+    """One rate's p50 and p99 lines: imql's beside the peer's when both ran at it, else whichever did."""
+    theirs = figures.get(PEER_NAME)
+    for figure in ("latency_p50", "latency_p99"):
+        peer_value, peer_extra = theirs.line(figure) if theirs else (None, None)
+        if "imql" not in figures:
+            assert peer_value is not None
+            assert peer_extra is not None
+            bench.emit(figure, peer_value, "ms", server=PEER_NAME, **peer_extra)
+            continue
+        value, extra = figures["imql"].line(figure)
+        bench.emit_compared(figure, value, peer_value, "ms", peer_extra=peer_extra, **extra)
