@@ -39,6 +39,9 @@ LOGIN_BATCH = 200  # logins per request (aliased fields of one mutation)
 # the peer's own graph (its README): what imql's benchmark queries and listeners ask, in its words
 NEW_MESSAGES = "subscription { newMessages { text } }"
 SEND_C2C = "mutation Send($to: ID!, $text: String!) { sendMessage(receiver: $to, text: $text) { msgID } }"
+CREATE_GROUP = (
+    "mutation G($g: ID!, $n: String!, $m: [ID!]!) { createGroup(groupID: $g, name: $n, memberIDs: $m) { groupID } }"
+)
 SEND_GROUP = "mutation Send($g: ID!, $text: String!) { sendMessage(groupID: $g, text: $text) { msgID } }"
 
 
@@ -185,11 +188,7 @@ class Peer:
         return tokens
 
     async def create_group(self, token: str, group_id: str, members: Sequence[str]) -> None:
-        await self.call(
-            "mutation G($g: ID!, $m: [ID!]!) { createGroup(groupID: $g, name: $g, memberIDs: $m) { groupID } }",
-            {"g": group_id, "m": list(members)},
-            token,
-        )
+        await self.call(CREATE_GROUP, {"g": group_id, "n": group_id, "m": list(members)}, token)
 
     async def live_user_channels(self, redis: Any) -> int:
         """Subscriptions the peer is following: one Redis channel per subscribed user, subscribed
