@@ -24,6 +24,7 @@ SCENARIOS = {
     "subscriptions-idle": "bench.scenarios.subscriptions_idle",
     "history-paging": "bench.scenarios.history_paging",
     "conversation-list": "bench.scenarios.conversation_list",
+    "reconnect-storm": "bench.scenarios.reconnect_storm",
 }
 
 

@@ -265,9 +265,10 @@ class Bench:
         await server.wait_ready()
         return server
 
-    async def restart(self, server: ServerProcess) -> ServerProcess:
-        """A new process of the same server on the same port (a deploy), once `server` has stopped."""
-        server.stop()
+    async def start_again(self, server: ServerProcess) -> ServerProcess:
+        """A new process of a stopped server, on the same port with the same settings (a deploy)."""
+        if server.proc.poll() is None:
+            raise RuntimeError("stop the server before starting it again")
         if server in self.servers:
             self.servers.remove(server)
         name = server.log_path.name.rsplit("-", 1)[0]

@@ -1,0 +1,380 @@
+"""reconnect-storm: N clients (10,000, or IMQL_BENCH_STORM_CLIENTS; --tiny 40) hold
+advancedMsgListener subscriptions on one gateway process and keep the `cursor` of the last event
+each got. The process is restarted as a deploy restarts it (SIGINT, then a new process on the
+same port). While it is down, another gateway process on the same Redis (a second replica) takes
+the sends: 3 messages to a Community of all N and one C2C message to each of them. Then all N
+reconnect at once, each subscribing with `since: <its last cursor>`, and the figures are, from
+the first reconnect:
+- `reconnect_acked_ms`: until every connection is acknowledged (connection_ack);
+- `reconnect_all_live_ms`: until the server follows all N subscriptions (imql_live_subscriptions);
+- `reconnect_caught_up_ms`: until all are live and every client has every message sent while it
+  was away (4 each);
+- `outage_messages_lost`: messages sent during the outage that a client never got (waited for up
+  to a minute), and `duplicates`: messages a client got twice. Both must be 0.
+- `reconnect_server_cpu_ms`: the new server process's CPU time from its first reconnect until all
+  are live and caught up, per client (the handshake, the subscription and its replay); the load
+  client's own CPU time stands beside it (`client_cpu_s`): both share the machine's cores.
+
+The peer (yoga-chat) goes through the same: its own clients, group and second process, the same
+sends while its first process is down. It has no resume (no cursor, no `since`; pub/sub only), so
+its clients come back live but miss everything sent while they were away: its
+`reconnect_all_live_ms` (its Redis channel for each user subscribed) stands beside imql's, its
+lost messages are counted the same way, and the output says it cannot catch up.
+
+Rounds alternate imql, peer, imql, ...; each quotes the median round. Reconnects go out at once,
+at most STORM_IN_FLIGHT handshakes in flight (the servers' listen backlogs are 2,048 and 511:
+more would only wait in SYN retries), spread over loopback source addresses (127.0.0.2 and up,
+bench.wsclient.loopback_source): one address has ~28,000 ephemeral ports towards one server, and
+the old connections' TIME_WAIT entries hold theirs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.fixtures import text_draft
+from bench.harness import Bench, ServerProcess, median
+from bench.httpraw import Connection
+from bench.peer import PEER_NAME, SEND_C2C, SEND_GROUP, Peer
+from bench.wsclient import Subscriber, loopback_source, subscribe
+from gateway.engine.backend import EmbeddedBackend
+from gateway.engine.groups.store import MEMBER
+from gateway.im.enums import GroupType
+
+LISTENER = (
+    "subscription Storm($since: String) { advancedMsgListener(since: $since) { __typename "
+    "... on RecvNewMessageEvent { cursor message { textElem { text } } } } }"
+)
+PEER_LISTENER = "subscription { newMessages { text } }"
+SEND_C2C_IMQL = "mutation Send($id: String!, $to: String!) { sendMessage(id: $id, receiver: $to) { msgID } }"
+SEND_GROUP_IMQL = "mutation Send($id: String!, $g: String!) { sendMessage(id: $id, groupID: $g) { msgID } }"
+GROUP_MESSAGES = 3  # sent to everyone during each outage, besides one C2C message each
+SENDERS = 10  # C2C senders (each sends to N / SENDERS clients)
+STORM_IN_FLIGHT = 500
+SEND_CONNECTIONS = 16
+CATCH_UP_SECONDS = 60.0
+ROUNDS = 3
+LIVE_POLL_SECONDS = 0.05  # how often the server's count of live subscriptions is read during a storm
+Request = tuple[dict[str, Any], str]  # a GraphQL request's body and the token it is sent with
+
+
+@dataclass
+class Client:
+    """One user's subscription across restarts: its last cursor, what it got, what it still misses."""
+
+    user: str
+    token: str
+    cursor: str | None = None
+    seen: set[str] = field(default_factory=set)
+    missing: set[str] = field(default_factory=set)
+    duplicates: int = 0
+    caught_up_at: float = 0.0
+    subscriber: Subscriber | None = None
+
+
+@dataclass
+class Side:
+    """One server under the storm: its clients, its restartable process and its second replica."""
+
+    name: str
+    server: ServerProcess
+    replica: ServerProcess
+    clients: list[Client]
+    resumes: bool
+    listener: str
+    read: Callable[[Any], tuple[str, str | None]]  # next payload -> (text, cursor)
+    live: Callable[[ServerProcess], Awaitable[float]]  # subscriptions the server follows
+    group_message: Callable[[str], Awaitable[Request]]  # text -> a send to everyone's group
+    direct_message: Callable[[int, str], Awaitable[Request]]  # (client, text) -> a C2C send to it
+    generation: int = 0  # connections opened so far per client: picks their source addresses
+    caught_up: int = 0
+    failures: list[str] = field(default_factory=list)
+    figures: dict[str, list[float]] = field(default_factory=dict)
+
+    def on_next(self, client: Client) -> Callable[[Any, float], None]:
+        def arrived(payload: Any, at: float) -> None:
+            if not payload.get("data"):
+                self.failures.append(str(payload.get("errors"))[:300])
+                return
+            text, cursor = self.read(payload)
+            if cursor:
+                client.cursor = cursor
+            if text in client.seen:
+                client.duplicates += 1
+            client.seen.add(text)
+            if text in client.missing:
+                client.missing.discard(text)
+                if not client.missing:
+                    client.caught_up_at = at
+                    self.caught_up += 1
+
+        return arrived
+
+    async def connect(self, n: int, gate: asyncio.Semaphore) -> None:
+        client = self.clients[n]
+        variables = {"since": client.cursor} if self.resumes and client.cursor else None
+        source = loopback_source(n + self.generation * len(self.clients))
+        async with gate:
+            try:
+                client.subscriber = await subscribe(
+                    "127.0.0.1",
+                    self.server.port,
+                    client.token,
+                    self.listener,
+                    self.on_next(client),
+                    variables=variables,
+                    local_addr=source,
+                )
+            except (OSError, RuntimeError, TimeoutError) as exc:
+                self.failures.append(f"{client.user}: {exc!r}"[:300])
+
+    async def connect_all(self) -> float:
+        """Every client connects at once (STORM_IN_FLIGHT handshakes at a time): when all are acknowledged."""
+        gate = asyncio.Semaphore(STORM_IN_FLIGHT)
+        await asyncio.gather(*(self.connect(n, gate) for n in range(len(self.clients))))
+        self.generation += 1
+        if self.failures:
+            raise RuntimeError(f"{self.name}: {len(self.failures)} connections failed: {self.failures[:3]}")
+        return time.perf_counter()
+
+    async def everyone_hears(self, label: str) -> None:
+        """Group messages until every client has one (and so is live and holds a cursor)."""
+        heard = {id(c): len(c.seen) for c in self.clients}
+
+        def deaf() -> int:
+            return sum(1 for c in self.clients if len(c.seen) == heard[id(c)])
+
+        deadline = time.perf_counter() + 300
+        n = 0
+        while deaf():
+            if time.perf_counter() > deadline:
+                raise RuntimeError(f"{self.name}: {deaf()} clients never heard {label}; {self.failures[:3]}")
+            await send_all(self.server.port, [await self.group_message(f"{label} {n}")])
+            n += 1
+            waited = time.perf_counter() + 2.0  # a subscription still opening misses it: send another
+            while deaf() and time.perf_counter() < waited:
+                await asyncio.sleep(0.02)
+
+    async def storm(self, bench: Bench, round_no: int) -> None:
+        """One restart: stop, send while down, start again, everyone reconnects; the round's figures."""
+        await self.everyone_hears(f"before round {round_no}")
+        await asyncio.to_thread(self.server.stop)
+        subscribers = [c.subscriber for c in self.clients if c.subscriber is not None]
+        await asyncio.wait([s.closed for s in subscribers], timeout=30)
+        for c in self.clients:
+            c.subscriber = None
+        # the outage: messages through the other replica, each client's own set of them to get
+        texts = [f"round {round_no} group {j}" for j in range(GROUP_MESSAGES)]
+        requests = [await self.group_message(t) for t in texts]
+        for n, c in enumerate(self.clients):
+            direct = f"round {round_no} to {c.user}"
+            requests.append(await self.direct_message(n, direct))
+            c.missing = {*texts, direct}
+            c.caught_up_at = 0.0
+        self.caught_up = 0
+        await send_all(self.replica.port, requests)
+        self.server = await bench.start_again(self.server)
+        # the storm
+        server_cpu, client_cpu = self.server.cpu_seconds(), time.process_time()
+        began = time.perf_counter()
+        live_at = asyncio.create_task(self.all_live(began))
+        acked_at = await self.connect_all()
+        all_live = await live_at
+        deadline = time.perf_counter() + (CATCH_UP_SECONDS if self.resumes else 2.0)
+        while self.caught_up < len(self.clients) and time.perf_counter() < deadline:
+            await asyncio.sleep(0.01)
+        lost = sum(len(c.missing) for c in self.clients)
+        server_cpu = self.server.cpu_seconds() - server_cpu
+        client_cpu = time.process_time() - client_cpu
+        figures = {
+            "server_cpu": server_cpu / len(self.clients),
+            "client_cpu": client_cpu,
+            "acked": acked_at - began,
+            "live": all_live - began,
+            "lost": lost,
+            "sent": len(self.clients) * (GROUP_MESSAGES + 1),  # counted per recipient
+            "duplicates": sum(c.duplicates for c in self.clients),
+        }
+        if self.resumes and not lost:  # live and caught up: the later of the two
+            figures["caught_up"] = max(all_live, *(c.caught_up_at for c in self.clients)) - began
+        for key, value in figures.items():
+            self.figures.setdefault(key, []).append(value)
+
+    async def all_live(self, began: float) -> float:
+        """When the server follows every client's subscription (polled every LIVE_POLL_SECONDS)."""
+        deadline = began + 120
+        while await self.live(self.server) < len(self.clients):
+            if time.perf_counter() > deadline:
+                raise RuntimeError(f"{self.name}: only {await self.live(self.server)} subscriptions came back")
+            await asyncio.sleep(LIVE_POLL_SECONDS)
+        return time.perf_counter()
+
+    def close(self) -> None:
+        for c in self.clients:
+            if c.subscriber is not None:
+                c.subscriber.close()
+
+
+async def send_all(port: int, requests: list[Request]) -> None:
+    """Every request answered without error, SEND_CONNECTIONS keep-alive connections at a time."""
+    queue: asyncio.Queue[Request] = asyncio.Queue()
+    for r in requests:
+        queue.put_nowait(r)
+
+    async def worker() -> None:
+        conn = await Connection.open("127.0.0.1", port)
+        try:
+            while not queue.empty():
+                payload, token = queue.get_nowait()
+                status, body = await conn.post_json("/graphql", payload, token)
+                if status != 200 or "errors" in body:
+                    raise RuntimeError(f"a send failed: {str(body)[:300]}")
+        finally:
+            conn.close()
+
+    await asyncio.gather(*(worker() for _ in range(min(SEND_CONNECTIONS, len(requests)))))
+
+
+async def imql_side(bench: Bench, count: int) -> Side:
+    users = [f"storm{i}" for i in range(count)]
+    senders = [f"storm-sender{k}" for k in range(SENDERS)]
+    backend = bench.engine.backend
+    assert isinstance(backend, EmbeddedBackend)  # members are added straight through its GroupStore
+    tokens = [s.token for s in await bench.login(users)]
+    sender_tokens = [s.token for s in await bench.login(["storm-owner", *senders])]
+    gid = await backend.groups.create_group("storm-owner", GroupType.V2TIM_GROUP_TYPE_COMMUNITY, None, "storm")
+    info = await backend.groups.store.info(gid)
+    for i in range(0, count, 500):
+        await backend.groups.store.add_members(info, [(u, MEMBER) for u in users[i : i + 500]])
+    server = await bench.start_gateway()
+    replica = await bench.start_gateway()
+
+    def read(payload: Any) -> tuple[str, str | None]:
+        event = payload["data"]["advancedMsgListener"]
+        return str(event["message"]["textElem"]["text"]), event["cursor"]
+
+    async def group_message(text: str) -> Request:
+        draft = await text_draft(bench.engine, "storm-owner", text)
+        return {"query": SEND_GROUP_IMQL, "variables": {"id": draft, "g": gid}}, sender_tokens[0]
+
+    async def direct_message(n: int, text: str) -> Request:
+        k = n % SENDERS
+        draft = await text_draft(bench.engine, senders[k], text)
+        return {"query": SEND_C2C_IMQL, "variables": {"id": draft, "to": users[n]}}, sender_tokens[1 + k]
+
+    async def live(server: ServerProcess) -> float:
+        return await server.metric("imql_live_subscriptions")
+
+    clients = [Client(u, t) for u, t in zip(users, tokens, strict=True)]
+    return Side("imql", server, replica, clients, True, LISTENER, read, live, group_message, direct_message)
+
+
+async def peer_side(bench: Bench, peer: Peer, count: int) -> Side:
+    users = [f"storm{i}" for i in range(count)]
+    senders = [f"storm-sender{k}" for k in range(SENDERS)]
+    tokens = await peer.login(users)
+    sender_tokens = await peer.login(["storm-owner", *senders])
+    await peer.create_group(sender_tokens[0], "storm", users)
+    replica = await bench.start_peer()
+    assert replica is not None
+
+    def read(payload: Any) -> tuple[str, str | None]:
+        return str(payload["data"]["newMessages"]["text"]), None
+
+    async def group_message(text: str) -> Request:
+        return {"query": SEND_GROUP, "variables": {"g": "storm", "text": text}}, sender_tokens[0]
+
+    async def direct_message(n: int, text: str) -> Request:
+        k = n % SENDERS
+        return {"query": SEND_C2C, "variables": {"to": users[n], "text": text}}, sender_tokens[1 + k]
+
+    async def live(server: ServerProcess) -> float:
+        return await Peer(server, peer.prefix).live_user_channels(bench.engine.redis)
+
+    clients = [Client(u, t) for u, t in zip(users, tokens, strict=True)]
+    return Side(
+        PEER_NAME, peer.server, replica.server, clients, False, PEER_LISTENER, read, live, group_message, direct_message
+    )
+
+
+async def run(bench: Bench) -> None:
+    count = 40 if bench.tiny else int(os.environ.get("IMQL_BENCH_STORM_CLIENTS", "10000"))
+    rounds = 1 if bench.tiny else ROUNDS
+    async with bench.running():
+        sides = [await imql_side(bench, count)]
+        peer = await bench.start_peer()
+        if peer is not None:
+            sides.append(await peer_side(bench, peer, count))
+        for side in sides:
+            await side.connect_all()
+        for r in range(rounds):
+            for side in sides:
+                await side.storm(bench, r)
+        for side in sides:  # and after the last storm, everyone is still live
+            await side.everyone_hears("after the storms")
+            side.close()
+        emit(bench, sides, count, rounds)
+
+
+def emit(bench: Bench, sides: list[Side], count: int, rounds: int) -> None:
+    extra: dict[str, Any] = {"clients": count, "rounds": rounds, "in_flight": STORM_IN_FLIGHT}
+    ours = sides[0].figures
+    theirs = sides[1].figures if len(sides) > 1 else None
+
+    def ms(values: list[float]) -> float:
+        return round(median(values) * 1000, 1)
+
+    def each(values: list[float]) -> list[float]:
+        return [round(v * 1000) for v in values]
+
+    def client_cpu(figures: dict[str, list[float]]) -> float:
+        return round(median(figures["client_cpu"]), 2)
+
+    peer_extra = {"each": each(theirs["live"]), "client_cpu_s": client_cpu(theirs), **extra} if theirs else None
+    bench.emit_compared("reconnect_acked_ms", ms(ours["acked"]), ms(theirs["acked"]) if theirs else None, "ms", **extra)
+    bench.emit_compared(
+        "reconnect_all_live_ms",
+        ms(ours["live"]),
+        ms(theirs["live"]) if theirs else None,
+        "ms",
+        peer_extra=peer_extra,
+        each=each(ours["live"]),
+        client_cpu_s=client_cpu(ours),
+        **extra,
+    )
+    cpu_ms = round(median(ours["server_cpu"]) * 1000, 3)
+    peer_cpu_ms = round(median(theirs["server_cpu"]) * 1000, 3) if theirs else None
+    bench.emit_compared("reconnect_server_cpu_ms", cpu_ms, peer_cpu_ms, "ms", **extra)
+    sent = int(sum(ours["sent"]))
+    peer_lost = int(sum(theirs["lost"])) if theirs else None
+    peer_sent = {"sent": int(sum(theirs["sent"])), **extra} if theirs else None
+    bench.emit_compared(
+        "outage_messages_lost", int(sum(ours["lost"])), peer_lost, "messages", peer_extra=peer_sent, sent=sent, **extra
+    )
+    bench.emit("duplicates", int(sum(ours["duplicates"])), "messages", server="imql", **extra)
+    if theirs is not None:
+        print(
+            f"bench: reconnect-storm: {PEER_NAME} has no resume (no cursor, no `since`): its clients came back "
+            f"live but missed {peer_lost} of the {peer_sent and peer_sent['sent']} messages sent while they were away",
+            file=sys.stderr,
+            flush=True,
+        )
+    caught = ours.get("caught_up", [])
+    if len(caught) != rounds:
+        raise RuntimeError(f"imql lost {int(sum(ours['lost']))} messages in the storms")
+    note = f"{PEER_NAME} has no resume: its clients miss what was sent while they were away" if theirs else None
+    bench.emit(
+        "reconnect_caught_up_ms",
+        ms(caught),
+        "ms",
+        server="imql",
+        each=each(caught),
+        **({"peer_note": note} if note else {}),
+        **extra,
+    )
