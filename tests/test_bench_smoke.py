@@ -1,7 +1,10 @@
 """Every benchmark scenario runs end to end at a tiny size, so bench/ never rots.
 
 Nothing here is timed: the figures are only checked to be there and to be numbers. The real runs
-(`python -m bench all`) and their figures are in the README.
+(`python -m bench all`) and their figures are in the README. Where node is installed, the
+scenarios that compare with the peer (yoga-chat, bench/peer.py) run it too, and each compared
+figure must come with the peer's line and `ratio_to_peer`; once, with node hidden, the peer must
+be skipped with a note.
 """
 
 from __future__ import annotations
@@ -10,14 +13,17 @@ import json
 import math
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
 
 from bench.__main__ import SCENARIOS
+from bench.peer import PEER_NAME
 from tests.conftest import REDIS_URL
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,24 +42,78 @@ EXPECTED = {
         "callbacks_undelivered",
     },
     "group-fanout": {"first_ms", "median_ms", "last_ms", "deliveries_per_s", "send_redis_commands"},
-    "subscriptions-idle": {"memory_per_subscription", "floor_bare_ws_per_connection", "redis_connections"},
+    "subscriptions-idle": {
+        "memory_per_subscription",
+        "floor_bare_ws_per_connection",
+        "redis_connections",
+        "subscribe_cpu_ms",
+    },
     "history-paging": {"page_p50", "page_p99", "ratio_large_to_small"},
     "conversation-list": {"latency_p50", "redis_round_trips"},
+    "c2c-cost": {
+        "cpu_per_1000_messages",
+        "redis_commands_per_create",
+        "redis_commands_per_send",
+        "redis_commands_per_message",
+    },
+    "reconnect-storm": {
+        "reconnect_acked_ms",
+        "reconnect_all_live_ms",
+        "reconnect_caught_up_ms",
+        "reconnect_server_cpu_ms",
+        "outage_messages_lost",
+        "duplicates",
+    },
 }
+# the figures each scenario prints beside the peer's (when the peer runs)
+COMPARED = {
+    "query-throughput": {"req_per_s", "p50", "p99"},
+    "send-to-receive": {"latency_p50", "latency_p99", "max_rate_p99_under_50ms"},
+    "c2c-cost": {"cpu_per_1000_messages", "redis_commands_per_send", "redis_commands_per_message"},
+    "group-fanout": {"first_ms", "median_ms", "last_ms", "deliveries_per_s", "send_redis_commands"},
+    "subscriptions-idle": {"memory_per_subscription", "subscribe_cpu_ms", "subscribe_time", "redis_connections"},
+    "reconnect-storm": {
+        "reconnect_acked_ms",
+        "reconnect_all_live_ms",
+        "reconnect_server_cpu_ms",
+        "outage_messages_lost",
+    },
+}
+NODE = shutil.which("node")
 
 
 def test_every_scenario_is_smoke_tested() -> None:
     assert set(EXPECTED) == set(SCENARIOS)
+    assert set(COMPARED) <= set(EXPECTED)
 
 
+# query-throughput runs twice: with each load generator (wrk when installed; our own always once),
+# the second time with node hidden, so the peer is skipped
 CASES = [(scenario, "auto") for scenario in sorted(EXPECTED)] + [("query-throughput", "python")]
+
+
+def check_peer_column(scenario: str, lines: list[dict[str, Any]], stderr: str) -> None:
+    """Each compared figure: the peer's line, then imql's with `peer` and `ratio_to_peer` from it."""
+    for figure in COMPARED.get(scenario, ()):
+        theirs = [line for line in lines if line["figure"] == figure and line.get("server") == PEER_NAME]
+        ours = [line for line in lines if line["figure"] == figure and line.get("server") == "imql"]
+        assert theirs, (figure, stderr[-2000:])
+        assert len(ours) == len(theirs), figure
+        for mine, peer in zip(ours, theirs, strict=True):
+            assert mine["peer"] == peer["value"]
+            if peer["value"]:
+                assert mine["ratio_to_peer"] == round(mine["value"] / peer["value"], 3)
 
 
 @pytest.mark.timeout(240)
 @pytest.mark.parametrize(("scenario", "load"), CASES)
 def test_scenario_runs_tiny_and_prints_its_figures(scenario: str, load: str) -> None:
-    """`load`: query-throughput's load generator (wrk when installed; our own always once)."""
+    """`load`: query-throughput's load generator; the `python` run hides node (IMQL_BENCH_NODE
+    names a path with nothing there), so it shows the peer skipped with a note."""
     env = {**os.environ, "IMQL_REDIS_URL": REDIS_URL, "IMQL_BENCH_LOAD": load}
+    hide_node = load == "python"
+    if hide_node:
+        env["IMQL_BENCH_NODE"] = str(ROOT / "no-such-node")
     done = subprocess.run(
         [sys.executable, "-m", "bench", scenario, "--tiny"],
         cwd=ROOT,
@@ -77,7 +137,24 @@ def test_scenario_runs_tiny_and_prints_its_figures(scenario: str, load: str) -> 
             assert value > 0, line  # something was measured
     if scenario == "query-throughput":
         assert lines[-1]["figure"] == "ratio_to_graphql_core"
+    if scenario in COMPARED and NODE is not None and not hide_node:
+        check_peer_column(scenario, lines, done.stderr)
+    elif scenario in COMPARED:
+        assert f"no {PEER_NAME} column: node is not installed" in done.stderr
+        assert not [line for line in lines if line.get("server") == PEER_NAME or "ratio_to_peer" in line]
+    by_figure = {(line["figure"], line.get("server")): line for line in lines}
+    if scenario == "reconnect-storm":  # a restart loses nothing and repeats nothing with `since`
+        assert by_figure["outage_messages_lost", "imql"]["value"] == 0
+        assert by_figure["duplicates", "imql"]["value"] == 0
+        if (peer_lost := by_figure.get(("outage_messages_lost", PEER_NAME))) is not None:
+            assert "has no resume" in done.stderr  # and the output says why the peer loses them
+            assert peer_lost["value"] == peer_lost["sent"]
+    peer_send = by_figure.get(("redis_commands_per_send", PEER_NAME)) if scenario == "c2c-cost" else None
+    if peer_send is not None and peer_send["redis"] == "private":
+        # counted exactly on a Redis of the run's own: EXISTS, INCR, MULTI, RPUSH, HINCRBY, EXEC, PUBLISH
+        assert peer_send["value"] == 7
     # it cleaned up after itself: no key of its app is left
     app = re.search(r"SDKAppID (\d+)", done.stderr)
     assert app is not None
     assert not redis.Redis.from_url(REDIS_URL).keys(f"imql:{{{app.group(1)}*")
+    assert not redis.Redis.from_url(REDIS_URL).keys(f"ycbench{app.group(1)}:*")  # nor of the peer's

@@ -50,6 +50,7 @@ async def count_commands(bench: Bench, load: Pairs, samples: int) -> dict[str, l
     """Redis commands of single messages, one at a time: create (imql only), send, and the whole
     message until the receiver has its event."""
     redis = bench.engine.redis
+    await load.fresh_connections()
     conn = load.connections[0]
     counts: dict[str, list[int]] = {"create": [], "send": [], "message": []}
     for n in range(samples):

@@ -60,6 +60,7 @@ STORM_IN_FLIGHT = 500
 SEND_CONNECTIONS = 16
 CATCH_UP_SECONDS = 60.0
 ROUNDS = 3
+LIVE_WAIT_SECONDS = 600.0
 LIVE_POLL_SECONDS = 0.05  # how often the server's count of live subscriptions is read during a storm
 Request = tuple[dict[str, Any], str]  # a GraphQL request's body and the token it is sent with
 
@@ -208,7 +209,7 @@ class Side:
 
     async def all_live(self, began: float) -> float:
         """When the server follows every client's subscription (polled every LIVE_POLL_SECONDS)."""
-        deadline = began + 120
+        deadline = began + LIVE_WAIT_SECONDS
         while await self.live(self.server) < len(self.clients):
             if time.perf_counter() > deadline:
                 raise RuntimeError(f"{self.name}: only {await self.live(self.server)} subscriptions came back")

@@ -61,12 +61,19 @@ class Pairs:
             await subscribe("127.0.0.1", server.port, token, load.listener, load.arrived) for token in receiver_tokens
         ]
         await asyncio.sleep(0.5)  # subscriptions follow their streams once acknowledged; let them settle
-        load.connections = [await Connection.open("127.0.0.1", server.port) for _ in range(CONNECTIONS)]
+        await load.fresh_connections()
         warm_up = await load.prepare([f"warm-up {k}" for k in range(pairs)])
         for k in range(pairs):
             await load.send(load.connections[k % len(load.connections)], k, warm_up[k])
         await asyncio.sleep(0.5)
         return load
+
+    async def fresh_connections(self) -> None:
+        """New keep-alive connections for the senders: servers close idle ones after 5 s (uvicorn's
+        and node's default), and another server's round may have kept these idle that long."""
+        for c in self.connections:
+            c.close()
+        self.connections = [await Connection.open("127.0.0.1", self.server.port) for _ in range(CONNECTIONS)]
 
     async def login(self) -> tuple[list[str], list[str]]:
         """The senders' and the receivers' tokens."""
@@ -108,6 +115,7 @@ class Pairs:
         total = int(rate * seconds)
         texts = [f"{self.senders[0]}:{rate}:{round_no}:{k}" for k in range(total)]
         prepared = await self.prepare(texts)
+        await self.fresh_connections()
         created = [(k % pairs, prepared[k], text) for k, text in enumerate(texts)]
         self.latencies.clear()
         queues: list[asyncio.Queue[tuple[int, dict[str, Any], str] | None]] = [
