@@ -4,7 +4,13 @@ highest rate whose p99 stays under 50 ms. Each rate runs in three rounds of 3 s 
 the median round's (each round's are listed beside them); IMQL_BENCH_RATES="400,450" runs chosen
 rates instead of the ladder. Messages are created beforehand through the engine (createTextMessage's
 result), so each timed request is the send alone; one untimed message per pair warms up sessions,
-conversations and connections first."""
+conversations and connections first, then an untimed second of sends at the first rate.
+
+The peer (yoga-chat, bench/peer.py) runs the same ladder in the same invocation: as many pairs of
+its own users, its one-request send (the text inline: it has no created messages), its
+`newMessages` subscription. At each rate the servers take turns round by round (imql, peer, imql,
+...); a server leaves the ladder when its p99 passes 50 ms, the other goes on. imql's figures
+carry `ratio_to_peer` where both ran."""
 
 from __future__ import annotations
 
@@ -187,6 +193,9 @@ async def run(bench: Bench) -> None:
         peer = await bench.start_peer()
         if peer is not None:
             loads[PEER_NAME] = await PeerPairs.open(bench, peer.server, pairs)
+        if not bench.tiny:  # an untimed round each: caches, pools and the peer's JIT warm before the ladder
+            for load in loads.values():
+                await load.one_round(rates[0], -1, 1.0)
         best = dict.fromkeys(loads, 0)
         going = list(loads)  # the servers whose p99 has stayed under the limit so far
         for rate in rates:
