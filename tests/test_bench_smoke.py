@@ -63,6 +63,7 @@ EXPECTED = {
         "reconnect_server_cpu_ms",
         "outage_messages_lost",
         "duplicates",
+        "subscriptions_refused",
     },
 }
 # the figures each scenario prints beside the peer's (when the peer runs)
@@ -146,6 +147,7 @@ def test_scenario_runs_tiny_and_prints_its_figures(scenario: str, load: str) -> 
     if scenario == "reconnect-storm":  # a restart loses nothing and repeats nothing with `since`
         assert by_figure["outage_messages_lost", "imql"]["value"] == 0
         assert by_figure["duplicates", "imql"]["value"] == 0
+        assert by_figure["subscriptions_refused", "imql"]["value"] == 0
         if (peer_lost := by_figure.get(("outage_messages_lost", PEER_NAME))) is not None:
             assert "has no resume" in done.stderr  # and the output says why the peer loses them
             assert peer_lost["value"] == peer_lost["sent"]
