@@ -59,6 +59,8 @@ SEND_GROUP_IMQL = "mutation Send($id: String!, $g: String!) { sendMessage(id: $i
 GROUP_MESSAGES = 3  # sent to everyone during each outage, besides one C2C message each
 SENDERS = 10  # C2C senders (each sends to N / SENDERS clients)
 STORM_IN_FLIGHT = 500
+OPEN_BATCH = 200  # setup's opens (untimed): acknowledged at a time,
+MAX_OPENING = 1_000  # and at most this many acknowledged but not yet followed by the server
 SEND_CONNECTIONS = 16
 CATCH_UP_SECONDS = 60.0
 ROUNDS = 3
@@ -147,14 +149,31 @@ class Side:
                 self.failures.append(f"{client.user}: {exc!r}"[:300])
                 client.refused = True
 
-    async def connect_all(self, only_broken: bool = False) -> float:
-        """Every client (or each whose subscription is not following) connects at once,
-        STORM_IN_FLIGHT handshakes at a time: when all are acknowledged (or failed)."""
+    async def connect_all(self) -> float:
+        """The storm: every client connects at once, STORM_IN_FLIGHT handshakes at a time; when
+        all are acknowledged (or failed)."""
         gate = asyncio.Semaphore(STORM_IN_FLIGHT)
-        todo = [n for n, c in enumerate(self.clients) if not (only_broken and c.following)]
-        await asyncio.gather(*(self.connect(n, gate) for n in todo))
+        await asyncio.gather(*(self.connect(n, gate) for n in range(len(self.clients))))
         self.generation += 1
         return time.perf_counter()
+
+    async def open_paced(self) -> None:
+        """Untimed: subscribe every client that does not follow yet (setup, and the last storm's
+        refused ones), OPEN_BATCH at a time and no more than MAX_OPENING acknowledged but not yet
+        followed, the pace group-fanout and subscriptions-idle keep; again for any refused."""
+        gate = asyncio.Semaphore(OPEN_BATCH)
+        for _ in range(5):
+            todo = [n for n, c in enumerate(self.clients) if not c.following]
+            if not todo:
+                return
+            for first in range(0, len(todo), OPEN_BATCH):
+                batch = todo[first : first + OPEN_BATCH]
+                await asyncio.gather(*(self.connect(n, gate) for n in batch))
+                acknowledged = len(self.clients) - len(todo) + first + len(batch)
+                while acknowledged - await self.live(self.server) > MAX_OPENING:
+                    await asyncio.sleep(0.05)
+            self.generation += 1
+        raise RuntimeError(f"{self.name}: subscriptions still refused after 5 tries: {self.failures[:3]}")
 
     async def everyone_hears(self, label: str) -> None:
         """Group messages until every client has one (and so is live and holds a cursor)."""
@@ -176,8 +195,7 @@ class Side:
 
     async def storm(self, bench: Bench, round_no: int) -> None:
         """One restart: stop, send while down, start again, everyone reconnects; the round's figures."""
-        if any(not c.following for c in self.clients):  # the last storm's refused ones, untimed
-            await self.connect_all(only_broken=True)
+        await self.open_paced()  # the last storm's refused ones, if any (untimed)
         self.failures.clear()
         await self.everyone_hears(f"before round {round_no}")
         await asyncio.to_thread(self.server.stop)
@@ -330,7 +348,7 @@ async def run(bench: Bench) -> None:
         if peer is not None:
             sides.append(await peer_side(bench, peer, count))
         for side in sides:
-            await side.connect_all()
+            await side.open_paced()
         for r in range(rounds):
             for side in sides:
                 await side.storm(bench, r)
