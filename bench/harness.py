@@ -302,9 +302,9 @@ class Bench:
         print(f"bench: {self.scenario} runs on a redis-server of its own at {self.redis_url}", file=sys.stderr)
         return True
 
-    async def start_peer(self, port: int | None = None) -> Peer | None:
-        """yoga-chat on this run's Redis (on `port`, else a free one), or None when it cannot run
-        here (the reason printed on stderr once). Built on first use (bench/peer.py)."""
+    async def peer_available(self) -> bool:
+        """Whether the peer can run here, built now if need be (bench/peer.py); if not, the reason
+        is printed on stderr (once)."""
         if self.peer_note is None and self._peer_build is None:
             try:
                 self._peer_build = await asyncio.to_thread(peers.build)
@@ -314,7 +314,15 @@ class Bench:
             if not self._peer_note_printed:
                 print(f"bench: {self.scenario}: no {PEER_NAME} column: {self.peer_note}", file=sys.stderr, flush=True)
                 self._peer_note_printed = True
+            return False
+        return True
+
+    async def start_peer(self, port: int | None = None) -> Peer | None:
+        """yoga-chat on this run's Redis (on `port`, else a free one), or None when it cannot run
+        here (see peer_available)."""
+        if not await self.peer_available():
             return None
+        assert self._peer_build is not None
         node = peers.node_binary()
         assert node is not None
         port = port or free_port()

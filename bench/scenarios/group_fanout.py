@@ -13,7 +13,8 @@ fails them (7012), which is not what this scenario is about.
 The peer (yoga-chat, bench/peer.py) gets the same: the same users in three groups of its own
 (`createGroup`), the same steps of `newMessages` subscriptions, the same sends from the owner.
 Sends alternate imql, peer, imql, ... and imql's figures carry `ratio_to_peer`. Its Redis figure
-is counted the same way (its send: a membership check, INCR, RPUSH, PUBLISH).
+is counted the same way (its send: a membership check, INCR, RPUSH, PUBLISH). Each side runs in
+a process of its own (bench/sides.py): one process may hold only ~20,000 sockets.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from bench.fixtures import TEXT_LISTENER, text_draft
 from bench.harness import Bench, median, percentile
 from bench.httpraw import Connection
 from bench.peer import NEW_MESSAGES, PEER_NAME, SEND_GROUP, Peer
+from bench.sides import SideProcess
 from bench.wsclient import Subscriber, loopback_source, subscribe
 from gateway.engine.backend import EmbeddedBackend
 from gateway.engine.groups.store import MEMBER
@@ -48,6 +50,7 @@ async def commands_processed(bench: Bench) -> int:
 class Side:
     """One server under the fan-out: its subscribers, and how a message is sent to one of its groups."""
 
+    bench: Bench
     name: str
     port: int
     listener: str
@@ -60,7 +63,7 @@ class Side:
     arrivals: dict[str, list[float]] = field(default_factory=dict)
     failures: list[Any] = field(default_factory=list)
     warmed: dict[int, int] = field(default_factory=dict)  # subscriber -> messages it had before this step's warm-up
-    figures: dict[str, list[float]] = field(default_factory=dict)
+    setup_time: float = 0.0
 
     def arrived(self, payload: Any, at: float) -> None:
         if not payload.get("data"):
@@ -68,9 +71,13 @@ class Side:
             return
         self.arrivals.setdefault(self.text_of(payload), []).append(at)
 
-    async def open_step(self, size: int) -> None:
+    async def setup_seconds(self) -> float:
+        return self.setup_time
+
+    async def open_step(self, size: int) -> float:
         """Subscribe users up to `size`, then send warm-up messages until every subscriber has one
-        (acknowledged is not yet following)."""
+        (acknowledged is not yet following): how long it took."""
+        opening = time.perf_counter()
         while len(self.subscribers) < size:
             first = len(self.subscribers)
             self.subscribers += await asyncio.gather(
@@ -82,36 +89,37 @@ class Side:
         live = 0
         deadline = time.perf_counter() + 300
         while live < size and time.perf_counter() < deadline:
-            await self.send(None, f"warm-up {size}:{live}:{time.perf_counter()}", self.group_of[size])
+            await self.send(f"warm-up {size}:{live}:{time.perf_counter()}", self.group_of[size])
             await asyncio.sleep(2.0)
             live = sum(1 for sub in self.subscribers[:size] if sub.received > self.warmed.get(id(sub), 0))
         if live < size:
             raise RuntimeError(f"{self.name}: only {live} of {size} subscriptions went live; {self.failures[:3]}")
         for sub in self.subscribers:
             self.warmed[id(sub)] = sub.received
+        return time.perf_counter() - opening
 
     async def subscribe(self, i: int) -> Subscriber:
         """User i's subscription, from a loopback address of its own (ports for 10,000 per server)."""
         source = loopback_source(i)
         return await subscribe("127.0.0.1", self.port, self.tokens[i], self.listener, self.arrived, local_addr=source)
 
-    async def send(self, bench: Bench | None, text: str, gid: str) -> tuple[float, int, int]:
+    async def send(self, text: str, gid: str) -> tuple[float, int, int]:
         """Send `text` to the group: when the mutation started, and Redis's command count just
-        before it and just after its answer (0, 0 without `bench`)."""
+        before it and just after its answer."""
         payload, token = await self.request(text, gid)
         conn = await Connection.open("127.0.0.1", self.port)  # idle keep-alives are closed after 5 s
-        before = await commands_processed(bench) if bench else 0
+        before = await commands_processed(self.bench)
         began = time.perf_counter()
         status, body = await conn.post_json("/graphql", payload, token)
-        after = await commands_processed(bench) if bench else 0
+        after = await commands_processed(self.bench)
         conn.close()
         if status != 200 or "errors" in body:
             raise RuntimeError(f"{self.name}: send failed: {body}")
         return began, before, after
 
-    async def timed_send(self, bench: Bench, text: str, size: int) -> None:
-        """One message to the group of `size`, until every subscriber has it: its figures kept."""
-        began, before, after_send = await self.send(bench, text, self.group_of[size])
+    async def timed_send(self, text: str, size: int) -> dict[str, float]:
+        """One message to the group of `size`, until every subscriber has it: its figures."""
+        began, before, after_send = await self.send(text, self.group_of[size])
         deadline = time.perf_counter() + 30
         while len(self.arrivals.get(text, ())) < size and time.perf_counter() < deadline:
             await asyncio.sleep(0.01)
@@ -120,21 +128,16 @@ class Side:
             raise RuntimeError(
                 f"{self.name}: {size - len(times)} of {size} subscribers never got {text}; {self.failures[:3]}"
             )
-        done = await commands_processed(bench)
-        for name, value in (
-            ("first", times[0]),
-            ("median", median(times)),
-            ("last", times[-1]),
-            ("rate", size / times[-1]),
+        done = await commands_processed(self.bench)
+        return {
+            "first": times[0],
+            "median": median(times),
+            "last": times[-1],
+            "rate": size / times[-1],
             # the figures' own INFO calls (2 before `done`) are not the server's
-            ("send_cmds", after_send - before - 1),
-            ("all_cmds", done - before - 2),
-        ):
-            self.figures.setdefault(name, []).append(value)
-
-    def close(self) -> None:
-        for s in self.subscribers:
-            s.close()
+            "send_cmds": after_send - before - 1,
+            "all_cmds": done - before - 2,
+        }
 
 
 async def imql_side(bench: Bench, users: list[str], sizes: list[int]) -> Side:
@@ -151,7 +154,7 @@ async def imql_side(bench: Bench, users: list[str], sizes: list[int]) -> Side:
             await groups.store.add_members(info, [(u, MEMBER) for u in users[i : min(i + 500, size)]])
         group_of[size] = gid
     sessions = await bench.login(users)
-    bench.emit("setup_time", round(time.perf_counter() - started, 1), "s", users=len(users))
+    setup_time = time.perf_counter() - started
     server = await bench.start_gateway()
     owner_token = (await bench.login(["owner"]))[0].token
 
@@ -159,7 +162,8 @@ async def imql_side(bench: Bench, users: list[str], sizes: list[int]) -> Side:
         draft_id = await text_draft(bench.engine, "owner", text)
         return {"query": SEND, "variables": {"id": draft_id, "g": gid}}, owner_token
 
-    return Side(
+    built = Side(
+        bench,
         "imql",
         server.port,
         TEXT_LISTENER,
@@ -169,9 +173,11 @@ async def imql_side(bench: Bench, users: list[str], sizes: list[int]) -> Side:
         request,
         partial(server.metric, "imql_live_subscriptions"),
     )
+    built.setup_time = setup_time
+    return built
 
 
-async def peer_side(peer: Peer, users: list[str], sizes: list[int], redis: Any) -> Side:
+async def peer_side(bench: Bench, peer: Peer, users: list[str], sizes: list[int]) -> Side:
     tokens = await peer.login(users)
     (owner_token,) = await peer.login(["owner"])
     group_of = {size: f"fanout-{size}" for size in sizes}
@@ -182,6 +188,7 @@ async def peer_side(peer: Peer, users: list[str], sizes: list[int], redis: Any) 
         return {"query": SEND_GROUP, "variables": {"g": gid, "text": text}}, owner_token
 
     return Side(
+        bench,
         PEER_NAME,
         peer.port,
         NEW_MESSAGES,
@@ -189,77 +196,92 @@ async def peer_side(peer: Peer, users: list[str], sizes: list[int], redis: Any) 
         group_of,
         lambda p: str(p["data"]["newMessages"]["text"]),
         request,
-        partial(peer.live_user_channels, redis),
+        partial(peer.live_user_channels, bench.engine.redis),
     )
 
 
+def sizes_of(bench: Bench) -> tuple[list[int], int]:
+    """The group sizes (each a step of subscriptions) and the sends at each."""
+    return ([20, 50], 2) if bench.tiny else ([1_000, 5_000, 10_000], 5)
+
+
+async def side(bench: Bench, name: str) -> Side:
+    """One side, built in its own process (bench/sides.py): its users, groups and server."""
+    sizes, _ = sizes_of(bench)
+    users = [f"u{i}" for i in range(sizes[-1])]
+    if name == "imql":
+        return await imql_side(bench, users, sizes)
+    peer = await bench.start_peer()
+    assert peer is not None
+    return await peer_side(bench, peer, users, sizes)
+
+
 async def run(bench: Bench) -> None:
-    sizes = [20, 50] if bench.tiny else [1_000, 5_000, 10_000]
-    sends = 2 if bench.tiny else 5
+    """Each side in a process of its own (10,000 subscribers each: more than one process may hold),
+    built at the same time; then, step by step, the sends take turns (imql, peer, imql, ...)."""
+    sizes, sends = sizes_of(bench)
     async with bench.running():
-        users = [f"u{i}" for i in range(sizes[-1])]
-        sides = [await imql_side(bench, users, sizes)]
-        peer = await bench.start_peer()
-        if peer is not None:
-            sides.append(await peer_side(peer, users, sizes, bench.engine.redis))
-        for size in sizes:
-            for side in sides:
-                opening = time.perf_counter()
-                opened = size - len(side.subscribers)
-                await side.open_step(size)
-                side.figures.clear()
-                if side.name == "imql":
-                    bench.emit("subscribe_time", round(time.perf_counter() - opening, 1), "s", opened=opened)
-            for n in range(sends):  # the servers take turns, message by message
-                for side in sides:
-                    await side.timed_send(bench, f"{size}:{n}", size)
-                    await asyncio.sleep(0.2)
-            emit_size(bench, sides, size, sends)
-        for side in sides:
-            side.close()
+        names = ["imql", *([PEER_NAME] if await bench.peer_available() else [])]
+        sides = [await SideProcess.start(__name__, name, bench.tiny) for name in names]
+        try:
+            bench.emit("setup_time", round(await sides[0].call("setup_seconds"), 1), "s", users=sizes[-1])
+            for step, size in enumerate(sizes):
+                for one in sides:
+                    opened_in = await one.call("open_step", size=size)
+                    if one.name == "imql":
+                        opened = size - (sizes[step - 1] if step else 0)
+                        bench.emit("subscribe_time", round(opened_in, 1), "s", opened=opened)
+                figures: dict[str, list[dict[str, float]]] = {one.name: [] for one in sides}
+                for n in range(sends):
+                    for one in sides:
+                        figures[one.name].append(await one.call("timed_send", text=f"{size}:{n}", size=size))
+                        await asyncio.sleep(0.2)
+                emit_size(bench, figures, size, sends)
+        finally:
+            for one in sides:
+                await one.close()
 
 
-def emit_size(bench: Bench, sides: list[Side], size: int, sends: int) -> None:
+def emit_size(bench: Bench, figures: dict[str, list[dict[str, float]]], size: int, sends: int) -> None:
     extra: dict[str, Any] = {"subscribers": size, "sends": sends}
-    ours = sides[0].figures
-    theirs = sides[1].figures if len(sides) > 1 else None
 
-    def compared(figure: str, key: str, scale: float, digits: int | None, unit: str, **more: Any) -> None:
-        peer_value = round(median(theirs[key]) * scale, digits) if theirs else None
-        bench.emit_compared(figure, round(median(ours[key]) * scale, digits), peer_value, unit, **more, **extra)
+    def values(name: str, key: str) -> list[float] | None:
+        return [f[key] for f in figures[name]] if name in figures else None
+
+    def compared(figure: str, key: str, scale: float, digits: int | None, unit: str) -> None:
+        ours, theirs = values("imql", key), values(PEER_NAME, key)
+        assert ours is not None
+        peer_value = round(median(theirs) * scale, digits) if theirs else None
+        bench.emit_compared(figure, round(median(ours) * scale, digits), peer_value, unit, **extra)
 
     compared("first_ms", "first", 1000, 2, "ms")
     compared("median_ms", "median", 1000, 2, "ms")
-    each = [round(t * 1000) for t in ours["last"]]  # in send order: shows whether a slow one is the first
-    peer_last = round(median(theirs["last"]) * 1000, 2) if theirs else None
-    peer_extra = {"worst": round(max(theirs["last"]) * 1000), **extra} if theirs else None
+    lasts, peer_lasts = values("imql", "last"), values(PEER_NAME, "last")
+    assert lasts is not None
+    each = [round(t * 1000) for t in lasts]  # in send order: shows whether a slow one is the first
+    peer_each = [round(t * 1000) for t in peer_lasts] if peer_lasts else None
     bench.emit_compared(
         "last_ms",
-        round(median(ours["last"]) * 1000, 2),
-        peer_last,
+        round(median(lasts) * 1000, 2),
+        round(median(peer_lasts) * 1000, 2) if peer_lasts else None,
         "ms",
-        peer_extra=peer_extra,
+        peer_extra={"worst": max(peer_each), "each": peer_each, **extra} if peer_each else None,
         worst=max(each),
         each=each,
         **extra,
     )
     compared("deliveries_per_s", "rate", 1, None, "deliveries/s")
-    send_cmds = [int(c) for c in ours["send_cmds"]]
-    peer_cmds = int(median(theirs["send_cmds"])) if theirs else None
-    peer_extra = {"min": int(min(theirs["send_cmds"])), **extra} if theirs else None
+    send_cmds, peer_cmds = values("imql", "send_cmds"), values(PEER_NAME, "send_cmds")
+    assert send_cmds is not None
     bench.emit_compared(
         "send_redis_commands",
         int(median(send_cmds)),
-        peer_cmds,
+        int(median(peer_cmds)) if peer_cmds else None,
         "commands",
-        peer_extra=peer_extra,
-        min=min(send_cmds),
+        peer_extra={"min": int(min(peer_cmds)), **extra} if peer_cmds else None,
+        min=int(min(send_cmds)),
         **extra,
     )
-    bench.emit(
-        "redis_commands_until_last",
-        int(median(ours["all_cmds"])),
-        "commands",
-        p99=percentile(ours["all_cmds"], 99),
-        **extra,
-    )
+    all_cmds = values("imql", "all_cmds")
+    assert all_cmds is not None
+    bench.emit("redis_commands_until_last", int(median(all_cmds)), "commands", p99=percentile(all_cmds, 99), **extra)

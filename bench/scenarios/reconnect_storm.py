@@ -23,7 +23,8 @@ its clients come back live but miss everything sent while they were away: its
 `reconnect_all_live_ms` (its Redis channel for each user subscribed) stands beside imql's, its
 lost messages are counted the same way, and the output says it cannot catch up.
 
-Rounds alternate imql, peer, imql, ...; each quotes the median round. Reconnects go out at once,
+Rounds alternate imql, peer, imql, ...; each quotes the median round. Each side runs in a process
+of its own (bench/sides.py): one process may hold only ~20,000 sockets. Reconnects go out at once,
 at most STORM_IN_FLIGHT handshakes in flight (the servers' listen backlogs are 2,048 and 511:
 more would only wait in SYN retries), spread over loopback source addresses (127.0.0.2 and up,
 bench.wsclient.loopback_source): one address has ~28,000 ephemeral ports towards one server, and
@@ -44,6 +45,7 @@ from bench.fixtures import text_draft
 from bench.harness import Bench, ServerProcess, median
 from bench.httpraw import Connection
 from bench.peer import PEER_NAME, SEND_C2C, SEND_GROUP, Peer
+from bench.sides import SideProcess
 from bench.wsclient import Subscriber, loopback_source, subscribe
 from gateway.engine.backend import EmbeddedBackend
 from gateway.engine.groups.store import MEMBER
@@ -92,6 +94,7 @@ class Client:
 class Side:
     """One server under the storm: its clients, its restartable process and its second replica."""
 
+    bench: Bench
     name: str
     server: ServerProcess
     replica: ServerProcess
@@ -105,7 +108,6 @@ class Side:
     generation: int = 0  # connections opened so far per client: picks their source addresses
     caught_up: int = 0
     failures: list[str] = field(default_factory=list)
-    figures: dict[str, list[float]] = field(default_factory=dict)
 
     def on_next(self, client: Client) -> Callable[[Any, float], None]:
         def arrived(payload: Any, at: float) -> None:
@@ -193,7 +195,7 @@ class Side:
             while deaf() and time.perf_counter() < waited:
                 await asyncio.sleep(0.02)
 
-    async def storm(self, bench: Bench, round_no: int) -> None:
+    async def storm(self, round_no: int) -> dict[str, Any]:
         """One restart: stop, send while down, start again, everyone reconnects; the round's figures."""
         await self.open_paced()  # the last storm's refused ones, if any (untimed)
         self.failures.clear()
@@ -213,7 +215,7 @@ class Side:
             c.caught_up_at = 0.0
         self.caught_up = 0
         await send_all(self.replica.port, requests)
-        self.server = await bench.start_again(self.server)
+        self.server = await self.bench.start_again(self.server)
         # the storm
         server_cpu, client_cpu = self.server.cpu_seconds(), time.process_time()
         began = time.perf_counter()
@@ -226,7 +228,7 @@ class Side:
         lost = sum(len(c.missing) for c in self.clients)
         server_cpu = self.server.cpu_seconds() - server_cpu
         client_cpu = time.process_time() - client_cpu
-        figures = {
+        figures: dict[str, Any] = {
             "refused": sum(1 for c in self.clients if not c.following),
             "server_cpu": server_cpu / len(self.clients),
             "client_cpu": client_cpu,
@@ -238,8 +240,13 @@ class Side:
         }
         if self.resumes and not lost:  # live and caught up: the later of the two
             figures["caught_up"] = max(all_live, *(c.caught_up_at for c in self.clients)) - began
-        for key, value in figures.items():
-            self.figures.setdefault(key, []).append(value)
+        figures["failures"] = self.failures[:3]
+        return figures
+
+    async def finish(self) -> None:
+        """After the last storm: everyone is still live (a message to all), then they leave."""
+        await self.everyone_hears("after the storms")
+        self.close()
 
     async def all_live(self, began: float) -> float:
         """When the server follows every client's subscription (polled every LIVE_POLL_SECONDS), or
@@ -308,7 +315,7 @@ async def imql_side(bench: Bench, count: int) -> Side:
         return await server.metric("imql_live_subscriptions")
 
     clients = [Client(u, t) for u, t in zip(users, tokens, strict=True)]
-    return Side("imql", server, replica, clients, True, LISTENER, read, live, group_message, direct_message)
+    return Side(bench, "imql", server, replica, clients, True, LISTENER, read, live, group_message, direct_message)
 
 
 async def peer_side(bench: Bench, peer: Peer, count: int) -> Side:
@@ -335,33 +342,65 @@ async def peer_side(bench: Bench, peer: Peer, count: int) -> Side:
 
     clients = [Client(u, t) for u, t in zip(users, tokens, strict=True)]
     return Side(
-        PEER_NAME, peer.server, replica.server, clients, False, PEER_LISTENER, read, live, group_message, direct_message
+        bench,
+        PEER_NAME,
+        peer.server,
+        replica.server,
+        clients,
+        False,
+        PEER_LISTENER,
+        read,
+        live,
+        group_message,
+        direct_message,
     )
 
 
+def clients_of(bench: Bench) -> int:
+    return 40 if bench.tiny else int(os.environ.get("IMQL_BENCH_STORM_CLIENTS", "10000"))
+
+
+async def side(bench: Bench, name: str) -> Side:
+    """One side, built in its own process (bench/sides.py): its users, group, servers, subscribed clients."""
+    if name == "imql":
+        built = await imql_side(bench, clients_of(bench))
+    else:
+        peer = await bench.start_peer()
+        assert peer is not None
+        built = await peer_side(bench, peer, clients_of(bench))
+    await built.open_paced()
+    return built
+
+
 async def run(bench: Bench) -> None:
-    count = 40 if bench.tiny else int(os.environ.get("IMQL_BENCH_STORM_CLIENTS", "10000"))
+    """Each side in a process of its own (10,000 clients each: more than one process may hold),
+    built at the same time; then the storms take turns (imql, peer, imql, ...)."""
+    count = clients_of(bench)
     rounds = 1 if bench.tiny else ROUNDS
     async with bench.running():
-        sides = [await imql_side(bench, count)]
-        peer = await bench.start_peer()
-        if peer is not None:
-            sides.append(await peer_side(bench, peer, count))
-        for side in sides:
-            await side.open_paced()
-        for r in range(rounds):
-            for side in sides:
-                await side.storm(bench, r)
-        for side in sides:  # and after the last storm, everyone is still live
-            await side.everyone_hears("after the storms")
-            side.close()
-        emit(bench, sides, count, rounds)
+        names = ["imql", *([PEER_NAME] if await bench.peer_available() else [])]
+        sides = [await SideProcess.start(__name__, name, bench.tiny) for name in names]
+        figures: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+        try:
+            for r in range(rounds):
+                for one in sides:
+                    figures[one.name].append(await one.call("storm", round_no=r))
+            for one in sides:
+                await one.call("finish")
+        finally:
+            for one in sides:
+                await one.close()
+        emit(bench, figures, count, rounds)
 
 
-def emit(bench: Bench, sides: list[Side], count: int, rounds: int) -> None:
+def emit(bench: Bench, rounds_of: dict[str, list[dict[str, Any]]], count: int, rounds: int) -> None:
     extra: dict[str, Any] = {"clients": count, "rounds": rounds, "in_flight": STORM_IN_FLIGHT}
-    ours = sides[0].figures
-    theirs = sides[1].figures if len(sides) > 1 else None
+
+    def by_key(runs: list[dict[str, Any]]) -> dict[str, list[Any]]:
+        return {key: [run[key] for run in runs if key in run] for key in {k for run in runs for k in run}}
+
+    ours = by_key(rounds_of["imql"])
+    theirs = by_key(rounds_of[PEER_NAME]) if PEER_NAME in rounds_of else None
 
     def ms(values: list[float]) -> float:
         return round(median(values) * 1000, 1)
@@ -397,7 +436,8 @@ def emit(bench: Bench, sides: list[Side], count: int, rounds: int) -> None:
     refused = int(sum(ours["refused"]))
     bench.emit("subscriptions_refused", refused, "subscriptions", server="imql", **extra)
     if refused:
-        print(f"bench: reconnect-storm: imql refused {refused} subscriptions: {sides[0].failures[:3]}", file=sys.stderr)
+        failures = [f for run in rounds_of["imql"] for f in run["failures"]][:3]
+        print(f"bench: reconnect-storm: imql refused {refused} subscriptions: {failures}", file=sys.stderr)
     if theirs is not None:
         print(
             f"bench: reconnect-storm: {PEER_NAME} has no resume (no cursor, no `since`): its clients came back "
