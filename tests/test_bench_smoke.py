@@ -64,6 +64,8 @@ EXPECTED = {
         "outage_messages_lost",
         "duplicates",
         "subscriptions_refused",
+        "subscriptions_silent",
+        "storm",
     },
 }
 # the figures each scenario prints beside the peer's (when the peer runs)
@@ -148,6 +150,7 @@ def test_scenario_runs_tiny_and_prints_its_figures(scenario: str, load: str) -> 
         assert by_figure["outage_messages_lost", "imql"]["value"] == 0
         assert by_figure["duplicates", "imql"]["value"] == 0
         assert by_figure["subscriptions_refused", "imql"]["value"] == 0
+        assert by_figure["subscriptions_silent", "imql"]["value"] == 0
         if (peer_lost := by_figure.get(("outage_messages_lost", PEER_NAME))) is not None:
             assert "has no resume" in done.stderr  # and the output says why the peer loses them
             assert peer_lost["value"] == peer_lost["sent"]

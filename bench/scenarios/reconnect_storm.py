@@ -13,6 +13,8 @@ the first reconnect:
   to a minute), `duplicates`: messages a client got twice, `subscriptions_refused`: reconnects
   that ended in an error instead of a subscription. All must be 0 (the scenario fails otherwise,
   after printing its figures).
+- `storm` (one line per storm, as it ends) and `subscriptions_silent` (subscriptions found
+  acknowledged but deaf to a message to everyone, reopened: over the whole run);
 - `reconnect_server_cpu_ms`: the new server process's CPU time from its first reconnect until all
   are live and caught up, per client (the handshake, the subscription and its replay); the load
   client's own CPU time stands beside it (`client_cpu_s`): both share the machine's cores.
@@ -67,6 +69,7 @@ SEND_CONNECTIONS = 16
 CATCH_UP_SECONDS = 60.0
 ROUNDS = 3
 LIVE_WAIT_SECONDS = 600.0
+DEAF_SECONDS = 60.0  # a client that hears no message to everyone for this long has a dead subscription
 LIVE_POLL_SECONDS = 0.05  # how often the server's count of live subscriptions is read during a storm
 Request = tuple[dict[str, Any], str]  # a GraphQL request's body and the token it is sent with
 
@@ -107,6 +110,7 @@ class Side:
     direct_message: Callable[[int, str], Awaitable[Request]]  # (client, text) -> a C2C send to it
     generation: int = 0  # connections opened so far per client: picks their source addresses
     caught_up: int = 0
+    silent: int = 0  # subscriptions found acknowledged but deaf (reopened), over the whole run
     failures: list[str] = field(default_factory=list)
 
     def on_next(self, client: Client) -> Callable[[Any, float], None]:
@@ -178,22 +182,30 @@ class Side:
         raise RuntimeError(f"{self.name}: subscriptions still refused after 5 tries: {self.failures[:3]}")
 
     async def everyone_hears(self, label: str) -> None:
-        """Group messages until every client has one (and so is live and holds a cursor)."""
+        """Group messages until every client has one (and so is live and holds a cursor). A client
+        whose subscription ended meanwhile is opened again; one still deaf after DEAF_SECONDS
+        (acknowledged, no error, no event) is counted `silent` and opened again too."""
         heard = {id(c): len(c.seen) for c in self.clients}
 
-        def deaf() -> int:
-            return sum(1 for c in self.clients if len(c.seen) == heard[id(c)])
+        def deaf() -> list[Client]:
+            return [c for c in self.clients if len(c.seen) == heard[id(c)]]
 
-        deadline = time.perf_counter() + 300
-        n = 0
-        while deaf():
-            if time.perf_counter() > deadline:
-                raise RuntimeError(f"{self.name}: {deaf()} clients never heard {label}; {self.failures[:3]}")
-            await send_all(self.server.port, [await self.group_message(f"{label} {n}")])
-            n += 1
-            waited = time.perf_counter() + 2.0  # a subscription still opening misses it: send another
-            while deaf() and time.perf_counter() < waited:
-                await asyncio.sleep(0.02)
+        for _ in range(4):
+            deadline = time.perf_counter() + DEAF_SECONDS
+            n = 0
+            while deaf() and time.perf_counter() < deadline:
+                await self.open_paced()
+                await send_all(self.server.port, [await self.group_message(f"{label} {n}")])
+                n += 1
+                waited = time.perf_counter() + 2.0  # a subscription still opening misses it: send another
+                while deaf() and time.perf_counter() < waited:
+                    await asyncio.sleep(0.02)
+            if not deaf():
+                return
+            for c in deaf():
+                self.silent += 1
+                c.refused = True  # reopened by the next open_paced
+        raise RuntimeError(f"{self.name}: {len(deaf())} clients never heard {label}; {self.failures[:3]}")
 
     async def storm(self, round_no: int) -> dict[str, Any]:
         """One restart: stop, send while down, start again, everyone reconnects; the round's figures."""
@@ -243,12 +255,12 @@ class Side:
         figures["failures"] = self.failures[:3]
         return figures
 
-    async def finish(self) -> None:
+    async def finish(self) -> int:
         """After the last storm: everyone (the refused ones opened again, untimed) is still live (a
-        message to all), then they leave."""
-        await self.open_paced()
+        message to all), then they leave. How many subscriptions were found silent in the run."""
         await self.everyone_hears("after the storms")
         self.close()
+        return self.silent
 
     async def all_live(self, began: float) -> float:
         """When the server follows every client's subscription (polled every LIVE_POLL_SECONDS), or
@@ -387,13 +399,22 @@ async def run(bench: Bench) -> None:
             for r in range(rounds):
                 for one in sides:
                     figures[one.name].append(await one.call("storm", round_no=r))
+                    emit_round(bench, one.name, figures[one.name][-1], r, count)
             emit(bench, figures, count, rounds)
             for one in sides:
-                await one.call("finish")
+                silent = await one.call("finish")
+                bench.emit("subscriptions_silent", silent, "subscriptions", server=one.name, clients=count)
         finally:
             for one in sides:
                 await one.close()
         check(figures, rounds)
+
+
+def emit_round(bench: Bench, name: str, figures: dict[str, Any], round_no: int, count: int) -> None:
+    """Each storm as it ends (a later failure leaves them printed): its times in ms and its counts."""
+    times = {f"{k}_ms": round(figures[k] * 1000, 1) for k in ("acked", "live", "caught_up", "server_cpu") if k in figures}
+    counts = {k: figures[k] for k in ("lost", "duplicates", "refused", "sent")}
+    bench.emit("storm", round_no, "round", server=name, clients=count, **times, **counts)
 
 
 def emit(bench: Bench, rounds_of: dict[str, list[dict[str, Any]]], count: int, rounds: int) -> None:
