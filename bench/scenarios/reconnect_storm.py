@@ -10,9 +10,10 @@ the first reconnect:
 - `reconnect_caught_up_ms`: until all are live and every client has every message sent while it
   was away (4 each);
 - `outage_messages_lost`: messages sent during the outage that a client never got (waited for up
-  to a minute), `duplicates`: messages a client got twice, `subscriptions_refused`: reconnects
-  that ended in an error instead of a subscription. All must be 0 (the scenario fails otherwise,
-  after printing its figures).
+  to a minute; `lost_following`: of those, the ones missed by clients whose subscription was not
+  refused, i.e. what resuming itself missed), `duplicates`: messages a client got twice,
+  `subscriptions_refused`: reconnects that ended in an error instead of a subscription. All must
+  be 0 (the scenario fails otherwise, after printing its figures).
 - `storm` (one line per storm, as it ends) and `subscriptions_silent` (subscriptions found
   acknowledged but deaf to a message to everyone, reopened: over the whole run);
 - `reconnect_server_cpu_ms`: the new server process's CPU time from its first reconnect until all
@@ -247,6 +248,8 @@ class Side:
             "acked": acked_at - began,
             "live": all_live - began,
             "lost": lost,
+            # of those, missed by clients whose subscription was not refused: what resuming missed
+            "lost_following": sum(len(c.missing) for c in self.clients if not c.refused),
             "sent": len(self.clients) * (GROUP_MESSAGES + 1),  # counted per recipient
             "duplicates": sum(c.duplicates for c in self.clients),
         }
@@ -414,7 +417,7 @@ def emit_round(bench: Bench, name: str, figures: dict[str, Any], round_no: int, 
     """Each storm as it ends (a later failure leaves them printed): its times in ms and its counts."""
     measured = [k for k in ("acked", "live", "caught_up", "server_cpu") if k in figures]
     times = {f"{k}_ms": round(figures[k] * 1000, 1) for k in measured}
-    counts = {k: figures[k] for k in ("lost", "duplicates", "refused", "sent")}
+    counts = {k: figures[k] for k in ("lost", "lost_following", "duplicates", "refused", "sent")}
     bench.emit("storm", round_no, "round", server=name, clients=count, **times, **counts)
 
 
@@ -454,8 +457,16 @@ def emit(bench: Bench, rounds_of: dict[str, list[dict[str, Any]]], count: int, r
     sent = int(sum(ours["sent"]))
     peer_lost = int(sum(theirs["lost"])) if theirs else None
     peer_sent = {"sent": int(sum(theirs["sent"])), **extra} if theirs else None
+    lost_following = int(sum(ours["lost_following"]))
     bench.emit_compared(
-        "outage_messages_lost", int(sum(ours["lost"])), peer_lost, "messages", peer_extra=peer_sent, sent=sent, **extra
+        "outage_messages_lost",
+        int(sum(ours["lost"])),
+        peer_lost,
+        "messages",
+        peer_extra=peer_sent,
+        sent=sent,
+        lost_following=lost_following,
+        **extra,
     )
     bench.emit("duplicates", int(sum(ours["duplicates"])), "messages", server="imql", **extra)
     refused = int(sum(ours["refused"]))
