@@ -3,6 +3,8 @@
 Each scenario starts `imql serve` on IMQL_REDIS_URL (default redis://127.0.0.1:6379/0) under an
 SDKAppID of its own, writes its data through the engine, measures, and removes every key it wrote.
 `--tiny` runs it at a size that only proves it works (the test suite's smoke test does this).
+Where node is installed, the scenarios with a counterpart run the peer (yoga-chat, bench/peer.py)
+beside imql and print `ratio_to_peer`; IMQL_BENCH_PEER=off leaves it out.
 """
 
 from __future__ import annotations
