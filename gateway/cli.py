@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
 import time
@@ -22,9 +23,12 @@ def _serve(settings: Settings) -> int:
 
     from gateway.web.app import create_app
 
-    if settings.backend != "embedded":
-        print(f"imql: IMQL_BACKEND={settings.backend} is not available in this build; use embedded", file=sys.stderr)
-        return 2
+    if settings.backend == "tencent":
+        from gateway.tencent.client import check_tencent_api
+
+        problem = asyncio.run(check_tencent_api(settings))
+        # not fatal: Tencent may be back before the first user; /readyz says 503 until it is
+        print(f"imql: {problem}" if problem else f"imql: Tencent's REST API answers at {settings.tencent_api_url}")
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     shown_host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host  # noqa: S104
     url = f"http://{shown_host}:{settings.port}/graphql"

@@ -206,6 +206,17 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             raise ConfigError("IMQL_PUSH_WEBHOOK_URL needs IMQL_PUSH_WEBHOOK_SECRET (16+ characters) to sign pushes")
     callbacks = _callback_settings(env)
     tencent = _tencent_settings(env)
+    if backend == "tencent":
+        if not tencent["tencent_callback_token"]:
+            raise ConfigError(
+                "IMQL_BACKEND=tencent needs IMQL_TENCENT_CALLBACK_TOKEN (the callback token set in Tencent's "
+                "console): Tencent's webhooks are how imql users hear of native users' messages and changes"
+            )
+        if callbacks["callback_url"] is not None:
+            raise ConfigError(
+                "IMQL_CALLBACK_URL is the embedded engine's own third-party callbacks; with IMQL_BACKEND=tencent, "
+                "Tencent sends them: set the callback URL in Tencent's console instead"
+            )
     trusted = env.get("IMQL_TRUSTED_DOCUMENTS") or None
     return Settings(
         trusted_documents=None if trusted is None else load_trusted_documents(Path(trusted)),

@@ -28,7 +28,7 @@ from gateway.engine.push.sink import WebhookSink
 from gateway.engine.push.worker import PushWorker
 from gateway.engine.rest import EmbeddedServerAPI
 from gateway.engine.rest.context import RestContext
-from gateway.errors import Code, IMError
+from gateway.errors import IMError
 from gateway.events.bus import EventBus
 from gateway.events.dispatcher import Dispatcher
 from gateway.housekeeping import GroupRecycler, InvitationTimer
@@ -48,7 +48,11 @@ from gateway.session.presence import Presence
 from gateway.session.services import SessionServices
 from gateway.session.status import StatusService
 from gateway.store import open_redis
+from gateway.tencent.client import TencentRestClient
 from gateway.tencent.inbound import InboundHandler, InboundWorker, LoggingHandler, OwnMessages
+from gateway.tencent.limits import EndpointLimiter
+from gateway.tencent.mirror import MirrorHandler
+from gateway.tencent.upstream import TencentUpstream
 from gateway.tencent.webhooks import WebhookReceiver
 
 log = logging.getLogger("imql")
@@ -105,11 +109,6 @@ class Gateway:
         keys = Keys(settings.sdkappid)
         bus = EventBus(redis, keys)
         dispatcher = Dispatcher(redis, keys, metrics)
-        if settings.backend != "embedded":
-            raise IMError(
-                Code.ERR_SDK_INTERFACE_NOT_SUPPORT,
-                f"IMQL_BACKEND={settings.backend!r} is not available in this build; use 'embedded'",
-            )
         instance_id = secrets.token_hex(6)
         media_signer = MediaSigner(settings.secret_key)
         admins = settings.admin_identifiers
@@ -137,6 +136,14 @@ class Gateway:
             fail_closed=settings.callback_fail_closed,
             media_url=media_url_for_admin,
         )
+        own_messages = OwnMessages(redis, keys)
+        upstream = None
+        if settings.backend == "tencent":
+            # Tencent is the IM server; the embedded engine is its local mirror (docs/tencent-design.md)
+            client = TencentRestClient.from_settings(
+                settings, limiter=EndpointLimiter(redis, keys, clock), clock=clock, metrics=metrics
+            )
+            upstream = TencentUpstream(client, own_messages, media_url_for_admin)
         embedded = EmbeddedBackend(
             redis=redis,
             keys=keys,
@@ -145,6 +152,7 @@ class Gateway:
             friends_only=settings.friends_only,
             offline_push=settings.push_webhook_url is not None,
             callbacks=callbacks,
+            upstream=upstream,
         )
         callback_worker = None
         if callback_sender is not None:
@@ -202,7 +210,9 @@ class Gateway:
             redis, keys, embedded.all_member_push, presence.online, consumer=instance_id
         )
         media_store = FileMediaStore(settings.data_dir / "media")
-        server_api = EmbeddedServerAPI(
+        # the engine's REST v4 server: the gateway's own /v4 on the embedded backend; with Tencent
+        # upstream, only the mirror's entry for Tencent's webhooks (the app calls Tencent's REST)
+        engine_api = EmbeddedServerAPI(
             RestContext(
                 engine=embedded,
                 sessions=GatewaySessionControl(sessions, presence),
@@ -211,13 +221,16 @@ class Gateway:
                 media_url=media_url_for_admin,
             )
         )
+        server_api = engine_api if upstream is None else None
+        if upstream is not None and inbound_handler is None:
+            inbound_handler = MirrorHandler(engine_api, embedded.accounts)
         tencent_webhooks = tencent_inbound = None
         if settings.tencent_callback_token:
             tencent_webhooks = WebhookReceiver(
                 redis, keys, clock, sdkappid=settings.sdkappid, token=settings.tencent_callback_token
             )
             tencent_inbound = InboundWorker(
-                redis, keys, inbound_handler or LoggingHandler(), OwnMessages(redis, keys), consumer=instance_id
+                redis, keys, inbound_handler or LoggingHandler(), own_messages, consumer=instance_id
             )
         return cls(
             settings=settings,
@@ -301,16 +314,27 @@ class Gateway:
             # a pool we built ourselves is not closed by aclose(); its sockets must not outlive us
             await self.redis.connection_pool.disconnect()
 
-    async def ready(self) -> bool:
-        """Whether Redis answers a PING within READY_TIMEOUT_SECONDS: a probe must answer in
-        bounded time even while Redis is stalled (a stalled Redis keeps the socket open, so
-        without a deadline the probe waited as long as the stall)."""
+    async def unready_reason(self) -> str:
+        """ "" when the gateway can serve, else why not, within READY_TIMEOUT_SECONDS: a probe must
+        answer in bounded time even while Redis is stalled (a stalled Redis keeps the socket open,
+        so without a deadline the probe waited as long as the stall). With an upstream IM server
+        (the Tencent backend), it must answer too (asked at most every few seconds)."""
         try:
             async with asyncio.timeout(READY_TIMEOUT_SECONDS):
-                return bool(await self.redis.ping())
+                await self.redis.ping()
         except (RedisError, OSError, TimeoutError):
             self.metrics.redis_failures.inc()
-            return False
+            return "Redis does not answer in time"
+        if self.backend.name == "embedded":
+            return ""
+        try:
+            async with asyncio.timeout(READY_TIMEOUT_SECONDS):
+                await self.backend.ping()
+        except TimeoutError:
+            return f"the {self.backend.name} backend does not answer in time"
+        except IMError as exc:
+            return f"the {self.backend.name} backend: {exc.desc}"
+        return ""
 
     async def session_for(self, token: str | None) -> IMSession:
         session = await self.sessions.resolve(token)

@@ -44,6 +44,7 @@ from gateway.im.messages import (
     StoredMessage,
 )
 from gateway.keys import Keys
+from gateway.upstream import Upstream
 
 AT_ALL = "__kImSDK_MesssageAtALL__"  # the SDK's kImSDK_MesssageAtALL: @ everyone
 AT_USERS_MAX = 30  # @ marks per message, @ALL included
@@ -116,8 +117,10 @@ class MessageCore:
         *,
         friends_only: bool = False,
         callbacks: Callbacks | None = None,
+        upstream: Upstream | None = None,
     ) -> None:
         self._callbacks = callbacks or Callbacks()  # the app's third-party callbacks (off: Callbacks())
+        self._upstream = upstream  # the IM server sends go through first (gateway.upstream); None: none
         self._groups = groups
         self._announcer = announcer
         self._push_queue = push_queue

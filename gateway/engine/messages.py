@@ -32,6 +32,7 @@ from gateway.im.enums import ElemType, GetType, MessageOpt
 from gateway.im.events import OnRecvC2CReadReceipt, OnRecvNewMessage
 from gateway.im.messages import Content, Message, MessageReceipt, ReceiveOpt, SendOptions, StoredMessage
 from gateway.keys import Keys
+from gateway.upstream import active
 from gateway.v4.callbacks import C2C_BEFORE_SEND
 
 # the content of a message's outline, before its draft is read (nothing reads it)
@@ -126,6 +127,9 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
         else:
             content = server.content
         require_body_fits(content, options.cloudCustomData or "")
+        up = active(self._upstream)
+        if up is not None and not receiver_exists:  # an account made upstream that the mirror has not seen
+            receiver_exists = bool(await self._profiles.import_from(up, [receiver], self._now()))
         if server is None:
             self._check_c2c(user_id, receiver, receiver_exists, blocked, friends)
             if int(muted_until or 0) > self._now():
@@ -157,6 +161,15 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
             faceUrl=sender_profile.faceUrl if sender_profile else "",
             **self._option_fields(options),
         )
+        if up is not None:  # sent upstream first: a refusal there leaves nothing here, claim included
+            try:
+                sent = await up.messages.send_c2c(
+                    stored, online_only=options.onlineUserOnly, to_sender=server is None or server.to_sender
+                )
+            except BaseException:
+                await self._redis.hdel(key, "msgID")
+                raise
+            stored = msgspec.structs.replace(stored, timestamp=sent.timestamp, ms=0)
         if self._callbacks.gates(C2C_BEFORE_SEND):  # the app's moderation may refuse, drop or rewrite it
             stored, dropped = await self._callbacks.before_c2c_send(stored, options.onlineUserOnly, key)
             if dropped:

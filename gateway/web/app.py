@@ -37,9 +37,10 @@ async def healthz(request: Request) -> Response:
 
 async def readyz(request: Request) -> Response:
     gateway: Gateway = request.app.state.gateway
-    if await gateway.ready():
+    reason = await gateway.unready_reason()
+    if not reason:
         return JSONResponse({"status": "ready", "backend": gateway.backend.name})
-    return JSONResponse({"status": "unavailable", "reason": "Redis does not answer in time"}, status_code=503)
+    return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
 
 
 async def metrics(request: Request) -> Response:

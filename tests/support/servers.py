@@ -56,12 +56,13 @@ async def start_in_process(
     *,
     ws_ping_seconds: float = 5,
     inbound_handler: InboundHandler | None = None,
+    port: int = 0,
 ) -> InProcessGateway:
     app = create_app(settings, clock=clock, redis=redis, inbound_handler=inbound_handler)
     config = uvicorn.Config(
         app,
         host="127.0.0.1",
-        port=0,
+        port=port,
         log_level="warning",
         lifespan="on",
         ws_ping_interval=ws_ping_seconds,

@@ -651,6 +651,15 @@ def test_settings_defaults_and_overrides() -> None:
         ({"IMQL_TENCENT_ADMIN": "two words"}, "IMQL_TENCENT_ADMIN must be a userID"),
         ({"IMQL_TENCENT_CALLBACK_PATH": "tencent"}, "IMQL_TENCENT_CALLBACK_PATH must be a path"),
         ({"IMQL_TENCENT_CALLBACK_PATH": "/graphql"}, "IMQL_TENCENT_CALLBACK_PATH must be a path"),
+        ({"IMQL_BACKEND": "tencent"}, "IMQL_BACKEND=tencent needs IMQL_TENCENT_CALLBACK_TOKEN"),
+        (
+            {
+                "IMQL_BACKEND": "tencent",
+                "IMQL_TENCENT_CALLBACK_TOKEN": "t0ken",
+                "IMQL_CALLBACK_URL": "http://127.0.0.1:9/cb",
+            },
+            "with IMQL_BACKEND=tencent, Tencent sends them",
+        ),
     ],
 )
 def test_bad_tencent_settings_are_refused_clearly(env: dict[str, str], message: str) -> None:

@@ -29,12 +29,12 @@ import msgspec
 from gateway.engine import friendship as rules
 from gateway.engine.friendship import FriendRecord
 from gateway.engine.profiles import CUSTOM_KEYS_MAX, validate_custom_info
-from gateway.engine.rest import profile_tags
 from gateway.engine.rest.context import RestContext
 from gateway.engine.rest.registry import Commands
 from gateway.errors import Code, IMError
 from gateway.im.enums import FriendAddType, FriendRelationType
 from gateway.im.model import FriendChanges, FriendOperationResult, UserFullInfo
+from gateway.v4 import profile as profile_tags
 from gateway.v4.fields import Body
 
 sns = Commands("sns", invalid_code=30001)

@@ -1,0 +1,96 @@
+"""The IM server an engine writes through to: what the Tencent Cloud backend plugs into the embedded
+engine, which then serves as its local mirror (docs/tencent-design.md).
+
+The embedded engine alone is its own IM server and has no upstream (`None`). With one, each write
+of an SDK user is checked by the engine's own rules first, then made upstream, and only then
+written to the mirror with what the upstream answered (its time, its message key): a refusal
+upstream raises `IMError` and the mirror is left as it was. Reads are served from the mirror;
+the upstream is asked only for what the mirror has never seen (an account created natively).
+
+Writes that the upstream itself reported (its webhooks, applied to the mirror by the Tencent
+backend's inbound handler) must not go back up: the handler runs them inside `from_upstream()`,
+and `active()` then gives None. A context variable, as gateway.origin is, so no engine signature
+carries the flag and concurrent requests never see each other's.
+
+This module is the seam between the layers: gateway.engine imports it, gateway.tencent implements
+it, and neither imports the other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Protocol
+
+from gateway.im.messages import StoredMessage
+from gateway.im.model import ProfileChanges, UserFullInfo
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamSent:
+    """What the upstream made of a message it accepted: its time (unix s) and its own key for it
+    (Tencent's C2C MsgKey, or the group's MsgSeq as text)."""
+
+    timestamp: int
+    key: str
+
+
+class AccountsUpstream(Protocol):
+    async def ensure_account(self, user_id: str) -> None:
+        """The account exists upstream (created if new; an existing one is left as it is)."""
+
+    async def fetch_profiles(self, user_ids: Sequence[str]) -> list[UserFullInfo]:
+        """The profiles of the accounts among `user_ids` that exist upstream (others left out)."""
+        ...
+
+    async def set_profile(self, user_id: str, changes: ProfileChanges) -> None: ...
+
+
+class MessagesUpstream(Protocol):
+    async def send_c2c(self, message: StoredMessage, *, online_only: bool, to_sender: bool) -> UpstreamSent:
+        """Send `message` (sender, receiver, content, seq and random as the mirror will store it,
+        under its mirror msgID; seq and random let the upstream drop a retried send as a
+        duplicate). `to_sender`: it also enters the sender's history and other devices."""
+        ...
+
+
+class Upstream(Protocol):
+    """Every write method is called before the mirror's write; raising IMError refuses the action."""
+
+    @property
+    def name(self) -> str:
+        """The backend's name (`IMBackend.name`), e.g. "tencent"."""
+        ...
+
+    @property
+    def accounts(self) -> AccountsUpstream: ...
+
+    @property
+    def messages(self) -> MessagesUpstream: ...
+
+    async def ping(self) -> None:
+        """Raise IMError when the upstream cannot be reached or refuses the app's credentials."""
+
+    async def close(self) -> None: ...
+
+
+_from_upstream: ContextVar[bool] = ContextVar("imql_from_upstream", default=False)
+
+
+@contextmanager
+def from_upstream() -> Iterator[None]:
+    """Writes made inside are the upstream's own news, applied to the mirror: none goes back up."""
+    token = _from_upstream.set(True)
+    try:
+        yield
+    finally:
+        _from_upstream.reset(token)
+
+
+def active(upstream: Upstream | None) -> Upstream | None:
+    """The upstream a write must go through, or None (no upstream, or the write came from it)."""
+    if upstream is None or _from_upstream.get():
+        return None
+    return upstream
