@@ -51,7 +51,7 @@ from gateway.store import open_redis
 from gateway.tencent.client import TencentRestClient
 from gateway.tencent.inbound import InboundHandler, InboundWorker, LoggingHandler, OwnMessages
 from gateway.tencent.limits import EndpointLimiter
-from gateway.tencent.mirror import MirrorHandler
+from gateway.tencent.mirror import Mirror
 from gateway.tencent.upstream import TencentUpstream
 from gateway.tencent.webhooks import WebhookReceiver
 
@@ -223,7 +223,7 @@ class Gateway:
         )
         server_api = engine_api if upstream is None else None
         if upstream is not None and inbound_handler is None:
-            inbound_handler = MirrorHandler(engine_api, embedded.accounts)
+            inbound_handler = Mirror(engine_api, embedded)
         tencent_webhooks = tencent_inbound = None
         if settings.tencent_callback_token:
             tencent_webhooks = WebhookReceiver(

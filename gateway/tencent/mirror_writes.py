@@ -1,0 +1,43 @@
+"""The mirror as Tencent's webhooks write to it: the context every family's appliers get.
+
+Each inbound event becomes the mirror's own server write, made through the mirror's REST v4
+server (`gateway.backend.ServerAPI`: the same bodies Tencent's REST takes, with the engine's
+server-side semantics: no SDK rule checks, Tencent applied them), inside
+`gateway.upstream.from_upstream()` so that nothing goes back up to Tencent. Accounts the mirror
+has never seen are fetched from Tencent first (`AccountManager.exists` does that).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from gateway.backend import IMBackend, ServerAPI
+from gateway.upstream import from_upstream
+
+
+class MirrorRefused(RuntimeError):
+    """The mirror would not apply an event (e.g. it lacks an account Tencent has)."""
+
+
+class MirrorWrites:
+    def __init__(self, server: ServerAPI, backend: IMBackend) -> None:
+        self.server = server  # the mirror's REST v4 server: its server-side writes
+        self.backend = backend  # the mirror itself: reads, and accounts fetched from Tencent
+
+    async def apply(self, command: str, body: dict[str, Any]) -> dict[str, Any]:
+        """One server write on the mirror, its answer; a refusal raises, so the worker tries the
+        event again (a bounded number of times: gateway.tencent.inbound.MAX_ATTEMPTS)."""
+        with from_upstream():
+            answer = await self.server.call(command, body)
+        if answer.get("ErrorCode", 0) != 0:
+            raise MirrorRefused(f"the mirror refused {command}: {answer.get('ErrorCode')} {answer.get('ErrorInfo')}")
+        return answer
+
+    async def know_accounts(self, *user_ids: str) -> None:
+        """The accounts in the mirror, fetched from Tencent if new (a write about them needs them)."""
+        await self.backend.accounts.exists([u for u in user_ids if u])
+
+
+# one event type's applier: (the mirror, the event) -> done; raising leaves the event queued
+Applier = Callable[[MirrorWrites, Any], Awaitable[None]]
