@@ -49,6 +49,7 @@ from gateway.session.services import SessionServices
 from gateway.session.status import StatusService
 from gateway.store import open_redis
 from gateway.tencent.client import TencentRestClient
+from gateway.tencent.coverage import TencentBackend
 from gateway.tencent.inbound import InboundHandler, InboundWorker, LoggingHandler, OwnMessages
 from gateway.tencent.limits import EndpointLimiter
 from gateway.tencent.mirror import Mirror
@@ -162,7 +163,8 @@ class Gateway:
                 return await embedded.conversations.get_unread_message_count_by_filter(user_id, c2c_only)
 
             callback_worker = CallbackWorker(redis, keys, callback_sender, c2c_unread_total, consumer=instance_id)
-        backend: IMBackend = embedded
+        # with Tencent upstream, only what is written through is served (gateway.tencent.coverage)
+        backend: IMBackend = embedded if upstream is None else TencentBackend(embedded)
         presence = Presence(redis, keys, clock, metrics)
         sessions = SessionPool(
             redis=redis,

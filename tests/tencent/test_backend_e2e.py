@@ -25,8 +25,17 @@ import httpx
 import pytest
 import redis as sync_redis
 
+from gateway.backend import (
+    AccountManager,
+    ConversationManager,
+    FriendshipManager,
+    GroupManager,
+    MessageManager,
+    SignalingManager,
+)
 from gateway.config import Settings
 from gateway.keys import Keys
+from gateway.tencent.coverage import SERVED
 from tests.conftest import SECRET
 from tests.support.clients import HTTPClient
 from tests.support.servers import InProcessGateway, free_port, start_in_process
@@ -34,6 +43,14 @@ from tests.test_messages import HISTORY, Device, device
 
 CLOUD_REDIS_DB = 1  # the cloud's data apart from the gateway's mirror (same SDKAppID, same key names)
 TOKEN = "tencent-callback-token-0123"
+MANAGER_PROTOCOLS: dict[str, type[object]] = {
+    "accounts": AccountManager,
+    "friendship": FriendshipManager,
+    "messages": MessageManager,
+    "groups": GroupManager,
+    "conversations": ConversationManager,
+    "signaling": SignalingManager,
+}
 NICK = "query($u: [String!]!) { getUsersInfo(userIDList: $u) { userID nickName } }"
 RENAME = "mutation($n: String!) { setSelfInfo(nickName: $n) { nickName } }"
 
@@ -200,3 +217,21 @@ async def test_readyz_says_when_tencent_does_not_answer(settings: Settings) -> N
         assert "tencent backend" in response.json()["reason"]
     finally:
         await gateway.stop()
+
+
+async def test_an_api_not_yet_written_through_is_refused_and_changes_nothing(pair: Pair) -> None:
+    await device(pair.at_cloud, pair.cloud, "bob")
+    alice = await device(pair.at_gateway, pair.gateway, "alice")
+    reply = await alice.call(
+        'mutation { addFriend(userID: "bob", addType: V2TIM_FRIEND_TYPE_BOTH) { resultCode resultInfo } }'
+    )
+    assert reply.codes == [7013]
+    assert "not available on the Tencent backend" in reply.errors[0]["message"]
+    friends = await pair.admin("sns/friend_get", {"From_Account": "alice", "StartIndex": 0})
+    assert friends.get("FriendNum", 0) == 0
+
+
+def test_every_served_method_is_a_method_of_its_manager() -> None:
+    for manager, methods in SERVED.items():
+        protocol = MANAGER_PROTOCOLS[manager]
+        assert methods <= set(dir(protocol)), (manager, methods - set(dir(protocol)))

@@ -1,0 +1,126 @@
+"""What the Tencent backend of this build serves, and the guard that refuses the rest.
+
+Tencent is the source of truth: a write the gateway made only in its mirror would never reach
+Tencent or native users, and a read of a family the mirror does not keep from Tencent's webhooks
+would answer from a partial copy. So each manager's methods are listed here as they are written
+through (or kept in the mirror by design: docs/tencent_apis.json "gateway"), and every other
+method answers 7013 ("not available on the Tencent backend") before anything is read or written.
+Families land one by one (docs/tencent-design.md, "Order of work"); this table is what landed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
+
+from gateway.backend import (
+    AccountManager,
+    ConversationManager,
+    FriendshipManager,
+    GroupManager,
+    Housekeeping,
+    IMBackend,
+    MessageManager,
+    SignalingManager,
+)
+from gateway.errors import Code, IMError
+
+SERVED: dict[str, frozenset[str]] = {
+    "accounts": frozenset({"exists", "ensure_account", "get_users_info", "set_self_info"}),
+    "messages": frozenset(
+        {
+            # drafts, local-only changes and media: the gateway's own (Tencent never sees them)
+            "create_message",
+            "derive_created_message",
+            "create_merger_message",
+            "download_merger_message",
+            "reply_data",
+            "delete_message_from_local_storage",
+            "insert_c2c_message_to_local_storage",
+            "clear_c2c_history_message",
+            "set_c2c_receive_message_opt",
+            "get_c2c_receive_message_opt",
+            "search_messages",
+            # C2C messages: sent through openim/sendmsg, read from the mirror
+            "send_c2c_message",
+            "load_visible",
+            "find_messages",
+            "get_c2c_history_message_list",
+        }
+    ),
+    "conversations": frozenset(
+        {
+            # the mirror's conversations (MAPPING.md section 7: the gateway keeps them)
+            "get_conversation_list",
+            "get_conversation_list_by_filter",
+            "get_conversation_list_by_ids",
+            "get_conversation",
+            "get_total_unread_message_count",
+            "get_unread_message_count_by_filter",
+            "recent_messages",
+            "set_conversation_draft",
+            "set_conversation_custom_data",
+            "pin_conversation",
+            "subscribe_unread_message_count_by_filter",
+            "unsubscribe_unread_message_count_by_filter",
+            "observer",
+        }
+    ),
+    "friendship": frozenset(),
+    "groups": frozenset(),
+    "signaling": frozenset(),
+}
+
+
+def _refuse(manager: str, method: str) -> Callable[..., Awaitable[Any]]:
+    async def refused(*args: Any, **kwargs: Any) -> Any:
+        raise IMError(
+            Code.ERR_SDK_INTERFACE_NOT_SUPPORT,
+            f"not available on the Tencent backend: {manager}.{method} is not served by this build of imql",
+        )
+
+    return refused
+
+
+class Guarded:
+    """A manager whose listed methods pass through and whose other methods answer 7013."""
+
+    def __init__(self, manager: str, inner: object, served: frozenset[str]) -> None:
+        self._manager = manager
+        self._inner = inner
+        self._served = served
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._inner, name)
+        if name.startswith("_") or name in self._served or not callable(value):
+            return value
+        return _refuse(self._manager, name)
+
+
+class TencentBackend:
+    """`IMBackend`: the mirror (the embedded engine with Tencent upstream) behind the guard."""
+
+    def __init__(self, mirror: IMBackend) -> None:
+        self._mirror = mirror
+        self.accounts = cast(AccountManager, Guarded("accounts", mirror.accounts, SERVED["accounts"]))
+        self.friendship = cast(FriendshipManager, Guarded("friendship", mirror.friendship, SERVED["friendship"]))
+        self.messages = cast(MessageManager, Guarded("messages", mirror.messages, SERVED["messages"]))
+        self.groups = cast(GroupManager, Guarded("groups", mirror.groups, SERVED["groups"]))
+        self.conversations = cast(
+            ConversationManager, Guarded("conversations", mirror.conversations, SERVED["conversations"])
+        )
+        self.signaling = cast(SignalingManager, Guarded("signaling", mirror.signaling, SERVED["signaling"]))
+
+    @property
+    def name(self) -> str:
+        return self._mirror.name
+
+    @property
+    def housekeeping(self) -> Housekeeping | None:
+        return self._mirror.housekeeping
+
+    async def ping(self) -> None:
+        await self._mirror.ping()
+
+    async def close(self) -> None:
+        await self._mirror.close()
