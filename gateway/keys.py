@@ -333,6 +333,12 @@ class Keys:
         """String (with a TTL): a message the gateway itself made through REST; its webhook is an echo."""
         return f"{self._app_prefix}:tencent-own:{digest}"
 
+    def tencent_c2c_ids(self, user_a: str, user_b: str) -> str:
+        """Hash: one C2C conversation's messages as the mirror and Tencent name them (gateway.tencent.identity);
+        under the first user (in sort order) of the pair."""
+        first, second = sorted((user_a, user_b))
+        return f"{self._user(first)}:tencent-c2c:{escape_id(second)}"
+
     def merger_bundle(self, bundle_id: str) -> str:
         """String: the messages a merged message carries, copied when it was created (JSON)."""
         return f"{self._app_prefix}:merger:{bundle_id}"

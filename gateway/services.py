@@ -50,6 +50,7 @@ from gateway.session.status import StatusService
 from gateway.store import open_redis
 from gateway.tencent.client import TencentRestClient
 from gateway.tencent.coverage import TencentBackend
+from gateway.tencent.identity import TencentIds
 from gateway.tencent.inbound import InboundHandler, InboundWorker, LoggingHandler, OwnMessages
 from gateway.tencent.limits import EndpointLimiter
 from gateway.tencent.mirror import Mirror
@@ -144,7 +145,8 @@ class Gateway:
             client = TencentRestClient.from_settings(
                 settings, limiter=EndpointLimiter(redis, keys, clock), clock=clock, metrics=metrics
             )
-            upstream = TencentUpstream(client, own_messages, media_url_for_admin)
+            tencent_ids = TencentIds(redis, keys)
+            upstream = TencentUpstream(client, own_messages, tencent_ids, media_url_for_admin)
         embedded = EmbeddedBackend(
             redis=redis,
             keys=keys,
@@ -225,7 +227,7 @@ class Gateway:
         )
         server_api = engine_api if upstream is None else None
         if upstream is not None and inbound_handler is None:
-            inbound_handler = Mirror(engine_api, embedded)
+            inbound_handler = Mirror(engine_api, embedded, upstream.ids)
         tencent_webhooks = tencent_inbound = None
         if settings.tencent_callback_token:
             tencent_webhooks = WebhookReceiver(

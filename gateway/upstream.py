@@ -55,6 +55,15 @@ class MessagesUpstream(Protocol):
         duplicate). `to_sender`: it also enters the sender's history and other devices."""
         ...
 
+    async def recall_c2c(self, message: StoredMessage, by: str) -> None:
+        """`by` recalls `message` (its sender; the checks were the mirror's)."""
+
+    async def modify_c2c(self, message: StoredMessage, by: str) -> None:
+        """`message` as modified (its new content and cloudCustomData), by its sender."""
+
+    async def read_c2c(self, reader: str, peer: str, read_time: int) -> None:
+        """`reader` has read `peer`'s messages up to `read_time` (unix s)."""
+
 
 class Upstream(Protocol):
     """Every write method is called before the mirror's write; raising IMError refuses the action."""

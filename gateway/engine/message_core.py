@@ -44,7 +44,7 @@ from gateway.im.messages import (
     StoredMessage,
 )
 from gateway.keys import Keys
-from gateway.upstream import Upstream
+from gateway.upstream import Upstream, active
 
 AT_ALL = "__kImSDK_MesssageAtALL__"  # the SDK's kImSDK_MesssageAtALL: @ everyone
 AT_USERS_MAX = 30  # @ marks per message, @ALL included
@@ -540,6 +540,9 @@ class MessageCore:
             raise IMError(Code.ERR_REVOKE_TIME_LIMIT, f"messages can be revoked for {REVOKE_WINDOW_SECONDS} s")
         if stored.status == MsgStatus.V2TIM_MSG_STATUS_LOCAL_REVOKED:
             return
+        up = active(self._upstream)
+        if up is not None and not stored.groupID:  # recalled upstream first: a refusal changes nothing
+            await up.messages.recall_c2c(stored, user_id)
         stored.status = MsgStatus.V2TIM_MSG_STATUS_LOCAL_REVOKED
         stored.revokedBy = user_id
         ref = parse_msg_id(msg_id)
@@ -573,6 +576,18 @@ class MessageCore:
             raise invalid("message: a revoked message cannot be modified")
         if content is not None and content.elemType != stored.content.elemType:
             raise invalid("message: a modification keeps the message's elemType")
+        up = active(self._upstream)
+        if up is not None and not stored.groupID:
+            # modified upstream first, and outside the WATCH below (the upstream's own Redis reads
+            # would wait for the connection the WATCH holds); Tencent has no version check, so two
+            # racing modifications both reach it and the mirror keeps the one its WATCH lets win
+            changed = msgspec.structs.replace(
+                stored,
+                content=stored.content if content is None else content,
+                cloudCustomData=stored.cloudCustomData if cloud_custom_data is None else cloud_custom_data,
+            )
+            require_body_fits(changed.content, changed.cloudCustomData)
+            await up.messages.modify_c2c(changed, user_id)
         ref = parse_msg_id(msg_id)
         timeline = self._timeline_of(ref)
         version_key = self._keys.message_version(timeline, stored.seq)

@@ -252,6 +252,9 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
         now = self._now() if read_time is None else read_time
         read_ms = int(self._clock.now() * 1000) if read_time is None else read_time * 1000 + 999
         conv = c2c_conversation_id(peer)
+        up = active(self._upstream)
+        if up is not None:  # Tencent's read position moves too, so native devices see it
+            await up.messages.read_c2c(user_id, peer, now)
         pipe = self._redis.pipeline(transaction=False)
         pipe.hset(self._keys.read_times(user_id), conv, now)
         pipe.hset(self._keys.conversation_state(user_id, "c2c-read-ms"), conv, read_ms)

@@ -46,6 +46,9 @@ SERVED: dict[str, frozenset[str]] = {
             "load_visible",
             "find_messages",
             "get_c2c_history_message_list",
+            "revoke_message",  # C2C: openim/admin_msgwithdraw
+            "modify_message",  # C2C: openim/modify_c2c_msg
+            "mark_c2c_message_as_read",  # openim/admin_set_msg_read
         }
     ),
     "conversations": frozenset(

@@ -60,6 +60,7 @@ OWN_MESSAGE_TTL_SECONDS = 300
 SEND = "send"
 RECALL = "recall"
 MODIFY = "modify"
+READ = "read"  # a read report: its callback names no message, so the pair of users is the key
 EXTENSION = "extension"
 
 
@@ -112,7 +113,9 @@ class _C2CMessage(Inbound, frozen=True, kw_only=True):
     event_time: int = 0  # ms; 0 when the body has none
 
     def echo_keys(self) -> tuple[str, ...]:
-        return (c2c_echo_key(SEND, self.from_account, self.to_account, self.msg_key),)
+        # a send is known before Tencent answers it (so before its MsgKey, whose time is Tencent's):
+        # by its seq and random, which the gateway chose
+        return (c2c_echo_key(SEND, self.from_account, self.to_account, c2c_send_id(self.msg_seq, self.msg_random)),)
 
 
 class C2CMessageSent(_C2CMessage, frozen=True, kw_only=True):
@@ -139,6 +142,9 @@ class C2CMessageRead(Inbound, frozen=True, kw_only=True):
     last_read_time: int
     unread: int = 0  # the reporter's new C2C total
     event_time: int = 0
+
+    def echo_keys(self) -> tuple[str, ...]:
+        return (c2c_echo_key(READ, self.reporter, self.peer, ""),)
 
 
 class C2CMessageRecalled(Inbound, frozen=True, kw_only=True):
@@ -539,6 +545,11 @@ InboundEvent = (
 
 
 # ---- echo keys ---------------------------------------------------------------------------------
+def c2c_send_id(msg_seq: int, msg_random: int) -> str:
+    """What names a C2C send in its echo key: the MsgSeq and MsgRandom the sender chose."""
+    return f"{int(msg_seq)}_{int(msg_random)}"
+
+
 def c2c_echo_key(action: str, from_account: str, to_account: str, msg_key: str) -> str:
     """The echo key of a C2C message action (SEND, RECALL, MODIFY, EXTENSION) the gateway made by REST."""
     return orjson.dumps(["c2c", action, from_account, to_account, msg_key]).decode()

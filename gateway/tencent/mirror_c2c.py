@@ -1,11 +1,15 @@
-"""C2C messages from Tencent's webhooks into the mirror."""
+"""C2C messages from Tencent's webhooks into the mirror: sends, recalls, modifications and read
+reports of native users (and of the app's own REST calls)."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from gateway.tencent.inbound import C2CMessageSent
+from gateway.tencent.inbound import C2CMessageModified, C2CMessageRead, C2CMessageRecalled, C2CMessageSent
 from gateway.tencent.mirror_writes import Applier, MirrorWrites
+
+log = logging.getLogger("imql.tencent")
 
 SYNC_TO_SENDER = 1
 ONLINE_ONLY_LIFETIME = 0
@@ -27,7 +31,48 @@ async def c2c_message(mirror: MirrorWrites, event: C2CMessageSent) -> None:
         body["MsgLifeTime"] = ONLINE_ONLY_LIFETIME
     if event.cloud_custom_data:
         body["CloudCustomData"] = event.cloud_custom_data
-    await mirror.apply("openim/sendmsg", body)
+    answer = await mirror.apply("openim/sendmsg", body)
+    msg_id, mirror_key = answer.get("MsgId"), answer.get("MsgKey")
+    if not event.online_only and isinstance(msg_id, str) and isinstance(mirror_key, str):
+        await mirror.ids.link_c2c(event.from_account, event.to_account, msg_id, mirror_key, event.msg_key)
 
 
-APPLIERS: dict[type[Any], Applier] = {C2CMessageSent: c2c_message}
+async def c2c_recalled(mirror: MirrorWrites, event: C2CMessageRecalled) -> None:
+    found = await mirror.ids.mirror_message(event.from_account, event.to_account, event.msg_key)
+    if found is None:
+        log.info("a recall of %s, which the mirror never had; nothing to do", event.msg_key)
+        return
+    body = {"From_Account": event.from_account, "To_Account": event.to_account, "MsgKey": found.mirror_key}
+    await mirror.apply("openim/admin_msgwithdraw", body)
+
+
+async def c2c_modified(mirror: MirrorWrites, event: C2CMessageModified) -> None:
+    found = await mirror.ids.mirror_message(event.from_account, event.to_account, event.msg_key)
+    if found is None:
+        log.info("a modification of %s, which the mirror never had; nothing to do", event.msg_key)
+        return
+    body: dict[str, Any] = {
+        "From_Account": event.from_account,
+        "To_Account": event.to_account,
+        "MsgKey": found.mirror_key,
+        "CloudCustomData": event.cloud_custom_data,
+    }
+    if event.msg_body:
+        body["MsgBody"] = list(event.msg_body)
+    await mirror.apply("openim/modify_c2c_msg", body)
+
+
+async def c2c_read(mirror: MirrorWrites, event: C2CMessageRead) -> None:
+    await mirror.know_accounts(event.reporter, event.peer)
+    body: dict[str, Any] = {"Report_Account": event.reporter, "Peer_Account": event.peer}
+    if event.last_read_time:
+        body["MsgReadTime"] = str(event.last_read_time)
+    await mirror.apply("openim/admin_set_msg_read", body)
+
+
+APPLIERS: dict[type[Any], Applier] = {
+    C2CMessageSent: c2c_message,
+    C2CMessageRecalled: c2c_recalled,
+    C2CMessageModified: c2c_modified,
+    C2CMessageRead: c2c_read,
+}

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from gateway.backend import IMBackend, ServerAPI
+from gateway.tencent.identity import TencentIds
 from gateway.upstream import from_upstream
 
 
@@ -21,9 +22,10 @@ class MirrorRefused(RuntimeError):
 
 
 class MirrorWrites:
-    def __init__(self, server: ServerAPI, backend: IMBackend) -> None:
+    def __init__(self, server: ServerAPI, backend: IMBackend, ids: TencentIds) -> None:
         self.server = server  # the mirror's REST v4 server: its server-side writes
         self.backend = backend  # the mirror itself: reads, and accounts fetched from Tencent
+        self.ids = ids  # which mirror message each Tencent message is
 
     async def apply(self, command: str, body: dict[str, Any]) -> dict[str, Any]:
         """One server write on the mirror, its answer; a refusal raises, so the worker tries the

@@ -14,10 +14,12 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from gateway.errors import Code, IMError
 from gateway.im.messages import StoredMessage
 from gateway.im.model import ProfileChanges, UserFullInfo
 from gateway.tencent.client import TencentRestClient, bad_answer
-from gateway.tencent.inbound import SEND, OwnMessages, c2c_echo_key
+from gateway.tencent.identity import TencentIds
+from gateway.tencent.inbound import MODIFY, READ, RECALL, SEND, OwnMessages, c2c_echo_key, c2c_send_id
 from gateway.upstream import AccountsUpstream, MessagesUpstream, UpstreamSent
 from gateway.v4.fields import Body
 from gateway.v4.msgbody import msgbody_from_content, offline_push_to_rest
@@ -75,9 +77,10 @@ class TencentAccounts(AccountsUpstream):
 
 
 class TencentMessages(MessagesUpstream):
-    def __init__(self, client: TencentRestClient, own: OwnMessages, media_url: MediaUrl) -> None:
+    def __init__(self, client: TencentRestClient, own: OwnMessages, ids: TencentIds, media_url: MediaUrl) -> None:
         self._client = client
         self._own = own
+        self._ids = ids
         self._media_url = media_url
 
     async def send_c2c(self, message: StoredMessage, *, online_only: bool, to_sender: bool) -> UpstreamSent:
@@ -112,13 +115,58 @@ class TencentMessages(MessagesUpstream):
         push = offline_push_to_rest(message.offlinePushInfo)
         if push is not None:
             body["OfflinePushInfo"] = push
+        # recorded before the call: Tencent's callback about it may arrive before its answer
+        sent_id = c2c_send_id(message.seq, message.random)
+        await self._own.record_own_message(c2c_echo_key(SEND, message.sender, message.receiver, sent_id))
         answer = await self._client.call("openim/sendmsg", body, idempotent=True)
         msg_key = answer.get("MsgKey")
         msg_time = answer.get("MsgTime")
         if not isinstance(msg_key, str) or not isinstance(msg_time, int):
             raise bad_answer("openim/sendmsg", "no MsgKey or MsgTime")
-        await self._own.record_own_message(c2c_echo_key(SEND, message.sender, message.receiver, msg_key))
+        # the mirror stores it with the same seq and random, and Tencent's time
+        mirror_key = f"{message.seq}_{message.random}_{msg_time}"
+        await self._ids.link_c2c(message.sender, message.receiver, message.msgID, mirror_key, msg_key)
         return UpstreamSent(timestamp=msg_time, key=msg_key)
+
+    async def _key_of(self, message: StoredMessage) -> str:
+        key = await self._ids.tencent_key(message.sender, message.receiver, message.msgID)
+        if key is None:
+            raise IMError(
+                Code.ERR_SDK_INTERFACE_NOT_SUPPORT,
+                "not available on the Tencent backend: this message was never sent through Tencent "
+                "(e.g. stored before the gateway used it), so Tencent cannot name it",
+            )
+        return key
+
+    async def recall_c2c(self, message: StoredMessage, by: str) -> None:
+        key = await self._key_of(message)
+        # the echo is recorded first: Tencent's callback can arrive before its answer
+        await self._own.record_own_message(c2c_echo_key(RECALL, message.sender, message.receiver, key))
+        await self._client.call(
+            "openim/admin_msgwithdraw",
+            {"From_Account": message.sender, "To_Account": message.receiver, "MsgKey": key},
+            idempotent=True,
+        )
+
+    async def modify_c2c(self, message: StoredMessage, by: str) -> None:
+        key = await self._key_of(message)
+        body: dict[str, Any] = {
+            "From_Account": message.sender,
+            "To_Account": message.receiver,
+            "MsgKey": key,
+            "MsgBody": msgbody_from_content(message.content, self._media_url),
+            "CloudCustomData": message.cloudCustomData,
+        }
+        await self._own.record_own_message(c2c_echo_key(MODIFY, message.sender, message.receiver, key))
+        await self._client.call("openim/modify_c2c_msg", body, idempotent=True)
+
+    async def read_c2c(self, reader: str, peer: str, read_time: int) -> None:
+        await self._own.record_own_message(c2c_echo_key(READ, reader, peer, ""))
+        await self._client.call(
+            "openim/admin_set_msg_read",
+            {"Report_Account": reader, "Peer_Account": peer, "MsgReadTime": str(read_time)},
+            idempotent=True,
+        )
 
 
 class TencentUpstream:
@@ -126,10 +174,11 @@ class TencentUpstream:
 
     name = NAME
 
-    def __init__(self, client: TencentRestClient, own: OwnMessages, media_url: MediaUrl) -> None:
+    def __init__(self, client: TencentRestClient, own: OwnMessages, ids: TencentIds, media_url: MediaUrl) -> None:
         self.client = client
+        self.ids = ids
         self.accounts = TencentAccounts(client)
-        self.messages = TencentMessages(client, own, media_url)
+        self.messages = TencentMessages(client, own, ids, media_url)
         self._pinged_at = float("-inf")
 
     async def ping(self) -> None:

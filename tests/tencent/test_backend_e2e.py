@@ -39,7 +39,7 @@ from gateway.tencent.coverage import SERVED
 from tests.conftest import SECRET
 from tests.support.clients import HTTPClient
 from tests.support.servers import InProcessGateway, free_port, start_in_process
-from tests.test_messages import HISTORY, Device, device
+from tests.test_messages import HISTORY, MODIFY, Device, device
 
 CLOUD_REDIS_DB = 1  # the cloud's data apart from the gateway's mirror (same SDKAppID, same key names)
 TOKEN = "tencent-callback-token-0123"
@@ -235,3 +235,66 @@ def test_every_served_method_is_a_method_of_its_manager() -> None:
     for manager, methods in SERVED.items():
         protocol = MANAGER_PROTOCOLS[manager]
         assert methods <= set(dir(protocol)), (manager, methods - set(dir(protocol)))
+
+
+REVOKE = "mutation($m: String!) { revokeMessage(lastMsgID: $m) }"
+READ = "mutation($u: String!) { markC2CMessageAsRead(userID: $u) }"
+
+
+async def test_recalls_cross_both_ways(pair: Pair) -> None:
+    alice = await device(pair.at_gateway, pair.gateway, "alice")
+    bob = await device(pair.at_cloud, pair.cloud, "bob")
+    mine = await alice.send_text("bob", "oops from alice")
+    assert (await bob.event())["message"]["msgID"]
+    assert await alice.q(REVOKE, {"m": mine["msgID"]})
+    recalled = await bob.event()
+    assert recalled["type"] == "onRecvMessageRevoked"
+    assert (await history(bob, "alice"))[0]["status"] == "V2TIM_MSG_STATUS_LOCAL_REVOKED"
+
+    theirs = await bob.send_text("alice", "oops from bob")
+    heard = (await alice.event())["message"]
+    assert await bob.q(REVOKE, {"m": theirs["msgID"]})
+    event = await alice.event()
+    assert (event["type"], event["msgID"]) == ("onRecvMessageRevoked", heard["msgID"])
+    statuses = [m["status"] for m in await history(alice, "bob")]
+    assert statuses == ["V2TIM_MSG_STATUS_LOCAL_REVOKED", "V2TIM_MSG_STATUS_LOCAL_REVOKED"]
+    await alice.quiet()  # the echo of alice's own recall told her nothing twice
+
+
+async def test_modifications_cross_both_ways(pair: Pair) -> None:
+    alice = await device(pair.at_gateway, pair.gateway, "alice")
+    bob = await device(pair.at_cloud, pair.cloud, "bob")
+    mine = await alice.send_text("bob", "helo")
+    await bob.event()
+    await alice.q(MODIFY, {"m": mine["msgID"], "t": "hello", "c": "edited"})
+    changed = await bob.event()
+    assert changed["type"] == "onRecvMessageModified"
+    assert text_of(changed["message"]) == "hello"
+
+    theirs = await bob.send_text("alice", "wrold")
+    await alice.event()
+    await bob.q(MODIFY, {"m": theirs["msgID"], "t": "world"})
+    event = await alice.event()
+    assert event["type"] == "onRecvMessageModified"
+    assert text_of(event["message"]) == "world"
+    assert [text_of(m) for m in await history(alice, "bob")] == ["world", "hello"]
+    await alice.quiet()
+
+
+async def test_read_reports_cross_both_ways(pair: Pair) -> None:
+    alice = await device(pair.at_gateway, pair.gateway, "alice")
+    bob = await device(pair.at_cloud, pair.cloud, "bob")
+    await bob.send_text("alice", "read me")
+    await alice.event()
+    assert await alice.q(READ, {"u": "bob"})
+    receipt = await bob.event()
+    assert receipt["type"] == "onRecvC2CReadReceipt"
+    assert receipt["receiptList"][0]["userID"] == "alice"
+
+    await alice.send_text("bob", "and me")
+    await bob.event()
+    assert await bob.q(READ, {"u": "alice"})
+    theirs = await alice.event()
+    assert theirs["type"] == "onRecvC2CReadReceipt"
+    assert theirs["receiptList"][0]["userID"] == "bob"
+    await alice.quiet()

@@ -60,6 +60,7 @@ from gateway.tencent.inbound import (
     PortraitSet,
     StateChanged,
     c2c_echo_key,
+    c2c_send_id,
     decode_callback,
     group_echo_key,
 )
@@ -706,10 +707,11 @@ async def test_an_echo_of_the_gateways_own_rest_call_is_dropped(hooked: Hooked) 
     worker = hooked.server.gateway.tencent_inbound
     assert worker is not None
     own = worker.own
-    await own.record_own_message(c2c_echo_key(SEND, "jared", "Jonh", fx.C2["MsgKey"]))
+    sent = c2c_send_id(fx.C2["MsgSeq"], fx.C2["MsgRandom"])
+    await own.record_own_message(c2c_echo_key(SEND, "jared", "Jonh", sent))
     await own.record_own_message(group_echo_key(SEND, fx.C7["GroupId"], "", fx.C7["MsgSeq"]))
-    assert await own.is_echo(c2c_echo_key(SEND, "jared", "Jonh", fx.C2["MsgKey"]))
-    assert not await own.is_echo(c2c_echo_key(SEND, "Jonh", "jared", fx.C2["MsgKey"]))
+    assert await own.is_echo(c2c_echo_key(SEND, "jared", "Jonh", sent))
+    assert not await own.is_echo(c2c_echo_key(SEND, "Jonh", "jared", sent))
     # the gateway's own sends come back from RESTAPI: dropped
     assert (await hooked.post(fx.C2, platform=wire.REST_API)).json() == OK
     assert (await hooked.post(fx.C7, platform=wire.REST_API)).json() == OK
