@@ -65,6 +65,23 @@ class MessagesUpstream(Protocol):
         """`reader` has read `peer`'s messages up to `read_time` (unix s)."""
 
 
+class ConversationsUpstream(Protocol):
+    """A user's own conversation list on the server (Tencent's recent contacts). Conversation IDs
+    are imql's (`c2c_<userID>`, `group_<groupID>`); only those the mirror knows are passed."""
+
+    async def delete(self, user_id: str, conversation_ids: Sequence[str], clear_messages: bool) -> None: ...
+
+    async def mark(self, user_id: str, conversation_ids: Sequence[str], enable: bool, mark_type: int) -> None: ...
+
+    async def create_group(self, user_id: str, name: str, conversation_ids: Sequence[str]) -> None: ...
+
+    async def delete_group(self, user_id: str, name: str) -> None: ...
+
+    async def rename_group(self, user_id: str, old: str, new: str) -> None: ...
+
+    async def change_group(self, user_id: str, name: str, added: Sequence[str], removed: Sequence[str]) -> None: ...
+
+
 class Upstream(Protocol):
     """Every write method is called before the mirror's write; raising IMError refuses the action."""
 
@@ -78,6 +95,9 @@ class Upstream(Protocol):
 
     @property
     def messages(self) -> MessagesUpstream: ...
+
+    @property
+    def conversations(self) -> ConversationsUpstream: ...
 
     async def ping(self) -> None:
         """Raise IMError when the upstream cannot be reached or refuses the app's credentials."""

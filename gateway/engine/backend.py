@@ -149,7 +149,9 @@ class EmbeddedBackend:
             callbacks=callbacks,
             upstream=upstream,
         )
-        self.conversations = Conversations(redis, keys, bus, clock, self.messages, self.groups.store, announcer)
+        self.conversations = Conversations(
+            redis, keys, bus, clock, self.messages, self.groups.store, announcer, upstream=upstream
+        )
         self.accounts = EmbeddedAccounts(self.profiles, self.friendship, clock, upstream)
         self.signaling = Signaling(redis, keys, bus, clock, self.messages, self.groups.store)
         self.housekeeping = EmbeddedHousekeeping(self.groups, self.signaling)

@@ -337,6 +337,10 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
         pipe.hkeys(self._keys.user_groups(user_id))
         convs, group_ids = await pipe.execute()
         peers = peer_ids_of(convs)
+        up = active(self._upstream)
+        if up is not None:  # Tencent has no bulk read call: one per C2C conversation
+            for peer in peers:
+                await up.messages.read_c2c(user_id, peer, self._now())
         pipe = self._redis.pipeline(transaction=False)
         for gid in group_ids:
             pipe.get(self._keys.timeline_seq(self._keys.group_timeline(gid)))

@@ -49,6 +49,7 @@ SERVED: dict[str, frozenset[str]] = {
             "revoke_message",  # C2C: openim/admin_msgwithdraw
             "modify_message",  # C2C: openim/modify_c2c_msg
             "mark_c2c_message_as_read",  # openim/admin_set_msg_read
+            "mark_all_message_as_read",  # one admin_set_msg_read per C2C conversation
         }
     ),
     "conversations": frozenset(
@@ -67,6 +68,16 @@ SERVED: dict[str, frozenset[str]] = {
             "subscribe_unread_message_count_by_filter",
             "unsubscribe_unread_message_count_by_filter",
             "observer",
+            # written through to recentcontact/* (gateway/tencent/conversations.py)
+            "delete_conversation_list",
+            "mark_conversation",
+            "clean_conversation_unread_message_count",
+            "create_conversation_group",
+            "get_conversation_group_list",
+            "delete_conversation_group",
+            "rename_conversation_group",
+            "add_conversations_to_group",
+            "delete_conversations_from_group",
         }
     ),
     "friendship": frozenset(),

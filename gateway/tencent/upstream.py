@@ -18,6 +18,7 @@ from gateway.errors import Code, IMError
 from gateway.im.messages import StoredMessage
 from gateway.im.model import ProfileChanges, UserFullInfo
 from gateway.tencent.client import TencentRestClient, bad_answer
+from gateway.tencent.conversations import TencentConversations
 from gateway.tencent.identity import TencentIds
 from gateway.tencent.inbound import MODIFY, READ, RECALL, SEND, OwnMessages, c2c_echo_key, c2c_send_id
 from gateway.upstream import AccountsUpstream, MessagesUpstream, UpstreamSent
@@ -179,6 +180,7 @@ class TencentUpstream:
         self.ids = ids
         self.accounts = TencentAccounts(client)
         self.messages = TencentMessages(client, own, ids, media_url)
+        self.conversations = TencentConversations(client)
         self._pinged_at = float("-inf")
 
     async def ping(self) -> None:

@@ -298,3 +298,46 @@ async def test_read_reports_cross_both_ways(pair: Pair) -> None:
     assert theirs["type"] == "onRecvC2CReadReceipt"
     assert theirs["receiptList"][0]["userID"] == "bob"
     await alice.quiet()
+
+
+async def test_conversation_list_changes_reach_tencents_recent_contacts(pair: Pair) -> None:
+    alice = await device(pair.at_gateway, pair.gateway, "alice")
+    bob = await device(pair.at_cloud, pair.cloud, "bob")
+    carol = await device(pair.at_cloud, pair.cloud, "carol")
+    await alice.send_text("bob", "to bob")
+    await alice.send_text("carol", "to carol")
+    await bob.event()
+    await carol.event()
+    marked = await alice.q(
+        'mutation { markConversation(conversationIDList: ["c2c_bob"], markType: 1, enableMark: true) { resultCode } }'
+    )
+    assert marked["markConversation"] == [{"resultCode": 0}]
+    await alice.q(
+        'mutation { createConversationGroup(groupName: "work", conversationIDList: ["c2c_bob"]) { resultCode } }'
+    )
+    await alice.q('mutation { renameConversationGroup(oldName: "work", newName: "job") }')
+    await alice.q(
+        'mutation { addConversationsToGroup(groupName: "job", conversationIDList: ["c2c_carol"]) { resultCode } }'
+    )
+    on_tencent = await pair.admin("recentcontact/get_contact_group", {"From_Account": "alice", "StartIndex": 0})
+    assert [g["GroupName"] for g in on_tencent["GroupItem"]] == ["job"]
+    marks = {item["To_Account"]: item for item in on_tencent["ContactItem"]}
+    assert marks["bob"]["StandardMark"] == "1"  # bit 1: markType 1 (V2TIM_CONVERSATION_MARK_TYPE_STAR)
+    assert set(marks) == {"bob", "carol"}
+
+    await alice.q('mutation { deleteConversationList(conversationIDList: ["c2c_carol"], clearMessage: true) }')
+    contacts = await pair.admin(
+        "recentcontact/get_list",
+        {
+            "From_Account": "alice",
+            "TimeStamp": 0,
+            "StartIndex": 0,
+            "TopTimeStamp": 0,
+            "TopStartIndex": 0,
+            "AssistFlags": 0,
+        },
+    )
+    assert [item.get("To_Account") for item in contacts.get("SessionItem", [])] == ["bob"]
+    await alice.q('mutation { deleteConversationGroup(groupName: "job") }')
+    after = await pair.admin("recentcontact/get_contact_group", {"From_Account": "alice", "StartIndex": 0})
+    assert after.get("GroupItem", []) == []
