@@ -871,6 +871,12 @@ class SignalingManager(Protocol):
         """The invitation a signaling message carries; 6017 when the message is none, 6004 as load_visible."""
         ...
 
+    async def apply_remote_step(self, sender: str, info: SignalingInfo) -> None:
+        """A step of an invitation made on the upstream IM server by `sender` (gateway.upstream;
+        a native user of the Tencent backend), as its signaling message carried it: the state
+        follows and local parties hear the events; nothing is sent."""
+        ...
+
 
 class Housekeeping(Protocol):
     """What a backend that keeps IM state itself must run besides SDK calls: timers every replica

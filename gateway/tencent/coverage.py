@@ -82,7 +82,20 @@ SERVED: dict[str, frozenset[str]] = {
     ),
     "friendship": frozenset(),
     "groups": frozenset(),
-    "signaling": frozenset(),
+    "signaling": frozenset(
+        {
+            # C2C invitations: each step travels as a businessID 1 custom message through
+            # openim/sendmsg, which native SDKs understand; the state is the gateway's
+            "invite",
+            "accept_invitation",
+            "reject_invitation",
+            "cancel_invitation",
+            "modify_invitation",
+            "add_invited_signaling",
+            "get_signaling_info",
+            "apply_remote_step",
+        }
+    ),
 }
 
 

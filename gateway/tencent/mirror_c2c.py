@@ -6,13 +6,19 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import msgspec
+
+from gateway.im.messages import Content
+from gateway.im.signaling import SIGNALING_BUSINESS_ID, SignalingInfo
 from gateway.tencent.inbound import C2CMessageModified, C2CMessageRead, C2CMessageRecalled, C2CMessageSent
 from gateway.tencent.mirror_writes import Applier, MirrorWrites
+from gateway.upstream import from_upstream
 
 log = logging.getLogger("imql.tencent")
 
 SYNC_TO_SENDER = 1
 ONLINE_ONLY_LIFETIME = 0
+_signaling = msgspec.json.Decoder(SignalingInfo)
 
 
 async def c2c_message(mirror: MirrorWrites, event: C2CMessageSent) -> None:
@@ -35,6 +41,21 @@ async def c2c_message(mirror: MirrorWrites, event: C2CMessageSent) -> None:
     msg_id, mirror_key = answer.get("MsgId"), answer.get("MsgKey")
     if not event.online_only and isinstance(msg_id, str) and isinstance(mirror_key, str):
         await mirror.ids.link_c2c(event.from_account, event.to_account, msg_id, mirror_key, event.msg_key)
+    step = signaling_step(event.contents)
+    if step is not None:  # a native call invitation (or its answer): signalingListener hears it too
+        with from_upstream():
+            await mirror.backend.signaling.apply_remote_step(event.from_account, step)
+
+
+def signaling_step(contents: tuple[Content, ...]) -> SignalingInfo | None:
+    """The signaling step a message carries, if it is a signaling message (businessID 1)."""
+    if len(contents) != 1 or contents[0].customElem is None:
+        return None
+    try:
+        info = _signaling.decode(contents[0].customElem.data)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None
+    return info if info.businessID == SIGNALING_BUSINESS_ID and info.inviteID else None
 
 
 async def c2c_recalled(mirror: MirrorWrites, event: C2CMessageRecalled) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from gateway.backend import (
 from gateway.config import Settings
 from gateway.keys import Keys
 from gateway.tencent.coverage import SERVED
+from tests import test_signaling as signaling
 from tests.conftest import SECRET
 from tests.support.clients import HTTPClient
 from tests.support.servers import InProcessGateway, free_port, start_in_process
@@ -341,3 +343,42 @@ async def test_conversation_list_changes_reach_tencents_recent_contacts(pair: Pa
     await alice.q('mutation { deleteConversationGroup(groupName: "job") }')
     after = await pair.admin("recentcontact/get_contact_group", {"From_Account": "alice", "StartIndex": 0})
     assert after.get("GroupItem", []) == []
+
+
+async def test_call_invitations_cross_both_ways(pair: Pair) -> None:
+    """A native user's invitation rings the gateway user's signalingListener; the gateway user's
+    answer reaches the native side as the signaling message a native SDK turns into its event."""
+    alice = await signaling.device(pair.at_gateway, pair.gateway.ws_url, "alice")
+    bob_messages = await device(pair.at_cloud, pair.cloud, "bob", platform="ios")
+    bob = await signaling.device(pair.at_cloud, pair.cloud.ws_url, "bob")
+    invite_id = await bob.invite("alice", data="video call")
+    ringing = await alice.event()
+    assert ringing["type"] == "onReceiveNewInvitation"
+    assert (ringing["inviteID"], ringing["inviter"], ringing["data"]) == (invite_id, "bob", "video call")
+    assert (await bob_messages.event())["message"]["elemType"] == "V2TIM_ELEM_TYPE_CUSTOM"  # bob's own invite
+    assert await alice.q(f'mutation {{ accept(inviteID: "{invite_id}", data: "on my way") }}')
+    answer = (await bob_messages.event())["message"]
+    step = json.loads(answer["customElem"]["data"])
+    assert (step["inviteID"], step["actionType"], step["data"]) == (invite_id, 3, "on my way")  # 3: accept
+    # and the other way round: alice invites bob, bob's device cancels nothing, alice cancels
+    mine = await alice.invite("bob", data="again")
+    heard = json.loads((await bob_messages.event())["message"]["customElem"]["data"])
+    assert (heard["inviteID"], heard["actionType"], heard["inviter"]) == (mine, 1, "alice")
+    assert await alice.q(f'mutation {{ cancel(inviteID: "{mine}") }}')
+    cancelled = json.loads((await bob_messages.event())["message"]["customElem"]["data"])
+    assert (cancelled["inviteID"], cancelled["actionType"]) == (mine, 2)
+
+
+async def test_a_native_invitation_times_out_once(pair: Pair) -> None:
+    """Both sides time a native invitation out; only the native inviter's side sends the timeout
+    message (the gateway tells its own user and sends nothing)."""
+    alice = await signaling.device(pair.at_gateway, pair.gateway.ws_url, "alice")
+    bob = await signaling.device(pair.at_cloud, pair.cloud.ws_url, "bob")
+    invite_id = await bob.invite("alice", timeout=1)
+    assert (await alice.event())["type"] == "onReceiveNewInvitation"
+    timed_out = await alice.event()
+    assert (timed_out["type"], timed_out["inviteID"]) == ("onInvitationTimeout", invite_id)
+    await asyncio.sleep(1.5)  # time for a second timeout message, were one sent
+    messages = (await bob.q(signaling.HISTORY % "alice"))["getC2CHistoryMessageList"]
+    steps = [json.loads(m["customElem"]["data"])["actionType"] for m in messages]
+    assert sorted(steps) == [1, 5]  # the invitation and one timeout
