@@ -209,3 +209,36 @@ async def test_demo_and_dev_login_are_development_app_only(sdkappid: int, tmp_pa
             assert (await http.get("/dev")).status_code == 403
     finally:
         await real.stop()
+
+
+async def test_dev_login_logs_in_as_the_login_mutation_does(sdkappid: int, tmp_path: Path) -> None:
+    dev = await start_in_process(
+        Settings(sdkappid=sdkappid, secret_key=DEV_SECRET_KEY, redis_url=REDIS_URL, data_dir=tmp_path)
+    )
+    client = HTTPClient(dev.base_url, sdkappid, DEV_SECRET_KEY)
+    try:
+        assert (await client.http.get("/dev")).json()["developmentApp"] is True
+        login = await client.http.post("/dev/login", json={"userID": "dana"})
+        assert login.status_code == 200
+        body = login.json()
+        assert body["userID"] == "dana"
+        me = await client.gql("{ getLoginUser }", token=body["token"])
+        assert me.ok() == {"getLoginUser": "dana"}
+        # the UserSig it minted is a real one: the login mutation takes it too (another platform)
+        again = await client.gql(
+            'mutation($s: String!) { login(userID: "dana", userSig: $s, platform: "ios") { userID } }',
+            {"s": body["userSig"]},
+        )
+        assert again.ok() == {"login": {"userID": "dana"}}
+        # bad input: IM codes in imql's error shape, never a 500
+        too_long = await client.http.post("/dev/login", json={"userID": "x" * 33})
+        assert (too_long.status_code, too_long.json()["errors"][0]["extensions"]["code"]) == (400, 7003)
+        for body_text in (b"not json", b"[]", b'{"userID": 5}', b'{"userID": "a", "platform": 1}'):
+            refused = await client.http.post("/dev/login", content=body_text)
+            assert refused.status_code == 400
+            assert refused.json()["errors"][0]["extensions"]["code"] == 6017
+        bad_platform = await client.http.post("/dev/login", json={"userID": "dana", "platform": "no spaces"})
+        assert bad_platform.json()["errors"][0]["extensions"]["code"] == 6017
+    finally:
+        await client.aclose()
+        await dev.stop()
