@@ -29,6 +29,7 @@ import { initialState, isTyping, type Message, reduce, sortedConversations, TYPI
 
 const PAGE = 20;
 const TYPING_SHOWN_MS = 5000; // how long "typing…" stays after a notice (the UIKit's figure)
+const TYPING_FRESH_MS = 10_000; // older notices (replayed by a resume) are not shown
 const TYPING_RESEND_MS = 3000; // at most one notice per this while the user types
 const SESSION_OVER = new Set([6014, 6206, 6208]);
 
@@ -101,7 +102,7 @@ export function Chat({ login, onLogout }: { login: Login; onLogout(reason?: stri
         if (isTyping(m)) {
           // online-only: only fresh notices mean anything (a resume may replay an old one)
           const age = Date.now() - m.timestamp * 1000;
-          if (!m.isSelf && age < TYPING_SHOWN_MS) dispatch({ type: "typing", peer: m.userID, until: Date.now() + TYPING_SHOWN_MS });
+          if (!m.isSelf && age < TYPING_FRESH_MS) dispatch({ type: "typing", peer: m.userID, until: Date.now() + TYPING_SHOWN_MS });
           return;
         }
         if (m.userID) dispatch({ type: "messages", peer: m.userID, messages: [m] });
@@ -125,12 +126,12 @@ export function Chat({ login, onLogout }: { login: Login; onLogout(reason?: stri
       dispatch({ type: "historyLoading", peer: userID });
       const page = await client.query(GetC2CHistoryMessageListDocument, { userID, count: PAGE, lastMsgID }).toPromise();
       if (page.error || !page.data) {
-        dispatch({ type: "history", peer: userID, messages: [], complete: false, newest: lastMsgID === null });
+        dispatch({ type: "historyFailed", peer: userID });
         dispatch({ type: "error", error: page.error?.message ?? "history failed" });
         return;
       }
       const messages = page.data.getC2CHistoryMessageList;
-      dispatch({ type: "history", peer: userID, messages, complete: messages.length < PAGE, newest: lastMsgID === null });
+      dispatch({ type: "history", peer: userID, messages, complete: messages.length < PAGE });
     },
     [],
   );
@@ -138,7 +139,8 @@ export function Chat({ login, onLogout }: { login: Login; onLogout(reason?: stri
   const open = useCallback(
     (userID: string) => {
       setPeer(userID);
-      if (!state.histories[userID]?.loaded) void loadHistory(userID, null);
+      const known = state.histories[userID];
+      if (!known?.loaded && !known?.loading) void loadHistory(userID, null);
     },
     [state.histories, loadHistory],
   );

@@ -54,13 +54,13 @@ export function MessagePane(props: {
   // infinite scroll: the top of the list in view asks for the page before the oldest message
   useEffect(() => {
     const el = top.current;
-    if (!el || !history?.loaded || history.complete) return;
+    if (!el || !history?.loaded || history.complete || history.failed) return;
     const seen = new IntersectionObserver((entries) => entries.some((e) => e.isIntersecting) && onLoadOlder(oldest), {
       root: scroller.current,
     });
     seen.observe(el);
     return () => seen.disconnect();
-  }, [history?.loaded, history?.complete, history?.loading, oldest, onLoadOlder]);
+  }, [history?.loaded, history?.complete, history?.loading, history?.failed, oldest, onLoadOlder]);
 
   return (
     <section className="pane" data-peer={props.peer}>
@@ -82,7 +82,15 @@ export function MessagePane(props: {
         }}
       >
         <div ref={top} className="top" data-testid="history-top">
-          {history?.complete ? "beginning of the conversation" : history?.loading ? "loading…" : ""}
+          {history?.failed ? (
+            <button onClick={() => onLoadOlder(oldest)}>load {history.loaded ? "older messages" : "the conversation"} again</button>
+          ) : history?.complete ? (
+            "beginning of the conversation"
+          ) : history?.loading ? (
+            "loading…"
+          ) : (
+            ""
+          )}
         </div>
         {messages.map((m) => (
           <div key={m.msgID} className={`message ${m.isSelf ? "self" : "peer"}`} data-msgid={m.msgID} data-self={m.isSelf}>

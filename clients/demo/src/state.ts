@@ -12,6 +12,7 @@ export interface History {
   loaded: boolean; // the newest page is in
   loading: boolean;
   complete: boolean; // the oldest message is in
+  failed: boolean; // the last page did not come: no automatic retry (the user asks)
 }
 
 export interface State {
@@ -29,7 +30,8 @@ export type Action =
   | { type: "conversations"; list: Conversation[] }
   | { type: "conversationsDeleted"; ids: string[] }
   | { type: "historyLoading"; peer: string }
-  | { type: "history"; peer: string; messages: Message[]; complete: boolean; newest: boolean }
+  | { type: "history"; peer: string; messages: Message[]; complete: boolean }
+  | { type: "historyFailed"; peer: string }
   | { type: "messages"; peer: string; messages: Message[] }
   | { type: "c2cRead"; receipts: ReceiptFieldsFragment[] }
   | { type: "receipts"; receipts: ReceiptFieldsFragment[] }
@@ -38,7 +40,7 @@ export type Action =
   | { type: "resumed" }
   | { type: "error"; error: string | null };
 
-const emptyHistory: History = { byID: {}, loaded: false, loading: false, complete: false };
+const emptyHistory: History = { byID: {}, loaded: false, loading: false, complete: false, failed: false };
 
 function withMessages(history: History, messages: Message[]): History {
   const byID = { ...history.byID };
@@ -67,7 +69,11 @@ export function reduce(state: State, action: Action): State {
     }
     case "historyLoading": {
       const history = state.histories[action.peer] ?? emptyHistory;
-      return { ...state, histories: { ...state.histories, [action.peer]: { ...history, loading: true } } };
+      return { ...state, histories: { ...state.histories, [action.peer]: { ...history, loading: true, failed: false } } };
+    }
+    case "historyFailed": {
+      const history = state.histories[action.peer] ?? emptyHistory;
+      return { ...state, histories: { ...state.histories, [action.peer]: { ...history, loading: false, failed: true } } };
     }
     case "history": {
       const history = withMessages(state.histories[action.peer] ?? emptyHistory, action.messages);
