@@ -1,12 +1,12 @@
 """Browser tests: Debian's headless Chromium (/usr/bin/chromium, installed by scripts/ensure-chromium)
 driven by Playwright, against real gateways on real Redis. Playwright's own browser downloads are
-never used: the browser is launched from its executable path.
+never used: the browser is launched from its executable path (IMQL_CHROMIUM names another one).
 
 Fixtures:
 - `chromium`: one headless Browser per module (each test opens its own contexts: isolated storage);
 - `shots`: `await shots(page, "what it shows")` saves the page as a numbered PNG under
-  test-artifacts/browser/<test name>/ (git-ignored; CI keeps it as the run's artifacts), one per
-  step of the test, so a failure can be looked at as the user would have seen it.
+  test-artifacts/browser/<test name>/ (git-ignored), one per step of the test, so a run (a failed
+  one above all) can be looked at as the user would have seen it.
 
 The tests of a module share the module's event loop (the Browser lives in it): their async
 fixtures are declared with loop_scope="module" too.
@@ -22,31 +22,19 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from playwright.async_api import Browser, Page, async_playwright
 
 CHROMIUM = Path(os.environ.get("IMQL_CHROMIUM", "/usr/bin/chromium"))
+_CHROMIUM_INSTALLED = CHROMIUM.is_file()
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
-
-try:
-    from playwright.async_api import Browser, Page, async_playwright
-except ImportError:  # pragma: no cover - the dev dependencies include it
-    async_playwright = None  # type: ignore[assignment]
 
 Shots = Callable[[Page, str], Awaitable[Path]]
 
 
-def _why_not() -> str | None:
-    if async_playwright is None:
-        return "playwright is not installed (a dev dependency: scripts/bootstrap installs it)"
-    if not CHROMIUM.is_file():
-        return f"no Chromium at {CHROMIUM}: scripts/ensure-chromium could not install Debian's chromium package"
-    return None
-
-
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def chromium() -> AsyncIterator[Browser]:
-    reason = _why_not()
-    if reason is not None:
-        pytest.skip(reason)
+    if not _CHROMIUM_INSTALLED:
+        pytest.skip(f"no Chromium at {CHROMIUM}: scripts/ensure-chromium could not install Debian's chromium package")
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
             executable_path=str(CHROMIUM),
