@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import pytest
 
 from gateway.errors import Code
+from gateway.web.sse import wants_sse
 from gateway.web.view import GraphQLView
 from tests.support.clients import SDK_EVENTS, HTTPClient
 from tests.support.servers import InProcessGateway
@@ -290,3 +292,35 @@ async def test_a_subscription_as_plain_post_is_still_refused(client: HTTPClient)
     assert reply.status == 400
     assert reply.codes == [Code.ERR_INVALID_PARAMETERS]
     assert "text/event-stream" in reply.errors[0]["extensions"]["desc"]
+
+
+URQL_ACCEPT = (
+    "application/graphql-response+json, application/graphql+json, application/json, text/event-stream, multipart/mixed"
+)
+
+
+@pytest.mark.parametrize(
+    ("accept", "streams"),
+    [
+        ("text/event-stream", True),
+        ("text/event-stream, application/json;q=0.9", True),
+        ("application/json;q=0.5, text/event-stream", True),
+        (URQL_ACCEPT, False),  # urql's default: it lists the event stream but wants JSON for a query
+        ("application/json, text/event-stream", False),
+        ("text/event-stream;q=0", False),
+        ("", False),
+    ],
+)
+def test_only_a_client_that_prefers_an_event_stream_gets_one(accept: str, streams: bool) -> None:
+    assert wants_sse({b"accept": accept.encode()}) is streams
+
+
+async def test_a_query_with_urqls_accept_header_answers_json(client: HTTPClient, server: InProcessGateway) -> None:
+    token = await client.login("alice")
+    response = await client.http.post(
+        "/graphql",
+        json={"query": "{ getLoginUser }"},
+        headers={"Authorization": f"Bearer {token}", "Accept": URQL_ACCEPT},
+    )
+    assert response.status_code == 200
+    assert response.json() == {"data": {"getLoginUser": "alice"}}

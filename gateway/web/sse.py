@@ -57,8 +57,24 @@ SESSION_CODES = frozenset({Code.ERR_SDK_NOT_LOGGED_IN, Code.ERR_USER_SIG_EXPIRED
 
 
 def wants_sse(headers: dict[bytes, bytes]) -> bool:
+    """Whether the client prefers an event stream: `text/event-stream` is the Accept type of the
+    highest quality, and of those the first listed. A client that merely also accepts one (urql
+    lists it last, after the JSON types) gets JSON for its queries, as it expects."""
     accept = headers.get(b"accept", b"").decode("latin-1")
-    return any(part.split(";", 1)[0].strip().lower() == EVENT_STREAM for part in accept.split(","))
+    best, best_q = "", -1.0
+    for part in accept.split(","):
+        kind, *params = (p.strip() for p in part.split(";"))
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if kind and q > best_q:
+            best, best_q = kind.lower(), q
+    return best == EVENT_STREAM and best_q > 0
 
 
 def with_query_token(scope: Scope, headers: dict[bytes, bytes]) -> Scope:
