@@ -333,6 +333,11 @@ class Keys:
         """String (with a TTL): a message the gateway itself made through REST; its webhook is an echo."""
         return f"{self._app_prefix}:tencent-own:{digest}"
 
+    def tencent_synced(self, user_id: str) -> str:
+        """Hash: peer → the Tencent MsgTime up to which the user's C2C conversation with them was
+        read back from Tencent (gateway.tencent.reconcile)."""
+        return f"{self._user(user_id)}:tencent-synced"
+
     def tencent_c2c_ids(self, user_a: str, user_b: str) -> str:
         """Hash: one C2C conversation's messages as the mirror and Tencent name them (gateway.tencent.identity);
         under the first user (in sort order) of the pair."""

@@ -11,7 +11,8 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -24,6 +25,7 @@ from gateway.engine.backend import EmbeddedBackend
 from gateway.engine.callbacks.hooks import Callbacks
 from gateway.engine.callbacks.sender import CallbackSender
 from gateway.engine.callbacks.worker import CallbackWorker
+from gateway.engine.mirror_entry import EngineMirrorEntry
 from gateway.engine.push.sink import WebhookSink
 from gateway.engine.push.worker import PushWorker
 from gateway.engine.rest import EmbeddedServerAPI
@@ -47,19 +49,32 @@ from gateway.session.pool import SessionPool
 from gateway.session.presence import Presence
 from gateway.session.services import SessionServices
 from gateway.session.status import StatusService
-from gateway.store import open_redis
+from gateway.store import open_redis, open_worker_redis
 from gateway.tencent.client import TencentRestClient
 from gateway.tencent.coverage import TencentBackend
 from gateway.tencent.identity import TencentIds
 from gateway.tencent.inbound import InboundHandler, InboundWorker, LoggingHandler, OwnMessages
 from gateway.tencent.limits import EndpointLimiter
 from gateway.tencent.mirror import Mirror
+from gateway.tencent.mirror_writes import MirrorWrites
+from gateway.tencent.reconcile import Reconciler
 from gateway.tencent.upstream import TencentUpstream
 from gateway.tencent.webhooks import WebhookReceiver
 
 log = logging.getLogger("imql")
 
 READY_TIMEOUT_SECONDS = 0.8  # /readyz answers within 1 s whatever state Redis is in
+
+
+def reconcile_when_online(presence: Presence, reconciler: Reconciler) -> Callable[[str], Awaitable[None]]:
+    """Presence's listener: a user who just came online is reconciled with Tencent."""
+
+    async def listener(user_id: str) -> None:
+        (online,) = await presence.online([user_id])
+        if online:
+            await reconciler.user_came_online(user_id)
+
+    return listener
 
 
 @dataclass
@@ -92,6 +107,8 @@ class Gateway:
     # IMQL_TENCENT_CALLBACK_TOKEN is unset
     tencent_webhooks: WebhookReceiver | None = None
     tencent_inbound: InboundWorker | None = None
+    tencent_reconciler: Reconciler | None = None  # the Tencent backend's read-back of lost webhooks
+    worker_clients: list[Any] = field(default_factory=list)  # background consumers' own Redis clients
 
     @classmethod
     def build(
@@ -226,15 +243,29 @@ class Gateway:
             )
         )
         server_api = engine_api if upstream is None else None
+        reconciler = None
         if upstream is not None and inbound_handler is None:
-            inbound_handler = Mirror(engine_api, embedded, upstream.ids)
+            mirror_writes = MirrorWrites(engine_api, embedded, EngineMirrorEntry(embedded.messages), upstream.ids)
+            inbound_handler = Mirror(mirror_writes)
+            reconciler = Reconciler(upstream.client, mirror_writes, redis, keys, clock)
+            presence.on_change(reconcile_when_online(presence, reconciler))
         tencent_webhooks = tencent_inbound = None
+        worker_clients: list[Any] = []  # background consumers' own clients, closed with the gateway
         if settings.tencent_callback_token:
             tencent_webhooks = WebhookReceiver(
                 redis, keys, clock, sdkappid=settings.sdkappid, token=settings.tencent_callback_token
             )
+            # its reads block for up to a second while the queue is empty: on a client of its own,
+            # not on the request pool's few connections (gateway.store.POOL_MAX_CONNECTIONS)
+            inbound_redis = open_worker_redis(settings.redis_url, redis)
+            if inbound_redis is not redis:
+                worker_clients.append(inbound_redis)
             tencent_inbound = InboundWorker(
-                redis, keys, inbound_handler or LoggingHandler(), own_messages, consumer=instance_id
+                inbound_redis,
+                keys,
+                inbound_handler or LoggingHandler(),
+                own_messages,
+                consumer=instance_id,
             )
         return cls(
             settings=settings,
@@ -280,6 +311,8 @@ class Gateway:
             server_api=server_api,
             tencent_webhooks=tencent_webhooks,
             tencent_inbound=tencent_inbound,
+            tencent_reconciler=reconciler,
+            worker_clients=worker_clients,
         )
 
     async def start(self) -> None:
@@ -305,6 +338,8 @@ class Gateway:
             await self.callback_worker.stop()
         if self.tencent_inbound is not None:
             await self.tencent_inbound.stop()
+        if self.tencent_reconciler is not None:
+            await self.tencent_reconciler.close()
         if self.invitation_timer is not None:
             await self.invitation_timer.stop()
         await self.expiry.stop()
@@ -313,6 +348,10 @@ class Gateway:
         await self.presence.stop()
         await self.dispatcher.stop()
         await self.backend.close()
+        for client in self.worker_clients:
+            with contextlib.suppress(RedisError, OSError):
+                await client.aclose()
+                await client.connection_pool.disconnect()
         with contextlib.suppress(RedisError, OSError):
             await self.redis.aclose()
             # a pool we built ourselves is not closed by aclose(); its sockets must not outlive us

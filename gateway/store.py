@@ -47,13 +47,15 @@ def _keepalive_options() -> dict[int, int]:
     return {getattr(socket, name): value for name, value in wanted.items() if hasattr(socket, name)}
 
 
-def open_redis(url: str | None, *, on_round_trip: Callable[[], None] | None = None) -> Any:
+def open_redis(
+    url: str | None, *, on_round_trip: Callable[[], None] | None = None, max_connections: int = POOL_MAX_CONNECTIONS
+) -> Any:
     if url is None:
         return fakeredis.FakeAsyncRedis(server=fakeredis.FakeServer(), decode_responses=True)
     pool = WaitingConnectionPool.from_url(
         url,
         decode_responses=True,
-        max_connections=POOL_MAX_CONNECTIONS,
+        max_connections=max_connections,
         wait_seconds=POOL_WAIT_SECONDS,
         socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
         socket_timeout=None,
@@ -63,3 +65,16 @@ def open_redis(url: str | None, *, on_round_trip: Callable[[], None] | None = No
         pool.connection_kwargs.update(socket_keepalive=True, socket_keepalive_options=_keepalive_options())
     lean_connections(pool, on_round_trip)
     return LeanRedis(connection_pool=pool)
+
+
+WORKER_POOL_MAX_CONNECTIONS = 1  # a background stream consumer's own client: one blocking read at a time
+
+
+def open_worker_redis(url: str | None, shared: Any) -> Any:
+    """A client of its own for a background stream consumer (gateway.background.StreamConsumer):
+    its XREADGROUP blocks while the stream is empty, and on the shared pool's few connections that
+    starved requests (and other consumers) of one for as long. The embedded in-process store is
+    one object: it is shared."""
+    if url is None:
+        return shared
+    return open_redis(url, max_connections=WORKER_POOL_MAX_CONNECTIONS)

@@ -24,7 +24,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Protocol
 
-from gateway.im.messages import StoredMessage
+from gateway.im.messages import Content, StoredMessage
 from gateway.im.model import ProfileChanges, UserFullInfo
 
 
@@ -103,6 +103,37 @@ class Upstream(Protocol):
         """Raise IMError when the upstream cannot be reached or refuses the app's credentials."""
 
     async def close(self) -> None: ...
+
+
+# ---- the other way: the upstream's news written into the mirror ---------------------------------
+@dataclass(frozen=True, slots=True)
+class UpstreamC2CMessage:
+    """A C2C message the upstream has (a native user's, or one a webhook was lost for)."""
+
+    sender: str
+    receiver: str
+    random: int
+    timestamp: int  # the upstream's time (unix s), kept as the mirror's
+    content: Content
+    key: str  # the upstream's identity of it (Tencent: MsgSeq_MsgRandom_MsgTime): a repeat is one message
+    cloud_custom_data: str = ""
+    online_only: bool = False
+    live: bool = True  # False: into history only (nobody hears of it, it is not unread)
+
+
+@dataclass(frozen=True, slots=True)
+class MirroredMessage:
+    msg_id: str  # the mirror's msgID
+    key: str  # the mirror's own MsgKey for it (what its server API names it by)
+
+
+class MirrorEntry(Protocol):
+    """What the engine offers the upstream's inbound side, beyond its server API: writes that keep
+    the upstream's time and identity. Each is idempotent by the upstream's key."""
+
+    async def c2c_message(self, message: UpstreamC2CMessage) -> MirroredMessage | None:
+        """Store and deliver it as the sender's (None for an online-only message: nothing is kept)."""
+        ...
 
 
 _from_upstream: ContextVar[bool] = ContextVar("imql_from_upstream", default=False)

@@ -11,9 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from gateway.backend import IMBackend, ServerAPI
 from gateway.tencent import mirror_accounts, mirror_c2c
-from gateway.tencent.identity import TencentIds
 from gateway.tencent.inbound import InboundEvent
 from gateway.tencent.mirror_writes import Applier, MirrorWrites
 
@@ -28,8 +26,8 @@ APPLIERS: dict[type[Any], Applier] = {
 class Mirror:
     """`gateway.tencent.inbound.InboundHandler`: one event at a time, in the queue's order."""
 
-    def __init__(self, server: ServerAPI, backend: IMBackend, ids: TencentIds) -> None:
-        self.writes = MirrorWrites(server, backend, ids)
+    def __init__(self, writes: MirrorWrites) -> None:
+        self.writes = writes
 
     async def handle(self, event: InboundEvent) -> None:
         applier = APPLIERS.get(type(event))

@@ -14,7 +14,7 @@ from typing import Any
 
 from gateway.backend import IMBackend, ServerAPI
 from gateway.tencent.identity import TencentIds
-from gateway.upstream import from_upstream
+from gateway.upstream import MirrorEntry, from_upstream
 
 
 class MirrorRefused(RuntimeError):
@@ -22,8 +22,9 @@ class MirrorRefused(RuntimeError):
 
 
 class MirrorWrites:
-    def __init__(self, server: ServerAPI, backend: IMBackend, ids: TencentIds) -> None:
+    def __init__(self, server: ServerAPI, backend: IMBackend, entry: MirrorEntry, ids: TencentIds) -> None:
         self.server = server  # the mirror's REST v4 server: its server-side writes
+        self.entry = entry  # the writes that keep Tencent's time and identity
         self.backend = backend  # the mirror itself: reads, and accounts fetched from Tencent
         self.ids = ids  # which mirror message each Tencent message is
 

@@ -15,6 +15,7 @@ are not applied twice, and a refusal upstream leaves the mirror untouched.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import random
@@ -37,6 +38,7 @@ from gateway.backend import (
 from gateway.config import Settings
 from gateway.keys import Keys
 from gateway.tencent.coverage import SERVED
+from gateway.v4.callbacks import C2C_AFTER_SEND, SUPPORTED_COMMANDS
 from tests import test_signaling as signaling
 from tests.conftest import SECRET
 from tests.support.clients import HTTPClient
@@ -79,8 +81,12 @@ class Pair:
         return answer
 
 
-@pytest.fixture
-async def pair(settings: Settings, redis_url: str) -> AsyncIterator[Pair]:
+@contextlib.asynccontextmanager
+async def running_pair(
+    settings: Settings, redis_url: str, *, cloud_callbacks: frozenset[str] = SUPPORTED_COMMANDS
+) -> AsyncIterator[Pair]:
+    """A cloud and a gateway pointed at it; `cloud_callbacks`: the callbacks the cloud sends (the
+    others are lost, as a webhook Tencent gave up on)."""
     cloud_url = redis_url.rsplit("/", 1)[0] + f"/{CLOUD_REDIS_DB}"
     cloud_port = free_port()
     gateway = await start_in_process(
@@ -97,6 +103,7 @@ async def pair(settings: Settings, redis_url: str) -> AsyncIterator[Pair]:
             redis_url=cloud_url,
             callback_url=f"{gateway.base_url}{settings.tencent_callback_path}",
             callback_token=TOKEN,
+            callback_commands=cloud_callbacks,
             data_dir=settings.data_dir / "cloud",
         ),
         port=cloud_port,
@@ -111,6 +118,12 @@ async def pair(settings: Settings, redis_url: str) -> AsyncIterator[Pair]:
         await gateway.stop()
         await cloud.stop()
         _drop_app(cloud_url, settings.sdkappid)
+
+
+@pytest.fixture
+async def pair(settings: Settings, redis_url: str) -> AsyncIterator[Pair]:
+    async with running_pair(settings, redis_url) as running:
+        yield running
 
 
 def _drop_app(url: str, sdkappid: int) -> None:
@@ -382,3 +395,39 @@ async def test_a_native_invitation_times_out_once(pair: Pair) -> None:
     messages = (await bob.q(signaling.HISTORY % "alice"))["getC2CHistoryMessageList"]
     steps = [json.loads(m["customElem"]["data"])["actionType"] for m in messages]
     assert sorted(steps) == [1, 5]  # the invitation and one timeout
+
+
+UNREAD = "{ getTotalUnreadMessageCount }"
+
+
+async def test_messages_whose_webhook_was_lost_are_read_back_when_the_user_comes_online(
+    settings: Settings, redis_url: str
+) -> None:
+    lost = SUPPORTED_COMMANDS - {C2C_AFTER_SEND}  # Tencent never tells the gateway of a C2C message
+    async with running_pair(settings, redis_url, cloud_callbacks=lost) as pair:
+        bob = await device(pair.at_cloud, pair.cloud, "bob")
+        alice = await device(pair.at_gateway, pair.gateway, "alice")  # online: reconciled, nothing yet
+        await alice.send_text("bob", "hello bob")  # through Tencent, known to the mirror
+        await bob.send_text("alice", "first, before any read-back")
+        await alice.ws.close()  # offline; the message's webhook was lost
+        assert [text_of(m) for m in await history(alice, "bob")] == ["hello bob"]
+
+        alice = await device(pair.at_gateway, pair.gateway, "alice")  # back online: read back once
+        await eventually(lambda: _texts_are(alice, ["first, before any read-back", "hello bob"]))
+        # a conversation's first read-back is its history: not news, not unread
+        assert (await alice.q(UNREAD))["getTotalUnreadMessageCount"] == 0
+        await alice.ws.close()
+
+        await bob.send_text("alice", "second, while alice is away")
+        alice = await device(pair.at_gateway, pair.gateway, "alice")
+
+        async def unread_once() -> bool:  # from now on a read-back is news, as the webhook was: unread
+            return bool((await alice.q(UNREAD))["getTotalUnreadMessageCount"] == 1)
+
+        await eventually(unread_once)
+        texts = ["second, while alice is away", "first, before any read-back", "hello bob"]
+        assert [text_of(m) for m in await history(alice, "bob")] == texts  # each once
+
+
+async def _texts_are(dev: Device, texts: list[str]) -> bool:
+    return [text_of(m) for m in await history(dev, "bob")] == texts

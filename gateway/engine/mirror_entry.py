@@ -1,0 +1,40 @@
+"""The engine's writes for an upstream IM server's news (`gateway.upstream.MirrorEntry`): a message
+the upstream has, stored with the upstream's time and delivered as the embedded engine delivers
+its own, exactly once per upstream identity."""
+
+from __future__ import annotations
+
+import hashlib
+
+from gateway.engine.messages import Messages, ServerSend
+from gateway.im.messages import SendOptions
+from gateway.upstream import MirroredMessage, UpstreamC2CMessage, from_upstream
+from gateway.v4.identity import MsgKey
+
+# the session of a write nobody's device made: no session is told "except this one"
+NO_SESSION = ""
+
+
+class EngineMirrorEntry:
+    def __init__(self, messages: Messages) -> None:
+        self._messages = messages
+
+    async def c2c_message(self, message: UpstreamC2CMessage) -> MirroredMessage | None:
+        # the created id is the claim that makes a repeat (a webhook's retry, a reconciliation of a
+        # message a webhook already brought) return the first result instead of a second message
+        digest = hashlib.sha256(f"{message.receiver}\0{message.key}".encode()).hexdigest()[:24]
+        options = SendOptions(
+            onlineUserOnly=message.online_only,
+            cloudCustomData=message.cloud_custom_data or None,
+            isExcludedFromUnreadCount=not message.live,
+        )
+        server = ServerSend(
+            content=message.content, random=message.random, timestamp=message.timestamp, live=message.live
+        )
+        with from_upstream():
+            sent = await self._messages.send_c2c_message(
+                message.sender, NO_SESSION, f"upstream-{digest}", message.receiver, options, server=server
+            )
+        if message.online_only:
+            return None
+        return MirroredMessage(msg_id=sent.msgID, key=str(MsgKey(sent.seq, sent.random, sent.timestamp)))
