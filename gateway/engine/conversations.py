@@ -28,7 +28,7 @@ from gateway.engine.notices import ConversationWatch
 from gateway.engine.scripts import PipelinedScript, run_pipeline
 from gateway.errors import Code, IMError, invalid
 from gateway.events.bus import EventBus
-from gateway.ids import group_conversation_id, group_ids_of, parse_conversation_id, peer_ids_of
+from gateway.ids import conversation_peer_id, group_conversation_id, group_ids_of, parse_conversation_id, peer_ids_of
 from gateway.im.conversations import (
     Conversation,
     ConversationFilter,
@@ -690,11 +690,15 @@ class Conversations:
                 kind, target = parse_conversation_id(conv)
                 if kind == ConversationType.V2TIM_C2C:
                     await up.messages.read_c2c(user_id, target, clean_timestamp or int(self._clock.now()))
+        upstream_marks: dict[str, int] = {}
+        if up is not None and not clean_timestamp:
+            peers = [p for p in (conversation_peer_id(c) for c in targets) if p is not None]
+            upstream_marks = await self._messages.upstream_read_ms(user_id, peers, self._ms())
         pipe = self._redis.pipeline(transaction=False)
         for conv in targets:
             kind, target = parse_conversation_id(conv)
             if kind == ConversationType.V2TIM_C2C:
-                until = clean_timestamp * 1000 if clean_timestamp else self._ms()
+                until = clean_timestamp * 1000 if clean_timestamp else upstream_marks.get(target, self._ms())
                 pipe.hset(self._state(user_id, "c2c-read-ms"), conv, max(until, int(state.c2c_reads.get(conv, 0))))
             else:
                 last = int(await self._redis.get(self._keys.timeline_seq(self._keys.group_timeline(target))) or 0)

@@ -11,7 +11,7 @@ from typing import Any
 
 import msgspec
 
-from gateway.engine.codec import STORED_ENC
+from gateway.engine.codec import STORED_DEC, STORED_ENC
 from gateway.engine.errors import maps_store_errors
 from gateway.engine.extensions import Extensions
 from gateway.engine.group_messages import GroupMessaging
@@ -37,6 +37,10 @@ from gateway.v4.callbacks import C2C_BEFORE_SEND
 
 # the content of a message's outline, before its draft is read (nothing reads it)
 _NO_CONTENT = Content(elemType=ElemType.V2TIM_ELEM_TYPE_TEXT)
+
+
+# messages looked at for a conversation's newest time (its last seqs: refused sends leave gaps)
+_NEWEST_LOOKBACK = 5
 
 
 class ServerSend(msgspec.Struct, frozen=True, kw_only=True):
@@ -247,6 +251,25 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
             start_seq = ref.seq
         return await self._page(user_id, timeline, count, get_type, start_seq, message_types, time_begin, time_period)
 
+    async def upstream_read_ms(self, user_id: str, peers: Sequence[str], now_ms: int) -> dict[str, int]:
+        """With an upstream, a "read up to now" mark per C2C conversation that also covers its
+        newest message: messages keep the upstream's time, and an upstream clock ahead of this one
+        would otherwise leave a message just read still unread. Two round trips."""
+        timelines = [self._keys.c2c_timeline(user_id, p) for p in peers]
+        pipe = self._redis.pipeline(transaction=False)
+        for timeline in timelines:
+            pipe.get(self._keys.timeline_seq(timeline))
+        last_seqs = [int(v or 0) for v in await pipe.execute()]
+        pipe = self._redis.pipeline(transaction=False)
+        for timeline, last in zip(timelines, last_seqs, strict=True):
+            seqs = [str(q) for q in range(last, max(0, last - _NEWEST_LOOKBACK), -1)] or ["0"]
+            pipe.hmget(self._keys.timeline_messages(timeline), seqs)
+        marks = {}
+        for peer, raws in zip(peers, await pipe.execute(), strict=True):
+            newest = max((STORED_DEC.decode(r).timestamp for r in raws if r), default=0)
+            marks[peer] = max(now_ms, newest * 1000 + 999)
+        return marks
+
     async def mark_c2c_message_as_read(self, user_id: str, peer: str, *, read_time: int | None = None) -> None:
         """`read_time`: read up to that time (unix s) rather than now (REST `admin_set_msg_read` MsgReadTime)."""
         now = self._now() if read_time is None else read_time
@@ -255,6 +278,8 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
         up = active(self._upstream)
         if up is not None:  # Tencent's read position moves too, so native devices see it
             await up.messages.read_c2c(user_id, peer, now)
+            if read_time is None:
+                read_ms = (await self.upstream_read_ms(user_id, [peer], read_ms))[peer]
         pipe = self._redis.pipeline(transaction=False)
         pipe.hset(self._keys.read_times(user_id), conv, now)
         pipe.hset(self._keys.conversation_state(user_id, "c2c-read-ms"), conv, read_ms)
@@ -350,9 +375,10 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
         if peers:
             pipe.hset(self._keys.read_times(user_id), mapping={c2c_conversation_id(p): now for p in peers})
             millis = int(self._clock.now() * 1000)
+            marks = dict.fromkeys(peers, millis) if up is None else await self.upstream_read_ms(user_id, peers, millis)
             pipe.hset(
                 self._keys.conversation_state(user_id, "c2c-read-ms"),
-                mapping={c2c_conversation_id(p): millis for p in peers},
+                mapping={c2c_conversation_id(p): marks[p] for p in peers},
             )
         if group_ids:
             pipe.hset(

@@ -15,17 +15,14 @@ are not applied twice, and a refusal upstream leaves the mirror untouched.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import json
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
-import redis as sync_redis
 
 from gateway.backend import (
     AccountManager,
@@ -36,17 +33,13 @@ from gateway.backend import (
     SignalingManager,
 )
 from gateway.config import Settings
-from gateway.keys import Keys
 from gateway.tencent.coverage import SERVED
 from gateway.v4.callbacks import C2C_AFTER_SEND, SUPPORTED_COMMANDS
 from tests import test_signaling as signaling
-from tests.conftest import SECRET
-from tests.support.clients import HTTPClient
-from tests.support.servers import InProcessGateway, free_port, start_in_process
+from tests.support.servers import free_port, start_in_process
+from tests.support.tencent_pair import TOKEN, Pair, running_pair
 from tests.test_messages import HISTORY, MODIFY, Device, device
 
-CLOUD_REDIS_DB = 1  # the cloud's data apart from the gateway's mirror (same SDKAppID, same key names)
-TOKEN = "tencent-callback-token-0123"
 MANAGER_PROTOCOLS: dict[str, type[object]] = {
     "accounts": AccountManager,
     "friendship": FriendshipManager,
@@ -59,82 +52,10 @@ NICK = "query($u: [String!]!) { getUsersInfo(userIDList: $u) { userID nickName }
 RENAME = "mutation($n: String!) { setSelfInfo(nickName: $n) { nickName } }"
 
 
-@dataclass
-class Pair:
-    cloud: InProcessGateway
-    gateway: InProcessGateway
-    at_cloud: HTTPClient
-    at_gateway: HTTPClient
-
-    async def admin(self, command: str, body: dict[str, Any]) -> dict[str, Any]:
-        """The cloud's REST v4, called as the app's admin (what the app's servers do)."""
-        sig = self.at_cloud.sig("administrator")
-        params: dict[str, str | int] = {
-            "sdkappid": self.at_cloud.sdkappid,
-            "identifier": "administrator",
-            "usersig": sig,
-            "random": 1,
-            "contenttype": "json",
-        }
-        response = await self.at_cloud.http.post(f"/v4/{command}", params=params, json=body)
-        answer: dict[str, Any] = response.json()
-        return answer
-
-
-@contextlib.asynccontextmanager
-async def running_pair(
-    settings: Settings, redis_url: str, *, cloud_callbacks: frozenset[str] = SUPPORTED_COMMANDS
-) -> AsyncIterator[Pair]:
-    """A cloud and a gateway pointed at it; `cloud_callbacks`: the callbacks the cloud sends (the
-    others are lost, as a webhook Tencent gave up on)."""
-    cloud_url = redis_url.rsplit("/", 1)[0] + f"/{CLOUD_REDIS_DB}"
-    cloud_port = free_port()
-    gateway = await start_in_process(
-        dataclasses.replace(
-            settings,
-            backend="tencent",
-            tencent_api_url=f"http://127.0.0.1:{cloud_port}",
-            tencent_callback_token=TOKEN,
-        )
-    )
-    cloud = await start_in_process(
-        dataclasses.replace(
-            settings,
-            redis_url=cloud_url,
-            callback_url=f"{gateway.base_url}{settings.tencent_callback_path}",
-            callback_token=TOKEN,
-            callback_commands=cloud_callbacks,
-            data_dir=settings.data_dir / "cloud",
-        ),
-        port=cloud_port,
-    )
-    at_cloud = HTTPClient(cloud.base_url, settings.sdkappid, SECRET)
-    at_gateway = HTTPClient(gateway.base_url, settings.sdkappid, SECRET)
-    try:
-        yield Pair(cloud, gateway, at_cloud, at_gateway)
-    finally:
-        await at_cloud.aclose()
-        await at_gateway.aclose()
-        await gateway.stop()
-        await cloud.stop()
-        _drop_app(cloud_url, settings.sdkappid)
-
-
 @pytest.fixture
 async def pair(settings: Settings, redis_url: str) -> AsyncIterator[Pair]:
     async with running_pair(settings, redis_url) as running:
         yield running
-
-
-def _drop_app(url: str, sdkappid: int) -> None:
-    client = sync_redis.Redis.from_url(url)
-    try:
-        for pattern in Keys(sdkappid).scan_patterns():
-            batch = list(client.scan_iter(match=pattern, count=1000))
-            if batch:
-                client.delete(*batch)
-    finally:
-        client.close()
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 10.0) -> None:
