@@ -225,7 +225,7 @@ class Gateway:
         )
         server_api = engine_api if upstream is None else None
         if upstream is not None and inbound_handler is None:
-            inbound_handler = Mirror(engine_api, embedded)
+            inbound_handler = Mirror(engine_api, embedded, upstream)
         tencent_webhooks = tencent_inbound = None
         if settings.tencent_callback_token:
             tencent_webhooks = WebhookReceiver(

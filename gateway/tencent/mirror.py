@@ -12,23 +12,25 @@ import logging
 from typing import Any
 
 from gateway.backend import IMBackend, ServerAPI
-from gateway.tencent import mirror_accounts, mirror_c2c
+from gateway.tencent import mirror_accounts, mirror_c2c, mirror_friendship
 from gateway.tencent.inbound import InboundEvent
 from gateway.tencent.mirror_writes import Applier, MirrorWrites
+from gateway.upstream import Upstream
 
 log = logging.getLogger("imql.tencent")
 
 APPLIERS: dict[type[Any], Applier] = {
     **mirror_accounts.APPLIERS,
     **mirror_c2c.APPLIERS,
+    **mirror_friendship.APPLIERS,
 }
 
 
 class Mirror:
     """`gateway.tencent.inbound.InboundHandler`: one event at a time, in the queue's order."""
 
-    def __init__(self, server: ServerAPI, backend: IMBackend) -> None:
-        self.writes = MirrorWrites(server, backend)
+    def __init__(self, server: ServerAPI, backend: IMBackend, upstream: Upstream | None = None) -> None:
+        self.writes = MirrorWrites(server, backend, upstream)
 
     async def handle(self, event: InboundEvent) -> None:
         applier = APPLIERS.get(type(event))

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from gateway.backend import IMBackend, ServerAPI
-from gateway.upstream import from_upstream
+from gateway.upstream import Upstream, from_upstream
 
 
 class MirrorRefused(RuntimeError):
@@ -21,9 +21,12 @@ class MirrorRefused(RuntimeError):
 
 
 class MirrorWrites:
-    def __init__(self, server: ServerAPI, backend: IMBackend) -> None:
+    def __init__(self, server: ServerAPI, backend: IMBackend, upstream: Upstream | None = None) -> None:
         self.server = server  # the mirror's REST v4 server: its server-side writes
         self.backend = backend  # the mirror itself: reads, and accounts fetched from Tencent
+        # Tencent itself, for what an event leaves open (e.g. a relation's state now, when webhooks
+        # about it may arrive out of order); None: the events are taken as they come
+        self.upstream = upstream
 
     async def apply(self, command: str, body: dict[str, Any]) -> dict[str, Any]:
         """One server write on the mirror, its answer; a refusal raises, so the worker tries the

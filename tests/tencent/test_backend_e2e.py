@@ -222,13 +222,11 @@ async def test_readyz_says_when_tencent_does_not_answer(settings: Settings) -> N
 async def test_an_api_not_yet_written_through_is_refused_and_changes_nothing(pair: Pair) -> None:
     await device(pair.at_cloud, pair.cloud, "bob")
     alice = await device(pair.at_gateway, pair.gateway, "alice")
-    reply = await alice.call(
-        'mutation { addFriend(userID: "bob", addType: V2TIM_FRIEND_TYPE_BOTH) { resultCode resultInfo } }'
-    )
+    reply = await alice.call('mutation { createGroup(groupName: "g", groupType: V2TIM_GROUP_TYPE_WORK) }')
     assert reply.codes == [7013]
     assert "not available on the Tencent backend" in reply.errors[0]["message"]
-    friends = await pair.admin("sns/friend_get", {"From_Account": "alice", "StartIndex": 0})
-    assert friends.get("FriendNum", 0) == 0
+    joined = await pair.admin("group_open_http_svc/get_joined_group_list", {"Member_Account": "alice"})
+    assert joined.get("TotalCount", 0) == 0
 
 
 def test_every_served_method_is_a_method_of_its_manager() -> None:
