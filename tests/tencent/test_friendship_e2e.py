@@ -11,10 +11,12 @@ leaves the mirror as it was.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+from gateway.v4 import callbacks as wire
 from tests.support.clients import GraphQLReply
-from tests.tencent.test_backend_e2e import Pair, eventually
+from tests.tencent.test_backend_e2e import TOKEN, Pair, eventually
 from tests.test_friendship import ADD, SET_ALLOW, User, make_user
 from tests.test_messages import CREATE_TEXT, SEND
 
@@ -74,8 +76,8 @@ async def settled(p: Pair) -> None:
     (each queue's consumer group has read every entry and holds none pending): whatever those
     webhooks publish is in the event log by then. Callbacks are queued before the REST call or the
     mutation that caused them answers."""
-    sides = ((p.cloud.gateway, p.cloud.gateway.keys.callback_queue()),)
-    sides += ((p.gateway.gateway, p.gateway.gateway.keys.tencent_inbound_queue()),)
+    cloud, gateway = p.cloud.gateway, p.gateway.gateway
+    sides = ((cloud, cloud.keys.callback_queue()), (gateway, gateway.keys.tencent_inbound_queue()))
 
     async def done() -> bool:
         for gw, stream in sides:
@@ -215,6 +217,50 @@ async def test_a_relation_between_users_the_mirror_never_saw_stays_out_of_it(pai
     await settled(pair)
     gw = pair.gateway.gateway
     assert not await gw.redis.exists(gw.keys.friends("frank"), gw.keys.profile("erin"))
+
+
+async def test_webhooks_out_of_order_or_stale_change_nothing_tencent_does_not_hold(pair: Pair) -> None:
+    """Tencent delivers a batch of callbacks at once: an add may arrive after its delete, an echo
+    after a later change. Where an event and the mirror disagree, Tencent's state now decides."""
+    alice = await gateway_user(pair, "alice")
+    await native(pair, "bob", ALLOW_ANY)
+    carol = await native(pair, "carol", ALLOW_ANY)
+    await native(pair, "dave")
+    await add(alice, "carol")
+    await until(alice, "onFriendListAdded")
+    await until(carol, "onFriendListAdded")
+    await alice.q(BLOCK, {"u": ["dave"]})
+    await until(alice, "onBlackListAdd")
+    await alice.q('query { getUsersInfo(userIDList: ["bob"]) { userID } }')  # bob is mirrored
+
+    stale: list[dict[str, Any]] = [
+        {"CallbackCommand": wire.FRIEND_ADD, "ClientCmd": "friend_add", "PairList": _pairs(("bob", "alice"))},
+        {"CallbackCommand": wire.FRIEND_DELETE, "PairList": _pairs(("carol", "alice"), ("alice", "carol"))},
+        {"CallbackCommand": wire.BLACKLIST_ADD, "PairList": _pairs(("bob", "alice"))},
+        {"CallbackCommand": wire.BLACKLIST_DELETE, "PairList": _pairs(("alice", "dave"))},
+    ]
+    for body in stale:
+        query = wire.query_string(
+            pair.gateway.settings.sdkappid,
+            body["CallbackCommand"],
+            "10.0.0.1",
+            "Android",
+            token=TOKEN,
+            request_time=int(time.time()),
+        )
+        path = f"{pair.gateway.settings.tencent_callback_path}?{query}"
+        answer = await pair.at_gateway.http.post(path, json=body)
+        assert answer.json()["ErrorCode"] == 0
+    await settled(pair)
+    assert await alice.drain() == []
+    await alice.converged()
+    assert alice.friends.keys() == {"carol"}
+    assert alice.blocked == {"dave"}
+    assert (await send_text(alice, "bob", "not blocked")).codes == []
+
+
+def _pairs(*pairs: tuple[str, str]) -> list[dict[str, str]]:
+    return [{"From_Account": a, "To_Account": b, "Initiator_Account": a} for a, b in pairs]
 
 
 # ---- the blacklist ----------------------------------------------------------------------------------
