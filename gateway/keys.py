@@ -95,6 +95,11 @@ class Keys:
         """Hash: friend group name → when it was created; membership lives in the friend records."""
         return f"{self._user(user_id)}:friend-groups"
 
+    def relations_imported(self, user_id: str) -> str:
+        """String: when the user's relation chain was imported from the upstream IM server (the Tencent
+        backend's mirror imports it once, the first time it needs it)."""
+        return f"{self._user(user_id)}:relations-imported"
+
     def user_events(self, user_id: str) -> str:
         """Stream: the durable event log of one user."""
         return f"{self._user(user_id)}:events"

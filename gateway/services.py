@@ -245,7 +245,9 @@ class Gateway:
         server_api = engine_api if upstream is None else None
         reconciler = None
         if upstream is not None and inbound_handler is None:
-            mirror_writes = MirrorWrites(engine_api, embedded, EngineMirrorEntry(embedded.messages), upstream.ids)
+            mirror_writes = MirrorWrites(
+                engine_api, embedded, EngineMirrorEntry(embedded.messages), upstream.ids, upstream
+            )
             inbound_handler = Mirror(mirror_writes)
             reconciler = Reconciler(upstream.client, mirror_writes, redis, keys, clock)
             presence.on_change(reconcile_when_online(presence, reconciler))

@@ -18,14 +18,15 @@ it, and neither imports the other.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Protocol
 
+from gateway.im.enums import FriendAddType
 from gateway.im.messages import Content, StoredMessage
-from gateway.im.model import ProfileChanges, UserFullInfo
+from gateway.im.model import FriendChanges, FriendCheckResult, FriendOperationResult, ProfileChanges, UserFullInfo
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +83,92 @@ class ConversationsUpstream(Protocol):
     async def change_group(self, user_id: str, name: str, added: Sequence[str], removed: Sequence[str]) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class FriendAddition:
+    """One friend request or addition as the SDK's addFriend makes it (remark and group are the
+    requester's, for their own list)."""
+
+    target: str
+    remark: str = ""
+    add_wording: str = ""
+    add_source: str = ""
+    friend_group: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamFriend:
+    """One entry of a user's friend list upstream."""
+
+    user_id: str
+    remark: str = ""
+    groups: tuple[str, ...] = ()
+    custom: tuple[tuple[str, str], ...] = ()  # custom friend fields (key without its prefix, value)
+    add_time: int = 0
+    add_source: str = ""
+    add_wording: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RelationChain:
+    """A user's whole relation chain upstream: what the mirror imports the first time it needs it."""
+
+    friends: tuple[UpstreamFriend, ...]
+    blacklist: tuple[tuple[str, int], ...]  # (blocked user, when blocked, unix s)
+    groups: tuple[str, ...]  # every friend group, empty ones included
+
+
+class FriendshipUpstream(Protocol):
+    """The relation chain upstream. Batch writes answer per user, as the SDK does: a result with a
+    non-zero resultCode was not applied upstream (and must not be in the mirror)."""
+
+    async def add_friend(
+        self, user_id: str, addition: FriendAddition, add_type: FriendAddType, *, force: bool
+    ) -> FriendOperationResult:
+        """resultCode 0: the friendship is made; 30539: a request now waits for the target; any
+        other: refused. `force`: the target's AllowType does not apply (an accepted request)."""
+        ...
+
+    async def delete_friends(
+        self, user_id: str, user_ids: Sequence[str], delete_type: FriendAddType
+    ) -> list[FriendOperationResult]: ...
+
+    async def check_friends(
+        self, user_id: str, user_ids: Sequence[str], check_type: FriendAddType
+    ) -> list[FriendCheckResult]:
+        """The relation with each user, in order (authoritative: it covers lists the mirror never imported)."""
+        ...
+
+    async def check_black_list(self, user_id: str, user_ids: Sequence[str]) -> list[bool]:
+        """Whether the user has blocked each of `user_ids`, in order."""
+        ...
+
+    async def update_friend(self, user_id: str, friend_id: str, changes: FriendChanges) -> None:
+        """Remark and custom fields as `changes` sets them."""
+
+    async def update_friend_groups(
+        self, user_id: str, groups: Mapping[str, Sequence[str]]
+    ) -> list[FriendOperationResult]:
+        """Each friend's whole new list of friend groups (friend -> names), one result per friend."""
+        ...
+
+    async def add_to_black_list(self, user_id: str, user_ids: Sequence[str]) -> list[FriendOperationResult]:
+        """resultCode 0 also for someone blocked already."""
+        ...
+
+    async def delete_from_black_list(self, user_id: str, user_ids: Sequence[str]) -> list[FriendOperationResult]: ...
+
+    async def create_friend_group(self, user_id: str, name: str, user_ids: Sequence[str]) -> None: ...
+
+    async def delete_friend_groups(self, user_id: str, names: Sequence[str]) -> None: ...
+
+    async def rename_friend_group(self, user_id: str, old: str, new: str, members: Sequence[str]) -> None:
+        """`members`: the friends in `old`, who move to `new`."""
+
+    async def fetch_relations(self, user_id: str) -> RelationChain | None:
+        """The user's friends, blacklist and friend groups; None when the account does not exist."""
+        ...
+
+
 class Upstream(Protocol):
     """Every write method is called before the mirror's write; raising IMError refuses the action."""
 
@@ -98,6 +185,9 @@ class Upstream(Protocol):
 
     @property
     def conversations(self) -> ConversationsUpstream: ...
+
+    @property
+    def friendship(self) -> FriendshipUpstream: ...
 
     async def ping(self) -> None:
         """Raise IMError when the upstream cannot be reached or refuses the app's credentials."""

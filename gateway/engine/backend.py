@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,6 +25,8 @@ from gateway.events.bus import EventBus
 from gateway.im.model import ProfileChanges, UserFullInfo
 from gateway.keys import Keys
 from gateway.upstream import Upstream, active
+
+log = logging.getLogger("imql.engine")
 
 
 @maps_store_errors
@@ -51,11 +54,13 @@ class EmbeddedAccounts:
     async def ensure_account(self, user_id: str) -> None:
         up = active(self._upstream)
         if up is not None:
-            if (await self._profiles.exists([user_id]))[0]:
-                return  # mirrored: it exists upstream, created by us earlier or imported from there
-            await up.accounts.ensure_account(user_id)
-            if await self._import_missing(up, [user_id]):
-                return
+            if not (await self._profiles.exists([user_id]))[0]:
+                await up.accounts.ensure_account(user_id)
+                if not await self._import_missing(up, [user_id]):
+                    await self._profiles.ensure_account(user_id, int(self._clock.now()))
+            # mirrored (created by us earlier or imported from there): its relation chain too, once
+            await self._import_relations(user_id)
+            return
         await self._profiles.ensure_account(user_id, int(self._clock.now()))
 
     async def get_users_info(self, user_ids: Sequence[str]) -> list[UserFullInfo]:
@@ -82,6 +87,14 @@ class EmbeddedAccounts:
 
     async def _import_missing(self, up: Upstream, user_ids: Sequence[str]) -> dict[str, UserFullInfo]:
         return await self._profiles.import_from(up, user_ids, int(self._clock.now()))
+
+    async def _import_relations(self, user_id: str) -> None:
+        """At login, so the user's first friendship read is served at once. Not fatal: the mirror
+        imports the chain whenever it next needs it (gateway.engine.friendship.ensure_relations)."""
+        try:
+            await self._friendship.ensure_relations([user_id])
+        except IMError as exc:
+            log.warning("relation chain of %r not imported at login: %s", user_id, exc.desc)
 
 
 @maps_store_errors
@@ -129,7 +142,7 @@ class EmbeddedBackend:
         # the app's third-party callbacks, told by every part at its hook points (off: Callbacks())
         self.callbacks = callbacks = callbacks or Callbacks()
         self.profiles = Profiles(redis, keys, bus, callbacks)
-        self.friendship = Friendship(redis, keys, bus, self.profiles, clock, callbacks)
+        self.friendship = Friendship(redis, keys, bus, self.profiles, clock, callbacks, upstream)
         # offline push: the queue is fed by every send; the planner is read by gateway.push's worker
         self.push_queue = PushQueue(redis, keys, enabled=offline_push)
         # messages and groups tell of conversations through it; Conversations serves it when built

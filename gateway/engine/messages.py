@@ -98,6 +98,8 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
         outline = StoredMessage(
             msgID="", sender=user_id, receiver=receiver, seq=0, random=0, timestamp=0, content=_NO_CONTENT
         )
+        if server is None:  # the receiver's blacklist is checked: in a mirror, it is imported once first
+            await self._friendship.ensure_relations([receiver])
         pipe = self._redis.pipeline(transaction=False)
         pipe.hget(key, "draft")
         pipe.hget(key, "msgID")

@@ -80,7 +80,33 @@ SERVED: dict[str, frozenset[str]] = {
             "delete_conversations_from_group",
         }
     ),
-    "friendship": frozenset(),
+    "friendship": frozenset(
+        {
+            # sns/* first, then the mirror (gateway.tencent.friendship); reads from the mirror, whose
+            # relation chains are imported once; requests are the mirror's own (no REST has them)
+            "get_friend_list",
+            "get_friends_info",
+            "set_friend_info",
+            "search_friends",
+            "add_friend",
+            "delete_from_friend_list",
+            "check_friend",
+            "get_friend_application_list",
+            "accept_friend_application",
+            "refuse_friend_application",
+            "delete_friend_application",
+            "set_friend_application_read",
+            "add_to_black_list",
+            "delete_from_black_list",
+            "get_black_list",
+            "create_friend_group",
+            "get_friend_groups",
+            "delete_friend_group",
+            "rename_friend_group",
+            "add_friends_to_friend_group",
+            "delete_friends_from_friend_group",
+        }
+    ),
     "groups": frozenset(),
     "signaling": frozenset(
         {

@@ -14,7 +14,7 @@ from typing import Any
 
 from gateway.backend import IMBackend, ServerAPI
 from gateway.tencent.identity import TencentIds
-from gateway.upstream import MirrorEntry, from_upstream
+from gateway.upstream import MirrorEntry, Upstream, from_upstream
 
 
 class MirrorRefused(RuntimeError):
@@ -22,11 +22,21 @@ class MirrorRefused(RuntimeError):
 
 
 class MirrorWrites:
-    def __init__(self, server: ServerAPI, backend: IMBackend, entry: MirrorEntry, ids: TencentIds) -> None:
+    def __init__(
+        self,
+        server: ServerAPI,
+        backend: IMBackend,
+        entry: MirrorEntry,
+        ids: TencentIds,
+        upstream: Upstream | None = None,
+    ) -> None:
         self.server = server  # the mirror's REST v4 server: its server-side writes
         self.entry = entry  # the writes that keep Tencent's time and identity
         self.backend = backend  # the mirror itself: reads, and accounts fetched from Tencent
         self.ids = ids  # which mirror message each Tencent message is
+        # Tencent itself, for what an event leaves open (e.g. a relation's state now, when webhooks
+        # about it may arrive out of order); None: the events are taken as they come
+        self.upstream = upstream
 
     async def apply(self, command: str, body: dict[str, Any]) -> dict[str, Any]:
         """One server write on the mirror, its answer; a refusal raises, so the worker tries the

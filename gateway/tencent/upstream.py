@@ -19,6 +19,7 @@ from gateway.im.messages import StoredMessage
 from gateway.im.model import ProfileChanges, UserFullInfo
 from gateway.tencent.client import TencentRestClient, bad_answer
 from gateway.tencent.conversations import TencentConversations
+from gateway.tencent.friendship import TencentFriendship
 from gateway.tencent.identity import TencentIds
 from gateway.tencent.inbound import MODIFY, READ, RECALL, SEND, OwnMessages, c2c_echo_key, c2c_send_id
 from gateway.upstream import AccountsUpstream, MessagesUpstream, UpstreamSent
@@ -181,6 +182,7 @@ class TencentUpstream:
         self.accounts = TencentAccounts(client)
         self.messages = TencentMessages(client, own, ids, media_url)
         self.conversations = TencentConversations(client)
+        self.friendship = TencentFriendship(client)
         self._pinged_at = float("-inf")
 
     async def ping(self) -> None:

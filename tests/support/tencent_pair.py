@@ -7,9 +7,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,3 +103,12 @@ def _drop_app(url: str, sdkappid: int) -> None:
                 client.delete(*batch)
     finally:
         client.close()
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 10.0) -> None:
+    """Webhooks are asynchronous (queued, then applied by a worker): wait for their effect."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("the webhook's effect never showed")
+        await asyncio.sleep(0.05)
