@@ -338,6 +338,10 @@ class Keys:
         """String (with a TTL): a message the gateway itself made through REST; its webhook is an echo."""
         return f"{self._app_prefix}:tencent-own:{digest}"
 
+    def tencent_status(self, user_id: str) -> str:
+        """String (with a TTL): the user's status at Tencent as last reported (gateway.tencent.status)."""
+        return f"{self._user(user_id)}:tencent-status"
+
     def tencent_synced(self, user_id: str) -> str:
         """Hash: peer → the Tencent MsgTime up to which the user's C2C conversation with them was
         read back from Tencent (gateway.tencent.reconcile)."""

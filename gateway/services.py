@@ -58,6 +58,7 @@ from gateway.tencent.limits import EndpointLimiter
 from gateway.tencent.mirror import Mirror
 from gateway.tencent.mirror_writes import MirrorWrites
 from gateway.tencent.reconcile import Reconciler
+from gateway.tencent.status import TencentStatus
 from gateway.tencent.upstream import TencentUpstream
 from gateway.tencent.webhooks import WebhookReceiver
 
@@ -163,7 +164,8 @@ class Gateway:
                 settings, limiter=EndpointLimiter(redis, keys, clock), clock=clock, metrics=metrics
             )
             tencent_ids = TencentIds(redis, keys)
-            upstream = TencentUpstream(client, own_messages, tencent_ids, media_url_for_admin)
+            status_upstream = TencentStatus(client, redis, keys)
+            upstream = TencentUpstream(client, own_messages, tencent_ids, status_upstream, media_url_for_admin)
         embedded = EmbeddedBackend(
             redis=redis,
             keys=keys,
@@ -203,6 +205,7 @@ class Gateway:
             presence=presence,
             logged_in=sessions.is_logged_in,
             exists=backend.accounts.exists,
+            upstream=upstream.status if upstream is not None else None,
         )
         housekeeping = backend.housekeeping
         if housekeeping is not None:
@@ -245,9 +248,14 @@ class Gateway:
         server_api = engine_api if upstream is None else None
         reconciler = None
         if upstream is not None and inbound_handler is None:
-            mirror_writes = MirrorWrites(
-                engine_api, embedded, EngineMirrorEntry(embedded.messages), upstream.ids, upstream
-            )
+            tencent_status = upstream.status
+
+            async def native_status(user_id: str, action: str) -> None:
+                if await tencent_status.reported(user_id, action):
+                    await status.changed_upstream(user_id)
+
+            entry = EngineMirrorEntry(embedded.messages)
+            mirror_writes = MirrorWrites(engine_api, embedded, entry, upstream.ids, upstream, native_status)
             inbound_handler = Mirror(mirror_writes)
             reconciler = Reconciler(upstream.client, mirror_writes, redis, keys, clock)
             presence.on_change(reconcile_when_online(presence, reconciler))

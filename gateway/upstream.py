@@ -24,7 +24,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Protocol
 
-from gateway.im.enums import FriendAddType
+from gateway.im.enums import FriendAddType, UserStatusType
 from gateway.im.messages import Content, StoredMessage
 from gateway.im.model import FriendChanges, FriendCheckResult, FriendOperationResult, ProfileChanges, UserFullInfo
 
@@ -169,6 +169,14 @@ class FriendshipUpstream(Protocol):
         ...
 
 
+class StatusUpstream(Protocol):
+    """Users' online status upstream (native devices' connections)."""
+
+    async def statuses(self, user_ids: Sequence[str]) -> list[UserStatusType | None]:
+        """Each user's status upstream, in order; None for one the upstream has no account for."""
+        ...
+
+
 class Upstream(Protocol):
     """Every write method is called before the mirror's write; raising IMError refuses the action."""
 
@@ -188,6 +196,9 @@ class Upstream(Protocol):
 
     @property
     def friendship(self) -> FriendshipUpstream: ...
+
+    @property
+    def status(self) -> StatusUpstream: ...
 
     async def ping(self) -> None:
         """Raise IMError when the upstream cannot be reached or refuses the app's credentials."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from gateway.tencent import mirror_accounts, mirror_c2c, mirror_friendship
+from gateway.tencent import mirror_accounts, mirror_c2c, mirror_friendship, mirror_status
 from gateway.tencent.inbound import InboundEvent
 from gateway.tencent.mirror_writes import Applier, MirrorWrites
 
@@ -21,6 +21,7 @@ APPLIERS: dict[type[Any], Applier] = {
     **mirror_accounts.APPLIERS,
     **mirror_c2c.APPLIERS,
     **mirror_friendship.APPLIERS,
+    **mirror_status.APPLIERS,
 }
 
 

@@ -16,6 +16,8 @@ from gateway.backend import IMBackend, ServerAPI
 from gateway.tencent.identity import TencentIds
 from gateway.upstream import MirrorEntry, Upstream, from_upstream
 
+NativeStatus = Callable[[str, str], Awaitable[None]]
+
 
 class MirrorRefused(RuntimeError):
     """The mirror would not apply an event (e.g. it lacks an account Tencent has)."""
@@ -29,6 +31,7 @@ class MirrorWrites:
         entry: MirrorEntry,
         ids: TencentIds,
         upstream: Upstream | None = None,
+        native_status: NativeStatus | None = None,
     ) -> None:
         self.server = server  # the mirror's REST v4 server: its server-side writes
         self.entry = entry  # the writes that keep Tencent's time and identity
@@ -37,6 +40,8 @@ class MirrorWrites:
         # Tencent itself, for what an event leaves open (e.g. a relation's state now, when webhooks
         # about it may arrive out of order); None: the events are taken as they come
         self.upstream = upstream
+        # a native user's State.StateChange (user, Action): recorded and told to their watchers
+        self.native_status = native_status
 
     async def apply(self, command: str, body: dict[str, Any]) -> dict[str, Any]:
         """One server write on the mirror, its answer; a refusal raises, so the worker tries the

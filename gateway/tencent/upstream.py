@@ -22,6 +22,7 @@ from gateway.tencent.conversations import TencentConversations
 from gateway.tencent.friendship import TencentFriendship
 from gateway.tencent.identity import TencentIds
 from gateway.tencent.inbound import MODIFY, READ, RECALL, SEND, OwnMessages, c2c_echo_key, c2c_send_id
+from gateway.tencent.status import TencentStatus
 from gateway.upstream import AccountsUpstream, MessagesUpstream, UpstreamSent
 from gateway.v4.fields import Body
 from gateway.v4.msgbody import msgbody_from_content, offline_push_to_rest
@@ -176,13 +177,16 @@ class TencentUpstream:
 
     name = NAME
 
-    def __init__(self, client: TencentRestClient, own: OwnMessages, ids: TencentIds, media_url: MediaUrl) -> None:
+    def __init__(
+        self, client: TencentRestClient, own: OwnMessages, ids: TencentIds, status: TencentStatus, media_url: MediaUrl
+    ) -> None:
         self.client = client
         self.ids = ids
         self.accounts = TencentAccounts(client)
         self.messages = TencentMessages(client, own, ids, media_url)
         self.conversations = TencentConversations(client)
         self.friendship = TencentFriendship(client)
+        self.status = status
         self._pinged_at = float("-inf")
 
     async def ping(self) -> None:

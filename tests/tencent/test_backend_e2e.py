@@ -34,6 +34,7 @@ from gateway.config import Settings
 from gateway.tencent.coverage import SERVED
 from gateway.v4.callbacks import C2C_AFTER_SEND, SUPPORTED_COMMANDS
 from tests import test_signaling as signaling
+from tests.support.clients import listening
 from tests.support.servers import free_port, start_in_process
 from tests.support.tencent_pair import TOKEN, Pair, eventually, running_pair
 from tests.test_messages import HISTORY, MODIFY, Device, device
@@ -333,3 +334,30 @@ async def test_messages_whose_webhook_was_lost_are_read_back_when_the_user_comes
 
 async def _texts_are(dev: Device, texts: list[str]) -> bool:
     return [text_of(m) for m in await history(dev, "bob")] == texts
+
+
+STATUS = "query($u: [String!]!) { getUserStatus(userIDList: $u) { userID statusType } }"
+STATUS_EVENTS = """subscription { sdkListener { __typename
+  ... on UserStatusChangedEvent { statusList { userID statusType } } } }"""
+
+
+async def test_native_users_status_comes_from_tencent(pair: Pair) -> None:
+    alice = await listening(pair.at_gateway, pair.gateway.ws_url, "alice", STATUS_EVENTS)
+    await device(pair.at_cloud, pair.cloud, "carol", platform="ios")  # a native user, online there
+    await pair.at_cloud.login("dave")  # logged in natively, no live connection: PushOnline at Tencent
+    statuses = (await alice.q(STATUS, {"u": ["carol", "dave", "alice", "nobody-anywhere"]}))["getUserStatus"]
+    assert [s["statusType"] for s in statuses] == [
+        "V2TIM_USER_STATUS_ONLINE",
+        "V2TIM_USER_STATUS_OFFLINE",
+        "V2TIM_USER_STATUS_ONLINE",
+        "V2TIM_USER_STATUS_UNKNOWN",
+    ]
+    # State.StateChange: a native user coming online reaches those who subscribed to their status
+    assert await alice.q('mutation { subscribeUserStatus(userIDList: ["erin"]) }')
+    await pair.at_cloud.login("erin")
+    await device(pair.at_cloud, pair.cloud, "erin")  # erin's device connects: Tencent reports Login
+    while True:  # past the subscription's own connection events
+        event = await alice.event()
+        if event["__typename"] == "UserStatusChangedEvent":
+            break
+    assert event["statusList"] == [{"userID": "erin", "statusType": "V2TIM_USER_STATUS_ONLINE"}]
