@@ -57,9 +57,9 @@ export function connect(token: string): Connection {
   const client = new Client({
     url: "/graphql",
     requestPolicy: "network-only", // the demo keeps its own state, fed by events
-    // urql's default Accept also lists text/event-stream, which imql takes as asking for its SSE
-    // transport: the answer would be an event stream. Queries and mutations want plain JSON.
-    fetchOptions: () => ({ headers: { authorization: bearer(token), accept: "application/graphql-response+json, application/json" } }),
+    // urql's default Accept (its own, which lists text/event-stream last) gets plain JSON: imql
+    // answers with an event stream only when that is the preferred type
+    fetchOptions: () => ({ headers: { authorization: bearer(token) } }),
     preferGetMethod: false,
     exchanges: [fetchExchange],
   });
