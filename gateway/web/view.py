@@ -221,8 +221,8 @@ class GraphQLView(GraphQL[IMContext, None]):
             await error_response(413, f"request body over {limit} bytes")(scope, receive, send)
             return
         streams = not upload and sse.wants_sse(headers)
-        if not streams:
-            scope = sse.without_event_stream(scope, headers)  # Strawberry agrees: JSON, not a stream
+        if not streams:  # Strawberry, which streams for any Accept that lists the type, answers JSON too
+            scope = sse.without_event_stream(scope, headers)
         if streams:
             scope = sse.with_query_token(scope, headers)
             again = await self._sse(scope, receive, send, limit)
