@@ -77,6 +77,20 @@ def wants_sse(headers: dict[bytes, bytes]) -> bool:
     return best == EVENT_STREAM and best_q > 0
 
 
+def without_event_stream(scope: Scope, headers: dict[bytes, bytes]) -> Scope:
+    """`scope` with `text/event-stream` taken out of its Accept header, for a request that will not
+    be answered with a stream (wants_sse said no, or an upload): Strawberry, which serves what the
+    fast path does not (GETs, fragments at the root, uploads), streams whenever Accept merely lists
+    the type, as urql's default does (last, after the JSON types). An upload never streams: its
+    files are closed when the request ends, before a stream's resolver would read them."""
+    accept = headers.get(b"accept")
+    if accept is None or b"event-stream" not in accept.lower():
+        return scope
+    kept = [part for part in accept.split(b",") if part.split(b";", 1)[0].strip().lower() != EVENT_STREAM.encode()]
+    others = [(name, value) for name, value in scope["headers"] if name != b"accept"]
+    return {**scope, "headers": [*others, (b"accept", b",".join(kept))] if kept else others}
+
+
 def with_query_token(scope: Scope, headers: dict[bytes, bytes]) -> Scope:
     """A GET whose `token` parameter stands in for the Authorization header EventSource cannot set."""
     if scope["method"] != "GET" or b"authorization" in headers:

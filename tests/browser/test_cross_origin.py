@@ -1,7 +1,8 @@
 """A page served from another origin (its own little HTTP server on another port) uses the gateway
-from headless Chromium as a front-end team's app would: it logs in and queries with fetch (JSON
-bodies and the Authorization header: each needs a CORS preflight, which the browser is seen
-sending and passing) and subscribes over WebSocket with graphql-ws. A page on an origin not in
+from headless Chromium as a front-end team's app would: it logs in (the development app's
+/dev/login, as a vite dev server without its proxy does, and the login mutation) and queries with
+fetch (JSON bodies and the Authorization header: each needs a CORS preflight, which the browser is
+seen sending and passing) and subscribes over WebSocket with graphql-ws. A page on an origin not in
 IMQL_ALLOWED_ORIGINS gets nothing: the browser refuses its fetch after the preflight, and the
 gateway refuses its WebSocket handshake."""
 
@@ -19,7 +20,7 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page, expect
 
-from gateway.config import Settings
+from gateway.config import DEV_SECRET_KEY, Settings
 from tests.browser.conftest import Shots
 from tests.support.clients import HTTPClient
 from tests.support.servers import InProcessGateway, start_in_process
@@ -51,6 +52,15 @@ window.app = {
       log("logged in as " + userID);
       return "ok";
     } catch (e) { log("login failed: " + e); return "failed: " + e; }
+  },
+  async devLogin(userID) {
+    try {
+      const answer = await fetch("GATEWAY/dev/login", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ userID }) });
+      const body = await answer.json();
+      window.token = body.token;
+      log("logged in through /dev/login as " + body.userID);
+      return "ok";
+    } catch (e) { log("/dev/login failed: " + e); return "failed: " + e; }
   },
   async me() {
     const body = await gql("{ getLoginUser }", {}, window.token);
@@ -111,7 +121,9 @@ def sites(tmp_path: Path) -> Iterator[tuple[StaticSite, StaticSite]]:
 @pytest_asyncio.fixture(loop_scope="module")
 async def gateway(settings: Settings, sites: tuple[StaticSite, StaticSite]) -> AsyncIterator[InProcessGateway]:
     allowed, _ = sites
-    running = await start_in_process(dataclasses.replace(settings, allowed_origins=(allowed.origin,)))
+    # the development app, so /dev/login (log in as anyone) is there, as for a vite dev server
+    dev_app = dataclasses.replace(settings, secret_key=DEV_SECRET_KEY, allowed_origins=(allowed.origin,))
+    running = await start_in_process(dev_app)
     yield running
     await running.stop()
 
@@ -145,11 +157,16 @@ async def test_an_app_on_another_origin_logs_in_queries_and_subscribes(
         page = await context.new_page()
         preflights = await preflights_of(page)
         await page.goto(f"{allowed.origin}/index.html")
+        # the development app's log-in-as, as a vite dev server on another origin uses it (no proxy)
+        assert await page.evaluate("app.devLogin('carol')") == "ok"
+        assert await page.evaluate("app.me()") == "carol"
+        # the login mutation with a UserSig, as an app of a real app's does
         assert await page.evaluate("app.login('alice', sig)".replace("sig", repr(http.sig("alice")))) == "ok"
         assert await page.evaluate("app.me()") == "alice"
         statuses = [p["response"]["status"] for p in preflights if "response" in p]
         requested = [p["request"] for p in preflights if "request" in p]
-        assert requested, "Chromium sent no preflight: the requests were not cross-origin"
+        # a JSON body and an Authorization header: each endpoint's first request is preflighted
+        assert {r["url"].removeprefix(gateway.base_url) for r in requested} == {"/dev/login", "/graphql"}, requested
         assert all(r["headers"].get("Origin") == allowed.origin for r in requested)
         assert statuses == [204] * len(requested)
 
@@ -182,7 +199,9 @@ async def test_an_origin_not_allowed_gets_nothing(
         await page.goto(f"{other.origin}/index.html")
         outcome = await page.evaluate("app.login('alice', sig)".replace("sig", repr(http.sig("alice"))))
         assert outcome.startswith("failed: TypeError"), outcome  # fetch's network error: CORS refused
-        assert [p["response"]["status"] for p in preflights if "response" in p] == [403]
+        outcome = await page.evaluate("app.devLogin('alice')")
+        assert outcome.startswith("failed: TypeError"), outcome
+        assert [p["response"]["status"] for p in preflights if "response" in p] == [403, 403]
         # a valid token does not help: the gateway refuses the handshake from this origin
         assert (await page.evaluate(f"app.subscribe({token!r})")).startswith("closed ")
         await expect(page.locator("#log li", has_text="WebSocket connected")).to_have_count(0)

@@ -3,7 +3,8 @@ real `imql serve` process with the development app on real Redis: messages both 
 badges, pins, infinite scroll, read receipts, the typing indicator, an image and its thumbnail,
 and the gateway restarted mid-conversation (same port) with messages sent meanwhile through
 another replica: after the pages reconnect and resume from their cursors, nothing is missing
-and nothing is shown twice.
+and nothing is shown twice. Logging out: the button ends the session on the gateway, and a session
+ended elsewhere sends the page back to its log-in form, saying so.
 """
 
 from __future__ import annotations
@@ -241,4 +242,49 @@ async def test_dev_login_logs_in_as_the_login_mutation_does(sdkappid: int, tmp_p
         assert bad_platform.json()["errors"][0]["extensions"]["code"] == 6017
     finally:
         await client.aclose()
+        await dev.stop()
+
+
+async def test_log_out_ends_the_session_and_a_session_ended_elsewhere_logs_the_page_out(
+    chromium: Browser, sdkappid: int, tmp_path: Path, shots: Shots
+) -> None:
+    expect.set_options(timeout=WAIT_MS)
+    dev = await start_in_process(
+        Settings(sdkappid=sdkappid, secret_key=DEV_SECRET_KEY, redis_url=REDIS_URL, data_dir=tmp_path)
+    )
+    http = HTTPClient(dev.base_url, sdkappid, DEV_SECRET_KEY)
+    context, page = await open_demo(chromium, dev.base_url, "erin")
+    token_js = "JSON.parse(sessionStorage.getItem('imql-demo-login')).token"
+    try:
+        # the login is kept for the tab: a reload comes back logged in
+        await page.reload()
+        await expect(page.get_by_test_id("me")).to_have_text("erin")
+        await expect(page.get_by_test_id("link")).to_have_attribute("data-state", "live")
+        token = await page.evaluate(token_js)
+        assert (await http.gql("{ getLoginUser }", token=token)).ok() == {"getLoginUser": "erin"}
+
+        # the button: back to the log-in form, the token forgotten by the tab and refused by the gateway
+        await page.get_by_role("button", name="Log out").click()
+        await expect(page.get_by_role("button", name="Log in")).to_be_visible()
+        await expect(page.get_by_test_id("me")).to_have_count(0)
+        await shots(page, "erin logged out")
+        assert await page.evaluate("sessionStorage.getItem('imql-demo-login')") is None
+        assert (await http.gql("{ getLoginUser }", token=token)).codes == [6014]
+        await page.reload()
+        await expect(page.get_by_role("button", name="Log in")).to_be_visible()
+
+        # logged in again, then the session ends elsewhere (the logout mutation with the page's token):
+        # the gateway ends the page's listeners, and the page goes back to the form saying why
+        await page.get_by_label("user ID").fill("erin")
+        await page.get_by_role("button", name="Log in").click()
+        await expect(page.get_by_test_id("link")).to_have_attribute("data-state", "live")
+        again = await page.evaluate(token_js)
+        assert again != token
+        assert (await http.gql("mutation { logout }", token=again)).ok() == {"logout": True}
+        await expect(page.get_by_role("alert")).to_contain_text("session ended")
+        await expect(page.get_by_role("button", name="Log in")).to_be_visible()
+        await shots(page, "erin's session ended elsewhere")
+    finally:
+        await context.close()
+        await http.aclose()
         await dev.stop()

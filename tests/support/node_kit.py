@@ -1,6 +1,7 @@
 """The TypeScript client kit (clients/typescript) for tests: its npm dependencies installed once per
 package-lock.json, the kit and its Node scenarios compiled once per source, and scenarios run as
 real `node` processes against a gateway. Without node and npm, the tests using it are skipped.
+The demo web chat (clients/demo, which links the kit) is installed the same way (`package=DEMO`).
 
 Several pytest workers may ask at once: a file lock makes one install and build while the others
 wait, and stamps (the lock file's hash in node_modules, the sources' hash in build/) let later
@@ -25,9 +26,9 @@ from typing import Any
 import pytest
 
 KIT = Path(__file__).resolve().parents[2] / "clients" / "typescript"
-NODE_MODULES = KIT / "node_modules"
+DEMO = KIT.parent / "demo"
 BUILD = KIT / "build"
-INSTALL_STAMP = NODE_MODULES / ".imql-package-lock.sha256"
+INSTALL_STAMP_NAME = ".imql-package-lock.sha256"  # in node_modules
 BUILD_STAMP = BUILD / ".imql-sources.sha256"
 SCENARIO_SECONDS = 60  # a hang guard for one node process, not a measurement
 
@@ -41,9 +42,9 @@ def missing_tools() -> str | None:
 
 
 @contextmanager
-def _exclusive() -> Iterator[None]:
-    """One process at a time installs or builds this checkout's kit (pytest-xdist workers)."""
-    name = hashlib.sha256(str(KIT).encode()).hexdigest()[:16]
+def exclusive(package: Path = KIT) -> Iterator[None]:
+    """One process at a time installs or builds this checkout's `package` (pytest-xdist workers)."""
+    name = hashlib.sha256(str(package).encode()).hexdigest()[:16]
     with open(Path(tempfile.gettempdir()) / f"imql-node-kit-{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
@@ -60,33 +61,41 @@ def _digest(paths: list[Path]) -> str:
 
 
 def run_tool(
-    args: list[str], *, cwd: Path = KIT, env: dict[str, str] | None = None
+    args: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None, package: Path = KIT
 ) -> subprocess.CompletedProcess[str]:
-    """A node tool from the kit's node_modules/.bin (npx without its network look-ups)."""
-    command = [str(NODE_MODULES / ".bin" / args[0]), *args[1:]]
+    """A node tool from `package`'s node_modules/.bin (npx without its network look-ups), run in
+    `cwd` (default: the package)."""
+    command = [str(package / "node_modules" / ".bin" / args[0]), *args[1:]]
     return subprocess.run(
-        command, cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True, check=False
+        command,
+        cwd=cwd or package,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
 
-def ensure_installed() -> None:
-    """`npm ci` when node_modules does not match package-lock.json (skips the test without node/npm)."""
+def ensure_installed(package: Path = KIT) -> None:
+    """`npm ci` when `package`'s node_modules does not match its package-lock.json (skips the test
+    without node/npm)."""
     reason = missing_tools()
     if reason:
         pytest.skip(reason)
-    want = hashlib.sha256((KIT / "package-lock.json").read_bytes()).hexdigest()
-    with _exclusive():
-        if INSTALL_STAMP.is_file() and INSTALL_STAMP.read_text() == want:
+    want = hashlib.sha256((package / "package-lock.json").read_bytes()).hexdigest()
+    stamp = package / "node_modules" / INSTALL_STAMP_NAME
+    with exclusive(package):
+        if stamp.is_file() and stamp.read_text() == want:
             return
         done = subprocess.run(
             ["npm", "ci", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error"],
-            cwd=KIT,
+            cwd=package,
             capture_output=True,
             text=True,
             check=False,
         )
-        assert done.returncode == 0, f"npm ci failed:\n{done.stdout}\n{done.stderr}"
-        INSTALL_STAMP.write_text(want)
+        assert done.returncode == 0, f"npm ci failed in {package}:\n{done.stdout}\n{done.stderr}"
+        stamp.write_text(want)
 
 
 def ensure_built() -> Path:
@@ -94,7 +103,7 @@ def ensure_built() -> Path:
     ensure_installed()
     sources = [*KIT.glob("src/**/*.ts"), *KIT.glob("tests/**/*.ts"), *KIT.glob("tsconfig*.json")]
     want = _digest(sources)
-    with _exclusive():
+    with exclusive():
         if not (BUILD_STAMP.is_file() and BUILD_STAMP.read_text() == want):
             shutil.rmtree(BUILD, ignore_errors=True)
             done = run_tool(["tsc", "-p", "tsconfig.tests.json"])

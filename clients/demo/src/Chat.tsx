@@ -12,17 +12,20 @@ import {
   CreateCustomMessageDocument,
   CreateImageMessageDocument,
   CreateTextMessageDocument,
+  errorMessage,
   EventCursorDocument,
+  follow,
+  type Following,
   GetC2CHistoryMessageListDocument,
   GetConversationListDocument,
   imCode,
   type Login,
+  LogoutDocument,
   MarkC2CMessageAsReadDocument,
   PinConversationDocument,
   SendMessageDocument,
   SendMessageReadReceiptsDocument,
 } from "./api";
-import { Live } from "./live";
 import { ConversationList } from "./ConversationList";
 import { MessagePane } from "./MessagePane";
 import { initialState, isTyping, type Message, reduce, sortedConversations, TYPING_DATA } from "./state";
@@ -32,71 +35,62 @@ const TYPING_SHOWN_MS = 5000; // how long "typing…" stays after a notice (the 
 const TYPING_FRESH_MS = 10_000; // older notices (replayed by a resume) are not shown
 const TYPING_RESEND_MS = 3000; // at most one notice per this while the user types
 const SESSION_OVER = new Set([6014, 6206, 6208]);
+const SESSION_ENDED = "Your session ended: logged out, or logged in again elsewhere.";
+
+type MessageEvent = AdvancedMsgListenerSubscription["advancedMsgListener"];
+type ConversationEvent = ConversationListenerSubscription["conversationListener"];
 
 export function Chat({ login, onLogout }: { login: Login; onLogout(reason?: string): void }) {
   const [state, dispatch] = useReducer(reduce, initialState);
   const [peer, setPeer] = useState<string | null>(null);
   const connection = useRef<Connection | null>(null);
+  const leaving = useRef(false); // our own log-out: the listeners' end is expected
   const acked = useRef(new Set<string>()); // read receipts sent
   const lastTypingSent = useRef(0);
   const me = login.userID;
 
-  // connect, read the position, load the list, then subscribe from the position (docs/events.md)
+  // connect, read the position, load the list, then follow the listeners from the position
+  // (docs/events.md); after a reconnect each resumes from the last event it handled
   useEffect(() => {
     const conn = connect(login.token);
     connection.current = conn;
     const { client, ws } = conn;
     let disposed = false;
-    const lives: Live<unknown>[] = [];
-    ws.on("connected", () => dispatch({ type: "link", link: "live" }));
-    ws.on("closed", () => !disposed && dispatch({ type: "link", link: "reconnecting" }));
-    const fatal = (error: { message: string; graphQLErrors: ReadonlyArray<{ extensions?: Record<string, unknown> }> }) => {
+    const following: Following[] = [];
+    const unlisten = [
+      ws.on("connected", (_socket, _payload, wasRetry) => {
+        dispatch({ type: "link", link: "live" });
+        if (wasRetry) dispatch({ type: "resumed" });
+      }),
+      ws.on("closed", () => !disposed && dispatch({ type: "link", link: "reconnecting" })),
+    ];
+    const fatal = (error: unknown) => {
+      if (disposed || leaving.current) return;
       const code = imCode(error);
-      if (code !== undefined && SESSION_OVER.has(code)) onLogout(error.message);
-      else dispatch({ type: "error", error: error.message });
+      if (code !== undefined && SESSION_OVER.has(code)) onLogout(errorMessage(error));
+      else dispatch({ type: "error", error: errorMessage(error) });
     };
+    // the server ends the listeners when the session ends (a log-out, a kick by a newer login)
+    const ended = () => !disposed && !leaving.current && onLogout(SESSION_ENDED);
     (async () => {
       const position = await client.query(EventCursorDocument, {}).toPromise();
-      if (position.error || !position.data) return fatal(position.error!);
+      if (position.error || !position.data) return fatal(position.error);
       let nextSeq = null as string | null;
       for (let page = 0; page < 10; page++) {
         const list = await client.query(GetConversationListDocument, { nextSeq, count: 100 }).toPromise();
-        if (list.error || !list.data) return fatal(list.error!);
+        if (list.error || !list.data) return fatal(list.error);
         dispatch({ type: "conversations", list: list.data.getConversationList.conversationList });
         if (list.data.getConversationList.isFinished) break;
         nextSeq = list.data.getConversationList.nextSeq;
       }
       if (disposed) return;
       const since = position.data.eventCursor;
-      const resumed = () => dispatch({ type: "resumed" });
-      lives.push(
-        new Live<AdvancedMsgListenerSubscription>({
-          client,
-          document: AdvancedMsgListenerDocument,
-          since,
-          cursorOf: (d) => ("cursor" in d.advancedMsgListener ? d.advancedMsgListener.cursor : null),
-          onEvent: (d) => onMessageEvent(d.advancedMsgListener),
-          onFatal: fatal,
-          onResume: resumed,
-        }) as Live<unknown>,
-        new Live<ConversationListenerSubscription>({
-          client,
-          document: ConversationListenerDocument,
-          since,
-          cursorOf: (d) => ("cursor" in d.conversationListener ? d.conversationListener.cursor : null),
-          onEvent: (d) => {
-            const e = d.conversationListener;
-            if (e.__typename === "NewConversationEvent" || e.__typename === "ConversationChangedEvent") {
-              dispatch({ type: "conversations", list: e.conversationList });
-            } else if (e.__typename === "ConversationDeletedEvent") {
-              dispatch({ type: "conversationsDeleted", ids: e.conversationIDList });
-            }
-          },
-          onFatal: fatal,
-        }) as Live<unknown>,
+      following.push(
+        follow(ws, AdvancedMsgListenerDocument, { next: onMessageEvent, error: fatal, complete: ended }, since),
+        follow(ws, ConversationListenerDocument, { next: onConversationEvent, error: fatal, complete: ended }, since),
       );
     })();
-    function onMessageEvent(e: AdvancedMsgListenerSubscription["advancedMsgListener"]) {
+    function onMessageEvent(e: MessageEvent) {
       if (e.__typename === "RecvNewMessageEvent") {
         const m = e.message;
         if (isTyping(m)) {
@@ -112,12 +106,27 @@ export function Chat({ login, onLogout }: { login: Login; onLogout(reason?: stri
         dispatch({ type: "receipts", receipts: e.receiptList });
       }
     }
+    function onConversationEvent(e: ConversationEvent) {
+      if (e.__typename === "NewConversationEvent" || e.__typename === "ConversationChangedEvent") {
+        dispatch({ type: "conversations", list: e.conversationList });
+      } else if (e.__typename === "ConversationDeletedEvent") {
+        dispatch({ type: "conversationsDeleted", ids: e.conversationIDList });
+      }
+    }
     return () => {
       disposed = true;
-      for (const live of lives) live.stop();
+      for (const f of following) f.dispose();
+      for (const off of unlisten) off();
       conn.close();
     };
   }, [login.token, onLogout]);
+
+  // log out: the session ends on the server too (its token is refused from then on)
+  const logOut = useCallback(async () => {
+    leaving.current = true;
+    await connection.current?.client.mutation(LogoutDocument, {}).toPromise();
+    onLogout();
+  }, [onLogout]);
 
   const loadHistory = useCallback(
     async (userID: string, lastMsgID: string | null) => {
@@ -242,7 +251,7 @@ export function Chat({ login, onLogout }: { login: Login; onLogout(reason?: stri
           <span className={`link ${state.link}`} data-testid="link" data-state={state.link} data-resumes={state.resumes}>
             {state.link === "live" ? "live" : state.link === "connecting" ? "connecting…" : "reconnecting…"}
           </span>
-          <button onClick={() => onLogout()}>Log out</button>
+          <button onClick={() => void logOut()}>Log out</button>
         </header>
         <NewChat onOpen={open} me={me} />
         <ConversationList conversations={conversations} selected={peer} onOpen={open} onPin={pin} />
