@@ -333,6 +333,11 @@ class Keys:
         """String (with a TTL): a message the gateway itself made through REST; its webhook is an echo."""
         return f"{self._app_prefix}:tencent-own:{digest}"
 
+    def upstream_turn(self, scope: str) -> str:
+        """String (with a TTL): a write of `scope` (a group, a message send) in progress between the
+        upstream IM server and the mirror (gateway.engine.upstream_turns)."""
+        return f"{self._app_prefix}:upstream-turn:{escape_id(scope)}"
+
     def merger_bundle(self, bundle_id: str) -> str:
         """String: the messages a merged message carries, copied when it was created (JSON)."""
         return f"{self._app_prefix}:merger:{bundle_id}"

@@ -67,7 +67,37 @@ SERVED: dict[str, frozenset[str]] = {
         }
     ),
     "friendship": frozenset(),
-    "groups": frozenset(),
+    "groups": frozenset(
+        {
+            # written through to group_open_http_svc, read from the mirror (groups Tencent has and the
+            # mirror lacks are imported when first needed: gateway.engine.groups.imports)
+            "create_group",
+            "join_group",
+            "quit_group",
+            "dismiss_group",
+            "get_joined_group_list",
+            "get_joined_community_list",
+            "get_groups_info",
+            "set_group_info",
+            "get_group_member_list",
+            "get_group_members_info",
+            "set_group_member_info",
+            "mute_group_member",
+            "invite_user_to_group",
+            "kick_group_member",
+            "set_group_member_role",
+            "transfer_group_owner",
+            "accept_group_application",
+            # the gateway's own (docs/tencent_apis.json "gateway"): local searches, applications
+            # REST cannot file or list, and the online count of imql users
+            "search_groups",
+            "search_group_members",
+            "get_group_application_list",
+            "refuse_group_application",
+            "set_group_application_read",
+            "get_group_online_member_count",
+        }
+    ),
     "signaling": frozenset(),
 }
 

@@ -61,6 +61,15 @@ SEND = "send"
 RECALL = "recall"
 MODIFY = "modify"
 EXTENSION = "extension"
+# group-action echo keys (gateway.tencent.groups records them for its own membership and profile writes)
+GROUP_JOIN = "join"
+GROUP_EXIT = "exit"
+GROUP_CREATE = "create"
+GROUP_DESTROY = "destroy"
+GROUP_INFO = "info"
+GROUP_OWNER = "owner"
+GROUP_ROLE = "role"
+GROUP_CARD = "card"
 
 
 class InboundDecodeError(ValueError):
@@ -289,6 +298,9 @@ class GroupMembersJoined(Inbound, frozen=True, kw_only=True):
     members: tuple[str, ...]
     event_time: int = 0
 
+    def echo_keys(self) -> tuple[str, ...]:
+        return tuple(group_action_key(GROUP_JOIN, self.group_id, m) for m in self.members)
+
 
 class GroupMembersLeft(Inbound, frozen=True, kw_only=True):
     """Group.CallbackAfterMemberExit: ExitType "Quit" (onMemberLeave) or "Kicked" (onMemberKicked)."""
@@ -299,6 +311,9 @@ class GroupMembersLeft(Inbound, frozen=True, kw_only=True):
     operator: str
     members: tuple[str, ...]
     event_time: int = 0
+
+    def echo_keys(self) -> tuple[str, ...]:
+        return tuple(group_action_key(GROUP_EXIT, self.group_id, m) for m in self.members)
 
 
 class GroupMemberFieldChanged(Inbound, frozen=True, kw_only=True):
@@ -311,6 +326,12 @@ class GroupMemberFieldChanged(Inbound, frozen=True, kw_only=True):
     role: str | None = None  # "Admin" | "Member"
     name_card: str | None = None
     event_time: int = 0
+
+    def echo_keys(self) -> tuple[str, ...]:
+        keys = [group_action_key(GROUP_ROLE, self.group_id, self.member, self.role)] if self.role is not None else []
+        if self.name_card is not None:
+            keys.append(group_action_key(GROUP_CARD, self.group_id, self.member, self.name_card))
+        return tuple(keys)
 
 
 class GroupJoinRequested(Inbound, frozen=True, kw_only=True):
@@ -334,6 +355,9 @@ class GroupCreated(Inbound, frozen=True, kw_only=True):
     user_defined_data: tuple[tuple[str, str], ...] = ()  # UserDefinedDataList, in order
     event_time: int = 0
 
+    def echo_keys(self) -> tuple[str, ...]:
+        return (group_action_key(GROUP_CREATE, self.group_id),)
+
 
 class GroupDestroyed(Inbound, frozen=True, kw_only=True):
     """Group.CallbackAfterGroupDestroyed (no MemberList for Community groups)."""
@@ -344,6 +368,9 @@ class GroupDestroyed(Inbound, frozen=True, kw_only=True):
     name: str
     members: tuple[str, ...]
     event_time: int = 0
+
+    def echo_keys(self) -> tuple[str, ...]:
+        return (group_action_key(GROUP_DESTROY, self.group_id),)
 
 
 class GroupInfoChanged(Inbound, frozen=True, kw_only=True):
@@ -358,6 +385,11 @@ class GroupInfoChanged(Inbound, frozen=True, kw_only=True):
     face_url: str | None = None
     event_time: int = 0
 
+    def echo_keys(self) -> tuple[str, ...]:
+        changed = (("Name", self.name), ("Introduction", self.introduction), ("Notification", self.notification))
+        fields = (*changed, ("FaceUrl", self.face_url))
+        return tuple(group_action_key(GROUP_INFO, self.group_id, n, v) for n, v in fields if v is not None)
+
 
 class GroupOwnerChanged(Inbound, frozen=True, kw_only=True):
     """Group.CallbackAfterChangeGroupOwner."""
@@ -368,6 +400,9 @@ class GroupOwnerChanged(Inbound, frozen=True, kw_only=True):
     old_owner: str
     new_owner: str
     event_time: int = 0
+
+    def echo_keys(self) -> tuple[str, ...]:
+        return (group_action_key(GROUP_OWNER, self.group_id, self.new_owner),)
 
 
 class GroupAttrChanged(Inbound, frozen=True, kw_only=True):
@@ -547,6 +582,12 @@ def c2c_echo_key(action: str, from_account: str, to_account: str, msg_key: str) 
 def group_echo_key(action: str, group_id: str, topic_id: str, msg_seq: int) -> str:
     """The echo key of a group message action; `topic_id` is "" outside topics."""
     return orjson.dumps(["grp", action, group_id, topic_id, int(msg_seq)]).decode()
+
+
+def group_action_key(action: str, group_id: str, *parts: str) -> str:
+    """The echo key of a group membership or profile write the gateway made by REST (GROUP_JOIN, ...):
+    the group, and what the callback names (a member, a field and its new value)."""
+    return orjson.dumps(["grp-action", action, group_id, *parts]).decode()
 
 
 def _digest(text: str) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from gateway.backend import IMBackend, ServerAPI
-from gateway.upstream import from_upstream
+from gateway.upstream import UpstreamReport, from_upstream, reporting
 
 
 class MirrorRefused(RuntimeError):
@@ -25,10 +25,11 @@ class MirrorWrites:
         self.server = server  # the mirror's REST v4 server: its server-side writes
         self.backend = backend  # the mirror itself: reads, and accounts fetched from Tencent
 
-    async def apply(self, command: str, body: dict[str, Any]) -> dict[str, Any]:
+    async def apply(self, command: str, body: dict[str, Any], report: UpstreamReport | None = None) -> dict[str, Any]:
         """One server write on the mirror, its answer; a refusal raises, so the worker tries the
-        event again (a bounded number of times: gateway.tencent.inbound.MAX_ATTEMPTS)."""
-        with from_upstream():
+        event again (a bounded number of times: gateway.tencent.inbound.MAX_ATTEMPTS). `report`:
+        what the webhook said that the REST body cannot (who acted, a join by application, ...)."""
+        with reporting(report) if report is not None else from_upstream():
             answer = await self.server.call(command, body)
         if answer.get("ErrorCode", 0) != 0:
             raise MirrorRefused(f"the mirror refused {command}: {answer.get('ErrorCode')} {answer.get('ErrorInfo')}")
@@ -37,6 +38,15 @@ class MirrorWrites:
     async def know_accounts(self, *user_ids: str) -> None:
         """The accounts in the mirror, fetched from Tencent if new (a write about them needs them)."""
         await self.backend.accounts.exists([u for u in user_ids if u])
+
+    async def know_groups(
+        self, *group_ids: str, joined: tuple[str, ...] = (), operator: str = "", by_self: bool = False
+    ) -> None:
+        """The groups in the mirror, fetched whole from Tencent if new; a new group's members the
+        webhook reports joining (`joined`) are announced (onMemberEnter when `by_self`, else
+        onMemberInvited by `operator`)."""
+        groups = [g for g in group_ids if g]
+        await self.backend.groups.know_groups(groups, joined=joined, operator=operator, by_self=by_self)
 
 
 # one event type's applier: (the mirror, the event) -> done; raising leaves the event queued

@@ -17,6 +17,7 @@ from typing import Any
 from gateway.im.messages import StoredMessage
 from gateway.im.model import ProfileChanges, UserFullInfo
 from gateway.tencent.client import TencentRestClient, bad_answer
+from gateway.tencent.groups import TencentGroups
 from gateway.tencent.inbound import SEND, OwnMessages, c2c_echo_key
 from gateway.upstream import AccountsUpstream, MessagesUpstream, UpstreamSent
 from gateway.v4.fields import Body
@@ -130,6 +131,7 @@ class TencentUpstream:
         self.client = client
         self.accounts = TencentAccounts(client)
         self.messages = TencentMessages(client, own, media_url)
+        self.groups = TencentGroups(client, own, media_url)
         self._pinged_at = float("-inf")
 
     async def ping(self) -> None:

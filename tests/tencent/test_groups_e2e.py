@@ -1,0 +1,330 @@
+"""Groups on the Tencent Cloud backend end to end: the gateway against imql's own REST v4 server and
+callbacks standing in for Tencent (the `pair` of tests/tencent/test_backend_e2e.py).
+
+Cloud GraphQL users play native SDK users. What docs/tencent-design.md promises for the groups
+family: a gateway user's group writes reach Tencent first and then the mirror (a refusal upstream
+leaves the mirror as it was); native users' group changes reach gateway users through webhooks as
+the listener events an SDK user gets; groups created natively are imported the first time the
+mirror needs them; echoes of the gateway's own writes are never applied twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from gateway.errors import Code
+from gateway.keys import Keys
+from tests.tencent import test_backend_e2e
+from tests.tencent.test_backend_e2e import Pair, eventually
+from tests.test_groups import CREATE, Member, info, member
+
+pair = test_backend_e2e.pair  # the fixture: a cloud and a gateway pointed at it
+
+CALLBACK_GROUP = "callbackers"  # gateway.engine.callbacks.worker.GROUP: the cloud's callback deliveries
+INBOUND_GROUP = "tencent-inbound"  # gateway.tencent.inbound.GROUP: the gateway's webhook handling
+MEMBERS = '{ getGroupMemberList(groupID: "%s", filter: V2TIM_GROUP_MEMBER_FILTER_ALL, nextSeq: 0) { memberInfoList { userID role } } }'
+JOINED = "{ getJoinedGroupList { groupID groupName owner } }"
+
+
+async def settled(pair: Pair) -> None:
+    """Every callback the cloud has queued was delivered to the gateway and handled there: what an
+    echo would have done to the mirror is done, so a test may check it did nothing."""
+    keys = Keys(pair.at_cloud.sdkappid)
+    streams = (
+        (pair.cloud.settings.redis_url, keys.callback_queue(), CALLBACK_GROUP),
+        (pair.gateway.settings.redis_url, keys.tencent_inbound_queue(), INBOUND_GROUP),
+    )
+
+    async def drained() -> bool:
+        for url, stream, group in streams:
+            client = aioredis.Redis.from_url(str(url))
+            try:
+                if await client.exists(stream):
+                    groups = {g["name"].decode(): g for g in await client.xinfo_groups(stream)}
+                    found = groups.get(group)
+                    if found is None or found["pending"] or found["lag"]:
+                        return False
+            finally:
+                await client.aclose()
+        return True
+
+    await eventually(drained)
+
+
+async def both(pair: Pair, gateway_user: str, native_user: str) -> tuple[Member, Member]:
+    """A gateway user and a native user, each with groupListener and advancedMsgListener open; each
+    knows the other (the mirror has imported the native account)."""
+    mine = await member(pair.at_gateway, pair.gateway, gateway_user)
+    theirs = await member(pair.at_cloud, pair.cloud, native_user)
+    await mine.q('{ getUsersInfo(userIDList: ["%s"]) { userID } }' % native_user)
+    return mine, theirs
+
+
+async def wait_for(m: Member, event_type: str) -> dict[str, Any]:
+    """The first groupListener event of `event_type` (earlier ones are passed over)."""
+    return (await m.ws.events_until(m.groups_op, event_type))[-1]
+
+
+async def members_of(m: Member, gid: str) -> dict[str, str]:
+    page = (await m.q(MEMBERS % gid))["getGroupMemberList"]["memberInfoList"]
+    return {row["userID"]: row["role"] for row in page}
+
+
+async def on_tencent(pair: Pair, gid: str) -> dict[str, Any]:
+    answer = await pair.admin("group_open_http_svc/get_group_info", {"GroupIdList": [gid]})
+    group: dict[str, Any] = answer["GroupInfo"][0]
+    return group
+
+
+def tencent_members(group: dict[str, Any]) -> dict[str, str]:
+    return {row["Member_Account"]: row["Role"] for row in group.get("MemberList", [])}
+
+
+# ---- lifecycle and membership written through ----------------------------------------------------
+async def test_a_group_created_through_the_gateway_is_tencents_and_a_native_user_joins_it(pair: Pair) -> None:
+    alice, bob = await both(pair, "alice", "bob")
+    gid = await alice.create("Public", "open house", a="V2TIM_GROUP_ADD_ANY")
+    # the ID is the one Tencent assigned, and the group there is alice's
+    group = await on_tencent(pair, gid)
+    assert group["ErrorCode"] == 0
+    assert (group["Owner_Account"], group["Type"], group["Name"]) == ("alice", "Public", "open house")
+    assert group["ApplyJoinOption"] == "FreeAccess"
+    assert gid.startswith("@TGS#")
+    assert (await info(alice, gid))["groupInfo"]["owner"] == "alice"
+    assert [e["type"] for e in await alice.group_events()] == ["onGroupCreated"]
+
+    assert await bob.q(f'mutation {{ joinGroup(groupID: "{gid}") }}')
+    entered = await wait_for(alice, "onMemberEnter")  # a native join is an application, not an invitation
+    assert [m["userID"] for m in entered["memberList"]] == ["bob"]
+    assert await members_of(alice, gid) == {
+        "alice": "V2TIM_GROUP_MEMBER_ROLE_OWNER",
+        "bob": "V2TIM_GROUP_MEMBER_ROLE_MEMBER",
+    }
+    await settled(pair)
+    assert await alice.group_events() == []  # the creation's echo changed nothing
+
+
+async def test_membership_changes_made_through_the_gateway_reach_native_members_once(pair: Pair) -> None:
+    alice, bob = await both(pair, "alice", "bob")
+    carol = await member(pair.at_cloud, pair.cloud, "carol")
+    gid = await alice.create("Work", "team", m=[{"userID": "bob"}])
+    assert tencent_members(await on_tencent(pair, gid)) == {"alice": "Owner", "bob": "Member"}
+    assert (await wait_for(bob, "onMemberInvited"))["groupID"] == gid
+
+    invite = 'mutation { inviteUserToGroup(groupID: "%s", userList: ["carol"]) { memberID result } }' % gid
+    assert (await alice.q(invite))["inviteUserToGroup"] == [{"memberID": "carol", "result": "OPERATION_RESULT_SUCC"}]
+    assert "carol" in tencent_members(await on_tencent(pair, gid))
+    # the native members hear of it from Tencent (the operator is the app admin: REST acted)
+    assert [m["userID"] for m in (await wait_for(bob, "onMemberInvited"))["memberList"]] == ["carol"]
+
+    kick = 'mutation { kickGroupMember(groupID: "%s", memberList: ["bob"], reason: "") { result } }' % gid
+    assert (await alice.q(kick))["kickGroupMember"] == [{"result": "OPERATION_RESULT_SUCC"}]
+    assert (await wait_for(bob, "onMemberKicked"))["groupID"] == gid
+    assert set(tencent_members(await on_tencent(pair, gid))) == {"alice", "carol"}
+
+    rename = "mutation($i: GroupInfoInput!) { setGroupInfo(info: $i) }"
+    assert await alice.q(rename, {"i": {"groupID": gid, "groupName": "renamed", "notification": "read me"}})
+    assert (await on_tencent(pair, gid))["Name"] == "renamed"
+    changed = await wait_for(carol, "onGroupInfoChanged")
+    assert {c["value"] for c in changed["groupChangeInfoList"]} == {"renamed", "read me"}
+
+    # alice's own listener heard each change once: the echoes were dropped or changed nothing
+    # (onGroupCreated comes on her own stream, the rest on the group's: their order may differ)
+    await settled(pair)
+    assert sorted(e["type"] for e in await alice.group_events()) == [
+        "onGroupCreated",
+        "onGroupInfoChanged",
+        "onMemberInvited",
+        "onMemberInvited",
+        "onMemberKicked",
+    ]
+    assert await members_of(alice, gid) == {
+        "alice": "V2TIM_GROUP_MEMBER_ROLE_OWNER",
+        "carol": "V2TIM_GROUP_MEMBER_ROLE_MEMBER",
+    }
+
+
+async def test_roles_owner_quit_and_dismiss_go_through_tencent(pair: Pair) -> None:
+    alice, bob = await both(pair, "alice", "bob")
+    dave = await member(pair.at_gateway, pair.gateway, "dave")
+    gid = await alice.create("Meeting", "meet", m=[{"userID": "bob"}, {"userID": "dave"}])
+    role = 'mutation { setGroupMemberRole(groupID: "%s", userID: "bob", role: V2TIM_GROUP_MEMBER_ROLE_ADMIN) }'
+    assert await alice.q(role % gid)
+    assert tencent_members(await on_tencent(pair, gid))["bob"] == "Admin"
+    assert (await wait_for(dave, "onGrantAdministrator"))["memberList"] == [{"userID": "bob"}]
+
+    assert await dave.q(f'mutation {{ quitGroup(groupID: "{gid}") }}')
+    assert "dave" not in tencent_members(await on_tencent(pair, gid))
+    assert (await wait_for(bob, "onMemberKicked"))["memberList"][0]["userID"] == "dave"  # REST has no quit
+    assert (await wait_for(alice, "onMemberLeave"))["member"]["userID"] == "dave"  # the mirror's own: a quit
+
+    assert await alice.q(f'mutation {{ transferGroupOwner(groupID: "{gid}", userID: "bob") }}')
+    assert (await on_tencent(pair, gid))["Owner_Account"] == "bob"
+    assert (await info(alice, gid))["groupInfo"]["owner"] == "bob"
+    # now alice may not dismiss it: the engine's rule, checked before Tencent is asked
+    assert (await alice.call(f'mutation {{ dismissGroup(groupID: "{gid}") }}')).codes == [Code.ERR_NO_PERMISSION]
+    assert (await on_tencent(pair, gid))["ErrorCode"] == 0
+
+
+# ---- native users' changes, through webhooks -----------------------------------------------------
+async def test_a_group_created_natively_reaches_its_gateway_members(pair: Pair) -> None:
+    alice, bob = await both(pair, "alice", "bob")
+    gid = await bob.create("Work", "bobs team", m=[{"userID": "alice"}])
+    invited = await wait_for(alice, "onMemberInvited")
+    assert (invited["groupID"], invited["opUser"]["userID"]) == (gid, "bob")
+    assert [m["userID"] for m in invited["memberList"]] == ["alice"]
+    joined = (await alice.q(JOINED))["getJoinedGroupList"]
+    assert joined == [{"groupID": gid, "groupName": "bobs team", "owner": "bob"}]
+    assert await members_of(alice, gid) == {
+        "bob": "V2TIM_GROUP_MEMBER_ROLE_OWNER",
+        "alice": "V2TIM_GROUP_MEMBER_ROLE_MEMBER",
+    }
+    await settled(pair)
+    assert await alice.group_events() == []  # the creation's callback after the join's: nothing new
+
+
+async def test_native_changes_to_a_group_reach_the_gateway_user(pair: Pair) -> None:
+    alice, bob = await both(pair, "alice", "bob")
+    carol = await member(pair.at_cloud, pair.cloud, "carol")
+    gid = await bob.create("Meeting", "natives", m=[{"userID": "alice"}])
+    await wait_for(alice, "onMemberInvited")
+
+    assert await carol.q(f'mutation {{ joinGroup(groupID: "{gid}") }}')
+    assert [m["userID"] for m in (await wait_for(alice, "onMemberEnter"))["memberList"]] == ["carol"]
+
+    rename = "mutation($i: GroupInfoInput!) { setGroupInfo(info: $i) }"
+    assert await bob.q(rename, {"i": {"groupID": gid, "groupName": "natives 2", "introduction": "hello"}})
+    changed = await wait_for(alice, "onGroupInfoChanged")
+    assert {c["value"] for c in changed["groupChangeInfoList"]} == {"natives 2", "hello"}
+    assert (await info(alice, gid))["groupInfo"]["groupName"] == "natives 2"
+
+    role = 'mutation { setGroupMemberRole(groupID: "%s", userID: "alice", role: V2TIM_GROUP_MEMBER_ROLE_ADMIN) }'
+    assert await bob.q(role % gid)
+    granted = await wait_for(alice, "onGrantAdministrator")
+    assert (granted["opUser"]["userID"], granted["memberList"]) == ("bob", [{"userID": "alice"}])
+
+    assert await carol.q(f'mutation {{ quitGroup(groupID: "{gid}") }}')
+    assert (await wait_for(alice, "onMemberLeave"))["member"]["userID"] == "carol"
+
+    assert await bob.q(f'mutation {{ transferGroupOwner(groupID: "{gid}", userID: "alice") }}')
+    owner = await wait_for(alice, "onGroupInfoChanged")
+    assert owner["groupChangeInfoList"] == [
+        {"type": "V2TIM_GROUP_INFO_CHANGE_TYPE_OWNER", "value": "alice", "boolValue": False, "intValue": 0}
+    ]
+    assert await members_of(alice, gid) == {
+        "bob": "V2TIM_GROUP_MEMBER_ROLE_MEMBER",
+        "alice": "V2TIM_GROUP_MEMBER_ROLE_OWNER",
+    }
+    # alice, the owner now, dismisses it through the gateway: gone on Tencent, bob told by Tencent
+    assert await alice.q(f'mutation {{ dismissGroup(groupID: "{gid}") }}')
+    assert (await on_tencent(pair, gid))["ErrorCode"] == Code.ERR_GROUP_NOT_FOUND
+    assert (await wait_for(bob, "onGroupDismissed"))["groupID"] == gid
+
+
+async def test_a_native_kick_and_dismissal_reach_the_gateway_user(pair: Pair) -> None:
+    alice, bob = await both(pair, "alice", "bob")
+    dave = await member(pair.at_gateway, pair.gateway, "dave")
+    gid = await bob.create("Work", "short lived", m=[{"userID": "alice"}, {"userID": "dave"}])
+    await wait_for(alice, "onMemberInvited")
+    kick = 'mutation { kickGroupMember(groupID: "%s", memberList: ["dave"], reason: "") { result } }' % gid
+    assert (await bob.q(kick))["kickGroupMember"] == [{"result": "OPERATION_RESULT_SUCC"}]
+    kicked = await wait_for(dave, "onMemberKicked")  # the one kicked hears it too
+    assert (kicked["opUser"]["userID"], kicked["memberList"][0]["userID"]) == ("bob", "dave")
+    assert (await wait_for(alice, "onMemberKicked"))["memberList"][0]["userID"] == "dave"
+    assert (await dave.q(JOINED))["getJoinedGroupList"] == []
+
+    assert await bob.q(f'mutation {{ dismissGroup(groupID: "{gid}") }}')
+    assert (await wait_for(alice, "onGroupDismissed"))["groupID"] == gid
+    assert (await info(alice, gid))["resultCode"] == Code.ERR_GROUP_NOT_FOUND
+
+
+async def test_a_group_the_mirror_never_saw_is_imported_when_first_needed(pair: Pair) -> None:
+    """Made by the app's servers for accounts the mirror has never seen: its webhooks import the
+    group and the accounts."""
+    await pair.admin("im_open_login_svc/account_import", {"UserID": "erin"})
+    await pair.admin("im_open_login_svc/account_import", {"UserID": "frank"})
+    made = await pair.admin(
+        "group_open_http_svc/create_group",
+        {
+            "Owner_Account": "frank",
+            "Type": "Public",
+            "Name": "made by REST",
+            "Introduction": "from the app's servers",
+            "ApplyJoinOption": "NeedPermission",
+            "MemberList": [{"Member_Account": "erin", "Role": "Admin"}],
+        },
+    )
+    gid = made["GroupId"]
+    await settled(pair)  # its webhooks were applied: the group is in the mirror already
+    erin = await member(pair.at_gateway, pair.gateway, "erin")
+    assert (await erin.q(JOINED))["getJoinedGroupList"] == [
+        {"groupID": gid, "groupName": "made by REST", "owner": "frank"}
+    ]
+    group = (await info(erin, gid))["groupInfo"]
+    assert (group["introduction"], group["addOpt"]) == ("from the app's servers", "V2TIM_GROUP_ADD_AUTH")
+    assert await members_of(erin, gid) == {
+        "frank": "V2TIM_GROUP_MEMBER_ROLE_OWNER",
+        "erin": "V2TIM_GROUP_MEMBER_ROLE_ADMIN",
+    }
+
+
+async def forget_in_mirror(pair: Pair, gid: str, members: list[str]) -> None:
+    """The mirror as a gateway deployed after the group was made has it: without the group."""
+    keys = Keys(pair.at_gateway.sdkappid)
+    client = aioredis.Redis.from_url(str(pair.gateway.settings.redis_url))
+    try:
+        doomed = [k async for k in client.scan_iter(match=keys.group_info(gid).rsplit(":", 1)[0] + ":*")]
+        await client.delete(*doomed, keys.group_timeline(gid))
+        for user in members:
+            await client.hdel(keys.user_groups(user), gid)
+    finally:
+        await client.aclose()
+
+
+async def test_a_group_the_mirror_lacks_is_imported_by_getjoinedgrouplist_and_getgroupsinfo(pair: Pair) -> None:
+    for user in ("gina", "hank"):
+        await pair.admin("im_open_login_svc/account_import", {"UserID": user})
+    made = await pair.admin(
+        "group_open_http_svc/create_group",
+        {"Owner_Account": "hank", "Type": "Private", "Name": "old group", "MemberList": [{"Member_Account": "gina"}]},
+    )
+    gid = made["GroupId"]
+    await settled(pair)
+    await forget_in_mirror(pair, gid, ["gina", "hank"])
+    gina = await member(pair.at_gateway, pair.gateway, "gina")
+    assert (await gina.q(JOINED))["getJoinedGroupList"] == [{"groupID": gid, "groupName": "old group", "owner": "hank"}]
+    assert set(await members_of(gina, gid)) == {"hank", "gina"}
+    await forget_in_mirror(pair, gid, ["gina", "hank"])
+    assert (await info(gina, gid))["groupInfo"]["owner"] == "hank"  # getGroupsInfo imports a group it lacks too
+    assert await gina.group_events() == []  # an import tells nobody
+
+
+# ---- refusals upstream ---------------------------------------------------------------------------
+async def test_a_create_tencent_refuses_leaves_the_mirror_without_the_group(pair: Pair) -> None:
+    alice, bob = await both(pair, "alice", "bob")
+    taken = await bob.create("Public", "bobs", id="taken-on-tencent")
+    reply = await alice.call(CREATE, {"t": "V2TIM_GROUP_TYPE_PUBLIC", "n": "mine", "id": taken})
+    assert reply.codes == [Code.ERR_GROUP_ID_TAKEN]
+    assert "tencent" in reply.errors[0]["message"]
+    assert (await on_tencent(pair, taken))["Owner_Account"] == "bob"
+    assert (await alice.q(JOINED))["getJoinedGroupList"] == []
+
+
+async def test_a_write_tencent_cannot_take_changes_nothing_in_the_mirror(pair: Pair) -> None:
+    alice, _ = await both(pair, "alice", "bob")
+    gid = await alice.create("Work", "team", m=[{"userID": "bob"}])
+    await pair.cloud.stop()  # Tencent unreachable
+    kick = 'mutation { kickGroupMember(groupID: "%s", memberList: ["bob"], reason: "") { result } }' % gid
+    reply = await alice.call(kick)
+    assert reply.codes
+    assert 0 not in reply.codes
+    rename = "mutation($i: GroupInfoInput!) { setGroupInfo(info: $i) }"
+    assert (await alice.call(rename, {"i": {"groupID": gid, "groupName": "lost"}})).codes
+    assert await members_of(alice, gid) == {
+        "alice": "V2TIM_GROUP_MEMBER_ROLE_OWNER",
+        "bob": "V2TIM_GROUP_MEMBER_ROLE_MEMBER",
+    }
+    assert (await info(alice, gid))["groupInfo"]["groupName"] == "team"
+    assert sorted(e["type"] for e in await alice.group_events()) == ["onGroupCreated", "onMemberInvited"]
