@@ -44,7 +44,7 @@ from gateway.im.messages import (
     StoredMessage,
 )
 from gateway.keys import Keys
-from gateway.upstream import Upstream
+from gateway.upstream import Upstream, active
 
 AT_ALL = "__kImSDK_MesssageAtALL__"  # the SDK's kImSDK_MesssageAtALL: @ everyone
 AT_USERS_MAX = 30  # @ marks per message, @ALL included
@@ -540,6 +540,11 @@ class MessageCore:
             raise IMError(Code.ERR_REVOKE_TIME_LIMIT, f"messages can be revoked for {REVOKE_WINDOW_SECONDS} s")
         if stored.status == MsgStatus.V2TIM_MSG_STATUS_LOCAL_REVOKED:
             return
+        up = active(self._upstream)
+        if up is not None and not stored.visibleTo:  # recalled upstream first (a local import is the mirror's)
+            if not stored.groupID:
+                raise _c2c_not_written_through("recalling one-to-one messages")
+            await up.groups.recall_group_message(stored.groupID, stored.seq)
         stored.status = MsgStatus.V2TIM_MSG_STATUS_LOCAL_REVOKED
         stored.revokedBy = user_id
         ref = parse_msg_id(msg_id)
@@ -573,6 +578,16 @@ class MessageCore:
             raise invalid("message: a revoked message cannot be modified")
         if content is not None and content.elemType != stored.content.elemType:
             raise invalid("message: a modification keeps the message's elemType")
+        up = active(self._upstream)
+        if up is not None and not stored.visibleTo:  # modified upstream first (a local import is the mirror's)
+            if not stored.groupID:
+                raise _c2c_not_written_through("modifying one-to-one messages")
+            if content is not None or cloud_custom_data is not None:
+                require_body_fits(
+                    content or stored.content,
+                    stored.cloudCustomData if cloud_custom_data is None else cloud_custom_data,
+                )
+            await up.groups.modify_group_message(stored.groupID, stored.seq, content, cloud_custom_data)
         ref = parse_msg_id(msg_id)
         timeline = self._timeline_of(ref)
         version_key = self._keys.message_version(timeline, stored.seq)
@@ -647,6 +662,15 @@ class MessageCore:
 
 
 FINISHING_LOCK_SECONDS = 10  # longer than a send's own writes take, short enough to retry after
+
+
+def _c2c_not_written_through(what: str) -> IMError:
+    """The one-to-one half of a method whose group half an upstream serves (revoke, modify): refused
+    until it is written through too, so that nothing changes in the mirror only."""
+    return IMError(
+        Code.ERR_SDK_INTERFACE_NOT_SUPPORT,
+        f"not available on the Tencent backend: {what} is not served by this build of imql",
+    )
 
 
 def _in_period(timestamp: int, begin: int, period: int) -> bool:

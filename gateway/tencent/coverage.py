@@ -46,6 +46,18 @@ SERVED: dict[str, frozenset[str]] = {
             "load_visible",
             "find_messages",
             "get_c2c_history_message_list",
+            # group messages: sent through send_group_msg and stored at Tencent's MsgSeq, read from
+            # the mirror; recalled and modified upstream first (group messages only: the engine
+            # refuses the one-to-one half until it is written through)
+            "send_group_message",
+            "get_group_history_message_list",
+            "revoke_message",
+            "modify_message",
+            # the gateway's own (docs/tencent_apis.json): the read position (no group read-report
+            # REST), the per-user clear and local imports
+            "mark_group_message_as_read",
+            "clear_group_history_message",
+            "insert_group_message_to_local_storage",
         }
     ),
     "conversations": frozenset(

@@ -12,7 +12,7 @@ import logging
 from typing import Any
 
 from gateway.backend import IMBackend, ServerAPI
-from gateway.tencent import mirror_accounts, mirror_c2c, mirror_groups
+from gateway.tencent import mirror_accounts, mirror_c2c, mirror_group_messages, mirror_groups
 from gateway.tencent.inbound import InboundEvent
 from gateway.tencent.mirror_writes import Applier, MirrorWrites
 
@@ -22,6 +22,7 @@ APPLIERS: dict[type[Any], Applier] = {
     **mirror_accounts.APPLIERS,
     **mirror_c2c.APPLIERS,
     **mirror_groups.APPLIERS,
+    **mirror_group_messages.APPLIERS,
 }
 
 

@@ -237,7 +237,11 @@ async def test_a_native_kick_and_dismissal_reach_the_gateway_user(pair: Pair) ->
 
     assert await bob.q(f'mutation {{ dismissGroup(groupID: "{gid}") }}')
     assert (await wait_for(alice, "onGroupDismissed"))["groupID"] == gid
-    assert (await info(alice, gid))["resultCode"] == Code.ERR_GROUP_NOT_FOUND
+
+    async def gone() -> bool:  # members are told before the group's keys are removed
+        return bool((await info(alice, gid))["resultCode"] == Code.ERR_GROUP_NOT_FOUND)
+
+    await eventually(gone)
 
 
 async def test_a_group_the_mirror_never_saw_is_imported_when_first_needed(pair: Pair) -> None:
@@ -328,3 +332,118 @@ async def test_a_write_tencent_cannot_take_changes_nothing_in_the_mirror(pair: P
     }
     assert (await info(alice, gid))["groupInfo"]["groupName"] == "team"
     assert sorted(e["type"] for e in await alice.group_events()) == ["onGroupCreated", "onMemberInvited"]
+
+
+# ---- group messages ------------------------------------------------------------------------------
+GROUP_HISTORY = """query($g: String!) { getGroupHistoryMessageList(groupID: $g, count: 20) {
+  msgID sender seq status elemType textElem { text } cloudCustomData } }"""
+MESSAGE_EVENTS = """subscription { advancedMsgListener { __typename
+  ... on RecvNewMessageEvent { type message { msgID sender groupID seq elemType textElem { text } } }
+  ... on RecvMessageRevokedEvent { type msgID }
+  ... on RecvMessageModifiedEvent { type message { msgID textElem { text } cloudCustomData } } } }"""
+MODIFY = """mutation($m: String!, $t: String!) { modifyMessage(message: {msgID: $m, textElem: {text: $t}}) {
+  msgID textElem { text } } }"""
+REVOKE = "mutation($m: String!) { revokeMessage(lastMsgID: $m) }"
+REVOKED = "V2TIM_MSG_STATUS_LOCAL_REVOKED"
+TEXT = "V2TIM_ELEM_TYPE_TEXT"
+
+
+async def listening(m: Member) -> str:
+    """A second advancedMsgListener on the member's connection, with the revoke and modify events."""
+    return await m.ws.subscribe(MESSAGE_EVENTS)
+
+
+async def next_message_event(m: Member, op: str, event_type: str) -> dict[str, Any]:
+    return (await m.ws.events_until(op, event_type))[-1]
+
+
+async def next_text(m: Member) -> dict[str, Any]:
+    """The next text message the member's advancedMsgListener delivers (tips are passed over)."""
+    while True:
+        message: dict[str, Any] = (await m.ws.events_until(m.msgs_op, "onRecvNewMessage"))[-1]["message"]
+        if message["elemType"] == TEXT:
+            return message
+
+
+async def sent(m: Member, gid: str, text: str) -> dict[str, Any]:
+    reply: dict[str, Any] = (await m.send(gid, text)).ok()["sendMessage"]
+    return reply
+
+
+async def texts(m: Member, gid: str) -> list[tuple[int, str, str]]:
+    """(seq, sender, text) of the group's text messages in the member's history, oldest first."""
+    page = (await m.q(GROUP_HISTORY, {"g": gid}))["getGroupHistoryMessageList"]
+    return [(x["seq"], x["sender"], x["textElem"]["text"]) for x in reversed(page) if x["textElem"]]
+
+
+async def tencent_history(pair: Pair, gid: str) -> dict[int, dict[str, Any]]:
+    answer = await pair.admin(
+        "group_open_http_svc/group_msg_get_simple", {"GroupId": gid, "ReqMsgNumber": 20, "WithRecalledMsg": 1}
+    )
+    return {m["MsgSeq"]: m for m in answer["RspMsgList"]}
+
+
+async def test_group_messages_cross_both_ways_live_and_in_history_at_tencents_seqs(pair: Pair) -> None:
+    alice, bob = await both(pair, "alice", "bob")
+    gid = await alice.create("Work", "chat", m=[{"userID": "bob"}])
+    mine = await sent(alice, gid, "from the gateway")
+    on_tencent = (await tencent_history(pair, gid))[mine["seq"]]
+    assert (on_tencent["From_Account"], on_tencent["MsgBody"][0]["MsgContent"]["Text"]) == ("alice", "from the gateway")
+    heard = await next_text(bob)
+    # one identity on both sides: Tencent's seq, and so the same msgID
+    assert (heard["msgID"], heard["seq"], heard["textElem"]["text"]) == (mine["msgID"], mine["seq"], "from the gateway")
+
+    theirs = await sent(bob, gid, "from the native side")
+    got = await next_text(alice)
+    assert (got["msgID"], got["sender"], got["isSelf"], got["seq"]) == (theirs["msgID"], "bob", False, theirs["seq"])
+    expected = [(mine["seq"], "alice", "from the gateway"), (theirs["seq"], "bob", "from the native side")]
+    assert await texts(alice, gid) == expected
+    assert await texts(bob, gid) == expected
+    await settled(pair)
+    assert await texts(alice, gid) == expected  # the echo of alice's send was not stored again
+    assert [m for m in await alice.messages() if m["elemType"] == TEXT] == []  # nor told again
+
+
+async def test_recalls_and_modifications_cross_both_ways(pair: Pair) -> None:
+    alice, bob = await both(pair, "alice", "bob")
+    alice_op, bob_op = await listening(alice), await listening(bob)
+    gid = await alice.create("Work", "edits", m=[{"userID": "bob"}])
+    mine = await sent(alice, gid, "typo")
+    changed = (await alice.q(MODIFY, {"m": mine["msgID"], "t": "fixed"}))["modifyMessage"]
+    assert changed["textElem"]["text"] == "fixed"
+    assert (await tencent_history(pair, gid))[mine["seq"]]["MsgBody"][0]["MsgContent"]["Text"] == "fixed"
+    modified = (await next_message_event(bob, bob_op, "onRecvMessageModified"))["message"]
+    assert (modified["msgID"], modified["textElem"]["text"]) == (mine["msgID"], "fixed")
+
+    assert await alice.q(REVOKE, {"m": mine["msgID"]})
+    assert (await tencent_history(pair, gid))[mine["seq"]]["IsPlaceMsg"] == 2  # recalled on Tencent
+    assert (await next_message_event(bob, bob_op, "onRecvMessageRevoked"))["msgID"] == mine["msgID"]
+
+    theirs = await sent(bob, gid, "native typo")
+    assert (await bob.q(MODIFY, {"m": theirs["msgID"], "t": "native fixed"}))["modifyMessage"]
+    heard = (await next_message_event(alice, alice_op, "onRecvMessageModified"))["message"]
+    assert (heard["msgID"], heard["textElem"]["text"]) == (theirs["msgID"], "native fixed")
+    assert await bob.q(REVOKE, {"m": theirs["msgID"]})
+    assert (await next_message_event(alice, alice_op, "onRecvMessageRevoked"))["msgID"] == theirs["msgID"]
+    page = (await alice.q(GROUP_HISTORY, {"g": gid}))["getGroupHistoryMessageList"]
+    statuses = {x["msgID"]: x["status"] for x in page}
+    assert (statuses[mine["msgID"]], statuses[theirs["msgID"]]) == (REVOKED, REVOKED)
+
+    await settled(pair)  # the echoes of alice's modification and recall told her nothing more
+    rest = []
+    while True:
+        try:
+            rest.append(await alice.ws.next(alice_op, timeout=0.25))
+        except TimeoutError:
+            break
+    assert [m["payload"]["data"]["advancedMsgListener"]["type"] for m in rest] == []
+
+
+async def test_a_group_send_tencent_cannot_take_stores_nothing(pair: Pair) -> None:
+    alice, _ = await both(pair, "alice", "bob")
+    gid = await alice.create("Work", "quiet", m=[{"userID": "bob"}])
+    await pair.cloud.stop()  # Tencent unreachable
+    reply = await alice.send(gid, "lost in transit")
+    assert reply.codes
+    assert 0 not in reply.codes
+    assert await texts(alice, gid) == []
