@@ -80,6 +80,8 @@ class UpstreamGroup:
     custom_info: dict[str, str] = field(default_factory=dict)
     max_members: int = 0  # 0: the type's cap
     next_seq: int = 1  # the seq the group's next message (or tips) will take upstream
+    attributes: dict[str, str] = field(default_factory=dict)
+    counters: dict[str, int] = field(default_factory=dict)
 
 
 class GroupsUpstream(Protocol):
@@ -119,6 +121,20 @@ class GroupsUpstream(Protocol):
         """Mute for `seconds` (0 unmutes)."""
 
     async def change_owner(self, group_id: str, new_owner: str) -> None: ...
+
+    async def set_attributes(self, group_id: str, attributes: dict[str, str], *, replace: bool) -> None:
+        """Set these attributes (`replace`: and drop every other one)."""
+
+    async def delete_attributes(self, group_id: str, keys: Sequence[str] | None) -> None:
+        """Delete these attributes (None: all of them)."""
+
+    async def update_counters(self, group_id: str, counters: dict[str, int], *, mode: str) -> dict[str, int]:
+        """`mode` "Set", "Increase" or "Decrease" each counter by its value; answers the new values."""
+        ...
+
+    async def fetch_counters(self, group_id: str) -> dict[str, int]:
+        """The group's counters as the upstream has them now (native changes have no webhook)."""
+        ...
 
     async def fetch_groups(self, group_ids: Sequence[str]) -> list[UpstreamGroup]:
         """The groups among `group_ids` that exist upstream, each with all its members."""

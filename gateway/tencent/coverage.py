@@ -100,6 +100,14 @@ SERVED: dict[str, frozenset[str]] = {
             "set_group_member_role",
             "transfer_group_owner",
             "accept_group_application",
+            "init_group_attributes",
+            "set_group_attributes",
+            "delete_group_attributes",
+            "get_group_attributes",
+            "set_group_counters",
+            "change_group_counter",
+            # read from Tencent (native changes have no webhook), the mirror brought up to date
+            "get_group_counters",
             # the gateway's own (docs/tencent_apis.json "gateway"): local searches, applications
             # REST cannot file or list, and the online count of imql users
             "search_groups",

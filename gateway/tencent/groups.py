@@ -25,6 +25,7 @@ from gateway.im.messages import Content, StoredMessage
 from gateway.tencent.client import Answer, TencentRestClient, bad_answer
 from gateway.tencent.errors import tencent_error
 from gateway.tencent.inbound import (
+    GROUP_ATTR,
     GROUP_CARD,
     GROUP_CREATE,
     GROUP_DESTROY,
@@ -45,6 +46,8 @@ from gateway.v4.groups import GROUP_TYPES, JOIN_OPTION_NAMES, JOIN_OPTIONS, ROLE
 from gateway.v4.msgbody import msgbody_from_content, offline_push_to_rest
 
 SVC = "group_open_http_svc"
+ATTR_SVC = "group_open_attr_http_svc"  # get_group_attr lives here (MAPPING.md #69)
+COUNTER_MODES = ("Set", "Increase", "Decrease")
 GROUP_INFO_IDS_MAX = 50  # GroupIdList per get_group_info
 MEMBER_PAGE = 6000  # get_group_member_info Limit (Tencent's cap)
 JOINED_PAGE = 5000  # get_joined_group_list Limit (Tencent's cap)
@@ -90,6 +93,10 @@ def _read_key_values(raw: Any) -> dict[str, str]:
     if not isinstance(raw, list):
         return {}
     return {str(i["Key"]): str(i.get("Value", "")) for i in raw if isinstance(i, dict) and "Key" in i}
+
+
+def _counters(items: list[dict[str, Any]]) -> dict[str, int]:
+    return {str(c["Key"]): _int(c.get("Value")) for c in items if "Key" in c}
 
 
 def _int(value: Any) -> int:
@@ -234,6 +241,41 @@ class TencentGroups(GroupsUpstream):
             batch = list(user_ids[start : start + FORBID_MEMBERS_MAX])
             await self._call("forbid_send_msg", {"GroupId": group_id, "Members_Account": batch, "MuteTime": seconds})
 
+    # ---- attributes and counters ------------------------------------------------------------------
+    async def set_attributes(self, group_id: str, attributes: dict[str, str], *, replace: bool) -> None:
+        """set_group_attr (all replaced: OptionType "set") or modify_group_attr ("modify"); the keys
+        are lowercase here (B28)."""
+        items = [{"key": k, "value": v} for k, v in attributes.items()]
+        await self._call(
+            "set_group_attr" if replace else "modify_group_attr", {"GroupId": group_id, "GroupAttr": items}
+        )
+        option = "set" if replace else "modify"
+        await self._own(GROUP_ATTR, group_id, [(option, k, v) for k, v in attributes.items()] or [(option, "", "")])
+
+    async def delete_attributes(self, group_id: str, keys: Sequence[str] | None) -> None:
+        if keys is None:
+            await self._call("clear_group_attr", {"GroupId": group_id})
+            await self._own(GROUP_ATTR, group_id, [("clear", "", "")])
+            return
+        await self._call("delete_group_attr", {"GroupId": group_id, "GroupAttr": [{"key": k} for k in keys]})
+        await self._own(GROUP_ATTR, group_id, [("delete", k, "") for k in keys])
+
+    async def update_counters(self, group_id: str, counters: dict[str, int], *, mode: str) -> dict[str, int]:
+        if mode not in COUNTER_MODES:
+            raise ValueError(f"update_group_counter Mode {mode!r}")
+        body = {
+            "GroupId": group_id,
+            "GroupCounter": [{"Key": k, "Value": v} for k, v in counters.items()],
+            "Mode": mode,
+        }
+        # Increase and Decrease are not idempotent: a resent one would count twice
+        answer = await self._call("update_group_counter", body, idempotent=mode == "Set")
+        return _counters(answer.result_items("GroupCounter"))
+
+    async def fetch_counters(self, group_id: str) -> dict[str, int]:
+        answer = await self._call("get_group_counter", {"GroupId": group_id})
+        return _counters(answer.result_items("GroupCounter"))
+
     # ---- reads for the mirror's imports -----------------------------------------------------------
     async def fetch_groups(self, group_ids: Sequence[str]) -> list[UpstreamGroup]:
         found: list[UpstreamGroup] = []
@@ -247,6 +289,10 @@ class TencentGroups(GroupsUpstream):
                     continue  # no such group (10010), or not the app's to read: left out
                 info = self._group_info(item)
                 members = await self._members(info.groupID, info.groupType)
+                attributes = await self._client.call(
+                    f"{ATTR_SVC}/get_group_attr", {"GroupId": info.groupID}, idempotent=True
+                )
+                community = info.groupType == GroupType.V2TIM_GROUP_TYPE_COMMUNITY  # no counters
                 found.append(
                     UpstreamGroup(
                         info=info,
@@ -254,6 +300,12 @@ class TencentGroups(GroupsUpstream):
                         custom_info=_read_key_values(item.get("AppDefinedData")),
                         max_members=_int(item.get("MaxMemberNum")),
                         next_seq=max(1, _int(item.get("NextMsgSeq"))),
+                        attributes={
+                            str(a["key"]): str(a.get("value", ""))
+                            for a in attributes.result_items("GroupAttrAry")
+                            if "key" in a
+                        },
+                        counters={} if community else await self.fetch_counters(info.groupID),
                     )
                 )
         return found

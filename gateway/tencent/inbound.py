@@ -70,6 +70,7 @@ GROUP_INFO = "info"
 GROUP_OWNER = "owner"
 GROUP_ROLE = "role"
 GROUP_CARD = "card"
+GROUP_ATTR = "attr"
 
 
 class InboundDecodeError(ValueError):
@@ -414,6 +415,10 @@ class GroupAttrChanged(Inbound, frozen=True, kw_only=True):
     option_type: str
     attrs: tuple[tuple[str, str], ...]
     event_time: int = 0
+
+    def echo_keys(self) -> tuple[str, ...]:
+        pairs = [(k, v) for k, v in self.attrs] or [("", "")]  # a clear names none
+        return tuple(group_action_key(GROUP_ATTR, self.group_id, self.option_type, k, v) for k, v in pairs)
 
 
 class TopicCreated(Inbound, frozen=True, kw_only=True):

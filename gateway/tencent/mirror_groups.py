@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.tencent.inbound import (
+    GroupAttrChanged,
     GroupCreated,
     GroupDestroyed,
     GroupInfoChanged,
@@ -161,7 +162,34 @@ async def member_field_changed(mirror: MirrorWrites, event: GroupMemberFieldChan
         await mirror.apply(f"{SVC}/modify_group_member_info", body, UpstreamReport(operator=event.operator))
 
 
+async def attributes_changed(mirror: MirrorWrites, event: GroupAttrChanged) -> None:
+    """onGroupAttributeChanged (the whole map) when the change leaves the mirror's map different."""
+    if await mirrored(mirror, event.group_id) is None:
+        await mirror.know_groups(event.group_id)  # imported with its attributes as they are now
+        return
+    found = await mirror.apply("group_open_attr_http_svc/get_group_attr", {"GroupId": event.group_id})
+    current = {a["key"]: a["value"] for a in found.get("GroupAttrAry", [])}
+    named = dict(event.attrs)
+    report = UpstreamReport(operator=event.operator)
+    command, body = "", {}
+    if event.option_type == "set" and named != current:
+        command, body = "set_group_attr", _attrs(named)
+    elif event.option_type == "modify" and {**current, **named} != current:
+        command, body = "modify_group_attr", _attrs({k: v for k, v in named.items() if current.get(k) != v})
+    elif event.option_type == "delete" and (present := [k for k in named if k in current]):
+        command, body = "delete_group_attr", {"GroupAttr": [{"key": k} for k in present]}
+    elif event.option_type == "clear" and current:
+        command = "clear_group_attr"
+    if command:
+        await mirror.apply(f"{SVC}/{command}", {"GroupId": event.group_id, **body}, report)
+
+
+def _attrs(attributes: dict[str, str]) -> dict[str, Any]:
+    return {"GroupAttr": [{"key": k, "value": v} for k, v in attributes.items()]}
+
+
 APPLIERS: dict[type[Any], Applier] = {
+    GroupAttrChanged: attributes_changed,
     GroupCreated: group_created,
     GroupDestroyed: group_destroyed,
     GroupMembersJoined: members_joined,

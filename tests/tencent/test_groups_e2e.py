@@ -447,3 +447,48 @@ async def test_a_group_send_tencent_cannot_take_stores_nothing(pair: Pair) -> No
     assert reply.codes
     assert 0 not in reply.codes
     assert await texts(alice, gid) == []
+
+
+# ---- attributes and counters ---------------------------------------------------------------------
+ATTRIBUTES = '{ getGroupAttributes(groupID: "%s") { key value } }'
+COUNTERS = '{ getGroupCounters(groupID: "%s", keys: []) { key value } }'
+
+
+async def test_attributes_cross_both_ways(pair: Pair) -> None:
+    alice, bob = await both(pair, "alice", "bob")
+    gid = await alice.create("Meeting", "attrs", m=[{"userID": "bob"}])
+    set_all = (
+        'mutation { initGroupAttributes(groupID: "%s", attributes: [{key: "a", value: "1"}, {key: "b", value: "2"}]) }'
+    )
+    assert await alice.q(set_all % gid)
+    on_tencent = await pair.admin("group_open_attr_http_svc/get_group_attr", {"GroupId": gid})
+    assert {a["key"]: a["value"] for a in on_tencent["GroupAttrAry"]} == {"a": "1", "b": "2"}
+    heard = await wait_for(bob, "onGroupAttributeChanged")
+    assert heard["groupAttributeMap"] == [{"key": "a", "value": "1"}, {"key": "b", "value": "2"}]
+
+    assert await bob.q('mutation { setGroupAttributes(groupID: "%s", attributes: [{key: "b", value: "3"}]) }' % gid)
+    changed = await wait_for(alice, "onGroupAttributeChanged")
+    while changed["groupAttributeMap"] != [{"key": "a", "value": "1"}, {"key": "b", "value": "3"}]:
+        changed = await wait_for(alice, "onGroupAttributeChanged")  # her own change came first
+    assert (await alice.q(ATTRIBUTES % gid))["getGroupAttributes"] == changed["groupAttributeMap"]
+    assert await bob.q('mutation { deleteGroupAttributes(groupID: "%s", keys: ["a"]) }' % gid)
+    assert (await wait_for(alice, "onGroupAttributeChanged"))["groupAttributeMap"] == [{"key": "b", "value": "3"}]
+    await settled(pair)
+    assert await alice.group_events() == []  # her own change's echo told her nothing more
+
+
+async def test_counters_are_tencents_and_a_read_brings_native_changes(pair: Pair) -> None:
+    alice, bob = await both(pair, "alice", "bob")
+    gid = await alice.create("Meeting", "counts", m=[{"userID": "bob"}])
+    set_likes = 'mutation { setGroupCounters(groupID: "%s", counters: [{key: "likes", value: 5}]) { key value } }'
+    assert (await alice.q(set_likes % gid))["setGroupCounters"] == [{"key": "likes", "value": 5}]
+    inc = 'mutation { increaseGroupCounter(groupID: "%s", key: "likes", value: 2) { key value } }' % gid
+    assert (await alice.q(inc))["increaseGroupCounter"] == [{"key": "likes", "value": 7}]
+    on_tencent = await pair.admin("group_open_http_svc/get_group_counter", {"GroupId": gid})
+    assert on_tencent["GroupCounter"] == [{"Key": "likes", "Value": 7}]
+    # a native change has no webhook: alice's next read asks Tencent and tells her what changed
+    assert (await bob.q(inc))["increaseGroupCounter"] == [{"key": "likes", "value": 9}]
+    await alice.group_events()
+    assert (await alice.q(COUNTERS % gid))["getGroupCounters"] == [{"key": "likes", "value": 9}]
+    told = [e for e in await alice.group_events() if e["type"] == "onGroupCounterChanged"]
+    assert [(e["key"], e["newValue"]) for e in told] == [("likes", 9)]

@@ -56,13 +56,12 @@ class Tencent:
 
 
 @pytest.fixture
-async def own(redis_url: str) -> AsyncIterator[OwnMessages]:
+async def own(redis_url: str, sdkappid: int) -> AsyncIterator[OwnMessages]:
+    """The gateway's record of its own writes, under a fresh app (conftest's `sdkappid` cleans it up)."""
     client = aioredis.Redis.from_url(redis_url, decode_responses=True)
     try:
-        yield OwnMessages(client, Keys(APP))
+        yield OwnMessages(client, Keys(sdkappid))
     finally:
-        async for key in client.scan_iter(match=Keys(APP).tencent_own_message("*")):
-            await client.delete(key)
         await client.aclose()
 
 
@@ -356,3 +355,51 @@ async def test_modify_goes_to_openim_modify_group_msg_as_b10(own: OwnMessages) -
             },
         )
     ]
+
+
+async def test_attribute_writes_send_b28_bodies_and_know_their_c17_echoes(own: OwnMessages) -> None:
+    tencent = Tencent({})
+    up = groups_on(tencent, own)
+    await up.set_attributes(GID, {"key1": "value1", "key2": "values"}, replace=True)
+    await up.set_attributes(GID, {"key2": "v2"}, replace=False)
+    await up.delete_attributes(GID, ["key1"])
+    await up.delete_attributes(GID, None)
+    items = [{"key": "key1", "value": "value1"}, {"key": "key2", "value": "values"}]
+    assert tencent.seen == [
+        ("group_open_http_svc/set_group_attr", {"GroupId": GID, "GroupAttr": items}),
+        ("group_open_http_svc/modify_group_attr", {"GroupId": GID, "GroupAttr": [{"key": "key2", "value": "v2"}]}),
+        ("group_open_http_svc/delete_group_attr", {"GroupId": GID, "GroupAttr": [{"key": "key1"}]}),
+        ("group_open_http_svc/clear_group_attr", {"GroupId": GID}),
+    ]
+    assert await echo_of(own, fixtures.C17)  # "set" of key1 and key2
+    assert await echo_of(own, fixtures.C17, OptionType="modify", GroupAttr=[{"key": "key2", "value": "v2"}])
+    assert await echo_of(own, fixtures.C17, OptionType="delete", GroupAttr=[{"key": "key1", "value": ""}])
+    assert await echo_of(own, fixtures.C17, OptionType="clear", GroupAttr=[])
+    assert not await echo_of(own, fixtures.C17, OptionType="modify", GroupAttr=[{"key": "key2", "value": "other"}])
+
+
+async def test_counters_send_b29_and_only_set_is_retried(own: OwnMessages) -> None:
+    answers: list[dict[str, Any]] = [
+        {"ActionStatus": "FAIL", "ErrorCode": 60008, "ErrorInfo": "timeout"},
+        {**OK, "GroupCounter": [{"Key": "like", "Value": 5}, {"Key": "unlike", "Value": 1}]},
+    ]
+
+    def update(_: dict[str, Any]) -> dict[str, Any]:
+        return answers.pop(0) if len(answers) > 1 else answers[0]
+
+    tencent = Tencent({"group_open_http_svc/update_group_counter": update})
+    client = TencentRestClient(
+        sdkappid=APP, secret_key=SECRET, transport=httpx.MockTransport(tencent), backoff_seconds=0.0
+    )
+    up = TencentGroups(client, own, lambda ref: ref)
+    assert await up.update_counters(GID, {"like": 5, "unlike": 1}, mode="Set") == {"like": 5, "unlike": 1}
+    assert tencent.bodies("group_open_http_svc/update_group_counter")[-1] == {
+        "GroupId": GID,
+        "GroupCounter": [{"Key": "like", "Value": 5}, {"Key": "unlike", "Value": 1}],
+        "Mode": "Set",
+    }
+    assert len(tencent.seen) == 2  # the Set after Tencent's timeout was sent again
+    answers[:] = [{"ActionStatus": "FAIL", "ErrorCode": 60008, "ErrorInfo": "timeout"}, OK]
+    with pytest.raises(IMError):  # an Increase whose outcome is unknown is not sent again: it could count twice
+        await up.update_counters(GID, {"like": 1}, mode="Increase")
+    assert len(tencent.seen) == 3

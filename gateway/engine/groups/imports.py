@@ -3,7 +3,8 @@
 With the Tencent backend a group may exist upstream only: created by a native SDK user or the
 app's servers, or before the gateway was deployed. The first time the mirror needs one (a webhook
 about it, a gateway user's joined-group list, an SDK call naming it) it is fetched whole from the
-upstream (profile, custom data, every member with role, join time, name card and mute) and written
+upstream (profile, custom data, attributes, counters, every member with role, join time, name card
+and mute) and written
 into the mirror in one pass, telling nobody: nothing changed for anyone, the mirror only learnt of
 it. Its members' accounts are imported too, their subscriptions follow the group's stream from
 then on, and the group's seq continues from the upstream's, so the seqs of its later messages are
@@ -113,6 +114,10 @@ class GroupImports:
         pipe.hset(s.keys.group_info(gid), mapping=fields)
         pipe.set(s.keys.timeline_seq(timeline), last_seq)
         pipe.incrby(s.keys.group_join_counter(gid), len(members))
+        if group.attributes:
+            pipe.hset(s.keys.group_attributes(gid), mapping=group.attributes)
+        if group.counters:
+            pipe.hset(s.keys.group_counters(gid), mapping=group.counters)
         await pipe.execute()
         for start in range(0, len(members), IMPORT_BATCH):
             batch = members[start : start + IMPORT_BATCH]
