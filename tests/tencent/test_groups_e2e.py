@@ -492,3 +492,27 @@ async def test_counters_are_tencents_and_a_read_brings_native_changes(pair: Pair
     assert (await alice.q(COUNTERS % gid))["getGroupCounters"] == [{"key": "likes", "value": 9}]
     told = [e for e in await alice.group_events() if e["type"] == "onGroupCounterChanged"]
     assert [(e["key"], e["newValue"]) for e in told] == [("likes", 9)]
+
+
+async def test_a_seq_tencent_gives_moves_the_mirrors_own_message_out_of_it(pair: Pair) -> None:
+    """The mirror's local import takes the timeline's next seq, which Tencent then gives a native
+    message: the native message gets its seq, the local one moves on, both stay in history. The
+    native message is unread for the gateway user until read."""
+    alice, bob = await both(pair, "alice", "bob")
+    gid = await alice.create("Work", "seqs", m=[{"userID": "bob"}])
+    insert = 'mutation { insertGroupMessageToLocalStorage(data: "note", groupID: "%s", sender: "alice") { msgID seq } }'
+    local = (await alice.q(insert % gid))["insertGroupMessageToLocalStorage"]
+    theirs = await sent(bob, gid, "native")
+    assert theirs["seq"] == local["seq"]  # both after the creation's tips, on each side
+    heard = await next_text(alice)
+    assert (heard["msgID"], heard["seq"]) == (theirs["msgID"], theirs["seq"])
+    page = (await alice.q(GROUP_HISTORY, {"g": gid}))["getGroupHistoryMessageList"]
+    by_seq = {x["seq"]: x for x in page}
+    assert by_seq[theirs["seq"]]["msgID"] == theirs["msgID"]
+    moved = [x for x in page if x["status"] == "V2TIM_MSG_STATUS_LOCAL_IMPORTED"]
+    assert len(moved) == 1
+    assert moved[0]["seq"] > theirs["seq"]
+    unread = '{ getConversation(conversationID: "group_%s") { unreadCount } }' % gid
+    assert (await alice.q(unread))["getConversation"]["unreadCount"] == 1
+    assert await alice.q(f'mutation {{ markGroupMessageAsRead(groupID: "{gid}") }}')
+    assert (await alice.q(unread))["getConversation"]["unreadCount"] == 0
