@@ -516,3 +516,15 @@ async def test_a_seq_tencent_gives_moves_the_mirrors_own_message_out_of_it(pair:
     assert (await alice.q(unread))["getConversation"]["unreadCount"] == 1
     assert await alice.q(f'mutation {{ markGroupMessageAsRead(groupID: "{gid}") }}')
     assert (await alice.q(unread))["getConversation"]["unreadCount"] == 0
+
+
+async def test_a_repeated_group_send_is_one_message_on_tencent_and_in_the_mirror(pair: Pair) -> None:
+    alice, _ = await both(pair, "alice", "bob")
+    gid = await alice.create("Work", "once", m=[{"userID": "bob"}])
+    created = (await alice.q('mutation { createTextMessage(text: "only once") { id } }'))["createTextMessage"]["id"]
+    send = 'mutation { sendMessage(id: "%s", groupID: "%s") { msgID seq } }' % (created, gid)
+    first, again = (await alice.q(send))["sendMessage"], (await alice.q(send))["sendMessage"]
+    assert first == again
+    on_tencent = [m for m in (await tencent_history(pair, gid)).values() if m["MsgBody"] and not m["IsSystemMsg"]]
+    assert [m["MsgSeq"] for m in on_tencent] == [first["seq"]]
+    assert await texts(alice, gid) == [(first["seq"], "alice", "only once")]
