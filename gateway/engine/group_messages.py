@@ -126,6 +126,11 @@ class GroupMessaging(MessageCore):
                 user_id, session_id, created_id, group_id, options, receiver, draft, random, as_admin, None, 0, 0
             )
         if up is not None:
+            if topic_parent(group_id) is not None:
+                raise IMError(
+                    Code.ERR_SDK_INTERFACE_NOT_SUPPORT,
+                    "not available on the Tencent backend: community topics are not served by this build of imql",
+                )
             await known(self._groups, group_id)
             random = await self._send_random(user_id, created_id)
         async with self._groups.turns.turn(f"send:{group_id}:{random}"):
