@@ -279,7 +279,7 @@ async def forget_in_mirror(pair: Pair, gid: str, members: list[str]) -> None:
     keys = Keys(pair.at_gateway.sdkappid)
     client = aioredis.Redis.from_url(str(pair.gateway.settings.redis_url))
     try:
-        doomed = [k async for k in client.scan_iter(match=keys.group_info(gid).rsplit(":", 1)[0] + ":*")]
+        doomed = [k async for k in client.scan_iter(match=keys.group_info(gid).rsplit(":", 1)[0] + ":*", count=10000)]
         await client.delete(*doomed, keys.group_timeline(gid))
         for user in members:
             await client.hdel(keys.user_groups(user), gid)
