@@ -19,7 +19,8 @@ strings, user IDs sent as numbers, optional fields absent.
 
 Echoes (MAPPING.md section 5): a callback the gateway caused itself comes back with
 `OptPlatform=RESTAPI`. When its REST call succeeds the backend calls `OwnMessages.record_own_message`
-with the message's echo key (`c2c_echo_key` / `group_echo_key`); a RESTAPI callback whose every
+with the message's echo key (`c2c_echo_key` / `group_echo_key`, or a group membership or profile
+write's `group_action_key`); a RESTAPI callback whose every
 echo key was recorded within OWN_MESSAGE_TTL_SECONDS is dropped here.
 """
 
