@@ -527,6 +527,16 @@ class GroupManager(Protocol):
         not a member of 10007 (None: every profile, as the app admin sees them). No events."""
         ...
 
+    async def know_groups(
+        self, group_ids: Sequence[str], *, joined: Sequence[str] = (), operator: str = "", by_self: bool = False
+    ) -> None:
+        """With an upstream IM server (gateway.upstream): those of the groups the backend has never
+        seen are imported from it, telling nobody, but for `joined`: members the upstream reports as
+        having just joined, announced as an SDK join is (onMemberEnter when `by_self`, else
+        onMemberInvited by `operator`). Without an upstream, nothing. Not an SDK API (the Tencent
+        backend's webhooks use it)."""
+        ...
+
     async def search_groups(self, user_id: str, keywords: Sequence[str], by_id: bool, by_name: bool) -> list[GroupInfo]:
         """Joined groups whose ID or name match the keywords; 10004 when none or neither field is chosen."""
         ...

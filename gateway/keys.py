@@ -353,6 +353,11 @@ class Keys:
         first, second = sorted((user_a, user_b))
         return f"{self._user(first)}:tencent-c2c:{escape_id(second)}"
 
+    def upstream_turn(self, scope: str) -> str:
+        """String (with a TTL): a write of `scope` (a group, a message send) in progress between the
+        upstream IM server and the mirror (gateway.engine.upstream_turns)."""
+        return f"{self._app_prefix}:upstream-turn:{escape_id(scope)}"
+
     def merger_bundle(self, bundle_id: str) -> str:
         """String: the messages a merged message carries, copied when it was created (JSON)."""
         return f"{self._app_prefix}:merger:{bundle_id}"

@@ -147,7 +147,9 @@ class EmbeddedBackend:
         self.push_queue = PushQueue(redis, keys, enabled=offline_push)
         # messages and groups tell of conversations through it; Conversations serves it when built
         self.announcer = announcer = Announcer()
-        self.groups = EmbeddedGroups(redis, keys, bus, clock, self.profiles, self.friendship, announcer, callbacks)
+        self.groups = EmbeddedGroups(
+            redis, keys, bus, clock, self.profiles, self.friendship, announcer, callbacks, upstream
+        )
         self.messages = Messages(
             redis,
             keys,

@@ -541,8 +541,11 @@ class MessageCore:
         if stored.status == MsgStatus.V2TIM_MSG_STATUS_LOCAL_REVOKED:
             return
         up = active(self._upstream)
-        if up is not None and not stored.groupID:  # recalled upstream first: a refusal changes nothing
-            await up.messages.recall_c2c(stored, user_id)
+        if up is not None and not stored.visibleTo:  # recalled upstream first (a local import is the mirror's)
+            if stored.groupID:
+                await up.groups.recall_group_message(stored.groupID, stored.seq)
+            else:
+                await up.messages.recall_c2c(stored, user_id)
         stored.status = MsgStatus.V2TIM_MSG_STATUS_LOCAL_REVOKED
         stored.revokedBy = user_id
         ref = parse_msg_id(msg_id)
@@ -577,17 +580,25 @@ class MessageCore:
         if content is not None and content.elemType != stored.content.elemType:
             raise invalid("message: a modification keeps the message's elemType")
         up = active(self._upstream)
-        if up is not None and not stored.groupID:
-            # modified upstream first, and outside the WATCH below (the upstream's own Redis reads
-            # would wait for the connection the WATCH holds); Tencent has no version check, so two
-            # racing modifications both reach it and the mirror keeps the one its WATCH lets win
-            changed = msgspec.structs.replace(
-                stored,
-                content=stored.content if content is None else content,
-                cloudCustomData=stored.cloudCustomData if cloud_custom_data is None else cloud_custom_data,
-            )
-            require_body_fits(changed.content, changed.cloudCustomData)
-            await up.messages.modify_c2c(changed, user_id)
+        if up is not None and not stored.visibleTo:  # modified upstream first (a local import is the mirror's)
+            if stored.groupID:
+                if content is not None or cloud_custom_data is not None:
+                    require_body_fits(
+                        content or stored.content,
+                        stored.cloudCustomData if cloud_custom_data is None else cloud_custom_data,
+                    )
+                await up.groups.modify_group_message(stored.groupID, stored.seq, content, cloud_custom_data)
+            else:
+                # outside the WATCH below (the upstream's own Redis reads would wait for the
+                # connection the WATCH holds); Tencent has no version check, so two racing
+                # modifications both reach it and the mirror keeps the one its WATCH lets win
+                changed = msgspec.structs.replace(
+                    stored,
+                    content=stored.content if content is None else content,
+                    cloudCustomData=stored.cloudCustomData if cloud_custom_data is None else cloud_custom_data,
+                )
+                require_body_fits(changed.content, changed.cloudCustomData)
+                await up.messages.modify_c2c(changed, user_id)
         ref = parse_msg_id(msg_id)
         timeline = self._timeline_of(ref)
         version_key = self._keys.message_version(timeline, stored.seq)

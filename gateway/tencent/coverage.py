@@ -46,10 +46,19 @@ SERVED: dict[str, frozenset[str]] = {
             "load_visible",
             "find_messages",
             "get_c2c_history_message_list",
-            "revoke_message",  # C2C: openim/admin_msgwithdraw
-            "modify_message",  # C2C: openim/modify_c2c_msg
+            "revoke_message",  # C2C: openim/admin_msgwithdraw; groups: group_msg_recall
+            "modify_message",  # C2C: openim/modify_c2c_msg; groups: modify_group_msg
             "mark_c2c_message_as_read",  # openim/admin_set_msg_read
             "mark_all_message_as_read",  # one admin_set_msg_read per C2C conversation
+            # group messages: sent through send_group_msg and stored at Tencent's MsgSeq, read from
+            # the mirror; recalled and modified upstream first
+            "send_group_message",
+            "get_group_history_message_list",
+            # the gateway's own (docs/tencent_apis.json): the read position (no group read-report
+            # REST), the per-user clear and local imports
+            "mark_group_message_as_read",
+            "clear_group_history_message",
+            "insert_group_message_to_local_storage",
         }
     ),
     "conversations": frozenset(
@@ -107,7 +116,45 @@ SERVED: dict[str, frozenset[str]] = {
             "delete_friends_from_friend_group",
         }
     ),
-    "groups": frozenset(),
+    "groups": frozenset(
+        {
+            # written through to group_open_http_svc, read from the mirror (groups Tencent has and the
+            # mirror lacks are imported when first needed: gateway.engine.groups.imports)
+            "create_group",
+            "join_group",
+            "quit_group",
+            "dismiss_group",
+            "get_joined_group_list",
+            "get_joined_community_list",
+            "get_groups_info",
+            "set_group_info",
+            "get_group_member_list",
+            "get_group_members_info",
+            "set_group_member_info",
+            "mute_group_member",
+            "invite_user_to_group",
+            "kick_group_member",
+            "set_group_member_role",
+            "transfer_group_owner",
+            "accept_group_application",
+            "init_group_attributes",
+            "set_group_attributes",
+            "delete_group_attributes",
+            "get_group_attributes",
+            "set_group_counters",
+            "change_group_counter",
+            # read from Tencent (native changes have no webhook), the mirror brought up to date
+            "get_group_counters",
+            # the gateway's own (docs/tencent_apis.json "gateway"): local searches, applications
+            # REST cannot file or list, and the online count of imql users
+            "search_groups",
+            "search_group_members",
+            "get_group_application_list",
+            "refuse_group_application",
+            "set_group_application_read",
+            "get_group_online_member_count",
+        }
+    ),
     "signaling": frozenset(
         {
             # C2C invitations: each step travels as a businessID 1 custom message through

@@ -19,7 +19,8 @@ strings, user IDs sent as numbers, optional fields absent.
 
 Echoes (MAPPING.md section 5): a callback the gateway caused itself comes back with
 `OptPlatform=RESTAPI`. When its REST call succeeds the backend calls `OwnMessages.record_own_message`
-with the message's echo key (`c2c_echo_key` / `group_echo_key`); a RESTAPI callback whose every
+with the message's echo key (`c2c_echo_key` / `group_echo_key`, or a group membership or profile
+write's `group_action_key`); a RESTAPI callback whose every
 echo key was recorded within OWN_MESSAGE_TTL_SECONDS is dropped here.
 """
 
@@ -62,6 +63,16 @@ RECALL = "recall"
 MODIFY = "modify"
 READ = "read"  # a read report: its callback names no message, so the pair of users is the key
 EXTENSION = "extension"
+# group-action echo keys (gateway.tencent.groups records them for its own membership and profile writes)
+GROUP_JOIN = "join"
+GROUP_EXIT = "exit"
+GROUP_CREATE = "create"
+GROUP_DESTROY = "destroy"
+GROUP_INFO = "info"
+GROUP_OWNER = "owner"
+GROUP_ROLE = "role"
+GROUP_CARD = "card"
+GROUP_ATTR = "attr"
 
 
 class InboundDecodeError(ValueError):
@@ -295,6 +306,9 @@ class GroupMembersJoined(Inbound, frozen=True, kw_only=True):
     members: tuple[str, ...]
     event_time: int = 0
 
+    def echo_keys(self) -> tuple[str, ...]:
+        return tuple(group_action_key(GROUP_JOIN, self.group_id, m) for m in self.members)
+
 
 class GroupMembersLeft(Inbound, frozen=True, kw_only=True):
     """Group.CallbackAfterMemberExit: ExitType "Quit" (onMemberLeave) or "Kicked" (onMemberKicked)."""
@@ -305,6 +319,9 @@ class GroupMembersLeft(Inbound, frozen=True, kw_only=True):
     operator: str
     members: tuple[str, ...]
     event_time: int = 0
+
+    def echo_keys(self) -> tuple[str, ...]:
+        return tuple(group_action_key(GROUP_EXIT, self.group_id, m) for m in self.members)
 
 
 class GroupMemberFieldChanged(Inbound, frozen=True, kw_only=True):
@@ -317,6 +334,12 @@ class GroupMemberFieldChanged(Inbound, frozen=True, kw_only=True):
     role: str | None = None  # "Admin" | "Member"
     name_card: str | None = None
     event_time: int = 0
+
+    def echo_keys(self) -> tuple[str, ...]:
+        keys = [group_action_key(GROUP_ROLE, self.group_id, self.member, self.role)] if self.role is not None else []
+        if self.name_card is not None:
+            keys.append(group_action_key(GROUP_CARD, self.group_id, self.member, self.name_card))
+        return tuple(keys)
 
 
 class GroupJoinRequested(Inbound, frozen=True, kw_only=True):
@@ -340,6 +363,9 @@ class GroupCreated(Inbound, frozen=True, kw_only=True):
     user_defined_data: tuple[tuple[str, str], ...] = ()  # UserDefinedDataList, in order
     event_time: int = 0
 
+    def echo_keys(self) -> tuple[str, ...]:
+        return (group_action_key(GROUP_CREATE, self.group_id),)
+
 
 class GroupDestroyed(Inbound, frozen=True, kw_only=True):
     """Group.CallbackAfterGroupDestroyed (no MemberList for Community groups)."""
@@ -350,6 +376,9 @@ class GroupDestroyed(Inbound, frozen=True, kw_only=True):
     name: str
     members: tuple[str, ...]
     event_time: int = 0
+
+    def echo_keys(self) -> tuple[str, ...]:
+        return (group_action_key(GROUP_DESTROY, self.group_id),)
 
 
 class GroupInfoChanged(Inbound, frozen=True, kw_only=True):
@@ -364,6 +393,11 @@ class GroupInfoChanged(Inbound, frozen=True, kw_only=True):
     face_url: str | None = None
     event_time: int = 0
 
+    def echo_keys(self) -> tuple[str, ...]:
+        changed = (("Name", self.name), ("Introduction", self.introduction), ("Notification", self.notification))
+        fields = (*changed, ("FaceUrl", self.face_url))
+        return tuple(group_action_key(GROUP_INFO, self.group_id, n, v) for n, v in fields if v is not None)
+
 
 class GroupOwnerChanged(Inbound, frozen=True, kw_only=True):
     """Group.CallbackAfterChangeGroupOwner."""
@@ -375,6 +409,9 @@ class GroupOwnerChanged(Inbound, frozen=True, kw_only=True):
     new_owner: str
     event_time: int = 0
 
+    def echo_keys(self) -> tuple[str, ...]:
+        return (group_action_key(GROUP_OWNER, self.group_id, self.new_owner),)
+
 
 class GroupAttrChanged(Inbound, frozen=True, kw_only=True):
     """Group.CallbackAfterGroupAttrChanged: OptionType set | modify | clear | delete, and the pairs it names."""
@@ -385,6 +422,10 @@ class GroupAttrChanged(Inbound, frozen=True, kw_only=True):
     option_type: str
     attrs: tuple[tuple[str, str], ...]
     event_time: int = 0
+
+    def echo_keys(self) -> tuple[str, ...]:
+        pairs = [(k, v) for k, v in self.attrs] or [("", "")]  # a clear names none
+        return tuple(group_action_key(GROUP_ATTR, self.group_id, self.option_type, k, v) for k, v in pairs)
 
 
 class TopicCreated(Inbound, frozen=True, kw_only=True):
@@ -558,6 +599,12 @@ def c2c_echo_key(action: str, from_account: str, to_account: str, msg_key: str) 
 def group_echo_key(action: str, group_id: str, topic_id: str, msg_seq: int) -> str:
     """The echo key of a group message action; `topic_id` is "" outside topics."""
     return orjson.dumps(["grp", action, group_id, topic_id, int(msg_seq)]).decode()
+
+
+def group_action_key(action: str, group_id: str, *parts: str) -> str:
+    """The echo key of a group membership or profile write the gateway made by REST (GROUP_JOIN, ...):
+    the group, and what the callback names (a member, a field and its new value)."""
+    return orjson.dumps(["grp-action", action, group_id, *parts]).decode()
 
 
 def _digest(text: str) -> str:

@@ -11,7 +11,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from gateway.tencent import mirror_accounts, mirror_c2c, mirror_friendship, mirror_status
+from gateway.tencent import (
+    mirror_accounts,
+    mirror_c2c,
+    mirror_friendship,
+    mirror_group_messages,
+    mirror_groups,
+    mirror_status,
+)
 from gateway.tencent.inbound import InboundEvent
 from gateway.tencent.mirror_writes import Applier, MirrorWrites
 
@@ -22,6 +29,8 @@ APPLIERS: dict[type[Any], Applier] = {
     **mirror_c2c.APPLIERS,
     **mirror_friendship.APPLIERS,
     **mirror_status.APPLIERS,
+    **mirror_groups.APPLIERS,
+    **mirror_group_messages.APPLIERS,
 }
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from gateway.backend import IMBackend, ServerAPI
 from gateway.tencent.identity import TencentIds
-from gateway.upstream import MirrorEntry, Upstream, from_upstream
+from gateway.upstream import MirrorEntry, Upstream, UpstreamReport, from_upstream, reporting
 
 NativeStatus = Callable[[str, str], Awaitable[None]]
 
@@ -43,10 +43,11 @@ class MirrorWrites:
         # a native user's State.StateChange (user, Action): recorded and told to their watchers
         self.native_status = native_status
 
-    async def apply(self, command: str, body: dict[str, Any]) -> dict[str, Any]:
+    async def apply(self, command: str, body: dict[str, Any], report: UpstreamReport | None = None) -> dict[str, Any]:
         """One server write on the mirror, its answer; a refusal raises, so the worker tries the
-        event again (a bounded number of times: gateway.tencent.inbound.MAX_ATTEMPTS)."""
-        with from_upstream():
+        event again (a bounded number of times: gateway.tencent.inbound.MAX_ATTEMPTS). `report`:
+        what the webhook said that the REST body cannot (who acted, a join by application, ...)."""
+        with reporting(report) if report is not None else from_upstream():
             answer = await self.server.call(command, body)
         if answer.get("ErrorCode", 0) != 0:
             raise MirrorRefused(f"the mirror refused {command}: {answer.get('ErrorCode')} {answer.get('ErrorInfo')}")
@@ -55,6 +56,15 @@ class MirrorWrites:
     async def know_accounts(self, *user_ids: str) -> None:
         """The accounts in the mirror, fetched from Tencent if new (a write about them needs them)."""
         await self.backend.accounts.exists([u for u in user_ids if u])
+
+    async def know_groups(
+        self, *group_ids: str, joined: tuple[str, ...] = (), operator: str = "", by_self: bool = False
+    ) -> None:
+        """The groups in the mirror, fetched whole from Tencent if new; a new group's members the
+        webhook reports joining (`joined`) are announced (onMemberEnter when `by_self`, else
+        onMemberInvited by `operator`)."""
+        groups = [g for g in group_ids if g]
+        await self.backend.groups.know_groups(groups, joined=joined, operator=operator, by_self=by_self)
 
 
 # one event type's applier: (the mirror, the event) -> done; raising leaves the event queued

@@ -20,6 +20,7 @@ from gateway.im.model import ProfileChanges, UserFullInfo
 from gateway.tencent.client import TencentRestClient, bad_answer
 from gateway.tencent.conversations import TencentConversations
 from gateway.tencent.friendship import TencentFriendship
+from gateway.tencent.groups import TencentGroups
 from gateway.tencent.identity import TencentIds
 from gateway.tencent.inbound import MODIFY, READ, RECALL, SEND, OwnMessages, c2c_echo_key, c2c_send_id
 from gateway.tencent.status import TencentStatus
@@ -187,6 +188,7 @@ class TencentUpstream:
         self.conversations = TencentConversations(client)
         self.friendship = TencentFriendship(client)
         self.status = status
+        self.groups = TencentGroups(client, own, media_url)
         self._pinged_at = float("-inf")
 
     async def ping(self) -> None:

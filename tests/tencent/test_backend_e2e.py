@@ -140,13 +140,19 @@ async def test_readyz_says_when_tencent_does_not_answer(settings: Settings) -> N
 
 
 async def test_an_api_not_yet_written_through_is_refused_and_changes_nothing(pair: Pair) -> None:
-    await device(pair.at_cloud, pair.cloud, "bob")
     alice = await device(pair.at_gateway, pair.gateway, "alice")
-    reply = await alice.call('mutation { createGroup(groupName: "g", groupType: V2TIM_GROUP_TYPE_WORK) }')
+    created = await alice.q('mutation { createGroup(groupName: "g", groupType: V2TIM_GROUP_TYPE_WORK) }')
+    group_id = created["createGroup"]
+    reply = await alice.call(
+        "mutation($g: String!) { setGroupReceiveMessageOpt(groupID: $g, opt: V2TIM_NOT_RECEIVE_MESSAGE) }",
+        {"g": group_id},
+    )
     assert reply.codes == [7013]
     assert "not available on the Tencent backend" in reply.errors[0]["message"]
-    joined = await pair.admin("group_open_http_svc/get_joined_group_list", {"Member_Account": "alice"})
-    assert joined.get("TotalCount", 0) == 0
+    conversation = await alice.q(
+        "query($c: String!) { getConversation(conversationID: $c) { recvOpt } }", {"c": f"group_{group_id}"}
+    )
+    assert conversation["getConversation"]["recvOpt"] == 0  # V2TIM_RECEIVE_MESSAGE: as it was
 
 
 def test_every_served_method_is_a_method_of_its_manager() -> None:

@@ -26,6 +26,7 @@ from gateway.engine.friendship import Friendship, decode_friend_record
 from gateway.engine.groups.permissions import Op, require
 from gateway.engine.message_ids import group_msg_id
 from gateway.engine.profiles import Profiles
+from gateway.engine.upstream_turns import UpstreamTurns
 from gateway.errors import Code, IMError
 from gateway.events.bus import EventBus
 from gateway.ids import group_conversation_id
@@ -34,6 +35,7 @@ from gateway.im.events import GroupEvent, IMEvent, OnRecvNewMessage
 from gateway.im.groups import GroupInfo, GroupMemberFullInfo, GroupMemberInfo, GroupTipsElem
 from gateway.im.messages import Content, Message, StoredMessage
 from gateway.keys import Keys
+from gateway.upstream import Upstream
 
 GROUP_ID_MAX_BYTES = 48
 GROUP_ID_PREFIX = "@TGS#"  # generated IDs start with it; custom ones may not
@@ -141,8 +143,12 @@ class GroupStore:
         friendship: Friendship,
         announcer: Announcer,
         callbacks: Callbacks | None = None,
+        upstream: Upstream | None = None,
     ) -> None:
         self.callbacks = callbacks or Callbacks()  # the app's third-party callbacks (off: Callbacks())
+        # the IM server group writes go through first (gateway.upstream); None: the engine is the server
+        self.upstream = upstream
+        self.turns = UpstreamTurns(redis, keys, enabled=upstream is not None)
         self.redis = redis
         self.announcer = announcer  # tells users a (group) conversation appeared
         self.keys = keys
