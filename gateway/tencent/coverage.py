@@ -157,9 +157,10 @@ SERVED: dict[str, frozenset[str]] = {
     ),
     "signaling": frozenset(
         {
-            # C2C invitations: each step travels as a businessID 1 custom message through
-            # openim/sendmsg, which native SDKs understand; the state is the gateway's
+            # invitations: each step travels as a businessID 1 custom message through openim/sendmsg
+            # (or send_group_msg), which native SDKs understand; the state is the gateway's
             "invite",
+            "invite_in_group",  # the same, through group_open_http_svc/send_group_msg
             "accept_invitation",
             "reject_invitation",
             "cancel_invitation",

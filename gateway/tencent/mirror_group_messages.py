@@ -14,9 +14,10 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.tencent.inbound import GroupMessageModified, GroupMessageSent, GroupMessagesRecalled
+from gateway.tencent.mirror_c2c import signaling_step
 from gateway.tencent.mirror_groups import AVCHATROOM, SVC, mirrored
 from gateway.tencent.mirror_writes import Applier, MirrorWrites
-from gateway.upstream import UpstreamReport
+from gateway.upstream import UpstreamReport, from_upstream
 
 ONLINE_ONLY = 1
 
@@ -46,6 +47,10 @@ async def message_sent(mirror: MirrorWrites, event: GroupMessageSent) -> None:
         ]
     report = UpstreamReport(operator=event.from_account, seq=event.msg_seq, timestamp=event.msg_time)
     await mirror.apply(f"{SVC}/send_group_msg", body, report)
+    step = signaling_step(event.contents[0]) if len(event.contents) == 1 else None
+    if step is not None:  # a native group call invitation (or an answer): signalingListener hears it too
+        with from_upstream():
+            await mirror.backend.signaling.apply_remote_step(event.from_account, step)
 
 
 async def messages_recalled(mirror: MirrorWrites, event: GroupMessagesRecalled) -> None:

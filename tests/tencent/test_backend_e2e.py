@@ -367,3 +367,22 @@ async def test_native_users_status_comes_from_tencent(pair: Pair) -> None:
         if event["__typename"] == "UserStatusChangedEvent":
             break
     assert event["statusList"] == [{"userID": "erin", "statusType": "V2TIM_USER_STATUS_ONLINE"}]
+
+
+async def test_a_native_group_call_invitation_rings_the_gateway_user(pair: Pair) -> None:
+    alice = await signaling.device(pair.at_gateway, pair.gateway.ws_url, "alice")
+    bob = await signaling.device(pair.at_cloud, pair.cloud.ws_url, "bob")
+    created = await bob.q(
+        'mutation { createGroup(groupName: "call", groupType: V2TIM_GROUP_TYPE_WORK,'
+        ' memberListMap: [{userID: "alice"}]) }'
+    )
+    group_id = created["createGroup"]
+    invite_id = (
+        await bob.q(
+            'mutation($g: String!) { inviteInGroup(groupID: $g, inviteeList: ["alice"], data: "team call") }',
+            {"g": group_id},
+        )
+    )["inviteInGroup"]
+    ringing = await alice.event()
+    assert ringing["type"] == "onReceiveNewInvitation"
+    assert (ringing["inviteID"], ringing["groupID"], ringing["data"]) == (invite_id, group_id, "team call")
