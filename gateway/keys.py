@@ -227,6 +227,12 @@ class Keys:
         return f"{timeline}:cleared"
 
     @staticmethod
+    def message_revisions(timeline: str) -> str:
+        """Hash: "<seq>:<version>" → a message as it was at that version, kept when a modification
+        replaced it: the event-log references to that version resolve to it (gateway.engine.message_events)."""
+        return f"{timeline}:revisions"
+
+    @staticmethod
     def message_version(timeline: str, seq: int) -> str:
         """String: bumped by each modification of one message (what modifyMessage races on)."""
         return f"{timeline}:version:{seq}"

@@ -146,6 +146,7 @@ class Gateway:
             offline_push=settings.push_webhook_url is not None,
             callbacks=callbacks,
         )
+        dispatcher.resolver = embedded.message_events  # the engine's logs keep message events by reference
         callback_worker = None
         if callback_sender is not None:
             c2c_only = ConversationFilter(conversationType=int(ConversationType.V2TIM_C2C))

@@ -10,16 +10,16 @@ from gateway.keys import Keys
 from gateway.metrics import Metrics
 
 
-def test_an_entry_is_decoded_once_and_old_ones_are_let_go() -> None:
+async def test_an_entry_is_decoded_once_and_old_ones_are_let_go() -> None:
     raw = encode_event(OnKickedOffline()).decode()
     decoded = DecodedEntries(kept=2)
     first = LogEntry("g:1", "1-0", {})
-    event = decoded.get(first, raw)
+    event = await decoded.get(first, raw)
     assert isinstance(event, OnKickedOffline)
-    assert decoded.get(first, raw) is event  # the second follower shares the first one's object
-    decoded.get(LogEntry("g:1", "2-0", {}), raw)
-    decoded.get(LogEntry("g:1", "3-0", {}), raw)
-    assert decoded.get(first, raw) is not event  # pushed out by newer entries, decoded afresh
+    assert await decoded.get(first, raw) is event  # the second follower shares the first one's object
+    await decoded.get(LogEntry("g:1", "2-0", {}), raw)
+    await decoded.get(LogEntry("g:1", "3-0", {}), raw)
+    assert await decoded.get(first, raw) is not event  # pushed out by newer entries, decoded afresh
 
 
 def test_each_dispatcher_owns_its_cache() -> None:

@@ -15,6 +15,7 @@ from gateway.engine.conversations import Conversations
 from gateway.engine.errors import maps_store_errors
 from gateway.engine.friendship import Friendship
 from gateway.engine.groups.manager import EmbeddedGroups
+from gateway.engine.message_events import MessageEvents
 from gateway.engine.messages import Messages
 from gateway.engine.profiles import Profiles
 from gateway.engine.push.planner import PushPlanner, PushQueue
@@ -97,6 +98,8 @@ class EmbeddedBackend:
         # messages and groups tell of conversations through it; Conversations serves it when built
         self.announcer = announcer = Announcer()
         self.groups = EmbeddedGroups(redis, keys, bus, clock, self.profiles, self.friendship, announcer, callbacks)
+        # the message events its logs keep by reference: the dispatcher resolves them with it
+        self.message_events = MessageEvents(redis, keys)
         self.messages = Messages(
             redis,
             keys,
@@ -109,6 +112,7 @@ class EmbeddedBackend:
             self.push_queue,
             friends_only=friends_only,
             callbacks=callbacks,
+            message_events=self.message_events,
         )
         self.conversations = Conversations(redis, keys, bus, clock, self.messages, self.groups.store, announcer)
         self.accounts = EmbeddedAccounts(self.profiles, self.friendship, clock)
