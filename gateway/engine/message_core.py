@@ -537,7 +537,11 @@ class MessageCore:
         if not 1 <= count <= HISTORY_COUNT_MAX:
             raise invalid(f"count must be 1-{HISTORY_COUNT_MAX}")
         older = get_type in (GetType.V2TIM_GET_CLOUD_OLDER_MSG, GetType.V2TIM_GET_LOCAL_OLDER_MSG)
-        last_seq = int(await self._redis.get(self._keys.timeline_seq(timeline)) or 0)
+        # seqs at or below the floor were trimmed by the message retention: the history ends there
+        last_raw, floor_raw = await self._redis.mget(
+            self._keys.timeline_seq(timeline), self._keys.timeline_floor(timeline)
+        )
+        last_seq, floor = int(last_raw or 0), int(floor_raw or 0)
         if start_seq is not None:
             start = start_seq - 1 if older else start_seq + 1
         else:
@@ -545,10 +549,10 @@ class MessageCore:
         wanted_types = set(message_types)
         page: list[StoredMessage] = []
         cursor = start
-        while len(page) < count and 1 <= cursor <= last_seq:
+        while len(page) < count and floor < cursor <= last_seq:
             batch = max(count - len(page), 1) * SCAN_BATCH_FACTOR
             if older:
-                seqs = list(range(cursor, max(cursor - batch, 0), -1))
+                seqs = list(range(cursor, max(cursor - batch, floor), -1))
                 cursor = seqs[-1] - 1
             else:
                 seqs = list(range(cursor, min(cursor + batch, last_seq + 1)))

@@ -3,8 +3,8 @@
 onRecvNewMessage and onRecvMessageModified carry a whole V2TIMMessage. Written out, that is most of
 a message's cost in Redis, twice for a C2C message (both users' logs), and it repeats what the
 message's timeline already holds. So for a message stored in a timeline the log keeps a reference
-(gateway.events.entries): `[kind, conversationID, seq, version, delta]` (version and delta left out
-when they are 0 and empty), where `delta` is what the
+(gateway.events.entries): `[kind, conversationID, seq, delta, version]` (the version left out when
+it is 0, and then the delta when it is empty), where `delta` is what the
 viewer's view of the message held beyond its base view (`base_view`: what anyone sees of it, as the
 viewer): the created id it was sent from, a friend remark, read marks, local custom data.
 
@@ -53,7 +53,24 @@ MISSING_RETRY_SECONDS = (0.02, 0.1)
 FIND_PAGE = 200  # log entries read per round trip while looking for a sent message
 
 
-class ViewDelta(msgspec.Struct, kw_only=True, omit_defaults=True):
+class ViewDelta(
+    msgspec.Struct,
+    kw_only=True,
+    omit_defaults=True,
+    # short: a sender's every message event holds one
+    rename={
+        "id": "i",
+        "userID": "u",
+        "friendRemark": "r",
+        "nameCard": "n",
+        "status": "s",
+        "isSelf": "me",
+        "isRead": "rd",
+        "isPeerRead": "pr",
+        "localCustomData": "ld",
+        "localCustomInt": "li",
+    },
+):
     """The fields in which one viewer's view of a message differs from its base view."""
 
     id: str | None = None
@@ -69,6 +86,7 @@ class ViewDelta(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 
 _DELTA_FIELDS = frozenset(ViewDelta.__struct_fields__)
+_NO_DELTA = ViewDelta()
 
 
 class _Reference(msgspec.Struct, array_like=True):
@@ -77,8 +95,8 @@ class _Reference(msgspec.Struct, array_like=True):
     kind: str  # KIND_*, then the entry's conversation notice letter, if any
     conversation: str
     seq: int
+    delta: ViewDelta = msgspec.field(default_factory=ViewDelta)
     version: int = 0
-    delta: ViewDelta | None = None
 
 
 _decoder = msgspec.json.Decoder(_Reference)
@@ -143,11 +161,10 @@ class MessageEvents:
         timeline = self._timeline(viewer, conversation)
         assert timeline is not None
         self._keep(timeline, stored.seq, stored.version, STORED_ENC.encode(stored))
-        rest: tuple[Any, ...] = (stored.seq,)
-        empty = delta == ViewDelta()
-        if stored.version or not empty:
-            rest += (stored.version,)
-        if not empty:
+        rest: tuple[Any, ...] = (stored.seq,)  # then the delta and the version, unless empty and 0
+        if stored.version:
+            rest += (delta, stored.version)
+        elif delta != _NO_DELTA:
             rest += (delta,)
         return Reference(kind, conversation, rest)
 
@@ -229,11 +246,10 @@ class MessageEvents:
         if event_type is None:
             return None
         view = base_view(stored, viewer)
-        if ref.delta is not None:
-            for name in _DELTA_FIELDS:
-                value = getattr(ref.delta, name)
-                if value is not None:
-                    setattr(view, name, value)
+        for name in _DELTA_FIELDS:
+            value = getattr(ref.delta, name)
+            if value is not None:
+                setattr(view, name, value)
         return event_type(message=view)
 
     # ---- a send's first result, from the sender's log --------------------------------------------
