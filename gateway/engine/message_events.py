@@ -160,7 +160,7 @@ class MessageEvents:
             conversation = c2c_conversation_id(stored.receiver if stored.sender == viewer else stored.sender)
         timeline = self._timeline(viewer, conversation)
         assert timeline is not None
-        self._keep(timeline, stored.seq, stored.version, STORED_ENC.encode(stored))
+        self._keep(timeline, stored)
         rest: tuple[Any, ...] = (stored.seq,)  # then the delta and the version, unless empty and 0
         if stored.version:
             rest += (delta, stored.version)
@@ -168,10 +168,13 @@ class MessageEvents:
             rest += (delta,)
         return Reference(kind, conversation, rest)
 
-    def _keep(self, timeline: str, seq: int, version: int, raw: bytes) -> None:
-        key = (timeline, seq, version)
-        self._recent[key] = raw
-        self._recent.move_to_end(key)
+    def _keep(self, timeline: str, stored: StoredMessage) -> None:
+        """Remember `stored` (encoded: nobody's later change to the object reaches it) for this
+        process's resolutions; once, though both users' events refer to it."""
+        key = (timeline, stored.seq, stored.version)
+        if key in self._recent:
+            return
+        self._recent[key] = STORED_ENC.encode(stored)
         if len(self._recent) > self._kept:
             self._recent.popitem(last=False)
 
