@@ -3,10 +3,10 @@
 onRecvNewMessage and onRecvMessageModified carry a whole V2TIMMessage. Written out, that is most of
 a message's cost in Redis, twice for a C2C message (both users' logs), and it repeats what the
 message's timeline already holds. So for a message stored in a timeline the log keeps a reference
-(gateway.events.entries): `[kind, conversationID, seq, delta, version]` (the version left out when
-it is 0, and then the delta when it is empty), where `delta` is what the
-viewer's view of the message held beyond its base view (`base_view`: what anyone sees of it, as the
-viewer): the created id it was sent from, a friend remark, read marks, local custom data.
+(gateway.events.entries): `[kind, conversationID, seq, delta, version]`, the version left out when
+it is 0, and then the delta when it is empty. The delta is what the viewer's view of the message
+held beyond its base view (`base_view`: what anyone sees of it, as the viewer): the created id it
+was sent from, a friend remark, read marks, local custom data.
 
 Resolving a reference rebuilds exactly the event that was written, whenever it is read:
 - the base view is made from the message at the referenced version: the timeline's copy while the
