@@ -22,8 +22,9 @@ log = logging.getLogger("imql.housekeeping")
 RECYCLE_INTERVAL_SECONDS = 3600  # idle is measured in days: an hourly pass is plenty
 INVITATION_TIMER_SECONDS = 1.0  # how late an invitation's timeout may fire, at most
 RETENTION_PASS_SECONDS = 3600  # retention is measured in days: a pass an hour is plenty
-# The retention's work per second (keys visited and messages read): a few pipelined round trips,
-# so the trimming of a backlog (a first pass over years of history) never crowds out the app
+# The retention's work per second (keys handled and messages read; a SCAN call counts 20, see
+# gateway.engine.retention): a few pipelined round trips, so the trimming of a backlog (a first
+# pass over years of history) never crowds out the app
 RETENTION_WORK_PER_SECOND = 2_000
 
 

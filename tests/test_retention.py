@@ -1,7 +1,9 @@
 """IMQL_MESSAGE_RETENTION_DAYS: messages older than the retention leave history, indexes and event
-logs in the background, a bounded amount of work at a time; recent ones stay. On real Redis, with
-a ManualClock moving days forward (the log entries are stamped by Redis's own clock, so their test
-writes entries with IDs from days ago)."""
+logs in the background, a bounded amount of work at a time; recent ones stay. On a Redis of the
+test's own (a pass walks the whole keyspace, which the shared one fills with everyone's keys), with
+a ManualClock moving days forward and then second by second, as the background loop paces itself
+(the log entries are stamped by Redis's own clock, so their test writes entries with IDs from days
+ago)."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from gateway.events.cursor import Cursor
 from gateway.im.enums import ElemType
 from gateway.im.messages import Content, StoredMessage, TextElem
 from tests.support.clients import HTTPClient, WSClient
+from tests.support.redis_server import PrivateRedis
 from tests.support.servers import InProcessGateway, start_in_process
 from tests.test_listener_path import send_text
 
@@ -30,16 +33,27 @@ FIND = "query($l: [String!]!) { findMessages(messageIDList: $l) { msgID } }"
 MODIFY = 'mutation($m: String!) { modifyMessage(message: {msgID: $m, textElem: {text: "x"}}) { msgID } }'
 UNREAD = 'query { getConversationList(nextSeq: "", count: 10) { conversationList { conversationID unreadCount } } }'
 MESSAGES = "subscription($since: String) { advancedMsgListener(since: $since) { __typename } }"
+Starter = Callable[[int], Awaitable[tuple[InProcessGateway, HTTPClient]]]
 
 
 @pytest.fixture
-async def kept_a_day(settings: Settings, clock: ManualClock) -> AsyncIterator[tuple[InProcessGateway, HTTPClient]]:
-    """A gateway that keeps messages one day."""
-    running = await start_in_process(replace(settings, message_retention_days=1), clock)
-    http = HTTPClient(running.base_url, settings.sdkappid, settings.secret_key, now=clock.now)
-    yield running, http
-    await http.aclose()
-    await running.stop()
+async def running(
+    settings: Settings, clock: ManualClock, private_redis: PrivateRedis
+) -> AsyncIterator[Callable[[int], Awaitable[tuple[InProcessGateway, HTTPClient]]]]:
+    """Starts a gateway on the test's own Redis that keeps messages the given number of days."""
+    started: list[tuple[InProcessGateway, HTTPClient]] = []
+
+    async def start(days: int) -> tuple[InProcessGateway, HTTPClient]:
+        own = replace(settings, redis_url=private_redis.url, message_retention_days=days)
+        server = await start_in_process(own, clock)
+        http = HTTPClient(server.base_url, settings.sdkappid, settings.secret_key, now=clock.now)
+        started.append((server, http))
+        return server, http
+
+    yield start
+    for server, http in started:
+        await http.aclose()
+        await server.stop()
 
 
 async def _texts(client: HTTPClient, token: str, **target: str) -> list[str]:
@@ -48,9 +62,9 @@ async def _texts(client: HTTPClient, token: str, **target: str) -> list[str]:
 
 
 async def test_messages_older_than_the_retention_leave_and_recent_ones_stay(
-    kept_a_day: tuple[InProcessGateway, HTTPClient], clock: ManualClock
+    running: Starter, clock: ManualClock
 ) -> None:
-    server, client = kept_a_day
+    server, client = await running(1)
     gw = server.gateway
     alice, bob = await client.login("alice", expire=LONG_SIG), await client.login("bob", expire=LONG_SIG)
     group = (
@@ -71,7 +85,7 @@ async def test_messages_older_than_the_retention_leave_and_recent_ones_stay(
             "recent in the group"
         ]
 
-    await settle_async(trimmed)
+    await settle_async(trimmed, clock)
     # a message past the retention is a missing message: found by none, 6017 to act on
     assert (await client.gql(FIND, {"l": old}, token=bob)).ok()["findMessages"] == []
     assert (await client.gql(MODIFY, {"m": old[0]}, token=alice)).codes == [6017]
@@ -84,17 +98,20 @@ async def test_messages_older_than_the_retention_leave_and_recent_ones_stay(
     assert await gw.redis.zrange(gw.keys.timeline_countable_for(timeline, "bob"), 0, -1) == ["3"]
 
 
-async def settle_async(predicate: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
-    """Wait for a condition the background loop brings about."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await predicate():
-        assert asyncio.get_running_loop().time() < deadline, "the retention did not trim in time"
-        await asyncio.sleep(0.02)
+async def settle_async(predicate: Callable[[], Awaitable[bool]], clock: ManualClock, seconds: int = 120) -> None:
+    """Let the background loop work, one step a second of the clock, until `predicate` holds."""
+    for _ in range(seconds):
+        if await predicate():
+            return
+        await clock.advance(1)
+        await asyncio.sleep(0.05)
+    assert await predicate(), f"the retention did not get there in {seconds} s of its loop"
 
 
-async def test_event_logs_lose_their_entries_older_than_the_retention(server: InProcessGateway) -> None:
+async def test_event_logs_lose_their_entries_older_than_the_retention(running: Starter) -> None:
     """A log keeps what is younger than the retention, by the clock that stamped its entries; a
     cursor into what went is refused (6017), as for any cursor past the log's retention."""
+    server, client = await running(0)  # no loop: the steps are taken here
     gw = server.gateway
     seconds, _ = await gw.redis.time()
     two_days_ago = (int(seconds) - 2 * DAY) * 1000
@@ -109,7 +126,6 @@ async def test_event_logs_lose_their_entries_older_than_the_retention(server: In
     left = [entry_id for entry_id, _ in await gw.redis.xrange(stream)]
     assert left[-5:] == recent
     assert len(left) <= 5 + 100  # at most the node that also holds a recent entry is kept whole
-    client = HTTPClient(server.base_url, server.settings.sdkappid, server.settings.secret_key)
     token = await client.login("carol")
     ws = await WSClient.connect(server.ws_url, token)
     op = await ws.subscribe(MESSAGES, {"since": Cursor(user=f"{two_days_ago}-0").encode()})
@@ -117,12 +133,12 @@ async def test_event_logs_lose_their_entries_older_than_the_retention(server: In
     errors = refused["payload"] if refused["type"] == "error" else refused["payload"]["errors"]
     assert errors[0]["extensions"]["code"] == 6017, refused
     await ws.close()
-    await client.aclose()
 
 
-async def test_a_retention_step_does_bounded_work_and_a_pass_finishes(server: InProcessGateway) -> None:
+async def test_a_retention_step_does_bounded_work_and_a_pass_finishes(running: Starter) -> None:
     """A timeline of 500 messages past the retention: each step reads at most its budget, the
     history shrinks from its oldest end, and the pass ends with all of them gone."""
+    server, _ = await running(0)  # no loop: the steps are taken here
     gw = server.gateway
     timeline = gw.keys.c2c_timeline("ann", "ben")
     three_days_ago = int(gw.clock.now()) - 3 * DAY
@@ -160,3 +176,17 @@ def test_the_retention_is_days_and_zero_keeps_messages_forever() -> None:
     for bad in ("-1", "a week"):
         with pytest.raises(ConfigError):
             load_settings({"IMQL_MESSAGE_RETENTION_DAYS": bad})
+
+
+async def test_without_a_retention_messages_are_kept_forever(running: Starter, clock: ManualClock) -> None:
+    """The default (0): no pass runs, however old the messages grow."""
+    _, client = await running(0)
+    alice, bob = await client.login("alice", expire=400 * DAY), await client.login("bob", expire=400 * DAY)
+    await send_text(client, alice, "kept", to="bob")
+    await clock.advance(365 * DAY)
+
+    async def gone() -> bool:
+        return await _texts(client, bob, u="alice") != ["kept"]
+
+    with pytest.raises(AssertionError, match="did not get there"):
+        await settle_async(gone, clock, seconds=20)  # what a running pass would have done by then

@@ -14,15 +14,14 @@ gave an older time than the one before it goes when the trim reaches its seq. Me
 EVENT_MARGIN_SECONDS longer than log entries, so a log entry never outlives the message it refers
 to (gateway.engine.message_events).
 
-Work is bounded: each `step` examines at most its budget of keys and messages (the background loop,
-gateway.housekeeping.MessageRetention, runs one step a second). One replica runs a pass at a time
-(`Keys.retention_lock`); a second one would only repeat idempotent deletes.
+Work is bounded: each `step` does at most its budget of SCAN calls, keys and messages (the
+background loop, gateway.housekeeping.MessageRetention, runs one step a second). One replica runs
+a pass at a time (`Keys.retention_lock`); a second one would only repeat idempotent deletes.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
 from typing import Any
 
 from gateway.engine.codec import STORED_DEC
@@ -33,8 +32,20 @@ from gateway.keys import Keys
 
 TRIM_BATCH = 200  # seqs read per round trip while trimming a timeline
 SCAN_COUNT = 200  # keys asked of SCAN per call
+SCAN_COST = 20  # a SCAN call in units of the budget (it looks at SCAN_COUNT keys, most of them not ours)
 EVENT_MARGIN_SECONDS = 60  # messages are kept this much longer than the log entries about them
 PASS_LOCK_SECONDS = 1800  # one replica's pass at a time; another takes over if it dies
+
+
+class _Pass:
+    """Where a pass is: which SCAN (timelines, then logs), its cursor, the keys it found still to
+    do, and a timeline left half trimmed by the budget."""
+
+    def __init__(self, patterns: list[str]) -> None:
+        self.patterns = patterns
+        self.cursor = 0
+        self.keys: list[str] = []
+        self.timeline: str | None = None
 
 
 class MessageRetention:
@@ -42,45 +53,47 @@ class MessageRetention:
         self._redis = redis
         self._keys = keys
         self._token = secrets.token_hex(8)
-        self._keys_left: AsyncIterator[str] | None = None  # the pass under way, if any
-        self._current: str | None = None  # a timeline a step left unfinished
+        self._pass: _Pass | None = None  # the pass under way, if any
 
     async def step(self, now: float, retention_seconds: float, budget: int) -> bool:
         """Trim what is older than `retention_seconds` at `now` (unix s), for at most `budget` units
-        of work (a key visited, a message read); returns whether the pass goes on (False: it is
-        done, or it is another replica's turn)."""
-        if self._keys_left is None:
+        of work (a key handled, a message read, SCAN_COST a SCAN); returns whether the pass goes on
+        (False: it is done, or it is another replica's turn)."""
+        if self._pass is None:
             if not await self._redis.set(self._keys.retention_lock(), self._token, nx=True, ex=PASS_LOCK_SECONDS):
                 return False
-            self._keys_left = self._app_keys()
+            app = self._keys.app
+            self._pass = _Pass([f"imql:{{{app}:*:messages", f"imql:{{{app}:*:events"])
+        work = self._pass
         cutoff = now - retention_seconds - EVENT_MARGIN_SECONDS
         seconds, micros = await self._redis.time()  # the clock that stamped the log entries
         events_cutoff_ms = int(seconds) * 1000 + int(micros) // 1000 - int(retention_seconds * 1000)
         while budget > 0:
-            if self._current is not None:
-                finished, used = await self.trim_timeline(self._current, cutoff, budget)
+            if work.timeline is not None:
+                finished, used = await self.trim_timeline(work.timeline, cutoff, budget)
                 budget -= used
                 if not finished:
                     return True
-                self._current = None
-                continue
-            key = await anext(self._keys_left, None)
-            if key is None:
-                self._keys_left = None
+                work.timeline = None
+            elif work.keys:
+                key = work.keys.pop()
+                budget -= 1
+                if key.endswith(":events"):
+                    await self._redis.xtrim(key, minid=events_cutoff_ms, approximate=True)
+                else:
+                    work.timeline = key[: -len(":messages")]
+            elif work.patterns:
+                cursor, found = await self._redis.scan(work.cursor, match=work.patterns[0], count=SCAN_COUNT)
+                budget -= SCAN_COST
+                work.keys = [str(k) for k in found]
+                work.cursor = int(cursor)
+                if not work.cursor:
+                    work.patterns.pop(0)
+            else:
+                self._pass = None
                 await self._redis.delete(self._keys.retention_lock())
                 return False
-            budget -= 1
-            if key.endswith(":events"):
-                await self._redis.xtrim(key, minid=events_cutoff_ms, approximate=True)
-            else:
-                self._current = key[: -len(":messages")]
         return True
-
-    async def _app_keys(self) -> AsyncIterator[str]:
-        """The app's timelines and event logs, once each (as SCAN gives them)."""
-        for pattern in (f"imql:{{{self._keys.app}:*:messages", f"imql:{{{self._keys.app}:*:events"):
-            async for key in self._redis.scan_iter(match=pattern, count=SCAN_COUNT):
-                yield str(key)
 
     async def trim_timeline(self, timeline: str, cutoff: float, budget: int) -> tuple[bool, int]:
         """Delete the timeline's messages sent before `cutoff`, from its floor up to the first one
