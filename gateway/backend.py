@@ -912,6 +912,12 @@ class Housekeeping(Protocol):
         """The user came online or went offline (the group online counts follow it). No events."""
         ...
 
+    async def trim_history(self, retention_seconds: float, budget: int) -> bool:
+        """One step of the message retention: messages older than `retention_seconds` leave
+        timelines, indexes and event logs, at most `budget` units of work (keys visited, messages
+        read) at a time; returns whether the pass goes on. No events: history just ends sooner."""
+        ...
+
 
 class SessionControl(Protocol):
     """What the server API needs of the session layer (lent by the composition root): Tencent's

@@ -68,6 +68,9 @@ class Settings:
     admin_identifier: str = "administrator"
     # Groups idle this many days are recycled (onGroupRecycled); 0 keeps groups forever.
     group_recycle_days: int = 0
+    # Messages older than this many days leave history, indexes and event logs (Tencent's roaming
+    # days; gateway.engine.retention); 0 keeps them forever.
+    message_retention_days: int = 0
     # Offline push: notifications for users with no app in the foreground are POSTed here as
     # signed JSON (gateway.push.sink); unset, offline push is off (setOfflinePushConfig still works).
     push_webhook_url: str | None = None
@@ -118,6 +121,13 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _retention_days(env: Mapping[str, str]) -> int:
+    days = _int(env, "IMQL_MESSAGE_RETENTION_DAYS", 0)
+    if days < 0:
+        raise ConfigError(f"IMQL_MESSAGE_RETENTION_DAYS must be 0 (forever) or a number of days, got {days}")
+    return days
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
@@ -238,6 +248,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ws_compression=_flag(env, "IMQL_WS_COMPRESSION"),
         admin_identifier=env.get("IMQL_ADMIN_IDENTIFIER", "administrator") or "administrator",
         group_recycle_days=_int(env, "IMQL_GROUP_RECYCLE_DAYS", 0),
+        message_retention_days=_retention_days(env),
         push_webhook_url=push_url,
         push_webhook_secret=push_secret,
         **callbacks,

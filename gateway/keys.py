@@ -232,6 +232,18 @@ class Keys:
         return f"{timeline}:cleared"
 
     @staticmethod
+    def timeline_floor(timeline: str) -> str:
+        """String: the seq up to which message retention trimmed the timeline (gateway.engine.retention):
+        no message at or below it is left, so history paging stops there."""
+        return f"{timeline}:floor"
+
+    @staticmethod
+    def message_revisions(timeline: str) -> str:
+        """Hash: "<seq>:<version>" → a message as it was at that version, kept when a modification
+        replaced it: the event-log references to that version resolve to it (gateway.engine.message_events)."""
+        return f"{timeline}:revisions"
+
+    @staticmethod
     def message_version(timeline: str, seq: int) -> str:
         """String: bumped by each modification of one message (what modifyMessage races on)."""
         return f"{timeline}:version:{seq}"
@@ -402,6 +414,10 @@ class Keys:
     def push_daily(self, day: str) -> str:
         """String: how many all-member pushes the app started that (UTC) day, YYYYMMDD."""
         return f"{self._app_prefix}:push-daily:{day}"
+
+    def retention_lock(self) -> str:
+        """String (with a TTL): the replica running the message retention's pass (gateway.engine.retention)."""
+        return f"{self._app_prefix}:retention-lock"
 
     def group_activity(self) -> str:
         """Sorted set: group → its latest activity (unix s); the idle-group recycler's list."""

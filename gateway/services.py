@@ -33,7 +33,7 @@ from gateway.engine.rest.context import RestContext
 from gateway.errors import IMError
 from gateway.events.bus import EventBus
 from gateway.events.dispatcher import Dispatcher
-from gateway.housekeeping import GroupRecycler, InvitationTimer
+from gateway.housekeeping import GroupRecycler, InvitationTimer, MessageRetention
 from gateway.im.conversations import ConversationFilter
 from gateway.im.enums import ConversationType
 from gateway.keys import Keys
@@ -95,6 +95,7 @@ class Gateway:
     instance_id: str
     recycler: GroupRecycler | None  # None for a backend without housekeeping
     invitation_timer: InvitationTimer | None
+    retention: MessageRetention | None  # IMQL_MESSAGE_RETENTION_DAYS; None without housekeeping
     push_devices: PushDevices
     push_worker: PushWorker | None  # None while no push sink is configured
     callback_worker: CallbackWorker | None  # after-callbacks; None while IMQL_CALLBACK_URL is unset
@@ -176,6 +177,7 @@ class Gateway:
             callbacks=callbacks,
             upstream=upstream,
         )
+        dispatcher.resolver = embedded.message_events  # the engine's logs keep message events by reference
         callback_worker = None
         if callback_sender is not None:
             c2c_only = ConversationFilter(conversationType=int(ConversationType.V2TIM_C2C))
@@ -295,6 +297,9 @@ class Gateway:
             if housekeeping is not None
             else None,
             invitation_timer=InvitationTimer(housekeeping, clock) if housekeeping is not None else None,
+            retention=MessageRetention(housekeeping, clock, settings.message_retention_days)
+            if housekeeping is not None
+            else None,
             push_devices=push_devices,
             push_worker=push_worker,
             callback_worker=callback_worker,
@@ -328,7 +333,7 @@ class Gateway:
     async def start(self) -> None:
         await self.dispatcher.start()
         self.presence.start()
-        for loop in (self.recycler, self.invitation_timer):
+        for loop in (self.recycler, self.invitation_timer, self.retention):
             if loop is not None:
                 loop.start()
         self.expiry.start()
@@ -355,6 +360,8 @@ class Gateway:
         await self.expiry.stop()
         if self.recycler is not None:
             await self.recycler.stop()
+        if self.retention is not None:
+            await self.retention.stop()
         await self.presence.stop()
         await self.dispatcher.stop()
         await self.backend.close()

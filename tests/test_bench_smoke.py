@@ -39,6 +39,7 @@ EXPECTED = {
     "subscriptions-idle": {"memory_per_subscription", "floor_bare_ws_per_connection", "redis_connections"},
     "history-paging": {"page_p50", "page_p99", "ratio_large_to_small"},
     "conversation-list": {"latency_p50", "redis_round_trips"},
+    "storage-cost": {"c2c_bytes_per_message", "group_bytes_per_message", "ratio_group_large_to_small"},
 }
 
 
@@ -73,7 +74,15 @@ def test_scenario_runs_tiny_and_prints_its_figures(scenario: str, load: str) -> 
         value = line["value"]
         assert isinstance(value, int | float)
         assert math.isfinite(value)
-        if line["figure"] in ("req_per_s", "deliveries_per_s", "latency_p50", "page_p50", "first_ms"):
+        if line["figure"] in (
+            "req_per_s",
+            "deliveries_per_s",
+            "latency_p50",
+            "page_p50",
+            "first_ms",
+            "c2c_bytes_per_message",
+            "group_bytes_per_message",
+        ):
             assert value > 0, line  # something was measured
     if scenario == "query-throughput":
         assert lines[-1]["figure"] == "ratio_to_graphql_core"

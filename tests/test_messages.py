@@ -323,7 +323,7 @@ async def test_a_c2c_send_takes_three_round_trips_and_leaves_the_conversation_no
     then the write with both events. The events' entries say whether the conversation is new or changed for
     each user (their conversationListener subscriptions derive the notice), so the send tells
     nobody's conversation list itself; only a user who gets no event is told directly."""
-    from gateway.events.bus import F_CONVERSATION
+    from gateway.events.bus import notice_of
     from gateway.im.enums import ElemType, MessageOpt
     from gateway.im.messages import Content, SendOptions, TextElem
     from gateway.services import Gateway
@@ -366,7 +366,8 @@ async def test_a_c2c_send_takes_three_round_trips_and_leaves_the_conversation_no
         async def last_notice(user: str) -> str | None:
             entries: list[tuple[str, dict[str, str]]] = await redis.xrevrange(gw.keys.user_events(user), count=1)
             [(_, fields)] = entries
-            return fields.get(F_CONVERSATION)
+            kind, conversation = notice_of(fields)
+            return f"{kind}:{conversation}" if kind else None
 
         assert await send("first") == 3  # the first send of a conversation and a later one alike
         assert (await last_notice("ann"), await last_notice("ben")) == ("new:c2c_ben", "new:c2c_ann")

@@ -16,9 +16,11 @@ from gateway.engine.conversations import Conversations
 from gateway.engine.errors import maps_store_errors
 from gateway.engine.friendship import Friendship
 from gateway.engine.groups.manager import EmbeddedGroups
+from gateway.engine.message_events import MessageEvents
 from gateway.engine.messages import Messages
 from gateway.engine.profiles import Profiles, validate_changes
 from gateway.engine.push.planner import PushPlanner, PushQueue
+from gateway.engine.retention import MessageRetention
 from gateway.engine.signaling import Signaling
 from gateway.errors import Code, IMError
 from gateway.events.bus import EventBus
@@ -101,9 +103,11 @@ class EmbeddedAccounts:
 class EmbeddedHousekeeping:
     """The engine's timers and operator actions (gateway.backend.Housekeeping)."""
 
-    def __init__(self, groups: EmbeddedGroups, signaling: Signaling) -> None:
+    def __init__(self, groups: EmbeddedGroups, signaling: Signaling, retention: MessageRetention, clock: Clock) -> None:
         self._groups = groups
         self._signaling = signaling
+        self._retention = retention
+        self._clock = clock
 
     async def recycle_idle_groups(self, idle_seconds: int) -> list[str]:
         return await self._groups.recycle_idle_groups(idle_seconds)
@@ -118,6 +122,9 @@ class EmbeddedHousekeeping:
 
     async def presence_changed(self, user_id: str, online: bool) -> None:
         await self._groups.presence_changed(user_id, online)
+
+    async def trim_history(self, retention_seconds: float, budget: int) -> bool:
+        return await self._retention.step(self._clock.now(), retention_seconds, budget)
 
 
 class EmbeddedBackend:
@@ -150,6 +157,8 @@ class EmbeddedBackend:
         self.groups = EmbeddedGroups(
             redis, keys, bus, clock, self.profiles, self.friendship, announcer, callbacks, upstream
         )
+        # the message events its logs keep by reference: the dispatcher resolves them with it
+        self.message_events = MessageEvents(redis, keys)
         self.messages = Messages(
             redis,
             keys,
@@ -163,13 +172,14 @@ class EmbeddedBackend:
             friends_only=friends_only,
             callbacks=callbacks,
             upstream=upstream,
+            message_events=self.message_events,
         )
         self.conversations = Conversations(
             redis, keys, bus, clock, self.messages, self.groups.store, announcer, upstream=upstream
         )
         self.accounts = EmbeddedAccounts(self.profiles, self.friendship, clock, upstream)
         self.signaling = Signaling(redis, keys, bus, clock, self.messages, self.groups.store)
-        self.housekeeping = EmbeddedHousekeeping(self.groups, self.signaling)
+        self.housekeeping = EmbeddedHousekeeping(self.groups, self.signaling, MessageRetention(redis, keys), clock)
         self.push_planner = PushPlanner(redis, keys, self.groups.store, self.profiles, self.conversations)
         # REST im_push: tasks to every account, run by each replica's AllMemberPushWorker
         self.all_member_push = AllMemberPush(redis, keys, bus, clock, self.profiles, self.messages, self.push_queue)

@@ -74,7 +74,7 @@ class GroupMessaging(MessageCore):
         targets: Sequence[str] | None = None,
     ) -> CreatedMessage:
         """createAtSignedGroupMessage / createTargetedGroupMessage: a new created message from one."""
-        draft = await self.draft(user_id, created_id, "msgID")
+        draft = await self.draft_or_sent(user_id, created_id, "msgID")
         if at_users is not None:
             if len(at_users) > AT_USERS_MAX:
                 raise invalid(f"atUserList: at most {AT_USERS_MAX} users, @ALL included")
@@ -174,14 +174,19 @@ class GroupMessaging(MessageCore):
         upstream_time: int,
     ) -> Message:
         key = self._keys.created_message(user_id, created_id)
-        draft = draft or await self.draft(user_id, created_id)
+        drafted = draft is None  # a create*Message result (not a REST send's message)
         pipe = self._redis.pipeline(transaction=False)
+        pipe.hget(key, "draft")
         pipe.hget(key, "msgID")
         pipe.hget(self._keys.global_mute(user_id), "group")  # the admin's app-wide mute, in the same trip
-        already, muted_until = await pipe.execute()
+        raw_draft, already, muted_until = await pipe.execute()
         lost = await self._lost_claim(user_id, created_id, already) if already else None
         if already and lost is None:
             return await self._sent_result(user_id, created_id, already)
+        if draft is None:
+            if raw_draft is None:  # sent already (or never created)
+                return await self._first_result(user_id, created_id)
+            draft = self.draft_from(raw_draft, created_id)
         owner_group, conversation_group = await self._conversation_group(group_id)
         group = await self._groups.info(owner_group)
         member = await self._groups.member(owner_group, user_id)
@@ -233,8 +238,8 @@ class GroupMessaging(MessageCore):
         stored.seq, stored.msgID = seq, msg_id
         if up is not None:
             await self._redis.hset(key, "msgID", msg_id)
-        elif not finishing and not await self._redis.hsetnx(key, "msgID", msg_id):
-            return await self._sent_result(user_id, created_id, str(await self._redis.hget(key, "msgID")))
+        elif not finishing and not await self._claim(key, msg_id, drafted=drafted):
+            return await self._first_result(user_id, created_id)
         if up is not None or upstream_seq:
             there = await self._make_room(timeline, stored)
             if there is not None:  # the same message, stored already: nothing more to do or tell
@@ -266,25 +271,47 @@ class GroupMessaging(MessageCore):
         # sending reads the conversation for the sender: their own messages never count as unread
         if in_group:
             pipe.hset(self._keys.group_read_seqs(user_id), conversation, seq)
-        self._queue_sent_record(pipe, user_id, key, msg_id, options)
+        self._queue_sent_record(pipe, user_id, key, msg_id, options, drafted=drafted)
         self._callbacks.queue_group_sent(pipe, stored, group, options.onlineUserOnly)
         replies = await pipe.execute()
         notice = self._notice(conversation, replies[0]) if derived else None
         await self._groups.touch(owner_group)
         mine = (await self._views(user_id, [stored], created_ids={msg_id: created_id}))[0]
+        # a live-stream room's messages are not stored: their events are written out
+        kept = options if group.groupType != AVCHATROOM else SendOptions(onlineUserOnly=True)
+        pipe = self._redis.pipeline(transaction=False)
         if in_group:
-            await self._bus.publish([user_id], OnRecvNewMessage(message=mine), except_session=session_id)
-        event = OnRecvNewMessage(message=neutral_view(stored))
+            self._bus.queue_publish(
+                pipe,
+                [user_id],
+                OnRecvNewMessage(message=mine),
+                except_session=session_id,
+                reference=self._reference(stored, mine, user_id, kept),
+            )
+        if drafted:
+            pipe.delete(key)  # sent: once the sender's event (where a repeat finds it) is written
+        if len(pipe):
+            await pipe.execute()
+        neutral = neutral_view(stored)
+        event = OnRecvNewMessage(message=neutral)
         if targets:
             receivers = [t for t in targets if t != user_id]
-            await self._bus.publish(receivers, event)
+            # every member but the sender sees a group message alike: one reference serves them all
+            reference = self._reference(stored, neutral, receivers[0], kept) if receivers else None
+            await self._bus.publish(receivers, event, reference=reference)
             await self.offer_push(stored, receivers, options.onlineUserOnly)
             told = [user_id, *receivers] if in_group else receivers
             await self.conversations_changed({u: [conversation] for u in told})
             return mine
         # Stored once whatever the group's size (read diffusion): members' subscriptions follow the
         # group's stream, and derive their conversation notices from it (docs/events.md).
-        await self._bus.publish_to_group(owner_group, event, except_user=user_id, conversation=notice)
+        await self._bus.publish_to_group(
+            owner_group,
+            event,
+            except_user=user_id,
+            conversation=notice,
+            reference=self._reference(stored, neutral, None, kept),
+        )
         if group.groupType != AVCHATROOM:  # live-stream rooms are never pushed, as in the SDK
             await self.offer_push(stored, None, options.onlineUserOnly)
         if notice is None and in_group:

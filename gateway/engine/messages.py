@@ -125,6 +125,8 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
             lost = None  # claimed for another conversation: not this send's to finish
         if already and lost is None:
             return await self._sent_result(user_id, created_id, already)
+        if server is None and raw_draft is None:  # sent already (or never created)
+            return await self._first_result(user_id, created_id)
         if server is None:
             draft = self.draft_from(raw_draft, created_id)
             if draft.groupAtUserList or draft.targets:
@@ -150,8 +152,8 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
             random = secrets.randbelow(2**31) if server is None or server.random is None else server.random
             msg_id = c2c_msg_id(user_id, receiver, seq, random)
             # claim the created id: a concurrent retry of the same send returns this message instead
-            if not await self._redis.hsetnx(key, "msgID", msg_id):
-                return await self._sent_result(user_id, created_id, str(await self._redis.hget(key, "msgID")))
+            if not await self._claim(key, msg_id, drafted=server is None):
+                return await self._first_result(user_id, created_id)
         sender_profile = sender_profile_of(sender_row)
         sent_ms = int(self._clock.now() * 1000)  # the one clock read: its time and its unread score
         stored = StoredMessage(
@@ -210,17 +212,31 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
         for owner, (kind, conv) in notices.items():
             if kind == CONVERSATION_NEW:  # marked once; a changed one already is
                 pipe.hset(self._announced(owner), conv, 1)
-        self._queue_sent_record(pipe, user_id, key, msg_id, options)
         self._callbacks.queue_c2c_sent(pipe, stored, options.onlineUserOnly)
-        # the events after the writes they report, in the same round trip
+        # the events after the writes they report, in the same round trip; by reference to the
+        # message when it is stored (gateway.engine.message_events)
         if live and user_id in owners:
             sender_event = OnRecvNewMessage(message=mine)
             self._bus.queue_publish(
-                pipe, [user_id], sender_event, except_session=session_id, conversation=notices.get(user_id)
+                pipe,
+                [user_id],
+                sender_event,
+                except_session=session_id,
+                conversation=notices.get(user_id),
+                reference=self._reference(stored, mine, user_id, options),
             )
         if live and to_receiver and their_view is not None:
-            receiver_event = OnRecvNewMessage(message=their_view(replies, [stored])[0])
-            self._bus.queue_publish(pipe, [receiver], receiver_event, conversation=notices.get(receiver))
+            theirs = their_view(replies, [stored])[0]
+            self._bus.queue_publish(
+                pipe,
+                [receiver],
+                OnRecvNewMessage(message=theirs),
+                conversation=notices.get(receiver),
+                reference=self._reference(stored, theirs, receiver, options),
+            )
+        self._queue_sent_record(pipe, user_id, key, msg_id, options, drafted=server is None)
+        if server is None:
+            pipe.delete(key)  # sent: last, once the message and the sender's event are written
         await pipe.execute()
         if live and to_receiver:
             await self.offer_push(stored, [receiver], options.onlineUserOnly)
