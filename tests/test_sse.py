@@ -18,8 +18,8 @@ from gateway.errors import Code
 from gateway.web.sse import wants_sse
 from gateway.web.view import GraphQLView
 from tests.support.clients import SDK_EVENTS, HTTPClient
+from tests.support.messages import send_text
 from tests.support.servers import InProcessGateway
-from tests.test_listener_path import send_text
 from tests.test_media import png
 
 MESSAGES = """subscription($since: String) { advancedMsgListener(since: $since) {

@@ -23,8 +23,8 @@ from playwright.async_api import Browser, Page, expect
 from gateway.config import DEV_SECRET_KEY, Settings
 from tests.browser.conftest import Shots
 from tests.support.clients import HTTPClient
+from tests.support.messages import send_text
 from tests.support.servers import InProcessGateway, start_in_process
-from tests.test_listener_path import send_text
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -24,8 +24,8 @@ from gateway.config import DEV_SECRET_KEY, Settings
 from tests.browser.conftest import Shots
 from tests.conftest import REDIS_URL
 from tests.support.clients import HTTPClient
+from tests.support.messages import send_text
 from tests.support.servers import GatewayProcess, spawn_gateway, start_in_process
-from tests.test_listener_path import send_text
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 

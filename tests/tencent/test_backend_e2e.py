@@ -33,11 +33,11 @@ from gateway.backend import (
 from gateway.config import Settings
 from gateway.tencent.coverage import SERVED
 from gateway.v4.callbacks import C2C_AFTER_SEND, SUPPORTED_COMMANDS
-from tests import test_signaling as signaling
-from tests.support.clients import listening
+from tests.support import signaling
+from tests.support.actors import actor as listening
+from tests.support.messages import HISTORY, MODIFY, Device, device
 from tests.support.servers import free_port, start_in_process
 from tests.support.tencent_pair import TOKEN, Pair, eventually, running_pair
-from tests.test_messages import HISTORY, MODIFY, Device, device
 
 MANAGER_PROTOCOLS: dict[str, type[object]] = {
     "accounts": AccountManager,

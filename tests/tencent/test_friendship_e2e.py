@@ -16,9 +16,9 @@ from typing import Any
 
 from gateway.v4 import callbacks as wire
 from tests.support.clients import GraphQLReply
+from tests.support.friendship import ADD, SET_ALLOW, User, make_user
+from tests.support.messages import CREATE_TEXT, SEND
 from tests.support.tencent_pair import TOKEN, Pair, eventually
-from tests.test_friendship import ADD, SET_ALLOW, User, make_user
-from tests.test_messages import CREATE_TEXT, SEND
 
 ACCEPT = """mutation($u: String!, $r: V2TIM_FriendAccept!) {
   acceptFriendApplication(userID: $u, responseType: $r) { userID resultCode } }"""

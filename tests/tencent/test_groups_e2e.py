@@ -16,8 +16,8 @@ import redis.asyncio as aioredis
 
 from gateway.errors import Code
 from gateway.keys import Keys
+from tests.support.groups import CREATE, Member, info, member
 from tests.support.tencent_pair import Pair, eventually
-from tests.test_groups import CREATE, Member, info, member
 
 CALLBACK_GROUP = "callbackers"  # gateway.engine.callbacks.worker.GROUP: the cloud's callback deliveries
 INBOUND_GROUP = "tencent-inbound"  # gateway.tencent.inbound.GROUP: the gateway's webhook handling
