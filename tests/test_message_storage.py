@@ -17,8 +17,8 @@ from gateway.im.events import OnRecvNewMessage
 from gateway.im.messages import Content, Message, StoredMessage, TextElem
 from tests.support.clients import HTTPClient, WSClient
 from tests.support.engine import embedded
+from tests.support.messages import EVENTS, HISTORY, MODIFY, device
 from tests.support.servers import InProcessGateway
-from tests.test_messages import EVENTS, HISTORY, MODIFY, device
 
 CURSOR = "query { eventCursor }"
 REVOKE = "mutation($m: String!) { revokeMessage(lastMsgID: $m) }"

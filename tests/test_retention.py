@@ -21,9 +21,9 @@ from gateway.events.cursor import Cursor
 from gateway.im.enums import ElemType
 from gateway.im.messages import Content, StoredMessage, TextElem
 from tests.support.clients import HTTPClient, WSClient
+from tests.support.messages import send_text
 from tests.support.redis_server import PrivateRedis
 from tests.support.servers import InProcessGateway, start_in_process
-from tests.test_listener_path import send_text
 
 DAY = 86400
 LONG_SIG = 30 * DAY  # the test's clock moves days: its sessions must outlive that
