@@ -34,7 +34,9 @@ async def test_native_messages_push_the_away_gateway_user_through_imqls_push_web
         assert (content["sender"], content["conversationID"], content["desc"]) == ("bob", "c2c_bob", "are you there?")
 
         gid = await carol.create("Public", "natives", a="V2TIM_GROUP_ADD_ANY")
-        await pair.admin("group_open_http_svc/add_group_member", {"GroupId": gid, "MemberList": [{"Member_Account": "alice"}]})
+        await pair.admin(
+            "group_open_http_svc/add_group_member", {"GroupId": gid, "MemberList": [{"Member_Account": "alice"}]}
+        )
         await sent(carol, gid, "group news")
         while (body := await receiver.next_body())["content"].get("desc") != "group news":
             pass  # a join tip is not pushed, but wait past anything else queued before
