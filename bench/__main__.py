@@ -19,6 +19,7 @@ SCENARIOS = {
     "query-throughput": "bench.scenarios.query_throughput",
     "send-to-receive": "bench.scenarios.send_to_receive",
     "send-to-receive-callbacks": "bench.scenarios.send_to_receive_callbacks",
+    "send-to-receive-tencent": "bench.scenarios.send_to_receive_tencent",
     "group-fanout": "bench.scenarios.group_fanout",
     "subscriptions-idle": "bench.scenarios.subscriptions_idle",
     "history-paging": "bench.scenarios.history_paging",

@@ -95,6 +95,10 @@ class Settings:
     tencent_admin: str = "administrator"
     tencent_callback_token: str | None = None
     tencent_callback_path: str = "/tencent/callback"
+    # each REST attempt gets this long all told before it ends in 7012 (Tencent itself gives up
+    # after 3 s), and an idempotent call is sent again after this back-off, doubled each time
+    tencent_timeout_seconds: float = 5.0
+    tencent_retry_backoff_seconds: float = 0.25
 
     @property
     def admin_identifiers(self) -> frozenset[str]:
@@ -340,6 +344,8 @@ class _TencentSettings(TypedDict):
     tencent_admin: str
     tencent_callback_token: str | None
     tencent_callback_path: str
+    tencent_timeout_seconds: float
+    tencent_retry_backoff_seconds: float
 
 
 def _tencent_settings(env: Mapping[str, str]) -> _TencentSettings:
@@ -367,9 +373,17 @@ def _tencent_settings(env: Mapping[str, str]) -> _TencentSettings:
         raise ConfigError(
             "IMQL_TENCENT_CALLBACK_PATH must be a path starting with / (no query), other than /graphql and /v4/..."
         )
+    timeout = _float(env, "IMQL_TENCENT_TIMEOUT", 5.0)
+    if not timeout > 0:
+        raise ConfigError("IMQL_TENCENT_TIMEOUT must be a positive number of seconds (one REST attempt, all told)")
+    backoff = _float(env, "IMQL_TENCENT_RETRY_BACKOFF", 0.25)
+    if not backoff >= 0:
+        raise ConfigError("IMQL_TENCENT_RETRY_BACKOFF must be a number of seconds, 0 or more")
     return _TencentSettings(
         tencent_api_url=url,
         tencent_admin=admin,
         tencent_callback_token=env.get("IMQL_TENCENT_CALLBACK_TOKEN") or None,
         tencent_callback_path=path,
+        tencent_timeout_seconds=timeout,
+        tencent_retry_backoff_seconds=backoff,
     )

@@ -359,6 +359,11 @@ class Keys:
         read back from Tencent (gateway.tencent.reconcile)."""
         return f"{self._user(user_id)}:tencent-synced"
 
+    def tencent_groups_synced(self) -> str:
+        """Hash: group → the Tencent MsgSeq up to which the group's messages were read back from
+        Tencent (gateway.tencent.reconcile_groups)."""
+        return f"{self._app_prefix}:tencent-groups-synced"
+
     def tencent_c2c_ids(self, user_a: str, user_b: str) -> str:
         """Hash: one C2C conversation's messages as the mirror and Tencent name them (gateway.tencent.identity);
         under the first user (in sort order) of the pair."""

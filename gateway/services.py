@@ -178,6 +178,18 @@ class Gateway:
             upstream=upstream,
         )
         dispatcher.resolver = embedded.message_events  # the engine's logs keep message events by reference
+        # background stream consumers block on reads for up to a second while their stream is empty:
+        # each on a client of its own, not on the request pool's few connections
+        # (gateway.store.POOL_MAX_CONNECTIONS), which three of them (callbacks, push, all-member
+        # push) and the bus would otherwise hold all of, starving requests
+        worker_clients: list[Any] = []  # closed with the gateway
+
+        def worker_redis() -> Any:
+            client = open_worker_redis(settings.redis_url, redis)
+            if client is not redis:
+                worker_clients.append(client)
+            return client
+
         callback_worker = None
         if callback_sender is not None:
             c2c_only = ConversationFilter(conversationType=int(ConversationType.V2TIM_C2C))
@@ -185,7 +197,9 @@ class Gateway:
             async def c2c_unread_total(user_id: str) -> int:
                 return await embedded.conversations.get_unread_message_count_by_filter(user_id, c2c_only)
 
-            callback_worker = CallbackWorker(redis, keys, callback_sender, c2c_unread_total, consumer=instance_id)
+            callback_worker = CallbackWorker(
+                worker_redis(), keys, callback_sender, c2c_unread_total, consumer=instance_id
+            )
         # with Tencent upstream, only what is written through is served (gateway.tencent.coverage)
         backend: IMBackend = embedded if upstream is None else TencentBackend(embedded)
         presence = Presence(redis, keys, clock, metrics)
@@ -229,11 +243,17 @@ class Gateway:
         if settings.push_webhook_url is not None and settings.push_webhook_secret is not None:
             sink = WebhookSink(settings.push_webhook_url, settings.push_webhook_secret, clock)
             push_worker = PushWorker(
-                redis, keys, embedded.push_planner, push_devices, sink, sdkappid=settings.sdkappid, consumer=instance_id
+                worker_redis(),
+                keys,
+                embedded.push_planner,
+                push_devices,
+                sink,
+                sdkappid=settings.sdkappid,
+                consumer=instance_id,
             )
         expiry = ExpiryWatch(clock, sessions.notify_expired)
         all_member_push_worker = AllMemberPushWorker(
-            redis, keys, embedded.all_member_push, presence.online, consumer=instance_id
+            worker_redis(), keys, embedded.all_member_push, presence.online, consumer=instance_id
         )
         media_store = FileMediaStore(settings.data_dir / "media")
         # the engine's REST v4 server: the gateway's own /v4 on the embedded backend; with Tencent
@@ -262,18 +282,12 @@ class Gateway:
             reconciler = Reconciler(upstream.client, mirror_writes, redis, keys, clock)
             presence.on_change(reconcile_when_online(presence, reconciler))
         tencent_webhooks = tencent_inbound = None
-        worker_clients: list[Any] = []  # background consumers' own clients, closed with the gateway
         if settings.tencent_callback_token:
             tencent_webhooks = WebhookReceiver(
                 redis, keys, clock, sdkappid=settings.sdkappid, token=settings.tencent_callback_token
             )
-            # its reads block for up to a second while the queue is empty: on a client of its own,
-            # not on the request pool's few connections (gateway.store.POOL_MAX_CONNECTIONS)
-            inbound_redis = open_worker_redis(settings.redis_url, redis)
-            if inbound_redis is not redis:
-                worker_clients.append(inbound_redis)
             tencent_inbound = InboundWorker(
-                inbound_redis,
+                worker_redis(),
                 keys,
                 inbound_handler or LoggingHandler(),
                 own_messages,

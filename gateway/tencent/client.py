@@ -14,8 +14,8 @@ calls and endpoints.
   mapped by `gateway.tencent.errors` and Tencent's code and ErrorInfo in `desc`. `OK` and
   `SomeError` (batchsendmsg's partial failure) return an `Answer`; per-item results are the
   caller's, read with its helpers (`result_items`, `error_list`, `fail_accounts`, `item_errors`).
-- **Timeouts**: each attempt has `DEFAULT_TIMEOUT_SECONDS` all told (above Tencent's own 3 s), then
-  7012 naming the endpoint. Never a hang.
+- **Timeouts**: each attempt has `DEFAULT_TIMEOUT_SECONDS` all told (above Tencent's own 3 s;
+  IMQL_TENCENT_TIMEOUT), then 7012 naming the endpoint. Never a hang.
 - **Retries**: only calls marked `idempotent` (reads, and writes that set a state rather than add
   one) are sent again, on network errors, timeouts, HTTP 5xx, and Tencent's frequency codes (plus
   its own 60008 timeout), after a jittered exponential back-off. A send is idempotent only when
@@ -246,8 +246,9 @@ class TencentRestClient:
         clock: Clock | None = None,
         metrics: Metrics | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
-        timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+        timeout_seconds: float | None = None,
     ) -> TencentRestClient:
+        """`timeout_seconds`: this client's, else the settings' (IMQL_TENCENT_TIMEOUT)."""
         return cls(
             sdkappid=settings.sdkappid,
             secret_key=settings.secret_key,
@@ -257,7 +258,8 @@ class TencentRestClient:
             clock=clock,
             metrics=metrics,
             transport=transport,
-            timeout_seconds=timeout_seconds,
+            timeout_seconds=settings.tencent_timeout_seconds if timeout_seconds is None else timeout_seconds,
+            backoff_seconds=settings.tencent_retry_backoff_seconds,
         )
 
     async def aclose(self) -> None:
@@ -384,7 +386,7 @@ async def check_tencent_api(
     settings: Settings,
     *,
     transport: httpx.AsyncBaseTransport | None = None,
-    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+    timeout_seconds: float | None = None,
     clock: Clock | None = None,
 ) -> str:
     """One cheap call (account_check of the admin) to see that Tencent's API answers this app's

@@ -14,7 +14,7 @@ been reconciled) brings at most FIRST_SYNC_MESSAGES of its last FIRST_SYNC_SECON
 
 Cost: one get_list page per 100 conversations, plus one admin_getroammsg page per 100 messages of
 each conversation that changed, at each coming-online; the REST rate limits (gateway.tencent.limits)
-bound it. Group messages are not reconciled yet.
+bound it. The messages of the user's groups are read back then too (gateway.tencent.reconcile_groups).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from gateway.keys import Keys
 from gateway.tencent.client import TencentRestClient
 from gateway.tencent.mirror_c2c import apply_c2c_message
 from gateway.tencent.mirror_writes import MirrorWrites
+from gateway.tencent.reconcile_groups import GroupReconciler
 
 log = logging.getLogger("imql.tencent")
 
@@ -50,6 +51,7 @@ class Reconciler:
         self._mirror = mirror
         self._redis = redis
         self._keys = keys
+        self._groups = GroupReconciler(client, mirror, redis, keys)
         self._running: set[asyncio.Task[None]] = set()
 
     async def user_came_online(self, user_id: str) -> None:
@@ -72,7 +74,10 @@ class Reconciler:
             log.warning("reconciliation of %s failed", user_id, exc_info=True)
 
     async def user(self, user_id: str) -> int:
-        """Reconcile one user's C2C conversations; how many messages the mirror lacked."""
+        """Reconcile one user's C2C conversations and groups; how many messages the mirror lacked."""
+        return await self._c2c(user_id) + await self._groups.user(user_id)
+
+    async def _c2c(self, user_id: str) -> int:
         synced_key = self._keys.tencent_synced(user_id)
         marks = {str(k): int(v) for k, v in (await self._redis.hgetall(synced_key)).items()}
         brought = 0

@@ -57,16 +57,19 @@ async def running_pair(
     *,
     cloud_callbacks: frozenset[str] = SUPPORTED_COMMANDS,
     clock: Clock | None = None,
+    api_url_for: Callable[[str], str] | None = None,
 ) -> AsyncIterator[Pair]:
     """A cloud and a gateway pointed at it; `cloud_callbacks`: the callbacks the cloud sends (the
-    others are lost, as a webhook Tencent gave up on); `clock`: the gateway's."""
+    others are lost, as a webhook Tencent gave up on); `clock`: the gateway's; `api_url_for`: the
+    URL the gateway calls instead of the cloud's (a proxy in between, tests/support/fault_proxy.py)."""
     cloud_url = redis_url.rsplit("/", 1)[0] + f"/{CLOUD_REDIS_DB}"
     cloud_port = free_port()
+    cloud_base = f"http://127.0.0.1:{cloud_port}"
     gateway = await start_in_process(
         dataclasses.replace(
             settings,
             backend="tencent",
-            tencent_api_url=f"http://127.0.0.1:{cloud_port}",
+            tencent_api_url=api_url_for(cloud_base) if api_url_for is not None else cloud_base,
             tencent_callback_token=TOKEN,
         ),
         clock,
