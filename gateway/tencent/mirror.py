@@ -14,6 +14,7 @@ from typing import Any
 from gateway.tencent import (
     mirror_accounts,
     mirror_c2c,
+    mirror_extensions,
     mirror_friendship,
     mirror_group_messages,
     mirror_groups,
@@ -31,6 +32,7 @@ APPLIERS: dict[type[Any], Applier] = {
     **mirror_status.APPLIERS,
     **mirror_groups.APPLIERS,
     **mirror_group_messages.APPLIERS,
+    **mirror_extensions.APPLIERS,
 }
 
 

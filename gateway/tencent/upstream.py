@@ -19,6 +19,7 @@ from gateway.im.messages import StoredMessage
 from gateway.im.model import ProfileChanges, UserFullInfo
 from gateway.tencent.client import TencentRestClient, bad_answer
 from gateway.tencent.conversations import TencentConversations
+from gateway.tencent.extensions import TencentExtensions
 from gateway.tencent.friendship import TencentFriendship
 from gateway.tencent.groups import TencentGroups
 from gateway.tencent.identity import TencentIds
@@ -189,6 +190,7 @@ class TencentUpstream:
         self.friendship = TencentFriendship(client)
         self.status = status
         self.groups = TencentGroups(client, own, media_url)
+        self.extensions = TencentExtensions(client, ids)
         self._pinged_at = float("-inf")
 
     async def ping(self) -> None:
