@@ -305,6 +305,14 @@ class ExtensionsUpstream(Protocol):
         ...
 
 
+class ReceiptsUpstream(Protocol):
+    """Message read receipts upstream (Tencent: openim/c2c_msg_read_receipt)."""
+
+    async def send_receipts(self, reader: str, messages: Sequence[StoredMessage]) -> None:
+        """`reader` has read `messages` (of one conversation, sent by others, not yet receipted in
+        the mirror); raising IMError refuses them all."""
+
+
 @dataclass(frozen=True, slots=True)
 class UpstreamReport:
     """What the upstream reported about a change being applied to the mirror that Tencent's REST
@@ -347,6 +355,9 @@ class Upstream(Protocol):
 
     @property
     def extensions(self) -> ExtensionsUpstream: ...
+
+    @property
+    def receipts(self) -> ReceiptsUpstream: ...
 
     async def ping(self) -> None:
         """Raise IMError when the upstream cannot be reached or refuses the app's credentials."""
@@ -395,6 +406,10 @@ class MirrorEntry(Protocol):
         self, group_id: str, seq: int, changes: Sequence[UpstreamExtension] | None, *, delete: bool
     ) -> None:
         """The same for the message at `seq` of a group (or topic: `group_id` is the topic's ID)."""
+
+    async def group_receipts(self, group_id: str, reads: Sequence[tuple[int, str]]) -> None:
+        """The upstream's read receipts of a group's messages: (the message's seq, its reader) each,
+        recorded once; each message's sender hears onRecvMessageReadReceipts."""
 
 
 _from_upstream: ContextVar[bool] = ContextVar("imql_from_upstream", default=False)

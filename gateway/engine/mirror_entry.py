@@ -63,3 +63,17 @@ class EngineMirrorEntry:
             log.info("extensions of %s seq %s not mirrored: no such message here", group_id, seq)
             return
         await self._messages.apply_upstream_extensions(stored, changes, delete=delete)
+
+    async def group_receipts(self, group_id: str, reads: Sequence[tuple[int, str]]) -> None:
+        _, found = await self._messages.stored_group_messages(group_id, sorted({seq for seq, _ in reads}))
+        by_reader: dict[str, list[str]] = {}
+        for seq, reader in reads:
+            stored = found.get(seq)
+            if stored is not None:  # others were never mirrored (online-only, or before the group was known)
+                by_reader.setdefault(reader, []).append(stored.msgID)
+        for reader, msg_ids in by_reader.items():
+            try:
+                with from_upstream():
+                    await self._messages.send_message_read_receipts(reader, msg_ids)
+            except IMError as exc:  # a reader the mirror does not count as a member: nothing to record
+                log.info("receipts of %s in %s not mirrored: %s", reader, group_id, exc.desc)

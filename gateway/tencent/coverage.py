@@ -64,6 +64,11 @@ SERVED: dict[str, frozenset[str]] = {
             "set_message_extensions",
             "get_message_extensions",
             "delete_message_extensions",
+            # read receipts: C2C through openim/c2c_msg_read_receipt (a group receipt has no documented
+            # REST: 7013, gateway.tencent.receipts); natives' group receipts by webhook; read from the mirror
+            "send_message_read_receipts",
+            "get_message_read_receipts",
+            "get_group_message_read_member_list",
         }
     ),
     "conversations": frozenset(

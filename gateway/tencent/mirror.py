@@ -18,6 +18,7 @@ from gateway.tencent import (
     mirror_friendship,
     mirror_group_messages,
     mirror_groups,
+    mirror_receipts,
     mirror_status,
 )
 from gateway.tencent.inbound import InboundEvent
@@ -33,6 +34,7 @@ APPLIERS: dict[type[Any], Applier] = {
     **mirror_groups.APPLIERS,
     **mirror_group_messages.APPLIERS,
     **mirror_extensions.APPLIERS,
+    **mirror_receipts.APPLIERS,
 }
 
 

@@ -24,6 +24,7 @@ from gateway.tencent.friendship import TencentFriendship
 from gateway.tencent.groups import TencentGroups
 from gateway.tencent.identity import TencentIds
 from gateway.tencent.inbound import MODIFY, READ, RECALL, SEND, OwnMessages, c2c_echo_key, c2c_send_id
+from gateway.tencent.receipts import TencentReceipts
 from gateway.tencent.status import TencentStatus
 from gateway.upstream import AccountsUpstream, MessagesUpstream, UpstreamSent
 from gateway.v4.fields import Body
@@ -191,6 +192,7 @@ class TencentUpstream:
         self.status = status
         self.groups = TencentGroups(client, own, media_url)
         self.extensions = TencentExtensions(client, ids)
+        self.receipts = TencentReceipts(client, ids)
         self._pinged_at = float("-inf")
 
     async def ping(self) -> None:
