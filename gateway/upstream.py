@@ -279,6 +279,41 @@ class GroupsUpstream(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class UpstreamExtension:
+    """One message extension key as the upstream answered or reported a write of it: `code` 0 when
+    it was written (its value and the upstream's version of it, Tencent's `Seq`), else the
+    upstream's refusal of that key (23001 with the key's current value and version, ...)."""
+
+    key: str
+    value: str = ""
+    version: int = 0  # 0: the upstream gave none
+    code: int = 0
+
+
+class ExtensionsUpstream(Protocol):
+    """Message extensions upstream (Tencent: openim_msg_ext_http_svc). `message` is the mirror's,
+    `by` the party writing (the engine checked the version rules; the upstream does not for the admin)."""
+
+    async def set_extensions(
+        self, message: StoredMessage, by: str, items: Sequence[tuple[str, str]]
+    ) -> list[UpstreamExtension]:
+        """Set each (key, value); one result per key, in order."""
+        ...
+
+    async def delete_extensions(self, message: StoredMessage, by: str, keys: Sequence[str]) -> list[UpstreamExtension]:
+        """Delete each key; one result per key, in order."""
+        ...
+
+
+class ReceiptsUpstream(Protocol):
+    """Message read receipts upstream (Tencent: openim/c2c_msg_read_receipt)."""
+
+    async def send_receipts(self, reader: str, messages: Sequence[StoredMessage]) -> None:
+        """`reader` has read `messages` (of one conversation, sent by others, not yet receipted in
+        the mirror); raising IMError refuses them all."""
+
+
+@dataclass(frozen=True, slots=True)
 class UpstreamReport:
     """What the upstream reported about a change being applied to the mirror that Tencent's REST
     body for the change cannot carry: who acted (`operator`, the listener events' opUser; "" for
@@ -318,6 +353,12 @@ class Upstream(Protocol):
     @property
     def groups(self) -> GroupsUpstream: ...
 
+    @property
+    def extensions(self) -> ExtensionsUpstream: ...
+
+    @property
+    def receipts(self) -> ReceiptsUpstream: ...
+
     async def ping(self) -> None:
         """Raise IMError when the upstream cannot be reached or refuses the app's credentials."""
 
@@ -353,6 +394,22 @@ class MirrorEntry(Protocol):
     async def c2c_message(self, message: UpstreamC2CMessage) -> MirroredMessage | None:
         """Store and deliver it as the sender's (None for an online-only message: nothing is kept)."""
         ...
+
+    async def c2c_extensions(
+        self, viewer: str, msg_id: str, changes: Sequence[UpstreamExtension] | None, *, delete: bool
+    ) -> None:
+        """Apply the upstream's set (or delete) of these keys of a C2C message (`viewer`: a party),
+        each at the upstream's version: a report repeated or overtaken by a later change changes
+        nothing. `changes` None (with `delete`): every key the mirror holds (a clear)."""
+
+    async def group_extensions(
+        self, group_id: str, seq: int, changes: Sequence[UpstreamExtension] | None, *, delete: bool
+    ) -> None:
+        """The same for the message at `seq` of a group (or topic: `group_id` is the topic's ID)."""
+
+    async def group_receipts(self, group_id: str, reads: Sequence[tuple[int, str]]) -> None:
+        """The upstream's read receipts of a group's messages: (the message's seq, its reader) each,
+        recorded once; each message's sender hears onRecvMessageReadReceipts."""
 
 
 _from_upstream: ContextVar[bool] = ContextVar("imql_from_upstream", default=False)

@@ -5,11 +5,16 @@ its own, exactly once per upstream identity."""
 from __future__ import annotations
 
 import hashlib
+import logging
+from collections.abc import Sequence
 
 from gateway.engine.messages import Messages, ServerSend
+from gateway.errors import IMError
 from gateway.im.messages import SendOptions
-from gateway.upstream import MirroredMessage, UpstreamC2CMessage, from_upstream
+from gateway.upstream import MirroredMessage, UpstreamC2CMessage, UpstreamExtension, from_upstream
 from gateway.v4.identity import MsgKey
+
+log = logging.getLogger("imql.tencent")
 
 # the session of a write nobody's device made: no session is told "except this one"
 NO_SESSION = ""
@@ -38,3 +43,37 @@ class EngineMirrorEntry:
         if message.online_only:
             return None
         return MirroredMessage(msg_id=sent.msgID, key=str(MsgKey(sent.seq, sent.random, sent.timestamp)))
+
+    async def c2c_extensions(
+        self, viewer: str, msg_id: str, changes: Sequence[UpstreamExtension] | None, *, delete: bool
+    ) -> None:
+        try:
+            stored = await self._messages.load_visible(viewer, msg_id)
+        except IMError as exc:  # gone from the mirror (retention, a local delete): nothing to change
+            log.info("extensions of %s not mirrored: %s", msg_id, exc.desc)
+            return
+        await self._messages.apply_upstream_extensions(stored, changes, delete=delete)
+
+    async def group_extensions(
+        self, group_id: str, seq: int, changes: Sequence[UpstreamExtension] | None, *, delete: bool
+    ) -> None:
+        _, found = await self._messages.stored_group_messages(group_id, [seq])
+        stored = found.get(seq)
+        if stored is None:  # never mirrored (sent before the mirror knew the group) or online-only
+            log.info("extensions of %s seq %s not mirrored: no such message here", group_id, seq)
+            return
+        await self._messages.apply_upstream_extensions(stored, changes, delete=delete)
+
+    async def group_receipts(self, group_id: str, reads: Sequence[tuple[int, str]]) -> None:
+        _, found = await self._messages.stored_group_messages(group_id, sorted({seq for seq, _ in reads}))
+        by_reader: dict[str, list[str]] = {}
+        for seq, reader in reads:
+            stored = found.get(seq)
+            if stored is not None:  # others were never mirrored (online-only, or before the group was known)
+                by_reader.setdefault(reader, []).append(stored.msgID)
+        for reader, msg_ids in by_reader.items():
+            try:
+                with from_upstream():
+                    await self._messages.send_message_read_receipts(reader, msg_ids)
+            except IMError as exc:  # a reader the mirror does not count as a member: nothing to record
+                log.info("receipts of %s in %s not mirrored: %s", reader, group_id, exc.desc)

@@ -59,6 +59,16 @@ SERVED: dict[str, frozenset[str]] = {
             "mark_group_message_as_read",
             "clear_group_history_message",
             "insert_group_message_to_local_storage",
+            # message extensions: openim_msg_ext_http_svc (gateway.tencent.extensions), versions
+            # checked against the mirror, which keeps Tencent's Seq of each key; read from the mirror
+            "set_message_extensions",
+            "get_message_extensions",
+            "delete_message_extensions",
+            # read receipts: C2C through openim/c2c_msg_read_receipt (a group receipt has no documented
+            # REST: 7013, gateway.tencent.receipts); natives' group receipts by webhook; read from the mirror
+            "send_message_read_receipts",
+            "get_message_read_receipts",
+            "get_group_message_read_member_list",
         }
     ),
     "conversations": frozenset(

@@ -14,9 +14,11 @@ from typing import Any
 from gateway.tencent import (
     mirror_accounts,
     mirror_c2c,
+    mirror_extensions,
     mirror_friendship,
     mirror_group_messages,
     mirror_groups,
+    mirror_receipts,
     mirror_status,
 )
 from gateway.tencent.inbound import InboundEvent
@@ -31,6 +33,8 @@ APPLIERS: dict[type[Any], Applier] = {
     **mirror_status.APPLIERS,
     **mirror_groups.APPLIERS,
     **mirror_group_messages.APPLIERS,
+    **mirror_extensions.APPLIERS,
+    **mirror_receipts.APPLIERS,
 }
 
 

@@ -19,10 +19,12 @@ from gateway.im.messages import StoredMessage
 from gateway.im.model import ProfileChanges, UserFullInfo
 from gateway.tencent.client import TencentRestClient, bad_answer
 from gateway.tencent.conversations import TencentConversations
+from gateway.tencent.extensions import TencentExtensions
 from gateway.tencent.friendship import TencentFriendship
 from gateway.tencent.groups import TencentGroups
 from gateway.tencent.identity import TencentIds
 from gateway.tencent.inbound import MODIFY, READ, RECALL, SEND, OwnMessages, c2c_echo_key, c2c_send_id
+from gateway.tencent.receipts import TencentReceipts
 from gateway.tencent.status import TencentStatus
 from gateway.upstream import AccountsUpstream, MessagesUpstream, UpstreamSent
 from gateway.v4.fields import Body
@@ -189,6 +191,8 @@ class TencentUpstream:
         self.friendship = TencentFriendship(client)
         self.status = status
         self.groups = TencentGroups(client, own, media_url)
+        self.extensions = TencentExtensions(client, ids)
+        self.receipts = TencentReceipts(client, ids)
         self._pinged_at = float("-inf")
 
     async def ping(self) -> None:
