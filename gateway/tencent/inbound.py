@@ -1064,6 +1064,29 @@ class LoggingHandler:
         log.info("inbound %s (no backend consumes it)", event.command)
 
 
+OTHER_LANE = "other"  # relations, profiles, status: kept in one order among themselves
+
+
+def ordering_lane(fields: dict[Any, Any] | None) -> str:
+    """Which events must stay in order with this one: a group's, or a C2C pair's (both directions)."""
+    if not fields:
+        return OTHER_LANE
+    try:
+        body = orjson.loads(fields.get("body", "{}"))
+    except orjson.JSONDecodeError:
+        return OTHER_LANE
+    if not isinstance(body, dict):
+        return OTHER_LANE
+    group_id = body.get("GroupId")
+    if isinstance(group_id, str):
+        return f"g:{group_id}"
+    if str(fields.get("cmd", "")).startswith("C2C."):
+        first = body.get("From_Account", body.get("Report_Account"))
+        second = body.get("To_Account", body.get("Peer_Account"))
+        return "c:" + orjson.dumps(sorted((str(first), str(second)))).decode()
+    return OTHER_LANE
+
+
 class InboundWorker(StreamConsumer):
     task_name = "imql-tencent-inbound"
     group = GROUP
@@ -1081,13 +1104,22 @@ class InboundWorker(StreamConsumer):
         self._max_attempts = MAX_ATTEMPTS
 
     async def _process(self, entries: list[tuple[Any, dict[Any, Any]]], claimed: bool) -> list[Any]:
-        """In order; an entry whose handler failed stays pending, to be claimed again (and counted)."""
+        """In order within each conversation (a C2C pair, a group), conversations side by side: one
+        busy conversation does not hold the others back, and no conversation's events overtake each
+        other. An entry whose handler failed stays pending, to be claimed again (and counted)."""
         attempts = await self._attempts(self._stream, [entry_id for entry_id, _ in entries]) if claimed else {}
-        done: list[Any] = []
+        lanes: dict[str, list[tuple[Any, dict[Any, Any]]]] = {}
         for entry_id, fields in entries:
-            if await self._process_one(entry_id, fields, attempts.get(entry_id, 1)):
-                done.append(entry_id)
-        return done
+            lanes.setdefault(ordering_lane(fields), []).append((entry_id, fields))
+
+        async def run(lane: list[tuple[Any, dict[Any, Any]]]) -> list[Any]:
+            done: list[Any] = []
+            for entry_id, fields in lane:
+                if await self._process_one(entry_id, fields, attempts.get(entry_id, 1)):
+                    done.append(entry_id)
+            return done
+
+        return [entry_id for done in await asyncio.gather(*(run(lane) for lane in lanes.values())) for entry_id in done]
 
     async def _attempts(self, queue: str, entry_ids: list[str]) -> dict[str, int]:
         """How many times each claimed entry has been delivered (this delivery included)."""
