@@ -99,6 +99,9 @@ class Settings:
     # after 3 s), and an idempotent call is sent again after this back-off, doubled each time
     tencent_timeout_seconds: float = 5.0
     tencent_retry_backoff_seconds: float = 0.25
+    # every this many seconds each replica reads back, for the users live on it, what lost webhooks
+    # did not bring (gateway.tencent.reconcile); 0: only when a user comes online
+    tencent_reconcile_seconds: float = 300.0
 
     @property
     def admin_identifiers(self) -> frozenset[str]:
@@ -346,6 +349,7 @@ class _TencentSettings(TypedDict):
     tencent_callback_path: str
     tencent_timeout_seconds: float
     tencent_retry_backoff_seconds: float
+    tencent_reconcile_seconds: float
 
 
 def _tencent_settings(env: Mapping[str, str]) -> _TencentSettings:
@@ -379,6 +383,9 @@ def _tencent_settings(env: Mapping[str, str]) -> _TencentSettings:
     backoff = _float(env, "IMQL_TENCENT_RETRY_BACKOFF", 0.25)
     if not backoff >= 0:
         raise ConfigError("IMQL_TENCENT_RETRY_BACKOFF must be a number of seconds, 0 or more")
+    reconcile = _float(env, "IMQL_TENCENT_RECONCILE_SECONDS", 300.0)
+    if not reconcile >= 0:
+        raise ConfigError("IMQL_TENCENT_RECONCILE_SECONDS must be a number of seconds, 0 (off) or more")
     return _TencentSettings(
         tencent_api_url=url,
         tencent_admin=admin,
@@ -386,4 +393,5 @@ def _tencent_settings(env: Mapping[str, str]) -> _TencentSettings:
         tencent_callback_path=path,
         tencent_timeout_seconds=timeout,
         tencent_retry_backoff_seconds=backoff,
+        tencent_reconcile_seconds=reconcile,
     )

@@ -346,6 +346,8 @@ class Gateway:
 
     async def start(self) -> None:
         await self.dispatcher.start()
+        if self.tencent_reconciler is not None:
+            self.tencent_reconciler.start_periodic(self.presence.local_users, self.settings.tencent_reconcile_seconds)
         self.presence.start()
         for loop in (self.recycler, self.invitation_timer, self.retention):
             if loop is not None:

@@ -2,15 +2,16 @@
 
 Tencent's webhooks are at-most-once by default (no retry unless the console turns it on), so a
 gateway restart, a network blip or an overloaded endpoint can lose one. When an imql user comes
-online (their first live session after being offline), the gateway reads their recent contacts
+online (their first live session after being offline), and every IMQL_TENCENT_RECONCILE_SECONDS
+for the users live on each replica, the gateway reads their recent contacts
 from Tencent (`recentcontact/get_list`) and, for every C2C conversation whose last message is
 newer than what was last read back, the messages since then (`openim/admin_getroammsg`), and
 applies the ones the mirror lacks (by MsgKey: the identity map), exactly as a webhook would have:
 live and unread.
 
-A conversation read back for the first time (no mark yet: a new imql user, or one who has never
-been reconciled) brings at most FIRST_SYNC_MESSAGES of its last FIRST_SYNC_SECONDS, as history
-(not unread, nobody is told): it is the user's existing Tencent history, not news.
+A user's first read-back brings at most FIRST_SYNC_MESSAGES of each conversation's last
+FIRST_SYNC_SECONDS, as history (not unread, nobody is told): it is the user's existing Tencent
+history, not news. After that, a conversation that began since the user's previous pass is news.
 
 Cost: one get_list page per 100 conversations, plus one admin_getroammsg page per 100 messages of
 each conversation that changed, at each coming-online; the REST rate limits (gateway.tencent.limits)
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from gateway.clock import Clock
@@ -42,6 +44,7 @@ FIRST_SYNC_MESSAGES = 100
 # back up to may have gained another in that second, so one that recent is read again (by MsgKey,
 # what was already applied is not applied twice)
 SAME_SECOND_SLACK_SECONDS = 60
+USER_MARK = ""  # the field of a user's last pass in their marks (no userID is empty)
 
 
 class Reconciler:
@@ -53,6 +56,7 @@ class Reconciler:
         self._keys = keys
         self._groups = GroupReconciler(client, mirror, redis, keys)
         self._running: set[asyncio.Task[None]] = set()
+        self._loop: asyncio.Task[None] | None = None
 
     async def user_came_online(self, user_id: str) -> None:
         """Presence's listener: reconcile in the background (the session's start does not wait)."""
@@ -60,7 +64,25 @@ class Reconciler:
         self._running.add(task)
         task.add_done_callback(self._running.discard)
 
+    def start_periodic(self, live_users: Callable[[], list[str]], every_seconds: float) -> None:
+        """Every `every_seconds`, reconcile the users live on this process, one after the other (a
+        webhook lost while a user stays online is read back then; each replica does its own)."""
+        if every_seconds <= 0 or self._loop is not None:
+            return
+
+        async def loop() -> None:
+            while True:
+                await self._clock.sleep_until(self._clock.now() + every_seconds)
+                for user_id in live_users():
+                    await self._quietly(user_id)
+
+        self._loop = asyncio.create_task(loop(), name="imql-tencent-reconcile-loop")
+
     async def close(self) -> None:
+        if self._loop is not None:
+            self._loop.cancel()
+            await asyncio.gather(self._loop, return_exceptions=True)
+            self._loop = None
         for task in list(self._running):
             task.cancel()
         await asyncio.gather(*self._running, return_exceptions=True)
@@ -80,16 +102,23 @@ class Reconciler:
     async def _c2c(self, user_id: str) -> int:
         synced_key = self._keys.tencent_synced(user_id)
         marks = {str(k): int(v) for k, v in (await self._redis.hgetall(synced_key)).items()}
+        # when the user's last pass began ("" is no userID): a conversation new since then is news
+        user_since = marks.pop(USER_MARK, None)
+        started = int(self._clock.now())
         brought = 0
         for peer, last_time in await self._changed_conversations(user_id, marks):
             since = marks.get(peer)
-            if since is None:
+            if since is not None:
+                brought += await self._conversation(user_id, peer, since, last_time, live=True)
+            elif user_since is not None:  # a conversation that began after the user's last pass
+                since = max(0, user_since - SAME_SECOND_SLACK_SECONDS)
+                brought += await self._conversation(user_id, peer, since, last_time, live=True)
+            else:  # the user's first pass: their history, not news
                 brought += await self._conversation(
                     user_id, peer, max(0, last_time - FIRST_SYNC_SECONDS), last_time, live=False
                 )
-            else:
-                brought += await self._conversation(user_id, peer, since, last_time, live=True)
             await self._redis.hset(synced_key, peer, last_time)
+        await self._redis.hset(synced_key, USER_MARK, started)
         return brought
 
     async def _changed_conversations(self, user_id: str, marks: dict[str, int]) -> list[tuple[str, int]]:

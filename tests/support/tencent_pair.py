@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,10 +58,12 @@ async def running_pair(
     cloud_callbacks: frozenset[str] = SUPPORTED_COMMANDS,
     clock: Clock | None = None,
     api_url_for: Callable[[str], str] | None = None,
+    gateway_changes: Mapping[str, Any] | None = None,
 ) -> AsyncIterator[Pair]:
     """A cloud and a gateway pointed at it; `cloud_callbacks`: the callbacks the cloud sends (the
     others are lost, as a webhook Tencent gave up on); `clock`: the gateway's; `api_url_for`: the
-    URL the gateway calls instead of the cloud's (a proxy in between, tests/support/fault_proxy.py)."""
+    URL the gateway calls instead of the cloud's (a proxy in between, tests/support/fault_proxy.py);
+    `gateway_changes`: more of the gateway's settings."""
     cloud_url = redis_url.rsplit("/", 1)[0] + f"/{CLOUD_REDIS_DB}"
     cloud_port = free_port()
     cloud_base = f"http://127.0.0.1:{cloud_port}"
@@ -71,6 +73,7 @@ async def running_pair(
             backend="tencent",
             tencent_api_url=api_url_for(cloud_base) if api_url_for is not None else cloud_base,
             tencent_callback_token=TOKEN,
+            **(gateway_changes or {}),
         ),
         clock,
     )

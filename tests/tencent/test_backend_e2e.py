@@ -32,6 +32,7 @@ from gateway.backend import (
 )
 from gateway.config import Settings
 from gateway.tencent.coverage import SERVED
+from gateway.tencent.reconcile import USER_MARK
 from gateway.v4.callbacks import C2C_AFTER_SEND, SUPPORTED_COMMANDS
 from tests.support import signaling
 from tests.support.actors import actor as listening
@@ -315,27 +316,59 @@ async def test_messages_whose_webhook_was_lost_are_read_back_when_the_user_comes
     lost = SUPPORTED_COMMANDS - {C2C_AFTER_SEND}  # Tencent never tells the gateway of a C2C message
     async with running_pair(settings, redis_url, cloud_callbacks=lost) as pair:
         bob = await device(pair.at_cloud, pair.cloud, "bob")
-        alice = await device(pair.at_gateway, pair.gateway, "alice")  # online: reconciled, nothing yet
+        alice = await device(pair.at_gateway, pair.gateway, "alice")  # online: her first read-back
+        await eventually(lambda: _passed_once(pair, "alice"))
         await alice.send_text("bob", "hello bob")  # through Tencent, known to the mirror
-        await bob.send_text("alice", "first, before any read-back")
+        await bob.send_text("alice", "first, while alice is online")
         await alice.ws.close()  # offline; the message's webhook was lost
         assert [text_of(m) for m in await history(alice, "bob")] == ["hello bob"]
 
-        alice = await device(pair.at_gateway, pair.gateway, "alice")  # back online: read back once
-        await eventually(lambda: _texts_are(alice, ["first, before any read-back", "hello bob"]))
-        # a conversation's first read-back is its history: not news, not unread
-        assert (await alice.q(UNREAD))["getTotalUnreadMessageCount"] == 0
+        alice = await device(pair.at_gateway, pair.gateway, "alice")  # back online: read back
+        await eventually(lambda: _texts_are(alice, ["first, while alice is online", "hello bob"]))
+        assert (await alice.q(UNREAD))["getTotalUnreadMessageCount"] == 1  # news, as the webhook was
         await alice.ws.close()
 
         await bob.send_text("alice", "second, while alice is away")
         alice = await device(pair.at_gateway, pair.gateway, "alice")
 
-        async def unread_once() -> bool:  # from now on a read-back is news, as the webhook was: unread
-            return bool((await alice.q(UNREAD))["getTotalUnreadMessageCount"] == 1)
+        async def unread_twice() -> bool:
+            return bool((await alice.q(UNREAD))["getTotalUnreadMessageCount"] == 2)
 
-        await eventually(unread_once)
-        texts = ["second, while alice is away", "first, before any read-back", "hello bob"]
+        await eventually(unread_twice)
+        texts = ["second, while alice is away", "first, while alice is online", "hello bob"]
         assert [text_of(m) for m in await history(alice, "bob")] == texts  # each once
+
+
+async def test_a_users_first_read_back_brings_their_history_not_news(settings: Settings, redis_url: str) -> None:
+    lost = SUPPORTED_COMMANDS - {C2C_AFTER_SEND}
+    async with running_pair(settings, redis_url, cloud_callbacks=lost) as pair:
+        await pair.admin("im_open_login_svc/account_import", {"UserID": "alice"})  # on Tencent before imql
+        bob = await device(pair.at_cloud, pair.cloud, "bob")
+        await bob.send_text("alice", "from before the gateway")
+        alice = await device(pair.at_gateway, pair.gateway, "alice")
+        await eventually(lambda: _texts_are(alice, ["from before the gateway"]))
+        assert (await alice.q(UNREAD))["getTotalUnreadMessageCount"] == 0
+
+
+async def test_a_webhook_lost_while_the_user_stays_online_is_read_back_periodically(
+    settings: Settings, redis_url: str
+) -> None:
+    lost = SUPPORTED_COMMANDS - {C2C_AFTER_SEND}
+    changes = {"tencent_reconcile_seconds": 0.3}
+    async with running_pair(settings, redis_url, cloud_callbacks=lost, gateway_changes=changes) as pair:
+        bob = await device(pair.at_cloud, pair.cloud, "bob")
+        alice = await device(pair.at_gateway, pair.gateway, "alice")
+        await eventually(lambda: _passed_once(pair, "alice"))
+        await bob.send_text("alice", "lost, but alice never left")
+        heard = (await alice.event())["message"]  # the periodic pass applies it live
+        assert text_of(heard) == "lost, but alice never left"
+        assert (await alice.q(UNREAD))["getTotalUnreadMessageCount"] == 1
+
+
+async def _passed_once(pair: Pair, user_id: str) -> bool:
+    """Whether the user's first read-back pass is done (its mark is kept by gateway.tencent.reconcile)."""
+    gateway = pair.gateway.gateway
+    return bool(await gateway.redis.hexists(gateway.keys.tencent_synced(user_id), USER_MARK))
 
 
 async def _texts_are(dev: Device, texts: list[str]) -> bool:
