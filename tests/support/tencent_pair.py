@@ -97,10 +97,10 @@ async def running_pair(
         await at_gateway.aclose()
         await gateway.stop()
         await cloud.stop()
-        _drop_app(cloud_url, settings.sdkappid)
+        drop_app(cloud_url, settings.sdkappid)
 
 
-def _drop_app(url: str, sdkappid: int) -> None:
+def drop_app(url: str, sdkappid: int) -> None:
     client = sync_redis.Redis.from_url(url)
     try:
         for pattern in Keys(sdkappid).scan_patterns():
