@@ -8,7 +8,6 @@ modules above the engine that import gateway.engine (tests/test_layers.py holds 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
 from dataclasses import dataclass
@@ -47,7 +46,7 @@ from gateway.session.pool import SessionPool
 from gateway.session.presence import Presence
 from gateway.session.services import SessionServices
 from gateway.session.status import StatusService
-from gateway.store import open_redis
+from gateway.store import close_redis, open_redis
 from gateway.tencent.inbound import InboundHandler, InboundWorker, LoggingHandler, OwnMessages
 from gateway.tencent.webhooks import WebhookReceiver
 
@@ -101,7 +100,9 @@ class Gateway:
         clock = clock or SystemClock()
         metrics = Metrics()
         if redis is None:
-            redis = open_redis(settings.redis_url, on_round_trip=metrics.redis_round_trips.inc)
+            redis = open_redis(
+                settings.redis_url, cluster=settings.redis_cluster, on_round_trip=metrics.redis_round_trips.inc
+            )
         keys = Keys(settings.sdkappid)
         bus = EventBus(redis, keys)
         dispatcher = Dispatcher(redis, keys, metrics)
@@ -296,10 +297,7 @@ class Gateway:
         await self.presence.stop()
         await self.dispatcher.stop()
         await self.backend.close()
-        with contextlib.suppress(RedisError, OSError):
-            await self.redis.aclose()
-            # a pool we built ourselves is not closed by aclose(); its sockets must not outlive us
-            await self.redis.connection_pool.disconnect()
+        await close_redis(self.redis)
 
     async def ready(self) -> bool:
         """Whether Redis answers a PING within READY_TIMEOUT_SECONDS: a probe must answer in

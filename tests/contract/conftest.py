@@ -35,8 +35,13 @@ from gateway.services import Gateway
 from gateway.session.im_session import IMSession
 from gateway.session.listening import Listening
 from gateway.session.pool import Session
+from tests.conftest import REDIS_CLUSTER, REDIS_URL
 
 BACKENDS = ["embedded"]
+# Where the backend keeps its state: the single Redis every test uses, and the suite's own local
+# Redis Cluster (3 masters + 3 replicas, tests/support/redis_cluster.py), so every contract test also
+# proves its operation correct when users, groups and timelines live on different shards.
+TOPOLOGIES = ["single-redis", "redis-cluster"]
 LISTENERS = (
     SDK_LISTENER,
     FRIENDSHIP_LISTENER,
@@ -50,6 +55,23 @@ USERS = ("alice", "bob", "carol")
 # subscription quiet this long after a call has received everything the call caused.
 QUIET_SECONDS = 0.2
 E = TypeVar("E", bound=IMEvent)
+
+
+@pytest.fixture(params=TOPOLOGIES)
+def redis_topology(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def redis_url(redis_topology: str, request: pytest.FixtureRequest) -> str:
+    if redis_topology == "redis-cluster":
+        return str(request.getfixturevalue("redis_cluster").url)
+    return REDIS_URL
+
+
+@pytest.fixture
+def redis_is_cluster(redis_topology: str) -> bool:
+    return redis_topology == "redis-cluster" or REDIS_CLUSTER
 
 
 @pytest.fixture(params=BACKENDS)
