@@ -589,13 +589,18 @@ class MessageCore:
             pipe.multi()
             pipe.set(version_key, current.version)
             pipe.hset(self._keys.timeline_messages(timeline), str(stored.seq), STORED_ENC.encode(current))
-            self._callbacks.queue_message_modified(pipe, current, user_id)
             try:
                 await pipe.execute()
             except WatchError as exc:
                 raise IMError(
                     Code.ERR_MSG_MODIFY_CONFLICT, "another modification of this message won; fetch it and retry"
                 ) from exc
+        # the app's after-callback once the change is made: the callback queue is app-wide, another
+        # slot than the message's on a Redis Cluster, so it is not in the transaction (docs/scaling.md)
+        after = self._redis.pipeline(transaction=False)
+        self._callbacks.queue_message_modified(after, current, user_id)
+        if len(after):
+            await after.execute()
         mine = (await self._views(user_id, [current]))[0]
         await self._bus.publish([user_id], OnRecvMessageModified(message=mine), except_session=session_id)
         if current.groupID:

@@ -117,8 +117,17 @@ class ImqlCluster(RedisCluster):
             mixins = (_RoundTripCounter, *mixins)
             connection_kwargs["on_send"] = on_round_trip
         connection_kwargs["connection_class"] = type(f"ImqlCluster{base.__name__}", (*mixins, base), {})
+        # Tests set this to see every unit of work sent (tests/test_cluster_slots.py): its kind
+        # ("command", "pipeline", "ordered" or "transaction") and its commands' arguments.
+        self.observer: Callable[[str, list[tuple[Any, ...]]], None] | None = None
+
+    def observe(self, kind: str, commands: list[tuple[Any, ...]]) -> None:
+        if self.observer is not None and commands:
+            self.observer(kind, commands)
 
     async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        if not _holding.get():  # not a pipeline's redirected command: a unit of its own
+            self.observe("command", [args])
         async with self.permits.held():
             return await super().execute_command(*args, **kwargs)
 
@@ -153,26 +162,30 @@ class ImqlClusterPipeline(ClusterPipeline):
 
     def __init__(self, client: ImqlCluster, *, ordered: bool = False) -> None:
         super().__init__(client, False)
-        self._permits = client.permits
-        self._ordered: list[tuple[tuple[Any, ...], dict[str, Any]]] | None = [] if ordered else None
+        self._client = client
+        self._is_ordered = ordered
+        self._queued: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
 
     def execute_command(self, *args: Any, **kwargs: Any) -> Any:
-        if self._ordered is not None:
-            self._ordered.append((args, kwargs))
+        self._queued.append((args, kwargs))
+        if self._is_ordered:
             return self
         return super().execute_command(*args, **kwargs)
 
     def __len__(self) -> int:
-        return len(self._ordered) if self._ordered is not None else super().__len__()
+        return len(self._queued)
 
     async def execute(self, raise_on_error: bool = True, allow_redirections: bool = True) -> list[Any]:
-        async with self._permits.held():
-            if self._ordered is not None:
-                return await self._execute_in_order(raise_on_error)
+        queued, self._queued = self._queued, []
+        self._client.observe("ordered" if self._is_ordered else "pipeline", [args for args, _ in queued])
+        async with self._client.permits.held():
+            if self._is_ordered:
+                return await self._execute_in_order(queued, raise_on_error)
             return await super().execute(raise_on_error, allow_redirections)
 
-    async def _execute_in_order(self, raise_on_error: bool) -> list[Any]:
-        queued, self._ordered = self._ordered or [], []
+    async def _execute_in_order(
+        self, queued: list[tuple[tuple[Any, ...], dict[str, Any]]], raise_on_error: bool
+    ) -> list[Any]:
         client = self.cluster_client
         if client._initialize:
             await client.initialize()
@@ -282,11 +295,13 @@ class ClusterTransaction(aioredis.client.Pipeline):
 
     async def immediate_execute_command(self, *args: Any, **options: Any) -> Any:
         await self._slot_of(args)
+        self._slots.cluster.observe("transaction", [args])
         return await self._refreshing(super().immediate_execute_command(*args, **options))  # type: ignore[no-untyped-call]
 
     async def execute(self, raise_on_error: bool = True) -> list[Any]:
         if self.command_stack:
             await self._slot_of(self.command_stack[0][0])
+            self._slots.cluster.observe("transaction", [args for args, _ in self.command_stack])
         return list(await self._refreshing(super().execute(raise_on_error)))
 
     async def _refreshing(self, call: Any) -> Any:
