@@ -101,7 +101,10 @@ class Gateway:
         metrics = Metrics()
         if redis is None:
             redis = open_redis(
-                settings.redis_url, cluster=settings.redis_cluster, on_round_trip=metrics.redis_round_trips.inc
+                settings.redis_url,
+                cluster=settings.redis_cluster,
+                wait_replicas=settings.redis_wait_replicas,
+                on_round_trip=metrics.redis_round_trips.inc,
             )
         keys = Keys(settings.sdkappid)
         bus = EventBus(redis, keys)

@@ -18,7 +18,7 @@ from typing import Any
 import fakeredis
 from redis.exceptions import RedisError
 
-from gateway.lean.cluster import ImqlCluster
+from gateway.lean.cluster import ImqlCluster, ordered_pipeline
 from gateway.lean.redis import LeanRedis, WaitingConnectionPool, lean_connections
 
 # Connections in the shared pool, the dispatcher's pub/sub connection included. Requests pipeline
@@ -58,11 +58,24 @@ def _keepalive_options() -> dict[int, int]:
     return {getattr(socket, name): value for name, value in wanted.items() if hasattr(socket, name)}
 
 
-def open_redis(url: str | None, *, cluster: bool = False, on_round_trip: Callable[[], None] | None = None) -> Any:
+__all__ = ["close_redis", "open_redis", "ordered_pipeline"]
+
+
+def open_redis(
+    url: str | None,
+    *,
+    cluster: bool = False,
+    wait_replicas: int = 0,
+    on_round_trip: Callable[[], None] | None = None,
+) -> Any:
+    """The store's client. `wait_replicas` (IMQL_REDIS_WAIT_REPLICAS): acknowledged writes, the
+    `ordered_pipeline(redis, durable=True)` ones, wait for that many replicas."""
     if url is None:
         return fakeredis.FakeAsyncRedis(server=fakeredis.FakeServer(), decode_responses=True)
     if cluster:
-        return open_cluster(url, on_round_trip=on_round_trip)
+        client = open_cluster(url, on_round_trip=on_round_trip)
+        client.wait_replicas = wait_replicas
+        return client
     pool = WaitingConnectionPool.from_url(
         url,
         decode_responses=True,
@@ -75,7 +88,9 @@ def open_redis(url: str | None, *, cluster: bool = False, on_round_trip: Callabl
     if url.startswith(("redis://", "rediss://")):  # TCP: a Unix socket has no keepalive
         pool.connection_kwargs.update(socket_keepalive=True, socket_keepalive_options=_keepalive_options())
     lean_connections(pool, on_round_trip)
-    return LeanRedis(connection_pool=pool)
+    lean = LeanRedis(connection_pool=pool)
+    lean.wait_replicas = wait_replicas
+    return lean
 
 
 def open_cluster(url: str, *, on_round_trip: Callable[[], None] | None = None) -> ImqlCluster:

@@ -28,6 +28,7 @@ from gateway.im.enums import ElemType, GetType, MessageOpt, MsgStatus
 from gateway.im.events import OnRecvNewMessage
 from gateway.im.messages import Content, CreatedMessage, Message, SendOptions, StoredMessage
 from gateway.keys import Keys
+from gateway.store import ordered_pipeline
 from gateway.v4.callbacks import GROUP_BEFORE_SEND
 
 AT_ALL = "__kImSDK_MesssageAtALL__"  # the SDK's kImSDK_MesssageAtALL: @ everyone
@@ -175,19 +176,23 @@ class GroupMessaging(MessageCore):
             and group.groupType != AVCHATROOM
             and not stored.isExcludedFromLastMessage
         )
-        pipe = self._redis.pipeline(transaction=False)
+        # In order (docs/scaling.md): the message in the timeline first (its commit point), then the
+        # sender's part, the app's callback queue, and after the events below the claim's completion
+        # mark, whose absence makes a retry of the send write it all again (_lost_claim).
+        pipe = ordered_pipeline(self._redis, durable=True)
+        if not options.onlineUserOnly and group.groupType != AVCHATROOM:
+            self._queue_store(pipe, timeline, stored, countable=not stored.isExcludedFromUnreadCount and not targets)
+        announced_at = len(pipe)
         if derived:
             pipe.hexists(self._announced(user_id), conversation)
             pipe.hset(self._announced(user_id), conversation, 1)
-        if not options.onlineUserOnly and group.groupType != AVCHATROOM:
-            self._queue_store(pipe, timeline, stored, countable=not stored.isExcludedFromUnreadCount and not targets)
         # sending reads the conversation for the sender: their own messages never count as unread
         if in_group:
             pipe.hset(self._keys.group_read_seqs(user_id), conversation, seq)
         self._queue_sent_record(pipe, user_id, key, msg_id, options)
         self._callbacks.queue_group_sent(pipe, stored, group, options.onlineUserOnly)
         replies = await pipe.execute()
-        notice = self._notice(conversation, replies[0]) if derived else None
+        notice = self._notice(conversation, replies[announced_at]) if derived else None
         await self._groups.touch(owner_group)
         mine = (await self._views(user_id, [stored], created_ids={msg_id: created_id}))[0]
         if in_group:
@@ -199,6 +204,7 @@ class GroupMessaging(MessageCore):
             await self.offer_push(stored, receivers, options.onlineUserOnly)
             told = [user_id, *receivers] if in_group else receivers
             await self.conversations_changed({u: [conversation] for u in told})
+            await self._send_done(key)
             return mine
         # Stored once whatever the group's size (read diffusion): members' subscriptions follow the
         # group's stream, and derive their conversation notices from it (docs/events.md).
@@ -207,7 +213,13 @@ class GroupMessaging(MessageCore):
             await self.offer_push(stored, None, options.onlineUserOnly)
         if notice is None and in_group:
             await self.conversations_changed({user_id: [conversation]})
+        await self._send_done(key)
         return mine
+
+    async def _send_done(self, created_key: str) -> None:
+        pipe = self._redis.pipeline(transaction=False)
+        self.queue_send_done(pipe, created_key)
+        await pipe.execute()
 
     def _queue_store(self, pipe: Any, timeline: str, stored: StoredMessage, *, countable: bool) -> None:
         """Into a write pipeline: the message at its seq in the group's timeline, its place among

@@ -46,7 +46,13 @@ from redis.backoff import NoBackoff
 from redis.exceptions import AskError, ClusterDownError, MovedError, RedisError, TryAgainError
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from gateway.lean.redis import HiredisPacking, _RoundTripCounter
+from gateway.lean.redis import (
+    WAIT_TIMEOUT_MS,
+    HiredisPacking,
+    ReplicatedPipeline,
+    _RoundTripCounter,
+    check_replicated,
+)
 
 # Set while the current task holds an in-flight permit: redis-py's pipeline calls back into the
 # client's execute_command for redirected commands, which must not wait for a second permit.
@@ -107,6 +113,7 @@ class ImqlCluster(RedisCluster):
         kwargs["max_connections"] = max_in_flight + 2
         super().__init__(*args, **kwargs)
         self.permits = _Permits(max_in_flight, wait_seconds)
+        self.wait_replicas = 0  # IMQL_REDIS_WAIT_REPLICAS: what `ordered_pipeline(durable=True)` waits for
         self.node_url = node_url
         # the nodes' connections (made from these kwargs once the topology is read): commands
         # packed by hiredis and, given `on_round_trip`, counted as on a single Redis (gateway.lean.redis)
@@ -160,10 +167,11 @@ class ImqlClusterPipeline(ClusterPipeline):
       the one before has been answered. A write that spans shards queues its commit point first and
       its completion mark last, so a gateway dying between runs leaves a prefix (docs/scaling.md)."""
 
-    def __init__(self, client: ImqlCluster, *, ordered: bool = False) -> None:
+    def __init__(self, client: ImqlCluster, *, ordered: bool = False, wait_replicas: int = 0) -> None:
         super().__init__(client, False)
         self._client = client
-        self._is_ordered = ordered
+        self._is_ordered = ordered or wait_replicas > 0
+        self._wait_replicas = wait_replicas
         self._queued: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
 
     def execute_command(self, *args: Any, **kwargs: Any) -> Any:
@@ -189,21 +197,25 @@ class ImqlClusterPipeline(ClusterPipeline):
         client = self.cluster_client
         if client._initialize:
             await client.initialize()
-        runs: list[tuple[str, list[tuple[tuple[Any, ...], dict[str, Any]]]]] = []
+        runs: list[tuple[Any, list[tuple[tuple[Any, ...], dict[str, Any]]]]] = []
         for args, kwargs in queued:
-            slot = await client._determine_slot(*args)
-            node = client.nodes_manager.get_node_from_slot(slot).name
-            if runs and runs[-1][0] == node:
+            node = client.nodes_manager.get_node_from_slot(await client._determine_slot(*args))
+            if runs and runs[-1][0].name == node.name:
                 runs[-1][1].append((args, kwargs))
             else:
                 runs.append((node, [(args, kwargs)]))
         replies: list[Any] = []
-        for _node, commands in runs:
+        for node, commands in runs:
             run = ClusterPipeline(client)  # type: ignore[abstract]
             for args, kwargs in commands:
                 run.execute_command(*args, **kwargs)
+            if self._wait_replicas:  # on the run's own connection: WAIT covers that connection's writes
+                run.execute_command("WAIT", self._wait_replicas, WAIT_TIMEOUT_MS, target_nodes=node)
             # a run that cannot be delivered raises here: the runs after it are not sent
-            replies += await run.execute(raise_on_error=False)
+            answered = await run.execute(raise_on_error=False)
+            if self._wait_replicas:
+                check_replicated(answered.pop(), self._wait_replicas)
+            replies += answered
         if raise_on_error:
             for reply in replies:
                 if isinstance(reply, Exception):
@@ -219,11 +231,18 @@ class ImqlClusterPipeline(ClusterPipeline):
         return self.execute_command("EVALSHA", sha, numkeys, *keys_and_args)
 
 
-def ordered_pipeline(redis: Any) -> Any:
+def ordered_pipeline(redis: Any, *, durable: bool = False) -> Any:
     """A pipeline whose commands take effect in the order queued, on any store: on a single Redis
-    (or the embedded one) any pipeline is, in one round trip; on a cluster, see ImqlClusterPipeline."""
+    (or the embedded one) any pipeline is, in one round trip; on a cluster, see ImqlClusterPipeline.
+
+    `durable`: a write the client is told succeeded (a message send). With IMQL_REDIS_WAIT_REPLICAS=N
+    (`redis.wait_replicas`), its execute returns only once N replicas of every master it wrote have
+    its writes (WAIT), and raises ReplicationError when they do not within WAIT_TIMEOUT_MS."""
+    wait_replicas = getattr(redis, "wait_replicas", 0) if durable else 0
     if isinstance(redis, ImqlCluster):
-        return ImqlClusterPipeline(redis, ordered=True)  # type: ignore[abstract]
+        return ImqlClusterPipeline(redis, ordered=True, wait_replicas=wait_replicas)  # type: ignore[abstract]
+    if wait_replicas:
+        return ReplicatedPipeline(redis.connection_pool, redis.response_callbacks, wait_replicas)
     return redis.pipeline(transaction=False)
 
 

@@ -8,7 +8,10 @@ killed master's replica is promoted in about two seconds (`kill_master`).
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -104,16 +107,56 @@ class RedisCluster:
             time.sleep(0.05)
 
     def wait_healthy(self, timeout: float = START_SECONDS) -> None:
-        """Until every live node says `cluster_state:ok` (all slots served, by masters it agrees on)."""
+        """Until every live node says `cluster_state:ok` (all slots served, by masters it agrees on)
+        and every master's live replicas have all its writes."""
         deadline = time.monotonic() + timeout
         while not all(b"cluster_state:ok" in self.command(n, b"CLUSTER INFO") for n in self.nodes if n.alive):
             if time.monotonic() > deadline:
                 raise RuntimeError("the Redis Cluster did not reach cluster_state:ok")
             time.sleep(0.1)
+        for master in self.masters():
+            self.wait_in_sync(master, deadline - time.monotonic())
+
+    def wait_in_sync(
+        self, master: ClusterNode, timeout: float = START_SECONDS, expected: int = REPLICAS_PER_MASTER
+    ) -> None:
+        """Until `expected` replicas of the master are online and have acknowledged all its writes."""
+        deadline = time.monotonic() + timeout
+        while True:
+            info = self.command(master, b"INFO replication").decode()
+            offset = re.search(r"master_repl_offset:(\d+)", info)
+            replicas = re.findall(r"slave\d+:ip=[^,]+,port=\d+,state=(\w+),offset=(\d+)", info)
+            if (
+                offset
+                and len(replicas) >= expected
+                and all(s == "online" and o == offset.group(1) for s, o in replicas)
+            ):
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the replicas of {master.address} did not catch up: {replicas}")
+            time.sleep(0.05)
 
     def masters(self) -> list[ClusterNode]:
         """The live nodes that serve slots now (after a failover, the promoted replicas)."""
         return [n for n in self.nodes if n.alive and b"role:master" in self.command(n, b"INFO replication")]
+
+    def node_at(self, port: int) -> ClusterNode:
+        return next(n for n in self.nodes if n.port == port)
+
+    def replicas_of(self, master: ClusterNode) -> list[ClusterNode]:
+        """The live replicas a master reports (INFO replication: slave0:ip=...,port=...)."""
+        found = re.findall(rb"slave\d+:ip=[^,]+,port=(\d+)", self.command(master, b"INFO replication"))
+        return [self.node_at(int(port)) for port in found]
+
+    def pause(self, node: ClusterNode) -> None:
+        """SIGSTOP: its connections stay open and nothing is answered (resume well within
+        NODE_TIMEOUT_MS, or the cluster fails it over)."""
+        assert node.proc is not None
+        os.kill(node.proc.pid, signal.SIGSTOP)
+
+    def resume(self, node: ClusterNode) -> None:
+        assert node.proc is not None
+        os.kill(node.proc.pid, signal.SIGCONT)
 
     def kill_master(self, node: ClusterNode) -> None:
         """SIGKILL one master, as a machine dies: its replica is promoted after NODE_TIMEOUT_MS."""
@@ -142,6 +185,7 @@ class RedisCluster:
     def stop(self) -> None:
         for node in self.nodes:
             if node.proc is not None and node.proc.poll() is None:
+                os.kill(node.proc.pid, signal.SIGCONT)  # a paused one cannot exit
                 node.proc.terminate()
         for node in self.nodes:
             if node.proc is not None:
