@@ -19,11 +19,12 @@ import pytest
 from gateway.clock import ManualClock
 from gateway.config import Settings
 from gateway.errors import Code, IMError
+from gateway.im.enums import GroupType
 from gateway.im.events import OnRecvNewMessage
 from gateway.im.messages import SendOptions
 from gateway.lean.cluster import ImqlCluster
 from gateway.services import Gateway
-from tests.contract.conftest import Device, text
+from tests.contract.conftest import Device, send_group_text, text
 from tests.support.redis_cluster import RedisCluster
 
 PAUSE_SECONDS = 0.5  # well inside the cluster's 2 s node timeout: no failover, only a stall
@@ -138,3 +139,54 @@ async def test_with_wait_replicas_a_send_is_acknowledged_only_once_a_replica_has
         assert [m.msgID for m in history] == [retried.msgID, sent.msgID]
     finally:
         await gw.close()
+
+
+async def test_a_join_cut_after_the_groups_record_is_finished_when_tried_again(
+    gw: Gateway, redis_cluster: RedisCluster
+) -> None:
+    """The group's member record is the join's commit point; the user's side (joined-group list,
+    stream following) comes after it, on the user's slot. Cut there, the user is a member whose
+    subscriptions miss the group: trying the join again is refused (already a member) but finishes
+    the user's side first, and the group's messages reach them."""
+    cluster = gw.redis
+    assert isinstance(cluster, ImqlCluster)
+    await cluster.initialize()
+    keys, b = gw.keys, gw.backend
+    joiner = next(
+        name
+        for name in (f"bob{i}" for i in range(500))
+        if _port_of(cluster, keys.profile(name)) != _port_of(cluster, keys.group_info("club"))
+    )
+    for user in ("alice", joiner):
+        await b.accounts.ensure_account(user)
+    gid = await b.groups.create_group("alice", GroupType.V2TIM_GROUP_TYPE_MEETING, "club", "club")
+    device = Device(gw, joiner, "dev-1")
+    await device.open()
+    user_master = redis_cluster.node_at(_port_of(cluster, keys.profile(joiner)))
+    joined_list = keys.user_groups(joiner)
+    paused: list[bool] = []
+
+    def pause_at_the_users_side(kind: str, commands: list[tuple[Any, ...]]) -> None:
+        if not paused and any(args[:2] == ("HSET", joined_list) for args in commands):
+            redis_cluster.pause(user_master)
+            paused.append(True)
+
+    cluster.observer = pause_at_the_users_side
+    try:
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(PAUSE_SECONDS):
+                await b.groups.join_group(joiner, gid, "hi")
+    finally:
+        redis_cluster.resume(user_master)
+        cluster.observer = None
+    assert paused
+    with pytest.raises(IMError) as again:
+        await b.groups.join_group(joiner, gid, "hi")
+    assert again.value.code == Code.ERR_ALREADY_GROUP_MEMBER
+    assert [g.groupID for g in await b.groups.get_joined_group_list(joiner)] == [gid]
+    await asyncio.sleep(0.3)  # the subscription takes up the group's stream (a control entry)
+    await send_group_text(b, "alice", gid, "welcome")
+    event = await device.wait_for(OnRecvNewMessage, lambda e: e.message.groupID == gid)
+    assert event.message.textElem is not None
+    assert event.message.textElem.text == "welcome"
+    await device.close()
