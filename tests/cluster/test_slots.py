@@ -66,6 +66,7 @@ def tag_of(key: str) -> str:
 class Audit:
     gw: Gateway
     cluster: ImqlCluster
+    plain_publishes: list[str] = field(default_factory=list)
 
     async def keys_of(self, args: tuple[Any, ...]) -> list[str]:
         if str(args[0]).upper() in ("EVAL", "EVALSHA"):
@@ -79,6 +80,8 @@ class Audit:
         for kind, commands in footprint.units:
             unit_slots: set[int] = set()
             for args in commands:
+                if str(args[0]).upper() == "PUBLISH":
+                    self.plain_publishes.append(f"{name}: {args}")
                 keys = await self.keys_of(args)
                 tags.update(tag_of(k) for k in keys)
                 slots = {self.cluster.keyslot(k) for k in keys}
@@ -191,6 +194,7 @@ async def _measure(audit: Audit) -> dict[str, tuple[set[str], int]]:
 async def test_each_operation_touches_the_slots_and_commands_of_its_table(audit: Audit) -> None:
     measured = await _measure(audit)
     assert set(measured) == set(TABLE)
+    assert not audit.plain_publishes, f"PUBLISH (copied to every node) where SPUBLISH belongs: {audit.plain_publishes}"
     wrong = []
     for name, (tags, commands) in measured.items():
         want_tags, want_commands = TABLE[name]
