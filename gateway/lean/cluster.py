@@ -403,6 +403,16 @@ class ShardedPubSub:
         return urlunsplit((parts.scheme, netloc, "", "", ""))
 
     async def subscribe(self, *channels: str) -> None:
+        try:
+            await self._subscribe(channels)
+        except (RedisError, OSError):
+            # a dead master or a moved slot: the next attempt (the dispatcher's relink) must not
+            # trust the cached slot map
+            with contextlib.suppress(RedisError, OSError):
+                await self._cluster.refresh_topology()
+            raise
+
+    async def _subscribe(self, channels: tuple[str, ...]) -> None:
         if not self._topology_checked:
             await self._cluster.initialize()  # a no-op once the client knows the cluster
             self._topology_checked = True
