@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -86,7 +86,11 @@ async def test_the_gateway_carries_on_when_a_master_fails_over_and_loses_no_ackn
         history = await messages.get_c2c_history_message_list("bob", "alice", 100)
         assert set(acknowledged) <= {m.msgID for m in history}
         for msg_id in acknowledged:
-            await bob.wait_for(OnRecvNewMessage, lambda e, wanted=msg_id: e.message.msgID == wanted, timeout=20)
+            await bob.wait_for(OnRecvNewMessage, _is_message(msg_id), timeout=20)
         await bob.close()
     finally:
         await gw.close()
+
+
+def _is_message(msg_id: str) -> Callable[[OnRecvNewMessage], bool]:
+    return lambda event: event.message.msgID == msg_id
