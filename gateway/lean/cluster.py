@@ -1,6 +1,6 @@
 """The Redis Cluster client imql runs on in cluster mode (IMQL_REDIS_CLUSTER=1): redis-py's
 `RedisCluster` (MOVED/ASK redirections, topology refresh after a failover or a slot migration),
-with three changes.
+with these changes (docs/scaling.md says why each exists).
 
 1. A bounded number of connections per shard. redis-py's cluster client opens connections per node
    up to `max_connections` and then raises instead of waiting. Here every command, pipeline and
@@ -15,18 +15,30 @@ with three changes.
 3. Subscribing is sharded: `pubsub()` returns a ShardedPubSub with the surface of redis-py's PubSub
    that gateway.events.dispatcher uses (subscribe, unsubscribe, get_message, aclose), which holds
    ONE connection per shard that owns a subscribed channel and sends SSUBSCRIBE there.
+4. Transactions (MULTI/EXEC, with WATCH) run as redis-py's single-node transaction on a connection
+   of the master serving their slot (ClusterTransaction): redis-py's asyncio cluster transaction
+   runs WATCH and the reads after it on a new event loop in a thread.
+5. Ordered pipelines (`ordered_pipeline`) for writes spanning shards, which a durable one ends, per
+   node, with WAIT (IMQL_REDIS_WAIT_REPLICAS); EVALSHA in pipelines (redis-py blocks it).
 
 Private (or undocumented) redis-py names this module relies on, checked by
 tests/test_upstream_contract.py::test_redis_py_cluster:
-- redis.asyncio.cluster.RedisCluster: `nodes_manager.initialize()`, `get_connection_kwargs()` (the
-  dict its nodes are made from, with "connection_class": the class each node's connections are of),
-  `get_node_from_key(key)`, `get_node(node_name=...)`, `keyslot(key)`, `initialize()`, `from_url`,
-  `execute_command`;
-- redis.asyncio.cluster.ClusterPipeline: the constructor `(client, transaction)`, `execute(raise_on_error)`;
+- redis.asyncio.cluster.RedisCluster: `_initialize` (True while the topology must be read),
+  `_determine_slot(*args)` (a command's slot), `nodes_manager` (`initialize()`,
+  `get_node_from_slot(slot)`), `get_connection_kwargs()` (the dict its nodes are made from, with
+  "connection_class" and "response_callbacks"), `get_node_from_key`, `get_node`, `keyslot`,
+  `initialize`, `get_encoder`, `execute_command`, `from_url`; the constructor's `max_connections`;
+- redis.asyncio.cluster.ClusterNode: `acquire_connection()`, `release(connection)`, `name`, `host`,
+  `port`;
+- redis.asyncio.cluster.ClusterPipeline: the constructor `(client, transaction)`,
+  `execute(raise_on_error, allow_redirections)`, `execute_command(*args, target_nodes=...)`,
+  `cluster_client`;
+- redis.asyncio.client.Pipeline (ClusterTransaction): as gateway.lean.redis lists, and
+  `immediate_execute_command`, `connection_pool.get_connection()` / `release(connection)`;
 - redis.asyncio.client.PubSub: `ssubscribe`, `sunsubscribe`, `get_message`, `aclose`.
-On upgrade: read redis-py's asyncio/cluster.py (ClusterNode.acquire_connection, PipelineStrategy and
-TransactionStrategy) for changed behaviour, then run tests/test_upstream_contract.py and
-tests/test_redis_cluster.py.
+On upgrade: read redis-py's asyncio/cluster.py (ClusterNode.acquire_connection, PipelineStrategy,
+NodesManager.initialize) and asyncio/client.py (Pipeline.execute, immediate_execute_command) for
+changed behaviour, then run tests/test_upstream_contract.py and tests/cluster/.
 """
 
 from __future__ import annotations
