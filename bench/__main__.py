@@ -23,6 +23,7 @@ SCENARIOS = {
     "subscriptions-idle": "bench.scenarios.subscriptions_idle",
     "history-paging": "bench.scenarios.history_paging",
     "conversation-list": "bench.scenarios.conversation_list",
+    "cluster": "bench.scenarios.cluster",
 }
 
 

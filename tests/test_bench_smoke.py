@@ -39,6 +39,13 @@ EXPECTED = {
     "subscriptions-idle": {"memory_per_subscription", "floor_bare_ws_per_connection", "redis_connections"},
     "history-paging": {"page_p50", "page_p99", "ratio_large_to_small"},
     "conversation-list": {"latency_p50", "redis_round_trips"},
+    "cluster": {
+        "latency_p50",
+        "latency_p99",
+        "last_ms",
+        "ratio_latency_p99_cluster_to_single",
+        "ratio_latency_p99_wait_to_no_wait",
+    },
 }
 
 
