@@ -25,6 +25,7 @@ SCENARIOS = {
     "history-paging": "bench.scenarios.history_paging",
     "conversation-list": "bench.scenarios.conversation_list",
     "storage-cost": "bench.scenarios.storage_cost",
+    "cluster": "bench.scenarios.cluster",
 }
 
 

@@ -133,10 +133,28 @@ class ServerProcess:
 class Bench:
     """One scenario's run: its app, its gateway process(es), its engine, its clean-up."""
 
-    def __init__(self, scenario: str, *, tiny: bool) -> None:
+    def __init__(
+        self,
+        scenario: str,
+        *,
+        tiny: bool,
+        redis_url: str | None = None,
+        cluster: bool = False,
+        wait_replicas: int = 0,
+        gateway_args: Sequence[str] = (),
+        labels: dict[str, str] | None = None,
+    ) -> None:
+        """`redis_url`, `cluster`, `wait_replicas`: the store to run on (default IMQL_REDIS_URL, a single
+        Redis); `gateway_args`: more `imql serve` flags (e.g. --workers 2); `labels`: fields added
+        to every figure (e.g. the topology of a variant)."""
         self.scenario = scenario
         self.tiny = tiny
-        self.redis_url = os.environ.get("IMQL_REDIS_URL") or DEFAULT_REDIS_URL
+        self.redis_url = redis_url or os.environ.get("IMQL_REDIS_URL") or DEFAULT_REDIS_URL
+        self.cluster = cluster
+        self.wait_replicas = wait_replicas
+        self.gateway_args = list(gateway_args)
+        self.labels = dict(labels or {})
+        self.figures: list[dict[str, Any]] = []  # what this run emitted, for variants that compare runs
         # an app of its own: keys are isolated from any other data in this Redis, and easy to drop
         self.sdkappid = 1_500_000_000 + random.randrange(100_000_000)  # tests use 1.6e9 and up
         self.workdir = Path(tempfile.mkdtemp(prefix=f"imql-bench-{scenario}-"))
@@ -144,6 +162,8 @@ class Bench:
             sdkappid=self.sdkappid,
             secret_key=BENCH_SECRET,
             redis_url=self.redis_url,
+            redis_cluster=cluster,
+            redis_wait_replicas=wait_replicas,
             data_dir=self.workdir / "data",
             rate_limit_per_second=float(UNLIMITED_RATE),
             rate_limit_burst=int(UNLIMITED_RATE),
@@ -157,12 +177,16 @@ class Bench:
         return self.gw
 
     def emit(self, figure: str, value: float | int | str, unit: str = "", **extra: Any) -> None:
+        extra = {**self.labels, **extra}
+        self.figures.append({"figure": figure, "value": value, **extra})
         emit(self.scenario, figure, value, unit, **extra)
 
     def env(self, **extra: str) -> dict[str, str]:
         return {
             **os.environ,
             "IMQL_REDIS_URL": self.redis_url,
+            "IMQL_REDIS_CLUSTER": "1" if self.cluster else "0",
+            "IMQL_REDIS_WAIT_REPLICAS": str(self.wait_replicas),
             "IMQL_SDKAPPID": str(self.sdkappid),
             "IMQL_SECRET_KEY": BENCH_SECRET,
             "IMQL_RATE_LIMIT": UNLIMITED_RATE,
@@ -193,7 +217,7 @@ class Bench:
 
     async def start_gateway(self, **env: str) -> ServerProcess:
         """`imql serve`, as the README runs it, on this run's app and Redis (`env`: more settings)."""
-        return await self.start_process(["-m", "gateway", "serve"], "imql", env=env)
+        return await self.start_process(["-m", "gateway", "serve", *self.gateway_args], "imql", env=env)
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[Bench]:
@@ -216,10 +240,10 @@ class Bench:
         redis = self.engine.redis
         for pattern in self.engine.keys.scan_patterns():
             batch: list[str] = []
-            async for key in redis.scan_iter(match=pattern, count=5000):
+            async for key in redis.scan_iter(match=pattern, count=5000):  # every master's, on a cluster
                 batch.append(key)
                 if len(batch) >= 5000:
-                    await redis.unlink(*batch)
+                    await redis.unlink(*batch)  # a cluster client splits it by slot
                     batch.clear()
             if batch:
                 await redis.unlink(*batch)

@@ -33,6 +33,13 @@ class Settings:
     sdkappid: int = DEV_SDKAPPID
     secret_key: str = DEV_SECRET_KEY
     redis_url: str | None = None
+    # IMQL_REDIS_CLUSTER: `redis_url` names one node of a Redis Cluster (gateway.lean.cluster); the
+    # client finds the others, follows MOVED/ASK and re-reads the topology after a failover.
+    redis_cluster: bool = False
+    # IMQL_REDIS_WAIT_REPLICAS: an acknowledged send waits (WAIT) until this many replicas have its
+    # writes, so a master that dies right after cannot take an acknowledged message with it; 0 does
+    # not wait (Redis's asynchronous replication, docs/scaling.md says the loss window).
+    redis_wait_replicas: int = 0
     backend: str = "embedded"
     host: str = "127.0.0.1"
     port: int = 8000
@@ -204,6 +211,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     redis_url = env.get("IMQL_REDIS_URL") or None
     if redis_url is not None and not redis_url.startswith(("redis://", "rediss://", "unix://")):
         raise ConfigError("IMQL_REDIS_URL must start with redis://, rediss:// or unix://")
+    redis_cluster, wait_replicas = _redis_topology(env, redis_url)
     port = _int(env, "IMQL_PORT", 8000)
     if not 0 <= port <= 65535:
         raise ConfigError("IMQL_PORT must be 0..65535")
@@ -240,6 +248,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         sdkappid=sdkappid,
         secret_key=secret,
         redis_url=redis_url,
+        redis_cluster=redis_cluster,
+        redis_wait_replicas=wait_replicas,
         backend=backend,
         host=env.get("IMQL_HOST", "127.0.0.1") or "127.0.0.1",
         port=port,
@@ -261,6 +271,37 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         **callbacks,
         **tencent,
     )
+
+
+_SWITCH = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
+WAIT_REPLICAS_MAX = 16  # more replicas than a shard sensibly has: a typo, not a setting
+
+
+def _redis_topology(env: Mapping[str, str], redis_url: str | None) -> tuple[bool, int]:
+    """IMQL_REDIS_CLUSTER and IMQL_REDIS_WAIT_REPLICAS, checked against IMQL_REDIS_URL."""
+    raw = env.get("IMQL_REDIS_CLUSTER", "").strip().lower()
+    if raw and raw not in _SWITCH:
+        raise ConfigError(f"IMQL_REDIS_CLUSTER must be 1 or 0 (true/false, yes/no, on/off), got {raw!r}")
+    cluster = _SWITCH.get(raw, False)
+    if cluster:
+        if redis_url is None:
+            raise ConfigError(
+                "IMQL_REDIS_CLUSTER=1 needs IMQL_REDIS_URL naming one node of the cluster, e.g. redis://10.0.0.5:6379"
+            )
+        parts = urlsplit(redis_url)
+        if parts.scheme == "unix":
+            raise ConfigError("IMQL_REDIS_CLUSTER=1 needs a redis:// or rediss:// IMQL_REDIS_URL: a cluster speaks TCP")
+        if parts.path.strip("/") not in ("", "0"):
+            database = parts.path.strip("/")
+            raise ConfigError(f"IMQL_REDIS_URL names database {database!r}: a Redis Cluster has database 0 only")
+    wait_replicas = _int(env, "IMQL_REDIS_WAIT_REPLICAS", 0)
+    if not 0 <= wait_replicas <= WAIT_REPLICAS_MAX:
+        raise ConfigError(
+            f"IMQL_REDIS_WAIT_REPLICAS must be 0..{WAIT_REPLICAS_MAX} (the replicas an acknowledged send waits for)"
+        )
+    if wait_replicas and redis_url is None:
+        raise ConfigError("IMQL_REDIS_WAIT_REPLICAS needs IMQL_REDIS_URL: the embedded store has no replicas")
+    return cluster, wait_replicas
 
 
 APOLLO_MANIFEST_FORMAT = "apollo-persisted-query-manifest"

@@ -8,7 +8,6 @@ modules above the engine that import gateway.engine (tests/test_layers.py holds 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -49,7 +48,7 @@ from gateway.session.pool import SessionPool
 from gateway.session.presence import Presence
 from gateway.session.services import SessionServices
 from gateway.session.status import StatusService
-from gateway.store import open_redis, open_worker_redis
+from gateway.store import close_redis, open_redis, open_worker_redis
 from gateway.tencent.client import TencentRestClient
 from gateway.tencent.coverage import TencentBackend
 from gateway.tencent.identity import TencentIds
@@ -126,7 +125,12 @@ class Gateway:
         clock = clock or SystemClock()
         metrics = Metrics()
         if redis is None:
-            redis = open_redis(settings.redis_url, on_round_trip=metrics.redis_round_trips.inc)
+            redis = open_redis(
+                settings.redis_url,
+                cluster=settings.redis_cluster,
+                wait_replicas=settings.redis_wait_replicas,
+                on_round_trip=metrics.redis_round_trips.inc,
+            )
         keys = Keys(settings.sdkappid)
         bus = EventBus(redis, keys)
         dispatcher = Dispatcher(redis, keys, metrics)
@@ -185,7 +189,7 @@ class Gateway:
         worker_clients: list[Any] = []  # closed with the gateway
 
         def worker_redis() -> Any:
-            client = open_worker_redis(settings.redis_url, redis)
+            client = open_worker_redis(settings.redis_url, redis, cluster=settings.redis_cluster)
             if client is not redis:
                 worker_clients.append(client)
             return client
@@ -382,13 +386,8 @@ class Gateway:
         await self.dispatcher.stop()
         await self.backend.close()
         for client in self.worker_clients:
-            with contextlib.suppress(RedisError, OSError):
-                await client.aclose()
-                await client.connection_pool.disconnect()
-        with contextlib.suppress(RedisError, OSError):
-            await self.redis.aclose()
-            # a pool we built ourselves is not closed by aclose(); its sockets must not outlive us
-            await self.redis.connection_pool.disconnect()
+            await close_redis(client)
+        await close_redis(self.redis)
 
     async def unready_reason(self) -> str:
         """ "" when the gateway can serve, else why not, within READY_TIMEOUT_SECONDS: a probe must

@@ -48,6 +48,13 @@ EXPECTED = {
     "history-paging": {"page_p50", "page_p99", "ratio_large_to_small"},
     "conversation-list": {"latency_p50", "redis_round_trips"},
     "storage-cost": {"c2c_bytes_per_message", "group_bytes_per_message", "ratio_group_large_to_small"},
+    "cluster": {
+        "latency_p50",
+        "latency_p99",
+        "last_ms",
+        "ratio_latency_p99_cluster_to_single",
+        "ratio_latency_p99_wait_to_no_wait",
+    },
 }
 
 

@@ -2,8 +2,9 @@
 
 Each user owns their side of every relation (their friend list, their requests, their blacklist,
 their friend groups) under their own hash tag; an operation between two users writes each side in
-its own transaction. Friend-group membership lives in the friend records, so a group can never list
-someone who is not a friend.
+its own step, in an order that a retry completes if the gateway dies between them (docs/scaling.md).
+Friend-group membership lives in the friend records, so a group can never list someone who is not
+a friend.
 
 Who gets which event (every device of each):
 - a request: onFriendApplicationListAdded to the sender and the receiver;
@@ -282,20 +283,32 @@ class Friendship:
 
     # ---- writing helpers -----------------------------------------------------------------------
     async def _link(self, owner: str, friend: str, record: FriendRecord) -> bool:
-        """Put `friend` in `owner`'s list; False when it was there already."""
-        pipe = self._redis.pipeline(transaction=True)
-        pipe.hsetnx(self._keys.friends(owner), friend, _enc.encode(record))
-        pipe.sadd(self._keys.friended_by(friend), owner)
-        added, _ = await pipe.execute()
+        """Put `friend` in `owner`'s list; False when it was there already.
+
+        The record is the owner's (their hash tag), the reverse index `friended_by` the friend's: two
+        slots on a Redis Cluster, so two steps, not one transaction (docs/scaling.md). The index is
+        written on both sides of the record: first, so a gateway dying after the record never leaves
+        a friend the index misses (an index entry without a record is skipped by `profile_changed`);
+        again after, so an `_unlink` of the same pair running between our steps cannot remove it
+        for good. A retry of the operation completes whatever a dead gateway left undone."""
+        index = self._keys.friended_by(friend)
+        await self._redis.sadd(index, owner)
+        added = await self._redis.hsetnx(self._keys.friends(owner), friend, _enc.encode(record))
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.sadd(index, owner)
         if added and record.groups:
-            await self._redis.hsetnx(self._keys.friend_groups(owner), record.groups[0], self._now())
+            pipe.hsetnx(self._keys.friend_groups(owner), record.groups[0], self._now())
+        await pipe.execute()
         return bool(added)
 
     async def _unlink(self, owner: str, friend: str) -> bool:
-        pipe = self._redis.pipeline(transaction=True)
-        pipe.hdel(self._keys.friends(owner), friend)
-        pipe.srem(self._keys.friended_by(friend), owner)
-        removed, _ = await pipe.execute()
+        """Take `friend` out of `owner`'s list: the record first, then its reverse-index entry,
+        which is put back if a concurrent `_link` made the record again meanwhile."""
+        removed = await self._redis.hdel(self._keys.friends(owner), friend)
+        index = self._keys.friended_by(friend)
+        await self._redis.srem(index, owner)
+        if await self._redis.hexists(self._keys.friends(owner), friend):
+            await self._redis.sadd(index, owner)
         return bool(removed)
 
     async def _drop_applications(self, a: str, b: str) -> tuple[bool, bool]:
@@ -657,7 +670,6 @@ class Friendship:
             if made.resultCode:
                 raise IMError(made.resultCode, made.resultInfo)
         now = self._now()
-        await self._drop_applications(user_id, applicant)
         theirs = FriendRecord(
             remark=request.remark,
             groups=[request.group] if request.group else [],
@@ -671,6 +683,8 @@ class Friendship:
             user_id, applicant, FriendRecord(addTime=now, addSource=request.addSource)
         ):
             await self._announce_added(user_id, [applicant])
+        # the request goes once the friendship is made: a gateway dying before leaves it to accept again
+        await self._drop_applications(user_id, applicant)
         await self._callbacks.friends_added(friend_pairs(applicant, user_id, both), applicant, "friend_response")
         return _ok(applicant)
 

@@ -29,6 +29,7 @@ from gateway.im.enums import ElemType, GetType, MessageOpt, MsgStatus
 from gateway.im.events import OnRecvNewMessage
 from gateway.im.messages import Content, CreatedMessage, Message, SendOptions, StoredMessage
 from gateway.keys import Keys
+from gateway.store import ordered_pipeline
 from gateway.upstream import Upstream, active
 from gateway.v4.callbacks import GROUP_BEFORE_SEND
 
@@ -262,19 +263,23 @@ class GroupMessaging(MessageCore):
             and group.groupType != AVCHATROOM
             and not stored.isExcludedFromLastMessage
         )
-        pipe = self._redis.pipeline(transaction=False)
+        # In order (docs/scaling.md): the message in the timeline first (its commit point), then the
+        # sender's part, the app's callback queue, and after the events below the claim's completion
+        # mark, whose absence makes a retry of the send write it all again (_lost_claim).
+        pipe = ordered_pipeline(self._redis, durable=True)
+        if not options.onlineUserOnly and group.groupType != AVCHATROOM:
+            self._queue_store(pipe, timeline, stored, countable=not stored.isExcludedFromUnreadCount and not targets)
+        announced_at = len(pipe)
         if derived:
             pipe.hexists(self._announced(user_id), conversation)
             pipe.hset(self._announced(user_id), conversation, 1)
-        if not options.onlineUserOnly and group.groupType != AVCHATROOM:
-            self._queue_store(pipe, timeline, stored, countable=not stored.isExcludedFromUnreadCount and not targets)
         # sending reads the conversation for the sender: their own messages never count as unread
         if in_group:
             pipe.hset(self._keys.group_read_seqs(user_id), conversation, seq)
         self._queue_sent_record(pipe, user_id, key, msg_id, options, drafted=drafted)
         self._callbacks.queue_group_sent(pipe, stored, group, options.onlineUserOnly)
         replies = await pipe.execute()
-        notice = self._notice(conversation, replies[0]) if derived else None
+        notice = self._notice(conversation, replies[announced_at]) if derived else None
         await self._groups.touch(owner_group)
         mine = (await self._views(user_id, [stored], created_ids={msg_id: created_id}))[0]
         # a live-stream room's messages are not stored: their events are written out
@@ -288,8 +293,6 @@ class GroupMessaging(MessageCore):
                 except_session=session_id,
                 reference=self._reference(stored, mine, user_id, kept),
             )
-        if drafted:
-            pipe.delete(key)  # sent: once the sender's event (where a repeat finds it) is written
         if len(pipe):
             await pipe.execute()
         neutral = neutral_view(stored)
@@ -302,6 +305,7 @@ class GroupMessaging(MessageCore):
             await self.offer_push(stored, receivers, options.onlineUserOnly)
             told = [user_id, *receivers] if in_group else receivers
             await self.conversations_changed({u: [conversation] for u in told})
+            await self._send_done(key, drafted)
             return mine
         # Stored once whatever the group's size (read diffusion): members' subscriptions follow the
         # group's stream, and derive their conversation notices from it (docs/events.md).
@@ -316,6 +320,7 @@ class GroupMessaging(MessageCore):
             await self.offer_push(stored, None, options.onlineUserOnly)
         if notice is None and in_group:
             await self.conversations_changed({user_id: [conversation]})
+        await self._send_done(key, drafted)
         return mine
 
     async def _make_room(self, timeline: str, stored: StoredMessage) -> StoredMessage | None:
@@ -341,6 +346,17 @@ class GroupMessaging(MessageCore):
         pipe.hdel(self._keys.timeline_messages(timeline), str(there.seq))
         await pipe.execute()
         return None
+
+    async def _send_done(self, created_key: str, drafted: bool) -> None:
+        """A send's last step, after its events: a drafted send's key deleted (a repeat then finds
+        the first result in the sender's log), another's completion mark set; until then a retry
+        finishes what is missing (_lost_claim)."""
+        if drafted:
+            await self._redis.delete(created_key)
+            return
+        pipe = self._redis.pipeline(transaction=False)
+        self.queue_send_done(pipe, created_key)
+        await pipe.execute()
 
     def _queue_store(self, pipe: Any, timeline: str, stored: StoredMessage, *, countable: bool) -> None:
         """Into a write pipeline: the message at its seq in the group's timeline, its place among

@@ -295,20 +295,33 @@ class MessageCore:
         )
 
     async def _lost_claim(self, user_id: str, created_id: str, msg_id: str) -> MessageRef | None:
-        """The claim of a send that never wrote its message, for this retry to finish it; None when
-        the message is there (an ordinary repeat: `_sent_result` answers it).
+        """The claim of a send that never finished its writes, for this retry to finish it; None when
+        they are all there (an ordinary repeat: `_sent_result` answers it).
 
         A send claims its created id (created id -> msgID) one round trip before it writes. A request
         that dies in between (its deadline passed while Redis stalled) leaves a claim with no
         message, and every retry used to answer 7012 for good. The retry now writes the message
-        under the claimed seq and random instead; a short lock lets one concurrent retry do it."""
+        under the claimed seq and random instead; a short lock lets one concurrent retry do it.
+        The same holds for a send that died after storing the message but before its last write
+        (on a Redis Cluster, the users' slots are written one after another): the claim's
+        completion mark (`queue_send_done`) is missing, and the retry writes everything again, so
+        a receiver may hear of the message twice (the same msgID) but never not at all."""
         ref = parse_msg_id(msg_id)
-        if await self._load(ref) is not None:
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.hget(self._keys.timeline_messages(self._timeline_of(ref)), str(ref.seq))
+        pipe.hget(self._keys.created_message(user_id, created_id), SEND_DONE_FIELD)
+        raw, done = await pipe.execute()
+        stored = STORED_DEC.decode(raw) if raw is not None else None
+        if stored is not None and stored.msgID and stored.random == ref.random and done:
             return None
         lock = self._keys.created_message_finishing(user_id, created_id)
         if not await self._redis.set(lock, 1, nx=True, ex=FINISHING_LOCK_SECONDS):
             raise IMError(Code.ERR_SDK_INTERNAL_ERROR, "this message's send is being finished; retry shortly")
         return ref
+
+    def queue_send_done(self, pipe: Any, created_key: str) -> None:
+        """A send's last write: the claim's completion mark (see `_lost_claim`)."""
+        pipe.hset(created_key, SEND_DONE_FIELD, 1)
 
     async def _sent_result(self, user_id: str, created_id: str, msg_id: str) -> Message:
         """The first result of a send repeated with the same created id."""
@@ -680,13 +693,18 @@ class MessageCore:
             # the version replaced is kept: event logs refer to it (gateway.engine.message_events)
             pipe.hset(self._keys.message_revisions(timeline), f"{stored.seq}:{version}", raw)
             pipe.hset(self._keys.timeline_messages(timeline), str(stored.seq), STORED_ENC.encode(current))
-            self._callbacks.queue_message_modified(pipe, current, user_id)
             try:
                 await pipe.execute()
             except WatchError as exc:
                 raise IMError(
                     Code.ERR_MSG_MODIFY_CONFLICT, "another modification of this message won; fetch it and retry"
                 ) from exc
+        # the app's after-callback once the change is made: the callback queue is app-wide, another
+        # slot than the message's on a Redis Cluster, so it is not in the transaction (docs/scaling.md)
+        after = self._redis.pipeline(transaction=False)
+        self._callbacks.queue_message_modified(after, current, user_id)
+        if len(after):
+            await after.execute()
         mine = (await self._views(user_id, [current]))[0]
         refer = self._message_events.reference
         await self._bus.publish(
@@ -756,6 +774,7 @@ class MessageCore:
         return MessageOpt(int(raw)) if raw is not None else MessageOpt.V2TIM_RECEIVE_MESSAGE
 
 
+SEND_DONE_FIELD = "done"  # on a created message's claim: every write of its send was made
 FINISHING_LOCK_SECONDS = 10  # longer than a send's own writes take, short enough to retry after
 
 # A created message's claim, taken only while its draft is there: a send deletes the key once its

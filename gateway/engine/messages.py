@@ -32,6 +32,7 @@ from gateway.im.enums import ElemType, GetType, MessageOpt
 from gateway.im.events import OnRecvC2CReadReceipt, OnRecvNewMessage
 from gateway.im.messages import Content, Message, MessageReceipt, ReceiveOpt, SendOptions, StoredMessage
 from gateway.keys import Keys
+from gateway.store import ordered_pipeline
 from gateway.upstream import active
 from gateway.v4.callbacks import C2C_BEFORE_SEND
 
@@ -197,46 +198,53 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
             for owner in (user_id, receiver) if to_receiver else (user_id,):
                 if owner in owners:
                     notices[owner] = self._notice(convs[owner], announced[owner])
-        pipe = self._redis.pipeline(transaction=False)
-        if not options.onlineUserOnly:
-            millis = sent_ms
+        # One ordered write (docs/scaling.md): the message in the timeline first (its commit point),
+        # then each user's part (conversation list, announcement, event), the receiver's before the
+        # sender's, then the app's callback queue, and last the claim's completion mark. On a Redis
+        # Cluster these are separate slots written in turn; a gateway dying between them leaves the
+        # mark unset, and a retry of the send (same created id) writes it all again (_lost_claim).
+        pipe = ordered_pipeline(self._redis, durable=True)
+        stored_here = not options.onlineUserOnly
+        if stored_here:
             pipe.hset(self._keys.timeline_messages(timeline), str(seq), STORED_ENC.encode(stored))
-            if user_id not in owners:  # stored once for both: kept out of the sender's view
-                pipe.sadd(self._keys.hidden_messages(user_id, convs[user_id]), seq)
-            if not stored.isExcludedFromLastMessage:
-                for owner in owners:
-                    pipe.zadd(self._keys.conversations(owner), {convs[owner]: millis})
-                    pipe.hdel(self._keys.conversation_state(owner, "deleted"), convs[owner])  # a message brings it back
             if to_receiver and not stored.isExcludedFromUnreadCount:
-                pipe.zadd(self._keys.timeline_countable_for(timeline, receiver), {str(seq): millis})
-        for owner, (kind, conv) in notices.items():
-            if kind == CONVERSATION_NEW:  # marked once; a changed one already is
-                pipe.hset(self._announced(owner), conv, 1)
+                pipe.zadd(self._keys.timeline_countable_for(timeline, receiver), {str(seq): sent_ms})
+
+        def queue_user(owner: str, event: OnRecvNewMessage | None, except_session: str | None) -> None:
+            if stored_here:
+                if owner == user_id and user_id not in owners:  # stored once for both: kept out of the sender's view
+                    pipe.sadd(self._keys.hidden_messages(user_id, convs[user_id]), seq)
+                if owner in owners and not stored.isExcludedFromLastMessage:
+                    pipe.zadd(self._keys.conversations(owner), {convs[owner]: sent_ms})
+                    pipe.hdel(self._keys.conversation_state(owner, "deleted"), convs[owner])  # a message brings it back
+            notice = notices.get(owner)
+            if notice is not None and notice[0] == CONVERSATION_NEW:  # marked once; a changed one already is
+                pipe.hset(self._announced(owner), notice[1], 1)
+            if event is not None:  # the event after the writes it reports, by reference when stored
+                self._bus.queue_publish(
+                    pipe,
+                    [owner],
+                    event,
+                    except_session=except_session,
+                    conversation=notices.get(owner),
+                    reference=self._reference(stored, event.message, owner, options),
+                )
+
+        if receiver != user_id:
+            receiver_event = None
+            if live and to_receiver and their_view is not None:
+                receiver_event = OnRecvNewMessage(message=their_view(replies, [stored])[0])
+            queue_user(receiver, receiver_event, None)
+        sender_event = OnRecvNewMessage(message=mine) if live and user_id in owners else None
+        queue_user(user_id, sender_event, session_id)
         self._callbacks.queue_c2c_sent(pipe, stored, options.onlineUserOnly)
-        # the events after the writes they report, in the same round trip; by reference to the
-        # message when it is stored (gateway.engine.message_events)
-        if live and user_id in owners:
-            sender_event = OnRecvNewMessage(message=mine)
-            self._bus.queue_publish(
-                pipe,
-                [user_id],
-                sender_event,
-                except_session=session_id,
-                conversation=notices.get(user_id),
-                reference=self._reference(stored, mine, user_id, options),
-            )
-        if live and to_receiver and their_view is not None:
-            theirs = their_view(replies, [stored])[0]
-            self._bus.queue_publish(
-                pipe,
-                [receiver],
-                OnRecvNewMessage(message=theirs),
-                conversation=notices.get(receiver),
-                reference=self._reference(stored, theirs, receiver, options),
-            )
         self._queue_sent_record(pipe, user_id, key, msg_id, options, drafted=server is None)
         if server is None:
-            pipe.delete(key)  # sent: last, once the message and the sender's event are written
+            # last: a drafted send's key gone is its completion (a repeat finds the first result
+            # in the sender's log); an unfinished one keeps its claim for a retry to finish
+            pipe.delete(key)
+        else:
+            self.queue_send_done(pipe, key)
         await pipe.execute()
         if live and to_receiver:
             await self.offer_push(stored, [receiver], options.onlineUserOnly)

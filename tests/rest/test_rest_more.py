@@ -35,13 +35,14 @@ CLEAR = "group_open_http_svc/clear_group_msg"
 
 
 @pytest.fixture
-def settings(sdkappid: int, redis_url: str, tmp_path: Path) -> Settings:
+def settings(sdkappid: int, redis_url: str, redis_is_cluster: bool, tmp_path: Path) -> Settings:
     """Offline pushes on with no worker to deliver them: what a send queues stays in the app's push
     queue for the tests to read."""
     return Settings(
         sdkappid=sdkappid,
         secret_key=SECRET,
         redis_url=redis_url,
+        redis_cluster=redis_is_cluster,
         rate_limit_per_second=0,
         data_dir=tmp_path,
         push_webhook_url="http://127.0.0.1:9/never-called",

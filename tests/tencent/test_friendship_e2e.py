@@ -127,6 +127,8 @@ async def test_a_gateway_users_request_waits_for_the_native_user_and_their_accep
 
     await bob.q(ACCEPT, {"u": "alice", "r": "V2TIM_FRIEND_ACCEPT_AGREE_AND_ADD"})
     seen = await until(alice, "onFriendListAdded")
+    if "onFriendApplicationListDeleted" not in seen:  # the request goes once the friendship is made
+        seen += await until(alice, "onFriendApplicationListDeleted")
     assert "onFriendApplicationListDeleted" in seen
     await alice.converged()
     assert alice.friends["bob"]["friendRemark"] == "my bob"  # what she asked for, kept by the mirror
@@ -149,7 +151,11 @@ async def test_a_native_request_is_accepted_through_the_gateway_and_its_echo_cha
         "acceptFriendApplication"
     ]
     assert accepted["resultCode"] == 0
-    assert await until(alice, "onFriendListAdded") == ["onFriendApplicationListDeleted", "onFriendListAdded"]
+    # the friendship first, then the request's deletion (a gateway dying between leaves it to accept again)
+    assert await until(alice, "onFriendApplicationListDeleted") == [
+        "onFriendListAdded",
+        "onFriendApplicationListDeleted",
+    ]
     # on Tencent: both ways, bob's side with the remark he asked for
     assert (await cloud_friends(pair, "bob"))["alice"]["Tag_SNS_IM_Remark"] == "gateway alice"
     assert "bob" in await cloud_friends(pair, "alice")

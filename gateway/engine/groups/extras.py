@@ -81,8 +81,12 @@ class GroupExtras:
         pipe.delete(key)
         if merged:
             pipe.hset(key, mapping=merged)
-        self.store.callbacks.queue_attributes_changed(pipe, group, user_id, *change)
         await pipe.execute()
+        # after the commit: the callback queue is app-wide, another slot on a Redis Cluster
+        after = self.store.redis.pipeline(transaction=False)
+        self.store.callbacks.queue_attributes_changed(after, group, user_id, *change)
+        if len(after):
+            await after.execute()
         await self.store.emit(group, OnGroupAttributeChanged(groupID=group_id, groupAttributeMap=merged))
 
     async def init_group_attributes(

@@ -292,6 +292,7 @@ class GroupLifecycle:
         s = self.store
         group = await s.info(group_id)
         if await s.member(group_id, user_id) is not None:
+            await s.complete_member(group, user_id)  # a join cut short before: finish the user's side
             raise IMError(Code.ERR_ALREADY_GROUP_MEMBER, f"you are already in {group_id!r}")
         if group.groupType == WORK:
             raise IMError(Code.ERR_NO_PERMISSION, "Work groups are joined by invitation only")

@@ -393,8 +393,12 @@ class GroupMembers:
             pipe.sadd(s.keys.group_admins(group_id), target)
         else:
             pipe.srem(s.keys.group_admins(group_id), target)
-        s.callbacks.queue_member_field_changed(pipe, group, user_id, target, role, record.nameCard)
         await pipe.execute()
+        # after the commit: the callback queue is app-wide, another slot on a Redis Cluster
+        after = s.redis.pipeline(transaction=False)
+        s.callbacks.queue_member_field_changed(after, group, user_id, target, role, record.nameCard)
+        if len(after):
+            await after.execute()
         (op,) = await s.member_infos(group_id, [user_id])
         changed = await s.member_infos(group_id, [target])
         granted = role == ADMIN
@@ -450,8 +454,12 @@ class GroupMembers:
             pipe.hset(s.keys.group_members(group_id), group.owner, member_enc.encode(old_owner))
         pipe.srem(s.keys.group_admins(group_id), target)
         pipe.hset(s.keys.group_info(group_id), mapping={"owner": target, "lastInfoTime": s.now()})
-        s.callbacks.queue_owner_changed(pipe, group, user_id, target)
         await pipe.execute()
+        # after the commit: the callback queue is app-wide, another slot on a Redis Cluster
+        after = s.redis.pipeline(transaction=False)
+        s.callbacks.queue_owner_changed(after, group, user_id, target)
+        if len(after):
+            await after.execute()
         change = GroupChangeInfo(type=GroupInfoChangeType.V2TIM_GROUP_INFO_CHANGE_TYPE_OWNER, value=target)
         await self.lifecycle.announce_info_change(await s.info(group_id), user_id, [change])
 
