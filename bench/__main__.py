@@ -21,12 +21,15 @@ SCENARIOS = {
     "query-throughput": "bench.scenarios.query_throughput",
     "send-to-receive": "bench.scenarios.send_to_receive",
     "send-to-receive-callbacks": "bench.scenarios.send_to_receive_callbacks",
+    "send-to-receive-tencent": "bench.scenarios.send_to_receive_tencent",
     "c2c-cost": "bench.scenarios.c2c_cost",
     "group-fanout": "bench.scenarios.group_fanout",
     "subscriptions-idle": "bench.scenarios.subscriptions_idle",
     "history-paging": "bench.scenarios.history_paging",
     "conversation-list": "bench.scenarios.conversation_list",
     "reconnect-storm": "bench.scenarios.reconnect_storm",
+    "storage-cost": "bench.scenarios.storage_cost",
+    "cluster": "bench.scenarios.cluster",
 }
 
 

@@ -179,10 +179,29 @@ class ServerProcess:
 class Bench:
     """One scenario's run: its app, its gateway process(es), its engine, its clean-up."""
 
-    def __init__(self, scenario: str, *, tiny: bool) -> None:
+    def __init__(
+        self,
+        scenario: str,
+        *,
+        tiny: bool,
+        redis_url: str | None = None,
+        cluster: bool = False,
+        wait_replicas: int = 0,
+        gateway_args: Sequence[str] = (),
+        labels: dict[str, str] | None = None,
+        with_peer: bool = True,
+    ) -> None:
+        """`redis_url`, `cluster`, `wait_replicas`: the store to run on (default IMQL_REDIS_URL, a single
+        Redis); `gateway_args`: more `imql serve` flags (e.g. --workers 2); `labels`: fields added
+        to every figure (e.g. the topology of a variant); `with_peer`: False leaves the peer out."""
         self.scenario = scenario
         self.tiny = tiny
-        self.redis_url = os.environ.get("IMQL_REDIS_URL") or DEFAULT_REDIS_URL
+        self.redis_url = redis_url or os.environ.get("IMQL_REDIS_URL") or DEFAULT_REDIS_URL
+        self.cluster = cluster
+        self.wait_replicas = wait_replicas
+        self.gateway_args = list(gateway_args)
+        self.labels = dict(labels or {})
+        self.figures: list[dict[str, Any]] = []  # what this run emitted, for variants that compare runs
         # an app of its own: keys are isolated from any other data in this Redis, and easy to drop
         self.sdkappid = 1_500_000_000 + random.randrange(100_000_000)  # tests use 1.6e9 and up
         self.workdir = Path(tempfile.mkdtemp(prefix=f"imql-bench-{scenario}-"))
@@ -190,6 +209,8 @@ class Bench:
             sdkappid=self.sdkappid,
             secret_key=BENCH_SECRET,
             redis_url=self.redis_url,
+            redis_cluster=cluster,
+            redis_wait_replicas=wait_replicas,
             data_dir=self.workdir / "data",
             rate_limit_per_second=float(UNLIMITED_RATE),
             rate_limit_burst=int(UNLIMITED_RATE),
@@ -199,6 +220,10 @@ class Bench:
         self.redis_proc: subprocess.Popen[bytes] | None = None
         # the peer (bench/peer.py): why it cannot run here (None: it can), its keys and its tokens' secret
         self.peer_note = peers.unavailable()
+        if cluster:
+            self.peer_note = "it runs on a single Redis, not a cluster"
+        if not with_peer:
+            self.peer_note = "not compared in this scenario"
         self._peer_note_printed = False
         self._peer_build: Path | None = None
         self.peer_prefix = f"ycbench{self.sdkappid}:"
@@ -210,7 +235,20 @@ class Bench:
         return self.gw
 
     def emit(self, figure: str, value: float | int | str, unit: str = "", **extra: Any) -> None:
+        extra = {**self.labels, **extra}
+        self.figures.append({"figure": figure, "value": value, **extra})
         emit(self.scenario, figure, value, unit, **extra)
+
+    def config(self) -> dict[str, Any]:
+        """The settings a Bench of the same run in another process is made with (bench/sides.py)."""
+        return {
+            "tiny": self.tiny,
+            "redis_url": self.redis_url,
+            "cluster": self.cluster,
+            "wait_replicas": self.wait_replicas,
+            "gateway_args": self.gateway_args,
+            "with_peer": self.peer_note is None or self._peer_build is not None,
+        }
 
     def emit_compared(
         self,
@@ -237,6 +275,8 @@ class Bench:
         return {
             **os.environ,
             "IMQL_REDIS_URL": self.redis_url,
+            "IMQL_REDIS_CLUSTER": "1" if self.cluster else "0",
+            "IMQL_REDIS_WAIT_REPLICAS": str(self.wait_replicas),
             "IMQL_SDKAPPID": str(self.sdkappid),
             "IMQL_SECRET_KEY": BENCH_SECRET,
             "IMQL_RATE_LIMIT": UNLIMITED_RATE,
@@ -276,7 +316,7 @@ class Bench:
 
     async def start_gateway(self, **env: str) -> ServerProcess:
         """`imql serve`, as the README runs it, on this run's app and Redis (`env`: more settings)."""
-        return await self.start_process(["-m", "gateway", "serve"], "imql", env=env)
+        return await self.start_process(["-m", "gateway", "serve", *self.gateway_args], "imql", env=env)
 
     def use_private_redis(self) -> bool:
         """Run on a redis-server of this run's own (in memory, on a free port) instead of
@@ -357,10 +397,10 @@ class Bench:
             patterns = (*patterns, self.peer_prefix + "*")
         for pattern in patterns:
             batch: list[str] = []
-            async for key in redis.scan_iter(match=pattern, count=5000):
+            async for key in redis.scan_iter(match=pattern, count=5000):  # every master's, on a cluster
                 batch.append(key)
                 if len(batch) >= 5000:
-                    await redis.unlink(*batch)
+                    await redis.unlink(*batch)  # a cluster client splits it by slot
                     batch.clear()
             if batch:
                 await redis.unlink(*batch)

@@ -5,7 +5,7 @@ CAP_SYS_RESOURCE), and a scenario that keeps 10,000 subscribers on imql and 10,0
 open at once, so that their sends can take turns, needs more. So each side (its servers, its
 clients, its data: a Bench of its own, with its own SDKAppID) runs in a child process:
 
-    python -m bench.sides <scenario module> <side name> [--tiny]
+    python -m bench.sides <scenario module> <side name> <the Bench's settings, JSON>
 
 The module's `async def side(bench, name)` builds the side; its public coroutine methods are the
 operations. The parent sends one JSON line per call on the child's stdin,
@@ -37,8 +37,9 @@ class SideProcess:
         self.name, self.proc = name, proc
 
     @classmethod
-    async def start(cls, module: str, name: str, tiny: bool) -> SideProcess:
-        argv = [sys.executable, "-m", "bench.sides", module, name, *(["--tiny"] if tiny else [])]
+    async def start(cls, module: str, name: str, bench: Bench) -> SideProcess:
+        """The side `name` of scenario `module`, on a Bench made like `bench` (its store, flags)."""
+        argv = [sys.executable, "-m", "bench.sides", module, name, json.dumps(bench.config())]
         proc = await asyncio.create_subprocess_exec(
             *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=2**24
         )
@@ -64,9 +65,9 @@ class SideProcess:
         await self.proc.wait()
 
 
-async def serve(module: str, name: str, tiny: bool, answers: IO[str]) -> None:
+async def serve(module: str, name: str, config: dict[str, Any], answers: IO[str]) -> None:
     scenario = module.rsplit(".", 1)[-1].replace("_", "-")
-    bench = Bench(scenario, tiny=tiny)
+    bench = Bench(scenario, **config)
     print(f"bench: {scenario}, {name} side, on {bench.redis_url}, SDKAppID {bench.sdkappid}", file=sys.stderr)
     async with bench.running():
         handler = await importlib.import_module(module).side(bench, name)
@@ -85,12 +86,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.sides")
     parser.add_argument("module")
     parser.add_argument("name")
-    parser.add_argument("--tiny", action="store_true")
+    parser.add_argument("config", help="the Bench's settings, JSON (Bench.config)")
     args = parser.parse_args()
     # the answers keep the real stdout; whatever else prints goes to stderr
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "w")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-    asyncio.run(serve(args.module, args.name, args.tiny, answers))
+    asyncio.run(serve(args.module, args.name, json.loads(args.config), answers))
 
 
 if __name__ == "__main__":

@@ -527,6 +527,16 @@ class GroupManager(Protocol):
         not a member of 10007 (None: every profile, as the app admin sees them). No events."""
         ...
 
+    async def know_groups(
+        self, group_ids: Sequence[str], *, joined: Sequence[str] = (), operator: str = "", by_self: bool = False
+    ) -> None:
+        """With an upstream IM server (gateway.upstream): those of the groups the backend has never
+        seen are imported from it, telling nobody, but for `joined`: members the upstream reports as
+        having just joined, announced as an SDK join is (onMemberEnter when `by_self`, else
+        onMemberInvited by `operator`). Without an upstream, nothing. Not an SDK API (the Tencent
+        backend's webhooks use it)."""
+        ...
+
     async def search_groups(self, user_id: str, keywords: Sequence[str], by_id: bool, by_name: bool) -> list[GroupInfo]:
         """Joined groups whose ID or name match the keywords; 10004 when none or neither field is chosen."""
         ...
@@ -871,6 +881,12 @@ class SignalingManager(Protocol):
         """The invitation a signaling message carries; 6017 when the message is none, 6004 as load_visible."""
         ...
 
+    async def apply_remote_step(self, sender: str, info: SignalingInfo) -> None:
+        """A step of an invitation made on the upstream IM server by `sender` (gateway.upstream;
+        a native user of the Tencent backend), as its signaling message carried it: the state
+        follows and local parties hear the events; nothing is sent."""
+        ...
+
 
 class Housekeeping(Protocol):
     """What a backend that keeps IM state itself must run besides SDK calls: timers every replica
@@ -894,6 +910,12 @@ class Housekeeping(Protocol):
 
     async def presence_changed(self, user_id: str, online: bool) -> None:
         """The user came online or went offline (the group online counts follow it). No events."""
+        ...
+
+    async def trim_history(self, retention_seconds: float, budget: int) -> bool:
+        """One step of the message retention: messages older than `retention_seconds` leave
+        timelines, indexes and event logs, at most `budget` units of work (keys visited, messages
+        read) at a time; returns whether the pass goes on. No events: history just ends sooner."""
         ...
 
 

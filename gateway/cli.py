@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
 import time
@@ -15,15 +16,31 @@ log = logging.getLogger("imql")
 # uvicorn's WebSocket implementation: its sans-I/O one (which holds less per connection than the
 # legacy one), with less kept per idle connection (gateway.lean.uvicorn_ws)
 WS_IMPLEMENTATION = "gateway.lean.uvicorn_ws:LeanWebSocketProtocol"
+# What each worker of `imql serve --workers N` runs: the app, built from the environment.
+APP_FACTORY = "gateway.web.app:create_app"
+# More processes than this on one host is a typo: one per core is the point (README, Production).
+MAX_WORKERS = 64
 
 
-def _serve(settings: Settings) -> int:
+def _serve(settings: Settings, workers: int = 1) -> int:
     import uvicorn
 
     from gateway.web.app import create_app
 
-    if settings.backend != "embedded":
-        print(f"imql: IMQL_BACKEND={settings.backend} is not available in this build; use embedded", file=sys.stderr)
+    if settings.backend == "tencent":
+        from gateway.tencent.client import check_tencent_api
+
+        problem = asyncio.run(check_tencent_api(settings))
+        # not fatal: Tencent may be back before the first user; /readyz says 503 until it is
+        print(f"imql: {problem}" if problem else f"imql: Tencent's REST API answers at {settings.tencent_api_url}")
+    if not 1 <= workers <= MAX_WORKERS:
+        print(f"imql: --workers must be 1..{MAX_WORKERS}", file=sys.stderr)
+        return 2
+    if workers > 1 and not settings.persistent:
+        print(
+            "imql: --workers above 1 needs IMQL_REDIS_URL: the embedded store lives inside one process",
+            file=sys.stderr,
+        )
         return 2
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     shown_host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host  # noqa: S104
@@ -39,11 +56,29 @@ def _serve(settings: Settings) -> int:
             "IMQL_REDIS_URL is not set: using the embedded in-process store; nothing is persisted "
             "and only one process can serve"
         )
-    uvicorn.Server(server_config(create_app(settings), settings)).run()
+    if workers == 1:
+        uvicorn.Server(server_config(create_app(settings), settings)).run()
+        return 0
+    _serve_workers(settings, workers)
     return 0
 
 
-def server_config(app: Any, settings: Settings) -> Any:
+def _serve_workers(settings: Settings, workers: int) -> None:
+    """`workers` processes sharing one listening socket (uvicorn's supervisor: it restarts a worker
+    that dies). Each worker builds its own app, and so its own Redis clients and event dispatcher,
+    from the environment: the flags' host and port are put there first. They share nothing but
+    Redis, as replicas on several hosts do."""
+    import os
+
+    from uvicorn.supervisors import Multiprocess
+
+    os.environ["IMQL_HOST"], os.environ["IMQL_PORT"] = settings.host, str(settings.port)
+    config = server_config(APP_FACTORY, settings, workers=workers, factory=True)
+    socket = config.bind_socket()
+    Multiprocess(config, sockets=[socket]).run()
+
+
+def server_config(app: Any, settings: Settings, **extra: Any) -> Any:
     """How `imql serve` runs an ASGI app (the benchmark's floors run theirs the same way)."""
     import uvicorn
 
@@ -59,6 +94,7 @@ def server_config(app: Any, settings: Settings) -> Any:
         server_header=False,
         ws=WS_IMPLEMENTATION,
         ws_per_message_deflate=settings.ws_compression,
+        **extra,
     )
 
 
@@ -91,6 +127,12 @@ def main(argv: list[str] | None = None) -> int:
     serve = commands.add_parser("serve", help="run the gateway")
     serve.add_argument("--host", help="listen address (IMQL_HOST; default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="listen port (IMQL_PORT; default 8000)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes sharing the port, e.g. one per core (default 1; more need IMQL_REDIS_URL)",
+    )
     sig = commands.add_parser("usersig", help="print a UserSig for the configured app")
     sig.add_argument("user_id", metavar="USERID")
     sig.add_argument(
@@ -104,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"imql: {exc}", file=sys.stderr)
         return 2
     if args.command == "serve":
-        return _serve(settings.with_overrides(host=args.host, port=args.port))
+        return _serve(settings.with_overrides(host=args.host, port=args.port), args.workers)
     if args.command == "usersig":
         return _usersig(settings, args.user_id, args.expire)
     return _schema()

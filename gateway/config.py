@@ -33,6 +33,13 @@ class Settings:
     sdkappid: int = DEV_SDKAPPID
     secret_key: str = DEV_SECRET_KEY
     redis_url: str | None = None
+    # IMQL_REDIS_CLUSTER: `redis_url` names one node of a Redis Cluster (gateway.lean.cluster); the
+    # client finds the others, follows MOVED/ASK and re-reads the topology after a failover.
+    redis_cluster: bool = False
+    # IMQL_REDIS_WAIT_REPLICAS: an acknowledged send waits (WAIT) until this many replicas have its
+    # writes, so a master that dies right after cannot take an acknowledged message with it; 0 does
+    # not wait (Redis's asynchronous replication, docs/scaling.md says the loss window).
+    redis_wait_replicas: int = 0
     backend: str = "embedded"
     host: str = "127.0.0.1"
     port: int = 8000
@@ -68,6 +75,9 @@ class Settings:
     admin_identifier: str = "administrator"
     # Groups idle this many days are recycled (onGroupRecycled); 0 keeps groups forever.
     group_recycle_days: int = 0
+    # Messages older than this many days leave history, indexes and event logs (Tencent's roaming
+    # days; gateway.engine.retention); 0 keeps them forever.
+    message_retention_days: int = 0
     # Offline push: notifications for users with no app in the foreground are POSTed here as
     # signed JSON (gateway.push.sink); unset, offline push is off (setOfflinePushConfig still works).
     push_webhook_url: str | None = None
@@ -92,6 +102,13 @@ class Settings:
     tencent_admin: str = "administrator"
     tencent_callback_token: str | None = None
     tencent_callback_path: str = "/tencent/callback"
+    # each REST attempt gets this long all told before it ends in 7012 (Tencent itself gives up
+    # after 3 s), and an idempotent call is sent again after this back-off, doubled each time
+    tencent_timeout_seconds: float = 5.0
+    tencent_retry_backoff_seconds: float = 0.25
+    # every this many seconds each replica reads back, for the users live on it, what lost webhooks
+    # did not bring (gateway.tencent.reconcile); 0: only when a user comes online
+    tencent_reconcile_seconds: float = 300.0
 
     @property
     def admin_identifiers(self) -> frozenset[str]:
@@ -118,6 +135,13 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _retention_days(env: Mapping[str, str]) -> int:
+    days = _int(env, "IMQL_MESSAGE_RETENTION_DAYS", 0)
+    if days < 0:
+        raise ConfigError(f"IMQL_MESSAGE_RETENTION_DAYS must be 0 (forever) or a number of days, got {days}")
+    return days
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
@@ -187,6 +211,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     redis_url = env.get("IMQL_REDIS_URL") or None
     if redis_url is not None and not redis_url.startswith(("redis://", "rediss://", "unix://")):
         raise ConfigError("IMQL_REDIS_URL must start with redis://, rediss:// or unix://")
+    redis_cluster, wait_replicas = _redis_topology(env, redis_url)
     port = _int(env, "IMQL_PORT", 8000)
     if not 0 <= port <= 65535:
         raise ConfigError("IMQL_PORT must be 0..65535")
@@ -206,12 +231,25 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             raise ConfigError("IMQL_PUSH_WEBHOOK_URL needs IMQL_PUSH_WEBHOOK_SECRET (16+ characters) to sign pushes")
     callbacks = _callback_settings(env)
     tencent = _tencent_settings(env)
+    if backend == "tencent":
+        if not tencent["tencent_callback_token"]:
+            raise ConfigError(
+                "IMQL_BACKEND=tencent needs IMQL_TENCENT_CALLBACK_TOKEN (the callback token set in Tencent's "
+                "console): Tencent's webhooks are how imql users hear of native users' messages and changes"
+            )
+        if callbacks["callback_url"] is not None:
+            raise ConfigError(
+                "IMQL_CALLBACK_URL is the embedded engine's own third-party callbacks; with IMQL_BACKEND=tencent, "
+                "Tencent sends them: set the callback URL in Tencent's console instead"
+            )
     trusted = env.get("IMQL_TRUSTED_DOCUMENTS") or None
     return Settings(
         trusted_documents=None if trusted is None else load_trusted_documents(Path(trusted)),
         sdkappid=sdkappid,
         secret_key=secret,
         redis_url=redis_url,
+        redis_cluster=redis_cluster,
+        redis_wait_replicas=wait_replicas,
         backend=backend,
         host=env.get("IMQL_HOST", "127.0.0.1") or "127.0.0.1",
         port=port,
@@ -227,11 +265,43 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ws_compression=_flag(env, "IMQL_WS_COMPRESSION"),
         admin_identifier=env.get("IMQL_ADMIN_IDENTIFIER", "administrator") or "administrator",
         group_recycle_days=_int(env, "IMQL_GROUP_RECYCLE_DAYS", 0),
+        message_retention_days=_retention_days(env),
         push_webhook_url=push_url,
         push_webhook_secret=push_secret,
         **callbacks,
         **tencent,
     )
+
+
+_SWITCH = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
+WAIT_REPLICAS_MAX = 16  # more replicas than a shard sensibly has: a typo, not a setting
+
+
+def _redis_topology(env: Mapping[str, str], redis_url: str | None) -> tuple[bool, int]:
+    """IMQL_REDIS_CLUSTER and IMQL_REDIS_WAIT_REPLICAS, checked against IMQL_REDIS_URL."""
+    raw = env.get("IMQL_REDIS_CLUSTER", "").strip().lower()
+    if raw and raw not in _SWITCH:
+        raise ConfigError(f"IMQL_REDIS_CLUSTER must be 1 or 0 (true/false, yes/no, on/off), got {raw!r}")
+    cluster = _SWITCH.get(raw, False)
+    if cluster:
+        if redis_url is None:
+            raise ConfigError(
+                "IMQL_REDIS_CLUSTER=1 needs IMQL_REDIS_URL naming one node of the cluster, e.g. redis://10.0.0.5:6379"
+            )
+        parts = urlsplit(redis_url)
+        if parts.scheme == "unix":
+            raise ConfigError("IMQL_REDIS_CLUSTER=1 needs a redis:// or rediss:// IMQL_REDIS_URL: a cluster speaks TCP")
+        if parts.path.strip("/") not in ("", "0"):
+            database = parts.path.strip("/")
+            raise ConfigError(f"IMQL_REDIS_URL names database {database!r}: a Redis Cluster has database 0 only")
+    wait_replicas = _int(env, "IMQL_REDIS_WAIT_REPLICAS", 0)
+    if not 0 <= wait_replicas <= WAIT_REPLICAS_MAX:
+        raise ConfigError(
+            f"IMQL_REDIS_WAIT_REPLICAS must be 0..{WAIT_REPLICAS_MAX} (the replicas an acknowledged send waits for)"
+        )
+    if wait_replicas and redis_url is None:
+        raise ConfigError("IMQL_REDIS_WAIT_REPLICAS needs IMQL_REDIS_URL: the embedded store has no replicas")
+    return cluster, wait_replicas
 
 
 APOLLO_MANIFEST_FORMAT = "apollo-persisted-query-manifest"
@@ -318,6 +388,9 @@ class _TencentSettings(TypedDict):
     tencent_admin: str
     tencent_callback_token: str | None
     tencent_callback_path: str
+    tencent_timeout_seconds: float
+    tencent_retry_backoff_seconds: float
+    tencent_reconcile_seconds: float
 
 
 def _tencent_settings(env: Mapping[str, str]) -> _TencentSettings:
@@ -345,9 +418,21 @@ def _tencent_settings(env: Mapping[str, str]) -> _TencentSettings:
         raise ConfigError(
             "IMQL_TENCENT_CALLBACK_PATH must be a path starting with / (no query), other than /graphql and /v4/..."
         )
+    timeout = _float(env, "IMQL_TENCENT_TIMEOUT", 5.0)
+    if not timeout > 0:
+        raise ConfigError("IMQL_TENCENT_TIMEOUT must be a positive number of seconds (one REST attempt, all told)")
+    backoff = _float(env, "IMQL_TENCENT_RETRY_BACKOFF", 0.25)
+    if not backoff >= 0:
+        raise ConfigError("IMQL_TENCENT_RETRY_BACKOFF must be a number of seconds, 0 or more")
+    reconcile = _float(env, "IMQL_TENCENT_RECONCILE_SECONDS", 300.0)
+    if not reconcile >= 0:
+        raise ConfigError("IMQL_TENCENT_RECONCILE_SECONDS must be a number of seconds, 0 (off) or more")
     return _TencentSettings(
         tencent_api_url=url,
         tencent_admin=admin,
         tencent_callback_token=env.get("IMQL_TENCENT_CALLBACK_TOKEN") or None,
         tencent_callback_path=path,
+        tencent_timeout_seconds=timeout,
+        tencent_retry_backoff_seconds=backoff,
+        tencent_reconcile_seconds=reconcile,
     )

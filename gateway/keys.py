@@ -95,6 +95,11 @@ class Keys:
         """Hash: friend group name → when it was created; membership lives in the friend records."""
         return f"{self._user(user_id)}:friend-groups"
 
+    def relations_imported(self, user_id: str) -> str:
+        """String: when the user's relation chain was imported from the upstream IM server (the Tencent
+        backend's mirror imports it once, the first time it needs it)."""
+        return f"{self._user(user_id)}:relations-imported"
+
     def user_events(self, user_id: str) -> str:
         """Stream: the durable event log of one user."""
         return f"{self._user(user_id)}:events"
@@ -227,6 +232,18 @@ class Keys:
         return f"{timeline}:cleared"
 
     @staticmethod
+    def timeline_floor(timeline: str) -> str:
+        """String: the seq up to which message retention trimmed the timeline (gateway.engine.retention):
+        no message at or below it is left, so history paging stops there."""
+        return f"{timeline}:floor"
+
+    @staticmethod
+    def message_revisions(timeline: str) -> str:
+        """Hash: "<seq>:<version>" → a message as it was at that version, kept when a modification
+        replaced it: the event-log references to that version resolve to it (gateway.engine.message_events)."""
+        return f"{timeline}:revisions"
+
+    @staticmethod
     def message_version(timeline: str, seq: int) -> str:
         """String: bumped by each modification of one message (what modifyMessage races on)."""
         return f"{timeline}:version:{seq}"
@@ -333,6 +350,31 @@ class Keys:
         """String (with a TTL): a message the gateway itself made through REST; its webhook is an echo."""
         return f"{self._app_prefix}:tencent-own:{digest}"
 
+    def tencent_status(self, user_id: str) -> str:
+        """String (with a TTL): the user's status at Tencent as last reported (gateway.tencent.status)."""
+        return f"{self._user(user_id)}:tencent-status"
+
+    def tencent_synced(self, user_id: str) -> str:
+        """Hash: peer → the Tencent MsgTime up to which the user's C2C conversation with them was
+        read back from Tencent (gateway.tencent.reconcile)."""
+        return f"{self._user(user_id)}:tencent-synced"
+
+    def tencent_groups_synced(self) -> str:
+        """Hash: group → the Tencent MsgSeq up to which the group's messages were read back from
+        Tencent (gateway.tencent.reconcile_groups)."""
+        return f"{self._app_prefix}:tencent-groups-synced"
+
+    def tencent_c2c_ids(self, user_a: str, user_b: str) -> str:
+        """Hash: one C2C conversation's messages as the mirror and Tencent name them (gateway.tencent.identity);
+        under the first user (in sort order) of the pair."""
+        first, second = sorted((user_a, user_b))
+        return f"{self._user(first)}:tencent-c2c:{escape_id(second)}"
+
+    def upstream_turn(self, scope: str) -> str:
+        """String (with a TTL): a write of `scope` (a group, a message send) in progress between the
+        upstream IM server and the mirror (gateway.engine.upstream_turns)."""
+        return f"{self._app_prefix}:upstream-turn:{escape_id(scope)}"
+
     def merger_bundle(self, bundle_id: str) -> str:
         """String: the messages a merged message carries, copied when it was created (JSON)."""
         return f"{self._app_prefix}:merger:{bundle_id}"
@@ -377,6 +419,10 @@ class Keys:
     def push_daily(self, day: str) -> str:
         """String: how many all-member pushes the app started that (UTC) day, YYYYMMDD."""
         return f"{self._app_prefix}:push-daily:{day}"
+
+    def retention_lock(self) -> str:
+        """String (with a TTL): the replica running the message retention's pass (gateway.engine.retention)."""
+        return f"{self._app_prefix}:retention-lock"
 
     def group_activity(self) -> str:
         """Sorted set: group → its latest activity (unix s); the idle-group recycler's list."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
@@ -89,6 +91,10 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        # `imql serve --workers N` runs N processes behind one port, each with its own figures: a
+        # scrape reaches one of them, named here (Prometheus sums them when scraping each worker)
+        self.worker = Gauge("imql_worker", "The process that answered this scrape", ["pid"], registry=self.registry)
+        self.worker.labels(str(os.getpid())).set(1)
         self._operation_names: set[str] = set()
         self._tencent_endpoints: set[str] = set()
 

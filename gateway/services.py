@@ -8,10 +8,10 @@ modules above the engine that import gateway.engine (tests/test_layers.py holds 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -24,14 +24,15 @@ from gateway.engine.backend import EmbeddedBackend
 from gateway.engine.callbacks.hooks import Callbacks
 from gateway.engine.callbacks.sender import CallbackSender
 from gateway.engine.callbacks.worker import CallbackWorker
+from gateway.engine.mirror_entry import EngineMirrorEntry
 from gateway.engine.push.sink import WebhookSink
 from gateway.engine.push.worker import PushWorker
 from gateway.engine.rest import EmbeddedServerAPI
 from gateway.engine.rest.context import RestContext
-from gateway.errors import Code, IMError
+from gateway.errors import IMError
 from gateway.events.bus import EventBus
 from gateway.events.dispatcher import Dispatcher
-from gateway.housekeeping import GroupRecycler, InvitationTimer
+from gateway.housekeeping import GroupRecycler, InvitationTimer, MessageRetention
 from gateway.im.conversations import ConversationFilter
 from gateway.im.enums import ConversationType
 from gateway.keys import Keys
@@ -47,13 +48,33 @@ from gateway.session.pool import SessionPool
 from gateway.session.presence import Presence
 from gateway.session.services import SessionServices
 from gateway.session.status import StatusService
-from gateway.store import open_redis
+from gateway.store import close_redis, open_redis, open_worker_redis
+from gateway.tencent.client import TencentRestClient
+from gateway.tencent.coverage import TencentBackend
+from gateway.tencent.identity import TencentIds
 from gateway.tencent.inbound import InboundHandler, InboundWorker, LoggingHandler, OwnMessages
+from gateway.tencent.limits import EndpointLimiter
+from gateway.tencent.mirror import Mirror
+from gateway.tencent.mirror_writes import MirrorWrites
+from gateway.tencent.reconcile import Reconciler
+from gateway.tencent.status import TencentStatus
+from gateway.tencent.upstream import TencentUpstream
 from gateway.tencent.webhooks import WebhookReceiver
 
 log = logging.getLogger("imql")
 
 READY_TIMEOUT_SECONDS = 0.8  # /readyz answers within 1 s whatever state Redis is in
+
+
+def reconcile_when_online(presence: Presence, reconciler: Reconciler) -> Callable[[str], Awaitable[None]]:
+    """Presence's listener: a user who just came online is reconciled with Tencent."""
+
+    async def listener(user_id: str) -> None:
+        (online,) = await presence.online([user_id])
+        if online:
+            await reconciler.user_came_online(user_id)
+
+    return listener
 
 
 @dataclass
@@ -73,6 +94,7 @@ class Gateway:
     instance_id: str
     recycler: GroupRecycler | None  # None for a backend without housekeeping
     invitation_timer: InvitationTimer | None
+    retention: MessageRetention | None  # IMQL_MESSAGE_RETENTION_DAYS; None without housekeeping
     push_devices: PushDevices
     push_worker: PushWorker | None  # None while no push sink is configured
     callback_worker: CallbackWorker | None  # after-callbacks; None while IMQL_CALLBACK_URL is unset
@@ -86,6 +108,8 @@ class Gateway:
     # IMQL_TENCENT_CALLBACK_TOKEN is unset
     tencent_webhooks: WebhookReceiver | None = None
     tencent_inbound: InboundWorker | None = None
+    tencent_reconciler: Reconciler | None = None  # the Tencent backend's read-back of lost webhooks
+    worker_clients: list[Any] = field(default_factory=list)  # background consumers' own Redis clients
 
     @classmethod
     def build(
@@ -101,15 +125,15 @@ class Gateway:
         clock = clock or SystemClock()
         metrics = Metrics()
         if redis is None:
-            redis = open_redis(settings.redis_url, on_round_trip=metrics.redis_round_trips.inc)
+            redis = open_redis(
+                settings.redis_url,
+                cluster=settings.redis_cluster,
+                wait_replicas=settings.redis_wait_replicas,
+                on_round_trip=metrics.redis_round_trips.inc,
+            )
         keys = Keys(settings.sdkappid)
         bus = EventBus(redis, keys)
         dispatcher = Dispatcher(redis, keys, metrics)
-        if settings.backend != "embedded":
-            raise IMError(
-                Code.ERR_SDK_INTERFACE_NOT_SUPPORT,
-                f"IMQL_BACKEND={settings.backend!r} is not available in this build; use 'embedded'",
-            )
         instance_id = secrets.token_hex(6)
         media_signer = MediaSigner(settings.secret_key)
         admins = settings.admin_identifiers
@@ -137,6 +161,16 @@ class Gateway:
             fail_closed=settings.callback_fail_closed,
             media_url=media_url_for_admin,
         )
+        own_messages = OwnMessages(redis, keys)
+        upstream = None
+        if settings.backend == "tencent":
+            # Tencent is the IM server; the embedded engine is its local mirror (docs/tencent-design.md)
+            client = TencentRestClient.from_settings(
+                settings, limiter=EndpointLimiter(redis, keys, clock), clock=clock, metrics=metrics
+            )
+            tencent_ids = TencentIds(redis, keys)
+            status_upstream = TencentStatus(client, redis, keys)
+            upstream = TencentUpstream(client, own_messages, tencent_ids, status_upstream, media_url_for_admin)
         embedded = EmbeddedBackend(
             redis=redis,
             keys=keys,
@@ -145,7 +179,21 @@ class Gateway:
             friends_only=settings.friends_only,
             offline_push=settings.push_webhook_url is not None,
             callbacks=callbacks,
+            upstream=upstream,
         )
+        dispatcher.resolver = embedded.message_events  # the engine's logs keep message events by reference
+        # background stream consumers block on reads for up to a second while their stream is empty:
+        # each on a client of its own, not on the request pool's few connections
+        # (gateway.store.POOL_MAX_CONNECTIONS), which three of them (callbacks, push, all-member
+        # push) and the bus would otherwise hold all of, starving requests
+        worker_clients: list[Any] = []  # closed with the gateway
+
+        def worker_redis() -> Any:
+            client = open_worker_redis(settings.redis_url, redis, cluster=settings.redis_cluster)
+            if client is not redis:
+                worker_clients.append(client)
+            return client
+
         callback_worker = None
         if callback_sender is not None:
             c2c_only = ConversationFilter(conversationType=int(ConversationType.V2TIM_C2C))
@@ -153,8 +201,11 @@ class Gateway:
             async def c2c_unread_total(user_id: str) -> int:
                 return await embedded.conversations.get_unread_message_count_by_filter(user_id, c2c_only)
 
-            callback_worker = CallbackWorker(redis, keys, callback_sender, c2c_unread_total, consumer=instance_id)
-        backend: IMBackend = embedded
+            callback_worker = CallbackWorker(
+                worker_redis(), keys, callback_sender, c2c_unread_total, consumer=instance_id
+            )
+        # with Tencent upstream, only what is written through is served (gateway.tencent.coverage)
+        backend: IMBackend = embedded if upstream is None else TencentBackend(embedded)
         presence = Presence(redis, keys, clock, metrics)
         sessions = SessionPool(
             redis=redis,
@@ -174,6 +225,7 @@ class Gateway:
             presence=presence,
             logged_in=sessions.is_logged_in,
             exists=backend.accounts.exists,
+            upstream=upstream.status if upstream is not None else None,
         )
         housekeeping = backend.housekeeping
         if housekeeping is not None:
@@ -195,14 +247,22 @@ class Gateway:
         if settings.push_webhook_url is not None and settings.push_webhook_secret is not None:
             sink = WebhookSink(settings.push_webhook_url, settings.push_webhook_secret, clock)
             push_worker = PushWorker(
-                redis, keys, embedded.push_planner, push_devices, sink, sdkappid=settings.sdkappid, consumer=instance_id
+                worker_redis(),
+                keys,
+                embedded.push_planner,
+                push_devices,
+                sink,
+                sdkappid=settings.sdkappid,
+                consumer=instance_id,
             )
         expiry = ExpiryWatch(clock, sessions.notify_expired)
         all_member_push_worker = AllMemberPushWorker(
-            redis, keys, embedded.all_member_push, presence.online, consumer=instance_id
+            worker_redis(), keys, embedded.all_member_push, presence.online, consumer=instance_id
         )
         media_store = FileMediaStore(settings.data_dir / "media")
-        server_api = EmbeddedServerAPI(
+        # the engine's REST v4 server: the gateway's own /v4 on the embedded backend; with Tencent
+        # upstream, only the mirror's entry for Tencent's webhooks (the app calls Tencent's REST)
+        engine_api = EmbeddedServerAPI(
             RestContext(
                 engine=embedded,
                 sessions=GatewaySessionControl(sessions, presence),
@@ -211,13 +271,31 @@ class Gateway:
                 media_url=media_url_for_admin,
             )
         )
+        server_api = engine_api if upstream is None else None
+        reconciler = None
+        if upstream is not None and inbound_handler is None:
+            tencent_status = upstream.status
+
+            async def native_status(user_id: str, action: str) -> None:
+                if await tencent_status.reported(user_id, action):
+                    await status.changed_upstream(user_id)
+
+            entry = EngineMirrorEntry(embedded.messages)
+            mirror_writes = MirrorWrites(engine_api, embedded, entry, upstream.ids, upstream, native_status)
+            inbound_handler = Mirror(mirror_writes)
+            reconciler = Reconciler(upstream.client, mirror_writes, redis, keys, clock)
+            presence.on_change(reconcile_when_online(presence, reconciler))
         tencent_webhooks = tencent_inbound = None
         if settings.tencent_callback_token:
             tencent_webhooks = WebhookReceiver(
                 redis, keys, clock, sdkappid=settings.sdkappid, token=settings.tencent_callback_token
             )
             tencent_inbound = InboundWorker(
-                redis, keys, inbound_handler or LoggingHandler(), OwnMessages(redis, keys), consumer=instance_id
+                worker_redis(),
+                keys,
+                inbound_handler or LoggingHandler(),
+                own_messages,
+                consumer=instance_id,
             )
         return cls(
             settings=settings,
@@ -237,6 +315,9 @@ class Gateway:
             if housekeeping is not None
             else None,
             invitation_timer=InvitationTimer(housekeeping, clock) if housekeeping is not None else None,
+            retention=MessageRetention(housekeeping, clock, settings.message_retention_days)
+            if housekeeping is not None
+            else None,
             push_devices=push_devices,
             push_worker=push_worker,
             callback_worker=callback_worker,
@@ -263,12 +344,16 @@ class Gateway:
             server_api=server_api,
             tencent_webhooks=tencent_webhooks,
             tencent_inbound=tencent_inbound,
+            tencent_reconciler=reconciler,
+            worker_clients=worker_clients,
         )
 
     async def start(self) -> None:
         await self.dispatcher.start()
+        if self.tencent_reconciler is not None:
+            self.tencent_reconciler.start_periodic(self.presence.local_users, self.settings.tencent_reconcile_seconds)
         self.presence.start()
-        for loop in (self.recycler, self.invitation_timer):
+        for loop in (self.recycler, self.invitation_timer, self.retention):
             if loop is not None:
                 loop.start()
         self.expiry.start()
@@ -288,29 +373,43 @@ class Gateway:
             await self.callback_worker.stop()
         if self.tencent_inbound is not None:
             await self.tencent_inbound.stop()
+        if self.tencent_reconciler is not None:
+            await self.tencent_reconciler.close()
         if self.invitation_timer is not None:
             await self.invitation_timer.stop()
         await self.expiry.stop()
         if self.recycler is not None:
             await self.recycler.stop()
+        if self.retention is not None:
+            await self.retention.stop()
         await self.presence.stop()
         await self.dispatcher.stop()
         await self.backend.close()
-        with contextlib.suppress(RedisError, OSError):
-            await self.redis.aclose()
-            # a pool we built ourselves is not closed by aclose(); its sockets must not outlive us
-            await self.redis.connection_pool.disconnect()
+        for client in self.worker_clients:
+            await close_redis(client)
+        await close_redis(self.redis)
 
-    async def ready(self) -> bool:
-        """Whether Redis answers a PING within READY_TIMEOUT_SECONDS: a probe must answer in
-        bounded time even while Redis is stalled (a stalled Redis keeps the socket open, so
-        without a deadline the probe waited as long as the stall)."""
+    async def unready_reason(self) -> str:
+        """ "" when the gateway can serve, else why not, within READY_TIMEOUT_SECONDS: a probe must
+        answer in bounded time even while Redis is stalled (a stalled Redis keeps the socket open,
+        so without a deadline the probe waited as long as the stall). With an upstream IM server
+        (the Tencent backend), it must answer too (asked at most every few seconds)."""
         try:
             async with asyncio.timeout(READY_TIMEOUT_SECONDS):
-                return bool(await self.redis.ping())
+                await self.redis.ping()
         except (RedisError, OSError, TimeoutError):
             self.metrics.redis_failures.inc()
-            return False
+            return "Redis does not answer in time"
+        if self.backend.name == "embedded":
+            return ""
+        try:
+            async with asyncio.timeout(READY_TIMEOUT_SECONDS):
+                await self.backend.ping()
+        except TimeoutError:
+            return f"the {self.backend.name} backend does not answer in time"
+        except IMError as exc:
+            return f"the {self.backend.name} backend: {exc.desc}"
+        return ""
 
     async def session_for(self, token: str | None) -> IMSession:
         session = await self.sessions.resolve(token)

@@ -8,16 +8,18 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-import redis
 
 from gateway.clock import ManualClock
 from gateway.config import Settings
-from gateway.keys import Keys
 from tests.support.clients import HTTPClient
+from tests.support.redis_cluster import RedisCluster, cluster_binaries, delete_app_keys
 from tests.support.redis_server import PrivateRedis
 from tests.support.servers import InProcessGateway, start_in_process
 
 REDIS_URL = os.environ.get("IMQL_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+# IMQL_TEST_REDIS_CLUSTER=1: IMQL_TEST_REDIS_URL names a node of a Redis Cluster, and every test
+# that uses the `settings` fixture runs on it (the `redis_cluster` fixture is the suite's own cluster)
+REDIS_CLUSTER = os.environ.get("IMQL_TEST_REDIS_CLUSTER", "") == "1"
 SECRET = "test-secret-key-0123456789"
 
 
@@ -27,25 +29,41 @@ def redis_url() -> str:
 
 
 @pytest.fixture
-def sdkappid(redis_url: str) -> Iterator[int]:
-    """A fresh app per test: every key the test makes is under it, and is deleted afterwards."""
-    app = random.randint(1_600_000_000, 1_999_999_999)
-    yield app
-    client = redis.Redis.from_url(redis_url)
-    try:
-        for pattern in Keys(app).scan_patterns():
-            batch = list(client.scan_iter(match=pattern, count=1000))
-            for start in range(0, len(batch), 500):
-                client.delete(*batch[start : start + 500])
-    finally:
-        client.close()
+def redis_is_cluster() -> bool:
+    """Whether `redis_url` names a node of a Redis Cluster (a test may override both)."""
+    return REDIS_CLUSTER
+
+
+@pytest.fixture(scope="session")
+def redis_cluster() -> Iterator[RedisCluster]:
+    """A local Redis Cluster (3 masters, 3 replicas), started once per test process (xdist worker)."""
+    binaries = cluster_binaries()
+    if binaries is None:
+        pytest.skip("needs the redis-server and redis-cli binaries to run a local Redis Cluster")
+    cluster = RedisCluster(*binaries)
+    cluster.start()
+    yield cluster
+    cluster.stop()
 
 
 @pytest.fixture
-def settings(sdkappid: int, redis_url: str, tmp_path: Path) -> Settings:
+def sdkappid(redis_url: str, redis_is_cluster: bool) -> Iterator[int]:
+    """A fresh app per test: every key the test makes is under it, and is deleted afterwards."""
+    app = random.randint(1_600_000_000, 1_999_999_999)
+    yield app
+    delete_app_keys(redis_url, app, cluster=redis_is_cluster)
+
+
+@pytest.fixture
+def settings(sdkappid: int, redis_url: str, redis_is_cluster: bool, tmp_path: Path) -> Settings:
     # uploads go under the test's own directory, never the checkout
     return Settings(
-        sdkappid=sdkappid, secret_key=SECRET, redis_url=redis_url, rate_limit_per_second=0, data_dir=tmp_path
+        sdkappid=sdkappid,
+        secret_key=SECRET,
+        redis_url=redis_url,
+        redis_cluster=redis_is_cluster,
+        rate_limit_per_second=0,
+        data_dir=tmp_path,
     )
 
 

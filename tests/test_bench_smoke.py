@@ -41,6 +41,14 @@ EXPECTED = {
         "ratio_p99_live_to_plain",
         "callbacks_undelivered",
     },
+    "send-to-receive-tencent": {
+        "latency_p50",
+        "latency_p99",
+        "lost",
+        "cpu_per_message",
+        "ratio_p50_to_embedded",
+        "ratio_p99_to_embedded",
+    },
     "group-fanout": {"first_ms", "median_ms", "last_ms", "deliveries_per_s", "send_redis_commands"},
     "subscriptions-idle": {
         "memory_per_subscription",
@@ -66,6 +74,14 @@ EXPECTED = {
         "subscriptions_refused",
         "subscriptions_silent",
         "storm",
+    },
+    "storage-cost": {"c2c_bytes_per_message", "group_bytes_per_message", "ratio_group_large_to_small"},
+    "cluster": {
+        "latency_p50",
+        "latency_p99",
+        "last_ms",
+        "ratio_latency_p99_cluster_to_single",
+        "ratio_latency_p99_wait_to_no_wait",
     },
 }
 # the figures each scenario prints beside the peer's (when the peer runs)
@@ -136,7 +152,15 @@ def test_scenario_runs_tiny_and_prints_its_figures(scenario: str, load: str) -> 
         value = line["value"]
         assert isinstance(value, int | float)
         assert math.isfinite(value)
-        if line["figure"] in ("req_per_s", "deliveries_per_s", "latency_p50", "page_p50", "first_ms"):
+        if line["figure"] in (
+            "req_per_s",
+            "deliveries_per_s",
+            "latency_p50",
+            "page_p50",
+            "first_ms",
+            "c2c_bytes_per_message",
+            "group_bytes_per_message",
+        ):
             assert value > 0, line  # something was measured
     if scenario == "query-throughput":
         assert lines[-1]["figure"] == "ratio_to_graphql_core"

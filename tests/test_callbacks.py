@@ -32,13 +32,14 @@ from gateway.origin import act_as, current_origin, forbid_callbacks
 from gateway.store import open_redis
 from gateway.v4 import callbacks as wire
 from gateway.v4.signing import callback_sign, verify_callback_sign
+from tests.support.actors import Actor
 from tests.support.callback_receiver import OK_ANSWER as OK
 from tests.support.callback_receiver import CallbackReceiver, Received, Reply
-from tests.support.clients import Caller, HTTPClient, WSClient
+from tests.support.clients import HTTPClient, WSClient
+from tests.support.groups import CREATE, member
+from tests.support.messages import EVENTS, HISTORY, Device, device
 from tests.support.servers import InProcessGateway, free_port, start_in_process
 from tests.tencent.fixtures import C1, C4, C7, C8, C9, C10, C13, C14, C19, MSG_BODY  # FIXTURES section C, kept once
-from tests.test_groups import CREATE, member
-from tests.test_messages import EVENTS, HISTORY, Device, device
 
 TOKEN = "xxxxyyyy"  # FIXTURES.md A4's token
 
@@ -559,7 +560,7 @@ ADD = """mutation($u: String!, $t: V2TIM_FriendAddType!) {
 
 async def test_friend_callbacks(cb: tuple[InProcessGateway, HTTPClient], receiver: CallbackReceiver) -> None:
     _server, client = cb
-    alice, bob, carol = [Caller(client, await client.login(u)) for u in ("alice", "bob", "carol")]
+    alice, bob, carol = [Actor(client, await client.login(u)) for u in ("alice", "bob", "carol")]
     receiver.decide = lambda r: (
         Reply({**OK, "ResultItem": [{"To_Account": "carol", "ResultCode": 38001, "ResultInfo": "not now"}]})
         if r.command == wire.PREV_FRIEND_ADD
@@ -610,7 +611,7 @@ async def test_profile_and_state_callbacks(cb: tuple[InProcessGateway, HTTPClien
     assert_shape(state.body, C26)
     assert state.body["Info"] == {"Action": "Login", "To_Account": "dave", "Reason": "Register"}
     assert state.params["OptPlatform"] == "IOS"  # State.StateChange's spelling
-    await Caller(client, token).q('mutation { setSelfInfo(nickName: "nick1", gender: V2TIM_GENDER_MALE) { userID } }')
+    await Actor(client, token).q('mutation { setSelfInfo(nickName: "nick1", gender: V2TIM_GENDER_MALE) { userID } }')
     (portrait,) = await receiver.wait_for(wire.PORTRAIT_SET)
     assert_shape(portrait.body, C25)
     assert portrait.params["OptPlatform"] == "iOS"

@@ -18,13 +18,14 @@ from gateway.clock import ManualClock
 from gateway.config import Settings
 from gateway.v4 import callbacks as wire
 from tests.rest.conftest import ADMIN, RestClient
+from tests.support.actors import Actor
 from tests.support.callback_receiver import OK_ANSWER as OK
 from tests.support.callback_receiver import CallbackReceiver, Received, Reply
-from tests.support.clients import Caller, HTTPClient
+from tests.support.clients import HTTPClient
+from tests.support.groups import CREATE
 from tests.support.servers import InProcessGateway, start_in_process
 from tests.tencent.fixtures import C3, C5, C15, C16, C20  # FIXTURES section C, kept once
 from tests.test_callbacks import TOKEN, assert_shape, check_request_line
-from tests.test_groups import CREATE
 
 # ---- FIXTURES.md section C samples -----------------------------------------------------------------
 C6 = {
@@ -97,8 +98,8 @@ class Setup:
     receiver: CallbackReceiver
     clock: ManualClock
 
-    async def user(self, name: str, platform: str = "web") -> Caller:
-        return Caller(self.client, await self.client.login(name, platform=platform))
+    async def user(self, name: str, platform: str = "web") -> Actor:
+        return Actor(self.client, await self.client.login(name, platform=platform))
 
     def check(self, got: Received, platform: str) -> None:
         check_request_line(got, self.server.settings.sdkappid, got.command, platform, self.clock.now())
@@ -121,7 +122,7 @@ async def world(settings: Settings, clock: ManualClock) -> AsyncIterator[Setup]:
     await receiver.stop()
 
 
-async def send(user: Caller, text: str, *, to: str | None = None, group: str | None = None, **flags: bool) -> Any:
+async def send(user: Actor, text: str, *, to: str | None = None, group: str | None = None, **flags: bool) -> Any:
     created = (await user.q("mutation($t: String!) { createTextMessage(text: $t) { id } }", {"t": text}))[
         "createTextMessage"
     ]["id"]
@@ -241,7 +242,7 @@ async def test_c2c_extensions_by_the_sdk_and_by_rest(world: Setup) -> None:
 
 
 # ---- groups ----------------------------------------------------------------------------------------
-async def make_group(owner: Caller, members: list[str], group_type: str = "PUBLIC") -> str:
+async def make_group(owner: Actor, members: list[str], group_type: str = "PUBLIC") -> str:
     variables = {
         "t": f"V2TIM_GROUP_TYPE_{group_type}",
         "n": "g",

@@ -9,88 +9,8 @@ import pytest
 
 from gateway.errors import Code
 from tests.support.clients import HTTPClient, WSClient
+from tests.support.conversations import LIST, User, user
 from tests.support.servers import InProcessGateway
-
-CONV = """conversationID type userID groupID showName faceUrl recvOpt groupType unreadCount draftText isPinned
-  orderKey markList customData conversationGroupList lastMessage { msgID textElem { text } } groupAtInfoList { seq atType }"""
-EVENTS = f"""subscription {{ conversationListener {{ __typename
-  ... on SyncServerStartEvent {{ type }}
-  ... on SyncServerFinishEvent {{ type }}
-  ... on NewConversationEvent {{ type conversationList {{ {CONV} }} }}
-  ... on ConversationChangedEvent {{ type conversationList {{ {CONV} }} }}
-  ... on TotalUnreadMessageCountChangedEvent {{ type totalUnreadCount }}
-  ... on UnreadMessageCountChangedByFilterEvent {{ type totalUnreadCount filter {{ conversationType markType }} }}
-  ... on ConversationGroupCreatedEvent {{ type groupName conversationList {{ conversationID }} }}
-  ... on ConversationGroupDeletedEvent {{ type groupName }}
-  ... on ConversationGroupNameChangedEvent {{ type oldName newName }}
-  ... on ConversationsAddedToGroupEvent {{ type groupName conversationList {{ conversationID }} }}
-  ... on ConversationsDeletedFromGroupEvent {{ type groupName conversationList {{ conversationID }} }}
-  ... on ConversationDeletedEvent {{ type conversationIDList }}
-}} }}"""
-LIST = f"query($n: String, $c: Int) {{ getConversationList(nextSeq: $n, count: $c) {{ nextSeq isFinished conversationList {{ {CONV} }} }} }}"
-
-
-class User:
-    def __init__(self, name: str, client: HTTPClient, token: str, ws: WSClient, op: str) -> None:
-        self.name, self.client, self.token, self.ws, self.op = name, client, token, ws, op
-        self.mirror: dict[str, dict[str, Any]] = {}
-        self.total: int | None = None
-
-    async def call(self, doc: str, variables: dict[str, Any] | None = None) -> Any:
-        return await self.client.gql(doc, variables, token=self.token)
-
-    async def q(self, doc: str, variables: dict[str, Any] | None = None) -> Any:
-        return (await self.call(doc, variables)).ok()
-
-    async def events(self, first_within: float = 0.25) -> list[dict[str, Any]]:
-        """The events that arrived, until a quiet spell of 0.25 s (the first may take `first_within`)."""
-        seen: list[dict[str, Any]] = []
-        while True:
-            try:
-                message = await self.ws.next(self.op, timeout=first_within if not seen else 0.25)
-            except TimeoutError:
-                return seen
-            event = message["payload"]["data"]["conversationListener"]
-            kind = event["type"]
-            if kind in ("onNewConversation", "onConversationChanged"):
-                for c in event["conversationList"]:
-                    self.mirror[c["conversationID"]] = c
-            elif kind == "onConversationDeleted":
-                for cid in event["conversationIDList"]:
-                    self.mirror.pop(cid, None)
-            elif kind == "onTotalUnreadMessageCountChanged":
-                self.total = event["totalUnreadCount"]
-            seen.append(event)
-
-    async def converged(self) -> None:
-        """Everything the events said equals what the queries say now."""
-        listing = (await self.q(LIST, {"n": None, "c": 100}))["getConversationList"]["conversationList"]
-        assert {c["conversationID"]: c for c in listing} == self.mirror
-        total = (await self.q("{ getTotalUnreadMessageCount }"))["getTotalUnreadMessageCount"]
-        if self.total is not None:
-            assert total == self.total
-
-    async def send(self, to: str, text: str, group: bool = False, at: str = "") -> Any:
-        if at:
-            created = (
-                await self.q(f'mutation {{ createTextAtMessage(text: "{text}", atUserList: ["{at}"]) {{ id }} }}')
-            )["createTextAtMessage"]["id"]
-        else:
-            created = (await self.q(f'mutation {{ createTextMessage(text: "{text}") {{ id }} }}'))["createTextMessage"][
-                "id"
-            ]
-        where = f'groupID: "{to}"' if group else f'receiver: "{to}"'
-        return (await self.q(f'mutation {{ sendMessage(id: "{created}", {where}) {{ msgID }} }}'))["sendMessage"]
-
-
-async def user(client: HTTPClient, server: InProcessGateway, name: str) -> User:
-    token = await client.login(name)
-    ws = await WSClient.connect(server.ws_url, token)
-    op = await ws.subscribe(EVENTS)
-    u = User(name, client, token, ws, op)
-    start = await u.events(first_within=10.0)  # a loaded machine may take a while to open it
-    assert [e["type"] for e in start][:2] == ["onSyncServerStart", "onSyncServerFinish"]
-    return u
 
 
 @pytest.fixture
@@ -102,7 +22,7 @@ async def test_conversations_appear_with_their_fields_and_unread(pair: tuple[Use
     ann, ben = pair
     await ben.q('mutation { setSelfInfo(nickName: "Benjamin", faceURL: "https://x/b.png") { userID } }')
     sent = await ann.send("ben", "hi ben")
-    ann_events, ben_events = await ann.events(), await ben.events()
+    ann_events, ben_events = await ann.drain(), await ben.drain()
     assert [e["type"] for e in ben_events] == ["onNewConversation", "onTotalUnreadMessageCountChanged"]
     assert [e["type"] for e in ann_events] == ["onNewConversation"]
     conv = ben.mirror["c2c_ann"]
@@ -115,12 +35,12 @@ async def test_conversations_appear_with_their_fields_and_unread(pair: tuple[Use
     await ben.converged()
     await ann.converged()
     await ann.send("ben", "second")
-    await ben.events()
+    await ben.drain()
     assert ben.mirror["c2c_ann"]["unreadCount"] == 2
     assert ben.total == 2
     # reading clears it, on every device, and the totals follow
     assert await ben.q('mutation { markC2CMessageAsRead(userID: "ann") }')
-    await ben.events()
+    await ben.drain()
     assert ben.mirror["c2c_ann"]["unreadCount"] == 0
     assert ben.total == 0
     await ben.converged()
@@ -158,7 +78,7 @@ async def test_paging_is_stable_while_messages_arrive(client: HTTPClient, server
 async def test_settings_draft_pin_mark_custom_and_delete(pair: tuple[User, User], clock: Any) -> None:
     ann, ben = pair
     await ann.send("ben", "hello")
-    await ann.events()
+    await ann.drain()
     await ann.q('mutation { setConversationDraft(conversationID: "c2c_ben", draftText: "unsent") }')
     await ann.q('mutation { pinConversation(conversationID: "c2c_ben", isPinned: true) }')
     marks = await ann.q(
@@ -168,7 +88,7 @@ async def test_settings_draft_pin_mark_custom_and_delete(pair: tuple[User, User]
     await ann.q(
         'mutation { setConversationCustomData(conversationIDList: ["c2c_ben"], customData: "x") { resultCode } }'
     )
-    events = await ann.events()
+    events = await ann.drain()
     assert [e["type"] for e in events] == ["onConversationChanged"] * 4
     conv = ann.mirror["c2c_ben"]
     assert (conv["draftText"], conv["isPinned"], conv["markList"], conv["customData"]) == ("unsent", True, [1], "x")
@@ -184,14 +104,14 @@ async def test_settings_draft_pin_mark_custom_and_delete(pair: tuple[User, User]
         )
     ).codes == [Code.ERR_CONVERSATION_MARK_PER_CALL]
     assert await ann.q('mutation { deleteConversation(conversationID: "c2c_ben") }')
-    assert [e["type"] for e in await ann.events()] == ["onConversationDeleted"]
+    assert [e["type"] for e in await ann.drain()] == ["onConversationDeleted"]
     await ann.converged()
     assert (await ann.call('{ getConversation(conversationID: "c2c_ben") { conversationID } }')).codes == [
         Code.ERR_INVALID_CONVERSATION
     ]
     await clock.advance(1)
     await ben.send("ann", "are you there?")  # a new message brings it back, as new
-    assert [e["type"] for e in await ann.events()] == ["onNewConversation", "onTotalUnreadMessageCountChanged"]
+    assert [e["type"] for e in await ann.drain()] == ["onNewConversation", "onTotalUnreadMessageCountChanged"]
     await ann.converged()
     for bad in ("ben", "c2c_", "group_", "c2c_bad\\nid"):
         assert (await ann.call(f'{{ getConversation(conversationID: "{bad}") {{ conversationID }} }}')).codes == [
@@ -204,7 +124,7 @@ async def test_conversation_groups(pair: tuple[User, User], client: HTTPClient, 
     await server.gateway.backend.accounts.ensure_account("cal")
     await ann.send("ben", "1")
     await ann.send("cal", "2")
-    await ann.events()
+    await ann.drain()
     create = await ann.q(
         'mutation { createConversationGroup(groupName: "work", conversationIDList: ["c2c_ben"]) { conversationID resultCode } }'
     )
@@ -237,7 +157,7 @@ async def test_conversation_groups(pair: tuple[User, User], client: HTTPClient, 
         Code.ERR_CONVERSATION_GROUP_NOT_FOUND
     ]
     kinds = [
-        e["type"] for e in await ann.events() if "Group" in e["type"] or "Added" in e["type"] or "Deleted" in e["type"]
+        e["type"] for e in await ann.drain() if "Group" in e["type"] or "Added" in e["type"] or "Deleted" in e["type"]
     ]
     assert kinds == [
         "onConversationGroupCreated",
@@ -255,16 +175,16 @@ async def test_group_conversations_at_info_receive_options_and_totals(pair: tupl
         "createGroup"
     ]
     await ben.q(f'mutation {{ joinGroup(groupID: "{gid}") }}')
-    assert "onNewConversation" in [e["type"] for e in await ben.events()]
-    await ann.events()
+    assert "onNewConversation" in [e["type"] for e in await ben.drain()]
+    await ann.drain()
     conv = f"group_{gid}"
     assert ben.mirror[conv]["showName"] == "club"
     await ann.send(gid, "@ben hi", group=True, at="ben")
     await ann.send(gid, "plain", group=True)
-    await ben.events()
+    await ben.drain()
     assert ben.mirror[conv]["unreadCount"] == 2
     # the sender's own list follows too: derived from the group's entry by the sender's subscription
-    assert [e["type"] for e in await ann.events()].count("onConversationChanged") >= 1
+    assert [e["type"] for e in await ann.drain()].count("onConversationChanged") >= 1
     assert (ann.mirror[conv]["lastMessage"]["textElem"]["text"], ann.mirror[conv]["unreadCount"]) == ("plain", 0)
     assert [a["atType"] for a in ben.mirror[conv]["groupAtInfoList"]] == ["TIM_AT_ME"]
     assert ben.total == 2
@@ -272,14 +192,14 @@ async def test_group_conversations_at_info_receive_options_and_totals(pair: tupl
     assert at_filter["getUnreadMessageCountByFilter"] == 2
     # do-not-disturb: still counted per conversation, left out of the total
     await ben.q(f'mutation {{ setGroupReceiveMessageOpt(groupID: "{gid}", opt: V2TIM_RECEIVE_NOT_NOTIFY_MESSAGE) }}')
-    await ben.events()
+    await ben.drain()
     assert ben.mirror[conv]["unreadCount"] == 2
     assert ben.total == 0
     await ben.q(f'mutation {{ setGroupReceiveMessageOpt(groupID: "{gid}", opt: V2TIM_RECEIVE_MESSAGE) }}')
     await ben.q(
         f'mutation {{ cleanConversationUnreadMessageCount(conversationID: "{conv}", cleanTimestamp: 0, cleanSequence: 0) }}'
     )
-    await ben.events()
+    await ben.drain()
     assert ben.mirror[conv]["unreadCount"] == 0
     assert ben.mirror[conv]["groupAtInfoList"] == []
     await ben.converged()
@@ -292,10 +212,10 @@ async def test_mark_all_read_clears_every_conversation(pair: tuple[User, User]) 
     await ann.send("ben", "one")
     await ann.send("ben", "two")
     await ann.send(gid, "three", group=True)
-    await ben.events()
+    await ben.drain()
     assert (ben.mirror["c2c_ann"]["unreadCount"], ben.mirror[f"group_{gid}"]["unreadCount"], ben.total) == (2, 1, 3)
     assert await ben.q("mutation { markAllMessageAsRead }")
-    await ben.events()
+    await ben.drain()
     assert (ben.mirror["c2c_ann"]["unreadCount"], ben.mirror[f"group_{gid}"]["unreadCount"], ben.total) == (0, 0, 0)
     await ben.converged()
     # the C2C read reached the sender: ann's copies now show as read by ben
@@ -309,12 +229,12 @@ async def test_filter_subscriptions_report_their_totals(pair: tuple[User, User])
     assert await ben.q(f"mutation {{ subscribeUnreadMessageCountByFilter(filter: {flt}) }}")
     await ann.send("ben", "one")
     await ann.send("ben", "two")
-    by_filter = [e for e in await ben.events() if e["type"] == "onUnreadMessageCountChangedByFilter"]
+    by_filter = [e for e in await ben.drain() if e["type"] == "onUnreadMessageCountChangedByFilter"]
     assert by_filter[-1]["totalUnreadCount"] == 2
     assert by_filter[-1]["filter"]["conversationType"] == 1
     assert await ben.q(f"mutation {{ unsubscribeUnreadMessageCountByFilter(filter: {flt}) }}")
     await ann.send("ben", "three")
-    assert [e for e in await ben.events() if e["type"] == "onUnreadMessageCountChangedByFilter"] == []
+    assert [e for e in await ben.drain() if e["type"] == "onUnreadMessageCountChangedByFilter"] == []
 
 
 async def test_first_page_of_100_costs_a_fixed_number_of_round_trips(
@@ -408,7 +328,7 @@ async def test_graph_edges_are_batched(
     costs = []
     for batch in (["p1", "p2"], [f"q{i}" for i in range(20)]):
         await talk(batch)
-        await ann.events()  # ann's subscription has derived its notices: only the query is counted
+        await ann.drain()  # ann's subscription has derived its notices: only the query is counted
         monkeypatch.setattr(redis_client.Pipeline, "execute", counted_execute)
         monkeypatch.setattr(type(gw.redis), "execute_command", counted_command)
         trips = 0
@@ -485,13 +405,13 @@ async def test_a_group_sends_notice_is_its_senders_alone(pair: tuple[User, User]
     ]
     await ben.q(f'mutation {{ joinGroup(groupID: "{gid}") }}')
     conv = f"group_{gid}"
-    await ann.events()
-    await ben.events()
+    await ann.drain()
+    await ben.drain()
     assert await ann.q(f'mutation {{ deleteConversationList(conversationIDList: ["{conv}"], clearMessage: false) }}')
-    assert "onConversationDeleted" in [e["type"] for e in await ann.events()]
+    assert "onConversationDeleted" in [e["type"] for e in await ann.drain()]
     await ann.send(gid, "back", group=True)
-    ann_types = [e["type"] for e in await ann.events()]
-    ben_types = [e["type"] for e in await ben.events()]
+    ann_types = [e["type"] for e in await ann.drain()]
+    ben_types = [e["type"] for e in await ben.drain()]
     assert "onNewConversation" in ann_types
     assert ann.mirror[conv]["lastMessage"]["textElem"]["text"] == "back"
     assert "onConversationChanged" in ben_types

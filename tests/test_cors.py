@@ -12,7 +12,7 @@ import websockets
 from websockets.typing import Origin, Subprotocol
 
 from gateway.clock import ManualClock
-from gateway.config import ConfigError, Settings, load_settings
+from gateway.config import DEV_SECRET_KEY, ConfigError, Settings, load_settings
 from gateway.web.cors import ALLOWED_HEADERS
 from tests.support.clients import HTTPClient, WSClient
 from tests.support.servers import InProcessGateway, start_in_process
@@ -54,7 +54,7 @@ async def _preflight(http: httpx.AsyncClient, path: str, origin: str, method: st
     )
 
 
-@pytest.mark.parametrize("path", ["/graphql", "/media/some-key", "/v4/openim/sendmsg"])
+@pytest.mark.parametrize("path", ["/graphql", "/media/some-key", "/v4/openim/sendmsg", "/dev/login", "/dev"])
 async def test_a_preflight_from_an_allowed_origin_is_answered_204(http: httpx.AsyncClient, path: str) -> None:
     response = await _preflight(http, path, APP)
     assert response.status_code == 204
@@ -77,10 +77,11 @@ async def test_a_preflight_from_another_origin_gets_no_cors_headers(http: httpx.
 
 
 async def test_paths_outside_the_api_get_no_cors(http: httpx.AsyncClient) -> None:
-    response = await _preflight(http, "/healthz", APP, "GET")
-    assert _cors_headers(response) == {}
-    response = await http.get("/healthz", headers={"origin": APP})
-    assert _cors_headers(response) == {}
+    for path in ("/healthz", "/devices", "/demo/", "/playground/"):
+        response = await _preflight(http, path, APP, "GET")
+        assert _cors_headers(response) == {}, path
+        response = await http.get(path, headers={"origin": APP})
+        assert _cors_headers(response) == {}, path
 
 
 async def test_actual_requests_carry_the_allow_origin_header(
@@ -107,6 +108,43 @@ async def test_actual_requests_carry_the_allow_origin_header(
     assert _cors_headers(other) == {}
     plain = await http.post("/graphql", json={"query": "{ getVersion }"})
     assert _cors_headers(plain) == {}
+
+
+async def test_a_vite_dev_server_on_another_origin_logs_in_through_dev_login(
+    settings: Settings, clock: ManualClock, http: httpx.AsyncClient
+) -> None:
+    """The development app's /dev/login from an allowed origin (a vite dev server without its proxy):
+    the answer is readable cross-origin, and its token works there. Another origin gets no CORS."""
+    dev_app = dataclasses.replace(settings, secret_key=DEV_SECRET_KEY, allowed_origins=(APP,))
+    running = await start_in_process(dev_app, clock)
+    try:
+        async with httpx.AsyncClient(base_url=running.base_url) as dev:
+            preflight = await _preflight(dev, "/dev/login", APP)
+            assert preflight.status_code == 204
+            assert preflight.headers["access-control-allow-origin"] == APP
+            login = await dev.post("/dev/login", json={"userID": "viteuser"}, headers={"origin": APP})
+            assert login.status_code == 200
+            assert login.headers["access-control-allow-origin"] == APP
+            token = login.json()["token"]
+            me = await dev.post(
+                "/graphql",
+                json={"query": "{ getLoginUser }"},
+                headers={"origin": APP, "authorization": f"Bearer {token}"},
+            )
+            assert me.json() == {"data": {"getLoginUser": "viteuser"}}
+            assert me.headers["access-control-allow-origin"] == APP
+            status = await dev.get("/dev", headers={"origin": APP})
+            assert (status.json()["developmentApp"], status.headers["access-control-allow-origin"]) == (True, APP)
+            assert (await _preflight(dev, "/dev/login", EVIL)).status_code == 403
+            other = await dev.post("/dev/login", json={"userID": "viteuser"}, headers={"origin": EVIL})
+            assert _cors_headers(other) == {}
+    finally:
+        await running.stop()
+    # a real app refuses /dev/login (7013), and an allowed page can read why
+    refused = await http.post("/dev/login", json={"userID": "viteuser"}, headers={"origin": APP})
+    assert refused.status_code == 403
+    assert refused.headers["access-control-allow-origin"] == APP
+    assert refused.json()["errors"][0]["extensions"]["code"] == 7013
 
 
 async def test_a_wildcard_allows_every_origin_without_credentials(settings: Settings, clock: ManualClock) -> None:

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.support.clients import Caller, HTTPClient
+from tests.support.actors import Actor
+from tests.support.clients import HTTPClient
 
 MEMBER = "V2TIM_GROUP_MEMBER_ROLE_MEMBER"
 
 
-async def _send(user: Caller, group_id: str, text: str) -> str:
+async def _send(user: Actor, group_id: str, text: str) -> str:
     created = (await user.q("mutation($t: String!) { createTextMessage(text: $t) { id } }", {"t": text}))[
         "createTextMessage"
     ]["id"]
@@ -28,20 +29,20 @@ async def _send(user: Caller, group_id: str, text: str) -> str:
     return str(sent["sendMessage"]["msgID"])
 
 
-async def _find(user: Caller, msg_id: str) -> list[Any]:
+async def _find(user: Actor, msg_id: str) -> list[Any]:
     found = await user.q(
         "query($m: [String!]!) { findMessages(messageIDList: $m) { textElem { text } } }", {"m": [msg_id]}
     )
     return list(found["findMessages"])
 
 
-async def _forward_code(user: Caller, msg_id: str) -> list[int]:
+async def _forward_code(user: Actor, msg_id: str) -> list[int]:
     reply = await user.call("mutation($m: String!) { createForwardMessage(msgID: $m) { id } }", {"m": msg_id})
     return reply.codes
 
 
 async def test_group_messages_by_id_follow_current_membership(client: HTTPClient) -> None:
-    alice, bob, carol = [Caller(client, await client.login(u)) for u in ("alice", "bob", "carol")]
+    alice, bob, carol = [Actor(client, await client.login(u)) for u in ("alice", "bob", "carol")]
     gid = (
         await alice.q(
             "mutation($m: [CreateGroupMemberInfoInput!]) { createGroup(groupType: V2TIM_GROUP_TYPE_WORK,"
@@ -68,7 +69,7 @@ async def test_group_messages_by_id_follow_current_membership(client: HTTPClient
 
 
 async def test_a_work_groups_profile_is_its_members(client: HTTPClient) -> None:
-    alice, bob, mallory = [Caller(client, await client.login(u)) for u in ("alice", "bob", "mallory")]
+    alice, bob, mallory = [Actor(client, await client.login(u)) for u in ("alice", "bob", "mallory")]
     create = (
         "mutation($t: V2TIM_GroupType!, $m: [CreateGroupMemberInfoInput!]) {"
         ' createGroup(groupType: $t, groupName: "g", memberListMap: $m) }'
@@ -93,7 +94,7 @@ async def test_a_work_groups_profile_is_its_members(client: HTTPClient) -> None:
 
 
 async def test_deleting_a_conversation_that_is_not_yours_is_refused(client: HTTPClient) -> None:
-    mallory = Caller(client, await client.login("mallory"))
+    mallory = Actor(client, await client.login("mallory"))
     for conv in ("c2c_nobody", "group_no-such-group"):
         reply = await mallory.call("mutation($c: String!) { deleteConversation(conversationID: $c) }", {"c": conv})
         assert reply.codes == [6004]

@@ -1,28 +1,64 @@
-"""A group entry is decoded once for all of a process's followers, and only recent ones are kept."""
+"""A group entry is decoded (a reference resolved) once for all of a process's followers, and only
+recent ones are kept."""
 
 from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
 
 from gateway.events.decoded import DecodedEntries
 from gateway.events.dispatcher import Dispatcher
 from gateway.events.mailbox import LogEntry
-from gateway.im.events import OnKickedOffline, encode_event
+from gateway.im.events import IMEvent, OnKickedOffline, encode_event
 from gateway.keys import Keys
 from gateway.metrics import Metrics
 
 
-def test_an_entry_is_decoded_once_and_old_ones_are_let_go() -> None:
+async def test_an_entry_is_decoded_once_and_old_ones_are_let_go() -> None:
     raw = encode_event(OnKickedOffline()).decode()
     decoded = DecodedEntries(kept=2)
     first = LogEntry("g:1", "1-0", {})
-    event = decoded.get(first, raw)
+    event = await decoded.get(first, raw)
     assert isinstance(event, OnKickedOffline)
-    assert decoded.get(first, raw) is event  # the second follower shares the first one's object
-    decoded.get(LogEntry("g:1", "2-0", {}), raw)
-    decoded.get(LogEntry("g:1", "3-0", {}), raw)
-    assert decoded.get(first, raw) is not event  # pushed out by newer entries, decoded afresh
+    assert await decoded.get(first, raw) is event  # the second follower shares the first one's object
+    await decoded.get(LogEntry("g:1", "2-0", {}), raw)
+    await decoded.get(LogEntry("g:1", "3-0", {}), raw)
+    assert await decoded.get(first, raw) is not event  # pushed out by newer entries, decoded afresh
 
 
 def test_each_dispatcher_owns_its_cache() -> None:
     a = Dispatcher(None, Keys(1), Metrics())
     b = Dispatcher(None, Keys(1), Metrics())
     assert a.decoded is not b.decoded
+
+
+async def test_a_reference_is_resolved_once_for_all_the_followers_waiting_for_it() -> None:
+    """10,000 members reading one group entry at once resolve its reference once; a resolution
+    that fails reaches every follower waiting for it and is not kept (the next one tries again)."""
+    calls: list[list[str]] = []
+    failing = True
+
+    async def resolve(raws: Sequence[str]) -> list[IMEvent | None]:
+        calls.append(list(raws))
+        await asyncio.sleep(0.01)  # followers arrive meanwhile
+        if failing:
+            raise ConnectionError("redis went away")
+        return [OnKickedOffline() for _ in raws]
+
+    decoded = DecodedEntries(resolve=resolve)
+    entry = LogEntry("g:1", "1-0", {})
+    reference = '["n","group_g1",7]'
+    failures = await asyncio.gather(*(decoded.get(entry, reference) for _ in range(20)), return_exceptions=True)
+    assert all(isinstance(f, ConnectionError) for f in failures)
+    assert len(calls) == 1
+    failing = False
+    events = await asyncio.gather(*(decoded.get(entry, reference) for _ in range(20)))
+    assert len(calls) == 2
+    assert all(e is events[0] for e in events)
+    assert isinstance(events[0], OnKickedOffline)
+
+
+async def test_without_a_resolver_a_reference_reads_as_nothing() -> None:
+    decoded = DecodedEntries()
+    assert await decoded.get(LogEntry("g:1", "1-0", {}), '["n","group_g1",7]') is None
+    assert await decoded.get(LogEntry("g:1", "2-0", {}), "not json") is None

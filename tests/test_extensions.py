@@ -10,7 +10,8 @@ import pytest
 
 from gateway.engine import extensions as extensions_module
 from gateway.errors import Code
-from tests.support.clients import HTTPClient, Listening, listening
+from tests.support.actors import Actor
+from tests.support.clients import HTTPClient
 from tests.support.servers import InProcessGateway
 
 EVENTS = """subscription { advancedMsgListener { __typename
@@ -23,7 +24,7 @@ GET = "query($m: String!) { getMessageExtensions(msgID: $m) { extensionKey exten
 DELETE = "mutation($m: String!, $k: [String!]!) { deleteMessageExtensions(msgID: $m, keys: $k) { resultCode } }"
 
 
-class Party(Listening):
+class Party(Actor):
     async def send(self, to: str, *, extensible: bool = True, group: bool = False) -> str:
         created = (await self.q('mutation { createTextMessage(text: "vote: lunch place?") { id } }'))[
             "createTextMessage"
@@ -46,8 +47,7 @@ class Party(Listening):
 
 
 async def party(client: HTTPClient, server: InProcessGateway, name: str) -> Party:
-    d = await listening(client, server.ws_url, name, EVENTS)
-    return Party(d.client, d.token, d.ws, d.op)
+    return await Party.online(client, server.ws_url, name, EVENTS)
 
 
 def ext(key: str, value: str, version: int | None = None) -> dict[str, Any]:

@@ -1,117 +1,18 @@
 """V2TIMFriendshipManager and friendshipListener, end to end over real HTTP and WebSocket.
 
-`Mirror` keeps a client-side copy of one user's friend list, blacklist and requests built only from
+`User` (tests/support/friendship.py) keeps a client-side copy of one user's friend list, blacklist and requests built only from
 the events it receives; after every mutation it must equal what the queries return (convergence).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from gateway.engine import friendship as friendship_module
 from gateway.errors import Code
-from tests.support.clients import HTTPClient, WSClient
+from tests.support.clients import HTTPClient
+from tests.support.friendship import ADD, SET_ALLOW, User, make_user, settle
 from tests.support.servers import InProcessGateway
-
-INFO = "userID friendRemark friendGroup friendCustomInfo { key value } userProfile { userID nickName }"
-APP = "userID nickName addWording addSource type"
-EVENTS = f"""
-subscription($since: String) {{
-  friendshipListener(since: $since) {{
-    __typename
-    ... on FriendApplicationListAddedEvent {{ type cursor applicationList {{ {APP} }} }}
-    ... on FriendApplicationListDeletedEvent {{ type cursor userIDList }}
-    ... on FriendApplicationListReadEvent {{ type cursor }}
-    ... on FriendListAddedEvent {{ type cursor infoList {{ {INFO} }} }}
-    ... on FriendListDeletedEvent {{ type cursor userIDList }}
-    ... on BlackListAddEvent {{ type cursor infoList {{ {INFO} }} }}
-    ... on BlackListDeletedEvent {{ type cursor userIDList }}
-    ... on FriendInfoChangedEvent {{ type cursor infoList {{ {INFO} }} }}
-  }}
-}}"""
-STATE = f"""{{
-  getFriendList {{ {INFO} }}
-  getBlackList {{ userID }}
-  getFriendApplicationList {{ unreadCount friendApplicationList {{ {APP} }} }}
-}}"""
-ADD = """mutation($u: String!, $t: V2TIM_FriendAddType!, $r: String, $w: String, $s: String, $g: String) {
-  addFriend(userID: $u, addType: $t, remark: $r, addWording: $w, addSource: $s, friendGroup: $g) {
-    userID resultCode resultInfo } }"""
-# Events are in the log before a mutation returns and reach the socket within milliseconds; a
-# stream quiet for this long has delivered everything the last mutation emitted.
-QUIET_SECONDS = 0.25
-SET_ALLOW = "mutation($a: V2TIM_Allowtype) { setSelfInfo(allowType: $a) { userID } }"
-
-
-class User:
-    def __init__(self, name: str, token: str, ws: WSClient, op: str, client: HTTPClient) -> None:
-        self.name, self.token, self.ws, self.op, self.client = name, token, ws, op, client
-        self.friends: dict[str, dict[str, Any]] = {}
-        self.blocked: set[str] = set()
-        self.requests: dict[str, dict[str, Any]] = {}
-
-    async def q(self, document: str, variables: dict[str, Any] | None = None) -> Any:
-        return (await self.client.gql(document, variables, token=self.token)).ok()
-
-    async def call(self, document: str, variables: dict[str, Any] | None = None) -> Any:
-        return await self.client.gql(document, variables, token=self.token)
-
-    def apply(self, event: dict[str, Any]) -> None:
-        kind = event["type"]
-        if kind in ("onFriendListAdded", "onFriendInfoChanged"):
-            for info in event["infoList"]:
-                self.friends[info["userID"]] = info
-        elif kind == "onFriendListDeleted":
-            for uid in event["userIDList"]:
-                self.friends.pop(uid, None)
-        elif kind == "onBlackListAdd":
-            self.blocked.update(i["userID"] for i in event["infoList"])
-        elif kind == "onBlackListDeleted":
-            self.blocked.difference_update(event["userIDList"])
-        elif kind == "onFriendApplicationListAdded":
-            for app in event["applicationList"]:
-                self.requests[app["userID"]] = app
-        elif kind == "onFriendApplicationListDeleted":
-            for uid in event["userIDList"]:
-                self.requests.pop(uid, None)
-
-    async def drain(self) -> list[dict[str, Any]]:
-        """Apply every event that arrives until the stream is quiet."""
-        seen: list[dict[str, Any]] = []
-        while True:
-            try:
-                message = await self.ws.next(self.op, timeout=QUIET_SECONDS)
-            except TimeoutError:
-                return seen
-            assert message["type"] == "next", message
-            event = message["payload"]["data"]["friendshipListener"]
-            self.apply(event)
-            seen.append(event)
-
-    async def converged(self) -> None:
-        state = await self.q(STATE)
-        assert self.friends == {f["userID"]: f for f in state["getFriendList"]}
-        assert self.blocked == {b["userID"] for b in state["getBlackList"]}
-        assert self.requests == {a["userID"]: a for a in state["getFriendApplicationList"]["friendApplicationList"]}
-
-
-async def make_user(client: HTTPClient, server: InProcessGateway, name: str, platform: str = "web") -> User:
-    token = await client.login(name, platform=platform)
-    ws = await WSClient.connect(server.ws_url, token)
-    op = await ws.subscribe(EVENTS)
-    user = User(name, token, ws, op, client)
-    await user.drain()
-    return user
-
-
-async def settle(*users: User) -> dict[str, list[str]]:
-    """Drain every user's events, check convergence, and return the event types each saw."""
-    seen = {u.name: [e["type"] for e in await u.drain()] for u in users}
-    for u in users:
-        await u.converged()
-    return seen
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from gateway.errors import Code
 from gateway.im.enums import ElemType, GroupType
 from gateway.im.messages import Content, SendOptions, TextElem
 from gateway.services import Gateway
+from tests.support.actors import Actor
 from tests.support.clients import HTTPClient, WSClient
 from tests.support.engine import embedded
 from tests.support.servers import InProcessGateway
@@ -27,24 +28,8 @@ EVENTS = """subscription { advancedMsgListener { __typename
   ... on RecvMessageRevokedEvent { type msgID } } }"""
 
 
-class Person:
-    def __init__(self, client: HTTPClient, token: str, ws: WSClient, op: str) -> None:
-        self.client, self.token, self.ws, self.op = client, token, ws, op
-
-    async def call(self, doc: str) -> Any:
-        return await self.client.gql(doc, token=self.token)
-
-    async def q(self, doc: str) -> Any:
-        return (await self.call(doc)).ok()
-
-    async def events(self) -> list[dict[str, Any]]:
-        seen: list[dict[str, Any]] = []
-        while True:
-            try:
-                message = await self.ws.next(self.op, timeout=0.25)
-            except TimeoutError:
-                return seen
-            seen.append(message["payload"]["data"]["advancedMsgListener"])
+class Person(Actor):
+    """A member's device, listening to advancedMsgListener."""
 
     async def send(self, gid: str, text: str, *, receiver: str | None = None, at: list[str] | None = None) -> Any:
         if at is None:
@@ -61,11 +46,7 @@ class Person:
 
 
 async def person(client: HTTPClient, server: InProcessGateway, name: str, platform: str = "web") -> Person:
-    token = await client.login(name, platform=platform)
-    ws = await WSClient.connect(server.ws_url, token)
-    op = await ws.subscribe(EVENTS)
-    await asyncio.sleep(0.05)
-    return Person(client, token, ws, op)
+    return await Person.online(client, server.ws_url, name, EVENTS, platform=platform)
 
 
 @pytest.fixture
@@ -81,7 +62,7 @@ async def room(client: HTTPClient, server: InProcessGateway) -> tuple[str, Perso
     for p in (mike, nora):
         await p.q(f'mutation {{ joinGroup(groupID: "{gid}") }}')
     for p in (olive, olive_phone, mike, nora):
-        await p.events()  # the join tips
+        await p.drain()  # the join tips
     return gid, olive, olive_phone, mike, nora
 
 
@@ -92,11 +73,11 @@ async def test_group_message_reaches_members_and_the_senders_other_devices(
     sent = (await olive.send(gid, "hello room")).ok()["sendMessage"]
     assert sent["isSelf"] is True
     for p in (mike, nora):
-        (event,) = await p.events()
+        (event,) = await p.drain()
         assert (event["message"]["msgID"], event["message"]["isSelf"]) == (sent["msgID"], False)
-    (synced,) = await olive_phone.events()
+    (synced,) = await olive_phone.drain()
     assert synced["message"]["isSelf"] is True
-    assert await olive.events() == []
+    assert await olive.drain() == []
     history = await mike.q(f'{{ getGroupHistoryMessageList(groupID: "{gid}", count: 5) {{ msgID elemType }} }}')
     assert history["getGroupHistoryMessageList"][0]["msgID"] == sent["msgID"]
     engine = embedded(server.gateway.backend).messages
@@ -109,16 +90,16 @@ async def test_group_message_reaches_members_and_the_senders_other_devices(
 async def test_targeted_and_at_messages(room: tuple[str, Person, Person, Person, Person]) -> None:
     gid, olive, olive_phone, mike, nora = room
     assert (await olive.send(gid, "just mike", receiver="mike")).codes == []
-    assert [e["message"]["textElem"]["text"] for e in await mike.events()] == ["just mike"]
-    assert await nora.events() == []
+    assert [e["message"]["textElem"]["text"] for e in await mike.drain()] == ["just mike"]
+    assert await nora.drain() == []
     nora_history = await nora.q(
         f'{{ getGroupHistoryMessageList(groupID: "{gid}", count: 5) {{ textElem {{ text }} }} }}'
     )
     assert {"textElem": {"text": "just mike"}} not in nora_history["getGroupHistoryMessageList"]
-    await olive_phone.events()
+    await olive_phone.drain()
     at = (await olive.send(gid, "@nora look", at=["nora", "__kImSDK_MesssageAtALL__"])).ok()
     assert at["sendMessage"]["msgID"]
-    (event,) = await nora.events()
+    (event,) = await nora.drain()
     assert event["message"]["groupAtUserList"] == ["nora", "__kImSDK_MesssageAtALL__"]
     many = [f"u{i}" for i in range(31)]
     assert (
@@ -136,8 +117,8 @@ async def test_non_members_receive_options_and_revoking(
     assert (await stranger.send(gid, "let me in")).codes == [Code.ERR_NO_PERMISSION]
     assert await nora.q(f'mutation {{ setGroupReceiveMessageOpt(groupID: "{gid}", opt: V2TIM_NOT_RECEIVE_MESSAGE) }}')
     sent = (await mike.send(gid, "quiet please")).ok()["sendMessage"]
-    assert await nora.events() == []
-    assert len(await olive.events()) == 1
+    assert await nora.drain() == []
+    assert len(await olive.drain()) == 1
     await clock.advance(600)  # long past the sender's 2 minutes: the owner may still revoke
     assert (await nora.call(f'mutation {{ revokeMessage(lastMsgID: "{sent["msgID"]}") }}')).codes == [
         Code.ERR_NO_PERMISSION
@@ -146,7 +127,7 @@ async def test_non_members_receive_options_and_revoking(
         Code.ERR_REVOKE_TIME_LIMIT
     ]
     assert await olive.q(f'mutation {{ revokeMessage(lastMsgID: "{sent["msgID"]}") }}')
-    assert [e["type"] for e in await mike.events()] == ["onRecvMessageRevoked"]
+    assert [e["type"] for e in await mike.drain()] == ["onRecvMessageRevoked"]
     assert await mike.q(f'mutation {{ clearGroupHistoryMessage(groupID: "{gid}") }}')
     assert (await mike.q(f'{{ getGroupHistoryMessageList(groupID: "{gid}", count: 5) {{ msgID }} }}'))[
         "getGroupHistoryMessageList"
@@ -167,19 +148,19 @@ async def test_not_receive_holds_for_live_and_later_subscriptions(client: HTTPCl
         )
     )["createGroup"]
     for p in (olive, mike, nora):
-        await p.events()
+        await p.drain()
     opt = 'mutation {{ setGroupReceiveMessageOpt(groupID: "%s", opt: {}) }}' % gid
     assert await nora.q(opt.format("V2TIM_NOT_RECEIVE_MESSAGE"))
     await olive.send(gid, "one")
-    assert [e["message"]["textElem"]["text"] for e in await mike.events()] == ["one"]
-    assert await nora.events() == []  # her live subscription
+    assert [e["message"]["textElem"]["text"] for e in await mike.drain()] == ["one"]
+    assert await nora.drain() == []  # her live subscription
     later = await person(client, server, "nora", "ios")  # a subscription opened after the option was set
     await olive.send(gid, "two")
-    assert await later.events() == []
+    assert await later.drain() == []
     assert await nora.q(opt.format("V2TIM_RECEIVE_MESSAGE"))
     await olive.send(gid, "three")
     for device in (nora, later):
-        assert [e["message"]["textElem"]["text"] for e in await device.events()] == ["three"]
+        assert [e["message"]["textElem"]["text"] for e in await device.drain()] == ["three"]
 
 
 @pytest.fixture

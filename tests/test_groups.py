@@ -10,98 +10,9 @@ import pytest
 
 from gateway.engine.groups import store as group_store
 from gateway.errors import Code
-from tests.support.clients import HTTPClient, WSClient
+from tests.support.clients import HTTPClient
+from tests.support.groups import CREATE, Member, info, member
 from tests.support.servers import InProcessGateway
-
-MEMBER = "userID nickName nameCard"
-GROUP_EVENTS = f"""subscription {{ groupListener {{
-  __typename
-  ... on MemberEnterEvent {{ type groupID memberList {{ {MEMBER} }} }}
-  ... on MemberLeaveEvent {{ type groupID member {{ {MEMBER} }} }}
-  ... on MemberInvitedEvent {{ type groupID opUser {{ userID }} memberList {{ {MEMBER} }} }}
-  ... on MemberKickedEvent {{ type groupID opUser {{ userID }} memberList {{ {MEMBER} }} }}
-  ... on MemberInfoChangedEvent {{ type groupID groupMemberChangeInfoList {{ userID muteTime }} }}
-  ... on GroupCreatedEvent {{ type groupID }}
-  ... on GroupDismissedEvent {{ type groupID opUser {{ userID }} }}
-  ... on GroupRecycledEvent {{ type groupID opUser {{ userID }} }}
-  ... on ReceiveRESTCustomDataEvent {{ type groupID customData }}
-  ... on GroupInfoChangedEvent {{ type groupID groupChangeInfoList {{ type value boolValue intValue }} }}
-  ... on ReceiveJoinApplicationEvent {{ type groupID member {{ userID }} opReason }}
-  ... on ApplicationProcessedEvent {{ type groupID opUser {{ userID }} opReason isAgreeJoin }}
-  ... on GrantAdministratorEvent {{ type groupID opUser {{ userID }} memberList {{ userID }} }}
-  ... on RevokeAdministratorEvent {{ type groupID opUser {{ userID }} memberList {{ userID }} }}
-  ... on QuitFromGroupEvent {{ type groupID }}
-  ... on GroupAttributeChangedEvent {{ type groupID groupAttributeMap {{ key value }} }}
-  ... on TopicCreatedEvent {{ type groupID topicID }}
-  ... on TopicDeletedEvent {{ type groupID topicIDList }}
-  ... on TopicInfoChangedEvent {{ type groupID topicInfo {{ topicID topicName }} }}
-  ... on GroupCounterChangedEvent {{ type groupID key newValue }}
-}} }}"""
-MSG_EVENTS = """subscription { advancedMsgListener { __typename
-  ... on RecvNewMessage { type message { msgID sender groupID elemType seq isSelf groupAtUserList textElem { text }
-      groupTipsElem { groupID type opMember { userID } memberList { userID } memberCount
-        groupChangeInfoList { type value } memberChangeInfoList { userID muteTime } } } }
-  ... on RecvMessageRevokedEvent { type msgID } } }""".replace("RecvNewMessage {", "RecvNewMessageEvent {")
-INFO = "groupID groupType groupName notification introduction faceUrl addOpt approveOpt isAllMuted isSupportTopic owner memberCount"
-CREATE = """mutation($t: V2TIM_GroupType!, $id: String, $n: String!, $m: [CreateGroupMemberInfoInput!], $a: V2TIM_GroupAdd,
-                     $ap: V2TIM_GroupAdd, $topics: Boolean) {
-  createGroup(groupType: $t, groupID: $id, groupName: $n, memberListMap: $m, addOpt: $a, approveOpt: $ap, isSupportTopic: $topics) }"""
-
-
-class Member:
-    def __init__(self, name: str, token: str, ws: WSClient, groups_op: str, msgs_op: str, client: HTTPClient) -> None:
-        self.name, self.token, self.ws, self.groups_op, self.msgs_op, self.client = (
-            name,
-            token,
-            ws,
-            groups_op,
-            msgs_op,
-            client,
-        )
-
-    async def call(self, document: str, variables: dict[str, Any] | None = None) -> Any:
-        return await self.client.gql(document, variables, token=self.token)
-
-    async def q(self, document: str, variables: dict[str, Any] | None = None) -> Any:
-        return (await self.call(document, variables)).ok()
-
-    async def events(self, op: str, quiet: float = 0.25) -> list[dict[str, Any]]:
-        seen: list[dict[str, Any]] = []
-        while True:
-            try:
-                message = await self.ws.next(op, timeout=quiet)
-            except TimeoutError:
-                return seen
-            assert message["type"] == "next", message
-            seen.append(next(iter(message["payload"]["data"].values())))
-
-    async def group_events(self) -> list[dict[str, Any]]:
-        return await self.events(self.groups_op)
-
-    async def messages(self) -> list[dict[str, Any]]:
-        return [e["message"] for e in await self.events(self.msgs_op) if e["type"] == "onRecvNewMessage"]
-
-    async def create(self, group_type: str, name: str = "g", **extra: Any) -> str:
-        variables = {"t": f"V2TIM_GROUP_TYPE_{group_type.upper()}", "n": name, **extra}
-        return str((await self.q(CREATE, variables))["createGroup"])
-
-    async def send(self, group_id: str, text: str, **options: Any) -> Any:
-        created = (await self.q(f'mutation {{ createTextMessage(text: "{text}") {{ id }} }}'))["createTextMessage"][
-            "id"
-        ]
-        args = "".join(f", {k}: {v}" for k, v in options.items())
-        return await self.call(
-            f'mutation {{ sendMessage(id: "{created}", groupID: "{group_id}"{args}) {{ msgID seq isSelf groupID }} }}'
-        )
-
-
-async def member(client: HTTPClient, server: InProcessGateway, name: str) -> Member:
-    token = await client.login(name)
-    ws = await WSClient.connect(server.ws_url, token)
-    groups_op = await ws.subscribe(GROUP_EVENTS)
-    msgs_op = await ws.subscribe(MSG_EVENTS)
-    await asyncio.sleep(0.05)
-    return Member(name, token, ws, groups_op, msgs_op, client)
 
 
 @pytest.fixture
@@ -111,11 +22,6 @@ async def trio(client: HTTPClient, server: InProcessGateway) -> tuple[Member, Me
         await member(client, server, "mike"),
         await member(client, server, "nora"),
     )
-
-
-async def info(m: Member, gid: str) -> dict[str, Any]:
-    reply = await m.q(f'{{ getGroupsInfo(groupIDList: ["{gid}"]) {{ resultCode groupInfo {{ {INFO} }} }} }}')
-    return dict(reply["getGroupsInfo"][0])
 
 
 async def test_create_each_type_with_generated_and_custom_ids(trio: tuple[Member, Member, Member]) -> None:

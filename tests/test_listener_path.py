@@ -17,6 +17,7 @@ from gateway.im.model import UserStatus
 from gateway.web.view import GraphQLView
 from schema.execution.listeners import EventRenderer
 from tests.support.clients import HTTPClient, WSClient
+from tests.support.messages import send_text
 from tests.support.servers import InProcessGateway
 
 MESSAGES = "subscription { advancedMsgListener { __typename ... on RecvNewMessageEvent { message { msgID } } } }"
@@ -36,13 +37,6 @@ def _renderer(server: InProcessGateway) -> EventRenderer:
         if isinstance(view, GraphQLView):
             return view._fast_schema.event_renderer
     raise AssertionError("no GraphQL route")
-
-
-async def send_text(client: HTTPClient, token: str, text: str, *, to: str = "", group: str = "") -> dict[str, Any]:
-    created = (await client.gql(f'mutation {{ createTextMessage(text: "{text}") {{ id }} }}', token=token)).ok()
-    target = f'receiver: "{to}"' if to else f'groupID: "{group}"'
-    doc = f'mutation {{ sendMessage(id: "{created["createTextMessage"]["id"]}", {target}) {{ msgID }} }}'
-    return dict((await client.gql(doc, token=token)).ok()["sendMessage"])
 
 
 async def settle(predicate: Any, timeout: float = 5.0) -> None:

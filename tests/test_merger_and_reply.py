@@ -9,7 +9,8 @@ import pytest
 
 from gateway.engine import merger as merger_module
 from gateway.errors import Code
-from tests.support.clients import Caller, HTTPClient
+from tests.support.actors import Actor
+from tests.support.clients import HTTPClient
 from tests.support.servers import InProcessGateway
 
 MERGE = """mutation($m: [String!]!, $t: String, $a: [String!], $c: String!) {
@@ -20,7 +21,7 @@ REPLY = """mutation($id: String!, $to: String, $g: String, $r: MessageInput!) {
   sendReplyMessage(id: $id, receiver: $to, groupID: $g, replyMessage: $r) { msgID cloudCustomData } }"""
 
 
-class Chatter(Caller):
+class Chatter(Actor):
     async def text(self, text: str) -> str:
         created = await self.q("mutation($t: String!) { createTextMessage(text: $t) { id } }", {"t": text})
         return str(created["createTextMessage"]["id"])

@@ -4,75 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from typing import Any
 
 import pytest
 
 from gateway.clock import ManualClock
 from gateway.config import Settings
 from gateway.errors import Code
-from tests.support.clients import HTTPClient, WSClient
+from tests.support.clients import HTTPClient
 from tests.support.engine import embedded
+from tests.support.messages import HISTORY, MODIFY, Device, device
 from tests.support.servers import InProcessGateway, start_in_process
-
-MSG = """msgID id createdID sender userID nickName friendRemark status isSelf isRead isPeerRead elemType seq timestamp
-  textElem { text } customElem { data desc extension } cloudCustomData localCustomData priority
-  isExcludedFromUnreadCount isExcludedFromLastMessage needReadReceipt isSupportMessageExtension
-  imageElem { path imageList { type url } } locationElem { desc longitude latitude } faceElem { index data }
-  offlinePushInfo { title desc }"""
-EVENTS = f"""subscription($since: String) {{ advancedMsgListener(since: $since) {{
-  __typename
-  ... on RecvNewMessageEvent {{ type cursor message {{ {MSG} }} }}
-  ... on RecvC2CReadReceiptEvent {{ type cursor receiptList {{ userID timestamp isPeerRead }} }}
-  ... on RecvMessageRevokedEvent {{ type cursor msgID }}
-  ... on RecvMessageModifiedEvent {{ type cursor message {{ {MSG} }} }}
-}} }}"""
-CREATE_TEXT = (
-    "mutation($t: String!) { createTextMessage(text: $t) { id messageInfo { status elemType textElem { text } } } }"
-)
-SEND = f"""mutation($id: String!, $to: String, $g: String, $o: Boolean!, $c: String, $l: String, $x: Boolean!) {{
-  sendMessage(id: $id, receiver: $to, groupID: $g, onlineUserOnly: $o, cloudCustomData: $c, localCustomData: $l,
-              isExcludedFromUnreadCount: $x, offlinePushInfo: {{title: "t", desc: "d"}}) {{ {MSG} }} }}"""
-HISTORY = f"""query($u: String!, $n: Int!, $last: String) {{
-  getC2CHistoryMessageList(userID: $u, count: $n, lastMsgID: $last) {{ {MSG} }} }}"""
-
-
-class Device:
-    def __init__(self, client: HTTPClient, token: str, ws: WSClient, op: str) -> None:
-        self.client, self.token, self.ws, self.op = client, token, ws, op
-
-    async def call(self, document: str, variables: dict[str, Any] | None = None) -> Any:
-        return await self.client.gql(document, variables, token=self.token)
-
-    async def q(self, document: str, variables: dict[str, Any] | None = None) -> Any:
-        return (await self.call(document, variables)).ok()
-
-    async def event(self) -> dict[str, Any]:
-        return await self.ws.next_event(self.op)
-
-    async def quiet(self) -> None:
-        await self.ws.nothing_for(self.op, 0.3)
-
-    async def send_text(self, to: str, text: str, **options: Any) -> dict[str, Any]:
-        reply = await self.send(await self.create_text(text), to, **options)
-        return dict(reply.ok()["sendMessage"])
-
-    async def create_text(self, text: str) -> str:
-        return str((await self.q(CREATE_TEXT, {"t": text}))["createTextMessage"]["id"])
-
-    async def send(self, created: str, to: str | None, **options: Any) -> Any:
-        variables = {"id": created, "to": to, "g": None, "o": False, "c": None, "l": None, "x": False}
-        variables.update(options)
-        return await self.call(SEND, variables)
-
-
-async def device(client: HTTPClient, server: InProcessGateway, user: str, platform: str = "web") -> Device:
-    token = await client.login(user, platform=platform)
-    ws = await WSClient.connect(server.ws_url, token)
-    op = await ws.subscribe(EVENTS)
-    dev = Device(client, token, ws, op)
-    await asyncio.sleep(0.05)  # let the subscription follow its stream
-    return dev
 
 
 @pytest.fixture
@@ -213,11 +154,6 @@ async def test_revoke(chat: tuple[Device, Device, Device], clock: ManualClock) -
     assert (await alice.call(revoke, {"m": late["msgID"]})).codes == [Code.ERR_REVOKE_TIME_LIMIT]
 
 
-MODIFY = """mutation($m: String!, $t: String!, $c: String) {
-  modifyMessage(message: {msgID: $m, textElem: {text: $t}, cloudCustomData: $c}) {
-    msgID textElem { text } cloudCustomData } }"""
-
-
 async def test_modify(chat: tuple[Device, Device, Device]) -> None:
     alice, _, bob = chat
     sent = await alice.send_text("bob", "helo")
@@ -323,7 +259,7 @@ async def test_a_c2c_send_takes_three_round_trips_and_leaves_the_conversation_no
     then the write with both events. The events' entries say whether the conversation is new or changed for
     each user (their conversationListener subscriptions derive the notice), so the send tells
     nobody's conversation list itself; only a user who gets no event is told directly."""
-    from gateway.events.bus import F_CONVERSATION
+    from gateway.events.bus import notice_of
     from gateway.im.enums import ElemType, MessageOpt
     from gateway.im.messages import Content, SendOptions, TextElem
     from gateway.services import Gateway
@@ -366,7 +302,8 @@ async def test_a_c2c_send_takes_three_round_trips_and_leaves_the_conversation_no
         async def last_notice(user: str) -> str | None:
             entries: list[tuple[str, dict[str, str]]] = await redis.xrevrange(gw.keys.user_events(user), count=1)
             [(_, fields)] = entries
-            return fields.get(F_CONVERSATION)
+            kind, conversation = notice_of(fields)
+            return f"{kind}:{conversation}" if kind else None
 
         assert await send("first") == 3  # the first send of a conversation and a later one alike
         assert (await last_notice("ann"), await last_notice("ben")) == ("new:c2c_ben", "new:c2c_ann")

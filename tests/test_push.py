@@ -70,12 +70,13 @@ async def receiver() -> AsyncIterator[Receiver]:
 
 
 @pytest.fixture
-def settings(sdkappid: int, redis_url: str, receiver: Receiver, tmp_path: Path) -> Settings:
+def settings(sdkappid: int, redis_url: str, redis_is_cluster: bool, receiver: Receiver, tmp_path: Path) -> Settings:
     return Settings(
         data_dir=tmp_path,
         sdkappid=sdkappid,
         secret_key=SECRET,
         redis_url=redis_url,
+        redis_cluster=redis_is_cluster,
         rate_limit_per_second=0,
         push_webhook_url=receiver.url,
         push_webhook_secret=PUSH_SECRET,

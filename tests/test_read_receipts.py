@@ -9,7 +9,8 @@ import pytest
 
 from gateway.engine import receipts as receipts_module
 from gateway.errors import Code
-from tests.support.clients import HTTPClient, Listening, listening
+from tests.support.actors import Actor
+from tests.support.clients import HTTPClient
 from tests.support.servers import InProcessGateway
 
 EVENTS = """subscription { advancedMsgListener { __typename
@@ -20,7 +21,7 @@ MEMBERS = """query($m: String!, $f: Int!, $n: Long, $c: Int!) {
   getGroupMessageReadMemberList(msgID: $m, filter: $f, nextSeq: $n, count: $c) { nextSeq isFinished memberInfoList { userID } } }"""
 
 
-class User(Listening):
+class User(Actor):
     async def send(self, text: str, *, to: str = "", group: str = "", receipt: bool = True) -> str:
         created = (await self.q("mutation($t: String!) { createTextMessage(text: $t) { id } }", {"t": text}))[
             "createTextMessage"
@@ -50,8 +51,7 @@ class User(Listening):
 
 
 async def user(client: HTTPClient, server: InProcessGateway, name: str) -> User:
-    d = await listening(client, server.ws_url, name, EVENTS)
-    return User(d.client, d.token, d.ws, d.op)
+    return await User.online(client, server.ws_url, name, EVENTS)
 
 
 async def test_c2c_receipts_reach_the_sender_once(client: HTTPClient, server: InProcessGateway) -> None:

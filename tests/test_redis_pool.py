@@ -14,7 +14,15 @@ from redis.exceptions import DataError, ResponseError
 from redis.typing import EncodableT
 
 from gateway.config import Settings
-from gateway.lean.redis import HiredisPacking, LeanPipeline, LeanRedis, WaitingConnectionPool
+from gateway.lean.redis import (
+    HiredisPacking,
+    LeanPipeline,
+    LeanRedis,
+    ReplicatedPipeline,
+    ReplicationError,
+    WaitingConnectionPool,
+)
+from gateway.store import close_redis, open_redis, ordered_pipeline
 
 
 class _Packed(HiredisPacking, Connection):
@@ -203,3 +211,30 @@ async def test_a_connection_released_with_unread_replies_is_made_clean_before_re
         await pool.release(again)
     finally:
         await pool.disconnect()
+
+
+async def test_a_durable_write_waits_for_replicas_and_fails_without_them(settings: Settings) -> None:
+    """IMQL_REDIS_WAIT_REPLICAS on a single Redis: the durable pipeline ends in WAIT on its own
+    connection; the test Redis has no replica, so WAIT 0 passes and WAIT 1 fails (after its timeout),
+    its writes made but not acknowledged."""
+    key = f"imql:{{{settings.sdkappid}}}:durable"
+    plain = open_redis(settings.redis_url)
+    waiting = open_redis(settings.redis_url, wait_replicas=1)
+    try:
+        pipe = ordered_pipeline(plain, durable=True)
+        assert not isinstance(pipe, ReplicatedPipeline)  # no WAIT asked for: no WAIT sent
+        pipe.set(key, 1)
+        assert await pipe.execute() == [True]
+        pipe = ordered_pipeline(waiting, durable=True)
+        assert isinstance(pipe, ReplicatedPipeline)
+        pipe.set(key, 2)
+        with pytest.raises(ReplicationError, match="0 of the 1 replicas"):
+            await pipe.execute()
+        assert await plain.get(key) == "2"
+        pipe = ordered_pipeline(waiting)  # not durable: no WAIT
+        pipe.set(key, 3)
+        assert await pipe.execute() == [True]
+    finally:
+        await plain.delete(key)
+        await close_redis(plain)
+        await close_redis(waiting)

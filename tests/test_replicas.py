@@ -15,8 +15,11 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-async def replicas(sdkappid: int, redis_url: str) -> AsyncIterator[tuple[GatewayProcess, GatewayProcess]]:
+async def replicas(
+    sdkappid: int, redis_url: str, redis_is_cluster: bool
+) -> AsyncIterator[tuple[GatewayProcess, GatewayProcess]]:
     env = {"IMQL_REDIS_URL": redis_url, "IMQL_SDKAPPID": str(sdkappid), "IMQL_SECRET_KEY": SECRET}
+    env["IMQL_REDIS_CLUSTER"] = "1" if redis_is_cluster else "0"
     a = await spawn_gateway(env)
     b = await spawn_gateway(env)
     yield a, b

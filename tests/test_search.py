@@ -9,14 +9,15 @@ import pytest
 
 from gateway.clock import ManualClock
 from gateway.errors import Code
-from tests.support.clients import Caller, HTTPClient
+from tests.support.actors import Actor
+from tests.support.clients import HTTPClient
 from tests.support.servers import InProcessGateway
 
 SEARCH = """query($p: MessageSearchParam!) { searchLocalMessages(searchParam: $p) { totalCount
   messageSearchResultItems { conversationID messageCount messageList { sender textElem { text } customElem { desc } } } } }"""
 
 
-class Chatter(Caller):
+class Chatter(Actor):
     async def send(self, to: str, text: str = "", *, group: bool = False, custom_desc: str = "") -> None:
         if custom_desc:
             doc, variables = (

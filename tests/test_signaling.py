@@ -5,37 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
 
 import pytest
 
 from gateway.clock import ManualClock
 from gateway.config import Settings
 from gateway.errors import Code
-from tests.support.clients import HTTPClient, Listening, listening
+from tests.support.clients import HTTPClient
 from tests.support.servers import InProcessGateway, start_in_process
+from tests.support.signaling import HISTORY, Device, device
 
-EVENTS = """subscription { signalingListener { __typename
-  ... on ReceiveNewInvitationEvent { type inviteID inviter groupID inviteeList data }
-  ... on InviteeAcceptedEvent { type inviteID invitee data }
-  ... on InviteeRejectedEvent { type inviteID invitee data }
-  ... on InvitationCancelledEvent { type inviteID inviter data }
-  ... on InvitationTimeoutEvent { type inviteID inviteeList }
-  ... on InvitationModifiedEvent { type inviteID data }
-} }"""
 INFO = "inviteID groupID inviter inviteeList data timeout actionType"
-HISTORY = '{ getC2CHistoryMessageList(userID: "%s", count: 20) { msgID elemType customElem { data } } }'
-
-
-class Device(Listening):
-    async def invite(self, invitee: str, **args: Any) -> str:
-        extra = "".join(f", {k}: {json.dumps(v)}" for k, v in args.items())
-        return str((await self.q(f'mutation {{ invite(invitee: "{invitee}"{extra}) }}'))["invite"])
-
-
-async def device(client: HTTPClient, ws_url: str, user: str, platform: str = "web") -> Device:
-    d = await listening(client, ws_url, user, EVENTS, platform)
-    return Device(d.client, d.token, d.ws, d.op)
 
 
 @pytest.fixture

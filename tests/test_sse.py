@@ -12,12 +12,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import pytest
 
 from gateway.errors import Code
+from gateway.web.sse import wants_sse
 from gateway.web.view import GraphQLView
 from tests.support.clients import SDK_EVENTS, HTTPClient
+from tests.support.messages import send_text
 from tests.support.servers import InProcessGateway
-from tests.test_listener_path import send_text
+from tests.test_media import png
 
 MESSAGES = """subscription($since: String) { advancedMsgListener(since: $since) {
   __typename ... on RecvNewMessageEvent { type cursor message { msgID textElem { text } } } } }"""
@@ -290,3 +293,68 @@ async def test_a_subscription_as_plain_post_is_still_refused(client: HTTPClient)
     assert reply.status == 400
     assert reply.codes == [Code.ERR_INVALID_PARAMETERS]
     assert "text/event-stream" in reply.errors[0]["extensions"]["desc"]
+
+
+URQL_ACCEPT = (
+    "application/graphql-response+json, application/graphql+json, application/json, text/event-stream, multipart/mixed"
+)
+
+
+@pytest.mark.parametrize(
+    ("accept", "streams"),
+    [
+        ("text/event-stream", True),
+        ("text/event-stream, application/json;q=0.9", True),
+        ("application/json;q=0.5, text/event-stream", True),
+        (URQL_ACCEPT, False),  # urql's default: it lists the event stream but wants JSON for a query
+        ("application/json, text/event-stream", False),
+        ("text/event-stream;q=0", False),
+        ("", False),
+    ],
+)
+def test_only_a_client_that_prefers_an_event_stream_gets_one(accept: str, streams: bool) -> None:
+    assert wants_sse({b"accept": accept.encode()}) is streams
+
+
+async def test_a_query_with_urqls_accept_header_answers_json(client: HTTPClient, server: InProcessGateway) -> None:
+    token = await client.login("alice")
+    response = await client.http.post(
+        "/graphql",
+        json={"query": "{ getLoginUser }"},
+        headers={"Authorization": f"Bearer {token}", "Accept": URQL_ACCEPT},
+    )
+    assert response.status_code == 200
+    assert response.json() == {"data": {"getLoginUser": "alice"}}
+
+
+async def test_requests_strawberry_serves_answer_json_to_urqls_accept_header(
+    client: HTTPClient, server: InProcessGateway
+) -> None:
+    """Strawberry, which serves what imql's fast path does not (documents with fragments at the
+    root, GETs, multipart uploads), streams whenever Accept merely lists text/event-stream: imql
+    hands it the request without that type unless the client prefers it. An upload never streams
+    (its files are closed before a stream would read them: a 7012)."""
+    token = await client.login("alice")
+    headers = {"Authorization": f"Bearer {token}", "Accept": URQL_ACCEPT}
+    spread = {"query": "query Me { ...Me } fragment Me on Query { getLoginUser }"}
+    posted = await client.http.post("/graphql", json=spread, headers=headers)
+    got = await client.http.get("/graphql", params={"query": "{ getLoginUser }"}, headers=headers)
+    for response in (posted, got):
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("application/json")
+        assert response.json() == {"data": {"getLoginUser": "alice"}}
+    operations = {"query": "mutation($f: Upload!) { createImageMessage(file: $f) { id } }", "variables": {"f": None}}
+    for accept in (URQL_ACCEPT, "text/event-stream"):
+        upload = await client.http.post(
+            "/graphql",
+            data={"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.f"]})},
+            files={"0": ("photo.png", png(40, 30), "image/png")},
+            headers={**headers, "Accept": accept},
+        )
+        assert upload.status_code == 200, upload.text
+        assert upload.headers["content-type"].startswith("application/json"), upload.text
+        assert upload.json()["data"]["createImageMessage"]["id"]
+    # a client that prefers the stream still gets Strawberry's for such a document
+    streamed = await client.http.post("/graphql", json=spread, headers={**headers, "Accept": "text/event-stream"})
+    assert streamed.headers["content-type"].startswith("text/event-stream")
+    assert '"getLoginUser":"alice"' in streamed.text.replace(" ", "")

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from gateway.errors import Code
 from tests.support.clients import HTTPClient, WSClient
+from tests.support.messages import send_text
 from tests.support.servers import InProcessGateway
-from tests.test_listener_path import send_text
 
 MESSAGES = """subscription($since: String) { advancedMsgListener(since: $since) {
   __typename ... on RecvNewMessageEvent { cursor message { msgID textElem { text } } } } }"""

@@ -314,3 +314,49 @@ def test_graphql_core() -> None:
     c.needs("schema.build.build_schema", GraphQLArgument(GraphQLString), "GraphQLArgument", "out_name")
     c.needs("schema.build.build_schema", GraphQLField(GraphQLString), "GraphQLField", "resolve", "args")
     c.check()
+
+
+def test_redis_py_cluster() -> None:
+    from redis.asyncio.client import Pipeline, PubSub
+    from redis.asyncio.cluster import ClusterNode, ClusterPipeline, RedisCluster
+
+    c = Contract("redis", "redis-py")
+    part = "gateway.lean.cluster"
+    c.needs(
+        f"{part}.ImqlCluster",
+        RedisCluster,
+        "RedisCluster",
+        "_determine_slot",
+        "get_connection_kwargs",
+        "get_node_from_key",
+        "get_node",
+        "keyslot",
+        "initialize",
+        "get_encoder",
+        "execute_command",
+        "from_url",
+    )
+    c.needs_parameters(f"{part}.ImqlCluster", RedisCluster.__init__, "RedisCluster.__init__", "max_connections")
+    cluster = RedisCluster(host="127.0.0.1", port=1)  # not connected: the attributes only
+    c.needs(f"{part}.ImqlCluster", cluster, "RedisCluster", "_initialize", "nodes_manager")
+    c.needs(f"{part}.ordered_pipeline", cluster.nodes_manager, "NodesManager", "initialize", "get_node_from_slot")
+    kwargs = cluster.get_connection_kwargs()
+    for key in ("connection_class", "response_callbacks"):
+        if key not in kwargs:
+            c.problems.append(f"{c.label}: {part}.ImqlCluster needs get_connection_kwargs()[{key!r}]")
+    node = ClusterNode("127.0.0.1", 1)
+    c.needs(f"{part}._SlotConnections", node, "ClusterNode", "acquire_connection", "release", "name", "host", "port")
+    c.needs_parameters(
+        f"{part}.ImqlClusterPipeline", ClusterPipeline.__init__, "ClusterPipeline.__init__", "client", "transaction"
+    )
+    c.needs_parameters(
+        f"{part}.ImqlClusterPipeline",
+        ClusterPipeline.execute,
+        "ClusterPipeline.execute",
+        "raise_on_error",
+        "allow_redirections",
+    )
+    c.needs(f"{part}.ImqlClusterPipeline", ClusterPipeline, "ClusterPipeline", "execute_command", "cluster_client")
+    c.needs(f"{part}.ClusterTransaction", Pipeline, "Pipeline", "immediate_execute_command", "execute", "reset")
+    c.needs(f"{part}.ShardedPubSub", PubSub, "PubSub", "ssubscribe", "sunsubscribe", "get_message", "aclose")
+    c.check()

@@ -20,11 +20,14 @@ a process of its own (bench/sides.py): one process may hold only ~20,000 sockets
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
+
+from redis.asyncio.cluster import RedisCluster
 
 from bench.fixtures import TEXT_LISTENER, text_draft
 from bench.harness import Bench, median, percentile
@@ -42,8 +45,19 @@ MAX_OPENING = 1_000  # acknowledged, not yet followed by the server: no more bef
 
 
 async def commands_processed(bench: Bench) -> int:
+    """Commands Redis has processed: the server's, or on a cluster every master's summed (an INFO
+    on each; `INFO_COMMANDS` of them are this figure's own)."""
+    if bench.cluster:
+        stats = await bench.engine.redis.info("stats", target_nodes=RedisCluster.PRIMARIES)
+        return sum(int(node["total_commands_processed"]) for node in stats.values())
     stats = await bench.engine.redis.info("stats")
     return int(stats["total_commands_processed"])
+
+
+def info_commands(bench: Bench) -> int:
+    """The INFO commands one `commands_processed` sends (one per master on a cluster): counted by
+    Redis, not the gateway's."""
+    return len(bench.engine.redis.get_primaries()) if bench.cluster else 1
 
 
 @dataclass
@@ -135,8 +149,8 @@ class Side:
             "last": times[-1],
             "rate": size / times[-1],
             # the figures' own INFO calls (2 before `done`) are not the server's
-            "send_cmds": after_send - before - 1,
-            "all_cmds": done - before - 2,
+            "send_cmds": after_send - before - info_commands(self.bench),
+            "all_cmds": done - before - 2 * info_commands(self.bench),
         }
 
 
@@ -202,7 +216,10 @@ async def peer_side(bench: Bench, peer: Peer, users: list[str], sizes: list[int]
 
 def sizes_of(bench: Bench) -> tuple[list[int], int]:
     """The group sizes (each a step of subscriptions) and the sends at each."""
-    return ([20, 50], 2) if bench.tiny else ([1_000, 5_000, 10_000], 5)
+    sizes = [20, 50] if bench.tiny else [1_000, 5_000, 10_000]
+    if os.environ.get("IMQL_BENCH_FANOUT_SIZES"):  # e.g. "1000" for the cluster variant
+        sizes = [int(n) for n in os.environ["IMQL_BENCH_FANOUT_SIZES"].split(",")]
+    return sizes, 2 if bench.tiny else 5
 
 
 async def side(bench: Bench, name: str) -> Side:
@@ -222,7 +239,7 @@ async def run(bench: Bench) -> None:
     sizes, sends = sizes_of(bench)
     async with bench.running():
         names = ["imql", *([PEER_NAME] if await bench.peer_available() else [])]
-        sides = [await SideProcess.start(__name__, name, bench.tiny) for name in names]
+        sides = [await SideProcess.start(__name__, name, bench) for name in names]
         try:
             bench.emit("setup_time", round(await sides[0].call("setup_seconds"), 1), "s", users=sizes[-1])
             for step, size in enumerate(sizes):

@@ -8,10 +8,10 @@ import random
 import time
 
 import httpx
-import msgspec
 
 from bench.fixtures import c2c_conversation_of
 from bench.harness import Bench, median, percentile
+from gateway.engine.codec import STORED_DEC
 
 PAGE = 20
 QUERY = """query Page($peer: String!, $last: String) {
@@ -25,7 +25,7 @@ async def _msg_id_at(bench: Bench, a: str, b: str, seq: int) -> str:
     """The ID of the message at `seq` (IDs carry a random part, so read it back)."""
     keys = bench.engine.keys
     raw = await bench.engine.redis.hget(keys.timeline_messages(keys.c2c_timeline(a, b)), str(seq))
-    return str(msgspec.json.decode(raw)["msgID"])
+    return STORED_DEC.decode(raw).msgID
 
 
 async def _time_pages(

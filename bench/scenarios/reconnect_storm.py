@@ -396,7 +396,7 @@ async def run(bench: Bench) -> None:
     rounds = 1 if bench.tiny else ROUNDS
     async with bench.running():
         names = ["imql", *([PEER_NAME] if await bench.peer_available() else [])]
-        sides = [await SideProcess.start(__name__, name, bench.tiny) for name in names]
+        sides = [await SideProcess.start(__name__, name, bench) for name in names]
         figures: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
         try:
             for r in range(rounds):

@@ -184,14 +184,17 @@ class AllMemberPush:
         profile keys, SCAN_COUNT keys a step). Accounts created meanwhile are listed by Profiles."""
         if await self._redis.exists(self._keys.accounts_indexed()):
             return
-        cursor = 0
-        while True:
-            cursor, found = await self._redis.scan(cursor, match=self._keys.profile_pattern(), count=SCAN_COUNT)
-            users = [u for u in (self._keys.user_of_profile(str(k)) for k in found) if u is not None]
-            if users:
+        # scan_iter, not SCAN's cursor: on a Redis Cluster it walks every master's keys in turn
+        users: list[str] = []
+        async for key in self._redis.scan_iter(match=self._keys.profile_pattern(), count=SCAN_COUNT):
+            user = self._keys.user_of_profile(str(key))
+            if user is not None:
+                users.append(user)
+            if len(users) >= SCAN_COUNT:
                 await self._redis.zadd(self._keys.accounts(), dict.fromkeys(users, 0))
-            if not int(cursor):
-                break
+                users = []
+        if users:
+            await self._redis.zadd(self._keys.accounts(), dict.fromkeys(users, 0))
         await self._redis.set(self._keys.accounts_indexed(), 1)
 
     # ---- delivery -----------------------------------------------------------------------------

@@ -12,7 +12,7 @@ user state, per-conversation state, last-message candidates, and the per-viewer 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 import msgspec
@@ -28,7 +28,7 @@ from gateway.engine.notices import ConversationWatch
 from gateway.engine.scripts import PipelinedScript, run_pipeline
 from gateway.errors import Code, IMError, invalid
 from gateway.events.bus import EventBus
-from gateway.ids import group_conversation_id, group_ids_of, parse_conversation_id, peer_ids_of
+from gateway.ids import conversation_peer_id, group_conversation_id, group_ids_of, parse_conversation_id, peer_ids_of
 from gateway.im.conversations import (
     Conversation,
     ConversationFilter,
@@ -49,6 +49,7 @@ from gateway.im.events import (
 )
 from gateway.im.messages import StoredMessage
 from gateway.keys import Keys
+from gateway.upstream import Upstream, active
 
 PAGE_MAX = 100  # conversations per page
 PER_CALL_MAX = 100  # conversation IDs per call (51006 beyond, for marks)
@@ -118,8 +119,10 @@ class Conversations:
         messages: Messages,
         groups: GroupStore,
         announcer: Announcer,
+        upstream: Upstream | None = None,
     ) -> None:
         announcer.serve(self.announce, self.announce_new)
+        self._upstream = upstream  # the IM server a user's list changes go to first (gateway.upstream)
         self._redis = redis
         self._keys = keys
         self._bus = bus
@@ -558,6 +561,9 @@ class Conversations:
                 raise IMError(Code.ERR_INVALID_CONVERSATION, f"{conv!r} is not one of your conversations")
         if not doomed:
             return
+        up = active(self._upstream)
+        if up is not None:
+            await up.conversations.delete(user_id, doomed, clear_messages)
         pipe = self._redis.pipeline(transaction=False)
         for conv in doomed:
             pipe.hset(self._state(user_id, "deleted"), conv, ordered[conv])
@@ -598,8 +604,15 @@ class Conversations:
         return await self._per_conversation(user_id, conversation_ids, "custom-data", lambda _old: custom_data)
 
     async def _per_conversation(
-        self, user_id: str, conversation_ids: Sequence[str], family: str, value: Any
+        self,
+        user_id: str,
+        conversation_ids: Sequence[str],
+        family: str,
+        value: Any,
+        before_write: Callable[[list[str]], Awaitable[None]] | None = None,
     ) -> list[ConversationOperationResult]:
+        """`before_write`: told the conversations about to change, before anything is written (an
+        upstream's refusal then leaves them as they were)."""
         if len(conversation_ids) > PER_CALL_MAX:
             raise IMError(Code.ERR_CONVERSATION_MARK_PER_CALL, f"conversationIDList: at most {PER_CALL_MAX} per call")
         state = await self._user_state(user_id)
@@ -623,6 +636,8 @@ class Conversations:
             changed.append(conv)
             results.append(ConversationOperationResult(conversationID=conv))
         self._queue_touch(pipe, user_id, changed)
+        if changed and before_write is not None:
+            await before_write(changed)
         if changed:
             await pipe.execute()
         await self.announce({user_id: changed})
@@ -645,11 +660,18 @@ class Conversations:
         state = await self._user_state(user_id)
         if enable and len(set(state.marks) | set(conversation_ids)) > MARKED_MAX:
             raise IMError(Code.ERR_CONVERSATION_MARK_TOTAL, f"at most {MARKED_MAX} marked conversations")
+        up = active(self._upstream)
+
+        async def mark_upstream(changed: list[str]) -> None:
+            if up is not None:
+                await up.conversations.mark(user_id, changed, enable, mark_type)
+
         return await self._per_conversation(
             user_id,
             conversation_ids,
             "marks",
             lambda old: (int(old or 0) | mark_type) if enable else (int(old or 0) & ~mark_type),
+            mark_upstream,
         )
 
     async def clean_conversation_unread_message_count(
@@ -662,11 +684,21 @@ class Conversations:
         else:
             await self._known(user_id, conversation_id, state)
             targets = [conversation_id]
+        up = active(self._upstream)
+        if up is not None:  # Tencent's read positions move too (one call per conversation: no bulk call)
+            for conv in targets:
+                kind, target = parse_conversation_id(conv)
+                if kind == ConversationType.V2TIM_C2C:
+                    await up.messages.read_c2c(user_id, target, clean_timestamp or int(self._clock.now()))
+        upstream_marks: dict[str, int] = {}
+        if up is not None and not clean_timestamp:
+            peers = [p for p in (conversation_peer_id(c) for c in targets) if p is not None]
+            upstream_marks = await self._messages.upstream_read_ms(user_id, peers, self._ms())
         pipe = self._redis.pipeline(transaction=False)
         for conv in targets:
             kind, target = parse_conversation_id(conv)
             if kind == ConversationType.V2TIM_C2C:
-                until = clean_timestamp * 1000 if clean_timestamp else self._ms()
+                until = clean_timestamp * 1000 if clean_timestamp else upstream_marks.get(target, self._ms())
                 pipe.hset(self._state(user_id, "c2c-read-ms"), conv, max(until, int(state.c2c_reads.get(conv, 0))))
             else:
                 last = int(await self._redis.get(self._keys.timeline_seq(self._keys.group_timeline(target))) or 0)
@@ -695,6 +727,9 @@ class Conversations:
         if len(state.groups) >= CONVERSATION_GROUPS_MAX:
             raise IMError(Code.ERR_CONVERSATION_GROUPS_FULL, f"at most {CONVERSATION_GROUPS_MAX} conversation groups")
         members, results = await self._valid(user_id, conversation_ids, state)
+        up = active(self._upstream)
+        if up is not None:
+            await up.conversations.create_group(user_id, name, members)
         await self._redis.hset(self._keys.conversation_groups(user_id), name, _list_enc.encode(members))
         await self._touch(user_id, members)
         views = await self.views(user_id, members)
@@ -731,6 +766,9 @@ class Conversations:
 
     async def delete_conversation_group(self, user_id: str, name: str) -> None:
         members = await self._group(user_id, name)
+        up = active(self._upstream)
+        if up is not None:
+            await up.conversations.delete_group(user_id, name)
         await self._redis.hdel(self._keys.conversation_groups(user_id), name)
         await self._redis.hdel(self._state(user_id, "group-ids"), name)
         await self._touch(user_id, members)
@@ -742,6 +780,11 @@ class Conversations:
         self._check_group_name(new, "newName")
         if old == new:
             return
+        if await self._redis.hexists(self._keys.conversation_groups(user_id), new):
+            raise IMError(Code.ERR_CONVERSATION_GROUP_EXISTS, f"a conversation group {new!r} exists already")
+        up = active(self._upstream)
+        if up is not None:
+            await up.conversations.rename_group(user_id, old, new)
         if not await self._redis.hsetnx(self._keys.conversation_groups(user_id), new, _list_enc.encode(members)):
             raise IMError(Code.ERR_CONVERSATION_GROUP_EXISTS, f"a conversation group {new!r} exists already")
         await self._redis.hdel(self._keys.conversation_groups(user_id), old)
@@ -758,6 +801,9 @@ class Conversations:
         members = await self._group(user_id, name)
         added, results = await self._valid(user_id, conversation_ids, await self._user_state(user_id))
         fresh = [c for c in added if c not in members]
+        up = active(self._upstream)
+        if up is not None and fresh:
+            await up.conversations.change_group(user_id, name, fresh, [])
         await self._redis.hset(self._keys.conversation_groups(user_id), name, _list_enc.encode([*members, *fresh]))
         if fresh:
             await self._touch(user_id, fresh)
@@ -779,6 +825,9 @@ class Conversations:
             )
             for c in dict.fromkeys(conversation_ids)
         ]
+        up = active(self._upstream)
+        if up is not None and gone:
+            await up.conversations.change_group(user_id, name, [], gone)
         await self._redis.hset(
             self._keys.conversation_groups(user_id), name, _list_enc.encode([c for c in members if c not in gone])
         )

@@ -2,8 +2,9 @@
 
 Each user owns their side of every relation (their friend list, their requests, their blacklist,
 their friend groups) under their own hash tag; an operation between two users writes each side in
-its own transaction. Friend-group membership lives in the friend records, so a group can never list
-someone who is not a friend.
+its own step, in an order that a retry completes if the gateway dies between them (docs/scaling.md).
+Friend-group membership lives in the friend records, so a group can never list someone who is not
+a friend.
 
 Who gets which event (every device of each):
 - a request: onFriendApplicationListAdded to the sender and the receiver;
@@ -11,6 +12,15 @@ Who gets which event (every device of each):
 - a request handled or withdrawn: onFriendApplicationListDeleted to each side that lost it;
 - a friendship ended: onFriendListDeleted to whoever's list lost someone;
 - remark, custom fields, friend groups, or the friend's own profile changed: onFriendInfoChanged.
+
+With an upstream IM server (gateway.upstream: the Tencent backend, whose mirror this is), every
+write of a user is checked here first, then made upstream, and written here only as the upstream
+answered (a refusal there changes nothing here). The upstream decides what the target's AllowType
+makes of a request (0: friends now, 30539: a request waits); requests themselves are the mirror's
+own state, since no REST lists or answers them. A user's relation chain (friends, blacklist, friend
+groups) is imported from the upstream the first time the mirror needs it (`ensure_relations`: their
+login, a read or write of theirs, a message sent to them) and kept current by webhooks from then
+on. Relations with others (checkFriend, getFriendsInfo) are asked upstream, which holds every list.
 """
 
 from __future__ import annotations
@@ -52,7 +62,9 @@ from gateway.im.model import (
     UserFullInfo,
 )
 from gateway.keys import Keys
+from gateway.upstream import FriendAddition, RelationChain, Upstream, active
 from gateway.v4.callbacks import BLACKLIST_ADD, BLACKLIST_DELETE, FRIEND_DELETE
+from gateway.v4.sns import PENDING
 
 # Tencent's limits for the relation chain.
 FRIENDS_MAX = 3_000  # friends per user (30010 beyond)
@@ -132,8 +144,10 @@ class Friendship:
         profiles: Profiles,
         clock: Clock,
         callbacks: Callbacks | None = None,
+        upstream: Upstream | None = None,
     ) -> None:
         self._callbacks = callbacks or Callbacks()
+        self._upstream = upstream
         self._redis = redis
         self._keys = keys
         self._bus = bus
@@ -142,6 +156,71 @@ class Friendship:
 
     def _now(self) -> int:
         return int(self._clock.now())
+
+    # ---- the upstream's relation chains ----------------------------------------------------------
+    async def ensure_relations(self, user_ids: Iterable[str]) -> None:
+        """With an upstream: each user's relation chain in the mirror, imported once, the first time it
+        is needed; webhooks keep it current afterwards. An account the upstream does not know is
+        looked for again next time. Without an upstream (or applying the upstream's own news): nothing."""
+        up = active(self._upstream)
+        if up is None:
+            return
+        wanted = list(dict.fromkeys(u for u in user_ids if u))
+        pipe = self._redis.pipeline(transaction=False)
+        for user_id in wanted:
+            pipe.exists(self._keys.relations_imported(user_id))
+        imported = await pipe.execute()
+        for user_id, done in zip(wanted, imported, strict=True):
+            if not done:
+                chain = await up.friendship.fetch_relations(user_id)
+                if chain is not None:
+                    await self._import_relations(up, user_id, chain)
+
+    async def _import_relations(self, up: Upstream, user_id: str, chain: RelationChain) -> None:
+        """Write the chain as the upstream has it, except entries the mirror already holds (a webhook
+        applied since the read is newer). No events: nothing changed for the user; the mirror caught
+        up. The friends' and blocked users' accounts come along (their profiles are shown with them)."""
+        now = self._now()
+        others = list(dict.fromkeys([f.user_id for f in chain.friends] + [u for u, _ in chain.blacklist]))
+        present = set(await self._known_accounts(up, others))
+        friends = {f.user_id: f for f in chain.friends if f.user_id in present and f.user_id != user_id}
+        pipe = self._redis.pipeline(transaction=False)
+        for friend in friends.values():
+            record = FriendRecord(
+                remark=friend.remark,
+                groups=list(dict.fromkeys(friend.groups)),
+                custom=dict(friend.custom),
+                addTime=friend.add_time or now,
+                addSource=friend.add_source,
+                addWording=friend.add_wording,
+            )
+            pipe.hsetnx(self._keys.friends(user_id), friend.user_id, _enc.encode(record))
+            pipe.sadd(self._keys.friended_by(friend.user_id), user_id)
+        for blocked, at in chain.blacklist:
+            if blocked in present and blocked != user_id:
+                pipe.hsetnx(self._keys.blacklist(user_id), blocked, at or now)
+        for name in dict.fromkeys([*chain.groups, *(g for f in friends.values() for g in f.groups)]):
+            pipe.hsetnx(self._keys.friend_groups(user_id), name, now)
+        pipe.set(self._keys.relations_imported(user_id), now)
+        await pipe.execute()
+
+    async def _known_accounts(self, up: Upstream, user_ids: Sequence[str]) -> list[str]:
+        """Those of `user_ids` the mirror holds, after importing from the upstream those it lacks."""
+        if not user_ids:
+            return []
+        known = await self._profiles.exists(user_ids)
+        missing = [u for u, there in zip(user_ids, known, strict=True) if not there]
+        fetched = await self._profiles.import_from(up, missing, self._now()) if missing else {}
+        return [u for u, there in zip(user_ids, known, strict=True) if there or u in fetched]
+
+    async def _upstream_for(self, user_id: str, others: Sequence[str] = ()) -> Upstream | None:
+        """The upstream a write of `user_id` goes through (None: the engine is the IM server), once
+        the mirror holds the user's relation chain and the accounts of `others`."""
+        up = active(self._upstream)
+        if up is not None:
+            await self.ensure_relations([user_id])
+            await self._known_accounts(up, [o for o in dict.fromkeys(others) if o != user_id])
+        return up
 
     # ---- reading helpers -----------------------------------------------------------------------
     async def _records(self, user_id: str) -> dict[str, FriendRecord]:
@@ -204,20 +283,32 @@ class Friendship:
 
     # ---- writing helpers -----------------------------------------------------------------------
     async def _link(self, owner: str, friend: str, record: FriendRecord) -> bool:
-        """Put `friend` in `owner`'s list; False when it was there already."""
-        pipe = self._redis.pipeline(transaction=True)
-        pipe.hsetnx(self._keys.friends(owner), friend, _enc.encode(record))
-        pipe.sadd(self._keys.friended_by(friend), owner)
-        added, _ = await pipe.execute()
+        """Put `friend` in `owner`'s list; False when it was there already.
+
+        The record is the owner's (their hash tag), the reverse index `friended_by` the friend's: two
+        slots on a Redis Cluster, so two steps, not one transaction (docs/scaling.md). The index is
+        written on both sides of the record: first, so a gateway dying after the record never leaves
+        a friend the index misses (an index entry without a record is skipped by `profile_changed`);
+        again after, so an `_unlink` of the same pair running between our steps cannot remove it
+        for good. A retry of the operation completes whatever a dead gateway left undone."""
+        index = self._keys.friended_by(friend)
+        await self._redis.sadd(index, owner)
+        added = await self._redis.hsetnx(self._keys.friends(owner), friend, _enc.encode(record))
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.sadd(index, owner)
         if added and record.groups:
-            await self._redis.hsetnx(self._keys.friend_groups(owner), record.groups[0], self._now())
+            pipe.hsetnx(self._keys.friend_groups(owner), record.groups[0], self._now())
+        await pipe.execute()
         return bool(added)
 
     async def _unlink(self, owner: str, friend: str) -> bool:
-        pipe = self._redis.pipeline(transaction=True)
-        pipe.hdel(self._keys.friends(owner), friend)
-        pipe.srem(self._keys.friended_by(friend), owner)
-        removed, _ = await pipe.execute()
+        """Take `friend` out of `owner`'s list: the record first, then its reverse-index entry,
+        which is put back if a concurrent `_link` made the record again meanwhile."""
+        removed = await self._redis.hdel(self._keys.friends(owner), friend)
+        index = self._keys.friended_by(friend)
+        await self._redis.srem(index, owner)
+        if await self._redis.hexists(self._keys.friends(owner), friend):
+            await self._redis.sadd(index, owner)
         return bool(removed)
 
     async def _drop_applications(self, a: str, b: str) -> tuple[bool, bool]:
@@ -263,6 +354,7 @@ class Friendship:
 
     # ---- friends ---------------------------------------------------------------------------------
     async def get_friend_list(self, user_id: str) -> list[FriendInfo]:
+        await self.ensure_relations([user_id])
         records = await self._records(user_id)
         return await self._infos(records, sorted(records))
 
@@ -272,8 +364,13 @@ class Friendship:
         return await self._records(user_id)
 
     async def get_friends_info(self, user_id: str, user_ids: Sequence[str]) -> list[FriendInfoResult]:
+        up = await self._upstream_for(user_id, user_ids)
         records = await self._records(user_id)
-        relations = await self._relations(user_id, user_ids)
+        if up is None:
+            relations = await self._relations(user_id, user_ids)
+        else:
+            checked = await up.friendship.check_friends(user_id, user_ids, FriendAddType.V2TIM_FRIEND_TYPE_BOTH)
+            relations = [c.resultType for c in checked]
         exists = await self._profiles.exists(user_ids)
         infos = await self._infos(records, user_ids)
         results = []
@@ -302,8 +399,14 @@ class Friendship:
             validate_custom_info(changes.friendCustomInfo, "friendCustomInfo")
         for name in groups or ():
             _check_group_name(name, "friendGroup")
+        up = await self._upstream_for(user_id)
         if not await self.has_friend(user_id, friend_id):
             raise IMError(Code.ERR_NOT_FRIEND, f"{friend_id!r} is not in your friend list")
+        if up is not None:
+            if changes.friendRemark is not None or changes.friendCustomInfo:
+                await up.friendship.update_friend(user_id, friend_id, changes)
+            if groups is not None:
+                _raise_first(await up.friendship.update_friend_groups(user_id, {friend_id: groups}))
         if groups:
             await self._define_groups(user_id, groups)
 
@@ -350,6 +453,9 @@ class Friendship:
     async def check_friend(
         self, user_id: str, user_ids: Sequence[str], check_type: FriendAddType
     ) -> list[FriendCheckResult]:
+        up = await self._upstream_for(user_id)
+        if up is not None:  # the upstream holds the other users' lists, which the mirror may not
+            return await up.friendship.check_friends(user_id, user_ids, check_type)
         relations = await self._relations(user_id, user_ids)
         results = []
         for uid, relation in zip(user_ids, relations, strict=True):
@@ -387,6 +493,7 @@ class Friendship:
         _check_len(add_source, ADD_SOURCE_MAX_BYTES, "addSource")
         if friend_group:
             _check_group_name(friend_group, "friendGroup")
+        up = await self._upstream_for(user_id, [target])
         pipe = self._redis.pipeline(transaction=False)
         pipe.hget(self._keys.profile(target), "created")
         pipe.hget(self._keys.profile(target), "allowType")
@@ -410,11 +517,17 @@ class Friendship:
         allow_type = AllowType(int(allow)) if allow is not None else AllowType.V2TIM_FRIEND_NEED_CONFIRM
         if force:
             allow_type = AllowType.V2TIM_FRIEND_ALLOW_ANY
-        if allow_type == AllowType.V2TIM_FRIEND_DENY_ANY:
+        if allow_type == AllowType.V2TIM_FRIEND_DENY_ANY and up is None:
             raise IMError(Code.ERR_PEER_DENIES_ALL, f"{target!r} accepts no friend requests")
         item = friend_item(target, remark, friend_group, add_source, add_wording)
         if refused := (await self._callbacks.prev_friend_add(user_id, [item], add_type)).get(target):
             return _failed(target, *refused)  # the app's Sns.CallbackPrevFriendAdd said no
+        if up is not None:  # the upstream applies the target's AllowType (which the mirror may hold stale)
+            addition = FriendAddition(target, remark, add_wording, add_source, friend_group)
+            made = await up.friendship.add_friend(user_id, addition, add_type, force=force)
+            if made.resultCode not in (0, PENDING):
+                raise IMError(made.resultCode, made.resultInfo)
+            allow_type = AllowType.V2TIM_FRIEND_NEED_CONFIRM if made.resultCode else AllowType.V2TIM_FRIEND_ALLOW_ANY
         now = self._now()
         if allow_type == AllowType.V2TIM_FRIEND_ALLOW_ANY:
             mine = FriendRecord(
@@ -489,15 +602,24 @@ class Friendship:
         self, user_id: str, user_ids: Sequence[str], delete_type: FriendAddType
     ) -> list[FriendOperationResult]:
         both = delete_type == FriendAddType.V2TIM_FRIEND_TYPE_BOTH
+        up = await self._upstream_for(user_id)
+        upstream: dict[str, FriendOperationResult] = {}
+        if up is not None:
+            upstream = {r.userID: r for r in await up.friendship.delete_friends(user_id, user_ids, delete_type)}
         results, removed_mine = [], []
         for other in user_ids:
+            answered = upstream.get(other)
+            if answered is not None and answered.resultCode:
+                results.append(answered)  # refused upstream: the mirror keeps the friendship
+                continue
             mine = await self._unlink(user_id, other)
             theirs = both and await self._unlink(other, user_id)
             if mine:
                 removed_mine.append(other)
             if theirs:
                 await self._bus.publish([other], OnFriendListDeleted(userIDList=[user_id]))
-            results.append(_ok(other) if mine or theirs else _failed(other, Code.ERR_NOT_FRIEND, "not a friend"))
+            done = mine or theirs or answered is not None
+            results.append(_ok(other) if done else _failed(other, Code.ERR_NOT_FRIEND, "not a friend"))
         if removed_mine:
             await self._bus.publish([user_id], OnFriendListDeleted(userIDList=removed_mine))
         await self._callbacks.pairs_changed(FRIEND_DELETE, [(user_id, r.userID) for r in results if not r.resultCode])
@@ -532,14 +654,22 @@ class Friendship:
         request = await self._application_of(user_id, applicant)
         if request is None or request.type != FriendApplicationType.V2TIM_FRIEND_APPLICATION_COME_IN:
             raise IMError(Code.ERR_NO_SUCH_FRIEND_APPLICATION, f"no friend request from {applicant!r}")
+        up = await self._upstream_for(user_id, [applicant])
         if await self._redis.hlen(self._keys.friends(applicant)) >= FRIENDS_MAX:
             raise IMError(Code.ERR_FRIEND_LIST_FULL, f"{applicant!r}'s friend list is full")
         both = response == FriendAccept.V2TIM_FRIEND_ACCEPT_AGREE_AND_ADD
         action = "Response_Action_AgreeAndAdd" if both else "Response_Action_Agree"
         if refused := await self._callbacks.prev_friend_response(user_id, applicant, action):
             return _failed(applicant, *refused)  # the app's Sns.CallbackPrevFriendResponse said no
+        if up is not None:
+            # no REST answers a request: the applicant adds the user, forced (MAPPING.md #130), with
+            # what they asked for (remark, group), one way (AGREE) or both (AGREE_AND_ADD)
+            addition = FriendAddition(user_id, request.remark, request.addWording, request.addSource, request.group)
+            kind = FriendAddType.V2TIM_FRIEND_TYPE_BOTH if both else FriendAddType.V2TIM_FRIEND_TYPE_SINGLE
+            made = await up.friendship.add_friend(applicant, addition, kind, force=True)
+            if made.resultCode:
+                raise IMError(made.resultCode, made.resultInfo)
         now = self._now()
-        await self._drop_applications(user_id, applicant)
         theirs = FriendRecord(
             remark=request.remark,
             groups=[request.group] if request.group else [],
@@ -553,6 +683,8 @@ class Friendship:
             user_id, applicant, FriendRecord(addTime=now, addSource=request.addSource)
         ):
             await self._announce_added(user_id, [applicant])
+        # the request goes once the friendship is made: a gateway dying before leaves it to accept again
+        await self._drop_applications(user_id, applicant)
         await self._callbacks.friends_added(friend_pairs(applicant, user_id, both), applicant, "friend_response")
         return _ok(applicant)
 
@@ -577,16 +709,22 @@ class Friendship:
 
     # ---- blacklist ---------------------------------------------------------------------------------
     async def add_to_black_list(self, user_id: str, user_ids: Sequence[str]) -> list[FriendOperationResult]:
+        others = [u for u in dict.fromkeys(user_ids) if u != user_id]
+        up = await self._upstream_for(user_id, others)
         key = self._keys.blacklist(user_id)
         current = set(await self._redis.hkeys(key))
         fresh = [u for u in user_ids if u not in current and u != user_id]
         if len(current) + len(fresh) > BLACKLIST_MAX:
             raise _bad(f"userIDList: a blacklist holds at most {BLACKLIST_MAX} users")
+        refused = _refused(await up.friendship.add_to_black_list(user_id, others)) if up and others else {}
         results, added, unfriended = [], [], []
         now = self._now()
         for other in user_ids:
             if other == user_id:
                 results.append(_failed(other, Code.ERR_FRIENDSHIP_INVALID_PARAMETERS, "you cannot block yourself"))
+                continue
+            if other in refused:
+                results.append(refused[other])  # refused upstream: not blocked here either
                 continue
             if await self._redis.hsetnx(key, other, now):
                 added.append(other)
@@ -605,9 +743,13 @@ class Friendship:
         return results
 
     async def delete_from_black_list(self, user_id: str, user_ids: Sequence[str]) -> list[FriendOperationResult]:
+        up = await self._upstream_for(user_id)
+        refused = _refused(await up.friendship.delete_from_black_list(user_id, user_ids)) if up and user_ids else {}
         results, removed = [], []
         for other in user_ids:
-            if await self._redis.hdel(self._keys.blacklist(user_id), other):
+            if other in refused:
+                results.append(refused[other])
+            elif await self._redis.hdel(self._keys.blacklist(user_id), other):
                 removed.append(other)
                 results.append(_ok(other))
             else:
@@ -618,6 +760,7 @@ class Friendship:
         return results
 
     async def get_black_list(self, user_id: str) -> list[FriendInfo]:
+        await self.ensure_relations([user_id])
         blocked = await self._redis.hgetall(self._keys.blacklist(user_id))
         ordered = sorted(blocked, key=lambda uid: (int(blocked[uid]), uid))
         return await self._infos({}, ordered)
@@ -643,9 +786,14 @@ class Friendship:
         self, user_id: str, name: str, user_ids: Sequence[str]
     ) -> list[FriendOperationResult]:
         _check_group_name(name)
+        up = await self._upstream_for(user_id)
         key = self._keys.friend_groups(user_id)
         if await self._redis.hlen(key) >= FRIEND_GROUPS_MAX:
             raise _bad(f"groupName: at most {FRIEND_GROUPS_MAX} friend groups")
+        if up is not None:
+            if await self._redis.hexists(key, name):
+                raise _bad(f"groupName: a friend group {name!r} exists already")
+            await up.friendship.create_friend_group(user_id, name, list(dict.fromkeys(user_ids)))
         if not await self._redis.hsetnx(key, name, self._now()):
             raise _bad(f"groupName: a friend group {name!r} exists already")
         return await self._add_to_group(user_id, name, user_ids)
@@ -665,6 +813,7 @@ class Friendship:
         return [_ok(uid) if uid in records else _failed(uid, Code.ERR_NOT_FRIEND, "not a friend") for uid in user_ids]
 
     async def get_friend_groups(self, user_id: str, names: Sequence[str] | None) -> list[FriendGroup]:
+        await self.ensure_relations([user_id])
         existing = await self._redis.hgetall(self._keys.friend_groups(user_id))
         wanted = [n for n in names if n in existing] if names else sorted(existing, key=lambda n: (existing[n], n))
         records = await self._records(user_id)
@@ -676,6 +825,12 @@ class Friendship:
 
     async def delete_friend_group(self, user_id: str, names: Sequence[str]) -> None:
         gone = set(names)
+        up = await self._upstream_for(user_id)
+        if up is not None:
+            existing = await self._redis.hkeys(self._keys.friend_groups(user_id))
+            defined = [name for name in dict.fromkeys(names) if name in existing]
+            if defined:  # Tencent refuses a name that is no group; the SDK ignores it
+                await up.friendship.delete_friend_groups(user_id, defined)
         await self._redis.hdel(self._keys.friend_groups(user_id), *gone)
 
         def change(records: dict[str, FriendRecord]) -> list[str]:
@@ -691,12 +846,18 @@ class Friendship:
 
     async def rename_friend_group(self, user_id: str, old: str, new: str) -> None:
         _check_group_name(new, "newName")
+        up = await self._upstream_for(user_id)
         key = self._keys.friend_groups(user_id)
         created = await self._redis.hget(key, old)
         if created is None:
             raise _bad(f"oldName: no friend group {old!r}")
         if old == new:
             return
+        if up is not None:
+            if await self._redis.hexists(key, new):
+                raise _bad(f"newName: a friend group {new!r} exists already")
+            members = sorted(uid for uid, r in (await self._records(user_id)).items() if old in r.groups)
+            await up.friendship.rename_friend_group(user_id, old, new, members)
         if not await self._redis.hsetnx(key, new, created):
             raise _bad(f"newName: a friend group {new!r} exists already")
         await self._redis.hdel(key, old)
@@ -715,19 +876,29 @@ class Friendship:
     async def add_friends_to_friend_group(
         self, user_id: str, name: str, user_ids: Sequence[str]
     ) -> list[FriendOperationResult]:
+        up = await self._upstream_for(user_id)
         if not await self._redis.hexists(self._keys.friend_groups(user_id), name):
             raise _bad(f"groupName: no friend group {name!r}")
-        return await self._add_to_group(user_id, name, user_ids)
+        refused = await self._regroup_upstream(
+            up, user_id, user_ids, lambda groups: [*groups, name] if name not in groups else None
+        )
+        results = await self._add_to_group(user_id, name, [u for u in user_ids if u not in refused])
+        return _merged(user_ids, results, refused)
 
     async def delete_friends_from_friend_group(
         self, user_id: str, name: str, user_ids: Sequence[str]
     ) -> list[FriendOperationResult]:
+        up = await self._upstream_for(user_id)
         if not await self._redis.hexists(self._keys.friend_groups(user_id), name):
             raise _bad(f"groupName: no friend group {name!r}")
+        refused = await self._regroup_upstream(
+            up, user_id, user_ids, lambda groups: [g for g in groups if g != name] if name in groups else None
+        )
+        kept = [u for u in user_ids if u not in refused]
 
         def change(records: dict[str, FriendRecord]) -> list[str]:
             changed = []
-            for uid in user_ids:
+            for uid in kept:
                 record = records.get(uid)
                 if record is not None and name in record.groups:
                     record.groups = [g for g in record.groups if g != name]
@@ -736,7 +907,28 @@ class Friendship:
 
         records, changed = await self._rewrite(user_id, change)
         await self._announce_changed(user_id, records, changed)
-        return [_ok(uid) if uid in records else _failed(uid, Code.ERR_NOT_FRIEND, "not a friend") for uid in user_ids]
+        results = [_ok(uid) if uid in records else _failed(uid, Code.ERR_NOT_FRIEND, "not a friend") for uid in kept]
+        return _merged(user_ids, results, refused)
+
+    async def _regroup_upstream(
+        self,
+        up: Upstream | None,
+        user_id: str,
+        user_ids: Sequence[str],
+        regroup: Callable[[list[str]], list[str] | None],
+    ) -> dict[str, FriendOperationResult]:
+        """Upstream first: each friend's whole new list of groups (`regroup` of the current one; None
+        when it stays), as friend_update sets it. The friends it refused, with its results."""
+        if up is None:
+            return {}
+        records = await self._records(user_id)
+        lists = {}
+        for uid in dict.fromkeys(user_ids):
+            record = records.get(uid)
+            new = regroup(list(record.groups)) if record is not None else None
+            if new is not None:
+                lists[uid] = new
+        return _refused(await up.friendship.update_friend_groups(user_id, lists)) if lists else {}
 
     # ---- profile changes -------------------------------------------------------------------------
     async def profile_changed(self, user_id: str) -> None:
@@ -761,6 +953,25 @@ class Friendship:
                 friendCustomInfo=dict(record.custom),
             )
             await self._bus.publish([holder], OnFriendInfoChanged(infoList=[info]))
+
+
+def _refused(results: Iterable[FriendOperationResult]) -> dict[str, FriendOperationResult]:
+    """The upstream's failed results, by user."""
+    return {r.userID: r for r in results if r.resultCode}
+
+
+def _raise_first(results: Iterable[FriendOperationResult]) -> None:
+    for result in results:
+        if result.resultCode:
+            raise IMError(result.resultCode, result.resultInfo)
+
+
+def _merged(
+    user_ids: Sequence[str], results: Sequence[FriendOperationResult], refused: dict[str, FriendOperationResult]
+) -> list[FriendOperationResult]:
+    """One result per user in `user_ids`' order: the upstream's refusal, or the mirror's result."""
+    done = iter(results)
+    return [refused[uid] if uid in refused else next(done) for uid in user_ids]
 
 
 def _application(other: str, record: ApplicationRecord, profiles: dict[str, UserFullInfo]) -> FriendApplication:

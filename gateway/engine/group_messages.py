@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 
 from gateway.engine.codec import STORED_DEC, STORED_ENC
+from gateway.engine.groups.imports import known
 from gateway.engine.groups.store import AVCHATROOM, MEMBER, neutral_view
 from gateway.engine.message_core import (
     HISTORY_COUNT_MAX,
@@ -28,6 +29,8 @@ from gateway.im.enums import ElemType, GetType, MessageOpt, MsgStatus
 from gateway.im.events import OnRecvNewMessage
 from gateway.im.messages import Content, CreatedMessage, Message, SendOptions, StoredMessage
 from gateway.keys import Keys
+from gateway.store import ordered_pipeline
+from gateway.upstream import Upstream, active
 from gateway.v4.callbacks import GROUP_BEFORE_SEND
 
 AT_ALL = "__kImSDK_MesssageAtALL__"  # the SDK's kImSDK_MesssageAtALL: @ everyone
@@ -38,6 +41,12 @@ CLEAR_BATCH = 500  # seqs moved per round trip when a history is cleared for eve
 IMPORT_BAD_TIME = 10004  # Tencent's per-message result for a SendTime out of order or range
 IMPORT_TOO_LARGE = 80002  # ... and for a message over the size limit
 CLEARED_UPTO = "upto"  # the field of Keys.timeline_cleared holding the seq cleared up to
+RANDOM_FIELD = "random"  # the created message's field holding its send's random (with an upstream)
+# a timeline's seq raised to a seq the upstream gave, never lowered
+_RAISE_SEQ = (
+    "local c = tonumber(redis.call('get', KEYS[1]) or '0') "
+    "if tonumber(ARGV[1]) > c then redis.call('set', KEYS[1], ARGV[1]) end return 0"
+)
 
 
 class ImportedGroupMessage(msgspec.Struct, frozen=True, kw_only=True):
@@ -66,7 +75,7 @@ class GroupMessaging(MessageCore):
         targets: Sequence[str] | None = None,
     ) -> CreatedMessage:
         """createAtSignedGroupMessage / createTargetedGroupMessage: a new created message from one."""
-        draft = await self.draft(user_id, created_id, "msgID")
+        draft = await self.draft_or_sent(user_id, created_id, "msgID")
         if at_users is not None:
             if len(at_users) > AT_USERS_MAX:
                 raise invalid(f"atUserList: at most {AT_USERS_MAX} users, @ALL included")
@@ -99,20 +108,86 @@ class GroupMessaging(MessageCore):
         draft: Draft | None = None,
         random: int | None = None,
         as_admin: bool = False,
+        upstream_seq: int = 0,
+        upstream_time: int = 0,
     ) -> Message:
         """`draft`, `random` and `as_admin` are the REST server's (send_group_msg): the message given
         directly (`created_id` then only names the send, so that a repeat returns the first result),
         the caller's Random, and the app admin's privileges: no mute checks, and the sender may be
-        the admin account itself, which is no member (the caller checks any other sender)."""
+        the admin account itself, which is no member (the caller checks any other sender).
+
+        With an upstream IM server (gateway.upstream) an SDK user's message is sent there first and
+        stored at the seq and time it answers; `upstream_seq` / `upstream_time` are those of a
+        message the upstream reported (a native user's, applied by the mirror), stored at that seq
+        once: the same message there already (the echo of the gateway's own send) is left alone.
+        Either holds the send's turn (gateway.engine.upstream_turns), so the two never interleave."""
+        up = active(self._upstream)
+        if up is None and not upstream_seq:
+            return await self._send_group(
+                user_id, session_id, created_id, group_id, options, receiver, draft, random, as_admin, None, 0, 0
+            )
+        if up is not None:
+            if topic_parent(group_id) is not None:
+                raise IMError(
+                    Code.ERR_SDK_INTERFACE_NOT_SUPPORT,
+                    "not available on the Tencent backend: community topics are not served by this build of imql",
+                )
+            await known(self._groups, group_id)
+            random = await self._send_random(user_id, created_id)
+        async with self._groups.turns.turn(f"send:{group_id}:{random}"):
+            return await self._send_group(
+                user_id,
+                session_id,
+                created_id,
+                group_id,
+                options,
+                receiver,
+                draft,
+                random,
+                as_admin,
+                up,
+                upstream_seq,
+                upstream_time,
+            )
+
+    async def _send_random(self, user_id: str, created_id: str) -> int:
+        """The random of this created message's send, kept with it: a retried send repeats it, and
+        the upstream drops the repeat as the same message (Tencent's Random de-duplication)."""
         key = self._keys.created_message(user_id, created_id)
-        draft = draft or await self.draft(user_id, created_id)
+        fresh = secrets.randbelow(2**31)
+        if await self._redis.hsetnx(key, RANDOM_FIELD, fresh):
+            return fresh
+        return int(await self._redis.hget(key, RANDOM_FIELD))
+
+    async def _send_group(
+        self,
+        user_id: str,
+        session_id: str,
+        created_id: str,
+        group_id: str,
+        options: SendOptions,
+        receiver: str | None,
+        draft: Draft | None,
+        random: int | None,
+        as_admin: bool,
+        up: Upstream | None,
+        upstream_seq: int,
+        upstream_time: int,
+    ) -> Message:
+        key = self._keys.created_message(user_id, created_id)
+        drafted = draft is None  # a create*Message result (not a REST send's message)
         pipe = self._redis.pipeline(transaction=False)
+        pipe.hget(key, "draft")
         pipe.hget(key, "msgID")
         pipe.hget(self._keys.global_mute(user_id), "group")  # the admin's app-wide mute, in the same trip
-        already, muted_until = await pipe.execute()
+        raw_draft, already, muted_until = await pipe.execute()
         lost = await self._lost_claim(user_id, created_id, already) if already else None
         if already and lost is None:
             return await self._sent_result(user_id, created_id, already)
+        if draft is None:
+            if raw_draft is None:  # sent already (or never created)
+                return await self._first_result(user_id, created_id)
+            draft = self.draft_from(raw_draft, created_id)
         owner_group, conversation_group = await self._conversation_group(group_id)
         group = await self._groups.info(owner_group)
         member = await self._groups.member(owner_group, user_id)
@@ -133,18 +208,14 @@ class GroupMessaging(MessageCore):
         targets = list(draft.targets) or ([receiver] if receiver else [])
         require_body_fits(draft.content, options.cloudCustomData or "")
         timeline = self._keys.group_timeline(conversation_group)
-        if lost is not None and lost.first == conversation_group:  # finishing a send whose claim outlived its write
+        finishing = lost is not None and lost.first == conversation_group  # a send whose claim outlived its write
+        if finishing and lost is not None:
             seq, random = lost.seq, lost.random
-            msg_id = group_msg_id(conversation_group, seq, random)
         else:
-            seq = int(await self._redis.incr(self._keys.timeline_seq(timeline)))
-            random = secrets.randbelow(2**31) if random is None else random
-            msg_id = group_msg_id(conversation_group, seq, random)
-            if not await self._redis.hsetnx(key, "msgID", msg_id):
-                return await self._sent_result(user_id, created_id, str(await self._redis.hget(key, "msgID")))
+            seq, random = 0, secrets.randbelow(2**31) if random is None else random
         profiles = await self._profiles.get([user_id])
         stored = StoredMessage(
-            msgID=msg_id,
+            msgID="",
             sender=user_id,
             groupID=conversation_group,
             seq=seq,
@@ -157,6 +228,23 @@ class GroupMessaging(MessageCore):
             groupAtUserList=list(draft.groupAtUserList),
             targets=targets,
         )
+        if up is not None:  # sent upstream first: its seq and time are the message's (a refusal stores nothing)
+            sent = await up.groups.send_group_message(stored, online_only=options.onlineUserOnly)
+            seq, stored.timestamp = int(sent.key), sent.timestamp
+        elif upstream_seq:
+            seq, stored.timestamp = upstream_seq, upstream_time or now
+        elif not finishing:
+            seq = int(await self._redis.incr(self._keys.timeline_seq(timeline)))
+        msg_id = group_msg_id(conversation_group, seq, random)
+        stored.seq, stored.msgID = seq, msg_id
+        if up is not None:
+            await self._redis.hset(key, "msgID", msg_id)
+        elif not finishing and not await self._claim(key, msg_id, drafted=drafted):
+            return await self._first_result(user_id, created_id)
+        if up is not None or upstream_seq:
+            there = await self._make_room(timeline, stored)
+            if there is not None:  # the same message, stored already: nothing more to do or tell
+                return (await self._views(user_id, [there], created_ids={msg_id: created_id}))[0]
         if self._callbacks.gates(GROUP_BEFORE_SEND):  # the app's moderation may refuse, drop or rewrite it
             stored, dropped = await self._callbacks.before_group_send(stored, group, options.onlineUserOnly, key)
             if dropped:
@@ -175,39 +263,100 @@ class GroupMessaging(MessageCore):
             and group.groupType != AVCHATROOM
             and not stored.isExcludedFromLastMessage
         )
-        pipe = self._redis.pipeline(transaction=False)
+        # In order (docs/scaling.md): the message in the timeline first (its commit point), then the
+        # sender's part, the app's callback queue, and after the events below the claim's completion
+        # mark, whose absence makes a retry of the send write it all again (_lost_claim).
+        pipe = ordered_pipeline(self._redis, durable=True)
+        if not options.onlineUserOnly and group.groupType != AVCHATROOM:
+            self._queue_store(pipe, timeline, stored, countable=not stored.isExcludedFromUnreadCount and not targets)
+        announced_at = len(pipe)
         if derived:
             pipe.hexists(self._announced(user_id), conversation)
             pipe.hset(self._announced(user_id), conversation, 1)
-        if not options.onlineUserOnly and group.groupType != AVCHATROOM:
-            self._queue_store(pipe, timeline, stored, countable=not stored.isExcludedFromUnreadCount and not targets)
         # sending reads the conversation for the sender: their own messages never count as unread
         if in_group:
             pipe.hset(self._keys.group_read_seqs(user_id), conversation, seq)
-        self._queue_sent_record(pipe, user_id, key, msg_id, options)
+        self._queue_sent_record(pipe, user_id, key, msg_id, options, drafted=drafted)
         self._callbacks.queue_group_sent(pipe, stored, group, options.onlineUserOnly)
         replies = await pipe.execute()
-        notice = self._notice(conversation, replies[0]) if derived else None
+        notice = self._notice(conversation, replies[announced_at]) if derived else None
         await self._groups.touch(owner_group)
         mine = (await self._views(user_id, [stored], created_ids={msg_id: created_id}))[0]
+        # a live-stream room's messages are not stored: their events are written out
+        kept = options if group.groupType != AVCHATROOM else SendOptions(onlineUserOnly=True)
+        pipe = self._redis.pipeline(transaction=False)
         if in_group:
-            await self._bus.publish([user_id], OnRecvNewMessage(message=mine), except_session=session_id)
-        event = OnRecvNewMessage(message=neutral_view(stored))
+            self._bus.queue_publish(
+                pipe,
+                [user_id],
+                OnRecvNewMessage(message=mine),
+                except_session=session_id,
+                reference=self._reference(stored, mine, user_id, kept),
+            )
+        if len(pipe):
+            await pipe.execute()
+        neutral = neutral_view(stored)
+        event = OnRecvNewMessage(message=neutral)
         if targets:
             receivers = [t for t in targets if t != user_id]
-            await self._bus.publish(receivers, event)
+            # every member but the sender sees a group message alike: one reference serves them all
+            reference = self._reference(stored, neutral, receivers[0], kept) if receivers else None
+            await self._bus.publish(receivers, event, reference=reference)
             await self.offer_push(stored, receivers, options.onlineUserOnly)
             told = [user_id, *receivers] if in_group else receivers
             await self.conversations_changed({u: [conversation] for u in told})
+            await self._send_done(key, drafted)
             return mine
         # Stored once whatever the group's size (read diffusion): members' subscriptions follow the
         # group's stream, and derive their conversation notices from it (docs/events.md).
-        await self._bus.publish_to_group(owner_group, event, except_user=user_id, conversation=notice)
+        await self._bus.publish_to_group(
+            owner_group,
+            event,
+            except_user=user_id,
+            conversation=notice,
+            reference=self._reference(stored, neutral, None, kept),
+        )
         if group.groupType != AVCHATROOM:  # live-stream rooms are never pushed, as in the SDK
             await self.offer_push(stored, None, options.onlineUserOnly)
         if notice is None and in_group:
             await self.conversations_changed({user_id: [conversation]})
+        await self._send_done(key, drafted)
         return mine
+
+    async def _make_room(self, timeline: str, stored: StoredMessage) -> StoredMessage | None:
+        """Before a message whose seq the upstream gave is stored at it: the timeline's seq raised to
+        it (the mirror's own tips and local imports take seqs after it), and the message there
+        already, if any, dealt with. The same message (same random and sender) is answered, to be
+        left alone; another (tips the mirror wrote itself, or a local import, where the upstream put
+        its own message) moves to the timeline's next seq, so that both stay in the history."""
+        seq_key = self._keys.timeline_seq(timeline)
+        await self._redis.eval(_RAISE_SEQ, 1, seq_key, stored.seq)
+        raw = await self._redis.hget(self._keys.timeline_messages(timeline), str(stored.seq))
+        if raw is None:
+            return None
+        there = STORED_DEC.decode(raw)
+        if there.random == stored.random and there.sender == stored.sender:
+            return there
+        countable = await self._redis.zscore(self._keys.timeline_countable(timeline), str(there.seq)) is not None
+        new_seq = int(await self._redis.incr(seq_key))
+        moved = msgspec.structs.replace(there, seq=new_seq, msgID=group_msg_id(there.groupID, new_seq, there.random))
+        pipe = self._redis.pipeline(transaction=True)
+        self._queue_unstore_counts(pipe, timeline, [there])
+        self._queue_store(pipe, timeline, moved, countable=countable)
+        pipe.hdel(self._keys.timeline_messages(timeline), str(there.seq))
+        await pipe.execute()
+        return None
+
+    async def _send_done(self, created_key: str, drafted: bool) -> None:
+        """A send's last step, after its events: a drafted send's key deleted (a repeat then finds
+        the first result in the sender's log), another's completion mark set; until then a retry
+        finishes what is missing (_lost_claim)."""
+        if drafted:
+            await self._redis.delete(created_key)
+            return
+        pipe = self._redis.pipeline(transaction=False)
+        self.queue_send_done(pipe, created_key)
+        await pipe.execute()
 
     def _queue_store(self, pipe: Any, timeline: str, stored: StoredMessage, *, countable: bool) -> None:
         """Into a write pipeline: the message at its seq in the group's timeline, its place among
@@ -403,6 +552,7 @@ class GroupMessaging(MessageCore):
         time_begin: int = 0,
         time_period: int = 0,
     ) -> list[Message]:
+        await known(self._groups, group_id)
         owner_group, conversation_group = await self._conversation_group(group_id)
         group = await self._groups.info(owner_group)
         await self._groups.require_member(group, user_id)

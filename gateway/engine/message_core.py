@@ -25,10 +25,13 @@ from gateway.engine.callbacks.hooks import Callbacks
 from gateway.engine.codec import STORED_DEC, STORED_ENC
 from gateway.engine.friendship import Friendship, decode_friend_record
 from gateway.engine.groups.store import ADMIN, OWNER, GroupStore, member_dec, neutral_view
+from gateway.engine.message_events import KIND_MODIFIED, KIND_NEW, MessageEvents
 from gateway.engine.message_ids import MessageRef, parse_msg_id
 from gateway.engine.profiles import Profiles
+from gateway.engine.scripts import PipelinedScript, run_pipeline
 from gateway.errors import Code, IMError, invalid
 from gateway.events.bus import CONVERSATION_CHANGED, CONVERSATION_NEW, EventBus
+from gateway.events.entries import Reference
 from gateway.ids import c2c_conversation_id, conversation_peer_id, group_conversation_id, peer_ids_of, topic_parent
 from gateway.im.enums import ElemType, GetType, MessageOpt, MsgStatus
 from gateway.im.events import (
@@ -44,6 +47,7 @@ from gateway.im.messages import (
     StoredMessage,
 )
 from gateway.keys import Keys
+from gateway.upstream import Upstream, active
 
 AT_ALL = "__kImSDK_MesssageAtALL__"  # the SDK's kImSDK_MesssageAtALL: @ everyone
 AT_USERS_MAX = 30  # @ marks per message, @ALL included
@@ -55,8 +59,6 @@ HISTORY_COUNT_MAX = 100  # messages per history page
 RECEIVE_OPT_USERS_MAX = 30  # setC2CReceiveMessageOpt per call
 FIND_MESSAGES_MAX = 100
 SCAN_BATCH_FACTOR = 2  # fetch this many seqs per wanted message while skipping hidden ones
-
-_content_dec = msgspec.json.Decoder(Content)
 
 
 class LocalData(msgspec.Struct, kw_only=True):
@@ -116,8 +118,13 @@ class MessageCore:
         *,
         friends_only: bool = False,
         callbacks: Callbacks | None = None,
+        upstream: Upstream | None = None,
+        message_events: MessageEvents | None = None,
     ) -> None:
         self._callbacks = callbacks or Callbacks()  # the app's third-party callbacks (off: Callbacks())
+        self._upstream = upstream  # the IM server sends go through first (gateway.upstream); None: none
+        # message events stored by reference in the event logs (and resolved for subscriptions)
+        self._message_events = message_events or MessageEvents(redis, keys)
         self._groups = groups
         self._announcer = announcer
         self._push_queue = push_queue
@@ -141,6 +148,15 @@ class MessageCore:
         """A message's conversation notice for one user, derived by their subscriptions: new when
         they had not been told of the conversation (or not since deleting it), else changed."""
         return (CONVERSATION_CHANGED if was_announced else CONVERSATION_NEW, conversation)
+
+    def _reference(
+        self, stored: StoredMessage, view: Message, viewer: str | None, options: SendOptions
+    ) -> Reference | None:
+        """What a log keeps for a new message's event (its view as `viewer` sees it; None: a
+        group's stream): a reference when the message is stored, else None (the event itself)."""
+        if options.onlineUserOnly:
+            return None
+        return self._message_events.reference(KIND_NEW, stored, view, viewer)
 
     async def create_message(
         self, user_id: str, content: Content, *, at_users: Sequence[str] = (), targets: Sequence[str] = ()
@@ -168,16 +184,59 @@ class MessageCore:
             "offlinePushInfo": options.offlinePushInfo,
         }
 
-    def _queue_sent_record(self, pipe: Any, user_id: str, created_key: str, msg_id: str, options: SendOptions) -> None:
+    def _queue_sent_record(
+        self, pipe: Any, user_id: str, created_key: str, msg_id: str, options: SendOptions, *, drafted: bool = False
+    ) -> None:
         """Into a send's write pipeline: the sender's localCustomData, and how long the created id's
-        claim (created id -> msgID, what makes a retried send idempotent) is kept."""
+        claim (created id -> msgID, what makes a repeat return the first result) is kept: a REST
+        send's (named by its request) SENT_RECORD_TTL_SECONDS. A `drafted` one (a create*Message
+        result) is the caller's to delete, in the round trip that writes the sender's event of the
+        message or after it: a repeat then finds the first result in that log (`_first_result`),
+        so a sent message leaves nothing behind here."""
         if options.localCustomData:
             pipe.hset(
                 self._keys.local_message_data(user_id),
                 msg_id,
                 STORED_ENC.encode(LocalData(data=options.localCustomData)),
             )
-        pipe.expire(created_key, SENT_RECORD_TTL_SECONDS)
+        if not drafted:
+            pipe.expire(created_key, SENT_RECORD_TTL_SECONDS)
+
+    async def _claim(self, created_key: str, msg_id: str, *, drafted: bool) -> bool:
+        """Claim a created id for `msg_id` (a concurrent repeat of the send then returns this
+        message instead). `drafted`: only while its draft is there, since a sent one's key is
+        deleted and a claim would otherwise make it anew."""
+        if not drafted:
+            return bool(await self._redis.hsetnx(created_key, "msgID", msg_id))
+
+        def build(pipe: Any) -> None:
+            _CLAIM_DRAFT.queue(pipe, [created_key], [msg_id])
+
+        (claimed,) = await run_pipeline(self._redis, build, (_CLAIM_DRAFT,))
+        return int(claimed) == 1
+
+    async def _first_result(self, user_id: str, created_id: str) -> Message:
+        """The first result of a send repeated after its created message was sent (its key gone
+        or going): the message it became, found by its claim or else in the sender's log; 6017
+        when neither knows it (never created, or sent longer ago than the log keeps)."""
+        msg_id = await self._redis.hget(self._keys.created_message(user_id, created_id), "msgID")
+        if msg_id is None:
+            msg_id = await self._message_events.find_sent(user_id, created_id)
+        if msg_id is None:
+            raise _no_created_message(created_id, "id")
+        return await self._sent_result(user_id, created_id, str(msg_id))
+
+    async def draft_or_sent(self, user_id: str, created_id: str, arg: str = "id") -> Draft:
+        """A created message's draft; once sent, the message it became (what an at-signed or
+        targeted copy of it is made from)."""
+        raw = await self._redis.hget(self._keys.created_message(user_id, created_id), "draft")
+        if raw is not None:
+            return self.draft_from(raw, created_id, arg)
+        msg_id = await self._message_events.find_sent(user_id, created_id)
+        stored = await self._load(parse_msg_id(msg_id)) if msg_id is not None else None
+        if stored is None:
+            raise _no_created_message(created_id, arg)
+        return Draft(content=stored.content, groupAtUserList=list(stored.groupAtUserList), targets=list(stored.targets))
 
     async def _insert_local(
         self,
@@ -219,7 +278,7 @@ class MessageCore:
     def draft_from(raw: str | bytes | None, created_id: str, arg: str = "id") -> Draft:
         """A created message's draft from its stored field (read by the caller), 6017 if gone."""
         if raw is None:
-            raise invalid(f"{arg}: no created message {created_id!r} (create*Message results last 24 hours)")
+            raise _no_created_message(created_id, arg)
         return _draft_dec.decode(raw)
 
     def _draft_view(self, user_id: str, created_id: str, draft: Draft) -> Message:
@@ -236,20 +295,33 @@ class MessageCore:
         )
 
     async def _lost_claim(self, user_id: str, created_id: str, msg_id: str) -> MessageRef | None:
-        """The claim of a send that never wrote its message, for this retry to finish it; None when
-        the message is there (an ordinary repeat: `_sent_result` answers it).
+        """The claim of a send that never finished its writes, for this retry to finish it; None when
+        they are all there (an ordinary repeat: `_sent_result` answers it).
 
         A send claims its created id (created id -> msgID) one round trip before it writes. A request
         that dies in between (its deadline passed while Redis stalled) leaves a claim with no
         message, and every retry used to answer 7012 for good. The retry now writes the message
-        under the claimed seq and random instead; a short lock lets one concurrent retry do it."""
+        under the claimed seq and random instead; a short lock lets one concurrent retry do it.
+        The same holds for a send that died after storing the message but before its last write
+        (on a Redis Cluster, the users' slots are written one after another): the claim's
+        completion mark (`queue_send_done`) is missing, and the retry writes everything again, so
+        a receiver may hear of the message twice (the same msgID) but never not at all."""
         ref = parse_msg_id(msg_id)
-        if await self._load(ref) is not None:
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.hget(self._keys.timeline_messages(self._timeline_of(ref)), str(ref.seq))
+        pipe.hget(self._keys.created_message(user_id, created_id), SEND_DONE_FIELD)
+        raw, done = await pipe.execute()
+        stored = STORED_DEC.decode(raw) if raw is not None else None
+        if stored is not None and stored.msgID and stored.random == ref.random and done:
             return None
         lock = self._keys.created_message_finishing(user_id, created_id)
         if not await self._redis.set(lock, 1, nx=True, ex=FINISHING_LOCK_SECONDS):
             raise IMError(Code.ERR_SDK_INTERNAL_ERROR, "this message's send is being finished; retry shortly")
         return ref
+
+    def queue_send_done(self, pipe: Any, created_key: str) -> None:
+        """A send's last write: the claim's completion mark (see `_lost_claim`)."""
+        pipe.hset(created_key, SEND_DONE_FIELD, 1)
 
     async def _sent_result(self, user_id: str, created_id: str, msg_id: str) -> Message:
         """The first result of a send repeated with the same created id."""
@@ -481,7 +553,11 @@ class MessageCore:
         if not 1 <= count <= HISTORY_COUNT_MAX:
             raise invalid(f"count must be 1-{HISTORY_COUNT_MAX}")
         older = get_type in (GetType.V2TIM_GET_CLOUD_OLDER_MSG, GetType.V2TIM_GET_LOCAL_OLDER_MSG)
-        last_seq = int(await self._redis.get(self._keys.timeline_seq(timeline)) or 0)
+        # seqs at or below the floor were trimmed by the message retention: the history ends there
+        last_raw, floor_raw = await self._redis.mget(
+            self._keys.timeline_seq(timeline), self._keys.timeline_floor(timeline)
+        )
+        last_seq, floor = int(last_raw or 0), int(floor_raw or 0)
         if start_seq is not None:
             start = start_seq - 1 if older else start_seq + 1
         else:
@@ -489,10 +565,10 @@ class MessageCore:
         wanted_types = set(message_types)
         page: list[StoredMessage] = []
         cursor = start
-        while len(page) < count and 1 <= cursor <= last_seq:
+        while len(page) < count and floor < cursor <= last_seq:
             batch = max(count - len(page), 1) * SCAN_BATCH_FACTOR
             if older:
-                seqs = list(range(cursor, max(cursor - batch, 0), -1))
+                seqs = list(range(cursor, max(cursor - batch, floor), -1))
                 cursor = seqs[-1] - 1
             else:
                 seqs = list(range(cursor, min(cursor + batch, last_seq + 1)))
@@ -537,6 +613,12 @@ class MessageCore:
             raise IMError(Code.ERR_REVOKE_TIME_LIMIT, f"messages can be revoked for {REVOKE_WINDOW_SECONDS} s")
         if stored.status == MsgStatus.V2TIM_MSG_STATUS_LOCAL_REVOKED:
             return
+        up = active(self._upstream)
+        if up is not None and not stored.visibleTo:  # recalled upstream first (a local import is the mirror's)
+            if stored.groupID:
+                await up.groups.recall_group_message(stored.groupID, stored.seq)
+            else:
+                await up.messages.recall_c2c(stored, user_id)
         stored.status = MsgStatus.V2TIM_MSG_STATUS_LOCAL_REVOKED
         stored.revokedBy = user_id
         ref = parse_msg_id(msg_id)
@@ -570,6 +652,26 @@ class MessageCore:
             raise invalid("message: a revoked message cannot be modified")
         if content is not None and content.elemType != stored.content.elemType:
             raise invalid("message: a modification keeps the message's elemType")
+        up = active(self._upstream)
+        if up is not None and not stored.visibleTo:  # modified upstream first (a local import is the mirror's)
+            if stored.groupID:
+                if content is not None or cloud_custom_data is not None:
+                    require_body_fits(
+                        content or stored.content,
+                        stored.cloudCustomData if cloud_custom_data is None else cloud_custom_data,
+                    )
+                await up.groups.modify_group_message(stored.groupID, stored.seq, content, cloud_custom_data)
+            else:
+                # outside the WATCH below (the upstream's own Redis reads would wait for the
+                # connection the WATCH holds); Tencent has no version check, so two racing
+                # modifications both reach it and the mirror keeps the one its WATCH lets win
+                changed = msgspec.structs.replace(
+                    stored,
+                    content=stored.content if content is None else content,
+                    cloudCustomData=stored.cloudCustomData if cloud_custom_data is None else cloud_custom_data,
+                )
+                require_body_fits(changed.content, changed.cloudCustomData)
+                await up.messages.modify_c2c(changed, user_id)
         ref = parse_msg_id(msg_id)
         timeline = self._timeline_of(ref)
         version_key = self._keys.message_version(timeline, stored.seq)
@@ -588,26 +690,45 @@ class MessageCore:
             current.version = version + 1
             pipe.multi()
             pipe.set(version_key, current.version)
+            # the version replaced is kept: event logs refer to it (gateway.engine.message_events)
+            pipe.hset(self._keys.message_revisions(timeline), f"{stored.seq}:{version}", raw)
             pipe.hset(self._keys.timeline_messages(timeline), str(stored.seq), STORED_ENC.encode(current))
-            self._callbacks.queue_message_modified(pipe, current, user_id)
             try:
                 await pipe.execute()
             except WatchError as exc:
                 raise IMError(
                     Code.ERR_MSG_MODIFY_CONFLICT, "another modification of this message won; fetch it and retry"
                 ) from exc
+        # the app's after-callback once the change is made: the callback queue is app-wide, another
+        # slot than the message's on a Redis Cluster, so it is not in the transaction (docs/scaling.md)
+        after = self._redis.pipeline(transaction=False)
+        self._callbacks.queue_message_modified(after, current, user_id)
+        if len(after):
+            await after.execute()
         mine = (await self._views(user_id, [current]))[0]
-        await self._bus.publish([user_id], OnRecvMessageModified(message=mine), except_session=session_id)
+        refer = self._message_events.reference
+        await self._bus.publish(
+            [user_id],
+            OnRecvMessageModified(message=mine),
+            except_session=session_id,
+            reference=refer(KIND_MODIFIED, current, mine, user_id),
+        )
         if current.groupID:
             await self._tell_conversation(user_id, current, OnRecvMessageModified(message=neutral_view(current)))
         elif current.receiver and current.receiver != user_id:
             theirs = (await self._views(current.receiver, [current]))[0]
-            await self._bus.publish([current.receiver], OnRecvMessageModified(message=theirs))
+            await self._bus.publish(
+                [current.receiver],
+                OnRecvMessageModified(message=theirs),
+                reference=refer(KIND_MODIFIED, current, theirs, current.receiver),
+            )
         return mine
 
     async def _tell_conversation(self, user_id: str, stored: StoredMessage, event: IMEvent) -> None:
         """An event about a message to the conversation's other party (C2C) or other members, and
-        the conversation-changed notice (its lastMessage may have changed)."""
+        the conversation-changed notice (its lastMessage may have changed). A modification's event
+        (the message as every member but its sender sees it) is kept by reference."""
+        modified = event.message if isinstance(event, OnRecvMessageModified) else None
         if not stored.groupID:
             other = stored.receiver if stored.sender == user_id else stored.sender
             if other and other != user_id:
@@ -620,9 +741,19 @@ class MessageCore:
             )
             return
         if stored.targets:
-            await self._bus.publish([t for t in [*stored.targets, stored.sender] if t != user_id], event)
+            told = [t for t in [*stored.targets, stored.sender] if t != user_id]
+            reference = None
+            if modified is not None and told and stored.sender not in told:
+                # every member but the sender sees it alike: one reference serves them all
+                reference = self._message_events.reference(KIND_MODIFIED, stored, modified, told[0])
+            await self._bus.publish(told, event, reference=reference)
             return
-        await self._bus.publish_to_group(topic_parent(stored.groupID) or stored.groupID, event, except_user=user_id)
+        await self._bus.publish_to_group(
+            topic_parent(stored.groupID) or stored.groupID,
+            event,
+            except_user=user_id,
+            reference=self._message_events.reference(KIND_MODIFIED, stored, modified, None) if modified else None,
+        )
         # the other members' conversation notices are derived by their subscriptions
         await self.conversations_changed({user_id: [group_conversation_id(stored.groupID)]})
 
@@ -643,7 +774,22 @@ class MessageCore:
         return MessageOpt(int(raw)) if raw is not None else MessageOpt.V2TIM_RECEIVE_MESSAGE
 
 
+SEND_DONE_FIELD = "done"  # on a created message's claim: every write of its send was made
 FINISHING_LOCK_SECONDS = 10  # longer than a send's own writes take, short enough to retry after
+
+# A created message's claim, taken only while its draft is there: a send deletes the key once its
+# message is written, and a late claim must not make the key anew (1: claimed, 0: claimed before,
+# -1: sent already).
+_CLAIM_DRAFT = PipelinedScript(
+    """
+if redis.call('HEXISTS', KEYS[1], 'draft') == 0 then return -1 end
+return redis.call('HSETNX', KEYS[1], 'msgID', ARGV[1])
+"""
+)
+
+
+def _no_created_message(created_id: str, arg: str) -> IMError:
+    return invalid(f"{arg}: no created message {created_id!r} (create*Message results last 24 hours)")
 
 
 def _in_period(timestamp: int, begin: int, period: int) -> bool:

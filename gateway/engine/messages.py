@@ -11,7 +11,7 @@ from typing import Any
 
 import msgspec
 
-from gateway.engine.codec import STORED_ENC
+from gateway.engine.codec import STORED_DEC, STORED_ENC
 from gateway.engine.errors import maps_store_errors
 from gateway.engine.extensions import Extensions
 from gateway.engine.group_messages import GroupMessaging
@@ -32,10 +32,16 @@ from gateway.im.enums import ElemType, GetType, MessageOpt
 from gateway.im.events import OnRecvC2CReadReceipt, OnRecvNewMessage
 from gateway.im.messages import Content, Message, MessageReceipt, ReceiveOpt, SendOptions, StoredMessage
 from gateway.keys import Keys
+from gateway.store import ordered_pipeline
+from gateway.upstream import active
 from gateway.v4.callbacks import C2C_BEFORE_SEND
 
 # the content of a message's outline, before its draft is read (nothing reads it)
 _NO_CONTENT = Content(elemType=ElemType.V2TIM_ELEM_TYPE_TEXT)
+
+
+# messages looked at for a conversation's newest time (its last seqs: refused sends leave gaps)
+_NEWEST_LOOKBACK = 5
 
 
 class ServerSend(msgspec.Struct, frozen=True, kw_only=True):
@@ -93,6 +99,8 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
         outline = StoredMessage(
             msgID="", sender=user_id, receiver=receiver, seq=0, random=0, timestamp=0, content=_NO_CONTENT
         )
+        if server is None:  # the receiver's blacklist is checked: in a mirror, it is imported once first
+            await self._friendship.ensure_relations([receiver])
         pipe = self._redis.pipeline(transaction=False)
         pipe.hget(key, "draft")
         pipe.hget(key, "msgID")
@@ -118,6 +126,8 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
             lost = None  # claimed for another conversation: not this send's to finish
         if already and lost is None:
             return await self._sent_result(user_id, created_id, already)
+        if server is None and raw_draft is None:  # sent already (or never created)
+            return await self._first_result(user_id, created_id)
         if server is None:
             draft = self.draft_from(raw_draft, created_id)
             if draft.groupAtUserList or draft.targets:
@@ -126,6 +136,9 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
         else:
             content = server.content
         require_body_fits(content, options.cloudCustomData or "")
+        up = active(self._upstream)
+        if up is not None and not receiver_exists:  # an account made upstream that the mirror has not seen
+            receiver_exists = bool(await self._profiles.import_from(up, [receiver], self._now()))
         if server is None:
             self._check_c2c(user_id, receiver, receiver_exists, blocked, friends)
             if int(muted_until or 0) > self._now():
@@ -140,8 +153,8 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
             random = secrets.randbelow(2**31) if server is None or server.random is None else server.random
             msg_id = c2c_msg_id(user_id, receiver, seq, random)
             # claim the created id: a concurrent retry of the same send returns this message instead
-            if not await self._redis.hsetnx(key, "msgID", msg_id):
-                return await self._sent_result(user_id, created_id, str(await self._redis.hget(key, "msgID")))
+            if not await self._claim(key, msg_id, drafted=server is None):
+                return await self._first_result(user_id, created_id)
         sender_profile = sender_profile_of(sender_row)
         sent_ms = int(self._clock.now() * 1000)  # the one clock read: its time and its unread score
         stored = StoredMessage(
@@ -157,6 +170,15 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
             faceUrl=sender_profile.faceUrl if sender_profile else "",
             **self._option_fields(options),
         )
+        if up is not None:  # sent upstream first: a refusal there leaves nothing here, claim included
+            try:
+                sent = await up.messages.send_c2c(
+                    stored, online_only=options.onlineUserOnly, to_sender=server is None or server.to_sender
+                )
+            except BaseException:
+                await self._redis.hdel(key, "msgID")
+                raise
+            stored = msgspec.structs.replace(stored, timestamp=sent.timestamp, ms=0)
         if self._callbacks.gates(C2C_BEFORE_SEND):  # the app's moderation may refuse, drop or rewrite it
             stored, dropped = await self._callbacks.before_c2c_send(stored, options.onlineUserOnly, key)
             if dropped:
@@ -176,32 +198,53 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
             for owner in (user_id, receiver) if to_receiver else (user_id,):
                 if owner in owners:
                     notices[owner] = self._notice(convs[owner], announced[owner])
-        pipe = self._redis.pipeline(transaction=False)
-        if not options.onlineUserOnly:
-            millis = sent_ms
+        # One ordered write (docs/scaling.md): the message in the timeline first (its commit point),
+        # then each user's part (conversation list, announcement, event), the receiver's before the
+        # sender's, then the app's callback queue, and last the claim's completion mark. On a Redis
+        # Cluster these are separate slots written in turn; a gateway dying between them leaves the
+        # mark unset, and a retry of the send (same created id) writes it all again (_lost_claim).
+        pipe = ordered_pipeline(self._redis, durable=True)
+        stored_here = not options.onlineUserOnly
+        if stored_here:
             pipe.hset(self._keys.timeline_messages(timeline), str(seq), STORED_ENC.encode(stored))
-            if user_id not in owners:  # stored once for both: kept out of the sender's view
-                pipe.sadd(self._keys.hidden_messages(user_id, convs[user_id]), seq)
-            if not stored.isExcludedFromLastMessage:
-                for owner in owners:
-                    pipe.zadd(self._keys.conversations(owner), {convs[owner]: millis})
-                    pipe.hdel(self._keys.conversation_state(owner, "deleted"), convs[owner])  # a message brings it back
             if to_receiver and not stored.isExcludedFromUnreadCount:
-                pipe.zadd(self._keys.timeline_countable_for(timeline, receiver), {str(seq): millis})
-        for owner, (kind, conv) in notices.items():
-            if kind == CONVERSATION_NEW:  # marked once; a changed one already is
-                pipe.hset(self._announced(owner), conv, 1)
-        self._queue_sent_record(pipe, user_id, key, msg_id, options)
+                pipe.zadd(self._keys.timeline_countable_for(timeline, receiver), {str(seq): sent_ms})
+
+        def queue_user(owner: str, event: OnRecvNewMessage | None, except_session: str | None) -> None:
+            if stored_here:
+                if owner == user_id and user_id not in owners:  # stored once for both: kept out of the sender's view
+                    pipe.sadd(self._keys.hidden_messages(user_id, convs[user_id]), seq)
+                if owner in owners and not stored.isExcludedFromLastMessage:
+                    pipe.zadd(self._keys.conversations(owner), {convs[owner]: sent_ms})
+                    pipe.hdel(self._keys.conversation_state(owner, "deleted"), convs[owner])  # a message brings it back
+            notice = notices.get(owner)
+            if notice is not None and notice[0] == CONVERSATION_NEW:  # marked once; a changed one already is
+                pipe.hset(self._announced(owner), notice[1], 1)
+            if event is not None:  # the event after the writes it reports, by reference when stored
+                self._bus.queue_publish(
+                    pipe,
+                    [owner],
+                    event,
+                    except_session=except_session,
+                    conversation=notices.get(owner),
+                    reference=self._reference(stored, event.message, owner, options),
+                )
+
+        if receiver != user_id:
+            receiver_event = None
+            if live and to_receiver and their_view is not None:
+                receiver_event = OnRecvNewMessage(message=their_view(replies, [stored])[0])
+            queue_user(receiver, receiver_event, None)
+        sender_event = OnRecvNewMessage(message=mine) if live and user_id in owners else None
+        queue_user(user_id, sender_event, session_id)
         self._callbacks.queue_c2c_sent(pipe, stored, options.onlineUserOnly)
-        # the events after the writes they report, in the same round trip
-        if live and user_id in owners:
-            sender_event = OnRecvNewMessage(message=mine)
-            self._bus.queue_publish(
-                pipe, [user_id], sender_event, except_session=session_id, conversation=notices.get(user_id)
-            )
-        if live and to_receiver and their_view is not None:
-            receiver_event = OnRecvNewMessage(message=their_view(replies, [stored])[0])
-            self._bus.queue_publish(pipe, [receiver], receiver_event, conversation=notices.get(receiver))
+        self._queue_sent_record(pipe, user_id, key, msg_id, options, drafted=server is None)
+        if server is None:
+            # last: a drafted send's key gone is its completion (a repeat finds the first result
+            # in the sender's log); an unfinished one keeps its claim for a retry to finish
+            pipe.delete(key)
+        else:
+            self.queue_send_done(pipe, key)
         await pipe.execute()
         if live and to_receiver:
             await self.offer_push(stored, [receiver], options.onlineUserOnly)
@@ -234,11 +277,35 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
             start_seq = ref.seq
         return await self._page(user_id, timeline, count, get_type, start_seq, message_types, time_begin, time_period)
 
+    async def upstream_read_ms(self, user_id: str, peers: Sequence[str], now_ms: int) -> dict[str, int]:
+        """With an upstream, a "read up to now" mark per C2C conversation that also covers its
+        newest message: messages keep the upstream's time, and an upstream clock ahead of this one
+        would otherwise leave a message just read still unread. Two round trips."""
+        timelines = [self._keys.c2c_timeline(user_id, p) for p in peers]
+        pipe = self._redis.pipeline(transaction=False)
+        for timeline in timelines:
+            pipe.get(self._keys.timeline_seq(timeline))
+        last_seqs = [int(v or 0) for v in await pipe.execute()]
+        pipe = self._redis.pipeline(transaction=False)
+        for timeline, last in zip(timelines, last_seqs, strict=True):
+            seqs = [str(q) for q in range(last, max(0, last - _NEWEST_LOOKBACK), -1)] or ["0"]
+            pipe.hmget(self._keys.timeline_messages(timeline), seqs)
+        marks = {}
+        for peer, raws in zip(peers, await pipe.execute(), strict=True):
+            newest = max((STORED_DEC.decode(r).timestamp for r in raws if r), default=0)
+            marks[peer] = max(now_ms, newest * 1000 + 999)
+        return marks
+
     async def mark_c2c_message_as_read(self, user_id: str, peer: str, *, read_time: int | None = None) -> None:
         """`read_time`: read up to that time (unix s) rather than now (REST `admin_set_msg_read` MsgReadTime)."""
         now = self._now() if read_time is None else read_time
         read_ms = int(self._clock.now() * 1000) if read_time is None else read_time * 1000 + 999
         conv = c2c_conversation_id(peer)
+        up = active(self._upstream)
+        if up is not None:  # Tencent's read position moves too, so native devices see it
+            await up.messages.read_c2c(user_id, peer, now)
+            if read_time is None:
+                read_ms = (await self.upstream_read_ms(user_id, [peer], read_ms))[peer]
         pipe = self._redis.pipeline(transaction=False)
         pipe.hset(self._keys.read_times(user_id), conv, now)
         pipe.hset(self._keys.conversation_state(user_id, "c2c-read-ms"), conv, read_ms)
@@ -321,6 +388,10 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
         pipe.hkeys(self._keys.user_groups(user_id))
         convs, group_ids = await pipe.execute()
         peers = peer_ids_of(convs)
+        up = active(self._upstream)
+        if up is not None:  # Tencent has no bulk read call: one per C2C conversation
+            for peer in peers:
+                await up.messages.read_c2c(user_id, peer, self._now())
         pipe = self._redis.pipeline(transaction=False)
         for gid in group_ids:
             pipe.get(self._keys.timeline_seq(self._keys.group_timeline(gid)))
@@ -330,9 +401,10 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
         if peers:
             pipe.hset(self._keys.read_times(user_id), mapping={c2c_conversation_id(p): now for p in peers})
             millis = int(self._clock.now() * 1000)
+            marks = dict.fromkeys(peers, millis) if up is None else await self.upstream_read_ms(user_id, peers, millis)
             pipe.hset(
                 self._keys.conversation_state(user_id, "c2c-read-ms"),
-                mapping={c2c_conversation_id(p): millis for p in peers},
+                mapping={c2c_conversation_id(p): marks[p] for p in peers},
             )
         if group_ids:
             pipe.hset(

@@ -15,6 +15,7 @@ from gateway.im.enums import AllowType, Gender
 from gateway.im.events import OnSelfInfoUpdated
 from gateway.im.model import ProfileChanges, UserFullInfo
 from gateway.keys import Keys
+from gateway.upstream import Upstream
 
 PROFILE_STRING_MAX_BYTES = 500  # nickName, faceUrl, selfSignature, custom values (40601 beyond)
 CUSTOM_KEY_MAX_BYTES = 8  # Tencent's Tag_Profile_Custom_<key> limit
@@ -101,6 +102,30 @@ class Profiles:
         pipe.hsetnx(self._keys.profile(user_id), "created", now)
         pipe.zadd(self._keys.accounts(), {user_id: 0})
         await pipe.execute()
+
+    async def import_profile(self, info: UserFullInfo, now: int) -> None:
+        """An account the upstream has and the mirror had not (gateway.upstream): created with its
+        profile as the upstream gave it, in one write, telling nobody (nothing changed for anyone)."""
+        fields: dict[str, str | int] = {name: getattr(info, name) for name in (*_STRING_FIELDS, *_INT_FIELDS)}
+        fields["gender"] = int(info.gender)
+        fields["allowType"] = int(info.allowType)
+        if info.customInfo:
+            fields["customInfo"] = _custom_encoder.encode(info.customInfo).decode("utf-8")
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.hsetnx(self._keys.profile(info.userID), "created", now)
+        pipe.hset(self._keys.profile(info.userID), mapping=fields)
+        pipe.zadd(self._keys.accounts(), {info.userID: 0})
+        await pipe.execute()
+
+    async def import_from(self, up: Upstream, user_ids: Sequence[str], now: int) -> dict[str, UserFullInfo]:
+        """The upstream's profiles of the accounts among `user_ids` (ones the mirror lacks), now
+        in the mirror too; accounts the upstream does not have either are left out."""
+        if not user_ids:
+            return {}
+        fetched = {info.userID: info for info in await up.accounts.fetch_profiles(user_ids)}
+        for info in fetched.values():
+            await self.import_profile(info, now)
+        return fetched
 
     async def delete_account(self, user_id: str) -> bool:
         """Remove the account (its profile, whose existence is the account's existence, and its

@@ -5,6 +5,9 @@ readers (user → when), so a receipt is recorded once however often it is sent,
 ZCARD, and "who has read" pages are score ranges. Unread members are the group's roster minus the
 readers and the sender, walked in roster order. Conversation unread counts are not touched (the
 SDK's rule: receipts and marking a conversation read are separate).
+
+With an upstream IM server (gateway.upstream) a receipt the mirror has not recorded yet is sent
+upstream first; the upstream's own receipts are recorded through the same path (from_upstream).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from gateway.ids import topic_parent
 from gateway.im.events import OnRecvMessageReadReceipts
 from gateway.im.groups import GroupMemberInfo
 from gateway.im.messages import GroupMessageReadMembers, MessageReceipt, StoredMessage
+from gateway.upstream import active
 
 RECEIPTS_PER_CALL_MAX = 100
 READ_MEMBERS_PAGE_MAX = 100
@@ -43,11 +47,20 @@ class ReadReceipts(MessageCore):
     async def send_message_read_receipts(self, user_id: str, msg_ids: Sequence[str]) -> None:
         """Record that the user read these messages; each sender hears of their messages' new
         receipts (onRecvMessageReadReceipts, on every device) once per reader."""
-        messages = [
-            m for m in await self._same_conversation(user_id, msg_ids) if m.needReadReceipt and m.sender != user_id
-        ]
+        # with an upstream, a native user's message in the mirror does not say whether it asked for
+        # receipts (Tencent's webhooks do not): the upstream decides
+        asking = [m for m in await self._same_conversation(user_id, msg_ids) if m.sender != user_id]
+        messages = [m for m in asking if m.needReadReceipt or self._upstream is not None]
         if not messages:
             return
+        up = active(self._upstream)
+        if up is not None:
+            pipe = self._redis.pipeline(transaction=False)
+            for m in messages:
+                pipe.zscore(self._readers_key(m), user_id)
+            pending = [m for m, at in zip(messages, await pipe.execute(), strict=True) if at is None]
+            if pending:  # upstream first; refused there, nothing is recorded here
+                await up.receipts.send_receipts(user_id, pending)
         millis = int(self._clock.now() * 1000)
         pipe = self._redis.pipeline(transaction=False)
         for m in messages:

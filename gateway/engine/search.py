@@ -128,15 +128,16 @@ class Searching(MessageCore):
                 timelines.append(self._keys.group_timeline(target))
         pipe = self._redis.pipeline(transaction=False)
         for timeline in timelines:
-            pipe.get(self._keys.timeline_seq(timeline))
-        tops = [int(v or 0) for v in await pipe.execute()]
+            # the last seq, and the floor the message retention trimmed the timeline up to
+            pipe.mget(self._keys.timeline_seq(timeline), self._keys.timeline_floor(timeline))
+        ends = [(int(top or 0), int(floor or 0)) for top, floor in await pipe.execute()]
         found: dict[str, list[StoredMessage]] = {}
         budget = SCAN_MAX
-        for conv, timeline, top in zip(convs, timelines, tops, strict=True):
+        for conv, timeline, (top, floor) in zip(convs, timelines, ends, strict=True):
             kept: list[StoredMessage] = []
             seq = top
-            while seq > 0 and budget > 0:
-                low = max(seq - min(_CHUNK, budget), 0)
+            while seq > floor and budget > 0:
+                low = max(seq - min(_CHUNK, budget), floor)
                 rows = await self._redis.hmget(
                     self._keys.timeline_messages(timeline), [str(q) for q in range(seq, low, -1)]
                 )

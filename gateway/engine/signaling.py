@@ -48,6 +48,7 @@ INVITEES_MAX = 100  # invitees of one group invitation
 KEEP_AFTER_END_SECONDS = 24 * 3600  # a finished invitation still answers 8010 (not "unknown") this long
 KEEP_WITHOUT_TIMEOUT_SECONDS = 7 * 24 * 3600  # an invitation with no timeout lapses after this
 DUE_BATCH = 100  # deadlines claimed per timer pass
+_FOREVER = float(2**52)  # "now" for a timeout reported by the upstream: past any deadline kept here
 
 _ACTIONS = {
     "accept": SignalingActionType.SIGNALING_ACTION_TYPE_ACCEPT_INVITE,
@@ -127,6 +128,9 @@ class _Invitation(msgspec.Struct, kw_only=True):
     data: str
     timeout: int
     onlineUserOnly: bool
+    # made on the upstream IM server (a native user's, gateway.upstream): its steps' messages are
+    # the native devices' to send, so a timeout here tells the local parties and sends nothing
+    remote: bool = False
 
 
 @maps_store_errors
@@ -289,6 +293,83 @@ class Signaling:
         )
         await self._bus.publish([user_id], event)
 
+    # ---- steps made upstream -----------------------------------------------------------------------
+    async def apply_remote_step(self, sender: str, info: SignalingInfo) -> None:
+        """A step of an invitation made on the upstream IM server (a native user's), as the
+        signaling message that carried it says: the invitation's state follows and the local
+        parties hear the same events as for a step made here; no message is sent (the step's own
+        message is mirrored as it is). A step the state has already passed (a repeat, or the
+        timeout both sides noticed) changes nothing."""
+        action = info.actionType
+        if action == SignalingActionType.SIGNALING_ACTION_TYPE_INVITE:
+            await self._open_remote(sender, info)
+            return
+        op = {
+            SignalingActionType.SIGNALING_ACTION_TYPE_ACCEPT_INVITE: "accept",
+            SignalingActionType.SIGNALING_ACTION_TYPE_REJECT_INVITE: "reject",
+            SignalingActionType.SIGNALING_ACTION_TYPE_CANCEL_INVITE: "cancel",
+            SignalingActionType.SIGNALING_ACTION_TYPE_INVITE_TIMEOUT: "timeout",
+        }.get(action)
+        if op is None:
+            return
+        try:
+            # a native timeout is the inviter's device's own: whatever deadline is kept here
+            pending = await self._transition(op, sender, info.inviteID, info.data, now=_FOREVER)
+            invitation = await self._load(info.inviteID)
+        except IMError:
+            return
+        event: IMEvent
+        if op == "accept":
+            event = OnInviteeAccepted(inviteID=info.inviteID, invitee=sender, data=info.data)
+        elif op == "reject":
+            event = OnInviteeRejected(inviteID=info.inviteID, invitee=sender, data=info.data)
+        elif op == "cancel":
+            event = OnInvitationCancelled(inviteID=info.inviteID, inviter=sender, data=info.data)
+        else:
+            event = OnInvitationTimeout(inviteID=info.inviteID, inviteeList=pending)
+        await self._bus.publish(_parties(invitation), event)
+
+    async def _open_remote(self, inviter: str, info: SignalingInfo) -> None:
+        if not info.inviteID or not 0 <= info.timeout <= TIMEOUT_MAX_SECONDS:
+            return  # not an invitation imql can keep
+        invitation = _Invitation(
+            inviteID=info.inviteID,
+            inviter=inviter,
+            groupID=info.groupID,
+            inviteeList=list(info.inviteeList),
+            data=info.data,
+            timeout=info.timeout,
+            onlineUserOnly=False,
+            remote=True,
+        )
+        key = self._keys.signaling_invitation(invitation.inviteID)
+        if not await self._redis.hsetnx(key, "state", "open"):
+            return  # a repeat of an invitation already kept
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.hset(
+            key,
+            mapping={
+                "inviter": inviter,
+                "invitees": _info_enc.encode(invitation.inviteeList),
+                "info": _info_enc.encode(invitation),
+                "data": info.data,
+            },
+        )
+        if info.timeout:
+            pipe.expire(key, info.timeout + KEEP_AFTER_END_SECONDS)
+            pipe.zadd(self._keys.signaling_deadlines(), {invitation.inviteID: self._clock.now() + info.timeout})
+        else:
+            pipe.expire(key, KEEP_WITHOUT_TIMEOUT_SECONDS)
+        await pipe.execute()
+        event = OnReceiveNewInvitation(
+            inviteID=invitation.inviteID,
+            inviter=inviter,
+            groupID=invitation.groupID,
+            inviteeList=invitation.inviteeList,
+            data=info.data,
+        )
+        await self._bus.publish(invitation.inviteeList, event)
+
     # ---- timeouts -------------------------------------------------------------------------------
     async def expire_due(self) -> int:
         """Time out every invitation whose deadline has passed; returns how many this call did.
@@ -306,7 +387,8 @@ class Signaling:
             await self._bus.publish(
                 [invitation.inviter, *pending], OnInvitationTimeout(inviteID=invite_id, inviteeList=pending)
             )
-            await self._tell_quietly(invitation, invitation.inviter, "", _ACTIONS["timeout"], pending, "")
+            if not invitation.remote:  # a native inviter's device sends its own timeout message
+                await self._tell_quietly(invitation, invitation.inviter, "", _ACTIONS["timeout"], pending, "")
         return expired
 
     # ---- reading messages back ------------------------------------------------------------------

@@ -17,6 +17,15 @@ from typing import Any
 
 import msgspec
 
+from gateway.events.entries import (
+    NOTICE_CHANGED,
+    NOTICE_NEW,
+    Reference,
+    encode_reference,
+    listener_code,
+    reference_notice,
+    session_tag,
+)
 from gateway.im.events import IMEvent, encode_event
 from gateway.keys import Keys
 
@@ -27,7 +36,8 @@ EVENT_RETENTION_COUNT = 10_000
 # event is always kept at least 24 hours unless 10,000 newer ones pushed it out.
 EVENT_STREAM_TTL_SECONDS = 48 * 3600
 
-# Stream entry field names (short: they are stored in every entry).
+# Stream entry field names (short: they are stored in every entry). Their values are written
+# compactly (gateway.events.entries): listener codes, session tags, events without default fields.
 F_LISTENER = "l"
 F_EVENT = "e"
 F_SESSION = "s"
@@ -35,12 +45,15 @@ F_EXCEPT_SESSION = "x"
 F_EXCEPT_USER = "xu"
 # On a C2C message's entry: its conversation changed for the user whose stream it is in, as
 # "<kind>:<conversationID>", kind "new" when it appeared in their list with this message, else
-# "changed". conversationListener subscriptions derive the notice from it, so a send does not
-# compute conversation views nobody may be watching, and a subscription reading several entries of
-# one conversation at once derives it once (notice_of).
+# "changed" (written as one letter; in a reference's kind when it is about the referenced message's
+# conversation, gateway.events.entries). conversationListener subscriptions derive the notice from it, so
+# a send does not compute conversation views nobody may be watching, and a subscription reading
+# several entries of one conversation at once derives it once (notice_of).
 F_CONVERSATION = "c"
 CONVERSATION_NEW = "new"
 CONVERSATION_CHANGED = "changed"
+_NOTICE_CODES = {CONVERSATION_NEW: NOTICE_NEW, CONVERSATION_CHANGED: NOTICE_CHANGED}
+_NOTICE_KINDS = {NOTICE_NEW: CONVERSATION_NEW, NOTICE_CHANGED: CONVERSATION_CHANGED}
 # Entries of this pseudo-listener steer subscriptions (group joins and leaves); never shown.
 CONTROL_LISTENER = "_bus"
 
@@ -72,11 +85,16 @@ class EventBus:
         *,
         session_id: str | None = None,
         except_session: str | None = None,
+        reference: Reference | None = None,
     ) -> None:
         """Append `event` to each user's log; `session_id` limits it to that one session, and
-        `except_session` spares the session that caused it (the SDK's "other devices")."""
+        `except_session` spares the session that caused it (the SDK's "other devices").
+        `reference`: what is stored instead of the event, a reference its resolver turns back into
+        exactly this event for each of these users (gateway.events.entries)."""
         pipe = self._redis.pipeline(transaction=False)
-        if self.queue_publish(pipe, user_ids, event, session_id=session_id, except_session=except_session):
+        if self.queue_publish(
+            pipe, user_ids, event, session_id=session_id, except_session=except_session, reference=reference
+        ):
             await pipe.execute()
 
     def queue_publish(
@@ -88,17 +106,18 @@ class EventBus:
         session_id: str | None = None,
         except_session: str | None = None,
         conversation: tuple[str, str] | None = None,
+        reference: Reference | None = None,
     ) -> int:
         """`publish` queued on the caller's pipeline (after the writes it reports, in the same round
         trip); returns how many users it addresses. `conversation` (CONVERSATION_NEW / _CHANGED, and
         the conversation's ID) marks a message event whose conversation notice the users'
         subscriptions derive; it reaches them even in the session `except_session` spares, whose
         conversation list changed too."""
-        fields = _event_fields(event, conversation)
+        fields = _event_fields(event, conversation, reference)
         if session_id is not None:
-            fields[F_SESSION] = session_id
+            fields[F_SESSION] = session_tag(session_id)
         if except_session is not None:
-            fields[F_EXCEPT_SESSION] = except_session
+            fields[F_EXCEPT_SESSION] = session_tag(except_session)
         count = 0
         for user_id in dict.fromkeys(user_ids):
             self._append(pipe, self._keys.user_events(user_id), fields)
@@ -112,12 +131,14 @@ class EventBus:
         *,
         except_user: str | None = None,
         conversation: tuple[str, str] | None = None,
+        reference: Reference | None = None,
     ) -> None:
         """An event for every member of a group but `except_user`: stored once in the group's
         stream, which its members' subscriptions follow. `conversation` is the notice that
         `except_user`'s own subscriptions derive from it (the sender's conversation changed too);
-        the other members derive theirs from the message itself."""
-        fields = _event_fields(event, conversation)
+        the other members derive theirs from the message itself. `reference`: as in `publish`,
+        resolved with no viewer (the same event for every member)."""
+        fields = _event_fields(event, conversation, reference)
         if except_user is not None:
             fields[F_EXCEPT_USER] = except_user
         pipe = self._redis.pipeline(transaction=False)
@@ -158,14 +179,27 @@ class EventBus:
 
 def notice_of(fields: dict[str, str]) -> tuple[str, str]:
     """An entry's conversation notice: (kind, conversationID), or ("", "") when it has none."""
-    kind, _, conversation = fields.get(F_CONVERSATION, "").partition(":")
-    return kind, conversation
+    stored = fields.get(F_CONVERSATION)
+    if stored:
+        kind, _, conversation = stored.partition(":")
+    else:  # none, or in the reference's kind, about the referenced message's conversation
+        kind, conversation = reference_notice(fields.get(F_EVENT, ""))
+    return (_NOTICE_KINDS.get(kind, kind), conversation) if kind else ("", "")
 
 
-def _event_fields(event: IMEvent, conversation: tuple[str, str] | None = None) -> dict[str, bytes | str]:
-    """A stream entry's fields for an event and its conversation notice, if it carries one (read
-    back by `notice_of`); callers add who it is (not) for."""
-    fields: dict[str, bytes | str] = {F_LISTENER: event.LISTENER, F_EVENT: encode_event(event)}
+def _event_fields(
+    event: IMEvent, conversation: tuple[str, str] | None = None, reference: Reference | None = None
+) -> dict[str, bytes | str]:
+    """A stream entry's fields for an event (or the reference stored for it) and its conversation
+    notice, if it carries one (read back by `notice_of`); callers add who it is (not) for."""
+    code = _NOTICE_CODES[conversation[0]] if conversation is not None else ""
+    if reference is not None:
+        same = conversation is not None and conversation[1] == reference.conversation
+        fields: dict[str, bytes | str] = {F_EVENT: encode_reference(reference, code if same else "")}
+        if conversation is not None and not same:
+            fields[F_CONVERSATION] = f"{code}:{conversation[1]}"
+        return fields
+    fields = {F_LISTENER: listener_code(event.LISTENER), F_EVENT: encode_event(event)}
     if conversation is not None:
-        fields[F_CONVERSATION] = ":".join(conversation)
+        fields[F_CONVERSATION] = f"{code}:{conversation[1]}"
     return fields

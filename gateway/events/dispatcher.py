@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +25,7 @@ from redis.exceptions import RedisError
 from gateway.errors import Code, IMError
 from gateway.events import positions
 from gateway.events.decoded import DecodedEntries
+from gateway.events.entries import Resolver
 from gateway.events.mailbox import LogEntry, Mailbox
 from gateway.im.events import IMEvent, OnConnectFailed, OnConnecting, OnConnectSuccess
 from gateway.keys import Keys
@@ -65,7 +66,20 @@ class Dispatcher:
         self._subscribed = False  # whether the pub/sub connection holds our subscriptions
         self._linked = asyncio.Event()  # set while _subscribed
         self._retry_now = asyncio.Event()  # cuts the listener's reconnect back-off short
-        self.decoded = DecodedEntries()  # group entries decoded once for all local followers
+        # turns reference entries back into events (gateway.events.entries); set by the composition
+        # root when the backend writes references
+        self.resolver: Resolver | None = None
+        self.decoded = DecodedEntries(resolve=self._resolve_shared)  # group entries, once for all local followers
+
+    async def resolve(self, viewer: str | None, raws: Sequence[str]) -> list[IMEvent | None]:
+        """Reference entries' events (`viewer`: the user whose stream they are in; None for a
+        group's); None for each one that cannot be resolved."""
+        if self.resolver is None:
+            return [None for _ in raws]
+        return await self.resolver.resolve(viewer, raws)
+
+    async def _resolve_shared(self, raws: Sequence[str]) -> list[IMEvent | None]:
+        return await self.resolve(None, raws)
 
     # ---- life cycle --------------------------------------------------------------------------
     async def start(self) -> None:

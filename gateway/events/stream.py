@@ -33,6 +33,7 @@ from gateway.events.bus import (
 )
 from gateway.events.cursor import BASE_ID_LENGTH, Cursor
 from gateway.events.dispatcher import Dispatcher
+from gateway.events.entries import is_reference, listener_of, names_session, session_tag
 from gateway.events.mailbox import LocalEvent, LogEntry, Mailbox
 from gateway.im.enums import MessageOpt
 from gateway.im.events import IMEvent, OnKickedOffline, OnRecvNewMessage, OnUserSigExpired, decode_event
@@ -84,6 +85,7 @@ class EventStream:
         self._dispatcher = dispatcher
         self._user_id = user_id
         self._session_id = session_id
+        self._session_tag = session_tag(session_id)
         self._listener = listener
         self._now = now
         self._user_stream = keys.user_events(user_id)
@@ -96,6 +98,8 @@ class EventStream:
         self._base_id = ""
         self._base: dict[str, str] = {}  # group → position that cursors leave out
         self._base_written = 0.0
+        # events of this stream's reference entries, resolved for a batch at once (_resolve_batch)
+        self._resolved: dict[str, IMEvent | None] = {}
         self.mailbox = Mailbox(user_id=user_id, session_id=session_id, wants_link_events=listener == "sdkListener")
 
     # ---- cursor ------------------------------------------------------------------------------
@@ -216,15 +220,18 @@ class EventStream:
             return []  # already replayed, or a stream we stopped following
         self._positions[entry.stream] = entry.entry_id
         fields = entry.fields
-        listener = fields.get(F_LISTENER)
+        listener = listener_of(fields.get(F_LISTENER), fields.get(F_EVENT, ""))
         if listener == CONTROL_LISTENER:
             await self._apply_control(fields.get(F_EVENT, ""))
             return []
         target = fields.get(F_SESSION)
-        if target is not None and target != self._session_id:
+        if target is not None and not names_session(target, self._session_id, self._session_tag):
             return []
         mine = listener == self._listener
-        if fields.get(F_EXCEPT_SESSION) == self._session_id or fields.get(F_EXCEPT_USER) == self._user_id:
+        if (
+            names_session(fields.get(F_EXCEPT_SESSION), self._session_id, self._session_tag)
+            or fields.get(F_EXCEPT_USER) == self._user_id
+        ):
             if not notice:
                 return []
             mine = False  # not shown to this session, but its conversation list changed too
@@ -232,11 +239,9 @@ class EventStream:
             notice = ""  # a group entry's notice is its sender's; members derive theirs from the message
         if not mine and target is None and self._observe is None:
             return []  # not ours, not a session notice, nobody derives from it: skip decoding
-        try:
-            raw = fields.get(F_EVENT, "")
-            event = decode_event(raw) if entry.stream == self._user_stream else self._dispatcher.decoded.get(entry, raw)
-        except msgspec.DecodeError:
-            log.error("skipping undecodable event %s in %s", entry.entry_id, entry.stream)
+        event = await self._event_of(entry)
+        if event is None:
+            log.error("skipping undecodable (or unresolvable) event %s in %s", entry.entry_id, entry.stream)
             return []
         if (
             isinstance(event, OnRecvNewMessage)
@@ -244,7 +249,7 @@ class EventStream:
             and event.message.groupID in self._silenced
         ):
             return []  # a large group's message to a member who set NOT_RECEIVE for it
-        if isinstance(event, TERMINAL_EVENTS) and target == self._session_id:
+        if isinstance(event, TERMINAL_EVENTS) and target is not None:
             self.mailbox.end(event.__class__.__name__)  # delivered, then every listener of the session ends
         if mine:
             return [(event, True)]
@@ -252,6 +257,45 @@ class EventStream:
             from_group = entry.stream != self._user_stream
             return [(derived, False) for derived in await self._observe(event, from_group, notice)]
         return []
+
+    async def _event_of(self, entry: LogEntry) -> IMEvent | None:
+        """The entry's event: decoded, or resolved if it is a reference; None if neither works."""
+        raw = entry.fields.get(F_EVENT, "")
+        if entry.stream != self._user_stream:
+            return await self._dispatcher.decoded.get(entry, raw)  # once for all of the group's followers
+        if is_reference(raw):
+            if entry.entry_id in self._resolved:
+                return self._resolved.pop(entry.entry_id)
+            (event,) = await self._dispatcher.resolve(self._user_id, [raw])
+            return event
+        try:
+            return decode_event(raw)
+        except msgspec.DecodeError:
+            return None
+
+    async def _resolve_batch(self, entries: Iterable[LogEntry | LocalEvent]) -> None:
+        """Resolve the reference entries about to be read in one round trip (a replay of a day of
+        messages, a burst), rather than one each: the user's own in `_resolved`, groups' in the
+        dispatcher's shared cache."""
+        own: list[LogEntry] = []
+        shared: list[tuple[LogEntry, str]] = []
+        for entry in entries:
+            if not isinstance(entry, LogEntry):
+                continue
+            raw = entry.fields.get(F_EVENT, "")
+            if not is_reference(raw):
+                continue
+            if self._observe is None and listener_of(entry.fields.get(F_LISTENER), raw) != self._listener:
+                continue  # not one this subscription will read
+            if entry.stream == self._user_stream:
+                own.append(entry)
+            else:
+                shared.append((entry, raw))
+        if len(own) > 1:
+            events = await self._dispatcher.resolve(self._user_id, [e.fields[F_EVENT] for e in own])
+            self._resolved.update((e.entry_id, event) for e, event in zip(own, events, strict=True))
+        if len(shared) > 1:
+            await self._dispatcher.decoded.prefetch(shared)
 
     async def _apply_control(self, raw: str) -> None:
         try:
@@ -323,9 +367,11 @@ class EventStream:
     async def replayed(self, replay: list[LogEntry]) -> list[Delivery]:
         """The deliveries of the entries `open` returned."""
         self._coalesce_notices(replay)
+        await self._resolve_batch(replay)
         out: list[Delivery] = []
         for entry in replay:
             out += await self._deliveries_of(entry)
+        self._resolved.clear()  # those of entries it skipped (already delivered live)
         return out
 
     @property
@@ -352,6 +398,7 @@ class EventStream:
         if self._base_id and self._now() - self._base_written > BASE_REFRESH_SECONDS:
             await self._write_base()  # before cursors are made, so they name a live base
         self._coalesce_notices(mailbox.items)
+        await self._resolve_batch(mailbox.items)
         out: list[Delivery] = []
         while mailbox.items:
             item = mailbox.items.popleft()
@@ -359,6 +406,7 @@ class EventStream:
                 out.append(Delivery(item.event, self.cursor()))
                 continue
             out += await self._deliveries_of(item)
+        self._resolved.clear()  # those of entries it skipped (already replayed)
         mailbox.shrink()
         return out
 

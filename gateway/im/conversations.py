@@ -15,8 +15,8 @@ class GroupAtInfo(msgspec.Struct, kw_only=True):
     atType: AtType
 
 
-class Conversation(msgspec.Struct, kw_only=True):
-    """V2TIMConversation, as its owner sees it."""
+class Conversation(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """V2TIMConversation, as its owner sees it. Encoded (in event logs) without its default fields."""
 
     conversationID: str
     type: ConversationType

@@ -24,7 +24,10 @@ CONVERSATION_LISTENER = "conversationListener"
 SIGNALING_LISTENER = "signalingListener"
 
 
-class IMEvent(msgspec.Struct, tag_field="type", kw_only=True):
+class IMEvent(msgspec.Struct, tag_field="type", kw_only=True, omit_defaults=True):
+    """Logged without the fields that hold their defaults (decoding restores them): an event log
+    entry is a fraction of the full JSON (docs/storage.md)."""
+
     LISTENER: ClassVar[str]
 
 

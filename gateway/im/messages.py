@@ -159,8 +159,9 @@ class StoredMessage(msgspec.Struct, kw_only=True, omit_defaults=True):
     version: int = 0  # bumped by each modification
 
 
-class Message(msgspec.Struct, kw_only=True):
-    """V2TIMMessage as one viewer sees it (field names as in the seed)."""
+class Message(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """V2TIMMessage as one viewer sees it (field names as in the seed). Encoded (in event logs)
+    without its default fields."""
 
     msgID: str
     id: str = ""  # the created-message id it was sent from (sender's view only)

@@ -42,7 +42,7 @@ import hiredis
 import redis.asyncio as aioredis
 from redis.client import EMPTY_RESPONSE, NEVER_DECODE
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import DataError, MaxConnectionsError, ResponseError
+from redis.exceptions import DataError, MaxConnectionsError, RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 
@@ -211,8 +211,46 @@ class LeanPipeline(aioredis.client.Pipeline):
         return replies
 
 
+# How long an acknowledged write waits for its replicas (IMQL_REDIS_WAIT_REPLICAS) before the
+# request fails instead: a replica that far behind is lagging or gone, and the client retries.
+WAIT_TIMEOUT_MS = 2_000
+
+
+class ReplicationError(RedisError):
+    """A write reached its master but fewer replicas than IMQL_REDIS_WAIT_REPLICAS asks for in time."""
+
+
+def check_replicated(reply: Any, wanted: int) -> None:
+    """A WAIT's reply (the replicas that acknowledged), or raise."""
+    if isinstance(reply, Exception):
+        raise reply
+    if int(reply) < wanted:
+        raise ReplicationError(
+            f"the write reached {int(reply)} of the {wanted} replicas asked for within {WAIT_TIMEOUT_MS} ms"
+        )
+
+
+class ReplicatedPipeline(LeanPipeline):
+    """A pipeline ending in WAIT on its own connection (WAIT covers the writes of the connection
+    that sends it): execute returns once `wait_replicas` replicas have the writes, or raises."""
+
+    def __init__(self, connection_pool: Any, response_callbacks: Any, wait_replicas: int) -> None:
+        super().__init__(connection_pool, response_callbacks, False, None)
+        self._wait_replicas = wait_replicas
+
+    async def execute(self, raise_on_error: bool = True) -> list[Any]:
+        if not self.command_stack:
+            return []
+        self.execute_command("WAIT", self._wait_replicas, WAIT_TIMEOUT_MS)
+        replies = await super().execute(raise_on_error)
+        check_replicated(replies.pop(), self._wait_replicas)
+        return replies
+
+
 class LeanRedis(aioredis.Redis):
     """A client whose pipelines are LeanPipelines."""
+
+    wait_replicas = 0  # IMQL_REDIS_WAIT_REPLICAS: what `ordered_pipeline(durable=True)` waits for
 
     def pipeline(self, transaction: bool = True, shard_hint: str | None = None) -> LeanPipeline:
         return LeanPipeline(self.connection_pool, self.response_callbacks, transaction, shard_hint)

@@ -70,6 +70,10 @@ class Presence:
             await self._redis.zrem(self._keys.presence_index(), user_id)
             await self._changed(user_id)
 
+    def local_users(self) -> list[str]:
+        """The users with a live subscription on this process."""
+        return sorted(set(self._local.values()))
+
     async def online(self, user_ids: list[str]) -> list[bool]:
         pipe = self._redis.pipeline(transaction=False)
         for user_id in user_ids:

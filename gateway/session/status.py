@@ -18,6 +18,7 @@ from gateway.im.events import OnUserStatusChanged
 from gateway.im.model import UserStatus
 from gateway.keys import Keys
 from gateway.session.presence import Presence
+from gateway.upstream import StatusUpstream
 
 CUSTOM_STATUS_MAX_BYTES = 100  # Tencent's limit for a custom status
 STATUS_SUBSCRIPTIONS_MAX = 200  # users one user may follow the status of (Tencent's limit)
@@ -28,8 +29,19 @@ Exists = Callable[[Sequence[str]], Awaitable[list[bool]]]
 
 class StatusService:
     def __init__(
-        self, *, redis: Any, keys: Keys, bus: EventBus, presence: Presence, logged_in: LoggedIn, exists: Exists
+        self,
+        *,
+        redis: Any,
+        keys: Keys,
+        bus: EventBus,
+        presence: Presence,
+        logged_in: LoggedIn,
+        exists: Exists,
+        upstream: StatusUpstream | None = None,
     ) -> None:
+        """`upstream`: where native users' status comes from (the Tencent backend), merged with
+        imql's own: online here or there is online."""
+        self._upstream = upstream
         self._redis = redis
         self._keys = keys
         self._bus = bus
@@ -46,13 +58,18 @@ class StatusService:
         for user_id in user_ids:
             pipe.get(self._keys.custom_status(user_id))
         customs = await pipe.execute()
+        remote: dict[str, UserStatusType | None] = {}
+        away = [u for u, on in zip(user_ids, online, strict=True) if not on]
+        if self._upstream is not None and away:
+            remote = dict(zip(away, await self._upstream.statuses(away), strict=True))
         result = []
         for user_id, on, logged, known, custom in zip(user_ids, online, logged_in, exists, customs, strict=True):
-            if on:
+            there = remote.get(user_id)
+            if on or there == UserStatusType.V2TIM_USER_STATUS_ONLINE:
                 kind = UserStatusType.V2TIM_USER_STATUS_ONLINE
-            elif logged:
+            elif logged or there == UserStatusType.V2TIM_USER_STATUS_OFFLINE:
                 kind = UserStatusType.V2TIM_USER_STATUS_OFFLINE
-            elif known:
+            elif known or there == UserStatusType.V2TIM_USER_STATUS_UNLOGINED:
                 kind = UserStatusType.V2TIM_USER_STATUS_UNLOGINED
             else:
                 kind = UserStatusType.V2TIM_USER_STATUS_UNKNOWN
@@ -93,6 +110,10 @@ class StatusService:
         await pipe.execute()
 
     async def _presence_changed(self, user_id: str) -> None:
+        await self._broadcast(user_id, include_self=False)
+
+    async def changed_upstream(self, user_id: str) -> None:
+        """The user's status changed upstream (a native device came or went): their watchers hear it."""
         await self._broadcast(user_id, include_self=False)
 
     async def _broadcast(self, user_id: str, *, include_self: bool) -> None:

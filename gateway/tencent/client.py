@@ -14,8 +14,8 @@ calls and endpoints.
   mapped by `gateway.tencent.errors` and Tencent's code and ErrorInfo in `desc`. `OK` and
   `SomeError` (batchsendmsg's partial failure) return an `Answer`; per-item results are the
   caller's, read with its helpers (`result_items`, `error_list`, `fail_accounts`, `item_errors`).
-- **Timeouts**: each attempt has `DEFAULT_TIMEOUT_SECONDS` all told (above Tencent's own 3 s), then
-  7012 naming the endpoint. Never a hang.
+- **Timeouts**: each attempt has `DEFAULT_TIMEOUT_SECONDS` all told (above Tencent's own 3 s;
+  IMQL_TENCENT_TIMEOUT), then 7012 naming the endpoint. Never a hang.
 - **Retries**: only calls marked `idempotent` (reads, and writes that set a state rather than add
   one) are sent again, on network errors, timeouts, HTTP 5xx, and Tencent's frequency codes (plus
   its own 60008 timeout), after a jittered exponential back-off. A send is idempotent only when
@@ -128,7 +128,7 @@ class Answer:
         if value is None:
             return []
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-            raise _bad_answer(self.endpoint, f"{name} is not a list of objects")
+            raise bad_answer(self.endpoint, f"{name} is not a list of objects")
         return value
 
     def result_items(self, name: str = "ResultItem") -> list[dict[str, Any]]:
@@ -143,7 +143,7 @@ class Answer:
         """`Fail_Account`: accounts the call could not act on (import, friend and group batches)."""
         value = self.body.get("Fail_Account") or []
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise _bad_answer(self.endpoint, "Fail_Account is not a list of strings")
+            raise bad_answer(self.endpoint, "Fail_Account is not a list of strings")
         return value
 
     def item_errors(
@@ -159,7 +159,7 @@ class Answer:
         for item in self._objects(name):
             code = _as_code(item.get(code_field, 0))
             if code is None:
-                raise _bad_answer(self.endpoint, f"{name}[].{code_field} is not an integer")
+                raise bad_answer(self.endpoint, f"{name}[].{code_field} is not an integer")
             if code in ok_codes:
                 continue
             info = str(item.get(info_field) or item.get("ErrorInfo") or "")
@@ -176,7 +176,8 @@ def _as_code(value: Any) -> int | None:
     return None
 
 
-def _bad_answer(endpoint: str, why: str) -> TencentError:
+def bad_answer(endpoint: str, why: str) -> TencentError:
+    """An answer without what its endpoint documents (a caller that reads a field finds it missing)."""
     return _internal(endpoint, f"tencent ({endpoint}) answered something unreadable: {why}", "bad_answer")
 
 
@@ -245,8 +246,9 @@ class TencentRestClient:
         clock: Clock | None = None,
         metrics: Metrics | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
-        timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+        timeout_seconds: float | None = None,
     ) -> TencentRestClient:
+        """`timeout_seconds`: this client's, else the settings' (IMQL_TENCENT_TIMEOUT)."""
         return cls(
             sdkappid=settings.sdkappid,
             secret_key=settings.secret_key,
@@ -256,7 +258,8 @@ class TencentRestClient:
             clock=clock,
             metrics=metrics,
             transport=transport,
-            timeout_seconds=timeout_seconds,
+            timeout_seconds=settings.tencent_timeout_seconds if timeout_seconds is None else timeout_seconds,
+            backoff_seconds=settings.tencent_retry_backoff_seconds,
         )
 
     async def aclose(self) -> None:
@@ -356,13 +359,13 @@ class TencentRestClient:
         try:
             body = orjson.loads(raw)
         except orjson.JSONDecodeError:
-            raise _bad_answer(endpoint, "not JSON") from None
+            raise bad_answer(endpoint, "not JSON") from None
         if not isinstance(body, dict):
-            raise _bad_answer(endpoint, "not a JSON object")
+            raise bad_answer(endpoint, "not a JSON object")
         status = body.get("ActionStatus")
         code = _as_code(body.get("ErrorCode", 0))
         if code is None:
-            raise _bad_answer(endpoint, "ErrorCode is not an integer")
+            raise bad_answer(endpoint, "ErrorCode is not an integer")
         info = str(body.get("ErrorInfo") or "")
         if code != 0:
             if code in SIG_CODES:
@@ -372,7 +375,7 @@ class TencentRestClient:
                 raise _Retry(error)
             raise error
         if status not in ("OK", "SomeError"):
-            raise _bad_answer(endpoint, f"ActionStatus {status!r} with ErrorCode 0")
+            raise bad_answer(endpoint, f"ActionStatus {status!r} with ErrorCode 0")
         return Answer(endpoint, body)
 
 
@@ -383,7 +386,7 @@ async def check_tencent_api(
     settings: Settings,
     *,
     transport: httpx.AsyncBaseTransport | None = None,
-    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+    timeout_seconds: float | None = None,
     clock: Clock | None = None,
 ) -> str:
     """One cheap call (account_check of the admin) to see that Tencent's API answers this app's

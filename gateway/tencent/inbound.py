@@ -19,7 +19,8 @@ strings, user IDs sent as numbers, optional fields absent.
 
 Echoes (MAPPING.md section 5): a callback the gateway caused itself comes back with
 `OptPlatform=RESTAPI`. When its REST call succeeds the backend calls `OwnMessages.record_own_message`
-with the message's echo key (`c2c_echo_key` / `group_echo_key`); a RESTAPI callback whose every
+with the message's echo key (`c2c_echo_key` / `group_echo_key`, or a group membership or profile
+write's `group_action_key`); a RESTAPI callback whose every
 echo key was recorded within OWN_MESSAGE_TTL_SECONDS is dropped here.
 """
 
@@ -60,7 +61,18 @@ OWN_MESSAGE_TTL_SECONDS = 300
 SEND = "send"
 RECALL = "recall"
 MODIFY = "modify"
+READ = "read"  # a read report: its callback names no message, so the pair of users is the key
 EXTENSION = "extension"
+# group-action echo keys (gateway.tencent.groups records them for its own membership and profile writes)
+GROUP_JOIN = "join"
+GROUP_EXIT = "exit"
+GROUP_CREATE = "create"
+GROUP_DESTROY = "destroy"
+GROUP_INFO = "info"
+GROUP_OWNER = "owner"
+GROUP_ROLE = "role"
+GROUP_CARD = "card"
+GROUP_ATTR = "attr"
 
 
 class InboundDecodeError(ValueError):
@@ -112,7 +124,9 @@ class _C2CMessage(Inbound, frozen=True, kw_only=True):
     event_time: int = 0  # ms; 0 when the body has none
 
     def echo_keys(self) -> tuple[str, ...]:
-        return (c2c_echo_key(SEND, self.from_account, self.to_account, self.msg_key),)
+        # a send is known before Tencent answers it (so before its MsgKey, whose time is Tencent's):
+        # by its seq and random, which the gateway chose
+        return (c2c_echo_key(SEND, self.from_account, self.to_account, c2c_send_id(self.msg_seq, self.msg_random)),)
 
 
 class C2CMessageSent(_C2CMessage, frozen=True, kw_only=True):
@@ -139,6 +153,9 @@ class C2CMessageRead(Inbound, frozen=True, kw_only=True):
     last_read_time: int
     unread: int = 0  # the reporter's new C2C total
     event_time: int = 0
+
+    def echo_keys(self) -> tuple[str, ...]:
+        return (c2c_echo_key(READ, self.reporter, self.peer, ""),)
 
 
 class C2CMessageRecalled(Inbound, frozen=True, kw_only=True):
@@ -289,6 +306,9 @@ class GroupMembersJoined(Inbound, frozen=True, kw_only=True):
     members: tuple[str, ...]
     event_time: int = 0
 
+    def echo_keys(self) -> tuple[str, ...]:
+        return tuple(group_action_key(GROUP_JOIN, self.group_id, m) for m in self.members)
+
 
 class GroupMembersLeft(Inbound, frozen=True, kw_only=True):
     """Group.CallbackAfterMemberExit: ExitType "Quit" (onMemberLeave) or "Kicked" (onMemberKicked)."""
@@ -299,6 +319,9 @@ class GroupMembersLeft(Inbound, frozen=True, kw_only=True):
     operator: str
     members: tuple[str, ...]
     event_time: int = 0
+
+    def echo_keys(self) -> tuple[str, ...]:
+        return tuple(group_action_key(GROUP_EXIT, self.group_id, m) for m in self.members)
 
 
 class GroupMemberFieldChanged(Inbound, frozen=True, kw_only=True):
@@ -311,6 +334,12 @@ class GroupMemberFieldChanged(Inbound, frozen=True, kw_only=True):
     role: str | None = None  # "Admin" | "Member"
     name_card: str | None = None
     event_time: int = 0
+
+    def echo_keys(self) -> tuple[str, ...]:
+        keys = [group_action_key(GROUP_ROLE, self.group_id, self.member, self.role)] if self.role is not None else []
+        if self.name_card is not None:
+            keys.append(group_action_key(GROUP_CARD, self.group_id, self.member, self.name_card))
+        return tuple(keys)
 
 
 class GroupJoinRequested(Inbound, frozen=True, kw_only=True):
@@ -334,6 +363,9 @@ class GroupCreated(Inbound, frozen=True, kw_only=True):
     user_defined_data: tuple[tuple[str, str], ...] = ()  # UserDefinedDataList, in order
     event_time: int = 0
 
+    def echo_keys(self) -> tuple[str, ...]:
+        return (group_action_key(GROUP_CREATE, self.group_id),)
+
 
 class GroupDestroyed(Inbound, frozen=True, kw_only=True):
     """Group.CallbackAfterGroupDestroyed (no MemberList for Community groups)."""
@@ -344,6 +376,9 @@ class GroupDestroyed(Inbound, frozen=True, kw_only=True):
     name: str
     members: tuple[str, ...]
     event_time: int = 0
+
+    def echo_keys(self) -> tuple[str, ...]:
+        return (group_action_key(GROUP_DESTROY, self.group_id),)
 
 
 class GroupInfoChanged(Inbound, frozen=True, kw_only=True):
@@ -358,6 +393,11 @@ class GroupInfoChanged(Inbound, frozen=True, kw_only=True):
     face_url: str | None = None
     event_time: int = 0
 
+    def echo_keys(self) -> tuple[str, ...]:
+        changed = (("Name", self.name), ("Introduction", self.introduction), ("Notification", self.notification))
+        fields = (*changed, ("FaceUrl", self.face_url))
+        return tuple(group_action_key(GROUP_INFO, self.group_id, n, v) for n, v in fields if v is not None)
+
 
 class GroupOwnerChanged(Inbound, frozen=True, kw_only=True):
     """Group.CallbackAfterChangeGroupOwner."""
@@ -369,6 +409,9 @@ class GroupOwnerChanged(Inbound, frozen=True, kw_only=True):
     new_owner: str
     event_time: int = 0
 
+    def echo_keys(self) -> tuple[str, ...]:
+        return (group_action_key(GROUP_OWNER, self.group_id, self.new_owner),)
+
 
 class GroupAttrChanged(Inbound, frozen=True, kw_only=True):
     """Group.CallbackAfterGroupAttrChanged: OptionType set | modify | clear | delete, and the pairs it names."""
@@ -379,6 +422,10 @@ class GroupAttrChanged(Inbound, frozen=True, kw_only=True):
     option_type: str
     attrs: tuple[tuple[str, str], ...]
     event_time: int = 0
+
+    def echo_keys(self) -> tuple[str, ...]:
+        pairs = [(k, v) for k, v in self.attrs] or [("", "")]  # a clear names none
+        return tuple(group_action_key(GROUP_ATTR, self.group_id, self.option_type, k, v) for k, v in pairs)
 
 
 class TopicCreated(Inbound, frozen=True, kw_only=True):
@@ -539,6 +586,11 @@ InboundEvent = (
 
 
 # ---- echo keys ---------------------------------------------------------------------------------
+def c2c_send_id(msg_seq: int, msg_random: int) -> str:
+    """What names a C2C send in its echo key: the MsgSeq and MsgRandom the sender chose."""
+    return f"{int(msg_seq)}_{int(msg_random)}"
+
+
 def c2c_echo_key(action: str, from_account: str, to_account: str, msg_key: str) -> str:
     """The echo key of a C2C message action (SEND, RECALL, MODIFY, EXTENSION) the gateway made by REST."""
     return orjson.dumps(["c2c", action, from_account, to_account, msg_key]).decode()
@@ -547,6 +599,12 @@ def c2c_echo_key(action: str, from_account: str, to_account: str, msg_key: str) 
 def group_echo_key(action: str, group_id: str, topic_id: str, msg_seq: int) -> str:
     """The echo key of a group message action; `topic_id` is "" outside topics."""
     return orjson.dumps(["grp", action, group_id, topic_id, int(msg_seq)]).decode()
+
+
+def group_action_key(action: str, group_id: str, *parts: str) -> str:
+    """The echo key of a group membership or profile write the gateway made by REST (GROUP_JOIN, ...):
+    the group, and what the callback names (a member, a field and its new value)."""
+    return orjson.dumps(["grp-action", action, group_id, *parts]).decode()
 
 
 def _digest(text: str) -> str:
@@ -1006,6 +1064,29 @@ class LoggingHandler:
         log.info("inbound %s (no backend consumes it)", event.command)
 
 
+OTHER_LANE = "other"  # relations, profiles, status: kept in one order among themselves
+
+
+def ordering_lane(fields: dict[Any, Any] | None) -> str:
+    """Which events must stay in order with this one: a group's, or a C2C pair's (both directions)."""
+    if not fields:
+        return OTHER_LANE
+    try:
+        body = orjson.loads(fields.get("body", "{}"))
+    except orjson.JSONDecodeError:
+        return OTHER_LANE
+    if not isinstance(body, dict):
+        return OTHER_LANE
+    group_id = body.get("GroupId")
+    if isinstance(group_id, str):
+        return f"g:{group_id}"
+    if str(fields.get("cmd", "")).startswith("C2C."):
+        first = body.get("From_Account", body.get("Report_Account"))
+        second = body.get("To_Account", body.get("Peer_Account"))
+        return "c:" + orjson.dumps(sorted((str(first), str(second)))).decode()
+    return OTHER_LANE
+
+
 class InboundWorker(StreamConsumer):
     task_name = "imql-tencent-inbound"
     group = GROUP
@@ -1023,13 +1104,22 @@ class InboundWorker(StreamConsumer):
         self._max_attempts = MAX_ATTEMPTS
 
     async def _process(self, entries: list[tuple[Any, dict[Any, Any]]], claimed: bool) -> list[Any]:
-        """In order; an entry whose handler failed stays pending, to be claimed again (and counted)."""
+        """In order within each conversation (a C2C pair, a group), conversations side by side: one
+        busy conversation does not hold the others back, and no conversation's events overtake each
+        other. An entry whose handler failed stays pending, to be claimed again (and counted)."""
         attempts = await self._attempts(self._stream, [entry_id for entry_id, _ in entries]) if claimed else {}
-        done: list[Any] = []
+        lanes: dict[str, list[tuple[Any, dict[Any, Any]]]] = {}
         for entry_id, fields in entries:
-            if await self._process_one(entry_id, fields, attempts.get(entry_id, 1)):
-                done.append(entry_id)
-        return done
+            lanes.setdefault(ordering_lane(fields), []).append((entry_id, fields))
+
+        async def run(lane: list[tuple[Any, dict[Any, Any]]]) -> list[Any]:
+            done: list[Any] = []
+            for entry_id, fields in lane:
+                if await self._process_one(entry_id, fields, attempts.get(entry_id, 1)):
+                    done.append(entry_id)
+            return done
+
+        return [entry_id for done in await asyncio.gather(*(run(lane) for lane in lanes.values())) for entry_id in done]
 
     async def _attempts(self, queue: str, entry_ids: list[str]) -> dict[str, int]:
         """How many times each claimed entry has been delivered (this delivery included)."""

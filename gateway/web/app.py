@@ -23,6 +23,7 @@ from gateway.tencent.inbound import InboundHandler
 from gateway.tencent.webhooks import serve_callback
 from gateway.web import rest
 from gateway.web.cors import CORSMiddleware, OriginPolicy, refuse_websocket
+from gateway.web.devtools import dev_routes
 from gateway.web.media import serve_media
 from gateway.web.view import GraphQLView
 from schema import build_schema
@@ -37,9 +38,10 @@ async def healthz(request: Request) -> Response:
 
 async def readyz(request: Request) -> Response:
     gateway: Gateway = request.app.state.gateway
-    if await gateway.ready():
+    reason = await gateway.unready_reason()
+    if not reason:
         return JSONResponse({"status": "ready", "backend": gateway.backend.name})
-    return JSONResponse({"status": "unavailable", "reason": "Redis does not answer in time"}, status_code=503)
+    return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
 
 
 async def metrics(request: Request) -> Response:
@@ -132,6 +134,7 @@ def create_app(
         Route("/media/{key}", serve_media),
         Route("/v4/{service}/{command}", rest.serve_rest, methods=["POST"]),
         Mount("/playground", StaticFiles(packages=[("gateway", "playground")]), name="playground"),
+        *dev_routes(settings),  # /dev/login and /demo/: the development app only (gateway.web.devtools)
     ]
     if settings.tencent_callback_token:
         # Tencent's webhooks, only with a token to check their Sign (gateway.tencent.webhooks)

@@ -5,7 +5,9 @@ An origin is scheme, host and port (`https://app.example.com`, `http://localhost
 exactly after normalizing as browsers send the `Origin` header (lowercase scheme and host, the
 scheme's default port left out). `*` allows every origin.
 
-HTTP (Fetch's CORS protocol), on `/graphql`, `/media/...` and `/v4/...` only:
+HTTP (Fetch's CORS protocol), on `/graphql`, `/media/...`, `/v4/...` and the development app's
+`/dev` and `/dev/...` only (a page on a vite dev server at another origin logs in as any user with
+`/dev/login`; with a real app those answer 403, which an allowed origin can read):
 - a preflight (OPTIONS with `Origin` and `Access-Control-Request-Method`) from an allowed origin is
   answered 204 with `Access-Control-Allow-Origin` (the origin itself, or `*` when every origin is
   allowed), `Access-Control-Allow-Methods`, `Access-Control-Allow-Headers` (ALLOWED_HEADERS, a fixed
@@ -40,7 +42,8 @@ from gateway.config import normalize_origin
 
 log = logging.getLogger("imql.cors")
 
-CORS_PATHS = ("/graphql", "/media/", "/v4/")
+CORS_PATHS = ("/graphql", "/media/", "/v4/", "/dev/")
+CORS_EXACT_PATHS = frozenset({"/dev"})
 ALLOWED_METHODS = "GET, POST"
 # The request headers a cross-origin client sends that are not CORS-safelisted: imql's own
 # (Authorization, X-IM-Platform), GraphQL over HTTP's (Content-Type: application/json, Accept),
@@ -59,6 +62,11 @@ ALLOWED_HEADERS = (
 )
 # How long a browser may reuse a preflight's answer: Chromium caps it at 2 hours, Firefox at 24.
 MAX_AGE_SECONDS = 7200
+
+
+def is_cors_path(path: str) -> bool:
+    """Whether CORS applies to an HTTP request for `path` (the API's paths; pages and assets never)."""
+    return path.startswith(CORS_PATHS) or path in CORS_EXACT_PATHS
 
 
 class OriginPolicy:
@@ -113,8 +121,8 @@ _CORS_PREFIX = b"access-control-"
 
 
 class CORSMiddleware:
-    """The HTTP half of the policy, for CORS_PATHS (see the module's docstring). Requests without
-    an `Origin` header (servers, curl, same-origin GETs) pass through untouched."""
+    """The HTTP half of the policy, for the paths of is_cors_path (see the module's docstring).
+    Requests without an `Origin` header (servers, curl, same-origin GETs) pass through untouched."""
 
     def __init__(self, app: ASGIApp, policy: OriginPolicy) -> None:
         self.app = app
@@ -122,7 +130,7 @@ class CORSMiddleware:
         self._allow_origin = b"*" if policy.any else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(CORS_PATHS):
+        if scope["type"] != "http" or not is_cors_path(scope["path"]):
             await self.app(scope, receive, send)
             return
         origin: bytes | None = None

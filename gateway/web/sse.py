@@ -57,8 +57,38 @@ SESSION_CODES = frozenset({Code.ERR_SDK_NOT_LOGGED_IN, Code.ERR_USER_SIG_EXPIRED
 
 
 def wants_sse(headers: dict[bytes, bytes]) -> bool:
+    """Whether the client prefers an event stream: `text/event-stream` is the Accept type of the
+    highest quality, and of those the first listed. A client that merely also accepts one (urql
+    lists it last, after the JSON types) gets JSON for its queries, as it expects."""
     accept = headers.get(b"accept", b"").decode("latin-1")
-    return any(part.split(";", 1)[0].strip().lower() == EVENT_STREAM for part in accept.split(","))
+    best, best_q = "", -1.0
+    for part in accept.split(","):
+        kind, *params = (p.strip() for p in part.split(";"))
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if kind and q > best_q:
+            best, best_q = kind.lower(), q
+    return best == EVENT_STREAM and best_q > 0
+
+
+def without_event_stream(scope: Scope, headers: dict[bytes, bytes]) -> Scope:
+    """`scope` with `text/event-stream` taken out of its Accept header, for a request that will not
+    be answered with a stream (wants_sse said no, or an upload): Strawberry, which serves what the
+    fast path does not (GETs, fragments at the root, uploads), streams whenever Accept merely lists
+    the type, as urql's default does (last, after the JSON types). An upload never streams: its
+    files are closed when the request ends, before a stream's resolver would read them."""
+    accept = headers.get(b"accept")
+    if accept is None or b"event-stream" not in accept.lower():
+        return scope
+    kept = [part for part in accept.split(b",") if part.split(b";", 1)[0].strip().lower() != EVENT_STREAM.encode()]
+    others = [(name, value) for name, value in scope["headers"] if name != b"accept"]
+    return {**scope, "headers": [*others, (b"accept", b",".join(kept))] if kept else others}
 
 
 def with_query_token(scope: Scope, headers: dict[bytes, bytes]) -> Scope:

@@ -220,7 +220,10 @@ class GraphQLView(GraphQL[IMContext, None]):
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
             await error_response(413, f"request body over {limit} bytes")(scope, receive, send)
             return
-        if not upload and sse.wants_sse(headers):
+        streams = not upload and sse.wants_sse(headers)
+        if not streams:  # Strawberry, which streams for any Accept that lists the type, answers JSON too
+            scope = sse.without_event_stream(scope, headers)
+        if streams:
             scope = sse.with_query_token(scope, headers)
             again = await self._sse(scope, receive, send, limit)
             if again is None:

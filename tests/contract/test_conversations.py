@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+import pytest
+
 from gateway.backend import IMBackend
 from gateway.errors import Code
 from gateway.im.enums import GroupType
@@ -124,6 +126,7 @@ async def test_conversation_groups(backend: IMBackend, listen: Listen) -> None:
     )
 
 
+@pytest.mark.families("groups")
 async def test_a_group_message_changes_the_group_conversation_for_every_member(
     backend: IMBackend, listen: Listen
 ) -> None:

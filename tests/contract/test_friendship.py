@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+import pytest
+
 from gateway.backend import IMBackend
 from gateway.errors import Code
 from gateway.im.enums import AllowType, FriendAccept, FriendAddType, FriendRelationType
@@ -17,6 +19,8 @@ from gateway.im.events import (
 )
 from gateway.im.model import ProfileChanges
 from tests.contract.conftest import Device, refused
+
+pytestmark = pytest.mark.families("friendship")
 
 Listen = Callable[[str], Awaitable[Device]]
 BOTH = FriendAddType.V2TIM_FRIEND_TYPE_BOTH

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+import pytest
+
 from gateway.backend import IMBackend
 from gateway.errors import Code
 from gateway.im.enums import GroupAdd, GroupMemberFilter, GroupMemberOperationResult, GroupMemberRole, GroupType
@@ -22,6 +24,8 @@ from gateway.im.events import (
     OnRecvNewMessage,
 )
 from tests.contract.conftest import Device, refused, send_group_text, texts
+
+pytestmark = pytest.mark.families("groups")
 
 Listen = Callable[[str], Awaitable[Device]]
 ALL = GroupMemberFilter.V2TIM_GROUP_MEMBER_FILTER_ALL

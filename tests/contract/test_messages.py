@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+import pytest
+
 from gateway.backend import IMBackend
 from gateway.errors import Code
 from gateway.im.enums import MsgStatus
@@ -71,6 +73,7 @@ async def test_mark_as_read_sends_a_receipt_and_sets_the_flags(backend: IMBacken
     assert mine.isPeerRead is True
 
 
+@pytest.mark.families("friendship")
 async def test_refusals(backend: IMBackend, listen: Listen) -> None:
     bob = await listen("bob")
     created = await backend.messages.create_message("alice", text("x"))

@@ -32,6 +32,7 @@ async def test_exists_and_get_users_info_in_the_order_asked(backend: IMBackend) 
     assert await backend.accounts.exists(["dave"]) == [True]
 
 
+@pytest.mark.families("friendship")
 async def test_set_self_info_tells_the_users_devices_and_friends(backend: IMBackend, listen: Listen) -> None:
     await backend.friendship.add_friend("bob", "alice", FriendAddType.V2TIM_FRIEND_TYPE_SINGLE)
     await backend.friendship.accept_friend_application("alice", "bob", FriendAccept.V2TIM_FRIEND_ACCEPT_AGREE)

@@ -13,7 +13,8 @@ import pytest
 
 from gateway.errors import Code
 from tests.rest.conftest import RestClient
-from tests.support.clients import HTTPClient, Listening, listen_sdk, listening
+from tests.support.actors import Actor, actor
+from tests.support.clients import HTTPClient, listen_sdk
 from tests.support.servers import InProcessGateway
 
 IMPORT = "im_open_login_svc/account_import"
@@ -63,10 +64,10 @@ async def portrait(rest: RestClient, user_id: str, tags: list[str] = ALL_TAGS) -
     return {p["Tag"]: p["Value"] for p in item["ProfileItem"]}
 
 
-async def sdk_device(client: HTTPClient, server: InProcessGateway, user: str, platform: str = "web") -> Listening:
+async def sdk_device(client: HTTPClient, server: InProcessGateway, user: str, platform: str = "web") -> Actor:
     token = await client.login(user, platform=platform)
     ws, op = await listen_sdk(server.ws_url, token)
-    return Listening(client, token, ws, op)
+    return Actor(client, token, user, ws, (op,))
 
 
 # ---- golden ---------------------------------------------------------------------------------------
@@ -372,7 +373,7 @@ async def test_online_status_refusals(rest: RestClient, body: dict[str, Any]) ->
 async def test_portrait_set_is_set_self_info(rest: RestClient, client: HTTPClient, server: InProcessGateway) -> None:
     alice = await sdk_device(client, server, "alice")
     # bob has alice as a friend, so he must hear of her profile change
-    bob = await listening(client, server.ws_url, "bob", FRIEND_EVENTS)
+    bob = await actor(client, server.ws_url, "bob", FRIEND_EVENTS)
     await rest.ok(
         SET,
         {

@@ -7,10 +7,11 @@ from gateway.clock import ManualClock
 from gateway.errors import Code
 from tests.rest.conftest import RestClient
 from tests.rest.test_c2c_messages import SEND, golden_send, history
-from tests.support.clients import HTTPClient, listening
+from tests.support.actors import actor
+from tests.support.clients import HTTPClient
+from tests.support.messages import device
 from tests.support.servers import InProcessGateway
 from tests.test_extensions import EVENTS as EXTENSION_EVENTS
-from tests.test_messages import device
 
 SET = "openim_msg_ext_http_svc/set_key_values"
 GET = "openim_msg_ext_http_svc/get_key_values"
@@ -19,8 +20,8 @@ GET = "openim_msg_ext_http_svc/get_key_values"
 async def test_key_values_are_the_messages_extensions(
     rest: RestClient, client: HTTPClient, server: InProcessGateway
 ) -> None:
-    alice = await listening(client, server.ws_url, "alice", EXTENSION_EVENTS)
-    bob = await listening(client, server.ws_url, "bob", EXTENSION_EVENTS)
+    alice = await actor(client, server.ws_url, "alice", EXTENSION_EVENTS)
+    bob = await actor(client, server.ws_url, "bob", EXTENSION_EVENTS)
     sent = await rest.ok(SEND, golden_send("alice", "bob", SupportMessageExtension=1))
     plain = await rest.ok(SEND, golden_send("alice", "bob", MsgRandom=3))
     for who in (alice, bob):

@@ -9,10 +9,11 @@ from typing import Any
 from gateway.clock import ManualClock
 from gateway.errors import Code
 from tests.rest.conftest import ADMIN, RestClient
-from tests.support.clients import HTTPClient, Listening, listening
+from tests.support.actors import actor
+from tests.support.clients import HTTPClient
+from tests.support.conversations import EVENTS as CONVERSATION_EVENTS
+from tests.support.messages import HISTORY, Device, device
 from tests.support.servers import InProcessGateway
-from tests.test_conversations import EVENTS as CONVERSATION_EVENTS
-from tests.test_messages import HISTORY, Device, device
 
 SEND = "openim/sendmsg"
 TEXT = [{"MsgType": "TIMTextElem", "MsgContent": {"Text": "hi, beauty"}}]
@@ -41,17 +42,6 @@ async def history(dev: Device, peer: str, n: int = 20) -> list[dict[str, Any]]:
     return list((await dev.q(HISTORY, {"u": peer, "n": n}))["getC2CHistoryMessageList"])
 
 
-async def conversation_events(who: Listening) -> list[dict[str, Any]]:
-    """The conversationListener events that arrived, until a quiet spell."""
-    seen: list[dict[str, Any]] = []
-    while True:
-        try:
-            message = await who.ws.next(who.op, timeout=0.3)
-        except TimeoutError:
-            return seen
-        seen.append(message["payload"]["data"]["conversationListener"])
-
-
 async def test_sendmsg_is_an_sdk_send_for_both_users(
     rest: RestClient, client: HTTPClient, server: InProcessGateway
 ) -> None:
@@ -60,10 +50,10 @@ async def test_sendmsg_is_an_sdk_send_for_both_users(
         await device(client, server, "alice", "ios"),
         await device(client, server, "bob"),
     )
-    alice_convs = await listening(client, server.ws_url, "alice", CONVERSATION_EVENTS, "android")
-    bob_convs = await listening(client, server.ws_url, "bob", CONVERSATION_EVENTS, "android")
-    await conversation_events(alice_convs)
-    await conversation_events(bob_convs)
+    alice_convs = await actor(client, server.ws_url, "alice", CONVERSATION_EVENTS, platform="android")
+    bob_convs = await actor(client, server.ws_url, "bob", CONVERSATION_EVENTS, platform="android")
+    await alice_convs.drain(quiet=0.3)
+    await bob_convs.drain(quiet=0.3)
     answer = await rest.ok(SEND, golden_send("alice", "bob"))
     assert set(answer) == {"ActionStatus", "ErrorInfo", "ErrorCode", "MsgTime", "MsgKey", "MsgId"}
     assert isinstance(answer["MsgTime"], int)
@@ -78,11 +68,11 @@ async def test_sendmsg_is_an_sdk_send_for_both_users(
         mine = (await dev.event())["message"]
         assert (mine["msgID"], mine["isSelf"], mine["userID"]) == (answer["MsgId"], True, "bob")
     # both conversation lists change as for an SDK send
-    (bob_new,) = [e for e in await conversation_events(bob_convs) if e["type"] == "onNewConversation"]
+    (bob_new,) = [e for e in await bob_convs.drain(quiet=0.3) if e["type"] == "onNewConversation"]
     assert bob_new["conversationList"][0]["conversationID"] == "c2c_alice"
     assert bob_new["conversationList"][0]["unreadCount"] == 1
     assert bob_new["conversationList"][0]["lastMessage"]["msgID"] == answer["MsgId"]
-    (alice_new,) = [e for e in await conversation_events(alice_convs) if e["type"] == "onNewConversation"]
+    (alice_new,) = [e for e in await alice_convs.drain(quiet=0.3) if e["type"] == "onNewConversation"]
     assert alice_new["conversationList"][0]["conversationID"] == "c2c_bob"
     assert await history(bob, "alice") == [received]
 

@@ -12,8 +12,8 @@ import pytest
 from gateway.engine.group_messages import AT_ALL
 from tests.rest.conftest import RestClient
 from tests.support.clients import HTTPClient
+from tests.support.groups import Member, member
 from tests.support.servers import InProcessGateway
-from tests.test_groups import Member, member
 
 SEND = "group_open_http_svc/send_group_msg"
 HISTORY = "group_open_http_svc/group_msg_get_simple"
@@ -74,15 +74,15 @@ class Room:
         self.change_ops = dict(zip((m.name for m in members), change_ops, strict=True))
 
     async def conversations(self, m: Member) -> list[dict[str, Any]]:
-        return await m.events(self.conv_ops[m.name])
+        return await m.drain(self.conv_ops[m.name])
 
     async def changes(self, m: Member) -> list[dict[str, Any]]:
-        return await m.events(self.change_ops[m.name])
+        return await m.drain(self.change_ops[m.name])
 
     async def drain(self) -> None:
         for m in self.members:
-            await m.events(m.msgs_op)
-            await m.events(m.groups_op)
+            await m.drain(m.msgs_op)
+            await m.drain(m.groups_op)
             await self.conversations(m)
             await self.changes(m)
 
@@ -287,7 +287,7 @@ async def test_recall(rest: RestClient, room: Room, clock: Any) -> None:
         {"MsgSeq": 9999, "RetCode": 10030},
     ]
     for m in room.members:
-        events = [e for e in await m.events(m.msgs_op) if e["type"] == "onRecvMessageRevoked"]
+        events = [e for e in await m.drain(m.msgs_op) if e["type"] == "onRecvMessageRevoked"]
         assert [e["msgID"] for e in events] == [sent["MsgId"]]
     again = await rest.ok(RECALL, {"GroupId": room.gid, "MsgSeqList": [{"MsgSeq": sent["MsgSeq"]}]})
     assert again["RecallRetList"] == [{"MsgSeq": sent["MsgSeq"], "RetCode": 10030}]

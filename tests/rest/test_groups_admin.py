@@ -9,8 +9,8 @@ from typing import Any
 
 from tests.rest.conftest import ADMIN, RestClient
 from tests.support.clients import HTTPClient
+from tests.support.groups import member
 from tests.support.servers import InProcessGateway
-from tests.test_groups import member
 
 G = "group_open_http_svc/"
 

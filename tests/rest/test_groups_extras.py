@@ -6,8 +6,8 @@ from __future__ import annotations
 from tests.rest.conftest import RestClient
 from tests.rest.test_groups_admin import G, event_types, keys_and_types, make_group
 from tests.support.clients import HTTPClient
+from tests.support.groups import member
 from tests.support.servers import InProcessGateway
-from tests.test_groups import member
 
 ATTR = "group_open_attr_http_svc/get_group_attr"
 TOPIC = "million_group_open_http_svc/"

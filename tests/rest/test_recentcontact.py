@@ -12,8 +12,8 @@ from gateway.engine.rest import conversations as recentcontact
 from gateway.errors import Code
 from tests.rest.conftest import RestClient
 from tests.support.clients import HTTPClient
+from tests.support.conversations import User, user
 from tests.support.servers import InProcessGateway
-from tests.test_conversations import User, user
 
 INVALID, NOT_IMPORTED = 50002, 50001
 GET_LIST = "recentcontact/get_list"
@@ -163,21 +163,21 @@ async def test_delete_golden_and_events(rest: RestClient, client: HTTPClient, se
     await id1.send("id2", "hello")
     await _group(id1, "id2")
     await id1.send("id2", "to the group", group=True)
-    await id1.events()
+    await id1.drain()
     answer = await rest.ok(DELETE, {"From_Account": "id1", "Type": 1, "To_Account": "id2", "ClearRamble": 1})
     _same_shape(answer, {"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": "", "ErrorDisplay": ""})
-    deleted = [e for e in await id1.events() if e["type"] == "onConversationDeleted"]
+    deleted = [e for e in await id1.drain() if e["type"] == "onConversationDeleted"]
     assert [e["conversationIDList"] for e in deleted] == [["c2c_id2"]]
     history = await id1.q('{ getC2CHistoryMessageList(userID: "id2", count: 10) { msgID } }')
     assert history["getC2CHistoryMessageList"] == []
     await rest.ok(DELETE, {"From_Account": "id1", "Type": 2, "ToGroupid": "id2", "ClearRamble": 0})
-    deleted = [e for e in await id1.events() if e["type"] == "onConversationDeleted"]
+    deleted = [e for e in await id1.drain() if e["type"] == "onConversationDeleted"]
     assert [e["conversationIDList"] for e in deleted] == [["group_id2"]]
     assert await _sessions(rest, "id1") == []
     await id1.converged()
     # a conversation not in the list: nothing to do, nothing heard
     await rest.ok(DELETE, {"From_Account": "id1", "Type": 1, "To_Account": "nobody"})
-    assert await id1.events() == []
+    assert await id1.drain() == []
 
 
 async def test_delete_refusals_change_nothing(rest: RestClient, client: HTTPClient, server: InProcessGateway) -> None:
@@ -185,7 +185,7 @@ async def test_delete_refusals_change_nothing(rest: RestClient, client: HTTPClie
     await server.gateway.backend.accounts.ensure_account("ben")
     await ann.send("ben", "hi")
     await _group(ann, "club")
-    await ann.events()
+    await ann.drain()
     good = {"From_Account": "ann", "Type": 1, "To_Account": "ben", "ClearRamble": 1}
     await rest.fails(DELETE, {k: v for k, v in good.items() if k != "Type"}, INVALID)
     await rest.fails(DELETE, {k: v for k, v in good.items() if k != "To_Account"}, INVALID)
@@ -195,7 +195,7 @@ async def test_delete_refusals_change_nothing(rest: RestClient, client: HTTPClie
     # the group form wants Tencent's own spelling, ToGroupid
     await rest.fails(DELETE, {"From_Account": "ann", "Type": 2, "ToGroupId": "club"}, INVALID)
     assert sorted(p for p, _ in await _sessions(rest, "ann", flags=3)) == ["ben", "club"]
-    assert await ann.events() == []
+    assert await ann.drain() == []
 
 
 # ---- mark_contact ------------------------------------------------------------------------------------
@@ -204,7 +204,7 @@ async def test_mark_contact_golden_and_events(rest: RestClient, client: HTTPClie
     user0 = await user(client, server, "user0")
     await server.gateway.backend.accounts.ensure_account("user1")
     await user0.send("user1", "hi")
-    await user0.events()
+    await user0.drain()
     body = {
         "From_Account": "user0",
         "MarkItem": [
@@ -225,7 +225,7 @@ async def test_mark_contact_golden_and_events(rest: RestClient, client: HTTPClie
     }
     _same_shape(answer, sample)
     assert answer["ResultItem"] == sample["ResultItem"]
-    events = await user0.events()
+    events = await user0.drain()
     assert [e["type"] for e in events] == ["onConversationChanged", "onConversationChanged"]
     conv = user0.mirror["c2c_user1"]
     assert (conv["markList"], conv["customData"]) == ([1, 2, 4], "abcd")
@@ -242,7 +242,7 @@ async def test_mark_contact_golden_and_events(rest: RestClient, client: HTTPClie
     )
     assert [r["ResultCode"] for r in answer["ResultItem"]] == [0, Code.ERR_INVALID_CONVERSATION]
     assert answer["ResultItem"][1]["ContactItem"] == {"Type": 2, "ToGroupId": "nogroup"}
-    await user0.events()
+    await user0.drain()
     assert user0.mirror["c2c_user1"]["markList"] == [1, 4]
     marks = await rest.ok(SEARCH, {"From_Account": "user0", "ContactItem": [{"Type": 1, "To_Account": "user1"}]})
     assert marks["ContactResultItem"][0]["StandardMark"] == format((1 << 32) | 0b101, "b")
@@ -255,7 +255,7 @@ async def test_mark_contact_refusals_change_nothing(
     ann = await user(client, server, "ann")
     await server.gateway.backend.accounts.ensure_account("ben")
     await ann.send("ben", "hi")
-    await ann.events()
+    await ann.drain()
     item = {"OptType": 1, "ContactItem": {"Type": 1, "To_Account": "ben"}, "SetMark": [1]}
     await rest.fails(MARK, {"From_Account": "ann", "MarkItem": [item] * 101}, Code.ERR_CONVERSATION_MARK_PER_CALL)
     await rest.fails(MARK, {"From_Account": "ann", "MarkItem": []}, Code.ERR_CONVERSATION_MARK_PER_CALL)
@@ -272,7 +272,7 @@ async def test_mark_contact_refusals_change_nothing(
         # a bad item refuses the whole call before any item is applied
         await rest.fails(MARK, {"From_Account": "ann", "MarkItem": [item, bad]}, INVALID)
     await rest.fails(MARK, {"From_Account": "ghost", "MarkItem": [item]}, NOT_IMPORTED)
-    assert await ann.events() == []
+    assert await ann.drain() == []
     found = await rest.ok(SEARCH, {"From_Account": "ann", "ContactItem": [{"Type": 1, "To_Account": "ben"}]})
     assert found["ContactResultItem"] == []
 
@@ -285,7 +285,7 @@ async def test_contact_group_golden(rest: RestClient, client: HTTPClient, server
     await user15.send("user0", "hi")
     gid = await _group(user15, "team-1N3RSUYG2")
     await user15.send(gid, "all", group=True)
-    await user15.events()
+    await user15.drain()
     body = {
         "From_Account": "user15",
         "GroupContactItem": [{"GroupName": "test0", "ContactItem": [{"Type": 1, "To_Account": "user0"}]}],
@@ -310,7 +310,7 @@ async def test_contact_group_golden(rest: RestClient, client: HTTPClient, server
     assert result["ResultItem"] == [
         {"ContactItem": {"Type": 1, "To_Account": "user0"}, "ResultCode": 0, "ResultInfo": ""}
     ]
-    events = await user15.events()
+    events = await user15.drain()
     assert [e["type"] for e in events if "Group" in e["type"]] == ["onConversationGroupCreated"]
     assert [c["conversationID"] for c in events[0]["conversationList"]] == ["c2c_user0"]
     await rest.ok(
@@ -357,7 +357,7 @@ async def test_contact_groups_update_search_delete_and_events(
     for peer in ("ben", "cal"):
         await server.gateway.backend.accounts.ensure_account(peer)
         await ann.send(peer, "hi")
-    await ann.events()
+    await ann.drain()
     ben, cal = {"Type": 1, "To_Account": "ben"}, {"Type": 1, "To_Account": "cal"}
     await rest.ok(CREATE, {"From_Account": "ann", "GroupContactItem": [{"GroupName": "work", "ContactItem": [ben]}]})
     renamed = await rest.ok(
@@ -421,7 +421,7 @@ async def test_contact_groups_update_search_delete_and_events(
     deleted = await rest.ok(DEL_GROUP, {"From_Account": "ann", "GroupName": ["job"]})
     assert deleted["GroupItem"] == [{"GroupName": "job", "GroupId": 1}]
     await rest.fails(DEL_GROUP, {"From_Account": "ann", "GroupName": ["job"]}, Code.ERR_CONVERSATION_GROUP_NOT_FOUND)
-    kinds = [e["type"] for e in await ann.events() if e["type"] != "onConversationChanged"]
+    kinds = [e["type"] for e in await ann.drain() if e["type"] != "onConversationChanged"]
     assert kinds == [
         "onConversationGroupCreated",
         "onConversationGroupNameChanged",
@@ -449,7 +449,7 @@ async def test_contact_group_refusals_change_nothing(
         return {"From_Account": "ann", "GroupContactItem": [{"GroupName": name, "ContactItem": contacts}]}
 
     await rest.ok(CREATE, create("work", [ben]))
-    await ann.events()
+    await ann.drain()
     await rest.fails(CREATE, create("work", [ben]), Code.ERR_CONVERSATION_GROUP_EXISTS)
     await rest.fails(CREATE, create("n" * 33, [ben]), Code.ERR_CONVERSATION_GROUP_NAME)
     await rest.fails(CREATE, create("x", []), Code.ERR_CONVERSATION_MARK_PER_CALL)
@@ -476,5 +476,5 @@ async def test_contact_group_refusals_change_nothing(
     listing = await rest.ok(GET_GROUPS, {"From_Account": "ann", "StartIndex": 0})
     assert [g["GroupName"] for g in listing["GroupItem"]] == ["work", *(f"g{i}" for i in range(19))]
     assert [g["GroupId"] for g in listing["GroupItem"]] == list(range(1, 21))
-    names = {e.get("groupName") for e in await ann.events() if e["type"] == "onConversationGroupCreated"}
+    names = {e.get("groupName") for e in await ann.drain() if e["type"] == "onConversationGroupCreated"}
     assert names == {f"g{i}" for i in range(19)}

@@ -25,8 +25,8 @@ from tests.conftest import SECRET
 from tests.rest.conftest import RestClient
 from tests.rest.test_group_messages import CHANGE_EVENTS, CONV_EVENTS, HISTORY, Room, last_seq, send, text
 from tests.support.clients import HTTPClient
+from tests.support.groups import GROUP_EVENTS, MSG_EVENTS, Member, member
 from tests.support.servers import InProcessGateway
-from tests.test_groups import Member, member
 
 IMPORT = "group_open_http_svc/import_group_msg"
 PUSH = "all_member_push/im_push"
@@ -35,13 +35,14 @@ CLEAR = "group_open_http_svc/clear_group_msg"
 
 
 @pytest.fixture
-def settings(sdkappid: int, redis_url: str, tmp_path: Path) -> Settings:
+def settings(sdkappid: int, redis_url: str, redis_is_cluster: bool, tmp_path: Path) -> Settings:
     """Offline pushes on with no worker to deliver them: what a send queues stays in the app's push
     queue for the tests to read."""
     return Settings(
         sdkappid=sdkappid,
         secret_key=SECRET,
         redis_url=redis_url,
+        redis_cluster=redis_is_cluster,
         rate_limit_per_second=0,
         data_dir=tmp_path,
         push_webhook_url="http://127.0.0.1:9/never-called",
@@ -69,7 +70,7 @@ async def room(client: HTTPClient, server: InProcessGateway) -> Room:
 async def heard_nothing(room: Room) -> None:
     """No member heard of anything: no message, change or conversation event."""
     for m in room.members:
-        assert await m.events(m.msgs_op) == []
+        assert await m.drain(m.msgs_op) == []
         assert await room.conversations(m) == []
         assert await room.changes(m) == []
 
@@ -357,17 +358,17 @@ async def task_count(server: InProcessGateway) -> int:
 
 
 class Watcher(Member):
-    """A user online, watching messages and (conv_op) conversations."""
+    """A user online, watching groups, messages and (conv_op) conversations."""
 
-    conv_op = ""
+    @property
+    def conv_op(self) -> str:
+        return self.ops[2]
 
 
 async def watcher(client: HTTPClient, server: InProcessGateway, name: str) -> Watcher:
-    m = await member(client, server, name)
-    w = Watcher(m.name, m.token, m.ws, m.groups_op, m.msgs_op, m.client)
-    w.conv_op = await w.ws.subscribe(CONV_EVENTS)
-    await w.events(w.msgs_op)
-    await w.events(w.conv_op)
+    w = await Watcher.online(client, server.ws_url, name, GROUP_EVENTS, MSG_EVENTS, CONV_EVENTS)
+    await w.drain(w.msgs_op)
+    await w.drain(w.conv_op)
     return w
 
 
@@ -386,7 +387,7 @@ async def test_im_push_golden_and_delivery(rest: RestClient, client: HTTPClient,
             ("administrator", "hi, beauty", False)
         ]
         # not stored: no conversation, no history, no unread
-        assert await m.events(m.conv_op) == []
+        assert await m.drain(m.conv_op) == []
         assert (await m.q(CONVERSATIONS))["getConversationList"]["conversationList"] == []
         history = await m.q('{ getC2CHistoryMessageList(userID: "administrator", count: 10) { msgID } }')
         assert history["getC2CHistoryMessageList"] == []

@@ -18,8 +18,8 @@ from gateway.engine import friendship as friendship_rules
 from gateway.engine.rest import friendship as sns
 from tests.rest.conftest import RestClient
 from tests.support.clients import HTTPClient
+from tests.support.friendship import SET_ALLOW, User, make_user, settle
 from tests.support.servers import InProcessGateway
-from tests.test_friendship import SET_ALLOW, User, make_user, settle
 
 INVALID = 30001
 MISSING = 30003

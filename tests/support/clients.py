@@ -186,42 +186,6 @@ subscription($since: String) {
 """
 
 
-class Caller:
-    """A logged-in user's queries: `call` gives the reply, `q` its data (failing on errors)."""
-
-    def __init__(self, client: HTTPClient, token: str) -> None:
-        self.client, self.token = client, token
-
-    async def call(self, doc: str, variables: dict[str, Any] | None = None) -> GraphQLReply:
-        return await self.client.gql(doc, variables, token=self.token)
-
-    async def q(self, doc: str, variables: dict[str, Any] | None = None) -> Any:
-        return (await self.call(doc, variables)).ok()
-
-
-class Listening(Caller):
-    """One device of a user: its token for queries and one listener subscription on its socket."""
-
-    def __init__(self, client: HTTPClient, token: str, ws: WSClient, op: str) -> None:
-        super().__init__(client, token)
-        self.ws, self.op = ws, op
-
-    async def event(self) -> dict[str, Any]:
-        return await self.ws.next_event(self.op)
-
-    async def quiet(self, seconds: float = 0.3) -> None:
-        """Nothing more arrives for a while (the events of what came before are all in)."""
-        await self.ws.nothing_for(self.op, seconds)
-
-
-async def listening(client: HTTPClient, ws_url: str, user: str, subscription: str, platform: str = "web") -> Listening:
-    token = await client.login(user, platform=platform)
-    ws = await WSClient.connect(ws_url, token)
-    op = await ws.subscribe(subscription)
-    await asyncio.sleep(0.05)  # let the subscription follow its stream
-    return Listening(client, token, ws, op)
-
-
 async def subscribe_sdk(ws: WSClient, since: str | None = None, *, skip_connect: bool = True) -> str:
     """Start sdkListener; by default wait past the onConnecting / onConnectSuccess pair."""
     op = await ws.subscribe(SDK_EVENTS, {"since": since})

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,12 +57,13 @@ async def start_in_process(
     *,
     ws_ping_seconds: float = 5,
     inbound_handler: InboundHandler | None = None,
+    port: int = 0,
 ) -> InProcessGateway:
     app = create_app(settings, clock=clock, redis=redis, inbound_handler=inbound_handler)
     config = uvicorn.Config(
         app,
         host="127.0.0.1",
-        port=0,
+        port=port,
         log_level="warning",
         lifespan="on",
         ws_ping_interval=ws_ping_seconds,
@@ -126,12 +128,12 @@ class GatewayProcess:
         self._collect()
 
 
-async def spawn_gateway(env: dict[str, str], port: int | None = None) -> GatewayProcess:
-    """`imql serve` as a real process; returns once /healthz answers."""
+async def spawn_gateway(env: dict[str, str], port: int | None = None, args: Sequence[str] = ()) -> GatewayProcess:
+    """`imql serve` as a real process (`args`: more flags, e.g. --workers); returns once /healthz answers."""
     port = port or free_port()
     full_env = {**os.environ, **env, "IMQL_PORT": str(port), "IMQL_LOG_LEVEL": "warning"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "gateway", "serve", "--host", "127.0.0.1", "--port", str(port), *args],
         env=full_env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -625,14 +625,18 @@ def test_settings_defaults_and_overrides() -> None:
     assert default.tencent_admin == "administrator"
     assert default.tencent_callback_token is None
     assert default.tencent_callback_path == "/tencent/callback"
+    assert (default.tencent_timeout_seconds, default.tencent_retry_backoff_seconds) == (5.0, 0.25)
     custom = load_settings(
         {
             "IMQL_TENCENT_API_URL": "https://adminapisgp.im.qcloud.com/",
             "IMQL_TENCENT_ADMIN": "ops_admin",
             "IMQL_TENCENT_CALLBACK_TOKEN": "xxxxyyyy",
             "IMQL_TENCENT_CALLBACK_PATH": "/hooks/tim",
+            "IMQL_TENCENT_TIMEOUT": "1.5",
+            "IMQL_TENCENT_RETRY_BACKOFF": "0",
         }
     )
+    assert (custom.tencent_timeout_seconds, custom.tencent_retry_backoff_seconds) == (1.5, 0.0)
     assert custom.tencent_api_url == "https://adminapisgp.im.qcloud.com"  # /v4/... is appended to it
     assert custom.tencent_admin == "ops_admin"
     assert custom.tencent_callback_token == "xxxxyyyy"
@@ -651,6 +655,17 @@ def test_settings_defaults_and_overrides() -> None:
         ({"IMQL_TENCENT_ADMIN": "two words"}, "IMQL_TENCENT_ADMIN must be a userID"),
         ({"IMQL_TENCENT_CALLBACK_PATH": "tencent"}, "IMQL_TENCENT_CALLBACK_PATH must be a path"),
         ({"IMQL_TENCENT_CALLBACK_PATH": "/graphql"}, "IMQL_TENCENT_CALLBACK_PATH must be a path"),
+        ({"IMQL_BACKEND": "tencent"}, "IMQL_BACKEND=tencent needs IMQL_TENCENT_CALLBACK_TOKEN"),
+        ({"IMQL_TENCENT_TIMEOUT": "0"}, "IMQL_TENCENT_TIMEOUT must be a positive number"),
+        ({"IMQL_TENCENT_RETRY_BACKOFF": "-1"}, "IMQL_TENCENT_RETRY_BACKOFF must be a number of seconds"),
+        (
+            {
+                "IMQL_BACKEND": "tencent",
+                "IMQL_TENCENT_CALLBACK_TOKEN": "t0ken",
+                "IMQL_CALLBACK_URL": "http://127.0.0.1:9/cb",
+            },
+            "with IMQL_BACKEND=tencent, Tencent sends them",
+        ),
     ],
 )
 def test_bad_tencent_settings_are_refused_clearly(env: dict[str, str], message: str) -> None:

@@ -22,6 +22,8 @@ from gateway.im.enums import ElemType
 from gateway.im.messages import Content, CustomElem, TextElem
 from gateway.tencent import inbound
 from gateway.tencent.inbound import (
+    GROUP,
+    OTHER_LANE,
     SEND,
     BlacklistAdded,
     BlacklistDeleted,
@@ -60,8 +62,10 @@ from gateway.tencent.inbound import (
     PortraitSet,
     StateChanged,
     c2c_echo_key,
+    c2c_send_id,
     decode_callback,
     group_echo_key,
+    ordering_lane,
 )
 from gateway.tencent.webhooks import DEDUPE_TTL_SECONDS, UNTIMED_DEDUPE_TTL_SECONDS, delivery_identity
 from gateway.v4 import callbacks as wire
@@ -642,6 +646,12 @@ class Hooked:
             assert time.monotonic() < deadline, self.handler.events
             await asyncio.sleep(0.02)
         (event,) = found()
+        # conversations are handled side by side: the sentinel's lane may finish first, and its
+        # batch is acknowledged once every lane is done
+        gateway = self.server.gateway
+        while (await gateway.redis.xpending(gateway.keys.tencent_inbound_queue(), GROUP))["pending"]:
+            assert time.monotonic() < deadline, self.handler.events
+            await asyncio.sleep(0.02)
         return event
 
 
@@ -706,10 +716,11 @@ async def test_an_echo_of_the_gateways_own_rest_call_is_dropped(hooked: Hooked) 
     worker = hooked.server.gateway.tencent_inbound
     assert worker is not None
     own = worker.own
-    await own.record_own_message(c2c_echo_key(SEND, "jared", "Jonh", fx.C2["MsgKey"]))
+    sent = c2c_send_id(fx.C2["MsgSeq"], fx.C2["MsgRandom"])
+    await own.record_own_message(c2c_echo_key(SEND, "jared", "Jonh", sent))
     await own.record_own_message(group_echo_key(SEND, fx.C7["GroupId"], "", fx.C7["MsgSeq"]))
-    assert await own.is_echo(c2c_echo_key(SEND, "jared", "Jonh", fx.C2["MsgKey"]))
-    assert not await own.is_echo(c2c_echo_key(SEND, "Jonh", "jared", fx.C2["MsgKey"]))
+    assert await own.is_echo(c2c_echo_key(SEND, "jared", "Jonh", sent))
+    assert not await own.is_echo(c2c_echo_key(SEND, "Jonh", "jared", sent))
     # the gateway's own sends come back from RESTAPI: dropped
     assert (await hooked.post(fx.C2, platform=wire.REST_API)).json() == OK
     assert (await hooked.post(fx.C7, platform=wire.REST_API)).json() == OK
@@ -721,7 +732,7 @@ async def test_an_echo_of_the_gateways_own_rest_call_is_dropped(hooked: Hooked) 
     assert (await hooked.post(native, platform="iOS")).json() == OK
     await hooked.sentinel(1)
     got = [(e.command, getattr(e, "msg_key", None) or getattr(e, "msg_seq", None)) for e in hooked.handler.events]
-    assert got[:2] == [(wire.C2C_AFTER_SEND, "1_2_3"), (wire.GROUP_AFTER_SEND, 124)]
+    assert sorted(got[:2], key=str) == [(wire.C2C_AFTER_SEND, "1_2_3"), (wire.GROUP_AFTER_SEND, 124)]
     assert len(got) == 3
 
 
@@ -851,3 +862,18 @@ async def test_an_embedded_imql_as_tencent_delivers_a_c2c_message_to_the_handler
         await http.aclose()
         cloud.terminate()
         await receiving.stop()
+
+
+def test_events_keep_their_order_within_a_conversation_and_no_further() -> None:
+    def lane(cmd: str, body: dict[str, Any]) -> str:
+        return ordering_lane({"cmd": cmd, "body": orjson.dumps(body).decode()})
+
+    sent = lane("C2C.CallbackAfterSendMsg", {"From_Account": "a", "To_Account": "b"})
+    assert sent == lane("C2C.CallbackAfterMsgWithDraw", {"From_Account": "b", "To_Account": "a"})  # both ways
+    assert sent == lane("C2C.CallbackAfterMsgReport", {"Report_Account": "a", "Peer_Account": "b"})
+    assert sent != lane("C2C.CallbackAfterSendMsg", {"From_Account": "a", "To_Account": "c"})
+    group = lane("Group.CallbackAfterSendMsg", {"GroupId": "g1"})
+    assert group == lane("Group.CallbackAfterMemberExit", {"GroupId": "g1"})
+    assert group != lane("Group.CallbackAfterSendMsg", {"GroupId": "g2"})
+    assert lane("Sns.CallbackFriendAdd", {"PairList": []}) == lane("Profile.CallbackPortraitSet", {}) == OTHER_LANE
+    assert ordering_lane({"cmd": "C2C.CallbackAfterSendMsg", "body": "not json"}) == OTHER_LANE

@@ -314,7 +314,7 @@ class Callbacks:
 
     def queue_message_modified(self, pipe: Any, stored: StoredMessage, acting: str) -> None:
         """C2C.CallbackAfterModifyMsg or Group.CallbackAfterModifyMsg, with the message as changed,
-        queued in the modification's transaction."""
+        queued once the modification's transaction is done (another slot on a Redis Cluster)."""
         command = wire.GROUP_AFTER_MODIFY if stored.groupID else wire.C2C_AFTER_MODIFY
         if self.gates(command):
             build = bodies.group_modified if stored.groupID else bodies.c2c_modified
@@ -365,7 +365,7 @@ class Callbacks:
     def queue_attributes_changed(
         self, pipe: Any, group: GroupInfo, acting: str, option: str, attributes: dict[str, str]
     ) -> None:
-        """Group.CallbackAfterGroupAttrChanged, queued in the attributes' write transaction."""
+        """Group.CallbackAfterGroupAttrChanged, queued once the attributes' write is done."""
         if self.gates(wire.GROUP_AFTER_ATTR):
             body = bodies.attributes_changed(group, self._operator(acting), option, attributes, self._ms())
             self._queue(pipe, self._job(wire.GROUP_AFTER_ATTR, body))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from gateway.engine.groups.lifecycle import GroupLifecycle
+from gateway.engine.groups.imports import known
+from gateway.engine.groups.lifecycle import GroupLifecycle, require_added
 from gateway.engine.groups.permissions import Op, require
 from gateway.engine.groups.store import ADMIN, MEMBER, OWNER, ApplicationRecord, GroupStore, app_dec, bad, member_enc
 from gateway.errors import Code, IMError
@@ -13,6 +14,7 @@ from gateway.im.enums import (
 )
 from gateway.im.events import OnApplicationProcessed
 from gateway.im.groups import GroupApplication, GroupApplicationResult
+from gateway.upstream import active
 
 APPLICATIONS_SHOWN = 100
 
@@ -90,6 +92,15 @@ class GroupApplications:
     async def _handle(
         self, user_id: str, group_id: str, from_user: str, to_user: str, reason: str, agree: bool
     ) -> None:
+        await known(self.store, group_id)
+        async with self.store.turns.turn(f"group:{group_id}"):
+            await self._handle_now(user_id, group_id, from_user, to_user, reason, agree)
+
+    async def _handle_now(
+        self, user_id: str, group_id: str, from_user: str, to_user: str, reason: str, agree: bool
+    ) -> None:
+        """Applications are kept here only (an upstream has none, MAPPING.md #81-83): an accepted one
+        adds the member upstream first, a refused one changes nothing there."""
         s = self.store
         group = await s.info(group_id)
         apps = s.keys.group_applications(group_id)
@@ -104,13 +115,17 @@ class GroupApplications:
         if not invitation:
             require(Op.HANDLE_APPLICATION, await s.role_of(group, user_id), group.groupType)
         joiner = user_id if invitation else from_user
-        if agree and await s.member(group_id, joiner) is None:
+        joining = agree and await s.member(group_id, joiner) is None
+        if joining:
             await s.check_cap(group, 1)
+            up = active(s.upstream)
+            if up is not None:
+                await require_added(up, group_id, [joiner])
         record.handledBy, record.handledMsg, record.agreed = user_id, reason, agree
         await s.redis.hset(apps, key, member_enc.encode(record))
         if invitation:
             await s.redis.srem(s.keys.user_group_invitations(user_id), group_id)
-        if agree and await s.member(group_id, joiner) is None:
+        if joining:
             added = await s.add_members(group, [(joiner, MEMBER)])
             group = await s.info(group_id)
             if invitation:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import msgspec
 
+from gateway.engine.groups.imports import known
 from gateway.engine.groups.permissions import Op, require
 from gateway.engine.groups.store import COMMUNITY, GroupStore, bad
 from gateway.errors import Code, IMError
@@ -19,6 +20,7 @@ from gateway.im.events import (
     OnTopicInfoChanged,
 )
 from gateway.im.groups import GroupCounter, TopicInfo, TopicInfoResult, TopicOperationResult
+from gateway.upstream import Upstream, active
 
 ATTRIBUTE_KEYS_MAX = 16
 ATTRIBUTE_KEY_MAX_BYTES = 32
@@ -43,6 +45,7 @@ class GroupExtras:
 
     # ---- attributes -----------------------------------------------------------------------------
     async def _attributes_for(self, user_id: str, group_id: str, app_admin: bool) -> str:
+        await known(self.store, group_id)
         group = await self.store.info(group_id)
         await self.store.authorize(Op.ATTRIBUTES, group, user_id, app_admin)
         return self.store.keys.group_attributes(group_id)
@@ -58,18 +61,32 @@ class GroupExtras:
         self, user_id: str, group_id: str, key: str, merged: dict[str, str], change: tuple[str, dict[str, str]]
     ) -> None:
         """Replace the attributes with `merged`; `change` is what the app's callback is told:
-        (OptionType, the attributes it names)."""
+        (OptionType, the attributes it names). With an upstream, the same change is made there
+        first (set_group_attr, modify_group_attr, delete_group_attr, clear_group_attr)."""
         if len(merged) > ATTRIBUTE_KEYS_MAX:
             raise bad(f"attributes: at most {ATTRIBUTE_KEYS_MAX} keys per group")
         if _size(merged) > ATTRIBUTES_TOTAL_MAX_BYTES:
             raise bad(f"attributes: at most {ATTRIBUTES_TOTAL_MAX_BYTES} bytes in all")
+        up = active(self.store.upstream)
+        if up is not None:
+            option, named = change
+            if option in ("set", "modify"):
+                await up.groups.set_attributes(group_id, named, replace=option == "set")
+            elif option == "clear":
+                await up.groups.delete_attributes(group_id, None)
+            elif named:
+                await up.groups.delete_attributes(group_id, list(named))
         group = await self.store.info(group_id)
         pipe = self.store.redis.pipeline(transaction=True)
         pipe.delete(key)
         if merged:
             pipe.hset(key, mapping=merged)
-        self.store.callbacks.queue_attributes_changed(pipe, group, user_id, *change)
         await pipe.execute()
+        # after the commit: the callback queue is app-wide, another slot on a Redis Cluster
+        after = self.store.redis.pipeline(transaction=False)
+        self.store.callbacks.queue_attributes_changed(after, group, user_id, *change)
+        if len(after):
+            await after.execute()
         await self.store.emit(group, OnGroupAttributeChanged(groupID=group_id, groupAttributeMap=merged))
 
     async def init_group_attributes(
@@ -77,27 +94,30 @@ class GroupExtras:
     ) -> None:
         key = await self._attributes_for(user_id, group_id, app_admin)
         self._check(attributes)
-        await self._write(user_id, group_id, key, dict(attributes), ("set", dict(attributes)))
+        async with self.store.turns.turn(f"group:{group_id}"):
+            await self._write(user_id, group_id, key, dict(attributes), ("set", dict(attributes)))
 
     async def set_group_attributes(
         self, user_id: str, group_id: str, attributes: dict[str, str], *, app_admin: bool = False
     ) -> None:
         key = await self._attributes_for(user_id, group_id, app_admin)
         self._check(attributes)
-        merged = {**await self.store.redis.hgetall(key), **attributes}
-        await self._write(user_id, group_id, key, merged, ("modify", dict(attributes)))
+        async with self.store.turns.turn(f"group:{group_id}"):
+            merged = {**await self.store.redis.hgetall(key), **attributes}
+            await self._write(user_id, group_id, key, merged, ("modify", dict(attributes)))
 
     async def delete_group_attributes(
         self, user_id: str, group_id: str, keys: Sequence[str] | None, *, app_admin: bool = False
     ) -> None:
         key = await self._attributes_for(user_id, group_id, app_admin)
-        current = await self.store.redis.hgetall(key)
-        if keys is None:
-            await self._write(user_id, group_id, key, {}, ("clear", {}))
-            return
-        remaining = {k: v for k, v in current.items() if k not in set(keys)}
-        deleted = {k: "" for k in dict.fromkeys(keys) if k in current}
-        await self._write(user_id, group_id, key, remaining, ("delete", deleted))
+        async with self.store.turns.turn(f"group:{group_id}"):
+            current = await self.store.redis.hgetall(key)
+            if keys is None:
+                await self._write(user_id, group_id, key, {}, ("clear", {}))
+                return
+            remaining = {k: v for k, v in current.items() if k not in set(keys)}
+            deleted = {k: "" for k in dict.fromkeys(keys) if k in current}
+            await self._write(user_id, group_id, key, remaining, ("delete", deleted))
 
     async def get_group_attributes(
         self, user_id: str, group_id: str, keys: Sequence[str] | None, *, app_admin: bool = False
@@ -108,6 +128,7 @@ class GroupExtras:
 
     # ---- counters -------------------------------------------------------------------------------
     async def _counters_for(self, user_id: str, group_id: str, app_admin: bool) -> str:
+        await known(self.store, group_id)
         group = await self.store.info(group_id)
         if group.groupType == COMMUNITY:
             raise bad("Community groups have no counters")
@@ -132,6 +153,9 @@ class GroupExtras:
     ) -> list[GroupCounter]:
         key = await self._counters_for(user_id, group_id, app_admin)
         await self._check_counter_keys(key, list(counters))
+        up = active(self.store.upstream)
+        if counters and up is not None:  # set upstream first (update_group_counter Mode Set)
+            counters = {**counters, **await up.groups.update_counters(group_id, counters, mode="Set")}
         if counters:
             await self.store.redis.hset(key, mapping=counters)
             await self._announce_counters(group_id, counters)
@@ -142,8 +166,29 @@ class GroupExtras:
     ) -> list[GroupCounter]:
         key = await self._counters_for(user_id, group_id, app_admin)
         current = await self.store.redis.hgetall(key)
+        up = active(self.store.upstream)
+        if up is not None:  # native changes have no webhook: read upstream, and tell what changed
+            current = await self._refresh_counters(up, group_id, key, {k: int(v) for k, v in current.items()})
         names = list(keys) if keys else sorted(current)
         return [GroupCounter(key=k, value=int(current[k])) for k in names if k in current]
+
+    async def _refresh_counters(
+        self, up: Upstream, group_id: str, key: str, mirrored: dict[str, int]
+    ) -> dict[str, int]:
+        """The upstream's counters, now the mirror's too; the members hear of each that differed
+        (onGroupCounterChanged; a counter gone upstream is told as 0, as a deleted one is)."""
+        fresh = await up.groups.fetch_counters(group_id)
+        changed = {k: v for k, v in fresh.items() if mirrored.get(k) != v}
+        gone = [k for k in mirrored if k not in fresh]
+        if changed or gone:
+            pipe = self.store.redis.pipeline(transaction=True)
+            if changed:
+                pipe.hset(key, mapping=changed)
+            if gone:
+                pipe.hdel(key, *gone)
+            await pipe.execute()
+            await self._announce_counters(group_id, {**changed, **dict.fromkeys(gone, 0)})
+        return dict(fresh)
 
     async def change_group_counter(
         self, user_id: str, group_id: str, name: str, delta: int, *, app_admin: bool = False
@@ -151,7 +196,14 @@ class GroupExtras:
         """increaseGroupCounter / decreaseGroupCounter: atomic (HINCRBY) under concurrent use."""
         key = await self._counters_for(user_id, group_id, app_admin)
         await self._check_counter_keys(key, [name])
-        value = int(await self.store.redis.hincrby(key, name, delta))
+        up = active(self.store.upstream)
+        if up is not None:  # atomic upstream; the mirror keeps the values it answers, in its order
+            mode = "Increase" if delta >= 0 else "Decrease"
+            async with self.store.turns.turn(f"group:{group_id}"):
+                value = (await up.groups.update_counters(group_id, {name: abs(delta)}, mode=mode)).get(name, 0)
+                await self.store.redis.hset(key, name, value)
+        else:
+            value = int(await self.store.redis.hincrby(key, name, delta))
         await self._announce_counters(group_id, {name: value})
         return [GroupCounter(key=name, value=value)]
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import secrets
 import string
 from collections.abc import Sequence
+from contextlib import nullcontext
 
+from gateway.engine.groups.imports import GroupImports, known
 from gateway.engine.groups.permissions import Op
 from gateway.engine.groups.store import (
     ADMIN,
@@ -55,6 +57,7 @@ from gateway.im.groups import (
     GroupMemberInfo,
     GroupTipsElem,
 )
+from gateway.upstream import Upstream, active
 
 SEARCH_KEYWORDS_MAX = 5
 SYSTEM_NOTIFICATION_MAX_BYTES = 12 * 1024  # the message body limit
@@ -83,6 +86,33 @@ def check_profile_fields(
         check_bytes(introduction, INTRODUCTION_MAX_BYTES, Code.ERR_GROUP_INTRODUCTION_TOO_LONG, "introduction")
     if face_url is not None:
         check_bytes(face_url, FACE_URL_MAX_BYTES, Code.ERR_GROUP_FACE_URL_TOO_LONG, "faceURL")
+
+
+def _changed(changes: GroupInfoChanges, group: GroupInfo) -> GroupInfoChanges:
+    """`changes` without the fields the group has already."""
+    return GroupInfoChanges(
+        **{
+            name: value
+            for name in GroupInfoChanges.__struct_fields__
+            if (value := getattr(changes, name)) is not None and value != getattr(group, name)
+        }
+    )
+
+
+async def know_accounts(store: GroupStore, up: Upstream, user_ids: Sequence[str]) -> None:
+    """Accounts made upstream that the mirror has not seen, imported (a group write names them)."""
+    exist = await store.profiles.exists(user_ids)
+    missing = [u for u, there in zip(user_ids, exist, strict=True) if not there]
+    if missing:
+        await store.profiles.import_from(up, missing, store.now())
+
+
+async def require_added(up: Upstream, group_id: str, user_ids: Sequence[str]) -> set[str]:
+    """Add the accounts upstream; 10007 when it added none of them (its per-member failure has no code)."""
+    members = await up.groups.add_members(group_id, user_ids)
+    if not members & set(user_ids):
+        raise IMError(Code.ERR_NO_PERMISSION, f"the IM server did not add {', '.join(user_ids)} to {group_id!r}")
+    return members
 
 
 class GroupLifecycle:
@@ -133,13 +163,16 @@ class GroupLifecycle:
             raise IMError(Code.ERR_GROUP_MEMBER_COUNT_LIMIT, f"memberListMap: a {group_type.value} group holds {cap}")
         if user_id and not await s.check_user_group_cap(user_id):
             raise IMError(Code.ERR_GROUP_CAP_REACHED, "you have created or joined as many groups as allowed")
-        known = await s.profiles.exists([m.userID for m in initial]) if initial else []
-        for m, exists in zip(initial, known, strict=True):
+        up = active(s.upstream) if user_id else None
+        if up is not None and initial:  # accounts made upstream that the mirror has not seen
+            await know_accounts(s, up, [m.userID for m in initial])
+        exist = await s.profiles.exists([m.userID for m in initial]) if initial else []
+        for m, exists in zip(initial, exist, strict=True):
             if not exists:
                 raise bad(f"memberListMap: no user {m.userID!r}")
         await s.callbacks.before_create_group(user_id or "", group_type, group_name, [m.userID for m in initial])
         now = s.now()
-        fields = {
+        fields: dict[str, str | int] = {
             "groupType": group_type.value,
             "groupName": group_name,
             "notification": notification,
@@ -161,6 +194,34 @@ class GroupLifecycle:
             **({MAX_MEMBERS_FIELD: max_members} if max_members else {}),
             **{CUSTOM_FIELD_PREFIX + k: v for k, v in (custom_info or {}).items()},
         }
+        # with an upstream: created there first, under the ID it assigns (or the custom one), while
+        # the owner's "create" turn keeps the import of its echo waiting for this mirror write
+        async with s.turns.turn(f"create:{user_id}") if up is not None else nullcontext():
+            if up is not None and user_id:
+                upstream_info = GroupInfo(
+                    groupID=group_id or "",
+                    groupType=group_type,
+                    groupName=group_name,
+                    notification=notification,
+                    introduction=introduction,
+                    faceUrl=face_url,
+                    addOpt=GroupAdd(int(fields["addOpt"])),
+                    isAllMuted=is_all_muted,
+                    isSupportTopic=is_support_topic,
+                )
+                group_id = await up.groups.create_group(user_id, upstream_info, initial)
+            return await self._write_created(user_id, group_type, group_id, fields, initial, operator or user_id or "")
+
+    async def _write_created(
+        self,
+        user_id: str | None,
+        group_type: GroupType,
+        group_id: str | None,
+        fields: dict[str, str | int],
+        initial: Sequence[CreateGroupMember],
+        operator: str,
+    ) -> str:
+        s = self.store
         gid = group_id or await self._new_group_id()
         if not await s.redis.hsetnx(s.keys.group_info(gid), "groupType", group_type.value):
             raise IMError(Code.ERR_GROUP_ID_TAKEN, f"groupID {gid!r} is taken")
@@ -176,8 +237,8 @@ class GroupLifecycle:
             added = await s.add_members(group, joinable)
             group = await s.info(gid)
             if added:
-                await self._announce_invited(group, operator or user_id or "", added)
-        await s.callbacks.group_created(group, operator or user_id or "", [m.userID for m in initial])
+                await self._announce_invited(group, operator, added)
+        await s.callbacks.group_created(group, operator, [m.userID for m in initial])
         return gid
 
     async def _new_group_id(self) -> str:
@@ -223,9 +284,15 @@ class GroupLifecycle:
         await s.callbacks.members_joined(group, user_id, [user_id], "Apply")
 
     async def join_group(self, user_id: str, group_id: str, message: str) -> None:
+        await known(self.store, group_id)
+        async with self.store.turns.turn(f"group:{group_id}"):
+            await self._join_group(user_id, group_id, message)
+
+    async def _join_group(self, user_id: str, group_id: str, message: str) -> None:
         s = self.store
         group = await s.info(group_id)
         if await s.member(group_id, user_id) is not None:
+            await s.complete_member(group, user_id)  # a join cut short before: finish the user's side
             raise IMError(Code.ERR_ALREADY_GROUP_MEMBER, f"you are already in {group_id!r}")
         if group.groupType == WORK:
             raise IMError(Code.ERR_NO_PERMISSION, "Work groups are joined by invitation only")
@@ -236,8 +303,13 @@ class GroupLifecycle:
             raise IMError(Code.ERR_GROUP_CAP_REACHED, "you have created or joined as many groups as allowed")
         await s.callbacks.before_apply_join(group, user_id)
         if group.groupType == PUBLIC and group.addOpt == GroupAdd.V2TIM_GROUP_ADD_AUTH:
+            # an upstream has no application to file (MAPPING.md #10): it stays here, for the
+            # managers among this gateway's users, and the member is added upstream on acceptance
             await self._apply(group, user_id, message)
             return
+        up = active(s.upstream)
+        if up is not None:
+            await require_added(up, group_id, [user_id])
         await s.add_members(group, [(user_id, MEMBER)])
         group = await s.info(group_id)
         await self.announce_entered(group, user_id)
@@ -253,11 +325,19 @@ class GroupLifecycle:
         await s.bus.publish(sorted(set(managers)), event)
 
     async def quit_group(self, user_id: str, group_id: str) -> None:
+        await known(self.store, group_id)
+        async with self.store.turns.turn(f"group:{group_id}"):
+            await self._quit_group(user_id, group_id)
+
+    async def _quit_group(self, user_id: str, group_id: str) -> None:
         s = self.store
         group = await s.info(group_id)
         record = await s.require_member(group, user_id)
         if record.role == OWNER:
             raise IMError(Code.ERR_GROUP_OWNER_CANNOT_QUIT, "the owner cannot quit; transfer or dismiss first")
+        up = active(s.upstream)
+        if up is not None:  # native members see a kick by the admin (REST has no quit)
+            await up.groups.remove_members(group_id, [user_id])
         (leaving,) = await s.member_infos(group_id, [user_id])
         await s.remove_members(group, [user_id])
         group = await s.info(group_id)
@@ -275,10 +355,15 @@ class GroupLifecycle:
 
     async def dismiss_group(self, user_id: str, group_id: str, *, app_admin: bool = False) -> None:
         s = self.store
-        group = await s.info(group_id)
-        await s.authorize(Op.DISMISS, group, user_id, app_admin)
-        (op,) = await s.member_infos(group_id, [user_id])
-        await self.destroy(group, OnGroupDismissed(groupID=group_id, opUser=op))
+        await known(s, group_id)
+        async with s.turns.turn(f"group:{group_id}"):
+            group = await s.info(group_id)
+            await s.authorize(Op.DISMISS, group, user_id, app_admin)
+            up = active(s.upstream)
+            if up is not None:
+                await up.groups.destroy_group(group_id)
+            (op,) = await s.member_infos(group_id, [user_id])
+            await self.destroy(group, OnGroupDismissed(groupID=group_id, opUser=op))
 
     async def send_group_system_notification(
         self, group_id: str, content: str, to_members: Sequence[str] | None = None
@@ -353,6 +438,9 @@ class GroupLifecycle:
 
     # ---- profiles -------------------------------------------------------------------------------
     async def get_joined_group_list(self, user_id: str) -> list[GroupInfo]:
+        up = active(self.store.upstream)
+        if up is not None:  # groups the user joined upstream that the mirror has never seen
+            await GroupImports(self.store).import_missing(await up.groups.joined_group_ids(user_id))
         joined = await self.store.redis.hgetall(self.store.keys.user_groups(user_id))
         ordered = sorted(joined, key=lambda g: (int(joined[g]), g))
         return [g for g in await self.store.infos(ordered) if g is not None]
@@ -364,6 +452,10 @@ class GroupLifecycle:
         """`viewer` (None: no one's view, as the app admin's): a Work group's profile is its members'
         only (Tencent's Private/Work group: invitation-only, not searchable), 10007 to others."""
         infos = await self.store.infos(group_ids)
+        missing = [gid for gid, info in zip(group_ids, infos, strict=True) if info is None]
+        if missing and active(self.store.upstream) is not None:
+            await GroupImports(self.store).import_missing(missing)
+            infos = await self.store.infos(group_ids)
         private = [g.groupID for g in infos if g is not None and g.groupType == WORK]
         outsider = set(await self.store.non_members_of(private, viewer)) if viewer is not None else set()
         results = []
@@ -404,6 +496,19 @@ class GroupLifecycle:
         custom_info: dict[str, str] | None = None,
     ) -> None:
         """`custom_info` (server REST API only): the group's custom data; "" deletes a key."""
+        await known(self.store, group_id)
+        async with self.store.turns.turn(f"group:{group_id}"):
+            await self._set_group_info(user_id, group_id, changes, app_admin=app_admin, custom_info=custom_info)
+
+    async def _set_group_info(
+        self,
+        user_id: str,
+        group_id: str,
+        changes: GroupInfoChanges,
+        *,
+        app_admin: bool,
+        custom_info: dict[str, str] | None,
+    ) -> None:
         s = self.store
         group = await s.info(group_id)
         check_profile_fields(changes.groupName, changes.notification, changes.introduction, changes.faceUrl)
@@ -453,6 +558,9 @@ class GroupLifecycle:
         removed = await self._custom_changes(group_id, custom_info or {}, fields, infos)
         if not fields and not removed:
             return
+        up = active(s.upstream)
+        if up is not None:  # what changed, as the upstream keeps it
+            await up.groups.set_group_info(group_id, _changed(changes, group))
         fields["lastInfoTime"] = s.now()
         pipe = s.redis.pipeline(transaction=True)
         pipe.hset(s.keys.group_info(group_id), mapping=fields)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gateway.engine.groups.lifecycle import GroupLifecycle
+from gateway.engine.groups.imports import known
+from gateway.engine.groups.lifecycle import GroupLifecycle, know_accounts, require_added
 from gateway.engine.groups.permissions import Op, outranks, require
 from gateway.engine.groups.store import (
     ADMIN,
@@ -38,6 +39,7 @@ from gateway.im.groups import (
     GroupOperationResult,
     GroupTipsElem,
 )
+from gateway.upstream import active
 
 MEMBER_PAGE_SIZE = 100
 AVCHATROOM_LISTED_MAX = 1_000  # AVChatRoom lists its newest members only, as the SDK does
@@ -52,6 +54,10 @@ PENDING = GroupMemberOperationResult.OPERATION_RESULT_PENDING
 OVERLIMIT = GroupMemberOperationResult.OPERATION_RESULT_OVERLIMIT
 
 
+def _failed(user_id: str) -> GroupOperationResult:
+    return GroupOperationResult(memberID=user_id, result=FAIL)
+
+
 class GroupMembers:
     def __init__(self, store: GroupStore, lifecycle: GroupLifecycle) -> None:
         self.store = store
@@ -61,6 +67,7 @@ class GroupMembers:
         self, user_id: str, group_id: str, member_filter: GroupMemberFilter, next_seq: int
     ) -> GroupMemberPage:
         s = self.store
+        await known(s, group_id)
         group = await s.info(group_id)
         await s.require_member(group, user_id)
         roster = s.keys.group_roster(group_id)
@@ -104,6 +111,7 @@ class GroupMembers:
     async def get_group_members_info(
         self, user_id: str, group_id: str, member_ids: Sequence[str]
     ) -> list[GroupMemberFullInfo]:
+        await known(self.store, group_id)
         group = await self.store.info(group_id)
         await self.store.require_member(group, user_id)
         return await self.store.full_infos(user_id, group_id, list(dict.fromkeys(member_ids)))
@@ -152,6 +160,19 @@ class GroupMembers:
         *,
         app_admin: bool = False,
     ) -> None:
+        await known(self.store, group_id)
+        async with self.store.turns.turn(f"group:{group_id}"):
+            await self._set_group_member_info(user_id, group_id, target, name_card, custom_info, app_admin)
+
+    async def _set_group_member_info(
+        self,
+        user_id: str,
+        group_id: str,
+        target: str,
+        name_card: str | None,
+        custom_info: dict[str, str] | None,
+        app_admin: bool,
+    ) -> None:
         s = self.store
         group = await s.info(group_id)
         actor = OWNER if app_admin else await s.role_of(group, user_id)
@@ -171,6 +192,9 @@ class GroupMembers:
             if not app_admin:  # the REST API checks Tencent's own limits for AppMemberDefinedData
                 validate_custom_info(custom_info, "customInfo")
             record.customInfo = {**record.customInfo, **custom_info}
+        up = active(s.upstream)
+        if up is not None:
+            await up.groups.set_member_info(group_id, target, name_card=name_card, custom_info=custom_info)
         pipe = s.redis.pipeline(transaction=False)
         pipe.hset(s.keys.group_members(group_id), target, member_enc.encode(record))
         if name_card is not None:
@@ -181,6 +205,11 @@ class GroupMembers:
     async def mute_group_member(
         self, user_id: str, group_id: str, target: str, seconds: int, *, app_admin: bool = False
     ) -> None:
+        await known(self.store, group_id)
+        async with self.store.turns.turn(f"group:{group_id}"):
+            await self._mute_group_member(user_id, group_id, target, seconds, app_admin)
+
+    async def _mute_group_member(self, user_id: str, group_id: str, target: str, seconds: int, app_admin: bool) -> None:
         s = self.store
         if not 0 <= seconds <= MUTE_SECONDS_MAX:
             raise bad(f"seconds must be 0 (unmute) to {MUTE_SECONDS_MAX}")
@@ -191,6 +220,9 @@ class GroupMembers:
             raise bad(f"userID: {target!r} is not a member")
         if not outranks(actor, GroupMemberRole(record.role)):
             raise IMError(Code.ERR_NO_PERMISSION, "an admin may mute ordinary members only")
+        up = active(s.upstream)
+        if up is not None:
+            await up.groups.mute_members(group_id, [target], seconds)
         record.muteUntil = s.now() + seconds if seconds else 0
         await s.redis.hset(s.keys.group_members(group_id), target, member_enc.encode(record))
         (op,) = await s.member_infos(group_id, [user_id])
@@ -206,10 +238,26 @@ class GroupMembers:
         await s.emit(group, OnMemberInfoChanged(groupID=group_id, groupMemberChangeInfoList=changes))
 
     async def invite_user_to_group(
-        self, user_id: str, group_id: str, user_ids: Sequence[str], *, app_admin: bool = False, silent: bool = False
+        self,
+        user_id: str,
+        group_id: str,
+        user_ids: Sequence[str],
+        *,
+        app_admin: bool = False,
+        silent: bool = False,
+        entered: bool = False,
     ) -> list[GroupOperationResult]:
         """The app admin (REST add_group_member: up to 300, no role, approveOpt or pending
-        approval, any type but AVChatRoom) adds directly; `silent` adds without tips or events."""
+        approval, any type but AVChatRoom) adds directly; `silent` adds without tips or events;
+        `entered`: the members joined by themselves (an upstream's report of an application or a
+        free join, gateway.upstream.UpstreamReport.by_self), announced as onMemberEnter."""
+        await known(self.store, group_id)
+        async with self.store.turns.turn(f"group:{group_id}"):
+            return await self._invite(user_id, group_id, user_ids, app_admin, silent, entered)
+
+    async def _invite(
+        self, user_id: str, group_id: str, user_ids: Sequence[str], app_admin: bool, silent: bool, entered: bool
+    ) -> list[GroupOperationResult]:
         s = self.store
         per_call = ADMIN_ADD_PER_CALL_MAX if app_admin else INVITE_PER_CALL_MAX
         if len(user_ids) > per_call:
@@ -222,11 +270,14 @@ class GroupMembers:
             require(Op.INVITE, await s.role_of(group, user_id), group.groupType)
             if group.approveOpt == GroupAdd.V2TIM_GROUP_ADD_FORBID:
                 raise IMError(Code.ERR_NO_PERMISSION, f"group {group_id!r} takes no invitations (approveOpt FORBID)")
+        up = active(s.upstream)
+        if up is not None:  # accounts made upstream that the mirror has not seen
+            await know_accounts(s, up, user_ids)
         exists = await s.profiles.exists(user_ids)
         results: list[GroupOperationResult] = []
         joining: list[str] = []
-        for uid, known in zip(user_ids, exists, strict=True):
-            if not known:
+        for uid, account in zip(user_ids, exists, strict=True):
+            if not account:
                 results.append(GroupOperationResult(memberID=uid, result=FAIL))
             elif await s.member(group_id, uid) is not None or uid in joining:
                 results.append(GroupOperationResult(memberID=uid, result=INVALID))
@@ -242,9 +293,17 @@ class GroupMembers:
                 results.append(GroupOperationResult(memberID=uid, result=OK))
         if joining:
             await s.check_cap(group, len(joining))
+            if up is not None:  # the ones the upstream did not add failed
+                members = await require_added(up, group_id, joining)
+                results = [r if r.result != OK or r.memberID in members else _failed(r.memberID) for r in results]
+                joining = [uid for uid in joining if uid in members]
             added = await s.add_members(group, [(uid, MEMBER) for uid in joining])
             group = await s.info(group_id)
-            await self.lifecycle._announce_invited(group, user_id, added, silent=silent)
+            if entered and not silent:
+                for uid in added:
+                    await self.lifecycle.announce_entered(group, uid)
+            else:
+                await self.lifecycle._announce_invited(group, user_id, added, silent=silent)
         return results
 
     async def kick_group_member(
@@ -258,6 +317,13 @@ class GroupMembers:
         silent: bool = False,
     ) -> list[GroupOperationResult]:
         """`silent` (REST delete_group_member's Silence: 1): removed without tips or events."""
+        await known(self.store, group_id)
+        async with self.store.turns.turn(f"group:{group_id}"):
+            return await self._kick(user_id, group_id, member_ids, reason, app_admin, silent)
+
+    async def _kick(
+        self, user_id: str, group_id: str, member_ids: Sequence[str], reason: str, app_admin: bool, silent: bool
+    ) -> list[GroupOperationResult]:
         s = self.store
         group = await s.info(group_id)
         actor = await s.authorize(Op.KICK, group, user_id, app_admin)
@@ -272,6 +338,9 @@ class GroupMembers:
             else:
                 kicking.append(uid)
                 results.append(GroupOperationResult(memberID=uid, result=OK))
+        up = active(s.upstream)
+        if kicking and up is not None:
+            await up.groups.remove_members(group_id, kicking, reason)
         if kicking and silent:
             await s.remove_members(group, kicking)
         elif kicking:
@@ -295,6 +364,11 @@ class GroupMembers:
     async def set_group_member_role(
         self, user_id: str, group_id: str, target: str, role: GroupMemberRole, *, app_admin: bool = False
     ) -> None:
+        await known(self.store, group_id)
+        async with self.store.turns.turn(f"group:{group_id}"):
+            await self._set_role(user_id, group_id, target, role, app_admin)
+
+    async def _set_role(self, user_id: str, group_id: str, target: str, role: GroupMemberRole, app_admin: bool) -> None:
         s = self.store
         group = await s.info(group_id)
         await s.authorize(Op.SET_ROLE, group, user_id, app_admin)
@@ -309,6 +383,9 @@ class GroupMembers:
             raise bad("userID: the owner's role changes only by transferGroupOwner")
         if record.role == int(role):
             return
+        up = active(s.upstream)
+        if up is not None:
+            await up.groups.set_member_info(group_id, target, role=role)
         record.role = int(role)
         pipe = s.redis.pipeline(transaction=True)
         pipe.hset(s.keys.group_members(group_id), target, member_enc.encode(record))
@@ -316,8 +393,12 @@ class GroupMembers:
             pipe.sadd(s.keys.group_admins(group_id), target)
         else:
             pipe.srem(s.keys.group_admins(group_id), target)
-        s.callbacks.queue_member_field_changed(pipe, group, user_id, target, role, record.nameCard)
         await pipe.execute()
+        # after the commit: the callback queue is app-wide, another slot on a Redis Cluster
+        after = s.redis.pipeline(transaction=False)
+        s.callbacks.queue_member_field_changed(after, group, user_id, target, role, record.nameCard)
+        if len(after):
+            await after.execute()
         (op,) = await s.member_infos(group_id, [user_id])
         changed = await s.member_infos(group_id, [target])
         granted = role == ADMIN
@@ -350,6 +431,11 @@ class GroupMembers:
     async def transfer_group_owner(self, user_id: str, group_id: str, target: str, *, app_admin: bool = False) -> None:
         """The app admin hands over the group of whoever owns it (or of nobody: REST may create
         ownerless groups); the operator in tips and events is the admin."""
+        await known(self.store, group_id)
+        async with self.store.turns.turn(f"group:{group_id}"):
+            await self._transfer(user_id, group_id, target, app_admin)
+
+    async def _transfer(self, user_id: str, group_id: str, target: str, app_admin: bool) -> None:
         s = self.store
         group = await s.info(group_id)
         await s.authorize(Op.TRANSFER, group, user_id, app_admin)
@@ -357,6 +443,9 @@ class GroupMembers:
         if new_owner is None or target == group.owner:
             raise bad(f"userID: {target!r} is not another member of the group")
         old_owner = await s.member(group_id, group.owner) if group.owner else None
+        up = active(s.upstream)
+        if up is not None:
+            await up.groups.change_owner(group_id, target)
         new_owner.role = int(OWNER)
         pipe = s.redis.pipeline(transaction=True)
         pipe.hset(s.keys.group_members(group_id), target, member_enc.encode(new_owner))
@@ -365,8 +454,12 @@ class GroupMembers:
             pipe.hset(s.keys.group_members(group_id), group.owner, member_enc.encode(old_owner))
         pipe.srem(s.keys.group_admins(group_id), target)
         pipe.hset(s.keys.group_info(group_id), mapping={"owner": target, "lastInfoTime": s.now()})
-        s.callbacks.queue_owner_changed(pipe, group, user_id, target)
         await pipe.execute()
+        # after the commit: the callback queue is app-wide, another slot on a Redis Cluster
+        after = s.redis.pipeline(transaction=False)
+        s.callbacks.queue_owner_changed(after, group, user_id, target)
+        if len(after):
+            await after.execute()
         change = GroupChangeInfo(type=GroupInfoChangeType.V2TIM_GROUP_INFO_CHANGE_TYPE_OWNER, value=target)
         await self.lifecycle.announce_info_change(await s.info(group_id), user_id, [change])
 

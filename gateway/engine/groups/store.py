@@ -26,6 +26,7 @@ from gateway.engine.friendship import Friendship, decode_friend_record
 from gateway.engine.groups.permissions import Op, require
 from gateway.engine.message_ids import group_msg_id
 from gateway.engine.profiles import Profiles
+from gateway.engine.upstream_turns import UpstreamTurns
 from gateway.errors import Code, IMError
 from gateway.events.bus import EventBus
 from gateway.ids import group_conversation_id
@@ -34,6 +35,7 @@ from gateway.im.events import GroupEvent, IMEvent, OnRecvNewMessage
 from gateway.im.groups import GroupInfo, GroupMemberFullInfo, GroupMemberInfo, GroupTipsElem
 from gateway.im.messages import Content, Message, StoredMessage
 from gateway.keys import Keys
+from gateway.upstream import Upstream
 
 GROUP_ID_MAX_BYTES = 48
 GROUP_ID_PREFIX = "@TGS#"  # generated IDs start with it; custom ones may not
@@ -141,8 +143,12 @@ class GroupStore:
         friendship: Friendship,
         announcer: Announcer,
         callbacks: Callbacks | None = None,
+        upstream: Upstream | None = None,
     ) -> None:
         self.callbacks = callbacks or Callbacks()  # the app's third-party callbacks (off: Callbacks())
+        # the IM server group writes go through first (gateway.upstream); None: the engine is the server
+        self.upstream = upstream
+        self.turns = UpstreamTurns(redis, keys, enabled=upstream is not None)
         self.redis = redis
         self.announcer = announcer  # tells users a (group) conversation appeared
         self.keys = keys
@@ -290,7 +296,12 @@ class GroupStore:
 
     async def add_members(self, group: GroupInfo, members: Sequence[tuple[str, GroupMemberRole]]) -> list[str]:
         """Add members (skipping current ones); returns who was added. Their subscriptions follow
-        the group's stream from now on, and the online set stays right."""
+        the group's stream from now on, and the online set stays right.
+
+        Per member, the group's record first (the commit point, on the group's slot), then the
+        user's side (their joined-group list and conversation, on their slot), then their stream
+        following: a gateway dying in between leaves a member the user's side lacks, which
+        `complete_member` finishes when the join is tried again (docs/scaling.md)."""
         added = []
         now = self.now()
         for user_id, role in members:
@@ -305,28 +316,66 @@ class GroupStore:
             if not fresh:
                 continue
             added.append(user_id)
-            conversation = group_conversation_id(group.groupID)
-            pipe = self.redis.pipeline(transaction=False)
-            pipe.hset(self.keys.user_groups(user_id), group.groupID, now)
-            pipe.zadd(self.keys.conversations(user_id), {conversation: int(self.clock.now() * 1000)})
-            pipe.hdel(self.keys.conversation_state(user_id, "left"), conversation)
-            pipe.hdel(self.keys.conversation_state(user_id, "deleted"), conversation)
-            pipe.hset(self.keys.group_read_seqs(user_id), conversation, await self._last_seq(group.groupID))
-            pipe.hlen(self.keys.presence(user_id))
-            *_, live = await pipe.execute()
-            if live:
-                await self.redis.sadd(self.keys.group_online(group.groupID), user_id)
+            await self._add_user_side(group, user_id, now)
         if added:
             await self.bus.join_group_stream(added, group.groupID)
             await self.announcer.announce_new({u: [group_conversation_id(group.groupID)] for u in added})
         return added
 
+    async def _add_user_side(self, group: GroupInfo, user_id: str, joined_at: int) -> None:
+        conversation = group_conversation_id(group.groupID)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hset(self.keys.user_groups(user_id), group.groupID, joined_at)
+        pipe.zadd(self.keys.conversations(user_id), {conversation: int(self.clock.now() * 1000)})
+        pipe.hdel(self.keys.conversation_state(user_id, "left"), conversation)
+        pipe.hdel(self.keys.conversation_state(user_id, "deleted"), conversation)
+        pipe.hset(self.keys.group_read_seqs(user_id), conversation, await self._last_seq(group.groupID))
+        pipe.hlen(self.keys.presence(user_id))
+        *_, live = await pipe.execute()
+        if live:
+            await self.redis.sadd(self.keys.group_online(group.groupID), user_id)
+
+    async def complete_member(self, group: GroupInfo, user_id: str) -> None:
+        """Finish the user's side of a membership whose join was cut short (see `add_members`):
+        nothing to do when their joined-group list and stream following both have the group."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hget(self.keys.group_members(group.groupID), user_id)
+        pipe.hexists(self.keys.user_groups(user_id), group.groupID)
+        pipe.hexists(self.keys.user_followed_groups(user_id), group.groupID)
+        raw, listed, followed = await pipe.execute()
+        if raw is None or (listed and followed):
+            return
+        if not listed:
+            await self._add_user_side(group, user_id, member_dec.decode(raw).joinTime)
+        if not followed:
+            await self.bus.join_group_stream([user_id], group.groupID)
+
     async def _last_seq(self, group_id: str) -> int:
         return int(await self.redis.get(self.keys.timeline_seq(self.keys.group_timeline(group_id))) or 0)
 
     async def remove_members(self, group: GroupInfo, user_ids: Sequence[str]) -> list[str]:
-        removed = []
+        """Remove members (skipping non-members); returns who was removed.
+
+        The users' side first (their joined-group list, the left mark, their stream following),
+        then the group's records (the commit point): a gateway dying in between leaves a member who
+        no longer follows the group, never a former member who still hears it; removing them again
+        finishes it (docs/scaling.md)."""
+        pipe = self.redis.pipeline(transaction=False)
         for user_id in user_ids:
+            pipe.hexists(self.keys.group_members(group.groupID), user_id)
+        leaving = [u for u, member in zip(user_ids, await pipe.execute(), strict=True) if member]
+        if not leaving:
+            return []
+        last = await self._last_seq(group.groupID)
+        pipe = self.redis.pipeline(transaction=False)
+        for user_id in leaving:
+            pipe.hdel(self.keys.user_groups(user_id), group.groupID)
+            # the conversation stays, but nothing sent after leaving counts as unread
+            pipe.hset(self.keys.conversation_state(user_id, "left"), group_conversation_id(group.groupID), last)
+        await pipe.execute()
+        await self.bus.leave_group_stream(leaving, group.groupID)
+        removed = []
+        for user_id in leaving:
             pipe = self.redis.pipeline(transaction=True)
             pipe.hdel(self.keys.group_members(group.groupID), user_id)
             pipe.zrem(self.keys.group_roster(group.groupID), user_id)
@@ -335,17 +384,6 @@ class GroupStore:
             gone, *_ = await pipe.execute()
             if gone:
                 removed.append(user_id)
-                pipe = self.redis.pipeline(transaction=False)
-                pipe.hdel(self.keys.user_groups(user_id), group.groupID)
-                # the conversation stays, but nothing sent after leaving counts as unread
-                pipe.hset(
-                    self.keys.conversation_state(user_id, "left"),
-                    group_conversation_id(group.groupID),
-                    await self._last_seq(group.groupID),
-                )
-                await pipe.execute()
-        if removed:
-            await self.bus.leave_group_stream(removed, group.groupID)
         return removed
 
     # ---- telling -------------------------------------------------------------------------------

@@ -18,7 +18,6 @@ never 0), so "equal" still means "unchanged", but they do not count upwards.
 
 from __future__ import annotations
 
-import re
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -29,20 +28,34 @@ import msgspec
 from gateway.engine import friendship as rules
 from gateway.engine.friendship import FriendRecord
 from gateway.engine.profiles import CUSTOM_KEYS_MAX, validate_custom_info
-from gateway.engine.rest import profile_tags
 from gateway.engine.rest.context import RestContext
 from gateway.engine.rest.registry import Commands
 from gateway.errors import Code, IMError
-from gateway.im.enums import FriendAddType, FriendRelationType
 from gateway.im.model import FriendChanges, FriendOperationResult, UserFullInfo
+from gateway.v4 import profile as profile_tags
+from gateway.v4 import sns as wire_sns
 from gateway.v4.fields import Body
+from gateway.v4.sns import (
+    ADD_SOURCE,
+    ADD_TYPES,
+    BOTH,
+    CHECK_TYPES,
+    DELETE_TYPES,
+    RELATIONS,
+    SINGLE,
+    TAG_ADD_SOURCE,
+    TAG_ADD_TIME,
+    TAG_ADD_WORDING,
+    TAG_GROUP,
+    TAG_REMARK,
+)
 
 sns = Commands("sns", invalid_code=30001)
 
 REGISTRIES = (sns,)
 
 # Tencent's sns codes that imql's Code enum does not name.
-ACCOUNT_MISSING = 30003  # the requested user account does not exist
+ACCOUNT_MISSING = wire_sns.ACCOUNT_MISSING
 FRIEND_GROUPS_FULL = 30011  # too many friend groups
 BLACKLIST_FULL = 30013  # the blacklist is full
 GROUP_ADD_NOT_FRIEND = 32216  # group_add: the account is not a friend
@@ -59,31 +72,12 @@ ADD_WORDING_MAX_BYTES = 256
 GROUP_NAME_MAX_BYTES = 30
 CUSTOM_VALUE_MAX_BYTES = 500
 SNS_ITEMS_MAX = 2 + CUSTOM_KEYS_MAX  # friend_update: a remark, the groups and every custom field
-# "AddSource_Type_" and a keyword of at most 8 English letters (Tencent's standard friend fields)
-ADD_SOURCE = re.compile(r"AddSource_Type_[A-Za-z]{1,8}")
-
-SINGLE, BOTH = FriendAddType.V2TIM_FRIEND_TYPE_SINGLE, FriendAddType.V2TIM_FRIEND_TYPE_BOTH
-ADD_TYPES = {"Add_Type_Single": SINGLE, "Add_Type_Both": BOTH}
-DELETE_TYPES = {"Delete_Type_Single": SINGLE, "Delete_Type_Both": BOTH}
-CHECK_TYPES = {"CheckResult_Type_Single": SINGLE, "CheckResult_Type_Both": BOTH}
 BLACK_CHECK_TYPES = {"BlackCheckResult_Type_Single": SINGLE, "BlackCheckResult_Type_Both": BOTH}
 NEED_FRIEND = {"Need_Friend_Type_Yes": True, "Need_Friend_Type_No": False}
 
-RELATIONS = {
-    FriendRelationType.V2TIM_FRIEND_RELATION_TYPE_BOTH_WAY: "CheckResult_Type_BothWay",
-    FriendRelationType.V2TIM_FRIEND_RELATION_TYPE_IN_MY_FRIEND_LIST: "CheckResult_Type_AWithB",
-    FriendRelationType.V2TIM_FRIEND_RELATION_TYPE_IN_OTHER_FRIEND_LIST: "CheckResult_Type_BWithA",
-    FriendRelationType.V2TIM_FRIEND_RELATION_TYPE_NONE: "CheckResult_Type_NoRelation",
-}
-
-TAG_REMARK = "Tag_SNS_IM_Remark"
-TAG_GROUP = "Tag_SNS_IM_Group"
-TAG_ADD_SOURCE = "Tag_SNS_IM_AddSource"
-TAG_ADD_WORDING = "Tag_SNS_IM_AddWording"
-TAG_ADD_TIME = "Tag_SNS_IM_AddTime"
-SNS_CUSTOM = "Tag_SNS_Custom_"
+SNS_CUSTOM = wire_sns.CUSTOM_PREFIX
+SNS_TAGS = wire_sns.STANDARD_TAGS
 PROFILE_CUSTOM = profile_tags.CUSTOM_PREFIX
-SNS_TAGS = (TAG_ADD_SOURCE, TAG_REMARK, TAG_GROUP, TAG_ADD_WORDING, TAG_ADD_TIME)
 # friend_get_list shows profile tags as portrait_get does (profile_tags), except the server-only ones
 # (Location, Language, ...), which it leaves out, as Tencent leaves out a field never set.
 

@@ -23,6 +23,7 @@ from gateway.errors import Code, IMError
 from gateway.ids import topic_parent
 from gateway.im.enums import ElemType, MsgStatus, Priority
 from gateway.im.messages import MessageExtension, MessageExtensionResult, SendOptions, StoredMessage
+from gateway.upstream import upstream_report
 from gateway.v4.fields import Body
 from gateway.v4.msgbody import content_from_msgbody, msgbody_from_content, offline_push_from_rest
 
@@ -30,7 +31,11 @@ group_msg = Commands("group_open_http_svc", invalid_code=10004)
 # the group variants of message extensions live in the C2C extensions' service, with the groups' code
 group_ext = Commands("openim_msg_ext_http_svc", invalid_code=10004)
 
-REGISTRIES = (group_msg, group_ext)
+# Tencent documents modify_group_msg under openim (FIXTURES.md B10, MAPPING.md #41); the
+# group_open_http_svc path is served too, as before
+openim_group = Commands("openim", invalid_code=10004)
+
+REGISTRIES = (group_msg, group_ext, openim_group)
 
 SYSTEM_NOTIFICATION_MEMBERS_MAX = 500
 IMPORT_PER_CALL_MAX = 7  # import_group_msg MsgList: "at most 7 messages per call"
@@ -157,8 +162,19 @@ async def send_group_msg(ctx: RestContext, body: Body) -> dict[str, Any]:
     # the created id names the send: a repeat of the same Random returns the first result
     created_id = f"rest-group-msg:{conversation}:{random}"
     draft = Draft(content=content, groupAtUserList=at_users, targets=list(dict.fromkeys(receivers)))
+    # an upstream's report of the message (the Tencent backend's mirror applying a webhook): its seq and time
+    report = upstream_report()
     message = await ctx.engine.messages.send_group_message(
-        sender, ctx.session_id, created_id, conversation, options, draft=draft, random=random, as_admin=True
+        sender,
+        ctx.session_id,
+        created_id,
+        conversation,
+        options,
+        draft=draft,
+        random=random,
+        as_admin=True,
+        upstream_seq=report.seq if report is not None else 0,
+        upstream_time=report.timestamp if report is not None else 0,
     )
     store = ctx.engine.groups.store
     await store.redis.expire(store.keys.created_message(sender, created_id), SEND_DEDUP_SECONDS)
@@ -324,6 +340,7 @@ async def group_msg_recall(ctx: RestContext, body: Body) -> dict[str, Any]:
 
 
 @group_msg.command("modify_group_msg")
+@openim_group.command("modify_group_msg")
 async def modify_group_msg(ctx: RestContext, body: Body) -> dict[str, Any]:
     """FIXTURES B10: a new MsgBody (of the same element type) and/or CloudCustomData; members hear
     onRecvMessageModified as from the sender's modification."""

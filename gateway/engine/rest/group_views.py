@@ -11,47 +11,41 @@ from gateway.engine.codec import STORED_DEC
 from gateway.engine.groups.store import GroupStore, member_dec
 from gateway.errors import Code, IMError
 from gateway.ids import group_conversation_id
-from gateway.im.enums import GroupAdd, GroupMemberRole, GroupType, MessageOpt
+from gateway.im.enums import GroupMemberRole, MessageOpt
 from gateway.im.groups import GroupInfo, TopicInfo
 from gateway.keys import Keys
+from gateway.v4.groups import (  # the names, shared with the Tencent backend's client side
+    GROUP_TYPES,
+    JOIN_OPTION_NAMES,
+    JOIN_OPTIONS,
+    MSG_FLAG_NAMES,
+    MSG_FLAGS,
+    ON_OFF,
+    ROLE_NAMES,
+    ROLES,
+    SETTABLE_ROLES,
+    TYPE_NAMES,
+)
 
-# REST names → the engine's (MAPPING.md section 3). "Work"/"Meeting" are Tencent's newer spellings.
-GROUP_TYPES = {
-    "Private": GroupType.V2TIM_GROUP_TYPE_WORK,
-    "Work": GroupType.V2TIM_GROUP_TYPE_WORK,
-    "Public": GroupType.V2TIM_GROUP_TYPE_PUBLIC,
-    "ChatRoom": GroupType.V2TIM_GROUP_TYPE_MEETING,
-    "Meeting": GroupType.V2TIM_GROUP_TYPE_MEETING,
-    "AVChatRoom": GroupType.V2TIM_GROUP_TYPE_AVCHATROOM,
-    "Community": GroupType.V2TIM_GROUP_TYPE_COMMUNITY,
-}
-TYPE_NAMES = {
-    GroupType.V2TIM_GROUP_TYPE_WORK: "Private",
-    GroupType.V2TIM_GROUP_TYPE_PUBLIC: "Public",
-    GroupType.V2TIM_GROUP_TYPE_MEETING: "ChatRoom",
-    GroupType.V2TIM_GROUP_TYPE_AVCHATROOM: "AVChatRoom",
-    GroupType.V2TIM_GROUP_TYPE_COMMUNITY: "Community",
-}
-ROLE_NAMES = {
-    GroupMemberRole.V2TIM_GROUP_MEMBER_ROLE_OWNER: "Owner",
-    GroupMemberRole.V2TIM_GROUP_MEMBER_ROLE_ADMIN: "Admin",
-    GroupMemberRole.V2TIM_GROUP_MEMBER_ROLE_MEMBER: "Member",
-}
-ROLES = {name: role for role, name in ROLE_NAMES.items()}
-SETTABLE_ROLES = {"Admin": ROLES["Admin"], "Member": ROLES["Member"]}  # the owner changes by change_group_owner
-JOIN_OPTIONS = {
-    "FreeAccess": GroupAdd.V2TIM_GROUP_ADD_ANY,
-    "NeedPermission": GroupAdd.V2TIM_GROUP_ADD_AUTH,
-    "DisableApply": GroupAdd.V2TIM_GROUP_ADD_FORBID,
-}
-JOIN_OPTION_NAMES = {opt: name for name, opt in JOIN_OPTIONS.items()}
-MSG_FLAGS = {
-    "AcceptAndNotify": MessageOpt.V2TIM_RECEIVE_MESSAGE,
-    "AcceptNotNotify": MessageOpt.V2TIM_RECEIVE_NOT_NOTIFY_MESSAGE,
-    "Discard": MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE,
-}
-MSG_FLAG_NAMES = {opt: name for name, opt in MSG_FLAGS.items()}
-ON_OFF = {"On": True, "Off": False}
+__all__ = [
+    "BASE_FIELDS",
+    "GROUP_TYPES",
+    "JOIN_OPTIONS",
+    "JOIN_OPTION_NAMES",
+    "MEMBER_FIELDS",
+    "MSG_FLAGS",
+    "MSG_FLAG_NAMES",
+    "ON_OFF",
+    "ROLES",
+    "ROLE_NAMES",
+    "SETTABLE_ROLES",
+    "TYPE_NAMES",
+    "UNRECORDED_MEMBER_FIELDS",
+    "GroupViews",
+    "key_values",
+    "rest_error",
+]
+
 
 BASE_FIELDS = (
     "Type",

@@ -49,6 +49,7 @@ from gateway.engine.rest.registry import Commands
 from gateway.errors import Code, IMError
 from gateway.im.enums import GroupMemberRole
 from gateway.im.groups import CreateGroupMember, GroupInfo, GroupInfoChanges, TopicInfo
+from gateway.upstream import upstream_report
 from gateway.v4.fields import Body
 
 group_svc = Commands("group_open_http_svc", invalid_code=10004)
@@ -82,7 +83,12 @@ ROLES_MEMBER = SETTABLE_ROLES["Member"]
 
 def operator(ctx: RestContext) -> str:
     """The account shown as the operator of admin actions. The call does not say which admin
-    made it, so the first of the app's admin accounts (the one media URLs are signed for)."""
+    made it, so the first of the app's admin accounts (the one media URLs are signed for). A
+    change an upstream IM server reported (the Tencent backend's mirror applying a webhook) names
+    its own operator: the native user who acted."""
+    report = upstream_report()
+    if report is not None and report.operator:
+        return report.operator
     return min(ctx.admins, default="administrator")
 
 
@@ -313,13 +319,20 @@ async def get_specified_group_member_info(ctx: RestContext, body: Body) -> dict[
 @group_svc.command("add_group_member")
 async def add_group_member(ctx: RestContext, body: Body) -> dict[str, Any]:
     """B26: Result 1 added, 2 already a member, 0 failed (no such account, or at their group cap).
-    Members get onMemberInvited (the admin as opUser) unless Silence is 1."""
+    Members get onMemberInvited (the admin as opUser) unless Silence is 1; an upstream's report of
+    members who joined by themselves gives onMemberEnter instead."""
     group = await existing_group(ctx, body)
     silent = body.flag("Silence")
     accounts = [item.string("Member_Account") for item in body.objects("MemberList", max_items=ADD_MEMBERS_MAX)]
+    report = upstream_report()
     try:
         results = await groups(ctx).invite_user_to_group(
-            operator(ctx), group.groupID, accounts, app_admin=True, silent=silent
+            operator(ctx),
+            group.groupID,
+            accounts,
+            app_admin=True,
+            silent=silent,
+            entered=report is not None and report.by_self,
         )
     except IMError as exc:
         raise rest_error(exc) from exc
@@ -337,6 +350,13 @@ async def delete_group_member(ctx: RestContext, body: Body) -> dict[str, Any]:
     silent = body.flag("Silence")
     if group.owner and group.owner in accounts:
         raise body.error(f"MemberToDel_Account: {group.owner!r} owns the group (change_group_owner first)")
+    report = upstream_report()
+    if report is not None and report.by_self and not silent:
+        # an upstream's report of members who quit: onMemberLeave, as their own quitGroup gives
+        for uid in dict.fromkeys(accounts):
+            if await store(ctx).member(group.groupID, uid) is not None:
+                await groups(ctx).quit_group(uid, group.groupID)
+        return {}
     await groups(ctx).kick_group_member(operator(ctx), group.groupID, accounts, reason, app_admin=True, silent=silent)
     return {}
 

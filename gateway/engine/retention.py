@@ -1,0 +1,166 @@
+"""Message retention (IMQL_MESSAGE_RETENTION_DAYS): messages older than the retention leave their
+timelines, indexes and event logs, a little at a time.
+
+Like Tencent's roaming days: once a message is older than the retention, history no longer has it.
+A pass walks the app's keys (SCAN) and, for each timeline, deletes its oldest messages up to the
+first one still within the retention: with its unread and @ marks, its read receipts, extensions
+and kept versions, its "deleted for me" marks and its users' local data (C2C). A timeline remembers
+how far it was trimmed (`Keys.timeline_floor`), so the next pass starts there and history paging
+stops there. Event logs (users' and groups') lose their entries older than the retention, by the
+clock that stamped them (Redis's).
+
+Seqs follow time, so a timeline is trimmed from its lowest seq up; a message that a REST import
+gave an older time than the one before it goes when the trim reaches its seq. Messages are kept
+EVENT_MARGIN_SECONDS longer than log entries, so a log entry never outlives the message it refers
+to (gateway.engine.message_events).
+
+Work is bounded: each `step` does at most its budget of SCAN calls, keys and messages (the
+background loop, gateway.housekeeping.MessageRetention, runs one step a second). One replica runs
+a pass at a time (`Keys.retention_lock`); a second one would only repeat idempotent deletes.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from gateway.engine.codec import STORED_DEC
+from gateway.engine.message_core import AT_ALL
+from gateway.ids import c2c_conversation_id
+from gateway.im.messages import StoredMessage
+from gateway.keys import Keys
+
+TRIM_BATCH = 200  # seqs read per round trip while trimming a timeline
+SCAN_COUNT = 200  # keys asked of SCAN per call
+SCAN_COST = 20  # a SCAN call in units of the budget (it looks at SCAN_COUNT keys, most of them not ours)
+EVENT_MARGIN_SECONDS = 60  # messages are kept this much longer than the log entries about them
+PASS_LOCK_SECONDS = 1800  # one replica's pass at a time; another takes over if it dies
+
+
+class _Pass:
+    """Where a pass is: which SCAN (timelines, then logs), its cursor, the keys it found still to
+    do, and a timeline left half trimmed by the budget."""
+
+    def __init__(self, patterns: list[str]) -> None:
+        self.patterns = patterns
+        self.cursor = 0
+        self.keys: list[str] = []
+        self.timeline: str | None = None
+
+
+class MessageRetention:
+    def __init__(self, redis: Any, keys: Keys) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._token = secrets.token_hex(8)
+        self._pass: _Pass | None = None  # the pass under way, if any
+
+    async def step(self, now: float, retention_seconds: float, budget: int) -> bool:
+        """Trim what is older than `retention_seconds` at `now` (unix s), for at most `budget` units
+        of work (a key handled, a message read, SCAN_COST a SCAN); returns whether the pass goes on
+        (False: it is done, or it is another replica's turn)."""
+        if self._pass is None:
+            if not await self._redis.set(self._keys.retention_lock(), self._token, nx=True, ex=PASS_LOCK_SECONDS):
+                return False
+            app = self._keys.app
+            self._pass = _Pass([f"imql:{{{app}:*:messages", f"imql:{{{app}:*:events"])
+        work = self._pass
+        cutoff = now - retention_seconds - EVENT_MARGIN_SECONDS
+        seconds, micros = await self._redis.time()  # the clock that stamped the log entries
+        events_cutoff_ms = int(seconds) * 1000 + int(micros) // 1000 - int(retention_seconds * 1000)
+        while budget > 0:
+            if work.timeline is not None:
+                finished, used = await self.trim_timeline(work.timeline, cutoff, budget)
+                budget -= used
+                if not finished:
+                    return True
+                work.timeline = None
+            elif work.keys:
+                key = work.keys.pop()
+                budget -= 1
+                if key.endswith(":events"):
+                    await self._redis.xtrim(key, minid=events_cutoff_ms, approximate=True)
+                else:
+                    work.timeline = key[: -len(":messages")]
+            elif work.patterns:
+                cursor, found = await self._redis.scan(work.cursor, match=work.patterns[0], count=SCAN_COUNT)
+                budget -= SCAN_COST
+                work.keys = [str(k) for k in found]
+                work.cursor = int(cursor)
+                if not work.cursor:
+                    work.patterns.pop(0)
+            else:
+                self._pass = None
+                await self._redis.delete(self._keys.retention_lock())
+                return False
+        return True
+
+    async def trim_timeline(self, timeline: str, cutoff: float, budget: int) -> tuple[bool, int]:
+        """Delete the timeline's messages sent before `cutoff`, from its floor up to the first one
+        kept; returns (whether it got there, the messages it read)."""
+        floor_key = Keys.timeline_floor(timeline)
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.get(floor_key)
+        pipe.get(Keys.timeline_seq(timeline))
+        floor_raw, last_raw = await pipe.execute()
+        floor, last = int(floor_raw or 0), int(last_raw or 0)
+        used = 0
+        while floor < last and used < budget:
+            seqs = [str(q) for q in range(floor + 1, min(floor + min(TRIM_BATCH, budget - used), last) + 1)]
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.hmget(Keys.timeline_messages(timeline), seqs)
+            pipe.hmget(Keys.timeline_cleared(timeline), seqs)
+            kept, cleared = await pipe.execute()
+            used += len(seqs)
+            doomed: list[StoredMessage] = []
+            reached = floor
+            for seq, raw, raw_cleared in zip(seqs, kept, cleared, strict=True):
+                body = raw or raw_cleared
+                message = STORED_DEC.decode(body) if body else None
+                if message is not None and message.timestamp >= cutoff:
+                    break  # the first message kept: everything after it is newer
+                if message is not None:
+                    doomed.append(message)
+                reached = int(seq)
+            stop = reached < int(seqs[-1])
+            await self._delete(timeline, doomed, floor, reached)
+            floor = reached
+            if stop:
+                return True, used
+        return floor >= last, used
+
+    async def _delete(self, timeline: str, messages: list[StoredMessage], floor: int, reached: int) -> None:
+        """Delete these messages and everything kept about them; the timeline's floor moves to
+        `reached` (seqs up to it are gone, or were never used)."""
+        if reached <= floor:
+            return
+        seqs = [str(m.seq) for m in messages]
+        pipe = self._redis.pipeline(transaction=False)
+        if seqs:
+            pipe.hdel(Keys.timeline_messages(timeline), *seqs)
+            pipe.hdel(Keys.timeline_cleared(timeline), *seqs)
+        for m in messages:
+            self._queue_marks(pipe, timeline, m)
+        pipe.set(Keys.timeline_floor(timeline), reached)
+        await pipe.execute()
+
+    def _queue_marks(self, pipe: Any, timeline: str, m: StoredMessage) -> None:
+        """What is kept about one message besides its body."""
+        seq = str(m.seq)
+        if m.groupID:
+            pipe.zrem(Keys.timeline_countable(timeline), seq)
+            for who in dict.fromkeys(m.groupAtUserList):
+                pipe.zrem(Keys.timeline_at(timeline, "*" if who == AT_ALL else who), seq)
+            pipe.hdel(self._keys.local_message_data(m.sender), m.msgID)
+        else:
+            for user, other in ((m.sender, m.receiver), (m.receiver, m.sender)):
+                pipe.zrem(Keys.timeline_countable_for(timeline, user), seq)
+                pipe.srem(self._keys.hidden_messages(user, c2c_conversation_id(other)), seq)
+                pipe.hdel(self._keys.local_message_data(user), m.msgID)
+        if m.needReadReceipt:
+            pipe.delete(self._keys.message_readers(timeline, m.seq))
+        if m.isSupportMessageExtension:
+            pipe.delete(self._keys.message_extensions(timeline, m.seq))
+        if m.version:
+            pipe.delete(Keys.message_version(timeline, m.seq))
+            pipe.hdel(Keys.message_revisions(timeline), *(f"{m.seq}:{v}" for v in range(m.version)))

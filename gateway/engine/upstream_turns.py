@@ -1,0 +1,64 @@
+"""One write at a time per scope between the upstream IM server and the mirror (gateway.upstream).
+
+An SDK user's group write goes upstream first, then into the mirror; the upstream reports the same
+change back as a webhook (its echo), applied to the mirror by the Tencent backend's worker, on any
+replica and at any moment, possibly before the SDK path has written the mirror. If the echo were
+applied first, its events (with the app admin as operator) would go out and the SDK path's own
+write would then find nothing to do, or both would publish. So both sides take the scope's turn:
+the SDK path holds it from the upstream call until its mirror write is done, and the echo's write
+waits for it, then finds the mirror as the echo describes and changes nothing (the appliers and
+the engine's writes are idempotent by the upstream's identity).
+
+Scopes: "group:<id>" (membership and profile writes), "create:<owner>" (a group being created,
+whose ID the upstream assigns), "send:<timeline>:<random>" (a group message). Turns are re-entrant
+within a task (a write that calls another write of the same scope does not wait for itself), last
+at most TURN_TTL_SECONDS (a replica that died holding one does not block the scope for long), and
+cost nothing without an upstream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from gateway.errors import Code, IMError
+from gateway.keys import Keys
+
+# Longer than an upstream call can take with its retries (gateway.tencent.client: 5 s a try, 3 tries).
+TURN_TTL_SECONDS = 30
+TURN_WAIT_SECONDS = 20.0  # a write waits this long for the scope's turn, then fails (retry later)
+POLL_SECONDS = 0.02
+_RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+_held: ContextVar[frozenset[str]] = ContextVar("imql_upstream_turns", default=frozenset())
+
+
+class UpstreamTurns:
+    def __init__(self, redis: Any, keys: Keys, *, enabled: bool) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._enabled = enabled  # only with an upstream: the embedded engine alone has no echoes
+
+    @asynccontextmanager
+    async def turn(self, scope: str) -> AsyncIterator[None]:
+        held = _held.get()
+        if not self._enabled or scope in held:
+            yield
+            return
+        key = self._keys.upstream_turn(scope)
+        token = secrets.token_hex(8)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + TURN_WAIT_SECONDS
+        while not await self._redis.set(key, token, nx=True, ex=TURN_TTL_SECONDS):
+            if loop.time() > deadline:
+                raise IMError(Code.ERR_SDK_INTERNAL_ERROR, f"another write of {scope} is in progress; retry shortly")
+            await asyncio.sleep(POLL_SECONDS)
+        mark = _held.set(held | {scope})
+        try:
+            yield
+        finally:
+            _held.reset(mark)
+            await self._redis.eval(_RELEASE, 1, key, token)

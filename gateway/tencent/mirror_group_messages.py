@@ -1,0 +1,89 @@
+"""Group messages from Tencent's webhooks into the mirror: sends, recalls, modifications.
+
+A native user's group message is stored at the seq and time Tencent gave it (its identity: the
+group, the topic and MsgSeq, MAPPING.md section 6), through the mirror's `send_group_msg` with an
+`UpstreamReport` of both, so imql users hear the same onRecvNewMessage and read the same history
+as the SDK's; the gateway's own sends come back as echoes, dropped by their echo key, or, if one
+arrives first, found stored at that seq with the same Random and left alone. Recalls and
+modifications go through `group_msg_recall` / `modify_group_msg` as the sender's, once: a recalled
+message is not recalled again, a body the mirror has already is not written again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.tencent.inbound import GroupMessageModified, GroupMessageSent, GroupMessagesRecalled
+from gateway.tencent.mirror_c2c import signaling_step
+from gateway.tencent.mirror_groups import AVCHATROOM, SVC, mirrored
+from gateway.tencent.mirror_writes import Applier, MirrorWrites
+from gateway.upstream import UpstreamReport, from_upstream
+
+ONLINE_ONLY = 1
+
+
+def _ids(group_id: str, topic_id: str) -> dict[str, str]:
+    return {"GroupId": group_id, "TopicId": topic_id} if topic_id else {"GroupId": group_id}
+
+
+async def message_sent(mirror: MirrorWrites, event: GroupMessageSent) -> None:
+    if event.group_type == AVCHATROOM or not event.msg_body or event.msg_seq < 1:
+        return  # live-stream rooms have no imql members; a message without a body or seq is none
+    await mirror.know_groups(event.group_id)  # a group new here is imported (this message's seq included)
+    await mirror.know_accounts(event.from_account)
+    body: dict[str, Any] = {
+        **_ids(event.group_id, event.topic_id),
+        "From_Account": event.from_account,
+        "Random": event.random,
+        "MsgBody": list(event.msg_body),
+    }
+    if event.online_only:
+        body["OnlineOnlyFlag"] = ONLINE_ONLY
+    if event.cloud_custom_data:
+        body["CloudCustomData"] = event.cloud_custom_data
+    if event.at:
+        body["GroupAtInfo"] = [
+            {"GroupAtAllFlag": 1} if a.at_all else {"GroupAtAllFlag": 0, "GroupAt_Account": a.user_id} for a in event.at
+        ]
+    report = UpstreamReport(operator=event.from_account, seq=event.msg_seq, timestamp=event.msg_time)
+    await mirror.apply(f"{SVC}/send_group_msg", body, report)
+    step = signaling_step(event.contents[0]) if len(event.contents) == 1 else None
+    if step is not None:  # a native group call invitation (or an answer): signalingListener hears it too
+        with from_upstream():
+            await mirror.backend.signaling.apply_remote_step(event.from_account, step)
+
+
+async def messages_recalled(mirror: MirrorWrites, event: GroupMessagesRecalled) -> None:
+    """onRecvMessageRevoked for each seq the mirror holds unrecalled (the mirror answers the others
+    RetCode 10030 and tells nobody)."""
+    if event.group_type == AVCHATROOM or not event.msg_seqs or await mirrored(mirror, event.group_id) is None:
+        return  # a group never known here holds none of these messages
+    body = {**_ids(event.group_id, event.topic_id), "MsgSeqList": [{"MsgSeq": s} for s in event.msg_seqs]}
+    await mirror.apply(f"{SVC}/group_msg_recall", body, UpstreamReport(operator=event.operator))
+
+
+async def message_modified(mirror: MirrorWrites, event: GroupMessageModified) -> None:
+    """onRecvMessageModified when the body differs from the mirror's (an echo's is the same)."""
+    if (not event.msg_body and not event.cloud_custom_data) or await mirrored(mirror, event.group_id) is None:
+        return
+    ids = _ids(event.group_id, event.topic_id)
+    found = await mirror.apply(
+        f"{SVC}/group_msg_get_simple", {**ids, "ReqMsgSeq": event.msg_seq, "ReqMsgNumber": 1, "WithRecalledMsg": 1}
+    )
+    current = next((m for m in found.get("RspMsgList", []) if m.get("MsgSeq") == event.msg_seq), None)
+    if current is None or current.get("IsPlaceMsg"):
+        return  # not in the mirror (sent before it knew the group), or recalled
+    body: dict[str, Any] = {**ids, "MsgSeq": event.msg_seq}
+    if event.msg_body and list(event.msg_body) != current.get("MsgBody"):
+        body["MsgBody"] = list(event.msg_body)
+    if event.cloud_custom_data and event.cloud_custom_data != current.get("CloudCustomData"):
+        body["CloudCustomData"] = event.cloud_custom_data
+    if len(body) > len(ids) + 1:
+        await mirror.apply(f"{SVC}/modify_group_msg", body, UpstreamReport(operator=event.operator))
+
+
+APPLIERS: dict[type[Any], Applier] = {
+    GroupMessageSent: message_sent,
+    GroupMessagesRecalled: messages_recalled,
+    GroupMessageModified: message_modified,
+}

@@ -1,0 +1,80 @@
+"""`imql serve --workers N`: N processes share the port, and one user's HTTP requests and
+WebSocket subscriptions, spread over them, behave as on one process (they share only Redis)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import SECRET
+from tests.support.clients import HTTPClient, WSClient
+from tests.support.servers import GatewayProcess, spawn_gateway
+
+pytestmark = pytest.mark.e2e
+
+MESSAGES = "subscription { advancedMsgListener { ... on RecvNewMessageEvent { message { textElem { text } } } } }"
+SENDS = 12
+SCRAPES = 200  # fresh connections tried until each worker has answered one (the kernel picks)
+
+
+def _workers(process: GatewayProcess) -> set[int]:
+    """The worker processes `imql serve` started (not multiprocessing's resource tracker)."""
+    pid = process.proc.pid
+    children = [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    return {c for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()}
+
+
+async def _send(process: GatewayProcess, sdkappid: int, token: str, text: str) -> None:
+    """One message over a connection of its own, so the sends land on either worker."""
+    client = HTTPClient(process.base_url, sdkappid, SECRET)
+    try:
+        created = await client.gql(f'mutation {{ createTextMessage(text: "{text}") {{ id }} }}', token=token)
+        cid = created.ok()["createTextMessage"]["id"]
+        sent = await client.gql(f'mutation {{ sendMessage(id: "{cid}", receiver: "bob") {{ msgID }} }}', token=token)
+        sent.ok()
+    finally:
+        await client.aclose()
+
+
+async def test_two_workers_serve_one_users_http_and_websocket_traffic(
+    sdkappid: int, redis_url: str, redis_is_cluster: bool
+) -> None:
+    env = {"IMQL_REDIS_URL": redis_url, "IMQL_SDKAPPID": str(sdkappid), "IMQL_SECRET_KEY": SECRET}
+    env["IMQL_REDIS_CLUSTER"] = "1" if redis_is_cluster else "0"
+    process = await spawn_gateway(env, args=["--workers", "2"])
+    try:
+        workers = _workers(process)
+        assert len(workers) == 2
+        client = HTTPClient(process.base_url, sdkappid, SECRET)
+        alice, bob = await client.login("alice"), await client.login("bob")
+        await client.aclose()
+        # two devices of bob's, each on its own connection (on either worker)
+        phones = [await WSClient.connect(process.ws_url, bob) for _ in range(2)]
+        ops = [await ws.subscribe(MESSAGES) for ws in phones]
+        for n in range(SENDS):
+            await _send(process, sdkappid, alice, f"m{n}")
+        for ws, op in zip(phones, ops, strict=True):
+            received = [(await ws.next_event(op))["message"]["textElem"]["text"] for _ in range(SENDS)]
+            assert received == [f"m{n}" for n in range(SENDS)]
+            await ws.close()
+        # every worker answered some connection: their scrapes name their own process
+        answered: set[int] = set()
+        for _ in range(SCRAPES):
+            async with httpx.AsyncClient() as http:
+                found = re.search(r'imql_worker\{pid="(\d+)"\}', (await http.get(f"{process.base_url}/metrics")).text)
+            assert found is not None
+            answered.add(int(found.group(1)))
+            if answered == workers:
+                break
+        assert answered == workers
+    finally:
+        process.terminate()
+
+
+async def test_more_than_one_worker_needs_redis() -> None:
+    """The embedded store lives inside one process: several workers would each have their own."""
+    with pytest.raises(RuntimeError, match="--workers above 1 needs IMQL_REDIS_URL"):
+        await spawn_gateway({"IMQL_REDIS_URL": ""}, args=["--workers", "2"])
