@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from gateway.errors import Code, IMError
 from gateway.im.messages import StoredMessage
 from gateway.tencent.client import Answer, TencentRestClient, bad_answer
 from gateway.tencent.groups import group_and_topic
@@ -48,21 +47,11 @@ class TencentExtensions(ExtensionsUpstream):
         else:
             endpoint = f"{SVC}/set_key_values"
             other = message.receiver if message.sender == by else message.sender
-            body = {"From_Account": by, "To_Account": other, "MsgKey": await self._msg_key(message)}
+            body = {"From_Account": by, "To_Account": other, "MsgKey": await self._ids.key_of(message)}
         body.update(OperateType=operate, ExtensionList=listed)
         # a write sets a state: sent again after an unknown outcome, it leaves the same values
         answer = await self._client.call(endpoint, body, idempotent=True)
         return _results(endpoint, answer, keys)
-
-    async def _msg_key(self, message: StoredMessage) -> str:
-        key = await self._ids.tencent_key(message.sender, message.receiver, message.msgID)
-        if key is None:
-            raise IMError(
-                Code.ERR_SDK_INTERFACE_NOT_SUPPORT,
-                "not available on the Tencent backend: this message was never sent through Tencent "
-                "(e.g. stored before the gateway used it), so Tencent cannot name it",
-            )
-        return key
 
 
 def _results(endpoint: str, answer: Answer, keys: list[str]) -> list[UpstreamExtension]:

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.errors import Code, IMError
+from gateway.im.messages import StoredMessage
 from gateway.keys import Keys
 
 
@@ -45,3 +47,14 @@ class TencentIds:
             return None
         msg_id, _, mirror_key = str(raw).partition(" ")
         return MirrorMessage(msg_id, mirror_key)
+
+    async def key_of(self, message: StoredMessage) -> str:
+        """Tencent's MsgKey of a mirrored C2C message; 7013 for one Tencent never had."""
+        key = await self.tencent_key(message.sender, message.receiver, message.msgID)
+        if key is None:
+            raise IMError(
+                Code.ERR_SDK_INTERFACE_NOT_SUPPORT,
+                "not available on the Tencent backend: this message was never sent through Tencent "
+                "(e.g. stored before the gateway used it), so Tencent cannot name it",
+            )
+        return key

@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from gateway.errors import Code, IMError
 from gateway.im.messages import StoredMessage
 from gateway.im.model import ProfileChanges, UserFullInfo
 from gateway.tencent.client import TencentRestClient, bad_answer
@@ -134,18 +133,8 @@ class TencentMessages(MessagesUpstream):
         await self._ids.link_c2c(message.sender, message.receiver, message.msgID, mirror_key, msg_key)
         return UpstreamSent(timestamp=msg_time, key=msg_key)
 
-    async def _key_of(self, message: StoredMessage) -> str:
-        key = await self._ids.tencent_key(message.sender, message.receiver, message.msgID)
-        if key is None:
-            raise IMError(
-                Code.ERR_SDK_INTERFACE_NOT_SUPPORT,
-                "not available on the Tencent backend: this message was never sent through Tencent "
-                "(e.g. stored before the gateway used it), so Tencent cannot name it",
-            )
-        return key
-
     async def recall_c2c(self, message: StoredMessage, by: str) -> None:
-        key = await self._key_of(message)
+        key = await self._ids.key_of(message)
         # the echo is recorded first: Tencent's callback can arrive before its answer
         await self._own.record_own_message(c2c_echo_key(RECALL, message.sender, message.receiver, key))
         await self._client.call(
@@ -155,7 +144,7 @@ class TencentMessages(MessagesUpstream):
         )
 
     async def modify_c2c(self, message: StoredMessage, by: str) -> None:
-        key = await self._key_of(message)
+        key = await self._ids.key_of(message)
         body: dict[str, Any] = {
             "From_Account": message.sender,
             "To_Account": message.receiver,
