@@ -170,6 +170,45 @@ async def test_a_retention_step_does_bounded_work_and_a_pass_finishes(running: S
     assert not await gw.redis.exists(gw.keys.timeline_countable_for(timeline, "ben"))
 
 
+async def test_a_seq_taken_by_a_send_in_flight_stays_above_the_floor(running: Starter) -> None:
+    """A send takes its seq before it writes the message: a pass that meets such an empty seq at
+    the top of a timeline must not move the floor past it, or the message would land under the
+    floor and history would never show it (a race that CI's load once caught)."""
+    server, _ = await running(0)  # no loop: the steps are taken here
+    gw = server.gateway
+    timeline = gw.keys.c2c_timeline("ann", "ben")
+    now = int(gw.clock.now())
+
+    def stored(seq: int, timestamp: int) -> str:
+        text = Content(elemType=ElemType.V2TIM_ELEM_TYPE_TEXT, textElem=TextElem(text=f"m{seq}"))
+        message = StoredMessage(
+            msgID=c2c_msg_id("ann", "ben", seq, seq),
+            sender="ann",
+            receiver="ben",
+            seq=seq,
+            random=seq,
+            timestamp=timestamp,
+            content=text,
+        )
+        return STORED_ENC.encode(message)
+
+    # seq 2 was never written (a send that failed), seq 4 is being sent right now
+    await gw.redis.hset(
+        gw.keys.timeline_messages(timeline), mapping={"1": stored(1, now - 3 * DAY), "3": stored(3, now - 3 * DAY)}
+    )
+    await gw.redis.set(gw.keys.timeline_seq(timeline), 4)
+    housekeeping = gw.backend.housekeeping
+    assert housekeeping is not None
+    while await housekeeping.trim_history(DAY, 1_000):
+        pass
+    assert await gw.redis.get(gw.keys.timeline_floor(timeline)) == "3"  # past the gap, not past 4
+    await gw.redis.hset(gw.keys.timeline_messages(timeline), "4", stored(4, now))
+    while await housekeeping.trim_history(DAY, 1_000):
+        pass
+    assert await gw.redis.get(gw.keys.timeline_floor(timeline)) == "3"
+    assert await gw.redis.hkeys(gw.keys.timeline_messages(timeline)) == ["4"]
+
+
 def test_the_retention_is_days_and_zero_keeps_messages_forever() -> None:
     assert load_settings({}).message_retention_days == 0
     assert load_settings({"IMQL_MESSAGE_RETENTION_DAYS": "7"}).message_retention_days == 7

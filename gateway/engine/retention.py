@@ -105,8 +105,9 @@ class MessageRetention:
         floor_raw, last_raw = await pipe.execute()
         floor, last = int(floor_raw or 0), int(last_raw or 0)
         used = 0
-        while floor < last and used < budget:
-            seqs = [str(q) for q in range(floor + 1, min(floor + min(TRIM_BATCH, budget - used), last) + 1)]
+        read_up_to = floor  # the seqs read so far; the floor only moves up to a message deleted
+        while read_up_to < last and used < budget:
+            seqs = [str(q) for q in range(read_up_to + 1, min(read_up_to + min(TRIM_BATCH, budget - used), last) + 1)]
             pipe = self._redis.pipeline(transaction=False)
             pipe.hmget(Keys.timeline_messages(timeline), seqs)
             pipe.hmget(Keys.timeline_cleared(timeline), seqs)
@@ -116,18 +117,22 @@ class MessageRetention:
             reached = floor
             for seq, raw, raw_cleared in zip(seqs, kept, cleared, strict=True):
                 body = raw or raw_cleared
-                message = STORED_DEC.decode(body) if body else None
-                if message is not None and message.timestamp >= cutoff:
-                    break  # the first message kept: everything after it is newer
-                if message is not None:
-                    doomed.append(message)
+                if not body:
+                    # No message at this seq: one that was never used, or one a send has taken
+                    # but not written yet. The floor passes it only on the way to an older
+                    # message after it, never on its own, or a message being sent right now
+                    # would land under the floor and never be seen.
+                    continue
+                message = STORED_DEC.decode(body)
+                if message.timestamp >= cutoff:
+                    await self._delete(timeline, doomed, floor, reached)
+                    return True, used  # the first message kept: everything after it is newer
+                doomed.append(message)
                 reached = int(seq)
-            stop = reached < int(seqs[-1])
             await self._delete(timeline, doomed, floor, reached)
             floor = reached
-            if stop:
-                return True, used
-        return floor >= last, used
+            read_up_to = int(seqs[-1])
+        return read_up_to >= last, used
 
     async def _delete(self, timeline: str, messages: list[StoredMessage], floor: int, reached: int) -> None:
         """Delete these messages and everything kept about them; the timeline's floor moves to
