@@ -41,9 +41,10 @@ from gateway.tencent.inbound import (
     group_action_key,
     group_echo_key,
 )
+from gateway.tencent.send_options import send_options
 from gateway.upstream import GroupsUpstream, UpstreamGroup, UpstreamMember, UpstreamSent
 from gateway.v4.groups import GROUP_TYPES, JOIN_OPTION_NAMES, JOIN_OPTIONS, ROLE_NAMES, ROLES, TYPE_NAMES
-from gateway.v4.msgbody import msgbody_from_content, offline_push_to_rest
+from gateway.v4.msgbody import msgbody_from_content
 
 SVC = "group_open_http_svc"
 ATTR_SVC = "group_open_attr_http_svc"  # get_group_attr lives here (MAPPING.md #69)
@@ -388,22 +389,7 @@ class TencentGroups(GroupsUpstream):
             body["MsgPriority"] = PRIORITY_NAMES.get(message.priority, "Normal")
         if online_only:
             body["OnlineOnlyFlag"] = 1
-        controls = [
-            name
-            for name, on in (
-                ("NoUnread", message.isExcludedFromUnreadCount and not online_only),
-                ("NoLastMsg", message.isExcludedFromLastMessage and not online_only),
-            )
-            if on
-        ]
-        if controls:
-            body["SendMsgControl"] = controls
-        if message.cloudCustomData:
-            body["CloudCustomData"] = message.cloudCustomData
-        if message.isSupportMessageExtension:
-            body["SupportMessageExtension"] = 1
-        if message.needReadReceipt:
-            body["NeedReadReceipt"] = 1
+        body.update(send_options(message, online_only=online_only, receipt_field="NeedReadReceipt"))
         if message.targets:
             body["To_Account"] = list(message.targets)
         if message.groupAtUserList:
@@ -411,9 +397,6 @@ class TencentGroups(GroupsUpstream):
                 {"GroupAtAllFlag": 1} if u == AT_ALL else {"GroupAtAllFlag": 0, "GroupAt_Account": u}
                 for u in message.groupAtUserList
             ]
-        push = offline_push_to_rest(message.offlinePushInfo)
-        if push is not None:
-            body["OfflinePushInfo"] = push
         answer = await self._call("send_group_msg", body)
         seq, sent_at = answer.get("MsgSeq"), answer.get("MsgTime")
         if not isinstance(seq, int) or not isinstance(sent_at, int) or seq < 1:

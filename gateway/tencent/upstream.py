@@ -24,10 +24,11 @@ from gateway.tencent.groups import TencentGroups
 from gateway.tencent.identity import TencentIds
 from gateway.tencent.inbound import MODIFY, READ, RECALL, SEND, OwnMessages, c2c_echo_key, c2c_send_id
 from gateway.tencent.receipts import TencentReceipts
+from gateway.tencent.send_options import send_options
 from gateway.tencent.status import TencentStatus
 from gateway.upstream import AccountsUpstream, MessagesUpstream, UpstreamSent
 from gateway.v4.fields import Body
-from gateway.v4.msgbody import msgbody_from_content, offline_push_to_rest
+from gateway.v4.msgbody import msgbody_from_content
 from gateway.v4.profile import SDK_TAGS, items_from_changes, profile_from_write, read_profile_items
 
 NAME = "tencent"
@@ -101,25 +102,7 @@ class TencentMessages(MessagesUpstream):
         }
         if online_only:
             body["MsgLifeTime"] = ONLINE_ONLY_LIFETIME
-        if message.cloudCustomData:
-            body["CloudCustomData"] = message.cloudCustomData
-        controls = [
-            name
-            for name, on in (
-                ("NoUnread", message.isExcludedFromUnreadCount and not online_only),
-                ("NoLastMsg", message.isExcludedFromLastMessage and not online_only),
-            )
-            if on
-        ]
-        if controls:
-            body["SendMsgControl"] = controls
-        if message.isSupportMessageExtension:
-            body["SupportMessageExtension"] = 1
-        if message.needReadReceipt:
-            body["IsNeedReadReceipt"] = 1
-        push = offline_push_to_rest(message.offlinePushInfo)
-        if push is not None:
-            body["OfflinePushInfo"] = push
+        body.update(send_options(message, online_only=online_only, receipt_field="IsNeedReadReceipt"))
         # recorded before the call: Tencent's callback about it may arrive before its answer
         sent_id = c2c_send_id(message.seq, message.random)
         await self._own.record_own_message(c2c_echo_key(SEND, message.sender, message.receiver, sent_id))
