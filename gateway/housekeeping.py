@@ -99,4 +99,8 @@ class MessageRetention(BackgroundLoop):
             except (IMError, RedisError, OSError) as exc:
                 log.warning("message retention failed: %s", exc)
                 more = False
+            except Exception:
+                # a defect, not weather: said loudly, and the loop lives on to try the next pass
+                log.exception("message retention failed unexpectedly")
+                more = False
             await self._clock.sleep_until(started + (1.0 if more else RETENTION_PASS_SECONDS))

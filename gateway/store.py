@@ -18,7 +18,7 @@ from typing import Any
 import fakeredis
 from redis.exceptions import RedisError
 
-from gateway.lean.cluster import ImqlCluster, ordered_pipeline
+from gateway.lean.cluster import ImqlCluster, ordered_pipeline, scan_one, scan_targets
 from gateway.lean.redis import LeanRedis, WaitingConnectionPool, lean_connections
 
 # Connections in the shared pool, the dispatcher's pub/sub connection included. Requests pipeline
@@ -58,7 +58,7 @@ def _keepalive_options() -> dict[int, int]:
     return {getattr(socket, name): value for name, value in wanted.items() if hasattr(socket, name)}
 
 
-__all__ = ["close_redis", "open_redis", "open_worker_redis", "ordered_pipeline"]
+__all__ = ["close_redis", "open_redis", "open_worker_redis", "ordered_pipeline", "scan_one", "scan_targets"]
 
 
 def open_redis(

@@ -2,7 +2,7 @@
 timelines, indexes and event logs, a little at a time.
 
 Like Tencent's roaming days: once a message is older than the retention, history no longer has it.
-A pass walks the app's keys (SCAN) and, for each timeline, deletes its oldest messages up to the
+A pass walks the app's keys (SCAN, on every primary of a cluster) and, for each timeline, deletes its oldest messages up to the
 first one still within the retention: with its unread and @ marks, its read receipts, extensions
 and kept versions, its "deleted for me" marks and its users' local data (C2C). A timeline remembers
 how far it was trimmed (`Keys.timeline_floor`), so the next pass starts there and history paging
@@ -29,6 +29,7 @@ from gateway.engine.message_core import AT_ALL
 from gateway.ids import c2c_conversation_id
 from gateway.im.messages import StoredMessage
 from gateway.keys import Keys
+from gateway.store import scan_one, scan_targets
 
 TRIM_BATCH = 200  # seqs read per round trip while trimming a timeline
 SCAN_COUNT = 200  # keys asked of SCAN per call
@@ -38,11 +39,12 @@ PASS_LOCK_SECONDS = 1800  # one replica's pass at a time; another takes over if 
 
 
 class _Pass:
-    """Where a pass is: which SCAN (timelines, then logs), its cursor, the keys it found still to
-    do, and a timeline left half trimmed by the budget."""
+    """Where a pass is: the SCANs still to make (timelines, then logs; on a cluster, each on every
+    primary), the cursor of the current one, the keys it found still to do, and a timeline left
+    half trimmed by the budget."""
 
-    def __init__(self, patterns: list[str]) -> None:
-        self.patterns = patterns
+    def __init__(self, patterns: list[str], targets: list[Any]) -> None:
+        self.scans = [(pattern, target) for pattern in patterns for target in targets]
         self.cursor = 0
         self.keys: list[str] = []
         self.timeline: str | None = None
@@ -63,7 +65,8 @@ class MessageRetention:
             if not await self._redis.set(self._keys.retention_lock(), self._token, nx=True, ex=PASS_LOCK_SECONDS):
                 return False
             app = self._keys.app
-            self._pass = _Pass([f"imql:{{{app}:*:messages", f"imql:{{{app}:*:events"])
+            patterns = [f"imql:{{{app}:*:messages", f"imql:{{{app}:*:events"]
+            self._pass = _Pass(patterns, scan_targets(self._redis))
         work = self._pass
         cutoff = now - retention_seconds - EVENT_MARGIN_SECONDS
         seconds, micros = await self._redis.time()  # the clock that stamped the log entries
@@ -82,13 +85,12 @@ class MessageRetention:
                     await self._redis.xtrim(key, minid=events_cutoff_ms, approximate=True)
                 else:
                     work.timeline = key[: -len(":messages")]
-            elif work.patterns:
-                cursor, found = await self._redis.scan(work.cursor, match=work.patterns[0], count=SCAN_COUNT)
+            elif work.scans:
+                pattern, target = work.scans[0]
+                work.cursor, work.keys = await scan_one(self._redis, target, work.cursor, pattern, SCAN_COUNT)
                 budget -= SCAN_COST
-                work.keys = [str(k) for k in found]
-                work.cursor = int(cursor)
                 if not work.cursor:
-                    work.patterns.pop(0)
+                    work.scans.pop(0)
             else:
                 self._pass = None
                 await self._redis.delete(self._keys.retention_lock())

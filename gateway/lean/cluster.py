@@ -258,6 +258,24 @@ def ordered_pipeline(redis: Any, *, durable: bool = False) -> Any:
     return redis.pipeline(transaction=False)
 
 
+def scan_targets(redis: Any) -> list[Any]:
+    """What a keyspace walk (SCAN) must visit: every primary of a cluster, whose SCAN reads one
+    node's keys only; None (the client's own server) on a single Redis."""
+    if isinstance(redis, ImqlCluster):
+        return list(redis.get_primaries())
+    return [None]
+
+
+async def scan_one(redis: Any, target: Any, cursor: int, match: str, count: int) -> tuple[int, list[str]]:
+    """One SCAN call on `target` (one of `scan_targets`): the next cursor (0 when that node is
+    done) and the keys found. redis-py's cluster client answers a SCAN with a cursor per node."""
+    if target is None:
+        next_cursor, found = await redis.scan(cursor, match=match, count=count)
+        return int(next_cursor), [str(k) for k in found]
+    cursors, found = await redis.scan(cursor, match=match, count=count, target_nodes=target)
+    return int(cursors[target.name]), [str(k) for k in found]
+
+
 class _SlotConnections:
     """The connection pool of one ClusterTransaction: a connection of the master that serves the
     slot of the transaction's first key (its first WATCH or its first queued command), taken from
