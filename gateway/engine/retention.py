@@ -2,12 +2,12 @@
 timelines, indexes and event logs, a little at a time.
 
 Like Tencent's roaming days: once a message is older than the retention, history no longer has it.
-A pass walks the app's keys (SCAN, on every primary of a cluster) and, for each timeline, deletes its oldest messages up to the
-first one still within the retention: with its unread and @ marks, its read receipts, extensions
-and kept versions, its "deleted for me" marks and its users' local data (C2C). A timeline remembers
-how far it was trimmed (`Keys.timeline_floor`), so the next pass starts there and history paging
-stops there. Event logs (users' and groups') lose their entries older than the retention, by the
-clock that stamped them (Redis's).
+A pass walks the app's keys (SCAN, on every primary of a cluster) and, for each timeline, deletes
+its oldest messages up to the first one still within the retention: with its unread and @ marks,
+its read receipts, extensions and kept versions, its "deleted for me" marks and its users' local
+data (C2C). A timeline remembers how far it was trimmed (`Keys.timeline_floor`), so the next pass
+starts there and history paging stops there. Event logs (users' and groups') lose their entries
+older than the retention, by the clock that stamped them (Redis's).
 
 Seqs follow time, so a timeline is trimmed from its lowest seq up; a message that a REST import
 gave an older time than the one before it goes when the trim reaches its seq. Messages are kept
