@@ -260,7 +260,7 @@ class AllMemberPush:
             for user, seq in zip(users, seqs, strict=True)
         ]
         pipe = self._redis.pipeline(transaction=False)
-        builds = [self._messages._queue_views(pipe, user, [m]) for user, m in zip(users, messages, strict=True)]
+        builds = [self._messages.queue_views(pipe, user, [m]) for user, m in zip(users, messages, strict=True)]
         replies = await pipe.execute()
         pipe = self._redis.pipeline(transaction=False)
         for user, build in zip(users, builds, strict=True):

@@ -303,7 +303,7 @@ class Conversations:
         found = [
             (conv, STORED_DEC.decode(raw)) for conv, rows in zip(convs, windows, strict=True) for raw in rows[1:] if raw
         ]
-        visible = {id(m) for m in await self._messages._visible_to(user_id, [m for _, m in found])}
+        visible = {id(m) for m in await self._messages.visible_to(user_id, [m for _, m in found])}
         return [(conv, m) for conv, m in found if id(m) in visible]
 
     async def recent_messages(self, user_id: str, convs: Sequence[str], count: int) -> dict[str, list[Any]]:
@@ -317,7 +317,7 @@ class Conversations:
             if len(picked[conv]) < count:
                 picked[conv].append(m)
         flat = [m for conv in convs for m in picked[conv]]
-        views = iter(await self._messages._views(user_id, flat))
+        views = iter(await self._messages.views(user_id, flat))
         return {conv: [next(views) for _ in picked[conv]] for conv in convs}
 
     async def _known(self, user_id: str, conversation_id: str, state: _UserState) -> None:
@@ -964,7 +964,7 @@ class _ViewRead:
     def queue_last_messages(self, pipe: Any) -> Callable[[list[Any]], list[Conversation]]:
         """Queues the last messages' per-viewer reads; returns what builds the views from them."""
         best = self._best
-        build_views = self._owner._messages._queue_views(pipe, self._user_id, list(best.values())) if best else None
+        build_views = self._owner._messages.queue_views(pipe, self._user_id, list(best.values())) if best else None
 
         def finish(replies: list[Any]) -> list[Conversation]:
             last = dict(zip(best, build_views(replies), strict=True)) if build_views is not None else {}

@@ -131,7 +131,7 @@ class Extensions(MessageCore):
         return stored
 
     def _extensions_key(self, stored: StoredMessage) -> str:
-        return self._keys.message_extensions(self._timeline_of(parse_msg_id(stored.msgID)), stored.seq)
+        return self._keys.message_extensions(self.timeline_of(parse_msg_id(stored.msgID)), stored.seq)
 
     async def get_message_extensions(self, user_id: str, msg_id: str) -> list[MessageExtension]:
         stored = await self._extensible(user_id, msg_id)

@@ -181,19 +181,19 @@ class GroupMessaging(MessageCore):
         pipe.hget(key, "msgID")
         pipe.hget(self._keys.global_mute(user_id), "group")  # the admin's app-wide mute, in the same trip
         raw_draft, already, muted_until = await pipe.execute()
-        lost = await self._lost_claim(user_id, created_id, already) if already else None
+        lost = await self.lost_claim(user_id, created_id, already) if already else None
         if already and lost is None:
-            return await self._sent_result(user_id, created_id, already)
+            return await self.sent_result(user_id, created_id, already)
         if draft is None:
             if raw_draft is None:  # sent already (or never created)
-                return await self._first_result(user_id, created_id)
+                return await self.first_result(user_id, created_id)
             draft = self.draft_from(raw_draft, created_id)
         owner_group, conversation_group = await self._conversation_group(group_id)
         group = await self._groups.info(owner_group)
         member = await self._groups.member(owner_group, user_id)
         if member is None and not as_admin:
             raise IMError(Code.ERR_NO_PERMISSION, f"you are not a member of {owner_group!r}")
-        now = self._now()
+        now = self.now()
         if member is not None and not as_admin:
             if member.muteUntil > now:
                 raise IMError(
@@ -224,7 +224,7 @@ class GroupMessaging(MessageCore):
             content=draft.content,
             nickName=profiles[0].nickName if profiles else "",
             faceUrl=profiles[0].faceUrl if profiles else "",
-            **self._option_fields(options),
+            **self.option_fields(options),
             groupAtUserList=list(draft.groupAtUserList),
             targets=targets,
         )
@@ -239,16 +239,16 @@ class GroupMessaging(MessageCore):
         stored.seq, stored.msgID = seq, msg_id
         if up is not None:
             await self._redis.hset(key, "msgID", msg_id)
-        elif not finishing and not await self._claim(key, msg_id, drafted=drafted):
-            return await self._first_result(user_id, created_id)
+        elif not finishing and not await self.claim(key, msg_id, drafted=drafted):
+            return await self.first_result(user_id, created_id)
         if up is not None or upstream_seq:
             there = await self._make_room(timeline, stored)
             if there is not None:  # the same message, stored already: nothing more to do or tell
-                return (await self._views(user_id, [there], created_ids={msg_id: created_id}))[0]
+                return (await self.views(user_id, [there], created_ids={msg_id: created_id}))[0]
         if self._callbacks.gates(GROUP_BEFORE_SEND):  # the app's moderation may refuse, drop or rewrite it
             stored, dropped = await self._callbacks.before_group_send(stored, group, options.onlineUserOnly, key)
             if dropped:
-                return (await self._views(user_id, [stored], created_ids={msg_id: created_id}))[0]
+                return (await self.views(user_id, [stored], created_ids={msg_id: created_id}))[0]
         conversation = group_conversation_id(conversation_group)
         # The sender's subscriptions derive the sender's conversation notice from the group's entry
         # (docs/events.md) when it goes to the whole group and changes the conversation's order;
@@ -265,23 +265,23 @@ class GroupMessaging(MessageCore):
         )
         # In order (docs/scaling.md): the message in the timeline first (its commit point), then the
         # sender's part, the app's callback queue, and after the events below the claim's completion
-        # mark, whose absence makes a retry of the send write it all again (_lost_claim).
+        # mark, whose absence makes a retry of the send write it all again (lost_claim).
         pipe = ordered_pipeline(self._redis, durable=True)
         if not options.onlineUserOnly and group.groupType != AVCHATROOM:
             self._queue_store(pipe, timeline, stored, countable=not stored.isExcludedFromUnreadCount and not targets)
         announced_at = len(pipe)
         if derived:
-            pipe.hexists(self._announced(user_id), conversation)
-            pipe.hset(self._announced(user_id), conversation, 1)
+            pipe.hexists(self.announced(user_id), conversation)
+            pipe.hset(self.announced(user_id), conversation, 1)
         # sending reads the conversation for the sender: their own messages never count as unread
         if in_group:
             pipe.hset(self._keys.group_read_seqs(user_id), conversation, seq)
-        self._queue_sent_record(pipe, user_id, key, msg_id, options, drafted=drafted)
+        self.queue_sent_record(pipe, user_id, key, msg_id, options, drafted=drafted)
         self._callbacks.queue_group_sent(pipe, stored, group, options.onlineUserOnly)
         replies = await pipe.execute()
-        notice = self._notice(conversation, replies[announced_at]) if derived else None
+        notice = self.notice(conversation, replies[announced_at]) if derived else None
         await self._groups.touch(owner_group)
-        mine = (await self._views(user_id, [stored], created_ids={msg_id: created_id}))[0]
+        mine = (await self.views(user_id, [stored], created_ids={msg_id: created_id}))[0]
         # a live-stream room's messages are not stored: their events are written out
         kept = options if group.groupType != AVCHATROOM else SendOptions(onlineUserOnly=True)
         pipe = self._redis.pipeline(transaction=False)
@@ -291,7 +291,7 @@ class GroupMessaging(MessageCore):
                 [user_id],
                 OnRecvNewMessage(message=mine),
                 except_session=session_id,
-                reference=self._reference(stored, mine, user_id, kept),
+                reference=self.reference(stored, mine, user_id, kept),
             )
         if len(pipe):
             await pipe.execute()
@@ -300,7 +300,7 @@ class GroupMessaging(MessageCore):
         if targets:
             receivers = [t for t in targets if t != user_id]
             # every member but the sender sees a group message alike: one reference serves them all
-            reference = self._reference(stored, neutral, receivers[0], kept) if receivers else None
+            reference = self.reference(stored, neutral, receivers[0], kept) if receivers else None
             await self._bus.publish(receivers, event, reference=reference)
             await self.offer_push(stored, receivers, options.onlineUserOnly)
             told = [user_id, *receivers] if in_group else receivers
@@ -314,7 +314,7 @@ class GroupMessaging(MessageCore):
             event,
             except_user=user_id,
             conversation=notice,
-            reference=self._reference(stored, neutral, None, kept),
+            reference=self.reference(stored, neutral, None, kept),
         )
         if group.groupType != AVCHATROOM:  # live-stream rooms are never pushed, as in the SDK
             await self.offer_push(stored, None, options.onlineUserOnly)
@@ -350,7 +350,7 @@ class GroupMessaging(MessageCore):
     async def _send_done(self, created_key: str, drafted: bool) -> None:
         """A send's last step, after its events: a drafted send's key deleted (a repeat then finds
         the first result in the sender's log), another's completion mark set; until then a retry
-        finishes what is missing (_lost_claim)."""
+        finishes what is missing (lost_claim)."""
         if drafted:
             await self._redis.delete(created_key)
             return
@@ -422,7 +422,7 @@ class GroupMessaging(MessageCore):
         owner_group, conversation_group = await self._conversation_group(group_id)
         group = await self._groups.info(owner_group)
         timeline = self._keys.group_timeline(conversation_group)
-        floor, now = max(group.createTime, await self._newest_time(timeline)), self._now()
+        floor, now = max(group.createTime, await self._newest_time(timeline)), self.now()
         accepted: list[ImportedGroupMessage] = []
         verdicts: list[int] = []
         for item in items:
@@ -562,7 +562,7 @@ class GroupMessaging(MessageCore):
                 raise invalid(f"messageSeqList: at most {HISTORY_COUNT_MAX} seqs")
             raws = await self._redis.hmget(self._keys.timeline_messages(timeline), [str(q) for q in seq_list])
             found = [STORED_DEC.decode(r) for r in raws if r]
-            return await self._views(user_id, await self._visible_to(user_id, found))
+            return await self.views(user_id, await self.visible_to(user_id, found))
         start_seq = None
         if last_msg_id:
             ref = parse_msg_id(last_msg_id, "lastMsgID")
@@ -571,7 +571,9 @@ class GroupMessaging(MessageCore):
             start_seq = ref.seq
         elif last_seq:
             start_seq = last_seq
-        return await self._page(user_id, timeline, count, get_type, start_seq, message_types, time_begin, time_period)
+        return await self.history_page(
+            user_id, timeline, count, get_type, start_seq, message_types, time_begin, time_period
+        )
 
     async def mark_group_message_as_read(self, user_id: str, group_id: str) -> None:
         owner_group, conversation_group = await self._conversation_group(group_id)
@@ -622,7 +624,7 @@ class GroupMessaging(MessageCore):
         owner_group, conversation_group = await self._conversation_group(group_id)
         group = await self._groups.info(owner_group)
         await self._groups.require_member(group, user_id)
-        return await self._insert_local(
+        return await self.insert_local(
             user_id,
             self._keys.group_timeline(conversation_group),
             lambda seq, random: group_msg_id(conversation_group, seq, random),

@@ -71,4 +71,4 @@ class Merging(MessageCore):
         raw = await self._redis.get(self._keys.merger_bundle(elem.bundle)) if elem.bundle else None
         if raw is None:
             raise invalid("msgID: this merged message's contents are gone")
-        return await self._views(user_id, _bundle_dec.decode(raw))
+        return await self.views(user_id, _bundle_dec.decode(raw))

@@ -136,20 +136,20 @@ class MessageCore:
         self._friendship = friendship
         self._friends_only = friends_only
 
-    def _now(self) -> int:
+    def now(self) -> int:
         return int(self._clock.now())
 
-    def _announced(self, owner: str) -> str:
+    def announced(self, owner: str) -> str:
         """The conversations `owner` has been told of (Conversations.announce keeps it too)."""
         return self._keys.conversation_state(owner, "announced")
 
     @staticmethod
-    def _notice(conversation: str, was_announced: Any) -> tuple[str, str]:
+    def notice(conversation: str, was_announced: Any) -> tuple[str, str]:
         """A message's conversation notice for one user, derived by their subscriptions: new when
         they had not been told of the conversation (or not since deleting it), else changed."""
         return (CONVERSATION_CHANGED if was_announced else CONVERSATION_NEW, conversation)
 
-    def _reference(
+    def reference(
         self, stored: StoredMessage, view: Message, viewer: str | None, options: SendOptions
     ) -> Reference | None:
         """What a log keeps for a new message's event (its view as `viewer` sees it; None: a
@@ -162,7 +162,7 @@ class MessageCore:
         self, user_id: str, content: Content, *, at_users: Sequence[str] = (), targets: Sequence[str] = ()
     ) -> CreatedMessage:
         created_id = f"created-{secrets.token_urlsafe(12)}"
-        draft = Draft(content=content, groupAtUserList=list(at_users), targets=list(targets), createdAt=self._now())
+        draft = Draft(content=content, groupAtUserList=list(at_users), targets=list(targets), createdAt=self.now())
         key = self._keys.created_message(user_id, created_id)
         pipe = self._redis.pipeline(transaction=True)
         pipe.hset(key, "draft", STORED_ENC.encode(draft))
@@ -171,7 +171,7 @@ class MessageCore:
         return CreatedMessage(id=created_id, messageInfo=self._draft_view(user_id, created_id, draft))
 
     @staticmethod
-    def _option_fields(options: SendOptions) -> dict[str, Any]:
+    def option_fields(options: SendOptions) -> dict[str, Any]:
         """The StoredMessage fields a sendMessage call's options decide (C2C and group alike)."""
         return {
             "priority": options.priority,
@@ -184,14 +184,14 @@ class MessageCore:
             "offlinePushInfo": options.offlinePushInfo,
         }
 
-    def _queue_sent_record(
+    def queue_sent_record(
         self, pipe: Any, user_id: str, created_key: str, msg_id: str, options: SendOptions, *, drafted: bool = False
     ) -> None:
         """Into a send's write pipeline: the sender's localCustomData, and how long the created id's
         claim (created id -> msgID, what makes a repeat return the first result) is kept: a REST
         send's (named by its request) SENT_RECORD_TTL_SECONDS. A `drafted` one (a create*Message
         result) is the caller's to delete, in the round trip that writes the sender's event of the
-        message or after it: a repeat then finds the first result in that log (`_first_result`),
+        message or after it: a repeat then finds the first result in that log (`first_result`),
         so a sent message leaves nothing behind here."""
         if options.localCustomData:
             pipe.hset(
@@ -202,7 +202,7 @@ class MessageCore:
         if not drafted:
             pipe.expire(created_key, SENT_RECORD_TTL_SECONDS)
 
-    async def _claim(self, created_key: str, msg_id: str, *, drafted: bool) -> bool:
+    async def claim(self, created_key: str, msg_id: str, *, drafted: bool) -> bool:
         """Claim a created id for `msg_id` (a concurrent repeat of the send then returns this
         message instead). `drafted`: only while its draft is there, since a sent one's key is
         deleted and a claim would otherwise make it anew."""
@@ -215,7 +215,7 @@ class MessageCore:
         (claimed,) = await run_pipeline(self._redis, build, (_CLAIM_DRAFT,))
         return int(claimed) == 1
 
-    async def _first_result(self, user_id: str, created_id: str) -> Message:
+    async def first_result(self, user_id: str, created_id: str) -> Message:
         """The first result of a send repeated after its created message was sent (its key gone
         or going): the message it became, found by its claim or else in the sender's log; 6017
         when neither knows it (never created, or sent longer ago than the log keeps)."""
@@ -224,7 +224,7 @@ class MessageCore:
             msg_id = await self._message_events.find_sent(user_id, created_id)
         if msg_id is None:
             raise _no_created_message(created_id, "id")
-        return await self._sent_result(user_id, created_id, str(msg_id))
+        return await self.sent_result(user_id, created_id, str(msg_id))
 
     async def draft_or_sent(self, user_id: str, created_id: str, arg: str = "id") -> Draft:
         """A created message's draft; once sent, the message it became (what an at-signed or
@@ -238,7 +238,7 @@ class MessageCore:
             raise _no_created_message(created_id, arg)
         return Draft(content=stored.content, groupAtUserList=list(stored.groupAtUserList), targets=list(stored.targets))
 
-    async def _insert_local(
+    async def insert_local(
         self,
         user_id: str,
         timeline: str,
@@ -261,14 +261,14 @@ class MessageCore:
             groupID=group_id,
             seq=seq,
             random=random,
-            timestamp=self._now(),
+            timestamp=self.now(),
             content=content,
             visibleTo=user_id,
             status=MsgStatus.V2TIM_MSG_STATUS_LOCAL_IMPORTED,
             isExcludedFromUnreadCount=True,
         )
         await self._redis.hset(self._keys.timeline_messages(timeline), str(seq), STORED_ENC.encode(stored))
-        return (await self._views(user_id, [stored]))[0]
+        return (await self.views(user_id, [stored]))[0]
 
     async def draft(self, user_id: str, created_id: str, arg: str = "id") -> Draft:
         raw = await self._redis.hget(self._keys.created_message(user_id, created_id), "draft")
@@ -294,9 +294,9 @@ class MessageCore:
             **_content_fields(draft.content),
         )
 
-    async def _lost_claim(self, user_id: str, created_id: str, msg_id: str) -> MessageRef | None:
+    async def lost_claim(self, user_id: str, created_id: str, msg_id: str) -> MessageRef | None:
         """The claim of a send that never finished its writes, for this retry to finish it; None when
-        they are all there (an ordinary repeat: `_sent_result` answers it).
+        they are all there (an ordinary repeat: `sent_result` answers it).
 
         A send claims its created id (created id -> msgID) one round trip before it writes. A request
         that dies in between (its deadline passed while Redis stalled) leaves a claim with no
@@ -308,7 +308,7 @@ class MessageCore:
         a receiver may hear of the message twice (the same msgID) but never not at all."""
         ref = parse_msg_id(msg_id)
         pipe = self._redis.pipeline(transaction=False)
-        pipe.hget(self._keys.timeline_messages(self._timeline_of(ref)), str(ref.seq))
+        pipe.hget(self._keys.timeline_messages(self.timeline_of(ref)), str(ref.seq))
         pipe.hget(self._keys.created_message(user_id, created_id), SEND_DONE_FIELD)
         raw, done = await pipe.execute()
         stored = STORED_DEC.decode(raw) if raw is not None else None
@@ -320,24 +320,24 @@ class MessageCore:
         return ref
 
     def queue_send_done(self, pipe: Any, created_key: str) -> None:
-        """A send's last write: the claim's completion mark (see `_lost_claim`)."""
+        """A send's last write: the claim's completion mark (see `lost_claim`)."""
         pipe.hset(created_key, SEND_DONE_FIELD, 1)
 
-    async def _sent_result(self, user_id: str, created_id: str, msg_id: str) -> Message:
+    async def sent_result(self, user_id: str, created_id: str, msg_id: str) -> Message:
         """The first result of a send repeated with the same created id."""
         ref = parse_msg_id(msg_id)
         stored = await self._load(ref)
         if stored is None:
             raise IMError(Code.ERR_SDK_INTERNAL_ERROR, "the first send of this id did not complete; create it again")
-        return (await self._views(user_id, [stored], created_ids={msg_id: created_id}))[0]
+        return (await self.views(user_id, [stored], created_ids={msg_id: created_id}))[0]
 
-    def _timeline_of(self, ref: MessageRef) -> str:
+    def timeline_of(self, ref: MessageRef) -> str:
         if ref.is_group:
             return self._keys.group_timeline(ref.first)
         return self._keys.c2c_timeline(ref.first, ref.second)
 
     async def _load(self, ref: MessageRef) -> StoredMessage | None:
-        raw = await self._redis.hget(self._keys.timeline_messages(self._timeline_of(ref)), str(ref.seq))
+        raw = await self._redis.hget(self._keys.timeline_messages(self.timeline_of(ref)), str(ref.seq))
         if raw is None:
             return None
         stored = STORED_DEC.decode(raw)
@@ -351,7 +351,7 @@ class MessageCore:
         if not (await self._in_conversations(user_id, [ref]))[0]:
             raise IMError(Code.ERR_INVALID_CONVERSATION, f"{arg}: not a message of your conversations")
         stored = await self._load(ref)
-        if stored is None or not await self._visible_to(user_id, [stored]):
+        if stored is None or not await self.visible_to(user_id, [stored]):
             raise invalid(f"{arg}: no such message")
         return stored
 
@@ -371,11 +371,11 @@ class MessageCore:
             member[topic_parent(r.first) or r.first] if r.is_group else user_id in (r.first, r.second) for r in refs
         ]
 
-    async def _visible_to(self, user_id: str, messages: list[StoredMessage]) -> list[StoredMessage]:
+    async def visible_to(self, user_id: str, messages: list[StoredMessage]) -> list[StoredMessage]:
         """Drop what this user deleted or cleared for themselves, and others' local imports."""
         if not messages:
             return []
-        convs = {self._conversation_for(user_id, m) for m in messages}
+        convs = {self.conversation_for(user_id, m) for m in messages}
         pipe = self._redis.pipeline(transaction=False)
         pipe.hmget(self._keys.cleared_before(user_id), sorted(convs))
         for conv in sorted(convs):
@@ -396,7 +396,7 @@ class MessageCore:
         the user deleted for themselves (read by the caller)."""
         visible = []
         for m in messages:
-            conv = self._conversation_for(user_id, m)
+            conv = self.conversation_for(user_id, m)
             if m.seq <= cleared.get(conv, 0) or m.seq in hidden.get(conv, ()):
                 continue
             if m.visibleTo and m.visibleTo != user_id:
@@ -407,22 +407,22 @@ class MessageCore:
         return visible
 
     @staticmethod
-    def _conversation_for(user_id: str, m: StoredMessage) -> str:
+    def conversation_for(user_id: str, m: StoredMessage) -> str:
         if m.groupID:
             return group_conversation_id(m.groupID)
         return c2c_conversation_id(m.receiver if m.sender == user_id else m.sender)
 
-    async def _views(
+    async def views(
         self, user_id: str, messages: list[StoredMessage], created_ids: dict[str, str] | None = None
     ) -> list[Message]:
         """Messages as `user_id` sees them: one pipelined round trip for the per-viewer parts."""
         if not messages:
             return []
         pipe = self._redis.pipeline(transaction=False)
-        build = self._queue_views(pipe, user_id, messages, created_ids)
+        build = self.queue_views(pipe, user_id, messages, created_ids)
         return build(await pipe.execute())
 
-    def _queue_views(
+    def queue_views(
         self,
         pipe: Any,
         user_id: str,
@@ -431,7 +431,7 @@ class MessageCore:
         *,
         local_data: Callable[[StoredMessage], LocalData] | None = None,
     ) -> Callable[..., list[Message]]:
-        """`_views` on the caller's pipeline: queues the per-viewer reads and returns what builds
+        """`views` on the caller's pipeline: queues the per-viewer reads and returns what builds
         the views from that pipeline's replies (it finds its own among them).
 
         A send queues them with its checks, before the message has its seq and ID: it gives each
@@ -439,9 +439,9 @@ class MessageCore:
         to read) and calls `build(replies, completed)` with the completed messages (the same
         senders and conversations)."""
         senders = sorted({m.sender for m in messages})
-        peers = sorted({self._conversation_for(user_id, m) for m in messages if not m.groupID})
+        peers = sorted({self.conversation_for(user_id, m) for m in messages if not m.groupID})
         groups = sorted({m.groupID for m in messages if m.groupID})
-        group_convs = sorted({self._conversation_for(user_id, m) for m in messages if m.groupID})
+        group_convs = sorted({self.conversation_for(user_id, m) for m in messages if m.groupID})
         first = len(pipe)
         if local_data is None:
             pipe.hmget(self._keys.local_message_data(user_id), [m.msgID for m in messages])
@@ -480,7 +480,7 @@ class MessageCore:
             }
             views = []
             for m, extra in zip(built, locals_, strict=True):
-                conv = self._conversation_for(user_id, m)
+                conv = self.conversation_for(user_id, m)
                 is_self = m.sender == user_id
                 status = m.status
                 if m.visibleTo:
@@ -536,9 +536,9 @@ class MessageCore:
             stored = await self._load(ref)
             if stored is not None:
                 found.append(stored)
-        return await self._views(user_id, await self._visible_to(user_id, found))
+        return await self.views(user_id, await self.visible_to(user_id, found))
 
-    async def _page(
+    async def history_page(
         self,
         user_id: str,
         timeline: str,
@@ -575,7 +575,7 @@ class MessageCore:
                 cursor = seqs[-1] + 1
             raws = await self._redis.hmget(self._keys.timeline_messages(timeline), [str(q) for q in seqs])
             candidates = [STORED_DEC.decode(r) for r in raws if r]
-            for m in await self._visible_to(user_id, candidates):
+            for m in await self.visible_to(user_id, candidates):
                 if wanted_types and m.content.elemType not in wanted_types:
                     continue
                 if time_begin and not _in_period(m.timestamp, time_begin, time_period):
@@ -583,7 +583,7 @@ class MessageCore:
                 page.append(m)
                 if len(page) == count:
                     break
-        return await self._views(user_id, page)
+        return await self.views(user_id, page)
 
     async def _load_any(self, msg_id: str, arg: str) -> StoredMessage:
         """A message whoever may see it (the app admin's view), or 6017."""
@@ -609,7 +609,7 @@ class MessageCore:
             raise IMError(
                 Code.ERR_NO_PERMISSION, "only the sender (or a group's owner or admins) may revoke this message"
             )
-        if not manager and self._now() - stored.timestamp > REVOKE_WINDOW_SECONDS:
+        if not manager and self.now() - stored.timestamp > REVOKE_WINDOW_SECONDS:
             raise IMError(Code.ERR_REVOKE_TIME_LIMIT, f"messages can be revoked for {REVOKE_WINDOW_SECONDS} s")
         if stored.status == MsgStatus.V2TIM_MSG_STATUS_LOCAL_REVOKED:
             return
@@ -623,7 +623,7 @@ class MessageCore:
         stored.revokedBy = user_id
         ref = parse_msg_id(msg_id)
         await self._redis.hset(
-            self._keys.timeline_messages(self._timeline_of(ref)), str(stored.seq), STORED_ENC.encode(stored)
+            self._keys.timeline_messages(self.timeline_of(ref)), str(stored.seq), STORED_ENC.encode(stored)
         )
         event = OnRecvMessageRevoked(msgID=msg_id)
         await self._bus.publish([user_id], event, except_session=session_id)
@@ -673,7 +673,7 @@ class MessageCore:
                 require_body_fits(changed.content, changed.cloudCustomData)
                 await up.messages.modify_c2c(changed, user_id)
         ref = parse_msg_id(msg_id)
-        timeline = self._timeline_of(ref)
+        timeline = self.timeline_of(ref)
         version_key = self._keys.message_version(timeline, stored.seq)
         async with self._redis.pipeline(transaction=True) as pipe:
             await pipe.watch(version_key)
@@ -705,7 +705,7 @@ class MessageCore:
         self._callbacks.queue_message_modified(after, current, user_id)
         if len(after):
             await after.execute()
-        mine = (await self._views(user_id, [current]))[0]
+        mine = (await self.views(user_id, [current]))[0]
         refer = self._message_events.reference
         await self._bus.publish(
             [user_id],
@@ -716,7 +716,7 @@ class MessageCore:
         if current.groupID:
             await self._tell_conversation(user_id, current, OnRecvMessageModified(message=neutral_view(current)))
         elif current.receiver and current.receiver != user_id:
-            theirs = (await self._views(current.receiver, [current]))[0]
+            theirs = (await self.views(current.receiver, [current]))[0]
             await self._bus.publish(
                 [current.receiver],
                 OnRecvMessageModified(message=theirs),
@@ -759,7 +759,7 @@ class MessageCore:
 
     async def delete_message_from_local_storage(self, user_id: str, msg_id: str) -> None:
         stored = await self.load_visible(user_id, msg_id)
-        conv = self._conversation_for(user_id, stored)
+        conv = self.conversation_for(user_id, stored)
         pipe = self._redis.pipeline(transaction=False)
         pipe.sadd(self._keys.hidden_messages(user_id, conv), stored.seq)
         if not stored.groupID:  # a C2C unread message deleted unread no longer counts

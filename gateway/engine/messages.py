@@ -112,22 +112,22 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
         # message does (history skips gaps)
         pipe.incr(self._keys.timeline_seq(timeline))
         for owner, conv in convs.items():
-            pipe.hexists(self._announced(owner), conv)
+            pipe.hexists(self.announced(owner), conv)
         sent_local = LocalData(data=options.localCustomData or "")
-        my_view = self._queue_views(pipe, user_id, [outline], local_data=lambda _: sent_local)
+        my_view = self.queue_views(pipe, user_id, [outline], local_data=lambda _: sent_local)
         their_view = None
         if receiver != user_id:
-            their_view = self._queue_views(pipe, receiver, [outline], local_data=lambda _: LocalData())
+            their_view = self.queue_views(pipe, receiver, [outline], local_data=lambda _: LocalData())
         replies = await pipe.execute()
         raw_draft, already, receiver_exists, blocked, friends, raw_opt, muted_until, sender_row, next_seq = replies[:9]
         announced = dict(zip(convs, replies[9 : 9 + len(convs)], strict=True))
-        lost = await self._lost_claim(user_id, created_id, already) if already else None
+        lost = await self.lost_claim(user_id, created_id, already) if already else None
         if lost is not None and (lost.is_group or sorted((user_id, receiver)) != [lost.first, lost.second]):
             lost = None  # claimed for another conversation: not this send's to finish
         if already and lost is None:
-            return await self._sent_result(user_id, created_id, already)
+            return await self.sent_result(user_id, created_id, already)
         if server is None and raw_draft is None:  # sent already (or never created)
-            return await self._first_result(user_id, created_id)
+            return await self.first_result(user_id, created_id)
         if server is None:
             draft = self.draft_from(raw_draft, created_id)
             if draft.groupAtUserList or draft.targets:
@@ -138,10 +138,10 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
         require_body_fits(content, options.cloudCustomData or "")
         up = active(self._upstream)
         if up is not None and not receiver_exists:  # an account made upstream that the mirror has not seen
-            receiver_exists = bool(await self._profiles.import_from(up, [receiver], self._now()))
+            receiver_exists = bool(await self._profiles.import_from(up, [receiver], self.now()))
         if server is None:
             self._check_c2c(user_id, receiver, receiver_exists, blocked, friends)
-            if int(muted_until or 0) > self._now():
+            if int(muted_until or 0) > self.now():
                 raise IMError(Code.ERR_SENDER_MUTED, "the app's admin has muted you for one-to-one messages")
         elif not receiver_exists:
             raise IMError(Code.ERR_RECEIVER_NOT_FOUND, f"receiver: no user {receiver!r}")
@@ -153,8 +153,8 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
             random = secrets.randbelow(2**31) if server is None or server.random is None else server.random
             msg_id = c2c_msg_id(user_id, receiver, seq, random)
             # claim the created id: a concurrent retry of the same send returns this message instead
-            if not await self._claim(key, msg_id, drafted=server is None):
-                return await self._first_result(user_id, created_id)
+            if not await self.claim(key, msg_id, drafted=server is None):
+                return await self.first_result(user_id, created_id)
         sender_profile = sender_profile_of(sender_row)
         sent_ms = int(self._clock.now() * 1000)  # the one clock read: its time and its unread score
         stored = StoredMessage(
@@ -168,7 +168,7 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
             content=content,
             nickName=sender_profile.nickName if sender_profile else "",
             faceUrl=sender_profile.faceUrl if sender_profile else "",
-            **self._option_fields(options),
+            **self.option_fields(options),
         )
         if up is not None:  # sent upstream first: a refusal there leaves nothing here, claim included
             try:
@@ -197,12 +197,12 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
         if live and not options.onlineUserOnly and not stored.isExcludedFromLastMessage:
             for owner in (user_id, receiver) if to_receiver else (user_id,):
                 if owner in owners:
-                    notices[owner] = self._notice(convs[owner], announced[owner])
+                    notices[owner] = self.notice(convs[owner], announced[owner])
         # One ordered write (docs/scaling.md): the message in the timeline first (its commit point),
         # then each user's part (conversation list, announcement, event), the receiver's before the
         # sender's, then the app's callback queue, and last the claim's completion mark. On a Redis
         # Cluster these are separate slots written in turn; a gateway dying between them leaves the
-        # mark unset, and a retry of the send (same created id) writes it all again (_lost_claim).
+        # mark unset, and a retry of the send (same created id) writes it all again (lost_claim).
         pipe = ordered_pipeline(self._redis, durable=True)
         stored_here = not options.onlineUserOnly
         if stored_here:
@@ -219,7 +219,7 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
                     pipe.hdel(self._keys.conversation_state(owner, "deleted"), convs[owner])  # a message brings it back
             notice = notices.get(owner)
             if notice is not None and notice[0] == CONVERSATION_NEW:  # marked once; a changed one already is
-                pipe.hset(self._announced(owner), notice[1], 1)
+                pipe.hset(self.announced(owner), notice[1], 1)
             if event is not None:  # the event after the writes it reports, by reference when stored
                 self._bus.queue_publish(
                     pipe,
@@ -227,7 +227,7 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
                     event,
                     except_session=except_session,
                     conversation=notices.get(owner),
-                    reference=self._reference(stored, event.message, owner, options),
+                    reference=self.reference(stored, event.message, owner, options),
                 )
 
         if receiver != user_id:
@@ -238,7 +238,7 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
         sender_event = OnRecvNewMessage(message=mine) if live and user_id in owners else None
         queue_user(user_id, sender_event, session_id)
         self._callbacks.queue_c2c_sent(pipe, stored, options.onlineUserOnly)
-        self._queue_sent_record(pipe, user_id, key, msg_id, options, drafted=server is None)
+        self.queue_sent_record(pipe, user_id, key, msg_id, options, drafted=server is None)
         if server is None:
             # last: a drafted send's key gone is its completion (a repeat finds the first result
             # in the sender's log); an unfinished one keeps its claim for a retry to finish
@@ -275,7 +275,9 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
             if ref.is_group or sorted((ref.first, ref.second)) != sorted((user_id, peer)):
                 raise invalid("lastMsgID is not a message of this conversation")
             start_seq = ref.seq
-        return await self._page(user_id, timeline, count, get_type, start_seq, message_types, time_begin, time_period)
+        return await self.history_page(
+            user_id, timeline, count, get_type, start_seq, message_types, time_begin, time_period
+        )
 
     async def upstream_read_ms(self, user_id: str, peers: Sequence[str], now_ms: int) -> dict[str, int]:
         """With an upstream, a "read up to now" mark per C2C conversation that also covers its
@@ -298,7 +300,7 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
 
     async def mark_c2c_message_as_read(self, user_id: str, peer: str, *, read_time: int | None = None) -> None:
         """`read_time`: read up to that time (unix s) rather than now (REST `admin_set_msg_read` MsgReadTime)."""
-        now = self._now() if read_time is None else read_time
+        now = self.now() if read_time is None else read_time
         read_ms = int(self._clock.now() * 1000) if read_time is None else read_time * 1000 + 999
         conv = c2c_conversation_id(peer)
         up = active(self._upstream)
@@ -335,7 +337,7 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
             raise invalid("sender must be you or the conversation's other user")
         if not (await self._profiles.exists([peer]))[0]:
             raise IMError(Code.ERR_RECEIVER_NOT_FOUND, f"userID: no user {peer!r}")
-        return await self._insert_local(
+        return await self.insert_local(
             user_id,
             self._keys.c2c_timeline(user_id, peer),
             lambda seq, random: c2c_msg_id(user_id, peer, seq, random),
@@ -391,12 +393,12 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
         up = active(self._upstream)
         if up is not None:  # Tencent has no bulk read call: one per C2C conversation
             for peer in peers:
-                await up.messages.read_c2c(user_id, peer, self._now())
+                await up.messages.read_c2c(user_id, peer, self.now())
         pipe = self._redis.pipeline(transaction=False)
         for gid in group_ids:
             pipe.get(self._keys.timeline_seq(self._keys.group_timeline(gid)))
         last_seqs = await pipe.execute()
-        now = self._now()
+        now = self.now()
         pipe = self._redis.pipeline(transaction=False)
         if peers:
             pipe.hset(self._keys.read_times(user_id), mapping={c2c_conversation_id(p): now for p in peers})
@@ -436,6 +438,6 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
     async def global_mute(self, user_id: str) -> tuple[int, int]:
         """(one-to-one, group): until when the user is muted app-wide (unix s; 0: not muted)."""
         c2c, group = await self._redis.hmget(self._keys.global_mute(user_id), ["c2c", "group"])
-        now = self._now()
+        now = self.now()
         c2c_until, group_until = int(c2c or 0), int(group or 0)
         return (c2c_until if c2c_until > now else 0, group_until if group_until > now else 0)

@@ -32,7 +32,7 @@ _ROSTER_CHUNK = 500  # roster entries read per round trip while collecting unrea
 
 class ReadReceipts(MessageCore):
     def _readers_key(self, stored: StoredMessage) -> str:
-        return self._keys.message_readers(self._timeline_of(parse_msg_id(stored.msgID)), stored.seq)
+        return self._keys.message_readers(self.timeline_of(parse_msg_id(stored.msgID)), stored.seq)
 
     async def _same_conversation(self, user_id: str, msg_ids: Sequence[str]) -> list[StoredMessage]:
         if not msg_ids:
@@ -40,7 +40,7 @@ class ReadReceipts(MessageCore):
         if len(msg_ids) > RECEIPTS_PER_CALL_MAX:
             raise invalid(f"msgIDList: at most {RECEIPTS_PER_CALL_MAX} messages per call")
         found = [await self.load_visible(user_id, m, "msgIDList") for m in dict.fromkeys(msg_ids)]
-        if len({self._conversation_for(user_id, m) for m in found}) > 1:
+        if len({self.conversation_for(user_id, m) for m in found}) > 1:
             raise invalid("msgIDList: all messages must be of one conversation")
         return found
 

@@ -34,7 +34,7 @@ class Replies(MessageCore):
         replied message must be one the user sees, in that same conversation."""
         replied = await self.load_visible(user_id, replied_id, "replyMessage.msgID")
         target = group_conversation_id(group_id) if group_id else c2c_conversation_id(receiver or "")
-        if self._conversation_for(user_id, replied) != target:
+        if self.conversation_for(user_id, replied) != target:
             raise invalid("replyMessage: a reply goes to the replied message's conversation")
         reply = MessageReply(
             messageID=replied.msgID,

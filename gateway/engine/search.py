@@ -84,7 +84,7 @@ class Searching(MessageCore):
                 MessageSearchResultItem(
                     conversationID=p.conversationID,
                     messageCount=len(matches),
-                    messageList=await self._views(user_id, page),
+                    messageList=await self.views(user_id, page),
                 )
             ]
             return MessageSearchResult(totalCount=len(matches), messageSearchResultItems=items if matches else [])
@@ -93,12 +93,12 @@ class Searching(MessageCore):
         items = []
         for conv in _page(hits, p):
             matches = found[conv]
-            shown = await self._views(user_id, matches) if len(matches) == 1 else []
+            shown = await self.views(user_id, matches) if len(matches) == 1 else []
             items.append(MessageSearchResultItem(conversationID=conv, messageCount=len(matches), messageList=shown))
         return MessageSearchResult(totalCount=len(hits), messageSearchResultItems=items)
 
     async def _matches(self, user_id: str, convs: Sequence[str], p: SearchParam) -> dict[str, list[StoredMessage]]:
-        now = self._now()
+        now = self.now()
         newest = p.searchTimePosition or now
         oldest = newest - p.searchTimePeriod if p.searchTimePeriod else 0
         keywords = [k.casefold() for k in p.keywordList]
@@ -143,7 +143,7 @@ class Searching(MessageCore):
                 )
                 budget -= seq - low
                 batch = [STORED_DEC.decode(r) for r in rows if r]
-                kept += [m for m in await self._visible_to(user_id, batch) if wanted(m)]
+                kept += [m for m in await self.visible_to(user_id, batch) if wanted(m)]
                 if batch and batch[-1].timestamp < oldest:
                     break  # older than the time range from here on
                 seq = low
