@@ -30,8 +30,8 @@ import msgspec
 
 from gateway.background import StreamConsumer
 from gateway.clock import Clock
+from gateway.engine.message_core import MessageCore
 from gateway.engine.message_ids import c2c_msg_id
-from gateway.engine.messages import Messages
 from gateway.engine.profiles import Profiles
 from gateway.engine.push.planner import PushQueue, pushable
 from gateway.errors import IMError
@@ -100,7 +100,7 @@ class AllMemberPush:
         bus: EventBus,
         clock: Clock,
         profiles: Profiles,
-        messages: Messages,
+        messages: MessageCore,
         push_queue: PushQueue,
     ) -> None:
         self._redis = redis

@@ -17,7 +17,7 @@ from gateway.engine.errors import maps_store_errors
 from gateway.engine.friendship import Friendship
 from gateway.engine.groups.manager import EmbeddedGroups
 from gateway.engine.message_events import MessageEvents
-from gateway.engine.messages import Messages
+from gateway.engine.message_manager import EmbeddedMessages
 from gateway.engine.profiles import Profiles, validate_changes
 from gateway.engine.push.planner import PushPlanner, PushQueue
 from gateway.engine.retention import MessageRetention
@@ -159,7 +159,7 @@ class EmbeddedBackend:
         )
         # the message events its logs keep by reference: the dispatcher resolves them with it
         self.message_events = MessageEvents(redis, keys)
-        self.messages = Messages(
+        self.messages = EmbeddedMessages(
             redis,
             keys,
             bus,
@@ -175,14 +175,24 @@ class EmbeddedBackend:
             message_events=self.message_events,
         )
         self.conversations = Conversations(
-            redis, keys, bus, clock, self.messages, self.groups.store, announcer, upstream=upstream
+            redis,
+            keys,
+            bus,
+            clock,
+            self.messages.core,
+            self.messages.c2c,
+            self.groups.store,
+            announcer,
+            upstream=upstream,
         )
         self.accounts = EmbeddedAccounts(self.profiles, self.friendship, clock, upstream)
         self.signaling = Signaling(redis, keys, bus, clock, self.messages, self.groups.store)
         self.housekeeping = EmbeddedHousekeeping(self.groups, self.signaling, MessageRetention(redis, keys), clock)
         self.push_planner = PushPlanner(redis, keys, self.groups.store, self.profiles, self.conversations)
         # REST im_push: tasks to every account, run by each replica's AllMemberPushWorker
-        self.all_member_push = AllMemberPush(redis, keys, bus, clock, self.profiles, self.messages, self.push_queue)
+        self.all_member_push = AllMemberPush(
+            redis, keys, bus, clock, self.profiles, self.messages.core, self.push_queue
+        )
 
     async def ping(self) -> None:
         try:

@@ -23,7 +23,8 @@ from gateway.engine.codec import STORED_DEC
 from gateway.engine.errors import maps_store_errors
 from gateway.engine.friendship import decode_friend_record
 from gateway.engine.groups.store import GroupStore
-from gateway.engine.messages import Messages
+from gateway.engine.message_core import MessageCore
+from gateway.engine.messages import C2CMessaging
 from gateway.engine.notices import ConversationWatch
 from gateway.engine.scripts import PipelinedScript, run_pipeline
 from gateway.errors import Code, IMError, invalid
@@ -116,7 +117,8 @@ class Conversations:
         keys: Keys,
         bus: EventBus,
         clock: Clock,
-        messages: Messages,
+        messages: MessageCore,
+        c2c: C2CMessaging,
         groups: GroupStore,
         announcer: Announcer,
         upstream: Upstream | None = None,
@@ -127,7 +129,8 @@ class Conversations:
         self._keys = keys
         self._bus = bus
         self._clock = clock
-        self._messages = messages
+        self._messages = messages  # views and visibility of messages
+        self._c2c = c2c  # what clears and reads C2C conversations
         self._groups = groups
 
     def _ms(self) -> int:
@@ -574,7 +577,7 @@ class Conversations:
             kind, target = parse_conversation_id(conv)
             if kind == ConversationType.V2TIM_C2C:
                 if clear_messages:
-                    await self._messages.clear_c2c_history_message(user_id, target)
+                    await self._c2c.clear_c2c_history_message(user_id, target)
                 await self._redis.hset(self._state(user_id, "c2c-read-ms"), conv, self._ms())
             else:
                 last = int(await self._redis.get(self._keys.timeline_seq(self._keys.group_timeline(target))) or 0)
@@ -693,7 +696,7 @@ class Conversations:
         upstream_marks: dict[str, int] = {}
         if up is not None and not clean_timestamp:
             peers = [p for p in (conversation_peer_id(c) for c in targets) if p is not None]
-            upstream_marks = await self._messages.upstream_read_ms(user_id, peers, self._ms())
+            upstream_marks = await self._c2c.upstream_read_ms(user_id, peers, self._ms())
         pipe = self._redis.pipeline(transaction=False)
         for conv in targets:
             kind, target = parse_conversation_id(conv)

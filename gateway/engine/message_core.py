@@ -94,6 +94,10 @@ class PushFeed(Protocol):
 
 
 class MessageCore:
+    """What every part of the message manager shares (gateway.engine.message_manager): storage,
+    per-viewer views and visibility, created messages and their claims, history pages, revoke and
+    modify. The parts hold it and call it; it knows none of them."""
+
     async def conversations_changed(self, changed: dict[str, list[str]]) -> None:
         """Tell users their conversations changed (onNewConversation / onConversationChanged);
         Conversations does it through the Announcer. Messages only say which ones."""
