@@ -12,7 +12,7 @@ from gateway.clock import Clock
 from gateway.engine.all_member_push import AllMemberPush
 from gateway.engine.announcer import Announcer
 from gateway.engine.callbacks.hooks import Callbacks
-from gateway.engine.conversations import Conversations
+from gateway.engine.conversations.manager import Conversations
 from gateway.engine.errors import maps_store_errors
 from gateway.engine.friendship import Friendship
 from gateway.engine.groups.manager import EmbeddedGroups
@@ -181,7 +181,6 @@ class EmbeddedBackend:
             clock,
             self.messages.core,
             self.messages.c2c,
-            self.groups.store,
             announcer,
             upstream=upstream,
         )
