@@ -10,14 +10,17 @@ from redis.exceptions import RedisError
 
 from gateway.clock import Clock
 from gateway.engine.all_member_push import AllMemberPush
-from gateway.engine.announcer import Announcer
 from gateway.engine.callbacks.hooks import Callbacks
+from gateway.engine.conversations.announce import ConversationAnnouncer
 from gateway.engine.conversations.manager import Conversations
+from gateway.engine.conversations.state import UserStates
+from gateway.engine.conversations.views import ConversationViews
 from gateway.engine.errors import maps_store_errors
 from gateway.engine.friendship import Friendship
 from gateway.engine.groups.manager import EmbeddedGroups
 from gateway.engine.message_events import MessageEvents
 from gateway.engine.message_manager import EmbeddedMessages
+from gateway.engine.message_views import MessageViews
 from gateway.engine.profiles import Profiles, validate_changes
 from gateway.engine.push.planner import PushPlanner, PushQueue
 from gateway.engine.retention import MessageRetention
@@ -152,8 +155,12 @@ class EmbeddedBackend:
         self.friendship = Friendship(redis, keys, bus, self.profiles, clock, callbacks, upstream)
         # offline push: the queue is fed by every send; the planner is read by gateway.push's worker
         self.push_queue = PushQueue(redis, keys, enabled=offline_push)
-        # messages and groups tell of conversations through it; Conversations serves it when built
-        self.announcer = announcer = Announcer()
+        # what messages and groups tell users of conversations through: built before them, over the
+        # views of messages (which tell nobody) and the users' conversation state
+        message_views = MessageViews(redis, keys)
+        conversation_states = UserStates(redis, keys, clock)
+        conversation_views = ConversationViews(redis, keys, conversation_states, message_views)
+        self.announcer = announcer = ConversationAnnouncer(redis, keys, bus, conversation_states, conversation_views)
         self.groups = EmbeddedGroups(
             redis, keys, bus, clock, self.profiles, self.friendship, announcer, callbacks, upstream
         )
@@ -167,6 +174,7 @@ class EmbeddedBackend:
             self.profiles,
             self.friendship,
             self.groups.store,
+            message_views,
             announcer,
             self.push_queue,
             friends_only=friends_only,
@@ -179,9 +187,10 @@ class EmbeddedBackend:
             keys,
             bus,
             clock,
-            self.messages.core,
-            self.messages.c2c,
+            conversation_states,
+            conversation_views,
             announcer,
+            self.messages.c2c,
             upstream=upstream,
         )
         self.accounts = EmbeddedAccounts(self.profiles, self.friendship, clock, upstream)

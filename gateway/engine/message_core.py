@@ -23,16 +23,17 @@ from gateway.clock import Clock
 from gateway.engine.announcer import Announcer
 from gateway.engine.callbacks.hooks import Callbacks
 from gateway.engine.codec import STORED_DEC, STORED_ENC
-from gateway.engine.friendship import Friendship, decode_friend_record
-from gateway.engine.groups.store import ADMIN, OWNER, GroupStore, member_dec, neutral_view
+from gateway.engine.friendship import Friendship
+from gateway.engine.groups.store import ADMIN, OWNER, GroupStore, neutral_view
 from gateway.engine.message_events import KIND_MODIFIED, KIND_NEW, MessageEvents
 from gateway.engine.message_ids import MessageRef, parse_msg_id
+from gateway.engine.message_views import LocalData, MessageViews, content_fields
 from gateway.engine.profiles import Profiles
 from gateway.engine.scripts import PipelinedScript, run_pipeline
 from gateway.errors import Code, IMError, invalid
 from gateway.events.bus import CONVERSATION_CHANGED, CONVERSATION_NEW, EventBus
 from gateway.events.entries import Reference
-from gateway.ids import c2c_conversation_id, conversation_peer_id, group_conversation_id, peer_ids_of, topic_parent
+from gateway.ids import c2c_conversation_id, group_conversation_id, topic_parent
 from gateway.im.enums import ElemType, GetType, MessageOpt, MsgStatus
 from gateway.im.events import (
     IMEvent,
@@ -59,14 +60,6 @@ HISTORY_COUNT_MAX = 100  # messages per history page
 RECEIVE_OPT_USERS_MAX = 30  # setC2CReceiveMessageOpt per call
 FIND_MESSAGES_MAX = 100
 SCAN_BATCH_FACTOR = 2  # fetch this many seqs per wanted message while skipping hidden ones
-
-
-class LocalData(msgspec.Struct, kw_only=True):
-    data: str = ""
-    number: int = 0
-
-
-_local_dec = msgspec.json.Decoder(LocalData)
 
 
 class Draft(msgspec.Struct, kw_only=True):
@@ -117,6 +110,7 @@ class MessageCore:
         profiles: Profiles,
         friendship: Friendship,
         groups: GroupStore,
+        viewer: MessageViews,
         announcer: Announcer,
         push_queue: PushFeed,
         *,
@@ -130,6 +124,7 @@ class MessageCore:
         # message events stored by reference in the event logs (and resolved for subscriptions)
         self._message_events = message_events or MessageEvents(redis, keys)
         self._groups = groups
+        self._viewer = viewer  # visibility and per-viewer views (built before the announcer)
         self._announcer = announcer
         self._push_queue = push_queue
         self._redis = redis
@@ -295,7 +290,7 @@ class MessageCore:
             isRead=True,
             groupAtUserList=draft.groupAtUserList,
             timestamp=draft.createdAt,
-            **_content_fields(draft.content),
+            **content_fields(draft.content),
         )
 
     async def lost_claim(self, user_id: str, created_id: str, msg_id: str) -> MessageRef | None:
@@ -375,19 +370,9 @@ class MessageCore:
             member[topic_parent(r.first) or r.first] if r.is_group else user_id in (r.first, r.second) for r in refs
         ]
 
+    # ---- views (gateway.engine.message_views), for the parts that read through the core ----------------
     async def visible_to(self, user_id: str, messages: list[StoredMessage]) -> list[StoredMessage]:
-        """Drop what this user deleted or cleared for themselves, and others' local imports."""
-        if not messages:
-            return []
-        convs = {self.conversation_for(user_id, m) for m in messages}
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.hmget(self._keys.cleared_before(user_id), sorted(convs))
-        for conv in sorted(convs):
-            pipe.smembers(self._keys.hidden_messages(user_id, conv))
-        results = await pipe.execute()
-        cleared = dict(zip(sorted(convs), (int(v or 0) for v in results[0]), strict=True))
-        hidden = {conv: {int(s) for s in members} for conv, members in zip(sorted(convs), results[1:], strict=True)}
-        return self.visible_given(user_id, messages, cleared, hidden)
+        return await self._viewer.visible_to(user_id, messages)
 
     def visible_given(
         self,
@@ -396,35 +381,16 @@ class MessageCore:
         cleared: dict[str, int],
         hidden: dict[str, set[int]],
     ) -> list[StoredMessage]:
-        """`messages` the user may see, given each conversation's cleared-before seq and the seqs
-        the user deleted for themselves (read by the caller)."""
-        visible = []
-        for m in messages:
-            conv = self.conversation_for(user_id, m)
-            if m.seq <= cleared.get(conv, 0) or m.seq in hidden.get(conv, ()):
-                continue
-            if m.visibleTo and m.visibleTo != user_id:
-                continue
-            if m.targets and user_id not in m.targets and m.sender != user_id:
-                continue
-            visible.append(m)
-        return visible
+        return self._viewer.visible_given(user_id, messages, cleared, hidden)
 
     @staticmethod
     def conversation_for(user_id: str, m: StoredMessage) -> str:
-        if m.groupID:
-            return group_conversation_id(m.groupID)
-        return c2c_conversation_id(m.receiver if m.sender == user_id else m.sender)
+        return MessageViews.conversation_for(user_id, m)
 
     async def views(
         self, user_id: str, messages: list[StoredMessage], created_ids: dict[str, str] | None = None
     ) -> list[Message]:
-        """Messages as `user_id` sees them: one pipelined round trip for the per-viewer parts."""
-        if not messages:
-            return []
-        pipe = self._redis.pipeline(transaction=False)
-        build = self.queue_views(pipe, user_id, messages, created_ids)
-        return build(await pipe.execute())
+        return await self._viewer.views(user_id, messages, created_ids)
 
     def queue_views(
         self,
@@ -435,99 +401,7 @@ class MessageCore:
         *,
         local_data: Callable[[StoredMessage], LocalData] | None = None,
     ) -> Callable[..., list[Message]]:
-        """`views` on the caller's pipeline: queues the per-viewer reads and returns what builds
-        the views from that pipeline's replies (it finds its own among them).
-
-        A send queues them with its checks, before the message has its seq and ID: it gives each
-        message's local data (`local_data(message)`: only what the send itself writes, so nothing
-        to read) and calls `build(replies, completed)` with the completed messages (the same
-        senders and conversations)."""
-        senders = sorted({m.sender for m in messages})
-        peers = sorted({self.conversation_for(user_id, m) for m in messages if not m.groupID})
-        groups = sorted({m.groupID for m in messages if m.groupID})
-        group_convs = sorted({self.conversation_for(user_id, m) for m in messages if m.groupID})
-        first = len(pipe)
-        if local_data is None:
-            pipe.hmget(self._keys.local_message_data(user_id), [m.msgID for m in messages])
-        pipe.hmget(self._keys.friends(user_id), senders)
-        # only the read marks of these messages' conversations, not the user's every conversation
-        # C2C read marks in ms, the ones unread counts use (a message is read when sent at or before it)
-        if peers:
-            pipe.hmget(self._keys.conversation_state(user_id, "c2c-read-ms"), peers)
-        if group_convs:
-            pipe.hmget(self._keys.group_read_seqs(user_id), group_convs)
-        for peer in peer_ids_of(peers):
-            pipe.hget(self._keys.conversation_state(peer, "c2c-read-ms"), c2c_conversation_id(user_id))
-        for gid in groups:
-            pipe.hmget(self._keys.group_members(topic_parent(gid) or gid), senders)
-        count = len(pipe) - first
-
-        def build(replies: list[Any], completed: list[StoredMessage] | None = None) -> list[Message]:
-            built = messages if completed is None else completed
-            mine = replies[first : first + count]
-            if local_data is None:
-                local_raw, remarks_raw, *rest = mine
-                locals_ = [_local_dec.decode(raw) if raw else LocalData() for raw in local_raw]
-            else:
-                remarks_raw, *rest = mine
-                locals_ = [local_data(m) for m in built]
-            my_reads = dict(zip(peers, rest.pop(0), strict=True)) if peers else {}
-            group_reads = dict(zip(group_convs, rest.pop(0), strict=True)) if group_convs else {}
-            peer_reads, cards_raw = rest[: len(peers)], rest[len(peers) :]
-            remarks = {s: decode_friend_record(r).remark for s, r in zip(senders, remarks_raw, strict=True) if r}
-            peer_read = {conv: int(v or 0) for conv, v in zip(peers, peer_reads, strict=True)}
-            name_cards = {
-                (gid, sender): member_dec.decode(raw).nameCard
-                for gid, raws in zip(groups, cards_raw, strict=True)
-                for sender, raw in zip(senders, raws, strict=True)
-                if raw
-            }
-            views = []
-            for m, extra in zip(built, locals_, strict=True):
-                conv = self.conversation_for(user_id, m)
-                is_self = m.sender == user_id
-                status = m.status
-                if m.visibleTo:
-                    status = MsgStatus.V2TIM_MSG_STATUS_LOCAL_IMPORTED
-                views.append(
-                    Message(
-                        msgID=m.msgID,
-                        id=(created_ids or {}).get(m.msgID, ""),
-                        sender=m.sender,
-                        nickName=m.nickName,
-                        friendRemark=remarks.get(m.sender, ""),
-                        nameCard=name_cards.get((m.groupID, m.sender), ""),
-                        faceUrl=m.faceUrl,
-                        groupID=m.groupID,
-                        userID="" if m.groupID else conversation_peer_id(conv) or "",
-                        status=status,
-                        isSelf=is_self,
-                        isRead=is_self
-                        or (
-                            m.seq <= int(group_reads.get(conv) or 0)
-                            if m.groupID
-                            else m.timestamp * 1000 + m.ms <= int(my_reads.get(conv) or 0)
-                        ),
-                        isPeerRead=is_self and not m.groupID and m.timestamp * 1000 + m.ms <= peer_read.get(conv, 0),
-                        needReadReceipt=m.needReadReceipt,
-                        groupAtUserList=m.groupAtUserList,
-                        localCustomData=extra.data,
-                        localCustomInt=extra.number,
-                        cloudCustomData=m.cloudCustomData,
-                        seq=m.seq,
-                        random=m.random,
-                        timestamp=m.timestamp,
-                        priority=m.priority,
-                        isExcludedFromUnreadCount=m.isExcludedFromUnreadCount,
-                        isExcludedFromLastMessage=m.isExcludedFromLastMessage,
-                        isSupportMessageExtension=m.isSupportMessageExtension,
-                        offlinePushInfo=m.offlinePushInfo,
-                        **_content_fields(m.content),
-                    )
-                )
-            return views
-
-        return build
+        return self._viewer.queue_views(pipe, user_id, messages, created_ids, local_data=local_data)
 
     async def find_messages(self, user_id: str, msg_ids: Sequence[str]) -> list[Message]:
         if len(msg_ids) > FIND_MESSAGES_MAX:
@@ -798,7 +672,3 @@ def _no_created_message(created_id: str, arg: str) -> IMError:
 
 def _in_period(timestamp: int, begin: int, period: int) -> bool:
     return timestamp >= begin and (period <= 0 or timestamp <= begin + period)
-
-
-def _content_fields(content: Content) -> dict[str, Any]:
-    return {name: getattr(content, name) for name in content.__struct_fields__}

@@ -23,6 +23,7 @@ from gateway.engine.groups.store import GroupStore
 from gateway.engine.merger import Merging
 from gateway.engine.message_core import Draft, MessageCore, PushFeed
 from gateway.engine.message_events import MessageEvents
+from gateway.engine.message_views import MessageViews
 from gateway.engine.messages import C2CMessaging, ServerSend
 from gateway.engine.profiles import Profiles
 from gateway.engine.receipts import ReadReceipts
@@ -62,6 +63,7 @@ class EmbeddedMessages:
         profiles: Profiles,
         friendship: Friendship,
         groups: GroupStore,
+        viewer: MessageViews,
         announcer: Announcer,
         push_queue: PushFeed,
         *,
@@ -79,6 +81,7 @@ class EmbeddedMessages:
             profiles,
             friendship,
             groups,
+            viewer,
             announcer,
             push_queue,
             callbacks=callbacks,

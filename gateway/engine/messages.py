@@ -16,13 +16,9 @@ from gateway.clock import Clock
 from gateway.engine.callbacks.hooks import Callbacks
 from gateway.engine.codec import STORED_DEC, STORED_ENC
 from gateway.engine.friendship import Friendship
-from gateway.engine.message_core import (
-    RECEIVE_OPT_USERS_MAX,
-    LocalData,
-    MessageCore,
-    require_body_fits,
-)
+from gateway.engine.message_core import RECEIVE_OPT_USERS_MAX, MessageCore, require_body_fits
 from gateway.engine.message_ids import c2c_msg_id, parse_msg_id
+from gateway.engine.message_views import LocalData
 from gateway.engine.profiles import Profiles
 from gateway.errors import Code, IMError, invalid
 from gateway.events.bus import CONVERSATION_NEW, EventBus

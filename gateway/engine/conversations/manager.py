@@ -7,7 +7,9 @@
 - `settings`: deleting, drafts, custom data, pins, marks, read marks;
 - `groups`: conversation groups, and the server API's view of marks and groups.
 
-Each part is built with the parts it reads through; this facade builds them and delegates to them.
+Each part is built with the parts it reads through; this facade delegates to them. The state,
+views and announce parts are built by the backend before the message and group parts (which
+tell users through the announcer), the rest here.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from gateway.clock import Clock
-from gateway.engine.announcer import Announcer
 from gateway.engine.conversations.announce import ConversationAnnouncer
 from gateway.engine.conversations.groups import ContactMarks, ConversationGroups
 from gateway.engine.conversations.listing import ConversationListing
@@ -24,7 +25,6 @@ from gateway.engine.conversations.settings import ConversationSettings
 from gateway.engine.conversations.state import UserState, UserStates
 from gateway.engine.conversations.views import ConversationViews
 from gateway.engine.errors import maps_store_errors
-from gateway.engine.message_core import MessageCore
 from gateway.engine.messages import C2CMessaging
 from gateway.engine.notices import ConversationWatch
 from gateway.events.bus import EventBus
@@ -49,18 +49,20 @@ class Conversations:
         keys: Keys,
         bus: EventBus,
         clock: Clock,
-        messages: MessageCore,
+        states: UserStates,
+        viewer: ConversationViews,
+        announcer: ConversationAnnouncer,
         c2c: C2CMessaging,
-        announcer: Announcer,
         upstream: Upstream | None = None,
     ) -> None:
-        self.states = states = UserStates(redis, keys, clock)
-        self.viewer = viewer = ConversationViews(redis, keys, states, messages)
+        """`states`, `viewer` and `announcer` are built first, by the backend: the message and
+        group parts built before this one tell users through the announcer."""
+        self.states = states
+        self.viewer = viewer
+        self.announcer = announcer
         self.listing = ConversationListing(redis, keys, states, viewer)
-        self.announcer = ConversationAnnouncer(redis, keys, bus, states, viewer)
-        announcer.serve(self.announcer.announce, self.announcer.announce_new)
-        self.settings = ConversationSettings(redis, keys, bus, clock, states, self.announcer, c2c, upstream)
-        self.conversation_groups = ConversationGroups(redis, keys, bus, states, viewer, self.announcer, upstream)
+        self.settings = ConversationSettings(redis, keys, bus, clock, states, announcer, c2c, upstream)
+        self.conversation_groups = ConversationGroups(redis, keys, bus, states, viewer, announcer, upstream)
 
     def observer(self, user_id: str) -> ConversationWatch:
         return ConversationWatch(self, user_id)

@@ -17,7 +17,7 @@ from typing import Any
 from gateway.engine.codec import STORED_DEC
 from gateway.engine.conversations.state import PAGE_MAX, UserState, UserStates, list_dec, order_key, receive_opt
 from gateway.engine.friendship import decode_friend_record
-from gateway.engine.message_core import MessageCore
+from gateway.engine.message_views import MessageViews
 from gateway.engine.scripts import PipelinedScript, run_pipeline
 from gateway.errors import invalid
 from gateway.ids import group_conversation_id, group_ids_of, parse_conversation_id, peer_ids_of
@@ -45,7 +45,7 @@ return rows
 class ConversationViews:
     """Views, unread counts and recent messages of users' conversations."""
 
-    def __init__(self, redis: Any, keys: Keys, states: UserStates, messages: MessageCore) -> None:
+    def __init__(self, redis: Any, keys: Keys, states: UserStates, messages: MessageViews) -> None:
         self._redis = redis
         self._keys = keys
         self._states = states
