@@ -12,8 +12,7 @@ import secrets
 from collections.abc import Sequence
 from typing import Any
 
-import msgspec
-
+from gateway.engine.codec import BUNDLE_DEC, BUNDLE_ENC
 from gateway.engine.message_core import MessageCore
 from gateway.errors import Code, IMError, invalid
 from gateway.im.enums import ElemType, MsgStatus
@@ -24,9 +23,6 @@ MERGED_MAX = 300
 ABSTRACTS_MAX = 5
 ABSTRACT_MAX_CHARS = 100
 MAX_LAYERS = 100
-
-_bundle_enc = msgspec.json.Encoder()
-_bundle_dec = msgspec.json.Decoder(list[StoredMessage])
 
 
 class Merging:
@@ -56,7 +52,7 @@ class Merging:
         inner = [m.content.mergerElem.layers for m in merged if m.content.mergerElem is not None]
         layers = 1 + max(inner, default=0)
         bundle = secrets.token_urlsafe(12)
-        await self._redis.set(self._keys.merger_bundle(bundle), _bundle_enc.encode(merged))
+        await self._redis.set(self._keys.merger_bundle(bundle), BUNDLE_ENC.encode(merged))
         over = layers > MAX_LAYERS
         elem = MergerElem(
             title="" if over else title,
@@ -82,4 +78,4 @@ class Merging:
         raw = await self._redis.get(self._keys.merger_bundle(elem.bundle)) if elem.bundle else None
         if raw is None:
             raise invalid("msgID: this merged message's contents are gone")
-        return await self._core.views(user_id, _bundle_dec.decode(raw))
+        return await self._core.views(user_id, BUNDLE_DEC.decode(raw))
