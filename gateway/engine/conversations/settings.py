@@ -11,7 +11,7 @@ from gateway.engine.conversations.state import PER_CALL_MAX, UserStates
 from gateway.engine.messages import C2CMessaging
 from gateway.errors import Code, IMError, invalid
 from gateway.events.bus import EventBus
-from gateway.ids import conversation_peer_id, parse_conversation_id
+from gateway.ids import conversation_group_id, conversation_peer_id, parse_conversation_id
 from gateway.im.conversations import ConversationOperationResult
 from gateway.im.enums import ConversationType
 from gateway.im.events import OnConversationDeleted
@@ -186,7 +186,9 @@ class ConversationSettings:
         """cleanConversationUnreadMessageCount: one conversation, "c2c", "group", or "" for all."""
         state = await self._states.user_state(user_id)
         if conversation_id in ("", "c2c", "group"):
-            targets = [c for c in state.order if not conversation_id or c.startswith(conversation_id + "_")]
+            # "c2c" / "group": the conversations whose ID is of that kind ("": all of them)
+            kind_of = {"c2c": conversation_peer_id, "group": conversation_group_id}.get(conversation_id)
+            targets = [c for c in state.order if kind_of is None or kind_of(c) is not None]
         else:
             await self._states.known(user_id, conversation_id, state)
             targets = [conversation_id]
