@@ -179,7 +179,7 @@ async def test_a_seq_taken_by_a_send_in_flight_stays_above_the_floor(running: St
     timeline = gw.keys.c2c_timeline("ann", "ben")
     now = int(gw.clock.now())
 
-    def stored(seq: int, timestamp: int) -> str:
+    def stored(seq: int, timestamp: int) -> bytes:
         text = Content(elemType=ElemType.V2TIM_ELEM_TYPE_TEXT, textElem=TextElem(text=f"m{seq}"))
         message = StoredMessage(
             msgID=c2c_msg_id("ann", "ben", seq, seq),
