@@ -139,7 +139,7 @@ class MessageCore:
         return int(self._clock.now())
 
     def announced(self, owner: str) -> str:
-        """The conversations `owner` has been told of (Conversations.announce keeps it too)."""
+        """The conversations `owner` has been told of (ConversationAnnouncer.announce keeps it too)."""
         return self._keys.conversation_state(owner, "announced")
 
     @staticmethod
