@@ -1,10 +1,11 @@
-"""The message core: storage, per-viewer views, history pages, revoke/modify, local-only state.
+"""The message core: storage, history pages, created messages, revoke/modify, local-only state.
 
 Storage (DESIGN "Data on Redis"): each conversation has ONE timeline, stored once for both users
 of a C2C chat: a seq counter (INCR) and a hash seq → message. A msgID encodes its timeline and seq,
 so a message is found with one HGET, and a history page of n messages is an HMGET of n seqs
 whatever the conversation's length. What a user does only for themselves (delete for me, clear
-history, local custom data, local imports) is per-user state applied when reading.
+history, local custom data, local imports) is per-user state applied when reading
+(gateway.engine.message_views, which the core reads through).
 
 Unread (C2C): counted from the timeline's sorted set of the seqs that count as unread for each
 user (Keys.timeline_countable_for), past that user's read position.

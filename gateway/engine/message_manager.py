@@ -1,10 +1,11 @@
 """The embedded MessageManager: one object over the message parts, each built with what it needs.
 
-`MessageCore` holds storage, per-viewer views and what every part shares (claims of created
-messages, history pages, revoke and modify). The parts (C2C, groups, receipts, merged messages,
-replies, search, extensions) each hold the core and their own collaborators, and know nothing of
-one another; this facade builds them and delegates to them (synapse's handler over its store).
-Engine parts that need a narrower view take a part itself: `core` for views and visibility.
+`MessageCore` holds storage and what every part shares (created messages and their claims,
+history pages, revoke and modify), and reads views through the MessageViews it is given. The
+parts (C2C, groups, receipts, merged messages, replies, search, extensions) each hold the core
+and their own collaborators, and know nothing of one another; this facade builds them and
+delegates to them (synapse's handler over its store). Engine parts that need less take a part
+itself: AllMemberPush the core, Conversations the C2C part.
 """
 
 from __future__ import annotations
