@@ -12,7 +12,7 @@ collide with another user's key.
 
 from __future__ import annotations
 
-from gateway.ids import conversation_group_id
+from gateway.ids import conversation_group_id, conversation_peer_id
 
 _ESCAPES = str.maketrans({"%": "%25", "{": "%7B", "}": "%7D", ":": "%3A", "|": "%7C"})
 
@@ -175,7 +175,9 @@ class Keys:
     def receive_option_field(conversation_id: str) -> str:
         """The field of a conversation ID (`c2c_<user>` / `group_<group>`)."""
         group = conversation_group_id(conversation_id)
-        return f"group:{group}" if group is not None else f"c2c:{conversation_id[4:]}"
+        if group is not None:
+            return Keys.group_receive_option_field(group)
+        return Keys.c2c_receive_option_field(conversation_peer_id(conversation_id) or "")
 
     @staticmethod
     def receive_option_group(field: str) -> str | None:

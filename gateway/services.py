@@ -133,7 +133,6 @@ class Gateway:
             )
         keys = Keys(settings.sdkappid)
         bus = EventBus(redis, keys)
-        dispatcher = Dispatcher(redis, keys, metrics)
         instance_id = secrets.token_hex(6)
         media_signer = MediaSigner(settings.secret_key)
         admins = settings.admin_identifiers
@@ -181,7 +180,8 @@ class Gateway:
             callbacks=callbacks,
             upstream=upstream,
         )
-        dispatcher.resolver = embedded.message_events  # the engine's logs keep message events by reference
+        # the engine's logs keep message events by reference: its MessageEvents resolves them
+        dispatcher = Dispatcher(redis, keys, metrics, resolver=embedded.message_events)
         # background stream consumers block on reads for up to a second while their stream is empty:
         # each on a client of its own, not on the request pool's few connections
         # (gateway.store.POOL_MAX_CONNECTIONS), which three of them (callbacks, push, all-member

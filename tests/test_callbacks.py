@@ -667,7 +667,7 @@ async def test_the_send_path_costs_nothing_more_with_callbacks_off_and_after_cal
     async def never(*_: Any) -> Any:
         raise AssertionError("a before-callback hook was awaited with callbacks off")
 
-    off.messages._callbacks.before_c2c_send = never  # type: ignore[method-assign,assignment]
+    off.callbacks.before_c2c_send = never  # type: ignore[method-assign,assignment]
     await _send(off, "warm up")
     before = off_count.n
     await _send(off, "off")

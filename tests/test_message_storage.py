@@ -101,8 +101,8 @@ async def test_messages_and_log_entries_in_the_old_formats_still_read(
     )
     old_body = msgspec.json.encode(stored)  # the object form, msgID and all
     assert old_body.startswith(b'{"msgID":')
-    for_bob = (await engine.messages._views("bob", [stored]))[0]
-    for_alice = (await engine.messages._views("alice", [stored]))[0]
+    for_bob = (await engine.messages.core.views("bob", [stored]))[0]
+    for_alice = (await engine.messages.core.views("alice", [stored]))[0]
     pipe = gw.redis.pipeline(transaction=False)
     pipe.hset(gw.keys.timeline_messages(timeline), "1", old_body)
     pipe.set(gw.keys.timeline_seq(timeline), 1)

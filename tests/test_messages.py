@@ -287,7 +287,7 @@ async def test_a_c2c_send_takes_three_round_trips_and_leaves_the_conversation_no
             told.append(changed)
             await tell(changed)
 
-        announcer.announce = recorded_tell
+        announcer.announce = recorded_tell  # type: ignore[method-assign]
 
         async def send(text: str) -> int:
             text_elem = TextElem(text=text)

@@ -30,8 +30,8 @@ import msgspec
 
 from gateway.background import StreamConsumer
 from gateway.clock import Clock
+from gateway.engine.message_core import MessageCore
 from gateway.engine.message_ids import c2c_msg_id
-from gateway.engine.messages import Messages
 from gateway.engine.profiles import Profiles
 from gateway.engine.push.planner import PushQueue, pushable
 from gateway.errors import IMError
@@ -100,7 +100,7 @@ class AllMemberPush:
         bus: EventBus,
         clock: Clock,
         profiles: Profiles,
-        messages: Messages,
+        messages: MessageCore,
         push_queue: PushQueue,
     ) -> None:
         self._redis = redis
@@ -260,7 +260,7 @@ class AllMemberPush:
             for user, seq in zip(users, seqs, strict=True)
         ]
         pipe = self._redis.pipeline(transaction=False)
-        builds = [self._messages._queue_views(pipe, user, [m]) for user, m in zip(users, messages, strict=True)]
+        builds = [self._messages.queue_views(pipe, user, [m]) for user, m in zip(users, messages, strict=True)]
         replies = await pipe.execute()
         pipe = self._redis.pipeline(transaction=False)
         for user, build in zip(users, builds, strict=True):

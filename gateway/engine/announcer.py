@@ -1,32 +1,21 @@
-"""Telling users their conversations changed, before the part that does it exists.
+"""What the parts built before the conversation manager tell users through.
 
-Messages and the group store are built before Conversations (which reads through them), yet
-both must tell users of new or changed conversations. They receive an `Announcer` in their
-constructors; Conversations is then built with the same Announcer and serves it from its
-constructor. Nothing is patched in afterwards, and the hot path calls straight through."""
+Messages and the group store must tell users of new or changed conversations, and the part that
+does it (gateway.engine.conversations.announce.ConversationAnnouncer) reads views of messages.
+So the backend builds the announcer first (over the message views, which tell nobody), and hands
+it to the message and group parts' constructors; they know it only as this Protocol. Nothing is
+patched in after construction."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
-Notify = Callable[[dict[str, list[str]]], Awaitable[None]]
+from typing import Protocol
 
 
-async def _untold(changed: dict[str, list[str]]) -> None:
-    """Before Conversations serves the Announcer (only while the engine is being built)."""
+class Announcer(Protocol):
+    """onConversationChanged / onNewConversation, as each user sees their conversations."""
 
+    async def announce(self, changed: dict[str, list[str]]) -> None:
+        """Tell each user of their conversations that changed (or appeared: onNewConversation)."""
 
-class Announcer:
-    """onConversationChanged / onNewConversation for the parts built before Conversations."""
-
-    __slots__ = ("announce", "announce_new")
-
-    def __init__(self) -> None:
-        # Conversations' own methods once it is built (Conversations.__init__ calls serve)
-        self.announce: Notify = _untold
-        self.announce_new: Notify = _untold
-
-    def serve(self, announce: Notify, announce_new: Notify) -> None:
-        """Called once, by Conversations' constructor."""
-        self.announce = announce
-        self.announce_new = announce_new
+    async def announce_new(self, appeared: dict[str, list[str]]) -> None:
+        """onNewConversation: conversations that (re)appeared in users' lists, e.g. a joined group."""

@@ -10,14 +10,17 @@ from redis.exceptions import RedisError
 
 from gateway.clock import Clock
 from gateway.engine.all_member_push import AllMemberPush
-from gateway.engine.announcer import Announcer
 from gateway.engine.callbacks.hooks import Callbacks
-from gateway.engine.conversations import Conversations
+from gateway.engine.conversations.announce import ConversationAnnouncer
+from gateway.engine.conversations.manager import Conversations
+from gateway.engine.conversations.state import UserStates
+from gateway.engine.conversations.views import ConversationViews
 from gateway.engine.errors import maps_store_errors
 from gateway.engine.friendship import Friendship
 from gateway.engine.groups.manager import EmbeddedGroups
 from gateway.engine.message_events import MessageEvents
-from gateway.engine.messages import Messages
+from gateway.engine.message_manager import EmbeddedMessages
+from gateway.engine.message_views import MessageViews
 from gateway.engine.profiles import Profiles, validate_changes
 from gateway.engine.push.planner import PushPlanner, PushQueue
 from gateway.engine.retention import MessageRetention
@@ -152,14 +155,18 @@ class EmbeddedBackend:
         self.friendship = Friendship(redis, keys, bus, self.profiles, clock, callbacks, upstream)
         # offline push: the queue is fed by every send; the planner is read by gateway.push's worker
         self.push_queue = PushQueue(redis, keys, enabled=offline_push)
-        # messages and groups tell of conversations through it; Conversations serves it when built
-        self.announcer = announcer = Announcer()
+        # what messages and groups tell users of conversations through: built before them, over the
+        # views of messages (which tell nobody) and the users' conversation state
+        message_views = MessageViews(redis, keys)
+        conversation_states = UserStates(redis, keys, clock)
+        conversation_views = ConversationViews(redis, keys, conversation_states, message_views)
+        self.announcer = announcer = ConversationAnnouncer(redis, keys, bus, conversation_states, conversation_views)
         self.groups = EmbeddedGroups(
             redis, keys, bus, clock, self.profiles, self.friendship, announcer, callbacks, upstream
         )
         # the message events its logs keep by reference: the dispatcher resolves them with it
         self.message_events = MessageEvents(redis, keys)
-        self.messages = Messages(
+        self.messages = EmbeddedMessages(
             redis,
             keys,
             bus,
@@ -167,6 +174,7 @@ class EmbeddedBackend:
             self.profiles,
             self.friendship,
             self.groups.store,
+            message_views,
             announcer,
             self.push_queue,
             friends_only=friends_only,
@@ -175,14 +183,24 @@ class EmbeddedBackend:
             message_events=self.message_events,
         )
         self.conversations = Conversations(
-            redis, keys, bus, clock, self.messages, self.groups.store, announcer, upstream=upstream
+            redis,
+            keys,
+            bus,
+            clock,
+            conversation_states,
+            conversation_views,
+            announcer,
+            self.messages.c2c,
+            upstream=upstream,
         )
         self.accounts = EmbeddedAccounts(self.profiles, self.friendship, clock, upstream)
         self.signaling = Signaling(redis, keys, bus, clock, self.messages, self.groups.store)
         self.housekeeping = EmbeddedHousekeeping(self.groups, self.signaling, MessageRetention(redis, keys), clock)
         self.push_planner = PushPlanner(redis, keys, self.groups.store, self.profiles, self.conversations)
         # REST im_push: tasks to every account, run by each replica's AllMemberPushWorker
-        self.all_member_push = AllMemberPush(redis, keys, bus, clock, self.profiles, self.messages, self.push_queue)
+        self.all_member_push = AllMemberPush(
+            redis, keys, bus, clock, self.profiles, self.messages.core, self.push_queue
+        )
 
     async def ping(self) -> None:
         try:

@@ -16,7 +16,8 @@ are paid for over and over (docs/storage.md). A StoredMessage is written as a JS
   (gateway.engine.message_ids), which is what a reader gives it otherwise.
 
 Other records (drafts, local data) and messages written before this format (JSON objects) are
-plain msgspec JSON, read as they always were.
+plain msgspec JSON, read as they always were. So is a merged message's bundle (its merged
+messages, copied when it was made: gateway.engine.merger), through `BUNDLE_ENC` / `BUNDLE_DEC`.
 """
 
 from __future__ import annotations
@@ -171,3 +172,6 @@ class _StoredDecoder:
 
 STORED_ENC = _StoredEncoder()
 STORED_DEC = _StoredDecoder()
+# a merged message's bundle: its messages as a JSON list of objects (the form bundles were written in)
+BUNDLE_ENC = msgspec.json.Encoder()
+BUNDLE_DEC = msgspec.json.Decoder(list[StoredMessage])

@@ -17,15 +17,20 @@ The upstream decides whether a message takes extensions (native messages' webhoo
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import msgspec
 
+from gateway.engine.callbacks.hooks import Callbacks
+from gateway.engine.groups.store import GroupStore
 from gateway.engine.message_core import MessageCore
 from gateway.engine.message_ids import parse_msg_id
 from gateway.errors import Code, IMError, invalid
+from gateway.events.bus import EventBus
 from gateway.ids import topic_parent
 from gateway.im.events import IMEvent, OnRecvMessageExtensionsChanged, OnRecvMessageExtensionsDeleted
 from gateway.im.messages import MessageExtension, MessageExtensionResult, StoredMessage
+from gateway.keys import Keys
 from gateway.upstream import Upstream, UpstreamExtension, active
 from gateway.v4.callbacks import EXTENSION_CLEAR, EXTENSION_DELETE, EXTENSION_SET
 
@@ -121,9 +126,29 @@ class _Stored(msgspec.Struct):
 _stored_ext_dec = msgspec.json.Decoder(_Stored)
 
 
-class Extensions(MessageCore):
+class Extensions:
+    """The extensions part of the message manager: it finds messages through the MessageCore."""
+
+    def __init__(
+        self,
+        core: MessageCore,
+        redis: Any,
+        keys: Keys,
+        bus: EventBus,
+        groups: GroupStore,
+        callbacks: Callbacks,
+        upstream: Upstream | None,
+    ) -> None:
+        self._core = core
+        self._redis = redis
+        self._keys = keys
+        self._bus = bus
+        self._groups = groups
+        self._callbacks = callbacks
+        self._upstream = upstream  # the IM server writes go to first (gateway.upstream); None: none
+
     async def _extensible(self, user_id: str, msg_id: str) -> StoredMessage:
-        stored = await self.load_visible(user_id, msg_id)
+        stored = await self._core.load_visible(user_id, msg_id)
         if not stored.isSupportMessageExtension and self._upstream is None:
             raise IMError(
                 Code.ERR_EXTENSION_NOT_ENABLED, "msgID: the message was not sent with isSupportMessageExtension"
@@ -131,7 +156,7 @@ class Extensions(MessageCore):
         return stored
 
     def _extensions_key(self, stored: StoredMessage) -> str:
-        return self._keys.message_extensions(self._timeline_of(parse_msg_id(stored.msgID)), stored.seq)
+        return self._keys.message_extensions(self._core.timeline_of(parse_msg_id(stored.msgID)), stored.seq)
 
     async def get_message_extensions(self, user_id: str, msg_id: str) -> list[MessageExtension]:
         stored = await self._extensible(user_id, msg_id)

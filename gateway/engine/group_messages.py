@@ -13,9 +13,10 @@ from typing import Any
 
 import msgspec
 
+from gateway.engine.callbacks.hooks import Callbacks
 from gateway.engine.codec import STORED_DEC, STORED_ENC
 from gateway.engine.groups.imports import known
-from gateway.engine.groups.store import AVCHATROOM, MEMBER, neutral_view
+from gateway.engine.groups.store import AVCHATROOM, MEMBER, GroupStore, neutral_view
 from gateway.engine.message_core import (
     HISTORY_COUNT_MAX,
     Draft,
@@ -23,7 +24,9 @@ from gateway.engine.message_core import (
     require_body_fits,
 )
 from gateway.engine.message_ids import group_msg_id, parse_msg_id
+from gateway.engine.profiles import Profiles
 from gateway.errors import Code, IMError, invalid
+from gateway.events.bus import EventBus
 from gateway.ids import group_conversation_id, topic_parent
 from gateway.im.enums import ElemType, GetType, MessageOpt, MsgStatus
 from gateway.im.events import OnRecvNewMessage
@@ -64,8 +67,29 @@ class ImportResult(msgspec.Struct, frozen=True, kw_only=True):
     code: int  # 0, IMPORT_BAD_TIME or IMPORT_TOO_LARGE
 
 
-class GroupMessaging(MessageCore):
-    # ---- group messages ---------------------------------------------------------------------------
+class GroupMessaging:
+    """The group part of the message manager: it stores and reads through the MessageCore."""
+
+    def __init__(
+        self,
+        core: MessageCore,
+        redis: Any,
+        keys: Keys,
+        bus: EventBus,
+        profiles: Profiles,
+        groups: GroupStore,
+        callbacks: Callbacks,
+        upstream: Upstream | None,
+    ) -> None:
+        self._core = core
+        self._redis = redis
+        self._keys = keys
+        self._bus = bus
+        self._profiles = profiles
+        self._groups = groups
+        self._callbacks = callbacks
+        self._upstream = upstream  # the IM server sends go through first (gateway.upstream); None: none
+
     async def derive_created_message(
         self,
         user_id: str,
@@ -75,7 +99,7 @@ class GroupMessaging(MessageCore):
         targets: Sequence[str] | None = None,
     ) -> CreatedMessage:
         """createAtSignedGroupMessage / createTargetedGroupMessage: a new created message from one."""
-        draft = await self.draft_or_sent(user_id, created_id, "msgID")
+        draft = await self._core.draft_or_sent(user_id, created_id, "msgID")
         if at_users is not None:
             if len(at_users) > AT_USERS_MAX:
                 raise invalid(f"atUserList: at most {AT_USERS_MAX} users, @ALL included")
@@ -84,7 +108,9 @@ class GroupMessaging(MessageCore):
             if not targets:
                 raise invalid("receiverList is empty")
             draft.targets = list(dict.fromkeys(targets))
-        return await self.create_message(user_id, draft.content, at_users=draft.groupAtUserList, targets=draft.targets)
+        return await self._core.create_message(
+            user_id, draft.content, at_users=draft.groupAtUserList, targets=draft.targets
+        )
 
     async def _conversation_group(self, group_id: str) -> tuple[str, str]:
         """(the group whose members may take part, the timeline's group or topic ID)."""
@@ -181,19 +207,19 @@ class GroupMessaging(MessageCore):
         pipe.hget(key, "msgID")
         pipe.hget(self._keys.global_mute(user_id), "group")  # the admin's app-wide mute, in the same trip
         raw_draft, already, muted_until = await pipe.execute()
-        lost = await self._lost_claim(user_id, created_id, already) if already else None
+        lost = await self._core.lost_claim(user_id, created_id, already) if already else None
         if already and lost is None:
-            return await self._sent_result(user_id, created_id, already)
+            return await self._core.sent_result(user_id, created_id, already)
         if draft is None:
             if raw_draft is None:  # sent already (or never created)
-                return await self._first_result(user_id, created_id)
-            draft = self.draft_from(raw_draft, created_id)
+                return await self._core.first_result(user_id, created_id)
+            draft = self._core.draft_from(raw_draft, created_id)
         owner_group, conversation_group = await self._conversation_group(group_id)
         group = await self._groups.info(owner_group)
         member = await self._groups.member(owner_group, user_id)
         if member is None and not as_admin:
             raise IMError(Code.ERR_NO_PERMISSION, f"you are not a member of {owner_group!r}")
-        now = self._now()
+        now = self._core.now()
         if member is not None and not as_admin:
             if member.muteUntil > now:
                 raise IMError(
@@ -224,7 +250,7 @@ class GroupMessaging(MessageCore):
             content=draft.content,
             nickName=profiles[0].nickName if profiles else "",
             faceUrl=profiles[0].faceUrl if profiles else "",
-            **self._option_fields(options),
+            **self._core.option_fields(options),
             groupAtUserList=list(draft.groupAtUserList),
             targets=targets,
         )
@@ -239,16 +265,16 @@ class GroupMessaging(MessageCore):
         stored.seq, stored.msgID = seq, msg_id
         if up is not None:
             await self._redis.hset(key, "msgID", msg_id)
-        elif not finishing and not await self._claim(key, msg_id, drafted=drafted):
-            return await self._first_result(user_id, created_id)
+        elif not finishing and not await self._core.claim(key, msg_id, drafted=drafted):
+            return await self._core.first_result(user_id, created_id)
         if up is not None or upstream_seq:
             there = await self._make_room(timeline, stored)
             if there is not None:  # the same message, stored already: nothing more to do or tell
-                return (await self._views(user_id, [there], created_ids={msg_id: created_id}))[0]
+                return (await self._core.views(user_id, [there], created_ids={msg_id: created_id}))[0]
         if self._callbacks.gates(GROUP_BEFORE_SEND):  # the app's moderation may refuse, drop or rewrite it
             stored, dropped = await self._callbacks.before_group_send(stored, group, options.onlineUserOnly, key)
             if dropped:
-                return (await self._views(user_id, [stored], created_ids={msg_id: created_id}))[0]
+                return (await self._core.views(user_id, [stored], created_ids={msg_id: created_id}))[0]
         conversation = group_conversation_id(conversation_group)
         # The sender's subscriptions derive the sender's conversation notice from the group's entry
         # (docs/events.md) when it goes to the whole group and changes the conversation's order;
@@ -265,23 +291,23 @@ class GroupMessaging(MessageCore):
         )
         # In order (docs/scaling.md): the message in the timeline first (its commit point), then the
         # sender's part, the app's callback queue, and after the events below the claim's completion
-        # mark, whose absence makes a retry of the send write it all again (_lost_claim).
+        # mark, whose absence makes a retry of the send write it all again (MessageCore.lost_claim).
         pipe = ordered_pipeline(self._redis, durable=True)
         if not options.onlineUserOnly and group.groupType != AVCHATROOM:
             self._queue_store(pipe, timeline, stored, countable=not stored.isExcludedFromUnreadCount and not targets)
         announced_at = len(pipe)
         if derived:
-            pipe.hexists(self._announced(user_id), conversation)
-            pipe.hset(self._announced(user_id), conversation, 1)
+            pipe.hexists(self._core.announced(user_id), conversation)
+            pipe.hset(self._core.announced(user_id), conversation, 1)
         # sending reads the conversation for the sender: their own messages never count as unread
         if in_group:
             pipe.hset(self._keys.group_read_seqs(user_id), conversation, seq)
-        self._queue_sent_record(pipe, user_id, key, msg_id, options, drafted=drafted)
+        self._core.queue_sent_record(pipe, user_id, key, msg_id, options, drafted=drafted)
         self._callbacks.queue_group_sent(pipe, stored, group, options.onlineUserOnly)
         replies = await pipe.execute()
-        notice = self._notice(conversation, replies[announced_at]) if derived else None
+        notice = self._core.notice(conversation, replies[announced_at]) if derived else None
         await self._groups.touch(owner_group)
-        mine = (await self._views(user_id, [stored], created_ids={msg_id: created_id}))[0]
+        mine = (await self._core.views(user_id, [stored], created_ids={msg_id: created_id}))[0]
         # a live-stream room's messages are not stored: their events are written out
         kept = options if group.groupType != AVCHATROOM else SendOptions(onlineUserOnly=True)
         pipe = self._redis.pipeline(transaction=False)
@@ -291,7 +317,7 @@ class GroupMessaging(MessageCore):
                 [user_id],
                 OnRecvNewMessage(message=mine),
                 except_session=session_id,
-                reference=self._reference(stored, mine, user_id, kept),
+                reference=self._core.reference(stored, mine, user_id, kept),
             )
         if len(pipe):
             await pipe.execute()
@@ -300,11 +326,11 @@ class GroupMessaging(MessageCore):
         if targets:
             receivers = [t for t in targets if t != user_id]
             # every member but the sender sees a group message alike: one reference serves them all
-            reference = self._reference(stored, neutral, receivers[0], kept) if receivers else None
+            reference = self._core.reference(stored, neutral, receivers[0], kept) if receivers else None
             await self._bus.publish(receivers, event, reference=reference)
-            await self.offer_push(stored, receivers, options.onlineUserOnly)
+            await self._core.offer_push(stored, receivers, options.onlineUserOnly)
             told = [user_id, *receivers] if in_group else receivers
-            await self.conversations_changed({u: [conversation] for u in told})
+            await self._core.conversations_changed({u: [conversation] for u in told})
             await self._send_done(key, drafted)
             return mine
         # Stored once whatever the group's size (read diffusion): members' subscriptions follow the
@@ -314,12 +340,12 @@ class GroupMessaging(MessageCore):
             event,
             except_user=user_id,
             conversation=notice,
-            reference=self._reference(stored, neutral, None, kept),
+            reference=self._core.reference(stored, neutral, None, kept),
         )
         if group.groupType != AVCHATROOM:  # live-stream rooms are never pushed, as in the SDK
-            await self.offer_push(stored, None, options.onlineUserOnly)
+            await self._core.offer_push(stored, None, options.onlineUserOnly)
         if notice is None and in_group:
-            await self.conversations_changed({user_id: [conversation]})
+            await self._core.conversations_changed({user_id: [conversation]})
         await self._send_done(key, drafted)
         return mine
 
@@ -350,12 +376,12 @@ class GroupMessaging(MessageCore):
     async def _send_done(self, created_key: str, drafted: bool) -> None:
         """A send's last step, after its events: a drafted send's key deleted (a repeat then finds
         the first result in the sender's log), another's completion mark set; until then a retry
-        finishes what is missing (_lost_claim)."""
+        finishes what is missing (MessageCore.lost_claim)."""
         if drafted:
             await self._redis.delete(created_key)
             return
         pipe = self._redis.pipeline(transaction=False)
-        self.queue_send_done(pipe, created_key)
+        self._core.queue_send_done(pipe, created_key)
         await pipe.execute()
 
     def _queue_store(self, pipe: Any, timeline: str, stored: StoredMessage, *, countable: bool) -> None:
@@ -422,7 +448,7 @@ class GroupMessaging(MessageCore):
         owner_group, conversation_group = await self._conversation_group(group_id)
         group = await self._groups.info(owner_group)
         timeline = self._keys.group_timeline(conversation_group)
-        floor, now = max(group.createTime, await self._newest_time(timeline)), self._now()
+        floor, now = max(group.createTime, await self._newest_time(timeline)), self._core.now()
         accepted: list[ImportedGroupMessage] = []
         verdicts: list[int] = []
         for item in items:
@@ -562,7 +588,7 @@ class GroupMessaging(MessageCore):
                 raise invalid(f"messageSeqList: at most {HISTORY_COUNT_MAX} seqs")
             raws = await self._redis.hmget(self._keys.timeline_messages(timeline), [str(q) for q in seq_list])
             found = [STORED_DEC.decode(r) for r in raws if r]
-            return await self._views(user_id, await self._visible_to(user_id, found))
+            return await self._core.views(user_id, await self._core.visible_to(user_id, found))
         start_seq = None
         if last_msg_id:
             ref = parse_msg_id(last_msg_id, "lastMsgID")
@@ -571,7 +597,9 @@ class GroupMessaging(MessageCore):
             start_seq = ref.seq
         elif last_seq:
             start_seq = last_seq
-        return await self._page(user_id, timeline, count, get_type, start_seq, message_types, time_begin, time_period)
+        return await self._core.history_page(
+            user_id, timeline, count, get_type, start_seq, message_types, time_begin, time_period
+        )
 
     async def mark_group_message_as_read(self, user_id: str, group_id: str) -> None:
         owner_group, conversation_group = await self._conversation_group(group_id)
@@ -579,7 +607,7 @@ class GroupMessaging(MessageCore):
         timeline = self._keys.group_timeline(conversation_group)
         last = int(await self._redis.get(self._keys.timeline_seq(timeline)) or 0)
         await self._redis.hset(self._keys.group_read_seqs(user_id), group_conversation_id(conversation_group), last)
-        await self.conversations_changed({user_id: [group_conversation_id(conversation_group)]})
+        await self._core.conversations_changed({user_id: [group_conversation_id(conversation_group)]})
 
     async def group_unread(self, user_id: str, group_id: str) -> int:
         """Countable messages after the user's read seq (read diffusion: one ZCOUNT)."""
@@ -601,7 +629,7 @@ class GroupMessaging(MessageCore):
             # a large group's messages are stored once: the user's subscriptions do the filtering
             receiving = opt != MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE
             await self._bus.receive_option_changed(user_id, conversation_group, receiving)
-        await self.conversations_changed({user_id: [group_conversation_id(conversation_group)]})
+        await self._core.conversations_changed({user_id: [group_conversation_id(conversation_group)]})
 
     async def clear_group_history_message(self, user_id: str, group_id: str) -> None:
         owner_group, conversation_group = await self._conversation_group(group_id)
@@ -614,7 +642,7 @@ class GroupMessaging(MessageCore):
         pipe.hset(self._keys.group_read_seqs(user_id), conversation, last)
         pipe.delete(self._keys.hidden_messages(user_id, conversation))
         await pipe.execute()
-        await self.conversations_changed({user_id: [conversation]})
+        await self._core.conversations_changed({user_id: [conversation]})
 
     async def insert_group_message_to_local_storage(
         self, user_id: str, group_id: str, sender: str, content: Content
@@ -622,7 +650,7 @@ class GroupMessaging(MessageCore):
         owner_group, conversation_group = await self._conversation_group(group_id)
         group = await self._groups.info(owner_group)
         await self._groups.require_member(group, user_id)
-        return await self._insert_local(
+        return await self._core.insert_local(
             user_id,
             self._keys.group_timeline(conversation_group),
             lambda seq, random: group_msg_id(conversation_group, seq, random),

@@ -10,24 +10,29 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
+from typing import Any
 
-import msgspec
-
+from gateway.engine.codec import BUNDLE_DEC, BUNDLE_ENC
 from gateway.engine.message_core import MessageCore
 from gateway.errors import Code, IMError, invalid
 from gateway.im.enums import ElemType, MsgStatus
 from gateway.im.messages import Content, CreatedMessage, MergerElem, Message, StoredMessage
+from gateway.keys import Keys
 
 MERGED_MAX = 300
 ABSTRACTS_MAX = 5
 ABSTRACT_MAX_CHARS = 100
 MAX_LAYERS = 100
 
-_bundle_enc = msgspec.json.Encoder()
-_bundle_dec = msgspec.json.Decoder(list[StoredMessage])
 
+class Merging:
+    """The merged-message part of the message manager."""
 
-class Merging(MessageCore):
+    def __init__(self, core: MessageCore, redis: Any, keys: Keys) -> None:
+        self._core = core
+        self._redis = redis
+        self._keys = keys
+
     async def create_merger_message(
         self, user_id: str, msg_ids: Sequence[str], title: str, abstracts: Sequence[str], compatible_text: str
     ) -> CreatedMessage:
@@ -37,7 +42,7 @@ class Merging(MessageCore):
             raise invalid(f"abstractList: at most {ABSTRACTS_MAX} abstracts of at most {ABSTRACT_MAX_CHARS} characters")
         merged: list[StoredMessage] = []
         for msg_id in dict.fromkeys(msg_ids):
-            stored = await self.load_visible(user_id, msg_id, "msgIDList")
+            stored = await self._core.load_visible(user_id, msg_id, "msgIDList")
             if stored.status != MsgStatus.V2TIM_MSG_STATUS_SEND_SUCC:
                 raise invalid(f"msgIDList: {msg_id!r} is not a sent message (revoked or local only)")
             if stored.content.elemType == ElemType.V2TIM_ELEM_TYPE_GROUP_TIPS:
@@ -47,7 +52,7 @@ class Merging(MessageCore):
         inner = [m.content.mergerElem.layers for m in merged if m.content.mergerElem is not None]
         layers = 1 + max(inner, default=0)
         bundle = secrets.token_urlsafe(12)
-        await self._redis.set(self._keys.merger_bundle(bundle), _bundle_enc.encode(merged))
+        await self._redis.set(self._keys.merger_bundle(bundle), BUNDLE_ENC.encode(merged))
         over = layers > MAX_LAYERS
         elem = MergerElem(
             title="" if over else title,
@@ -58,11 +63,13 @@ class Merging(MessageCore):
             layers=layers,
             bundle=bundle,
         )
-        return await self.create_message(user_id, Content(elemType=ElemType.V2TIM_ELEM_TYPE_MERGER, mergerElem=elem))
+        return await self._core.create_message(
+            user_id, Content(elemType=ElemType.V2TIM_ELEM_TYPE_MERGER, mergerElem=elem)
+        )
 
     async def download_merger_message(self, user_id: str, msg_id: str) -> list[Message]:
         """The messages a merged message carries, as they were when it was created."""
-        stored = await self.load_visible(user_id, msg_id)
+        stored = await self._core.load_visible(user_id, msg_id)
         elem = stored.content.mergerElem
         if elem is None:
             raise invalid("msgID: not a merged message")
@@ -71,4 +78,4 @@ class Merging(MessageCore):
         raw = await self._redis.get(self._keys.merger_bundle(elem.bundle)) if elem.bundle else None
         if raw is None:
             raise invalid("msgID: this merged message's contents are gone")
-        return await self._views(user_id, _bundle_dec.decode(raw))
+        return await self._core.views(user_id, BUNDLE_DEC.decode(raw))

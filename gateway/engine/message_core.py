@@ -1,10 +1,11 @@
-"""The message core: storage, per-viewer views, history pages, revoke/modify, local-only state.
+"""The message core: storage, history pages, created messages, revoke/modify, local-only state.
 
 Storage (DESIGN "Data on Redis"): each conversation has ONE timeline, stored once for both users
 of a C2C chat: a seq counter (INCR) and a hash seq → message. A msgID encodes its timeline and seq,
 so a message is found with one HGET, and a history page of n messages is an HMGET of n seqs
 whatever the conversation's length. What a user does only for themselves (delete for me, clear
-history, local custom data, local imports) is per-user state applied when reading.
+history, local custom data, local imports) is per-user state applied when reading
+(gateway.engine.message_views, which the core reads through).
 
 Unread (C2C): counted from the timeline's sorted set of the seqs that count as unread for each
 user (Keys.timeline_countable_for), past that user's read position.
@@ -23,16 +24,17 @@ from gateway.clock import Clock
 from gateway.engine.announcer import Announcer
 from gateway.engine.callbacks.hooks import Callbacks
 from gateway.engine.codec import STORED_DEC, STORED_ENC
-from gateway.engine.friendship import Friendship, decode_friend_record
-from gateway.engine.groups.store import ADMIN, OWNER, GroupStore, member_dec, neutral_view
+from gateway.engine.friendship import Friendship
+from gateway.engine.groups.store import ADMIN, OWNER, GroupStore, neutral_view
 from gateway.engine.message_events import KIND_MODIFIED, KIND_NEW, MessageEvents
 from gateway.engine.message_ids import MessageRef, parse_msg_id
+from gateway.engine.message_views import LocalData, MessageViews, content_fields
 from gateway.engine.profiles import Profiles
 from gateway.engine.scripts import PipelinedScript, run_pipeline
 from gateway.errors import Code, IMError, invalid
 from gateway.events.bus import CONVERSATION_CHANGED, CONVERSATION_NEW, EventBus
 from gateway.events.entries import Reference
-from gateway.ids import c2c_conversation_id, conversation_peer_id, group_conversation_id, peer_ids_of, topic_parent
+from gateway.ids import c2c_conversation_id, group_conversation_id, topic_parent
 from gateway.im.enums import ElemType, GetType, MessageOpt, MsgStatus
 from gateway.im.events import (
     IMEvent,
@@ -61,14 +63,6 @@ FIND_MESSAGES_MAX = 100
 SCAN_BATCH_FACTOR = 2  # fetch this many seqs per wanted message while skipping hidden ones
 
 
-class LocalData(msgspec.Struct, kw_only=True):
-    data: str = ""
-    number: int = 0
-
-
-_local_dec = msgspec.json.Decoder(LocalData)
-
-
 class Draft(msgspec.Struct, kw_only=True):
     """A created message waiting for sendMessage."""
 
@@ -94,6 +88,10 @@ class PushFeed(Protocol):
 
 
 class MessageCore:
+    """What every part of the message manager shares (gateway.engine.message_manager): storage,
+    per-viewer views and visibility, created messages and their claims, history pages, revoke and
+    modify. The parts hold it and call it; it knows none of them."""
+
     async def conversations_changed(self, changed: dict[str, list[str]]) -> None:
         """Tell users their conversations changed (onNewConversation / onConversationChanged);
         Conversations does it through the Announcer. Messages only say which ones."""
@@ -113,6 +111,7 @@ class MessageCore:
         profiles: Profiles,
         friendship: Friendship,
         groups: GroupStore,
+        viewer: MessageViews,
         announcer: Announcer,
         push_queue: PushFeed,
         *,
@@ -126,6 +125,7 @@ class MessageCore:
         # message events stored by reference in the event logs (and resolved for subscriptions)
         self._message_events = message_events or MessageEvents(redis, keys)
         self._groups = groups
+        self._viewer = viewer  # visibility and per-viewer views (built before the announcer)
         self._announcer = announcer
         self._push_queue = push_queue
         self._redis = redis
@@ -136,20 +136,20 @@ class MessageCore:
         self._friendship = friendship
         self._friends_only = friends_only
 
-    def _now(self) -> int:
+    def now(self) -> int:
         return int(self._clock.now())
 
-    def _announced(self, owner: str) -> str:
-        """The conversations `owner` has been told of (Conversations.announce keeps it too)."""
+    def announced(self, owner: str) -> str:
+        """The conversations `owner` has been told of (ConversationAnnouncer.announce keeps it too)."""
         return self._keys.conversation_state(owner, "announced")
 
     @staticmethod
-    def _notice(conversation: str, was_announced: Any) -> tuple[str, str]:
+    def notice(conversation: str, was_announced: Any) -> tuple[str, str]:
         """A message's conversation notice for one user, derived by their subscriptions: new when
         they had not been told of the conversation (or not since deleting it), else changed."""
         return (CONVERSATION_CHANGED if was_announced else CONVERSATION_NEW, conversation)
 
-    def _reference(
+    def reference(
         self, stored: StoredMessage, view: Message, viewer: str | None, options: SendOptions
     ) -> Reference | None:
         """What a log keeps for a new message's event (its view as `viewer` sees it; None: a
@@ -162,7 +162,7 @@ class MessageCore:
         self, user_id: str, content: Content, *, at_users: Sequence[str] = (), targets: Sequence[str] = ()
     ) -> CreatedMessage:
         created_id = f"created-{secrets.token_urlsafe(12)}"
-        draft = Draft(content=content, groupAtUserList=list(at_users), targets=list(targets), createdAt=self._now())
+        draft = Draft(content=content, groupAtUserList=list(at_users), targets=list(targets), createdAt=self.now())
         key = self._keys.created_message(user_id, created_id)
         pipe = self._redis.pipeline(transaction=True)
         pipe.hset(key, "draft", STORED_ENC.encode(draft))
@@ -171,7 +171,7 @@ class MessageCore:
         return CreatedMessage(id=created_id, messageInfo=self._draft_view(user_id, created_id, draft))
 
     @staticmethod
-    def _option_fields(options: SendOptions) -> dict[str, Any]:
+    def option_fields(options: SendOptions) -> dict[str, Any]:
         """The StoredMessage fields a sendMessage call's options decide (C2C and group alike)."""
         return {
             "priority": options.priority,
@@ -184,14 +184,14 @@ class MessageCore:
             "offlinePushInfo": options.offlinePushInfo,
         }
 
-    def _queue_sent_record(
+    def queue_sent_record(
         self, pipe: Any, user_id: str, created_key: str, msg_id: str, options: SendOptions, *, drafted: bool = False
     ) -> None:
         """Into a send's write pipeline: the sender's localCustomData, and how long the created id's
         claim (created id -> msgID, what makes a repeat return the first result) is kept: a REST
         send's (named by its request) SENT_RECORD_TTL_SECONDS. A `drafted` one (a create*Message
         result) is the caller's to delete, in the round trip that writes the sender's event of the
-        message or after it: a repeat then finds the first result in that log (`_first_result`),
+        message or after it: a repeat then finds the first result in that log (`first_result`),
         so a sent message leaves nothing behind here."""
         if options.localCustomData:
             pipe.hset(
@@ -202,7 +202,7 @@ class MessageCore:
         if not drafted:
             pipe.expire(created_key, SENT_RECORD_TTL_SECONDS)
 
-    async def _claim(self, created_key: str, msg_id: str, *, drafted: bool) -> bool:
+    async def claim(self, created_key: str, msg_id: str, *, drafted: bool) -> bool:
         """Claim a created id for `msg_id` (a concurrent repeat of the send then returns this
         message instead). `drafted`: only while its draft is there, since a sent one's key is
         deleted and a claim would otherwise make it anew."""
@@ -215,7 +215,7 @@ class MessageCore:
         (claimed,) = await run_pipeline(self._redis, build, (_CLAIM_DRAFT,))
         return int(claimed) == 1
 
-    async def _first_result(self, user_id: str, created_id: str) -> Message:
+    async def first_result(self, user_id: str, created_id: str) -> Message:
         """The first result of a send repeated after its created message was sent (its key gone
         or going): the message it became, found by its claim or else in the sender's log; 6017
         when neither knows it (never created, or sent longer ago than the log keeps)."""
@@ -224,7 +224,7 @@ class MessageCore:
             msg_id = await self._message_events.find_sent(user_id, created_id)
         if msg_id is None:
             raise _no_created_message(created_id, "id")
-        return await self._sent_result(user_id, created_id, str(msg_id))
+        return await self.sent_result(user_id, created_id, str(msg_id))
 
     async def draft_or_sent(self, user_id: str, created_id: str, arg: str = "id") -> Draft:
         """A created message's draft; once sent, the message it became (what an at-signed or
@@ -238,7 +238,7 @@ class MessageCore:
             raise _no_created_message(created_id, arg)
         return Draft(content=stored.content, groupAtUserList=list(stored.groupAtUserList), targets=list(stored.targets))
 
-    async def _insert_local(
+    async def insert_local(
         self,
         user_id: str,
         timeline: str,
@@ -261,14 +261,14 @@ class MessageCore:
             groupID=group_id,
             seq=seq,
             random=random,
-            timestamp=self._now(),
+            timestamp=self.now(),
             content=content,
             visibleTo=user_id,
             status=MsgStatus.V2TIM_MSG_STATUS_LOCAL_IMPORTED,
             isExcludedFromUnreadCount=True,
         )
         await self._redis.hset(self._keys.timeline_messages(timeline), str(seq), STORED_ENC.encode(stored))
-        return (await self._views(user_id, [stored]))[0]
+        return (await self.views(user_id, [stored]))[0]
 
     async def draft(self, user_id: str, created_id: str, arg: str = "id") -> Draft:
         raw = await self._redis.hget(self._keys.created_message(user_id, created_id), "draft")
@@ -291,12 +291,12 @@ class MessageCore:
             isRead=True,
             groupAtUserList=draft.groupAtUserList,
             timestamp=draft.createdAt,
-            **_content_fields(draft.content),
+            **content_fields(draft.content),
         )
 
-    async def _lost_claim(self, user_id: str, created_id: str, msg_id: str) -> MessageRef | None:
+    async def lost_claim(self, user_id: str, created_id: str, msg_id: str) -> MessageRef | None:
         """The claim of a send that never finished its writes, for this retry to finish it; None when
-        they are all there (an ordinary repeat: `_sent_result` answers it).
+        they are all there (an ordinary repeat: `sent_result` answers it).
 
         A send claims its created id (created id -> msgID) one round trip before it writes. A request
         that dies in between (its deadline passed while Redis stalled) leaves a claim with no
@@ -308,7 +308,7 @@ class MessageCore:
         a receiver may hear of the message twice (the same msgID) but never not at all."""
         ref = parse_msg_id(msg_id)
         pipe = self._redis.pipeline(transaction=False)
-        pipe.hget(self._keys.timeline_messages(self._timeline_of(ref)), str(ref.seq))
+        pipe.hget(self._keys.timeline_messages(self.timeline_of(ref)), str(ref.seq))
         pipe.hget(self._keys.created_message(user_id, created_id), SEND_DONE_FIELD)
         raw, done = await pipe.execute()
         stored = STORED_DEC.decode(raw) if raw is not None else None
@@ -320,24 +320,24 @@ class MessageCore:
         return ref
 
     def queue_send_done(self, pipe: Any, created_key: str) -> None:
-        """A send's last write: the claim's completion mark (see `_lost_claim`)."""
+        """A send's last write: the claim's completion mark (see `lost_claim`)."""
         pipe.hset(created_key, SEND_DONE_FIELD, 1)
 
-    async def _sent_result(self, user_id: str, created_id: str, msg_id: str) -> Message:
+    async def sent_result(self, user_id: str, created_id: str, msg_id: str) -> Message:
         """The first result of a send repeated with the same created id."""
         ref = parse_msg_id(msg_id)
         stored = await self._load(ref)
         if stored is None:
             raise IMError(Code.ERR_SDK_INTERNAL_ERROR, "the first send of this id did not complete; create it again")
-        return (await self._views(user_id, [stored], created_ids={msg_id: created_id}))[0]
+        return (await self.views(user_id, [stored], created_ids={msg_id: created_id}))[0]
 
-    def _timeline_of(self, ref: MessageRef) -> str:
+    def timeline_of(self, ref: MessageRef) -> str:
         if ref.is_group:
             return self._keys.group_timeline(ref.first)
         return self._keys.c2c_timeline(ref.first, ref.second)
 
     async def _load(self, ref: MessageRef) -> StoredMessage | None:
-        raw = await self._redis.hget(self._keys.timeline_messages(self._timeline_of(ref)), str(ref.seq))
+        raw = await self._redis.hget(self._keys.timeline_messages(self.timeline_of(ref)), str(ref.seq))
         if raw is None:
             return None
         stored = STORED_DEC.decode(raw)
@@ -351,7 +351,7 @@ class MessageCore:
         if not (await self._in_conversations(user_id, [ref]))[0]:
             raise IMError(Code.ERR_INVALID_CONVERSATION, f"{arg}: not a message of your conversations")
         stored = await self._load(ref)
-        if stored is None or not await self._visible_to(user_id, [stored]):
+        if stored is None or not await self.visible_to(user_id, [stored]):
             raise invalid(f"{arg}: no such message")
         return stored
 
@@ -371,19 +371,9 @@ class MessageCore:
             member[topic_parent(r.first) or r.first] if r.is_group else user_id in (r.first, r.second) for r in refs
         ]
 
-    async def _visible_to(self, user_id: str, messages: list[StoredMessage]) -> list[StoredMessage]:
-        """Drop what this user deleted or cleared for themselves, and others' local imports."""
-        if not messages:
-            return []
-        convs = {self._conversation_for(user_id, m) for m in messages}
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.hmget(self._keys.cleared_before(user_id), sorted(convs))
-        for conv in sorted(convs):
-            pipe.smembers(self._keys.hidden_messages(user_id, conv))
-        results = await pipe.execute()
-        cleared = dict(zip(sorted(convs), (int(v or 0) for v in results[0]), strict=True))
-        hidden = {conv: {int(s) for s in members} for conv, members in zip(sorted(convs), results[1:], strict=True)}
-        return self.visible_given(user_id, messages, cleared, hidden)
+    # ---- views (gateway.engine.message_views), for the parts that read through the core ----------------
+    async def visible_to(self, user_id: str, messages: list[StoredMessage]) -> list[StoredMessage]:
+        return await self._viewer.visible_to(user_id, messages)
 
     def visible_given(
         self,
@@ -392,37 +382,18 @@ class MessageCore:
         cleared: dict[str, int],
         hidden: dict[str, set[int]],
     ) -> list[StoredMessage]:
-        """`messages` the user may see, given each conversation's cleared-before seq and the seqs
-        the user deleted for themselves (read by the caller)."""
-        visible = []
-        for m in messages:
-            conv = self._conversation_for(user_id, m)
-            if m.seq <= cleared.get(conv, 0) or m.seq in hidden.get(conv, ()):
-                continue
-            if m.visibleTo and m.visibleTo != user_id:
-                continue
-            if m.targets and user_id not in m.targets and m.sender != user_id:
-                continue
-            visible.append(m)
-        return visible
+        return self._viewer.visible_given(user_id, messages, cleared, hidden)
 
     @staticmethod
-    def _conversation_for(user_id: str, m: StoredMessage) -> str:
-        if m.groupID:
-            return group_conversation_id(m.groupID)
-        return c2c_conversation_id(m.receiver if m.sender == user_id else m.sender)
+    def conversation_for(user_id: str, m: StoredMessage) -> str:
+        return MessageViews.conversation_for(user_id, m)
 
-    async def _views(
+    async def views(
         self, user_id: str, messages: list[StoredMessage], created_ids: dict[str, str] | None = None
     ) -> list[Message]:
-        """Messages as `user_id` sees them: one pipelined round trip for the per-viewer parts."""
-        if not messages:
-            return []
-        pipe = self._redis.pipeline(transaction=False)
-        build = self._queue_views(pipe, user_id, messages, created_ids)
-        return build(await pipe.execute())
+        return await self._viewer.views(user_id, messages, created_ids)
 
-    def _queue_views(
+    def queue_views(
         self,
         pipe: Any,
         user_id: str,
@@ -431,99 +402,7 @@ class MessageCore:
         *,
         local_data: Callable[[StoredMessage], LocalData] | None = None,
     ) -> Callable[..., list[Message]]:
-        """`_views` on the caller's pipeline: queues the per-viewer reads and returns what builds
-        the views from that pipeline's replies (it finds its own among them).
-
-        A send queues them with its checks, before the message has its seq and ID: it gives each
-        message's local data (`local_data(message)`: only what the send itself writes, so nothing
-        to read) and calls `build(replies, completed)` with the completed messages (the same
-        senders and conversations)."""
-        senders = sorted({m.sender for m in messages})
-        peers = sorted({self._conversation_for(user_id, m) for m in messages if not m.groupID})
-        groups = sorted({m.groupID for m in messages if m.groupID})
-        group_convs = sorted({self._conversation_for(user_id, m) for m in messages if m.groupID})
-        first = len(pipe)
-        if local_data is None:
-            pipe.hmget(self._keys.local_message_data(user_id), [m.msgID for m in messages])
-        pipe.hmget(self._keys.friends(user_id), senders)
-        # only the read marks of these messages' conversations, not the user's every conversation
-        # C2C read marks in ms, the ones unread counts use (a message is read when sent at or before it)
-        if peers:
-            pipe.hmget(self._keys.conversation_state(user_id, "c2c-read-ms"), peers)
-        if group_convs:
-            pipe.hmget(self._keys.group_read_seqs(user_id), group_convs)
-        for peer in peer_ids_of(peers):
-            pipe.hget(self._keys.conversation_state(peer, "c2c-read-ms"), c2c_conversation_id(user_id))
-        for gid in groups:
-            pipe.hmget(self._keys.group_members(topic_parent(gid) or gid), senders)
-        count = len(pipe) - first
-
-        def build(replies: list[Any], completed: list[StoredMessage] | None = None) -> list[Message]:
-            built = messages if completed is None else completed
-            mine = replies[first : first + count]
-            if local_data is None:
-                local_raw, remarks_raw, *rest = mine
-                locals_ = [_local_dec.decode(raw) if raw else LocalData() for raw in local_raw]
-            else:
-                remarks_raw, *rest = mine
-                locals_ = [local_data(m) for m in built]
-            my_reads = dict(zip(peers, rest.pop(0), strict=True)) if peers else {}
-            group_reads = dict(zip(group_convs, rest.pop(0), strict=True)) if group_convs else {}
-            peer_reads, cards_raw = rest[: len(peers)], rest[len(peers) :]
-            remarks = {s: decode_friend_record(r).remark for s, r in zip(senders, remarks_raw, strict=True) if r}
-            peer_read = {conv: int(v or 0) for conv, v in zip(peers, peer_reads, strict=True)}
-            name_cards = {
-                (gid, sender): member_dec.decode(raw).nameCard
-                for gid, raws in zip(groups, cards_raw, strict=True)
-                for sender, raw in zip(senders, raws, strict=True)
-                if raw
-            }
-            views = []
-            for m, extra in zip(built, locals_, strict=True):
-                conv = self._conversation_for(user_id, m)
-                is_self = m.sender == user_id
-                status = m.status
-                if m.visibleTo:
-                    status = MsgStatus.V2TIM_MSG_STATUS_LOCAL_IMPORTED
-                views.append(
-                    Message(
-                        msgID=m.msgID,
-                        id=(created_ids or {}).get(m.msgID, ""),
-                        sender=m.sender,
-                        nickName=m.nickName,
-                        friendRemark=remarks.get(m.sender, ""),
-                        nameCard=name_cards.get((m.groupID, m.sender), ""),
-                        faceUrl=m.faceUrl,
-                        groupID=m.groupID,
-                        userID="" if m.groupID else conversation_peer_id(conv) or "",
-                        status=status,
-                        isSelf=is_self,
-                        isRead=is_self
-                        or (
-                            m.seq <= int(group_reads.get(conv) or 0)
-                            if m.groupID
-                            else m.timestamp * 1000 + m.ms <= int(my_reads.get(conv) or 0)
-                        ),
-                        isPeerRead=is_self and not m.groupID and m.timestamp * 1000 + m.ms <= peer_read.get(conv, 0),
-                        needReadReceipt=m.needReadReceipt,
-                        groupAtUserList=m.groupAtUserList,
-                        localCustomData=extra.data,
-                        localCustomInt=extra.number,
-                        cloudCustomData=m.cloudCustomData,
-                        seq=m.seq,
-                        random=m.random,
-                        timestamp=m.timestamp,
-                        priority=m.priority,
-                        isExcludedFromUnreadCount=m.isExcludedFromUnreadCount,
-                        isExcludedFromLastMessage=m.isExcludedFromLastMessage,
-                        isSupportMessageExtension=m.isSupportMessageExtension,
-                        offlinePushInfo=m.offlinePushInfo,
-                        **_content_fields(m.content),
-                    )
-                )
-            return views
-
-        return build
+        return self._viewer.queue_views(pipe, user_id, messages, created_ids, local_data=local_data)
 
     async def find_messages(self, user_id: str, msg_ids: Sequence[str]) -> list[Message]:
         if len(msg_ids) > FIND_MESSAGES_MAX:
@@ -536,9 +415,9 @@ class MessageCore:
             stored = await self._load(ref)
             if stored is not None:
                 found.append(stored)
-        return await self._views(user_id, await self._visible_to(user_id, found))
+        return await self.views(user_id, await self.visible_to(user_id, found))
 
-    async def _page(
+    async def history_page(
         self,
         user_id: str,
         timeline: str,
@@ -575,7 +454,7 @@ class MessageCore:
                 cursor = seqs[-1] + 1
             raws = await self._redis.hmget(self._keys.timeline_messages(timeline), [str(q) for q in seqs])
             candidates = [STORED_DEC.decode(r) for r in raws if r]
-            for m in await self._visible_to(user_id, candidates):
+            for m in await self.visible_to(user_id, candidates):
                 if wanted_types and m.content.elemType not in wanted_types:
                     continue
                 if time_begin and not _in_period(m.timestamp, time_begin, time_period):
@@ -583,7 +462,7 @@ class MessageCore:
                 page.append(m)
                 if len(page) == count:
                     break
-        return await self._views(user_id, page)
+        return await self.views(user_id, page)
 
     async def _load_any(self, msg_id: str, arg: str) -> StoredMessage:
         """A message whoever may see it (the app admin's view), or 6017."""
@@ -609,7 +488,7 @@ class MessageCore:
             raise IMError(
                 Code.ERR_NO_PERMISSION, "only the sender (or a group's owner or admins) may revoke this message"
             )
-        if not manager and self._now() - stored.timestamp > REVOKE_WINDOW_SECONDS:
+        if not manager and self.now() - stored.timestamp > REVOKE_WINDOW_SECONDS:
             raise IMError(Code.ERR_REVOKE_TIME_LIMIT, f"messages can be revoked for {REVOKE_WINDOW_SECONDS} s")
         if stored.status == MsgStatus.V2TIM_MSG_STATUS_LOCAL_REVOKED:
             return
@@ -623,7 +502,7 @@ class MessageCore:
         stored.revokedBy = user_id
         ref = parse_msg_id(msg_id)
         await self._redis.hset(
-            self._keys.timeline_messages(self._timeline_of(ref)), str(stored.seq), STORED_ENC.encode(stored)
+            self._keys.timeline_messages(self.timeline_of(ref)), str(stored.seq), STORED_ENC.encode(stored)
         )
         event = OnRecvMessageRevoked(msgID=msg_id)
         await self._bus.publish([user_id], event, except_session=session_id)
@@ -673,7 +552,7 @@ class MessageCore:
                 require_body_fits(changed.content, changed.cloudCustomData)
                 await up.messages.modify_c2c(changed, user_id)
         ref = parse_msg_id(msg_id)
-        timeline = self._timeline_of(ref)
+        timeline = self.timeline_of(ref)
         version_key = self._keys.message_version(timeline, stored.seq)
         async with self._redis.pipeline(transaction=True) as pipe:
             await pipe.watch(version_key)
@@ -705,7 +584,7 @@ class MessageCore:
         self._callbacks.queue_message_modified(after, current, user_id)
         if len(after):
             await after.execute()
-        mine = (await self._views(user_id, [current]))[0]
+        mine = (await self.views(user_id, [current]))[0]
         refer = self._message_events.reference
         await self._bus.publish(
             [user_id],
@@ -716,7 +595,7 @@ class MessageCore:
         if current.groupID:
             await self._tell_conversation(user_id, current, OnRecvMessageModified(message=neutral_view(current)))
         elif current.receiver and current.receiver != user_id:
-            theirs = (await self._views(current.receiver, [current]))[0]
+            theirs = (await self.views(current.receiver, [current]))[0]
             await self._bus.publish(
                 [current.receiver],
                 OnRecvMessageModified(message=theirs),
@@ -759,7 +638,7 @@ class MessageCore:
 
     async def delete_message_from_local_storage(self, user_id: str, msg_id: str) -> None:
         stored = await self.load_visible(user_id, msg_id)
-        conv = self._conversation_for(user_id, stored)
+        conv = self.conversation_for(user_id, stored)
         pipe = self._redis.pipeline(transaction=False)
         pipe.sadd(self._keys.hidden_messages(user_id, conv), stored.seq)
         if not stored.groupID:  # a C2C unread message deleted unread no longer counts
@@ -794,7 +673,3 @@ def _no_created_message(created_id: str, arg: str) -> IMError:
 
 def _in_period(timestamp: int, begin: int, period: int) -> bool:
     return timestamp >= begin and (period <= 0 or timestamp <= begin + period)
-
-
-def _content_fields(content: Content) -> dict[str, Any]:
-    return {name: getattr(content, name) for name in content.__struct_fields__}

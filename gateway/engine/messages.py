@@ -1,6 +1,7 @@
 """C2C messages: sending, history, reads, clearing, local imports and receive options.
 
-Built on MessageCore (storage and views) and GroupMessaging (group conversations).
+One part of the message manager (gateway.engine.message_manager): it stores and reads through
+the MessageCore (storage and views) it is built with.
 """
 
 from __future__ import annotations
@@ -11,29 +12,23 @@ from typing import Any
 
 import msgspec
 
+from gateway.clock import Clock
+from gateway.engine.callbacks.hooks import Callbacks
 from gateway.engine.codec import STORED_DEC, STORED_ENC
-from gateway.engine.errors import maps_store_errors
-from gateway.engine.extensions import Extensions
-from gateway.engine.group_messages import GroupMessaging
-from gateway.engine.merger import Merging
-from gateway.engine.message_core import (
-    RECEIVE_OPT_USERS_MAX,
-    LocalData,
-    require_body_fits,
-)
+from gateway.engine.friendship import Friendship
+from gateway.engine.message_core import RECEIVE_OPT_USERS_MAX, MessageCore, require_body_fits
 from gateway.engine.message_ids import c2c_msg_id, parse_msg_id
-from gateway.engine.receipts import ReadReceipts
-from gateway.engine.replies import Replies
-from gateway.engine.search import Searching
+from gateway.engine.message_views import LocalData
+from gateway.engine.profiles import Profiles
 from gateway.errors import Code, IMError, invalid
-from gateway.events.bus import CONVERSATION_NEW
+from gateway.events.bus import CONVERSATION_NEW, EventBus
 from gateway.ids import c2c_conversation_id, group_conversation_id, peer_ids_of
 from gateway.im.enums import ElemType, GetType, MessageOpt
 from gateway.im.events import OnRecvC2CReadReceipt, OnRecvNewMessage
 from gateway.im.messages import Content, Message, MessageReceipt, ReceiveOpt, SendOptions, StoredMessage
 from gateway.keys import Keys
 from gateway.store import ordered_pipeline
-from gateway.upstream import active
+from gateway.upstream import Upstream, active
 from gateway.v4.callbacks import C2C_BEFORE_SEND
 
 # the content of a message's outline, before its draft is read (nothing reads it)
@@ -54,8 +49,34 @@ class ServerSend(msgspec.Struct, frozen=True, kw_only=True):
     live: bool = True  # False (an imported history message): stored, nobody hears of it but their lists
 
 
-@maps_store_errors
-class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extensions):
+class C2CMessaging:
+    """The C2C part of the message manager, and the app admin's global mutes."""
+
+    def __init__(
+        self,
+        core: MessageCore,
+        redis: Any,
+        keys: Keys,
+        bus: EventBus,
+        clock: Clock,
+        profiles: Profiles,
+        friendship: Friendship,
+        callbacks: Callbacks,
+        upstream: Upstream | None,
+        *,
+        friends_only: bool = False,
+    ) -> None:
+        self._core = core
+        self._redis = redis
+        self._keys = keys
+        self._bus = bus
+        self._clock = clock
+        self._profiles = profiles
+        self._friendship = friendship
+        self._callbacks = callbacks
+        self._upstream = upstream  # the IM server sends go through first (gateway.upstream); None: none
+        self._friends_only = friends_only
+
     def _queue_c2c_checks(self, pipe: Any, sender: str, receiver: str) -> None:
         """Three replies for `_check_c2c`: the receiver exists, has blocked the sender, is a friend."""
         pipe.exists(self._keys.profile(receiver))
@@ -112,24 +133,24 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
         # message does (history skips gaps)
         pipe.incr(self._keys.timeline_seq(timeline))
         for owner, conv in convs.items():
-            pipe.hexists(self._announced(owner), conv)
+            pipe.hexists(self._core.announced(owner), conv)
         sent_local = LocalData(data=options.localCustomData or "")
-        my_view = self._queue_views(pipe, user_id, [outline], local_data=lambda _: sent_local)
+        my_view = self._core.queue_views(pipe, user_id, [outline], local_data=lambda _: sent_local)
         their_view = None
         if receiver != user_id:
-            their_view = self._queue_views(pipe, receiver, [outline], local_data=lambda _: LocalData())
+            their_view = self._core.queue_views(pipe, receiver, [outline], local_data=lambda _: LocalData())
         replies = await pipe.execute()
         raw_draft, already, receiver_exists, blocked, friends, raw_opt, muted_until, sender_row, next_seq = replies[:9]
         announced = dict(zip(convs, replies[9 : 9 + len(convs)], strict=True))
-        lost = await self._lost_claim(user_id, created_id, already) if already else None
+        lost = await self._core.lost_claim(user_id, created_id, already) if already else None
         if lost is not None and (lost.is_group or sorted((user_id, receiver)) != [lost.first, lost.second]):
             lost = None  # claimed for another conversation: not this send's to finish
         if already and lost is None:
-            return await self._sent_result(user_id, created_id, already)
+            return await self._core.sent_result(user_id, created_id, already)
         if server is None and raw_draft is None:  # sent already (or never created)
-            return await self._first_result(user_id, created_id)
+            return await self._core.first_result(user_id, created_id)
         if server is None:
-            draft = self.draft_from(raw_draft, created_id)
+            draft = self._core.draft_from(raw_draft, created_id)
             if draft.groupAtUserList or draft.targets:
                 raise invalid("id: an @ or targeted message can only be sent to a group")
             content = draft.content
@@ -138,10 +159,10 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
         require_body_fits(content, options.cloudCustomData or "")
         up = active(self._upstream)
         if up is not None and not receiver_exists:  # an account made upstream that the mirror has not seen
-            receiver_exists = bool(await self._profiles.import_from(up, [receiver], self._now()))
+            receiver_exists = bool(await self._profiles.import_from(up, [receiver], self._core.now()))
         if server is None:
             self._check_c2c(user_id, receiver, receiver_exists, blocked, friends)
-            if int(muted_until or 0) > self._now():
+            if int(muted_until or 0) > self._core.now():
                 raise IMError(Code.ERR_SENDER_MUTED, "the app's admin has muted you for one-to-one messages")
         elif not receiver_exists:
             raise IMError(Code.ERR_RECEIVER_NOT_FOUND, f"receiver: no user {receiver!r}")
@@ -153,8 +174,8 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
             random = secrets.randbelow(2**31) if server is None or server.random is None else server.random
             msg_id = c2c_msg_id(user_id, receiver, seq, random)
             # claim the created id: a concurrent retry of the same send returns this message instead
-            if not await self._claim(key, msg_id, drafted=server is None):
-                return await self._first_result(user_id, created_id)
+            if not await self._core.claim(key, msg_id, drafted=server is None):
+                return await self._core.first_result(user_id, created_id)
         sender_profile = sender_profile_of(sender_row)
         sent_ms = int(self._clock.now() * 1000)  # the one clock read: its time and its unread score
         stored = StoredMessage(
@@ -168,7 +189,7 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
             content=content,
             nickName=sender_profile.nickName if sender_profile else "",
             faceUrl=sender_profile.faceUrl if sender_profile else "",
-            **self._option_fields(options),
+            **self._core.option_fields(options),
         )
         if up is not None:  # sent upstream first: a refusal there leaves nothing here, claim included
             try:
@@ -184,7 +205,7 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
             if dropped:
                 return msgspec.structs.replace(my_view(replies, [stored])[0], id=created_id)
         mine = msgspec.structs.replace(my_view(replies, [stored])[0], id=created_id)
-        delivered = self.receive_opt_from(raw_opt) != MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE
+        delivered = self._core.receive_opt_from(raw_opt) != MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE
         to_receiver = delivered and receiver != user_id
         # whose history and conversation list the message enters (SyncOtherMachine 2: not the sender's)
         owners = list(convs) if server is None or server.to_sender or receiver == user_id else [receiver]
@@ -197,12 +218,12 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
         if live and not options.onlineUserOnly and not stored.isExcludedFromLastMessage:
             for owner in (user_id, receiver) if to_receiver else (user_id,):
                 if owner in owners:
-                    notices[owner] = self._notice(convs[owner], announced[owner])
+                    notices[owner] = self._core.notice(convs[owner], announced[owner])
         # One ordered write (docs/scaling.md): the message in the timeline first (its commit point),
         # then each user's part (conversation list, announcement, event), the receiver's before the
         # sender's, then the app's callback queue, and last the claim's completion mark. On a Redis
         # Cluster these are separate slots written in turn; a gateway dying between them leaves the
-        # mark unset, and a retry of the send (same created id) writes it all again (_lost_claim).
+        # mark unset, and a retry of the send (same created id) writes it all again (MessageCore.lost_claim).
         pipe = ordered_pipeline(self._redis, durable=True)
         stored_here = not options.onlineUserOnly
         if stored_here:
@@ -219,7 +240,7 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
                     pipe.hdel(self._keys.conversation_state(owner, "deleted"), convs[owner])  # a message brings it back
             notice = notices.get(owner)
             if notice is not None and notice[0] == CONVERSATION_NEW:  # marked once; a changed one already is
-                pipe.hset(self._announced(owner), notice[1], 1)
+                pipe.hset(self._core.announced(owner), notice[1], 1)
             if event is not None:  # the event after the writes it reports, by reference when stored
                 self._bus.queue_publish(
                     pipe,
@@ -227,7 +248,7 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
                     event,
                     except_session=except_session,
                     conversation=notices.get(owner),
-                    reference=self._reference(stored, event.message, owner, options),
+                    reference=self._core.reference(stored, event.message, owner, options),
                 )
 
         if receiver != user_id:
@@ -238,20 +259,20 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
         sender_event = OnRecvNewMessage(message=mine) if live and user_id in owners else None
         queue_user(user_id, sender_event, session_id)
         self._callbacks.queue_c2c_sent(pipe, stored, options.onlineUserOnly)
-        self._queue_sent_record(pipe, user_id, key, msg_id, options, drafted=server is None)
+        self._core.queue_sent_record(pipe, user_id, key, msg_id, options, drafted=server is None)
         if server is None:
             # last: a drafted send's key gone is its completion (a repeat finds the first result
             # in the sender's log); an unfinished one keeps its claim for a retry to finish
             pipe.delete(key)
         else:
-            self.queue_send_done(pipe, key)
+            self._core.queue_send_done(pipe, key)
         await pipe.execute()
         if live and to_receiver:
-            await self.offer_push(stored, [receiver], options.onlineUserOnly)
+            await self._core.offer_push(stored, [receiver], options.onlineUserOnly)
         if not options.onlineUserOnly:
             told = {owner: [convs[owner]] for owner in owners if owner not in notices}
             if told:
-                await self.conversations_changed(told)
+                await self._core.conversations_changed(told)
         return mine
 
     async def get_c2c_history_message_list(
@@ -275,7 +296,9 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
             if ref.is_group or sorted((ref.first, ref.second)) != sorted((user_id, peer)):
                 raise invalid("lastMsgID is not a message of this conversation")
             start_seq = ref.seq
-        return await self._page(user_id, timeline, count, get_type, start_seq, message_types, time_begin, time_period)
+        return await self._core.history_page(
+            user_id, timeline, count, get_type, start_seq, message_types, time_begin, time_period
+        )
 
     async def upstream_read_ms(self, user_id: str, peers: Sequence[str], now_ms: int) -> dict[str, int]:
         """With an upstream, a "read up to now" mark per C2C conversation that also covers its
@@ -298,7 +321,7 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
 
     async def mark_c2c_message_as_read(self, user_id: str, peer: str, *, read_time: int | None = None) -> None:
         """`read_time`: read up to that time (unix s) rather than now (REST `admin_set_msg_read` MsgReadTime)."""
-        now = self._now() if read_time is None else read_time
+        now = self._core.now() if read_time is None else read_time
         read_ms = int(self._clock.now() * 1000) if read_time is None else read_time * 1000 + 999
         conv = c2c_conversation_id(peer)
         up = active(self._upstream)
@@ -311,7 +334,7 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
         pipe.hset(self._keys.conversation_state(user_id, "c2c-read-ms"), conv, read_ms)
         self._callbacks.queue_c2c_read(pipe, user_id, peer, now)
         await pipe.execute()
-        await self.conversations_changed({user_id: [conv]})
+        await self._core.conversations_changed({user_id: [conv]})
         if peer != user_id:
             receipt = MessageReceipt(userID=user_id, timestamp=now, isPeerRead=True)
             await self._bus.publish([peer], OnRecvC2CReadReceipt(receiptList=[receipt]))
@@ -325,7 +348,7 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
         pipe.hset(self._keys.conversation_state(user_id, "c2c-read-ms"), conv, int(self._clock.now() * 1000))
         pipe.delete(self._keys.hidden_messages(user_id, conv))
         await pipe.execute()
-        await self.conversations_changed({user_id: [conv]})
+        await self._core.conversations_changed({user_id: [conv]})
 
     async def insert_c2c_message_to_local_storage(
         self, user_id: str, peer: str, sender: str, content: Content
@@ -335,7 +358,7 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
             raise invalid("sender must be you or the conversation's other user")
         if not (await self._profiles.exists([peer]))[0]:
             raise IMError(Code.ERR_RECEIVER_NOT_FOUND, f"userID: no user {peer!r}")
-        return await self._insert_local(
+        return await self._core.insert_local(
             user_id,
             self._keys.c2c_timeline(user_id, peer),
             lambda seq, random: c2c_msg_id(user_id, peer, seq, random),
@@ -353,7 +376,7 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
                 mapping={Keys.c2c_receive_option_field(u): int(opt) for u in user_ids},
             )
             # recvOpt shows on the conversations, and decides whether they count in the totals
-            await self.conversations_changed({user_id: [c2c_conversation_id(u) for u in user_ids]})
+            await self._core.conversations_changed({user_id: [c2c_conversation_id(u) for u in user_ids]})
 
     async def get_c2c_receive_message_opt(self, user_id: str, user_ids: Sequence[str]) -> list[ReceiveOpt]:
         if not user_ids:
@@ -391,12 +414,12 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
         up = active(self._upstream)
         if up is not None:  # Tencent has no bulk read call: one per C2C conversation
             for peer in peers:
-                await up.messages.read_c2c(user_id, peer, self._now())
+                await up.messages.read_c2c(user_id, peer, self._core.now())
         pipe = self._redis.pipeline(transaction=False)
         for gid in group_ids:
             pipe.get(self._keys.timeline_seq(self._keys.group_timeline(gid)))
         last_seqs = await pipe.execute()
-        now = self._now()
+        now = self._core.now()
         pipe = self._redis.pipeline(transaction=False)
         if peers:
             pipe.hset(self._keys.read_times(user_id), mapping={c2c_conversation_id(p): now for p in peers})
@@ -414,7 +437,7 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
         await pipe.execute()
         changed = [c2c_conversation_id(p) for p in peers] + [group_conversation_id(g) for g in group_ids]
         if changed:
-            await self.conversations_changed({user_id: changed})
+            await self._core.conversations_changed({user_id: changed})
         others = [p for p in peers if p != user_id]
         if others:
             receipt = MessageReceipt(userID=user_id, timestamp=now, isPeerRead=True)
@@ -436,6 +459,6 @@ class Messages(GroupMessaging, ReadReceipts, Merging, Replies, Searching, Extens
     async def global_mute(self, user_id: str) -> tuple[int, int]:
         """(one-to-one, group): until when the user is muted app-wide (unix s; 0: not muted)."""
         c2c, group = await self._redis.hmget(self._keys.global_mute(user_id), ["c2c", "group"])
-        now = self._now()
+        now = self._core.now()
         c2c_until, group_until = int(c2c or 0), int(group or 0)
         return (c2c_until if c2c_until > now else 0, group_until if group_until > now else 0)

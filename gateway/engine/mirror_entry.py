@@ -8,7 +8,8 @@ import hashlib
 import logging
 from collections.abc import Sequence
 
-from gateway.engine.messages import Messages, ServerSend
+from gateway.engine.message_manager import EmbeddedMessages
+from gateway.engine.messages import ServerSend
 from gateway.errors import IMError
 from gateway.im.messages import SendOptions
 from gateway.upstream import MirroredMessage, UpstreamC2CMessage, UpstreamExtension, from_upstream
@@ -21,7 +22,7 @@ NO_SESSION = ""
 
 
 class EngineMirrorEntry:
-    def __init__(self, messages: Messages) -> None:
+    def __init__(self, messages: EmbeddedMessages) -> None:
         self._messages = messages
 
     async def c2c_message(self, message: UpstreamC2CMessage) -> MirroredMessage | None:

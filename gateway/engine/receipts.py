@@ -14,15 +14,21 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 
+from gateway.clock import Clock
+from gateway.engine.callbacks.hooks import Callbacks
+from gateway.engine.groups.store import GroupStore
 from gateway.engine.message_core import MessageCore
 from gateway.engine.message_ids import parse_msg_id
 from gateway.errors import Code, IMError, invalid
+from gateway.events.bus import EventBus
 from gateway.ids import topic_parent
 from gateway.im.events import OnRecvMessageReadReceipts
 from gateway.im.groups import GroupMemberInfo
 from gateway.im.messages import GroupMessageReadMembers, MessageReceipt, StoredMessage
-from gateway.upstream import active
+from gateway.keys import Keys
+from gateway.upstream import Upstream, active
 
 RECEIPTS_PER_CALL_MAX = 100
 READ_MEMBERS_PAGE_MAX = 100
@@ -30,17 +36,39 @@ READ_FILTER, UNREAD_FILTER = 0, 1  # the SDK's V2TIM_GROUP_MESSAGE_READ_MEMBERS_
 _ROSTER_CHUNK = 500  # roster entries read per round trip while collecting unread members
 
 
-class ReadReceipts(MessageCore):
+class ReadReceipts:
+    """The receipts part of the message manager: it reads messages through the MessageCore."""
+
+    def __init__(
+        self,
+        core: MessageCore,
+        redis: Any,
+        keys: Keys,
+        bus: EventBus,
+        clock: Clock,
+        groups: GroupStore,
+        callbacks: Callbacks,
+        upstream: Upstream | None,
+    ) -> None:
+        self._core = core
+        self._redis = redis
+        self._keys = keys
+        self._bus = bus
+        self._clock = clock
+        self._groups = groups
+        self._callbacks = callbacks
+        self._upstream = upstream  # the IM server receipts go to first (gateway.upstream); None: none
+
     def _readers_key(self, stored: StoredMessage) -> str:
-        return self._keys.message_readers(self._timeline_of(parse_msg_id(stored.msgID)), stored.seq)
+        return self._keys.message_readers(self._core.timeline_of(parse_msg_id(stored.msgID)), stored.seq)
 
     async def _same_conversation(self, user_id: str, msg_ids: Sequence[str]) -> list[StoredMessage]:
         if not msg_ids:
             raise invalid("msgIDList is empty")
         if len(msg_ids) > RECEIPTS_PER_CALL_MAX:
             raise invalid(f"msgIDList: at most {RECEIPTS_PER_CALL_MAX} messages per call")
-        found = [await self.load_visible(user_id, m, "msgIDList") for m in dict.fromkeys(msg_ids)]
-        if len({self._conversation_for(user_id, m) for m in found}) > 1:
+        found = [await self._core.load_visible(user_id, m, "msgIDList") for m in dict.fromkeys(msg_ids)]
+        if len({self._core.conversation_for(user_id, m) for m in found}) > 1:
             raise invalid("msgIDList: all messages must be of one conversation")
         return found
 
@@ -133,7 +161,7 @@ class ReadReceipts(MessageCore):
             raise invalid("filter: 0 (read) or 1 (unread)")
         if not 1 <= count <= READ_MEMBERS_PAGE_MAX or next_seq < 0:
             raise invalid(f"count must be 1-{READ_MEMBERS_PAGE_MAX} and nextSeq 0 or more")
-        stored = await self.load_visible(user_id, msg_id)
+        stored = await self._core.load_visible(user_id, msg_id)
         if not stored.groupID:
             raise invalid("msgID: not a group message")
         if stored.sender != user_id:

@@ -28,13 +28,18 @@ class _ReplyData(msgspec.Struct):
 _enc = msgspec.json.Encoder()
 
 
-class Replies(MessageCore):
+class Replies:
+    """The reply part of the message manager: a reply's reference to the message it quotes."""
+
+    def __init__(self, core: MessageCore) -> None:
+        self._core = core
+
     async def reply_data(self, user_id: str, replied_id: str, receiver: str | None, group_id: str | None) -> str:
         """The cloudCustomData of a reply to `replied_id` sent to `receiver` or `group_id`: the
         replied message must be one the user sees, in that same conversation."""
-        replied = await self.load_visible(user_id, replied_id, "replyMessage.msgID")
+        replied = await self._core.load_visible(user_id, replied_id, "replyMessage.msgID")
         target = group_conversation_id(group_id) if group_id else c2c_conversation_id(receiver or "")
-        if self._conversation_for(user_id, replied) != target:
+        if self._core.conversation_for(user_id, replied) != target:
             raise invalid("replyMessage: a reply goes to the replied message's conversation")
         reply = MessageReply(
             messageID=replied.msgID,

@@ -11,14 +11,16 @@ location description and a merged message's title and abstracts.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from gateway.engine.codec import STORED_DEC
+from gateway.engine.groups.store import GroupStore
 from gateway.engine.message_core import MessageCore
 from gateway.errors import invalid
 from gateway.ids import check_user_id, group_conversation_id, parse_conversation_id, topic_parent
 from gateway.im.enums import ConversationType, ElemType, KeywordListMatchType
 from gateway.im.messages import MessageSearchResult, MessageSearchResultItem, SearchParam, StoredMessage
+from gateway.keys import Keys
 
 T = TypeVar("T")
 
@@ -46,7 +48,15 @@ def _searchable_text(m: StoredMessage) -> str:
     return "\n".join(parts).casefold()
 
 
-class Searching(MessageCore):
+class Searching:
+    """The search part of the message manager: it reads timelines and views through the MessageCore."""
+
+    def __init__(self, core: MessageCore, redis: Any, keys: Keys, groups: GroupStore) -> None:
+        self._core = core
+        self._redis = redis
+        self._keys = keys
+        self._groups = groups
+
     def _check_search(self, p: SearchParam) -> None:
         if len(p.keywordList) > KEYWORDS_MAX or any(not k for k in p.keywordList):
             raise invalid(f"keywordList: at most {KEYWORDS_MAX} non-empty keywords")
@@ -84,7 +94,7 @@ class Searching(MessageCore):
                 MessageSearchResultItem(
                     conversationID=p.conversationID,
                     messageCount=len(matches),
-                    messageList=await self._views(user_id, page),
+                    messageList=await self._core.views(user_id, page),
                 )
             ]
             return MessageSearchResult(totalCount=len(matches), messageSearchResultItems=items if matches else [])
@@ -93,12 +103,12 @@ class Searching(MessageCore):
         items = []
         for conv in _page(hits, p):
             matches = found[conv]
-            shown = await self._views(user_id, matches) if len(matches) == 1 else []
+            shown = await self._core.views(user_id, matches) if len(matches) == 1 else []
             items.append(MessageSearchResultItem(conversationID=conv, messageCount=len(matches), messageList=shown))
         return MessageSearchResult(totalCount=len(hits), messageSearchResultItems=items)
 
     async def _matches(self, user_id: str, convs: Sequence[str], p: SearchParam) -> dict[str, list[StoredMessage]]:
-        now = self._now()
+        now = self._core.now()
         newest = p.searchTimePosition or now
         oldest = newest - p.searchTimePeriod if p.searchTimePeriod else 0
         keywords = [k.casefold() for k in p.keywordList]
@@ -143,7 +153,7 @@ class Searching(MessageCore):
                 )
                 budget -= seq - low
                 batch = [STORED_DEC.decode(r) for r in rows if r]
-                kept += [m for m in await self._visible_to(user_id, batch) if wanted(m)]
+                kept += [m for m in await self._core.visible_to(user_id, batch) if wanted(m)]
                 if batch and batch[-1].timestamp < oldest:
                     break  # older than the time range from here on
                 seq = low

@@ -24,7 +24,7 @@ import msgspec
 from gateway.clock import Clock
 from gateway.engine.errors import maps_store_errors
 from gateway.engine.groups.store import GroupStore
-from gateway.engine.messages import Messages
+from gateway.engine.message_manager import EmbeddedMessages
 from gateway.errors import Code, IMError, invalid
 from gateway.events.bus import EventBus
 from gateway.im.enums import ElemType, SignalingActionType
@@ -136,7 +136,7 @@ class _Invitation(msgspec.Struct, kw_only=True):
 @maps_store_errors
 class Signaling:
     def __init__(
-        self, redis: Any, keys: Keys, bus: EventBus, clock: Clock, messages: Messages, groups: GroupStore
+        self, redis: Any, keys: Keys, bus: EventBus, clock: Clock, messages: EmbeddedMessages, groups: GroupStore
     ) -> None:
         self._redis = redis
         self._keys = keys

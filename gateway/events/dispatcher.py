@@ -48,7 +48,9 @@ class _Feed:
 
 
 class Dispatcher:
-    def __init__(self, redis: Any, keys: Keys, metrics: Metrics) -> None:
+    def __init__(self, redis: Any, keys: Keys, metrics: Metrics, *, resolver: Resolver | None = None) -> None:
+        """`resolver` turns reference entries back into events (gateway.events.entries): the
+        backend's, when its logs keep events by reference; None resolves none."""
         self._redis = redis
         self._keys = keys
         self._metrics = metrics
@@ -66,17 +68,15 @@ class Dispatcher:
         self._subscribed = False  # whether the pub/sub connection holds our subscriptions
         self._linked = asyncio.Event()  # set while _subscribed
         self._retry_now = asyncio.Event()  # cuts the listener's reconnect back-off short
-        # turns reference entries back into events (gateway.events.entries); set by the composition
-        # root when the backend writes references
-        self.resolver: Resolver | None = None
+        self._resolver = resolver
         self.decoded = DecodedEntries(resolve=self._resolve_shared)  # group entries, once for all local followers
 
     async def resolve(self, viewer: str | None, raws: Sequence[str]) -> list[IMEvent | None]:
         """Reference entries' events (`viewer`: the user whose stream they are in; None for a
         group's); None for each one that cannot be resolved."""
-        if self.resolver is None:
+        if self._resolver is None:
             return [None for _ in raws]
-        return await self.resolver.resolve(viewer, raws)
+        return await self._resolver.resolve(viewer, raws)
 
     async def _resolve_shared(self, raws: Sequence[str]) -> list[IMEvent | None]:
         return await self.resolve(None, raws)

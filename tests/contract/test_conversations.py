@@ -127,6 +127,27 @@ async def test_conversation_groups(backend: IMBackend, listen: Listen) -> None:
 
 
 @pytest.mark.families("groups")
+async def test_cleaning_the_unread_count_of_one_kind_leaves_the_other_kind_unread(backend: IMBackend) -> None:
+    """cleanConversationUnreadMessageCount("c2c") reads every C2C conversation and no group's;
+    "group" then reads the groups."""
+    gid = await backend.groups.create_group("alice", GroupType.V2TIM_GROUP_TYPE_MEETING, None, "g")
+    await backend.groups.join_group("bob", gid, "")
+    await send_text(backend, "alice", "bob", "one")
+    await send_text(backend, "carol", "bob", "two")
+    await send_group_text(backend, "alice", gid, "three")
+
+    async def unread() -> dict[str, int]:
+        page = await backend.conversations.get_conversation_list("bob", "", 10)
+        return {c.conversationID: c.unreadCount for c in page.conversationList}
+
+    assert await unread() == {"c2c_alice": 1, "c2c_carol": 1, f"group_{gid}": 1}
+    await backend.conversations.clean_conversation_unread_message_count("bob", "c2c", 0, 0)
+    assert await unread() == {"c2c_alice": 0, "c2c_carol": 0, f"group_{gid}": 1}
+    await backend.conversations.clean_conversation_unread_message_count("bob", "group", 0, 0)
+    assert await unread() == {"c2c_alice": 0, "c2c_carol": 0, f"group_{gid}": 0}
+
+
+@pytest.mark.families("groups")
 async def test_a_group_message_changes_the_group_conversation_for_every_member(
     backend: IMBackend, listen: Listen
 ) -> None:

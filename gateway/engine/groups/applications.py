@@ -129,7 +129,7 @@ class GroupApplications:
             added = await s.add_members(group, [(joiner, MEMBER)])
             group = await s.info(group_id)
             if invitation:
-                await self.lifecycle._announce_invited(group, record.fromUser, added)
+                await self.lifecycle.announce_invited(group, record.fromUser, added)
             else:
                 await self.lifecycle.announce_entered(group, joiner)
         if not invitation:

@@ -116,8 +116,9 @@ async def require_added(up: Upstream, group_id: str, user_ids: Sequence[str]) ->
 
 
 class GroupLifecycle:
-    def __init__(self, store: GroupStore) -> None:
+    def __init__(self, store: GroupStore, imports: GroupImports) -> None:
         self.store = store
+        self.imports = imports  # groups the upstream has and the mirror lacks (gateway.upstream)
 
     async def create_group(
         self,
@@ -237,7 +238,7 @@ class GroupLifecycle:
             added = await s.add_members(group, joinable)
             group = await s.info(gid)
             if added:
-                await self._announce_invited(group, operator, added)
+                await self.announce_invited(group, operator, added)
         await s.callbacks.group_created(group, operator, [m.userID for m in initial])
         return gid
 
@@ -248,7 +249,7 @@ class GroupLifecycle:
                 return candidate
         raise IMError(Code.ERR_SDK_INTERNAL_ERROR, "could not pick a free groupID")
 
-    async def _announce_invited(
+    async def announce_invited(
         self, group: GroupInfo, op_user: str, added: Sequence[str], *, silent: bool = False
     ) -> None:
         """Tips and onMemberInvited; none when `silent` (REST add_group_member's Silence: 1)."""
@@ -440,7 +441,7 @@ class GroupLifecycle:
     async def get_joined_group_list(self, user_id: str) -> list[GroupInfo]:
         up = active(self.store.upstream)
         if up is not None:  # groups the user joined upstream that the mirror has never seen
-            await GroupImports(self.store).import_missing(await up.groups.joined_group_ids(user_id))
+            await self.imports.import_missing(await up.groups.joined_group_ids(user_id))
         joined = await self.store.redis.hgetall(self.store.keys.user_groups(user_id))
         ordered = sorted(joined, key=lambda g: (int(joined[g]), g))
         return [g for g in await self.store.infos(ordered) if g is not None]
@@ -454,7 +455,7 @@ class GroupLifecycle:
         infos = await self.store.infos(group_ids)
         missing = [gid for gid, info in zip(group_ids, infos, strict=True) if info is None]
         if missing and active(self.store.upstream) is not None:
-            await GroupImports(self.store).import_missing(missing)
+            await self.imports.import_missing(missing)
             infos = await self.store.infos(group_ids)
         private = [g.groupID for g in infos if g is not None and g.groupType == WORK]
         outsider = set(await self.store.non_members_of(private, viewer)) if viewer is not None else set()

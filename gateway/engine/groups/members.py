@@ -303,7 +303,7 @@ class GroupMembers:
                 for uid in added:
                     await self.lifecycle.announce_entered(group, uid)
             else:
-                await self.lifecycle._announce_invited(group, user_id, added, silent=silent)
+                await self.lifecycle.announce_invited(group, user_id, added, silent=silent)
         return results
 
     async def kick_group_member(

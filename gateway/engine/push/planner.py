@@ -12,7 +12,7 @@ from typing import Any
 
 import msgspec
 
-from gateway.engine.conversations import Conversations
+from gateway.engine.conversations.manager import Conversations
 from gateway.engine.groups.store import GroupStore
 from gateway.engine.profiles import Profiles
 from gateway.ids import c2c_conversation_id, group_conversation_id, topic_parent

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from gateway.engine.conversations import ContactMarks
+from gateway.engine.conversations.groups import ContactMarks
 from gateway.engine.rest.context import RestContext
 from gateway.engine.rest.registry import Commands
 from gateway.errors import Code, IMError
