@@ -119,6 +119,8 @@ def test_plain_http_urls_reached_directly_get_the_plain_client(monkeypatch: pyte
     assert plain_endpoint("https://example.com/im") is None  # TLS: httpx
     assert plain_endpoint("http://user:pw@example.com/im") is None  # credentials: httpx sends them
     assert plain_endpoint("http://example.com:notaport/im") is None
+    assert plain_endpoint("http://example.com/déjà vu") is None  # httpx percent-encodes it
+    assert plain_endpoint("http://bücher.example/im") is None  # and IDNA-encodes the host
     monkeypatch.setenv("HTTP_PROXY", "http://proxy.internal:3128")
     assert plain_endpoint("http://example.com/im") is None  # httpx goes through the proxy
     monkeypatch.setenv("NO_PROXY", "example.com")

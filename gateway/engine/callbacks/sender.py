@@ -125,4 +125,6 @@ def plain_endpoint(url: str) -> tuple[str, int, str] | None:
     if ("http" in proxies or "all" in proxies) and not urllib.request.proxy_bypass(parts.hostname):
         return None
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    if not (target + parts.hostname).isascii() or " " in target:  # httpx encodes what a request line cannot hold
+        return None
     return parts.hostname, port, target
