@@ -17,9 +17,10 @@ its messages have arrived and, with callbacks, its callback queue is empty or DR
 passed), every round's beside it; then the ratios live / plain (what callbacks cost) and dead /
 live (issue 16's claim: a dead endpoint costs sends nothing more than a live one).
 
-Options (environment): IMQL_BENCH_RATES="200,500" picks rates; IMQL_BENCH_CONVERSATIONS=101 gives
-every receiver 100 more C2C conversations (each with one unread message; IMQL_BENCH_OTHERS_READ=1:
-all read), which the receiver's UnreadMsgNum covers.
+Options (environment): IMQL_BENCH_RATES="200,500" picks rates; IMQL_BENCH_ROUNDS=5 runs more
+rounds per rate (3 by default); IMQL_BENCH_CONVERSATIONS=101 gives every receiver 100 more C2C
+conversations (each with one unread message; IMQL_BENCH_OTHERS_READ=1: all read), which the
+receiver's UnreadMsgNum covers.
 """
 
 from __future__ import annotations
@@ -145,7 +146,7 @@ async def run(bench: Bench) -> None:
     others_read = os.environ.get("IMQL_BENCH_OTHERS_READ", "") in ("1", "true", "yes")
     pairs = 2 if bench.tiny else 50
     seconds = 1.0 if bench.tiny else SECONDS
-    rounds = 1 if bench.tiny else ROUNDS
+    rounds = 1 if bench.tiny else int(os.environ.get("IMQL_BENCH_ROUNDS") or ROUNDS)
     live_server = await asyncio.start_server(_answer_ok, "127.0.0.1", 0)
     live_url = f"http://127.0.0.1:{live_server.sockets[0].getsockname()[1]}/im/callback"
     settings = {PLAIN: {}, LIVE: endpoint_settings(live_url), DEAD: dead_endpoint()}
