@@ -28,9 +28,13 @@ Cluster runs them as they are; a C2C send's is in the receiver's step of its ord
   conversation a few ms early, whose messages the next pass trims anyway);
 - deleting a message for oneself or a recall only lowers counts: nothing to do.
 
-A user whose index is missing (data from before it, or written around the engine) has it built on
-the first count: the C2C conversations of their list whose newest countable message is past their
-read mark, merged into whatever sends added meanwhile (ZADD GT), then BUILT. No migration.
+Counting (`totals`): one pipeline of a script per user in their slot (the candidates with their read
+marks; the read ones leave the index), then one of the counts past those marks: on a single Redis a
+script per user summing its candidates' ZCOUNTs, on a Redis Cluster (each countable set in its own
+conversation's slot) a ZCOUNT per candidate. A user whose index is missing (data from before it,
+or written around the engine) has it built first: the C2C conversations of their list whose newest
+countable message is past their read mark, merged into whatever sends added meanwhile (ZADD GT),
+then BUILT. No migration.
 """
 
 from __future__ import annotations
@@ -42,8 +46,12 @@ from gateway.engine.scripts import PipelinedScript, run_pipeline
 from gateway.ids import c2c_conversation_id, conversation_peer_id
 from gateway.im.messages import StoredMessage
 from gateway.keys import Keys
+from gateway.lean.cluster import ImqlCluster
 
 BUILT = "built"  # the index's mark that it covers the user's older data (never a conversation ID)
+# Countable-set key names remembered (a count asks for the same users' conversations again and
+# again, and building one costs as much as its ZCOUNT's round trip share); forgotten all at once past this
+KEY_CACHE_MAX = 50_000
 
 # KEYS: index, read marks (c2c-read-ms); ARGV: conversation, new mark, ... (before the marks are written)
 _READ = """
@@ -98,10 +106,25 @@ return found
 )
 
 
+# One user's candidates counted at once, on a single Redis: KEYS their countable sets, ARGV their
+# read marks. (On a Redis Cluster each set is in its conversation's own slot: a ZCOUNT each.)
+_SUM = PipelinedScript(
+    """
+local total = 0
+for i = 1, #KEYS do
+  total = total + redis.call('ZCOUNT', KEYS[i], '(' .. ARGV[i], '+inf')
+end
+return total
+"""
+)
+
+
 class UnreadIndex:
     def __init__(self, redis: Any, keys: Keys) -> None:
         self._redis = redis
         self._keys = keys
+        self._countable_keys: dict[tuple[str, str], str] = {}
+        self._slot_by_slot = isinstance(redis, ImqlCluster)  # a script may name keys of one slot only
 
     def _read_marks(self, user_id: str) -> str:
         return self._keys.conversation_state(user_id, "c2c-read-ms")
@@ -150,21 +173,38 @@ class UnreadIndex:
         if unbuilt:
             await self._build(unbuilt)
             candidates.update(await self._candidates(unbuilt))
-        asks = [(u, conv, mark) for u in users for conv, mark in _pairs(candidates[u] or [])]
+        asks = {u: pairs for u in users if (pairs := _pairs(candidates[u] or []))}
         totals = dict.fromkeys(users, 0)
         if not asks:
             return totals
-        pipe = self._redis.pipeline(transaction=False)
-        for user_id, conv, mark in asks:
-            pipe.zcount(self._countable(user_id, conv), f"({mark}", "+inf")
-        for (user_id, _, _), count in zip(asks, await pipe.execute(), strict=True):
-            totals[user_id] += max(0, int(count))
+        if self._slot_by_slot:
+            pipe = self._redis.pipeline(transaction=False)
+            for user_id, pairs in asks.items():
+                for conv, mark in pairs:
+                    pipe.zcount(self._countable(user_id, conv), f"({mark}", "+inf")
+            counts = iter(await pipe.execute())
+            for user_id, pairs in asks.items():
+                totals[user_id] = sum(int(next(counts)) for _ in pairs)
+            return totals
+
+        def build(pipe: Any) -> None:
+            for user_id, pairs in asks.items():
+                _SUM.queue(pipe, [self._countable(user_id, conv) for conv, _ in pairs], [mark for _, mark in pairs])
+
+        for user_id, total in zip(asks, await run_pipeline(self._redis, build, (_SUM,)), strict=True):
+            totals[user_id] = int(total)
         return totals
 
     def _countable(self, user_id: str, conv: str) -> str:
-        peer = conversation_peer_id(conv)
-        assert peer is not None
-        return self._keys.timeline_countable_for(self._keys.c2c_timeline(user_id, peer), user_id)
+        key = self._countable_keys.get((user_id, conv))
+        if key is None:
+            peer = conversation_peer_id(conv)
+            assert peer is not None
+            key = self._keys.timeline_countable_for(self._keys.c2c_timeline(user_id, peer), user_id)
+            if len(self._countable_keys) >= KEY_CACHE_MAX:
+                self._countable_keys.clear()
+            self._countable_keys[(user_id, conv)] = key
+        return key
 
     async def _candidates(self, users: Sequence[str]) -> dict[str, list[Any] | None]:
         def build(pipe: Any) -> None:
