@@ -18,6 +18,7 @@ import orjson
 import pytest
 
 from gateway.clock import ManualClock
+from gateway.engine.callbacks import plain_http
 from gateway.engine.callbacks.plain_http import PlainHTTPClient, PlainHTTPError
 from gateway.engine.callbacks.sender import CallbackRejected, CallbackSender, CallbackUnavailable, plain_endpoint
 from gateway.v4 import callbacks as wire
@@ -311,6 +312,26 @@ async def test_a_malformed_answer_is_unavailable() -> None:
         with pytest.raises(CallbackUnavailable, match="malformed"):
             await post(sender)
         await sender.aclose()
+
+
+async def test_an_answer_past_the_size_limit_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(plain_http, "ANSWER_MAX_BYTES", 100)
+    big = b'{"ErrorCode": 0, "Pad": "' + b"x" * 200 + b'"}'
+    async with raw_endpoint(answering(response(big))) as endpoint:
+        sender = sender_for(endpoint.port)
+        with pytest.raises(CallbackUnavailable, match="over 100 bytes"):
+            await post(sender)
+        await sender.aclose()
+
+
+async def test_connections_idle_too_long_are_not_reused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(plain_http, "IDLE_SECONDS", 0.0)
+    async with raw_endpoint(answering(response(OK))) as endpoint:
+        sender = sender_for(endpoint.port)
+        for _ in range(3):
+            assert (await post(sender))["ErrorCode"] == 0
+        await sender.aclose()
+    assert endpoint.connections == 3
 
 
 # ---- failures -----------------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from typing import cast
 import httptools
 
 IDLE_SECONDS = 30.0  # an idle connection older than this is closed, not reused (servers drop them too)
-ANSWER_MAX_BYTES = 4 * 1024 * 1024  # a callback's answer is a small JSON object: anything past this is refused
+ANSWER_MAX_BYTES = 4 * 1024 * 1024  # a callback's answer is a small JSON object: past this the exchange fails
 USER_AGENT = "imql-callbacks"
 
 
@@ -55,6 +55,7 @@ class _Exchange:
         self.headers: dict[bytes, bytes] = {}
         self.headers_done = False
         self.keep_alive = False  # read when the answer is complete (llhttp resets after it)
+        self.refused: PlainHTTPError | None = None  # why a callback stopped the parse (httptools hides it)
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     def on_header(self, name: bytes, value: bytes) -> None:
@@ -67,7 +68,8 @@ class _Exchange:
     def on_body(self, body: bytes) -> None:
         self.size += len(body)
         if self.size > ANSWER_MAX_BYTES:
-            raise PlainHTTPError(f"the answer is over {ANSWER_MAX_BYTES} bytes")
+            self.refused = PlainHTTPError(f"the answer is over {ANSWER_MAX_BYTES} bytes")
+            raise self.refused
         self.parts.append(body)
 
     def on_message_complete(self) -> None:
@@ -119,7 +121,7 @@ class _Connection(asyncio.Protocol):
         try:
             exchange.parser.feed_data(data)
         except (httptools.HttpParserError, PlainHTTPError) as exc:
-            self._fail(exchange, PlainHTTPError(f"malformed answer: {exc}"))
+            self._fail(exchange, exchange.refused or PlainHTTPError(f"malformed answer: {exc}"))
             self.close()
 
     def eof_received(self) -> bool:
