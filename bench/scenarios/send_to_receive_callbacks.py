@@ -6,8 +6,8 @@ on three gateways at once, each an app of its own (its own SDKAppID, so its own 
 users) on the same Redis:
 - `plain`: no IMQL_CALLBACK_URL (the floor);
 - `live-callback-endpoint`: the after-send callbacks (C2C/Group.CallbackAfterSendMsg, queued in the
-  send's write pipeline) to a local endpoint that answers at once, delivered by the gateway's own
-  worker (each C2C one with the receiver's UnreadMsgNum);
+  send's write pipeline) to a local endpoint that answers at once (a process of its own), delivered
+  by the gateway's own worker (each C2C one with the receiver's UnreadMsgNum);
 - `dead-callback-endpoint`: the same to a local port nothing listens on (every delivery refused,
   retried with backoff).
 At each rate the gateways take turns round by round (plain, live, dead, plain, ...), so the
@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import os
 import re
+import sys
 import time
 from dataclasses import dataclass, field
 
@@ -67,6 +68,28 @@ async def _answer_ok(reader: asyncio.StreamReader, writer: asyncio.StreamWriter)
         pass
     finally:
         writer.close()
+
+
+async def _serve_ok(port: int) -> None:
+    server = await asyncio.start_server(_answer_ok, "127.0.0.1", port)
+    async with server:
+        await server.serve_forever()
+
+
+async def live_endpoint() -> tuple[asyncio.subprocess.Process, str]:
+    """The live endpoint in a process of its own (on the load generator's event loop, its work would
+    delay the receivers' events it times), and its URL once it accepts connections."""
+    port = free_port()
+    code = f"import asyncio; from {__name__} import _serve_ok; asyncio.run(_serve_ok({port}))"
+    process = await asyncio.create_subprocess_exec(sys.executable, "-c", code)
+    for _ in range(500):
+        with contextlib.suppress(OSError):
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            return process, f"http://127.0.0.1:{port}/im/callback"
+        await asyncio.sleep(0.02)
+    process.kill()
+    raise RuntimeError("bench: the live callback endpoint did not start")
 
 
 def endpoint_settings(url: str) -> dict[str, str]:
@@ -147,8 +170,7 @@ async def run(bench: Bench) -> None:
     pairs = 2 if bench.tiny else 50
     seconds = 1.0 if bench.tiny else SECONDS
     rounds = 1 if bench.tiny else int(os.environ.get("IMQL_BENCH_ROUNDS") or ROUNDS)
-    live_server = await asyncio.start_server(_answer_ok, "127.0.0.1", 0)
-    live_url = f"http://127.0.0.1:{live_server.sockets[0].getsockname()[1]}/im/callback"
+    endpoint, live_url = await live_endpoint()
     settings = {PLAIN: {}, LIVE: endpoint_settings(live_url), DEAD: dead_endpoint()}
     try:
         async with contextlib.AsyncExitStack() as stack:
@@ -190,4 +212,5 @@ async def run(bench: Bench) -> None:
                     bench.emit("callbacks_undelivered", await v.queued(), "callbacks", variant=v.name)
                 v.load.close()
     finally:
-        live_server.close()
+        endpoint.kill()
+        await endpoint.wait()
