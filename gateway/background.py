@@ -50,6 +50,7 @@ class StreamConsumer(BackgroundLoop):
 
     group = "workers"
     batch = 20  # entries taken per read
+    linger_seconds = 0.0  # a read that finds fewer than `batch` waits this long for more, then reads once more
     block_milliseconds = 1000  # how long a read waits for new entries
     claim_idle_seconds = 60.0
     error_pause_seconds = 1.0
@@ -59,6 +60,7 @@ class StreamConsumer(BackgroundLoop):
         self._redis = redis
         self._stream = stream
         self._consumer = consumer
+        self._group_made = False  # made once (and again after an error: a stream deleted takes its group)
 
     @abstractmethod
     async def _process(self, entries: list[tuple[Any, dict[Any, Any]]], claimed: bool) -> list[Any]:
@@ -80,13 +82,16 @@ class StreamConsumer(BackgroundLoop):
     async def _run(self) -> None:
         while True:
             try:
-                await self._ensure_group()
+                if not self._group_made:
+                    await self._ensure_group()
+                    self._group_made = True
                 entries, claimed = await self._take()
                 if entries:
                     done = await self._process(entries, claimed)
                     if done:
                         await self._done(done)
             except (RedisError, OSError) as exc:
+                self._group_made = False
                 log.warning("%s: stream %s unreadable: %s", self.task_name, self._stream, exc)
                 await asyncio.sleep(self.error_pause_seconds)
 
@@ -100,7 +105,13 @@ class StreamConsumer(BackgroundLoop):
         reply = await self._redis.xreadgroup(
             self.group, self._consumer, {self._stream: ">"}, count=self.batch, block=self.block_milliseconds
         )
-        return [e for _, stream_entries in reply or [] for e in stream_entries], False
+        entries = [e for _, stream_entries in reply or [] for e in stream_entries]
+        if entries and len(entries) < self.batch and self.linger_seconds:
+            await asyncio.sleep(self.linger_seconds)
+            more = self.batch - len(entries)
+            reply = await self._redis.xreadgroup(self.group, self._consumer, {self._stream: ">"}, count=more)
+            entries += [e for _, stream_entries in reply or [] for e in stream_entries]
+        return entries, False
 
     async def _done(self, ids: list[Any]) -> None:
         pipe = self._redis.pipeline(transaction=False)

@@ -193,6 +193,12 @@ class Keys:
         "custom-data", "pinned", "marks", "deleted" (the orderKey it was deleted at), "c2c-read-ms"."""
         return f"{self._user(user_id)}:conversation-{family}"
 
+    def c2c_unread_index(self, user_id: str) -> str:
+        """Sorted set: the user's C2C conversations that may hold unread messages → the newest arrival
+        (ms) of a message counting as unread there; member "built" once it covers the user's older
+        data (gateway.engine.unread_index)."""
+        return f"{self._user(user_id)}:c2c-unread-index"
+
     def conversation_groups(self, user_id: str) -> str:
         """Hash: conversation group name → its conversation IDs (JSON list)."""
         return f"{self._user(user_id)}:conversation-groups"

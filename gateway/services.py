@@ -29,12 +29,11 @@ from gateway.engine.push.sink import WebhookSink
 from gateway.engine.push.worker import PushWorker
 from gateway.engine.rest import EmbeddedServerAPI
 from gateway.engine.rest.context import RestContext
+from gateway.engine.unread_index import UnreadIndex
 from gateway.errors import IMError
 from gateway.events.bus import EventBus
 from gateway.events.dispatcher import Dispatcher
 from gateway.housekeeping import GroupRecycler, InvitationTimer, MessageRetention
-from gateway.im.conversations import ConversationFilter
-from gateway.im.enums import ConversationType
 from gateway.keys import Keys
 from gateway.media.signing import MediaSigner
 from gateway.media.store import FileMediaStore, MediaStore, is_media_key
@@ -196,13 +195,10 @@ class Gateway:
 
         callback_worker = None
         if callback_sender is not None:
-            c2c_only = ConversationFilter(conversationType=int(ConversationType.V2TIM_C2C))
-
-            async def c2c_unread_total(user_id: str) -> int:
-                return await embedded.conversations.get_unread_message_count_by_filter(user_id, c2c_only)
-
+            callbacks_redis = worker_redis()  # its UnreadMsgNum counts too: off the request pool
+            unread = UnreadIndex(callbacks_redis, keys)
             callback_worker = CallbackWorker(
-                worker_redis(), keys, callback_sender, c2c_unread_total, consumer=instance_id
+                callbacks_redis, keys, callback_sender, unread.totals, consumer=instance_id
             )
         # with Tencent upstream, only what is written through is served (gateway.tencent.coverage)
         backend: IMBackend = embedded if upstream is None else TencentBackend(embedded)

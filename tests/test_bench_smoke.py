@@ -39,6 +39,8 @@ EXPECTED = {
         "ratio_p99_dead_to_live",
         "ratio_p50_live_to_plain",
         "ratio_p99_live_to_plain",
+        "ratio_cpu_live_to_plain",
+        "cpu_per_message",
         "callbacks_undelivered",
     },
     "send-to-receive-tencent": {

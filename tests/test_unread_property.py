@@ -3,7 +3,8 @@ unread figure (each conversation, the total) equals a recount, on every device o
 
 Two users with three devices each, a C2C conversation and a small group between them. Each device
 runs a real conversationListener subscription; the latest unreadCount and total it was told must
-equal the model's recount after every step, and so must the queries."""
+equal the model's recount after every step, and so must the queries and the one-to-one total of the
+unread index (gateway.engine.unread_index)."""
 
 from __future__ import annotations
 
@@ -216,6 +217,11 @@ async def check(gw: Gateway, model: Model, devices: dict[str, list[Device]]) -> 
                 expected_devices += [(d, conv, want) for d in devices[user]]
         total = await embedded(gw.backend).conversations.unread_total(user)
         assert total == model.total(user), (user, total, model.total(user))
+        # the one-to-one total callbacks carry (UnreadMsgNum), from the unread index
+        c2c = model.conv(user, "c2c")
+        counted = model.opts.get((user, c2c), RECEIVE) == RECEIVE and (user, c2c) not in model.deleted
+        c2c_total = (await embedded(gw.backend).messages.core.unread_index.totals([user]))[user]
+        assert c2c_total == (model.count(user, c2c) if counted else 0), (user, c2c_total)
         expected_totals += [(d, total) for d in devices[user]]
 
     def settled() -> bool:

@@ -31,6 +31,7 @@ from gateway.engine.message_ids import MessageRef, parse_msg_id
 from gateway.engine.message_views import LocalData, MessageViews, content_fields
 from gateway.engine.profiles import Profiles
 from gateway.engine.scripts import PipelinedScript, run_pipeline
+from gateway.engine.unread_index import UnreadIndex
 from gateway.errors import Code, IMError, invalid
 from gateway.events.bus import CONVERSATION_CHANGED, CONVERSATION_NEW, EventBus
 from gateway.events.entries import Reference
@@ -135,6 +136,7 @@ class MessageCore:
         self._profiles = profiles
         self._friendship = friendship
         self._friends_only = friends_only
+        self.unread_index = UnreadIndex(redis, keys)  # C2C conversations that may hold unread (UnreadMsgNum)
 
     def now(self) -> int:
         return int(self._clock.now())

@@ -76,6 +76,8 @@ class C2CMessaging:
         self._callbacks = callbacks
         self._upstream = upstream  # the IM server sends go through first (gateway.upstream); None: none
         self._friends_only = friends_only
+        # the C2C conversations that may hold unread (UnreadMsgNum): kept by the sends and reads here
+        self.unread_index = core.unread_index
 
     def _queue_c2c_checks(self, pipe: Any, sender: str, receiver: str) -> None:
         """Three replies for `_check_c2c`: the receiver exists, has blocked the sender, is a friend."""
@@ -252,6 +254,8 @@ class C2CMessaging:
                 )
 
         if receiver != user_id:
+            if stored_here and to_receiver and not stored.isExcludedFromUnreadCount:  # the receiver's step
+                self.unread_index.queue_arrival(pipe, receiver, user_id, sent_ms)
             receiver_event = None
             if live and to_receiver and their_view is not None:
                 receiver_event = OnRecvNewMessage(message=their_view(replies, [stored])[0])
@@ -331,6 +335,7 @@ class C2CMessaging:
                 read_ms = (await self.upstream_read_ms(user_id, [peer], read_ms))[peer]
         pipe = self._redis.pipeline(transaction=False)
         pipe.hset(self._keys.read_times(user_id), conv, now)
+        self.unread_index.queue_read(pipe, user_id, {peer: read_ms})
         pipe.hset(self._keys.conversation_state(user_id, "c2c-read-ms"), conv, read_ms)
         self._callbacks.queue_c2c_read(pipe, user_id, peer, now)
         await pipe.execute()
@@ -345,7 +350,9 @@ class C2CMessaging:
         conv = c2c_conversation_id(peer)
         pipe = self._redis.pipeline(transaction=False)
         pipe.hset(self._keys.cleared_before(user_id), conv, last_seq)
-        pipe.hset(self._keys.conversation_state(user_id, "c2c-read-ms"), conv, int(self._clock.now() * 1000))
+        read_ms = int(self._clock.now() * 1000)
+        self.unread_index.queue_read(pipe, user_id, {peer: read_ms})
+        pipe.hset(self._keys.conversation_state(user_id, "c2c-read-ms"), conv, read_ms)
         pipe.delete(self._keys.hidden_messages(user_id, conv))
         await pipe.execute()
         await self._core.conversations_changed({user_id: [conv]})
@@ -425,6 +432,7 @@ class C2CMessaging:
             pipe.hset(self._keys.read_times(user_id), mapping={c2c_conversation_id(p): now for p in peers})
             millis = int(self._clock.now() * 1000)
             marks = dict.fromkeys(peers, millis) if up is None else await self.upstream_read_ms(user_id, peers, millis)
+            self.unread_index.queue_read(pipe, user_id, marks)
             pipe.hset(
                 self._keys.conversation_state(user_id, "c2c-read-ms"),
                 mapping={c2c_conversation_id(p): marks[p] for p in peers},

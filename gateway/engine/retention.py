@@ -26,6 +26,7 @@ from typing import Any
 
 from gateway.engine.codec import STORED_DEC
 from gateway.engine.message_core import AT_ALL
+from gateway.engine.unread_index import UnreadIndex
 from gateway.ids import c2c_conversation_id
 from gateway.im.messages import StoredMessage
 from gateway.keys import Keys
@@ -54,6 +55,7 @@ class MessageRetention:
     def __init__(self, redis: Any, keys: Keys) -> None:
         self._redis = redis
         self._keys = keys
+        self._unread_index = UnreadIndex(redis, keys)
         self._token = secrets.token_hex(8)
         self._pass: _Pass | None = None  # the pass under way, if any
 
@@ -148,6 +150,7 @@ class MessageRetention:
             pipe.hdel(Keys.timeline_cleared(timeline), *seqs)
         for m in messages:
             self._queue_marks(pipe, timeline, m)
+        self._unread_index.queue_trimmed(pipe, messages)
         pipe.set(Keys.timeline_floor(timeline), reached)
         await pipe.execute()
 

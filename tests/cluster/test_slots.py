@@ -32,6 +32,7 @@ from gateway.lean.cluster import ImqlCluster
 from gateway.services import Gateway
 from gateway.v4.callbacks import AFTER_COMMANDS
 from tests.contract.conftest import USERS, Device, send_group_text, send_text, text
+from tests.support.engine import embedded
 from tests.support.redis_cluster import RedisCluster
 
 BOTH = FriendAddType.V2TIM_FRIEND_TYPE_BOTH
@@ -147,6 +148,11 @@ TABLE: dict[str, tuple[set[str], int]] = {
     "quit group": ({B, G, APP}, 31),
     "signaling invite": ({A, B, AB, APP}, 40),
     "open a subscription (6 listeners)": ({B, AB, G, APP}, 59),
+    # the callback worker's count of alice's and bob's one-to-one unread (gateway.engine.unread_index):
+    # first building their indexes, then a script per user (and a ZCOUNT per unread conversation:
+    # none here, bob has read alice's)
+    "count UnreadMsgNum (first: builds)": ({A, B, AB}, 15),
+    "count UnreadMsgNum": ({A, B}, 2),
 }
 # Command counts may drift with unrelated work (a new field read in a view); a fifth more than the
 # table fails, which a new cross-slot step, a per-member loop or a lost pipeline would.
@@ -185,6 +191,9 @@ async def _measure(audit: Audit) -> dict[str, tuple[set[str], int]]:
     await step("mark group read", lambda: b.messages.mark_group_message_as_read("bob", gid))
     await step("quit group", lambda: b.groups.quit_group("bob", gid))
     await step("signaling invite", lambda: b.signaling.invite("alice", "s-alice", "bob", "{}", 30))
+    unread = embedded(b).messages.core.unread_index
+    await step("count UnreadMsgNum (first: builds)", lambda: unread.totals(["alice", "bob"]))
+    await step("count UnreadMsgNum", lambda: unread.totals(["alice", "bob"]))
     device = Device(audit.gw, "bob", "bob-audit")
     await step("open a subscription (6 listeners)", device.open)
     await device.close()

@@ -2,7 +2,9 @@
 over the app's callback stream, so each callback is sent by one of them; entries a crashed replica
 had taken are claimed by another after CLAIM_IDLE_SECONDS.
 
-A batch is delivered concurrently. A callback whose endpoint is unavailable (network error,
+A batch (up to BATCH entries; a read that finds fewer waits LINGER_SECONDS for more) is delivered
+concurrently, its C2C callbacks' UnreadMsgNum counted for the whole batch at once (two Redis round
+trips, gateway.engine.unread_index). A callback whose endpoint is unavailable (network error,
 timeout, 5xx, 429) is retried with backoff, then dropped with a log line; one the endpoint answers
 otherwise is done (Tencent ignores the answers of after-callbacks). The queue is trimmed to
 hooks.QUEUE_MAX, so a dead endpoint costs a bounded backlog and never a send's time.
@@ -25,24 +27,28 @@ from gateway.keys import Keys
 log = logging.getLogger("imql.callbacks")
 
 GROUP = "callbackers"
-# Entries taken per read, delivered concurrently. Each delivery also reads Redis (UnreadMsgNum) on
-# the process's few pooled connections, which the sends use too: with 50 at once, sends at 200 msg/s
-# to a live endpoint waited for connections (p50 44.7 ms, p99 272 ms beside 3.1 / 5.9 ms with no
-# callbacks); with 8, 4.3 / 41 ms (bench send-to-receive-callbacks, two runs in a row, quiet machine).
-BATCH = 8
+# Entries taken per read, delivered concurrently (as many as the sender's connections). Their
+# UnreadMsgNum is two round trips for the batch on the worker's own Redis client, not reads per
+# delivery on the request pool's connections (with 50 deliveries each recounting on those, sends at
+# 200 msg/s to a live endpoint waited for connections: p99 272 ms beside 5.9 ms with no callbacks).
+BATCH = 16
+# A read that finds fewer waits this long for more: batches fill under load (fewer reads, counts
+# and acknowledgements per callback) at the cost of a callback's delay, never a send's.
+LINGER_SECONDS = 0.02
 BLOCK_MILLISECONDS = 1000  # how long a read waits for new entries
 CLAIM_IDLE_SECONDS = 600  # longer than a callback's every retry: an entry idle this long was a dead replica's
 RETRY_BACKOFF_SECONDS: tuple[float, ...] = (1.0, 5.0, 30.0, 120.0)  # waits between attempts
 ERROR_PAUSE_SECONDS = 1.0
 
-# a user's total one-to-one unread (Tencent's UnreadMsgNum: "including all one-to-one conversations")
-UnreadCount = Callable[[str], Awaitable[int]]
+# users' total one-to-one unread (Tencent's UnreadMsgNum: "including all one-to-one conversations")
+UnreadTotals = Callable[[Sequence[str]], Awaitable[dict[str, int]]]
 
 
 class CallbackWorker(StreamConsumer):
     task_name = "imql-callback-worker"
     group = GROUP
     batch = BATCH
+    linger_seconds = LINGER_SECONDS
     block_milliseconds = BLOCK_MILLISECONDS
     claim_idle_seconds = CLAIM_IDLE_SECONDS
     error_pause_seconds = ERROR_PAUSE_SECONDS
@@ -52,7 +58,7 @@ class CallbackWorker(StreamConsumer):
         redis: Any,
         keys: Keys,
         sender: CallbackSender,
-        unread: UnreadCount,
+        unread: UnreadTotals,
         *,
         consumer: str,
         backoff: Sequence[float] = RETRY_BACKOFF_SECONDS,
@@ -67,18 +73,14 @@ class CallbackWorker(StreamConsumer):
         await self._sender.aclose()
 
     async def _process(self, entries: list[tuple[Any, dict[Any, Any]]], claimed: bool) -> list[Any]:
-        return await self._together(entries, self._handle)
-
-    async def _handle(self, fields: dict[Any, Any]) -> None:
-        raw = fields.get("job") or fields.get(b"job")
-        try:
-            job = decode_job(raw or b"")
-        except msgspec.DecodeError as exc:
-            log.warning("callback job dropped: %s", exc)
-            return
-        if job.unreadOf:  # whose unread count the body carries (the receiver, or the reader)
-            job.body["UnreadMsgNum"] = await self._unread(job.unreadOf[0])
-        await self._deliver(job)
+        jobs = [job for _, fields in entries if (job := _decoded(fields)) is not None]
+        # whose unread count each body carries (the receiver, or the reader), counted at once
+        totals = await self._unread([job.unreadOf[0] for job in jobs if job.unreadOf])
+        for job in jobs:
+            if job.unreadOf:
+                job.body["UnreadMsgNum"] = totals[job.unreadOf[0]]
+        await asyncio.gather(*(self._deliver(job) for job in jobs))
+        return [entry_id for entry_id, _ in entries]
 
     async def _deliver(self, job: CallbackJob) -> None:
         for attempt, wait in enumerate((0.0, *self._backoff)):
@@ -93,3 +95,12 @@ class CallbackWorker(StreamConsumer):
             except CallbackUnavailable as exc:
                 log.info("%s failed (attempt %d): %s", job.command, attempt + 1, exc)
         log.warning("%s dropped after %d attempts", job.command, len(self._backoff) + 1)
+
+
+def _decoded(fields: dict[Any, Any]) -> CallbackJob | None:
+    raw = fields.get("job") or fields.get(b"job")
+    try:
+        return decode_job(raw or b"")
+    except msgspec.DecodeError as exc:
+        log.warning("callback job dropped: %s", exc)
+        return None

@@ -79,7 +79,9 @@ class ConversationSettings:
             if kind == ConversationType.V2TIM_C2C:
                 if clear_messages:
                     await self._c2c.clear_c2c_history_message(user_id, target)
-                await self._redis.hset(self._keys.conversation_state(user_id, "c2c-read-ms"), conv, self._ms())
+                read_ms = self._ms()
+                await self._c2c.unread_index.read(user_id, {target: read_ms})
+                await self._redis.hset(self._keys.conversation_state(user_id, "c2c-read-ms"), conv, read_ms)
             else:
                 last = int(await self._redis.get(self._keys.timeline_seq(self._keys.group_timeline(target))) or 0)
                 if clear_messages:
@@ -207,11 +209,9 @@ class ConversationSettings:
             kind, target = parse_conversation_id(conv)
             if kind == ConversationType.V2TIM_C2C:
                 until = clean_timestamp * 1000 if clean_timestamp else upstream_marks.get(target, self._ms())
-                pipe.hset(
-                    self._keys.conversation_state(user_id, "c2c-read-ms"),
-                    conv,
-                    max(until, int(state.c2c_reads.get(conv, 0))),
-                )
+                until = max(until, int(state.c2c_reads.get(conv, 0)))
+                self._c2c.unread_index.queue_read(pipe, user_id, {target: until})
+                pipe.hset(self._keys.conversation_state(user_id, "c2c-read-ms"), conv, until)
             else:
                 last = int(await self._redis.get(self._keys.timeline_seq(self._keys.group_timeline(target))) or 0)
                 until_seq = min(clean_sequence, last) if clean_sequence else last
