@@ -77,7 +77,14 @@ def test_redis_py() -> None:
         "make_connection",
         "get_connection",
         "release",
+        "disconnect",
         "from_url",
+    )
+    c.needs_parameters(
+        f"{part}.WaitingConnectionPool.disconnect",
+        aioredis.ConnectionPool.disconnect,
+        "ConnectionPool.disconnect",
+        "inuse_connections",
     )
     connection = aioredis.Connection
     c.needs(f"{part}.WaitingConnectionPool", connection, "Connection", "is_connected", "connect", "disconnect")
