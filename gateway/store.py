@@ -22,10 +22,11 @@ from gateway.lean.cluster import ImqlCluster, ordered_pipeline, scan_one, scan_t
 from gateway.lean.redis import LeanRedis, WaitingConnectionPool, lean_connections
 
 # Connections in the shared pool, the dispatcher's pub/sub connection included. Requests pipeline
-# their commands and a round trip takes ~0.1 ms, so 3 connections carry the ~1,200 req/s one process
-# serves: measured, 4 served small queries 15% faster than 32 did (bench query-throughput), and
-# 10,000 idle subscriptions hold 4 connections. A request finding all busy queues; under a burst
-# (thousands of subscriptions opening at once) the queue is long but moves, so it may wait this long.
+# their commands, and pipelines that find every connection busy share the next round trip
+# (gateway.lean.redis), so a few connections carry what one process serves: with that, 4 served
+# small queries faster than 32 did (bench query-throughput, ~2,200 against ~1,700 req/s), and
+# 10,000 idle subscriptions hold 4 connections. A single command finding all busy queues; under a
+# burst (thousands of subscriptions opening at once) the queue is long but moves, so it may wait this long.
 POOL_MAX_CONNECTIONS = 4
 POOL_WAIT_SECONDS = 30.0
 CONNECT_TIMEOUT_SECONDS = 10.0

@@ -36,13 +36,21 @@ class IMContext:
     response: Any = None
     # set by Strawberry from the WebSocket connection_init payload
     connection_params: dict[str, Any] | None = None
-    request_id: str = field(default_factory=lambda: secrets.token_hex(8))
+    _request_id: str | None = field(default=None, repr=False)  # made when first read (request_id)
     _session: IMSession | None = None
     _loaders: dict[str, Any] | None = None  # made on first use (HTTP requests only)
     # the user of the last session() (a WebSocket connection's token, so its user, never changes):
     # object ids relative to a viewer (schema.identity) and media URLs signed for the reader
     # (schema.media_urls) read it without a round trip
     viewer: str = ""
+
+    @property
+    def request_id(self) -> str:
+        """What an error quotes for the logs (schema.errors). Made on first use: most requests have
+        no error, and 8 random bytes cost a system call per request."""
+        if self._request_id is None:
+            self._request_id = secrets.token_hex(8)
+        return self._request_id
 
     def loader(self, name: str, make: Callable[[], T]) -> T:
         """A DataLoader for this request. HTTP requests share one per name, so a page's graph

@@ -21,6 +21,7 @@ from gateway.lean.redis import (
     ReplicatedPipeline,
     ReplicationError,
     WaitingConnectionPool,
+    lean_connections,
 )
 from gateway.store import close_redis, open_redis, ordered_pipeline
 
@@ -238,3 +239,172 @@ async def test_a_durable_write_waits_for_replicas_and_fails_without_them(setting
         await plain.delete(key)
         await close_redis(plain)
         await close_redis(waiting)
+
+
+def _batching_client(url: str, max_connections: int = 1) -> tuple[LeanRedis, list[int]]:
+    """A lean client on a pool of `max_connections`, counting its round trips (sends)."""
+    sends: list[int] = []
+    pool = WaitingConnectionPool.from_url(url, decode_responses=True, max_connections=max_connections, wait_seconds=5)
+    lean_connections(pool, on_round_trip=lambda: sends.append(1))
+    return LeanRedis(connection_pool=pool), sends
+
+
+async def _until_batched(pool: WaitingConnectionPool, count: int) -> None:
+    for _ in range(100):
+        if pool._batch is not None and len(pool._batch) == count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{count} pipelines never waited as one batch")
+
+
+async def test_pipelines_that_find_every_connection_busy_share_one_round_trip(settings: Settings) -> None:
+    """Each gets its own replies (error replies and reply callbacks included) from one send."""
+    assert settings.redis_url is not None
+    lean, sends = _batching_client(settings.redis_url)
+    pool = lean.connection_pool
+    assert isinstance(pool, WaitingConnectionPool)
+    key = f"imql-test:lean:{secrets.token_hex(4)}"
+    try:
+        held = await pool.get_connection()
+        assert pool.is_exhausted()
+
+        async def pipeline(n: int) -> list[Any]:
+            pipe = lean.pipeline(transaction=False)
+            pipe.hset(f"{key}:h{n}", mapping={"n": str(n)})
+            pipe.hincrby(f"{key}:h{n}", "n", n)  # a reply callback makes it an int
+            pipe.incr(f"{key}:h{n}")  # WRONGTYPE: an error reply, this pipeline's own
+            pipe.hgetall(f"{key}:h{n}")
+            return await pipe.execute(raise_on_error=False)
+
+        tasks = [asyncio.create_task(pipeline(n)) for n in range(5)]
+        await _until_batched(pool, 5)
+        sends.clear()
+        await pool.release(held)
+        results = await asyncio.wait_for(asyncio.gather(*tasks), 5)
+        assert sends == [1]  # one round trip carried all five
+        for n, (created, counted, wrong, row) in enumerate(results):
+            assert (created, counted, row) == (1, 2 * n, {"n": str(2 * n)})
+            assert isinstance(wrong, ResponseError)
+            assert "WRONGTYPE" in str(wrong)
+        assert pool._batch is None
+        pipe = lean.pipeline(transaction=False)
+        pipe.incr(f"{key}:h0")
+        with pytest.raises(ResponseError, match=r"Command # 1 \(INCR"):
+            await pipe.execute()  # raising as ever, on its own round trip now the pool is free
+    finally:
+        await lean.delete(*[f"{key}:h{n}" for n in range(5)])
+        await lean.aclose()
+        await pool.disconnect()
+
+
+async def test_a_batched_pipeline_with_a_bad_argument_or_cancelled_in_time_fails_alone(settings: Settings) -> None:
+    assert settings.redis_url is not None
+    lean, sends = _batching_client(settings.redis_url)
+    pool = lean.connection_pool
+    assert isinstance(pool, WaitingConnectionPool)
+    key = f"imql-test:lean:{secrets.token_hex(4)}"
+    try:
+        held = await pool.get_connection()
+
+        def pipeline(name: str, value: Any) -> Any:
+            pipe = lean.pipeline(transaction=False)
+            pipe.set(f"{key}:{name}", value)
+            pipe.get(f"{key}:{name}")
+            return asyncio.create_task(pipe.execute())
+
+        good, bad, cancelled = pipeline("good", "1"), pipeline("bad", None), pipeline("cancelled", "3")
+        await _until_batched(pool, 3)
+        cancelled.cancel()
+        await asyncio.sleep(0)
+        after = pipeline("after", "4")
+        await _until_batched(pool, 4)
+        sends.clear()
+        await pool.release(held)
+        assert await asyncio.wait_for(good, 5) == [True, "1"]
+        assert await asyncio.wait_for(after, 5) == [True, "4"]
+        assert sends == [1]  # the two left, together
+        with pytest.raises(DataError):
+            await bad
+        with pytest.raises(asyncio.CancelledError):
+            await cancelled
+        assert await lean.exists(f"{key}:bad", f"{key}:cancelled") == 0  # neither was sent
+    finally:
+        await lean.delete(f"{key}:good", f"{key}:after")
+        await lean.aclose()
+        await pool.disconnect()
+
+
+async def test_a_batch_on_a_dropped_connection_retries_each_pipeline_as_redis_py_does(settings: Settings) -> None:
+    assert settings.redis_url is not None
+    lean, _ = _batching_client(settings.redis_url)
+    plain = aioredis.Redis.from_url(settings.redis_url, decode_responses=True)
+    pool = lean.connection_pool
+    assert isinstance(pool, WaitingConnectionPool)
+    key = f"imql-test:lean:{secrets.token_hex(4)}"
+    try:
+        held = await pool.get_connection()
+        await held.send_command("CLIENT", "SETNAME", name := f"imql-lean-{secrets.token_hex(4)}")
+        assert await held.read_response() == "OK"
+        tasks = []
+        for n in range(3):
+            pipe = lean.pipeline(transaction=False)
+            pipe.set(f"{key}:{n}", n)
+            pipe.get(f"{key}:{n}")
+            tasks.append(asyncio.create_task(pipe.execute()))
+        await _until_batched(pool, 3)
+        killed = [c for c in await plain.client_list() if c.get("name") == name]
+        await plain.client_kill_filter(_id=killed[0]["id"])
+        await pool.release(held)  # the batch gets the dead connection
+        assert await asyncio.wait_for(asyncio.gather(*tasks), 5) == [[True, str(n)] for n in range(3)]
+    finally:
+        await plain.delete(*[f"{key}:{n}" for n in range(3)])
+        await plain.aclose()
+        await lean.aclose()
+        await pool.disconnect()
+
+
+async def test_a_durable_pipeline_never_waits_in_a_batch(settings: Settings) -> None:
+    """Its WAIT holds the connection until replicas answer: it takes a connection of its own."""
+    assert settings.redis_url is not None
+    lean, sends = _batching_client(settings.redis_url)
+    pool = lean.connection_pool
+    assert isinstance(pool, WaitingConnectionPool)
+    key = f"imql-test:lean:{secrets.token_hex(4)}"
+    try:
+        held = await pool.get_connection()
+        plain = lean.pipeline(transaction=False)
+        plain.set(f"{key}:a", "1")
+        batched = asyncio.create_task(plain.execute())
+        await _until_batched(pool, 1)
+        durable = ReplicatedPipeline(pool, lean.response_callbacks, 0)
+        durable.set(f"{key}:b", "2")
+        replicated = asyncio.create_task(durable.execute())
+        await asyncio.sleep(0.05)
+        assert pool._batch is not None
+        assert len(pool._batch) == 1  # the plain pipeline alone
+        sends.clear()
+        await pool.release(held)
+        assert await asyncio.wait_for(batched, 5) == [True]
+        assert await asyncio.wait_for(replicated, 5) == [True]
+        assert sends == [1, 1]
+    finally:
+        await lean.delete(f"{key}:a", f"{key}:b")
+        await lean.aclose()
+        await pool.disconnect()
+
+
+async def test_pipelines_waiting_in_a_batch_fail_when_the_pool_closes(settings: Settings) -> None:
+    assert settings.redis_url is not None
+    lean, _ = _batching_client(settings.redis_url)
+    pool = lean.connection_pool
+    assert isinstance(pool, WaitingConnectionPool)
+    held = await pool.get_connection()
+    pipe = lean.pipeline(transaction=False)
+    pipe.ping()
+    waiting = asyncio.create_task(pipe.execute())
+    await _until_batched(pool, 1)
+    await pool.disconnect()
+    with pytest.raises(RedisConnectionError, match="closing"):
+        await asyncio.wait_for(waiting, 5)
+    await pool.release(held)
+    await lean.aclose()

@@ -17,6 +17,7 @@ from gateway.clock import ManualClock
 from gateway.config import Settings
 from gateway.errors import Code
 from gateway.im.model import UserFullInfo
+from gateway.web.view import GraphQLView
 from tests.support.clients import SDK_EVENTS, HTTPClient, WSClient, subscribe_sdk
 from tests.support.servers import InProcessGateway
 
@@ -63,6 +64,20 @@ async def test_invalid_documents_give_6017(client: HTTPClient, document: str) ->
     assert all(e["extensions"]["requestId"] for e in reply.errors)
 
 
+async def test_the_errors_of_one_request_quote_one_request_id(client: HTTPClient) -> None:
+    """Made when the first error needs it (schema.context): the same for every error of the request,
+    and another for the next request."""
+    ids = []
+    for _ in range(2):
+        reply = await client.gql("{ noSuchField otherMissingField }")  # two validation errors
+        assert reply.codes == [Code.ERR_INVALID_PARAMETERS] * 2
+        quoted = {e["extensions"]["requestId"] for e in reply.errors}
+        assert len(quoted) == 1
+        ids.append(quoted.pop())
+    assert ids[0] != ids[1]
+    assert all(len(i) == 16 for i in ids)
+
+
 async def test_unexpected_faults_are_masked_with_a_request_id(
     client: HTTPClient, server: InProcessGateway, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -79,6 +94,26 @@ async def test_unexpected_faults_are_masked_with_a_request_id(
     assert "secret" not in json.dumps(reply.body)
     assert error["extensions"]["requestId"] in error["message"]
     assert any(error["extensions"]["requestId"] in r.getMessage() for r in caplog.records)
+
+
+async def test_graphql_posts_skip_starlettes_layers_and_other_methods_keep_them(
+    client: HTTPClient, server: InProcessGateway, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """POSTs reach the view directly (gateway.web.app.GraphQLPostsFirst): a fault it lets out is
+    still a plain 500, logged by the server; other methods still get the router's 405."""
+    put = await client.http.put("/graphql", json={"query": "{ getVersion }"})
+    assert put.status_code == 405
+    assert set(put.headers["allow"].split(", ")) == {"GET", "HEAD", "POST"}
+    view = next(r.endpoint for r in server.app.app.routes if isinstance(getattr(r, "endpoint", None), GraphQLView))
+
+    async def broken(scope: object, payload: object) -> None:
+        raise RuntimeError("a fault the view does not answer")
+
+    monkeypatch.setattr(view, "_fast", broken)
+    reply = await client.http.post("/graphql", json={"query": "{ getVersion }"})
+    assert reply.status_code == 500
+    assert reply.text == "Internal Server Error"
+    assert any("a fault the view does not answer" in str(r.exc_info[1]) for r in caplog.records if r.exc_info)
 
 
 async def test_get_queries_and_the_offline_playground(client: HTTPClient) -> None:

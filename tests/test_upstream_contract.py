@@ -13,6 +13,7 @@ from importlib.metadata import version
 from typing import Any
 
 import pytest
+from graphql import GraphQLObjectType
 
 
 def _missing(obj: Any, names: tuple[str, ...]) -> list[str]:
@@ -77,7 +78,14 @@ def test_redis_py() -> None:
         "make_connection",
         "get_connection",
         "release",
+        "disconnect",
         "from_url",
+    )
+    c.needs_parameters(
+        f"{part}.WaitingConnectionPool.disconnect",
+        aioredis.ConnectionPool.disconnect,
+        "ConnectionPool.disconnect",
+        "inuse_connections",
     )
     connection = aioredis.Connection
     c.needs(f"{part}.WaitingConnectionPool", connection, "Connection", "is_connected", "connect", "disconnect")
@@ -250,6 +258,22 @@ def test_strawberry() -> None:
         c.needs_parameters(
             "schema.execution.http", validate, "validate_document", "schema", "document", "validation_rules"
         )
+    # a field without a resolver (UserFullInfo.userID): the converter's attribute read, and the
+    # Strawberry field behind it (schema.execution.completion compiles such fields)
+    if hasattr(schema, "_schema"):
+        user = schema._schema.type_map["UserFullInfo"]
+        assert isinstance(user, GraphQLObjectType)
+        field = user.fields["userID"]
+        part = "schema.execution.completion"
+        if getattr(field.resolve, "__name__", None) != "_get_basic_result":
+            c.problems.append(f"{c.label}: {part} needs an attribute field's resolver to be _get_basic_result")
+        if getattr(field.resolve, "_is_default", None) is not True:
+            c.problems.append(f"{c.label}: {part} needs _get_basic_result._is_default")
+        definition = (field.extensions or {}).get("strawberry-definition")
+        if definition is None:
+            c.problems.append(f"{c.label}: {part} needs GraphQLField.extensions['strawberry-definition']")
+        else:
+            c.needs(part, definition, "StrawberryField", "default_resolver", "python_name", "is_basic_field")
     c.check()
 
 
@@ -309,8 +333,29 @@ def test_graphql_core() -> None:
         "get_argument_values",
         "get_variable_values",
     )
-    from graphql import GraphQLArgument, GraphQLField, GraphQLString
+    completion = "schema.execution.completion (SharedEventExecutor.complete_value)"
+    c.needs(completion, ExecutionContext, "ExecutionContext", "complete_value", "build_resolve_info", "is_awaitable")
+    for method, names in (
+        ("complete_value", ("return_type", "field_details_list", "info", "path", "result", "position_context")),
+        ("build_resolve_info", ("field_def", "field_nodes", "parent_type", "path")),
+    ):
+        if hasattr(ExecutionContext, method):
+            c.needs_parameters(completion, getattr(ExecutionContext, method), f"ExecutionContext.{method}", *names)
+    if "self.middleware_manager" not in source:
+        c.problems.append(f"{c.label}: {completion} needs ExecutionContext.middleware_manager")
+    from graphql.execution.middleware import MiddlewareManager
 
+    c.needs(completion, MiddlewareManager(), "MiddlewareManager", "middlewares")
+    c.needs_module(completion, "graphql.execution.collect_fields", "FieldDetails", "FieldDetailsList")
+    collect_fields = importlib.import_module("graphql.execution.collect_fields")
+    details = getattr(collect_fields, "FieldDetails", None)
+    if details is not None and not {"node", "defer_usage", "fragment_variable_values"} <= set(details._fields):
+        c.problems.append(f"{c.label}: {completion} needs FieldDetails.node, defer_usage, fragment_variable_values")
+    c.needs_module(completion, "graphql.type.scalars", "serialize_string", "serialize_id")
+    from graphql import GraphQLArgument, GraphQLField, GraphQLString
+    from graphql.pyutils import Path
+
+    c.needs(completion, Path(None, "key", None), "Path", "add_key")
     c.needs("schema.build.build_schema", GraphQLArgument(GraphQLString), "GraphQLArgument", "out_name")
     c.needs("schema.build.build_schema", GraphQLField(GraphQLString), "GraphQLField", "resolve", "args")
     c.check()

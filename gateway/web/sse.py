@@ -60,7 +60,10 @@ def wants_sse(headers: dict[bytes, bytes]) -> bool:
     """Whether the client prefers an event stream: `text/event-stream` is the Accept type of the
     highest quality, and of those the first listed. A client that merely also accepts one (urql
     lists it last, after the JSON types) gets JSON for its queries, as it expects."""
-    accept = headers.get(b"accept", b"").decode("latin-1")
+    raw = headers.get(b"accept", b"")
+    if b"event-stream" not in raw.lower():
+        return False  # most requests: nothing to weigh
+    accept = raw.decode("latin-1")
     best, best_q = "", -1.0
     for part in accept.split(","):
         kind, *params = (p.strip() for p in part.split(";"))

@@ -25,10 +25,20 @@ from inspect import isawaitable
 from typing import Any
 
 import orjson
-from graphql import ExecutionResult, FieldNode, GraphQLObjectType, InlineFragmentNode, OperationDefinitionNode
-from graphql.execution.collect_fields import DeferUsage, GroupedFieldSet
+from graphql import (
+    ExecutionResult,
+    FieldNode,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLResolveInfo,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+)
+from graphql.execution.collect_fields import DeferUsage, FieldDetailsList, GroupedFieldSet
+from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from schema.execution.completion import BAIL, COMPLETIONS
 from schema.execution.share import SHARE_ATTRIBUTE
 from schema.media_urls import personalize_data
 
@@ -127,6 +137,27 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
         return super().execute_collected_root_fields(
             root_type, root_value, grouped_field_set, serially, new_defer_usages
         )
+
+    def complete_value(
+        self,
+        return_type: GraphQLOutputType,
+        field_details_list: FieldDetailsList,
+        info: GraphQLResolveInfo[Any],
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> Any:
+        # a plain selection's completion compiled once (schema.execution.completion); graphql-core's
+        # own for anything else, and for any value the compiled one declines. Strawberry passes a
+        # middleware manager whatever its extensions: one with no middleware wraps no resolver
+        middleware = self.middleware_manager
+        if len(field_details_list) == 1 and (middleware is None or not middleware.middlewares):
+            completer = COMPLETIONS.get(return_type, field_details_list[0])
+            if completer is not None:
+                completed = completer(result, self, info, path)
+                if completed is not BAIL:
+                    return completed
+        return super().complete_value(return_type, field_details_list, info, path, result, position_context)
 
     def execute_operation(self, serially: bool | None = None) -> Any:
         result = self._execute_operation(serially)
