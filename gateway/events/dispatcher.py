@@ -95,6 +95,7 @@ class Dispatcher:
         self._openings: deque[_Opening] = deque()  # batches of new streams, oldest first
         self._to_drop: set[str] = set()  # streams whose last follower left: unsubscribed by the linker
         self._link_work = asyncio.Event()  # something for the linker
+        self._stopping = False
         self._pubsub: Any = None
         self._tasks: list[asyncio.Task[None]] = []
         self._session_ended_handlers: list[Callable[[str], None]] = []
@@ -136,11 +137,22 @@ class Dispatcher:
         ]
 
     async def stop(self) -> None:
-        for task in self._tasks:
+        # the linker finishes the command it is sending (cancelled inside redis-py's pub/sub
+        # commands, a sharded one left the stopping task itself marked as cancelled) and stops
+        self._stopping = True
+        self._link_work.set()
+        linker, others = self._tasks[-1:], self._tasks[:-1]
+        for task in others:
             task.cancel()
-        for task in self._tasks:
+        for task in others:
             with contextlib.suppress(asyncio.CancelledError, RedisError, OSError):
                 await task
+        if linker:
+            done, _ = await asyncio.wait(linker, timeout=ACK_TIMEOUT_SECONDS)
+            if not done:
+                linker[0].cancel()
+            with contextlib.suppress(asyncio.CancelledError, RedisError, OSError):
+                await linker[0]
         self._tasks = []
         stopping = IMError(Code.ERR_SDK_INTERNAL_ERROR, "the gateway is shutting down; reconnect shortly")
         while self._openings:
@@ -261,12 +273,14 @@ class Dispatcher:
 
     # ---- the linker: every SUBSCRIBE and UNSUBSCRIBE, in order ---------------------------------
     async def _link_loop(self) -> None:
-        while True:
+        while not self._stopping:
             await self._link_work.wait()
             self._link_work.clear()
+            if self._stopping:
+                return
             if self._to_drop:
                 await self._drop_unused()
-            while self._openings:
+            while self._openings and not self._stopping:
                 await self._open_batch(self._openings.popleft())
                 if self._to_drop:
                     await self._drop_unused()
