@@ -312,7 +312,7 @@ class Dispatcher:
             if not self._subscribed:
                 await self._relink()
             await self._pubsub.subscribe(*channels)
-            await asyncio.wait_for(acks.done.wait(), timeout=ACK_TIMEOUT_SECONDS)
+            await self._confirmed(acks)
             pipe = self._redis.pipeline(transaction=False)
             for feed in feeds:
                 pipe.xrevrange(feed.stream, "+", "-", count=1)
@@ -345,6 +345,19 @@ class Dispatcher:
             if not feed.readers:
                 self._to_drop.add(feed.stream)  # every follower left while it opened
         self._finish_opening(opening, None)
+
+    @staticmethod
+    async def _confirmed(acks: _Acks) -> None:
+        """Until Redis has confirmed every channel, as long as confirmations keep coming: on a
+        process busy with thousands of handshakes they may be read slowly, but they are read."""
+        while True:
+            left = acks.left
+            try:
+                await asyncio.wait_for(acks.done.wait(), timeout=ACK_TIMEOUT_SECONDS)
+                return
+            except TimeoutError:
+                if acks.left == left:
+                    raise
 
     @staticmethod
     def _finish_opening(opening: _Opening, error: IMError | None) -> None:
