@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -79,3 +79,61 @@ class Batches(Generic[Item, Result]):
 
 def _stopped() -> RuntimeError:
     return RuntimeError("the process is stopping: this call was not made")
+
+
+Command = tuple[str, tuple[Any, ...], dict[str, Any]]  # a pipeline method's name and its arguments
+
+
+class SharedPipeline:
+    """Commands queued as on a redis-py pipeline (`pipe.hgetall(key)`, ...), sent with those of the
+    other callers of the moment in one pipeline (SharedPipelines); `execute` returns this caller's
+    replies and raises its first error, as a pipeline does."""
+
+    def __init__(self, owner: SharedPipelines) -> None:
+        self._owner = owner
+        self._commands: list[Command] = []
+
+    def __getattr__(self, name: str) -> Callable[..., None]:
+        def queue(*args: Any, **kwargs: Any) -> None:
+            self._commands.append((name, args, kwargs))
+
+        return queue
+
+    def __len__(self) -> int:
+        return len(self._commands)
+
+    async def execute(self) -> list[Any]:
+        if not self._commands:
+            return []
+        replies = await self._owner.batches.submit(self._commands)
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise reply
+        return replies
+
+
+class SharedPipelines:
+    """Where SharedPipelines are sent: one Redis pipeline per batch of callers (gateway.batching)."""
+
+    def __init__(self, redis: Any, callers_per_batch: int) -> None:
+        self._redis = redis
+        self.batches: Batches[list[Command], list[Any]] = Batches(self._run, callers_per_batch)
+
+    def pipeline(self) -> SharedPipeline:
+        return SharedPipeline(self)
+
+    async def _run(self, callers: list[list[Command]]) -> list[list[Any]]:
+        pipe = self._redis.pipeline(transaction=False)
+        for commands in callers:
+            for name, args, kwargs in commands:
+                getattr(pipe, name)(*args, **kwargs)
+        replies = list(await pipe.execute(raise_on_error=False))
+        out: list[list[Any]] = []
+        start = 0
+        for commands in callers:
+            out.append(replies[start : start + len(commands)])
+            start += len(commands)
+        return out
+
+    async def close(self) -> None:
+        await self.batches.close()

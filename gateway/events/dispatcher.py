@@ -31,6 +31,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
+from gateway.batching import SharedPipelines
 from gateway.errors import Code, IMError
 from gateway.events import positions
 from gateway.events.decoded import DecodedEntries
@@ -50,6 +51,8 @@ ACK_TIMEOUT_SECONDS = 5.0  # for Redis to confirm a batch's subscriptions (or th
 # New streams opened together: one SUBSCRIBE and one pipeline of ends each. Bounded so that a batch's
 # confirmations are read well within ACK_TIMEOUT_SECONDS on a busy process.
 FOLLOW_BATCH = 1_000
+# Subscriptions opening together send their commands in one pipeline (`shared`): at most this many each.
+OPENS_PER_PIPELINE = 256
 
 
 class _Opening:
@@ -109,6 +112,8 @@ class Dispatcher:
         # root when the backend writes references
         self.resolver: Resolver | None = None
         self.decoded = DecodedEntries(resolve=self._resolve_shared)  # group entries, once for all local followers
+        # the commands of subscriptions opening at the same moment (a restart's reconnections), sent together
+        self.shared = SharedPipelines(redis, OPENS_PER_PIPELINE)
 
     async def resolve(self, viewer: str | None, raws: Sequence[str]) -> list[IMEvent | None]:
         """Reference entries' events (`viewer`: the user whose stream they are in; None for a
@@ -160,6 +165,7 @@ class Dispatcher:
         if self._pubsub is not None:
             with contextlib.suppress(RedisError, OSError):
                 await self._pubsub.aclose()
+        await self.shared.close()
         for mailbox in [m for feed in self._feeds.values() for m in feed.readers]:
             mailbox.end("gateway shutting down")
 

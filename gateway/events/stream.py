@@ -120,7 +120,7 @@ class EventStream:
             return
         base_id = secrets.token_hex(BASE_ID_LENGTH // 2)
         key = self._keys.resume_base(self._user_id, base_id)
-        pipe = self._redis.pipeline(transaction=False)
+        pipe = self._dispatcher.shared.pipeline()
         pipe.hset(key, mapping=current)
         pipe.expire(key, BASE_TTL_SECONDS)
         await pipe.execute()
@@ -136,7 +136,7 @@ class EventStream:
         first page of replay, skipped for a stream whose position is its end (nothing to replay);
         one to write a base, for a user in groups opening without a base."""
         self._dispatcher.register(self.mailbox)
-        user_state = self._redis.pipeline(transaction=False)
+        user_state = self._dispatcher.shared.pipeline()  # with the other opens of the moment
         user_state.hgetall(self._keys.user_followed_groups(self._user_id))
         user_state.hgetall(self._keys.receive_options(self._user_id))
         base_key = self._keys.resume_base(self._user_id, since.base) if since is not None and since.base else ""
@@ -186,7 +186,7 @@ class EventStream:
         runs: list[list[LogEntry]] = []
         first_page = True
         while starts:
-            pipe = self._redis.pipeline(transaction=False)
+            pipe = self._dispatcher.shared.pipeline()
             for key, start in starts.items():
                 low = start if first_page else f"({start}"
                 pipe.xrange(key, min=low, max="+", count=REPLAY_PAGE + 1 if first_page else REPLAY_PAGE)
