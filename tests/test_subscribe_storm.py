@@ -14,6 +14,7 @@ import pytest
 
 from gateway.clock import ManualClock
 from gateway.config import Settings
+from gateway.errors import Code, IMError
 from gateway.events.mailbox import LogEntry, Mailbox
 from gateway.events.stream import current_cursor
 from gateway.im.enums import UserStatusType
@@ -181,3 +182,11 @@ async def test_an_entry_appended_right_after_a_new_streams_end_was_read_is_deliv
         assert [entry.entry_id for entry in delivered] == [str(last[0])]
     finally:
         dispatcher.unregister(mailbox)
+
+
+async def test_a_stream_asked_for_once_the_dispatcher_stopped_is_refused_not_left_waiting(gw: Gateway) -> None:
+    await gw.dispatcher.stop()
+    mailbox = Mailbox(user_id="late", session_id="s-late")
+    with pytest.raises(IMError) as refused:
+        await asyncio.wait_for(gw.dispatcher.follow(mailbox, gw.keys.user_events("late")), 5)
+    assert refused.value.code == Code.ERR_SDK_INTERNAL_ERROR

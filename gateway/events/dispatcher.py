@@ -219,6 +219,8 @@ class Dispatcher:
         round trip; new ones join the next batch (_link_loop). Raises IMError 7012 when Redis
         cannot be reached; the streams it did follow stay in `mailbox.followed` (unregister drops them).
         """
+        if self._stopping:  # the linker is gone: a new stream would never be opened
+            raise IMError(Code.ERR_SDK_INTERNAL_ERROR, "the gateway is shutting down; reconnect shortly")
         if not self._subscribed:
             await self._relink()
         feeds: list[_Feed] = []
