@@ -912,6 +912,10 @@ class Housekeeping(Protocol):
         """The user came online or went offline (the group online counts follow it). No events."""
         ...
 
+    async def presence_changed_many(self, changes: Sequence[tuple[str, bool]]) -> None:
+        """`presence_changed` for many users (user, online) at once, in a few round trips."""
+        ...
+
     async def trim_history(self, retention_seconds: float, budget: int) -> bool:
         """One step of the message retention: messages older than `retention_seconds` leave
         timelines, indexes and event logs, at most `budget` units of work (keys visited, messages

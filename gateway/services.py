@@ -226,11 +226,11 @@ class Gateway:
         housekeeping = backend.housekeeping
         if housekeeping is not None:
 
-            async def groups_follow_presence(user_id: str) -> None:
-                (online,) = await presence.online([user_id])
-                await housekeeping.presence_changed(user_id, online)
+            async def groups_follow_presence(user_ids: list[str]) -> None:
+                online = await presence.online(user_ids)
+                await housekeeping.presence_changed_many(list(zip(user_ids, online, strict=True)))
 
-            presence.on_change(groups_follow_presence)
+            presence.on_changes(groups_follow_presence)
         if callbacks.enabled:
 
             async def state_callback(user_id: str) -> None:

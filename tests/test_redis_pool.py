@@ -102,6 +102,35 @@ async def test_a_caller_gives_up_after_the_wait_and_a_cancelled_one_leaves_the_q
         await pool.disconnect()
 
 
+async def test_a_released_connection_goes_to_the_caller_waiting_longest_not_to_a_newcomer(settings: Settings) -> None:
+    """A crowd of callers (a restart's reconnections) is served in order: a newcomer arriving as a
+    connection is released queues behind those already waiting instead of taking it, so no waiter
+    is passed over again and again until its wait runs out."""
+    assert settings.redis_url is not None
+    pool = WaitingConnectionPool.from_url(settings.redis_url, max_connections=1, wait_seconds=0.5)
+    try:
+        held = await pool.get_connection()
+        waiting = asyncio.create_task(pool.get_connection())
+        await asyncio.sleep(0.05)
+        await pool.release(held)
+        # asks in the very moment of the release, before the waiter runs: it waits its turn, which
+        # does not come before its wait runs out (the waiter holds the connection)
+        with pytest.raises(RedisConnectionError, match="no Redis connection free"):
+            await pool.get_connection()
+        got = await asyncio.wait_for(waiting, 1)
+        assert got is held
+        later = asyncio.create_task(pool.get_connection())
+        await asyncio.sleep(0.05)
+        assert not later.done()
+        await pool.release(got)
+        assert await asyncio.wait_for(later, 1) is held
+        await pool.release(held)
+        assert len(pool._in_use_connections) == 0
+        assert pool._available_connections == [held]
+    finally:
+        await pool.disconnect()
+
+
 def _clients(url: str) -> tuple[aioredis.Redis, LeanRedis]:
     plain = aioredis.Redis.from_url(url, decode_responses=True)
     lean = LeanRedis(connection_pool=WaitingConnectionPool.from_url(url, decode_responses=True, max_connections=1))

@@ -126,6 +126,9 @@ class EmbeddedHousekeeping:
     async def presence_changed(self, user_id: str, online: bool) -> None:
         await self._groups.presence_changed(user_id, online)
 
+    async def presence_changed_many(self, changes: Sequence[tuple[str, bool]]) -> None:
+        await self._groups.presence_changed_many(changes)
+
     async def trim_history(self, retention_seconds: float, budget: int) -> bool:
         return await self._retention.step(self._clock.now(), retention_seconds, budget)
 

@@ -8,7 +8,15 @@ Redis connections in use do not grow with the number of subscriptions: one pub/s
 the shared pool's few.
 
 Pokes are hints: after a pub/sub reconnect every stream is re-read from its position, and a slow
-sweep re-reads all of them now and then, so a lost poke delays an event but never loses it.
+sweep re-reads all of them every SWEEP_SECONDS, so a lost poke delays an event but never loses it.
+
+Following new streams is batched: the streams that subscribers ask for while a batch is being
+opened wait for the next one, which subscribes to all their poke channels in one SUBSCRIBE and
+reads all their ends in one pipeline. One task (the linker) sends every SUBSCRIBE and UNSUBSCRIBE,
+so they reach Redis in the order they were decided, and no lock is held across a round trip: a
+subscriber following a stream that is already followed (a large group's) waits for nothing.
+A restart's thousands of reconnections cost a few round trips per thousand streams instead of two
+each under one process-wide lock (bench reconnect-storm).
 """
 
 from __future__ import annotations
@@ -16,12 +24,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from redis.exceptions import RedisError
 
+from gateway.batching import SharedPipelines
 from gateway.errors import Code, IMError
 from gateway.events import positions
 from gateway.events.decoded import DecodedEntries
@@ -35,16 +45,45 @@ log = logging.getLogger("imql.events")
 
 READ_BATCH = 500  # entries per stream per read; a busier stream is read again at once
 STREAMS_PER_ROUND_TRIP = 256  # XRANGEs pipelined together
-SWEEP_SECONDS = 30.0  # the belt-and-braces re-read of every followed stream
+SWEEP_SECONDS = 30.0  # the belt-and-braces re-read of every followed stream, however busy the link
 RECONNECT_BACKOFF = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0)  # seconds between pub/sub reconnect attempts
-ACK_TIMEOUT_SECONDS = 5.0  # for Redis to confirm a subscription (or the link to come back)
+ACK_TIMEOUT_SECONDS = 5.0  # for Redis to confirm a batch's subscriptions (or the link to come back)
+# New streams opened together: one SUBSCRIBE and one pipeline of ends each. Bounded so that a batch's
+# confirmations are read well within ACK_TIMEOUT_SECONDS on a busy process.
+FOLLOW_BATCH = 1_000
+# Subscriptions opening together send their commands in one pipeline (`shared`): at most this many each.
+OPENS_PER_PIPELINE = 256
 
 
-@dataclass(eq=False)
+class _Opening:
+    """A batch of new streams being followed: their followers wait for `done`, then read `error`."""
+
+    __slots__ = ("done", "error", "feeds")
+
+    def __init__(self) -> None:
+        self.feeds: list[_Feed] = []
+        self.done = asyncio.Event()
+        self.error: IMError | None = None
+
+
+class _Acks:
+    """The subscribe confirmations a batch still waits for."""
+
+    __slots__ = ("done", "left")
+
+    def __init__(self, left: int) -> None:
+        self.left = left
+        self.done = asyncio.Event()
+
+
+@dataclass(eq=False, slots=True)
 class _Feed:
     stream: str
     last_id: str = positions.ORIGIN
     readers: set[Mailbox] = field(default_factory=set)
+    # the batch opening it (subscribing, reading its end), None once it is followed: only then is it read
+    opening: _Opening | None = None
+    poked: bool = False  # a poke came while it was opening: read it once it is open
 
 
 class Dispatcher:
@@ -57,8 +96,11 @@ class Dispatcher:
         self._feeds: dict[str, _Feed] = {}
         self._dirty: set[str] = set()
         self._dirty_signal = asyncio.Event()
-        self._lock = asyncio.Lock()
-        self._acks: dict[str, asyncio.Future[None]] = {}
+        self._acks: dict[str, _Acks] = {}  # poke channel → the batch waiting for its confirmation
+        self._openings: deque[_Opening] = deque()  # batches of new streams, oldest first
+        self._to_drop: set[str] = set()  # streams whose last follower left: unsubscribed by the linker
+        self._link_work = asyncio.Event()  # something for the linker
+        self._stopping = False
         self._pubsub: Any = None
         self._tasks: list[asyncio.Task[None]] = []
         self._session_ended_handlers: list[Callable[[str], None]] = []
@@ -70,6 +112,8 @@ class Dispatcher:
         self._retry_now = asyncio.Event()  # cuts the listener's reconnect back-off short
         self._resolver = resolver
         self.decoded = DecodedEntries(resolve=self._resolve_shared)  # group entries, once for all local followers
+        # the commands of subscriptions opening at the same moment (a restart's reconnections), sent together
+        self.shared = SharedPipelines(redis, OPENS_PER_PIPELINE)
 
     async def resolve(self, viewer: str | None, raws: Sequence[str]) -> list[IMEvent | None]:
         """Reference entries' events (`viewer`: the user whose stream they are in; None for a
@@ -94,18 +138,34 @@ class Dispatcher:
         self._tasks = [
             asyncio.create_task(self._listen(), name="imql-dispatcher-listen"),
             asyncio.create_task(self._read_loop(), name="imql-dispatcher-read"),
+            asyncio.create_task(self._link_loop(), name="imql-dispatcher-link"),
         ]
 
     async def stop(self) -> None:
-        for task in self._tasks:
+        # the linker finishes the command it is sending (cancelled inside redis-py's pub/sub
+        # commands, a sharded one left the stopping task itself marked as cancelled) and stops
+        self._stopping = True
+        self._link_work.set()
+        linker, others = self._tasks[-1:], self._tasks[:-1]
+        for task in others:
             task.cancel()
-        for task in self._tasks:
+        for task in others:
             with contextlib.suppress(asyncio.CancelledError, RedisError, OSError):
                 await task
+        if linker:
+            done, _ = await asyncio.wait(linker, timeout=ACK_TIMEOUT_SECONDS)
+            if not done:
+                linker[0].cancel()
+            with contextlib.suppress(asyncio.CancelledError, RedisError, OSError):
+                await linker[0]
         self._tasks = []
+        stopping = IMError(Code.ERR_SDK_INTERNAL_ERROR, "the gateway is shutting down; reconnect shortly")
+        while self._openings:
+            self._finish_opening(self._openings.popleft(), stopping)
         if self._pubsub is not None:
             with contextlib.suppress(RedisError, OSError):
                 await self._pubsub.aclose()
+        await self.shared.close()
         for mailbox in [m for feed in self._feeds.values() for m in feed.readers]:
             mailbox.end("gateway shutting down")
 
@@ -146,33 +206,50 @@ class Dispatcher:
             self.unfollow(mailbox, stream)
 
     async def follow(self, mailbox: Mailbox, stream: str) -> str:
-        """Deliver `stream`'s new entries to `mailbox`; returns the stream's end at this moment.
+        """Deliver `stream`'s new entries to `mailbox`; returns the stream's end at this moment
+        (`follow_many` of one stream)."""
+        return (await self.follow_many(mailbox, [stream]))[stream]
 
-        Every entry after the returned position reaches the mailbox (it is subscribed to the poke
-        channel before the end is read), so replaying up to it and then draining the mailbox leaves
-        no gap; entries seen twice are dropped by position.
+    async def follow_many(self, mailbox: Mailbox, streams: Sequence[str]) -> dict[str, str]:
+        """Deliver each stream's new entries to `mailbox`; returns each stream's end at this moment.
+
+        Every entry after the returned position reaches the mailbox (a new stream's poke channel is
+        subscribed before its end is read), so replaying up to it and then draining the mailbox
+        leaves no gap; entries seen twice are dropped by position. Streams already followed cost no
+        round trip; new ones join the next batch (_link_loop). Raises IMError 7012 when Redis
+        cannot be reached; the streams it did follow stay in `mailbox.followed` (unregister drops them).
         """
+        if self._stopping:  # the linker is gone: a new stream would never be opened
+            raise IMError(Code.ERR_SDK_INTERNAL_ERROR, "the gateway is shutting down; reconnect shortly")
         if not self._subscribed:
             await self._relink()
-        async with self._lock:
+        feeds: list[_Feed] = []
+        waits: list[_Opening] = []
+        for stream in streams:
             feed = self._feeds.get(stream)
             if feed is None:
-                feed = _Feed(stream)
-                channel = Keys.poke_channel(stream)
-                ack = asyncio.get_running_loop().create_future()
-                self._acks[channel] = ack
-                await self._pubsub.subscribe(channel)
-                try:
-                    await asyncio.wait_for(ack, timeout=ACK_TIMEOUT_SECONDS)
-                finally:
-                    self._acks.pop(channel, None)
-                last = await self._redis.xrevrange(stream, "+", "-", count=1)
-                feed.last_id = str(last[0][0]) if last else positions.ORIGIN
-                self._feeds[stream] = feed
+                feed = self._feeds[stream] = _Feed(stream)
+                feed.opening = self._opening_for(feed)
             feed.readers.add(mailbox)
             if stream not in mailbox.followed:
                 mailbox.followed.append(stream)
-            return feed.last_id
+            if feed.opening is not None and feed.opening not in waits:
+                waits.append(feed.opening)
+            feeds.append(feed)
+        for opening in waits:
+            await opening.done.wait()  # an Event, not a shared future: a cancelled follower cancels only itself
+            if opening.error is not None:
+                raise opening.error
+        return {feed.stream: feed.last_id for feed in feeds}
+
+    def _opening_for(self, feed: _Feed) -> _Opening:
+        """The batch a new stream joins: the newest one not taken by the linker yet, if not full."""
+        if not self._openings or len(self._openings[-1].feeds) >= FOLLOW_BATCH:
+            self._openings.append(_Opening())
+        opening = self._openings[-1]
+        opening.feeds.append(feed)
+        self._link_work.set()
+        return opening
 
     async def _relink(self) -> None:
         """A subscriber arrived while the pub/sub link is down (Redis restarting, or back but not
@@ -198,18 +275,102 @@ class Dispatcher:
         if feed is None:
             return
         feed.readers.discard(mailbox)
-        if not feed.readers:
-            asyncio.get_running_loop().create_task(self._drop_feed_if_unused(stream))
+        if not feed.readers and feed.opening is None:
+            self._to_drop.add(stream)  # an opening feed left without readers is dropped once open
+            self._link_work.set()
 
-    async def _drop_feed_if_unused(self, stream: str) -> None:
-        async with self._lock:
-            feed = self._feeds.get(stream)
-            if feed is None or feed.readers:
+    # ---- the linker: every SUBSCRIBE and UNSUBSCRIBE, in order ---------------------------------
+    async def _link_loop(self) -> None:
+        while not self._stopping:
+            await self._link_work.wait()
+            self._link_work.clear()
+            if self._stopping:
                 return
-            del self._feeds[stream]
-            self._dirty.discard(stream)
+            if self._to_drop:
+                await self._drop_unused()
+            while self._openings and not self._stopping:
+                await self._open_batch(self._openings.popleft())
+                if self._to_drop:
+                    await self._drop_unused()
+
+    async def _drop_unused(self) -> None:
+        """Stop following the streams nobody reads any more (a follower may have come back meanwhile)."""
+        channels: list[str] = []
+        for stream in self._to_drop:
+            feed = self._feeds.get(stream)
+            if feed is not None and not feed.readers and feed.opening is None:
+                del self._feeds[stream]
+                self._dirty.discard(stream)
+                channels.append(Keys.poke_channel(stream))
+        self._to_drop.clear()
+        if channels and self._subscribed:
             with contextlib.suppress(RedisError, OSError):
-                await self._pubsub.unsubscribe(Keys.poke_channel(stream))
+                await self._pubsub.unsubscribe(*channels)
+
+    async def _open_batch(self, opening: _Opening) -> None:
+        """Subscribe to the batch's poke channels (one SUBSCRIBE), wait for Redis to confirm them,
+        then read every stream's end (one pipeline). Only then are the feeds read: a poke that came
+        meanwhile is kept (_Feed.poked), so the entry it announced is read once the feed is open."""
+        feeds = opening.feeds
+        channels = [Keys.poke_channel(feed.stream) for feed in feeds]
+        acks = _Acks(len(channels))
+        for channel in channels:
+            self._acks[channel] = acks
+        try:
+            if not self._subscribed:
+                await self._relink()
+            await self._pubsub.subscribe(*channels)
+            await self._confirmed(acks)
+            pipe = self._redis.pipeline(transaction=False)
+            for feed in feeds:
+                pipe.xrevrange(feed.stream, "+", "-", count=1)
+            ends = await pipe.execute()
+        except (RedisError, OSError, TimeoutError, IMError) as exc:
+            self._metrics.redis_failures.inc()
+            log.warning("event bus could not follow %d new streams (%s)", len(feeds), exc or type(exc).__name__)
+            for feed in feeds:
+                if self._feeds.get(feed.stream) is feed:
+                    del self._feeds[feed.stream]  # the next follower subscribes again
+            failed = IMError(Code.ERR_SDK_INTERNAL_ERROR, "the event bus cannot reach Redis; retry shortly")
+            self._finish_opening(opening, failed)
+            if self._subscribed:  # those it did subscribe to, before a later batch subscribes again
+                with contextlib.suppress(RedisError, OSError):
+                    await self._pubsub.unsubscribe(*channels)
+            return
+        except asyncio.CancelledError:
+            self._finish_opening(opening, IMError(Code.ERR_SDK_INTERNAL_ERROR, "the gateway is shutting down"))
+            raise
+        finally:
+            for channel in channels:
+                if self._acks.get(channel) is acks:
+                    del self._acks[channel]
+        for feed, end in zip(feeds, ends, strict=True):
+            feed.last_id = str(end[0][0]) if end else positions.ORIGIN
+            feed.opening = None
+            if feed.poked:
+                feed.poked = False
+                self._mark_dirty(feed.stream)
+            if not feed.readers:
+                self._to_drop.add(feed.stream)  # every follower left while it opened
+        self._finish_opening(opening, None)
+
+    @staticmethod
+    async def _confirmed(acks: _Acks) -> None:
+        """Until Redis has confirmed every channel, as long as confirmations keep coming: on a
+        process busy with thousands of handshakes they may be read slowly, but they are read."""
+        while True:
+            left = acks.left
+            try:
+                await asyncio.wait_for(acks.done.wait(), timeout=ACK_TIMEOUT_SECONDS)
+                return
+            except TimeoutError:
+                if acks.left == left:
+                    raise
+
+    @staticmethod
+    def _finish_opening(opening: _Opening, error: IMError | None) -> None:
+        opening.error = error
+        opening.done.set()
 
     def end_session(self, session_id: str, reason: str) -> None:
         for mailbox in list(self._by_session.get(session_id, ())):
@@ -238,19 +399,23 @@ class Dispatcher:
 
     async def _listen(self) -> None:
         attempt = 0
+        loop = asyncio.get_running_loop()
+        next_sweep = loop.time() + SWEEP_SECONDS
         while True:
             try:
                 if not self._subscribed:
                     await self._resubscribe()
                     if not self._subscribed:
                         raise ConnectionError("cannot subscribe to the event bus channels")
-                message = await self._pubsub.get_message(ignore_subscribe_messages=False, timeout=SWEEP_SECONDS)
+                wait = max(next_sweep - loop.time(), 0.0)
+                message = await self._pubsub.get_message(ignore_subscribe_messages=False, timeout=wait)
                 attempt = 0
                 self._set_link(True)
-                if message is None:
+                if message is not None:
+                    self._handle(message)
+                if loop.time() >= next_sweep:  # on time even while pokes keep coming
+                    next_sweep = loop.time() + SWEEP_SECONDS
                     self._mark_all_dirty()
-                    continue
-                self._handle(message)
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError) as exc:
@@ -285,9 +450,11 @@ class Dispatcher:
         if not isinstance(channel, str):
             return
         if kind == "subscribe":
-            ack = self._acks.get(channel)
-            if ack is not None and not ack.done():
-                ack.set_result(None)
+            acks = self._acks.pop(channel, None)
+            if acks is not None:
+                acks.left -= 1
+                if not acks.left:
+                    acks.done.set()
         elif kind == "message":
             if channel == self._keys.sessions_ended_channel():
                 session_id = str(message.get("data") or "")
@@ -316,7 +483,15 @@ class Dispatcher:
                     self._dirty_signal.set()
 
     async def _read(self, streams: list[str]) -> None:
-        feeds = [self._feeds[s] for s in streams if s in self._feeds]
+        feeds: list[_Feed] = []
+        for stream in streams:
+            feed = self._feeds.get(stream)
+            if feed is None:
+                continue
+            if feed.opening is not None:
+                feed.poked = True  # its end is not known yet: read once it is (_open_batch)
+                continue
+            feeds.append(feed)
         if not feeds:
             return
         pipe = self._redis.pipeline(transaction=False)

@@ -8,7 +8,6 @@ the cursor that resumes right after it.
 
 from __future__ import annotations
 
-import heapq
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Iterable
@@ -121,32 +120,32 @@ class EventStream:
             return
         base_id = secrets.token_hex(BASE_ID_LENGTH // 2)
         key = self._keys.resume_base(self._user_id, base_id)
-        pipe = self._redis.pipeline(transaction=False)
+        pipe = self._dispatcher.shared.pipeline()
         pipe.hset(key, mapping=current)
         pipe.expire(key, BASE_TTL_SECONDS)
         await pipe.execute()
         self._base_id, self._base, self._base_written = base_id, current, self._now()
 
-    async def _load_base(self, since: Cursor) -> dict[str, str]:
-        """The base a cursor names (refreshing its life), or 6017 when it has expired."""
-        if not since.base:
-            return {}
-        key = self._keys.resume_base(self._user_id, since.base)
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.hgetall(key)
-        pipe.expire(key, BASE_TTL_SECONDS)
-        base, _ = await pipe.execute()
-        if not base:
-            raise _not_retained()
-        self._base_id, self._base, self._base_written = since.base, dict(base), self._now()
-        return self._base
-
     # ---- opening -----------------------------------------------------------------------------
     async def open(self, since: Cursor | None) -> list[LogEntry]:
-        """Start following; returns the entries to replay (empty without `since`)."""
+        """Start following; returns the entries to replay (empty without `since`).
+
+        Round trips: one for the user's groups, receive options and the cursor's base; the
+        dispatcher's follow of the streams (none for streams this process already follows, else
+        shared with the other opens of the moment); one for every stream's retention check and
+        first page of replay, skipped for a stream whose position is its end (nothing to replay);
+        one to write a base, for a user in groups opening without a base."""
         self._dispatcher.register(self.mailbox)
-        joined = await self._redis.hgetall(self._keys.user_followed_groups(self._user_id))
-        options = await self._redis.hgetall(self._keys.receive_options(self._user_id))
+        user_state = self._dispatcher.shared.pipeline()  # with the other opens of the moment
+        user_state.hgetall(self._keys.user_followed_groups(self._user_id))
+        user_state.hgetall(self._keys.receive_options(self._user_id))
+        base_key = self._keys.resume_base(self._user_id, since.base) if since is not None and since.base else ""
+        if base_key:
+            user_state.hgetall(base_key)
+            user_state.expire(base_key, BASE_TTL_SECONDS)  # a cursor naming it keeps it alive
+        joined, options, *kept = await user_state.execute()
+        if base_key and not kept[0]:
+            raise _not_retained()  # the base expired with the streams it pointed into
         silenced = {
             group
             for field, value in options.items()
@@ -154,59 +153,70 @@ class EventStream:
             and int(value) == MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE
         }
         self._silenced = frozenset(silenced) if silenced else NONE_SILENCED
-        tails = {self._user_stream: await self._dispatcher.follow(self.mailbox, self._user_stream)}
         for group_id in joined:
-            key = self._keys.group_events(group_id)
-            self._group_of[key] = group_id
-            tails[key] = await self._dispatcher.follow(self.mailbox, key)
+            self._group_of[self._keys.group_events(group_id)] = group_id
+        tails = await self._dispatcher.follow_many(self.mailbox, [self._user_stream, *self._group_of])
         replay: list[LogEntry] = []
         if since is None:
             self._positions = tails
         else:
-            base = await self._load_base(since)
+            base: dict[str, str] = dict(kept[0]) if base_key else {}
+            if base_key:
+                self._base_id, self._base, self._base_written = since.base, base, self._now()
             self._positions = {self._user_stream: since.user}
             for key, group_id in self._group_of.items():
                 # a group joined after the cursor's base was written resumes from its join position
                 self._positions[key] = since.groups.get(group_id) or base.get(group_id) or str(joined[group_id])
-            await self._check_retained()
-            replay = await self._replay()
+            replay = await self._catch_up(tails)
         if not self._base_id:
             await self._write_base()
         self._dispatcher.streaming(self.mailbox)
         return replay
 
-    async def _check_retained(self) -> None:
-        """Refuse a cursor whose next events were trimmed away: the client must re-fetch state."""
-        pipe = self._redis.pipeline(transaction=False)
-        keys = list(self._positions)
-        for key in keys:
-            pos = self._positions[key]
-            pipe.xrange(key, min=pos, max=pos, count=1)
-            pipe.xrange(key, min="-", max="+", count=1)
-        results = await pipe.execute()
-        for i, key in enumerate(keys):
-            pos = self._positions[key]
-            if pos == positions.ORIGIN or results[2 * i]:
-                continue  # the cursor's own entry is still there, so everything after it is too
-            first = results[2 * i + 1]
-            too_old = (self._now() * 1000 - positions.millis(pos)) > EVENT_STREAM_TTL_SECONDS * 1000
-            if first or too_old:
-                raise _not_retained()
+    async def _catch_up(self, tails: dict[str, str]) -> list[LogEntry]:
+        """Every retained entry after the positions, merged across streams in log order; IMError
+        6017 for a cursor whose next events were trimmed away (the client must re-fetch state).
 
-    async def _replay(self) -> list[LogEntry]:
-        """Every retained entry after the positions, merged across streams in log order."""
+        A stream whose position is the end the dispatcher follows it from needs nothing: what comes
+        after reaches the mailbox. The others are read from their position itself (inclusive), so
+        one command per stream both checks that the cursor's entry is still there (everything after
+        it then is too) and reads the first page; all of them in one pipeline."""
+        # read from each position inclusive on the first page, after the last entry read on the next
+        starts = {key: pos for key, pos in self._positions.items() if tails.get(key) != pos}
         runs: list[list[LogEntry]] = []
-        for key, pos in self._positions.items():
-            run: list[LogEntry] = []
-            start = pos
-            while True:
-                rows = await self._redis.xrange(key, min=f"({start}", max="+", count=REPLAY_PAGE)
-                run.extend(LogEntry(key, str(i), f) for i, f in rows)
-                if len(rows) < REPLAY_PAGE:
-                    break
-                start = str(rows[-1][0])
-            runs.append(run)
-        return list(heapq.merge(*runs, key=lambda e: positions.parse(e.entry_id)))
+        first_page = True
+        while starts:
+            pipe = self._dispatcher.shared.pipeline()
+            for key, start in starts.items():
+                low = start if first_page else f"({start}"
+                pipe.xrange(key, min=low, max="+", count=REPLAY_PAGE + 1 if first_page else REPLAY_PAGE)
+            pages = await pipe.execute()
+            more: dict[str, str] = {}
+            for (key, start), rows in zip(starts.items(), pages, strict=True):
+                full = len(rows) == (REPLAY_PAGE + 1 if first_page else REPLAY_PAGE)
+                if first_page:
+                    if rows and str(rows[0][0]) == start:
+                        rows = rows[1:]  # the cursor's own entry: retained, and already delivered
+                    elif start != positions.ORIGIN:
+                        await self._refuse_unless_empty(key, start, bool(rows))
+                if rows:
+                    runs.append([LogEntry(key, str(i), f) for i, f in rows])
+                if full:
+                    more[key] = str(rows[-1][0])
+            starts, first_page = more, False
+        if len(runs) == 1:
+            return runs[0]
+        merged = [entry for run in runs for entry in run]
+        merged.sort(key=lambda e: positions.parse(e.entry_id))  # stable: equal IDs keep stream order
+        return merged
+
+    async def _refuse_unless_empty(self, key: str, pos: str, later: bool) -> None:
+        """The cursor's entry in `key` is gone: 6017 if the stream still holds anything (trimmed past
+        it, or not this user's cursor) or if it is older than the stream's life; a stream that is
+        empty and younger than that (emptied by retention) has lost nothing after the cursor."""
+        too_old = (self._now() * 1000 - positions.millis(pos)) > EVENT_STREAM_TTL_SECONDS * 1000
+        if later or too_old or await self._redis.xrange(key, min="-", max="+", count=1):
+            raise _not_retained()
 
     # ---- reading -----------------------------------------------------------------------------
     async def _consume(self, entry: LogEntry) -> list[tuple[IMEvent, bool]]:

@@ -54,7 +54,13 @@ class WaitingConnectionPool(aioredis.ConnectionPool):
     """A bounded pool whose callers wait (up to `wait_seconds`) when every connection is busy, as
     with BlockingConnectionPool, but whose common case (a connection is free) takes redis-py's
     plain path: no Condition, no timeout context, no lock. Only a caller that finds the pool
-    exhausted arms a timeout, then waits to be woken by a release.
+    exhausted arms a timeout, then waits in line.
+
+    Waiting callers are served first come, first served: a released connection is handed to the
+    oldest of them directly, and a newcomer queues behind them rather than taking a connection
+    as it is released. (A connection used to go back to the pool and wake one waiter, and a
+    newcomer of the same moment often took it first: the waiter queued again at the back, and
+    under a crowd of callers, a restart's reconnections, some waited out `wait_seconds` and failed.)
 
     Pipelines that find every connection busy wait together, as one batch (`batched_round_trip`):
     the next connection free carries all of their commands in one round trip, each pipeline's
@@ -66,12 +72,15 @@ class WaitingConnectionPool(aioredis.ConnectionPool):
     def __init__(self, *args: Any, wait_seconds: float = 30.0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._wait_seconds = wait_seconds
-        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._waiters: deque[asyncio.Future[Any]] = deque()  # each is handed a connection
         self._batch: list[_Batched] | None = None  # pipelines waiting together for a connection
         self._senders: set[asyncio.Task[None]] = set()
 
     def is_exhausted(self) -> bool:
-        """Every connection is in use and no more may be made: a caller would have to wait."""
+        """Every connection is in use and no more may be made, or callers already wait in line: a
+        newcomer would have to wait."""
+        if self._waiters:
+            return True
         return not self._available_connections and len(self._in_use_connections) >= self.max_connections
 
     @property
@@ -123,30 +132,27 @@ class WaitingConnectionPool(aioredis.ConnectionPool):
         await super().disconnect(inuse_connections)
 
     async def get_connection(self, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return await self._take()
-        except MaxConnectionsError:
-            pass
+        if not self._waiters:
+            try:
+                return await self._take()
+            except MaxConnectionsError:
+                pass
+        waiter: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
         try:
             async with asyncio.timeout(self._wait_seconds):
-                while True:
-                    waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-                    self._waiters.append(waiter)
-                    try:
-                        await waiter
-                    except BaseException:
-                        if waiter.cancelled():
-                            with contextlib.suppress(ValueError):
-                                self._waiters.remove(waiter)  # timed out or cancelled while queued
-                        else:
-                            self._wake_one()  # woken, but leaving: the freed connection goes to the next
-                        raise
-                    try:
-                        return await self._take()
-                    except MaxConnectionsError:
-                        continue  # another caller took the freed connection first: wait again
-        except TimeoutError as exc:
-            raise RedisConnectionError(f"no Redis connection free within {self._wait_seconds:g} s") from exc
+                connection = await waiter
+        except BaseException as exc:
+            if waiter.done() and not waiter.cancelled():
+                self._hand_over(waiter.result())  # handed one while leaving: it goes to the next in line
+            else:
+                waiter.cancel()
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(waiter)
+            if isinstance(exc, TimeoutError):
+                raise RedisConnectionError(f"no Redis connection free within {self._wait_seconds:g} s") from exc
+            raise
+        return await self._made_ready(connection)
 
     async def _take(self) -> Any:
         """A free connection (made if the pool is not full yet), connected and clean.
@@ -161,31 +167,36 @@ class WaitingConnectionPool(aioredis.ConnectionPool):
                 raise MaxConnectionsError("Too many connections") from None
             connection = self.make_connection()  # type: ignore[no-untyped-call]
         self._in_use_connections.add(connection)
+        return await self._made_ready(connection)
+
+    async def _made_ready(self, connection: Any) -> Any:
+        """`connection` (counted in use) connected and clean, or released if that fails."""
         try:
             if connection.is_connected and await connection.can_read():
                 # unread replies (or EOF) on it: never hand them to the next caller. redis-py's own
                 # pool skips this check while maintenance notifications are on, its default.
                 await connection.disconnect()
             if not connection.is_connected:
-                await connection.connect()  # type: ignore[no-untyped-call]
+                await connection.connect()
         except BaseException:
             await self.release(connection)
             raise
         return connection
 
     async def release(self, connection: Any) -> None:
-        self._in_use_connections.remove(connection)
         if connection.should_reconnect():
             await connection.disconnect()
-        self._available_connections.append(connection)
-        self._wake_one()
+        self._hand_over(connection)
 
-    def _wake_one(self) -> None:
+    def _hand_over(self, connection: Any) -> None:
+        """To the oldest caller still waiting (it stays counted in use), else back to the pool."""
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():
-                waiter.set_result(None)
+                waiter.set_result(connection)
                 return
+        self._in_use_connections.remove(connection)
+        self._available_connections.append(connection)
 
 
 class _Batched(NamedTuple):

@@ -179,7 +179,10 @@ class SessionPool:
                 await self.notify_expired(session)
                 raise IMError(Code.ERR_USER_SIG_EXPIRED, "the session's userSig expired; log in again")
             return session
-        stored = await self._redis.hgetall(self._keys.session(parsed.user_id, parsed.session_id))
+        # with the other sessions resolved at this moment (a restart's reconnections): one round trip
+        lookup = self._dispatcher.shared.pipeline()
+        lookup.hgetall(self._keys.session(parsed.user_id, parsed.session_id))
+        (stored,) = await lookup.execute()
         if not stored:
             if parsed.expires_at <= now:
                 raise IMError(Code.ERR_USER_SIG_EXPIRED, "the session's userSig expired; log in again")

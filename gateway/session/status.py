@@ -48,7 +48,7 @@ class StatusService:
         self._presence = presence
         self._logged_in = logged_in
         self._exists = exists
-        presence.on_change(self._presence_changed)
+        presence.on_changes(self._presence_changed)
 
     async def get(self, user_ids: list[str]) -> list[UserStatus]:
         online = await self._presence.online(user_ids)
@@ -109,8 +109,15 @@ class StatusService:
             pipe.srem(self._keys.status_watchers(target), user_id)
         await pipe.execute()
 
-    async def _presence_changed(self, user_id: str) -> None:
-        await self._broadcast(user_id, include_self=False)
+    async def _presence_changed(self, user_ids: list[str]) -> None:
+        """Users came online or went offline: the watchers of each hear it. The watchers of all of
+        them are read in one round trip (most users have none)."""
+        pipe = self._redis.pipeline(transaction=False)
+        for user_id in user_ids:
+            pipe.scard(self._keys.status_watchers(user_id))
+        for user_id, watchers in zip(user_ids, await pipe.execute(), strict=True):
+            if watchers:
+                await self._broadcast(user_id, include_self=False)
 
     async def changed_upstream(self, user_id: str) -> None:
         """The user's status changed upstream (a native device came or went): their watchers hear it."""

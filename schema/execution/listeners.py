@@ -34,6 +34,9 @@ from graphql import (
     GraphQLField,
     OperationDefinitionNode,
     OperationType,
+    VariableNode,
+    Visitor,
+    visit,
 )
 from graphql.execution.values import get_argument_values, get_variable_values
 from strawberry import Schema
@@ -68,6 +71,10 @@ class ListenerPlan:
     field_node: FieldNode
     field_def: GraphQLField
     shape: ResultShape | None  # where the cursors sit; None: render per subscriber
+    # the variable that only gives the field its `since` (no part of what is rendered): left out of
+    # the key under which events are rendered once, so resuming subscribers, each with a cursor of
+    # its own, share the renders and executors of the others (a restart's reconnections)
+    since_variable: str | None = None
 
 
 class ListenerPlans(PlanCache[ListenerPlan]):
@@ -96,7 +103,32 @@ class ListenerPlans(PlanCache[ListenerPlan]):
             field_node=node,
             field_def=subscription_type.fields[node.name.value],
             shape=result_shape(operation),
+            since_variable=_since_only_variable(document, operation, node),
         )
+
+
+def _since_only_variable(document: DocumentNode, operation: OperationDefinitionNode, node: FieldNode) -> str | None:
+    """The variable the listener field's `since` is given, if it is used nowhere else."""
+    name = next(
+        (
+            arg.value.name.value
+            for arg in node.arguments or ()
+            if arg.name.value == "since" and isinstance(arg.value, VariableNode)
+        ),
+        None,
+    )
+    if name is None:
+        return None
+    uses = 0
+
+    class _Uses(Visitor):
+        def enter_variable(self, variable: VariableNode, *_: Any) -> None:
+            nonlocal uses
+            uses += variable.name.value == name
+
+    for part in (operation.selection_set, *(d for d in document.definitions if d is not operation)):
+        visit(part, _Uses())
+    return name if uses == 1 else None
 
 
 class ListenerRun:
@@ -109,8 +141,11 @@ class ListenerRun:
         self.context = context
         self.variables = variables
         self.since = since
+        rendered = variables or {}
+        if plan.since_variable is not None and plan.since_variable in rendered:
+            rendered = {k: v for k, v in rendered.items() if k != plan.since_variable}
         # decoded: orjson hands back its whole working buffer (~4 KB), too much to keep per subscription
-        self.variables_key = orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS).decode()
+        self.variables_key = orjson.dumps(rendered, option=orjson.OPT_SORT_KEYS).decode()
 
     @classmethod
     def start(

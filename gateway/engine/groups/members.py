@@ -471,12 +471,21 @@ class GroupMembers:
 
     async def presence_changed(self, user_id: str, online: bool) -> None:
         """Keep each joined group's online set right when the user comes or goes."""
+        await self.presence_changed_many([(user_id, online)])
+
+    async def presence_changed_many(self, changes: Sequence[tuple[str, bool]]) -> None:
+        """`presence_changed` for many users: their groups in one round trip, the sets in another."""
         s = self.store
-        groups = await s.redis.hkeys(s.keys.user_groups(user_id))
         pipe = s.redis.pipeline(transaction=False)
-        for gid in groups:
-            if online:
-                pipe.sadd(s.keys.group_online(gid), user_id)
-            else:
-                pipe.srem(s.keys.group_online(gid), user_id)
-        await pipe.execute()
+        for user_id, _ in changes:
+            pipe.hkeys(s.keys.user_groups(user_id))
+        joined = await pipe.execute()
+        pipe = s.redis.pipeline(transaction=False)
+        for (user_id, online), groups in zip(changes, joined, strict=True):
+            for gid in groups:
+                if online:
+                    pipe.sadd(s.keys.group_online(gid), user_id)
+                else:
+                    pipe.srem(s.keys.group_online(gid), user_id)
+        if len(pipe):
+            await pipe.execute()
