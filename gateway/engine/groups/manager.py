@@ -255,6 +255,9 @@ class EmbeddedGroups:
     async def presence_changed(self, user_id: str, online: bool) -> None:
         await self.members.presence_changed(user_id, online)
 
+    async def presence_changed_many(self, changes: Sequence[tuple[str, bool]]) -> None:
+        await self.members.presence_changed_many(changes)
+
     # ---- join applications (GroupApplications) ----------------------------------------------------------------------
     async def get_group_application_list(self, user_id: str) -> GroupApplicationResult:
         return await self.applications.get_group_application_list(user_id)
