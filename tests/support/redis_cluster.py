@@ -38,6 +38,10 @@ def cluster_binaries() -> tuple[str, str] | None:
     return (server, cli) if server is not None and cli is not None else None
 
 
+class _NodeExited(RuntimeError):
+    """A node's process ended before it answered: most often, its port was taken meanwhile."""
+
+
 @dataclass
 class ClusterNode:
     port: int
@@ -72,6 +76,17 @@ class RedisCluster:
         return f"redis://{self.nodes[0].address}/0"
 
     def start(self) -> None:
+        # a free port may be taken by another process before its node binds it (the suite runs
+        # in parallel, beside other servers): a node that exits at once is retried on new ports
+        for attempt in range(3):
+            try:
+                self._start_once()
+                return
+            except _NodeExited:
+                if attempt == 2:
+                    raise
+
+    def _start_once(self) -> None:
         ports: set[int] = set()
         while len(ports) < 2 * MASTERS * (1 + self.replicas_per_master):
             ports.add(free_port())
@@ -105,7 +120,9 @@ class RedisCluster:
     def _wait_answering(self, node: ClusterNode) -> None:
         deadline = time.monotonic() + START_SECONDS
         while self.command(node, b"PING") != b"+PONG":
-            if not node.alive or time.monotonic() > deadline:
+            if not node.alive:
+                raise _NodeExited(f"cluster node on port {node.port} exited at start (its port taken?)")
+            if time.monotonic() > deadline:
                 raise RuntimeError(f"cluster node on port {node.port} did not start")
             time.sleep(0.05)
 
