@@ -20,6 +20,11 @@ with these changes (docs/scaling.md says why each exists).
    runs WATCH and the reads after it on a new event loop in a thread.
 5. Ordered pipelines (`ordered_pipeline`) for writes spanning shards, which a durable one ends, per
    node, with WAIT (IMQL_REDIS_WAIT_REPLICAS); EVALSHA in pipelines (redis-py blocks it).
+6. A cluster that cannot serve (its topology unreadable: no known node answers, or the slots are
+   not all covered, as mid-failover; or a slot without a master) raises ClusterUnavailableError, a
+   redis ConnectionError, where redis-py raises RedisClusterException or SlotNotCoveredError,
+   which are not RedisErrors: the gateway's callers retry connection errors (7012 to a request,
+   a relink for the event bus) and would not survive the others.
 
 Private (or undocumented) redis-py names this module relies on, checked by
 tests/test_upstream_contract.py::test_redis_py_cluster:
@@ -55,7 +60,15 @@ import redis.asyncio as aioredis
 from redis.asyncio.cluster import ClusterPipeline, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import AskError, ClusterDownError, MovedError, RedisError, TryAgainError
+from redis.exceptions import (
+    AskError,
+    ClusterDownError,
+    MovedError,
+    RedisClusterException,
+    RedisError,
+    SlotNotCoveredError,
+    TryAgainError,
+)
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from gateway.lean.redis import (
@@ -108,8 +121,22 @@ class _Permits:
             self.release()
 
 
+class ClusterUnavailableError(RedisConnectionError):
+    """The cluster cannot serve now: its topology cannot be read (no node the client knows answers,
+    or the nodes that answer do not cover every slot, as in the seconds of a failover) or a slot has
+    no known master. redis-py raises these as RedisClusterException, which is NOT a RedisError: left
+    as it is, it escaped every `except RedisError` of the gateway (the dispatcher's relink loop died
+    of it, a request answered an unexpected fault instead of 7012). As a connection error, every
+    caller that survives a lost link survives it, and retries."""
+
+
+def _unavailable(exc: RedisClusterException) -> ClusterUnavailableError:
+    return ClusterUnavailableError(f"the Redis Cluster cannot serve now: {exc}")
+
+
 class ImqlCluster(RedisCluster):
-    """redis-py's cluster client with bounded connections per shard and sharded pub/sub."""
+    """redis-py's cluster client with bounded connections per shard and sharded pub/sub; the
+    cluster's unavailability comes out as ClusterUnavailableError (a RedisError)."""
 
     def __init__(
         self,
@@ -148,7 +175,18 @@ class ImqlCluster(RedisCluster):
         if not _holding.get():  # not a pipeline's redirected command: a unit of its own
             self.observe("command", [args])
         async with self.permits.held():
-            return await super().execute_command(*args, **kwargs)
+            try:
+                return await super().execute_command(*args, **kwargs)
+            except SlotNotCoveredError as exc:  # a slot without a master, after retries
+                raise _unavailable(exc) from exc
+
+    async def initialize(self, *args: Any, **kwargs: Any) -> ImqlCluster:
+        """Read the topology if it must be (redis-py calls this before each command then)."""
+        try:
+            await super().initialize(*args, **kwargs)
+        except RedisClusterException as exc:  # no known node answered, or the slots are not covered
+            raise _unavailable(exc) from exc
+        return self
 
     def pipeline(self, transaction: Any = None, shard_hint: Any = None) -> Any:
         if shard_hint:
@@ -165,7 +203,10 @@ class ImqlCluster(RedisCluster):
 
     async def refresh_topology(self) -> None:
         """Reread which node serves which slot (after a failover or a slot migration)."""
-        await self.nodes_manager.initialize()
+        try:
+            await self.nodes_manager.initialize()
+        except RedisClusterException as exc:
+            raise _unavailable(exc) from exc
 
 
 class ImqlClusterPipeline(ClusterPipeline):
@@ -199,9 +240,12 @@ class ImqlClusterPipeline(ClusterPipeline):
         queued, self._queued = self._queued, []
         self._client.observe("ordered" if self._is_ordered else "pipeline", [args for args, _ in queued])
         async with self._client.permits.held():
-            if self._is_ordered:
-                return await self._execute_in_order(queued, raise_on_error)
-            return await super().execute(raise_on_error, allow_redirections)
+            try:
+                if self._is_ordered:
+                    return await self._execute_in_order(queued, raise_on_error)
+                return await super().execute(raise_on_error, allow_redirections)
+            except SlotNotCoveredError as exc:
+                raise _unavailable(exc) from exc
 
     async def _execute_in_order(
         self, queued: list[tuple[tuple[Any, ...], dict[str, Any]]], raise_on_error: bool
@@ -357,6 +401,10 @@ class ClusterTransaction(aioredis.client.Pipeline):
         """`call`'s result; an error that says the topology changed rereads it before raising."""
         try:
             return await call
+        except SlotNotCoveredError as exc:
+            with contextlib.suppress(RedisError, OSError):
+                await self._slots.cluster.refresh_topology()
+            raise _unavailable(exc) from exc
         except (MovedError, AskError, TryAgainError, ClusterDownError, RedisConnectionError, OSError):
             with contextlib.suppress(RedisError, OSError):
                 await self._slots.cluster.refresh_topology()

@@ -182,6 +182,13 @@ class RedisCluster:
         node.proc.kill()
         node.proc.wait(10)
 
+    def restart(self, node: ClusterNode) -> None:
+        """Start a node that was killed again, on its port, with its cluster config (nodes-<port>.conf:
+        it rejoins as the node it was; without persistence, a master comes back empty)."""
+        assert not node.alive
+        self._launch(node)
+        self._wait_answering(node)
+
     @staticmethod
     def command(node: ClusterNode, line: bytes) -> bytes:
         """One inline command's raw reply (b"" when the node does not answer)."""
