@@ -49,7 +49,7 @@ settings.register_profile(
 settings.register_profile("imql-fuzz-long", settings.get_profile("imql-fuzz-ci"), max_examples=200)
 PROFILE = os.environ.get("IMQL_FUZZ_PROFILE", "ci")
 assert PROFILE in ("ci", "long"), f"IMQL_FUZZ_PROFILE={PROFILE}: ci or long"
-BUDGET = float(os.environ.get("IMQL_FUZZ_SECONDS") or (60 if PROFILE == "ci" else 600))
+BUDGET = float(os.environ.get("IMQL_FUZZ_SECONDS") or (30 if PROFILE == "ci" else 600))
 FUZZ_SETTINGS = settings.get_profile(f"imql-fuzz-{PROFILE}")
 
 # these end the fuzzing session or touch the login throttle: exercised elsewhere, not here
