@@ -135,7 +135,7 @@ async def _audited(redis_cluster: RedisCluster, settings: Settings) -> AsyncIter
 A, B, C = "u:alice", "u:bob", "u:carol"
 AB, G, APP = "c:alice|bob", "g:club", "app"
 TABLE: dict[str, tuple[set[str], int]] = {
-    "create message": ({A}, 2),
+    "create message": ({A}, 1),
     "send C2C (first)": ({A, B, AB}, 33),
     "send C2C": ({A, B, AB}, 27),
     "C2C history page": ({B, AB}, 7),
