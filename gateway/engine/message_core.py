@@ -408,8 +408,11 @@ class MessageCore:
         created_ids: dict[str, str] | None = None,
         *,
         local_data: Callable[[StoredMessage], LocalData] | None = None,
+        read_mark_at: int | None = None,
     ) -> Callable[..., list[Message]]:
-        return self._viewer.queue_views(pipe, user_id, messages, created_ids, local_data=local_data)
+        return self._viewer.queue_views(
+            pipe, user_id, messages, created_ids, local_data=local_data, read_mark_at=read_mark_at
+        )
 
     async def find_messages(self, user_id: str, msg_ids: Sequence[str]) -> list[Message]:
         if len(msg_ids) > FIND_MESSAGES_MAX:

@@ -137,11 +137,20 @@ class C2CMessaging:
         pipe.incr(self._keys.timeline_seq(timeline))
         for owner, conv in convs.items():
             pipe.hexists(self._core.announced(owner), conv)
+        # the receiver's read mark of the conversation, read once for both views: whether the
+        # sender sees the message peer-read, and the receiver read (a mark at the message's very
+        # millisecond covers it)
+        read_mark_at = len(pipe)
+        pipe.hget(self._keys.conversation_state(receiver, "c2c-read-ms"), convs[receiver])
         sent_local = LocalData(data=options.localCustomData or "")
-        my_view = self._core.queue_views(pipe, user_id, [outline], local_data=lambda _: sent_local)
+        my_view = self._core.queue_views(
+            pipe, user_id, [outline], local_data=lambda _: sent_local, read_mark_at=read_mark_at
+        )
         their_view = None
         if receiver != user_id:
-            their_view = self._core.queue_views(pipe, receiver, [outline], local_data=lambda _: LocalData())
+            their_view = self._core.queue_views(
+                pipe, receiver, [outline], local_data=lambda _: LocalData(), read_mark_at=read_mark_at
+            )
         replies = await pipe.execute()
         (raw_draft, already), receiver_exists, blocked, *rest = replies
         friends = rest.pop(0) if self._friends_only else None
