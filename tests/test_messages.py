@@ -190,6 +190,29 @@ async def test_read_receipts_and_read_flags(chat: tuple[Device, Device, Device],
     assert (await alice.q(HISTORY, {"u": "bob", "n": 1}))["getC2CHistoryMessageList"][0]["isPeerRead"] is True
 
 
+async def test_a_send_at_the_millisecond_of_the_receivers_read_mark_is_read_on_both_sides(
+    chat: tuple[Device, Device, Device], clock: ManualClock
+) -> None:
+    """A send reads the receiver's read mark once for both views (the sender's isPeerRead, the
+    receiver's isRead): a mark at the message's very millisecond covers it in both, as it does
+    in history; one a millisecond earlier covers it in neither."""
+    alice, _, bob = chat
+    await alice.send_text("bob", "first")  # the conversation exists before bob reads it
+    await bob.event()
+    assert await bob.q('mutation { markC2CMessageAsRead(userID: "alice") }')
+    await alice.event()  # the receipt
+    sent = await alice.send_text("bob", "same millisecond")  # the clock has not moved
+    received = (await bob.event())["message"]
+    assert (sent["isPeerRead"], received["isRead"]) == (True, True)
+    assert (await bob.q(HISTORY, {"u": "alice", "n": 1}))["getC2CHistoryMessageList"][0]["isRead"] is True
+    assert (await alice.q(HISTORY, {"u": "bob", "n": 1}))["getC2CHistoryMessageList"][0]["isPeerRead"] is True
+    await clock.advance(0.001)
+    later = await alice.send_text("bob", "a millisecond later")
+    received = (await bob.event())["message"]
+    assert (later["isPeerRead"], received["isRead"]) == (False, False)
+    assert (await bob.q(HISTORY, {"u": "alice", "n": 1}))["getC2CHistoryMessageList"][0]["isRead"] is False
+
+
 async def test_delete_clear_insert_find_and_forward(chat: tuple[Device, Device, Device]) -> None:
     alice, _, bob = chat
     first = await alice.send_text("bob", "one")

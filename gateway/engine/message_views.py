@@ -96,6 +96,7 @@ class MessageViews:
         created_ids: dict[str, str] | None = None,
         *,
         local_data: Callable[[StoredMessage], LocalData] | None = None,
+        read_mark_at: int | None = None,
     ) -> Callable[..., list[Message]]:
         """`views` on the caller's pipeline: queues the per-viewer reads and returns what builds
         the views from that pipeline's replies (it finds its own among them).
@@ -103,22 +104,36 @@ class MessageViews:
         A send queues them with its checks, before the message has its seq and ID: it gives each
         message's local data (`local_data(message)`: only what the send itself writes, so nothing
         to read) and calls `build(replies, completed)` with the completed messages (the same
-        senders and conversations)."""
+        senders and conversations). `read_mark_at`: where in the caller's pipeline it read the one
+        C2C read mark these views need (messages of one conversation, all sent by the viewer or all
+        by the peer): the receiver's mark of the conversation, which the sender's view (isPeerRead)
+        and the receiver's (isRead) of a send both need, read once."""
         senders = sorted({m.sender for m in messages})
-        peers = sorted({self.conversation_for(user_id, m) for m in messages if not m.groupID})
+        # isRead of a C2C message needs the viewer's read mark only when another user sent it (their
+        # own are read), isPeerRead the peer's only when the viewer sent it (others' are never
+        # "peer read"): a send's two views read one mark, not four
+        peers = sorted({self.conversation_for(user_id, m) for m in messages if not m.groupID and m.sender != user_id})
+        own_peers = sorted(
+            {self.conversation_for(user_id, m) for m in messages if not m.groupID and m.sender == user_id}
+        )
+        if read_mark_at is not None and len(peers) + len(own_peers) != 1:
+            raise ValueError("read_mark_at: the views of one C2C conversation, one side's messages")
         groups = sorted({m.groupID for m in messages if m.groupID})
         group_convs = sorted({self.conversation_for(user_id, m) for m in messages if m.groupID})
         first = len(pipe)
         if local_data is None:
             pipe.hmget(self._keys.local_message_data(user_id), [m.msgID for m in messages])
-        pipe.hmget(self._keys.friends(user_id), senders)
+        # friend remarks of the other senders only: nobody is their own friend (both adds refuse it)
+        others = [s for s in senders if s != user_id]
+        if others:
+            pipe.hmget(self._keys.friends(user_id), others)
         # only the read marks of these messages' conversations, not the user's every conversation
         # C2C read marks in ms, the ones unread counts use (a message is read when sent at or before it)
-        if peers:
+        if peers and read_mark_at is None:
             pipe.hmget(self._keys.conversation_state(user_id, "c2c-read-ms"), peers)
         if group_convs:
             pipe.hmget(self._keys.group_read_seqs(user_id), group_convs)
-        for peer in peer_ids_of(peers):
+        for peer in peer_ids_of(own_peers) if read_mark_at is None else []:
             pipe.hget(self._keys.conversation_state(peer, "c2c-read-ms"), c2c_conversation_id(user_id))
         for gid in groups:
             pipe.hmget(self._keys.group_members(topic_parent(gid) or gid), senders)
@@ -127,17 +142,23 @@ class MessageViews:
         def build(replies: list[Any], completed: list[StoredMessage] | None = None) -> list[Message]:
             built = messages if completed is None else completed
             mine = replies[first : first + count]
+            rest = list(mine)
             if local_data is None:
-                local_raw, remarks_raw, *rest = mine
-                locals_ = [_local_dec.decode(raw) if raw else LocalData() for raw in local_raw]
+                locals_ = [_local_dec.decode(raw) if raw else LocalData() for raw in rest.pop(0)]
             else:
-                remarks_raw, *rest = mine
                 locals_ = [local_data(m) for m in built]
-            my_reads = dict(zip(peers, rest.pop(0), strict=True)) if peers else {}
+            remarks_raw = rest.pop(0) if others else []
+            if read_mark_at is None:
+                my_reads = dict(zip(peers, rest.pop(0), strict=True)) if peers else {}
+            else:
+                my_reads = dict.fromkeys(peers, replies[read_mark_at])
             group_reads = dict(zip(group_convs, rest.pop(0), strict=True)) if group_convs else {}
-            peer_reads, cards_raw = rest[: len(peers)], rest[len(peers) :]
-            remarks = {s: decode_friend_record(r).remark for s, r in zip(senders, remarks_raw, strict=True) if r}
-            peer_read = {conv: int(v or 0) for conv, v in zip(peers, peer_reads, strict=True)}
+            if read_mark_at is None:
+                peer_reads, cards_raw = rest[: len(own_peers)], rest[len(own_peers) :]
+            else:
+                peer_reads, cards_raw = [replies[read_mark_at]] * len(own_peers), rest
+            remarks = {s: decode_friend_record(r).remark for s, r in zip(others, remarks_raw, strict=True) if r}
+            peer_read = {conv: int(v or 0) for conv, v in zip(own_peers, peer_reads, strict=True)}
             name_cards = {
                 (gid, sender): member_dec.decode(raw).nameCard
                 for gid, raws in zip(groups, cards_raw, strict=True)

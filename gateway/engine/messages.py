@@ -80,10 +80,12 @@ class C2CMessaging:
         self.unread_index = core.unread_index
 
     def _queue_c2c_checks(self, pipe: Any, sender: str, receiver: str) -> None:
-        """Three replies for `_check_c2c`: the receiver exists, has blocked the sender, is a friend."""
+        """The replies for `_check_c2c`: the receiver exists, has blocked the sender, is a friend
+        (read only in a friends-only app: else a reply of None, no command)."""
         pipe.exists(self._keys.profile(receiver))
         self._friendship.queue_is_blocked_by(pipe, sender, receiver)
-        self._friendship.queue_has_friend(pipe, sender, receiver)
+        if self._friends_only:
+            self._friendship.queue_has_friend(pipe, sender, receiver)
 
     def _check_c2c(self, sender: str, receiver: str, exists: Any, blocked: Any, friends: Any) -> None:
         """The relation-chain rules for a C2C message (20003, 20007, 20009)."""
@@ -125,8 +127,7 @@ class C2CMessaging:
         if server is None:  # the receiver's blacklist is checked: in a mirror, it is imported once first
             await self._friendship.ensure_relations([receiver])
         pipe = self._redis.pipeline(transaction=False)
-        pipe.hget(key, "draft")
-        pipe.hget(key, "msgID")
+        pipe.hmget(key, ["draft", "msgID"])
         self._queue_c2c_checks(pipe, user_id, receiver)
         pipe.hget(self._keys.receive_options(receiver), Keys.c2c_receive_option_field(user_id))
         pipe.hget(self._keys.global_mute(user_id), "c2c")
@@ -136,14 +137,25 @@ class C2CMessaging:
         pipe.incr(self._keys.timeline_seq(timeline))
         for owner, conv in convs.items():
             pipe.hexists(self._core.announced(owner), conv)
+        # the receiver's read mark of the conversation, read once for both views: whether the
+        # sender sees the message peer-read, and the receiver read (a mark at the message's very
+        # millisecond covers it)
+        read_mark_at = len(pipe)
+        pipe.hget(self._keys.conversation_state(receiver, "c2c-read-ms"), convs[receiver])
         sent_local = LocalData(data=options.localCustomData or "")
-        my_view = self._core.queue_views(pipe, user_id, [outline], local_data=lambda _: sent_local)
+        my_view = self._core.queue_views(
+            pipe, user_id, [outline], local_data=lambda _: sent_local, read_mark_at=read_mark_at
+        )
         their_view = None
         if receiver != user_id:
-            their_view = self._core.queue_views(pipe, receiver, [outline], local_data=lambda _: LocalData())
+            their_view = self._core.queue_views(
+                pipe, receiver, [outline], local_data=lambda _: LocalData(), read_mark_at=read_mark_at
+            )
         replies = await pipe.execute()
-        raw_draft, already, receiver_exists, blocked, friends, raw_opt, muted_until, sender_row, next_seq = replies[:9]
-        announced = dict(zip(convs, replies[9 : 9 + len(convs)], strict=True))
+        (raw_draft, already), receiver_exists, blocked, *rest = replies
+        friends = rest.pop(0) if self._friends_only else None
+        raw_opt, muted_until, sender_row, next_seq, *rest = rest
+        announced = dict(zip(convs, rest[: len(convs)], strict=True))
         lost = await self._core.lost_claim(user_id, created_id, already) if already else None
         if lost is not None and (lost.is_group or sorted((user_id, receiver)) != [lost.first, lost.second]):
             lost = None  # claimed for another conversation: not this send's to finish
@@ -239,7 +251,11 @@ class C2CMessaging:
                     pipe.sadd(self._keys.hidden_messages(user_id, convs[user_id]), seq)
                 if owner in owners and not stored.isExcludedFromLastMessage:
                     pipe.zadd(self._keys.conversations(owner), {convs[owner]: sent_ms})
-                    pipe.hdel(self._keys.conversation_state(owner, "deleted"), convs[owner])  # a message brings it back
+                    if not announced[owner]:  # a message brings a deleted conversation back
+                        # (deleting one unmarks its announcement in the same transaction, so an
+                        # announced one has no deletion mark to lift; a deletion racing this send
+                        # marks the order before it, which the message's newer order outranks)
+                        pipe.hdel(self._keys.conversation_state(owner, "deleted"), convs[owner])
             notice = notices.get(owner)
             if notice is not None and notice[0] == CONVERSATION_NEW:  # marked once; a changed one already is
                 pipe.hset(self._core.announced(owner), notice[1], 1)

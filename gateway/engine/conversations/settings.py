@@ -68,7 +68,9 @@ class ConversationSettings:
         up = active(self._upstream)
         if up is not None:
             await up.conversations.delete(user_id, doomed, clear_messages)
-        pipe = self._redis.pipeline(transaction=False)
+        # one transaction (all the user's slot): a deletion mark never stands beside an announcement,
+        # which is what lets a send lift the mark only from unannounced conversations
+        pipe = self._redis.pipeline(transaction=True)
         for conv in doomed:
             pipe.hset(self._keys.conversation_state(user_id, "deleted"), conv, ordered[conv])
             pipe.hdel(self._keys.conversation_state(user_id, "draft"), conv)
