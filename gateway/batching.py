@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, Generic, TypeVar
 
 Item = TypeVar("Item")
@@ -82,6 +82,10 @@ def _stopped() -> RuntimeError:
 
 
 Command = tuple[str, tuple[Any, ...], dict[str, Any]]  # a pipeline method's name and its arguments
+# Reads that callers of one batch may share when they ask the very same thing (a command without
+# effects, whose reply its callers only read): after a restart every member of a group resumes from
+# the same position in the group's stream, and a thousand identical XRANGEs became one.
+READ_ONCE = frozenset({"xrange"})
 
 
 class SharedPipeline:
@@ -124,16 +128,24 @@ class SharedPipelines:
 
     async def _run(self, callers: list[list[Command]]) -> list[list[Any]]:
         pipe = self._redis.pipeline(transaction=False)
+        sent: dict[Hashable, int] = {}  # a READ_ONCE command already in the pipeline → its reply's index
+        where: list[list[int]] = []  # each caller's commands → their replies' indexes
+        queued = 0
         for commands in callers:
+            mine = []
             for name, args, kwargs in commands:
+                same = (name, args, tuple(sorted(kwargs.items()))) if name in READ_ONCE else None
+                if same is not None and same in sent:
+                    mine.append(sent[same])
+                    continue
+                mine.append(queued)
+                if same is not None:
+                    sent[same] = queued
                 getattr(pipe, name)(*args, **kwargs)
+                queued += 1
+            where.append(mine)
         replies = list(await pipe.execute(raise_on_error=False))
-        out: list[list[Any]] = []
-        start = 0
-        for commands in callers:
-            out.append(replies[start : start + len(commands)])
-            start += len(commands)
-        return out
+        return [[replies[i] for i in mine] for mine in where]
 
     async def close(self) -> None:
         await self.batches.close()

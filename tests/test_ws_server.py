@@ -204,3 +204,47 @@ async def test_a_trusted_proxys_forwarded_client_is_the_websockets_client(
     [protocol] = _live(LeanWebSocketProtocol)
     assert protocol.scope["client"] == ("203.0.113.7", 0)
     await ws.close()
+
+
+RESUMING = (
+    "subscription($since: String) { advancedMsgListener(since: $since) { __typename "
+    "... on RecvNewMessageEvent { cursor message { msgID } } } }"
+)
+
+
+async def test_a_resumed_subscription_gets_its_replay_in_one_socket_write(
+    client: HTTPClient, server: InProcessGateway
+) -> None:
+    alice, bob = await client.login("alice"), await client.login("bob")
+
+    async def send() -> str:
+        created = (await client.gql('mutation { createTextMessage(text: "hi") { id } }', token=bob)).ok()
+        doc = f'mutation {{ sendMessage(id: "{created["createTextMessage"]["id"]}", receiver: "alice") {{ msgID }} }}'
+        return str((await client.gql(doc, token=bob)).ok()["sendMessage"]["msgID"])
+
+    ws = await WSClient.connect(server.ws_url, alice)
+    op = await ws.subscribe(RESUMING)
+    await send()
+    cursor = (await ws.next_event(op))["cursor"]
+    await ws.close()
+    missed = [await send() for _ in range(3)]  # while alice is away
+
+    ws = await WSClient.connect(server.ws_url, alice)
+    [protocol] = [p for p in _live(LeanWebSocketProtocol) if not p.transport.is_closing()]
+    writes: list[bytes] = []
+    write = protocol.transport.write
+
+    def counted(data: bytes | bytearray | memoryview) -> None:
+        writes.append(bytes(data))
+        write(data)
+
+    protocol.transport.write = counted  # type: ignore[method-assign]
+    op = await ws.subscribe(RESUMING, {"since": cursor})
+    assert [(await ws.next_event(op))["message"]["msgID"] for _ in missed] == missed
+    # the three `next` frames of the replay went out in one write, not one each
+    assert [w.count(b'"type":"next"') for w in writes] == [3]
+    # and what comes live after the replay still arrives, as frames of their own
+    later = await send()
+    assert (await ws.next_event(op))["message"]["msgID"] == later
+    assert [w.count(b'"type":"next"') for w in writes] == [3, 1]
+    await ws.close()

@@ -16,6 +16,11 @@ Four parts of uvicorn's protocol cost more than they need to:
 
 `imql serve` runs this class (gateway.cli.WS_IMPLEMENTATION); everything else is uvicorn's.
 
+It also takes several text frames in one ASGI message (`{"type": "websocket.send", "texts":
+[...]}`, offered as the scope extension SEND_MANY) and writes them to the socket at once: a
+subscription resuming after a restart gets its replay as one write instead of one per event, and
+each write is a system call and, on loopback, the receiver's wake-up (bench reconnect-storm).
+
 Every private (or undocumented) name this module relies on, checked by
 tests/test_upstream_contract.py (test_uvicorn, test_websockets):
 - uvicorn.protocols.websockets.websockets_sansio_impl.WebSocketsSansIOProtocol (uvicorn >= 0.44;
@@ -23,8 +28,10 @@ tests/test_upstream_contract.py (test_uvicorn, test_websockets):
   ping is sent and the handshake is kept): the constructor `(config, server_state, app_state,
   _loop)`, attributes `queue` (replaced by Inbox: put_nowait/get/empty), `writable` (replaced by
   Gate: set/clear/wait/is_set), `read_paused`, `transport`, `loop`, `request`, `response`, `conn`,
-  `ping_interval`, `last_ping_rtt`; methods `schedule_ping()`, `stop_keepalive()`,
-  `start_keepalive()`, `send_keepalive_ping()`, `receive()` (overridden);
+  `ping_interval`, `last_ping_rtt`, and for SEND_MANY `handshake_complete`, `close_sent`,
+  `initial_response`, `disconnected`, `scope` (set by `handle_connect(event)`); methods
+  `schedule_ping()`, `stop_keepalive()`, `start_keepalive()`, `send_keepalive_ping()`, `receive()`
+  and `send(message)` (overridden);
 - websockets.protocol.Protocol (websockets >= 13): `Protocol.parse(self)` (a generator, re-primed
   with next()), instance attributes `state`, `reader.buffer`, `parser`, `parser_exc`;
   websockets.protocol.State.OPEN.
@@ -40,8 +47,16 @@ import math
 import weakref
 from typing import Any
 
+from uvicorn.protocols.utils import ClientDisconnected
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.exceptions import InvalidState
+from websockets.http11 import Request
 from websockets.protocol import Protocol, State
+
+# The scope extension saying the server takes `texts` in a websocket.send (gateway.web.view). Its
+# value is one shared empty dict: a connection's scope gains a key, not an object of its own.
+SEND_MANY = "imql.websocket.send_many"
+_OFFERED: dict[object, object] = {}
 
 
 class Inbox:
@@ -205,6 +220,27 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         self.writable = Gate()  # type: ignore[assignment]
         self.writable.set()
         self.ping_slot: int | None = None  # where this connection waits in the loop's PingWheel
+
+    def handle_connect(self, event: Request) -> None:
+        super().handle_connect(event)
+        if self.response.status_code == 101:
+            self.scope["extensions"][SEND_MANY] = _OFFERED
+
+    async def send(self, message: Any) -> None:
+        """uvicorn's, and a websocket.send carrying `texts`: every one a text frame, one write."""
+        texts = message.get("texts") if message["type"] == "websocket.send" else None
+        if texts is None or not self.handshake_complete or self.close_sent or self.initial_response is not None:
+            await super().send(message)  # uvicorn's answer, or its error for a send out of place
+            return
+        await self.writable.wait()
+        if self.disconnected:
+            raise ClientDisconnected()
+        try:
+            for text in texts:
+                self.conn.send_text(text.encode())
+        except InvalidState:
+            raise ClientDisconnected() from None
+        self.transport.write(b"".join(self.conn.data_to_send()))
 
     def schedule_ping(self) -> None:
         """uvicorn's: the next keepalive ping after the interval, less the last round trip."""

@@ -25,6 +25,7 @@ from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, GRAPHQL_TRANSPORT_WS_
 from gateway.config import Settings
 from gateway.errors import Code
 from gateway.lean.starlette_ws import asgi_receive
+from gateway.lean.uvicorn_ws import SEND_MANY
 from gateway.web import sse
 from gateway.web.documents import Documents, Refused, refuse_subscription
 from gateway.web.ws_protocols import LegacyWSHandler, TransportWSHandler
@@ -106,6 +107,18 @@ class ObjectMessagesOnly(ASGIWebSocketAdapter):
         ClientDisconnected, an OSError)."""
         try:
             await self.ws.send_text(text)
+        except (WebSocketDisconnect, OSError, RuntimeError) as exc:
+            raise WebSocketDisconnected from exc
+
+    async def send_texts(self, texts: list[str]) -> None:
+        """Several serialized messages, in order: in one write where the server takes them at once
+        (gateway.lean.uvicorn_ws.SEND_MANY), else one after another."""
+        if len(texts) == 1 or SEND_MANY not in self.ws.scope.get("extensions", ()):
+            for text in texts:
+                await self.send_text(text)
+            return
+        try:
+            await self.ws.send({"type": "websocket.send", "texts": texts})
         except (WebSocketDisconnect, OSError, RuntimeError) as exc:
             raise WebSocketDisconnected from exc
 

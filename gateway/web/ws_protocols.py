@@ -86,6 +86,10 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
         """A message already serialized (a listener event's `next`)."""
         await self.websocket.send_text(text)  # type: ignore[attr-defined]
 
+    async def send_texts(self, texts: list[str]) -> None:
+        """Several, in order, in one socket write where the server allows (gateway.web.view)."""
+        await self.websocket.send_texts(texts)  # type: ignore[attr-defined]
+
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         timer = self.connection_init_timeout_task
         if timer is not None and not self.connection_timed_out:
@@ -225,11 +229,18 @@ class ListenerOperation(Operation[Any, Any]):
             self.task = None
 
     async def _send_all(self, deliveries: list[Delivery]) -> None:
+        """Rendered first, then written together: a replay after `since` (or a burst) is one socket
+        write, not one per event (gateway.lean.uvicorn_ws)."""
+        if not deliveries:
+            return
         handler = cast("TransportWSHandler", self.handler)
+        frames = []
         for delivery in deliveries:
             if self.closed or self.completed:
                 return
-            await handler.send_text(self._next(await self._renderer.payload(self.run, delivery)))
+            frames.append(self._next(await self._renderer.payload(self.run, delivery)))
+        if not (self.closed or self.completed):
+            await handler.send_texts(frames)
 
     def _next(self, payload: bytes) -> str:
         """This operation's `next` message around a rendered payload."""
