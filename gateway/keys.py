@@ -13,6 +13,7 @@ collide with another user's key.
 from __future__ import annotations
 
 from gateway.ids import conversation_group_id, conversation_peer_id
+from gateway.im.enums import MessageOpt
 
 _ESCAPES = str.maketrans({"%": "%25", "{": "%7B", "}": "%7D", ":": "%3A", "|": "%7C"})
 
@@ -183,6 +184,12 @@ class Keys:
     def receive_option_group(field: str) -> str | None:
         """The group of a "group:<group>" field; None for a C2C one."""
         return field[6:] if field.startswith("group:") else None
+
+    @staticmethod
+    def receive_option(raw: str | bytes | None) -> MessageOpt:
+        """A value of the receive-options hash (`receive_options`): the stored V2TIM_MessageOpt,
+        receiving when never set. Every reader of the hash decodes with this."""
+        return MessageOpt(int(raw)) if raw is not None else MessageOpt.V2TIM_RECEIVE_MESSAGE
 
     def conversations(self, user_id: str) -> str:
         """Sorted set: conversation → time of its latest message (ms), the conversation list's order."""

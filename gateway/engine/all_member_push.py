@@ -211,7 +211,7 @@ class AllMemberPush:
         wanted = [
             u
             for u, exists, opt in zip(users, replies[::2], replies[1::2], strict=True)
-            if exists and self._messages.receive_opt_from(opt) != MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE
+            if exists and Keys.receive_option(opt) != MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE
         ]
         if not wanted:
             return 0

@@ -621,7 +621,7 @@ class GroupMessaging:
         field = Keys.group_receive_option_field(conversation_group)
         previous = await self._redis.hget(self._keys.receive_options(user_id), field)
         await self._redis.hset(self._keys.receive_options(user_id), field, int(opt))
-        was_silenced = previous is not None and int(previous) == MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE
+        was_silenced = Keys.receive_option(previous) == MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE
         if was_silenced and opt != MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE:
             # messages sent while the user received none never count as unread
             await self.mark_group_message_as_read(user_id, group_id)

@@ -36,7 +36,7 @@ from gateway.errors import Code, IMError, invalid
 from gateway.events.bus import CONVERSATION_CHANGED, CONVERSATION_NEW, EventBus
 from gateway.events.entries import Reference
 from gateway.ids import c2c_conversation_id, group_conversation_id, topic_parent
-from gateway.im.enums import ElemType, GetType, MessageOpt, MsgStatus
+from gateway.im.enums import ElemType, GetType, MsgStatus
 from gateway.im.events import (
     IMEvent,
     OnRecvMessageModified,
@@ -656,11 +656,6 @@ class MessageCore:
             pipe.zrem(self._keys.timeline_countable_for(timeline, user_id), str(stored.seq))
         await pipe.execute()
         await self.conversations_changed({user_id: [conv]})
-
-    @staticmethod
-    def receive_opt_from(raw: str | None) -> MessageOpt:
-        """A stored receive option (read by the caller); receiving is the default."""
-        return MessageOpt(int(raw)) if raw is not None else MessageOpt.V2TIM_RECEIVE_MESSAGE
 
 
 SEND_DONE_FIELD = "done"  # on a created message's claim: every write of its send was made

@@ -219,7 +219,7 @@ class C2CMessaging:
             if dropped:
                 return msgspec.structs.replace(my_view(replies, [stored])[0], id=created_id)
         mine = msgspec.structs.replace(my_view(replies, [stored])[0], id=created_id)
-        delivered = self._core.receive_opt_from(raw_opt) != MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE
+        delivered = Keys.receive_option(raw_opt) != MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE
         to_receiver = delivered and receiver != user_id
         # whose history and conversation list the message enters (SyncOtherMachine 2: not the sender's)
         owners = list(convs) if server is None or server.to_sender or receiver == user_id else [receiver]
@@ -408,9 +408,7 @@ class C2CMessaging:
             self._keys.receive_options(user_id), [Keys.c2c_receive_option_field(u) for u in user_ids]
         )
         return [
-            ReceiveOpt(
-                userID=u, c2CReceiveMessageOpt=int(r) if r is not None else int(MessageOpt.V2TIM_RECEIVE_MESSAGE)
-            )
+            ReceiveOpt(userID=u, c2CReceiveMessageOpt=int(Keys.receive_option(r)))
             for u, r in zip(user_ids, raws, strict=True)
         ]
 

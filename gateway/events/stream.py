@@ -150,7 +150,7 @@ class EventStream:
             group
             for field, value in options.items()
             if (group := Keys.receive_option_group(field)) is not None
-            and int(value) == MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE
+            and Keys.receive_option(value) == MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE
         }
         self._silenced = frozenset(silenced) if silenced else NONE_SILENCED
         for group_id in joined:

@@ -16,6 +16,7 @@ import msgspec
 from gateway.clock import Clock
 from gateway.errors import Code, IMError
 from gateway.ids import group_conversation_id, group_ids_of, parse_conversation_id
+from gateway.im.enums import MessageOpt
 from gateway.keys import Keys
 
 PAGE_MAX = 100  # conversations per page
@@ -160,9 +161,9 @@ class UserStates:
             await pipe.execute()
 
 
-def receive_opt(state: UserState, conv: str) -> int:
+def receive_opt(state: UserState, conv: str) -> MessageOpt:
     """The user's V2TIM_MessageOpt for the conversation (receiving when never set)."""
-    return int(state.options.get(Keys.receive_option_field(conv), 0))
+    return Keys.receive_option(state.options.get(Keys.receive_option_field(conv)))
 
 
 def order_key(conv: str, state: UserState, activity_ms: int) -> int:

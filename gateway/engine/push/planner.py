@@ -115,7 +115,7 @@ class PushPlanner:
         notified = [
             r
             for r, o in zip(receivers, options, strict=True)
-            if o is None or int(o) == MessageOpt.V2TIM_RECEIVE_MESSAGE
+            if Keys.receive_option(o) == MessageOpt.V2TIM_RECEIVE_MESSAGE
         ]
         if notified:
             kept = await reachable(notified)

@@ -11,7 +11,7 @@ from gateway.engine.codec import STORED_DEC
 from gateway.engine.groups.store import GroupStore, member_dec
 from gateway.errors import Code, IMError
 from gateway.ids import group_conversation_id
-from gateway.im.enums import GroupMemberRole, MessageOpt
+from gateway.im.enums import GroupMemberRole
 from gateway.im.groups import GroupInfo, TopicInfo
 from gateway.keys import Keys
 from gateway.v4.groups import (  # the names, shared with the Tencent backend's client side
@@ -163,7 +163,7 @@ class GroupViews:
                 "Role": ROLE_NAMES[GroupMemberRole(record.role)],
                 "JoinTime": record.joinTime,
                 "MsgSeq": int(read_seq or 0),
-                "MsgFlag": MSG_FLAG_NAMES[MessageOpt(int(option or 0))],
+                "MsgFlag": MSG_FLAG_NAMES[Keys.receive_option(option)],
                 "MuteUntil": record.muteUntil if record.muteUntil > self.now else 0,
                 "NameCard": record.nameCard,
             }
@@ -198,4 +198,4 @@ class GroupViews:
         muted = max(0, record.muteUntil - self.now) if record else 0
         read = await redis.hget(self.keys.group_read_seqs(user_id), group_conversation_id(topic_id))
         option = await redis.hget(self.keys.receive_options(user_id), Keys.group_receive_option_field(topic_id))
-        return {"ShutUpTime": muted, "MsgSeq": int(read or 0), "MsgFlag": MSG_FLAG_NAMES[MessageOpt(int(option or 0))]}
+        return {"ShutUpTime": muted, "MsgSeq": int(read or 0), "MsgFlag": MSG_FLAG_NAMES[Keys.receive_option(option)]}
