@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import re
 from importlib.metadata import version
 from typing import Any
 
@@ -178,6 +179,12 @@ def test_uvicorn() -> None:
         ):
             if f"self.{name}" not in source:
                 c.problems.append(f"{c.label}: {part} needs WebSocketsSansIOProtocol.{name}")
+        # every attribute it assigns is a slot of ours (a new one would still work, from a dict of
+        # its own per connection: add it to UVICORN_ATTRIBUTES)
+        from gateway.lean.uvicorn_ws import UVICORN_ATTRIBUTES
+
+        for name in sorted(set(re.findall(r"self\.(\w+)(?:: [^=\n]+)? = ", source)) - set(UVICORN_ATTRIBUTES)):
+            c.problems.append(f"{c.label}: {part} has no slot for WebSocketsSansIOProtocol.{name} (UVICORN_ATTRIBUTES)")
     c.check()
 
 

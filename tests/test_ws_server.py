@@ -41,6 +41,8 @@ async def test_an_open_connection_keeps_no_handshake_state(client: HTTPClient, s
     # the handshake parser (whose frame held the request) gave way to websockets' frame parser
     assert protocol.conn.parser.gi_code.co_qualname == "Protocol.parse"
     assert [r for r in _live(Request) if r is not ws.conn.request] == []  # the client's own is all there is
+    # every attribute uvicorn's protocol gave the connection is in a slot, none in a dict of its own
+    assert vars(protocol) == {}
     # Strawberry's cancelled init timer is not kept either
     [handler] = _live(TransportWSHandler)
     assert handler.connection_init_timeout_task is None

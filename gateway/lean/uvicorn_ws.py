@@ -1,12 +1,14 @@
 """uvicorn's WebSocket protocol (websockets-sansio), holding less per idle connection.
 
 An idle subscription's connection is mostly the server stack's state (bench subscriptions-idle).
-Four parts of uvicorn's protocol cost more than they need to:
+Five parts of uvicorn's protocol cost more than they need to:
 - the inbox between the socket and the application is an asyncio.Queue: three deques, an Event
   with a deque of its own, ~2 KB, for what is almost always zero or one waiting message;
 - the flow-control flag (`writable`) is an asyncio.Event, whose deque is another ~0.6 KB;
 - each connection's next keepalive ping has a timer of its own (~0.7 KB with the event loop's
   handle): one timer per process (PingWheel) serves them all;
+- its ~40 attributes made each connection's __dict__ a dict of its own (~1.6 KB): they are slots
+  here (UVICORN_ATTRIBUTES);
 - the opening handshake's request and response (their header objects, ~3 KB) stay referenced for
   the connection's life, though nothing reads them once the handshake is answered: by uvicorn's
   protocol, and by the suspended frame of websockets' request parser, which goes on to parse the
@@ -23,7 +25,8 @@ tests/test_upstream_contract.py (test_uvicorn, test_websockets):
   ping is sent and the handshake is kept): the constructor `(config, server_state, app_state,
   _loop)`, attributes `queue` (replaced by Inbox: put_nowait/get/empty), `writable` (replaced by
   Gate: set/clear/wait/is_set), `read_paused`, `transport`, `loop`, `request`, `response`, `conn`,
-  `ping_interval`, `last_ping_rtt`; methods `schedule_ping()`, `stop_keepalive()`,
+  `ping_interval`, `last_ping_rtt`, and every other instance attribute it assigns
+  (UVICORN_ATTRIBUTES, made slots); methods `schedule_ping()`, `stop_keepalive()`,
   `start_keepalive()`, `send_keepalive_ping()`, `receive()` (overridden);
 - websockets.protocol.Protocol (websockets >= 13): `Protocol.parse(self)` (a generator, re-primed
   with next()), instance attributes `state`, `reader.buffer`, `parser`, `parser_exc`;
@@ -198,7 +201,55 @@ def ping_wheel(loop: asyncio.AbstractEventLoop) -> PingWheel:
     return wheel
 
 
+# Every attribute uvicorn's protocol assigns (each `self.NAME =` in websockets_sansio_impl.py),
+# and ours. The class has ~40; past 30 an instance's __dict__ stops sharing its keys with the
+# class's other instances and becomes a dict of its own, ~1.6 KB per connection. Declared as slots
+# here, they are 8 bytes each in the object and its __dict__ stays empty. A name uvicorn adds
+# later still works, from the __dict__ (tests/test_upstream_contract.py says to add it here).
+UVICORN_ATTRIBUTES = (
+    "app",
+    "app_state",
+    "asgi_version",
+    "client",
+    "close_sent",
+    "close_timeout",
+    "close_timer",
+    "config",
+    "conn",
+    "connections",
+    "curr_msg_data_type",
+    "default_headers",
+    "disconnected",
+    "frames",
+    "handshake_complete",
+    "handshake_initiated",
+    "initial_response",
+    "last_ping_rtt",
+    "logger",
+    "loop",
+    "pending_ping_payload",
+    "ping_interval",
+    "ping_sent_at",
+    "ping_timeout",
+    "ping_timer",
+    "pong_timer",
+    "queue",
+    "read_paused",
+    "request",
+    "response",
+    "root_path",
+    "scheme",
+    "scope",
+    "server",
+    "tasks",
+    "transport",
+    "writable",
+)
+
+
 class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
+    __slots__ = (*UVICORN_ATTRIBUTES, "_inbox", "ping_slot")
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.queue = self._inbox = Inbox()  # type: ignore[assignment]
