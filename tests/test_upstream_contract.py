@@ -250,7 +250,56 @@ def test_strawberry() -> None:
         "encode_json",
         "execute_single",
     )
+    # gateway.lean.strawberry_ws.open_websocket: run()'s WebSocket branch, step for step
+    part = "gateway.lean.strawberry_ws.open_websocket"
+    c.needs(
+        part,
+        GraphQL,
+        "GraphQL",
+        "_check_websocket_origin",
+        "reject_websocket",
+        "get_root_value",
+        "pick_websocket_subprotocol",
+        "create_websocket_response",
+        "get_context",
+        "websocket_adapter_class",
+        "graphql_transport_ws_handler_class",
+        "graphql_ws_handler_class",
+    )
+    from strawberry.http.async_base_view import AsyncBaseHTTPView
+
+    run = inspect.getsource(AsyncBaseHTTPView.run)
+    for step in (
+        "self._check_websocket_origin(",
+        "await self.get_root_value(request)",
+        "await self.pick_websocket_subprotocol(request)",
+        "await self.create_websocket_response(",
+        "self.websocket_adapter_class(self, request, websocket_response)",
+        "await self.get_context(request, response=websocket_response)",
+        ").handle()",
+        'await websocket.close(4406, "Subprotocol not acceptable")',
+    ):
+        if step not in run:
+            c.problems.append(f"{c.label}: {part} mirrors AsyncBaseHTTPView.run, which no longer has {step!r}")
+    from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
     from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+
+    common = ("view", "websocket", "context", "root_value", "schema", "max_subscriptions_per_connection")
+    c.needs_parameters(
+        part,
+        BaseGraphQLTransportWSHandler.__init__,
+        "BaseGraphQLTransportWSHandler.__init__",
+        *common,
+        "connection_init_wait_timeout",
+    )
+    c.needs_parameters(
+        part,
+        BaseGraphQLWSHandler.__init__,
+        "BaseGraphQLWSHandler.__init__",
+        *common,
+        "keep_alive",
+        "keep_alive_interval",
+    )
 
     # gateway.web.ws_protocols.LegacyWSHandler ignores messages without a string type before it
     c.needs("gateway.web.ws_protocols.LegacyWSHandler", BaseGraphQLWSHandler, "BaseGraphQLWSHandler", "handle_message")

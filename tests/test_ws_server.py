@@ -59,6 +59,36 @@ async def test_an_open_connection_keeps_no_handshake_state(client: HTTPClient, s
     await ws.close()
 
 
+def _suspended_in(task: asyncio.Task[object]) -> list[str]:
+    """The coroutines a task waits in, outermost first (up to an `async for`'s step)."""
+    names: list[str] = []
+    awaiting: object = task.get_coro()
+    while awaiting is not None:
+        code = getattr(awaiting, "cr_code", None) or getattr(awaiting, "ag_code", None)
+        if code is None:
+            break
+        names.append(code.co_qualname)
+        awaiting = getattr(awaiting, "cr_await", None) or getattr(awaiting, "ag_await", None)
+    return names
+
+
+async def test_an_idle_connection_waits_in_the_protocol_handler_alone(
+    client: HTTPClient, server: InProcessGateway
+) -> None:
+    alice = await client.login("alice")
+    ws = await WSClient.connect(server.ws_url, alice)
+    await ws.subscribe(LISTEN)
+    await asyncio.sleep(0.1)
+    [chain] = [c for t in asyncio.all_tasks() if (c := _suspended_in(t))[0].endswith(".run_asgi")]
+    # Strawberry's ASGI entry and run() opened it and are gone: from the app, straight to the handler
+    assert chain == [
+        "WebSocketsSansIOProtocol.run_asgi",
+        "WebSocketsFirst.__call__",
+        "BaseGraphQLTransportWSHandler.handle",  # then in `async for`: the reader's generator
+    ]
+    await ws.close()
+
+
 async def test_a_websocket_to_another_path_is_refused(server: InProcessGateway) -> None:
     with pytest.raises(websockets.InvalidStatus) as refused:
         await websockets.connect(server.ws_url.replace("/graphql", "/elsewhere"))
