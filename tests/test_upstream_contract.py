@@ -205,6 +205,11 @@ def test_websockets() -> None:
 
     if "self.buffer" not in inspect.getsource(StreamReader):
         c.problems.append(f"{c.label}: {part} needs StreamReader.buffer")
+    # _forget_last_frame: a parser waiting for a frame is suspended in the reader's at_eof
+    if not inspect.isgeneratorfunction(getattr(StreamReader, "at_eof", None)):
+        c.problems.append(f"{c.label}: {part} needs StreamReader.at_eof to be a generator function")
+    if hasattr(Protocol, "parse") and "yield from self.reader.at_eof()" not in inspect.getsource(Protocol.parse):
+        c.problems.append(f"{c.label}: {part} needs Protocol.parse to wait in `yield from self.reader.at_eof()`")
     c.check()
 
 

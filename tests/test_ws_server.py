@@ -40,6 +40,8 @@ async def test_an_open_connection_keeps_no_handshake_state(client: HTTPClient, s
     assert protocol.response is None
     # the handshake parser (whose frame held the request) gave way to websockets' frame parser
     assert protocol.conn.parser.gi_code.co_qualname == "Protocol.parse"
+    # which keeps no frame it parsed (the subscribe message) while it waits for the next
+    assert "frame" not in protocol.conn.parser.gi_frame.f_locals
     assert [r for r in _live(Request) if r is not ws.conn.request] == []  # the client's own is all there is
     # every attribute uvicorn's protocol gave the connection is in a slot, none in a dict of its own
     assert vars(protocol) == {}

@@ -14,7 +14,9 @@ Five parts of uvicorn's protocol cost more than they need to:
   protocol, and by the suspended frame of websockets' request parser, which goes on to parse the
   connection's frames. Once the handshake is answered and no frame has begun to arrive, that
   parser is swapped for websockets' own frame parser, started afresh: the same state, as both
-  are waiting for a frame's first byte with nothing consumed.
+  are waiting for a frame's first byte with nothing consumed. Later, that parser keeps the last
+  frame it parsed (the subscribe message) until the next arrives: whenever it waits at a frame's
+  first byte again, it is started afresh the same way.
 
 `imql serve` runs this class (gateway.cli.WS_IMPLEMENTATION); everything else is uvicorn's.
 
@@ -29,7 +31,9 @@ tests/test_upstream_contract.py (test_uvicorn, test_websockets):
   (UVICORN_ATTRIBUTES, made slots); methods `schedule_ping()`, `stop_keepalive()`,
   `start_keepalive()`, `send_keepalive_ping()`, `receive()` (overridden);
 - websockets.protocol.Protocol (websockets >= 13): `Protocol.parse(self)` (a generator, re-primed
-  with next()), instance attributes `state`, `reader.buffer`, `parser`, `parser_exc`;
+  with next(), holding no state across frames but its `frame` local; waiting for a frame, it is
+  suspended in `yield from self.reader.at_eof()`), instance attributes `state`, `reader.buffer`,
+  `parser`, `parser_exc`; websockets.streams.StreamReader.at_eof (a generator);
   websockets.protocol.State.OPEN.
 On upgrade: read uvicorn's websockets_sansio_impl.py for where it calls start_keepalive and
 schedule_ping and what reads queue/writable, and websockets' protocol.py for how `parser` is
@@ -45,6 +49,10 @@ from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.protocol import Protocol, State
+from websockets.streams import StreamReader
+
+_PARSE_CODE = Protocol.parse.__code__
+_AT_EOF_CODE = StreamReader.at_eof.__code__
 
 
 class Inbox:
@@ -289,6 +297,22 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         self.response = None  # type: ignore[assignment]
         self._parse_frames_afresh()
         super().start_keepalive()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        self._forget_last_frame()
+
+    def _forget_last_frame(self) -> None:
+        """websockets' frame parser keeps the last frame it parsed (its `frame` local, payload and
+        all: an idle subscription's own subscribe message, ~250 B) until the next one arrives. Once
+        it waits at a frame's first byte again (in the reader's at_eof, nothing buffered), it is
+        started afresh, as after the handshake: the same state, with nothing consumed."""
+        parser = self.conn.parser
+        if getattr(parser, "gi_code", None) is not _PARSE_CODE:
+            return  # the handshake's parser (swapped in start_keepalive), or discard() when closing
+        if getattr(getattr(parser, "gi_yieldfrom", None), "gi_code", None) is not _AT_EOF_CODE:
+            return  # inside a frame: part of it is consumed already
+        self._parse_frames_afresh()
 
     def _parse_frames_afresh(self) -> None:
         conn = self.conn
