@@ -161,10 +161,13 @@ def test_uvicorn() -> None:
             "stop_keepalive",
             "send_keepalive_ping",
             "receive",
+            "handle_connect",
         )
         c.needs_parameters(part, base.__init__, "WebSocketsSansIOProtocol.__init__", "config", "server_state")
         # instance attributes: assigned in the constructor, so looked for in its source
         source = inspect.getsource(base)
+        if '"headers": headers' not in source:
+            c.problems.append(f"{c.label}: {part} needs handle_connect to put the headers in self.scope")
         for name in (
             "queue",
             "writable",

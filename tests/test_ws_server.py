@@ -91,6 +91,22 @@ async def test_an_idle_connection_waits_in_the_protocol_handler_alone(
     await ws.close()
 
 
+async def test_connections_share_their_handshake_header_names(client: HTTPClient, server: InProcessGateway) -> None:
+    alice, bob = await client.login("alice"), await client.login("bob")
+    first = await WSClient.connect(server.ws_url, alice)
+    second = await WSClient.connect(server.ws_url, bob)
+    await asyncio.sleep(0.1)
+    one, two = _live(LeanWebSocketProtocol)
+    names = {name: name for name, _ in one.scope["headers"]}
+    assert b"sec-websocket-key" in names
+    # the header names, and values most handshakes repeat, are one object for both connections
+    for name, _ in two.scope["headers"]:
+        assert name is names[name]
+    assert dict(one.scope["headers"])[b"upgrade"] is dict(two.scope["headers"])[b"upgrade"]
+    await first.close()
+    await second.close()
+
+
 async def test_a_websocket_to_another_path_is_refused(server: InProcessGateway) -> None:
     with pytest.raises(websockets.InvalidStatus) as refused:
         await websockets.connect(server.ws_url.replace("/graphql", "/elsewhere"))

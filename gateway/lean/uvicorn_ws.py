@@ -1,7 +1,7 @@
 """uvicorn's WebSocket protocol (websockets-sansio), holding less per idle connection.
 
 An idle subscription's connection is mostly the server stack's state (bench subscriptions-idle).
-Five parts of uvicorn's protocol cost more than they need to:
+Six parts of uvicorn's protocol cost more than they need to:
 - the inbox between the socket and the application is an asyncio.Queue: three deques, an Event
   with a deque of its own, ~2 KB, for what is almost always zero or one waiting message;
 - the flow-control flag (`writable`) is an asyncio.Event, whose deque is another ~0.6 KB;
@@ -9,6 +9,8 @@ Five parts of uvicorn's protocol cost more than they need to:
   handle): one timer per process (PingWheel) serves them all;
 - its ~40 attributes made each connection's __dict__ a dict of its own (~1.6 KB): they are slots
   here (UVICORN_ATTRIBUTES);
+- the scope's header names (and common values) are bytes objects of their own per connection:
+  shared here (SHARED_HEADER_BYTES);
 - the opening handshake's request and response (their header objects, ~3 KB) stay referenced for
   the connection's life, though nothing reads them once the handshake is answered: by uvicorn's
   protocol, and by the suspended frame of websockets' request parser, which goes on to parse the
@@ -28,7 +30,8 @@ tests/test_upstream_contract.py (test_uvicorn, test_websockets):
   _loop)`, attributes `queue` (replaced by Inbox: put_nowait/get/empty), `writable` (replaced by
   Gate: set/clear/wait/is_set), `read_paused`, `transport`, `loop`, `request`, `response`, `conn`,
   `ping_interval`, `last_ping_rtt`, and every other instance attribute it assigns
-  (UVICORN_ATTRIBUTES, made slots); methods `schedule_ping()`, `stop_keepalive()`,
+  (UVICORN_ATTRIBUTES, made slots); methods `handle_connect(event)` (overridden: sets `scope`,
+  whose "headers" are rewritten before the application's task runs), `schedule_ping()`, `stop_keepalive()`,
   `start_keepalive()`, `send_keepalive_ping()`, `receive()` (overridden);
 - websockets.protocol.Protocol (websockets >= 13): `Protocol.parse(self)` (a generator, re-primed
   with next(), holding no state across frames but its `frame` local; waiting for a frame, it is
@@ -255,6 +258,49 @@ UVICORN_ATTRIBUTES = (
 )
 
 
+# The ASGI scope keeps the handshake's headers for the connection's life, each name and value a
+# bytes object of its own per connection (~45 B each). These names, and values that most
+# handshakes repeat, are one object per process instead (a fixed table: nothing a client sends is
+# added to it).
+SHARED_HEADER_BYTES = {
+    b: b
+    for b in (
+        b"host",
+        b"upgrade",
+        b"connection",
+        b"sec-websocket-key",
+        b"sec-websocket-version",
+        b"sec-websocket-protocol",
+        b"sec-websocket-extensions",
+        b"origin",
+        b"user-agent",
+        b"accept-encoding",
+        b"accept-language",
+        b"cache-control",
+        b"pragma",
+        b"cookie",
+        b"authorization",
+        b"sec-fetch-dest",
+        b"sec-fetch-mode",
+        b"sec-fetch-site",
+        b"x-forwarded-for",
+        b"x-forwarded-proto",
+        b"websocket",
+        b"Upgrade",
+        b"13",
+        b"graphql-transport-ws",
+        b"graphql-ws",
+        b"no-cache",
+        b"same-origin",
+        b"cross-site",
+        b"gzip, deflate",
+        b"gzip, deflate, br",
+        b"gzip, deflate, br, zstd",
+        b"permessage-deflate; client_max_window_bits",
+    )
+}
+
+
 class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
     __slots__ = (*UVICORN_ATTRIBUTES, "_inbox", "ping_slot")
 
@@ -289,6 +335,15 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
             self.read_paused = False
             self.transport.resume_reading()
         return message
+
+    def handle_connect(self, event: Any) -> None:
+        """uvicorn's, with the scope's header names and common values shared (SHARED_HEADER_BYTES);
+        the application's task, which reads the scope, is created but has not run yet."""
+        super().handle_connect(event)
+        scope = getattr(self, "scope", None)  # not set when the handshake was refused
+        if scope is not None:
+            shared = SHARED_HEADER_BYTES
+            scope["headers"] = [(shared.get(name, name), shared.get(value, value)) for name, value in scope["headers"]]
 
     def start_keepalive(self) -> None:
         # uvicorn calls this once, right after it has written the handshake's answer: from here
