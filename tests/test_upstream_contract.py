@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import re
 from importlib.metadata import version
 from typing import Any
 
@@ -160,10 +161,13 @@ def test_uvicorn() -> None:
             "stop_keepalive",
             "send_keepalive_ping",
             "receive",
+            "handle_connect",
         )
         c.needs_parameters(part, base.__init__, "WebSocketsSansIOProtocol.__init__", "config", "server_state")
         # instance attributes: assigned in the constructor, so looked for in its source
         source = inspect.getsource(base)
+        if '"headers": headers' not in source:
+            c.problems.append(f"{c.label}: {part} needs handle_connect to put the headers in self.scope")
         for name in (
             "queue",
             "writable",
@@ -178,6 +182,12 @@ def test_uvicorn() -> None:
         ):
             if f"self.{name}" not in source:
                 c.problems.append(f"{c.label}: {part} needs WebSocketsSansIOProtocol.{name}")
+        # every attribute it assigns is a slot of ours (a new one would still work, from a dict of
+        # its own per connection: add it to UVICORN_ATTRIBUTES)
+        from gateway.lean.uvicorn_ws import UVICORN_ATTRIBUTES
+
+        for name in sorted(set(re.findall(r"self\.(\w+)(?:: [^=\n]+)? = ", source)) - set(UVICORN_ATTRIBUTES)):
+            c.problems.append(f"{c.label}: {part} has no slot for WebSocketsSansIOProtocol.{name} (UVICORN_ATTRIBUTES)")
     c.check()
 
 
@@ -198,6 +208,11 @@ def test_websockets() -> None:
 
     if "self.buffer" not in inspect.getsource(StreamReader):
         c.problems.append(f"{c.label}: {part} needs StreamReader.buffer")
+    # _forget_last_frame: a parser waiting for a frame is suspended in the reader's at_eof
+    if not inspect.isgeneratorfunction(getattr(StreamReader, "at_eof", None)):
+        c.problems.append(f"{c.label}: {part} needs StreamReader.at_eof to be a generator function")
+    if hasattr(Protocol, "parse") and "yield from self.reader.at_eof()" not in inspect.getsource(Protocol.parse):
+        c.problems.append(f"{c.label}: {part} needs Protocol.parse to wait in `yield from self.reader.at_eof()`")
     c.check()
 
 
@@ -243,7 +258,56 @@ def test_strawberry() -> None:
         "encode_json",
         "execute_single",
     )
+    # gateway.lean.strawberry_ws.open_websocket: run()'s WebSocket branch, step for step
+    part = "gateway.lean.strawberry_ws.open_websocket"
+    c.needs(
+        part,
+        GraphQL,
+        "GraphQL",
+        "_check_websocket_origin",
+        "reject_websocket",
+        "get_root_value",
+        "pick_websocket_subprotocol",
+        "create_websocket_response",
+        "get_context",
+        "websocket_adapter_class",
+        "graphql_transport_ws_handler_class",
+        "graphql_ws_handler_class",
+    )
+    from strawberry.http.async_base_view import AsyncBaseHTTPView
+
+    run = inspect.getsource(AsyncBaseHTTPView.run)
+    for step in (
+        "self._check_websocket_origin(",
+        "await self.get_root_value(request)",
+        "await self.pick_websocket_subprotocol(request)",
+        "await self.create_websocket_response(",
+        "self.websocket_adapter_class(self, request, websocket_response)",
+        "await self.get_context(request, response=websocket_response)",
+        ").handle()",
+        'await websocket.close(4406, "Subprotocol not acceptable")',
+    ):
+        if step not in run:
+            c.problems.append(f"{c.label}: {part} mirrors AsyncBaseHTTPView.run, which no longer has {step!r}")
+    from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
     from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+
+    common = ("view", "websocket", "context", "root_value", "schema", "max_subscriptions_per_connection")
+    c.needs_parameters(
+        part,
+        BaseGraphQLTransportWSHandler.__init__,
+        "BaseGraphQLTransportWSHandler.__init__",
+        *common,
+        "connection_init_wait_timeout",
+    )
+    c.needs_parameters(
+        part,
+        BaseGraphQLWSHandler.__init__,
+        "BaseGraphQLWSHandler.__init__",
+        *common,
+        "keep_alive",
+        "keep_alive_interval",
+    )
 
     # gateway.web.ws_protocols.LegacyWSHandler ignores messages without a string type before it
     c.needs("gateway.web.ws_protocols.LegacyWSHandler", BaseGraphQLWSHandler, "BaseGraphQLWSHandler", "handle_message")

@@ -40,7 +40,11 @@ async def test_an_open_connection_keeps_no_handshake_state(client: HTTPClient, s
     assert protocol.response is None
     # the handshake parser (whose frame held the request) gave way to websockets' frame parser
     assert protocol.conn.parser.gi_code.co_qualname == "Protocol.parse"
+    # which keeps no frame it parsed (the subscribe message) while it waits for the next
+    assert "frame" not in protocol.conn.parser.gi_frame.f_locals
     assert [r for r in _live(Request) if r is not ws.conn.request] == []  # the client's own is all there is
+    # every attribute uvicorn's protocol gave the connection is in a slot, none in a dict of its own
+    assert vars(protocol) == {}
     # Strawberry's cancelled init timer is not kept either
     [handler] = _live(TransportWSHandler)
     assert handler.connection_init_timeout_task is None
@@ -55,6 +59,52 @@ async def test_an_open_connection_keeps_no_handshake_state(client: HTTPClient, s
     assert (await ws.next_event(op))["message"]["msgID"] == sent
     assert (await ws.next_event(big))["message"]["msgID"] == sent
     await ws.close()
+
+
+def _suspended_in(task: asyncio.Task[object]) -> list[str]:
+    """The coroutines a task waits in, outermost first (up to an `async for`'s step)."""
+    names: list[str] = []
+    awaiting: object = task.get_coro()
+    while awaiting is not None:
+        code = getattr(awaiting, "cr_code", None) or getattr(awaiting, "ag_code", None)
+        if code is None:
+            break
+        names.append(code.co_qualname)
+        awaiting = getattr(awaiting, "cr_await", None) or getattr(awaiting, "ag_await", None)
+    return names
+
+
+async def test_an_idle_connection_waits_in_the_protocol_handler_alone(
+    client: HTTPClient, server: InProcessGateway
+) -> None:
+    alice = await client.login("alice")
+    ws = await WSClient.connect(server.ws_url, alice)
+    await ws.subscribe(LISTEN)
+    await asyncio.sleep(0.1)
+    [chain] = [c for t in asyncio.all_tasks() if (c := _suspended_in(t))[0].endswith(".run_asgi")]
+    # Strawberry's ASGI entry and run() opened it and are gone: from the app, straight to the handler
+    assert chain == [
+        "WebSocketsSansIOProtocol.run_asgi",
+        "WebSocketsFirst.__call__",
+        "BaseGraphQLTransportWSHandler.handle",  # then in `async for`: the reader's generator
+    ]
+    await ws.close()
+
+
+async def test_connections_share_their_handshake_header_names(client: HTTPClient, server: InProcessGateway) -> None:
+    alice, bob = await client.login("alice"), await client.login("bob")
+    first = await WSClient.connect(server.ws_url, alice)
+    second = await WSClient.connect(server.ws_url, bob)
+    await asyncio.sleep(0.1)
+    one, two = _live(LeanWebSocketProtocol)
+    names = {name: name for name, _ in one.scope["headers"]}
+    assert b"sec-websocket-key" in names
+    # the header names, and values most handshakes repeat, are one object for both connections
+    for name, _ in two.scope["headers"]:
+        assert name is names[name]
+    assert dict(one.scope["headers"])[b"upgrade"] is dict(two.scope["headers"])[b"upgrade"]
+    await first.close()
+    await second.close()
 
 
 async def test_a_websocket_to_another_path_is_refused(server: InProcessGateway) -> None:

@@ -3,7 +3,9 @@
 - gateway.lean.redis: redis-py's asyncio pool, connection and pipeline (gateway.store builds on it);
 - gateway.lean.uvicorn_ws: uvicorn's sans-I/O WebSocket protocol and websockets' parser
   (`imql serve` runs it, gateway.cli.WS_IMPLEMENTATION);
-- gateway.lean.starlette_ws: Starlette's WebSocket ASGI receive channel (gateway.web.view).
+- gateway.lean.starlette_ws: Starlette's WebSocket ASGI receive channel (gateway.web.view);
+- gateway.lean.strawberry_ws: Strawberry's WebSocket opening (AsyncBaseHTTPView.run's steps,
+  gateway.web.app).
 
 Each module's docstring lists every private name it uses and what to check on upgrade. Upgrading
 any of these libraries:

@@ -1,18 +1,24 @@
 """uvicorn's WebSocket protocol (websockets-sansio), holding less per idle connection.
 
 An idle subscription's connection is mostly the server stack's state (bench subscriptions-idle).
-Four parts of uvicorn's protocol cost more than they need to:
+Six parts of uvicorn's protocol cost more than they need to:
 - the inbox between the socket and the application is an asyncio.Queue: three deques, an Event
   with a deque of its own, ~2 KB, for what is almost always zero or one waiting message;
 - the flow-control flag (`writable`) is an asyncio.Event, whose deque is another ~0.6 KB;
 - each connection's next keepalive ping has a timer of its own (~0.7 KB with the event loop's
   handle): one timer per process (PingWheel) serves them all;
+- its ~40 attributes made each connection's __dict__ a dict of its own (~1.6 KB): they are slots
+  here (UVICORN_ATTRIBUTES);
+- the scope's header names (and common values) are bytes objects of their own per connection:
+  shared here (SHARED_HEADER_BYTES);
 - the opening handshake's request and response (their header objects, ~3 KB) stay referenced for
   the connection's life, though nothing reads them once the handshake is answered: by uvicorn's
   protocol, and by the suspended frame of websockets' request parser, which goes on to parse the
   connection's frames. Once the handshake is answered and no frame has begun to arrive, that
   parser is swapped for websockets' own frame parser, started afresh: the same state, as both
-  are waiting for a frame's first byte with nothing consumed.
+  are waiting for a frame's first byte with nothing consumed. Later, that parser keeps the last
+  frame it parsed (the subscribe message) until the next arrives: whenever it waits at a frame's
+  first byte again, it is started afresh the same way.
 
 `imql serve` runs this class (gateway.cli.WS_IMPLEMENTATION); everything else is uvicorn's.
 
@@ -28,12 +34,16 @@ tests/test_upstream_contract.py (test_uvicorn, test_websockets):
   ping is sent and the handshake is kept): the constructor `(config, server_state, app_state,
   _loop)`, attributes `queue` (replaced by Inbox: put_nowait/get/empty), `writable` (replaced by
   Gate: set/clear/wait/is_set), `read_paused`, `transport`, `loop`, `request`, `response`, `conn`,
-  `ping_interval`, `last_ping_rtt`, and for SEND_MANY `handshake_complete`, `close_sent`,
-  `initial_response`, `disconnected`, `scope` (set by `handle_connect(event)`); methods
-  `schedule_ping()`, `stop_keepalive()`, `start_keepalive()`, `send_keepalive_ping()`, `receive()`
-  and `send(message)` (overridden);
+  `ping_interval`, `last_ping_rtt`, and every other instance attribute it assigns
+  (UVICORN_ATTRIBUTES, made slots); for SEND_MANY `handshake_complete`, `close_sent`,
+  `initial_response`, `disconnected`, `conn`, `transport`; methods `handle_connect(event)`
+  (overridden: sets `scope`, whose "headers" are rewritten and "extensions" gain SEND_MANY before
+  the application's task runs), `schedule_ping()`, `stop_keepalive()`, `start_keepalive()`,
+  `send_keepalive_ping()`, `receive()` and `send(message)` (overridden);
 - websockets.protocol.Protocol (websockets >= 13): `Protocol.parse(self)` (a generator, re-primed
-  with next()), instance attributes `state`, `reader.buffer`, `parser`, `parser_exc`;
+  with next(), holding no state across frames but its `frame` local; waiting for a frame, it is
+  suspended in `yield from self.reader.at_eof()`), instance attributes `state`, `reader.buffer`,
+  `parser`, `parser_exc`; websockets.streams.StreamReader.at_eof (a generator);
   websockets.protocol.State.OPEN.
 On upgrade: read uvicorn's websockets_sansio_impl.py for where it calls start_keepalive and
 schedule_ping and what reads queue/writable, and websockets' protocol.py for how `parser` is
@@ -52,6 +62,10 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from websockets.exceptions import InvalidState
 from websockets.http11 import Request
 from websockets.protocol import Protocol, State
+from websockets.streams import StreamReader
+
+_PARSE_CODE = Protocol.parse.__code__
+_AT_EOF_CODE = StreamReader.at_eof.__code__
 
 # The scope extension saying the server takes `texts` in a websocket.send (gateway.web.view). Its
 # value is one shared empty dict: a connection's scope gains a key, not an object of its own.
@@ -213,18 +227,104 @@ def ping_wheel(loop: asyncio.AbstractEventLoop) -> PingWheel:
     return wheel
 
 
+# Every attribute uvicorn's protocol assigns (each `self.NAME =` in websockets_sansio_impl.py),
+# and ours. The class has ~40; past 30 an instance's __dict__ stops sharing its keys with the
+# class's other instances and becomes a dict of its own, ~1.6 KB per connection. Declared as slots
+# here, they are 8 bytes each in the object and its __dict__ stays empty. A name uvicorn adds
+# later still works, from the __dict__ (tests/test_upstream_contract.py says to add it here).
+UVICORN_ATTRIBUTES = (
+    "app",
+    "app_state",
+    "asgi_version",
+    "client",
+    "close_sent",
+    "close_timeout",
+    "close_timer",
+    "config",
+    "conn",
+    "connections",
+    "curr_msg_data_type",
+    "default_headers",
+    "disconnected",
+    "frames",
+    "handshake_complete",
+    "handshake_initiated",
+    "initial_response",
+    "last_ping_rtt",
+    "logger",
+    "loop",
+    "pending_ping_payload",
+    "ping_interval",
+    "ping_sent_at",
+    "ping_timeout",
+    "ping_timer",
+    "pong_timer",
+    "queue",
+    "read_paused",
+    "request",
+    "response",
+    "root_path",
+    "scheme",
+    "scope",
+    "server",
+    "tasks",
+    "transport",
+    "writable",
+)
+
+
+# The ASGI scope keeps the handshake's headers for the connection's life, each name and value a
+# bytes object of its own per connection (~45 B each). These names, and values that most
+# handshakes repeat, are one object per process instead (a fixed table: nothing a client sends is
+# added to it).
+SHARED_HEADER_BYTES = {
+    b: b
+    for b in (
+        b"host",
+        b"upgrade",
+        b"connection",
+        b"sec-websocket-key",
+        b"sec-websocket-version",
+        b"sec-websocket-protocol",
+        b"sec-websocket-extensions",
+        b"origin",
+        b"user-agent",
+        b"accept-encoding",
+        b"accept-language",
+        b"cache-control",
+        b"pragma",
+        b"cookie",
+        b"authorization",
+        b"sec-fetch-dest",
+        b"sec-fetch-mode",
+        b"sec-fetch-site",
+        b"x-forwarded-for",
+        b"x-forwarded-proto",
+        b"websocket",
+        b"Upgrade",
+        b"13",
+        b"graphql-transport-ws",
+        b"graphql-ws",
+        b"no-cache",
+        b"same-origin",
+        b"cross-site",
+        b"gzip, deflate",
+        b"gzip, deflate, br",
+        b"gzip, deflate, br, zstd",
+        b"permessage-deflate; client_max_window_bits",
+    )
+}
+
+
 class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
+    __slots__ = (*UVICORN_ATTRIBUTES, "_inbox", "ping_slot")
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.queue = self._inbox = Inbox()  # type: ignore[assignment]
         self.writable = Gate()  # type: ignore[assignment]
         self.writable.set()
         self.ping_slot: int | None = None  # where this connection waits in the loop's PingWheel
-
-    def handle_connect(self, event: Request) -> None:
-        super().handle_connect(event)
-        if self.response.status_code == 101:
-            self.scope["extensions"][SEND_MANY] = _OFFERED
 
     async def send(self, message: Any) -> None:
         """uvicorn's, and a websocket.send carrying `texts`: every one a text frame, one write."""
@@ -267,6 +367,18 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
             self.transport.resume_reading()
         return message
 
+    def handle_connect(self, event: Request) -> None:
+        """uvicorn's, with the scope's header names and common values shared (SHARED_HEADER_BYTES)
+        and SEND_MANY offered once the handshake is accepted; the application's task, which reads
+        the scope, is created but has not run yet."""
+        super().handle_connect(event)
+        scope = getattr(self, "scope", None)  # not set when the handshake was refused
+        if scope is not None:
+            shared = SHARED_HEADER_BYTES
+            scope["headers"] = [(shared.get(name, name), shared.get(value, value)) for name, value in scope["headers"]]
+            if self.response is not None and self.response.status_code == 101:
+                scope["extensions"][SEND_MANY] = _OFFERED
+
     def start_keepalive(self) -> None:
         # uvicorn calls this once, right after it has written the handshake's answer: from here
         # on, the handshake's request and response are never read again
@@ -274,6 +386,22 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         self.response = None  # type: ignore[assignment]
         self._parse_frames_afresh()
         super().start_keepalive()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        self._forget_last_frame()
+
+    def _forget_last_frame(self) -> None:
+        """websockets' frame parser keeps the last frame it parsed (its `frame` local, payload and
+        all: an idle subscription's own subscribe message, ~250 B) until the next one arrives. Once
+        it waits at a frame's first byte again (in the reader's at_eof, nothing buffered), it is
+        started afresh, as after the handshake: the same state, with nothing consumed."""
+        parser = self.conn.parser
+        if getattr(parser, "gi_code", None) is not _PARSE_CODE:
+            return  # the handshake's parser (swapped in start_keepalive), or discard() when closing
+        if getattr(getattr(parser, "gi_yieldfrom", None), "gi_code", None) is not _AT_EOF_CODE:
+            return  # inside a frame: part of it is consumed already
+        self._parse_frames_afresh()
 
     def _parse_frames_afresh(self) -> None:
         conn = self.conn

@@ -14,10 +14,12 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from gateway.clock import Clock
 from gateway.config import Settings, load_settings
+from gateway.lean.strawberry_ws import open_websocket
 from gateway.services import Gateway
 from gateway.tencent.inbound import InboundHandler
 from gateway.tencent.webhooks import serve_callback
@@ -91,7 +93,8 @@ class WebSocketsFirst:
     uvicorn's proxy-header middleware, Starlette's two default middlewares, its router and route,
     that was ~5 KB of coroutine frames, closures and scope copies per connection (bench
     subscriptions-idle), and none of them does anything for a WebSocket once it is set up: the
-    WebSocket's scope is rewritten for proxies first, then nothing stays in between."""
+    WebSocket's scope is rewritten for proxies first, then nothing stays in between. Strawberry's
+    own entry and run() are left out the same way (gateway.lean.strawberry_ws)."""
 
     def __init__(self, app: Starlette, view: GraphQLView, origins: OriginPolicy) -> None:
         self.app = app
@@ -102,8 +105,7 @@ class WebSocketsFirst:
         self._http = ProxyHeadersMiddleware(http, trusted_hosts=trusted)
         self._origins = origins
         self._rewrite_for_proxies = ProxyHeadersMiddleware(_proxied, trusted_hosts=trusted)  # type: ignore[arg-type]
-        # the view's own __call__ only passes WebSockets on to Strawberry's: go there directly
-        self._serve_websocket = super(GraphQLView, view).__call__
+        self._view = view
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket" and scope["path"] == GRAPHQL_PATH:
@@ -112,7 +114,11 @@ class WebSocketsFirst:
                 await refuse_websocket(scope, receive, send)
                 return
             scope["app"] = self.app  # as Starlette sets it: the view finds the gateway in app.state
-            await self._serve_websocket(scope, receive, send)
+            # opened by Strawberry's steps (gateway.lean.strawberry_ws), then its protocol handler
+            # awaited from here: no frame of the view's stays suspended under an idle connection
+            handler = await open_websocket(self._view, WebSocket(scope, receive=receive, send=send))
+            if handler is not None:
+                await handler.handle()
             return
         await self._http(scope, receive, send)  # type: ignore[arg-type]
 
