@@ -12,6 +12,16 @@ import pytest
 from tests.support.redis_cluster import RedisCluster
 
 
+@pytest.fixture(autouse=True)
+def _cluster_settled(request: pytest.FixtureRequest) -> None:
+    """A test that paused a node of the suite's cluster (tests/cluster/test_steps.py) may leave it
+    converging (a replica paused past the node timeout is flagged failed for a moment): the next
+    test starts once every node is back and agrees on the topology."""
+    if "redis_cluster" in request.fixturenames:
+        cluster: RedisCluster = request.getfixturevalue("redis_cluster")
+        cluster.wait_healthy()
+
+
 @pytest.fixture
 def redis_url(redis_cluster: RedisCluster) -> str:
     return redis_cluster.url

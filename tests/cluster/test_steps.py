@@ -40,6 +40,10 @@ async def gw(redis_cluster: RedisCluster, settings: Settings) -> AsyncIterator[G
     await gateway.close()
 
 
+def _masters(cluster: ImqlCluster) -> list[str]:
+    return sorted(node.name for node in cluster.get_primaries())
+
+
 def _port_of(cluster: ImqlCluster, key: str) -> int:
     node = cluster.get_node_from_key(key)
     assert node is not None
@@ -53,17 +57,21 @@ async def test_a_send_cut_between_its_slots_is_finished_by_its_retry(gw: Gateway
     keys = gw.keys
     # a receiver whose slot, the sender's and their timeline's are served by three different masters
     receiver = next(
-        name
-        for name in (f"bob{i}" for i in range(500))
-        if len(
-            {
-                _port_of(cluster, keys.profile("alice")),
-                _port_of(cluster, keys.profile(name)),
-                _port_of(cluster, keys.c2c_timeline("alice", name)),
-            }
-        )
-        == 3
+        (
+            name
+            for name in (f"bob{i}" for i in range(500))
+            if len(
+                {
+                    _port_of(cluster, keys.profile("alice")),
+                    _port_of(cluster, keys.profile(name)),
+                    _port_of(cluster, keys.c2c_timeline("alice", name)),
+                }
+            )
+            == 3
+        ),
+        None,
     )
+    assert receiver is not None, f"the client's topology has fewer than 3 masters: {_masters(cluster)}"
     for user in ("alice", receiver):
         await gw.backend.accounts.ensure_account(user)
     device = Device(gw, receiver, "dev-1")

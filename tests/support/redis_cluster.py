@@ -127,12 +127,18 @@ class RedisCluster:
             time.sleep(0.05)
 
     def wait_healthy(self, timeout: float = START_SECONDS) -> None:
-        """Until every live node says `cluster_state:ok` (all slots served, by masters it agrees on)
-        and every master's live replicas have all its writes."""
+        """Until every live node says `cluster_state:ok` (all slots served), every live node sees
+        the same masters serving the same slots (after a pause or a failover, a node's view may lag
+        the others': a client reading the topology from it would be misled), and every master's
+        live replicas have all its writes."""
         deadline = time.monotonic() + timeout
         while not all(b"cluster_state:ok" in self.command(n, b"CLUSTER INFO") for n in self.nodes if n.alive):
             if time.monotonic() > deadline:
                 raise RuntimeError("the Redis Cluster did not reach cluster_state:ok")
+            time.sleep(0.1)
+        while len({self._masters_seen_by(n) for n in self.nodes if n.alive}) != 1:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the Redis Cluster's nodes do not agree on which masters serve the slots")
             time.sleep(0.1)
         for master in self.masters():
             self.wait_in_sync(master, deadline - time.monotonic(), self.replicas_per_master)
@@ -153,6 +159,16 @@ class RedisCluster:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the replicas of {master.address} did not catch up: {replicas}")
             time.sleep(0.05)
+
+    def _masters_seen_by(self, node: ClusterNode) -> frozenset[tuple[str, str]]:
+        """(address, slot ranges) of each master serving slots, as `node` sees the cluster
+        (CLUSTER NODES: id, address@bus, flags, master, ping, pong, epoch, link, slots...)."""
+        served = set()
+        for line in self.command(node, b"CLUSTER NODES").decode(errors="replace").splitlines():
+            fields = line.split()
+            if len(fields) > 8 and "master" in fields[2].split(",") and "fail" not in fields[2]:
+                served.add((fields[1].split("@")[0], " ".join(fields[8:])))
+        return frozenset(served)
 
     def masters(self) -> list[ClusterNode]:
         """The live nodes that serve slots now (after a failover, the promoted replicas)."""
