@@ -11,6 +11,7 @@ import pytest
 
 from gateway.clock import ManualClock
 from gateway.config import Settings
+from gateway.services import Gateway
 from tests.support.clients import HTTPClient
 from tests.support.redis_cluster import RedisCluster, cluster_binaries, delete_app_keys
 from tests.support.redis_server import PrivateRedis
@@ -70,6 +71,16 @@ def settings(sdkappid: int, redis_url: str, redis_is_cluster: bool, tmp_path: Pa
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock()
+
+
+@pytest.fixture
+async def gw(settings: Settings, clock: ManualClock) -> AsyncIterator[Gateway]:
+    """A started gateway on the test's settings and clock, in process, without a server (a module
+    that needs other settings defines its own `gw`)."""
+    gateway = Gateway.build(settings, clock=clock)
+    await gateway.start()
+    yield gateway
+    await gateway.close()
 
 
 @pytest.fixture

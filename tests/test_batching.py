@@ -4,23 +4,10 @@ gets its own replies in order, and the very same read asked by several of them i
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
-
 from gateway.batching import SharedPipelines
-from gateway.clock import ManualClock
-from gateway.config import Settings
 from gateway.services import Gateway
-
-
-@pytest.fixture
-async def gw(settings: Settings, clock: ManualClock) -> AsyncIterator[Gateway]:
-    gateway = Gateway.build(settings, clock=clock)
-    await gateway.start()
-    yield gateway
-    await gateway.close()
 
 
 class Counting:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import cast
 
 import pytest
 
 from gateway.clock import ManualClock
-from gateway.config import Settings
 from gateway.errors import Code, IMError
 from gateway.events import mailbox as mailbox_module
 from gateway.events import stream as stream_module
@@ -22,14 +21,6 @@ from gateway.im.model import UserStatus
 from gateway.services import Gateway
 from gateway.session.im_session import IMSession
 from gateway.session.pool import Session
-
-
-@pytest.fixture
-async def gw(settings: Settings, clock: ManualClock) -> AsyncIterator[Gateway]:
-    gateway = Gateway.build(settings, clock=clock)
-    await gateway.start()
-    yield gateway
-    await gateway.close()
 
 
 def marker(n: int, user: str = "bob") -> OnUserStatusChanged:

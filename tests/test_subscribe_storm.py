@@ -7,13 +7,11 @@ the dispatcher: an entry appended right after a new stream's end was read is del
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 
-from gateway.clock import ManualClock
-from gateway.config import Settings
 from gateway.errors import Code, IMError
 from gateway.events.mailbox import LogEntry, Mailbox
 from gateway.events.stream import current_cursor
@@ -27,14 +25,6 @@ from gateway.session.pool import Session
 CROWD = 150  # subscriptions opened at once: enough for their opens to interleave in every step
 GROUP = "crowd"
 BEFORE, DURING, AFTER = 3, 40, 2  # group events appended before the opens, while they run, after
-
-
-@pytest.fixture
-async def gw(settings: Settings, clock: ManualClock) -> AsyncIterator[Gateway]:
-    gateway = Gateway.build(settings, clock=clock)
-    await gateway.start()
-    yield gateway
-    await gateway.close()
 
 
 def marker(label: str) -> OnUserStatusChanged:

@@ -120,45 +120,52 @@ class MessageViews:
             raise ValueError("read_mark_at: the views of one C2C conversation, one side's messages")
         groups = sorted({m.groupID for m in messages if m.groupID})
         group_convs = sorted({self.conversation_for(user_id, m) for m in messages if m.groupID})
-        first = len(pipe)
+        # where each read lands in the caller's pipeline (its replies are read by position)
+        remarks_at = my_reads_at = group_reads_at = None
+        locals_at = len(pipe)
         if local_data is None:
             pipe.hmget(self._keys.local_message_data(user_id), [m.msgID for m in messages])
         # friend remarks of the other senders only: nobody is their own friend (both adds refuse it)
         others = [s for s in senders if s != user_id]
         if others:
+            remarks_at = len(pipe)
             pipe.hmget(self._keys.friends(user_id), others)
         # only the read marks of these messages' conversations, not the user's every conversation
         # C2C read marks in ms, the ones unread counts use (a message is read when sent at or before it)
         if peers and read_mark_at is None:
+            my_reads_at = len(pipe)
             pipe.hmget(self._keys.conversation_state(user_id, "c2c-read-ms"), peers)
         if group_convs:
+            group_reads_at = len(pipe)
             pipe.hmget(self._keys.group_read_seqs(user_id), group_convs)
-        for peer in peer_ids_of(own_peers) if read_mark_at is None else []:
-            pipe.hget(self._keys.conversation_state(peer, "c2c-read-ms"), c2c_conversation_id(user_id))
+        peer_reads_at = []
+        for peer in peer_ids_of(own_peers):
+            if read_mark_at is None:
+                peer_reads_at.append(len(pipe))
+                pipe.hget(self._keys.conversation_state(peer, "c2c-read-ms"), c2c_conversation_id(user_id))
+            else:
+                peer_reads_at.append(read_mark_at)
+        cards_at = len(pipe)
         for gid in groups:
             pipe.hmget(self._keys.group_members(topic_parent(gid) or gid), senders)
-        count = len(pipe) - first
 
         def build(replies: list[Any], completed: list[StoredMessage] | None = None) -> list[Message]:
             built = messages if completed is None else completed
-            mine = replies[first : first + count]
-            rest = list(mine)
-            if local_data is None:
-                locals_ = [_local_dec.decode(raw) if raw else LocalData() for raw in rest.pop(0)]
-            else:
+            if local_data is not None:
                 locals_ = [local_data(m) for m in built]
-            remarks_raw = rest.pop(0) if others else []
-            if read_mark_at is None:
-                my_reads = dict(zip(peers, rest.pop(0), strict=True)) if peers else {}
             else:
-                my_reads = dict.fromkeys(peers, replies[read_mark_at])
-            group_reads = dict(zip(group_convs, rest.pop(0), strict=True)) if group_convs else {}
-            if read_mark_at is None:
-                peer_reads, cards_raw = rest[: len(own_peers)], rest[len(own_peers) :]
+                locals_ = [_local_dec.decode(raw) if raw else LocalData() for raw in replies[locals_at]]
+            remarks_raw = replies[remarks_at] if remarks_at is not None else []
+            if my_reads_at is not None:
+                my_reads = dict(zip(peers, replies[my_reads_at], strict=True))
             else:
-                peer_reads, cards_raw = [replies[read_mark_at]] * len(own_peers), rest
+                my_reads = dict.fromkeys(peers, replies[read_mark_at]) if read_mark_at is not None else {}
+            group_reads = (
+                dict(zip(group_convs, replies[group_reads_at], strict=True)) if group_reads_at is not None else {}
+            )
+            cards_raw = replies[cards_at : cards_at + len(groups)]
             remarks = {s: decode_friend_record(r).remark for s, r in zip(others, remarks_raw, strict=True) if r}
-            peer_read = {conv: int(v or 0) for conv, v in zip(own_peers, peer_reads, strict=True)}
+            peer_read = {conv: int(replies[at] or 0) for conv, at in zip(own_peers, peer_reads_at, strict=True)}
             name_cards = {
                 (gid, sender): member_dec.decode(raw).nameCard
                 for gid, raws in zip(groups, cards_raw, strict=True)

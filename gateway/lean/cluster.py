@@ -52,7 +52,7 @@ import asyncio
 import contextlib
 import contextvars
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -134,6 +134,15 @@ def _unavailable(exc: RedisClusterException) -> ClusterUnavailableError:
     return ClusterUnavailableError(f"the Redis Cluster cannot serve now: {exc}")
 
 
+@contextlib.contextmanager
+def _unavailable_on(*kinds: type[RedisClusterException]) -> Iterator[None]:
+    """redis-py's `kinds` raised inside, as ClusterUnavailableError."""
+    try:
+        yield
+    except kinds as exc:
+        raise _unavailable(exc) from exc
+
+
 class ImqlCluster(RedisCluster):
     """redis-py's cluster client with bounded connections per shard and sharded pub/sub; the
     cluster's unavailability comes out as ClusterUnavailableError (a RedisError)."""
@@ -175,17 +184,13 @@ class ImqlCluster(RedisCluster):
         if not _holding.get():  # not a pipeline's redirected command: a unit of its own
             self.observe("command", [args])
         async with self.permits.held():
-            try:
+            with _unavailable_on(SlotNotCoveredError):  # a slot without a master, after retries
                 return await super().execute_command(*args, **kwargs)
-            except SlotNotCoveredError as exc:  # a slot without a master, after retries
-                raise _unavailable(exc) from exc
 
     async def initialize(self, *args: Any, **kwargs: Any) -> ImqlCluster:
         """Read the topology if it must be (redis-py calls this before each command then)."""
-        try:
+        with _unavailable_on(RedisClusterException):  # no known node answered, or slots not covered
             await super().initialize(*args, **kwargs)
-        except RedisClusterException as exc:  # no known node answered, or the slots are not covered
-            raise _unavailable(exc) from exc
         return self
 
     def pipeline(self, transaction: Any = None, shard_hint: Any = None) -> Any:
@@ -203,10 +208,8 @@ class ImqlCluster(RedisCluster):
 
     async def refresh_topology(self) -> None:
         """Reread which node serves which slot (after a failover or a slot migration)."""
-        try:
+        with _unavailable_on(RedisClusterException):
             await self.nodes_manager.initialize()
-        except RedisClusterException as exc:
-            raise _unavailable(exc) from exc
 
 
 class ImqlClusterPipeline(ClusterPipeline):
@@ -240,12 +243,10 @@ class ImqlClusterPipeline(ClusterPipeline):
         queued, self._queued = self._queued, []
         self._client.observe("ordered" if self._is_ordered else "pipeline", [args for args, _ in queued])
         async with self._client.permits.held():
-            try:
+            with _unavailable_on(SlotNotCoveredError):
                 if self._is_ordered:
                     return await self._execute_in_order(queued, raise_on_error)
                 return await super().execute(raise_on_error, allow_redirections)
-            except SlotNotCoveredError as exc:
-                raise _unavailable(exc) from exc
 
     async def _execute_in_order(
         self, queued: list[tuple[tuple[Any, ...], dict[str, Any]]], raise_on_error: bool

@@ -43,26 +43,21 @@ async def open_websocket(view: Any, request: WebSocket) -> Any:
     response = await view.create_websocket_response(request, subprotocol)
     websocket = view.websocket_adapter_class(view, request, response)
     context = await view.get_context(request, response=response)
+    common = {
+        "view": view,
+        "websocket": websocket,
+        "context": context,
+        "root_value": root_value,
+        "schema": view.schema,
+        "max_subscriptions_per_connection": view.max_subscriptions_per_connection,
+    }
     if subprotocol == GRAPHQL_TRANSPORT_WS_PROTOCOL:
         return view.graphql_transport_ws_handler_class(
-            view=view,
-            websocket=websocket,
-            context=context,
-            root_value=root_value,
-            schema=view.schema,
-            connection_init_wait_timeout=view.connection_init_wait_timeout,
-            max_subscriptions_per_connection=view.max_subscriptions_per_connection,
+            **common, connection_init_wait_timeout=view.connection_init_wait_timeout
         )
     if subprotocol == GRAPHQL_WS_PROTOCOL:
         return view.graphql_ws_handler_class(
-            view=view,
-            websocket=websocket,
-            context=context,
-            root_value=root_value,
-            schema=view.schema,
-            keep_alive=view.keep_alive,
-            keep_alive_interval=view.keep_alive_interval,
-            max_subscriptions_per_connection=view.max_subscriptions_per_connection,
+            **common, keep_alive=view.keep_alive, keep_alive_interval=view.keep_alive_interval
         )
     await websocket.close(*SUBPROTOCOL_REFUSED)
     return None

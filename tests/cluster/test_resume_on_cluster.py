@@ -8,7 +8,6 @@ cluster)."""
 from __future__ import annotations
 
 from tests.test_event_bus import (  # noqa: F401 - collected here, on the cluster
-    gw,
     test_a_cursor_lists_only_the_groups_that_moved_and_resumes_exactly,
     test_group_event_is_stored_once_and_resumes_exactly,
     test_resume_replays_exactly_the_missed_events_then_goes_live,
