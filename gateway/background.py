@@ -52,11 +52,6 @@ class StreamConsumer(BackgroundLoop):
     batch = 20  # entries taken per read
     linger_seconds = 0.0  # a read that finds fewer than `batch` waits this long for more, then reads once more
     block_milliseconds = 1000  # how long a read waits for new entries
-    # None: a read blocks (up to block_milliseconds) while the stream is empty, holding its
-    # connection meanwhile, so the worker needs a client of its own. A number: reads never block,
-    # and an empty one is followed by this long a pause; each read holds a connection for one quick
-    # round trip, so a worker whose entries may wait that long can share the request pool.
-    poll_seconds: float | None = None
     claim_idle_seconds = 60.0
     error_pause_seconds = 1.0
 
@@ -95,24 +90,20 @@ class StreamConsumer(BackgroundLoop):
                     done = await self._process(entries, claimed)
                     if done:
                         await self._done(done)
-                elif self.poll_seconds is not None:
-                    await asyncio.sleep(self.poll_seconds)
             except (RedisError, OSError) as exc:
                 self._group_made = False
                 log.warning("%s: stream %s unreadable: %s", self.task_name, self._stream, exc)
                 await asyncio.sleep(self.error_pause_seconds)
 
     async def _take(self) -> tuple[list[tuple[Any, dict[Any, Any]]], bool]:
-        """Idle pending entries first (claimed: True), else new ones (waiting up to block_milliseconds,
-        unless the worker polls)."""
+        """Idle pending entries first (claimed: True), else new ones (waiting up to block_milliseconds)."""
         _, claimed, *_ = await self._redis.xautoclaim(
             self._stream, self.group, self._consumer, int(self.claim_idle_seconds * 1000), "0-0", count=self.batch
         )
         if claimed:
             return list(claimed), True
-        block = self.block_milliseconds if self.poll_seconds is None else None
         reply = await self._redis.xreadgroup(
-            self.group, self._consumer, {self._stream: ">"}, count=self.batch, block=block
+            self.group, self._consumer, {self._stream: ">"}, count=self.batch, block=self.block_milliseconds
         )
         entries = [e for _, stream_entries in reply or [] for e in stream_entries]
         if entries and len(entries) < self.batch and self.linger_seconds:

@@ -181,10 +181,10 @@ class Gateway:
         )
         # the engine's logs keep message events by reference: its MessageEvents resolves them
         dispatcher = Dispatcher(redis, keys, metrics, resolver=embedded.message_events)
-        # background stream consumers that block on reads for up to a second while their stream is
-        # empty (callbacks, push, Tencent inbound: latency matters to them) each run on a client of
-        # its own, not on the request pool's few connections (gateway.store.POOL_MAX_CONNECTIONS),
-        # which they and the bus would otherwise hold all of, starving requests
+        # background stream consumers block on reads for up to a second while their stream is empty:
+        # each on a client of its own, not on the request pool's few connections
+        # (gateway.store.POOL_MAX_CONNECTIONS), which three of them (callbacks, push, all-member
+        # push) and the bus would otherwise hold all of, starving requests
         worker_clients: list[Any] = []  # closed with the gateway
 
         def worker_redis() -> Any:
@@ -252,9 +252,8 @@ class Gateway:
                 consumer=instance_id,
             )
         expiry = ExpiryWatch(clock, sessions.notify_expired)
-        # on the request pool: it polls (AllMemberPushWorker.poll_seconds), holding no connection idle
         all_member_push_worker = AllMemberPushWorker(
-            redis, keys, embedded.all_member_push, presence.online, consumer=instance_id
+            worker_redis(), keys, embedded.all_member_push, presence.online, consumer=instance_id
         )
         media_store = FileMediaStore(settings.data_dir / "media")
         # the engine's REST v4 server: the gateway's own /v4 on the embedded backend; with Tencent

@@ -51,10 +51,7 @@ TOO_SOON, OVER_QUOTA = 90024, 90047
 BATCH = 200  # accounts delivered to per step of a task
 SCAN_COUNT = 1000  # profile keys read per SCAN step while listing older accounts
 GROUP = "all-member-pushers"
-# an im_push task waits up to this long to start: the worker polls its stream on the request pool
-# rather than blocking a connection of its own on it (a process's Redis connections stay at the
-# pool's 4; Tencent runs these tasks asynchronously too, answering a TaskId at once)
-POLL_SECONDS = 1.0
+BLOCK_MILLISECONDS = 1000
 CLAIM_IDLE_SECONDS = 30  # a task untouched this long (no batch done) was a dead replica's: take it over
 ERROR_PAUSE_SECONDS = 1.0
 
@@ -279,7 +276,7 @@ class AllMemberPushWorker(StreamConsumer):
     task_name = "imql-all-member-push"
     group = GROUP
     batch = 1  # a task is long: one at a time, kept alive by re-claiming it
-    poll_seconds = POLL_SECONDS
+    block_milliseconds = BLOCK_MILLISECONDS
     claim_idle_seconds = CLAIM_IDLE_SECONDS
     error_pause_seconds = ERROR_PAUSE_SECONDS
 
