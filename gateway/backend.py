@@ -268,6 +268,22 @@ class MessageManager(Protocol):
         sender) and the sender's other sessions; onNewConversation/onConversationChanged and totals for both."""
         ...
 
+    async def send_c2c_content(
+        self,
+        user_id: str,
+        session_id: str,
+        content: Content,
+        receiver: str,
+        options: SendOptions,
+        *,
+        idempotency_key: str | None = None,
+    ) -> Message:
+        """A one-request send (sendTextMessage / sendCustomMessage): `content` sent as send_c2c_message
+        sends a created message, with the same refusals and events, and no created message kept. With
+        `idempotency_key` (1-128 characters, else 6017; the sender's own) a repeat returns the first
+        result; without one nothing but the message is written. The answer's createdID is empty."""
+        ...
+
     async def load_visible(self, user_id: str, msg_id: str, arg: str = "msgID") -> StoredMessage:
         """The stored message as the user may see it; 6017 when there is none, 6004 when it is not in the
         user's conversations (`arg` names the argument in the error). No events."""
@@ -425,6 +441,21 @@ class MessageManager(Protocol):
         when the group does not exist, 10007 when the user is not a member, 10017 when muted, 8001, 6017.
         onRecvNewMessage to the other members (or the targets) and the user's other sessions;
         onNewConversation / onConversationChanged and the unread totals for the members."""
+        ...
+
+    async def send_group_content(
+        self,
+        user_id: str,
+        session_id: str,
+        content: Content,
+        group_id: str,
+        options: SendOptions,
+        receiver: str | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> Message:
+        """A one-request send to a group: `content` sent as send_group_message sends a created message,
+        with the same refusals and events; `idempotency_key` as in send_c2c_content."""
         ...
 
     async def get_group_history_message_list(

@@ -310,6 +310,82 @@ class MessageMutation:
         return gql(sent, Message)
 
     @strawberry.mutation(
+        description="Send a text message in one request: createTextMessage and sendMessage together, with "
+        "sendMessage's arguments, refusals and answer (its createdID empty). idempotencyKey (yours, at most 128 "
+        "characters): repeating a send with the same key returns the first result and stores nothing twice."
+    )
+    async def sendTextMessage(
+        self,
+        info: Ctx,
+        text: str,
+        receiver: str | None = None,
+        groupID: str | None = None,
+        priority: Priority = Priority.V2TIM_PRIORITY_DEFAULT,
+        onlineUserOnly: bool = False,
+        cloudCustomData: str | None = None,
+        localCustomData: str | None = None,
+        isExcludedFromUnreadCount: bool = False,
+        isExcludedFromLastMessage: bool = False,
+        isSupportMessageExtension: bool = False,
+        needReadReceipt: bool = False,
+        offlinePushInfo: OfflinePushInfoInput | None = None,
+        idempotencyKey: str | None = None,
+    ) -> Message:
+        options = _send_options(
+            priority,
+            onlineUserOnly,
+            localCustomData,
+            isExcludedFromUnreadCount,
+            isExcludedFromLastMessage,
+            isSupportMessageExtension,
+            needReadReceipt,
+            offlinePushInfo,
+        )
+        options.cloudCustomData = cloudCustomData
+        session = await info.context.session()
+        return gql(await session.send_text_message(text, receiver, groupID, options, idempotencyKey), Message)
+
+    @strawberry.mutation(
+        description="Send a custom message (data, desc, extension) in one request: createCustomMessage and "
+        "sendMessage together, as sendTextMessage."
+    )
+    async def sendCustomMessage(
+        self,
+        info: Ctx,
+        data: str | None = None,
+        desc: str | None = None,
+        extension: str | None = None,
+        receiver: str | None = None,
+        groupID: str | None = None,
+        priority: Priority = Priority.V2TIM_PRIORITY_DEFAULT,
+        onlineUserOnly: bool = False,
+        cloudCustomData: str | None = None,
+        localCustomData: str | None = None,
+        isExcludedFromUnreadCount: bool = False,
+        isExcludedFromLastMessage: bool = False,
+        isSupportMessageExtension: bool = False,
+        needReadReceipt: bool = False,
+        offlinePushInfo: OfflinePushInfoInput | None = None,
+        idempotencyKey: str | None = None,
+    ) -> Message:
+        options = _send_options(
+            priority,
+            onlineUserOnly,
+            localCustomData,
+            isExcludedFromUnreadCount,
+            isExcludedFromLastMessage,
+            isSupportMessageExtension,
+            needReadReceipt,
+            offlinePushInfo,
+        )
+        options.cloudCustomData = cloudCustomData
+        session = await info.context.session()
+        sent = await session.send_custom_message(
+            data or "", desc or "", extension or "", receiver, groupID, options, idempotencyKey
+        )
+        return gql(sent, Message)
+
+    @strawberry.mutation(
         description="Send a created message as a reply (quote) to replyMessage (its msgID; a message of the same "
         "conversation): the reference is kept in the reply's cloudCustomData as {messageReply: {messageID, "
         "messageAbstract, messageSender, messageType, version}}, as Tencent's chat UIs read it."

@@ -433,6 +433,8 @@ def rows() -> list[Call]:
         lambda i: {"count": 10, "userID": "alice", "lastMsgID": i["c2c_text"]}, 6017)  # fmt: skip
     per_group("getGroupHistoryMessageList", "getGroupHistoryMessageList", lambda g: {"groupID": g, "count": 10}, 10007)
     per_group("sendMessage", "sendMessage", lambda g: {"id": "@", "groupID": g}, 10007)
+    per_group("sendTextMessage", "sendTextMessage", lambda g: {"text": "mallory", "groupID": g}, 10007)
+    per_group("sendCustomMessage", "sendCustomMessage", lambda g: {"data": "mallory", "groupID": g}, 10007)
     per_group("markGroupMessageAsRead", "markGroupMessageAsRead", lambda g: {"groupID": g}, 10007)
     per_group("setGroupReceiveMessageOpt", "setGroupReceiveMessageOpt",
               lambda g: {"groupID": g, "opt": "V2TIM_NOT_RECEIVE_MESSAGE"}, 10007)  # fmt: skip

@@ -62,9 +62,12 @@ EXPECTED = {
     "conversation-list": {"latency_p50", "redis_round_trips"},
     "c2c-cost": {
         "cpu_per_1000_messages",
+        "cpu_per_1000_messages_one_request",
         "redis_commands_per_create",
         "redis_commands_per_send",
+        "redis_commands_per_send_one_request",
         "redis_commands_per_message",
+        "redis_commands_per_message_one_request",
     },
     "reconnect-storm": {
         "reconnect_acked_ms",
@@ -90,7 +93,14 @@ EXPECTED = {
 COMPARED = {
     "query-throughput": {"req_per_s", "p50", "p99"},
     "send-to-receive": {"latency_p50", "latency_p99", "max_rate_p99_under_50ms"},
-    "c2c-cost": {"cpu_per_1000_messages", "redis_commands_per_send", "redis_commands_per_message"},
+    "c2c-cost": {
+        "cpu_per_1000_messages",
+        "cpu_per_1000_messages_one_request",
+        "redis_commands_per_send",
+        "redis_commands_per_send_one_request",
+        "redis_commands_per_message",
+        "redis_commands_per_message_one_request",
+    },
     "group-fanout": {"first_ms", "median_ms", "last_ms", "deliveries_per_s", "send_redis_commands"},
     "subscriptions-idle": {"memory_per_subscription", "subscribe_cpu_ms", "subscribe_time", "redis_connections"},
     "reconnect-storm": {

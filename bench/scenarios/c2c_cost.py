@@ -1,18 +1,23 @@
-"""c2c-cost: what one C2C text message costs the server, imql beside the peer.
+"""c2c-cost: what one C2C text message costs the server, imql's two ways beside the peer.
 
-- `cpu_per_1000_messages`: server CPU seconds (user + system of the server's process and its
-  children, /proc/<pid>/stat, read before and after) per 1,000 messages sent at a fixed rate
-  (300 msg/s) from 50 senders to 50 subscribed receivers, so delivery is counted too. Each imql
-  message is created over HTTP by its sender just before its send (`createTextMessage`, then
-  `sendMessage`: both requests on the server, as an SDK client makes them); the peer's send is its
-  one request (it has no created messages). Rounds alternate imql, peer, imql, ...; the median
-  round is quoted, every round beside it.
-- `redis_commands_per_send`: the Redis commands one send issues (INFO commandstats read right
-  before the request and right after its answer; MULTI, EXEC and commands inside scripts each
-  count), imql's `sendMessage` of a created message beside the peer's send;
-  `redis_commands_per_create`: imql's `createTextMessage` alone; `redis_commands_per_message`:
-  everything from the create to the receiver's event (the delivery's reads included). Messages
-  are counted one at a time, and the fewest of the samples is quoted (their median beside it):
+imql sends a text two ways, both measured in the same run on the same server (each with users of
+its own): the SDK's two steps (`path: "two-step"`: `createTextMessage`, then `sendMessage` of its
+id, both requests on the server, as an SDK client makes them) and the one-request send
+(`path: "one-request"`: `sendTextMessage` with the text inline, no idempotencyKey). The peer's
+send is its one request (it has no created messages).
+
+- `cpu_per_1000_messages` (two-step) and `cpu_per_1000_messages_one_request`: server CPU seconds
+  (user + system of the server's process and its children, /proc/<pid>/stat, read before and
+  after) per 1,000 messages sent at a fixed rate (300 msg/s) from 50 senders to 50 subscribed
+  receivers, so delivery is counted too. Rounds alternate imql two-step, imql one-request, peer,
+  imql two-step, ...; the median round is quoted, every round beside it.
+- `redis_commands_per_send` (two-step: `sendMessage` of a created message) and
+  `redis_commands_per_send_one_request` (`sendTextMessage`): the Redis commands one send issues
+  (INFO commandstats read right before the request and right after its answer; MULTI, EXEC and
+  commands inside scripts each count), beside the peer's send; `redis_commands_per_create`:
+  imql's `createTextMessage` alone; `redis_commands_per_message` / `..._one_request`: everything
+  from the first request to the receiver's event (the delivery's reads included). Messages are
+  counted one at a time, and the fewest of the samples is quoted (their median beside it):
   another client's commands, or a server's timers (imql's presence renewal, its invitation timer),
   can only add to a window.
 
@@ -29,12 +34,14 @@ from typing import Any
 
 from bench.harness import Bench, ServerProcess, median, redis_commands
 from bench.peer import PEER_NAME
-from bench.scenarios.send_to_receive import CREATE, Pairs, PeerPairs
+from bench.scenarios.send_to_receive import CREATE, OneRequestPairs, Pairs, PeerPairs
 
 RATE = 300  # msg/s
 SECONDS = 5.0
 ROUNDS = 3
 SAMPLES = 40  # messages counted one at a time, per server
+ONE = "imql-one-request"  # the load of imql's one-request sends (the same server as "imql")
+PATHS = {"imql": "two-step", ONE: "one-request"}
 
 
 async def cpu_rounds(load: Pairs, server: ServerProcess, rate: int, round_no: int, seconds: float) -> dict[str, float]:
@@ -47,8 +54,8 @@ async def cpu_rounds(load: Pairs, server: ServerProcess, rate: int, round_no: in
 
 
 async def count_commands(bench: Bench, load: Pairs, samples: int) -> dict[str, list[int]]:
-    """Redis commands of single messages, one at a time: create (imql only), send, and the whole
-    message until the receiver has its event."""
+    """Redis commands of single messages, one at a time: create (imql's two steps only), send, and
+    the whole message until the receiver has its event."""
     redis = bench.engine.redis
     await load.fresh_connections()
     conn = load.connections[0]
@@ -61,7 +68,7 @@ async def count_commands(bench: Bench, load: Pairs, samples: int) -> dict[str, l
         load.started_at[text] = time.perf_counter()
         start = await redis_commands(redis)
         created = start
-        if not isinstance(load, PeerPairs):
+        if load.create_over_http:
             status, body = await conn.post_json("/graphql", {"query": CREATE, "variables": {"text": text}}, token)
             created = await redis_commands(redis)
             if status != 200 or "errors" in body:
@@ -100,7 +107,11 @@ async def run(bench: Bench) -> None:
         servers: dict[str, ServerProcess] = {"imql": await bench.start_gateway()}
         imql_load = await Pairs.open(bench, servers["imql"], pairs)
         imql_load.create_over_http = True
-        loads: dict[str, Pairs] = {"imql": imql_load}
+        loads: dict[str, Pairs] = {
+            "imql": imql_load,
+            ONE: await OneRequestPairs.open(bench, servers["imql"], pairs, "o"),
+        }
+        servers[ONE] = servers["imql"]
         peer = await bench.start_peer()
         if peer is not None:
             servers[PEER_NAME] = peer.server
@@ -127,24 +138,30 @@ async def run(bench: Bench) -> None:
                 "lost": int(sum(x["lost"] for x in runs)),
                 "requests_per_message": 2 if name == "imql" else 1,
             }
+            if name != PEER_NAME:
+                extra["path"] = PATHS[name]
             return round(median([x["cpu"] for x in runs]), 3), extra
 
-        ours, our_extra = cpu_line("imql")
         theirs, their_extra = cpu_line(PEER_NAME) if PEER_NAME in cpu else (None, None)
-        bench.emit_compared("cpu_per_1000_messages", ours, theirs, "s", peer_extra=their_extra, **our_extra)
+        for name, suffix in (("imql", ""), (ONE, "_one_request")):
+            ours, our_extra = cpu_line(name)
+            figure = f"cpu_per_1000_messages{suffix}"
+            bench.emit_compared(figure, ours, theirs, "s", peer_extra=their_extra, **our_extra)
 
         create = counts["imql"]["create"]
         bench.emit("redis_commands_per_create", min(create), "commands", server="imql", **summary(create, redis))
-        for step in ("send", "message"):
-            ours_n = counts["imql"][step]
-            theirs_n = counts[PEER_NAME][step] if PEER_NAME in counts else None
-            bench.emit_compared(
-                f"redis_commands_per_{step}",
-                min(ours_n),
-                min(theirs_n) if theirs_n else None,
-                "commands",
-                peer_extra=summary(theirs_n, redis) if theirs_n else None,
-                **summary(ours_n, redis),
-            )
+        for name, suffix in (("imql", ""), (ONE, "_one_request")):
+            for step in ("send", "message"):
+                ours_n = counts[name][step]
+                theirs_n = counts[PEER_NAME][step] if PEER_NAME in counts else None
+                bench.emit_compared(
+                    f"redis_commands_per_{step}{suffix}",
+                    min(ours_n),
+                    min(theirs_n) if theirs_n else None,
+                    "commands",
+                    peer_extra=summary(theirs_n, redis) if theirs_n else None,
+                    path=PATHS[name],
+                    **summary(ours_n, redis),
+                )
         for load in loads.values():
             load.close()

@@ -28,6 +28,7 @@ from bench.wsclient import Subscriber, subscribe
 
 SEND = "mutation Send($id: String!, $to: String!) { sendMessage(id: $id, receiver: $to) { msgID } }"
 CREATE = "mutation Create($text: String!) { createTextMessage(text: $text) { id } }"
+SEND_TEXT = "mutation SendText($text: String!, $to: String!) { sendTextMessage(text: $text, receiver: $to) { msgID } }"
 P99_LIMIT_MS = 50.0
 RATES = [100, 150, 200, 250, 300, 350, 400, 450, 500, 600, 750, 1000]  # msg/s, until p99 passes 50 ms
 SECONDS = 3.0  # one round at a rate
@@ -156,6 +157,17 @@ class Pairs:
             c.close()
         for s in self.subscribers:
             s.close()
+
+
+class OneRequestPairs(Pairs):
+    """imql's one-request send (sendTextMessage: the text inline, no created message), on users of
+    their own beside the two-step Pairs of the same server."""
+
+    send_query = SEND_TEXT
+
+    async def prepare(self, texts: list[str]) -> list[dict[str, Any]]:
+        pairs = len(self.senders)
+        return [{"text": t, "to": self.receivers[k % pairs]} for k, t in enumerate(texts)]
 
 
 class PeerPairs(Pairs):

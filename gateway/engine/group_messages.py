@@ -20,6 +20,7 @@ from gateway.engine.groups.store import AVCHATROOM, MEMBER, GroupStore, neutral_
 from gateway.engine.message_core import (
     HISTORY_COUNT_MAX,
     Draft,
+    InlineSend,
     MessageCore,
     require_body_fits,
 )
@@ -136,8 +137,14 @@ class GroupMessaging:
         as_admin: bool = False,
         upstream_seq: int = 0,
         upstream_time: int = 0,
+        inline: InlineSend | None = None,
     ) -> Message:
-        """`draft`, `random` and `as_admin` are the REST server's (send_group_msg): the message given
+        """`inline`: a one-request send (sendTextMessage / sendCustomMessage) by an SDK user, with
+        every rule of a created message's send; without an idempotency key it keeps no claim (no
+        draft read, claim or claim's end), with one the key's claim as a REST send's; `created_id`
+        is unused, and the answer's createdID is empty.
+
+        `draft`, `random` and `as_admin` are the REST server's (send_group_msg): the message given
         directly (`created_id` then only names the send, so that a repeat returns the first result),
         the caller's Random, and the app admin's privileges: no mute checks, and the sender may be
         the admin account itself, which is no member (the caller checks any other sender).
@@ -147,10 +154,30 @@ class GroupMessaging:
         message the upstream reported (a native user's, applied by the mirror), stored at that seq
         once: the same message there already (the echo of the gateway's own send) is left alone.
         Either holds the send's turn (gateway.engine.upstream_turns), so the two never interleave."""
+        claimed = True
+        if inline is not None:
+            created_id, draft, claimed = (
+                inline.claim_id or "",
+                Draft(content=inline.content),
+                inline.claim_id is not None,
+            )
         up = active(self._upstream)
         if up is None and not upstream_seq:
             return await self._send_group(
-                user_id, session_id, created_id, group_id, options, receiver, draft, random, as_admin, None, 0, 0
+                user_id,
+                session_id,
+                created_id,
+                group_id,
+                options,
+                receiver,
+                draft,
+                random,
+                as_admin,
+                None,
+                0,
+                0,
+                inline=inline is not None,
+                claimed=claimed,
             )
         if up is not None:
             if topic_parent(group_id) is not None:
@@ -159,7 +186,8 @@ class GroupMessaging:
                     "not available on the Tencent backend: community topics are not served by this build of imql",
                 )
             await known(self._groups, group_id)
-            random = await self._send_random(user_id, created_id)
+            # (no claim to keep it in: a send without a key is never retried as the same one)
+            random = await self._send_random(user_id, created_id) if claimed else secrets.randbelow(2**31)
         async with self._groups.turns.turn(f"send:{group_id}:{random}"):
             return await self._send_group(
                 user_id,
@@ -174,6 +202,8 @@ class GroupMessaging:
                 up,
                 upstream_seq,
                 upstream_time,
+                inline=inline is not None,
+                claimed=claimed,
             )
 
     async def _send_random(self, user_id: str, created_id: str) -> int:
@@ -199,17 +229,27 @@ class GroupMessaging:
         up: Upstream | None,
         upstream_seq: int,
         upstream_time: int,
+        *,
+        inline: bool = False,
+        claimed: bool = True,
     ) -> Message:
+        """`inline`: a one-request send (its content is `draft`); `claimed`: a claim of the send
+        is kept (a created message's, a REST send's, a one-request send's idempotency key's)."""
         key = self._keys.created_message(user_id, created_id)
         drafted = draft is None  # a create*Message result (not a REST send's message)
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.hget(key, "draft")
-        pipe.hget(key, "msgID")
-        pipe.hget(self._keys.global_mute(user_id), "group")  # the admin's app-wide mute, in the same trip
-        raw_draft, already, muted_until = await pipe.execute()
+        shown_id = "" if inline else created_id  # the answer's createdID
+        if claimed:
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.hget(key, "draft")
+            pipe.hget(key, "msgID")
+            pipe.hget(self._keys.global_mute(user_id), "group")  # the admin's app-wide mute, in the same trip
+            raw_draft, already, muted_until = await pipe.execute()
+        else:
+            raw_draft, already = None, None
+            muted_until = await self._redis.hget(self._keys.global_mute(user_id), "group")
         lost = await self._core.lost_claim(user_id, created_id, already) if already else None
         if already and lost is None:
-            return await self._core.sent_result(user_id, created_id, already)
+            return await self._core.sent_result(user_id, created_id, already, shown_id=shown_id)
         if draft is None:
             if raw_draft is None:  # sent already (or never created)
                 return await self._core.first_result(user_id, created_id)
@@ -263,18 +303,22 @@ class GroupMessaging:
             seq = int(await self._redis.incr(self._keys.timeline_seq(timeline)))
         msg_id = group_msg_id(conversation_group, seq, random)
         stored.seq, stored.msgID = seq, msg_id
-        if up is not None:
+        if not claimed:
+            pass  # a one-request send without a key: nothing to claim
+        elif up is not None:
             await self._redis.hset(key, "msgID", msg_id)
         elif not finishing and not await self._core.claim(key, msg_id, drafted=drafted):
-            return await self._core.first_result(user_id, created_id)
+            return await self._core.first_result(user_id, created_id, shown_id=shown_id)
         if up is not None or upstream_seq:
             there = await self._make_room(timeline, stored)
             if there is not None:  # the same message, stored already: nothing more to do or tell
-                return (await self._core.views(user_id, [there], created_ids={msg_id: created_id}))[0]
+                return (await self._core.views(user_id, [there], created_ids={msg_id: shown_id}))[0]
         if self._callbacks.gates(GROUP_BEFORE_SEND):  # the app's moderation may refuse, drop or rewrite it
-            stored, dropped = await self._callbacks.before_group_send(stored, group, options.onlineUserOnly, key)
+            stored, dropped = await self._callbacks.before_group_send(
+                stored, group, options.onlineUserOnly, key if claimed else None
+            )
             if dropped:
-                return (await self._core.views(user_id, [stored], created_ids={msg_id: created_id}))[0]
+                return (await self._core.views(user_id, [stored], created_ids={msg_id: shown_id}))[0]
         conversation = group_conversation_id(conversation_group)
         # The sender's subscriptions derive the sender's conversation notice from the group's entry
         # (docs/events.md) when it goes to the whole group and changes the conversation's order;
@@ -302,12 +346,12 @@ class GroupMessaging:
         # sending reads the conversation for the sender: their own messages never count as unread
         if in_group:
             pipe.hset(self._keys.group_read_seqs(user_id), conversation, seq)
-        self._core.queue_sent_record(pipe, user_id, key, msg_id, options, drafted=drafted)
+        self._core.queue_sent_record(pipe, user_id, key, msg_id, options, drafted=drafted, claimed=claimed)
         self._callbacks.queue_group_sent(pipe, stored, group, options.onlineUserOnly)
         replies = await pipe.execute()
         notice = self._core.notice(conversation, replies[announced_at]) if derived else None
         await self._groups.touch(owner_group)
-        mine = (await self._core.views(user_id, [stored], created_ids={msg_id: created_id}))[0]
+        mine = (await self._core.views(user_id, [stored], created_ids={msg_id: shown_id}))[0]
         # a live-stream room's messages are not stored: their events are written out
         kept = options if group.groupType != AVCHATROOM else SendOptions(onlineUserOnly=True)
         pipe = self._redis.pipeline(transaction=False)
@@ -331,7 +375,7 @@ class GroupMessaging:
             await self._core.offer_push(stored, receivers, options.onlineUserOnly)
             told = [user_id, *receivers] if in_group else receivers
             await self._core.conversations_changed({u: [conversation] for u in told})
-            await self._send_done(key, drafted)
+            await self._send_done(key, drafted, claimed)
             return mine
         # Stored once whatever the group's size (read diffusion): members' subscriptions follow the
         # group's stream, and derive their conversation notices from it (docs/events.md).
@@ -346,7 +390,7 @@ class GroupMessaging:
             await self._core.offer_push(stored, None, options.onlineUserOnly)
         if notice is None and in_group:
             await self._core.conversations_changed({user_id: [conversation]})
-        await self._send_done(key, drafted)
+        await self._send_done(key, drafted, claimed)
         return mine
 
     async def _make_room(self, timeline: str, stored: StoredMessage) -> StoredMessage | None:
@@ -373,10 +417,12 @@ class GroupMessaging:
         await pipe.execute()
         return None
 
-    async def _send_done(self, created_key: str, drafted: bool) -> None:
+    async def _send_done(self, created_key: str, drafted: bool, claimed: bool) -> None:
         """A send's last step, after its events: a drafted send's key deleted (a repeat then finds
         the first result in the sender's log), another's completion mark set; until then a retry
-        finishes what is missing (MessageCore.lost_claim)."""
+        finishes what is missing (MessageCore.lost_claim). An unclaimed send has nothing to end."""
+        if not claimed:
+            return
         if drafted:
             await self._redis.delete(created_key)
             return

@@ -75,6 +75,30 @@ class Draft(msgspec.Struct, kw_only=True):
 
 _draft_dec = msgspec.json.Decoder(Draft)
 
+IDEMPOTENCY_KEY_MAX = 128  # characters of a one-request send's idempotencyKey
+_KEYED_PREFIX = "key:"  # a keyed one-request send's claim id (create*Message ids start "created-")
+
+
+class InlineSend(msgspec.Struct, frozen=True, kw_only=True):
+    """A one-request send (sendTextMessage / sendCustomMessage): the content comes with the send,
+    which keeps every rule of sending a created message (checks, callbacks, events, push) but has
+    no draft to write, read, claim or delete. `claim_id`: the claim of a client's idempotencyKey
+    (`keyed_claim`), kept as a REST send's is, so a repeat returns the first result; None: no key,
+    and no claim bookkeeping at all."""
+
+    content: Content
+    claim_id: str | None = None
+
+
+def keyed_claim(idempotency_key: str | None) -> str | None:
+    """The claim id of a one-request send's idempotencyKey (scoped per sender by the claim's key,
+    Keys.created_message); None without a key; 6017 for an empty or over-long one."""
+    if idempotency_key is None:
+        return None
+    if not 1 <= len(idempotency_key) <= IDEMPOTENCY_KEY_MAX:
+        raise invalid(f"idempotencyKey must be 1-{IDEMPOTENCY_KEY_MAX} characters")
+    return _KEYED_PREFIX + idempotency_key
+
 
 def require_body_fits(content: Content, cloud_custom_data: str) -> None:
     """The SDK's limit on a message body (its elements plus cloudCustomData): 8001 past it."""
@@ -192,21 +216,30 @@ class MessageCore:
         }
 
     def queue_sent_record(
-        self, pipe: Any, user_id: str, created_key: str, msg_id: str, options: SendOptions, *, drafted: bool = False
+        self,
+        pipe: Any,
+        user_id: str,
+        created_key: str,
+        msg_id: str,
+        options: SendOptions,
+        *,
+        drafted: bool = False,
+        claimed: bool = True,
     ) -> None:
         """Into a send's write pipeline: the sender's localCustomData, and how long the created id's
         claim (created id -> msgID, what makes a repeat return the first result) is kept: a REST
         send's (named by its request) SENT_RECORD_TTL_SECONDS. A `drafted` one (a create*Message
         result) is the caller's to delete, in the round trip that writes the sender's event of the
         message or after it: a repeat then finds the first result in that log (`first_result`),
-        so a sent message leaves nothing behind here."""
+        so a sent message leaves nothing behind here. A one-request send without a key was not
+        `claimed`: it has no claim to keep."""
         if options.localCustomData:
             pipe.hset(
                 self._keys.local_message_data(user_id),
                 msg_id,
                 STORED_ENC.encode(LocalData(data=options.localCustomData)),
             )
-        if not drafted:
+        if claimed and not drafted:
             pipe.expire(created_key, SENT_RECORD_TTL_SECONDS)
 
     async def claim(self, created_key: str, msg_id: str, *, drafted: bool) -> bool:
@@ -222,7 +255,7 @@ class MessageCore:
         (claimed,) = await run_pipeline(self._redis, build, (_CLAIM_DRAFT,))
         return int(claimed) == 1
 
-    async def first_result(self, user_id: str, created_id: str) -> Message:
+    async def first_result(self, user_id: str, created_id: str, *, shown_id: str | None = None) -> Message:
         """The first result of a send repeated after its created message was sent (its key gone
         or going): the message it became, found by its claim or else in the sender's log; 6017
         when neither knows it (never created, or sent longer ago than the log keeps)."""
@@ -231,7 +264,7 @@ class MessageCore:
             msg_id = await self._message_events.find_sent(user_id, created_id)
         if msg_id is None:
             raise _no_created_message(created_id, "id")
-        return await self.sent_result(user_id, created_id, str(msg_id))
+        return await self.sent_result(user_id, created_id, str(msg_id), shown_id=shown_id)
 
     async def draft_or_sent(self, user_id: str, created_id: str, arg: str = "id") -> Draft:
         """A created message's draft; once sent, the message it became (what an at-signed or
@@ -330,13 +363,15 @@ class MessageCore:
         """A send's last write: the claim's completion mark (see `lost_claim`)."""
         pipe.hset(created_key, SEND_DONE_FIELD, 1)
 
-    async def sent_result(self, user_id: str, created_id: str, msg_id: str) -> Message:
-        """The first result of a send repeated with the same created id."""
+    async def sent_result(self, user_id: str, created_id: str, msg_id: str, *, shown_id: str | None = None) -> Message:
+        """The first result of a send repeated with the same created id; `shown_id`: the createdID
+        the answer shows, when not the created id (a one-request send's: "")."""
         ref = parse_msg_id(msg_id)
         stored = await self._load(ref)
         if stored is None:
             raise IMError(Code.ERR_SDK_INTERNAL_ERROR, "the first send of this id did not complete; create it again")
-        return (await self.views(user_id, [stored], created_ids={msg_id: created_id}))[0]
+        shown = created_id if shown_id is None else shown_id
+        return (await self.views(user_id, [stored], created_ids={msg_id: shown}))[0]
 
     def timeline_of(self, ref: MessageRef) -> str:
         if ref.is_group:

@@ -22,7 +22,7 @@ from gateway.engine.friendship import Friendship
 from gateway.engine.group_messages import GroupMessaging, ImportedGroupMessage, ImportResult
 from gateway.engine.groups.store import GroupStore
 from gateway.engine.merger import Merging
-from gateway.engine.message_core import Draft, MessageCore, PushFeed
+from gateway.engine.message_core import Draft, InlineSend, MessageCore, PushFeed, keyed_claim
 from gateway.engine.message_events import MessageEvents
 from gateway.engine.message_views import MessageViews
 from gateway.engine.messages import C2CMessaging, ServerSend
@@ -144,6 +144,19 @@ class EmbeddedMessages:
     ) -> Message:
         return await self.c2c.send_c2c_message(user_id, session_id, created_id, receiver, options, server=server)
 
+    async def send_c2c_content(
+        self,
+        user_id: str,
+        session_id: str,
+        content: Content,
+        receiver: str,
+        options: SendOptions,
+        *,
+        idempotency_key: str | None = None,
+    ) -> Message:
+        inline = InlineSend(content=content, claim_id=keyed_claim(idempotency_key))
+        return await self.c2c.send_c2c_message(user_id, session_id, "", receiver, options, inline=inline)
+
     async def get_c2c_history_message_list(
         self,
         user_id: str,
@@ -200,6 +213,20 @@ class EmbeddedMessages:
         return await self.c2c.global_mute(user_id)
 
     # ---- group messages (GroupMessaging) -----------------------------------------------------------------------------
+    async def send_group_content(
+        self,
+        user_id: str,
+        session_id: str,
+        content: Content,
+        group_id: str,
+        options: SendOptions,
+        receiver: str | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> Message:
+        inline = InlineSend(content=content, claim_id=keyed_claim(idempotency_key))
+        return await self.group.send_group_message(user_id, session_id, "", group_id, options, receiver, inline=inline)
+
     async def derive_created_message(
         self,
         user_id: str,

@@ -16,7 +16,7 @@ from gateway.clock import Clock
 from gateway.engine.callbacks.hooks import Callbacks
 from gateway.engine.codec import STORED_DEC, STORED_ENC
 from gateway.engine.friendship import Friendship
-from gateway.engine.message_core import RECEIVE_OPT_USERS_MAX, MessageCore, require_body_fits
+from gateway.engine.message_core import RECEIVE_OPT_USERS_MAX, InlineSend, MessageCore, require_body_fits
 from gateway.engine.message_ids import c2c_msg_id, parse_msg_id
 from gateway.engine.message_views import LocalData
 from gateway.engine.profiles import Profiles
@@ -107,16 +107,27 @@ class C2CMessaging:
         options: SendOptions,
         *,
         server: ServerSend | None = None,
+        inline: InlineSend | None = None,
     ) -> Message:
         """Three round trips: every read the checks and both users' views need, with the
         conversation's next seq; the claim of the created id; the write with both events. The
         events carry the conversation notices, derived by the users' conversationListener
         subscriptions (docs/events.md).
 
+        `inline`: a one-request send (sendTextMessage / sendCustomMessage) by an SDK user: every
+        rule of a created message's send, with the content given (`created_id` unused). Without an
+        idempotency key it is two round trips: no draft read, no claim, no claim's end; with one,
+        the key's claim is kept as a REST send's is. Its answer's createdID is empty.
+
         `server`: a send by the app's servers (REST v4 `sendmsg`, `importmsg`): the content comes
         with it (`created_id` is then only the claim that makes a retry return the first result),
         and the relation-chain and global-mute checks are skipped, as Tencent skips them for the
         admin; the receiver must still exist."""
+        if inline is not None:
+            created_id = inline.claim_id or ""
+        drafted = server is None and inline is None  # a create*Message result: its draft is read and deleted
+        claimed = inline is None or inline.claim_id is not None  # a created id or key's claim is kept
+        shown_id = created_id if inline is None else ""  # the answer's createdID
         key = self._keys.created_message(user_id, created_id)
         timeline = self._keys.c2c_timeline(user_id, receiver)
         convs = {user_id: c2c_conversation_id(receiver), receiver: c2c_conversation_id(user_id)}
@@ -127,7 +138,8 @@ class C2CMessaging:
         if server is None:  # the receiver's blacklist is checked: in a mirror, it is imported once first
             await self._friendship.ensure_relations([receiver])
         pipe = self._redis.pipeline(transaction=False)
-        pipe.hmget(key, ["draft", "msgID"])
+        if claimed:
+            pipe.hmget(key, ["draft", "msgID"])
         self._queue_c2c_checks(pipe, user_id, receiver)
         pipe.hget(self._keys.receive_options(receiver), Keys.c2c_receive_option_field(user_id))
         pipe.hget(self._keys.global_mute(user_id), "c2c")
@@ -152,7 +164,9 @@ class C2CMessaging:
                 pipe, receiver, [outline], local_data=lambda _: LocalData(), read_mark_at=read_mark_at
             )
         replies = await pipe.execute()
-        (raw_draft, already), receiver_exists, blocked, *rest = replies
+        # (the views read `replies` by the positions they were queued at: left as they are)
+        raw_draft, already = replies[0] if claimed else (None, None)
+        receiver_exists, blocked, *rest = replies[1:] if claimed else replies
         friends = rest.pop(0) if self._friends_only else None
         raw_opt, muted_until, sender_row, next_seq, *rest = rest
         announced = dict(zip(convs, rest[: len(convs)], strict=True))
@@ -160,16 +174,18 @@ class C2CMessaging:
         if lost is not None and (lost.is_group or sorted((user_id, receiver)) != [lost.first, lost.second]):
             lost = None  # claimed for another conversation: not this send's to finish
         if already and lost is None:
-            return await self._core.sent_result(user_id, created_id, already)
-        if server is None and raw_draft is None:  # sent already (or never created)
+            return await self._core.sent_result(user_id, created_id, already, shown_id=shown_id)
+        if drafted and raw_draft is None:  # sent already (or never created)
             return await self._core.first_result(user_id, created_id)
-        if server is None:
+        if server is not None:
+            content = server.content
+        elif inline is not None:
+            content = inline.content
+        else:
             draft = self._core.draft_from(raw_draft, created_id)
             if draft.groupAtUserList or draft.targets:
                 raise invalid("id: an @ or targeted message can only be sent to a group")
             content = draft.content
-        else:
-            content = server.content
         require_body_fits(content, options.cloudCustomData or "")
         up = active(self._upstream)
         if up is not None and not receiver_exists:  # an account made upstream that the mirror has not seen
@@ -188,8 +204,8 @@ class C2CMessaging:
             random = secrets.randbelow(2**31) if server is None or server.random is None else server.random
             msg_id = c2c_msg_id(user_id, receiver, seq, random)
             # claim the created id: a concurrent retry of the same send returns this message instead
-            if not await self._core.claim(key, msg_id, drafted=server is None):
-                return await self._core.first_result(user_id, created_id)
+            if claimed and not await self._core.claim(key, msg_id, drafted=drafted):
+                return await self._core.first_result(user_id, created_id, shown_id=shown_id)
         sender_profile = sender_profile_of(sender_row)
         sent_ms = int(self._clock.now() * 1000)  # the one clock read: its time and its unread score
         stored = StoredMessage(
@@ -211,14 +227,17 @@ class C2CMessaging:
                     stored, online_only=options.onlineUserOnly, to_sender=server is None or server.to_sender
                 )
             except BaseException:
-                await self._redis.hdel(key, "msgID")
+                if claimed:
+                    await self._redis.hdel(key, "msgID")
                 raise
             stored = msgspec.structs.replace(stored, timestamp=sent.timestamp, ms=0)
         if self._callbacks.gates(C2C_BEFORE_SEND):  # the app's moderation may refuse, drop or rewrite it
-            stored, dropped = await self._callbacks.before_c2c_send(stored, options.onlineUserOnly, key)
+            stored, dropped = await self._callbacks.before_c2c_send(
+                stored, options.onlineUserOnly, key if claimed else None
+            )
             if dropped:
-                return msgspec.structs.replace(my_view(replies, [stored])[0], id=created_id)
-        mine = msgspec.structs.replace(my_view(replies, [stored])[0], id=created_id)
+                return msgspec.structs.replace(my_view(replies, [stored])[0], id=shown_id)
+        mine = msgspec.structs.replace(my_view(replies, [stored])[0], id=shown_id)
         delivered = Keys.receive_option(raw_opt) != MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE
         to_receiver = delivered and receiver != user_id
         # whose history and conversation list the message enters (SyncOtherMachine 2: not the sender's)
@@ -279,12 +298,12 @@ class C2CMessaging:
         sender_event = OnRecvNewMessage(message=mine) if live and user_id in owners else None
         queue_user(user_id, sender_event, session_id)
         self._callbacks.queue_c2c_sent(pipe, stored, options.onlineUserOnly)
-        self._core.queue_sent_record(pipe, user_id, key, msg_id, options, drafted=server is None)
-        if server is None:
+        self._core.queue_sent_record(pipe, user_id, key, msg_id, options, drafted=drafted, claimed=claimed)
+        if drafted:
             # last: a drafted send's key gone is its completion (a repeat finds the first result
             # in the sender's log); an unfinished one keeps its claim for a retry to finish
             pipe.delete(key)
-        else:
+        elif claimed:
             self._core.queue_send_done(pipe, key)
         await pipe.execute()
         if live and to_receiver:

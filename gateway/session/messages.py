@@ -152,6 +152,59 @@ class MessageSession:
             self.user_id, self.session_id, created_id, check_user_id(receiver, "receiver"), options
         )
 
+    async def send_text_message(
+        self, text: str, receiver: str | None, group_id: str | None, options: SendOptions, idempotency_key: str | None
+    ) -> Message:
+        """sendTextMessage: createTextMessage and sendMessage in one request."""
+        content = Content(elemType=ElemType.V2TIM_ELEM_TYPE_TEXT, textElem=TextElem(text=text))
+        return await self._send_content(content, receiver, group_id, options, idempotency_key)
+
+    async def send_custom_message(
+        self,
+        data: str,
+        desc: str,
+        extension: str,
+        receiver: str | None,
+        group_id: str | None,
+        options: SendOptions,
+        idempotency_key: str | None,
+    ) -> Message:
+        """sendCustomMessage: createCustomMessage and sendMessage in one request."""
+        elem = CustomElem(data=data, desc=desc, extension=extension)
+        content = Content(elemType=ElemType.V2TIM_ELEM_TYPE_CUSTOM, customElem=elem)
+        return await self._send_content(content, receiver, group_id, options, idempotency_key)
+
+    async def _send_content(
+        self,
+        content: Content,
+        receiver: str | None,
+        group_id: str | None,
+        options: SendOptions,
+        idempotency_key: str | None,
+    ) -> Message:
+        """Routed as send_message routes a created message (groupID with a receiver: to that member)."""
+        if group_id:
+            target = check_user_id(receiver, "receiver") if receiver else None
+            return await self._messages.send_group_content(
+                self.user_id,
+                self.session_id,
+                content,
+                check_group_id(group_id),
+                options,
+                target,
+                idempotency_key=idempotency_key,
+            )
+        if not receiver:
+            raise invalid("receiver or groupID is required")
+        return await self._messages.send_c2c_content(
+            self.user_id,
+            self.session_id,
+            content,
+            check_user_id(receiver, "receiver"),
+            options,
+            idempotency_key=idempotency_key,
+        )
+
     # ---- history and lookups -------------------------------------------------------------------------
     async def get_c2c_history_message_list(self, peer: str, count: int, last_msg_id: str | None) -> list[Message]:
         return await self._messages.get_c2c_history_message_list(

@@ -43,6 +43,7 @@ SERVED: dict[str, frozenset[str]] = {
             "search_messages",
             # C2C messages: sent through openim/sendmsg, read from the mirror
             "send_c2c_message",
+            "send_c2c_content",  # a one-request send: the same openim/sendmsg as send_c2c_message
             "load_visible",
             "find_messages",
             "get_c2c_history_message_list",
@@ -53,6 +54,7 @@ SERVED: dict[str, frozenset[str]] = {
             # group messages: sent through send_group_msg and stored at Tencent's MsgSeq, read from
             # the mirror; recalled and modified upstream first
             "send_group_message",
+            "send_group_content",  # a one-request send: the same send_group_msg as send_group_message
             "get_group_history_message_list",
             # the gateway's own (docs/tencent_apis.json): the read position (no group read-report
             # REST), the per-user clear and local imports

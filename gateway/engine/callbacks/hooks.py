@@ -133,17 +133,19 @@ class Callbacks:
         except ValueError:
             return None
 
-    async def _release(self, claim_key: str) -> None:
-        """A send that did not happen frees its created message's claim: a resend asks again."""
+    async def _release(self, claim_key: str | None) -> None:
+        """A send that did not happen frees its created message's claim: a resend asks again
+        (None: a one-request send without an idempotency key has no claim)."""
         assert self._redis is not None
-        await self._redis.hdel(claim_key, "msgID")
+        if claim_key is not None:
+            await self._redis.hdel(claim_key, "msgID")
 
     async def _moderate(
         self,
         command: str,
         body: dict[str, Any],
         stored: StoredMessage,
-        claim_key: str,
+        claim_key: str | None,
         custom_codes: range,
         refused_code: int,
     ) -> tuple[StoredMessage, bool]:
@@ -182,7 +184,7 @@ class Callbacks:
         return msgspec.structs.replace(stored, **changes) if changes else stored
 
     async def before_c2c_send(
-        self, stored: StoredMessage, online_only: bool, claim_key: str
+        self, stored: StoredMessage, online_only: bool, claim_key: str | None
     ) -> tuple[StoredMessage, bool]:
         """C2C.CallbackBeforeSendMsg: (the message, possibly rewritten; True to drop it silently).
         Refusals raise 20006, or the app's code in 120001-130000."""
@@ -192,7 +194,7 @@ class Callbacks:
         )
 
     async def before_group_send(
-        self, stored: StoredMessage, group: GroupInfo, online_only: bool, claim_key: str
+        self, stored: StoredMessage, group: GroupInfo, online_only: bool, claim_key: str | None
     ) -> tuple[StoredMessage, bool]:
         """Group.CallbackBeforeSendMsg; refusals raise 10016, or the app's code in 10100-10200."""
         operator = self._operator(stored.sender)

@@ -1077,12 +1077,16 @@ export type Mutation = {
   renameFriendGroup: Scalars['Boolean']['output'];
   /** Revoke your message within 2 minutes of sending it (20016 after). */
   revokeMessage: Scalars['Boolean']['output'];
+  /** Send a custom message (data, desc, extension) in one request: createCustomMessage and sendMessage together, as sendTextMessage. */
+  sendCustomMessage: Message;
   /** Send a created message to a user (receiver). Repeating a send with the same id returns the first result and stores nothing twice. */
   sendMessage: Message;
   /** Say you read these messages (all of one conversation; those sent with needReadReceipt): their senders get onRecvMessageReadReceipts. Conversation unread counts do not change. */
   sendMessageReadReceipts: Scalars['Boolean']['output'];
   /** Send a created message as a reply (quote) to replyMessage (its msgID; a message of the same conversation): the reference is kept in the reply's cloudCustomData as {messageReply: {messageID, messageAbstract, messageSender, messageType, version}}, as Tencent's chat UIs read it. */
   sendReplyMessage: Message;
+  /** Send a text message in one request: createTextMessage and sendMessage together, with sendMessage's arguments, refusals and answer (its createdID empty). idempotencyKey (yours, at most 128 characters): repeating a send with the same key returns the first result and stores nothing twice. */
+  sendTextMessage: Message;
   /** Receive, not receive, or receive without push, messages from ≤30 users. */
   setC2CReceiveMessageOpt: Scalars['Boolean']['output'];
   /** Set conversations' custom data. */
@@ -1597,6 +1601,25 @@ export type MutationrevokeMessageArgs = {
 };
 
 
+export type MutationsendCustomMessageArgs = {
+  cloudCustomData?: InputMaybe<Scalars['String']['input']>;
+  data?: InputMaybe<Scalars['String']['input']>;
+  desc?: InputMaybe<Scalars['String']['input']>;
+  extension?: InputMaybe<Scalars['String']['input']>;
+  groupID?: InputMaybe<Scalars['String']['input']>;
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  isExcludedFromLastMessage?: Scalars['Boolean']['input'];
+  isExcludedFromUnreadCount?: Scalars['Boolean']['input'];
+  isSupportMessageExtension?: Scalars['Boolean']['input'];
+  localCustomData?: InputMaybe<Scalars['String']['input']>;
+  needReadReceipt?: Scalars['Boolean']['input'];
+  offlinePushInfo?: InputMaybe<OfflinePushInfoInput>;
+  onlineUserOnly?: Scalars['Boolean']['input'];
+  priority?: V2TIM_Priority;
+  receiver?: InputMaybe<Scalars['String']['input']>;
+};
+
+
 export type MutationsendMessageArgs = {
   cloudCustomData?: InputMaybe<Scalars['String']['input']>;
   groupID?: InputMaybe<Scalars['String']['input']>;
@@ -1631,6 +1654,23 @@ export type MutationsendReplyMessageArgs = {
   priority?: V2TIM_Priority;
   receiver?: InputMaybe<Scalars['String']['input']>;
   replyMessage: MessageInput;
+};
+
+
+export type MutationsendTextMessageArgs = {
+  cloudCustomData?: InputMaybe<Scalars['String']['input']>;
+  groupID?: InputMaybe<Scalars['String']['input']>;
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  isExcludedFromLastMessage?: Scalars['Boolean']['input'];
+  isExcludedFromUnreadCount?: Scalars['Boolean']['input'];
+  isSupportMessageExtension?: Scalars['Boolean']['input'];
+  localCustomData?: InputMaybe<Scalars['String']['input']>;
+  needReadReceipt?: Scalars['Boolean']['input'];
+  offlinePushInfo?: InputMaybe<OfflinePushInfoInput>;
+  onlineUserOnly?: Scalars['Boolean']['input'];
+  priority?: V2TIM_Priority;
+  receiver?: InputMaybe<Scalars['String']['input']>;
+  text: Scalars['String']['input'];
 };
 
 
