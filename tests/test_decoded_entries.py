@@ -107,3 +107,36 @@ async def test_the_dispatcher_decodes_a_shared_group_entry_before_waking_its_fol
     assert all(isinstance(event, OnKickedOffline) for event in seen)
     for box in boxes:
         gw.dispatcher.unregister(box)
+
+
+class _BrokenResolver:
+    """A resolver with a bug: whatever it is asked, it raises."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def resolve(self, viewer: str | None, raws: Sequence[str]) -> list[IMEvent | None]:
+        self.calls += 1
+        raise ValueError("a bug in the resolver")
+
+
+async def test_a_resolver_that_fails_ahead_of_the_followers_does_not_stop_the_dispatcher(gw: Gateway) -> None:
+    resolver = _BrokenResolver()
+    dispatcher = Dispatcher(gw.redis, gw.keys, Metrics(), resolver=resolver)
+    await dispatcher.start()
+    try:
+        stream = gw.keys.group_events("broken")
+        boxes = [Mailbox(user_id=f"u{i}", session_id=f"s{i}") for i in range(2)]
+        for box in boxes:
+            dispatcher.register(box)
+            await dispatcher.follow(box, stream)
+        await gw.redis.xadd(stream, {"e": '["n","group_broken",7]'})  # a reference: resolved ahead, and fails
+        await gw.redis.publish(gw.keys.poke_channel(stream), b"")
+        await gw.bus.publish_to_group("broken", OnKickedOffline())  # read after it: the loop goes on
+        deadline = asyncio.get_running_loop().time() + 5
+        while not all(len(box.items) == 2 for box in boxes):
+            assert asyncio.get_running_loop().time() < deadline, [len(box.items) for box in boxes]
+            await asyncio.sleep(0.02)
+        assert resolver.calls >= 1
+    finally:
+        await dispatcher.stop()

@@ -162,6 +162,7 @@ def test_uvicorn() -> None:
             "send_keepalive_ping",
             "receive",
             "handle_connect",
+            "connection_lost",
         )
         c.needs_parameters(part, base.__init__, "WebSocketsSansIOProtocol.__init__", "config", "server_state")
         # instance attributes: assigned in the constructor, so looked for in its source

@@ -544,5 +544,5 @@ class Dispatcher:
             return
         try:
             await self.decoded.prefetch(shared)
-        except (RedisError, OSError, IMError) as exc:
-            log.warning("event bus could not resolve %d group entries ahead (%s)", len(shared), exc)
+        except Exception as exc:  # the read loop goes on whatever the resolver raised: followers see it
+            log.warning("event bus could not resolve %d group entries ahead (%r)", len(shared), exc)

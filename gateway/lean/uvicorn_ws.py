@@ -40,7 +40,8 @@ tests/test_upstream_contract.py (test_uvicorn, test_websockets):
   `initial_response`, `disconnected`, `conn`, `transport` (SEND_NOW: `writable` too, and
   websockets' `Protocol.state`, `send_text`, `data_to_send`); methods `handle_connect(event)`
   (overridden: sets `scope`, whose "headers" are rewritten and "extensions" gain SEND_MANY and SEND_NOW before
-  the application's task runs), `schedule_ping()`, `stop_keepalive()`, `start_keepalive()`,
+  the application's task runs), `connection_lost(exc)` (overridden: the scope drops SEND_NOW),
+  `schedule_ping()`, `stop_keepalive()`, `start_keepalive()`,
   `send_keepalive_ping()`, `receive()` and `send(message)` (overridden);
 - websockets.protocol.Protocol (websockets >= 13): `Protocol.parse(self)` (a generator, re-primed
   with next(), holding no state across frames but its `frame` local; waiting for a frame, it is
@@ -57,7 +58,7 @@ from __future__ import annotations
 import asyncio
 import math
 import weakref
-from typing import Any
+from typing import Any, cast
 
 from uvicorn.protocols.utils import ClientDisconnected
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
@@ -78,6 +79,7 @@ _OFFERED: dict[object, object] = {}
 # and uvicorn's send (a group message to 10,000 local subscribers is 10,000 of them; bench
 # group-fanout). A reference in a dict the scope has anyway: no object per connection.
 SEND_NOW = "imql.websocket.send_now"
+_NO_EXTENSIONS: dict[str, object] = {}
 
 
 class Inbox:
@@ -140,11 +142,12 @@ class Gate:
     """asyncio.Event's set, clear, is_set and wait, for uvicorn's flow control (`writable`),
     without the deque an Event allocates up front (~0.6 KB per connection)."""
 
-    __slots__ = ("_open", "_waiters")
+    __slots__ = ("_open", "_waiters", "passing")
 
     def __init__(self) -> None:
         self._open = False
         self._waiters: list[asyncio.Future[None]] | None = None
+        self.passing = 0  # writers that waited and have not gone through yet (let through or not)
 
     def is_set(self) -> bool:
         return self._open
@@ -166,9 +169,11 @@ class Gate:
             self._waiters = []
         waiter = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
+        self.passing += 1
         try:
             await waiter
         finally:
+            self.passing -= 1
             if self._waiters is not None and waiter in self._waiters:
                 self._waiters.remove(waiter)
 
@@ -352,15 +357,17 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
     def send_now(self, texts: list[str]) -> bool:
         """`texts` as text frames in one write, right away, if the connection takes them without
         waiting: handshake done, open, not closing, its write buffer under the high-water mark
-        (uvicorn's `writable`). False, having written nothing, otherwise: `send` then waits for
+        (uvicorn's `writable`) and no message that waited for it still on its way (Gate.passing:
+        frames keep their order). False, having written nothing, otherwise: `send` then waits for
         the buffer, or raises for a connection that is gone, as for any message."""
-        conn = self.conn
+        conn, gate = self.conn, cast("Gate", self.writable)
         if (
             not self.handshake_complete
             or self.close_sent
             or self.initial_response is not None
             or self.disconnected
-            or not self.writable.is_set()
+            or not gate.is_set()
+            or gate.passing  # not ahead of a message that waited for the buffer
             or conn.state is not State.OPEN
         ):
             return False
@@ -368,6 +375,15 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
             conn.send_text(text.encode())
         self.transport.write(b"".join(conn.data_to_send()))
         return True
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """uvicorn's; then the scope lets go of this protocol (SEND_NOW), which it referred to
+        only for writing: otherwise the two would hold each other, freed only by the cyclic
+        garbage collector (tests/test_garbage.py)."""
+        super().connection_lost(exc)
+        scope = getattr(self, "scope", None)
+        if scope is not None:
+            scope.get("extensions", _NO_EXTENSIONS).pop(SEND_NOW, None)
 
     def schedule_ping(self) -> None:
         """uvicorn's: the next keepalive ping after the interval, less the last round trip."""
