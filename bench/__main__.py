@@ -24,6 +24,7 @@ SCENARIOS = {
     "send-to-receive-tencent": "bench.scenarios.send_to_receive_tencent",
     "c2c-cost": "bench.scenarios.c2c_cost",
     "group-fanout": "bench.scenarios.group_fanout",
+    "chatroom-fanout": "bench.scenarios.chatroom_fanout",
     "subscriptions-idle": "bench.scenarios.subscriptions_idle",
     "history-paging": "bench.scenarios.history_paging",
     "conversation-list": "bench.scenarios.conversation_list",

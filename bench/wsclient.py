@@ -18,6 +18,8 @@ import time
 from collections.abc import Callable
 from typing import Any, cast
 
+import orjson
+
 OP_TEXT, OP_CLOSE, OP_PING, OP_PONG = 0x1, 0x8, 0x9, 0xA
 
 
@@ -118,7 +120,7 @@ class Subscriber(asyncio.Protocol):
             return
         if opcode != OP_TEXT:
             return
-        message = json.loads(payload)
+        message = orjson.loads(payload)
         kind = message.get("type")
         if kind == "next":
             self.received += 1

@@ -331,6 +331,10 @@ class Keys:
         """Stream: events of a group above the write-diffusion threshold, stored once."""
         return f"{self._group(group_id)}:events"
 
+    def is_group_events(self, key: str) -> bool:
+        """Whether `key` is a group's event stream (group_events), not a user's."""
+        return key.startswith(f"imql:{{{self.app}:g:") and key.endswith("}:events")
+
     # ---- app-wide -------------------------------------------------------------------------
     def presence_index(self) -> str:
         """Sorted set: user → latest presence lease expiry; the reaper's to-do list."""

@@ -52,6 +52,7 @@ EXPECTED = {
         "ratio_p99_to_embedded",
     },
     "group-fanout": {"first_ms", "median_ms", "last_ms", "deliveries_per_s", "send_redis_commands"},
+    "chatroom-fanout": {"first_ms", "median_ms", "last_ms", "deliveries_per_s", "subscribe_time"},
     "subscriptions-idle": {
         "memory_per_subscription",
         "floor_bare_ws_per_connection",

@@ -8,10 +8,11 @@ from collections.abc import Sequence
 
 from gateway.events.decoded import DecodedEntries
 from gateway.events.dispatcher import Dispatcher
-from gateway.events.mailbox import LogEntry
+from gateway.events.mailbox import LogEntry, Mailbox
 from gateway.im.events import IMEvent, OnKickedOffline, encode_event
 from gateway.keys import Keys
 from gateway.metrics import Metrics
+from gateway.services import Gateway
 
 
 async def test_an_entry_is_decoded_once_and_old_ones_are_let_go() -> None:
@@ -62,3 +63,80 @@ async def test_without_a_resolver_a_reference_reads_as_nothing() -> None:
     decoded = DecodedEntries()
     assert await decoded.get(LogEntry("g:1", "1-0", {}), '["n","group_g1",7]') is None
     assert await decoded.get(LogEntry("g:1", "2-0", {}), "not json") is None
+
+
+async def test_known_is_an_entry_decoded_already_without_waiting() -> None:
+    raw = encode_event(OnKickedOffline()).decode()
+    decoded = DecodedEntries()
+    entry = LogEntry("g:1", "1-0", {})
+    assert decoded.known(entry) is None  # not asked for yet
+    event = await decoded.get(entry, raw)
+    assert decoded.known(entry) is event
+    assert decoded.known(LogEntry("g:1", "2-0", {})) is None
+
+
+def test_a_groups_stream_is_told_from_a_users() -> None:
+    keys = Keys(1400000001)
+    assert keys.is_group_events(keys.group_events("g1"))
+    assert keys.is_group_events(keys.group_events("odd:id}"))
+    assert not keys.is_group_events(keys.user_events("g1"))
+    assert not keys.is_group_events(keys.group_info("g1"))
+    assert not keys.is_group_events(Keys(1400000002).group_events("g1"))  # another app's
+
+
+async def test_the_dispatcher_decodes_a_shared_group_entry_before_waking_its_followers(gw: Gateway) -> None:
+    """Several local followers of a group's stream find its entries decoded when they are woken,
+    so each drains without waiting (10,000 of them need not each be resumed as a task)."""
+    stream = gw.keys.group_events("ahead")
+    boxes = [Mailbox(user_id=f"u{i}", session_id=f"s{i}") for i in range(3)]
+    seen: list[IMEvent | None] = []
+    for box in boxes:
+        gw.dispatcher.register(box)
+        await gw.dispatcher.follow(box, stream)
+
+        def woken(box: Mailbox = box) -> None:
+            seen.extend(gw.dispatcher.decoded.known(e) for e in box.items if isinstance(e, LogEntry))
+
+        box.on_wake = woken
+    await gw.bus.publish_to_group("ahead", OnKickedOffline())
+    deadline = asyncio.get_running_loop().time() + 5
+    while len(seen) < len(boxes):
+        assert asyncio.get_running_loop().time() < deadline, "not delivered"
+        await asyncio.sleep(0.02)
+    assert len(seen) == len(boxes)
+    assert all(isinstance(event, OnKickedOffline) for event in seen)
+    for box in boxes:
+        gw.dispatcher.unregister(box)
+
+
+class _BrokenResolver:
+    """A resolver with a bug: whatever it is asked, it raises."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def resolve(self, viewer: str | None, raws: Sequence[str]) -> list[IMEvent | None]:
+        self.calls += 1
+        raise ValueError("a bug in the resolver")
+
+
+async def test_a_resolver_that_fails_ahead_of_the_followers_does_not_stop_the_dispatcher(gw: Gateway) -> None:
+    resolver = _BrokenResolver()
+    dispatcher = Dispatcher(gw.redis, gw.keys, Metrics(), resolver=resolver)
+    await dispatcher.start()
+    try:
+        stream = gw.keys.group_events("broken")
+        boxes = [Mailbox(user_id=f"u{i}", session_id=f"s{i}") for i in range(2)]
+        for box in boxes:
+            dispatcher.register(box)
+            await dispatcher.follow(box, stream)
+        await gw.redis.xadd(stream, {"e": '["n","group_broken",7]'})  # a reference: resolved ahead, and fails
+        await gw.redis.publish(gw.keys.poke_channel(stream), b"")
+        await gw.bus.publish_to_group("broken", OnKickedOffline())  # read after it: the loop goes on
+        deadline = asyncio.get_running_loop().time() + 5
+        while not all(len(box.items) == 2 for box in boxes):
+            assert asyncio.get_running_loop().time() < deadline, [len(box.items) for box in boxes]
+            await asyncio.sleep(0.02)
+        assert resolver.calls >= 1
+    finally:
+        await dispatcher.stop()

@@ -8,12 +8,14 @@ send-to-receive).
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import Iterator
 
 import pytest
 from graphql import build_schema, parse
 
+from gateway.lean.uvicorn_ws import LeanWebSocketProtocol
 from schema.context import IMContext
 from schema.execution.executor import SharedEventExecutor
 from tests.support.clients import HTTPClient, WSClient
@@ -85,4 +87,19 @@ async def test_delivering_events_leaves_no_cyclic_garbage(
     gc.collect()
     left = [type(o).__name__ for o in cyclic_garbage if isinstance(o, IMContext | SharedEventExecutor)]
     await ws.close()
+    assert left == []
+
+
+async def test_a_closed_websocket_connection_leaves_no_cyclic_garbage(
+    client: HTTPClient, server: InProcessGateway, cyclic_garbage: list[object]
+) -> None:
+    """Its protocol offers itself in the scope (SEND_NOW): the reference is dropped when the
+    connection is lost, so the protocol is freed by reference counting."""
+    bob = await client.login("bob")
+    ws = await WSClient.connect(server.ws_url, bob)
+    await ws.subscribe(TEXTS)
+    await ws.close()
+    await asyncio.sleep(0.5)  # the server's side closes, and its tasks end
+    gc.collect()
+    left = [type(o).__name__ for o in cyclic_garbage if isinstance(o, LeanWebSocketProtocol)]
     assert left == []

@@ -246,3 +246,109 @@ def status_marker(n: int) -> OnUserStatusChanged:
     return OnUserStatusChanged(
         statusList=[UserStatus(userID="bob", statusType=UserStatusType.V2TIM_USER_STATUS_ONLINE, customStatus=str(n))]
     )
+
+
+async def test_a_group_event_reaches_its_subscribers_without_a_task_each(
+    client: HTTPClient, server: InProcessGateway
+) -> None:
+    """The dispatcher's wake-up drains, renders and writes in its own turn (gateway.lean.eager):
+    a group message to many subscribers of one process makes no task per subscriber."""
+    owner = await client.login("olive")
+    created = await client.gql(
+        'mutation { createGroup(groupType: V2TIM_GROUP_TYPE_MEETING, groupName: "no tasks") }', token=owner
+    )
+    gid = created.ok()["createGroup"]
+    members = []
+    for name in ("t1", "t2", "t3", "t4"):
+        token = await client.login(name)
+        await client.gql(f'mutation {{ joinGroup(groupID: "{gid}") }}', token=token)
+        ws = await WSClient.connect(server.ws_url, token)
+        members.append((ws, await ws.subscribe(CURSORS_DOC)))
+    for ws, op in members:
+        await drain(ws, op)  # the join tips of those who joined later
+    loop = asyncio.get_running_loop()
+    made: list[str] = []
+    factory = loop.get_task_factory()
+
+    def counting(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Future[Any]:
+        made.append(getattr(coro, "__qualname__", type(coro).__name__))
+        return factory(loop, coro, **kwargs) if factory is not None else asyncio.Task(coro, loop=loop, **kwargs)
+
+    loop.set_task_factory(counting)
+    try:
+        await send_text(client, owner, "to all", group=gid)
+        events = [await ws.next_event(op) for ws, op in members]
+    finally:
+        loop.set_task_factory(factory)
+    assert [e["message"]["textElem"]["text"] for e in events] == ["to all"] * 4
+    assert len({e["a"] for e in events}) == 4
+    draining = [name for name in made if "_drain" in name or "_resumed" in name]
+    assert draining == []
+    for ws, _ in members:
+        await ws.close()
+
+
+MEMBER_DOCS = [
+    CURSORS_DOC,
+    "subscription { advancedMsgListener { ... on RecvNewMessageEvent { cursor message { msgID isSelf } } } }",
+    "subscription { advancedMsgListener { ... on RecvNewMessageEvent { message { sender textElem { text } } } } }",
+]
+
+
+async def test_members_with_their_own_documents_each_get_their_own_payload_and_cursor(
+    client: HTTPClient, server: InProcessGateway
+) -> None:
+    """Deliveries decided for many members at once (EventStream._plain_group_delivery) are each
+    member's own: its document, its cursor; not the sender's subscription (its copy comes from
+    its other devices' from its own stream), not a member who silenced the group."""
+    owner = await client.login("olive")
+    created = await client.gql(
+        'mutation { createGroup(groupType: V2TIM_GROUP_TYPE_MEETING, groupName: "own docs") }', token=owner
+    )
+    gid = created.ok()["createGroup"]
+    tokens = []
+    for name in ("d1", "d2", "d3", "quiet"):
+        token = await client.login(name)
+        await client.gql(f'mutation {{ joinGroup(groupID: "{gid}") }}', token=token)
+        tokens.append(token)
+    silenced = await client.gql(
+        f'mutation {{ setGroupReceiveMessageOpt(groupID: "{gid}", opt: V2TIM_NOT_RECEIVE_MESSAGE) }}', token=tokens[3]
+    )
+    silenced.ok()
+    subscribed = []
+    for token, doc in zip(tokens, [*MEMBER_DOCS, MEMBER_DOCS[1]], strict=True):
+        ws = await WSClient.connect(server.ws_url, token)
+        subscribed.append((ws, await ws.subscribe(doc)))
+    sender = await WSClient.connect(server.ws_url, owner)
+    sender_op = await sender.subscribe(MEMBER_DOCS[1])
+    for ws, op in [*subscribed, (sender, sender_op)]:
+        await drain(ws, op)
+    sent = await send_text(client, owner, "each their own", group=gid)
+    first, second, third = [await ws.next_event(op) for ws, op in subscribed[:3]]
+    assert set(first) == {"__typename", "a", "b", "message"}
+    assert first["a"] == first["b"]
+    assert first["message"] == {"textElem": {"text": "each their own"}}
+    assert set(second) == {"cursor", "message"}
+    assert second["message"]["isSelf"] is False
+    assert third == {"message": {"sender": "olive", "textElem": {"text": "each their own"}}}
+    assert first["a"] != second["cursor"]
+    # the sending session's own subscription: not from the group's stream (nor from its own)
+    await sender.nothing_for(sender_op, 0.3)
+    quiet_ws, quiet_op = subscribed[3]
+    await quiet_ws.nothing_for(quiet_op, 0.3)
+    # the second member's cursor resumes right after it
+    await subscribed[1][0].close()
+    await send_text(client, owner, "after", group=gid)
+    again = await WSClient.connect(server.ws_url, tokens[1])
+    op = await again.subscribe(
+        "subscription($c: String) { advancedMsgListener(since: $c) { "
+        "... on RecvNewMessageEvent { message { textElem { text } } } } }",
+        {"c": second["cursor"]},
+    )
+    assert (await again.next_event(op))["message"]["textElem"]["text"] == "after"
+    await again.nothing_for(op, 0.3)
+    assert sent is not None
+    for ws, _ in subscribed:
+        await ws.close()
+    await sender.close()
+    await again.close()

@@ -162,6 +162,7 @@ def test_uvicorn() -> None:
             "send_keepalive_ping",
             "receive",
             "handle_connect",
+            "connection_lost",
         )
         c.needs_parameters(part, base.__init__, "WebSocketsSansIOProtocol.__init__", "config", "server_state")
         # instance attributes: assigned in the constructor, so looked for in its source
@@ -179,6 +180,11 @@ def test_uvicorn() -> None:
             "conn",
             "ping_interval",
             "last_ping_rtt",
+            # SEND_MANY and SEND_NOW (send_now) check these before writing themselves
+            "handshake_complete",
+            "close_sent",
+            "initial_response",
+            "disconnected",
         ):
             if f"self.{name}" not in source:
                 c.problems.append(f"{c.label}: {part} needs WebSocketsSansIOProtocol.{name}")
@@ -200,6 +206,7 @@ def test_websockets() -> None:
     if hasattr(Protocol, "parse") and not inspect.isgeneratorfunction(Protocol.parse):
         c.problems.append(f"{c.label}: {part} needs Protocol.parse to be a generator function")
     c.needs(part, State, "State", "OPEN")
+    c.needs("gateway.lean.uvicorn_ws.LeanWebSocketProtocol.send_now", Protocol, "Protocol", "send_text", "data_to_send")
     source = inspect.getsource(Protocol)
     for name in ("state", "reader", "parser", "parser_exc"):
         if f"self.{name}" not in source:

@@ -298,3 +298,32 @@ async def test_a_resumed_subscription_gets_its_replay_in_one_socket_write(
     assert (await ws.next_event(op))["message"]["msgID"] == later
     assert [w.count(b'"type":"next"') for w in writes] == [3, 1]
     await ws.close()
+
+
+async def test_a_writer_let_through_counts_as_passing_until_it_has_gone_through() -> None:
+    """send_now writes only while no writer that waited is still on its way (frames keep their
+    order): Gate.passing counts them from their wait until they are through."""
+    gate = Gate()
+    through: list[str] = []
+
+    async def writer() -> None:
+        await gate.wait()
+        through.append("waited")
+
+    task = asyncio.create_task(writer())
+    await asyncio.sleep(0.01)
+    assert gate.passing == 1
+    gate.set()
+    assert gate.is_set()
+    assert gate.passing == 1  # let through, not run yet: a frame written now would overtake it
+    await asyncio.wait_for(task, 1)
+    assert through == ["waited"]
+    assert gate.passing == 0
+    gate.clear()
+    cancelled = asyncio.create_task(gate.wait())
+    await asyncio.sleep(0.01)
+    assert gate.passing == 1
+    cancelled.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await cancelled
+    assert gate.passing == 0

@@ -40,6 +40,14 @@ class DecodedEntries:
         (event,) = await self.prefetch([(entry, raw)])
         return event
 
+    def known(self, entry: LogEntry) -> IMEvent | None:
+        """The entry's event if it is decoded (or resolved) already; None if it is not yet, is
+        being resolved, or cannot be (then `get` says which)."""
+        future = self._events.get((entry.stream, entry.entry_id))
+        if future is None or not future.done() or future.cancelled() or future.exception() is not None:
+            return None
+        return future.result()
+
     async def prefetch(self, entries: Sequence[tuple[LogEntry, str]]) -> list[IMEvent | None]:
         """The entries' events, decoding those not decoded yet, with one resolution for all their
         references."""

@@ -34,6 +34,7 @@ from redis.exceptions import RedisError
 from gateway.batching import SharedPipelines
 from gateway.errors import Code, IMError
 from gateway.events import positions
+from gateway.events.bus import F_EVENT
 from gateway.events.decoded import DecodedEntries
 from gateway.events.entries import Resolver
 from gateway.events.mailbox import LogEntry, Mailbox
@@ -498,15 +499,20 @@ class Dispatcher:
         for feed in feeds:
             pipe.xrange(feed.stream, min=f"({feed.last_id}", max="+", count=READ_BATCH)
         results = await pipe.execute()
+        read = [
+            (feed, [LogEntry(feed.stream, str(entry_id), fields) for entry_id, fields in rows])
+            for feed, rows in zip(feeds, results, strict=True)
+            if rows
+        ]
+        await self._prefetch_shared(read)
         # Each mailbox gets one list per round trip, in log order across the streams it follows.
         # The common case (one stream per mailbox, e.g. a large group's 10,000 members) shares one
         # list among all its readers instead of copying it.
         outbox: dict[Mailbox, list[LogEntry]] = {}
         merged: set[Mailbox] = set()
-        for feed, rows in zip(feeds, results, strict=True):
-            if not rows or self._feeds.get(feed.stream) is not feed:
+        for feed, entries in read:
+            if self._feeds.get(feed.stream) is not feed:
                 continue
-            entries = [LogEntry(feed.stream, str(entry_id), fields) for entry_id, fields in rows]
             feed.last_id = entries[-1].entry_id
             for mailbox in feed.readers:
                 already = outbox.get(mailbox)
@@ -515,9 +521,28 @@ class Dispatcher:
                 else:
                     outbox[mailbox] = [*already, *entries]
                     merged.add(mailbox)
-            if len(rows) == READ_BATCH:
+            if len(entries) == READ_BATCH:
                 self._mark_dirty(feed.stream)
         for mailbox, entries in outbox.items():
             if mailbox in merged:
                 entries.sort(key=lambda e: positions.parse(e.entry_id))
             mailbox.offer(entries)
+
+    async def _prefetch_shared(self, read: list[tuple[_Feed, list[LogEntry]]]) -> None:
+        """Decode (and resolve, one round trip for all) the entries of group streams that several
+        local subscribers follow, before handing them out: each follower then finds its event
+        ready and drains without waiting (gateway.lean.eager), instead of 10,000 of them waiting
+        for the one resolution and each being resumed as a task. A failure is left to the
+        followers, which ask again (DecodedEntries keeps no failed resolution)."""
+        shared = [
+            (entry, str(entry.fields.get(F_EVENT, "")))
+            for feed, entries in read
+            if len(feed.readers) > 1 and self._keys.is_group_events(feed.stream)
+            for entry in entries
+        ]
+        if not shared:
+            return
+        try:
+            await self.decoded.prefetch(shared)
+        except Exception as exc:  # the read loop goes on whatever the resolver raised: followers see it
+            log.warning("event bus could not resolve %d group entries ahead (%r)", len(shared), exc)

@@ -268,6 +268,33 @@ class EventStream:
             return [(derived, False) for derived in await self._observe(event, from_group, notice)]
         return []
 
+    def _plain_group_delivery(self, entry: LogEntry) -> Delivery | None:
+        """The delivery of a group entry that is plainly this listener's event for this member
+        (no session named or spared, not the member's own message, nothing derived from it, not
+        silenced) and that the dispatcher has decoded already for all its followers: what
+        `_deliveries_of` would give, decided without its awaits, for each of a large group's
+        members. None: not such an entry (or not decoded yet), `_deliveries_of` decides."""
+        stream = entry.stream
+        if self._observe is not None or stream == self._user_stream:
+            return None
+        last = self._positions.get(stream)
+        fields = entry.fields
+        if (
+            last is None
+            or F_SESSION in fields
+            or F_EXCEPT_SESSION in fields
+            or fields.get(F_EXCEPT_USER) == self._user_id
+            or listener_of(fields.get(F_LISTENER), fields.get(F_EVENT, "")) != self._listener
+        ):
+            return None
+        event = self._dispatcher.decoded.known(entry)
+        if event is None or isinstance(event, TERMINAL_EVENTS) or not positions.after(entry.entry_id, last):
+            return None
+        if isinstance(event, OnRecvNewMessage) and event.message.groupID in self._silenced:
+            return None
+        self._positions[stream] = entry.entry_id
+        return Delivery(event, self.cursor(), f"{stream}#{entry.entry_id}")
+
     async def _event_of(self, entry: LogEntry) -> IMEvent | None:
         """The entry's event: decoded, or resolved if it is a reference; None if neither works."""
         raw = entry.fields.get(F_EVENT, "")
@@ -407,13 +434,18 @@ class EventStream:
             return []
         if self._base_id and self._now() - self._base_written > BASE_REFRESH_SECONDS:
             await self._write_base()  # before cursors are made, so they name a live base
-        self._coalesce_notices(mailbox.items)
-        await self._resolve_batch(mailbox.items)
+        if len(mailbox.items) > 1:  # both look at several entries read together; one alone needs neither
+            self._coalesce_notices(mailbox.items)
+            await self._resolve_batch(mailbox.items)
         out: list[Delivery] = []
         while mailbox.items:
             item = mailbox.items.popleft()
             if isinstance(item, LocalEvent):
                 out.append(Delivery(item.event, self.cursor()))
+                continue
+            plain = self._plain_group_delivery(item)
+            if plain is not None:
+                out.append(plain)
                 continue
             out += await self._deliveries_of(item)
         self._resolved.clear()  # those of entries it skipped (already replayed)

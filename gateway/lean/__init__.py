@@ -5,7 +5,9 @@
   (`imql serve` runs it, gateway.cli.WS_IMPLEMENTATION);
 - gateway.lean.starlette_ws: Starlette's WebSocket ASGI receive channel (gateway.web.view);
 - gateway.lean.strawberry_ws: Strawberry's WebSocket opening (AsyncBaseHTTPView.run's steps,
-  gateway.web.app).
+  gateway.web.app);
+- gateway.lean.eager: asyncio's way of driving a coroutine from a Task, to start one in the
+  caller's turn (Python 3.12's eager tasks, on 3.11; gateway.web.ws_protocols).
 
 Each module's docstring lists every private name it uses and what to check on upgrade. Upgrading
 any of these libraries:

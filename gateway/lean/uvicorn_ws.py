@@ -22,7 +22,8 @@ Six parts of uvicorn's protocol cost more than they need to:
 
 `imql serve` runs this class (gateway.cli.WS_IMPLEMENTATION); everything else is uvicorn's.
 
-It also takes several text frames in one ASGI message (`{"type": "websocket.send", "texts":
+It also writes text frames in the caller's turn (`send_now`, offered as the scope extension
+SEND_NOW), and takes several text frames in one ASGI message (`{"type": "websocket.send", "texts":
 [...]}`, offered as the scope extension SEND_MANY) and writes them to the socket at once: a
 subscription resuming after a restart gets its replay as one write instead of one per event, and
 each write is a system call and, on loopback, the receiver's wake-up (bench reconnect-storm).
@@ -35,10 +36,12 @@ tests/test_upstream_contract.py (test_uvicorn, test_websockets):
   _loop)`, attributes `queue` (replaced by Inbox: put_nowait/get/empty), `writable` (replaced by
   Gate: set/clear/wait/is_set), `read_paused`, `transport`, `loop`, `request`, `response`, `conn`,
   `ping_interval`, `last_ping_rtt`, and every other instance attribute it assigns
-  (UVICORN_ATTRIBUTES, made slots); for SEND_MANY `handshake_complete`, `close_sent`,
-  `initial_response`, `disconnected`, `conn`, `transport`; methods `handle_connect(event)`
-  (overridden: sets `scope`, whose "headers" are rewritten and "extensions" gain SEND_MANY before
-  the application's task runs), `schedule_ping()`, `stop_keepalive()`, `start_keepalive()`,
+  (UVICORN_ATTRIBUTES, made slots); for SEND_MANY and SEND_NOW `handshake_complete`, `close_sent`,
+  `initial_response`, `disconnected`, `conn`, `transport` (SEND_NOW: `writable` too, and
+  websockets' `Protocol.state`, `send_text`, `data_to_send`); methods `handle_connect(event)`
+  (overridden: sets `scope`, whose "headers" are rewritten and "extensions" gain SEND_MANY and SEND_NOW before
+  the application's task runs), `connection_lost(exc)` (overridden: the scope drops SEND_NOW),
+  `schedule_ping()`, `stop_keepalive()`, `start_keepalive()`,
   `send_keepalive_ping()`, `receive()` and `send(message)` (overridden);
 - websockets.protocol.Protocol (websockets >= 13): `Protocol.parse(self)` (a generator, re-primed
   with next(), holding no state across frames but its `frame` local; waiting for a frame, it is
@@ -55,7 +58,7 @@ from __future__ import annotations
 import asyncio
 import math
 import weakref
-from typing import Any
+from typing import Any, cast
 
 from uvicorn.protocols.utils import ClientDisconnected
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
@@ -71,6 +74,12 @@ _AT_EOF_CODE = StreamReader.at_eof.__code__
 # value is one shared empty dict: a connection's scope gains a key, not an object of its own.
 SEND_MANY = "imql.websocket.send_many"
 _OFFERED: dict[object, object] = {}
+# The scope extension whose value is the connection's LeanWebSocketProtocol itself, for
+# `send_now`: text frames written in the caller's turn, without the ASGI message, Starlette's
+# and uvicorn's send (a group message to 10,000 local subscribers is 10,000 of them; bench
+# group-fanout). A reference in a dict the scope has anyway: no object per connection.
+SEND_NOW = "imql.websocket.send_now"
+_NO_EXTENSIONS: dict[str, object] = {}
 
 
 class Inbox:
@@ -133,11 +142,12 @@ class Gate:
     """asyncio.Event's set, clear, is_set and wait, for uvicorn's flow control (`writable`),
     without the deque an Event allocates up front (~0.6 KB per connection)."""
 
-    __slots__ = ("_open", "_waiters")
+    __slots__ = ("_open", "_waiters", "passing")
 
     def __init__(self) -> None:
         self._open = False
         self._waiters: list[asyncio.Future[None]] | None = None
+        self.passing = 0  # writers that waited and have not gone through yet (let through or not)
 
     def is_set(self) -> bool:
         return self._open
@@ -159,9 +169,11 @@ class Gate:
             self._waiters = []
         waiter = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
+        self.passing += 1
         try:
             await waiter
         finally:
+            self.passing -= 1
             if self._waiters is not None and waiter in self._waiters:
                 self._waiters.remove(waiter)
 
@@ -342,6 +354,37 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
             raise ClientDisconnected() from None
         self.transport.write(b"".join(self.conn.data_to_send()))
 
+    def send_now(self, texts: list[str]) -> bool:
+        """`texts` as text frames in one write, right away, if the connection takes them without
+        waiting: handshake done, open, not closing, its write buffer under the high-water mark
+        (uvicorn's `writable`) and no message that waited for it still on its way (Gate.passing:
+        frames keep their order). False, having written nothing, otherwise: `send` then waits for
+        the buffer, or raises for a connection that is gone, as for any message."""
+        conn, gate = self.conn, cast("Gate", self.writable)
+        if (
+            not self.handshake_complete
+            or self.close_sent
+            or self.initial_response is not None
+            or self.disconnected
+            or not gate.is_set()
+            or gate.passing  # not ahead of a message that waited for the buffer
+            or conn.state is not State.OPEN
+        ):
+            return False
+        for text in texts:
+            conn.send_text(text.encode())
+        self.transport.write(b"".join(conn.data_to_send()))
+        return True
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """uvicorn's; then the scope lets go of this protocol (SEND_NOW), which it referred to
+        only for writing: otherwise the two would hold each other, freed only by the cyclic
+        garbage collector (tests/test_garbage.py)."""
+        super().connection_lost(exc)
+        scope = getattr(self, "scope", None)
+        if scope is not None:
+            scope.get("extensions", _NO_EXTENSIONS).pop(SEND_NOW, None)
+
     def schedule_ping(self) -> None:
         """uvicorn's: the next keepalive ping after the interval, less the last round trip."""
         assert self.ping_interval is not None
@@ -378,6 +421,7 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
             scope["headers"] = [(shared.get(name, name), shared.get(value, value)) for name, value in scope["headers"]]
             if self.response is not None and self.response.status_code == 101:
                 scope["extensions"][SEND_MANY] = _OFFERED
+                scope["extensions"][SEND_NOW] = self
 
     def start_keepalive(self) -> None:
         # uvicorn calls this once, right after it has written the handshake's answer: from here

@@ -25,7 +25,7 @@ from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, GRAPHQL_TRANSPORT_WS_
 from gateway.config import Settings
 from gateway.errors import Code
 from gateway.lean.starlette_ws import asgi_receive
-from gateway.lean.uvicorn_ws import SEND_MANY
+from gateway.lean.uvicorn_ws import SEND_MANY, SEND_NOW
 from gateway.web import sse
 from gateway.web.documents import Documents, Refused, refuse_subscription
 from gateway.web.ws_protocols import LegacyWSHandler, TransportWSHandler
@@ -39,6 +39,7 @@ log = logging.getLogger("imql.http")
 MAX_REQUEST_BYTES = 1 * 1024 * 1024  # a GraphQL document plus variables; uploads get their own limit
 # a multipart upload: a 100 MB video with a 28 MB snapshot, plus the document
 MAX_UPLOAD_REQUEST_BYTES = 129 * 1024 * 1024
+_NO_EXTENSIONS: dict[str, Any] = {}
 
 
 def error_response(status: int, desc: str, code: int = Code.ERR_INVALID_PARAMETERS) -> Response:
@@ -112,7 +113,11 @@ class ObjectMessagesOnly(ASGIWebSocketAdapter):
 
     async def send_texts(self, texts: list[str]) -> None:
         """Several serialized messages, in order: in one write where the server takes them at once
-        (gateway.lean.uvicorn_ws.SEND_MANY), else one after another."""
+        (gateway.lean.uvicorn_ws.SEND_MANY), else one after another; written in this turn, without
+        the ASGI message, when the connection can take them now (SEND_NOW)."""
+        writer = (self.ws.scope.get("extensions") or _NO_EXTENSIONS).get(SEND_NOW)
+        if writer is not None and writer.send_now(texts):
+            return
         if len(texts) == 1 or SEND_MANY not in self.ws.scope.get("extensions", ()):
             for text in texts:
                 await self.send_text(text)

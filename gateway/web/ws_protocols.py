@@ -10,8 +10,9 @@ its own.
 
 Strawberry runs each subscription as a task that stays suspended while the subscription is idle.
 Here an idle subscription is only its Listening (the session's stream position and mailbox) and
-this object: the dispatcher's wake-up (Mailbox.on_wake) starts a short task that drains what
-arrived, renders it (schema.execution.listeners) and writes the frames, then ends. The protocol around
+this object: the dispatcher's wake-up (Mailbox.on_wake) drains what arrived, renders it
+(schema.execution.listeners) and writes the frames, right away in the dispatcher's turn, and
+becomes a short task only if it has to wait (gateway.lean.eager). The protocol around
 it (ids, limits, `complete`, errors) stays Strawberry's: this is one of its Operations.
 """
 
@@ -31,6 +32,7 @@ from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWS
 
 from gateway.errors import Code
 from gateway.events.stream import Delivery
+from gateway.lean.eager import start_eagerly
 from gateway.session.listening import Listening
 from gateway.web.documents import Documents, Refused
 from schema.build import IMSchema
@@ -169,7 +171,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
 
 
 class ListenerOperation(Operation[Any, Any]):
-    __slots__ = ("_frame_head", "_renderer", "closed", "listening", "run")
+    __slots__ = ("_frame_head", "_renderer", "closed", "draining", "listening", "run")
 
     def __init__(self, handler: TransportWSHandler, op_id: str, run: ListenerRun, renderer: EventRenderer) -> None:
         super().__init__(handler, op_id, run.plan.text, run.variables, run.plan.operation_name)
@@ -177,6 +179,7 @@ class ListenerOperation(Operation[Any, Any]):
         self._renderer = renderer
         self.listening: Listening | None = None
         self.closed = False
+        self.draining = False  # a drain is under way (it may be running in the waker's turn: no task)
         self._frame_head = b'{"id":' + orjson.dumps(op_id) + b',"type":"next","payload":'
 
     def start(self) -> None:
@@ -204,8 +207,13 @@ class ListenerOperation(Operation[Any, Any]):
         self._wake()  # anything that arrived while the first events were being sent
 
     def _wake(self) -> None:
-        if self.task is None and not self.closed and self.listening is not None:
-            self.task = asyncio.create_task(self._drain())
+        """Drain now, in the waker's turn (the dispatcher's, for a group message to thousands of
+        subscribers): a task only if the drain has to wait (gateway.lean.eager). A wake-up while a
+        drain is under way is not needed: that drain reads the mailbox again before it ends."""
+        if self.draining or self.closed or self.listening is None:
+            return
+        self.draining = True
+        self.task = start_eagerly(self._drain())
 
     async def _drain(self) -> None:
         listening = self.listening
@@ -227,6 +235,7 @@ class ListenerOperation(Operation[Any, Any]):
             await self._fail(exc)
         finally:
             self.task = None
+            self.draining = False
 
     async def _send_all(self, deliveries: list[Delivery]) -> None:
         """Rendered first, then written together: a replay after `since` (or a burst) is one socket

@@ -1,0 +1,241 @@
+"""chatroom-fanout: AVChatRoom-style fan-out (issue 21 target 6): one message to a live-stream room
+(V2TIM_GROUP_TYPE_AVCHATROOM) whose 50,000 members all hold a live subscription, served by
+`imql serve --workers 4` on one host: the time until the first, the median and the last member
+has it, and deliveries per second.
+
+A process may hold only ~20,000 sockets, and one client address has ~28,000 ephemeral ports per
+destination: the subscribers are spread over client processes of their own (bench/sides.py,
+IMQL_BENCH_CHATROOM_CLIENTS, default 4: 12,500 each), each connecting from loopback source
+addresses 127.0.0.2 and up (bench.wsclient.loopback_source). The room, its members and their
+sessions are made by a server process that also starts `imql serve` and sends the messages;
+arrival times are `time.perf_counter()` (CLOCK_MONOTONIC, one clock for every process of the
+machine), measured from just before the send mutation.
+
+Opens are paced (OPEN_STEP subscriptions, then OPEN_PAUSE seconds, one client process at a time):
+the workers' live-subscription gauges are per process, so group-fanout's pacing on the gauge cannot
+be used; opening is what reconnect-storm measures. Then warm-up messages until every member has
+one, then the timed sends.
+
+Knobs: IMQL_BENCH_CHATROOM_SIZE (members, default 50,000), IMQL_BENCH_CHATROOM_WORKERS (default 4),
+IMQL_BENCH_CHATROOM_CLIENTS (default 4), IMQL_BENCH_CHATROOM_SENDS (default 2). --tiny: 40 members,
+2 workers, 2 client processes, 1 send. imql only: the peer has no multi-process mode.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from typing import Any
+
+from bench.fixtures import TEXT_LISTENER, text_draft
+from bench.harness import Bench, median
+from bench.httpraw import Connection
+from bench.sides import SideProcess
+from bench.wsclient import Subscriber, loopback_source, subscribe
+from gateway.engine.backend import EmbeddedBackend
+from gateway.engine.groups.store import MEMBER
+from gateway.im.enums import GroupType
+
+SEND = "mutation Send($id: String!, $g: String!) { sendMessage(id: $id, groupID: $g) { msgID } }"
+OPEN_CONCURRENCY = 200  # subscriptions being opened at once, per client process
+OPEN_STEP = 1_000  # opened before each pause
+OPEN_PAUSE = 0.5  # seconds: the workers follow what was acknowledged before more come
+WARM_UP_SECONDS = 300.0
+ARRIVAL_SECONDS = 60.0
+
+
+def knobs(bench: Bench) -> tuple[int, int, int, int]:
+    """Members, workers, client processes, timed sends."""
+    if bench.tiny:
+        defaults = (40, 2, 2, 1)
+    else:
+        defaults = (50_000, 4, 4, 2)
+    names = ("SIZE", "WORKERS", "CLIENTS", "SENDS")
+    size, workers, clients, sends = (
+        int(os.environ.get(f"IMQL_BENCH_CHATROOM_{name}") or default)
+        for name, default in zip(names, defaults, strict=True)
+    )
+    return size, workers, clients, sends
+
+
+class RoomServer:
+    """The server process's side: the room, its members' sessions, `imql serve --workers N`, sends."""
+
+    def __init__(self, bench: Bench, port: int, group_id: str, tokens: list[str], owner_token: str) -> None:
+        self.bench, self.port, self.group_id = bench, port, group_id
+        self.tokens, self.owner_token = tokens, owner_token
+        self.setup_time = 0.0
+
+    @classmethod
+    async def build(cls, bench: Bench, size: int, workers: int) -> RoomServer:
+        backend = bench.engine.backend
+        assert isinstance(backend, EmbeddedBackend)  # members are added straight through its GroupStore
+        started = time.perf_counter()
+        await backend.accounts.ensure_account("owner")
+        users = [f"u{i}" for i in range(size)]
+        gid = await backend.groups.create_group("owner", GroupType.V2TIM_GROUP_TYPE_AVCHATROOM, None, "live room")
+        info = await backend.groups.store.info(gid)
+        for i in range(0, size, 500):
+            await backend.groups.store.add_members(info, [(u, MEMBER) for u in users[i : i + 500]])
+        sessions = await bench.login(users)
+        bench.gateway_args = [*bench.gateway_args, "--workers", str(workers)]
+        server = await bench.start_gateway()
+        owner_token = (await bench.login(["owner"]))[0].token
+        room = cls(bench, server.port, gid, [s.token for s in sessions], owner_token)
+        room.setup_time = time.perf_counter() - started
+        return room
+
+    async def spec(self) -> dict[str, Any]:
+        return {"port": self.port, "tokens": self.tokens, "setup_time": self.setup_time}
+
+    async def send(self, text: str) -> float:
+        """Send `text` to the room: when the mutation started (perf_counter)."""
+        draft_id = await text_draft(self.bench.engine, "owner", text)
+        conn = await Connection.open("127.0.0.1", self.port)
+        began = time.perf_counter()
+        status, body = await conn.post_json(
+            "/graphql", {"query": SEND, "variables": {"id": draft_id, "g": self.group_id}}, self.owner_token
+        )
+        conn.close()
+        if status != 200 or "errors" in body:
+            raise RuntimeError(f"chatroom: send failed: {body}")
+        return began
+
+
+class RoomClients:
+    """A client process's side: its share of the members' subscriptions, and their arrivals."""
+
+    def __init__(self) -> None:
+        self.subscribers: list[Subscriber] = []
+        self.arrivals: dict[str, list[float]] = {}
+        self.failures: list[Any] = []
+        self.port = 0
+        self.tokens: list[str] = []
+        self.first = 0  # the index of its first member among all (its loopback source addresses)
+
+    def arrived(self, payload: Any, at: float) -> None:
+        if not payload.get("data"):
+            self.failures.append(payload.get("errors"))
+            return
+        text = str(payload["data"]["advancedMsgListener"]["message"]["textElem"]["text"])
+        self.arrivals.setdefault(text, []).append(at)
+
+    async def attach(self, port: int, tokens: list[str], first: int) -> int:
+        self.port, self.tokens, self.first = port, tokens, first
+        return len(tokens)
+
+    async def open(self) -> float:
+        """Open every subscription of its share, paced: how long it took."""
+        opening = time.perf_counter()
+        while len(self.subscribers) < len(self.tokens):
+            step_end = min(len(self.subscribers) + OPEN_STEP, len(self.tokens))
+            while len(self.subscribers) < step_end:
+                first = len(self.subscribers)
+                self.subscribers += await asyncio.gather(
+                    *(self.subscribe(i) for i in range(first, min(first + OPEN_CONCURRENCY, step_end)))
+                )
+            await asyncio.sleep(OPEN_PAUSE)
+        return time.perf_counter() - opening
+
+    async def subscribe(self, i: int) -> Subscriber:
+        return await subscribe(
+            "127.0.0.1",
+            self.port,
+            self.tokens[i],
+            TEXT_LISTENER,
+            self.arrived,
+            local_addr=loopback_source(self.first + i),
+        )
+
+    async def live(self, text: str) -> int:
+        """How many of its subscribers have had `text`."""
+        return len(self.arrivals.get(text, ()))
+
+    async def wait(self, text: str) -> list[float]:
+        """Every subscriber's arrival time of `text`, once all have it (or the time is up)."""
+        deadline = time.perf_counter() + ARRIVAL_SECONDS
+        while len(self.arrivals.get(text, ())) < len(self.subscribers) and time.perf_counter() < deadline:
+            await asyncio.sleep(0.01)
+        times = self.arrivals.get(text, [])
+        if len(times) < len(self.subscribers):
+            raise RuntimeError(
+                f"chatroom: {len(self.subscribers) - len(times)} subscribers never got {text}; {self.failures[:3]}"
+            )
+        return times
+
+
+async def side(bench: Bench, name: str) -> RoomServer | RoomClients:
+    """The server process, or a client process (bench/sides.py)."""
+    if name == "server":
+        size, workers, _, _ = knobs(bench)
+        return await RoomServer.build(bench, size, workers)
+    return RoomClients()
+
+
+async def run(bench: Bench) -> None:
+    size, workers, client_count, sends = knobs(bench)
+    extra = {"subscribers": size, "workers": workers, "client_processes": client_count}
+    async with bench.running():
+        server = await SideProcess.start(__name__, "server", bench)
+        clients: list[SideProcess] = []
+        try:
+            spec = await server.call("spec")
+            bench.emit("setup_time", round(spec["setup_time"], 1), "s", users=size)
+            tokens: list[str] = spec["tokens"]
+            share = -(-size // client_count)
+            clients = [await SideProcess.start(__name__, f"clients-{k}", bench) for k in range(client_count)]
+            for k, client in enumerate(clients):
+                await client.call(
+                    "attach", port=spec["port"], tokens=tokens[k * share : (k + 1) * share], first=k * share
+                )
+            opening = time.perf_counter()
+            for client in clients:  # one at a time: the workers share the host's cores with them
+                await client.call("open")
+            await warm_up(server, clients, size)
+            bench.emit("subscribe_time", round(time.perf_counter() - opening, 1), "s", **extra)
+            lasts: list[float] = []
+            firsts: list[float] = []
+            medians: list[float] = []
+            for n in range(sends):
+                text = f"live {n}"
+                began = await server.call("send", text=text)
+                times = sorted(
+                    t - began
+                    for part in await asyncio.gather(*(c.call("wait", text=text) for c in clients))
+                    for t in part
+                )
+                firsts.append(times[0])
+                medians.append(median(times))
+                lasts.append(times[-1])
+                await asyncio.sleep(0.5)
+            bench.emit("first_ms", round(median(firsts) * 1000, 2), "ms", sends=sends, **extra)
+            bench.emit("median_ms", round(median(medians) * 1000, 2), "ms", sends=sends, **extra)
+            bench.emit(
+                "last_ms",
+                round(median(lasts) * 1000, 2),
+                "ms",
+                worst=round(max(lasts) * 1000),
+                each=[round(t * 1000) for t in lasts],
+                sends=sends,
+                **extra,
+            )
+            bench.emit("deliveries_per_s", round(size / median(lasts)), "deliveries/s", sends=sends, **extra)
+        finally:
+            for client in clients:
+                await client.close()
+            await server.close()
+
+
+async def warm_up(server: SideProcess, clients: list[SideProcess], size: int) -> None:
+    """Warm-up messages until every member has had one (acknowledged is not yet following)."""
+    deadline = time.perf_counter() + WARM_UP_SECONDS
+    n = 0
+    while time.perf_counter() < deadline:
+        text = f"warm-up {n}"
+        await server.call("send", text=text)
+        await asyncio.sleep(2.0)
+        if sum(await asyncio.gather(*(c.call("live", text=text) for c in clients))) == size:
+            return
+        n += 1
+    raise RuntimeError(f"chatroom: not all {size} subscriptions went live")
