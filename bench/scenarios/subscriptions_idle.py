@@ -7,7 +7,8 @@ with all of them open (established TCP connections from its PID to Redis's port)
 
 Floor, in the same run: as many idle connections to the bare WebSocket server (bench.floors
 `bare-ws`: uvicorn, the same WebSocket implementation, Starlette, and a subscription acknowledged
-but no GraphQL or IM state), each holding one subscription the same way.
+but no GraphQL or IM state), each holding one subscription the same way: its memory per connection
+and its server CPU per open (`floor_bare_ws_subscribe_cpu_ms`, opened the same way and paced the same).
 
 Peer, in the same run: as many `newMessages` subscriptions on yoga-chat (bench/peer.py). Rounds
 alternate imql, peer, imql, ... each on a fresh process; the median round is quoted. A
@@ -114,6 +115,7 @@ async def run(bench: Bench) -> None:
         held.close()
         floor.stop()
         floor_per = held.per_subscription_kb()
+        floor_cpu = held.cpu_ms()
         redis_port = urlparse(bench.redis_url).port or 6379
         results: dict[str, list[Held]] = {"imql": [], PEER_NAME: []}
         connections: dict[str, int] = {}
@@ -146,6 +148,9 @@ async def run(bench: Bench) -> None:
         bench.emit("rss_after_mb", figure(ours, lambda h: h.rss_after / 2**20, 1) or 0.0, "MB", subscriptions=count)
         bench.emit("floor_bare_ws_per_connection", round(floor_per, 2), "KB", connections=count)
         bench.emit("memory_above_floor", round(per - floor_per, 2), "KB", subscriptions=count)
+        # what opening costs the bare stack (handshake, connection_init, an acknowledged subscription):
+        # the part of subscribe_cpu_ms that no change to imql's own code can remove
+        bench.emit("floor_bare_ws_subscribe_cpu_ms", round(floor_cpu, 3), "ms", connections=count)
         for name, unit, value, digits in (
             ("subscribe_time", "s", lambda h: h.opened_in, 1),
             ("subscribe_cpu_ms", "ms", Held.cpu_ms, 3),
