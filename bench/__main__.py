@@ -10,11 +10,11 @@ beside imql and print `ratio_to_peer`; IMQL_BENCH_PEER=off leaves it out.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib
 import sys
 import time
 
+from bench import loop
 from bench.harness import Bench
 
 SCENARIOS = {
@@ -51,7 +51,7 @@ def main() -> None:
     args = parser.parse_args()
     names = list(SCENARIOS) if args.scenario == "all" else [args.scenario]
     for name in names:
-        asyncio.run(run_one(name, args.tiny))
+        loop.run(run_one(name, args.tiny))
 
 
 if __name__ == "__main__":

@@ -23,6 +23,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import cast
 
+from bench import loop
+
 
 @dataclass
 class LoadSpec:
@@ -221,13 +223,7 @@ def run_load(spec: LoadSpec, *, engine: str | None = None) -> LoadResult:
 
 def main(argv: list[str]) -> None:
     spec = LoadSpec(**json.loads(Path(argv[0]).read_text()))
-    try:
-        import uvloop
-
-        uvloop.install()
-    except ImportError:
-        pass
-    result = asyncio.run(_python_load(spec))
+    result = loop.run(_python_load(spec))
     print(json.dumps(asdict(result)))
 
 

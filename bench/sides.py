@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import importlib
 import json
 import os
@@ -28,6 +27,7 @@ import sys
 import traceback
 from typing import IO, Any
 
+from bench import loop
 from bench.harness import Bench
 
 
@@ -92,15 +92,11 @@ def main() -> None:
     # the answers keep the real stdout; whatever else prints goes to stderr
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "w")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-    # uvloop, as `imql serve` runs (uvicorn's default) and bench/load.py: a side's thousands of
-    # clients read their frames at a fraction of the selector loop's cost per socket, so the
-    # figures measure the server, not the client (group-fanout: ~21 µs per received message
-    # with the selector loop, as much as the server spent per delivery)
-    with contextlib.suppress(ImportError):
-        import uvloop
-
-        uvloop.install()
-    asyncio.run(serve(args.module, args.name, json.loads(args.config), answers))
+    # uvloop (bench.loop): a side's thousands of clients read their frames at a fraction of the
+    # selector loop's cost per socket, so the figures measure the server, not the client
+    # (group-fanout: ~21 µs per received message with the selector loop, as much as the server
+    # spent per delivery)
+    loop.run(serve(args.module, args.name, json.loads(args.config), answers))
 
 
 if __name__ == "__main__":
