@@ -10,6 +10,12 @@ paced (no more than MAX_OPENING acknowledged but not yet followed by the server)
 reconnect-storm measures, and a flood of opens queued behind the process's Redis pool for 30 s
 fails them (7012), which is not what this scenario is about.
 
+Floor, in the same run: the bare WebSocket server (bench.floors `bare-ws`: uvicorn, the same
+WebSocket implementation, Starlette) holding as many subscriptions, opened the same way, broadcasts
+each message as one frame per connection, written as imql writes a fan-out's frames: what the
+stack costs to reach every subscriber with no bus, no log and no per-member rules, so imql's
+figures read against what no change to imql's own code can remove (`floor_bare_ws_*_ms`).
+
 The peer (yoga-chat, bench/peer.py) gets the same: the same users in three groups of its own
 (`createGroup`), the same steps of `newMessages` subscriptions, the same sends from the owner.
 Sends alternate imql, peer, imql, ... and imql's figures carry `ratio_to_peer`. Its Redis figure
@@ -214,6 +220,30 @@ async def peer_side(bench: Bench, peer: Peer, users: list[str], sizes: list[int]
     )
 
 
+FLOOR = "bare-ws"
+
+
+async def floor_side(bench: Bench, users: list[str], sizes: list[int]) -> Side:
+    """The floor: every subscription it holds gets every message, and the steps only ever add
+    subscribers, so at each step a broadcast reaches exactly that step's group size."""
+    server = await bench.start_process(["-m", "bench.floors", FLOOR], FLOOR)
+
+    async def request(text: str, gid: str) -> tuple[dict[str, Any], str]:
+        return {"query": "broadcast", "variables": {"text": text}}, ""
+
+    return Side(
+        bench,
+        FLOOR,
+        server.port,
+        TEXT_LISTENER,  # the floor takes any subscription
+        [f"floor-{u}" for u in users],  # it checks no token
+        {size: str(size) for size in sizes},
+        lambda p: str(p["data"]["text"]),
+        request,
+        partial(server.metric, "imql_live_subscriptions"),  # what the floor names its count
+    )
+
+
 def sizes_of(bench: Bench) -> tuple[list[int], int]:
     """The group sizes (each a step of subscriptions) and the sends at each."""
     sizes = [20, 50] if bench.tiny else [1_000, 5_000, 10_000]
@@ -228,6 +258,8 @@ async def side(bench: Bench, name: str) -> Side:
     users = [f"u{i}" for i in range(sizes[-1])]
     if name == "imql":
         return await imql_side(bench, users, sizes)
+    if name == FLOOR:
+        return await floor_side(bench, users, sizes)
     peer = await bench.start_peer()
     assert peer is not None
     return await peer_side(bench, peer, users, sizes)
@@ -238,7 +270,7 @@ async def run(bench: Bench) -> None:
     built at the same time; then, step by step, the sends take turns (imql, peer, imql, ...)."""
     sizes, sends = sizes_of(bench)
     async with bench.running():
-        names = ["imql", *([PEER_NAME] if await bench.peer_available() else [])]
+        names = ["imql", *([PEER_NAME] if await bench.peer_available() else []), FLOOR]
         sides = [await SideProcess.start(__name__, name, bench) for name in names]
         try:
             bench.emit("setup_time", round(await sides[0].call("setup_seconds"), 1), "s", users=sizes[-1])
@@ -271,6 +303,11 @@ def emit_size(bench: Bench, figures: dict[str, list[dict[str, float]]], size: in
         peer_value = round(median(theirs) * scale, digits) if theirs else None
         bench.emit_compared(figure, round(median(ours) * scale, digits), peer_value, unit, **extra)
 
+    floor_values = {key: values(FLOOR, key) for key in ("first", "median", "last")}
+    for key, floor_times in floor_values.items():
+        if floor_times:
+            each = [round(t * 1000, 2) for t in floor_times]
+            bench.emit(f"floor_bare_ws_{key}_ms", round(median(floor_times) * 1000, 2), "ms", each=each, **extra)
     compared("first_ms", "first", 1000, 2, "ms")
     compared("median_ms", "median", 1000, 2, "ms")
     lasts, peer_lasts = values("imql", "last"), values(PEER_NAME, "last")
