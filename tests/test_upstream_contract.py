@@ -191,6 +191,35 @@ def test_uvicorn() -> None:
     c.check()
 
 
+def test_uvicorn_http() -> None:
+    c = Contract("uvicorn")
+    part = "gateway.lean.uvicorn_http.HeadWithBodyHttpToolsProtocol"
+    module = "uvicorn.protocols.http.httptools_impl"
+    try:
+        found = importlib.import_module(module)
+    except ImportError:
+        c.problems.append(f"{c.label}: {part} needs module {module}")
+        c.check()
+        return
+    c.needs(part, found, module, "HttpToolsProtocol", "RequestResponseCycle")
+    protocol = getattr(found, "HttpToolsProtocol", None)
+    if protocol is not None:
+        c.needs(part, protocol, "HttpToolsProtocol", "_start_asgi_task")
+        if hasattr(protocol, "_start_asgi_task"):
+            c.needs_parameters(part, protocol._start_asgi_task, "HttpToolsProtocol._start_asgi_task", "cycle", "app")
+        if "self.loop" not in inspect.getsource(protocol):
+            c.problems.append(f"{c.label}: {part} needs HttpToolsProtocol.loop")
+    cycle = getattr(found, "RequestResponseCycle", None)
+    if cycle is not None:
+        c.needs(part, cycle, "RequestResponseCycle", "send", "run_asgi")
+        source = inspect.getsource(cycle)
+        if "self.transport = transport" not in source:
+            c.problems.append(f"{c.label}: {part} needs RequestResponseCycle.transport")
+        if "self.scope, self.receive, self.send" not in source:
+            c.problems.append(f"{c.label}: {part} needs run_asgi to hand the application self.send")
+    c.check()
+
+
 def test_websockets() -> None:
     from websockets.protocol import Protocol, State
 
