@@ -275,6 +275,29 @@ def test_strawberry() -> None:
     if hasattr(schema, "_schema"):
         c.needs("schema.execution.executor.shared_results_of", schema._schema, "Schema._schema", "_strawberry_schema")
     c.needs_module("schema.execution.http", "strawberry.schema.schema", "validate_document")
+    part = "schema.execution.arguments"
+    c.needs_module(part, "strawberry.schema.schema_converter", "convert_arguments", "get_arguments")
+    c.needs_module(
+        part,
+        "strawberry.types.arguments",
+        "convert_arguments",
+        "convert_argument",
+        "_is_leaf_type",
+        "_is_optional_leaf_type",
+    )
+    c.needs_module(part, "strawberry.types.base", "StrawberryList", "StrawberryMaybe", "StrawberryOptional")
+    c.needs_module(part, "strawberry.types.enum", "has_enum_definition")
+    c.needs_module(part, "strawberry.relay.types", "GlobalID")
+    from strawberry.schema import schema_converter
+
+    if "convert_arguments(" not in inspect.getsource(schema_converter.get_arguments):
+        c.problems.append(f"{c.label}: {part} needs get_arguments to call the module's convert_arguments")
+    from strawberry.types import arguments
+
+    convert_source = inspect.getsource(arguments.convert_argument)
+    for check in ("StrawberryMaybe", "StrawberryOptional", "_is_leaf_type", "has_enum_definition", "GlobalID"):
+        if check not in convert_source:
+            c.problems.append(f"{c.label}: {part} mirrors convert_argument's checks, and it no longer uses {check}")
     from strawberry.asgi import GraphQL
 
     # gateway.web.view.GraphQLView overrides these to answer malformed requests 400 (not 500)
