@@ -66,6 +66,18 @@ def test_redis_py() -> None:
     c = Contract("redis", "redis-py")
     part = "gateway.lean.redis"
     c.needs_module(part, "redis.client", "EMPTY_RESPONSE", "NEVER_DECODE")
+    c.needs_module(f"{part}.HiredisReplies", "redis._parsers.hiredis", "NOT_ENOUGH_DATA", "_AsyncHiredisParser")
+    from redis._parsers.hiredis import _AsyncHiredisParser
+
+    c.needs(f"{part}.HiredisReplies", _AsyncHiredisParser, "_AsyncHiredisParser", "handle_push_response", "on_connect")
+    parser_source = inspect.getsource(_AsyncHiredisParser)
+    for name in ("self._reader", "self._connected", "self._hiredis_PushNotificationType"):
+        if name not in parser_source:
+            c.problems.append(f"{c.label}: {part}.HiredisReplies needs _AsyncHiredisParser.{name[5:]}")
+    connection_source = inspect.getsource(aioredis.Connection.__mro__[1])
+    for name in ("self._parser", "self.health_check_interval", "self.next_health_check"):
+        if name not in connection_source:
+            c.problems.append(f"{c.label}: {part}.HiredisReplies needs AbstractConnection.{name[5:]}")
     pool = aioredis.ConnectionPool(max_connections=1)
     c.needs(
         f"{part}.WaitingConnectionPool",
