@@ -498,8 +498,8 @@ class _RoundTripCounter:
 
 
 def lean_connections(pool: WaitingConnectionPool, on_round_trip: Callable[[], None] | None = None) -> None:
-    """Puts HiredisPacking (and, given `on_round_trip`, the round-trip counter) on top of the
-    connection class `from_url` picked by scheme (TCP, TLS or Unix socket)."""
+    """Puts HiredisPacking and HiredisReplies (and, given `on_round_trip`, the round-trip counter)
+    on top of the connection class `from_url` picked by scheme (TCP, TLS or Unix socket)."""
     base = pool.connection_class
     mixins: tuple[type, ...] = (HiredisPacking, HiredisReplies)
     if on_round_trip is not None:
