@@ -16,6 +16,8 @@ log = logging.getLogger("imql")
 # uvicorn's WebSocket implementation: its sans-I/O one (which holds less per connection than the
 # legacy one), with less kept per idle connection (gateway.lean.uvicorn_ws)
 WS_IMPLEMENTATION = "gateway.lean.uvicorn_ws:LeanWebSocketProtocol"
+# uvicorn's httptools protocol, a response's head and body in one write (gateway.lean.uvicorn_http)
+HTTP_IMPLEMENTATION = "gateway.lean.uvicorn_http:HeadWithBodyHttpToolsProtocol"
 # What each worker of `imql serve --workers N` runs: the app, built from the environment.
 APP_FACTORY = "gateway.web.app:create_app"
 # More processes than this on one host is a typo: one per core is the point (README, Production).
@@ -92,6 +94,7 @@ def server_config(app: Any, settings: Settings, **extra: Any) -> Any:
         lifespan="on",
         proxy_headers=False,  # the app applies uvicorn's proxy-header middleware itself (gateway.web.app)
         server_header=False,
+        http=HTTP_IMPLEMENTATION,
         ws=WS_IMPLEMENTATION,
         ws_per_message_deflate=settings.ws_compression,
         **extra,

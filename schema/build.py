@@ -15,6 +15,7 @@ from schema.caching import SafeParserCache
 from schema.conversations import ConversationMutation, ConversationQuery
 from schema.enums import ALL_ENUMS
 from schema.errors import IMErrors
+from schema.execution import arguments as argument_conversion
 from schema.execution.executor import SharedEventExecutor, SharedResults
 from schema.execution.http import QueryPlans
 from schema.execution.listeners import EventRenderer, ListenerPlans
@@ -97,6 +98,7 @@ class IMSchema(strawberry.Schema):
 
 
 def build_schema() -> IMSchema:
+    argument_conversion.install()  # a field's arguments converted by a plan made once (schema.execution.arguments)
     schema = _build()
     mutation = schema._schema.mutation_type
     assert mutation is not None

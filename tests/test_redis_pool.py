@@ -437,3 +437,62 @@ async def test_pipelines_waiting_in_a_batch_fail_when_the_pool_closes(settings: 
         await asyncio.wait_for(waiting, 5)
     await pool.release(held)
     await lean.aclose()
+
+
+async def test_replies_already_buffered_are_taken_from_hiredis_as_redis_py_would_answer(settings: Settings) -> None:
+    """HiredisReplies: a pipeline's replies after the first come from hiredis's buffer, not through
+    read_response (its coroutines); error replies, callbacks and a reply larger than one socket
+    read (NOT_BUFFERED: redis-py's way) answer as redis-py's pipeline answers."""
+    assert settings.redis_url is not None
+    plain = aioredis.Redis.from_url(settings.redis_url, decode_responses=True)
+    pool = WaitingConnectionPool.from_url(settings.redis_url, decode_responses=True, max_connections=1)
+    lean_connections(pool)
+    reads: list[str] = []
+
+    class Counted(pool.connection_class):  # type: ignore[name-defined,misc]
+        async def read_response(self, *args: Any, **kwargs: Any) -> Any:
+            reads.append("read_response")
+            return await super().read_response(*args, **kwargs)
+
+    pool.connection_class = Counted
+    lean = LeanRedis(connection_pool=pool)
+    key = f"imql-test:buffered:{secrets.token_hex(4)}"
+    big = "x" * 300_000  # several socket reads
+    try:
+        await plain.set(f"{key}:big", big)
+
+        def queue(pipe: Any) -> None:
+            pipe.hset(f"{key}:h", mapping={"a": "1", "b": "2"})
+            pipe.hgetall(f"{key}:h")
+            pipe.incr(f"{key}:n")
+            pipe.hincrby(f"{key}:h", "a", 1)
+            pipe.zscore(f"{key}:z", "absent")
+            pipe.incr(f"{key}:h")  # WRONGTYPE: an error reply, in its place
+            pipe.get(f"{key}:big")
+            pipe.exists(f"{key}:h", f"{key}:n")
+            pipe.hmget(f"{key}:h", ["a", "b", "c"])
+
+        theirs_pipe = plain.pipeline(transaction=False)
+        queue(theirs_pipe)
+        theirs = await theirs_pipe.execute(raise_on_error=False)
+        await plain.delete(f"{key}:h", f"{key}:n")
+        await lean.ping()  # the connection is made (its handshake's replies are read_response's)
+        reads.clear()
+        ours_pipe = lean.pipeline(transaction=False)
+        queue(ours_pipe)
+        ours = await ours_pipe.execute(raise_on_error=False)
+        assert [type(r) for r in ours] == [type(r) for r in theirs]
+        assert [r for r in ours if not isinstance(r, Exception)] == [r for r in theirs if not isinstance(r, Exception)]
+        assert str(ours[5]) == str(theirs[5])
+        assert ours[6] == big
+        # the first reply and the big one needed the socket; the other seven were buffered
+        assert len(reads) <= 3, reads
+        queue(pipe := lean.pipeline(transaction=False))
+        with pytest.raises(ResponseError, match=r"Command # 6 \(INCR"):
+            await pipe.execute()
+        assert await lean.get(f"{key}:n") == "2"  # the connection is still in step
+    finally:
+        await plain.delete(f"{key}:h", f"{key}:n", f"{key}:big")
+        await plain.aclose()
+        await lean.aclose()
+        await pool.disconnect()

@@ -66,6 +66,18 @@ def test_redis_py() -> None:
     c = Contract("redis", "redis-py")
     part = "gateway.lean.redis"
     c.needs_module(part, "redis.client", "EMPTY_RESPONSE", "NEVER_DECODE")
+    c.needs_module(f"{part}.HiredisReplies", "redis._parsers.hiredis", "NOT_ENOUGH_DATA", "_AsyncHiredisParser")
+    from redis._parsers.hiredis import _AsyncHiredisParser
+
+    c.needs(f"{part}.HiredisReplies", _AsyncHiredisParser, "_AsyncHiredisParser", "handle_push_response", "on_connect")
+    parser_source = inspect.getsource(_AsyncHiredisParser)
+    for name in ("self._reader", "self._connected", "self._hiredis_PushNotificationType"):
+        if name not in parser_source:
+            c.problems.append(f"{c.label}: {part}.HiredisReplies needs _AsyncHiredisParser.{name[5:]}")
+    connection_source = inspect.getsource(aioredis.Connection.__mro__[1])
+    for name in ("self._parser", "self.health_check_interval", "self.next_health_check"):
+        if name not in connection_source:
+            c.problems.append(f"{c.label}: {part}.HiredisReplies needs AbstractConnection.{name[5:]}")
     pool = aioredis.ConnectionPool(max_connections=1)
     c.needs(
         f"{part}.WaitingConnectionPool",
@@ -197,6 +209,35 @@ def test_uvicorn() -> None:
     c.check()
 
 
+def test_uvicorn_http() -> None:
+    c = Contract("uvicorn")
+    part = "gateway.lean.uvicorn_http.HeadWithBodyHttpToolsProtocol"
+    module = "uvicorn.protocols.http.httptools_impl"
+    try:
+        found = importlib.import_module(module)
+    except ImportError:
+        c.problems.append(f"{c.label}: {part} needs module {module}")
+        c.check()
+        return
+    c.needs(part, found, module, "HttpToolsProtocol", "RequestResponseCycle")
+    protocol = getattr(found, "HttpToolsProtocol", None)
+    if protocol is not None:
+        c.needs(part, protocol, "HttpToolsProtocol", "_start_asgi_task")
+        if hasattr(protocol, "_start_asgi_task"):
+            c.needs_parameters(part, protocol._start_asgi_task, "HttpToolsProtocol._start_asgi_task", "cycle", "app")
+        if "self.loop" not in inspect.getsource(protocol):
+            c.problems.append(f"{c.label}: {part} needs HttpToolsProtocol.loop")
+    cycle = getattr(found, "RequestResponseCycle", None)
+    if cycle is not None:
+        c.needs(part, cycle, "RequestResponseCycle", "send", "run_asgi")
+        source = inspect.getsource(cycle)
+        if "self.transport = transport" not in source:
+            c.problems.append(f"{c.label}: {part} needs RequestResponseCycle.transport")
+        if "self.scope, self.receive, self.send" not in source:
+            c.problems.append(f"{c.label}: {part} needs run_asgi to hand the application self.send")
+    c.check()
+
+
 def test_websockets() -> None:
     from websockets.protocol import Protocol, State
 
@@ -253,6 +294,29 @@ def test_strawberry() -> None:
     if hasattr(schema, "_schema"):
         c.needs("schema.execution.executor.shared_results_of", schema._schema, "Schema._schema", "_strawberry_schema")
     c.needs_module("schema.execution.http", "strawberry.schema.schema", "validate_document")
+    part = "schema.execution.arguments"
+    c.needs_module(part, "strawberry.schema.schema_converter", "convert_arguments", "get_arguments")
+    c.needs_module(
+        part,
+        "strawberry.types.arguments",
+        "convert_arguments",
+        "convert_argument",
+        "_is_leaf_type",
+        "_is_optional_leaf_type",
+    )
+    c.needs_module(part, "strawberry.types.base", "StrawberryList", "StrawberryMaybe", "StrawberryOptional")
+    c.needs_module(part, "strawberry.types.enum", "has_enum_definition")
+    c.needs_module(part, "strawberry.relay.types", "GlobalID")
+    from strawberry.schema import schema_converter
+
+    if "convert_arguments(" not in inspect.getsource(schema_converter.get_arguments):
+        c.problems.append(f"{c.label}: {part} needs get_arguments to call the module's convert_arguments")
+    from strawberry.types import arguments
+
+    convert_source = inspect.getsource(arguments.convert_argument)
+    for check in ("StrawberryMaybe", "StrawberryOptional", "_is_leaf_type", "has_enum_definition", "GlobalID"):
+        if check not in convert_source:
+            c.problems.append(f"{c.label}: {part} mirrors convert_argument's checks, and it no longer uses {check}")
     from strawberry.asgi import GraphQL
 
     # gateway.web.view.GraphQLView overrides these to answer malformed requests 400 (not 500)

@@ -7,7 +7,9 @@ of Strawberry and graphql-core, fenced in one package.
 - schema.execution.executor: the execution context class (SharedEventExecutor) both paths and
   Strawberry's own run, sharing one execution per group event;
 - schema.execution.completion: value completion compiled per (type, field node) for selections
-  that only read attributes (SharedEventExecutor.complete_value runs it).
+  that only read attributes (SharedEventExecutor.complete_value runs it);
+- schema.execution.arguments: Strawberry's conversion of a field's arguments, planned once per
+  field (installed by schema.build).
 schema.build also patches the built schema (`build_schema`, the SDK's `info` argument): listed below.
 
 Every private (or undocumented) name used, checked by tests/test_upstream_contract.py
@@ -17,10 +19,13 @@ Every private (or undocumented) name used, checked by tests/test_upstream_contra
   `Schema.execution_context_class`, `Schema.extensions` (the list QueryPlans mirrors),
   `strawberry.schema.schema.validate_document(schema, document, validation_rules)`,
   `strawberry.schema.schema.StrawberryGraphQLCoreExecutionContext` (the executor's base),
-  `strawberry.execution.is_awaitable.optimized_is_awaitable`; the converter's resolver of a field
-  without one, named `_get_basic_result` and marked `_is_default`, and its field behind
-  `GraphQLField.extensions["strawberry-definition"]` (`default_resolver`, `python_name`,
-  `is_basic_field`) (completion);
+  `strawberry.execution.is_awaitable.optimized_is_awaitable`;
+  for arguments: `strawberry.schema.schema_converter.convert_arguments` (the global `get_arguments`
+  calls: replaced), `strawberry.types.arguments.convert_arguments`, `convert_argument`,
+  `_is_leaf_type`, `_is_optional_leaf_type` (whose checks `conversion_of` mirrors, in its order);
+  the converter's resolver of a field without one, named `_get_basic_result` and marked
+  `_is_default`, and its field behind `GraphQLField.extensions["strawberry-definition"]`
+  (`default_resolver`, `python_name`, `is_basic_field`) (completion);
 - graphql-core 3.3 (incremental-delivery internals; the executor class, IncrementalExecutor over
   Executor in 3.3.2, reached as StrawberryGraphQLCoreExecutionContext's base, "ExecutionContext"
   below): `ExecutionContext.build(schema, document,

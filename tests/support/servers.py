@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import uvicorn
 
-from gateway.cli import WS_IMPLEMENTATION
+from gateway.cli import HTTP_IMPLEMENTATION, WS_IMPLEMENTATION
 from gateway.clock import Clock
 from gateway.config import Settings
 from gateway.services import Gateway
@@ -70,6 +70,7 @@ async def start_in_process(
         ws_ping_timeout=ws_ping_seconds,
         ws_per_message_deflate=settings.ws_compression,
         proxy_headers=False,  # as `imql serve` runs: the app applies them
+        http=HTTP_IMPLEMENTATION,  # as `imql serve` runs
         ws=WS_IMPLEMENTATION,  # as `imql serve` runs
     )
     server = uvicorn.Server(config)
