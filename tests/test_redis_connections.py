@@ -10,15 +10,19 @@ where the gateway is the only client."""
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import replace
 
+import msgspec
 import pytest
 import redis
 
 from gateway.clock import ManualClock
 from gateway.config import Settings
-from gateway.engine.all_member_push import AllMemberPushWorker
+from gateway.engine.all_member_push import AllMemberPush, AllMemberPushWorker, PushSpec, PushTask
 from gateway.engine.backend import EmbeddedBackend
+from gateway.im.enums import ElemType
+from gateway.im.messages import Content, TextElem
 from gateway.store import POOL_MAX_CONNECTIONS
 from tests.rest.conftest import RestClient
 from tests.support.clients import HTTPClient
@@ -56,15 +60,52 @@ async def test_a_busy_gateway_holds_at_most_the_pools_connections_and_runs_push_
             await clock.advance(2)  # Tencent's pace: pushes more than 1 s apart
             body = {"From_Account": "administrator", "MsgRandom": random, "MsgBody": [_text("to everyone")]}
             task_id = (await RestClient(client).ok("all_member_push/im_push", body))["TaskId"]
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + WAIT_FOR_TASK_SECONDS
-            while not (await pushes.all_member_push.progress(task_id))[2]:
-                assert loop.time() < deadline, "the enqueue did not wake the all-member push worker"
-                await asyncio.sleep(0.05)
+            await _finished(pushes.all_member_push, task_id, "the enqueue did not wake the all-member push worker")
             assert _connections(private_redis) <= POOL_MAX_CONNECTIONS
     finally:
         await client.aclose()
         await running.stop()
+
+
+async def test_a_task_queued_unannounced_is_run_once_the_event_bus_relinks(
+    private_redis: PrivateRedis, settings: Settings, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A task whose poke never came (queued while the process's pub/sub link was down, so its poke
+    was lost) is run once the link is back: the relink wakes the worker, which may have missed it."""
+    monkeypatch.setattr(AllMemberPushWorker, "poll_seconds", NEVER_SECONDS)
+    own = replace(settings, redis_url=private_redis.url, push_webhook_url=None, callback_url=None)
+    running = await start_in_process(own, clock)
+    try:
+        gateway = running.gateway
+        pushes = gateway.backend
+        assert isinstance(pushes, EmbeddedBackend)
+        spec = PushSpec(
+            sender="administrator",
+            random=9,
+            content=Content(elemType=ElemType.V2TIM_ELEM_TYPE_TEXT, textElem=TextElem(text="missed poke")),
+            offline_push=False,
+        )
+        task = PushTask(task_id="t-unannounced", spec=spec, created=int(time.time()))
+        with redis.Redis.from_url(private_redis.url) as direct:
+            # queued as AllMemberPush.start_task does, less the poke
+            direct.hset(
+                gateway.keys.push_task(task.task_id),
+                mapping={"task": msgspec.json.encode(task), "cursor": "", "sent": 0},
+            )
+            direct.xadd(gateway.keys.push_tasks(), {"task": task.task_id})
+            assert not (await pushes.all_member_push.progress(task.task_id))[2]
+            direct.client_kill_filter(_type="pubsub")  # the dispatcher relinks
+        await _finished(pushes.all_member_push, task.task_id, "the relink did not wake the all-member push worker")
+    finally:
+        await running.stop()
+
+
+async def _finished(pushes: AllMemberPush, task_id: str, failure: str) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + WAIT_FOR_TASK_SECONDS
+    while not (await pushes.progress(task_id))[2]:
+        assert loop.time() < deadline, failure
+        await asyncio.sleep(0.05)
 
 
 def _text(text: str) -> dict[str, object]:
