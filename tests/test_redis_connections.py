@@ -70,8 +70,9 @@ async def test_a_busy_gateway_holds_at_most_the_pools_connections_and_runs_push_
 async def test_a_task_queued_unannounced_is_run_once_the_event_bus_relinks(
     private_redis: PrivateRedis, settings: Settings, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A task whose poke never came (queued while the process's pub/sub link was down, so its poke
-    was lost) is run once the link is back: the relink wakes the worker, which may have missed it."""
+    """A task whose poke the process never got (a poke published while its pub/sub link is down is
+    lost) is run once the link is back: the relink wakes the worker. Here the task is queued with
+    no poke at all, then the link is cut."""
     monkeypatch.setattr(AllMemberPushWorker, "poll_seconds", NEVER_SECONDS)
     own = replace(settings, redis_url=private_redis.url, push_webhook_url=None, callback_url=None)
     running = await start_in_process(own, clock)
