@@ -52,6 +52,13 @@ class StreamConsumer(BackgroundLoop):
     batch = 20  # entries taken per read
     linger_seconds = 0.0  # a read that finds fewer than `batch` waits this long for more, then reads once more
     block_milliseconds = 1000  # how long a read waits for new entries
+    # None: a read blocks (up to block_milliseconds) while the stream is empty, holding its
+    # connection meanwhile, so the consumer needs a client of its own. A number: reads never block;
+    # the consumer is woken (`wake`) by whoever appends to its stream, and reads again at least this
+    # often on its own (entries appended while no process listened, a wake-up lost with a pub/sub
+    # link, pending entries of a dead consumer to claim). Each read then holds a connection for one
+    # quick round trip: such a consumer shares the request pool.
+    poll_seconds: float | None = None
     claim_idle_seconds = 60.0
     error_pause_seconds = 1.0
 
@@ -61,6 +68,7 @@ class StreamConsumer(BackgroundLoop):
         self._stream = stream
         self._consumer = consumer
         self._group_made = False  # made once (and again after an error: a stream deleted takes its group)
+        self._woken = asyncio.Event()  # set by `wake`: the stream has new entries (poll_seconds set)
 
     @abstractmethod
     async def _process(self, entries: list[tuple[Any, dict[Any, Any]]], claimed: bool) -> list[Any]:
@@ -79,31 +87,41 @@ class StreamConsumer(BackgroundLoop):
         await asyncio.gather(*(handle(fields) for _, fields in entries))
         return [entry_id for entry_id, _ in entries]
 
+    def wake(self) -> None:
+        """New entries were appended to the stream (a consumer with poll_seconds reads it now)."""
+        self._woken.set()
+
     async def _run(self) -> None:
         while True:
             try:
                 if not self._group_made:
                     await self._ensure_group()
                     self._group_made = True
+                self._woken.clear()  # before the read: a wake-up during it is for entries it may miss
                 entries, claimed = await self._take()
                 if entries:
                     done = await self._process(entries, claimed)
                     if done:
                         await self._done(done)
+                elif self.poll_seconds is not None:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._woken.wait(), timeout=self.poll_seconds)
             except (RedisError, OSError) as exc:
                 self._group_made = False
                 log.warning("%s: stream %s unreadable: %s", self.task_name, self._stream, exc)
                 await asyncio.sleep(self.error_pause_seconds)
 
     async def _take(self) -> tuple[list[tuple[Any, dict[Any, Any]]], bool]:
-        """Idle pending entries first (claimed: True), else new ones (waiting up to block_milliseconds)."""
+        """Idle pending entries first (claimed: True), else new ones (waiting up to block_milliseconds,
+        unless the consumer polls)."""
         _, claimed, *_ = await self._redis.xautoclaim(
             self._stream, self.group, self._consumer, int(self.claim_idle_seconds * 1000), "0-0", count=self.batch
         )
         if claimed:
             return list(claimed), True
+        block = self.block_milliseconds if self.poll_seconds is None else None
         reply = await self._redis.xreadgroup(
-            self.group, self._consumer, {self._stream: ">"}, count=self.batch, block=self.block_milliseconds
+            self.group, self._consumer, {self._stream: ">"}, count=self.batch, block=block
         )
         entries = [e for _, stream_entries in reply or [] for e in stream_entries]
         if entries and len(entries) < self.batch and self.linger_seconds:

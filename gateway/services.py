@@ -181,10 +181,12 @@ class Gateway:
         )
         # the engine's logs keep message events by reference: its MessageEvents resolves them
         dispatcher = Dispatcher(redis, keys, metrics, resolver=embedded.message_events)
-        # background stream consumers block on reads for up to a second while their stream is empty:
-        # each on a client of its own, not on the request pool's few connections
-        # (gateway.store.POOL_MAX_CONNECTIONS), which three of them (callbacks, push, all-member
-        # push) and the bus would otherwise hold all of, starving requests
+        # background stream consumers that block on reads for up to a second while their stream is
+        # empty (callbacks, push, Tencent inbound: each runs only when configured) are each on a
+        # client of its own, not on the request pool's few connections
+        # (gateway.store.POOL_MAX_CONNECTIONS), which they and the bus would otherwise hold all of,
+        # starving requests. The all-member push worker, always on, does not block: woken through
+        # the dispatcher's pub/sub connection, it reads on the request pool.
         worker_clients: list[Any] = []  # closed with the gateway
 
         def worker_redis() -> Any:
@@ -253,8 +255,9 @@ class Gateway:
             )
         expiry = ExpiryWatch(clock, sessions.notify_expired)
         all_member_push_worker = AllMemberPushWorker(
-            worker_redis(), keys, embedded.all_member_push, presence.online, consumer=instance_id
+            redis, keys, embedded.all_member_push, presence.online, consumer=instance_id
         )
+        dispatcher.on_appended(keys.push_tasks(), all_member_push_worker.wake)
         media_store = FileMediaStore(settings.data_dir / "media")
         # the engine's REST v4 server: the gateway's own /v4 on the embedded backend; with Tencent
         # upstream, only the mirror's entry for Tencent's webhooks (the app calls Tencent's REST)

@@ -51,7 +51,11 @@ TOO_SOON, OVER_QUOTA = 90024, 90047
 BATCH = 200  # accounts delivered to per step of a task
 SCAN_COUNT = 1000  # profile keys read per SCAN step while listing older accounts
 GROUP = "all-member-pushers"
-BLOCK_MILLISECONDS = 1000
+# The worker reads its task stream without blocking, on the request pool: a task's enqueue wakes it
+# through the event bus's pub/sub connection (a poke on the stream's channel, which each process's
+# dispatcher hands to its worker), so a process holds no Redis connection of its own for it. It
+# also reads this often unwoken: tasks enqueued while no process listened, or left by a dead replica.
+POLL_SECONDS = 5.0
 CLAIM_IDLE_SECONDS = 30  # a task untouched this long (no batch done) was a dead replica's: take it over
 ERROR_PAUSE_SECONDS = 1.0
 
@@ -129,6 +133,7 @@ class AllMemberPush:
         pipe.hset(self._keys.push_task(task_id), mapping={"task": _task_enc.encode(task), "cursor": "", "sent": 0})
         pipe.expire(self._keys.push_task(task_id), TASK_TTL_SECONDS)
         pipe.xadd(self._keys.push_tasks(), {"task": task_id})
+        pipe.publish(Keys.poke_channel(self._keys.push_tasks()), b"")  # wakes a worker (POLL_SECONDS)
         await pipe.execute()
         return task_id
 
@@ -276,7 +281,7 @@ class AllMemberPushWorker(StreamConsumer):
     task_name = "imql-all-member-push"
     group = GROUP
     batch = 1  # a task is long: one at a time, kept alive by re-claiming it
-    block_milliseconds = BLOCK_MILLISECONDS
+    poll_seconds = POLL_SECONDS
     claim_idle_seconds = CLAIM_IDLE_SECONDS
     error_pause_seconds = ERROR_PAUSE_SECONDS
 

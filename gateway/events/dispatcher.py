@@ -1,7 +1,8 @@
 """The read side of the event bus: one dispatcher per process.
 
 It holds ONE pub/sub connection, subscribed to the poke channel of every stream that at least one
-local subscriber follows, plus the app's session-ended channel. A poke marks the stream dirty; a
+local subscriber follows, plus the app's session-ended channel and the poke channels of the work
+queues whose consumers it wakes (`on_appended`: the all-member push tasks). A poke marks the stream dirty; a
 single reader task reads every dirty stream from the last position it delivered (one pipelined
 round trip per batch of streams) and hands the entries to each local subscriber's mailbox. So the
 Redis connections in use do not grow with the number of subscriptions: one pub/sub connection and
@@ -105,6 +106,7 @@ class Dispatcher:
         self._pubsub: Any = None
         self._tasks: list[asyncio.Task[None]] = []
         self._session_ended_handlers: list[Callable[[str], None]] = []
+        self._wakers: dict[str, list[Callable[[], None]]] = {}  # poke channel → its work queue's consumers
         self._by_session: dict[str, list[Mailbox]] = {}  # lists: a session has a few subscribers
         self._link_up = True
         self._link_listeners: set[Mailbox] = set()
@@ -131,7 +133,7 @@ class Dispatcher:
         """Start even when Redis is down (the process then reports not ready and keeps trying)."""
         self._pubsub = self._redis.pubsub()
         try:
-            await self._pubsub.subscribe(self._keys.sessions_ended_channel())
+            await self._pubsub.subscribe(self._keys.sessions_ended_channel(), *self._wakers)
             self._mark_subscribed(True)
         except (RedisError, OSError) as exc:
             self._metrics.redis_failures.inc()
@@ -180,6 +182,13 @@ class Dispatcher:
 
     def on_session_ended(self, handler: Callable[[str], None]) -> None:
         self._session_ended_handlers.append(handler)
+
+    def on_appended(self, stream: str, wake: Callable[[], None]) -> None:
+        """Call `wake` on each poke of `stream`, a process-wide work queue rather than a subscriber's
+        log (gateway.background.StreamConsumer.poll_seconds: its consumer then reads it without
+        holding a Redis connection of its own), and each time the pub/sub link is re-established,
+        pokes having been missed meanwhile. Before `start`: its channel is subscribed for good."""
+        self._wakers.setdefault(Keys.poke_channel(stream), []).append(wake)
 
     # ---- subscribers -------------------------------------------------------------------------
     def register(self, mailbox: Mailbox) -> None:
@@ -434,12 +443,19 @@ class Dispatcher:
         with contextlib.suppress(RedisError, OSError):
             await self._pubsub.aclose()
         self._pubsub = self._redis.pubsub()
-        channels = [self._keys.sessions_ended_channel(), *(Keys.poke_channel(s) for s in self._feeds)]
+        channels = [
+            self._keys.sessions_ended_channel(),
+            *self._wakers,
+            *(Keys.poke_channel(s) for s in self._feeds),
+        ]
         try:
             await self._pubsub.subscribe(*channels)
         except (RedisError, OSError):
             return  # the listen loop sees the failure again and backs off
         self._mark_subscribed(True)
+        for wakes in self._wakers.values():  # their queues may have grown while we were away
+            for wake in wakes:
+                wake()
         # Sessions may have ended while we were away: cached copies cannot be trusted.
         for handler in self._session_ended_handlers:
             handler("*")
@@ -461,6 +477,9 @@ class Dispatcher:
                 session_id = str(message.get("data") or "")
                 for handler in self._session_ended_handlers:
                     handler(session_id)
+            elif channel in self._wakers:
+                for wake in self._wakers[channel]:
+                    wake()
             elif channel.endswith(":poke"):
                 self._mark_dirty(channel[: -len(":poke")])
 

@@ -504,7 +504,9 @@ async def test_im_push_task_resumes_where_a_dead_replica_stopped(
         gw.keys.push_task("t-resume"), mapping={"task": msgspec.json.encode(task), "cursor": "alice", "sent": 0}
     )
     stream = gw.keys.push_tasks()
-    pipe = gw.redis.pipeline(transaction=True)  # taken by the dead replica before a live one could
+    # taken by the dead replica before a live one could; no poke wakes the live worker: its own
+    # periodic read (AllMemberPushWorker.poll_seconds) claims the task once idle
+    pipe = gw.redis.pipeline(transaction=True)
     pipe.xadd(stream, {"task": "t-resume"})
     pipe.xreadgroup(all_member_push.GROUP, "dead-replica", {stream: ">"}, count=1)
     await pipe.execute()
