@@ -304,8 +304,8 @@ class MessageMutation:
             isSupportMessageExtension,
             needReadReceipt,
             offlinePushInfo,
+            cloudCustomData,
         )
-        options.cloudCustomData = cloudCustomData
         sent = await (await info.context.session()).send_message(id, receiver, groupID, options)
         return gql(sent, Message)
 
@@ -340,8 +340,8 @@ class MessageMutation:
             isSupportMessageExtension,
             needReadReceipt,
             offlinePushInfo,
+            cloudCustomData,
         )
-        options.cloudCustomData = cloudCustomData
         session = await info.context.session()
         return gql(await session.send_text_message(text, receiver, groupID, options, idempotencyKey), Message)
 
@@ -377,8 +377,8 @@ class MessageMutation:
             isSupportMessageExtension,
             needReadReceipt,
             offlinePushInfo,
+            cloudCustomData,
         )
-        options.cloudCustomData = cloudCustomData
         session = await info.context.session()
         sent = await session.send_custom_message(
             data or "", desc or "", extension or "", receiver, groupID, options, idempotencyKey
@@ -574,9 +574,11 @@ def _send_options(
     supports_extensions: bool,
     need_read_receipt: bool,
     offline_push_info: OfflinePushInfoInput | None,
+    cloud_custom_data: str | None = None,
 ) -> im.SendOptions:
-    """The options sendMessage and sendReplyMessage share."""
+    """The options every send mutation shares (sendReplyMessage makes its own cloudCustomData)."""
     return im.SendOptions(
+        cloudCustomData=cloud_custom_data,
         priority=priority,
         onlineUserOnly=online_user_only,
         localCustomData=local_custom_data or "",
