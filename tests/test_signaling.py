@@ -10,6 +10,7 @@ import pytest
 
 from gateway.clock import ManualClock
 from gateway.config import Settings
+from gateway.engine.message_manager import EmbeddedMessages
 from gateway.errors import Code
 from tests.support.clients import HTTPClient
 from tests.support.servers import InProcessGateway, start_in_process
@@ -204,6 +205,26 @@ async def test_online_only_invitations_leave_no_history(call: tuple[Device, Devi
     assert (await bob.event())["inviteID"] == invite_id
     assert await bob.q(f'mutation {{ accept(inviteID: "{invite_id}") }}')
     assert (await bob.q(HISTORY % "alice"))["getC2CHistoryMessageList"] == []
+
+
+async def test_each_step_goes_out_in_one_request_without_a_created_message(
+    call: tuple[Device, Device, Device], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A signaling step's message is sent as sendCustomMessage sends one (content inline): no draft
+    written, read, claimed and deleted, four Redis commands fewer per step."""
+
+    async def no_create(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a signaling step created a message (the two-step send)")
+
+    monkeypatch.setattr(EmbeddedMessages, "create_message", no_create)
+    alice, bob, bob_phone = call
+    invite_id = await alice.invite("bob", data="ring")
+    assert (await bob.event())["inviteID"] == invite_id
+    await bob_phone.event()
+    assert await bob.q(f'mutation {{ reject(inviteID: "{invite_id}", data: "busy") }}')
+    assert (await alice.event())["type"] == "onInviteeRejected"
+    history = (await bob.q(HISTORY % "alice"))["getC2CHistoryMessageList"]
+    assert [m["elemType"] for m in history] == ["V2TIM_ELEM_TYPE_CUSTOM"] * 2
 
 
 async def test_add_invited_signaling_and_modify(

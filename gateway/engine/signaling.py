@@ -447,14 +447,15 @@ class Signaling:
         content = Content(
             elemType=ElemType.V2TIM_ELEM_TYPE_CUSTOM, customElem=CustomElem(data=_info_enc.encode(info).decode())
         )
-        created = await self._messages.create_message(sender, content)
+        # sent as a one-request send does (sendCustomMessage): every rule of a send, no draft to
+        # write, read, claim and delete
         options = SendOptions(onlineUserOnly=invitation.onlineUserOnly, offlinePushInfo=offline_push_info)
         if invitation.groupID:
-            await self._messages.send_group_message(sender, session_id, created.id, invitation.groupID, options)
+            await self._messages.send_group_content(sender, session_id, content, invitation.groupID, options)
             return
         # C2C: between the inviter and the one invitee, whoever sends
         peer = invitation.inviteeList[0] if sender == invitation.inviter else invitation.inviter
-        await self._messages.send_c2c_message(sender, session_id, created.id, peer, options)
+        await self._messages.send_c2c_content(sender, session_id, content, peer, options)
 
     async def _tell_quietly(
         self,

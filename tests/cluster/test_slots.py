@@ -157,7 +157,7 @@ TABLE: dict[str, tuple[set[str], int]] = {
     "send group in one request": ({A, G, APP}, 21),
     "mark group read": ({B, G, APP}, 34),
     "quit group": ({B, G, APP}, 31),
-    "signaling invite": ({A, B, AB, APP}, 31),
+    "signaling invite": ({A, B, AB, APP}, 27),
     "open a subscription (6 listeners)": ({B, AB, G, APP}, 59),
     # the callback worker's count of alice's and bob's one-to-one unread (gateway.engine.unread_index):
     # first building their indexes, then a script per user (and a ZCOUNT per unread conversation:

@@ -9,9 +9,7 @@ import {
   type Connection,
   ConversationListenerDocument,
   type ConversationListenerSubscription,
-  CreateCustomMessageDocument,
   CreateImageMessageDocument,
-  CreateTextMessageDocument,
   errorMessage,
   EventCursorDocument,
   follow,
@@ -23,8 +21,10 @@ import {
   LogoutDocument,
   MarkC2CMessageAsReadDocument,
   PinConversationDocument,
+  SendCustomMessageDocument,
   SendMessageDocument,
   SendMessageReadReceiptsDocument,
+  SendTextMessageDocument,
 } from "./api";
 import { ConversationList } from "./ConversationList";
 import { MessagePane } from "./MessagePane";
@@ -175,6 +175,7 @@ export function Chat({ login, onLogout }: { login: Login; onLogout(reason?: stri
     }
   }, [peer, history, conversation]);
 
+  // a created message (an image: uploaded first, then sent by its id)
   const send = useCallback(
     async (created: Promise<string | null>) => {
       const client = connection.current?.client;
@@ -188,16 +189,18 @@ export function Chat({ login, onLogout }: { login: Login; onLogout(reason?: stri
     [peer],
   );
 
+  // text goes in one request (sendTextMessage: created and sent together), not the SDK's two steps
   const sendText = useCallback(
-    (text: string) =>
-      send(
-        (async () => {
-          const r = await connection.current!.client.mutation(CreateTextMessageDocument, { text }).toPromise();
-          if (r.error) dispatch({ type: "error", error: r.error.message });
-          return r.data?.createTextMessage.id ?? null;
-        })(),
-      ),
-    [send],
+    async (text: string) => {
+      const client = connection.current?.client;
+      if (!client || !peer) return;
+      const sent = await client
+        .mutation(SendTextMessageDocument, { text, receiver: peer, needReadReceipt: true })
+        .toPromise();
+      if (sent.error || !sent.data) return dispatch({ type: "error", error: sent.error?.message ?? "send failed" });
+      dispatch({ type: "messages", peer, messages: [sent.data.sendTextMessage] });
+    },
+    [peer],
   );
 
   const sendImage = useCallback(
@@ -212,13 +215,14 @@ export function Chat({ login, onLogout }: { login: Login; onLogout(reason?: stri
     [send],
   );
 
+  // the typing notice: a custom message in one request, to the peer's online devices only
   const typing = useCallback(async () => {
     const client = connection.current?.client;
     if (!client || !peer || Date.now() - lastTypingSent.current < TYPING_RESEND_MS) return;
     lastTypingSent.current = Date.now();
-    const created = await client.mutation(CreateCustomMessageDocument, { data: TYPING_DATA }).toPromise();
-    const id = created.data?.createCustomMessage.id;
-    if (id) await client.mutation(SendMessageDocument, { id, receiver: peer, onlineUserOnly: true }).toPromise();
+    await client
+      .mutation(SendCustomMessageDocument, { data: TYPING_DATA, receiver: peer, onlineUserOnly: true })
+      .toPromise();
   }, [peer]);
 
   const pin = useCallback((conversationID: string, isPinned: boolean) => {
