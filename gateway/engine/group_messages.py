@@ -365,6 +365,7 @@ class GroupMessaging:
             )
         if len(pipe):
             await pipe.execute()
+            self._bus.appended(pipe)
         neutral = neutral_view(stored)
         event = OnRecvNewMessage(message=neutral)
         if targets:
