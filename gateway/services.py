@@ -131,7 +131,7 @@ class Gateway:
                 on_round_trip=metrics.redis_round_trips.inc,
             )
         keys = Keys(settings.sdkappid)
-        bus = EventBus(redis, keys)
+        bus = EventBus(redis, keys, clock)
         instance_id = secrets.token_hex(6)
         media_signer = MediaSigner(settings.secret_key)
         admins = settings.admin_identifiers

@@ -12,15 +12,18 @@ from gateway.clock import ManualClock
 from gateway.errors import Code, IMError
 from gateway.events import mailbox as mailbox_module
 from gateway.events import stream as stream_module
+from gateway.events.bus import EVENT_STREAM_TTL_SECONDS, EVENT_TTL_REFRESH_SECONDS
 from gateway.events.cursor import Cursor
 from gateway.events.mailbox import LogEntry, Mailbox
 from gateway.events.stream import Delivery
 from gateway.im.enums import UserStatusType
 from gateway.im.events import SDK_LISTENER, OnKickedOffline, OnUserStatusChanged
+from gateway.im.messages import SendOptions
 from gateway.im.model import UserStatus
 from gateway.services import Gateway
 from gateway.session.im_session import IMSession
 from gateway.session.pool import Session
+from tests.contract.conftest import send_text, text
 
 
 def marker(n: int, user: str = "bob") -> OnUserStatusChanged:
@@ -304,3 +307,81 @@ def test_an_idle_mailbox_holds_no_queue() -> None:
     box.offer([LogEntry("stream", "2-0", {})] * box.capacity)  # over capacity: marked, emptied
     assert box.overflowed
     assert not box.pending
+
+
+# A TTL this far below EVENT_STREAM_TTL_SECONDS was not refreshed since it was lowered by hand.
+LOWERED_TTL = 1000
+
+
+async def ttls(gw: Gateway, *users: str) -> list[int]:
+    return [await gw.redis.ttl(gw.keys.user_events(u)) for u in users]
+
+
+def refreshed(ttl: int) -> bool:
+    return ttl > EVENT_STREAM_TTL_SECONDS - 60
+
+
+async def test_a_logs_ttl_is_refreshed_once_an_hour_not_with_every_event(gw: Gateway, clock: ManualClock) -> None:
+    """An EXPIRE per event was a tenth of a C2C send's commands: the first event sets the log's
+    TTL, later ones within EVENT_TTL_REFRESH_SECONDS leave it (lowered by hand here, as if time had
+    passed), the first one after refreshes it again."""
+    stream = gw.keys.user_events("alice")
+    await gw.bus.publish(["alice"], marker(0))
+    assert refreshed(await gw.redis.ttl(stream))
+    await gw.redis.expire(stream, LOWERED_TTL)
+    await gw.bus.publish(["alice"], marker(1))
+    await clock.advance(EVENT_TTL_REFRESH_SECONDS - 1)
+    await gw.bus.publish(["alice"], marker(2))
+    assert 0 < await gw.redis.ttl(stream) <= LOWERED_TTL
+    await clock.advance(1)
+    await gw.bus.publish(["alice"], marker(3))
+    assert refreshed(await gw.redis.ttl(stream))
+    assert await gw.redis.xlen(stream) == 4  # every event was written
+
+
+async def test_a_refresh_not_confirmed_is_made_again(gw: Gateway) -> None:
+    """A pipeline whose success nobody confirmed (it may have failed between an XADD and its
+    EXPIRE) does not count as a refresh: the stream's next event refreshes it."""
+    stream = gw.keys.user_events("alice")
+    pipe = gw.redis.pipeline(transaction=False)
+    gw.bus.queue_publish(pipe, ["alice"], marker(0))
+    await pipe.execute()  # and no gw.bus.appended(pipe)
+    await gw.redis.expire(stream, LOWERED_TTL)
+    await gw.bus.publish(["alice"], marker(1))
+    assert refreshed(await gw.redis.ttl(stream))
+
+
+async def test_a_group_streams_ttl_is_refreshed_once_an_hour(gw: Gateway, clock: ManualClock) -> None:
+    stream = gw.keys.group_events("big")
+    await gw.bus.publish_to_group("big", marker(0))
+    await gw.redis.expire(stream, LOWERED_TTL)
+    await gw.bus.publish_to_group("big", marker(1))
+    assert 0 < await gw.redis.ttl(stream) <= LOWERED_TTL
+    await clock.advance(EVENT_TTL_REFRESH_SECONDS)
+    await gw.bus.publish_to_group("big", marker(2))
+    assert refreshed(await gw.redis.ttl(stream))
+
+
+@pytest.mark.parametrize("path", ["one-request", "two-step"])
+async def test_c2c_sends_refresh_both_logs_ttls_once_an_hour(gw: Gateway, clock: ManualClock, path: str) -> None:
+    """Both C2C send paths confirm their write, so a conversation's next sends within the hour
+    send no EXPIRE (2 of their commands), and the first after it refreshes both users' logs."""
+    b = gw.backend
+    for user in ("alice", "bob"):
+        await b.accounts.ensure_account(user)
+
+    async def send(body: str) -> None:
+        if path == "one-request":
+            await b.messages.send_c2c_content("alice", "s-send", text(body), "bob", SendOptions())
+        else:
+            await send_text(b, "alice", "bob", body)
+
+    await send("first")
+    assert all(refreshed(t) for t in await ttls(gw, "alice", "bob"))
+    for user in ("alice", "bob"):
+        await gw.redis.expire(gw.keys.user_events(user), LOWERED_TTL)
+    await send("second")
+    assert all(0 < t <= LOWERED_TTL for t in await ttls(gw, "alice", "bob"))
+    await clock.advance(EVENT_TTL_REFRESH_SECONDS)
+    await send("third")
+    assert all(refreshed(t) for t in await ttls(gw, "alice", "bob"))

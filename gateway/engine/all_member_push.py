@@ -271,6 +271,7 @@ class AllMemberPush:
         for user, build in zip(users, builds, strict=True):
             self._bus.queue_publish(pipe, [user], OnRecvNewMessage(message=build(replies)[0]))
         await pipe.execute()
+        self._bus.appended(pipe)
 
 
 class AllMemberPushWorker(StreamConsumer):

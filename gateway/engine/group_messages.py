@@ -240,10 +240,9 @@ class GroupMessaging:
         shown_id = "" if inline else created_id  # the answer's createdID
         if claimed:
             pipe = self._redis.pipeline(transaction=False)
-            pipe.hget(key, "draft")
-            pipe.hget(key, "msgID")
+            pipe.hmget(key, ["draft", "msgID"])  # one command: two fields of one hash
             pipe.hget(self._keys.global_mute(user_id), "group")  # the admin's app-wide mute, in the same trip
-            raw_draft, already, muted_until = await pipe.execute()
+            (raw_draft, already), muted_until = await pipe.execute()
         else:
             raw_draft, already = None, None
             muted_until = await self._redis.hget(self._keys.global_mute(user_id), "group")
@@ -365,6 +364,7 @@ class GroupMessaging:
             )
         if len(pipe):
             await pipe.execute()
+            self._bus.appended(pipe)
         neutral = neutral_view(stored)
         event = OnRecvNewMessage(message=neutral)
         if targets:

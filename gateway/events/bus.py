@@ -2,7 +2,9 @@
 
 Every event goes to a Redis Stream (the source of truth) and, in the same pipeline after it, a
 PUBLISH on that stream's poke channel wakes the dispatchers that follow the stream. A lost poke
-delays an event (the dispatcher's sweep finds it); it never loses one.
+delays an event (the dispatcher's sweep finds it); it never loses one. The stream's TTL is
+refreshed with the event only when this process has not refreshed it within the last hour
+(EVENT_TTL_REFRESH_SECONDS), not per event.
 
 Group events are stored once, in the group's stream, whatever the group's size (read diffusion):
 members' subscriptions follow the streams of their groups, so a send costs the same Redis commands
@@ -12,11 +14,13 @@ dropped: a 200-member send cost ~335 ms against ~4 ms stored once (docs/events.m
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable
 from typing import Any
 
 import msgspec
 
+from gateway.clock import Clock, SystemClock
 from gateway.events.entries import (
     NOTICE_CHANGED,
     NOTICE_NEW,
@@ -35,6 +39,18 @@ EVENT_RETENTION_COUNT = 10_000
 # A stream with no new event for this long is dropped whole. Twice the promised 24 hours, so an
 # event is always kept at least 24 hours unless 10,000 newer ones pushed it out.
 EVENT_STREAM_TTL_SECONDS = 48 * 3600
+# An append refreshes its stream's TTL only if this process has not refreshed it for this long
+# (an EXPIRE per event was 2 of a C2C send's 21 commands). Any bound under the TTL's 24-hour
+# margin keeps the promise above: an event appended at t follows a refresh at or after t - 1 h
+# (this process's, confirmed, `appended`), so its stream lives until t + 47 h at least, whichever
+# process appends next. An hour, not more: a stream that something outside imql deletes (an
+# operator, eviction) and an append makes anew has no TTL until an append an hour after this
+# process's last refresh (every process's memo has lapsed by then), and the shorter that is the
+# better; an active stream still costs one EXPIRE an hour per process instead of one per event.
+EVENT_TTL_REFRESH_SECONDS = 3600.0
+# Streams remembered per process (~150 B each); the oldest refresh is forgotten past this, which
+# only costs its next append an EXPIRE.
+EVENT_TTL_MEMO_MAX = 50_000
 
 # Stream entry field names (short: they are stored in every entry). Their values are written
 # compactly (gateway.events.entries): listener codes, session tags, events without default fields.
@@ -69,14 +85,41 @@ control_decoder = msgspec.json.Decoder(ControlOp)
 
 
 class EventBus:
-    def __init__(self, redis: Any, keys: Keys) -> None:
+    def __init__(self, redis: Any, keys: Keys, clock: Clock | None = None) -> None:
         self._redis = redis
         self._keys = keys
+        self._clock = clock or SystemClock()
+        # stream -> when this process last refreshed its TTL (confirmed: the pipeline succeeded)
+        self._ttl_refreshed: dict[str, float] = {}
+        # pipeline -> the streams whose TTL it refreshes, confirmed by `appended` once it succeeded
+        self._ttl_queued: weakref.WeakKeyDictionary[Any, dict[str, float]] = weakref.WeakKeyDictionary()
 
     def _append(self, pipe: Any, stream: str, fields: dict[str, bytes | str]) -> None:
         pipe.xadd(stream, fields, maxlen=EVENT_RETENTION_COUNT, approximate=True)
-        pipe.expire(stream, EVENT_STREAM_TTL_SECONDS)
+        now = self._clock.now()
+        refreshed = self._ttl_refreshed.get(stream)
+        # (a clock set back refreshes at once: the memo's age is unknown then)
+        if refreshed is None or not 0 <= now - refreshed < EVENT_TTL_REFRESH_SECONDS:
+            queued = self._ttl_queued.setdefault(pipe, {})
+            if stream not in queued:  # once per pipeline
+                pipe.expire(stream, EVENT_STREAM_TTL_SECONDS)
+                queued[stream] = now
         pipe.publish(Keys.poke_channel(stream), b"")
+
+    def appended(self, pipe: Any) -> None:
+        """`pipe`, which events were queued on (`queue_publish`), has executed without error: its
+        TTL refreshes took effect, so the next appends to those streams may skip theirs. A caller
+        that never says so (or whose pipeline failed, maybe between an XADD and its EXPIRE) leaves
+        the refresh unconfirmed, and the stream's next append refreshes it again."""
+        queued = self._ttl_queued.pop(pipe, None)
+        if not queued:
+            return
+        memo = self._ttl_refreshed
+        for stream, at in queued.items():
+            memo.pop(stream, None)  # re-inserted last: the dict stays in refresh order
+            memo[stream] = at
+        while len(memo) > EVENT_TTL_MEMO_MAX:
+            del memo[next(iter(memo))]
 
     async def publish(
         self,
@@ -96,6 +139,7 @@ class EventBus:
             pipe, user_ids, event, session_id=session_id, except_session=except_session, reference=reference
         ):
             await pipe.execute()
+            self.appended(pipe)
 
     def queue_publish(
         self,
@@ -144,6 +188,7 @@ class EventBus:
         pipe = self._redis.pipeline(transaction=False)
         self._append(pipe, self._keys.group_events(group_id), fields)
         await pipe.execute()
+        self.appended(pipe)
 
     async def group_position(self, group_id: str) -> str:
         """The current end of a group's stream ("0-0" when it has none yet)."""
@@ -159,6 +204,7 @@ class EventBus:
             pipe.hset(self._keys.user_followed_groups(user_id), group_id, position)
             self._append(pipe, self._keys.user_events(user_id), {F_LISTENER: CONTROL_LISTENER, F_EVENT: op})
         await pipe.execute()
+        self.appended(pipe)
 
     async def receive_option_changed(self, user_id: str, group_id: str, receiving: bool) -> None:
         """The user's subscriptions drop (or pass again) the group's messages: its receive option
@@ -167,6 +213,7 @@ class EventBus:
         pipe = self._redis.pipeline(transaction=False)
         self._append(pipe, self._keys.user_events(user_id), {F_LISTENER: CONTROL_LISTENER, F_EVENT: op})
         await pipe.execute()
+        self.appended(pipe)
 
     async def leave_group_stream(self, user_ids: Iterable[str], group_id: str) -> None:
         op = _control_encoder.encode(ControlOp(op="leave", group=group_id))
@@ -175,6 +222,7 @@ class EventBus:
             pipe.hdel(self._keys.user_followed_groups(user_id), group_id)
             self._append(pipe, self._keys.user_events(user_id), {F_LISTENER: CONTROL_LISTENER, F_EVENT: op})
         await pipe.execute()
+        self.appended(pipe)
 
 
 def notice_of(fields: dict[str, str]) -> tuple[str, str]:

@@ -92,6 +92,22 @@ async def test_refusals(backend: IMBackend, listen: Listen) -> None:
     assert texts(await backend.messages.get_c2c_history_message_list("alice", "bob", 10)) == ["you can't answer"]
 
 
+@pytest.mark.families("friendship")
+async def test_a_refused_send_leaves_its_created_message_sendable(backend: IMBackend) -> None:
+    """A send claims its created message as it reads the draft, before the checks; refused by one
+    (here twice), it gives the claim back, so the same id sends once the block is lifted, once."""
+    created = await backend.messages.create_message("alice", text("later"))
+    send = backend.messages.send_c2c_message
+    await backend.friendship.add_to_black_list("bob", ["alice"])
+    for _ in range(2):
+        assert await refused(send("alice", "s", created.id, "bob", SendOptions())) == Code.ERR_SENDER_BLOCKED
+    await backend.friendship.delete_from_black_list("bob", ["alice"])
+    sent = await send("alice", "s", created.id, "bob", SendOptions())
+    again = await send("alice", "s", created.id, "bob", SendOptions())
+    assert again.msgID == sent.msgID
+    assert texts(await backend.messages.get_c2c_history_message_list("bob", "alice", 10)) == ["later"]
+
+
 async def test_a_repeated_send_returns_the_first_message(backend: IMBackend) -> None:
     created = await backend.messages.create_message("alice", text("once"))
     first = await backend.messages.send_c2c_message("alice", "s", created.id, "bob", SendOptions())

@@ -83,6 +83,7 @@ class ConversationAnnouncer:
             if rest:
                 self._bus.queue_publish(pipe, [user_id], OnConversationChanged(conversationList=rest))
         await pipe.execute()
+        self._bus.appended(pipe)
 
     async def announce_new(self, appeared: dict[str, list[str]]) -> None:
         """onNewConversation: conversations that (re)appeared in users' lists, e.g. a joined group."""
