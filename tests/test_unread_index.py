@@ -11,7 +11,9 @@ only conversations with something unread in the index.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -80,11 +82,19 @@ async def test_unread_msg_num_follows_sends_reads_deletions_and_a_missing_index(
 
 # ---- on the engine: the index against the recount ---------------------------------------------------
 class RoundTrips:
+    """Round trips sent from the task that reads `n`: the gateway's background work (the
+    dispatcher, the all-member push worker's poll, presence) shares the client in tasks of its own."""
+
     def __init__(self) -> None:
-        self.n = 0
+        self._by_task: dict[asyncio.Task[Any] | None, int] = {}
+
+    @property
+    def n(self) -> int:
+        return self._by_task.get(asyncio.current_task(), 0)
 
     def __call__(self) -> None:
-        self.n += 1
+        task = asyncio.current_task()
+        self._by_task[task] = self._by_task.get(task, 0) + 1
 
 
 @pytest.fixture
