@@ -1,7 +1,8 @@
 """A large group's event, delivered to each local member without a coroutine (EventStream.drain_now,
 ListenerOperation._write_now): only the plain group entries at the head of a mailbox go that way,
 in order, and everything the slow path must do first (an overflow, a base to refresh, an entry
-that is not a plain group event) stops it."""
+that is not a plain group event) stops it. And the dispatcher's periodic sweep, which re-reads
+every followed stream, reads a poked stream (such a group's) before the rest of its own."""
 
 from __future__ import annotations
 
@@ -12,9 +13,12 @@ import pytest
 
 from gateway.clock import ManualClock
 from gateway.errors import IMError
+from gateway.events.bus import F_EVENT
 from gateway.events.cursor import Cursor
+from gateway.events.dispatcher import STREAMS_PER_ROUND_TRIP
+from gateway.events.mailbox import LogEntry, Mailbox
 from gateway.events.stream import BASE_REFRESH_SECONDS, Delivery, EventStream
-from gateway.im.events import GROUP_LISTENER, OnGroupCreated
+from gateway.im.events import GROUP_LISTENER, OnGroupCreated, encode_event
 from gateway.services import Gateway
 
 GROUP = "fast"
@@ -113,3 +117,34 @@ async def test_a_base_due_for_refresh_is_left_to_drain_which_writes_it_first(gw:
     assert Cursor.decode(delivery.cursor).base not in ("", old_base)
     for stream in (first, second):
         stream.close()
+
+
+async def test_a_sweep_reads_an_entry_whose_poke_was_lost(gw: Gateway) -> None:
+    box = Mailbox(user_id="u", session_id="s")
+    gw.dispatcher.register(box)
+    stream = gw.keys.group_events("unpoked")
+    await gw.dispatcher.follow(box, stream)
+    await gw.redis.xadd(stream, {F_EVENT: encode_event(OnGroupCreated(groupID="quiet")).decode()})  # no poke
+    gw.dispatcher._sweep()
+    await until(lambda: box.pending)
+    assert [e.stream for e in box.items if isinstance(e, LogEntry)] == [stream]
+    gw.dispatcher.unregister(box)
+
+
+async def test_a_poked_stream_is_read_before_the_rest_of_a_sweep(gw: Gateway) -> None:
+    """A process following thousands of streams: a sweep is many round trips, and a poke that
+    comes meanwhile (a large group's message) is read in the next one, not after them all."""
+    box = Mailbox(user_id="u", session_id="s")
+    gw.dispatcher.register(box)
+    streams = [gw.keys.group_events(f"swept{i}") for i in range(STREAMS_PER_ROUND_TRIP * 2 + 1)]
+    await gw.dispatcher.follow_many(box, streams)
+    dispatcher = gw.dispatcher
+    dispatcher._sweep()
+    first = dispatcher._next_batch()  # the read loop's first round trip (it has not run yet)
+    assert len(first) == STREAMS_PER_ROUND_TRIP
+    dispatcher._mark_dirty(streams[-1])
+    assert dispatcher._next_batch() == [streams[-1]]
+    rest = dispatcher._next_batch() + dispatcher._next_batch()
+    assert sorted(first + rest) == sorted(streams)  # and the sweep goes on with every stream
+    assert dispatcher._next_batch() == []
+    dispatcher.unregister(box)
