@@ -406,3 +406,45 @@ async def test_a_member_whose_socket_cannot_take_more_gets_a_groups_events_later
     assert delivered._value.get() - before == 6
     for ws, _ in members:
         await ws.close()
+
+
+async def test_a_member_whose_fast_delivery_fails_ends_with_an_error_and_the_others_go_on(
+    client: HTTPClient, server: InProcessGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fast path runs in the dispatcher's turn: an error in it (here the render of one member's
+    payload) ends that member's subscription with the error, as a drain that raises does, and
+    neither stops the dispatcher nor the others' deliveries, now or later."""
+    owner = await client.login("olive")
+    created = await client.gql(
+        'mutation { createGroup(groupType: V2TIM_GROUP_TYPE_MEETING, groupName: "one fails") }', token=owner
+    )
+    gid = created.ok()["createGroup"]
+    members = []
+    for name in ("broken", "f1", "f2"):
+        token = await client.login(name)
+        await client.gql(f'mutation {{ joinGroup(groupID: "{gid}") }}', token=token)
+        ws = await WSClient.connect(server.ws_url, token)
+        members.append((ws, await ws.subscribe(CURSORS_DOC)))
+    for ws, op in members:
+        await drain(ws, op)
+    await send_text(client, owner, "one", group=gid)  # rendered once and kept: the next goes the fast way
+    for ws, op in members:
+        assert (await ws.next_event(op))["message"]["textElem"]["text"] == "one"
+    payload_now = EventRenderer.payload_now
+
+    def failing(renderer: EventRenderer, run: Any, delivery: Any) -> bytes | None:
+        if run.context.viewer == "broken":
+            raise ValueError("a bug in rendering")
+        return payload_now(renderer, run, delivery)
+
+    monkeypatch.setattr(EventRenderer, "payload_now", failing)
+    await send_text(client, owner, "two", group=gid)
+    ws, op = members[0]
+    ended = await ws.next(op)
+    assert ended["payload"]["errors"]
+    assert (await ws.next(op))["type"] == "complete"
+    await send_text(client, owner, "three", group=gid)
+    for ws, op in members[1:]:
+        assert [(await ws.next_event(op))["message"]["textElem"]["text"] for _ in range(2)] == ["two", "three"]
+    for ws, _ in members:
+        await ws.close()

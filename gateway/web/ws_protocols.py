@@ -217,11 +217,26 @@ class ListenerOperation(Operation[Any, Any]):
         drain is under way is not needed: that drain reads the mailbox again before it ends."""
         if self.draining or self.closed or self.listening is None:
             return
-        first = self._write_now(self.listening)
+        try:
+            first = self._write_now(self.listening)
+        except Exception as exc:
+            # raised in the dispatcher's turn, it would stop the dispatcher's reader for everyone:
+            # this subscription ends as a drain that raised does, and the client resumes from the
+            # last cursor it has (what was taken here and not written is replayed)
+            self.draining = True
+            self.task = start_eagerly(self._failed(exc))
+            return
         if first is None:
             return
         self.draining = True
         self.task = start_eagerly(self._drain(first))
+
+    async def _failed(self, exc: Exception) -> None:
+        try:
+            await self._fail(exc)
+        finally:
+            self.task = None
+            self.draining = False
 
     def _write_now(self, listening: Listening) -> list[Delivery] | None:
         """The fast path of a wake-up, without a coroutine: the plain group events at the head of
