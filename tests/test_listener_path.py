@@ -4,6 +4,7 @@ group event rendered once for every subscriber with the same document, each with
 from __future__ import annotations
 
 import asyncio
+import gc
 import re
 from typing import Any
 
@@ -14,6 +15,7 @@ from gateway.events import mailbox as mailbox_module
 from gateway.im.enums import UserStatusType
 from gateway.im.events import OnUserStatusChanged
 from gateway.im.model import UserStatus
+from gateway.lean.uvicorn_ws import LeanWebSocketProtocol
 from gateway.web.view import GraphQLView
 from schema.execution.listeners import EventRenderer
 from tests.support.clients import HTTPClient, WSClient
@@ -352,3 +354,97 @@ async def test_members_with_their_own_documents_each_get_their_own_payload_and_c
         await ws.close()
     await sender.close()
     await again.close()
+
+
+async def test_a_member_whose_socket_cannot_take_more_gets_a_groups_events_later_in_order(
+    client: HTTPClient, server: InProcessGateway
+) -> None:
+    """The fast path (ListenerOperation._write_now) writes only to a connection that takes frames
+    now: a member whose write buffer is full (uvicorn's `writable` cleared) gets nothing written
+    meanwhile, nor holds up the others, and gets every event in order once it drains. Each
+    delivery is counted either way."""
+    owner = await client.login("olive")
+    created = await client.gql(
+        'mutation { createGroup(groupType: V2TIM_GROUP_TYPE_MEETING, groupName: "slow one") }', token=owner
+    )
+    gid = created.ok()["createGroup"]
+    members = []
+    for name in ("slow", "f1", "f2"):
+        token = await client.login(name)
+        await client.gql(f'mutation {{ joinGroup(groupID: "{gid}") }}', token=token)
+        ws = await WSClient.connect(server.ws_url, token)
+        members.append((ws, await ws.subscribe(CURSORS_DOC)))
+        if name == "slow":
+            gc.collect()
+            [slow] = [
+                p for p in gc.get_objects() if isinstance(p, LeanWebSocketProtocol) and not p.transport.is_closing()
+            ]
+    for ws, op in members:
+        await drain(ws, op)
+    await send_text(client, owner, "one", group=gid)  # rendered once, kept: the next ones go the fast way
+    assert [(await ws.next_event(op))["message"]["textElem"]["text"] for ws, op in members] == ["one"] * 3
+    delivered = server.gateway.metrics.events_delivered.labels("advancedMsgListener")
+    before = delivered._value.get()
+
+    writes: list[bytes] = []
+    write = slow.transport.write
+
+    def counted(data: bytes | bytearray | memoryview) -> None:
+        writes.append(bytes(data))
+        write(data)
+
+    slow.transport.write = counted  # type: ignore[method-assign]
+    slow.writable.clear()
+    for text in ("two", "three"):
+        await send_text(client, owner, text, group=gid)
+    for ws, op in members[1:]:
+        assert [(await ws.next_event(op))["message"]["textElem"]["text"] for _ in range(2)] == ["two", "three"]
+    assert writes == []
+    slow.writable.set()
+    ws, op = members[0]
+    assert [(await ws.next_event(op))["message"]["textElem"]["text"] for _ in range(2)] == ["two", "three"]
+    assert delivered._value.get() - before == 6
+    for ws, _ in members:
+        await ws.close()
+
+
+async def test_a_member_whose_fast_delivery_fails_ends_with_an_error_and_the_others_go_on(
+    client: HTTPClient, server: InProcessGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fast path runs in the dispatcher's turn: an error in it (here the render of one member's
+    payload) ends that member's subscription with the error, as a drain that raises does, and
+    neither stops the dispatcher nor the others' deliveries, now or later."""
+    owner = await client.login("olive")
+    created = await client.gql(
+        'mutation { createGroup(groupType: V2TIM_GROUP_TYPE_MEETING, groupName: "one fails") }', token=owner
+    )
+    gid = created.ok()["createGroup"]
+    members = []
+    for name in ("broken", "f1", "f2"):
+        token = await client.login(name)
+        await client.gql(f'mutation {{ joinGroup(groupID: "{gid}") }}', token=token)
+        ws = await WSClient.connect(server.ws_url, token)
+        members.append((ws, await ws.subscribe(CURSORS_DOC)))
+    for ws, op in members:
+        await drain(ws, op)
+    await send_text(client, owner, "one", group=gid)  # rendered once and kept: the next goes the fast way
+    for ws, op in members:
+        assert (await ws.next_event(op))["message"]["textElem"]["text"] == "one"
+    payload_now = EventRenderer.payload_now
+
+    def failing(renderer: EventRenderer, run: Any, delivery: Any) -> bytes | None:
+        if run.context.viewer == "broken":
+            raise ValueError("a bug in rendering")
+        return payload_now(renderer, run, delivery)
+
+    monkeypatch.setattr(EventRenderer, "payload_now", failing)
+    await send_text(client, owner, "two", group=gid)
+    ws, op = members[0]
+    ended = await ws.next(op)
+    assert ended["payload"]["errors"]
+    assert (await ws.next(op))["type"] == "complete"
+    await send_text(client, owner, "three", group=gid)
+    for ws, op in members[1:]:
+        assert [(await ws.next_event(op))["message"]["textElem"]["text"] for _ in range(2)] == ["two", "three"]
+    for ws, _ in members:
+        await ws.close()

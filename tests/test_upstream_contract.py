@@ -249,6 +249,13 @@ def test_websockets() -> None:
     c.needs(part, State, "State", "OPEN")
     c.needs("gateway.lean.uvicorn_ws.LeanWebSocketProtocol.send_now", Protocol, "Protocol", "send_text", "data_to_send")
     source = inspect.getsource(Protocol)
+    # write_now frames a connection's text frames itself only when websockets would add nothing:
+    # it reads these to tell (an extension, a fragmented message, frame logging, queued bytes)
+    for name in ("extensions", "expect_continuation_frame", "debug", "writes"):
+        if f"self.{name}" not in source:
+            c.problems.append(
+                f"{c.label}: gateway.lean.uvicorn_ws.LeanWebSocketProtocol.write_now needs Protocol.{name}"
+            )
     for name in ("state", "reader", "parser", "parser_exc"):
         if f"self.{name}" not in source:
             c.problems.append(f"{c.label}: {part} needs Protocol.{name}")

@@ -9,12 +9,15 @@ import dataclasses
 import gc
 from typing import TypeVar, cast
 
+import orjson
 import pytest
 import websockets
 from websockets.http11 import Request
+from websockets.protocol import State
+from websockets.server import ServerProtocol
 
 from gateway.config import Settings, load_settings
-from gateway.lean.uvicorn_ws import Gate, Inbox, LeanWebSocketProtocol, PingWheel
+from gateway.lean.uvicorn_ws import Gate, Inbox, LeanWebSocketProtocol, PingWheel, text_frames
 from gateway.web.ws_protocols import TransportWSHandler
 from tests.support.clients import HTTPClient, WSClient
 from tests.support.servers import InProcessGateway, start_in_process
@@ -327,3 +330,50 @@ async def test_a_writer_let_through_counts_as_passing_until_it_has_gone_through(
     with pytest.raises(asyncio.CancelledError):
         await cancelled
     assert gate.passing == 0
+
+
+@pytest.mark.parametrize("lengths", [[0], [1, 125], [126, 127], [65535], [65536], [5, 300, 70000, 2]])
+def test_frames_written_directly_are_the_frames_websockets_writes(lengths: list[int]) -> None:
+    """LeanWebSocketProtocol.write_now frames a plain connection's messages itself: byte for byte
+    what websockets' send_text serializes for a server without extensions."""
+    frames = ["é" * (n // 2) + "x" * (n % 2) for n in lengths]
+    conn = ServerProtocol()
+    conn.state = State.OPEN
+    for frame in frames:
+        conn.send_text(frame.encode())
+    assert text_frames([f.encode() for f in frames]) == b"".join(conn.data_to_send())
+
+
+async def test_a_compressed_connection_gets_its_listener_frames_compressed(
+    settings: Settings, client: HTTPClient
+) -> None:
+    """With permessage-deflate negotiated, frames go through websockets' extensions (RSV1 set):
+    not framed directly as a plain connection's are."""
+    server = await start_in_process(dataclasses.replace(settings, ws_compression=True))
+    try:
+        alice, bob = await client.login("alice"), await client.login("bob")
+        conn = await websockets.connect(server.ws_url, subprotocols=["graphql-transport-ws"])  # type: ignore[list-item]
+        await conn.send(
+            orjson.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {bob}"}}).decode()
+        )
+        assert '"connection_ack"' in str(await asyncio.wait_for(conn.recv(), 5))
+        [protocol] = [p for p in _live(LeanWebSocketProtocol) if not p.transport.is_closing()]
+        writes: list[bytes] = []
+        write = protocol.transport.write
+
+        def counted(data: bytes | bytearray | memoryview) -> None:
+            writes.append(bytes(data))
+            write(data)
+
+        protocol.transport.write = counted  # type: ignore[method-assign]
+        await conn.send(orjson.dumps({"id": "1", "type": "subscribe", "payload": {"query": LISTEN}}).decode())
+        created = (await client.gql('mutation { createTextMessage(text: "zip") { id } }', token=alice)).ok()
+        doc = f'mutation {{ sendMessage(id: "{created["createTextMessage"]["id"]}", receiver: "bob") {{ msgID }} }}'
+        sent = (await client.gql(doc, token=alice)).ok()["sendMessage"]["msgID"]
+        message = orjson.loads(await asyncio.wait_for(conn.recv(), 5))
+        assert message["payload"]["data"]["advancedMsgListener"]["message"]["msgID"] == sent
+        assert writes
+        assert all(w[0] == 0xC1 for w in writes)  # FIN, RSV1 (compressed), text
+        await conn.close()
+    finally:
+        await server.stop()

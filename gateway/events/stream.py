@@ -411,6 +411,30 @@ class EventStream:
         self._resolved.clear()  # those of entries it skipped (already delivered live)
         return out
 
+    def drain_now(self) -> list[Delivery]:
+        """The deliveries of the plain group entries at the head of the mailbox (`_plain_group_delivery`),
+        taken without awaiting anything: a large group's message to each of its members. Stops at
+        the first entry that is not one, or was not decoded yet; [] whenever `drain` has
+        something to do first (an overflow to report, a base to refresh). What is left, `drain` takes."""
+        mailbox = self.mailbox
+        if mailbox.overflowed or not mailbox.pending:
+            return []
+        if self._base_id and self._now() - self._base_written > BASE_REFRESH_SECONDS:
+            return []
+        items = mailbox.items
+        out: list[Delivery] = []
+        while items:
+            item = items[0]
+            if isinstance(item, LocalEvent):
+                break
+            plain = self._plain_group_delivery(item)
+            if plain is None:
+                break
+            items.popleft()
+            out.append(plain)
+        mailbox.shrink()
+        return out
+
     @property
     def finished(self) -> bool:
         """Ended (session over, gateway stopping) with nothing left to hand out."""

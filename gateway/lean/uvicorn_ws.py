@@ -22,8 +22,9 @@ Six parts of uvicorn's protocol cost more than they need to:
 
 `imql serve` runs this class (gateway.cli.WS_IMPLEMENTATION); everything else is uvicorn's.
 
-It also writes text frames in the caller's turn (`send_now`, offered as the scope extension
-SEND_NOW), and takes several text frames in one ASGI message (`{"type": "websocket.send", "texts":
+It also writes text frames in the caller's turn (`send_now`, `write_now`, offered as the scope
+extension SEND_NOW; on a connection without extensions framed here, without websockets' per-frame
+objects), and takes several text frames in one ASGI message (`{"type": "websocket.send", "texts":
 [...]}`, offered as the scope extension SEND_MANY) and writes them to the socket at once: a
 subscription resuming after a restart gets its replay as one write instead of one per event, and
 each write is a system call and, on loopback, the receiver's wake-up (bench reconnect-storm).
@@ -38,7 +39,9 @@ tests/test_upstream_contract.py (test_uvicorn, test_websockets):
   `ping_interval`, `last_ping_rtt`, and every other instance attribute it assigns
   (UVICORN_ATTRIBUTES, made slots); for SEND_MANY and SEND_NOW `handshake_complete`, `close_sent`,
   `initial_response`, `disconnected`, `conn`, `transport` (SEND_NOW: `writable` too, and
-  websockets' `Protocol.state`, `send_text`, `data_to_send`); methods `handle_connect(event)`
+  websockets' `Protocol.state`, `send_text`, `data_to_send`, and for `write_now`, which frames a
+  plain connection's text frames itself, `extensions`, `expect_continuation_frame`, `debug`,
+  `writes`); methods `handle_connect(event)`
   (overridden: sets `scope`, whose "headers" are rewritten and "extensions" gain SEND_MANY and SEND_NOW before
   the application's task runs), `connection_lost(exc)` (overridden: the scope drops SEND_NOW),
   `schedule_ping()`, `stop_keepalive()`, `start_keepalive()`,
@@ -57,6 +60,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import struct
 import weakref
 from typing import Any, cast
 
@@ -80,6 +84,28 @@ _OFFERED: dict[object, object] = {}
 # group-fanout). A reference in a dict the scope has anyway: no object per connection.
 SEND_NOW = "imql.websocket.send_now"
 _NO_EXTENSIONS: dict[str, object] = {}
+
+
+# A final text frame's first byte (FIN, opcode 1), and its whole header for each payload length a
+# one-byte length holds; a server's frames are not masked (RFC 6455 5.1).
+_TEXT_FIN = 0x81
+_SHORT_HEADERS = [bytes((_TEXT_FIN, n)) for n in range(126)]
+
+
+def text_frames(frames: list[bytes]) -> bytes:
+    """Unmasked, unfragmented text frames of `frames` (UTF-8 payloads), as websockets serializes
+    them for a server without extensions (tests/test_ws_server.py compares the two)."""
+    parts: list[bytes] = []
+    for frame in frames:
+        n = len(frame)
+        if n < 126:
+            parts.append(_SHORT_HEADERS[n])
+        elif n < 65536:
+            parts.append(struct.pack("!BBH", _TEXT_FIN, 126, n))
+        else:
+            parts.append(struct.pack("!BBQ", _TEXT_FIN, 127, n))
+        parts.append(frame)
+    return b"".join(parts)
 
 
 class Inbox:
@@ -356,10 +382,22 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
 
     def send_now(self, texts: list[str]) -> bool:
         """`texts` as text frames in one write, right away, if the connection takes them without
-        waiting: handshake done, open, not closing, its write buffer under the high-water mark
-        (uvicorn's `writable`) and no message that waited for it still on its way (Gate.passing:
-        frames keep their order). False, having written nothing, otherwise: `send` then waits for
-        the buffer, or raises for a connection that is gone, as for any message."""
+        waiting (`write_now`)."""
+        return self.write_now([text.encode() for text in texts])
+
+    def write_now(self, frames: list[bytes]) -> bool:
+        """`frames` (each a text message's UTF-8 bytes) as text frames in one write, right away,
+        if the connection takes them without waiting: handshake done, open, not closing, its
+        write buffer under the high-water mark (uvicorn's `writable`) and no message that waited
+        for it still on its way (Gate.passing: frames keep their order). False, having written
+        nothing, otherwise: `send` then waits for the buffer, or raises for a connection that is
+        gone, as for any message.
+
+        A plain connection's frames are framed here (`text_frames`): websockets' send_text made
+        a Frame object, serialized it through its extension hooks and queued it, for each of a
+        large group's 10,000 members (bench group-fanout). With an extension negotiated
+        (permessage-deflate), a fragmented message under way, frame logging on, or bytes of its
+        own queued, websockets frames them as before."""
         conn, gate = self.conn, cast("Gate", self.writable)
         if (
             not self.handshake_complete
@@ -371,9 +409,12 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
             or conn.state is not State.OPEN
         ):
             return False
-        for text in texts:
-            conn.send_text(text.encode())
-        self.transport.write(b"".join(conn.data_to_send()))
+        if conn.extensions or conn.expect_continuation_frame or conn.debug or conn.writes:
+            for frame in frames:
+                conn.send_text(frame)
+            self.transport.write(b"".join(conn.data_to_send()))
+        else:
+            self.transport.write(text_frames(frames))
         return True
 
     def connection_lost(self, exc: Exception | None) -> None:

@@ -111,6 +111,12 @@ class ObjectMessagesOnly(ASGIWebSocketAdapter):
         except (WebSocketDisconnect, OSError, RuntimeError) as exc:
             raise WebSocketDisconnected from exc
 
+    def write_now(self, frames: list[bytes]) -> bool:
+        """Serialized messages (UTF-8 bytes) written in this turn if the connection takes them
+        now (SEND_NOW); False, having written nothing, if not: then `send_texts` waits or raises."""
+        writer = (self.ws.scope.get("extensions") or _NO_EXTENSIONS).get(SEND_NOW)
+        return writer is not None and bool(writer.write_now(frames))
+
     async def send_texts(self, texts: list[str]) -> None:
         """Several serialized messages, in order: in one write where the server takes them at once
         (gateway.lean.uvicorn_ws.SEND_MANY), else one after another; written in this turn, without

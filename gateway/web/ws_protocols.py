@@ -92,6 +92,11 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
         """Several, in order, in one socket write where the server allows (gateway.web.view)."""
         await self.websocket.send_texts(texts)  # type: ignore[attr-defined]
 
+    def write_now(self, frames: list[bytes]) -> bool:
+        """Serialized messages written in this turn if the connection takes them now, else False
+        (gateway.web.view)."""
+        return bool(self.websocket.write_now(frames))  # type: ignore[attr-defined]
+
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         timer = self.connection_init_timeout_task
         if timer is not None and not self.connection_timed_out:
@@ -212,13 +217,55 @@ class ListenerOperation(Operation[Any, Any]):
         drain is under way is not needed: that drain reads the mailbox again before it ends."""
         if self.draining or self.closed or self.listening is None:
             return
+        try:
+            first = self._write_now(self.listening)
+        except Exception as exc:
+            # raised in the dispatcher's turn, it would stop the dispatcher's reader for everyone:
+            # this subscription ends as a drain that raised does, and the client resumes from the
+            # last cursor it has (what was taken here and not written is replayed)
+            self.draining = True
+            self.task = start_eagerly(self._failed(exc))
+            return
+        if first is None:
+            return
         self.draining = True
-        self.task = start_eagerly(self._drain())
+        self.task = start_eagerly(self._drain(first))
 
-    async def _drain(self) -> None:
+    async def _failed(self, exc: Exception) -> None:
+        try:
+            await self._fail(exc)
+        finally:
+            self.task = None
+            self.draining = False
+
+    def _write_now(self, listening: Listening) -> list[Delivery] | None:
+        """The fast path of a wake-up, without a coroutine: the plain group events at the head of
+        the mailbox (Listening.drain_now), rendered from their kept templates and written now.
+        None: nothing is left to do. Otherwise what `_drain` must do first (in order, before the
+        rest of the mailbox): the deliveries taken that could not be rendered or written here
+        (a first render, a full write buffer, a closed connection); [] if only the rest is left."""
+        if self.completed:
+            return []  # `_drain` drops them as it always has
+        deliveries = listening.drain_now()
+        if not deliveries:
+            return [] if listening.mailbox.has_news else None
+        renderer, run, head = self._renderer, self.run, self._frame_head
+        frames = []
+        for delivery in deliveries:
+            payload = renderer.payload_now(run, delivery)
+            if payload is None:
+                return deliveries
+            frames.append(b"".join((head, payload, b"}")))
+        if not cast("TransportWSHandler", self.handler).write_now(frames):
+            return deliveries
+        return [] if listening.mailbox.has_news else None
+
+    async def _drain(self, first: list[Delivery]) -> None:
         listening = self.listening
         assert listening is not None
         try:
+            if first:
+                await self._send_all(first)
             while not self.closed:
                 batch = await listening.drain()
                 if batch:

@@ -175,15 +175,26 @@ class EventRenderer:
         # again, and each idle subscription held an executor.
         self._executors: OrderedDict[tuple[str, str | None, str], Any] = OrderedDict()
 
+    def payload_now(self, run: ListenerRun, delivery: Delivery) -> bytes | None:
+        """The payload if it is a group event already rendered for this document and variables
+        (its kept template, the cursor filled in), else None: `payload` renders it."""
+        plan = run.plan
+        if not delivery.shared or plan.shape is None:
+            return None
+        parts = self._templates.get((delivery.shared, plan.text, plan.operation_name, run.variables_key))
+        if parts is None:
+            return None
+        # media URLs are the one other per-subscriber part (signed per reader: schema.media_urls)
+        return personalize(orjson.dumps(delivery.cursor).join(parts), run.context)
+
     async def payload(self, run: ListenerRun, delivery: Delivery) -> bytes:
         plan = run.plan
         key = None
         if delivery.shared and plan.shape is not None:
+            kept = self.payload_now(run, delivery)
+            if kept is not None:
+                return kept
             key = (delivery.shared, plan.text, plan.operation_name, run.variables_key)
-            parts = self._templates.get(key)
-            if parts is not None:
-                # media URLs are the one other per-subscriber part (signed per reader: schema.media_urls)
-                return personalize(orjson.dumps(delivery.cursor).join(parts), run.context)
         root = plan.types.to_graphql(delivery)
         if delivery.shared:
             setattr(root, SHARE_ATTRIBUTE, delivery.shared)
