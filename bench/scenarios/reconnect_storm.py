@@ -246,7 +246,7 @@ class Side:
         if self.resumes:
             trips = await self.server.metric("imql_redis_round_trips_total") - trips
         figures: dict[str, Any] = {
-            "round_trips": trips / len(self.clients),
+            "round_trips": round(trips / len(self.clients), 3),
             "refused": sum(1 for c in self.clients if not c.following),
             "server_cpu": server_cpu / len(self.clients),
             "client_cpu": client_cpu,
@@ -422,7 +422,8 @@ async def run(bench: Bench) -> None:
 def emit_round(bench: Bench, name: str, figures: dict[str, Any], round_no: int, count: int) -> None:
     """Each storm as it ends (a later failure leaves them printed): its times in ms and its counts."""
     measured = [k for k in ("acked", "live", "caught_up", "server_cpu") if k in figures]
-    times = {f"{k}_ms": round(figures[k] * 1000, 1) for k in measured}
+    # CPU per client to the µs: a tenth of a ms is a tenth of the whole, too coarse to compare rounds
+    times = {f"{k}_ms": round(figures[k] * 1000, 3 if k == "server_cpu" else 1) for k in measured}
     counts = {k: figures[k] for k in ("round_trips", "lost", "lost_following", "duplicates", "refused", "sent")}
     bench.emit("storm", round_no, "round", server=name, clients=count, **times, **counts)
 
