@@ -4,7 +4,8 @@ recent ones are kept."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from gateway.events.decoded import DecodedEntries
 from gateway.events.dispatcher import Dispatcher
@@ -115,7 +116,9 @@ class _BrokenResolver:
     def __init__(self) -> None:
         self.calls = 0
 
-    async def resolve(self, viewer: str | None, raws: Sequence[str]) -> list[IMEvent | None]:
+    async def resolve(
+        self, viewer: str | None, raws: Sequence[str], pipeline: Callable[[], Any] | None = None
+    ) -> list[IMEvent | None]:
         self.calls += 1
         raise ValueError("a bug in the resolver")
 

@@ -4,6 +4,7 @@ Redis, with the raw Redis contents checked where the format itself is the point.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import msgspec
@@ -227,3 +228,55 @@ async def test_a_reference_read_before_its_message_is_written_resolves_once_it_i
     assert event.message == base_view(stored, "ben")
     assert event.message.userID == "ann"
     assert not event.message.isSelf
+
+
+class _CountingPipelines:
+    """A Redis client whose pipelines record the commands each one sends (by command name and key)."""
+
+    def __init__(self, redis: Any) -> None:
+        self._redis = redis
+        self.sent: list[list[tuple[str, str]]] = []
+
+    def pipeline(self, transaction: bool = True) -> Any:
+        pipe = self._redis.pipeline(transaction=transaction)
+        execute = pipe.execute
+
+        async def recorded(raise_on_error: bool = True) -> Any:
+            self.sent.append([(str(args[0]), str(args[1]) if len(args) > 1 else "") for args, _ in pipe.command_stack])
+            return await execute(raise_on_error=raise_on_error)
+
+        pipe.execute = recorded
+        return pipe
+
+
+async def test_subscriptions_resuming_together_read_their_messages_in_a_shared_round_trip(
+    client: HTTPClient, server: InProcessGateway
+) -> None:
+    """After a restart, each resuming client replays a message or two of its own: their references
+    are resolved in the pipeline the subscriptions opening at that moment share (one round trip for
+    many, not one each), and each client still gets exactly its own message."""
+    gw = server.gateway
+    count = 12
+    ann = await device(client, server, "ann")
+    readers = [await device(client, server, f"reader{n}") for n in range(count)]
+    cursors = [(await r.q(CURSOR))["eventCursor"] for r in readers]
+    for n, reader in enumerate(readers):
+        await ann.send_text(f"reader{n}", f"to reader {n}")
+        await reader.event()
+    # a restarted process has none of these messages in memory: each reference is read from Redis
+    events = embedded(gw.backend).message_events
+    events._recent.clear()
+    shared = gw.dispatcher.shared
+    counting = _CountingPipelines(shared._redis)
+    shared._redis = counting
+    try:
+        replays = await asyncio.gather(
+            *(_replay(server, r.token, since, 1, only=True) for r, since in zip(readers, cursors, strict=True))
+        )
+    finally:
+        shared._redis = gw.redis
+    assert [e[0]["message"]["textElem"]["text"] for e in replays] == [f"to reader {n}" for n in range(count)]
+    messages = {gw.keys.timeline_messages(gw.keys.c2c_timeline(f"reader{n}", "ann")) for n in range(count)}
+    reads = [sum(1 for name, key in sent if name == "HGET" and key in messages) for sent in counting.sent]
+    assert sum(reads) == count  # every reference was read in the shared pipelines, none alone
+    assert len([r for r in reads if r]) < count  # and several in one round trip

@@ -14,7 +14,8 @@ the first reconnect:
   refused, i.e. what resuming itself missed), `duplicates`: messages a client got twice,
   `subscriptions_refused`: reconnects that ended in an error instead of a subscription. All must
   be 0 (the scenario fails otherwise, after printing its figures).
-- `storm` (one line per storm, as it ends) and `subscriptions_silent` (subscriptions found
+- `storm` (one line per storm, as it ends; imql's also gives `round_trips`, the new process's Redis
+  round trips over the same span, per client) and `subscriptions_silent` (subscriptions found
   acknowledged but deaf to a message to everyone, reopened: over the whole run);
 - `reconnect_server_cpu_ms`: the new server process's CPU time from its first reconnect until all
   are live and caught up, per client (the handshake, the subscription and its replay); the load
@@ -230,6 +231,7 @@ class Side:
         await send_all(self.replica.port, requests)
         self.server = await self.bench.start_again(self.server)
         # the storm
+        trips = await self.server.metric("imql_redis_round_trips_total") if self.resumes else 0.0
         server_cpu, client_cpu = self.server.cpu_seconds(), time.process_time()
         began = time.perf_counter()
         live_at = asyncio.create_task(self.all_live(began))
@@ -241,7 +243,10 @@ class Side:
         lost = sum(len(c.missing) for c in self.clients)
         server_cpu = self.server.cpu_seconds() - server_cpu
         client_cpu = time.process_time() - client_cpu
+        if self.resumes:
+            trips = await self.server.metric("imql_redis_round_trips_total") - trips
         figures: dict[str, Any] = {
+            "round_trips": round(trips / len(self.clients), 3),
             "refused": sum(1 for c in self.clients if not c.following),
             "server_cpu": server_cpu / len(self.clients),
             "client_cpu": client_cpu,
@@ -417,8 +422,9 @@ async def run(bench: Bench) -> None:
 def emit_round(bench: Bench, name: str, figures: dict[str, Any], round_no: int, count: int) -> None:
     """Each storm as it ends (a later failure leaves them printed): its times in ms and its counts."""
     measured = [k for k in ("acked", "live", "caught_up", "server_cpu") if k in figures]
-    times = {f"{k}_ms": round(figures[k] * 1000, 1) for k in measured}
-    counts = {k: figures[k] for k in ("lost", "lost_following", "duplicates", "refused", "sent")}
+    # CPU per client to the µs: a tenth of a ms is a tenth of the whole, too coarse to compare rounds
+    times = {f"{k}_ms": round(figures[k] * 1000, 3 if k == "server_cpu" else 1) for k in measured}
+    counts = {k: figures[k] for k in ("round_trips", "lost", "lost_following", "duplicates", "refused", "sent")}
     bench.emit("storm", round_no, "round", server=name, clients=count, **times, **counts)
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgspec
@@ -179,7 +179,10 @@ class MessageEvents:
             self._recent.popitem(last=False)
 
     # ---- reading -------------------------------------------------------------------------------
-    async def resolve(self, viewer: str | None, raws: Sequence[str]) -> list[IMEvent | None]:
+    async def resolve(
+        self, viewer: str | None, raws: Sequence[str], pipeline: Callable[[], Any] | None = None
+    ) -> list[IMEvent | None]:
+        """`pipeline`: where the reads go (gateway.events.entries.Resolver); this client's own by default."""
         refs: list[_Reference | None] = []
         for raw in raws:
             try:
@@ -202,7 +205,7 @@ class MessageEvents:
                 break
             if pause:
                 await asyncio.sleep(pause)
-            todo = await self._read(todo, refs, timelines, found)
+            todo = await self._read(todo, refs, timelines, found, pipeline)
         return [
             self._event(ref, found[i], viewer) if ref is not None and i in found else None for i, ref in enumerate(refs)
         ]
@@ -213,11 +216,12 @@ class MessageEvents:
         refs: list[_Reference | None],
         timelines: list[str | None],
         found: dict[int, StoredMessage],
+        pipeline: Callable[[], Any] | None = None,
     ) -> list[int]:
         """One round trip for the referenced messages: each as its timeline holds it, the version it
         had before a modification, and (groups) where a clear for everyone moved it. Returns those
         still missing."""
-        pipe = self._redis.pipeline(transaction=False)
+        pipe = pipeline() if pipeline is not None else self._redis.pipeline(transaction=False)
         for i in todo:
             ref, timeline = refs[i], timelines[i]
             assert ref is not None

@@ -122,11 +122,15 @@ class Dispatcher:
         # the commands of subscriptions opening at the same moment (a restart's reconnections), sent together
         self.shared = SharedPipelines(redis, OPENS_PER_PIPELINE)
 
-    async def resolve(self, viewer: str | None, raws: Sequence[str]) -> list[IMEvent | None]:
+    async def resolve(self, viewer: str | None, raws: Sequence[str], *, together: bool = False) -> list[IMEvent | None]:
         """Reference entries' events (`viewer`: the user whose stream they are in; None for a
-        group's); None for each one that cannot be resolved."""
+        group's); None for each one that cannot be resolved. `together`: the reads go in the
+        pipeline of the subscriptions opening at this moment (`shared`): a restart's resuming
+        subscriptions each replay a message or two of their own, one round trip for many."""
         if self._resolver is None:
             return [None for _ in raws]
+        if together:
+            return await self._resolver.resolve(viewer, raws, pipeline=self.shared.pipeline)
         return await self._resolver.resolve(viewer, raws)
 
     async def _resolve_shared(self, raws: Sequence[str]) -> list[IMEvent | None]:

@@ -16,7 +16,7 @@ notices, full event JSON) read exactly as before.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import msgspec
@@ -122,6 +122,11 @@ class Resolver(Protocol):
     referenced messages live. None for an entry whose message is gone (a dismissed group's, one
     past the retention): such an entry is skipped, as an undecodable one is."""
 
-    async def resolve(self, viewer: str | None, raws: Sequence[str]) -> list[IMEvent | None]:
-        """`viewer`: the user whose stream the entries are in; None for a group's stream."""
+    async def resolve(
+        self, viewer: str | None, raws: Sequence[str], pipeline: Callable[[], Any] | None = None
+    ) -> list[IMEvent | None]:
+        """`viewer`: the user whose stream the entries are in; None for a group's stream.
+        `pipeline`: given, the reads are queued on a pipeline it makes (a redis-py pipeline's
+        methods and `execute()`), e.g. one shared with other callers of the moment
+        (gateway.batching.SharedPipelines: a restart's resuming subscriptions)."""
         ...

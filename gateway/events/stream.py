@@ -310,10 +310,13 @@ class EventStream:
         except msgspec.DecodeError:
             return None
 
-    async def _resolve_batch(self, entries: Iterable[LogEntry | LocalEvent]) -> None:
+    async def _resolve_batch(self, entries: Iterable[LogEntry | LocalEvent], *, replay: bool = False) -> None:
         """Resolve the reference entries about to be read in one round trip (a replay of a day of
         messages, a burst), rather than one each: the user's own in `_resolved`, groups' in the
-        dispatcher's shared cache."""
+        dispatcher's shared cache. `replay`: a subscription opening, whose own references (even a
+        single one) are read in the pipeline shared with the other subscriptions opening at this
+        moment (Dispatcher.resolve(together=True)): after a restart each of thousands of resuming
+        clients replays a message or two of its own, and they were a round trip each."""
         own: list[LogEntry] = []
         shared: list[tuple[LogEntry, str]] = []
         for entry in entries:
@@ -328,8 +331,9 @@ class EventStream:
                 own.append(entry)
             else:
                 shared.append((entry, raw))
-        if len(own) > 1:
-            events = await self._dispatcher.resolve(self._user_id, [e.fields[F_EVENT] for e in own])
+        if len(own) > 1 or (replay and own):
+            raws = [e.fields[F_EVENT] for e in own]
+            events = await self._dispatcher.resolve(self._user_id, raws, together=replay)
             self._resolved.update((e.entry_id, event) for e, event in zip(own, events, strict=True))
         if len(shared) > 1:
             await self._dispatcher.decoded.prefetch(shared)
@@ -404,7 +408,7 @@ class EventStream:
     async def replayed(self, replay: list[LogEntry]) -> list[Delivery]:
         """The deliveries of the entries `open` returned."""
         self._coalesce_notices(replay)
-        await self._resolve_batch(replay)
+        await self._resolve_batch(replay, replay=True)
         out: list[Delivery] = []
         for entry in replay:
             out += await self._deliveries_of(entry)
