@@ -255,26 +255,6 @@ class MessageCore:
         (claimed,) = await run_pipeline(self._redis, build, (_CLAIM_DRAFT,))
         return int(claimed) == 1
 
-    async def take_draft(self, created_key: str, msg_id: str) -> tuple[int, str | None, str | None]:
-        """A created message's draft, claimed for `msg_id` in the same step: a C2C send reads and
-        claims it at once (reading it with the send's other reads and claiming it after the checks
-        was one command more). Returns (1, draft, None): claimed now; the caller gives the claim
-        back (`release_claim`) if the send is refused. (0, draft, msgID): claimed before, by the
-        send of that msgID. (-1, None, None): no draft (sent already, or never created)."""
-
-        def build(pipe: Any) -> None:
-            _TAKE_DRAFT.queue(pipe, [created_key], [msg_id])
-
-        (reply,) = await run_pipeline(self._redis, build, (_TAKE_DRAFT,))
-        draft = reply[1] if len(reply) > 1 else None
-        claimed_for = reply[2] if len(reply) > 2 else None
-        return int(reply[0]), draft, claimed_for
-
-    async def release_claim(self, created_key: str) -> None:
-        """Give back a claim taken by a send that was then refused: the created message may be sent
-        again (as after a refusal before claiming), not finished as a lost claim."""
-        await self._redis.hdel(created_key, "msgID")
-
     async def first_result(self, user_id: str, created_id: str, *, shown_id: str | None = None) -> Message:
         """The first result of a send repeated after its created message was sent (its key gone
         or going): the message it became, found by its claim or else in the sender's log; 6017
@@ -731,19 +711,6 @@ _CLAIM_DRAFT = PipelinedScript(
     """
 if redis.call('HEXISTS', KEYS[1], 'draft') == 0 then return -1 end
 return redis.call('HSETNX', KEYS[1], 'msgID', ARGV[1])
-"""
-)
-
-
-# A created message's draft, read and claimed at once (MessageCore.take_draft): {1, draft} claimed,
-# {0, draft, msgID} claimed before, {-1} no draft (the key is deleted once its send is done, and a
-# late claim must not make it anew).
-_TAKE_DRAFT = PipelinedScript(
-    """
-local draft = redis.call('HGET', KEYS[1], 'draft')
-if not draft then return {-1} end
-if redis.call('HSETNX', KEYS[1], 'msgID', ARGV[1]) == 1 then return {1, draft} end
-return {0, draft, redis.call('HGET', KEYS[1], 'msgID')}
 """
 )
 

@@ -110,8 +110,7 @@ class C2CMessaging:
         inline: InlineSend | None = None,
     ) -> Message:
         """Three round trips: every read the checks and both users' views need, with the
-        conversation's next seq; the created message's draft, read and claimed at once (given back
-        if a check then refuses the send); the write with both events. The
+        conversation's next seq; the claim of the created id; the write with both events. The
         events carry the conversation notices, derived by the users' conversationListener
         subscriptions (docs/events.md).
 
@@ -139,10 +138,7 @@ class C2CMessaging:
         if server is None:  # the receiver's blacklist is checked: in a mirror, it is imported once first
             await self._friendship.ensure_relations([receiver])
         pipe = self._redis.pipeline(transaction=False)
-        # a created message's draft is read and claimed at once, after these reads (take_draft);
-        # another claim (a REST send's, an idempotencyKey's) is read here and taken after the checks
-        read_claim = claimed and not drafted
-        if read_claim:
+        if claimed:
             pipe.hmget(key, ["draft", "msgID"])
         self._queue_c2c_checks(pipe, user_id, receiver)
         pipe.hget(self._keys.receive_options(receiver), Keys.c2c_receive_option_field(user_id))
@@ -169,53 +165,39 @@ class C2CMessaging:
             )
         replies = await pipe.execute()
         # (the views read `replies` by the positions they were queued at: left as they are)
-        raw_draft, already = replies[0] if read_claim else (None, None)
-        receiver_exists, blocked, *rest = replies[1:] if read_claim else replies
+        raw_draft, already = replies[0] if claimed else (None, None)
+        receiver_exists, blocked, *rest = replies[1:] if claimed else replies
         friends = rest.pop(0) if self._friends_only else None
         raw_opt, muted_until, sender_row, next_seq, *rest = rest
         announced = dict(zip(convs, rest[: len(convs)], strict=True))
-        taken: tuple[int, int] | None = None  # (seq, random) of the claim this send took just now
-        if drafted:
-            taken = (int(next_seq), secrets.randbelow(2**31))
-            status, raw_draft, already = await self._core.take_draft(key, c2c_msg_id(user_id, receiver, *taken))
-            if status < 0:  # sent already (or never created)
-                return await self._core.first_result(user_id, created_id)
-            if status == 0:  # claimed before: a repeat of that send
-                taken = None
         lost = await self._core.lost_claim(user_id, created_id, already) if already else None
         if lost is not None and (lost.is_group or sorted((user_id, receiver)) != [lost.first, lost.second]):
             lost = None  # claimed for another conversation: not this send's to finish
         if already and lost is None:
             return await self._core.sent_result(user_id, created_id, already, shown_id=shown_id)
+        if drafted and raw_draft is None:  # sent already (or never created)
+            return await self._core.first_result(user_id, created_id)
+        if server is not None:
+            content = server.content
+        elif inline is not None:
+            content = inline.content
+        else:
+            draft = self._core.draft_from(raw_draft, created_id)
+            if draft.groupAtUserList or draft.targets:
+                raise invalid("id: an @ or targeted message can only be sent to a group")
+            content = draft.content
+        require_body_fits(content, options.cloudCustomData or "")
         up = active(self._upstream)
-        try:
-            if server is not None:
-                content = server.content
-            elif inline is not None:
-                content = inline.content
-            else:
-                draft = self._core.draft_from(raw_draft, created_id)
-                if draft.groupAtUserList or draft.targets:
-                    raise invalid("id: an @ or targeted message can only be sent to a group")
-                content = draft.content
-            require_body_fits(content, options.cloudCustomData or "")
-            if up is not None and not receiver_exists:  # an account made upstream that the mirror has not seen
-                receiver_exists = bool(await self._profiles.import_from(up, [receiver], self._core.now()))
-            if server is None:
-                self._check_c2c(user_id, receiver, receiver_exists, blocked, friends)
-                if int(muted_until or 0) > self._core.now():
-                    raise IMError(Code.ERR_SENDER_MUTED, "the app's admin has muted you for one-to-one messages")
-            elif not receiver_exists:
-                raise IMError(Code.ERR_RECEIVER_NOT_FOUND, f"receiver: no user {receiver!r}")
-        except BaseException:
-            if taken is not None:  # refused: the created message may be sent again, as if never claimed
-                await self._core.release_claim(key)
-            raise
+        if up is not None and not receiver_exists:  # an account made upstream that the mirror has not seen
+            receiver_exists = bool(await self._profiles.import_from(up, [receiver], self._core.now()))
+        if server is None:
+            self._check_c2c(user_id, receiver, receiver_exists, blocked, friends)
+            if int(muted_until or 0) > self._core.now():
+                raise IMError(Code.ERR_SENDER_MUTED, "the app's admin has muted you for one-to-one messages")
+        elif not receiver_exists:
+            raise IMError(Code.ERR_RECEIVER_NOT_FOUND, f"receiver: no user {receiver!r}")
         if lost is not None:  # finishing a send whose claim outlived its write
             seq, random = lost.seq, lost.random
-            msg_id = c2c_msg_id(user_id, receiver, seq, random)
-        elif taken is not None:  # claimed with its draft
-            seq, random = taken
             msg_id = c2c_msg_id(user_id, receiver, seq, random)
         else:
             seq = int(next_seq)

@@ -140,12 +140,10 @@ AB, G, APP = "c:alice|bob", "g:club", "app"
 TABLE: dict[str, tuple[set[str], int]] = {
     # one EVALSHA; 3 when its script is loaded on first use (NOSCRIPT, SCRIPT LOAD, EVALSHA again)
     "create message": ({A}, 3),
-    "send C2C (first)": ({A, B, AB}, 30),
-    "send C2C": ({A, B, AB}, 22),
+    "send C2C (first)": ({A, B, AB}, 31),
+    "send C2C": ({A, B, AB}, 23),
     # sendTextMessage: no draft to write, read, claim or delete (the two rows above include the
-    # create, and read and claim the draft in one script, after the other reads: one command fewer
-    # than an HMGET with them and a claim after the checks); an idempotency key adds its claim:
-    # HMGET, HSETNX, EXPIRE and the done mark
+    # create); an idempotency key adds its claim: HMGET, HSETNX, EXPIRE and the done mark
     "send C2C in one request": ({A, B, AB}, 19),
     "send C2C in one request (keyed)": ({A, B, AB}, 23),
     "C2C history page": ({B, AB}, 7),
@@ -157,15 +155,12 @@ TABLE: dict[str, tuple[set[str], int]] = {
     "accept friend request": ({A, C}, 22),
     "create group": ({A, G, APP}, 50),
     "join group": ({B, G, APP}, 57),
-    # 2 of them load the draft claim script (NOSCRIPT, SCRIPT LOAD), first used here now that a
-    # C2C send reads and claims its draft with a script of its own: 23 once loaded (the draft and
-    # its claim are read with one HMGET, not two HGETs)
-    "send group": ({A, G, APP}, 25),
+    "send group": ({A, G, APP}, 23),
     "send group in one request": ({A, G, APP}, 19),
     "mark group read": ({B, G, APP}, 33),
     "quit group": ({B, G, APP}, 27),
     "signaling invite": ({A, B, AB, APP}, 24),
-    "open a subscription (6 listeners)": ({B, AB, G, APP}, 59),
+    "open a subscription (6 listeners)": ({B, AB, G, APP}, 50),
     # the callback worker's count of alice's and bob's one-to-one unread (gateway.engine.unread_index):
     # first building their indexes, then a script per user (and a ZCOUNT per unread conversation:
     # none here, bob has read alice's)

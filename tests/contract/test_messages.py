@@ -94,8 +94,8 @@ async def test_refusals(backend: IMBackend, listen: Listen) -> None:
 
 @pytest.mark.families("friendship")
 async def test_a_refused_send_leaves_its_created_message_sendable(backend: IMBackend) -> None:
-    """A send claims its created message as it reads the draft, before the checks; refused by one
-    (here twice), it gives the claim back, so the same id sends once the block is lifted, once."""
+    """A refused send (here twice) leaves its created message as it was: the same id sends once
+    the block is lifted, and once only."""
     created = await backend.messages.create_message("alice", text("later"))
     send = backend.messages.send_c2c_message
     await backend.friendship.add_to_black_list("bob", ["alice"])
