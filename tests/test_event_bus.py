@@ -10,6 +10,7 @@ import pytest
 
 from gateway.clock import ManualClock
 from gateway.errors import Code, IMError
+from gateway.events import bus as bus_module
 from gateway.events import mailbox as mailbox_module
 from gateway.events import stream as stream_module
 from gateway.events.bus import EVENT_STREAM_TTL_SECONDS, EVENT_TTL_REFRESH_SECONDS
@@ -349,6 +350,41 @@ async def test_a_refresh_not_confirmed_is_made_again(gw: Gateway) -> None:
     await gw.redis.expire(stream, LOWERED_TTL)
     await gw.bus.publish(["alice"], marker(1))
     assert refreshed(await gw.redis.ttl(stream))
+
+
+async def refreshed_by_one_event(gw: Gateway, users: list[str]) -> list[bool]:
+    """Whose log an event to all of `users` (one pipeline: each EXPIRE decided by the memo as it
+    was) refreshes, their TTLs lowered first."""
+    for user in users:
+        await gw.redis.expire(gw.keys.user_events(user), LOWERED_TTL)
+    await gw.bus.publish(users, marker(9))
+    return [refreshed(t) for t in await ttls(gw, *users)]
+
+
+async def test_the_ttl_memo_forgets_the_streams_refreshed_longest_ago_past_its_bound(
+    gw: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The memo holds EVENT_TTL_MEMO_MAX streams; past it the one refreshed longest ago is
+    forgotten (its next event refreshes again). An event that does not refresh does not make its
+    stream newer."""
+    monkeypatch.setattr(bus_module, "EVENT_TTL_MEMO_MAX", 3)
+    for user in ("u0", "u1", "u2"):
+        await gw.bus.publish([user], marker(0))
+    await gw.bus.publish(["u0"], marker(1))  # within the hour: no EXPIRE, u0 stays the oldest
+    await gw.bus.publish(["u3"], marker(0))  # ... so u0 is forgotten
+    assert await refreshed_by_one_event(gw, ["u0", "u1", "u2", "u3"]) == [True, False, False, False]
+
+
+async def test_a_stream_refreshed_again_is_the_memos_newest(
+    gw: Gateway, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bus_module, "EVENT_TTL_MEMO_MAX", 3)
+    await gw.bus.publish(["u0"], marker(0))
+    await clock.advance(EVENT_TTL_REFRESH_SECONDS)
+    for user in ("u1", "u2", "u0"):  # u0's refresh an hour on makes it newer than u1 and u2
+        await gw.bus.publish([user], marker(1))
+    await gw.bus.publish(["u3"], marker(0))  # ... so u1 is forgotten
+    assert await refreshed_by_one_event(gw, ["u0", "u1", "u2", "u3"]) == [False, True, False, False]
 
 
 async def test_a_group_streams_ttl_is_refreshed_once_an_hour(gw: Gateway, clock: ManualClock) -> None:
