@@ -270,8 +270,7 @@ class AllMemberPush:
         pipe = self._redis.pipeline(transaction=False)
         for user, build in zip(users, builds, strict=True):
             self._bus.queue_publish(pipe, [user], OnRecvNewMessage(message=build(replies)[0]))
-        await pipe.execute()
-        self._bus.appended(pipe)
+        await self._bus.execute(pipe)
 
 
 class AllMemberPushWorker(StreamConsumer):

@@ -363,8 +363,7 @@ class GroupMessaging:
                 reference=self._core.reference(stored, mine, user_id, kept),
             )
         if len(pipe):
-            await pipe.execute()
-            self._bus.appended(pipe)
+            await self._bus.execute(pipe)
         neutral = neutral_view(stored)
         event = OnRecvNewMessage(message=neutral)
         if targets:

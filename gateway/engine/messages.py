@@ -305,8 +305,7 @@ class C2CMessaging:
             pipe.delete(key)
         elif claimed:
             self._core.queue_send_done(pipe, key)
-        await pipe.execute()
-        self._bus.appended(pipe)
+        await self._bus.execute(pipe)
         if live and to_receiver:
             await self._core.offer_push(stored, [receiver], options.onlineUserOnly)
         if not options.onlineUserOnly:

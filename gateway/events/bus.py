@@ -111,10 +111,11 @@ class EventBus:
         pipe.publish(Keys.poke_channel(stream), b"")
 
     def appended(self, pipe: Any) -> None:
-        """`pipe`, which events were queued on (`queue_publish`), has executed without error: its
-        TTL refreshes took effect, so the next appends to those streams may skip theirs. A caller
-        that never says so (or whose pipeline failed, maybe between an XADD and its EXPIRE) leaves
-        the refresh unconfirmed, and the stream's next append refreshes it again."""
+        """`pipe`, which events were queued on (`queue_publish`), has executed without error
+        (`execute` runs and confirms it): its TTL refreshes took effect, so the next appends to
+        those streams may skip theirs. A caller that never says so (or whose pipeline failed,
+        maybe between an XADD and its EXPIRE) leaves the refresh unconfirmed, and the stream's
+        next append refreshes it again."""
         queued = self._ttl_queued.pop(pipe, None)
         if not queued:
             return
@@ -124,6 +125,12 @@ class EventBus:
             memo.move_to_end(stream)  # the memo stays in refresh order
         while len(memo) > EVENT_TTL_MEMO_MAX:
             memo.popitem(last=False)
+
+    async def execute(self, pipe: Any) -> None:
+        """Run `pipe`, which events were queued on, and confirm its TTL refreshes (`appended`): how
+        every writer of events runs its pipeline, so none can forget the confirmation."""
+        await pipe.execute()
+        self.appended(pipe)
 
     async def publish(
         self,
@@ -142,8 +149,7 @@ class EventBus:
         if self.queue_publish(
             pipe, user_ids, event, session_id=session_id, except_session=except_session, reference=reference
         ):
-            await pipe.execute()
-            self.appended(pipe)
+            await self.execute(pipe)
 
     def queue_publish(
         self,
@@ -191,8 +197,7 @@ class EventBus:
             fields[F_EXCEPT_USER] = except_user
         pipe = self._redis.pipeline(transaction=False)
         self._append(pipe, self._keys.group_events(group_id), fields)
-        await pipe.execute()
-        self.appended(pipe)
+        await self.execute(pipe)
 
     async def group_position(self, group_id: str) -> str:
         """The current end of a group's stream ("0-0" when it has none yet)."""
@@ -207,8 +212,7 @@ class EventBus:
         for user_id in dict.fromkeys(user_ids):
             pipe.hset(self._keys.user_followed_groups(user_id), group_id, position)
             self._append(pipe, self._keys.user_events(user_id), {F_LISTENER: CONTROL_LISTENER, F_EVENT: op})
-        await pipe.execute()
-        self.appended(pipe)
+        await self.execute(pipe)
 
     async def receive_option_changed(self, user_id: str, group_id: str, receiving: bool) -> None:
         """The user's subscriptions drop (or pass again) the group's messages: its receive option
@@ -216,8 +220,7 @@ class EventBus:
         op = _control_encoder.encode(ControlOp(op="receive" if receiving else "silence", group=group_id))
         pipe = self._redis.pipeline(transaction=False)
         self._append(pipe, self._keys.user_events(user_id), {F_LISTENER: CONTROL_LISTENER, F_EVENT: op})
-        await pipe.execute()
-        self.appended(pipe)
+        await self.execute(pipe)
 
     async def leave_group_stream(self, user_ids: Iterable[str], group_id: str) -> None:
         op = _control_encoder.encode(ControlOp(op="leave", group=group_id))
@@ -225,8 +228,7 @@ class EventBus:
         for user_id in dict.fromkeys(user_ids):
             pipe.hdel(self._keys.user_followed_groups(user_id), group_id)
             self._append(pipe, self._keys.user_events(user_id), {F_LISTENER: CONTROL_LISTENER, F_EVENT: op})
-        await pipe.execute()
-        self.appended(pipe)
+        await self.execute(pipe)
 
 
 def notice_of(fields: dict[str, str]) -> tuple[str, str]:

@@ -129,9 +129,7 @@ class Dispatcher:
         subscriptions each replay a message or two of their own, one round trip for many."""
         if self._resolver is None:
             return [None for _ in raws]
-        if together:
-            return await self._resolver.resolve(viewer, raws, pipeline=self.shared.pipeline)
-        return await self._resolver.resolve(viewer, raws)
+        return await self._resolver.resolve(viewer, raws, pipeline=self.shared.pipeline if together else None)
 
     async def _resolve_shared(self, raws: Sequence[str]) -> list[IMEvent | None]:
         return await self.resolve(None, raws)

@@ -415,6 +415,10 @@ class EventStream:
         self._resolved.clear()  # those of entries it skipped (already delivered live)
         return out
 
+    def _base_due(self) -> bool:
+        """The base is old enough to be written again (before cursors naming it are made)."""
+        return bool(self._base_id) and self._now() - self._base_written > BASE_REFRESH_SECONDS
+
     def drain_now(self) -> list[Delivery]:
         """The deliveries of the plain group entries at the head of the mailbox (`_plain_group_delivery`),
         taken without awaiting anything: a large group's message to each of its members. Stops at
@@ -423,7 +427,7 @@ class EventStream:
         mailbox = self.mailbox
         if mailbox.overflowed or not mailbox.pending:
             return []
-        if self._base_id and self._now() - self._base_written > BASE_REFRESH_SECONDS:
+        if self._base_due():
             return []
         items = mailbox.items
         out: list[Delivery] = []
@@ -460,7 +464,7 @@ class EventStream:
             )
         if not mailbox.pending:
             return []
-        if self._base_id and self._now() - self._base_written > BASE_REFRESH_SECONDS:
+        if self._base_due():
             await self._write_base()  # before cursors are made, so they name a live base
         if len(mailbox.items) > 1:  # both look at several entries read together; one alone needs neither
             self._coalesce_notices(mailbox.items)

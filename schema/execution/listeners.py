@@ -188,12 +188,12 @@ class EventRenderer:
         return personalize(orjson.dumps(delivery.cursor).join(parts), run.context)
 
     async def payload(self, run: ListenerRun, delivery: Delivery) -> bytes:
+        kept = self.payload_now(run, delivery)
+        if kept is not None:
+            return kept
         plan = run.plan
         key = None
         if delivery.shared and plan.shape is not None:
-            kept = self.payload_now(run, delivery)
-            if kept is not None:
-                return kept
             key = (delivery.shared, plan.text, plan.operation_name, run.variables_key)
         root = plan.types.to_graphql(delivery)
         if delivery.shared:

@@ -82,8 +82,7 @@ class ConversationAnnouncer:
             rest = [by_conv[c] for c in wanted if c not in fresh]
             if rest:
                 self._bus.queue_publish(pipe, [user_id], OnConversationChanged(conversationList=rest))
-        await pipe.execute()
-        self._bus.appended(pipe)
+        await self._bus.execute(pipe)
 
     async def announce_new(self, appeared: dict[str, list[str]]) -> None:
         """onNewConversation: conversations that (re)appeared in users' lists, e.g. a joined group."""
