@@ -32,6 +32,20 @@ def _live(kind: type[T]) -> list[T]:
     return [o for o in gc.get_objects() if isinstance(o, kind)]
 
 
+def _recorded_writes() -> list[bytes]:
+    """What the one open WebSocket connection writes to its socket from now on, write by write."""
+    [protocol] = [p for p in _live(LeanWebSocketProtocol) if not p.transport.is_closing()]
+    writes: list[bytes] = []
+    write = protocol.transport.write
+
+    def counted(data: bytes | bytearray | memoryview) -> None:
+        writes.append(bytes(data))
+        write(data)
+
+    protocol.transport.write = counted  # type: ignore[method-assign]
+    return writes
+
+
 async def test_an_open_connection_keeps_no_handshake_state(client: HTTPClient, server: InProcessGateway) -> None:
     alice, bob = await client.login("alice"), await client.login("bob")
     ws = await WSClient.connect(server.ws_url, alice)
@@ -283,15 +297,7 @@ async def test_a_resumed_subscription_gets_its_replay_in_one_socket_write(
     missed = [await send() for _ in range(3)]  # while alice is away
 
     ws = await WSClient.connect(server.ws_url, alice)
-    [protocol] = [p for p in _live(LeanWebSocketProtocol) if not p.transport.is_closing()]
-    writes: list[bytes] = []
-    write = protocol.transport.write
-
-    def counted(data: bytes | bytearray | memoryview) -> None:
-        writes.append(bytes(data))
-        write(data)
-
-    protocol.transport.write = counted  # type: ignore[method-assign]
+    writes = _recorded_writes()
     op = await ws.subscribe(RESUMING, {"since": cursor})
     assert [(await ws.next_event(op))["message"]["msgID"] for _ in missed] == missed
     # the three `next` frames of the replay went out in one write, not one each
@@ -357,15 +363,7 @@ async def test_a_compressed_connection_gets_its_listener_frames_compressed(
             orjson.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {bob}"}}).decode()
         )
         assert '"connection_ack"' in str(await asyncio.wait_for(conn.recv(), 5))
-        [protocol] = [p for p in _live(LeanWebSocketProtocol) if not p.transport.is_closing()]
-        writes: list[bytes] = []
-        write = protocol.transport.write
-
-        def counted(data: bytes | bytearray | memoryview) -> None:
-            writes.append(bytes(data))
-            write(data)
-
-        protocol.transport.write = counted  # type: ignore[method-assign]
+        writes = _recorded_writes()
         await conn.send(orjson.dumps({"id": "1", "type": "subscribe", "payload": {"query": LISTEN}}).decode())
         created = (await client.gql('mutation { createTextMessage(text: "zip") { id } }', token=alice)).ok()
         doc = f'mutation {{ sendMessage(id: "{created["createTextMessage"]["id"]}", receiver: "bob") {{ msgID }} }}'
