@@ -6,11 +6,16 @@ rates instead of the ladder. Messages are created beforehand through the engine 
 result), so each timed request is the send alone; one untimed message per pair warms up sessions,
 conversations and connections first, then an untimed second of sends at the first rate.
 
+imql is timed two ways on the same server, each with pairs of its own: the SDK's `sendMessage` of a
+created message (the figures without a suffix) and the one-request `sendTextMessage`, the text
+inline (`latency_p50_one_request`, `latency_p99_one_request`, `max_rate_p99_under_50ms_one_request`,
+`path: "one-request"`), which is the same request as the peer's.
+
 The peer (yoga-chat, bench/peer.py) runs the same ladder in the same invocation: as many pairs of
 its own users, its one-request send (the text inline: it has no created messages), its
-`newMessages` subscription. At each rate the servers take turns round by round (imql, peer, imql,
-...); a server leaves the ladder when its p99 passes 50 ms, the other goes on. imql's figures
-carry `ratio_to_peer` where both ran."""
+`newMessages` subscription. At each rate the loads take turns round by round (imql, imql's
+one-request, peer, imql, ...); a load leaves the ladder when its p99 passes 50 ms, the others go
+on. imql's figures carry `ratio_to_peer` where both ran."""
 
 from __future__ import annotations
 
@@ -34,6 +39,8 @@ RATES = [100, 150, 200, 250, 300, 350, 400, 450, 500, 600, 750, 1000]  # msg/s, 
 SECONDS = 3.0  # one round at a rate
 ROUNDS = 3  # rounds per rate; the median round's p50 and p99 are the rate's
 CONNECTIONS = 16  # keep-alive connections the senders' requests are spread over
+ONE = "imql-one-request"  # imql's one-request load (the same server as "imql"); its figures get SUFFIX
+SUFFIX = {"imql": "", ONE: "_one_request"}
 
 
 class Pairs:
@@ -201,7 +208,10 @@ async def run(bench: Bench) -> None:
     rounds = 1 if bench.tiny else ROUNDS
     async with bench.running():
         server = await bench.start_gateway()
-        loads: dict[str, Pairs] = {"imql": await Pairs.open(bench, server, pairs)}
+        loads: dict[str, Pairs] = {
+            "imql": await Pairs.open(bench, server, pairs),
+            ONE: await OneRequestPairs.open(bench, server, pairs, "o"),
+        }
         peer = await bench.start_peer()
         if peer is not None:
             loads[PEER_NAME] = await PeerPairs.open(bench, peer.server, pairs)
@@ -238,7 +248,13 @@ async def run(bench: Bench) -> None:
             emit_rate(bench, figures)
             if not going:
                 break
-        bench.emit_compared("max_rate_p99_under_50ms", best["imql"], best.get(PEER_NAME), "msg/s", tried=rates)
+        for name, suffix in SUFFIX.items():
+            paths: dict[str, Any] = {"path": "one-request"} if name == ONE else {}
+            figure = f"max_rate_p99_under_50ms{suffix}"
+            peer_extra = {"tried": rates}
+            bench.emit_compared(
+                figure, best[name], best.get(PEER_NAME), "msg/s", peer_extra=peer_extra, tried=rates, **paths
+            )
         for load in loads.values():
             load.close()
 
@@ -258,14 +274,18 @@ class RateFigures:
 
 
 def emit_rate(bench: Bench, figures: dict[str, RateFigures]) -> None:
-    """One rate's p50 and p99 lines: imql's beside the peer's when both ran at it, else whichever did."""
+    """One rate's p50 and p99 lines: each imql path's beside the peer's when both ran at it (the
+    peer's line under each path's figure name, as c2c-cost prints it), else whichever ran."""
     theirs = figures.get(PEER_NAME)
-    for figure in ("latency_p50", "latency_p99"):
-        peer_value, peer_extra = theirs.line(figure) if theirs else (None, None)
-        if "imql" not in figures:
+    ours = [name for name in SUFFIX if name in figures]
+    for base in ("latency_p50", "latency_p99"):
+        peer_value, peer_extra = theirs.line(base) if theirs else (None, None)
+        if not ours:
             assert peer_value is not None
             assert peer_extra is not None
-            bench.emit(figure, peer_value, "ms", server=PEER_NAME, **peer_extra)
-            continue
-        value, extra = figures["imql"].line(figure)
-        bench.emit_compared(figure, value, peer_value, "ms", peer_extra=peer_extra, **extra)
+            bench.emit(base, peer_value, "ms", server=PEER_NAME, **peer_extra)
+        for name in ours:
+            value, extra = figures[name].line(base)
+            if name == ONE:
+                extra["path"] = "one-request"
+            bench.emit_compared(base + SUFFIX[name], value, peer_value, "ms", peer_extra=peer_extra, **extra)
