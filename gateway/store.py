@@ -59,7 +59,15 @@ def _keepalive_options() -> dict[int, int]:
     return {getattr(socket, name): value for name, value in wanted.items() if hasattr(socket, name)}
 
 
-__all__ = ["close_redis", "open_redis", "open_worker_redis", "ordered_pipeline", "scan_one", "scan_targets"]
+__all__ = [
+    "close_redis",
+    "database_of",
+    "open_redis",
+    "open_worker_redis",
+    "ordered_pipeline",
+    "scan_one",
+    "scan_targets",
+]
 
 
 def open_redis(
@@ -112,6 +120,14 @@ def open_cluster(url: str, *, on_round_trip: Callable[[], None] | None = None) -
         health_check_interval=30,
     )
     return client
+
+
+def database_of(redis: Any) -> int:
+    """The database number a client of `open_redis` selects (0 on a cluster, which has only that
+    one). A Redis server's pub/sub channels are shared by all its databases, so what a message
+    says about a key holds only for subscribers on the same database (gateway.events.bus)."""
+    kwargs = getattr(getattr(redis, "connection_pool", None), "connection_kwargs", None) or {}
+    return int(kwargs.get("db") or 0)
 
 
 async def close_redis(redis: Any) -> None:

@@ -11,10 +11,12 @@ from typing import Any
 import pytest
 
 from gateway.errors import Code
+from gateway.events import bus as bus_module
 from gateway.events import mailbox as mailbox_module
 from gateway.im.enums import UserStatusType
 from gateway.im.events import OnUserStatusChanged
 from gateway.im.model import UserStatus
+from gateway.keys import Keys
 from gateway.lean.uvicorn_ws import LeanWebSocketProtocol
 from gateway.web.view import GraphQLView
 from schema.execution.listeners import EventRenderer
@@ -222,10 +224,13 @@ async def test_a_listener_subscription_that_falls_behind_ends_with_a_cursor_that
     ws = await WSClient.connect(server.ws_url, token)
     op = await ws.subscribe(STATUS_DOC)
     await drain(ws, op)  # connecting, connected
-    # 40 events in one write: the dispatcher reads them in one go, more than the mailbox holds
+    # 40 events appended with one poke, as an older gateway pokes (empty): the dispatcher reads them
+    # in one go, more than the mailbox holds (each with a poke of its own would be delivered one by one)
+    stream = gw.keys.user_events("alice")
     pipe = gw.redis.pipeline(transaction=False)
     for n in range(40):
-        gw.bus.queue_publish(pipe, ["alice"], status_marker(n))
+        pipe.xadd(stream, bus_module._event_fields(status_marker(n)))
+    pipe.publish(Keys.poke_channel(stream), "")
     await pipe.execute()
     ended = await ws.next(op)
     assert ended["type"] == "next"

@@ -1,10 +1,13 @@
 """The write side of the event bus: append events to durable streams, then poke readers.
 
-Every event goes to a Redis Stream (the source of truth) and, in the same pipeline after it, a
-PUBLISH on that stream's poke channel wakes the dispatchers that follow the stream. A lost poke
-delays an event (the dispatcher's sweep finds it); it never loses one. The stream's TTL is
-refreshed with the event only when this process has not refreshed it within the last hour
-(EVENT_TTL_REFRESH_SECONDS), not per event.
+Every event goes to a Redis Stream (the source of truth) and, in the same script, a PUBLISH on
+that stream's poke channel wakes the dispatchers that follow the stream. The poke carries the entry
+itself, with the ID of the entry before it (APPEND_SCRIPT): a dispatcher whose position is that
+previous entry delivers it without reading the stream (a round trip less between a send and its
+delivery); any other dispatcher reads the stream from its position, as it does for an empty poke
+(written by older gateways). A lost poke delays an event (the dispatcher's sweep finds it); it
+never loses one, nor reorders one. The stream's TTL is refreshed with the event only when this
+process has not refreshed it within the last hour (EVENT_TTL_REFRESH_SECONDS), not per event.
 
 Group events are stored once, in the group's stream, whatever the group's size (read diffusion):
 members' subscriptions follow the streams of their groups, so a send costs the same Redis commands
@@ -33,6 +36,8 @@ from gateway.events.entries import (
 )
 from gateway.im.events import IMEvent, encode_event
 from gateway.keys import Keys
+from gateway.lean.cluster import ImqlCluster
+from gateway.store import database_of
 
 # At least this many events are kept per stream; trimming is approximate (`MAXLEN ~`), which only
 # ever keeps more. Together with the TTL below this is the documented retention.
@@ -81,6 +86,24 @@ class ControlOp(msgspec.Struct, frozen=True):
     position: str = ""
 
 
+# The append: the entry (approximately trimmed to EVENT_RETENTION_COUNT) and its poke, in one atomic
+# step, so pokes go out in the stream's order and each names the entry before its own. KEYS: the
+# stream, its poke channel; ARGV: the publish command (SPUBLISH on a cluster: the poke stays on the
+# stream's shard), the trim length, the database number (a server's channels are shared by all its
+# databases: a reader on another one must not take the entry for one of its own), the poke's fields
+# (JSON), then the entry's fields and values. The poke: "<database> <previous ID> <ID> <fields>".
+# EVAL, not EVALSHA: it rides in write pipelines, which a NOSCRIPT (a restarted or failed-over
+# Redis) must not cut in half; Redis keeps the compiled script by its digest either way.
+APPEND_SCRIPT = """
+local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+local previous = '0-0'
+if last[1] then previous = last[1][1] end
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 5))
+redis.call(ARGV[1], KEYS[2], ARGV[3] .. ' ' .. previous .. ' ' .. id .. ' ' .. ARGV[4])
+return id
+"""
+
+_fields_encoder = msgspec.json.Encoder()
 _control_encoder = msgspec.json.Encoder()
 control_decoder = msgspec.json.Decoder(ControlOp)
 
@@ -90,6 +113,9 @@ class EventBus:
         self._redis = redis
         self._keys = keys
         self._clock = clock or SystemClock()
+        # a cluster's pokes stay on their stream's shard (a plain PUBLISH is copied to every node)
+        self._publish_command = "SPUBLISH" if isinstance(redis, ImqlCluster) else "PUBLISH"
+        self._database = str(database_of(redis))
         # stream -> when this process last refreshed its TTL (confirmed: the pipeline succeeded),
         # oldest first. An OrderedDict, not a dict: evicting a dict's first key again and again
         # leaves a growing run of deleted slots that each next(iter()) scans past (quadratic once
@@ -98,8 +124,12 @@ class EventBus:
         # pipeline -> the streams whose TTL it refreshes, confirmed by `appended` once it succeeded
         self._ttl_queued: weakref.WeakKeyDictionary[Any, dict[str, float]] = weakref.WeakKeyDictionary()
 
-    def _append(self, pipe: Any, stream: str, fields: dict[str, bytes | str]) -> None:
-        pipe.xadd(stream, fields, maxlen=EVENT_RETENTION_COUNT, approximate=True)
+    def _append(self, pipe: Any, stream: str, fields: dict[str, str]) -> None:
+        flat = [part for pair in fields.items() for part in pair]
+        poked = _fields_encoder.encode(fields)
+        channel = Keys.poke_channel(stream)
+        command, database = self._publish_command, self._database
+        pipe.eval(APPEND_SCRIPT, 2, stream, channel, command, EVENT_RETENTION_COUNT, database, poked, *flat)
         now = self._clock.now()
         refreshed = self._ttl_refreshed.get(stream)
         # (a clock set back refreshes at once: the memo's age is unknown then)
@@ -108,7 +138,6 @@ class EventBus:
             if stream not in queued:  # once per pipeline
                 pipe.expire(stream, EVENT_STREAM_TTL_SECONDS)
                 queued[stream] = now
-        pipe.publish(Keys.poke_channel(stream), b"")
 
     def appended(self, pipe: Any) -> None:
         """`pipe`, which events were queued on (`queue_publish`), has executed without error
@@ -207,7 +236,7 @@ class EventBus:
     async def join_group_stream(self, user_ids: Iterable[str], group_id: str) -> None:
         """From now on these users' subscriptions follow the group's stream (from this point)."""
         position = await self.group_position(group_id)
-        op = _control_encoder.encode(ControlOp(op="join", group=group_id, position=position))
+        op = _control_encoder.encode(ControlOp(op="join", group=group_id, position=position)).decode()
         pipe = self._redis.pipeline(transaction=False)
         for user_id in dict.fromkeys(user_ids):
             pipe.hset(self._keys.user_followed_groups(user_id), group_id, position)
@@ -217,13 +246,13 @@ class EventBus:
     async def receive_option_changed(self, user_id: str, group_id: str, receiving: bool) -> None:
         """The user's subscriptions drop (or pass again) the group's messages: its receive option
         V2TIM_NOT_RECEIVE_MESSAGE, applied where the group's stream is read."""
-        op = _control_encoder.encode(ControlOp(op="receive" if receiving else "silence", group=group_id))
+        op = _control_encoder.encode(ControlOp(op="receive" if receiving else "silence", group=group_id)).decode()
         pipe = self._redis.pipeline(transaction=False)
         self._append(pipe, self._keys.user_events(user_id), {F_LISTENER: CONTROL_LISTENER, F_EVENT: op})
         await self.execute(pipe)
 
     async def leave_group_stream(self, user_ids: Iterable[str], group_id: str) -> None:
-        op = _control_encoder.encode(ControlOp(op="leave", group=group_id))
+        op = _control_encoder.encode(ControlOp(op="leave", group=group_id)).decode()
         pipe = self._redis.pipeline(transaction=False)
         for user_id in dict.fromkeys(user_ids):
             pipe.hdel(self._keys.user_followed_groups(user_id), group_id)
@@ -243,17 +272,17 @@ def notice_of(fields: dict[str, str]) -> tuple[str, str]:
 
 def _event_fields(
     event: IMEvent, conversation: tuple[str, str] | None = None, reference: Reference | None = None
-) -> dict[str, bytes | str]:
+) -> dict[str, str]:
     """A stream entry's fields for an event (or the reference stored for it) and its conversation
     notice, if it carries one (read back by `notice_of`); callers add who it is (not) for."""
     code = _NOTICE_CODES[conversation[0]] if conversation is not None else ""
     if reference is not None:
         same = conversation is not None and conversation[1] == reference.conversation
-        fields: dict[str, bytes | str] = {F_EVENT: encode_reference(reference, code if same else "")}
+        fields: dict[str, str] = {F_EVENT: encode_reference(reference, code if same else "")}
         if conversation is not None and not same:
             fields[F_CONVERSATION] = f"{code}:{conversation[1]}"
         return fields
-    fields = {F_LISTENER: listener_code(event.LISTENER), F_EVENT: encode_event(event)}
+    fields = {F_LISTENER: listener_code(event.LISTENER), F_EVENT: encode_event(event).decode()}
     if conversation is not None:
         fields[F_CONVERSATION] = f"{code}:{conversation[1]}"
     return fields

@@ -8,8 +8,15 @@ round trip per batch of streams) and hands the entries to each local subscriber'
 Redis connections in use do not grow with the number of subscriptions: one pub/sub connection and
 the shared pool's few.
 
-Pokes are hints: after a pub/sub reconnect every stream is re-read from its position, and a slow
-sweep re-reads all of them every SWEEP_SECONDS, so a lost poke delays an event but never loses it.
+A poke carries its entry and the ID of the entry before it (gateway.events.bus.APPEND_SCRIPT): when
+that previous entry is the feed's position, and the feed is neither being opened nor waiting to be
+read, the entry is delivered as it came, without reading the stream (a round trip less from a send
+to its delivery). Any other poke (an empty one from an older gateway, one whose previous entry this
+process has not delivered, one that does not parse) marks the stream dirty, to be read from its
+position. Either way the reader task delivers, so a stream's entries reach its mailboxes once and
+in order. Pokes are hints: after a pub/sub reconnect every stream is re-read from its position, and
+a slow sweep re-reads all of them every SWEEP_SECONDS, so a lost poke delays an event but never
+loses it.
 The sweep's reads come after any poked stream's, a batch at a time: a process following 10,000
 streams spent a sweep's 40 round trips before a poke that came meanwhile was read (a large
 group's fan-out delayed by them: bench group-fanout's worst sends).
@@ -33,6 +40,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 from redis.exceptions import RedisError
 
 from gateway.batching import SharedPipelines
@@ -45,6 +53,7 @@ from gateway.events.mailbox import LogEntry, Mailbox
 from gateway.im.events import IMEvent, OnConnectFailed, OnConnecting, OnConnectSuccess
 from gateway.keys import Keys
 from gateway.metrics import Metrics
+from gateway.store import database_of
 
 log = logging.getLogger("imql.events")
 
@@ -58,6 +67,9 @@ ACK_TIMEOUT_SECONDS = 5.0  # for Redis to confirm a batch's subscriptions (or th
 FOLLOW_BATCH = 1_000
 # Subscriptions opening together send their commands in one pipeline (`shared`): at most this many each.
 OPENS_PER_PIPELINE = 256
+
+
+_poke_decoder = msgspec.json.Decoder(dict[str, str])
 
 
 class _Opening:
@@ -100,6 +112,8 @@ class Dispatcher:
         self._metrics = metrics
         self._feeds: dict[str, _Feed] = {}
         self._dirty: set[str] = set()
+        self._pushed: list[tuple[str, str]] = []  # (stream, poke) of pokes that carry their entry, in order
+        self._reading = False  # the reader task is inside a read or a delivery: pokes wait for it
         self._swept: deque[str] = deque()  # the sweep's streams, read when no poked one waits
         self._dirty_signal = asyncio.Event()
         self._acks: dict[str, _Acks] = {}  # poke channel → the batch waiting for its confirmation
@@ -118,6 +132,7 @@ class Dispatcher:
         self._linked = asyncio.Event()  # set while _subscribed
         self._retry_now = asyncio.Event()  # cuts the listener's reconnect back-off short
         self._resolver = resolver
+        self._database = f"{database_of(redis)} "  # how pokes written on this database begin (bus.APPEND_SCRIPT)
         self.decoded = DecodedEntries(resolve=self._resolve_shared)  # group entries, once for all local followers
         # the commands of subscriptions opening at the same moment (a restart's reconnections), sent together
         self.shared = SharedPipelines(redis, OPENS_PER_PIPELINE)
@@ -398,6 +413,23 @@ class Dispatcher:
             self._dirty.add(stream)
             self._dirty_signal.set()
 
+    def _push(self, stream: str, poke: str) -> None:
+        """A poke that carries its entry. Delivered in this turn when nothing can come between: the
+        reader task is idle (not inside a read or a delivery), no earlier poke waits for it, and
+        the entry needs no resolving ahead (a group stream's, with several local followers).
+        Otherwise it waits for the reader task, which delivers it or reads the stream."""
+        feed = self._feeds.get(stream)
+        if feed is None:
+            return
+        if self._reading or self._pushed or (len(feed.readers) > 1 and self._keys.is_group_events(stream)):
+            self._pushed.append((stream, poke))
+            self._dirty_signal.set()
+            return
+        try:
+            self._hand_out(self._take([(stream, poke)]))
+        except Exception:  # the pub/sub listener goes on whatever a follower raised, as the reader does
+            log.exception("event bus could not deliver an entry of %s", stream)
+
     def _sweep(self) -> None:
         """Re-read every followed stream, after whatever is poked meanwhile (a sweep still under
         way starts over: it is the same list)."""
@@ -494,23 +526,36 @@ class Dispatcher:
                 for wake in self._wakers[channel]:
                     wake()
             elif channel.endswith(":poke"):
-                self._mark_dirty(channel[: -len(":poke")])
+                stream, poke = channel[: -len(":poke")], message.get("data")
+                if poke and isinstance(poke, str):
+                    self._push(stream, poke)
+                else:
+                    self._mark_dirty(stream)
 
     async def _read_loop(self) -> None:
         while True:
             await self._dirty_signal.wait()
             self._dirty_signal.clear()
-            while self._dirty or self._swept:
-                batch = self._next_batch()
+            while self._pushed or self._dirty or self._swept:
+                batch: list[str] = []
+                self._reading = True
                 try:
-                    await self._read(batch)
+                    # in turns: pokes that keep coming with their entries hold no read back
+                    if self._pushed:
+                        await self._deliver_pushed()
+                    if self._dirty or self._swept:
+                        batch = self._next_batch()
+                        await self._read(batch)
                 except asyncio.CancelledError:
                     raise
                 except (RedisError, OSError) as exc:
                     self._metrics.redis_failures.inc()
                     log.warning("event bus read failed (%s); will retry", exc)
                     self._dirty.update(batch)
+                    self._reading = False
                     await asyncio.sleep(RECONNECT_BACKOFF[2])
+                finally:
+                    self._reading = False
 
     def _next_batch(self) -> list[str]:
         """The next streams to read in one round trip: poked ones first, then the sweep's."""
@@ -545,7 +590,60 @@ class Dispatcher:
             for feed, rows in zip(feeds, results, strict=True)
             if rows
         ]
+        for feed, entries in read:
+            if len(entries) == READ_BATCH:
+                self._mark_dirty(feed.stream)
+        await self._deliver(read)
+
+    async def _deliver_pushed(self) -> None:
+        """Deliver the entries that came with their pokes and waited for the reader task."""
+        pushed, self._pushed = self._pushed, []
+        await self._deliver(self._take(pushed))
+
+    def _take(self, pushed: list[tuple[str, str]]) -> list[tuple[_Feed, list[LogEntry]]]:
+        """The entries of `pushed` pokes to deliver: each one that follows what its feed has
+        delivered (its previous entry is the feed's position, or the entry before it here). A feed
+        that is opening, waiting to be read or missing an entry is read from its position instead,
+        and anything its reading will find is not taken here. Called only while no read or
+        delivery is under way (`_reading`), so positions move only forward, in order."""
+        taken: dict[str, tuple[_Feed, list[LogEntry]]] = {}
+        for stream, poke in pushed:
+            feed = self._feeds.get(stream)
+            if feed is None or stream in self._dirty:
+                continue  # not followed now, or to be read from its position anyway
+            if feed.opening is not None:
+                feed.poked = True  # its end is not known yet: read once it is (_open_batch)
+                continue
+            if not poke.startswith(self._database):  # another database's stream of the same name
+                self._mark_dirty(stream)
+                continue
+            previous, _, rest = poke[len(self._database) :].partition(" ")
+            entry_id, _, fields = rest.partition(" ")
+            got = taken.get(stream)
+            position = got[1][-1].entry_id if got else feed.last_id
+            try:
+                if not positions.after(entry_id, position):
+                    continue  # delivered already (read with an earlier poke's entries)
+                if previous != position:
+                    raise ValueError("an entry between")
+                entry = LogEntry(stream, entry_id, _poke_decoder.decode(fields))
+            except (ValueError, msgspec.DecodeError):  # not in order, or not a poke this reads
+                self._mark_dirty(stream)
+                continue
+            if got is None:
+                taken[stream] = (feed, [entry])
+            else:
+                got[1].append(entry)
+        return list(taken.values())
+
+    async def _deliver(self, read: list[tuple[_Feed, list[LogEntry]]]) -> None:
+        """Resolve the shared group entries of `read` ahead, then hand them out."""
         await self._prefetch_shared(read)
+        self._hand_out(read)
+
+    def _hand_out(self, read: list[tuple[_Feed, list[LogEntry]]]) -> None:
+        """Hand each feed's new entries (in log order, after its position) to its mailboxes, and
+        move its position past them."""
         # Each mailbox gets one list per round trip, in log order across the streams it follows.
         # The common case (one stream per mailbox, e.g. a large group's 10,000 members) shares one
         # list among all its readers instead of copying it.
@@ -562,8 +660,6 @@ class Dispatcher:
                 else:
                     outbox[mailbox] = [*already, *entries]
                     merged.add(mailbox)
-            if len(entries) == READ_BATCH:
-                self._mark_dirty(feed.stream)
         for mailbox, entries in outbox.items():
             if mailbox in merged:
                 entries.sort(key=lambda e: positions.parse(e.entry_id))

@@ -287,6 +287,10 @@ class ImqlClusterPipeline(ClusterPipeline):
         keys sit in one slot as on a single Redis; routed by its keys, CROSSSLOT otherwise)."""
         return self.execute_command("EVALSHA", sha, numkeys, *keys_and_args)
 
+    def eval(self, script: str, numkeys: int, *keys_and_args: Any) -> Any:
+        """As `evalsha`, with the script's source."""
+        return self.execute_command("EVAL", script, numkeys, *keys_and_args)
+
 
 def ordered_pipeline(redis: Any, *, durable: bool = False) -> Any:
     """A pipeline whose commands take effect in the order queued, on any store: on a single Redis
