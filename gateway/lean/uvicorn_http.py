@@ -30,6 +30,8 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
+from gateway.lean.uvicorn_ws import upgrade_parsed
+
 
 class HeldHeadTransport:
     """A cycle's view of the connection's transport: a write made while `holding` (the head) is
@@ -76,6 +78,12 @@ class HeldHeadTransport:
 
 class HeadWithBodyHttpToolsProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol, each response's head and body in one write (HeldHeadTransport)."""
+
+    def handle_websocket_upgrade(self) -> None:
+        """uvicorn's, or, for a plain handshake to imql's WebSocket protocol, its answer from the
+        request httptools parsed (gateway.lean.uvicorn_ws.upgrade_parsed)."""
+        if not upgrade_parsed(self):
+            super().handle_websocket_upgrade()
 
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
         held = HeldHeadTransport(cycle.transport, self.loop)
