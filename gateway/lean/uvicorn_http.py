@@ -10,7 +10,9 @@ on the loop's next turn by itself, as soon as uvicorn would have had it on the w
 anything else the cycle does with its transport (close, the `100 Continue` interim answer) writes
 a held head first, so the bytes leave in uvicorn's order.
 
-`imql serve` runs this class (gateway.cli.HTTP_IMPLEMENTATION); everything else is uvicorn's.
+`imql serve` runs this class (gateway.cli.HTTP_IMPLEMENTATION); everything else is uvicorn's,
+but its WebSocket upgrade, handed to gateway.lean.uvicorn_ws.upgrade_parsed (which answers a plain
+handshake from the request parsed here, and lists what it relies on).
 
 Every private (or undocumented) name this module relies on, checked by
 tests/test_upstream_contract.py (test_uvicorn_http):
@@ -18,7 +20,9 @@ tests/test_upstream_contract.py (test_uvicorn_http):
   app)` (overridden: the cycle's transport is wrapped before its task starts), and `loop`;
 - uvicorn.protocols.http.httptools_impl.RequestResponseCycle: its attribute `transport` (every
   write of the cycle goes through it) and its method `send(message)`, which writes the head (one
-  `transport.write`) while handling `http.response.start`, and nothing else then.
+  `transport.write`) while handling `http.response.start`, and nothing else then;
+- HttpToolsProtocol.handle_websocket_upgrade() (overridden: gateway.lean.uvicorn_ws.upgrade_parsed
+  first).
 On upgrade: read uvicorn's httptools_impl.py for every use of `self.transport` in
 RequestResponseCycle, then run tests/test_upstream_contract.py and tests/test_http_writes.py.
 """

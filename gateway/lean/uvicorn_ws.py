@@ -22,6 +22,18 @@ Six parts of uvicorn's protocol cost more than they need to:
 
 `imql serve` runs this class (gateway.cli.WS_IMPLEMENTATION); everything else is uvicorn's.
 
+The opening handshake is answered from the request uvicorn's httptools protocol already parsed
+(`upgrade_parsed`, called by gateway.lean.uvicorn_http for every upgrade): uvicorn serialized it
+again for websockets, which parsed it a second time and built a Request, a Response and their
+header maps (~50 µs a connection, 5-8 % of the server's CPU in a reconnect storm, bench
+reconnect-storm). A request websockets would accept as it is (`plain_handshake` makes every check
+its parser and its accept() make) opens the connection at once (`open_parsed`: uvicorn's scope,
+built from the parsed headers), and the application's websocket.accept writes the 101 bytes
+websockets would have serialized (`_answer_upgrade`). Any other request (refused, or unusual in any
+way), and any connection on which websockets negotiates an extension (permessage-deflate offered
+and enabled) or logs the handshake, goes through websockets as before: same answers, same bytes
+(tests/test_ws_server.py compares both paths request by request).
+
 It also writes text frames in the caller's turn (`send_now`, `write_now`, offered as the scope
 extension SEND_NOW; on a connection without extensions framed here, without websockets' per-frame
 objects), and takes several text frames in one ASGI message (`{"type": "websocket.send", "texts":
@@ -45,15 +57,33 @@ tests/test_upstream_contract.py (test_uvicorn, test_websockets):
   (overridden: sets `scope`, whose "headers" are rewritten and "extensions" gain SEND_MANY and SEND_NOW before
   the application's task runs), `connection_lost(exc)` (overridden: the scope drops SEND_NOW),
   `schedule_ping()`, `stop_keepalive()`, `start_keepalive()`,
-  `send_keepalive_ping()`, `receive()` and `send(message)` (overridden);
+  `send_keepalive_ping()`, `receive()` and `send(message)` (overridden); for the handshake from
+  the parsed request, what handle_connect does (`open_parsed` builds its scope, sets
+  `handshake_initiated`, puts websocket.connect in `queue`, starts `run_asgi()` in `tasks` with
+  `on_task_complete`, from `asgi_version`, `scheme`, `server`, `client`, `root_path`, `app_state`)
+  and what send does for websocket.accept (`_answer_upgrade`: `logger`, `default_headers`,
+  `handshake_complete`, then `start_keepalive()`);
+- uvicorn.protocols.http.httptools_impl.HttpToolsProtocol (for `upgrade_parsed`): the method
+  `handle_websocket_upgrade()` (overridden by gateway.lean.uvicorn_http, which calls
+  `upgrade_parsed`), and its attributes `ws_protocol_class`, `scope` ("method", "headers": names
+  lowercased, values stripped of surrounding blanks), `url`, `config`, `server_state`,
+  `app_state`, `connections`, `transport`, `logger`, `client`;
 - websockets.protocol.Protocol (websockets >= 13): `Protocol.parse(self)` (a generator, re-primed
   with next(), holding no state across frames but its `frame` local; waiting for a frame, it is
   suspended in `yield from self.reader.at_eof()`), instance attributes `state`, `reader.buffer`,
   `parser`, `parser_exc`; websockets.streams.StreamReader.at_eof (a generator);
-  websockets.protocol.State.OPEN.
+  websockets.protocol.State.OPEN; for the handshake from the parsed request,
+  websockets.server.ServerProtocol's attributes `origins`, `available_subprotocols`,
+  `available_extensions`, `debug`, `logger` (read), `accept_called`, `origin`, `parser` and
+  `state` (set as its accept() and send_response() set them), and websockets.http11's header
+  grammar (`_token_re`, `_value_re`: copied here as _TOKEN and _HEADER_VALUE) and limits
+  (MAX_NUM_HEADERS, MAX_LINE_LENGTH).
 On upgrade: read uvicorn's websockets_sansio_impl.py for where it calls start_keepalive and
-schedule_ping and what reads queue/writable, and websockets' protocol.py for how `parser` is
-started; then run tests/test_upstream_contract.py and tests/test_ws_server.py.
+schedule_ping and what reads queue/writable, and for what handle_connect and send's
+websocket.accept do (open_parsed and _answer_upgrade do the same); httptools_impl.py's
+handle_websocket_upgrade; websockets' protocol.py for how `parser` is started, and server.py's
+accept(), process_request() and send_response() for what plain_handshake must check and what they
+set; then run tests/test_upstream_contract.py and tests/test_ws_server.py.
 """
 
 from __future__ import annotations
