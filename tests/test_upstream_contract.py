@@ -308,6 +308,15 @@ def test_websockets() -> None:
         pattern = getattr(getattr(http11, theirs, None), "pattern", None)
         if pattern is not None and pattern != ours.pattern:
             c.problems.append(f"{c.label}: {part} copies websockets.http11.{theirs}, now {pattern!r}")
+    # _answer_upgrade: the check websockets' Headers makes of a value the application adds
+    from websockets import datastructures
+
+    checks = getattr(getattr(datastructures, "is_valid_header_value", None), "__self__", None)
+    if getattr(checks, "pattern", None) != uvicorn_ws._HEADER_TEXT.pattern:
+        c.problems.append(
+            f"{c.label}: gateway.lean.uvicorn_ws._answer_upgrade copies "
+            "websockets.datastructures.is_valid_header_value, now changed"
+        )
     server_source = inspect.getsource(ServerProtocol)
     for name in ("origins", "available_subprotocols", "available_extensions", "accept_called", "origin"):
         if f"self.{name}" not in server_source:

@@ -12,11 +12,13 @@ from typing import Any, TypeVar, cast
 
 import orjson
 import pytest
+import uvicorn
 import websockets
 from websockets.http11 import Request
 from websockets.protocol import State
 from websockets.server import ServerProtocol
 
+from gateway.cli import HTTP_IMPLEMENTATION, WS_IMPLEMENTATION
 from gateway.config import Settings, load_settings
 from gateway.lean.uvicorn_ws import SEND_NOW, Gate, Inbox, LeanWebSocketProtocol, PingWheel, text_frames
 from gateway.web.ws_protocols import TransportWSHandler
@@ -508,3 +510,52 @@ async def test_only_handshakes_websockets_must_look_at_are_parsed_again(
     finally:
         await plain.stop()
         await deflating.stop()
+
+
+async def _serve_raw(app: Any, http: str) -> tuple[uvicorn.Server, asyncio.Task[None], int]:
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, http=http, ws=WS_IMPLEMENTATION, log_level="critical")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    async with asyncio.timeout(15):
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.01)
+    return server, task, server.servers[0].sockets[0].getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    ("answer", "status"),
+    [
+        (
+            {
+                "type": "websocket.accept",
+                "subprotocol": "b",
+                "headers": [(b"X-\xc0", b"v\xe9"), (b"a", b"1"), (b"a", b"2")],
+            },
+            101,
+        ),
+        ({"type": "websocket.accept", "headers": [(b"x-bad", b"a\nb")]}, 500),  # websockets' Headers refuses it
+        ({"type": "websocket.accept", "subprotocol": "\u0100"}, 500),  # the same
+        ({"type": "websocket.close"}, 403),
+    ],
+)
+async def test_an_applications_answer_is_written_as_websockets_writes_it(answer: dict[str, Any], status: int) -> None:
+    """Its own headers (names lowercased, repeated, Latin-1) and subprotocol in the 101, or its
+    refusal, byte for byte (but the date) as when websockets built and serialized the response."""
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await receive()
+        await send(answer)
+        await asyncio.sleep(0.2)
+
+    answers = []
+    for http in (HTTP_IMPLEMENTATION, "httptools"):
+        server, task, port = await _serve_raw(app, http)
+        try:
+            answers.append(await _handshake(port, _PLAIN + b"Sec-WebSocket-Protocol: a, b\r\n"))
+        finally:
+            server.should_exit = True
+            await task
+    assert answers[0] == answers[1]
+    assert answers[0].startswith(b"HTTP/1.1 %d " % status)

@@ -76,8 +76,9 @@ tests/test_upstream_contract.py (test_uvicorn, test_websockets):
   websockets.server.ServerProtocol's attributes `origins`, `available_subprotocols`,
   `available_extensions`, `debug`, `logger` (read), `accept_called`, `origin`, `parser` and
   `state` (set as its accept() and send_response() set them), and websockets.http11's header
-  grammar (`_token_re`, `_value_re`: copied here as _TOKEN and _HEADER_VALUE) and limits
-  (MAX_NUM_HEADERS, MAX_LINE_LENGTH).
+  grammar (`_token_re`, `_value_re`: copied here as _TOKEN and _HEADER_VALUE; and
+  websockets.datastructures.is_valid_header_value, as _HEADER_TEXT) and limits (MAX_NUM_HEADERS,
+  MAX_LINE_LENGTH).
 On upgrade: read uvicorn's websockets_sansio_impl.py for where it calls start_keepalive and
 schedule_ping and what reads queue/writable, and for what handle_connect and send's
 websocket.accept do (open_parsed and _answer_upgrade do the same); httptools_impl.py's
@@ -397,6 +398,7 @@ SHARED_HEADER_BYTES = {
 # these bytes), and the key's GUID (RFC 6455 1.3)
 _TOKEN = re.compile(rb"[-!#$%&\'*+.^_`|~0-9a-zA-Z]+")
 _HEADER_VALUE = re.compile(rb"[\x09\x20-\x7e\x80-\xff]*")
+_HEADER_TEXT = re.compile(r"[\x09\x20-\x7e\x80-\xff]*")  # the same, for a str (websockets.datastructures)
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 # room for a header's name and value within websockets' line limit (the line's ": " and CRLF)
 _LINE_ROOM = MAX_LINE_LENGTH - 4
@@ -675,7 +677,7 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
             head += (name.encode("latin-1"), b": ", raw_value, b"\r\n")
         subprotocol = message.get("subprotocol")
         if subprotocol:
-            if not _HEADER_VALUE.fullmatch(subprotocol.encode("latin-1")):
+            if not _HEADER_TEXT.fullmatch(subprotocol):
                 raise InvalidHeaderValue("Sec-WebSocket-Protocol", subprotocol)
             head += (b"Sec-WebSocket-Protocol: ", subprotocol.encode("latin-1"), b"\r\n")
         head.append(b"\r\n")
@@ -683,7 +685,8 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
             self.handshake_complete = True
             self.upgrade_accept = None
             conn = self.conn
-            conn.state = State.OPEN  # websockets' send_response for a 101
+            assert conn.state is State.CONNECTING  # as websockets' send_response asserts for a 101
+            conn.state = State.OPEN
             conn.logger.info("connection open")
             self.transport.write(b"".join([*head, *conn.data_to_send()]))
             self.start_keepalive()
