@@ -200,6 +200,22 @@ def test_uvicorn() -> None:
         ):
             if f"self.{name}" not in source:
                 c.problems.append(f"{c.label}: {part} needs WebSocketsSansIOProtocol.{name}")
+        # open_parsed and _answer_upgrade do what handle_connect and send's websocket.accept do
+        for name in (
+            "handshake_initiated",
+            "asgi_version",
+            "scheme",
+            "server",
+            "client",
+            "root_path",
+            "app_state",
+            "tasks",
+            "default_headers",
+            "logger",
+        ):
+            if f"self.{name}" not in source:
+                c.problems.append(f"{c.label}: {part}.open_parsed needs WebSocketsSansIOProtocol.{name}")
+        c.needs(f"{part}.open_parsed", base, "WebSocketsSansIOProtocol", "run_asgi", "on_task_complete")
         # every attribute it assigns is a slot of ours (a new one would still work, from a dict of
         # its own per connection: add it to UVICORN_ATTRIBUTES)
         from gateway.lean.uvicorn_ws import UVICORN_ATTRIBUTES
@@ -227,6 +243,17 @@ def test_uvicorn_http() -> None:
             c.needs_parameters(part, protocol._start_asgi_task, "HttpToolsProtocol._start_asgi_task", "cycle", "app")
         if "self.loop" not in inspect.getsource(protocol):
             c.problems.append(f"{c.label}: {part} needs HttpToolsProtocol.loop")
+        # gateway.lean.uvicorn_ws.upgrade_parsed, in place of handle_websocket_upgrade
+        c.needs(part, protocol, "HttpToolsProtocol", "handle_websocket_upgrade")
+        source = inspect.getsource(protocol)
+        for name in ("ws_protocol_class", "scope", "url", "config", "server_state", "app_state", "connections"):
+            if f"self.{name}" not in source:
+                c.problems.append(f"{c.label}: gateway.lean.uvicorn_ws.upgrade_parsed needs HttpToolsProtocol.{name}")
+        if "name = name.lower()" not in source or 'value.rstrip(b" \\t")' not in source:
+            c.problems.append(
+                f"{c.label}: gateway.lean.uvicorn_ws.plain_handshake needs the scope's header names "
+                "lowercased and values stripped"
+            )
     cycle = getattr(found, "RequestResponseCycle", None)
     if cycle is not None:
         c.needs(part, cycle, "RequestResponseCycle", "send", "run_asgi")
@@ -268,6 +295,32 @@ def test_websockets() -> None:
         c.problems.append(f"{c.label}: {part} needs StreamReader.at_eof to be a generator function")
     if hasattr(Protocol, "parse") and "yield from self.reader.at_eof()" not in inspect.getsource(Protocol.parse):
         c.problems.append(f"{c.label}: {part} needs Protocol.parse to wait in `yield from self.reader.at_eof()`")
+    # plain_handshake and open_parsed: websockets' header grammar and limits, and what its server
+    # connection reads and sets around accept()
+    from websockets import http11
+    from websockets.server import ServerProtocol
+
+    from gateway.lean import uvicorn_ws
+
+    part = "gateway.lean.uvicorn_ws.plain_handshake"
+    c.needs(part, http11, "websockets.http11", "MAX_NUM_HEADERS", "MAX_LINE_LENGTH", "_token_re", "_value_re")
+    for theirs, ours in (("_token_re", uvicorn_ws._TOKEN), ("_value_re", uvicorn_ws._HEADER_VALUE)):
+        pattern = getattr(getattr(http11, theirs, None), "pattern", None)
+        if pattern is not None and pattern != ours.pattern:
+            c.problems.append(f"{c.label}: {part} copies websockets.http11.{theirs}, now {pattern!r}")
+    # _answer_upgrade: the check websockets' Headers makes of a value the application adds
+    from websockets import datastructures
+
+    checks = getattr(getattr(datastructures, "is_valid_header_value", None), "__self__", None)
+    if getattr(checks, "pattern", None) != uvicorn_ws._HEADER_TEXT.pattern:
+        c.problems.append(
+            f"{c.label}: gateway.lean.uvicorn_ws._answer_upgrade copies "
+            "websockets.datastructures.is_valid_header_value, now changed"
+        )
+    server_source = inspect.getsource(ServerProtocol)
+    for name in ("origins", "available_subprotocols", "available_extensions", "accept_called", "origin"):
+        if f"self.{name}" not in server_source:
+            c.problems.append(f"{c.label}: gateway.lean.uvicorn_ws.open_parsed needs ServerProtocol.{name}")
     c.check()
 
 

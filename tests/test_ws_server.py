@@ -7,17 +7,20 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import gc
-from typing import TypeVar, cast
+import re
+from typing import Any, TypeVar, cast
 
 import orjson
 import pytest
+import uvicorn
 import websockets
 from websockets.http11 import Request
 from websockets.protocol import State
 from websockets.server import ServerProtocol
 
+from gateway.cli import HTTP_IMPLEMENTATION, WS_IMPLEMENTATION
 from gateway.config import Settings, load_settings
-from gateway.lean.uvicorn_ws import Gate, Inbox, LeanWebSocketProtocol, PingWheel, text_frames
+from gateway.lean.uvicorn_ws import SEND_NOW, Gate, Inbox, LeanWebSocketProtocol, PingWheel, text_frames
 from gateway.web.ws_protocols import TransportWSHandler
 from tests.support.clients import HTTPClient, WSClient
 from tests.support.servers import InProcessGateway, start_in_process
@@ -375,3 +378,184 @@ async def test_a_compressed_connection_gets_its_listener_frames_compressed(
         await conn.close()
     finally:
         await server.stop()
+
+
+# Handshakes as clients send them (the bench's own client; a browser's: its Connection list, an
+# Origin, permessage-deflate offered, names in mixed case), answered from the request uvicorn parsed
+# (gateway.lean.uvicorn_ws.upgrade_parsed), and others it leaves to websockets' parser.
+_KEY = b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+_PLAIN = b"Upgrade: websocket\r\nConnection: Upgrade\r\n" + _KEY + b"Sec-WebSocket-Version: 13\r\n"
+HANDSHAKES = {
+    "bench": _PLAIN + b"Sec-WebSocket-Protocol: graphql-transport-ws\r\n",
+    "legacy": _PLAIN + b"Sec-WebSocket-Protocol: graphql-ws\r\n",
+    "both": _PLAIN + b"Sec-WebSocket-Protocol: graphql-ws, graphql-transport-ws\r\n",
+    "two-protocol-headers": _PLAIN + b"Sec-WebSocket-Protocol: chat\r\nSec-WebSocket-Protocol: graphql-ws\r\n",
+    "none": _PLAIN,
+    "unknown": _PLAIN + b"Sec-WebSocket-Protocol: chat\r\n",
+    "browser": (
+        b"User-Agent: Mozilla/5.0\r\nsec-websocket-version: 13\r\nOrigin: http://127.0.0.1\r\n"
+        b"Sec-WebSocket-Protocol: graphql-transport-ws\r\nsec-websocket-extensions: permessage-deflate\r\n"
+        b"Sec-WEBSOCKET-key: x3JJHMbDL1EzLkh9GBhXDw==\r\nConnection: keep-alive, Upgrade\r\n"
+        b"Upgrade: WebSocket\r\nContent-Length: 0\r\n"
+    ),
+    "deflate-parameters": _PLAIN
+    + b"Sec-WebSocket-Protocol: graphql-transport-ws\r\n"
+    + b"Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits, x-unknown\r\n",
+    # refused, by websockets or uvicorn
+    "key-not-base64": _PLAIN.replace(_KEY, b"Sec-WebSocket-Key: not*base64!\r\n"),
+    "key-too-short": _PLAIN.replace(_KEY, b"Sec-WebSocket-Key: c2hvcnQ=\r\n"),
+    "no-key": _PLAIN.replace(_KEY, b""),
+    "two-keys": _PLAIN + _KEY,
+    "version-12": _PLAIN.replace(b"Version: 13", b"Version: 12"),
+    "no-version": _PLAIN.replace(b"Sec-WebSocket-Version: 13\r\n", b""),
+    "two-origins": _PLAIN + b"Origin: http://a\r\nOrigin: http://b\r\n",
+    "bad-protocol-list": _PLAIN + b"Sec-WebSocket-Protocol: graphql-ws,,\r\n",
+    "bad-connection-list": _PLAIN.replace(b"Connection: Upgrade", b"Connection: Upgrade, ;"),
+    "no-upgrade": _PLAIN.replace(b"Upgrade: websocket\r\n", b""),
+}
+
+
+async def _handshake(port: int, head: bytes, target: bytes = b"/graphql", method: bytes = b"GET") -> bytes:
+    """The server's answer to a handshake request, its Date values blanked (a 101's head; any other
+    response to its end)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(method + b" " + target + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n" + head + b"\r\n")
+    try:
+        async with asyncio.timeout(10):
+            answer = await reader.readuntil(b"\r\n\r\n")
+            length = re.search(rb"(?im)^content-length: *(\d+)\r$", answer)
+            if length is not None:
+                answer += await reader.readexactly(int(length.group(1)))
+            elif not answer.startswith(b"HTTP/1.1 101"):
+                answer += await reader.read()
+    finally:
+        writer.close()
+    return re.sub(rb"(?im)^(date): [^\r]*", rb"\1: -", answer)
+
+
+@pytest.mark.parametrize("compression", [False, True])
+async def test_handshakes_are_answered_as_websockets_answers_them(settings: Settings, compression: bool) -> None:
+    """Byte for byte (but the date) what the server answers when websockets parses and accepts every
+    request itself: through uvicorn's own HTTP protocol, which hands it the request's bytes."""
+    configured = dataclasses.replace(settings, ws_compression=compression)
+    ours = await start_in_process(configured)
+    stock = await start_in_process(configured, http="httptools")
+    try:
+        for name, head in HANDSHAKES.items():
+            answer = await _handshake(ours.port, head)
+            assert answer == await _handshake(stock.port, head), name
+            if name in ("bench", "browser", "legacy", "deflate-parameters"):
+                assert answer.startswith(b"HTTP/1.1 101 "), name
+        for target, method in ((b"/elsewhere", b"GET"), (b"/graphql?x=%41", b"GET"), (b"/graphql", b"POST")):
+            head = HANDSHAKES["bench"]
+            assert await _handshake(ours.port, head, target, method) == await _handshake(
+                stock.port, head, target, method
+            )
+    finally:
+        await ours.stop()
+        await stock.stop()
+
+
+async def test_the_application_sees_the_scope_websockets_handshake_gave_it(settings: Settings) -> None:
+    ours = await start_in_process(settings)
+    stock = await start_in_process(settings, http="httptools")
+    try:
+        scopes = []
+        for server in (ours, stock):
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            writer.write(b"GET /graph%71l?a=1&b=%20 HTTP/1.1\r\nHost: 127.0.0.1\r\n" + HANDSHAKES["browser"] + b"\r\n")
+            assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 101")
+            [protocol] = [p for p in _live(LeanWebSocketProtocol) if not p.transport.is_closing()]
+            scope: dict[str, Any] = {**protocol.scope, "extensions": dict(protocol.scope["extensions"])}
+            scope.pop("app")  # each server's own Starlette, set once the application has the scope
+            assert scope.pop("server")[1] == server.port
+            assert scope.pop("client")[1] == writer.get_extra_info("sockname")[1]
+            assert scope["extensions"].pop(SEND_NOW) is protocol
+            scopes.append(scope)
+            writer.close()
+            await asyncio.sleep(0.1)
+        assert scopes[0] == scopes[1]
+        assert scopes[0]["path"] == "/graphql"
+        assert scopes[0]["subprotocols"] == ["graphql-transport-ws"]
+    finally:
+        await ours.stop()
+        await stock.stop()
+
+
+async def test_only_handshakes_websockets_must_look_at_are_parsed_again(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A handshake request httptools parsed is not parsed a second time by websockets (its Request
+    objects and header maps, ~50 µs a connection, bench reconnect-storm) unless it is one that
+    websockets refuses or negotiates an extension for: those go through its parser, as before."""
+    parsed: list[Request] = []
+    parse = Request.parse.__func__  # type: ignore[attr-defined]
+
+    def counted(cls: type[Request], read_line: Any) -> Any:
+        request = yield from parse(cls, read_line)
+        parsed.append(request)
+        return request
+
+    monkeypatch.setattr(Request, "parse", classmethod(counted))
+    plain = await start_in_process(settings)
+    deflating = await start_in_process(dataclasses.replace(settings, ws_compression=True))
+    try:
+        for name in ("bench", "browser", "legacy", "none", "deflate-parameters"):
+            await _handshake(plain.port, HANDSHAKES[name])
+        await _handshake(deflating.port, HANDSHAKES["bench"])  # no extension offered
+        assert parsed == []
+        await _handshake(plain.port, HANDSHAKES["two-origins"])
+        await _handshake(deflating.port, HANDSHAKES["browser"])  # offered: negotiated by websockets
+        assert len(parsed) == 2
+    finally:
+        await plain.stop()
+        await deflating.stop()
+
+
+async def _serve_raw(app: Any, http: str) -> tuple[uvicorn.Server, asyncio.Task[None], int]:
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, http=http, ws=WS_IMPLEMENTATION, log_level="critical")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    async with asyncio.timeout(15):
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.01)
+    return server, task, server.servers[0].sockets[0].getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    ("answer", "status"),
+    [
+        (
+            {
+                "type": "websocket.accept",
+                "subprotocol": "b",
+                "headers": [(b"X-\xc0", b"v\xe9"), (b"a", b"1"), (b"a", b"2")],
+            },
+            101,
+        ),
+        ({"type": "websocket.accept", "headers": [(b"x-bad", b"a\nb")]}, 500),  # websockets' Headers refuses it
+        ({"type": "websocket.accept", "subprotocol": "\u0100"}, 500),  # the same
+        ({"type": "websocket.close"}, 403),
+    ],
+)
+async def test_an_applications_answer_is_written_as_websockets_writes_it(answer: dict[str, Any], status: int) -> None:
+    """Its own headers (names lowercased, repeated, Latin-1) and subprotocol in the 101, or its
+    refusal, byte for byte (but the date) as when websockets built and serialized the response."""
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await receive()
+        await send(answer)
+        await asyncio.sleep(0.2)
+
+    answers = []
+    for http in (HTTP_IMPLEMENTATION, "httptools"):
+        server, task, port = await _serve_raw(app, http)
+        try:
+            answers.append(await _handshake(port, _PLAIN + b"Sec-WebSocket-Protocol: a, b\r\n"))
+        finally:
+            server.should_exit = True
+            await task
+    assert answers[0] == answers[1]
+    assert answers[0].startswith(b"HTTP/1.1 %d " % status)

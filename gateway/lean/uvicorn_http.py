@@ -10,7 +10,9 @@ on the loop's next turn by itself, as soon as uvicorn would have had it on the w
 anything else the cycle does with its transport (close, the `100 Continue` interim answer) writes
 a held head first, so the bytes leave in uvicorn's order.
 
-`imql serve` runs this class (gateway.cli.HTTP_IMPLEMENTATION); everything else is uvicorn's.
+`imql serve` runs this class (gateway.cli.HTTP_IMPLEMENTATION); everything else is uvicorn's,
+but its WebSocket upgrade, handed to gateway.lean.uvicorn_ws.upgrade_parsed (which answers a plain
+handshake from the request parsed here, and lists what it relies on).
 
 Every private (or undocumented) name this module relies on, checked by
 tests/test_upstream_contract.py (test_uvicorn_http):
@@ -18,7 +20,9 @@ tests/test_upstream_contract.py (test_uvicorn_http):
   app)` (overridden: the cycle's transport is wrapped before its task starts), and `loop`;
 - uvicorn.protocols.http.httptools_impl.RequestResponseCycle: its attribute `transport` (every
   write of the cycle goes through it) and its method `send(message)`, which writes the head (one
-  `transport.write`) while handling `http.response.start`, and nothing else then.
+  `transport.write`) while handling `http.response.start`, and nothing else then;
+- HttpToolsProtocol.handle_websocket_upgrade() (overridden: gateway.lean.uvicorn_ws.upgrade_parsed
+  first).
 On upgrade: read uvicorn's httptools_impl.py for every use of `self.transport` in
 RequestResponseCycle, then run tests/test_upstream_contract.py and tests/test_http_writes.py.
 """
@@ -29,6 +33,8 @@ import asyncio
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
+
+from gateway.lean.uvicorn_ws import upgrade_parsed
 
 
 class HeldHeadTransport:
@@ -76,6 +82,12 @@ class HeldHeadTransport:
 
 class HeadWithBodyHttpToolsProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol, each response's head and body in one write (HeldHeadTransport)."""
+
+    def handle_websocket_upgrade(self) -> None:
+        """uvicorn's, or, for a plain handshake to imql's WebSocket protocol, its answer from the
+        request httptools parsed (gateway.lean.uvicorn_ws.upgrade_parsed)."""
+        if not upgrade_parsed(self):
+            super().handle_websocket_upgrade()
 
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
         held = HeldHeadTransport(cycle.transport, self.loop)

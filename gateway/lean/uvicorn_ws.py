@@ -22,6 +22,18 @@ Six parts of uvicorn's protocol cost more than they need to:
 
 `imql serve` runs this class (gateway.cli.WS_IMPLEMENTATION); everything else is uvicorn's.
 
+The opening handshake is answered from the request uvicorn's httptools protocol already parsed
+(`upgrade_parsed`, called by gateway.lean.uvicorn_http for every upgrade): uvicorn serialized it
+again for websockets, which parsed it a second time and built a Request, a Response and their
+header maps (~50 µs a connection, 5-8 % of the server's CPU in a reconnect storm, bench
+reconnect-storm). A request websockets would accept as it is (`plain_handshake` makes every check
+its parser and its accept() make) opens the connection at once (`open_parsed`: uvicorn's scope,
+built from the parsed headers), and the application's websocket.accept writes the 101 bytes
+websockets would have serialized (`_answer_upgrade`). Any other request (refused, or unusual in any
+way), and any connection on which websockets negotiates an extension (permessage-deflate offered
+and enabled) or logs the handshake, goes through websockets as before: same answers, same bytes
+(tests/test_ws_server.py compares both paths request by request).
+
 It also writes text frames in the caller's turn (`send_now`, `write_now`, offered as the scope
 extension SEND_NOW; on a connection without extensions framed here, without websockets' per-frame
 objects), and takes several text frames in one ASGI message (`{"type": "websocket.send", "texts":
@@ -45,31 +57,59 @@ tests/test_upstream_contract.py (test_uvicorn, test_websockets):
   (overridden: sets `scope`, whose "headers" are rewritten and "extensions" gain SEND_MANY and SEND_NOW before
   the application's task runs), `connection_lost(exc)` (overridden: the scope drops SEND_NOW),
   `schedule_ping()`, `stop_keepalive()`, `start_keepalive()`,
-  `send_keepalive_ping()`, `receive()` and `send(message)` (overridden);
+  `send_keepalive_ping()`, `receive()` and `send(message)` (overridden); for the handshake from
+  the parsed request, what handle_connect does (`open_parsed` builds its scope, sets
+  `handshake_initiated`, puts websocket.connect in `queue`, starts `run_asgi()` in `tasks` with
+  `on_task_complete`, from `asgi_version`, `scheme`, `server`, `client`, `root_path`, `app_state`)
+  and what send does for websocket.accept (`_answer_upgrade`: `logger`, `default_headers`,
+  `handshake_complete`, then `start_keepalive()`);
+- uvicorn.protocols.http.httptools_impl.HttpToolsProtocol (for `upgrade_parsed`): the method
+  `handle_websocket_upgrade()` (overridden by gateway.lean.uvicorn_http, which calls
+  `upgrade_parsed`), and its attributes `ws_protocol_class`, `scope` ("method", "headers": names
+  lowercased, values stripped of surrounding blanks), `url`, `config`, `server_state`,
+  `app_state`, `connections`, `transport`, `logger`, `client`;
 - websockets.protocol.Protocol (websockets >= 13): `Protocol.parse(self)` (a generator, re-primed
   with next(), holding no state across frames but its `frame` local; waiting for a frame, it is
   suspended in `yield from self.reader.at_eof()`), instance attributes `state`, `reader.buffer`,
   `parser`, `parser_exc`; websockets.streams.StreamReader.at_eof (a generator);
-  websockets.protocol.State.OPEN.
+  websockets.protocol.State.OPEN; for the handshake from the parsed request,
+  websockets.server.ServerProtocol's attributes `origins`, `available_subprotocols`,
+  `available_extensions`, `debug`, `logger` (read), `accept_called`, `origin`, `parser` and
+  `state` (set as its accept() and send_response() set them), and websockets.http11's header
+  grammar (`_token_re`, `_value_re`: copied here as _TOKEN and _HEADER_VALUE; and
+  websockets.datastructures.is_valid_header_value, as _HEADER_TEXT) and limits (MAX_NUM_HEADERS,
+  MAX_LINE_LENGTH).
 On upgrade: read uvicorn's websockets_sansio_impl.py for where it calls start_keepalive and
-schedule_ping and what reads queue/writable, and websockets' protocol.py for how `parser` is
-started; then run tests/test_upstream_contract.py and tests/test_ws_server.py.
+schedule_ping and what reads queue/writable, and for what handle_connect and send's
+websocket.accept do (open_parsed and _answer_upgrade do the same); httptools_impl.py's
+handle_websocket_upgrade; websockets' protocol.py for how `parser` is started, and server.py's
+accept(), process_request() and send_response() for what plain_handshake must check and what they
+set; then run tests/test_upstream_contract.py and tests/test_ws_server.py.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
+import hashlib
 import math
+import re
 import struct
 import weakref
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import unquote
 
-from uvicorn.protocols.utils import ClientDisconnected
+from uvicorn.logging import TRACE_LOG_LEVEL
+from uvicorn.protocols.utils import ClientDisconnected, get_client_addr, get_path_with_query_string
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
-from websockets.exceptions import InvalidState
-from websockets.http11 import Request
+from websockets.exceptions import InvalidHeaderValue, InvalidState
+from websockets.http11 import MAX_LINE_LENGTH, MAX_NUM_HEADERS, Request
 from websockets.protocol import Protocol, State
 from websockets.streams import StreamReader
+
+if TYPE_CHECKING:
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 _PARSE_CODE = Protocol.parse.__code__
 _AT_EOF_CODE = StreamReader.at_eof.__code__
@@ -354,8 +394,106 @@ SHARED_HEADER_BYTES = {
 }
 
 
+# websockets' header grammar (http11's _token_re and _value_re: a name it parses is a token, a value
+# these bytes), and the key's GUID (RFC 6455 1.3)
+_TOKEN = re.compile(rb"[-!#$%&\'*+.^_`|~0-9a-zA-Z]+")
+_HEADER_VALUE = re.compile(rb"[\x09\x20-\x7e\x80-\xff]*")
+_HEADER_TEXT = re.compile(r"[\x09\x20-\x7e\x80-\xff]*")  # the same, for a str (websockets.datastructures)
+_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+# room for a header's name and value within websockets' line limit (the line's ": " and CRLF)
+_LINE_ROOM = MAX_LINE_LENGTH - 4
+# websockets' 101 response once uvicorn has deleted its Date: up to the Sec-WebSocket-Accept value
+_SWITCHING = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "
+
+
+def _token_list(value: bytes) -> list[bytes] | None:
+    """The tokens of a comma-separated list websockets parses the same (parse_connection,
+    parse_subprotocol), lowercased; None for any other list (empty elements included)."""
+    tokens = [part.strip(b" \t") for part in value.split(b",")]
+    return [t.lower() for t in tokens] if all(_TOKEN.fullmatch(t) for t in tokens) else None
+
+
+def plain_handshake(method: str, target: bytes, headers: list[tuple[bytes, bytes]]) -> bytes | None:
+    """The Sec-WebSocket-Accept for a request uvicorn's httptools parsed (names lowercased, values
+    stripped) that websockets would parse and accept as it is, with no extension negotiated: one
+    Upgrade (websocket), a Connection with upgrade, one key of 16 bytes in base64, one version 13,
+    at most one Origin, subprotocols and Connection as token lists, no body, within websockets'
+    header limits. None for any other: websockets answers it from the bytes, as before."""
+    if method != "GET" or len(headers) > MAX_NUM_HEADERS or len(target) > _LINE_ROOM - 16:
+        return None
+    if not target.isascii() or b" " in target:
+        return None
+    key = version = upgrade = origin = None
+    connection_upgrade = False
+    for name, value in headers:
+        if len(name) + len(value) > _LINE_ROOM or not _TOKEN.fullmatch(name) or not _HEADER_VALUE.fullmatch(value):
+            return None
+        if name == b"connection":
+            tokens = _token_list(value)
+            if tokens is None:
+                return None
+            connection_upgrade = connection_upgrade or b"upgrade" in tokens
+        elif name == b"sec-websocket-protocol":
+            if _token_list(value) is None:
+                return None
+        elif name in (b"upgrade", b"sec-websocket-key", b"sec-websocket-version", b"origin"):
+            if name == b"upgrade" and upgrade is None:
+                upgrade = value
+            elif name == b"sec-websocket-key" and key is None:
+                key = value
+            elif name == b"sec-websocket-version" and version is None:
+                version = value
+            elif name == b"origin" and origin is None:
+                origin = value
+            else:
+                return None  # a second one
+        elif name == b"transfer-encoding" or (name == b"content-length" and value != b"0"):
+            return None
+    if not connection_upgrade or upgrade is None or upgrade.lower() != b"websocket" or version != b"13" or key is None:
+        return None
+    try:
+        if len(base64.b64decode(key, validate=True)) != 16:
+            return None
+    except binascii.Error:
+        return None
+    return base64.b64encode(hashlib.sha1(key + _GUID, usedforsecurity=False).digest())
+
+
+def request_bytes(http: HttpToolsProtocol) -> bytes:
+    """The request as uvicorn's handle_websocket_upgrade serializes it for the WebSocket protocol."""
+    output = [http.scope["method"].encode(), b" ", http.url, b" HTTP/1.1\r\n"]
+    for name, value in http.scope["headers"]:
+        output += [name, b": ", value, b"\r\n"]
+    output.append(b"\r\n")
+    return b"".join(output)
+
+
+def upgrade_parsed(http: HttpToolsProtocol) -> bool:
+    """uvicorn's HttpToolsProtocol.handle_websocket_upgrade, for a LeanWebSocketProtocol and a
+    request `plain_handshake` takes: the protocol opens from the request httptools parsed
+    (open_parsed), or, if its connection checks more, from the request's bytes as in uvicorn.
+    False, having done nothing, for any other request or protocol class: uvicorn upgrades it."""
+    protocol_class = http.ws_protocol_class
+    if not (isinstance(protocol_class, type) and issubclass(protocol_class, LeanWebSocketProtocol)):
+        return False
+    headers = cast("list[tuple[bytes, bytes]]", http.scope["headers"])  # a list: uvicorn's on_header appends to it
+    accept = plain_handshake(http.scope["method"], http.url, headers)
+    if accept is None:
+        return False
+    if http.logger.level <= TRACE_LOG_LEVEL:
+        prefix = f"{http.client[0]}:{http.client[1]} - " if http.client else ""
+        http.logger.log(TRACE_LOG_LEVEL, "%sUpgrading to WebSocket", prefix)
+    http.connections.discard(http)
+    protocol = protocol_class(config=http.config, server_state=http.server_state, app_state=http.app_state)
+    protocol.connection_made(http.transport)
+    http.transport.set_protocol(protocol)
+    if not protocol.open_parsed(http.url, headers, accept):
+        protocol.data_received(request_bytes(http))
+    return True
+
+
 class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
-    __slots__ = (*UVICORN_ATTRIBUTES, "_inbox", "ping_slot")
+    __slots__ = (*UVICORN_ATTRIBUTES, "_inbox", "ping_slot", "upgrade_accept")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -363,9 +501,19 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         self.writable = Gate()  # type: ignore[assignment]
         self.writable.set()
         self.ping_slot: int | None = None  # where this connection waits in the loop's PingWheel
+        # Sec-WebSocket-Accept of a handshake taken from uvicorn's parsed request (open_parsed),
+        # until the application accepts it
+        self.upgrade_accept: bytes | None = None
 
     async def send(self, message: Any) -> None:
         """uvicorn's, and a websocket.send carrying `texts`: every one a text frame, one write."""
+        if self.upgrade_accept is not None and message["type"] == "websocket.accept":
+            await self.writable.wait()  # uvicorn's order: wait, then a lost connection raises
+            if self.disconnected:
+                raise ClientDisconnected()
+            if not self.handshake_complete and self.initial_response is None:
+                self._answer_upgrade(message)
+                return
         texts = message.get("texts") if message["type"] == "websocket.send" else None
         if texts is None or not self.handshake_complete or self.close_sent or self.initial_response is not None:
             await super().send(message)  # uvicorn's answer, or its error for a send out of place
@@ -463,6 +611,85 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
             if self.response is not None and self.response.status_code == 101:
                 scope["extensions"][SEND_MANY] = _OFFERED
                 scope["extensions"][SEND_NOW] = self
+
+    def open_parsed(self, target: bytes, headers: list[tuple[bytes, bytes]], accept: bytes) -> bool:
+        """uvicorn's handle_connect for a handshake request websockets would accept as it is
+        (`plain_handshake` gave its Sec-WebSocket-Accept), from what httptools parsed: without
+        websockets parsing it again and building its Request and Response. False, having done
+        nothing, when websockets' connection checks more than `plain_handshake` does (allowed
+        origins or subprotocols, permessage-deflate offered and enabled, handshake logging)."""
+        conn = self.conn
+        if conn.origins is not None or conn.available_subprotocols or conn.debug:
+            return False
+        if conn.available_extensions and any(name == b"sec-websocket-extensions" for name, _ in headers):
+            return False
+        # what websockets' accept() records of a request it accepts: no extension, no subprotocol
+        # (uvicorn's connection offers none; the application picks one), the Origin
+        conn.accept_called = True
+        conn.origin = next((value.decode("latin-1") for name, value in headers if name == b"origin"), None)  # type: ignore[assignment]
+        # the frames' parser, which websockets' handshake parser goes on to once a request is parsed
+        conn.parser = Protocol.parse(conn)
+        next(conn.parser)
+        self.handshake_initiated = True
+        self.upgrade_accept = accept
+        path = target.decode("ascii")  # plain_handshake: ASCII
+        raw_path, _, query_string = path.partition("?")
+        subprotocols: list[str] = []
+        for name, value in headers:
+            if name == b"sec-websocket-protocol":
+                subprotocols.extend(token.strip() for token in value.decode("latin-1").split(","))
+        shared = SHARED_HEADER_BYTES
+        self.scope = {
+            "type": "websocket",
+            "asgi": {"version": self.asgi_version, "spec_version": "2.4"},
+            "http_version": "1.1",
+            "scheme": self.scheme,
+            "server": self.server,
+            "client": self.client,
+            "root_path": self.root_path,
+            "path": self.root_path + unquote(raw_path),
+            "raw_path": self.root_path.encode("ascii") + raw_path.encode("ascii"),
+            "query_string": query_string.encode("ascii"),
+            "headers": [(shared.get(name, name), shared.get(value, value)) for name, value in headers],
+            "subprotocols": subprotocols,
+            "state": self.app_state.copy(),
+            "extensions": {"websocket.http.response": {}, SEND_MANY: _OFFERED, SEND_NOW: cast(Any, self)},
+        }
+        self.queue.put_nowait({"type": "websocket.connect"})
+        task = self.loop.create_task(self.run_asgi())
+        task.add_done_callback(self.on_task_complete)
+        self.tasks.add(task)
+        return True
+
+    def _answer_upgrade(self, message: Any) -> None:
+        """uvicorn's answer to websocket.accept for a handshake opened by open_parsed: the bytes
+        websockets serialized for its 101 response (less its Date, which uvicorn deletes) with
+        uvicorn's default headers, the application's and its subprotocol, built directly."""
+        self.logger.info(
+            '%s - "WebSocket %s" [accepted]', get_client_addr(self.scope), get_path_with_query_string(self.scope)
+        )
+        assert self.upgrade_accept is not None
+        head = [_SWITCHING, self.upgrade_accept, b"\r\n"]
+        for raw_name, raw_value in (*self.default_headers, *message.get("headers", [])):
+            name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
+            if not _HEADER_VALUE.fullmatch(raw_value):
+                raise InvalidHeaderValue(name, value)  # as websockets' Headers refuses it
+            head += (name.encode("latin-1"), b": ", raw_value, b"\r\n")
+        subprotocol = message.get("subprotocol")
+        if subprotocol:
+            if not _HEADER_TEXT.fullmatch(subprotocol):
+                raise InvalidHeaderValue("Sec-WebSocket-Protocol", subprotocol)
+            head += (b"Sec-WebSocket-Protocol: ", subprotocol.encode("latin-1"), b"\r\n")
+        head.append(b"\r\n")
+        if not self.transport.is_closing():
+            self.handshake_complete = True
+            self.upgrade_accept = None
+            conn = self.conn
+            assert conn.state is State.CONNECTING  # as websockets' send_response asserts for a 101
+            conn.state = State.OPEN
+            conn.logger.info("connection open")
+            self.transport.write(b"".join([*head, *conn.data_to_send()]))
+            self.start_keepalive()
 
     def start_keepalive(self) -> None:
         # uvicorn calls this once, right after it has written the handshake's answer: from here

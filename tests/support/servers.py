@@ -58,7 +58,9 @@ async def start_in_process(
     ws_ping_seconds: float = 5,
     inbound_handler: InboundHandler | None = None,
     port: int = 0,
+    http: str = HTTP_IMPLEMENTATION,
 ) -> InProcessGateway:
+    """`http`: uvicorn's HTTP protocol class (`imql serve`'s by default; "httptools" is uvicorn's own)."""
     app = create_app(settings, clock=clock, redis=redis, inbound_handler=inbound_handler)
     config = uvicorn.Config(
         app,
@@ -70,7 +72,7 @@ async def start_in_process(
         ws_ping_timeout=ws_ping_seconds,
         ws_per_message_deflate=settings.ws_compression,
         proxy_headers=False,  # as `imql serve` runs: the app applies them
-        http=HTTP_IMPLEMENTATION,  # as `imql serve` runs
+        http=http,  # `imql serve`'s unless a test compares with uvicorn's own
         ws=WS_IMPLEMENTATION,  # as `imql serve` runs
     )
     server = uvicorn.Server(config)
