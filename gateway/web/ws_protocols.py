@@ -184,7 +184,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
 
 
 class ListenerOperation(Operation[Any, Any]):
-    __slots__ = ("_frame_head", "_renderer", "_writer", "closed", "draining", "listening", "run")
+    __slots__ = ("_cursors", "_frame_head", "_renderer", "_writer", "closed", "draining", "listening", "run")
 
     def __init__(self, handler: TransportWSHandler, op_id: str, run: ListenerRun, renderer: EventRenderer) -> None:
         super().__init__(handler, op_id, run.plan.text, run.variables, run.plan.operation_name)
@@ -198,6 +198,10 @@ class ListenerOperation(Operation[Any, Any]):
         # to the writer through the handler, its adapter and the scope was a part of that. A
         # writer whose connection is gone writes nothing (False): `_drain` then finds it closed
         self._writer = handler.writer_now()
+        # whether the document renders the cursor: without one, the fast path makes none (an
+        # encoded cursor for each of a large group's members is a measurable part of a fan-out)
+        shape = run.plan.shape
+        self._cursors = shape is None or bool(shape.cursor_keys)
 
     def start(self) -> None:
         self.task = asyncio.create_task(self._open())
@@ -258,7 +262,7 @@ class ListenerOperation(Operation[Any, Any]):
         (a first render, a full write buffer, a closed connection); [] if only the rest is left."""
         if self.completed:
             return []  # `_drain` drops them as it always has
-        deliveries = listening.drain_now()
+        deliveries = listening.drain_now(cursors=self._cursors)
         if not deliveries:
             return [] if listening.mailbox.has_news else None
         renderer, run, head = self._renderer, self.run, self._frame_head
