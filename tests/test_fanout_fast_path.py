@@ -148,3 +148,19 @@ async def test_a_poked_stream_is_read_before_the_rest_of_a_sweep(gw: Gateway) ->
     assert sorted(first + rest) == sorted(streams)  # and the sweep goes on with every stream
     assert dispatcher._next_batch() == []
     dispatcher.unregister(box)
+
+
+async def test_deliveries_taken_without_cursors_still_move_the_members_position(gw: Gateway) -> None:
+    """`drain_now(cursors=False)` (a document that renders no cursor) makes none, and still
+    advances the member's position: a cursor made afterwards resumes right after what was taken."""
+    first, second = await members(gw, "m1", "m2")
+    await gw.bus.publish_to_group(GROUP, OnGroupCreated(groupID="A"))
+    await until(lambda: first.mailbox.pending and second.mailbox.pending)
+    (taken,) = first.drain_now(cursors=False)
+    assert taken.cursor == ""
+    position = taken.shared.rsplit("#", 1)[1]
+    assert Cursor.decode(first.cursor()).groups == {GROUP: position}
+    (with_cursor,) = second.drain_now()
+    assert Cursor.decode(with_cursor.cursor).groups == {GROUP: position}
+    for stream in (first, second):
+        stream.close()

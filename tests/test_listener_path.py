@@ -19,6 +19,7 @@ from gateway.im.model import UserStatus
 from gateway.keys import Keys
 from gateway.lean.uvicorn_ws import LeanWebSocketProtocol
 from gateway.web.view import GraphQLView
+from gateway.web.ws_protocols import ListenerOperation
 from schema.execution.listeners import EventRenderer
 from tests.support.clients import HTTPClient, WSClient
 from tests.support.messages import send_text
@@ -453,3 +454,60 @@ async def test_a_member_whose_fast_delivery_fails_ends_with_an_error_and_the_oth
         assert [(await ws.next_event(op))["message"]["textElem"]["text"] for _ in range(2)] == ["two", "three"]
     for ws, _ in members:
         await ws.close()
+
+
+NO_CURSOR_DOC = "subscription { advancedMsgListener { ... on RecvNewMessageEvent { message { textElem { text } } } } }"
+
+
+async def test_a_group_event_is_written_by_the_wake_up_with_a_cursor_only_where_the_document_has_one(
+    client: HTTPClient, server: InProcessGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A group event is rendered once per document (by the first member's drain) and then written
+    to each other member in the dispatcher's turn, through the connection's own writer
+    (ListenerOperation._write_now), no drain: a document that renders cursors gets its own, which
+    resumes right after the event; one that renders none gets the same payload as ever (the fast
+    path makes no cursor for it)."""
+    owner = await client.login("olive")
+    created = await client.gql(
+        'mutation { createGroup(groupType: V2TIM_GROUP_TYPE_MEETING, groupName: "kept") }', token=owner
+    )
+    gid = created.ok()["createGroup"]
+    members = []
+    for name, doc in (("c1", CURSORS_DOC), ("c2", CURSORS_DOC), ("n1", NO_CURSOR_DOC), ("n2", NO_CURSOR_DOC)):
+        token = await client.login(name)
+        await client.gql(f'mutation {{ joinGroup(groupID: "{gid}") }}', token=token)
+        ws = await WSClient.connect(server.ws_url, token)
+        members.append((name, ws, await ws.subscribe(doc), token))
+    for _, ws, op, _ in members:
+        await drain(ws, op)
+    drained: list[str] = []
+    original = ListenerOperation._drain
+
+    async def recorded(operation: ListenerOperation, first: list[Any]) -> None:
+        drained.append(operation.run.context.viewer[0])  # "c" or "n": the document it renders
+        await original(operation, first)
+
+    monkeypatch.setattr(ListenerOperation, "_drain", recorded)
+    await send_text(client, owner, "two", group=gid)
+    events = {name: await ws.next_event(op) for name, ws, op, _ in members}
+    assert sorted(drained) == ["c", "n"]  # the first render of each document; the others, written at once
+    for name in ("n1", "n2"):
+        assert events[name] == {"message": {"textElem": {"text": "two"}}}
+    for name in ("c1", "c2"):
+        assert events[name]["message"] == {"textElem": {"text": "two"}}
+        assert events[name]["a"] == events[name]["b"] != ""
+    assert events["c1"]["a"] != events["c2"]["a"]
+    # the cursor written by the fast path (whichever member that was) resumes right after the event
+    for _, ws, _, _ in members:
+        await ws.close()
+    await send_text(client, owner, "three", group=gid)
+    for name, _, _, token in members[:2]:
+        again = await WSClient.connect(server.ws_url, token)
+        op = await again.subscribe(
+            "subscription($c: String) { advancedMsgListener(since: $c) { "
+            "... on RecvNewMessageEvent { message { textElem { text } } } } }",
+            {"c": events[name]["a"]},
+        )
+        assert (await again.next_event(op))["message"]["textElem"]["text"] == "three"
+        await again.nothing_for(op, 0.3)
+        await again.close()

@@ -268,7 +268,7 @@ class EventStream:
             return [(derived, False) for derived in await self._observe(event, from_group, notice)]
         return []
 
-    def _plain_group_delivery(self, entry: LogEntry) -> Delivery | None:
+    def _plain_group_delivery(self, entry: LogEntry, cursors: bool = True) -> Delivery | None:
         """The delivery of a group entry that is plainly this listener's event for this member
         (no session named or spared, not the member's own message, nothing derived from it, not
         silenced) and that the dispatcher has decoded already for all its followers: what
@@ -293,7 +293,7 @@ class EventStream:
         if isinstance(event, OnRecvNewMessage) and event.message.groupID in self._silenced:
             return None
         self._positions[stream] = entry.entry_id
-        return Delivery(event, self.cursor(), f"{stream}#{entry.entry_id}")
+        return Delivery(event, self.cursor() if cursors else "", f"{stream}#{entry.entry_id}")
 
     async def _event_of(self, entry: LogEntry) -> IMEvent | None:
         """The entry's event: decoded, or resolved if it is a reference; None if neither works."""
@@ -419,11 +419,13 @@ class EventStream:
         """The base is old enough to be written again (before cursors naming it are made)."""
         return bool(self._base_id) and self._now() - self._base_written > BASE_REFRESH_SECONDS
 
-    def drain_now(self) -> list[Delivery]:
+    def drain_now(self, *, cursors: bool = True) -> list[Delivery]:
         """The deliveries of the plain group entries at the head of the mailbox (`_plain_group_delivery`),
         taken without awaiting anything: a large group's message to each of its members. Stops at
         the first entry that is not one, or was not decoded yet; [] whenever `drain` has
-        something to do first (an overflow to report, a base to refresh). What is left, `drain` takes."""
+        something to do first (an overflow to report, a base to refresh). What is left, `drain` takes.
+        `cursors=False`: for a document that renders no cursor, the deliveries carry none ("");
+        encoding each member's is a measurable part of a large group's fan-out."""
         mailbox = self.mailbox
         if mailbox.overflowed or not mailbox.pending:
             return []
@@ -435,7 +437,7 @@ class EventStream:
             item = items[0]
             if isinstance(item, LocalEvent):
                 break
-            plain = self._plain_group_delivery(item)
+            plain = self._plain_group_delivery(item, cursors)
             if plain is None:
                 break
             items.popleft()

@@ -96,10 +96,10 @@ class Listening:
         """What arrived since the last drain ([] if nothing did); raises IMError on overflow."""
         return await self._counted(await self._stream.drain())
 
-    def drain_now(self) -> list[Delivery]:
+    def drain_now(self, *, cursors: bool = True) -> list[Delivery]:
         """The plain group events at the head of the mailbox, taken without waiting for anything
         (EventStream.drain_now); the rest stays for `drain`."""
-        deliveries = self._stream.drain_now()
+        deliveries = self._stream.drain_now(cursors=cursors)
         if deliveries:
             self._delivered.inc(len(deliveries))  # nothing to add: a watched listener takes none here
         return deliveries

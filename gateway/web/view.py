@@ -111,21 +111,18 @@ class ObjectMessagesOnly(ASGIWebSocketAdapter):
         except (WebSocketDisconnect, OSError, RuntimeError) as exc:
             raise WebSocketDisconnected from exc
 
-    def _writer_now(self) -> Any:
-        """The server's SEND_NOW writer (gateway.lean.uvicorn_ws), None where it offers none."""
+    def writer_now(self) -> Any:
+        """The server's SEND_NOW writer (gateway.lean.uvicorn_ws), None where it offers none. Its
+        `write_now(frames)` writes serialized messages (UTF-8 bytes) in the caller's turn if the
+        connection takes them now; False, having written nothing, if not: then `send_texts`
+        waits or raises."""
         return (self.ws.scope.get("extensions") or _NO_EXTENSIONS).get(SEND_NOW)
-
-    def write_now(self, frames: list[bytes]) -> bool:
-        """Serialized messages (UTF-8 bytes) written in this turn if the connection takes them
-        now (SEND_NOW); False, having written nothing, if not: then `send_texts` waits or raises."""
-        writer = self._writer_now()
-        return writer is not None and bool(writer.write_now(frames))
 
     async def send_texts(self, texts: list[str]) -> None:
         """Several serialized messages, in order: in one write where the server takes them at once
         (gateway.lean.uvicorn_ws.SEND_MANY), else one after another; written in this turn, without
         the ASGI message, when the connection can take them now (SEND_NOW)."""
-        writer = self._writer_now()
+        writer = self.writer_now()
         if writer is not None and writer.send_now(texts):
             return
         if len(texts) == 1 or SEND_MANY not in self.ws.scope.get("extensions", ()):

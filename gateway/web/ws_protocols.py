@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Coroutine
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import orjson
 from graphql import GraphQLError
@@ -75,6 +75,14 @@ def _well_formed(message: Any) -> bool:
     )
 
 
+class NowWriter(Protocol):
+    """The server's writer of a connection's frames in the caller's turn (gateway.lean.uvicorn_ws
+    SEND_NOW): `frames` (UTF-8 bytes of each message) written at once and True, or nothing
+    written and False when the connection cannot take them now (its buffer is full, it closed)."""
+
+    def write_now(self, frames: list[bytes]) -> bool: ...
+
+
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
     schema: IMSchema  # the view's (gateway.web.view), which holds the listener plans and renderer
     _closing: set[asyncio.Task[None]] | None = None
@@ -92,10 +100,10 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
         """Several, in order, in one socket write where the server allows (gateway.web.view)."""
         await self.websocket.send_texts(texts)  # type: ignore[attr-defined]
 
-    def write_now(self, frames: list[bytes]) -> bool:
-        """Serialized messages written in this turn if the connection takes them now, else False
-        (gateway.web.view)."""
-        return bool(self.websocket.write_now(frames))  # type: ignore[attr-defined]
+    def writer_now(self) -> NowWriter | None:
+        """What writes serialized messages in the caller's turn if the connection takes them now
+        (gateway.web.view), None where the server offers nothing of the kind."""
+        return cast("NowWriter | None", self.websocket.writer_now())  # type: ignore[attr-defined]
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         timer = self.connection_init_timeout_task
@@ -176,7 +184,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
 
 
 class ListenerOperation(Operation[Any, Any]):
-    __slots__ = ("_frame_head", "_renderer", "closed", "draining", "listening", "run")
+    __slots__ = ("_cursors", "_frame_head", "_renderer", "_writer", "closed", "draining", "listening", "run")
 
     def __init__(self, handler: TransportWSHandler, op_id: str, run: ListenerRun, renderer: EventRenderer) -> None:
         super().__init__(handler, op_id, run.plan.text, run.variables, run.plan.operation_name)
@@ -186,6 +194,14 @@ class ListenerOperation(Operation[Any, Any]):
         self.closed = False
         self.draining = False  # a drain is under way (it may be running in the waker's turn: no task)
         self._frame_head = b'{"id":' + orjson.dumps(op_id) + b',"type":"next","payload":'
+        # looked up once: the fast path writes to each of a large group's members, and the way
+        # to the writer through the handler, its adapter and the scope was a part of that. A
+        # writer whose connection is gone writes nothing (False): `_drain` then finds it closed
+        self._writer = handler.writer_now()
+        # whether the document renders the cursor: without one, the fast path makes none (an
+        # encoded cursor for each of a large group's members is a measurable part of a fan-out)
+        shape = run.plan.shape
+        self._cursors = shape is None or bool(shape.cursor_keys)
 
     def start(self) -> None:
         self.task = asyncio.create_task(self._open())
@@ -246,7 +262,7 @@ class ListenerOperation(Operation[Any, Any]):
         (a first render, a full write buffer, a closed connection); [] if only the rest is left."""
         if self.completed:
             return []  # `_drain` drops them as it always has
-        deliveries = listening.drain_now()
+        deliveries = listening.drain_now(cursors=self._cursors)
         if not deliveries:
             return [] if listening.mailbox.has_news else None
         renderer, run, head = self._renderer, self.run, self._frame_head
@@ -256,7 +272,8 @@ class ListenerOperation(Operation[Any, Any]):
             if payload is None:
                 return deliveries
             frames.append(b"".join((head, payload, b"}")))
-        if not cast("TransportWSHandler", self.handler).write_now(frames):
+        writer = self._writer
+        if writer is None or not writer.write_now(frames):
             return deliveries
         return [] if listening.mailbox.has_news else None
 
