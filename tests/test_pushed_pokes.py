@@ -75,13 +75,17 @@ async def test_an_entry_the_dispatcher_has_not_seen_is_read_before_the_poked_one
     await listener.stop()
 
 
-@pytest.mark.parametrize("poke", ["", "not a poke", "0-0 1-1 {not json"])
+@pytest.mark.parametrize("poke", ["", "not a poke", "{db} {end} 9999999999999-0 {{not json"])
 async def test_a_poke_without_a_usable_entry_reads_the_stream(gw: Gateway, poke: str) -> None:
-    """An older gateway's empty poke, or one this version cannot read, still delivers."""
+    """An older gateway's empty poke, or one this version cannot read (the last: this database's,
+    following this gateway's position, its fields not JSON), still delivers."""
     listener = Listener(session_of(gw, "alice"))
     await listener.ready(gw)
+    stream = gw.keys.user_events("alice")
+    end = await gw.redis.xrevrange(stream, "+", "-", count=1)
+    poke = poke.format(db=database_of(gw.redis), end=end[0][0] if end else "0-0")
     await append_unannounced(gw, "alice", 7)
-    await gw.redis.publish(Keys.poke_channel(gw.keys.user_events("alice")), poke)
+    await gw.redis.publish(Keys.poke_channel(stream), poke)
     assert await listener.wait_for(1) == [7]
     await asyncio.sleep(0.1)
     assert len(listener.items) == 1
@@ -138,3 +142,80 @@ async def test_a_poke_from_another_database_of_the_server_is_not_taken_for_this_
     finally:
         await other.delete(gw.keys.user_events("alice"))
         await close_redis(other)
+
+
+class Member:
+    """alice and bob subscribed, alice following the group g1 (its entry 0 delivered to her), and
+    the dispatcher's reads of bob's stream and of the group's slowed to one long round trip: while
+    one is under way, the dispatcher is busy reading."""
+
+    def __init__(self, gw: Gateway, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.gw, self.monkeypatch = gw, monkeypatch
+        self.alice = Listener(session_of(gw, "alice"))
+        self.bob = Listener(session_of(gw, "bob", "s2"))
+        self.group = gw.keys.group_events("g1")
+
+    async def __aenter__(self) -> Member:
+        gw = self.gw
+        await self.alice.ready(gw)
+        await self.bob.ready(gw)
+        await gw.bus.join_group_stream(["alice"], "g1")
+        await gw.bus.publish_to_group("g1", marker(0))
+        assert await self.alice.wait_for(1) == [0]
+        bob_stream = gw.keys.user_events("bob")
+        read = gw.dispatcher._read
+
+        async def slow(streams: list[str]) -> None:
+            if bob_stream in streams or self.group in streams:
+                await asyncio.sleep(0.3)
+            await read(streams)
+
+        self.monkeypatch.setattr(gw.dispatcher, "_read", slow)
+        return self
+
+    async def busy_reading(self) -> None:
+        """The dispatcher starts its slow read of bob's stream (an entry with an empty poke)."""
+        await append_unannounced(self.gw, "bob", 50)
+        await self.gw.redis.publish(Keys.poke_channel(self.gw.keys.user_events("bob")), "")
+        await asyncio.sleep(0.05)
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.alice.stop()
+        await self.bob.stop()
+
+
+def leave_fields() -> dict[str, str]:
+    op = bus_module._control_encoder.encode(bus_module.ControlOp(op="leave", group="g1")).decode()
+    return {bus_module.F_LISTENER: bus_module.CONTROL_LISTENER, bus_module.F_EVENT: op}
+
+
+async def test_a_leave_from_its_poke_does_not_overtake_the_groups_earlier_entry_that_needs_a_read(
+    gw: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Log order: the group's entry 1 (an older gateway's send: an empty poke, so it needs a read),
+    then alice's leave (with its entry), which comes while the group's stream is being read and
+    nothing else waits. Sent while she was a member, entry 1 is hers."""
+    async with Member(gw, monkeypatch) as m:
+        await gw.redis.xadd(m.group, bus_module._event_fields(marker(1)))
+        await gw.redis.publish(Keys.poke_channel(m.group), "")
+        await asyncio.sleep(0.05)  # the group's (slow) read is under way
+        pipe = gw.redis.pipeline(transaction=False)
+        gw.bus._append(pipe, gw.keys.user_events("alice"), leave_fields())
+        await gw.bus.execute(pipe)
+        assert await m.alice.wait_for(2) == [0, 1]
+
+
+async def test_a_group_entry_from_its_poke_does_not_overtake_an_earlier_leave_that_needs_a_read(
+    gw: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The mirror: alice's leave first (an older gateway's: an empty poke), then the group's entry 1
+    with its poke. Appended after she left, entry 1 is not hers."""
+    async with Member(gw, monkeypatch) as m:
+        await m.busy_reading()
+        alice_stream = gw.keys.user_events("alice")
+        await gw.redis.xadd(alice_stream, leave_fields())
+        await gw.redis.publish(Keys.poke_channel(alice_stream), "")
+        await asyncio.sleep(0.01)
+        await gw.bus.publish_to_group("g1", marker(1))
+        await asyncio.sleep(0.8)
+        assert [number(d) for d in m.alice.items] == [0]

@@ -9,14 +9,15 @@ Redis connections in use do not grow with the number of subscriptions: one pub/s
 the shared pool's few.
 
 A poke carries its entry and the ID of the entry before it (gateway.events.bus.APPEND_SCRIPT): when
-that previous entry is the feed's position, and the feed is neither being opened nor waiting to be
-read, the entry is delivered as it came, without reading the stream (a round trip less from a send
-to its delivery). Any other poke (an empty one from an older gateway, one whose previous entry this
-process has not delivered, one that does not parse) marks the stream dirty, to be read from its
-position. Either way the reader task delivers, so a stream's entries reach its mailboxes once and
-in order. Pokes are hints: after a pub/sub reconnect every stream is re-read from its position, and
-a slow sweep re-reads all of them every SWEEP_SECONDS, so a lost poke delays an event but never
-loses it.
+that previous entry is the feed's position and nothing else waits to be read or is being read, the
+entry is delivered in the poke's own turn, without reading the stream (a round trip less from a
+send to its delivery). Any other poke (an empty one from an older gateway, one whose previous entry
+this process has not delivered, one from another database, one that does not parse, one that comes
+while streams wait for a read) marks the stream dirty, to be read from its position with the others,
+so a stream's entries reach its mailboxes once and in order, and the streams of one subscription in
+the order one read gives them. Pokes are hints: after a pub/sub reconnect every stream is re-read
+from its position, and a slow sweep re-reads all of them every SWEEP_SECONDS, so a lost poke delays
+an event but never loses it.
 The sweep's reads come after any poked stream's, a batch at a time: a process following 10,000
 streams spent a sweep's 40 round trips before a poke that came meanwhile was read (a large
 group's fan-out delayed by them: bench group-fanout's worst sends).
@@ -112,8 +113,7 @@ class Dispatcher:
         self._metrics = metrics
         self._feeds: dict[str, _Feed] = {}
         self._dirty: set[str] = set()
-        self._pushed: list[tuple[str, str]] = []  # (stream, poke) of pokes that carry their entry, in order
-        self._reading = False  # the reader task is inside a read or a delivery: pokes wait for it
+        self._reading = False  # the reader task is inside a read: a poke's entry waits for a read too
         self._swept: deque[str] = deque()  # the sweep's streams, read when no poked one waits
         self._dirty_signal = asyncio.Event()
         self._acks: dict[str, _Acks] = {}  # poke channel → the batch waiting for its confirmation
@@ -414,21 +414,44 @@ class Dispatcher:
             self._dirty_signal.set()
 
     def _push(self, stream: str, poke: str) -> None:
-        """A poke that carries its entry. Delivered in this turn when nothing can come between: the
-        reader task is idle (not inside a read or a delivery), no earlier poke waits for it, and
-        the entry needs no resolving ahead (a group stream's, with several local followers).
-        Otherwise it waits for the reader task, which delivers it or reads the stream."""
+        """A poke that carries its entry: delivered in this turn when nothing can come before it,
+        else its stream is read as for an empty poke. Nothing can when the reader task is idle
+        (not inside a read) and no stream waits to be read: an entry of another stream that a
+        read would find may be older than this one, and a subscription's streams must reach it
+        in the log's order (a member's leave after the group's last message to her), which one
+        read of all of them keeps (`_hand_out` merges by ID). A group stream with several local
+        followers is read too: its entries are resolved ahead once for all (`_prefetch_shared`)."""
         feed = self._feeds.get(stream)
         if feed is None:
             return
-        if self._reading or self._pushed or (len(feed.readers) > 1 and self._keys.is_group_events(stream)):
-            self._pushed.append((stream, poke))
-            self._dirty_signal.set()
+        if self._reading or self._dirty or (len(feed.readers) > 1 and self._keys.is_group_events(stream)):
+            self._mark_dirty(stream)
             return
+        self._hand_out(self._take(feed, poke))
+
+    def _take(self, feed: _Feed, poke: str) -> list[tuple[_Feed, list[LogEntry]]]:
+        """The poke's entry, if it follows what the feed has delivered (the entry before it is
+        the feed's position) and was written on this database; else nothing, and the feed is
+        read from its position (a gap, another database's stream of the same name, a poke that
+        does not parse), or left as it is (opening: read once open; delivered already)."""
+        if feed.opening is not None:
+            feed.poked = True  # its end is not known yet: read once it is (_open_batch)
+            return []
+        if not poke.startswith(self._database):
+            self._mark_dirty(feed.stream)
+            return []
+        previous, _, rest = poke[len(self._database) :].partition(" ")
+        entry_id, _, fields = rest.partition(" ")
         try:
-            self._hand_out(self._take([(stream, poke)]))
-        except Exception:  # the pub/sub listener goes on whatever a follower raised, as the reader does
-            log.exception("event bus could not deliver an entry of %s", stream)
+            if not positions.after(entry_id, feed.last_id):
+                return []  # delivered already (read with an earlier entry)
+            if previous != feed.last_id:
+                raise ValueError("an entry between")
+            entry = LogEntry(feed.stream, entry_id, _poke_decoder.decode(fields))
+        except (ValueError, msgspec.DecodeError):
+            self._mark_dirty(feed.stream)
+            return []
+        return [(feed, [entry])]
 
     def _sweep(self) -> None:
         """Re-read every followed stream, after whatever is poked meanwhile (a sweep still under
@@ -536,23 +559,17 @@ class Dispatcher:
         while True:
             await self._dirty_signal.wait()
             self._dirty_signal.clear()
-            while self._pushed or self._dirty or self._swept:
-                batch: list[str] = []
+            while self._dirty or self._swept:
+                batch = self._next_batch()
                 self._reading = True
                 try:
-                    # in turns: pokes that keep coming with their entries hold no read back
-                    if self._pushed:
-                        await self._deliver_pushed()
-                    if self._dirty or self._swept:
-                        batch = self._next_batch()
-                        await self._read(batch)
+                    await self._read(batch)
                 except asyncio.CancelledError:
                     raise
                 except (RedisError, OSError) as exc:
                     self._metrics.redis_failures.inc()
                     log.warning("event bus read failed (%s); will retry", exc)
                     self._dirty.update(batch)
-                    self._reading = False
                     await asyncio.sleep(RECONNECT_BACKOFF[2])
                 finally:
                     self._reading = False
@@ -595,47 +612,6 @@ class Dispatcher:
                 self._mark_dirty(feed.stream)
         await self._deliver(read)
 
-    async def _deliver_pushed(self) -> None:
-        """Deliver the entries that came with their pokes and waited for the reader task."""
-        pushed, self._pushed = self._pushed, []
-        await self._deliver(self._take(pushed))
-
-    def _take(self, pushed: list[tuple[str, str]]) -> list[tuple[_Feed, list[LogEntry]]]:
-        """The entries of `pushed` pokes to deliver: each one that follows what its feed has
-        delivered (its previous entry is the feed's position, or the entry before it here). A feed
-        that is opening, waiting to be read or missing an entry is read from its position instead,
-        and anything its reading will find is not taken here. Called only while no read or
-        delivery is under way (`_reading`), so positions move only forward, in order."""
-        taken: dict[str, tuple[_Feed, list[LogEntry]]] = {}
-        for stream, poke in pushed:
-            feed = self._feeds.get(stream)
-            if feed is None or stream in self._dirty:
-                continue  # not followed now, or to be read from its position anyway
-            if feed.opening is not None:
-                feed.poked = True  # its end is not known yet: read once it is (_open_batch)
-                continue
-            if not poke.startswith(self._database):  # another database's stream of the same name
-                self._mark_dirty(stream)
-                continue
-            previous, _, rest = poke[len(self._database) :].partition(" ")
-            entry_id, _, fields = rest.partition(" ")
-            got = taken.get(stream)
-            position = got[1][-1].entry_id if got else feed.last_id
-            try:
-                if not positions.after(entry_id, position):
-                    continue  # delivered already (read with an earlier poke's entries)
-                if previous != position:
-                    raise ValueError("an entry between")
-                entry = LogEntry(stream, entry_id, _poke_decoder.decode(fields))
-            except (ValueError, msgspec.DecodeError):  # not in order, or not a poke this reads
-                self._mark_dirty(stream)
-                continue
-            if got is None:
-                taken[stream] = (feed, [entry])
-            else:
-                got[1].append(entry)
-        return list(taken.values())
-
     async def _deliver(self, read: list[tuple[_Feed, list[LogEntry]]]) -> None:
         """Resolve the shared group entries of `read` ahead, then hand them out."""
         await self._prefetch_shared(read)
@@ -663,7 +639,10 @@ class Dispatcher:
         for mailbox, entries in outbox.items():
             if mailbox in merged:
                 entries.sort(key=lambda e: positions.parse(e.entry_id))
-            mailbox.offer(entries)
+            try:
+                mailbox.offer(entries)
+            except Exception:  # the positions moved: one follower's failure costs the others nothing
+                log.exception("event bus could not hand %d entries to a subscriber", len(entries))
 
     async def _prefetch_shared(self, read: list[tuple[_Feed, list[LogEntry]]]) -> None:
         """Decode (and resolve, one round trip for all) the entries of group streams that several
