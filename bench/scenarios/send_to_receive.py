@@ -223,7 +223,7 @@ async def run(bench: Bench) -> None:
         for rate in rates:
             # several short rounds per rate, their median quoted: one hiccup of a shared machine
             # (tens of ms) would otherwise decide a rate's p99 alone; every round's figure is shown.
-            # The servers take turns round by round (imql, peer, imql, ...): noise falls on both.
+            # The loads take turns round by round (imql, imql's one-request, peer, imql, ...): noise falls on all.
             results: dict[str, list[tuple[float, float, float, int]]] = {name: [] for name in going}
             for r in range(rounds):
                 for name in going:
