@@ -181,6 +181,27 @@ async def test_joining_a_group_while_subscribed_starts_following_it(gw: Gateway)
     await listener.stop()
 
 
+async def test_a_leave_read_before_the_groups_last_entries_to_the_member_still_delivers_them(gw: Gateway) -> None:
+    """The group's entries up to a member's leave are hers, though her subscription may read the
+    leave first: the group's entry was still to be read (its poke lost or late here), or shares
+    the leave's millisecond and was merged after it. The leave names the group's position; what
+    the subscription has not had up to there it reads from the log, then stops following."""
+    listener = Listener(session_of(gw, "alice"))
+    await listener.ready(gw)
+    await gw.bus.join_group_stream(["alice"], "big")
+    await gw.bus.publish_to_group("big", marker(7))
+    assert await listener.wait_for(1) == [7]
+    group = gw.keys.group_events("big")
+    await gw.redis.xadd(group, bus_module._event_fields(marker(8)))  # no poke reaches her dispatcher
+    await gw.bus.leave_group_stream(["alice"], "big")
+    await gw.bus.publish_to_group("big", marker(9))  # after the leave: not hers
+    await gw.bus.publish(["alice"], marker(10))
+    assert await listener.wait_for(3) == [7, 8, 10]
+    await asyncio.sleep(0.2)
+    assert len(listener.items) == 3
+    await listener.stop()
+
+
 async def test_slow_subscriber_is_closed_and_can_resume_without_loss(
     gw: Gateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:

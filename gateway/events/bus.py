@@ -252,7 +252,11 @@ class EventBus:
         await self.execute(pipe)
 
     async def leave_group_stream(self, user_ids: Iterable[str], group_id: str) -> None:
-        op = _control_encoder.encode(ControlOp(op="leave", group=group_id)).decode()
+        """From now on these users' subscriptions stop following the group's stream, after its
+        entries up to this point: a subscription that reads the leave before one of them (a read
+        still under way, the same millisecond in both streams) reads it from the log first."""
+        position = await self.group_position(group_id)
+        op = _control_encoder.encode(ControlOp(op="leave", group=group_id, position=position)).decode()
         pipe = self._redis.pipeline(transaction=False)
         for user_id in dict.fromkeys(user_ids):
             pipe.hdel(self._keys.user_followed_groups(user_id), group_id)

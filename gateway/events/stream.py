@@ -232,8 +232,7 @@ class EventStream:
         fields = entry.fields
         listener = listener_of(fields.get(F_LISTENER), fields.get(F_EVENT, ""))
         if listener == CONTROL_LISTENER:
-            await self._apply_control(fields.get(F_EVENT, ""))
-            return []
+            return await self._apply_control(fields.get(F_EVENT, ""))
         target = fields.get(F_SESSION)
         if target is not None and not names_session(target, self._session_id, self._session_tag):
             return []
@@ -338,17 +337,18 @@ class EventStream:
         if len(shared) > 1:
             await self._dispatcher.decoded.prefetch(shared)
 
-    async def _apply_control(self, raw: str) -> None:
+    async def _apply_control(self, raw: str) -> list[tuple[IMEvent, bool]]:
+        """Apply a control entry; returns what a leave still owes this subscription (below)."""
         try:
             op = control_decoder.decode(raw)
         except msgspec.DecodeError:
-            return
+            return []
         if op.op in ("silence", "receive"):
             if op.op == "silence":
                 self._silenced = self._silenced | {op.group}
             else:
                 self._silenced = self._silenced - {op.group}
-            return
+            return []
         key = self._keys.group_events(op.group)
         if op.op == "join" and key not in self._group_of:
             self._group_of[key] = op.group
@@ -358,9 +358,20 @@ class EventStream:
             for entry in await self._replay_one(key):
                 self.mailbox.items.appendleft(entry)
         elif op.op == "leave" and key in self._group_of:
+            # the group's entries up to the leave are the member's, though this subscription may
+            # read the leave first (the group's were still being read, or share its millisecond
+            # and were merged after it): read what it has not had from the log, then stop
+            owed: list[tuple[IMEvent, bool]] = []
+            position = self._positions.get(key)
+            if op.position and position is not None and positions.after(op.position, position):
+                rows = await self._redis.xrange(key, min=f"({position}", max=op.position, count=REPLAY_PAGE)
+                for entry_id, fields in rows:
+                    owed += await self._consume(LogEntry(key, str(entry_id), fields))
             del self._group_of[key]
             self._positions.pop(key, None)
             self._dispatcher.unfollow(self.mailbox, key)
+            return owed
+        return []
 
     async def _replay_one(self, key: str) -> list[LogEntry]:
         rows = await self._redis.xrange(key, min=f"({self._positions[key]}", max="+", count=REPLAY_PAGE)
