@@ -4,7 +4,6 @@ group event rendered once for every subscriber with the same document, each with
 from __future__ import annotations
 
 import asyncio
-import gc
 import re
 from typing import Any
 
@@ -17,13 +16,13 @@ from gateway.im.enums import UserStatusType
 from gateway.im.events import OnUserStatusChanged
 from gateway.im.model import UserStatus
 from gateway.keys import Keys
-from gateway.lean.uvicorn_ws import LeanWebSocketProtocol
 from gateway.web.view import GraphQLView
 from gateway.web.ws_protocols import ListenerOperation
 from schema.execution.listeners import EventRenderer
 from tests.support.clients import HTTPClient, WSClient
 from tests.support.messages import send_text
 from tests.support.servers import InProcessGateway
+from tests.support.sockets import open_connections, record_writes
 
 MESSAGES = "subscription { advancedMsgListener { __typename ... on RecvNewMessageEvent { message { msgID } } } }"
 LISTENERS = [
@@ -49,6 +48,22 @@ async def settle(predicate: Any, timeout: float = 5.0) -> None:
     while not predicate():
         assert asyncio.get_running_loop().time() < deadline, "condition not reached"
         await asyncio.sleep(0.02)
+
+
+async def meeting_group(client: HTTPClient, name: str) -> tuple[str, str]:
+    """olive's token, and the ID of the meeting group `name` she creates."""
+    owner = await client.login("olive")
+    created = await client.gql(
+        f'mutation {{ createGroup(groupType: V2TIM_GROUP_TYPE_MEETING, groupName: "{name}") }}', token=owner
+    )
+    return owner, str(created.ok()["createGroup"])
+
+
+async def joined(client: HTTPClient, gid: str, name: str) -> str:
+    """The token of user `name`, logged in and joined to the group."""
+    token = await client.login(name)
+    await client.gql(f'mutation {{ joinGroup(groupID: "{gid}") }}', token=token)
+    return token
 
 
 async def drain(ws: WSClient, op: str, seconds: float = 0.3) -> None:
@@ -122,15 +137,10 @@ async def test_subscribers_resuming_from_their_own_cursors_share_a_group_events_
 ) -> None:
     """`since` (each subscriber's own cursor, as after a restart) is no part of what is rendered:
     the group event is rendered once for all of them, and each still gets its own cursor."""
-    owner = await client.login("olive")
-    created = await client.gql(
-        'mutation { createGroup(groupType: V2TIM_GROUP_TYPE_MEETING, groupName: "resuming") }', token=owner
-    )
-    gid = created.ok()["createGroup"]
+    owner, gid = await meeting_group(client, "resuming")
     members = []
     for name in ("r1", "r2", "r3"):
-        token = await client.login(name)
-        await client.gql(f'mutation {{ joinGroup(groupID: "{gid}") }}', token=token)
+        token = await joined(client, gid, name)
         cursor = (await client.gql("query { eventCursor }", token=token)).ok()["eventCursor"]
         ws = await WSClient.connect(server.ws_url, token)
         members.append((ws, await ws.subscribe(RESUMING_DOC, {"since": cursor})))
@@ -154,15 +164,10 @@ CURSORS_DOC = """subscription { advancedMsgListener { __typename
 async def test_a_group_event_is_rendered_once_and_every_cursor_field_is_the_subscribers(
     client: HTTPClient, server: InProcessGateway
 ) -> None:
-    owner = await client.login("olive")
-    created = await client.gql(
-        'mutation { createGroup(groupType: V2TIM_GROUP_TYPE_MEETING, groupName: "cursors") }', token=owner
-    )
-    gid = created.ok()["createGroup"]
+    owner, gid = await meeting_group(client, "cursors")
     members = []
     for name in ("m1", "m2", "m3"):
-        token = await client.login(name)
-        await client.gql(f'mutation {{ joinGroup(groupID: "{gid}") }}', token=token)
+        token = await joined(client, gid, name)
         ws = await WSClient.connect(server.ws_url, token)
         members.append((token, ws, await ws.subscribe(CURSORS_DOC)))
     for _, ws, op in members:
@@ -261,15 +266,10 @@ async def test_a_group_event_reaches_its_subscribers_without_a_task_each(
 ) -> None:
     """The dispatcher's wake-up drains, renders and writes in its own turn (gateway.lean.eager):
     a group message to many subscribers of one process makes no task per subscriber."""
-    owner = await client.login("olive")
-    created = await client.gql(
-        'mutation { createGroup(groupType: V2TIM_GROUP_TYPE_MEETING, groupName: "no tasks") }', token=owner
-    )
-    gid = created.ok()["createGroup"]
+    owner, gid = await meeting_group(client, "no tasks")
     members = []
     for name in ("t1", "t2", "t3", "t4"):
-        token = await client.login(name)
-        await client.gql(f'mutation {{ joinGroup(groupID: "{gid}") }}', token=token)
+        token = await joined(client, gid, name)
         ws = await WSClient.connect(server.ws_url, token)
         members.append((ws, await ws.subscribe(CURSORS_DOC)))
     for ws, op in members:
@@ -309,15 +309,10 @@ async def test_members_with_their_own_documents_each_get_their_own_payload_and_c
     """Deliveries decided for many members at once (EventStream._plain_group_delivery) are each
     member's own: its document, its cursor; not the sender's subscription (its copy comes from
     its other devices' from its own stream), not a member who silenced the group."""
-    owner = await client.login("olive")
-    created = await client.gql(
-        'mutation { createGroup(groupType: V2TIM_GROUP_TYPE_MEETING, groupName: "own docs") }', token=owner
-    )
-    gid = created.ok()["createGroup"]
+    owner, gid = await meeting_group(client, "own docs")
     tokens = []
     for name in ("d1", "d2", "d3", "quiet"):
-        token = await client.login(name)
-        await client.gql(f'mutation {{ joinGroup(groupID: "{gid}") }}', token=token)
+        token = await joined(client, gid, name)
         tokens.append(token)
     silenced = await client.gql(
         f'mutation {{ setGroupReceiveMessageOpt(groupID: "{gid}", opt: V2TIM_NOT_RECEIVE_MESSAGE) }}', token=tokens[3]
@@ -369,22 +364,14 @@ async def test_a_member_whose_socket_cannot_take_more_gets_a_groups_events_later
     now: a member whose write buffer is full (uvicorn's `writable` cleared) gets nothing written
     meanwhile, nor holds up the others, and gets every event in order once it drains. Each
     delivery is counted either way."""
-    owner = await client.login("olive")
-    created = await client.gql(
-        'mutation { createGroup(groupType: V2TIM_GROUP_TYPE_MEETING, groupName: "slow one") }', token=owner
-    )
-    gid = created.ok()["createGroup"]
+    owner, gid = await meeting_group(client, "slow one")
     members = []
     for name in ("slow", "f1", "f2"):
-        token = await client.login(name)
-        await client.gql(f'mutation {{ joinGroup(groupID: "{gid}") }}', token=token)
+        token = await joined(client, gid, name)
         ws = await WSClient.connect(server.ws_url, token)
         members.append((ws, await ws.subscribe(CURSORS_DOC)))
         if name == "slow":
-            gc.collect()
-            [slow] = [
-                p for p in gc.get_objects() if isinstance(p, LeanWebSocketProtocol) and not p.transport.is_closing()
-            ]
+            [slow] = open_connections()
     for ws, op in members:
         await drain(ws, op)
     await send_text(client, owner, "one", group=gid)  # rendered once, kept: the next ones go the fast way
@@ -392,14 +379,7 @@ async def test_a_member_whose_socket_cannot_take_more_gets_a_groups_events_later
     delivered = server.gateway.metrics.events_delivered.labels("advancedMsgListener")
     before = delivered._value.get()
 
-    writes: list[bytes] = []
-    write = slow.transport.write
-
-    def counted(data: bytes | bytearray | memoryview) -> None:
-        writes.append(bytes(data))
-        write(data)
-
-    slow.transport.write = counted  # type: ignore[method-assign]
+    writes = record_writes(slow)
     slow.writable.clear()
     for text in ("two", "three"):
         await send_text(client, owner, text, group=gid)
@@ -420,15 +400,10 @@ async def test_a_member_whose_fast_delivery_fails_ends_with_an_error_and_the_oth
     """The fast path runs in the dispatcher's turn: an error in it (here the render of one member's
     payload) ends that member's subscription with the error, as a drain that raises does, and
     neither stops the dispatcher nor the others' deliveries, now or later."""
-    owner = await client.login("olive")
-    created = await client.gql(
-        'mutation { createGroup(groupType: V2TIM_GROUP_TYPE_MEETING, groupName: "one fails") }', token=owner
-    )
-    gid = created.ok()["createGroup"]
+    owner, gid = await meeting_group(client, "one fails")
     members = []
     for name in ("broken", "f1", "f2"):
-        token = await client.login(name)
-        await client.gql(f'mutation {{ joinGroup(groupID: "{gid}") }}', token=token)
+        token = await joined(client, gid, name)
         ws = await WSClient.connect(server.ws_url, token)
         members.append((ws, await ws.subscribe(CURSORS_DOC)))
     for ws, op in members:
@@ -467,15 +442,10 @@ async def test_a_group_event_is_written_by_the_wake_up_with_a_cursor_only_where_
     (ListenerOperation._write_now), no drain: a document that renders cursors gets its own, which
     resumes right after the event; one that renders none gets the same payload as ever (the fast
     path makes no cursor for it)."""
-    owner = await client.login("olive")
-    created = await client.gql(
-        'mutation { createGroup(groupType: V2TIM_GROUP_TYPE_MEETING, groupName: "kept") }', token=owner
-    )
-    gid = created.ok()["createGroup"]
+    owner, gid = await meeting_group(client, "kept")
     members = []
     for name, doc in (("c1", CURSORS_DOC), ("c2", CURSORS_DOC), ("n1", NO_CURSOR_DOC), ("n2", NO_CURSOR_DOC)):
-        token = await client.login(name)
-        await client.gql(f'mutation {{ joinGroup(groupID: "{gid}") }}', token=token)
+        token = await joined(client, gid, name)
         ws = await WSClient.connect(server.ws_url, token)
         members.append((name, ws, await ws.subscribe(doc), token))
     for _, ws, op, _ in members:

@@ -24,6 +24,7 @@ from gateway.lean.uvicorn_ws import SEND_NOW, Gate, Inbox, LeanWebSocketProtocol
 from gateway.web.ws_protocols import TransportWSHandler
 from tests.support.clients import HTTPClient, WSClient
 from tests.support.servers import InProcessGateway, start_in_process
+from tests.support.sockets import open_connections, record_writes
 
 T = TypeVar("T")
 
@@ -37,16 +38,8 @@ def _live(kind: type[T]) -> list[T]:
 
 def _recorded_writes() -> list[bytes]:
     """What the one open WebSocket connection writes to its socket from now on, write by write."""
-    [protocol] = [p for p in _live(LeanWebSocketProtocol) if not p.transport.is_closing()]
-    writes: list[bytes] = []
-    write = protocol.transport.write
-
-    def counted(data: bytes | bytearray | memoryview) -> None:
-        writes.append(bytes(data))
-        write(data)
-
-    protocol.transport.write = counted  # type: ignore[method-assign]
-    return writes
+    [protocol] = open_connections()
+    return record_writes(protocol)
 
 
 async def test_an_open_connection_keeps_no_handshake_state(client: HTTPClient, server: InProcessGateway) -> None:
