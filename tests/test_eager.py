@@ -7,8 +7,11 @@ import contextvars
 from typing import Any
 
 import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
 
+from gateway.config import Settings
 from gateway.lean.eager import start_eagerly
+from gateway.lean.redis import WaitingConnectionPool
 
 where: contextvars.ContextVar[str] = contextvars.ContextVar("where", default="caller")
 
@@ -124,3 +127,194 @@ async def test_it_runs_in_a_copy_of_the_callers_context_as_a_task_would() -> Non
     gate.set_result(None)
     await task
     assert seen == ["caller's value", "inside"]
+
+
+async def test_its_first_step_runs_as_the_task_that_runs_the_rest_not_as_the_caller() -> None:
+    caller = asyncio.current_task()
+    seen: list[asyncio.Task[Any] | None] = []
+    gate: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    async def work() -> None:
+        seen.append(asyncio.current_task())
+        await gate
+        seen.append(asyncio.current_task())
+
+    task = start_eagerly(work())
+    assert asyncio.current_task() is caller  # the caller is the current task again
+    assert task is not None
+    gate.set_result(None)
+    await task
+    assert seen == [task, task]
+
+
+async def test_one_that_finishes_at_once_never_runs_as_the_caller_either() -> None:
+    caller = asyncio.current_task()
+    seen: list[asyncio.Task[Any] | None] = []
+
+    async def work() -> None:
+        seen.append(asyncio.current_task())
+
+    assert start_eagerly(work()) is None
+    assert seen[0] is not None
+    assert seen[0] is not caller
+    assert asyncio.current_task() is caller
+
+
+async def test_a_timeout_armed_in_the_first_step_cancels_the_coroutine_not_the_caller() -> None:
+    """The hazard the module's docstring names: armed as the caller, the timeout's expiry cancelled
+    the caller (the dispatcher's reader) instead of the coroutine, which waited on."""
+    outcome: list[str] = []
+
+    async def work() -> None:
+        try:
+            async with asyncio.timeout(0.05):
+                await asyncio.sleep(60)
+        except TimeoutError:
+            outcome.append("timed out")
+
+    task = start_eagerly(work())
+    assert task is not None
+    await asyncio.sleep(0.2)  # the caller is not cancelled while it waits past the deadline
+    assert outcome == ["timed out"]
+    assert task.done()
+    assert not task.cancelled()
+
+
+async def test_a_pool_wait_that_runs_out_fails_the_drain_and_leaves_the_caller_running(settings: Settings) -> None:
+    """The real case: a drain started in the dispatcher's turn waits for a pool connection (every
+    one busy) longer than the pool's wait."""
+    assert settings.redis_url is not None
+    pool = WaitingConnectionPool.from_url(settings.redis_url, max_connections=1, wait_seconds=0.1)
+    errors: list[BaseException] = []
+
+    async def drain() -> None:
+        try:
+            await pool.release(await pool.get_connection())
+        except RedisConnectionError as exc:
+            errors.append(exc)
+
+    async def dispatcher() -> str:
+        task = start_eagerly(drain())
+        assert task is not None
+        await asyncio.sleep(0.4)
+        return "still running"
+
+    try:
+        held = await pool.get_connection()
+        assert await asyncio.create_task(dispatcher()) == "still running"
+        assert [str(e) for e in errors] == ["no Redis connection free within 0.1 s"]
+        await pool.release(held)
+    finally:
+        await pool.disconnect()
+
+
+async def test_a_cancellation_requested_in_the_first_step_reaches_the_task() -> None:
+    """`Task.__init__` forgets what was requested before it: it is requested again."""
+    reached: list[str] = []
+
+    async def work() -> None:
+        current = asyncio.current_task()
+        assert current is not None
+        current.cancel()
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            reached.append("cancelled")
+            raise
+
+    task = start_eagerly(work())
+    assert task is not None
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert reached == ["cancelled"]
+
+
+async def test_it_can_be_started_from_a_callback_with_no_current_task() -> None:
+    loop = asyncio.get_running_loop()
+    started: asyncio.Future[asyncio.Task[Any] | None] = loop.create_future()
+    seen: list[asyncio.Task[Any] | None] = []
+
+    async def work() -> None:
+        seen.append(asyncio.current_task())
+        await asyncio.sleep(0)
+
+    def callback() -> None:
+        started.set_result(start_eagerly(work()))
+        seen.append(asyncio.current_task())  # none again after it
+
+    loop.call_soon(callback)
+    task = await started
+    assert task is not None
+    await task
+    assert seen == [task, None]
+
+
+async def test_the_caller_is_current_again_after_a_first_step_that_raised() -> None:
+    caller = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(lambda _, context: None)
+    try:
+
+        async def work() -> None:
+            raise ValueError("at once")
+
+        assert start_eagerly(work()) is None
+    finally:
+        loop.set_exception_handler(None)
+    assert asyncio.current_task() is caller
+
+
+async def test_a_task_cancelled_before_it_ever_ran_cancels_the_coroutine_where_it_waits() -> None:
+    """As a subscription's stop() cancels a drain that has just become a task: the coroutine's own
+    handler and cleanup run, then, not when the coroutine is collected."""
+    reached: list[str] = []
+
+    async def work() -> None:
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            reached.append("cancelled")
+            raise
+        finally:
+            reached.append("cleaned up")
+
+    task = start_eagerly(work())
+    assert task is not None
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert reached == ["cancelled", "cleaned up"]
+
+
+async def test_a_first_step_that_yielded_nothing_is_run_again_by_its_task() -> None:
+    steps: list[str] = []
+
+    async def work() -> str:
+        steps.append("first")
+        await asyncio.sleep(0)  # a bare yield: the task runs it again soon
+        steps.append("second")
+        return "done"
+
+    task = start_eagerly(work())
+    assert task is not None
+    assert await task == "done"
+    assert steps == ["first", "second"]
+
+
+async def test_the_first_steps_task_answers_what_a_task_is_asked() -> None:
+    """Tools ask the current task for its coroutine, stack, name or repr (a C Task made but not
+    initialised, tried first, crashed the interpreter on get_coro())."""
+    answers: list[Any] = []
+
+    async def work() -> None:
+        current = asyncio.current_task()
+        assert current is not None
+        answers.extend([current.get_coro(), current.get_stack(), current.done(), current.cancelling(), repr(current)])
+        await asyncio.sleep(0)
+
+    task = start_eagerly(work(), name="drain")
+    assert task is not None
+    await task
+    assert answers[:4] == [None, [], False, 0]
+    assert "first step" in answers[4]
+    assert task.get_name() == "drain"

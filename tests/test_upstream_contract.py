@@ -600,3 +600,29 @@ def test_redis_py_cluster() -> None:
     c.needs(f"{part}.ClusterTransaction", Pipeline, "Pipeline", "immediate_execute_command", "execute", "reset")
     c.needs(f"{part}.ShardedPubSub", PubSub, "PubSub", "ssubscribe", "sunsubscribe", "get_message", "aclose")
     c.check()
+
+
+def test_asyncio() -> None:
+    """gateway.lean.eager: on Python 3.11 the first step runs with a prepared Python Task as the loop's
+    current task (asyncio.tasks' _enter_task / _leave_task), scheduled later as Task.__init__ does;
+    on 3.12 and later, asyncio's own eager start."""
+    import asyncio
+    import sys
+    from asyncio import futures, tasks
+
+    label = f"Python {sys.version.split()[0]} asyncio"
+    if sys.version_info >= (3, 12):
+        have = _parameters(asyncio.Task)
+        assert "eager_start" in have, f"{label}: gateway.lean.eager needs Task(eager_start=...) (it takes {have})"
+        return
+    missing = _missing(tasks, ("_enter_task", "_leave_task", "_register_task", "_task_name_counter", "_PyTask"))
+    missing += _missing(futures, ("_PyFuture",))
+    assert not missing, f"{label}: gateway.lean.eager needs asyncio's {', '.join(missing)}"
+    py_task: Any = getattr(tasks, "_PyTask")  # noqa: B009 - not in typeshed
+    missing = _missing(py_task, ("_Task__step", "_log_destroy_pending"))
+    assert not missing, f"{label}: gateway.lean.eager needs asyncio.tasks._PyTask.{', '.join(missing)}"
+    init = inspect.getsource(py_task.__init__)
+    for assigned in ("_name", "_num_cancels_requested", "_must_cancel", "_fut_waiter", "_coro", "_context"):
+        assert f"self.{assigned} =" in init, (
+            f"{label}: gateway.lean.eager prepares Task.{assigned}, which Task.__init__ no longer sets"
+        )
