@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import gc
 from typing import Any
 
 import pytest
@@ -318,3 +319,103 @@ async def test_the_first_steps_task_answers_what_a_task_is_asked() -> None:
     assert answers[:4] == [None, [], False, 0]
     assert "first step" in answers[4]
     assert task.get_name() == "drain"
+
+
+async def test_a_drain_stopped_before_its_task_ran_gives_back_no_permit_it_did_not_hold() -> None:
+    """A task cancelled while it waits cancels the future it waits on, and asyncio's Semaphore (the
+    Redis Cluster client's in-flight limit) counts on it: with the future left pending, a drain
+    stopped between its first step and its task's first turn made a permit out of nothing."""
+    limit = asyncio.Semaphore(1)
+    await limit.acquire()  # the only permit is held
+
+    async def drain() -> None:
+        async with limit:
+            await asyncio.sleep(0)
+
+    task = start_eagerly(drain())
+    assert task is not None
+    task.cancel()  # ListenerOperation.stop(), before the loop's next turn
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert limit.locked()
+
+
+async def test_a_cancellation_requested_in_the_first_step_cancels_what_it_then_awaits() -> None:
+    finished: list[str] = []
+
+    async def child() -> None:
+        await asyncio.sleep(0.05)
+        finished.append("child")
+
+    async def work() -> None:
+        current = asyncio.current_task()
+        assert current is not None
+        current.cancel()
+        await asyncio.gather(child())
+
+    task = start_eagerly(work())
+    assert task is not None
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await asyncio.sleep(0.1)
+    assert finished == []  # gather's child was cancelled with it
+
+
+async def test_a_first_step_that_raises_cancelled_ends_there_not_in_the_caller() -> None:
+    gone: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    gone.cancel()
+
+    async def work() -> None:
+        await gone
+
+    assert start_eagerly(work()) is None  # the caller (the dispatcher) is not cancelled by it
+
+
+async def test_the_task_is_the_coroutines_own_and_among_all_tasks() -> None:
+    async def drain() -> None:
+        await asyncio.sleep(0.01)
+
+    coro = drain()
+    task = start_eagerly(coro)
+    assert task is not None
+    assert task.get_coro() is coro
+    assert task in asyncio.all_tasks()  # so a shutdown cancels it
+    assert "drain" in repr(task)
+    await task
+
+
+async def test_a_cancellation_handled_before_the_task_ran_lets_it_wait_again() -> None:
+    gate: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+    async def work() -> str:
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            assert current is not None
+            current.uncancel()
+        return await gate
+
+    task = start_eagerly(work())
+    assert task is not None
+    task.cancel()
+    await asyncio.sleep(0)
+    gate.set_result("went on")
+    assert await asyncio.wait_for(task, 1) == "went on"
+
+
+async def test_one_that_finishes_at_once_logs_nothing_when_dropped() -> None:
+    loop = asyncio.get_running_loop()
+    logged: list[str] = []
+    loop.set_exception_handler(lambda _, context: logged.append(context["message"]))
+    try:
+
+        async def quick() -> None:
+            pass
+
+        for _ in range(3):
+            assert start_eagerly(quick()) is None
+        gc.collect()
+    finally:
+        loop.set_exception_handler(None)
+    assert logged == []

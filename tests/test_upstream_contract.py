@@ -619,7 +619,7 @@ def test_asyncio() -> None:
     missing += _missing(futures, ("_PyFuture",))
     assert not missing, f"{label}: gateway.lean.eager needs asyncio's {', '.join(missing)}"
     py_task: Any = getattr(tasks, "_PyTask")  # noqa: B009 - not in typeshed
-    missing = _missing(py_task, ("_Task__step", "_log_destroy_pending"))
+    missing = _missing(py_task, ("_Task__step", "_Task__wakeup", "_log_destroy_pending", "_cancel_message"))
     assert not missing, f"{label}: gateway.lean.eager needs asyncio.tasks._PyTask.{', '.join(missing)}"
     init = inspect.getsource(py_task.__init__)
     for assigned in ("_name", "_num_cancels_requested", "_must_cancel", "_fut_waiter", "_coro", "_context"):

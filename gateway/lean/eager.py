@@ -17,33 +17,34 @@ drain whose first step waits for a pool connection and does not get one within 3
 the dispatcher instead of itself, and the process's live deliveries would stop with it. So, on
 3.11, the task object is made first, ready in every way but not scheduled (`_EagerTask`: asyncio's
 own Task in Python, prepared as its __init__ prepares it, minus the call_soon and the registration),
-the first step runs with it as the loop's current task, and only a coroutine that suspends gets it
-scheduled, as the task that runs the rest: whatever its first step armed against "the current
-task" now belongs to that task, as with 3.12's eager tasks. A coroutine that finished leaves an
-object nobody holds (~0.6 µs to make). The C Task cannot serve: one made but not initialised
-crashes the interpreter when asked for its coroutine (`get_coro()`), and initialising it schedules
-it. The Python Task drives only the rest of the coroutines that wait, which is the slow path.
+the first step runs with it as the loop's current task, and only a coroutine that suspends becomes
+that task's coroutine, waiting where it stopped: whatever its first step armed against "the
+current task" now belongs to that task, as with 3.12's eager tasks. A coroutine that finished
+leaves an object nobody holds (~0.6 µs to make). The C Task cannot serve: one made but not
+initialised crashes the interpreter when asked for its coroutine (`get_coro()`), and initialising
+it schedules it. The Python Task drives only the coroutines that waited, which is the slow path.
 
 What it relies on, beyond asyncio's public API (fenced here, on 3.11 only; tests/test_eager.py and
 tests/test_upstream_contract.py name it when a Python release changes it):
-- the protocol by which a Task drives a coroutine (PEP 492's `__await__` and asyncio's Task.__step):
-  the coroutine yields a future (or None, to be run again soon) and is resumed with `send(None)`
-  once it is done, or `throw(exc)` when the task is cancelled. The continuation (`_Rest`) yields
-  exactly what the coroutine yielded, so the task sees the same objects a task of the coroutine's
-  own would;
+- the protocol by which a Task drives a coroutine (PEP 492's `__await__` and asyncio's
+  Task.__step): the coroutine yields a future whose `_asyncio_future_blocking` is set (or None, to
+  be run again soon); the task waits on it (its `_Task__wakeup` as the future's done callback, the
+  future as `_fut_waiter`, cancelled at once if `cancel()` was called meanwhile) and resumes the
+  coroutine with `send(None)`, or `throw(exc)` when the task is cancelled. `_EagerTask.go_on`
+  does with the first step's yield what Task.__step does with any yield;
 - asyncio.tasks' `_enter_task` / `_leave_task`, which set the loop's current task (the functions
-  every Task calls around each of its steps), `_register_task`, `_task_name_counter`, and the Python Task (`_PyTask`):
-  the attributes its __init__ sets and its name-mangled step, `_Task__step`.
+  every Task calls around each of its steps), `_register_task`, `_task_name_counter`, and the
+  Python Task (`_PyTask`): the attributes its __init__ sets, `_cancel_message`, and its
+  name-mangled `_Task__step` and `_Task__wakeup`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections.abc
 import contextvars
 import sys
 from asyncio import tasks as asyncio_tasks
-from collections.abc import Coroutine, Generator
+from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -73,8 +74,8 @@ def start_eagerly(coro: Coroutine[Any, Any, T], *, name: str | None = None) -> a
     asyncio_tasks._enter_task(loop, task)
     try:
         yielded = context.run(coro.send, None)
-    except StopIteration:
-        return None
+    except (StopIteration, asyncio.CancelledError):
+        return None  # done, or cancelled (as a task ends cancelled): nothing for the caller
     except Exception as exc:
         _report(loop, exc)  # a task would have kept it for "never retrieved"; the caller goes on
         return None
@@ -82,55 +83,12 @@ def start_eagerly(coro: Coroutine[Any, Any, T], *, name: str | None = None) -> a
         asyncio_tasks._leave_task(loop, task)
         if caller is not None:
             asyncio_tasks._enter_task(loop, caller)
-    task.go_on(_Rest(coro, yielded))
+    task.go_on(coro, yielded)
     return task
 
 
 def _report(loop: asyncio.AbstractEventLoop, exc: BaseException) -> None:
     loop.call_exception_handler({"message": "eagerly started coroutine failed", "exception": exc})
-
-
-class _Rest(collections.abc.Coroutine[Any, Any, T]):
-    """The rest of a coroutine that yielded `yielded` on its first step, as the coroutine a task
-    drives: its first `send` hands the task what the coroutine waits on; after that, the task's
-    sends and throws go straight to the coroutine. (A generator written for this could not take a
-    throw before its first step: a task cancelled before it ever ran would have thrown the
-    cancellation at the generator's start, never into the coroutine, whose own handlers and
-    cleanup then ran only when it was collected.)"""
-
-    __slots__ = ("_coro", "_yielded")
-
-    def __init__(self, coro: Coroutine[Any, Any, T], yielded: Any) -> None:
-        self._coro = coro
-        self._yielded: Any = _STARTED if yielded is None else yielded
-
-    def send(self, value: Any) -> Any:
-        yielded = self._yielded
-        if yielded is not None:
-            self._yielded = None
-            return None if yielded is _STARTED else yielded  # the task waits on it (None: runs us again)
-        return self._coro.send(value)
-
-    def __next__(self) -> Any:  # what a task calls for send(None) (PyIter_Send)
-        return self.send(None)
-
-    def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any:
-        self._yielded = None  # a cancellation, most often: the coroutine gets it where it waits
-        if val is None and tb is None:
-            return self._coro.throw(typ)
-        return self._coro.throw(typ, val, tb)
-
-    def close(self) -> None:
-        self._coro.close()
-
-    def __await__(self) -> Generator[Any, None, T]:
-        raise TypeError("driven by its task only")
-
-    def __iter__(self) -> _Rest[T]:
-        return self
-
-
-_STARTED = object()  # the first step yielded None (a bare yield), which a task answers by running us again
 
 
 if sys.version_info < (3, 12):
@@ -154,12 +112,25 @@ if sys.version_info < (3, 12):
                 return f"<{type(self).__name__} {self._name or ''} in its first step>"
             return super().__repr__()  # type: ignore[no-any-return]
 
-        def go_on(self, rest: _Rest[Any]) -> None:
-            """Schedule the rest, as Task.__init__ schedules a coroutine's first step (a cancel()
-            requested meanwhile is kept: the step throws it into the coroutine)."""
+        def go_on(self, coro: Coroutine[Any, Any, Any], yielded: Any) -> None:
+            """Become the task of `coro`, whose first step yielded `yielded`: register, then do
+            with what it yielded what Task.__step does with a yield: wait on the future (and
+            cancel it, if cancel() was called meanwhile: `Semaphore.acquire` and `gather` count
+            on a cancelled task's future being cancelled), or step again soon."""
             if self._name is None:
                 self._name = f"Task-{asyncio_tasks._task_name_counter()}"  # type: ignore[attr-defined]  # as Task.__init__ names it
-            self._coro = rest
+            self._coro = coro
             self._log_destroy_pending = True
-            self._loop.call_soon(self._Task__step, context=self._context)
             asyncio_tasks._register_task(self)
+            loop, step, context = self._loop, self._Task__step, self._context
+            blocking = getattr(yielded, "_asyncio_future_blocking", None)
+            if blocking and asyncio.futures._get_loop(yielded) is loop:  # type: ignore[attr-defined]
+                yielded._asyncio_future_blocking = False
+                yielded.add_done_callback(self._Task__wakeup, context=context)
+                self._fut_waiter = yielded
+                if self._must_cancel and yielded.cancel(msg=self._cancel_message):
+                    self._must_cancel = False
+            elif yielded is None:  # a bare yield: run again in the next iteration
+                loop.call_soon(step, context=context)
+            else:  # what Task.__step refuses (another loop's future, a bare generator, ...)
+                loop.call_soon(step, RuntimeError(f"Task {self!r} got a bad yield: {yielded!r}"), context=context)
