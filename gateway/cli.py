@@ -75,7 +75,13 @@ def _serve_workers(settings: Settings, workers: int) -> None:
     from uvicorn.supervisors import Multiprocess
 
     os.environ["IMQL_HOST"], os.environ["IMQL_PORT"] = settings.host, str(settings.port)
-    config = server_config(APP_FACTORY, settings, workers=workers, factory=True)
+    config = server_config(
+        APP_FACTORY,
+        settings,
+        workers=workers,
+        factory=True,
+        timeout_worker_healthcheck=settings.worker_healthcheck_seconds,
+    )
     socket = config.bind_socket()
     Multiprocess(config, sockets=[socket]).run()
 

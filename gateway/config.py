@@ -65,6 +65,11 @@ class Settings:
     # subscription costs otherwise, to shrink event frames that are small JSON already.
     ws_compression: bool = False
     log_level: str = "info"
+    # `imql serve --workers N`: a worker that does not answer uvicorn's supervisor within this long
+    # is killed and replaced. uvicorn's 5 s killed live workers (and every connection they held,
+    # which then reconnect onto the others) on a host merely overloaded (bench chatroom-fanout,
+    # 50,000 members, load 15); a hung worker is rare, and found at 30 s all the same.
+    worker_healthcheck_seconds: int = 30
     # Trusted-documents mode (IMQL_TRUSTED_DOCUMENTS, a persisted-query manifest): only these
     # (document ID, document) pairs run over HTTP; None runs any document (gateway.web.documents).
     trusted_documents: tuple[tuple[str, str], ...] | None = None
@@ -142,6 +147,13 @@ def _retention_days(env: Mapping[str, str]) -> int:
     if days < 0:
         raise ConfigError(f"IMQL_MESSAGE_RETENTION_DAYS must be 0 (forever) or a number of days, got {days}")
     return days
+
+
+def _worker_healthcheck(env: Mapping[str, str]) -> int:
+    seconds = _int(env, "IMQL_WORKER_HEALTHCHECK_SECONDS", 30)
+    if seconds < 1:
+        raise ConfigError(f"IMQL_WORKER_HEALTHCHECK_SECONDS must be 1 or more (whole seconds), got {seconds}")
+    return seconds
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
@@ -261,6 +273,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ws_init_timeout_seconds=_float(env, "IMQL_WS_INIT_TIMEOUT", 10.0),
         request_timeout_seconds=request_timeout,
         log_level=env.get("IMQL_LOG_LEVEL", "info").lower(),
+        worker_healthcheck_seconds=_worker_healthcheck(env),
         friends_only=_flag(env, "IMQL_FRIENDS_ONLY"),
         ws_compression=_flag(env, "IMQL_WS_COMPRESSION"),
         admin_identifier=env.get("IMQL_ADMIN_IDENTIFIER", "administrator") or "administrator",

@@ -3,12 +3,17 @@ WebSocket subscriptions, spread over them, behave as on one process (they share 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
 import re
+import signal
 from pathlib import Path
 
 import httpx
 import pytest
 
+from gateway.config import ConfigError, load_settings
 from tests.conftest import SECRET
 from tests.support.clients import HTTPClient, WSClient
 from tests.support.servers import GatewayProcess, spawn_gateway
@@ -84,3 +89,61 @@ async def test_more_than_one_worker_needs_redis() -> None:
     """The embedded store lives inside one process: several workers would each have their own."""
     with pytest.raises(RuntimeError, match="--workers above 1 needs IMQL_REDIS_URL"):
         await spawn_gateway({"IMQL_REDIS_URL": ""}, args=["--workers", "2"])
+
+
+async def _frozen(process: GatewayProcess, seconds: float) -> tuple[int, set[int]]:
+    """Stop one worker (SIGSTOP, as a host too loaded to schedule it does) for `seconds`, then let
+    it go on: the worker stopped, and the workers there are afterwards."""
+    frozen = min(_workers(process))
+    os.kill(frozen, signal.SIGSTOP)
+    try:
+        await asyncio.sleep(seconds)
+    finally:
+        with contextlib.suppress(ProcessLookupError):  # killed meanwhile
+            os.kill(frozen, signal.SIGCONT)
+    await asyncio.sleep(1)  # the supervisor checks every 0.5 s
+    return frozen, _workers(process)
+
+
+async def test_a_worker_slow_to_answer_the_supervisor_is_not_killed(
+    sdkappid: int, redis_url: str, redis_is_cluster: bool
+) -> None:
+    """Longer than uvicorn's own 5 s health check: the worker and its connections live on."""
+    env = {"IMQL_REDIS_URL": redis_url, "IMQL_SDKAPPID": str(sdkappid), "IMQL_SECRET_KEY": SECRET}
+    env["IMQL_REDIS_CLUSTER"] = "1" if redis_is_cluster else "0"
+    process = await spawn_gateway(env, args=["--workers", "2"])
+    try:
+        frozen, after = await _frozen(process, 7)
+        assert frozen in after
+        assert len(after) == 2
+    finally:
+        process.terminate()
+
+
+async def test_a_worker_that_stays_silent_past_the_health_check_is_replaced(
+    sdkappid: int, redis_url: str, redis_is_cluster: bool
+) -> None:
+    env = {"IMQL_REDIS_URL": redis_url, "IMQL_SDKAPPID": str(sdkappid), "IMQL_SECRET_KEY": SECRET}
+    env["IMQL_REDIS_CLUSTER"] = "1" if redis_is_cluster else "0"
+    env["IMQL_WORKER_HEALTHCHECK_SECONDS"] = "1"
+    process = await spawn_gateway(env, args=["--workers", "2"])
+    try:
+        frozen, after = await _frozen(process, 4)
+        assert frozen not in after
+        for _ in range(150):  # its replacement starts
+            if len(_workers(process)) == 2:
+                break
+            await asyncio.sleep(0.2)
+        assert len(_workers(process)) == 2
+        async with httpx.AsyncClient() as http:  # and the port is served again
+            assert (await http.get(f"{process.base_url}/healthz", timeout=5)).status_code == 200
+    finally:
+        process.terminate()
+
+
+def test_the_health_check_is_whole_seconds_one_or_more() -> None:
+    assert load_settings({}).worker_healthcheck_seconds == 30
+    assert load_settings({"IMQL_WORKER_HEALTHCHECK_SECONDS": "12"}).worker_healthcheck_seconds == 12
+    for bad in ("0", "-5", "2.5", "soon"):
+        with pytest.raises(ConfigError, match="IMQL_WORKER_HEALTHCHECK_SECONDS"):
+            load_settings({"IMQL_WORKER_HEALTHCHECK_SECONDS": bad})
