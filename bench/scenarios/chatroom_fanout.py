@@ -27,7 +27,9 @@ Redis cost to reach every member with no log and no per-member rules, so that th
 reads against what no change to imql's own code can remove on this machine
 (`floor_bare_ws_first/median/last_ms`, and its `floor_bare_ws_subscribe_time`). Both servers hold
 their subscriptions throughout (so each pays the other's idle connections' pings while it sends),
-and the sends take turns: imql, floor, imql, floor, ...
+and the sends take turns: imql, floor, imql, floor, ... On a machine loaded far past its cores,
+uvicorn's supervisor may kill a worker (imql's or the floor's) that misses its 5 s health check:
+the run then stops, saying how many connections were closed or how many workers a broadcast reached.
 
 Knobs: IMQL_BENCH_CHATROOM_SIZE (members, default 50,000), IMQL_BENCH_CHATROOM_WORKERS (default 4),
 IMQL_BENCH_CHATROOM_CLIENTS (default 4, for each server), IMQL_BENCH_CHATROOM_SENDS (default 2
@@ -141,7 +143,8 @@ class FloorServer:
         began = time.perf_counter()
         status, body = await conn.post_json("/graphql", {"query": "broadcast", "variables": {"text": text}}, "")
         conn.close()
-        # every worker follows the channel from before it accepts: fewer is a floor that is not N processes
+        # every worker follows the channel from before it accepts: fewer is a floor that is not N
+        # processes, or a worker restarted by the supervisor (after a missed 5 s health check)
         if status != 200 or body.get("data", {}).get("workers") != self.workers:
             raise RuntimeError(f"chatroom: the floor's broadcast did not reach its {self.workers} workers: {body}")
         return began
@@ -206,8 +209,12 @@ class RoomClients:
             await asyncio.sleep(0.01)
         times = self.arrivals.get(text, [])
         if len(times) < len(self.subscribers):
+            # a worker gone takes its connections with it (uvicorn's supervisor kills one that
+            # misses its 5 s health check, as on an overloaded machine): say so, not only "never got"
+            lost = sum(1 for sub in self.subscribers if sub.closed.done())
             raise RuntimeError(
-                f"chatroom: {len(self.subscribers) - len(times)} subscribers never got {text}; {self.failures[:3]}"
+                f"chatroom: {len(self.subscribers) - len(times)} subscribers never got {text} "
+                f"({lost} connections closed); {self.failures[:3]}"
             )
         return times
 
