@@ -15,21 +15,34 @@
   are written: what a fan-out costs the stack with no bus, no log and no per-member rules.
   `/metrics` counts the subscriptions held as `imql_live_subscriptions`, so the bench paces and
   reads it as it reads imql.
+- `bare-ws --workers N` (chatroom-fanout's floor): the same app in N processes sharing the port,
+  run as `imql serve --workers N` runs imql's (uvicorn's Multiprocess supervisor, one listening
+  socket). A process holds only the connections it accepted, so a broadcast must reach every
+  process, as an imql send reaches every worker through Redis: `POST /graphql` PUBLISHes the text
+  on a channel of the run's app (broadcast_channel), every worker is subscribed to it (redis-py's
+  pub/sub, as imql's dispatcher is) and writes the frame to each connection it holds as the
+  single-process floor does. The POST answers once Redis has the message, with the number of
+  workers it reached (`{"data": {"workers": n}}`); `/metrics` counts the answering worker's
+  subscriptions only.
 
-Run as `python -m bench.floors <graphql-core|bare|bare-ws> --port P` (configuration from IMQL_*).
+Run as `python -m bench.floors <graphql-core|bare|bare-ws> --port P [--workers N]` (configuration
+from IMQL_*).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import inspect
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
 import uvicorn
 from graphql import DocumentNode, ExecutionResult, execute, parse, validate
+from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -152,20 +165,73 @@ def bare_ws_app() -> Starlette:
         sent = await held.broadcast(str(body["variables"]["text"]))
         return JSONResponse({"data": {"sent": sent}})
 
+    return Starlette(routes=bare_ws_routes(held, broadcast))
+
+
+def bare_ws_routes(held: Held, broadcast: Callable[[Request], Awaitable[Response]]) -> list[Any]:
     async def metrics(request: Request) -> Response:
         return Response(f"imql_live_subscriptions {len(held.operations)}\n", media_type="text/plain")
 
     async def readyz(request: Request) -> Response:
         return JSONResponse({"status": "ready"})
 
-    return Starlette(
-        routes=[
-            WebSocketRoute("/graphql", held.hold),
-            Route("/graphql", broadcast, methods=["POST"]),
-            Route("/metrics", metrics),
-            Route("/readyz", readyz),
-        ]
-    )
+    return [
+        WebSocketRoute("/graphql", held.hold),
+        Route("/graphql", broadcast, methods=["POST"]),
+        Route("/metrics", metrics),
+        Route("/readyz", readyz),
+    ]
+
+
+def broadcast_channel(settings: Settings) -> str:
+    """The pub/sub channel the workers of one run's floor share: under the run's app, so that
+    another run's floor on the same Redis never hears it (a channel leaves nothing to delete)."""
+    return f"imql:{{{settings.sdkappid}}}:floor:bare-ws:broadcast"
+
+
+def relayed_bare_ws_app(settings: Settings) -> Starlette:
+    """One worker of `bare-ws --workers N`: broadcasts go through Redis to every worker."""
+    if settings.redis_url is None or settings.redis_cluster:
+        raise SystemExit("bench.floors: bare-ws --workers relays through a single Redis (IMQL_REDIS_URL)")
+    held = Held()
+    channel = broadcast_channel(settings)
+    redis = Redis.from_url(settings.redis_url)
+
+    async def broadcast(request: Request) -> Response:
+        body = orjson.loads(await request.body())
+        workers = await redis.publish(channel, str(body["variables"]["text"]))
+        return JSONResponse({"data": {"workers": workers}})
+
+    async def relay(pubsub: Any) -> None:
+        async for message in pubsub.listen():
+            if message["type"] == "message":
+                await held.broadcast(message["data"].decode())
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        pubsub: Any = redis.pubsub()  # redis-py's PubSub.aclose is untyped (so the dispatcher's is Any too)
+        await pubsub.subscribe(channel)  # before the worker accepts: no subscriber misses a broadcast
+        relaying = asyncio.create_task(relay(pubsub))
+        try:
+            yield
+        finally:
+            relaying.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await relaying
+            await pubsub.aclose()
+            await redis.aclose()
+
+    return Starlette(routes=bare_ws_routes(held, broadcast), lifespan=lifespan)
+
+
+# by module name: the workers import it (this module is `__main__` in the supervisor only)
+WORKER_FACTORY = "bench.floors:relayed_bare_ws_worker"
+
+
+def relayed_bare_ws_worker() -> Starlette:
+    """What each worker of `bare-ws --workers N` runs (an app factory, as `imql serve --workers`
+    has one): the relayed floor, configured from the environment."""
+    return relayed_bare_ws_app(load_settings())
 
 
 FLOORS: dict[str, Callable[[Settings], Starlette]] = {
@@ -179,10 +245,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.floors")
     parser.add_argument("kind", choices=sorted(FLOORS))
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--workers", type=int, default=1, help="bare-ws only: processes sharing the port")
     args = parser.parse_args()
     settings = load_settings().with_overrides(port=args.port)
+    if args.workers > 1:
+        if args.kind != "bare-ws":
+            parser.error("--workers: bare-ws only")
+        serve_workers(settings, args.workers)
+        return
     app = FLOORS[args.kind](settings)
     uvicorn.Server(server_config(app, settings)).run()
+
+
+def serve_workers(settings: Settings, workers: int) -> None:
+    """`workers` processes of the relayed bare-ws floor on one listening socket, started and
+    supervised as gateway.cli starts `imql serve --workers N` (the same server_config)."""
+    from uvicorn.supervisors import Multiprocess
+
+    config = server_config(WORKER_FACTORY, settings, workers=workers, factory=True)
+    Multiprocess(config, sockets=[config.bind_socket()]).run()
 
 
 if __name__ == "__main__":

@@ -68,7 +68,17 @@ EXPECTED = {
         "send_redis_commands",
         "floor_bare_ws_last_ms",
     },
-    "chatroom-fanout": {"first_ms", "median_ms", "last_ms", "deliveries_per_s", "subscribe_time"},
+    "chatroom-fanout": {
+        "first_ms",
+        "median_ms",
+        "last_ms",
+        "deliveries_per_s",
+        "subscribe_time",
+        "floor_bare_ws_first_ms",
+        "floor_bare_ws_median_ms",
+        "floor_bare_ws_last_ms",
+        "floor_bare_ws_subscribe_time",
+    },
     "subscriptions-idle": {
         "memory_per_subscription",
         "floor_bare_ws_per_connection",
@@ -189,6 +199,7 @@ def test_scenario_runs_tiny_and_prints_its_figures(scenario: str, load: str) -> 
             "latency_p50",
             "page_p50",
             "first_ms",
+            "floor_bare_ws_first_ms",
             "c2c_bytes_per_message",
             "group_bytes_per_message",
         ):
