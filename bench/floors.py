@@ -262,7 +262,13 @@ def serve_workers(settings: Settings, workers: int) -> None:
     supervised as gateway.cli starts `imql serve --workers N` (the same server_config)."""
     from uvicorn.supervisors import Multiprocess
 
-    config = server_config(WORKER_FACTORY, settings, workers=workers, factory=True)
+    config = server_config(
+        WORKER_FACTORY,
+        settings,
+        workers=workers,
+        factory=True,
+        timeout_worker_healthcheck=settings.worker_healthcheck_seconds,
+    )
     Multiprocess(config, sockets=[config.bind_socket()]).run()
 
 

@@ -28,7 +28,8 @@ reads against what no change to imql's own code can remove on this machine
 (`floor_bare_ws_first/median/last_ms`, and its `floor_bare_ws_subscribe_time`). Both servers hold
 their subscriptions throughout (so each pays the other's idle connections' pings while it sends),
 and the sends take turns: imql, floor, imql, floor, ... On a machine loaded far past its cores,
-uvicorn's supervisor may kill a worker (imql's or the floor's) that misses its 5 s health check:
+uvicorn's supervisor may kill a worker (imql's or the floor's) that misses its health check
+(IMQL_WORKER_HEALTHCHECK_SECONDS, 30 s; uvicorn's own 5 s did at 50,000 members and load 15):
 the run then stops, saying how many connections were closed or how many workers a broadcast reached.
 
 Knobs: IMQL_BENCH_CHATROOM_SIZE (members, default 50,000), IMQL_BENCH_CHATROOM_WORKERS (default 4),
@@ -144,7 +145,7 @@ class FloorServer:
         status, body = await conn.post_json("/graphql", {"query": "broadcast", "variables": {"text": text}}, "")
         conn.close()
         # every worker follows the channel from before it accepts: fewer is a floor that is not N
-        # processes, or a worker restarted by the supervisor (after a missed 5 s health check)
+        # processes, or a worker restarted by the supervisor (after a missed health check)
         if status != 200 or body.get("data", {}).get("workers") != self.workers:
             raise RuntimeError(f"chatroom: the floor's broadcast did not reach its {self.workers} workers: {body}")
         return began
@@ -210,7 +211,7 @@ class RoomClients:
         times = self.arrivals.get(text, [])
         if len(times) < len(self.subscribers):
             # a worker gone takes its connections with it (uvicorn's supervisor kills one that
-            # misses its 5 s health check, as on an overloaded machine): say so, not only "never got"
+            # misses its health check, as on an overloaded machine): say so, not only "never got"
             lost = sum(1 for sub in self.subscribers if sub.closed.done())
             raise RuntimeError(
                 f"chatroom: {len(self.subscribers) - len(times)} subscribers never got {text} "
