@@ -28,14 +28,16 @@ import orjson
 from graphql import (
     ExecutionResult,
     FieldNode,
+    GraphQLError,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLResolveInfo,
+    GraphQLSchema,
     InlineFragmentNode,
     OperationDefinitionNode,
 )
-from graphql.execution.collect_fields import DeferUsage, FieldDetailsList, GroupedFieldSet
-from graphql.pyutils import Path
+from graphql.execution.collect_fields import DeferUsage, FieldDetails, FieldDetailsList, GroupedFieldSet
+from graphql.pyutils import Path, Undefined
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from schema.execution.completion import BAIL, COMPLETIONS
@@ -79,6 +81,38 @@ def result_shape(operation: OperationDefinitionNode) -> ResultShape | None:
 
 
 ShareKey = tuple[str, str, str, bytes]  # (share key, document text, operation name, variables)
+
+
+class RootField:
+    """An operation's one root field, as graphql-core's operation execution collects it: a field
+    (not an introspection field), without directives, aliased or not, of the root type."""
+
+    __slots__ = ("field_details", "key", "root_type")
+
+    def __init__(self, root_type: GraphQLObjectType, key: str, node: FieldNode) -> None:
+        self.root_type = root_type
+        self.key = key
+        self.field_details: FieldDetailsList = [FieldDetails(node, None)]
+
+
+def root_field_of(schema: GraphQLSchema, operation: OperationDefinitionNode) -> RootField | None:
+    """The RootField of a query or mutation whose selection is one plain field, else None.
+
+    Such an operation's execution is that field's (Executor.execute_operation: its fields
+    collected, executed serially or not, the result built around them); with one field, directives
+    (@skip / @include, @defer) and fragments aside, collecting and ordering them do nothing."""
+    selections = operation.selection_set.selections
+    if len(selections) != 1:
+        return None
+    node = selections[0]
+    if not isinstance(node, FieldNode) or node.directives or node.name.value.startswith("__"):
+        return None
+    root_type = schema.get_root_type(operation.operation)
+    if root_type is None or node.name.value not in root_type.fields:
+        return None
+    if schema.get_directive("defer") or schema.get_directive("stream"):
+        return None  # graphql-core's execute refuses such a schema: let it say so
+    return RootField(root_type, node.alias.value if node.alias else node.name.value, node)
 
 
 class SharedResults:
@@ -165,6 +199,42 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
             return self._released_after(result)
         self._release()
         return self._personal(result)
+
+    def execute_root_field(self, root: RootField) -> Any:
+        """What execute_operation answers for an operation of one root field (`root_field_of`),
+        without its scaffolding: no field collection, no serial reduction over one field, no
+        incremental delivery to look for. The field itself is graphql-core's execute_field (its
+        resolve info, arguments, resolver, completion and field errors as always); around it, what
+        execute_operation does with its result: a GraphQLError that reaches the root (a non-null
+        field's) nulls `data` and is collected; the response is build_response's. An executor
+        built without an abort signal or hooks (schema.execution.http) is all this serves."""
+        path = Path(None, root.key, root.root_type.name)
+        try:
+            result = self.execute_field(root.root_type, self.root_value, root.field_details, path, None)
+        except GraphQLError as error:
+            self.collected_errors.add(error, None)
+            response = self.build_response(None)
+            self._release()
+            return response
+        except BaseException:
+            self._release()
+            raise
+        if self.is_awaitable(result):
+            return self._root_field_later(root.key, result)
+        response = self.build_response({} if result is Undefined else {root.key: result})
+        self._release()
+        return response
+
+    async def _root_field_later(self, key: str, pending: Awaitable[Any]) -> Any:
+        try:
+            try:
+                data: dict[str, Any] | None = {key: await pending}
+            except GraphQLError as error:
+                self.collected_errors.add(error, None)
+                data = None
+            return self.build_response(data)
+        finally:
+            self._release()
 
     def _release(self) -> None:
         """Break the executor's one reference cycle once its operation is done.
