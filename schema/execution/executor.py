@@ -143,6 +143,9 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
     # a shared event's media URLs are placeholders in the kept data (schema.media_urls): filled in
     # per subscriber here, unless the caller does it on the rendered bytes (EventRenderer)
     sign_for_reader = True
+    # the operation's one root field, set by the planned paths (HTTP, listeners) that found one:
+    # executed without graphql-core's operation scaffolding (_root_field_result)
+    root_field: RootField | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -200,41 +203,39 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
         self._release()
         return self._personal(result)
 
-    def execute_root_field(self, root: RootField) -> Any:
+    def _operation(self, serially: bool | None) -> Any:
+        """The operation's result: its one root field's when it has one (`root_field`), else
+        graphql-core's execute_operation."""
+        root = self.root_field
+        if root is None:
+            return super().execute_operation(serially)
+        return self._root_field_result(root)
+
+    def _root_field_result(self, root: RootField) -> Any:
         """What execute_operation answers for an operation of one root field (`root_field_of`),
-        without its scaffolding: no field collection, no serial reduction over one field, no
-        incremental delivery to look for. The field itself is graphql-core's execute_field (its
-        resolve info, arguments, resolver, completion and field errors as always); around it, what
+        without its scaffolding: no field collection, no reduction over one field, no incremental
+        delivery to look for. The field itself is graphql-core's execute_field (its resolve info,
+        arguments, resolver, completion and field errors as always); around it, what
         execute_operation does with its result: a GraphQLError that reaches the root (a non-null
-        field's) nulls `data` and is collected; the response is build_response's. An executor
-        built without an abort signal or hooks (schema.execution.http) is all this serves."""
+        field's) nulls `data` and is collected; the response is build_response's. Executors are
+        built here without an abort signal or hooks, which execute_operation would also heed."""
         path = Path(None, root.key, root.root_type.name)
         try:
             result = self.execute_field(root.root_type, self.root_value, root.field_details, path, None)
         except GraphQLError as error:
             self.collected_errors.add(error, None)
-            response = self.build_response(None)
-            self._release()
-            return response
-        except BaseException:
-            self._release()
-            raise
+            return self.build_response(None)
         if self.is_awaitable(result):
             return self._root_field_later(root.key, result)
-        response = self.build_response({} if result is Undefined else {root.key: result})
-        self._release()
-        return response
+        return self.build_response({} if result is Undefined else {root.key: result})
 
     async def _root_field_later(self, key: str, pending: Awaitable[Any]) -> Any:
         try:
-            try:
-                data: dict[str, Any] | None = {key: await pending}
-            except GraphQLError as error:
-                self.collected_errors.add(error, None)
-                data = None
-            return self.build_response(data)
-        finally:
-            self._release()
+            data: dict[str, Any] | None = {key: await pending}
+        except GraphQLError as error:
+            self.collected_errors.add(error, None)
+            data = None
+        return self.build_response(data)
 
     def _release(self) -> None:
         """Break the executor's one reference cycle once its operation is done.
@@ -257,16 +258,16 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
     def _execute_operation(self, serially: bool | None) -> Any:
         share = getattr(self.root_value, SHARE_ATTRIBUTE, "") if self.root_value is not None else ""
         if not share:
-            return super().execute_operation(serially)
+            return self._operation(serially)
         shared = shared_results_of(self.schema)
         if shared is None:
-            return super().execute_operation(serially)
+            return self._operation(serially)
         operation = self.operation
         shape = self._shape_of(operation, shared)
         if shape is None:
-            return super().execute_operation(serially)
+            return self._operation(serially)
         if operation.loc is None:
-            return super().execute_operation(serially)
+            return self._operation(serially)
         # by the document's text: subscribers' documents are parsed separately, equal texts alike
         coerced = getattr(self.variable_values, "coerced", None) or {}
         variables = orjson.dumps(coerced, option=orjson.OPT_SORT_KEYS, default=repr)
@@ -279,7 +280,7 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
         if running is not None:  # another subscriber is executing it right now: wait for that
             return self._after(running, shape, serially)
         shared.executions += 1
-        result = super().execute_operation(serially)
+        result = self._operation(serially)
         if isawaitable(result):
             done: asyncio.Future[dict[str, Any] | None] = asyncio.get_running_loop().create_future()
             shared.running[key] = done
@@ -292,7 +293,7 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
     ) -> Any:
         data = await asyncio.shield(running)
         if data is None:  # it failed for that subscriber: execute for this one on its own
-            result = super().execute_operation(serially)
+            result = self._operation(serially)
             return await result if isawaitable(result) else result
         return ExecutionResult(data=self._with_my_cursor(data, shape))
 

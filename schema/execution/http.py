@@ -192,7 +192,8 @@ async def execute_plan(
             result = ExecutionResult(None, errors=executor)
         else:
             assert isinstance(executor, SharedEventExecutor)
-            result = executor.execute_root_field(root)
+            executor.root_field = root
+            result = executor.execute_operation()
     else:
         result = execute(
             schema._schema,
