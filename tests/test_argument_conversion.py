@@ -121,8 +121,34 @@ def test_scalars_and_enums_are_taken_as_they_are() -> None:
     definition = field.extensions["strawberry-definition"]
     registry = SCHEMA.schema_converter.scalar_registry
     kinds = {a.python_name: conversion.conversion_of(a.type, registry) for a in definition.arguments}
-    assert kinds.pop("offlinePushInfo") == conversion.STRAWBERRY  # an input object: Strawberry's own
+    # an input object: Strawberry's own, but a null as it is
+    assert kinds.pop("offlinePushInfo") == conversion.STRAWBERRY_UNLESS_NONE
     assert set(kinds.values()) == {conversion.AS_IS}, kinds
+
+
+def test_a_null_input_object_is_not_handed_to_strawberry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """sendTextMessage's offlinePushInfo is null in nearly every send: Strawberry's
+    convert_argument (a dozen checks to answer None) is called only for a value."""
+    field = SCHEMA._schema.mutation_type.fields["sendTextMessage"]  # type: ignore[union-attr]
+    definition = field.extensions["strawberry-definition"]
+    registry = SCHEMA.schema_converter.scalar_registry
+    calls: list[Any] = []
+
+    def counted(**kwargs: Any) -> Any:
+        calls.append(kwargs["value"])
+        return "converted"
+
+    monkeypatch.setattr(conversion, "_convert_argument", counted)
+    given = {"text": "hi", "offlinePushInfo": None}
+    converted = conversion.convert_arguments(given, definition.arguments, registry, SCHEMA.config)
+    assert converted == {"text": "hi", "offlinePushInfo": None}
+    assert calls == []
+    push = {"title": "t"}
+    converted = conversion.convert_arguments(
+        {**given, "offlinePushInfo": push}, definition.arguments, registry, SCHEMA.config
+    )
+    assert converted["offlinePushInfo"] == "converted"
+    assert calls == [push]
 
 
 def test_installed_where_strawberry_resolvers_call_it() -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterator
 from enum import Enum
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 import strawberry
@@ -77,11 +77,29 @@ class Parent:
         return "computed"
 
 
+@strawberry.type
+class Cat:
+    name: str
+    lives: int
+
+
+@strawberry.type
+class Dog:
+    name: str
+    good: bool
+
+
+Pet = Annotated[Cat | Dog, strawberry.union("Pet")]
+
 CURRENT: dict[str, Any] = {}
 
 
 @strawberry.type
 class Query:
+    @strawberry.field
+    def pets(self) -> list[Pet | None]:
+        return CURRENT["pets"]  # type: ignore[no-any-return]
+
     @strawberry.field
     def parent(self) -> Parent | None:
         return CURRENT["parent"]  # type: ignore[no-any-return]
@@ -209,6 +227,66 @@ async def test_compiled_completion_answers_as_graphql_core_does(document: str, v
         assert not compiled[1]
         if document == "plain":
             assert compiled_seen == [("tracked", ["parent", "children", n, "tracked"]) for n in range(2)]
+
+
+UNION_DOCUMENTS = {  # name: (document, whether `pets`' completion compiles)
+    "members": ("{ pets { __typename ... on Cat { name lives } ... on Dog { n: name good } } }", True),
+    "on the union": ("{ pets { ... on Pet { __typename } ... on Cat { name } } }", True),
+    "nested": ("{ pets { ... { ... on Dog { good } } } }", True),
+    "merged in one member": ("{ pets { __typename ... on Cat { __typename name } } }", True),  # Cat's: graphql-core's
+    "spread": ("{ pets { ...C } } fragment C on Cat { name }", False),
+    "directive": ("{ pets { ... on Cat @include(if: true) { name } } }", False),
+}
+UNION_VALUES: dict[str, Callable[[], list[Any]]] = {
+    "good": lambda: [Cat(name="tom", lives=9), Dog(name="rex", good=True), None],
+    "no pets": lambda: [],
+    "not a member": lambda: [leafy()],
+    "null in a member's non-null field": lambda: [Cat(name=None, lives=9)],  # type: ignore[arg-type]
+    "an int that is not one": lambda: [Cat(name="tom", lives="many")],  # type: ignore[arg-type]
+    "an exception as a value": lambda: [ValueError("a pet that is an error")],
+}
+
+
+@pytest.mark.parametrize("document", list(UNION_DOCUMENTS))
+@pytest.mark.parametrize("value", list(UNION_VALUES))
+async def test_a_unions_compiled_completion_answers_as_graphql_core_does(document: str, value: str) -> None:
+    query, _ = UNION_DOCUMENTS[document]
+    answers = []
+    for schema in (COMPILED, GRAPHQL_CORE):
+        CURRENT["pets"] = UNION_VALUES[value]()
+        answers.append(_answer(await schema.execute(query)))
+    assert answers[0] == answers[1]
+    if value == "good":
+        assert not answers[0][1]
+
+
+@pytest.mark.parametrize("document", list(UNION_DOCUMENTS))
+def test_unions_with_inline_fragments_compile(document: str) -> None:
+    query, compiles = UNION_DOCUMENTS[document]
+    field = _root_field(query)
+    root = COMPILED._schema.query_type
+    assert root is not None
+    assert (compile_completion(root.fields["pets"].type, field) is not None) is compiles
+
+
+async def test_a_unions_members_are_completed_compiled(monkeypatch: pytest.MonkeyPatch) -> None:
+    """graphql-core's abstract-value completion (resolving the type, collecting the fragments'
+    fields) runs only for the values the compiled path declines."""
+    walked: list[str] = []
+    original = SharedEventExecutor.complete_abstract_value
+
+    def counted(self: Any, return_type: Any, *args: Any) -> Any:
+        walked.append(return_type.name)
+        return original(self, return_type, *args)
+
+    monkeypatch.setattr(SharedEventExecutor, "complete_abstract_value", counted)
+    CURRENT["pets"] = UNION_VALUES["good"]()
+    result = await COMPILED.execute(UNION_DOCUMENTS["members"][0])
+    assert not result.errors
+    assert walked == []
+    CURRENT["pets"] = UNION_VALUES["not a member"]()
+    await COMPILED.execute(UNION_DOCUMENTS["members"][0])
+    assert walked == ["Pet"]
 
 
 def _root_field(query: str) -> FieldNode:

@@ -75,20 +75,37 @@ def _without_request_ids(body: Any) -> Any:
     return blank(body)
 
 
-DOCUMENTS = {  # name: (document, the resolver faults, the fast path takes it)
-    "success": ("query Hello { getVersion getServerTime }", False, True),
-    "refusal": ("query Who { getLoginUser }", False, True),  # no session: an IMError
-    "fault": ("query When { getServerTime }", True, True),  # the resolver raises RuntimeError
-    "validation": ("query Bad { getVersion noSuchField }", False, False),
-    "parse": ("query { getVersion ", False, False),
+DOCUMENTS = {  # name: (document, the resolver faults, the fast path takes it, its one root field's)
+    "success": ("query Hello { getVersion getServerTime }", False, True, False),
+    "refusal": ("query Who { getLoginUser }", False, True, True),  # no session: an IMError
+    "fault": ("query When { getServerTime }", True, True, True),  # the resolver raises RuntimeError
+    "validation": ("query Bad { getVersion noSuchField }", False, False, False),
+    "parse": ("query { getVersion ", False, False, False),
+    # one root field, executed without graphql-core's operation scaffolding (schema.execution.executor)
+    "one field": ("query { getVersion }", False, True, True),
+    "aliased": ("query Me { me: getLoginUser }", False, True, True),
+    "mutation": ("mutation Name($n: String) { setSelfInfo(nickName: $n) { userID nickName } }", False, True, True),
+    "mutation refused": ("mutation Out { logout }", False, True, True),
+    "nullable root": ("query Node($id: ID!) { node(id: $id) { id } }", False, True, True),
+    "bad variables": ("query Users($ids: [String!]!) { getUsersInfo(userIDList: $ids) { userID } }", False, True, True),
+    "typename": ("query { __typename }", False, True, False),
+    "skipped": ("query Skip($s: Boolean!) { getVersion @skip(if: $s) }", False, True, False),
 }
+VARIABLES: dict[str, dict[str, Any]] = {
+    "mutation": {"n": "Ann"},
+    "nullable root": {"id": "not-an-id"},
+    "bad variables": {"ids": None},
+    "skipped": {"s": True},
+}
+LOGGED_IN = {"aliased", "mutation", "nullable root"}
 
 
 @pytest.mark.parametrize("name", list(DOCUMENTS))
 async def test_the_fast_path_answers_as_strawberry_does(
     name: str, client: HTTPClient, server: InProcessGateway, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    query, fault, planned = DOCUMENTS[name]
+    query, fault, planned, root_field = DOCUMENTS[name]
+    token = await client.login("ann") if name in LOGGED_IN else None
     if fault:
 
         def broken() -> float:
@@ -96,12 +113,14 @@ async def test_the_fast_path_answers_as_strawberry_does(
 
         monkeypatch.setattr(clock, "now", broken)
     view = _view(server)
-    assert (view._plans.plan(query, None) is not None) is planned
+    plan = view._plans.plan(query, None)
+    assert (plan is not None) is planned
+    assert (plan is not None and plan.root is not None) is root_field
     answers = []
     for plans in (view._plans, NoPlans(view._fast_schema)):
         monkeypatch.setattr(view, "_plans", plans)
         before = _counts(server)
-        reply = await client.gql(query)
+        reply = await client.gql(query, VARIABLES.get(name), token)
         answers.append((reply.status, _without_request_ids(reply.body), _delta(before, _counts(server))))
     fast, strawberry = answers
     assert fast == strawberry
@@ -119,3 +138,24 @@ def test_a_schema_with_an_extension_the_fast_path_does_not_mirror_is_refused() -
     schema.extensions = (*schema.extensions, MaskErrors)
     with pytest.raises(RuntimeError, match="MaskErrors"):
         QueryPlans(schema)
+
+
+async def test_one_root_field_runs_without_graphql_cores_operation_execution(
+    client: HTTPClient, server: InProcessGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A send is one root field: its request skips `execute` (collection of the root fields, their
+    serial reduction, the incremental-delivery checks) and runs the field itself."""
+    from schema.execution import http
+
+    def not_here(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("graphql-core's execute ran for a one-field operation")
+
+    monkeypatch.setattr(http, "execute", not_here)
+    token = await client.login("ann")
+    await client.login("bob")
+    sent = await client.gql(
+        "mutation Send($t: String!, $to: String!) { sendTextMessage(text: $t, receiver: $to) { msgID sender } }",
+        {"t": "hi", "to": "bob"},
+        token,
+    )
+    assert sent.ok()["sendTextMessage"]["sender"] == "ann"

@@ -34,6 +34,15 @@ LISTENERS = [
 ]
 
 
+def _plans(server: InProcessGateway) -> list[Any]:
+    """The listener plans the server's schema has made so far."""
+    for route in server.app.app.routes:
+        view = getattr(route, "endpoint", None)
+        if isinstance(view, GraphQLView):
+            return list(view._fast_schema.listener_plans._plans.values())
+    raise AssertionError("no GraphQL route")
+
+
 def _renderer(server: InProcessGateway) -> EventRenderer:
     """The server's renderer, which its schema holds."""
     for route in server.app.app.routes:
@@ -481,3 +490,61 @@ async def test_a_group_event_is_written_by_the_wake_up_with_a_cursor_only_where_
         assert (await again.next_event(op))["message"]["textElem"]["text"] == "three"
         await again.nothing_for(op, 0.3)
         await again.close()
+
+
+ROOT_FIELD_DOCUMENTS = [  # one with a field error: a non-null field of the event's message made null
+    "subscription { advancedMsgListener { __typename ... on RecvNewMessageEvent { cursor message { msgID sender "
+    "textElem { text } } } } }",
+    "subscription { advancedMsgListener { ... on RecvNewMessageEvent { message { sender } } } }",
+]
+
+
+@pytest.mark.parametrize("document", ROOT_FIELD_DOCUMENTS)
+async def test_a_listener_event_executes_its_root_field_as_graphql_cores_operation_would(
+    document: str, client: HTTPClient, server: InProcessGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each event runs the listener field without graphql-core's operation scaffolding
+    (SharedEventExecutor.root_field): the same payload as graphql-core's execute_operation gives
+    the same event, for a document planned either way, field errors included."""
+    from schema.execution import executor as executor_module
+    from schema.execution import listeners as listeners_module
+    from schema.listeners.common import EventTypes
+
+    if document == ROOT_FIELD_DOCUMENTS[1]:  # the sender made null where the schema says String!
+        original_to_graphql = EventTypes.to_graphql
+
+        def senderless(self: Any, delivery: Any) -> Any:
+            event = original_to_graphql(self, delivery)
+            if hasattr(event, "message"):
+                event.message.sender = None
+            return event
+
+        monkeypatch.setattr(EventTypes, "to_graphql", senderless)
+    ran: list[str] = []
+    original = executor_module.SharedEventExecutor._root_field_result
+
+    def counted(self: Any, root: Any) -> Any:
+        if root.root_type.name == "Subscription":
+            ran.append(root.key)
+        return original(self, root)
+
+    monkeypatch.setattr(executor_module.SharedEventExecutor, "_root_field_result", counted)
+    alice, bob = await client.login("alice"), await client.login("bob")
+    ws = await WSClient.connect(server.ws_url, alice)
+    planned = await ws.subscribe(document)
+    await settle(lambda: any(p is not None and p.root is not None for p in _plans(server)))
+    monkeypatch.setattr(listeners_module, "root_field_of", lambda *args: None)
+    unplanned = await ws.subscribe(document + " ")  # another text: planned now without its root field
+    await settle(lambda: len(_plans(server)) == 2)
+    await asyncio.sleep(0.3)  # both open
+    await send_text(client, bob, "hello", to="alice")
+    first, second = await ws.next(planned), await ws.next(unplanned)
+    assert first["type"] == second["type"] == "next", (first, second)
+    assert first["payload"] == second["payload"]
+    assert ran == ["advancedMsgListener"]
+    if document == ROOT_FIELD_DOCUMENTS[1]:
+        assert first["payload"]["data"] is None
+        assert first["payload"]["errors"][0]["path"] == ["advancedMsgListener", "message", "sender"]
+    else:
+        assert first["payload"]["data"]["advancedMsgListener"]["message"]["textElem"]["text"] == "hello"
+    await ws.close()

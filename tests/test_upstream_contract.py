@@ -510,9 +510,24 @@ def test_graphql_core() -> None:
             "operation_name",
             "is_awaitable",
         )
+    root_field = "schema.execution.executor.SharedEventExecutor._root_field_result"
+    c.needs(root_field, ExecutionContext, "ExecutionContext", "execute_field", "build_response", "is_awaitable")
+    if hasattr(ExecutionContext, "execute_field"):
+        c.needs_parameters(
+            root_field,
+            ExecutionContext.execute_field,
+            "ExecutionContext.execute_field",
+            "parent_type",
+            "source",
+            "field_details_list",
+            "path",
+            "position_context",
+        )
     source = "".join(
         inspect.getsource(base) for base in ExecutionContext.__mro__ if base.__module__.startswith("graphql.")
     )
+    if "self.collected_errors.add(error, None)" not in source:
+        c.problems.append(f"{c.label}: {root_field} mirrors execute_operation's collected_errors.add(error, None)")
     for name in ("async_helpers", "root_value", "context_value", "operation", "variable_values"):
         if f"self.{name}" not in source:
             c.problems.append(f"{c.label}: {part} needs ExecutionContext.{name}")

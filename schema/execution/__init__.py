@@ -31,6 +31,9 @@ Every private (or undocumented) name used, checked by tests/test_upstream_contra
   below): `ExecutionContext.build(schema, document,
   root_value, context_value, raw_variable_values, operation_name, ..., is_awaitable)`,
   `ExecutionContext.build_per_event_executor(payload)`, `ExecutionContext.execute_operation(serially)`,
+  for one root field (executor.RootField): `ExecutionContext.execute_field(parent_type, source,
+  field_details_list, path, position_context)`, `collected_errors.add(error, path)`,
+  `build_response(data)`, `is_awaitable`, what execute_operation does around its fields (mirrored),
   `ExecutionContext.execute_collected_root_fields(root_type, root_value, grouped_field_set,
   serially, new_defer_usages)` (overridden), the instance attributes `async_helpers` (popped),
   `root_value`, `context_value`, `operation`, `variable_values.coerced`;

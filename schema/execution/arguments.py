@@ -11,7 +11,9 @@ worked out once per field's argument list here:
 - a list of those: a copy of the list (Strawberry copies it: graphql-core hands every request
   the same default list), None and UNSET as they are;
 - anything else (input objects, Maybe, lazy types, GlobalID): Strawberry's convert_argument,
-  called exactly as Strawberry calls it.
+  called exactly as Strawberry calls it; except a None of a type with no Maybe in it, which it
+  answers None as soon as it has looked through the type's optional wrappers (so here at once:
+  sendTextMessage's offlinePushInfo, an input object, is None in nearly every send).
 
 `install()` puts `convert_arguments` where Strawberry's resolvers call it
 (strawberry.schema.schema_converter's global of that name; schema.build calls it);
@@ -35,7 +37,8 @@ from strawberry.types.unset import UNSET
 # what an argument's conversion does
 AS_IS = 0
 LIST_COPY = 1
-STRAWBERRY = 2
+STRAWBERRY = 2  # Strawberry's convert_argument, whatever the value (a Maybe)
+STRAWBERRY_UNLESS_NONE = 3  # None as it is, anything else Strawberry's convert_argument
 
 _strawberry_convert_arguments = strawberry_arguments.convert_arguments
 _convert_argument = strawberry_arguments.convert_argument
@@ -50,14 +53,16 @@ _plans: dict[int, tuple[Any, Any, Any, tuple[Step, ...]]] = {}
 
 
 def conversion_of(type_: Any, scalar_registry: Mapping[object, Any]) -> int:
-    """What Strawberry's convert_argument does with a value of `type_` (AS_IS, LIST_COPY or
-    STRAWBERRY: everything else), decided by the same checks in the same order."""
+    """What Strawberry's convert_argument does with a value of `type_` (AS_IS, LIST_COPY,
+    STRAWBERRY_UNLESS_NONE, or STRAWBERRY: a Maybe), decided by the same checks in the same order."""
     if isinstance(type_, StrawberryMaybe):
         return STRAWBERRY
     while isinstance(type_, StrawberryOptional):
         if isinstance(type_, StrawberryMaybe):
             return STRAWBERRY
         type_ = type_.of_type
+    # no Maybe from here on: convert_argument answers a None with None (its check right after
+    # the optional wrappers), whatever the type below them
     if isinstance(type_, StrawberryList):
         item = type_.of_type
         skip = (GlobalID,)
@@ -65,14 +70,14 @@ def conversion_of(type_: Any, scalar_registry: Mapping[object, Any]) -> int:
             item, scalar_registry, skip_classes=skip
         ):
             return LIST_COPY
-        return STRAWBERRY
+        return STRAWBERRY_UNLESS_NONE
     if _is_leaf_type(type_, scalar_registry):
-        return STRAWBERRY if type_ is GlobalID else AS_IS
+        return STRAWBERRY_UNLESS_NONE if type_ is GlobalID else AS_IS
     if isinstance(type_, LazyType):
-        return STRAWBERRY
+        return STRAWBERRY_UNLESS_NONE
     if has_enum_definition(type_):
         return AS_IS  # converted as its enum definition, a leaf: the value as it is
-    return STRAWBERRY
+    return STRAWBERRY_UNLESS_NONE
 
 
 def _plan(arguments: list[Any], scalar_registry: Mapping[object, Any], config: Any) -> tuple[Step, ...]:
@@ -109,6 +114,8 @@ def convert_arguments(
             kwargs[python_name] = current
         elif conversion == LIST_COPY:
             kwargs[python_name] = current if current is None or current is UNSET else list(current)
+        elif current is None and conversion == STRAWBERRY_UNLESS_NONE:
+            kwargs[python_name] = None
         else:
             kwargs[python_name] = _convert_argument(
                 value=current,

@@ -28,14 +28,16 @@ import orjson
 from graphql import (
     ExecutionResult,
     FieldNode,
+    GraphQLError,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLResolveInfo,
+    GraphQLSchema,
     InlineFragmentNode,
     OperationDefinitionNode,
 )
-from graphql.execution.collect_fields import DeferUsage, FieldDetailsList, GroupedFieldSet
-from graphql.pyutils import Path
+from graphql.execution.collect_fields import DeferUsage, FieldDetails, FieldDetailsList, GroupedFieldSet
+from graphql.pyutils import Path, Undefined
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from schema.execution.completion import BAIL, COMPLETIONS
@@ -81,6 +83,38 @@ def result_shape(operation: OperationDefinitionNode) -> ResultShape | None:
 ShareKey = tuple[str, str, str, bytes]  # (share key, document text, operation name, variables)
 
 
+class RootField:
+    """An operation's one root field, as graphql-core's operation execution collects it: a field
+    (not an introspection field), without directives, aliased or not, of the root type."""
+
+    __slots__ = ("field_details", "key", "root_type")
+
+    def __init__(self, root_type: GraphQLObjectType, key: str, node: FieldNode) -> None:
+        self.root_type = root_type
+        self.key = key
+        self.field_details: FieldDetailsList = [FieldDetails(node, None)]
+
+
+def root_field_of(schema: GraphQLSchema, operation: OperationDefinitionNode) -> RootField | None:
+    """The RootField of a query or mutation whose selection is one plain field, else None.
+
+    Such an operation's execution is that field's (Executor.execute_operation: its fields
+    collected, executed serially or not, the result built around them); with one field, directives
+    (@skip / @include, @defer) and fragments aside, collecting and ordering them do nothing."""
+    selections = operation.selection_set.selections
+    if len(selections) != 1:
+        return None
+    node = selections[0]
+    if not isinstance(node, FieldNode) or node.directives or node.name.value.startswith("__"):
+        return None
+    root_type = schema.get_root_type(operation.operation)
+    if root_type is None or node.name.value not in root_type.fields:
+        return None
+    if schema.get_directive("defer") or schema.get_directive("stream"):
+        return None  # graphql-core's execute refuses such a schema: let it say so
+    return RootField(root_type, node.alias.value if node.alias else node.name.value, node)
+
+
 class SharedResults:
     """What the executors of one schema share (IMSchema owns it, schema.build): recent results of
     group events, executions under way, and each operation's ResultShape. Shapes keep their
@@ -109,6 +143,9 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
     # a shared event's media URLs are placeholders in the kept data (schema.media_urls): filled in
     # per subscriber here, unless the caller does it on the rendered bytes (EventRenderer)
     sign_for_reader = True
+    # the operation's one root field, set by the planned paths (HTTP, listeners) that found one:
+    # executed without graphql-core's operation scaffolding (_root_field_result)
+    root_field: RootField | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -166,6 +203,40 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
         self._release()
         return self._personal(result)
 
+    def _operation(self, serially: bool | None) -> Any:
+        """The operation's result: its one root field's when it has one (`root_field`), else
+        graphql-core's execute_operation."""
+        root = self.root_field
+        if root is None:
+            return super().execute_operation(serially)
+        return self._root_field_result(root)
+
+    def _root_field_result(self, root: RootField) -> Any:
+        """What execute_operation answers for an operation of one root field (`root_field_of`),
+        without its scaffolding: no field collection, no reduction over one field, no incremental
+        delivery to look for. The field itself is graphql-core's execute_field (its resolve info,
+        arguments, resolver, completion and field errors as always); around it, what
+        execute_operation does with its result: a GraphQLError that reaches the root (a non-null
+        field's) nulls `data` and is collected; the response is build_response's. Executors are
+        built here without an abort signal or hooks, which execute_operation would also heed."""
+        path = Path(None, root.key, root.root_type.name)
+        try:
+            result = self.execute_field(root.root_type, self.root_value, root.field_details, path, None)
+        except GraphQLError as error:
+            self.collected_errors.add(error, None)
+            return self.build_response(None)
+        if self.is_awaitable(result):
+            return self._root_field_later(root.key, result)
+        return self.build_response({} if result is Undefined else {root.key: result})
+
+    async def _root_field_later(self, key: str, pending: Awaitable[Any]) -> Any:
+        try:
+            data: dict[str, Any] | None = {key: await pending}
+        except GraphQLError as error:
+            self.collected_errors.add(error, None)
+            data = None
+        return self.build_response(data)
+
     def _release(self) -> None:
         """Break the executor's one reference cycle once its operation is done.
 
@@ -187,16 +258,16 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
     def _execute_operation(self, serially: bool | None) -> Any:
         share = getattr(self.root_value, SHARE_ATTRIBUTE, "") if self.root_value is not None else ""
         if not share:
-            return super().execute_operation(serially)
+            return self._operation(serially)
         shared = shared_results_of(self.schema)
         if shared is None:
-            return super().execute_operation(serially)
+            return self._operation(serially)
         operation = self.operation
         shape = self._shape_of(operation, shared)
         if shape is None:
-            return super().execute_operation(serially)
+            return self._operation(serially)
         if operation.loc is None:
-            return super().execute_operation(serially)
+            return self._operation(serially)
         # by the document's text: subscribers' documents are parsed separately, equal texts alike
         coerced = getattr(self.variable_values, "coerced", None) or {}
         variables = orjson.dumps(coerced, option=orjson.OPT_SORT_KEYS, default=repr)
@@ -209,7 +280,7 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
         if running is not None:  # another subscriber is executing it right now: wait for that
             return self._after(running, shape, serially)
         shared.executions += 1
-        result = super().execute_operation(serially)
+        result = self._operation(serially)
         if isawaitable(result):
             done: asyncio.Future[dict[str, Any] | None] = asyncio.get_running_loop().create_future()
             shared.running[key] = done
@@ -222,7 +293,7 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
     ) -> Any:
         data = await asyncio.shield(running)
         if data is None:  # it failed for that subscriber: execute for this one on its own
-            result = super().execute_operation(serially)
+            result = self._operation(serially)
             return await result if isawaitable(result) else result
         return ExecutionResult(data=self._with_my_cursor(data, shape))
 

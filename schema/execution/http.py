@@ -41,6 +41,7 @@ from strawberry.schema.schema import validate_document
 from schema.caching import SafeParserCache
 from schema.context import IMContext
 from schema.errors import IMErrors, format_error
+from schema.execution.executor import RootField, SharedEventExecutor, root_field_of
 from schema.limits import ALIASES_RULE, CACHE_SIZE, DEPTH_RULE, MAX_TOKENS
 from schema.observability import OperationMetrics
 
@@ -55,6 +56,9 @@ class Plan:
     document: DocumentNode
     kind: str  # "query" | "mutation"
     operation_name: str | None
+    # the operation's one root field (schema.execution.executor.root_field_of): executed without
+    # graphql-core's operation scaffolding; None: graphql-core's `execute`
+    root: RootField | None = None
 
 
 class PlanCache(ABC, Generic[P]):
@@ -108,7 +112,8 @@ class QueryPlans(PlanCache[Plan]):
             return None
         document, operation = found
         name = operation.name.value if operation.name else None
-        return Plan(document=document, kind=operation.operation.value, operation_name=name)
+        root = root_field_of(self._schema._schema, operation)
+        return Plan(document=document, kind=operation.operation.value, operation_name=name, root=root)
 
 
 # What this path does in place of the schema's extensions, in the schema's order: IMErrors →
@@ -171,15 +176,34 @@ async def execute_plan(
 ) -> dict[str, Any]:
     """Run a planned operation; the answer as Strawberry's view would give it (data, errors)."""
     started = time.perf_counter()
-    result: Any = execute(
-        schema._schema,
-        plan.document,
-        context_value=context,
-        variable_values=variables,
-        operation_name=plan.operation_name,
-        is_awaitable=_is_awaitable,
-        executor_class=schema.execution_context_class,
-    )
+    result: Any
+    root = plan.root
+    if root is not None and schema.execution_context_class is SharedEventExecutor:
+        # what `execute` does (the same executor, built the same way), then the one root field
+        executor = SharedEventExecutor.build(
+            schema._schema,
+            plan.document,
+            context_value=context,
+            raw_variable_values=variables,
+            operation_name=plan.operation_name,
+            is_awaitable=_is_awaitable,
+        )
+        if isinstance(executor, list):
+            result = ExecutionResult(None, errors=executor)
+        else:
+            assert isinstance(executor, SharedEventExecutor)
+            executor.root_field = root
+            result = executor.execute_operation()
+    else:
+        result = execute(
+            schema._schema,
+            plan.document,
+            context_value=context,
+            variable_values=variables,
+            operation_name=plan.operation_name,
+            is_awaitable=_is_awaitable,
+            executor_class=schema.execution_context_class,
+        )
     if optimized_is_awaitable(result):
         result = await result
     assert isinstance(result, ExecutionResult)
@@ -187,7 +211,7 @@ async def execute_plan(
     metrics = context.gateway.metrics
     if result.errors:
         answer["errors"] = formatted_errors(result.errors, context)
-    name = metrics.operation_label(plan.operation_name)
-    metrics.requests.labels(name, plan.kind).inc()
-    metrics.latency.labels(name, plan.kind).observe(time.perf_counter() - started)
+    requests, latency = metrics.operation_figures(plan.operation_name, plan.kind)
+    requests.inc()
+    latency.observe(time.perf_counter() - started)
     return answer

@@ -44,7 +44,7 @@ from strawberry.execution.is_awaitable import optimized_is_awaitable
 
 from gateway.events.stream import Delivery
 from schema.context import IMContext
-from schema.execution.executor import ResultShape, SharedEventExecutor, result_shape
+from schema.execution.executor import ResultShape, RootField, SharedEventExecutor, result_shape, root_field_of
 from schema.execution.http import PlanCache, formatted_errors
 from schema.execution.share import SHARE_ATTRIBUTE
 from schema.limits import CACHE_SIZE
@@ -75,6 +75,9 @@ class ListenerPlan:
     # the key under which events are rendered once, so resuming subscribers, each with a cursor of
     # its own, share the renders and executors of the others (a restart's reconnections)
     since_variable: str | None = None
+    # the listener field as the operation's one root field: each event executes it without
+    # graphql-core's operation scaffolding (schema.execution.executor); None: graphql-core's way
+    root: RootField | None = None
 
 
 class ListenerPlans(PlanCache[ListenerPlan]):
@@ -104,6 +107,7 @@ class ListenerPlans(PlanCache[ListenerPlan]):
             field_def=subscription_type.fields[node.name.value],
             shape=result_shape(operation),
             since_variable=_since_only_variable(document, operation, node),
+            root=root_field_of(self._schema._schema, operation),
         )
 
 
@@ -222,6 +226,8 @@ class EventRenderer:
             )
             if isinstance(built, list):
                 return ExecutionResult(data=None, errors=built)
+            if isinstance(built, SharedEventExecutor):
+                built.root_field = plan.root  # copied to each event's executor
             executor = self._executors[key] = built
             if len(self._executors) > CACHE_SIZE:
                 self._executors.popitem(last=False)
