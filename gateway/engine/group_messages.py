@@ -665,15 +665,17 @@ class GroupMessaging:
         await self._groups.require_member(await self._groups.info(owner_group), user_id)
         field = Keys.group_receive_option_field(conversation_group)
         previous = await self._redis.hget(self._keys.receive_options(user_id), field)
-        await self._redis.hset(self._keys.receive_options(user_id), field, int(opt))
         was_silenced = Keys.receive_option(previous) == MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE
-        if was_silenced and opt != MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE:
+        receiving = opt != MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE
+        if was_silenced == receiving:
+            # a large group's messages are stored once: the user's subscriptions do the filtering,
+            # from the group stream's position the entry names (kept with it, in one round trip)
+            await self._bus.receive_option_changed(user_id, conversation_group, receiving, keep=(field, int(opt)))
+        else:
+            await self._redis.hset(self._keys.receive_options(user_id), field, int(opt))
+        if was_silenced and receiving:
             # messages sent while the user received none never count as unread
             await self.mark_group_message_as_read(user_id, group_id)
-        if was_silenced != (opt == MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE):
-            # a large group's messages are stored once: the user's subscriptions do the filtering
-            receiving = opt != MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE
-            await self._bus.receive_option_changed(user_id, conversation_group, receiving)
         await self._core.conversations_changed({user_id: [group_conversation_id(conversation_group)]})
 
     async def clear_group_history_message(self, user_id: str, group_id: str) -> None:

@@ -34,6 +34,7 @@ from gateway.events.entries import (
     reference_notice,
     session_tag,
 )
+from gateway.ids import topic_parent
 from gateway.im.events import IMEvent, encode_event
 from gateway.keys import Keys
 from gateway.lean.cluster import ImqlCluster
@@ -82,7 +83,8 @@ CONTROL_LISTENER = "_bus"
 
 class ControlOp(msgspec.Struct, frozen=True):
     op: str  # "join" | "leave" a group's stream; "silence" | "receive" its messages
-    group: str
+    group: str  # a group; for "silence" / "receive" also a topic (its messages: its community's stream)
+    # the group's stream's last entry when the op was written ("" in older entries): where it takes effect
     position: str = ""
 
 
@@ -243,11 +245,23 @@ class EventBus:
             self._append(pipe, self._keys.user_events(user_id), {F_LISTENER: CONTROL_LISTENER, F_EVENT: op})
         await self.execute(pipe)
 
-    async def receive_option_changed(self, user_id: str, group_id: str, receiving: bool) -> None:
+    async def receive_option_changed(
+        self, user_id: str, group_id: str, receiving: bool, *, keep: tuple[str, int] | None = None
+    ) -> None:
         """The user's subscriptions drop (or pass again) the group's messages: its receive option
-        V2TIM_NOT_RECEIVE_MESSAGE, applied where the group's stream is read."""
-        op = _control_encoder.encode(ControlOp(op="receive" if receiving else "silence", group=group_id)).decode()
+        V2TIM_NOT_RECEIVE_MESSAGE, applied where the group's stream is read. `group_id` may be a
+        topic, whose messages are in its community's stream. The entry names that stream's
+        position now: its messages up to there are judged by the option before, later ones by
+        this one, in whatever order a subscription reads the two streams (stream.EventStream).
+        `keep`: the option's field and value in the user's receive-options hash, written in the
+        same round trip as the entry, so that a subscription opening meanwhile (it loads the
+        options) is unlikely to find the one without the other."""
+        position = await self.group_position(topic_parent(group_id) or group_id)
+        control = ControlOp(op="receive" if receiving else "silence", group=group_id, position=position)
+        op = _control_encoder.encode(control).decode()
         pipe = self._redis.pipeline(transaction=False)
+        if keep is not None:
+            pipe.hset(self._keys.receive_options(user_id), keep[0], keep[1])
         self._append(pipe, self._keys.user_events(user_id), {F_LISTENER: CONTROL_LISTENER, F_EVENT: op})
         await self.execute(pipe)
 

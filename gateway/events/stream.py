@@ -27,6 +27,7 @@ from gateway.events.bus import (
     F_EXCEPT_USER,
     F_LISTENER,
     F_SESSION,
+    ControlOp,
     control_decoder,
     notice_of,
 )
@@ -34,6 +35,7 @@ from gateway.events.cursor import BASE_ID_LENGTH, Cursor
 from gateway.events.dispatcher import Dispatcher
 from gateway.events.entries import is_reference, listener_of, names_session, session_tag
 from gateway.events.mailbox import LocalEvent, LogEntry, Mailbox
+from gateway.ids import topic_parent
 from gateway.im.enums import MessageOpt
 from gateway.im.events import IMEvent, OnKickedOffline, OnRecvNewMessage, OnUserSigExpired, decode_event
 from gateway.keys import Keys
@@ -92,6 +94,10 @@ class EventStream:
         self._positions: dict[str, str] = {}
         # groups (or topics) whose messages the user refuses; frozen, so the usual none costs nothing
         self._silenced: frozenset[str] = NONE_SILENCED
+        # silenced group (or topic) → the group stream's position up to which this subscription
+        # showed its messages after the silence's own position, having read them before the
+        # silence (_apply_receive_option); only after such a race, and until the next change
+        self._shown_until: dict[str, str] = {}
         # entries whose conversation notice a batch read changed (_coalesce_notices): "" = skip it
         self._notices: dict[tuple[str, str], str] = {}
         self._base_id = ""
@@ -168,6 +174,7 @@ class EventStream:
                 # a group joined after the cursor's base was written resumes from its join position
                 self._positions[key] = since.groups.get(group_id) or base.get(group_id) or str(joined[group_id])
             replay = await self._catch_up(tails)
+            self._silenced = self._silenced_before(replay)
         if not self._base_id:
             await self._write_base()
         self._dispatcher.streaming(self.mailbox)
@@ -229,10 +236,17 @@ class EventStream:
         if last is None or not positions.after(entry.entry_id, last):
             return []  # already replayed, or a stream we stopped following
         self._positions[entry.stream] = entry.entry_id
+        return await self._events_in(entry, notice)
+
+    async def _events_in(
+        self, entry: LogEntry, notice: str, only_group: str | None = None
+    ) -> list[tuple[IMEvent, bool]]:
+        """What this subscription should see of `entry` (consumed: its position passed). With
+        `only_group`, only if it is that group's (or topic's) message."""
         fields = entry.fields
         listener = listener_of(fields.get(F_LISTENER), fields.get(F_EVENT, ""))
         if listener == CONTROL_LISTENER:
-            return await self._apply_control(fields.get(F_EVENT, ""))
+            return []  # never shown; applied by _control_deliveries
         target = fields.get(F_SESSION)
         if target is not None and not names_session(target, self._session_id, self._session_tag):
             return []
@@ -251,6 +265,8 @@ class EventStream:
         event = await self._event_of(entry)
         if event is None:
             log.error("skipping undecodable (or unresolvable) event %s in %s", entry.entry_id, entry.stream)
+            return []
+        if only_group is not None and not (isinstance(event, OnRecvNewMessage) and event.message.groupID == only_group):
             return []
         if (
             isinstance(event, OnRecvNewMessage)
@@ -337,41 +353,131 @@ class EventStream:
         if len(shared) > 1:
             await self._dispatcher.decoded.prefetch(shared)
 
-    async def _apply_control(self, raw: str) -> list[tuple[IMEvent, bool]]:
-        """Apply a control entry; returns what a leave still owes this subscription (below)."""
+    async def _control_deliveries(self, entry: LogEntry) -> list[Delivery]:
+        """Apply a control entry of the user's stream (a group's join or leave, a change of a
+        group's receive option); returns what it makes this subscription deliver.
+
+        A leave or an option change names the group stream's position when it was written, and
+        takes effect there, not where this subscription happens to read it: the group's entries
+        up to that position come before it. Those this subscription has not read yet (their read
+        still to come, or merged after it within a millisecond) it reads from the log first and
+        delivers under the state before, each with its own cursor, this entry not yet passed (a
+        resume from one of them reads the rest the same way). Older entries name no position and
+        take effect where they are read."""
+        last = self._positions.get(entry.stream)
+        if last is None or not positions.after(entry.entry_id, last):
+            return []  # already replayed
         try:
-            op = control_decoder.decode(raw)
+            op = control_decoder.decode(entry.fields.get(F_EVENT, ""))
         except msgspec.DecodeError:
+            self._positions[entry.stream] = entry.entry_id
             return []
-        if op.op in ("silence", "receive"):
-            if op.op == "silence":
-                self._silenced = self._silenced | {op.group}
-            else:
-                self._silenced = self._silenced - {op.group}
-            return []
-        key = self._keys.group_events(op.group)
-        if op.op == "join" and key not in self._group_of:
-            self._group_of[key] = op.group
-            self._positions[key] = op.position or positions.ORIGIN
-            await self._dispatcher.follow(self.mailbox, key)
-            # entries between the join position and now were not offered to us: replay them
-            for entry in await self._replay_one(key):
-                self.mailbox.items.appendleft(entry)
+        key = self._keys.group_events(topic_parent(op.group) or op.group)
+        out: list[Delivery] = []
+        if op.op == "join":
+            self._positions[entry.stream] = entry.entry_id
+            if key not in self._group_of:
+                await self._join(key, op)
+            return out
+        receive_option = op.op in ("silence", "receive")
+        if op.position:
+            if receive_option:
+                # the option's messages before its position, under the option they were sent with:
+                # the other one (the engine writes a change only when the option flips)
+                self._set_silenced(op.group, op.op == "receive")
+            out += await self._read_up_to(key, op.position)
+        if receive_option:
+            out += await self._apply_receive_option(key, op)
         elif op.op == "leave" and key in self._group_of:
-            # the group's entries up to the leave are the member's, though this subscription may
-            # read the leave first (the group's were still being read, or share its millisecond
-            # and were merged after it): read what it has not had from the log, then stop
-            owed: list[tuple[IMEvent, bool]] = []
-            position = self._positions.get(key)
-            if op.position and position is not None and positions.after(op.position, position):
-                rows = await self._redis.xrange(key, min=f"({position}", max=op.position, count=REPLAY_PAGE)
-                for entry_id, fields in rows:
-                    owed += await self._consume(LogEntry(key, str(entry_id), fields))
             del self._group_of[key]
             self._positions.pop(key, None)
             self._dispatcher.unfollow(self.mailbox, key)
-            return owed
-        return []
+            for group in [g for g in self._shown_until if (topic_parent(g) or g) == op.group]:
+                del self._shown_until[group]
+        self._positions[entry.stream] = entry.entry_id
+        if out:  # the last delivery resumes after this entry, not before it (_apply_receive_option)
+            last_one = out[-1]
+            out[-1] = Delivery(last_one.event, self.cursor(), last_one.shared)
+        return out
+
+    async def _join(self, key: str, op: ControlOp) -> None:
+        self._group_of[key] = op.group
+        self._positions[key] = op.position or positions.ORIGIN
+        await self._dispatcher.follow(self.mailbox, key)
+        # entries between the join position and now were not offered to us: replay them
+        for entry in await self._replay_one(key):
+            self.mailbox.items.appendleft(entry)
+
+    async def _read_up_to(self, key: str, position: str) -> list[Delivery]:
+        """The deliveries of the group stream's entries up to `position` that this subscription
+        has not read yet (none if it does not follow the stream, or has read that far)."""
+        out: list[Delivery] = []
+        while True:
+            last = self._positions.get(key)
+            if last is None or not positions.after(position, last):
+                return out
+            rows = await self._redis.xrange(key, min=f"({last}", max=position, count=REPLAY_PAGE)
+            for entry_id, fields in rows:
+                out += await self._deliveries_of(LogEntry(key, str(entry_id), fields))
+            if len(rows) < REPLAY_PAGE:
+                return out
+
+    async def _apply_receive_option(self, key: str, op: ControlOp) -> list[Delivery]:
+        """From here on the group's (or topic's) messages are judged by the new option. Those
+        after its position that this subscription read before it (the group's entry came first,
+        the control's poke was lost or late) were judged by the old one: shown, after a silence
+        (they cannot be taken back; `_shown_until` remembers how far), hidden after a receive,
+        so they are read again from the log and delivered now, late rather than lost."""
+        group = op.group
+        silencing = op.op == "silence"
+        self._set_silenced(group, silencing)
+        read = self._positions.get(key)
+        passed = bool(op.position) and read is not None and positions.after(read, op.position)
+        shown_until = self._shown_until.pop(group, "")
+        if silencing:
+            if passed and read is not None:
+                self._shown_until[group] = read
+            return []
+        if not passed or read is None:
+            return []
+        low = op.position if not shown_until or positions.after(op.position, shown_until) else shown_until
+        out: list[Delivery] = []
+        while positions.after(read, low):
+            rows = await self._redis.xrange(key, min=f"({low}", max=read, count=REPLAY_PAGE)
+            for entry_id, fields in rows:
+                entry = LogEntry(key, str(entry_id), fields)
+                notice = notice_of(fields)[0] if self._observe is not None else ""
+                for event, own in await self._events_in(entry, notice, only_group=group):
+                    out.append(Delivery(event, self.cursor(), f"{key}#{entry.entry_id}" if own else ""))
+            if len(rows) < REPLAY_PAGE:
+                break
+            low = str(rows[-1][0])
+        return out
+
+    def _set_silenced(self, group: str, silenced: bool) -> None:
+        if silenced:
+            self._silenced = self._silenced | {group}
+        elif group in self._silenced:
+            self._silenced = self._silenced - {group} or NONE_SILENCED
+
+    def _silenced_before(self, replay: list[LogEntry]) -> frozenset[str]:
+        """The silenced groups as of a resume's cursor. Those loaded at opening are as of now; a
+        group whose option the replay changes had the other option before its first change there
+        (the engine writes a change only when the option flips)."""
+        silenced = set(self._silenced)
+        changed: set[str] = set()
+        for entry in replay:
+            fields = entry.fields
+            if entry.stream != self._user_stream or listener_of(fields.get(F_LISTENER)) != CONTROL_LISTENER:
+                continue
+            try:
+                op = control_decoder.decode(fields.get(F_EVENT, ""))
+            except msgspec.DecodeError:
+                continue
+            if op.op in ("silence", "receive") and op.group not in changed:
+                changed.add(op.group)
+                (silenced.discard if op.op == "silence" else silenced.add)(op.group)
+        return frozenset(silenced) if silenced else NONE_SILENCED
 
     async def _replay_one(self, key: str) -> list[LogEntry]:
         rows = await self._redis.xrange(key, min=f"({self._positions[key]}", max="+", count=REPLAY_PAGE)
@@ -381,7 +487,12 @@ class EventStream:
         """What `entry` gives this subscription. A group stream's own event (not one derived from
         it) is the same for every member: its entry names it, so it can be rendered once for all
         (Delivery.shared)."""
-        group_entry = f"{entry.stream}#{entry.entry_id}" if entry.stream != self._user_stream else ""
+        if entry.stream == self._user_stream:
+            if listener_of(entry.fields.get(F_LISTENER)) == CONTROL_LISTENER:
+                return await self._control_deliveries(entry)
+            group_entry = ""
+        else:
+            group_entry = f"{entry.stream}#{entry.entry_id}"
         return [Delivery(event, self.cursor(), group_entry if own else "") for event, own in await self._consume(entry)]
 
     def close(self) -> None:
