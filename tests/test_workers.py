@@ -28,6 +28,16 @@ SENDS = 12
 SCRAPES = 200  # fresh connections tried until each worker has answered one (the kernel picks)
 
 
+def _env(sdkappid: int, redis_url: str, redis_is_cluster: bool) -> dict[str, str]:
+    """`imql serve`'s environment for a test's app on the suite's Redis (or cluster)."""
+    return {
+        "IMQL_REDIS_URL": redis_url,
+        "IMQL_SDKAPPID": str(sdkappid),
+        "IMQL_SECRET_KEY": SECRET,
+        "IMQL_REDIS_CLUSTER": "1" if redis_is_cluster else "0",
+    }
+
+
 def _workers(process: GatewayProcess) -> set[int]:
     """The worker processes `imql serve` started (not multiprocessing's resource tracker)."""
     pid = process.proc.pid
@@ -50,8 +60,7 @@ async def _send(process: GatewayProcess, sdkappid: int, token: str, text: str) -
 async def test_two_workers_serve_one_users_http_and_websocket_traffic(
     sdkappid: int, redis_url: str, redis_is_cluster: bool
 ) -> None:
-    env = {"IMQL_REDIS_URL": redis_url, "IMQL_SDKAPPID": str(sdkappid), "IMQL_SECRET_KEY": SECRET}
-    env["IMQL_REDIS_CLUSTER"] = "1" if redis_is_cluster else "0"
+    env = _env(sdkappid, redis_url, redis_is_cluster)
     process = await spawn_gateway(env, args=["--workers", "2"])
     try:
         workers = _workers(process)
@@ -109,8 +118,7 @@ async def test_a_worker_slow_to_answer_the_supervisor_is_not_killed(
     sdkappid: int, redis_url: str, redis_is_cluster: bool
 ) -> None:
     """Longer than uvicorn's own 5 s health check: the worker and its connections live on."""
-    env = {"IMQL_REDIS_URL": redis_url, "IMQL_SDKAPPID": str(sdkappid), "IMQL_SECRET_KEY": SECRET}
-    env["IMQL_REDIS_CLUSTER"] = "1" if redis_is_cluster else "0"
+    env = _env(sdkappid, redis_url, redis_is_cluster)
     process = await spawn_gateway(env, args=["--workers", "2"])
     try:
         frozen, after = await _frozen(process, 7)
@@ -123,9 +131,7 @@ async def test_a_worker_slow_to_answer_the_supervisor_is_not_killed(
 async def test_a_worker_that_stays_silent_past_the_health_check_is_replaced(
     sdkappid: int, redis_url: str, redis_is_cluster: bool
 ) -> None:
-    env = {"IMQL_REDIS_URL": redis_url, "IMQL_SDKAPPID": str(sdkappid), "IMQL_SECRET_KEY": SECRET}
-    env["IMQL_REDIS_CLUSTER"] = "1" if redis_is_cluster else "0"
-    env["IMQL_WORKER_HEALTHCHECK_SECONDS"] = "1"
+    env = {**_env(sdkappid, redis_url, redis_is_cluster), "IMQL_WORKER_HEALTHCHECK_SECONDS": "1"}
     process = await spawn_gateway(env, args=["--workers", "2"])
     try:
         frozen, after = await _frozen(process, 4)
