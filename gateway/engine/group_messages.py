@@ -667,7 +667,7 @@ class GroupMessaging:
         previous = await self._redis.hget(self._keys.receive_options(user_id), field)
         was_silenced = Keys.receive_option(previous) == MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE
         receiving = opt != MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE
-        if was_silenced == receiving:
+        if receiving == was_silenced:  # the option flips between receiving and not
             # a large group's messages are stored once: the user's subscriptions do the filtering,
             # from the group stream's position the entry names (kept with it, in one round trip)
             await self._bus.receive_option_changed(user_id, conversation_group, receiving, keep=(field, int(opt)))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -411,16 +411,24 @@ class EventStream:
     async def _read_up_to(self, key: str, position: str) -> list[Delivery]:
         """The deliveries of the group stream's entries up to `position` that this subscription
         has not read yet (none if it does not follow the stream, or has read that far)."""
+        last = self._positions.get(key)
+        if last is None or not positions.after(position, last):
+            return []
         out: list[Delivery] = []
-        while True:
-            last = self._positions.get(key)
-            if last is None or not positions.after(position, last):
-                return out
-            rows = await self._redis.xrange(key, min=f"({last}", max=position, count=REPLAY_PAGE)
+        async for entry in self._log_between(key, last, position):
+            out += await self._deliveries_of(entry)
+        return out
+
+    async def _log_between(self, key: str, low: str, high: str) -> AsyncIterator[LogEntry]:
+        """The entries of stream `key` after position `low`, up to `high` (included), in order,
+        read a page (REPLAY_PAGE) per round trip."""
+        while positions.after(high, low):
+            rows = await self._redis.xrange(key, min=f"({low}", max=high, count=REPLAY_PAGE)
             for entry_id, fields in rows:
-                out += await self._deliveries_of(LogEntry(key, str(entry_id), fields))
+                yield LogEntry(key, str(entry_id), fields)
             if len(rows) < REPLAY_PAGE:
-                return out
+                return
+            low = str(rows[-1][0])
 
     async def _apply_receive_option(self, key: str, op: ControlOp) -> list[Delivery]:
         """From here on the group's (or topic's) messages are judged by the new option. Those
@@ -442,16 +450,10 @@ class EventStream:
             return []
         low = op.position if not shown_until or positions.after(op.position, shown_until) else shown_until
         out: list[Delivery] = []
-        while positions.after(read, low):
-            rows = await self._redis.xrange(key, min=f"({low}", max=read, count=REPLAY_PAGE)
-            for entry_id, fields in rows:
-                entry = LogEntry(key, str(entry_id), fields)
-                notice = notice_of(fields)[0] if self._observe is not None else ""
-                for event, own in await self._events_in(entry, notice, only_group=group):
-                    out.append(Delivery(event, self.cursor(), f"{key}#{entry.entry_id}" if own else ""))
-            if len(rows) < REPLAY_PAGE:
-                break
-            low = str(rows[-1][0])
+        async for entry in self._log_between(key, low, read):
+            notice = notice_of(entry.fields)[0] if self._observe is not None else ""
+            for event, own in await self._events_in(entry, notice, only_group=group):
+                out.append(Delivery(event, self.cursor(), f"{key}#{entry.entry_id}" if own else ""))
         return out
 
     def _set_silenced(self, group: str, silenced: bool) -> None:
