@@ -29,6 +29,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgspec
+from msgspec.structs import astuple
 
 from gateway.engine.codec import STORED_DEC, STORED_ENC
 from gateway.engine.groups.store import neutral_view
@@ -86,6 +87,7 @@ class ViewDelta(
 
 
 _DELTA_FIELDS = frozenset(ViewDelta.__struct_fields__)
+_MESSAGE_FIELDS = Message.__struct_fields__  # in astuple's order
 _NO_DELTA = ViewDelta()
 
 
@@ -117,9 +119,9 @@ def base_view(stored: StoredMessage, viewer: str | None) -> Message:
 def _delta(view: Message, base: Message) -> ViewDelta | None:
     """`view` as changes to `base`, or None when it differs in a field a delta cannot hold."""
     changes: dict[str, Any] = {}
-    for name in Message.__struct_fields__:
-        value = getattr(view, name)
-        if value != getattr(base, name):
+    # field by field from two tuples made in C: a getattr pair per field was ~150 calls per send
+    for name, value, base_value in zip(_MESSAGE_FIELDS, astuple(view), astuple(base), strict=True):
+        if value != base_value:
             if name not in _DELTA_FIELDS:
                 return None
             changes[name] = value
