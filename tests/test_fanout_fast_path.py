@@ -15,9 +15,10 @@ from gateway.clock import ManualClock
 from gateway.errors import IMError
 from gateway.events.bus import F_EVENT
 from gateway.events.cursor import Cursor
+from gateway.events.delivery import Delivery
 from gateway.events.dispatcher import STREAMS_PER_ROUND_TRIP
 from gateway.events.mailbox import LogEntry, Mailbox
-from gateway.events.stream import BASE_REFRESH_SECONDS, Delivery, EventStream
+from gateway.events.stream import BASE_REFRESH_SECONDS, EventStream
 from gateway.im.events import GROUP_LISTENER, OnGroupCreated, encode_event
 from gateway.services import Gateway
 

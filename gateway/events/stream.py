@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -32,12 +31,13 @@ from gateway.events.bus import (
     notice_of,
 )
 from gateway.events.cursor import BASE_ID_LENGTH, Cursor
+from gateway.events.delivery import TERMINAL_EVENTS, Delivery
 from gateway.events.dispatcher import Dispatcher
 from gateway.events.entries import is_reference, listener_of, names_session, session_tag
 from gateway.events.mailbox import LocalEvent, LogEntry, Mailbox
 from gateway.ids import topic_parent
 from gateway.im.enums import MessageOpt
-from gateway.im.events import IMEvent, OnKickedOffline, OnRecvNewMessage, OnUserSigExpired, decode_event
+from gateway.im.events import IMEvent, OnRecvNewMessage, decode_event
 from gateway.keys import Keys
 
 log = logging.getLogger("imql.events")
@@ -54,17 +54,6 @@ REPLAY_PAGE = 500  # entries read per stream per round trip while replaying
 # points into; a subscription open longer than half that writes a fresh one, so its cursors stay valid.
 BASE_TTL_SECONDS = EVENT_STREAM_TTL_SECONDS
 BASE_REFRESH_SECONDS = EVENT_STREAM_TTL_SECONDS / 2
-# Events that end every subscription of the session they are addressed to, once delivered.
-TERMINAL_EVENTS: tuple[type[IMEvent], ...] = (OnKickedOffline, OnUserSigExpired)
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    event: IMEvent
-    cursor: str
-    # set for a group stream's own event, the same for every member: names it, so the GraphQL
-    # layer can execute it once for all subscribers with the same document (schema.execution.executor)
-    shared: str = ""
 
 
 class EventStream:

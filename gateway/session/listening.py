@@ -16,8 +16,9 @@ from redis.exceptions import RedisError
 
 from gateway.errors import IMError
 from gateway.events.cursor import Cursor
+from gateway.events.delivery import Delivery
 from gateway.events.mailbox import Mailbox
-from gateway.events.stream import Delivery, EventStream
+from gateway.events.stream import EventStream
 from gateway.im.events import (
     CONVERSATION_LISTENER,
     SDK_LISTENER,

@@ -31,7 +31,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import Connec
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 
 from gateway.errors import Code
-from gateway.events.stream import Delivery
+from gateway.events.delivery import Delivery
 from gateway.lean.eager import start_eagerly
 from gateway.session.listening import Listening
 from gateway.web.documents import Documents, Refused
