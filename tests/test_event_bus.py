@@ -15,8 +15,8 @@ from gateway.events import mailbox as mailbox_module
 from gateway.events import stream as stream_module
 from gateway.events.bus import EVENT_STREAM_TTL_SECONDS, EVENT_TTL_REFRESH_SECONDS
 from gateway.events.cursor import Cursor
+from gateway.events.delivery import Delivery
 from gateway.events.mailbox import LogEntry, Mailbox
-from gateway.events.stream import Delivery
 from gateway.im.enums import UserStatusType
 from gateway.im.events import SDK_LISTENER, OnKickedOffline, OnUserStatusChanged
 from gateway.im.messages import SendOptions

@@ -15,9 +15,10 @@ from gateway.clock import ManualClock
 from gateway.errors import IMError
 from gateway.events.bus import F_EVENT
 from gateway.events.cursor import Cursor
+from gateway.events.delivery import Delivery
 from gateway.events.dispatcher import STREAMS_PER_ROUND_TRIP
 from gateway.events.mailbox import LogEntry, Mailbox
-from gateway.events.stream import BASE_REFRESH_SECONDS, Delivery, EventStream
+from gateway.events.stream import BASE_REFRESH_SECONDS, EventStream
 from gateway.im.events import GROUP_LISTENER, OnGroupCreated, encode_event
 from gateway.services import Gateway
 
@@ -31,9 +32,10 @@ async def until(predicate: Callable[[], bool]) -> None:
         await asyncio.sleep(0.01)
 
 
-async def members(gw: Gateway, *users: str) -> list[EventStream]:
-    """Open group-listener streams of `users`, all members of GROUP, nobody draining them. Two or
-    more: the dispatcher then decodes the group's entries once for all before handing them out."""
+async def members(gw: Gateway, *users: str, listener: str = GROUP_LISTENER) -> list[EventStream]:
+    """Open `listener` streams (group-listener ones by default) of `users`, all members of GROUP,
+    nobody draining them. Two or more: the dispatcher then decodes the group's entries once for
+    all before handing them out."""
     await gw.bus.join_group_stream(users, GROUP)
     streams = []
     for user in users:
@@ -43,7 +45,7 @@ async def members(gw: Gateway, *users: str) -> list[EventStream]:
             dispatcher=gw.dispatcher,
             user_id=user,
             session_id=f"session-{user}",
-            listener=GROUP_LISTENER,
+            listener=listener,
             now=gw.clock.now,
         )
         await stream.open(None)

@@ -13,8 +13,8 @@ import pytest
 
 from gateway.events import bus as bus_module
 from gateway.events.bus import EventBus
+from gateway.events.delivery import Delivery
 from gateway.events.dispatcher import Dispatcher
-from gateway.events.stream import Delivery
 from gateway.im.events import decode_event
 from gateway.keys import Keys
 from gateway.services import Gateway

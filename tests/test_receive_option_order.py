@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import AsyncIterator
 
 from gateway.events import bus as bus_module
-from gateway.events.stream import Delivery
+from gateway.events.delivery import Delivery
 from gateway.ids import TOPIC_MARK
 from gateway.im.enums import ElemType, MessageOpt, MsgStatus
 from gateway.im.events import MESSAGE_LISTENER, OnRecvNewMessage

@@ -50,6 +50,7 @@ from gateway.events import positions
 from gateway.events.bus import F_EVENT
 from gateway.events.decoded import DecodedEntries
 from gateway.events.entries import Resolver
+from gateway.events.fanout import Fanout, TakingMailbox
 from gateway.events.mailbox import LogEntry, Mailbox
 from gateway.im.events import IMEvent, OnConnectFailed, OnConnecting, OnConnectSuccess
 from gateway.keys import Keys
@@ -620,15 +621,29 @@ class Dispatcher:
     def _hand_out(self, read: list[tuple[_Feed, list[LogEntry]]]) -> None:
         """Hand each feed's new entries (in log order, after its position) to its mailboxes, and
         move its position past them."""
+        if len(read) == 1:  # one stream read (a large group's message): its list, as it is, to each reader
+            feed, entries = read[0]
+            if self._feeds.get(feed.stream) is feed:
+                feed.last_id = entries[-1].entry_id
+                fanout = self._fanout(feed, entries)
+                for mailbox in list(feed.readers):  # a copy: handing out may end a subscription
+                    self._hand(mailbox, entries, fanout)
+                if fanout is not None:
+                    fanout.done()
+            return
         # Each mailbox gets one list per round trip, in log order across the streams it follows.
         # The common case (one stream per mailbox, e.g. a large group's 10,000 members) shares one
         # list among all its readers instead of copying it.
         outbox: dict[Mailbox, list[LogEntry]] = {}
         merged: set[Mailbox] = set()
+        fanouts: dict[int, Fanout] = {}  # by the list of a group's entries, which its unmerged readers share
         for feed, entries in read:
             if self._feeds.get(feed.stream) is not feed:
                 continue
             feed.last_id = entries[-1].entry_id
+            fanout = self._fanout(feed, entries)
+            if fanout is not None:
+                fanouts[id(entries)] = fanout
             for mailbox in feed.readers:
                 already = outbox.get(mailbox)
                 if already is None:
@@ -639,10 +654,31 @@ class Dispatcher:
         for mailbox, entries in outbox.items():
             if mailbox in merged:
                 entries.sort(key=lambda e: positions.parse(e.entry_id))
-            try:
-                mailbox.offer(entries)
-            except Exception:  # the positions moved: one follower's failure costs the others nothing
-                log.exception("event bus could not hand %d entries to a subscriber", len(entries))
+                self._hand(mailbox, entries, None)
+            else:
+                self._hand(mailbox, entries, fanouts.get(id(entries)) if fanouts else None)
+        for fanout in fanouts.values():
+            fanout.done()
+
+    def _fanout(self, feed: _Feed, entries: list[LogEntry]) -> Fanout | None:
+        """A group stream's entries for its many local followers: what is the same for all of them
+        is worked out once (gateway.events.fanout), and each idle one takes them in this pass."""
+        if len(feed.readers) > 1 and self._keys.is_group_events(feed.stream):
+            return Fanout(feed.stream, entries, self.decoded)
+        return None
+
+    @staticmethod
+    def _hand(mailbox: Mailbox, entries: list[LogEntry], fanout: Fanout | None) -> None:
+        """`entries` to one follower: taken in this pass if it takes them (TakingMailbox.take), else
+        offered to its mailbox."""
+        try:
+            if fanout is not None and isinstance(mailbox, TakingMailbox):
+                take = mailbox.take
+                if take is not None and take(fanout):
+                    return
+            mailbox.offer(entries)
+        except Exception:  # the positions moved: one follower's failure costs the others nothing
+            log.exception("event bus could not hand %d entries to a subscriber", len(entries))
 
     async def _prefetch_shared(self, read: list[tuple[_Feed, list[LogEntry]]]) -> None:
         """Decode (and resolve, one round trip for all) the entries of group streams that several

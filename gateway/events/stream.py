@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -32,12 +31,14 @@ from gateway.events.bus import (
     notice_of,
 )
 from gateway.events.cursor import BASE_ID_LENGTH, Cursor
+from gateway.events.delivery import TERMINAL_EVENTS, Delivery
 from gateway.events.dispatcher import Dispatcher
 from gateway.events.entries import is_reference, listener_of, names_session, session_tag
-from gateway.events.mailbox import LocalEvent, LogEntry, Mailbox
+from gateway.events.fanout import Fanout, TakingMailbox
+from gateway.events.mailbox import LocalEvent, LogEntry
 from gateway.ids import topic_parent
 from gateway.im.enums import MessageOpt
-from gateway.im.events import IMEvent, OnKickedOffline, OnRecvNewMessage, OnUserSigExpired, decode_event
+from gateway.im.events import IMEvent, OnRecvNewMessage, decode_event
 from gateway.keys import Keys
 
 log = logging.getLogger("imql.events")
@@ -54,17 +55,6 @@ REPLAY_PAGE = 500  # entries read per stream per round trip while replaying
 # points into; a subscription open longer than half that writes a fresh one, so its cursors stay valid.
 BASE_TTL_SECONDS = EVENT_STREAM_TTL_SECONDS
 BASE_REFRESH_SECONDS = EVENT_STREAM_TTL_SECONDS / 2
-# Events that end every subscription of the session they are addressed to, once delivered.
-TERMINAL_EVENTS: tuple[type[IMEvent], ...] = (OnKickedOffline, OnUserSigExpired)
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    event: IMEvent
-    cursor: str
-    # set for a group stream's own event, the same for every member: names it, so the GraphQL
-    # layer can execute it once for all subscribers with the same document (schema.execution.executor)
-    shared: str = ""
 
 
 class EventStream:
@@ -105,7 +95,9 @@ class EventStream:
         self._base_written = 0.0
         # events of this stream's reference entries, resolved for a batch at once (_resolve_batch)
         self._resolved: dict[str, IMEvent | None] = {}
-        self.mailbox = Mailbox(user_id=user_id, session_id=session_id, wants_link_events=listener == "sdkListener")
+        self.mailbox = TakingMailbox(
+            user_id=user_id, session_id=session_id, wants_link_events=listener == "sdkListener"
+        )
 
     # ---- cursor ------------------------------------------------------------------------------
     def cursor(self) -> str:
@@ -567,6 +559,42 @@ class EventStream:
             items.popleft()
             out.append(plain)
         mailbox.shrink()
+        return out
+
+    def take_plain(self, fanout: Fanout, *, cursors: bool = True) -> list[Delivery] | None:
+        """The deliveries of a group's new entries handed out to all its local followers at once
+        (gateway.events.fanout), taken without passing through the mailbox, when they are what
+        `drain_now` would take from it: every one a plain group event for this member, nothing
+        waiting ahead of them, no overflow, no base to refresh. None, having changed nothing,
+        otherwise: the dispatcher then offers them to the mailbox as always."""
+        mailbox = self.mailbox
+        entries = fanout.entries
+        if (
+            self._observe is not None
+            or mailbox.has_news
+            or len(entries) > mailbox.capacity  # the mailbox's offer overflows
+            or fanout.stream == self._user_stream
+        ):
+            return None
+        plain = fanout.plain()
+        stream = fanout.stream
+        last = self._positions.get(stream)
+        if plain is None or last is None or self._base_due():
+            return None
+        # a stream's entries come in order: all of them are new if the first one is
+        if not positions.after(plain[0].entry_id, last):
+            return None
+        listener, user, silenced = self._listener, self._user_id, self._silenced
+        for one in plain:
+            if one.listener != listener or one.except_user == user or (one.group is not None and one.group in silenced):
+                return None
+        if not cursors:
+            self._positions[stream] = plain[-1].entry_id
+            return [one.bare for one in plain]
+        out: list[Delivery] = []
+        for one in plain:
+            self._positions[stream] = one.entry_id
+            out.append(Delivery(one.bare.event, self.cursor(), one.bare.shared))
         return out
 
     @property

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from gateway.events.stream import Delivery, current_cursor
+from gateway.events.delivery import Delivery
+from gateway.events.stream import current_cursor
 from gateway.ids import check_user_id_list
 from gateway.im.enums import LoginStatus
 from gateway.im.model import ProfileChanges, UserFullInfo, UserStatus

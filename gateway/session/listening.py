@@ -16,8 +16,9 @@ from redis.exceptions import RedisError
 
 from gateway.errors import IMError
 from gateway.events.cursor import Cursor
-from gateway.events.mailbox import Mailbox
-from gateway.events.stream import Delivery, EventStream
+from gateway.events.delivery import Delivery
+from gateway.events.fanout import Fanout, TakingMailbox
+from gateway.events.stream import EventStream
 from gateway.im.events import (
     CONVERSATION_LISTENER,
     SDK_LISTENER,
@@ -58,7 +59,7 @@ class Listening:
         self._delivered = services.metrics.events_delivered.labels(listener)  # looked up once, not per event
 
     @property
-    def mailbox(self) -> Mailbox:
+    def mailbox(self) -> TakingMailbox:
         return self._stream.mailbox
 
     @property
@@ -102,6 +103,15 @@ class Listening:
         deliveries = self._stream.drain_now(cursors=cursors)
         if deliveries:
             self._delivered.inc(len(deliveries))  # nothing to add: a watched listener takes none here
+        return deliveries
+
+    def take_now(self, fanout: Fanout, *, cursors: bool = True) -> list[Delivery] | None:
+        """A group's new entries handed out to all its local followers at once, taken without the
+        mailbox when they are plain group events for this member (EventStream.take_plain); None:
+        not taken, the mailbox gets them. Counted when the fan-out is over (Fanout.done)."""
+        deliveries = self._stream.take_plain(fanout, cursors=cursors)
+        if deliveries:
+            fanout.count(self._delivered, len(deliveries))
         return deliveries
 
     async def _counted(self, deliveries: list[Delivery]) -> list[Delivery]:

@@ -34,7 +34,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from gateway.errors import Code, IMError
-from gateway.events.stream import Delivery
+from gateway.events.delivery import Delivery
 from gateway.session.listening import Listening
 from schema.build import IMSchema
 from schema.context import IMContext

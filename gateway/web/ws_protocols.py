@@ -31,7 +31,8 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import Connec
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 
 from gateway.errors import Code
-from gateway.events.stream import Delivery
+from gateway.events.delivery import Delivery
+from gateway.events.fanout import Fanout
 from gateway.lean.eager import start_eagerly
 from gateway.session.listening import Listening
 from gateway.web.documents import Documents, Refused
@@ -225,6 +226,7 @@ class ListenerOperation(Operation[Any, Any]):
         if self.closed:
             return  # completed by the client while opening; stop() has released it
         listening.mailbox.on_wake = self._wake
+        listening.mailbox.take = self._take
         self._wake()  # anything that arrived while the first events were being sent
 
     def _wake(self) -> None:
@@ -254,6 +256,45 @@ class ListenerOperation(Operation[Any, Any]):
             self.task = None
             self.draining = False
 
+    def _take(self, fanout: Fanout) -> bool:
+        """A group's new entries, from the dispatcher's pass over all the group's local followers:
+        taken, rendered and written here when they are plain group events for this member and
+        nothing is under way or waiting (Listening.take_now), as `_wake` would have done with them
+        from the mailbox. False: not taken, the dispatcher offers them to the mailbox."""
+        listening = self.listening
+        if self.draining or self.closed or self.completed or listening is None:
+            return False
+        try:
+            deliveries = listening.take_now(fanout, cursors=self._cursors)
+            if deliveries is None:
+                return False
+            if self._written(deliveries):
+                if listening.mailbox.has_news:  # as `_write_now`: whatever the write let in comes next
+                    self.draining = True
+                    self.task = start_eagerly(self._drain([]))
+                return True
+        except Exception as exc:  # as in `_wake`: never raised into the dispatcher's pass
+            self.draining = True
+            self.task = start_eagerly(self._failed(exc))
+            return True
+        # taken, but not to be rendered or written now: the drain sends them, in order, first
+        self.draining = True
+        self.task = start_eagerly(self._drain(deliveries))
+        return True
+
+    def _written(self, deliveries: list[Delivery]) -> bool:
+        """`deliveries` rendered from their kept templates and written now; False, having written
+        nothing, if one has no template yet or the connection cannot take the frames now."""
+        renderer, run, head = self._renderer, self.run, self._frame_head
+        frames = []
+        for delivery in deliveries:
+            payload = renderer.payload_now(run, delivery)
+            if payload is None:
+                return False
+            frames.append(b"".join((head, payload, b"}")))
+        writer = self._writer
+        return writer is not None and writer.write_now(frames)
+
     def _write_now(self, listening: Listening) -> list[Delivery] | None:
         """The fast path of a wake-up, without a coroutine: the plain group events at the head of
         the mailbox (Listening.drain_now), rendered from their kept templates and written now.
@@ -265,15 +306,7 @@ class ListenerOperation(Operation[Any, Any]):
         deliveries = listening.drain_now(cursors=self._cursors)
         if not deliveries:
             return [] if listening.mailbox.has_news else None
-        renderer, run, head = self._renderer, self.run, self._frame_head
-        frames = []
-        for delivery in deliveries:
-            payload = renderer.payload_now(run, delivery)
-            if payload is None:
-                return deliveries
-            frames.append(b"".join((head, payload, b"}")))
-        writer = self._writer
-        if writer is None or not writer.write_now(frames):
+        if not self._written(deliveries):
             return deliveries
         return [] if listening.mailbox.has_news else None
 
@@ -350,6 +383,7 @@ class ListenerOperation(Operation[Any, Any]):
         handler.operations.pop(self.id, None)
         if self.listening is not None:
             self.listening.mailbox.on_wake = None
+            self.listening.mailbox.take = None
             handler.closing(self.listening.close())
 
 

@@ -42,7 +42,7 @@ from graphql.execution.values import get_argument_values, get_variable_values
 from strawberry import Schema
 from strawberry.execution.is_awaitable import optimized_is_awaitable
 
-from gateway.events.stream import Delivery
+from gateway.events.delivery import Delivery
 from schema.context import IMContext
 from schema.execution.executor import ResultShape, RootField, SharedEventExecutor, result_shape, root_field_of
 from schema.execution.http import PlanCache, formatted_errors

@@ -7,7 +7,7 @@ from typing import Any
 
 from strawberry.types import Info
 
-from gateway.events.stream import Delivery
+from gateway.events.delivery import Delivery
 from gateway.im.events import IMEvent
 from schema.context import IMContext
 from schema.execution.share import SHARE_ATTRIBUTE

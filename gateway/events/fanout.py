@@ -1,0 +1,113 @@
+"""One group stream's new entries, handed to its many local followers in one pass.
+
+A large group's message reached each of its 10,000 local members through the mailbox: an offer, a
+wake-up, a drain of the mailbox's head, and for each member the same checks of the same entry
+(its fields, its listener, its decoded event, whether it ends a session). `Fanout` makes what does
+not depend on the member once per entry (`plain`), and the dispatcher offers it to each idle
+member's taker (TakingMailbox.take) before the mailbox: the member's own part is a few comparisons
+(EventStream.take_plain). A member for whom it is not plain (the sender, a member who silenced
+the group, anything queued ahead, ...) declines, and gets the entries through its mailbox as
+before: the fast way decides nothing the mailbox's way would not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from gateway.events.bus import F_EVENT, F_EXCEPT_SESSION, F_EXCEPT_USER, F_LISTENER, F_SESSION
+from gateway.events.decoded import DecodedEntries
+from gateway.events.delivery import TERMINAL_EVENTS, Delivery
+from gateway.events.entries import listener_of
+from gateway.events.mailbox import LogEntry, Mailbox
+from gateway.im.events import OnRecvNewMessage
+
+
+class Counted(Protocol):
+    """A metric's child (prometheus_client), counted once per fan-out rather than per member."""
+
+    def inc(self, amount: float = 1) -> None: ...
+
+
+class PlainEntry:
+    """What a group entry is for any member it is plainly for: the same for all of them."""
+
+    __slots__ = ("bare", "entry_id", "except_user", "group", "listener")
+
+    def __init__(self, entry_id: str, listener: str | None, except_user: str | None, group: str | None, bare: Delivery):
+        self.entry_id = entry_id
+        self.listener = listener
+        self.except_user = except_user  # the member it is not for (its sender), if any
+        self.group = group  # a message's group (or topic), which a member may have silenced
+        self.bare = bare  # its delivery without a cursor: shared by every member taking none
+
+
+class Fanout:
+    __slots__ = ("_counter", "_counts", "_decided", "_decoded", "_plain", "_taken", "entries", "stream")
+
+    def __init__(self, stream: str, entries: list[LogEntry], decoded: DecodedEntries) -> None:
+        self.stream = stream
+        self.entries = entries  # in the stream's order, all after the same position
+        self._decoded = decoded
+        self._plain: list[PlainEntry] | None = None
+        self._decided = False
+        self._counts: dict[Counted, int] = {}
+        self._counter: Counted | None = None  # the one being counted now, `_taken` so far
+        self._taken = 0
+
+    def plain(self) -> list[PlainEntry] | None:
+        """Each entry as a member takes it, or None when any of them is not a plain group event
+        for anyone: one naming or sparing a session, one that ends a session, one not decoded
+        (or resolved) yet. Worked out once, for the first member that asks."""
+        if not self._decided:
+            self._decided = True
+            self._plain = self._work_out()
+        return self._plain
+
+    def _work_out(self) -> list[PlainEntry] | None:
+        out: list[PlainEntry] = []
+        for entry in self.entries:
+            fields = entry.fields
+            if F_SESSION in fields or F_EXCEPT_SESSION in fields:
+                return None
+            event = self._decoded.known(entry)
+            if event is None or isinstance(event, TERMINAL_EVENTS):
+                return None
+            group = event.message.groupID if isinstance(event, OnRecvNewMessage) else None
+            listener = listener_of(fields.get(F_LISTENER), fields.get(F_EVENT, ""))
+            shared = f"{entry.stream}#{entry.entry_id}"
+            out.append(
+                PlainEntry(entry.entry_id, listener, fields.get(F_EXCEPT_USER), group, Delivery(event, "", shared))
+            )
+        return out
+
+    def count(self, counter: Counted, taken: int) -> None:
+        """Deliveries taken by a member, counted on `counter` when the pass is over (`done`): one
+        metric update per listener, not one (and its lock) per member."""
+        if counter is self._counter:  # the members of one listener: nearly always the last one's
+            self._taken += taken
+            return
+        self._flush()
+        self._counter, self._taken = counter, taken
+
+    def done(self) -> None:
+        self._flush()
+        for counter, taken in self._counts.items():
+            counter.inc(taken)
+        self._counts.clear()
+
+    def _flush(self) -> None:
+        if self._counter is not None:
+            self._counts[self._counter] = self._counts.get(self._counter, 0) + self._taken
+            self._counter, self._taken = None, 0
+
+
+@dataclass(eq=False, slots=True)
+class TakingMailbox(Mailbox):
+    """A subscription's mailbox, whose subscriber may take a group's new entries straight from the
+    dispatcher's pass over all the group's local followers instead (`take`)."""
+
+    # takes them when it can deliver them now: True when it took them, False to have them
+    # offered to this mailbox as always. None: offered as always
+    take: Callable[[Fanout], bool] | None = None
