@@ -621,7 +621,7 @@ class Dispatcher:
     def _hand_out(self, read: list[tuple[_Feed, list[LogEntry]]]) -> None:
         """Hand each feed's new entries (in log order, after its position) to its mailboxes, and
         move its position past them."""
-        if len(read) == 1:  # one stream read (a large group's message): its list, as it is, to each reader
+        if len(read) == 1:  # one stream read (often a large group's message): its list, as it is, to each reader
             feed, entries = read[0]
             if self._feeds.get(feed.stream) is feed:
                 feed.last_id = entries[-1].entry_id

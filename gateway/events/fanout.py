@@ -44,6 +44,10 @@ class PlainEntry:
 
 
 class Fanout:
+    """One dispatcher pass's new entries of one group stream, for all its local readers: their
+    member-independent part worked out once (`plain`), and the deliveries taken counted per
+    listener when the pass ends (`done`)."""
+
     __slots__ = ("_counter", "_counts", "_decided", "_decoded", "_plain", "_taken", "entries", "stream")
 
     def __init__(self, stream: str, entries: list[LogEntry], decoded: DecodedEntries) -> None:
