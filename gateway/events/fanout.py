@@ -42,13 +42,38 @@ class PlainEntry:
         self.group = group  # a message's group (or topic), which a member may have silenced
         self.bare = bare  # its delivery without a cursor: shared by every member taking none
 
+    def is_for(self, listener: str, user_id: str, silenced: frozenset[str]) -> bool:
+        """Whether it is plainly this member's: its listener's, not sparing it, not silenced."""
+        return (
+            self.listener == listener
+            and self.except_user != user_id
+            and (self.group is None or self.group not in silenced)
+        )
+
+
+def plain_entry(entry: LogEntry, decoded: DecodedEntries) -> PlainEntry | None:
+    """What `entry` is for any member it is plainly for, or None when it is not a plain group
+    event for anyone: it names or spares a session, ends a session, or is not decoded (or
+    resolved) yet. The one rule both ways of a group's delivery apply: the fan-out's pass and a
+    mailbox's drain (EventStream.drain_now)."""
+    fields = entry.fields
+    if F_SESSION in fields or F_EXCEPT_SESSION in fields:
+        return None
+    event = decoded.known(entry)
+    if event is None or isinstance(event, TERMINAL_EVENTS):
+        return None
+    group = event.message.groupID if isinstance(event, OnRecvNewMessage) else None
+    listener = listener_of(fields.get(F_LISTENER), fields.get(F_EVENT, ""))
+    bare = Delivery(event, "", f"{entry.stream}#{entry.entry_id}")
+    return PlainEntry(entry.entry_id, listener, fields.get(F_EXCEPT_USER), group, bare)
+
 
 class Fanout:
     """One dispatcher pass's new entries of one group stream, for all its local readers: their
     member-independent part worked out once (`plain`), and the deliveries taken counted per
     listener when the pass ends (`done`)."""
 
-    __slots__ = ("_counter", "_counts", "_decided", "_decoded", "_plain", "_taken", "entries", "stream")
+    __slots__ = ("_counts", "_decided", "_decoded", "_plain", "entries", "stream")
 
     def __init__(self, stream: str, entries: list[LogEntry], decoded: DecodedEntries) -> None:
         self.stream = stream
@@ -57,8 +82,6 @@ class Fanout:
         self._plain: list[PlainEntry] | None = None
         self._decided = False
         self._counts: dict[Counted, int] = {}
-        self._counter: Counted | None = None  # the one being counted now, `_taken` so far
-        self._taken = 0
 
     def plain(self) -> list[PlainEntry] | None:
         """Each entry as a member takes it, or None when any of them is not a plain group event
@@ -72,39 +95,21 @@ class Fanout:
     def _work_out(self) -> list[PlainEntry] | None:
         out: list[PlainEntry] = []
         for entry in self.entries:
-            fields = entry.fields
-            if F_SESSION in fields or F_EXCEPT_SESSION in fields:
+            one = plain_entry(entry, self._decoded)
+            if one is None:
                 return None
-            event = self._decoded.known(entry)
-            if event is None or isinstance(event, TERMINAL_EVENTS):
-                return None
-            group = event.message.groupID if isinstance(event, OnRecvNewMessage) else None
-            listener = listener_of(fields.get(F_LISTENER), fields.get(F_EVENT, ""))
-            shared = f"{entry.stream}#{entry.entry_id}"
-            out.append(
-                PlainEntry(entry.entry_id, listener, fields.get(F_EXCEPT_USER), group, Delivery(event, "", shared))
-            )
+            out.append(one)
         return out
 
     def count(self, counter: Counted, taken: int) -> None:
         """Deliveries taken by a member, counted on `counter` when the pass is over (`done`): one
         metric update per listener, not one (and its lock) per member."""
-        if counter is self._counter:  # the members of one listener: nearly always the last one's
-            self._taken += taken
-            return
-        self._flush()
-        self._counter, self._taken = counter, taken
+        self._counts[counter] = self._counts.get(counter, 0) + taken
 
     def done(self) -> None:
-        self._flush()
         for counter, taken in self._counts.items():
             counter.inc(taken)
         self._counts.clear()
-
-    def _flush(self) -> None:
-        if self._counter is not None:
-            self._counts[self._counter] = self._counts.get(self._counter, 0) + self._taken
-            self._counter, self._taken = None, 0
 
 
 @dataclass(eq=False, slots=True)

@@ -34,7 +34,7 @@ from gateway.events.cursor import BASE_ID_LENGTH, Cursor
 from gateway.events.delivery import TERMINAL_EVENTS, Delivery
 from gateway.events.dispatcher import Dispatcher
 from gateway.events.entries import is_reference, listener_of, names_session, session_tag
-from gateway.events.fanout import Fanout, TakingMailbox
+from gateway.events.fanout import Fanout, TakingMailbox, plain_entry
 from gateway.events.mailbox import LocalEvent, LogEntry
 from gateway.ids import topic_parent
 from gateway.im.enums import MessageOpt
@@ -285,22 +285,13 @@ class EventStream:
         if self._observe is not None or stream == self._user_stream:
             return None
         last = self._positions.get(stream)
-        fields = entry.fields
-        if (
-            last is None
-            or F_SESSION in fields
-            or F_EXCEPT_SESSION in fields
-            or fields.get(F_EXCEPT_USER) == self._user_id
-            or listener_of(fields.get(F_LISTENER), fields.get(F_EVENT, "")) != self._listener
-        ):
+        if last is None or not positions.after(entry.entry_id, last):
             return None
-        event = self._dispatcher.decoded.known(entry)
-        if event is None or isinstance(event, TERMINAL_EVENTS) or not positions.after(entry.entry_id, last):
-            return None
-        if isinstance(event, OnRecvNewMessage) and event.message.groupID in self._silenced:
+        one = plain_entry(entry, self._dispatcher.decoded)
+        if one is None or not one.is_for(self._listener, self._user_id, self._silenced):
             return None
         self._positions[stream] = entry.entry_id
-        return Delivery(event, self.cursor() if cursors else "", f"{stream}#{entry.entry_id}")
+        return Delivery(one.bare.event, self.cursor(), one.bare.shared) if cursors else one.bare
 
     async def _event_of(self, entry: LogEntry) -> IMEvent | None:
         """The entry's event: decoded, or resolved if it is a reference; None if neither works."""
@@ -586,7 +577,7 @@ class EventStream:
             return None
         listener, user, silenced = self._listener, self._user_id, self._silenced
         for one in plain:
-            if one.listener != listener or one.except_user == user or (one.group is not None and one.group in silenced):
+            if not one.is_for(listener, user, silenced):
                 return None
         if not cursors:
             self._positions[stream] = plain[-1].entry_id

@@ -241,13 +241,16 @@ class ListenerOperation(Operation[Any, Any]):
             # raised in the dispatcher's turn, it would stop the dispatcher's reader for everyone:
             # this subscription ends as a drain that raised does, and the client resumes from the
             # last cursor it has (what was taken here and not written is replayed)
-            self.draining = True
-            self.task = start_eagerly(self._failed(exc))
+            self._start(self._failed(exc))
             return
         if first is None:
             return
+        self._start(self._drain(first))
+
+    def _start(self, drain: Coroutine[Any, Any, None]) -> None:
+        """`drain` (which clears `draining` as it ends) begun now, a task only if it has to wait."""
         self.draining = True
-        self.task = start_eagerly(self._drain(first))
+        self.task = start_eagerly(drain)
 
     async def _failed(self, exc: Exception) -> None:
         try:
@@ -270,16 +273,13 @@ class ListenerOperation(Operation[Any, Any]):
                 return False
             if self._written(deliveries):
                 if listening.mailbox.has_news:  # as `_write_now`: whatever the write let in comes next
-                    self.draining = True
-                    self.task = start_eagerly(self._drain([]))
+                    self._start(self._drain([]))
                 return True
         except Exception as exc:  # as in `_wake`: never raised into the dispatcher's pass
-            self.draining = True
-            self.task = start_eagerly(self._failed(exc))
+            self._start(self._failed(exc))
             return True
         # taken, but not to be rendered or written now: the drain sends them, in order, first
-        self.draining = True
-        self.task = start_eagerly(self._drain(deliveries))
+        self._start(self._drain(deliveries))
         return True
 
     def _written(self, deliveries: list[Delivery]) -> bool:
