@@ -99,11 +99,11 @@ async def test_a_member_whose_write_raises_in_the_pass_ends_with_an_error_and_lo
 
     original = ListenerOperation._written
 
-    def written(self: ListenerOperation, deliveries: Any) -> bool:
+    def written(self: ListenerOperation, deliveries: Any, later: Any = None) -> bool:
         assert self.listening is not None
         if self.listening._session.user_id == "bad":
             raise RuntimeError("boom")
-        return original(self, deliveries)
+        return original(self, deliveries, later)
 
     monkeypatch.setattr(ListenerOperation, "_written", written)
     await send_text(client, owner, "two", group=gid)

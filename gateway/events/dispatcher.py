@@ -626,10 +626,12 @@ class Dispatcher:
             if self._feeds.get(feed.stream) is feed:
                 feed.last_id = entries[-1].entry_id
                 fanout = self._fanout(feed, entries)
-                for mailbox in list(feed.readers):  # a copy: handing out may end a subscription
-                    self._hand(mailbox, entries, fanout)
-                if fanout is not None:
-                    fanout.done()
+                try:
+                    for mailbox in list(feed.readers):  # a copy: handing out may end a subscription
+                        self._hand(mailbox, entries, fanout)
+                finally:  # its held writes are made whatever happened: their connections wait for them
+                    if fanout is not None:
+                        fanout.done()
             return
         # Each mailbox gets one list per round trip, in log order across the streams it follows.
         # The common case (one stream per mailbox, e.g. a large group's 10,000 members) shares one
@@ -651,14 +653,16 @@ class Dispatcher:
                 else:
                     outbox[mailbox] = [*already, *entries]
                     merged.add(mailbox)
-        for mailbox, entries in outbox.items():
-            if mailbox in merged:
-                entries.sort(key=lambda e: positions.parse(e.entry_id))
-                self._hand(mailbox, entries, None)
-            else:
-                self._hand(mailbox, entries, fanouts.get(id(entries)) if fanouts else None)
-        for fanout in fanouts.values():
-            fanout.done()
+        try:
+            for mailbox, entries in outbox.items():
+                if mailbox in merged:
+                    entries.sort(key=lambda e: positions.parse(e.entry_id))
+                    self._hand(mailbox, entries, None)
+                else:
+                    self._hand(mailbox, entries, fanouts.get(id(entries)) if fanouts else None)
+        finally:  # as above
+            for fanout in fanouts.values():
+                fanout.done()
 
     def _fanout(self, feed: _Feed, entries: list[LogEntry]) -> Fanout | None:
         """A group stream's entries for its many local followers: what is the same for all of them

@@ -36,7 +36,9 @@ and enabled) or logs the handshake, goes through websockets as before: same answ
 
 It also writes text frames in the caller's turn (`send_now`, `write_now`, offered as the scope
 extension SEND_NOW; on a connection without extensions framed here, without websockets' per-frame
-objects), and takes several text frames in one ASGI message (`{"type": "websocket.send", "texts":
+objects; a fan-out pass may hold the write to make it with others, `write_now(frames, later)`,
+and the connection's other frames then wait behind it, `held`), and takes several text frames in
+one ASGI message (`{"type": "websocket.send", "texts":
 [...]}`, offered as the scope extension SEND_MANY) and writes them to the socket at once: a
 subscription resuming after a restart gets its replay as one write instead of one per event, and
 each write is a system call and, on loopback, the receiver's wake-up (bench reconnect-storm).
@@ -96,6 +98,7 @@ import hashlib
 import math
 import re
 import struct
+import typing
 import weakref
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import unquote
@@ -130,6 +133,14 @@ _NO_EXTENSIONS: dict[str, object] = {}
 # one-byte length holds; a server's frames are not masked (RFC 6455 5.1).
 _TEXT_FIN = 0x81
 _SHORT_HEADERS = [bytes((_TEXT_FIN, n)) for n in range(126)]
+
+
+class Holding(typing.Protocol):
+    """A fan-out pass's held writes (gateway.events.fanout.HeldWrites), as `write_now` uses them."""
+
+    def hold(self, holder: LeanWebSocketProtocol, data: bytes) -> None: ...
+
+    def release(self) -> None: ...
 
 
 def text_frames(frames: list[bytes]) -> bytes:
@@ -493,7 +504,7 @@ def upgrade_parsed(http: HttpToolsProtocol) -> bool:
 
 
 class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
-    __slots__ = (*UVICORN_ATTRIBUTES, "_inbox", "ping_slot", "upgrade_accept")
+    __slots__ = (*UVICORN_ATTRIBUTES, "_inbox", "held", "ping_slot", "upgrade_accept")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -504,9 +515,16 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         # Sec-WebSocket-Accept of a handshake taken from uvicorn's parsed request (open_parsed),
         # until the application accepts it
         self.upgrade_accept: bytes | None = None
+        # the fan-out pass holding this connection's frames (`write_now`), until it writes them
+        self.held: Holding | None = None
 
     async def send(self, message: Any) -> None:
-        """uvicorn's, and a websocket.send carrying `texts`: every one a text frame, one write."""
+        """uvicorn's, and a websocket.send carrying `texts`: every one a text frame, one write.
+        Behind the frames a fan-out pass holds for this connection, if any (`write_now`): a
+        subscription's drain, begun in the pass as an eager task, may send before the pass ends."""
+        held = self.held
+        if held is not None:
+            held.release()
         if self.upgrade_accept is not None and message["type"] == "websocket.accept":
             await self.writable.wait()  # uvicorn's order: wait, then a lost connection raises
             if self.disconnected:
@@ -533,13 +551,17 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         waiting (`write_now`)."""
         return self.write_now([text.encode() for text in texts])
 
-    def write_now(self, frames: list[bytes]) -> bool:
+    def write_now(self, frames: list[bytes], later: Holding | None = None) -> bool:
         """`frames` (each a text message's UTF-8 bytes) as text frames in one write, right away,
         if the connection takes them without waiting: handshake done, open, not closing, its
         write buffer under the high-water mark (uvicorn's `writable`) and no message that waited
         for it still on its way (Gate.passing: frames keep their order). False, having written
         nothing, otherwise: `send` then waits for the buffer, or raises for a connection that is
         gone, as for any message.
+
+        `later`: a fan-out pass's held writes (gateway.events.fanout.HeldWrites), which make the
+        write with others in a run, in this turn of the event loop. While it holds one, this
+        connection's frames go there too, whatever `later` says, behind what it holds.
 
         A plain connection's frames are framed here (`text_frames`): websockets' send_text made
         a Frame object, serialized it through its extension hooks and queued it, for each of a
@@ -560,10 +582,22 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         if conn.extensions or conn.expect_continuation_frame or conn.debug or conn.writes:
             for frame in frames:
                 conn.send_text(frame)
-            self.transport.write(b"".join(conn.data_to_send()))
+            data = b"".join(conn.data_to_send())
         else:
-            self.transport.write(text_frames(frames))
+            data = text_frames(frames)
+        held = self.held or later
+        if held is None:
+            self.transport.write(data)
+        else:
+            self.held = held
+            held.hold(self, data)
         return True
+
+    def write_held(self, data: bytes) -> None:
+        """What a fan-out pass held for this connection (`write_now`), written: its next frames
+        are written as they come again."""
+        self.held = None
+        self.transport.write(data)
 
     def connection_lost(self, exc: Exception | None) -> None:
         """uvicorn's; then the scope lets go of this protocol (SEND_NOW), which it referred to

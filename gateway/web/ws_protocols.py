@@ -32,7 +32,7 @@ from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWS
 
 from gateway.errors import Code
 from gateway.events.delivery import Delivery
-from gateway.events.fanout import Fanout
+from gateway.events.fanout import Fanout, HeldWrites
 from gateway.lean.eager import start_eagerly
 from gateway.session.listening import Listening
 from gateway.web.documents import Documents, Refused
@@ -79,9 +79,10 @@ def _well_formed(message: Any) -> bool:
 class NowWriter(Protocol):
     """The server's writer of a connection's frames in the caller's turn (gateway.lean.uvicorn_ws
     SEND_NOW): `frames` (UTF-8 bytes of each message) written at once and True, or nothing
-    written and False when the connection cannot take them now (its buffer is full, it closed)."""
+    written and False when the connection cannot take them now (its buffer is full, it closed).
+    `later`: a fan-out pass's held writes, which make the write in this turn, with others."""
 
-    def write_now(self, frames: list[bytes]) -> bool: ...
+    def write_now(self, frames: list[bytes], later: HeldWrites | None = None) -> bool: ...
 
 
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
@@ -271,7 +272,7 @@ class ListenerOperation(Operation[Any, Any]):
             deliveries = listening.take_now(fanout, cursors=self._cursors)
             if deliveries is None:
                 return False
-            if self._written(deliveries):
+            if self._written(deliveries, fanout.writes):
                 if listening.mailbox.has_news:  # as `_write_now`: whatever the write let in comes next
                     self._start(self._drain([]))
                 return True
@@ -282,9 +283,10 @@ class ListenerOperation(Operation[Any, Any]):
         self._start(self._drain(deliveries))
         return True
 
-    def _written(self, deliveries: list[Delivery]) -> bool:
-        """`deliveries` rendered from their kept templates and written now; False, having written
-        nothing, if one has no template yet or the connection cannot take the frames now."""
+    def _written(self, deliveries: list[Delivery], later: HeldWrites | None = None) -> bool:
+        """`deliveries` rendered from their kept templates and written now (or held by the
+        fan-out pass: `later`); False, having written nothing, if one has no template yet or the
+        connection cannot take the frames now."""
         renderer, run, head = self._renderer, self.run, self._frame_head
         frames = []
         for delivery in deliveries:
@@ -293,7 +295,7 @@ class ListenerOperation(Operation[Any, Any]):
                 return False
             frames.append(b"".join((head, payload, b"}")))
         writer = self._writer
-        return writer is not None and writer.write_now(frames)
+        return writer is not None and writer.write_now(frames, later)
 
     def _write_now(self, listening: Listening) -> list[Delivery] | None:
         """The fast path of a wake-up, without a coroutine: the plain group events at the head of
