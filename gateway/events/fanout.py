@@ -12,7 +12,7 @@ before: the fast way decides nothing the mailbox's way would not.
 The pass's socket writes are held (`HeldWrites`) and made in runs of WRITES_HELD rather than one
 after each member's turn: a loopback write runs the kernel's TCP path, and alternating it with a
 member's Python work, 10,000 times, left neither warm in the CPU's caches. In runs, the same
-10,000 writes took ~40 % less time (bench group-fanout, docs/events.md). A held connection's
+10,000 writes took ~25-40 % less time (bench group-fanout, docs/events.md). A held connection's
 other frames of the pass join its run, behind what it holds: its frames keep their order.
 """
 
@@ -33,7 +33,7 @@ from gateway.im.events import OnRecvNewMessage
 log = logging.getLogger(__name__)
 
 # A pass's socket writes made together: enough for the writes to run warm, few enough that the
-# first members' frames wait only for ~100 members' rendering (~1 ms) before they are written.
+# first members' frames wait only for ~128 members' Python (~1-1.5 ms) before they are written.
 WRITES_HELD = 128
 
 
@@ -90,15 +90,17 @@ class Holder(Protocol):
 
 class HeldWrites:
     """A fan-out pass's socket writes, made in runs of `size` (`hold`) and, the rest, when the pass
-    ends (`release`). Until then the connection holding one sends whatever it writes here too
-    (gateway.lean.uvicorn_ws): a pass is one turn of the event loop, so nothing else writes to
-    it meanwhile, and `release` always runs at the pass's end (Dispatcher._hand_out)."""
+    ends (`release`, which Dispatcher._hand_out always calls). Until then, whatever else a
+    connection holding one writes joins the run behind what it holds (gateway.lean.uvicorn_ws
+    `write_now`), and its ASGI `send` (a drain begun in the pass, as an eager task) releases the
+    whole run first: its frames keep their order."""
 
-    __slots__ = ("_size", "_writes")
+    __slots__ = ("_releasing", "_size", "_writes")
 
     def __init__(self, size: int | None = None) -> None:
         self._size = size or WRITES_HELD
         self._writes: list[tuple[Holder, bytes]] = []
+        self._releasing = False
 
     def hold(self, holder: Holder, data: bytes) -> None:
         writes = self._writes
@@ -107,14 +109,23 @@ class HeldWrites:
             self.release()
 
     def release(self) -> None:
-        """Every write held, in the order held. One that fails costs the others nothing: its
-        connection is lost, which its protocol learns as for any failed write."""
-        writes, self._writes = self._writes, []
-        for holder, data in writes:
-            try:
-                holder.write_held(data)
-            except Exception:
-                log.exception("event bus could not write %d bytes of a fan-out", len(data))
+        """Every write held, in the order held. One that fails costs the others nothing (its
+        connection is aborted: `write_held`). Anything held while they are being written (no
+        write calls back into a pass today) is written after them, by the same call, never
+        ahead of what a connection already holds."""
+        if self._releasing:
+            return
+        self._releasing = True
+        try:
+            while self._writes:
+                writes, self._writes = self._writes, []
+                for holder, data in writes:
+                    try:
+                        holder.write_held(data)
+                    except Exception:
+                        log.exception("event bus could not write %d bytes of a fan-out", len(data))
+        finally:
+            self._releasing = False
 
 
 class Fanout:

@@ -521,7 +521,8 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
     async def send(self, message: Any) -> None:
         """uvicorn's, and a websocket.send carrying `texts`: every one a text frame, one write.
         Behind the frames a fan-out pass holds for this connection, if any (`write_now`): a
-        subscription's drain, begun in the pass as an eager task, may send before the pass ends."""
+        subscription's drain, begun in the pass as an eager task, may send before the pass ends,
+        and then the pass's whole run is written first (every connection's, in order)."""
         held = self.held
         if held is not None:
             held.release()
@@ -552,7 +553,7 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         return self.write_now([text.encode() for text in texts])
 
     def write_now(self, frames: list[bytes], later: Holding | None = None) -> bool:
-        """`frames` (each a text message's UTF-8 bytes) as text frames in one write, right away,
+        """`frames` (each a text message's UTF-8 bytes) as text frames in one write, in this turn,
         if the connection takes them without waiting: handshake done, open, not closing, its
         write buffer under the high-water mark (uvicorn's `writable`) and no message that waited
         for it still on its way (Gate.passing: frames keep their order). False, having written
@@ -560,8 +561,11 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         gone, as for any message.
 
         `later`: a fan-out pass's held writes (gateway.events.fanout.HeldWrites), which make the
-        write with others in a run, in this turn of the event loop. While it holds one, this
-        connection's frames go there too, whatever `later` says, behind what it holds.
+        write with others in a run, later in this turn of the event loop. While a run holds one,
+        this connection's frames go there too, whatever `later` says, behind what it holds. The
+        held bytes are not in the transport's buffer yet, so the high-water mark (`writable`)
+        does not close between them: a pass may put a few more frames than that on a connection,
+        at most its new entries for each of the connection's subscriptions.
 
         A plain connection's frames are framed here (`text_frames`): websockets' send_text made
         a Frame object, serialized it through its extension hooks and queued it, for each of a
@@ -595,9 +599,15 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
 
     def write_held(self, data: bytes) -> None:
         """What a fan-out pass held for this connection (`write_now`), written: its next frames
-        are written as they come again."""
+        are written as they come again. A write that raises aborts the connection: the frames
+        were taken from the subscription's mailbox, and the client resumes from its cursor, as
+        when the write raised in the member's own turn (ListenerOperation._take)."""
         self.held = None
-        self.transport.write(data)
+        try:
+            self.transport.write(data)
+        except Exception:
+            self.transport.abort()
+            raise
 
     def connection_lost(self, exc: Exception | None) -> None:
         """uvicorn's; then the scope lets go of this protocol (SEND_NOW), which it referred to

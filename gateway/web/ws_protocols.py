@@ -78,9 +78,10 @@ def _well_formed(message: Any) -> bool:
 
 class NowWriter(Protocol):
     """The server's writer of a connection's frames in the caller's turn (gateway.lean.uvicorn_ws
-    SEND_NOW): `frames` (UTF-8 bytes of each message) written at once and True, or nothing
-    written and False when the connection cannot take them now (its buffer is full, it closed).
-    `later`: a fan-out pass's held writes, which make the write in this turn, with others."""
+    SEND_NOW): `frames` (UTF-8 bytes of each message) written in this turn and True, or
+    nothing written and False when the connection cannot take them now (its buffer is full, it
+    closed). `later`: a fan-out pass's held writes, which make the write later in this turn,
+    with others."""
 
     def write_now(self, frames: list[bytes], later: HeldWrites | None = None) -> bool: ...
 
