@@ -82,6 +82,10 @@ class EventStream:
         self._user_stream = keys.user_events(user_id)
         self._group_of: dict[str, str] = {}  # group stream key → group ID
         self._positions: dict[str, str] = {}
+        # Every group stream whose position may differ from the base (and so be in a cursor): each
+        # write of a position adds its stream here, and a new base keeps only those it does not
+        # cover. A cursor looks at these, not at every group of a user who may be in hundreds.
+        self._touched: set[str] = set()
         # groups (or topics) whose messages the user refuses; frozen, so the usual none costs nothing
         self._silenced: frozenset[str] = NONE_SILENCED
         # silenced group (or topic) → the group stream's position up to which this subscription
@@ -101,13 +105,14 @@ class EventStream:
 
     # ---- cursor ------------------------------------------------------------------------------
     def cursor(self) -> str:
-        base = self._base
+        base, group_of, at = self._base, self._group_of, self._positions
         groups = {}
-        for key, gid in self._group_of.items():
-            pos = self._positions.get(key)
-            if pos is not None and base.get(gid) != pos:
+        for key in self._touched:
+            gid = group_of.get(key)
+            pos = at.get(key)
+            if gid is not None and pos is not None and base.get(gid) != pos:
                 groups[gid] = pos
-        user = self._positions.get(self._user_stream, positions.ORIGIN)
+        user = at.get(self._user_stream, positions.ORIGIN)
         return Cursor(user=user, groups=groups, base=self._base_id).encode()
 
     async def _write_base(self) -> None:
@@ -123,6 +128,10 @@ class EventStream:
         pipe.expire(key, BASE_TTL_SECONDS)
         await pipe.execute()
         self._base_id, self._base, self._base_written = base_id, current, self._now()
+        # kept: what the new base does not cover (nothing moves a position while the base is
+        # written today, a drain waits for it; filtered all the same, not cleared)
+        group_of, at = self._group_of, self._positions
+        self._touched = {k for k in self._touched if k in group_of and at.get(k) != current.get(group_of[k])}
 
     # ---- opening -----------------------------------------------------------------------------
     async def open(self, since: Cursor | None) -> list[LogEntry]:
@@ -155,6 +164,7 @@ class EventStream:
             self._group_of[self._keys.group_events(group_id)] = group_id
         tails = await self._dispatcher.follow_many(self.mailbox, [self._user_stream, *self._group_of])
         replay: list[LogEntry] = []
+        self._touched = set(self._group_of)  # until a base covers them
         if since is None:
             self._positions = tails
         else:
@@ -228,6 +238,7 @@ class EventStream:
         if last is None or not positions.after(entry.entry_id, last):
             return []  # already replayed, or a stream we stopped following
         self._positions[entry.stream] = entry.entry_id
+        self._touched.add(entry.stream)
         return await self._events_in(entry, notice)
 
     async def _events_in(
@@ -291,6 +302,7 @@ class EventStream:
         if one is None or not one.is_for(self._listener, self._user_id, self._silenced):
             return None
         self._positions[stream] = entry.entry_id
+        self._touched.add(stream)
         return Delivery(one.bare.event, self.cursor(), one.bare.shared) if cursors else one.bare
 
     async def _event_of(self, entry: LogEntry) -> IMEvent | None:
@@ -354,11 +366,13 @@ class EventStream:
             op = control_decoder.decode(entry.fields.get(F_EVENT, ""))
         except msgspec.DecodeError:
             self._positions[entry.stream] = entry.entry_id
+            self._touched.add(entry.stream)
             return []
         key = self._keys.group_events(topic_parent(op.group) or op.group)
         out: list[Delivery] = []
         if op.op == "join":
             self._positions[entry.stream] = entry.entry_id
+            self._touched.add(entry.stream)
             if key not in self._group_of:
                 await self._join(key, op)
             return out
@@ -374,10 +388,12 @@ class EventStream:
         elif op.op == "leave" and key in self._group_of:
             del self._group_of[key]
             self._positions.pop(key, None)
+            self._touched.discard(key)
             self._dispatcher.unfollow(self.mailbox, key)
             for group in [g for g in self._shown_until if (topic_parent(g) or g) == op.group]:
                 del self._shown_until[group]
         self._positions[entry.stream] = entry.entry_id
+        self._touched.add(entry.stream)
         if out:  # the last delivery resumes after this entry, not before it (_apply_receive_option)
             last_one = out[-1]
             out[-1] = Delivery(last_one.event, self.cursor(), last_one.shared)
@@ -386,6 +402,7 @@ class EventStream:
     async def _join(self, key: str, op: ControlOp) -> None:
         self._group_of[key] = op.group
         self._positions[key] = op.position or positions.ORIGIN
+        self._touched.add(key)
         await self._dispatcher.follow(self.mailbox, key)
         # entries between the join position and now were not offered to us: replay them
         for entry in await self._replay_one(key):
@@ -579,6 +596,7 @@ class EventStream:
         for one in plain:
             if not one.is_for(listener, user, silenced):
                 return None
+        self._touched.add(stream)
         if not cursors:
             self._positions[stream] = plain[-1].entry_id
             return [one.bare for one in plain]
