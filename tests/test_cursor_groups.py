@@ -1,7 +1,8 @@
 """A cursor lists the groups whose position moved past the base, found among the streams whose
 position was written since the base (EventStream._touched) rather than among every group of the
-user: each cursor made while a subscription lives through moves, a fresh base, joins, leaves and a
-resume is the one a look at every group gives."""
+user: each cursor made while a subscription lives through moves, a fresh base, joins, leaves, a
+resume and a group fan-out (taken in the dispatcher's pass, or from the mailbox by drain_now) is
+the one a look at every group gives; and a resumed subscription looks only at what moved too."""
 
 from __future__ import annotations
 
@@ -16,7 +17,11 @@ from gateway.events import stream as stream_module
 from gateway.events.cursor import Cursor
 from gateway.events.stream import EventStream
 from gateway.services import Gateway
+from tests.support.clients import HTTPClient, WSClient
+from tests.support.messages import send_text
+from tests.support.servers import InProcessGateway
 from tests.test_event_bus import Listener, marker, session_of
+from tests.test_listener_path import CURSORS_DOC, drain, joined, meeting_group
 
 
 def every_group(stream: EventStream) -> Cursor:
@@ -124,6 +129,55 @@ async def test_a_cursor_looks_only_at_the_streams_moved_since_the_base(gw: Gatew
     assert {stream._group_of.get(k) for k in stream._touched} <= {"m7", "m42", None}
     assert set(Cursor.decode(listener.items[-1].cursor).groups) == {"m7", "m42"}
     await listener.stop()
+    # resumed from that cursor (its base, two groups past it): the same two, not 200
+    resumed = Listener(session_of(gw, "alice"), since=listener.items[-1].cursor)
+    await resumed.ready(gw)
+    await gw.bus.publish_to_group("m9", marker(3))
+    assert await resumed.wait_for(1) == [3]
+    first = stream
+    [stream] = [s for s in _streams() if s._user_id == "alice" and len(s._group_of) == 200 and s is not first]
+    assert {stream._group_of.get(k) for k in stream._touched} <= {"m7", "m9", "m42", None}
+    assert set(Cursor.decode(resumed.items[-1].cursor).groups) == {"m7", "m9", "m42"}
+    await resumed.stop()
+
+
+async def test_every_cursor_of_a_group_fan_out_is_exact(
+    client: HTTPClient,
+    server: InProcessGateway,
+    clock: ManualClock,
+    checked: list[tuple[Cursor, Cursor]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Members taking a group message in the dispatcher's pass (EventStream.take_plain) with a
+    document that renders cursors, each member in other groups too, after a fresh base."""
+    monkeypatch.setattr(stream_module, "BASE_REFRESH_SECONDS", 60)  # well within the sessions' UserSig
+    owner, gid = await meeting_group(client, "exact")
+    others = []
+    for i in range(2):
+        doc = f'mutation {{ createGroup(groupType: V2TIM_GROUP_TYPE_MEETING, groupName: "other{i}") }}'
+        others.append(str((await client.gql(doc, token=owner)).ok()["createGroup"]))
+    subscribed = []
+    for name in ("x1", "x2", "x3"):
+        token = await joined(client, gid, name)
+        for other in others:
+            (await client.gql(f'mutation {{ joinGroup(groupID: "{other}") }}', token=token)).ok()
+        ws = await WSClient.connect(server.ws_url, token)
+        subscribed.append((ws, await ws.subscribe(CURSORS_DOC)))
+    for ws, op in subscribed:
+        await drain(ws, op)
+    await send_text(client, owner, "one", group=gid)
+    for ws, op in subscribed:
+        assert (await ws.next_event(op))["message"]["textElem"]["text"] == "one"
+    await clock.advance(61)  # each member's next drain writes a fresh base
+    for text in ("two", "three"):  # "three": taken in the pass by all but its first render's member
+        await send_text(client, owner, text, group=gid)
+        for ws, op in subscribed:
+            event = await ws.next_event(op)
+            assert event["message"]["textElem"]["text"] == text
+            assert set(Cursor.decode(event["a"]).groups) == {gid}  # the others' positions: in the base
+    for ws, _ in subscribed:
+        await ws.close()
+    assert checked == []
 
 
 def _streams() -> list[EventStream]:

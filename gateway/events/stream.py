@@ -128,10 +128,14 @@ class EventStream:
         pipe.expire(key, BASE_TTL_SECONDS)
         await pipe.execute()
         self._base_id, self._base, self._base_written = base_id, current, self._now()
-        # kept: what the new base does not cover (nothing moves a position while the base is
-        # written today, a drain waits for it; filtered all the same, not cleared)
-        group_of, at = self._group_of, self._positions
-        self._touched = {k for k in self._touched if k in group_of and at.get(k) != current.get(group_of[k])}
+        # (nothing moves a position while the base is written today, a drain waits for it; what
+        # would have moved is still in `_touched`, and stays: filtered, not cleared)
+        self._keep_uncovered()
+
+    def _keep_uncovered(self) -> None:
+        """`_touched` down to the group streams whose position the base does not cover."""
+        base, group_of, at = self._base, self._group_of, self._positions
+        self._touched = {k for k in self._touched if (g := group_of.get(k)) is not None and at.get(k) != base.get(g)}
 
     # ---- opening -----------------------------------------------------------------------------
     async def open(self, since: Cursor | None) -> list[LogEntry]:
@@ -177,6 +181,7 @@ class EventStream:
                 self._positions[key] = since.groups.get(group_id) or base.get(group_id) or str(joined[group_id])
             replay = await self._catch_up(tails)
             self._silenced = self._silenced_before(replay)
+        self._keep_uncovered()  # a resume's base (or none yet) covers what did not move since it
         if not self._base_id:
             await self._write_base()
         self._dispatcher.streaming(self.mailbox)
