@@ -34,6 +34,7 @@ from gateway.errors import Code
 from gateway.events.delivery import Delivery
 from gateway.events.fanout import Fanout, HeldWrites
 from gateway.lean.eager import start_eagerly
+from gateway.lean.uvicorn_ws import text_frames
 from gateway.session.listening import Listening
 from gateway.web.documents import Documents, Refused
 from schema.build import IMSchema
@@ -81,9 +82,9 @@ class NowWriter(Protocol):
     SEND_NOW): `frames` (UTF-8 bytes of each message) written in this turn and True, or
     nothing written and False when the connection cannot take them now (its buffer is full, it
     closed). `later`: a fan-out pass's held writes, which make the write later in this turn,
-    with others."""
+    with others. `framed`: `text_frames(frames)`, made already for several connections."""
 
-    def write_now(self, frames: list[bytes], later: HeldWrites | None = None) -> bool: ...
+    def write_now(self, frames: list[bytes], later: HeldWrites | None = None, framed: bytes | None = None) -> bool: ...
 
 
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
@@ -186,6 +187,10 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
                 await task
 
 
+# Fanout.alike's mark for members without cursors whose frames are not alike: each makes its own
+_OWN: tuple[list[bytes], bytes] = ([], b"")
+
+
 class ListenerOperation(Operation[Any, Any]):
     __slots__ = ("_cursors", "_frame_head", "_renderer", "_writer", "closed", "draining", "listening", "run")
 
@@ -273,7 +278,11 @@ class ListenerOperation(Operation[Any, Any]):
             deliveries = listening.take_now(fanout, cursors=self._cursors)
             if deliveries is None:
                 return False
-            if self._written(deliveries, fanout.writes):
+            if self._cursors:
+                written = self._written(deliveries, fanout.writes)
+            else:
+                written = self._written_alike(deliveries, fanout)
+            if written:
                 if listening.mailbox.has_news:  # as `_write_now`: whatever the write let in comes next
                     self._start(self._drain([]))
                 return True
@@ -297,6 +306,40 @@ class ListenerOperation(Operation[Any, Any]):
             frames.append(b"".join((head, payload, b"}")))
         writer = self._writer
         return writer is not None and writer.write_now(frames, later)
+
+    def _written_alike(self, deliveries: list[Delivery], fanout: Fanout) -> bool:
+        """`_written` for a member whose document renders no cursor: its frames are those of every
+        such member of the fan-out running the same document with the same variables under the
+        same operation ID, unless they sign media URLs for each reader. Made (and framed) once per
+        fan-out, by the first of them (Fanout.alike); the others' write only."""
+        run = self.run
+        plan = run.plan
+        key = (self._renderer, self._frame_head, plan.text, plan.operation_name, run.variables_key)
+        made = fanout.alike.get(key)
+        if made is None:
+            made = self._frames_alike(deliveries)
+            if made is None:
+                return False  # not rendered yet, as in `_written`: this member's drain renders them
+            fanout.alike[key] = made
+        if made is _OWN:
+            return self._written(deliveries, fanout.writes)
+        writer = self._writer
+        return writer is not None and writer.write_now(made[0], fanout.writes, made[1])
+
+    def _frames_alike(self, deliveries: list[Delivery]) -> tuple[list[bytes], bytes] | None:
+        """The frames of `deliveries` and their text frames, if every member running this document
+        with these variables under this operation ID gets the same ones; _OWN if not (media URLs
+        signed for each reader); None, having made nothing, if one is not rendered yet."""
+        renderer, run, head = self._renderer, self.run, self._frame_head
+        frames = []
+        for delivery in deliveries:
+            payload = renderer.payload_now(run, delivery)
+            if payload is None:
+                return None
+            if not renderer.alike(run, delivery):
+                return _OWN
+            frames.append(b"".join((head, payload, b"}")))
+        return frames, text_frames(frames)
 
     def _write_now(self, listening: Listening) -> list[Delivery] | None:
         """The fast path of a wake-up, without a coroutine: the plain group events at the head of
