@@ -1,14 +1,14 @@
-"""A fan-out's frames made once for the members who get the same ones (Fanout.alike,
+"""A fan-out's messages made once for the members who get the same ones (Fanout.alike,
 ListenerOperation._written_alike): members whose document renders no cursor, running the same
-document with the same variables under the same operation ID, share the frames (and their text
-frames) the first of them made. Anything that makes a member's frames its own gets its own: a
-cursor, other variables, another operation ID, media URLs signed for each reader; a compressed
-connection frames the shared messages itself."""
+document with the same variables, take the payloads the first of them took, and members under
+the same operation ID the same frames (and text frames). Anything that makes a member's
+messages its own gets its own: a cursor, other variables, media URLs signed for each reader; and
+another operation ID its own frames. A compressed connection frames the messages itself."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 import pytest
@@ -16,11 +16,13 @@ import pytest
 from gateway.clock import ManualClock
 from gateway.config import Settings
 from gateway.events.bus import F_EVENT
+from gateway.events.delivery import Delivery
 from gateway.events.fanout import Fanout
 from gateway.events.mailbox import LogEntry
 from gateway.im.events import OnGroupCreated
 from gateway.lean.uvicorn_ws import LeanWebSocketProtocol
 from gateway.services import Gateway
+from schema.execution.listeners import EventRenderer, ListenerRun
 from tests.support.clients import HTTPClient, WSClient
 from tests.support.messages import send_text
 from tests.support.servers import InProcessGateway, start_in_process
@@ -67,6 +69,19 @@ def record_write_now(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, list[by
     return calls
 
 
+def asking_for_payloads(monkeypatch: pytest.MonkeyPatch, names: Iterable[str]) -> dict[str, int]:
+    """How many times each user's subscription asks for a kept payload (EventRenderer.payload_now) from now on."""
+    asked = dict.fromkeys(names, 0)
+    original = EventRenderer.payload_now
+
+    def counted(self: EventRenderer, run: ListenerRun, delivery: Delivery) -> bytes | None:
+        asked[run.context.viewer] += 1
+        return original(self, run, delivery)
+
+    monkeypatch.setattr(EventRenderer, "payload_now", counted)
+    return asked
+
+
 async def test_members_alike_share_one_fan_outs_frames_and_the_others_make_their_own(
     client: HTTPClient, server: InProcessGateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -99,6 +114,7 @@ async def test_members_alike_share_one_fan_outs_frames_and_the_others_make_their
         await ws.next_event(op)
 
     calls = record_write_now(monkeypatch)
+    asked = asking_for_payloads(monkeypatch, plans)
     writes = {name: record_writes(connection) for name, connection in connections.items()}
     sent = (await send_text(client, owner, "two", group=gid))["msgID"]
     events = {name: await ws.next_event(op) for name, (ws, op) in subscribed.items()}
@@ -109,22 +125,33 @@ async def test_members_alike_share_one_fan_outs_frames_and_the_others_make_their
     assert events["c"]["message"] == {"textElem": {"text": "two"}}
     assert events["c"]["a"] == events["c"]["b"] != ""
 
-    # The first member of each kind (document and variables) in the pass renders the event, and
-    # its drain writes it (no text frames made ahead); the others take it in the pass, and those
-    # alike write the messages and text frames the first of them to take it made.
-    framed = {name: [f for conn, _, f in calls if conn is connections[name]] for name in plans}
-    assert all(len(made) == 1 for made in framed.values()), framed
-    shared = {name: made[0] for name, made in framed.items() if made[0] is not None}
-    alike = [shared[name] for name in ("a1", "a2", "a3", "z1", "z2") if name in shared]
-    assert len(alike) >= 4
-    assert all(made is alike[0] for made in alike)
-    assert all(shared.get(name) is not alike[0] for name in ("o1", "o2", "v1", "v2"))
-    assert "c" not in shared  # a cursor: its own frames
+    # The first member of each kind (document and variables) in the pass finds no payload kept:
+    # its drain renders and writes the event (no text frames made ahead). The next one takes the
+    # payload; the others of its kind take it from the fan-out (Fanout.alike), and reuse the
+    # frames and text frames made for the member before them under the same operation ID.
+    kinds = {"A": ("a1", "a2", "a3", "z1", "z2", "o1", "o2"), "V": ("v1", "v2"), "C": ("c",)}
+    for kind, names in kinds.items():
+        assert sum(asked[name] for name in names) == (2 if kind == "C" else 3), (kind, asked)
+    assert len([name for name in kinds["A"] if asked[name]]) == 2
+    name_of = {connection: name for name, connection in connections.items()}
+    kind_of = {name: kind for kind, names in kinds.items() for name in names}
+    assert sorted(name_of[conn] for conn, _, _ in calls) == sorted(plans)  # one write each
+    made = [(name_of[conn], framed) for conn, _, framed in calls if framed is not None]
+    assert sorted(kind_of[name] for name, _ in made) == ["A"] * 6 + ["V"]  # all but who rendered
+    last: dict[str, tuple[str, bytes]] = {}
+    reused = 0
+    for name, framed in made:
+        op, kind = subscribed[name][1], kind_of[name]
+        if kind in last and last[kind][0] == op:
+            assert framed is last[kind][1], name
+            reused += 1
+        last[kind] = (op, framed)
+    assert reused >= 1  # the A kind's six: four or five under "1", one or two under "2", in any order
     for name, (_, op) in subscribed.items():  # each its own operation's
         head = f'{{"id":"{op}","type":"next"'.encode()
         assert all(f.startswith(head) for conn, frames, _ in calls if conn is connections[name] for f in frames)
     # a compressed connection frames the shared messages itself, through its extension
-    assert "z1" in shared or "z2" in shared
+    assert {"z1", "z2"} & {name for name, _ in made}
     texts = {name: [w for w in written if w[0] & 0x0F == 1] for name, written in writes.items()}  # no pings
     for name in plans:
         assert len(texts[name]) == 1, name

@@ -187,8 +187,32 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
                 await task
 
 
-# Fanout.alike's mark for members without cursors whose frames are not alike: each makes its own
-_OWN: tuple[list[bytes], bytes] = ([], b"")
+class AlikeFrames:
+    """A fan-out's messages as every member running one document with the same variables gets
+    them (ListenerOperation._written_alike): their tails (payload and closing brace) made once,
+    and the frames and text frames for the last operation ID they were made for, which the next
+    members under that ID write as they are. Clients number their operations (often all "1") or
+    give each a UUID: the first share everything, the others the payload."""
+
+    __slots__ = ("framed", "frames", "head", "tails")
+
+    def __init__(self, tails: list[bytes]) -> None:
+        self.tails = tails
+        self.head = b""  # no frame's head is empty
+        self.frames: list[bytes] = []
+        self.framed = b""
+
+    def under(self, head: bytes) -> tuple[list[bytes], bytes]:
+        """The frames with `head` (an operation's `next` message up to its payload), and their text frames."""
+        if head != self.head:
+            self.frames = [head + tail for tail in self.tails]
+            self.framed = text_frames(self.frames)
+            self.head = head
+        return self.frames, self.framed
+
+
+# Fanout.alike's mark for members without cursors whose messages are not alike: each makes its own
+_OWN = AlikeFrames([])
 
 
 class ListenerOperation(Operation[Any, Any]):
@@ -308,38 +332,40 @@ class ListenerOperation(Operation[Any, Any]):
         return writer is not None and writer.write_now(frames, later)
 
     def _written_alike(self, deliveries: list[Delivery], fanout: Fanout) -> bool:
-        """`_written` for a member whose document renders no cursor: its frames are those of every
-        such member of the fan-out running the same document with the same variables under the
-        same operation ID, unless they sign media URLs for each reader. Made (and framed) once per
-        fan-out, by the first of them (Fanout.alike); the others' write only."""
+        """`_written` for a member whose document renders no cursor: its messages are those of every
+        such member of the fan-out running the same document with the same variables, but for
+        the operation ID, unless they sign media URLs for each reader. Their payloads are taken
+        once per fan-out, by the first of them (Fanout.alike); the others' frames are made from
+        them, or reused under the same operation ID (AlikeFrames)."""
         run = self.run
         plan = run.plan
-        key = (self._renderer, self._frame_head, plan.text, plan.operation_name, run.variables_key)
-        made = fanout.alike.get(key)
-        if made is None:
-            made = self._frames_alike(deliveries)
-            if made is None:
+        key = (self._renderer, plan.text, plan.operation_name, run.variables_key)
+        alike = fanout.alike.get(key)
+        if alike is None:
+            alike = self._alike(deliveries)
+            if alike is None:
                 return False  # not rendered yet, as in `_written`: this member's drain renders them
-            fanout.alike[key] = made
-        if made is _OWN:
+            fanout.alike[key] = alike
+        if alike is _OWN:
             return self._written(deliveries, fanout.writes)
+        frames, framed = alike.under(self._frame_head)
         writer = self._writer
-        return writer is not None and writer.write_now(made[0], fanout.writes, made[1])
+        return writer is not None and writer.write_now(frames, fanout.writes, framed)
 
-    def _frames_alike(self, deliveries: list[Delivery]) -> tuple[list[bytes], bytes] | None:
-        """The frames of `deliveries` and their text frames, if every member running this document
-        with these variables under this operation ID gets the same ones; _OWN if not (media URLs
-        signed for each reader); None, having made nothing, if one is not rendered yet."""
-        renderer, run, head = self._renderer, self.run, self._frame_head
-        frames = []
+    def _alike(self, deliveries: list[Delivery]) -> AlikeFrames | None:
+        """The messages of `deliveries`, if every member running this document with these variables
+        gets the same ones but for the operation ID; _OWN if not (media URLs signed for each
+        reader); None, having made nothing, if one is not rendered yet."""
+        renderer, run = self._renderer, self.run
+        tails = []
         for delivery in deliveries:
             payload = renderer.payload_now(run, delivery)
             if payload is None:
                 return None
             if not renderer.alike(run, delivery):
                 return _OWN
-            frames.append(b"".join((head, payload, b"}")))
-        return frames, text_frames(frames)
+            tails.append(payload + b"}")
+        return AlikeFrames(tails)
 
     def _write_now(self, listening: Listening) -> list[Delivery] | None:
         """The fast path of a wake-up, without a coroutine: the plain group events at the head of
