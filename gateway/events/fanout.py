@@ -147,7 +147,8 @@ class Fanout:
         self._counts: dict[Counted, int] = {}
         self.writes = HeldWrites()  # the takers' frames, written in runs
         # what takers make of these entries that is the same for many of them, made by the first
-        # one (ListenerOperation: the frames of a document without a cursor), under the taker's key
+        # one, under the taker's key (ListenerOperation: the messages of a document without a
+        # cursor, gateway.web.ws_protocols.AlikeFrames)
         self.alike: dict[Hashable, Any] = {}
 
     def plain(self) -> list[PlainEntry] | None:
