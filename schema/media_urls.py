@@ -49,6 +49,11 @@ def signed_url(context: IMContext, key: str) -> str:
     return base + gateway.media_signer.url(key, context.viewer, gateway.clock.now())
 
 
+def for_anyone(payload: bytes) -> bool:
+    """Whether a rendered payload holds no placeholder: `personalize` gives it as it is."""
+    return _HOLE_BYTES not in payload
+
+
 def personalize(payload: bytes, context: IMContext) -> bytes:
     """A rendered payload with each placeholder replaced by the URL signed for this reader."""
     if _HOLE_BYTES not in payload:

@@ -16,7 +16,8 @@ import pytest
 
 from gateway.events import fanout as fanout_module
 from gateway.events.dispatcher import Dispatcher
-from gateway.events.fanout import HeldWrites
+from gateway.events.fanout import Fanout, HeldWrites
+from gateway.session.listening import Listening
 from gateway.web.ws_protocols import ListenerOperation
 from tests.support.clients import HTTPClient, WSClient
 from tests.support.messages import send_text
@@ -67,14 +68,13 @@ async def test_a_pass_writes_its_members_frames_in_runs_and_the_rest_when_it_end
     for ws, op in subscribed.values():
         assert (await ws.next_event(op))["message"]["textElem"]["text"] == "one"
 
-    original = ListenerOperation._written
+    original = Listening.take_now
 
-    def written(self: ListenerOperation, deliveries: Any, later: Any = None) -> bool:
-        assert self.listening is not None
-        steps.append(("took" if later is not None else "woken", self.listening._session.user_id))
-        return original(self, deliveries, later)
+    def took(self: Listening, fanout: Fanout, *, cursors: bool = True) -> Any:
+        steps.append(("took", self._session.user_id))
+        return original(self, fanout, cursors=cursors)
 
-    monkeypatch.setattr(ListenerOperation, "_written", written)
+    monkeypatch.setattr(Listening, "take_now", took)
     steps.clear()
     await send_text(client, owner, "two", group=gid)
     for ws, op in subscribed.values():

@@ -19,9 +19,9 @@ other frames of the pass join its run, behind what it holds: its frames keep the
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from gateway.events.bus import F_EVENT, F_EXCEPT_SESSION, F_EXCEPT_USER, F_LISTENER, F_SESSION
 from gateway.events.decoded import DecodedEntries
@@ -133,16 +133,23 @@ class Fanout:
     member-independent part worked out once (`plain`), and the deliveries taken counted per
     listener when the pass ends (`done`)."""
 
-    __slots__ = ("_counts", "_decided", "_decoded", "_plain", "entries", "stream", "writes")
+    __slots__ = ("_counts", "_decided", "_decoded", "_plain", "alike", "bare", "entries", "stream", "writes")
 
     def __init__(self, stream: str, entries: list[LogEntry], decoded: DecodedEntries) -> None:
         self.stream = stream
         self.entries = entries  # in the stream's order, all after the same position
         self._decoded = decoded
         self._plain: list[PlainEntry] | None = None
+        # each entry's delivery without a cursor, once `plain` found them all plain: one list for
+        # every member that takes them without cursors (EventStream.take_plain), never changed
+        self.bare: list[Delivery] = []
         self._decided = False
         self._counts: dict[Counted, int] = {}
         self.writes = HeldWrites()  # the takers' frames, written in runs
+        # what takers make of these entries that is the same for many of them, made by the first
+        # one, under the taker's key (ListenerOperation: the messages of a document without a
+        # cursor, gateway.web.ws_protocols.AlikeFrames)
+        self.alike: dict[Hashable, Any] = {}
 
     def plain(self) -> list[PlainEntry] | None:
         """Each entry as a member takes it, or None when any of them is not a plain group event
@@ -151,6 +158,8 @@ class Fanout:
         if not self._decided:
             self._decided = True
             self._plain = self._work_out()
+            if self._plain is not None:
+                self.bare = [one.bare for one in self._plain]
         return self._plain
 
     def _work_out(self) -> list[PlainEntry] | None:

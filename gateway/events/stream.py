@@ -604,7 +604,7 @@ class EventStream:
         self._touched.add(stream)
         if not cursors:
             self._positions[stream] = plain[-1].entry_id
-            return [one.bare for one in plain]
+            return fanout.bare  # the same for every member without cursors: one list, not one each
         out: list[Delivery] = []
         for one in plain:
             self._positions[stream] = one.entry_id

@@ -552,7 +552,7 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         waiting (`write_now`)."""
         return self.write_now([text.encode() for text in texts])
 
-    def write_now(self, frames: list[bytes], later: Holding | None = None) -> bool:
+    def write_now(self, frames: list[bytes], later: Holding | None = None, framed: bytes | None = None) -> bool:
         """`frames` (each a text message's UTF-8 bytes) as text frames in one write, in this turn,
         if the connection takes them without waiting: handshake done, open, not closing, its
         write buffer under the high-water mark (uvicorn's `writable`) and no message that waited
@@ -571,7 +571,8 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         a Frame object, serialized it through its extension hooks and queued it, for each of a
         large group's 10,000 members (bench group-fanout). With an extension negotiated
         (permessage-deflate), a fragmented message under way, frame logging on, or bytes of its
-        own queued, websockets frames them as before."""
+        own queued, websockets frames them as before. `framed`: `text_frames(frames)` made already
+        (a fan-out's members with the same frames share them), written instead on a plain connection."""
         conn, gate = self.conn, cast("Gate", self.writable)
         if (
             not self.handshake_complete
@@ -588,7 +589,7 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
                 conn.send_text(frame)
             data = b"".join(conn.data_to_send())
         else:
-            data = text_frames(frames)
+            data = text_frames(frames) if framed is None else framed
         held = self.held or later
         if held is None:
             self.transport.write(data)

@@ -34,6 +34,7 @@ from gateway.errors import Code
 from gateway.events.delivery import Delivery
 from gateway.events.fanout import Fanout, HeldWrites
 from gateway.lean.eager import start_eagerly
+from gateway.lean.uvicorn_ws import text_frames
 from gateway.session.listening import Listening
 from gateway.web.documents import Documents, Refused
 from schema.build import IMSchema
@@ -81,9 +82,9 @@ class NowWriter(Protocol):
     SEND_NOW): `frames` (UTF-8 bytes of each message) written in this turn and True, or
     nothing written and False when the connection cannot take them now (its buffer is full, it
     closed). `later`: a fan-out pass's held writes, which make the write later in this turn,
-    with others."""
+    with others. `framed`: `text_frames(frames)`, made already for several connections."""
 
-    def write_now(self, frames: list[bytes], later: HeldWrites | None = None) -> bool: ...
+    def write_now(self, frames: list[bytes], later: HeldWrites | None = None, framed: bytes | None = None) -> bool: ...
 
 
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
@@ -186,6 +187,34 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
                 await task
 
 
+class AlikeFrames:
+    """A fan-out's messages as every member running one document with the same variables gets
+    them (ListenerOperation._written_alike): their tails (payload and closing brace) made once,
+    and the frames and text frames for the last operation ID they were made for, which the next
+    members under that ID write as they are. Clients number their operations (often all "1") or
+    give each a UUID: the first share everything, the others the payload."""
+
+    __slots__ = ("framed", "frames", "head", "tails")
+
+    def __init__(self, tails: list[bytes]) -> None:
+        self.tails = tails
+        self.head = b""  # no frame's head is empty
+        self.frames: list[bytes] = []
+        self.framed = b""
+
+    def under(self, head: bytes) -> tuple[list[bytes], bytes]:
+        """The frames with `head` (an operation's `next` message up to its payload), and their text frames."""
+        if head != self.head:
+            self.frames = [head + tail for tail in self.tails]
+            self.framed = text_frames(self.frames)
+            self.head = head
+        return self.frames, self.framed
+
+
+# Fanout.alike's mark for members without cursors whose messages are not alike: each makes its own
+_OWN = AlikeFrames([])
+
+
 class ListenerOperation(Operation[Any, Any]):
     __slots__ = ("_cursors", "_frame_head", "_renderer", "_writer", "closed", "draining", "listening", "run")
 
@@ -273,7 +302,11 @@ class ListenerOperation(Operation[Any, Any]):
             deliveries = listening.take_now(fanout, cursors=self._cursors)
             if deliveries is None:
                 return False
-            if self._written(deliveries, fanout.writes):
+            if self._cursors:
+                written = self._written(deliveries, fanout.writes)
+            else:
+                written = self._written_alike(deliveries, fanout)
+            if written:
                 if listening.mailbox.has_news:  # as `_write_now`: whatever the write let in comes next
                     self._start(self._drain([]))
                 return True
@@ -297,6 +330,42 @@ class ListenerOperation(Operation[Any, Any]):
             frames.append(b"".join((head, payload, b"}")))
         writer = self._writer
         return writer is not None and writer.write_now(frames, later)
+
+    def _written_alike(self, deliveries: list[Delivery], fanout: Fanout) -> bool:
+        """`_written` for a member whose document renders no cursor: its messages are those of every
+        such member of the fan-out running the same document with the same variables, but for
+        the operation ID, unless they sign media URLs for each reader. Their payloads are taken
+        once per fan-out, by the first of them (Fanout.alike); the others' frames are made from
+        them, or reused under the same operation ID (AlikeFrames)."""
+        run = self.run
+        plan = run.plan
+        key = (self._renderer, plan.text, plan.operation_name, run.variables_key)
+        alike = fanout.alike.get(key)
+        if alike is None:
+            alike = self._alike(deliveries)
+            if alike is None:
+                return False  # not rendered yet, as in `_written`: this member's drain renders them
+            fanout.alike[key] = alike
+        if alike is _OWN:
+            return self._written(deliveries, fanout.writes)
+        frames, framed = alike.under(self._frame_head)
+        writer = self._writer
+        return writer is not None and writer.write_now(frames, fanout.writes, framed)
+
+    def _alike(self, deliveries: list[Delivery]) -> AlikeFrames | None:
+        """The messages of `deliveries`, if every member running this document with these variables
+        gets the same ones but for the operation ID; _OWN if not (media URLs signed for each
+        reader); None, having made nothing, if one is not rendered yet."""
+        renderer, run = self._renderer, self.run
+        tails = []
+        for delivery in deliveries:
+            payload = renderer.payload_now(run, delivery)
+            if payload is None:
+                return None
+            if not renderer.alike(run, delivery):
+                return _OWN
+            tails.append(payload + b"}")
+        return AlikeFrames(tails)
 
     def _write_now(self, listening: Listening) -> list[Delivery] | None:
         """The fast path of a wake-up, without a coroutine: the plain group events at the head of

@@ -50,7 +50,7 @@ from schema.execution.share import SHARE_ATTRIBUTE
 from schema.limits import CACHE_SIZE
 from schema.listeners.common import EventTypes
 from schema.listeners.fields import LISTENER_FIELDS
-from schema.media_urls import personalize
+from schema.media_urls import for_anyone, personalize
 
 _is_awaitable = cast("Callable[[Any], TypeGuard[Awaitable[Any]]]", optimized_is_awaitable)
 TEMPLATES_KEPT = 256  # recent (event, document) payloads: a burst of group events, not history
@@ -190,6 +190,16 @@ class EventRenderer:
             return None
         # media URLs are the one other per-subscriber part (signed per reader: schema.media_urls)
         return personalize(orjson.dumps(delivery.cursor).join(parts), run.context)
+
+    def alike(self, run: ListenerRun, delivery: Delivery) -> bool:
+        """Whether `payload_now` gives every subscriber running this document with these variables
+        the same bytes for `delivery`, whatever its cursor and reader: its kept template has no
+        hole for a cursor (the document renders none) and no media URL to sign for each reader."""
+        plan = run.plan
+        if not delivery.shared or plan.shape is None:
+            return False
+        parts = self._templates.get((delivery.shared, plan.text, plan.operation_name, run.variables_key))
+        return parts is not None and len(parts) == 1 and for_anyone(parts[0])
 
     async def payload(self, run: ListenerRun, delivery: Delivery) -> bytes:
         kept = self.payload_now(run, delivery)
