@@ -56,7 +56,7 @@ def for_anyone(payload: bytes) -> bool:
 
 def personalize(payload: bytes, context: IMContext) -> bytes:
     """A rendered payload with each placeholder replaced by the URL signed for this reader."""
-    if _HOLE_BYTES not in payload:
+    if for_anyone(payload):
         return payload
     parts = payload.split(_HOLE_BYTES)
     for i in range(1, len(parts), 2):

@@ -83,8 +83,8 @@ class EventStream:
         self._group_of: dict[str, str] = {}  # group stream key → group ID
         self._positions: dict[str, str] = {}
         # Every group stream whose position may differ from the base (and so be in a cursor): each
-        # write of a position adds its stream here, and a new base keeps only those it does not
-        # cover. A cursor looks at these, not at every group of a user who may be in hundreds.
+        # position written goes through `_move`, which adds its stream here, and a new base keeps
+        # only those it does not cover. A cursor looks at these, not at every group of a user who may be in hundreds.
         self._touched: set[str] = set()
         # groups (or topics) whose messages the user refuses; frozen, so the usual none costs nothing
         self._silenced: frozenset[str] = NONE_SILENCED
@@ -114,6 +114,12 @@ class EventStream:
                 groups[gid] = pos
         user = at.get(self._user_stream, positions.ORIGIN)
         return Cursor(user=user, groups=groups, base=self._base_id).encode()
+
+    def _move(self, stream: str, entry_id: str) -> None:
+        """The subscription's position in `stream` is `entry_id` now: every position written after
+        opening goes through here, so `_touched` (what a cursor looks at) misses no stream."""
+        self._positions[stream] = entry_id
+        self._touched.add(stream)
 
     async def _write_base(self) -> None:
         """Keep the current group positions in Redis, so cursors need to list only later moves."""
@@ -242,8 +248,7 @@ class EventStream:
         last = self._positions.get(entry.stream)
         if last is None or not positions.after(entry.entry_id, last):
             return []  # already replayed, or a stream we stopped following
-        self._positions[entry.stream] = entry.entry_id
-        self._touched.add(entry.stream)
+        self._move(entry.stream, entry.entry_id)
         return await self._events_in(entry, notice)
 
     async def _events_in(
@@ -306,8 +311,7 @@ class EventStream:
         one = plain_entry(entry, self._dispatcher.decoded)
         if one is None or not one.is_for(self._listener, self._user_id, self._silenced):
             return None
-        self._positions[stream] = entry.entry_id
-        self._touched.add(stream)
+        self._move(stream, entry.entry_id)
         return Delivery(one.bare.event, self.cursor(), one.bare.shared) if cursors else one.bare
 
     async def _event_of(self, entry: LogEntry) -> IMEvent | None:
@@ -370,14 +374,12 @@ class EventStream:
         try:
             op = control_decoder.decode(entry.fields.get(F_EVENT, ""))
         except msgspec.DecodeError:
-            self._positions[entry.stream] = entry.entry_id
-            self._touched.add(entry.stream)
+            self._move(entry.stream, entry.entry_id)
             return []
         key = self._keys.group_events(topic_parent(op.group) or op.group)
         out: list[Delivery] = []
         if op.op == "join":
-            self._positions[entry.stream] = entry.entry_id
-            self._touched.add(entry.stream)
+            self._move(entry.stream, entry.entry_id)
             if key not in self._group_of:
                 await self._join(key, op)
             return out
@@ -397,8 +399,7 @@ class EventStream:
             self._dispatcher.unfollow(self.mailbox, key)
             for group in [g for g in self._shown_until if (topic_parent(g) or g) == op.group]:
                 del self._shown_until[group]
-        self._positions[entry.stream] = entry.entry_id
-        self._touched.add(entry.stream)
+        self._move(entry.stream, entry.entry_id)
         if out:  # the last delivery resumes after this entry, not before it (_apply_receive_option)
             last_one = out[-1]
             out[-1] = Delivery(last_one.event, self.cursor(), last_one.shared)
@@ -406,8 +407,7 @@ class EventStream:
 
     async def _join(self, key: str, op: ControlOp) -> None:
         self._group_of[key] = op.group
-        self._positions[key] = op.position or positions.ORIGIN
-        self._touched.add(key)
+        self._move(key, op.position or positions.ORIGIN)
         await self._dispatcher.follow(self.mailbox, key)
         # entries between the join position and now were not offered to us: replay them
         for entry in await self._replay_one(key):
@@ -601,13 +601,12 @@ class EventStream:
         for one in plain:
             if not one.is_for(listener, user, silenced):
                 return None
-        self._touched.add(stream)
         if not cursors:
-            self._positions[stream] = plain[-1].entry_id
+            self._move(stream, plain[-1].entry_id)
             return fanout.bare  # the same for every member without cursors: one list, not one each
         out: list[Delivery] = []
         for one in plain:
-            self._positions[stream] = one.entry_id
+            self._move(stream, one.entry_id)
             out.append(Delivery(one.bare.event, self.cursor(), one.bare.shared))
         return out
 

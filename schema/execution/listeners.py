@@ -166,6 +166,12 @@ class ListenerRun:
         return cls(plan, context, variables, since if isinstance(since, str) else None)
 
 
+def _template_key(run: ListenerRun, delivery: Delivery) -> tuple[str, str, str | None, str]:
+    """What a group event's kept payload depends on: the event, the document and its variables."""
+    plan = run.plan
+    return (delivery.shared, plan.text, plan.operation_name, run.variables_key)
+
+
 class EventRenderer:
     """Deliveries → `next` payloads (JSON bytes), group events rendered once per document."""
 
@@ -185,7 +191,7 @@ class EventRenderer:
         plan = run.plan
         if not delivery.shared or plan.shape is None:
             return None
-        parts = self._templates.get((delivery.shared, plan.text, plan.operation_name, run.variables_key))
+        parts = self._templates.get(_template_key(run, delivery))
         if parts is None:
             return None
         # media URLs are the one other per-subscriber part (signed per reader: schema.media_urls)
@@ -198,7 +204,7 @@ class EventRenderer:
         plan = run.plan
         if not delivery.shared or plan.shape is None:
             return False
-        parts = self._templates.get((delivery.shared, plan.text, plan.operation_name, run.variables_key))
+        parts = self._templates.get(_template_key(run, delivery))
         return parts is not None and len(parts) == 1 and for_anyone(parts[0])
 
     async def payload(self, run: ListenerRun, delivery: Delivery) -> bytes:
@@ -208,7 +214,7 @@ class EventRenderer:
         plan = run.plan
         key = None
         if delivery.shared and plan.shape is not None:
-            key = (delivery.shared, plan.text, plan.operation_name, run.variables_key)
+            key = _template_key(run, delivery)
         root = plan.types.to_graphql(delivery)
         if delivery.shared:
             setattr(root, SHARE_ATTRIBUTE, delivery.shared)
