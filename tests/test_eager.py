@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import gc
+import sys
 from typing import Any
 
 import pytest
@@ -313,11 +314,18 @@ async def test_the_first_steps_task_answers_what_a_task_is_asked() -> None:
         answers.extend([current.get_coro(), current.get_stack(), current.done(), current.cancelling(), repr(current)])
         await asyncio.sleep(0)
 
-    task = start_eagerly(work(), name="drain")
+    coro = work()
+    task = start_eagerly(coro, name="drain")
     assert task is not None
     await task
-    assert answers[:4] == [None, [], False, 0]
-    assert "first step" in answers[4]
+    assert answers[2:4] == [False, 0]
+    if sys.version_info >= (3, 12):  # asyncio's own eager task: it has its coroutine from the start
+        assert answers[0] is coro
+        assert answers[1][-1].f_code.co_name == "work"  # (the caller's frames above it: it runs in their turn)
+        assert "drain" in answers[4]
+    else:  # the first step's _EagerTask is handed its coroutine only if the step waits
+        assert answers[:2] == [None, []]
+        assert "first step" in answers[4]
     assert task.get_name() == "drain"
 
 

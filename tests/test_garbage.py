@@ -40,6 +40,15 @@ def cyclic_garbage() -> Iterator[list[object]]:
         gc.enable()
 
 
+def free_garbage_so_far() -> None:
+    """Frees what the cyclic collector would free now, and goes on saving what it finds later
+    (a list cleared under DEBUG_SAVEALL frees nothing: its cycles are found and saved again)."""
+    gc.set_debug(0)
+    gc.garbage.clear()
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+
+
 def test_per_event_executions_reuse_the_subscriptions_field_collection() -> None:
     schema = build_schema(
         """
@@ -79,7 +88,13 @@ async def test_delivering_events_leaves_no_cyclic_garbage(
     alice, bob = await client.login("alice"), await client.login("bob")
     ws = await WSClient.connect(server.ws_url, bob)
     op = await ws.subscribe(TEXTS)
-    for i in range(5):
+    for i in range(6):
+        if i == 1:
+            # What the first message left is not counted: the Redis connections it opened. A new
+            # connection's handshake (redis-py asks for maintenance notices, and catches a Redis's
+            # refusal) leaves its exception in a cycle with its traceback, whose frames (seen on
+            # Python 3.12) reach the request that opened the connection. Once per connection.
+            free_garbage_so_far()
         created = (await client.gql(f'mutation {{ createTextMessage(text: "e{i}") {{ id }} }}', token=alice)).ok()
         (await client.gql(SEND.format(id=created["createTextMessage"]["id"]), token=alice)).ok()
         event = await ws.next_event(op)
