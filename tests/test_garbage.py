@@ -16,6 +16,7 @@ import pytest
 from graphql import build_schema, parse
 
 from gateway.lean.uvicorn_ws import LeanWebSocketProtocol
+from gateway.web.app import FULL_COLLECTION_AFTER, YOUNG_COLLECTION_AFTER
 from schema.context import IMContext
 from schema.execution.executor import SharedEventExecutor
 from tests.support.clients import HTTPClient, WSClient
@@ -66,6 +67,18 @@ def test_per_event_executions_reuse_the_subscriptions_field_collection() -> None
         assert result.data == {"event": {"id": i, "inner": {"name": f"n{i}"}}}  # type: ignore[union-attr]
     # one entry per object field (event, inner), not two more per event
     assert len(executor._relevant_sub_fields) == 2
+
+
+async def test_a_started_gateway_collects_young_objects_in_large_passes_and_all_of_them_rarely(
+    server: InProcessGateway,
+) -> None:
+    """The collector's settings of gateway.web.app are in force once the gateway has started
+    (its lifespan sets them; the middle generation keeps CPython's default)."""
+    young, middle, full = gc.get_threshold()
+    assert (young, full) == (YOUNG_COLLECTION_AFTER, FULL_COLLECTION_AFTER)
+    assert young > 700  # CPython's defaults: 700, 10, 10
+    assert full > 10
+    assert middle == 10
 
 
 async def test_queries_and_mutations_leave_no_cyclic_garbage(
