@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -75,10 +76,12 @@ async def test_a_started_gateway_collects_young_objects_in_large_passes_and_all_
     """The collector's settings of gateway.web.app are in force once the gateway has started
     (its lifespan sets them; the middle generation keeps CPython's default)."""
     young, middle, full = gc.get_threshold()
-    assert (young, full) == (YOUNG_COLLECTION_AFTER, FULL_COLLECTION_AFTER)
+    assert young == YOUNG_COLLECTION_AFTER
     assert young > 700  # CPython's defaults: 700, 10, 10
-    assert full > 10
     assert middle == 10
+    if sys.version_info < (3, 14):  # 3.14's incremental collector has no third generation (always 0)
+        assert full == FULL_COLLECTION_AFTER
+        assert full > 10
 
 
 async def test_queries_and_mutations_leave_no_cyclic_garbage(
@@ -98,16 +101,24 @@ async def test_queries_and_mutations_leave_no_cyclic_garbage(
 async def test_delivering_events_leaves_no_cyclic_garbage(
     client: HTTPClient, server: InProcessGateway, cyclic_garbage: list[object]
 ) -> None:
-    alice, bob = await client.login("alice"), await client.login("bob")
+    alice, bob, carol = await client.login("alice"), await client.login("bob"), await client.login("carol")
+    # Not counted: the Redis connections a first message and its delivery open, here a message to
+    # carol. A new connection's handshake (redis-py asks for maintenance notices, and catches a
+    # Redis's refusal) leaves its exception in a cycle with its traceback, whose frames (seen on
+    # Python 3.12) reach whatever opened the connection: a request and its context. Once per
+    # connection. Bob's subscription, its first delivery included, is counted in full.
+    warm = await WSClient.connect(server.ws_url, carol)
+    warm_op = await warm.subscribe(TEXTS)
+    created = (await client.gql('mutation { createTextMessage(text: "warm") { id } }', token=alice)).ok()
+    message_id = created["createTextMessage"]["id"]
+    (
+        await client.gql(f'mutation {{ sendMessage(id: "{message_id}", receiver: "carol") {{ msgID }} }}', token=alice)
+    ).ok()
+    assert (await warm.next_event(warm_op))["message"]["textElem"]["text"] == "warm"
+    free_garbage_so_far()
     ws = await WSClient.connect(server.ws_url, bob)
     op = await ws.subscribe(TEXTS)
-    for i in range(6):
-        if i == 1:
-            # What the first message left is not counted: the Redis connections it opened. A new
-            # connection's handshake (redis-py asks for maintenance notices, and catches a Redis's
-            # refusal) leaves its exception in a cycle with its traceback, whose frames (seen on
-            # Python 3.12) reach the request that opened the connection. Once per connection.
-            free_garbage_so_far()
+    for i in range(5):
         created = (await client.gql(f'mutation {{ createTextMessage(text: "e{i}") {{ id }} }}', token=alice)).ok()
         (await client.gql(SEND.format(id=created["createTextMessage"]["id"]), token=alice)).ok()
         event = await ws.next_event(op)
@@ -115,6 +126,7 @@ async def test_delivering_events_leaves_no_cyclic_garbage(
     gc.collect()
     left = [type(o).__name__ for o in cyclic_garbage if isinstance(o, IMContext | SharedEventExecutor)]
     await ws.close()
+    await warm.close()
     assert left == []
 
 

@@ -32,7 +32,7 @@ from schema import build_schema
 
 GRAPHQL_PATH = "/graphql"
 FULL_COLLECTION_AFTER = 100  # middle-generation passes per full pass (CPython's default: 10)
-YOUNG_COLLECTION_AFTER = 10_000  # new container objects per young pass (CPython's default: 700)
+YOUNG_COLLECTION_AFTER = 10_000  # tracked objects made less freed, per young pass (CPython's default: 700)
 
 
 async def healthz(request: Request) -> Response:
@@ -149,18 +149,23 @@ def create_app(
         # A full pass over 10,000 connections' objects (~1.5 million) takes ~1 s. CPython's default
         # starts one after every 10 middle-generation passes once enough objects have survived;
         # after 100, they are ten times rarer (bench group-fanout: the 1.4 s send went away).
-        # A young pass every 10,000 new objects instead of 700: a burst that keeps what it makes
-        # (a reconnect storm: 10,000 connections with their subscriptions) promotes it in fewer,
-        # larger passes, and so reaches 100 middle passes, and a full pass in the middle of the
-        # burst, far less often. bench reconnect-storm, 3 storms a side, interleaved: the longest
-        # pause 245-417 ms (full passes) -> 57-99 ms, the collector's time per storm ~0.9 -> ~0.6 s;
-        # the storm's length, C2C sends and group fan-out unchanged within the noise. 5,000 paused
-        # about as little; 20,000 paused longer (~130 ms) and cost more. Cyclic garbage, which
-        # requests and deliveries do not make (tests/test_garbage.py), waits a little longer.
-        gc.set_threshold(YOUNG_COLLECTION_AFTER, gc.get_threshold()[1], FULL_COLLECTION_AFTER)
+        # A young pass once tracked objects made (less those freed) since the last one pass 10,000
+        # instead of 700: a burst that keeps what it makes (a reconnect storm: 10,000 connections
+        # with their subscriptions) is promoted in fewer, larger passes, and so reaches 100 middle
+        # passes, and a full pass in the middle of the burst, far less often. bench reconnect-storm,
+        # two interleaved runs of 3 storms a side: the longest pause 245-417 ms (full passes) ->
+        # 57-99 ms, the collector's time per storm ~0.9 -> ~0.6 s; the storm's length, C2C sends
+        # and group fan-out unchanged within the noise. 5,000 paused about as little; 20,000 paused
+        # longer (~130 ms) and cost more. Cyclic garbage waits a little longer: requests and
+        # deliveries make none (tests/test_garbage.py), apart from one cycle each time the pool
+        # opens a Redis connection. (Python 3.14's incremental collector has two generations and
+        # ignores the third value.) The process's settings are put back when the app stops.
+        thresholds = gc.get_threshold()
+        gc.set_threshold(YOUNG_COLLECTION_AFTER, thresholds[1], FULL_COLLECTION_AFTER)
         try:
             yield
         finally:
+            gc.set_threshold(*thresholds)
             await gateway.close()
 
     routes = [
