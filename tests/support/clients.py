@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -61,6 +62,20 @@ class HTTPClient:
             sent["Authorization"] = f"Bearer {token}"
         response = await self.http.post("/graphql", json={"query": query, "variables": variables or {}}, headers=sent)
         return GraphQLReply(response.status_code, response.json())
+
+    async def until_live(self, subscriptions: int, timeout: float = 10.0) -> None:
+        """Until the gateway counts `subscriptions` subscriptions as following their streams
+        (/metrics imql_live_subscriptions): a message sent before a subscription is live is not
+        its to deliver."""
+        deadline = time.monotonic() + timeout
+        while True:
+            metrics = (await self.http.get("/metrics")).text
+            live = re.search(r"^imql_live_subscriptions (\S+)$", metrics, re.MULTILINE)
+            if live is not None and float(live.group(1)) >= subscriptions:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"fewer than {subscriptions} live subscriptions after {timeout:g} s")
+            await asyncio.sleep(0.02)
 
     def sig(self, user_id: str, expire: int = 86400) -> str:
         return mint(self.sdkappid, self.secret_key, user_id, now=int(self._now()), expire=expire)
