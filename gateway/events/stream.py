@@ -84,7 +84,8 @@ class EventStream:
         self._positions: dict[str, str] = {}
         # Every group stream whose position may differ from the base (and so be in a cursor): each
         # position written goes through `_move`, which adds its stream here, and a new base keeps
-        # only those it does not cover. A cursor looks at these, not at every group of a user who may be in hundreds.
+        # only those it does not cover. A cursor looks at these, not at every group of a user who
+        # may be in hundreds.
         self._touched: set[str] = set()
         # groups (or topics) whose messages the user refuses; frozen, so the usual none costs nothing
         self._silenced: frozenset[str] = NONE_SILENCED
