@@ -296,6 +296,11 @@ class Keys:
     def group_counters(self, group_id: str) -> str:
         return f"{self._group(group_id)}:counters"
 
+    def group_last_sent(self, group_id: str) -> str:
+        """Hash: member → when they last sent a message to the group or its topics (unix s; the
+        server API's LastSendMsgTime)."""
+        return f"{self._group(group_id)}:last-sent"
+
     def group_applications(self, group_id: str) -> str:
         """Hash: "join:<user>" / "invite:<user>" → a pending application."""
         return f"{self._group(group_id)}:applications"

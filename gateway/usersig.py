@@ -18,6 +18,7 @@ import json
 import zlib
 from dataclasses import dataclass
 
+from gateway.digits import parse_integer
 from gateway.errors import Code, IMError
 
 DEFAULT_EXPIRE_SECONDS = 180 * 86400  # the official libraries' default lifetime
@@ -76,8 +77,8 @@ def _as_int(doc: dict[str, object], name: str) -> int:
         raise ValueError(name)
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
+    if isinstance(value, str) and (number := parse_integer(value)) is not None:
+        return number
     raise ValueError(name)
 
 

@@ -18,7 +18,9 @@ import logging
 from collections.abc import Iterator
 
 from graphql import GraphQLError
+from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
 from gateway.errors import Code, IMError
 
@@ -95,6 +97,21 @@ def error_extensions(code: int, desc: str, request_id: str | None = None) -> dic
     return extensions
 
 
+# Strawberry's refusals of a request (not a fault): an operationName the document does not
+# define, an operation type the transport does not take (a mutation by GET, a query over the
+# legacy graphql-ws protocol), no query at all. Plain HTTP answers them 400 before executing; over
+# WebSocket and SSE they reach the error formatter, which must not mask them as internal errors.
+_CLIENT_MISTAKES = (CannotGetOperationTypeError, InvalidOperationTypeError, MissingQueryError)
+
+
+def _mistake(original: Exception) -> str:
+    if isinstance(original, CannotGetOperationTypeError):
+        return original.as_http_error_reason()
+    if isinstance(original, InvalidOperationTypeError):
+        return f"{original.operation_type.value} operations are not allowed over this transport"
+    return str(original)
+
+
 def format_error(error: GraphQLError, request_id: str) -> GraphQLError:
     original = error.original_error
     while isinstance(original, GraphQLError) and original.original_error is not None:
@@ -103,6 +120,8 @@ def format_error(error: GraphQLError, request_id: str) -> GraphQLError:
         code, desc, message = original.code, original.desc, original.desc
     elif original is None or isinstance(original, GraphQLError):
         code, desc, message = int(Code.ERR_INVALID_PARAMETERS), error.message, error.message
+    elif isinstance(original, _CLIENT_MISTAKES):
+        code, desc, message = int(Code.ERR_INVALID_PARAMETERS), _mistake(original), _mistake(original)
     else:
         log.error("request %s failed unexpectedly", request_id, exc_info=original)
         code = int(Code.ERR_SDK_INTERNAL_ERROR)

@@ -6,6 +6,7 @@ import strawberry
 from strawberry.types import Info
 
 import gateway
+from gateway.digits import is_digits
 from gateway.errors import Code, IMError, invalid
 from gateway.im.model import ProfileChanges
 from schema.context import IMContext
@@ -55,7 +56,7 @@ class ManagerMutation:
         uuid: str | None = "uuid",
     ) -> bool:
         raw = str(sdkAppID).strip()
-        if not raw.isdigit():
+        if not is_digits(raw):
             raise invalid("sdkAppID must be a number")
         if int(raw) != info.context.gateway.settings.sdkappid:
             raise IMError(Code.ERR_SDK_NOT_INITIALIZED, f"this gateway does not serve SDKAppID {raw}")

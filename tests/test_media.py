@@ -89,6 +89,9 @@ async def test_an_uploaded_image_gets_its_facts_renditions_and_signed_urls(
     forged = await client.http.get(f"{url.path}?{urlencode({**query, 'u': 'carol'})}")
     assert forged.status_code == 403
     assert forged.json()["errors"][0]["extensions"]["code"] == Code.ERR_NO_PERMISSION
+    # an expiry that only looks like a number ("²" passes str.isdigit, int() refuses it) is refused too
+    for expires in ("\u00b2", "9" * 5000):
+        assert (await client.http.get(f"{url.path}?{urlencode({**query, 'e': expires})}")).status_code == 403
     # URLs lapse after an hour
     await clock.advance(3601)
     assert (await client.http.get(urls["V2TIM_IMAGE_TYPE_ORIGIN"])).status_code == 403

@@ -442,6 +442,32 @@ def test_strawberry() -> None:
 
     # gateway.web.ws_protocols.LegacyWSHandler ignores messages without a string type before it
     c.needs("gateway.web.ws_protocols.LegacyWSHandler", BaseGraphQLWSHandler, "BaseGraphQLWSHandler", "handle_message")
+    # ... checks a start's and a stop's shape before them, and replaces the operation's task with a
+    # copy that closes its result stream however it ends: the copy keeps Strawberry's bookkeeping
+    legacy = "gateway.web.ws_protocols.LegacyWSHandler"
+    c.needs(legacy, BaseGraphQLWSHandler, "BaseGraphQLWSHandler", "handle_start", "handle_stop")
+    c.needs_parameters(
+        legacy,
+        BaseGraphQLWSHandler.handle_async_results,
+        "BaseGraphQLWSHandler.handle_async_results",
+        "operation_id",
+        "query",
+        "operation_name",
+        "variables",
+    )
+    task = inspect.getsource(BaseGraphQLWSHandler.handle_async_results)
+    for step in (
+        "await self.schema.subscribe(",
+        "self.subscriptions[operation_id] = result_source",
+        "isinstance(result, PreExecutionError)",
+        "await self.send_data_message(result, operation_id)",
+        "self.subscriptions.pop(operation_id, None)",
+        "self.tasks.pop(operation_id, None)",
+    ):
+        if step not in task:
+            c.problems.append(f"{c.label}: {legacy} mirrors handle_async_results, which no longer has {step!r}")
+    if "self.handle_async_results(" not in inspect.getsource(BaseGraphQLWSHandler.handle_start):
+        c.problems.append(f"{c.label}: {legacy} expects handle_start to run each operation in handle_async_results")
     c.needs_module(
         "schema.execution.executor.SharedEventExecutor",
         "strawberry.schema.schema",

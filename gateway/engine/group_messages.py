@@ -345,6 +345,7 @@ class GroupMessaging:
         # sending reads the conversation for the sender: their own messages never count as unread
         if in_group:
             pipe.hset(self._keys.group_read_seqs(user_id), conversation, seq)
+            pipe.hset(self._keys.group_last_sent(group.groupID), user_id, stored.timestamp)
         self._core.queue_sent_record(pipe, user_id, key, msg_id, options, drafted=drafted, claimed=claimed)
         self._callbacks.queue_group_sent(pipe, stored, group, options.onlineUserOnly)
         replies = await pipe.execute()

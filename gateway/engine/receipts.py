@@ -32,6 +32,8 @@ from gateway.upstream import Upstream, active
 
 RECEIPTS_PER_CALL_MAX = 100
 READ_MEMBERS_PAGE_MAX = 100
+# the furthest roster position a read-member page may start at (a group holds far fewer members)
+READ_MEMBERS_POSITION_MAX = 2**31 - 1
 READ_FILTER, UNREAD_FILTER = 0, 1  # the SDK's V2TIM_GROUP_MESSAGE_READ_MEMBERS_FILTER_READ / _UNREAD
 _ROSTER_CHUNK = 500  # roster entries read per round trip while collecting unread members
 
@@ -159,8 +161,9 @@ class ReadReceipts:
         a page of `count` from `next_seq` (0 first, then the nextSeq returned)."""
         if read_filter not in (READ_FILTER, UNREAD_FILTER):
             raise invalid("filter: 0 (read) or 1 (unread)")
-        if not 1 <= count <= READ_MEMBERS_PAGE_MAX or next_seq < 0:
-            raise invalid(f"count must be 1-{READ_MEMBERS_PAGE_MAX} and nextSeq 0 or more")
+        # (nextSeq is a position in the group's roster: past any roster, it cannot be one we gave)
+        if not 1 <= count <= READ_MEMBERS_PAGE_MAX or not 0 <= next_seq <= READ_MEMBERS_POSITION_MAX:
+            raise invalid(f"count must be 1-{READ_MEMBERS_PAGE_MAX} and nextSeq 0-{READ_MEMBERS_POSITION_MAX}")
         stored = await self._core.load_visible(user_id, msg_id)
         if not stored.groupID:
             raise invalid("msgID: not a group message")

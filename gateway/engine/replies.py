@@ -8,6 +8,7 @@ import msgspec
 from gateway.engine.message_core import MessageCore
 from gateway.errors import invalid
 from gateway.ids import c2c_conversation_id, group_conversation_id
+from gateway.im.enums import MsgStatus
 from gateway.im.messages import content_abstract
 
 REPLY_VERSION = 1
@@ -41,6 +42,8 @@ class Replies:
         target = group_conversation_id(group_id) if group_id else c2c_conversation_id(receiver or "")
         if self._core.conversation_for(user_id, replied) != target:
             raise invalid("replyMessage: a reply goes to the replied message's conversation")
+        if replied.status == MsgStatus.V2TIM_MSG_STATUS_LOCAL_REVOKED:  # its content is gone: not quoted
+            raise invalid("replyMessage: a revoked message cannot be replied to")
         reply = MessageReply(
             messageID=replied.msgID,
             messageAbstract=content_abstract(replied.content),

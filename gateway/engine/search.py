@@ -85,7 +85,14 @@ class Searching:
             pipe.zrevrange(self._keys.conversations(user_id), 0, -1)
             pipe.hkeys(self._keys.user_groups(user_id))
             ordered, groups = await pipe.execute()
-            convs = list(dict.fromkeys([*ordered, *(group_conversation_id(g) for g in groups)]))
+            joined = set(groups)
+            # a group's (a topic's: its community's) messages are its current members' to search:
+            # the conversation of a group the user left stays in their list, but is not searched
+            convs = [
+                c
+                for c in dict.fromkeys([*ordered, *(group_conversation_id(g) for g in groups)])
+                if not c.startswith("group_") or (topic_parent(c[len("group_") :]) or c[len("group_") :]) in joined
+            ]
         found = await self._matches(user_id, convs, p)
         if p.conversationID:
             matches = found.get(p.conversationID, [])

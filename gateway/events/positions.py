@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from gateway.digits import is_digits
+
 ORIGIN = "0-0"  # before the first entry of any stream
 
 
@@ -12,7 +14,7 @@ def parse(entry_id: str) -> tuple[int, int]:
 
 def is_valid(entry_id: str) -> bool:
     ms, sep, seq = entry_id.partition("-")
-    return bool(sep) and ms.isdigit() and seq.isdigit() and len(ms) <= 20 and len(seq) <= 20
+    return bool(sep) and is_digits(ms) and is_digits(seq)
 
 
 def after(a: str, b: str) -> bool:

@@ -220,6 +220,8 @@ class EventStream:
                         rows = rows[1:]  # the cursor's own entry: retained, and already delivered
                     elif start != positions.ORIGIN:
                         await self._refuse_unless_empty(key, start, bool(rows))
+                    elif rows:  # from the start of the stream: whole unless something was trimmed
+                        await self._refuse_if_trimmed(key)
                 if rows:
                     runs.append([LogEntry(key, str(i), f) for i, f in rows])
                 if full:
@@ -230,6 +232,17 @@ class EventStream:
         merged = [entry for run in runs for entry in run]
         merged.sort(key=lambda e: positions.parse(e.entry_id))  # stable: equal IDs keep stream order
         return merged
+
+    async def _refuse_if_trimmed(self, key: str) -> None:
+        """A cursor from before a stream's first entry (a user's, or a group's as they joined it, with
+        no event yet) resumes the whole stream: 6017 once Redis has deleted any of its entries
+        (trimmed to its length, or by the retention), which the client would otherwise never see."""
+        info = await self._redis.xinfo_stream(key)
+        deleted = info.get("max-deleted-entry-id") or positions.ORIGIN
+        deleted = deleted.decode() if isinstance(deleted, bytes) else str(deleted)
+        added = info.get("entries-added")
+        if deleted != positions.ORIGIN or (added is not None and int(added) > int(info["length"])):
+            raise _not_retained()
 
     async def _refuse_unless_empty(self, key: str, pos: str, later: bool) -> None:
         """The cursor's entry in `key` is gone: 6017 if the stream still holds anything (trimmed past

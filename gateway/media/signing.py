@@ -8,6 +8,8 @@ import hashlib
 import hmac
 from urllib.parse import urlencode
 
+from gateway.digits import is_digits
+
 URL_TTL_SECONDS = 3600
 
 
@@ -26,6 +28,6 @@ class MediaSigner:
         return f"/media/{key}?{query}"
 
     def valid(self, key: str, user_id: str, expires: str, signature: str, now: float) -> bool:
-        if not expires.isdigit() or int(expires) < now:
+        if not is_digits(expires) or int(expires) < now:
             return False
         return hmac.compare_digest(self._mac(key, user_id, int(expires)), signature)

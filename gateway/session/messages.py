@@ -7,7 +7,7 @@ from urllib.parse import urlparse
 
 from gateway.errors import invalid
 from gateway.ids import check_group_id, check_user_id, check_user_id_list
-from gateway.im.enums import ElemType, GetType, ImageType, MessageOpt
+from gateway.im.enums import ElemType, GetType, ImageType, MessageOpt, MsgStatus
 from gateway.im.messages import (
     Content,
     CreatedMessage,
@@ -111,6 +111,11 @@ class MessageSession:
 
     async def create_forward_message(self, msg_id: str) -> CreatedMessage:
         original = await self._messages.load_visible(self.user_id, msg_id)
+        # as merging: only a message that was sent and stands (a revoked one's content is gone)
+        if original.status != MsgStatus.V2TIM_MSG_STATUS_SEND_SUCC:
+            raise invalid("msgID: not a sent message (revoked or local only): it cannot be forwarded")
+        if original.content.elemType == ElemType.V2TIM_ELEM_TYPE_GROUP_TIPS:
+            raise invalid("msgID: group tips cannot be forwarded")
         return await self._create(original.content)
 
     async def create_merger_message(

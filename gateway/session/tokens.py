@@ -13,6 +13,8 @@ import binascii
 import secrets
 from dataclasses import dataclass
 
+from gateway.digits import is_digits
+
 TOKEN_RANDOM_BYTES = 24  # 192 bits: not guessable
 MAX_TOKEN_LENGTH = 256
 
@@ -37,7 +39,7 @@ def parse_token(token: str) -> ParsedToken | None:
     if not token or len(token) > MAX_TOKEN_LENGTH:
         return None
     parts = token.split(".")
-    if len(parts) != 3 or not parts[1].isdigit() or not parts[2]:
+    if len(parts) != 3 or not is_digits(parts[1]) or not parts[2]:
         return None
     try:
         user_id = base64.urlsafe_b64decode(parts[0] + "=" * (-len(parts[0]) % 4)).decode("utf-8")

@@ -44,6 +44,7 @@ import orjson
 
 from gateway.clock import Clock, SystemClock
 from gateway.config import Settings
+from gateway.digits import parse_integer
 from gateway.errors import Code, IMError
 from gateway.metrics import Metrics
 from gateway.tencent.errors import RETRYABLE_CODES, SIG_CODES, TencentError, tencent_error
@@ -171,8 +172,8 @@ def _as_code(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
+    if isinstance(value, str):
+        return parse_integer(value)
     return None
 
 

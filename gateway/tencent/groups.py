@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from gateway.digits import is_digits
 from gateway.ids import topic_parent
 from gateway.im.enums import GroupAdd, GroupMemberRole, GroupType, Priority
 from gateway.im.groups import CreateGroupMember, GroupInfo, GroupInfoChanges
@@ -106,7 +107,7 @@ def _int(value: Any) -> int:
         return 0
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.isdigit():
+    if isinstance(value, str) and is_digits(value):
         return int(value)
     return 0
 

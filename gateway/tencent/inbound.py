@@ -36,6 +36,7 @@ import msgspec
 import orjson
 
 from gateway.background import StreamConsumer
+from gateway.digits import parse_integer
 from gateway.errors import IMError
 from gateway.im.messages import Content
 from gateway.keys import Keys
@@ -675,8 +676,8 @@ class _Fields:
             return value
         if isinstance(value, float) and value.is_integer():
             return int(value)
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-            return int(value.strip())
+        if isinstance(value, str) and (number := parse_integer(value)) is not None:
+            return number
         raise self._error(name, "an integer")
 
     def req_s(self, *names: str) -> str:

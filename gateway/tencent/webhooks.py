@@ -45,6 +45,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.clock import Clock
+from gateway.digits import is_digits
 from gateway.keys import Keys
 from gateway.v4 import callbacks as wire
 from gateway.v4 import envelope
@@ -139,7 +140,7 @@ class WebhookReceiver:
         sign, request_time = params.get("Sign", ""), params.get("RequestTime", "")
         if not sign or not request_time:
             raise Refused(401, envelope.ACCOUNT_OR_SIG_INVALID, "Sign and RequestTime are required")
-        if not request_time.isdigit() or abs(self._clock.now() - int(request_time)) > self._window:
+        if not is_digits(request_time) or abs(self._clock.now() - int(request_time)) > self._window:
             raise Refused(401, envelope.ACCOUNT_OR_SIG_INVALID, "RequestTime is stale or not a unix time")
         if not verify_callback_sign(self._token, sign, request_time, self._clock.now(), self._window):
             raise Refused(401, envelope.ACCOUNT_OR_SIG_INVALID, "Sign does not match the callback token")
@@ -188,7 +189,7 @@ class WebhookReceiver:
 async def _read_capped(request: Request) -> bytes | None:
     """The body, or None when it is over MAX_CALLBACK_BODY_BYTES (read no further than that)."""
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_CALLBACK_BODY_BYTES:
+    if is_digits(declared) and int(declared) > MAX_CALLBACK_BODY_BYTES:
         return None
     raw = b""
     async for chunk in request.stream():

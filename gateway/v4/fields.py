@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.digits import parse_integer
 from gateway.errors import IMError
 
 _MISSING = object()
+# Tencent's integer fields are at most 64 bits (int64, or uint64 for sequences and randoms).
+INT_MIN, UINT_MAX = -(2**63), 2**64 - 1
 
 
 class Body:
@@ -58,10 +61,10 @@ class Body:
         value = self._value(name, default)
         if value is default and default is not _MISSING:
             return value
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.error(f"{self._name(name)} must be an integer")
+        if isinstance(value, str) and (number := parse_integer(value)) is not None:
+            value = number
+        if isinstance(value, bool) or not isinstance(value, int) or not INT_MIN <= value <= UINT_MAX:
+            raise self.error(f"{self._name(name)} must be an integer of at most 64 bits")
         if (lo is not None and value < lo) or (hi is not None and value > hi):
             raise self.error(f"{self._name(name)} must be between {lo} and {hi}")
         return value
@@ -114,6 +117,6 @@ class Body:
         value = self._value(name, default)
         if value is default and default is not _MISSING:
             return value
-        if value not in choices:
+        if not isinstance(value, str) or value not in choices:
             raise self.error(f"{self._name(name)} must be one of {', '.join(sorted(choices))}")
         return choices[value]

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gateway.digits import is_digits
+
 
 @dataclass(frozen=True)
 class MsgKey:
@@ -25,7 +27,7 @@ class MsgKey:
 def parse_msg_key(text: str) -> MsgKey | None:
     """The parts of a MsgKey, or None when `text` is not one."""
     parts = text.split("_")
-    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+    if len(parts) != 3 or not all(is_digits(p) for p in parts):
         return None
     seq, random, time = (int(p) for p in parts)
     return MsgKey(seq, random, time) if seq > 0 else None

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from gateway.digits import is_digits
 from gateway.errors import IMError
 from gateway.im.enums import AllowType, Gender
 from gateway.im.model import ProfileChanges, UserFullInfo
@@ -133,7 +134,7 @@ def _string(tag: str, value: Any) -> str:
 
 def _uint(tag: str, value: Any) -> int:
     """A uint32 (a string of digits is accepted, as for every integer field of the server API)."""
-    if isinstance(value, str) and value.isdigit():
+    if isinstance(value, str) and is_digits(value):
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise IMError(VALUE_WRONG_TYPE, f"{tag} takes an integer")

@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from gateway.digits import is_digits
+
 # Tencent's Chat doc states no replay window; 60 s is the one its TRTC webhooks (same scheme) use.
 REPLAY_WINDOW_SECONDS = 60
 
@@ -23,6 +25,6 @@ def verify_callback_sign(
     token: str, sign: str, request_time: str, now: float, window: int = REPLAY_WINDOW_SECONDS
 ) -> bool:
     """A receiver's check: the sign matches (constant-time) and RequestTime is recent."""
-    if not request_time.isdigit() or abs(now - int(request_time)) > window:
+    if not is_digits(request_time) or abs(now - int(request_time)) > window:
         return False
     return hmac.compare_digest(callback_sign(token, request_time), sign)

@@ -19,6 +19,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gateway.digits import is_digits
 from gateway.errors import IMError
 from gateway.origin import act_as
 from gateway.services import Gateway
@@ -64,7 +65,7 @@ def _authorize(gateway: Gateway, request: Request) -> dict[str, Any] | None:
 async def _json_body(request: Request) -> dict[str, Any] | str:
     """The body as a JSON object, or why not."""
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_REST_BODY_BYTES:
+    if is_digits(declared) and int(declared) > MAX_REST_BODY_BYTES:
         return f"body over {MAX_REST_BODY_BYTES} bytes"
     raw = b""
     async for chunk in request.stream():

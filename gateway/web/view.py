@@ -23,6 +23,7 @@ from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageRec
 from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
 from gateway.config import Settings
+from gateway.digits import is_digits
 from gateway.errors import Code
 from gateway.lean.starlette_ws import asgi_receive
 from gateway.lean.uvicorn_ws import SEND_MANY, SEND_NOW
@@ -242,7 +243,7 @@ class GraphQLView(GraphQL[IMContext, None]):
             return
         limit = MAX_UPLOAD_REQUEST_BYTES if upload else MAX_REQUEST_BYTES
         declared = headers.get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        if declared is not None and (not is_digits(declared.decode("latin-1")) or int(declared) > limit):
             await error_response(413, f"request body over {limit} bytes")(scope, receive, send)
             return
         streams = not upload and sse.wants_sse(headers)

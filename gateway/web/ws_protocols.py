@@ -27,8 +27,13 @@ import orjson
 from graphql import GraphQLError
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler, Operation
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage, SubscribeMessage
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    CompleteMessage,
+    ConnectionInitMessage,
+    SubscribeMessage,
+)
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.types.execution import PreExecutionError
 
 from gateway.errors import Code
 from gateway.events.delivery import Delivery
@@ -164,6 +169,15 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
             self.context.gateway.metrics.operation_label(plan.operation_name), "subscription"
         ).inc()
         operation.start()
+
+    async def handle_complete(self, message: CompleteMessage) -> None:
+        if not isinstance(message.get("id"), str):
+            # the protocol's answer to an invalid message, as for `subscribe`; Strawberry looked the
+            # id up in the operations and an unhashable one (a list, an object) raised a TypeError
+            # out of the connection (logged as a crash, closed 1006, its subscriptions gone too)
+            await self.websocket.close(code=4400, reason="Invalid complete message")
+            return
+        await super().handle_complete(message)
 
     async def cleanup_operation(self, operation_id: str) -> None:
         operation = self.operations.get(operation_id)
@@ -460,15 +474,84 @@ class ListenerOperation(Operation[Any, Any]):
 
 
 class LegacyWSHandler(BaseGraphQLWSHandler[Any, Any]):
+    """The legacy graphql-ws protocol (subscriptions-transport-ws). What it cannot read is answered
+    as that protocol answers it: a `start` it cannot run gets an `error` (with the start's id when
+    that is a string), any other malformed message is ignored, and the connection goes on."""
+
     async def handle_start(self, message: Any) -> None:
+        if not self.connection_acknowledged:
+            await super().handle_start(message)  # Strawberry closes 4401 before it reads the message
+            return
         payload = message.get("payload")
-        if self.connection_acknowledged and isinstance(payload, dict):
+        if isinstance(message.get("id"), str) and isinstance(payload, dict):
+            # a persisted or trusted document is resolved first: its payload may carry no query
             resolved = await _resolved(self.view, payload)
             if isinstance(resolved, Refused):
-                await self.send_message({"id": message.get("id"), "type": "error", "payload": resolved.error})
+                await self.send_message({"id": message["id"], "type": "error", "payload": resolved.error})
                 return
             message = {**message, "payload": resolved}
+        if not _well_formed(message):
+            # Strawberry indexes the id, the payload and its query: a KeyError or TypeError out of
+            # the connection (logged as a crash, the socket dropped without a close frame)
+            error: dict[str, Any] = {"type": "error", "payload": {"message": "Invalid start message"}}
+            if isinstance(message.get("id"), str):
+                error["id"] = message["id"]
+            await self.send_message(error)
+            return
         await super().handle_start(message)
+
+    async def handle_stop(self, message: Any) -> None:
+        """A `stop` without a string id stops nothing and is ignored (Strawberry indexed the id: a
+        KeyError, or a TypeError for an unhashable one, out of the connection)."""
+        if not isinstance(message.get("id"), str):
+            return
+        await super().handle_stop(message)
+
+    async def handle_async_results(
+        self, operation_id: str, query: str, operation_name: str | None, variables: dict[str, object] | None
+    ) -> None:
+        """Strawberry's BaseGraphQLWSHandler.handle_async_results (the operation's task, started by
+        handle_start), step for step, but for how it ends: its result stream is closed whatever ends
+        it, as graphql-transport-ws closes its own (run_operation's aclosing, ListenerOperation.stop),
+        and a client gone during a send ends it as a disconnection does. Strawberry let the
+        WebSocketDisconnected out of the task (never retrieved) and its `finally` forgot the stream
+        without closing it, so the connection's cleanup found nothing to close: the listener stayed
+        in the dispatcher with its presence lease (docs/events.md, Slow and vanished consumers)
+        until the garbage collector freed the task's traceback.
+        On upgrade: compare with the installed handle_async_results (its messages, the bookkeeping
+        in `subscriptions` and `tasks` that handle_start and cleanup_operation rely on)."""
+        try:
+            result_source = await self.schema.subscribe(
+                query=query,
+                variable_values=variables,
+                operation_name=operation_name,
+                context_value=self.context,
+                root_value=self.root_value,
+            )
+            self.subscriptions[operation_id] = result_source
+            async with contextlib.aclosing(result_source):
+                is_first_result = True
+                async for result in result_source:
+                    if is_first_result and isinstance(result, PreExecutionError):
+                        assert result.errors
+                        await self.send_message(
+                            {"type": "error", "id": operation_id, "payload": result.errors[0].formatted}
+                        )
+                        return
+                    await self.send_data_message(result, operation_id)
+                    is_first_result = False
+            await self.send_message({"type": "complete", "id": operation_id})
+        except asyncio.CancelledError:
+            # stopped (by the client, or the connection's cleanup): `complete`, as Strawberry says it,
+            # to a client that may be gone already
+            with contextlib.suppress(WebSocketDisconnected):
+                await self.send_message({"type": "complete", "id": operation_id})
+        except WebSocketDisconnected:
+            pass  # the client is gone: the stream is closed above, the connection's end does the rest
+        finally:
+            # as Strawberry: the operation no longer counts towards the limit and its id is free
+            self.subscriptions.pop(operation_id, None)
+            self.tasks.pop(operation_id, None)
 
     async def handle_connection_init(self, message: Any) -> None:
         """A second connection_init is ignored: Strawberry acknowledged it again (with the new

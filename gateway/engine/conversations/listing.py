@@ -7,6 +7,7 @@ from typing import Any
 
 import msgspec
 
+from gateway.digits import is_digits
 from gateway.engine.conversations.state import PAGE_MAX, UserState, UserStates, list_dec, receive_opt
 from gateway.engine.conversations.views import ConversationViews
 from gateway.errors import Code, IMError, invalid
@@ -164,6 +165,6 @@ def _parse_cursor(text: str) -> tuple[bool, int, str] | None:
         return None
     pinned, _, rest = text.partition(":")
     order, _, conv = rest.partition(":")
-    if pinned not in ("0", "1") or not order.isdigit() or not conv:
+    if pinned not in ("0", "1") or not is_digits(order) or not conv:
         raise invalid("nextSeq is not one a conversation page returned")
     return (pinned == "1", int(order), conv)

@@ -8,25 +8,53 @@ works from what it read.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import msgspec
 
 from gateway.clock import Clock
 from gateway.errors import Code, IMError
-from gateway.ids import group_conversation_id, group_ids_of, parse_conversation_id
+from gateway.ids import group_conversation_id, group_ids_of, parse_conversation_id, topic_parent
 from gateway.im.enums import MessageOpt
 from gateway.keys import Keys
 
 PAGE_MAX = 100  # conversations per page
 PER_CALL_MAX = 100  # conversation IDs per call (51006 beyond, for marks)
 # where the named conversation groups and the receive options sit in `_state_hashes`
-_GROUPS_AT, _OPTIONS_AT = 5, 6
+_GROUPS_AT, _OPTIONS_AT, _LEFT_AT = 5, 6, 11
 
 # a conversation group's conversations, as its field of Keys.conversation_groups holds them
 list_enc = msgspec.json.Encoder()
 list_dec = msgspec.json.Decoder(list[str])
+
+
+def seen_until(convs: Iterable[str], left: dict[str, Any]) -> dict[str, int]:
+    """Of `convs`, the group conversations whose group the user left (`left`: the user's left
+    marks, conversation to the group's last seq when they left), each with the newest seq they may
+    still see: the mark for the group itself; 0 for a topic of a community they left, whose own
+    seqs the community's mark does not measure (README "Who sees what": a member who leaves
+    loses the group's messages; its conversation keeps what they had seen)."""
+    until: dict[str, int] = {}
+    for conv in convs:
+        if not conv.startswith("group_"):
+            continue
+        mark = left.get(conv)
+        if mark is not None:
+            until[conv] = int(mark)
+            continue
+        parent = topic_parent(conv[len("group_") :])
+        if parent is not None and left.get(group_conversation_id(parent)) is not None:
+            until[conv] = 0
+    return until
+
+
+def left_mark_fields(convs: Iterable[str]) -> list[str]:
+    """The left marks `seen_until` reads for `convs`: each group conversation's, and its
+    community's when it is a topic's."""
+    fields = [c for c in convs if c.startswith("group_")]
+    parents = (topic_parent(c[len("group_") :]) for c in fields)
+    return list(dict.fromkeys([*fields, *(group_conversation_id(p) for p in parents if p is not None)]))
 
 
 class UserState(msgspec.Struct):
@@ -65,7 +93,8 @@ class UserStates:
     def _state_hashes(self, user_id: str) -> list[str]:
         """The hashes of a user's conversation state, after the order zset and in UserState's
         field order. Each is keyed by conversation ID, but for the named conversation groups
-        (_GROUPS_AT, by name) and the receive options (_OPTIONS_AT, by `Keys.receive_option_field`)."""
+        (_GROUPS_AT, by name) and the receive options (_OPTIONS_AT, by `Keys.receive_option_field`);
+        `queue_state_of` also reads the left marks (_LEFT_AT) of the topics' communities."""
         return [
             *(self._state(user_id, family) for family in ("deleted", "draft", "custom-data", "pinned", "marks")),
             self._keys.conversation_groups(user_id),
@@ -87,9 +116,10 @@ class UserStates:
         user's other conversations (what announcing a change needs; `user_state` reads it all).
         Returns what builds it from the pipeline's replies (it finds its own among them)."""
         options = [Keys.receive_option_field(c) for c in convs]
+        left_fields = left_mark_fields(convs) or convs  # (HMGET takes one field at least)
 
         def fields_of(at: int) -> list[str]:
-            return options if at == _OPTIONS_AT else convs
+            return options if at == _OPTIONS_AT else left_fields if at == _LEFT_AT else convs
 
         first = len(pipe)
         pipe.zmscore(self._keys.conversations(user_id), convs)

@@ -15,7 +15,16 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from gateway.engine.codec import STORED_DEC
-from gateway.engine.conversations.state import PAGE_MAX, UserState, UserStates, list_dec, order_key, receive_opt
+from gateway.engine.conversations.state import (
+    PAGE_MAX,
+    UserState,
+    UserStates,
+    left_mark_fields,
+    list_dec,
+    order_key,
+    receive_opt,
+    seen_until,
+)
 from gateway.engine.friendship import decode_friend_record
 from gateway.engine.message_views import MessageViews
 from gateway.engine.scripts import PipelinedScript, run_pipeline
@@ -28,10 +37,12 @@ from gateway.keys import Keys
 
 LAST_MESSAGE_LOOKBACK = 10  # newest seqs tried for a conversation's last visible message
 # A timeline's last seq and its newest ARGV[1] messages (newest first), in one call: the window
-# needs the seq, and a script saves the round trip between them.
+# needs the seq, and a script saves the round trip between them. ARGV[2], when given, is the
+# newest seq the window may reach (a group the user left: nothing sent after leaving is theirs).
 _NEWEST_MESSAGES = PipelinedScript(
     """
 local last = tonumber(redis.call('GET', KEYS[1]) or '0')
+if ARGV[2] then last = math.min(last, tonumber(ARGV[2])) end
 if last <= 0 then return {0} end
 local fields = {}
 for seq = last, math.max(last - tonumber(ARGV[1]) + 1, 1), -1 do fields[#fields + 1] = tostring(seq) end
@@ -120,6 +131,16 @@ class ConversationViews:
                 counts[conv] -= sum(1 for s in scores if s is not None)
         return counts
 
+    async def _left_marks(self, user_id: str, convs: Sequence[str]) -> dict[str, int]:
+        """The group conversations among `convs` the user is no longer a member of, each with the
+        newest seq they may still see (`seen_until`): one read, none without group conversations."""
+        groups = [c for c in convs if c.startswith("group_")]
+        if not groups:
+            return {}
+        asked = left_mark_fields(groups)
+        left = await self._redis.hmget(self._keys.conversation_state(user_id, "left"), asked)
+        return seen_until(groups, dict(zip(asked, left, strict=True)))
+
     def _timeline(self, user_id: str, conv: str) -> str:
         kind, target = parse_conversation_id(conv)
         if kind == ConversationType.V2TIM_C2C:
@@ -129,13 +150,15 @@ class ConversationViews:
     async def _newest_visible(
         self, user_id: str, convs: Sequence[str], timelines: Sequence[str], window: int
     ) -> list[tuple[str, StoredMessage]]:
-        """The messages among the newest `window` seqs of each timeline that the user may see, as
-        (conversation, message) pairs, each conversation's newest first: two round trips for all."""
+        """The messages among the newest `window` seqs of each timeline that the user may see (of a
+        group they left, up to their leaving), as (conversation, message) pairs, each
+        conversation's newest first: three round trips for all (two without group conversations)."""
+        until = await self._left_marks(user_id, convs)
 
         def build(pipe: Any) -> None:
-            for timeline in timelines:
+            for conv, timeline in zip(convs, timelines, strict=True):
                 keys = [self._keys.timeline_seq(timeline), self._keys.timeline_messages(timeline)]
-                _NEWEST_MESSAGES.queue(pipe, keys, [window])
+                _NEWEST_MESSAGES.queue(pipe, keys, window_args(window, until.get(conv)))
 
         windows = await run_pipeline(self._redis, build, (_NEWEST_MESSAGES,))
         found = [
@@ -157,6 +180,11 @@ class ConversationViews:
         flat = [m for conv in convs for m in picked[conv]]
         views = iter(await self._messages.views(user_id, flat))
         return {conv: [next(views) for _ in picked[conv]] for conv in convs}
+
+
+def window_args(window: int, until: int | None) -> list[int]:
+    """_NEWEST_MESSAGES' ARGV: the window, and the newest seq it may reach when there is one."""
+    return [window] if until is None else [window, until]
 
 
 def _at_infos(at_me: Iterable[str], at_all: Iterable[str]) -> list[GroupAtInfo]:
@@ -207,9 +235,12 @@ class _ViewRead:
             read = int(state.group_reads.get(group_conversation_id(gid), 0))
             pipe.zrangebyscore(keys.timeline_at(timeline, user_id), f"({read}", "+inf")
             pipe.zrangebyscore(keys.timeline_at(timeline, "*"), f"({read}", "+inf")
-        for timeline in self._timelines:
+        until = seen_until(self._convs, state.left)
+        for conv, timeline in zip(self._convs, self._timelines, strict=True):
             _NEWEST_MESSAGES.queue(
-                pipe, [keys.timeline_seq(timeline), keys.timeline_messages(timeline)], [LAST_MESSAGE_LOOKBACK]
+                pipe,
+                [keys.timeline_seq(timeline), keys.timeline_messages(timeline)],
+                window_args(LAST_MESSAGE_LOOKBACK, until.get(conv)),
             )
         if self._group_ids:
             pipe.zmscore(keys.group_activity(), self._group_ids)

@@ -11,7 +11,7 @@ from gateway.engine.groups.imports import known
 from gateway.engine.groups.permissions import Op, require
 from gateway.engine.groups.store import COMMUNITY, GroupStore, bad
 from gateway.errors import Code, IMError
-from gateway.ids import TOPIC_MARK, topic_parent
+from gateway.ids import TOPIC_MARK, check_group_id, topic_parent
 from gateway.im.events import (
     OnGroupAttributeChanged,
     OnGroupCounterChanged,
@@ -27,6 +27,25 @@ ATTRIBUTE_KEY_MAX_BYTES = 32
 ATTRIBUTE_VALUE_MAX_BYTES = 4 * 1024
 ATTRIBUTES_TOTAL_MAX_BYTES = 16 * 1024
 COUNTERS_MAX = 20
+# A counter's value is a GraphQL Int (GroupCounter.value, onGroupCounterChanged.newValue): a value
+# outside 32 bits could be stored but never read back, so no change may leave one there.
+COUNTER_VALUE_MIN, COUNTER_VALUE_MAX = -(2**31), 2**31 - 1
+# Adds each ARGV pair's delta (ARGV[3], ARGV[4], ...: name, delta) to its counter in KEYS[1] and
+# answers {1, new values...}; if any result would fall outside ARGV[1]..ARGV[2], changes nothing
+# and answers {0, that counter's name}. One script: all of a call's changes, or none.
+_CHANGE_COUNTERS = """
+local lo, hi = tonumber(ARGV[1]), tonumber(ARGV[2])
+local now, out = {}, {1}
+for i = 3, #ARGV, 2 do
+  local name = ARGV[i]
+  local value = (now[name] or tonumber(redis.call('HGET', KEYS[1], name) or '0')) + tonumber(ARGV[i + 1])
+  if value < lo or value > hi then return {0, name} end
+  now[name] = value
+  out[#out + 1] = value
+end
+for name, value in pairs(now) do redis.call('HSET', KEYS[1], name, value) end
+return out
+"""
 COUNTER_KEY_MAX_BYTES = 128
 TOPIC_NAME_MAX_BYTES = 150
 TOPICS_MAX = 100
@@ -153,6 +172,8 @@ class GroupExtras:
     ) -> list[GroupCounter]:
         key = await self._counters_for(user_id, group_id, app_admin)
         await self._check_counter_keys(key, list(counters))
+        for name, value in counters.items():
+            _check_counter_value(name, value)
         up = active(self.store.upstream)
         if counters and up is not None:  # set upstream first (update_group_counter Mode Set)
             counters = {**counters, **await up.groups.update_counters(group_id, counters, mode="Set")}
@@ -193,19 +214,36 @@ class GroupExtras:
     async def change_group_counter(
         self, user_id: str, group_id: str, name: str, delta: int, *, app_admin: bool = False
     ) -> list[GroupCounter]:
-        """increaseGroupCounter / decreaseGroupCounter: atomic (HINCRBY) under concurrent use."""
+        """increaseGroupCounter / decreaseGroupCounter: atomic under concurrent use."""
+        return await self.change_group_counters(user_id, group_id, [(name, delta)], app_admin=app_admin)
+
+    async def change_group_counters(
+        self, user_id: str, group_id: str, deltas: Sequence[tuple[str, int]], *, app_admin: bool = False
+    ) -> list[GroupCounter]:
+        """Add each delta to its counter (from 0 if new), in order, atomically: all of them or,
+        when any result would leave the 32-bit range, none (10004). Answers the new values."""
         key = await self._counters_for(user_id, group_id, app_admin)
-        await self._check_counter_keys(key, [name])
+        await self._check_counter_keys(key, [name for name, _ in deltas])
         up = active(self.store.upstream)
+        changed: list[GroupCounter] = []
         if up is not None:  # atomic upstream; the mirror keeps the values it answers, in its order
-            mode = "Increase" if delta >= 0 else "Decrease"
-            async with self.store.turns.turn(f"group:{group_id}"):
-                value = (await up.groups.update_counters(group_id, {name: abs(delta)}, mode=mode)).get(name, 0)
-                await self.store.redis.hset(key, name, value)
-        else:
-            value = int(await self.store.redis.hincrby(key, name, delta))
-        await self._announce_counters(group_id, {name: value})
-        return [GroupCounter(key=name, value=value)]
+            for name, delta in deltas:
+                mode = "Increase" if delta >= 0 else "Decrease"
+                async with self.store.turns.turn(f"group:{group_id}"):
+                    value = (await up.groups.update_counters(group_id, {name: abs(delta)}, mode=mode)).get(name, 0)
+                    await self.store.redis.hset(key, name, value)
+                changed.append(GroupCounter(key=name, value=value))
+        elif deltas:
+            args = [arg for name, delta in deltas for arg in (name, delta)]
+            done = await self.store.redis.eval(_CHANGE_COUNTERS, 1, key, COUNTER_VALUE_MIN, COUNTER_VALUE_MAX, *args)
+            if not int(done[0]):
+                raise bad(
+                    f"counters: {done[1]!r} would leave {COUNTER_VALUE_MIN}..{COUNTER_VALUE_MAX}; nothing was changed"
+                )
+            changed = [GroupCounter(key=name, value=int(v)) for (name, _), v in zip(deltas, done[1:], strict=True)]
+        for counter in changed:
+            await self._announce_counters(group_id, {counter.key: counter.value})
+        return changed
 
     async def delete_group_counters(
         self, user_id: str, group_id: str, keys: Sequence[str], *, app_admin: bool = False
@@ -241,8 +279,10 @@ class GroupExtras:
         if len(info.topicName.encode()) > TOPIC_NAME_MAX_BYTES or not info.topicName:
             raise bad(f"topicInfo.topicName must be 1-{TOPIC_NAME_MAX_BYTES} bytes")
         topic_id = info.topicID or f"{group_id}{TOPIC_MARK}{secrets.token_hex(6)}"
-        if topic_parent(topic_id) != group_id:
-            raise bad(f"topicInfo.topicID must start with {group_id}{TOPIC_MARK}")
+        # a topic ID is a group ID to every API that takes one: what they refuse is refused here
+        check_group_id(topic_id, "topicInfo.topicID")
+        if topic_parent(topic_id) != group_id or topic_id == f"{group_id}{TOPIC_MARK}":
+            raise bad(f"topicInfo.topicID must be {group_id}{TOPIC_MARK} and a name of its own")
         if await self.store.redis.hlen(key) >= TOPICS_MAX:
             raise bad(f"a community holds at most {TOPICS_MAX} topics")
         info.topicID = topic_id
@@ -291,3 +331,8 @@ class GroupExtras:
             else TopicInfoResult(errorCode=Code.ERR_GROUP_NOT_FOUND, errorMessage=f"no topic {t!r}")
             for t in wanted
         ]
+
+
+def _check_counter_value(name: str, value: int) -> None:
+    if not COUNTER_VALUE_MIN <= value <= COUNTER_VALUE_MAX:
+        raise bad(f"counters: {name!r}'s value must be {COUNTER_VALUE_MIN}..{COUNTER_VALUE_MAX}")

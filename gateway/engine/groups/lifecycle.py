@@ -416,6 +416,7 @@ class GroupLifecycle:
             s.keys.group_join_counter(group_id),
             s.keys.group_attributes(group_id),
             s.keys.group_counters(group_id),
+            s.keys.group_last_sent(group_id),
             s.keys.group_applications(group_id),
             s.keys.group_topics(group_id),
             s.keys.group_online(group_id),

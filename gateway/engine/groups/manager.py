@@ -311,6 +311,11 @@ class EmbeddedGroups:
     ) -> list[GroupCounter]:
         return await self.extras.change_group_counter(user_id, group_id, name, delta, app_admin=app_admin)
 
+    async def change_group_counters(
+        self, user_id: str, group_id: str, deltas: Sequence[tuple[str, int]], *, app_admin: bool = False
+    ) -> list[GroupCounter]:
+        return await self.extras.change_group_counters(user_id, group_id, deltas, app_admin=app_admin)
+
     async def delete_group_counters(
         self, user_id: str, group_id: str, keys: Sequence[str], *, app_admin: bool = False
     ) -> list[str]:

@@ -378,6 +378,7 @@ class GroupStore:
         for user_id in leaving:
             pipe = self.redis.pipeline(transaction=True)
             pipe.hdel(self.keys.group_members(group.groupID), user_id)
+            pipe.hdel(self.keys.group_last_sent(group.groupID), user_id)
             pipe.zrem(self.keys.group_roster(group.groupID), user_id)
             pipe.srem(self.keys.group_admins(group.groupID), user_id)
             pipe.srem(self.keys.group_online(group.groupID), user_id)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.digits import is_digits
 from gateway.engine.group_messages import AT_ALL, ImportedGroupMessage
 from gateway.engine.groups.store import AVCHATROOM, COMMUNITY
 from gateway.engine.message_core import AT_USERS_MAX, Draft
@@ -393,7 +394,7 @@ async def get_group_msg_receipt_detail(ctx: RestContext, body: Body) -> dict[str
     read_filter = body.integer("Filter", lo=0, hi=1)
     cursor = body.string("Cursor", "", empty=True)
     count = body.integer("Count", lo=1, hi=RECEIPT_DETAIL_PAGE_MAX)
-    if cursor and not cursor.isdigit():
+    if cursor and not is_digits(cursor, 15):
         raise body.error('Cursor: give "" or the Cursor of the previous answer')
     await ctx.engine.groups.store.info(group_id)
     message = await _message_at(ctx, conversation, seq)

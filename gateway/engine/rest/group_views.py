@@ -40,7 +40,6 @@ __all__ = [
     "ROLE_NAMES",
     "SETTABLE_ROLES",
     "TYPE_NAMES",
-    "UNRECORDED_MEMBER_FIELDS",
     "GroupViews",
     "key_values",
     "rest_error",
@@ -64,9 +63,7 @@ BASE_FIELDS = (
     "ApplyJoinOption",
     "MuteAllMember",
 )
-MEMBER_FIELDS = ("Role", "JoinTime", "MsgSeq", "MsgFlag", "MuteUntil", "NameCard")
-# accepted in filters but never shown: the engine does not record when each member last sent
-UNRECORDED_MEMBER_FIELDS = ("LastSendMsgTime",)
+MEMBER_FIELDS = ("Role", "JoinTime", "MsgSeq", "MsgFlag", "LastSendMsgTime", "MuteUntil", "NameCard")
 
 # the engine's SDK-local refusals, as the REST API answers them
 _SDK_TO_REST: dict[int, int] = {
@@ -149,10 +146,11 @@ class GroupViews:
         option_field = Keys.group_receive_option_field(group_id)
         pipe = redis.pipeline(transaction=False)
         pipe.hmget(self.keys.group_members(group_id), list(user_ids))
+        pipe.hmget(self.keys.group_last_sent(group_id), list(user_ids))
         for uid in user_ids:
             pipe.hget(self.keys.group_read_seqs(uid), conversation)
             pipe.hget(self.keys.receive_options(uid), option_field)
-        records, *per_user = await pipe.execute()
+        records, last_sent, *per_user = await pipe.execute()
         rows = []
         for i, (uid, raw) in enumerate(zip(user_ids, records, strict=True)):
             if raw is None:
@@ -164,6 +162,7 @@ class GroupViews:
                 "JoinTime": record.joinTime,
                 "MsgSeq": int(read_seq or 0),
                 "MsgFlag": MSG_FLAG_NAMES[Keys.receive_option(option)],
+                "LastSendMsgTime": int(last_sent[i] or 0),
                 "MuteUntil": record.muteUntil if record.muteUntil > self.now else 0,
                 "NameCard": record.nameCard,
             }

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from gateway.digits import is_digits
+from gateway.engine.groups.extras import COUNTER_VALUE_MAX, COUNTER_VALUE_MIN
 from gateway.engine.groups.members import INVALID as ALREADY_MEMBER
 from gateway.engine.groups.members import MUTE_SECONDS_MAX
 from gateway.engine.groups.members import OK as ADDED
@@ -40,7 +42,6 @@ from gateway.engine.rest.group_views import (
     ROLE_NAMES,
     SETTABLE_ROLES,
     TYPE_NAMES,
-    UNRECORDED_MEMBER_FIELDS,
     GroupViews,
     key_values,
     rest_error,
@@ -212,9 +213,7 @@ async def get_group_info(ctx: RestContext, body: Body) -> dict[str, Any]:
     base = member_fields = group_keys = member_keys = None
     if response_filter is not None:
         base = filter_list(response_filter, "GroupBaseInfoFilter", BASE_FIELDS)
-        member_fields = filter_list(
-            response_filter, "MemberInfoFilter", (*MEMBER_FIELDS, *UNRECORDED_MEMBER_FIELDS, "AppMemberDefinedData")
-        )
+        member_fields = filter_list(response_filter, "MemberInfoFilter", (*MEMBER_FIELDS, "AppMemberDefinedData"))
         group_keys = response_filter.strings("AppDefinedDataFilter_Group", None, max_items=100, min_items=0)
         member_keys = response_filter.strings("AppDefinedDataFilter_GroupMember", None, max_items=100, min_items=0)
     views = GroupViews(store(ctx), ctx.now())
@@ -264,7 +263,7 @@ async def modify_group_base_info(ctx: RestContext, body: Body) -> dict[str, Any]
 
 # ---- members ------------------------------------------------------------------------------------
 def member_filters(body: Body) -> tuple[list[str] | None, list[str] | None]:
-    fields = filter_list(body, "MemberInfoFilter", (*MEMBER_FIELDS, *UNRECORDED_MEMBER_FIELDS, "AppMemberDefinedData"))
+    fields = filter_list(body, "MemberInfoFilter", (*MEMBER_FIELDS, "AppMemberDefinedData"))
     custom = body.strings("AppDefinedDataFilter_GroupMember", None, max_items=100, min_items=0)
     return fields, custom
 
@@ -281,7 +280,7 @@ async def get_group_member_info(ctx: RestContext, body: Body) -> dict[str, Any]:
     limit = body.integer("Limit", MEMBER_PAGE_MAX, lo=1, hi=MEMBER_PAGE_MAX)
     by_cursor = body.has("Next")
     cursor = body.string("Next", "", empty=True) if by_cursor else ""
-    if cursor and not cursor.isdigit():
+    if cursor and not is_digits(cursor, 15):
         raise body.error("Next must be the Next of the previous page")
     offset = body.integer("Offset", 0, lo=0)
     s = store(ctx)
@@ -603,16 +602,16 @@ async def update_group_counter(ctx: RestContext, body: Body) -> dict[str, Any]:
     group = await existing_group(ctx, body)
     items = body.objects("GroupCounter", max_items=COUNTERS_PER_CALL_MAX)
     mode = body.choice("Mode", COUNTER_MODES, 0)
-    values = {item.string("Key"): item.integer("Value", lo=0 if mode else None) for item in items}
+    # (a value is a GraphQL Int to the members who read it: 32 bits, as the engine keeps them)
+    lo = 0 if mode else COUNTER_VALUE_MIN
+    values = {item.string("Key"): item.integer("Value", lo=lo, hi=COUNTER_VALUE_MAX) for item in items}
     engine, op = groups(ctx), operator(ctx)
     if not mode:
         return {
             "GroupCounter": counters_out(await engine.set_group_counters(op, group.groupID, values, app_admin=True))
         }
-    changed = []
-    for key, amount in values.items():
-        changed += await engine.change_group_counter(op, group.groupID, key, mode * amount, app_admin=True)
-    return {"GroupCounter": counters_out(changed)}
+    deltas = [(key, mode * amount) for key, amount in values.items()]  # all of them, or none
+    return {"GroupCounter": counters_out(await engine.change_group_counters(op, group.groupID, deltas, app_admin=True))}
 
 
 @group_svc.command("delete_group_counter")

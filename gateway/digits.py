@@ -1,0 +1,22 @@
+"""Integers written as text (headers, query parameters, cursors, JSON strings), read strictly.
+
+`str.isdigit()` alone is not a check for `int()`: it passes "²" and other scripts' digits, which
+`int()` then refuses, and a string of thousands of digits, which `int()` refuses past Python's
+conversion limit. Everything that turns outside text into an integer asks here first.
+"""
+
+from __future__ import annotations
+
+LONGEST = 20  # digits: enough for any 64-bit integer, signed or not
+
+
+def is_digits(text: str, max_digits: int = LONGEST) -> bool:
+    """`text` is 1 to `max_digits` ASCII digits."""
+    return 0 < len(text) <= max_digits and text.isascii() and text.isdigit()
+
+
+def parse_integer(text: str, max_digits: int = LONGEST) -> int | None:
+    """A signed integer written as text (spaces around it allowed), or None when it is not one."""
+    body = text.strip()
+    digits = body[1:] if body.startswith("-") else body
+    return int(body) if is_digits(digits, max_digits) else None
