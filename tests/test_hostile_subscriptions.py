@@ -324,7 +324,8 @@ async def test_a_cursor_taken_before_the_first_event_is_refused_once_events_afte
     (MAXLEN ~ 10,000: xtrim here, as tests/test_event_bus.py simulates it), resuming from that
     cursor once replayed only what was left and said nothing: EventStream._catch_up skipped the
     retention check for a start position of "0-0" (gateway/events/stream.py), though "0-0" is as
-    much a position whose next events can be gone as any other."""
+    much a position whose next events can be gone as any other. A resume from it now asks Redis
+    whether the stream ever lost an entry (all of them came after such a cursor)."""
     alice, bob = await client.login("alice"), await client.login("bob")
     cursor = (await client.gql("{ eventCursor }", token=alice)).ok()["eventCursor"]
     sent = [(await send_text(client, bob, f"m{i}", to="alice")) for i in range(5)]
@@ -342,3 +343,4 @@ async def test_a_cursor_taken_before_the_first_event_is_refused_once_events_afte
     await ws.close()
     errors = first["payload"].get("errors") or []
     assert [e["extensions"]["code"] for e in errors] == [Code.ERR_INVALID_PARAMETERS], first
+

@@ -135,6 +135,33 @@ async def test_event_logs_lose_their_entries_older_than_the_retention(running: S
     await ws.close()
 
 
+async def test_a_log_the_retention_empties_is_deleted_so_a_cursor_taken_then_resumes(running: Starter) -> None:
+    """A log with nothing younger than the retention goes altogether, not just its entries: a
+    cursor taken on a log with no entry names its start ("0-0"), and a resume from it is refused
+    once the log has lost an entry (EventStream). An emptied log that stayed would refuse every
+    such cursor, for entries trimmed before it was taken."""
+    server, client = await running(0)  # no loop: the steps are taken here
+    gw = server.gateway
+    dora, eve = await client.login("dora"), await client.login("eve")
+    stream = gw.keys.user_events("dora")
+    await gw.redis.delete(stream)
+    seconds, _ = await gw.redis.time()
+    two_days_ago = (int(seconds) - 2 * DAY) * 1000
+    for n in range(300):
+        await gw.redis.xadd(stream, {"e": "{}"}, id=f"{two_days_ago}-{n}")
+    housekeeping = gw.backend.housekeeping
+    assert housekeeping is not None
+    while await housekeeping.trim_history(DAY, 1_000):
+        pass
+    assert not await gw.redis.exists(stream)
+    cursor = (await client.gql("{ eventCursor }", token=dora)).ok()["eventCursor"]
+    await send_text(client, eve, "after the cursor", to="dora")
+    ws = await WSClient.connect(server.ws_url, dora)
+    op = await ws.subscribe(MESSAGES, {"since": cursor})
+    assert (await ws.next_event(op))["__typename"] == "RecvNewMessageEvent"
+    await ws.close()
+
+
 async def test_a_retention_step_does_bounded_work_and_a_pass_finishes(running: Starter) -> None:
     """A timeline of 500 messages past the retention: each step reads at most its budget, the
     history shrinks from its oldest end, and the pass ends with all of them gone."""

@@ -36,6 +36,14 @@ TRIM_BATCH = 200  # seqs read per round trip while trimming a timeline
 SCAN_COUNT = 200  # keys asked of SCAN per call
 SCAN_COST = 20  # a SCAN call in units of the budget (it looks at SCAN_COUNT keys, most of them not ours)
 EVENT_MARGIN_SECONDS = 60  # messages are kept this much longer than the log entries about them
+# A log's entries older than ARGV[1] (ms) trimmed, and a log left empty deleted, in one step (an
+# append between the two would otherwise go with it). A log that does not exist is one that never
+# had an entry to a cursor taken on it ("0-0"), which resumes from its start; an empty one that
+# stayed would read as having had entries trimmed after such a cursor (EventStream refuses it).
+_TRIM_EVENTS = """
+redis.call('XTRIM', KEYS[1], 'MINID', '~', ARGV[1])
+if redis.call('XLEN', KEYS[1]) == 0 then redis.call('DEL', KEYS[1]) end
+"""
 PASS_LOCK_SECONDS = 1800  # one replica's pass at a time; another takes over if it dies
 
 
@@ -84,7 +92,7 @@ class MessageRetention:
                 key = work.keys.pop()
                 budget -= 1
                 if key.endswith(":events"):
-                    await self._redis.xtrim(key, minid=events_cutoff_ms, approximate=True)
+                    await self._redis.eval(_TRIM_EVENTS, 1, key, events_cutoff_ms)
                 else:
                     work.timeline = key[: -len(":messages")]
             elif work.scans:
