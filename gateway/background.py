@@ -110,6 +110,11 @@ class StreamConsumer(BackgroundLoop):
                 self._group_made = False
                 log.warning("%s: stream %s unreadable: %s", self.task_name, self._stream, exc)
                 await asyncio.sleep(self.error_pause_seconds)
+            except Exception:
+                # a fault of ours in one batch must not end the worker for the process's life: its
+                # entries stay pending, and are claimed again once idle
+                log.exception("%s: a batch of stream %s failed; going on", self.task_name, self._stream)
+                await asyncio.sleep(self.error_pause_seconds)
 
     async def _take(self) -> tuple[list[tuple[Any, dict[Any, Any]]], bool]:
         """Idle pending entries first (claimed: True), else new ones (waiting up to block_milliseconds,

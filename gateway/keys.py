@@ -122,8 +122,14 @@ class Keys:
         return f"{self._user(user_id)}:created:{created_id}"
 
     def created_message_finishing(self, user_id: str, created_id: str) -> str:
-        """String with a short TTL: one retry is finishing a send whose claim outlived its write."""
-        return f"{self._user(user_id)}:created:{created_id}:finishing"
+        """String with a short TTL: one retry is finishing a send whose claim outlived its write (or
+        the send itself is waiting for the app's before-send callback)."""
+        return Keys.finishing_of(self.created_message(user_id, created_id))
+
+    @staticmethod
+    def finishing_of(created_key: str) -> str:
+        """`created_message_finishing` of the created message whose key is `created_key`."""
+        return f"{created_key}:finishing"
 
     def global_mute(self, user_id: str) -> str:
         """Hash: "c2c" / "group" → until when (unix s) the app's admin muted the user everywhere

@@ -343,4 +343,3 @@ async def test_a_cursor_taken_before_the_first_event_is_refused_once_events_afte
     await ws.close()
     errors = first["payload"].get("errors") or []
     assert [e["extensions"]["code"] for e in errors] == [Code.ERR_INVALID_PARAMETERS], first
-

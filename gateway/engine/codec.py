@@ -27,6 +27,7 @@ from typing import Any
 import msgspec
 
 from gateway.engine.message_ids import c2c_msg_id, group_msg_id
+from gateway.errors import Code, IMError
 from gateway.im.enums import ElemType
 from gateway.im.messages import Content, StoredMessage
 
@@ -175,3 +176,13 @@ STORED_DEC = _StoredDecoder()
 # a merged message's bundle: its messages as a JSON list of objects (the form bundles were written in)
 BUNDLE_ENC = msgspec.json.Encoder()
 BUNDLE_DEC = msgspec.json.Decoder(list[StoredMessage])
+
+
+MESSAGE_BODY_MAX_BYTES = 12 * 1024  # Tencent's limit for one message (8001 beyond)
+
+
+def require_body_fits(content: Content, cloud_custom_data: str) -> None:
+    """The SDK's limit on a message body (its elements plus cloudCustomData): 8001 past it. Any
+    content a message gets (sent, modified, rewritten by the app's callback) is held to it."""
+    if len(STORED_ENC.encode(content)) + len(cloud_custom_data.encode("utf-8")) > MESSAGE_BODY_MAX_BYTES:
+        raise IMError(Code.ERR_MSG_BODY_TOO_LARGE, f"message body over {MESSAGE_BODY_MAX_BYTES} bytes")

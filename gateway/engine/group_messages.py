@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 
 from gateway.engine.callbacks.hooks import Callbacks
-from gateway.engine.codec import STORED_DEC, STORED_ENC
+from gateway.engine.codec import STORED_DEC, STORED_ENC, require_body_fits
 from gateway.engine.groups.imports import known
 from gateway.engine.groups.store import AVCHATROOM, MEMBER, GroupStore, neutral_view
 from gateway.engine.message_core import (
@@ -22,7 +22,6 @@ from gateway.engine.message_core import (
     Draft,
     InlineSend,
     MessageCore,
-    require_body_fits,
 )
 from gateway.engine.message_ids import group_msg_id, parse_msg_id
 from gateway.engine.profiles import Profiles
@@ -314,7 +313,7 @@ class GroupMessaging:
                 return (await self._core.views(user_id, [there], created_ids={msg_id: shown_id}))[0]
         if self._callbacks.gates(GROUP_BEFORE_SEND):  # the app's moderation may refuse, drop or rewrite it
             stored, dropped = await self._callbacks.before_group_send(
-                stored, group, options.onlineUserOnly, key if claimed else None
+                stored, group, options.onlineUserOnly, key if claimed else None, held=lost is not None
             )
             if dropped:
                 return (await self._core.views(user_id, [stored], created_ids={msg_id: shown_id}))[0]

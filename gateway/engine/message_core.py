@@ -23,7 +23,7 @@ from redis.exceptions import WatchError
 from gateway.clock import Clock
 from gateway.engine.announcer import Announcer
 from gateway.engine.callbacks.hooks import Callbacks
-from gateway.engine.codec import STORED_DEC, STORED_ENC
+from gateway.engine.codec import STORED_DEC, STORED_ENC, require_body_fits
 from gateway.engine.friendship import Friendship
 from gateway.engine.groups.store import ADMIN, OWNER, GroupStore, neutral_view
 from gateway.engine.message_events import KIND_MODIFIED, KIND_NEW, MessageEvents
@@ -54,7 +54,6 @@ from gateway.upstream import Upstream, active
 
 AT_ALL = "__kImSDK_MesssageAtALL__"  # the SDK's kImSDK_MesssageAtALL: @ everyone
 AT_USERS_MAX = 30  # @ marks per message, @ALL included
-MESSAGE_BODY_MAX_BYTES = 12 * 1024  # Tencent's limit for one message (8001 beyond)
 CREATED_MESSAGE_TTL_SECONDS = 24 * 3600  # created messages wait this long to be sent (CONTRACT §5)
 SENT_RECORD_TTL_SECONDS = 24 * 3600  # a repeated send of the same id returns the first result this long
 REVOKE_WINDOW_SECONDS = 120  # senders may revoke for 2 minutes (20016 after)
@@ -98,12 +97,6 @@ def keyed_claim(idempotency_key: str | None) -> str | None:
     if not 1 <= len(idempotency_key) <= IDEMPOTENCY_KEY_MAX:
         raise invalid(f"idempotencyKey must be 1-{IDEMPOTENCY_KEY_MAX} characters")
     return _KEYED_PREFIX + idempotency_key
-
-
-def require_body_fits(content: Content, cloud_custom_data: str) -> None:
-    """The SDK's limit on a message body (its elements plus cloudCustomData): 8001 past it."""
-    if len(STORED_ENC.encode(content)) + len(cloud_custom_data.encode("utf-8")) > MESSAGE_BODY_MAX_BYTES:
-        raise IMError(Code.ERR_MSG_BODY_TOO_LARGE, f"message body over {MESSAGE_BODY_MAX_BYTES} bytes")
 
 
 class PushFeed(Protocol):
@@ -543,16 +536,41 @@ class MessageCore:
                 await up.groups.recall_group_message(stored.groupID, stored.seq)
             else:
                 await up.messages.recall_c2c(stored, user_id)
-        stored.status = MsgStatus.V2TIM_MSG_STATUS_LOCAL_REVOKED
-        stored.revokedBy = user_id
-        ref = parse_msg_id(msg_id)
-        await self._redis.hset(
-            self._keys.timeline_messages(self.timeline_of(ref)), str(stored.seq), STORED_ENC.encode(stored)
-        )
+        revoked = await self._write_revoked(parse_msg_id(msg_id), stored.seq, user_id)
+        if revoked is None:
+            return  # revoked meanwhile, by another request
+        stored = revoked
         event = OnRecvMessageRevoked(msgID=msg_id)
         await self._bus.publish([user_id], event, except_session=session_id)
         await self._tell_conversation(user_id, stored, event)
         await self._callbacks.message_recalled(stored, user_id)
+
+    async def _write_revoked(self, ref: MessageRef, seq: int, user_id: str) -> StoredMessage | None:
+        """The message marked revoked, as it is now (a modification that committed meanwhile kept),
+        or None when it already was. Under the WATCH a modification takes, and touching its
+        version key: a modification racing it fails ("modified meanwhile"), and finds it revoked
+        on its retry, rather than writing the message back unrevoked."""
+        timeline = self.timeline_of(ref)
+        version_key = self._keys.message_version(timeline, seq)
+        messages = self._keys.timeline_messages(timeline)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(version_key)
+                    version = await pipe.get(version_key)
+                    raw = await pipe.hget(messages, str(seq))
+                    current = STORED_DEC.decode(raw)
+                    if current.status == MsgStatus.V2TIM_MSG_STATUS_LOCAL_REVOKED:
+                        return None
+                    current.status = MsgStatus.V2TIM_MSG_STATUS_LOCAL_REVOKED
+                    current.revokedBy = user_id
+                    pipe.multi()
+                    pipe.set(version_key, version or 0)  # unchanged, but a write: a watcher's WATCH fails
+                    pipe.hset(messages, str(seq), STORED_ENC.encode(current))
+                    await pipe.execute()
+                    return current
+                except WatchError:
+                    continue  # a modification came first: read the message again
 
     async def modify_message(
         self,
@@ -606,6 +624,8 @@ class MessageCore:
             current = STORED_DEC.decode(raw)
             if current.version != version:
                 raise IMError(Code.ERR_MSG_MODIFY_CONFLICT, "the message was modified meanwhile; fetch it and retry")
+            if current.status == MsgStatus.V2TIM_MSG_STATUS_LOCAL_REVOKED:  # revoked since it was read
+                raise invalid("message: a revoked message cannot be modified")
             if content is not None:
                 current.content = content
             if cloud_custom_data is not None:

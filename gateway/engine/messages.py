@@ -14,9 +14,9 @@ import msgspec
 
 from gateway.clock import Clock
 from gateway.engine.callbacks.hooks import Callbacks
-from gateway.engine.codec import STORED_DEC, STORED_ENC
+from gateway.engine.codec import STORED_DEC, STORED_ENC, require_body_fits
 from gateway.engine.friendship import Friendship
-from gateway.engine.message_core import RECEIVE_OPT_USERS_MAX, InlineSend, MessageCore, require_body_fits
+from gateway.engine.message_core import RECEIVE_OPT_USERS_MAX, InlineSend, MessageCore
 from gateway.engine.message_ids import c2c_msg_id, parse_msg_id
 from gateway.engine.message_views import LocalData
 from gateway.engine.profiles import Profiles
@@ -233,7 +233,7 @@ class C2CMessaging:
             stored = msgspec.structs.replace(stored, timestamp=sent.timestamp, ms=0)
         if self._callbacks.gates(C2C_BEFORE_SEND):  # the app's moderation may refuse, drop or rewrite it
             stored, dropped = await self._callbacks.before_c2c_send(
-                stored, options.onlineUserOnly, key if claimed else None
+                stored, options.onlineUserOnly, key if claimed else None, held=lost is not None
             )
             if dropped:
                 return msgspec.structs.replace(my_view(replies, [stored])[0], id=shown_id)

@@ -13,7 +13,11 @@ Scopes: "group:<id>" (membership and profile writes), "create:<owner>" (a group 
 whose ID the upstream assigns), "send:<timeline>:<random>" (a group message). Turns are re-entrant
 within a task (a write that calls another write of the same scope does not wait for itself), last
 at most TURN_TTL_SECONDS (a replica that died holding one does not block the scope for long), and
-cost nothing without an upstream.
+cost nothing without an upstream, but for the writes that take them `always`: a read-modify-write
+of a group's state (its attributes, a member's record, its owner, an application, its profile) is
+one at a time per group on every backend, where two at once lost one of them. Joins and quits do
+not take one (a live room's crowd would queue behind it): adding a member is one atomic step of
+its own (GroupStore.add_members).
 """
 
 from __future__ import annotations
@@ -43,9 +47,12 @@ class UpstreamTurns:
         self._enabled = enabled  # only with an upstream: the embedded engine alone has no echoes
 
     @asynccontextmanager
-    async def turn(self, scope: str) -> AsyncIterator[None]:
+    async def turn(self, scope: str, *, always: bool = False) -> AsyncIterator[None]:
+        """The scope's turn. `always`: taken without an upstream too, for a write that reads what
+        it changes (a group's attributes, a member's record, its owner, an application) and must
+        not interleave with another such write on any replica."""
         held = _held.get()
-        if not self._enabled or scope in held:
+        if not (self._enabled or always) or scope in held:
             yield
             return
         key = self._keys.upstream_turn(scope)

@@ -30,17 +30,15 @@ from gateway.im.messages import (
     TextElem,
     VideoElem,
 )
+from gateway.media.urls import URL_MAX_LENGTH, is_http_url
 
 if TYPE_CHECKING:
     from gateway.backend import MessageManager
 
-URL_MAX_LENGTH = 2048
-
 
 def media_url(value: str, arg: str) -> str:
     """Media given by path must be a URL the receivers can fetch (the gateway reads no local files)."""
-    parsed = urlparse(value)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc or len(value) > URL_MAX_LENGTH:
+    if not is_http_url(value):
         raise invalid(f"{arg} must be an http(s) URL of at most {URL_MAX_LENGTH} characters")
     return value
 

@@ -15,6 +15,7 @@ paged as Tencent pages; `joined_group_ids`): the SDK's reads are answered from t
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -158,7 +159,14 @@ class TencentGroups(GroupsUpstream):
         await self._own(GROUP_CREATE, group_id)
         await self._own(GROUP_JOIN, group_id, [(m.userID,) for m in members])
         if info.isAllMuted:  # create_group takes no MuteAllMember (MAPPING.md #9): a second call
-            await self._call("modify_group_base_info", {"GroupId": group_id, "MuteAllMember": "On"})
+            try:
+                await self._call("modify_group_base_info", {"GroupId": group_id, "MuteAllMember": "On"})
+            except BaseException:
+                # a refused create leaves nothing: not an unmuted group the caller believes was
+                # never made (and makes again on a retry)
+                with contextlib.suppress(Exception):
+                    await self.destroy_group(group_id)
+                raise
         return group_id
 
     async def destroy_group(self, group_id: str) -> None:

@@ -43,6 +43,7 @@ from gateway.keys import Keys
 from gateway.v4 import callbacks as wire
 from gateway.v4.msgbody import content_from_msgbody
 
+_INT_MIN, _UINT_MAX = -(2**63), 2**64 - 1  # the widest integers Tencent's fields hold
 log = logging.getLogger("imql.tencent")
 
 GROUP = "tencent-inbound"
@@ -670,15 +671,18 @@ class _Fields:
         name, value = self._get(names)
         if value is None:
             return default
-        if isinstance(value, bool):
-            raise self._error(name, "an integer")
-        if isinstance(value, int):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, str) and (number := parse_integer(value)) is not None:
-            return number
-        raise self._error(name, "an integer")
+        number: int | None = None
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        elif isinstance(value, float) and value.is_integer():
+            number = int(value)
+        elif isinstance(value, str):
+            number = parse_integer(value)
+        # Tencent's integers are at most 64 bits; a larger one could not even be written back
+        # (orjson refuses it, as the echo check's keys do)
+        if number is None or not _INT_MIN <= number <= _UINT_MAX:
+            raise self._error(name, "an integer of at most 64 bits")
+        return number
 
     def req_s(self, *names: str) -> str:
         if self._get(names)[1] is None:
@@ -724,9 +728,9 @@ class _Fields:
 
 def _c2c_message(f: _Fields) -> dict[str, Any]:
     contents, body = f.body()
-    return {
-        "from_account": f.s("From_Account"),
-        "to_account": f.s("To_Account"),
+    return {  # (a message names both users: without them it could only be delivered to nobody, or wrongly)
+        "from_account": f.req_s("From_Account"),
+        "to_account": f.req_s("To_Account"),
         "msg_seq": f.i("MsgSeq"),
         "msg_random": f.i("MsgRandom"),
         "msg_time": f.i("MsgTime"),
@@ -793,8 +797,8 @@ _DECODERS: dict[str, _Decoder] = {
     ),
     wire.C2C_AFTER_WITHDRAW: lambda f, m: C2CMessageRecalled(
         **m,
-        from_account=f.s("From_Account"),
-        to_account=f.s("To_Account"),
+        from_account=f.req_s("From_Account"),
+        to_account=f.req_s("To_Account"),
         msg_key=f.req_s("MsgKey"),
         unread=f.i("UnreadMsgNum"),
         event_time=f.i("EventTime"),
@@ -806,8 +810,8 @@ _DECODERS: dict[str, _Decoder] = {
     ),
     "C2C.CallbackAfterC2CMsgExtension": lambda f, m: C2CMessageExtension(
         **m,
-        from_account=f.s("From_Account"),
-        to_account=f.s("To_Account"),
+        from_account=f.req_s("From_Account"),
+        to_account=f.req_s("To_Account"),
         msg_key=f.req_s("MsgKey"),
         operate_type=f.i("OperateType"),
         extensions=f.extensions(),
@@ -1150,13 +1154,14 @@ class InboundWorker(StreamConsumer):
             event = decode_callback(
                 command, body, platform=str(fields.get("platform", "")), client_ip=str(fields.get("ip", ""))
             )
+            echoes = event.echo_keys() if event is not None and event.platform == wire.REST_API else None
         except (InboundDecodeError, orjson.JSONDecodeError, TypeError, ValueError) as exc:
             log.warning("%s dropped, its body cannot be read: %s", command, exc)
             return True
         if event is None:
             log.info("%s has no inbound event; acknowledged", command)
             return True
-        if event.platform == wire.REST_API and await self.own.all_echoes(event.echo_keys()):
+        if echoes is not None and await self.own.all_echoes(echoes):
             log.debug("%s is an echo of the gateway's own REST call", command)
             return True
         try:

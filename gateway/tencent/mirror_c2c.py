@@ -76,6 +76,9 @@ async def apply_c2c_message(
     )
     if mirrored is not None:
         await mirror.ids.link_c2c(sender, receiver, mirrored.msg_id, mirrored.key, key)
+        if await mirror.ids.take_early_recall(sender, receiver, key):  # its recall came first
+            body = {"From_Account": sender, "To_Account": receiver, "MsgKey": mirrored.key}
+            await mirror.apply("openim/admin_msgwithdraw", body)
     step = signaling_step(content)
     if step is not None and live:  # a native call invitation (or its answer): signalingListener hears it too
         with from_upstream():
@@ -96,8 +99,9 @@ def signaling_step(content: Content) -> SignalingInfo | None:
 
 async def c2c_recalled(mirror: MirrorWrites, event: C2CMessageRecalled) -> None:
     found = await mirror.ids.mirror_message(event.from_account, event.to_account, event.msg_key)
-    if found is None:
-        log.info("a recall of %s, which the mirror never had; nothing to do", event.msg_key)
+    if found is None:  # not yet: its send may come after (webhooks are retried, in no set order)
+        log.info("a recall of %s, which the mirror has not had; kept for its send", event.msg_key)
+        await mirror.ids.note_early_recall(event.from_account, event.to_account, event.msg_key)
         return
     body = {"From_Account": event.from_account, "To_Account": event.to_account, "MsgKey": found.mirror_key}
     await mirror.apply("openim/admin_msgwithdraw", body)

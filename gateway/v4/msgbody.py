@@ -30,6 +30,7 @@ from gateway.im.messages import (
     TextElem,
     VideoElem,
 )
+from gateway.media.urls import URL_MAX_LENGTH, is_http_url
 from gateway.v4.fields import Body
 
 MSGBODY_INVALID = 90002  # "MsgBody is not as required" (openim); group calls use 10004 via `invalid_code`
@@ -42,6 +43,8 @@ _REST_TO_IMAGE_TYPE = {
 }
 _IMAGE_TYPE_TO_REST = {v: k for k, v in _REST_TO_IMAGE_TYPE.items()}
 _IMAGE_FORMATS = {"jpg": 1, "jpeg": 1, "gif": 2, "png": 3, "bmp": 4}
+
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1  # what a GraphQL Int carries (sizes, durations, a face's index)
 
 MediaUrl = Callable[[str], str]
 
@@ -70,7 +73,8 @@ def content_from_msgbody(value: Any, invalid_code: int = MSGBODY_INVALID) -> Con
             )
             return Content(elemType=ElemType.V2TIM_ELEM_TYPE_CUSTOM, customElem=custom)
         case "TIMFaceElem":
-            face = FaceElem(index=c.integer("Index", 0), data=c.string("Data", "", empty=True))
+            index = c.integer("Index", 0, lo=INT32_MIN, hi=INT32_MAX)
+            face = FaceElem(index=index, data=c.string("Data", "", empty=True))
             return Content(elemType=ElemType.V2TIM_ELEM_TYPE_FACE, faceElem=face)
         case "TIMLocationElem":
             location = LocationElem(
@@ -83,43 +87,43 @@ def content_from_msgbody(value: Any, invalid_code: int = MSGBODY_INVALID) -> Con
             images = [
                 Image(
                     type=_REST_TO_IMAGE_TYPE[i.integer("Type", lo=1, hi=3)],
-                    url=i.string("URL"),
+                    url=_url(i, "URL"),
                     UUID=c.string("UUID", "", empty=True),
-                    size=i.integer("Size", 0, lo=0),
-                    width=i.integer("Width", 0, lo=0),
-                    height=i.integer("Height", 0, lo=0),
+                    size=i.integer("Size", 0, lo=0, hi=INT32_MAX),
+                    width=i.integer("Width", 0, lo=0, hi=INT32_MAX),
+                    height=i.integer("Height", 0, lo=0, hi=INT32_MAX),
                 )
                 for i in c.objects("ImageInfoArray", max_items=3)
             ]
             return Content(elemType=ElemType.V2TIM_ELEM_TYPE_IMAGE, imageElem=ImageElem(imageList=images))
         case "TIMSoundElem":
             sound = SoundElem(
-                url=c.string("Url"),
+                url=_url(c, "Url"),
                 UUID=c.string("UUID", "", empty=True),
-                dataSize=c.integer("Size", 0, lo=0),
-                duration=c.integer("Second", 0, lo=0),
+                dataSize=c.integer("Size", 0, lo=0, hi=INT32_MAX),
+                duration=c.integer("Second", 0, lo=0, hi=INT32_MAX),
             )
             return Content(elemType=ElemType.V2TIM_ELEM_TYPE_SOUND, soundElem=sound)
         case "TIMFileElem":
             file = FileElem(
-                url=c.string("Url"),
+                url=_url(c, "Url"),
                 UUID=c.string("UUID", "", empty=True),
                 fileName=c.string("FileName", "", empty=True),
-                fileSize=c.integer("FileSize", 0, lo=0),
+                fileSize=c.integer("FileSize", 0, lo=0, hi=INT32_MAX),
             )
             return Content(elemType=ElemType.V2TIM_ELEM_TYPE_FILE, fileElem=file)
         case "TIMVideoFileElem":
             video = VideoElem(
-                videoUrl=c.string("VideoUrl"),
+                videoUrl=_url(c, "VideoUrl"),
                 UUID=c.string("VideoUUID", "", empty=True),
-                videoSize=c.integer("VideoSize", 0, lo=0),
-                duration=c.integer("VideoSecond", 0, lo=0),
+                videoSize=c.integer("VideoSize", 0, lo=0, hi=INT32_MAX),
+                duration=c.integer("VideoSecond", 0, lo=0, hi=INT32_MAX),
                 videoType=c.string("VideoFormat", "", empty=True),
-                snapshotUrl=c.string("ThumbUrl", "", empty=True),
+                snapshotUrl=_url(c, "ThumbUrl", required=False),
                 snapshotUUID=c.string("ThumbUUID", "", empty=True),
-                snapshotSize=c.integer("ThumbSize", 0, lo=0),
-                snapshotWidth=c.integer("ThumbWidth", 0, lo=0),
-                snapshotHeight=c.integer("ThumbHeight", 0, lo=0),
+                snapshotSize=c.integer("ThumbSize", 0, lo=0, hi=INT32_MAX),
+                snapshotWidth=c.integer("ThumbWidth", 0, lo=0, hi=INT32_MAX),
+                snapshotHeight=c.integer("ThumbHeight", 0, lo=0, hi=INT32_MAX),
             )
             return Content(elemType=ElemType.V2TIM_ELEM_TYPE_VIDEO, videoElem=video)
     raise IMError(
@@ -127,6 +131,14 @@ def content_from_msgbody(value: Any, invalid_code: int = MSGBODY_INVALID) -> Con
         f"MsgBody[0].MsgType {kind!r} is not supported (TIMTextElem, TIMCustomElem, "
         "TIMFaceElem, TIMLocationElem, TIMImageElem, TIMSoundElem, TIMFileElem, TIMVideoFileElem)",
     )
+
+
+def _url(body: Body, name: str, *, required: bool = True) -> str:
+    """A media URL: http(s), as any message's media (gateway.media.urls); "" when optional and absent."""
+    value: str = body.string(name) if required else body.string(name, "", empty=True)
+    if value and not is_http_url(value):
+        raise body.error(f"{name} must be an http(s) URL of at most {URL_MAX_LENGTH} characters")
+    return value
 
 
 def _number(body: Body, name: str) -> float:
@@ -163,14 +175,14 @@ def msgbody_from_content(content: Content, media_url: MediaUrl = _same) -> list[
                 "TIMImageElem",
                 {
                     "UUID": original.UUID if original else "",
-                    "ImageFormat": _format_of(original.url) if original else 255,
+                    "ImageFormat": _format_of(original.url or original.UUID) if original else 255,
                     "ImageInfoArray": [
                         {
                             "Type": _IMAGE_TYPE_TO_REST[i.type],
                             "Size": i.size,
                             "Width": i.width,
                             "Height": i.height,
-                            "URL": media_url(i.url),
+                            "URL": media_url(i.url or i.UUID),
                         }
                         for i in images
                     ],
@@ -183,7 +195,7 @@ def msgbody_from_content(content: Content, media_url: MediaUrl = _same) -> list[
             _elem(
                 "TIMSoundElem",
                 {
-                    "Url": media_url(s.url),
+                    "Url": media_url(s.url or s.UUID),
                     "UUID": s.UUID,
                     "Size": s.dataSize,
                     "Second": s.duration,
@@ -197,7 +209,7 @@ def msgbody_from_content(content: Content, media_url: MediaUrl = _same) -> list[
             _elem(
                 "TIMFileElem",
                 {
-                    "Url": media_url(f.url),
+                    "Url": media_url(f.url or f.UUID),
                     "UUID": f.UUID,
                     "FileSize": f.fileSize,
                     "FileName": f.fileName,
@@ -211,13 +223,13 @@ def msgbody_from_content(content: Content, media_url: MediaUrl = _same) -> list[
             _elem(
                 "TIMVideoFileElem",
                 {
-                    "VideoUrl": media_url(v.videoUrl),
+                    "VideoUrl": media_url(v.videoUrl or v.UUID),
                     "VideoUUID": v.UUID,
                     "VideoSize": v.videoSize,
                     "VideoSecond": v.duration,
                     "VideoFormat": v.videoType,
                     "VideoDownloadFlag": DOWNLOAD_FLAG,
-                    "ThumbUrl": media_url(v.snapshotUrl) if v.snapshotUrl else "",
+                    "ThumbUrl": media_url(v.snapshotUrl or v.snapshotUUID) if v.snapshotUrl or v.snapshotUUID else "",
                     "ThumbUUID": v.snapshotUUID,
                     "ThumbSize": v.snapshotSize,
                     "ThumbWidth": v.snapshotWidth,

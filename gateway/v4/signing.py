@@ -27,4 +27,5 @@ def verify_callback_sign(
     """A receiver's check: the sign matches (constant-time) and RequestTime is recent."""
     if not is_digits(request_time) or abs(now - int(request_time)) > window:
         return False
-    return hmac.compare_digest(callback_sign(token, request_time), sign)
+    # (bytes: compare_digest refuses a str with other than ASCII in it, and a Sign is the caller's)
+    return hmac.compare_digest(callback_sign(token, request_time).encode(), sign.encode())

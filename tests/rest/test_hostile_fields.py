@@ -228,3 +228,31 @@ async def test_get_group_member_info_answers_when_each_member_last_sent(rest: Re
         assert last == {"alice": 0, "bob": sent["MsgTime"]}, page
     narrow = await rest.ok("group_open_http_svc/get_group_member_info", {**b25, "MemberInfoFilter": ["Role"]})
     assert all("LastSendMsgTime" not in m for m in narrow["MemberList"]), narrow
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        {
+            "MsgType": "TIMImageElem",
+            "MsgContent": {"UUID": "u", "ImageInfoArray": [{"Type": 1, "URL": "javascript:alert(1)"}]},
+        },
+        {"MsgType": "TIMFileElem", "MsgContent": {"Url": "file:///etc/passwd", "FileName": "f"}},
+        {"MsgType": "TIMFaceElem", "MsgContent": {"Index": 2**40}},
+        {"MsgType": "TIMSoundElem", "MsgContent": {"Url": "https://example.com/a.m4a", "Second": 2**31}},
+    ],
+    ids=["javascript-url", "file-url", "face-index-past-32-bits", "duration-past-32-bits"],
+)
+async def test_a_message_body_the_graph_could_not_carry_is_refused(rest: RestClient, content: dict[str, Any]) -> None:
+    """MsgBody media are http(s) URLs, as the SDK's create*Message paths take them (README: "Media
+    are uploads or http(s) URLs": a receiver's client opens what a message names), and its numbers
+    fit the GraphQL Ints the receivers read them as (a face index of 2^40 once made every reader's
+    history fail). 90002, nothing sent."""
+    await setup(rest)
+    body = {"From_Account": "alice", "To_Account": "bob", "MsgRandom": 1, "MsgBody": [content]}
+    refused_as_bad_input(await rest.call("openim/sendmsg", body), 90002)
+    roam = await rest.ok(
+        "openim/admin_getroammsg",
+        {"Operator_Account": "bob", "Peer_Account": "alice", "MaxCnt": 10, "MinTime": 0, "MaxTime": 2**31 - 1},
+    )
+    assert roam.get("MsgList", []) == [], roam

@@ -23,7 +23,8 @@ import msgspec
 from gateway.clock import Clock
 from gateway.engine.callbacks import bodies
 from gateway.engine.callbacks.sender import CallbackRejected, CallbackSender, CallbackUnavailable
-from gateway.errors import IMError
+from gateway.engine.codec import require_body_fits
+from gateway.errors import Code, IMError
 from gateway.im.enums import FriendAddType, GroupInfoChangeType, GroupMemberRole, GroupType
 from gateway.im.groups import GroupChangeInfo, GroupInfo
 from gateway.im.messages import StoredMessage
@@ -33,6 +34,9 @@ from gateway.origin import current_origin
 from gateway.v4 import callbacks as wire
 from gateway.v4.msgbody import MediaUrl, content_from_msgbody
 
+# a send's hold on its claim while the app's before-send callback decides: past any callback
+# timeout (a gateway that dies meanwhile leaves it to expire, and a retry to finish the send)
+_DECIDING_LOCK_SECONDS = 120
 log = logging.getLogger("imql.callbacks")
 
 QUEUE_MAX = 100_000  # after-callbacks kept while no worker reads (approximate trim): a backlog, not a leak
@@ -148,9 +152,23 @@ class Callbacks:
         claim_key: str | None,
         custom_codes: range,
         refused_code: int,
+        held: bool,
     ) -> tuple[StoredMessage, bool]:
-        """(the message to store and deliver, whether to drop it silently); raises to refuse."""
-        answer = await self._ask(command, body)
+        """(the message to store and deliver, whether to drop it silently); raises to refuse.
+
+        While the app decides (up to the callback's timeout), the send holds its claim's finishing
+        lock: a repeat of the send meanwhile is told to retry shortly, where it would otherwise take
+        the claim for one whose send died (MessageCore.lost_claim) and deliver the message too.
+        `held`: the caller holds it already (a retry finishing such a send)."""
+        assert self._redis is not None
+        lock = Keys.finishing_of(claim_key) if claim_key is not None and not held else None
+        if lock is not None and not await self._redis.set(lock, 1, nx=True, ex=_DECIDING_LOCK_SECONDS):
+            raise IMError(Code.ERR_SDK_INTERNAL_ERROR, "this message's send is being finished; retry shortly")
+        try:
+            answer = await self._ask(command, body)
+        finally:
+            if lock is not None:
+                await self._redis.delete(lock)
         code = None if answer is None else self._error_code(answer)
         if answer is not None and code == wire.ALLOW:
             replaced = self._replaced(command, stored, answer)
@@ -181,26 +199,40 @@ class Callbacks:
         cloud = answer.get("CloudCustomData")
         if isinstance(cloud, str):
             changes["cloudCustomData"] = cloud
-        return msgspec.structs.replace(stored, **changes) if changes else stored
+        if not changes:
+            return stored
+        replaced = msgspec.structs.replace(stored, **changes)
+        try:  # held to the limit any message is: the app's answer is no way past it
+            require_body_fits(replaced.content, replaced.cloudCustomData or "")
+        except IMError as exc:
+            log.warning("%s answered a message imql cannot store: %s", command, exc.desc)
+            return None
+        return replaced
 
     async def before_c2c_send(
-        self, stored: StoredMessage, online_only: bool, claim_key: str | None
+        self, stored: StoredMessage, online_only: bool, claim_key: str | None, *, held: bool = False
     ) -> tuple[StoredMessage, bool]:
         """C2C.CallbackBeforeSendMsg: (the message, possibly rewritten; True to drop it silently).
         Refusals raise 20006, or the app's code in 120001-130000."""
         body = bodies.c2c_before_send(stored, online_only, self._media_url, self._ms())
         return await self._moderate(
-            wire.C2C_BEFORE_SEND, body, stored, claim_key, wire.C2C_CUSTOM_CODES, wire.C2C_REFUSED
+            wire.C2C_BEFORE_SEND, body, stored, claim_key, wire.C2C_CUSTOM_CODES, wire.C2C_REFUSED, held
         )
 
     async def before_group_send(
-        self, stored: StoredMessage, group: GroupInfo, online_only: bool, claim_key: str | None
+        self,
+        stored: StoredMessage,
+        group: GroupInfo,
+        online_only: bool,
+        claim_key: str | None,
+        *,
+        held: bool = False,
     ) -> tuple[StoredMessage, bool]:
         """Group.CallbackBeforeSendMsg; refusals raise 10016, or the app's code in 10100-10200."""
         operator = self._operator(stored.sender)
         body = bodies.group_before_send(stored, group, operator, online_only, self._media_url, self._ms())
         return await self._moderate(
-            wire.GROUP_BEFORE_SEND, body, stored, claim_key, wire.GROUP_CUSTOM_CODES, wire.GROUP_REFUSED
+            wire.GROUP_BEFORE_SEND, body, stored, claim_key, wire.GROUP_CUSTOM_CODES, wire.GROUP_REFUSED, held
         )
 
     async def _decide(self, command: str, body: dict[str, Any]) -> None:
@@ -270,7 +302,8 @@ class Callbacks:
                 return {}
             return dict.fromkeys(targets, (wire.FRIEND_REFUSED, f"{command} failed; refused"))
         refused: dict[str, tuple[int, str]] = {}
-        for item in answer.get("ResultItem") or []:
+        items = answer.get("ResultItem")
+        for item in items if isinstance(items, list) else []:  # (anything else: no refusal in it)
             if not isinstance(item, dict):
                 continue
             target, code = item.get("To_Account"), item.get("ResultCode")

@@ -85,10 +85,16 @@ class _Exchange:
         raw = b"".join(self.parts)
         coding = self.headers.get(b"content-encoding", b"identity").strip().lower()
         if coding in (b"gzip", b"x-gzip", b"deflate"):
-            try:  # wbits 47: a gzip or a zlib header, whichever it is
-                return zlib.decompress(raw, 47)
+            # wbits 47: a gzip or a zlib header, whichever it is; the cap holds for what it decodes
+            # to (a small compressed answer may decode to gigabytes)
+            inflater = zlib.decompressobj(47)
+            try:
+                decoded = inflater.decompress(raw, ANSWER_MAX_BYTES + 1)
             except zlib.error as exc:
                 raise PlainHTTPError(f"the answer's {coding.decode()} body does not decode: {exc}") from exc
+            if len(decoded) > ANSWER_MAX_BYTES or inflater.unconsumed_tail:
+                raise PlainHTTPError(f"the answer is over {ANSWER_MAX_BYTES} bytes decoded")
+            return decoded
         return raw
 
 

@@ -19,7 +19,7 @@ import httpx
 import orjson
 
 from gateway.clock import Clock
-from gateway.engine.callbacks.plain_http import PlainHTTPClient, PlainHTTPError
+from gateway.engine.callbacks.plain_http import ANSWER_MAX_BYTES, PlainHTTPClient, PlainHTTPError
 from gateway.v4.callbacks import query_string
 
 # connections to the endpoint per process (the worker delivers up to its batch at once; the
@@ -87,8 +87,12 @@ class CallbackSender:
                     assert self._client is not None
                     url = self.url_for(command, platform, client_ip)
                     headers = {"Content-Type": "application/json"}
-                    response = await self._client.post(url, content=content, headers=headers)
-                    status, raw = response.status_code, response.content
+                    request = self._client.build_request("POST", url, content=content, headers=headers)
+                    response = await self._client.send(request, stream=True)
+                    try:
+                        status, raw = response.status_code, await _capped(response)
+                    finally:
+                        await response.aclose()
         except (httpx.HTTPError, PlainHTTPError, TimeoutError, OSError) as exc:
             raise CallbackUnavailable(f"{type(exc).__name__}: {exc}") from exc
         if status == 429 or status >= 500:
@@ -128,3 +132,15 @@ def plain_endpoint(url: str) -> tuple[str, int, str] | None:
     if not (target + parts.hostname).isascii() or " " in target:  # httpx encodes what a request line cannot hold
         return None
     return parts.hostname, port, target
+
+
+async def _capped(response: httpx.Response) -> bytes:
+    """An answer's body (decoded, as httpx decodes it) up to ANSWER_MAX_BYTES; past it, refused
+    (as the plain-HTTP client refuses it: an endpoint does not fill the gateway's memory)."""
+    parts, size = [], 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > ANSWER_MAX_BYTES:
+            raise CallbackUnavailable(f"the answer is over {ANSWER_MAX_BYTES} bytes")
+        parts.append(chunk)
+    return b"".join(parts)

@@ -11,6 +11,7 @@ import msgspec
 from gateway.engine.conversations.announce import ConversationAnnouncer
 from gateway.engine.conversations.state import PER_CALL_MAX, UserState, UserStates, list_dec, list_enc
 from gateway.engine.conversations.views import ConversationViews
+from gateway.engine.upstream_turns import UpstreamTurns
 from gateway.errors import Code, IMError
 from gateway.events.bus import EventBus
 from gateway.im.conversations import ConversationOperationResult
@@ -59,6 +60,9 @@ class ConversationGroups:
         self._states = states
         self._views = views
         self._announcer = announcer
+        # a user's conversation groups are read, changed and written back whole: one change at a
+        # time per user (on any replica), where two at once lost one (or passed the 20-group cap)
+        self._turns = UpstreamTurns(redis, keys, enabled=upstream is not None)
 
     def _check_group_name(self, name: str, arg: str = "groupName") -> str:
         if not name or len(name.encode("utf-8")) > CONVERSATION_GROUP_NAME_MAX_BYTES:
@@ -68,6 +72,12 @@ class ConversationGroups:
         return name
 
     async def create_conversation_group(
+        self, user_id: str, name: str, conversation_ids: Sequence[str]
+    ) -> list[ConversationOperationResult]:
+        async with self._turns.turn(f"conversation-groups:{user_id}", always=True):
+            return await self._create_conversation_group(user_id, name, conversation_ids)
+
+    async def _create_conversation_group(
         self, user_id: str, name: str, conversation_ids: Sequence[str]
     ) -> list[ConversationOperationResult]:
         self._check_group_name(name)
@@ -115,6 +125,10 @@ class ConversationGroups:
         return list_dec.decode(raw)
 
     async def delete_conversation_group(self, user_id: str, name: str) -> None:
+        async with self._turns.turn(f"conversation-groups:{user_id}", always=True):
+            await self._delete_conversation_group(user_id, name)
+
+    async def _delete_conversation_group(self, user_id: str, name: str) -> None:
         members = await self._group(user_id, name)
         up = active(self._upstream)
         if up is not None:
@@ -126,6 +140,10 @@ class ConversationGroups:
         await self._announcer.announce({user_id: members})
 
     async def rename_conversation_group(self, user_id: str, old: str, new: str) -> None:
+        async with self._turns.turn(f"conversation-groups:{user_id}", always=True):
+            await self._rename_conversation_group(user_id, old, new)
+
+    async def _rename_conversation_group(self, user_id: str, old: str, new: str) -> None:
         members = await self._group(user_id, old)
         self._check_group_name(new, "newName")
         if old == new:
@@ -148,6 +166,12 @@ class ConversationGroups:
     async def add_conversations_to_group(
         self, user_id: str, name: str, conversation_ids: Sequence[str]
     ) -> list[ConversationOperationResult]:
+        async with self._turns.turn(f"conversation-groups:{user_id}", always=True):
+            return await self._add_conversations_to_group(user_id, name, conversation_ids)
+
+    async def _add_conversations_to_group(
+        self, user_id: str, name: str, conversation_ids: Sequence[str]
+    ) -> list[ConversationOperationResult]:
         members = await self._group(user_id, name)
         added, results = await self._valid(user_id, conversation_ids, await self._states.user_state(user_id))
         fresh = [c for c in added if c not in members]
@@ -163,6 +187,12 @@ class ConversationGroups:
         return results
 
     async def delete_conversations_from_group(
+        self, user_id: str, name: str, conversation_ids: Sequence[str]
+    ) -> list[ConversationOperationResult]:
+        async with self._turns.turn(f"conversation-groups:{user_id}", always=True):
+            return await self._delete_conversations_from_group(user_id, name, conversation_ids)
+
+    async def _delete_conversations_from_group(
         self, user_id: str, name: str, conversation_ids: Sequence[str]
     ) -> list[ConversationOperationResult]:
         members = await self._group(user_id, name)

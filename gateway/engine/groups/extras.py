@@ -113,7 +113,7 @@ class GroupExtras:
     ) -> None:
         key = await self._attributes_for(user_id, group_id, app_admin)
         self._check(attributes)
-        async with self.store.turns.turn(f"group:{group_id}"):
+        async with self.store.turns.turn(f"group:{group_id}", always=True):
             await self._write(user_id, group_id, key, dict(attributes), ("set", dict(attributes)))
 
     async def set_group_attributes(
@@ -121,7 +121,7 @@ class GroupExtras:
     ) -> None:
         key = await self._attributes_for(user_id, group_id, app_admin)
         self._check(attributes)
-        async with self.store.turns.turn(f"group:{group_id}"):
+        async with self.store.turns.turn(f"group:{group_id}", always=True):
             merged = {**await self.store.redis.hgetall(key), **attributes}
             await self._write(user_id, group_id, key, merged, ("modify", dict(attributes)))
 
@@ -129,7 +129,7 @@ class GroupExtras:
         self, user_id: str, group_id: str, keys: Sequence[str] | None, *, app_admin: bool = False
     ) -> None:
         key = await self._attributes_for(user_id, group_id, app_admin)
-        async with self.store.turns.turn(f"group:{group_id}"):
+        async with self.store.turns.turn(f"group:{group_id}", always=True):
             current = await self.store.redis.hgetall(key)
             if keys is None:
                 await self._write(user_id, group_id, key, {}, ("clear", {}))
@@ -229,7 +229,7 @@ class GroupExtras:
         if up is not None:  # atomic upstream; the mirror keeps the values it answers, in its order
             for name, delta in deltas:
                 mode = "Increase" if delta >= 0 else "Decrease"
-                async with self.store.turns.turn(f"group:{group_id}"):
+                async with self.store.turns.turn(f"group:{group_id}", always=True):
                     value = (await up.groups.update_counters(group_id, {name: abs(delta)}, mode=mode)).get(name, 0)
                     await self.store.redis.hset(key, name, value)
                 changed.append(GroupCounter(key=name, value=value))

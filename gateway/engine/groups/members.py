@@ -161,7 +161,7 @@ class GroupMembers:
         app_admin: bool = False,
     ) -> None:
         await known(self.store, group_id)
-        async with self.store.turns.turn(f"group:{group_id}"):
+        async with self.store.turns.turn(f"group:{group_id}", always=True):
             await self._set_group_member_info(user_id, group_id, target, name_card, custom_info, app_admin)
 
     async def _set_group_member_info(
@@ -206,7 +206,7 @@ class GroupMembers:
         self, user_id: str, group_id: str, target: str, seconds: int, *, app_admin: bool = False
     ) -> None:
         await known(self.store, group_id)
-        async with self.store.turns.turn(f"group:{group_id}"):
+        async with self.store.turns.turn(f"group:{group_id}", always=True):
             await self._mute_group_member(user_id, group_id, target, seconds, app_admin)
 
     async def _mute_group_member(self, user_id: str, group_id: str, target: str, seconds: int, app_admin: bool) -> None:
@@ -298,6 +298,8 @@ class GroupMembers:
                 results = [r if r.result != OK or r.memberID in members else _failed(r.memberID) for r in results]
                 joining = [uid for uid in joining if uid in members]
             added = await s.add_members(group, [(uid, MEMBER) for uid in joining])
+            if len(added) < len(joining):  # the group filled up meanwhile (or they joined themselves)
+                results = [_failed(r.memberID) if r.result == OK and r.memberID not in added else r for r in results]
             group = await s.info(group_id)
             if entered and not silent:
                 for uid in added:
@@ -318,7 +320,7 @@ class GroupMembers:
     ) -> list[GroupOperationResult]:
         """`silent` (REST delete_group_member's Silence: 1): removed without tips or events."""
         await known(self.store, group_id)
-        async with self.store.turns.turn(f"group:{group_id}"):
+        async with self.store.turns.turn(f"group:{group_id}", always=True):
             return await self._kick(user_id, group_id, member_ids, reason, app_admin, silent)
 
     async def _kick(
@@ -365,7 +367,7 @@ class GroupMembers:
         self, user_id: str, group_id: str, target: str, role: GroupMemberRole, *, app_admin: bool = False
     ) -> None:
         await known(self.store, group_id)
-        async with self.store.turns.turn(f"group:{group_id}"):
+        async with self.store.turns.turn(f"group:{group_id}", always=True):
             await self._set_role(user_id, group_id, target, role, app_admin)
 
     async def _set_role(self, user_id: str, group_id: str, target: str, role: GroupMemberRole, app_admin: bool) -> None:
@@ -432,7 +434,7 @@ class GroupMembers:
         """The app admin hands over the group of whoever owns it (or of nobody: REST may create
         ownerless groups); the operator in tips and events is the admin."""
         await known(self.store, group_id)
-        async with self.store.turns.turn(f"group:{group_id}"):
+        async with self.store.turns.turn(f"group:{group_id}", always=True):
             await self._transfer(user_id, group_id, target, app_admin)
 
     async def _transfer(self, user_id: str, group_id: str, target: str, app_admin: bool) -> None:

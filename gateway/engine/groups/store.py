@@ -64,6 +64,25 @@ COMMUNITY = GroupType.V2TIM_GROUP_TYPE_COMMUNITY
 AVCHATROOM = GroupType.V2TIM_GROUP_TYPE_AVCHATROOM
 
 
+# One member added to a group in one atomic step: the group must still exist (a dismissal may have
+# removed it meanwhile) and have room under ARGV[3] (0: no cap), else nothing is written. KEYS: the
+# group's info, members, roster, admins and join counter (one slot); ARGV: the user, their record,
+# the cap, 1 for an admin. Answers _ADDED, _ALREADY, _FULL or _GONE. Checked and written together,
+# so joins racing for the last seats cannot pass the cap, as a check read before the write let them.
+_ADDED, _ALREADY, _FULL, _GONE = 1, 0, -1, -2
+_ADD_MEMBER = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return -2 end
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return 0 end
+local cap = tonumber(ARGV[3])
+if cap > 0 and redis.call('HLEN', KEYS[2]) >= cap then return -1 end
+local order = redis.call('INCR', KEYS[5])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[3], 'NX', order, ARGV[1])
+if ARGV[4] == '1' then redis.call('SADD', KEYS[4], ARGV[1]) end
+return 1
+"""
+
+
 class MemberRecord(msgspec.Struct, kw_only=True):
     role: int = int(MEMBER)
     joinTime: int = 0
@@ -302,19 +321,32 @@ class GroupStore:
         user's side (their joined-group list and conversation, on their slot), then their stream
         following: a gateway dying in between leaves a member the user's side lacks, which
         `complete_member` finishes when the join is tried again (docs/scaling.md)."""
-        added = []
+        added: list[str] = []
         now = self.now()
+        gid = group.groupID
+        keys = [
+            self.keys.group_info(gid),
+            self.keys.group_members(gid),
+            self.keys.group_roster(gid),
+            self.keys.group_admins(gid),
+            self.keys.group_join_counter(gid),
+        ]
+        cap = await self.member_cap(group) or 0
         for user_id, role in members:
-            order = int(await self.redis.incr(self.keys.group_join_counter(group.groupID)))
-            record = MemberRecord(role=int(role), joinTime=now)
-            pipe = self.redis.pipeline(transaction=True)
-            pipe.hsetnx(self.keys.group_members(group.groupID), user_id, member_enc.encode(record))
-            pipe.zadd(self.keys.group_roster(group.groupID), {user_id: order}, nx=True)
-            if role == ADMIN:
-                pipe.sadd(self.keys.group_admins(group.groupID), user_id)
-            fresh, *_ = await pipe.execute()
-            if not fresh:
-                continue
+            record = member_enc.encode(MemberRecord(role=int(role), joinTime=now))
+            verdict = int(
+                await self.redis.eval(_ADD_MEMBER, len(keys), *keys, user_id, record, cap, int(role == ADMIN))
+            )
+            if verdict == _GONE:
+                if added:
+                    break
+                raise IMError(Code.ERR_GROUP_NOT_FOUND, f"groupID: no group {gid!r}")
+            if verdict == _FULL:
+                if added:
+                    break  # the rest did not fit: the caller reports who was added
+                raise IMError(Code.ERR_GROUP_FULL, f"group {gid!r} is full ({cap} members)")
+            if verdict != _ADDED:
+                continue  # a member already
             added.append(user_id)
             await self._add_user_side(group, user_id, now)
         if added:
