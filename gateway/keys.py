@@ -405,8 +405,14 @@ class Keys:
         return f"{self._user(first)}:tencent-c2c:{escape_id(second)}"
 
     def upstream_turn(self, scope: str) -> str:
-        """String (with a TTL): a write of `scope` (a group, a message send) in progress between the
-        upstream IM server and the mirror (gateway.engine.upstream_turns)."""
+        """String (with a TTL): a write of `scope` (a group, a message send, a user's conversation
+        groups) in progress (gateway.engine.upstream_turns). A group's or a user's turn is on that
+        group's or user's slot: turns taken on every backend must not all land on the app's."""
+        kind, _, name = scope.partition(":")
+        if kind == "group" and name:
+            return f"{self._group(name)}:turn"
+        if kind == "conversation-groups" and name:
+            return f"{self._user(name)}:conversation-groups-turn"
         return f"{self._app_prefix}:upstream-turn:{escape_id(scope)}"
 
     def merger_bundle(self, bundle_id: str) -> str:

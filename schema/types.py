@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any, NewType, TypeVar, cast
 
 import strawberry
 from graphql import GraphQLError, GraphQLResolveInfo
 
+from gateway.digits import parse_integer
 from gateway.errors import invalid
 from gateway.im import model as im
 from schema.enums import AllowType, Gender, UserStatusType
@@ -28,8 +28,8 @@ def _parse_long(value: object) -> int:
     """A JSON number, or a string of ASCII digits (JavaScript clients send big ones so), in 64 bits.
     Refusals are GraphQLErrors: graphql-core wraps any other exception as the error's original,
     which the error formatter takes for a fault (7012) rather than a bad variable (6017)."""
-    if isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,19}", value):
-        value = int(value)
+    if isinstance(value, str) and (number := parse_integer(value)) is not None:
+        value = number
     if isinstance(value, bool) or not isinstance(value, int):
         raise GraphQLError("a Long is an integer (a number, or a string of digits)")
     if not LONG_MIN <= value <= LONG_MAX:

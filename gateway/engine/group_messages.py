@@ -423,7 +423,7 @@ class GroupMessaging:
         if not claimed:
             return
         if drafted:
-            await self._redis.delete(created_key)
+            await self._redis.delete(created_key, Keys.finishing_of(created_key))  # its hold with it
             return
         pipe = self._redis.pipeline(transaction=False)
         self._core.queue_send_done(pipe, created_key)

@@ -13,6 +13,7 @@ user (Keys.timeline_countable_for), past that user's read position.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
@@ -23,6 +24,7 @@ from redis.exceptions import WatchError
 from gateway.clock import Clock
 from gateway.engine.announcer import Announcer
 from gateway.engine.callbacks.hooks import Callbacks
+from gateway.engine.claims import CLAIM_HOLD_SECONDS, CLAIM_POLL_SECONDS, CLAIM_WAIT_SECONDS
 from gateway.engine.codec import STORED_DEC, STORED_ENC, require_body_fits
 from gateway.engine.friendship import Friendship
 from gateway.engine.groups.store import ADMIN, OWNER, GroupStore, neutral_view
@@ -239,14 +241,18 @@ class MessageCore:
         """Claim a created id for `msg_id` (a concurrent repeat of the send then returns this
         message instead). `drafted`: only while its draft is there, since a sent one's key is
         deleted and a claim would otherwise make it anew."""
-        if not drafted:
-            return bool(await self._redis.hsetnx(created_key, "msgID", msg_id))
+        script = _CLAIM_DRAFT if drafted else _CLAIM_KEYED
 
         def build(pipe: Any) -> None:
-            _CLAIM_DRAFT.queue(pipe, [created_key], [msg_id])
+            script.queue(pipe, [created_key, Keys.finishing_of(created_key)], [msg_id, CLAIM_HOLD_SECONDS])
 
-        (claimed,) = await run_pipeline(self._redis, build, (_CLAIM_DRAFT,))
+        (claimed,) = await run_pipeline(self._redis, build, (script,))
         return int(claimed) == 1
+
+    async def hold_claim(self, created_key: str, seconds: float) -> None:
+        """The send that took `created_key`'s claim holds it `seconds` more from now (before a slow
+        step, and back to CLAIM_HOLD_SECONDS after it)."""
+        await self._redis.set(Keys.finishing_of(created_key), 1, ex=max(1, round(seconds)))
 
     async def first_result(self, user_id: str, created_id: str, *, shown_id: str | None = None) -> Message:
         """The first result of a send repeated after its created message was sent (its key gone
@@ -338,23 +344,38 @@ class MessageCore:
         The same holds for a send that died after storing the message but before its last write
         (on a Redis Cluster, the users' slots are written one after another): the claim's
         completion mark (`queue_send_done`) is missing, and the retry writes everything again, so
-        a receiver may hear of the message twice (the same msgID) but never not at all."""
+        a receiver may hear of the message twice (the same msgID) but never not at all.
+
+        A send under way is not a lost one: the request that claimed holds the claim's lock while it
+        lives (`claim`, `hold_claim`), and a repeat meanwhile (an SDK resending an unanswered send)
+        waits up to CLAIM_WAIT_SECONDS for it to end, then answers its result; it would otherwise
+        write and tell the message a second time."""
         ref = parse_msg_id(msg_id)
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.hget(self._keys.timeline_messages(self.timeline_of(ref)), str(ref.seq))
-        pipe.hget(self._keys.created_message(user_id, created_id), SEND_DONE_FIELD)
-        raw, done = await pipe.execute()
-        stored = STORED_DEC.decode(raw) if raw is not None else None
-        if stored is not None and stored.msgID and stored.random == ref.random and done:
-            return None
         lock = self._keys.created_message_finishing(user_id, created_id)
-        if not await self._redis.set(lock, 1, nx=True, ex=FINISHING_LOCK_SECONDS):
-            raise IMError(Code.ERR_SDK_INTERNAL_ERROR, "this message's send is being finished; retry shortly")
-        return ref
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + CLAIM_WAIT_SECONDS
+        while True:
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.hget(self._keys.timeline_messages(self.timeline_of(ref)), str(ref.seq))
+            pipe.hmget(self._keys.created_message(user_id, created_id), [SEND_DONE_FIELD, "msgID"])
+            raw, (done, claim) = await pipe.execute()
+            stored = STORED_DEC.decode(raw) if raw is not None else None
+            there = stored is not None and stored.msgID and stored.random == ref.random
+            if there and (done or claim is None):  # (a created message's key goes when its send ends)
+                return None
+            if claim is None:  # let go of: the send was refused or dropped (a send now is a new one)
+                raise IMError(Code.ERR_SDK_INTERNAL_ERROR, "this message's send ended unsent; retry it")
+            # the claim's hold is the sending request's while it lives (claim), a finisher's after
+            if await self._redis.set(lock, 1, nx=True, ex=FINISHING_LOCK_SECONDS):
+                return ref
+            if loop.time() > deadline:
+                raise IMError(Code.ERR_SDK_INTERNAL_ERROR, "this message's send is under way; retry shortly")
+            await asyncio.sleep(CLAIM_POLL_SECONDS)  # a send under way: its answer is this repeat's
 
     def queue_send_done(self, pipe: Any, created_key: str) -> None:
-        """A send's last write: the claim's completion mark (see `lost_claim`)."""
+        """A send's last write: the claim's completion mark (see `lost_claim`), and its hold gone."""
         pipe.hset(created_key, SEND_DONE_FIELD, 1)
+        pipe.delete(Keys.finishing_of(created_key))
 
     async def sent_result(self, user_id: str, created_id: str, msg_id: str, *, shown_id: str | None = None) -> Message:
         """The first result of a send repeated with the same created id; `shown_id`: the createdID
@@ -559,6 +580,8 @@ class MessageCore:
                     await pipe.watch(version_key)
                     version = await pipe.get(version_key)
                     raw = await pipe.hget(messages, str(seq))
+                    if raw is None:  # gone meanwhile (the retention, a clearing for everyone)
+                        raise invalid("lastMsgID: no such message")
                     current = STORED_DEC.decode(raw)
                     if current.status == MsgStatus.V2TIM_MSG_STATUS_LOCAL_REVOKED:
                         return None
@@ -716,6 +739,7 @@ class MessageCore:
 SEND_DONE_FIELD = "done"  # on a created message's claim: every write of its send was made
 FINISHING_LOCK_SECONDS = 10  # longer than a send's own writes take, short enough to retry after
 
+
 # A created message's draft with its expiry, at once.
 _CREATE_DRAFT = PipelinedScript(
     """
@@ -730,7 +754,19 @@ return redis.call('EXPIRE', KEYS[1], ARGV[2])
 _CLAIM_DRAFT = PipelinedScript(
     """
 if redis.call('HEXISTS', KEYS[1], 'draft') == 0 then return -1 end
-return redis.call('HSETNX', KEYS[1], 'msgID', ARGV[1])
+if redis.call('HSETNX', KEYS[1], 'msgID', ARGV[1]) == 0 then return 0 end
+redis.call('SET', KEYS[2], 1, 'EX', ARGV[2])
+return 1
+"""
+)
+# A key's claim (a REST send's, a one-request send's idempotency key's): 1 claimed, 0 claimed before.
+# Both claims take the send's hold (KEYS[2], ARGV[2] s): the claim's finishing lock, which tells a
+# repeat arriving meanwhile that the send is under way (MessageCore.lost_claim).
+_CLAIM_KEYED = PipelinedScript(
+    """
+if redis.call('HSETNX', KEYS[1], 'msgID', ARGV[1]) == 0 then return 0 end
+redis.call('SET', KEYS[2], 1, 'EX', ARGV[2])
+return 1
 """
 )
 

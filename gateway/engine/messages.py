@@ -14,6 +14,7 @@ import msgspec
 
 from gateway.clock import Clock
 from gateway.engine.callbacks.hooks import Callbacks
+from gateway.engine.claims import CLAIM_HOLD_SECONDS
 from gateway.engine.codec import STORED_DEC, STORED_ENC, require_body_fits
 from gateway.engine.friendship import Friendship
 from gateway.engine.message_core import RECEIVE_OPT_USERS_MAX, InlineSend, MessageCore
@@ -37,6 +38,10 @@ _NO_CONTENT = Content(elemType=ElemType.V2TIM_ELEM_TYPE_TEXT)
 
 # messages looked at for a conversation's newest time (its last seqs: refused sends leave gaps)
 _NEWEST_LOOKBACK = 5
+
+
+# a send's hold on its claim while the upstream sends it: past the upstream client's tries
+UPSTREAM_HOLD_SECONDS = 60
 
 
 class ServerSend(msgspec.Struct, frozen=True, kw_only=True):
@@ -222,6 +227,8 @@ class C2CMessaging:
             **self._core.option_fields(options),
         )
         if up is not None:  # sent upstream first: a refusal there leaves nothing here, claim included
+            if claimed and lost is None:  # held while the upstream takes its time (its retries included)
+                await self._core.hold_claim(key, UPSTREAM_HOLD_SECONDS)
             try:
                 sent = await up.messages.send_c2c(
                     stored, online_only=options.onlineUserOnly, to_sender=server is None or server.to_sender
@@ -230,6 +237,8 @@ class C2CMessaging:
                 if claimed:
                     await self._redis.hdel(key, "msgID")
                 raise
+            if claimed and lost is None:
+                await self._core.hold_claim(key, CLAIM_HOLD_SECONDS)
             stored = msgspec.structs.replace(stored, timestamp=sent.timestamp, ms=0)
         if self._callbacks.gates(C2C_BEFORE_SEND):  # the app's moderation may refuse, drop or rewrite it
             stored, dropped = await self._callbacks.before_c2c_send(
@@ -302,7 +311,7 @@ class C2CMessaging:
         if drafted:
             # last: a drafted send's key gone is its completion (a repeat finds the first result
             # in the sender's log); an unfinished one keeps its claim for a retry to finish
-            pipe.delete(key)
+            pipe.delete(key, Keys.finishing_of(key))  # (one slot: the claim's hold goes with it)
         elif claimed:
             self._core.queue_send_done(pipe, key)
         await self._bus.execute(pipe)

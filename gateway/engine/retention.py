@@ -26,6 +26,7 @@ from typing import Any
 
 from gateway.engine.codec import STORED_DEC
 from gateway.engine.message_core import AT_ALL
+from gateway.engine.scripts import PipelinedScript, run_script
 from gateway.engine.unread_index import UnreadIndex
 from gateway.ids import c2c_conversation_id
 from gateway.im.messages import StoredMessage
@@ -40,10 +41,12 @@ EVENT_MARGIN_SECONDS = 60  # messages are kept this much longer than the log ent
 # append between the two would otherwise go with it). A log that does not exist is one that never
 # had an entry to a cursor taken on it ("0-0"), which resumes from its start; an empty one that
 # stayed would read as having had entries trimmed after such a cursor (EventStream refuses it).
-_TRIM_EVENTS = """
+_TRIM_EVENTS = PipelinedScript(
+    """
 redis.call('XTRIM', KEYS[1], 'MINID', '~', ARGV[1])
 if redis.call('XLEN', KEYS[1]) == 0 then redis.call('DEL', KEYS[1]) end
 """
+)
 PASS_LOCK_SECONDS = 1800  # one replica's pass at a time; another takes over if it dies
 
 
@@ -92,7 +95,7 @@ class MessageRetention:
                 key = work.keys.pop()
                 budget -= 1
                 if key.endswith(":events"):
-                    await self._redis.eval(_TRIM_EVENTS, 1, key, events_cutoff_ms)
+                    await run_script(self._redis, _TRIM_EVENTS, [key], [events_cutoff_ms])
                 else:
                     work.timeline = key[: -len(":messages")]
             elif work.scans:

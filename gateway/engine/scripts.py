@@ -39,3 +39,13 @@ async def run_pipeline(redis: Any, build: Callable[[Any], None], scripts: tuple[
             for script in scripts:
                 await redis.script_load(script.source)
     raise NoScriptError("scripts could not be loaded")
+
+
+async def run_script(redis: Any, script: PipelinedScript, keys: list[str], args: list[Any]) -> Any:
+    """One script's answer, by its digest (EVALSHA: its source is sent only when Redis lacks it)."""
+
+    def build(pipe: Any) -> None:
+        script.queue(pipe, keys, args)
+
+    (answer,) = await run_pipeline(redis, build, (script,))
+    return answer

@@ -15,9 +15,9 @@ within a task (a write that calls another write of the same scope does not wait 
 at most TURN_TTL_SECONDS (a replica that died holding one does not block the scope for long), and
 cost nothing without an upstream, but for the writes that take them `always`: a read-modify-write
 of a group's state (its attributes, a member's record, its owner, an application, its profile) is
-one at a time per group on every backend, where two at once lost one of them. Joins and quits do
-not take one (a live room's crowd would queue behind it): adding a member is one atomic step of
-its own (GroupStore.add_members).
+one at a time per group on every backend, where two at once lost one of them. Joins and quits
+take theirs only with an upstream (a live room's crowd would queue behind it): adding a member is
+one atomic step of its own (GroupStore.add_members).
 """
 
 from __future__ import annotations

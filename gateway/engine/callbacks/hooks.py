@@ -23,8 +23,9 @@ import msgspec
 from gateway.clock import Clock
 from gateway.engine.callbacks import bodies
 from gateway.engine.callbacks.sender import CallbackRejected, CallbackSender, CallbackUnavailable
+from gateway.engine.claims import CLAIM_HOLD_SECONDS
 from gateway.engine.codec import require_body_fits
-from gateway.errors import Code, IMError
+from gateway.errors import IMError
 from gateway.im.enums import FriendAddType, GroupInfoChangeType, GroupMemberRole, GroupType
 from gateway.im.groups import GroupChangeInfo, GroupInfo
 from gateway.im.messages import StoredMessage
@@ -34,9 +35,9 @@ from gateway.origin import current_origin
 from gateway.v4 import callbacks as wire
 from gateway.v4.msgbody import MediaUrl, content_from_msgbody
 
-# a send's hold on its claim while the app's before-send callback decides: past any callback
-# timeout (a gateway that dies meanwhile leaves it to expire, and a retry to finish the send)
-_DECIDING_LOCK_SECONDS = 120
+# a send's hold on its claim while the app's before-send callback decides: the callback's timeout
+# and this (a gateway that dies meanwhile leaves it to expire, and a retry to finish the send)
+_DECIDING_MARGIN_SECONDS = 5
 log = logging.getLogger("imql.callbacks")
 
 QUEUE_MAX = 100_000  # after-callbacks kept while no worker reads (approximate trim): a backlog, not a leak
@@ -142,7 +143,10 @@ class Callbacks:
         (None: a one-request send without an idempotency key has no claim)."""
         assert self._redis is not None
         if claim_key is not None:
-            await self._redis.hdel(claim_key, "msgID")
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.hdel(claim_key, "msgID")
+            pipe.delete(Keys.finishing_of(claim_key))  # and the send's hold on it
+            await pipe.execute()
 
     async def _moderate(
         self,
@@ -156,21 +160,24 @@ class Callbacks:
     ) -> tuple[StoredMessage, bool]:
         """(the message to store and deliver, whether to drop it silently); raises to refuse.
 
-        While the app decides (up to the callback's timeout), the send holds its claim's finishing
-        lock: a repeat of the send meanwhile is told to retry shortly, where it would otherwise take
-        the claim for one whose send died (MessageCore.lost_claim) and deliver the message too.
-        `held`: the caller holds it already (a retry finishing such a send)."""
+        While the app decides (up to the callback's timeout), the send holds its claim longer
+        (MessageCore.claim, lost_claim): a repeat of the send meanwhile waits for it, or is told to
+        retry shortly, rather than take the claim for one whose send died and deliver the message
+        too. `held`: the caller is a retry finishing such a send, under a lock of its own."""
         assert self._redis is not None
         lock = Keys.finishing_of(claim_key) if claim_key is not None and not held else None
-        if lock is not None and not await self._redis.set(lock, 1, nx=True, ex=_DECIDING_LOCK_SECONDS):
-            raise IMError(Code.ERR_SDK_INTERNAL_ERROR, "this message's send is being finished; retry shortly")
+        if lock is not None:
+            timeout = self._sender.timeout_seconds if self._sender is not None else 0
+            await self._redis.set(lock, 1, ex=int(timeout) + _DECIDING_MARGIN_SECONDS)
         try:
             answer = await self._ask(command, body)
         finally:
-            if lock is not None:
-                await self._redis.delete(lock)
+            if lock is not None:  # back to the hold of a send's own writes
+                await self._redis.set(lock, 1, ex=CLAIM_HOLD_SECONDS)
         code = None if answer is None else self._error_code(answer)
         if answer is not None and code == wire.ALLOW:
+            if answer.get("MsgBody") == body.get("MsgBody"):  # the body it was sent, echoed: as it is
+                answer = {k: v for k, v in answer.items() if k != "MsgBody"}
             replaced = self._replaced(command, stored, answer)
             if replaced is not None:
                 return replaced, False

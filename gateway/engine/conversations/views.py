@@ -106,8 +106,9 @@ class ConversationViews:
             else:
                 timeline = self._keys.group_timeline(target)
                 read = int(state.group_reads.get(conv, 0))
-                left = state.left.get(conv)  # a member who left counts nothing sent after
-                pipe.zcount(self._keys.timeline_countable(timeline), f"({read}", left or "+inf")
+                # a member who left counts nothing sent after (of a community's topics: nothing)
+                left = seen_until([conv], state.left).get(conv)
+                pipe.zcount(self._keys.timeline_countable(timeline), f"({read}", "+inf" if left is None else left)
                 pipe.smembers(self._keys.hidden_messages(user_id, conv))
 
     async def _finish_unread(self, state: UserState, convs: Sequence[str], raw: list[Any]) -> dict[str, int]:
@@ -229,13 +230,14 @@ class _ViewRead:
         for peer in self._peers:
             pipe.hgetall(keys.profile(peer))
         pipe.hmget(keys.friends(user_id), self._peers or ["-"])
+        until = seen_until(self._convs, state.left)
         for gid in self._group_ids:
             pipe.hgetall(keys.group_info(gid))
             timeline = keys.group_timeline(gid)
             read = int(state.group_reads.get(group_conversation_id(gid), 0))
-            pipe.zrangebyscore(keys.timeline_at(timeline, user_id), f"({read}", "+inf")
-            pipe.zrangebyscore(keys.timeline_at(timeline, "*"), f"({read}", "+inf")
-        until = seen_until(self._convs, state.left)
+            last = until.get(group_conversation_id(gid), "+inf")  # a member who left: @s until then
+            pipe.zrangebyscore(keys.timeline_at(timeline, user_id), f"({read}", last)
+            pipe.zrangebyscore(keys.timeline_at(timeline, "*"), f"({read}", last)
         for conv, timeline in zip(self._convs, self._timelines, strict=True):
             _NEWEST_MESSAGES.queue(
                 pipe,

@@ -121,12 +121,14 @@ class GroupApplications:
             up = active(s.upstream)
             if up is not None:
                 await require_added(up, group_id, [joiner])
+        # the member first: a group that filled up meanwhile (joins take no turn) refuses the add
+        # (10014), and the application stays unhandled rather than be spent on a member never made
+        added = await s.add_members(group, [(joiner, MEMBER)]) if joining else []
         record.handledBy, record.handledMsg, record.agreed = user_id, reason, agree
         await s.redis.hset(apps, key, member_enc.encode(record))
         if invitation:
             await s.redis.srem(s.keys.user_group_invitations(user_id), group_id)
         if joining:
-            added = await s.add_members(group, [(joiner, MEMBER)])
             group = await s.info(group_id)
             if invitation:
                 await self.lifecycle.announce_invited(group, record.fromUser, added)

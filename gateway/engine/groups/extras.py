@@ -10,6 +10,7 @@ import msgspec
 from gateway.engine.groups.imports import known
 from gateway.engine.groups.permissions import Op, require
 from gateway.engine.groups.store import COMMUNITY, GroupStore, bad
+from gateway.engine.scripts import PipelinedScript, run_script
 from gateway.errors import Code, IMError
 from gateway.ids import TOPIC_MARK, check_group_id, topic_parent
 from gateway.im.events import (
@@ -33,7 +34,8 @@ COUNTER_VALUE_MIN, COUNTER_VALUE_MAX = -(2**31), 2**31 - 1
 # Adds each ARGV pair's delta (ARGV[3], ARGV[4], ...: name, delta) to its counter in KEYS[1] and
 # answers {1, new values...}; if any result would fall outside ARGV[1]..ARGV[2], changes nothing
 # and answers {0, that counter's name}. One script: all of a call's changes, or none.
-_CHANGE_COUNTERS = """
+_CHANGE_COUNTERS = PipelinedScript(
+    """
 local lo, hi = tonumber(ARGV[1]), tonumber(ARGV[2])
 local now, out = {}, {1}
 for i = 3, #ARGV, 2 do
@@ -46,6 +48,7 @@ end
 for name, value in pairs(now) do redis.call('HSET', KEYS[1], name, value) end
 return out
 """
+)
 COUNTER_KEY_MAX_BYTES = 128
 TOPIC_NAME_MAX_BYTES = 150
 TOPICS_MAX = 100
@@ -235,7 +238,9 @@ class GroupExtras:
                 changed.append(GroupCounter(key=name, value=value))
         elif deltas:
             args = [arg for name, delta in deltas for arg in (name, delta)]
-            done = await self.store.redis.eval(_CHANGE_COUNTERS, 1, key, COUNTER_VALUE_MIN, COUNTER_VALUE_MAX, *args)
+            done = await run_script(
+                self.store.redis, _CHANGE_COUNTERS, [key], [COUNTER_VALUE_MIN, COUNTER_VALUE_MAX, *args]
+            )
             if not int(done[0]):
                 raise bad(
                     f"counters: {done[1]!r} would leave {COUNTER_VALUE_MIN}..{COUNTER_VALUE_MAX}; nothing was changed"

@@ -327,7 +327,10 @@ class GroupLifecycle:
 
     async def quit_group(self, user_id: str, group_id: str) -> None:
         await known(self.store, group_id)
-        async with self.store.turns.turn(f"group:{group_id}"):
+        # in the group's turn, as the writes of a member's record are (one of them landing after a
+        # quit would bring the record back); but a live room's crowd leaving at once does not queue
+        crowd = (await self.store.info(group_id)).groupType == AVCHATROOM
+        async with self.store.turns.turn(f"group:{group_id}", always=not crowd):
             await self._quit_group(user_id, group_id)
 
     async def _quit_group(self, user_id: str, group_id: str) -> None:

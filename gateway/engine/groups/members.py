@@ -416,6 +416,12 @@ class GroupMembers:
     async def mark_group_member_list(
         self, user_id: str, group_id: str, member_ids: Sequence[str], mark_type: int, enable: bool
     ) -> None:
+        async with self.store.turns.turn(f"group:{group_id}", always=True):  # it rewrites member records
+            await self._mark_group_member_list(user_id, group_id, member_ids, mark_type, enable)
+
+    async def _mark_group_member_list(
+        self, user_id: str, group_id: str, member_ids: Sequence[str], mark_type: int, enable: bool
+    ) -> None:
         s = self.store
         group = await s.info(group_id)
         require(Op.MARK, await s.role_of(group, user_id), group.groupType)

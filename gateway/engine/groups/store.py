@@ -26,6 +26,7 @@ from gateway.engine.friendship import Friendship, decode_friend_record
 from gateway.engine.groups.permissions import Op, require
 from gateway.engine.message_ids import group_msg_id
 from gateway.engine.profiles import Profiles
+from gateway.engine.scripts import PipelinedScript, run_script
 from gateway.engine.upstream_turns import UpstreamTurns
 from gateway.errors import Code, IMError
 from gateway.events.bus import EventBus
@@ -70,7 +71,8 @@ AVCHATROOM = GroupType.V2TIM_GROUP_TYPE_AVCHATROOM
 # the cap, 1 for an admin. Answers _ADDED, _ALREADY, _FULL or _GONE. Checked and written together,
 # so joins racing for the last seats cannot pass the cap, as a check read before the write let them.
 _ADDED, _ALREADY, _FULL, _GONE = 1, 0, -1, -2
-_ADD_MEMBER = """
+_ADD_MEMBER = PipelinedScript(
+    """
 if redis.call('EXISTS', KEYS[1]) == 0 then return -2 end
 if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return 0 end
 local cap = tonumber(ARGV[3])
@@ -81,6 +83,7 @@ redis.call('ZADD', KEYS[3], 'NX', order, ARGV[1])
 if ARGV[4] == '1' then redis.call('SADD', KEYS[4], ARGV[1]) end
 return 1
 """
+)
 
 
 class MemberRecord(msgspec.Struct, kw_only=True):
@@ -334,9 +337,8 @@ class GroupStore:
         cap = await self.member_cap(group) or 0
         for user_id, role in members:
             record = member_enc.encode(MemberRecord(role=int(role), joinTime=now))
-            verdict = int(
-                await self.redis.eval(_ADD_MEMBER, len(keys), *keys, user_id, record, cap, int(role == ADMIN))
-            )
+            args = [user_id, record, int(cap), int(role == ADMIN)]
+            verdict = int(await run_script(self.redis, _ADD_MEMBER, keys, args))
             if verdict == _GONE:
                 if added:
                     break
