@@ -10,8 +10,8 @@ from __future__ import annotations
 # A send's hold on the claim it just took: longer than its writes take; it extends the hold before
 # a slow step (the app's before-send callback, the upstream's send). A send that died lets go of
 # its claim within this, for a retry to finish.
-CLAIM_HOLD_SECONDS = 2
+CLAIM_HOLD_SECONDS = 5
 # How long a repeat of a send under way waits for it to end (and answers its result) before it
 # answers "retry shortly".
-CLAIM_WAIT_SECONDS = 3.0
+CLAIM_WAIT_SECONDS = 8.0
 CLAIM_POLL_SECONDS = 0.05

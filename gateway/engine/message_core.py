@@ -354,6 +354,7 @@ class MessageCore:
         lock = self._keys.created_message_finishing(user_id, created_id)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + CLAIM_WAIT_SECONDS
+        locked = False
         while True:
             pipe = self._redis.pipeline(transaction=False)
             pipe.hget(self._keys.timeline_messages(self.timeline_of(ref)), str(ref.seq))
@@ -361,13 +362,21 @@ class MessageCore:
             raw, (done, claim) = await pipe.execute()
             stored = STORED_DEC.decode(raw) if raw is not None else None
             there = stored is not None and stored.msgID and stored.random == ref.random
-            if there and (done or claim is None):  # (a created message's key goes when its send ends)
-                return None
-            if claim is None:  # let go of: the send was refused or dropped (a send now is a new one)
+            finished = there and (done or claim is None)  # (a drafted send's key goes at its end)
+            if finished or claim is None:
+                if locked:
+                    await self._redis.delete(lock)
+                if finished:
+                    return None
+                # let go of: the send was refused or dropped (a send now is a new one)
                 raise IMError(Code.ERR_SDK_INTERNAL_ERROR, "this message's send ended unsent; retry it")
-            # the claim's hold is the sending request's while it lives (claim), a finisher's after
-            if await self._redis.set(lock, 1, nx=True, ex=FINISHING_LOCK_SECONDS):
+            if locked:  # read again under the lock: still unfinished, so its sender is gone
                 return ref
+            # the claim's hold is the sending request's while it lives (claim), a finisher's after;
+            # once taken, the state is read again: the send may have ended between the two
+            locked = bool(await self._redis.set(lock, 1, nx=True, ex=FINISHING_LOCK_SECONDS))
+            if locked:
+                continue
             if loop.time() > deadline:
                 raise IMError(Code.ERR_SDK_INTERNAL_ERROR, "this message's send is under way; retry shortly")
             await asyncio.sleep(CLAIM_POLL_SECONDS)  # a send under way: its answer is this repeat's
