@@ -2,12 +2,17 @@
 
 `str.isdigit()` alone is not a check for `int()`: it passes "²" and other scripts' digits, which
 `int()` then refuses, and a string of thousands of digits, which `int()` refuses past Python's
-conversion limit. Everything that turns outside text into an integer asks here first.
+conversion limit. Everything that turns outside text into an integer asks here first, and checks
+the width the value must fit against the bounds here.
 """
 
 from __future__ import annotations
 
 LONGEST = 20  # digits: enough for any 64-bit integer, signed or not
+# The widths integers come in: a GraphQL Int; a Long; the widest of Tencent's fields (uint64 seqs)
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+UINT64_MAX = 2**64 - 1
 
 
 def is_digits(text: str, max_digits: int = LONGEST) -> bool:

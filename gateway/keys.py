@@ -122,8 +122,8 @@ class Keys:
         return f"{self._user(user_id)}:created:{created_id}"
 
     def created_message_finishing(self, user_id: str, created_id: str) -> str:
-        """String with a short TTL: one retry is finishing a send whose claim outlived its write (or
-        the send itself is waiting for the app's before-send callback)."""
+        """String with a short TTL: the hold on a send's claim, its sender's while it lives
+        (gateway.engine.claims), then the one retry's that finishes a send whose sender died."""
         return Keys.finishing_of(self.created_message(user_id, created_id))
 
     @staticmethod
@@ -403,6 +403,11 @@ class Keys:
         under the first user (in sort order) of the pair."""
         first, second = sorted((user_a, user_b))
         return f"{self._user(first)}:tencent-c2c:{escape_id(second)}"
+
+    def tencent_early_recall(self, user_a: str, user_b: str, tencent_key: str) -> str:
+        """String with a TTL: Tencent recalled this C2C message before the mirror had it (its send's
+        webhook may come after); beside the conversation's `tencent_c2c_ids`."""
+        return f"{self.tencent_c2c_ids(user_a, user_b)}:recalled-early:{escape_id(tencent_key)}"
 
     def upstream_turn(self, scope: str) -> str:
         """String (with a TTL): a write of `scope` (a group, a message send, a user's conversation

@@ -7,7 +7,7 @@ from typing import Any, NewType, TypeVar, cast
 import strawberry
 from graphql import GraphQLError, GraphQLResolveInfo
 
-from gateway.digits import parse_integer
+from gateway.digits import INT64_MAX, INT64_MIN, parse_integer
 from gateway.errors import invalid
 from gateway.im import model as im
 from schema.enums import AllowType, Gender, UserStatusType
@@ -21,9 +21,6 @@ def gql(value: object, _type: type[T]) -> T:
     return cast(T, value)
 
 
-LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1
-
-
 def _parse_long(value: object) -> int:
     """A JSON number, or a string of ASCII digits (JavaScript clients send big ones so), in 64 bits.
     Refusals are GraphQLErrors: graphql-core wraps any other exception as the error's original,
@@ -32,8 +29,8 @@ def _parse_long(value: object) -> int:
         value = number
     if isinstance(value, bool) or not isinstance(value, int):
         raise GraphQLError("a Long is an integer (a number, or a string of digits)")
-    if not LONG_MIN <= value <= LONG_MAX:
-        raise GraphQLError(f"a Long is {LONG_MIN}..{LONG_MAX}")
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise GraphQLError(f"a Long is {INT64_MIN}..{INT64_MAX}")
     return value
 
 

@@ -312,9 +312,11 @@ class GroupMessaging:
             if there is not None:  # the same message, stored already: nothing more to do or tell
                 return (await self._core.views(user_id, [there], created_ids={msg_id: shown_id}))[0]
         if self._callbacks.gates(GROUP_BEFORE_SEND):  # the app's moderation may refuse, drop or rewrite it
-            stored, dropped = await self._callbacks.before_group_send(
-                stored, group, options.onlineUserOnly, key if claimed else None, held=lost is not None
-            )
+            held = key if claimed and lost is None else None  # this request's claim, held while the app decides
+            async with self._core.holding(held, self._callbacks.longest_decision_seconds):
+                stored, dropped = await self._callbacks.before_group_send(
+                    stored, group, options.onlineUserOnly, key if claimed else None
+                )
             if dropped:
                 return (await self._core.views(user_id, [stored], created_ids={msg_id: shown_id}))[0]
         conversation = group_conversation_id(conversation_group)

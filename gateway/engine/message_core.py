@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
 import msgspec
@@ -249,10 +250,22 @@ class MessageCore:
         (claimed,) = await run_pipeline(self._redis, build, (script,))
         return int(claimed) == 1
 
-    async def hold_claim(self, created_key: str, seconds: float) -> None:
-        """The send that took `created_key`'s claim holds it `seconds` more from now (before a slow
-        step, and back to CLAIM_HOLD_SECONDS after it)."""
-        await self._redis.set(Keys.finishing_of(created_key), 1, ex=max(1, round(seconds)))
+    @asynccontextmanager
+    async def holding(self, created_key: str | None, seconds: float) -> AsyncIterator[None]:
+        """Around a slow step of a send (the app's before-send callback, the upstream's send), the
+        send that took `created_key`'s claim holds it `seconds` (then CLAIM_HOLD_SECONDS again, if
+        the claim was not given back meanwhile): a repeat of the send waits for it (`lost_claim`)
+        rather than take it for one whose sender died. None: no claim of this request's to hold
+        (none taken, or a retry finishing a send under a lock of its own)."""
+        if created_key is None:
+            yield
+            return
+        hold = Keys.finishing_of(created_key)
+        await self._redis.set(hold, 1, ex=max(1, round(seconds)) + CLAIM_HOLD_SECONDS)
+        try:
+            yield
+        finally:
+            await self._redis.set(hold, 1, ex=CLAIM_HOLD_SECONDS, xx=True)
 
     async def first_result(self, user_id: str, created_id: str, *, shown_id: str | None = None) -> Message:
         """The first result of a send repeated after its created message was sent (its key gone
@@ -347,7 +360,7 @@ class MessageCore:
         a receiver may hear of the message twice (the same msgID) but never not at all.
 
         A send under way is not a lost one: the request that claimed holds the claim's lock while it
-        lives (`claim`, `hold_claim`), and a repeat meanwhile (an SDK resending an unanswered send)
+        lives (`claim`, `holding`), and a repeat meanwhile (an SDK resending an unanswered send)
         waits up to CLAIM_WAIT_SECONDS for it to end, then answers its result; it would otherwise
         write and tell the message a second time."""
         ref = parse_msg_id(msg_id)

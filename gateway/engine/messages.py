@@ -14,7 +14,6 @@ import msgspec
 
 from gateway.clock import Clock
 from gateway.engine.callbacks.hooks import Callbacks
-from gateway.engine.claims import CLAIM_HOLD_SECONDS
 from gateway.engine.codec import STORED_DEC, STORED_ENC, require_body_fits
 from gateway.engine.friendship import Friendship
 from gateway.engine.message_core import RECEIVE_OPT_USERS_MAX, InlineSend, MessageCore
@@ -226,24 +225,23 @@ class C2CMessaging:
             faceUrl=sender_profile.faceUrl if sender_profile else "",
             **self._core.option_fields(options),
         )
+        held = key if claimed and lost is None else None  # this request's claim, held over slow steps
         if up is not None:  # sent upstream first: a refusal there leaves nothing here, claim included
-            if claimed and lost is None:  # held while the upstream takes its time (its retries included)
-                await self._core.hold_claim(key, UPSTREAM_HOLD_SECONDS)
             try:
-                sent = await up.messages.send_c2c(
-                    stored, online_only=options.onlineUserOnly, to_sender=server is None or server.to_sender
-                )
+                async with self._core.holding(held, UPSTREAM_HOLD_SECONDS):
+                    sent = await up.messages.send_c2c(
+                        stored, online_only=options.onlineUserOnly, to_sender=server is None or server.to_sender
+                    )
             except BaseException:
                 if claimed:
                     await self._redis.hdel(key, "msgID")
                 raise
-            if claimed and lost is None:
-                await self._core.hold_claim(key, CLAIM_HOLD_SECONDS)
             stored = msgspec.structs.replace(stored, timestamp=sent.timestamp, ms=0)
         if self._callbacks.gates(C2C_BEFORE_SEND):  # the app's moderation may refuse, drop or rewrite it
-            stored, dropped = await self._callbacks.before_c2c_send(
-                stored, options.onlineUserOnly, key if claimed else None, held=lost is not None
-            )
+            async with self._core.holding(held, self._callbacks.longest_decision_seconds):
+                stored, dropped = await self._callbacks.before_c2c_send(
+                    stored, options.onlineUserOnly, key if claimed else None
+                )
             if dropped:
                 return msgspec.structs.replace(my_view(replies, [stored])[0], id=shown_id)
         mine = msgspec.structs.replace(my_view(replies, [stored])[0], id=shown_id)

@@ -17,7 +17,7 @@ from gateway.engine.codec import STORED_DEC
 from gateway.engine.groups.store import GroupStore
 from gateway.engine.message_core import MessageCore
 from gateway.errors import invalid
-from gateway.ids import check_user_id, group_conversation_id, parse_conversation_id, topic_parent
+from gateway.ids import check_user_id, conversation_group_id, group_conversation_id, parse_conversation_id, topic_parent
 from gateway.im.enums import ConversationType, ElemType, KeywordListMatchType
 from gateway.im.messages import MessageSearchResult, MessageSearchResultItem, SearchParam, StoredMessage
 from gateway.keys import Keys
@@ -91,7 +91,7 @@ class Searching:
             convs = [
                 c
                 for c in dict.fromkeys([*ordered, *(group_conversation_id(g) for g in groups)])
-                if not c.startswith("group_") or (topic_parent(c[len("group_") :]) or c[len("group_") :]) in joined
+                if (group := conversation_group_id(c)) is None or (topic_parent(group) or group) in joined
             ]
         found = await self._matches(user_id, convs, p)
         if p.conversationID:

@@ -50,17 +50,14 @@ class TencentIds:
         msg_id, _, mirror_key = str(raw).partition(" ")
         return MirrorMessage(msg_id, mirror_key)
 
-    def _early_recall(self, user_a: str, user_b: str, tencent_key: str) -> str:
-        return f"{self._keys.tencent_c2c_ids(user_a, user_b)}:recalled-early:{tencent_key}"
-
     async def note_early_recall(self, user_a: str, user_b: str, tencent_key: str) -> None:
         """A recall of a message the mirror has not had: Tencent's webhooks are retried and come
         in no set order, so its send may come next. Kept for a day, for that send to find."""
-        await self._redis.set(self._early_recall(user_a, user_b, tencent_key), 1, ex=EARLY_RECALL_SECONDS)
+        await self._redis.set(self._keys.tencent_early_recall(user_a, user_b, tencent_key), 1, ex=EARLY_RECALL_SECONDS)
 
     async def take_early_recall(self, user_a: str, user_b: str, tencent_key: str) -> bool:
         """Whether the message was recalled before it reached the mirror (once: the note goes)."""
-        return bool(await self._redis.delete(self._early_recall(user_a, user_b, tencent_key)))
+        return bool(await self._redis.delete(self._keys.tencent_early_recall(user_a, user_b, tencent_key)))
 
     async def key_of(self, message: StoredMessage) -> str:
         """Tencent's MsgKey of a mirrored C2C message; 7013 for one Tencent never had."""

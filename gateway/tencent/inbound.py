@@ -36,14 +36,13 @@ import msgspec
 import orjson
 
 from gateway.background import StreamConsumer
-from gateway.digits import parse_integer
+from gateway.digits import INT64_MIN, UINT64_MAX, parse_integer
 from gateway.errors import IMError
 from gateway.im.messages import Content
 from gateway.keys import Keys
 from gateway.v4 import callbacks as wire
 from gateway.v4.msgbody import content_from_msgbody
 
-_INT_MIN, _UINT_MAX = -(2**63), 2**64 - 1  # the widest integers Tencent's fields hold
 log = logging.getLogger("imql.tencent")
 
 GROUP = "tencent-inbound"
@@ -680,7 +679,7 @@ class _Fields:
             number = parse_integer(value)
         # Tencent's integers are at most 64 bits; a larger one could not even be written back
         # (orjson refuses it, as the echo check's keys do)
-        if number is None or not _INT_MIN <= number <= _UINT_MAX:
+        if number is None or not INT64_MIN <= number <= UINT64_MAX:
             raise self._error(name, "an integer of at most 64 bits")
         return number
 

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.digits import parse_integer
+from gateway.digits import INT64_MIN, UINT64_MAX, parse_integer
 from gateway.errors import IMError
 
 _MISSING = object()
-# Tencent's integer fields are at most 64 bits (int64, or uint64 for sequences and randoms).
-INT_MIN, UINT_MAX = -(2**63), 2**64 - 1
 
 
 class Body:
@@ -63,7 +61,7 @@ class Body:
             return value
         if isinstance(value, str) and (number := parse_integer(value)) is not None:
             value = number
-        if isinstance(value, bool) or not isinstance(value, int) or not INT_MIN <= value <= UINT_MAX:
+        if isinstance(value, bool) or not isinstance(value, int) or not INT64_MIN <= value <= UINT64_MAX:
             raise self.error(f"{self._name(name)} must be an integer of at most 64 bits")
         if (lo is not None and value < lo) or (hi is not None and value > hi):
             raise self.error(f"{self._name(name)} must be between {lo} and {hi}")

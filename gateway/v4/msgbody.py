@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from gateway.digits import INT32_MAX, INT32_MIN
 from gateway.errors import IMError
 from gateway.im.enums import ElemType, ImageType
 from gateway.im.messages import (
@@ -43,8 +44,6 @@ _REST_TO_IMAGE_TYPE = {
 }
 _IMAGE_TYPE_TO_REST = {v: k for k, v in _REST_TO_IMAGE_TYPE.items()}
 _IMAGE_FORMATS = {"jpg": 1, "jpeg": 1, "gif": 2, "png": 3, "bmp": 4}
-
-INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1  # what a GraphQL Int carries (sizes, durations, a face's index)
 
 MediaUrl = Callable[[str], str]
 

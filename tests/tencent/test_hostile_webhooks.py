@@ -4,11 +4,9 @@ gateway's route; the end-to-end ones run against the `pair` (tests/support/tence
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote
 
@@ -18,73 +16,25 @@ import pytest
 
 from gateway.clock import ManualClock
 from gateway.config import Settings
-from gateway.tencent.inbound import GROUP as INBOUND_GROUP
-from gateway.tencent.inbound import C2CMessageRead, InboundEvent
 from gateway.v4 import callbacks as wire
 from tests.support.fault_proxy import Fault, fault_proxy
 from tests.support.groups import member
 from tests.support.messages import device
-from tests.support.servers import InProcessGateway, start_in_process
 from tests.support.tencent_pair import TOKEN as PAIR_TOKEN
 from tests.support.tencent_pair import Pair, running_pair
 from tests.tencent import fixtures as fx
 from tests.tencent.test_backend_e2e import history
-
-TOKEN = "xxxxyyyy"  # FIXTURES.md A4's token
-PATH = "/tencent/callback"
-OK = {"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0}
+from tests.tencent.test_groups_e2e import settled
+from tests.tencent.test_webhooks import OK, Hooked, Recorder, _hooked
 
 
-# ---- a gateway whose webhook events go to a recording handler ------------------------------------
-class Recorder:
-    def __init__(self) -> None:
-        self.events: list[InboundEvent] = []
-
-    async def handle(self, event: InboundEvent) -> None:
-        self.events.append(event)
-
-
-@dataclass
-class Hooked:
-    server: InProcessGateway
-    http: httpx.AsyncClient
-    handler: Recorder
-    clock: ManualClock
-
-    def url(self, command: str, *, platform: str = "Android") -> str:
-        query = wire.query_string(
-            self.server.settings.sdkappid,
-            command,
-            "10.0.0.1",
-            platform,
-            token=TOKEN,
-            request_time=int(self.clock.now()),
-        )
-        return f"{PATH}?{query}"
-
-    async def post(self, body: dict[str, Any], **kwargs: Any) -> httpx.Response:
-        return await self.http.post(self.url(body["CallbackCommand"], **kwargs), content=orjson.dumps(body))
-
-    async def handled_read(self, n: int, seconds: float = 8.0) -> bool:
-        """Posts a fresh valid read report (C3); whether the worker handled it in time."""
-        body = {**fx.C3, "LastReadTime": 2_000_000 + n}
-        assert (await self.post(body)).json() == OK
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if any(isinstance(e, C2CMessageRead) and e.last_read_time == 2_000_000 + n for e in self.handler.events):
-                return True
-            await asyncio.sleep(0.05)
-        return False
-
-
+# ---- a gateway whose webhook events go to a recording handler (tests/tencent/test_webhooks.py's) ----
 @pytest.fixture
 async def hooked(settings: Settings, clock: ManualClock) -> AsyncIterator[Hooked]:
-    handler = Recorder()
-    server = await start_in_process(replace(settings, tencent_callback_token=TOKEN), clock, inbound_handler=handler)
-    running = Hooked(server, httpx.AsyncClient(base_url=server.base_url, timeout=10), handler, clock)
+    running = await _hooked(settings, clock, Recorder())
     yield running
     await running.http.aclose()
-    await server.stop()
+    await running.server.stop()
 
 
 # ---- the pair: callbacks injected as Tencent would send them --------------------------------------
@@ -102,20 +52,6 @@ async def inject(pair: Pair, body: dict[str, Any], platform: str = "Android") ->
         return await http.post(f"{pair.gateway.settings.tencent_callback_path}?{query}", content=orjson.dumps(body))
 
 
-async def settled(pair: Pair, seconds: float = 10.0) -> None:
-    """Every callback queued at the gateway was taken and is done with (none pending, none waiting)."""
-    gateway = pair.gateway.gateway
-    queue = gateway.keys.tencent_inbound_queue()
-    deadline = time.monotonic() + seconds
-    while True:
-        length = await gateway.redis.xlen(queue)
-        pending = (await gateway.redis.xpending(queue, INBOUND_GROUP))["pending"] if length else 0
-        if not length and not pending:
-            return
-        assert time.monotonic() < deadline, "the inbound queue never settled"
-        await asyncio.sleep(0.05)
-
-
 # ---- 1. one bad callback stops every later one ---------------------------------------------------
 @pytest.mark.parametrize("msg_seq", [1e300, "99999999999999999999"], ids=["float", "20-digit-string"])
 async def test_a_restapi_group_callback_with_an_out_of_range_msgseq_does_not_kill_the_inbound_worker(
@@ -129,11 +65,11 @@ async def test_a_restapi_group_callback_with_an_out_of_range_msgseq_does_not_kil
     orjson.dumps of an int over 64 bits) raises TypeError outside every try of
     InboundWorker._process_one, StreamConsumer._run catches only Redis/OS errors, and the worker
     task dies: no webhook is handled again until the process restarts."""
-    assert await hooked.handled_read(0)  # the worker runs
+    await hooked.sentinel(0)  # the worker runs
     poison = {**fx.C7, "MsgSeq": msg_seq}
     answer = await hooked.post(poison, platform=wire.REST_API)
     assert answer.status_code in (200, 400), answer.text
-    assert await hooked.handled_read(1), "the inbound worker stopped handling callbacks after one bad MsgSeq"
+    await hooked.sentinel(1)  # and still does: a stopped worker never handles it
 
 
 # ---- 2. a non-ASCII Sign is a 500 ----------------------------------------------------------------
@@ -150,7 +86,7 @@ async def test_a_callback_with_a_non_ascii_sign_is_refused_not_a_500(hooked: Hoo
     assert response.status_code == 401, response.text
     answer = response.json()
     assert (answer["ActionStatus"], answer["ErrorCode"]) == ("FAIL", 60004)
-    assert await hooked.handled_read(0)
+    await hooked.sentinel(0)
     assert not any(e.command == wire.C2C_AFTER_SEND for e in hooked.handler.events)
 
 

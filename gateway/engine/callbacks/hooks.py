@@ -23,7 +23,6 @@ import msgspec
 from gateway.clock import Clock
 from gateway.engine.callbacks import bodies
 from gateway.engine.callbacks.sender import CallbackRejected, CallbackSender, CallbackUnavailable
-from gateway.engine.claims import CLAIM_HOLD_SECONDS
 from gateway.engine.codec import require_body_fits
 from gateway.errors import IMError
 from gateway.im.enums import FriendAddType, GroupInfoChangeType, GroupMemberRole, GroupType
@@ -35,9 +34,6 @@ from gateway.origin import current_origin
 from gateway.v4 import callbacks as wire
 from gateway.v4.msgbody import MediaUrl, content_from_msgbody
 
-# a send's hold on its claim while the app's before-send callback decides: the callback's timeout
-# and this (a gateway that dies meanwhile leaves it to expire, and a retry to finish the send)
-_DECIDING_MARGIN_SECONDS = 5
 log = logging.getLogger("imql.callbacks")
 
 QUEUE_MAX = 100_000  # after-callbacks kept while no worker reads (approximate trim): a backlog, not a leak
@@ -100,6 +96,11 @@ class Callbacks:
     def enabled(self) -> bool:
         return bool(self._on)
 
+    @property
+    def longest_decision_seconds(self) -> float:
+        """How long a before-callback may keep a request waiting: its timeout (0 without one)."""
+        return self._sender.timeout_seconds if self._sender is not None else 0.0
+
     def gates(self, command: str) -> bool:
         """Whether this action sends `command`: configured, and not forbidden by the REST call
         being served (ForbidCallbackControl)."""
@@ -156,24 +157,9 @@ class Callbacks:
         claim_key: str | None,
         custom_codes: range,
         refused_code: int,
-        held: bool,
     ) -> tuple[StoredMessage, bool]:
-        """(the message to store and deliver, whether to drop it silently); raises to refuse.
-
-        While the app decides (up to the callback's timeout), the send holds its claim longer
-        (MessageCore.claim, lost_claim): a repeat of the send meanwhile waits for it, or is told to
-        retry shortly, rather than take the claim for one whose send died and deliver the message
-        too. `held`: the caller is a retry finishing such a send, under a lock of its own."""
-        assert self._redis is not None
-        lock = Keys.finishing_of(claim_key) if claim_key is not None and not held else None
-        if lock is not None:
-            timeout = self._sender.timeout_seconds if self._sender is not None else 0
-            await self._redis.set(lock, 1, ex=int(timeout) + _DECIDING_MARGIN_SECONDS)
-        try:
-            answer = await self._ask(command, body)
-        finally:
-            if lock is not None:  # back to the hold of a send's own writes
-                await self._redis.set(lock, 1, ex=CLAIM_HOLD_SECONDS)
+        """(the message to store and deliver, whether to drop it silently); raises to refuse."""
+        answer = await self._ask(command, body)
         code = None if answer is None else self._error_code(answer)
         if answer is not None and code == wire.ALLOW:
             if answer.get("MsgBody") == body.get("MsgBody"):  # the body it was sent, echoed: as it is
@@ -217,29 +203,23 @@ class Callbacks:
         return replaced
 
     async def before_c2c_send(
-        self, stored: StoredMessage, online_only: bool, claim_key: str | None, *, held: bool = False
+        self, stored: StoredMessage, online_only: bool, claim_key: str | None
     ) -> tuple[StoredMessage, bool]:
         """C2C.CallbackBeforeSendMsg: (the message, possibly rewritten; True to drop it silently).
         Refusals raise 20006, or the app's code in 120001-130000."""
         body = bodies.c2c_before_send(stored, online_only, self._media_url, self._ms())
         return await self._moderate(
-            wire.C2C_BEFORE_SEND, body, stored, claim_key, wire.C2C_CUSTOM_CODES, wire.C2C_REFUSED, held
+            wire.C2C_BEFORE_SEND, body, stored, claim_key, wire.C2C_CUSTOM_CODES, wire.C2C_REFUSED
         )
 
     async def before_group_send(
-        self,
-        stored: StoredMessage,
-        group: GroupInfo,
-        online_only: bool,
-        claim_key: str | None,
-        *,
-        held: bool = False,
+        self, stored: StoredMessage, group: GroupInfo, online_only: bool, claim_key: str | None
     ) -> tuple[StoredMessage, bool]:
         """Group.CallbackBeforeSendMsg; refusals raise 10016, or the app's code in 10100-10200."""
         operator = self._operator(stored.sender)
         body = bodies.group_before_send(stored, group, operator, online_only, self._media_url, self._ms())
         return await self._moderate(
-            wire.GROUP_BEFORE_SEND, body, stored, claim_key, wire.GROUP_CUSTOM_CODES, wire.GROUP_REFUSED, held
+            wire.GROUP_BEFORE_SEND, body, stored, claim_key, wire.GROUP_CUSTOM_CODES, wire.GROUP_REFUSED
         )
 
     async def _decide(self, command: str, body: dict[str, Any]) -> None:

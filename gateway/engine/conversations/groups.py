@@ -3,8 +3,9 @@ the server API's view of marks, custom data and groups (`recentcontact/get_conta
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import functools
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import msgspec
 
@@ -25,6 +26,9 @@ from gateway.im.events import (
 from gateway.keys import Keys
 from gateway.upstream import Upstream, active
 
+P = ParamSpec("P")
+T = TypeVar("T")
+
 CONVERSATION_GROUPS_MAX = 20  # (51010 beyond)
 CONVERSATION_GROUP_NAME_MAX_BYTES = 32  # (51011 beyond)
 
@@ -38,6 +42,19 @@ class ContactMarks(msgspec.Struct, kw_only=True):
     groups: dict[str, list[str]]  # conversation group name -> its conversations
     group_ids: dict[str, int]  # conversation group name -> its ID (stable across renames)
     changed_at: dict[str, int]  # conversation -> when its marks, custom data or groups last changed (s)
+
+
+def _one_at_a_time(
+    change: Callable[Concatenate[ConversationGroups, str, P], Awaitable[T]],
+) -> Callable[Concatenate[ConversationGroups, str, P], Awaitable[T]]:
+    """A change of a user's conversation groups, in the user's turn (see ConversationGroups)."""
+
+    @functools.wraps(change)
+    async def in_turn(self: ConversationGroups, user_id: str, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        async with self._turns.turn(f"conversation-groups:{user_id}", always=True):
+            return await change(self, user_id, *args, **kwargs)
+
+    return in_turn
 
 
 class ConversationGroups:
@@ -71,13 +88,8 @@ class ConversationGroups:
             )
         return name
 
+    @_one_at_a_time
     async def create_conversation_group(
-        self, user_id: str, name: str, conversation_ids: Sequence[str]
-    ) -> list[ConversationOperationResult]:
-        async with self._turns.turn(f"conversation-groups:{user_id}", always=True):
-            return await self._create_conversation_group(user_id, name, conversation_ids)
-
-    async def _create_conversation_group(
         self, user_id: str, name: str, conversation_ids: Sequence[str]
     ) -> list[ConversationOperationResult]:
         self._check_group_name(name)
@@ -124,11 +136,8 @@ class ConversationGroups:
             raise IMError(Code.ERR_CONVERSATION_GROUP_NOT_FOUND, f"no conversation group {name!r}")
         return list_dec.decode(raw)
 
+    @_one_at_a_time
     async def delete_conversation_group(self, user_id: str, name: str) -> None:
-        async with self._turns.turn(f"conversation-groups:{user_id}", always=True):
-            await self._delete_conversation_group(user_id, name)
-
-    async def _delete_conversation_group(self, user_id: str, name: str) -> None:
         members = await self._group(user_id, name)
         up = active(self._upstream)
         if up is not None:
@@ -139,11 +148,8 @@ class ConversationGroups:
         await self._bus.publish([user_id], OnConversationGroupDeleted(groupName=name))
         await self._announcer.announce({user_id: members})
 
+    @_one_at_a_time
     async def rename_conversation_group(self, user_id: str, old: str, new: str) -> None:
-        async with self._turns.turn(f"conversation-groups:{user_id}", always=True):
-            await self._rename_conversation_group(user_id, old, new)
-
-    async def _rename_conversation_group(self, user_id: str, old: str, new: str) -> None:
         members = await self._group(user_id, old)
         self._check_group_name(new, "newName")
         if old == new:
@@ -163,13 +169,8 @@ class ConversationGroups:
         await self._bus.publish([user_id], OnConversationGroupNameChanged(oldName=old, newName=new))
         await self._announcer.announce({user_id: members})
 
+    @_one_at_a_time
     async def add_conversations_to_group(
-        self, user_id: str, name: str, conversation_ids: Sequence[str]
-    ) -> list[ConversationOperationResult]:
-        async with self._turns.turn(f"conversation-groups:{user_id}", always=True):
-            return await self._add_conversations_to_group(user_id, name, conversation_ids)
-
-    async def _add_conversations_to_group(
         self, user_id: str, name: str, conversation_ids: Sequence[str]
     ) -> list[ConversationOperationResult]:
         members = await self._group(user_id, name)
@@ -186,13 +187,8 @@ class ConversationGroups:
             await self._announcer.announce({user_id: fresh})
         return results
 
+    @_one_at_a_time
     async def delete_conversations_from_group(
-        self, user_id: str, name: str, conversation_ids: Sequence[str]
-    ) -> list[ConversationOperationResult]:
-        async with self._turns.turn(f"conversation-groups:{user_id}", always=True):
-            return await self._delete_conversations_from_group(user_id, name, conversation_ids)
-
-    async def _delete_conversations_from_group(
         self, user_id: str, name: str, conversation_ids: Sequence[str]
     ) -> list[ConversationOperationResult]:
         members = await self._group(user_id, name)

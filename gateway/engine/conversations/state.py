@@ -15,7 +15,13 @@ import msgspec
 
 from gateway.clock import Clock
 from gateway.errors import Code, IMError
-from gateway.ids import group_conversation_id, group_ids_of, parse_conversation_id, topic_parent
+from gateway.ids import (
+    conversation_group_id,
+    group_conversation_id,
+    group_ids_of,
+    parse_conversation_id,
+    topic_parent,
+)
 from gateway.im.enums import MessageOpt
 from gateway.keys import Keys
 
@@ -37,14 +43,12 @@ def seen_until(convs: Iterable[str], left: dict[str, Any]) -> dict[str, int]:
     loses the group's messages; its conversation keeps what they had seen)."""
     until: dict[str, int] = {}
     for conv in convs:
-        if not conv.startswith("group_"):
+        if (group := conversation_group_id(conv)) is None:
             continue
         mark = left.get(conv)
         if mark is not None:
             until[conv] = int(mark)
-            continue
-        parent = topic_parent(conv[len("group_") :])
-        if parent is not None and left.get(group_conversation_id(parent)) is not None:
+        elif (parent := topic_parent(group)) is not None and left.get(group_conversation_id(parent)) is not None:
             until[conv] = 0
     return until
 
@@ -52,8 +56,8 @@ def seen_until(convs: Iterable[str], left: dict[str, Any]) -> dict[str, int]:
 def left_mark_fields(convs: Iterable[str]) -> list[str]:
     """The left marks `seen_until` reads for `convs`: each group conversation's, and its
     community's when it is a topic's."""
-    fields = [c for c in convs if c.startswith("group_")]
-    parents = (topic_parent(c[len("group_") :]) for c in fields)
+    fields = [c for c in convs if conversation_group_id(c) is not None]
+    parents = (topic_parent(group) for group in group_ids_of(fields))
     return list(dict.fromkeys([*fields, *(group_conversation_id(p) for p in parents if p is not None)]))
 
 

@@ -135,12 +135,11 @@ class ConversationViews:
     async def _left_marks(self, user_id: str, convs: Sequence[str]) -> dict[str, int]:
         """The group conversations among `convs` the user is no longer a member of, each with the
         newest seq they may still see (`seen_until`): one read, none without group conversations."""
-        groups = [c for c in convs if c.startswith("group_")]
-        if not groups:
+        asked = left_mark_fields(convs)
+        if not asked:
             return {}
-        asked = left_mark_fields(groups)
         left = await self._redis.hmget(self._keys.conversation_state(user_id, "left"), asked)
-        return seen_until(groups, dict(zip(asked, left, strict=True)))
+        return seen_until(convs, dict(zip(asked, left, strict=True)))
 
     def _timeline(self, user_id: str, conv: str) -> str:
         kind, target = parse_conversation_id(conv)

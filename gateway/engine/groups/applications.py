@@ -93,7 +93,7 @@ class GroupApplications:
         self, user_id: str, group_id: str, from_user: str, to_user: str, reason: str, agree: bool
     ) -> None:
         await known(self.store, group_id)
-        async with self.store.turns.turn(f"group:{group_id}", always=True):
+        async with self.store.changing(group_id):
             await self._handle_now(user_id, group_id, from_user, to_user, reason, agree)
 
     async def _handle_now(

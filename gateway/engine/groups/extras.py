@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import msgspec
 
+from gateway.digits import INT32_MAX, INT32_MIN
 from gateway.engine.groups.imports import known
 from gateway.engine.groups.permissions import Op, require
 from gateway.engine.groups.store import COMMUNITY, GroupStore, bad
@@ -30,7 +31,7 @@ ATTRIBUTES_TOTAL_MAX_BYTES = 16 * 1024
 COUNTERS_MAX = 20
 # A counter's value is a GraphQL Int (GroupCounter.value, onGroupCounterChanged.newValue): a value
 # outside 32 bits could be stored but never read back, so no change may leave one there.
-COUNTER_VALUE_MIN, COUNTER_VALUE_MAX = -(2**31), 2**31 - 1
+COUNTER_VALUE_MIN, COUNTER_VALUE_MAX = INT32_MIN, INT32_MAX
 # Adds each ARGV pair's delta (ARGV[3], ARGV[4], ...: name, delta) to its counter in KEYS[1] and
 # answers {1, new values...}; if any result would fall outside ARGV[1]..ARGV[2], changes nothing
 # and answers {0, that counter's name}. One script: all of a call's changes, or none.
@@ -116,7 +117,7 @@ class GroupExtras:
     ) -> None:
         key = await self._attributes_for(user_id, group_id, app_admin)
         self._check(attributes)
-        async with self.store.turns.turn(f"group:{group_id}", always=True):
+        async with self.store.changing(group_id):
             await self._write(user_id, group_id, key, dict(attributes), ("set", dict(attributes)))
 
     async def set_group_attributes(
@@ -124,7 +125,7 @@ class GroupExtras:
     ) -> None:
         key = await self._attributes_for(user_id, group_id, app_admin)
         self._check(attributes)
-        async with self.store.turns.turn(f"group:{group_id}", always=True):
+        async with self.store.changing(group_id):
             merged = {**await self.store.redis.hgetall(key), **attributes}
             await self._write(user_id, group_id, key, merged, ("modify", dict(attributes)))
 
@@ -132,7 +133,7 @@ class GroupExtras:
         self, user_id: str, group_id: str, keys: Sequence[str] | None, *, app_admin: bool = False
     ) -> None:
         key = await self._attributes_for(user_id, group_id, app_admin)
-        async with self.store.turns.turn(f"group:{group_id}", always=True):
+        async with self.store.changing(group_id):
             current = await self.store.redis.hgetall(key)
             if keys is None:
                 await self._write(user_id, group_id, key, {}, ("clear", {}))
@@ -232,7 +233,7 @@ class GroupExtras:
         if up is not None:  # atomic upstream; the mirror keeps the values it answers, in its order
             for name, delta in deltas:
                 mode = "Increase" if delta >= 0 else "Decrease"
-                async with self.store.turns.turn(f"group:{group_id}", always=True):
+                async with self.store.turns.turn(f"group:{group_id}"):
                     value = (await up.groups.update_counters(group_id, {name: abs(delta)}, mode=mode)).get(name, 0)
                     await self.store.redis.hset(key, name, value)
                 changed.append(GroupCounter(key=name, value=value))
@@ -246,8 +247,8 @@ class GroupExtras:
                     f"counters: {done[1]!r} would leave {COUNTER_VALUE_MIN}..{COUNTER_VALUE_MAX}; nothing was changed"
                 )
             changed = [GroupCounter(key=name, value=int(v)) for (name, _), v in zip(deltas, done[1:], strict=True)]
-        for counter in changed:
-            await self._announce_counters(group_id, {counter.key: counter.value})
+        if changed:
+            await self._announce_counters(group_id, {counter.key: counter.value for counter in changed})
         return changed
 
     async def delete_group_counters(

@@ -360,7 +360,7 @@ class GroupLifecycle:
     async def dismiss_group(self, user_id: str, group_id: str, *, app_admin: bool = False) -> None:
         s = self.store
         await known(s, group_id)
-        async with s.turns.turn(f"group:{group_id}", always=True):
+        async with s.changing(group_id):
             group = await s.info(group_id)
             await s.authorize(Op.DISMISS, group, user_id, app_admin)
             up = active(s.upstream)
@@ -502,7 +502,7 @@ class GroupLifecycle:
     ) -> None:
         """`custom_info` (server REST API only): the group's custom data; "" deletes a key."""
         await known(self.store, group_id)
-        async with self.store.turns.turn(f"group:{group_id}", always=True):
+        async with self.store.changing(group_id):
             await self._set_group_info(user_id, group_id, changes, app_admin=app_admin, custom_info=custom_info)
 
     async def _set_group_info(

@@ -161,7 +161,7 @@ class GroupMembers:
         app_admin: bool = False,
     ) -> None:
         await known(self.store, group_id)
-        async with self.store.turns.turn(f"group:{group_id}", always=True):
+        async with self.store.changing(group_id):
             await self._set_group_member_info(user_id, group_id, target, name_card, custom_info, app_admin)
 
     async def _set_group_member_info(
@@ -206,7 +206,7 @@ class GroupMembers:
         self, user_id: str, group_id: str, target: str, seconds: int, *, app_admin: bool = False
     ) -> None:
         await known(self.store, group_id)
-        async with self.store.turns.turn(f"group:{group_id}", always=True):
+        async with self.store.changing(group_id):
             await self._mute_group_member(user_id, group_id, target, seconds, app_admin)
 
     async def _mute_group_member(self, user_id: str, group_id: str, target: str, seconds: int, app_admin: bool) -> None:
@@ -320,7 +320,7 @@ class GroupMembers:
     ) -> list[GroupOperationResult]:
         """`silent` (REST delete_group_member's Silence: 1): removed without tips or events."""
         await known(self.store, group_id)
-        async with self.store.turns.turn(f"group:{group_id}", always=True):
+        async with self.store.changing(group_id):
             return await self._kick(user_id, group_id, member_ids, reason, app_admin, silent)
 
     async def _kick(
@@ -367,7 +367,7 @@ class GroupMembers:
         self, user_id: str, group_id: str, target: str, role: GroupMemberRole, *, app_admin: bool = False
     ) -> None:
         await known(self.store, group_id)
-        async with self.store.turns.turn(f"group:{group_id}", always=True):
+        async with self.store.changing(group_id):
             await self._set_role(user_id, group_id, target, role, app_admin)
 
     async def _set_role(self, user_id: str, group_id: str, target: str, role: GroupMemberRole, app_admin: bool) -> None:
@@ -416,7 +416,7 @@ class GroupMembers:
     async def mark_group_member_list(
         self, user_id: str, group_id: str, member_ids: Sequence[str], mark_type: int, enable: bool
     ) -> None:
-        async with self.store.turns.turn(f"group:{group_id}", always=True):  # it rewrites member records
+        async with self.store.changing(group_id):  # it rewrites member records
             await self._mark_group_member_list(user_id, group_id, member_ids, mark_type, enable)
 
     async def _mark_group_member_list(
@@ -440,7 +440,7 @@ class GroupMembers:
         """The app admin hands over the group of whoever owns it (or of nobody: REST may create
         ownerless groups); the operator in tips and events is the admin."""
         await known(self.store, group_id)
-        async with self.store.turns.turn(f"group:{group_id}", always=True):
+        async with self.store.changing(group_id):
             await self._transfer(user_id, group_id, target, app_admin)
 
     async def _transfer(self, user_id: str, group_id: str, target: str, app_admin: bool) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import msgspec
@@ -300,6 +301,12 @@ class GroupStore:
                 )
             )
         return result
+
+    def changing(self, group_id: str) -> AbstractAsyncContextManager[None]:
+        """The group's turn for a write that reads what it changes (its attributes, a member's
+        record, its owner, an application, its profile): one at a time per group, on every backend
+        (gateway.engine.upstream_turns)."""
+        return self.turns.turn(f"group:{group_id}", always=True)
 
     # ---- membership writes ---------------------------------------------------------------------
     async def member_cap(self, group: GroupInfo) -> int | None:
