@@ -58,6 +58,11 @@ def _serve(settings: Settings, workers: int = 1) -> int:
             "IMQL_REDIS_URL is not set: using the embedded in-process store; nothing is persisted "
             "and only one process can serve"
         )
+    if settings.backend == "tencent" and settings.public_url is None:
+        log.warning(
+            "IMQL_PUBLIC_URL is not set: media uploaded through imql reach Tencent with relative URLs "
+            "(/media/...) that Tencent's own clients cannot open"
+        )
     if workers == 1:
         uvicorn.Server(server_config(create_app(settings), settings)).run()
         return 0

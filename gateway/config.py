@@ -44,6 +44,11 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     data_dir: Path = Path("./.imql")
+    # The gateway's address as the world reaches it (scheme://host[:port][/path], no query). Media
+    # URLs handed out where no client request says where the gateway is (the app's callbacks, the
+    # server API's answers, messages sent to Tencent) begin with it; unset, those are relative
+    # (/media/...), which the app's own servers must resolve. Clients' URLs follow their request.
+    public_url: str | None = None
     # Browser origins (normalized scheme://host[:port], or "*") allowed cross-origin: CORS on HTTP
     # and WebSocket handshakes alike (gateway.web.cors); the gateway's own origin always is.
     allowed_origins: tuple[str, ...] = ()
@@ -266,6 +271,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         host=env.get("IMQL_HOST", "127.0.0.1") or "127.0.0.1",
         port=port,
         data_dir=Path(env.get("IMQL_DATA_DIR", "./.imql") or "./.imql"),
+        public_url=_public_url(env),
         allowed_origins=origins,
         rate_limit_per_second=_float(env, "IMQL_RATE_LIMIT", 50.0),
         rate_limit_burst=_int(env, "IMQL_RATE_BURST", 200),
@@ -404,6 +410,26 @@ class _TencentSettings(TypedDict):
     tencent_timeout_seconds: float
     tencent_retry_backoff_seconds: float
     tencent_reconcile_seconds: float
+
+
+def _public_url(env: Mapping[str, str]) -> str | None:
+    """IMQL_PUBLIC_URL, checked: an absolute http(s) URL without query or fragment, kept without a
+    trailing slash (media paths are appended to it)."""
+    raw = (env.get("IMQL_PUBLIC_URL") or "").strip()
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            f"IMQL_PUBLIC_URL must be http(s)://host[:port][/path], e.g. https://chat.example.com, got {raw!r}"
+        )
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ConfigError("IMQL_PUBLIC_URL must be scheme, host, port and path only (no query, fragment or user)")
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number in 0..65535
+    except ValueError as exc:
+        raise ConfigError(f"IMQL_PUBLIC_URL has a bad port: {raw!r}") from exc
+    return raw.rstrip("/")
 
 
 def _tencent_settings(env: Mapping[str, str]) -> _TencentSettings:

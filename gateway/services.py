@@ -35,7 +35,7 @@ from gateway.events.bus import EventBus
 from gateway.events.dispatcher import Dispatcher
 from gateway.housekeeping import GroupRecycler, InvitationTimer, MessageRetention
 from gateway.keys import Keys
-from gateway.media.signing import MediaSigner
+from gateway.media.signing import LASTING_URL_TTL_SECONDS, MediaSigner
 from gateway.media.store import FileMediaStore, MediaStore, is_media_key
 from gateway.metrics import Metrics
 from gateway.push.devices import PushDevices
@@ -137,9 +137,17 @@ class Gateway:
         admins = settings.admin_identifiers
         first_admin = min(admins) if admins else "administrator"
 
+        public_url = settings.public_url or ""
+
         def media_url_for_admin(ref: str) -> str:
             # an upload is named by its key in stored messages: the app's servers get a signed URL
-            return media_signer.url(ref, first_admin, clock.now()) if is_media_key(ref) else ref
+            return public_url + media_signer.url(ref, first_admin, clock.now()) if is_media_key(ref) else ref
+
+        def media_url_for_tencent(ref: str) -> str:
+            # a message Tencent keeps: its other clients open the URL for as long as it is kept
+            if not is_media_key(ref):
+                return ref
+            return public_url + media_signer.url(ref, first_admin, clock.now(), LASTING_URL_TTL_SECONDS)
 
         callback_sender = None
         if settings.callback_url is not None:
@@ -168,7 +176,7 @@ class Gateway:
             )
             tencent_ids = TencentIds(redis, keys)
             status_upstream = TencentStatus(client, redis, keys)
-            upstream = TencentUpstream(client, own_messages, tencent_ids, status_upstream, media_url_for_admin)
+            upstream = TencentUpstream(client, own_messages, tencent_ids, status_upstream, media_url_for_tencent)
         embedded = EmbeddedBackend(
             redis=redis,
             keys=keys,

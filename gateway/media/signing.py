@@ -11,6 +11,10 @@ from urllib.parse import urlencode
 from gateway.digits import is_digits
 
 URL_TTL_SECONDS = 3600
+# A URL inside a message Tencent keeps (IMQL_BACKEND=tencent): Tencent's other clients open it for
+# as long as the message is kept (roaming days are set in Tencent's console, up to years), so it
+# lasts that long. The key it names is 144 random bits, so only those shown the message hold it.
+LASTING_URL_TTL_SECONDS = 10 * 365 * 86400
 
 
 class MediaSigner:
@@ -22,8 +26,8 @@ class MediaSigner:
         message = f"{key}\n{user_id}\n{expires}".encode()
         return hmac.new(self._key, message, hashlib.sha256).hexdigest()
 
-    def url(self, key: str, user_id: str, now: float) -> str:
-        expires = int(now) + URL_TTL_SECONDS
+    def url(self, key: str, user_id: str, now: float, ttl: int = URL_TTL_SECONDS) -> str:
+        expires = int(now) + ttl
         query = urlencode({"u": user_id, "e": expires, "s": self._mac(key, user_id, expires)})
         return f"/media/{key}?{query}"
 
