@@ -51,6 +51,13 @@ class Metrics:
             "HTTP GraphQL requests answered 504 at IMQL_REQUEST_TIMEOUT (e.g. while Redis stalls)",
             registry=self.registry,
         )
+        self.stream_entries_dead_lettered = Counter(
+            "imql_stream_entries_dead_lettered",
+            "Work-stream entries given up on after StreamConsumer.max_deliveries deliveries, moved to the "
+            "stream's dead-letter stream (<stream>:dead-letter), by stream",
+            ["stream"],
+            registry=self.registry,
+        )
         self.logins = Counter("imql_logins", "Login attempts by result", ["result"], registry=self.registry)
         self.events_delivered = Counter(
             "imql_events_delivered", "Listener events sent to subscribers", ["listener"], registry=self.registry

@@ -304,6 +304,9 @@ class Gateway:
                 own_messages,
                 consumer=instance_id,
             )
+        for consumer in (push_worker, callback_worker, all_member_push_worker, tencent_inbound):
+            if consumer is not None:
+                consumer.metrics = metrics  # counts the entries each gives up on (gateway.background)
         return cls(
             settings=settings,
             clock=clock,

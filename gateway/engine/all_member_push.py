@@ -4,7 +4,7 @@ A push is a task, not a send: the REST call checks Tencent's limits (100 a day, 
 apart, one task per MsgRandom for 7 days), records the task in Redis and answers its TaskId; a
 worker on every replica (a consumer group over the app's task stream) walks the app's accounts in
 batches and delivers. The task's account cursor is stored after every batch, so a task whose
-replica died is taken over by another (XAUTOCLAIM) and resumes where it stopped; only the batch in
+replica died is claimed by another once idle and resumes where it stopped; only the batch in
 flight may be delivered twice.
 
 What each user gets is Tencent's push without roaming: an online-only C2C message from the sender
@@ -284,6 +284,9 @@ class AllMemberPushWorker(StreamConsumer):
     poll_seconds = POLL_SECONDS
     claim_idle_seconds = CLAIM_IDLE_SECONDS
     error_pause_seconds = ERROR_PAUSE_SECONDS
+    # every takeover after a replica stopped counts as a delivery: a long task cut by a few rolling
+    # restarts is not a poison task, so it is given up on later than the other queues' entries
+    max_deliveries = 10
 
     def __init__(self, redis: Any, keys: Keys, pushes: AllMemberPush, online: Online, *, consumer: str) -> None:
         super().__init__(redis, keys.push_tasks(), consumer)

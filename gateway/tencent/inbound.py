@@ -10,8 +10,9 @@ section C), echoes of the gateway's own REST calls are dropped, and the rest go 
 Failures: a callback that cannot be decoded, or whose command imql has no event for, is logged and
 acknowledged (a retry would not change it). A handler that raises or overruns HANDLER_TIMEOUT_SECONDS
 leaves the entry pending; after CLAIM_IDLE_SECONDS any replica claims it again, and an entry
-delivered MAX_ATTEMPTS times is dropped with a log line. The same claim takes over a dead
-replica's entries.
+delivered MAX_ATTEMPTS times is moved to the queue's dead-letter stream with a log line
+(gateway.background.StreamConsumer.max_deliveries). The same claim takes over a dead replica's
+entries.
 
 Decoding is lenient where Tencent is inconsistent (FIXTURES.md, "Golden-test advice"): `EventTime`
 as a number or a string of digits, `Member_Account` or `Modified_Account`, integers sent as digit
@@ -52,7 +53,7 @@ HANDLER_TIMEOUT_SECONDS = 10.0  # one event's handling; an overrun counts as a f
 # An entry idle this long was either refused by the handler or taken by a replica that died: claim
 # it again. Longer than HANDLER_TIMEOUT_SECONDS, so a live replica's entry is never taken from it.
 CLAIM_IDLE_SECONDS = 30.0
-MAX_ATTEMPTS = 5  # deliveries of one entry to a handler before it is dropped
+MAX_ATTEMPTS = 5  # deliveries of one entry to a handler before it is dead-lettered
 ERROR_PAUSE_SECONDS = 1.0
 # How long the gateway's own REST message stays recognisable: far longer than a webhook takes to
 # arrive (Tencent's timeout is 2 s, and a retried delivery comes within seconds too).
@@ -1105,13 +1106,12 @@ class InboundWorker(StreamConsumer):
         # read when built, so tests can shorten them
         self.claim_idle_seconds = CLAIM_IDLE_SECONDS
         self._handler_timeout = HANDLER_TIMEOUT_SECONDS
-        self._max_attempts = MAX_ATTEMPTS
+        self.max_deliveries = MAX_ATTEMPTS
 
     async def _process(self, entries: list[tuple[Any, dict[Any, Any]]], claimed: bool) -> list[Any]:
         """In order within each conversation (a C2C pair, a group), conversations side by side: one
         busy conversation does not hold the others back, and no conversation's events overtake each
         other. An entry whose handler failed stays pending, to be claimed again (and counted)."""
-        attempts = await self._attempts(self._stream, [entry_id for entry_id, _ in entries]) if claimed else {}
         lanes: dict[str, list[tuple[Any, dict[Any, Any]]]] = {}
         for entry_id, fields in entries:
             lanes.setdefault(ordering_lane(fields), []).append((entry_id, fields))
@@ -1119,33 +1119,17 @@ class InboundWorker(StreamConsumer):
         async def run(lane: list[tuple[Any, dict[Any, Any]]]) -> list[Any]:
             done: list[Any] = []
             for entry_id, fields in lane:
-                if await self._process_one(entry_id, fields, attempts.get(entry_id, 1)):
+                if await self._process_one(entry_id, fields):
                     done.append(entry_id)
             return done
 
         return [entry_id for done in await asyncio.gather(*(run(lane) for lane in lanes.values())) for entry_id in done]
 
-    async def _attempts(self, queue: str, entry_ids: list[str]) -> dict[str, int]:
-        """How many times each claimed entry has been delivered (this delivery included)."""
-        if not entry_ids:
-            return {}
-        pipe = self._redis.pipeline(transaction=False)
-        for entry_id in entry_ids:
-            pipe.xpending_range(queue, GROUP, min=entry_id, max=entry_id, count=1)
-        counts: dict[str, int] = {}
-        for rows in await pipe.execute():
-            for row in rows:
-                counts[str(row["message_id"])] = int(row["times_delivered"])
-        return counts
-
-    async def _process_one(self, entry_id: str, fields: dict[str, Any] | None, attempt: int) -> bool:
+    async def _process_one(self, entry_id: str, fields: dict[str, Any] | None) -> bool:
         """Whether the entry is done with (handled, dropped or unusable); False leaves it pending."""
         if not fields:
             return True  # trimmed away while pending
         command = str(fields.get("cmd", ""))
-        if attempt > self._max_attempts:
-            log.warning("%s dropped after %d attempts (entry %s)", command, self._max_attempts, entry_id)
-            return True
         try:
             body = orjson.loads(fields.get("body", "{}"))
             if not isinstance(body, dict):
@@ -1167,6 +1151,12 @@ class InboundWorker(StreamConsumer):
             async with asyncio.timeout(self._handler_timeout):
                 await self.handler.handle(event)
         except Exception:
-            log.warning("%s: handler failed (attempt %d of %d)", command, attempt, self._max_attempts, exc_info=True)
+            log.warning(
+                "%s: handler failed (attempt %d of %d)",
+                command,
+                self.deliveries(entry_id),
+                self.max_deliveries,
+                exc_info=True,
+            )
             return False
         return True
