@@ -168,6 +168,16 @@ class Keys:
         """Hash: a message's extension key → {"v": value, "n": version} (JSON)."""
         return f"{timeline}:extensions:{seq}"
 
+    def message_side_keys(self, timeline: str, seq: int) -> tuple[str, ...]:
+        """Every key of its own that a message at `seq` of `timeline` may have, on the timeline's
+        slot: its read receipts, its extensions and its version (which a revocation writes too).
+        What deleting the message deletes (gateway.engine.retention); a key added here goes with it."""
+        return (
+            self.message_readers(timeline, seq),
+            self.message_extensions(timeline, seq),
+            Keys.message_version(timeline, seq),
+        )
+
     def receive_options(self, user_id: str) -> str:
         """Hash: a receive-option field (`c2c_receive_option_field` / `group_receive_option_field`)
         → V2TIM_MessageOpt."""
@@ -376,6 +386,13 @@ class Keys:
         InboundWorker group (gateway.tencent.inbound)."""
         return f"{self._app_prefix}:tencent-inbound"
 
+    @staticmethod
+    def dead_letters(stream: str) -> str:
+        """Stream: entries of a work stream (the queues above, `push_tasks`) that its consumers gave up
+        on (gateway.background.StreamConsumer.max_deliveries); under the stream's hash tag, so one
+        transaction moves an entry from one to the other."""
+        return f"{stream}:dead-letter"
+
     def tencent_inbound_seen(self, digest: str) -> str:
         """String (with a TTL): a webhook delivery already queued, named by its dedupe identity's digest."""
         return f"{self._app_prefix}:tencent-seen:{digest}"
@@ -408,6 +425,12 @@ class Keys:
         """String with a TTL: Tencent recalled this C2C message before the mirror had it (its send's
         webhook may come after); beside the conversation's `tencent_c2c_ids`."""
         return f"{self.tencent_c2c_ids(user_a, user_b)}:recalled-early:{escape_id(tencent_key)}"
+
+    def tencent_group_early_recall(self, group_or_topic: str, seq: int) -> str:
+        """String with a TTL: Tencent recalled the message at `seq` of this group (or topic) before the
+        mirror had it (its send's webhook may come after); the operator's ID. On the slot of the
+        timeline that stores the message (`group_timeline`: the group's, or the topic's own)."""
+        return f"{self.group_timeline(group_or_topic)}:tencent-recalled-early:{int(seq)}"
 
     def upstream_turn(self, scope: str) -> str:
         """String (with a TTL): a write of `scope` (a group, a message send, a user's conversation

@@ -48,6 +48,7 @@ def _codes(reply: GraphQLReply) -> list[int]:
 
 CREATE_FORWARD = "mutation($m: String!) { createForwardMessage(msgID: $m) { id messageInfo { textElem { text } } } }"
 AFTER = "after bob left: the launch code is 1234"
+KICKED_TIP = "V2TIM_GROUP_TIPS_TYPE_KICKED"
 
 
 # ---- a member who left ------------------------------------------------------------------------
@@ -73,22 +74,23 @@ def _text(message: Any) -> Any:
 async def test_a_former_members_conversation_shows_only_what_they_saw_as_a_member(client: HTTPClient) -> None:
     """The Conversation.messages edge and lastMessage (getConversation, getConversationList) once
     showed a kicked member the group's whole timeline, including what was posted after he left.
-    They now stop at his leaving, as his unread count already did."""
+    They now stop at his leaving (the tip that told him of it: tests/test_kicked_member_view.py), as
+    his unread count already did."""
     alice, bob, gid = await _kicked_after_history(client)
     one = await bob.q(
-        "query($c: String!) { getConversation(conversationID: $c) { lastMessage { textElem { text } }"
+        "query($c: String!) { getConversation(conversationID: $c) { lastMessage { groupTipsElem { type } }"
         " messages(count: 20) { textElem { text } } } }",
         {"c": f"group_{gid}"},
     )
-    assert _text(one["getConversation"]["lastMessage"]) == "before bob left"
+    assert one["getConversation"]["lastMessage"]["groupTipsElem"]["type"] == KICKED_TIP
     texts = [_text(m) for m in one["getConversation"]["messages"]]
-    assert texts[0] == "before bob left", texts
+    assert texts[:2] == [None, "before bob left"], texts
     assert AFTER not in texts, texts
     listed = await bob.q(
-        "{ getConversationList { conversationList { conversationID lastMessage { textElem { text } } } } }"
+        "{ getConversationList { conversationList { conversationID lastMessage { groupTipsElem { type } } } } }"
     )
     rows = [c for c in listed["getConversationList"]["conversationList"] if c["conversationID"] == f"group_{gid}"]
-    assert [_text(c["lastMessage"]) for c in rows] == ["before bob left"]
+    assert [c["lastMessage"]["groupTipsElem"]["type"] for c in rows] == [KICKED_TIP]
     # a member still sees everything
     theirs = await alice.q(
         "query($c: String!) { getConversation(conversationID: $c) { lastMessage { textElem { text } } } }",

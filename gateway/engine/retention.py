@@ -12,7 +12,8 @@ older than the retention, by the clock that stamped them (Redis's).
 Seqs follow time, so a timeline is trimmed from its lowest seq up; a message that a REST import
 gave an older time than the one before it goes when the trim reaches its seq. Messages are kept
 EVENT_MARGIN_SECONDS longer than log entries, so a log entry never outlives the message it refers
-to (gateway.engine.message_events).
+to (gateway.engine.message_events). What is kept about a message is known here only: a dismissed
+group's timelines are erased whole with it (`erase_timeline`).
 
 Work is bounded: each `step` does at most its budget of SCAN calls, keys and messages (the
 background loop, gateway.housekeeping.MessageRetention, runs one step a second). One replica runs
@@ -154,16 +155,48 @@ class MessageRetention:
         `reached` (seqs up to it are gone, or were never used)."""
         if reached <= floor:
             return
-        seqs = [str(m.seq) for m in messages]
         pipe = self._redis.pipeline(transaction=False)
-        if seqs:
-            pipe.hdel(Keys.timeline_messages(timeline), *seqs)
-            pipe.hdel(Keys.timeline_cleared(timeline), *seqs)
+        self.queue_removal(pipe, timeline, messages)
+        pipe.set(Keys.timeline_floor(timeline), reached)
+        await pipe.execute()
+
+    async def erase_timeline(self, timeline: str) -> None:
+        """Delete a whole timeline (its group's dismissal): every message, kept or cleared for
+        everyone, with everything kept about it, TRIM_BATCH at a time (HSCAN: a group's history
+        may be long, and most seqs of a live room's have no message), then the timeline's own keys.
+        A cut leaves the rest of the timeline as it was: running it again finishes it."""
+        for stored in (Keys.timeline_messages(timeline), Keys.timeline_cleared(timeline)):
+            cursor = 0
+            while True:
+                cursor, found = await self._redis.hscan(stored, cursor, count=TRIM_BATCH)
+                # the cleared hash also holds how far it was cleared (a field that is no seq)
+                messages = [STORED_DEC.decode(raw) for seq, raw in found.items() if seq.isdigit()]
+                if messages:
+                    pipe = self._redis.pipeline(transaction=False)
+                    self.queue_removal(pipe, timeline, messages)
+                    await pipe.execute()
+                if not int(cursor):
+                    break
+        await self._redis.delete(
+            Keys.timeline_seq(timeline),
+            Keys.timeline_floor(timeline),
+            Keys.timeline_countable(timeline),
+            Keys.message_revisions(timeline),
+            Keys.timeline_messages(timeline),
+            Keys.timeline_cleared(timeline),
+        )
+
+    def queue_removal(self, pipe: Any, timeline: str, messages: list[StoredMessage]) -> None:
+        """Into a write pipeline: these messages of `timeline` deleted, what is kept about them
+        first and their bodies last, so that a cut leaves a message to find again, never marks or
+        keys of a message no longer there."""
         for m in messages:
             self._queue_marks(pipe, timeline, m)
         self._unread_index.queue_trimmed(pipe, messages)
-        pipe.set(Keys.timeline_floor(timeline), reached)
-        await pipe.execute()
+        if messages:
+            seqs = [str(m.seq) for m in messages]
+            pipe.hdel(Keys.timeline_messages(timeline), *seqs)
+            pipe.hdel(Keys.timeline_cleared(timeline), *seqs)
 
     def _queue_marks(self, pipe: Any, timeline: str, m: StoredMessage) -> None:
         """What is kept about one message besides its body."""
@@ -178,10 +211,8 @@ class MessageRetention:
                 pipe.zrem(Keys.timeline_countable_for(timeline, user), seq)
                 pipe.srem(self._keys.hidden_messages(user, c2c_conversation_id(other)), seq)
                 pipe.hdel(self._keys.local_message_data(user), m.msgID)
-        if m.needReadReceipt:
-            pipe.delete(self._keys.message_readers(timeline, m.seq))
-        if m.isSupportMessageExtension:
-            pipe.delete(self._keys.message_extensions(timeline, m.seq))
+        # whatever the message's flags: a revocation writes the version of a message never
+        # modified, and with an upstream any message takes receipts and extensions
+        pipe.delete(*self._keys.message_side_keys(timeline, m.seq))
         if m.version:
-            pipe.delete(Keys.message_version(timeline, m.seq))
             pipe.hdel(Keys.message_revisions(timeline), *(f"{m.seq}:{v}" for v in range(m.version)))

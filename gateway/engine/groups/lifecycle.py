@@ -32,6 +32,7 @@ from gateway.engine.groups.store import (
     check_custom_group_id,
     member_enc,
 )
+from gateway.engine.retention import MessageRetention
 from gateway.errors import Code, IMError
 from gateway.ids import group_conversation_id
 from gateway.im.enums import GroupAdd, GroupInfoChangeType, GroupTipsType, GroupType
@@ -62,6 +63,7 @@ from gateway.upstream import Upstream, active
 SEARCH_KEYWORDS_MAX = 5
 SYSTEM_NOTIFICATION_MAX_BYTES = 12 * 1024  # the message body limit
 RECYCLE_BATCH = 100  # idle groups recycled per pass
+FORGET_BATCH = 500  # members per round trip when a dismissal removes the group from their lists
 SYSTEM_USER = "@TIM#SYSTEM"  # the operator named in system actions, as Tencent names it
 _ID_ALPHABET = string.ascii_uppercase + string.digits
 
@@ -119,6 +121,7 @@ class GroupLifecycle:
     def __init__(self, store: GroupStore, imports: GroupImports) -> None:
         self.store = store
         self.imports = imports  # groups the upstream has and the mirror lacks (gateway.upstream)
+        self.timelines = MessageRetention(store.redis, store.keys)  # erases a dismissed group's timelines
 
     async def create_group(
         self,
@@ -393,26 +396,43 @@ class GroupLifecycle:
         idle = await s.redis.zrangebyscore(s.keys.group_activity(), "-inf", cutoff, start=0, num=RECYCLE_BATCH)
         recycled = []
         for group_id in idle:
-            try:
-                group = await s.info(group_id)
-            except IMError:
-                await s.redis.zrem(s.keys.group_activity(), group_id)
-                continue
-            system = GroupMemberInfo(userID=SYSTEM_USER)
-            await self.destroy(group, OnGroupRecycled(groupID=group_id, opUser=system))
+            # in the group's turn, as a dismissal: a write of its records (taking the same turn)
+            # landing after the deletion would leave that record behind
+            async with s.changing(group_id):
+                try:
+                    group = await s.info(group_id)
+                except IMError:
+                    await s.redis.zrem(s.keys.group_activity(), group_id)
+                    continue
+                system = GroupMemberInfo(userID=SYSTEM_USER)
+                await self.destroy(group, OnGroupRecycled(groupID=group_id, opUser=system))
             recycled.append(group_id)
         return recycled
 
     async def destroy(self, group: GroupInfo, farewell: GroupEvent) -> None:
-        """Tell the members, then remove the group and everything in it."""
+        """Tell the members, then remove the group and everything in it.
+
+        In an order that running it again finishes (docs/scaling.md): the group closed to new
+        members first (`GroupStore.close`), so that the members read next are all it will have (a
+        join racing it either comes before and is among them, or is refused); the farewell, their
+        stream following and their side of it; the timelines (the group's and its topics'), each
+        message with everything kept about it; then the group's own keys in one DEL, its info hash
+        with them. Until that DEL the group exists, closed: dismissing (or recycling) it again
+        runs it all again. Its event stream stays for subscriptions still to read the farewell (it
+        expires, gateway.events.bus), and its turn is the dismissal's own, released after it."""
         s = self.store
         group_id = group.groupID
+        if not await s.close(group_id):
+            return  # removed meanwhile (by another dismissal): nothing left to do
         members = await s.member_ids(group_id)
         await s.callbacks.group_destroyed(group, members)
         await s.emit(group, farewell)
         await s.bus.leave_group_stream(members, group_id)
-        doomed = [
-            s.keys.group_info(group_id),
+        conversations = [group_id, *await s.redis.hkeys(s.keys.group_topics(group_id))]
+        await self._forget_group(group_id, members, conversations)
+        for conversation in conversations:  # the group's timeline and each topic's live apart
+            await self.timelines.erase_timeline(s.keys.group_timeline(conversation))
+        await s.redis.delete(
             s.keys.group_members(group_id),
             s.keys.group_roster(group_id),
             s.keys.group_admins(group_id),
@@ -423,23 +443,23 @@ class GroupLifecycle:
             s.keys.group_applications(group_id),
             s.keys.group_topics(group_id),
             s.keys.group_online(group_id),
-        ]
-        conversations = [group_id, *await s.redis.hkeys(s.keys.group_topics(group_id))]
-        await s.redis.delete(*doomed)
-        for conversation in conversations:  # the group's timeline and each topic's live apart
-            timeline = s.keys.group_timeline(conversation)
-            await s.redis.delete(
-                s.keys.timeline_seq(timeline),
-                s.keys.timeline_messages(timeline),
-                s.keys.timeline_countable(timeline),
-                s.keys.timeline_cleared(timeline),
-            )
+            s.keys.group_info(group_id),
+        )
         await s.redis.zrem(s.keys.group_activity(), group_id)
-        pipe = s.redis.pipeline(transaction=False)
-        for member in members:
-            pipe.hdel(s.keys.user_groups(member), group_id)
-            pipe.zrem(s.keys.conversations(member), *(group_conversation_id(c) for c in conversations))
-        await pipe.execute()
+
+    async def _forget_group(self, group_id: str, members: Sequence[str], conversations: Sequence[str]) -> None:
+        """The members' side of a group going away: its entry in their joined-group lists, its
+        conversations (the group's and its topics') and the messages they deleted for themselves
+        in them (a group made again under the same ID must not hide its new messages' seqs)."""
+        s = self.store
+        conversation_ids = [group_conversation_id(c) for c in conversations]
+        for start in range(0, len(members), FORGET_BATCH):
+            pipe = s.redis.pipeline(transaction=False)
+            for member in members[start : start + FORGET_BATCH]:
+                pipe.hdel(s.keys.user_groups(member), group_id)
+                pipe.zrem(s.keys.conversations(member), *conversation_ids)
+                pipe.delete(*(s.keys.hidden_messages(member, c) for c in conversation_ids))
+            await pipe.execute()
 
     # ---- profiles -------------------------------------------------------------------------------
     async def get_joined_group_list(self, user_id: str) -> list[GroupInfo]:

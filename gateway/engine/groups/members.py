@@ -348,7 +348,8 @@ class GroupMembers:
         elif kicking:
             (op,) = await s.member_infos(group_id, [user_id])
             kicked = await s.member_infos(group_id, kicking)
-            await s.remove_members(group, kicking)
+            # the kicked keep the tip they are told, as the last message of their conversation
+            _, tip_seq = await s.remove_told_members(group, kicking)
             group = await s.info(group_id)
             elem = GroupTipsElem(
                 groupID=group_id,
@@ -357,7 +358,7 @@ class GroupMembers:
                 memberList=kicked,
                 memberCount=group.memberCount,
             )
-            await s.tips(group, elem, also=kicking)
+            await s.tips(group, elem, also=kicking, seq=tip_seq)
             event = OnMemberKicked(groupID=group_id, opUser=op, memberList=kicked)
             await s.emit(group, event, also=kicking)
             await s.callbacks.members_left(group, user_id, kicking, "Kicked")

@@ -66,15 +66,18 @@ COMMUNITY = GroupType.V2TIM_GROUP_TYPE_COMMUNITY
 AVCHATROOM = GroupType.V2TIM_GROUP_TYPE_AVCHATROOM
 
 
-# One member added to a group in one atomic step: the group must still exist (a dismissal may have
-# removed it meanwhile) and have room under ARGV[3] (0: no cap), else nothing is written. KEYS: the
-# group's info, members, roster, admins and join counter (one slot); ARGV: the user, their record,
-# the cap, 1 for an admin. Answers _ADDED, _ALREADY, _FULL or _GONE. Checked and written together,
-# so joins racing for the last seats cannot pass the cap, as a check read before the write let them.
+CLOSED_FIELD = "closed"  # info-hash field: the group's dismissal has begun (GroupStore.close)
+
+# One member added to a group in one atomic step: the group must still exist and take members (a
+# dismissal may have begun, or removed it, meanwhile) and have room under ARGV[3] (0: no cap), else
+# nothing is written. KEYS: the group's info, members, roster, admins and join counter (one slot);
+# ARGV: the user, their record, the cap, 1 for an admin. Answers _ADDED, _ALREADY, _FULL or _GONE.
+# Checked and written together, so joins racing for the last seats cannot pass the cap, as a check
+# read before the write let them, and no member is added once a dismissal has read the members.
 _ADDED, _ALREADY, _FULL, _GONE = 1, 0, -1, -2
 _ADD_MEMBER = PipelinedScript(
-    """
-if redis.call('EXISTS', KEYS[1]) == 0 then return -2 end
+    f"""
+if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HEXISTS', KEYS[1], '{CLOSED_FIELD}') == 1 then return -2 end
 if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return 0 end
 local cap = tonumber(ARGV[3])
 if cap > 0 and redis.call('HLEN', KEYS[2]) >= cap then return -1 end
@@ -82,6 +85,15 @@ local order = redis.call('INCR', KEYS[5])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 redis.call('ZADD', KEYS[3], 'NX', order, ARGV[1])
 if ARGV[4] == '1' then redis.call('SADD', KEYS[4], ARGV[1]) end
+return 1
+"""
+)
+# A dismissal's first step (GroupStore.close): the group, if it still exists, takes no member from
+# now on. KEYS: its info. Answers 1, or 0 when it is gone already.
+_CLOSE = PipelinedScript(
+    f"""
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], '{CLOSED_FIELD}', 1)
 return 1
 """
 )
@@ -330,7 +342,8 @@ class GroupStore:
         Per member, the group's record first (the commit point, on the group's slot), then the
         user's side (their joined-group list and conversation, on their slot), then their stream
         following: a gateway dying in between leaves a member the user's side lacks, which
-        `complete_member` finishes when the join is tried again (docs/scaling.md)."""
+        `complete_member` finishes when the join is tried again (docs/scaling.md). A dismissal
+        that began meanwhile takes back what was written (`_withdrawn_if_closed`): 10010."""
         added: list[str] = []
         now = self.now()
         gid = group.groupID
@@ -360,8 +373,31 @@ class GroupStore:
             await self._add_user_side(group, user_id, now)
         if added:
             await self.bus.join_group_stream(added, group.groupID)
+            if await self._withdrawn_if_closed(group, added):
+                raise IMError(Code.ERR_GROUP_NOT_FOUND, f"groupID: no group {gid!r}")
             await self.announcer.announce_new({u: [group_conversation_id(group.groupID)] for u in added})
         return added
+
+    async def _withdrawn_if_closed(self, group: GroupInfo, user_ids: Sequence[str]) -> bool:
+        """Once these members' side is written (joined-group list, conversation, online set, stream
+        following): whether the group's dismissal has begun, and if so that side taken back.
+
+        A member added just before the group closed (`close`) is among those the dismissal reads,
+        which it removes from their lists, possibly before their side was written. Read after the
+        writes, the closing is seen here when it came first, and otherwise came after them all."""
+        gid = group.groupID
+        kind, closed = await self.redis.hmget(self.keys.group_info(gid), ["groupType", CLOSED_FIELD])
+        if kind is not None and closed is None:
+            return False
+        conversation = group_conversation_id(gid)
+        pipe = self.redis.pipeline(transaction=False)
+        for user_id in user_ids:
+            pipe.hdel(self.keys.user_groups(user_id), gid)
+            pipe.zrem(self.keys.conversations(user_id), conversation)
+        pipe.srem(self.keys.group_online(gid), *user_ids)
+        await pipe.execute()
+        await self.bus.leave_group_stream(user_ids, gid)
+        return True
 
     async def _add_user_side(self, group: GroupInfo, user_id: str, joined_at: int) -> None:
         conversation = group_conversation_id(group.groupID)
@@ -378,7 +414,8 @@ class GroupStore:
 
     async def complete_member(self, group: GroupInfo, user_id: str) -> None:
         """Finish the user's side of a membership whose join was cut short (see `add_members`):
-        nothing to do when their joined-group list and stream following both have the group."""
+        nothing to do when their joined-group list and stream following both have the group, nor
+        once the group's dismissal has begun."""
         pipe = self.redis.pipeline(transaction=False)
         pipe.hget(self.keys.group_members(group.groupID), user_id)
         pipe.hexists(self.keys.user_groups(user_id), group.groupID)
@@ -390,6 +427,12 @@ class GroupStore:
             await self._add_user_side(group, user_id, member_dec.decode(raw).joinTime)
         if not followed:
             await self.bus.join_group_stream([user_id], group.groupID)
+        await self._withdrawn_if_closed(group, [user_id])
+
+    async def close(self, group_id: str) -> bool:
+        """A dismissal's first step: the group takes no member from now on (`_ADD_MEMBER` refuses),
+        so the members read after it are all it will have. False: it is gone already."""
+        return bool(await run_script(self.redis, _CLOSE, [self.keys.group_info(group_id)], []))
 
     async def _last_seq(self, group_id: str) -> int:
         return int(await self.redis.get(self.keys.timeline_seq(self.keys.group_timeline(group_id))) or 0)
@@ -401,20 +444,55 @@ class GroupStore:
         then the group's records (the commit point): a gateway dying in between leaves a member who
         no longer follows the group, never a former member who still hears it; removing them again
         finishes it (docs/scaling.md)."""
-        pipe = self.redis.pipeline(transaction=False)
-        for user_id in user_ids:
-            pipe.hexists(self.keys.group_members(group.groupID), user_id)
-        leaving = [u for u, member in zip(user_ids, await pipe.execute(), strict=True) if member]
+        leaving = await self._members_among(group, user_ids)
         if not leaving:
             return []
         last = await self._last_seq(group.groupID)
         pipe = self.redis.pipeline(transaction=False)
         for user_id in leaving:
             pipe.hdel(self.keys.user_groups(user_id), group.groupID)
-            # the conversation stays, but nothing sent after leaving counts as unread
-            pipe.hset(self.keys.conversation_state(user_id, "left"), group_conversation_id(group.groupID), last)
+            self._queue_left_mark(pipe, group, user_id, last)
         await pipe.execute()
         await self.bus.leave_group_stream(leaving, group.groupID)
+        return await self._remove_records(group, leaving)
+
+    async def remove_told_members(self, group: GroupInfo, user_ids: Sequence[str]) -> tuple[list[str], int]:
+        """`remove_members` for members told of it by a tip they keep (a kick's): returns who was
+        removed and the seq reserved for the tip (`tips(seq=...)`; 0 when nobody was removed).
+
+        The seq is taken once they no longer follow the group's stream, and is their left mark:
+        their conversation ends with the tip they are shown, whatever is sent after takes a later
+        seq they neither hear nor see, and what took an earlier one was sent while they were
+        members. The users' side still comes first (their joined-group list, their stream
+        following, the left mark), then the group's records; a gateway dying before the tip is
+        written leaves its seq without a message, as an online-only message does."""
+        leaving = await self._members_among(group, user_ids)
+        if not leaving:
+            return [], 0
+        pipe = self.redis.pipeline(transaction=False)
+        for user_id in leaving:
+            pipe.hdel(self.keys.user_groups(user_id), group.groupID)
+        await pipe.execute()
+        await self.bus.leave_group_stream(leaving, group.groupID)
+        tip_seq = await self._next_seq(self.keys.group_timeline(group.groupID))
+        pipe = self.redis.pipeline(transaction=False)
+        for user_id in leaving:
+            self._queue_left_mark(pipe, group, user_id, tip_seq)
+        await pipe.execute()
+        return await self._remove_records(group, leaving), tip_seq
+
+    async def _members_among(self, group: GroupInfo, user_ids: Sequence[str]) -> list[str]:
+        pipe = self.redis.pipeline(transaction=False)
+        for user_id in user_ids:
+            pipe.hexists(self.keys.group_members(group.groupID), user_id)
+        return [u for u, member in zip(user_ids, await pipe.execute(), strict=True) if member]
+
+    def _queue_left_mark(self, pipe: Any, group: GroupInfo, user_id: str, seq: int) -> None:
+        # the conversation stays, but nothing sent after `seq` is theirs, nor counts as unread
+        pipe.hset(self.keys.conversation_state(user_id, "left"), group_conversation_id(group.groupID), seq)
+
+    async def _remove_records(self, group: GroupInfo, leaving: Sequence[str]) -> list[str]:
+        """The group's side of a removal (its commit point), member by member."""
         removed = []
         for user_id in leaving:
             pipe = self.redis.pipeline(transaction=True)
@@ -438,15 +516,28 @@ class GroupStore:
         await self.touch(group.groupID)
         await self._deliver(group, event, also)
 
-    async def tips(self, group: GroupInfo, elem: GroupTipsElem, *, also: Sequence[str] = ()) -> None:
-        """Write a group tips message into the group's history and deliver it as a new message.
+    async def tips(self, group: GroupInfo, elem: GroupTipsElem, *, also: Sequence[str] = (), seq: int = 0) -> None:
+        """Write a group tips message into the group's history and deliver it as a new message, at
+        `seq` when one was reserved for it (`remove_told_members`), else at the timeline's next.
         AVChatRoom groups keep no history, so they get no tips (their listener events still go out)."""
         if group.groupType == AVCHATROOM:
             return
         timeline = self.keys.group_timeline(group.groupID)
-        seq = int(await self.redis.incr(self.keys.timeline_seq(timeline)))
-        random = secrets.randbelow(2**31)
-        stored = StoredMessage(
+        stored = self._tip_message(group, elem, seq or await self._next_seq(timeline), secrets.randbelow(2**31))
+        # A seq is the tip's alone, but on a mirror, where the upstream may store its message at a
+        # seq the tip took before the tip is written (docs/tencent-design.md): the tip then takes
+        # the next one rather than overwrite it.
+        while not await self.redis.hsetnx(
+            self.keys.timeline_messages(timeline), str(stored.seq), STORED_ENC.encode(stored)
+        ):
+            stored = self._tip_message(group, elem, await self._next_seq(timeline), stored.random)
+        await self._deliver(group, OnRecvNewMessage(message=neutral_view(stored)), also)
+
+    async def _next_seq(self, timeline: str) -> int:
+        return int(await self.redis.incr(self.keys.timeline_seq(timeline)))
+
+    def _tip_message(self, group: GroupInfo, elem: GroupTipsElem, seq: int, random: int) -> StoredMessage:
+        return StoredMessage(
             msgID=group_msg_id(group.groupID, seq, random),
             sender=elem.opMember.userID,
             groupID=group.groupID,
@@ -458,8 +549,6 @@ class GroupStore:
             faceUrl=elem.opMember.faceUrl,
             isExcludedFromUnreadCount=True,
         )
-        await self.redis.hset(self.keys.timeline_messages(timeline), str(seq), STORED_ENC.encode(stored))
-        await self._deliver(group, OnRecvNewMessage(message=neutral_view(stored)), also)
 
     async def _deliver(self, group: GroupInfo, event: IMEvent, also: Sequence[str]) -> None:
         """To the members (the group's stream, which they follow) and `also` (their own streams)."""
