@@ -9,10 +9,15 @@ mirrored (the webhook's key and the mirror's answer):
   (a webhook) finds in the mirror.
 The links are kept as long as the conversation (a message is recalled or modified long after it
 was sent, by its admin); IMQL_MESSAGE_RETENTION_DAYS trims them with the messages.
+
+Early recalls: Tencent's webhooks are retried and come in no set order, so a message's recall may
+reach the mirror before its send. The recall is noted (one key per message, for a day: C2C by its
+MsgKey, a group's by its timeline and MsgSeq) and applied when the send comes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from gateway.errors import Code, IMError
@@ -51,13 +56,41 @@ class TencentIds:
         return MirrorMessage(msg_id, mirror_key)
 
     async def note_early_recall(self, user_a: str, user_b: str, tencent_key: str) -> None:
-        """A recall of a message the mirror has not had: Tencent's webhooks are retried and come
-        in no set order, so its send may come next. Kept for a day, for that send to find."""
-        await self._redis.set(self._keys.tencent_early_recall(user_a, user_b, tencent_key), 1, ex=EARLY_RECALL_SECONDS)
+        """A recall of a C2C message the mirror has not had, kept for its send to find."""
+        await self._note_early_recalls([self._keys.tencent_early_recall(user_a, user_b, tencent_key)])
 
-    async def take_early_recall(self, user_a: str, user_b: str, tencent_key: str) -> bool:
-        """Whether the message was recalled before it reached the mirror (once: the note goes)."""
-        return bool(await self._redis.delete(self._keys.tencent_early_recall(user_a, user_b, tencent_key)))
+    async def early_recall(self, user_a: str, user_b: str, tencent_key: str) -> bool:
+        """Whether the message was recalled before it reached the mirror. Read, not taken: the note
+        goes (`forget_early_recall`) once the recall is applied, so a send handled again after a
+        failure still finds it."""
+        return bool(await self._redis.exists(self._keys.tencent_early_recall(user_a, user_b, tencent_key)))
+
+    async def forget_early_recall(self, user_a: str, user_b: str, tencent_key: str) -> None:
+        await self._redis.delete(self._keys.tencent_early_recall(user_a, user_b, tencent_key))
+
+    async def note_early_group_recalls(self, group_or_topic: str, seqs: Sequence[int], operator: str) -> None:
+        """Recalls by `operator` of the messages at `seqs` of a group (or topic) the mirror has not
+        had, kept for their sends to find."""
+        await self._note_early_recalls(
+            [self._keys.tencent_group_early_recall(group_or_topic, seq) for seq in seqs], operator
+        )
+
+    async def early_group_recall(self, group_or_topic: str, seq: int) -> str | None:
+        """Who recalled the message at `seq` before it reached the mirror ("" for the app admin), or
+        None. Read, not taken: the note goes (`forget_early_group_recall`) once the recall is applied,
+        so a send handled again after a failure still finds it."""
+        raw = await self._redis.get(self._keys.tencent_group_early_recall(group_or_topic, seq))
+        return None if raw is None else str(raw)
+
+    async def forget_early_group_recall(self, group_or_topic: str, seq: int) -> None:
+        await self._redis.delete(self._keys.tencent_group_early_recall(group_or_topic, seq))
+
+    async def _note_early_recalls(self, keys: Sequence[str], operator: str = "") -> None:
+        """Kept for a day (EARLY_RECALL_SECONDS): a send comes within Tencent's retries, or never."""
+        pipe = self._redis.pipeline(transaction=False)
+        for key in keys:
+            pipe.set(key, operator, ex=EARLY_RECALL_SECONDS)
+        await pipe.execute()
 
     async def key_of(self, message: StoredMessage) -> str:
         """Tencent's MsgKey of a mirrored C2C message; 7013 for one Tencent never had."""

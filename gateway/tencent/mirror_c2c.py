@@ -17,6 +17,8 @@ from gateway.upstream import UpstreamC2CMessage, from_upstream
 from gateway.v4.msgbody import content_from_msgbody
 
 log = logging.getLogger("imql.tencent")
+# admin_msgwithdraw's ErrorCode for a message recalled before (MAPPING.md, C2C recall errors)
+ALREADY_RECALLED = 20023
 
 _signaling = msgspec.json.Decoder(SignalingInfo)
 
@@ -53,8 +55,11 @@ async def apply_c2c_message(
 ) -> bool:
     """One of Tencent's C2C messages into the mirror, once (by its MsgKey), with Tencent's time;
     a signaling step it carries drives the invitation too. Whether it was new to the mirror."""
-    if not online_only and await mirror.ids.mirror_message(sender, receiver, key) is not None:
-        return False  # mirrored already (a webhook and a reconciliation of the same message)
+    if not online_only and (found := await mirror.ids.mirror_message(sender, receiver, key)) is not None:
+        # mirrored already (a webhook and a reconciliation of the same message), perhaps by an
+        # attempt that failed before applying the recall that came first
+        await _apply_early_recall(mirror, sender, receiver, key, found.mirror_key)
+        return False
     try:
         content = content_from_msgbody(msg_body)
     except IMError as exc:
@@ -76,14 +81,22 @@ async def apply_c2c_message(
     )
     if mirrored is not None:
         await mirror.ids.link_c2c(sender, receiver, mirrored.msg_id, mirrored.key, key)
-        if await mirror.ids.take_early_recall(sender, receiver, key):  # its recall came first
-            body = {"From_Account": sender, "To_Account": receiver, "MsgKey": mirrored.key}
-            await mirror.apply("openim/admin_msgwithdraw", body)
+        await _apply_early_recall(mirror, sender, receiver, key, mirrored.key)
     step = signaling_step(content)
     if step is not None and live:  # a native call invitation (or its answer): signalingListener hears it too
         with from_upstream():
             await mirror.backend.signaling.apply_remote_step(sender, step)
     return True
+
+
+async def _apply_early_recall(mirror: MirrorWrites, sender: str, receiver: str, key: str, mirror_key: str) -> None:
+    """A recall of the message that came before its send, applied now; the note goes only once the
+    recall is made (a repeat finding it recalled already counts), so no failure in between loses it."""
+    if not await mirror.ids.early_recall(sender, receiver, key):
+        return
+    body = {"From_Account": sender, "To_Account": receiver, "MsgKey": mirror_key}
+    await mirror.apply("openim/admin_msgwithdraw", body, done_already=ALREADY_RECALLED)
+    await mirror.ids.forget_early_recall(sender, receiver, key)
 
 
 def signaling_step(content: Content) -> SignalingInfo | None:

@@ -6,11 +6,15 @@ group, the topic and MsgSeq, MAPPING.md section 6), through the mirror's `send_g
 as the SDK's; the gateway's own sends come back as echoes, dropped by their echo key, or, if one
 arrives first, found stored at that seq with the same Random and left alone. Recalls and
 modifications go through `group_msg_recall` / `modify_group_msg` as the sender's, once: a recalled
-message is not recalled again, a body the mirror has already is not written again.
+message is not recalled again, a body the mirror has already is not written again. Webhooks come in
+no set order: a recall of a seq the mirror holds no message at is noted (gateway.tencent.identity,
+"Early recalls") and applied when that seq's send comes, as for C2C messages.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from typing import Any
 
 from gateway.tencent.inbound import GroupMessageModified, GroupMessageSent, GroupMessagesRecalled
@@ -19,7 +23,11 @@ from gateway.tencent.mirror_groups import AVCHATROOM, SVC, mirrored
 from gateway.tencent.mirror_writes import Applier, MirrorWrites
 from gateway.upstream import UpstreamReport, from_upstream
 
+log = logging.getLogger("imql.tencent")
+
 ONLINE_ONLY = 1
+# group_msg_recall's RetCode for a seq the mirror holds no message at, or a recalled one (FIXTURES B7)
+NOTHING_TO_RECALL = 10030
 
 
 def _ids(group_id: str, topic_id: str) -> dict[str, str]:
@@ -47,19 +55,47 @@ async def message_sent(mirror: MirrorWrites, event: GroupMessageSent) -> None:
         ]
     report = UpstreamReport(operator=event.from_account, seq=event.msg_seq, timestamp=event.msg_time)
     await mirror.apply(f"{SVC}/send_group_msg", body, report)
+    await _apply_early_recall(mirror, event)
     step = signaling_step(event.contents[0]) if len(event.contents) == 1 else None
     if step is not None:  # a native group call invitation (or an answer): signalingListener hears it too
         with from_upstream():
             await mirror.backend.signaling.apply_remote_step(event.from_account, step)
 
 
+async def _apply_early_recall(mirror: MirrorWrites, event: GroupMessageSent) -> None:
+    """A recall of this message that came before it is applied now, as the C2C path applies one:
+    members heard the message and hear onRecvMessageRevoked, history keeps it recalled. The note
+    goes only once the recall is made, so a send tried again after a failure still finds it."""
+    timeline = event.topic_id or event.group_id
+    operator = await mirror.ids.early_group_recall(timeline, event.msg_seq)
+    if operator is None:
+        return
+    await _recall(mirror, event.group_id, event.topic_id, (event.msg_seq,), operator)
+    await mirror.ids.forget_early_group_recall(timeline, event.msg_seq)
+
+
 async def messages_recalled(mirror: MirrorWrites, event: GroupMessagesRecalled) -> None:
     """onRecvMessageRevoked for each seq the mirror holds unrecalled (the mirror answers the others
-    RetCode 10030 and tells nobody)."""
-    if event.group_type == AVCHATROOM or not event.msg_seqs or await mirrored(mirror, event.group_id) is None:
-        return  # a group never known here holds none of these messages
-    body = {**_ids(event.group_id, event.topic_id), "MsgSeqList": [{"MsgSeq": s} for s in event.msg_seqs]}
-    await mirror.apply(f"{SVC}/group_msg_recall", body, UpstreamReport(operator=event.operator))
+    RetCode 10030 and tells nobody). Those others may be messages whose send has not come yet
+    (webhooks are retried, in no set order): their recall is noted for their send."""
+    if event.group_type == AVCHATROOM or not event.msg_seqs:
+        return
+    if await mirrored(mirror, event.group_id) is None:
+        missing: Sequence[int] = event.msg_seqs  # a group new here: a send to come imports it
+    else:
+        missing = await _recall(mirror, event.group_id, event.topic_id, event.msg_seqs, event.operator)
+    if missing:
+        log.info(
+            "a recall of seqs %s of %s, which the mirror has not had; kept for their sends", missing, event.group_id
+        )
+        await mirror.ids.note_early_group_recalls(event.topic_id or event.group_id, missing, event.operator)
+
+
+async def _recall(mirror: MirrorWrites, group_id: str, topic_id: str, seqs: Sequence[int], operator: str) -> list[int]:
+    """The messages at `seqs` recalled in the mirror by `operator`; the seqs it had nothing to recall at."""
+    body = {**_ids(group_id, topic_id), "MsgSeqList": [{"MsgSeq": s} for s in seqs]}
+    answer = await mirror.apply(f"{SVC}/group_msg_recall", body, UpstreamReport(operator=operator))
+    return [int(r["MsgSeq"]) for r in answer.get("RecallRetList", []) if r.get("RetCode") == NOTHING_TO_RECALL]
 
 
 async def message_modified(mirror: MirrorWrites, event: GroupMessageModified) -> None:

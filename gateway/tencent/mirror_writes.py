@@ -43,13 +43,21 @@ class MirrorWrites:
         # a native user's State.StateChange (user, Action): recorded and told to their watchers
         self.native_status = native_status
 
-    async def apply(self, command: str, body: dict[str, Any], report: UpstreamReport | None = None) -> dict[str, Any]:
+    async def apply(
+        self,
+        command: str,
+        body: dict[str, Any],
+        report: UpstreamReport | None = None,
+        *,
+        done_already: int | None = None,
+    ) -> dict[str, Any]:
         """One server write on the mirror, its answer; a refusal raises, so the worker tries the
         event again (a bounded number of times: gateway.tencent.inbound.MAX_ATTEMPTS). `report`:
-        what the webhook said that the REST body cannot (who acted, a join by application, ...)."""
+        what the webhook said that the REST body cannot (who acted, a join by application, ...);
+        `done_already`: the ErrorCode saying the write was made before (a repeat), taken as done."""
         with reporting(report) if report is not None else from_upstream():
             answer = await self.server.call(command, body)
-        if answer.get("ErrorCode", 0) != 0:
+        if answer.get("ErrorCode", 0) not in (0, done_already):
             raise MirrorRefused(f"the mirror refused {command}: {answer.get('ErrorCode')} {answer.get('ErrorInfo')}")
         return answer
 

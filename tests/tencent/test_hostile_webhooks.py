@@ -5,6 +5,7 @@ gateway's route; the end-to-end ones run against the `pair` (tests/support/tence
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -16,6 +17,7 @@ import pytest
 
 from gateway.clock import ManualClock
 from gateway.config import Settings
+from gateway.tencent.webhooks import delivery_identity
 from gateway.v4 import callbacks as wire
 from tests.support.fault_proxy import Fault, fault_proxy
 from tests.support.groups import member
@@ -136,6 +138,32 @@ async def test_a_c2c_recall_that_arrives_before_its_send_still_recalls_the_messa
     assert not live or revoked, events
     kept = [m["status"] for m in await history(alice, "bob")]
     assert "V2TIM_MSG_STATUS_SEND_SUCC" not in kept, kept
+
+
+async def test_a_send_repeated_after_it_failed_to_apply_its_early_recall_still_recalls_it(pair: Pair) -> None:
+    """The early recall's note once went (DEL) before the recall was made: an attempt that mirrored
+    the send and then failed on the recall left the message live, and the retry of the same
+    callback found it "mirrored already" and stopped. Here that state is made as such an attempt
+    leaves it (the send mirrored, the recall's note still there), and the repeat of the send must
+    apply the recall."""
+    alice = await device(pair.at_gateway, pair.gateway, "alice")
+    await device(pair.at_cloud, pair.cloud, "bob")
+    now = int(time.time())
+    ids = {"From_Account": "bob", "To_Account": "alice", "MsgKey": f"9_10_{now}"}
+    sent = {**fx.C2, **ids, "MsgSeq": 9, "MsgRandom": 10, "MsgTime": now, "OnlineOnlyFlag": 0}
+    assert (await inject(pair, sent)).json() == OK
+    await settled(pair)
+    gateway = pair.gateway.gateway
+    await gateway.redis.set(gateway.keys.tencent_early_recall("bob", "alice", ids["MsgKey"]), "", ex=60)
+    # the same callback handled again (as the worker's retry of a failed attempt handles it): past
+    # the route's "delivered again" mark
+    identity, _ = delivery_identity(wire.C2C_AFTER_SEND, sent)
+    await gateway.redis.delete(gateway.keys.tencent_inbound_seen(hashlib.sha256(identity.encode()).hexdigest()[:32]))
+    assert (await inject(pair, sent)).json() == OK
+    await settled(pair)
+    kept = [m["status"] for m in await history(alice, "bob")]
+    assert kept == ["V2TIM_MSG_STATUS_LOCAL_REVOKED"], kept
+    assert not await gateway.redis.exists(gateway.keys.tencent_early_recall("bob", "alice", ids["MsgKey"]))
 
 
 # ---- 5. a create refused half way leaves the group on Tencent --------------------------------------
