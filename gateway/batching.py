@@ -85,7 +85,7 @@ Command = tuple[str, tuple[Any, ...], dict[str, Any]]  # a pipeline method's nam
 # Reads that callers of one batch may share when they ask the very same thing (a command without
 # effects, whose reply its callers only read): after a restart every member of a group resumes from
 # the same position in the group's stream, and a thousand identical XRANGEs became one.
-READ_ONCE = frozenset({"xrange"})
+READ_ONCE = frozenset({"xrange", "xinfo_stream"})
 
 
 class SharedPipeline:

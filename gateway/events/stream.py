@@ -205,6 +205,7 @@ class EventStream:
         # read from each position inclusive on the first page, after the last entry read on the next
         starts = {key: pos for key, pos in self._positions.items() if tails.get(key) != pos}
         runs: list[list[LogEntry]] = []
+        whole: list[str] = []  # streams resumed from their start: checked for trimming together
         first_page = True
         while starts:
             pipe = self._dispatcher.shared.pipeline()
@@ -221,11 +222,14 @@ class EventStream:
                     elif start != positions.ORIGIN:
                         await self._refuse_unless_empty(key, start, bool(rows))
                     elif rows:  # from the start of the stream: whole unless something was trimmed
-                        await self._refuse_if_trimmed(key)
+                        whole.append(key)
                 if rows:
                     runs.append([LogEntry(key, str(i), f) for i, f in rows])
                 if full:
                     more[key] = str(rows[-1][0])
+            if whole:
+                await self._refuse_if_trimmed(whole)
+                whole = []
             starts, first_page = more, False
         if len(runs) == 1:
             return runs[0]
@@ -233,16 +237,20 @@ class EventStream:
         merged.sort(key=lambda e: positions.parse(e.entry_id))  # stable: equal IDs keep stream order
         return merged
 
-    async def _refuse_if_trimmed(self, key: str) -> None:
+    async def _refuse_if_trimmed(self, keys: list[str]) -> None:
         """A cursor from before a stream's first entry (a user's, or a group's as they joined it, with
         no event yet) resumes the whole stream: 6017 once Redis has deleted any of its entries
-        (trimmed to its length, or by the retention), which the client would otherwise never see."""
-        info = await self._redis.xinfo_stream(key)
-        deleted = info.get("max-deleted-entry-id") or positions.ORIGIN
-        deleted = deleted.decode() if isinstance(deleted, bytes) else str(deleted)
-        added = info.get("entries-added")
-        if deleted != positions.ORIGIN or (added is not None and int(added) > int(info["length"])):
-            raise _not_retained()
+        (trimmed to its length, or by the retention), which the client would otherwise never see.
+        One round trip for all of `keys`."""
+        pipe = self._dispatcher.shared.pipeline()
+        for key in keys:
+            pipe.xinfo_stream(key)
+        for info in await pipe.execute():
+            deleted = info.get("max-deleted-entry-id") or positions.ORIGIN
+            deleted = deleted.decode() if isinstance(deleted, bytes) else str(deleted)
+            added = info.get("entries-added")
+            if deleted != positions.ORIGIN or (added is not None and int(added) > int(info["length"])):
+                raise _not_retained()
 
     async def _refuse_unless_empty(self, key: str, pos: str, later: bool) -> None:
         """The cursor's entry in `key` is gone: 6017 if the stream still holds anything (trimmed past
