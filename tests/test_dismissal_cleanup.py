@@ -304,3 +304,28 @@ async def test_the_retention_deletes_the_version_of_a_message_revoked_and_never_
     assert finished
     assert not await gw.redis.exists(version)
     assert not await gw.redis.hexists(keys.timeline_messages(timeline), str(stored.seq))
+
+
+async def test_deleting_a_topic_deletes_its_messages_and_what_is_kept_about_them(gw: Gateway) -> None:
+    """A deleted topic's timeline once stayed whole (messages, versions, receipts, extensions): a
+    topic made again under its ID showed the old messages. Deleting it erases them as a dismissal
+    erases a group's."""
+    engine, keys = embedded(gw.backend), keys_of(gw)
+    groups, messages = engine.groups, engine.messages
+    alice, bob, _ = MEMBERS
+    community = await groups.create_group(alice, COMMUNITY, None, "community", is_support_topic=True)
+    await groups.join_group(bob, community, "")
+    topic = await groups.create_topic_in_community(alice, community, TopicInfo(topicID="", topicName="news"))
+    revoked = await send(engine, alice, topic, "revoked")
+    extended = await send(engine, alice, topic, "extensions", isSupportMessageExtension=True)
+    await send(engine, bob, topic, "plain")
+    await messages.revoke_message(alice, SESSION, revoked)
+    extension = MessageExtension(extensionKey="k", extensionValue="v")
+    await messages.set_message_extensions(bob, SESSION, extended, [extension], [False])
+    timeline = keys.group_timeline(topic)
+    assert [k for k in await app_keys(gw) if k.startswith(timeline)]  # what the check below looks for
+
+    await groups.delete_topic_from_community(alice, community, [topic])
+
+    assert [k for k in await app_keys(gw) if k.startswith(timeline)] == []
+    assert await groups.get_joined_group_list(bob)  # the community itself is untouched

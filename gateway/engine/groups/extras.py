@@ -11,6 +11,7 @@ from gateway.digits import INT32_MAX, INT32_MIN
 from gateway.engine.groups.imports import known
 from gateway.engine.groups.permissions import Op, require
 from gateway.engine.groups.store import COMMUNITY, GroupStore, bad
+from gateway.engine.retention import MessageRetention
 from gateway.engine.scripts import PipelinedScript, run_script
 from gateway.errors import Code, IMError
 from gateway.ids import TOPIC_MARK, check_group_id, topic_parent
@@ -65,6 +66,7 @@ def _size(attributes: dict[str, str]) -> int:
 class GroupExtras:
     def __init__(self, store: GroupStore) -> None:
         self.store = store
+        self._timelines = MessageRetention(store.redis, store.keys)  # erases a deleted topic's messages
 
     # ---- attributes -----------------------------------------------------------------------------
     async def _attributes_for(self, user_id: str, group_id: str, app_admin: bool) -> str:
@@ -314,6 +316,8 @@ class GroupExtras:
             await self.store.emit(
                 await self.store.info(group_id), OnTopicDeleted(groupID=group_id, topicIDList=deleted)
             )
+            for tid in deleted:  # its messages go with it (a topic made again under its ID starts empty)
+                await self._timelines.erase_timeline(self.store.keys.group_timeline(tid))
         return results
 
     async def set_topic_info(self, user_id: str, group_id: str, info: TopicInfo, *, app_admin: bool = False) -> None:
