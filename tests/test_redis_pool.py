@@ -496,3 +496,27 @@ async def test_replies_already_buffered_are_taken_from_hiredis_as_redis_py_would
         await plain.aclose()
         await lean.aclose()
         await pool.disconnect()
+
+
+async def test_a_lean_pipeline_moves_the_next_health_check_on_once_its_replies_are_read(settings: Settings) -> None:
+    """read_response counts the connection's next health check (a PING before the next command)
+    from each reply; the replies HiredisReplies takes from the buffer do not, but they came in the
+    read of the pipeline's first reply, which read_response reads: a pipeline still counts, so a
+    busy connection is never pinged."""
+    assert settings.redis_url is not None
+    pool = WaitingConnectionPool.from_url(settings.redis_url, max_connections=1, health_check_interval=30)
+    lean_connections(pool)
+    lean = LeanRedis(connection_pool=pool)
+    try:
+        await lean.ping()
+        (connection,) = pool._available_connections
+        connection.next_health_check = 0.0  # as if the last reply were long ago
+        pipe = lean.pipeline(transaction=False)
+        for n in range(5):
+            pipe.echo(str(n))
+        assert await pipe.execute() == [str(n).encode() for n in range(5)]
+        now = asyncio.get_running_loop().time()
+        assert now + 29 <= connection.next_health_check <= now + 31
+    finally:
+        await lean.aclose()
+        await pool.disconnect()

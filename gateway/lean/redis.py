@@ -31,7 +31,8 @@ Connection.should_reconnect, 7.x lack Connection.can_read; 8.0-8.1 pass):
   `explicit_transaction`, `watching`, `scripts`, `connection`, `connection_pool`,
   `response_callbacks`, `parse_response(connection, command_name, **options)`,
   `raise_first_error(commands, response)`, `execute(raise_on_error)`;
-- redis.asyncio.Redis: `response_callbacks`, `connection_pool`, `pipeline(transaction, shard_hint)`.
+- redis.asyncio.Redis: `response_callbacks` (a CaseInsensitiveDict: LeanPipeline keeps its
+  by-name view on it as an attribute), `connection_pool`, `pipeline(transaction, shard_hint)`.
 On upgrade: read redis-py's asyncio/connection.py (ConnectionPool.get_connection/release and what
 they guard) and asyncio/client.py (Pipeline.execute/_execute_pipeline) for changed behaviour, not
 only changed names; then run tests/test_upstream_contract.py and tests/test_redis_pool.py.
@@ -328,9 +329,10 @@ class HiredisReplies:
             return BrokenReply(reply)
         if isinstance(reply, list) and reply and isinstance(reply[0], RedisConnectionError):
             return BrokenReply(reply[0])
-        interval = getattr(self, "health_check_interval", 0)
-        if interval:  # as read_response: the next health check counts from this reply
-            self.next_health_check = asyncio.get_running_loop().time() + interval
+        # (read_response also moves the connection's next health check on from each reply: a
+        # buffered reply came in the same read as the pipeline's first reply, which read_response
+        # read, so its time is that one's; asyncio.get_running_loop() is a getpid() system call
+        # on Python 3.11, ~15 of them per one-request send)
         return reply  # a ResponseError is the caller's to raise or keep, as read_response raises it
 
 
@@ -392,7 +394,7 @@ class LeanPipeline(aioredis.client.Pipeline):
 
     async def read_replies(self, connection: Any, stack: list[Queued]) -> list[Any]:
         """The replies to `stack`'s commands, sent on `connection`, with redis-py's reply callbacks."""
-        callbacks = self.response_callbacks
+        callbacks = _callbacks_by_name(self.response_callbacks)
         read = connection.read_response
         take = getattr(connection, "buffered_reply", None)
         replies: list[Any] = []
@@ -427,13 +429,43 @@ class LeanPipeline(aioredis.client.Pipeline):
                 except ResponseError as exc:
                     replies.append(exc)
                     continue
-            callback = callbacks.get(args[0])
+            callback = callbacks.get(args[0], _UNKNOWN)
+            if callback is _UNKNOWN:
+                callback = callbacks.learn(args[0])
             if callback is not None:
                 reply = callback(reply, **{k: v for k, v in options.items() if k != "keys"})
                 if isawaitable(reply):
                     reply = await reply
             replies.append(reply)
         return replies
+
+
+_UNKNOWN: Any = object()
+
+
+class _CallbacksByName(dict[Any, Any]):
+    """A client's reply callbacks (redis-py's CaseInsensitiveDict, which upper-cases the name on
+    every lookup: ~1% of a one-request send's server CPU) looked up by the command name as given,
+    each name learnt once (None: no callback)."""
+
+    def __init__(self, callbacks: Any) -> None:
+        super().__init__()
+        self.callbacks = callbacks
+
+    def learn(self, name: Any) -> Any:
+        found = self[name] = self.callbacks.get(name)
+        return found
+
+
+def _callbacks_by_name(callbacks: Any) -> _CallbacksByName:
+    """The name-keyed view of a client's callbacks, kept on them (a client changing its callbacks
+    after its first pipeline is not seen: imql's do not change)."""
+    found: _CallbacksByName | None = getattr(callbacks, "_imql_by_name", None)
+    if found is None:
+        found = _CallbacksByName(callbacks)
+        with contextlib.suppress(AttributeError):  # a mapping taking no attribute: a view per pipeline
+            callbacks._imql_by_name = found
+    return found
 
 
 # How long an acknowledged write waits for its replicas (IMQL_REDIS_WAIT_REPLICAS) before the
