@@ -90,6 +90,7 @@ class StreamConsumer(BackgroundLoop):
         self._group_made = False  # made once (and again after an error: a stream deleted takes its group)
         self._woken = asyncio.Event()  # set by `wake`: the stream has new entries (poll_seconds set)
         self._deliveries: dict[Any, int] = {}  # of the batch in hand, when claimed (else each is 1)
+        self._in_hand: set[Any] = set()  # the batch's entries not yet done (`_holding`)
         # set by the composition root (gateway.services): dead-lettered entries are counted there
         self.metrics: Metrics | None = None
 
@@ -100,6 +101,12 @@ class StreamConsumer(BackgroundLoop):
         Raising leaves the whole batch pending, each entry one delivery nearer to the dead-letter
         stream: a failure of one entry should leave only that one pending (as `_one_by_one` and
         `_together` do), so that a poison entry is dead-lettered alone."""
+
+    def report_to(self, metrics: Metrics) -> None:
+        """Count the entries given up on in `metrics`, whose series starts at 0 now (an alert on its
+        increase sees the first one)."""
+        self.metrics = metrics
+        metrics.stream_entries_dead_lettered.labels(stream=self._stream)
 
     def deliveries(self, entry_id: Any) -> int:
         """How many times an entry of the batch in hand has been delivered, this time included."""
@@ -148,7 +155,7 @@ class StreamConsumer(BackgroundLoop):
                 self._woken.clear()  # before the read: a wake-up during it is for entries it may miss
                 entries, claimed = await self._take()
                 if entries:
-                    done = await self._process(entries, claimed)
+                    done = await self._holding(entries, claimed)
                     if done:
                         await self._done(done)
                 elif self.poll_seconds is not None:
@@ -229,7 +236,42 @@ class StreamConsumer(BackgroundLoop):
         if self.metrics is not None:
             self.metrics.stream_entries_dead_lettered.labels(stream=self._stream).inc(len(ids))
 
+    async def _holding(self, entries: list[tuple[Any, dict[Any, Any]]], claimed: bool) -> list[Any]:
+        """`_process`, the batch's entries kept this consumer's meanwhile: a slow batch (a push sink
+        retrying, a conversation's webhooks in turn) would otherwise go idle past
+        claim_idle_seconds, be claimed by another replica while still in hand, handled twice, and
+        each such claim counted as a delivery toward the dead-letter stream."""
+        self._in_hand = {entry_id for entry_id, _ in entries}
+        finished = asyncio.Event()
+        keeper = asyncio.create_task(self._keep_in_hand(finished), name=f"{self.task_name}-keep")
+        try:
+            return await self._process(entries, claimed)
+        finally:
+            # let a claim under way finish rather than cancel it: a command cut off mid-reply
+            # costs its connection
+            finished.set()
+            await asyncio.gather(keeper, return_exceptions=True)
+            self._in_hand = set()
+
+    async def _keep_in_hand(self, finished: asyncio.Event) -> None:
+        """Every third of claim_idle_seconds until the batch is `finished`, the entries still in
+        hand claimed again by this consumer (XCLAIM JUSTID: their idle time reset, no delivery
+        counted)."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(finished.wait(), timeout=self.claim_idle_seconds / 3)
+            ids = list(self._in_hand)
+            if finished.is_set():
+                return
+            if not ids:
+                continue
+            try:
+                await self._redis.xclaim(self._stream, self.group, self._consumer, 0, ids, justid=True)
+            except (RedisError, OSError) as exc:  # the next turn tries again; a claim by another may follow
+                log.warning("%s: entries in hand of stream %s not kept: %s", self.task_name, self._stream, exc)
+
     async def _done(self, ids: list[Any]) -> None:
+        self._in_hand.difference_update(ids)
         pipe = self._redis.pipeline(transaction=False)
         pipe.xack(self._stream, self.group, *ids)
         pipe.xdel(self._stream, *ids)

@@ -306,7 +306,7 @@ class Gateway:
             )
         for consumer in (push_worker, callback_worker, all_member_push_worker, tencent_inbound):
             if consumer is not None:
-                consumer.metrics = metrics  # counts the entries each gives up on (gateway.background)
+                consumer.report_to(metrics)  # counts the entries each gives up on (gateway.background)
         return cls(
             settings=settings,
             clock=clock,

@@ -222,3 +222,52 @@ async def test_the_gateways_workers_count_what_they_give_up_on_in_its_metrics(gw
     built = [w for w in workers if w is not None]
     assert gw.all_member_push_worker in built
     assert all(w.metrics is gw.metrics for w in built), [type(w).__name__ for w in built if w.metrics is not gw.metrics]
+    # each queue's series is there from the start, at 0 (an alert on its increase sees the first)
+    exposed = gw.metrics.registry.get_sample_value(
+        "imql_stream_entries_dead_lettered_total", {"stream": gw.keys.push_tasks()}
+    )
+    assert exposed == 0.0
+
+
+class Slow(StreamConsumer):
+    """A consumer whose handler never fails but takes longer than claim_idle_seconds per entry."""
+
+    task_name = "imql-test-slow"
+    group = "testers"
+    batch = 10
+    claim_idle_seconds = 0.2
+    block_milliseconds = QUICK_READ_MILLISECONDS
+    max_deliveries = CAP
+
+    def __init__(self, redis: Any, stream: str, name: str, handled: list[str]) -> None:
+        super().__init__(redis, stream, name)
+        self.handled = handled
+        self.metrics = Metrics()
+
+    async def _process(self, entries: list[tuple[Any, dict[Any, Any]]], claimed: bool) -> list[Any]:
+        return await self._one_by_one(entries, self._handle)
+
+    async def _handle(self, fields: dict[Any, Any]) -> None:
+        await asyncio.sleep(0.3)
+        self.handled.append(fields["n"])
+
+
+@pytest.mark.parametrize("redis", ["single"], indirect=True)
+async def test_entries_a_slow_replica_holds_are_neither_taken_over_nor_dead_lettered(redis: Any, stream: str) -> None:
+    """A batch handled one entry at a time, each slower than claim_idle_seconds, on one of four
+    replicas: the entries still waiting in its hand once went idle, were claimed by the others and
+    handled again, and each claim counted a delivery, so entries never failing were dead-lettered.
+    The replica now keeps its entries in hand claimed while it works on the batch."""
+    for n in range(6):
+        await redis.xadd(stream, {"n": str(n)})
+    handled: list[str] = []
+    replicas = [Slow(redis, stream, f"c{i}", handled) for i in range(4)]
+    for replica in replicas:
+        replica.start()
+    try:
+        await eventually(lambda: settled(redis, stream, Slow.group), "every entry handled", timeout=20)
+    finally:
+        for replica in replicas:
+            await replica.stop()
+    assert sorted(handled) == [str(n) for n in range(6)]  # each once
+    assert await redis.xlen(Keys.dead_letters(stream)) == 0

@@ -1,6 +1,8 @@
 """Signed media URLs: /media/<key>?u=<user>&e=<expiry>&s=<signature>. getMessageOnlineUrl issues
 them only to those who can see the message; each names its user and lapses after URL_TTL_SECONDS,
-so a leaked URL stops working soon and says whose it was."""
+so a leaked URL stops working soon and says whose it was. The exception: the URLs of messages sent
+to Tencent (IMQL_BACKEND=tencent), which Tencent's own clients open for as long as Tencent keeps
+the message, last LASTING_URL_TTL_SECONDS (revoked only by a new IMQL_SECRET_KEY)."""
 
 from __future__ import annotations
 

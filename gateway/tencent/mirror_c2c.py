@@ -115,6 +115,10 @@ async def c2c_recalled(mirror: MirrorWrites, event: C2CMessageRecalled) -> None:
     if found is None:  # not yet: its send may come after (webhooks are retried, in no set order)
         log.info("a recall of %s, which the mirror has not had; kept for its send", event.msg_key)
         await mirror.ids.note_early_recall(event.from_account, event.to_account, event.msg_key)
+        # a send handled on another replica between the look-up and the note found no note
+        found = await mirror.ids.mirror_message(event.from_account, event.to_account, event.msg_key)
+        if found is not None:
+            await _apply_early_recall(mirror, event.from_account, event.to_account, event.msg_key, found.mirror_key)
         return
     body = {"From_Account": event.from_account, "To_Account": event.to_account, "MsgKey": found.mirror_key}
     await mirror.apply("openim/admin_msgwithdraw", body)

@@ -88,7 +88,15 @@ async def messages_recalled(mirror: MirrorWrites, event: GroupMessagesRecalled) 
         log.info(
             "a recall of seqs %s of %s, which the mirror has not had; kept for their sends", missing, event.group_id
         )
-        await mirror.ids.note_early_group_recalls(event.topic_id or event.group_id, missing, event.operator)
+        timeline = event.topic_id or event.group_id
+        await mirror.ids.note_early_group_recalls(timeline, missing, event.operator)
+        if await mirrored(mirror, event.group_id) is not None:
+            # a send handled on another replica between the recall and the note found no note:
+            # recalled now, and the notes of what it recalled go
+            still = set(await _recall(mirror, event.group_id, event.topic_id, missing, event.operator))
+            for seq in missing:
+                if seq not in still:
+                    await mirror.ids.forget_early_group_recall(timeline, seq)
 
 
 async def _recall(mirror: MirrorWrites, group_id: str, topic_id: str, seqs: Sequence[int], operator: str) -> list[int]:

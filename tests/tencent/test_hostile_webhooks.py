@@ -194,3 +194,23 @@ async def test_a_muted_group_create_that_fails_leaves_no_group_behind(settings: 
         # Tencent told bob of the group as it made it: it is gone for him too
         bobs = await pair.admin("group_open_http_svc/get_joined_group_list", {"Member_Account": "bob"})
         assert bobs.get("GroupIdList", []) == []
+
+
+async def test_dismissing_a_group_tencent_no_longer_has_removes_the_mirrors_copy(
+    settings: Settings, redis_url: str
+) -> None:
+    """A dismissal cut after Tencent's destroy_group (or whose webhook was lost) left the group in the
+    mirror: dismissing it again was refused with Tencent's 10010 for ever, and the members kept it
+    in their joined lists. Tencent is the source of truth: the mirror's copy goes."""
+    async with running_pair(settings, redis_url, cloud_callbacks=frozenset()) as pair:
+        await member(pair.at_cloud, pair.cloud, "bob")
+        alice = await member(pair.at_gateway, pair.gateway, "alice")
+        await alice.q('{ getUsersInfo(userIDList: ["bob"]) { userID } }')
+        made = await alice.q(
+            'mutation { createGroup(groupName: "gone", groupType: V2TIM_GROUP_TYPE_WORK, memberListMap: [{userID: "bob"}]) }'
+        )
+        gid = made["createGroup"]
+        gone = await pair.admin("group_open_http_svc/destroy_group", {"GroupId": gid})
+        assert gone["ErrorCode"] == 0, gone
+        assert (await alice.call("mutation($g: String!) { dismissGroup(groupID: $g) }", {"g": gid})).codes == []
+        assert (await alice.q("{ getJoinedGroupList { groupID } }"))["getJoinedGroupList"] == []

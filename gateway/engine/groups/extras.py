@@ -305,6 +305,10 @@ class GroupExtras:
         key = await self._community(user_id, group_id, manage=True, app_admin=app_admin)
         results, deleted = [], []
         for tid in topic_ids:
+            if await self.store.redis.hexists(key, tid):
+                # its messages first, the topic last: a cut leaves the topic there to delete again,
+                # and its ID is not free for a new topic while the old one's are being erased
+                await self._timelines.erase_timeline(self.store.keys.group_timeline(tid))
             if await self.store.redis.hdel(key, tid):
                 deleted.append(tid)
                 results.append(TopicOperationResult(topicID=tid))
@@ -316,8 +320,6 @@ class GroupExtras:
             await self.store.emit(
                 await self.store.info(group_id), OnTopicDeleted(groupID=group_id, topicIDList=deleted)
             )
-            for tid in deleted:  # its messages go with it (a topic made again under its ID starts empty)
-                await self._timelines.erase_timeline(self.store.keys.group_timeline(tid))
         return results
 
     async def set_topic_info(self, user_id: str, group_id: str, info: TopicInfo, *, app_admin: bool = False) -> None:

@@ -368,7 +368,13 @@ class GroupLifecycle:
             await s.authorize(Op.DISMISS, group, user_id, app_admin)
             up = active(s.upstream)
             if up is not None:
-                await up.groups.destroy_group(group_id)
+                try:
+                    await up.groups.destroy_group(group_id)
+                except IMError as exc:
+                    # gone upstream already (a dismissal cut after Tencent's part, or a webhook of it
+                    # lost): the mirror's copy is what is left to remove
+                    if exc.code != Code.ERR_GROUP_NOT_FOUND:
+                        raise
             (op,) = await s.member_infos(group_id, [user_id])
             await self.destroy(group, OnGroupDismissed(groupID=group_id, opUser=op))
 
