@@ -520,3 +520,23 @@ async def test_a_lean_pipeline_moves_the_next_health_check_on_once_its_replies_a
     finally:
         await lean.aclose()
         await pool.disconnect()
+
+
+async def test_a_reply_callback_set_after_the_first_pipeline_applies_to_the_next(settings: Settings) -> None:
+    """LeanPipeline learns each command's reply callback once per client; a callback the client is
+    given later (set_response_callback) must still be the one its pipelines apply."""
+    assert settings.redis_url is not None
+    pool = WaitingConnectionPool.from_url(settings.redis_url, max_connections=1)
+    lean_connections(pool)
+    lean = LeanRedis(connection_pool=pool)
+    try:
+        pipe = lean.pipeline(transaction=False)
+        pipe.echo("x")
+        assert await pipe.execute() == [b"x"]
+        lean.set_response_callback("ECHO", lambda reply, **_: ("echoed", reply))
+        pipe = lean.pipeline(transaction=False)
+        pipe.echo("y")
+        assert await pipe.execute() == [("echoed", b"y")]
+    finally:
+        await lean.aclose()
+        await pool.disconnect()

@@ -514,6 +514,12 @@ class LeanRedis(aioredis.Redis):
     def pipeline(self, transaction: bool = True, shard_hint: str | None = None) -> LeanPipeline:
         return LeanPipeline(self.connection_pool, self.response_callbacks, transaction, shard_hint)
 
+    def set_response_callback(self, command: str, callback: Any) -> None:
+        super().set_response_callback(command, callback)
+        callbacks: Any = self.response_callbacks
+        with contextlib.suppress(AttributeError):  # the pipelines' view learns the callbacks anew
+            del callbacks._imql_by_name
+
 
 class _RoundTripCounter:
     """Mixed into the pool's connection class: calls `on_send` once per round trip (a command or a
