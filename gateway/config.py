@@ -418,35 +418,32 @@ def _public_url(env: Mapping[str, str]) -> str | None:
     raw = (env.get("IMQL_PUBLIC_URL") or "").strip()
     if not raw:
         return None
-    parts = urlsplit(raw)
+    expected = "http(s)://host[:port][/path], e.g. https://chat.example.com"
+    _check_http_base(raw, "IMQL_PUBLIC_URL", expected, "scheme, host, port and path")
+    return raw.rstrip("/")
+
+
+def _check_http_base(url: str, name: str, expected: str, parts_allowed: str) -> None:
+    """ConfigError unless `url` is an http(s) URL with a host and a valid port, and no user,
+    query or fragment (a base that paths are appended to)."""
+    parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(
-            f"IMQL_PUBLIC_URL must be http(s)://host[:port][/path], e.g. https://chat.example.com, got {raw!r}"
-        )
+        raise ConfigError(f"{name} must be {expected}, got {url!r}")
     if parts.query or parts.fragment or parts.username or parts.password:
-        raise ConfigError("IMQL_PUBLIC_URL must be scheme, host, port and path only (no query, fragment or user)")
+        raise ConfigError(f"{name} must be {parts_allowed} only (no query, fragment or user)")
     try:
         parts.port  # noqa: B018 - raises on a port that is not a number in 0..65535
     except ValueError as exc:
-        raise ConfigError(f"IMQL_PUBLIC_URL has a bad port: {raw!r}") from exc
-    return raw.rstrip("/")
+        raise ConfigError(f"{name} has a bad port: {url!r}") from exc
 
 
 def _tencent_settings(env: Mapping[str, str]) -> _TencentSettings:
     """IMQL_TENCENT_API_URL, _ADMIN, _CALLBACK_TOKEN and _CALLBACK_PATH, checked (read whatever the
     backend, so a typo is reported before IMQL_BACKEND=tencent is switched on)."""
     url = (env.get("IMQL_TENCENT_API_URL") or TENCENT_DEFAULT_API_URL).strip().rstrip("/")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(
-            f"IMQL_TENCENT_API_URL must be http(s)://host[:port] (e.g. {TENCENT_DEFAULT_API_URL}), got {url!r}"
-        )
-    if parts.query or parts.fragment or parts.username or parts.password:
-        raise ConfigError("IMQL_TENCENT_API_URL must be scheme, host and port only: /v4/... and the query are added")
-    try:
-        parts.port  # noqa: B018 - raises on a port that is not a number in 0..65535
-    except ValueError as exc:
-        raise ConfigError(f"IMQL_TENCENT_API_URL has a bad port: {url!r}") from exc
+    _check_http_base(
+        url, "IMQL_TENCENT_API_URL", f"http(s)://host[:port] (e.g. {TENCENT_DEFAULT_API_URL})", "scheme, host and port"
+    )
     admin = env.get("IMQL_TENCENT_ADMIN", TENCENT_DEFAULT_ADMIN).strip()  # set but empty is an error
     if not admin:
         raise ConfigError("IMQL_TENCENT_ADMIN must not be empty: it is the admin identifier REST v4 is called as")
