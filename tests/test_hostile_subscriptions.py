@@ -15,14 +15,18 @@ import gc
 import json
 import logging
 import re
+import secrets
 from typing import Any
 
 import pytest
 import websockets
 from websockets.typing import Subprotocol
 
-from gateway.errors import Code
+from gateway.batching import SharedPipelines
+from gateway.errors import Code, IMError
+from gateway.events.stream import refuse_if_trimmed
 from gateway.lean.uvicorn_ws import Gate
+from gateway.store import close_redis, open_redis
 from tests.support.clients import HTTPClient, WSClient
 from tests.support.messages import send_text
 from tests.support.servers import InProcessGateway
@@ -343,3 +347,23 @@ async def test_a_cursor_taken_before_the_first_event_is_refused_once_events_afte
     await ws.close()
     errors = first["payload"].get("errors") or []
     assert [e["extensions"]["code"] for e in errors] == [Code.ERR_INVALID_PARAMETERS], first
+
+
+async def test_a_stream_deleted_between_its_replay_and_its_trim_check_refuses_the_resume(redis_url: str) -> None:
+    """A resume from a stream's start reads its entries, then checks (XINFO STREAM) that none was
+    trimmed. The retention deletes a log it empties: a log gone between the two answered Redis's
+    "no such key" as a 7012. Its entries were deleted, so the cursor cannot resume: 6017."""
+    redis = open_redis(redis_url)
+    shared = SharedPipelines(redis, 16)
+    key = f"imql-test:{{gone-{secrets.token_hex(4)}}}:events"
+    kept = f"imql-test:{{kept-{secrets.token_hex(4)}}}:events"
+    try:
+        await redis.xadd(kept, {"e": "1"})
+        await refuse_if_trimmed(shared, [kept])  # whole: nothing to refuse
+        with pytest.raises(IMError) as refused:
+            await refuse_if_trimmed(shared, [kept, key])
+        assert refused.value.code == Code.ERR_INVALID_PARAMETERS
+    finally:
+        await redis.delete(kept)
+        await shared.close()
+        await close_redis(redis)

@@ -14,7 +14,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
 
 import msgspec
+from redis.exceptions import ResponseError
 
+from gateway.batching import SharedPipelines
 from gateway.errors import Code, IMError
 from gateway.events import positions
 from gateway.events.bus import (
@@ -238,19 +240,7 @@ class EventStream:
         return merged
 
     async def _refuse_if_trimmed(self, keys: list[str]) -> None:
-        """A cursor from before a stream's first entry (a user's, or a group's as they joined it, with
-        no event yet) resumes the whole stream: 6017 once Redis has deleted any of its entries
-        (trimmed to its length, or by the retention), which the client would otherwise never see.
-        One round trip for all of `keys`."""
-        pipe = self._dispatcher.shared.pipeline()
-        for key in keys:
-            pipe.xinfo_stream(key)
-        for info in await pipe.execute():
-            deleted = info.get("max-deleted-entry-id") or positions.ORIGIN
-            deleted = deleted.decode() if isinstance(deleted, bytes) else str(deleted)
-            added = info.get("entries-added")
-            if deleted != positions.ORIGIN or (added is not None and int(added) > int(info["length"])):
-                raise _not_retained()
+        await refuse_if_trimmed(self._dispatcher.shared, keys)
 
     async def _refuse_unless_empty(self, key: str, pos: str, later: bool) -> None:
         """The cursor's entry in `key` is gone: 6017 if the stream still holds anything (trimmed past
@@ -705,6 +695,29 @@ async def current_cursor(redis: Any, keys: Keys, user_id: str) -> str:
     pipe.expire(key, BASE_TTL_SECONDS)
     await pipe.execute()
     return Cursor(user=user, base=base_id).encode()
+
+
+async def refuse_if_trimmed(shared: SharedPipelines, keys: list[str]) -> None:
+    """A cursor from before a stream's first entry (a user's, or a group's as they joined it, with
+    no event yet) resumes the whole stream: 6017 once Redis has deleted any of its entries
+    (trimmed to its length, or by the retention), which the client would otherwise never see; 6017
+    too for a stream gone since its entries were read (the retention deletes a log it empties).
+    One round trip for all of `keys`, shared with the other opens of the moment."""
+    pipe = shared.pipeline()
+    for key in keys:
+        pipe.xinfo_stream(key)
+    try:
+        infos = await pipe.execute()
+    except ResponseError as exc:
+        if "no such key" in str(exc).lower():
+            raise _not_retained() from None
+        raise
+    for info in infos:
+        deleted = info.get("max-deleted-entry-id") or positions.ORIGIN
+        deleted = deleted.decode() if isinstance(deleted, bytes) else str(deleted)
+        added = info.get("entries-added")
+        if deleted != positions.ORIGIN or (added is not None and int(added) > int(info["length"])):
+            raise _not_retained()
 
 
 def _not_retained() -> IMError:
