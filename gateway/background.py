@@ -95,8 +95,8 @@ class StreamConsumer(BackgroundLoop):
         self.metrics: Metrics | None = None
 
     @abstractmethod
-    async def _process(self, entries: list[tuple[Any, dict[Any, Any]]], claimed: bool) -> list[Any]:
-        """Handle a batch (`claimed`: taken over from another consumer, or retried); returns the IDs
+    async def _process(self, entries: list[tuple[Any, dict[Any, Any]]]) -> list[Any]:
+        """Handle a batch (new entries, or pending ones claimed again); returns the IDs
         that are done with (acknowledged and deleted); the rest stay pending for a later claim.
         Raising leaves the whole batch pending, each entry one delivery nearer to the dead-letter
         stream: a failure of one entry should leave only that one pending (as `_one_by_one` and
@@ -153,9 +153,9 @@ class StreamConsumer(BackgroundLoop):
                     await self._ensure_group()
                     self._group_made = True
                 self._woken.clear()  # before the read: a wake-up during it is for entries it may miss
-                entries, claimed = await self._take()
+                entries = await self._take()
                 if entries:
-                    done = await self._holding(entries, claimed)
+                    done = await self._holding(entries)
                     if done:
                         await self._done(done)
                 elif self.poll_seconds is not None:
@@ -171,13 +171,13 @@ class StreamConsumer(BackgroundLoop):
                 log.exception("%s: a batch of stream %s failed; going on", self.task_name, self._stream)
                 await asyncio.sleep(self.error_pause_seconds)
 
-    async def _take(self) -> tuple[list[tuple[Any, dict[Any, Any]]], bool]:
-        """Idle pending entries first (claimed: True), else new ones (waiting up to block_milliseconds,
-        unless the consumer polls)."""
+    async def _take(self) -> list[tuple[Any, dict[Any, Any]]]:
+        """Idle pending entries first, else new ones (waiting up to block_milliseconds, unless the
+        consumer polls)."""
         self._deliveries = {}
         claimed = await self._claim()
         if claimed:
-            return claimed, True
+            return claimed
         block = self.block_milliseconds if self.poll_seconds is None else None
         reply = await self._redis.xreadgroup(
             self.group, self._consumer, {self._stream: ">"}, count=self.batch, block=block
@@ -188,7 +188,7 @@ class StreamConsumer(BackgroundLoop):
             more = self.batch - len(entries)
             reply = await self._redis.xreadgroup(self.group, self._consumer, {self._stream: ">"}, count=more)
             entries += [e for _, stream_entries in reply or [] for e in stream_entries]
-        return entries, False
+        return entries
 
     async def _claim(self) -> list[tuple[Any, dict[Any, Any]]]:
         """Pending entries idle for claim_idle_seconds, taken over; those delivered max_deliveries
@@ -236,7 +236,7 @@ class StreamConsumer(BackgroundLoop):
         if self.metrics is not None:
             self.metrics.stream_entries_dead_lettered.labels(stream=self._stream).inc(len(ids))
 
-    async def _holding(self, entries: list[tuple[Any, dict[Any, Any]]], claimed: bool) -> list[Any]:
+    async def _holding(self, entries: list[tuple[Any, dict[Any, Any]]]) -> list[Any]:
         """`_process`, the batch's entries kept this consumer's meanwhile: a slow batch (a push sink
         retrying, a conversation's webhooks in turn) would otherwise go idle past
         claim_idle_seconds, be claimed by another replica while still in hand, handled twice, and
@@ -245,10 +245,11 @@ class StreamConsumer(BackgroundLoop):
         finished = asyncio.Event()
         keeper = asyncio.create_task(self._keep_in_hand(finished), name=f"{self.task_name}-keep")
         try:
-            return await self._process(entries, claimed)
+            return await self._process(entries)
         finally:
-            # let a claim under way finish rather than cancel it: a command cut off mid-reply
-            # costs its connection
+            # the keeper is told to stop, not cancelled: a claim under way finishes (a command cut
+            # off mid-reply costs its connection), and a cancellation of this task while it waits
+            # still reaches this task (gather passes it on)
             finished.set()
             await asyncio.gather(keeper, return_exceptions=True)
             self._in_hand = set()
@@ -260,9 +261,9 @@ class StreamConsumer(BackgroundLoop):
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(finished.wait(), timeout=self.claim_idle_seconds / 3)
-            ids = list(self._in_hand)
             if finished.is_set():
                 return
+            ids = list(self._in_hand)
             if not ids:
                 continue
             try:

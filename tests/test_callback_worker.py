@@ -28,9 +28,9 @@ class RecordingWorker(CallbackWorker):
 
     batches: list[int]
 
-    async def _process(self, entries: list[tuple[Any, dict[Any, Any]]], claimed: bool) -> list[Any]:
+    async def _process(self, entries: list[tuple[Any, dict[Any, Any]]]) -> list[Any]:
         self.batches.append(len(entries))
-        return await super()._process(entries, claimed)
+        return await super()._process(entries)
 
 
 async def wait_until(predicate: Any, what: str) -> None:

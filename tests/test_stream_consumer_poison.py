@@ -75,7 +75,7 @@ class Flaky(StreamConsumer):
         self.handled: list[str] = []
         self.metrics = Metrics()
 
-    async def _process(self, entries: list[tuple[Any, dict[Any, Any]]], claimed: bool) -> list[Any]:
+    async def _process(self, entries: list[tuple[Any, dict[Any, Any]]]) -> list[Any]:
         if self.together:
             return await self._together(entries, self._handle)
         return await self._one_by_one(entries, self._handle)
@@ -244,7 +244,7 @@ class Slow(StreamConsumer):
         self.handled = handled
         self.metrics = Metrics()
 
-    async def _process(self, entries: list[tuple[Any, dict[Any, Any]]], claimed: bool) -> list[Any]:
+    async def _process(self, entries: list[tuple[Any, dict[Any, Any]]]) -> list[Any]:
         return await self._one_by_one(entries, self._handle)
 
     async def _handle(self, fields: dict[Any, Any]) -> None:

@@ -153,9 +153,9 @@ class AllMemberPush:
         cursor, sent, done = await self._redis.hmget(self._keys.push_task(task_id), ["cursor", "sent", "done"])
         return str(cursor or ""), int(sent or 0), bool(done)
 
-    async def run_task(self, task_id: str, online: Online, still_mine: Callable[[], Awaitable[None]]) -> None:
-        """Deliver a task from its stored cursor to its end, a batch at a time; `still_mine` is
-        called after each batch (the worker keeps its claim on the task fresh)."""
+    async def run_task(self, task_id: str, online: Online) -> None:
+        """Deliver a task from its stored cursor to its end, a batch at a time (its worker keeps its
+        claim on the task fresh meanwhile: gateway.background.StreamConsumer)."""
         raw = await self._redis.hget(self._keys.push_task(task_id), "task")
         if raw is None:
             log.warning("all-member push %s has no record (expired?): dropped", task_id)
@@ -182,7 +182,6 @@ class AllMemberPush:
             if done:
                 pipe.hset(self._keys.push_task(task_id), "done", 1)
             await pipe.execute()
-            await still_mine()
 
     async def index_existing_accounts(self) -> None:
         """Once per app: list the accounts created before Keys.accounts was kept (a SCAN of the
@@ -280,7 +279,7 @@ class AllMemberPushWorker(StreamConsumer):
 
     task_name = "imql-all-member-push"
     group = GROUP
-    batch = 1  # a task is long: one at a time, kept alive by re-claiming it
+    batch = 1  # a task is long: one at a time (kept this replica's while it runs: StreamConsumer)
     poll_seconds = POLL_SECONDS
     claim_idle_seconds = CLAIM_IDLE_SECONDS
     error_pause_seconds = ERROR_PAUSE_SECONDS
@@ -293,7 +292,7 @@ class AllMemberPushWorker(StreamConsumer):
         self._pushes = pushes
         self._online = online
 
-    async def _process(self, entries: list[tuple[Any, dict[Any, Any]]], claimed: bool) -> list[Any]:
+    async def _process(self, entries: list[tuple[Any, dict[Any, Any]]]) -> list[Any]:
         for entry_id, fields in entries:
             await self._run_entry(str(entry_id), fields)
             await self._done([entry_id])
@@ -302,9 +301,4 @@ class AllMemberPushWorker(StreamConsumer):
     async def _run_entry(self, entry_id: str, fields: dict[Any, Any]) -> None:
         task_id = fields.get("task") or fields.get(b"task") or b""
         task_id = task_id.decode() if isinstance(task_id, bytes) else str(task_id)
-
-        async def still_mine() -> None:
-            # a claim on the entry with no idle time: other replicas see the task alive
-            await self._redis.xclaim(self._stream, self.group, self._consumer, 0, [entry_id], justid=True)
-
-        await self._pushes.run_task(task_id, self._online, still_mine)
+        await self._pushes.run_task(task_id, self._online)

@@ -1108,7 +1108,7 @@ class InboundWorker(StreamConsumer):
         self._handler_timeout = HANDLER_TIMEOUT_SECONDS
         self.max_deliveries = MAX_ATTEMPTS
 
-    async def _process(self, entries: list[tuple[Any, dict[Any, Any]]], claimed: bool) -> list[Any]:
+    async def _process(self, entries: list[tuple[Any, dict[Any, Any]]]) -> list[Any]:
         """In order within each conversation (a C2C pair, a group), conversations side by side: one
         busy conversation does not hold the others back, and no conversation's events overtake each
         other. An entry whose handler failed stays pending, to be claimed again (and counted)."""
@@ -1125,10 +1125,8 @@ class InboundWorker(StreamConsumer):
 
         return [entry_id for done in await asyncio.gather(*(run(lane) for lane in lanes.values())) for entry_id in done]
 
-    async def _process_one(self, entry_id: str, fields: dict[str, Any] | None) -> bool:
+    async def _process_one(self, entry_id: str, fields: dict[str, Any]) -> bool:
         """Whether the entry is done with (handled, dropped or unusable); False leaves it pending."""
-        if not fields:
-            return True  # trimmed away while pending
         command = str(fields.get("cmd", ""))
         try:
             body = orjson.loads(fields.get("body", "{}"))

@@ -89,13 +89,19 @@ def assert_never_left_live(new: list[dict[str, Any]], revoked: set[str]) -> None
     assert all(m["status"] != LIVE or m["msgID"] in revoked for m in new), (new, revoked)
 
 
-async def test_a_group_recall_that_arrives_before_its_send_still_recalls_the_message(pair: Pair) -> None:
+async def work_group_heard(pair: Pair, name: str) -> tuple[Member, str, str, int]:
+    """alice listening (her subscription's id) to a Work group with bob, its ID and the seq of its
+    next message."""
     alice, _ = await both(pair, "alice", "bob")
     op = await alice.ws.subscribe(MESSAGE_EVENTS)
-    gid = await alice.create("Work", "recalled early", m=[{"userID": "bob"}])
+    gid = await alice.create("Work", name, m=[{"userID": "bob"}])
     await settled(pair)
     await alice.drain(op)
-    seq = await next_seq(pair, gid)
+    return alice, op, gid, await next_seq(pair, gid)
+
+
+async def test_a_group_recall_that_arrives_before_its_send_still_recalls_the_message(pair: Pair) -> None:
+    alice, op, gid, seq = await work_group_heard(pair, "recalled early")
 
     assert (await inject(pair, recall(gid, seq, "bob"))).json() == OK
     await settled(pair)
@@ -113,12 +119,7 @@ async def test_a_group_recall_that_arrives_before_its_send_still_recalls_the_mes
 
 async def test_a_group_recall_after_its_send_still_recalls_the_message(pair: Pair) -> None:
     """The usual order is unchanged: the message is heard live, then revoked, and kept revoked."""
-    alice, _ = await both(pair, "alice", "bob")
-    op = await alice.ws.subscribe(MESSAGE_EVENTS)
-    gid = await alice.create("Work", "recalled late", m=[{"userID": "bob"}])
-    await settled(pair)
-    await alice.drain(op)
-    seq = await next_seq(pair, gid)
+    alice, op, gid, seq = await work_group_heard(pair, "recalled late")
 
     assert (await inject(pair, send(gid, seq, "bob", "said"))).json() == OK
     await settled(pair)

@@ -72,7 +72,7 @@ class CallbackWorker(StreamConsumer):
         await super().stop()
         await self._sender.aclose()
 
-    async def _process(self, entries: list[tuple[Any, dict[Any, Any]]], claimed: bool) -> list[Any]:
+    async def _process(self, entries: list[tuple[Any, dict[Any, Any]]]) -> list[Any]:
         jobs = [job for _, fields in entries if (job := _decoded(fields)) is not None]
         # whose unread count each body carries (the receiver, or the reader), counted at once
         totals = await self._unread([job.unreadOf[0] for job in jobs if job.unreadOf])

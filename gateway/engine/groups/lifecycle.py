@@ -462,8 +462,7 @@ class GroupLifecycle:
         for start in range(0, len(members), FORGET_BATCH):
             pipe = s.redis.pipeline(transaction=False)
             for member in members[start : start + FORGET_BATCH]:
-                pipe.hdel(s.keys.user_groups(member), group_id)
-                pipe.zrem(s.keys.conversations(member), *conversation_ids)
+                s.queue_forgotten(pipe, member, group_id, conversation_ids)
                 pipe.delete(*(s.keys.hidden_messages(member, c) for c in conversation_ids))
             await pipe.execute()
 

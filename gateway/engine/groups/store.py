@@ -389,15 +389,19 @@ class GroupStore:
         kind, closed = await self.redis.hmget(self.keys.group_info(gid), ["groupType", CLOSED_FIELD])
         if kind is not None and closed is None:
             return False
-        conversation = group_conversation_id(gid)
         pipe = self.redis.pipeline(transaction=False)
         for user_id in user_ids:
-            pipe.hdel(self.keys.user_groups(user_id), gid)
-            pipe.zrem(self.keys.conversations(user_id), conversation)
+            self.queue_forgotten(pipe, user_id, gid, [group_conversation_id(gid)])
         pipe.srem(self.keys.group_online(gid), *user_ids)
         await pipe.execute()
         await self.bus.leave_group_stream(user_ids, gid)
         return True
+
+    def queue_forgotten(self, pipe: Any, user_id: str, group_id: str, conversation_ids: Sequence[str]) -> None:
+        """Into a pipeline: a group gone from a user's side, their joined-group list and its
+        conversations (`conversation_ids`: the group's, and its topics')."""
+        pipe.hdel(self.keys.user_groups(user_id), group_id)
+        pipe.zrem(self.keys.conversations(user_id), *conversation_ids)
 
     async def _add_user_side(self, group: GroupInfo, user_id: str, joined_at: int) -> None:
         conversation = group_conversation_id(group.groupID)

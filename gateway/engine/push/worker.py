@@ -58,7 +58,7 @@ class PushWorker(StreamConsumer):
         await super().stop()
         await self._sink.aclose()
 
-    async def _process(self, entries: list[tuple[Any, dict[Any, Any]]], claimed: bool) -> list[Any]:
+    async def _process(self, entries: list[tuple[Any, dict[Any, Any]]]) -> list[Any]:
         return await self._one_by_one(entries, self._handle)
 
     async def _handle(self, fields: dict[Any, Any]) -> None:
