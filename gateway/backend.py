@@ -728,6 +728,13 @@ class GroupManager(Protocol):
         """Topics (None: all; an unknown one's result is 10010); 10010, 10004, 10007 when not a member."""
         ...
 
+    async def know_topics(self, group_id: str, topic_ids: Sequence[str], viewer: str = "") -> list[str]:
+        """Those of the topics of community `group_id` the backend has; with an upstream IM server
+        (gateway.upstream), those it has never seen are imported from it first (read as `viewer`, a
+        member; "": the app admin), telling nobody. Not an SDK API (the Tencent backend's webhooks
+        use it)."""
+        ...
+
 
 class ConversationManager(Protocol):
     """V2TIMConversationManager."""

@@ -5,13 +5,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from redis.exceptions import RedisError, ResponseError
+import httpx
+from redis.exceptions import ClusterError, OutOfMemoryError, ReadOnlyError, RedisError, ResponseError, TryAgainError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from gateway.keys import Keys
+from gateway.lean.redis import ReplicationError
 from gateway.metrics import Metrics
 
 log = logging.getLogger("imql")
@@ -19,6 +25,43 @@ log = logging.getLogger("imql")
 # Entries kept per dead-letter stream (approximate trim): a record for an operator to read and
 # replay, bounded like the work streams' own backlogs (a tenth of theirs), never a second queue.
 DEAD_LETTER_MAX = 10_000
+
+# Failures of a dependency, not of the entry being handled: the same entry succeeds once the
+# dependency is back, so they must not bring it nearer the dead-letter stream (`is_transient`).
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    # Redis unreachable, reset, loading, out of pool connections, or a Redis Cluster without a
+    # master for a slot (gateway.lean.cluster.ClusterUnavailableError is one of these)
+    RedisConnectionError,
+    RedisTimeoutError,
+    ClusterError,  # CLUSTERDOWN, MASTERDOWN answered by a node
+    TryAgainError,  # a slot being migrated
+    ReadOnlyError,  # a failover under way: the node written to is a replica now
+    OutOfMemoryError,  # Redis at maxmemory refuses writes until memory is freed
+    ReplicationError,  # IMQL_REDIS_WAIT_REPLICAS not met in time: a replica lagging or gone
+    # a peer that refused, reset or dropped the connection, or did not answer in time (including a
+    # handler's own deadline passing while it waited on one), or whose name did not resolve; not
+    # every OSError: a missing file or a refused permission is the same on the next try
+    ConnectionError,
+    TimeoutError,
+    socket.gaierror,
+    # an HTTP peer unreachable, silent, hanging up mid-answer, or a proxy failing; not httpx's
+    # refusals of the request itself (UnsupportedProtocol, LocalProtocolError), which are ours
+    httpx.TimeoutException,
+    httpx.NetworkError,
+    httpx.RemoteProtocolError,
+    httpx.ProxyError,
+)
+# An entry queued longer ago than this gets no delivery back: an "outage" that long is no outage
+# (a handler that always overruns its deadline, a peer that never comes back), and the entry goes
+# the poison's way, to the dead-letter stream after max_deliveries more tries, rather than being
+# tried every claim period for ever. Longer than any outage worth waiting out.
+GIVE_BACK_FOR_SECONDS = 6 * 3600
+
+
+def is_transient(exc: BaseException, extra: tuple[type[BaseException], ...] = ()) -> bool:
+    """Whether `exc` is a dependency's outage (TRANSIENT_ERRORS, or `extra`: a consumer's own
+    `transient_errors`) rather than a fault of the entry being handled."""
+    return isinstance(exc, TRANSIENT_ERRORS + extra)
 
 
 class BackgroundLoop(ABC):
@@ -60,7 +103,14 @@ class StreamConsumer(BackgroundLoop):
     transaction, to the stream's dead-letter stream (`Keys.dead_letters`, in the stream's hash slot,
     trimmed to about DEAD_LETTER_MAX entries) with its fields as they were, acknowledged and deleted,
     logged once and counted (`imql_stream_entries_dead_lettered_total`). Redis counts the deliveries:
-    the group's read is the first, each claim one more."""
+    the group's read is the first, each claim one more.
+
+    Only failures of the entry count. A delivery whose handling failed for a dependency's outage
+    (`is_transient`: Redis, a socket, an HTTP peer, or what a consumer's `is_transient` adds, such
+    as Tencent's REST unreachable or failing inside for the webhook worker), for one entry or for
+    the batch as a whole, is given back once the batch is over (`_give_back`): the entry stays
+    pending, is claimed again every claim_idle_seconds however long the outage lasts, and reaches
+    the dead-letter stream only after max_deliveries failures of its own."""
 
     group = "workers"
     batch = 20  # entries taken per read
@@ -80,6 +130,10 @@ class StreamConsumer(BackgroundLoop):
     # not one every claim_idle_seconds for ever.
     max_deliveries = 5
     error_pause_seconds = 1.0
+    give_back_for_seconds: float = GIVE_BACK_FOR_SECONDS
+    # a consumer's own failures that are a dependency's outage, besides `TRANSIENT_ERRORS` (and
+    # Tencent's), which every consumer knows
+    transient_errors: tuple[type[BaseException], ...] = ()
 
     def __init__(self, redis: Any, stream: str, consumer: str) -> None:
         super().__init__()
@@ -91,6 +145,8 @@ class StreamConsumer(BackgroundLoop):
         self._woken = asyncio.Event()  # set by `wake`: the stream has new entries (poll_seconds set)
         self._deliveries: dict[Any, int] = {}  # of the batch in hand, when claimed (else each is 1)
         self._in_hand: set[Any] = set()  # the batch's entries not yet done (`_holding`)
+        self._transient: set[Any] = set()  # the batch's entries whose handling failed transiently
+        self._faulted: set[Any] = set()  # and those whose handling failed of their own
         # set by the composition root (gateway.services): dead-lettered entries are counted there
         self.metrics: Metrics | None = None
 
@@ -99,8 +155,9 @@ class StreamConsumer(BackgroundLoop):
         """Handle a batch (new entries, or pending ones claimed again); returns the IDs
         that are done with (acknowledged and deleted); the rest stay pending for a later claim.
         Raising leaves the whole batch pending, each entry one delivery nearer to the dead-letter
-        stream: a failure of one entry should leave only that one pending (as `_one_by_one` and
-        `_together` do), so that a poison entry is dead-lettered alone."""
+        stream unless the failure `is_transient`: a failure of one entry should leave only that one
+        pending (as `_one_by_one` and `_together` do, through `_failed`), so that a poison entry is
+        dead-lettered alone."""
 
     def report_to(self, metrics: Metrics) -> None:
         """Count the entries given up on in `metrics`, whose series starts at 0 now (an alert on its
@@ -129,18 +186,42 @@ class StreamConsumer(BackgroundLoop):
         """Whether the entry was handled; a handler's failure is logged and leaves it pending."""
         try:
             await handle(fields)
-        except Exception:
-            log.warning(
-                "%s: entry %s of stream %s failed (delivery %d of %d)",
-                self.task_name,
-                entry_id,
-                self._stream,
-                self.deliveries(entry_id),
-                self.max_deliveries,
-                exc_info=True,
-            )
+        except Exception as exc:
+            self._failed(entry_id, exc)
             return False
         return True
+
+    def is_transient(self, exc: BaseException) -> bool:
+        """Whether `exc` is a dependency's outage for this consumer (`is_transient`)."""
+        return is_transient(exc, self.transient_errors)
+
+    def _failed(self, entry_id: Any, exc: Exception, what: str = "") -> None:
+        """An entry of the batch in hand failed (it stays pending): logged, and, when the failure is
+        transient, its delivery is given back once the batch is over. An outage logs one line per
+        entry and retry (its trace is the same every time); a fault of the entry logs its trace.
+        `what`: the entry as the consumer names it (e.g. a callback's command) for the log."""
+        name = f"{what} (entry {entry_id})" if what else f"entry {entry_id}"
+        if self.is_transient(exc):
+            self._transient.add(entry_id)
+            log.warning(
+                "%s: %s of stream %s failed for now, retried after its claim time (not counted): %s: %s",
+                self.task_name,
+                name,
+                self._stream,
+                type(exc).__name__,
+                exc,
+            )
+            return
+        self._faulted.add(entry_id)
+        log.warning(
+            "%s: %s of stream %s failed (delivery %d of %d)",
+            self.task_name,
+            name,
+            self._stream,
+            self.deliveries(entry_id),
+            self.max_deliveries,
+            exc_info=exc,
+        )
 
     def wake(self) -> None:
         """New entries were appended to the stream (a consumer with poll_seconds reads it now)."""
@@ -155,20 +236,21 @@ class StreamConsumer(BackgroundLoop):
                 self._woken.clear()  # before the read: a wake-up during it is for entries it may miss
                 entries = await self._take()
                 if entries:
-                    done = await self._holding(entries)
-                    if done:
-                        await self._done(done)
+                    await self._holding(entries)
                 elif self.poll_seconds is not None:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._woken.wait(), timeout=self.poll_seconds)
-            except (RedisError, OSError) as exc:
-                self._group_made = False
-                log.warning("%s: stream %s unreadable: %s", self.task_name, self._stream, exc)
-                await asyncio.sleep(self.error_pause_seconds)
-            except Exception:
-                # a fault of ours in one batch must not end the worker for the process's life: its
-                # entries stay pending, and are claimed again once idle
-                log.exception("%s: a batch of stream %s failed; going on", self.task_name, self._stream)
+            except Exception as exc:
+                if isinstance(exc, RedisError) or self.is_transient(exc):
+                    # a stream deleted takes its group (NOGROUP): made again on the next turn
+                    self._group_made = False
+                    log.warning(
+                        "%s: stream %s failed for now: %s: %s", self.task_name, self._stream, type(exc).__name__, exc
+                    )
+                else:
+                    # a fault of ours in one batch must not end the worker for the process's life:
+                    # its entries stay pending, and are claimed again once idle
+                    log.exception("%s: a batch of stream %s failed; going on", self.task_name, self._stream)
                 await asyncio.sleep(self.error_pause_seconds)
 
     async def _take(self) -> list[tuple[Any, dict[Any, Any]]]:
@@ -236,23 +318,71 @@ class StreamConsumer(BackgroundLoop):
         if self.metrics is not None:
             self.metrics.stream_entries_dead_lettered.labels(stream=self._stream).inc(len(ids))
 
-    async def _holding(self, entries: list[tuple[Any, dict[Any, Any]]]) -> list[Any]:
-        """`_process`, the batch's entries kept this consumer's meanwhile: a slow batch (a push sink
-        retrying, a conversation's webhooks in turn) would otherwise go idle past
-        claim_idle_seconds, be claimed by another replica while still in hand, handled twice, and
-        each such claim counted as a delivery toward the dead-letter stream."""
+    async def _holding(self, entries: list[tuple[Any, dict[Any, Any]]]) -> None:
+        """`_process` and the acknowledgement of what it is done with, the batch's entries kept
+        this consumer's meanwhile: a slow batch (a push sink retrying, a conversation's webhooks in
+        turn) would otherwise go idle past claim_idle_seconds, be claimed by another replica while
+        still in hand, handled twice, and each such claim counted as a delivery toward the
+        dead-letter stream. Then the deliveries that failed transiently are given back: those of
+        the entries whose handling failed so, or, when the batch as a whole failed so (a Redis read
+        for all of it, the acknowledgement), of every entry left in hand but those that had failed
+        of their own. The batch's failure is raised again, for `_run` to log and pause on."""
         self._in_hand = {entry_id for entry_id, _ in entries}
+        self._transient, self._faulted = set(), set()
         finished = asyncio.Event()
         keeper = asyncio.create_task(self._keep_in_hand(finished), name=f"{self.task_name}-keep")
+        failure: Exception | None = None
         try:
-            return await self._process(entries)
+            done = await self._process(entries)
+            if done:
+                await self._done(done)
+        except Exception as exc:
+            failure = exc
         finally:
             # the keeper is told to stop, not cancelled: a claim under way finishes (a command cut
             # off mid-reply costs its connection), and a cancellation of this task while it waits
             # still reaches this task (gather passes it on)
             finished.set()
             await asyncio.gather(keeper, return_exceptions=True)
-            self._in_hand = set()
+            left, transient, faulted = self._in_hand, self._transient, self._faulted
+            self._in_hand, self._transient, self._faulted = set(), set(), set()
+        # (a cancellation, at shutdown, does not get here: an entry cut off is taken over, counted,
+        # as a dead replica's is)
+        if failure is not None and self.is_transient(failure):
+            transient |= left - faulted
+        if transient & left:
+            await self._give_back(transient & left)
+        if failure is not None:
+            raise failure
+
+    async def _give_back(self, ids: set[Any]) -> None:
+        """The deliveries of entries still pending that failed transiently taken back: XCLAIM
+        JUSTID (which counts no delivery) with RETRYCOUNT one less than the entry's deliveries
+        (which sets the count). The claim also makes them idle afresh: the next try is a claim
+        period away, as for any failed entry. Not those queued over give_back_for_seconds ago
+        (GIVE_BACK_FOR_SECONDS says why). One round trip for the batch (one XCLAIM per count it
+        holds, in one pipeline); best-effort: with Redis down this fails too, and the deliveries
+        stay counted."""
+        oldest_ms = int(time.time() * 1000) - int(self.give_back_for_seconds * 1000)
+        by_count: dict[int, list[Any]] = {}
+        for entry_id in ids:
+            if _queued_at_ms(entry_id) >= oldest_ms:
+                by_count.setdefault(self.deliveries(entry_id) - 1, []).append(entry_id)
+        if not by_count:
+            return
+        pipe = self._redis.pipeline(transaction=False)
+        for retries, same in sorted(by_count.items()):
+            pipe.xclaim(self._stream, self.group, self._consumer, 0, same, retrycount=retries, justid=True)
+        try:
+            await pipe.execute()
+        except (RedisError, OSError) as exc:
+            log.warning(
+                "%s: %d deliveries of stream %s not given back (they count): %s",
+                self.task_name,
+                len(ids),
+                self._stream,
+                exc,
+            )
 
     async def _keep_in_hand(self, finished: asyncio.Event) -> None:
         """Every third of claim_idle_seconds until the batch is `finished`, the entries still in
@@ -272,11 +402,12 @@ class StreamConsumer(BackgroundLoop):
                 log.warning("%s: entries in hand of stream %s not kept: %s", self.task_name, self._stream, exc)
 
     async def _done(self, ids: list[Any]) -> None:
-        self._in_hand.difference_update(ids)
         pipe = self._redis.pipeline(transaction=False)
         pipe.xack(self._stream, self.group, *ids)
         pipe.xdel(self._stream, *ids)
         await pipe.execute()
+        # out of hand once acknowledged: until then they are kept, and given back if this failed
+        self._in_hand.difference_update(ids)
 
     async def _ensure_group(self) -> None:
         try:
@@ -284,3 +415,9 @@ class StreamConsumer(BackgroundLoop):
         except ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
+
+
+def _queued_at_ms(entry_id: Any) -> int:
+    """When a stream entry was appended (unix ms): the first part of its ID (Redis's clock)."""
+    text = entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+    return int(text.split("-", 1)[0])

@@ -25,3 +25,15 @@ def parse_integer(text: str, max_digits: int = LONGEST) -> int | None:
     body = text.strip()
     digits = body[1:] if body.startswith("-") else body
     return int(body) if is_digits(digits, max_digits) else None
+
+
+def lenient_int(value: object) -> int:
+    """An integer as a peer may send it: a number or a string of ASCII digits; anything else
+    (a bool, a float, text, nothing) is 0. Tencent sends some integers as digit strings."""
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and is_digits(value):
+        return int(value)
+    return 0

@@ -329,6 +329,11 @@ class Keys:
         """Set: members with a live subscription now (getGroupOnlineMemberCount)."""
         return f"{self._group(group_id)}:online"
 
+    def group_former_members(self, group_id: str) -> str:
+        """Set: users who left the group (quit or kicked) and have not joined it again, whose side of
+        it (conversations, left mark, "deleted for me" marks) its dismissal removes as its members'."""
+        return f"{self._group(group_id)}:former-members"
+
     def user_groups(self, user_id: str) -> str:
         """Hash: group → when this user joined it (the joined-group list)."""
         return f"{self._user(user_id)}:groups"
@@ -495,6 +500,16 @@ class Keys:
     def group_activity(self) -> str:
         """Sorted set: group → its latest activity (unix s); the idle-group recycler's list."""
         return f"{self._app_prefix}:group-activity"
+
+    def groups_to_erase(self) -> str:
+        """Sorted set: dismissed groups whose history is still to erase → when the entry may be taken
+        (unix s): until then a dismissal or an eraser holds it (its lease, gateway.engine.groups.eraser)."""
+        return f"{self._app_prefix}:groups-to-erase"
+
+    def groups_erasing(self) -> str:
+        """Hash: group → the token of whoever holds its entry of `groups_to_erase` now (the dismissal,
+        or a replica's eraser): only the holder renews, hands back or removes it."""
+        return f"{self._app_prefix}:groups-erasing"
 
     def tencent_rate(self, endpoint: str) -> str:
         """Hash: the token bucket of one Tencent REST v4 endpoint ("service/command"), shared by every

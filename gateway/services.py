@@ -24,6 +24,7 @@ from gateway.engine.backend import EmbeddedBackend
 from gateway.engine.callbacks.hooks import Callbacks
 from gateway.engine.callbacks.sender import CallbackSender
 from gateway.engine.callbacks.worker import CallbackWorker
+from gateway.engine.groups.eraser import GroupEraserLoop
 from gateway.engine.mirror_entry import EngineMirrorEntry
 from gateway.engine.push.sink import WebhookSink
 from gateway.engine.push.worker import PushWorker
@@ -94,6 +95,7 @@ class Gateway:
     recycler: GroupRecycler | None  # None for a backend without housekeeping
     invitation_timer: InvitationTimer | None
     retention: MessageRetention | None  # IMQL_MESSAGE_RETENTION_DAYS; None without housekeeping
+    group_eraser: GroupEraserLoop  # erases dismissed groups' history (the mirror's too, on Tencent)
     push_devices: PushDevices
     push_worker: PushWorker | None  # None while no push sink is configured
     callback_worker: CallbackWorker | None  # after-callbacks; None while IMQL_CALLBACK_URL is unset
@@ -328,6 +330,7 @@ class Gateway:
             retention=MessageRetention(housekeeping, clock, settings.message_retention_days)
             if housekeeping is not None
             else None,
+            group_eraser=GroupEraserLoop(embedded.groups.eraser, clock),
             push_devices=push_devices,
             push_worker=push_worker,
             callback_worker=callback_worker,
@@ -366,6 +369,7 @@ class Gateway:
         for loop in (self.recycler, self.invitation_timer, self.retention):
             if loop is not None:
                 loop.start()
+        self.group_eraser.start()
         self.expiry.start()
         if self.push_worker is not None:
             self.push_worker.start()
@@ -392,6 +396,7 @@ class Gateway:
             await self.recycler.stop()
         if self.retention is not None:
             await self.retention.stop()
+        await self.group_eraser.stop()
         await self.presence.stop()
         await self.dispatcher.stop()
         await self.backend.close()

@@ -24,8 +24,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from gateway.im.enums import FriendAddType, GroupMemberRole, UserStatusType
-from gateway.im.groups import CreateGroupMember, GroupInfo, GroupInfoChanges
+from gateway.im.enums import FriendAddType, GroupMemberRole, MessageOpt, UserStatusType
+from gateway.im.groups import CreateGroupMember, GroupInfo, GroupInfoChanges, TopicInfo, TopicOperationResult
 from gateway.im.messages import Content, StoredMessage
 from gateway.im.model import FriendChanges, FriendCheckResult, FriendOperationResult, ProfileChanges, UserFullInfo
 
@@ -188,6 +188,9 @@ class UpstreamMember:
     name_card: str = ""
     mute_until: int = 0  # unix s; 0: not muted
     custom_info: dict[str, str] = field(default_factory=dict)
+    # the member's own receive option for the group (Tencent's MsgFlag), which the member list
+    # carries at no extra cost
+    receive_option: MessageOpt = MessageOpt.V2TIM_RECEIVE_MESSAGE
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,6 +243,9 @@ class GroupsUpstream(Protocol):
     async def mute_members(self, group_id: str, user_ids: Sequence[str], seconds: int) -> None:
         """Mute for `seconds` (0 unmutes)."""
 
+    async def set_receive_option(self, group_id: str, user_id: str, opt: MessageOpt) -> None:
+        """The member's receive option for the group's messages (setGroupReceiveMessageOpt)."""
+
     async def change_owner(self, group_id: str, new_owner: str) -> None: ...
 
     async def set_attributes(self, group_id: str, attributes: dict[str, str], *, replace: bool) -> None:
@@ -276,6 +282,39 @@ class GroupsUpstream(Protocol):
     async def modify_group_message(
         self, group_id: str, seq: int, content: Content | None, cloud_custom_data: str | None
     ) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamTopic:
+    """A community's topic as the upstream keeps it: what the mirror imports the first time it
+    needs a topic it has never seen (created natively, or before the gateway served topics)."""
+
+    info: TopicInfo  # draftText is the mirror's own (the upstream keeps none)
+    next_seq: int = 1  # the seq the topic's next message will take upstream
+
+
+class TopicsUpstream(Protocol):
+    """The topics of topic-enabled communities upstream, written for SDK users as the app admin (the
+    engine checked the SDK's rules first). A topic's ID is `<community ID>@TOPIC#_<suffix>`."""
+
+    async def create_topic(self, group_id: str, creator: str, info: TopicInfo) -> str:
+        """Create the topic with `creator` as its creator; its ID is `info.topicID` when given, else
+        the one the upstream assigns (answered, always a topic ID of `group_id`)."""
+        ...
+
+    async def destroy_topics(self, group_id: str, topic_ids: Sequence[str]) -> list[TopicOperationResult]:
+        """Destroy each topic: one result per topic, in order, errorCode 0 for those destroyed and
+        the upstream's refusal of each other one (a topic it does not have included)."""
+        ...
+
+    async def modify_topic(self, group_id: str, by: str, old: TopicInfo, new: TopicInfo) -> None:
+        """`by` changes the topic from `old` (the mirror's) to `new`: the fields the upstream keeps
+        that differ are written (nothing is sent when none does)."""
+
+    async def fetch_topics(self, group_id: str, viewer: str, topic_ids: Sequence[str] | None) -> list[UpstreamTopic]:
+        """The community's topics the upstream has (None: all of them; else those of `topic_ids`
+        it has), read as `viewer`, a member ("" for the app admin)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,6 +391,9 @@ class Upstream(Protocol):
 
     @property
     def groups(self) -> GroupsUpstream: ...
+
+    @property
+    def topics(self) -> TopicsUpstream: ...
 
     @property
     def extensions(self) -> ExtensionsUpstream: ...

@@ -15,6 +15,7 @@ import msgspec
 
 from gateway.engine.callbacks.hooks import Callbacks
 from gateway.engine.codec import STORED_DEC, STORED_ENC, require_body_fits
+from gateway.engine.groups.extras import known_topic
 from gateway.engine.groups.imports import known
 from gateway.engine.groups.store import AVCHATROOM, MEMBER, GroupStore, neutral_view
 from gateway.engine.message_core import (
@@ -25,10 +26,11 @@ from gateway.engine.message_core import (
 )
 from gateway.engine.message_ids import group_msg_id, parse_msg_id
 from gateway.engine.profiles import Profiles
+from gateway.engine.scripts import PipelinedScript, run_pipeline
 from gateway.errors import Code, IMError, invalid
 from gateway.events.bus import EventBus
 from gateway.ids import group_conversation_id, topic_parent
-from gateway.im.enums import ElemType, GetType, MessageOpt, MsgStatus
+from gateway.im.enums import ElemType, GetType, GroupTipsType, MessageOpt, MsgStatus
 from gateway.im.events import OnRecvNewMessage
 from gateway.im.messages import Content, CreatedMessage, Message, SendOptions, StoredMessage
 from gateway.keys import Keys
@@ -49,6 +51,24 @@ RANDOM_FIELD = "random"  # the created message's field holding its send's random
 _RAISE_SEQ = (
     "local c = tonumber(redis.call('get', KEYS[1]) or '0') "
     "if tonumber(ARGV[1]) > c then redis.call('set', KEYS[1], ARGV[1]) end return 0"
+)
+# A kicked user's left mark moved with their kick tip (`_make_room`), on the user's slot: only
+# while it is still the tip's old seq (ARGV[2]), since a re-join deletes it and a later leave sets
+# another; the seqs from the old one up to the new one (ARGV[3]) hidden from them, as their
+# conversation ended at the old seq. KEYS: the user's left marks, their hidden seqs of the group
+# conversation (ARGV[1]). SADD in chunks: Lua's unpack takes a bounded number of values.
+_MOVE_KICK_MARK = PipelinedScript(
+    """
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+local last = tonumber(ARGV[3]) - 1
+for first = tonumber(ARGV[2]), last, 1000 do
+  local seqs = {}
+  for s = first, math.min(first + 999, last) do seqs[#seqs + 1] = s end
+  redis.call('SADD', KEYS[2], unpack(seqs))
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return 1
+"""
 )
 
 
@@ -179,12 +199,8 @@ class GroupMessaging:
                 claimed=claimed,
             )
         if up is not None:
-            if topic_parent(group_id) is not None:
-                raise IMError(
-                    Code.ERR_SDK_INTERFACE_NOT_SUPPORT,
-                    "not available on the Tencent backend: community topics are not served by this build of imql",
-                )
-            await known(self._groups, group_id)
+            # the group (a topic: its community, and the topic) imported if only the upstream has it
+            await known_topic(self._groups, group_id, user_id)
             # (no claim to keep it in: a send without a key is never retried as the same one)
             random = await self._send_random(user_id, created_id) if claimed else secrets.randbelow(2**31)
         async with self._groups.turns.turn(f"send:{group_id}:{random}"):
@@ -346,10 +362,18 @@ class GroupMessaging:
         # sending reads the conversation for the sender: their own messages never count as unread
         if in_group:
             pipe.hset(self._keys.group_read_seqs(user_id), conversation, seq)
-            pipe.hset(self._keys.group_last_sent(group.groupID), user_id, stored.timestamp)
         self._core.queue_sent_record(pipe, user_id, key, msg_id, options, drafted=drafted, claimed=claimed)
+        if in_group:
+            pipe.hset(self._keys.group_last_sent(owner_group), user_id, stored.timestamp)
+        # After every write a dismissal removes (the last on the group's slot, where the check reads:
+        # no round trip of its own on a cluster), before the ones it does not (the callback queue).
+        open_at = len(pipe)
+        self._groups.queue_open_check(pipe, owner_group)
         self._callbacks.queue_group_sent(pipe, stored, group, options.onlineUserOnly)
         replies = await pipe.execute()
+        if not self._groups.still_open(replies[open_at]):
+            await self._take_back(timeline, stored, in_group)
+            raise IMError(Code.ERR_GROUP_NOT_FOUND, f"groupID: no group {owner_group!r}")
         notice = self._core.notice(conversation, replies[announced_at]) if derived else None
         await self._groups.touch(owner_group)
         mine = (await self._core.views(user_id, [stored], created_ids={msg_id: shown_id}))[0]
@@ -411,12 +435,67 @@ class GroupMessaging:
         countable = await self._redis.zscore(self._keys.timeline_countable(timeline), str(there.seq)) is not None
         new_seq = int(await self._redis.incr(seq_key))
         moved = msgspec.structs.replace(there, seq=new_seq, msgID=group_msg_id(there.groupID, new_seq, there.random))
+        # The marks before the move: a gateway dying in between leaves the kicked without their tip
+        # (hidden at its old seq), never with their mark on the upstream's message stored there next.
+        await self._move_kick_marks(there, new_seq)
         pipe = self._redis.pipeline(transaction=True)
         self._queue_unstore_counts(pipe, timeline, [there])
         self._queue_store(pipe, timeline, moved, countable=countable)
         pipe.hdel(self._keys.timeline_messages(timeline), str(there.seq))
         await pipe.execute()
         return None
+
+    async def _move_kick_marks(self, tip: StoredMessage, new_seq: int) -> None:
+        """When the message `_make_room` moves is a kick's tip: the kicked users' left marks follow
+        it to `new_seq` (the mark is the tip's seq, `GroupStore.remove_told_members`), else their
+        conversation would lose the tip they were shown and end with the upstream's message instead.
+
+        What took the tip's old seq stays hidden from them, and so does every seq up to the new
+        one, stored yet or not: their conversation stays what it was when they were kicked, the
+        history before the old seq, then the tip. The mirror cannot place the upstream's message
+        against the kick in Tencent's order (Tencent tells no seq of its own kick tip): it shows
+        that the mirror's count and Tencent's differed at the kick. The mirror was ahead (its local
+        imports, or tips Tencent does not keep, took seqs Tencent never used), and then Tencent's
+        message came after the kick; or it lagged (a message Tencent had ordered before the kick
+        was still on its way), and then it came before. Every seq from the old one on was filled
+        after the kicked stopped hearing the group, they heard none of it live, and a message sent
+        after their removal must not reach them: a late one of the second kind is the price."""
+        elem = tip.content.groupTipsElem
+        if (
+            tip.content.elemType != ElemType.V2TIM_ELEM_TYPE_GROUP_TIPS
+            or elem is None
+            or elem.type != GroupTipsType.V2TIM_GROUP_TIPS_TYPE_KICKED
+        ):
+            return
+        conversation = group_conversation_id(tip.groupID)
+        kicked = list(dict.fromkeys(m.userID for m in elem.memberList))
+
+        def build(pipe: Any) -> None:
+            for user_id in kicked:  # one script per user: each user's keys are in their own slot
+                marks = self._keys.conversation_state(user_id, "left")
+                hidden = self._keys.hidden_messages(user_id, conversation)
+                _MOVE_KICK_MARK.queue(pipe, [marks, hidden], [conversation, tip.seq, new_seq])
+
+        if kicked:
+            await run_pipeline(self._redis, build, (_MOVE_KICK_MARK,))
+
+    async def _take_back(self, timeline: str, stored: StoredMessage, in_group: bool) -> None:
+        """A send that found its group closed or gone once written (`GroupStore.queue_open_check`,
+        which says why nothing is left then): its own writes and nothing else, the rest of the
+        timeline being the group's eraser's. The sender's part first (their read seq and last-sent
+        time in the group, the message's local data, kept for an online-only one too), then the
+        message with what is kept about it, and the timeline's own keys if no message is left
+        (`TimelineEraser.take_back`)."""
+        owner_group = topic_parent(stored.groupID) or stored.groupID
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.hdel(self._keys.local_message_data(stored.sender), stored.msgID)
+        if in_group:
+            pipe.hdel(self._keys.group_read_seqs(stored.sender), group_conversation_id(stored.groupID))
+            pipe.hdel(self._keys.group_last_sent(owner_group), stored.sender)
+        await pipe.execute()
+        # the group's own timeline is on its info's slot, where the last step checks the group
+        info = self._keys.group_info(owner_group) if stored.groupID == owner_group else None
+        await self._groups.timelines.take_back(timeline, [stored], info)
 
     async def _send_done(self, created_key: str, drafted: bool, claimed: bool) -> None:
         """A send's last step, after its events: a drafted send's key deleted (a repeat then finds
@@ -625,7 +704,9 @@ class GroupMessaging:
         time_begin: int = 0,
         time_period: int = 0,
     ) -> list[Message]:
-        await known(self._groups, group_id)
+        # a topic the mirror has not met yet (made on a native device, its webhook lost) is
+        # imported as a send to it is
+        await known_topic(self._groups, group_id, user_id)
         owner_group, conversation_group = await self._conversation_group(group_id)
         group = await self._groups.info(owner_group)
         await self._groups.require_member(group, user_id)
@@ -663,18 +744,46 @@ class GroupMessaging:
         return int(await self._redis.zcount(self._keys.timeline_countable(timeline), f"({read}", "+inf"))
 
     async def set_group_receive_message_opt(self, user_id: str, group_id: str, opt: MessageOpt) -> None:
+        """With an upstream IM server (gateway.upstream) the option is the member's there too
+        (Tencent's MsgFlag, which native devices obey): written there first, so a refusal leaves the
+        mirror's as it was; the user's turn for the group's option holds both writes, so that two
+        changes at once end with the same option on both sides."""
+        up = active(self._upstream)
+        if up is not None:
+            if topic_parent(group_id) is not None:
+                # Tencent keeps a member's MsgFlag per topic (get_topic's SelfInfo) but documents no
+                # write of it: modify_group_member_info takes no TopicId (MAPPING.md #36, #89)
+                raise IMError(
+                    Code.ERR_SDK_INTERFACE_NOT_SUPPORT,
+                    "not available on the Tencent backend: Tencent documents no REST that sets a member's "
+                    "receive option in a topic",
+                )
+            await known(self._groups, group_id)
         owner_group, conversation_group = await self._conversation_group(group_id)
-        await self._groups.require_member(await self._groups.info(owner_group), user_id)
+        group = await self._groups.info(owner_group)
+        if up is not None and group.groupType == AVCHATROOM:
+            # whoever asks: Tencent keeps no MsgFlag for live-room members, and an imql user is
+            # never one (MAPPING.md #36, section 1)
+            raise IMError(
+                Code.ERR_SDK_INTERFACE_NOT_SUPPORT,
+                "not available on the Tencent backend: AVChatRoom members have no receive option on Tencent, "
+                "and imql users cannot be AVChatRoom members (membership needs a Tencent SDK connection)",
+            )
+        await self._groups.require_member(group, user_id)
         field = Keys.group_receive_option_field(conversation_group)
-        previous = await self._redis.hget(self._keys.receive_options(user_id), field)
-        was_silenced = Keys.receive_option(previous) == MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE
-        receiving = opt != MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE
-        if receiving == was_silenced:  # the option flips between receiving and not
-            # a large group's messages are stored once: the user's subscriptions do the filtering,
-            # from the group stream's position the entry names (kept with it, in one round trip)
-            await self._bus.receive_option_changed(user_id, conversation_group, receiving, keep=(field, int(opt)))
-        else:
-            await self._redis.hset(self._keys.receive_options(user_id), field, int(opt))
+        # (no turn without an upstream: UpstreamTurns takes none there)
+        async with self._groups.turns.turn(f"receive:{conversation_group}:{user_id}"):
+            if up is not None:
+                await up.groups.set_receive_option(owner_group, user_id, opt)
+            previous = await self._redis.hget(self._keys.receive_options(user_id), field)
+            was_silenced = Keys.receive_option(previous) == MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE
+            receiving = opt != MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE
+            if receiving == was_silenced:  # the option flips between receiving and not
+                # a large group's messages are stored once: the user's subscriptions do the filtering,
+                # from the group stream's position the entry names (kept with it, in one round trip)
+                await self._bus.receive_option_changed(user_id, conversation_group, receiving, keep=(field, int(opt)))
+            else:
+                await self._redis.hset(self._keys.receive_options(user_id), field, int(opt))
         if was_silenced and receiving:
             # messages sent while the user received none never count as unread
             await self.mark_group_message_as_read(user_id, group_id)

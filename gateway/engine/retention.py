@@ -13,7 +13,9 @@ Seqs follow time, so a timeline is trimmed from its lowest seq up; a message tha
 gave an older time than the one before it goes when the trim reaches its seq. Messages are kept
 EVENT_MARGIN_SECONDS longer than log entries, so a log entry never outlives the message it refers
 to (gateway.engine.message_events). What is kept about a message is known here only: a dismissed
-group's timelines are erased whole with it (`erase_timeline`).
+group's timelines are erased whole by its erasers, a budget at a time (`erase_part`, driven by
+gateway.engine.groups.eraser), a write racing the dismissal takes back its own (`take_back`), and a
+deleted topic's timeline is erased by its deletion (`erase_timeline`).
 
 Work is bounded: each `step` does at most its budget of SCAN calls, keys and messages (the
 background loop, gateway.housekeeping.MessageRetention, runs one step a second). One replica runs
@@ -26,6 +28,7 @@ import secrets
 from typing import Any
 
 from gateway.engine.codec import STORED_DEC
+from gateway.engine.groups.store import CLOSED_FIELD
 from gateway.engine.message_core import AT_ALL
 from gateway.engine.scripts import PipelinedScript, run_script
 from gateway.engine.unread_index import UnreadIndex
@@ -34,6 +37,9 @@ from gateway.im.messages import StoredMessage
 from gateway.keys import Keys
 from gateway.store import scan_one, scan_targets
 
+# the field of the cleared-messages hash that holds how far it was cleared, not a message
+# (gateway.engine.group_messages.CLEARED_UPTO; that module imports this one, through groups.extras)
+CLEARED_UPTO = "upto"
 TRIM_BATCH = 200  # seqs read per round trip while trimming a timeline
 SCAN_COUNT = 200  # keys asked of SCAN per call
 SCAN_COST = 20  # a SCAN call in units of the budget (it looks at SCAN_COUNT keys, most of them not ours)
@@ -49,6 +55,24 @@ if redis.call('XLEN', KEYS[1]) == 0 then redis.call('DEL', KEYS[1]) end
 """
 )
 PASS_LOCK_SECONDS = 1800  # one replica's pass at a time; another takes over if it dies
+# A timeline's own keys deleted once it holds no message (`erase_part`, `take_back`). KEYS: its seq
+# counter, floor, countable seqs, kept revisions, messages and cleared messages, and for a group's
+# own timeline its group's info (one slot; a topic's timeline has a tag of its own, so none).
+# Answers 1 (deleted, or nothing there), 0 (messages are left: what a write during the last scan
+# put there) or -1 (the group is open: a group made again under the ID, whose timeline this is
+# now). A message's marks and side keys go before its body (`queue_removal`), so a timeline with no
+# message body has nothing of any message left but what a writer taking back its own is removing.
+_DROP_IF_EMPTY = PipelinedScript(
+    f"""
+if KEYS[7] and redis.call('EXISTS', KEYS[7]) == 1 and redis.call('HEXISTS', KEYS[7], '{CLOSED_FIELD}') == 0 then
+  return -1
+end
+if redis.call('HLEN', KEYS[5]) > 0 then return 0 end
+if redis.call('HLEN', KEYS[6]) > redis.call('HEXISTS', KEYS[6], '{CLEARED_UPTO}') then return 0 end
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
+return 1
+"""
+)
 
 
 class _Pass:
@@ -61,6 +85,41 @@ class _Pass:
         self.cursor = 0
         self.keys: list[str] = []
         self.timeline: str | None = None
+
+
+class Erasure:
+    """Where the erasure of one timeline is (`MessageRetention.erase_part`): the hash being scanned
+    (its messages, then its cleared messages), the HSCAN cursor in it, and whether it is done
+    (`lost`: given up, the timeline being a new group's). `info`: the group's info when the
+    timeline is the group's own (`take_back` says why). `closed_in`: the info hash of the group
+    being erased (the community's, for a topic's timeline), which must still read closed before
+    each batch of messages is erased: once it does not, the group was finished by another eraser
+    (and maybe made again under its ID), and the timeline is no longer this erasure's."""
+
+    def __init__(self, timeline: str, info: str | None = None, *, closed_in: str | None = None) -> None:
+        self.timeline = timeline
+        self.info = info
+        self.closed_in = closed_in if closed_in is not None else info
+        self.hashes = (Keys.timeline_messages(timeline), Keys.timeline_cleared(timeline))
+        self.at = 0
+        self.cursor = 0
+        self.done = False
+        self.lost = False
+
+
+def timeline_own_keys(timeline: str) -> list[str]:
+    """A timeline's own keys, which go once its messages (and what is kept about each) are erased:
+    its seq counter, its floor, its unread index, its kept revisions, its messages and those
+    cleared for everyone. In `_DROP_IF_EMPTY`'s order: it reads the messages fifth and the cleared
+    ones sixth."""
+    return [
+        Keys.timeline_seq(timeline),
+        Keys.timeline_floor(timeline),
+        Keys.timeline_countable(timeline),
+        Keys.message_revisions(timeline),
+        Keys.timeline_messages(timeline),
+        Keys.timeline_cleared(timeline),
+    ]
 
 
 class MessageRetention:
@@ -161,7 +220,7 @@ class MessageRetention:
         await pipe.execute()
 
     async def erase_timeline(self, timeline: str) -> None:
-        """Delete a whole timeline (its group's dismissal): every message, kept or cleared for
+        """Delete a whole timeline (a deleted topic's): every message, kept or cleared for
         everyone, with everything kept about it, TRIM_BATCH at a time (HSCAN: a group's history
         may be long, and most seqs of a live room's have no message), then the timeline's own keys.
         A cut leaves the rest of the timeline as it was: running it again finishes it."""
@@ -169,22 +228,80 @@ class MessageRetention:
             cursor = 0
             while True:
                 cursor, found = await self._redis.hscan(stored, cursor, count=TRIM_BATCH)
-                # the cleared hash also holds how far it was cleared (a field that is no seq)
-                messages = [STORED_DEC.decode(raw) for seq, raw in found.items() if seq.isdigit()]
-                if messages:
-                    pipe = self._redis.pipeline(transaction=False)
-                    self.queue_removal(pipe, timeline, messages)
-                    await pipe.execute()
+                await self._erase_scanned(timeline, found)
                 if not int(cursor):
                     break
-        await self._redis.delete(
-            Keys.timeline_seq(timeline),
-            Keys.timeline_floor(timeline),
-            Keys.timeline_countable(timeline),
-            Keys.message_revisions(timeline),
-            Keys.timeline_messages(timeline),
-            Keys.timeline_cleared(timeline),
-        )
+        await self._redis.delete(*timeline_own_keys(timeline))
+
+    async def erase_part(self, erasure: Erasure, budget: int) -> int:
+        """Erase more of a timeline (a dismissed group's, gateway.engine.groups.eraser), for about
+        `budget` units of work (a message erased, an HSCAN call); returns the units used.
+        `erasure.done` once the timeline is gone.
+
+        Passes over its messages and cleared messages (HSCAN, each message with what is kept about
+        it, `queue_removal`) until a pass ends with no message left, then its own keys
+        (`_DROP_IF_EMPTY`, which checks that in the same step). A pass may miss a message written
+        while it ran (HSCAN returns only what was there from its start to its end), so the check
+        sends the erasure round again rather than drop such a message's body without its marks;
+        only writes that read the group closed land then, and each writer takes its own back
+        (`take_back`), so passes end. A cut leaves the rest as it was: an erasure of the same
+        timeline started again finishes it."""
+        used = 0
+        while not erasure.done and used < budget:
+            stored = erasure.hashes[erasure.at]
+            cursor, found = await self._redis.hscan(stored, erasure.cursor, count=min(TRIM_BATCH, budget - used))
+            used += 1
+            if found and erasure.closed_in and not await self._redis.hexists(erasure.closed_in, CLOSED_FIELD):
+                # the group is no longer the closed one: another eraser finished it (this one's
+                # lease lapsed, or its holder was not this one), and what is in the timeline now
+                # may be a group's made again under the ID
+                erasure.lost = erasure.done = True
+                return used + 1
+            used += await self._erase_scanned(erasure.timeline, found)
+            erasure.cursor = int(cursor)
+            if erasure.cursor:
+                continue
+            erasure.at += 1
+            if erasure.at < len(erasure.hashes):
+                continue
+            dropped = int(await self._drop_if_empty(erasure.timeline, erasure.info))
+            used += 1
+            if dropped == 0:
+                erasure.at = 0  # written during the pass: another one
+                continue
+            # -1: a group made again under the ID owns the timeline now (the erasure's holder lost
+            # its lease to an eraser that finished): nothing more of it is ours to erase
+            erasure.lost = dropped < 0
+            erasure.done = True
+        return used
+
+    async def _erase_scanned(self, timeline: str, found: dict[str, str]) -> int:
+        """The messages an HSCAN of the timeline's messages (or cleared messages) found, erased with
+        what is kept about them; answers how many."""
+        # the cleared hash also holds how far it was cleared (a field that is no seq)
+        messages = [STORED_DEC.decode(raw) for seq, raw in found.items() if seq.isdigit()]
+        if messages:
+            pipe = self._redis.pipeline(transaction=False)
+            self.queue_removal(pipe, timeline, messages)
+            await pipe.execute()
+        return len(messages)
+
+    async def take_back(self, timeline: str, messages: list[StoredMessage], info: str | None) -> None:
+        """What a write into a group's timeline (a send, a tip) undoes when it reads the group closed
+        for its dismissal, or gone (`GroupStore.queue_open_check`): its own messages with what is kept
+        about them, then the timeline's own keys if no message is left in it (its seq counter, which
+        the write's INCR made again after the group's eraser had dropped the timeline). Nothing
+        else: the rest of a closed group's timeline is its eraser's (`erase_part`). `info`: the
+        group's info when `timeline` is the group's own (on its slot): the keys stay if the group is
+        open again (made again under the ID since); a topic's timeline is on a slot of its own."""
+        pipe = self._redis.pipeline(transaction=False)
+        self.queue_removal(pipe, timeline, messages)
+        await pipe.execute()
+        await self._drop_if_empty(timeline, info)
+
+    async def _drop_if_empty(self, timeline: str, info: str | None) -> int:
+        keys = [*timeline_own_keys(timeline), *([info] if info else [])]
+        return int(await run_script(self._redis, _DROP_IF_EMPTY, keys, []))
 
     def queue_removal(self, pipe: Any, timeline: str, messages: list[StoredMessage]) -> None:
         """Into a write pipeline: these messages of `timeline` deleted, what is kept about them

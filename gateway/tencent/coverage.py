@@ -61,6 +61,9 @@ SERVED: dict[str, frozenset[str]] = {
             "mark_group_message_as_read",
             "clear_group_history_message",
             "insert_group_message_to_local_storage",
+            # the member's MsgFlag through modify_group_member_info first (native devices obey it),
+            # then the mirror's option, which the gateway's own push and unread counts read
+            "set_group_receive_message_opt",
             # message extensions: openim_msg_ext_http_svc (gateway.tencent.extensions), versions
             # checked against the mirror, which keeps Tencent's Seq of each key; read from the mirror
             "set_message_extensions",
@@ -157,6 +160,14 @@ SERVED: dict[str, frozenset[str]] = {
             "change_group_counter",
             # read from Tencent (native changes have no webhook), the mirror brought up to date
             "get_group_counters",
+            # community topics: million_group_open_http_svc create_topic / destroy_topic / modify_topic
+            # first (gateway.tencent.topics; the mirror keeps a topic under the ID Tencent gave),
+            # read from the mirror, which imports with get_topic the topics it lacks when first
+            # needed; their messages go with the group messages above, with TopicId
+            "create_topic_in_community",
+            "delete_topic_from_community",
+            "set_topic_info",
+            "get_topic_info_list",
             # the gateway's own (docs/tencent_apis.json "gateway"): local searches, applications
             # REST cannot file or list, and the online count of imql users
             "search_groups",

@@ -76,6 +76,28 @@ class TencentError(IMError):
         self.tencent_code = tencent_code
 
 
+# Tencent's "internal server error, try again": Tencent failing inside, whatever the request
+INTERNAL_SERVER_ERROR = 70500
+OUTAGE_CAUSES = frozenset({"timeout", "network", "rate_limited"})  # TencentError.cause without a code
+
+
+def is_tencent_outage(exc: BaseException) -> bool:
+    """Whether `exc` says Tencent's REST could not serve the call now, whatever the call: unreachable
+    or silent, answering 5xx or 429, failing inside (70500, its 3 s timeout) or asking for calls to
+    slow down (its frequency limits, imql's own limiter): the same call may succeed later, so a
+    queued job failing so is no fault of the job (gateway.background.is_transient)."""
+    if not isinstance(exc, TencentError):
+        return False
+    # gateway.tencent.client: `cause` is "timeout" / "network" / "http_<status>" / "rate_limited"
+    # when Tencent gave no code, else the code itself
+    if exc.tencent_code is not None:
+        return exc.tencent_code in RETRYABLE_CODES or exc.tencent_code == INTERNAL_SERVER_ERROR
+    if exc.cause in OUTAGE_CAUSES:
+        return True
+    status = exc.cause.removeprefix("http_")
+    return status != exc.cause and status.isdigit() and (int(status) >= 500 or int(status) == 429)
+
+
 @dataclass(frozen=True)
 class Mapped:
     code: int

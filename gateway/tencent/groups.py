@@ -19,9 +19,9 @@ import contextlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from gateway.digits import is_digits
+from gateway.digits import lenient_int
 from gateway.ids import topic_parent
-from gateway.im.enums import GroupAdd, GroupMemberRole, GroupType, Priority
+from gateway.im.enums import GroupAdd, GroupMemberRole, GroupType, MessageOpt, Priority
 from gateway.im.groups import CreateGroupMember, GroupInfo, GroupInfoChanges
 from gateway.im.messages import Content, StoredMessage
 from gateway.tencent.client import Answer, TencentRestClient, bad_answer
@@ -44,8 +44,18 @@ from gateway.tencent.inbound import (
     group_echo_key,
 )
 from gateway.tencent.send_options import send_options
+from gateway.tencent.topics import supports_topics
 from gateway.upstream import GroupsUpstream, UpstreamGroup, UpstreamMember, UpstreamSent
-from gateway.v4.groups import GROUP_TYPES, JOIN_OPTION_NAMES, JOIN_OPTIONS, ROLE_NAMES, ROLES, TYPE_NAMES
+from gateway.v4.groups import (
+    GROUP_TYPES,
+    JOIN_OPTION_NAMES,
+    JOIN_OPTIONS,
+    MSG_FLAG_NAMES,
+    MSG_FLAGS,
+    ROLE_NAMES,
+    ROLES,
+    TYPE_NAMES,
+)
 from gateway.v4.msgbody import msgbody_from_content
 
 SVC = "group_open_http_svc"
@@ -99,18 +109,7 @@ def _read_key_values(raw: Any) -> dict[str, str]:
 
 
 def _counters(items: list[dict[str, Any]]) -> dict[str, int]:
-    return {str(c["Key"]): _int(c.get("Value")) for c in items if "Key" in c}
-
-
-def _int(value: Any) -> int:
-    """Tencent sends some integers as digit strings."""
-    if isinstance(value, bool):
-        return 0
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and is_digits(value):
-        return int(value)
-    return 0
+    return {str(c["Key"]): lenient_int(c.get("Value")) for c in items if "Key" in c}
 
 
 class TencentGroups(GroupsUpstream):
@@ -209,7 +208,7 @@ class TencentGroups(GroupsUpstream):
                 {"GroupId": group_id, "Silence": 0, "MemberList": [{"Member_Account": u} for u in batch]},
             )
             for item in answer.result_items("MemberList"):
-                if _int(item.get("Result")) in (ADDED, ALREADY):
+                if lenient_int(item.get("Result")) in (ADDED, ALREADY):
                     members.add(str(item.get("Member_Account", "")))
         await self._own(GROUP_JOIN, group_id, [(m,) for m in members])
         return members
@@ -250,6 +249,13 @@ class TencentGroups(GroupsUpstream):
         for start in range(0, len(user_ids), FORBID_MEMBERS_MAX):
             batch = list(user_ids[start : start + FORBID_MEMBERS_MAX])
             await self._call("forbid_send_msg", {"GroupId": group_id, "Members_Account": batch, "MuteTime": seconds})
+
+    async def set_receive_option(self, group_id: str, user_id: str, opt: MessageOpt) -> None:
+        """modify_group_member_info {MsgFlag} (B26; MAPPING.md #36), each of V2TIM_MessageOpt's values
+        having its MsgFlag. No echo to record: Group.CallbackAfterMemberFieldChanged reports Role and
+        NameCard only, and its applier changes nothing when those are as the mirror has them."""
+        body = {"GroupId": group_id, "Member_Account": user_id, "MsgFlag": MSG_FLAG_NAMES[opt]}
+        await self._call("modify_group_member_info", body)
 
     # ---- attributes and counters ------------------------------------------------------------------
     async def set_attributes(self, group_id: str, attributes: dict[str, str], *, replace: bool) -> None:
@@ -295,9 +301,12 @@ class TencentGroups(GroupsUpstream):
                 "get_group_info", {"GroupIdList": batch, "ResponseFilter": {"GroupBaseInfoFilter": BASE_INFO}}
             )
             for item in answer.result_items("GroupInfo"):
-                if _int(item.get("ErrorCode")) != 0 or not isinstance(item.get("GroupId"), str):
+                if lenient_int(item.get("ErrorCode")) != 0 or not isinstance(item.get("GroupId"), str):
                     continue  # no such group (10010), or not the app's to read: left out
                 info = self._group_info(item)
+                if info.groupType == GroupType.V2TIM_GROUP_TYPE_COMMUNITY and not info.isSupportTopic:
+                    # get_group_info does not say whether a community has topics: get_topic does
+                    info.isSupportTopic = await supports_topics(self._client, info.groupID, info.owner)
                 members = await self._members(info.groupID, info.groupType)
                 attributes = await self._client.call(
                     f"{ATTR_SVC}/get_group_attr", {"GroupId": info.groupID}, idempotent=True
@@ -308,8 +317,8 @@ class TencentGroups(GroupsUpstream):
                         info=info,
                         members=members,
                         custom_info=_read_key_values(item.get("AppDefinedData")),
-                        max_members=_int(item.get("MaxMemberNum")),
-                        next_seq=max(1, _int(item.get("NextMsgSeq"))),
+                        max_members=lenient_int(item.get("MaxMemberNum")),
+                        next_seq=max(1, lenient_int(item.get("NextMsgSeq"))),
                         attributes={
                             str(a["key"]): str(a.get("value", ""))
                             for a in attributes.result_items("GroupAttrAry")
@@ -334,9 +343,9 @@ class TencentGroups(GroupsUpstream):
             isAllMuted=item.get("MuteAllMember") == "On",
             isSupportTopic=group_type == GroupType.V2TIM_GROUP_TYPE_COMMUNITY and bool(item.get("SupportTopic")),
             owner=str(item.get("Owner_Account") or ""),
-            memberCount=_int(item.get("MemberNum")),
-            createTime=_int(item.get("CreateTime")),
-            lastInfoTime=_int(item.get("LastInfoTime")),
+            memberCount=lenient_int(item.get("MemberNum")),
+            createTime=lenient_int(item.get("CreateTime")),
+            lastInfoTime=lenient_int(item.get("LastInfoTime")),
         )
 
     async def _members(self, group_id: str, group_type: GroupType) -> list[UpstreamMember]:
@@ -357,7 +366,7 @@ class TencentGroups(GroupsUpstream):
                 cursor = str(answer.get("Next") or "")
                 if not cursor or not page:
                     return members
-            elif not page or len(members) >= _int(answer.get("MemberNum")):
+            elif not page or len(members) >= lenient_int(answer.get("MemberNum")):
                 return members
 
     @staticmethod
@@ -365,10 +374,12 @@ class TencentGroups(GroupsUpstream):
         return UpstreamMember(
             user_id=str(row["Member_Account"]),
             role=ROLES.get(str(row.get("Role")), ROLES["Member"]),
-            join_time=_int(row.get("JoinTime")),
+            join_time=lenient_int(row.get("JoinTime")),
             name_card=str(row.get("NameCard") or ""),
-            mute_until=_int(row.get("MuteUntil", row.get("ShutUpUntil"))),
+            mute_until=lenient_int(row.get("MuteUntil", row.get("ShutUpUntil"))),
             custom_info=_read_key_values(row.get("AppMemberDefinedData")),
+            # an unknown or missing flag (a filtered list) reads as Tencent's default
+            receive_option=MSG_FLAGS.get(str(row.get("MsgFlag")), MessageOpt.V2TIM_RECEIVE_MESSAGE),
         )
 
     async def joined_group_ids(self, user_id: str) -> list[str]:
@@ -381,7 +392,7 @@ class TencentGroups(GroupsUpstream):
             )
             page = [str(g["GroupId"]) for g in answer.result_items("GroupIdList") if isinstance(g.get("GroupId"), str)]
             ids += page
-            if not page or len(ids) >= _int(answer.get("TotalCount")):
+            if not page or len(ids) >= lenient_int(answer.get("TotalCount")):
                 return ids
 
     # ---- messages ---------------------------------------------------------------------------------
@@ -421,8 +432,8 @@ class TencentGroups(GroupsUpstream):
         await self._own_messages.record_own_message(echo)
         answer = await self._call("group_msg_recall", {**ids, "MsgSeqList": [{"MsgSeq": seq}]})
         for item in answer.result_items("RecallRetList"):
-            code = _int(item.get("RetCode"))
-            if _int(item.get("MsgSeq")) == seq and code != 0:
+            code = lenient_int(item.get("RetCode"))
+            if lenient_int(item.get("MsgSeq")) == seq and code != 0:
                 raise tencent_error(code, "the message was not recalled", f"{SVC}/group_msg_recall")
 
     async def modify_group_message(

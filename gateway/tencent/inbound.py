@@ -9,10 +9,12 @@ section C), echoes of the gateway's own REST calls are dropped, and the rest go 
 
 Failures: a callback that cannot be decoded, or whose command imql has no event for, is logged and
 acknowledged (a retry would not change it). A handler that raises or overruns HANDLER_TIMEOUT_SECONDS
-leaves the entry pending; after CLAIM_IDLE_SECONDS any replica claims it again, and an entry
-delivered MAX_ATTEMPTS times is moved to the queue's dead-letter stream with a log line
-(gateway.background.StreamConsumer.max_deliveries). The same claim takes over a dead replica's
-entries.
+leaves the entry pending; after CLAIM_IDLE_SECONDS any replica claims it again. An entry whose
+handler failed MAX_ATTEMPTS times of its own is moved to the queue's dead-letter stream with a log
+line (gateway.background.StreamConsumer.max_deliveries); a failure for an outage (Redis, Tencent's
+REST unreachable, silent, 5xx or asking to slow down: `InboundWorker.is_transient`) or an overrun,
+which a stalled dependency causes, is not counted, and the entry waits the outage out. The same
+claim takes over a dead replica's entries.
 
 Decoding is lenient where Tencent is inconsistent (FIXTURES.md, "Golden-test advice"): `EventTime`
 as a number or a string of digits, `Member_Account` or `Modified_Account`, integers sent as digit
@@ -41,6 +43,7 @@ from gateway.digits import INT64_MIN, UINT64_MAX, parse_integer
 from gateway.errors import IMError
 from gateway.im.messages import Content
 from gateway.keys import Keys
+from gateway.tencent.errors import is_tencent_outage
 from gateway.v4 import callbacks as wire
 from gateway.v4.msgbody import content_from_msgbody
 
@@ -49,7 +52,7 @@ log = logging.getLogger("imql.tencent")
 GROUP = "tencent-inbound"
 BATCH = 50  # queue entries taken per read, handled in order
 BLOCK_MILLISECONDS = 1000  # how long a read waits for new entries
-HANDLER_TIMEOUT_SECONDS = 10.0  # one event's handling; an overrun counts as a failure
+HANDLER_TIMEOUT_SECONDS = 10.0  # one event's handling; an overrun is retried, not counted (a stalled dependency)
 # An entry idle this long was either refused by the handler or taken by a replica that died: claim
 # it again. Longer than HANDLER_TIMEOUT_SECONDS, so a live replica's entry is never taken from it.
 CLAIM_IDLE_SECONDS = 30.0
@@ -75,6 +78,10 @@ GROUP_OWNER = "owner"
 GROUP_ROLE = "role"
 GROUP_CARD = "card"
 GROUP_ATTR = "attr"
+# topic echo keys (gateway.tencent.topics records them for its own topic writes)
+TOPIC_CREATE = "topic-create"
+TOPIC_DESTROY = "topic-destroy"
+TOPIC_INFO = "topic-info"
 
 
 class InboundDecodeError(ValueError):
@@ -442,6 +449,9 @@ class TopicCreated(Inbound, frozen=True, kw_only=True):
     user_defined_data: tuple[tuple[str, str], ...] = ()
     event_time: int = 0
 
+    def echo_keys(self) -> tuple[str, ...]:
+        return (group_action_key(TOPIC_CREATE, self.group_id, self.topic_id),)
+
 
 class TopicsDestroyed(Inbound, frozen=True, kw_only=True):
     """Group.CallbackAfterTopicDestroyed."""
@@ -450,6 +460,9 @@ class TopicsDestroyed(Inbound, frozen=True, kw_only=True):
     topic_ids: tuple[str, ...]
     group_type: str = ""
     event_time: int = 0
+
+    def echo_keys(self) -> tuple[str, ...]:
+        return tuple(group_action_key(TOPIC_DESTROY, self.group_id, t) for t in self.topic_ids)
 
 
 class TopicInfoChanged(Inbound, frozen=True, kw_only=True):
@@ -464,6 +477,17 @@ class TopicInfoChanged(Inbound, frozen=True, kw_only=True):
     notification: str | None = None
     face_url: str | None = None
     event_time: int = 0
+
+    def echo_keys(self) -> tuple[str, ...]:
+        # by the fields it names, as for a group's info: the gateway records its writes' keys both
+        # with the topic and without (Tencent's sample names none), so either shape is recognised
+        fields = (
+            ("Name", self.name),
+            ("Introduction", self.introduction),
+            ("Notification", self.notification),
+            ("FaceUrl", self.face_url),
+        )
+        return tuple(topic_info_key(self.group_id, self.topic_id, n, v) for n, v in fields if v is not None)
 
 
 class FriendsAdded(Inbound, frozen=True, kw_only=True):
@@ -607,6 +631,13 @@ def group_action_key(action: str, group_id: str, *parts: str) -> str:
     """The echo key of a group membership or profile write the gateway made by REST (GROUP_JOIN, ...):
     the group, and what the callback names (a member, a field and its new value)."""
     return orjson.dumps(["grp-action", action, group_id, *parts]).decode()
+
+
+def topic_info_key(group_id: str, topic_id: str, field: str, value: str) -> str:
+    """The echo key of a topic info write: the community, the topic ("" when the callback names
+    none), a field Group.CallbackAfterTopicInfoChanged reports (Name, Introduction, Notification,
+    FaceUrl) and its new value."""
+    return group_action_key(TOPIC_INFO, group_id, topic_id, field, value)
 
 
 def _digest(text: str) -> str:
@@ -1099,6 +1130,11 @@ class InboundWorker(StreamConsumer):
     block_milliseconds = BLOCK_MILLISECONDS
     error_pause_seconds = ERROR_PAUSE_SECONDS
 
+    def is_transient(self, exc: BaseException) -> bool:
+        """A handler's call to Tencent failing for Tencent's outage is one too: the webhook's entry
+        waits it out, uncounted, as it does Redis's."""
+        return super().is_transient(exc) or is_tencent_outage(exc)
+
     def __init__(self, redis: Any, keys: Keys, handler: InboundHandler, own: OwnMessages, *, consumer: str) -> None:
         super().__init__(redis, keys.tencent_inbound_queue(), consumer)
         self.handler = handler
@@ -1111,7 +1147,8 @@ class InboundWorker(StreamConsumer):
     async def _process(self, entries: list[tuple[Any, dict[Any, Any]]]) -> list[Any]:
         """In order within each conversation (a C2C pair, a group), conversations side by side: one
         busy conversation does not hold the others back, and no conversation's events overtake each
-        other. An entry whose handler failed stays pending, to be claimed again (and counted)."""
+        other. An entry whose handler failed stays pending, to be claimed again (and counted, unless
+        the failure was an outage: StreamConsumer.is_transient)."""
         lanes: dict[str, list[tuple[Any, dict[Any, Any]]]] = {}
         for entry_id, fields in entries:
             lanes.setdefault(ordering_lane(fields), []).append((entry_id, fields))
@@ -1142,19 +1179,19 @@ class InboundWorker(StreamConsumer):
         if event is None:
             log.info("%s has no inbound event; acknowledged", command)
             return True
-        if echoes is not None and await self.own.all_echoes(echoes):
-            log.debug("%s is an echo of the gateway's own REST call", command)
-            return True
         try:
+            # the echo check reads Redis: its failure is this entry's (an outage, not counted), not
+            # the batch's, so the other conversations' entries go on
+            if echoes is not None and await self.own.all_echoes(echoes):
+                log.debug("%s is an echo of the gateway's own REST call", command)
+                return True
+            # An overrun is a TimeoutError, which is transient (not counted): a handler waits on
+            # Redis (no socket timeout) or on Tencent (an idempotent call's retries outlast it), and
+            # a stalled dependency cannot be told from a slow entry here. An entry too slow ever to
+            # finish is then tried every claim time, logged each time, rather than dead-lettered.
             async with asyncio.timeout(self._handler_timeout):
                 await self.handler.handle(event)
-        except Exception:
-            log.warning(
-                "%s: handler failed (attempt %d of %d)",
-                command,
-                self.deliveries(entry_id),
-                self.max_deliveries,
-                exc_info=True,
-            )
+        except Exception as exc:
+            self._failed(entry_id, exc, command)
             return False
         return True

@@ -20,6 +20,7 @@ from gateway.tencent import (
     mirror_groups,
     mirror_receipts,
     mirror_status,
+    mirror_topics,
 )
 from gateway.tencent.inbound import InboundEvent
 from gateway.tencent.mirror_writes import Applier, MirrorWrites
@@ -35,6 +36,7 @@ APPLIERS: dict[type[Any], Applier] = {
     **mirror_group_messages.APPLIERS,
     **mirror_extensions.APPLIERS,
     **mirror_receipts.APPLIERS,
+    **mirror_topics.APPLIERS,
 }
 
 

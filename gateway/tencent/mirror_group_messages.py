@@ -8,7 +8,12 @@ arrives first, found stored at that seq with the same Random and left alone. Rec
 modifications go through `group_msg_recall` / `modify_group_msg` as the sender's, once: a recalled
 message is not recalled again, a body the mirror has already is not written again. Webhooks come in
 no set order: a recall of a seq the mirror holds no message at is noted (gateway.tencent.identity,
-"Early recalls") and applied when that seq's send comes, as for C2C messages.
+"Early recalls") and applied when that seq's send comes, as for C2C messages. A topic's message
+(`TopicId`) goes to the topic's timeline; a topic the mirror has never seen is fetched from Tencent
+first (gateway.tencent.mirror_topics.topic_known), so a native topic whose creation webhook was lost
+still gets its messages. A topic Tencent cannot be asked about now (an outage: the probe of a
+community the mirror holds as without topics, or get_topic) fails the webhook's entry, which is
+retried; only a topic Tencent answers it does not have is dropped.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import Any
 from gateway.tencent.inbound import GroupMessageModified, GroupMessageSent, GroupMessagesRecalled
 from gateway.tencent.mirror_c2c import signaling_step
 from gateway.tencent.mirror_groups import AVCHATROOM, SVC, mirrored
+from gateway.tencent.mirror_topics import mirrored_topics, topic_known
 from gateway.tencent.mirror_writes import Applier, MirrorWrites
 from gateway.upstream import UpstreamReport, from_upstream
 
@@ -34,10 +40,24 @@ def _ids(group_id: str, topic_id: str) -> dict[str, str]:
     return {"GroupId": group_id, "TopicId": topic_id} if topic_id else {"GroupId": group_id}
 
 
+async def _timeline_known(mirror: MirrorWrites, group_id: str, topic_id: str, *, fetch: bool = True) -> bool:
+    """Whether the mirror has the group, and the topic when there is one (`fetch`: a topic only
+    Tencent has is fetched first; a message's webhook can be the first the mirror hears of it)."""
+    if not topic_id:
+        return await mirrored(mirror, group_id) is not None
+    if fetch:
+        return await topic_known(mirror, group_id, topic_id)
+    return await mirrored(mirror, group_id) is not None and bool(await mirrored_topics(mirror, group_id, [topic_id]))
+
+
 async def message_sent(mirror: MirrorWrites, event: GroupMessageSent) -> None:
     if event.group_type == AVCHATROOM or not event.msg_body or event.msg_seq < 1:
         return  # live-stream rooms have no imql members; a message without a body or seq is none
     await mirror.know_groups(event.group_id)  # a group new here is imported (this message's seq included)
+    # an outage raises out of topic_known (the entry is retried); False: Tencent has no such topic
+    if event.topic_id and not await topic_known(mirror, event.group_id, event.topic_id):
+        log.info("a message of topic %r, which neither the mirror nor Tencent has; dropped", event.topic_id)
+        return
     await mirror.know_accounts(event.from_account)
     body: dict[str, Any] = {
         **_ids(event.group_id, event.topic_id),
@@ -80,8 +100,8 @@ async def messages_recalled(mirror: MirrorWrites, event: GroupMessagesRecalled) 
     (webhooks are retried, in no set order): their recall is noted for their send."""
     if event.group_type == AVCHATROOM or not event.msg_seqs:
         return
-    if await mirrored(mirror, event.group_id) is None:
-        missing: Sequence[int] = event.msg_seqs  # a group new here: a send to come imports it
+    if not await _timeline_known(mirror, event.group_id, event.topic_id):
+        missing: Sequence[int] = event.msg_seqs  # a group (or topic) new here: a send to come imports it
     else:
         missing = await _recall(mirror, event.group_id, event.topic_id, event.msg_seqs, event.operator)
     if missing:
@@ -90,7 +110,7 @@ async def messages_recalled(mirror: MirrorWrites, event: GroupMessagesRecalled) 
         )
         timeline = event.topic_id or event.group_id
         await mirror.ids.note_early_group_recalls(timeline, missing, event.operator)
-        if await mirrored(mirror, event.group_id) is not None:
+        if await _timeline_known(mirror, event.group_id, event.topic_id, fetch=False):
             # a send handled on another replica between the recall and the note found no note:
             # recalled now, and the notes of what it recalled go
             still = set(await _recall(mirror, event.group_id, event.topic_id, missing, event.operator))
@@ -108,7 +128,9 @@ async def _recall(mirror: MirrorWrites, group_id: str, topic_id: str, seqs: Sequ
 
 async def message_modified(mirror: MirrorWrites, event: GroupMessageModified) -> None:
     """onRecvMessageModified when the body differs from the mirror's (an echo's is the same)."""
-    if (not event.msg_body and not event.cloud_custom_data) or await mirrored(mirror, event.group_id) is None:
+    if (not event.msg_body and not event.cloud_custom_data) or not await _timeline_known(
+        mirror, event.group_id, event.topic_id
+    ):
         return
     ids = _ids(event.group_id, event.topic_id)
     found = await mirror.apply(

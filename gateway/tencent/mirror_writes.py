@@ -13,6 +13,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from gateway.backend import IMBackend, ServerAPI
+from gateway.engine.groups.imports import GroupBeingErased
+from gateway.errors import IMError
 from gateway.tencent.identity import TencentIds
 from gateway.upstream import MirrorEntry, Upstream, UpstreamReport, from_upstream, reporting
 
@@ -70,9 +72,23 @@ class MirrorWrites:
     ) -> None:
         """The groups in the mirror, fetched whole from Tencent if new; a new group's members the
         webhook reports joining (`joined`) are announced (onMemberEnter when `by_self`, else
-        onMemberInvited by `operator`)."""
+        onMemberInvited by `operator`). A group made again on Tencent under the ID of one the mirror
+        is still erasing cannot be taken yet: GroupBeingErased (a ConnectionError), which the
+        engine's boundary reports as a store failure, is raised itself, so that the webhook's entry
+        waits uncounted and is retried after its claim period (gateway.background.is_transient)."""
         groups = [g for g in group_ids if g]
-        await self.backend.groups.know_groups(groups, joined=joined, operator=operator, by_self=by_self)
+        try:
+            await self.backend.groups.know_groups(groups, joined=joined, operator=operator, by_self=by_self)
+        except IMError as exc:
+            if isinstance(exc.__cause__, GroupBeingErased):
+                raise exc.__cause__ from exc
+            raise
+
+    async def know_topics(self, group_id: str, *topic_ids: str, viewer: str = "") -> list[str]:
+        """Those of the community's topics the mirror has, those it lacks fetched from Tencent first
+        (get_topic as `viewer`, a member), telling nobody: a topic made natively whose creation the
+        mirror never heard of (a lost webhook, or made before the gateway served topics)."""
+        return await self.backend.groups.know_topics(group_id, [t for t in topic_ids if t], viewer)
 
 
 # one event type's applier: (the mirror, the event) -> done; raising leaves the event queued

@@ -26,6 +26,7 @@ from gateway.tencent.inbound import MODIFY, READ, RECALL, SEND, OwnMessages, c2c
 from gateway.tencent.receipts import TencentReceipts
 from gateway.tencent.send_options import send_options
 from gateway.tencent.status import TencentStatus
+from gateway.tencent.topics import TencentTopics
 from gateway.upstream import AccountsUpstream, MessagesUpstream, UpstreamSent
 from gateway.v4.fields import Body
 from gateway.v4.msgbody import msgbody_from_content
@@ -163,6 +164,7 @@ class TencentUpstream:
         self.friendship = TencentFriendship(client)
         self.status = status
         self.groups = TencentGroups(client, own, media_url)
+        self.topics = TencentTopics(client, own)
         self.extensions = TencentExtensions(client, ids)
         self.receipts = TencentReceipts(client, ids)
         self._pinged_at = float("-inf")

@@ -144,16 +144,15 @@ async def test_an_api_not_yet_written_through_is_refused_and_changes_nothing(pai
     alice = await device(pair.at_gateway, pair.gateway, "alice")
     created = await alice.q('mutation { createGroup(groupName: "g", groupType: V2TIM_GROUP_TYPE_WORK) }')
     group_id = created["createGroup"]
-    reply = await alice.call(
-        "mutation($g: String!) { setGroupReceiveMessageOpt(groupID: $g, opt: V2TIM_NOT_RECEIVE_MESSAGE) }",
-        {"g": group_id},
-    )
+    # member marks (AVChatRoom only in the SDK, and imql users cannot join one on Tencent)
+    mark = 'mutation($g: String!) { markGroupMemberList(groupID: $g, memberIDList: ["alice"], markType: 1) }'
+    reply = await alice.call(mark, {"g": group_id})
     assert reply.codes == [7013]
     assert "not available on the Tencent backend" in reply.errors[0]["message"]
-    conversation = await alice.q(
-        "query($c: String!) { getConversation(conversationID: $c) { recvOpt } }", {"c": f"group_{group_id}"}
+    members = await alice.q(
+        'query($g: String!) { getGroupMembersInfo(groupID: $g, memberList: ["alice"]) { markList } }', {"g": group_id}
     )
-    assert conversation["getConversation"]["recvOpt"] == 0  # V2TIM_RECEIVE_MESSAGE: as it was
+    assert members["getGroupMembersInfo"] == [{"markList": []}]  # as it was
 
 
 def test_every_served_method_is_a_method_of_its_manager() -> None:

@@ -140,7 +140,8 @@ async def test_a_topic_recall_that_arrives_before_its_send_still_recalls_the_mes
     gid = await alice.create("Community", "topics", topics=True, m=[{"userID": "bob"}])
     topic = f"{gid}@TOPIC#_early"
     await settled(pair)
-    mirror = mirror_of(pair)  # topics are not written through by this build: the mirror gets its own
+    mirror = mirror_of(pair)  # the topic in the mirror alone, as its create webhook would make it: the order of
+    # the recall and the send is what is tested here
     await mirror.apply("million_group_open_http_svc/create_topic", {"GroupId": gid, "TopicId": topic, "TopicName": "t"})
     await alice.drain(op)
     seq = await next_seq(pair, gid, topic)

@@ -439,8 +439,8 @@ async def test_recalls_and_modifications_cross_both_ways(pair: Pair) -> None:
 async def test_a_group_send_tencent_cannot_take_stores_nothing(pair: Pair) -> None:
     alice, _ = await both(pair, "alice", "bob")
     gid = await alice.create("Work", "quiet", m=[{"userID": "bob"}])
-    # topics are not written through by this build: refused before anything is sent or stored
-    assert (await alice.send(f"{gid}@TOPIC#_t", "to a topic")).codes == [Code.ERR_SDK_INTERFACE_NOT_SUPPORT]
+    # a topic the group has on neither side: refused before anything is sent or stored
+    assert (await alice.send(f"{gid}@TOPIC#_t", "to a topic")).codes == [Code.ERR_GROUP_NOT_FOUND]
     await pair.cloud.stop()  # Tencent unreachable
     reply = await alice.send(gid, "lost in transit")
     assert reply.codes

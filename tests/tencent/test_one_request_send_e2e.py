@@ -51,6 +51,6 @@ async def test_a_one_request_group_send_is_one_message_on_tencent(pair: Pair) ->
     on_tencent = [m for m in (await tencent_history(pair, gid)).values() if m["MsgBody"] and not m["IsSystemMsg"]]
     assert [m["MsgSeq"] for m in on_tencent] == [first["seq"]]
     assert await texts(alice, gid) == [(first["seq"], "alice", "to all")]
-    # a refusal is the same as sendMessage's: a topic is not served on this backend
+    # a refusal is the same as sendMessage's: a topic the group does not have
     refused = await alice.call(SEND_TEXT, {"t": "x", "g": f"{gid}@TOPIC#_t"})
-    assert refused.codes == [Code.ERR_SDK_INTERFACE_NOT_SUPPORT]
+    assert refused.codes == [Code.ERR_GROUP_NOT_FOUND]

@@ -8,6 +8,10 @@ trips, gateway.engine.unread_index). A callback whose endpoint is unavailable (n
 timeout, 5xx, 429) is retried with backoff, then dropped with a log line; one the endpoint answers
 otherwise is done (Tencent ignores the answers of after-callbacks). The queue is trimmed to
 hooks.QUEUE_MAX, so a dead endpoint costs a bounded backlog and never a send's time.
+
+A batch whose UnreadMsgNum cannot be counted (Redis failing) is held, not sent without it: it
+stays pending and is tried again after CLAIM_IDLE_SECONDS, its deliveries not counted toward the
+dead-letter stream (a Redis error is an outage: gateway.background.is_transient).
 """
 
 from __future__ import annotations
@@ -50,7 +54,7 @@ class CallbackWorker(StreamConsumer):
     batch = BATCH
     linger_seconds = LINGER_SECONDS
     block_milliseconds = BLOCK_MILLISECONDS
-    claim_idle_seconds = CLAIM_IDLE_SECONDS
+    claim_idle_seconds: float = CLAIM_IDLE_SECONDS  # a float as the base class's (tests shorten it)
     error_pause_seconds = ERROR_PAUSE_SECONDS
 
     def __init__(
@@ -74,7 +78,10 @@ class CallbackWorker(StreamConsumer):
 
     async def _process(self, entries: list[tuple[Any, dict[Any, Any]]]) -> list[Any]:
         jobs = [job for _, fields in entries if (job := _decoded(fields)) is not None]
-        # whose unread count each body carries (the receiver, or the reader), counted at once
+        # whose unread count each body carries (the receiver, or the reader), counted at once. A
+        # failure here (Redis) fails the batch: held until Redis answers, its deliveries given back
+        # (StreamConsumer._holding), rather than sent without UnreadMsgNum, which Tencent's bodies
+        # always carry (an endpoint keeping badges would read a missing count as wrong or as 0).
         totals = await self._unread([job.unreadOf[0] for job in jobs if job.unreadOf])
         for job in jobs:
             if job.unreadOf:

@@ -1,16 +1,24 @@
-"""Group attributes, counters and community topics."""
+"""Group attributes, counters and community topics.
+
+With an upstream IM server (gateway.upstream), topic writes go there first (`TopicsUpstream`) inside
+the community's turn, and the mirror keeps each topic under the ID the upstream gave; the topics the
+mirror lacks (made natively, or before the upstream's topics were served) are imported when first
+needed, telling nobody, as groups are (gateway.engine.groups.imports)."""
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Protocol, runtime_checkable
 
 import msgspec
 
 from gateway.digits import INT32_MAX, INT32_MIN
 from gateway.engine.groups.imports import known
 from gateway.engine.groups.permissions import Op, require
-from gateway.engine.groups.store import COMMUNITY, GroupStore, bad
+from gateway.engine.groups.store import CLOSED_FIELD, COMMUNITY, GroupStore, bad
 from gateway.engine.retention import MessageRetention
 from gateway.engine.scripts import PipelinedScript, run_script
 from gateway.errors import Code, IMError
@@ -22,8 +30,8 @@ from gateway.im.events import (
     OnTopicDeleted,
     OnTopicInfoChanged,
 )
-from gateway.im.groups import GroupCounter, TopicInfo, TopicInfoResult, TopicOperationResult
-from gateway.upstream import Upstream, active
+from gateway.im.groups import GroupCounter, GroupInfo, TopicInfo, TopicInfoResult, TopicOperationResult
+from gateway.upstream import Upstream, UpstreamTopic, active
 
 ATTRIBUTE_KEYS_MAX = 16
 ATTRIBUTE_KEY_MAX_BYTES = 32
@@ -54,9 +62,104 @@ return out
 COUNTER_KEY_MAX_BYTES = 128
 TOPIC_NAME_MAX_BYTES = 150
 TOPICS_MAX = 100
+# info-hash field: the community's topics were read from the upstream once (gateway.upstream)
+TOPICS_SYNCED_FIELD = "topicsSynced"
+# HSET of a group's info hash only while it exists (its existence is the group's): a dismissal
+# between a check and the write must not leave a one-field group behind
+_MARK_LIVE_GROUP = PipelinedScript(
+    "if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end return -1"
+)
+# A topic written into the community's topics hash (KEYS[2]) only while the community is open: its
+# info hash (KEYS[1], same slot) exists and is not closed for a dismissal, which would otherwise leave
+# the hash behind for a new group under the same ID. ARGV: the topic's ID, its TopicInfo, 1 to write
+# only a topic the hash lacks (HSETNX). Answers 1 written, 0 there already, -1 the community is gone.
+_WRITE_TOPIC_IF_OPEN = PipelinedScript(
+    f"""
+if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HEXISTS', KEYS[1], '{CLOSED_FIELD}') == 1 then return -1 end
+if ARGV[3] == '1' then return redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2]) end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+return 1
+"""
+)
+_TOPIC_COMMUNITY_GONE = -1
+# info-hash field: until when (unix s) the upstream's "no topics" for a community the mirror holds as
+# one without them stands before it is asked again (`has_topics`)
+NO_TOPICS_UNTIL_FIELD = "noTopicsUntil"
+NO_TOPICS_RECHECK_SECONDS = 60
+# a timeline's seq raised to the upstream's (an imported topic's), never lowered
+_RAISE_SEQ = PipelinedScript(
+    "local c = tonumber(redis.call('GET', KEYS[1]) or '0') "
+    "if tonumber(ARGV[1]) > c then redis.call('SET', KEYS[1], ARGV[1]) end return 0"
+)
 
 _topic_enc = msgspec.json.Encoder()
 _topic_dec = msgspec.json.Decoder(TopicInfo)
+
+
+@runtime_checkable
+class TopicsProbe(Protocol):
+    """An upstream's topics that can say whether a community has them (Tencent's: get_topic answers
+    for topic-enabled communities only, gateway.tencent.topics.supports_topics)."""
+
+    async def supports_topics(self, group_id: str, viewer: str) -> bool: ...
+
+
+@runtime_checkable
+class TopicEchoes(Protocol):
+    """An upstream's topics whose writes' echoes are recorded as the gateway's own only once the
+    mirror has them too (Tencent's: gateway.tencent.topics.TencentTopics.echoes_after)."""
+
+    def echoes_after(self) -> AbstractAsyncContextManager[None]: ...
+
+
+def _echoes_after(up: Upstream | None) -> AbstractAsyncContextManager[None]:
+    """Held in the community's turn around an upstream topic write and the mirror's: the write's
+    echoes count as the gateway's own from its end, when both were made, and not when it failed
+    (the upstream's webhook then repairs the mirror)."""
+    topics = getattr(up, "topics", None)
+    return topics.echoes_after() if isinstance(topics, TopicEchoes) else contextlib.nullcontext()
+
+
+async def has_topics(store: GroupStore, group: GroupInfo) -> bool:
+    """Whether the community has topics. The mirror's isSupportTopic=0 is not taken as final with
+    an upstream that can be asked: communities imported before the upstream's answer was read (or
+    while it could not be) hold 0 whatever they are. So the upstream is asked (as the owner, a
+    member) at the point of need, even for a write the upstream reported (a read changes nothing
+    there); a "yes" is stored (isSupportTopic=1, for good), a "no" stands NO_TOPICS_RECHECK_SECONDS
+    (an info-hash field, going with the group) so that calls naming topics of a community that has
+    none do not each cost a call; an outage raises (unknown, not "no")."""
+    if group.groupType != COMMUNITY:
+        return False
+    if group.isSupportTopic:
+        return True
+    probe = getattr(store.upstream, "topics", None)
+    if not isinstance(probe, TopicsProbe):
+        return False
+    info_key = store.keys.group_info(group.groupID)
+    until = await store.redis.hget(info_key, NO_TOPICS_UNTIL_FIELD)
+    now = store.now()
+    if until is not None and now < int(until):
+        return False
+    if await probe.supports_topics(group.groupID, group.owner):
+        await run_script(store.redis, _MARK_LIVE_GROUP, [info_key], ["isSupportTopic", "1"])
+        group.isSupportTopic = True
+        return True
+    await run_script(
+        store.redis, _MARK_LIVE_GROUP, [info_key], [NO_TOPICS_UNTIL_FIELD, now + NO_TOPICS_RECHECK_SECONDS]
+    )
+    return False
+
+
+async def _write_topic(store: GroupStore, group_id: str, info: TopicInfo, *, only_new: bool) -> bool:
+    """The topic written into the community's topics hash (`only_new`: unless it has one under that
+    ID: whether it was written), or 10010 when the community is gone or closed for its dismissal."""
+    keys = [store.keys.group_info(group_id), store.keys.group_topics(group_id)]
+    done = await run_script(
+        store.redis, _WRITE_TOPIC_IF_OPEN, keys, [info.topicID, _topic_enc.encode(info), "1" if only_new else "0"]
+    )
+    if int(done) == _TOPIC_COMMUNITY_GONE:
+        raise IMError(Code.ERR_GROUP_NOT_FOUND, f"groupID: no group {group_id!r}")
+    return bool(int(done))
 
 
 def _size(attributes: dict[str, str]) -> int:
@@ -268,73 +371,152 @@ class GroupExtras:
 
     # ---- topics ---------------------------------------------------------------------------------
     async def _community(self, user_id: str, group_id: str, *, manage: bool, app_admin: bool = False) -> str:
+        """The community's topics hash, once the caller may act on it (`manage`: create, delete,
+        change topics; else read them). With an upstream, a community the mirror lacks is imported
+        first (as for any group an SDK call names)."""
+        await known(self.store, group_id)
         group = await self.store.info(group_id)
-        if group.groupType != COMMUNITY or not group.isSupportTopic:
+        if not await has_topics(self.store, group):
             raise bad(f"group {group_id!r} is not a community with topics")
-        if app_admin:
-            return self.store.keys.group_topics(group_id)
-        role = await self.store.role_of(group, user_id)
-        if manage:
-            require(Op.TOPICS, role, group.groupType)
-        elif role is None:
-            raise IMError(Code.ERR_NO_PERMISSION, f"you are not a member of {group_id!r}")
+        if not app_admin:
+            role = await self.store.role_of(group, user_id)
+            if manage:
+                require(Op.TOPICS, role, group.groupType)
+            elif role is None:
+                raise IMError(Code.ERR_NO_PERMISSION, f"you are not a member of {group_id!r}")
         return self.store.keys.group_topics(group_id)
+
+    async def _topics_known(self, user_id: str, group_id: str, app_admin: bool) -> Upstream | None:
+        """With an upstream (its answer), the first time the community's topics are needed those it
+        has are imported. Called once the request was checked: a refused one costs it nothing."""
+        up = active(self.store.upstream)
+        if up is not None:
+            await _sync_topics(self.store, up, group_id, "" if app_admin else user_id)
+        return up
+
+    def _news(self) -> bool:
+        """Whether this write applies the upstream's own report (a webhook) to the mirror."""
+        return self.store.upstream is not None and active(self.store.upstream) is None
 
     async def create_topic_in_community(
         self, user_id: str, group_id: str, info: TopicInfo, *, app_admin: bool = False
     ) -> str:
+        """With an upstream the topic is created there first, under the ID it answers (assigned
+        when none was given), and the mirror keeps it under that ID; a refusal there changes
+        nothing. The community's turn holds both, so the upstream's echo of the creation waits for
+        the mirror's write and then finds the topic there (and tells nobody again)."""
         key = await self._community(user_id, group_id, manage=True, app_admin=app_admin)
         if len(info.topicName.encode()) > TOPIC_NAME_MAX_BYTES or not info.topicName:
             raise bad(f"topicInfo.topicName must be 1-{TOPIC_NAME_MAX_BYTES} bytes")
-        topic_id = info.topicID or f"{group_id}{TOPIC_MARK}{secrets.token_hex(6)}"
-        # a topic ID is a group ID to every API that takes one: what they refuse is refused here
-        check_group_id(topic_id, "topicInfo.topicID")
-        if topic_parent(topic_id) != group_id or topic_id == f"{group_id}{TOPIC_MARK}":
-            raise bad(f"topicInfo.topicID must be {group_id}{TOPIC_MARK} and a name of its own")
-        if await self.store.redis.hlen(key) >= TOPICS_MAX:
-            raise bad(f"a community holds at most {TOPICS_MAX} topics")
-        info.topicID = topic_id
-        if not await self.store.redis.hsetnx(key, topic_id, _topic_enc.encode(info)):
-            raise IMError(Code.ERR_GROUP_ID_TAKEN, f"topicID {topic_id!r} is taken")
-        await self.store.emit(await self.store.info(group_id), OnTopicCreated(groupID=group_id, topicID=topic_id))
-        return topic_id
+        up = active(self.store.upstream)
+        if info.topicID or up is None:  # the upstream names a topic when none is given
+            info.topicID = info.topicID or f"{group_id}{TOPIC_MARK}{secrets.token_hex(6)}"
+            _check_topic_id(group_id, info.topicID)
+        await self._topics_known(user_id, group_id, app_admin)  # the cap and a taken ID count them
+        async with self.store.changing(group_id):
+            # taken before full: the upstream's report of a topic made meanwhile is one it has
+            if info.topicID and await self.store.redis.hexists(key, info.topicID):
+                raise IMError(Code.ERR_GROUP_ID_TAKEN, f"topicID {info.topicID!r} is taken")
+            if await self.store.redis.hlen(key) >= TOPICS_MAX:
+                raise bad(f"a community holds at most {TOPICS_MAX} topics")
+            # checked again in the turn: a dismissal (holding the same turn) may have closed the
+            # community since `_community` read it; the write checks once more, in one step
+            await self.store.info(group_id)
+            if up is None:
+                if not await _write_topic(self.store, group_id, info, only_new=True):
+                    raise IMError(Code.ERR_GROUP_ID_TAKEN, f"topicID {info.topicID!r} is taken")
+            else:
+                async with _echoes_after(up):
+                    info.topicID = await up.topics.create_topic(group_id, user_id, info)
+                    # the upstream has it now: anything the mirror kept under that ID was stale
+                    await _write_topic(self.store, group_id, info, only_new=False)
+        await self.store.emit(await self.store.info(group_id), OnTopicCreated(groupID=group_id, topicID=info.topicID))
+        return info.topicID
 
     async def delete_topic_from_community(
         self, user_id: str, group_id: str, topic_ids: Sequence[str], *, app_admin: bool = False
     ) -> list[TopicOperationResult]:
+        """With an upstream each topic is destroyed there first, and its result is the upstream's.
+        The mirror drops the topics the upstream no longer has: those destroyed now, and those it
+        refused because it had not got them (asked again with `fetch_topics`); the others stay."""
         key = await self._community(user_id, group_id, manage=True, app_admin=app_admin)
-        results, deleted = [], []
-        for tid in topic_ids:
-            if await self.store.redis.hexists(key, tid):
-                # its messages first, the topic last: a cut leaves the topic there to delete again,
-                # and its ID is not free for a new topic while the old one's are being erased
-                await self._timelines.erase_timeline(self.store.keys.group_timeline(tid))
-            if await self.store.redis.hdel(key, tid):
-                deleted.append(tid)
-                results.append(TopicOperationResult(topicID=tid))
-            else:
-                results.append(
-                    TopicOperationResult(topicID=tid, errorCode=Code.ERR_GROUP_NOT_FOUND, errorMessage="no such topic")
+        up = await self._topics_known(user_id, group_id, app_admin)
+        results: list[TopicOperationResult] = []
+        deleted: list[str] = []
+        async with self.store.changing(group_id), _echoes_after(up):
+            upstream_results: dict[str, TopicOperationResult] = {}
+            gone: set[str] | None = None  # None: no upstream, the mirror's own topics decide
+            if up is not None and topic_ids:
+                upstream_results = {r.topicID: r for r in await up.topics.destroy_topics(group_id, topic_ids)}
+                refused = [t for t, r in upstream_results.items() if r.errorCode]
+                viewer = "" if app_admin else user_id
+                kept = (
+                    {t.info.topicID for t in await up.topics.fetch_topics(group_id, viewer, refused)}
+                    if refused
+                    else set()
                 )
+                gone = {t for t in upstream_results if t not in kept}
+            for tid in topic_ids:
+                erased = (gone is None or tid in gone) and await self._erase_topic(key, tid)
+                if erased:
+                    deleted.append(tid)
+                if tid in upstream_results:
+                    results.append(upstream_results[tid])
+                elif erased:
+                    results.append(TopicOperationResult(topicID=tid))
+                else:
+                    results.append(
+                        TopicOperationResult(
+                            topicID=tid, errorCode=Code.ERR_GROUP_NOT_FOUND, errorMessage="no such topic"
+                        )
+                    )
         if deleted:
             await self.store.emit(
                 await self.store.info(group_id), OnTopicDeleted(groupID=group_id, topicIDList=deleted)
             )
         return results
 
+    async def _erase_topic(self, key: str, topic_id: str) -> bool:
+        """Whether the topic was in the mirror (and is gone now)."""
+        if await self.store.redis.hexists(key, topic_id):
+            # its messages first, the topic last: a cut leaves the topic there to delete again,
+            # and its ID is not free for a new topic while the old one's are being erased
+            await self._timelines.erase_timeline(self.store.keys.group_timeline(topic_id))
+        return bool(await self.store.redis.hdel(key, topic_id))
+
     async def set_topic_info(self, user_id: str, group_id: str, info: TopicInfo, *, app_admin: bool = False) -> None:
+        """With an upstream the fields it keeps are changed there first (draftText stays the
+        mirror's). The upstream's own report of a change (a webhook, an echo of the gateway's)
+        changes nothing and tells nobody when the mirror has the topic so already."""
         key = await self._community(user_id, group_id, manage=True, app_admin=app_admin)
-        if not await self.store.redis.hexists(key, info.topicID):
-            raise IMError(Code.ERR_GROUP_NOT_FOUND, f"topicInfo.topicID: no topic {info.topicID!r}")
         if not info.topicName or len(info.topicName.encode()) > TOPIC_NAME_MAX_BYTES:
             raise bad(f"topicInfo.topicName must be 1-{TOPIC_NAME_MAX_BYTES} bytes")
-        await self.store.redis.hset(key, info.topicID, _topic_enc.encode(info))
+        up = await self._topics_known(user_id, group_id, app_admin)
+        if up is not None:  # a topic the upstream has and the mirror has never seen: imported first
+            await know_topics(self.store, group_id, [info.topicID], "" if app_admin else user_id)
+        async with self.store.changing(group_id):
+            raw = await self.store.redis.hget(key, info.topicID)
+            if raw is None:
+                raise IMError(Code.ERR_GROUP_NOT_FOUND, f"topicInfo.topicID: no topic {info.topicID!r}")
+            current = _topic_dec.decode(raw)
+            if self._news():
+                info.draftText = current.draftText  # the upstream keeps no draft
+                if info == current:
+                    return
+            async with _echoes_after(up):
+                if up is not None:
+                    await up.topics.modify_topic(group_id, user_id, current, info)
+                await self.store.redis.hset(key, info.topicID, _topic_enc.encode(info))
         await self.store.emit(await self.store.info(group_id), OnTopicInfoChanged(groupID=group_id, topicInfo=info))
 
     async def get_topic_info_list(
         self, user_id: str, group_id: str, topic_ids: Sequence[str] | None, *, app_admin: bool = False
     ) -> list[TopicInfoResult]:
+        """Read from the mirror; with an upstream, topics named here that the mirror lacks are
+        imported from it first (e.g. created natively while their webhook was lost)."""
         key = await self._community(user_id, group_id, manage=False, app_admin=app_admin)
+        if await self._topics_known(user_id, group_id, app_admin) is not None and topic_ids:
+            await know_topics(self.store, group_id, topic_ids, "" if app_admin else user_id)
         stored = await self.store.redis.hgetall(key)
         wanted = list(topic_ids) if topic_ids else sorted(stored)
         return [
@@ -343,6 +525,86 @@ class GroupExtras:
             else TopicInfoResult(errorCode=Code.ERR_GROUP_NOT_FOUND, errorMessage=f"no topic {t!r}")
             for t in wanted
         ]
+
+    async def know_topics(self, group_id: str, topic_ids: Sequence[str], viewer: str = "") -> list[str]:
+        """`GroupManager.know_topics`: see the module function."""
+        return await know_topics(self.store, group_id, topic_ids, viewer)
+
+
+def _check_topic_id(group_id: str, topic_id: str) -> None:
+    # a topic ID is a group ID to every API that takes one: what they refuse is refused here
+    check_group_id(topic_id, "topicInfo.topicID")
+    if topic_parent(topic_id) != group_id or topic_id == f"{group_id}{TOPIC_MARK}":
+        raise bad(f"topicInfo.topicID must be {group_id}{TOPIC_MARK} and a name of its own")
+
+
+# ---- topics the mirror has never seen, imported from the upstream (gateway.upstream) -------------
+async def _sync_topics(store: GroupStore, up: Upstream, group_id: str, viewer: str) -> None:
+    """The first time the mirror needs a community's topics, those the upstream has and the mirror
+    lacks are imported (made natively, or before this build served topics), once: the community's
+    info hash keeps the mark, and goes (mark included) when the community does."""
+    info_key = store.keys.group_info(group_id)
+    if await store.redis.hexists(info_key, TOPICS_SYNCED_FIELD):
+        return
+    await _import_topics(store, group_id, await up.topics.fetch_topics(group_id, viewer, None))
+    await run_script(store.redis, _MARK_LIVE_GROUP, [info_key], [TOPICS_SYNCED_FIELD, "1"])
+
+
+async def know_topics(store: GroupStore, group_id: str, topic_ids: Sequence[str], viewer: str = "") -> list[str]:
+    """With an upstream: those of `topic_ids` (of a topic-enabled community the mirror has) that the
+    mirror lacks are imported from it, telling nobody. Answers those the mirror has now (without an
+    upstream, those it had). `viewer`: a member the upstream reads them as ("": the app admin).
+    What an SDK call naming a topic, and a webhook about one, do first."""
+    key = store.keys.group_topics(group_id)
+    wanted = list(dict.fromkeys(topic_ids))
+    there = dict(zip(wanted, await store.redis.hmget(key, wanted), strict=True)) if wanted else {}
+    missing = [t for t in wanted if there[t] is None and topic_parent(t) == group_id]
+    up = active(store.upstream)
+    if missing and up is not None:
+        (group,) = await store.infos([group_id])
+        if group is not None and await has_topics(store, group):
+            await _import_topics(store, group_id, await up.topics.fetch_topics(group_id, viewer, missing))
+            found = await store.redis.hmget(key, missing)
+            there.update(zip(missing, found, strict=True))
+    return [t for t in wanted if there[t] is not None]
+
+
+async def known_topic(store: GroupStore, group_id: str, viewer: str) -> None:
+    """With an upstream: the group named by an SDK call is in the mirror (a topic: its community,
+    and the topic), imported if new; what a send to a group or topic does first. Nothing without
+    an upstream or for the upstream's own writes. A topic is imported only for a member of its
+    community (`viewer` "": the app admin): a stranger's call is refused by the caller's own
+    membership check next, and must not make the upstream be asked as that stranger."""
+    await known(store, group_id)
+    parent = topic_parent(group_id)
+    if parent is None or active(store.upstream) is None:
+        return
+    if viewer and await store.member(parent, viewer) is None:
+        return
+    await know_topics(store, parent, [group_id], viewer)
+
+
+async def _import_topics(store: GroupStore, group_id: str, topics: Sequence[UpstreamTopic]) -> list[str]:
+    """Write into the mirror the topics it lacks, telling nobody: nothing changed for anyone, the
+    mirror only learnt of them. Each new topic's seq continues from the upstream's, so its later
+    messages keep the upstream's seqs (its earlier history is not copied)."""
+    written = []
+    for topic in topics:
+        topic_id = topic.info.topicID
+        if topic_parent(topic_id) != group_id:
+            continue  # not a topic of this community: no timeline of the mirror could hold it
+        # only into an open community: one being dismissed must not keep a topics hash behind
+        try:
+            new = await _write_topic(store, group_id, topic.info, only_new=True)
+        except IMError as gone:
+            if gone.code != Code.ERR_GROUP_NOT_FOUND:
+                raise
+            break  # dismissed meanwhile: nothing of it is to be kept
+        if new:
+            seq_key = store.keys.timeline_seq(store.keys.group_timeline(topic_id))
+            await run_script(store.redis, _RAISE_SEQ, [seq_key], [topic.next_seq - 1])
+            written.append(topic_id)
+    return written
 
 
 def _check_counter_value(name: str, value: int) -> None:

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from gateway.engine.groups.eraser import ERASE_LEASE_SECONDS
 from gateway.engine.groups.store import (
     ADMIN,
+    CLOSED_FIELD,
     CUSTOM_FIELD_PREFIX,
     MAX_MEMBERS_FIELD,
     MEMBER_CAPS,
@@ -28,11 +30,46 @@ from gateway.engine.groups.store import (
     MemberRecord,
     member_enc,
 )
+from gateway.engine.scripts import PipelinedScript, run_script
 from gateway.ids import group_conversation_id, topic_parent
-from gateway.im.enums import GroupAdd
-from gateway.upstream import Upstream, UpstreamGroup, active
+from gateway.im.enums import GroupAdd, MessageOpt
+from gateway.keys import Keys
+from gateway.upstream import Upstream, UpstreamGroup, UpstreamMember, active
 
 IMPORT_BATCH = 500  # members written per round trip
+
+
+class GroupBeingErased(ConnectionError):
+    """A group to import whose ID is still a dismissed group's being erased (its info hash, closed):
+    the upstream has a group made again under the ID, which the mirror can take only once the old
+    one's erasure is done. A ConnectionError, so that the webhook asking for it counts as failed
+    for now (gateway.background.is_transient) and is retried after its claim period; the old
+    group's entry is made due at once (`expedite_erasure`) so that the wait is short."""
+
+    def __init__(self, group_ids: Sequence[str]) -> None:
+        super().__init__(f"groups {list(group_ids)!r} are dismissed groups still being erased; retried once erased")
+        self.group_ids = list(group_ids)
+
+
+# ARGV[1]'s entry due at ARGV[2] (queued if missing) unless it is due by ARGV[3] already: an
+# eraser's lease (which ends by then) is left to its holder, who is at work on it; a dismissal's
+# longer hold, or an entry handed back for later, is cut short. KEYS: the queue.
+_EXPEDITE = PipelinedScript(
+    """
+local due = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if due and tonumber(due) <= tonumber(ARGV[3]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+return 1
+"""
+)
+
+
+async def expedite_erasure(store: GroupStore, group_ids: Sequence[str]) -> None:
+    """The dismissed groups' entries in the erasure queue due now, but those an eraser holds (its
+    lease ends within ERASE_LEASE_SECONDS), so that an eraser takes them at its next look."""
+    now = store.clock.now()
+    for gid in group_ids:
+        await run_script(store.redis, _EXPEDITE, [store.keys.groups_to_erase()], [gid, now, now + ERASE_LEASE_SECONDS])
 
 
 async def known(store: GroupStore, group_id: str) -> None:
@@ -42,7 +79,15 @@ async def known(store: GroupStore, group_id: str) -> None:
     if up is None:
         return
     group_id = topic_parent(group_id) or group_id
-    if not await store.redis.exists(store.keys.group_info(group_id)):
+    pipe = store.redis.pipeline(transaction=False)
+    pipe.exists(store.keys.group_info(group_id))
+    pipe.hexists(store.keys.group_info(group_id), CLOSED_FIELD)
+    there, closed = await pipe.execute()
+    if closed:
+        # a dismissed group still being erased: not found until then (the upstream may have one
+        # made again under the ID, which the mirror takes once the erasure is done)
+        await expedite_erasure(store, [group_id])
+    elif not there:
         await GroupImports(store).import_from(up, [group_id])
 
 
@@ -50,21 +95,35 @@ class GroupImports:
     def __init__(self, store: GroupStore) -> None:
         self.store = store
 
-    async def import_missing(self, group_ids: Sequence[str]) -> list[str]:
+    async def import_missing(self, group_ids: Sequence[str], *, skip_being_erased: bool = False) -> list[str]:
         """With an upstream: the groups among `group_ids` the mirror lacks and the upstream has,
-        imported; answers those written now (EmbeddedGroups.know_groups announces from them)."""
+        imported; answers those written now (EmbeddedGroups.know_groups announces from them).
+        A dismissed group still being erased here cannot be imported yet (its erasure is made due
+        at once): GroupBeingErased, what a webhook about it waits out; `skip_being_erased` (an SDK
+        read: not found until then) leaves it out instead."""
         up = active(self.store.upstream)
         if up is None:
             return []
-        missing = await self._not_mirrored(group_ids)
+        missing = await self._not_mirrored(group_ids, skip_being_erased=skip_being_erased)
         return await self.import_from(up, missing) if missing else []
 
-    async def _not_mirrored(self, group_ids: Sequence[str]) -> list[str]:
+    async def _not_mirrored(self, group_ids: Sequence[str], *, skip_being_erased: bool) -> list[str]:
+        """Those of the groups the mirror has not got. A dismissed group still being erased (its
+        info hash, closed) is not one the mirror has, nor one it can take yet: GroupBeingErased,
+        or (`skip_being_erased`) left out."""
         s = self.store
         pipe = s.redis.pipeline(transaction=False)
         for gid in group_ids:
             pipe.exists(s.keys.group_info(gid))
-        return [gid for gid, there in zip(group_ids, await pipe.execute(), strict=True) if not there]
+            pipe.hexists(s.keys.group_info(gid), CLOSED_FIELD)
+        replies = await pipe.execute()
+        there, closed = replies[0::2], replies[1::2]
+        erased = [gid for gid, c in zip(group_ids, closed, strict=True) if c]
+        if erased:
+            await expedite_erasure(s, erased)
+            if not skip_being_erased:
+                raise GroupBeingErased(erased)
+        return [gid for gid, t in zip(group_ids, there, strict=True) if not t]
 
     async def import_from(self, up: Upstream, group_ids: Sequence[str]) -> list[str]:
         """Fetch and write the groups (those the upstream has); answers the ones written now."""
@@ -106,6 +165,9 @@ class GroupImports:
         if group.max_members and (cap is None or group.max_members < cap):
             fields[MAX_MEMBERS_FIELD] = group.max_members
         if not await s.redis.hsetnx(s.keys.group_info(gid), "groupType", info.groupType.value):
+            if await s.being_erased(gid):  # dismissed meanwhile, its erasure under way
+                await expedite_erasure(s, [gid])
+                raise GroupBeingErased([gid])
             return False  # imported (or created) meanwhile
         last_seq = group.next_seq - 1
         timeline = s.keys.group_timeline(gid)
@@ -147,5 +209,20 @@ class GroupImports:
                 await s.redis.sadd(s.keys.group_online(gid), *online)
         if members:
             await s.bus.join_group_stream([m.user_id for m in members], gid)
+        await self._keep_receive_options(gid, members)
         await s.touch(gid)
         return True
+
+    async def _keep_receive_options(self, group_id: str, members: Sequence[UpstreamMember]) -> None:
+        """Members' receive options as the upstream has them (Tencent's MsgFlag, set from a native
+        device or through the gateway before the mirror had the group). Not receiving is applied
+        where the group's stream is read, from its position now, as a change of the option is
+        (EventBus.receive_option_changed); the other options only decide pushes: the field alone."""
+        s = self.store
+        field = Keys.group_receive_option_field(group_id)
+        quiet = [m for m in members if m.receive_option != MessageOpt.V2TIM_RECEIVE_MESSAGE]
+        for m in quiet:
+            if m.receive_option == MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE:
+                await s.bus.receive_option_changed(m.user_id, group_id, False, keep=(field, int(m.receive_option)))
+            else:
+                await s.redis.hset(s.keys.receive_options(m.user_id), field, int(m.receive_option))

@@ -7,6 +7,8 @@ import string
 from collections.abc import Sequence
 from contextlib import nullcontext
 
+from gateway.engine.groups.eraser import GroupEraser
+from gateway.engine.groups.extras import has_topics
 from gateway.engine.groups.imports import GroupImports, known
 from gateway.engine.groups.permissions import Op
 from gateway.engine.groups.store import (
@@ -32,9 +34,7 @@ from gateway.engine.groups.store import (
     check_custom_group_id,
     member_enc,
 )
-from gateway.engine.retention import MessageRetention
 from gateway.errors import Code, IMError
-from gateway.ids import group_conversation_id
 from gateway.im.enums import GroupAdd, GroupInfoChangeType, GroupTipsType, GroupType
 from gateway.im.events import (
     GroupEvent,
@@ -63,7 +63,6 @@ from gateway.upstream import Upstream, active
 SEARCH_KEYWORDS_MAX = 5
 SYSTEM_NOTIFICATION_MAX_BYTES = 12 * 1024  # the message body limit
 RECYCLE_BATCH = 100  # idle groups recycled per pass
-FORGET_BATCH = 500  # members per round trip when a dismissal removes the group from their lists
 SYSTEM_USER = "@TIM#SYSTEM"  # the operator named in system actions, as Tencent names it
 _ID_ALPHABET = string.ascii_uppercase + string.digits
 
@@ -118,10 +117,10 @@ async def require_added(up: Upstream, group_id: str, user_ids: Sequence[str]) ->
 
 
 class GroupLifecycle:
-    def __init__(self, store: GroupStore, imports: GroupImports) -> None:
+    def __init__(self, store: GroupStore, imports: GroupImports, eraser: GroupEraser) -> None:
         self.store = store
         self.imports = imports  # groups the upstream has and the mirror lacks (gateway.upstream)
-        self.timelines = MessageRetention(store.redis, store.keys)  # erases a dismissed group's timelines
+        self.eraser = eraser  # finishes a dismissal: forgets its users' side, erases its history
 
     async def create_group(
         self,
@@ -151,6 +150,9 @@ class GroupLifecycle:
             raise bad("groupName must not be empty")
         if group_id:
             check_custom_group_id(group_id)
+            # before the upstream is asked: it freed the ID at the dismissal, and would make a
+            # group the mirror could not write
+            await self._refuse_if_being_erased(group_id)
         if is_support_topic and group_type != COMMUNITY:
             raise bad("isSupportTopic: only Community groups have topics")
         if group_type in NO_INVITATIONS and approve_opt not in (None, GroupAdd.V2TIM_GROUP_ADD_FORBID):
@@ -228,6 +230,7 @@ class GroupLifecycle:
         s = self.store
         gid = group_id or await self._new_group_id()
         if not await s.redis.hsetnx(s.keys.group_info(gid), "groupType", group_type.value):
+            await self._refuse_if_being_erased(gid)
             raise IMError(Code.ERR_GROUP_ID_TAKEN, f"groupID {gid!r} is taken")
         await s.redis.hset(s.keys.group_info(gid), mapping=fields)
         group = await s.info(gid)
@@ -244,6 +247,19 @@ class GroupLifecycle:
                 await self.announce_invited(group, operator, added)
         await s.callbacks.group_created(group, operator, [m.userID for m in initial])
         return gid
+
+    async def _refuse_if_being_erased(self, group_id: str) -> None:
+        """10021 while a dismissed group of this ID is still being erased (its info hash, closed,
+        goes last): a group made now under the ID would share its keys with what the erasure is
+        deleting. Tencent frees the ID at once; here it is free once the erasure is done, for a
+        group with a short history when its dismissal answers (docs/scaling.md). The group is
+        queued for erasure if it was not (`GroupEraser.queue_if_missing`): the ID must come free."""
+        if await self.store.being_erased(group_id):
+            await self.eraser.queue_if_missing(group_id)
+            raise IMError(
+                Code.ERR_GROUP_ID_TAKEN,
+                f"groupID {group_id!r} is a dismissed group's whose history is still being erased; retry shortly",
+            )
 
     async def _new_group_id(self) -> str:
         for _ in range(10):
@@ -416,67 +432,60 @@ class GroupLifecycle:
         return recycled
 
     async def destroy(self, group: GroupInfo, farewell: GroupEvent) -> None:
-        """Tell the members, then remove the group and everything in it.
+        """Tell the members, forget the group on their side, and have its history erased: at once
+        when it is short (`DISMISSAL_ERASE_BUDGET`), else in the background by every replica's eraser
+        (gateway.engine.groups.eraser), without keeping the dismissal's answer waiting for it.
 
-        In an order that running it again finishes (docs/scaling.md): the group closed to new
-        members first (`GroupStore.close`), so that the members read next are all it will have (a
-        join racing it either comes before and is among them, or is refused); the farewell, their
-        stream following and their side of it; the timelines (the group's and its topics'), each
-        message with everything kept about it; then the group's own keys in one DEL, its info hash
-        with them. Until that DEL the group exists, closed: dismissing (or recycling) it again
-        runs it all again. Its event stream stays for subscriptions still to read the farewell (it
-        expires, gateway.events.bus), and its turn is the dismissal's own, released after it."""
+        In an order that leaves no step undone after a cut (docs/scaling.md): the group's entry in
+        the erasure queue held first, then the group closed (`GroupStore.close`): no member is added
+        from then on, so the members read next are all it will have (a join racing it either comes
+        before and is among them, or is refused), and it is gone to every reader. A cut before the
+        closing leaves the group as it was, and its entry, once the hold runs out, is dropped; a cut
+        after it leaves it closed and queued, and an eraser finishes it (`GroupEraser.erase`):
+        no closed group is left out of the queue (the eraser's module says why the hold comes
+        first). Then the farewell, the members' stream following and their side of it, then its
+        former members' side (a member leaving meanwhile is one of them by then, or sees the
+        closing and forgets their side itself), noted done; then as much of its timelines (the
+        group's and its topics') as the budget allows, each message with everything kept about it,
+        and, if that was all, the group's own keys and its info hash in one DEL. A write into a
+        timeline racing all this takes itself back once it sees the closing
+        (`GroupStore.queue_open_check`). Its event stream stays for subscriptions still to read the
+        farewell (it expires, gateway.events.bus), and its turn is the dismissal's own, released
+        after it."""
         s = self.store
         group_id = group.groupID
+        held = await self.eraser.hold(group_id)
         if not await s.close(group_id):
+            await self.eraser.let_go(held)
             return  # removed meanwhile (by another dismissal): nothing left to do
         members = await s.member_ids(group_id)
         await s.callbacks.group_destroyed(group, members)
         await s.emit(group, farewell)
         await s.bus.leave_group_stream(members, group_id)
-        conversations = [group_id, *await s.redis.hkeys(s.keys.group_topics(group_id))]
-        await self._forget_group(group_id, members, conversations)
-        for conversation in conversations:  # the group's timeline and each topic's live apart
-            await self.timelines.erase_timeline(s.keys.group_timeline(conversation))
-        await s.redis.delete(
-            s.keys.group_members(group_id),
-            s.keys.group_roster(group_id),
-            s.keys.group_admins(group_id),
-            s.keys.group_join_counter(group_id),
-            s.keys.group_attributes(group_id),
-            s.keys.group_counters(group_id),
-            s.keys.group_last_sent(group_id),
-            s.keys.group_applications(group_id),
-            s.keys.group_topics(group_id),
-            s.keys.group_online(group_id),
-            s.keys.group_info(group_id),
-        )
-        await s.redis.zrem(s.keys.group_activity(), group_id)
-
-    async def _forget_group(self, group_id: str, members: Sequence[str], conversations: Sequence[str]) -> None:
-        """The members' side of a group going away: its entry in their joined-group lists, its
-        conversations (the group's and its topics') and the messages they deleted for themselves
-        in them (a group made again under the same ID must not hide its new messages' seqs)."""
-        s = self.store
-        conversation_ids = [group_conversation_id(c) for c in conversations]
-        for start in range(0, len(members), FORGET_BATCH):
-            pipe = s.redis.pipeline(transaction=False)
-            for member in members[start : start + FORGET_BATCH]:
-                s.queue_forgotten(pipe, member, group_id, conversation_ids)
-                pipe.delete(*(s.keys.hidden_messages(member, c) for c in conversation_ids))
-            await pipe.execute()
+        await self.eraser.forget(group_id, members)
+        await self.eraser.erase_or_hand_on(held)
 
     # ---- profiles -------------------------------------------------------------------------------
     async def get_joined_group_list(self, user_id: str) -> list[GroupInfo]:
         up = active(self.store.upstream)
         if up is not None:  # groups the user joined upstream that the mirror has never seen
-            await self.imports.import_missing(await up.groups.joined_group_ids(user_id))
+            await self.imports.import_missing(await up.groups.joined_group_ids(user_id), skip_being_erased=True)
         joined = await self.store.redis.hgetall(self.store.keys.user_groups(user_id))
         ordered = sorted(joined, key=lambda g: (int(joined[g]), g))
         return [g for g in await self.store.infos(ordered) if g is not None]
 
     async def get_joined_community_list(self, user_id: str) -> list[GroupInfo]:
-        return [g for g in await self.get_joined_group_list(user_id) if g.groupType == COMMUNITY and g.isSupportTopic]
+        communities = [g for g in await self.get_joined_group_list(user_id) if g.groupType == COMMUNITY]
+        return [g for g in communities if await self._lists_topics(g)]
+
+    async def _lists_topics(self, group: GroupInfo) -> bool:
+        """Whether the community has topics (`has_topics`: with an upstream, a community the mirror
+        holds as having none is asked again); while the upstream cannot answer, as the mirror has
+        it, rather than failing the whole list."""
+        try:
+            return await has_topics(self.store, group)
+        except IMError:
+            return group.isSupportTopic
 
     async def get_groups_info(self, group_ids: Sequence[str], viewer: str | None = None) -> list[GroupInfoResult]:
         """`viewer` (None: no one's view, as the app admin's): a Work group's profile is its members'
@@ -484,7 +493,7 @@ class GroupLifecycle:
         infos = await self.store.infos(group_ids)
         missing = [gid for gid, info in zip(group_ids, infos, strict=True) if info is None]
         if missing and active(self.store.upstream) is not None:
-            await self.imports.import_missing(missing)
+            await self.imports.import_missing(missing, skip_being_erased=True)
             infos = await self.store.infos(group_ids)
         private = [g.groupID for g in infos if g is not None and g.groupType == WORK]
         outsider = set(await self.store.non_members_of(private, viewer)) if viewer is not None else set()

@@ -16,12 +16,14 @@ from gateway.engine.callbacks.hooks import Callbacks
 from gateway.engine.errors import maps_store_errors
 from gateway.engine.friendship import Friendship
 from gateway.engine.groups.applications import GroupApplications
+from gateway.engine.groups.eraser import GroupEraser
 from gateway.engine.groups.extras import GroupExtras
 from gateway.engine.groups.imports import GroupImports
 from gateway.engine.groups.lifecycle import GroupLifecycle
 from gateway.engine.groups.members import GroupMembers
 from gateway.engine.groups.store import GroupStore
 from gateway.engine.profiles import Profiles
+from gateway.engine.retention import MessageRetention
 from gateway.events.bus import EventBus
 from gateway.im.enums import GroupAdd, GroupMemberFilter, GroupMemberRole, GroupType
 from gateway.im.groups import (
@@ -58,9 +60,14 @@ class EmbeddedGroups:
         callbacks: Callbacks | None = None,
         upstream: Upstream | None = None,
     ) -> None:
-        self.store = store = GroupStore(redis, keys, bus, clock, profiles, friendship, announcer, callbacks, upstream)
+        timelines = MessageRetention(redis, keys)
+        self.store = store = GroupStore(
+            redis, keys, bus, clock, profiles, friendship, announcer, callbacks, upstream, timelines=timelines
+        )
         self.imports = GroupImports(store)
-        self.lifecycle = GroupLifecycle(store, self.imports)
+        # dismissed groups' history, erased in the background (the gateway runs its GroupEraserLoop)
+        self.eraser = GroupEraser(store, timelines)
+        self.lifecycle = GroupLifecycle(store, self.imports, self.eraser)
         self.members = GroupMembers(store, self.lifecycle)
         self.applications = GroupApplications(store, self.lifecycle)
         self.extras = GroupExtras(store)
@@ -338,3 +345,6 @@ class EmbeddedGroups:
         self, user_id: str, group_id: str, topic_ids: Sequence[str] | None, *, app_admin: bool = False
     ) -> list[TopicInfoResult]:
         return await self.extras.get_topic_info_list(user_id, group_id, topic_ids, app_admin=app_admin)
+
+    async def know_topics(self, group_id: str, topic_ids: Sequence[str], viewer: str = "") -> list[str]:
+        return await self.extras.know_topics(group_id, topic_ids, viewer)

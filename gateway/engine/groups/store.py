@@ -15,7 +15,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 
@@ -70,10 +70,12 @@ CLOSED_FIELD = "closed"  # info-hash field: the group's dismissal has begun (Gro
 
 # One member added to a group in one atomic step: the group must still exist and take members (a
 # dismissal may have begun, or removed it, meanwhile) and have room under ARGV[3] (0: no cap), else
-# nothing is written. KEYS: the group's info, members, roster, admins and join counter (one slot);
-# ARGV: the user, their record, the cap, 1 for an admin. Answers _ADDED, _ALREADY, _FULL or _GONE.
-# Checked and written together, so joins racing for the last seats cannot pass the cap, as a check
-# read before the write let them, and no member is added once a dismissal has read the members.
+# nothing is written. KEYS: the group's info, members, roster, admins, join counter and former
+# members (one slot); ARGV: the user, their record, the cap, 1 for an admin. Answers _ADDED,
+# _ALREADY, _FULL or _GONE. Checked and written together, so joins racing for the last seats cannot
+# pass the cap, as a check read before the write let them, and no member is added once a dismissal
+# has read the members. A former member joining again is a member only: the dismissal finds each
+# user in one of the two.
 _ADDED, _ALREADY, _FULL, _GONE = 1, 0, -1, -2
 _ADD_MEMBER = PipelinedScript(
     f"""
@@ -85,7 +87,30 @@ local order = redis.call('INCR', KEYS[5])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 redis.call('ZADD', KEYS[3], 'NX', order, ARGV[1])
 if ARGV[4] == '1' then redis.call('SADD', KEYS[4], ARGV[1]) end
+redis.call('SREM', KEYS[6], ARGV[1])
 return 1
+"""
+)
+# One member's records removed from a group (a removal's commit point), and the user noted among
+# its former members if they were one until now; with whether the group is still open (neither
+# closed for its dismissal nor gone). KEYS: the group's info, members, last-sent times, roster,
+# admins, online set and former members (one slot); ARGV: the user, 1 to note them (0 in a live
+# room: it stores no message, so a visitor keeps nothing by seq there for its dismissal to forget,
+# and its former members would be every viewer it ever had). Answers {removed, open}.
+# The note only with the record it replaces: a removal landing after the dismissal's DEL (a live
+# room's quit takes no turn) must not make the set again; and the openness read in the same step,
+# so that a removal either comes before the closing (the user is a former member when the
+# dismissal reads them) or sees it (`GroupStore._left_during_dismissal`).
+_REMOVE_MEMBER = PipelinedScript(
+    f"""
+local removed = redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('HDEL', KEYS[3], ARGV[1])
+redis.call('ZREM', KEYS[4], ARGV[1])
+redis.call('SREM', KEYS[5], ARGV[1])
+redis.call('SREM', KEYS[6], ARGV[1])
+if removed == 1 and ARGV[2] == '1' then redis.call('SADD', KEYS[7], ARGV[1]) end
+local open = redis.call('EXISTS', KEYS[1]) == 1 and redis.call('HEXISTS', KEYS[1], '{CLOSED_FIELD}') == 0
+return {{removed, open and 1 or 0}}
 """
 )
 # A dismissal's first step (GroupStore.close): the group, if it still exists, takes no member from
@@ -97,6 +122,16 @@ redis.call('HSET', KEYS[1], '{CLOSED_FIELD}', 1)
 return 1
 """
 )
+
+
+class TimelineEraser(Protocol):
+    """What removes messages with everything kept about them: the retention's
+    (gateway.engine.retention.MessageRetention), which this module cannot import (through the
+    message core it imports this one)."""
+
+    async def take_back(self, timeline: str, messages: list[StoredMessage], info: str | None) -> None:
+        """A write racing its group's dismissal undone by its writer (`GroupStore.queue_open_check`)."""
+        ...
 
 
 class MemberRecord(msgspec.Struct, kw_only=True):
@@ -146,6 +181,12 @@ def check_custom_group_id(group_id: str) -> None:
         raise IMError(Code.ERR_GROUP_ID_INVALID, "groupID: custom IDs may not start with @TGS")
 
 
+def _exists(row: dict[str, str]) -> bool:
+    """Whether an info hash read whole is a group's that exists: one closed for its dismissal is
+    gone to readers, whose erasure may take minutes (gateway.engine.groups.eraser)."""
+    return bool(row) and CLOSED_FIELD not in row
+
+
 def _info_from_hash(group_id: str, row: dict[str, str], member_count: int) -> GroupInfo:
     return GroupInfo(
         groupID=group_id,
@@ -179,8 +220,12 @@ class GroupStore:
         announcer: Announcer,
         callbacks: Callbacks | None = None,
         upstream: Upstream | None = None,
+        *,
+        timelines: TimelineEraser,
     ) -> None:
         self.callbacks = callbacks or Callbacks()  # the app's third-party callbacks (off: Callbacks())
+        # takes back what a write racing a dismissal put into the group's timelines
+        self.timelines = timelines
         # the IM server group writes go through first (gateway.upstream); None: the engine is the server
         self.upstream = upstream
         self.turns = UpstreamTurns(redis, keys, enabled=upstream is not None)
@@ -197,25 +242,33 @@ class GroupStore:
 
     # ---- reading -------------------------------------------------------------------------------
     async def info(self, group_id: str) -> GroupInfo:
-        """The group, or 10010 when it does not exist (or was dismissed)."""
+        """The group, or 10010 when it does not exist, or was dismissed: from the moment its
+        dismissal closed it (`close`), while its history is still being erased in the background
+        (gateway.engine.groups.eraser), it is gone to every reader."""
         pipe = self.redis.pipeline(transaction=False)
         pipe.hgetall(self.keys.group_info(group_id))
         pipe.hlen(self.keys.group_members(group_id))
         row, count = await pipe.execute()
-        if not row:
+        if not _exists(row):
             raise IMError(Code.ERR_GROUP_NOT_FOUND, f"groupID: no group {group_id!r}")
         return _info_from_hash(group_id, row, int(count))
 
     async def infos(self, group_ids: Sequence[str]) -> list[GroupInfo | None]:
+        """`info` of each, None for a group that does not exist (or was dismissed)."""
         pipe = self.redis.pipeline(transaction=False)
         for gid in group_ids:
             pipe.hgetall(self.keys.group_info(gid))
             pipe.hlen(self.keys.group_members(gid))
         raw = await pipe.execute()
         return [
-            _info_from_hash(gid, raw[2 * i], int(raw[2 * i + 1])) if raw[2 * i] else None
+            _info_from_hash(gid, raw[2 * i], int(raw[2 * i + 1])) if _exists(raw[2 * i]) else None
             for i, gid in enumerate(group_ids)
         ]
+
+    async def being_erased(self, group_id: str) -> bool:
+        """Whether the group was dismissed and its keys are not all gone yet (its info hash, closed,
+        goes last): its ID is not free for a new group until then."""
+        return bool(await self.redis.hexists(self.keys.group_info(group_id), CLOSED_FIELD))
 
     async def group_custom_info(self, group_id: str) -> dict[str, str]:
         """The group's custom data (set over the server REST API as AppDefinedData)."""
@@ -353,6 +406,7 @@ class GroupStore:
             self.keys.group_roster(gid),
             self.keys.group_admins(gid),
             self.keys.group_join_counter(gid),
+            self.keys.group_former_members(gid),
         ]
         cap = await self.member_cap(group) or 0
         for user_id, role in members:
@@ -386,8 +440,7 @@ class GroupStore:
         which it removes from their lists, possibly before their side was written. Read after the
         writes, the closing is seen here when it came first, and otherwise came after them all."""
         gid = group.groupID
-        kind, closed = await self.redis.hmget(self.keys.group_info(gid), ["groupType", CLOSED_FIELD])
-        if kind is not None and closed is None:
+        if self.still_open(await self.redis.hmget(self.keys.group_info(gid), ["groupType", CLOSED_FIELD])):
             return False
         pipe = self.redis.pipeline(transaction=False)
         for user_id in user_ids:
@@ -398,10 +451,27 @@ class GroupStore:
         return True
 
     def queue_forgotten(self, pipe: Any, user_id: str, group_id: str, conversation_ids: Sequence[str]) -> None:
-        """Into a pipeline: a group gone from a user's side, their joined-group list and its
-        conversations (`conversation_ids`: the group's, and its topics')."""
+        """Into a pipeline: a group gone from a user's side, member or former member: their
+        joined-group list, and of its conversations (`conversation_ids`: the group's, and its
+        topics') the rows, and what the user keeps by seq: the messages they deleted for
+        themselves, how far they read and cleared, where they left. A group made again under the
+        same ID starts its seqs over, and would have them applied to its own messages. And the
+        user's settings of those conversations (receive option, pin, draft, custom data, marks and
+        when they were set, deletion, announcement), which a group made again under the ID would
+        take as its own: a "not receive" kept would silently drop the new group's messages."""
         pipe.hdel(self.keys.user_groups(user_id), group_id)
         pipe.zrem(self.keys.conversations(user_id), *conversation_ids)
+        pipe.delete(*(self.keys.hidden_messages(user_id, c) for c in conversation_ids))
+        for by_conversation in (
+            self.keys.group_read_seqs(user_id),
+            self.keys.cleared_before(user_id),
+            *(
+                self.keys.conversation_state(user_id, family)
+                for family in ("left", "draft", "custom-data", "pinned", "marks", "marked-at", "deleted", "announced")
+            ),
+        ):
+            pipe.hdel(by_conversation, *conversation_ids)
+        pipe.hdel(self.keys.receive_options(user_id), *(Keys.receive_option_field(c) for c in conversation_ids))
 
     async def _add_user_side(self, group: GroupInfo, user_id: str, joined_at: int) -> None:
         conversation = group_conversation_id(group.groupID)
@@ -434,8 +504,9 @@ class GroupStore:
         await self._withdrawn_if_closed(group, [user_id])
 
     async def close(self, group_id: str) -> bool:
-        """A dismissal's first step: the group takes no member from now on (`_ADD_MEMBER` refuses),
-        so the members read after it are all it will have. False: it is gone already."""
+        """A dismissal's first step on the group: the group takes no member from now on
+        (`_ADD_MEMBER` refuses), so the members read after it are all it will have, and it is gone
+        to readers (`info`). False: it is gone already."""
         return bool(await run_script(self.redis, _CLOSE, [self.keys.group_info(group_id)], []))
 
     async def _last_seq(self, group_id: str) -> int:
@@ -492,23 +563,52 @@ class GroupStore:
         return [u for u, member in zip(user_ids, await pipe.execute(), strict=True) if member]
 
     def _queue_left_mark(self, pipe: Any, group: GroupInfo, user_id: str, seq: int) -> None:
+        if group.groupType == AVCHATROOM:
+            # a live room stores no message: a viewer who left keeps nothing of it to read back, so
+            # nothing of it stays (its dismissal, which cannot list every viewer it ever had, has
+            # nothing of theirs to forget)
+            self.queue_forgotten(pipe, user_id, group.groupID, [group_conversation_id(group.groupID)])
+            return
         # the conversation stays, but nothing sent after `seq` is theirs, nor counts as unread
         pipe.hset(self.keys.conversation_state(user_id, "left"), group_conversation_id(group.groupID), seq)
 
     async def _remove_records(self, group: GroupInfo, leaving: Sequence[str]) -> list[str]:
-        """The group's side of a removal (its commit point), member by member."""
+        """The group's side of a removal (its commit point), member by member, each then one of
+        its former members (`_REMOVE_MEMBER`). 10010 when the group's dismissal began meanwhile."""
+        gid = group.groupID
+        keys = [
+            self.keys.group_info(gid),
+            self.keys.group_members(gid),
+            self.keys.group_last_sent(gid),
+            self.keys.group_roster(gid),
+            self.keys.group_admins(gid),
+            self.keys.group_online(gid),
+            self.keys.group_former_members(gid),
+        ]
+        noted = "0" if group.groupType == AVCHATROOM else "1"
         removed = []
+        open_throughout = True
         for user_id in leaving:
-            pipe = self.redis.pipeline(transaction=True)
-            pipe.hdel(self.keys.group_members(group.groupID), user_id)
-            pipe.hdel(self.keys.group_last_sent(group.groupID), user_id)
-            pipe.zrem(self.keys.group_roster(group.groupID), user_id)
-            pipe.srem(self.keys.group_admins(group.groupID), user_id)
-            pipe.srem(self.keys.group_online(group.groupID), user_id)
-            gone, *_ = await pipe.execute()
-            if gone:
+            was_member, still_open = await run_script(self.redis, _REMOVE_MEMBER, keys, [user_id, noted])
+            if int(was_member):
                 removed.append(user_id)
+            open_throughout = open_throughout and bool(int(still_open))
+        if not open_throughout:
+            await self._left_during_dismissal(gid, leaving)
+            raise IMError(Code.ERR_GROUP_NOT_FOUND, f"groupID: no group {gid!r}")
         return removed
+
+    async def _left_during_dismissal(self, group_id: str, user_ids: Sequence[str]) -> None:
+        """Users whose removal saw the group closed: their side of it forgotten again.
+
+        The dismissal forgets the side of the members it reads, and of the former members it reads
+        after them. A removal done before the closing made the user a former member before either
+        read; one done after it may have been read as a member's, whose side the dismissal forgot
+        before the removal's own writes there (the left mark) landed: those are taken back here."""
+        pipe = self.redis.pipeline(transaction=False)
+        for user_id in user_ids:
+            self.queue_forgotten(pipe, user_id, group_id, [group_conversation_id(group_id)])
+        await pipe.execute()
 
     # ---- telling -------------------------------------------------------------------------------
     async def touch(self, group_id: str) -> None:
@@ -531,11 +631,58 @@ class GroupStore:
         # A seq is the tip's alone, but on a mirror, where the upstream may store its message at a
         # seq the tip took before the tip is written (docs/tencent-design.md): the tip then takes
         # the next one rather than overwrite it.
-        while not await self.redis.hsetnx(
-            self.keys.timeline_messages(timeline), str(stored.seq), STORED_ENC.encode(stored)
-        ):
+        while not (written := await self._write_tip(timeline, stored))[0]:
             stored = self._tip_message(group, elem, await self._next_seq(timeline), stored.random)
+        _, still_open = written
+        if not still_open:
+            await self.timelines.take_back(timeline, [stored], self.keys.group_info(group.groupID))
+            raise IMError(Code.ERR_GROUP_NOT_FOUND, f"groupID: no group {group.groupID!r}")
         await self._deliver(group, OnRecvNewMessage(message=neutral_view(stored)), also)
+
+    async def _write_tip(self, timeline: str, stored: StoredMessage) -> tuple[bool, bool]:
+        """The tip stored at its seq unless that seq is taken, then whether the group is still open
+        (`queue_open_check`: a tip written after the group closed is taken back), in one round trip:
+        a tip goes into the group's own timeline, on its info's slot."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hsetnx(self.keys.timeline_messages(timeline), str(stored.seq), STORED_ENC.encode(stored))
+        self.queue_open_check(pipe, stored.groupID)
+        written, state = await pipe.execute()
+        return bool(written), self.still_open(state)
+
+    def queue_open_check(self, pipe: Any, group_id: str) -> None:
+        """Into a pipeline, after writes into the group's timelines (its own, its topics'): whether
+        the group is still open, neither closed for its dismissal nor gone (`still_open` reads the
+        answer). A writer that finds it not open takes back what it wrote, and only that
+        (`TimelineEraser.take_back`: its messages with what is kept about them, then the timeline's
+        own keys if no message is left in it), and answers 10010: the rest of the timeline, which
+        may be a huge group's history, is the group's eraser's (gateway.engine.groups.eraser).
+
+        Why nothing such a writer leaves outlives the dismissal, whatever the writer's checks
+        before its write (membership, the group's existence) saw. The writer takes its seq (I:
+        INCR of the timeline's counter), writes (W), then checks (C). The dismissal closes the group
+        (S); its erasure then passes over each timeline (E: HSCAN, each message with what is kept
+        about it), drops the timeline's own keys, the seq counter among them, only in a step that
+        finds no message left in it (D, else another pass), and at last deletes the group's keys
+        and its info hash in one DEL (G). Either:
+        - C saw the group open: C came before S, so W before E began, and W's message was there for
+          the whole of E's first pass, which finds it (a SCAN returns what was there from its start
+          to its end); D deletes the counter I wrote, G the group's keys W wrote (a last-sent time),
+          and the members' forgetting, after S, the sender's read mark; or
+        - C saw it closed or gone: the writer removes its message, its marks, its local data, read
+          mark and last-sent time itself, whether E has found them or not, then the timeline's keys
+          if no message is left. If I came before D, D took the counter; if after, the counter
+          was made again, and this writer's last step finds no message body but those of writers
+          like it, still to take back their own, each of which then runs the same step: the last
+          one drops it. A message that landed while E passed over the timeline, and that E missed,
+          is its writer's to remove, and holds D back until it is gone, never losing its marks.
+        """
+        pipe.hmget(self.keys.group_info(group_id), ["groupType", CLOSED_FIELD])
+
+    @staticmethod
+    def still_open(state: Sequence[str | None]) -> bool:
+        """The answer of `queue_open_check`."""
+        kind, closed = state
+        return kind is not None and closed is None
 
     async def _next_seq(self, timeline: str) -> int:
         return int(await self.redis.incr(self.keys.timeline_seq(timeline)))

@@ -1,7 +1,10 @@
 """PushWorker: reads the app's push queue in a consumer group shared by every replica, so each
 queued message is handled by one of them; entries a crashed replica had taken are claimed by
 another after CLAIM_IDLE_SECONDS. Each notification is retried with backoff while the sink is
-unavailable, then dropped with a log line (a push that arrives an hour late is worse than none).
+unavailable, then dropped with a log line (a push that arrives an hour late is worse than none):
+a sink's outage never leaves an entry pending. An entry whose planning fails stays pending, to be
+claimed again; counted toward the dead-letter stream unless the failure is an outage (Redis:
+gateway.background.is_transient).
 """
 
 from __future__ import annotations
