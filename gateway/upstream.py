@@ -492,3 +492,16 @@ def active(upstream: Upstream | None) -> Upstream | None:
     if upstream is None or _from_upstream.get():
         return None
     return upstream
+
+
+class GroupBeingErased(ConnectionError):
+    """A group to import whose ID is still a dismissed group's being erased (its info hash, closed):
+    the upstream has a group made again under the ID, which the mirror can take only once the old
+    one's erasure is done. A ConnectionError, so that the webhook asking for it counts as failed
+    for now (gateway.background.is_transient) and is retried after its claim period; the old
+    group's entry is made due at once (gateway.engine.groups.imports `expedite_erasure`) so that
+    the wait is short."""
+
+    def __init__(self, group_ids: Sequence[str]) -> None:
+        super().__init__(f"groups {list(group_ids)!r} are dismissed groups still being erased; retried once erased")
+        self.group_ids = list(group_ids)

@@ -48,7 +48,6 @@ from gateway.engine.groups.eraser import (
     GroupEraserLoop,
     Hold,
 )
-from gateway.engine.groups.imports import GroupBeingErased
 from gateway.engine.message_ids import group_msg_id
 from gateway.engine.retention import Erasure, MessageRetention
 from gateway.errors import Code, IMError
@@ -60,6 +59,7 @@ from gateway.services import Gateway
 from gateway.store import scan_one, scan_targets
 from gateway.tencent.mirror_groups import know_group
 from gateway.tencent.mirror_writes import MirrorWrites
+from gateway.upstream import GroupBeingErased
 from tests.conftest import REDIS_URL
 from tests.support.engine import embedded
 

@@ -13,10 +13,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from gateway.backend import IMBackend, ServerAPI
-from gateway.engine.groups.imports import GroupBeingErased
 from gateway.errors import IMError
 from gateway.tencent.identity import TencentIds
-from gateway.upstream import MirrorEntry, Upstream, UpstreamReport, from_upstream, reporting
+from gateway.upstream import GroupBeingErased, MirrorEntry, Upstream, UpstreamReport, from_upstream, reporting
 
 NativeStatus = Callable[[str, str], Awaitable[None]]
 

@@ -34,21 +34,9 @@ from gateway.engine.scripts import PipelinedScript, run_script
 from gateway.ids import group_conversation_id, topic_parent
 from gateway.im.enums import GroupAdd, MessageOpt
 from gateway.keys import Keys
-from gateway.upstream import Upstream, UpstreamGroup, UpstreamMember, active
+from gateway.upstream import GroupBeingErased, Upstream, UpstreamGroup, UpstreamMember, active
 
 IMPORT_BATCH = 500  # members written per round trip
-
-
-class GroupBeingErased(ConnectionError):
-    """A group to import whose ID is still a dismissed group's being erased (its info hash, closed):
-    the upstream has a group made again under the ID, which the mirror can take only once the old
-    one's erasure is done. A ConnectionError, so that the webhook asking for it counts as failed
-    for now (gateway.background.is_transient) and is retried after its claim period; the old
-    group's entry is made due at once (`expedite_erasure`) so that the wait is short."""
-
-    def __init__(self, group_ids: Sequence[str]) -> None:
-        super().__init__(f"groups {list(group_ids)!r} are dismissed groups still being erased; retried once erased")
-        self.group_ids = list(group_ids)
 
 
 # ARGV[1]'s entry due at ARGV[2] (queued if missing) unless it is due by ARGV[3] already: an
