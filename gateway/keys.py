@@ -325,6 +325,13 @@ class Keys:
         """Hash: topicID → TopicInfo."""
         return f"{self._group(group_id)}:topics"
 
+    def group_topic_mutes(self, group_id: str, topic_id: str) -> str:
+        """Hash: member → until when (unix s) they are muted in the community's topic `topic_id`
+        (muteGroupMember naming a topic). On the community's slot, beside its topics hash: a send
+        reads the topic and the sender's mute in one round trip, and the topic's deletion and the
+        community's erasure delete it in the same step as the topic."""
+        return f"{self._group(group_id)}:topic-mutes:{escape_id(topic_id)}"
+
     def group_online(self, group_id: str) -> str:
         """Set: members with a live subscription now (getGroupOnlineMemberCount)."""
         return f"{self._group(group_id)}:online"

@@ -58,6 +58,20 @@ class Metrics:
             ["stream"],
             registry=self.registry,
         )
+        # the erasure of dismissed groups' history (gateway.engine.groups.eraser)
+        self.groups_to_erase = Gauge(
+            "imql_groups_to_erase",
+            "Dismissed groups and deleted topics whose history is not all erased yet (the app-wide erasure "
+            "queue), as this process's eraser last read it (each step: every second while it works, every 5 s "
+            "otherwise)",
+            registry=self.registry,
+        )
+        self.group_messages_erased = Counter(
+            "imql_group_messages_erased",
+            "Messages of dismissed groups (and of their topics) and of deleted topics erased by this process, "
+            "by the dismissals themselves and by its eraser (a topic's deletion's own part not counted)",
+            registry=self.registry,
+        )
         self.logins = Counter("imql_logins", "Login attempts by result", ["result"], registry=self.registry)
         self.events_delivered = Counter(
             "imql_events_delivered", "Listener events sent to subscribers", ["listener"], registry=self.registry

@@ -330,7 +330,7 @@ class Gateway:
             retention=MessageRetention(housekeeping, clock, settings.message_retention_days)
             if housekeeping is not None
             else None,
-            group_eraser=GroupEraserLoop(embedded.groups.eraser, clock),
+            group_eraser=GroupEraserLoop(embedded.groups.eraser, clock, metrics=metrics),
             push_devices=push_devices,
             push_worker=push_worker,
             callback_worker=callback_worker,

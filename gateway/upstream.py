@@ -19,7 +19,7 @@ it, and neither imports the other.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractAsyncContextManager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -314,6 +314,20 @@ class TopicsUpstream(Protocol):
     async def fetch_topics(self, group_id: str, viewer: str, topic_ids: Sequence[str] | None) -> list[UpstreamTopic]:
         """The community's topics the upstream has (None: all of them; else those of `topic_ids`
         it has), read as `viewer`, a member ("" for the app admin)."""
+        ...
+
+    async def supports_topics(self, group_id: str, viewer: str) -> bool:
+        """Whether the community has topics upstream, asked as `viewer` (a member): for a community
+        the mirror holds as having none, which may only mean it was imported before the upstream
+        said (the engine asks at the point of need, gateway.engine.groups.extras.has_topics). An
+        outage raises: unknown is not "no"."""
+        ...
+
+    def echoes_after(self) -> AbstractAsyncContextManager[None]:
+        """Held by the engine, in the community's turn, around an upstream topic write and the
+        mirror's: the write's echoes (its webhooks coming back) count as the gateway's own only from
+        its end, once both were made; when it raises they do not, so the upstream's webhooks repair
+        the mirror instead of being dropped as echoes."""
         ...
 
 

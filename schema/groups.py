@@ -213,7 +213,10 @@ class GroupMutation:
         )
         return True
 
-    @strawberry.mutation(description="Mute a member for `seconds` (0 unmutes); owner and admins only.")
+    @strawberry.mutation(
+        description="Mute a member for `seconds` (0 unmutes); owner and admins only. A topic's ID as groupID mutes "
+        "a member of its community in that topic only (TopicInfo.selfMuteTime)."
+    )
     async def muteGroupMember(self, info: Ctx, groupID: str, userID: str, seconds: int) -> bool:
         await (await info.context.session()).mute_group_member(groupID, userID, seconds)
         return True

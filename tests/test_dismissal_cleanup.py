@@ -35,7 +35,7 @@ from typing import Any, cast
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from gateway.background import is_transient
+from gateway.background import BackgroundLoop, is_transient
 from gateway.clock import ManualClock
 from gateway.config import Settings
 from gateway.engine.backend import EmbeddedBackend
@@ -57,7 +57,6 @@ from gateway.im.messages import Content, MessageExtension, SendOptions, StoredMe
 from gateway.keys import Keys, escape_id
 from gateway.services import Gateway
 from gateway.store import scan_one, scan_targets
-from gateway.tencent.mirror_groups import know_group
 from gateway.tencent.mirror_writes import MirrorWrites
 from gateway.upstream import GroupBeingErased
 from tests.conftest import REDIS_URL
@@ -495,7 +494,8 @@ async def test_a_cancelled_erasure_loop_is_finished_by_another_replicas(
     gw: Gateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The same with the loops themselves: a replica's loop cancelled once it has erased part of the
-    history (a replica stopping, or dying) leaves the group queued, and the gateway's own loop
+    history (a replica dying: cancelled without the hand-back of a graceful stop, which
+    tests/test_eraser_resume.py covers) leaves the group queued, and the gateway's own loop
     finishes it once the lease has run out."""
     engine = embedded(gw.backend)
     groups = engine.groups
@@ -521,9 +521,10 @@ async def test_a_cancelled_erasure_loop_is_finished_by_another_replicas(
         async with asyncio.timeout(10):
             await worked.wait()
     finally:
-        await replica.stop()
+        await BackgroundLoop.stop(replica)  # its task cancelled, nothing handed back
     assert await queued(gw, group)
     assert 0 < await stored_count(gw, group) < left
+    assert await gw.redis.zscore(keys_of(gw).groups_to_erase(), group) > gw.clock.now(), "held until the lease ends"
 
     gw.group_eraser.start()
     await until_erased(gw, group, after=ERASE_LEASE_SECONDS)
@@ -1276,7 +1277,7 @@ async def test_a_group_made_again_upstream_while_the_old_one_is_erased_waits_for
     mirror = MirrorWrites.__new__(MirrorWrites)
     mirror.backend = cast(Any, SimpleNamespace(groups=engine.groups))
     with pytest.raises(GroupBeingErased) as waiting:
-        await know_group(mirror, group, joined=("bob",), operator="alice")  # the create and join webhooks'
+        await mirror.know_groups(group, joined=("bob",), operator="alice")  # the create and join webhooks'
     assert is_transient(waiting.value)
     assert await gw.redis.zscore(keys.groups_to_erase(), group) <= gw.clock.now(), "due now"
 

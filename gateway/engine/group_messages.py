@@ -18,6 +18,7 @@ from gateway.engine.codec import STORED_DEC, STORED_ENC, require_body_fits
 from gateway.engine.groups.extras import known_topic
 from gateway.engine.groups.imports import known
 from gateway.engine.groups.store import AVCHATROOM, MEMBER, GroupStore, neutral_view
+from gateway.engine.groups.topic_mutes import topic_mutes
 from gateway.engine.message_core import (
     HISTORY_COUNT_MAX,
     Draft,
@@ -46,6 +47,7 @@ CLEAR_BATCH = 500  # seqs moved per round trip when a history is cleared for eve
 IMPORT_BAD_TIME = 10004  # Tencent's per-message result for a SendTime out of order or range
 IMPORT_TOO_LARGE = 80002  # ... and for a message over the size limit
 CLEARED_UPTO = "upto"  # the field of Keys.timeline_cleared holding the seq cleared up to
+TIP_COPY_SCAN_BATCH = 500  # seqs read per round trip looking for a kick tip's copy (`_copy_of_tip`)
 RANDOM_FIELD = "random"  # the created message's field holding its send's random (with an upstream)
 # a timeline's seq raised to a seq the upstream gave, never lowered
 _RAISE_SEQ = (
@@ -70,6 +72,18 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 return 1
 """
 )
+
+
+def _kicked_by(message: StoredMessage) -> list[str]:
+    """The users a kick tip tells of their removal, each once; none for any other message."""
+    elem = message.content.groupTipsElem
+    if (
+        message.content.elemType != ElemType.V2TIM_ELEM_TYPE_GROUP_TIPS
+        or elem is None
+        or elem.type != GroupTipsType.V2TIM_GROUP_TIPS_TYPE_KICKED
+    ):
+        return []
+    return list(dict.fromkeys(m.userID for m in elem.memberList))
 
 
 class ImportedGroupMessage(msgspec.Struct, frozen=True, kw_only=True):
@@ -199,8 +213,9 @@ class GroupMessaging:
                 claimed=claimed,
             )
         if up is not None:
-            # the group (a topic: its community, and the topic) imported if only the upstream has it
-            await known_topic(self._groups, group_id, user_id)
+            # the group (a topic: its community, and the topic) imported if only the upstream has it;
+            # the app admin's REST send is no member's: imported as the admin ("")
+            await known_topic(self._groups, group_id, "" if as_admin else user_id)
             # (no claim to keep it in: a send without a key is never retried as the same one)
             random = await self._send_random(user_id, created_id) if claimed else secrets.randbelow(2**31)
         async with self._groups.turns.turn(f"send:{group_id}:{random}"):
@@ -268,7 +283,13 @@ class GroupMessaging:
             if raw_draft is None:  # sent already (or never created)
                 return await self._core.first_result(user_id, created_id)
             draft = self._core.draft_from(raw_draft, created_id)
-        owner_group, conversation_group = await self._conversation_group(group_id)
+        community = topic_parent(group_id)
+        if community is not None:
+            # a topic's own mutes read with its existence, in the round trip that checks it
+            topic = await topic_mutes(self._groups, group_id, user_id)
+            owner_group, conversation_group = community, group_id
+        else:
+            topic, (owner_group, conversation_group) = None, await self._conversation_group(group_id)
         group = await self._groups.info(owner_group)
         member = await self._groups.member(owner_group, user_id)
         if member is None and not as_admin:
@@ -283,6 +304,10 @@ class GroupMessaging:
                 raise IMError(Code.ERR_GROUP_MEMBER_MUTED, "the app's admin has muted you for group messages")
             if group.isAllMuted and member.role == int(MEMBER):
                 raise IMError(Code.ERR_GROUP_MEMBER_MUTED, f"{owner_group!r} is muted for ordinary members")
+            if topic is not None and topic.until > now:
+                raise IMError(Code.ERR_GROUP_MEMBER_MUTED, f"you are muted in {group_id!r} for {topic.until - now} s")
+            if topic is not None and topic.all_muted and member.role == int(MEMBER):
+                raise IMError(Code.ERR_GROUP_MEMBER_MUTED, f"{group_id!r} is muted for ordinary members")
         if draft.groupAtUserList and group.groupType == AVCHATROOM:
             raise invalid("atUserList: AVChatRoom groups have no @ messages")
         targets = list(draft.targets) or ([receiver] if receiver else [])
@@ -350,8 +375,9 @@ class GroupMessaging:
             and not stored.isExcludedFromLastMessage
         )
         # In order (docs/scaling.md): the message in the timeline first (its commit point), then the
-        # sender's part, the app's callback queue, and after the events below the claim's completion
-        # mark, whose absence makes a retry of the send write it all again (MessageCore.lost_claim).
+        # sender's part and the group's open check; the app's callback queue and the events below
+        # once the check has read the group open, and last the claim's completion mark, whose
+        # absence makes a retry of the send write it all again (MessageCore.lost_claim).
         pipe = ordered_pipeline(self._redis, durable=True)
         if not options.onlineUserOnly and group.groupType != AVCHATROOM:
             self._queue_store(pipe, timeline, stored, countable=not stored.isExcludedFromUnreadCount and not targets)
@@ -366,10 +392,9 @@ class GroupMessaging:
         if in_group:
             pipe.hset(self._keys.group_last_sent(owner_group), user_id, stored.timestamp)
         # After every write a dismissal removes (the last on the group's slot, where the check reads:
-        # no round trip of its own on a cluster), before the ones it does not (the callback queue).
+        # no round trip of its own on a cluster).
         open_at = len(pipe)
         self._groups.queue_open_check(pipe, owner_group)
-        self._callbacks.queue_group_sent(pipe, stored, group, options.onlineUserOnly)
         replies = await pipe.execute()
         if not self._groups.still_open(replies[open_at]):
             await self._take_back(timeline, stored, in_group)
@@ -380,6 +405,19 @@ class GroupMessaging:
         # a live-stream room's messages are not stored: their events are written out
         kept = options if group.groupType != AVCHATROOM else SendOptions(onlineUserOnly=True)
         pipe = self._redis.pipeline(transaction=False)
+        # Group.CallbackAfterSendMsg is queued only now that the check has read the group open, in
+        # the round trip of the sender's own event: a send taken back for a dismissal must not tell
+        # the app of a message that does not exist. Queued in the write with the check (before the
+        # answer), it could not be called back: deleting the entry in `_take_back` (XDEL) loses to
+        # a worker that read it first, and a worker confirming the message before delivering it
+        # reads too early (before the take-back) or too late (a dismissal's erasure removes the
+        # message of a send that did succeed; an online-only or live-room message is never
+        # stored). What it costs: a gateway dying between the write and this round trip loses the
+        # callback as it loses the send's events, and a retry of the send (no completion mark yet)
+        # queues both again; nor is it among the writes a durable send waits for replicas to have.
+        # No round trip more: a member's send runs this pipeline anyway (an admin's as no member
+        # runs it only for the callback).
+        self._callbacks.queue_group_sent(pipe, stored, group, options.onlineUserOnly)
         if in_group:
             self._bus.queue_publish(
                 pipe,
@@ -433,16 +471,64 @@ class GroupMessaging:
         if there.random == stored.random and there.sender == stored.sender:
             return there
         countable = await self._redis.zscore(self._keys.timeline_countable(timeline), str(there.seq)) is not None
-        new_seq = int(await self._redis.incr(seq_key))
-        moved = msgspec.structs.replace(there, seq=new_seq, msgID=group_msg_id(there.groupID, new_seq, there.random))
-        # The marks before the move: a gateway dying in between leaves the kicked without their tip
-        # (hidden at its old seq), never with their mark on the upstream's message stored there next.
+        if not _kicked_by(there):  # nobody's mark names it: moved in one transaction
+            moved = await self._next_seq_copy(timeline, there)
+            pipe = self._redis.pipeline(transaction=True)
+            self._queue_unstore_counts(pipe, timeline, [there])
+            self._queue_store(pipe, timeline, moved, countable=countable)
+            pipe.hdel(self._keys.timeline_messages(timeline), str(there.seq))
+            await pipe.execute()
+            return None
+        # A kick tip, whose kicked users' left marks (their slots) move with it (the timeline's
+        # slot): no one atomic step holds both on a Redis Cluster. In three steps, so that a gateway
+        # dying between any two leaves its kicked users their tip and a state the next run of this
+        # message (the webhook's entry claimed again, the echo of the gateway's own send, a retry)
+        # finishes: the tip copied to its new seq (cut here: the kicked still end at the tip they
+        # were shown, the members see it twice, as a history read between the steps of any run
+        # may), the marks moved to the copy (cut here: the kicked
+        # end at the copy, the old seq hidden from them), the tip at its old seq removed, which
+        # makes room for the upstream's message. The next run finds the tip still at its old seq,
+        # and its copy (`_copy_of_tip`): it moves the marks not moved yet to that copy (the
+        # script moves only a mark still at the old seq) and removes the old tip, instead of copying
+        # it once more. Moved the other way round (marks first, the tip in one transaction after
+        # them), a cut left the marks past a tip still at its old seq, hidden from them, and the
+        # next run's marks could not follow it: the kicked lost their tip, and the seq their mark
+        # named was left for the upstream's next message, sent after their removal.
+        new_seq = await self._copy_of_tip(timeline, there)
+        if new_seq is None:
+            moved = await self._next_seq_copy(timeline, there)
+            pipe = self._redis.pipeline(transaction=True)
+            self._queue_store(pipe, timeline, moved, countable=countable)
+            await pipe.execute()
+            new_seq = moved.seq
         await self._move_kick_marks(there, new_seq)
         pipe = self._redis.pipeline(transaction=True)
         self._queue_unstore_counts(pipe, timeline, [there])
-        self._queue_store(pipe, timeline, moved, countable=countable)
         pipe.hdel(self._keys.timeline_messages(timeline), str(there.seq))
         await pipe.execute()
+        return None
+
+    async def _next_seq_copy(self, timeline: str, there: StoredMessage) -> StoredMessage:
+        """The message `_make_room` moves, as it is at the timeline's next seq (taken now)."""
+        new_seq = int(await self._redis.incr(self._keys.timeline_seq(timeline)))
+        return msgspec.structs.replace(there, seq=new_seq, msgID=group_msg_id(there.groupID, new_seq, there.random))
+
+    async def _copy_of_tip(self, timeline: str, tip: StoredMessage) -> int | None:
+        """The seq of the copy of this kick tip that an earlier run of `_make_room` made before it
+        was cut, if any: the same tip (sender, random and content) at a later seq, which only such
+        a copy can be (moved on since, if the upstream gave its seq to a message too). Read only
+        where a kick tip is in the way, off the hot path, TIP_COPY_SCAN_BATCH seqs a round trip:
+        the seqs taken since the tip's, a few unless the next run comes late in a busy group."""
+        last = int(await self._redis.get(self._keys.timeline_seq(timeline)) or 0)
+        for first in range(tip.seq + 1, last + 1, TIP_COPY_SCAN_BATCH):
+            fields = [str(q) for q in range(first, min(first + TIP_COPY_SCAN_BATCH, last + 1))]
+            raws = await self._redis.hmget(self._keys.timeline_messages(timeline), fields)
+            for field, raw in zip(fields, raws, strict=True):
+                if raw is None:
+                    continue
+                found = STORED_DEC.decode(raw)
+                if (found.random, found.sender, found.content) == (tip.random, tip.sender, tip.content):
+                    return int(field)
         return None
 
     async def _move_kick_marks(self, tip: StoredMessage, new_seq: int) -> None:
@@ -459,16 +545,12 @@ class GroupMessaging:
         message came after the kick; or it lagged (a message Tencent had ordered before the kick
         was still on its way), and then it came before. Every seq from the old one on was filled
         after the kicked stopped hearing the group, they heard none of it live, and a message sent
-        after their removal must not reach them: a late one of the second kind is the price."""
-        elem = tip.content.groupTipsElem
-        if (
-            tip.content.elemType != ElemType.V2TIM_ELEM_TYPE_GROUP_TIPS
-            or elem is None
-            or elem.type != GroupTipsType.V2TIM_GROUP_TIPS_TYPE_KICKED
-        ):
-            return
+        after their removal must not reach them: a late one of the second kind is the price.
+
+        Idempotent: a mark no longer at the tip's old seq (moved already, or the user came back)
+        is left alone."""
+        kicked = _kicked_by(tip)
         conversation = group_conversation_id(tip.groupID)
-        kicked = list(dict.fromkeys(m.userID for m in elem.memberList))
 
         def build(pipe: Any) -> None:
             for user_id in kicked:  # one script per user: each user's keys are in their own slot

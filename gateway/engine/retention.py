@@ -15,7 +15,8 @@ EVENT_MARGIN_SECONDS longer than log entries, so a log entry never outlives the 
 to (gateway.engine.message_events). What is kept about a message is known here only: a dismissed
 group's timelines are erased whole by its erasers, a budget at a time (`erase_part`, driven by
 gateway.engine.groups.eraser), a write racing the dismissal takes back its own (`take_back`), and a
-deleted topic's timeline is erased by its deletion (`erase_timeline`).
+deleted topic's timeline is erased by its deletion up to a budget, the rest by the same erasers
+(`erase_part` with `Erasure.up_to`), or whole by its deletion on a mirror (`erase_timeline`).
 
 Work is bounded: each `step` does at most its budget of SCAN calls, keys and messages (the
 background loop, gateway.housekeeping.MessageRetention, runs one step a second). One replica runs
@@ -94,17 +95,36 @@ class Erasure:
     timeline is the group's own (`take_back` says why). `closed_in`: the info hash of the group
     being erased (the community's, for a topic's timeline), which must still read closed before
     each batch of messages is erased: once it does not, the group was finished by another eraser
-    (and maybe made again under its ID), and the timeline is no longer this erasure's."""
+    (and maybe made again under its ID), and the timeline is no longer this erasure's.
 
-    def __init__(self, timeline: str, info: str | None = None, *, closed_in: str | None = None) -> None:
+    A deleted topic's timeline (`up_to`, `still`) is erased up to the seq it had when the topic was
+    deleted, and only while its community still marks it so (`still`: a hash, a field and its
+    value, read before each batch): a topic made again under the ID since writes into the same
+    timeline, at seqs above that (its seq counter stays while the old messages do), and keeps them.
+    The passes end with one that finds no message up to the seq; the timeline's own keys go then
+    only if it holds no message at all (else they are the new topic's)."""
+
+    def __init__(
+        self,
+        timeline: str,
+        info: str | None = None,
+        *,
+        closed_in: str | None = None,
+        up_to: int | None = None,
+        still: tuple[str, str, str] | None = None,
+    ) -> None:
         self.timeline = timeline
         self.info = info
         self.closed_in = closed_in if closed_in is not None else info
+        self.up_to = up_to
+        self.still = still
         self.hashes = (Keys.timeline_messages(timeline), Keys.timeline_cleared(timeline))
         self.at = 0
         self.cursor = 0
         self.done = False
         self.lost = False
+        self.erased = 0  # messages erased so far (imql_group_messages_erased)
+        self.erased_in_pass = False  # `up_to`: whether this pass found any, so another one follows
 
 
 def timeline_own_keys(timeline: str) -> list[str]:
@@ -251,18 +271,32 @@ class MessageRetention:
             stored = erasure.hashes[erasure.at]
             cursor, found = await self._redis.hscan(stored, erasure.cursor, count=min(TRIM_BATCH, budget - used))
             used += 1
-            if found and erasure.closed_in and not await self._redis.hexists(erasure.closed_in, CLOSED_FIELD):
-                # the group is no longer the closed one: another eraser finished it (this one's
-                # lease lapsed, or its holder was not this one), and what is in the timeline now
-                # may be a group's made again under the ID
+            if erasure.up_to is not None:
+                bound = erasure.up_to
+                found = {seq: raw for seq, raw in found.items() if seq.isdigit() and int(seq) <= bound}
+            if found and not await self._still_erasing(erasure):
+                # the group is no longer the closed one (or the topic no longer the deleted one):
+                # another eraser finished it (this one's lease lapsed, or its holder was not this
+                # one), and what is in the timeline now may be a group's made again under the ID
                 erasure.lost = erasure.done = True
                 return used + 1
-            used += await self._erase_scanned(erasure.timeline, found)
+            erased = await self._erase_scanned(erasure.timeline, found)
+            erasure.erased += erased
+            erasure.erased_in_pass = erasure.erased_in_pass or erased > 0
+            used += erased
             erasure.cursor = int(cursor)
             if erasure.cursor:
                 continue
             erasure.at += 1
             if erasure.at < len(erasure.hashes):
+                continue
+            if erasure.up_to is not None:
+                if erasure.erased_in_pass:  # a send racing the deletion may have landed meanwhile
+                    erasure.at, erasure.erased_in_pass = 0, False
+                    continue
+                await self._drop_if_empty(erasure.timeline, None)  # kept while a new topic's messages are there
+                used += 1
+                erasure.done = True
                 continue
             dropped = int(await self._drop_if_empty(erasure.timeline, erasure.info))
             used += 1
@@ -274,6 +308,15 @@ class MessageRetention:
             erasure.lost = dropped < 0
             erasure.done = True
         return used
+
+    async def _still_erasing(self, erasure: Erasure) -> bool:
+        """Whether the timeline is still the erasure's (`Erasure.closed_in`, `Erasure.still`)."""
+        if erasure.still is not None:
+            key, field, value = erasure.still
+            return bool(await self._redis.hget(key, field) == value)
+        if erasure.closed_in:
+            return bool(await self._redis.hexists(erasure.closed_in, CLOSED_FIELD))
+        return True
 
     async def _erase_scanned(self, timeline: str, found: dict[str, str]) -> int:
         """The messages an HSCAN of the timeline's messages (or cleared messages) found, erased with

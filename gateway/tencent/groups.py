@@ -246,9 +246,13 @@ class TencentGroups(GroupsUpstream):
                 await self._own(GROUP_CARD, group_id, [(user_id, name_card)])
 
     async def mute_members(self, group_id: str, user_ids: Sequence[str], seconds: int) -> None:
+        """forbid_send_msg (B26); `group_id` may name a community's topic, which Tencent mutes the
+        members in alone: its community's GroupId with the topic's TopicId (MAPPING.md #75). No
+        echo to record: no webhook reports mutes."""
+        ids = group_and_topic(group_id)
         for start in range(0, len(user_ids), FORBID_MEMBERS_MAX):
             batch = list(user_ids[start : start + FORBID_MEMBERS_MAX])
-            await self._call("forbid_send_msg", {"GroupId": group_id, "Members_Account": batch, "MuteTime": seconds})
+            await self._call("forbid_send_msg", {**ids, "Members_Account": batch, "MuteTime": seconds})
 
     async def set_receive_option(self, group_id: str, user_id: str, opt: MessageOpt) -> None:
         """modify_group_member_info {MsgFlag} (B26; MAPPING.md #36), each of V2TIM_MessageOpt's values
@@ -398,13 +402,14 @@ class TencentGroups(GroupsUpstream):
     # ---- messages ---------------------------------------------------------------------------------
     async def send_group_message(self, message: StoredMessage, *, online_only: bool) -> UpstreamSent:
         ids = group_and_topic(message.groupID)
-        body: dict[str, Any] = {
-            **ids,
-            "From_Account": message.sender,
-            # the mirror's random: a resent send repeats it, and Tencent drops the repeat (B3)
-            "Random": message.random,
-            "MsgBody": msgbody_from_content(message.content, self._media_url),
-        }
+        body: dict[str, Any] = {**ids}
+        if message.sender != self._client.admin:
+            # the admin's own message (the REST send of an admin, no member) names no sender: Tencent
+            # sends it as the admin calling, who need not be a member (B3: From_Account is optional)
+            body["From_Account"] = message.sender
+        # the mirror's random: a resent send repeats it, and Tencent drops the repeat (B3)
+        body["Random"] = message.random
+        body["MsgBody"] = msgbody_from_content(message.content, self._media_url)
         if message.priority and message.priority != Priority.V2TIM_PRIORITY_NORMAL:
             body["MsgPriority"] = PRIORITY_NAMES.get(message.priority, "Normal")
         if online_only:

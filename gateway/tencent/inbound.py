@@ -479,8 +479,12 @@ class TopicInfoChanged(Inbound, frozen=True, kw_only=True):
     event_time: int = 0
 
     def echo_keys(self) -> tuple[str, ...]:
-        # by the fields it names, as for a group's info: the gateway records its writes' keys both
-        # with the topic and without (Tencent's sample names none), so either shape is recognised
+        # by the topic and the fields it names. One that names no topic (Tencent's sample) is never
+        # an echo: the same fields and values may be another topic's native change, which must not be
+        # swallowed as the gateway's own; its applier re-reads the topics (get_topic) and writes only
+        # what differs from the mirror, so the gateway's own change is not told twice either
+        if not self.topic_id:
+            return ()
         fields = (
             ("Name", self.name),
             ("Introduction", self.introduction),

@@ -59,15 +59,6 @@ async def mirrored_members(mirror: MirrorWrites, group_id: str, user_ids: tuple[
     return {row["Member_Account"]: row for row in answer.get("MemberList", [])}
 
 
-async def know_group(
-    mirror: MirrorWrites, group_id: str, *, joined: tuple[str, ...] = (), operator: str = "", by_self: bool = False
-) -> None:
-    """`MirrorWrites.know_groups` of one group, for a webhook about it (a group made again on
-    Tencent under the ID of one the mirror is still erasing raises GroupBeingErased there: the
-    webhook waits, and the old group's erasure was made due at once)."""
-    await mirror.know_groups(group_id, joined=joined, operator=operator, by_self=by_self)
-
-
 async def group_created(mirror: MirrorWrites, event: GroupCreated) -> None:
     """A group the mirror knows was created through it (or imported): nothing newer to learn. A new
     one is imported without its initial members, who are then added as invited by the creator."""
@@ -75,7 +66,7 @@ async def group_created(mirror: MirrorWrites, event: GroupCreated) -> None:
         return
     members = tuple(m for m in event.members if m and m != event.owner)
     await mirror.know_accounts(event.operator)
-    await know_group(mirror, event.group_id, joined=members, operator=event.operator or event.owner)
+    await mirror.know_groups(event.group_id, joined=members, operator=event.operator or event.owner)
 
 
 async def group_destroyed(mirror: MirrorWrites, event: GroupDestroyed) -> None:
@@ -92,7 +83,7 @@ async def members_joined(mirror: MirrorWrites, event: GroupMembersJoined) -> Non
     if await mirrored(mirror, event.group_id) is None:
         # imported as Tencent has it now, these members (with their roles) included and announced
         await mirror.know_accounts(event.operator)
-        await know_group(mirror, event.group_id, joined=event.members, operator=event.operator, by_self=by_self)
+        await mirror.know_groups(event.group_id, joined=event.members, operator=event.operator, by_self=by_self)
         return
     await _add(mirror, event.group_id, event.members, operator=event.operator, by_self=by_self)
 
@@ -126,7 +117,7 @@ async def info_changed(mirror: MirrorWrites, event: GroupInfoChanged) -> None:
     """onGroupInfoChanged of what differs from the mirror (name, introduction, notification, face)."""
     current = await mirrored(mirror, event.group_id)
     if current is None:
-        await know_group(mirror, event.group_id)  # imported as it is now: nothing to announce
+        await mirror.know_groups(event.group_id)  # imported as it is now: nothing to announce
         return
     given = {
         "Name": event.name,
@@ -143,7 +134,7 @@ async def info_changed(mirror: MirrorWrites, event: GroupInfoChanged) -> None:
 async def owner_changed(mirror: MirrorWrites, event: GroupOwnerChanged) -> None:
     current = await mirrored(mirror, event.group_id)
     if current is None:
-        await know_group(mirror, event.group_id)
+        await mirror.know_groups(event.group_id)
         return
     if current.get("Owner_Account") == event.new_owner:
         return
@@ -157,7 +148,7 @@ async def owner_changed(mirror: MirrorWrites, event: GroupOwnerChanged) -> None:
 async def member_field_changed(mirror: MirrorWrites, event: GroupMemberFieldChanged) -> None:
     """onGrantAdministrator / onRevokeAdministrator for a role that differs; a name card is kept."""
     if await mirrored(mirror, event.group_id) is None:
-        await know_group(mirror, event.group_id)
+        await mirror.know_groups(event.group_id)
         return
     row = (await mirrored_members(mirror, event.group_id, (event.member,))).get(event.member)
     if row is None:
@@ -174,7 +165,7 @@ async def member_field_changed(mirror: MirrorWrites, event: GroupMemberFieldChan
 async def attributes_changed(mirror: MirrorWrites, event: GroupAttrChanged) -> None:
     """onGroupAttributeChanged (the whole map) when the change leaves the mirror's map different."""
     if await mirrored(mirror, event.group_id) is None:
-        await know_group(mirror, event.group_id)  # imported with its attributes as they are now
+        await mirror.know_groups(event.group_id)  # imported with its attributes as they are now
         return
     found = await mirror.apply("group_open_attr_http_svc/get_group_attr", {"GroupId": event.group_id})
     current = {a["key"]: a["value"] for a in found.get("GroupAttrAry", [])}

@@ -8,7 +8,10 @@ come back as echoes: each write's echo keys are recorded (`OwnMessages`) once Te
 the mirror was written too, still in the community's turn (`echoes_after`, which the engine holds
 around both: gateway.engine.groups.extras), so the inbound worker drops the echo; one that arrives
 before the record waits for the turn and then changes nothing, since the appliers compare with the
-mirror (gateway.tencent.mirror_topics). A write that fails after Tencent took it (a deadline, Redis,
+mirror (gateway.tencent.mirror_topics). An info-change callback that names no topic (Tencent's
+sample) is never taken for an echo: nothing in it says which topic changed, so the same values may
+be another topic's native change; its applier re-reads the topics and finds the gateway's own
+change in the mirror already. A write that fails after Tencent took it (a deadline, Redis,
 a crash) records nothing: Tencent's webhook of it is applied, and repairs the mirror.
 
 Topics need topics enabled on the app (Ultimate edition): Tencent answers 11000 otherwise, which
@@ -170,9 +173,9 @@ class TencentTopics(TopicsUpstream):
         await self._call("modify_topic", body)
         for name in REPORTED_FIELDS:
             if name in changed:
+                # with the topic only: a callback naming none is no echo (TopicInfoChanged.echo_keys)
                 field = CALLBACK_NAMES.get(name, name)
-                for topic in (new.topicID, ""):  # the callback may or may not name the topic
-                    await self._own(topic_info_key(group_id, topic, field, str(changed[name])))
+                await self._own(topic_info_key(group_id, new.topicID, field, str(changed[name])))
 
     async def supports_topics(self, group_id: str, viewer: str) -> bool:
         """`supports_topics` (the module's): the engine's probe of a community the mirror holds as

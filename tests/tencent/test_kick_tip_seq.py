@@ -29,7 +29,7 @@ CONVERSATION = """query($c: String!) { getConversation(conversationID: $c) {
   messages(count: 20) { seq random textElem { text } groupTipsElem { type } } } }"""
 
 
-async def _group_ahead_of_tencent(pair: Pair, imports: int) -> tuple[Member, Member, Member, Member, str]:
+async def group_ahead_of_tencent(pair: Pair, imports: int) -> tuple[Member, Member, Member, Member, str]:
     """alice (gateway, owner), bob (native), carol and dave (gateway) in a Work group whose mirror
     holds bob's BEFORE and then counts `imports` seqs more than Tencent (alice's local imports)."""
     alice, bob = await both(pair, "alice", "bob")
@@ -43,7 +43,7 @@ async def _group_ahead_of_tencent(pair: Pair, imports: int) -> tuple[Member, Mem
     return alice, bob, carol, dave, gid
 
 
-async def _kick_carol(alice: Member, carol: Member, gid: str) -> dict[str, Any]:
+async def kick_carol(alice: Member, carol: Member, gid: str) -> dict[str, Any]:
     """carol kicked through imql; the KICKED tip as her advancedMsgListener delivered it."""
     assert (await alice.q(KICK % gid))["kickGroupMember"] == [{"result": "OPERATION_RESULT_SUCC"}]
     while True:
@@ -52,22 +52,22 @@ async def _kick_carol(alice: Member, carol: Member, gid: str) -> dict[str, Any]:
             return message
 
 
-async def _conversation(m: Member, gid: str) -> dict[str, Any]:
+async def conversation_of(m: Member, gid: str) -> dict[str, Any]:
     return dict((await m.q(CONVERSATION, {"c": f"group_{gid}"}))["getConversation"])
 
 
-def _text(message: dict[str, Any] | None) -> str | None:
+def text_of(message: dict[str, Any] | None) -> str | None:
     return ((message or {}).get("textElem") or {}).get("text")
 
 
 async def test_the_kicked_member_keeps_his_tip_when_tencent_gives_its_seq_to_a_later_message(pair: Pair) -> None:
-    alice, bob, carol, dave, gid = await _group_ahead_of_tencent(pair, imports=1)
-    live_tip = await _kick_carol(alice, carol, gid)
+    alice, bob, carol, dave, gid = await group_ahead_of_tencent(pair, imports=1)
+    live_tip = await kick_carol(alice, carol, gid)
     after = await sent(bob, gid, AFTER)
     assert after["seq"] == live_tip["seq"]  # Tencent gave the tip's seq to a message sent after the kick
     await settled(pair)
 
-    view = await _conversation(carol, gid)
+    view = await conversation_of(carol, gid)
     last = view["lastMessage"]
     assert last["groupTipsElem"] == {"type": KICKED, "memberList": [{"userID": "carol"}]}, view
     # the tip she was shown (its random), moved after Tencent's message
@@ -75,23 +75,23 @@ async def test_the_kicked_member_keeps_his_tip_when_tencent_gives_its_seq_to_a_l
     assert last["seq"] > after["seq"], view
     newest, *older = view["messages"]
     assert (newest["seq"], newest["random"]) == (last["seq"], last["random"]), view["messages"]
-    assert [_text(m) for m in older if m["textElem"]] == [BEFORE], view["messages"]
+    assert [text_of(m) for m in older if m["textElem"]] == [BEFORE], view["messages"]
     assert view["unreadCount"] == 1, view  # BEFORE; the tip never counts, AFTER is not hers
 
     # a member sees both: Tencent's message at Tencent's seq, and the tip after it
     history = {m["seq"]: m for m in (await dave.q(GROUP_HISTORY, {"g": gid}))["getGroupHistoryMessageList"]}
-    assert _text(history[after["seq"]]) == AFTER
+    assert text_of(history[after["seq"]]) == AFTER
     assert history[last["seq"]]["msgID"] == last["msgID"]
-    theirs = await _conversation(dave, gid)
+    theirs = await conversation_of(dave, gid)
     assert theirs["lastMessage"]["msgID"] == last["msgID"]
-    assert [_text(m) for m in theirs["messages"] if m["textElem"]] == [AFTER, BEFORE], theirs["messages"]
+    assert [text_of(m) for m in theirs["messages"] if m["textElem"]] == [AFTER, BEFORE], theirs["messages"]
 
 
 async def test_a_kicked_member_who_came_back_is_left_as_a_member(pair: Pair) -> None:
     """carol invited back before the tip moves: she has no left mark, and the move gives her none
     (nor hides anything from her)."""
-    alice, bob, carol, dave, gid = await _group_ahead_of_tencent(pair, imports=2)
-    live_tip = await _kick_carol(alice, carol, gid)
+    alice, bob, carol, dave, gid = await group_ahead_of_tencent(pair, imports=2)
+    live_tip = await kick_carol(alice, carol, gid)
     invited = (await alice.q(INVITE % gid))["inviteUserToGroup"]
     assert invited == [{"memberID": "carol", "result": "OPERATION_RESULT_SUCC"}]
     await settled(pair)
@@ -102,10 +102,10 @@ async def test_a_kicked_member_who_came_back_is_left_as_a_member(pair: Pair) -> 
     mine = {m["seq"]: m for m in (await carol.q(GROUP_HISTORY, {"g": gid}))["getGroupHistoryMessageList"]}
     theirs = {m["seq"]: m for m in (await dave.q(GROUP_HISTORY, {"g": gid}))["getGroupHistoryMessageList"]}
     assert mine == theirs
-    assert _text(mine[after["seq"]]) == AFTER
+    assert text_of(mine[after["seq"]]) == AFTER
     assert max(mine) > after["seq"]
     assert mine[max(mine)]["elemType"] == "V2TIM_ELEM_TYPE_GROUP_TIPS"  # the moved tip
-    view, control = await _conversation(carol, gid), await _conversation(dave, gid)
+    view, control = await conversation_of(carol, gid), await conversation_of(dave, gid)
     assert view["messages"] == control["messages"]
     assert view["lastMessage"] == control["lastMessage"]
-    assert AFTER in [_text(m) for m in view["messages"]]
+    assert AFTER in [text_of(m) for m in view["messages"]]

@@ -323,7 +323,7 @@ async def test_topic_callbacks_reach_gateway_members_and_echoes_do_not(pair: Pai
     assert (await alice.q(DELETE, {"g": gid, "ids": [other]}))["deleteTopicFromCommunity"][0]["errorCode"] == 0
     echoes = [
         callback("Group.CallbackAfterCreateTopic", gid, TopicId=mine, Operator_Account="alice", Name="mine"),
-        callback("Group.CallbackAfterTopicInfoChanged", gid, Operator_Account="alice", Name="mine 2"),
+        callback("Group.CallbackAfterTopicInfoChanged", gid, TopicId=mine, Operator_Account="alice", Name="mine 2"),
         callback("Group.CallbackAfterTopicDestroyed", gid, TopicIdList=[other]),
     ]
     inbound = pair.gateway.gateway.tencent_inbound
@@ -333,6 +333,10 @@ async def test_topic_callbacks_reach_gateway_members_and_echoes_do_not(pair: Pai
         assert event is not None
         assert await inbound.own.all_echoes(event.echo_keys())  # known as the gateway's own: dropped
         assert (await inject(pair, echo, platform=wire.REST_API)).json() == OK
+    # the info change as Tencent's sample shows it, naming no topic, is no echo (it could be another
+    # topic's): it is applied, and the re-read finds the mirror as Tencent has it
+    unnamed = callback("Group.CallbackAfterTopicInfoChanged", gid, Operator_Account="alice", Name="mine 2")
+    assert (await inject(pair, unnamed, platform=wire.REST_API)).json() == OK
     await settled(pair)
     assert topic_types(await dave.group_events()) == ["onTopicCreated", "onTopicInfoChanged", "onTopicDeleted"]
 
@@ -340,6 +344,28 @@ async def test_topic_callbacks_reach_gateway_members_and_echoes_do_not(pair: Pai
         return {t: v["topicName"] for t, v in (await in_mirror(dave, gid)).items()} == {mine: "mine 2"}
 
     await eventually(unchanged)
+
+
+async def test_a_native_change_to_the_values_of_the_gateways_own_change_is_not_taken_for_its_echo(
+    pair: Pair,
+) -> None:
+    """The gateway renames one topic; the app's servers then rename another topic the same (their
+    callback, like the gateway's, comes from OptPlatform RESTAPI, and names no topic): that is the
+    other topic's change, not the echo of the gateway's, and reaches the mirror and its members."""
+    alice, _, dave, gid = await community(pair)
+    first, second = await create_topic(alice, gid, "first"), await create_topic(alice, gid, "second")
+    assert await alice.q(SET, {"g": gid, "t": {"topicID": first, "topicName": "same"}})
+    await settled(pair)
+    await dave.group_events()
+
+    await pair.admin(f"{SVC}/modify_topic", {"GroupId": gid, "TopicId": second, "TopicName": "same"})
+    changed = callback("Group.CallbackAfterTopicInfoChanged", gid, Operator_Account="administrator", Name="same")
+    assert (await inject(pair, changed, platform=wire.REST_API)).json() == OK
+    await settled(pair)
+    assert {t: v["topicName"] for t, v in (await in_mirror(dave, gid)).items()} == {first: "same", second: "same"}
+    assert (await wait_for(dave, "onTopicInfoChanged"))["topicInfo"] == {"topicID": second, "topicName": "same"}
+    await settled(pair)
+    assert topic_types(await dave.group_events()) == []  # told once, and of that topic only
 
 
 # ---- lost webhooks ---------------------------------------------------------------------------------
@@ -457,21 +483,46 @@ async def test_a_topic_message_met_during_an_outage_is_retried_not_dropped(
     assert await texts(dave, topic) == [(1, "bob", "during the outage")]
 
 
-async def test_a_strangers_topic_call_does_not_ask_tencent_as_the_stranger(
+def watch_calls(pair: Pair, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]:
+    """Every (endpoint, body) the gateway sends Tencent from now on."""
+    client = upstream_topics(pair)._client
+    real = client.call
+    seen: list[tuple[str, dict[str, Any]]] = []
+
+    async def call(endpoint: str, body: dict[str, Any], **options: Any) -> Answer:
+        seen.append((endpoint, body))
+        return await real(endpoint, body, **options)
+
+    monkeypatch.setattr(client, "call", call)
+    return seen
+
+
+async def test_a_stranger_naming_a_topic_the_mirror_has_not_met_is_refused_10007_asking_nobody(
     pair: Pair, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A topic only Tencent has (made natively, its webhook lost) is not imported for a stranger
+    (who must not make the gateway ask Tencent as them): refused as a non-member, 10007, not as a
+    topic that does not exist (10010), and nothing changes anywhere."""
     _, _, dave, gid = await community(pair)
     topic = await made_natively(pair, gid, "members only")
     carol = await member(pair.at_gateway, pair.gateway, "carol")
-    seen = watch_get_topic(pair, monkeypatch)
-    # refused either way (a topic the mirror has not imported is none to a stranger: 10010)
-    refused = {Code.ERR_NO_PERMISSION, Code.ERR_GROUP_NOT_FOUND}
-    for codes in ((await carol.send(topic, "let me in")).codes, (await carol.call(HISTORY, {"g": topic})).codes):
-        assert codes
-        assert set(codes) <= refused
-    assert [b for b in seen if b.get("From_Account") == "carol"] == []
-    assert await texts(dave, topic) == []  # a member's read still imports it, as that member
-    assert seen[-1]["From_Account"] == "dave"
+    seen = watch_calls(pair, monkeypatch)
+    assert (await carol.send(topic, "let me in")).codes == [Code.ERR_NO_PERMISSION]
+    assert (await carol.call(HISTORY, {"g": topic})).codes == [Code.ERR_NO_PERMISSION]
+    assert (await carol.call(TOPICS, {"g": gid, "ids": [topic]})).codes == [Code.ERR_NO_PERMISSION]
+    assert [body for _, body in seen if body.get("From_Account") == "carol"] == []
+    assert [endpoint for endpoint, _ in seen if endpoint.startswith(SVC)] == []  # no topic read at all
+    g = pair.gateway.gateway
+    assert not await g.redis.exists(g.keys.group_topics(gid))  # nothing imported
+    assert await tencent_history(pair, gid, topic) == {}  # nothing sent
+    # a topic of a community that does not exist is still no group (10010)
+    assert (await carol.send("@TGS#_nowhere@TOPIC#_x", "hello")).codes == [Code.ERR_GROUP_NOT_FOUND]
+
+    assert await texts(dave, topic) == []  # a member's read imports it, as that member
+    assert [body.get("From_Account") for endpoint, body in seen if endpoint == f"{SVC}/get_topic"][-1] == "dave"
+    # and a topic the mirror has is refused to the stranger the same
+    assert (await carol.send(topic, "let me in")).codes == [Code.ERR_NO_PERMISSION]
+    assert (await carol.call(HISTORY, {"g": topic})).codes == [Code.ERR_NO_PERMISSION]
 
 
 # ---- a topic written while its community is dismissed --------------------------------------------

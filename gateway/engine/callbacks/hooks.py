@@ -322,7 +322,8 @@ class Callbacks:
             self._queue(pipe, self._job(wire.C2C_AFTER_SEND, body, [stored.receiver, stored.sender]))
 
     def queue_group_sent(self, pipe: Any, stored: StoredMessage, group: GroupInfo, online_only: bool) -> None:
-        """Group.CallbackAfterSendMsg, queued in the send's write pipeline."""
+        """Group.CallbackAfterSendMsg, queued with the sender's own event once the send's write has
+        read its group open: a send taken back for a dismissal racing it tells the app nothing."""
         if self.gates(wire.GROUP_AFTER_SEND):
             operator = self._operator(stored.sender)
             body = bodies.group_after_send(stored, group, operator, online_only, self._media_url, self._ms())

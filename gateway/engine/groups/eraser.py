@@ -27,30 +27,63 @@ entry *before* it closes the group (the queue is on the app's slot and the closi
 so no one script does both), for DISMISSAL_HOLD_SECONDS, far beyond a request's deadline
 (IMQL_REQUEST_TIMEOUT, 30 s): cut before the closing, the entry comes due with the group open,
 and the eraser drops it (the group lives on, as a failed dismissal leaves it); cut after, it comes
-due with the group closed, and the eraser finishes the dismissal: the members' side of it first,
-unless the dismissal marked it done (`FORGOTTEN_FIELD`), then the erasure. Only a dismissal
-stalled between its hold and its closing for longer than the hold could see its entry dropped as
-an open group's; it queues the group again when it hands the entry back, and a creation refused
-the ID of a closed group queues it too (`queue_if_missing`).
+due with the group closed, and the eraser finishes the dismissal: its farewell first, unless the
+dismissal told it, then the members' side of it, unless the dismissal marked it done
+(`FORGOTTEN_FIELD`), then the erasure. Only a dismissal stalled between its hold and its closing
+for longer than the hold could see its entry dropped as an open group's; it queues the group again
+when it hands the entry back, and a creation refused the ID of a closed group queues it too
+(`queue_if_missing`).
+
+Why no closed group goes without its farewell (the members' onGroupDismissed or onGroupRecycled,
+their streams left, the app's Group.CallbackAfterGroupDestroyed): the closing script writes what the
+dismissal is to tell (`Farewell`: the event, and the origin its callback names) into the group's
+info hash in the same step as the `closed` mark (`FAREWELL_FIELD`), and the dismissal removes it
+once it has told (`announce`). An eraser that finds it there tells it first, from the group as it
+was closed (its profile, its members: no member is added or removed once it is closed, and its
+members hash is deleted only with its info hash, at the very end), then goes on. At least once: a
+cut between the telling and the removal has it told again by the eraser (the callback and the event
+twice), never not at all. A replica stopping hands its group back, due at once (`hand_back`), so
+that another takes it without waiting for the lease to run out.
+
+A deleted topic's history goes the same way (`delete_topic`): its deletion erases up to
+TOPIC_DELETION_ERASE_BUDGET itself and queues the rest, as an entry of its own (TOPIC_ENTRY and the
+topic's ID) under the same leases. The deletion holds the entry, then, in one step on the
+community's slot, removes the topic and marks its timeline as being erased up to the seq it had
+then (`ERASING_TOPIC_FIELD` in the community's info hash): cut before that step, the topic lives
+on and its entry, once due, finds no mark and is dropped; cut after, an eraser finishes it. The
+topic's ID is free at once, and a topic made again under it writes into the same timeline, above
+that seq: the erasure takes only seqs up to it, and only while the mark still names it
+(`Erasure.up_to`, `Erasure.still`), and removes the mark when done if it still names it (a topic
+made again and deleted in its turn raises it). A community dismissed meanwhile has its erasure
+take the marked timelines whole, with its topics'. On a mirror (an upstream), whose messages keep
+the upstream's seqs (a topic made again there starts them over), the deletion erases it all
+itself, as before.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
+import msgspec
 from redis.exceptions import RedisError
 
 from gateway.background import BackgroundLoop
 from gateway.clock import Clock
-from gateway.engine.groups.store import CLOSED_FIELD, GroupStore
+from gateway.engine.groups.store import CLOSED_FIELD, FAREWELL_FIELD, GroupStore
 from gateway.engine.retention import Erasure, MessageRetention
 from gateway.engine.scripts import PipelinedScript, run_script
 from gateway.errors import IMError
-from gateway.ids import group_conversation_id
+from gateway.ids import group_conversation_id, topic_parent
+from gateway.im.events import OnGroupDismissed, OnGroupRecycled
+from gateway.im.groups import GroupInfo
+from gateway.keys import Keys
+from gateway.metrics import Metrics
+from gateway.origin import act_as, current_origin, forbid_callbacks
 
 log = logging.getLogger("imql.groups")
 
@@ -72,6 +105,46 @@ ERASE_FAILURES_BEFORE_RETRY = 3
 ERASE_RETRY_SECONDS = 300.0
 FORGET_BATCH = 500  # users per round trip when a dismissal removes the group from their side
 FORGOTTEN_FIELD = "forgotten"  # info-hash field: the dismissal has forgotten its users' side
+# A deleted topic's timeline: its queue entry is this and its ID (no group ID has a control
+# character), and the community's info-hash field marking it as being erased is ERASING_TOPIC_FIELD
+# and its ID, whose value is the seq up to which it is the deleted topic's
+TOPIC_ENTRY = "\x1ftopic\x1f"
+ERASING_TOPIC_FIELD = "erasingTopic:"
+TOPIC_DELETION_ERASE_BUDGET = 1_000  # what a topic's deletion erases itself (as a dismissal)
+# A stopping replica's hand-back of its group (`GroupEraserLoop.stop`): bounded, as a shutdown must
+# end with Redis stalled too (the lease then runs out as a dead replica's does)
+HAND_BACK_SECONDS = 5.0
+
+
+class Farewell(msgspec.Struct, kw_only=True):
+    """What a dismissal tells, kept with the group's closing (`FAREWELL_FIELD`) for an eraser to tell
+    if the dismissal is cut before it does: the members' event, and the origin of the request (or
+    recycle) that dismissed the group, which the app's callback names (OptPlatform, ClientIP)."""
+
+    event: OnGroupDismissed | OnGroupRecycled
+    platform: str = ""
+    clientIP: str = ""
+    operator: str = ""
+    forbidden: list[str] = []
+
+    @classmethod
+    def of(cls, event: OnGroupDismissed | OnGroupRecycled) -> Farewell:
+        """The event, told from the origin being served now."""
+        origin = current_origin()
+        return cls(
+            event=event,
+            platform=origin.platform,
+            clientIP=origin.client_ip,
+            operator=origin.operator,
+            forbidden=sorted(origin.forbidden),
+        )
+
+    def encode(self) -> str:
+        return _farewell_enc.encode(self).decode()
+
+
+_farewell_enc = msgspec.json.Encoder()
+_farewell_dec = msgspec.json.Decoder(Farewell)
 
 # KEYS (one slot, the app's): the queue (Keys.groups_to_erase), its holders (Keys.groups_erasing)
 # A group's entry held, due at ARGV[2], by ARGV[3]: a dismissal's hold, before it closes the group
@@ -146,6 +219,37 @@ return redis.call('HSET', KEYS[1], '{FORGOTTEN_FIELD}', 1)
 )
 
 
+# A topic's deletion committed (`GroupEraser.delete_topic`): gone from its community's topics and
+# its timeline marked as being erased up to ARGV[3], in one step, the community still open, its
+# members' mutes in it gone with it (gateway.engine.groups.topic_mutes). KEYS: the community's info,
+# its topics, the topic's mutes (one slot); ARGV: the topic, the mark's field, the seq. Answers
+# 1, 0 (no such topic) or -1 (the community is closed or gone).
+_COMMIT_TOPIC_DELETION = PipelinedScript(
+    f"""
+if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HEXISTS', KEYS[1], '{CLOSED_FIELD}') == 1 then return -1 end
+if redis.call('HDEL', KEYS[2], ARGV[1]) == 0 then return 0 end
+redis.call('DEL', KEYS[3])
+redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+return 1
+"""
+)
+# The mark removed once the timeline is erased up to ARGV[2], if it still names that seq (a topic
+# made again under the ID and deleted in its turn raised it: more to erase). KEYS: the community's
+# info. Answers 1, or 0.
+_UNMARK_TOPIC = PipelinedScript(
+    """
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('HDEL', KEYS[1], ARGV[1])
+return 1
+"""
+)
+
+
+def up_to_of(erasure: Erasure) -> str:
+    """The seq a deleted topic's erasure goes up to, as its community's mark holds it."""
+    return erasure.still[2] if erasure.still is not None else str(erasure.up_to)
+
+
 class Hold:
     """One holder's work on one group's erasure: its token, and the timelines still to erase
     (None: the group not looked at yet)."""
@@ -171,6 +275,8 @@ class GroupEraser:
         self.woken = asyncio.Event()  # a group was handed to the erasers here: the loop looks now
         self._current: Hold | None = None  # the loop's group under way
         self._failures = 0  # the loop's steps failed in a row on `_current`
+        # told how many messages each batch erased (imql_group_messages_erased; set by the loop)
+        self.on_erased: Callable[[int], None] | None = None
 
     def _queue_keys(self) -> list[str]:
         return [self.store.keys.groups_to_erase(), self.store.keys.groups_erasing()]
@@ -202,10 +308,47 @@ class GroupEraser:
         await self.store.redis.zadd(self.store.keys.groups_to_erase(), {group_id: self.store.clock.now()}, nx=True)
         self.woken.set()
 
+    async def announce(self, group: GroupInfo, farewell: Farewell, members: Sequence[str]) -> None:
+        """The dismissal's telling, once the group is closed: the app's callback, the members'
+        farewell, their streams left (FORGET_BATCH users a round trip), then the farewell kept with
+        the closing removed, as the mark that it was told (a plain HDEL: it writes no field into a
+        hash deleted meanwhile). A cut before that mark has it told again by the group's eraser
+        (`erase`): the callback and the event at least once, maybe twice, never lost."""
+        s = self.store
+        await s.callbacks.group_destroyed(group, members)
+        await s.emit(group, farewell.event)
+        for start in range(0, len(members), FORGET_BATCH):
+            await s.bus.leave_group_stream(members[start : start + FORGET_BATCH], group.groupID)
+        await s.redis.hdel(s.keys.group_info(group.groupID), FAREWELL_FIELD)
+
+    async def _tell_left_over(self, group_id: str, raw: str) -> list[str] | None:
+        """A cut dismissal's farewell (`FAREWELL_FIELD` still there), told as the dismissal would
+        have: to its members as they were at the closing, the callback from the dismissal's origin
+        (set in a context of the telling's own, not this eraser's task). Answers the members told
+        (None: none, the group not closed any more, or its farewell unreadable)."""
+        s = self.store
+        try:
+            farewell = _farewell_dec.decode(raw)
+        except msgspec.DecodeError:
+            # a defect, not weather: the erasure goes on without it rather than fail for ever
+            log.error("group %s: its farewell cannot be read, not told: %r", group_id, raw)
+            await s.redis.hdel(s.keys.group_info(group_id), FAREWELL_FIELD)
+            return None
+        group = await s.closed_info(group_id)
+        if group is None:
+            return None
+        members = await s.member_ids(group_id)
+        context = contextvars.copy_context()
+        context.run(act_as, farewell.platform, farewell.clientIP, farewell.operator)
+        context.run(forbid_callbacks, farewell.forbidden)
+        await asyncio.create_task(self.announce(group, farewell, members), context=context)
+        return members
+
     async def forget(self, group_id: str, members: Sequence[str] | None = None) -> None:
         """The users' side of a closed group forgotten, and noted so (`FORGOTTEN_FIELD`): its members
-        (`members`, as the dismissal read them; None: read here) stop following its stream and lose
-        it from their lists, then its former members (who keep its conversations) lose it too."""
+        (`members`, as the dismissal read them, their streams left by `announce`; None: read here)
+        stop following its stream and lose it from their lists, then its former members (who keep
+        its conversations) lose it too."""
         s = self.store
         if members is None:
             members = await s.member_ids(group_id)
@@ -249,15 +392,18 @@ class GroupEraser:
 
         Looked at first: a group that is not closed is not to be erased (a dismissal cut before
         closing it, or a group made again under the ID once the erasure it was queued for ended);
-        one whose dismissal was cut before it forgot its users' side has that done first. Then its
+        one whose dismissal was cut before it told its farewell has it told first (`announce`),
+        then, if it was cut before it forgot its users' side, that done. Then its
         timelines, the group's and each topic's (their IDs in its topics hash, which goes last),
         then its keys and its info hash in one DEL, then its entry."""
+        if held.group_id.startswith(TOPIC_ENTRY):
+            return await self._erase_deleted_topic(held, budget)
         s = self.store
         gid = held.group_id
         used = 0
         if held.erasures is None:
-            kind, closed, forgotten = await s.redis.hmget(
-                s.keys.group_info(gid), ["groupType", CLOSED_FIELD, FORGOTTEN_FIELD]
+            kind, closed, forgotten, farewell = await s.redis.hmget(
+                s.keys.group_info(gid), ["groupType", CLOSED_FIELD, FORGOTTEN_FIELD, FAREWELL_FIELD]
             )
             used += 1
             if closed is None:
@@ -266,9 +412,17 @@ class GroupEraser:
                     await s.redis.hdel(s.keys.tencent_groups_synced(), gid)  # `dequeue_erased` says why
                 await self.let_go(held)
                 return True, used
+            # told before forgotten, as the dismissal does: the members hash read for the telling
+            # is the one the forgetting goes by, and both go only with the info hash
+            members = await self._tell_left_over(gid, farewell) if farewell is not None else None
             if forgotten is None:
-                await self.forget(gid)
-            topics = await s.redis.hkeys(s.keys.group_topics(gid))
+                await self.forget(gid, members)
+            # its topics, and those deleted whose timelines are still being erased (marked in its
+            # info hash): whole, as the community goes (one made again under a deleted one's ID is
+            # in both)
+            marks = [f for f in await s.redis.hkeys(s.keys.group_info(gid)) if f.startswith(ERASING_TOPIC_FIELD)]
+            deleted = [f[len(ERASING_TOPIC_FIELD) :] for f in marks]
+            topics = list(dict.fromkeys([*await s.redis.hkeys(s.keys.group_topics(gid)), *deleted]))
             held.topics = list(topics)
             held.erasures = [
                 Erasure(s.keys.group_timeline(gid), s.keys.group_info(gid)),
@@ -276,7 +430,10 @@ class GroupEraser:
             ]
         while held.erasures and used < budget:
             erasure = held.erasures[0]
+            before = erasure.erased
             used += await self.timelines.erase_part(erasure, budget - used)
+            if self.on_erased is not None and erasure.erased > before:
+                self.on_erased(erasure.erased - before)
             if erasure.lost:
                 # finished by another eraser (and maybe made again under the ID): nothing more of
                 # it is this one's; its entry goes if this one still holds it (or no one does)
@@ -286,12 +443,77 @@ class GroupEraser:
                 held.erasures.pop(0)
         if held.erasures:
             return False, used
-        if int(await run_script(s.redis, _ERASED, self._group_keys(gid), [])):
+        # with its keys, its members' mutes in its topics (gateway.engine.groups.topic_mutes)
+        mutes = [s.keys.group_topic_mutes(gid, t) for t in held.topics]
+        if int(await run_script(s.redis, _ERASED, [*self._group_keys(gid), *mutes], [])):
             await s.redis.zrem(s.keys.group_activity(), gid)
             await self.dequeue_erased(gid, held.topics)
         else:
             await self.let_go(held)
         return True, used + 3
+
+    # ---- a deleted topic's timeline ------------------------------------------------------------------
+    async def delete_topic(self, community: str, topic_id: str) -> bool:
+        """A community's topic deleted (in the community's turn): its history erased up to
+        TOPIC_DELETION_ERASE_BUDGET here, the rest handed to the erasers (the module says how).
+        Answers whether the topic was there (and is gone now). A topic's ID names its community
+        (`topic_parent`), which its entry goes by: one of another community's is not this one's."""
+        s = self.store
+        if topic_parent(topic_id) != community:
+            return False
+        timeline = s.keys.group_timeline(topic_id)
+        # the seq up to which the timeline is this topic's: any message of a topic made again under
+        # the ID takes a seq above it (from the same counter, which stays while old messages do)
+        up_to = int(await s.redis.get(Keys.timeline_seq(timeline)) or 0)
+        # held before the commit, as a dismissal's entry is before the closing: no cut leaves a
+        # deleted topic's timeline out of the queue
+        held = await self.hold(TOPIC_ENTRY + topic_id)
+        info, topics = s.keys.group_info(community), s.keys.group_topics(community)
+        field = ERASING_TOPIC_FIELD + topic_id
+        mutes = s.keys.group_topic_mutes(community, topic_id)
+        committed = await run_script(s.redis, _COMMIT_TOPIC_DELETION, [info, topics, mutes], [topic_id, field, up_to])
+        if int(committed) != 1:
+            await self.let_go(held)
+            return False
+        if not (await self.erase(held, TOPIC_DELETION_ERASE_BUDGET))[0]:
+            await self.let_go(held, due=s.clock.now())
+            self.woken.set()
+        return True
+
+    async def _erase_deleted_topic(self, held: Hold, budget: int) -> tuple[bool, int]:
+        """`erase` for a deleted topic's entry: its timeline up to the seq its community's mark
+        names, while it names it; then the mark and the entry removed. No mark: the deletion was
+        cut before its commit (the topic lives on), or the erasure is done (by another eraser, or
+        by its community's dismissal): the entry is dropped."""
+        s = self.store
+        topic_id = held.group_id[len(TOPIC_ENTRY) :]
+        community = topic_parent(topic_id) or ""
+        info, field = s.keys.group_info(community), ERASING_TOPIC_FIELD + topic_id
+        used = 0
+        if held.erasures is None:
+            up_to = await s.redis.hget(info, field)
+            used += 1
+            if up_to is None:
+                await self.let_go(held)
+                return True, used
+            timeline = s.keys.group_timeline(topic_id)
+            held.erasures = [Erasure(timeline, up_to=int(up_to), still=(info, field, up_to))]
+        erasure = held.erasures[0]
+        before = erasure.erased
+        used += await self.timelines.erase_part(erasure, budget - used)
+        if self.on_erased is not None and erasure.erased > before:
+            self.on_erased(erasure.erased - before)
+        if not erasure.done:
+            return False, used
+        if not erasure.lost and not int(await run_script(s.redis, _UNMARK_TOPIC, [info], [field, up_to_of(erasure)])):
+            # deleted again meanwhile (made again, then deleted) with a higher seq: erased from
+            # the start again, up to that one, by whoever holds the entry next
+            await self.let_go(held, due=s.clock.now())
+            return True, used + 1
+        # its entry, if this one still holds it (or no one does): a deletion holding it anew (the
+        # topic made again and deleted again since) keeps it
+        await self.let_go(held)
+        return True, used + 2
 
     async def dequeue_erased(self, group_id: str, topic_ids: Sequence[str]) -> None:
         """The last of an erasure, once the group's keys are deleted (`_ERASED`): how far the mirror
@@ -348,6 +570,14 @@ class GroupEraser:
         self._failures = 0
         await self.let_go(held, due=self.store.clock.now() + ERASE_RETRY_SECONDS)
 
+    async def hand_back(self) -> None:
+        """The loop's group under way, if any, handed back due at once (this replica stopping): the
+        next eraser to look takes it, without waiting for this one's lease to run out. Whatever
+        the step cut by the stop had done stays done (every step of the erasure is idempotent)."""
+        held, self._current, self._failures = self._current, None, 0
+        if held is not None:
+            await self.let_go(held, due=self.store.clock.now())
+
     async def _step(self, budget: int) -> bool:
         s = self.store
         held = self._current
@@ -380,34 +610,76 @@ class GroupEraserLoop(BackgroundLoop):
 
     task_name = "imql-group-eraser"
 
-    def __init__(self, eraser: GroupEraser, clock: Clock, work_per_second: int = ERASE_WORK_PER_SECOND) -> None:
+    def __init__(
+        self,
+        eraser: GroupEraser,
+        clock: Clock,
+        work_per_second: int = ERASE_WORK_PER_SECOND,
+        *,
+        metrics: Metrics | None = None,
+    ) -> None:
         super().__init__()
         self._eraser = eraser
         self._clock = clock
         self._work_per_second = work_per_second
+        self._metrics = metrics
+        if metrics is not None:
+            # the dismissals' own erasures on this replica are counted too (the same eraser)
+            eraser.on_erased = metrics.group_messages_erased.inc
+
+    async def stop(self) -> None:
+        """Cancelled, then its group under way handed back due at once (`GroupEraser.hand_back`):
+        a replica shutting down does not keep it for the rest of its lease. Best effort, within
+        HAND_BACK_SECONDS: with Redis down or stalled, the lease runs out as a dead replica's."""
+        await super().stop()
+        try:
+            async with asyncio.timeout(HAND_BACK_SECONDS):
+                await self._eraser.hand_back()
+        except (IMError, RedisError, OSError, TimeoutError) as exc:
+            log.warning("group erasure could not hand its group back at shutdown: %s", exc)
 
     async def _run(self) -> None:
         while True:
             started = self._clock.now()
             self._eraser.woken.clear()  # before the step: a wake-up during it is for a group it may miss
-            try:
-                more = await self._eraser.step(self._work_per_second)
-            except (IMError, RedisError, OSError) as exc:
-                # the group under way stays this replica's: the next step goes on from where this
-                # one was (every step of the erasure is idempotent), or its lease runs out; after a
-                # few failures in a row it is handed back for later (`step_failed`)
-                log.warning("group erasure failed: %s", exc)
-                await self._failed()
-                more = False
-            except Exception:
-                # a defect, not weather: said loudly, and the loop lives on to try again
-                log.exception("group erasure failed unexpectedly")
-                await self._failed()
-                more = False
-            if more:
+            if await self.turn():
                 await self._clock.sleep_until(started + 1.0)
             else:
                 await self._idle(started + ERASE_POLL_SECONDS)
+
+    async def turn(self) -> bool:
+        """One step (`GroupEraser.step`), then the queue's length reported (imql_groups_to_erase);
+        answers whether there is more to do now."""
+        try:
+            more = await self._eraser.step(self._work_per_second)
+        except (IMError, RedisError, OSError) as exc:
+            # the group under way stays this replica's: the next step goes on from where this
+            # one was (every step of the erasure is idempotent), or its lease runs out; after a
+            # few failures in a row it is handed back for later (`step_failed`)
+            log.warning("group erasure failed: %s", exc)
+            await self._failed()
+            more = False
+        except Exception:
+            # a defect, not weather: said loudly, and the loop lives on to try again
+            log.exception("group erasure failed unexpectedly")
+            await self._failed()
+            more = False
+        await self._report()
+        return more
+
+    async def _report(self) -> None:
+        """The erasure queue's length (app-wide: every replica reports the same), read once a step:
+        a step a second while there is work, every ERASE_POLL_SECONDS (or dismissal) otherwise.
+        Read here rather than at scrape time, as the registry's collection cannot wait on Redis."""
+        if self._metrics is None:
+            return
+        store = self._eraser.store
+        try:
+            waiting = await store.redis.zcard(store.keys.groups_to_erase())
+        except (RedisError, OSError) as exc:
+            log.warning("group erasure queue not measured: %s", exc)  # the last figure stays
+            return
+        self._metrics.groups_to_erase.set(int(waiting))
 
     async def _failed(self) -> None:
         try:

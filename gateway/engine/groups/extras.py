@@ -11,7 +11,6 @@ import contextlib
 import secrets
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Protocol, runtime_checkable
 
 import msgspec
 
@@ -96,28 +95,10 @@ _topic_enc = msgspec.json.Encoder()
 _topic_dec = msgspec.json.Decoder(TopicInfo)
 
 
-@runtime_checkable
-class TopicsProbe(Protocol):
-    """An upstream's topics that can say whether a community has them (Tencent's: get_topic answers
-    for topic-enabled communities only, gateway.tencent.topics.supports_topics)."""
-
-    async def supports_topics(self, group_id: str, viewer: str) -> bool: ...
-
-
-@runtime_checkable
-class TopicEchoes(Protocol):
-    """An upstream's topics whose writes' echoes are recorded as the gateway's own only once the
-    mirror has them too (Tencent's: gateway.tencent.topics.TencentTopics.echoes_after)."""
-
-    def echoes_after(self) -> AbstractAsyncContextManager[None]: ...
-
-
 def _echoes_after(up: Upstream | None) -> AbstractAsyncContextManager[None]:
-    """Held in the community's turn around an upstream topic write and the mirror's: the write's
-    echoes count as the gateway's own from its end, when both were made, and not when it failed
-    (the upstream's webhook then repairs the mirror)."""
-    topics = getattr(up, "topics", None)
-    return topics.echoes_after() if isinstance(topics, TopicEchoes) else contextlib.nullcontext()
+    """Held in the community's turn around an upstream topic write and the mirror's
+    (`TopicsUpstream.echoes_after`); nothing to hold without an upstream."""
+    return up.topics.echoes_after() if up is not None else contextlib.nullcontext()
 
 
 async def has_topics(store: GroupStore, group: GroupInfo) -> bool:
@@ -132,15 +113,15 @@ async def has_topics(store: GroupStore, group: GroupInfo) -> bool:
         return False
     if group.isSupportTopic:
         return True
-    probe = getattr(store.upstream, "topics", None)
-    if not isinstance(probe, TopicsProbe):
+    up = store.upstream  # not `active`: a read, asked even while applying the upstream's own write
+    if up is None:
         return False
     info_key = store.keys.group_info(group.groupID)
     until = await store.redis.hget(info_key, NO_TOPICS_UNTIL_FIELD)
     now = store.now()
     if until is not None and now < int(until):
         return False
-    if await probe.supports_topics(group.groupID, group.owner):
+    if await up.topics.supports_topics(group.groupID, group.owner):
         await run_script(store.redis, _MARK_LIVE_GROUP, [info_key], ["isSupportTopic", "1"])
         group.isSupportTopic = True
         return True
@@ -457,7 +438,7 @@ class GroupExtras:
                 )
                 gone = {t for t in upstream_results if t not in kept}
             for tid in topic_ids:
-                erased = (gone is None or tid in gone) and await self._erase_topic(key, tid)
+                erased = (gone is None or tid in gone) and await self._erase_topic(group_id, key, tid)
                 if erased:
                     deleted.append(tid)
                 if tid in upstream_results:
@@ -476,13 +457,28 @@ class GroupExtras:
             )
         return results
 
-    async def _erase_topic(self, key: str, topic_id: str) -> bool:
-        """Whether the topic was in the mirror (and is gone now)."""
+    async def _erase_topic(self, group_id: str, key: str, topic_id: str) -> bool:
+        """Whether the topic was in the mirror (and is gone now). Without an upstream, its history
+        is erased up to a budget here and the rest by the group erasers, the topic gone at once
+        (`GroupEraser.delete_topic`): a long one no longer holds the request and the community's
+        turn. On a mirror, whose messages keep the upstream's seqs (a topic made again there
+        starts them over, into the same timeline), all of it here, before the topic goes."""
+        if self.store.upstream is None:
+            # imported here, used by this deletion only; the erasers on every replica find the
+            # rest within their poll (ERASE_POLL_SECONDS): this eraser wakes none of them
+            from gateway.engine.groups.eraser import GroupEraser
+
+            return await GroupEraser(self.store, self._timelines).delete_topic(group_id, topic_id)
         if await self.store.redis.hexists(key, topic_id):
             # its messages first, the topic last: a cut leaves the topic there to delete again,
             # and its ID is not free for a new topic while the old one's are being erased
             await self._timelines.erase_timeline(self.store.keys.group_timeline(topic_id))
-        return bool(await self.store.redis.hdel(key, topic_id))
+        # its members' mutes (gateway.engine.groups.topic_mutes) go with it, in one step: a topic
+        # made again under the ID starts with none
+        pipe = self.store.redis.pipeline(transaction=True)
+        pipe.hdel(key, topic_id)
+        pipe.delete(self.store.keys.group_topic_mutes(group_id, topic_id))
+        return bool((await pipe.execute())[0])
 
     async def set_topic_info(self, user_id: str, group_id: str, info: TopicInfo, *, app_admin: bool = False) -> None:
         """With an upstream the fields it keeps are changed there first (draftText stays the
@@ -573,13 +569,21 @@ async def known_topic(store: GroupStore, group_id: str, viewer: str) -> None:
     """With an upstream: the group named by an SDK call is in the mirror (a topic: its community,
     and the topic), imported if new; what a send to a group or topic does first. Nothing without
     an upstream or for the upstream's own writes. A topic is imported only for a member of its
-    community (`viewer` "": the app admin): a stranger's call is refused by the caller's own
-    membership check next, and must not make the upstream be asked as that stranger."""
+    community (`viewer` "": the app admin): a stranger's call is refused (10007), here or by the
+    caller's own membership check next, and must not make the upstream be asked as that stranger."""
     await known(store, group_id)
     parent = topic_parent(group_id)
     if parent is None or active(store.upstream) is None:
         return
     if viewer and await store.member(parent, viewer) is None:
+        # Not imported for a stranger, so the caller, which looks the topic up before it checks
+        # membership, would answer 10010 for a topic only the upstream has: refused here instead, as
+        # the caller refuses a non-member (10007), asking nobody and writing nothing. A community
+        # that does not exist stays 10010. A topic the mirror has is left to the caller, whose own
+        # check answers the stranger the same (and lets an app admin's REST send through).
+        await store.info(parent)
+        if not await store.redis.hexists(store.keys.group_topics(parent), group_id):
+            raise IMError(Code.ERR_NO_PERMISSION, f"you are not a member of {parent!r}")
         return
     await know_topics(store, parent, [group_id], viewer)
 

@@ -7,7 +7,7 @@ import string
 from collections.abc import Sequence
 from contextlib import nullcontext
 
-from gateway.engine.groups.eraser import GroupEraser
+from gateway.engine.groups.eraser import Farewell, GroupEraser
 from gateway.engine.groups.extras import has_topics
 from gateway.engine.groups.imports import GroupImports, known
 from gateway.engine.groups.permissions import Op
@@ -37,7 +37,6 @@ from gateway.engine.groups.store import (
 from gateway.errors import Code, IMError
 from gateway.im.enums import GroupAdd, GroupInfoChangeType, GroupTipsType, GroupType
 from gateway.im.events import (
-    GroupEvent,
     OnGroupCreated,
     OnGroupDismissed,
     OnGroupInfoChanged,
@@ -431,7 +430,7 @@ class GroupLifecycle:
             recycled.append(group_id)
         return recycled
 
-    async def destroy(self, group: GroupInfo, farewell: GroupEvent) -> None:
+    async def destroy(self, group: GroupInfo, farewell: OnGroupDismissed | OnGroupRecycled) -> None:
         """Tell the members, forget the group on their side, and have its history erased: at once
         when it is short (`DISMISSAL_ERASE_BUDGET`), else in the background by every replica's eraser
         (gateway.engine.groups.eraser), without keeping the dismissal's answer waiting for it.
@@ -443,7 +442,11 @@ class GroupLifecycle:
         closing leaves the group as it was, and its entry, once the hold runs out, is dropped; a cut
         after it leaves it closed and queued, and an eraser finishes it (`GroupEraser.erase`):
         no closed group is left out of the queue (the eraser's module says why the hold comes
-        first). Then the farewell, the members' stream following and their side of it, then its
+        first). The closing keeps the farewell (the event, the callback's origin) in the group's
+        info hash in the same step, and the telling removes it (`GroupEraser.announce`): a cut
+        before that has the eraser tell it, to the members as they were closed in (at least once:
+        a cut after the telling and before the removal tells it twice). Then the app's callback,
+        the farewell, the members' stream following and their side of it, then its
         former members' side (a member leaving meanwhile is one of them by then, or sees the
         closing and forgets their side itself), noted done; then as much of its timelines (the
         group's and its topics') as the budget allows, each message with everything kept about it,
@@ -455,13 +458,12 @@ class GroupLifecycle:
         s = self.store
         group_id = group.groupID
         held = await self.eraser.hold(group_id)
-        if not await s.close(group_id):
+        told = Farewell.of(farewell)
+        if not await s.close(group_id, told.encode()):
             await self.eraser.let_go(held)
             return  # removed meanwhile (by another dismissal): nothing left to do
         members = await s.member_ids(group_id)
-        await s.callbacks.group_destroyed(group, members)
-        await s.emit(group, farewell)
-        await s.bus.leave_group_stream(members, group_id)
+        await self.eraser.announce(group, told, members)
         await self.eraser.forget(group_id, members)
         await self.eraser.erase_or_hand_on(held)
 

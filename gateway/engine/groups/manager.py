@@ -22,6 +22,7 @@ from gateway.engine.groups.imports import GroupImports
 from gateway.engine.groups.lifecycle import GroupLifecycle
 from gateway.engine.groups.members import GroupMembers
 from gateway.engine.groups.store import GroupStore
+from gateway.engine.groups.topic_mutes import as_seen_by
 from gateway.engine.profiles import Profiles
 from gateway.engine.retention import MessageRetention
 from gateway.events.bus import EventBus
@@ -344,7 +345,10 @@ class EmbeddedGroups:
     async def get_topic_info_list(
         self, user_id: str, group_id: str, topic_ids: Sequence[str] | None, *, app_admin: bool = False
     ) -> list[TopicInfoResult]:
-        return await self.extras.get_topic_info_list(user_id, group_id, topic_ids, app_admin=app_admin)
+        """A member reads each topic with their own state in it (`TopicView`: their mute time and
+        receive option there); the app admin, no member, reads the topics alone."""
+        found = await self.extras.get_topic_info_list(user_id, group_id, topic_ids, app_admin=app_admin)
+        return found if app_admin else await as_seen_by(self.store, group_id, found, user_id)
 
     async def know_topics(self, group_id: str, topic_ids: Sequence[str], viewer: str = "") -> list[str]:
         return await self.extras.know_topics(group_id, topic_ids, viewer)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from gateway.engine.groups.extras import known_topic
 from gateway.engine.groups.imports import known
 from gateway.engine.groups.lifecycle import GroupLifecycle, know_accounts, require_added
 from gateway.engine.groups.permissions import Op, outranks, require
@@ -20,8 +21,11 @@ from gateway.engine.groups.store import (
     check_bytes,
     member_enc,
 )
+from gateway.engine.groups.topic_mutes import MUTE_IN_TOPIC
 from gateway.engine.profiles import validate_custom_info
+from gateway.engine.scripts import run_script
 from gateway.errors import Code, IMError
+from gateway.ids import topic_parent
 from gateway.im.enums import (
     GroupAdd,
     GroupInfoChangeType,
@@ -205,6 +209,15 @@ class GroupMembers:
     async def mute_group_member(
         self, user_id: str, group_id: str, target: str, seconds: int, *, app_admin: bool = False
     ) -> None:
+        """`group_id` may name a community's topic: the member is muted in that topic only
+        (V2TIMTopicInfo.selfMuteTime), by the community's rules (`_mute_in_topic`)."""
+        community = topic_parent(group_id)
+        if community is not None:
+            # imported first (with an upstream) as whoever acts: the app admin as "", no member
+            await known_topic(self.store, group_id, "" if app_admin else user_id)
+            async with self.store.changing(community):
+                await self._mute_in_topic(user_id, community, group_id, target, seconds, app_admin)
+            return
         await known(self.store, group_id)
         async with self.store.changing(group_id):
             await self._mute_group_member(user_id, group_id, target, seconds, app_admin)
@@ -236,6 +249,48 @@ class GroupMembers:
         )
         await s.tips(group, elem)
         await s.emit(group, OnMemberInfoChanged(groupID=group_id, groupMemberChangeInfoList=changes))
+
+    async def _mute_in_topic(
+        self, user_id: str, community: str, topic_id: str, target: str, seconds: int, app_admin: bool
+    ) -> None:
+        """A community mute's rules (who may, whom), its target a member of the community; kept in
+        the topic's own mutes hash (`Keys.group_topic_mutes`), which the topic's sends check, and
+        told as the community's mute is, in the topic: a tip in its conversation and
+        onMemberInfoChanged, both naming the topic. With an upstream it is muted there first
+        (Tencent's forbid_send_msg with the topic's TopicId)."""
+        s = self.store
+        if not 0 <= seconds <= MUTE_SECONDS_MAX:
+            raise bad(f"seconds must be 0 (unmute) to {MUTE_SECONDS_MAX}")
+        group = await s.info(community)
+        actor = await s.authorize(Op.MUTE, group, user_id, app_admin)
+        topics = s.keys.group_topics(community)
+        if not await s.redis.hexists(topics, topic_id):
+            raise IMError(Code.ERR_GROUP_NOT_FOUND, f"groupID: no topic {topic_id!r}")
+        record = await s.member(community, target)
+        if record is None:
+            raise bad(f"userID: {target!r} is not a member of {community!r}")
+        if not outranks(actor, GroupMemberRole(record.role)):
+            raise IMError(Code.ERR_NO_PERMISSION, "an admin may mute ordinary members only")
+        up = active(s.upstream)
+        if up is not None:
+            await up.groups.mute_members(topic_id, [target], seconds)
+        keys = [s.keys.group_info(community), topics, s.keys.group_topic_mutes(community, topic_id)]
+        until = s.now() + seconds if seconds else 0
+        done = int(await run_script(s.redis, MUTE_IN_TOPIC, keys, [topic_id, target, until]))
+        if done != 1:  # deleted, or the community dismissed, since the checks above (in its turn)
+            gone = f"topic {topic_id!r}" if done == 0 else f"group {community!r}"
+            raise IMError(Code.ERR_GROUP_NOT_FOUND, f"groupID: no {gone}")
+        (op,) = await s.member_infos(community, [user_id])
+        changes = [GroupMemberChangeInfo(userID=target, muteTime=seconds)]
+        elem = GroupTipsElem(
+            groupID=topic_id,
+            type=GroupTipsType.V2TIM_GROUP_TIPS_TYPE_MEMBER_INFO_CHANGE,
+            opMember=op,
+            memberList=await s.member_infos(community, [target]),
+            memberChangeInfoList=changes,
+        )
+        await s.tips(group, elem, topic=topic_id)
+        await s.emit(group, OnMemberInfoChanged(groupID=topic_id, groupMemberChangeInfoList=changes))
 
     async def invite_user_to_group(
         self,

@@ -67,6 +67,10 @@ AVCHATROOM = GroupType.V2TIM_GROUP_TYPE_AVCHATROOM
 
 
 CLOSED_FIELD = "closed"  # info-hash field: the group's dismissal has begun (GroupStore.close)
+# info-hash field, written with CLOSED_FIELD: what the dismissal tells (its farewell event and the
+# origin of its callback, gateway.engine.groups.eraser.Farewell), removed once told; a dismissal cut
+# before it told finds it there, and the group's eraser tells it (GroupEraser.erase)
+FAREWELL_FIELD = "farewell"
 
 # One member added to a group in one atomic step: the group must still exist and take members (a
 # dismissal may have begun, or removed it, meanwhile) and have room under ARGV[3] (0: no cap), else
@@ -114,11 +118,13 @@ return {{removed, open and 1 or 0}}
 """
 )
 # A dismissal's first step (GroupStore.close): the group, if it still exists, takes no member from
-# now on. KEYS: its info. Answers 1, or 0 when it is gone already.
+# now on, and keeps what the dismissal is to tell (ARGV[1], "" for nothing) in the same step: no cut
+# leaves a closed group without it. KEYS: its info. Answers 1, or 0 when it is gone already.
 _CLOSE = PipelinedScript(
     f"""
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], '{CLOSED_FIELD}', 1)
+if ARGV[1] ~= '' then redis.call('HSET', KEYS[1], '{FAREWELL_FIELD}', ARGV[1]) end
 return 1
 """
 )
@@ -503,11 +509,24 @@ class GroupStore:
             await self.bus.join_group_stream([user_id], group.groupID)
         await self._withdrawn_if_closed(group, [user_id])
 
-    async def close(self, group_id: str) -> bool:
+    async def close(self, group_id: str, farewell: str = "") -> bool:
         """A dismissal's first step on the group: the group takes no member from now on
         (`_ADD_MEMBER` refuses), so the members read after it are all it will have, and it is gone
-        to readers (`info`). False: it is gone already."""
-        return bool(await run_script(self.redis, _CLOSE, [self.keys.group_info(group_id)], []))
+        to readers (`info`). `farewell`: what the dismissal tells (FAREWELL_FIELD), kept with the
+        closing so that an eraser tells it if the dismissal is cut before it does. False: it is
+        gone already."""
+        return bool(await run_script(self.redis, _CLOSE, [self.keys.group_info(group_id)], [farewell]))
+
+    async def closed_info(self, group_id: str) -> GroupInfo | None:
+        """The group as its dismissal closed it (its profile and its members, which no longer
+        change), for an eraser telling a cut dismissal's farewell; None unless it is closed."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hgetall(self.keys.group_info(group_id))
+        pipe.hlen(self.keys.group_members(group_id))
+        row, count = await pipe.execute()
+        if CLOSED_FIELD not in row or "groupType" not in row:
+            return None
+        return _info_from_hash(group_id, row, int(count))
 
     async def _last_seq(self, group_id: str) -> int:
         return int(await self.redis.get(self.keys.timeline_seq(self.keys.group_timeline(group_id))) or 0)
@@ -585,6 +604,15 @@ class GroupStore:
             self.keys.group_online(gid),
             self.keys.group_former_members(gid),
         ]
+        if group.groupType == COMMUNITY:
+            # their mutes in the community's topics (gateway.engine.groups.topic_mutes) go first: a
+            # cut leaves a member unmuted there, never a former member muted when joining again
+            topic_ids = await self.redis.hkeys(self.keys.group_topics(gid))
+            if topic_ids:
+                pipe = self.redis.pipeline(transaction=False)
+                for topic_id in topic_ids:
+                    pipe.hdel(self.keys.group_topic_mutes(gid, topic_id), *leaving)
+                await pipe.execute()
         noted = "0" if group.groupType == AVCHATROOM else "1"
         removed = []
         open_throughout = True
@@ -620,32 +648,38 @@ class GroupStore:
         await self.touch(group.groupID)
         await self._deliver(group, event, also)
 
-    async def tips(self, group: GroupInfo, elem: GroupTipsElem, *, also: Sequence[str] = (), seq: int = 0) -> None:
+    async def tips(
+        self, group: GroupInfo, elem: GroupTipsElem, *, also: Sequence[str] = (), seq: int = 0, topic: str = ""
+    ) -> None:
         """Write a group tips message into the group's history and deliver it as a new message, at
         `seq` when one was reserved for it (`remove_told_members`), else at the timeline's next.
-        AVChatRoom groups keep no history, so they get no tips (their listener events still go out)."""
+        `topic`: into that topic's history instead (a community's, e.g. a mute in the topic), told
+        to the community's members as its messages are. AVChatRoom groups keep no history, so they
+        get no tips (their listener events still go out)."""
         if group.groupType == AVCHATROOM:
             return
-        timeline = self.keys.group_timeline(group.groupID)
-        stored = self._tip_message(group, elem, seq or await self._next_seq(timeline), secrets.randbelow(2**31))
+        conversation = topic or group.groupID
+        timeline = self.keys.group_timeline(conversation)
+        stored = self._tip_message(conversation, elem, seq or await self._next_seq(timeline), secrets.randbelow(2**31))
         # A seq is the tip's alone, but on a mirror, where the upstream may store its message at a
         # seq the tip took before the tip is written (docs/tencent-design.md): the tip then takes
         # the next one rather than overwrite it.
-        while not (written := await self._write_tip(timeline, stored))[0]:
-            stored = self._tip_message(group, elem, await self._next_seq(timeline), stored.random)
+        while not (written := await self._write_tip(timeline, stored, group.groupID))[0]:
+            stored = self._tip_message(conversation, elem, await self._next_seq(timeline), stored.random)
         _, still_open = written
         if not still_open:
             await self.timelines.take_back(timeline, [stored], self.keys.group_info(group.groupID))
             raise IMError(Code.ERR_GROUP_NOT_FOUND, f"groupID: no group {group.groupID!r}")
         await self._deliver(group, OnRecvNewMessage(message=neutral_view(stored)), also)
 
-    async def _write_tip(self, timeline: str, stored: StoredMessage) -> tuple[bool, bool]:
+    async def _write_tip(self, timeline: str, stored: StoredMessage, group_id: str) -> tuple[bool, bool]:
         """The tip stored at its seq unless that seq is taken, then whether the group is still open
         (`queue_open_check`: a tip written after the group closed is taken back), in one round trip:
-        a tip goes into the group's own timeline, on its info's slot."""
+        a tip goes into the group's own timeline, on its info's slot (a topic's: on a slot of its
+        own, checked against its community, `group_id`)."""
         pipe = self.redis.pipeline(transaction=False)
         pipe.hsetnx(self.keys.timeline_messages(timeline), str(stored.seq), STORED_ENC.encode(stored))
-        self.queue_open_check(pipe, stored.groupID)
+        self.queue_open_check(pipe, group_id)
         written, state = await pipe.execute()
         return bool(written), self.still_open(state)
 
@@ -687,11 +721,12 @@ class GroupStore:
     async def _next_seq(self, timeline: str) -> int:
         return int(await self.redis.incr(self.keys.timeline_seq(timeline)))
 
-    def _tip_message(self, group: GroupInfo, elem: GroupTipsElem, seq: int, random: int) -> StoredMessage:
+    def _tip_message(self, conversation: str, elem: GroupTipsElem, seq: int, random: int) -> StoredMessage:
+        """`conversation`: the group's ID, or its topic's."""
         return StoredMessage(
-            msgID=group_msg_id(group.groupID, seq, random),
+            msgID=group_msg_id(conversation, seq, random),
             sender=elem.opMember.userID,
-            groupID=group.groupID,
+            groupID=conversation,
             seq=seq,
             random=random,
             timestamp=self.now(),

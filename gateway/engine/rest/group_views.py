@@ -9,6 +9,7 @@ from typing import Any
 
 from gateway.engine.codec import STORED_DEC
 from gateway.engine.groups.store import GroupStore, member_dec
+from gateway.engine.groups.topic_mutes import muted_until
 from gateway.errors import Code, IMError
 from gateway.ids import group_conversation_id
 from gateway.im.enums import GroupMemberRole
@@ -191,10 +192,13 @@ class GroupViews:
         }
 
     async def topic_self(self, group_id: str, topic_id: str, user_id: str) -> dict[str, Any]:
-        """SelfInfo of get_topic: the member's mute (seconds left), read seq and flag in the topic."""
+        """SelfInfo of get_topic: the member's mute (seconds left), read seq and flag in the topic.
+        The mute is the longer of theirs in the community and theirs in the topic (muteGroupMember /
+        forbid_send_msg naming it): either keeps them from sending there."""
         redis = self.store.redis
         record = await self.store.member(group_id, user_id)
-        muted = max(0, record.muteUntil - self.now) if record else 0
+        (in_topic,) = await muted_until(self.store, group_id, [topic_id], user_id)
+        muted = max(0, (record.muteUntil if record else 0) - self.now, in_topic - self.now)
         read = await redis.hget(self.keys.group_read_seqs(user_id), group_conversation_id(topic_id))
         option = await redis.hget(self.keys.receive_options(user_id), Keys.group_receive_option_field(topic_id))
         return {"ShutUpTime": muted, "MsgSeq": int(read or 0), "MsgFlag": MSG_FLAG_NAMES[Keys.receive_option(option)]}

@@ -48,6 +48,7 @@ from gateway.engine.rest.group_views import (
 )
 from gateway.engine.rest.registry import Commands
 from gateway.errors import Code, IMError
+from gateway.ids import topic_parent
 from gateway.im.enums import GroupMemberRole
 from gateway.im.groups import CreateGroupMember, GroupInfo, GroupInfoChanges, TopicInfo
 from gateway.upstream import upstream_report
@@ -407,17 +408,20 @@ async def modify_group_member_info(ctx: RestContext, body: Body) -> dict[str, An
 @group_svc.command("forbid_send_msg")
 async def forbid_send_msg(ctx: RestContext, body: Body) -> dict[str, Any]:
     """Mute (MuteTime seconds; 0 unmutes) each member, as muteGroupMember does: onMemberInfoChanged
-    and the member-info tips for each."""
+    and the member-info tips for each. With TopicId (MAPPING.md #75: a topic of the community
+    GroupId names), in that topic only, as muteGroupMember naming the topic does: its tips go into
+    the topic's conversation."""
     group = await existing_group(ctx, body)
     accounts = list(dict.fromkeys(body.strings("Members_Account", max_items=FORBID_MEMBERS_MAX)))
     seconds = mute_seconds(body, "MuteTime")
-    if body.has("TopicId"):
-        raise body.error("TopicId: per-topic mutes are not supported; mute in the community")
+    topic_id = body.string("TopicId", "", max_bytes=TOPIC_ID_MAX_BYTES, empty=True)
+    if topic_id and topic_parent(topic_id) != group.groupID:
+        raise body.error(f"TopicId: {topic_id!r} is not a topic of {group.groupID!r}")
     for uid in accounts:
         if await require_member(ctx, group, uid, "Members_Account") == OWNER:
             raise IMError(Code.ERR_NO_PERMISSION, f"Members_Account: {uid!r} owns the group and cannot be muted")
     for uid in accounts:
-        await groups(ctx).mute_group_member(operator(ctx), group.groupID, uid, seconds, app_admin=True)
+        await groups(ctx).mute_group_member(operator(ctx), topic_id or group.groupID, uid, seconds, app_admin=True)
     return {}
 
 

@@ -1059,7 +1059,7 @@ export type Mutation = {
   modifyInvitation: Scalars['Boolean']['output'];
   /** Change your message's text or custom element, or its cloudCustomData; the loser of two concurrent modifications gets 8006. */
   modifyMessage: Message;
-  /** Mute a member for `seconds` (0 unmutes); owner and admins only. */
+  /** Mute a member for `seconds` (0 unmutes); owner and admins only. A topic's ID as groupID mutes a member of its community in that topic only (TopicInfo.selfMuteTime). */
   muteGroupMember: Scalars['Boolean']['output'];
   /** Pin or unpin a conversation (pinned ones list first). */
   pinConversation: Scalars['Boolean']['output'];
@@ -2401,6 +2401,10 @@ export type TopicInfo = Node & {
   introduction: Scalars['String']['output'];
   isAllMuted: Scalars['Boolean']['output'];
   notification: Scalars['String']['output'];
+  /** Your receive option for the topic (V2TIM_MessageOpt's value; setGroupReceiveMessageOpt with the topic's ID). As read by getTopicInfoList (and node); 0 in events, which no single reader's state goes with. */
+  recvOpt: Scalars['Int']['output'];
+  /** Your own mute in the topic: the seconds left until it ends (not an end time), the longer of your mute in the community and your mute in this topic (muteGroupMember naming it); 0 when neither holds. isAllMuted is separate. As read by getTopicInfoList (and node); 0 in events, which no single reader's state goes with. */
+  selfMuteTime: Scalars['Int']['output'];
   topicFaceUrl: Scalars['String']['output'];
   topicID: Scalars['String']['output'];
   topicName: Scalars['String']['output'];
