@@ -325,6 +325,13 @@ class Keys:
         """Hash: topicID → TopicInfo."""
         return f"{self._group(group_id)}:topics"
 
+    def group_deleted_topics(self, group_id: str) -> str:
+        """Hash: a community's deleted topics whose timelines it still has: `erasingTopic:<topic>`
+        (being erased, up to the seq it names) and `erasedTopic:<topic>` (erased, its seq counter
+        kept) (gateway.engine.groups.topic_erasure). On the community's slot, apart from its info
+        hash (read whole by every send), and deleted with the community."""
+        return f"{self._group(group_id)}:deleted-topics"
+
     def group_topic_mutes(self, group_id: str, topic_id: str) -> str:
         """Hash: member → until when (unix s) they are muted in the community's topic `topic_id`
         (muteGroupMember naming a topic). On the community's slot, beside its topics hash: a send

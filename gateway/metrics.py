@@ -69,7 +69,7 @@ class Metrics:
         self.group_messages_erased = Counter(
             "imql_group_messages_erased",
             "Messages of dismissed groups (and of their topics) and of deleted topics erased by this process, "
-            "by the dismissals themselves and by its eraser (a topic's deletion's own part not counted)",
+            "by the dismissals and topic deletions themselves and by its eraser",
             registry=self.registry,
         )
         self.logins = Counter("imql_logins", "Login attempts by result", ["result"], registry=self.registry)

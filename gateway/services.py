@@ -188,6 +188,8 @@ class Gateway:
             offline_push=settings.push_webhook_url is not None,
             callbacks=callbacks,
             upstream=upstream,
+            # its group eraser's count, the dismissals' and topic deletions' own parts with its loop's
+            on_erased=metrics.group_messages_erased.inc,
         )
         # the engine's logs keep message events by reference: its MessageEvents resolves them
         dispatcher = Dispatcher(redis, keys, metrics, resolver=embedded.message_events)

@@ -165,60 +165,11 @@ class GroupApplicationResult:
     groupApplicationList: list[GroupApplication]
 
 
-def _topic_id(root: strawberry.Parent[im.TopicInfo]) -> strawberry.ID:
-    return global_id("TopicInfo", root.topicID)  # `<groupID>@TOPIC#_<suffix>`: unique in the app
-
-
-def _self_mute_time(root: strawberry.Parent[im.TopicInfo]) -> int:
-    return root.selfMuteTime if isinstance(root, im.TopicView) else 0
-
-
-def _recv_opt(root: strawberry.Parent[im.TopicInfo]) -> int:
-    return root.recvOpt if isinstance(root, im.TopicView) else 0
-
-
-@strawberry.type(description="V2TIMTopicInfo")
-class TopicInfo(Node):
-    id: strawberry.ID = strawberry.field(resolver=_topic_id, description="Global id (Node): the topic")
-    topicID: str
-    topicName: str
-    topicFaceUrl: str
-    notification: str
-    introduction: str
-    isAllMuted: bool
-    customString: str
-    draftText: str
-    selfMuteTime: int = strawberry.field(
-        resolver=_self_mute_time,
-        description="Your own mute in the topic: the seconds left until it ends (not an end time), the longer of "
-        "your mute in the community and your mute in this topic (muteGroupMember naming it); 0 when neither holds. "
-        "isAllMuted is separate. As read by getTopicInfoList (and node); 0 in events, which no single reader's "
-        "state goes with.",
-    )
-    recvOpt: int = strawberry.field(
-        resolver=_recv_opt,
-        description="Your receive option for the topic (V2TIM_MessageOpt's value; setGroupReceiveMessageOpt with "
-        "the topic's ID). As read by getTopicInfoList (and node); 0 in events, which no single reader's state "
-        "goes with.",
-    )
-
-    @classmethod
-    def is_type_of(cls, obj: Any, _info: GraphQLResolveInfo[Any]) -> bool:
-        return isinstance(obj, (cls, im.TopicInfo))
-
-
 @strawberry.type(description="One topic's outcome (errorCode 0 on success).")
 class TopicOperationResult:
     topicID: str
     errorCode: int
     errorMessage: str
-
-
-@strawberry.type(description="One topic's info, or why there is none.")
-class TopicInfoResult:
-    errorCode: int
-    errorMessage: str
-    topicInfo: TopicInfo | None
 
 
 @strawberry.type(description="A group counter.")

@@ -32,9 +32,9 @@ from schema.group_types import (
     GroupOperationResult,
     GroupSearchParam,
     TopicInfoInput,
-    TopicInfoResult,
     TopicOperationResult,
 )
+from schema.topic_types import TopicInfoResult
 from schema.types import KeyValue, KeyValueInput, gql, pairs_to_dict
 
 Ctx = Info[IMContext, None]

@@ -46,8 +46,8 @@ from gateway.engine.groups.eraser import (
     ERASE_RETRY_SECONDS,
     GroupEraser,
     GroupEraserLoop,
-    Hold,
 )
+from gateway.engine.groups.erasure_queue import Hold
 from gateway.engine.message_ids import group_msg_id
 from gateway.engine.retention import Erasure, MessageRetention
 from gateway.errors import Code, IMError
@@ -60,7 +60,7 @@ from gateway.store import scan_one, scan_targets
 from gateway.tencent.mirror_writes import MirrorWrites
 from gateway.upstream import GroupBeingErased
 from tests.conftest import REDIS_URL
-from tests.support.engine import embedded
+from tests.support.engine import HeldSends, embedded
 
 WORK = GroupType.V2TIM_GROUP_TYPE_WORK
 MEETING = GroupType.V2TIM_GROUP_TYPE_MEETING
@@ -690,8 +690,12 @@ async def test_deleting_a_topic_deletes_its_messages_and_what_is_kept_about_them
 
     await groups.delete_topic_from_community(alice, community, [topic])
 
-    assert [k for k in await app_keys(gw) if k.startswith(timeline)] == []
+    # but its seq counter, for a topic made again under the ID to go on from
+    assert [k for k in await app_keys(gw) if k.startswith(timeline)] == [keys.timeline_seq(timeline)]
     assert await groups.get_joined_group_list(bob)  # the community itself is untouched
+    await groups.dismiss_group(alice, community)
+    await until_erased(gw, community)
+    assert [k for k in await app_keys(gw) if k.startswith(timeline)] == [], "the counter goes with its community"
 
 
 # ---- writes into a timeline racing its group's dismissal -----------------------------------------
@@ -822,15 +826,8 @@ async def test_a_send_written_after_the_dismissal_takes_its_write_back(
     topic = await groups.create_topic_in_community("alice", group, TopicInfo(topicID="", topicName="news"))
     await groups.join_group("bob", group, "")
     await send(engine, "bob", topic if target == "topic" else group, "before")
-    claimed, go_on = asyncio.Event(), asyncio.Event()
-    claim = messages.core.claim
-
-    async def late(*args: Any, **kwargs: Any) -> bool:
-        claimed.set()
-        await go_on.wait()
-        return await claim(*args, **kwargs)
-
-    monkeypatch.setattr(messages.core, "claim", late)
+    held = HeldSends(monkeypatch, messages)
+    claimed, go_on = held.claimed, held.go_on
     created = await messages.create_message("bob", text("late"), at_users=["alice"])
     options = SendOptions(localCustomData="mine")
     sending = asyncio.create_task(
@@ -886,15 +883,8 @@ async def test_a_send_that_reads_the_group_closed_takes_back_its_own_message_and
     group = await groups.create_group("alice", MEETING, None, "closing")
     await groups.join_group("bob", group, "")
     await write_history(gw, group, 50)
-    claimed, go_on = asyncio.Event(), asyncio.Event()
-    claim = messages.core.claim
-
-    async def late(*args: Any, **kwargs: Any) -> bool:
-        claimed.set()
-        await go_on.wait()
-        return await claim(*args, **kwargs)
-
-    monkeypatch.setattr(messages.core, "claim", late)
+    held = HeldSends(monkeypatch, messages)
+    claimed, go_on = held.claimed, held.go_on
     created = await messages.create_message("bob", text("late"), at_users=["alice"])
     sending = asyncio.create_task(
         messages.send_group_message("bob", SESSION, created.id, group, SendOptions(localCustomData="mine"))

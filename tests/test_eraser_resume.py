@@ -32,15 +32,14 @@ from gateway.clock import ManualClock
 from gateway.config import Settings
 from gateway.engine import scripts
 from gateway.engine.callbacks.hooks import decode_job
-from gateway.engine.groups import eraser as eraser_module
+from gateway.engine.groups import topic_erasure
 from gateway.engine.groups.eraser import (
     DISMISSAL_HOLD_SECONDS,
     ERASE_WORK_PER_SECOND,
-    ERASING_TOPIC_FIELD,
-    TOPIC_ENTRY,
     GroupEraser,
     GroupEraserLoop,
 )
+from gateway.engine.groups.topic_erasure import ERASING_TOPIC_FIELD, TOPIC_ENTRY
 from gateway.engine.retention import MessageRetention
 from gateway.errors import Code, IMError
 from gateway.im.enums import GroupType
@@ -319,7 +318,7 @@ async def _long_topic(gw: Gateway) -> tuple[str, str]:
 
 async def _marks(gw: Gateway, community: str) -> list[str]:
     """The community's marks of deleted topics whose timelines are being erased."""
-    fields = await gw.redis.hkeys(keys_of(gw).group_info(community))
+    fields = await gw.redis.hkeys(keys_of(gw).group_deleted_topics(community))
     return [f for f in fields if f.startswith(ERASING_TOPIC_FIELD)]
 
 
@@ -337,29 +336,37 @@ async def test_a_deleted_topics_long_history_is_erased_after_the_deletion_answer
     await erase_all(gw)
     assert not await queued(gw, TOPIC_ENTRY + topic)
     timeline = keys.group_timeline(topic)
-    assert [k for k in await app_keys(gw) if k.startswith(timeline)] == []
+    # but its seq counter, for a topic made again under the ID to go on from (its community's
+    # dismissal deletes it)
+    assert [k for k in await app_keys(gw) if k.startswith(timeline)] == [keys.timeline_seq(timeline)]
     assert await _marks(gw, community) == []
     assert await gw.redis.hgetall(keys.groups_erasing()) == {}
 
 
-async def test_a_topic_made_again_under_a_deleted_ones_id_keeps_its_new_messages(gw: Gateway) -> None:
+async def test_a_deleted_topics_id_is_refused_until_its_erasure_is_done(gw: Gateway) -> None:
+    """Made again while the old erasure is under way, a topic would have that erasure forget its
+    users' state and bound its messages (10021, as a dismissed group's ID); once done, it is free."""
     engine = embedded(gw.backend)
     groups = engine.groups
     community, topic = await _long_topic(gw)
     await groups.delete_topic_from_community("alice", community, [topic])
     assert await stored_count(gw, topic) > 0, "the old history is still being erased"
 
+    with pytest.raises(IMError) as refused:
+        await groups.create_topic_in_community("alice", community, TopicInfo(topicID=topic, topicName="again"))
+    assert refused.value.code == Code.ERR_GROUP_ID_TAKEN
+    assert not await gw.redis.hexists(keys_of(gw).group_topics(community), topic)
+    await erase_all(gw)
+
     again = await groups.create_topic_in_community("alice", community, TopicInfo(topicID=topic, topicName="again"))
     assert again == topic
     await send(engine, "alice", topic, "new")
     await erase_all(gw)
-
     assert await stored_count(gw, topic) == 1, "the old messages erased, the new one kept"
     history = await engine.messages.get_group_history_message_list("alice", topic, 10)
     assert [m.textElem.text for m in history if m.textElem is not None] == ["new"]
     assert not await queued(gw, TOPIC_ENTRY + topic)
     assert await _marks(gw, community) == []
-    assert await gw.redis.hexists(keys_of(gw).group_topics(community), topic)
 
 
 async def test_a_community_dismissed_while_a_deleted_topic_is_erased_takes_its_timeline(gw: Gateway) -> None:
@@ -389,11 +396,11 @@ async def test_a_topic_deletion_cut_before_it_removed_the_topic_leaves_the_topic
     community, topic = await _long_topic(gw)
 
     async def dying(redis: Any, script: Any, keys: Any, args: Any) -> Any:
-        if script is eraser_module._COMMIT_TOPIC_DELETION:
+        if script is topic_erasure._COMMIT_TOPIC_DELETION:
             raise _Cut
         return await scripts.run_script(redis, script, keys, args)
 
-    monkeypatch.setattr(eraser_module, "run_script", dying)
+    monkeypatch.setattr(topic_erasure, "run_script", dying)
     with pytest.raises(_Cut):
         await groups.delete_topic_from_community("alice", community, [topic])
     monkeypatch.undo()

@@ -26,7 +26,7 @@ from gateway.im.messages import Content, SendOptions, TextElem
 from gateway.services import Gateway
 from gateway.v4 import callbacks as wire
 from tests.support.callback_receiver import CallbackReceiver
-from tests.support.engine import embedded
+from tests.support.engine import HeldSends, embedded
 
 MEETING = GroupType.V2TIM_GROUP_TYPE_MEETING
 SESSION = "s-test"
@@ -94,15 +94,8 @@ async def test_a_send_taken_back_for_a_dismissal_tells_the_app_nothing_and_a_nor
         await groups.join_group("bob", group, "")
     # the window held open: bob's send has checked his membership and taken its seq, and writes
     # only once the group is dismissed, so its check reads the group closed or gone
-    claimed, go_on = asyncio.Event(), asyncio.Event()
-    claim = messages.core.claim
-
-    async def late(*args: Any, **kwargs: Any) -> bool:
-        claimed.set()
-        await go_on.wait()
-        return await claim(*args, **kwargs)
-
-    monkeypatch.setattr(messages.core, "claim", late)
+    held = HeldSends(monkeypatch, messages)
+    claimed, go_on = held.claimed, held.go_on
     sending = asyncio.create_task(send(engine, "bob", doomed, "taken back"))
     await claimed.wait()
     await groups.dismiss_group("alice", doomed)

@@ -13,22 +13,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 
 from gateway.clock import ManualClock
 from gateway.engine.backend import EmbeddedBackend
+from gateway.engine.rest.group_views import MSG_FLAG_NAMES, GroupViews
 from gateway.errors import Code, IMError
 from gateway.im.enums import ElemType, GroupMemberRole, GroupTipsType, GroupType, MessageOpt
 from gateway.im.groups import TopicInfo
 from gateway.im.messages import Content, SendOptions, TextElem
+from gateway.keys import Keys
 from gateway.services import Gateway
+from schema.identity import global_id
 from tests.conftest import REDIS_URL
 from tests.rest.conftest import RestClient, rest
+from tests.support.actors import Actor
 from tests.support.clients import HTTPClient
 from tests.support.engine import embedded
-from tests.support.groups import member
+from tests.support.groups import Member, member
 from tests.support.servers import InProcessGateway
 
 __all__ = ["rest"]  # the REST fixture, used by the last test
@@ -288,3 +293,258 @@ async def test_a_topic_gone_between_the_mutes_checks_and_its_write_keeps_no_mute
     monkeypatch.setattr(store, "member", member_then_gone)
     assert await refusal(gw.backend.groups.mute_group_member("admin", topic, "target", 60)) == GONE
     assert not await gw.redis.exists(store.keys.group_topic_mutes(gid, topic))
+
+
+async def test_a_member_leaving_between_the_mutes_checks_and_its_write_is_not_muted_when_joining_again(
+    gw: Gateway, community: tuple[str, str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A leaving drops the member's topic mutes before their record (`GroupStore._remove_records`)
+    and need not wait for the mute's turn: a mute that read the target as a member, then wrote after
+    the leaving, would leave a former member muted there. Its write checks the membership in the
+    same step: the target quits just after the mute read their record."""
+    gid, topic, _ = community
+    g = gw.backend.groups
+    store = engine(gw).groups.store
+    real = store.member
+    quit_once: list[str] = []
+
+    async def member_then_quits(group_id: str, user_id: str) -> Any:
+        found = await real(group_id, user_id)
+        if user_id == "target" and not quit_once:
+            quit_once.append(user_id)
+            await g.quit_group("target", gid)  # in the mute's turn (held: taken again freely)
+        return found
+
+    monkeypatch.setattr(store, "member", member_then_quits)
+    assert await refusal(g.mute_group_member("admin", topic, "target", 60)) == BAD  # as a non-member's
+    assert quit_once == ["target"]
+    monkeypatch.undo()
+    assert not await gw.redis.hexists(store.keys.group_topic_mutes(gid, topic), "target")
+    await g.join_group("target", gid, "")
+    assert await send(gw, "target", topic) == 0
+
+
+# on a Redis Cluster too: a topic's timeline is on a slot of its own, not its community's info's,
+# so taking back a tip written there must not touch both in one script (CROSSSLOT)
+@pytest.mark.parametrize("cut", ["community-closed", "topic-deleted"])
+@pytest.mark.parametrize("redis_topology", ["single-redis", "redis-cluster"], indirect=True)
+async def test_a_topic_tip_written_after_its_community_closed_or_its_topic_went_is_taken_back(
+    gw: Gateway, community: tuple[str, str, str], monkeypatch: pytest.MonkeyPatch, cut: str
+) -> None:
+    """The community closed for its dismissal, or the topic deleted, between the mute's write and its
+    tip (as a dismissal or a deletion not waiting for the mute's turn would): the tip, written into
+    the topic's timeline, finds it in the same round trip and is taken back; 10010."""
+    gid, topic, _ = community
+    store = engine(gw).groups.store
+    tips = Keys.timeline_messages(store.keys.group_timeline(topic))
+    assert not await gw.redis.hlen(tips)
+    real = store.member_infos
+    cut_once: list[str] = []
+
+    async def cut_then_member_infos(group_id: str, user_ids: Sequence[str]) -> Any:
+        if not cut_once:  # the first after the write: the tip's operator
+            cut_once.append(cut)
+            if cut == "community-closed":
+                assert await store.close(gid)
+            else:
+                await gw.redis.hdel(store.keys.group_topics(gid), topic)
+        return await real(group_id, user_ids)
+
+    monkeypatch.setattr(store, "member_infos", cut_then_member_infos)
+    assert await refusal(gw.backend.groups.mute_group_member("admin", topic, "target", 60)) == GONE
+    assert cut_once == [cut]
+    assert not await gw.redis.hlen(tips)
+    # a deleted topic's seq counter stays (its erasure is bounded by it, a topic made again goes on)
+    seq = Keys.timeline_seq(store.keys.group_timeline(topic))
+    assert await gw.redis.exists(seq) == (cut == "topic-deleted")
+
+
+TOPIC_CHANGED = """subscription { groupListener { __typename
+  ... on TopicInfoChangedEvent { type topicInfo {
+    topicID topicName selfMuteTime recvOpt unreadCount lastMessage { msgID } } } } }"""
+
+
+async def test_a_topic_event_carries_no_readers_own_state(
+    client: HTTPClient, server: InProcessGateway, clock: ManualClock
+) -> None:
+    """onTopicInfoChanged goes to every member alike: selfMuteTime, recvOpt and unreadCount are null
+    there, not 0, which a client merging the event into its cache would take for "not muted",
+    "receive" and "all read" (and lastMessage null, not "no message"); getTopicInfoList and node,
+    read by one member, fill them."""
+    olive = await member(client, server, "olive")
+    mike = await Actor.online(client, server.ws_url, "mike", TOPIC_CHANGED)
+    gid = await olive.create("Community", topics=True)
+    await mike.q(f'mutation {{ joinGroup(groupID: "{gid}") }}')
+    create = 'mutation { createTopicInCommunity(groupID: "%s", topicInfo: {topicName: "t"}) }' % gid
+    topic = (await olive.q(create))["createTopicInCommunity"]
+    await olive.q('mutation { muteGroupMember(groupID: "%s", userID: "mike", seconds: 60) }' % topic)
+    await olive.q(
+        'mutation { setTopicInfo(groupID: "%s", topicInfo: {topicID: "%s", topicName: "renamed"}) }' % (gid, topic)
+    )
+    changed = [e for e in await mike.drain(mike.ops[0]) if e["__typename"] == "TopicInfoChangedEvent"]
+    assert [e["topicInfo"] for e in changed] == [
+        {
+            "topicID": topic,
+            "topicName": "renamed",
+            "selfMuteTime": None,
+            "recvOpt": None,
+            "unreadCount": None,
+            "lastMessage": None,
+        }
+    ]
+    fields = "topicID selfMuteTime recvOpt"
+    listed = await mike.q('{ getTopicInfoList(groupID: "%s", topicIDList: []) { topicInfo { %s } } }' % (gid, fields))
+    assert listed["getTopicInfoList"] == [{"topicInfo": {"topicID": topic, "selfMuteTime": 60, "recvOpt": 0}}]
+    node_id = global_id("TopicInfo", topic)
+    read = await mike.q('{ node(id: "%s") { ... on TopicInfo { %s } } }' % (node_id, fields))
+    assert read["node"] == {"topicID": topic, "selfMuteTime": 60, "recvOpt": 0}
+
+
+async def test_get_topics_self_info_is_read_in_one_round_trip_for_all_the_topics(
+    gw: Gateway, clock: ManualClock, community: tuple[str, str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """REST get_topic's SelfInfo of every topic asked (a community may have 100s): one pipeline,
+    whatever their number, the mute the longer of the community's and the topic's."""
+    gid, topic, other = community
+    g = gw.backend.groups
+    await g.mute_group_member("admin", topic, "target", 60)
+    await g.mute_group_member("admin", gid, "target", 30)
+    await engine(gw).messages.set_group_receive_message_opt(
+        "target", other, MessageOpt.V2TIM_RECEIVE_NOT_NOTIFY_MESSAGE
+    )
+    views = GroupViews(engine(gw).groups.store, engine(gw).groups.store.now())
+    trips = 0
+    pipeline = type(gw.redis.pipeline(transaction=False))  # the gateway's own (gateway.lean.redis)
+    real_execute, real_command = pipeline.execute, type(gw.redis).execute_command
+
+    async def counted_execute(self: Any, *args: Any, **kwargs: Any) -> Any:
+        nonlocal trips
+        trips += 1
+        return await real_execute(self, *args, **kwargs)
+
+    async def counted_command(self: Any, *args: Any, **kwargs: Any) -> Any:
+        nonlocal trips
+        trips += 1
+        return await real_command(self, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "execute", counted_execute)
+    monkeypatch.setattr(type(gw.redis), "execute_command", counted_command)
+    selves = await views.topics_self(gid, [topic, other], "target")
+    assert trips == 1
+    monkeypatch.undo()
+    assert [(s["ShutUpTime"], s["MsgFlag"]) for s in selves] == [
+        (60, MSG_FLAG_NAMES[MessageOpt.V2TIM_RECEIVE_MESSAGE]),
+        (30, MSG_FLAG_NAMES[MessageOpt.V2TIM_RECEIVE_NOT_NOTIFY_MESSAGE]),
+    ]
+
+
+async def test_each_member_reads_their_unread_count_and_last_message_in_each_topic(
+    client: HTTPClient, server: InProcessGateway
+) -> None:
+    """A topic's conversation (group_<topicID>) is in no conversation list: getTopicInfoList (and
+    node) is where a member reads its unread count and last message (V2TIMTopicInfo), each their
+    own, as their conversation's would be."""
+    olive, mike = await member(client, server, "olive"), await member(client, server, "mike")
+    gid = await olive.create("Community", topics=True)
+    await mike.q(f'mutation {{ joinGroup(groupID: "{gid}") }}')
+    create = 'mutation($n: String!) { createTopicInCommunity(groupID: "%s", topicInfo: {topicName: $n}) }' % gid
+    busy = (await olive.q(create, {"n": "busy"}))["createTopicInCommunity"]
+    quiet = (await olive.q(create, {"n": "quiet"}))["createTopicInCommunity"]
+    for text in ("one", "two"):
+        assert (await olive.send(busy, text)).codes == []
+    fields = "topicID unreadCount lastMessage { sender isSelf textElem { text } }"
+    listed = '{ getTopicInfoList(groupID: "%s", topicIDList: []) { topicInfo { %s } } }' % (gid, fields)
+
+    async def seen(m: Member) -> dict[str, Any]:
+        return {
+            r["topicInfo"]["topicID"]: {k: v for k, v in r["topicInfo"].items() if k != "topicID"}
+            for r in (await m.q(listed))["getTopicInfoList"]
+        }
+
+    two = {"sender": "olive", "textElem": {"text": "two"}}
+    assert await seen(mike) == {
+        busy: {"unreadCount": 2, "lastMessage": {**two, "isSelf": False}},
+        quiet: {"unreadCount": 0, "lastMessage": None},
+    }
+    # the sender's own messages are not unread to them, and are theirs (isSelf)
+    assert (await seen(olive))[busy] == {"unreadCount": 0, "lastMessage": {**two, "isSelf": True}}
+    # read (markGroupMessageAsRead naming the topic): none unread, the last message still there
+    await mike.q('mutation { markGroupMessageAsRead(groupID: "%s") }' % busy)
+    assert (await seen(mike))[busy]["unreadCount"] == 0
+    read = await mike.q('{ node(id: "%s") { ... on TopicInfo { %s } } }' % (global_id("TopicInfo", busy), fields))
+    assert read["node"] == {"topicID": busy, "unreadCount": 0, "lastMessage": {**two, "isSelf": False}}
+
+
+async def test_topic_info_reads_the_readers_state_of_those_topics_only(
+    gw: Gateway, community: tuple[str, str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """getTopicInfoList's reader's own part (`as_seen_by`: mutes, receive option, unread count, last
+    message) reads their state of the topics' conversations, not of all theirs: the same round
+    trips and commands whether they have 2 other conversations or 300, none of them a read of
+    their whole conversation list or of a state hash whole (but their few named conversation
+    groups, which `UserStates.queue_state_of` reads whole)."""
+    from gateway.engine.groups.topic_mutes import as_seen_by
+    from gateway.lean.redis import LeanPipeline
+
+    gid, topic, other = community
+    groups = engine(gw).groups
+    keys = groups.store.keys
+    assert await send(gw, "owner", topic) == 0
+    found = await groups.extras.get_topic_info_list("target", gid, None)
+    sent: list[list[tuple[str, str]]] = []
+    real_execute, real_command = LeanPipeline.execute, type(gw.redis).execute_command
+
+    async def recorded_execute(self: Any, *args: Any, **kwargs: Any) -> Any:
+        sent.append([(str(a[0]).upper(), str(a[1]) if len(a) > 1 else "") for a, _ in self.command_stack])
+        return await real_execute(self, *args, **kwargs)
+
+    async def recorded_command(self: Any, *args: Any, **kwargs: Any) -> Any:
+        sent.append([(str(args[0]).upper(), str(args[1]) if len(args) > 1 else "")])
+        return await real_command(self, *args, **kwargs)
+
+    async def read() -> tuple[list[list[tuple[str, str]]], dict[str, tuple[int, int]]]:
+        sent.clear()
+        monkeypatch.setattr(LeanPipeline, "execute", recorded_execute)
+        monkeypatch.setattr(type(gw.redis), "execute_command", recorded_command)
+        seen = await as_seen_by(groups.store, gid, found, "target", groups.topic_conversations)
+        monkeypatch.undo()
+        views = {r.topicInfo.topicID: r.topicInfo for r in seen if r.topicInfo is not None}
+        return list(sent), {t: (getattr(v, "unreadCount", -1), getattr(v, "recvOpt", -1)) for t, v in views.items()}
+
+    await read()  # its scripts loaded on a Redis that never ran them, before anything is counted
+    few, seen_few = await read()
+    # 300 more conversations of the reader's, each with state in several hashes
+    others = [f"c2c_peer{i}" for i in range(300)]
+    await gw.redis.zadd(keys.conversations("target"), dict.fromkeys(others, 1))
+    for family in ("draft", "pinned", "custom-data"):
+        await gw.redis.hset(keys.conversation_state("target", family), mapping=dict.fromkeys(others, "1:x"))
+    await gw.redis.hset(keys.receive_options("target"), mapping={Keys.receive_option_field(c): 2 for c in others})
+    many, seen_many = await read()
+    assert seen_few == seen_many == {topic: (1, 0), other: (0, 0)}
+    assert many == few
+    assert len(many) <= 3
+    whole = {("ZRANGE", keys.conversations("target"))} | {
+        ("HGETALL", key)
+        for key in (
+            keys.receive_options("target"),
+            keys.group_read_seqs("target"),
+            *(keys.conversation_state("target", f) for f in ("draft", "pinned", "custom-data", "left", "deleted")),
+        )
+    }
+    assert not whole & {command for trip in many for command in trip}
+    # nor a topic's info hash, which does not exist (its info is in its community's topics hash),
+    # nor the groups' activity, where topics have no place (`_ViewRead`)
+    pointless = {("HGETALL", keys.group_info(t)) for t in (topic, other)} | {("ZMSCORE", keys.group_activity())}
+    assert not pointless & {command for trip in many for command in trip}
+
+
+def test_the_groups_are_built_with_their_topic_conversations() -> None:
+    """The conversation views getTopicInfoList reads a reader's topic conversations with are the
+    groups' from their construction, not set after it (where a backend missing the step would
+    answer every topic as all read, with no message)."""
+    import inspect
+
+    from gateway.engine.groups.manager import EmbeddedGroups
+
+    parameter = inspect.signature(EmbeddedGroups).parameters["topic_conversations"]
+    assert parameter.default is inspect.Parameter.empty

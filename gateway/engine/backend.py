@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -147,6 +147,7 @@ class EmbeddedBackend:
         offline_push: bool = False,
         callbacks: Callbacks | None = None,
         upstream: Upstream | None = None,
+        on_erased: Callable[[int], None] | None = None,
     ) -> None:
         self._redis = redis
         # the IM server writes go through first (the Tencent backend); None: the engine is the server
@@ -164,8 +165,21 @@ class EmbeddedBackend:
         conversation_states = UserStates(redis, keys, clock)
         conversation_views = ConversationViews(redis, keys, conversation_states, message_views)
         self.announcer = announcer = ConversationAnnouncer(redis, keys, bus, conversation_states, conversation_views)
+        # `on_erased`: told the messages its group eraser erases (gateway.engine.groups.eraser); the
+        # conversation views: a topic's conversation is in no list, its reader's unread count and
+        # last message come with getTopicInfoList (V2TIMTopicInfo), read by them
         self.groups = EmbeddedGroups(
-            redis, keys, bus, clock, self.profiles, self.friendship, announcer, callbacks, upstream
+            redis,
+            keys,
+            bus,
+            clock,
+            self.profiles,
+            self.friendship,
+            announcer,
+            conversation_views,
+            callbacks,
+            upstream,
+            on_erased,
         )
         # the message events its logs keep by reference: the dispatcher resolves them with it
         self.message_events = MessageEvents(redis, keys)

@@ -395,10 +395,19 @@ class GroupMessaging:
         # no round trip of its own on a cluster).
         open_at = len(pipe)
         self._groups.queue_open_check(pipe, owner_group)
+        if community is not None:
+            # and, for a topic, whether it is still there (its community's topics: the same slot):
+            # one deleted since the send looked it up is being erased up to a seq that may be below
+            # this one's, or erased already, and a topic made again under its ID would show this
+            pipe.hexists(self._keys.group_topics(owner_group), conversation_group)
         replies = await pipe.execute()
         if not self._groups.still_open(replies[open_at]):
             await self._take_back(timeline, stored, in_group)
             raise IMError(Code.ERR_GROUP_NOT_FOUND, f"groupID: no group {owner_group!r}")
+        if community is not None and not replies[open_at + 1]:
+            # its seq counter stays: a topic made again under the ID goes on from it
+            await self._take_back(timeline, stored, in_group, keep_seq=True)
+            raise IMError(Code.ERR_GROUP_NOT_FOUND, f"groupID: no topic {conversation_group!r}")
         notice = self._core.notice(conversation, replies[announced_at]) if derived else None
         await self._groups.touch(owner_group)
         mine = (await self._core.views(user_id, [stored], created_ids={msg_id: shown_id}))[0]
@@ -561,13 +570,14 @@ class GroupMessaging:
         if kicked:
             await run_pipeline(self._redis, build, (_MOVE_KICK_MARK,))
 
-    async def _take_back(self, timeline: str, stored: StoredMessage, in_group: bool) -> None:
+    async def _take_back(self, timeline: str, stored: StoredMessage, in_group: bool, *, keep_seq: bool = False) -> None:
         """A send that found its group closed or gone once written (`GroupStore.queue_open_check`,
-        which says why nothing is left then): its own writes and nothing else, the rest of the
-        timeline being the group's eraser's. The sender's part first (their read seq and last-sent
-        time in the group, the message's local data, kept for an online-only one too), then the
-        message with what is kept about it, and the timeline's own keys if no message is left
-        (`TimelineEraser.take_back`)."""
+        which says why nothing is left then), or its topic deleted (`keep_seq`: its community
+        open, the topic's timeline keeps its seq counter, gateway.engine.groups.topic_erasure): its
+        own writes and nothing else, the rest of the timeline being the group's eraser's. The
+        sender's part first (their read seq and last-sent time in the group, the message's local
+        data, kept for an online-only one too), then the message with what is kept about it, and
+        the timeline's own keys if no message is left (`TimelineEraser.take_back`)."""
         owner_group = topic_parent(stored.groupID) or stored.groupID
         pipe = self._redis.pipeline(transaction=False)
         pipe.hdel(self._keys.local_message_data(stored.sender), stored.msgID)
@@ -577,7 +587,7 @@ class GroupMessaging:
         await pipe.execute()
         # the group's own timeline is on its info's slot, where the last step checks the group
         info = self._keys.group_info(owner_group) if stored.groupID == owner_group else None
-        await self._groups.timelines.take_back(timeline, [stored], info)
+        await self._groups.timelines.take_back(timeline, [stored], info, keep_seq=keep_seq)
 
     async def _send_done(self, created_key: str, drafted: bool, claimed: bool) -> None:
         """A send's last step, after its events: a drafted send's key deleted (a repeat then finds

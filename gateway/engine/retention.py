@@ -16,7 +16,8 @@ to (gateway.engine.message_events). What is kept about a message is known here o
 group's timelines are erased whole by its erasers, a budget at a time (`erase_part`, driven by
 gateway.engine.groups.eraser), a write racing the dismissal takes back its own (`take_back`), and a
 deleted topic's timeline is erased by its deletion up to a budget, the rest by the same erasers
-(`erase_part` with `Erasure.up_to`), or whole by its deletion on a mirror (`erase_timeline`).
+(`erase_part` with `Erasure.up_to`, gateway.engine.groups.topic_erasure), or whole by its deletion
+on a mirror (`erase_timeline`).
 
 Work is bounded: each `step` does at most its budget of SCAN calls, keys and messages (the
 background loop, gateway.housekeeping.MessageRetention, runs one step a second). One replica runs
@@ -63,6 +64,8 @@ PASS_LOCK_SECONDS = 1800  # one replica's pass at a time; another takes over if 
 # put there) or -1 (the group is open: a group made again under the ID, whose timeline this is
 # now). A message's marks and side keys go before its body (`queue_removal`), so a timeline with no
 # message body has nothing of any message left but what a writer taking back its own is removing.
+# ARGV[1] 'keep-seq': the seq counter stays (a deleted topic's timeline, `Erasure.up_to`: its
+# erasure's bound is read from it, and a topic made again under its ID goes on from it).
 _DROP_IF_EMPTY = PipelinedScript(
     f"""
 if KEYS[7] and redis.call('EXISTS', KEYS[7]) == 1 and redis.call('HEXISTS', KEYS[7], '{CLOSED_FIELD}') == 0 then
@@ -70,7 +73,11 @@ if KEYS[7] and redis.call('EXISTS', KEYS[7]) == 1 and redis.call('HEXISTS', KEYS
 end
 if redis.call('HLEN', KEYS[5]) > 0 then return 0 end
 if redis.call('HLEN', KEYS[6]) > redis.call('HEXISTS', KEYS[6], '{CLEARED_UPTO}') then return 0 end
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
+if ARGV[1] == 'keep-seq' then
+  redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
+else
+  redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
+end
 return 1
 """
 )
@@ -97,12 +104,14 @@ class Erasure:
     each batch of messages is erased: once it does not, the group was finished by another eraser
     (and maybe made again under its ID), and the timeline is no longer this erasure's.
 
-    A deleted topic's timeline (`up_to`, `still`) is erased up to the seq it had when the topic was
-    deleted, and only while its community still marks it so (`still`: a hash, a field and its
-    value, read before each batch): a topic made again under the ID since writes into the same
-    timeline, at seqs above that (its seq counter stays while the old messages do), and keeps them.
-    The passes end with one that finds no message up to the seq; the timeline's own keys go then
-    only if it holds no message at all (else they are the new topic's)."""
+    A deleted topic's timeline (`up_to`, `still`) is erased up to the seq its counter had once the
+    topic's deletion committed, and only while its community still marks it so (`still`: a hash, a
+    field and its value, read before each batch): no topic is made under the ID while the mark is
+    there, so nothing above that seq is the deleted topic's but what a racing send writes and takes
+    back itself. The passes end with one that finds no message up to the seq; the timeline's own
+    keys go then only if it holds no message at all, and its seq counter never: a topic made again
+    under the ID goes on from it (its members' read marks may still name the old seqs), and the
+    community's dismissal deletes it with the timeline (gateway.engine.groups.topic_erasure)."""
 
     def __init__(
         self,
@@ -291,10 +300,15 @@ class MessageRetention:
             if erasure.at < len(erasure.hashes):
                 continue
             if erasure.up_to is not None:
-                if erasure.erased_in_pass:  # a send racing the deletion may have landed meanwhile
+                if erasure.erased_in_pass:
+                    # a pass may miss a message written while it ran: one of a send whose write
+                    # lands after the deletion's commit, before it reads the topic gone and takes
+                    # itself back (gateway.engine.group_messages); another pass finds it, or finds
+                    # it gone
                     erasure.at, erasure.erased_in_pass = 0, False
                     continue
-                await self._drop_if_empty(erasure.timeline, None)  # kept while a new topic's messages are there
+                # kept while a new topic's messages are there; its seq counter always
+                await self._drop_if_empty(erasure.timeline, None, keep_seq=True)
                 used += 1
                 erasure.done = True
                 continue
@@ -329,22 +343,26 @@ class MessageRetention:
             await pipe.execute()
         return len(messages)
 
-    async def take_back(self, timeline: str, messages: list[StoredMessage], info: str | None) -> None:
+    async def take_back(
+        self, timeline: str, messages: list[StoredMessage], info: str | None, *, keep_seq: bool = False
+    ) -> None:
         """What a write into a group's timeline (a send, a tip) undoes when it reads the group closed
         for its dismissal, or gone (`GroupStore.queue_open_check`): its own messages with what is kept
         about them, then the timeline's own keys if no message is left in it (its seq counter, which
         the write's INCR made again after the group's eraser had dropped the timeline). Nothing
         else: the rest of a closed group's timeline is its eraser's (`erase_part`). `info`: the
         group's info when `timeline` is the group's own (on its slot): the keys stay if the group is
-        open again (made again under the ID since); a topic's timeline is on a slot of its own."""
+        open again (made again under the ID since); a topic's timeline is on a slot of its own.
+        `keep_seq`: a deleted topic's timeline, its community open, whose seq counter stays
+        (`Erasure` says why)."""
         pipe = self._redis.pipeline(transaction=False)
         self.queue_removal(pipe, timeline, messages)
         await pipe.execute()
-        await self._drop_if_empty(timeline, info)
+        await self._drop_if_empty(timeline, info, keep_seq=keep_seq)
 
-    async def _drop_if_empty(self, timeline: str, info: str | None) -> int:
+    async def _drop_if_empty(self, timeline: str, info: str | None, *, keep_seq: bool = False) -> int:
         keys = [*timeline_own_keys(timeline), *([info] if info else [])]
-        return int(await run_script(self._redis, _DROP_IF_EMPTY, keys, []))
+        return int(await run_script(self._redis, _DROP_IF_EMPTY, keys, ["keep-seq" if keep_seq else ""]))
 
     def queue_removal(self, pipe: Any, timeline: str, messages: list[StoredMessage]) -> None:
         """Into a write pipeline: these messages of `timeline` deleted, what is kept about them

@@ -160,14 +160,6 @@ class TopicInfo(msgspec.Struct, kw_only=True):
     draftText: str = ""
 
 
-class TopicView(TopicInfo, kw_only=True):
-    """A topic as one member reads it (getTopicInfoList): its TopicInfo and the reader's own state in
-    it, which no shared record of the topic (its stored info, its events) carries."""
-
-    selfMuteTime: int = 0  # seconds left until the reader's own mutes let them send there (0: none)
-    recvOpt: int = 0  # the reader's receive option for the topic (V2TIM_MessageOpt's value)
-
-
 class TopicOperationResult(msgspec.Struct, kw_only=True):
     topicID: str
     errorCode: int = 0

@@ -118,6 +118,13 @@ class TencentGroups(GroupsUpstream):
         self._own_messages = own
         self._media_url = media_url
 
+    @property
+    def admin(self) -> str:
+        """The admin identifier the gateway calls Tencent as: the sender of the app admin's own
+        group messages, which `send_group_message` sends without From_Account, and which Tencent's
+        Group.CallbackAfterSendMsg names as their From_Account (the admin calling)."""
+        return self._client.admin
+
     async def _call(self, command: str, body: dict[str, Any], *, idempotent: bool = True) -> Answer:
         return await self._client.call(f"{SVC}/{command}", body, idempotent=idempotent)
 
@@ -405,7 +412,9 @@ class TencentGroups(GroupsUpstream):
         body: dict[str, Any] = {**ids}
         if message.sender != self._client.admin:
             # the admin's own message (the REST send of an admin, no member) names no sender: Tencent
-            # sends it as the admin calling, who need not be a member (B3: From_Account is optional)
+            # sends it as the admin calling, who need not be a member (B3: From_Account is optional),
+            # and its echo names that admin in From_Account (the mirror's `message_sent` takes it
+            # back as the admin's own message, the same as this one)
             body["From_Account"] = message.sender
         # the mirror's random: a resent send repeats it, and Tencent drops the repeat (B3)
         body["Random"] = message.random

@@ -22,6 +22,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from gateway.tencent.groups import TencentGroups
 from gateway.tencent.inbound import GroupMessageModified, GroupMessageSent, GroupMessagesRecalled
 from gateway.tencent.mirror_c2c import signaling_step
 from gateway.tencent.mirror_groups import AVCHATROOM, SVC, mirrored
@@ -50,6 +51,20 @@ async def _timeline_known(mirror: MirrorWrites, group_id: str, topic_id: str, *,
     return await mirrored(mirror, group_id) is not None and bool(await mirrored_topics(mirror, group_id, [topic_id]))
 
 
+def _the_admins(mirror: MirrorWrites, account: str) -> bool:
+    """Whether a message's reported sender is the admin the gateway calls Tencent as: the sender
+    Tencent reports for a message sent without From_Account (the app admin's own, the gateway's
+    `TencentGroups.send_group_message` among them). The mirror stores it as its own REST send does,
+    without From_Account: as the app admin, no member (a sender named is checked as a member, and
+    the admin is none: 10007), so that it is the same message as the gateway's own send of it (same
+    sender and Random at the seq: the echo found stored is left alone, or found by that send). The
+    same sender: the gateway sends without From_Account only a message whose sender is this admin,
+    and the mirror's REST send without it is the app admin's (the first of IMQL_ADMIN_IDENTIFIER),
+    the one the gateway's own admin send had."""
+    up = mirror.upstream
+    return up is not None and isinstance(up.groups, TencentGroups) and account == up.groups.admin
+
+
 async def message_sent(mirror: MirrorWrites, event: GroupMessageSent) -> None:
     if event.group_type == AVCHATROOM or not event.msg_body or event.msg_seq < 1:
         return  # live-stream rooms have no imql members; a message without a body or seq is none
@@ -58,13 +73,12 @@ async def message_sent(mirror: MirrorWrites, event: GroupMessageSent) -> None:
     if event.topic_id and not await topic_known(mirror, event.group_id, event.topic_id):
         log.info("a message of topic %r, which neither the mirror nor Tencent has; dropped", event.topic_id)
         return
-    await mirror.know_accounts(event.from_account)
-    body: dict[str, Any] = {
-        **_ids(event.group_id, event.topic_id),
-        "From_Account": event.from_account,
-        "Random": event.random,
-        "MsgBody": list(event.msg_body),
-    }
+    body: dict[str, Any] = {**_ids(event.group_id, event.topic_id)}
+    if not _the_admins(mirror, event.from_account):
+        await mirror.know_accounts(event.from_account)
+        body["From_Account"] = event.from_account
+    body["Random"] = event.random
+    body["MsgBody"] = list(event.msg_body)
     if event.online_only:
         body["OnlineOnlyFlag"] = ONLINE_ONLY
     if event.cloud_custom_data:

@@ -11,8 +11,9 @@ from strawberry.types import Info
 from gateway.im import events as ev
 from gateway.im.events import GROUP_LISTENER
 from schema.context import IMContext
-from schema.group_types import GroupChangeInfo, GroupMemberChangeInfo, GroupMemberInfo, TopicInfo
+from schema.group_types import GroupChangeInfo, GroupMemberChangeInfo, GroupMemberInfo
 from schema.listeners.common import EVENT_DOC, EventTypes, stream_events
+from schema.topic_types import TopicInfo
 from schema.types import KeyValue
 
 

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
+import pytest
+
 from gateway.backend import IMBackend
 from gateway.engine.backend import EmbeddedBackend
+from gateway.engine.message_manager import EmbeddedMessages
 
 
 def embedded(backend: IMBackend) -> EmbeddedBackend:
@@ -11,3 +17,20 @@ def embedded(backend: IMBackend) -> EmbeddedBackend:
     have engine methods the `IMBackend` protocol does not name."""
     assert isinstance(backend, EmbeddedBackend), backend
     return backend
+
+
+class HeldSends:
+    """A send held at its claim (after its checks, with its seq taken, before it writes) until
+    `go_on` is set: the window a racing dismissal or topic deletion falls into. `claimed` is set
+    once a send reached it."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, messages: EmbeddedMessages) -> None:
+        self.claimed, self.go_on = asyncio.Event(), asyncio.Event()
+        claim = messages.core.claim
+
+        async def held(*args: Any, **kwargs: Any) -> bool:
+            self.claimed.set()
+            await self.go_on.wait()
+            return await claim(*args, **kwargs)
+
+        monkeypatch.setattr(messages.core, "claim", held)

@@ -29,7 +29,7 @@ from gateway.engine.friendship import decode_friend_record
 from gateway.engine.message_views import MessageViews
 from gateway.engine.scripts import PipelinedScript, run_pipeline
 from gateway.errors import invalid
-from gateway.ids import group_conversation_id, group_ids_of, parse_conversation_id, peer_ids_of
+from gateway.ids import group_conversation_id, group_ids_of, parse_conversation_id, peer_ids_of, topic_parent
 from gateway.im.conversations import Conversation, GroupAtInfo
 from gateway.im.enums import AtType, ConversationType, MessageOpt
 from gateway.im.messages import StoredMessage
@@ -61,6 +61,12 @@ class ConversationViews:
         self._keys = keys
         self._states = states
         self._messages = messages  # views and visibility of messages
+
+    def queue_state_of(self, pipe: Any, user_id: str, convs: list[str]) -> Callable[[list[Any]], UserState]:
+        """Into a pipeline: the user's state of these conversations only (`UserStates.queue_state_of`),
+        for `views` of them that read none of the user's other conversations; returns what builds it
+        from the pipeline's replies."""
+        return self._states.queue_state_of(pipe, user_id, convs)
 
     async def views(self, user_id: str, convs: Sequence[str], state: UserState | None = None) -> list[Conversation]:
         """Conversations as the user sees them. Round trips: the user's state (unless given), one
@@ -213,6 +219,11 @@ class _ViewRead:
         self._state = state
         self._peers = peer_ids_of(convs)
         self._group_ids = group_ids_of(convs)
+        # a community's topics have no info hash of their own (their info is in their community's
+        # topics hash) and no place in the groups' activity (a send there moves the community's):
+        # nothing of either is read for them, whose views read as those absent reads would
+        self._topics = {g for g in self._group_ids if topic_parent(g) is not None}
+        self._active_ids = [g for g in self._group_ids if g not in self._topics]
         self._timelines = [owner._timeline(user_id, c) for c in convs]
         self._span = (0, 0)
         self._unread: dict[str, int] = {}
@@ -231,7 +242,8 @@ class _ViewRead:
         pipe.hmget(keys.friends(user_id), self._peers or ["-"])
         until = seen_until(self._convs, state.left)
         for gid in self._group_ids:
-            pipe.hgetall(keys.group_info(gid))
+            if gid not in self._topics:
+                pipe.hgetall(keys.group_info(gid))
             timeline = keys.group_timeline(gid)
             read = int(state.group_reads.get(group_conversation_id(gid), 0))
             last = until.get(group_conversation_id(gid), "+inf")  # a member who left: @s until then
@@ -243,8 +255,8 @@ class _ViewRead:
                 [keys.timeline_seq(timeline), keys.timeline_messages(timeline)],
                 window_args(LAST_MESSAGE_LOOKBACK, until.get(conv)),
             )
-        if self._group_ids:
-            pipe.zmscore(keys.group_activity(), self._group_ids)
+        if self._active_ids:
+            pipe.zmscore(keys.group_activity(), self._active_ids)
         self._span = (first, len(pipe))
 
     async def take(self, replies: list[Any]) -> None:
@@ -257,9 +269,10 @@ class _ViewRead:
         remarks = raw.pop(0)
         self._remark_of = {p: decode_friend_record(r).remark for p, r in zip(self._peers, remarks, strict=False) if r}
         for gid in self._group_ids:
-            self._group_rows[gid] = (raw.pop(0), raw.pop(0), raw.pop(0))
+            info = {} if gid in self._topics else raw.pop(0)
+            self._group_rows[gid] = (info, raw.pop(0), raw.pop(0))
         newest = [raw.pop(0) for _ in self._timelines]
-        self._activity = dict(zip(self._group_ids, raw.pop(0), strict=True)) if self._group_ids else {}
+        self._activity = dict(zip(self._active_ids, raw.pop(0), strict=True)) if self._active_ids else {}
         # each conversation's last message the user may see, from the newest-messages window
         # (what was cleared or deleted for the user is skipped)
         cleared = {conv: int(state.cleared.get(conv, 0)) for conv in convs}

@@ -45,19 +45,12 @@ cut between the telling and the removal has it told again by the eraser (the cal
 twice), never not at all. A replica stopping hands its group back, due at once (`hand_back`), so
 that another takes it without waiting for the lease to run out.
 
-A deleted topic's history goes the same way (`delete_topic`): its deletion erases up to
-TOPIC_DELETION_ERASE_BUDGET itself and queues the rest, as an entry of its own (TOPIC_ENTRY and the
-topic's ID) under the same leases. The deletion holds the entry, then, in one step on the
-community's slot, removes the topic and marks its timeline as being erased up to the seq it had
-then (`ERASING_TOPIC_FIELD` in the community's info hash): cut before that step, the topic lives
-on and its entry, once due, finds no mark and is dropped; cut after, an eraser finishes it. The
-topic's ID is free at once, and a topic made again under it writes into the same timeline, above
-that seq: the erasure takes only seqs up to it, and only while the mark still names it
-(`Erasure.up_to`, `Erasure.still`), and removes the mark when done if it still names it (a topic
-made again and deleted in its turn raises it). A community dismissed meanwhile has its erasure
-take the marked timelines whole, with its topics'. On a mirror (an upstream), whose messages keep
-the upstream's seqs (a topic made again there starts them over), the deletion erases it all
-itself, as before.
+A deleted topic's history goes the same way, under the same leases, as an entry of its own
+(gateway.engine.groups.topic_erasure, which `erase` hands such an entry to). A community dismissed
+meanwhile has its erasure take the timelines of its deleted topics (marked as being erased, or
+recorded as erased, their seq counters kept, in its deleted-topics hash, `Keys.group_deleted_topics`,
+which goes with its keys) whole, with its topics', and forgets its members' side of those being
+erased with its topics'.
 """
 
 from __future__ import annotations
@@ -74,14 +67,20 @@ from redis.exceptions import RedisError
 
 from gateway.background import BackgroundLoop
 from gateway.clock import Clock
+from gateway.engine.groups.erasure_queue import FORGET_BATCH, Hold
 from gateway.engine.groups.store import CLOSED_FIELD, FAREWELL_FIELD, GroupStore
+from gateway.engine.groups.topic_erasure import (
+    TOPIC_ENTRY,
+    deleted_topics,
+    erase_deleted_topic,
+    topics_being_erased,
+)
 from gateway.engine.retention import Erasure, MessageRetention
 from gateway.engine.scripts import PipelinedScript, run_script
 from gateway.errors import IMError
-from gateway.ids import group_conversation_id, topic_parent
+from gateway.ids import group_conversation_id
 from gateway.im.events import OnGroupDismissed, OnGroupRecycled
 from gateway.im.groups import GroupInfo
-from gateway.keys import Keys
 from gateway.metrics import Metrics
 from gateway.origin import act_as, current_origin, forbid_callbacks
 
@@ -103,14 +102,7 @@ ERASE_POLL_SECONDS = 5.0  # how often an idle eraser looks for due groups (a dis
 # is handed back, due ERASE_RETRY_SECONDS later, and the eraser goes on with the others
 ERASE_FAILURES_BEFORE_RETRY = 3
 ERASE_RETRY_SECONDS = 300.0
-FORGET_BATCH = 500  # users per round trip when a dismissal removes the group from their side
 FORGOTTEN_FIELD = "forgotten"  # info-hash field: the dismissal has forgotten its users' side
-# A deleted topic's timeline: its queue entry is this and its ID (no group ID has a control
-# character), and the community's info-hash field marking it as being erased is ERASING_TOPIC_FIELD
-# and its ID, whose value is the seq up to which it is the deleted topic's
-TOPIC_ENTRY = "\x1ftopic\x1f"
-ERASING_TOPIC_FIELD = "erasingTopic:"
-TOPIC_DELETION_ERASE_BUDGET = 1_000  # what a topic's deletion erases itself (as a dismissal)
 # A stopping replica's hand-back of its group (`GroupEraserLoop.stop`): bounded, as a shutdown must
 # end with Redis stalled too (the lease then runs out as a dead replica's does)
 HAND_BACK_SECONDS = 5.0
@@ -219,54 +211,17 @@ return redis.call('HSET', KEYS[1], '{FORGOTTEN_FIELD}', 1)
 )
 
 
-# A topic's deletion committed (`GroupEraser.delete_topic`): gone from its community's topics and
-# its timeline marked as being erased up to ARGV[3], in one step, the community still open, its
-# members' mutes in it gone with it (gateway.engine.groups.topic_mutes). KEYS: the community's info,
-# its topics, the topic's mutes (one slot); ARGV: the topic, the mark's field, the seq. Answers
-# 1, 0 (no such topic) or -1 (the community is closed or gone).
-_COMMIT_TOPIC_DELETION = PipelinedScript(
-    f"""
-if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HEXISTS', KEYS[1], '{CLOSED_FIELD}') == 1 then return -1 end
-if redis.call('HDEL', KEYS[2], ARGV[1]) == 0 then return 0 end
-redis.call('DEL', KEYS[3])
-redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
-return 1
-"""
-)
-# The mark removed once the timeline is erased up to ARGV[2], if it still names that seq (a topic
-# made again under the ID and deleted in its turn raised it: more to erase). KEYS: the community's
-# info. Answers 1, or 0.
-_UNMARK_TOPIC = PipelinedScript(
-    """
-if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
-redis.call('HDEL', KEYS[1], ARGV[1])
-return 1
-"""
-)
-
-
-def up_to_of(erasure: Erasure) -> str:
-    """The seq a deleted topic's erasure goes up to, as its community's mark holds it."""
-    return erasure.still[2] if erasure.still is not None else str(erasure.up_to)
-
-
-class Hold:
-    """One holder's work on one group's erasure: its token, and the timelines still to erase
-    (None: the group not looked at yet)."""
-
-    def __init__(self, group_id: str, token: str) -> None:
-        self.group_id = group_id
-        self.token = token
-        self.erasures: list[Erasure] | None = None
-        self.topics: list[str] = []  # its topics' IDs, read with its timelines
-
-
 class GroupEraser:
     """The queue of dismissed groups and their erasure, shared by the dismissal (which erases a
     first part) and this replica's `GroupEraserLoop` (the rest)."""
 
     def __init__(
-        self, store: GroupStore, timelines: MessageRetention, *, lease_seconds: float = ERASE_LEASE_SECONDS
+        self,
+        store: GroupStore,
+        timelines: MessageRetention,
+        *,
+        lease_seconds: float = ERASE_LEASE_SECONDS,
+        on_erased: Callable[[int], None] | None = None,
     ) -> None:
         self.store = store
         self.timelines = timelines
@@ -275,8 +230,9 @@ class GroupEraser:
         self.woken = asyncio.Event()  # a group was handed to the erasers here: the loop looks now
         self._current: Hold | None = None  # the loop's group under way
         self._failures = 0  # the loop's steps failed in a row on `_current`
-        # told how many messages each batch erased (imql_group_messages_erased; set by the loop)
-        self.on_erased: Callable[[int], None] | None = None
+        # told how many messages each batch erased (imql_group_messages_erased): the dismissals',
+        # the topic deletions' and the loop's alike, as they share this eraser
+        self.on_erased = on_erased
 
     def _queue_keys(self) -> list[str]:
         return [self.store.keys.groups_to_erase(), self.store.keys.groups_erasing()]
@@ -354,25 +310,63 @@ class GroupEraser:
             members = await s.member_ids(group_id)
             for start in range(0, len(members), FORGET_BATCH):
                 await s.bus.leave_group_stream(members[start : start + FORGET_BATCH], group_id)
-        conversations = [group_id, *await s.redis.hkeys(s.keys.group_topics(group_id))]
+        # its topics', and those of its deleted topics whose erasure (which forgets them first) may
+        # not have begun
+        being_erased = topics_being_erased(await s.redis.hkeys(s.keys.group_deleted_topics(group_id)))
+        topics = await s.redis.hkeys(s.keys.group_topics(group_id))
+        conversations = list(dict.fromkeys([group_id, *topics, *being_erased]))
         conversation_ids = [group_conversation_id(c) for c in conversations]
         for start in range(0, len(members), FORGET_BATCH):
             await self.forget_users(group_id, members[start : start + FORGET_BATCH], conversation_ids)
         await self._forget_former_members(group_id, conversation_ids)
         await run_script(s.redis, _MARK_FORGOTTEN, [s.keys.group_info(group_id)], [])
 
-    async def _forget_former_members(self, group_id: str, conversation_ids: Sequence[str]) -> None:
+    async def _forget_former_members(
+        self, group_id: str, conversation_ids: Sequence[str], *, as_group: str | None = None
+    ) -> None:
         """`forget_users` for the users who left the group before (quit or kicked), who keep its
         conversations and their marks in them: read FORGET_BATCH or so at a time (SSCAN), as a
-        group's former members may be many more than its members."""
+        group's former members may be many more than its members. `as_group`: the ID their
+        joined-group lists lose, if not the group's (`forget_conversation`)."""
         s = self.store
         cursor = 0
         while True:
             cursor, users = await s.redis.sscan(s.keys.group_former_members(group_id), cursor, count=FORGET_BATCH)
             if users:
-                await self.forget_users(group_id, users, conversation_ids)
+                await self.forget_users(as_group or group_id, users, conversation_ids)
             if not int(cursor):
                 return
+
+    async def forget_conversation(self, community: str, topic_id: str, held: Hold, budget: int) -> tuple[bool, int]:
+        """A deleted topic's conversation forgotten on the side of its community's members, then its
+        former members (`forget_users`), FORGET_BATCH or so a round trip (HSCAN, SSCAN: a community's
+        members may be many), for about `budget` units of work (a scan call, a user forgotten): the
+        cursor stays in `held.forgetting`, for the next call to go on from. Answers whether all of
+        it is done, and the units used. Their joined-group lists keep the community: what
+        `queue_forgotten` removes from them is the topic's ID, which none holds."""
+        s = self.store
+        conversation_ids = [group_conversation_id(topic_id)]
+        phase, cursor = held.forgetting
+        used = 0
+        while used < budget:
+            users: list[str]
+            if phase == 0:
+                cursor, found = await s.redis.hscan(s.keys.group_members(community), cursor, count=FORGET_BATCH)
+                users = list(found)
+            else:
+                cursor, users = await s.redis.sscan(s.keys.group_former_members(community), cursor, count=FORGET_BATCH)
+            used += 1
+            if users:
+                await self.forget_users(topic_id, users, conversation_ids)
+                used += len(users)
+            cursor = int(cursor)
+            if not cursor:
+                if phase == 1:
+                    held.forgetting = (0, 0)
+                    return True, used
+                phase = 1
+            held.forgetting = (phase, cursor)
+        return False, used
 
     async def forget_users(self, group_id: str, users: Sequence[str], conversation_ids: Sequence[str]) -> None:
         """These users' side of a group going away, in one round trip (`GroupStore.queue_forgotten`):
@@ -397,7 +391,7 @@ class GroupEraser:
         timelines, the group's and each topic's (their IDs in its topics hash, which goes last),
         then its keys and its info hash in one DEL, then its entry."""
         if held.group_id.startswith(TOPIC_ENTRY):
-            return await self._erase_deleted_topic(held, budget)
+            return await erase_deleted_topic(self, held, budget)
         s = self.store
         gid = held.group_id
         used = 0
@@ -417,11 +411,10 @@ class GroupEraser:
             members = await self._tell_left_over(gid, farewell) if farewell is not None else None
             if forgotten is None:
                 await self.forget(gid, members)
-            # its topics, and those deleted whose timelines are still being erased (marked in its
-            # info hash): whole, as the community goes (one made again under a deleted one's ID is
-            # in both)
-            marks = [f for f in await s.redis.hkeys(s.keys.group_info(gid)) if f.startswith(ERASING_TOPIC_FIELD)]
-            deleted = [f[len(ERASING_TOPIC_FIELD) :] for f in marks]
+            # its topics, and its deleted ones whose timelines it still has (marked in its info hash
+            # as being erased, or as erased with their seq counters kept): whole, as the community
+            # goes (one made again under a deleted one's ID is in both)
+            deleted = deleted_topics(await s.redis.hkeys(s.keys.group_deleted_topics(gid)))
             topics = list(dict.fromkeys([*await s.redis.hkeys(s.keys.group_topics(gid)), *deleted]))
             held.topics = list(topics)
             held.erasures = [
@@ -452,69 +445,6 @@ class GroupEraser:
             await self.let_go(held)
         return True, used + 3
 
-    # ---- a deleted topic's timeline ------------------------------------------------------------------
-    async def delete_topic(self, community: str, topic_id: str) -> bool:
-        """A community's topic deleted (in the community's turn): its history erased up to
-        TOPIC_DELETION_ERASE_BUDGET here, the rest handed to the erasers (the module says how).
-        Answers whether the topic was there (and is gone now). A topic's ID names its community
-        (`topic_parent`), which its entry goes by: one of another community's is not this one's."""
-        s = self.store
-        if topic_parent(topic_id) != community:
-            return False
-        timeline = s.keys.group_timeline(topic_id)
-        # the seq up to which the timeline is this topic's: any message of a topic made again under
-        # the ID takes a seq above it (from the same counter, which stays while old messages do)
-        up_to = int(await s.redis.get(Keys.timeline_seq(timeline)) or 0)
-        # held before the commit, as a dismissal's entry is before the closing: no cut leaves a
-        # deleted topic's timeline out of the queue
-        held = await self.hold(TOPIC_ENTRY + topic_id)
-        info, topics = s.keys.group_info(community), s.keys.group_topics(community)
-        field = ERASING_TOPIC_FIELD + topic_id
-        mutes = s.keys.group_topic_mutes(community, topic_id)
-        committed = await run_script(s.redis, _COMMIT_TOPIC_DELETION, [info, topics, mutes], [topic_id, field, up_to])
-        if int(committed) != 1:
-            await self.let_go(held)
-            return False
-        if not (await self.erase(held, TOPIC_DELETION_ERASE_BUDGET))[0]:
-            await self.let_go(held, due=s.clock.now())
-            self.woken.set()
-        return True
-
-    async def _erase_deleted_topic(self, held: Hold, budget: int) -> tuple[bool, int]:
-        """`erase` for a deleted topic's entry: its timeline up to the seq its community's mark
-        names, while it names it; then the mark and the entry removed. No mark: the deletion was
-        cut before its commit (the topic lives on), or the erasure is done (by another eraser, or
-        by its community's dismissal): the entry is dropped."""
-        s = self.store
-        topic_id = held.group_id[len(TOPIC_ENTRY) :]
-        community = topic_parent(topic_id) or ""
-        info, field = s.keys.group_info(community), ERASING_TOPIC_FIELD + topic_id
-        used = 0
-        if held.erasures is None:
-            up_to = await s.redis.hget(info, field)
-            used += 1
-            if up_to is None:
-                await self.let_go(held)
-                return True, used
-            timeline = s.keys.group_timeline(topic_id)
-            held.erasures = [Erasure(timeline, up_to=int(up_to), still=(info, field, up_to))]
-        erasure = held.erasures[0]
-        before = erasure.erased
-        used += await self.timelines.erase_part(erasure, budget - used)
-        if self.on_erased is not None and erasure.erased > before:
-            self.on_erased(erasure.erased - before)
-        if not erasure.done:
-            return False, used
-        if not erasure.lost and not int(await run_script(s.redis, _UNMARK_TOPIC, [info], [field, up_to_of(erasure)])):
-            # deleted again meanwhile (made again, then deleted) with a higher seq: erased from
-            # the start again, up to that one, by whoever holds the entry next
-            await self.let_go(held, due=s.clock.now())
-            return True, used + 1
-        # its entry, if this one still holds it (or no one does): a deletion holding it anew (the
-        # topic made again and deleted again since) keeps it
-        await self.let_go(held)
-        return True, used + 2
-
     async def dequeue_erased(self, group_id: str, topic_ids: Sequence[str]) -> None:
         """The last of an erasure, once the group's keys are deleted (`_ERASED`): how far the mirror
         read the group's and its topics' messages back from Tencent (gateway.tencent.reconcile_groups:
@@ -542,6 +472,7 @@ class GroupEraser:
             k.group_last_sent(group_id),
             k.group_applications(group_id),
             k.group_topics(group_id),
+            k.group_deleted_topics(group_id),
             k.group_online(group_id),
         ]
 
@@ -623,9 +554,6 @@ class GroupEraserLoop(BackgroundLoop):
         self._clock = clock
         self._work_per_second = work_per_second
         self._metrics = metrics
-        if metrics is not None:
-            # the dismissals' own erasures on this replica are counted too (the same eraser)
-            eraser.on_erased = metrics.group_messages_erased.inc
 
     async def stop(self) -> None:
         """Cancelled, then its group under way handed back due at once (`GroupEraser.hand_back`):

@@ -15,9 +15,11 @@ from contextlib import AbstractAsyncContextManager
 import msgspec
 
 from gateway.digits import INT32_MAX, INT32_MIN
+from gateway.engine.groups.eraser import GroupEraser
 from gateway.engine.groups.imports import known
 from gateway.engine.groups.permissions import Op, require
 from gateway.engine.groups.store import CLOSED_FIELD, COMMUNITY, GroupStore, bad
+from gateway.engine.groups.topic_erasure import ERASING_TOPIC_FIELD, TOPIC_ENTRY, delete_topic
 from gateway.engine.retention import MessageRetention
 from gateway.engine.scripts import PipelinedScript, run_script
 from gateway.errors import Code, IMError
@@ -70,17 +72,23 @@ _MARK_LIVE_GROUP = PipelinedScript(
 )
 # A topic written into the community's topics hash (KEYS[2]) only while the community is open: its
 # info hash (KEYS[1], same slot) exists and is not closed for a dismissal, which would otherwise leave
-# the hash behind for a new group under the same ID. ARGV: the topic's ID, its TopicInfo, 1 to write
-# only a topic the hash lacks (HSETNX). Answers 1 written, 0 there already, -1 the community is gone.
+# the hash behind for a new group under the same ID; and only under an ID no deleted topic's erasure
+# holds (its mark in the community's deleted topics, KEYS[3], gateway.engine.groups.topic_erasure):
+# that erasure's forgetting and bound are the old topic's, and would take a new one's users' state
+# and messages with them. ARGV: the topic's ID, its TopicInfo, 1 to write only a topic the hash
+# lacks (HSETNX), the erasure's mark field. Answers 1 written, 0 there already, -1 the community is
+# gone, -2 the ID is still being erased.
 _WRITE_TOPIC_IF_OPEN = PipelinedScript(
     f"""
 if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HEXISTS', KEYS[1], '{CLOSED_FIELD}') == 1 then return -1 end
+if redis.call('HEXISTS', KEYS[3], ARGV[4]) == 1 then return -2 end
 if ARGV[3] == '1' then return redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2]) end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 return 1
 """
 )
 _TOPIC_COMMUNITY_GONE = -1
+_TOPIC_BEING_ERASED = -2
 # info-hash field: until when (unix s) the upstream's "no topics" for a community the mirror holds as
 # one without them stands before it is asked again (`has_topics`)
 NO_TOPICS_UNTIL_FIELD = "noTopicsUntil"
@@ -133,13 +141,22 @@ async def has_topics(store: GroupStore, group: GroupInfo) -> bool:
 
 async def _write_topic(store: GroupStore, group_id: str, info: TopicInfo, *, only_new: bool) -> bool:
     """The topic written into the community's topics hash (`only_new`: unless it has one under that
-    ID: whether it was written), or 10010 when the community is gone or closed for its dismissal."""
-    keys = [store.keys.group_info(group_id), store.keys.group_topics(group_id)]
-    done = await run_script(
-        store.redis, _WRITE_TOPIC_IF_OPEN, keys, [info.topicID, _topic_enc.encode(info), "1" if only_new else "0"]
-    )
-    if int(done) == _TOPIC_COMMUNITY_GONE:
+    ID: whether it was written), or 10010 when the community is gone or closed for its dismissal,
+    or 10021 while a deleted topic of that ID is still being erased."""
+    keys = [
+        store.keys.group_info(group_id),
+        store.keys.group_topics(group_id),
+        store.keys.group_deleted_topics(group_id),
+    ]
+    args = [info.topicID, _topic_enc.encode(info), "1" if only_new else "0", ERASING_TOPIC_FIELD + info.topicID]
+    done = int(await run_script(store.redis, _WRITE_TOPIC_IF_OPEN, keys, args))
+    if done == _TOPIC_COMMUNITY_GONE:
         raise IMError(Code.ERR_GROUP_NOT_FOUND, f"groupID: no group {group_id!r}")
+    if done == _TOPIC_BEING_ERASED:
+        raise IMError(
+            Code.ERR_GROUP_ID_TAKEN,
+            f"topicID {info.topicID!r} is a deleted topic's whose history is still being erased; retry shortly",
+        )
     return bool(int(done))
 
 
@@ -148,9 +165,12 @@ def _size(attributes: dict[str, str]) -> int:
 
 
 class GroupExtras:
-    def __init__(self, store: GroupStore) -> None:
+    def __init__(self, store: GroupStore, eraser: GroupEraser) -> None:
         self.store = store
-        self._timelines = MessageRetention(store.redis, store.keys)  # erases a deleted topic's messages
+        # a deleted topic's history: a mirror's erased here, the engine's by the shared group eraser
+        # (this replica's loop woken, the deletion's own part counted with the loop's)
+        self._timelines = MessageRetention(store.redis, store.keys)
+        self._eraser = eraser
 
     # ---- attributes -----------------------------------------------------------------------------
     async def _attributes_for(self, user_id: str, group_id: str, app_admin: bool) -> str:
@@ -404,7 +424,15 @@ class GroupExtras:
             # community since `_community` read it; the write checks once more, in one step
             await self.store.info(group_id)
             if up is None:
-                if not await _write_topic(self.store, group_id, info, only_new=True):
+                try:
+                    written = await _write_topic(self.store, group_id, info, only_new=True)
+                except IMError as refused:
+                    if refused.code == Code.ERR_GROUP_ID_TAKEN:
+                        # a deleted topic's erasure holds the ID: due now should its entry have been
+                        # lost (a deletion stalled past its hold, then cut), as for a closed group's
+                        await self._eraser.queue_if_missing(TOPIC_ENTRY + info.topicID)
+                    raise
+                if not written:
                     raise IMError(Code.ERR_GROUP_ID_TAKEN, f"topicID {info.topicID!r} is taken")
             else:
                 async with _echoes_after(up):
@@ -424,51 +452,51 @@ class GroupExtras:
         up = await self._topics_known(user_id, group_id, app_admin)
         results: list[TopicOperationResult] = []
         deleted: list[str] = []
-        async with self.store.changing(group_id), _echoes_after(up):
-            upstream_results: dict[str, TopicOperationResult] = {}
-            gone: set[str] | None = None  # None: no upstream, the mirror's own topics decide
-            if up is not None and topic_ids:
-                upstream_results = {r.topicID: r for r in await up.topics.destroy_topics(group_id, topic_ids)}
-                refused = [t for t, r in upstream_results.items() if r.errorCode]
-                viewer = "" if app_admin else user_id
-                kept = (
-                    {t.info.topicID for t in await up.topics.fetch_topics(group_id, viewer, refused)}
-                    if refused
-                    else set()
-                )
-                gone = {t for t in upstream_results if t not in kept}
-            for tid in topic_ids:
-                erased = (gone is None or tid in gone) and await self._erase_topic(group_id, key, tid)
-                if erased:
-                    deleted.append(tid)
-                if tid in upstream_results:
-                    results.append(upstream_results[tid])
-                elif erased:
-                    results.append(TopicOperationResult(topicID=tid))
-                else:
-                    results.append(
-                        TopicOperationResult(
-                            topicID=tid, errorCode=Code.ERR_GROUP_NOT_FOUND, errorMessage="no such topic"
-                        )
+        try:
+            async with self.store.changing(group_id), _echoes_after(up):
+                upstream_results: dict[str, TopicOperationResult] = {}
+                gone: set[str] | None = None  # None: no upstream, the mirror's own topics decide
+                if up is not None and topic_ids:
+                    upstream_results = {r.topicID: r for r in await up.topics.destroy_topics(group_id, topic_ids)}
+                    refused = [t for t, r in upstream_results.items() if r.errorCode]
+                    viewer = "" if app_admin else user_id
+                    kept = (
+                        {t.info.topicID for t in await up.topics.fetch_topics(group_id, viewer, refused)}
+                        if refused
+                        else set()
                     )
-        if deleted:
-            await self.store.emit(
-                await self.store.info(group_id), OnTopicDeleted(groupID=group_id, topicIDList=deleted)
-            )
+                    gone = {t for t in upstream_results if t not in kept}
+                for tid in topic_ids:
+                    erased = (gone is None or tid in gone) and await self._erase_topic(group_id, key, tid)
+                    if erased:
+                        deleted.append(tid)
+                    if tid in upstream_results:
+                        results.append(upstream_results[tid])
+                    elif erased:
+                        results.append(TopicOperationResult(topicID=tid))
+                    else:
+                        results.append(
+                            TopicOperationResult(
+                                topicID=tid, errorCode=Code.ERR_GROUP_NOT_FOUND, errorMessage="no such topic"
+                            )
+                        )
+        finally:
+            # told of those deleted even when a later one failed (or the request's deadline cut it):
+            # their deletions are committed, and the members must not keep them
+            if deleted:
+                await self.store.emit(
+                    await self.store.info(group_id), OnTopicDeleted(groupID=group_id, topicIDList=deleted)
+                )
         return results
 
     async def _erase_topic(self, group_id: str, key: str, topic_id: str) -> bool:
         """Whether the topic was in the mirror (and is gone now). Without an upstream, its history
         is erased up to a budget here and the rest by the group erasers, the topic gone at once
-        (`GroupEraser.delete_topic`): a long one no longer holds the request and the community's
-        turn. On a mirror, whose messages keep the upstream's seqs (a topic made again there
-        starts them over, into the same timeline), all of it here, before the topic goes."""
+        (gateway.engine.groups.topic_erasure): a long one no longer holds the request and the
+        community's turn. On a mirror, whose messages keep the upstream's seqs (a topic made again
+        there starts them over, into the same timeline), all of it here, before the topic goes."""
         if self.store.upstream is None:
-            # imported here, used by this deletion only; the erasers on every replica find the
-            # rest within their poll (ERASE_POLL_SECONDS): this eraser wakes none of them
-            from gateway.engine.groups.eraser import GroupEraser
-
-            return await GroupEraser(self.store, self._timelines).delete_topic(group_id, topic_id)
+            return await delete_topic(self._eraser, group_id, topic_id)
         if await self.store.redis.hexists(key, topic_id):
             # its messages first, the topic last: a cut leaves the topic there to delete again,
             # and its ID is not free for a new topic while the old one's are being erased

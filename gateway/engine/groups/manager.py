@@ -7,7 +7,7 @@ first and groups it has that the mirror lacks are imported (GroupImports)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from gateway.clock import Clock
@@ -22,7 +22,7 @@ from gateway.engine.groups.imports import GroupImports
 from gateway.engine.groups.lifecycle import GroupLifecycle
 from gateway.engine.groups.members import GroupMembers
 from gateway.engine.groups.store import GroupStore
-from gateway.engine.groups.topic_mutes import as_seen_by
+from gateway.engine.groups.topic_mutes import TopicConversations, as_seen_by
 from gateway.engine.profiles import Profiles
 from gateway.engine.retention import MessageRetention
 from gateway.events.bus import EventBus
@@ -58,20 +58,27 @@ class EmbeddedGroups:
         profiles: Profiles,
         friendship: Friendship,
         announcer: Announcer,
+        topic_conversations: TopicConversations,
         callbacks: Callbacks | None = None,
         upstream: Upstream | None = None,
+        on_erased: Callable[[int], None] | None = None,
     ) -> None:
         timelines = MessageRetention(redis, keys)
         self.store = store = GroupStore(
             redis, keys, bus, clock, profiles, friendship, announcer, callbacks, upstream, timelines=timelines
         )
         self.imports = GroupImports(store)
-        # dismissed groups' history, erased in the background (the gateway runs its GroupEraserLoop)
-        self.eraser = GroupEraser(store, timelines)
+        # dismissed groups' and deleted topics' history, erased in the background (the gateway runs
+        # its GroupEraserLoop); `on_erased` counts the messages erased (imql_group_messages_erased)
+        self.eraser = GroupEraser(store, timelines, on_erased=on_erased)
         self.lifecycle = GroupLifecycle(store, self.imports, self.eraser)
         self.members = GroupMembers(store, self.lifecycle)
         self.applications = GroupApplications(store, self.lifecycle)
-        self.extras = GroupExtras(store)
+        self.extras = GroupExtras(store, self.eraser)
+        # a reader's topic conversations (receive option, unread count, last message) for
+        # getTopicInfoList: the conversation views, which the engine's backend builds before the
+        # groups (required: without them every topic would read as all read, with no message)
+        self.topic_conversations = topic_conversations
 
     async def know_groups(
         self, group_ids: Sequence[str], *, joined: Sequence[str] = (), operator: str = "", by_self: bool = False
@@ -345,10 +352,13 @@ class EmbeddedGroups:
     async def get_topic_info_list(
         self, user_id: str, group_id: str, topic_ids: Sequence[str] | None, *, app_admin: bool = False
     ) -> list[TopicInfoResult]:
-        """A member reads each topic with their own state in it (`TopicView`: their mute time and
-        receive option there); the app admin, no member, reads the topics alone."""
+        """A member reads each topic with their own state in it (`TopicView`: their mute time,
+        receive option, unread count and last message there); the app admin, no member, reads the
+        topics alone."""
         found = await self.extras.get_topic_info_list(user_id, group_id, topic_ids, app_admin=app_admin)
-        return found if app_admin else await as_seen_by(self.store, group_id, found, user_id)
+        if app_admin:
+            return found
+        return await as_seen_by(self.store, group_id, found, user_id, self.topic_conversations)
 
     async def know_topics(self, group_id: str, topic_ids: Sequence[str], viewer: str = "") -> list[str]:
         return await self.extras.know_topics(group_id, topic_ids, viewer)

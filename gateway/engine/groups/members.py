@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from gateway.engine.groups.extras import known_topic
 from gateway.engine.groups.imports import known
@@ -11,19 +11,21 @@ from gateway.engine.groups.permissions import Op, outranks, require
 from gateway.engine.groups.store import (
     ADMIN,
     AVCHATROOM,
+    CLOSED_FIELD,
     MEMBER,
     NAME_CARD_MAX_BYTES,
     OWNER,
     WORK,
     ApplicationRecord,
     GroupStore,
+    MemberRecord,
     bad,
     check_bytes,
     member_enc,
 )
-from gateway.engine.groups.topic_mutes import MUTE_IN_TOPIC
+from gateway.engine.groups.topic_mutes import MUTE_IN_TOPIC, MUTED_IN_TOPIC, NO_COMMUNITY, NO_MEMBER, NO_TOPIC
 from gateway.engine.profiles import validate_custom_info
-from gateway.engine.scripts import run_script
+from gateway.engine.scripts import PipelinedScript, run_script
 from gateway.errors import Code, IMError
 from gateway.ids import topic_parent
 from gateway.im.enums import (
@@ -56,6 +58,29 @@ FAIL = GroupMemberOperationResult.OPERATION_RESULT_FAIL
 INVALID = GroupMemberOperationResult.OPERATION_RESULT_INVALID
 PENDING = GroupMemberOperationResult.OPERATION_RESULT_PENDING
 OVERLIMIT = GroupMemberOperationResult.OPERATION_RESULT_OVERLIMIT
+
+# A member's mute in the group written (ARGV[2]: until then, unix s; 0 lifts it), only while the
+# group is open and the target still one of its members, and only that field of their record as it
+# is now: a quit (which takes no turn of the mute's) or a dismissal landing after the mute's checks
+# must not find the member written back, and a write of their other fields must not be undone. The
+# field is replaced in the record's JSON text (msgspec always writes it, and a JSON string holding
+# the same text has its quotes escaped): a cjson round trip would rewrite the rest (an empty list
+# as {}, integers past 14 digits in float notation). KEYS: the group's info, its members (one
+# slot); ARGV: the member, the end. Answers what `MUTE_IN_TOPIC` does: MUTED_IN_TOPIC, NO_COMMUNITY
+# (closed or gone) or NO_MEMBER.
+_MUTE_IN_GROUP = PipelinedScript(
+    f"""
+if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HEXISTS', KEYS[1], '{CLOSED_FIELD}') == 1 then
+  return {NO_COMMUNITY}
+end
+local raw = redis.call('HGET', KEYS[2], ARGV[1])
+if not raw then return {NO_MEMBER} end
+local record, n = string.gsub(raw, '"muteUntil":%-?%d+', '"muteUntil":' .. ARGV[2], 1)
+if n ~= 1 then return redis.error_reply('member record without muteUntil') end
+redis.call('HSET', KEYS[2], ARGV[1], record)
+return {MUTED_IN_TOPIC}
+"""
+)
 
 
 def _failed(user_id: str) -> GroupOperationResult:
@@ -224,31 +249,17 @@ class GroupMembers:
 
     async def _mute_group_member(self, user_id: str, group_id: str, target: str, seconds: int, app_admin: bool) -> None:
         s = self.store
-        if not 0 <= seconds <= MUTE_SECONDS_MAX:
-            raise bad(f"seconds must be 0 (unmute) to {MUTE_SECONDS_MAX}")
-        group = await s.info(group_id)
-        actor = await s.authorize(Op.MUTE, group, user_id, app_admin)
-        record = await s.member(group_id, target)
-        if record is None:
-            raise bad(f"userID: {target!r} is not a member")
-        if not outranks(actor, GroupMemberRole(record.role)):
-            raise IMError(Code.ERR_NO_PERMISSION, "an admin may mute ordinary members only")
-        up = active(s.upstream)
-        if up is not None:
-            await up.groups.mute_members(group_id, [target], seconds)
-        record.muteUntil = s.now() + seconds if seconds else 0
-        await s.redis.hset(s.keys.group_members(group_id), target, member_enc.encode(record))
-        (op,) = await s.member_infos(group_id, [user_id])
-        changes = [GroupMemberChangeInfo(userID=target, muteTime=seconds)]
-        elem = GroupTipsElem(
-            groupID=group_id,
-            type=GroupTipsType.V2TIM_GROUP_TIPS_TYPE_MEMBER_INFO_CHANGE,
-            opMember=op,
-            memberList=await s.member_infos(group_id, [target]),
-            memberChangeInfoList=changes,
-        )
-        await s.tips(group, elem)
-        await s.emit(group, OnMemberInfoChanged(groupID=group_id, groupMemberChangeInfoList=changes))
+        keys = [s.keys.group_info(group_id), s.keys.group_members(group_id)]
+
+        async def write(_: MemberRecord, until: int) -> None:
+            # checked again in the write's own step (`_MUTE_IN_GROUP`), as a topic's mute is
+            done = int(await run_script(s.redis, _MUTE_IN_GROUP, keys, [target, until]))
+            if done == NO_MEMBER:
+                raise bad(f"userID: {target!r} is not a member of {group_id!r}")
+            if done != MUTED_IN_TOPIC:
+                raise IMError(Code.ERR_GROUP_NOT_FOUND, f"groupID: no group {group_id!r}")
+
+        await self._mute(user_id, group_id, group_id, target, seconds, app_admin, write)
 
     async def _mute_in_topic(
         self, user_id: str, community: str, topic_id: str, target: str, seconds: int, app_admin: bool
@@ -259,38 +270,73 @@ class GroupMembers:
         onMemberInfoChanged, both naming the topic. With an upstream it is muted there first
         (Tencent's forbid_send_msg with the topic's TopicId)."""
         s = self.store
+        topics = s.keys.group_topics(community)
+
+        async def exists() -> None:
+            if not await s.redis.hexists(topics, topic_id):
+                raise IMError(Code.ERR_GROUP_NOT_FOUND, f"groupID: no topic {topic_id!r}")
+
+        mutes = s.keys.group_topic_mutes(community, topic_id)
+        keys = [s.keys.group_info(community), topics, mutes, s.keys.group_members(community)]
+
+        async def write(_: MemberRecord, until: int) -> None:
+            # checked again in the write's own step (`MUTE_IN_TOPIC`): the topic deleted, the
+            # community dismissed or the target removed since the checks, by a write not waiting
+            # for this one's turn (an entry landing before the removal's commit is dropped by its
+            # second pass over the leaver's topic mutes, `GroupStore._remove_records`)
+            done = int(await run_script(s.redis, MUTE_IN_TOPIC, keys, [topic_id, target, until]))
+            if done == NO_MEMBER:
+                raise bad(f"userID: {target!r} is not a member of {community!r}")
+            if done != MUTED_IN_TOPIC:
+                gone = f"topic {topic_id!r}" if done == NO_TOPIC else f"group {community!r}"
+                raise IMError(Code.ERR_GROUP_NOT_FOUND, f"groupID: no {gone}")
+
+        await self._mute(user_id, community, topic_id, target, seconds, app_admin, write, exists)
+
+    async def _mute(
+        self,
+        user_id: str,
+        group_id: str,
+        conversation: str,
+        target: str,
+        seconds: int,
+        app_admin: bool,
+        write: Callable[[MemberRecord, int], Awaitable[None]],
+        exists: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        """A mute of `target` (`seconds`; 0 unmutes) by the group's rules, in `conversation`: the
+        group itself, or one of its topics (a community's). Muted upstream first, then written by
+        `write` (the target's record, the end: unix s, 0 for none), then told in `conversation`: a
+        member-info tip there and onMemberInfoChanged naming it. `exists` (a topic's: 10010 without
+        it) is asked only once the caller may mute in the group: a stranger is refused alike
+        (10007) whether the conversation exists or not, and learns nothing of which do."""
+        s = self.store
         if not 0 <= seconds <= MUTE_SECONDS_MAX:
             raise bad(f"seconds must be 0 (unmute) to {MUTE_SECONDS_MAX}")
-        group = await s.info(community)
+        group = await s.info(group_id)
         actor = await s.authorize(Op.MUTE, group, user_id, app_admin)
-        topics = s.keys.group_topics(community)
-        if not await s.redis.hexists(topics, topic_id):
-            raise IMError(Code.ERR_GROUP_NOT_FOUND, f"groupID: no topic {topic_id!r}")
-        record = await s.member(community, target)
+        if exists is not None:
+            await exists()
+        record = await s.member(group_id, target)
         if record is None:
-            raise bad(f"userID: {target!r} is not a member of {community!r}")
+            raise bad(f"userID: {target!r} is not a member of {group_id!r}")
         if not outranks(actor, GroupMemberRole(record.role)):
             raise IMError(Code.ERR_NO_PERMISSION, "an admin may mute ordinary members only")
         up = active(s.upstream)
         if up is not None:
-            await up.groups.mute_members(topic_id, [target], seconds)
-        keys = [s.keys.group_info(community), topics, s.keys.group_topic_mutes(community, topic_id)]
-        until = s.now() + seconds if seconds else 0
-        done = int(await run_script(s.redis, MUTE_IN_TOPIC, keys, [topic_id, target, until]))
-        if done != 1:  # deleted, or the community dismissed, since the checks above (in its turn)
-            gone = f"topic {topic_id!r}" if done == 0 else f"group {community!r}"
-            raise IMError(Code.ERR_GROUP_NOT_FOUND, f"groupID: no {gone}")
-        (op,) = await s.member_infos(community, [user_id])
+            await up.groups.mute_members(conversation, [target], seconds)
+        await write(record, s.now() + seconds if seconds else 0)
+        (op,) = await s.member_infos(group_id, [user_id])
         changes = [GroupMemberChangeInfo(userID=target, muteTime=seconds)]
         elem = GroupTipsElem(
-            groupID=topic_id,
+            groupID=conversation,
             type=GroupTipsType.V2TIM_GROUP_TIPS_TYPE_MEMBER_INFO_CHANGE,
             opMember=op,
-            memberList=await s.member_infos(community, [target]),
+            memberList=await s.member_infos(group_id, [target]),
             memberChangeInfoList=changes,
         )
-        await s.tips(group, elem, topic=topic_id)
-        await s.emit(group, OnMemberInfoChanged(groupID=topic_id, groupMemberChangeInfoList=changes))
+        await s.tips(group, elem, topic="" if conversation == group_id else conversation)
+        await s.emit(group, OnMemberInfoChanged(groupID=conversation, groupMemberChangeInfoList=changes))
 
     async def invite_user_to_group(
         self,

@@ -79,7 +79,10 @@ FAREWELL_FIELD = "farewell"
 # _ALREADY, _FULL or _GONE. Checked and written together, so joins racing for the last seats cannot
 # pass the cap, as a check read before the write let them, and no member is added once a dismissal
 # has read the members. A former member joining again is a member only: the dismissal finds each
-# user in one of the two.
+# user in one of the two. KEYS[7...]: in a community, its topics' member-mutes hashes (on its slot),
+# from which the joiner's entries go in the same step: a leaving cut between its removal and its
+# last pass over them (`GroupStore._remove_records`) must not leave them muted on joining again, and
+# none can be written for them before this step (`MUTE_IN_TOPIC` takes members only).
 _ADDED, _ALREADY, _FULL, _GONE = 1, 0, -1, -2
 _ADD_MEMBER = PipelinedScript(
     f"""
@@ -92,6 +95,7 @@ redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 redis.call('ZADD', KEYS[3], 'NX', order, ARGV[1])
 if ARGV[4] == '1' then redis.call('SADD', KEYS[4], ARGV[1]) end
 redis.call('SREM', KEYS[6], ARGV[1])
+for i = 7, #KEYS do redis.call('HDEL', KEYS[i], ARGV[1]) end
 return 1
 """
 )
@@ -135,8 +139,11 @@ class TimelineEraser(Protocol):
     (gateway.engine.retention.MessageRetention), which this module cannot import (through the
     message core it imports this one)."""
 
-    async def take_back(self, timeline: str, messages: list[StoredMessage], info: str | None) -> None:
-        """A write racing its group's dismissal undone by its writer (`GroupStore.queue_open_check`)."""
+    async def take_back(
+        self, timeline: str, messages: list[StoredMessage], info: str | None, *, keep_seq: bool = False
+    ) -> None:
+        """A write racing its group's dismissal (`GroupStore.queue_open_check`), or its topic's
+        deletion (`keep_seq`: the topic's seq counter stays), undone by its writer."""
         ...
 
 
@@ -414,6 +421,10 @@ class GroupStore:
             self.keys.group_join_counter(gid),
             self.keys.group_former_members(gid),
         ]
+        if group.groupType == COMMUNITY:
+            # the joiners' entries in its topics' mutes go in the add's own step (`_ADD_MEMBER`)
+            topic_ids = await self.redis.hkeys(self.keys.group_topics(gid))
+            keys += [self.keys.group_topic_mutes(gid, topic_id) for topic_id in topic_ids]
         cap = await self.member_cap(group) or 0
         for user_id, role in members:
             record = member_enc.encode(MemberRecord(role=int(role), joinTime=now))
@@ -604,15 +615,14 @@ class GroupStore:
             self.keys.group_online(gid),
             self.keys.group_former_members(gid),
         ]
-        if group.groupType == COMMUNITY:
-            # their mutes in the community's topics (gateway.engine.groups.topic_mutes) go first: a
-            # cut leaves a member unmuted there, never a former member muted when joining again
-            topic_ids = await self.redis.hkeys(self.keys.group_topics(gid))
-            if topic_ids:
-                pipe = self.redis.pipeline(transaction=False)
-                for topic_id in topic_ids:
-                    pipe.hdel(self.keys.group_topic_mutes(gid, topic_id), *leaving)
-                await pipe.execute()
+        # their mutes in the community's topics (gateway.engine.groups.topic_mutes) go before their
+        # records, so that a cut leaves a member unmuted there rather than a former member muted;
+        # and again after them: a mute (`MUTE_IN_TOPIC`, in no turn of the leaving's) may land in
+        # between, finding them still a member. Once their records are gone it refuses them; a cut
+        # before this second pass (or a topic made since the first read) is made good when they
+        # join again (`_ADD_MEMBER`).
+        topic_ids = await self.redis.hkeys(self.keys.group_topics(gid)) if group.groupType == COMMUNITY else []
+        await self._drop_topic_mutes(gid, topic_ids, leaving)
         noted = "0" if group.groupType == AVCHATROOM else "1"
         removed = []
         open_throughout = True
@@ -621,10 +631,21 @@ class GroupStore:
             if int(was_member):
                 removed.append(user_id)
             open_throughout = open_throughout and bool(int(still_open))
+        await self._drop_topic_mutes(gid, topic_ids, leaving)
         if not open_throughout:
             await self._left_during_dismissal(gid, leaving)
             raise IMError(Code.ERR_GROUP_NOT_FOUND, f"groupID: no group {gid!r}")
         return removed
+
+    async def _drop_topic_mutes(self, group_id: str, topic_ids: Sequence[str], user_ids: Sequence[str]) -> None:
+        """These users' entries in the community's topics' mutes (`Keys.group_topic_mutes`), in one
+        round trip; none without topics."""
+        if not topic_ids:
+            return
+        pipe = self.redis.pipeline(transaction=False)
+        for topic_id in topic_ids:
+            pipe.hdel(self.keys.group_topic_mutes(group_id, topic_id), *user_ids)
+        await pipe.execute()
 
     async def _left_during_dismissal(self, group_id: str, user_ids: Sequence[str]) -> None:
         """Users whose removal saw the group closed: their side of it forgotten again.
@@ -664,24 +685,40 @@ class GroupStore:
         # A seq is the tip's alone, but on a mirror, where the upstream may store its message at a
         # seq the tip took before the tip is written (docs/tencent-design.md): the tip then takes
         # the next one rather than overwrite it.
-        while not (written := await self._write_tip(timeline, stored, group.groupID))[0]:
+        while not (written := await self._write_tip(timeline, stored, group.groupID, topic))[0]:
             stored = self._tip_message(conversation, elem, await self._next_seq(timeline), stored.random)
-        _, still_open = written
-        if not still_open:
-            await self.timelines.take_back(timeline, [stored], self.keys.group_info(group.groupID))
-            raise IMError(Code.ERR_GROUP_NOT_FOUND, f"groupID: no group {group.groupID!r}")
+        _, still_open, topic_there = written
+        if not (still_open and topic_there):
+            # the group's own timeline is on its info's slot, where the last step checks the group;
+            # a topic's is on a slot of its own (one script cannot touch both: CROSSSLOT on a Cluster)
+            info = None if topic else self.keys.group_info(group.groupID)
+            # a deleted topic's timeline, its community open, keeps its seq counter (as a send's
+            # does, gateway.engine.group_messages): the deletion's erasure is bounded by it, and a
+            # topic made again under the ID goes on from it
+            await self.timelines.take_back(timeline, [stored], info, keep_seq=still_open and not topic_there)
+            raise IMError(
+                Code.ERR_GROUP_NOT_FOUND, f"groupID: no group {group.groupID!r}" + (topic and f" or topic {topic!r}")
+            )
         await self._deliver(group, OnRecvNewMessage(message=neutral_view(stored)), also)
 
-    async def _write_tip(self, timeline: str, stored: StoredMessage, group_id: str) -> tuple[bool, bool]:
+    async def _write_tip(
+        self, timeline: str, stored: StoredMessage, group_id: str, topic: str = ""
+    ) -> tuple[bool, bool, bool]:
         """The tip stored at its seq unless that seq is taken, then whether the group is still open
-        (`queue_open_check`: a tip written after the group closed is taken back), in one round trip:
+        (`queue_open_check`: a tip written after the group closed is taken back) and whether its
+        topic is still there (True for the group's own timeline), in one round trip:
         a tip goes into the group's own timeline, on its info's slot (a topic's: on a slot of its
-        own, checked against its community, `group_id`)."""
+        own, checked against its community, `group_id`). A topic's tip also needs the topic still
+        there (in its community's topics hash, on the community's slot): one written after the
+        topic's deletion is taken back as one written after a dismissal is (the topic's eraser,
+        started by the deletion, may have passed over its timeline already)."""
         pipe = self.redis.pipeline(transaction=False)
         pipe.hsetnx(self.keys.timeline_messages(timeline), str(stored.seq), STORED_ENC.encode(stored))
         self.queue_open_check(pipe, group_id)
-        written, state = await pipe.execute()
-        return bool(written), self.still_open(state)
+        if topic:
+            pipe.hexists(self.keys.group_topics(group_id), topic)
+        written, state, *topic_there = await pipe.execute()
+        return bool(written), self.still_open(state), all(topic_there)
 
     def queue_open_check(self, pipe: Any, group_id: str) -> None:
         """Into a pipeline, after writes into the group's timelines (its own, its topics'): whether

@@ -9,7 +9,7 @@ from typing import Any
 
 from gateway.engine.codec import STORED_DEC
 from gateway.engine.groups.store import GroupStore, member_dec
-from gateway.engine.groups.topic_mutes import muted_until
+from gateway.engine.groups.topic_mutes import seconds_left
 from gateway.errors import Code, IMError
 from gateway.ids import group_conversation_id
 from gateway.im.enums import GroupMemberRole
@@ -191,14 +191,25 @@ class GroupViews:
             "CustomString": info.customString,
         }
 
-    async def topic_self(self, group_id: str, topic_id: str, user_id: str) -> dict[str, Any]:
-        """SelfInfo of get_topic: the member's mute (seconds left), read seq and flag in the topic.
-        The mute is the longer of theirs in the community and theirs in the topic (muteGroupMember /
-        forbid_send_msg naming it): either keeps them from sending there."""
-        redis = self.store.redis
-        record = await self.store.member(group_id, user_id)
-        (in_topic,) = await muted_until(self.store, group_id, [topic_id], user_id)
-        muted = max(0, (record.muteUntil if record else 0) - self.now, in_topic - self.now)
-        read = await redis.hget(self.keys.group_read_seqs(user_id), group_conversation_id(topic_id))
-        option = await redis.hget(self.keys.receive_options(user_id), Keys.group_receive_option_field(topic_id))
-        return {"ShutUpTime": muted, "MsgSeq": int(read or 0), "MsgFlag": MSG_FLAG_NAMES[Keys.receive_option(option)]}
+    async def topics_self(self, group_id: str, topic_ids: Sequence[str], user_id: str) -> list[dict[str, Any]]:
+        """SelfInfo of get_topic for each topic: the member's mute (seconds left), read seq and flag
+        in it, all read in one round trip. The mute is the longer of theirs in the community and
+        theirs in the topic (muteGroupMember / forbid_send_msg naming it): either keeps them from
+        sending there."""
+        keys = self.keys
+        pipe = self.store.redis.pipeline(transaction=False)
+        pipe.hget(keys.group_members(group_id), user_id)
+        for topic_id in topic_ids:
+            pipe.hget(keys.group_topic_mutes(group_id, topic_id), user_id)
+            pipe.hget(keys.group_read_seqs(user_id), group_conversation_id(topic_id))
+            pipe.hget(keys.receive_options(user_id), Keys.group_receive_option_field(topic_id))
+        record, *per_topic = await pipe.execute()
+        in_community = member_dec.decode(record).muteUntil if record is not None else 0
+        return [
+            {
+                "ShutUpTime": seconds_left(in_community, int(in_topic or 0), self.now),
+                "MsgSeq": int(read or 0),
+                "MsgFlag": MSG_FLAG_NAMES[Keys.receive_option(option)],
+            }
+            for in_topic, read, option in zip(per_topic[0::3], per_topic[1::3], per_topic[2::3], strict=True)
+        ]

@@ -691,12 +691,14 @@ async def get_topic(ctx: RestContext, body: Body) -> dict[str, Any]:
         await require_member(ctx, group, viewer, "From_Account")
     results = await groups(ctx).get_topic_info_list(operator(ctx), group.groupID, topic_ids, app_admin=True)
     views = GroupViews(store(ctx), ctx.now())
+    found = [r.topicInfo.topicID for r in results if r.topicInfo is not None]
+    selves = iter(await views.topics_self(group.groupID, found, viewer) if viewer is not None else [])
     items = []
     for result in results:
         item: dict[str, Any] = {"ErrorCode": result.errorCode, "ErrorInfo": result.errorMessage or "ok"}
         if result.topicInfo is not None:
             if viewer is not None:
-                item["SelfInfo"] = await views.topic_self(group.groupID, result.topicInfo.topicID, viewer)
+                item["SelfInfo"] = next(selves)
             item["TopicInfo"] = await views.topic(group.groupID, result.topicInfo)
         items.append(item)
     return {"TopicAndSelfInfo": items}

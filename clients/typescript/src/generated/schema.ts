@@ -2400,14 +2400,18 @@ export type TopicInfo = Node & {
   id: Scalars['ID']['output'];
   introduction: Scalars['String']['output'];
   isAllMuted: Scalars['Boolean']['output'];
+  /** The topic's last message you may see, as you see it (null when there is none). As read by getTopicInfoList (and node); null in events. */
+  lastMessage: Maybe<Message>;
   notification: Scalars['String']['output'];
-  /** Your receive option for the topic (V2TIM_MessageOpt's value; setGroupReceiveMessageOpt with the topic's ID). As read by getTopicInfoList (and node); 0 in events, which no single reader's state goes with. */
-  recvOpt: Scalars['Int']['output'];
-  /** Your own mute in the topic: the seconds left until it ends (not an end time), the longer of your mute in the community and your mute in this topic (muteGroupMember naming it); 0 when neither holds. isAllMuted is separate. As read by getTopicInfoList (and node); 0 in events, which no single reader's state goes with. */
-  selfMuteTime: Scalars['Int']['output'];
+  /** Your receive option for the topic (V2TIM_MessageOpt's value; setGroupReceiveMessageOpt with the topic's ID). As read by getTopicInfoList (and node); null in events (onTopicInfoChanged), which goes to every member alike: no reader's own state is known there. */
+  recvOpt: Maybe<Scalars['Int']['output']>;
+  /** Your own mute in the topic: the seconds left until it ends (not an end time), the longer of your mute in the community and your mute in this topic (muteGroupMember naming it); 0 when neither holds. isAllMuted is separate. As read by getTopicInfoList (and node); null in events (onTopicInfoChanged), which goes to every member alike: no reader's own state is known there. */
+  selfMuteTime: Maybe<Scalars['Int']['output']>;
   topicFaceUrl: Scalars['String']['output'];
   topicID: Scalars['String']['output'];
   topicName: Scalars['String']['output'];
+  /** Your unread messages in the topic, counted as your conversation's would be (the topic's conversation, group_<topicID>, is in no conversation list). As read by getTopicInfoList (and node); null in events. */
+  unreadCount: Maybe<Scalars['Int']['output']>;
 };
 
 /** onTopicInfoChanged: a topic's info changed. `cursor` resumes the stream right after this event (pass it as `since`). */
