@@ -326,10 +326,11 @@ class Keys:
         return f"{self._group(group_id)}:topics"
 
     def group_deleted_topics(self, group_id: str) -> str:
-        """Hash: a community's deleted topics whose timelines it still has: `erasingTopic:<topic>`
-        (being erased, up to the seq it names) and `erasedTopic:<topic>` (erased, its seq counter
-        kept) (gateway.engine.groups.topic_erasure). On the community's slot, apart from its info
-        hash (read whole by every send), and deleted with the community."""
+        """Hash: a community's deleted topics: `erasingTopic:<topic>` (being erased, up to the seq
+        it names; the ID refused for a new topic meanwhile) and `erasedTopic:<topic>` (erased: the
+        seq its counter had, which a topic made again under the ID goes on from, taking the record)
+        (gateway.engine.groups.topic_erasure). On the community's slot, apart from its info hash
+        (read whole by every send), and deleted with the community."""
         return f"{self._group(group_id)}:deleted-topics"
 
     def group_topic_mutes(self, group_id: str, topic_id: str) -> str:

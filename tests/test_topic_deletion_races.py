@@ -27,11 +27,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from redis.exceptions import RedisError
 
 from gateway.clock import ManualClock
 from gateway.config import Settings
 from gateway.engine.backend import EmbeddedBackend
-from gateway.engine.groups import extras, topic_erasure
+from gateway.engine.groups import erasure_queue, extras, topic_erasure
 from gateway.engine.groups.eraser import DISMISSAL_HOLD_SECONDS, ERASE_WORK_PER_SECOND
 from gateway.engine.groups.erasure_queue import Hold
 from gateway.engine.groups.topic_erasure import ERASED_TOPIC_FIELD, ERASING_TOPIC_FIELD, TOPIC_ENTRY
@@ -66,7 +67,7 @@ async def gw(settings: Settings) -> AsyncIterator[Gateway]:
     await gateway.start()
     try:
         await gateway.group_eraser.stop()
-        for user in ("alice", "bob", "carol"):
+        for user in ("alice", "bob", "carol", "dave"):
             await gateway.backend.accounts.ensure_account(user)
         yield gateway
     finally:
@@ -152,9 +153,10 @@ async def test_a_deletion_whose_commit_finds_the_topic_gone_hands_the_entry_back
 async def test_a_topic_id_is_refused_while_its_erasure_is_under_way(
     gw: Gateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The deletion cut right after its commit; a topic made again under the ID then would have the
-    old erasure forget its users' state (bob's receive option, his read seq) once the erasers run:
-    refused (10021) until they are done, then free, and the new topic's state kept."""
+    """The deletion's own erasure failing right after its commit (the deletion answers success, the
+    erasers finish it); a topic made again under the ID then would have the old erasure forget its
+    users' state (bob's receive option, his read seq) once the erasers run: refused (10021) until
+    they are done, then free, and the new topic's state kept."""
     engine, keys = embedded(gw.backend), keys_of(gw)
     groups = engine.groups
     community, topic = await community_with_topic(gw, history=10, members=("bob",))
@@ -163,10 +165,10 @@ async def test_a_topic_id_is_refused_while_its_erasure_is_under_way(
         raise _Cut
 
     monkeypatch.setattr(groups.eraser, "erase", dying)
-    with pytest.raises(_Cut):
-        await groups.delete_topic_from_community("alice", community, [topic])
+    (deleted,) = await groups.delete_topic_from_community("alice", community, [topic])
     monkeypatch.undo()
-    assert await marks(gw, community) == [ERASING_TOPIC_FIELD + topic], "committed"
+    assert deleted.errorCode == 0, "committed: the deletion took effect"
+    assert await marks(gw, community) == [ERASING_TOPIC_FIELD + topic]
     await gw.redis.zrem(keys.groups_to_erase(), TOPIC_ENTRY + topic)  # lost, as by a stalled deletion
 
     with pytest.raises(IMError) as refused:
@@ -252,47 +254,100 @@ async def test_a_send_written_between_the_deletions_first_read_and_its_commit_is
 async def test_a_deletion_cut_before_it_read_its_bound_has_the_eraser_read_it(
     gw: Gateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Cut between its commit (the mark pending) and its bound: the eraser reads the counter itself."""
+    """Cut between its commit (the mark pending) and its bound (the request's deadline): the topic is
+    gone, so it is told; the entry is handed back due now, and the eraser reads the counter itself."""
     engine = embedded(gw.backend)
     groups = engine.groups
     community, topic = await community_with_topic(gw, LONG)
 
-    async def dying(*args: Any) -> str | None:
-        raise _Cut
+    told: list[Any] = []
+    emit = groups.store.emit
 
+    async def telling(group: Any, event: Any, **kwargs: Any) -> None:
+        told.append(event)
+        await emit(group, event, **kwargs)
+
+    async def dying(*args: Any) -> str | None:
+        raise asyncio.CancelledError  # the request's deadline
+
+    monkeypatch.setattr(groups.store, "emit", telling)
     monkeypatch.setattr(topic_erasure, "_bound", dying)
-    with pytest.raises(_Cut):
+    with pytest.raises(asyncio.CancelledError):
         await groups.delete_topic_from_community("alice", community, [topic])
     monkeypatch.undo()
+    assert [e.topicIDList for e in told if isinstance(e, OnTopicDeleted)] == [[topic]], "told: it is gone"
     deleted = keys_of(gw).group_deleted_topics(community)
     assert await gw.redis.hget(deleted, ERASING_TOPIC_FIELD + topic) == topic_erasure.PENDING
 
-    await manual_clock(gw).advance(DISMISSAL_HOLD_SECONDS)
+    await erase_all(gw)  # handed back due now: no waiting for the hold to run out
+    assert await stored_count(gw, topic) == 0
+    assert await marks(gw, community) == []
+
+
+@pytest.mark.parametrize("failing", ["its bound", "its own erasure"])
+async def test_a_deletion_whose_after_commit_step_fails_answers_success_and_is_told(
+    gw: Gateway, monkeypatch: pytest.MonkeyPatch, failing: str
+) -> None:
+    """The commit is in, then the deletion's own part fails (Redis, the deadline): the topic is
+    gone, so the deletion answers success for it and onTopicDeleted goes out; its entry is handed to
+    the erasers due now (this replica's woken), which finish it."""
+    engine = embedded(gw.backend)
+    groups = engine.groups
+    community, topic = await community_with_topic(gw, 10)
+    told: list[Any] = []
+    emit = groups.store.emit
+
+    async def telling(group: Any, event: Any, **kwargs: Any) -> None:
+        told.append(event)
+        await emit(group, event, **kwargs)
+
+    async def failing_step(*args: Any) -> Any:
+        raise RedisError("down")
+
+    monkeypatch.setattr(groups.store, "emit", telling)
+    if failing == "its bound":
+        monkeypatch.setattr(topic_erasure, "_bound", failing_step)
+    else:
+        monkeypatch.setattr(groups.eraser, "erase", failing_step)
+    groups.eraser.woken.clear()
+
+    (result,) = await groups.delete_topic_from_community("alice", community, [topic])
+    monkeypatch.undo()
+
+    assert result.errorCode == 0
+    assert [e.topicIDList for e in told if isinstance(e, OnTopicDeleted)] == [[topic]]
+    assert groups.eraser.woken.is_set()
+    due = await gw.redis.zscore(keys_of(gw).groups_to_erase(), TOPIC_ENTRY + topic)
+    assert due is not None
+    assert due <= gw.clock.now(), "handed back due now"
     await erase_all(gw)
     assert await stored_count(gw, topic) == 0
     assert await marks(gw, community) == []
 
 
 # ---- the timeline's seq counter -------------------------------------------------------------------
-async def test_a_topic_made_again_goes_on_after_the_deleted_ones_seqs_and_its_community_takes_the_counter(
+async def test_a_topic_made_again_goes_on_after_the_deleted_ones_seqs_and_takes_its_record(
     gw: Gateway,
 ) -> None:
-    """The deleted topic's erasure keeps the timeline's seq counter (a re-made topic's first send
-    may have taken a seq from it and not written yet, and members' read marks may name the old
-    seqs); the community's dismissal deletes it at last."""
+    """The deleted topic's erasure leaves no key of its timeline, its seq counter included: the
+    counter's last value is recorded in the community's deleted-topics hash. A topic made again
+    under the ID goes on after the old seqs (members' read marks may name them), raised to the
+    record first, and removes the record; the community's dismissal deletes what is left."""
     engine, keys = embedded(gw.backend), keys_of(gw)
     groups = engine.groups
     community, topic = await community_with_topic(gw, LONG)
     await groups.delete_topic_from_community("alice", community, [topic])
     await erase_all(gw)
     timeline = keys.group_timeline(topic)
-    assert [k for k in await app_keys(gw) if k.startswith(timeline)] == [keys.timeline_seq(timeline)]
-    assert await gw.redis.hexists(keys.group_deleted_topics(community), ERASED_TOPIC_FIELD + topic)
+    deleted = keys.group_deleted_topics(community)
+    assert [k for k in await app_keys(gw) if k.startswith(timeline)] == [], "no seq counter kept"
+    assert await gw.redis.hgetall(deleted) == {ERASED_TOPIC_FIELD + topic: str(LONG)}
     # not in the community's info hash, which every send reads whole
     info_fields = await gw.redis.hkeys(keys.group_info(community))
     assert [f for f in info_fields if f.startswith((ERASING_TOPIC_FIELD, ERASED_TOPIC_FIELD))] == []
 
     await remake(engine, community, topic)
+    assert not await gw.redis.exists(deleted), "a re-made ID keeps no record"
     await send(engine, "alice", topic, "new")
     (message,) = await engine.messages.get_group_history_message_list("alice", topic, 10)
     assert message.seq == LONG + 1
@@ -368,10 +423,10 @@ async def test_a_deletion_cut_before_it_forgot_its_users_side_has_it_forgotten(
         raise _Cut
 
     monkeypatch.setattr(groups.eraser, "forget_conversation", dying)
-    with pytest.raises(_Cut):
-        await groups.delete_topic_from_community("alice", community, [topic])
+    (deleted,) = await groups.delete_topic_from_community("alice", community, [topic])
     monkeypatch.undo()
-    assert await marks(gw, community) == [ERASING_TOPIC_FIELD + topic], "committed"
+    assert deleted.errorCode == 0, "committed: the rest is the erasers'"
+    assert await marks(gw, community) == [ERASING_TOPIC_FIELD + topic]
 
     if finished_by == "the erasers":
         await manual_clock(gw).advance(DISMISSAL_HOLD_SECONDS)
@@ -383,18 +438,59 @@ async def test_a_deletion_cut_before_it_forgot_its_users_side_has_it_forgotten(
     assert await _left_over(gw, topic) == {}
 
 
+async def test_a_receive_option_written_after_the_first_forgetting_is_forgotten_too(
+    gw: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A member's write of their side (here the receive option) checks that the topic is there
+    before it writes, not after: one that checked before the commit may land after the first
+    forgetting went past them, while the timeline is still being erased. The erasure forgets the
+    users' side once more before it ends: a topic made again under the ID reads the default."""
+    engine, keys = embedded(gw.backend), keys_of(gw)
+    groups = engine.groups
+    community, topic = await community_with_topic(gw, LONG, members=("bob",))
+    field = keys.receive_option_field(f"group_{topic}")
+    await engine.messages.set_group_receive_message_opt("bob", topic, MessageOpt.V2TIM_NOT_RECEIVE_MESSAGE)
+    written = await gw.redis.hget(keys.receive_options("bob"), field)
+    assert written is not None
+    forget = groups.eraser.forget_conversation
+    passes: list[bool] = []
+
+    async def late_write_after_the_first_pass(community: str, topic_id: str, held: Hold, budget: int) -> Any:
+        done, used = await forget(community, topic_id, held, budget)
+        if done and not passes:
+            # bob's write, its check passed before the commit, lands now
+            await gw.redis.hset(keys.receive_options("bob"), field, written)
+        passes.append(done)
+        return done, used
+
+    monkeypatch.setattr(groups.eraser, "forget_conversation", late_write_after_the_first_pass)
+    (deleted,) = await groups.delete_topic_from_community("alice", community, [topic])
+    assert deleted.errorCode == 0
+    assert await gw.redis.hget(keys.receive_options("bob"), field) == written, "landed after the first pass"
+    await erase_all(gw)
+    monkeypatch.undo()
+
+    assert await stored_count(gw, topic) == 0
+    assert await gw.redis.hget(keys.receive_options("bob"), field) is None
+    await remake(engine, community, topic)
+    (seen,) = await groups.get_topic_info_list("bob", community, [topic])
+    assert seen.topicInfo is not None
+    assert getattr(seen.topicInfo, "recvOpt", None) == int(MessageOpt.V2TIM_RECEIVE_MESSAGE)
+
+
 async def test_a_large_communitys_topic_deletion_leaves_the_forgetting_to_the_erasers_step_by_step(
     gw: Gateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A community of more than FORGET_BATCH members (the batch made 1 here): the deletion commits
-    and hands the rest to the erasers (nothing forgotten nor erased in the request); an eraser's
-    forgetting counts toward its budget, a step going on from where the last one stopped."""
+    """A community of more than FORGET_BATCH members (the batch made 1 here, for the deletion and
+    the erasers alike): the deletion commits and hands the rest to the erasers (nothing forgotten
+    nor erased in the request); an eraser's forgetting counts toward its budget, a step going on
+    from where the last one stopped, a page of members at a time."""
     engine = embedded(gw.backend)
     groups = engine.groups
-    community, topic = await community_with_topic(gw, history=10, members=("bob", "carol"))
-    await _set_up_settings(gw, community, topic)  # alice and bob members, carol a former one
+    community, topic = await community_with_topic(gw, history=10, members=("bob", "carol", "dave"))
+    await _set_up_settings(gw, community, topic)  # alice, bob and dave members, carol a former one
     stored = await stored_count(gw, topic)
-    monkeypatch.setattr(topic_erasure, "FORGET_BATCH", 1)
+    monkeypatch.setattr(erasure_queue, "FORGET_BATCH", 1)
     groups.eraser.woken.clear()
 
     (deleted,) = await groups.delete_topic_from_community("alice", community, [topic])
@@ -405,9 +501,11 @@ async def test_a_large_communitys_topic_deletion_leaves_the_forgetting_to_the_er
     assert groups.eraser.woken.is_set()
     assert await queued(gw, TOPIC_ENTRY + topic)
 
-    assert await groups.eraser.step(2), "a step of 2 units: the members' batch, not the former ones"
+    assert await groups.eraser.step(2), "a step of 2 units: a page of one member (alice, first to join)"
+    assert len(await _left_over(gw, topic)) == 8, "bob, next in join order, not yet"
+    assert await groups.eraser.step(2), "the next page: bob"
     left = await _left_over(gw, topic)
-    assert [k for k in left if k.startswith("bob.")] == [], "the members forgotten"
+    assert [k for k in left if k.startswith("bob.")] == [], "bob forgotten"
     assert len(left) == 4, "the former member not yet"
     assert await stored_count(gw, topic) == stored
     await erase_all(gw)
@@ -422,11 +520,11 @@ async def test_the_topics_deleted_before_one_that_fails_are_told(gw: Gateway, mo
     groups = engine.groups
     community, first = await community_with_topic(gw)
     second = await groups.create_topic_in_community("alice", community, TopicInfo(topicID="", topicName="two"))
-    real = topic_erasure.delete_topic
+    real = topic_erasure.commit_topic_deletion
     told: list[Any] = []
     emit = groups.store.emit
 
-    async def second_fails(eraser: Any, group_id: str, topic_id: str) -> bool:
+    async def second_fails(eraser: Any, group_id: str, topic_id: str) -> Hold | None:
         if topic_id == second:
             raise _Cut
         return await real(eraser, group_id, topic_id)
@@ -435,7 +533,7 @@ async def test_the_topics_deleted_before_one_that_fails_are_told(gw: Gateway, mo
         told.append(event)
         await emit(group, event, **kwargs)
 
-    monkeypatch.setattr(extras, "delete_topic", second_fails)
+    monkeypatch.setattr(extras, "commit_topic_deletion", second_fails)
     monkeypatch.setattr(groups.store, "emit", telling)
     with pytest.raises(_Cut):
         await groups.delete_topic_from_community("alice", community, [first, second])

@@ -295,35 +295,6 @@ async def test_a_topic_gone_between_the_mutes_checks_and_its_write_keeps_no_mute
     assert not await gw.redis.exists(store.keys.group_topic_mutes(gid, topic))
 
 
-async def test_a_member_leaving_between_the_mutes_checks_and_its_write_is_not_muted_when_joining_again(
-    gw: Gateway, community: tuple[str, str, str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A leaving drops the member's topic mutes before their record (`GroupStore._remove_records`)
-    and need not wait for the mute's turn: a mute that read the target as a member, then wrote after
-    the leaving, would leave a former member muted there. Its write checks the membership in the
-    same step: the target quits just after the mute read their record."""
-    gid, topic, _ = community
-    g = gw.backend.groups
-    store = engine(gw).groups.store
-    real = store.member
-    quit_once: list[str] = []
-
-    async def member_then_quits(group_id: str, user_id: str) -> Any:
-        found = await real(group_id, user_id)
-        if user_id == "target" and not quit_once:
-            quit_once.append(user_id)
-            await g.quit_group("target", gid)  # in the mute's turn (held: taken again freely)
-        return found
-
-    monkeypatch.setattr(store, "member", member_then_quits)
-    assert await refusal(g.mute_group_member("admin", topic, "target", 60)) == BAD  # as a non-member's
-    assert quit_once == ["target"]
-    monkeypatch.undo()
-    assert not await gw.redis.hexists(store.keys.group_topic_mutes(gid, topic), "target")
-    await g.join_group("target", gid, "")
-    assert await send(gw, "target", topic) == 0
-
-
 # on a Redis Cluster too: a topic's timeline is on a slot of its own, not its community's info's,
 # so taking back a tip written there must not touch both in one script (CROSSSLOT)
 @pytest.mark.parametrize("cut", ["community-closed", "topic-deleted"])

@@ -65,7 +65,8 @@ PASS_LOCK_SECONDS = 1800  # one replica's pass at a time; another takes over if 
 # now). A message's marks and side keys go before its body (`queue_removal`), so a timeline with no
 # message body has nothing of any message left but what a writer taking back its own is removing.
 # ARGV[1] 'keep-seq': the seq counter stays (a deleted topic's timeline, `Erasure.up_to`: its
-# erasure's bound is read from it, and a topic made again under its ID goes on from it).
+# erasure's bound may still be read from it, and the erasure records its last value before it
+# deletes it, gateway.engine.groups.topic_erasure).
 _DROP_IF_EMPTY = PipelinedScript(
     f"""
 if KEYS[7] and redis.call('EXISTS', KEYS[7]) == 1 and redis.call('HEXISTS', KEYS[7], '{CLOSED_FIELD}') == 0 then
@@ -109,9 +110,10 @@ class Erasure:
     field and its value, read before each batch): no topic is made under the ID while the mark is
     there, so nothing above that seq is the deleted topic's but what a racing send writes and takes
     back itself. The passes end with one that finds no message up to the seq; the timeline's own
-    keys go then only if it holds no message at all, and its seq counter never: a topic made again
-    under the ID goes on from it (its members' read marks may still name the old seqs), and the
-    community's dismissal deletes it with the timeline (gateway.engine.groups.topic_erasure)."""
+    keys go then only if it holds no message at all, and its seq counter not here: the topic's
+    erasure records its last value (a topic made again under the ID goes on from it: its members'
+    read marks may still name the old seqs) and deletes it at its end
+    (gateway.engine.groups.topic_erasure)."""
 
     def __init__(
         self,
@@ -307,7 +309,8 @@ class MessageRetention:
                     # it gone
                     erasure.at, erasure.erased_in_pass = 0, False
                     continue
-                # kept while a new topic's messages are there; its seq counter always
+                # kept while a new topic's messages are there; its seq counter for the topic's
+                # erasure to record and delete last
                 await self._drop_if_empty(erasure.timeline, None, keep_seq=True)
                 used += 1
                 erasure.done = True

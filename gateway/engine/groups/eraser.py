@@ -47,10 +47,10 @@ that another takes it without waiting for the lease to run out.
 
 A deleted topic's history goes the same way, under the same leases, as an entry of its own
 (gateway.engine.groups.topic_erasure, which `erase` hands such an entry to). A community dismissed
-meanwhile has its erasure take the timelines of its deleted topics (marked as being erased, or
-recorded as erased, their seq counters kept, in its deleted-topics hash, `Keys.group_deleted_topics`,
-which goes with its keys) whole, with its topics', and forgets its members' side of those being
-erased with its topics'.
+meanwhile has its erasure take the timelines of its deleted topics still marked as being erased (in
+its deleted-topics hash, `Keys.group_deleted_topics`, which goes with its keys) whole, with its
+topics', and forgets its members' side of those with its topics'. Those recorded as erased left
+neither timeline nor seq counter (their last seq is the record's value): only the hash's field.
 """
 
 from __future__ import annotations
@@ -67,14 +67,10 @@ from redis.exceptions import RedisError
 
 from gateway.background import BackgroundLoop
 from gateway.clock import Clock
+from gateway.engine.groups import erasure_queue
 from gateway.engine.groups.erasure_queue import FORGET_BATCH, Hold
 from gateway.engine.groups.store import CLOSED_FIELD, FAREWELL_FIELD, GroupStore
-from gateway.engine.groups.topic_erasure import (
-    TOPIC_ENTRY,
-    deleted_topics,
-    erase_deleted_topic,
-    topics_being_erased,
-)
+from gateway.engine.groups.topic_erasure import TOPIC_ENTRY, erase_deleted_topic, topics_being_erased
 from gateway.engine.retention import Erasure, MessageRetention
 from gateway.engine.scripts import PipelinedScript, run_script
 from gateway.errors import IMError
@@ -339,22 +335,32 @@ class GroupEraser:
 
     async def forget_conversation(self, community: str, topic_id: str, held: Hold, budget: int) -> tuple[bool, int]:
         """A deleted topic's conversation forgotten on the side of its community's members, then its
-        former members (`forget_users`), FORGET_BATCH or so a round trip (HSCAN, SSCAN: a community's
-        members may be many), for about `budget` units of work (a scan call, a user forgotten): the
-        cursor stays in `held.forgetting`, for the next call to go on from. Answers whether all of
-        it is done, and the units used. Their joined-group lists keep the community: what
-        `queue_forgotten` removes from them is the topic's ID, which none holds."""
+        former members (`forget_users`), FORGET_BATCH a round trip (a community's members may be
+        many), for about `budget` units of work (a read, a user forgotten): where it is stays in
+        `held.forgetting`, for the next call to go on from. Answers whether all of it is done, and
+        the units used. Their joined-group lists keep the community: what `queue_forgotten` removes
+        from them is the topic's ID, which none holds.
+
+        The members are read from the roster (their IDs only, not their records), a page of
+        FORGET_BATCH by join order after the last one read (the cursor): pages of a set of any size
+        and encoding, a member joining meanwhile read last (a new member has nothing of the topic
+        to forget, harmlessly). The former members by SSCAN. FORGET_BATCH is read from
+        gateway.engine.groups.erasure_queue at each call (tests make it small)."""
         s = self.store
+        batch = erasure_queue.FORGET_BATCH
         conversation_ids = [group_conversation_id(topic_id)]
         phase, cursor = held.forgetting
         used = 0
         while used < budget:
             users: list[str]
             if phase == 0:
-                cursor, found = await s.redis.hscan(s.keys.group_members(community), cursor, count=FORGET_BATCH)
-                users = list(found)
+                page = await s.redis.zrangebyscore(
+                    s.keys.group_roster(community), f"({cursor}", "+inf", start=0, num=batch, withscores=True
+                )
+                users = [user for user, _ in page]
+                cursor = int(page[-1][1]) if len(page) == batch else 0
             else:
-                cursor, users = await s.redis.sscan(s.keys.group_former_members(community), cursor, count=FORGET_BATCH)
+                cursor, users = await s.redis.sscan(s.keys.group_former_members(community), cursor, count=batch)
             used += 1
             if users:
                 await self.forget_users(topic_id, users, conversation_ids)
@@ -411,10 +417,11 @@ class GroupEraser:
             members = await self._tell_left_over(gid, farewell) if farewell is not None else None
             if forgotten is None:
                 await self.forget(gid, members)
-            # its topics, and its deleted ones whose timelines it still has (marked in its info hash
-            # as being erased, or as erased with their seq counters kept): whole, as the community
-            # goes (one made again under a deleted one's ID is in both)
-            deleted = deleted_topics(await s.redis.hkeys(s.keys.group_deleted_topics(gid)))
+            # its topics, and its deleted ones still being erased (marked in its deleted-topics
+            # hash): whole, as the community goes (one made again under a deleted one's ID is in
+            # both). Those recorded as erased have neither timeline nor seq counter left: their
+            # records go with the hash (`_group_keys`)
+            deleted = topics_being_erased(await s.redis.hkeys(s.keys.group_deleted_topics(gid)))
             topics = list(dict.fromkeys([*await s.redis.hkeys(s.keys.group_topics(gid)), *deleted]))
             held.topics = list(topics)
             held.erasures = [

@@ -13,7 +13,10 @@ from typing import Protocol
 from gateway.engine.groups.store import GroupStore
 from gateway.engine.retention import Erasure, MessageRetention
 
-FORGET_BATCH = 500  # users per round trip when a dismissal or a topic's deletion forgets their side
+# users per round trip when a dismissal or a topic's deletion forgets their side; a deleted topic's
+# forgetting reads it from this module at each call (`GroupEraser.forget_conversation`), so that a
+# test making it small pages the members for real
+FORGET_BATCH = 500
 
 
 class Hold:
@@ -26,8 +29,9 @@ class Hold:
         self.erasures: list[Erasure] | None = None
         self.topics: list[str] = []  # its topics' IDs, read with its timelines
         self.mark = ""  # a deleted topic's: its community's mark, as its erasure goes by it
-        # a deleted topic's: where its users' forgetting is (0 its community's members, HSCAN; 1 its
-        # former members, SSCAN; and the cursor), for the next step to go on from
+        # a deleted topic's: where its users' forgetting is (0 its community's members, read from its
+        # roster by join order, the cursor the last one read; 1 its former members, SSCAN, and its
+        # cursor), for the next step to go on from
         self.forgetting = (0, 0)
 
 

@@ -19,7 +19,13 @@ from gateway.engine.groups.eraser import GroupEraser
 from gateway.engine.groups.imports import known
 from gateway.engine.groups.permissions import Op, require
 from gateway.engine.groups.store import CLOSED_FIELD, COMMUNITY, GroupStore, bad
-from gateway.engine.groups.topic_erasure import ERASING_TOPIC_FIELD, TOPIC_ENTRY, delete_topic
+from gateway.engine.groups.topic_erasure import (
+    ERASED_TOPIC_FIELD,
+    ERASING_TOPIC_FIELD,
+    TOPIC_ENTRY,
+    commit_topic_deletion,
+    finish_topic_deletion,
+)
 from gateway.engine.retention import MessageRetention
 from gateway.engine.scripts import PipelinedScript, run_script
 from gateway.errors import Code, IMError
@@ -32,6 +38,7 @@ from gateway.im.events import (
     OnTopicInfoChanged,
 )
 from gateway.im.groups import GroupCounter, GroupInfo, TopicInfo, TopicInfoResult, TopicOperationResult
+from gateway.keys import Keys
 from gateway.upstream import Upstream, UpstreamTopic, active
 
 ATTRIBUTE_KEYS_MAX = 16
@@ -424,6 +431,7 @@ class GroupExtras:
             # community since `_community` read it; the write checks once more, in one step
             await self.store.info(group_id)
             if up is None:
+                record = await self._raise_to_deleted(group_id, info.topicID)
                 try:
                     written = await _write_topic(self.store, group_id, info, only_new=True)
                 except IMError as refused:
@@ -434,6 +442,9 @@ class GroupExtras:
                     raise
                 if not written:
                     raise IMError(Code.ERR_GROUP_ID_TAKEN, f"topicID {info.topicID!r} is taken")
+                if record is not None:
+                    # the counter raised, the record has served: an ID made again keeps no field
+                    await self.store.redis.hdel(self.store.keys.group_deleted_topics(group_id), record)
             else:
                 async with _echoes_after(up):
                     info.topicID = await up.topics.create_topic(group_id, user_id, info)
@@ -441,6 +452,22 @@ class GroupExtras:
                     await _write_topic(self.store, group_id, info, only_new=False)
         await self.store.emit(await self.store.info(group_id), OnTopicCreated(groupID=group_id, topicID=info.topicID))
         return info.topicID
+
+    async def _raise_to_deleted(self, group_id: str, topic_id: str) -> str | None:
+        """A topic about to be made under the ID of a deleted one whose erasure is done: the new
+        timeline's seq counter raised to the deleted one's last (its record's value; the erasure
+        deleted the counter), before the topic exists for anything to take a seq from it. Members'
+        read marks and the like may still name the old seqs, and the new messages must not be
+        hidden under them. Answers the record's field, for the caller to remove once the topic is
+        written (a cut before leaves it, and the next creation raises again, harmlessly), or None."""
+        field = ERASED_TOPIC_FIELD + topic_id
+        last = await self.store.redis.hget(self.store.keys.group_deleted_topics(group_id), field)
+        if last is None:
+            return None
+        seq_key = Keys.timeline_seq(self.store.keys.group_timeline(topic_id))
+        # a record of an earlier build is valued as the mark was ("<seq>/forgotten"), its counter kept
+        await run_script(self.store.redis, _RAISE_SEQ, [seq_key], [int(last.split("/", 1)[0])])
+        return field
 
     async def delete_topic_from_community(
         self, user_id: str, group_id: str, topic_ids: Sequence[str], *, app_admin: bool = False
@@ -467,9 +494,7 @@ class GroupExtras:
                     )
                     gone = {t for t in upstream_results if t not in kept}
                 for tid in topic_ids:
-                    erased = (gone is None or tid in gone) and await self._erase_topic(group_id, key, tid)
-                    if erased:
-                        deleted.append(tid)
+                    erased = (gone is None or tid in gone) and await self._erase_topic(group_id, key, tid, deleted)
                     if tid in upstream_results:
                         results.append(upstream_results[tid])
                     elif erased:
@@ -489,14 +514,22 @@ class GroupExtras:
                 )
         return results
 
-    async def _erase_topic(self, group_id: str, key: str, topic_id: str) -> bool:
-        """Whether the topic was in the mirror (and is gone now). Without an upstream, its history
-        is erased up to a budget here and the rest by the group erasers, the topic gone at once
-        (gateway.engine.groups.topic_erasure): a long one no longer holds the request and the
-        community's turn. On a mirror, whose messages keep the upstream's seqs (a topic made again
-        there starts them over, into the same timeline), all of it here, before the topic goes."""
+    async def _erase_topic(self, group_id: str, key: str, topic_id: str, deleted: list[str]) -> bool:
+        """Whether the topic was in the mirror (and is gone now: added to `deleted` as soon as its
+        deletion commits, so that it is told even if what follows fails or is cut). Without an
+        upstream, its history is erased up to a budget here and the rest by the group erasers, the
+        topic gone at once (gateway.engine.groups.topic_erasure): a long one no longer holds the
+        request and the community's turn. On a mirror, whose messages keep the upstream's seqs (a
+        topic made again there starts them over, into the same timeline), all of it here, before the
+        topic goes."""
         if self.store.upstream is None:
-            return await delete_topic(self._eraser, group_id, topic_id)
+            held = await commit_topic_deletion(self._eraser, group_id, topic_id)
+            if held is None:
+                return False
+            deleted.append(topic_id)
+            # raises no error (a cancellation aside): what fails is the erasers' to finish
+            await finish_topic_deletion(self._eraser, group_id, topic_id, held)
+            return True
         if await self.store.redis.hexists(key, topic_id):
             # its messages first, the topic last: a cut leaves the topic there to delete again,
             # and its ID is not free for a new topic while the old one's are being erased
@@ -506,7 +539,10 @@ class GroupExtras:
         pipe = self.store.redis.pipeline(transaction=True)
         pipe.hdel(key, topic_id)
         pipe.delete(self.store.keys.group_topic_mutes(group_id, topic_id))
-        return bool((await pipe.execute())[0])
+        if not (await pipe.execute())[0]:
+            return False
+        deleted.append(topic_id)
+        return True
 
     async def set_topic_info(self, user_id: str, group_id: str, info: TopicInfo, *, app_admin: bool = False) -> None:
         """With an upstream the fields it keeps are changed there first (draftText stays the

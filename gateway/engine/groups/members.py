@@ -61,13 +61,14 @@ OVERLIMIT = GroupMemberOperationResult.OPERATION_RESULT_OVERLIMIT
 
 # A member's mute in the group written (ARGV[2]: until then, unix s; 0 lifts it), only while the
 # group is open and the target still one of its members, and only that field of their record as it
-# is now: a quit (which takes no turn of the mute's) or a dismissal landing after the mute's checks
-# must not find the member written back, and a write of their other fields must not be undone. The
-# field is replaced in the record's JSON text (msgspec always writes it, and a JSON string holding
-# the same text has its quotes escaped): a cjson round trip would rewrite the rest (an empty list
-# as {}, integers past 14 digits in float notation). KEYS: the group's info, its members (one
-# slot); ARGV: the member, the end. Answers what `MUTE_IN_TOPIC` does: MUTED_IN_TOPIC, NO_COMMUNITY
-# (closed or gone) or NO_MEMBER.
+# is now: a live room's quit (which takes no turn, for its crowd) or a dismissal landing after the
+# mute's checks must not find the member written back, and a write of their other fields must not
+# be undone. The field is replaced in the record's JSON text, just after customInfo's closing
+# brace (msgspec writes muteUntil next, tests/test_topic_mutes_races.py checks it; a JSON string
+# holding the same text has its quotes escaped): a cjson round trip would rewrite the rest (an
+# empty list as {}, integers past 14 digits in float notation). KEYS: the group's info, its
+# members (one slot); ARGV: the member, the end. Answers what `MUTE_IN_TOPIC` does:
+# MUTED_IN_TOPIC, NO_COMMUNITY (closed or gone) or NO_MEMBER.
 _MUTE_IN_GROUP = PipelinedScript(
     f"""
 if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HEXISTS', KEYS[1], '{CLOSED_FIELD}') == 1 then
@@ -75,7 +76,7 @@ if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HEXISTS', KEYS[1], '{CLOSED
 end
 local raw = redis.call('HGET', KEYS[2], ARGV[1])
 if not raw then return {NO_MEMBER} end
-local record, n = string.gsub(raw, '"muteUntil":%-?%d+', '"muteUntil":' .. ARGV[2], 1)
+local record, n = string.gsub(raw, '}},"muteUntil":%-?%d+', '}},"muteUntil":' .. ARGV[2], 1)
 if n ~= 1 then return redis.error_reply('member record without muteUntil') end
 redis.call('HSET', KEYS[2], ARGV[1], record)
 return {MUTED_IN_TOPIC}
@@ -224,12 +225,13 @@ class GroupMembers:
         up = active(s.upstream)
         if up is not None:
             await up.groups.set_member_info(group_id, target, name_card=name_card, custom_info=custom_info)
-        pipe = s.redis.pipeline(transaction=False)
-        pipe.hset(s.keys.group_members(group_id), target, member_enc.encode(record))
+        await s.write_members(group_id, [(target, record)])  # the target still a member (a live room's quit)
         if name_card is not None:
+            pipe = s.redis.pipeline(transaction=False)
             role = GroupMemberRole(record.role)
             s.callbacks.queue_member_field_changed(pipe, group, user_id, target, role, record.nameCard)
-        await pipe.execute()
+            if len(pipe):
+                await pipe.execute()
 
     async def mute_group_member(
         self, user_id: str, group_id: str, target: str, seconds: int, *, app_admin: bool = False
@@ -282,8 +284,8 @@ class GroupMembers:
         async def write(_: MemberRecord, until: int) -> None:
             # checked again in the write's own step (`MUTE_IN_TOPIC`): the topic deleted, the
             # community dismissed or the target removed since the checks, by a write not waiting
-            # for this one's turn (an entry landing before the removal's commit is dropped by its
-            # second pass over the leaver's topic mutes, `GroupStore._remove_records`)
+            # for this one's turn (a quit or kick waits for it: the removal, which drops the
+            # leaver's topic mutes in its own step, `_REMOVE_MEMBER`, comes before or after it whole)
             done = int(await run_script(s.redis, MUTE_IN_TOPIC, keys, [topic_id, target, until]))
             if done == NO_MEMBER:
                 raise bad(f"userID: {target!r} is not a member of {community!r}")
@@ -491,13 +493,8 @@ class GroupMembers:
         if up is not None:
             await up.groups.set_member_info(group_id, target, role=role)
         record.role = int(role)
-        pipe = s.redis.pipeline(transaction=True)
-        pipe.hset(s.keys.group_members(group_id), target, member_enc.encode(record))
-        if role == ADMIN:
-            pipe.sadd(s.keys.group_admins(group_id), target)
-        else:
-            pipe.srem(s.keys.group_admins(group_id), target)
-        await pipe.execute()
+        added, removed = (target, "") if role == ADMIN else ("", target)
+        await s.write_members(group_id, [(target, record)], admin_added=added, admin_removed=removed)
         # after the commit: the callback queue is app-wide, another slot on a Redis Cluster
         after = s.redis.pipeline(transaction=False)
         s.callbacks.queue_member_field_changed(after, group, user_id, target, role, record.nameCard)
@@ -536,7 +533,7 @@ class GroupMembers:
             marks = set(record.marks)
             marks = marks | {mark_type} if enable else marks - {mark_type}
             record.marks = sorted(marks)
-            await s.redis.hset(s.keys.group_members(group_id), uid, member_enc.encode(record))
+            await s.write_members(group_id, [(uid, record)])
 
     async def transfer_group_owner(self, user_id: str, group_id: str, target: str, *, app_admin: bool = False) -> None:
         """The app admin hands over the group of whoever owns it (or of nobody: REST may create
@@ -557,14 +554,11 @@ class GroupMembers:
         if up is not None:
             await up.groups.change_owner(group_id, target)
         new_owner.role = int(OWNER)
-        pipe = s.redis.pipeline(transaction=True)
-        pipe.hset(s.keys.group_members(group_id), target, member_enc.encode(new_owner))
+        records = [(target, new_owner)]
         if old_owner is not None:
             old_owner.role = int(MEMBER)
-            pipe.hset(s.keys.group_members(group_id), group.owner, member_enc.encode(old_owner))
-        pipe.srem(s.keys.group_admins(group_id), target)
-        pipe.hset(s.keys.group_info(group_id), mapping={"owner": target, "lastInfoTime": s.now()})
-        await pipe.execute()
+            records.append((group.owner, old_owner))
+        await s.write_members(group_id, records, admin_removed=target, owner=target)
         # after the commit: the callback queue is app-wide, another slot on a Redis Cluster
         after = s.redis.pipeline(transaction=False)
         s.callbacks.queue_owner_changed(after, group, user_id, target)

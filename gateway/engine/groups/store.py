@@ -79,10 +79,9 @@ FAREWELL_FIELD = "farewell"
 # _ALREADY, _FULL or _GONE. Checked and written together, so joins racing for the last seats cannot
 # pass the cap, as a check read before the write let them, and no member is added once a dismissal
 # has read the members. A former member joining again is a member only: the dismissal finds each
-# user in one of the two. KEYS[7...]: in a community, its topics' member-mutes hashes (on its slot),
-# from which the joiner's entries go in the same step: a leaving cut between its removal and its
-# last pass over them (`GroupStore._remove_records`) must not leave them muted on joining again, and
-# none can be written for them before this step (`MUTE_IN_TOPIC` takes members only).
+# user in one of the two. A joiner has no entry in a community's topics' mutes to drop: their
+# removal dropped them in its own step (`_REMOVE_MEMBER`), and none is written for a non-member
+# (`MUTE_IN_TOPIC`).
 _ADDED, _ALREADY, _FULL, _GONE = 1, 0, -1, -2
 _ADD_MEMBER = PipelinedScript(
     f"""
@@ -95,7 +94,6 @@ redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 redis.call('ZADD', KEYS[3], 'NX', order, ARGV[1])
 if ARGV[4] == '1' then redis.call('SADD', KEYS[4], ARGV[1]) end
 redis.call('SREM', KEYS[6], ARGV[1])
-for i = 7, #KEYS do redis.call('HDEL', KEYS[i], ARGV[1]) end
 return 1
 """
 )
@@ -109,8 +107,18 @@ return 1
 # room's quit takes no turn) must not make the set again; and the openness read in the same step,
 # so that a removal either comes before the closing (the user is a former member when the
 # dismissal reads them) or sees it (`GroupStore._left_during_dismissal`).
+# KEYS[8]: its topics hash, KEYS[9...]: the member-mutes hashes of the topics read from it
+# (gateway.engine.groups.topic_mutes; a community's only, on its slot): the user's entries go in the
+# same step, so no cut leaves a former member muted in a topic (to be found muted on joining again).
+# A mute cannot land after it (`MUTE_IN_TOPIC` takes members only) nor between the topics' read and
+# it (a mute and a removal take the group's turn, gateway.engine.upstream_turns); a topic made or
+# deleted in between changes their count: {_TOPICS_CHANGED, 0}, nothing written, read them again.
+_TOPICS_CHANGED = -1
+_TOPICS_READS_MAX = 5
 _REMOVE_MEMBER = PipelinedScript(
     f"""
+if redis.call('HLEN', KEYS[8]) ~= #KEYS - 8 then return {{{_TOPICS_CHANGED}, 0}} end
+for i = 9, #KEYS do redis.call('HDEL', KEYS[i], ARGV[1]) end
 local removed = redis.call('HDEL', KEYS[2], ARGV[1])
 redis.call('HDEL', KEYS[3], ARGV[1])
 redis.call('ZREM', KEYS[4], ARGV[1])
@@ -119,6 +127,29 @@ redis.call('SREM', KEYS[6], ARGV[1])
 if removed == 1 and ARGV[2] == '1' then redis.call('SADD', KEYS[7], ARGV[1]) end
 local open = redis.call('EXISTS', KEYS[1]) == 1 and redis.call('HEXISTS', KEYS[1], '{CLOSED_FIELD}') == 0
 return {{removed, open and 1 or 0}}
+"""
+)
+# Whole member records written back after a read (setGroupMemberInfo, a role, marks, an ownership's
+# transfer: `GroupStore.write_members`), only while the group is open and each of them is still a
+# member: those writes take the group's turn, but a live room's quit takes none (its crowd would
+# queue), and one landing between the read and the write must not find its record written back
+# without the rest of a membership (roster, the user's joined-group list). With them, in the same
+# step, what goes with them: an admin added (ARGV[1]) or removed (ARGV[2]), the group's new owner
+# (ARGV[3], at ARGV[4] as its info's change time); "" for none. KEYS: the group's info, members,
+# admins (one slot); ARGV[5...]: user, record pairs. Answers _WRITTEN, _GONE or _NOT_MEMBER, nothing
+# written but with _WRITTEN.
+_WRITTEN, _NOT_MEMBER = 1, -3
+_WRITE_MEMBERS = PipelinedScript(
+    f"""
+if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HEXISTS', KEYS[1], '{CLOSED_FIELD}') == 1 then return {_GONE} end
+for i = 5, #ARGV, 2 do
+  if redis.call('HEXISTS', KEYS[2], ARGV[i]) == 0 then return {_NOT_MEMBER} end
+end
+for i = 5, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
+if ARGV[1] ~= '' then redis.call('SADD', KEYS[3], ARGV[1]) end
+if ARGV[2] ~= '' then redis.call('SREM', KEYS[3], ARGV[2]) end
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'owner', ARGV[3], 'lastInfoTime', ARGV[4]) end
+return {_WRITTEN}
 """
 )
 # A dismissal's first step (GroupStore.close): the group, if it still exists, takes no member from
@@ -292,6 +323,28 @@ class GroupStore:
         raw = await self.redis.hget(self.keys.group_members(group_id), user_id)
         return member_dec.decode(raw) if raw else None
 
+    async def write_members(
+        self,
+        group_id: str,
+        records: Sequence[tuple[str, MemberRecord]],
+        *,
+        admin_added: str = "",
+        admin_removed: str = "",
+        owner: str = "",
+    ) -> None:
+        """Member records read and changed, written back whole (`_WRITE_MEMBERS`), with the admin
+        set and owner changes that go with them: 10004 (invalid parameters) when one of them left
+        since the read, 10010 when the group's dismissal began; then nothing is written."""
+        keys = [self.keys.group_info(group_id), self.keys.group_members(group_id), self.keys.group_admins(group_id)]
+        args: list[Any] = [admin_added, admin_removed, owner, self.now() if owner else ""]
+        for user_id, record in records:
+            args += [user_id, member_enc.encode(record)]
+        done = int(await run_script(self.redis, _WRITE_MEMBERS, keys, args))
+        if done == _NOT_MEMBER:
+            raise bad(f"userID: {', '.join(u for u, _ in records)!r} is no longer a member")
+        if done != _WRITTEN:
+            raise IMError(Code.ERR_GROUP_NOT_FOUND, f"groupID: no group {group_id!r}")
+
     async def role_of(self, group: GroupInfo, user_id: str) -> GroupMemberRole | None:
         record = await self.member(group.groupID, user_id)
         return GroupMemberRole(record.role) if record else None
@@ -421,10 +474,6 @@ class GroupStore:
             self.keys.group_join_counter(gid),
             self.keys.group_former_members(gid),
         ]
-        if group.groupType == COMMUNITY:
-            # the joiners' entries in its topics' mutes go in the add's own step (`_ADD_MEMBER`)
-            topic_ids = await self.redis.hkeys(self.keys.group_topics(gid))
-            keys += [self.keys.group_topic_mutes(gid, topic_id) for topic_id in topic_ids]
         cap = await self.member_cap(group) or 0
         for user_id, role in members:
             record = member_enc.encode(MemberRecord(role=int(role), joinTime=now))
@@ -614,38 +663,36 @@ class GroupStore:
             self.keys.group_admins(gid),
             self.keys.group_online(gid),
             self.keys.group_former_members(gid),
+            self.keys.group_topics(gid),
         ]
-        # their mutes in the community's topics (gateway.engine.groups.topic_mutes) go before their
-        # records, so that a cut leaves a member unmuted there rather than a former member muted;
-        # and again after them: a mute (`MUTE_IN_TOPIC`, in no turn of the leaving's) may land in
-        # between, finding them still a member. Once their records are gone it refuses them; a cut
-        # before this second pass (or a topic made since the first read) is made good when they
-        # join again (`_ADD_MEMBER`).
-        topic_ids = await self.redis.hkeys(self.keys.group_topics(gid)) if group.groupType == COMMUNITY else []
-        await self._drop_topic_mutes(gid, topic_ids, leaving)
         noted = "0" if group.groupType == AVCHATROOM else "1"
         removed = []
         open_throughout = True
+        topic_mutes = await self._topic_mutes_keys(group)
         for user_id in leaving:
-            was_member, still_open = await run_script(self.redis, _REMOVE_MEMBER, keys, [user_id, noted])
+            for _ in range(_TOPICS_READS_MAX):
+                args = [user_id, noted]
+                was_member, still_open = await run_script(self.redis, _REMOVE_MEMBER, keys + topic_mutes, args)
+                if int(was_member) != _TOPICS_CHANGED:
+                    break
+                topic_mutes = await self._topic_mutes_keys(group)
+            else:
+                raise IMError(Code.ERR_SDK_INTERNAL_ERROR, f"the topics of {gid!r} keep changing; retry shortly")
             if int(was_member):
                 removed.append(user_id)
             open_throughout = open_throughout and bool(int(still_open))
-        await self._drop_topic_mutes(gid, topic_ids, leaving)
         if not open_throughout:
             await self._left_during_dismissal(gid, leaving)
             raise IMError(Code.ERR_GROUP_NOT_FOUND, f"groupID: no group {gid!r}")
         return removed
 
-    async def _drop_topic_mutes(self, group_id: str, topic_ids: Sequence[str], user_ids: Sequence[str]) -> None:
-        """These users' entries in the community's topics' mutes (`Keys.group_topic_mutes`), in one
-        round trip; none without topics."""
-        if not topic_ids:
-            return
-        pipe = self.redis.pipeline(transaction=False)
-        for topic_id in topic_ids:
-            pipe.hdel(self.keys.group_topic_mutes(group_id, topic_id), *user_ids)
-        await pipe.execute()
+    async def _topic_mutes_keys(self, group: GroupInfo) -> list[str]:
+        """The member-mutes hashes of a community's topics (`Keys.group_topic_mutes`), for
+        `_REMOVE_MEMBER`; none, and no read, for any other group (which has no topics)."""
+        if group.groupType != COMMUNITY:
+            return []
+        topic_ids = await self.redis.hkeys(self.keys.group_topics(group.groupID))
+        return [self.keys.group_topic_mutes(group.groupID, topic_id) for topic_id in topic_ids]
 
     async def _left_during_dismissal(self, group_id: str, user_ids: Sequence[str]) -> None:
         """Users whose removal saw the group closed: their side of it forgotten again.

@@ -13,7 +13,11 @@ is there in the same round trip as its write, after its INCR, so every one that 
 there has written by then, at a seq the counter had reached, and every later one reads the topic
 gone and takes itself back (gateway.engine.group_messages, `GroupStore.tips`). Cut before the
 commit, the topic lives on and its entry, once due, finds no mark and is dropped; cut after, an
-eraser finishes it, reading the counter itself if the mark is still PENDING. A deletion that finds
+eraser finishes it, reading the counter itself if the mark is still PENDING. The commit is the
+deletion's effect (`commit_topic_deletion`): its caller tells of the topic's deletion from then on,
+whatever follows, and what follows (`finish_topic_deletion`: the bound, the inline part) raises no
+error: one failing there (Redis, the request's deadline) is logged and hands the entry back due now,
+for the erasers to finish, and the deletion answers success for the topic. A deletion that finds
 no such topic holds nothing (the entry may be an earlier deletion's of the same ID, still under
 way), and one whose commit fails all the same hands the entry back due at once rather than remove
 it: whoever takes it then finds the mark, or drops it.
@@ -25,14 +29,23 @@ timeline until the erasure is done, and nothing that erasure does (its bound, it
 touch a new topic's messages or its users' state. The erasure (`erase_deleted_topic`) first forgets
 the deleted topic's conversation on its community's members' and former members' side (receive
 option, read and cleared seqs, hidden messages, pin, draft, custom data, marks...,
-`GroupStore.queue_forgotten`), within its budget (a step goes on from the HSCAN/SSCAN cursor the
-last one left in its `Hold`; a new holder starts over, idempotently), and notes that in the mark
+`GroupStore.queue_forgotten`; the members read from the roster a page at a time, the former
+members by SSCAN), within its budget (a step goes on from where the last one left its `Hold`; a new
+holder starts over, idempotently), and notes that in the mark
 (`FORGOTTEN_SUFFIX`); then it takes only seqs up to the mark's, while the mark still names it
-(`Erasure.up_to`, `Erasure.still`), the timeline's other keys going once no message is left in it;
-and last it turns the mark into an `ERASED_TOPIC_FIELD` record, which frees the ID. The timeline's
-seq counter stays (a topic made again under the ID goes on after the old seqs); the record stays
-with the community, whose dismissal erases the timelines of its topics, of those marked and of
-those recorded, deletes their seq counters, and deletes the deleted-topics hash with its keys.
+(`Erasure.up_to`, `Erasure.still`), the timeline's other keys going once no message is left in it
+(noted, `ERASED_SUFFIX`); then it forgets the users' side once more, as the first time (the cursor
+started over; a cut redoes this pass), since a write of a user's side (receive option, read mark,
+draft, pin, marks) checks the topic is there before it writes, not after, and one that checked
+before the commit may land after the first pass went past its user, the timeline's erasure between
+the two passes taking minutes for a long history; then it notes the seq counter's value in the mark
+(`LAST_SUFFIX`), deletes the counter, and turns the mark into an `ERASED_TOPIC_FIELD` record valued
+as the counter was, which frees the ID. The counter goes while the mark holds the ID, so no topic
+made under the ID can start from a counter about to go. A topic made again under the ID raises its
+new counter to the record's value before it is written (its members' read marks may name the old
+seqs), then removes the record (gateway.engine.groups.extras): of a deleted topic, only a hash field
+is kept, and only while its ID is not reused. The community's dismissal erases the timelines of its
+topics and of those marked, and deletes the deleted-topics hash (its records) with its keys.
 
 The deletion does the forgetting and the first part of the erasure inline only for a community of
 at most FORGET_BATCH members: a larger one's deletion commits, bounds the mark and hands the entry
@@ -50,25 +63,35 @@ the deletion erases it all itself, before the topic goes, and marks nothing
 
 from __future__ import annotations
 
-from gateway.engine.groups.erasure_queue import FORGET_BATCH, ErasureQueue, Hold
+import asyncio
+import logging
+
+from gateway.engine.groups import erasure_queue
+from gateway.engine.groups.erasure_queue import ErasureQueue, Hold
 from gateway.engine.groups.store import CLOSED_FIELD
 from gateway.engine.retention import Erasure
 from gateway.engine.scripts import PipelinedScript, run_script
 from gateway.ids import topic_parent
 from gateway.keys import Keys
 
+log = logging.getLogger("imql.groups")
+
 # A deleted topic's timeline: its queue entry is this and its ID (no group ID has a control
 # character), and the community's deleted-topics hash's field marking it as being erased is
 # ERASING_TOPIC_FIELD and its ID, whose value is PENDING (committed, its bound not read yet) or the
 # seq up to which it is the deleted topic's (FORGOTTEN_SUFFIX added once its users' side is
-# forgotten)
+# forgotten, ERASED_SUFFIX once its timeline is erased, LAST_SUFFIX and the seq counter's value once
+# its users' side is forgotten again)
 TOPIC_ENTRY = "\x1ftopic\x1f"
 ERASING_TOPIC_FIELD = "erasingTopic:"
 PENDING = "pending"
 FORGOTTEN_SUFFIX = "/forgotten"
+ERASED_SUFFIX = "/erased"  # added once the timeline is erased up to the bound
+LAST_SUFFIX = "/last="  # added, with the seq counter's value, once the users' side is forgotten again
 # The record a finished erasure leaves in the community's deleted-topics hash (the field and the
-# topic's ID): the timeline's seq counter stays, for a topic made again under the ID to go on from,
-# and the community's dismissal deletes it with the timelines of the topics it records
+# topic's ID), valued as the timeline's seq counter was (the counter itself deleted): a topic made
+# again under the ID raises its new counter to it first, then removes the record
+# (gateway.engine.groups.extras); a community's dismissal deletes the hash
 ERASED_TOPIC_FIELD = "erasedTopic:"
 TOPIC_DELETION_ERASE_BUDGET = 1_000  # what a topic's deletion erases itself (as a dismissal)
 
@@ -95,27 +118,17 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 return 1
 """
 )
-# The mark turned into the erased record (ARGV[3], valued as the mark was) once the timeline is
-# erased up to it, if it still is ARGV[2]. KEYS: the community's deleted topics. Answers 1, or 0.
+# The mark turned into the erased record (ARGV[3], valued ARGV[4]: the seq counter's last value)
+# once the erasure is done, if it still is ARGV[2]. KEYS: the community's deleted topics. Answers 1,
+# or 0.
 _UNMARK_TOPIC = PipelinedScript(
     """
 if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
 redis.call('HDEL', KEYS[1], ARGV[1])
-redis.call('HSET', KEYS[1], ARGV[3], ARGV[2])
+redis.call('HSET', KEYS[1], ARGV[3], ARGV[4])
 return 1
 """
 )
-
-
-def deleted_topics(fields: list[str]) -> list[str]:
-    """The IDs of a community's deleted topics whose timelines it still has (marked as being erased,
-    or erased up to their deletion, their seq counters kept), from its deleted-topics hash's fields."""
-    found = []
-    for field in fields:
-        for prefix in (ERASING_TOPIC_FIELD, ERASED_TOPIC_FIELD):
-            if field.startswith(prefix):
-                found.append(field[len(prefix) :])
-    return list(dict.fromkeys(found))
 
 
 def topics_being_erased(fields: list[str]) -> list[str]:
@@ -125,18 +138,28 @@ def topics_being_erased(fields: list[str]) -> list[str]:
 
 
 async def delete_topic(eraser: ErasureQueue, community: str, topic_id: str) -> bool:
-    """A community's topic deleted (in the community's turn): its history erased up to
-    TOPIC_DELETION_ERASE_BUDGET here (for a community of at most FORGET_BATCH members), the rest
-    handed to the erasers (the module says how). Answers whether the topic was there (and is gone
-    now). A topic's ID names its community (`topic_parent`), which its entry goes by: one of another
+    """A community's topic deleted (in the community's turn): `commit_topic_deletion`, then
+    `finish_topic_deletion`. Answers whether the topic was there (and is gone now)."""
+    held = await commit_topic_deletion(eraser, community, topic_id)
+    if held is None:
+        return False
+    await finish_topic_deletion(eraser, community, topic_id, held)
+    return True
+
+
+async def commit_topic_deletion(eraser: ErasureQueue, community: str, topic_id: str) -> Hold | None:
+    """A community's topic deleted (in the community's turn), up to its commit: the entry held, the
+    topic gone and its timeline marked. Answers the hold once committed (the topic is gone for good
+    then, whatever fails after: its caller tells of it), None when the topic was not there. A
+    topic's ID names its community (`topic_parent`), which its entry goes by: one of another
     community's is not this one's."""
     s = eraser.store
     if topic_parent(topic_id) != community:
-        return False
+        return None
     if not await s.redis.hexists(s.keys.group_topics(community), topic_id):
         # no hold: the entry may be an earlier deletion's of this ID, its erasure still under way,
         # which a hold would take over and the failed commit below would hand back
-        return False
+        return None
     # held before the commit, as a dismissal's entry is before the closing: no cut leaves a
     # deleted topic's timeline out of the queue
     held = await eraser.hold(TOPIC_ENTRY + topic_id)
@@ -154,14 +177,40 @@ async def delete_topic(eraser: ErasureQueue, community: str, topic_id: str) -> b
         # takes it finds that deletion's mark and goes on, or finds none and drops it
         await eraser.let_go(held, due=s.clock.now())
         eraser.woken.set()
-        return False
-    await _bound(eraser, community, topic_id)
-    # a large community's side is the erasers' to forget, within their budget: not the request's
-    inline = await s.redis.hlen(s.keys.group_members(community)) <= FORGET_BATCH
-    if not inline or not (await eraser.erase(held, TOPIC_DELETION_ERASE_BUDGET))[0]:
-        await eraser.let_go(held, due=s.clock.now())
-        eraser.woken.set()
-    return True
+        return None
+    return held
+
+
+async def finish_topic_deletion(eraser: ErasureQueue, community: str, topic_id: str, held: Hold) -> None:
+    """A committed deletion's own part: its bound, then its history erased up to
+    TOPIC_DELETION_ERASE_BUDGET here (for a community of at most FORGET_BATCH members), the rest
+    handed to the erasers (the module says how). Raises no error: the deletion took effect at its
+    commit, and the held entry has the erasers finish whatever fails here (logged, the entry handed
+    back due now, this replica's eraser woken). A cancellation (the request's deadline) hands the
+    entry back too, then goes on."""
+    s = eraser.store
+    try:
+        await _bound(eraser, community, topic_id)
+        # a large community's side is the erasers' to forget, within their budget: not the request's
+        inline = await s.redis.hlen(s.keys.group_members(community)) <= erasure_queue.FORGET_BATCH
+        if inline and (await eraser.erase(held, TOPIC_DELETION_ERASE_BUDGET))[0]:
+            return
+    except Exception:
+        log.warning("topic %s deleted; its erasure is left to the erasers", topic_id, exc_info=True)
+    except asyncio.CancelledError:
+        await _hand_on(eraser, held)
+        raise
+    await _hand_on(eraser, held)
+
+
+async def _hand_on(eraser: ErasureQueue, held: Hold) -> None:
+    """The entry handed to the erasers, due now, this replica's woken. Best effort: failing, the
+    hold's lease runs out and the erasers take the entry then."""
+    try:
+        await eraser.let_go(held, due=eraser.store.clock.now())
+    except Exception:
+        log.warning("topic erasure of %s not handed on: its hold runs out first", held.group_id, exc_info=True)
+    eraser.woken.set()  # after the hand-back: a loop woken before it would find nothing due
 
 
 async def _bound(eraser: ErasureQueue, community: str, topic_id: str) -> str | None:
@@ -176,17 +225,27 @@ async def _bound(eraser: ErasureQueue, community: str, topic_id: str) -> str | N
     return mark
 
 
+def _bound_of(mark: str) -> int:
+    """The seq a mark names (its suffixes aside)."""
+    return int(mark.split("/", 1)[0])
+
+
 async def erase_deleted_topic(eraser: ErasureQueue, held: Hold, budget: int) -> tuple[bool, int]:
     """`GroupEraser.erase` for a deleted topic's entry: its bound read if the deletion was cut
     before it did, its users' side forgotten unless the mark says so (within the budget, resumed
-    by the next step), then its timeline erased up to the seq the mark names, while it names it;
-    then the mark turned into the erased record and the entry removed. No mark: the deletion was
-    cut before its commit (the topic lives on), or the erasure is done (by another eraser, or by its
+    by the next step), then its timeline erased up to the seq the mark names, while it names it
+    (noted in the mark, `ERASED_SUFFIX`); then its users' side forgotten once more (what a write
+    that checked the topic before the commit put there after the first pass), the seq counter's
+    value noted in the mark (`LAST_SUFFIX`) and the counter deleted; then the mark turned into the
+    erased record, valued as the counter was, and the entry removed. Each note lets a later holder
+    skip what is done, and a cut before it redoes that part only. No mark: the deletion was cut
+    before its commit (the topic lives on), or the erasure is done (by another eraser, or by its
     community's dismissal): the entry is dropped."""
     s = eraser.store
     topic_id = held.group_id[len(TOPIC_ENTRY) :]
     community = topic_parent(topic_id) or ""
     deleted, field = s.keys.group_deleted_topics(community), ERASING_TOPIC_FIELD + topic_id
+    seq_key = Keys.timeline_seq(s.keys.group_timeline(topic_id))
     used = 0
     if held.erasures is None:
         mark = await s.redis.hget(deleted, field)
@@ -198,35 +257,79 @@ async def erase_deleted_topic(eraser: ErasureQueue, held: Hold, budget: int) -> 
             used += 3
         if mark is None:
             return True, used + await _drop(eraser, held, deleted, field)
-        if not mark.endswith(FORGOTTEN_SUFFIX):
+        if FORGOTTEN_SUFFIX not in mark:
             # before the erasure: a cut after it leaves nothing to redo but this
             forgotten, forgetting = await eraser.forget_conversation(community, topic_id, held, budget - used)
             used += forgetting
             if not forgotten:
                 return False, used
-            if not int(await run_script(s.redis, _REMARK_TOPIC, [deleted], [field, mark, mark + FORGOTTEN_SUFFIX])):
-                # gone or changed meanwhile (its community erased): the next holder reads the mark
-                # as it is now
-                await eraser.let_go(held, due=s.clock.now())
+            if not await _remark(eraser, held, deleted, field, mark, mark + FORGOTTEN_SUFFIX):
                 return True, used + 2
             mark += FORGOTTEN_SUFFIX
         held.mark = mark
-        up_to = int(mark.removesuffix(FORGOTTEN_SUFFIX))
-        held.erasures = [Erasure(s.keys.group_timeline(topic_id), up_to=up_to, still=(deleted, field, mark))]
-    erasure = held.erasures[0]
-    before = erasure.erased
-    used += await eraser.timelines.erase_part(erasure, budget - used)
-    if eraser.on_erased is not None and erasure.erased > before:
-        eraser.on_erased(erasure.erased - before)
-    if not erasure.done:
-        return False, used
-    erased = ERASED_TOPIC_FIELD + topic_id
-    if erasure.lost or not int(await run_script(s.redis, _UNMARK_TOPIC, [deleted], [field, held.mark, erased])):
-        # the mark changed under the erasure (its community erased): the next holder reads it as it
-        # is now. Handed back rather than removed: a removal could take another deletion's entry
+        timeline = s.keys.group_timeline(topic_id)
+        # [] once the mark says the timeline is erased: the erasure is not done again
+        held.erasures = (
+            [] if ERASED_SUFFIX in mark else [Erasure(timeline, up_to=_bound_of(mark), still=(deleted, field, mark))]
+        )
+    if held.erasures:
+        erasure = held.erasures[0]
+        before = erasure.erased
+        used += await eraser.timelines.erase_part(erasure, budget - used)
+        if eraser.on_erased is not None and erasure.erased > before:
+            eraser.on_erased(erasure.erased - before)
+        if not erasure.done:
+            return False, used
+        if erasure.lost or not await _remark(eraser, held, deleted, field, held.mark, held.mark + ERASED_SUFFIX):
+            # the mark changed under the erasure (its community erased): the next holder reads it as
+            # it is now. Handed back rather than removed: a removal could take another deletion's
+            # entry
+            if erasure.lost:
+                await eraser.let_go(held, due=s.clock.now())
+            return True, used + 2
+        held.mark += ERASED_SUFFIX
+        held.erasures = []
+        held.forgetting = (0, 0)  # the second pass starts over, as a new holder's would
+        used += 1
+    if LAST_SUFFIX not in held.mark:
+        # Once more, after the erasure (which may take minutes): a write of a user's side (receive
+        # option, read mark, draft, pin...) checks the topic is there before it writes, not after,
+        # so one that checked before the commit may land after the first pass went past that user.
+        # A cut during this pass redoes it (the mark notes only its end).
+        forgotten, forgetting = await eraser.forget_conversation(community, topic_id, held, budget - used)
+        used += forgetting
+        if not forgotten:
+            return False, used
+        last = await s.redis.get(seq_key)
+        noted = held.mark + LAST_SUFFIX + str(int(last or 0))
+        if not await _remark(eraser, held, deleted, field, held.mark, noted):
+            return True, used + 3
+        held.mark = noted
+        used += 2
+    # The counter goes before the mark turns into the record (the mark keeps its value meanwhile):
+    # while the mark is there no topic is made under the ID, so none can start from a counter
+    # deleted after the record let one be made; a topic made under the ID later raises its counter
+    # to the record's value first (gateway.engine.groups.extras)
+    # (unguarded: it would take a stall of this holder between its last read of the mark and here
+    # long enough for the community to be dismissed, erased, made again and the topic with it)
+    await s.redis.delete(seq_key)
+    erased, value = ERASED_TOPIC_FIELD + topic_id, held.mark.rsplit(LAST_SUFFIX, 1)[1]
+    if not int(await run_script(s.redis, _UNMARK_TOPIC, [deleted], [field, held.mark, erased, value])):
+        # the mark changed (its community erased): the next holder reads it as it is now. Handed
+        # back rather than removed: a removal could take another deletion's entry
         await eraser.let_go(held, due=s.clock.now())
-        return True, used + 2
-    return True, used + 1 + await _drop(eraser, held, deleted, field)
+        return True, used + 3
+    return True, used + 2 + await _drop(eraser, held, deleted, field)
+
+
+async def _remark(eraser: ErasureQueue, held: Hold, deleted: str, field: str, mark: str, noted: str) -> bool:
+    """The mark changed from `mark` to `noted`, if it still is `mark`; else (gone or changed
+    meanwhile: its community erased) the entry handed back due now, for the next holder to read the
+    mark as it is now. Answers whether it was changed."""
+    if int(await run_script(eraser.store.redis, _REMARK_TOPIC, [deleted], [field, mark, noted])):
+        return True
+    await eraser.let_go(held, due=eraser.store.clock.now())
+    return False
 
 
 async def _drop(eraser: ErasureQueue, held: Hold, deleted: str, field: str) -> int:

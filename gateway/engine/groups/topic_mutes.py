@@ -6,12 +6,11 @@ The members' mutes are a hash per topic (`Keys.group_topic_mutes`: member → un
 community's slot, beside its topics hash: a send reads the topic and the sender's mute in one round
 trip; the topic's deletion (`topic_erasure.delete_topic`, or a mirror's `GroupExtras._erase_topic`)
 and the community's erasure (`GroupEraser.erase`) delete the hash in the same step as the topic;
-a member leaving loses their entries just before their records go and again just after
-(`GroupStore._remove_records`: a mute racing the leaving writes its entry only while the target is
-still a member, `MUTE_IN_TOPIC`, so the second pass finds any that landed in between), and a join
-drops the joiner's (`_ADD_MEMBER`: a leaving cut before its second pass left them). An
-entry whose time has passed stays until one of those, or an unmute, removes it: at most one per
-member and topic, read as no mute."""
+a member leaving loses their entries in the same step as their records (`_REMOVE_MEMBER`, in
+gateway.engine.groups.store: a quit or kick takes the community's turn, as a mute does, so none
+lands between its read of the topics and that step, and `MUTE_IN_TOPIC` refuses a former member),
+so a member joining again has none. An entry whose time has passed stays until one of those, or
+an unmute, removes it: at most one per member and topic, read as no mute."""
 
 from __future__ import annotations
 
@@ -34,8 +33,9 @@ _topic_dec = msgspec.json.Decoder(TopicInfo)
 # A member's mute in a topic written (ARGV[3] > 0: until then, unix s) or lifted (0), only while
 # the topic is in its community's topics hash, the community is open and the target is still one of
 # its members: a deletion or dismissal that came first must not find the mutes hash made again
-# behind it, nor a member's removal (which drops their entries, `GroupStore._remove_records`, and
-# need not wait for the mute's turn) leave a former member's entry written after it. KEYS: the
+# behind it, nor a member's removal (which drops their entries in its own step, `_REMOVE_MEMBER`;
+# it waits for the mute's turn but for a turn outlived, TURN_TTL_SECONDS) leave a former member's
+# entry written after it. KEYS: the
 # community's info, its topics, the topic's mutes, its members (one slot); ARGV: the topic, the
 # member, the end. Answers MUTED_IN_TOPIC, or what is gone: NO_TOPIC, NO_COMMUNITY or NO_MEMBER.
 MUTED_IN_TOPIC, NO_TOPIC, NO_COMMUNITY, NO_MEMBER = 1, 0, -1, -2
