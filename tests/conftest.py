@@ -12,6 +12,7 @@ import pytest
 from gateway.clock import ManualClock
 from gateway.config import Settings
 from gateway.services import Gateway
+from tests.support.callback_receiver import CallbackReceiver
 from tests.support.clients import HTTPClient
 from tests.support.redis_cluster import RedisCluster, cluster_binaries, delete_app_keys
 from tests.support.redis_server import PrivateRedis
@@ -104,3 +105,12 @@ def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
     own.start()
     yield own
     own.stop()
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[CallbackReceiver]:
+    """An HTTP endpoint of the test's own taking the app's callbacks (tests.support.callback_receiver)."""
+    r = CallbackReceiver()
+    await r.start()
+    yield r
+    await r.stop()

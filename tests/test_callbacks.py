@@ -157,14 +157,6 @@ def check_request_line(got: Received, sdkappid: int, command: str, platform: str
 
 
 # ---- fixtures ------------------------------------------------------------------------------------
-@pytest.fixture
-async def receiver() -> AsyncIterator[CallbackReceiver]:
-    r = CallbackReceiver()
-    await r.start()
-    yield r
-    await r.stop()
-
-
 async def _gateway(settings: Settings, clock: ManualClock) -> tuple[InProcessGateway, HTTPClient]:
     running = await start_in_process(settings, clock)
     http = HTTPClient(running.base_url, settings.sdkappid, settings.secret_key, now=clock.now)

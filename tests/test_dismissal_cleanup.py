@@ -45,7 +45,6 @@ from gateway.engine.groups.eraser import (
     ERASE_LEASE_SECONDS,
     ERASE_RETRY_SECONDS,
     GroupEraser,
-    GroupEraserLoop,
 )
 from gateway.engine.groups.erasure_queue import Hold
 from gateway.engine.message_ids import group_msg_id
@@ -60,7 +59,7 @@ from gateway.store import scan_one, scan_targets
 from gateway.tencent.mirror_writes import MirrorWrites
 from gateway.upstream import GroupBeingErased
 from tests.conftest import REDIS_URL
-from tests.support.engine import HeldSends, embedded
+from tests.support.engine import HeldSends, embedded, replica_after_one_erase
 
 WORK = GroupType.V2TIM_GROUP_TYPE_WORK
 MEETING = GroupType.V2TIM_GROUP_TYPE_MEETING
@@ -505,23 +504,8 @@ async def test_a_cancelled_erasure_loop_is_finished_by_another_replicas(
     await groups.dismiss_group("alice", group)
     left = await stored_count(gw, group)
 
-    eraser = GroupEraser(groups.store, MessageRetention(gw.redis, keys_of(gw)))
-    worked = asyncio.Event()
-    erase = eraser.erase
-
-    async def noted(*args: Any) -> tuple[bool, int]:
-        done = await erase(*args)
-        worked.set()
-        return done
-
-    monkeypatch.setattr(eraser, "erase", noted)
-    replica = GroupEraserLoop(eraser, gw.clock, 500)
-    replica.start()
-    try:
-        async with asyncio.timeout(10):
-            await worked.wait()
-    finally:
-        await BackgroundLoop.stop(replica)  # its task cancelled, nothing handed back
+    replica = await replica_after_one_erase(gw, monkeypatch)
+    await BackgroundLoop.stop(replica)  # its task cancelled, nothing handed back
     assert await queued(gw, group)
     assert 0 < await stored_count(gw, group) < left
     assert await gw.redis.zscore(keys_of(gw).groups_to_erase(), group) > gw.clock.now(), "held until the lease ends"

@@ -37,7 +37,6 @@ from gateway.engine.groups.eraser import (
     DISMISSAL_HOLD_SECONDS,
     ERASE_WORK_PER_SECOND,
     GroupEraser,
-    GroupEraserLoop,
 )
 from gateway.engine.groups.topic_erasure import ERASING_TOPIC_FIELD, TOPIC_ENTRY
 from gateway.engine.retention import MessageRetention
@@ -52,7 +51,7 @@ from gateway.session.listening import Listening
 from gateway.session.pool import Session
 from gateway.v4 import callbacks as wire
 from tests.support.callback_receiver import CallbackReceiver
-from tests.support.engine import embedded
+from tests.support.engine import embedded, replica_after_one_erase
 from tests.support.servers import start_in_process
 from tests.test_dismissal_cleanup import (
     app_keys,
@@ -69,14 +68,6 @@ MEETING = GroupType.V2TIM_GROUP_TYPE_MEETING
 COMMUNITY = GroupType.V2TIM_GROUP_TYPE_COMMUNITY
 LONG = 2_500  # a topic's messages: more than its deletion erases itself (TOPIC_DELETION_ERASE_BUDGET)
 IDLE_SECONDS = 3600  # the recycler's idle time in these tests
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[CallbackReceiver]:
-    r = CallbackReceiver()
-    await r.start()
-    yield r
-    await r.stop()
 
 
 @pytest.fixture
@@ -242,23 +233,8 @@ async def test_a_stopping_replica_hands_its_group_back_at_once(gw: Gateway, monk
     await groups.dismiss_group("alice", group)
     left = await stored_count(gw, group)
 
-    eraser = GroupEraser(groups.store, MessageRetention(gw.redis, keys_of(gw)))
-    worked = asyncio.Event()
-    erase = eraser.erase
-
-    async def noted(*args: Any) -> tuple[bool, int]:
-        done = await erase(*args)
-        worked.set()
-        return done
-
-    monkeypatch.setattr(eraser, "erase", noted)
-    replica = GroupEraserLoop(eraser, gw.clock, 500)
-    replica.start()
-    try:
-        async with asyncio.timeout(10):
-            await worked.wait()
-    finally:
-        await replica.stop()
+    replica = await replica_after_one_erase(gw, monkeypatch)
+    await replica.stop()
     erased_part = await stored_count(gw, group)
     assert 0 < erased_part < left, "stopped midway"
 

@@ -6,7 +6,6 @@ Unset, those URLs stay relative (/media/...), as before the setting existed."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from urllib.parse import parse_qs, urlsplit
 
@@ -60,14 +59,6 @@ def test_a_public_url_that_is_not_an_http_base_is_refused_at_start(raw: str) -> 
 
 
 # ---- the app's callbacks -------------------------------------------------------------------------------
-@pytest.fixture
-async def receiver() -> AsyncIterator[CallbackReceiver]:
-    running = CallbackReceiver()
-    await running.start()
-    yield running
-    await running.stop()
-
-
 async def before_send_image_urls(
     settings: Settings, clock: ManualClock, receiver: CallbackReceiver
 ) -> tuple[list[str], InProcessGateway]:

@@ -35,14 +35,6 @@ PATIENCE_SECONDS = 60.0
 
 
 @pytest.fixture
-async def receiver() -> AsyncIterator[CallbackReceiver]:
-    r = CallbackReceiver()
-    await r.start()
-    yield r
-    await r.stop()
-
-
-@pytest.fixture
 async def gw(settings: Settings, receiver: CallbackReceiver) -> AsyncIterator[Gateway]:
     """A gateway whose callbacks (every command) go to `receiver`, its callback worker running; a POST
     has long enough that a loaded machine does not turn a slow answer into a retry seconds later."""

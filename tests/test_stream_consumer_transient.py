@@ -498,14 +498,6 @@ async def test_the_inbound_workers_webhook_waits_out_tencent_unreachable(redis: 
 
 
 # ---- the callback worker: its batch's UnreadMsgNum read failing ----------------------------------
-@pytest.fixture
-async def receiver() -> AsyncIterator[CallbackReceiver]:
-    found = CallbackReceiver()
-    await found.start()
-    yield found
-    await found.stop()
-
-
 async def test_callbacks_whose_unread_count_cannot_be_read_wait_and_go_out_with_it(
     settings: Settings, clock: ManualClock, receiver: CallbackReceiver, down_redis: Any
 ) -> None:

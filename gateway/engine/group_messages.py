@@ -27,7 +27,7 @@ from gateway.engine.message_core import (
 )
 from gateway.engine.message_ids import group_msg_id, parse_msg_id
 from gateway.engine.profiles import Profiles
-from gateway.engine.scripts import PipelinedScript, run_pipeline
+from gateway.engine.scripts import RAISE_SEQ, PipelinedScript, run_pipeline, run_script
 from gateway.errors import Code, IMError, invalid
 from gateway.events.bus import EventBus
 from gateway.ids import group_conversation_id, topic_parent
@@ -49,11 +49,6 @@ IMPORT_TOO_LARGE = 80002  # ... and for a message over the size limit
 CLEARED_UPTO = "upto"  # the field of Keys.timeline_cleared holding the seq cleared up to
 TIP_COPY_SCAN_BATCH = 500  # seqs read per round trip looking for a kick tip's copy (`_copy_of_tip`)
 RANDOM_FIELD = "random"  # the created message's field holding its send's random (with an upstream)
-# a timeline's seq raised to a seq the upstream gave, never lowered
-_RAISE_SEQ = (
-    "local c = tonumber(redis.call('get', KEYS[1]) or '0') "
-    "if tonumber(ARGV[1]) > c then redis.call('set', KEYS[1], ARGV[1]) end return 0"
-)
 # A kicked user's left mark moved with their kick tip (`_make_room`), on the user's slot: only
 # while it is still the tip's old seq (ARGV[2]), since a re-join deletes it and a later leave sets
 # another; the seqs from the old one up to the new one (ARGV[3]) hidden from them, as their
@@ -289,7 +284,7 @@ class GroupMessaging:
             topic = await topic_mutes(self._groups, group_id, user_id)
             owner_group, conversation_group = community, group_id
         else:
-            topic, (owner_group, conversation_group) = None, await self._conversation_group(group_id)
+            topic, owner_group, conversation_group = None, group_id, group_id
         group = await self._groups.info(owner_group)
         member = await self._groups.member(owner_group, user_id)
         if member is None and not as_admin:
@@ -472,7 +467,7 @@ class GroupMessaging:
         left alone; another (tips the mirror wrote itself, or a local import, where the upstream put
         its own message) moves to the timeline's next seq, so that both stay in the history."""
         seq_key = self._keys.timeline_seq(timeline)
-        await self._redis.eval(_RAISE_SEQ, 1, seq_key, stored.seq)
+        await run_script(self._redis, RAISE_SEQ, [seq_key], [stored.seq])
         raw = await self._redis.hget(self._keys.timeline_messages(timeline), str(stored.seq))
         if raw is None:
             return None

@@ -49,3 +49,11 @@ async def run_script(redis: Any, script: PipelinedScript, keys: list[str], args:
 
     (answer,) = await run_pipeline(redis, build, (script,))
     return answer
+
+
+# A timeline's seq raised to ARGV[1] (a seq the upstream gave, or one a deleted topic's timeline
+# reached), never lowered. KEYS: the timeline's seq counter.
+RAISE_SEQ = PipelinedScript(
+    "local c = tonumber(redis.call('GET', KEYS[1]) or '0') "
+    "if tonumber(ARGV[1]) > c then redis.call('SET', KEYS[1], ARGV[1]) end return 0"
+)

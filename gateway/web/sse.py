@@ -25,7 +25,6 @@ SSE) goes to Strawberry's own SSE transport, which has no `id:` and no Last-Even
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -36,6 +35,7 @@ from starlette.types import Receive, Scope, Send
 from gateway.errors import Code, IMError
 from gateway.events.delivery import Delivery
 from gateway.session.listening import Listening
+from gateway.waits import first_of
 from schema.build import IMSchema
 from schema.context import IMContext
 from schema.errors import error_extensions
@@ -183,7 +183,13 @@ async def serve_listener(
         metrics = context.gateway.metrics
         metrics.requests.labels(metrics.operation_label(plan.operation_name), "subscription").inc()
         await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
-        await _until_either(_pump(schema, run, listening, first, send, keepalive), _disconnected(receive))
+        # the stream ended, or the client went away; a client gone mid-write surfaces as the server's
+        # OSError or RuntimeError: the stream just ends
+        await first_of(
+            _pump(schema, run, listening, first, send, keepalive),
+            _disconnected(receive),
+            ignoring=(OSError, RuntimeError),
+        )
     finally:
         if listening is not None:
             await listening.close()
@@ -224,17 +230,3 @@ async def _pump(
 async def _disconnected(receive: Receive) -> None:
     while (await receive())["type"] != "http.disconnect":
         pass
-
-
-async def _until_either(first: Any, second: Any) -> None:
-    """Run both; when one ends, cancel the other (the stream ended, or the client went away). A
-    client gone mid-write surfaces as the server's OSError or RuntimeError: the stream just ends."""
-    tasks = [asyncio.ensure_future(first), asyncio.ensure_future(second)]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, OSError, RuntimeError):
-                await task

@@ -8,19 +8,17 @@ so the inbound worker drops exactly those echoes. OwnMessages lives on the real 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import orjson
 import pytest
-import redis.asyncio as aioredis
 
 from gateway.errors import IMError
 from gateway.im.enums import ElemType, GroupAdd, GroupMemberRole, GroupType
 from gateway.im.groups import CreateGroupMember, GroupInfo, GroupInfoChanges
 from gateway.im.messages import Content, StoredMessage, TextElem
-from gateway.keys import Keys
 from gateway.tencent.client import TencentRestClient
 from gateway.tencent.groups import TencentGroups
 from gateway.tencent.inbound import OwnMessages, decode_callback
@@ -53,16 +51,6 @@ class Tencent:
 
     def bodies(self, endpoint: str) -> list[dict[str, Any]]:
         return [body for seen, body in self.seen if seen == endpoint]
-
-
-@pytest.fixture
-async def own(redis_url: str, sdkappid: int) -> AsyncIterator[OwnMessages]:
-    """The gateway's record of its own writes, under a fresh app (conftest's `sdkappid` cleans it up)."""
-    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
-    try:
-        yield OwnMessages(client, Keys(sdkappid))
-    finally:
-        await client.aclose()
 
 
 def groups_on(tencent: Tencent, own: OwnMessages) -> TencentGroups:

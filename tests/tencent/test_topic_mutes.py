@@ -10,13 +10,9 @@ and splits it, as it does for a topic's messages. Tencent's refusals map as ever
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
-import redis.asyncio as aioredis
 
 from gateway.errors import Code, IMError
-from gateway.keys import Keys
 from gateway.tencent.groups import FORBID_MEMBERS_MAX
 from gateway.tencent.inbound import OwnMessages
 from tests.tencent.test_groups_wire import Tencent, groups_on
@@ -24,16 +20,6 @@ from tests.tencent.test_groups_wire import Tencent, groups_on
 FORBID = "group_open_http_svc/forbid_send_msg"
 GID = "@TGS#_@TGS#cQVLVHIM62CJ"  # B33's community
 TOPIC = f"{GID}@TOPIC#_TestTopic"
-
-
-@pytest.fixture
-async def own(redis_url: str, sdkappid: int) -> AsyncIterator[OwnMessages]:
-    """The gateway's record of its own writes, under a fresh app (conftest's `sdkappid` cleans it up)."""
-    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
-    try:
-        yield OwnMessages(client, Keys(sdkappid))
-    finally:
-        await client.aclose()
 
 
 async def test_a_topic_mute_names_the_community_and_the_topic(own: OwnMessages) -> None:

@@ -9,17 +9,14 @@ change naming no topic is none: it may be any topic's).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import msgspec
 import pytest
-import redis.asyncio as aioredis
 
 from gateway.errors import Code, IMError
 from gateway.im.groups import TopicInfo
-from gateway.keys import Keys
 from gateway.tencent.client import TencentRestClient
 from gateway.tencent.errors import TencentError
 from gateway.tencent.inbound import OwnMessages
@@ -55,16 +52,6 @@ GET_TOPIC: dict[str, Any] = {
         }
     ],
 }
-
-
-@pytest.fixture
-async def own(redis_url: str, sdkappid: int) -> AsyncIterator[OwnMessages]:
-    """The gateway's record of its own writes, under a fresh app (conftest's `sdkappid` cleans it up)."""
-    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
-    try:
-        yield OwnMessages(client, Keys(sdkappid))
-    finally:
-        await client.aclose()
 
 
 def client_of(tencent: Tencent) -> TencentRestClient:

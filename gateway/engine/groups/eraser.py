@@ -56,7 +56,6 @@ neither timeline nor seq counter (their last seq is the record's value): only th
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import contextvars
 import logging
 import secrets
@@ -79,6 +78,7 @@ from gateway.im.events import OnGroupDismissed, OnGroupRecycled
 from gateway.im.groups import GroupInfo
 from gateway.metrics import Metrics
 from gateway.origin import act_as, current_origin, forbid_callbacks
+from gateway.waits import first_of
 
 log = logging.getLogger("imql.groups")
 
@@ -625,15 +625,4 @@ class GroupEraserLoop(BackgroundLoop):
 
     async def _idle(self, until: float) -> None:
         """Until woken (`GroupEraser.woken`) or `until` by the clock."""
-        waits = [
-            asyncio.ensure_future(self._eraser.woken.wait()),
-            asyncio.ensure_future(self._clock.sleep_until(until)),
-        ]
-        try:
-            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for wait in waits:
-                wait.cancel()
-            for wait in waits:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await wait
+        await first_of(self._eraser.woken.wait(), self._clock.sleep_until(until))

@@ -27,7 +27,7 @@ from gateway.engine.groups.topic_erasure import (
     finish_topic_deletion,
 )
 from gateway.engine.retention import MessageRetention
-from gateway.engine.scripts import PipelinedScript, run_script
+from gateway.engine.scripts import RAISE_SEQ, PipelinedScript, run_script
 from gateway.errors import Code, IMError
 from gateway.ids import TOPIC_MARK, check_group_id, topic_parent
 from gateway.im.events import (
@@ -100,11 +100,6 @@ _TOPIC_BEING_ERASED = -2
 # one without them stands before it is asked again (`has_topics`)
 NO_TOPICS_UNTIL_FIELD = "noTopicsUntil"
 NO_TOPICS_RECHECK_SECONDS = 60
-# a timeline's seq raised to the upstream's (an imported topic's), never lowered
-_RAISE_SEQ = PipelinedScript(
-    "local c = tonumber(redis.call('GET', KEYS[1]) or '0') "
-    "if tonumber(ARGV[1]) > c then redis.call('SET', KEYS[1], ARGV[1]) end return 0"
-)
 
 _topic_enc = msgspec.json.Encoder()
 _topic_dec = msgspec.json.Decoder(TopicInfo)
@@ -466,7 +461,7 @@ class GroupExtras:
             return None
         seq_key = Keys.timeline_seq(self.store.keys.group_timeline(topic_id))
         # a record of an earlier build is valued as the mark was ("<seq>/forgotten"), its counter kept
-        await run_script(self.store.redis, _RAISE_SEQ, [seq_key], [int(last.split("/", 1)[0])])
+        await run_script(self.store.redis, RAISE_SEQ, [seq_key], [int(last.split("/", 1)[0])])
         return field
 
     async def delete_topic_from_community(
@@ -670,7 +665,7 @@ async def _import_topics(store: GroupStore, group_id: str, topics: Sequence[Upst
             break  # dismissed meanwhile: nothing of it is to be kept
         if new:
             seq_key = store.keys.timeline_seq(store.keys.group_timeline(topic_id))
-            await run_script(store.redis, _RAISE_SEQ, [seq_key], [topic.next_seq - 1])
+            await run_script(store.redis, RAISE_SEQ, [seq_key], [topic.next_seq - 1])
             written.append(topic_id)
     return written
 
