@@ -25,7 +25,10 @@
   workers it reached (`{"data": {"workers": n}}`); `/metrics` counts the answering worker's
   subscriptions only.
 
-Run as `python -m bench.floors <graphql-core|bare|bare-ws> --port P [--workers N]` (configuration
+- `bare-c2c` (c2c-cost's floor): the peer's C2C send and delivery, with none of GraphQL and no
+  IM rule the peer lacks (bench/floor_c2c.py).
+
+Run as `python -m bench.floors <graphql-core|bare|bare-ws|bare-c2c> --port P [--workers N]` (configuration
 from IMQL_*).
 """
 
@@ -49,6 +52,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from bench.floor_c2c import bare_c2c_app
 from gateway.cli import server_config
 from gateway.config import Settings, load_settings
 from gateway.lean.uvicorn_ws import SEND_NOW
@@ -238,6 +242,7 @@ FLOORS: dict[str, Callable[[Settings], Starlette]] = {
     "graphql-core": graphql_core_app,
     "bare": lambda _settings: bare_app(),
     "bare-ws": lambda _s: bare_ws_app(),
+    "bare-c2c": bare_c2c_app,
 }
 
 

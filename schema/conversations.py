@@ -148,7 +148,8 @@ class ConversationMutation:
 
     @strawberry.mutation(
         description='Mark read: one conversation, "c2c" (all C2C), "group" (all groups) or "" (all); C2C up to '
-        "cleanTimestamp (s), groups up to cleanSequence; 0 = everything."
+        "cleanTimestamp (s), groups up to cleanSequence; 0 = everything. A community topic's conversation "
+        '("group_" + topicID, in no list and none of the bulk forms\') is read as markGroupMessageAsRead reads it.'
     )
     async def cleanConversationUnreadMessageCount(
         self,

@@ -37,10 +37,12 @@ SEND_TO_RECEIVE = {
     "latency_p99_one_request",
     "max_rate_p99_under_50ms_one_request",
 }
+# the floor beside them: the peer's send on imql's stack, nothing else (bench/floor_c2c.py)
+SEND_TO_RECEIVE_FLOOR = {"floor_latency_p50", "floor_latency_p99", "floor_max_rate_p99_under_50ms"}
 # the figures each scenario must print
 EXPECTED = {
     "query-throughput": {"req_per_s", "p50", "p99", "ratio_to_graphql_core"},
-    "send-to-receive": SEND_TO_RECEIVE,
+    "send-to-receive": SEND_TO_RECEIVE | SEND_TO_RECEIVE_FLOOR,
     "send-to-receive-callbacks": {
         "latency_p50",
         "latency_p99",
@@ -96,6 +98,8 @@ EXPECTED = {
         "redis_commands_per_send_one_request",
         "redis_commands_per_message",
         "redis_commands_per_message_one_request",
+        "floor_cpu_per_1000_messages",
+        "floor_redis_commands_per_send",
     },
     "reconnect-storm": {
         "reconnect_acked_ms",
@@ -200,6 +204,8 @@ def test_scenario_runs_tiny_and_prints_its_figures(scenario: str, load: str) -> 
             "page_p50",
             "first_ms",
             "floor_bare_ws_first_ms",
+            "floor_latency_p50",
+            "floor_cpu_per_1000_messages",
             "c2c_bytes_per_message",
             "group_bytes_per_message",
         ):
@@ -226,6 +232,9 @@ def test_scenario_runs_tiny_and_prints_its_figures(scenario: str, load: str) -> 
     if peer_send is not None and peer_send["redis"] == "private":
         # counted exactly on a Redis of the run's own: EXISTS, INCR, MULTI, RPUSH, HINCRBY, EXEC, PUBLISH
         assert peer_send["value"] == 7
+    floor_send = by_figure.get(("floor_redis_commands_per_send", "bare-c2c"))
+    if floor_send is not None and floor_send["redis"] == "private":
+        assert floor_send["value"] == 7, "the floor makes the peer's seven commands"
     # it cleaned up after itself: no key of its apps is left (a side in a process of its own has
     # an app of its own, bench/sides.py), nor of the peer's
     apps = re.findall(r"SDKAppID (\d+)", done.stderr)

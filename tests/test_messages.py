@@ -316,9 +316,9 @@ async def test_a_c2c_send_takes_three_round_trips_and_leaves_the_conversation_no
         tell = announcer.announce
         told: list[dict[str, list[str]]] = []
 
-        async def recorded_tell(changed: dict[str, list[str]]) -> None:
+        async def recorded_tell(changed: dict[str, list[str]], *, topics: bool = False) -> None:
             told.append(changed)
-            await tell(changed)
+            await tell(changed, topics=topics)
 
         announcer.announce = recorded_tell  # type: ignore[method-assign]
 

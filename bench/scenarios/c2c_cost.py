@@ -34,7 +34,7 @@ from typing import Any
 
 from bench.harness import Bench, ServerProcess, median, redis_commands
 from bench.peer import PEER_NAME
-from bench.scenarios.send_to_receive import CREATE, OneRequestPairs, Pairs, PeerPairs
+from bench.scenarios.send_to_receive import CREATE, FLOOR, FloorPairs, OneRequestPairs, Pairs, PeerPairs
 
 RATE = 300  # msg/s
 SECONDS = 5.0
@@ -116,6 +116,8 @@ async def run(bench: Bench) -> None:
         if peer is not None:
             servers[PEER_NAME] = peer.server
             loads[PEER_NAME] = await PeerPairs.open(bench, peer.server, pairs)
+        servers[FLOOR] = await bench.start_process(["-m", "bench.floors", FLOOR], FLOOR)
+        loads[FLOOR] = await FloorPairs.open(bench, servers[FLOOR], pairs, "f")
         if not bench.tiny:  # an untimed round each: caches, pools and the peer's JIT are warm before counting
             for load in loads.values():
                 await load.one_round(rate, -1, 1.0)
@@ -138,14 +140,19 @@ async def run(bench: Bench) -> None:
                 "lost": int(sum(x["lost"] for x in runs)),
                 "requests_per_message": 2 if name == "imql" else 1,
             }
-            if name != PEER_NAME:
+            if name in PATHS:
                 extra["path"] = PATHS[name]
             return round(median([x["cpu"] for x in runs]), 3), extra
 
         theirs, their_extra = cpu_line(PEER_NAME) if PEER_NAME in cpu else (None, None)
+        floor, floor_extra = cpu_line(FLOOR)
+        bench.emit("floor_cpu_per_1000_messages", floor, "s", server=FLOOR, **floor_extra)
+        if theirs is not None and floor:  # what the peer's own work costs on imql's stack, beside the peer
+            bench.emit("peer_over_floor_cpu", round(theirs / floor, 3), "ratio", peer=theirs, floor=floor)
         for name, suffix in (("imql", ""), (ONE, "_one_request")):
             ours, our_extra = cpu_line(name)
             figure = f"cpu_per_1000_messages{suffix}"
+            our_extra.update(floor=floor, ratio_to_floor=round(ours / floor, 3) if floor else None)
             bench.emit_compared(figure, ours, theirs, "s", peer_extra=their_extra, **our_extra)
 
         create = counts["imql"]["create"]
@@ -163,5 +170,8 @@ async def run(bench: Bench) -> None:
                     path=PATHS[name],
                     **summary(ours_n, redis),
                 )
+        floor_sends = counts[FLOOR]["send"]
+        floor_extra = summary(floor_sends, redis)
+        bench.emit("floor_redis_commands_per_send", min(floor_sends), "commands", server=FLOOR, **floor_extra)
         for load in loads.values():
             load.close()

@@ -14,8 +14,14 @@ inline (`latency_p50_one_request`, `latency_p99_one_request`, `max_rate_p99_unde
 The peer (yoga-chat, bench/peer.py) runs the same ladder in the same invocation: as many pairs of
 its own users, its one-request send (the text inline: it has no created messages), its
 `newMessages` subscription. At each rate the loads take turns round by round (imql, imql's
-one-request, peer, imql, ...); a load leaves the ladder when its p99 passes 50 ms, the others go
-on. imql's figures carry `ratio_to_peer` where both ran."""
+one-request, peer, floor, imql, ...); a load leaves the ladder when its p99 passes 50 ms, when
+it loses a message, or when it keeps up with less than 90 % of the rate; the others go on. imql's
+figures carry `ratio_to_peer` where both ran.
+
+The floor (`bare-c2c`, bench/floor_c2c.py: the peer's send and delivery on imql's stack with no
+GraphQL, on a single Redis only) climbs the same ladder with pairs of its own, its figures
+`floor_latency_p50`, `floor_latency_p99` and `floor_max_rate_p99_under_50ms` (beside imql's
+highest rates as `floor`)."""
 
 from __future__ import annotations
 
@@ -35,11 +41,12 @@ SEND = "mutation Send($id: String!, $to: String!) { sendMessage(id: $id, receive
 CREATE = "mutation Create($text: String!) { createTextMessage(text: $text) { id } }"
 SEND_TEXT = "mutation SendText($text: String!, $to: String!) { sendTextMessage(text: $text, receiver: $to) { msgID } }"
 P99_LIMIT_MS = 50.0
-RATES = [100, 150, 200, 250, 300, 350, 400, 450, 500, 600, 750, 1000]  # msg/s, until p99 passes 50 ms
+RATES = [100, 150, 200, 250, 300, 350, 400, 450, 500, 600, 750, 1000, 1500, 2000]  # msg/s, until p99 passes 50 ms
 SECONDS = 3.0  # one round at a rate
 ROUNDS = 3  # rounds per rate; the median round's p50 and p99 are the rate's
 CONNECTIONS = 16  # keep-alive connections the senders' requests are spread over
 ONE = "imql-one-request"  # imql's one-request load (the same server as "imql"); its figures get SUFFIX
+FLOOR = "bare-c2c"  # the floor: the peer's send on imql's stack, nothing else (bench/floor_c2c.py)
 SUFFIX = {"imql": "", ONE: "_one_request"}
 
 
@@ -199,6 +206,29 @@ class PeerPairs(Pairs):
         return str(payload["data"]["newMessages"]["text"])
 
 
+class FloorPairs(PeerPairs):
+    """The same load on the floor: its users logged in through it (`POST /login`), the send and
+    the subscription of the peer's shape."""
+
+    send_query = "floor: the text and the receiver are read from the variables"
+
+    async def login(self) -> tuple[list[str], list[str]]:
+        async def tokens(users: list[str]) -> list[str]:
+            conn = await Connection.open("127.0.0.1", self.server.port)
+            try:
+                found = []
+                for user in users:
+                    status, body = await conn.post_json("/login", {"userID": user}, "")
+                    if status != 200:
+                        raise RuntimeError(f"{FLOOR}: login failed: {body}")
+                    found.append(str(body["token"]))
+                return found
+            finally:
+                conn.close()
+
+        return await tokens(self.senders), await tokens(self.receivers)
+
+
 async def run(bench: Bench) -> None:
     pairs = 2 if bench.tiny else 50
     rates = [50] if bench.tiny else RATES
@@ -215,6 +245,9 @@ async def run(bench: Bench) -> None:
         peer = await bench.start_peer()
         if peer is not None:
             loads[PEER_NAME] = await PeerPairs.open(bench, peer.server, pairs)
+        if not bench.cluster:  # the floor, as the peer, runs on a single Redis
+            floor = await bench.start_process(["-m", "bench.floors", FLOOR], FLOOR)
+            loads[FLOOR] = await FloorPairs.open(bench, floor, pairs, "f")
         if not bench.tiny:  # an untimed round each: caches, pools and the peer's JIT warm before the ladder
             for load in loads.values():
                 await load.one_round(rates[0], -1, 1.0)
@@ -248,12 +281,23 @@ async def run(bench: Bench) -> None:
             emit_rate(bench, figures)
             if not going:
                 break
+        floor_best = best.get(FLOOR)
+        if floor_best is not None:
+            bench.emit("floor_max_rate_p99_under_50ms", floor_best, "msg/s", server=FLOOR, tried=rates)
+        floors = {} if floor_best is None else {"floor": floor_best}
         for name, suffix in SUFFIX.items():
             paths: dict[str, Any] = {"path": "one-request"} if name == ONE else {}
             figure = f"max_rate_p99_under_50ms{suffix}"
             peer_extra = {"tried": rates}
             bench.emit_compared(
-                figure, best[name], best.get(PEER_NAME), "msg/s", peer_extra=peer_extra, tried=rates, **paths
+                figure,
+                best[name],
+                best.get(PEER_NAME),
+                "msg/s",
+                peer_extra=peer_extra,
+                tried=rates,
+                **floors,
+                **paths,
             )
         for load in loads.values():
             load.close()
@@ -278,11 +322,13 @@ def emit_rate(bench: Bench, figures: dict[str, RateFigures]) -> None:
     peer's line under each path's figure name, as c2c-cost prints it), else whichever ran."""
     theirs = figures.get(PEER_NAME)
     ours = [name for name in SUFFIX if name in figures]
+    floor = figures.get(FLOOR)
     for base in ("latency_p50", "latency_p99"):
+        if floor is not None:
+            floor_value, floor_extra = floor.line(base)
+            bench.emit(f"floor_{base}", floor_value, "ms", server=FLOOR, **floor_extra)
         peer_value, peer_extra = theirs.line(base) if theirs else (None, None)
-        if not ours:
-            assert peer_value is not None
-            assert peer_extra is not None
+        if not ours and peer_value is not None and peer_extra is not None:  # imql has left the ladder
             bench.emit(base, peer_value, "ms", server=PEER_NAME, **peer_extra)
         for name in ours:
             value, extra = figures[name].line(base)

@@ -14,8 +14,9 @@ from typing import Protocol
 class Announcer(Protocol):
     """onConversationChanged / onNewConversation, as each user sees their conversations."""
 
-    async def announce(self, changed: dict[str, list[str]]) -> None:
-        """Tell each user of their conversations that changed (or appeared: onNewConversation)."""
+    async def announce(self, changed: dict[str, list[str]], *, topics: bool = False) -> None:
+        """Tell each user of their conversations that changed (or appeared: onNewConversation);
+        `topics`: a community topic's too, as changed (the caller checked the user is a member)."""
 
     async def announce_new(self, appeared: dict[str, list[str]]) -> None:
         """onNewConversation: conversations that (re)appeared in users' lists, e.g. a joined group."""

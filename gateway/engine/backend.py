@@ -208,6 +208,7 @@ class EmbeddedBackend:
             conversation_views,
             announcer,
             self.messages.c2c,
+            self.messages.group,
             upstream=upstream,
         )
         self.accounts = EmbeddedAccounts(self.profiles, self.friendship, clock, upstream)

@@ -27,7 +27,7 @@ from gateway.engine.message_core import (
 )
 from gateway.engine.message_ids import group_msg_id, parse_msg_id
 from gateway.engine.profiles import Profiles
-from gateway.engine.scripts import RAISE_SEQ, PipelinedScript, run_pipeline, run_script
+from gateway.engine.scripts import RAISE_FIELD, RAISE_SEQ, PipelinedScript, run_pipeline, run_script
 from gateway.errors import Code, IMError, invalid
 from gateway.events.bus import EventBus
 from gateway.ids import group_conversation_id, topic_parent
@@ -463,19 +463,48 @@ class GroupMessaging:
     async def _make_room(self, timeline: str, stored: StoredMessage) -> StoredMessage | None:
         """Before a message whose seq the upstream gave is stored at it: the timeline's seq raised to
         it (the mirror's own tips and local imports take seqs after it), and the message there
-        already, if any, dealt with. The same message (same random and sender) is answered, to be
-        left alone; another (tips the mirror wrote itself, or a local import, where the upstream put
-        its own message) moves to the timeline's next seq, so that both stay in the history."""
+        already, if any, dealt with (`_clear_seq`)."""
         seq_key = self._keys.timeline_seq(timeline)
         await run_script(self._redis, RAISE_SEQ, [seq_key], [stored.seq])
+        return await self._clear_seq(timeline, stored, in_turn=False)
+
+    async def _clear_seq(self, timeline: str, stored: StoredMessage, *, in_turn: bool) -> StoredMessage | None:
+        """What `_make_room` does with the message at `stored`'s seq, read here. The same message
+        (same random and sender) is answered, to be left alone; another (tips the mirror wrote
+        itself, or a local import, where the upstream put its own message) moves to the timeline's
+        next seq, so that both stay in the history.
+
+        A kick tip is moved in the timeline's kick-tip turn (`in_turn`: held by this run), taken
+        only when one is in the way, where it is read again, another run having maybe moved it
+        meanwhile: every upstream group send passes here, and nothing else pays a round trip for
+        it. Two runs of one timeline, each for its own message, could otherwise interleave their
+        three steps (below): run A copies tip T from seq 10 to a seq N it just took; run B, whose
+        message the upstream gave seq N, finds that copy, a kick tip, and moves it on to N2 (the
+        marks are not at N yet: it moves none); then A moves the kicked users' marks from 10 to N,
+        where B's message is, sent after their removal, and T is at N2 out of their view. In
+        turns, B waits for A to finish, reads N again, finds T's copy with the marks at it now,
+        and moves both on to N2. Any two tip moves of the timeline take turns so, whichever tips
+        and seqs: their copies, mark moves and removals never interleave. Reading outside the turn
+        decides only whether to take it; what is done is decided on what is read in it.
+
+        A plain message in the way is moved in one transaction, without the turn: no tip move
+        touches it. A tip's copy lands only at a seq its mover has just taken (INCR), and a tip's
+        old seq is the upstream's for the message making room, given to that message only (whose
+        runs take the same send's turn): a plain message a run finds at its seq is at neither.
+        Not covered, as at a seq the mirror takes for its own tip or import: a message the upstream
+        gave the seq N that A has taken, read between A's INCR and its copy's write, finds it empty."""
         raw = await self._redis.hget(self._keys.timeline_messages(timeline), str(stored.seq))
         if raw is None:
             return None
         there = STORED_DEC.decode(raw)
         if there.random == stored.random and there.sender == stored.sender:
             return there
+        kicked = bool(_kicked_by(there))
+        if kicked and not in_turn:
+            async with self._groups.turns.turn(f"kick-tip:{timeline}", always=True):
+                return await self._clear_seq(timeline, stored, in_turn=True)
         countable = await self._redis.zscore(self._keys.timeline_countable(timeline), str(there.seq)) is not None
-        if not _kicked_by(there):  # nobody's mark names it: moved in one transaction
+        if not kicked:  # nobody's mark names it: moved in one transaction
             moved = await self._next_seq_copy(timeline, there)
             pipe = self._redis.pipeline(transaction=True)
             self._queue_unstore_counts(pipe, timeline, [there])
@@ -497,7 +526,8 @@ class GroupMessaging:
         # it once more. Moved the other way round (marks first, the tip in one transaction after
         # them), a cut left the marks past a tip still at its old seq, hidden from them, and the
         # next run's marks could not follow it: the kicked lost their tip, and the seq their mark
-        # named was left for the upstream's next message, sent after their removal.
+        # named was left for the upstream's next message, sent after their removal. A gateway dying
+        # holds the turn until it expires (TURN_TTL_SECONDS); one raising releases it.
         new_seq = await self._copy_of_tip(timeline, there)
         if new_seq is None:
             moved = await self._next_seq_copy(timeline, there)
@@ -816,13 +846,23 @@ class GroupMessaging:
             user_id, timeline, count, get_type, start_seq, message_types, time_begin, time_period
         )
 
-    async def mark_group_message_as_read(self, user_id: str, group_id: str) -> None:
+    async def mark_group_message_as_read(self, user_id: str, group_id: str, *, until_seq: int = 0) -> None:
+        """`until_seq` (cleanConversationUnreadMessageCount's cleanSequence, which reads a topic's
+        conversation here): read up to that seq only, at most the newest, never moving the read
+        mark back; 0: all of it, the mark set to the newest seq."""
         owner_group, conversation_group = await self._conversation_group(group_id)
         await self._groups.require_member(await self._groups.info(owner_group), user_id)
         timeline = self._keys.group_timeline(conversation_group)
+        conversation = group_conversation_id(conversation_group)
         last = int(await self._redis.get(self._keys.timeline_seq(timeline)) or 0)
-        await self._redis.hset(self._keys.group_read_seqs(user_id), group_conversation_id(conversation_group), last)
-        await self._core.conversations_changed({user_id: [group_conversation_id(conversation_group)]})
+        marks = self._keys.group_read_seqs(user_id)
+        if until_seq:  # raised, never lowered: a read of everything racing it keeps the higher mark
+            await run_script(self._redis, RAISE_FIELD, [marks], [conversation, min(until_seq, last)])
+        else:  # the newest, whatever the mark was: one above it (a topic the mirror's upstream made
+            # again under its ID numbers from 1 again) would hide every new message
+            await self._redis.hset(marks, conversation, last)
+        # a topic's conversation too: its messages told the member of it, with its unread count
+        await self._core.conversations_changed({user_id: [conversation]}, topics=True)
 
     async def group_unread(self, user_id: str, group_id: str) -> int:
         """Countable messages after the user's read seq (read diffusion: one ZCOUNT)."""

@@ -113,10 +113,11 @@ class MessageCore:
     per-viewer views and visibility, created messages and their claims, history pages, revoke and
     modify. The parts hold it and call it; it knows none of them."""
 
-    async def conversations_changed(self, changed: dict[str, list[str]]) -> None:
+    async def conversations_changed(self, changed: dict[str, list[str]], *, topics: bool = False) -> None:
         """Tell users their conversations changed (onNewConversation / onConversationChanged);
-        Conversations does it through the Announcer. Messages only say which ones."""
-        await self._announcer.announce(changed)
+        Conversations does it through the Announcer. Messages only say which ones (`topics`: a
+        community topic's too, ConversationAnnouncer.announce)."""
+        await self._announcer.announce(changed, topics=topics)
 
     async def offer_push(self, stored: StoredMessage, receivers: Sequence[str] | None, online_only: bool) -> None:
         """Each sent message with the users it was sent to (None: all of a large group's members)

@@ -57,3 +57,12 @@ RAISE_SEQ = PipelinedScript(
     "local c = tonumber(redis.call('GET', KEYS[1]) or '0') "
     "if tonumber(ARGV[1]) > c then redis.call('SET', KEYS[1], ARGV[1]) end return 0"
 )
+
+
+# A hash field raised to ARGV[2] (a read seq), never lowered; set if absent. KEYS: the hash;
+# ARGV: the field, the value. Two reads racing (a read up to a seq and a read of everything)
+# leave the higher mark, whichever lands last.
+RAISE_FIELD = PipelinedScript(
+    "local v = redis.call('HGET', KEYS[1], ARGV[1]) "
+    "if not v or tonumber(ARGV[2]) > tonumber(v) then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end return 0"
+)

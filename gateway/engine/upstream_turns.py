@@ -10,8 +10,9 @@ waits for it, then finds the mirror as the echo describes and changes nothing (t
 the engine's writes are idempotent by the upstream's identity).
 
 Scopes: "group:<id>" (membership and profile writes), "create:<owner>" (a group being created,
-whose ID the upstream assigns), "send:<timeline>:<random>" (a group message). Turns are re-entrant
-within a task (a write that calls another write of the same scope does not wait for itself), last
+whose ID the upstream assigns), "send:<timeline>:<random>" (a group message), "kick-tip:<timeline>"
+(a kick tip moved out of the way of a message the upstream numbered: GroupMessaging._make_room).
+Turns are re-entrant within a task (a write that calls another write of the same scope does not wait for itself), last
 at most TURN_TTL_SECONDS (a replica that died holding one does not block the scope for long), and
 cost nothing without an upstream, but for the writes that take them `always`: a read-modify-write
 of a group's state (its attributes, a member's record, its owner, an application, its profile) is

@@ -7,7 +7,7 @@ from typing import Any
 from gateway.engine.conversations.state import UserState, UserStates
 from gateway.engine.conversations.views import ConversationViews
 from gateway.events.bus import EventBus
-from gateway.ids import group_conversation_id, group_ids_of
+from gateway.ids import conversation_group_id, group_conversation_id, group_ids_of, topic_parent
 from gateway.im.conversations import Conversation
 from gateway.im.events import OnConversationChanged, OnNewConversation
 from gateway.keys import Keys
@@ -25,9 +25,13 @@ class ConversationAnnouncer:
         self._states = states
         self._views = views
 
-    async def announce(self, changed: dict[str, list[str]]) -> None:
+    async def announce(self, changed: dict[str, list[str]], *, topics: bool = False) -> None:
         """Tell each user, as they see them, of conversations that changed (one batched
         onConversationChanged) or that appeared or came back after a deletion (onNewConversation).
+
+        A community topic's conversation is in no list, so it is told only with `topics`, and
+        only as changed: by a caller that has checked the user is in the community (a read of the
+        topic, whose conversation the topic's messages told the user of with its unread count).
 
         Every user's part of it is batched: one round trip reads the state of the changed
         conversations (not the users' whole lists) and what each was already told, then each
@@ -60,7 +64,9 @@ class ConversationAnnouncer:
         for user_id, convs, state_of, announced_at in pending:
             state = states[user_id] = state_of(raw)
             seen_of[user_id] = {c for c, mark in zip(convs, raw[announced_at], strict=True) if mark is not None}
-            wanted = [c for c in convs if self._states.is_live(c, state, activity.get(c, 0))]
+            wanted = [
+                c for c in convs if (topics and _of_topic(c)) or self._states.is_live(c, state, activity.get(c, 0))
+            ]
             if wanted:
                 wanted_of[user_id] = wanted
         if not wanted_of:
@@ -73,7 +79,7 @@ class ConversationAnnouncer:
         pipe = self._redis.pipeline(transaction=False)
         for (user_id, wanted), views in zip(wanted_of.items(), all_views, strict=True):
             by_conv = dict(zip(wanted, views, strict=True))
-            fresh = [c for c in wanted if c not in seen_of[user_id]]
+            fresh = [c for c in wanted if c not in seen_of[user_id] and not _of_topic(c)]
             if fresh:
                 pipe.hset(self._keys.conversation_state(user_id, "announced"), mapping=dict.fromkeys(fresh, 1))
                 self._bus.queue_publish(
@@ -89,3 +95,9 @@ class ConversationAnnouncer:
         for user_id, convs in appeared.items():
             await self._redis.hdel(self._keys.conversation_state(user_id, "announced"), *convs)
         await self.announce(appeared)
+
+
+def _of_topic(conversation_id: str) -> bool:
+    """Whether the conversation is a community topic's ("group_" and the topic's ID)."""
+    group = conversation_group_id(conversation_id)
+    return group is not None and topic_parent(group) is not None

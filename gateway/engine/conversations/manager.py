@@ -25,6 +25,7 @@ from gateway.engine.conversations.settings import ConversationSettings
 from gateway.engine.conversations.state import UserState, UserStates
 from gateway.engine.conversations.views import ConversationViews
 from gateway.engine.errors import maps_store_errors
+from gateway.engine.group_messages import GroupMessaging
 from gateway.engine.messages import C2CMessaging
 from gateway.engine.notices import ConversationWatch
 from gateway.events.bus import EventBus
@@ -53,6 +54,7 @@ class Conversations:
         viewer: ConversationViews,
         announcer: ConversationAnnouncer,
         c2c: C2CMessaging,
+        group: GroupMessaging,
         upstream: Upstream | None = None,
     ) -> None:
         """`states`, `viewer` and `announcer` are built first, by the backend: the message and
@@ -61,7 +63,7 @@ class Conversations:
         self.viewer = viewer
         self.announcer = announcer
         self.listing = ConversationListing(redis, keys, states, viewer)
-        self.settings = ConversationSettings(redis, keys, bus, clock, states, announcer, c2c, upstream)
+        self.settings = ConversationSettings(redis, keys, bus, clock, states, announcer, c2c, group, upstream)
         self.conversation_groups = ConversationGroups(redis, keys, bus, states, viewer, announcer, upstream)
 
     def observer(self, user_id: str) -> ConversationWatch:

@@ -8,10 +8,12 @@ from typing import Any
 from gateway.clock import Clock
 from gateway.engine.conversations.announce import ConversationAnnouncer
 from gateway.engine.conversations.state import PER_CALL_MAX, UserStates
+from gateway.engine.group_messages import GroupMessaging
 from gateway.engine.messages import C2CMessaging
+from gateway.engine.scripts import RAISE_FIELD, run_pipeline
 from gateway.errors import Code, IMError, invalid
 from gateway.events.bus import EventBus
-from gateway.ids import conversation_group_id, conversation_peer_id, parse_conversation_id
+from gateway.ids import conversation_group_id, conversation_peer_id, parse_conversation_id, topic_parent
 from gateway.im.conversations import ConversationOperationResult
 from gateway.im.enums import ConversationType
 from gateway.im.events import OnConversationDeleted
@@ -35,6 +37,7 @@ class ConversationSettings:
         states: UserStates,
         announcer: ConversationAnnouncer,
         c2c: C2CMessaging,
+        group: GroupMessaging,
         upstream: Upstream | None = None,
     ) -> None:
         self._upstream = upstream  # the IM server a user's list changes go to first (gateway.upstream)
@@ -45,6 +48,7 @@ class ConversationSettings:
         self._states = states
         self._announcer = announcer
         self._c2c = c2c  # what clears and reads C2C conversations
+        self._group = group  # what reads a community topic's conversation (markGroupMessageAsRead's)
 
     def _ms(self) -> int:
         return int(self._clock.now() * 1000)
@@ -187,7 +191,18 @@ class ConversationSettings:
     async def clean_conversation_unread_message_count(
         self, user_id: str, conversation_id: str, clean_timestamp: int, clean_sequence: int
     ) -> None:
-        """cleanConversationUnreadMessageCount: one conversation, "c2c", "group", or "" for all."""
+        """cleanConversationUnreadMessageCount: one conversation, "c2c", "group", or "" for all.
+
+        A community topic's conversation is in no list (getTopicInfoList shows its unread count):
+        it is read as markGroupMessageAsRead naming the topic reads it, by the same code, for a
+        member of the community only (10007; 10010 for no such topic or community), and is none
+        of the bulk forms'. Its read mark is the gateway's own on the Tencent backend too, as
+        markGroupMessageAsRead's is (no group read-report REST)."""
+        group = conversation_group_id(conversation_id)
+        if group is not None and topic_parent(group) is not None:
+            parse_conversation_id(conversation_id)  # 6004 when malformed
+            await self._group.mark_group_message_as_read(user_id, group, until_seq=clean_sequence)
+            return
         state = await self._states.user_state(user_id)
         if conversation_id in ("", "c2c", "group"):
             # "c2c" / "group": the conversations whose ID is of that kind ("": all of them)
@@ -206,19 +221,24 @@ class ConversationSettings:
         if up is not None and not clean_timestamp:
             peers = [p for p in (conversation_peer_id(c) for c in targets) if p is not None]
             upstream_marks = await self._c2c.upstream_read_ms(user_id, peers, self._ms())
-        pipe = self._redis.pipeline(transaction=False)
+        c2c_marks: dict[str, tuple[str, int]] = {}  # conversation -> (peer, read mark in ms)
+        group_marks: dict[str, int] = {}  # conversation -> read seq
         for conv in targets:
             kind, target = parse_conversation_id(conv)
             if kind == ConversationType.V2TIM_C2C:
                 until = clean_timestamp * 1000 if clean_timestamp else upstream_marks.get(target, self._ms())
-                until = max(until, int(state.c2c_reads.get(conv, 0)))
-                self._c2c.unread_index.queue_read(pipe, user_id, {target: until})
-                pipe.hset(self._keys.conversation_state(user_id, "c2c-read-ms"), conv, until)
+                c2c_marks[conv] = (target, max(until, int(state.c2c_reads.get(conv, 0))))
             else:
                 last = int(await self._redis.get(self._keys.timeline_seq(self._keys.group_timeline(target))) or 0)
-                until_seq = min(clean_sequence, last) if clean_sequence else last
-                pipe.hset(
-                    self._keys.group_read_seqs(user_id), conv, max(until_seq, int(state.group_reads.get(conv, 0)))
-                )
-        await pipe.execute()
+                group_marks[conv] = min(clean_sequence, last) if clean_sequence else last
+
+        def build(pipe: Any) -> None:
+            for conv, (peer, until) in c2c_marks.items():
+                self._c2c.unread_index.queue_read(pipe, user_id, {peer: until})
+                pipe.hset(self._keys.conversation_state(user_id, "c2c-read-ms"), conv, until)
+            for conv, until_seq in group_marks.items():  # raised, never lowered (a read racing this one)
+                RAISE_FIELD.queue(pipe, [self._keys.group_read_seqs(user_id)], [conv, until_seq])
+
+        if c2c_marks or group_marks:  # (the writes are idempotent: run again if a script was missing)
+            await run_pipeline(self._redis, build, (RAISE_FIELD,))
         await self._announcer.announce({user_id: targets})

@@ -27,8 +27,8 @@ from gateway.keys import Keys
 
 PAGE_MAX = 100  # conversations per page
 PER_CALL_MAX = 100  # conversation IDs per call (51006 beyond, for marks)
-# where the named conversation groups and the receive options sit in `_state_hashes`
-_GROUPS_AT, _OPTIONS_AT, _LEFT_AT = 5, 6, 11
+# where the named conversation groups, the receive options and the left marks sit in `_state_hashes`
+_GROUPS_AT, _OPTIONS_AT, _LEFT_AT = 5, 6, 10
 
 # a conversation group's conversations, as its field of Keys.conversation_groups holds them
 list_enc = msgspec.json.Encoder()

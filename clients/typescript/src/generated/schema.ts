@@ -945,7 +945,7 @@ export type Mutation = {
   addToBlackList: Array<FriendOperationResult>;
   /** Cancel your invitation (the inviter only: 8011 otherwise). */
   cancel: Scalars['Boolean']['output'];
-  /** Mark read: one conversation, "c2c" (all C2C), "group" (all groups) or "" (all); C2C up to cleanTimestamp (s), groups up to cleanSequence; 0 = everything. */
+  /** Mark read: one conversation, "c2c" (all C2C), "group" (all groups) or "" (all); C2C up to cleanTimestamp (s), groups up to cleanSequence; 0 = everything. A community topic's conversation ("group_" + topicID, in no list and none of the bulk forms') is read as markGroupMessageAsRead reads it. */
   cleanConversationUnreadMessageCount: Scalars['Boolean']['output'];
   /** Clear a C2C conversation's history for yourself (the conversation stays). */
   clearC2CHistoryMessage: Scalars['Boolean']['output'];
