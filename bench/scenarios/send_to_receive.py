@@ -111,6 +111,16 @@ class Pairs:
         )
         return [{"id": d, "to": self.receivers[k % pairs]} for k, d in enumerate(drafts)]
 
+    async def freshen(self, conn: Connection, sender: int) -> None:
+        """The sender's session read afresh by a request of its own: imql trusts a cached session
+        for 30 s (gateway.session.pool.CACHE_TRUST_SECONDS), and then reads it again once, in
+        whichever request comes next; c2c-cost counts a send's commands after this, so that this
+        read, once per half minute per session, is not counted as a send's. The peer and the floor
+        keep no session (stateless tokens): nothing to do there."""
+        status, body = await conn.post_json("/graphql", {"query": "{ getLoginUser }"}, self.sender_tokens[sender])
+        if status != 200 or "errors" in body:
+            raise RuntimeError(f"getLoginUser failed: {body}")
+
     async def send(self, conn: Connection, sender: int, variables: dict[str, Any]) -> None:
         token = self.sender_tokens[sender]
         if self.create_over_http:
@@ -197,6 +207,9 @@ class PeerPairs(Pairs):
 
     async def login(self) -> tuple[list[str], list[str]]:
         return await self.peer.login(self.senders), await self.peer.login(self.receivers)
+
+    async def freshen(self, conn: Connection, sender: int) -> None:
+        """Nothing: its tokens are checked without a Redis read (Pairs.freshen)."""
 
     async def prepare(self, texts: list[str]) -> list[dict[str, Any]]:
         pairs = len(self.senders)

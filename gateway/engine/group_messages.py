@@ -68,6 +68,33 @@ return 1
 """
 )
 
+# A message `_make_room` moves, written at the timeline's next seq in the step that takes it, so
+# that no message the upstream numbered can be stored at that seq in between (and be overwritten)
+# nor find it empty: either the upstream's RAISE_SEQ came first and the seq taken is past it, or
+# the copy is there when that message looks. The body is ARGV[1] .. seq .. ARGV[2]
+# (`_seq_template`); it counts as unread if ARGV[3] is "1", and each @ set in KEYS[4..] gets the
+# seq. ARGV[4], unless empty: the old seq, whose message and marks go in the same step (a plain
+# message moved; a kick tip stays until its kicked users' marks have followed it). KEYS: the
+# timeline's seq counter, its messages, its countable seqs, the message's @ sets. Returns the seq.
+_COPY_TO_NEXT_SEQ = PipelinedScript(
+    """
+local seq = redis.call('INCR', KEYS[1])
+redis.call('HSET', KEYS[2], seq, ARGV[1] .. string.format('%d', seq) .. ARGV[2])
+if ARGV[3] == '1' then redis.call('ZADD', KEYS[3], seq, seq) end
+for i = 4, #KEYS do redis.call('ZADD', KEYS[i], seq, seq) end
+if ARGV[4] ~= '' then
+  redis.call('HDEL', KEYS[2], ARGV[4])
+  redis.call('ZREM', KEYS[3], ARGV[4])
+  for i = 4, #KEYS do redis.call('ZREM', KEYS[i], ARGV[4]) end
+end
+return seq
+"""
+)
+# `_seq_template`'s probe seqs: random, of 18 digits (nobody can write a text that defeats them),
+# drawn again while the first one's digits also appear elsewhere in the body
+_PROBE_LOW, _PROBE_SPAN = 10**17, 9 * 10**17
+_PROBE_DRAWS = 5
+
 
 def _kicked_by(message: StoredMessage) -> list[str]:
     """The users a kick tip tells of their removal, each once; none for any other message."""
@@ -491,8 +518,11 @@ class GroupMessaging:
         touches it. A tip's copy lands only at a seq its mover has just taken (INCR), and a tip's
         old seq is the upstream's for the message making room, given to that message only (whose
         runs take the same send's turn): a plain message a run finds at its seq is at neither.
-        Not covered, as at a seq the mirror takes for its own tip or import: a message the upstream
-        gave the seq N that A has taken, read between A's INCR and its copy's write, finds it empty."""
+        A copy takes its seq and is written there in one step (`_copy_to_next_seq`), so a message
+        the upstream numbered with that seq either raised the counter past it first or finds the
+        copy there; neither is overwritten. Not covered: the mirror's own writes at a seq it takes
+        (its tips, a local import, a REST history import: INCR, then the write), where a message
+        the upstream numbered with that seq, landing in between, finds it empty."""
         raw = await self._redis.hget(self._keys.timeline_messages(timeline), str(stored.seq))
         if raw is None:
             return None
@@ -504,13 +534,8 @@ class GroupMessaging:
             async with self._groups.turns.turn(f"kick-tip:{timeline}", always=True):
                 return await self._clear_seq(timeline, stored, in_turn=True)
         countable = await self._redis.zscore(self._keys.timeline_countable(timeline), str(there.seq)) is not None
-        if not kicked:  # nobody's mark names it: moved in one transaction
-            moved = await self._next_seq_copy(timeline, there)
-            pipe = self._redis.pipeline(transaction=True)
-            self._queue_unstore_counts(pipe, timeline, [there])
-            self._queue_store(pipe, timeline, moved, countable=countable)
-            pipe.hdel(self._keys.timeline_messages(timeline), str(there.seq))
-            await pipe.execute()
+        if not kicked:  # nobody's mark names it: moved in one step
+            await self._copy_to_next_seq(timeline, there, countable=countable, move=True)
             return None
         # A kick tip, whose kicked users' left marks (their slots) move with it (the timeline's
         # slot): no one atomic step holds both on a Redis Cluster. In three steps, so that a gateway
@@ -530,11 +555,7 @@ class GroupMessaging:
         # holds the turn until it expires (TURN_TTL_SECONDS); one raising releases it.
         new_seq = await self._copy_of_tip(timeline, there)
         if new_seq is None:
-            moved = await self._next_seq_copy(timeline, there)
-            pipe = self._redis.pipeline(transaction=True)
-            self._queue_store(pipe, timeline, moved, countable=countable)
-            await pipe.execute()
-            new_seq = moved.seq
+            new_seq = (await self._copy_to_next_seq(timeline, there, countable=countable, move=False)).seq
         await self._move_kick_marks(there, new_seq)
         pipe = self._redis.pipeline(transaction=True)
         self._queue_unstore_counts(pipe, timeline, [there])
@@ -542,10 +563,40 @@ class GroupMessaging:
         await pipe.execute()
         return None
 
-    async def _next_seq_copy(self, timeline: str, there: StoredMessage) -> StoredMessage:
-        """The message `_make_room` moves, as it is at the timeline's next seq (taken now)."""
-        new_seq = int(await self._redis.incr(self._keys.timeline_seq(timeline)))
-        return msgspec.structs.replace(there, seq=new_seq, msgID=group_msg_id(there.groupID, new_seq, there.random))
+    async def _copy_to_next_seq(
+        self, timeline: str, there: StoredMessage, *, countable: bool, move: bool
+    ) -> StoredMessage:
+        """The message `_make_room` moves, copied to the timeline's next seq in the step that
+        takes it (`_COPY_TO_NEXT_SEQ`), with its unread and @ marks (`move`: and gone from its old
+        seq in that step); the copy as stored.
+
+        Taken and written in two steps, a message the upstream numbered with that seq could land
+        between them and be overwritten by the copy (a message its sender was told was sent, gone
+        from the mirror), or find the seq empty and then be overwritten."""
+        ats = [
+            self._keys.timeline_at(timeline, "*" if who == AT_ALL else who)
+            for who in dict.fromkeys(there.groupAtUserList)
+        ]
+        keys = [
+            self._keys.timeline_seq(timeline),
+            self._keys.timeline_messages(timeline),
+            self._keys.timeline_countable(timeline),
+            *ats,
+        ]
+        template = _seq_template(there)
+        if template is None:  # a body no template gives: in two steps, as before (the window open)
+            moved = _at_seq(there, int(await self._redis.incr(self._keys.timeline_seq(timeline))))
+            pipe = self._redis.pipeline(transaction=True)
+            self._queue_store(pipe, timeline, moved, countable=countable)
+            if move:
+                self._queue_unstore_counts(pipe, timeline, [there])
+                pipe.hdel(self._keys.timeline_messages(timeline), str(there.seq))
+            await pipe.execute()
+            return moved
+        head, tail = template
+        args = [head, tail, "1" if countable else "0", str(there.seq) if move else ""]
+        seq = int(await run_script(self._redis, _COPY_TO_NEXT_SEQ, keys, args))
+        return _at_seq(there, seq)
 
     async def _copy_of_tip(self, timeline: str, tip: StoredMessage) -> int | None:
         """The seq of the copy of this kick tip that an earlier run of `_make_room` made before it
@@ -943,3 +994,32 @@ class GroupMessaging:
             sender=sender,
             group_id=conversation_group,
         )
+
+
+def _at_seq(message: StoredMessage, seq: int) -> StoredMessage:
+    """The message as it is at another seq of its timeline (its msgID follows its seq)."""
+    return msgspec.structs.replace(message, seq=seq, msgID=group_msg_id(message.groupID, seq, message.random))
+
+
+def _probe_seq() -> int:
+    return _PROBE_LOW + secrets.randbelow(_PROBE_SPAN)
+
+
+def _seq_template(message: StoredMessage) -> tuple[bytes, bytes] | None:
+    """The message's stored body around its seq: `head + str(seq).encode() + tail` is the body of
+    `_at_seq(message, seq)`, for a script that takes the seq and writes the body in one step. The
+    body is encoded at a random probe seq and split at its digits, the split checked against
+    another probe's body. None when the body also depends on its seq elsewhere (its msgID, in the
+    codec's object form), or when no probe's digits were found once only."""
+    for _ in range(_PROBE_DRAWS):
+        probe, check = _probe_seq(), _probe_seq()
+        first = STORED_ENC.encode(_at_seq(message, probe))
+        digits = str(probe).encode()
+        if first.count(digits) != 1:
+            continue  # (its digits in the text too: odds of 1e-14 for a 10 KB body)
+        at = first.find(digits)
+        head, tail = first[:at], first[at + len(digits) :]
+        if STORED_ENC.encode(_at_seq(message, check)) == head + str(check).encode() + tail:
+            return head, tail
+        return None
+    return None

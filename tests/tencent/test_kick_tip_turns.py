@@ -173,3 +173,77 @@ async def test_a_send_finding_no_kick_tip_takes_no_kick_tip_turn(pair: Pair, mon
     assert moved > second["seq"], timeline
     assert any(s.startswith("send:") for s in turns.scopes), turns.scopes  # the spy saw the sends' turns
     assert turns.kick_tip() == [], turns.scopes
+
+
+async def test_a_message_numbered_with_the_seq_a_copy_takes_is_never_overwritten(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run A (the webhook of bob's message, given the tip's seq) copies carol's tip to the seq it
+    takes next; run B (alice's send, which Tencent gives that very seq) comes right after A took
+    it. Taken and written in two steps (INCR, then the copy's write), B found the seq empty in
+    between, stored alice's message there, and A's copy then overwrote it: a message its sender
+    was told was sent, gone from the mirror. Taken and written in one script, B finds the copy and
+    moves it on (with carol's mark) in its turn, and both stay."""
+    alice, bob, carol, dave, gid = await group_ahead_of_tencent(pair, imports=1)
+    live_tip = await kick_carol(alice, carol, gid)
+    tip_random = parse_msg_id(live_tip["msgID"]).random
+    await settled(pair)
+    gateway = pair.gateway.gateway
+    seq_key = gateway.keys.timeline_seq(gateway.keys.group_timeline(gid))
+    taken, release, moved = asyncio.Event(), asyncio.Event(), asyncio.Event()
+    incr = gateway.redis.incr
+
+    async def held_incr(name: str, amount: int = 1) -> int:  # a seq taken apart from its write: held there
+        value = int(await incr(name, amount))
+        if name == seq_key and not taken.is_set():
+            taken.set()
+            await release.wait()
+        return value
+
+    move_marks = GroupMessaging._move_kick_marks
+
+    async def marks_moved(self: GroupMessaging, tip: StoredMessage, new_seq: int) -> None:
+        await move_marks(self, tip, new_seq)
+        moved.set()
+
+    monkeypatch.setattr(gateway.redis, "incr", held_incr)
+    monkeypatch.setattr(GroupMessaging, "_move_kick_marks", marks_moved)
+
+    after = await sent(bob, gid, AFTER)  # run A
+    assert after["seq"] == live_tip["seq"]
+    waits = [asyncio.create_task(e.wait()) for e in (taken, moved)]
+    done, pending = await asyncio.wait(waits, timeout=WAIT_SECONDS, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    assert done, "run A neither took a seq nor moved the tip"
+    following = await asyncio.wait_for(sent(alice, gid, NEXT), WAIT_SECONDS)  # run B
+    release.set()
+    await settled(pair)
+
+    timeline = await _timeline(pair, gid)
+    assert (timeline[following["seq"]].sender, _text(timeline[following["seq"]])) == ("alice", NEXT), timeline
+    assert _text(timeline[after["seq"]]) == AFTER
+    tips = [seq for seq, m in timeline.items() if m.random == tip_random]
+    mark = await gateway.redis.hget(gateway.keys.conversation_state("carol", "left"), f"group_{gid}")
+    assert len(tips) == 1, timeline
+    assert int(mark) == tips[0] > following["seq"], (mark, tips)
+    await _check_views(carol, dave, gid, live_tip, after)
+
+
+async def test_a_local_import_whatever_it_says_is_moved_out_of_a_numbered_messages_way(pair: Pair) -> None:
+    """A local import's data quoting long digit runs (a body no fixed probe could lay out around
+    its seq) still moves on when Tencent gives its seq to alice's message: both stay, and the send
+    answers as sent."""
+    alice, *_, gid = await group_ahead_of_tencent(pair, imports=0)
+    await settled(pair)
+    quoting = "1000000007 2000000011 3000000019 100000000000000007"
+    await alice.q(INSERT_LOCAL.replace('data: "note"', f'data: "{quoting}"') % gid)
+    imported = max((await _timeline(pair, gid)).items())
+    following = await sent(alice, gid, "a message where the import was")
+    assert following["seq"] == imported[0]
+    await settled(pair)
+    timeline = await _timeline(pair, gid)
+    assert _text(timeline[following["seq"]]) == "a message where the import was"
+    (moved,) = [seq for seq, m in timeline.items() if m.random == imported[1].random]
+    assert moved > following["seq"]
+    assert timeline[moved].content == imported[1].content
