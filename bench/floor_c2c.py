@@ -28,7 +28,6 @@ Keys live under the run's app (`imql:{<sdkappid>:floor}:...`), so the run's clea
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import contextlib
 import hashlib
@@ -45,6 +44,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from bench.relay import relaying
 from gateway.config import Settings
 from gateway.lean.uvicorn_ws import SEND_NOW
 from gateway.store import close_redis, open_redis
@@ -197,14 +197,10 @@ def bare_c2c_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # redis-py's pub/sub reads nothing until it has subscribed once: a channel no one publishes on
         await floor.pubsub.subscribe(f"{floor.prefix}user-channel:")
-        relaying = asyncio.create_task(floor.relay())
         try:
-            yield
+            async with relaying(floor.pubsub, floor.relay):
+                yield
         finally:
-            relaying.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await relaying
-            await floor.pubsub.aclose()
             await close_redis(floor.redis)
 
     routes = [

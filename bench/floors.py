@@ -35,8 +35,6 @@ from IMQL_*).
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -53,6 +51,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from bench.floor_c2c import bare_c2c_app
+from bench.relay import relaying
 from gateway.cli import server_config
 from gateway.config import Settings, load_settings
 from gateway.lean.uvicorn_ws import SEND_NOW
@@ -215,14 +214,10 @@ def relayed_bare_ws_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         pubsub: Any = redis.pubsub()  # redis-py's PubSub.aclose is untyped (so the dispatcher's is Any too)
         await pubsub.subscribe(channel)  # before the worker accepts: no subscriber misses a broadcast
-        relaying = asyncio.create_task(relay(pubsub))
         try:
-            yield
+            async with relaying(pubsub, lambda: relay(pubsub)):
+                yield
         finally:
-            relaying.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await relaying
-            await pubsub.aclose()
             await redis.aclose()
 
     return Starlette(routes=bare_ws_routes(held, broadcast), lifespan=lifespan)

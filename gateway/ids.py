@@ -81,6 +81,12 @@ def conversation_group_id(conversation_id: str) -> str | None:
     return conversation_id[6:] if conversation_id.startswith("group_") else None
 
 
+def conversation_topic_id(conversation_id: str) -> str | None:
+    """The topic of a community topic's conversation (`group_<topicID>`); None for any other."""
+    group = conversation_group_id(conversation_id)
+    return group if group is not None and topic_parent(group) is not None else None
+
+
 def conversation_peer_id(conversation_id: str) -> str | None:
     """The peer of a `c2c_<userID>` conversation ID (unchecked); None for any other."""
     return conversation_id[4:] if conversation_id.startswith("c2c_") else None

@@ -39,7 +39,6 @@ from gateway.background import BackgroundLoop, is_transient
 from gateway.clock import ManualClock
 from gateway.config import Settings
 from gateway.engine.backend import EmbeddedBackend
-from gateway.engine.group_messages import AT_ALL
 from gateway.engine.groups.eraser import (
     DISMISSAL_HOLD_SECONDS,
     ERASE_LEASE_SECONDS,
@@ -47,6 +46,7 @@ from gateway.engine.groups.eraser import (
     GroupEraser,
 )
 from gateway.engine.groups.erasure_queue import Hold
+from gateway.engine.message_core import AT_ALL
 from gateway.engine.message_ids import group_msg_id
 from gateway.engine.retention import Erasure, MessageRetention
 from gateway.errors import Code, IMError

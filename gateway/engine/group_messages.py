@@ -24,6 +24,7 @@ from gateway.engine.message_core import (
     Draft,
     InlineSend,
     MessageCore,
+    at_sets,
 )
 from gateway.engine.message_ids import group_msg_id, parse_msg_id
 from gateway.engine.profiles import Profiles
@@ -39,7 +40,6 @@ from gateway.store import ordered_pipeline
 from gateway.upstream import Upstream, active
 from gateway.v4.callbacks import GROUP_BEFORE_SEND
 
-AT_ALL = "__kImSDK_MesssageAtALL__"  # the SDK's kImSDK_MesssageAtALL: @ everyone
 AT_USERS_MAX = 30  # @ marks per message, @ALL included
 NEWEST_LOOKBACK = 50  # newest seqs searched for a timeline's latest message (online-only ones leave gaps)
 SENDER_DELETE_WINDOW = 1000  # Tencent deletes a sender's messages among the newest 1,000
@@ -514,7 +514,7 @@ class GroupMessaging:
         and seqs: their copies, mark moves and removals never interleave. Reading outside the turn
         decides only whether to take it; what is done is decided on what is read in it.
 
-        A plain message in the way is moved in one transaction, without the turn: no tip move
+        A plain message in the way is moved in one step, without the turn: no tip move
         touches it. A tip's copy lands only at a seq its mover has just taken (INCR), and a tip's
         old seq is the upstream's for the message making room, given to that message only (whose
         runs take the same send's turn): a plain message a run finds at its seq is at neither.
@@ -573,15 +573,11 @@ class GroupMessaging:
         Taken and written in two steps, a message the upstream numbered with that seq could land
         between them and be overwritten by the copy (a message its sender was told was sent, gone
         from the mirror), or find the seq empty and then be overwritten."""
-        ats = [
-            self._keys.timeline_at(timeline, "*" if who == AT_ALL else who)
-            for who in dict.fromkeys(there.groupAtUserList)
-        ]
         keys = [
             self._keys.timeline_seq(timeline),
             self._keys.timeline_messages(timeline),
             self._keys.timeline_countable(timeline),
-            *ats,
+            *at_sets(timeline, there),
         ]
         template = _seq_template(there)
         if template is None:  # a body no template gives: in two steps, as before (the window open)
@@ -686,8 +682,8 @@ class GroupMessaging:
         pipe.hset(self._keys.timeline_messages(timeline), str(seq), STORED_ENC.encode(stored))
         if countable:
             pipe.zadd(self._keys.timeline_countable(timeline), {str(seq): seq})
-        for who in dict.fromkeys(stored.groupAtUserList):
-            pipe.zadd(self._keys.timeline_at(timeline, "*" if who == AT_ALL else who), {str(seq): seq})
+        for at in at_sets(timeline, stored):
+            pipe.zadd(at, {str(seq): seq})
 
     def _queue_unstore_counts(self, pipe: Any, timeline: str, messages: Sequence[StoredMessage]) -> None:
         """Into a write pipeline: these messages no longer count as unread nor as @ marks (the
@@ -696,8 +692,8 @@ class GroupMessaging:
             return
         pipe.zrem(self._keys.timeline_countable(timeline), *[str(m.seq) for m in messages])
         for m in messages:
-            for who in dict.fromkeys(m.groupAtUserList):
-                pipe.zrem(self._keys.timeline_at(timeline, "*" if who == AT_ALL else who), str(m.seq))
+            for at in at_sets(timeline, m):
+                pipe.zrem(at, str(m.seq))
 
     async def stored_group_messages(
         self, group_id: str, seqs: Sequence[int], *, with_cleared: bool = False

@@ -56,6 +56,13 @@ from gateway.keys import Keys
 from gateway.upstream import Upstream, active
 
 AT_ALL = "__kImSDK_MesssageAtALL__"  # the SDK's kImSDK_MesssageAtALL: @ everyone
+
+
+def at_sets(timeline: str, message: StoredMessage) -> list[str]:
+    """The @ sets of a group timeline that hold the message's seq: one per user it @s ("*": @ALL)."""
+    return [Keys.timeline_at(timeline, "*" if who == AT_ALL else who) for who in dict.fromkeys(message.groupAtUserList)]
+
+
 AT_USERS_MAX = 30  # @ marks per message, @ALL included
 CREATED_MESSAGE_TTL_SECONDS = 24 * 3600  # created messages wait this long to be sent (CONTRACT §5)
 SENT_RECORD_TTL_SECONDS = 24 * 3600  # a repeated send of the same id returns the first result this long

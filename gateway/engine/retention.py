@@ -31,7 +31,7 @@ from typing import Any
 
 from gateway.engine.codec import STORED_DEC
 from gateway.engine.groups.store import CLOSED_FIELD
-from gateway.engine.message_core import AT_ALL
+from gateway.engine.message_core import at_sets
 from gateway.engine.scripts import PipelinedScript, run_script
 from gateway.engine.unread_index import UnreadIndex
 from gateway.ids import c2c_conversation_id
@@ -384,8 +384,8 @@ class MessageRetention:
         seq = str(m.seq)
         if m.groupID:
             pipe.zrem(Keys.timeline_countable(timeline), seq)
-            for who in dict.fromkeys(m.groupAtUserList):
-                pipe.zrem(Keys.timeline_at(timeline, "*" if who == AT_ALL else who), seq)
+            for at in at_sets(timeline, m):
+                pipe.zrem(at, seq)
             pipe.hdel(self._keys.local_message_data(m.sender), m.msgID)
         else:
             for user, other in ((m.sender, m.receiver), (m.receiver, m.sender)):

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from gateway.engine.group_messages import AT_ALL
+from gateway.engine.message_core import AT_ALL
 from tests.rest.conftest import RestClient
 from tests.support.clients import HTTPClient
 from tests.support.groups import Member, member

@@ -7,7 +7,7 @@ from typing import Any
 from gateway.engine.conversations.state import UserState, UserStates
 from gateway.engine.conversations.views import ConversationViews
 from gateway.events.bus import EventBus
-from gateway.ids import conversation_group_id, group_conversation_id, group_ids_of, topic_parent
+from gateway.ids import conversation_topic_id, group_conversation_id, group_ids_of
 from gateway.im.conversations import Conversation
 from gateway.im.events import OnConversationChanged, OnNewConversation
 from gateway.keys import Keys
@@ -65,7 +65,10 @@ class ConversationAnnouncer:
             state = states[user_id] = state_of(raw)
             seen_of[user_id] = {c for c, mark in zip(convs, raw[announced_at], strict=True) if mark is not None}
             wanted = [
-                c for c in convs if (topics and _of_topic(c)) or self._states.is_live(c, state, activity.get(c, 0))
+                c
+                for c in convs
+                if (topics and conversation_topic_id(c) is not None)
+                or self._states.is_live(c, state, activity.get(c, 0))
             ]
             if wanted:
                 wanted_of[user_id] = wanted
@@ -79,7 +82,10 @@ class ConversationAnnouncer:
         pipe = self._redis.pipeline(transaction=False)
         for (user_id, wanted), views in zip(wanted_of.items(), all_views, strict=True):
             by_conv = dict(zip(wanted, views, strict=True))
-            fresh = [c for c in wanted if c not in seen_of[user_id] and not _of_topic(c)]
+            # (a topic's conversation, told only with `topics`, is never new: it is in no list)
+            fresh = [
+                c for c in wanted if c not in seen_of[user_id] and not (topics and conversation_topic_id(c) is not None)
+            ]
             if fresh:
                 pipe.hset(self._keys.conversation_state(user_id, "announced"), mapping=dict.fromkeys(fresh, 1))
                 self._bus.queue_publish(
@@ -95,9 +101,3 @@ class ConversationAnnouncer:
         for user_id, convs in appeared.items():
             await self._redis.hdel(self._keys.conversation_state(user_id, "announced"), *convs)
         await self.announce(appeared)
-
-
-def _of_topic(conversation_id: str) -> bool:
-    """Whether the conversation is a community topic's ("group_" and the topic's ID)."""
-    group = conversation_group_id(conversation_id)
-    return group is not None and topic_parent(group) is not None

@@ -13,7 +13,7 @@ from gateway.engine.messages import C2CMessaging
 from gateway.engine.scripts import RAISE_FIELD, run_pipeline
 from gateway.errors import Code, IMError, invalid
 from gateway.events.bus import EventBus
-from gateway.ids import conversation_group_id, conversation_peer_id, parse_conversation_id, topic_parent
+from gateway.ids import conversation_group_id, conversation_peer_id, conversation_topic_id, parse_conversation_id
 from gateway.im.conversations import ConversationOperationResult
 from gateway.im.enums import ConversationType
 from gateway.im.events import OnConversationDeleted
@@ -198,10 +198,10 @@ class ConversationSettings:
         member of the community only (10007; 10010 for no such topic or community), and is none
         of the bulk forms'. Its read mark is the gateway's own on the Tencent backend too, as
         markGroupMessageAsRead's is (no group read-report REST)."""
-        group = conversation_group_id(conversation_id)
-        if group is not None and topic_parent(group) is not None:
+        topic = conversation_topic_id(conversation_id)
+        if topic is not None:
             parse_conversation_id(conversation_id)  # 6004 when malformed
-            await self._group.mark_group_message_as_read(user_id, group, until_seq=clean_sequence)
+            await self._group.mark_group_message_as_read(user_id, topic, until_seq=clean_sequence)
             return
         state = await self._states.user_state(user_id)
         if conversation_id in ("", "c2c", "group"):

@@ -14,9 +14,9 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.digits import is_digits
-from gateway.engine.group_messages import AT_ALL, ImportedGroupMessage
+from gateway.engine.group_messages import ImportedGroupMessage
 from gateway.engine.groups.store import AVCHATROOM, COMMUNITY
-from gateway.engine.message_core import AT_USERS_MAX, Draft
+from gateway.engine.message_core import AT_ALL, AT_USERS_MAX, Draft
 from gateway.engine.rest.context import RestContext
 from gateway.engine.rest.controls import apply_forbid_callback_control
 from gateway.engine.rest.registry import Commands
