@@ -18,6 +18,7 @@ from gateway.im.model import UserStatus
 from gateway.keys import Keys
 from gateway.web.view import GraphQLView
 from gateway.web.ws_protocols import ListenerOperation
+from schema.execution.completion import BAIL
 from schema.execution.listeners import EventRenderer
 from tests.support.clients import HTTPClient, WSClient
 from tests.support.messages import send_text
@@ -504,8 +505,9 @@ async def test_a_listener_event_executes_its_root_field_as_graphql_cores_operati
     document: str, client: HTTPClient, server: InProcessGateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each event runs the listener field without graphql-core's operation scaffolding
-    (SharedEventExecutor.root_field): the same payload as graphql-core's execute_operation gives
-    the same event, for a document planned either way, field errors included."""
+    (SharedEventExecutor.root_field), or is completed without executing it at all
+    (listeners._direct): the same payload as graphql-core's execute_operation gives the same
+    event, for a document planned either way, field errors included."""
     from schema.execution import executor as executor_module
     from schema.execution import listeners as listeners_module
     from schema.listeners.common import EventTypes
@@ -529,6 +531,16 @@ async def test_a_listener_event_executes_its_root_field_as_graphql_cores_operati
         return original(self, root)
 
     monkeypatch.setattr(executor_module.SharedEventExecutor, "_root_field_result", counted)
+    direct: list[bool] = []  # the planned document's events: completed directly? (listeners._direct)
+    original_direct = listeners_module._direct
+
+    def counted_direct(plan: Any, executor: Any, root: Any) -> Any:
+        data = original_direct(plan, executor, root)
+        if plan.root is not None:  # (the other document has no root field: never direct)
+            direct.append(data is not BAIL)
+        return data
+
+    monkeypatch.setattr(listeners_module, "_direct", counted_direct)
     alice, bob = await client.login("alice"), await client.login("bob")
     ws = await WSClient.connect(server.ws_url, alice)
     planned = await ws.subscribe(document)
@@ -541,10 +553,14 @@ async def test_a_listener_event_executes_its_root_field_as_graphql_cores_operati
     first, second = await ws.next(planned), await ws.next(unplanned)
     assert first["type"] == second["type"] == "next", (first, second)
     assert first["payload"] == second["payload"]
-    assert ran == ["advancedMsgListener"]
     if document == ROOT_FIELD_DOCUMENTS[1]:
+        # the compiled completion declines the null: the root field executed, its error reported
+        assert direct == [False]
+        assert ran == ["advancedMsgListener"]
         assert first["payload"]["data"] is None
         assert first["payload"]["errors"][0]["path"] == ["advancedMsgListener", "message", "sender"]
     else:
+        assert direct == [True]  # completed without executing the operation
+        assert ran == []
         assert first["payload"]["data"]["advancedMsgListener"]["message"]["textElem"]["text"] == "hello"
     await ws.close()

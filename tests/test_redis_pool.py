@@ -48,10 +48,24 @@ def test_hiredis_packing_matches_redis_py(args: tuple[EncodableT, ...]) -> None:
 
 
 def test_a_pipeline_packs_as_redis_py_packs_it() -> None:
-    commands = [("SET", "a", "1"), ("HSET", "h", "f", b"x" * 7000, "g", 2.5), ("CLIENT SETNAME", "imql"), ("GET", "a")]
+    commands = [
+        ("SET", "a", "1"),
+        ("HSET", "h", "f", b"x" * 7000, "g", 2.5),
+        ("CLIENT SETNAME", "imql"),
+        ("GET", "a"),
+        ("SET", "b", bytearray(b"ab")),  # hiredis refuses it: copied by pack_command
+        ("SET", "c", memoryview(b"cd")),
+        (b"GET", "a"),  # a name given as bytes
+    ]
     ours = _Packed().pack_commands(commands)
     theirs = Connection().pack_commands(commands)
     assert b"".join(ours) == b"".join(bytes(chunk) for chunk in theirs)
+
+
+@pytest.mark.parametrize("bad", [None, True, [1]])
+def test_a_pipeline_with_an_argument_redis_py_refuses_is_refused_whole(bad: object) -> None:
+    with pytest.raises(DataError):
+        _Packed().pack_commands([("SET", "a", "1"), ("SET", "key", bad)])
 
 
 @pytest.mark.parametrize("bad", [None, True, [1]])
@@ -176,13 +190,21 @@ async def test_a_lean_pipeline_answers_as_redis_pys_does(settings: Settings) -> 
         queue(pipe := lean.pipeline(transaction=False))
         with pytest.raises(ResponseError, match=r"Command # 7 \(INCR"):
             await pipe.execute()
+        # a WATCH runs at once, and so do the commands after it until MULTI: redis-py's way
+        async with lean.pipeline(transaction=True) as watched:
+            await watched.watch(f"{key}:w")
+            assert await watched.get(f"{key}:w") is None
+            watched.multi()  # type: ignore[no-untyped-call]  # (untyped in redis-py)
+            watched.set(f"{key}:w", "1")
+            assert await watched.execute() == [True]
+        assert await plain.get(f"{key}:w") == "1"
         # transactions keep redis-py's own path
         async with lean.pipeline(transaction=True) as tx:
             tx.incr(f"{key}:t")
             tx.incr(f"{key}:t")
             assert await tx.execute() == [1, 2]
     finally:
-        await plain.delete(f"{key}:h", f"{key}:n", f"{key}:s", f"{key}:t")
+        await plain.delete(f"{key}:h", f"{key}:n", f"{key}:s", f"{key}:t", f"{key}:w")
         await _close(plain, lean)
 
 

@@ -74,6 +74,15 @@ def test_redis_py() -> None:
     for name in ("self._reader", "self._connected", "self._hiredis_PushNotificationType"):
         if name not in parser_source:
             c.problems.append(f"{c.label}: {part}.HiredisReplies needs _AsyncHiredisParser.{name[5:]}")
+    lean_pubsub = "gateway.lean.pubsub.LeanPubSubReader"
+    c.needs(lean_pubsub, _AsyncHiredisParser, "_AsyncHiredisParser", "read_from_socket")
+    from redis.asyncio.client import PubSub
+
+    c.needs(lean_pubsub, PubSub, "PubSub", "handle_message", "check_health")
+    c.needs(
+        lean_pubsub, PubSub(aioredis.ConnectionPool(max_connections=1)), "PubSub", "connection", "health_check_response"
+    )
+    c.needs_parameters(lean_pubsub, PubSub.handle_message, "PubSub.handle_message", "ignore_subscribe_messages")
     connection_source = inspect.getsource(aioredis.Connection.__mro__[1])
     for name in ("self._parser", "self.health_check_interval", "self.next_health_check"):
         if name not in connection_source:

@@ -377,8 +377,8 @@ class C2CMessaging:
                 read_ms = (await self.upstream_read_ms(user_id, [peer], read_ms))[peer]
         pipe = self._redis.pipeline(transaction=False)
         pipe.hset(self._keys.read_times(user_id), conv, now)
+        # the read mark raised, never lowered (a `read_time` before it reads nothing more)
         self.unread_index.queue_read(pipe, user_id, {peer: read_ms})
-        pipe.hset(self._keys.conversation_state(user_id, "c2c-read-ms"), conv, read_ms)
         self._callbacks.queue_c2c_read(pipe, user_id, peer, now)
         await pipe.execute()
         await self._core.conversations_changed({user_id: [conv]})
@@ -393,8 +393,7 @@ class C2CMessaging:
         pipe = self._redis.pipeline(transaction=False)
         pipe.hset(self._keys.cleared_before(user_id), conv, last_seq)
         read_ms = int(self._clock.now() * 1000)
-        self.unread_index.queue_read(pipe, user_id, {peer: read_ms})
-        pipe.hset(self._keys.conversation_state(user_id, "c2c-read-ms"), conv, read_ms)
+        self.unread_index.queue_read(pipe, user_id, {peer: read_ms})  # the read mark, raised
         pipe.delete(self._keys.hidden_messages(user_id, conv))
         await pipe.execute()
         await self._core.conversations_changed({user_id: [conv]})
@@ -472,11 +471,7 @@ class C2CMessaging:
             pipe.hset(self._keys.read_times(user_id), mapping={c2c_conversation_id(p): now for p in peers})
             millis = int(self._clock.now() * 1000)
             marks = dict.fromkeys(peers, millis) if up is None else await self.upstream_read_ms(user_id, peers, millis)
-            self.unread_index.queue_read(pipe, user_id, marks)
-            pipe.hset(
-                self._keys.conversation_state(user_id, "c2c-read-ms"),
-                mapping={c2c_conversation_id(p): marks[p] for p in peers},
-            )
+            self.unread_index.queue_read(pipe, user_id, marks)  # the read marks, raised
         if group_ids:
             pipe.hset(
                 self._keys.group_read_seqs(user_id),

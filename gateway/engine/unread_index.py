@@ -18,10 +18,10 @@ Writes, each in its user's slot and in a pipeline the write already makes (singl
 Cluster runs them as they are; a C2C send's is in the receiver's step of its ordered write):
 - a C2C message that counts as unread for its receiver: ZADD GT (`queue_arrival`), after the
   countable entry and before the send's callback is queued (whose UnreadMsgNum must see it);
-- a read mark set (mark read, clean unread, clear history, delete the conversation):
-  `queue_read`, queued before the mark is written: the conversation leaves when the new mark covers
-  its score; a mark moved back (a REST read up to an earlier time) puts it back, scored at the old
-  mark (what may be unread again arrived before it);
+- a read (mark read, clean unread, clear history, delete the conversation): `queue_read`, which
+  writes the read mark itself, raised and never lowered (a read never makes read messages unread
+  again: a read racing a later one, a REST read up to an earlier time, a mirror's late report),
+  and in the same script takes the conversation out when the mark covers its score;
 - retention: `queue_trimmed` drops a conversation whose newest entry was among the messages
   trimmed (their `timestamp`/`ms` is the arrival the send scored them with; a mirror's messages
   carry the upstream's time, so there only the clocks' skew at the retention's edge may drop a
@@ -53,17 +53,21 @@ BUILT = "built"  # the index's mark that it covers the user's older data (never 
 # again, and building one costs as much as its ZCOUNT's round trip share); forgotten all at once past this
 KEY_CACHE_MAX = 50_000
 
-# KEYS: index, read marks (c2c-read-ms); ARGV: conversation, new mark, ... (before the marks are written)
+# Reads: each conversation's read mark raised to its new mark (never lowered: a mark below the
+# stored one leaves it, and the index, as they are), and the conversation out of the index when
+# the mark now covers its score. One script: the mark and the index never disagree in between.
+# KEYS: index, read marks (c2c-read-ms); ARGV: conversation, new mark (ms), ...
 _READ = """
 for i = 1, #ARGV, 2 do
   local conv, mark = ARGV[i], tonumber(ARGV[i + 1])
   local old = tonumber(redis.call('HGET', KEYS[2], conv) or '0')
-  if mark < old then
-    redis.call('ZADD', KEYS[1], 'GT', old, conv)
+  if mark > old then
+    redis.call('HSET', KEYS[2], conv, ARGV[i + 1])
   else
-    local score = redis.call('ZSCORE', KEYS[1], conv)
-    if score and tonumber(score) <= mark then redis.call('ZREM', KEYS[1], conv) end
+    mark = old
   end
+  local score = redis.call('ZSCORE', KEYS[1], conv)
+  if score and tonumber(score) <= mark then redis.call('ZREM', KEYS[1], conv) end
 end
 """
 
@@ -135,7 +139,8 @@ class UnreadIndex:
         pipe.zadd(self._keys.c2c_unread_index(receiver), {c2c_conversation_id(sender): arrival_ms}, gt=True)
 
     def queue_read(self, pipe: Any, user_id: str, marks: Mapping[str, int]) -> None:
-        """Read marks about to be set (peer → mark, ms), queued before they are written."""
+        """Reads (peer → read mark, ms): each mark written, raised and never lowered, and the index
+        kept with it (one script in the user's slot; idempotent, so a pipeline may run it again)."""
         if marks:
             args = [v for peer, mark in marks.items() for v in (c2c_conversation_id(peer), int(mark))]
             keys = [self._keys.c2c_unread_index(user_id), self._read_marks(user_id)]

@@ -54,6 +54,7 @@ from gateway.events.fanout import Fanout, TakingMailbox
 from gateway.events.mailbox import LogEntry, Mailbox
 from gateway.im.events import IMEvent, OnConnectFailed, OnConnecting, OnConnectSuccess
 from gateway.keys import Keys
+from gateway.lean.pubsub import LeanPubSubReader, PubSubMessage
 from gateway.metrics import Metrics
 from gateway.store import database_of
 
@@ -123,6 +124,7 @@ class Dispatcher:
         self._link_work = asyncio.Event()  # something for the linker
         self._stopping = False
         self._pubsub: Any = None
+        self._lean_reading = False  # the listener reads the pub/sub connection leanly (gateway.lean.pubsub)
         self._tasks: list[asyncio.Task[None]] = []
         self._session_ended_handlers: list[Callable[[str], None]] = []
         self._wakers: dict[str, list[Callable[[], None]]] = {}  # poke channel → its work queue's consumers
@@ -162,6 +164,7 @@ class Dispatcher:
             self._set_link(False, str(exc))
         self._tasks = [
             asyncio.create_task(self._listen(), name="imql-dispatcher-listen"),
+            asyncio.create_task(self._sweep_loop(), name="imql-dispatcher-sweep"),
             asyncio.create_task(self._read_loop(), name="imql-dispatcher-read"),
             asyncio.create_task(self._link_loop(), name="imql-dispatcher-link"),
         ]
@@ -478,23 +481,28 @@ class Dispatcher:
 
     async def _listen(self) -> None:
         attempt = 0
-        loop = asyncio.get_running_loop()
-        next_sweep = loop.time() + SWEEP_SECONDS
+        reader: LeanPubSubReader | None = None
+        read_by: Any = None  # the PubSub `reader` reads (each reconnection makes a new one)
         while True:
             try:
                 if not self._subscribed:
                     await self._resubscribe()
                     if not self._subscribed:
                         raise ConnectionError("cannot subscribe to the event bus channels")
-                wait = max(next_sweep - loop.time(), 0.0)
-                message = await self._pubsub.get_message(ignore_subscribe_messages=False, timeout=wait)
+                pubsub = self._pubsub
+                if pubsub is not read_by:
+                    read_by, reader = pubsub, LeanPubSubReader.of(pubsub)
+                    self._lean_reading = reader is not None
+                message: PubSubMessage | None
+                if reader is not None:  # a poke's read, without redis-py's per-read layers (gateway.lean.pubsub)
+                    message = await reader.read()
+                else:  # (it checks the connection's health itself, at least once a sweep)
+                    raw = await pubsub.get_message(ignore_subscribe_messages=False, timeout=SWEEP_SECONDS)
+                    message = None if raw is None else (raw.get("type"), raw.get("channel"), raw.get("data"))
                 attempt = 0
                 self._set_link(True)
                 if message is not None:
-                    self._handle(message)
-                if loop.time() >= next_sweep:  # on time even while pokes keep coming
-                    next_sweep = loop.time() + SWEEP_SECONDS
-                    self._sweep()
+                    self._handle(*message)
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError) as exc:
@@ -507,6 +515,24 @@ class Dispatcher:
                 with contextlib.suppress(TimeoutError):  # a new subscriber wakes it early
                     await asyncio.wait_for(self._retry_now.wait(), timeout=backoff)
                 attempt += 1
+
+    async def _sweep_loop(self) -> None:
+        """Every SWEEP_SECONDS, however busy the link: the sweep, and a health check of the pub/sub
+        connection while the listener reads it leanly (its blocking reads make none: redis-py's
+        `check_health` sends a PING when one is due, and the listener reads the pong). A check
+        that fails closes the connection, so the listener's read fails and it reconnects."""
+        while True:
+            await asyncio.sleep(SWEEP_SECONDS)
+            self._sweep()
+            pubsub = self._pubsub
+            if not (self._lean_reading and self._subscribed and pubsub is not None and pubsub.connection is not None):
+                continue
+            try:
+                await pubsub.check_health()
+            except (RedisError, OSError) as exc:
+                log.warning("event bus pub/sub health check failed (%s); reconnecting", exc)
+                with contextlib.suppress(RedisError, OSError):
+                    await pubsub.connection.disconnect(nowait=True)
 
     async def _resubscribe(self) -> None:
         with contextlib.suppress(RedisError, OSError):
@@ -530,9 +556,7 @@ class Dispatcher:
             handler("*")
         self._mark_all_dirty()
 
-    def _handle(self, message: dict[str, Any]) -> None:
-        channel = message.get("channel")
-        kind = message.get("type")
+    def _handle(self, kind: str, channel: Any, data: Any) -> None:
         if not isinstance(channel, str):
             return
         if kind == "subscribe":
@@ -543,16 +567,16 @@ class Dispatcher:
                     acks.done.set()
         elif kind == "message":
             if channel == self._keys.sessions_ended_channel():
-                session_id = str(message.get("data") or "")
+                session_id = str(data or "")
                 for handler in self._session_ended_handlers:
                     handler(session_id)
             elif channel in self._wakers:
                 for wake in self._wakers[channel]:
                     wake()
             elif channel.endswith(":poke"):
-                stream, poke = channel[: -len(":poke")], message.get("data")
-                if poke and isinstance(poke, str):
-                    self._push(stream, poke)
+                stream = channel[: -len(":poke")]
+                if data and isinstance(data, str):
+                    self._push(stream, data)
                 else:
                     self._mark_dirty(stream)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from tests.test_callbacks_more import world  # noqa: F401 - the end-to-end test's fixture
 from tests.test_unread_index import (  # noqa: F401 - collected here, on the cluster
     counted,
-    test_a_read_up_to_an_earlier_time_makes_messages_unread_again,
+    test_a_read_up_to_an_earlier_time_leaves_read_messages_read,
     test_a_user_without_an_index_gets_one_built_from_their_conversations,
     test_the_retention_takes_trimmed_conversations_out_of_the_index,
     test_totals_equal_the_recount_across_many_conversations_and_every_change,

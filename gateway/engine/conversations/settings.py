@@ -85,9 +85,8 @@ class ConversationSettings:
             if kind == ConversationType.V2TIM_C2C:
                 if clear_messages:
                     await self._c2c.clear_c2c_history_message(user_id, target)
-                read_ms = self._ms()
-                await self._c2c.unread_index.read(user_id, {target: read_ms})
-                await self._redis.hset(self._keys.conversation_state(user_id, "c2c-read-ms"), conv, read_ms)
+                # the read mark raised (never lowered: a read since stands), with the unread index
+                await self._c2c.unread_index.read(user_id, {target: self._ms()})
             else:
                 last = int(await self._redis.get(self._keys.timeline_seq(self._keys.group_timeline(target))) or 0)
                 if clear_messages:
@@ -227,15 +226,15 @@ class ConversationSettings:
             kind, target = parse_conversation_id(conv)
             if kind == ConversationType.V2TIM_C2C:
                 until = clean_timestamp * 1000 if clean_timestamp else upstream_marks.get(target, self._ms())
-                c2c_marks[conv] = (target, max(until, int(state.c2c_reads.get(conv, 0))))
+                c2c_marks[conv] = (target, until)  # raised by the write, never lowered
             else:
                 last = int(await self._redis.get(self._keys.timeline_seq(self._keys.group_timeline(target))) or 0)
                 group_marks[conv] = min(clean_sequence, last) if clean_sequence else last
 
         def build(pipe: Any) -> None:
-            for conv, (peer, until) in c2c_marks.items():
-                self._c2c.unread_index.queue_read(pipe, user_id, {peer: until})
-                pipe.hset(self._keys.conversation_state(user_id, "c2c-read-ms"), conv, until)
+            # each read mark raised, never lowered, in one script with the unread index: a read
+            # landing since `state` was read (another device's, at a later time) stands
+            self._c2c.unread_index.queue_read(pipe, user_id, dict(c2c_marks.values()))
             for conv, until_seq in group_marks.items():  # raised, never lowered (a read racing this one)
                 RAISE_FIELD.queue(pipe, [self._keys.group_read_seqs(user_id)], [conv, until_seq])
 
