@@ -75,3 +75,14 @@ async def test_without_an_upstream_no_turn_is_taken(redis: aioredis.Redis, sdkap
     turns = UpstreamTurns(redis, Keys(sdkappid), enabled=False)
     async with turns.turn("group:g1"):
         assert not await redis.exists(Keys(sdkappid).upstream_turn("group:g1"))
+
+
+async def test_a_turn_left_by_a_dead_holder_lapses_after_its_ttl(redis: aioredis.Redis, sdkappid: int) -> None:
+    """A turn taken with a TTL of its own (a kick tip's move: a few round trips) blocks the scope
+    that long if its holder never gives it back; a turn without one, TURN_TTL_SECONDS."""
+    keys = Keys(sdkappid)
+    turns = UpstreamTurns(redis, keys, enabled=True)
+    async with turns.turn("kick-tip:t1", ttl=5):
+        assert 0 < await redis.pttl(keys.upstream_turn("kick-tip:t1")) <= 5_000
+    async with turns.turn("group:g1"):
+        assert 5_000 < await redis.pttl(keys.upstream_turn("group:g1")) <= upstream_turns.TURN_TTL_SECONDS * 1000

@@ -10,7 +10,8 @@ send is its one request (it has no created messages).
   (user + system of the server's process and its children, /proc/<pid>/stat, read before and
   after) per 1,000 messages sent at a fixed rate (300 msg/s) from 50 senders to 50 subscribed
   receivers, so delivery is counted too. Rounds alternate imql two-step, imql one-request, peer,
-  imql two-step, ...; the median round is quoted, every round beside it.
+  imql two-step, ...; the median round is quoted, every round beside it. Each load first sends
+  6,000 untimed messages (WARM_RATE), so that the peer's JIT has optimized its code.
 - `redis_commands_per_send` (two-step: `sendMessage` of a created message) and
   `redis_commands_per_send_one_request` (`sendTextMessage`): the Redis commands one send issues
   (INFO commandstats read right before the request and right after its answer; MULTI, EXEC and
@@ -43,6 +44,12 @@ RATE = 300  # msg/s
 SECONDS = 5.0
 ROUNDS = 3
 SAMPLES = 40  # messages counted one at a time, per server
+# Before counting, each load sends WARM_RATE msg/s for WARM_SECONDS, untimed: V8 optimizes the
+# peer's code over its first few thousand messages (after a 1 s warm-up its three rounds cost
+# 1.45, 1.07 and 0.90 s per 1,000, falling round after round, while imql's stayed flat), so the
+# rounds compare warm servers
+WARM_RATE = 1_000
+WARM_SECONDS = 6.0
 ONE = "imql-one-request"  # the load of imql's one-request sends (the same server as "imql")
 PATHS = {"imql": "two-step", ONE: "one-request"}
 
@@ -124,7 +131,7 @@ async def run(bench: Bench) -> None:
         loads[FLOOR] = await FloorPairs.open(bench, servers[FLOOR], pairs, "f")
         if not bench.tiny:  # an untimed round each: caches, pools and the peer's JIT are warm before counting
             for load in loads.values():
-                await load.one_round(rate, -1, 1.0)
+                await load.one_round(WARM_RATE, -1, WARM_SECONDS)
         cpu: dict[str, list[dict[str, float]]] = {name: [] for name in loads}
         for r in range(rounds):
             for name, load in loads.items():

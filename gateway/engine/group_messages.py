@@ -48,6 +48,11 @@ IMPORT_BAD_TIME = 10004  # Tencent's per-message result for a SendTime out of or
 IMPORT_TOO_LARGE = 80002  # ... and for a message over the size limit
 CLEARED_UPTO = "upto"  # the field of Keys.timeline_cleared holding the seq cleared up to
 TIP_COPY_SCAN_BATCH = 500  # seqs read per round trip looking for a kick tip's copy (`_copy_of_tip`)
+# A kick tip's move (`_clear_seq`) is a few Redis round trips with no upstream call: a turn left by
+# a replica that died mid-move blocks the timeline's upstream sends this long, not the 30 s of a
+# turn that covers an upstream call (a send waiting for it would otherwise fail after 20 s, its
+# own send turn nearly lapsed, and be told twice when the echo applies it meanwhile)
+KICK_TIP_TURN_TTL_SECONDS = 5
 RANDOM_FIELD = "random"  # the created message's field holding its send's random (with an upstream)
 # A kicked user's left mark moved with their kick tip (`_make_room`), on the user's slot: only
 # while it is still the tip's old seq (ARGV[2]), since a re-join deletes it and a later leave sets
@@ -531,7 +536,7 @@ class GroupMessaging:
             return there
         kicked = bool(_kicked_by(there))
         if kicked and not in_turn:
-            async with self._groups.turns.turn(f"kick-tip:{timeline}", always=True):
+            async with self._groups.turns.turn(f"kick-tip:{timeline}", always=True, ttl=KICK_TIP_TURN_TTL_SECONDS):
                 return await self._clear_seq(timeline, stored, in_turn=True)
         countable = await self._redis.zscore(self._keys.timeline_countable(timeline), str(there.seq)) is not None
         if not kicked:  # nobody's mark names it: moved in one step
@@ -552,7 +557,7 @@ class GroupMessaging:
         # them), a cut left the marks past a tip still at its old seq, hidden from them, and the
         # next run's marks could not follow it: the kicked lost their tip, and the seq their mark
         # named was left for the upstream's next message, sent after their removal. A gateway dying
-        # holds the turn until it expires (TURN_TTL_SECONDS); one raising releases it.
+        # holds the turn until it expires (KICK_TIP_TURN_TTL_SECONDS); one raising releases it.
         new_seq = await self._copy_of_tip(timeline, there)
         if new_seq is None:
             new_seq = (await self._copy_to_next_seq(timeline, there, countable=countable, move=False)).seq

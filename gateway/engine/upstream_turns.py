@@ -13,7 +13,8 @@ Scopes: "group:<id>" (membership and profile writes), "create:<owner>" (a group 
 whose ID the upstream assigns), "send:<timeline>:<random>" (a group message), "kick-tip:<timeline>"
 (a kick tip moved out of the way of a message the upstream numbered: GroupMessaging._make_room).
 Turns are re-entrant within a task (a write that calls another write of the same scope does not wait for itself), last
-at most TURN_TTL_SECONDS (a replica that died holding one does not block the scope for long), and
+at most TURN_TTL_SECONDS (a replica that died holding one does not block the scope for long; a
+kick tip's move, a few Redis round trips, KICK_TIP_TURN_TTL_SECONDS), and
 cost nothing without an upstream, but for the writes that take them `always`: a read-modify-write
 of a group's state (its attributes, a member's record, its owner, an application, its profile) is
 one at a time per group on every backend, where two at once lost one of them. Joins and quits
@@ -48,10 +49,12 @@ class UpstreamTurns:
         self._enabled = enabled  # only with an upstream: the embedded engine alone has no echoes
 
     @asynccontextmanager
-    async def turn(self, scope: str, *, always: bool = False) -> AsyncIterator[None]:
+    async def turn(self, scope: str, *, always: bool = False, ttl: int = TURN_TTL_SECONDS) -> AsyncIterator[None]:
         """The scope's turn. `always`: taken without an upstream too, for a write that reads what
         it changes (a group's attributes, a member's record, its owner, an application) and must
-        not interleave with another such write on any replica."""
+        not interleave with another such write on any replica. `ttl`: how long a turn its holder
+        never gave back (a replica that died holding it) blocks the scope, in seconds: longer than
+        the write it guards can take."""
         held = _held.get()
         if not (self._enabled or always) or scope in held:
             yield
@@ -60,7 +63,7 @@ class UpstreamTurns:
         token = secrets.token_hex(8)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + TURN_WAIT_SECONDS
-        while not await self._redis.set(key, token, nx=True, ex=TURN_TTL_SECONDS):
+        while not await self._redis.set(key, token, nx=True, ex=ttl):
             if loop.time() > deadline:
                 raise IMError(Code.ERR_SDK_INTERNAL_ERROR, f"another write of {scope} is in progress; retry shortly")
             await asyncio.sleep(POLL_SECONDS)

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 import pytest
 
 from gateway.engine.codec import STORED_DEC
-from gateway.engine.group_messages import GroupMessaging
+from gateway.engine.group_messages import KICK_TIP_TURN_TTL_SECONDS, GroupMessaging
 from gateway.engine.message_ids import parse_msg_id
-from gateway.engine.upstream_turns import UpstreamTurns
+from gateway.engine.upstream_turns import TURN_TTL_SECONDS, UpstreamTurns
 from gateway.im.messages import StoredMessage
 from tests.support.tencent_pair import Pair
 from tests.tencent.test_groups_e2e import GROUP_HISTORY, sent, settled
@@ -70,6 +70,7 @@ class _Turns:
     """Every scope whose turn was asked for (the cloud's and the gateway's), as asked."""
 
     scopes: list[str] = field(default_factory=list)
+    ttls: list[int] = field(default_factory=list)  # each turn's TTL, as asked
     asked: asyncio.Event = field(default_factory=asyncio.Event)
 
     def kick_tip(self) -> list[str]:
@@ -85,10 +86,13 @@ def _spy_turns(monkeypatch: pytest.MonkeyPatch) -> _Turns:
     turn = UpstreamTurns.turn
     turns = _Turns()
 
-    def spying(self: UpstreamTurns, scope: str, *, always: bool = False) -> AbstractAsyncContextManager[None]:
+    def spying(
+        self: UpstreamTurns, scope: str, *, always: bool = False, ttl: int = TURN_TTL_SECONDS
+    ) -> AbstractAsyncContextManager[None]:
         turns.scopes.append(scope)
+        turns.ttls.append(ttl)
         turns.asked.set()
-        return turn(self, scope, always=always)
+        return turn(self, scope, always=always, ttl=ttl)
 
     monkeypatch.setattr(UpstreamTurns, "turn", spying)
     return turns
@@ -146,6 +150,12 @@ async def test_a_send_finding_a_kick_tip_copy_mid_move_waits_for_that_move(
     assert (timeline[copy_seq].sender, _text(timeline[copy_seq])) == ("alice", NEXT)
     assert _text(timeline[after["seq"]]) == AFTER
     assert len(turns.kick_tip()) == 2, turns.scopes  # A's move and B's, one after the other
+    # a kick tip's turn lapses soon if its holder dies (a few round trips: no upstream call in it)
+    kick_tip_ttls = {
+        ttl for scope, ttl in zip(turns.scopes, turns.ttls, strict=True) if scope.startswith(KICK_TIP_TURN)
+    }
+    assert kick_tip_ttls == {KICK_TIP_TURN_TTL_SECONDS}
+    assert KICK_TIP_TURN_TTL_SECONDS < TURN_TTL_SECONDS
 
     await _check_views(carol, dave, gid, live_tip, after)  # carol ends with her tip, once
     view = await conversation_of(carol, gid)
