@@ -20,6 +20,7 @@ from gateway.clock import ManualClock
 from gateway.engine.backend import EmbeddedBackend
 from gateway.engine.conversations import settings as settings_module
 from gateway.engine.scripts import run_pipeline
+from gateway.engine.unread_index import READ_MARK_AHEAD_MS
 from gateway.errors import Code, IMError
 from gateway.ids import c2c_conversation_id
 from gateway.im.conversations import ConversationFilter
@@ -200,3 +201,25 @@ async def test_each_read_raises_the_mark_and_never_lowers_it(gw: Gateway, clock:
     await READS[read](engine)
     assert await mark(gw) == ms(clock)
     assert await unread(gw, engine) == 0
+
+
+# ---- a mark far ahead of the clock ---------------------------------------------------------------
+@pytest.mark.parametrize("how", ["read_time", "cleanTimestamp"])
+async def test_a_read_far_in_the_future_is_capped_so_later_messages_still_count(
+    gw: Gateway, clock: ManualClock, how: str
+) -> None:
+    """A read up to year 2106 (REST admin_set_msg_read's MsgReadTime, an SDK cleanTimestamp) sets
+    the mark no further than READ_MARK_AHEAD_MS past the clock: marks only move forward, so an
+    uncapped one would make every later message read until 2106, with nothing to lower it."""
+    engine = await pair(gw)
+    await send_text(engine, "ann", "bob", "first")
+    far = 4_294_967_295  # the largest MsgReadTime the REST API takes
+    if how == "read_time":
+        await engine.messages.mark_c2c_message_as_read("bob", "ann", read_time=far)
+    else:
+        await engine.conversations.clean_conversation_unread_message_count("bob", CONV, far, 0)
+    assert await mark(gw) == ms(clock) + READ_MARK_AHEAD_MS
+    assert await unread(gw, engine) == 0
+    await clock.advance(READ_MARK_AHEAD_MS / 1000 + 1)
+    await send_text(engine, "ann", "bob", "after the cap")
+    assert await unread(gw, engine) == 1

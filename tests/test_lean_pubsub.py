@@ -183,3 +183,53 @@ async def test_the_dispatcher_sweeps_and_checks_the_links_health_on_a_timer(
     await gw.bus.publish(["alice"], marker(1))
     assert await listener.wait_for(2) == [0, 1]
     await listener.stop()
+
+
+async def test_a_health_check_failing_while_the_listener_reconnects_leaves_the_sweep_going(
+    gw: Gateway, monkeypatch: pytest.MonkeyPatch, redis_is_cluster: bool
+) -> None:
+    """The check fails after the listener has replaced the pub/sub it checked (closed: its
+    connection gone), and another check raises something else: neither ends the sweep, nor
+    reaches stop()."""
+    if redis_is_cluster:
+        pytest.skip("a cluster's pub/sub is read by redis-py's get_message")
+    dispatcher = gw.dispatcher
+    listener = Listener(session_of(gw, "alice"))
+    await listener.ready(gw)
+    pubsub = dispatcher._pubsub
+    sweeps = 0
+    real_sweep = dispatcher._sweep
+
+    def counting_sweep() -> None:
+        nonlocal sweeps
+        sweeps += 1
+        real_sweep()
+
+    calls = 0
+
+    async def check_during_a_reconnect() -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:  # the listener's reconnection closes it meanwhile
+            await pubsub.aclose()
+            raise RedisConnectionError("health check failed (test)")
+        raise RuntimeError("something unexpected (test)")
+
+    monkeypatch.setattr(dispatcher, "_sweep", counting_sweep)
+    monkeypatch.setattr(pubsub, "check_health", check_during_a_reconnect)
+    monkeypatch.setattr(dispatcher_module, "SWEEP_SECONDS", 0.05)
+    sweeper = asyncio.create_task(dispatcher._sweep_loop())
+    try:
+        for _ in range(100):
+            if sweeps >= 3 and dispatcher._pubsub is not pubsub and dispatcher._subscribed:
+                break
+            await asyncio.sleep(0.05)
+        assert calls >= 1
+        assert sweeps >= 3
+        assert not sweeper.done()
+    finally:
+        sweeper.cancel()
+        await asyncio.gather(sweeper, return_exceptions=True)
+    await gw.bus.publish(["alice"], marker(7))
+    assert await listener.wait_for(1) == [7]
+    await listener.stop()

@@ -86,3 +86,30 @@ async def test_a_turn_left_by_a_dead_holder_lapses_after_its_ttl(redis: aioredis
         assert 0 < await redis.pttl(keys.upstream_turn("kick-tip:t1")) <= 5_000
     async with turns.turn("group:g1"):
         assert 5_000 < await redis.pttl(keys.upstream_turn("group:g1")) <= upstream_turns.TURN_TTL_SECONDS * 1000
+
+
+async def test_a_short_turn_is_kept_by_a_holder_that_takes_longer_than_its_ttl(
+    redis: aioredis.Redis, sdkappid: int
+) -> None:
+    """A turn with a TTL shorter than TURN_TTL_SECONDS is renewed while held: a write that takes
+    longer (a Redis stall) keeps it, and the next waits until it is given back."""
+    keys = Keys(sdkappid)
+    turns = UpstreamTurns(redis, keys, enabled=True)
+    order: list[str] = []
+    inside = asyncio.Event()
+
+    async def slow() -> None:
+        async with turns.turn("kick-tip:t1", ttl=1):
+            order.append("slow in")
+            inside.set()
+            await asyncio.sleep(1.6)  # past its 1 s TTL
+            order.append("slow out")
+
+    async def next_one() -> None:
+        await inside.wait()
+        async with turns.turn("kick-tip:t1", ttl=1):
+            order.append("next in")
+
+    await asyncio.gather(slow(), next_one())
+    assert order == ["slow in", "slow out", "next in"]
+    assert not await redis.exists(keys.upstream_turn("kick-tip:t1"))

@@ -48,10 +48,11 @@ IMPORT_BAD_TIME = 10004  # Tencent's per-message result for a SendTime out of or
 IMPORT_TOO_LARGE = 80002  # ... and for a message over the size limit
 CLEARED_UPTO = "upto"  # the field of Keys.timeline_cleared holding the seq cleared up to
 TIP_COPY_SCAN_BATCH = 500  # seqs read per round trip looking for a kick tip's copy (`_copy_of_tip`)
-# A kick tip's move (`_clear_seq`) is a few Redis round trips with no upstream call: a turn left by
-# a replica that died mid-move blocks the timeline's upstream sends this long, not the 30 s of a
-# turn that covers an upstream call (a send waiting for it would otherwise fail after 20 s, its
-# own send turn nearly lapsed, and be told twice when the echo applies it meanwhile)
+# A kick tip's move (`_clear_seq`) is Redis round trips with no upstream call: a turn left by a
+# replica that died mid-move blocks the timeline's upstream sends this long, not the 30 s of a turn
+# that covers an upstream call (a send waiting for it would otherwise fail after 20 s, its own send
+# turn nearly lapsed, and be told twice when the echo applies it meanwhile); a live holder renews
+# it (UpstreamTurns.turn), however long its move takes
 KICK_TIP_TURN_TTL_SECONDS = 5
 RANDOM_FIELD = "random"  # the created message's field holding its send's random (with an upstream)
 # A kicked user's left mark moved with their kick tip (`_make_room`), on the user's slot: only

@@ -164,7 +164,7 @@ class MessageCore:
         self._profiles = profiles
         self._friendship = friendship
         self._friends_only = friends_only
-        self.unread_index = UnreadIndex(redis, keys)  # C2C conversations that may hold unread (UnreadMsgNum)
+        self.unread_index = UnreadIndex(redis, keys, clock)  # C2C conversations that may hold unread (UnreadMsgNum)
 
     def now(self) -> int:
         return int(self._clock.now())

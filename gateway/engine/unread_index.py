@@ -42,6 +42,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from gateway.clock import Clock
 from gateway.engine.scripts import PipelinedScript, run_pipeline
 from gateway.ids import c2c_conversation_id, conversation_peer_id
 from gateway.im.messages import StoredMessage
@@ -123,10 +124,21 @@ return total
 )
 
 
+# How far ahead of this process's clock a read mark may be set. Marks only move forward, so one set
+# in the far future (a REST MsgReadTime or an SDK cleanTimestamp of year 2106, an imported message
+# stamped so, a replica's clock gone wrong) would count every later message read until the clock
+# caught up, with nothing to lower it. An upstream's newest message may be stamped a little ahead
+# of this clock (gateway.engine.messages.upstream_read_ms): ten minutes of skew is kept.
+READ_MARK_AHEAD_MS = 600_000
+
+
 class UnreadIndex:
-    def __init__(self, redis: Any, keys: Keys) -> None:
+    def __init__(self, redis: Any, keys: Keys, clock: Clock | None = None) -> None:
+        """`clock`: the process's, which caps the read marks written (READ_MARK_AHEAD_MS); None
+        (a process that only counts) writes none."""
         self._redis = redis
         self._keys = keys
+        self._clock = clock
         self._countable_keys: dict[tuple[str, str], str] = {}
         self._slot_by_slot = isinstance(redis, ImqlCluster)  # a script may name keys of one slot only
 
@@ -140,9 +152,13 @@ class UnreadIndex:
 
     def queue_read(self, pipe: Any, user_id: str, marks: Mapping[str, int]) -> None:
         """Reads (peer → read mark, ms): each mark written, raised and never lowered, and the index
-        kept with it (one script in the user's slot; idempotent, so a pipeline may run it again)."""
+        kept with it (one script in the user's slot; idempotent, so a pipeline may run it again);
+        a mark more than READ_MARK_AHEAD_MS ahead of the clock is written at that bound."""
         if marks:
-            args = [v for peer, mark in marks.items() for v in (c2c_conversation_id(peer), int(mark))]
+            if self._clock is None:
+                raise RuntimeError("UnreadIndex: read marks are written with a clock (READ_MARK_AHEAD_MS)")
+            cap = int(self._clock.now() * 1000) + READ_MARK_AHEAD_MS
+            args = [v for peer, mark in marks.items() for v in (c2c_conversation_id(peer), min(int(mark), cap))]
             keys = [self._keys.c2c_unread_index(user_id), self._read_marks(user_id)]
             pipe.eval(_READ, len(keys), *keys, *args)
 

@@ -25,6 +25,7 @@ one atomic step of its own (GroupStore.add_members).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -39,6 +40,7 @@ TURN_TTL_SECONDS = 30
 TURN_WAIT_SECONDS = 20.0  # a write waits this long for the scope's turn, then fails (retry later)
 POLL_SECONDS = 0.02
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+_RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0"
 _held: ContextVar[frozenset[str]] = ContextVar("imql_upstream_turns", default=frozenset())
 
 
@@ -53,8 +55,8 @@ class UpstreamTurns:
         """The scope's turn. `always`: taken without an upstream too, for a write that reads what
         it changes (a group's attributes, a member's record, its owner, an application) and must
         not interleave with another such write on any replica. `ttl`: how long a turn its holder
-        never gave back (a replica that died holding it) blocks the scope, in seconds: longer than
-        the write it guards can take."""
+        never gave back (a replica that died holding it) blocks the scope, in seconds; one shorter
+        than TURN_TTL_SECONDS is renewed while held, so a write that takes longer keeps it."""
         held = _held.get()
         if not (self._enabled or always) or scope in held:
             yield
@@ -68,8 +70,25 @@ class UpstreamTurns:
                 raise IMError(Code.ERR_SDK_INTERNAL_ERROR, f"another write of {scope} is in progress; retry shortly")
             await asyncio.sleep(POLL_SECONDS)
         mark = _held.set(held | {scope})
+        # a turn shorter than its write may take (a Redis stall, a pool wait) is renewed while held:
+        # its TTL bounds only how long a holder that died blocks the scope
+        renewing = asyncio.create_task(self._renew(key, token, ttl)) if ttl < TURN_TTL_SECONDS else None
         try:
             yield
         finally:
             _held.reset(mark)
+            if renewing is not None:
+                renewing.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await renewing
             await self._redis.eval(_RELEASE, 1, key, token)
+
+    async def _renew(self, key: str, token: str, ttl: int) -> None:
+        """The turn's TTL set again every third of it while its holder still has it."""
+        while True:
+            await asyncio.sleep(ttl / 3)
+            try:
+                if not await self._redis.eval(_RENEW, 1, key, token, ttl * 1000):
+                    return  # lost (it lapsed during a stall longer than the TTL): nothing to keep
+            except Exception:  # noqa: S112 (a failed renewal is tried again; the release says the rest)
+                continue

@@ -520,19 +520,31 @@ class Dispatcher:
         """Every SWEEP_SECONDS, however busy the link: the sweep, and a health check of the pub/sub
         connection while the listener reads it leanly (its blocking reads make none: redis-py's
         `check_health` sends a PING when one is due, and the listener reads the pong). A check
-        that fails closes the connection, so the listener's read fails and it reconnects."""
+        that fails closes the connection, so the listener's read fails and it reconnects. Nothing
+        that goes wrong here ends the loop: the sweep is what brings lost pokes back."""
         while True:
             await asyncio.sleep(SWEEP_SECONDS)
             self._sweep()
-            pubsub = self._pubsub
-            if not (self._lean_reading and self._subscribed and pubsub is not None and pubsub.connection is not None):
-                continue
             try:
-                await pubsub.check_health()
-            except (RedisError, OSError) as exc:
-                log.warning("event bus pub/sub health check failed (%s); reconnecting", exc)
-                with contextlib.suppress(RedisError, OSError):
-                    await pubsub.connection.disconnect(nowait=True)
+                await self._check_link()
+            except Exception as exc:  # (cancellation, at stop, ends the loop)
+                log.warning("event bus pub/sub health check failed (%r)", exc)
+
+    async def _check_link(self) -> None:
+        pubsub = self._pubsub
+        if not (self._lean_reading and self._subscribed and pubsub is not None):
+            return
+        connection = pubsub.connection
+        if connection is None or not connection.is_connected:
+            return  # closed: the listener's read has failed or is failing, and it reconnects
+        try:
+            await pubsub.check_health()
+        except (RedisError, OSError) as exc:
+            if self._pubsub is not pubsub:
+                return  # the listener has reconnected meanwhile, on a pub/sub of its own
+            log.warning("event bus pub/sub health check failed (%s); reconnecting", exc)
+            with contextlib.suppress(RedisError, OSError):
+                await connection.disconnect(nowait=True)
 
     async def _resubscribe(self) -> None:
         with contextlib.suppress(RedisError, OSError):
