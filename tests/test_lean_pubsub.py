@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -27,12 +28,21 @@ async def redis(redis_url: str, redis_is_cluster: bool) -> AsyncIterator[Any]:
     await close_redis(client)
 
 
-async def subscribed(redis: Any, *channels: str) -> tuple[Any, LeanPubSubReader]:
+@asynccontextmanager
+async def subscribed(redis: Any, *channels: str) -> AsyncIterator[tuple[Any, LeanPubSubReader]]:
+    """A PubSub subscribed to `channels` and its lean reader, closed afterwards."""
     pubsub = redis.pubsub()
-    await pubsub.subscribe(*channels)
-    reader = LeanPubSubReader.of(pubsub)
-    assert reader is not None
-    return pubsub, reader
+    try:
+        await pubsub.subscribe(*channels)
+        reader = LeanPubSubReader.of(pubsub)
+        assert reader is not None
+        yield pubsub, reader
+    finally:
+        await pubsub.aclose()
+
+
+def new_channel() -> str:
+    return f"lean-pubsub:{uuid.uuid4().hex}"
 
 
 async def read(reader: LeanPubSubReader) -> Any:
@@ -51,22 +61,18 @@ async def client_id(redis: Any, pubsub: Any) -> str:
 
 
 async def test_a_published_message_and_the_confirmations_are_read_in_order(redis: Any) -> None:
-    channel = f"lean-pubsub:{uuid.uuid4().hex}"
-    pubsub, reader = await subscribed(redis, channel)
-    try:
+    channel = new_channel()
+    async with subscribed(redis, channel) as (_pubsub, reader):
         assert await read(reader) == ("subscribe", channel, 1)
         await redis.publish(channel, "first")
         await redis.publish(channel, "second")
         assert await read(reader) == ("message", channel, "first")
         assert await read(reader) == ("message", channel, "second")
-    finally:
-        await pubsub.aclose()
 
 
 async def test_messages_that_arrive_together_are_each_read_once(redis: Any) -> None:
-    channel = f"lean-pubsub:{uuid.uuid4().hex}"
-    pubsub, reader = await subscribed(redis, channel)
-    try:
+    channel = new_channel()
+    async with subscribed(redis, channel) as (_pubsub, reader):
         assert await read(reader) == ("subscribe", channel, 1)
         pipe = redis.pipeline(transaction=False)
         for n in range(50):
@@ -74,42 +80,33 @@ async def test_messages_that_arrive_together_are_each_read_once(redis: Any) -> N
         await pipe.execute()
         got = [await read(reader) for _ in range(50)]
         assert got == [("message", channel, str(n)) for n in range(50)]
-    finally:
-        await pubsub.aclose()
 
 
 async def test_redis_pys_record_of_channels_is_kept_by_the_confirmations(redis: Any) -> None:
     """An unsubscribe's confirmation goes through handle_message, which forgets the channel: a
     reconnecting redis-py would otherwise subscribe to it again."""
-    kept, dropped = f"lean-pubsub:{uuid.uuid4().hex}", f"lean-pubsub:{uuid.uuid4().hex}"
-    pubsub, reader = await subscribed(redis, kept, dropped)
-    try:
+    kept, dropped = new_channel(), new_channel()
+    async with subscribed(redis, kept, dropped) as (pubsub, reader):
         assert {(await read(reader))[1] for _ in range(2)} == {kept, dropped}
         await pubsub.unsubscribe(dropped)
         assert await read(reader) == ("unsubscribe", dropped, 1)
         assert set(pubsub.channels) == {kept}
-    finally:
-        await pubsub.aclose()
 
 
 async def test_a_health_checks_answer_is_dropped(redis: Any) -> None:
-    channel = f"lean-pubsub:{uuid.uuid4().hex}"
-    pubsub, reader = await subscribed(redis, channel)
-    try:
+    channel = new_channel()
+    async with subscribed(redis, channel) as (pubsub, reader):
         await read(reader)
         pubsub.connection.next_health_check = 0  # due now
         await pubsub.check_health()
         assert await read(reader) is None
         await redis.publish(channel, "after")
         assert await read(reader) == ("message", channel, "after")
-    finally:
-        await pubsub.aclose()
 
 
 async def test_a_killed_connection_raises_redis_pys_connection_error(redis: Any) -> None:
-    channel = f"lean-pubsub:{uuid.uuid4().hex}"
-    pubsub, reader = await subscribed(redis, channel)
-    try:
+    channel = new_channel()
+    async with subscribed(redis, channel) as (pubsub, reader):
         await read(reader)
         reading = asyncio.ensure_future(reader.read())
         await asyncio.sleep(0.05)
@@ -118,8 +115,6 @@ async def test_a_killed_connection_raises_redis_pys_connection_error(redis: Any)
             await asyncio.wait_for(reading, 5)
         with pytest.raises(RedisConnectionError):  # and again, once closed
             await read(reader)
-    finally:
-        await pubsub.aclose()
 
 
 async def test_only_redis_pys_own_pubsub_on_a_lean_connection_is_read_leanly(redis: Any) -> None:

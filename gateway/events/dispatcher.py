@@ -124,7 +124,6 @@ class Dispatcher:
         self._link_work = asyncio.Event()  # something for the linker
         self._stopping = False
         self._pubsub: Any = None
-        self._lean_reading = False  # the listener reads the pub/sub connection leanly (gateway.lean.pubsub)
         self._tasks: list[asyncio.Task[None]] = []
         self._session_ended_handlers: list[Callable[[str], None]] = []
         self._wakers: dict[str, list[Callable[[], None]]] = {}  # poke channel → its work queue's consumers
@@ -492,7 +491,6 @@ class Dispatcher:
                 pubsub = self._pubsub
                 if pubsub is not read_by:
                     read_by, reader = pubsub, LeanPubSubReader.of(pubsub)
-                    self._lean_reading = reader is not None
                 message: PubSubMessage | None
                 if reader is not None:  # a poke's read, without redis-py's per-read layers (gateway.lean.pubsub)
                     message = await reader.read()
@@ -530,10 +528,15 @@ class Dispatcher:
             except Exception as exc:  # (cancellation, at stop, ends the loop)
                 log.warning("event bus pub/sub health check failed (%r)", exc)
 
+    @property
+    def _lean_reading(self) -> bool:
+        """Whether the listener reads the pub/sub connection leanly (gateway.lean.pubsub)."""
+        return self._pubsub is not None and LeanPubSubReader.of(self._pubsub) is not None
+
     async def _check_link(self) -> None:
         pubsub = self._pubsub
-        if not (self._lean_reading and self._subscribed and pubsub is not None):
-            return
+        if not (self._subscribed and self._lean_reading):
+            return  # (redis-py's get_message checks the link itself)
         connection = pubsub.connection
         if connection is None or not connection.is_connected:
             return  # closed: the listener's read has failed or is failing, and it reconnects

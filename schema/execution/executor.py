@@ -185,16 +185,22 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
         position_context: Any,
     ) -> Any:
         # a plain selection's completion compiled once (schema.execution.completion); graphql-core's
-        # own for anything else, and for any value the compiled one declines. Strawberry passes a
-        # middleware manager whatever its extensions: one with no middleware wraps no resolver
-        middleware = self.middleware_manager
-        if len(field_details_list) == 1 and (middleware is None or not middleware.middlewares):
-            completer = COMPLETIONS.get(return_type, field_details_list[0])
-            if completer is not None:
-                completed = completer(result, self, info, path)
-                if completed is not BAIL:
-                    return completed
+        # own for anything else, and for any value the compiled one declines
+        completer = self.compiled_completion(return_type, field_details_list)
+        if completer is not None:
+            completed = completer(result, self, info, path)
+            if completed is not BAIL:
+                return completed
         return super().complete_value(return_type, field_details_list, info, path, result, position_context)
+
+    def compiled_completion(self, return_type: GraphQLOutputType, field_details_list: FieldDetailsList) -> Any:
+        """The compiled completion of a field's value (schema.execution.completion), or None when
+        graphql-core's is to complete it: several field nodes, or a middleware. Strawberry passes a
+        middleware manager whatever its extensions: one with no middleware wraps no resolver."""
+        middleware = self.middleware_manager
+        if len(field_details_list) != 1 or (middleware is not None and middleware.middlewares):
+            return None
+        return COMPLETIONS.get(return_type, field_details_list[0])
 
     def execute_operation(self, serially: bool | None = None) -> Any:
         result = self._execute_operation(serially)

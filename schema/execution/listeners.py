@@ -45,7 +45,7 @@ from strawberry.execution.is_awaitable import optimized_is_awaitable
 
 from gateway.events.delivery import Delivery
 from schema.context import IMContext
-from schema.execution.completion import BAIL, COMPLETIONS
+from schema.execution.completion import BAIL
 from schema.execution.executor import ResultShape, RootField, SharedEventExecutor, result_shape, root_field_of
 from schema.execution.http import PlanCache, formatted_errors
 from schema.execution.share import SHARE_ATTRIBUTE
@@ -315,12 +315,9 @@ def _direct(plan: ListenerPlan, executor: Any, root: object) -> Any:
     shared: Any = getattr(root, SHARE_ATTRIBUTE, "")
     if root_field is None or not plan.returns_event or shared:
         return BAIL
-    middleware = executor.middleware_manager
-    if middleware is not None and middleware.middlewares:
-        return BAIL
     details = root_field.field_details
     field_def = plan.field_def
-    completer = COMPLETIONS.get(field_def.type, details[0])
+    completer = executor.compiled_completion(field_def.type, details)
     if completer is None:
         return BAIL
     path = Path(None, root_field.key, root_field.root_type.name)

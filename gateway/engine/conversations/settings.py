@@ -220,13 +220,13 @@ class ConversationSettings:
         if up is not None and not clean_timestamp:
             peers = [p for p in (conversation_peer_id(c) for c in targets) if p is not None]
             upstream_marks = await self._c2c.upstream_read_ms(user_id, peers, self._ms())
-        c2c_marks: dict[str, tuple[str, int]] = {}  # conversation -> (peer, read mark in ms)
+        c2c_marks: dict[str, int] = {}  # peer -> read mark (ms)
         group_marks: dict[str, int] = {}  # conversation -> read seq
         for conv in targets:
             kind, target = parse_conversation_id(conv)
             if kind == ConversationType.V2TIM_C2C:
                 until = clean_timestamp * 1000 if clean_timestamp else upstream_marks.get(target, self._ms())
-                c2c_marks[conv] = (target, until)  # raised by the write, never lowered
+                c2c_marks[target] = until  # raised by the write, never lowered
             else:
                 last = int(await self._redis.get(self._keys.timeline_seq(self._keys.group_timeline(target))) or 0)
                 group_marks[conv] = min(clean_sequence, last) if clean_sequence else last
@@ -234,7 +234,7 @@ class ConversationSettings:
         def build(pipe: Any) -> None:
             # each read mark raised, never lowered, in one script with the unread index: a read
             # landing since `state` was read (another device's, at a later time) stands
-            self._c2c.unread_index.queue_read(pipe, user_id, dict(c2c_marks.values()))
+            self._c2c.unread_index.queue_read(pipe, user_id, c2c_marks)
             for conv, until_seq in group_marks.items():  # raised, never lowered (a read racing this one)
                 RAISE_FIELD.queue(pipe, [self._keys.group_read_seqs(user_id)], [conv, until_seq])
 
